@@ -1,0 +1,32 @@
+"""cc_grpc_proto: C++ protobuf + gRPC code from a .proto with Debian's protoc.
+
+No upstream proto rule set can be fetched offline, so this runs
+/usr/bin/protoc and /usr/bin/grpc_cpp_plugin in a genrule and wraps the
+generated files in a cc_library.
+"""
+
+def cc_grpc_proto(name, src, deps = [], visibility = None):
+    base = src[:-len(".proto")]
+    pkg = native.package_name()
+    outs = [
+        base + ".pb.h",
+        base + ".pb.cc",
+        base + ".grpc.pb.h",
+        base + ".grpc.pb.cc",
+    ]
+    native.genrule(
+        name = name + "_gen",
+        srcs = [src],
+        outs = outs,
+        cmd = ("/usr/bin/protoc --proto_path=. --proto_path=/usr/include " +
+               "--cpp_out=$(GENDIR) --grpc_out=$(GENDIR) " +
+               "--plugin=protoc-gen-grpc=/usr/bin/grpc_cpp_plugin " +
+               "$(location " + src + ")"),
+    )
+    native.cc_library(
+        name = name,
+        srcs = [base + ".pb.cc", base + ".grpc.pb.cc"],
+        hdrs = [base + ".pb.h", base + ".grpc.pb.h"],
+        deps = deps + ["//third_party/system:grpc"],
+        visibility = visibility,
+    )
