@@ -77,6 +77,80 @@ absl::StatusOr<uint64_t> ParseDecimalU64(absl::string_view text) {
   return v;
 }
 
+namespace {
+
+// Decodes the code point at text[*i], advancing *i; -1 if malformed.
+int32_t NextCodePoint(absl::string_view text, size_t* i) {
+  unsigned char c = text[*i];
+  int len;
+  int32_t cp;
+  if (c < 0x80) {
+    ++*i;
+    return c;
+  } else if ((c & 0xe0) == 0xc0) {
+    len = 2;
+    cp = c & 0x1f;
+  } else if ((c & 0xf0) == 0xe0) {
+    len = 3;
+    cp = c & 0x0f;
+  } else if ((c & 0xf8) == 0xf0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return -1;
+  }
+  if (*i + len > text.size()) return -1;
+  for (int k = 1; k < len; ++k) {
+    unsigned char cc = text[*i + k];
+    if ((cc & 0xc0) != 0x80) return -1;
+    cp = (cp << 6) | (cc & 0x3f);
+  }
+  static constexpr int32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+    return -1;
+  }
+  *i += len;
+  return cp;
+}
+
+bool IsUnicodeSpace(int32_t cp) {
+  switch (cp) {
+    case ' ': case '\t': case '\n': case '\v': case '\f': case '\r':
+    case 0x85: case 0xa0: case 0x1680: case 0x2028: case 0x2029:
+    case 0x202f: case 0x205f: case 0x3000:
+      return true;
+    default:
+      return cp >= 0x2000 && cp <= 0x200a;
+  }
+}
+
+bool IsControl(int32_t cp) { return cp < 0x20 || cp == 0x7f; }
+
+template <typename Reject>
+bool AllCodePoints(absl::string_view text, Reject reject) {
+  size_t i = 0;
+  while (i < text.size()) {
+    int32_t cp = NextCodePoint(text, &i);
+    if (cp < 0 || reject(cp)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IsValidUtf8(absl::string_view text) {
+  return AllCodePoints(text, [](int32_t) { return false; });
+}
+
+bool IsPrintableUtf8WithoutSpaces(absl::string_view text) {
+  return AllCodePoints(
+      text, [](int32_t cp) { return IsControl(cp) || IsUnicodeSpace(cp); });
+}
+
+bool IsPrintableUtf8(absl::string_view text) {
+  return AllCodePoints(text, IsControl);
+}
+
 bool ByteReader::ReadBytes(size_t n, absl::string_view* out) {
   if (failed_ || rest_.size() < n) {
     failed_ = true;

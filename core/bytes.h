@@ -40,6 +40,18 @@ uint64_t ReadBigEndian(absl::string_view data, int width);
 // and no overflow. INVALID_ARGUMENT otherwise.
 absl::StatusOr<uint64_t> ParseDecimalU64(absl::string_view text);
 
+// True iff `text` is well-formed UTF-8 (no overlongs, surrogates or code
+// points above U+10FFFF).
+bool IsValidUtf8(absl::string_view text);
+
+// True iff `text` is valid UTF-8 containing no control character (below
+// U+0020, or U+007F) and no Unicode space (Go's unicode.IsSpace set).
+bool IsPrintableUtf8WithoutSpaces(absl::string_view text);
+
+// True iff `text` is valid UTF-8 with no control character (below U+0020 or
+// U+007F); spaces allowed.
+bool IsPrintableUtf8(absl::string_view text);
+
 // A cursor over a binary encoding. Every read checks bounds; after the first
 // failure all reads fail. Not thread-safe.
 class ByteReader {

@@ -60,3 +60,24 @@ TEST(ByteReaderTest, FailsOnShortInputAndStaysFailed) {
 
 }  // namespace
 }  // namespace ktlog
+
+namespace ktlog {
+namespace {
+
+TEST(Utf8Test, Validation) {
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  EXPECT_TRUE(IsValidUtf8("\xe2\x80\x94"));  // em dash
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));     // overlong
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xe2\x80"));      // truncated
+  EXPECT_TRUE(IsPrintableUtf8WithoutSpaces("example.com/log"));
+  EXPECT_FALSE(IsPrintableUtf8WithoutSpaces("a b"));
+  EXPECT_FALSE(IsPrintableUtf8WithoutSpaces("a\xc2\xa0" "b"));  // NBSP
+  EXPECT_FALSE(IsPrintableUtf8WithoutSpaces("a\x01"));
+  EXPECT_TRUE(IsPrintableUtf8("a b"));
+  EXPECT_FALSE(IsPrintableUtf8("a\nb"));
+  EXPECT_FALSE(IsPrintableUtf8("a\x7f"));
+}
+
+}  // namespace
+}  // namespace ktlog
