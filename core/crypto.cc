@@ -101,7 +101,7 @@ absl::StatusOr<Ed25519PublicKey> Ed25519PublicKey::FromBytes(
 
 bool Ed25519PublicKey::Verify(absl::string_view message,
                               absl::string_view signature) const {
-  if (signature.size() != kSignatureSize) return false;
+  if (pkey_ == nullptr || signature.size() != kSignatureSize) return false;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr) Fatal("EVP_MD_CTX_new");
   bool ok =

@@ -45,11 +45,15 @@ class Ed25519PublicKey {
   static constexpr size_t kSize = 32;
   static constexpr size_t kSignatureSize = 64;
 
+  // An empty placeholder: verifies nothing. Use FromBytes for a real key.
+  Ed25519PublicKey() = default;
+
   // INVALID_ARGUMENT unless `key` is 32 bytes that OpenSSL accepts as a key.
   static absl::StatusOr<Ed25519PublicKey> FromBytes(absl::string_view key);
 
   // True iff `signature` is a valid Ed25519 signature of `message` under this
-  // key (RFC 8032 §5.1.7, with OpenSSL's canonical-S check).
+  // key (RFC 8032 §5.1.7, with OpenSSL's canonical-S check). False for the
+  // empty placeholder.
   bool Verify(absl::string_view message, absl::string_view signature) const;
 
   const std::string& bytes() const { return bytes_; }

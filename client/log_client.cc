@@ -1,0 +1,174 @@
+#include "client/log_client.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "grpcpp/grpcpp.h"
+#include "rpc/status.h"
+
+namespace ktlog {
+
+std::unique_ptr<LogClient> LogClient::Create(const std::string& address,
+                                             absl::Duration timeout) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+  auto channel = grpc::CreateCustomChannel(
+      address, grpc::InsecureChannelCredentials(), args);
+  return std::unique_ptr<LogClient>(
+      new LogClient(address, timeout, v1::Log::NewStub(channel)));
+}
+
+LogClient::LogClient(std::string address, absl::Duration timeout,
+                     std::unique_ptr<v1::Log::Stub> stub)
+    : address_(std::move(address)), timeout_(timeout), stub_(std::move(stub)) {}
+
+void LogClient::SetDeadline(grpc::ClientContext* ctx) const {
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+}
+
+absl::Status LogClient::Convert(const grpc::Status& s) const {
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot reach the log at ", address_, ": ", s.error_message()));
+  }
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "the log at ", address_, " did not answer in time: ",
+        s.error_message()));
+  }
+  return FromGrpcStatus(s);
+}
+
+absl::StatusOr<std::vector<Hash>> HashesFromProto(
+    const google::protobuf::RepeatedPtrField<std::string>& hashes,
+    absl::string_view what) {
+  std::vector<Hash> out;
+  out.reserve(hashes.size());
+  for (const std::string& h : hashes) {
+    absl::StatusOr<Hash> hash = Hash::FromBytes(h);
+    if (!hash.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the log sent a malformed ", what, ": ",
+                       hash.status().message()));
+    }
+    out.push_back(*hash);
+  }
+  return out;
+}
+
+absl::StatusOr<LogClient::WriteResult> LogClient::Write(
+    Operation operation, const std::string& record_bytes,
+    bool wait_for_checkpoint) {
+  v1::WriteRequest req;
+  req.set_record(record_bytes);
+  req.set_wait_for_checkpoint(wait_for_checkpoint);
+  v1::WriteResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  grpc::Status s;
+  switch (operation) {
+    case Operation::kAddDevice:
+      s = stub_->AddDevice(&ctx, req, &resp);
+      break;
+    case Operation::kRemoveDevice:
+      s = stub_->RemoveDevice(&ctx, req, &resp);
+      break;
+    case Operation::kRotateAccountKey:
+      s = stub_->RotateAccountKey(&ctx, req, &resp);
+      break;
+  }
+  RETURN_IF_ERROR(Convert(s));
+  WriteResult out;
+  out.leaf_index = resp.leaf_index();
+  ASSIGN_OR_RETURN(out.leaf_hash, Hash::FromBytes(resp.leaf_hash()));
+  out.checkpoint_note = resp.checkpoint().note();
+  if (wait_for_checkpoint && out.checkpoint_note.empty()) {
+    return absl::InvalidArgumentError(
+        "the log did not return the checkpoint it was asked to wait for");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> LogClient::GetCheckpoint() {
+  v1::SignedCheckpoint resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  RETURN_IF_ERROR(
+      Convert(stub_->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), &resp)));
+  return resp.note();
+}
+
+absl::StatusOr<std::vector<Hash>> LogClient::GetConsistencyProof(
+    uint64_t size1, uint64_t size2) {
+  v1::GetConsistencyProofRequest req;
+  req.set_size1(size1);
+  req.set_size2(size2);
+  v1::ConsistencyProof resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  RETURN_IF_ERROR(Convert(stub_->GetConsistencyProof(&ctx, req, &resp)));
+  return HashesFromProto(resp.hashes(), "consistency proof");
+}
+
+absl::StatusOr<LogClient::InclusionProof> LogClient::GetInclusionProof(
+    uint64_t leaf_index, uint64_t tree_size) {
+  v1::GetInclusionProofRequest req;
+  req.set_leaf_index(leaf_index);
+  req.set_tree_size(tree_size);
+  v1::InclusionProof resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  RETURN_IF_ERROR(Convert(stub_->GetInclusionProof(&ctx, req, &resp)));
+  ASSIGN_OR_RETURN(std::vector<Hash> hashes,
+                   HashesFromProto(resp.hashes(), "inclusion proof"));
+  return InclusionProof{resp.leaf_index(), std::move(hashes)};
+}
+
+absl::StatusOr<LogClient::InclusionProof> LogClient::GetInclusionProofByHash(
+    const Hash& leaf_hash, uint64_t tree_size) {
+  v1::GetInclusionProofByHashRequest req;
+  req.set_leaf_hash(leaf_hash.bytes());
+  req.set_tree_size(tree_size);
+  v1::InclusionProof resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  RETURN_IF_ERROR(Convert(stub_->GetInclusionProofByHash(&ctx, req, &resp)));
+  ASSIGN_OR_RETURN(std::vector<Hash> hashes,
+                   HashesFromProto(resp.hashes(), "inclusion proof"));
+  return InclusionProof{resp.leaf_index(), std::move(hashes)};
+}
+
+absl::StatusOr<std::vector<std::string>> LogClient::GetEntries(uint64_t begin,
+                                                               uint64_t end) {
+  v1::GetEntriesRequest req;
+  req.set_begin(begin);
+  req.set_end(end);
+  v1::GetEntriesResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  RETURN_IF_ERROR(Convert(stub_->GetEntries(&ctx, req, &resp)));
+  return std::vector<std::string>(resp.records().begin(), resp.records().end());
+}
+
+absl::Status LogClient::WatchCheckpoints(
+    const std::function<bool(const std::string& note)>& on_checkpoint,
+    absl::Time deadline) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(deadline));
+  std::unique_ptr<grpc::ClientReader<v1::SignedCheckpoint>> reader =
+      stub_->WatchCheckpoints(&ctx, v1::WatchCheckpointsRequest());
+  v1::SignedCheckpoint msg;
+  while (reader->Read(&msg)) {
+    if (!on_checkpoint(msg.note())) {
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (s.error_code() == grpc::StatusCode::CANCELLED ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::OkStatus();
+  }
+  return Convert(s);
+}
+
+}  // namespace ktlog

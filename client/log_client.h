@@ -1,0 +1,90 @@
+// LogClient: a typed client for the ktlog.v1.Log gRPC API. It converts
+// transport errors into absl::Status with the server's code and message
+// (UNAVAILABLE names the address when the log cannot be reached) and checks
+// the shape of answers (32-byte hashes), but it trusts nothing: verifying
+// checkpoints and proofs is the caller's job (core/, verifier/).
+//
+// Thread-safe.
+#ifndef KTLOG_CLIENT_LOG_CLIENT_H_
+#define KTLOG_CLIENT_LOG_CLIENT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/hash.h"
+#include "core/record.h"
+#include "proto/ktlog.grpc.pb.h"
+
+namespace ktlog {
+
+class LogClient {
+ public:
+  // A client for the log at `address` (host:port), plaintext gRPC. Does
+  // not connect until the first call. Calls time out after `timeout`.
+  static std::unique_ptr<LogClient> Create(
+      const std::string& address, absl::Duration timeout = absl::Seconds(10));
+
+  struct WriteResult {
+    uint64_t leaf_index = 0;
+    Hash leaf_hash;
+    std::string checkpoint_note;  // set iff wait_for_checkpoint
+  };
+
+  // AddDevice, RemoveDevice or RotateAccountKey, chosen by the record's
+  // operation. `record_bytes` is the canonical encoding.
+  absl::StatusOr<WriteResult> Write(Operation operation,
+                                    const std::string& record_bytes,
+                                    bool wait_for_checkpoint);
+
+  // The latest signed checkpoint note (unverified).
+  absl::StatusOr<std::string> GetCheckpoint();
+
+  absl::StatusOr<std::vector<Hash>> GetConsistencyProof(uint64_t size1,
+                                                        uint64_t size2);
+
+  struct InclusionProof {
+    uint64_t leaf_index = 0;
+    std::vector<Hash> hashes;
+  };
+  absl::StatusOr<InclusionProof> GetInclusionProof(uint64_t leaf_index,
+                                                   uint64_t tree_size);
+  absl::StatusOr<InclusionProof> GetInclusionProofByHash(const Hash& leaf_hash,
+                                                         uint64_t tree_size);
+
+  // Records from `begin`; at most kMaxEntriesPerRequest, maybe fewer than
+  // end - begin.
+  absl::StatusOr<std::vector<std::string>> GetEntries(uint64_t begin,
+                                                      uint64_t end);
+
+  // Streams checkpoint notes to `on_checkpoint` until it returns false, the
+  // stream ends or `deadline` passes.
+  absl::Status WatchCheckpoints(
+      const std::function<bool(const std::string& note)>& on_checkpoint,
+      absl::Time deadline);
+
+  const std::string& address() const { return address_; }
+  v1::Log::Stub* stub() { return stub_.get(); }
+
+ private:
+  LogClient(std::string address, absl::Duration timeout,
+            std::unique_ptr<v1::Log::Stub> stub);
+  void SetDeadline(grpc::ClientContext* ctx) const;
+  absl::Status Convert(const grpc::Status& s) const;
+
+  std::string address_;
+  absl::Duration timeout_;
+  std::unique_ptr<v1::Log::Stub> stub_;
+};
+
+// Parses repeated 32-byte hashes from an answer; INVALID_ARGUMENT naming
+// `what` if one is not 32 bytes.
+absl::StatusOr<std::vector<Hash>> HashesFromProto(
+    const google::protobuf::RepeatedPtrField<std::string>& hashes,
+    absl::string_view what);
+
+}  // namespace ktlog
+
+#endif  // KTLOG_CLIENT_LOG_CLIENT_H_

@@ -1,0 +1,148 @@
+#include "log/publisher.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "core/compact_range.h"
+#include "core/proof.h"
+#include "core/status_macros.h"
+
+namespace ktlog {
+namespace {
+
+absl::StatusOr<Hash> StoredRoot(LogStorage* storage, uint64_t size) {
+  ASSIGN_OR_RETURN(std::vector<Hash> hashes, storage->ReadCompactRange(size));
+  ASSIGN_OR_RETURN(CompactRange range,
+                   CompactRange::FromHashes(size, std::move(hashes)));
+  return range.Root();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CheckpointPublisher>> CheckpointPublisher::Create(
+    LogStorage* storage, const NoteSigner* signer, const Clock* clock) {
+  std::shared_ptr<const PublishedCheckpoint> latest;
+  ASSIGN_OR_RETURN(std::optional<std::string> note,
+                   storage->ReadLatestCheckpoint());
+  if (note.has_value()) {
+    absl::StatusOr<LogCheckpoint> cp =
+        OpenLogCheckpoint(*note, signer->verifier_key());
+    if (!cp.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "the stored latest checkpoint does not verify with this log's key: ",
+          cp.status().message()));
+    }
+    if (cp->size > storage->size()) {
+      return absl::DataLossError(absl::StrCat(
+          "the last signed checkpoint covers ", cp->size,
+          " entries but the data dir holds only ", storage->size(),
+          "; refusing to start, as new checkpoints would be inconsistent "
+          "with it (was the data dir restored from an older backup?)"));
+    }
+    ASSIGN_OR_RETURN(Hash root, StoredRoot(storage, cp->size));
+    if (root != cp->root) {
+      return absl::DataLossError(absl::StrCat(
+          "the stored tree of size ", cp->size,
+          " does not match the last signed checkpoint; refusing to start"));
+    }
+    auto p = std::make_shared<PublishedCheckpoint>();
+    p->sequence = 1;
+    p->checkpoint = *cp;
+    p->note = *note;
+    latest = std::move(p);
+  }
+  return std::unique_ptr<CheckpointPublisher>(
+      new CheckpointPublisher(storage, signer, clock, std::move(latest)));
+}
+
+CheckpointPublisher::CheckpointPublisher(
+    LogStorage* storage, const NoteSigner* signer, const Clock* clock,
+    std::shared_ptr<const PublishedCheckpoint> latest)
+    : storage_(storage), signer_(signer), clock_(clock), latest_(latest) {}
+
+absl::Status CheckpointPublisher::CheckConsistent(const LogCheckpoint& previous,
+                                                  uint64_t size,
+                                                  const Hash& root) {
+  if (size < previous.size) {
+    return absl::InternalError(absl::StrCat(
+        "refusing to sign size ", size, " after size ", previous.size));
+  }
+  if (size == previous.size || previous.size == 0) {
+    if (size == previous.size && root != previous.root) {
+      return absl::InternalError(absl::StrCat(
+          "refusing to sign a second root for size ", size));
+    }
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(ProofPlan plan, ConsistencyProofPlan(previous.size, size));
+  ASSIGN_OR_RETURN(std::vector<Hash> proof, storage_->ReadProof(plan));
+  absl::Status s =
+      VerifyConsistency(previous.size, size, proof, previous.root, root);
+  if (!s.ok()) {
+    return absl::InternalError(absl::StrCat(
+        "refusing to sign: new tree head is not consistent with the last "
+        "signed checkpoint: ",
+        s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointPublisher::Publish(uint64_t size, const Hash& root) {
+  std::shared_ptr<const PublishedCheckpoint> previous = Latest();
+  auto next = std::make_shared<PublishedCheckpoint>();
+  next->checkpoint.origin = signer_->name();
+  next->checkpoint.size = size;
+  next->checkpoint.root = root;
+  next->checkpoint.timestamp_ms = clock_->NowMillis();
+  if (previous != nullptr) {
+    RETURN_IF_ERROR(CheckConsistent(previous->checkpoint, size, root));
+    next->sequence = previous->sequence + 1;
+    next->checkpoint.timestamp_ms = std::max(
+        next->checkpoint.timestamp_ms, previous->checkpoint.timestamp_ms);
+  } else {
+    next->sequence = 1;
+  }
+  next->note = SignLogCheckpoint(next->checkpoint, *signer_);
+  RETURN_IF_ERROR(storage_->WriteLatestCheckpoint(next->note));
+  absl::MutexLock lock(&mu_);
+  latest_ = std::move(next);
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const PublishedCheckpoint> CheckpointPublisher::Latest() const {
+  absl::MutexLock lock(&mu_);
+  return latest_;
+}
+
+std::shared_ptr<const PublishedCheckpoint> CheckpointPublisher::WaitForNewer(
+    uint64_t after_sequence, absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this, after_sequence]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopped_ || (latest_ != nullptr && latest_->sequence > after_sequence);
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+  return latest_;
+}
+
+std::shared_ptr<const PublishedCheckpoint> CheckpointPublisher::WaitForSize(
+    uint64_t min_size, absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this, min_size]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopped_ ||
+           (latest_ != nullptr && latest_->checkpoint.size >= min_size);
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+  return latest_;
+}
+
+void CheckpointPublisher::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+}
+
+bool CheckpointPublisher::stopped() const {
+  absl::MutexLock lock(&mu_);
+  return stopped_;
+}
+
+}  // namespace ktlog

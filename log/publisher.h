@@ -1,0 +1,86 @@
+// CheckpointPublisher: signs, persists and publishes the log's checkpoints.
+//
+// Invariants (docs/protocol.md, "Checkpoints"):
+//  - every checkpoint it signs is consistent with the one it signed before:
+//    the size never shrinks, an equal size has an equal root, and a larger
+//    size must pass an RFC 9162 consistency proof computed from storage
+//    against the previous root (a last line of defence against bugs);
+//  - timestamps never decrease;
+//  - a checkpoint is persisted (synced) before anyone can read it.
+//
+// Thread-safe. Publish() is called by one thread (the sequencer); any thread
+// may read and wait.
+#ifndef KTLOG_LOG_PUBLISHER_H_
+#define KTLOG_LOG_PUBLISHER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/checkpoint.h"
+#include "core/clock.h"
+#include "core/note.h"
+#include "log/storage.h"
+
+namespace ktlog {
+
+struct PublishedCheckpoint {
+  uint64_t sequence = 0;  // 1 for the first published in this process
+  LogCheckpoint checkpoint;
+  std::string note;
+};
+
+class CheckpointPublisher {
+ public:
+  // Borrows all three, which must outlive the publisher. Restores the latest
+  // checkpoint from storage after checking that it is signed by `signer`
+  // and that storage still holds the tree it covers. DATA_LOSS if not (the
+  // server must not start: it could sign an inconsistent checkpoint).
+  static absl::StatusOr<std::unique_ptr<CheckpointPublisher>> Create(
+      LogStorage* storage, const NoteSigner* signer, const Clock* clock);
+
+  // Signs a checkpoint of (size, root), persists it and makes it the latest.
+  // Requires size <= storage->size(). INTERNAL (and nothing is signed) if it
+  // would be inconsistent with the latest one; UNAVAILABLE if it could not
+  // be persisted.
+  absl::Status Publish(uint64_t size, const Hash& root);
+
+  // The latest checkpoint, or nullptr if none was ever signed.
+  std::shared_ptr<const PublishedCheckpoint> Latest() const;
+
+  // Waits until a checkpoint with sequence > `after_sequence` (or with
+  // size >= min_size, for WaitForSize) is published, `deadline` passes or
+  // Stop() is called; returns the latest (maybe nullptr).
+  std::shared_ptr<const PublishedCheckpoint> WaitForNewer(
+      uint64_t after_sequence, absl::Time deadline) const;
+  std::shared_ptr<const PublishedCheckpoint> WaitForSize(
+      uint64_t min_size, absl::Time deadline) const;
+
+  // Wakes all waiters; later waits return at once.
+  void Stop();
+  bool stopped() const;
+
+ private:
+  CheckpointPublisher(LogStorage* storage, const NoteSigner* signer,
+                      const Clock* clock,
+                      std::shared_ptr<const PublishedCheckpoint> latest);
+
+  absl::Status CheckConsistent(const LogCheckpoint& previous, uint64_t size,
+                               const Hash& root);
+
+  LogStorage* const storage_;
+  const NoteSigner* const signer_;
+  const Clock* const clock_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const PublishedCheckpoint> latest_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_LOG_PUBLISHER_H_

@@ -1,0 +1,131 @@
+#include "log/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/logging.h"
+#include "core/status_macros.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace ktlog {
+namespace {
+
+constexpr int kMaxRequestBytes = 64 * 1024;
+
+// gRPC only says "failed to bind"; for a numeric IPv4 host:port, find out
+// why with a plain socket so the operator gets errno's reason.
+absl::Status CheckListenAddress(const std::string& address) {
+  size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen address \"", address, "\" is not host:port"));
+  }
+  std::string host = address.substr(0, colon);
+  if (host == "localhost") host = "127.0.0.1";
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  if (port == 0 || inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) {
+    return absl::OkStatus();  // let gRPC decide
+  }
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::OkStatus();
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  int rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  int err = errno;
+  close(fd);
+  if (rc != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", address,
+                                               ": ", strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+LogServer::LogServer(NoteSigner signer, LogServerOptions options)
+    : signer_(std::move(signer)), options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
+    NoteSigner signer, const LogServerOptions& options) {
+  if (signer.type() != kNoteTypeEd25519) {
+    return absl::InvalidArgumentError(
+        "the log's signing key must be an Ed25519 note key (type 0x01), not a "
+        "witness cosigning key");
+  }
+  RETURN_IF_ERROR(CheckListenAddress(options.listen_address));
+  std::unique_ptr<LogServer> s(new LogServer(std::move(signer), options));
+  ASSIGN_OR_RETURN(s->storage_, LogStorage::Open(options.data_dir));
+  RETURN_IF_ERROR(s->storage_->BindIdentity(
+      LogIdentity{s->signer_.name(), s->signer_.verifier_key().ToString()}));
+  ASSIGN_OR_RETURN(s->publisher_,
+                   CheckpointPublisher::Create(s->storage_.get(), &s->signer_,
+                                               options.clock));
+  ASSIGN_OR_RETURN(s->sequencer_,
+                   Sequencer::Start(s->storage_.get(), s->publisher_.get(),
+                                    options.sequencer));
+  s->service_ = std::make_unique<LogService>(
+      s->storage_.get(), s->sequencer_.get(), s->publisher_.get(),
+      options.clock, options.service);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  grpc::ResourceQuota quota("ktlog-server");
+  quota.SetMaxThreads(512);
+  builder.SetResourceQuota(quota);
+  builder.AddListeningPort(options.listen_address,
+                           grpc::InsecureServerCredentials(), &s->port_);
+  builder.RegisterService(s->service_.get());
+  s->grpc_server_ = builder.BuildAndStart();
+  if (s->grpc_server_ == nullptr || s->port_ == 0) {
+    s->grpc_server_.reset();
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen_address,
+        " (address in use, not permitted, or not a valid host:port)"));
+  }
+  return s;
+}
+
+LogServer::~LogServer() { Shutdown(); }
+
+std::string LogServer::address() const {
+  std::string host = options_.listen_address.substr(
+      0, options_.listen_address.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  return absl::StrCat(host, ":", port_);
+}
+
+void LogServer::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (service_ != nullptr) service_->BeginShutdown();
+  if (grpc_server_ != nullptr) {
+    grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    grpc_server_->Wait();
+  }
+  if (sequencer_ != nullptr) sequencer_->Stop();
+  if (publisher_ != nullptr) publisher_->Stop();
+  grpc_server_.reset();
+  service_.reset();
+  sequencer_.reset();
+  publisher_.reset();
+  storage_.reset();
+}
+
+}  // namespace ktlog

@@ -1,0 +1,79 @@
+// LogServer: a whole ktlog log server in one object: storage, publisher,
+// sequencer and the gRPC service with health checking and reflection. Used
+// by ktlog-server's main and, in-process on 127.0.0.1:0, by integration
+// tests.
+//
+// Start-up refuses (with one clear message) a data dir that belongs to
+// another log, a data dir whose stored tree does not match its last signed
+// checkpoint, and an address it cannot listen on.
+#ifndef KTLOG_LOG_SERVER_H_
+#define KTLOG_LOG_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "core/note.h"
+#include "log/publisher.h"
+#include "log/sequencer.h"
+#include "log/service.h"
+#include "log/storage.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace ktlog {
+
+struct LogServerOptions {
+  std::string data_dir;
+  // host:port; port 0 picks a free port (see LogServer::port()).
+  std::string listen_address = "127.0.0.1:0";
+  SequencerOptions sequencer;
+  ServiceOptions service;
+  const Clock* clock = RealClock::Get();
+};
+
+class LogServer {
+ public:
+  // The origin is the signer's key name (C2SP: the log's key name is its
+  // origin). Errors: FAILED_PRECONDITION for a data dir that cannot be used
+  // or belongs to another log; DATA_LOSS for a data dir inconsistent with
+  // its last checkpoint; UNAVAILABLE if the address cannot be listened on.
+  static absl::StatusOr<std::unique_ptr<LogServer>> Start(
+      NoteSigner signer, const LogServerOptions& options);
+
+  ~LogServer();  // Shutdown()s.
+
+  // Stops taking RPCs (in-flight ones get up to `grace` to finish), appends
+  // every queued record, signs a final checkpoint and closes storage.
+  // Idempotent.
+  void Shutdown(absl::Duration grace = absl::Seconds(5));
+
+  int port() const { return port_; }
+  // "127.0.0.1:<port>" style address clients can dial.
+  std::string address() const;
+  NoteVerifierKey verifier_key() const { return signer_.verifier_key(); }
+  const std::string& origin() const { return signer_.name(); }
+
+  CheckpointPublisher* publisher() { return publisher_.get(); }
+  LogStorage* storage() { return storage_.get(); }
+
+ private:
+  LogServer(NoteSigner signer, LogServerOptions options);
+
+  NoteSigner signer_;
+  LogServerOptions options_;
+  std::unique_ptr<LogStorage> storage_;
+  std::unique_ptr<CheckpointPublisher> publisher_;
+  std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<LogService> service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_LOG_SERVER_H_

@@ -1,0 +1,241 @@
+#include "log/service.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "core/proof.h"
+#include "core/record.h"
+#include "core/status_macros.h"
+#include "rpc/status.h"
+
+namespace ktlog {
+namespace {
+
+absl::Time DeadlineOf(grpc::ServerContext* ctx, absl::Duration fallback) {
+  absl::Time fallback_deadline = absl::Now() + fallback;
+  absl::Time client = absl::FromChrono(ctx->deadline());
+  return std::min(client, fallback_deadline);
+}
+
+void AddHashes(const std::vector<Hash>& hashes,
+               google::protobuf::RepeatedPtrField<std::string>* out) {
+  for (const Hash& h : hashes) out->Add(h.bytes());
+}
+
+}  // namespace
+
+LogService::LogService(LogStorage* storage, Sequencer* sequencer,
+                       CheckpointPublisher* publisher, const Clock* clock,
+                       const ServiceOptions& options)
+    : storage_(storage),
+      sequencer_(sequencer),
+      publisher_(publisher),
+      clock_(clock),
+      options_(options) {}
+
+grpc::Status LogService::AddDevice(grpc::ServerContext* ctx,
+                                   const v1::WriteRequest* req,
+                                   v1::WriteResponse* resp) {
+  return Write(ctx, *req, Operation::kAddDevice, resp);
+}
+
+grpc::Status LogService::RemoveDevice(grpc::ServerContext* ctx,
+                                      const v1::WriteRequest* req,
+                                      v1::WriteResponse* resp) {
+  return Write(ctx, *req, Operation::kRemoveDevice, resp);
+}
+
+grpc::Status LogService::RotateAccountKey(grpc::ServerContext* ctx,
+                                          const v1::WriteRequest* req,
+                                          v1::WriteResponse* resp) {
+  return Write(ctx, *req, Operation::kRotateAccountKey, resp);
+}
+
+grpc::Status LogService::Write(grpc::ServerContext* ctx,
+                               const v1::WriteRequest& req, Operation expected,
+                               v1::WriteResponse* resp) {
+  if (req.record().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("record is empty"));
+  }
+  absl::StatusOr<DeviceRecord> record = DecodeRecord(req.record());
+  if (!record.ok()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("malformed record: ", record.status().message())));
+  }
+  if (record->operation != expected) {
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "this call takes a ", OperationName(expected), " record, got ",
+        OperationName(record->operation))));
+  }
+  absl::Status sig = record->VerifySignature();
+  if (!sig.ok()) return ToGrpcStatus(sig);
+  uint64_t now = clock_->NowMillis();
+  uint64_t skew = absl::ToInt64Milliseconds(options_.max_record_skew);
+  uint64_t ts = record->timestamp_ms;
+  if (ts > now + skew || ts + skew < now) {
+    return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+        "record timestamp ", ts, " is more than ",
+        absl::FormatDuration(options_.max_record_skew),
+        " away from the log's clock (", now,
+        "); check the device clock and sign a fresh record")));
+  }
+  absl::Time deadline = DeadlineOf(ctx, options_.default_write_timeout);
+  absl::StatusOr<Sequencer::Appended> appended =
+      sequencer_->Submit(*record, req.record(), deadline);
+  if (!appended.ok()) return ToGrpcStatus(appended.status());
+  resp->set_leaf_index(appended->leaf_index);
+  resp->set_leaf_hash(appended->leaf_hash.bytes());
+  if (req.wait_for_checkpoint()) {
+    std::shared_ptr<const PublishedCheckpoint> cp =
+        publisher_->WaitForSize(appended->leaf_index + 1, deadline);
+    if (cp == nullptr || cp->checkpoint.size <= appended->leaf_index) {
+      return ToGrpcStatus(absl::DeadlineExceededError(absl::StrCat(
+          "the record is durable at leaf index ", appended->leaf_index,
+          " but no checkpoint covered it before the deadline")));
+    }
+    resp->mutable_checkpoint()->set_note(cp->note);
+  }
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<uint64_t> LogService::PublishedSize() const {
+  std::shared_ptr<const PublishedCheckpoint> cp = publisher_->Latest();
+  if (cp == nullptr) {
+    return absl::UnavailableError("the log has not published a checkpoint yet");
+  }
+  return cp->checkpoint.size;
+}
+
+absl::Status LogService::CheckTreeSize(uint64_t tree_size,
+                                       uint64_t published) const {
+  if (tree_size > published) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "tree size ", tree_size, " is beyond the latest checkpoint (size ",
+        published, ")"));
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status LogService::GetCheckpoint(grpc::ServerContext*,
+                                       const v1::GetCheckpointRequest*,
+                                       v1::SignedCheckpoint* resp) {
+  std::shared_ptr<const PublishedCheckpoint> cp = publisher_->Latest();
+  if (cp == nullptr) {
+    return ToGrpcStatus(
+        absl::UnavailableError("the log has not published a checkpoint yet"));
+  }
+  resp->set_note(cp->note);
+  return grpc::Status::OK;
+}
+
+grpc::Status LogService::GetConsistencyProof(
+    grpc::ServerContext*, const v1::GetConsistencyProofRequest* req,
+    v1::ConsistencyProof* resp) {
+  absl::StatusOr<uint64_t> published = PublishedSize();
+  if (!published.ok()) return ToGrpcStatus(published.status());
+  absl::Status s = CheckTreeSize(req->size2(), *published);
+  if (!s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<ProofPlan> plan =
+      ConsistencyProofPlan(req->size1(), req->size2());
+  if (!plan.ok()) return ToGrpcStatus(plan.status());
+  absl::StatusOr<std::vector<Hash>> proof = storage_->ReadProof(*plan);
+  if (!proof.ok()) return ToGrpcStatus(proof.status());
+  AddHashes(*proof, resp->mutable_hashes());
+  return grpc::Status::OK;
+}
+
+absl::Status LogService::FillInclusionProof(uint64_t index, uint64_t tree_size,
+                                            v1::InclusionProof* resp) {
+  ASSIGN_OR_RETURN(uint64_t published, PublishedSize());
+  RETURN_IF_ERROR(CheckTreeSize(tree_size, published));
+  if (index >= tree_size) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "leaf index ", index, " is not below tree size ", tree_size));
+  }
+  ASSIGN_OR_RETURN(ProofPlan plan, InclusionProofPlan(index, tree_size));
+  ASSIGN_OR_RETURN(std::vector<Hash> proof, storage_->ReadProof(plan));
+  resp->set_leaf_index(index);
+  resp->set_tree_size(tree_size);
+  AddHashes(proof, resp->mutable_hashes());
+  return absl::OkStatus();
+}
+
+grpc::Status LogService::GetInclusionProof(
+    grpc::ServerContext*, const v1::GetInclusionProofRequest* req,
+    v1::InclusionProof* resp) {
+  return ToGrpcStatus(
+      FillInclusionProof(req->leaf_index(), req->tree_size(), resp));
+}
+
+grpc::Status LogService::GetInclusionProofByHash(
+    grpc::ServerContext*, const v1::GetInclusionProofByHashRequest* req,
+    v1::InclusionProof* resp) {
+  absl::StatusOr<Hash> hash = Hash::FromBytes(req->leaf_hash());
+  if (!hash.ok()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("leaf_hash: ", hash.status().message())));
+  }
+  absl::StatusOr<std::optional<uint64_t>> index =
+      storage_->FindLeafIndex(*hash);
+  if (!index.ok()) return ToGrpcStatus(index.status());
+  if (!index->has_value() || **index >= req->tree_size()) {
+    absl::StatusOr<uint64_t> published = PublishedSize();
+    if (published.ok() && req->tree_size() > *published) {
+      return ToGrpcStatus(CheckTreeSize(req->tree_size(), *published));
+    }
+    return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+        "no leaf with hash ", hash->ToHex(), " in the tree of size ",
+        req->tree_size())));
+  }
+  return ToGrpcStatus(FillInclusionProof(**index, req->tree_size(), resp));
+}
+
+grpc::Status LogService::GetEntries(grpc::ServerContext*,
+                                    const v1::GetEntriesRequest* req,
+                                    v1::GetEntriesResponse* resp) {
+  absl::StatusOr<uint64_t> published = PublishedSize();
+  if (!published.ok()) return ToGrpcStatus(published.status());
+  if (req->begin() >= req->end()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "empty range [", req->begin(), ", ", req->end(),
+        "): end must be greater than begin")));
+  }
+  if (req->begin() >= *published) {
+    return ToGrpcStatus(absl::OutOfRangeError(absl::StrCat(
+        "begin ", req->begin(), " is not below the latest checkpoint's size ",
+        *published)));
+  }
+  uint64_t end = std::min({req->end(), *published,
+                           req->begin() + kMaxEntriesPerRequest});
+  absl::StatusOr<std::vector<std::string>> records =
+      storage_->ReadRecords(req->begin(), end);
+  if (!records.ok()) return ToGrpcStatus(records.status());
+  for (std::string& r : *records) resp->add_records(std::move(r));
+  return grpc::Status::OK;
+}
+
+grpc::Status LogService::WatchCheckpoints(
+    grpc::ServerContext* ctx, const v1::WatchCheckpointsRequest*,
+    grpc::ServerWriter<v1::SignedCheckpoint>* writer) {
+  if (watchers_.fetch_add(1) >= options_.max_watchers) {
+    watchers_.fetch_sub(1);
+    return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+        "too many checkpoint watchers (", options_.max_watchers,
+        "); poll GetCheckpoint instead or retry later")));
+  }
+  uint64_t sent = 0;
+  while (!ctx->IsCancelled() && !shutting_down_.load() &&
+         !publisher_->stopped()) {
+    std::shared_ptr<const PublishedCheckpoint> cp = publisher_->WaitForNewer(
+        sent, absl::Now() + absl::Milliseconds(250));
+    if (cp == nullptr || cp->sequence <= sent) continue;
+    v1::SignedCheckpoint msg;
+    msg.set_note(cp->note);
+    if (!writer->Write(msg)) break;
+    sent = cp->sequence;
+  }
+  watchers_.fetch_sub(1);
+  return grpc::Status::OK;
+}
+
+}  // namespace ktlog

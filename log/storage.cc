@@ -1,0 +1,270 @@
+#include "log/storage.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/bytes.h"
+#include "core/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
+
+namespace ktlog {
+namespace {
+
+// Key layout (docs/operations.md). Integers are big-endian so that keys sort
+// in index order.
+constexpr char kIdentityKey[] = "m/identity";
+constexpr char kSizeKey[] = "m/size";
+constexpr char kCheckpointKey[] = "m/checkpoint";
+constexpr char kRecordPrefix = 'r';
+constexpr char kLeafHashPrefix = 'h';
+constexpr char kNodePrefix = 'n';
+constexpr char kAccountPrefix = 'a';
+
+std::string RecordKey(uint64_t index) {
+  std::string k(1, kRecordPrefix);
+  AppendBigEndian(index, 8, &k);
+  return k;
+}
+
+std::string LeafHashKey(const Hash& h) {
+  return std::string(1, kLeafHashPrefix) + h.bytes();
+}
+
+std::string NodeKey(const NodeId& id) {
+  std::string k(1, kNodePrefix);
+  k.push_back(static_cast<char>(id.level));
+  AppendBigEndian(id.index, 8, &k);
+  return k;
+}
+
+std::string AccountKey(const std::string& account_id) {
+  return std::string(1, kAccountPrefix) + account_id;
+}
+
+std::string U64(uint64_t v) {
+  std::string s;
+  AppendBigEndian(v, 8, &s);
+  return s;
+}
+
+// The one adapter from RocksDB's status to absl::Status.
+absl::Status FromRocksDb(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsAborted() ||
+      s.IsTryAgain()) {
+    return absl::UnavailableError(msg);
+  }
+  return absl::InternalError(msg);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LogStorage>> LogStorage::Open(
+    const std::string& dir) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.paranoid_checks = true;
+  options.IncreaseParallelism(2);
+  options.max_open_files = 512;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
+  if (!s.ok()) {
+    std::string why = s.ToString();
+    if (s.IsCorruption()) {
+      return absl::DataLossError(
+          absl::StrCat("data dir ", dir, " is corrupted: ", why));
+    }
+    if (why.find("lock") != std::string::npos) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data dir ", dir, " is in use by another ktlog-server: ", why));
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot open data dir ", dir, ": ", why));
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string value;
+  s = db->Get(rocksdb::ReadOptions(), kSizeKey, &value);
+  uint64_t size = 0;
+  if (s.ok()) {
+    if (value.size() != 8) {
+      return absl::DataLossError("stored tree size is malformed");
+    }
+    size = ReadBigEndian(value, 8);
+  } else if (!s.IsNotFound()) {
+    return FromRocksDb(s, "reading tree size");
+  }
+  return std::unique_ptr<LogStorage>(new LogStorage(std::move(db), size));
+}
+
+LogStorage::LogStorage(std::unique_ptr<rocksdb::DB> db, uint64_t size)
+    : db_(std::move(db)), size_(size) {}
+
+LogStorage::~LogStorage() {
+  if (db_ != nullptr) db_->Close().PermitUncheckedError();
+}
+
+absl::StatusOr<std::optional<std::string>> LogStorage::Get(
+    const std::string& key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  RETURN_IF_ERROR(FromRocksDb(s, "reading storage"));
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status LogStorage::PutSynced(const std::string& key,
+                                   const std::string& value) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocksDb(db_->Put(wo, key, value), "writing storage");
+}
+
+absl::Status LogStorage::BindIdentity(const LogIdentity& identity) {
+  std::string want = absl::StrCat(identity.origin, "\n", identity.verifier_key);
+  ASSIGN_OR_RETURN(std::optional<std::string> have, Get(kIdentityKey));
+  if (!have.has_value()) {
+    if (size() != 0) {
+      return absl::DataLossError("data dir has entries but no log identity");
+    }
+    return PutSynced(kIdentityKey, want);
+  }
+  if (*have != want) {
+    size_t nl = have->find('\n');
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data dir belongs to log \"", have->substr(0, nl), "\" with key ",
+        nl == std::string::npos ? "?" : have->substr(nl + 1),
+        ", not to log \"", identity.origin, "\" with key ",
+        identity.verifier_key));
+  }
+  return absl::OkStatus();
+}
+
+uint64_t LogStorage::size() const { return size_.load(); }
+
+absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
+  if (batch.begin != size()) {
+    return absl::InternalError(absl::StrCat("batch begins at ", batch.begin,
+                                            " but the tree size is ", size()));
+  }
+  rocksdb::WriteBatch wb;
+  for (size_t i = 0; i < batch.records.size(); ++i) {
+    wb.Put(RecordKey(batch.begin + i), batch.records[i]);
+    wb.Put(LeafHashKey(batch.leaf_hashes[i]), U64(batch.begin + i));
+  }
+  for (const auto& [id, hash] : batch.nodes) {
+    wb.Put(NodeKey(id), std::string(hash.view()));
+  }
+  for (const AccountState& account : batch.accounts) {
+    wb.Put(AccountKey(account.account_id), account.Encode());
+  }
+  wb.Put(kSizeKey, U64(batch.end()));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  RETURN_IF_ERROR(FromRocksDb(db_->Write(wo, &wb), "committing batch"));
+  size_.store(batch.end());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Hash>> LogStorage::ReadNodes(
+    const std::vector<NodeId>& ids) {
+  uint64_t committed = size();
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const NodeId& id : ids) {
+    if (id.level > 63 || id.end() > committed || id.end() <= id.begin()) {
+      return absl::NotFoundError(absl::StrCat(
+          "node ", int{id.level}, "/", id.index, " is beyond tree size ",
+          committed));
+    }
+    keys.push_back(NodeKey(id));
+  }
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<std::string> values;
+  std::vector<rocksdb::Status> statuses =
+      db_->MultiGet(rocksdb::ReadOptions(), slices, &values);
+  std::vector<Hash> out;
+  out.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (statuses[i].IsNotFound() || values[i].size() != Hash::kSize) {
+      return absl::DataLossError(absl::StrCat("stored node ",
+                                              int{ids[i].level}, "/",
+                                              ids[i].index,
+                                              " is missing or malformed"));
+    }
+    RETURN_IF_ERROR(FromRocksDb(statuses[i], "reading nodes"));
+    out.push_back(Hash::FromBytesOrDie(values[i]));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Hash>> LogStorage::ReadProof(const ProofPlan& plan) {
+  std::vector<NodeId> ids;
+  ids.reserve(PlanNodeCount(plan));
+  for (const auto& element : plan) {
+    ids.insert(ids.end(), element.begin(), element.end());
+  }
+  ASSIGN_OR_RETURN(std::vector<Hash> nodes, ReadNodes(ids));
+  return AssembleProof(plan, nodes);
+}
+
+absl::StatusOr<std::vector<std::string>> LogStorage::ReadRecords(
+    uint64_t begin, uint64_t end) {
+  if (begin > end || end > size()) {
+    return absl::OutOfRangeError(absl::StrCat("records [", begin, ", ", end,
+                                              ") are beyond tree size ",
+                                              size()));
+  }
+  std::vector<std::string> out;
+  out.reserve(end - begin);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions()));
+  uint64_t want = begin;
+  for (it->Seek(RecordKey(begin)); want < end && it->Valid(); it->Next()) {
+    if (it->key() != RecordKey(want)) break;
+    out.push_back(it->value().ToString());
+    ++want;
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading records"));
+  if (want != end) {
+    return absl::DataLossError(
+        absl::StrCat("stored record ", want, " is missing"));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<uint64_t>> LogStorage::FindLeafIndex(
+    const Hash& leaf_hash) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v, Get(LeafHashKey(leaf_hash)));
+  if (!v.has_value()) return std::optional<uint64_t>();
+  if (v->size() != 8) return absl::DataLossError("malformed leaf index");
+  return std::optional<uint64_t>(ReadBigEndian(*v, 8));
+}
+
+absl::StatusOr<std::optional<AccountState>> LogStorage::ReadAccount(
+    const std::string& account_id) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v, Get(AccountKey(account_id)));
+  if (!v.has_value()) return std::optional<AccountState>();
+  absl::StatusOr<AccountState> state = DecodeAccountState(*v);
+  if (!state.ok()) {
+    return absl::DataLossError(absl::StrCat("stored state of account \"",
+                                            account_id, "\" is malformed"));
+  }
+  return std::optional<AccountState>(*std::move(state));
+}
+
+absl::StatusOr<std::optional<std::string>> LogStorage::ReadLatestCheckpoint() {
+  return Get(kCheckpointKey);
+}
+
+absl::Status LogStorage::WriteLatestCheckpoint(const std::string& note) {
+  return PutSynced(kCheckpointKey, note);
+}
+
+absl::StatusOr<std::vector<Hash>> LogStorage::ReadCompactRange(uint64_t size) {
+  return ReadNodes(PerfectSubtrees(0, size));
+}
+
+}  // namespace ktlog

@@ -1,0 +1,390 @@
+// Integration tests: the real log server (RocksDB in a temp dir, gRPC on
+// 127.0.0.1:0) driven through the real client.
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "core/merkle.h"
+#include "core/proof.h"
+#include "gtest/gtest.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "tests/test_env.h"
+
+namespace ktlog {
+namespace {
+
+using ::absl::StatusCode;
+
+absl::StatusCode WriteCode(LogEnv* env, const DeviceRecord& r) {
+  return env->client()->Write(r.operation, r.Encode(), false).status().code();
+}
+
+TEST(LogServerTest, AppendsAndProvesEveryRecord) {
+  auto env = LogEnv::Start();
+  LogCheckpoint empty = env->Checkpoint();
+  EXPECT_EQ(empty.size, 0u);
+  EXPECT_EQ(empty.root, EmptyRoot());
+  EXPECT_EQ(empty.origin, "test.example/log");
+
+  TestAccount alice("alice"), bob("bob");
+  std::vector<DeviceRecord> records = {alice.Add("phone"), bob.Add("phone"),
+                                       alice.Add("laptop"), alice.Remove("phone"),
+                                       bob.Rotate(), bob.Add("tablet")};
+  std::vector<LogCheckpoint> seen = {empty};
+  for (size_t i = 0; i < records.size(); ++i) {
+    LogClient::WriteResult w = env->Append(records[i]);
+    EXPECT_EQ(w.leaf_index, i);
+    EXPECT_EQ(w.leaf_hash, HashLeaf(records[i].Encode()));
+    auto cp = OpenLogCheckpoint(w.checkpoint_note, env->log_key());
+    ASSERT_TRUE(cp.ok()) << cp.status();
+    EXPECT_GT(cp->size, i);
+    seen.push_back(*cp);
+  }
+  LogCheckpoint latest = env->Checkpoint();
+  ASSERT_EQ(latest.size, records.size());
+
+  // Every record is included at its index, proved against every checkpoint
+  // that covers it, by index and by hash.
+  for (const LogCheckpoint& cp : seen) {
+    for (uint64_t i = 0; i < cp.size; ++i) {
+      auto proof = env->client()->GetInclusionProof(i, cp.size);
+      ASSERT_TRUE(proof.ok()) << proof.status();
+      Hash leaf = HashLeaf(records[i].Encode());
+      EXPECT_TRUE(VerifyInclusion(i, cp.size, leaf, proof->hashes, cp.root).ok());
+      auto by_hash = env->client()->GetInclusionProofByHash(leaf, cp.size);
+      ASSERT_TRUE(by_hash.ok()) << by_hash.status();
+      EXPECT_EQ(by_hash->leaf_index, i);
+      EXPECT_EQ(by_hash->hashes, proof->hashes);
+    }
+  }
+  // Every pair of checkpoints is consistent.
+  for (const LogCheckpoint& a : seen) {
+    for (const LogCheckpoint& b : seen) {
+      if (a.size == 0 || a.size > b.size) continue;
+      auto proof = env->client()->GetConsistencyProof(a.size, b.size);
+      ASSERT_TRUE(proof.ok()) << proof.status();
+      EXPECT_TRUE(VerifyConsistency(a.size, b.size, *proof, a.root, b.root).ok())
+          << a.size << "->" << b.size;
+    }
+  }
+  // Entries come back byte for byte.
+  auto entries = env->client()->GetEntries(0, 100);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ((*entries)[i], records[i].Encode());
+  }
+}
+
+TEST(LogServerTest, RejectsBadWritesWithTheRightCode) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice"), mallory("mallory");
+  env->Append(alice.Add("phone"));
+
+  // Malformed and oversized input.
+  EXPECT_EQ(env->client()->Write(Operation::kAddDevice, "", false).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(env->client()
+                ->Write(Operation::kAddDevice, "not a record", false)
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(env->client()
+                ->Write(Operation::kAddDevice, std::string(2000, '\x01'), false)
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(env->client()
+                ->Write(Operation::kAddDevice, std::string(100000, 'x'), false)
+                .status()
+                .code(),
+            StatusCode::kResourceExhausted)
+      << "gRPC's request size limit";
+  // Bad signature.
+  DeviceRecord forged = alice.Add("tablet", false);
+  forged.signature[10] ^= 1;
+  auto s = env->client()->Write(forged.operation, forged.Encode(), false);
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.status().message().find("signature"), std::string::npos);
+  // A record for the wrong RPC.
+  DeviceRecord add = alice.Add("tablet", false);
+  EXPECT_EQ(env->client()
+                ->Write(Operation::kRemoveDevice, add.Encode(), false)
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  // Account rules.
+  EXPECT_EQ(WriteCode(env.get(), mallory.Remove("x", false)),
+            StatusCode::kNotFound) << "unknown account";
+  EXPECT_EQ(WriteCode(env.get(), alice.Remove("watch", false)),
+            StatusCode::kNotFound) << "unknown device";
+  EXPECT_EQ(WriteCode(env.get(), alice.Add("phone", false)),
+            StatusCode::kAlreadyExists) << "device already active";
+  DeviceRecord by_mallory = mallory.Add("evil", false);
+  by_mallory.account_id = "alice";
+  by_mallory.account_version = 2;
+  by_mallory.Sign(mallory.key());
+  EXPECT_EQ(WriteCode(env.get(), by_mallory), StatusCode::kPermissionDenied)
+      << "signed by another account's key";
+  DeviceRecord stale = alice.Add("tablet", false);
+  stale.account_version = 1;
+  stale.Sign(alice.key());
+  EXPECT_EQ(WriteCode(env.get(), stale), StatusCode::kFailedPrecondition);
+  DeviceRecord gap = alice.Add("tablet", false);
+  gap.account_version = 5;
+  gap.Sign(alice.key());
+  EXPECT_EQ(WriteCode(env.get(), gap), StatusCode::kFailedPrecondition);
+  // Duplicate: the same signed bytes again.
+  DeviceRecord next = alice.Add("tablet");
+  LogClient::WriteResult first = env->Append(next);
+  auto dup = env->client()->Write(next.operation, next.Encode(), false);
+  EXPECT_EQ(dup.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(dup.status().message().find(absl::StrCat("leaf index ",
+                                                      first.leaf_index)),
+            std::string::npos)
+      << dup.status();
+  // Timestamps far from the log's clock.
+  DeviceRecord future = alice.Add("watch", false);
+  future.timestamp_ms += 2 * 3600 * 1000;
+  future.Sign(alice.key());
+  EXPECT_EQ(WriteCode(env.get(), future), StatusCode::kFailedPrecondition);
+
+  // Nothing rejected entered the log.
+  EXPECT_EQ(env->Checkpoint().size, 2u);
+}
+
+TEST(LogServerTest, RejectsBadReadsWithTheRightCode) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice");
+  env->Append(alice.Add("a"));
+  env->Append(alice.Add("b"));
+  env->Append(alice.Add("c"));
+  LogClient* c = env->client();
+  // Consistency: size 0, reversed, beyond the tree, equal sizes.
+  EXPECT_EQ(c->GetConsistencyProof(0, 3).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(c->GetConsistencyProof(0, 0).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(c->GetConsistencyProof(3, 2).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(c->GetConsistencyProof(1, 4).status().code(),
+            StatusCode::kOutOfRange);
+  auto same = c->GetConsistencyProof(3, 3);
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(same->empty());
+  // Inclusion: size 0, index at or beyond the size, size beyond the tree.
+  EXPECT_EQ(c->GetInclusionProof(0, 0).status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(c->GetInclusionProof(3, 3).status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(c->GetInclusionProof(0, 4).status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(c->GetInclusionProof(UINT64_MAX, UINT64_MAX).status().code(),
+            StatusCode::kOutOfRange);
+  // By hash: unknown, known but beyond the asked size, malformed.
+  EXPECT_EQ(c->GetInclusionProofByHash(Sha256("nope"), 3).status().code(),
+            StatusCode::kNotFound);
+  Hash third = HashLeaf(c->GetEntries(2, 3)->at(0));
+  EXPECT_EQ(c->GetInclusionProofByHash(third, 2).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(c->GetInclusionProofByHash(third, 9).status().code(),
+            StatusCode::kOutOfRange);
+  {
+    v1::GetInclusionProofByHashRequest req;
+    req.set_leaf_hash("short");
+    req.set_tree_size(3);
+    v1::InclusionProof resp;
+    grpc::ClientContext ctx;
+    EXPECT_EQ(c->stub()->GetInclusionProofByHash(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  // Entries: empty range, beyond the tree, clamped to the tree.
+  EXPECT_EQ(c->GetEntries(2, 2).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(c->GetEntries(3, 5).status().code(), StatusCode::kOutOfRange);
+  auto clamped = c->GetEntries(1, UINT64_MAX);
+  ASSERT_TRUE(clamped.ok());
+  EXPECT_EQ(clamped->size(), 2u);
+  // Messages say what to do.
+  EXPECT_NE(c->GetInclusionProof(0, 4).status().message().find("latest checkpoint"),
+            std::string::npos);
+}
+
+TEST(LogServerTest, EntriesArePagedAtTheLimit) {
+  auto env = LogEnv::Start();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&env, t] {
+      for (int u = 0; u < 3; ++u) {  // 100 devices is an account's limit
+        TestAccount a(absl::StrCat("user", t, "-", u));
+        for (int i = 0; i < 100; ++i) {
+          DeviceRecord r = a.Add(absl::StrCat("d", i));
+          auto w = env->client()->Write(r.operation, r.Encode(), false);
+          ASSERT_TRUE(w.ok()) << w.status();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  // Wait (by polling, no sleep) for the checkpoint covering all writes.
+  uint64_t size = 0;
+  for (int i = 0; i < 1000 && size < 1200; ++i) {
+    size = env->Checkpoint().size;
+  }
+  ASSERT_EQ(size, 1200u);
+  auto page = env->client()->GetEntries(0, 1200);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->size(), 1000u);
+  auto rest = env->client()->GetEntries(1000, 1200);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->size(), 200u);
+}
+
+TEST(LogServerTest, ConcurrentWritersGetDistinctDurableIndices) {
+  auto env = LogEnv::Start();
+  constexpr int kThreads = 8, kPerThread = 40;
+  std::vector<std::vector<std::pair<uint64_t, std::string>>> acked(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      TestAccount a(absl::StrCat("writer", t));
+      for (int i = 0; i < kPerThread; ++i) {
+        DeviceRecord r = a.Add(absl::StrCat("dev", i));
+        auto w = env->client()->Write(r.operation, r.Encode(), i % 2 == 0);
+        ASSERT_TRUE(w.ok()) << w.status();
+        acked[t].emplace_back(w->leaf_index, r.Encode());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  env->Restart();  // everything acknowledged survives a restart
+  LogCheckpoint cp = env->Checkpoint();
+  ASSERT_EQ(cp.size, uint64_t{kThreads * kPerThread});
+  std::vector<std::string> all;
+  for (uint64_t b = 0; b < cp.size; b += 1000) {
+    auto page = env->client()->GetEntries(b, cp.size);
+    ASSERT_TRUE(page.ok());
+    all.insert(all.end(), page->begin(), page->end());
+  }
+  for (const auto& list : acked) {
+    for (const auto& [index, bytes] : list) EXPECT_EQ(all.at(index), bytes);
+  }
+}
+
+TEST(LogServerTest, RestartKeepsTreeAndCheckpointAndRefusesAnotherKey) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice");
+  env->Append(alice.Add("phone"));
+  env->Append(alice.Add("laptop"));
+  LogCheckpoint before = env->Checkpoint();
+  env->Restart();
+  LogCheckpoint after = env->Checkpoint();
+  EXPECT_EQ(after.size, before.size);
+  EXPECT_EQ(after.root, before.root);
+  env->Append(alice.Add("tablet"));
+  LogCheckpoint grown = env->Checkpoint();
+  auto proof = env->client()->GetConsistencyProof(before.size, grown.size);
+  ASSERT_TRUE(proof.ok());
+  EXPECT_TRUE(
+      VerifyConsistency(before.size, grown.size, *proof, before.root, grown.root)
+          .ok());
+  std::string dir = env->data_dir();
+  env->Stop();
+
+  // The same data dir with another key (or origin) is refused.
+  LogServerOptions options;
+  options.data_dir = dir;
+  auto other = NoteSigner::Generate("test.example/log");
+  auto refused = LogServer::Start(*std::move(other), options);
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("belongs to log"), std::string::npos)
+      << refused.status();
+}
+
+TEST(LogServerTest, HeartbeatCheckpointsAndWatchStream) {
+  LogServerOptions options;
+  options.sequencer.checkpoint_interval = absl::Milliseconds(20);
+  auto env = LogEnv::Start(options);
+  TestAccount alice("alice");
+  env->Append(alice.Add("phone"));
+  std::vector<LogCheckpoint> streamed;
+  absl::Status s = env->client()->WatchCheckpoints(
+      [&](const std::string& note) {
+        auto cp = OpenLogCheckpoint(note, env->log_key());
+        EXPECT_TRUE(cp.ok()) << cp.status();
+        if (cp.ok()) streamed.push_back(*cp);
+        return streamed.size() < 4;
+      },
+      absl::Now() + absl::Seconds(30));
+  EXPECT_TRUE(s.ok()) << s;
+  ASSERT_EQ(streamed.size(), 4u);
+  for (size_t i = 1; i < streamed.size(); ++i) {
+    EXPECT_EQ(streamed[i].size, 1u) << "heartbeats keep the tree";
+    EXPECT_EQ(streamed[i].root, streamed[0].root);
+    EXPECT_GE(streamed[i].timestamp_ms, streamed[i - 1].timestamp_ms);
+  }
+  EXPECT_GT(streamed.back().timestamp_ms, streamed.front().timestamp_ms);
+}
+
+// With room for two queued writes and a batch that waits 3 s to fill, three
+// writers arriving together: two are queued, the third is told to back off
+// at once.
+TEST(LogServerTest, BackPressureIsAnErrorNotAHang) {
+  LogServerOptions options;
+  options.sequencer.max_pending = 2;
+  options.sequencer.batch_delay = absl::Seconds(3);
+  auto env = LogEnv::Start(options);
+  std::vector<TestAccount> accounts;
+  std::vector<DeviceRecord> records;
+  for (int i = 0; i < 3; ++i) {
+    accounts.emplace_back(absl::StrCat("user", i));
+    records.push_back(accounts.back().Add("x"));
+  }
+  std::vector<absl::Status> results(3);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = env->client()
+                       ->Write(records[i].operation, records[i].Encode(), false)
+                       .status();
+    });
+  }
+  for (auto& t : threads) t.join();
+  int ok = 0, exhausted = 0;
+  for (const absl::Status& s : results) {
+    if (s.ok()) ++ok;
+    if (s.code() == StatusCode::kResourceExhausted) {
+      ++exhausted;
+      EXPECT_NE(s.message().find("retry"), std::string::npos) << s;
+    }
+  }
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(exhausted, 1);
+}
+
+TEST(LogServerTest, HealthCheckingIsServed) {
+  auto env = LogEnv::Start();
+  auto channel = grpc::CreateChannel(env->server()->address(),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  // grpc.health.v1.Health/Check with an empty request (service "").
+  grpc::ClientContext ctx;
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty("", 0);
+  request = grpc::ByteBuffer(&empty, 1);
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check",
+                                    request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2)) << "status: SERVING";
+}
+
+}  // namespace
+}  // namespace ktlog

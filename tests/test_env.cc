@@ -1,0 +1,114 @@
+#include "tests/test_env.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "core/clock.h"
+#include "core/file_util.h"
+#include "gtest/gtest.h"
+
+namespace ktlog {
+
+std::string NewTempDir(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  const char* base = getenv("TEST_TMPDIR");
+  std::string dir = absl::StrCat(base ? base : "/tmp", "/", tag, "-", getpid(),
+                                 "-", counter.fetch_add(1));
+  EXPECT_TRUE(MakeDirs(dir, 0700).ok());
+  return dir;
+}
+
+TestAccount::TestAccount(std::string id)
+    : id_(std::move(id)),
+      key_(std::make_unique<Ed25519PrivateKey>(Ed25519PrivateKey::Generate())) {}
+
+std::string TestAccount::DeviceKey(const std::string& device_id) {
+  return Sha256(absl::StrCat("device key of ", device_id)).bytes();
+}
+
+DeviceRecord TestAccount::Next(Operation op, const std::string& device_id,
+                               std::string key, bool advance) {
+  DeviceRecord r;
+  r.operation = op;
+  r.account_id = id_;
+  r.device_id = device_id;
+  r.key = std::move(key);
+  r.account_version = version_ + 1;
+  r.timestamp_ms = RealClock::Get()->NowMillis();
+  r.Sign(*key_);
+  if (advance) ++version_;
+  return r;
+}
+
+DeviceRecord TestAccount::Add(const std::string& device_id, bool advance) {
+  return Next(Operation::kAddDevice, device_id, DeviceKey(device_id), advance);
+}
+
+DeviceRecord TestAccount::Remove(const std::string& device_id, bool advance) {
+  return Next(Operation::kRemoveDevice, device_id, DeviceKey(device_id),
+              advance);
+}
+
+DeviceRecord TestAccount::Rotate(bool advance) {
+  auto next = std::make_unique<Ed25519PrivateKey>(Ed25519PrivateKey::Generate());
+  DeviceRecord r = Next(Operation::kRotateAccountKey, "",
+                        next->public_key().bytes(), advance);
+  if (advance) key_ = std::move(next);
+  return r;
+}
+
+std::unique_ptr<LogEnv> LogEnv::Start(LogServerOptions options) {
+  std::unique_ptr<LogEnv> env(new LogEnv());
+  env->options_ = std::move(options);
+  env->options_.data_dir = NewTempDir("ktlog-data");
+  env->options_.listen_address = "127.0.0.1:0";
+  auto signer = NoteSigner::Generate("test.example/log");
+  EXPECT_TRUE(signer.ok());
+  env->signer_ = std::make_unique<NoteSigner>(*std::move(signer));
+  env->log_key_ = env->signer_->verifier_key();
+  env->StartServer();
+  return env;
+}
+
+void LogEnv::StartServer() {
+  auto signer = NoteSigner::Parse(signer_->ToString());
+  EXPECT_TRUE(signer.ok());
+  auto server = LogServer::Start(*std::move(signer), options_);
+  EXPECT_TRUE(server.ok()) << server.status();
+  if (!server.ok()) return;
+  server_ = *std::move(server);
+  client_ = LogClient::Create(server_->address());
+}
+
+LogEnv::~LogEnv() { Stop(); }
+
+void LogEnv::Stop() {
+  client_.reset();
+  if (server_ != nullptr) server_->Shutdown();
+  server_.reset();
+}
+
+void LogEnv::Restart() {
+  Stop();
+  StartServer();
+}
+
+LogClient::WriteResult LogEnv::Append(const DeviceRecord& record) {
+  auto result = client_->Write(record.operation, record.Encode(), true);
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *result : LogClient::WriteResult();
+}
+
+LogCheckpoint LogEnv::Checkpoint() {
+  auto note = client_->GetCheckpoint();
+  EXPECT_TRUE(note.ok()) << note.status();
+  if (!note.ok()) return LogCheckpoint();
+  auto cp = OpenLogCheckpoint(*note, log_key_);
+  EXPECT_TRUE(cp.ok()) << cp.status();
+  return cp.ok() ? *cp : LogCheckpoint();
+}
+
+}  // namespace ktlog
