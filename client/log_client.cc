@@ -31,9 +31,9 @@ absl::Status LogClient::Convert(const grpc::Status& s) const {
         "cannot reach the log at ", address_, ": ", s.error_message()));
   }
   if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "the log at ", address_, " did not answer in time: ",
-        s.error_message()));
+    return absl::DeadlineExceededError(
+        absl::StrCat("the log at ", address_,
+                     " did not answer in time: ", s.error_message()));
   }
   return FromGrpcStatus(s);
 }
@@ -46,9 +46,8 @@ absl::StatusOr<std::vector<Hash>> HashesFromProto(
   for (const std::string& h : hashes) {
     absl::StatusOr<Hash> hash = Hash::FromBytes(h);
     if (!hash.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the log sent a malformed ", what, ": ",
-                       hash.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the log sent a malformed ", what, ": ", hash.status().message()));
     }
     out.push_back(*hash);
   }

@@ -67,14 +67,17 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
   const std::string& id = record.account_id;
   if (!state->exists()) {
     if (record.operation != Operation::kAddDevice) {
-      return absl::NotFoundError(absl::StrCat(
-          "account \"", id, "\" does not exist; its first record must add a "
-          "device"));
+      return absl::NotFoundError(
+          absl::StrCat("account \"", id,
+                       "\" does not exist; its first record must add a "
+                       "device"));
     }
     if (record.account_version != 1) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "account \"", id, "\" does not exist; its first record must have "
-          "version 1, not ", record.account_version));
+      return absl::FailedPreconditionError(
+          absl::StrCat("account \"", id,
+                       "\" does not exist; its first record must have "
+                       "version 1, not ",
+                       record.account_version));
     }
     AccountState created;
     created.account_id = id;
@@ -105,9 +108,9 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
                          "\" is already active in account \"", id, "\""));
       }
       if (state->devices.size() >= kMaxDevicesPerAccount) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "account \"", id, "\" has the maximum of ", kMaxDevicesPerAccount,
-            " devices; remove one first"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("account \"", id, "\" has the maximum of ",
+                         kMaxDevicesPerAccount, " devices; remove one first"));
       }
       state->devices[record.device_id] = ActiveDevice{record.key, leaf_index};
       break;
@@ -119,9 +122,9 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
                          "\" is not active in account \"", id, "\""));
       }
       if (it->second.key != record.key) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "device \"", record.device_id,
-            "\" has a different key than the removal names"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("device \"", record.device_id,
+                         "\" has a different key than the removal names"));
       }
       state->devices.erase(it);
       break;

@@ -35,7 +35,10 @@ TEST(DecimalTest, Strict) {
 }
 
 TEST(ByteReaderTest, ReadsFieldsInOrder) {
-  std::string data("\x00\x02" "ab", 4);
+  std::string data(
+      "\x00\x02"
+      "ab",
+      4);
   AppendBigEndian(7, 8, &data);
   ByteReader r(data);
   absl::string_view s;
@@ -49,7 +52,10 @@ TEST(ByteReaderTest, ReadsFieldsInOrder) {
 }
 
 TEST(ByteReaderTest, FailsOnShortInputAndStaysFailed) {
-  std::string data("\x01\x02" "ab", 4);  // claims 258 bytes, has 2
+  std::string data(
+      "\x01\x02"
+      "ab",
+      4);  // claims 258 bytes, has 2
   ByteReader r(data);
   absl::string_view s;
   EXPECT_FALSE(r.ReadU16Prefixed(&s));
@@ -66,13 +72,15 @@ namespace {
 
 TEST(Utf8Test, Validation) {
   EXPECT_TRUE(IsValidUtf8("plain"));
-  EXPECT_TRUE(IsValidUtf8("\xe2\x80\x94"));  // em dash
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));     // overlong
+  EXPECT_TRUE(IsValidUtf8("\xe2\x80\x94"));   // em dash
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));      // overlong
   EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // surrogate
   EXPECT_FALSE(IsValidUtf8("\xe2\x80"));      // truncated
   EXPECT_TRUE(IsPrintableUtf8WithoutSpaces("example.com/log"));
   EXPECT_FALSE(IsPrintableUtf8WithoutSpaces("a b"));
-  EXPECT_FALSE(IsPrintableUtf8WithoutSpaces("a\xc2\xa0" "b"));  // NBSP
+  EXPECT_FALSE(
+      IsPrintableUtf8WithoutSpaces("a\xc2\xa0"
+                                   "b"));  // NBSP
   EXPECT_FALSE(IsPrintableUtf8WithoutSpaces("a\x01"));
   EXPECT_TRUE(IsPrintableUtf8("a b"));
   EXPECT_FALSE(IsPrintableUtf8("a\nb"));

@@ -14,7 +14,8 @@ constexpr absl::string_view kTimestampPrefix = "timestamp-ms ";
 }  // namespace
 
 std::string Checkpoint::ToBody() const {
-  std::string out = absl::StrCat(origin, "\n", size, "\n", root.ToBase64(), "\n");
+  std::string out =
+      absl::StrCat(origin, "\n", size, "\n", root.ToBase64(), "\n");
   for (const std::string& e : extensions) absl::StrAppend(&out, e, "\n");
   return out;
 }
@@ -44,9 +45,9 @@ absl::StatusOr<Checkpoint> ParseCheckpointBody(absl::string_view text) {
   c.size = *size;
   absl::StatusOr<Hash> root = Hash::FromBase64(lines[2]);
   if (!root.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "checkpoint root hash must be base64 of 32 bytes: ",
-        root.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint root hash must be base64 of 32 bytes: ",
+                     root.status().message()));
   }
   c.root = *root;
   for (size_t i = 3; i < lines.size(); ++i) {
@@ -59,8 +60,8 @@ absl::StatusOr<Checkpoint> ParseCheckpointBody(absl::string_view text) {
 }
 
 std::string LogCheckpoint::ToBody() const {
-  Checkpoint c{origin, size, root,
-               {absl::StrCat(kTimestampPrefix, timestamp_ms)}};
+  Checkpoint c{
+      origin, size, root, {absl::StrCat(kTimestampPrefix, timestamp_ms)}};
   return c.ToBody();
 }
 

@@ -86,8 +86,8 @@ void EvpPkeyDeleter::operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
 absl::StatusOr<Ed25519PublicKey> Ed25519PublicKey::FromBytes(
     absl::string_view key) {
   if (key.size() != kSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Ed25519 public key must be 32 bytes, got ", key.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Ed25519 public key must be 32 bytes, got ", key.size()));
   }
   EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(
       EVP_PKEY_ED25519, nullptr,
@@ -106,10 +106,11 @@ bool Ed25519PublicKey::Verify(absl::string_view message,
   if (ctx == nullptr) Fatal("EVP_MD_CTX_new");
   bool ok =
       EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey_.get()) == 1 &&
-      EVP_DigestVerify(
-          ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-          signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
-          message.size()) == 1;
+      EVP_DigestVerify(ctx,
+                       reinterpret_cast<const unsigned char*>(signature.data()),
+                       signature.size(),
+                       reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
 }
@@ -145,13 +146,14 @@ absl::StatusOr<Ed25519PrivateKey> Ed25519PrivateKey::FromSeed(
   if (pkey == nullptr) Fatal("EVP_PKEY_new_raw_private_key");
   std::string pub(Ed25519PublicKey::kSize, '\0');
   size_t pub_len = pub.size();
-  if (EVP_PKEY_get_raw_public_key(
-          pkey.get(), reinterpret_cast<unsigned char*>(pub.data()),
-          &pub_len) != 1 ||
+  if (EVP_PKEY_get_raw_public_key(pkey.get(),
+                                  reinterpret_cast<unsigned char*>(pub.data()),
+                                  &pub_len) != 1 ||
       pub_len != pub.size()) {
     Fatal("EVP_PKEY_get_raw_public_key");
   }
-  absl::StatusOr<Ed25519PublicKey> public_key = Ed25519PublicKey::FromBytes(pub);
+  absl::StatusOr<Ed25519PublicKey> public_key =
+      Ed25519PublicKey::FromBytes(pub);
   if (!public_key.ok()) Fatal("Ed25519 public key");
   return Ed25519PrivateKey(std::string(seed), std::move(pkey),
                            std::move(public_key).value());

@@ -17,10 +17,10 @@ TEST(Sha256Test, KnownAnswers) {
 
 TEST(Sha512Test, KnownAnswer) {
   auto d = Sha512({"abc"});
-  EXPECT_EQ(HexEncode(absl::string_view(reinterpret_cast<char*>(d.data()),
-                                        d.size()))
-                .substr(0, 32),
-            "ddaf35a193617abacc417349ae204131");
+  EXPECT_EQ(
+      HexEncode(absl::string_view(reinterpret_cast<char*>(d.data()), d.size()))
+          .substr(0, 32),
+      "ddaf35a193617abacc417349ae204131");
 }
 
 TEST(ConstantTimeEqualsTest, Compares) {
@@ -33,7 +33,8 @@ TEST(ConstantTimeEqualsTest, Compares) {
 // RFC 8032 §7.1 and Wycheproof: every case must verify exactly when valid,
 // and the RFC cases with seeds must sign to the published signature.
 TEST(Ed25519Test, Rfc8032AndWycheproofVectors) {
-  nlohmann::json v = LoadJsonTestData("vectors/ed25519_rfc8032_wycheproof.json");
+  nlohmann::json v =
+      LoadJsonTestData("vectors/ed25519_rfc8032_wycheproof.json");
   int checked = 0, signed_cases = 0;
   for (const auto& c : v["ed25519"]) {
     SCOPED_TRACE(c["desc"].get<std::string>());

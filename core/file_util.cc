@@ -14,7 +14,8 @@ namespace {
 
 absl::Status Errno(absl::string_view what, const std::string& path) {
   int err = errno;
-  std::string msg = absl::StrCat("cannot ", what, " ", path, ": ", strerror(err));
+  std::string msg =
+      absl::StrCat("cannot ", what, " ", path, ": ", strerror(err));
   if (err == ENOENT) return absl::NotFoundError(msg);
   return absl::FailedPreconditionError(msg);
 }
@@ -75,7 +76,8 @@ absl::Status WriteFileAtomically(const std::string& path,
   if (s.ok() && fchmod(fd, mode) != 0) s = Errno("chmod", tmp);
   if (s.ok() && fsync(fd) != 0) s = Errno("fsync", tmp);
   close(fd);
-  if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0) s = Errno("rename", tmp);
+  if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0)
+    s = Errno("rename", tmp);
   if (!s.ok()) {
     unlink(tmp.c_str());
     return s;
@@ -93,8 +95,8 @@ absl::Status CreateSecretFile(const std::string& path, absl::string_view data) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          path, " already exists; refusing to overwrite a key"));
+      return absl::AlreadyExistsError(
+          absl::StrCat(path, " already exists; refusing to overwrite a key"));
     }
     return Errno("create", path);
   }

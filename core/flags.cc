@@ -9,28 +9,28 @@ namespace ktlog {
 
 void FlagSet::String(const std::string& name, std::string* target,
                      const std::string& help) {
-  flags_.push_back(Flag{name, help, *target, false,
-                        [target](absl::string_view v) {
-                          *target = std::string(v);
-                          return absl::OkStatus();
-                        }});
+  flags_.push_back(
+      Flag{name, help, *target, false, [target](absl::string_view v) {
+             *target = std::string(v);
+             return absl::OkStatus();
+           }});
 }
 
 void FlagSet::Bool(const std::string& name, bool* target,
                    const std::string& help) {
-  flags_.push_back(Flag{name, help, *target ? "true" : "false", true,
-                        [target, name](absl::string_view v) {
-                          if (v == "true" || v == "1") {
-                            *target = true;
-                          } else if (v == "false" || v == "0") {
-                            *target = false;
-                          } else {
-                            return absl::InvalidArgumentError(absl::StrCat(
-                                "--", name, " takes true or false, not \"", v,
-                                "\""));
-                          }
-                          return absl::OkStatus();
-                        }});
+  flags_.push_back(
+      Flag{name, help, *target ? "true" : "false", true,
+           [target, name](absl::string_view v) {
+             if (v == "true" || v == "1") {
+               *target = true;
+             } else if (v == "false" || v == "0") {
+               *target = false;
+             } else {
+               return absl::InvalidArgumentError(absl::StrCat(
+                   "--", name, " takes true or false, not \"", v, "\""));
+             }
+             return absl::OkStatus();
+           }});
 }
 
 void FlagSet::Uint64(const std::string& name, uint64_t* target,
@@ -39,9 +39,11 @@ void FlagSet::Uint64(const std::string& name, uint64_t* target,
                         [target, name](absl::string_view v) {
                           absl::StatusOr<uint64_t> n = ParseDecimalU64(v);
                           if (!n.ok()) {
-                            return absl::InvalidArgumentError(absl::StrCat(
-                                "--", name, " takes a non-negative integer, "
-                                "not \"", v, "\""));
+                            return absl::InvalidArgumentError(
+                                absl::StrCat("--", name,
+                                             " takes a non-negative integer, "
+                                             "not \"",
+                                             v, "\""));
                           }
                           *target = *n;
                           return absl::OkStatus();
@@ -55,9 +57,11 @@ void FlagSet::Duration(const std::string& name, absl::Duration* target,
                           absl::Duration d;
                           if (!absl::ParseDuration(v, &d) ||
                               d < absl::ZeroDuration()) {
-                            return absl::InvalidArgumentError(absl::StrCat(
-                                "--", name, " takes a duration such as 250ms, "
-                                "2s or 1h, not \"", v, "\""));
+                            return absl::InvalidArgumentError(
+                                absl::StrCat("--", name,
+                                             " takes a duration such as 250ms, "
+                                             "2s or 1h, not \"",
+                                             v, "\""));
                           }
                           *target = d;
                           return absl::OkStatus();
@@ -134,8 +138,8 @@ std::string FlagSet::Help() const {
   if (!out.empty() && out.back() != '\n') out += "\n";
   if (!flags_.empty()) out += "\nflags:\n";
   for (const Flag& f : flags_) {
-    absl::StrAppend(&out, "  --", f.name, f.is_bool ? "" : " <value>", "\n      ",
-                    f.help);
+    absl::StrAppend(&out, "  --", f.name, f.is_bool ? "" : " <value>",
+                    "\n      ", f.help);
     if (!f.default_value.empty()) {
       absl::StrAppend(&out, " (default: ", f.default_value, ")");
     }

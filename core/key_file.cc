@@ -11,9 +11,9 @@ absl::StatusOr<NoteSigner> LoadSignerKeyFile(const std::string& path) {
   absl::StatusOr<std::string> text = ReadFileBounded(path, 4096);
   if (!text.ok()) {
     if (absl::IsNotFound(text.status())) {
-      return absl::NotFoundError(absl::StrCat(
-          "signing key file ", path,
-          " does not exist (create one with ktlog-keygen)"));
+      return absl::NotFoundError(
+          absl::StrCat("signing key file ", path,
+                       " does not exist (create one with ktlog-keygen)"));
     }
     return text.status();
   }

@@ -1,9 +1,10 @@
+#include "core/merkle.h"
+
 #include <map>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "core/compact_range.h"
-#include "core/merkle.h"
 #include "core/proof.h"
 #include "core/reference_tree.h"
 #include "core/test_vectors.h"
@@ -11,8 +12,6 @@
 
 namespace ktlog {
 namespace {
-
-Hash H(const std::string& hex) { return *Hash::FromHex(hex); }
 
 Hash LeafFor(uint64_t i) { return HashLeaf(absl::StrCat("leaf-", i)); }
 
@@ -67,12 +66,13 @@ void CheckInclusionVectors(const nlohmann::json& cases) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.value("desc", ""));
     absl::StatusOr<std::vector<Hash>> path = HashesFromJson(c["path"]);
-    absl::StatusOr<Hash> leaf = Hash::FromHex(c["leaf_hash"].get<std::string>());
+    absl::StatusOr<Hash> leaf =
+        Hash::FromHex(c["leaf_hash"].get<std::string>());
     absl::StatusOr<Hash> root = Hash::FromHex(c["root"].get<std::string>());
-    bool ok = path.ok() && leaf.ok() && root.ok() &&
-              VerifyInclusion(c["leaf_index"], c["tree_size"], *leaf, *path,
-                              *root)
-                  .ok();
+    bool ok =
+        path.ok() && leaf.ok() && root.ok() &&
+        VerifyInclusion(c["leaf_index"], c["tree_size"], *leaf, *path, *root)
+            .ok();
     EXPECT_EQ(ok, c["valid"].get<bool>());
     if (c.contains("leaf_data") && leaf.ok()) {
       EXPECT_EQ(HashLeaf(Unhex(c["leaf_data"])), *leaf);
@@ -158,9 +158,9 @@ TEST(ProofRules, MalformedIsInvalidArgumentAndWrongIsDataLoss) {
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(VerifyConsistency(7, 7, {}, ref.Root(7), ref.Root(6)).code(),
             absl::StatusCode::kDataLoss);
-  EXPECT_EQ(VerifyConsistency(7, 7, {LeafFor(1)}, ref.Root(7), ref.Root(7))
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      VerifyConsistency(7, 7, {LeafFor(1)}, ref.Root(7), ref.Root(7)).code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 // Fast code (CompactRange, proof plans over stored nodes, the RFC verifier)

@@ -24,10 +24,10 @@ absl::StatusOr<uint32_t> ParseKeyIdHex(absl::string_view hex) {
 
 // Splits "<name>+<hex id>+<base64(type||key)>" and checks name and type.
 absl::Status SplitKeyString(absl::string_view s, std::string* name,
-                            uint32_t* key_id, uint8_t* type,
-                            std::string* key) {
+                            uint32_t* key_id, uint8_t* type, std::string* key) {
   // The name and ID contain no '+'; the base64 key may.
-  std::vector<absl::string_view> parts = absl::StrSplit(s, absl::MaxSplits('+', 2));
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(s, absl::MaxSplits('+', 2));
   if (parts.size() != 3) {
     return absl::InvalidArgumentError(
         "note key must have the form <name>+<key ID hex>+<base64 key>");
@@ -62,8 +62,7 @@ uint32_t NoteKeyId(absl::string_view name, uint8_t type,
 
 absl::Status ValidateKeyName(absl::string_view name) {
   if (name.empty() || name.size() > 256) {
-    return absl::InvalidArgumentError(
-        "key name must be 1 to 256 bytes long");
+    return absl::InvalidArgumentError("key name must be 1 to 256 bytes long");
   }
   if (!IsPrintableUtf8WithoutSpaces(name) ||
       name.find('+') != absl::string_view::npos) {
@@ -200,9 +199,9 @@ absl::StatusOr<Note> ParseNote(absl::string_view note) {
     RETURN_IF_ERROR(ValidateKeyName(sig.name));
     absl::StatusOr<std::string> raw = Base64Decode(line.substr(space + 1));
     if (!raw.ok() || raw->size() < 5) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "signature by ", sig.name,
-          " is not base64 of a key ID followed by a signature"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("signature by ", sig.name,
+                       " is not base64 of a key ID followed by a signature"));
     }
     sig.key_id = static_cast<uint32_t>(ReadBigEndian(*raw, 4));
     sig.signature = raw->substr(4);

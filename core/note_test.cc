@@ -44,11 +44,14 @@ TEST(NoteVectors, SignedNotes) {
   for (const auto& c : v["notes"]) {
     SCOPED_TRACE(c["desc"].get<std::string>());
     absl::StatusOr<Note> note = ParseNote(c["note"].get<std::string>());
-    bool ok = note.ok() && VerifiesWithKnownKeys(*note, Keys(c["verifier_keys"]));
+    bool ok =
+        note.ok() && VerifiesWithKnownKeys(*note, Keys(c["verifier_keys"]));
     EXPECT_EQ(ok, c["valid"].get<bool>());
     if (note.ok()) {
       EXPECT_EQ(note->ToString(), c["note"].get<std::string>());
-      if (c.contains("text")) EXPECT_EQ(note->text, c["text"]);
+      if (c.contains("text")) {
+        EXPECT_EQ(note->text, c["text"]);
+      }
     }
   }
 }
@@ -58,7 +61,8 @@ TEST(NoteVectors, SignedCheckpoints) {
   for (const auto& c : v["checkpoints"]) {
     SCOPED_TRACE(c["desc"].get<std::string>());
     absl::StatusOr<Note> note = ParseNote(c["note"].get<std::string>());
-    bool ok = note.ok() && VerifiesWithKnownKeys(*note, Keys(c["verifier_keys"]));
+    bool ok =
+        note.ok() && VerifiesWithKnownKeys(*note, Keys(c["verifier_keys"]));
     absl::StatusOr<Checkpoint> body =
         note.ok() ? ParseCheckpointBody(note->text)
                   : absl::StatusOr<Checkpoint>(note.status());
@@ -80,9 +84,15 @@ TEST(NoteVectors, CheckpointBodies) {
         ParseCheckpointBody(c["text"].get<std::string>());
     EXPECT_EQ(body.ok(), c["valid"].get<bool>()) << body.status();
     if (!body.ok()) continue;
-    if (c.contains("origin")) EXPECT_EQ(body->origin, c["origin"]);
-    if (c.contains("size")) EXPECT_EQ(body->size, c["size"].get<uint64_t>());
-    if (c.contains("root")) EXPECT_EQ(body->root.ToHex(), c["root"]);
+    if (c.contains("origin")) {
+      EXPECT_EQ(body->origin, c["origin"]);
+    }
+    if (c.contains("size")) {
+      EXPECT_EQ(body->size, c["size"].get<uint64_t>());
+    }
+    if (c.contains("root")) {
+      EXPECT_EQ(body->root.ToHex(), c["root"]);
+    }
     EXPECT_EQ(body->ToBody(), c["text"]) << "formatting must round-trip";
   }
 }
@@ -115,24 +125,25 @@ TEST(NoteVectors, ReproducesPublishedSignature) {
       "If you think cryptography is the answer to your problem,\n"
       "then you don't know what your problem is.\n";
   Note note{text, {SignNote(text, *signer)}};
-  EXPECT_EQ(note.ToString(),
-            text +
-                "\n\xe2\x80\x94 PeterNeumann "
-                "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n");
+  EXPECT_EQ(note.ToString(), text +
+                                 "\n\xe2\x80\x94 PeterNeumann "
+                                 "x08go/ZJkuBS9UG/"
+                                 "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZS"
+                                 "NXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n");
 }
 
 TEST(NoteParse, RejectsMalformed) {
   const char* bad[] = {
       "",
-      "text\n",                                  // no signatures
-      "text\n\n",                                // no signature lines
-      "text\n\n\xe2\x80\x94 name\n",             // no signature
-      "text\n\n- name AAAAAAA=\n",               // ASCII dash
-      "text\n\n\xe2\x80\x94 name AAAA\n",        // too short
-      "text\n\n\xe2\x80\x94 na+me AAAAAAA=\n",   // '+' in name
+      "text\n",                                    // no signatures
+      "text\n\n",                                  // no signature lines
+      "text\n\n\xe2\x80\x94 name\n",               // no signature
+      "text\n\n- name AAAAAAA=\n",                 // ASCII dash
+      "text\n\n\xe2\x80\x94 name AAAA\n",          // too short
+      "text\n\n\xe2\x80\x94 na+me AAAAAAA=\n",     // '+' in name
       "te\x01xt\n\n\xe2\x80\x94 name AAAAAAA=\n",  // control char
-      "text\n\n\xe2\x80\x94 name AAAAAAA=",      // no final newline
-      "\xff\n\n\xe2\x80\x94 name AAAAAAA=\n",    // not UTF-8
+      "text\n\n\xe2\x80\x94 name AAAAAAA=",        // no final newline
+      "\xff\n\n\xe2\x80\x94 name AAAAAAA=\n",      // not UTF-8
   };
   for (const char* n : bad) {
     EXPECT_EQ(ParseNote(n).status().code(), absl::StatusCode::kInvalidArgument)
@@ -142,7 +153,8 @@ TEST(NoteParse, RejectsMalformed) {
   std::string huge(kMaxNoteSize + 1, 'a');
   EXPECT_FALSE(ParseNote(huge).ok());
   std::string many = "t\n\n";
-  for (size_t i = 0; i <= kMaxSignatures; ++i) many += "\xe2\x80\x94 n AAAAAAA=\n";
+  for (size_t i = 0; i <= kMaxSignatures; ++i)
+    many += "\xe2\x80\x94 n AAAAAAA=\n";
   EXPECT_FALSE(ParseNote(many).ok());
 }
 
@@ -160,7 +172,8 @@ TEST(NoteKeys, RejectsBadKeys) {
   EXPECT_FALSE(NoteSigner::Parse(vkey).ok()) << "a verifier key is no signer";
   EXPECT_FALSE(NoteSigner::Generate("has space").ok());
   EXPECT_FALSE(NoteSigner::Generate("").ok());
-  auto cosigner = NoteSigner::Generate("witness.example", kNoteTypeCosignatureV1);
+  auto cosigner =
+      NoteSigner::Generate("witness.example", kNoteTypeCosignatureV1);
   ASSERT_TRUE(cosigner.ok());
   EXPECT_NE(cosigner->key_id(),
             NoteKeyId("witness.example", kNoteTypeEd25519,
@@ -193,8 +206,8 @@ TEST(LogCheckpointTest, SignOpenAndReject) {
                 .code(),
             absl::StatusCode::kInvalidArgument);
 
-  EXPECT_FALSE(ParseLogCheckpointBody("o\n1\n" + Sha256("").ToBase64() + "\n")
-                   .ok())
+  EXPECT_FALSE(
+      ParseLogCheckpointBody("o\n1\n" + Sha256("").ToBase64() + "\n").ok())
       << "missing timestamp line";
   EXPECT_FALSE(ParseLogCheckpointBody("o\n1\n" + Sha256("").ToBase64() +
                                       "\ntimestamp-ms 01\n")

@@ -42,8 +42,8 @@ void SubproofPlan(uint64_t m, uint64_t begin, uint64_t end, bool b,
 
 absl::Status CheckLength(const std::vector<Hash>& proof, size_t want) {
   if (proof.size() != want) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "proof has ", proof.size(), " hashes, expected ", want));
+    return absl::InvalidArgumentError(
+        absl::StrCat("proof has ", proof.size(), " hashes, expected ", want));
   }
   return absl::OkStatus();
 }
@@ -61,8 +61,8 @@ bool Lsb(uint64_t x) { return (x & 1) != 0; }
 
 absl::StatusOr<ProofPlan> InclusionProofPlan(uint64_t index, uint64_t size) {
   if (index >= size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "leaf index ", index, " is not below tree size ", size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("leaf index ", index, " is not below tree size ", size));
   }
   ProofPlan plan;
   PathPlan(index, 0, size, &plan);

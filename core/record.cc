@@ -27,15 +27,14 @@ std::string EncodeUnsigned(const DeviceRecord& r) {
   return out;
 }
 
-absl::Status CheckId(absl::string_view what, absl::string_view id,
-                     size_t max) {
+absl::Status CheckId(absl::string_view what, absl::string_view id, size_t max) {
   if (id.empty() || id.size() > max) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, " must be 1 to ", max, " bytes, got ", id.size()));
   }
   if (!IsPrintableUtf8(id)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " must be UTF-8 without control characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " must be UTF-8 without control characters"));
   }
   return absl::OkStatus();
 }
@@ -69,9 +68,9 @@ absl::Status DeviceRecord::Validate() const {
     case Operation::kRemoveDevice:
       RETURN_IF_ERROR(CheckId("device id", device_id, kMaxDeviceIdSize));
       if (key.empty() || key.size() > kMaxDeviceKeySize) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "device key must be 1 to ", kMaxDeviceKeySize, " bytes, got ",
-            key.size()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("device key must be 1 to ", kMaxDeviceKeySize,
+                         " bytes, got ", key.size()));
       }
       break;
     case Operation::kRotateAccountKey:
@@ -89,8 +88,8 @@ absl::Status DeviceRecord::Validate() const {
       }
       break;
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown operation ", static_cast<int>(operation)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown operation ", static_cast<int>(operation)));
   }
   if (account_version == 0) {
     return absl::InvalidArgumentError("account version starts at 1");

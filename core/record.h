@@ -54,8 +54,8 @@ inline constexpr size_t kMaxRecordSize = 2 + 2 + kMaxAccountIdSize + 2 +
 struct DeviceRecord {
   Operation operation = Operation::kAddDevice;
   std::string account_id;
-  std::string device_id;   // empty for kRotateAccountKey
-  std::string key;         // device key, or the new account key (rotate)
+  std::string device_id;  // empty for kRotateAccountKey
+  std::string key;        // device key, or the new account key (rotate)
   uint64_t account_version = 0;
   uint64_t timestamp_ms = 0;
   std::string account_key;  // 32-byte Ed25519 public key

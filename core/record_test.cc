@@ -138,8 +138,8 @@ TEST_F(AccountRulesTest, Lifecycle) {
             absl::StatusCode::kOk);
   EXPECT_EQ(state_.devices.size(), 1u);
   // Rotation: afterwards only the new key may write.
-  EXPECT_EQ(Apply(Make(Op::kRotateAccountKey, "", key2_.public_key().bytes(),
-                       4, key1_)),
+  EXPECT_EQ(Apply(Make(Op::kRotateAccountKey, "", key2_.public_key().bytes(), 4,
+                       key1_)),
             absl::StatusCode::kOk);
   EXPECT_EQ(Apply(Make(Op::kAddDevice, "d4", "k4", 5, key1_)),
             absl::StatusCode::kPermissionDenied);

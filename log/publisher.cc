@@ -19,8 +19,9 @@ absl::StatusOr<Hash> StoredRoot(LogStorage* storage, uint64_t size) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<CheckpointPublisher>> CheckpointPublisher::Create(
-    LogStorage* storage, const NoteSigner* signer, const Clock* clock) {
+absl::StatusOr<std::unique_ptr<CheckpointPublisher>>
+CheckpointPublisher::Create(LogStorage* storage, const NoteSigner* signer,
+                            const Clock* clock) {
   std::shared_ptr<const PublishedCheckpoint> latest;
   ASSIGN_OR_RETURN(std::optional<std::string> note,
                    storage->ReadLatestCheckpoint());
@@ -64,13 +65,13 @@ absl::Status CheckpointPublisher::CheckConsistent(const LogCheckpoint& previous,
                                                   uint64_t size,
                                                   const Hash& root) {
   if (size < previous.size) {
-    return absl::InternalError(absl::StrCat(
-        "refusing to sign size ", size, " after size ", previous.size));
+    return absl::InternalError(absl::StrCat("refusing to sign size ", size,
+                                            " after size ", previous.size));
   }
   if (size == previous.size || previous.size == 0) {
     if (size == previous.size && root != previous.root) {
-      return absl::InternalError(absl::StrCat(
-          "refusing to sign a second root for size ", size));
+      return absl::InternalError(
+          absl::StrCat("refusing to sign a second root for size ", size));
     }
     return absl::OkStatus();
   }
@@ -97,8 +98,8 @@ absl::Status CheckpointPublisher::Publish(uint64_t size, const Hash& root) {
   if (previous != nullptr) {
     RETURN_IF_ERROR(CheckConsistent(previous->checkpoint, size, root));
     next->sequence = previous->sequence + 1;
-    next->checkpoint.timestamp_ms = std::max(
-        next->checkpoint.timestamp_ms, previous->checkpoint.timestamp_ms);
+    next->checkpoint.timestamp_ms = std::max(next->checkpoint.timestamp_ms,
+                                             previous->checkpoint.timestamp_ms);
   } else {
     next->sequence = 1;
   }
@@ -118,7 +119,8 @@ std::shared_ptr<const PublishedCheckpoint> CheckpointPublisher::WaitForNewer(
     uint64_t after_sequence, absl::Time deadline) const {
   absl::MutexLock lock(&mu_);
   auto ready = [this, after_sequence]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopped_ || (latest_ != nullptr && latest_->sequence > after_sequence);
+    return stopped_ ||
+           (latest_ != nullptr && latest_->sequence > after_sequence);
   };
   mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
   return latest_;

@@ -67,9 +67,9 @@ absl::StatusOr<Sequencer::Appended> Sequencer::Submit(
       return absl::UnavailableError("the log server is shutting down");
     }
     if (queue_.size() >= options_.max_pending) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "the log's write queue is full (", options_.max_pending,
-          " pending records); retry with backoff"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the log's write queue is full (", options_.max_pending,
+                       " pending records); retry with backoff"));
     }
     queue_.push_back(p);
   }
@@ -227,8 +227,8 @@ void Sequencer::Process(std::vector<std::shared_ptr<Pending>> batch) {
     storage_error = storage_->CommitBatch(sb);
   }
   if (!storage_error.ok()) {
-    absl::Status failed = absl::UnavailableError(absl::StrCat(
-        "the record was not stored: ", storage_error.message()));
+    absl::Status failed = absl::UnavailableError(
+        absl::StrCat("the record was not stored: ", storage_error.message()));
     for (auto& p : batch) {
       if (!p->done.HasBeenNotified()) p->Finish(failed);
     }

@@ -10,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -29,8 +30,8 @@ absl::Status CheckListenAddress(const std::string& address) {
   if (colon == std::string::npos ||
       !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
       port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "listen address \"", address, "\" is not host:port"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address \"", address, "\" is not host:port"));
   }
   std::string host = address.substr(0, colon);
   if (host == "localhost") host = "127.0.0.1";
@@ -48,8 +49,8 @@ absl::Status CheckListenAddress(const std::string& address) {
   int err = errno;
   close(fd);
   if (rc != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", address,
-                                               ": ", strerror(err)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", address, ": ", strerror(err)));
   }
   return absl::OkStatus();
 }
@@ -105,18 +106,34 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
 LogServer::~LogServer() { Shutdown(); }
 
 std::string LogServer::address() const {
-  std::string host = options_.listen_address.substr(
-      0, options_.listen_address.rfind(':'));
+  std::string host =
+      options_.listen_address.substr(0, options_.listen_address.rfind(':'));
   if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
   return absl::StrCat(host, ":", port_);
+}
+
+absl::StatusOr<std::string> LogServer::Backup(const std::string& parent) {
+  if (storage_ == nullptr) {
+    return absl::FailedPreconditionError("the server is shut down");
+  }
+  RETURN_IF_ERROR(MakeDirs(parent, 0700));
+  std::string dir = absl::StrCat(
+      parent, "/backup-",
+      absl::FormatTime("%Y%m%dT%H%M%E3SZ", absl::Now(), absl::UTCTimeZone()),
+      "-size-", storage_->size());
+  RETURN_IF_ERROR(storage_->CreateBackup(dir));
+  return dir;
 }
 
 void LogServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
-  if (service_ != nullptr) service_->BeginShutdown();
+  // Let the RPCs in flight finish (writes complete and are answered), then
+  // close gRPC at once: waiting on gRPC's own deadline would also wait for
+  // idle client connections to go away.
+  if (service_ != nullptr) service_->Drain(absl::Now() + grace);
   if (grpc_server_ != nullptr) {
-    grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    grpc_server_->Shutdown(absl::ToChronoTime(absl::Now()));
     grpc_server_->Wait();
   }
   if (sequencer_ != nullptr) sequencer_->Stop();

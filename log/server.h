@@ -51,6 +51,10 @@ class LogServer {
   // Idempotent.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
+  // Writes a consistent online backup of the data dir to a new directory
+  // `<parent>/backup-<UTC time>-size-<tree size>` and returns its path.
+  absl::StatusOr<std::string> Backup(const std::string& parent);
+
   int port() const { return port_; }
   // "127.0.0.1:<port>" style address clients can dial.
   std::string address() const;

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   using ktlog::FlagSet;
   std::string data_dir, key_file, origin;
   std::string listen = "127.0.0.1:8020";
+  std::string backup_dir;
   uint64_t batch_size = 512, max_pending = 8192;
   ktlog::LogServerOptions options;
   FlagSet flags(
@@ -32,21 +33,28 @@ int main(int argc, char** argv) {
       "RFC 9162 Merkle tree in RocksDB under DIR, signs C2SP checkpoints with\n"
       "the key in FILE (made by ktlog-keygen) and serves ktlog.v1.Log over\n"
       "gRPC. Prints \"listening on HOST:PORT\" once ready; SIGTERM or SIGINT\n"
-      "shut it down gracefully.");
-  flags.String("data_dir", &data_dir, "RocksDB data directory (created if missing)");
+      "shut it down gracefully; SIGUSR1 writes an online backup to\n"
+      "--backup_dir.");
+  flags.String("data_dir", &data_dir,
+               "RocksDB data directory (created if missing)");
   flags.String("key_file", &key_file, "the log's signing key file");
   flags.String("origin", &origin,
                "the log's origin; must equal the key's name (the default)");
-  flags.String("listen", &listen, "host:port to serve on (port 0: any free port)");
-  flags.Uint64("batch_size", &batch_size, "most records per batch (group commit)");
+  flags.String("listen", &listen,
+               "host:port to serve on (port 0: any free port)");
+  flags.Uint64("batch_size", &batch_size,
+               "most records per batch (group commit)");
   flags.Duration("batch_delay", &options.sequencer.batch_delay,
                  "how long a batch waits to fill after its first record");
   flags.Duration("checkpoint_interval", &options.sequencer.checkpoint_interval,
                  "sign a heartbeat checkpoint after this long without writes");
   flags.Uint64("max_pending", &max_pending,
                "most queued writes before RESOURCE_EXHAUSTED");
-  flags.Duration("max_record_skew", &options.service.max_record_skew,
-                 "reject records whose timestamp is further than this from now");
+  flags.Duration(
+      "max_record_skew", &options.service.max_record_skew,
+      "reject records whose timestamp is further than this from now");
+  flags.String("backup_dir", &backup_dir,
+               "where SIGUSR1 writes an online backup (a new subdirectory)");
   absl::StatusOr<std::vector<std::string>> args =
       flags.Parse(ktlog::ArgsOf(argc, argv));
   if (!args.ok()) return Fail(std::string(args.status().message()), 2);
@@ -87,6 +95,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<ktlog::LogServer>> server =
@@ -97,13 +106,27 @@ int main(int argc, char** argv) {
   std::cout << "ktlog-server: listening on " << (*server)->address()
             << " origin " << (*server)->origin() << " tree size "
             << (cp ? cp->checkpoint.size : 0) << "\n"
-            << "ktlog-server: verifier key " << (*server)->verifier_key().ToString()
-            << std::endl;
+            << "ktlog-server: verifier key "
+            << (*server)->verifier_key().ToString() << std::endl;
   ktlog::LogInfo("serving ", (*server)->origin(), " on ", (*server)->address(),
                  " from ", data_dir);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGUSR1) break;
+    if (backup_dir.empty()) {
+      ktlog::LogWarning(
+          "SIGUSR1 asks for a backup but --backup_dir is not set");
+      continue;
+    }
+    absl::StatusOr<std::string> dir = (*server)->Backup(backup_dir);
+    if (dir.ok()) {
+      ktlog::LogInfo("backup written to ", *dir);
+    } else {
+      ktlog::LogError("backup failed: ", dir.status().message());
+    }
+  }
   ktlog::LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                  "; shutting down");
   (*server)->Shutdown();

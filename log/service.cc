@@ -33,21 +33,58 @@ LogService::LogService(LogStorage* storage, Sequencer* sequencer,
       clock_(clock),
       options_(options) {}
 
+LogService::Admission::Admission(LogService* service) : service_(service) {
+  absl::MutexLock lock(&service_->mu_);
+  admitted_ = !service_->draining_;
+  if (admitted_) ++service_->in_flight_;
+}
+
+LogService::Admission::~Admission() {
+  if (!admitted_) return;
+  absl::MutexLock lock(&service_->mu_);
+  --service_->in_flight_;
+}
+
+grpc::Status LogService::Admission::status() const {
+  return ToGrpcStatus(
+      absl::UnavailableError("the log server is shutting down"));
+}
+
+bool LogService::Drain(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return in_flight_ == 0;
+  };
+  return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
+}
+
+bool LogService::draining() {
+  absl::MutexLock lock(&mu_);
+  return draining_;
+}
+
 grpc::Status LogService::AddDevice(grpc::ServerContext* ctx,
                                    const v1::WriteRequest* req,
                                    v1::WriteResponse* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
   return Write(ctx, *req, Operation::kAddDevice, resp);
 }
 
 grpc::Status LogService::RemoveDevice(grpc::ServerContext* ctx,
                                       const v1::WriteRequest* req,
                                       v1::WriteResponse* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
   return Write(ctx, *req, Operation::kRemoveDevice, resp);
 }
 
 grpc::Status LogService::RotateAccountKey(grpc::ServerContext* ctx,
                                           const v1::WriteRequest* req,
                                           v1::WriteResponse* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
   return Write(ctx, *req, Operation::kRotateAccountKey, resp);
 }
 
@@ -63,9 +100,9 @@ grpc::Status LogService::Write(grpc::ServerContext* ctx,
         absl::StrCat("malformed record: ", record.status().message())));
   }
   if (record->operation != expected) {
-    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-        "this call takes a ", OperationName(expected), " record, got ",
-        OperationName(record->operation))));
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("this call takes a ", OperationName(expected),
+                     " record, got ", OperationName(record->operation))));
   }
   absl::Status sig = record->VerifySignature();
   if (!sig.ok()) return ToGrpcStatus(sig);
@@ -73,11 +110,11 @@ grpc::Status LogService::Write(grpc::ServerContext* ctx,
   uint64_t skew = absl::ToInt64Milliseconds(options_.max_record_skew);
   uint64_t ts = record->timestamp_ms;
   if (ts > now + skew || ts + skew < now) {
-    return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
-        "record timestamp ", ts, " is more than ",
-        absl::FormatDuration(options_.max_record_skew),
-        " away from the log's clock (", now,
-        "); check the device clock and sign a fresh record")));
+    return ToGrpcStatus(absl::FailedPreconditionError(
+        absl::StrCat("record timestamp ", ts, " is more than ",
+                     absl::FormatDuration(options_.max_record_skew),
+                     " away from the log's clock (", now,
+                     "); check the device clock and sign a fresh record")));
   }
   absl::Time deadline = DeadlineOf(ctx, options_.default_write_timeout);
   absl::StatusOr<Sequencer::Appended> appended =
@@ -119,6 +156,8 @@ absl::Status LogService::CheckTreeSize(uint64_t tree_size,
 grpc::Status LogService::GetCheckpoint(grpc::ServerContext*,
                                        const v1::GetCheckpointRequest*,
                                        v1::SignedCheckpoint* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
   std::shared_ptr<const PublishedCheckpoint> cp = publisher_->Latest();
   if (cp == nullptr) {
     return ToGrpcStatus(
@@ -131,6 +170,8 @@ grpc::Status LogService::GetCheckpoint(grpc::ServerContext*,
 grpc::Status LogService::GetConsistencyProof(
     grpc::ServerContext*, const v1::GetConsistencyProofRequest* req,
     v1::ConsistencyProof* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
   absl::StatusOr<uint64_t> published = PublishedSize();
   if (!published.ok()) return ToGrpcStatus(published.status());
   absl::Status s = CheckTreeSize(req->size2(), *published);
@@ -163,6 +204,8 @@ absl::Status LogService::FillInclusionProof(uint64_t index, uint64_t tree_size,
 grpc::Status LogService::GetInclusionProof(
     grpc::ServerContext*, const v1::GetInclusionProofRequest* req,
     v1::InclusionProof* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
   return ToGrpcStatus(
       FillInclusionProof(req->leaf_index(), req->tree_size(), resp));
 }
@@ -170,6 +213,8 @@ grpc::Status LogService::GetInclusionProof(
 grpc::Status LogService::GetInclusionProofByHash(
     grpc::ServerContext*, const v1::GetInclusionProofByHashRequest* req,
     v1::InclusionProof* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
   absl::StatusOr<Hash> hash = Hash::FromBytes(req->leaf_hash());
   if (!hash.ok()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
@@ -183,9 +228,9 @@ grpc::Status LogService::GetInclusionProofByHash(
     if (published.ok() && req->tree_size() > *published) {
       return ToGrpcStatus(CheckTreeSize(req->tree_size(), *published));
     }
-    return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
-        "no leaf with hash ", hash->ToHex(), " in the tree of size ",
-        req->tree_size())));
+    return ToGrpcStatus(absl::NotFoundError(
+        absl::StrCat("no leaf with hash ", hash->ToHex(),
+                     " in the tree of size ", req->tree_size())));
   }
   return ToGrpcStatus(FillInclusionProof(**index, req->tree_size(), resp));
 }
@@ -193,20 +238,22 @@ grpc::Status LogService::GetInclusionProofByHash(
 grpc::Status LogService::GetEntries(grpc::ServerContext*,
                                     const v1::GetEntriesRequest* req,
                                     v1::GetEntriesResponse* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
   absl::StatusOr<uint64_t> published = PublishedSize();
   if (!published.ok()) return ToGrpcStatus(published.status());
   if (req->begin() >= req->end()) {
-    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-        "empty range [", req->begin(), ", ", req->end(),
-        "): end must be greater than begin")));
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("empty range [", req->begin(), ", ", req->end(),
+                     "): end must be greater than begin")));
   }
   if (req->begin() >= *published) {
     return ToGrpcStatus(absl::OutOfRangeError(absl::StrCat(
         "begin ", req->begin(), " is not below the latest checkpoint's size ",
         *published)));
   }
-  uint64_t end = std::min({req->end(), *published,
-                           req->begin() + kMaxEntriesPerRequest});
+  uint64_t end =
+      std::min({req->end(), *published, req->begin() + kMaxEntriesPerRequest});
   absl::StatusOr<std::vector<std::string>> records =
       storage_->ReadRecords(req->begin(), end);
   if (!records.ok()) return ToGrpcStatus(records.status());
@@ -217,17 +264,18 @@ grpc::Status LogService::GetEntries(grpc::ServerContext*,
 grpc::Status LogService::WatchCheckpoints(
     grpc::ServerContext* ctx, const v1::WatchCheckpointsRequest*,
     grpc::ServerWriter<v1::SignedCheckpoint>* writer) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
   if (watchers_.fetch_add(1) >= options_.max_watchers) {
     watchers_.fetch_sub(1);
-    return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
-        "too many checkpoint watchers (", options_.max_watchers,
-        "); poll GetCheckpoint instead or retry later")));
+    return ToGrpcStatus(absl::ResourceExhaustedError(
+        absl::StrCat("too many checkpoint watchers (", options_.max_watchers,
+                     "); poll GetCheckpoint instead or retry later")));
   }
   uint64_t sent = 0;
-  while (!ctx->IsCancelled() && !shutting_down_.load() &&
-         !publisher_->stopped()) {
-    std::shared_ptr<const PublishedCheckpoint> cp = publisher_->WaitForNewer(
-        sent, absl::Now() + absl::Milliseconds(250));
+  while (!ctx->IsCancelled() && !draining() && !publisher_->stopped()) {
+    std::shared_ptr<const PublishedCheckpoint> cp =
+        publisher_->WaitForNewer(sent, absl::Now() + absl::Milliseconds(250));
     if (cp == nullptr || cp->sequence <= sent) continue;
     v1::SignedCheckpoint msg;
     msg.set_note(cp->note);

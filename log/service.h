@@ -13,6 +13,8 @@
 
 #include <atomic>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/clock.h"
 #include "log/publisher.h"
@@ -41,9 +43,10 @@ class LogService final : public v1::Log::Service {
              CheckpointPublisher* publisher, const Clock* clock,
              const ServiceOptions& options);
 
-  // Ends watch streams (within a fraction of a second) so that the gRPC
-  // server can shut down.
-  void BeginShutdown() { shutting_down_.store(true); }
+  // Stops admitting RPCs (new ones get UNAVAILABLE), ends watch streams
+  // within a fraction of a second, and waits until the RPCs in flight have
+  // finished or `deadline` passes. True if none remain.
+  bool Drain(absl::Time deadline);
 
   grpc::Status AddDevice(grpc::ServerContext* ctx, const v1::WriteRequest* req,
                          v1::WriteResponse* resp) override;
@@ -78,16 +81,32 @@ class LogService final : public v1::Log::Service {
   // The latest checkpoint's size, or UNAVAILABLE before the first.
   absl::StatusOr<uint64_t> PublishedSize() const;
   absl::Status CheckTreeSize(uint64_t tree_size, uint64_t published) const;
+  bool draining();
   absl::Status FillInclusionProof(uint64_t index, uint64_t tree_size,
                                   v1::InclusionProof* resp);
+
+  // Counts an RPC in flight for Drain(); refuses it once draining.
+  class Admission {
+   public:
+    explicit Admission(LogService* service);
+    ~Admission();
+    bool ok() const { return admitted_; }
+    grpc::Status status() const;
+
+   private:
+    LogService* const service_;
+    bool admitted_;
+  };
 
   LogStorage* const storage_;
   Sequencer* const sequencer_;
   CheckpointPublisher* const publisher_;
   const Clock* const clock_;
   const ServiceOptions options_;
-  std::atomic<bool> shutting_down_{false};
   std::atomic<int> watchers_{0};
+  absl::Mutex mu_;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ktlog

@@ -5,6 +5,7 @@
 #include "core/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
 namespace ktlog {
@@ -135,9 +136,8 @@ absl::Status LogStorage::BindIdentity(const LogIdentity& identity) {
     size_t nl = have->find('\n');
     return absl::FailedPreconditionError(absl::StrCat(
         "data dir belongs to log \"", have->substr(0, nl), "\" with key ",
-        nl == std::string::npos ? "?" : have->substr(nl + 1),
-        ", not to log \"", identity.origin, "\" with key ",
-        identity.verifier_key));
+        nl == std::string::npos ? "?" : have->substr(nl + 1), ", not to log \"",
+        identity.origin, "\" with key ", identity.verifier_key));
   }
   return absl::OkStatus();
 }
@@ -175,9 +175,9 @@ absl::StatusOr<std::vector<Hash>> LogStorage::ReadNodes(
   keys.reserve(ids.size());
   for (const NodeId& id : ids) {
     if (id.level > 63 || id.end() > committed || id.end() <= id.begin()) {
-      return absl::NotFoundError(absl::StrCat(
-          "node ", int{id.level}, "/", id.index, " is beyond tree size ",
-          committed));
+      return absl::NotFoundError(absl::StrCat("node ", int{id.level}, "/",
+                                              id.index, " is beyond tree size ",
+                                              committed));
     }
     keys.push_back(NodeKey(id));
   }
@@ -189,9 +189,8 @@ absl::StatusOr<std::vector<Hash>> LogStorage::ReadNodes(
   out.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
     if (statuses[i].IsNotFound() || values[i].size() != Hash::kSize) {
-      return absl::DataLossError(absl::StrCat("stored node ",
-                                              int{ids[i].level}, "/",
-                                              ids[i].index,
+      return absl::DataLossError(absl::StrCat("stored node ", int{ids[i].level},
+                                              "/", ids[i].index,
                                               " is missing or malformed"));
     }
     RETURN_IF_ERROR(FromRocksDb(statuses[i], "reading nodes"));
@@ -210,12 +209,11 @@ absl::StatusOr<std::vector<Hash>> LogStorage::ReadProof(const ProofPlan& plan) {
   return AssembleProof(plan, nodes);
 }
 
-absl::StatusOr<std::vector<std::string>> LogStorage::ReadRecords(
-    uint64_t begin, uint64_t end) {
+absl::StatusOr<std::vector<std::string>> LogStorage::ReadRecords(uint64_t begin,
+                                                                 uint64_t end) {
   if (begin > end || end > size()) {
-    return absl::OutOfRangeError(absl::StrCat("records [", begin, ", ", end,
-                                              ") are beyond tree size ",
-                                              size()));
+    return absl::OutOfRangeError(absl::StrCat(
+        "records [", begin, ", ", end, ") are beyond tree size ", size()));
   }
   std::vector<std::string> out;
   out.reserve(end - begin);
@@ -261,6 +259,19 @@ absl::StatusOr<std::optional<std::string>> LogStorage::ReadLatestCheckpoint() {
 
 absl::Status LogStorage::WriteLatestCheckpoint(const std::string& note) {
   return PutSynced(kCheckpointKey, note);
+}
+
+absl::Status LogStorage::CreateBackup(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return FromRocksDb(s, "starting a backup");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  s = checkpoint->CreateCheckpoint(dir);
+  if (!s.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write backup to ", dir, ": ", s.ToString()));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<Hash>> LogStorage::ReadCompactRange(uint64_t size) {

@@ -44,11 +44,11 @@ struct LogIdentity {
 
 // Everything one sequencer batch appends.
 struct StorageBatch {
-  uint64_t begin = 0;                     // index of records[0]; the old size
-  std::vector<std::string> records;       // leaf data
-  std::vector<Hash> leaf_hashes;          // HashLeaf(records[i])
+  uint64_t begin = 0;                // index of records[0]; the old size
+  std::vector<std::string> records;  // leaf data
+  std::vector<Hash> leaf_hashes;     // HashLeaf(records[i])
   std::vector<std::pair<NodeId, Hash>> nodes;  // nodes completed by them
-  std::vector<AccountState> accounts;     // changed accounts, final state
+  std::vector<AccountState> accounts;          // changed accounts, final state
 
   uint64_t end() const { return begin + records.size(); }
 };
@@ -105,6 +105,12 @@ class LogStorage {
 
   // Replaces the latest signed checkpoint. Returns after it is synced.
   absl::Status WriteLatestCheckpoint(const std::string& note);
+
+  // Writes a consistent online copy of the database (a RocksDB checkpoint:
+  // hard links where possible) to `dir`, which must not exist. The copy is
+  // a complete data dir: a server started on it serves the tree as it was.
+  // FAILED_PRECONDITION if `dir` exists or cannot be written.
+  absl::Status CreateBackup(const std::string& dir);
 
   // The compact range of the committed tree, read from stored nodes.
   absl::StatusOr<std::vector<Hash>> ReadCompactRange(uint64_t size);

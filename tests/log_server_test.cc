@@ -5,10 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "core/merkle.h"
 #include "core/proof.h"
-#include "gtest/gtest.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "gtest/gtest.h"
 #include "tests/test_env.h"
 
 namespace ktlog {
@@ -28,9 +28,9 @@ TEST(LogServerTest, AppendsAndProvesEveryRecord) {
   EXPECT_EQ(empty.origin, "test.example/log");
 
   TestAccount alice("alice"), bob("bob");
-  std::vector<DeviceRecord> records = {alice.Add("phone"), bob.Add("phone"),
-                                       alice.Add("laptop"), alice.Remove("phone"),
-                                       bob.Rotate(), bob.Add("tablet")};
+  std::vector<DeviceRecord> records = {
+      alice.Add("phone"),    bob.Add("phone"), alice.Add("laptop"),
+      alice.Remove("phone"), bob.Rotate(),     bob.Add("tablet")};
   std::vector<LogCheckpoint> seen = {empty};
   for (size_t i = 0; i < records.size(); ++i) {
     LogClient::WriteResult w = env->Append(records[i]);
@@ -51,7 +51,8 @@ TEST(LogServerTest, AppendsAndProvesEveryRecord) {
       auto proof = env->client()->GetInclusionProof(i, cp.size);
       ASSERT_TRUE(proof.ok()) << proof.status();
       Hash leaf = HashLeaf(records[i].Encode());
-      EXPECT_TRUE(VerifyInclusion(i, cp.size, leaf, proof->hashes, cp.root).ok());
+      EXPECT_TRUE(
+          VerifyInclusion(i, cp.size, leaf, proof->hashes, cp.root).ok());
       auto by_hash = env->client()->GetInclusionProofByHash(leaf, cp.size);
       ASSERT_TRUE(by_hash.ok()) << by_hash.status();
       EXPECT_EQ(by_hash->leaf_index, i);
@@ -64,7 +65,8 @@ TEST(LogServerTest, AppendsAndProvesEveryRecord) {
       if (a.size == 0 || a.size > b.size) continue;
       auto proof = env->client()->GetConsistencyProof(a.size, b.size);
       ASSERT_TRUE(proof.ok()) << proof.status();
-      EXPECT_TRUE(VerifyConsistency(a.size, b.size, *proof, a.root, b.root).ok())
+      EXPECT_TRUE(
+          VerifyConsistency(a.size, b.size, *proof, a.root, b.root).ok())
           << a.size << "->" << b.size;
     }
   }
@@ -83,8 +85,9 @@ TEST(LogServerTest, RejectsBadWritesWithTheRightCode) {
   env->Append(alice.Add("phone"));
 
   // Malformed and oversized input.
-  EXPECT_EQ(env->client()->Write(Operation::kAddDevice, "", false).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      env->client()->Write(Operation::kAddDevice, "", false).status().code(),
+      StatusCode::kInvalidArgument);
   EXPECT_EQ(env->client()
                 ->Write(Operation::kAddDevice, "not a record", false)
                 .status()
@@ -116,11 +119,14 @@ TEST(LogServerTest, RejectsBadWritesWithTheRightCode) {
             StatusCode::kInvalidArgument);
   // Account rules.
   EXPECT_EQ(WriteCode(env.get(), mallory.Remove("x", false)),
-            StatusCode::kNotFound) << "unknown account";
+            StatusCode::kNotFound)
+      << "unknown account";
   EXPECT_EQ(WriteCode(env.get(), alice.Remove("watch", false)),
-            StatusCode::kNotFound) << "unknown device";
+            StatusCode::kNotFound)
+      << "unknown device";
   EXPECT_EQ(WriteCode(env.get(), alice.Add("phone", false)),
-            StatusCode::kAlreadyExists) << "device already active";
+            StatusCode::kAlreadyExists)
+      << "device already active";
   DeviceRecord by_mallory = mallory.Add("evil", false);
   by_mallory.account_id = "alice";
   by_mallory.account_version = 2;
@@ -140,8 +146,8 @@ TEST(LogServerTest, RejectsBadWritesWithTheRightCode) {
   LogClient::WriteResult first = env->Append(next);
   auto dup = env->client()->Write(next.operation, next.Encode(), false);
   EXPECT_EQ(dup.status().code(), StatusCode::kAlreadyExists);
-  EXPECT_NE(dup.status().message().find(absl::StrCat("leaf index ",
-                                                      first.leaf_index)),
+  EXPECT_NE(dup.status().message().find(
+                absl::StrCat("leaf index ", first.leaf_index)),
             std::string::npos)
       << dup.status();
   // Timestamps far from the log's clock.
@@ -174,9 +180,12 @@ TEST(LogServerTest, RejectsBadReadsWithTheRightCode) {
   ASSERT_TRUE(same.ok());
   EXPECT_TRUE(same->empty());
   // Inclusion: size 0, index at or beyond the size, size beyond the tree.
-  EXPECT_EQ(c->GetInclusionProof(0, 0).status().code(), StatusCode::kOutOfRange);
-  EXPECT_EQ(c->GetInclusionProof(3, 3).status().code(), StatusCode::kOutOfRange);
-  EXPECT_EQ(c->GetInclusionProof(0, 4).status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(c->GetInclusionProof(0, 0).status().code(),
+            StatusCode::kOutOfRange);
+  EXPECT_EQ(c->GetInclusionProof(3, 3).status().code(),
+            StatusCode::kOutOfRange);
+  EXPECT_EQ(c->GetInclusionProof(0, 4).status().code(),
+            StatusCode::kOutOfRange);
   EXPECT_EQ(c->GetInclusionProof(UINT64_MAX, UINT64_MAX).status().code(),
             StatusCode::kOutOfRange);
   // By hash: unknown, known but beyond the asked size, malformed.
@@ -203,8 +212,9 @@ TEST(LogServerTest, RejectsBadReadsWithTheRightCode) {
   ASSERT_TRUE(clamped.ok());
   EXPECT_EQ(clamped->size(), 2u);
   // Messages say what to do.
-  EXPECT_NE(c->GetInclusionProof(0, 4).status().message().find("latest checkpoint"),
-            std::string::npos);
+  EXPECT_NE(
+      c->GetInclusionProof(0, 4).status().message().find("latest checkpoint"),
+      std::string::npos);
 }
 
 TEST(LogServerTest, EntriesArePagedAtTheLimit) {
@@ -282,9 +292,9 @@ TEST(LogServerTest, RestartKeepsTreeAndCheckpointAndRefusesAnotherKey) {
   LogCheckpoint grown = env->Checkpoint();
   auto proof = env->client()->GetConsistencyProof(before.size, grown.size);
   ASSERT_TRUE(proof.ok());
-  EXPECT_TRUE(
-      VerifyConsistency(before.size, grown.size, *proof, before.root, grown.root)
-          .ok());
+  EXPECT_TRUE(VerifyConsistency(before.size, grown.size, *proof, before.root,
+                                grown.root)
+                  .ok());
   std::string dir = env->data_dir();
   env->Stop();
 
@@ -294,7 +304,8 @@ TEST(LogServerTest, RestartKeepsTreeAndCheckpointAndRefusesAnotherKey) {
   auto other = NoteSigner::Generate("test.example/log");
   auto refused = LogServer::Start(*std::move(other), options);
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("belongs to log"), std::string::npos)
+  EXPECT_NE(refused.status().message().find("belongs to log"),
+            std::string::npos)
       << refused.status();
 }
 
@@ -370,8 +381,8 @@ TEST(LogServerTest, HealthCheckingIsServed) {
   grpc::Slice empty("", 0);
   request = grpc::ByteBuffer(&empty, 1);
   grpc::CompletionQueue cq;
-  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check",
-                                    request, &cq);
+  auto call =
+      stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
   call->StartCall();
   grpc::Status status;
   call->Finish(&response, &status, reinterpret_cast<void*>(1));
@@ -382,7 +393,8 @@ TEST(LogServerTest, HealthCheckingIsServed) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response.Dump(&slices).ok());
   std::string bytes;
-  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (auto& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   EXPECT_EQ(bytes, std::string("\x08\x01", 2)) << "status: SERVING";
 }
 

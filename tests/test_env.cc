@@ -23,7 +23,8 @@ std::string NewTempDir(const std::string& tag) {
 
 TestAccount::TestAccount(std::string id)
     : id_(std::move(id)),
-      key_(std::make_unique<Ed25519PrivateKey>(Ed25519PrivateKey::Generate())) {}
+      key_(std::make_unique<Ed25519PrivateKey>(Ed25519PrivateKey::Generate())) {
+}
 
 std::string TestAccount::DeviceKey(const std::string& device_id) {
   return Sha256(absl::StrCat("device key of ", device_id)).bytes();
@@ -53,7 +54,8 @@ DeviceRecord TestAccount::Remove(const std::string& device_id, bool advance) {
 }
 
 DeviceRecord TestAccount::Rotate(bool advance) {
-  auto next = std::make_unique<Ed25519PrivateKey>(Ed25519PrivateKey::Generate());
+  auto next =
+      std::make_unique<Ed25519PrivateKey>(Ed25519PrivateKey::Generate());
   DeviceRecord r = Next(Operation::kRotateAccountKey, "",
                         next->public_key().bytes(), advance);
   if (advance) key_ = std::move(next);

@@ -38,8 +38,8 @@ class TestAccount {
   uint64_t version() const { return version_; }
 
  private:
-  DeviceRecord Next(Operation op, const std::string& device_id,
-                    std::string key, bool advance);
+  DeviceRecord Next(Operation op, const std::string& device_id, std::string key,
+                    bool advance);
 
   std::string id_;
   std::unique_ptr<Ed25519PrivateKey> key_;

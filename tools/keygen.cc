@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
       "NAME is its origin, e.g. example.com/ktlog.");
   flags.String("name", &name, "key name (a log's origin, or a witness's name)");
   flags.String("out", &out, "file to write the private key to");
-  flags.String("type", &type, "log (checkpoint signing) or witness (cosigning)");
+  flags.String("type", &type,
+               "log (checkpoint signing) or witness (cosigning)");
   flags.String("show", &show, "print the verifier key of an existing key file");
   auto args = flags.Parse(ktlog::ArgsOf(argc, argv));
   auto fail = [](const std::string& msg, int code) {
@@ -37,7 +38,8 @@ int main(int argc, char** argv) {
     std::cout << signer->verifier_key().ToString() << "\n";
     return 0;
   }
-  if (name.empty() || out.empty()) return fail("--name and --out are required", 2);
+  if (name.empty() || out.empty())
+    return fail("--name and --out are required", 2);
   uint8_t note_type;
   if (type == "log") {
     note_type = ktlog::kNoteTypeEd25519;

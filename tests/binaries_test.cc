@@ -1,0 +1,254 @@
+// End-to-end tests of the shipped binaries as a user runs them: real
+// processes, real files, real sockets.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/subprocess.h"
+#include "tests/test_env.h"
+
+namespace ktlog {
+namespace {
+
+constexpr char kKeygen[] = "tools/ktlog-keygen";
+constexpr char kServer[] = "log/ktlog-server";
+constexpr char kKtctl[] = "client/ktctl";
+
+std::string Trim(const std::string& s) {
+  return std::string(absl::StripTrailingAsciiWhitespace(s));
+}
+
+int Lines(const std::string& s) {
+  std::vector<std::string> lines =
+      absl::StrSplit(Trim(s), '\n', absl::SkipEmpty());
+  return static_cast<int>(lines.size());
+}
+
+struct Keyed {
+  std::string dir, key_file, verifier_key;
+};
+
+Keyed MakeKey(const std::string& name = "e2e.example/log") {
+  Keyed k;
+  k.dir = NewTempDir("ktlog-e2e");
+  k.key_file = k.dir + "/log.key";
+  RunResult r = RunProgram({kKeygen, "--name=" + name, "--out=" + k.key_file});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  k.verifier_key = Trim(r.out);
+  return k;
+}
+
+struct RunningServer {
+  std::unique_ptr<Subprocess> process;
+  std::string address;
+};
+
+RunningServer StartServer(const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {kServer, "--listen=127.0.0.1:0"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  RunningServer s;
+  auto p = Subprocess::Start(argv, "", /*merge_stderr=*/true);
+  EXPECT_TRUE(p.ok());
+  s.process = *std::move(p);
+  auto line =
+      s.process->WaitForLine("listening on", absl::Now() + absl::Seconds(30));
+  EXPECT_TRUE(line.ok()) << line.status();
+  if (line.ok()) s.address = ListeningAddress(*line);
+  return s;
+}
+
+int StopServer(RunningServer& s) {
+  s.process->Signal(SIGTERM);
+  int status = s.process->Wait();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(KeygenTest, WritesPrivateKeyAndPrintsVerifierKey) {
+  Keyed k = MakeKey();
+  EXPECT_TRUE(absl::StartsWith(k.verifier_key, "e2e.example/log+"));
+  struct stat st;
+  ASSERT_EQ(stat(k.key_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  RunResult show = RunProgram({kKeygen, "--show=" + k.key_file});
+  EXPECT_EQ(show.exit_code, 0);
+  EXPECT_EQ(Trim(show.out), k.verifier_key);
+  RunResult again = RunProgram({kKeygen, "--name=x", "--out=" + k.key_file});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.out.find("refusing to overwrite"), std::string::npos)
+      << again.out;
+  EXPECT_EQ(
+      RunProgram({kKeygen, "--name=x", "--out=/tmp/y", "--type=rsa"}).exit_code,
+      2);
+  EXPECT_EQ(RunProgram({kKeygen, "--name=has space", "--out=" + k.dir + "/z"})
+                .exit_code,
+            2);
+  EXPECT_EQ(RunProgram({kKeygen, "--help"}).exit_code, 0);
+}
+
+// Each start-up error is one clear line and a non-zero exit, not a crash.
+TEST(ServerStartupTest, ErrorsAreOneClearLine) {
+  Keyed k = MakeKey();
+  std::string data = k.dir + "/data";
+  auto expect_one_line = [](const RunResult& r, int code,
+                            const std::string& needle) {
+    EXPECT_EQ(r.exit_code, code) << r.out;
+    EXPECT_EQ(Lines(r.out), 1) << r.out;
+    EXPECT_NE(r.out.find(needle), std::string::npos) << r.out;
+    EXPECT_TRUE(absl::StartsWith(r.out, "ktlog-server: ")) << r.out;
+  };
+  expect_one_line(RunProgram({kServer, "--data_dir=" + data}), 2,
+                  "--key_file is required");
+  expect_one_line(RunProgram({kServer, "--data_dir=" + data,
+                              "--key_file=" + k.dir + "/missing.key"}),
+                  1, "does not exist");
+  std::ofstream(k.dir + "/not-a-key") << "hello\n";
+  expect_one_line(RunProgram({kServer, "--data_dir=" + data,
+                              "--key_file=" + k.dir + "/not-a-key"}),
+                  1, "is not a note signer key");
+  std::ofstream(k.dir + "/plainfile") << "x";
+  expect_one_line(
+      RunProgram({kServer, "--data_dir=" + k.dir + "/plainfile/data",
+                  "--key_file=" + k.key_file, "--listen=127.0.0.1:0"}),
+      1, "cannot open data dir");
+  expect_one_line(
+      RunProgram({kServer, "--data_dir=" + data, "--key_file=" + k.key_file,
+                  "--origin=other.example/log"}),
+      2, "differs from the signing key's name");
+  expect_one_line(RunProgram({kServer, "--bogus"}), 2, "unknown flag --bogus");
+  expect_one_line(RunProgram({kServer, "--data_dir=" + data,
+                              "--key_file=" + k.key_file, "--listen=nonsense"}),
+                  1, "not host:port");
+
+  // Port in use.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t len = sizeof(sa);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  std::string busy = absl::StrCat("--listen=127.0.0.1:", ntohs(sa.sin_port));
+  expect_one_line(RunProgram({kServer, "--data_dir=" + data,
+                              "--key_file=" + k.key_file, busy}),
+                  1, "Address already in use");
+  close(fd);
+
+  // A data dir made by another log (key).
+  RunningServer s =
+      StartServer({"--data_dir=" + data, "--key_file=" + k.key_file});
+  // The same data dir twice at once.
+  expect_one_line(
+      RunProgram({kServer, "--data_dir=" + data, "--key_file=" + k.key_file,
+                  "--listen=127.0.0.1:0"}),
+      1, "in use by another ktlog-server");
+  EXPECT_EQ(StopServer(s), 0);
+  Keyed other = MakeKey();
+  expect_one_line(
+      RunProgram({kServer, "--data_dir=" + data, "--key_file=" + other.key_file,
+                  "--listen=127.0.0.1:0"}),
+      1, "belongs to log");
+}
+
+nlohmann::json Json(const RunResult& r) {
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.out;
+  return j;
+}
+
+// The Quick start story through real processes: keygen, server, ktctl;
+// SIGUSR1 backup; graceful SIGTERM; restart.
+TEST(EndToEndTest, KtctlAgainstARealServer) {
+  Keyed k = MakeKey();
+  std::string data = k.dir + "/data", backups = k.dir + "/backups";
+  RunningServer s =
+      StartServer({"--data_dir=" + data, "--key_file=" + k.key_file,
+                   "--backup_dir=" + backups});
+  auto ktctl = [&](const std::string& who, std::vector<std::string> args) {
+    std::vector<std::string> argv = {kKtctl, "--state=" + k.dir + "/" + who,
+                                     "--server=" + s.address, "--json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProgram(argv);
+  };
+  RunResult r =
+      ktctl("alice", {"init", "--account=alice@example.com", "--device=phone",
+                      "--log_key=" + k.verifier_key});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  struct stat st;
+  ASSERT_EQ(stat((k.dir + "/alice/account.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  r = ktctl("alice", {"register"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Json(r)["leaf_index"], 0);
+  r = ktctl("alice", {"device", "add", "laptop"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Json(r)["leaf_index"], 1);
+  r = ktctl("alice", {"device", "list"});
+  EXPECT_EQ(Json(r).size(), 2u);
+  r = ktctl("alice", {"checkpoint"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  nlohmann::json cp = Json(r);
+  EXPECT_EQ(cp["size"], 2);
+  r = ktctl("alice", {"proof", "inclusion", "--index=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = ktctl("alice", {"entries", "--begin=0", "--end=10"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Json(r)[1]["device_id"], "laptop");
+
+  // Usage errors and failures have documented exit codes.
+  EXPECT_EQ(ktctl("alice", {"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(ktctl("alice", {"device", "remove", "watch"}).exit_code, 1);
+  EXPECT_EQ(ktctl("nobody", {"register"}).exit_code, 1) << "no state";
+  RunResult unreachable =
+      RunProgram({kKtctl, "--state=" + k.dir + "/alice", "--server=127.0.0.1:1",
+                  "--timeout=2s", "checkpoint"});
+  EXPECT_EQ(unreachable.exit_code, 4) << unreachable.out;
+  EXPECT_NE(unreachable.out.find("cannot reach the log"), std::string::npos)
+      << unreachable.out;
+
+  // Online backup on SIGUSR1: a complete data dir of the tree as it was.
+  s.process->Signal(SIGUSR1);
+  auto written = s.process->WaitForLine("backup written to ",
+                                        absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(written.ok()) << written.status();
+  std::string backup = written->substr(written->find(" to ") + 4);
+  EXPECT_TRUE(absl::StartsWith(backup, backups + "/backup-")) << backup;
+  EXPECT_TRUE(absl::EndsWith(backup, "-size-2")) << backup;
+
+  // Graceful shutdown, restart: same tree, trust carries on.
+  EXPECT_EQ(StopServer(s), 0);
+  s = StartServer({"--data_dir=" + data, "--key_file=" + k.key_file});
+  r = ktctl("alice", {"device", "remove", "laptop"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Json(r)["leaf_index"], 2);
+  EXPECT_EQ(StopServer(s), 0);
+
+  // The backup serves the tree of size 2 with the same root as then.
+  s = StartServer({"--data_dir=" + backup, "--key_file=" + k.key_file});
+  r = ktctl("carol", {"init", "--account=carol", "--device=d",
+                      "--log_key=" + k.verifier_key});
+  ASSERT_EQ(r.exit_code, 0);
+  r = ktctl("carol", {"checkpoint"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Json(r)["size"], 2);
+  EXPECT_EQ(Json(r)["root"], cp["root"]);
+  // Alice trusted size 3: the restored log is a rollback to her.
+  r = ktctl("alice", {"checkpoint"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("rollback"), std::string::npos) << r.out;
+  EXPECT_EQ(StopServer(s), 0);
+}
+
+}  // namespace
+}  // namespace ktlog
