@@ -19,6 +19,8 @@ constexpr char kUsage[] =
     "  init         create this account and device (keys in the state dir)\n"
     "  register     publish this device in the log\n"
     "  device       add | remove | list own devices\n"
+    "  lookup       verified device set of an account\n"
+    "  history      verified records of an account\n"
     "  checkpoint   fetch, verify and print the latest checkpoint\n"
     "  proof        inclusion | consistency: fetch, verify and print a proof\n"
     "  entries      print log records in a range\n"

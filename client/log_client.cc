@@ -148,6 +148,61 @@ absl::StatusOr<std::vector<std::string>> LogClient::GetEntries(uint64_t begin,
   return std::vector<std::string>(resp.records().begin(), resp.records().end());
 }
 
+namespace {
+
+absl::StatusOr<std::vector<ProvedRecord>> ProvedRecordsFromProto(
+    const google::protobuf::RepeatedPtrField<v1::ProvedRecord>& in) {
+  std::vector<ProvedRecord> out;
+  for (const v1::ProvedRecord& p : in) {
+    ProvedRecord r;
+    r.leaf_index = p.leaf_index();
+    r.record = p.record();
+    ASSIGN_OR_RETURN(r.inclusion_proof,
+                     HashesFromProto(p.inclusion_proof(), "inclusion proof"));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<AccountLookupAnswer> LogClient::LookupAccount(
+    const std::string& account_id, uint64_t tree_size) {
+  v1::LookupAccountRequest req;
+  req.set_account_id(account_id);
+  req.set_tree_size(tree_size);
+  v1::AccountLookup resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  RETURN_IF_ERROR(Convert(stub_->LookupAccount(&ctx, req, &resp)));
+  AccountLookupAnswer a;
+  a.checkpoint_note = resp.checkpoint().note();
+  a.tree_size = resp.tree_size();
+  a.index_proof = resp.index_proof();
+  a.account_state = resp.account_state();
+  ASSIGN_OR_RETURN(a.devices, ProvedRecordsFromProto(resp.devices()));
+  ASSIGN_OR_RETURN(a.key_records, ProvedRecordsFromProto(resp.key_records()));
+  return a;
+}
+
+absl::StatusOr<AccountHistoryAnswer> LogClient::GetAccountHistory(
+    const std::string& account_id, uint64_t from_version, uint64_t tree_size) {
+  v1::GetAccountHistoryRequest req;
+  req.set_account_id(account_id);
+  req.set_from_version(from_version);
+  req.set_tree_size(tree_size);
+  v1::AccountHistory resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  RETURN_IF_ERROR(Convert(stub_->GetAccountHistory(&ctx, req, &resp)));
+  AccountHistoryAnswer a;
+  a.checkpoint_note = resp.checkpoint().note();
+  a.tree_size = resp.tree_size();
+  ASSIGN_OR_RETURN(a.records, ProvedRecordsFromProto(resp.records()));
+  a.next_version = resp.next_version();
+  return a;
+}
+
 absl::Status LogClient::WatchCheckpoints(
     const std::function<bool(const std::string& note)>& on_checkpoint,
     absl::Time deadline) {

@@ -17,6 +17,7 @@
 #include "core/hash.h"
 #include "core/record.h"
 #include "proto/ktlog.grpc.pb.h"
+#include "verifier/lookup.h"
 
 namespace ktlog {
 
@@ -64,6 +65,15 @@ class LogClient {
   absl::Status WatchCheckpoints(
       const std::function<bool(const std::string& note)>& on_checkpoint,
       absl::Time deadline);
+
+  // An account's device set (or absence) with its proofs, at the checkpoint
+  // of `tree_size` (0: the latest, whose note the answer carries).
+  absl::StatusOr<AccountLookupAnswer> LookupAccount(
+      const std::string& account_id, uint64_t tree_size);
+
+  // One page of an account's records from `from_version`.
+  absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
+      const std::string& account_id, uint64_t from_version, uint64_t tree_size);
 
   const std::string& address() const { return address_; }
   v1::Log::Stub* stub() { return stub_.get(); }

@@ -9,6 +9,7 @@
 namespace ktlog {
 namespace {
 
+constexpr absl::string_view kIndexRootPrefix = "index-root ";
 constexpr absl::string_view kTimestampPrefix = "timestamp-ms ";
 
 }  // namespace
@@ -60,26 +61,36 @@ absl::StatusOr<Checkpoint> ParseCheckpointBody(absl::string_view text) {
 }
 
 std::string LogCheckpoint::ToBody() const {
-  Checkpoint c{
-      origin, size, root, {absl::StrCat(kTimestampPrefix, timestamp_ms)}};
+  Checkpoint c{origin,
+               size,
+               root,
+               {absl::StrCat(kIndexRootPrefix, index_root.ToBase64()),
+                absl::StrCat(kTimestampPrefix, timestamp_ms)}};
   return c.ToBody();
 }
 
 absl::StatusOr<LogCheckpoint> ParseLogCheckpointBody(absl::string_view text) {
   ASSIGN_OR_RETURN(Checkpoint c, ParseCheckpointBody(text));
-  if (c.extensions.size() != 1 ||
-      !absl::StartsWith(c.extensions[0], kTimestampPrefix)) {
+  if (c.extensions.size() != 2 ||
+      !absl::StartsWith(c.extensions[0], kIndexRootPrefix) ||
+      !absl::StartsWith(c.extensions[1], kTimestampPrefix)) {
     return absl::InvalidArgumentError(
-        "ktlog checkpoint must have exactly one extension line, "
-        "\"timestamp-ms <milliseconds>\"");
+        "a ktlog checkpoint has exactly two extension lines, "
+        "\"index-root <base64>\" and \"timestamp-ms <milliseconds>\"");
+  }
+  absl::StatusOr<Hash> index_root = Hash::FromBase64(
+      absl::string_view(c.extensions[0]).substr(kIndexRootPrefix.size()));
+  if (!index_root.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint index root: ", index_root.status().message()));
   }
   absl::StatusOr<uint64_t> ts = ParseDecimalU64(
-      absl::string_view(c.extensions[0]).substr(kTimestampPrefix.size()));
+      absl::string_view(c.extensions[1]).substr(kTimestampPrefix.size()));
   if (!ts.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("checkpoint timestamp: ", ts.status().message()));
   }
-  return LogCheckpoint{c.origin, c.size, c.root, *ts};
+  return LogCheckpoint{c.origin, c.size, c.root, *index_root, *ts};
 }
 
 std::string SignLogCheckpoint(const LogCheckpoint& checkpoint,

@@ -1,7 +1,9 @@
 // Checkpoints: the C2SP tlog-checkpoint note body (c2sp.org/tlog-checkpoint
 // v1.0.0), parsed strictly, and ktlog's own checkpoint, which is a C2SP
-// checkpoint whose extension lines are exactly (docs/formats.md):
+// checkpoint whose extension lines are exactly, in this order
+// (docs/formats.md):
 //
+//   index-root <base64 of the 32-byte account index root>
 //   timestamp-ms <unix time in milliseconds, decimal>
 //
 // A ktlog checkpoint is signed as a C2SP signed note by the log's Ed25519
@@ -38,17 +40,19 @@ struct Checkpoint {
 // otherwise.
 absl::StatusOr<Checkpoint> ParseCheckpointBody(absl::string_view text);
 
-// ktlog's checkpoint: the tree head and the time the log signed it.
+// ktlog's checkpoint: the tree head, the account index root of the same
+// log prefix, and the time the log signed it.
 struct LogCheckpoint {
   std::string origin;
   uint64_t size = 0;
   Hash root;
+  Hash index_root;
   uint64_t timestamp_ms = 0;
 
   std::string ToBody() const;
   friend bool operator==(const LogCheckpoint& a, const LogCheckpoint& b) {
     return a.origin == b.origin && a.size == b.size && a.root == b.root &&
-           a.timestamp_ms == b.timestamp_ms;
+           a.index_root == b.index_root && a.timestamp_ms == b.timestamp_ms;
   }
 };
 

@@ -183,7 +183,8 @@ TEST(NoteKeys, RejectsBadKeys) {
 TEST(LogCheckpointTest, SignOpenAndReject) {
   auto signer = NoteSigner::Generate("example.com/ktlog");
   ASSERT_TRUE(signer.ok());
-  LogCheckpoint cp{"example.com/ktlog", 42, Sha256("root"), 1764270000123};
+  LogCheckpoint cp{"example.com/ktlog", 42, Sha256("root"), Sha256("index"),
+                   1764270000123};
   std::string note = SignLogCheckpoint(cp, *signer);
   auto opened = OpenLogCheckpoint(note, signer->verifier_key());
   ASSERT_TRUE(opened.ok()) << opened.status();

@@ -41,6 +41,10 @@ absl::Status CheckId(absl::string_view what, absl::string_view id, size_t max) {
 
 }  // namespace
 
+absl::Status ValidateAccountId(absl::string_view account_id) {
+  return CheckId("account id", account_id, kMaxAccountIdSize);
+}
+
 absl::string_view OperationName(Operation op) {
   switch (op) {
     case Operation::kAddDevice:

@@ -78,6 +78,10 @@ struct DeviceRecord {
   void Sign(const Ed25519PrivateKey& key);
 };
 
+// OK iff `account_id` is a valid account id (1..256 bytes of UTF-8 without
+// control characters); INVALID_ARGUMENT naming the problem otherwise.
+absl::Status ValidateAccountId(absl::string_view account_id);
+
 // Decodes and validates a record (fields only; call VerifySignature() to
 // authenticate it). INVALID_ARGUMENT for anything but a canonical version-1
 // encoding: unknown version or operation, bad lengths, trailing bytes.

@@ -68,6 +68,7 @@ TEST(CheckpointVectors, OpensOurOwnVector) {
   EXPECT_EQ(cp->origin, c["origin"]);
   EXPECT_EQ(cp->size, c["size"].get<uint64_t>());
   EXPECT_EQ(cp->root.ToHex(), c["root"]);
+  EXPECT_EQ(cp->index_root.ToHex(), c["index_root"]);
   EXPECT_EQ(cp->timestamp_ms, c["timestamp_ms"].get<uint64_t>());
   auto signer = NoteSigner::Parse(c["signer_key"].get<std::string>());
   ASSERT_TRUE(signer.ok());

@@ -41,7 +41,8 @@ CheckpointPublisher::Create(LogStorage* storage, const NoteSigner* signer,
           "with it (was the data dir restored from an older backup?)"));
     }
     ASSIGN_OR_RETURN(Hash root, StoredRoot(storage, cp->size));
-    if (root != cp->root) {
+    absl::StatusOr<Hash> index_root = storage->ReadIndexRoot(cp->size);
+    if (root != cp->root || !index_root.ok() || *index_root != cp->index_root) {
       return absl::DataLossError(absl::StrCat(
           "the stored tree of size ", cp->size,
           " does not match the last signed checkpoint; refusing to start"));
@@ -62,14 +63,16 @@ CheckpointPublisher::CheckpointPublisher(
     : storage_(storage), signer_(signer), clock_(clock), latest_(latest) {}
 
 absl::Status CheckpointPublisher::CheckConsistent(const LogCheckpoint& previous,
-                                                  uint64_t size,
-                                                  const Hash& root) {
+                                                  const LogCheckpoint& next) {
+  uint64_t size = next.size;
+  const Hash& root = next.root;
   if (size < previous.size) {
     return absl::InternalError(absl::StrCat("refusing to sign size ", size,
                                             " after size ", previous.size));
   }
   if (size == previous.size || previous.size == 0) {
-    if (size == previous.size && root != previous.root) {
+    if (size == previous.size &&
+        (root != previous.root || next.index_root != previous.index_root)) {
       return absl::InternalError(
           absl::StrCat("refusing to sign a second root for size ", size));
     }
@@ -88,15 +91,17 @@ absl::Status CheckpointPublisher::CheckConsistent(const LogCheckpoint& previous,
   return absl::OkStatus();
 }
 
-absl::Status CheckpointPublisher::Publish(uint64_t size, const Hash& root) {
+absl::Status CheckpointPublisher::Publish(uint64_t size, const Hash& root,
+                                          const Hash& index_root) {
   std::shared_ptr<const PublishedCheckpoint> previous = Latest();
   auto next = std::make_shared<PublishedCheckpoint>();
   next->checkpoint.origin = signer_->name();
   next->checkpoint.size = size;
   next->checkpoint.root = root;
+  next->checkpoint.index_root = index_root;
   next->checkpoint.timestamp_ms = clock_->NowMillis();
   if (previous != nullptr) {
-    RETURN_IF_ERROR(CheckConsistent(previous->checkpoint, size, root));
+    RETURN_IF_ERROR(CheckConsistent(previous->checkpoint, next->checkpoint));
     next->sequence = previous->sequence + 1;
     next->checkpoint.timestamp_ms = std::max(next->checkpoint.timestamp_ms,
                                              previous->checkpoint.timestamp_ms);

@@ -2,9 +2,10 @@
 //
 // Invariants (docs/protocol.md, "Checkpoints"):
 //  - every checkpoint it signs is consistent with the one it signed before:
-//    the size never shrinks, an equal size has an equal root, and a larger
-//    size must pass an RFC 9162 consistency proof computed from storage
-//    against the previous root (a last line of defence against bugs);
+//    the size never shrinks, an equal size has equal roots (tree and index),
+//    and a larger size must pass an RFC 9162 consistency proof computed
+//    from storage against the previous root (a last line of defence against
+//    bugs);
 //  - timestamps never decrease;
 //  - a checkpoint is persisted (synced) before anyone can read it.
 //
@@ -44,11 +45,11 @@ class CheckpointPublisher {
   static absl::StatusOr<std::unique_ptr<CheckpointPublisher>> Create(
       LogStorage* storage, const NoteSigner* signer, const Clock* clock);
 
-  // Signs a checkpoint of (size, root), persists it and makes it the latest.
-  // Requires size <= storage->size(). INTERNAL (and nothing is signed) if it
-  // would be inconsistent with the latest one; UNAVAILABLE if it could not
-  // be persisted.
-  absl::Status Publish(uint64_t size, const Hash& root);
+  // Signs a checkpoint of (size, root, index_root), persists it and makes
+  // it the latest. Requires size <= storage->size(). INTERNAL (and nothing
+  // is signed) if it would be inconsistent with the latest one; UNAVAILABLE
+  // if it could not be persisted.
+  absl::Status Publish(uint64_t size, const Hash& root, const Hash& index_root);
 
   // The latest checkpoint, or nullptr if none was ever signed.
   std::shared_ptr<const PublishedCheckpoint> Latest() const;
@@ -70,8 +71,8 @@ class CheckpointPublisher {
                       const Clock* clock,
                       std::shared_ptr<const PublishedCheckpoint> latest);
 
-  absl::Status CheckConsistent(const LogCheckpoint& previous, uint64_t size,
-                               const Hash& root);
+  absl::Status CheckConsistent(const LogCheckpoint& previous,
+                               const LogCheckpoint& next);
 
   LogStorage* const storage_;
   const NoteSigner* const signer_;

@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "core/index.h"
 #include "core/logging.h"
 #include "core/merkle.h"
 #include "core/status_macros.h"
@@ -32,25 +33,32 @@ absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(
   ASSIGN_OR_RETURN(std::vector<Hash> hashes, storage->ReadCompactRange(size));
   ASSIGN_OR_RETURN(CompactRange range,
                    CompactRange::FromHashes(size, std::move(hashes)));
+  ASSIGN_OR_RETURN(Hash index_root, storage->ReadIndexRoot(size));
+  std::unique_ptr<Sequencer> s(
+      new Sequencer(storage, publisher, options, std::move(range), index_root));
   std::shared_ptr<const PublishedCheckpoint> latest = publisher->Latest();
-  if (latest == nullptr || latest->checkpoint.size != range.size()) {
+  if (latest == nullptr || latest->checkpoint.size != size) {
     // Entries were synced but the crash came before their checkpoint (or
     // this is a new log): sign the tree as it is now.
-    RETURN_IF_ERROR(publisher->Publish(range.size(), range.Root()));
+    RETURN_IF_ERROR(s->PublishCurrent());
   }
-  std::unique_ptr<Sequencer> s(
-      new Sequencer(storage, publisher, options, std::move(range)));
   s->thread_ = std::thread([p = s.get()] { p->Run(); });
   return s;
 }
 
 Sequencer::Sequencer(LogStorage* storage, CheckpointPublisher* publisher,
-                     const SequencerOptions& options, CompactRange range)
+                     const SequencerOptions& options, CompactRange range,
+                     Hash index_root)
     : storage_(storage),
       publisher_(publisher),
       options_(options),
       range_(std::move(range)),
+      index_root_(index_root),
       last_publish_(absl::Now()) {}
+
+absl::Status Sequencer::PublishCurrent() {
+  return publisher_->Publish(range_.size(), range_.Root(), index_root_);
+}
 
 Sequencer::~Sequencer() { Stop(); }
 
@@ -132,7 +140,7 @@ std::vector<std::shared_ptr<Sequencer::Pending>> Sequencer::NextBatch() {
       }
     }
     if (heartbeat) {
-      absl::Status s = publisher_->Publish(range_.size(), range_.Root());
+      absl::Status s = PublishCurrent();
       if (!s.ok()) {
         Fail(s);
         return {};
@@ -158,7 +166,7 @@ void Sequencer::Run() {
   }
   std::shared_ptr<const PublishedCheckpoint> latest = publisher_->Latest();
   if (latest == nullptr || latest->checkpoint.size != range_.size()) {
-    absl::Status s = publisher_->Publish(range_.size(), range_.Root());
+    absl::Status s = PublishCurrent();
     if (!s.ok()) LogError("final checkpoint failed: ", s.ToString());
   }
 }
@@ -195,7 +203,7 @@ void Sequencer::Process(std::vector<std::shared_ptr<Pending>> batch) {
       state = it->second;
     } else {
       absl::StatusOr<std::optional<AccountState>> stored =
-          storage_->ReadAccount(id);
+          storage_->ReadAccount(id, range_.size());
       if (!stored.ok()) {
         storage_error = stored.status();
         break;
@@ -219,12 +227,29 @@ void Sequencer::Process(std::vector<std::shared_ptr<Pending>> batch) {
     });
     sb.records.push_back(p->data);
     sb.leaf_hashes.push_back(p->leaf_hash);
+    sb.history.push_back(
+        HistoryEntry{id, p->record.account_version, p->leaf_index,
+                     p->record.operation == Operation::kRotateAccountKey ||
+                         p->record.account_version == 1});
     accepted.push_back(p);
   }
 
   if (storage_error.ok() && !accepted.empty()) {
-    for (auto& [id, state] : accounts) sb.accounts.push_back(std::move(state));
-    storage_error = storage_->CommitBatch(sb);
+    std::vector<std::pair<Hash, Hash>> changes;
+    for (auto& [id, state] : accounts) {
+      changes.emplace_back(AccountIndexKey(id), AccountValueHash(state));
+      sb.accounts.push_back(std::move(state));
+    }
+    std::unique_ptr<IndexNodeReader> reader = storage_->IndexReaderAt(sb.begin);
+    absl::StatusOr<IndexUpdate> update =
+        UpdateIndex(reader.get(), std::move(changes));
+    if (update.ok()) {
+      sb.index_nodes = std::move(update->nodes);
+      sb.index_root = update->root;
+      storage_error = storage_->CommitBatch(sb);
+    } else {
+      storage_error = update.status();
+    }
   }
   if (!storage_error.ok()) {
     absl::Status failed = absl::UnavailableError(
@@ -238,7 +263,8 @@ void Sequencer::Process(std::vector<std::shared_ptr<Pending>> batch) {
   for (auto& p : accepted) p->Finish(absl::OkStatus());
   if (accepted.empty()) return;
   range_ = std::move(next);
-  absl::Status s = publisher_->Publish(range_.size(), range_.Root());
+  index_root_ = sb.index_root;
+  absl::Status s = PublishCurrent();
   if (!s.ok()) {
     Fail(s);
     return;

@@ -1,8 +1,10 @@
 // Sequencer: the log's single writer. It takes validated records from any
 // number of RPC threads, forms batches (group commit: up to max_batch_size
 // records, or whatever arrived within batch_delay of the first), applies the
-// account rules in order, appends the batch to storage with one synced
-// write, and then has the publisher sign a checkpoint over it. When no write
+// account rules in order, updates the account index (O(k log n) for k
+// changed accounts), appends the batch with everything derived from it to
+// storage with one synced write, and then has the publisher sign a
+// checkpoint over it. When no write
 // arrives for checkpoint_interval it publishes a heartbeat checkpoint (same
 // tree, new timestamp).
 //
@@ -77,7 +79,9 @@ class Sequencer {
   struct Pending;
 
   Sequencer(LogStorage* storage, CheckpointPublisher* publisher,
-            const SequencerOptions& options, CompactRange range);
+            const SequencerOptions& options, CompactRange range,
+            Hash index_root);
+  absl::Status PublishCurrent();
   void Run();
   // Takes the next batch from the queue, or returns empty when stopping with
   // an empty queue. Publishes heartbeats while idle.
@@ -88,7 +92,9 @@ class Sequencer {
   LogStorage* const storage_;
   CheckpointPublisher* const publisher_;
   const SequencerOptions options_;
-  CompactRange range_;  // only the sequencing thread touches it
+  // Only the sequencing thread touches these two.
+  CompactRange range_;
+  Hash index_root_;
 
   absl::Mutex mu_;
   std::deque<std::shared_ptr<Pending>> queue_ ABSL_GUARDED_BY(mu_);

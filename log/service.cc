@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/index.h"
+#include "core/index_tree.h"
 #include "core/proof.h"
 #include "core/record.h"
 #include "core/status_macros.h"
@@ -284,6 +286,127 @@ grpc::Status LogService::WatchCheckpoints(
   }
   watchers_.fetch_sub(1);
   return grpc::Status::OK;
+}
+
+absl::StatusOr<uint64_t> LogService::ResolveTreeSize(uint64_t tree_size,
+                                                     std::string* note) const {
+  std::shared_ptr<const PublishedCheckpoint> cp = publisher_->Latest();
+  if (cp == nullptr) {
+    return absl::UnavailableError("the log has not published a checkpoint yet");
+  }
+  if (tree_size == 0) {
+    *note = cp->note;
+    return cp->checkpoint.size;
+  }
+  RETURN_IF_ERROR(CheckTreeSize(tree_size, cp->checkpoint.size));
+  RETURN_IF_ERROR(storage_->ReadIndexRoot(tree_size).status());
+  return tree_size;
+}
+
+absl::Status LogService::ProveRecord(uint64_t leaf_index, uint64_t tree_size,
+                                     v1::ProvedRecord* out) {
+  ASSIGN_OR_RETURN(std::vector<std::string> records,
+                   storage_->ReadRecords(leaf_index, leaf_index + 1));
+  ASSIGN_OR_RETURN(ProofPlan plan, InclusionProofPlan(leaf_index, tree_size));
+  ASSIGN_OR_RETURN(std::vector<Hash> proof, storage_->ReadProof(plan));
+  out->set_leaf_index(leaf_index);
+  out->set_record(std::move(records[0]));
+  AddHashes(proof, out->mutable_inclusion_proof());
+  return absl::OkStatus();
+}
+
+absl::Status LogService::Lookup(const v1::LookupAccountRequest& req,
+                                v1::AccountLookup* resp) {
+  RETURN_IF_ERROR(ValidateAccountId(req.account_id()));
+  std::string note;
+  ASSIGN_OR_RETURN(uint64_t size, ResolveTreeSize(req.tree_size(), &note));
+  if (!note.empty()) resp->mutable_checkpoint()->set_note(note);
+  resp->set_tree_size(size);
+  std::unique_ptr<IndexNodeReader> reader = storage_->IndexReaderAt(size);
+  std::optional<Hash> value_hash;
+  ASSIGN_OR_RETURN(
+      IndexProof proof,
+      ProveIndex(reader.get(), AccountIndexKey(req.account_id()), &value_hash));
+  resp->set_index_proof(proof.Encode());
+  if (!value_hash.has_value()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<AccountState> state,
+                   storage_->ReadAccount(req.account_id(), size));
+  if (!state.has_value() || AccountValueHash(*state) != *value_hash) {
+    return absl::DataLossError(absl::StrCat("stored state of account \"",
+                                            req.account_id(),
+                                            "\" does not match the index"));
+  }
+  resp->set_account_state(state->Encode());
+  uint64_t oldest = state->version;
+  for (const auto& [id, device] : state->devices) {
+    v1::ProvedRecord* d = resp->add_devices();
+    RETURN_IF_ERROR(ProveRecord(device.leaf_index, size, d));
+    absl::StatusOr<DeviceRecord> r = DecodeRecord(d->record());
+    if (!r.ok()) return absl::DataLossError("stored record is malformed");
+    oldest = std::min(oldest, r->account_version);
+  }
+  // The key chain back to the key that signed the oldest device record.
+  ASSIGN_OR_RETURN(std::vector<HistoryEntry> keys,
+                   storage_->ReadKeyRecords(req.account_id(), size, oldest,
+                                            kMaxKeyRecordsPerLookup + 1));
+  if (keys.size() > kMaxKeyRecordsPerLookup) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("account \"", req.account_id(),
+                     "\" rotated its key more than ", kMaxKeyRecordsPerLookup,
+                     " times since its oldest device was added; verify it with "
+                     "GetAccountHistory"));
+  }
+  for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+    RETURN_IF_ERROR(ProveRecord(it->leaf_index, size, resp->add_key_records()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LogService::History(const v1::GetAccountHistoryRequest& req,
+                                 v1::AccountHistory* resp) {
+  RETURN_IF_ERROR(ValidateAccountId(req.account_id()));
+  if (req.from_version() == 0) {
+    return absl::InvalidArgumentError("from_version starts at 1");
+  }
+  std::string note;
+  ASSIGN_OR_RETURN(uint64_t size, ResolveTreeSize(req.tree_size(), &note));
+  if (!note.empty()) resp->mutable_checkpoint()->set_note(note);
+  resp->set_tree_size(size);
+  ASSIGN_OR_RETURN(std::optional<AccountState> state,
+                   storage_->ReadAccount(req.account_id(), size));
+  if (!state.has_value()) {
+    return absl::NotFoundError(absl::StrCat("account \"", req.account_id(),
+                                            "\" does not exist in the tree "
+                                            "of size ",
+                                            size));
+  }
+  ASSIGN_OR_RETURN(std::vector<HistoryEntry> entries,
+                   storage_->ReadHistory(req.account_id(), req.from_version(),
+                                         size, kMaxHistoryPerRequest));
+  for (const HistoryEntry& e : entries) {
+    RETURN_IF_ERROR(ProveRecord(e.leaf_index, size, resp->add_records()));
+  }
+  uint64_t last =
+      entries.empty() ? req.from_version() - 1 : entries.back().version;
+  resp->set_next_version(last < state->version && !entries.empty() ? last + 1
+                                                                   : 0);
+  return absl::OkStatus();
+}
+
+grpc::Status LogService::LookupAccount(grpc::ServerContext*,
+                                       const v1::LookupAccountRequest* req,
+                                       v1::AccountLookup* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
+  return ToGrpcStatus(Lookup(*req, resp));
+}
+
+grpc::Status LogService::GetAccountHistory(
+    grpc::ServerContext*, const v1::GetAccountHistoryRequest* req,
+    v1::AccountHistory* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
+  return ToGrpcStatus(History(*req, resp));
 }
 
 }  // namespace ktlog

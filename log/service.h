@@ -35,6 +35,8 @@ struct ServiceOptions {
 };
 
 inline constexpr uint64_t kMaxEntriesPerRequest = 1000;
+inline constexpr size_t kMaxHistoryPerRequest = 100;
+inline constexpr size_t kMaxKeyRecordsPerLookup = 100;
 
 class LogService final : public v1::Log::Service {
  public:
@@ -74,6 +76,12 @@ class LogService final : public v1::Log::Service {
   grpc::Status WatchCheckpoints(
       grpc::ServerContext* ctx, const v1::WatchCheckpointsRequest* req,
       grpc::ServerWriter<v1::SignedCheckpoint>* writer) override;
+  grpc::Status LookupAccount(grpc::ServerContext* ctx,
+                             const v1::LookupAccountRequest* req,
+                             v1::AccountLookup* resp) override;
+  grpc::Status GetAccountHistory(grpc::ServerContext* ctx,
+                                 const v1::GetAccountHistoryRequest* req,
+                                 v1::AccountHistory* resp) override;
 
  private:
   grpc::Status Write(grpc::ServerContext* ctx, const v1::WriteRequest& req,
@@ -82,6 +90,18 @@ class LogService final : public v1::Log::Service {
   absl::StatusOr<uint64_t> PublishedSize() const;
   absl::Status CheckTreeSize(uint64_t tree_size, uint64_t published) const;
   bool draining();
+  // Resolves a request's tree size (0: the latest checkpoint, whose note is
+  // copied to *note) to one with an index root.
+  absl::StatusOr<uint64_t> ResolveTreeSize(uint64_t tree_size,
+                                           std::string* note) const;
+  // Fills `out` with the record at `leaf_index` and its inclusion proof in
+  // the tree of `tree_size`.
+  absl::Status ProveRecord(uint64_t leaf_index, uint64_t tree_size,
+                           v1::ProvedRecord* out);
+  absl::Status Lookup(const v1::LookupAccountRequest& req,
+                      v1::AccountLookup* resp);
+  absl::Status History(const v1::GetAccountHistoryRequest& req,
+                       v1::AccountHistory* resp);
   absl::Status FillInclusionProof(uint64_t index, uint64_t tree_size,
                                   v1::InclusionProof* resp);
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/bytes.h"
+#include "core/index.h"
 #include "core/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -20,6 +21,10 @@ constexpr char kRecordPrefix = 'r';
 constexpr char kLeafHashPrefix = 'h';
 constexpr char kNodePrefix = 'n';
 constexpr char kAccountPrefix = 'a';
+constexpr char kIndexNodePrefix = 'x';
+constexpr char kIndexRootPrefix = 'i';
+constexpr char kHistoryPrefix = 'v';
+constexpr char kKeyRecordPrefix = 'k';
 
 std::string RecordKey(uint64_t index) {
   std::string k(1, kRecordPrefix);
@@ -38,8 +43,59 @@ std::string NodeKey(const NodeId& id) {
   return k;
 }
 
-std::string AccountKey(const std::string& account_id) {
-  return std::string(1, kAccountPrefix) + account_id;
+// <prefix> | u16 length | account id: every key of one account starts so.
+std::string AccountPrefix(char prefix, const std::string& account_id) {
+  std::string k(1, prefix);
+  AppendBigEndian(account_id.size(), 2, &k);
+  return k + account_id;
+}
+
+std::string Versioned(std::string prefix, uint64_t version) {
+  AppendBigEndian(version, 8, &prefix);
+  return prefix;
+}
+
+std::string IndexPathKey(const IndexPath& path) {
+  std::string k(1, kIndexNodePrefix);
+  AppendBigEndian(path.depth, 2, &k);
+  absl::StrAppend(&k, path.prefix.view());
+  return k;
+}
+
+std::string IndexRootKey(uint64_t size) {
+  return Versioned(std::string(1, kIndexRootPrefix), size);
+}
+
+// The entry with the greatest key <= Versioned(prefix, version) whose key
+// starts with `prefix` (the newest version at or below `version`).
+absl::StatusOr<std::optional<std::string>> SeekVersion(
+    rocksdb::DB* db, const std::string& prefix, uint64_t version) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions()));
+  it->SeekForPrev(Versioned(prefix, version));
+  if (it->Valid() && it->key().starts_with(prefix) &&
+      it->key().size() == prefix.size() + 8) {
+    return std::optional<std::string>(it->value().ToString());
+  }
+  if (!it->status().ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("reading storage: ", it->status().ToString()));
+  }
+  return std::optional<std::string>();
+}
+
+HistoryEntry DecodeHistory(const std::string& account_id,
+                           const rocksdb::Slice& key,
+                           const rocksdb::Slice& value, bool sets_key) {
+  HistoryEntry e;
+  e.account_id = account_id;
+  e.version =
+      ReadBigEndian(absl::string_view(key.data() + key.size() - 8, 8), 8);
+  e.leaf_index = value.size() == 8
+                     ? ReadBigEndian(absl::string_view(value.data(), 8), 8)
+                     : UINT64_MAX;
+  e.sets_key = sets_key;
+  return e;
 }
 
 std::string U64(uint64_t v) {
@@ -142,6 +198,17 @@ absl::Status LogStorage::BindIdentity(const LogIdentity& identity) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<LogIdentity>> LogStorage::ReadIdentity() {
+  ASSIGN_OR_RETURN(std::optional<std::string> v, Get(kIdentityKey));
+  if (!v.has_value()) return std::optional<LogIdentity>();
+  size_t nl = v->find('\n');
+  if (nl == std::string::npos) {
+    return absl::DataLossError("stored log identity is malformed");
+  }
+  return std::optional<LogIdentity>(
+      LogIdentity{v->substr(0, nl), v->substr(nl + 1)});
+}
+
 uint64_t LogStorage::size() const { return size_.load(); }
 
 absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
@@ -157,9 +224,25 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
   for (const auto& [id, hash] : batch.nodes) {
     wb.Put(NodeKey(id), std::string(hash.view()));
   }
-  for (const AccountState& account : batch.accounts) {
-    wb.Put(AccountKey(account.account_id), account.Encode());
+  for (const HistoryEntry& h : batch.history) {
+    std::string index = U64(h.leaf_index);
+    wb.Put(Versioned(AccountPrefix(kHistoryPrefix, h.account_id), h.version),
+           index);
+    if (h.sets_key) {
+      wb.Put(
+          Versioned(AccountPrefix(kKeyRecordPrefix, h.account_id), h.version),
+          index);
+    }
   }
+  for (const AccountState& account : batch.accounts) {
+    wb.Put(Versioned(AccountPrefix(kAccountPrefix, account.account_id),
+                     batch.end()),
+           account.Encode());
+  }
+  for (const auto& [path, node] : batch.index_nodes) {
+    wb.Put(Versioned(IndexPathKey(path), batch.end()), node.Encode());
+  }
+  wb.Put(IndexRootKey(batch.end()), std::string(batch.index_root.view()));
   wb.Put(kSizeKey, U64(batch.end()));
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -242,15 +325,121 @@ absl::StatusOr<std::optional<uint64_t>> LogStorage::FindLeafIndex(
 }
 
 absl::StatusOr<std::optional<AccountState>> LogStorage::ReadAccount(
-    const std::string& account_id) {
-  ASSIGN_OR_RETURN(std::optional<std::string> v, Get(AccountKey(account_id)));
+    const std::string& account_id, uint64_t size) {
+  ASSIGN_OR_RETURN(
+      std::optional<std::string> v,
+      SeekVersion(db_.get(), AccountPrefix(kAccountPrefix, account_id), size));
   if (!v.has_value()) return std::optional<AccountState>();
   absl::StatusOr<AccountState> state = DecodeAccountState(*v);
-  if (!state.ok()) {
+  if (!state.ok() || state->account_id != account_id) {
     return absl::DataLossError(absl::StrCat("stored state of account \"",
                                             account_id, "\" is malformed"));
   }
   return std::optional<AccountState>(*std::move(state));
+}
+
+absl::StatusOr<Hash> LogStorage::ReadIndexRoot(uint64_t size) {
+  if (size == 0) return kEmptyIndexHash;
+  ASSIGN_OR_RETURN(std::optional<std::string> v, Get(IndexRootKey(size)));
+  if (!v.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no checkpoint at tree size ", size,
+                                            "; use the size of a checkpoint"));
+  }
+  if (v->size() != Hash::kSize) {
+    return absl::DataLossError("stored index root is malformed");
+  }
+  return Hash::FromBytesOrDie(*v);
+}
+
+absl::StatusOr<std::vector<uint64_t>> LogStorage::ReadIndexVersions() {
+  std::vector<uint64_t> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions()));
+  std::string prefix(1, kIndexRootPrefix);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    if (it->key().size() != 9) return absl::DataLossError("bad index root key");
+    out.push_back(ReadBigEndian(absl::string_view(it->key().data() + 1, 8), 8));
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading index roots"));
+  return out;
+}
+
+namespace {
+
+class VersionedIndexReader : public IndexNodeReader {
+ public:
+  VersionedIndexReader(rocksdb::DB* db, uint64_t version)
+      : db_(db), version_(version) {}
+
+  absl::StatusOr<IndexNode> Read(const IndexPath& path) override {
+    ASSIGN_OR_RETURN(std::optional<std::string> v,
+                     SeekVersion(db_, IndexPathKey(path), version_));
+    if (!v.has_value()) return IndexNode();
+    return IndexNode::Decode(*v);
+  }
+
+ private:
+  rocksdb::DB* const db_;
+  const uint64_t version_;
+};
+
+}  // namespace
+
+std::unique_ptr<IndexNodeReader> LogStorage::IndexReaderAt(uint64_t size) {
+  return std::make_unique<VersionedIndexReader>(db_.get(), size);
+}
+
+absl::StatusOr<std::optional<IndexNode>> LogStorage::ReadIndexNodeExact(
+    const IndexPath& path, uint64_t version) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v,
+                   Get(Versioned(IndexPathKey(path), version)));
+  if (!v.has_value()) return std::optional<IndexNode>();
+  ASSIGN_OR_RETURN(IndexNode node, IndexNode::Decode(*v));
+  return std::optional<IndexNode>(node);
+}
+
+absl::StatusOr<std::vector<HistoryEntry>> LogStorage::ReadHistory(
+    const std::string& account_id, uint64_t from_version, uint64_t below,
+    size_t limit) {
+  std::vector<HistoryEntry> out;
+  std::string prefix = AccountPrefix(kHistoryPrefix, account_id);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(Versioned(prefix, from_version));
+       it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
+       it->Next()) {
+    HistoryEntry e = DecodeHistory(account_id, it->key(), it->value(), false);
+    if (e.leaf_index == UINT64_MAX) {
+      return absl::DataLossError("malformed stored history entry");
+    }
+    if (e.leaf_index >= below) break;
+    out.push_back(std::move(e));
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading history"));
+  return out;
+}
+
+absl::StatusOr<std::vector<HistoryEntry>> LogStorage::ReadKeyRecords(
+    const std::string& account_id, uint64_t below, uint64_t stop_version,
+    size_t limit) {
+  std::vector<HistoryEntry> out;
+  std::string prefix = AccountPrefix(kKeyRecordPrefix, account_id);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekForPrev(Versioned(prefix, UINT64_MAX));
+       it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
+       it->Prev()) {
+    HistoryEntry e = DecodeHistory(account_id, it->key(), it->value(), true);
+    if (e.leaf_index == UINT64_MAX) {
+      return absl::DataLossError("malformed stored key record entry");
+    }
+    if (e.leaf_index >= below) continue;
+    out.push_back(e);
+    if (e.version <= stop_version) break;
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading key records"));
+  return out;
 }
 
 absl::StatusOr<std::optional<std::string>> LogStorage::ReadLatestCheckpoint() {

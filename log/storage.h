@@ -3,7 +3,10 @@
 // What is stored (key layout in docs/operations.md, "Data directory"):
 // the log identity (origin and verifier key), the tree size, every record
 // by leaf index, leaf hash -> leaf index, every perfect-subtree node hash,
-// each account's current state, and the latest signed checkpoint.
+// the latest signed checkpoint, and, versioned by the tree size after each
+// batch (so lookups work at any checkpoint): every account state, every
+// account index node and the index root; plus each account's history
+// (version -> leaf index) and the records that set its keys.
 //
 // Contract for writers: there is exactly one writer (the sequencer), and a
 // batch is written with one synced RocksDB WriteBatch, so after a crash the
@@ -27,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "core/account.h"
 #include "core/hash.h"
+#include "core/index_tree.h"
 #include "core/merkle.h"
 #include "core/proof.h"
 
@@ -42,13 +46,25 @@ struct LogIdentity {
   std::string verifier_key;  // note verifier key string
 };
 
-// Everything one sequencer batch appends.
+// One record's place in its account's history.
+struct HistoryEntry {
+  std::string account_id;
+  uint64_t version = 0;
+  uint64_t leaf_index = 0;
+  bool sets_key = false;  // the account's first record, or a rotation
+};
+
+// Everything one sequencer batch appends. Versioned data is stored at
+// version end() (the tree size after the batch).
 struct StorageBatch {
   uint64_t begin = 0;                // index of records[0]; the old size
   std::vector<std::string> records;  // leaf data
   std::vector<Hash> leaf_hashes;     // HashLeaf(records[i])
   std::vector<std::pair<NodeId, Hash>> nodes;  // nodes completed by them
+  std::vector<HistoryEntry> history;           // one per record
   std::vector<AccountState> accounts;          // changed accounts, final state
+  std::vector<std::pair<IndexPath, IndexNode>> index_nodes;  // changed nodes
+  Hash index_root;  // the index after the batch
 
   uint64_t end() const { return begin + records.size(); }
 };
@@ -70,6 +86,9 @@ class LogStorage {
   // one belongs to the same log: FAILED_PRECONDITION if it was made with
   // another origin or key.
   absl::Status BindIdentity(const LogIdentity& identity);
+
+  // The identity recorded by BindIdentity, if any.
+  absl::StatusOr<std::optional<LogIdentity>> ReadIdentity();
 
   // The committed tree size (0 for a new log).
   uint64_t size() const;
@@ -96,9 +115,38 @@ class LogStorage {
   // The leaf index of the record with `leaf_hash`, if any.
   absl::StatusOr<std::optional<uint64_t>> FindLeafIndex(const Hash& leaf_hash);
 
-  // The current state of `account_id`, if the account exists.
+  // The state of `account_id` in the tree of `size` (the latest state
+  // stored at a version <= size), if the account existed then.
   absl::StatusOr<std::optional<AccountState>> ReadAccount(
-      const std::string& account_id);
+      const std::string& account_id, uint64_t size = UINT64_MAX);
+
+  // The index root of the tree of `size`: NOT_FOUND unless `size` is 0 or
+  // the end of a batch (every checkpoint's size is).
+  absl::StatusOr<Hash> ReadIndexRoot(uint64_t size);
+
+  // The sizes at which index roots are stored (batch ends), ascending.
+  absl::StatusOr<std::vector<uint64_t>> ReadIndexVersions();
+
+  // A reader of the index as it was in the tree of `size` (a batch end).
+  // The reader borrows this storage.
+  std::unique_ptr<IndexNodeReader> IndexReaderAt(uint64_t size);
+
+  // The stored index node at exactly `path` and `version`, if any (fsck).
+  absl::StatusOr<std::optional<IndexNode>> ReadIndexNodeExact(
+      const IndexPath& path, uint64_t version);
+
+  // Up to `limit` entries of the account's history with version >=
+  // from_version and leaf index < below, ascending by version.
+  absl::StatusOr<std::vector<HistoryEntry>> ReadHistory(
+      const std::string& account_id, uint64_t from_version, uint64_t below,
+      size_t limit);
+
+  // The account's key-setting records (first record, rotations) with leaf
+  // index < below, newest first, until one has version <= stop_version
+  // (included) or `limit` were read.
+  absl::StatusOr<std::vector<HistoryEntry>> ReadKeyRecords(
+      const std::string& account_id, uint64_t below, uint64_t stop_version,
+      size_t limit);
 
   // The latest signed checkpoint note, if any.
   absl::StatusOr<std::optional<std::string>> ReadLatestCheckpoint();

@@ -24,6 +24,7 @@ namespace {
 constexpr char kKeygen[] = "tools/ktlog-keygen";
 constexpr char kServer[] = "log/ktlog-server";
 constexpr char kKtctl[] = "client/ktctl";
+constexpr char kAdmin[] = "tools/ktlog-admin";
 
 std::string Trim(const std::string& s) {
   return std::string(absl::StripTrailingAsciiWhitespace(s));
@@ -205,6 +206,20 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   r = ktctl("alice", {"entries", "--begin=0", "--end=10"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(Json(r)[1]["device_id"], "laptop");
+  r = ktctl("alice", {"lookup", "alice@example.com"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Json(r)["devices"].size(), 2u);
+  EXPECT_EQ(Json(r)["version"], 2);
+  r = ktctl("alice", {"lookup", "nobody@example.com"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("absence verified"), std::string::npos) << r.out;
+  r = ktctl("alice", {"history", "alice@example.com"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Json(r).size(), 2u);
+  // fsck refuses a data dir in use.
+  RunResult busy = RunProgram({kAdmin, "fsck", "--data_dir=" + data});
+  EXPECT_EQ(busy.exit_code, 1) << busy.out;
+  EXPECT_NE(busy.out.find("in use"), std::string::npos) << busy.out;
 
   // Usage errors and failures have documented exit codes.
   EXPECT_EQ(ktctl("alice", {"frobnicate"}).exit_code, 2);
@@ -233,6 +248,16 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(Json(r)["leaf_index"], 2);
   EXPECT_EQ(StopServer(s), 0);
+  RunResult fsck = RunProgram(
+      {kAdmin, "fsck", "--data_dir=" + data, "--log_key=" + k.verifier_key});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out;
+  EXPECT_NE(fsck.out.find("fsck OK: 3 records, 1 accounts"), std::string::npos)
+      << fsck.out;
+  Keyed stranger = MakeKey();
+  EXPECT_EQ(RunProgram({kAdmin, "fsck", "--data_dir=" + data,
+                        "--log_key=" + stranger.verifier_key})
+                .exit_code,
+            1);
 
   // The backup serves the tree of size 2 with the same root as then.
   s = StartServer({"--data_dir=" + backup, "--key_file=" + k.key_file});

@@ -20,8 +20,11 @@
 #include "core/merkle.h"
 #include "core/proof.h"
 #include "gtest/gtest.h"
+#include "log/fsck.h"
+#include "log/storage.h"
 #include "tests/subprocess.h"
 #include "tests/test_env.h"
+#include "verifier/lookup.h"
 
 namespace ktlog {
 namespace {
@@ -156,10 +159,26 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
                       .ok())
           << "acknowledged record " << index;
     }
+    // The index survived too: a lookup of an account written just before
+    // the kill verifies against the new checkpoint.
+    if (!round_acked.empty()) {
+      auto r = DecodeRecord(round_acked.rbegin()->second);
+      ASSERT_TRUE(r.ok());
+      auto answer = after.client->LookupAccount(r->account_id, latest->size);
+      ASSERT_TRUE(answer.ok()) << answer.status();
+      auto verified = VerifyAccountLookup(*latest, r->account_id, *answer);
+      ASSERT_TRUE(verified.ok()) << verified.status();
+      ASSERT_TRUE(verified->state.has_value());
+    }
     after.process->Signal(SIGTERM);
     int status = after.process->Wait();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
         << "clean shutdown after recovery";
+    // Everything stored is what the records imply.
+    auto storage = LogStorage::Open(dir + "/data");
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    FsckReport report = Fsck(storage->get());
+    ASSERT_TRUE(report.status.ok()) << report.status;
   }
   EXPECT_GT(acked.size(), 0u);
 }

@@ -105,6 +105,45 @@ def verify_consistency(size1, size2, proof, root1, root2):
     assert h2 == root2, "new root mismatch"
 
 
+# --- the account index (docs/index.md) --------------------------------------
+
+def index_key(account_id):
+    return hashlib.sha256(b"ktlog/v1 account-index-key\n" + account_id.encode()).digest()
+
+
+def verify_index_proof(root, key, value_hash, proof):
+    """Returns True iff `proof` (encoded) proves key -> value_hash (or
+    absence when value_hash is None) under root."""
+    kind, depth = proof[0], struct.unpack(">H", proof[1:3])[0]
+    bitmap = proof[3:3 + (depth + 7) // 8]
+    pos = 3 + len(bitmap)
+    siblings = []
+    for i in range(depth):
+        if bitmap[i // 8] & (0x80 >> (i % 8)):
+            siblings.append(proof[pos:pos + 32])
+            pos += 32
+        else:
+            siblings.append(bytes(32))
+    bit = lambda k, i: (k[i // 8] >> (7 - i % 8)) & 1
+    if kind == 1:
+        assert value_hash is not None
+        h = hashlib.sha256(b"\x10" + key + value_hash).digest()
+    elif kind == 2:
+        assert value_hash is None
+        h = bytes(32)
+    else:
+        assert kind == 3 and value_hash is None
+        other, other_value = proof[pos:pos + 32], proof[pos + 32:pos + 64]
+        pos += 64
+        assert other != key and all(bit(other, i) == bit(key, i) for i in range(depth))
+        h = hashlib.sha256(b"\x10" + other + other_value).digest()
+    assert pos == len(proof), "trailing bytes"
+    for i in reversed(range(depth)):
+        h = hashlib.sha256(b"\x11" + (h + siblings[i] if bit(key, i) == 0
+                                       else siblings[i] + h)).digest()
+    return h == root
+
+
 # --- C2SP signed notes and checkpoints ------------------------------------
 
 def key_id(name, typ, pub):
@@ -130,8 +169,12 @@ def open_checkpoint(note, name, pub):
     assert re.fullmatch("0|[1-9][0-9]*", lines[1])
     root = base64.b64decode(lines[2], validate=True)
     assert len(root) == 32 and base64.b64encode(root).decode() == lines[2]
-    assert len(lines) == 4 and re.fullmatch("timestamp-ms (0|[1-9][0-9]*)", lines[3])
-    return int(lines[1]), root, int(lines[3].split()[1])
+    assert len(lines) == 5, lines
+    m = re.fullmatch("index-root (\\S+)", lines[3])
+    index_root = base64.b64decode(m.group(1), validate=True)
+    assert len(index_root) == 32
+    assert re.fullmatch("timestamp-ms (0|[1-9][0-9]*)", lines[4])
+    return int(lines[1]), root, int(lines[4].split()[1]), index_root
 
 
 # --- ktlog records ----------------------------------------------------------
@@ -181,11 +224,34 @@ def main():
             assert resp.leaf_index == len(written), resp.leaf_index
             assert resp.leaf_hash == leaf_hash(rec)
             written.append(rec)
-            checkpoints.append(open_checkpoint(resp.checkpoint.note, origin, pub))
+            checkpoints.append(open_checkpoint(resp.checkpoint.note, origin, pub)[:3])
 
-        size, root, ts = open_checkpoint(
+        size, root, ts, index_root = open_checkpoint(
             stub.GetCheckpoint(ktlog_pb2.GetCheckpointRequest()).note, origin, pub)
         assert size == len(written)
+
+        # Account lookups: membership of each account's state and absence of
+        # another, checked with this file's own index code.
+        for a in range(3):
+            account_id = "user%d@example.com" % a
+            look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
+                account_id=account_id, tree_size=size))
+            value = hashlib.sha256(b"\x12" + look.account_state).digest()
+            assert verify_index_proof(index_root, index_key(account_id), value,
+                                      look.index_proof), account_id
+            assert not verify_index_proof(index_root, index_key(account_id),
+                                          hashlib.sha256(b"other").digest(),
+                                          look.index_proof)
+            assert len(look.devices) == versions[a]
+            for d in look.devices:
+                assert root_from_inclusion(d.leaf_index, size, leaf_hash(d.record),
+                                           list(d.inclusion_proof)) == root
+        look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
+            account_id="nobody@example.com", tree_size=size))
+        assert not look.account_state
+        assert verify_index_proof(index_root, index_key("nobody@example.com"), None,
+                                  look.index_proof)
+
         for s, r, t in checkpoints:
             assert t <= ts
             for i in range(s):

@@ -1,0 +1,40 @@
+// Fsck: rebuilds everything the log derives from its records and compares
+// it with what is stored, in the manner of Tessera's fsck: every record
+// decodes, verifies and obeys the account rules; every stored tree node;
+// every leaf-hash entry and history entry; and at every stored batch end,
+// the account states, each index node written then, and the index root;
+// finally the latest checkpoint against the recomputed roots.
+//
+// Reports the first divergence, naming the tree size and the item.
+#ifndef KTLOG_LOG_FSCK_H_
+#define KTLOG_LOG_FSCK_H_
+
+#include <cstdint>
+#include <functional>
+
+#include "absl/status/status.h"
+#include "core/note.h"
+#include "log/storage.h"
+
+namespace ktlog {
+
+struct FsckReport {
+  uint64_t records = 0;
+  uint64_t accounts = 0;
+  uint64_t index_versions = 0;
+  uint64_t index_nodes = 0;
+  // OK, or DATA_LOSS naming the first divergence (or another code if
+  // storage could not be read).
+  absl::Status status;
+};
+
+// Checks `storage` (which nothing else may write meanwhile); the stored
+// latest checkpoint is verified with the log key the data dir records.
+// `progress` (optional) is called with (records checked, total) now and
+// then.
+FsckReport Fsck(LogStorage* storage,
+                const std::function<void(uint64_t, uint64_t)>& progress = {});
+
+}  // namespace ktlog
+
+#endif  // KTLOG_LOG_FSCK_H_

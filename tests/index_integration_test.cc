@@ -1,0 +1,316 @@
+// The account index end to end: lookups and histories from the real server,
+// verified by the verifier library against signed checkpoints; tampering;
+// paging; restarts; fsck catching corrupted storage.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "core/index.h"
+#include "core/index_tree.h"
+#include "gtest/gtest.h"
+#include "log/fsck.h"
+#include "log/storage.h"
+#include "rocksdb/db.h"
+#include "tests/test_env.h"
+#include "verifier/lookup.h"
+
+namespace ktlog {
+namespace {
+
+using ::absl::StatusCode;
+
+absl::StatusOr<VerifiedAccount> Lookup(LogEnv* env, const LogCheckpoint& cp,
+                                       const std::string& id) {
+  auto answer = env->client()->LookupAccount(id, cp.size);
+  if (!answer.ok()) return answer.status();
+  return VerifyAccountLookup(cp, id, *answer);
+}
+
+std::set<std::string> DeviceIds(const VerifiedAccount& a) {
+  std::set<std::string> ids;
+  for (const auto& d : a.devices) ids.insert(d.record.device_id);
+  return ids;
+}
+
+TEST(IndexIntegrationTest, LookupsProveCompleteDeviceSetsAtEveryCheckpoint) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice"), bob("bob");
+  std::vector<
+      std::pair<LogCheckpoint, std::map<std::string, std::set<std::string>>>>
+      history;
+  std::map<std::string, std::set<std::string>> expected;
+  auto step = [&](const DeviceRecord& r) {
+    auto w = env->Append(r);
+    if (r.operation == Operation::kAddDevice)
+      expected[r.account_id].insert(r.device_id);
+    if (r.operation == Operation::kRemoveDevice)
+      expected[r.account_id].erase(r.device_id);
+    auto cp = OpenLogCheckpoint(w.checkpoint_note, env->log_key());
+    ASSERT_TRUE(cp.ok());
+    history.emplace_back(*cp, expected);
+  };
+  step(alice.Add("phone"));
+  step(bob.Add("phone"));
+  step(alice.Add("laptop"));
+  step(alice.Rotate());
+  step(alice.Add("tablet"));  // signed by the new key; laptop by the old one
+  step(alice.Remove("phone"));
+  step(bob.Add("watch"));
+
+  for (const auto& [cp, want] : history) {
+    for (const std::string id : {"alice", "bob", "carol"}) {
+      SCOPED_TRACE(absl::StrCat(id, " at size ", cp.size));
+      auto got = Lookup(env.get(), cp, id);
+      ASSERT_TRUE(got.ok()) << got.status();
+      auto it = want.find(id);
+      if (it == want.end()) {
+        EXPECT_FALSE(got->state.has_value());
+        continue;
+      }
+      ASSERT_TRUE(got->state.has_value());
+      EXPECT_EQ(DeviceIds(*got), it->second);
+    }
+  }
+  // Latest (tree size 0): the answer carries the checkpoint.
+  auto latest = env->client()->LookupAccount("alice", 0);
+  ASSERT_TRUE(latest.ok());
+  auto cp = OpenLogCheckpoint(latest->checkpoint_note, env->log_key());
+  ASSERT_TRUE(cp.ok());
+  auto verified = VerifyAccountLookup(*cp, "alice", *latest);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->state->account_key, alice.key().public_key().bytes());
+  EXPECT_EQ(DeviceIds(*verified), (std::set<std::string>{"laptop", "tablet"}));
+
+  // Bad requests.
+  EXPECT_EQ(env->client()->LookupAccount("", 0).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      env->client()->LookupAccount(std::string(300, 'a'), 0).status().code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(env->client()->LookupAccount("alice", 1000).status().code(),
+            StatusCode::kOutOfRange);
+}
+
+TEST(IndexIntegrationTest, TamperedLookupsAreRejected) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice");
+  env->Append(alice.Add("phone"));
+  env->Append(alice.Add("laptop"));
+  LogCheckpoint cp = env->Checkpoint();
+  auto answer = env->client()->LookupAccount("alice", cp.size);
+  ASSERT_TRUE(answer.ok());
+  ASSERT_TRUE(VerifyAccountLookup(cp, "alice", *answer).ok());
+
+  auto code = [&](AccountLookupAnswer a) {
+    return VerifyAccountLookup(cp, "alice", a).status().code();
+  };
+  {  // Hide a device: the state no longer matches the signed index.
+    AccountLookupAnswer a = *answer;
+    AccountState s = *DecodeAccountState(a.account_state);
+    s.devices.erase("laptop");
+    a.account_state = s.Encode();
+    a.devices.pop_back();
+    EXPECT_EQ(code(a), StatusCode::kDataLoss);
+  }
+  {  // Drop a device record but keep the state.
+    AccountLookupAnswer a = *answer;
+    a.devices.pop_back();
+    EXPECT_EQ(code(a), StatusCode::kInvalidArgument);
+  }
+  {  // Claim the account does not exist.
+    AccountLookupAnswer a = *answer;
+    a.account_state.clear();
+    a.devices.clear();
+    a.key_records.clear();
+    EXPECT_NE(code(a), StatusCode::kOk);
+  }
+  {  // Swap a device record's bytes for another's.
+    AccountLookupAnswer a = *answer;
+    std::swap(a.devices[0].record, a.devices[1].record);
+    EXPECT_NE(code(a), StatusCode::kOk);
+  }
+  {  // A bad inclusion proof.
+    AccountLookupAnswer a = *answer;
+    a.devices[0].inclusion_proof[0].mutable_data()[3] ^= 1;
+    EXPECT_EQ(code(a), StatusCode::kDataLoss);
+  }
+  {  // No key records.
+    AccountLookupAnswer a = *answer;
+    a.key_records.clear();
+    EXPECT_EQ(code(a), StatusCode::kInvalidArgument);
+  }
+  // Every single-bit change of the index proof is rejected.
+  for (size_t i = 0; i < answer->index_proof.size() * 8; ++i) {
+    AccountLookupAnswer a = *answer;
+    a.index_proof[i / 8] ^= static_cast<char>(0x80 >> (i % 8));
+    EXPECT_NE(code(a), StatusCode::kOk) << "bit " << i;
+  }
+  // And of the account state.
+  for (size_t i = 0; i < answer->account_state.size() * 8; ++i) {
+    AccountLookupAnswer a = *answer;
+    a.account_state[i / 8] ^= static_cast<char>(0x80 >> (i % 8));
+    EXPECT_NE(code(a), StatusCode::kOk) << "state bit " << i;
+  }
+  // A lookup checked against another checkpoint.
+  env->Append(alice.Add("tablet"));
+  LogCheckpoint newer = env->Checkpoint();
+  EXPECT_EQ(VerifyAccountLookup(newer, "alice", *answer).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(IndexIntegrationTest, HistoryIsPagedAndReplaysToTheLookupState) {
+  auto env = LogEnv::Start();
+  TestAccount a("busy");
+  // 251 records: more than two pages, never more than 2 devices at once.
+  env->Append(a.Add("d0"));
+  for (int i = 1; i <= 125; ++i) {
+    env->client()->Write(Operation::kAddDevice,
+                         a.Add(absl::StrCat("d", i)).Encode(), false);
+    env->client()->Write(Operation::kRemoveDevice,
+                         a.Remove(absl::StrCat("d", i - 1)).Encode(), i == 125);
+  }
+  LogCheckpoint cp = env->Checkpoint();
+  ASSERT_EQ(cp.size, 251u);
+  AccountState state;
+  uint64_t next = 1;
+  int pages = 0;
+  while (next != 0) {
+    auto page = env->client()->GetAccountHistory("busy", next, cp.size);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_LE(page->records.size(), 100u);
+    auto applied = VerifyAccountHistory(cp, "busy", page->records, &state);
+    ASSERT_TRUE(applied.ok()) << applied.status();
+    next = page->next_version;
+    ++pages;
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(state.version, 251u);
+  auto looked = Lookup(env.get(), cp, "busy");
+  ASSERT_TRUE(looked.ok());
+  EXPECT_TRUE(*looked->state == state) << "history replays to the index state";
+
+  // A history with a record left out is refused.
+  auto page = env->client()->GetAccountHistory("busy", 1, cp.size);
+  ASSERT_TRUE(page.ok());
+  std::vector<ProvedRecord> gap = page->records;
+  gap.erase(gap.begin() + 5);
+  AccountState fresh;
+  EXPECT_EQ(VerifyAccountHistory(cp, "busy", gap, &fresh).status().code(),
+            StatusCode::kInvalidArgument);
+  // Errors.
+  EXPECT_EQ(env->client()->GetAccountHistory("nobody", 1, 0).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(env->client()->GetAccountHistory("busy", 0, 0).status().code(),
+            StatusCode::kInvalidArgument);
+  auto versions = env->server()->storage()->ReadIndexVersions();
+  ASSERT_TRUE(versions.ok());
+  uint64_t not_a_checkpoint = 1;
+  while (std::count(versions->begin(), versions->end(), not_a_checkpoint)) {
+    ++not_a_checkpoint;
+  }
+  if (not_a_checkpoint < cp.size) {
+    EXPECT_EQ(env->client()
+                  ->GetAccountHistory("busy", 1, not_a_checkpoint)
+                  .status()
+                  .code(),
+              StatusCode::kNotFound)
+        << not_a_checkpoint << " is not a checkpoint size";
+  }
+}
+
+TEST(IndexIntegrationTest, RestartKeepsTheIndex) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice");
+  env->Append(alice.Add("phone"));
+  LogCheckpoint before = env->Checkpoint();
+  env->Restart();
+  LogCheckpoint after = env->Checkpoint();
+  EXPECT_EQ(after.index_root, before.index_root);
+  env->Append(alice.Add("laptop"));
+  auto got = Lookup(env.get(), env->Checkpoint(), "alice");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(DeviceIds(*got), (std::set<std::string>{"phone", "laptop"}));
+  auto old = Lookup(env.get(), before, "alice");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(DeviceIds(*old), (std::set<std::string>{"phone"}));
+}
+
+// Flips one bit in the value of the n-th key with `prefix` in the RocksDB
+// database at `dir`; returns that key.
+std::string CorruptNth(const std::string& dir, char prefix, int n) {
+  rocksdb::DB* raw;
+  rocksdb::Options options;
+  EXPECT_TRUE(rocksdb::DB::Open(options, dir, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions()));
+  int i = 0;
+  for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix;
+       it->Next()) {
+    if (i++ == n) {
+      std::string key = it->key().ToString();
+      std::string value = it->value().ToString();
+      value[value.size() - 1] ^= 1;
+      EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), key, value).ok());
+      return key;
+    }
+  }
+  ADD_FAILURE() << "no key " << n << " with prefix " << prefix;
+  return "";
+}
+
+FsckReport FsckDir(const std::string& dir) {
+  auto storage = LogStorage::Open(dir);
+  EXPECT_TRUE(storage.ok()) << storage.status();
+  return Fsck(storage->get());
+}
+
+TEST(IndexIntegrationTest, FsckPassesAndFindsEachKindOfCorruption) {
+  auto env = LogEnv::Start();
+  std::vector<TestAccount> accounts;
+  for (int i = 0; i < 20; ++i) accounts.emplace_back(absl::StrCat("user", i));
+  for (int round = 0; round < 3; ++round) {
+    for (auto& a : accounts) {
+      env->client()->Write(Operation::kAddDevice,
+                           a.Add(absl::StrCat("d", round)).Encode(), false);
+    }
+  }
+  env->Append(accounts[0].Rotate());
+  std::string dir = env->data_dir();
+  env->Stop();
+
+  FsckReport ok = FsckDir(dir);
+  ASSERT_TRUE(ok.status.ok()) << ok.status;
+  EXPECT_EQ(ok.records, 61u);
+  EXPECT_EQ(ok.accounts, 20u);
+  EXPECT_GT(ok.index_nodes, 20u);
+
+  // Each kind of stored data, corrupted in a copy of the data dir.
+  struct Case {
+    char prefix;
+    int nth;
+    std::string expect;
+  } cases[] = {
+      {'x', 7, "index node"}, {'a', 3, "state of account"},
+      {'n', 5, "tree node"},  {'r', 9, "record 9"},
+      {'i', 0, "index root"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(1, c.prefix));
+    std::string copy = NewTempDir("ktlog-fsck");
+    {
+      auto storage = LogStorage::Open(dir);
+      ASSERT_TRUE(storage.ok());
+      ASSERT_TRUE((*storage)->CreateBackup(copy + "/db").ok());
+    }
+    CorruptNth(copy + "/db", c.prefix, c.nth);
+    FsckReport bad = FsckDir(copy + "/db");
+    EXPECT_FALSE(bad.status.ok());
+    EXPECT_NE(bad.status.message().find(c.expect), std::string::npos)
+        << bad.status;
+  }
+}
+
+}  // namespace
+}  // namespace ktlog
