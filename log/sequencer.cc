@@ -26,6 +26,65 @@ struct Sequencer::Pending {
   }
 };
 
+namespace {
+
+// Index nodes shallower than this stay in memory: at most 2^17 of them,
+// which covers every read of an update for indexes up to ~2^15 accounts
+// and all but the deepest few levels beyond.
+constexpr int kCachedIndexDepth = 16;
+constexpr size_t kMaxCachedAccounts = 1 << 16;
+
+// Reads the latest index version through the sequencer's node cache.
+class CachingIndexReader : public IndexNodeReader {
+ public:
+  CachingIndexReader(IndexNodeReader* storage,
+                     std::map<IndexPath, IndexNode>* cache)
+      : storage_(storage), cache_(cache) {}
+
+  absl::StatusOr<IndexNode> Read(const IndexPath& path) override {
+    if (path.depth < kCachedIndexDepth) {
+      auto it = cache_->find(path);
+      if (it != cache_->end()) return it->second;
+    }
+    ASSIGN_OR_RETURN(IndexNode node, storage_->Read(path));
+    if (path.depth < kCachedIndexDepth &&
+        node.type != IndexNode::Type::kEmpty) {
+      (*cache_)[path] = node;
+    }
+    return node;
+  }
+
+ private:
+  IndexNodeReader* const storage_;
+  std::map<IndexPath, IndexNode>* const cache_;
+};
+
+}  // namespace
+
+absl::StatusOr<AccountState> Sequencer::LatestAccount(const std::string& id) {
+  auto it = account_cache_.find(id);
+  if (it != account_cache_.end()) return it->second;
+  ASSIGN_OR_RETURN(std::optional<AccountState> stored,
+                   storage_->ReadAccount(id, range_.size()));
+  AccountState state;
+  if (stored.has_value()) {
+    state = *std::move(stored);
+  } else {
+    state.account_id = id;
+  }
+  return state;
+}
+
+void Sequencer::CacheCommitted(const StorageBatch& batch) {
+  for (const auto& [path, node] : batch.index_nodes) {
+    if (path.depth < kCachedIndexDepth) index_cache_[path] = node;
+  }
+  if (account_cache_.size() + batch.accounts.size() > kMaxCachedAccounts) {
+    account_cache_.clear();
+  }
+  for (const AccountState& a : batch.accounts) account_cache_[a.account_id] = a;
+}
+
 absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(
     LogStorage* storage, CheckpointPublisher* publisher,
     const SequencerOptions& options) {
@@ -202,17 +261,12 @@ void Sequencer::Process(std::vector<std::shared_ptr<Pending>> batch) {
     if (auto it = accounts.find(id); it != accounts.end()) {
       state = it->second;
     } else {
-      absl::StatusOr<std::optional<AccountState>> stored =
-          storage_->ReadAccount(id, range_.size());
-      if (!stored.ok()) {
-        storage_error = stored.status();
+      absl::StatusOr<AccountState> latest = LatestAccount(id);
+      if (!latest.ok()) {
+        storage_error = latest.status();
         break;
       }
-      if (stored->has_value()) {
-        state = **stored;
-      } else {
-        state.account_id = id;
-      }
+      state = *std::move(latest);
     }
     absl::Status rule = ApplyRecord(p->record, next.size(), &state);
     if (!rule.ok()) {
@@ -240,9 +294,10 @@ void Sequencer::Process(std::vector<std::shared_ptr<Pending>> batch) {
       changes.emplace_back(AccountIndexKey(id), AccountValueHash(state));
       sb.accounts.push_back(std::move(state));
     }
-    std::unique_ptr<IndexNodeReader> reader = storage_->IndexReaderAt(sb.begin);
+    std::unique_ptr<IndexNodeReader> stored = storage_->IndexReaderAt(sb.begin);
+    CachingIndexReader reader(stored.get(), &index_cache_);
     absl::StatusOr<IndexUpdate> update =
-        UpdateIndex(reader.get(), std::move(changes));
+        UpdateIndex(&reader, std::move(changes));
     if (update.ok()) {
       sb.index_nodes = std::move(update->nodes);
       sb.index_root = update->root;
@@ -260,6 +315,7 @@ void Sequencer::Process(std::vector<std::shared_ptr<Pending>> batch) {
     Fail(storage_error);
     return;
   }
+  if (!accepted.empty()) CacheCommitted(sb);
   for (auto& p : accepted) p->Finish(absl::OkStatus());
   if (accepted.empty()) return;
   range_ = std::move(next);

@@ -22,9 +22,11 @@
 #define KTLOG_LOG_SEQUENCER_H_
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -32,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/compact_range.h"
+#include "core/index_tree.h"
 #include "core/record.h"
 #include "log/publisher.h"
 #include "log/storage.h"
@@ -82,6 +85,10 @@ class Sequencer {
             const SequencerOptions& options, CompactRange range,
             Hash index_root);
   absl::Status PublishCurrent();
+  // The latest state of an account (cached), or a new one.
+  absl::StatusOr<AccountState> LatestAccount(const std::string& id);
+  // Records a committed batch in the caches.
+  void CacheCommitted(const StorageBatch& batch);
   void Run();
   // Takes the next batch from the queue, or returns empty when stopping with
   // an empty queue. Publishes heartbeats while idle.
@@ -92,9 +99,14 @@ class Sequencer {
   LogStorage* const storage_;
   CheckpointPublisher* const publisher_;
   const SequencerOptions options_;
-  // Only the sequencing thread touches these two.
+  // Only the sequencing thread touches these.
   CompactRange range_;
   Hash index_root_;
+  // Caches of the latest version (correct because this thread is the only
+  // writer): index nodes near the root, which every update reads, and
+  // recently written accounts. Bounded; see sequencer.cc.
+  std::map<IndexPath, IndexNode> index_cache_;
+  std::unordered_map<std::string, AccountState> account_cache_;
 
   absl::Mutex mu_;
   std::deque<std::shared_ptr<Pending>> queue_ ABSL_GUARDED_BY(mu_);

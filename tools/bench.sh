@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Benchmarks (run by `tools/dev bench`): the core microbenchmarks (Google
+# Benchmark), the account-index proof sizes, and the load generator against
+# a real ktlog-server on a fresh data dir. Optimised build (-c opt). Results
+# are recorded, with the machine, in docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bazel build --noshow_progress -c opt //core:core_benchmark //tools:proof_sizes \
+  //tools:ktlog-loadgen //tools:ktlog-keygen //log:ktlog-server
+BIN=$(bazel info -c opt --noshow_progress bazel-bin 2>/dev/null)
+WORK=$(mktemp -d /tmp/ktlog-bench.XXXXXX)
+trap 'pkill -TERM -f "$WORK/data" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+echo "== machine"
+lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core)' || true
+free -g | head -2
+echo
+
+echo "== core microbenchmarks"
+"$BIN/core/core_benchmark" "$@"
+echo
+
+echo "== account index proof sizes"
+"$BIN/tools/proof_sizes"
+echo
+
+echo "== load generator against ktlog-server (fresh data dir)"
+KEY=$("$BIN/tools/ktlog-keygen" --name=bench.example/log --out="$WORK/log.key")
+"$BIN/log/ktlog-server" --data_dir="$WORK/data" --key_file="$WORK/log.key" \
+  --listen=127.0.0.1:0 >"$WORK/server.out" 2>"$WORK/server.log" &
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$WORK/server.out" 2>/dev/null && break
+  sleep 0.1
+done
+ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$WORK/server.out" | head -1)
+for writers in 8 32 64; do
+  echo "-- $writers writers, 8 readers"
+  "$BIN/tools/ktlog-loadgen" --server="$ADDR" --log_key="$KEY" \
+    --writers=$writers --write_for=15s --readers=8 --read_for=10s \
+    --prefix="w$writers"
+done

@@ -1,0 +1,231 @@
+// ktlog-loadgen: a load generator that also checks correctness, in the
+// manner of Tessera's hammer. Phase 1: concurrent writers append signed
+// add-device records and time each acknowledged write. Then the latest
+// checkpoint is verified and a sample of acknowledged records is proved
+// included at their acknowledged indices. Phase 2: concurrent readers look
+// up the written accounts and verify every answer (index proof, device
+// records, key chain). Any failed check makes it exit 1.
+//
+// usage: ktlog-loadgen --server=HOST:PORT --log_key=VKEY [flags]
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "client/log_client.h"
+#include "core/checkpoint.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/flags.h"
+#include "core/merkle.h"
+#include "core/proof.h"
+#include "core/record.h"
+#include "verifier/lookup.h"
+
+namespace ktlog {
+namespace {
+
+struct Latencies {
+  std::mutex mu;
+  std::vector<double> ms;
+  void Add(double v) {
+    std::lock_guard<std::mutex> l(mu);
+    ms.push_back(v);
+  }
+  std::string Summary(absl::Duration wall) {
+    std::sort(ms.begin(), ms.end());
+    if (ms.empty()) return "none";
+    auto pct = [&](double p) {
+      return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))];
+    };
+    return absl::StrFormat(
+        "%zu ops in %.1f s = %.0f ops/s; latency ms p50 %.2f p90 %.2f p99 %.2f "
+        "max %.2f",
+        ms.size(), absl::ToDoubleSeconds(wall),
+        ms.size() / absl::ToDoubleSeconds(wall), pct(0.5), pct(0.9), pct(0.99),
+        ms.back());
+  }
+};
+
+struct Written {
+  uint64_t leaf_index;
+  Hash leaf_hash;
+  std::string account_id;
+};
+
+int Run(int argc, char** argv) {
+  std::string server = "127.0.0.1:8020", log_key_text, prefix;
+  uint64_t writers = 8, readers = 4, samples = 500, devices_per_account = 3;
+  absl::Duration write_for = absl::Seconds(10), read_for = absl::Seconds(10);
+  FlagSet flags(
+      "usage: ktlog-loadgen --server=HOST:PORT --log_key=VERIFIER_KEY "
+      "[flags]\n\n"
+      "Writes signed records from concurrent writers, then looks accounts up\n"
+      "from concurrent readers; verifies everything; prints throughput and\n"
+      "latency percentiles. Exit 1 if any check fails.");
+  flags.String("server", &server, "log server address");
+  flags.String("log_key", &log_key_text, "the log's verifier key");
+  flags.String("prefix", &prefix, "account id prefix (default: random)");
+  flags.Uint64("writers", &writers, "concurrent writers");
+  flags.Uint64("readers", &readers, "concurrent readers (0: no read phase)");
+  flags.Duration("write_for", &write_for, "length of the write phase");
+  flags.Duration("read_for", &read_for, "length of the read phase");
+  flags.Uint64("samples", &samples, "acknowledged records to prove included");
+  flags.Uint64("devices_per_account", &devices_per_account,
+               "devices each written account gets (1..100)");
+  auto args = flags.Parse(ArgsOf(argc, argv));
+  if (!args.ok()) {
+    std::cerr << "ktlog-loadgen: " << args.status().message() << "\n";
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  auto log_key = NoteVerifierKey::Parse(log_key_text);
+  if (!log_key.ok()) {
+    std::cerr << "ktlog-loadgen: --log_key: " << log_key.status().message()
+              << "\n";
+    return 2;
+  }
+  if (devices_per_account < 1 || devices_per_account > 100) {
+    std::cerr << "ktlog-loadgen: --devices_per_account must be 1..100\n";
+    return 2;
+  }
+  if (prefix.empty())
+    prefix = absl::StrCat("load", RealClock::Get()->NowMillis());
+  auto client = LogClient::Create(server, absl::Seconds(30));
+  std::atomic<int> failures{0};
+  auto fail = [&](const std::string& what) {
+    if (failures.fetch_add(1) < 10)
+      std::cerr << "ktlog-loadgen: FAILED: " << what << "\n";
+  };
+
+  // Phase 1: writes.
+  Latencies write_lat;
+  std::mutex written_mu;
+  std::vector<Written> written;
+  std::vector<std::string> accounts;
+  absl::Time start = absl::Now(), stop = start + write_for;
+  std::vector<std::thread> threads;
+  for (uint64_t t = 0; t < writers; ++t) {
+    threads.emplace_back([&, t] {
+      for (int a = 0; absl::Now() < stop; ++a) {
+        Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
+        std::string id = absl::StrCat(prefix, "-", t, "-", a);
+        for (uint64_t d = 0; d < devices_per_account && absl::Now() < stop;
+             ++d) {
+          DeviceRecord r;
+          r.account_id = id;
+          r.device_id = absl::StrCat("device", d);
+          r.key = Sha256(absl::StrCat(id, d)).bytes();
+          r.account_version = d + 1;
+          r.timestamp_ms = RealClock::Get()->NowMillis();
+          r.Sign(key);
+          std::string bytes = r.Encode();
+          absl::Time t0 = absl::Now();
+          auto w = client->Write(Operation::kAddDevice, bytes, false);
+          if (!w.ok()) {
+            fail(absl::StrCat("write: ", w.status().ToString()));
+            return;
+          }
+          write_lat.Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
+          if (w->leaf_hash != HashLeaf(bytes))
+            fail("wrong leaf hash acknowledged");
+          std::lock_guard<std::mutex> l(written_mu);
+          written.push_back(Written{w->leaf_index, w->leaf_hash, id});
+          if (d == 0) accounts.push_back(id);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  absl::Duration write_wall = absl::Now() - start;
+  threads.clear();
+  std::cout << "writes: " << write_lat.Summary(write_wall) << "\n";
+
+  // Check: a checkpoint covering everything, and a sample of inclusions.
+  uint64_t max_index = 0;
+  for (const Written& w : written)
+    max_index = std::max(max_index, w.leaf_index);
+  absl::StatusOr<LogCheckpoint> cp;
+  for (int i = 0; i < 600; ++i) {
+    auto note = client->GetCheckpoint();
+    if (!note.ok()) {
+      fail(note.status().ToString());
+      break;
+    }
+    cp = OpenLogCheckpoint(*note, *log_key);
+    if (!cp.ok()) {
+      fail(absl::StrCat("checkpoint: ", cp.status().ToString()));
+      break;
+    }
+    if (written.empty() || cp->size > max_index) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  if (cp.ok()) {
+    std::mt19937_64 rng(42);
+    std::shuffle(written.begin(), written.end(), rng);
+    size_t checked = 0;
+    for (const Written& w : written) {
+      if (checked++ == samples) break;
+      auto proof = client->GetInclusionProof(w.leaf_index, cp->size);
+      if (!proof.ok() || !VerifyInclusion(w.leaf_index, cp->size, w.leaf_hash,
+                                          proof->hashes, cp->root)
+                              .ok()) {
+        fail(absl::StrCat("acknowledged record ", w.leaf_index,
+                          " is not proved included"));
+      }
+    }
+    std::cout << "checked: checkpoint of size " << cp->size << ", "
+              << std::min<size_t>(samples, written.size())
+              << " acknowledged records proved included\n";
+  }
+
+  // Phase 2: verified lookups.
+  if (readers > 0 && cp.ok() && !accounts.empty()) {
+    Latencies read_lat;
+    start = absl::Now();
+    stop = start + read_for;
+    for (uint64_t t = 0; t < readers; ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937_64 rng(t);
+        while (absl::Now() < stop) {
+          const std::string& id = accounts[rng() % accounts.size()];
+          absl::Time t0 = absl::Now();
+          auto answer = client->LookupAccount(id, cp->size);
+          if (!answer.ok()) {
+            fail(absl::StrCat("lookup: ", answer.status().ToString()));
+            return;
+          }
+          auto verified = VerifyAccountLookup(*cp, id, *answer);
+          read_lat.Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
+          if (!verified.ok() || !verified->state.has_value()) {
+            fail(absl::StrCat("lookup of ", id, " does not verify: ",
+                              verified.status().ToString()));
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    std::cout << "verified lookups: " << read_lat.Summary(absl::Now() - start)
+              << "\n";
+  }
+  if (failures.load() > 0) {
+    std::cout << "FAILED: " << failures.load() << " checks failed\n";
+    return 1;
+  }
+  std::cout << "all checks passed\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace ktlog
+
+int main(int argc, char** argv) { return ktlog::Run(argc, argv); }
