@@ -1,4 +1,6 @@
-// The ktctl commands, by name.
+// The ktctl commands, by name, registered by the file that implements them:
+// ktctl_account.cc (own account), ktctl_trust.cc (lookups, monitoring,
+// alerts, contacts, codes), ktctl_log.cc (raw checkpoints, proofs, entries).
 #ifndef KTLOG_CLIENT_KTCTL_COMMANDS_H_
 #define KTLOG_CLIENT_KTCTL_COMMANDS_H_
 
@@ -12,7 +14,9 @@ namespace ktlog {
 
 using CommandFn = int (*)(Context& ctx, const std::vector<std::string>& args);
 
-const std::map<std::string, CommandFn>& Commands();
+void RegisterAccountCommands(std::map<std::string, CommandFn>* commands);
+void RegisterTrustCommands(std::map<std::string, CommandFn>* commands);
+void RegisterLogCommands(std::map<std::string, CommandFn>* commands);
 
 }  // namespace ktlog
 

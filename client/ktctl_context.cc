@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "core/bytes.h"
+#include "core/clock.h"
 #include "core/status_macros.h"
 
 namespace ktlog {
@@ -36,40 +38,47 @@ absl::Status Context::SaveState() {
   return SaveClientState(globals_.state_dir, *state_);
 }
 
-absl::StatusOr<NoteVerifierKey> Context::log_key() {
-  ASSIGN_OR_RETURN(ClientState * s, state());
-  return NoteVerifierKey::Parse(s->log_verifier_key);
+absl::StatusOr<ClientVerifier*> Context::verifier() {
+  if (verifier_ == nullptr) {
+    ASSIGN_OR_RETURN(ClientState * s, state());
+    verifier_ = std::make_unique<ClientVerifier>(s, client(), RealClock::Get());
+  }
+  return verifier_.get();
 }
 
 absl::StatusOr<LogCheckpoint> Context::RefreshCheckpoint() {
-  ASSIGN_OR_RETURN(ClientState * s, state());
-  ASSIGN_OR_RETURN(NoteVerifierKey key, log_key());
-  std::optional<LogCheckpoint> trusted;
-  if (!s->trusted_checkpoint.empty()) {
-    ASSIGN_OR_RETURN(trusted, OpenLogCheckpoint(s->trusted_checkpoint, key));
-  }
-  ASSIGN_OR_RETURN(std::string note, client()->GetCheckpoint());
-  // Open it first to learn its size for the proof request.
-  absl::StatusOr<LogCheckpoint> candidate = OpenLogCheckpoint(note, key);
-  std::vector<Hash> proof;
-  if (candidate.ok() && trusted.has_value() && trusted->size > 0 &&
-      candidate->size > trusted->size) {
-    ASSIGN_OR_RETURN(
-        proof, client()->GetConsistencyProof(trusted->size, candidate->size));
-  }
-  ASSIGN_OR_RETURN(CheckpointUpdate update,
-                   CheckCheckpoint(key, trusted, note, proof));
-  if (update.advanced || s->trusted_checkpoint.empty()) {
-    s->trusted_checkpoint = note;
-    RETURN_IF_ERROR(SaveState());
-  }
-  return update.checkpoint;
+  ASSIGN_OR_RETURN(ClientVerifier * v, verifier());
+  absl::StatusOr<LogCheckpoint> cp = v->UpdateCheckpoint();
+  RETURN_IF_ERROR(SaveState());
+  return cp;
 }
 
-void Context::Print(const std::string& human, const nlohmann::json& json) {
+std::string Context::Path(const std::string& file) const {
+  return globals_.state_dir + "/" + file;
+}
+
+void Context::PrintAlertsHuman() {
+  if (verifier_ == nullptr) return;
+  const std::vector<Alert>& raised = verifier_->raised();
+  for (; alerts_printed_ < raised.size(); ++alerts_printed_) {
+    const Alert& a = raised[alerts_printed_];
+    std::cerr << "ALERT " << AlertTypeName(a.type) << " [" << a.id << "]"
+              << (a.account.empty() ? "" : " " + a.account) << ": " << a.message
+              << std::endl;
+  }
+}
+
+void Context::Print(const std::string& human, nlohmann::json json) {
   if (globals_.json) {
+    if (json.is_object() && verifier_ != nullptr &&
+        !verifier_->raised().empty()) {
+      nlohmann::json alerts = nlohmann::json::array();
+      for (const Alert& a : verifier_->raised()) alerts.push_back(a.ToJson());
+      json["alerts"] = alerts;
+    }
     std::cout << json.dump() << std::endl;
   } else {
+    PrintAlertsHuman();
     std::cout << human;
     if (!human.empty() && human.back() != '\n') std::cout << "\n";
     std::cout.flush();
@@ -90,15 +99,29 @@ int Context::Fail(const absl::Status& status) {
     default:
       code = kExitFailed;
   }
+  bool alerted = verifier_ != nullptr && !verifier_->raised().empty();
+  if (alerted) code = kExitVerification;
   if (globals_.json) {
     nlohmann::json j;
     j["error"] = std::string(absl::StatusCodeToString(status.code()));
     j["message"] = std::string(status.message());
+    if (alerted) {
+      j["alerts"] = nlohmann::json::array();
+      for (const Alert& a : verifier_->raised())
+        j["alerts"].push_back(a.ToJson());
+    }
     std::cout << j.dump() << std::endl;
   } else {
+    PrintAlertsHuman();
     std::cerr << "ktctl: " << status.message() << std::endl;
   }
   return code;
+}
+
+int Context::Done() {
+  return verifier_ != nullptr && !verifier_->raised().empty()
+             ? kExitVerification
+             : kExitOk;
 }
 
 bool ParseCommandFlags(Context& ctx, FlagSet& flags,
@@ -118,6 +141,31 @@ bool ParseCommandFlags(Context& ctx, FlagSet& flags,
   }
   *positional = *std::move(parsed);
   return true;
+}
+
+nlohmann::json CheckpointJson(const LogCheckpoint& cp) {
+  return {{"origin", cp.origin},
+          {"size", cp.size},
+          {"root", cp.root.ToHex()},
+          {"index_root", cp.index_root.ToHex()},
+          {"timestamp_ms", cp.timestamp_ms}};
+}
+
+nlohmann::json RecordJson(const DeviceRecord& r) {
+  return {{"operation", std::string(OperationName(r.operation))},
+          {"account_id", r.account_id},
+          {"device_id", r.device_id},
+          {"key", HexEncode(r.key)},
+          {"account_version", r.account_version},
+          {"timestamp_ms", r.timestamp_ms},
+          {"account_key", HexEncode(r.account_key)}};
+}
+
+std::string RecordText(const DeviceRecord& r) {
+  return absl::StrCat(OperationName(r.operation), " account=", r.account_id,
+                      r.device_id.empty() ? "" : " device=", r.device_id,
+                      " version=", r.account_version,
+                      " key=", HexEncode(r.key).substr(0, 16), "…");
 }
 
 }  // namespace ktlog

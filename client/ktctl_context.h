@@ -1,10 +1,11 @@
 // Shared plumbing of the ktctl commands: global flags, output (human or
-// --json), exit codes, and the verified-checkpoint step every command that
-// talks to the log starts with.
+// --json), exit codes, the client state and the ClientVerifier every
+// command that talks to the log goes through.
 #ifndef KTLOG_CLIENT_KTCTL_CONTEXT_H_
 #define KTLOG_CLIENT_KTCTL_CONTEXT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,7 @@
 #include "core/flags.h"
 #include "nlohmann/json.hpp"
 #include "verifier/client_state.h"
-#include "verifier/trust.h"
+#include "verifier/client_verifier.h"
 
 namespace ktlog {
 
@@ -23,7 +24,7 @@ enum ExitCode {
   kExitOk = 0,
   kExitFailed = 1,        // the operation failed (rejected, not found, ...)
   kExitUsage = 2,         // bad command line
-  kExitVerification = 3,  // the log's answer did not verify: evidence
+  kExitVerification = 3,  // an answer did not verify, or an alert was raised
   kExitUnreachable = 4,   // the log could not be reached in time
 };
 
@@ -43,32 +44,51 @@ class Context {
   void AddGlobalFlags(FlagSet* flags);
 
   LogClient* client();
-  // Loads the state (once); error if missing or corrupted.
+  // Loads the state (once); NOT_FOUND / FAILED_PRECONDITION if missing or
+  // unusable.
   absl::StatusOr<ClientState*> state();
   absl::Status SaveState();
-  absl::StatusOr<NoteVerifierKey> log_key();
+  absl::StatusOr<ClientVerifier*> verifier();
 
-  // Fetches the latest checkpoint, checks it against the trusted one
-  // (consistency proof) and makes it the trusted one. Returns it.
+  // Fetches and checks the latest checkpoint (ClientVerifier), saves the
+  // state (with any alert raised) and returns the trusted checkpoint.
   absl::StatusOr<LogCheckpoint> RefreshCheckpoint();
 
-  // Prints `human` (a line or more), or `json` with --json.
-  void Print(const std::string& human, const nlohmann::json& json);
+  // The account's private key (recovering an interrupted rotation: see
+  // ktctl_account.cc).
+  absl::StatusOr<Ed25519PrivateKey> AccountKey();
+  std::string Path(const std::string& file) const;
+
+  // Prints `human` (a line or more), or `json` with --json. New alerts
+  // raised during the command are printed too (human: on stderr; JSON: as
+  // an "alerts" member when `json` is an object).
+  void Print(const std::string& human, nlohmann::json json);
   // Prints an error (stderr, or a JSON object on stdout with --json) and
   // returns the exit code that fits its status code.
   int Fail(const absl::Status& status);
+  // kExitVerification if the command raised an alert, else kExitOk.
+  int Done();
 
  private:
+  void PrintAlertsHuman();
+
   Globals globals_;
   std::unique_ptr<LogClient> client_;
   std::optional<ClientState> state_;
+  std::unique_ptr<ClientVerifier> verifier_;
+  size_t alerts_printed_ = 0;
 };
 
-// Runs a command's flag parsing; on --help prints help and returns
-// kExitOk via *exit; on error prints it and returns kExitUsage.
+// Runs a command's flag parsing; on --help prints help and returns false
+// with *exit = kExitOk; on error prints it, *exit = kExitUsage.
 bool ParseCommandFlags(Context& ctx, FlagSet& flags,
                        const std::vector<std::string>& args,
                        std::vector<std::string>* positional, int* exit);
+
+// One-line human rendering and JSON of a record.
+std::string RecordText(const DeviceRecord& r);
+nlohmann::json RecordJson(const DeviceRecord& r);
+nlohmann::json CheckpointJson(const LogCheckpoint& cp);
 
 }  // namespace ktlog
 

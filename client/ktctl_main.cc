@@ -18,15 +18,21 @@ constexpr char kUsage[] =
     "commands:\n"
     "  init         create this account and device (keys in the state dir)\n"
     "  register     publish this device in the log\n"
-    "  device       add | remove | list own devices\n"
-    "  lookup       verified device set of an account\n"
-    "  history      verified records of an account\n"
+    "  device       add | remove | list your devices\n"
+    "  rotate-key   replace your account key\n"
+    "  lookup       an account's verified device set\n"
+    "  history      an account's verified records\n"
+    "  contact      add | verify | remove | list contacts\n"
+    "  code         show | compare | public | compute safety codes (and QR)\n"
+    "  monitor      check your account, contacts and the log; raise alerts\n"
+    "  alerts       list alerts, or show one with its evidence\n"
     "  checkpoint   fetch, verify and print the latest checkpoint\n"
     "  proof        inclusion | consistency: fetch, verify and print a proof\n"
     "  entries      print log records in a range\n"
     "\n"
     "Run `ktctl COMMAND --help` for a command's flags. Exit codes: 0 ok,\n"
-    "1 failed, 2 usage, 3 verification failed (evidence), 4 log unreachable.\n";
+    "1 failed, 2 usage, 3 an answer did not verify or an alert was raised,\n"
+    "4 log unreachable.\n";
 
 }  // namespace
 
@@ -59,7 +65,10 @@ int main(int argc, char** argv) {
     std::cerr << kUsage;
     return kExitUsage;
   }
-  const std::map<std::string, CommandFn>& commands = Commands();
+  std::map<std::string, CommandFn> commands;
+  RegisterAccountCommands(&commands);
+  RegisterTrustCommands(&commands);
+  RegisterLogCommands(&commands);
   auto it = commands.find(args[cmd]);
   if (it == commands.end()) {
     std::cerr << "ktctl: unknown command \"" << args[cmd]

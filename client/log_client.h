@@ -17,11 +17,12 @@
 #include "core/hash.h"
 #include "core/record.h"
 #include "proto/ktlog.grpc.pb.h"
+#include "verifier/log_source.h"
 #include "verifier/lookup.h"
 
 namespace ktlog {
 
-class LogClient {
+class LogClient : public LogSource {
  public:
   // A client for the log at `address` (host:port), plaintext gRPC. Does
   // not connect until the first call. Calls time out after `timeout`.
@@ -41,10 +42,10 @@ class LogClient {
                                     bool wait_for_checkpoint);
 
   // The latest signed checkpoint note (unverified).
-  absl::StatusOr<std::string> GetCheckpoint();
+  absl::StatusOr<std::string> GetCheckpoint() override;
 
-  absl::StatusOr<std::vector<Hash>> GetConsistencyProof(uint64_t size1,
-                                                        uint64_t size2);
+  absl::StatusOr<std::vector<Hash>> GetConsistencyProof(
+      uint64_t size1, uint64_t size2) override;
 
   struct InclusionProof {
     uint64_t leaf_index = 0;
@@ -69,11 +70,12 @@ class LogClient {
   // An account's device set (or absence) with its proofs, at the checkpoint
   // of `tree_size` (0: the latest, whose note the answer carries).
   absl::StatusOr<AccountLookupAnswer> LookupAccount(
-      const std::string& account_id, uint64_t tree_size);
+      const std::string& account_id, uint64_t tree_size) override;
 
   // One page of an account's records from `from_version`.
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
-      const std::string& account_id, uint64_t from_version, uint64_t tree_size);
+      const std::string& account_id, uint64_t from_version,
+      uint64_t tree_size) override;
 
   const std::string& address() const { return address_; }
   v1::Log::Stub* stub() { return stub_.get(); }

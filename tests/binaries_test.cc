@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/process_env.h"
 #include "tests/subprocess.h"
 #include "tests/test_env.h"
 
@@ -26,9 +27,7 @@ constexpr char kServer[] = "log/ktlog-server";
 constexpr char kKtctl[] = "client/ktctl";
 constexpr char kAdmin[] = "tools/ktlog-admin";
 
-std::string Trim(const std::string& s) {
-  return std::string(absl::StripTrailingAsciiWhitespace(s));
-}
+std::string Trim(const std::string& s) { return TrimRight(s); }
 
 int Lines(const std::string& s) {
   std::vector<std::string> lines =
@@ -36,44 +35,8 @@ int Lines(const std::string& s) {
   return static_cast<int>(lines.size());
 }
 
-struct Keyed {
-  std::string dir, key_file, verifier_key;
-};
-
-Keyed MakeKey(const std::string& name = "e2e.example/log") {
-  Keyed k;
-  k.dir = NewTempDir("ktlog-e2e");
-  k.key_file = k.dir + "/log.key";
-  RunResult r = RunProgram({kKeygen, "--name=" + name, "--out=" + k.key_file});
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  k.verifier_key = Trim(r.out);
-  return k;
-}
-
-struct RunningServer {
-  std::unique_ptr<Subprocess> process;
-  std::string address;
-};
-
-RunningServer StartServer(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {kServer, "--listen=127.0.0.1:0"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  RunningServer s;
-  auto p = Subprocess::Start(argv, "", /*merge_stderr=*/true);
-  EXPECT_TRUE(p.ok());
-  s.process = *std::move(p);
-  auto line =
-      s.process->WaitForLine("listening on", absl::Now() + absl::Seconds(30));
-  EXPECT_TRUE(line.ok()) << line.status();
-  if (line.ok()) s.address = ListeningAddress(*line);
-  return s;
-}
-
-int StopServer(RunningServer& s) {
-  s.process->Signal(SIGTERM);
-  int status = s.process->Wait();
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+using Keyed = LogKeyFiles;
+Keyed MakeKey() { return MakeLogKey(); }
 
 TEST(KeygenTest, WritesPrivateKeyAndPrintsVerifierKey) {
   Keyed k = MakeKey();
@@ -147,14 +110,14 @@ TEST(ServerStartupTest, ErrorsAreOneClearLine) {
   close(fd);
 
   // A data dir made by another log (key).
-  RunningServer s =
-      StartServer({"--data_dir=" + data, "--key_file=" + k.key_file});
+  auto s =
+      ServerProcess::Start({"--data_dir=" + data, "--key_file=" + k.key_file});
   // The same data dir twice at once.
   expect_one_line(
       RunProgram({kServer, "--data_dir=" + data, "--key_file=" + k.key_file,
                   "--listen=127.0.0.1:0"}),
       1, "in use by another ktlog-server");
-  EXPECT_EQ(StopServer(s), 0);
+  EXPECT_EQ(s->Stop(), 0);
   Keyed other = MakeKey();
   expect_one_line(
       RunProgram({kServer, "--data_dir=" + data, "--key_file=" + other.key_file,
@@ -162,25 +125,18 @@ TEST(ServerStartupTest, ErrorsAreOneClearLine) {
       1, "belongs to log");
 }
 
-nlohmann::json Json(const RunResult& r) {
-  auto j = nlohmann::json::parse(r.out, nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << r.out;
-  return j;
-}
+nlohmann::json Json(const RunResult& r) { return JsonOf(r); }
 
 // The Quick start story through real processes: keygen, server, ktctl;
 // SIGUSR1 backup; graceful SIGTERM; restart.
 TEST(EndToEndTest, KtctlAgainstARealServer) {
   Keyed k = MakeKey();
   std::string data = k.dir + "/data", backups = k.dir + "/backups";
-  RunningServer s =
-      StartServer({"--data_dir=" + data, "--key_file=" + k.key_file,
-                   "--backup_dir=" + backups});
+  auto s =
+      ServerProcess::Start({"--data_dir=" + data, "--key_file=" + k.key_file,
+                            "--backup_dir=" + backups});
   auto ktctl = [&](const std::string& who, std::vector<std::string> args) {
-    std::vector<std::string> argv = {kKtctl, "--state=" + k.dir + "/" + who,
-                                     "--server=" + s.address, "--json"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunProgram(argv);
+    return Ktctl(k.dir + "/" + who, s->address(), args);
   };
   RunResult r =
       ktctl("alice", {"init", "--account=alice@example.com", "--device=phone",
@@ -233,21 +189,21 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
       << unreachable.out;
 
   // Online backup on SIGUSR1: a complete data dir of the tree as it was.
-  s.process->Signal(SIGUSR1);
-  auto written = s.process->WaitForLine("backup written to ",
-                                        absl::Now() + absl::Seconds(30));
+  s->process()->Signal(SIGUSR1);
+  auto written = s->process()->WaitForLine("backup written to ",
+                                           absl::Now() + absl::Seconds(30));
   ASSERT_TRUE(written.ok()) << written.status();
   std::string backup = written->substr(written->find(" to ") + 4);
   EXPECT_TRUE(absl::StartsWith(backup, backups + "/backup-")) << backup;
   EXPECT_TRUE(absl::EndsWith(backup, "-size-2")) << backup;
 
   // Graceful shutdown, restart: same tree, trust carries on.
-  EXPECT_EQ(StopServer(s), 0);
-  s = StartServer({"--data_dir=" + data, "--key_file=" + k.key_file});
+  EXPECT_EQ(s->Stop(), 0);
+  s = ServerProcess::Start({"--data_dir=" + data, "--key_file=" + k.key_file});
   r = ktctl("alice", {"device", "remove", "laptop"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(Json(r)["leaf_index"], 2);
-  EXPECT_EQ(StopServer(s), 0);
+  EXPECT_EQ(s->Stop(), 0);
   RunResult fsck = RunProgram(
       {kAdmin, "fsck", "--data_dir=" + data, "--log_key=" + k.verifier_key});
   EXPECT_EQ(fsck.exit_code, 0) << fsck.out;
@@ -260,7 +216,8 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
             1);
 
   // The backup serves the tree of size 2 with the same root as then.
-  s = StartServer({"--data_dir=" + backup, "--key_file=" + k.key_file});
+  s = ServerProcess::Start(
+      {"--data_dir=" + backup, "--key_file=" + k.key_file});
   r = ktctl("carol", {"init", "--account=carol", "--device=d",
                       "--log_key=" + k.verifier_key});
   ASSERT_EQ(r.exit_code, 0);
@@ -272,7 +229,7 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   r = ktctl("alice", {"checkpoint"});
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_NE(r.out.find("rollback"), std::string::npos) << r.out;
-  EXPECT_EQ(StopServer(s), 0);
+  EXPECT_EQ(s->Stop(), 0);
 }
 
 }  // namespace

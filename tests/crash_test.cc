@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "log/fsck.h"
 #include "log/storage.h"
+#include "tests/process_env.h"
 #include "tests/subprocess.h"
 #include "tests/test_env.h"
 #include "verifier/lookup.h"
@@ -34,25 +35,10 @@ int Rounds() {
   return env != nullptr ? atoi(env) : 5;
 }
 
-struct Server {
-  std::unique_ptr<Subprocess> process;
-  std::unique_ptr<LogClient> client;
-};
-
-Server StartServer(const std::string& dir, const std::string& key_file) {
-  Server s;
-  auto p = Subprocess::Start({"log/ktlog-server", "--data_dir=" + dir + "/data",
-                              "--key_file=" + key_file, "--listen=127.0.0.1:0",
-                              "--batch_delay=1ms"});
-  EXPECT_TRUE(p.ok()) << p.status();
-  if (!p.ok()) return s;
-  s.process = *std::move(p);
-  auto line =
-      s.process->WaitForLine("listening on", absl::Now() + absl::Seconds(30));
-  EXPECT_TRUE(line.ok()) << line.status();
-  if (!line.ok()) return s;
-  s.client = LogClient::Create(ListeningAddress(*line));
-  return s;
+std::unique_ptr<ServerProcess> StartServer(const std::string& dir,
+                                           const std::string& key_file) {
+  return ServerProcess::Start({"--data_dir=" + dir + "/data",
+                               "--key_file=" + key_file, "--batch_delay=1ms"});
 }
 
 TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
@@ -68,12 +54,12 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
   int rounds = Rounds();
   for (int round = 0; round < rounds; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
-    Server server = StartServer(dir, key_file);
-    ASSERT_NE(server.client, nullptr);
+    auto server = StartServer(dir, key_file);
+    auto client = LogClient::Create(server->address());
 
     // Checks from the previous round: acknowledged records are at their
     // indices; every old checkpoint is consistent with the new one.
-    auto note = server.client->GetCheckpoint();
+    auto note = client->GetCheckpoint();
     ASSERT_TRUE(note.ok()) << note.status();
     auto now = OpenLogCheckpoint(*note, log_key);
     ASSERT_TRUE(now.ok()) << now.status();
@@ -81,7 +67,7 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
       ASSERT_LT(index, now->size) << "an acknowledged record was lost";
     }
     for (uint64_t b = 0; b < now->size; b += 1000) {
-      auto page = server.client->GetEntries(b, now->size);
+      auto page = client->GetEntries(b, now->size);
       ASSERT_TRUE(page.ok()) << page.status();
       for (size_t i = 0; i < page->size(); ++i) {
         auto it = acked.find(b + i);
@@ -105,7 +91,7 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
           TestAccount a(absl::StrCat("r", round, "t", t, "n", n));
           for (int d = 0; d < 20 && !stop.load(); ++d) {
             DeviceRecord r = a.Add(absl::StrCat("dev", d));
-            auto w = server.client->Write(r.operation, r.Encode(), d % 5 == 0);
+            auto w = client->Write(r.operation, r.Encode(), d % 5 == 0);
             if (!w.ok()) return;  // the server died
             absl::MutexLock lock(&mu);
             round_acked[w->leaf_index] = r.Encode();
@@ -128,22 +114,21 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
       ASSERT_TRUE(
           mu.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(120)));
     }
-    server.process->Signal(SIGKILL);
-    server.process->Wait();
+    EXPECT_EQ(server->Stop(SIGKILL), 128 + SIGKILL);
     stop.store(true);
     for (auto& t : threads) t.join();
     acked.insert(round_acked.begin(), round_acked.end());
 
-    Server after = StartServer(dir, key_file);
-    ASSERT_NE(after.client, nullptr);
-    auto note2 = after.client->GetCheckpoint();
+    auto after = StartServer(dir, key_file);
+    auto after_client = LogClient::Create(after->address());
+    auto note2 = after_client->GetCheckpoint();
     ASSERT_TRUE(note2.ok());
     auto latest = OpenLogCheckpoint(*note2, log_key);
     ASSERT_TRUE(latest.ok());
     for (const LogCheckpoint& old : seen) {
       ASSERT_LE(old.size, latest->size);
       if (old.size == 0) continue;
-      auto proof = after.client->GetConsistencyProof(old.size, latest->size);
+      auto proof = after_client->GetConsistencyProof(old.size, latest->size);
       ASSERT_TRUE(proof.ok()) << proof.status();
       ASSERT_TRUE(VerifyConsistency(old.size, latest->size, *proof, old.root,
                                     latest->root)
@@ -152,7 +137,7 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
     }
     for (const auto& [index, bytes] : round_acked) {
       ASSERT_LT(index, latest->size);
-      auto proof = after.client->GetInclusionProof(index, latest->size);
+      auto proof = after_client->GetInclusionProof(index, latest->size);
       ASSERT_TRUE(proof.ok());
       ASSERT_TRUE(VerifyInclusion(index, latest->size, HashLeaf(bytes),
                                   proof->hashes, latest->root)
@@ -164,16 +149,13 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
     if (!round_acked.empty()) {
       auto r = DecodeRecord(round_acked.rbegin()->second);
       ASSERT_TRUE(r.ok());
-      auto answer = after.client->LookupAccount(r->account_id, latest->size);
+      auto answer = after_client->LookupAccount(r->account_id, latest->size);
       ASSERT_TRUE(answer.ok()) << answer.status();
       auto verified = VerifyAccountLookup(*latest, r->account_id, *answer);
       ASSERT_TRUE(verified.ok()) << verified.status();
       ASSERT_TRUE(verified->state.has_value());
     }
-    after.process->Signal(SIGTERM);
-    int status = after.process->Wait();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << "clean shutdown after recovery";
+    EXPECT_EQ(after->Stop(), 0) << "clean shutdown after recovery";
     // Everything stored is what the records imply.
     auto storage = LogStorage::Open(dir + "/data");
     ASSERT_TRUE(storage.ok()) << storage.status();

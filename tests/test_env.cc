@@ -26,6 +26,14 @@ TestAccount::TestAccount(std::string id)
       key_(std::make_unique<Ed25519PrivateKey>(Ed25519PrivateKey::Generate())) {
 }
 
+TestAccount TestAccount::StolenFrom(const TestAccount& other) {
+  TestAccount t(other.id_);
+  t.key_ = std::make_unique<Ed25519PrivateKey>(
+      *Ed25519PrivateKey::FromSeed(other.key_->seed()));
+  t.version_ = other.version_;
+  return t;
+}
+
 std::string TestAccount::DeviceKey(const std::string& device_id) {
   return Sha256(absl::StrCat("device key of ", device_id)).bytes();
 }
@@ -62,12 +70,15 @@ DeviceRecord TestAccount::Rotate(bool advance) {
   return r;
 }
 
-std::unique_ptr<LogEnv> LogEnv::Start(LogServerOptions options) {
+std::unique_ptr<LogEnv> LogEnv::Start(LogServerOptions options,
+                                      const NoteSigner* signer_to_copy) {
   std::unique_ptr<LogEnv> env(new LogEnv());
   env->options_ = std::move(options);
   env->options_.data_dir = NewTempDir("ktlog-data");
   env->options_.listen_address = "127.0.0.1:0";
-  auto signer = NoteSigner::Generate("test.example/log");
+  auto signer = signer_to_copy != nullptr
+                    ? NoteSigner::Parse(signer_to_copy->ToString())
+                    : NoteSigner::Generate("test.example/log");
   EXPECT_TRUE(signer.ok());
   env->signer_ = std::make_unique<NoteSigner>(*std::move(signer));
   env->log_key_ = env->signer_->verifier_key();

@@ -22,6 +22,9 @@ std::string NewTempDir(const std::string& tag);
 class TestAccount {
  public:
   explicit TestAccount(std::string id);
+  // An account whose key is a copy of `other`'s current key (a stolen key),
+  // at `other`'s version.
+  static TestAccount StolenFrom(const TestAccount& other);
 
   // Each builds the next record (version + 1) and, by default, advances
   // the tracked version (pass advance=false for a record the log will
@@ -36,6 +39,7 @@ class TestAccount {
   const std::string& id() const { return id_; }
   const Ed25519PrivateKey& key() const { return *key_; }
   uint64_t version() const { return version_; }
+  void set_version(uint64_t v) { version_ = v; }
 
  private:
   DeviceRecord Next(Operation op, const std::string& device_id, std::string key,
@@ -43,15 +47,16 @@ class TestAccount {
 
   std::string id_;
   std::unique_ptr<Ed25519PrivateKey> key_;
-  std::unique_ptr<Ed25519PrivateKey> next_key_;  // after Rotate
   uint64_t version_ = 0;
 };
 
 class LogEnv {
  public:
-  // Starts a server with a new key in a new temp dir; `options` may tune
-  // the sequencer and service (data_dir and listen_address are set here).
-  static std::unique_ptr<LogEnv> Start(LogServerOptions options = {});
+  // Starts a server with a new key (or a copy of `signer`, to run two logs
+  // under one key) in a new temp dir; `options` may tune the sequencer and
+  // service (data_dir and listen_address are set here).
+  static std::unique_ptr<LogEnv> Start(LogServerOptions options = {},
+                                       const NoteSigner* signer = nullptr);
   ~LogEnv();
 
   // Shuts the server down cleanly and starts it again on the same data dir.

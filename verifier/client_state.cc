@@ -1,5 +1,7 @@
 #include "verifier/client_state.h"
 
+#include <stdexcept>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/bytes.h"
@@ -10,9 +12,33 @@ namespace ktlog {
 namespace {
 
 constexpr char kFormat[] = "ktctl-state/1";
-constexpr size_t kMaxStateSize = 16 * 1024 * 1024;
+constexpr size_t kMaxStateSize = 64 * 1024 * 1024;
 
 std::string StatePath(const std::string& dir) { return dir + "/state.json"; }
+
+nlohmann::json HexMap(const std::map<std::string, std::string>& m) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : m) j[k] = HexEncode(v);
+  return j;
+}
+
+// Throw std::exception (nlohmann's or runtime_error) on bad input; the
+// loader catches them.
+std::map<std::string, std::string> UnhexMap(const nlohmann::json& j) {
+  std::map<std::string, std::string> m;
+  for (const auto& [k, v] : j.items()) {
+    absl::StatusOr<std::string> bytes = HexDecode(v.get<std::string>());
+    if (!bytes.ok()) throw std::runtime_error("bad hex in " + k);
+    m[k] = *bytes;
+  }
+  return m;
+}
+
+std::string Unhex(const nlohmann::json& j) {
+  absl::StatusOr<std::string> bytes = HexDecode(j.get<std::string>());
+  if (!bytes.ok()) throw std::runtime_error("bad hex");
+  return *bytes;
+}
 
 }  // namespace
 
@@ -40,15 +66,37 @@ absl::StatusOr<ClientState> LoadClientState(const std::string& dir) {
     s.log_verifier_key = j.at("log_verifier_key").get<std::string>();
     s.account_id = j.at("account_id").get<std::string>();
     s.device_id = j.at("device_id").get<std::string>();
-    s.account_version = j.at("account_version").get<uint64_t>();
-    for (const auto& [id, key] : j.at("approved_devices").items()) {
-      absl::StatusOr<std::string> bytes = HexDecode(key.get<std::string>());
-      if (!bytes.ok()) return corrupt("bad device key");
-      s.approved_devices[id] = *bytes;
+    std::string own = Unhex(j.at("own_state"));
+    if (!own.empty()) {
+      absl::StatusOr<AccountState> state = DecodeAccountState(own);
+      if (!state.ok()) return corrupt("bad own account state");
+      s.own_state = *std::move(state);
     }
+    for (const auto& h : j.at("pending_own")) {
+      s.pending_own.insert(h.get<std::string>());
+    }
+    s.approved_devices = UnhexMap(j.at("approved_devices"));
     s.trusted_checkpoint = j.at("trusted_checkpoint").get<std::string>();
+    for (const auto& [id, c] : j.at("contacts").items()) {
+      ContactState contact;
+      contact.verified_key = Unhex(c.at("verified_key"));
+      contact.seen_key = Unhex(c.at("seen_key"));
+      contact.seen_version = c.at("seen_version").get<uint64_t>();
+      contact.seen_devices = UnhexMap(c.at("seen_devices"));
+      s.contacts[id] = std::move(contact);
+    }
+    for (const auto& a : j.at("alerts")) {
+      Alert alert;
+      if (!Alert::FromJson(a, &alert)) return corrupt("bad alert");
+      s.alerts.push_back(std::move(alert));
+    }
+    const auto& policy = j.at("policy");
+    s.policy.max_checkpoint_age_ms =
+        policy.at("max_checkpoint_age_ms").get<uint64_t>();
+    s.policy.max_future_skew_ms =
+        policy.at("max_future_skew_ms").get<uint64_t>();
     return s;
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {
     return corrupt(e.what());
   }
 }
@@ -59,12 +107,21 @@ absl::Status SaveClientState(const std::string& dir, const ClientState& s) {
   j["log_verifier_key"] = s.log_verifier_key;
   j["account_id"] = s.account_id;
   j["device_id"] = s.device_id;
-  j["account_version"] = s.account_version;
-  j["approved_devices"] = nlohmann::json::object();
-  for (const auto& [id, key] : s.approved_devices) {
-    j["approved_devices"][id] = HexEncode(key);
-  }
+  j["own_state"] = s.own_state.exists() ? HexEncode(s.own_state.Encode()) : "";
+  j["pending_own"] = s.pending_own;
+  j["approved_devices"] = HexMap(s.approved_devices);
   j["trusted_checkpoint"] = s.trusted_checkpoint;
+  j["contacts"] = nlohmann::json::object();
+  for (const auto& [id, c] : s.contacts) {
+    j["contacts"][id] = {{"verified_key", HexEncode(c.verified_key)},
+                         {"seen_key", HexEncode(c.seen_key)},
+                         {"seen_version", c.seen_version},
+                         {"seen_devices", HexMap(c.seen_devices)}};
+  }
+  j["alerts"] = nlohmann::json::array();
+  for (const Alert& a : s.alerts) j["alerts"].push_back(a.ToJson());
+  j["policy"] = {{"max_checkpoint_age_ms", s.policy.max_checkpoint_age_ms},
+                 {"max_future_skew_ms", s.policy.max_future_skew_ms}};
   return WriteFileAtomically(StatePath(dir), j.dump(1) + "\n", 0600);
 }
 

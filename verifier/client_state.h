@@ -1,40 +1,67 @@
 // ClientState: what a ktlog client remembers between runs, in a state
 // directory (docs/verifier.md, "Client state"):
 //
-//   state.json    the pinned log (origin, verifier key), the own account and
-//                 device, the approved own devices, the trusted checkpoint,
-//                 contacts, alerts (mode 0600)
+//   state.json    the pinned log, the own account and device, what the
+//                 client verified of its own account, the records it signed
+//                 and has not yet seen in the log, its approved devices,
+//                 the trusted checkpoint, contacts, alerts and the checking
+//                 policy (mode 0600)
 //   account.key   the account's Ed25519 private key (mode 0600)
 //   device.key    this device's Ed25519 private key (mode 0600)
 //
 // Writes are atomic (temporary file, fsync, rename): a kill at any moment
-// leaves the old or the new state. A state file that is corrupted, of
-// another format or for another log is an error, never a silent reset of
-// trust.
+// leaves the old or the new state. A state file that is corrupted or not a
+// ktctl state is an error, never a silent reset of trust.
 #ifndef KTLOG_VERIFIER_CLIENT_STATE_H_
 #define KTLOG_VERIFIER_CLIENT_STATE_H_
 
 #include <cstdint>
 #include <map>
-#include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/account.h"
 #include "core/crypto.h"
+#include "verifier/alerts.h"
 
 namespace ktlog {
+
+struct ContactState {
+  // The account key the user verified by comparing codes (empty: not
+  // verified yet).
+  std::string verified_key;
+  // What the client saw at the last check (trust on first use).
+  std::string seen_key;
+  uint64_t seen_version = 0;
+  std::map<std::string, std::string> seen_devices;  // device id -> key
+};
+
+struct CheckingPolicy {
+  // A checkpoint older than this is not accepted, and STALE_LOG is raised.
+  uint64_t max_checkpoint_age_ms = 24 * 3600 * 1000;
+  // A checkpoint dated further in the future is not accepted.
+  uint64_t max_future_skew_ms = 5 * 60 * 1000;
+};
 
 struct ClientState {
   std::string log_verifier_key;  // note verifier key string; name = origin
   std::string account_id;
   std::string device_id;
-  // The own account's version after the last record this client wrote or
-  // verified.
-  uint64_t account_version = 0;
-  // Own devices the user approved: device id -> device public key.
+  // The own account as this client verified it, record by record (version
+  // 0: not in the log yet).
+  AccountState own_state;
+  // Leaf hashes (hex) of records this client signed and has not yet seen
+  // in the log: the only own records that are expected.
+  std::set<std::string> pending_own;
+  // Own devices the user approved through this client: id -> public key.
   std::map<std::string, std::string> approved_devices;
   // The latest checkpoint this client verified and trusts (a signed note).
   std::string trusted_checkpoint;
+  std::map<std::string, ContactState> contacts;
+  std::vector<Alert> alerts;
+  CheckingPolicy policy;
 };
 
 // Reads <dir>/state.json. NOT_FOUND if there is none ("run ktctl init");

@@ -150,6 +150,7 @@ absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
           d.record.account_version));
     }
   }
+  out.key_chain = std::move(keys);
   out.state = *std::move(state);
   return out;
 }

@@ -54,6 +54,9 @@ struct VerifiedDevice {
 struct VerifiedAccount {
   std::optional<AccountState> state;    // nullopt: the account does not exist
   std::vector<VerifiedDevice> devices;  // in device id order
+  // The verified chain of account keys: (version from which the key was in
+  // force, key), oldest first, ending at the current key.
+  std::vector<std::pair<uint64_t, std::string>> key_chain;
 };
 
 // Checks that `answer` proves the complete device set of `account_id` (or

@@ -192,6 +192,38 @@ def index_vectors():
             "empty_root": EMPTY.hex(), "root": root.hex(), "proofs": proofs}
 
 
+# --- verification codes (docs/codes.md) ------------------------------------
+
+def party_fingerprint(key, ident, iterations=5200):
+    h = hashlib.sha512(b"\x00\x00" + key + ident + key).digest()
+    for _ in range(1, iterations):
+        h = hashlib.sha512(h + key).digest()
+    return h
+
+
+def digits(fp):
+    return "".join("%05d" % (int.from_bytes(fp[i * 5:i * 5 + 5], "big") % 100000)
+                   for i in range(6))
+
+
+def code_vectors():
+    out = []
+    _, alice = seed_key("vector alice account key 1")
+    _, alice2 = seed_key("vector alice account key 2")
+    _, bob = seed_key("vector bob account key")
+    for (lk, lid), (rk, rid) in [((pub(alice), "alice@example.com"), (pub(bob), "bob@example.com")),
+                                 ((pub(alice2), "alice@example.com"), (pub(bob), "bob@example.com"))]:
+        lf = party_fingerprint(lk, lid.encode())
+        rf = party_fingerprint(rk, rid.encode())
+        ld, rd = digits(lf), digits(rf)
+        scannable = b"\x08\x01" + b"\x12\x22\x0a\x20" + lf[:32] + b"\x1a\x22\x0a\x20" + rf[:32]
+        out.append({"local_key": lk.hex(), "local_id": lid, "remote_key": rk.hex(),
+                    "remote_id": rid, "local_digits": ld, "remote_digits": rd,
+                    "code": min(ld, rd) + max(ld, rd),
+                    "scannable_text": "ktlog-code:" + base64.urlsafe_b64encode(scannable).decode().rstrip("=")})
+    return out
+
+
 def main():
     recs, state = records()
     with open("tests/testdata/ktlog/records.json", "w") as f:
@@ -203,6 +235,12 @@ def main():
         json.dump({"description": "ktlog account index (docs/index.md): keys, "
                    "root and encoded membership/absence proofs",
                    **index_vectors()}, f, indent=1)
+        f.write("\n")
+    with open("tests/testdata/ktlog/codes.json", "w") as f:
+        json.dump({"description": "ktlog verification codes (docs/codes.md): "
+                   "Signal's safety-number algorithm over account keys and ids; the "
+                   "second pair is the first after alice rotated her account key",
+                   "codes": code_vectors()}, f, indent=1)
         f.write("\n")
     with open("tests/testdata/ktlog/checkpoint.json", "w") as f:
         json.dump({"description": "a ktlog checkpoint signed note (docs/formats.md)",

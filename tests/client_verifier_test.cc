@@ -1,0 +1,296 @@
+// The verifier's engine against real log servers (in-process, real gRPC and
+// RocksDB): self-monitoring, contacts, forks, rollbacks, timestamps,
+// tampered answers, each raising the right alert with its evidence.
+#include "verifier/client_verifier.h"
+
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "core/bytes.h"
+#include "core/merkle.h"
+#include "gtest/gtest.h"
+#include "tests/test_env.h"
+
+namespace ktlog {
+namespace {
+
+using ::absl::StatusCode;
+
+// A client of `account` with its own state, talking to `log`.
+struct Client {
+  Client(LogEnv* env, const std::string& account, const Clock* clock)
+      : log(env->client()), verifier(&state, log, clock) {
+    state.log_verifier_key = env->log_key().ToString();
+    state.account_id = account;
+    state.device_id = "phone";
+  }
+  // Marks `r` as written by this client (before it is sent).
+  void Expect(const DeviceRecord& r) {
+    state.pending_own.insert(HashLeaf(r.Encode()).ToHex());
+  }
+  std::vector<AlertType> NewAlertTypes() {
+    std::vector<AlertType> out;
+    for (size_t i = seen; i < verifier.raised().size(); ++i) {
+      out.push_back(verifier.raised()[i].type);
+    }
+    seen = verifier.raised().size();
+    return out;
+  }
+
+  ClientState state;
+  LogSource* log;
+  ClientVerifier verifier;
+  size_t seen = 0;
+};
+
+// Forwards to a real log source, letting a test tamper with the answers:
+// the misbehaving server.
+class TamperingSource : public LogSource {
+ public:
+  explicit TamperingSource(LogSource* real) : real_(real) {}
+  std::function<void(std::string*)> on_checkpoint;
+  std::function<void(std::vector<Hash>*)> on_consistency;
+  std::function<void(AccountLookupAnswer*)> on_lookup;
+
+  absl::StatusOr<std::string> GetCheckpoint() override {
+    auto note = real_->GetCheckpoint();
+    if (note.ok() && on_checkpoint) on_checkpoint(&*note);
+    return note;
+  }
+  absl::StatusOr<std::vector<Hash>> GetConsistencyProof(uint64_t a,
+                                                        uint64_t b) override {
+    auto p = real_->GetConsistencyProof(a, b);
+    if (p.ok() && on_consistency) on_consistency(&*p);
+    return p;
+  }
+  absl::StatusOr<AccountLookupAnswer> LookupAccount(const std::string& id,
+                                                    uint64_t size) override {
+    auto a = real_->LookupAccount(id, size);
+    if (a.ok() && on_lookup) on_lookup(&*a);
+    return a;
+  }
+  absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
+      const std::string& id, uint64_t from, uint64_t size) override {
+    return real_->GetAccountHistory(id, from, size);
+  }
+
+ private:
+  LogSource* real_;
+};
+
+TEST(ClientVerifierTest, SelfMonitoringCatchesEveryRecordNotSignedHere) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice");
+  Client client(env.get(), "alice", RealClock::Get());
+
+  DeviceRecord phone = alice.Add("phone");
+  client.Expect(phone);
+  env->Append(phone);
+  ASSERT_TRUE(client.verifier.MonitorOnce().ok());
+  EXPECT_TRUE(client.NewAlertTypes().empty());
+  EXPECT_EQ(client.state.own_state.version, 1u);
+  EXPECT_TRUE(client.state.pending_own.empty());
+
+  // Someone with a copy of the account key adds a device.
+  TestAccount thief = TestAccount::StolenFrom(alice);
+  env->Append(thief.Add("evil"));
+  ASSERT_TRUE(client.verifier.MonitorOnce().ok());
+  EXPECT_EQ(client.NewAlertTypes(),
+            std::vector<AlertType>{AlertType::kUnexpectedDevice});
+  const Alert& a = client.state.alerts.back();
+  EXPECT_NE(a.message.find("\"evil\""), std::string::npos) << a.message;
+  EXPECT_TRUE(a.evidence.contains("record"));
+  EXPECT_TRUE(a.evidence.contains("checkpoint"));
+
+  // ... and adds and removes another one between two checks.
+  env->Append(thief.Add("ghost"));
+  env->Append(thief.Remove("ghost"));
+  ASSERT_TRUE(client.verifier.MonitorOnce().ok());
+  EXPECT_EQ(client.NewAlertTypes(),
+            (std::vector<AlertType>{AlertType::kUnexpectedDevice,
+                                    AlertType::kUnexpectedRemoval}));
+  EXPECT_NE(client.state.alerts[client.state.alerts.size() - 2].message.find(
+                "removed again"),
+            std::string::npos);
+
+  // ... and takes the account over.
+  env->Append(thief.Rotate());
+  ASSERT_TRUE(client.verifier.MonitorOnce().ok());
+  EXPECT_EQ(client.NewAlertTypes(),
+            std::vector<AlertType>{AlertType::kUnexpectedKeyChange});
+
+  // Checking again raises nothing new: alerts are deduplicated.
+  ASSERT_TRUE(client.verifier.MonitorOnce().ok());
+  EXPECT_TRUE(client.NewAlertTypes().empty());
+  EXPECT_EQ(client.state.alerts.size(), 4u);
+  EXPECT_EQ(client.state.own_state.version, 5u);
+}
+
+TEST(ClientVerifierTest, ContactKeyChangesAndUnsignedDevices) {
+  auto env = LogEnv::Start();
+  TestAccount bob("bob");
+  env->Append(bob.Add("phone"));
+  Client alice(env.get(), "alice", RealClock::Get());
+  auto cp = alice.verifier.UpdateCheckpoint();
+  ASSERT_TRUE(cp.ok());
+  auto added = alice.verifier.AddContact(*cp, "bob");
+  ASSERT_TRUE(added.ok()) << added.status();
+  alice.state.contacts["bob"].verified_key = bob.key().public_key().bytes();
+  EXPECT_EQ(alice.verifier.AddContact(*cp, "nobody").status().code(),
+            StatusCode::kNotFound);
+
+  // New devices signed by the verified key are fine.
+  env->Append(bob.Add("laptop"));
+  ASSERT_TRUE(alice.verifier.MonitorOnce().ok());
+  EXPECT_TRUE(alice.NewAlertTypes().empty());
+  EXPECT_EQ(alice.state.contacts["bob"].seen_devices.size(), 2u);
+
+  // A key change is an alert; so is a device signed by the new key.
+  env->Append(bob.Rotate());
+  env->Append(bob.Add("tablet"));
+  ASSERT_TRUE(alice.verifier.MonitorOnce().ok());
+  EXPECT_EQ(alice.NewAlertTypes(),
+            (std::vector<AlertType>{AlertType::kContactKeyChanged,
+                                    AlertType::kContactDeviceUnsigned}));
+  const Alert& change = alice.state.alerts[0];
+  EXPECT_EQ(change.evidence["new_key"],
+            HexEncode(bob.key().public_key().bytes()));
+  // The unsigned device is "tablet", added after the key moved away from
+  // the verified one; "phone" and "laptop" (signed by the verified key
+  // before) are not flagged.
+  EXPECT_NE(alice.state.alerts[1].message.find("\"tablet\""),
+            std::string::npos);
+  // After verifying the new key, devices signed by the old one (which
+  // signed the rotation) are vouched for: nothing new.
+  alice.state.contacts["bob"].verified_key = bob.key().public_key().bytes();
+  ASSERT_TRUE(alice.verifier.MonitorOnce().ok());
+  EXPECT_TRUE(alice.NewAlertTypes().empty());
+}
+
+TEST(ClientVerifierTest, ForkAndRollbackUnderOneKey) {
+  auto env1 = LogEnv::Start();
+  TestAccount a("a"), b("b");
+  env1->Append(a.Add("x"));
+  env1->Append(a.Add("y"));
+  env1->Append(a.Add("z"));
+  // A second log under the same key with another history.
+  auto env2 = LogEnv::Start({}, &env1->signer());
+  TestAccount c("c");
+  for (int i = 0; i < 5; ++i) env2->Append(c.Add(absl::StrCat("d", i)));
+  // And a third that is smaller.
+  auto env3 = LogEnv::Start({}, &env1->signer());
+  env3->Append(b.Add("only"));
+
+  Client client(env1.get(), "nobody", RealClock::Get());
+  auto trusted = client.verifier.UpdateCheckpoint();
+  ASSERT_TRUE(trusted.ok());
+  EXPECT_EQ(trusted->size, 3u);
+
+  Client on2(env1.get(), "nobody", RealClock::Get());
+  on2.state = client.state;
+  ClientVerifier v2(&on2.state, env2->client(), RealClock::Get());
+  auto forked = v2.UpdateCheckpoint();
+  EXPECT_EQ(forked.status().code(), StatusCode::kDataLoss);
+  ASSERT_EQ(v2.raised().size(), 1u);
+  const Alert& fork = v2.raised()[0];
+  EXPECT_EQ(fork.type, AlertType::kLogFork);
+  // The evidence is portable: two checkpoints signed by the log's key.
+  for (const char* field : {"trusted_checkpoint", "checkpoint"}) {
+    EXPECT_TRUE(OpenLogCheckpoint(fork.evidence[field].get<std::string>(),
+                                  env1->log_key())
+                    .ok());
+  }
+  EXPECT_TRUE(fork.evidence.contains("consistency_proof"));
+  EXPECT_EQ(on2.state.trusted_checkpoint, client.state.trusted_checkpoint)
+      << "a fork never replaces the trusted checkpoint";
+
+  ClientState s3 = client.state;
+  ClientVerifier v3(&s3, env3->client(), RealClock::Get());
+  EXPECT_EQ(v3.UpdateCheckpoint().status().code(), StatusCode::kDataLoss);
+  ASSERT_EQ(v3.raised().size(), 1u);
+  EXPECT_EQ(v3.raised()[0].type, AlertType::kRollback);
+}
+
+TEST(ClientVerifierTest, CheckpointTimestampsAndStaleness) {
+  auto env = LogEnv::Start();
+  uint64_t now = RealClock::Get()->NowMillis();
+  {
+    FakeClock later(now + 2 * 24 * 3600 * 1000ULL);
+    Client client(env.get(), "nobody", &later);
+    EXPECT_EQ(client.verifier.UpdateCheckpoint().status().code(),
+              StatusCode::kFailedPrecondition);
+    EXPECT_EQ(client.NewAlertTypes(),
+              std::vector<AlertType>{AlertType::kStaleLog});
+    EXPECT_TRUE(client.state.trusted_checkpoint.empty()) << "not accepted";
+  }
+  {
+    FakeClock earlier(now - 3600 * 1000ULL);
+    Client client(env.get(), "nobody", &earlier);
+    EXPECT_EQ(client.verifier.UpdateCheckpoint().status().code(),
+              StatusCode::kFailedPrecondition);
+    EXPECT_EQ(client.NewAlertTypes(),
+              std::vector<AlertType>{AlertType::kBadTimestamp});
+  }
+  {
+    // A log that stops answering, once the trusted checkpoint is too old.
+    FakeClock clock(now);
+    auto log = LogClient::Create(env->server()->address(), absl::Seconds(2));
+    ClientState state;
+    state.log_verifier_key = env->log_key().ToString();
+    ClientVerifier verifier(&state, log.get(), &clock);
+    ASSERT_TRUE(verifier.UpdateCheckpoint().ok());
+    env->Stop();
+    clock.Advance(2 * 24 * 3600 * 1000ULL);
+    EXPECT_EQ(verifier.UpdateCheckpoint().status().code(),
+              StatusCode::kUnavailable);
+    ASSERT_EQ(verifier.raised().size(), 1u);
+    EXPECT_EQ(verifier.raised()[0].type, AlertType::kStaleLog);
+  }
+}
+
+TEST(ClientVerifierTest, TamperedAnswersAreRejectedWithAlerts) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice");
+  env->Append(alice.Add("phone"));
+  TamperingSource evil(env->client());
+  ClientState state;
+  state.log_verifier_key = env->log_key().ToString();
+  state.account_id = "bob";
+  ClientVerifier v(&state, &evil, RealClock::Get());
+  ASSERT_TRUE(v.UpdateCheckpoint().ok());
+  std::string trusted = state.trusted_checkpoint;
+
+  // A checkpoint whose signature was altered.
+  evil.on_checkpoint = [](std::string* note) {
+    (*note)[note->size() - 5] = (*note)[note->size() - 5] == 'A' ? 'B' : 'A';
+  };
+  EXPECT_EQ(v.UpdateCheckpoint().status().code(), StatusCode::kUnauthenticated);
+  ASSERT_EQ(v.raised().back().type, AlertType::kBadSignature);
+  evil.on_checkpoint = nullptr;
+
+  // A consistency proof with a flipped bit.
+  env->Append(alice.Add("laptop"));
+  evil.on_consistency = [](std::vector<Hash>* p) {
+    if (!p->empty()) (*p)[0].mutable_data()[0] ^= 1;
+  };
+  EXPECT_FALSE(v.UpdateCheckpoint().ok());
+  EXPECT_EQ(v.raised().back().type, AlertType::kLogFork);
+  EXPECT_EQ(state.trusted_checkpoint, trusted);
+  evil.on_consistency = nullptr;
+  auto cp = v.UpdateCheckpoint();
+  ASSERT_TRUE(cp.ok());
+
+  // A lookup hiding a device.
+  evil.on_lookup = [](AccountLookupAnswer* a) {
+    AccountState s = *DecodeAccountState(a->account_state);
+    s.devices.erase("laptop");
+    a->account_state = s.Encode();
+    a->devices.pop_back();
+  };
+  EXPECT_EQ(v.Lookup(*cp, "alice").status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
+  EXPECT_TRUE(v.raised().back().evidence.contains("lookup"));
+}
+
+}  // namespace
+}  // namespace ktlog

@@ -1,0 +1,292 @@
+// The stories of docs/ktctl.md, end to end: real ktlog-server processes,
+// real ktctl processes, real state directories.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "core/bytes.h"
+#include "core/checkpoint.h"
+#include "gtest/gtest.h"
+#include "tests/process_env.h"
+#include "tests/tampering_proxy.h"
+#include "tests/test_env.h"
+#include "verifier/client_state.h"
+
+namespace ktlog {
+namespace {
+
+// Types of the alerts in a ktctl JSON answer.
+std::vector<std::string> AlertTypes(const nlohmann::json& j) {
+  std::vector<std::string> out;
+  if (j.contains("alerts")) {
+    for (const auto& a : j["alerts"]) out.push_back(a["type"]);
+  }
+  return out;
+}
+
+class KtctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_ = MakeLogKey();
+    server_ = ServerProcess::Start({"--data_dir=" + key_.dir + "/data",
+                                    "--key_file=" + key_.key_file,
+                                    "--backup_dir=" + key_.dir + "/backups"});
+  }
+  std::string State(const std::string& who) { return key_.dir + "/" + who; }
+  RunResult Run(const std::string& who, const std::vector<std::string>& args,
+                const std::string& server = "") {
+    return Ktctl(State(who), server.empty() ? server_->address() : server,
+                 args);
+  }
+  // init + register, checked.
+  void Join(const std::string& who, const std::string& account) {
+    RunResult r = Run(who, {"init", "--account=" + account, "--device=phone",
+                            "--log_key=" + key_.verifier_key});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    r = Run(who, {"register"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  std::string CodeOf(const std::string& who, const std::string& other,
+                     std::string* scannable = nullptr) {
+    RunResult r = Run(who, {"code", "show", other});
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    nlohmann::json j = JsonOf(r);
+    if (scannable != nullptr) *scannable = j.value("scannable", "");
+    return j.value("code", "");
+  }
+
+  LogKeyFiles key_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(KtctlTest, CodesMatchBothWaysAndChangeOnlyWithTheAccountKey) {
+  Join("alice", "alice@example.com");
+  Join("bob", "bob@example.com");
+  std::string alice_scan, bob_scan;
+  std::string a = CodeOf("alice", "bob@example.com", &alice_scan);
+  std::string b = CodeOf("bob", "alice@example.com", &bob_scan);
+  EXPECT_EQ(a.size(), 60u);
+  EXPECT_EQ(a, b) << "both phones show the same 60 digits";
+
+  // Each scans the other's QR payload.
+  RunResult r = Run("alice", {"code", "compare", "bob@example.com", bob_scan});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)["match"], true);
+  r = Run("bob", {"code", "compare", "alice@example.com", alice_scan});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // A wrong typed code does not verify.
+  std::string wrong = a;
+  wrong[0] = wrong[0] == '1' ? '2' : '1';
+  r = Run("bob", {"code", "compare", "alice@example.com", wrong});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  r = Run("bob", {"contact", "list"});
+  EXPECT_EQ(JsonOf(r)[0]["verified"], true);
+
+  // Devices come and go: the code stays.
+  ASSERT_EQ(Run("alice", {"device", "add", "laptop"}).exit_code, 0);
+  ASSERT_EQ(Run("alice", {"device", "remove", "laptop"}).exit_code, 0);
+  EXPECT_EQ(CodeOf("bob", "alice@example.com"), a);
+  r = Run("bob", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+
+  // Alice rotates her account key: the code changes, Bob is alerted, Alice
+  // is not (she did it).
+  r = Run("alice", {"rotate-key"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::string after = CodeOf("bob", "alice@example.com");
+  EXPECT_NE(after, a);
+  EXPECT_EQ(CodeOf("alice", "bob@example.com"), after);
+  r = Run("bob", {"monitor"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(AlertTypes(JsonOf(r)),
+            std::vector<std::string>{"CONTACT_KEY_CHANGED"});
+  r = Run("alice", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // They compare again; Alice's older devices, signed by her old key (which
+  // signed the rotation), stay trusted: no alert.
+  std::string new_scan;
+  CodeOf("alice", "bob@example.com", &new_scan);
+  ASSERT_EQ(
+      Run("bob", {"code", "compare", "alice@example.com", new_scan}).exit_code,
+      0);
+  r = Run("bob", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // The rotated key keeps working for Alice.
+  EXPECT_EQ(Run("alice", {"device", "add", "tablet"}).exit_code, 0);
+  r = Run("alice", {"code", "public"});
+  EXPECT_EQ(JsonOf(r)["code"].get<std::string>().size(), 35u);
+}
+
+TEST_F(KtctlTest, AStolenAccountKeyRaisesUnexpectedDevice) {
+  Join("alice", "alice@example.com");
+  // Mallory has a copy of Alice's keys (a stolen phone backup).
+  std::filesystem::copy(State("alice"), State("mallory"),
+                        std::filesystem::copy_options::recursive);
+  RunResult r = Run("mallory", {"device", "add", "evil"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Run("alice", {"monitor"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(AlertTypes(JsonOf(r)),
+            std::vector<std::string>{"UNEXPECTED_DEVICE"});
+
+  // Added and removed again between two checks: still caught.
+  ASSERT_EQ(Run("mallory", {"device", "add", "ghost"}).exit_code, 0);
+  ASSERT_EQ(Run("mallory", {"device", "remove", "ghost"}).exit_code, 0);
+  r = Run("alice", {"monitor"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(
+      AlertTypes(JsonOf(r)),
+      (std::vector<std::string>{"UNEXPECTED_DEVICE", "UNEXPECTED_REMOVAL"}));
+  // Nothing new: no new alert, exit 0.
+  EXPECT_EQ(Run("alice", {"monitor"}).exit_code, 0);
+
+  // The alerts are kept with their evidence.
+  r = Run("alice", {"alerts"});
+  nlohmann::json alerts = JsonOf(r);
+  ASSERT_EQ(alerts.size(), 3u);
+  std::string id = alerts[1]["id"];
+  r = Run("alice", {"alerts", "show", id});
+  nlohmann::json shown = JsonOf(r);
+  EXPECT_NE(shown["message"].get<std::string>().find("removed again"),
+            std::string::npos);
+  // Anyone can check the evidence: the record is signed by Alice's account
+  // key and included in a checkpoint signed by the log.
+  auto log_key = NoteVerifierKey::Parse(key_.verifier_key);
+  auto cp = OpenLogCheckpoint(
+      shown["evidence"]["checkpoint"].get<std::string>(), *log_key);
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  auto record = DecodeRecord(
+      *HexDecode(shown["evidence"]["record"]["record"].get<std::string>()));
+  ASSERT_TRUE(record.ok());
+  EXPECT_TRUE(record->VerifySignature().ok());
+  EXPECT_EQ(record->device_id, "ghost");
+}
+
+TEST_F(KtctlTest, ASecondServerWithTheSameKeyIsAFork) {
+  Join("alice", "alice@example.com");
+  ASSERT_EQ(Run("alice", {"device", "add", "laptop"}).exit_code, 0);
+  // The same log key, another history.
+  auto other = ServerProcess::Start(
+      {"--data_dir=" + key_.dir + "/other", "--key_file=" + key_.key_file});
+  for (const char* who : {"x", "y", "z"}) {
+    RunResult r = Ktctl(State(who), other->address(),
+                        {"init", std::string("--account=") + who, "--device=d",
+                         "--log_key=" + key_.verifier_key});
+    ASSERT_EQ(r.exit_code, 0);
+    ASSERT_EQ(Ktctl(State(who), other->address(), {"register"}).exit_code, 0);
+  }
+  RunResult r = Run("alice", {"checkpoint"}, other->address());
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  nlohmann::json j = JsonOf(r);
+  ASSERT_EQ(AlertTypes(j), std::vector<std::string>{"LOG_FORK"});
+  auto log_key = NoteVerifierKey::Parse(key_.verifier_key);
+  const auto& evidence = j["alerts"][0]["evidence"];
+  auto a = OpenLogCheckpoint(evidence["trusted_checkpoint"].get<std::string>(),
+                             *log_key);
+  auto b =
+      OpenLogCheckpoint(evidence["checkpoint"].get<std::string>(), *log_key);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->root, b->root);
+  // Back on the honest server all is well.
+  EXPECT_EQ(Run("alice", {"checkpoint"}).exit_code, 0);
+}
+
+TEST_F(KtctlTest, AServerRestoredFromAnOldBackupIsARollback) {
+  Join("alice", "alice@example.com");
+  server_->process()->Signal(SIGUSR1);
+  auto line = server_->process()->WaitForLine("backup written to ",
+                                              absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(line.ok());
+  std::string backup = line->substr(line->find(" to ") + 4);
+  ASSERT_EQ(Run("alice", {"device", "add", "laptop"}).exit_code, 0);
+  ASSERT_EQ(server_->Stop(), 0);
+  server_ = ServerProcess::Start(
+      {"--data_dir=" + backup, "--key_file=" + key_.key_file});
+  RunResult r = Run("alice", {"monitor"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(AlertTypes(JsonOf(r)), std::vector<std::string>{"ROLLBACK"});
+}
+
+TEST_F(KtctlTest, TamperedAnswersAreRejectedAndRaiseAlerts) {
+  Join("alice", "alice@example.com");
+  Join("bob", "bob@example.com");
+  auto proxy = TamperingProxy::Start(server_->address());
+  std::string trusted = LoadClientState(State("bob"))->trusted_checkpoint;
+  // A forged checkpoint signature.
+  proxy->OnCheckpoint([](v1::SignedCheckpoint* cp) {
+    std::string* note = cp->mutable_note();  // another valid base64 digit
+    char& c = (*note)[note->size() - 10];
+    c = c == 'A' ? 'B' : 'A';
+  });
+  RunResult r = Run("bob", {"checkpoint"}, proxy->address());
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(AlertTypes(JsonOf(r)), std::vector<std::string>{"BAD_SIGNATURE"});
+  proxy->OnCheckpoint(nullptr);
+  // A lookup whose index proof was altered.
+  proxy->OnLookup([](v1::AccountLookup* l) {
+    std::string* p = l->mutable_index_proof();
+    (*p)[p->size() - 1] ^= 1;
+  });
+  r = Run("bob", {"lookup", "alice@example.com"}, proxy->address());
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(AlertTypes(JsonOf(r)), std::vector<std::string>{"INVALID_PROOF"});
+  proxy->OnLookup(nullptr);
+  // A consistency proof that does not join the trees.
+  ASSERT_EQ(Run("alice", {"device", "add", "laptop"}).exit_code, 0);
+  proxy->OnConsistencyProof(
+      [](v1::ConsistencyProof* p) { (*p->mutable_hashes(0))[0] ^= 1; });
+  r = Run("bob", {"checkpoint"}, proxy->address());
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(AlertTypes(JsonOf(r)), std::vector<std::string>{"LOG_FORK"});
+  // None of it was trusted.
+  EXPECT_EQ(LoadClientState(State("bob"))->trusted_checkpoint, trusted);
+  proxy->OnConsistencyProof(nullptr);
+  EXPECT_EQ(Run("bob", {"checkpoint"}, proxy->address()).exit_code, 0);
+}
+
+// A kill at any moment of a state write leaves the old or the new state.
+TEST(ClientStateTest, SurvivesSigkillDuringWrites) {
+  std::string dir = NewTempDir("ktctl-state");
+  ClientState a, b;
+  a.log_verifier_key = b.log_verifier_key = "log+00000000+AAAA";
+  a.account_id = "alice";
+  b.account_id = "alice";
+  for (int i = 0; i < 2000; ++i) {  // b is much larger than a
+    b.approved_devices[absl::StrCat("device", i)] = std::string(32, 'k');
+  }
+  ASSERT_TRUE(SaveClientState(dir, a).ok());
+  std::mt19937 rng(std::random_device{}());
+  for (int round = 0; round < 20; ++round) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      for (int i = 0;; ++i) SaveClientState(dir, i % 2 ? a : b).IgnoreError();
+    }
+    usleep(1000 + rng() % 20000);  // the kill lands at a random moment
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    auto loaded = LoadClientState(dir);
+    ASSERT_TRUE(loaded.ok()) << "round " << round << ": " << loaded.status();
+    EXPECT_TRUE(loaded->approved_devices.empty() ||
+                loaded->approved_devices.size() == 2000);
+  }
+  // A corrupted file is an error that leaves the file alone.
+  std::ofstream(dir + "/state.json") << "{\"format\": \"ktctl-state/1\", \"acc";
+  auto bad = LoadClientState(dir);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(bad.status().message().find("not a usable ktctl state"),
+            std::string::npos);
+  RunResult r = RunProgram({kKtctlBinary, "--state=" + dir, "alerts"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  std::string text;
+  std::ifstream in(dir + "/state.json");
+  std::getline(in, text);
+  EXPECT_EQ(text, "{\"format\": \"ktctl-state/1\", \"acc");
+}
+
+}  // namespace
+}  // namespace ktlog

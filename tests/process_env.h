@@ -1,0 +1,59 @@
+// Test-only helpers for end-to-end tests of the shipped binaries as real
+// processes: a log key made by ktlog-keygen, a ktlog-server process, and
+// ktctl invocations.
+#ifndef KTLOG_TESTS_PROCESS_ENV_H_
+#define KTLOG_TESTS_PROCESS_ENV_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+#include "tests/subprocess.h"
+
+namespace ktlog {
+
+inline constexpr char kKeygenBinary[] = "tools/ktlog-keygen";
+inline constexpr char kServerBinary[] = "log/ktlog-server";
+inline constexpr char kKtctlBinary[] = "client/ktctl";
+inline constexpr char kAdminBinary[] = "tools/ktlog-admin";
+
+// A temp dir holding a log key made with ktlog-keygen.
+struct LogKeyFiles {
+  std::string dir, key_file, verifier_key;
+};
+LogKeyFiles MakeLogKey(const std::string& name = "e2e.example/log");
+
+// A running ktlog-server process (stdout and stderr captured).
+class ServerProcess {
+ public:
+  // Starts the server with `flags` (plus --listen=127.0.0.1:0) and waits for
+  // it to listen. Fails the test if it does not.
+  static std::unique_ptr<ServerProcess> Start(
+      const std::vector<std::string>& flags);
+  ~ServerProcess();  // SIGTERM, wait
+
+  const std::string& address() const { return address_; }
+  Subprocess* process() { return process_.get(); }
+  // Sends SIGTERM (or `sig`) and returns the exit code (128+signal if
+  // killed).
+  int Stop(int sig = 15);
+
+ private:
+  std::unique_ptr<Subprocess> process_;
+  std::string address_;
+  bool stopped_ = false;
+};
+
+// Runs ktctl with --state=state_dir --server=server --json and `args`.
+RunResult Ktctl(const std::string& state_dir, const std::string& server,
+                const std::vector<std::string>& args);
+
+// Parses a command's JSON output; fails the test if it is not JSON.
+nlohmann::json JsonOf(const RunResult& r);
+
+std::string TrimRight(const std::string& s);
+
+}  // namespace ktlog
+
+#endif  // KTLOG_TESTS_PROCESS_ENV_H_

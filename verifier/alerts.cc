@@ -1,0 +1,83 @@
+#include "verifier/alerts.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/crypto.h"
+
+namespace ktlog {
+namespace {
+
+struct Name {
+  AlertType type;
+  const char* name;
+};
+
+constexpr Name kNames[] = {
+    {AlertType::kUnexpectedDevice, "UNEXPECTED_DEVICE"},
+    {AlertType::kUnexpectedKeyChange, "UNEXPECTED_KEY_CHANGE"},
+    {AlertType::kUnexpectedRemoval, "UNEXPECTED_REMOVAL"},
+    {AlertType::kContactKeyChanged, "CONTACT_KEY_CHANGED"},
+    {AlertType::kContactDeviceUnsigned, "CONTACT_DEVICE_UNSIGNED"},
+    {AlertType::kAccountVanished, "ACCOUNT_VANISHED"},
+    {AlertType::kLogFork, "LOG_FORK"},
+    {AlertType::kRollback, "ROLLBACK"},
+    {AlertType::kBadSignature, "BAD_SIGNATURE"},
+    {AlertType::kInvalidProof, "INVALID_PROOF"},
+    {AlertType::kBadTimestamp, "BAD_TIMESTAMP"},
+    {AlertType::kStaleLog, "STALE_LOG"},
+    {AlertType::kMissingCosignatures, "MISSING_COSIGNATURES"},
+};
+
+}  // namespace
+
+absl::string_view AlertTypeName(AlertType type) {
+  for (const Name& n : kNames) {
+    if (n.type == type) return n.name;
+  }
+  return "UNKNOWN";
+}
+
+bool AlertTypeFromName(absl::string_view name, AlertType* type) {
+  for (const Name& n : kNames) {
+    if (name == n.name) {
+      *type = n.type;
+      return true;
+    }
+  }
+  return false;
+}
+
+void Alert::SetId(absl::string_view dedup_key) {
+  id = Sha256({AlertTypeName(type), "\n", account, "\n", dedup_key})
+           .ToHex()
+           .substr(0, 16);
+}
+
+nlohmann::json Alert::ToJson() const {
+  return {{"id", id},
+          {"type", std::string(AlertTypeName(type))},
+          {"raised_at_ms", raised_at_ms},
+          {"account", account},
+          {"message", message},
+          {"evidence", evidence}};
+}
+
+bool Alert::FromJson(const nlohmann::json& j, Alert* out) {
+  if (!j.is_object()) return false;
+  try {
+    Alert a;
+    a.id = j.at("id").get<std::string>();
+    if (!AlertTypeFromName(j.at("type").get<std::string>(), &a.type)) {
+      return false;
+    }
+    a.raised_at_ms = j.at("raised_at_ms").get<uint64_t>();
+    a.account = j.at("account").get<std::string>();
+    a.message = j.at("message").get<std::string>();
+    a.evidence = j.at("evidence");
+    *out = std::move(a);
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+}  // namespace ktlog

@@ -1,0 +1,392 @@
+#include "verifier/client_verifier.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/bytes.h"
+#include "core/crypto.h"
+#include "core/merkle.h"
+#include "core/proof.h"
+#include "core/status_macros.h"
+
+namespace ktlog {
+namespace {
+
+std::string Id(const LogCheckpoint& cp) {
+  return absl::StrCat(cp.size, ":", cp.root.ToHex());
+}
+
+nlohmann::json HashesJson(const std::vector<Hash>& hashes) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const Hash& h : hashes) j.push_back(h.ToHex());
+  return j;
+}
+
+nlohmann::json ProvedJson(const ProvedRecord& p) {
+  return {{"leaf_index", p.leaf_index},
+          {"record", HexEncode(p.record)},
+          {"inclusion_proof", HashesJson(p.inclusion_proof)}};
+}
+
+nlohmann::json LookupJson(const AccountLookupAnswer& a) {
+  nlohmann::json devices = nlohmann::json::array();
+  for (const ProvedRecord& p : a.devices) devices.push_back(ProvedJson(p));
+  nlohmann::json keys = nlohmann::json::array();
+  for (const ProvedRecord& p : a.key_records) keys.push_back(ProvedJson(p));
+  return {{"tree_size", a.tree_size},
+          {"index_proof", HexEncode(a.index_proof)},
+          {"account_state", HexEncode(a.account_state)},
+          {"devices", devices},
+          {"key_records", keys}};
+}
+
+std::string Short(const std::string& key) {
+  return HexEncode(key).substr(0, 16);
+}
+
+}  // namespace
+
+ClientVerifier::ClientVerifier(ClientState* state, LogSource* log,
+                               const Clock* clock)
+    : state_(state), log_(log), clock_(clock) {}
+
+void ClientVerifier::Raise(AlertType type, const std::string& account,
+                           const std::string& dedup_key,
+                           const std::string& message,
+                           nlohmann::json evidence) {
+  Alert a;
+  a.type = type;
+  a.account = account;
+  a.SetId(dedup_key);
+  for (const Alert& old : state_->alerts) {
+    if (old.id == a.id) return;
+  }
+  a.raised_at_ms = clock_->NowMillis();
+  a.message = message;
+  a.evidence = std::move(evidence);
+  a.evidence["log_key"] = state_->log_verifier_key;
+  state_->alerts.push_back(a);
+  raised_.push_back(std::move(a));
+}
+
+absl::StatusOr<NoteVerifierKey> ClientVerifier::LogKey() const {
+  return NoteVerifierKey::Parse(state_->log_verifier_key);
+}
+
+absl::StatusOr<std::optional<LogCheckpoint>> ClientVerifier::Trusted() const {
+  if (state_->trusted_checkpoint.empty()) return std::optional<LogCheckpoint>();
+  ASSIGN_OR_RETURN(NoteVerifierKey key, LogKey());
+  absl::StatusOr<LogCheckpoint> cp =
+      OpenLogCheckpoint(state_->trusted_checkpoint, key);
+  if (!cp.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the state's trusted checkpoint does not verify with the pinned log "
+        "key: ",
+        cp.status().message()));
+  }
+  return std::optional<LogCheckpoint>(*cp);
+}
+
+absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
+  ASSIGN_OR_RETURN(NoteVerifierKey key, LogKey());
+  ASSIGN_OR_RETURN(std::optional<LogCheckpoint> trusted, Trusted());
+  const CheckingPolicy& policy = state_->policy;
+  uint64_t now = clock_->NowMillis();
+  absl::StatusOr<std::string> note = log_->GetCheckpoint();
+  if (!note.ok()) {
+    if (trusted.has_value() &&
+        now > trusted->timestamp_ms + policy.max_checkpoint_age_ms) {
+      Raise(AlertType::kStaleLog, "", Id(*trusted),
+            absl::StrCat("no checkpoint newer than ",
+                         (now - trusted->timestamp_ms) / 1000,
+                         " s could be fetched (", note.status().message(), ")"),
+            {{"trusted_checkpoint", state_->trusted_checkpoint}});
+    }
+    return note.status();
+  }
+  absl::StatusOr<LogCheckpoint> opened = OpenLogCheckpoint(*note, key);
+  if (!opened.ok()) {
+    bool auth = absl::IsUnauthenticated(opened.status());
+    Raise(auth ? AlertType::kBadSignature : AlertType::kInvalidProof, "",
+          Sha256(*note).ToHex(),
+          absl::StrCat("the log sent a checkpoint that does not verify: ",
+                       opened.status().message()),
+          {{"checkpoint", *note}});
+    return opened.status();
+  }
+  const LogCheckpoint& cp = *opened;
+  if (cp.timestamp_ms > now + policy.max_future_skew_ms) {
+    Raise(AlertType::kBadTimestamp, "", Sha256(*note).ToHex(),
+          absl::StrCat("the log signed a checkpoint dated ",
+                       (cp.timestamp_ms - now) / 1000, " s in the future"),
+          {{"checkpoint", *note}, {"client_time_ms", now}});
+    return absl::FailedPreconditionError(
+        "the checkpoint is dated in the future; check the clock");
+  }
+  if (trusted.has_value()) {
+    nlohmann::json pair = {{"trusted_checkpoint", state_->trusted_checkpoint},
+                           {"checkpoint", *note}};
+    if (cp.size < trusted->size) {
+      Raise(AlertType::kRollback, "", Id(cp),
+            absl::StrCat("the log now shows a tree of size ", cp.size,
+                         ", smaller than the trusted size ", trusted->size,
+                         ": it rolled back (both checkpoints are signed)"),
+            pair);
+      return absl::DataLossError(absl::StrCat("rollback: the log shows size ",
+                                              cp.size, " after size ",
+                                              trusted->size));
+    }
+    if (cp.size == trusted->size &&
+        (cp.root != trusted->root || cp.index_root != trusted->index_root)) {
+      Raise(AlertType::kLogFork, "", Id(*trusted) + "|" + Id(cp),
+            absl::StrCat("the log signed two different trees of size ", cp.size,
+                         ": a fork (both checkpoints are signed)"),
+            pair);
+      return absl::DataLossError("fork: two signed roots for one tree size");
+    }
+    if (cp.size > trusted->size && trusted->size > 0) {
+      ASSIGN_OR_RETURN(std::vector<Hash> proof,
+                       log_->GetConsistencyProof(trusted->size, cp.size));
+      absl::Status s = VerifyConsistency(trusted->size, cp.size, proof,
+                                         trusted->root, cp.root);
+      if (!s.ok()) {
+        pair["consistency_proof"] = HashesJson(proof);
+        bool fork = absl::IsDataLoss(s);
+        Raise(
+            fork ? AlertType::kLogFork : AlertType::kInvalidProof, "",
+            Id(*trusted) + "|" + Id(cp),
+            absl::StrCat(
+                fork ? "fork: the checkpoint of size "
+                     : "invalid consistency proof for the checkpoint of size ",
+                cp.size, " does not extend the trusted one of size ",
+                trusted->size, ": ", s.message()),
+            pair);
+        return fork ? absl::DataLossError(s.message()) : s;
+      }
+    }
+    if (cp.timestamp_ms < trusted->timestamp_ms) {
+      Raise(AlertType::kBadTimestamp, "", Sha256(*note).ToHex(),
+            "the log signed a checkpoint dated before the trusted one", pair);
+      return absl::FailedPreconditionError(
+          "the checkpoint's timestamp goes backwards");
+    }
+  }
+  if (now > cp.timestamp_ms + policy.max_checkpoint_age_ms) {
+    Raise(AlertType::kStaleLog, "", Id(cp),
+          absl::StrCat("the latest checkpoint is ",
+                       (now - cp.timestamp_ms) / 1000,
+                       " s old; the log may be hiding newer entries"),
+          {{"checkpoint", *note}, {"client_time_ms", now}});
+    return absl::FailedPreconditionError(
+        "the log's latest checkpoint is stale");
+  }
+  if (!trusted.has_value() || cp.size > trusted->size ||
+      cp.timestamp_ms > trusted->timestamp_ms) {
+    state_->trusted_checkpoint = *note;
+  }
+  return cp;
+}
+
+absl::StatusOr<VerifiedAccount> ClientVerifier::Lookup(
+    const LogCheckpoint& checkpoint, const std::string& account) {
+  ASSIGN_OR_RETURN(AccountLookupAnswer answer,
+                   log_->LookupAccount(account, checkpoint.size));
+  absl::StatusOr<VerifiedAccount> verified =
+      VerifyAccountLookup(checkpoint, account, answer);
+  if (!verified.ok()) {
+    Raise(AlertType::kInvalidProof, account,
+          Sha256(LookupJson(answer).dump()).ToHex(),
+          absl::StrCat("the log's answer about ", account,
+                       " does not verify: ", verified.status().message()),
+          {{"checkpoint", state_->trusted_checkpoint},
+           {"lookup", LookupJson(answer)}});
+  }
+  return verified;
+}
+
+absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
+  const std::string& id = state_->account_id;
+  AccountState& own = state_->own_state;
+  ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, id));
+  if (!now.state.has_value()) {
+    if (own.exists()) {
+      Raise(AlertType::kAccountVanished, id, Id(checkpoint),
+            "your account is proved absent from the log it was in",
+            {{"checkpoint", state_->trusted_checkpoint}});
+      return absl::DataLossError("own account vanished");
+    }
+    return absl::OkStatus();  // not registered yet
+  }
+  if (now.state->version < own.version) {
+    Raise(AlertType::kInvalidProof, id, Id(checkpoint),
+          absl::StrCat("your account went back from version ", own.version,
+                       " to ", now.state->version),
+          {{"checkpoint", state_->trusted_checkpoint}});
+    return absl::DataLossError("own account version went backwards");
+  }
+  AccountState replay = own;
+  if (!replay.exists()) replay.account_id = id;
+  for (uint64_t next = own.version + 1;
+       next != 0 && replay.version < now.state->version;) {
+    ASSIGN_OR_RETURN(AccountHistoryAnswer page,
+                     log_->GetAccountHistory(id, next, checkpoint.size));
+    uint64_t before = replay.version;
+    absl::StatusOr<std::vector<VerifiedDevice>> records =
+        VerifyAccountHistory(checkpoint, id, page.records, &replay);
+    if (!records.ok()) {
+      if (absl::IsDataLoss(records.status())) {
+        Raise(AlertType::kInvalidProof, id,
+              absl::StrCat(Id(checkpoint), "|", next),
+              absl::StrCat("your account's history does not verify: ",
+                           records.status().message()),
+              {{"checkpoint", state_->trusted_checkpoint}});
+      }
+      return records.status();
+    }
+    for (size_t i = 0; i < records->size(); ++i) {
+      const VerifiedDevice& r = (*records)[i];
+      std::string leaf = HashLeaf(r.record.Encode()).ToHex();
+      if (state_->pending_own.erase(leaf) > 0) continue;
+      nlohmann::json evidence = {{"checkpoint", state_->trusted_checkpoint},
+                                 {"record", ProvedJson(page.records[i])}};
+      switch (r.record.operation) {
+        case Operation::kAddDevice: {
+          bool still =
+              replay.devices.count(r.record.device_id) > 0 &&
+              replay.devices.at(r.record.device_id).leaf_index == r.leaf_index;
+          Raise(AlertType::kUnexpectedDevice, id, leaf,
+                absl::StrCat("device \"", r.record.device_id, "\" (key ",
+                             Short(r.record.key),
+                             "…) was added to your "
+                             "account at leaf ",
+                             r.leaf_index, " (version ",
+                             r.record.account_version, "), not by you",
+                             still ? "" : "; it has been removed again since"),
+                evidence);
+          break;
+        }
+        case Operation::kRemoveDevice:
+          Raise(AlertType::kUnexpectedRemoval, id, leaf,
+                absl::StrCat("device \"", r.record.device_id,
+                             "\" was removed from your account at leaf ",
+                             r.leaf_index, ", not by you"),
+                evidence);
+          state_->approved_devices.erase(r.record.device_id);
+          break;
+        case Operation::kRotateAccountKey:
+          Raise(AlertType::kUnexpectedKeyChange, id, leaf,
+                absl::StrCat("your account key was replaced by ",
+                             Short(r.record.key), "… at leaf ", r.leaf_index,
+                             ", not by you: whoever holds that key controls "
+                             "your account"),
+                evidence);
+          break;
+      }
+    }
+    next = page.next_version;
+    if (replay.version == before) break;  // no progress: stop
+  }
+  if (!(replay == *now.state)) {
+    Raise(AlertType::kInvalidProof, id, Id(checkpoint) + "|replay",
+          "your account's history does not lead to the state the index "
+          "proves",
+          {{"checkpoint", state_->trusted_checkpoint}});
+    return absl::DataLossError("own history and index disagree");
+  }
+  own = std::move(replay);
+  return absl::OkStatus();
+}
+
+absl::Status ClientVerifier::MonitorContacts(const LogCheckpoint& checkpoint) {
+  absl::Status first;
+  for (auto& [id, contact] : state_->contacts) {
+    absl::StatusOr<VerifiedAccount> now = Lookup(checkpoint, id);
+    if (!now.ok()) {
+      if (first.ok()) first = now.status();
+      continue;
+    }
+    if (!now->state.has_value()) {
+      if (contact.seen_version > 0) {
+        Raise(AlertType::kAccountVanished, id, Id(checkpoint),
+              absl::StrCat("contact ", id,
+                           " is proved absent from the log it was in"),
+              {{"checkpoint", state_->trusted_checkpoint}});
+      }
+      continue;
+    }
+    const std::string& key = now->state->account_key;
+    const std::string& reference =
+        contact.verified_key.empty() ? contact.seen_key : contact.verified_key;
+    if (!reference.empty() && key != reference) {
+      Raise(AlertType::kContactKeyChanged, id, HexEncode(key),
+            absl::StrCat(
+                id, "'s account key changed from ", Short(reference), "… to ",
+                Short(key), "…",
+                contact.verified_key.empty() ? "" : " (the key you verified)",
+                ": your safety code with them is different now; "
+                "compare codes again before trusting new devices"),
+            {{"checkpoint", state_->trusted_checkpoint},
+             {"previous_key", HexEncode(reference)},
+             {"new_key", HexEncode(key)}});
+    }
+    if (!contact.verified_key.empty()) {
+      // Devices added while the verified key was in force, or before it by
+      // the keys that rotated into it, are vouched for by that key; any
+      // other device is not.
+      uint64_t verified_since = UINT64_MAX;
+      for (const auto& [version, chain_key] : now->key_chain) {
+        if (chain_key == contact.verified_key) verified_since = version;
+      }
+      for (const VerifiedDevice& d : now->devices) {
+        bool vouched = d.record.account_key == contact.verified_key ||
+                       d.record.account_version < verified_since;
+        if (!vouched) {
+          Raise(AlertType::kContactDeviceUnsigned, id,
+                absl::StrCat(d.leaf_index),
+                absl::StrCat(id, "'s device \"", d.record.device_id,
+                             "\" is not signed by the account key you "
+                             "verified"),
+                {{"checkpoint", state_->trusted_checkpoint},
+                 {"verified_key", HexEncode(contact.verified_key)},
+                 {"device_leaf_index", d.leaf_index},
+                 {"record", HexEncode(d.record.Encode())}});
+        }
+      }
+    }
+    contact.seen_key = key;
+    contact.seen_version = now->state->version;
+    contact.seen_devices.clear();
+    for (const VerifiedDevice& d : now->devices) {
+      contact.seen_devices[d.record.device_id] = d.record.key;
+    }
+  }
+  return first;
+}
+
+absl::Status ClientVerifier::MonitorOnce() {
+  ASSIGN_OR_RETURN(LogCheckpoint cp, UpdateCheckpoint());
+  absl::Status self = MonitorSelf(cp);
+  absl::Status contacts = MonitorContacts(cp);
+  return self.ok() ? contacts : self;
+}
+
+absl::StatusOr<VerifiedAccount> ClientVerifier::AddContact(
+    const LogCheckpoint& checkpoint, const std::string& account) {
+  ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, account));
+  if (!now.state.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("account \"", account,
+                     "\" does not exist (absence verified at tree "
+                     "size ",
+                     checkpoint.size, ")"));
+  }
+  ContactState& contact = state_->contacts[account];
+  if (contact.seen_key.empty()) {
+    contact.seen_key = now.state->account_key;
+    contact.seen_version = now.state->version;
+    for (const VerifiedDevice& d : now.devices) {
+      contact.seen_devices[d.record.device_id] = d.record.key;
+    }
+  }
+  return now;
+}
+
+}  // namespace ktlog

@@ -1,0 +1,85 @@
+// ClientVerifier: the verifier's engine. It turns what a log says into
+// trust and alerts, following docs/verifier.md:
+//
+//  - checkpoints: signed by the pinned key, dated within the policy's
+//    bounds, consistent with the trusted one; trust only moves forward;
+//  - lookups and histories: verified against the trusted checkpoint;
+//  - self-monitoring: every record of the own account since the last check
+//    is fetched and checked; a record this client did not sign raises
+//    UNEXPECTED_DEVICE / UNEXPECTED_REMOVAL / UNEXPECTED_KEY_CHANGE, even if
+//    a device was added and removed again between two checks;
+//  - contacts: a key change, or (for a verified contact) a device not signed
+//    by the verified key, raises an alert;
+//  - log misbehaviour (fork, rollback, bad signature, invalid proof, bad
+//    timestamp, stale log) raises the matching alert with its evidence.
+//
+// Alerts are appended to the state (deduplicated by id); the caller
+// persists the state after each call. Not thread-safe.
+#ifndef KTLOG_VERIFIER_CLIENT_VERIFIER_H_
+#define KTLOG_VERIFIER_CLIENT_VERIFIER_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/checkpoint.h"
+#include "core/clock.h"
+#include "verifier/client_state.h"
+#include "verifier/log_source.h"
+#include "verifier/lookup.h"
+
+namespace ktlog {
+
+class ClientVerifier {
+ public:
+  // Borrows all three; they must outlive this object.
+  ClientVerifier(ClientState* state, LogSource* log, const Clock* clock);
+
+  // Fetches the latest checkpoint and trusts it if it passes every rule;
+  // returns it. When rejected, an alert is raised and the error says why:
+  // UNAUTHENTICATED (bad signature), DATA_LOSS (fork, rollback, invalid
+  // proof), FAILED_PRECONDITION (timestamp out of bounds, stale). Errors of
+  // the log source (UNAVAILABLE, ...) pass through; if the trusted
+  // checkpoint is older than the policy allows, STALE_LOG is raised too.
+  absl::StatusOr<LogCheckpoint> UpdateCheckpoint();
+
+  // The trusted checkpoint, if any.
+  absl::StatusOr<std::optional<LogCheckpoint>> Trusted() const;
+
+  // Looks `account` up at `checkpoint` (which must be trusted) and
+  // verifies the answer; an answer that contradicts the checkpoint raises
+  // INVALID_PROOF.
+  absl::StatusOr<VerifiedAccount> Lookup(const LogCheckpoint& checkpoint,
+                                         const std::string& account);
+
+  // Checks every record of the own account since the last check.
+  absl::Status MonitorSelf(const LogCheckpoint& checkpoint);
+  // Checks every contact.
+  absl::Status MonitorContacts(const LogCheckpoint& checkpoint);
+  // UpdateCheckpoint, then MonitorSelf and MonitorContacts.
+  absl::Status MonitorOnce();
+
+  // Starts tracking `account` as a contact (trust on first use of the key
+  // it has now). Returns its verified device set.
+  absl::StatusOr<VerifiedAccount> AddContact(const LogCheckpoint& checkpoint,
+                                             const std::string& account);
+
+  // The alerts this object raised (new ones only, not duplicates).
+  const std::vector<Alert>& raised() const { return raised_; }
+
+ private:
+  void Raise(AlertType type, const std::string& account,
+             const std::string& dedup_key, const std::string& message,
+             nlohmann::json evidence);
+  absl::StatusOr<NoteVerifierKey> LogKey() const;
+
+  ClientState* const state_;
+  LogSource* const log_;
+  const Clock* const clock_;
+  std::vector<Alert> raised_;
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_VERIFIER_CLIENT_VERIFIER_H_

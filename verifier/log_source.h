@@ -1,0 +1,33 @@
+// LogSource: what the verifier needs from a ktlog log. The client library
+// implements it over gRPC (client/log_client.h); the verifier itself never
+// touches the network, so a mobile client can embed it with its own
+// transport.
+#ifndef KTLOG_VERIFIER_LOG_SOURCE_H_
+#define KTLOG_VERIFIER_LOG_SOURCE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/hash.h"
+#include "verifier/lookup.h"
+
+namespace ktlog {
+
+class LogSource {
+ public:
+  virtual ~LogSource() = default;
+  // The latest signed checkpoint note (unverified).
+  virtual absl::StatusOr<std::string> GetCheckpoint() = 0;
+  virtual absl::StatusOr<std::vector<Hash>> GetConsistencyProof(
+      uint64_t size1, uint64_t size2) = 0;
+  virtual absl::StatusOr<AccountLookupAnswer> LookupAccount(
+      const std::string& account_id, uint64_t tree_size) = 0;
+  virtual absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
+      const std::string& account_id, uint64_t from_version,
+      uint64_t tree_size) = 0;
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_VERIFIER_LOG_SOURCE_H_
