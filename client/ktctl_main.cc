@@ -26,6 +26,7 @@ constexpr char kUsage[] =
     "  code         show | compare | public | compute safety codes (and QR)\n"
     "  monitor      check your account, contacts and the log; raise alerts\n"
     "  alerts       list alerts, or show one with its evidence\n"
+    "  policy       witnesses, quorum and freshness bounds\n"
     "  checkpoint   fetch, verify and print the latest checkpoint\n"
     "  proof        inclusion | consistency: fetch, verify and print a proof\n"
     "  entries      print log records in a range\n"

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/ktctl_commands.h"
 #include "client/qr.h"
@@ -408,6 +409,72 @@ int CmdCode(Context& ctx, const std::vector<std::string>& args) {
   return ctx.Done();
 }
 
+int CmdPolicy(Context& ctx, const std::vector<std::string>& args) {
+  std::string witnesses = "-";
+  uint64_t quorum = UINT64_MAX;
+  absl::Duration max_age = absl::InfiniteDuration(),
+                 max_skew = absl::InfiniteDuration();
+  FlagSet flags(
+      "usage: ktctl policy [--witnesses=K1,K2] [--witness_quorum=N]\n"
+      "                    [--max_checkpoint_age=D] [--max_future_skew=D]\n\n"
+      "Shows the checking policy, changing what is given: the witnesses\n"
+      "(verifier keys of type 0x04, from their operators) of which\n"
+      "--witness_quorum must have cosigned a checkpoint before it is\n"
+      "trusted, and the checkpoint age and clock-skew bounds.");
+  flags.String("witnesses", &witnesses, "comma-separated witness keys");
+  flags.Uint64("witness_quorum", &quorum, "cosignatures required");
+  flags.Duration("max_checkpoint_age", &max_age, "STALE_LOG bound");
+  flags.Duration("max_future_skew", &max_skew, "BAD_TIMESTAMP bound");
+  std::vector<std::string> pos;
+  int exit;
+  if (!ParseCommandFlags(ctx, flags, args, &pos, &exit)) return exit;
+  if (!pos.empty()) {
+    std::cerr << flags.Help();
+    return kExitUsage;
+  }
+  absl::StatusOr<ClientState*> s = ctx.state();
+  if (!s.ok()) return ctx.Fail(s.status());
+  CheckingPolicy& p = (*s)->policy;
+  if (witnesses != "-") {
+    std::vector<std::string> keys;
+    for (absl::string_view k :
+         absl::StrSplit(witnesses, ',', absl::SkipEmpty())) {
+      absl::StatusOr<NoteVerifierKey> w = NoteVerifierKey::Parse(k);
+      if (!w.ok() || w->type != kNoteTypeCosignatureV1) {
+        return ctx.Fail(absl::InvalidArgumentError(absl::StrCat(
+            "\"", k, "\" is not a witness verifier key (type 0x04)")));
+      }
+      keys.push_back(std::string(k));
+    }
+    p.witnesses = keys;
+  }
+  if (quorum != UINT64_MAX) p.witness_quorum = static_cast<uint32_t>(quorum);
+  if (max_age != absl::InfiniteDuration()) {
+    p.max_checkpoint_age_ms = absl::ToInt64Milliseconds(max_age);
+  }
+  if (max_skew != absl::InfiniteDuration()) {
+    p.max_future_skew_ms = absl::ToInt64Milliseconds(max_skew);
+  }
+  if (p.witness_quorum > p.witnesses.size()) {
+    return ctx.Fail(absl::InvalidArgumentError(
+        absl::StrCat("--witness_quorum ", p.witness_quorum, " exceeds the ",
+                     p.witnesses.size(), " configured witnesses")));
+  }
+  absl::Status saved = ctx.SaveState();
+  if (!saved.ok()) return ctx.Fail(saved);
+  std::string text = absl::StrCat(
+      "witness quorum: ", p.witness_quorum, " of ", p.witnesses.size(),
+      "\nmax checkpoint age: ", p.max_checkpoint_age_ms / 1000,
+      " s\nmax future skew: ", p.max_future_skew_ms / 1000, " s");
+  for (const std::string& w : p.witnesses)
+    absl::StrAppend(&text, "\nwitness ", w);
+  ctx.Print(text, {{"witnesses", p.witnesses},
+                   {"witness_quorum", p.witness_quorum},
+                   {"max_checkpoint_age_ms", p.max_checkpoint_age_ms},
+                   {"max_future_skew_ms", p.max_future_skew_ms}});
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterTrustCommands(std::map<std::string, CommandFn>* commands) {
@@ -417,6 +484,7 @@ void RegisterTrustCommands(std::map<std::string, CommandFn>* commands) {
   (*commands)["alerts"] = CmdAlerts;
   (*commands)["contact"] = CmdContact;
   (*commands)["code"] = CmdCode;
+  (*commands)["policy"] = CmdPolicy;
 }
 
 }  // namespace ktlog

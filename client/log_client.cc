@@ -87,13 +87,25 @@ absl::StatusOr<LogClient::WriteResult> LogClient::Write(
   return out;
 }
 
-absl::StatusOr<std::string> LogClient::GetCheckpoint() {
+absl::StatusOr<std::string> LogClient::GetCheckpoint(
+    uint32_t min_cosignatures) {
+  v1::GetCheckpointRequest req;
+  req.set_min_cosignatures(min_cosignatures);
   v1::SignedCheckpoint resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
-  RETURN_IF_ERROR(
-      Convert(stub_->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), &resp)));
+  RETURN_IF_ERROR(Convert(stub_->GetCheckpoint(&ctx, req, &resp)));
   return resp.note();
+}
+
+absl::StatusOr<uint32_t> LogClient::AddCosignature(const std::string& note) {
+  v1::AddCosignatureRequest req;
+  req.set_note(note);
+  v1::AddCosignatureResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  RETURN_IF_ERROR(Convert(stub_->AddCosignature(&ctx, req, &resp)));
+  return resp.cosignatures();
 }
 
 absl::StatusOr<std::vector<Hash>> LogClient::GetConsistencyProof(

@@ -41,8 +41,11 @@ class LogClient : public LogSource {
                                     const std::string& record_bytes,
                                     bool wait_for_checkpoint);
 
-  // The latest signed checkpoint note (unverified).
-  absl::StatusOr<std::string> GetCheckpoint() override;
+  absl::StatusOr<std::string> GetCheckpoint(uint32_t min_cosignatures) override;
+
+  // Submits a witness cosignature (the log-signed note with the witness's
+  // line added). Returns how many witnesses have cosigned it now.
+  absl::StatusOr<uint32_t> AddCosignature(const std::string& note);
 
   absl::StatusOr<std::vector<Hash>> GetConsistencyProof(
       uint64_t size1, uint64_t size2) override;

@@ -222,6 +222,25 @@ absl::StatusOr<Hash> IndexRoot(IndexNodeReader* reader) {
   return root.hash();
 }
 
+absl::StatusOr<IndexNode> CachingIndexReader::Read(const IndexPath& path) {
+  if (path.depth < max_depth_) {
+    auto it = cache_->find(path);
+    if (it != cache_->end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(IndexNode node, base_->Read(path));
+  if (path.depth < max_depth_ && node.type != IndexNode::Type::kEmpty) {
+    (*cache_)[path] = node;
+  }
+  return node;
+}
+
+void CachingIndexReader::Remember(const IndexUpdate& update, int max_depth,
+                                  std::map<IndexPath, IndexNode>* cache) {
+  for (const auto& [path, node] : update.nodes) {
+    if (path.depth < max_depth) (*cache)[path] = node;
+  }
+}
+
 absl::StatusOr<IndexNode> InMemoryIndex::Read(const IndexPath& path) {
   auto it = nodes_.find(path);
   return it == nodes_.end() ? IndexNode() : it->second;

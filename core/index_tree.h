@@ -83,6 +83,28 @@ absl::StatusOr<IndexProof> ProveIndex(IndexNodeReader* reader, const Hash& key,
 // The root hash of the index `reader` reads.
 absl::StatusOr<Hash> IndexRoot(IndexNodeReader* reader);
 
+// Reads through `base` (the latest version of an index) and keeps the nodes
+// shallower than `max_depth` in `cache`, which the owner updates with every
+// node it writes. Exact as long as only the owner writes the index (the
+// sequencer, the auditor). Thread-compatible.
+class CachingIndexReader : public IndexNodeReader {
+ public:
+  CachingIndexReader(IndexNodeReader* base, int max_depth,
+                     std::map<IndexPath, IndexNode>* cache)
+      : base_(base), max_depth_(max_depth), cache_(cache) {}
+
+  absl::StatusOr<IndexNode> Read(const IndexPath& path) override;
+
+  // Records `update`'s nodes in `cache` (those shallower than max_depth).
+  static void Remember(const IndexUpdate& update, int max_depth,
+                       std::map<IndexPath, IndexNode>* cache);
+
+ private:
+  IndexNodeReader* const base_;
+  const int max_depth_;
+  std::map<IndexPath, IndexNode>* const cache_;
+};
+
 // An index held in memory: the latest version only. Thread-compatible.
 class InMemoryIndex : public IndexNodeReader {
  public:

@@ -3,6 +3,7 @@
 #include "absl/strings/escaping.h"
 #include "core/bytes.h"
 #include "core/checkpoint.h"
+#include "core/cosignature.h"
 #include "core/test_vectors.h"
 #include "gtest/gtest.h"
 
@@ -216,6 +217,49 @@ TEST(LogCheckpointTest, SignOpenAndReject) {
   EXPECT_FALSE(ParseLogCheckpointBody("o\n1\n" + Sha256("").ToBase64() +
                                       "\ntimestamp-ms 1\nextra\n")
                    .ok());
+}
+
+}  // namespace
+}  // namespace ktlog
+
+namespace ktlog {
+namespace {
+
+TEST(CosignatureTest, OurVectorAndRoundTrip) {
+  nlohmann::json v = LoadJsonTestData("ktlog/cosignature.json")["cosigned"];
+  auto witness =
+      NoteVerifierKey::Parse(v["witness_verifier_key"].get<std::string>());
+  ASSERT_TRUE(witness.ok()) << witness.status();
+  EXPECT_EQ(witness->type, kNoteTypeCosignatureV1);
+  auto log = NoteVerifierKey::Parse(v["log_verifier_key"].get<std::string>());
+  auto note = ParseNote(v["note"].get<std::string>());
+  ASSERT_TRUE(note.ok());
+  EXPECT_TRUE(VerifyNoteSignature(*note, *log).ok()) << "the log's signature";
+  auto time = VerifyCosignature(*note, *witness);
+  ASSERT_TRUE(time.ok()) << time.status();
+  EXPECT_EQ(*time, v["time"].get<uint64_t>());
+  // Reproduce it (Ed25519 is deterministic).
+  auto signer = NoteSigner::Parse(v["witness_signer_key"].get<std::string>());
+  ASSERT_TRUE(signer.ok());
+  Note again{note->text,
+             {note->signatures[0], Cosign(note->text, *signer, *time)}};
+  EXPECT_EQ(again.ToString(), v["note"]);
+  // A changed body, time or signature fails; a note without it too.
+  Note changed = *note;
+  changed.text[0] = 'X';
+  EXPECT_EQ(VerifyCosignature(changed, *witness).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  Note retimed = *note;
+  retimed.signatures[1].signature[7] ^= 1;
+  EXPECT_EQ(VerifyCosignature(retimed, *witness).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  Note bare = *note;
+  bare.signatures.pop_back();
+  EXPECT_EQ(VerifyCosignature(bare, *witness).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // The log's key is not a witness key.
+  EXPECT_EQ(VerifyCosignature(*note, *log).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

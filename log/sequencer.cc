@@ -34,31 +34,6 @@ namespace {
 constexpr int kCachedIndexDepth = 16;
 constexpr size_t kMaxCachedAccounts = 1 << 16;
 
-// Reads the latest index version through the sequencer's node cache.
-class CachingIndexReader : public IndexNodeReader {
- public:
-  CachingIndexReader(IndexNodeReader* storage,
-                     std::map<IndexPath, IndexNode>* cache)
-      : storage_(storage), cache_(cache) {}
-
-  absl::StatusOr<IndexNode> Read(const IndexPath& path) override {
-    if (path.depth < kCachedIndexDepth) {
-      auto it = cache_->find(path);
-      if (it != cache_->end()) return it->second;
-    }
-    ASSIGN_OR_RETURN(IndexNode node, storage_->Read(path));
-    if (path.depth < kCachedIndexDepth &&
-        node.type != IndexNode::Type::kEmpty) {
-      (*cache_)[path] = node;
-    }
-    return node;
-  }
-
- private:
-  IndexNodeReader* const storage_;
-  std::map<IndexPath, IndexNode>* const cache_;
-};
-
 }  // namespace
 
 absl::StatusOr<AccountState> Sequencer::LatestAccount(const std::string& id) {
@@ -295,7 +270,7 @@ void Sequencer::Process(std::vector<std::shared_ptr<Pending>> batch) {
       sb.accounts.push_back(std::move(state));
     }
     std::unique_ptr<IndexNodeReader> stored = storage_->IndexReaderAt(sb.begin);
-    CachingIndexReader reader(stored.get(), &index_cache_);
+    CachingIndexReader reader(stored.get(), kCachedIndexDepth, &index_cache_);
     absl::StatusOr<IndexUpdate> update =
         UpdateIndex(&reader, std::move(changes));
     if (update.ok()) {

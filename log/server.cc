@@ -80,7 +80,7 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
                                     options.sequencer));
   s->service_ = std::make_unique<LogService>(
       s->storage_.get(), s->sequencer_.get(), s->publisher_.get(),
-      options.clock, options.service);
+      s->signer_.verifier_key(), options.clock, options.service);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/flags.h"
 #include "core/key_file.h"
 #include "core/logging.h"
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
   using ktlog::FlagSet;
   std::string data_dir, key_file, origin;
   std::string listen = "127.0.0.1:8020";
-  std::string backup_dir;
+  std::string backup_dir, witness_keys;
   uint64_t batch_size = 512, max_pending = 8192;
   ktlog::LogServerOptions options;
   FlagSet flags(
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
   flags.Duration(
       "max_record_skew", &options.service.max_record_skew,
       "reject records whose timestamp is further than this from now");
+  flags.String("witness_keys", &witness_keys,
+               "comma-separated verifier keys (type 0x04) of the witnesses "
+               "whose cosignatures the log accepts");
   flags.String("backup_dir", &backup_dir,
                "where SIGUSR1 writes an online backup (a new subdirectory)");
   absl::StatusOr<std::vector<std::string>> args =
@@ -71,6 +75,18 @@ int main(int argc, char** argv) {
   if (max_pending == 0) return Fail("--max_pending must be at least 1", 2);
   if (options.sequencer.checkpoint_interval < absl::Milliseconds(10)) {
     return Fail("--checkpoint_interval must be at least 10ms", 2);
+  }
+  for (absl::string_view k :
+       absl::StrSplit(witness_keys, ',', absl::SkipEmpty())) {
+    absl::StatusOr<ktlog::NoteVerifierKey> w = ktlog::NoteVerifierKey::Parse(k);
+    if (!w.ok() || w->type != ktlog::kNoteTypeCosignatureV1) {
+      return Fail(
+          absl::StrCat("--witness_keys: \"", k,
+                       "\" is not a witness verifier key (make one with "
+                       "ktlog-keygen --type=witness)"),
+          2);
+    }
+    options.service.witnesses.push_back(*std::move(w));
   }
   options.sequencer.max_batch_size = batch_size;
   options.sequencer.max_pending = max_pending;

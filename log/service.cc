@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/cosignature.h"
 #include "core/index.h"
 #include "core/index_tree.h"
 #include "core/proof.h"
@@ -27,11 +28,13 @@ void AddHashes(const std::vector<Hash>& hashes,
 }  // namespace
 
 LogService::LogService(LogStorage* storage, Sequencer* sequencer,
-                       CheckpointPublisher* publisher, const Clock* clock,
+                       CheckpointPublisher* publisher,
+                       const NoteVerifierKey& log_key, const Clock* clock,
                        const ServiceOptions& options)
     : storage_(storage),
       sequencer_(sequencer),
       publisher_(publisher),
+      log_key_(log_key),
       clock_(clock),
       options_(options) {}
 
@@ -156,10 +159,25 @@ absl::Status LogService::CheckTreeSize(uint64_t tree_size,
 }
 
 grpc::Status LogService::GetCheckpoint(grpc::ServerContext*,
-                                       const v1::GetCheckpointRequest*,
+                                       const v1::GetCheckpointRequest* req,
                                        v1::SignedCheckpoint* resp) {
   Admission admission(this);
   if (!admission.ok()) return admission.status();
+  if (req->min_cosignatures() > 0) {
+    absl::StatusOr<std::vector<std::string>> recent =
+        storage_->ReadRecentCosignedCheckpoints(100);
+    if (!recent.ok()) return ToGrpcStatus(recent.status());
+    for (const std::string& text : *recent) {
+      absl::StatusOr<Note> note = ParseNote(text);
+      if (note.ok() && CountCosignatures(*note) >= req->min_cosignatures()) {
+        resp->set_note(text);
+        return grpc::Status::OK;
+      }
+    }
+    return ToGrpcStatus(absl::NotFoundError(
+        absl::StrCat("no recent checkpoint has ", req->min_cosignatures(),
+                     " witness cosignatures yet")));
+  }
   std::shared_ptr<const PublishedCheckpoint> cp = publisher_->Latest();
   if (cp == nullptr) {
     return ToGrpcStatus(
@@ -391,6 +409,96 @@ absl::Status LogService::History(const v1::GetAccountHistoryRequest& req,
   resp->set_next_version(last < state->version && !entries.empty() ? last + 1
                                                                    : 0);
   return absl::OkStatus();
+}
+
+uint32_t LogService::CountCosignatures(const Note& note) const {
+  uint32_t n = 0;
+  for (const NoteVerifierKey& w : options_.witnesses) {
+    if (VerifyCosignature(note, w).ok()) ++n;
+  }
+  return n;
+}
+
+absl::StatusOr<uint32_t> LogService::Cosign(const std::string& note_text) {
+  ASSIGN_OR_RETURN(Note note, ParseNote(note_text));
+  // Only checkpoints this log signed: a valid signature by its key.
+  absl::Status ours = VerifyNoteSignature(note, log_key_);
+  if (!ours.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the note is not a checkpoint signed by this log: ", ours.message()));
+  }
+  ASSIGN_OR_RETURN(LogCheckpoint cp, ParseLogCheckpointBody(note.text));
+  std::vector<NoteSignature> own, cosigs;
+  for (const NoteSignature& s : note.signatures) {
+    bool is_log = s.name == log_key_.name && s.key_id == log_key_.key_id;
+    (is_log ? own : cosigs).push_back(s);
+  }
+  // Keep the cosignatures of configured witnesses that verify.
+  Note merged{note.text, {own[0]}};
+  absl::MutexLock lock(&cosign_mu_);
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                   storage_->ReadCosignedCheckpoint(cp.size, note.text));
+  Note previous;
+  if (stored.has_value()) {
+    ASSIGN_OR_RETURN(previous, ParseNote(*stored));
+  }
+  uint32_t from_request = 0;
+  uint64_t now_s = clock_->NowMillis() / 1000;
+  for (const NoteVerifierKey& w : options_.witnesses) {
+    Note just{note.text, {}};
+    for (const NoteSignature& s : cosigs) {
+      if (s.name == w.name && s.key_id == w.key_id)
+        just.signatures.push_back(s);
+    }
+    absl::StatusOr<uint64_t> t =
+        just.signatures.empty()
+            ? absl::StatusOr<uint64_t>(absl::NotFoundError(""))
+            : VerifyCosignature(just, w);
+    if (t.ok()) {
+      if (*t > now_s + 600) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the cosignature by ", w.name, " is dated in the future"));
+      }
+      merged.signatures.push_back(just.signatures[0]);
+      ++from_request;
+      continue;
+    }
+    if (!absl::IsNotFound(t.status())) {
+      return absl::InvalidArgumentError(t.status().message());
+    }
+    // Keep what the witness submitted before.
+    Note old{note.text, {}};
+    for (const NoteSignature& s : previous.signatures) {
+      if (s.name == w.name && s.key_id == w.key_id) old.signatures.push_back(s);
+    }
+    if (!old.signatures.empty() && VerifyCosignature(old, w).ok()) {
+      merged.signatures.push_back(old.signatures[0]);
+    }
+  }
+  if (from_request == 0) {
+    std::string names;
+    for (const NoteVerifierKey& w : options_.witnesses) {
+      absl::StrAppend(&names, names.empty() ? "" : ", ", w.ToString());
+    }
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the note carries no valid cosignature by a witness this log "
+        "accepts (",
+        names.empty() ? "none configured" : names, ")"));
+  }
+  RETURN_IF_ERROR(
+      storage_->WriteCosignedCheckpoint(cp.size, note.text, merged.ToString()));
+  return static_cast<uint32_t>(merged.signatures.size() - 1);
+}
+
+grpc::Status LogService::AddCosignature(grpc::ServerContext*,
+                                        const v1::AddCosignatureRequest* req,
+                                        v1::AddCosignatureResponse* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
+  absl::StatusOr<uint32_t> n = Cosign(req->note());
+  if (!n.ok()) return ToGrpcStatus(n.status());
+  resp->set_cosignatures(*n);
+  return grpc::Status::OK;
 }
 
 grpc::Status LogService::LookupAccount(grpc::ServerContext*,

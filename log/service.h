@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/clock.h"
+#include "core/note.h"
 #include "log/publisher.h"
 #include "log/sequencer.h"
 #include "log/storage.h"
@@ -32,6 +33,8 @@ struct ServiceOptions {
   absl::Duration default_write_timeout = absl::Seconds(30);
   // Concurrent WatchCheckpoints streams; more get RESOURCE_EXHAUSTED.
   int max_watchers = 256;
+  // Witnesses whose cosignatures the log accepts (note keys of type 0x04).
+  std::vector<NoteVerifierKey> witnesses;
 };
 
 inline constexpr uint64_t kMaxEntriesPerRequest = 1000;
@@ -42,8 +45,8 @@ class LogService final : public v1::Log::Service {
  public:
   // Borrows everything; all must outlive the service.
   LogService(LogStorage* storage, Sequencer* sequencer,
-             CheckpointPublisher* publisher, const Clock* clock,
-             const ServiceOptions& options);
+             CheckpointPublisher* publisher, const NoteVerifierKey& log_key,
+             const Clock* clock, const ServiceOptions& options);
 
   // Stops admitting RPCs (new ones get UNAVAILABLE), ends watch streams
   // within a fraction of a second, and waits until the RPCs in flight have
@@ -82,6 +85,9 @@ class LogService final : public v1::Log::Service {
   grpc::Status GetAccountHistory(grpc::ServerContext* ctx,
                                  const v1::GetAccountHistoryRequest* req,
                                  v1::AccountHistory* resp) override;
+  grpc::Status AddCosignature(grpc::ServerContext* ctx,
+                              const v1::AddCosignatureRequest* req,
+                              v1::AddCosignatureResponse* resp) override;
 
  private:
   grpc::Status Write(grpc::ServerContext* ctx, const v1::WriteRequest& req,
@@ -102,6 +108,10 @@ class LogService final : public v1::Log::Service {
                       v1::AccountLookup* resp);
   absl::Status History(const v1::GetAccountHistoryRequest& req,
                        v1::AccountHistory* resp);
+  absl::StatusOr<uint32_t> Cosign(const std::string& note_text);
+  // The number of distinct configured witnesses with a valid cosignature
+  // on `note`.
+  uint32_t CountCosignatures(const Note& note) const;
   absl::Status FillInclusionProof(uint64_t index, uint64_t tree_size,
                                   v1::InclusionProof* resp);
 
@@ -121,9 +131,11 @@ class LogService final : public v1::Log::Service {
   LogStorage* const storage_;
   Sequencer* const sequencer_;
   CheckpointPublisher* const publisher_;
+  const NoteVerifierKey log_key_;
   const Clock* const clock_;
   const ServiceOptions options_;
   std::atomic<int> watchers_{0};
+  absl::Mutex cosign_mu_;  // serialises cosignature merges
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;

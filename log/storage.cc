@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/bytes.h"
+#include "core/crypto.h"
 #include "core/index.h"
 #include "core/status_macros.h"
 #include "rocksdb/db.h"
@@ -27,6 +28,7 @@ constexpr char kIndexNodePrefix = 'x';
 constexpr char kIndexRootPrefix = 'i';
 constexpr char kHistoryPrefix = 'v';
 constexpr char kKeyRecordPrefix = 'k';
+constexpr char kCosignedPrefix = 'w';
 
 std::string RecordKey(uint64_t index) {
   std::string k(1, kRecordPrefix);
@@ -454,6 +456,43 @@ absl::StatusOr<std::optional<std::string>> LogStorage::ReadLatestCheckpoint() {
 
 absl::Status LogStorage::WriteLatestCheckpoint(const std::string& note) {
   return PutSynced(kCheckpointKey, note);
+}
+
+namespace {
+
+std::string CosignedKey(uint64_t size, const std::string& body) {
+  std::string k(1, kCosignedPrefix);
+  AppendBigEndian(size, 8, &k);
+  absl::StrAppend(&k, Sha256(body).view());
+  return k;
+}
+
+}  // namespace
+
+absl::Status LogStorage::WriteCosignedCheckpoint(uint64_t size,
+                                                 const std::string& body,
+                                                 const std::string& note) {
+  return PutSynced(CosignedKey(size, body), note);
+}
+
+absl::StatusOr<std::optional<std::string>> LogStorage::ReadCosignedCheckpoint(
+    uint64_t size, const std::string& body) {
+  return Get(CosignedKey(size, body));
+}
+
+absl::StatusOr<std::vector<std::string>>
+LogStorage::ReadRecentCosignedCheckpoints(size_t limit) {
+  std::vector<std::string> out;
+  std::string prefix(1, kCosignedPrefix);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekForPrev(prefix + std::string(40, '\xff'));
+       it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
+       it->Prev()) {
+    out.push_back(it->value().ToString());
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading cosigned checkpoints"));
+  return out;
 }
 
 absl::Status LogStorage::CreateBackup(const std::string& dir) {

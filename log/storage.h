@@ -154,6 +154,16 @@ class LogStorage {
   // Replaces the latest signed checkpoint. Returns after it is synced.
   absl::Status WriteLatestCheckpoint(const std::string& note);
 
+  // Cosigned checkpoints: the note (body, the log's signature, witness
+  // cosignature lines) stored by its body, synced.
+  absl::Status WriteCosignedCheckpoint(uint64_t size, const std::string& body,
+                                       const std::string& note);
+  absl::StatusOr<std::optional<std::string>> ReadCosignedCheckpoint(
+      uint64_t size, const std::string& body);
+  // The newest cosigned checkpoint notes, newest (largest size) first.
+  absl::StatusOr<std::vector<std::string>> ReadRecentCosignedCheckpoints(
+      size_t limit);
+
   // Writes a consistent online copy of the database (a RocksDB checkpoint:
   // hard links where possible) to `dir`, which must not exist. The copy is
   // a complete data dir: a server started on it serves the tree as it was.

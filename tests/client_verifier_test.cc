@@ -52,8 +52,9 @@ class TamperingSource : public LogSource {
   std::function<void(std::vector<Hash>*)> on_consistency;
   std::function<void(AccountLookupAnswer*)> on_lookup;
 
-  absl::StatusOr<std::string> GetCheckpoint() override {
-    auto note = real_->GetCheckpoint();
+  absl::StatusOr<std::string> GetCheckpoint(
+      uint32_t min_cosignatures) override {
+    auto note = real_->GetCheckpoint(min_cosignatures);
     if (note.ok() && on_checkpoint) on_checkpoint(&*note);
     return note;
   }

@@ -59,7 +59,7 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
 
     // Checks from the previous round: acknowledged records are at their
     // indices; every old checkpoint is consistent with the new one.
-    auto note = client->GetCheckpoint();
+    auto note = client->GetCheckpoint(0);
     ASSERT_TRUE(note.ok()) << note.status();
     auto now = OpenLogCheckpoint(*note, log_key);
     ASSERT_TRUE(now.ok()) << now.status();
@@ -121,7 +121,7 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
 
     auto after = StartServer(dir, key_file);
     auto after_client = LogClient::Create(after->address());
-    auto note2 = after_client->GetCheckpoint();
+    auto note2 = after_client->GetCheckpoint(0);
     ASSERT_TRUE(note2.ok());
     auto latest = OpenLogCheckpoint(*note2, log_key);
     ASSERT_TRUE(latest.ok());

@@ -116,7 +116,7 @@ LogClient::WriteResult LogEnv::Append(const DeviceRecord& record) {
 }
 
 LogCheckpoint LogEnv::Checkpoint() {
-  auto note = client_->GetCheckpoint();
+  auto note = client_->GetCheckpoint(0);
   EXPECT_TRUE(note.ok()) << note.status();
   if (!note.ok()) return LogCheckpoint();
   auto cp = OpenLogCheckpoint(*note, log_key_);

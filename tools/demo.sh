@@ -14,6 +14,7 @@ KEYGEN=$BIN/tools/ktlog-keygen
 SERVER=$BIN/log/ktlog-server
 KTCTL=$BIN/client/ktctl
 ADMIN=$BIN/tools/ktlog-admin
+AUDITOR=$BIN/tools/auditor/ktlog-auditor
 
 WORK=$(mktemp -d /tmp/ktlog-demo.XXXXXX)
 SERVER_PID=""
@@ -41,7 +42,7 @@ expect_exit() {
 
 start_server() {
   "$SERVER" --data_dir="$WORK/data" --key_file="$WORK/log.key" \
-    --listen=127.0.0.1:0 --checkpoint_interval=1s \
+    --listen=127.0.0.1:0 --checkpoint_interval=1s --witness_keys="$WITNESS_KEY" \
     >"$WORK/server.out" 2>>"$WORK/server.log" &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
@@ -53,16 +54,23 @@ start_server() {
   echo "ktlog-server (pid $SERVER_PID) is serving on $ADDR, data in data/"
 }
 
-step "1. The operator makes the log's signing key and starts the server"
+step "1. The operator makes the log's signing key and starts the server; an independent auditor makes its witness key"
 show ktlog-keygen --name=demo.ktlog.example/log --out=log.key
 LOG_KEY=$("$KEYGEN" --name=demo.ktlog.example/log --out="$WORK/log.key")
 echo "log verifier key (pinned by every client): $LOG_KEY"
+show ktlog-keygen --name=auditor.example/witness --type=witness --out=witness.key
+WITNESS_KEY=$("$KEYGEN" --name=auditor.example/witness --type=witness --out="$WORK/witness.key")
+echo "witness verifier key (the log accepts its cosignatures): $WITNESS_KEY"
 start_server
 
 alice() { run "$KTCTL" --state="$WORK/alice" --server="$ADDR" "$@"; }
 bob() { run "$KTCTL" --state="$WORK/bob" --server="$ADDR" "$@"; }
 mallory() { run "$KTCTL" --state="$WORK/mallory" --server="$ADDR" "$@"; }
 json() { "$KTCTL" --state="$WORK/$1" --server="$ADDR" --json "${@:2}"; }
+audit() {
+  run "$AUDITOR" --log="$ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" \
+    --state_dir="$WORK/auditor"
+}
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.read().splitlines()[-1])['$1'])"; }
 
 step "2. Alice and Bob create accounts and register their phones; Alice adds her laptop"
@@ -88,13 +96,20 @@ BOB_DIGITS=$(json bob code show alice@example.com | field code)
 alice code compare bob@example.com "$BOB_DIGITS"
 bob contact list
 
-step "5. Mallory steals a copy of Alice's account key and slips her own device into Alice's account"
+step "5. The auditor replays the whole log, recomputes every root, and cosigns; Bob now requires its cosignature"
+audit
+bob policy --witnesses="$WITNESS_KEY" --witness_quorum=1
+bob checkpoint --raw
+
+step "6. Mallory steals a copy of Alice's account key and slips her own device into Alice's account"
 cp -r "$WORK/alice" "$WORK/mallory"
 mallory device add mallory-tablet
-echo "To everyone else this device looks legitimate: it is signed by Alice's key."
+echo "To everyone else this device looks legitimate: it is signed by Alice's key,"
+echo "so the auditor verifies and cosigns it too, and Bob's client sees nothing wrong:"
+audit
 bob monitor
 
-step "6. Alice's client checks her account and raises the alert"
+step "7. Alice's client checks her account and raises the alert"
 expect_exit 3 "$KTCTL" --state="$WORK/alice" --server="$ADDR" monitor
 alice alerts
 ALERT=$(json alice alerts | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
@@ -104,14 +119,15 @@ echo "  ..."
 echo "Alice removes the device and rotates her account key; Bob's client notices the new key:"
 alice device remove mallory-tablet
 alice rotate-key
+audit
 expect_exit 3 "$KTCTL" --state="$WORK/bob" --server="$ADDR" monitor
 echo "so they compare codes again:"
 bob code compare alice@example.com "$(json alice code show bob@example.com | field scannable)"
 
-step "7. An auditor's view: the whole log, record by record"
+step "8. The whole log, record by record"
 alice entries --begin=0 --end=100
 
-step "8. The server stops (SIGTERM); the operator checks every stored byte; it restarts"
+step "9. The server stops (SIGTERM); the operator checks every stored byte; it restarts"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || fail "unclean shutdown"
 SERVER_PID=""
 run "$ADMIN" fsck --data_dir="$WORK/data"
@@ -119,4 +135,4 @@ start_server
 alice checkpoint
 bob lookup alice@example.com
 
-step "demo complete: every checkpoint, proof and lookup verified; the attack was caught"
+step "demo complete: every checkpoint, proof and lookup verified, the log audited and cosigned; the attack was caught"

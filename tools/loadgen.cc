@@ -156,7 +156,7 @@ int Run(int argc, char** argv) {
     max_index = std::max(max_index, w.leaf_index);
   absl::StatusOr<LogCheckpoint> cp;
   for (int i = 0; i < 600; ++i) {
-    auto note = client->GetCheckpoint();
+    auto note = client->GetCheckpoint(0);
     if (!note.ok()) {
       fail(note.status().ToString());
       break;

@@ -95,6 +95,8 @@ absl::StatusOr<ClientState> LoadClientState(const std::string& dir) {
         policy.at("max_checkpoint_age_ms").get<uint64_t>();
     s.policy.max_future_skew_ms =
         policy.at("max_future_skew_ms").get<uint64_t>();
+    s.policy.witnesses = policy.at("witnesses").get<std::vector<std::string>>();
+    s.policy.witness_quorum = policy.at("witness_quorum").get<uint32_t>();
     return s;
   } catch (const std::exception& e) {
     return corrupt(e.what());
@@ -121,7 +123,9 @@ absl::Status SaveClientState(const std::string& dir, const ClientState& s) {
   j["alerts"] = nlohmann::json::array();
   for (const Alert& a : s.alerts) j["alerts"].push_back(a.ToJson());
   j["policy"] = {{"max_checkpoint_age_ms", s.policy.max_checkpoint_age_ms},
-                 {"max_future_skew_ms", s.policy.max_future_skew_ms}};
+                 {"max_future_skew_ms", s.policy.max_future_skew_ms},
+                 {"witnesses", s.policy.witnesses},
+                 {"witness_quorum", s.policy.witness_quorum}};
   return WriteFileAtomically(StatePath(dir), j.dump(1) + "\n", 0600);
 }
 

@@ -43,6 +43,10 @@ struct CheckingPolicy {
   uint64_t max_checkpoint_age_ms = 24 * 3600 * 1000;
   // A checkpoint dated further in the future is not accepted.
   uint64_t max_future_skew_ms = 5 * 60 * 1000;
+  // Witnesses (note verifier keys of type 0x04) and how many of them must
+  // have cosigned a checkpoint before it is trusted (0: none required).
+  std::vector<std::string> witnesses;
+  uint32_t witness_quorum = 0;
 };
 
 struct ClientState {

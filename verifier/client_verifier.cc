@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/bytes.h"
+#include "core/cosignature.h"
 #include "core/crypto.h"
 #include "core/merkle.h"
 #include "core/proof.h"
@@ -90,7 +91,17 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
   ASSIGN_OR_RETURN(std::optional<LogCheckpoint> trusted, Trusted());
   const CheckingPolicy& policy = state_->policy;
   uint64_t now = clock_->NowMillis();
-  absl::StatusOr<std::string> note = log_->GetCheckpoint();
+  absl::StatusOr<std::string> note = log_->GetCheckpoint(policy.witness_quorum);
+  if (!note.ok() && policy.witness_quorum > 0 &&
+      absl::IsNotFound(note.status())) {
+    Raise(AlertType::kMissingCosignatures, "",
+          trusted.has_value() ? Id(*trusted) : "none",
+          absl::StrCat("the log has no checkpoint cosigned by ",
+                       policy.witness_quorum,
+                       " of your witnesses; not trusting it"),
+          nlohmann::json::object());
+    return absl::FailedPreconditionError(note.status().message());
+  }
   if (!note.ok()) {
     if (trusted.has_value() &&
         now > trusted->timestamp_ms + policy.max_checkpoint_age_ms) {
@@ -113,6 +124,10 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
     return opened.status();
   }
   const LogCheckpoint& cp = *opened;
+  if (policy.witness_quorum > 0) {
+    absl::Status cosigned = CheckCosignatures(*note, cp);
+    if (!cosigned.ok()) return cosigned;
+  }
   if (cp.timestamp_ms > now + policy.max_future_skew_ms) {
     Raise(AlertType::kBadTimestamp, "", Sha256(*note).ToHex(),
           absl::StrCat("the log signed a checkpoint dated ",
@@ -178,11 +193,48 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
     return absl::FailedPreconditionError(
         "the log's latest checkpoint is stale");
   }
-  if (!trusted.has_value() || cp.size > trusted->size ||
-      cp.timestamp_ms > trusted->timestamp_ms) {
-    state_->trusted_checkpoint = *note;
-  }
+  // Not smaller, not older, consistent: trust it (a fresher heartbeat, or
+  // the same checkpoint with more cosignatures, replaces the trusted note).
+  state_->trusted_checkpoint = *note;
   return cp;
+}
+
+absl::Status ClientVerifier::CheckCosignatures(const std::string& note_text,
+                                               const LogCheckpoint& cp) {
+  const CheckingPolicy& policy = state_->policy;
+  ASSIGN_OR_RETURN(Note note, ParseNote(note_text));
+  uint64_t now_s = clock_->NowMillis() / 1000;
+  uint32_t valid = 0;
+  for (const std::string& text : policy.witnesses) {
+    ASSIGN_OR_RETURN(NoteVerifierKey witness, NoteVerifierKey::Parse(text));
+    absl::StatusOr<uint64_t> time_s = VerifyCosignature(note, witness);
+    bool present = false;
+    for (const NoteSignature& s : note.signatures) {
+      present |= s.name == witness.name && s.key_id == witness.key_id;
+    }
+    if (present && !time_s.ok()) {
+      // C2SP: a signature by a known key that fails rejects the note.
+      Raise(AlertType::kBadSignature, "", Sha256(note_text).ToHex(),
+            absl::StrCat("a cosignature by witness ", witness.name,
+                         " does not verify: ", time_s.status().message()),
+            {{"checkpoint", note_text}});
+      return absl::UnauthenticatedError(time_s.status().message());
+    }
+    if (time_s.ok() &&
+        *time_s * 1000 <= now_s * 1000 + policy.max_future_skew_ms) {
+      ++valid;
+    }
+  }
+  if (valid < policy.witness_quorum) {
+    Raise(AlertType::kMissingCosignatures, "", Id(cp),
+          absl::StrCat("the checkpoint of size ", cp.size, " has ", valid,
+                       " valid cosignature(s) from your witnesses; ",
+                       policy.witness_quorum, " are required"),
+          {{"checkpoint", note_text}});
+    return absl::FailedPreconditionError(
+        "not enough witnesses cosigned the checkpoint");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<VerifiedAccount> ClientVerifier::Lookup(

@@ -1,8 +1,9 @@
 // ClientVerifier: the verifier's engine. It turns what a log says into
 // trust and alerts, following docs/verifier.md:
 //
-//  - checkpoints: signed by the pinned key, dated within the policy's
-//    bounds, consistent with the trusted one; trust only moves forward;
+//  - checkpoints: signed by the pinned key, cosigned by the policy's quorum
+//    of witnesses (if any), dated within the policy's bounds, consistent
+//    with the trusted one; trust only moves forward;
 //  - lookups and histories: verified against the trusted checkpoint;
 //  - self-monitoring: every record of the own account since the last check
 //    is fetched and checked; a record this client did not sign raises
@@ -73,6 +74,9 @@ class ClientVerifier {
              const std::string& dedup_key, const std::string& message,
              nlohmann::json evidence);
   absl::StatusOr<NoteVerifierKey> LogKey() const;
+  // The policy's k-of-n witness rule for a checkpoint note.
+  absl::Status CheckCosignatures(const std::string& note_text,
+                                 const LogCheckpoint& cp);
 
   ClientState* const state_;
   LogSource* const log_;

@@ -17,8 +17,11 @@ namespace ktlog {
 class LogSource {
  public:
   virtual ~LogSource() = default;
-  // The latest signed checkpoint note (unverified).
-  virtual absl::StatusOr<std::string> GetCheckpoint() = 0;
+  // The latest signed checkpoint note (unverified); with
+  // min_cosignatures > 0, the newest one that many configured witnesses
+  // cosigned (NOT_FOUND if none).
+  virtual absl::StatusOr<std::string> GetCheckpoint(
+      uint32_t min_cosignatures) = 0;
   virtual absl::StatusOr<std::vector<Hash>> GetConsistencyProof(
       uint64_t size1, uint64_t size2) = 0;
   virtual absl::StatusOr<AccountLookupAnswer> LookupAccount(

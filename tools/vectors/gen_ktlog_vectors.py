@@ -224,6 +224,24 @@ def code_vectors():
     return out
 
 
+# --- witness cosignatures (c2sp.org/tlog-cosignature) -----------------------
+
+def cosignature():
+    seed, witness = seed_key("vector witness key")
+    name = "witness.ktlog.example/w1"
+    kid = note_key_id(name, 4, pub(witness))
+    vkey = "%s+%s+%s" % (name, kid.hex(), base64.b64encode(b"\x04" + pub(witness)).decode())
+    skey = "PRIVATE+KEY+%s+%s+%s" % (name, kid.hex(), base64.b64encode(b"\x04" + seed).decode())
+    cp = checkpoint()
+    body = cp["note"].split("\n\n")[0] + "\n"
+    t = 1764270006
+    sig = witness.sign(("cosignature/v1\ntime %d\n" % t).encode() + body.encode())
+    line = "\u2014 %s %s\n" % (name, base64.b64encode(kid + struct.pack(">Q", t) + sig).decode())
+    return {"witness_signer_key": skey, "witness_verifier_key": vkey,
+            "log_verifier_key": cp["verifier_key"], "time": t,
+            "note": cp["note"] + line}
+
+
 def main():
     recs, state = records()
     with open("tests/testdata/ktlog/records.json", "w") as f:
@@ -241,6 +259,11 @@ def main():
                    "Signal's safety-number algorithm over account keys and ids; the "
                    "second pair is the first after alice rotated her account key",
                    "codes": code_vectors()}, f, indent=1)
+        f.write("\n")
+    with open("tests/testdata/ktlog/cosignature.json", "w") as f:
+        json.dump({"description": "a ktlog checkpoint cosigned by a witness "
+                   "(c2sp.org/tlog-cosignature, Ed25519 cosignature/v1)",
+                   "cosigned": cosignature()}, f, indent=1, ensure_ascii=False)
         f.write("\n")
     with open("tests/testdata/ktlog/checkpoint.json", "w") as f:
         json.dump({"description": "a ktlog checkpoint signed note (docs/formats.md)",

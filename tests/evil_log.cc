@@ -1,0 +1,167 @@
+#include "tests/evil_log.h"
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "core/account.h"
+#include "core/clock.h"
+#include "core/index.h"
+#include "core/index_tree.h"
+#include "core/merkle.h"
+#include "core/record.h"
+#include "core/reference_tree.h"
+#include "grpcpp/grpcpp.h"
+
+namespace ktlog {
+
+std::unique_ptr<EvilLog> EvilLog::Start(const NoteSigner& signer) {
+  std::unique_ptr<EvilLog> log(new EvilLog(signer));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &log->port_);
+  builder.RegisterService(log.get());
+  log->server_ = builder.BuildAndStart();
+  log->Publish(0);
+  return log;
+}
+
+EvilLog::EvilLog(const NoteSigner& signer)
+    : signer_(
+          std::make_unique<NoteSigner>(*NoteSigner::Parse(signer.ToString()))),
+      clock_ms_(RealClock::Get()->NowMillis()) {}
+
+EvilLog::~EvilLog() {
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+  }
+}
+
+std::string EvilLog::address() const {
+  return absl::StrCat("127.0.0.1:", port_);
+}
+
+void EvilLog::Append(const std::string& record) {
+  absl::MutexLock lock(&mu_);
+  records_.push_back(record);
+}
+
+Hash EvilLog::RootAt(uint64_t size) {
+  absl::MutexLock lock(&mu_);
+  ReferenceTree tree;
+  for (uint64_t i = 0; i < size; ++i)
+    tree.AppendLeafHash(HashLeaf(records_[i]));
+  return tree.Root(size);
+}
+
+Hash EvilLog::IndexRootAt(uint64_t size) {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, AccountState> accounts;
+  for (uint64_t i = 0; i < size; ++i) {
+    absl::StatusOr<DeviceRecord> r = DecodeRecord(records_[i]);
+    if (!r.ok()) continue;
+    AccountState& s = accounts[r->account_id];
+    if (!s.exists()) s.account_id = r->account_id;
+    ApplyRecord(*r, i, &s).IgnoreError();  // an evil log applies anything
+  }
+  std::map<Hash, Hash> entries;
+  for (const auto& [id, s] : accounts) {
+    if (s.exists()) entries[AccountIndexKey(id)] = AccountValueHash(s);
+  }
+  return NaiveIndexRoot(entries);
+}
+
+LogCheckpoint EvilLog::Publish(uint64_t size, std::optional<Hash> forged_root,
+                               std::optional<Hash> forged_index_root) {
+  LogCheckpoint cp;
+  cp.origin = signer_->name();
+  cp.size = size;
+  cp.root = forged_root.has_value() ? *forged_root : RootAt(size);
+  cp.index_root =
+      forged_index_root.has_value() ? *forged_index_root : IndexRootAt(size);
+  absl::MutexLock lock(&mu_);
+  cp.timestamp_ms = ++clock_ms_;
+  note_ = SignLogCheckpoint(cp, *signer_);
+  return cp;
+}
+
+std::vector<std::string> EvilLog::ReceivedCosignedNotes() {
+  absl::MutexLock lock(&mu_);
+  return cosigned_;
+}
+
+grpc::Status EvilLog::GetCheckpoint(grpc::ServerContext*,
+                                    const v1::GetCheckpointRequest* req,
+                                    v1::SignedCheckpoint* resp) {
+  absl::MutexLock lock(&mu_);
+  if (req->min_cosignatures() > 0) {
+    // Serve the newest cosigned note whose body is the current checkpoint.
+    std::string body = note_.substr(0, note_.find("\n\n") + 1);
+    for (auto it = cosigned_.rbegin(); it != cosigned_.rend(); ++it) {
+      if (it->rfind(body, 0) == 0) {
+        resp->set_note(*it);
+        return grpc::Status::OK;
+      }
+    }
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "no cosigned checkpoint");
+  }
+  resp->set_note(note_);
+  return grpc::Status::OK;
+}
+
+grpc::Status EvilLog::GetConsistencyProof(
+    grpc::ServerContext*, const v1::GetConsistencyProofRequest* req,
+    v1::ConsistencyProof* resp) {
+  absl::MutexLock lock(&mu_);
+  if (req->size1() == 0 || req->size1() > req->size2() ||
+      req->size2() > records_.size()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad sizes");
+  }
+  ReferenceTree tree;
+  for (const std::string& r : records_) tree.AppendLeafHash(HashLeaf(r));
+  for (const Hash& h : tree.ConsistencyProof(req->size1(), req->size2())) {
+    resp->add_hashes(h.bytes());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status EvilLog::GetInclusionProof(grpc::ServerContext*,
+                                        const v1::GetInclusionProofRequest* req,
+                                        v1::InclusionProof* resp) {
+  absl::MutexLock lock(&mu_);
+  if (req->leaf_index() >= req->tree_size() ||
+      req->tree_size() > records_.size()) {
+    return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "bad index");
+  }
+  ReferenceTree tree;
+  for (const std::string& r : records_) tree.AppendLeafHash(HashLeaf(r));
+  resp->set_leaf_index(req->leaf_index());
+  resp->set_tree_size(req->tree_size());
+  for (const Hash& h :
+       tree.InclusionProof(req->leaf_index(), req->tree_size())) {
+    resp->add_hashes(h.bytes());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status EvilLog::GetEntries(grpc::ServerContext*,
+                                 const v1::GetEntriesRequest* req,
+                                 v1::GetEntriesResponse* resp) {
+  absl::MutexLock lock(&mu_);
+  for (uint64_t i = req->begin();
+       i < req->end() && i < records_.size() && i < req->begin() + 1000; ++i) {
+    resp->add_records(records_[i]);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status EvilLog::AddCosignature(grpc::ServerContext*,
+                                     const v1::AddCosignatureRequest* req,
+                                     v1::AddCosignatureResponse* resp) {
+  absl::MutexLock lock(&mu_);
+  cosigned_.push_back(req->note());
+  resp->set_cosignatures(1);
+  return grpc::Status::OK;
+}
+
+}  // namespace ktlog

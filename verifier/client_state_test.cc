@@ -1,0 +1,102 @@
+#include "verifier/client_state.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "core/file_util.h"
+#include "gtest/gtest.h"
+
+namespace ktlog {
+namespace {
+
+std::string TempDir() {
+  static int n = 0;
+  std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/state", n++);
+  EXPECT_TRUE(MakeDirs(dir, 0700).ok());
+  return dir;
+}
+
+// Every field survives a save and a load.
+TEST(ClientStateTest, RoundTripsEveryField) {
+  ClientState s;
+  s.log_verifier_key = "log.example+01020304+AQID";
+  s.account_id = "alice";
+  s.device_id = "phone";
+  s.own_state.account_id = "alice";
+  s.own_state.account_key = std::string(32, 'k');
+  s.own_state.version = 3;
+  s.own_state.devices["phone"] = ActiveDevice{"pk", 0};
+  s.pending_own = {"aa", "bb"};
+  s.approved_devices["phone"] = "pk";
+  s.trusted_checkpoint = "note\n";
+  s.contacts["bob"] = ContactState{
+      std::string(32, 'v'), std::string(32, 's'), 7, {{"tablet", "tk"}}};
+  Alert a;
+  a.type = AlertType::kLogFork;
+  a.account = "";
+  a.message = "m";
+  a.raised_at_ms = 5;
+  a.evidence = {{"checkpoint", "x"}};
+  a.SetId("k");
+  s.alerts.push_back(a);
+  s.policy.max_checkpoint_age_ms = 11;
+  s.policy.max_future_skew_ms = 12;
+  s.policy.witnesses = {"w1", "w2"};
+  s.policy.witness_quorum = 2;
+  std::string dir = TempDir();
+  ASSERT_TRUE(SaveClientState(dir, s).ok());
+  struct stat st;
+  ASSERT_EQ(stat((dir + "/state.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto l = LoadClientState(dir);
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(l->log_verifier_key, s.log_verifier_key);
+  EXPECT_EQ(l->account_id, s.account_id);
+  EXPECT_EQ(l->device_id, s.device_id);
+  EXPECT_TRUE(l->own_state == s.own_state);
+  EXPECT_EQ(l->pending_own, s.pending_own);
+  EXPECT_EQ(l->approved_devices, s.approved_devices);
+  EXPECT_EQ(l->trusted_checkpoint, s.trusted_checkpoint);
+  ASSERT_EQ(l->contacts.count("bob"), 1u);
+  EXPECT_EQ(l->contacts["bob"].verified_key, s.contacts["bob"].verified_key);
+  EXPECT_EQ(l->contacts["bob"].seen_key, s.contacts["bob"].seen_key);
+  EXPECT_EQ(l->contacts["bob"].seen_version, 7u);
+  EXPECT_EQ(l->contacts["bob"].seen_devices, s.contacts["bob"].seen_devices);
+  ASSERT_EQ(l->alerts.size(), 1u);
+  EXPECT_EQ(l->alerts[0].ToJson(), a.ToJson());
+  EXPECT_EQ(l->policy.max_checkpoint_age_ms, 11u);
+  EXPECT_EQ(l->policy.max_future_skew_ms, 12u);
+  EXPECT_EQ(l->policy.witnesses, s.policy.witnesses);
+  EXPECT_EQ(l->policy.witness_quorum, 2u);
+}
+
+TEST(ClientStateTest, MissingAndForeignStates) {
+  std::string dir = TempDir();
+  EXPECT_EQ(LoadClientState(dir).status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(
+      WriteFileAtomically(dir + "/state.json", "{\"format\": \"other\"}", 0600)
+          .ok());
+  EXPECT_EQ(LoadClientState(dir).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(WriteFileAtomically(dir + "/state.json", "not json", 0600).ok());
+  EXPECT_EQ(LoadClientState(dir).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ClientStateTest, KeyFiles) {
+  std::string dir = TempDir();
+  Ed25519PrivateKey k = Ed25519PrivateKey::Generate();
+  ASSERT_TRUE(WritePrivateKeyFile(dir + "/k", k).ok());
+  EXPECT_EQ(WritePrivateKeyFile(dir + "/k", k).code(),
+            absl::StatusCode::kAlreadyExists);
+  auto back = ReadPrivateKeyFile(dir + "/k");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->public_key(), k.public_key());
+  EXPECT_EQ(ReadPrivateKeyFile(dir + "/none").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace ktlog
