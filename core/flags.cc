@@ -1,5 +1,7 @@
 #include "core/flags.h"
 
+#include <cstdio>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -151,6 +153,26 @@ std::string FlagSet::Help() const {
 
 std::vector<std::string> ArgsOf(int argc, char** argv) {
   return std::vector<std::string>(argv + 1, argv + argc);
+}
+
+bool ParseMainFlags(FlagSet& flags, int argc, char** argv,
+                    const std::string& program,
+                    std::vector<std::string>* positional, int* exit_code) {
+  absl::StatusOr<std::vector<std::string>> parsed =
+      flags.Parse(ArgsOf(argc, argv));
+  if (!parsed.ok()) {
+    fprintf(stderr, "%s: %s\n", program.c_str(),
+            std::string(parsed.status().message()).c_str());
+    *exit_code = 2;
+    return false;
+  }
+  if (flags.help_requested()) {
+    fputs(flags.Help().c_str(), stdout);
+    *exit_code = 0;
+    return false;
+  }
+  *positional = *std::move(parsed);
+  return true;
 }
 
 }  // namespace ktlog

@@ -65,6 +65,14 @@ class FlagSet {
 // argv[1..argc) as strings.
 std::vector<std::string> ArgsOf(int argc, char** argv);
 
+// The standard handling in a binary's main(): parses argv with `flags`.
+// Returns true with the positional arguments, or false with *exit_code set:
+// 0 after printing --help to stdout, 2 after printing
+// "<program>: <error>" to stderr.
+bool ParseMainFlags(FlagSet& flags, int argc, char** argv,
+                    const std::string& program,
+                    std::vector<std::string>* positional, int* exit_code);
+
 }  // namespace ktlog
 
 #endif  // KTLOG_CORE_FLAGS_H_

@@ -59,14 +59,13 @@ int main(int argc, char** argv) {
                "whose cosignatures the log accepts");
   flags.String("backup_dir", &backup_dir,
                "where SIGUSR1 writes an online backup (a new subdirectory)");
-  absl::StatusOr<std::vector<std::string>> args =
-      flags.Parse(ktlog::ArgsOf(argc, argv));
-  if (!args.ok()) return Fail(std::string(args.status().message()), 2);
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
+  std::vector<std::string> args;
+  int exit_code;
+  if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-server", &args,
+                             &exit_code)) {
+    return exit_code;
   }
-  if (!args->empty()) return Fail("unexpected argument " + (*args)[0], 2);
+  if (!args.empty()) return Fail("unexpected argument " + args[0], 2);
   if (data_dir.empty()) return Fail("--data_dir is required", 2);
   if (key_file.empty()) return Fail("--key_file is required", 2);
   if (batch_size == 0 || batch_size > 100000) {

@@ -5,6 +5,7 @@
 #include "core/crypto.h"
 #include "core/index.h"
 #include "core/status_macros.h"
+#include "log/rocksdb_util.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
@@ -108,48 +109,13 @@ std::string U64(uint64_t v) {
   return s;
 }
 
-// The one adapter from RocksDB's status to absl::Status.
-absl::Status FromRocksDb(const rocksdb::Status& s, absl::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = absl::StrCat(what, ": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(msg);
-  if (s.IsNotFound()) return absl::NotFoundError(msg);
-  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsAborted() ||
-      s.IsTryAgain()) {
-    return absl::UnavailableError(msg);
-  }
-  return absl::InternalError(msg);
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LogStorage>> LogStorage::Open(
     const std::string& dir) {
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.paranoid_checks = true;
-  options.IncreaseParallelism(2);
-  options.max_open_files = 512;
-  // Bloom filters: most point reads (duplicate checks by leaf hash) miss.
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
-  if (!s.ok()) {
-    std::string why = s.ToString();
-    if (s.IsCorruption()) {
-      return absl::DataLossError(
-          absl::StrCat("data dir ", dir, " is corrupted: ", why));
-    }
-    if (why.find("lock") != std::string::npos) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "data dir ", dir, " is in use by another ktlog-server: ", why));
-    }
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot open data dir ", dir, ": ", why));
-  }
-  std::unique_ptr<rocksdb::DB> db(raw);
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db,
+                   OpenRocksDb(dir, "data dir"));
+  rocksdb::Status s;
   std::string value;
   s = db->Get(rocksdb::ReadOptions(), kSizeKey, &value);
   uint64_t size = 0;

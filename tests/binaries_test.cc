@@ -116,7 +116,7 @@ TEST(ServerStartupTest, ErrorsAreOneClearLine) {
   expect_one_line(
       RunProgram({kServer, "--data_dir=" + data, "--key_file=" + k.key_file,
                   "--listen=127.0.0.1:0"}),
-      1, "in use by another ktlog-server");
+      1, "is in use by another process");
   EXPECT_EQ(s->Stop(), 0);
   Keyed other = MakeKey();
   expect_one_line(

@@ -32,13 +32,13 @@ int main(int argc, char** argv) {
   ktlog::FlagSet flags(kUsage);
   flags.String("data_dir", &data_dir, "the log's data directory");
   flags.String("log_key", &log_key, "the verifier key clients pin (optional)");
-  auto args = flags.Parse(ktlog::ArgsOf(argc, argv));
-  if (!args.ok()) return Fail(std::string(args.status().message()), 2);
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
+  std::vector<std::string> args;
+  int exit_code;
+  if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-admin", &args,
+                             &exit_code)) {
+    return exit_code;
   }
-  if (args->size() != 1 || (*args)[0] != "fsck") {
+  if (args.size() != 1 || args[0] != "fsck") {
     std::cerr << kUsage << "\n";
     return 2;
   }

@@ -21,17 +21,17 @@ int main(int argc, char** argv) {
   flags.String("type", &type,
                "log (checkpoint signing) or witness (cosigning)");
   flags.String("show", &show, "print the verifier key of an existing key file");
-  auto args = flags.Parse(ktlog::ArgsOf(argc, argv));
   auto fail = [](const std::string& msg, int code) {
     fprintf(stderr, "ktlog-keygen: %s\n", msg.c_str());
     return code;
   };
-  if (!args.ok()) return fail(std::string(args.status().message()), 2);
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
+  std::vector<std::string> args;
+  int exit_code;
+  if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-keygen", &args,
+                             &exit_code)) {
+    return exit_code;
   }
-  if (!args->empty()) return fail("unexpected argument " + (*args)[0], 2);
+  if (!args.empty()) return fail("unexpected argument " + args[0], 2);
   if (!show.empty()) {
     auto signer = ktlog::LoadSignerKeyFile(show);
     if (!signer.ok()) return fail(std::string(signer.status().message()), 1);

@@ -79,14 +79,10 @@ int Run(int argc, char** argv) {
   flags.Uint64("samples", &samples, "acknowledged records to prove included");
   flags.Uint64("devices_per_account", &devices_per_account,
                "devices each written account gets (1..100)");
-  auto args = flags.Parse(ArgsOf(argc, argv));
-  if (!args.ok()) {
-    std::cerr << "ktlog-loadgen: " << args.status().message() << "\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
+  std::vector<std::string> args;
+  int exit_code;
+  if (!ParseMainFlags(flags, argc, argv, "ktlog-loadgen", &args, &exit_code)) {
+    return exit_code;
   }
   auto log_key = NoteVerifierKey::Parse(log_key_text);
   if (!log_key.ok()) {

@@ -132,14 +132,11 @@ int main(int argc, char** argv) {
   ktlog::FlagSet flags("usage: proof_sizes [--accounts=N,N,...] [--samples=K]");
   flags.String("accounts", &accounts, "account counts to measure");
   flags.Uint64("samples", &samples, "lookups sampled per count");
-  auto args = flags.Parse(ktlog::ArgsOf(argc, argv));
-  if (!args.ok()) {
-    std::cerr << args.status().message() << "\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
+  std::vector<std::string> args;
+  int exit_code;
+  if (!ktlog::ParseMainFlags(flags, argc, argv, "proof_sizes", &args,
+                             &exit_code)) {
+    return exit_code;
   }
   for (absl::string_view part : absl::StrSplit(accounts, ',')) {
     uint64_t n;

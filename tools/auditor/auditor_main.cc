@@ -96,14 +96,13 @@ int main(int argc, char** argv) {
                "records between saves of progress while catching up");
   flags.Bool("clear_failure", &clear_failure,
              "forget a recorded failure (after investigating it)");
-  auto args = flags.Parse(ktlog::ArgsOf(argc, argv));
-  if (!args.ok()) return Fail(std::string(args.status().message()), kExitUsage);
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return kExitOk;
+  std::vector<std::string> args;
+  int exit_code;
+  if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-auditor", &args,
+                             &exit_code)) {
+    return exit_code;
   }
-  if (!args->empty())
-    return Fail("unexpected argument " + (*args)[0], kExitUsage);
+  if (!args.empty()) return Fail("unexpected argument " + args[0], kExitUsage);
   if (log_key_text.empty() || key_file.empty() || state_dir.empty()) {
     return Fail("--log_key, --key_file and --state_dir are required",
                 kExitUsage);

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/bytes.h"
 #include "core/status_macros.h"
+#include "log/rocksdb_util.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
@@ -25,11 +26,6 @@ std::string NodeKey(const IndexPath& path) {
   return k;
 }
 
-absl::Status Check(const rocksdb::Status& s, absl::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat(what, ": ", s.ToString()));
-}
-
 class StoreIndexReader : public IndexNodeReader {
  public:
   explicit StoreIndexReader(rocksdb::DB* db) : db_(db) {}
@@ -37,7 +33,7 @@ class StoreIndexReader : public IndexNodeReader {
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), NodeKey(path), &value);
     if (s.IsNotFound()) return IndexNode();
-    RETURN_IF_ERROR(Check(s, "reading the auditor's index"));
+    RETURN_IF_ERROR(FromRocksDb(s, "reading the auditor's index"));
     return IndexNode::Decode(value);
   }
 
@@ -49,17 +45,9 @@ class StoreIndexReader : public IndexNodeReader {
 
 absl::StatusOr<std::unique_ptr<AuditorStore>> AuditorStore::Open(
     const std::string& dir) {
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.IncreaseParallelism(2);
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
-  if (!s.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot open the auditor state in ", dir, ": ", s.ToString()));
-  }
-  return std::unique_ptr<AuditorStore>(
-      new AuditorStore(std::unique_ptr<rocksdb::DB>(raw)));
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db,
+                   OpenRocksDb(dir, "auditor state"));
+  return std::unique_ptr<AuditorStore>(new AuditorStore(std::move(db)));
 }
 
 AuditorStore::AuditorStore(std::unique_ptr<rocksdb::DB> db)
@@ -75,7 +63,7 @@ absl::StatusOr<std::optional<std::string>> AuditorStore::Get(
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
-  RETURN_IF_ERROR(Check(s, "reading the auditor state"));
+  RETURN_IF_ERROR(FromRocksDb(s, "reading the auditor state"));
   return std::optional<std::string>(std::move(value));
 }
 
@@ -83,7 +71,7 @@ absl::Status AuditorStore::Put(const std::string& key,
                                const std::string& value) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return Check(db_->Put(wo, key, value), "writing the auditor state");
+  return FromRocksDb(db_->Put(wo, key, value), "writing the auditor state");
 }
 
 absl::Status AuditorStore::BindLog(const std::string& log_key) {
@@ -144,7 +132,7 @@ absl::Status AuditorStore::Commit(const AuditorCommit& c) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return Check(db_->Write(wo, &wb), "committing the auditor state");
+  return FromRocksDb(db_->Write(wo, &wb), "committing the auditor state");
 }
 
 absl::StatusOr<std::optional<std::string>> AuditorStore::ReadFailure() {
@@ -158,7 +146,7 @@ absl::Status AuditorStore::WriteFailure(const std::string& evidence) {
 absl::Status AuditorStore::ClearFailure() {
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return Check(db_->Delete(wo, kFailureKey), "clearing the failure");
+  return FromRocksDb(db_->Delete(wo, kFailureKey), "clearing the failure");
 }
 
 }  // namespace ktlog
