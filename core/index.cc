@@ -73,6 +73,10 @@ absl::StatusOr<IndexProof> DecodeIndexProof(absl::string_view data) {
       absl::string_view h;
       if (!r.ReadBytes(Hash::kSize, &h)) break;
       p.siblings.push_back(Hash::FromBytesOrDie(h));
+      if (p.siblings.back() == kEmptyIndexHash) {
+        return absl::InvalidArgumentError(
+            "malformed index proof: an empty sibling marked as present");
+      }
     } else {
       p.siblings.push_back(kEmptyIndexHash);
     }

@@ -73,7 +73,8 @@ struct IndexProof {
 };
 
 // INVALID_ARGUMENT unless `data` is a canonical encoding (depth <= 256,
-// bitmap bits beyond depth clear, no trailing bytes).
+// bitmap bits beyond depth clear, no empty hash marked present, no trailing
+// bytes).
 absl::StatusOr<IndexProof> DecodeIndexProof(absl::string_view data);
 
 // Checks `proof` for `key` against `root`. With `value_hash` set it must be

@@ -1,0 +1,25 @@
+"""ktlog_fuzz_target: a libFuzzer target and its replay test.
+
+<name>_replay (a cc_test in the default suite, any compiler): replays the
+corpus in tests/testdata/fuzz/<corpus>/ and every one-byte change of it.
+<name> (cc_binary, tagged manual): the real fuzzer; build and run it with
+clang, e.g. `tools/dev fuzz`.
+"""
+
+def ktlog_fuzz_target(name, srcs, deps, corpus):
+    native.cc_test(
+        name = name + "_replay",
+        srcs = srcs,
+        deps = deps + ["//core/fuzz:replay_main"],
+        data = ["//tests/testdata:fuzz_corpus"],
+        args = ["tests/testdata/fuzz/" + corpus],
+    )
+    native.cc_binary(
+        name = name,
+        testonly = True,
+        srcs = srcs,
+        deps = deps,
+        copts = ["-fsanitize=fuzzer,address"],
+        linkopts = ["-fsanitize=fuzzer,address"],
+        tags = ["manual"],
+    )

@@ -1,0 +1,155 @@
+// LogStorage on real RocksDB in a temp dir: batches, nodes, records, leaf
+// hashes, identity, versioned account states and index roots, history and
+// key records, cosigned checkpoints, reopening.
+#include "log/storage.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "core/compact_range.h"
+#include "core/crypto.h"
+#include "core/file_util.h"
+#include "core/index.h"
+#include "core/proof.h"
+#include "core/reference_tree.h"
+#include "gtest/gtest.h"
+
+namespace ktlog {
+namespace {
+
+std::string TempDir() {
+  static int n = 0;
+  std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/storage", n++);
+  EXPECT_TRUE(MakeDirs(dir, 0700).ok());
+  return dir;
+}
+
+// A batch of `n` records after `range`, with every derived piece filled in.
+StorageBatch MakeBatch(CompactRange* range, ReferenceTree* ref, int n,
+                       uint64_t account_version) {
+  StorageBatch b;
+  b.begin = range->size();
+  AccountState state;
+  state.account_id = "acct";
+  state.account_key = std::string(32, 'k');
+  for (int i = 0; i < n; ++i) {
+    std::string record = absl::StrCat("record ", range->size());
+    Hash leaf = HashLeaf(record);
+    b.records.push_back(record);
+    b.leaf_hashes.push_back(leaf);
+    b.history.push_back(HistoryEntry{"acct", account_version + i, range->size(),
+                                     account_version + i == 1});
+    range->Append(leaf, [&b](const NodeId& id, const Hash& h) {
+      b.nodes.emplace_back(id, h);
+    });
+    ref->AppendLeafHash(leaf);
+  }
+  state.version = account_version + n - 1;
+  b.accounts.push_back(state);
+  b.index_root = Sha256(absl::StrCat("index at ", range->size()));
+  return b;
+}
+
+TEST(StorageTest, CommitsBatchesAndReadsThemBack) {
+  std::string dir = TempDir();
+  CompactRange range;
+  ReferenceTree ref;
+  {
+    auto s = LogStorage::Open(dir);
+    ASSERT_TRUE(s.ok()) << s.status();
+    LogStorage& st = **s;
+    EXPECT_EQ(st.size(), 0u);
+    ASSERT_TRUE(st.BindIdentity({"o", "k1"}).ok());
+    ASSERT_TRUE(st.CommitBatch(MakeBatch(&range, &ref, 5, 1)).ok());
+    ASSERT_TRUE(st.CommitBatch(MakeBatch(&range, &ref, 3, 6)).ok());
+    EXPECT_EQ(st.size(), 8u);
+    // A batch that does not start at the tree size is refused.
+    CompactRange other;
+    ReferenceTree other_ref;
+    EXPECT_EQ(st.CommitBatch(MakeBatch(&other, &other_ref, 1, 1)).code(),
+              absl::StatusCode::kInternal);
+  }
+  // Everything survives reopening.
+  auto s = LogStorage::Open(dir);
+  ASSERT_TRUE(s.ok());
+  LogStorage& st = **s;
+  EXPECT_EQ(st.size(), 8u);
+  EXPECT_EQ(st.BindIdentity({"o", "k2"}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(st.BindIdentity({"o", "k1"}).ok());
+  auto identity = st.ReadIdentity();
+  ASSERT_TRUE(identity.ok() && identity->has_value());
+  EXPECT_EQ((*identity)->verifier_key, "k1");
+
+  auto records = st.ReadRecords(2, 7);
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ((*records)[0], "record 2");
+  EXPECT_EQ(records->size(), 5u);
+  EXPECT_EQ(st.ReadRecords(5, 9).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(*st.FindLeafIndex(HashLeaf("record 6")),
+            std::optional<uint64_t>(6));
+  EXPECT_FALSE(st.FindLeafIndex(HashLeaf("nope"))->has_value());
+
+  // Roots and proofs at every size from stored nodes match the reference.
+  for (uint64_t size = 1; size <= 8; ++size) {
+    auto hashes = st.ReadCompactRange(size);
+    ASSERT_TRUE(hashes.ok());
+    EXPECT_EQ(CompactRange::FromHashes(size, *hashes)->Root(), ref.Root(size));
+    for (uint64_t i = 0; i < size; ++i) {
+      auto proof = st.ReadProof(*InclusionProofPlan(i, size));
+      ASSERT_TRUE(proof.ok());
+      EXPECT_EQ(*proof, ref.InclusionProof(i, size));
+    }
+  }
+  EXPECT_EQ(st.ReadNodes({NodeId{0, 8}}).status().code(),
+            absl::StatusCode::kNotFound);
+
+  // Versioned data: states and index roots by batch end.
+  EXPECT_EQ(st.ReadAccount("acct", 5)->value().version, 5u);
+  EXPECT_EQ(st.ReadAccount("acct", 7)->value().version, 5u);
+  EXPECT_EQ(st.ReadAccount("acct", 8)->value().version, 8u);
+  EXPECT_EQ(st.ReadAccount("acct")->value().version, 8u);
+  EXPECT_FALSE(st.ReadAccount("acct", 4)->has_value());
+  EXPECT_FALSE(st.ReadAccount("other")->has_value());
+  EXPECT_EQ(*st.ReadIndexRoot(5), Sha256("index at 5"));
+  EXPECT_EQ(*st.ReadIndexRoot(0), kEmptyIndexHash);
+  EXPECT_EQ(st.ReadIndexRoot(6).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(*st.ReadIndexVersions(), (std::vector<uint64_t>{5, 8}));
+
+  // History and key records.
+  auto history = st.ReadHistory("acct", 3, 7, 100);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 5u);  // versions 3..7, leaves 2..6 (< 7)
+  EXPECT_EQ((*history)[0].leaf_index, 2u);
+  EXPECT_EQ(st.ReadHistory("acct", 1, 100, 2)->size(), 2u);
+  auto keys = st.ReadKeyRecords("acct", 100, 0, 10);
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].version, 1u);
+
+  // Cosigned checkpoints.
+  ASSERT_TRUE(st.WriteCosignedCheckpoint(5, "body5\n", "note5").ok());
+  ASSERT_TRUE(st.WriteCosignedCheckpoint(8, "body8\n", "note8").ok());
+  EXPECT_EQ(*st.ReadCosignedCheckpoint(5, "body5\n"),
+            std::optional<std::string>("note5"));
+  EXPECT_EQ(*st.ReadRecentCosignedCheckpoints(10),
+            (std::vector<std::string>{"note8", "note5"}));
+
+  // The latest checkpoint note.
+  EXPECT_FALSE(st.ReadLatestCheckpoint()->has_value());
+  ASSERT_TRUE(st.WriteLatestCheckpoint("cp").ok());
+  EXPECT_EQ(*st.ReadLatestCheckpoint(), std::optional<std::string>("cp"));
+}
+
+TEST(StorageTest, ADataDirCanBeOpenedOnlyOnce) {
+  std::string dir = TempDir();
+  auto a = LogStorage::Open(dir);
+  ASSERT_TRUE(a.ok());
+  auto b = LogStorage::Open(dir);
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(b.status().message().find("in use"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ktlog
