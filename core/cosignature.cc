@@ -26,25 +26,25 @@ absl::StatusOr<uint64_t> VerifyCosignature(const Note& note,
     return absl::InvalidArgumentError(
         "a witness key has type 0x04 (Ed25519 cosignature/v1)");
   }
-  for (const NoteSignature& s : note.signatures) {
-    if (s.name != witness.name || s.key_id != witness.key_id) continue;
-    if (s.signature.size() != 8 + Ed25519PublicKey::kSignatureSize) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cosignature by ", witness.name, " has the wrong length"));
-    }
-    uint64_t time_s = ReadBigEndian(s.signature, 8);
-    if (time_s >= (uint64_t{1} << 63)) {
-      return absl::InvalidArgumentError("cosignature time exceeds 2^63 - 1");
-    }
-    if (!witness.key.Verify(SignedMessage(note.text, time_s),
-                            absl::string_view(s.signature).substr(8))) {
-      return absl::UnauthenticatedError(
-          absl::StrCat("cosignature by ", witness.name, " does not verify"));
-    }
-    return time_s;
+  const NoteSignature* s = FindSignature(note, witness);
+  if (s == nullptr) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("no cosignature by witness ", witness.name));
   }
-  return absl::UnauthenticatedError(
-      absl::StrCat("no cosignature by witness ", witness.name));
+  if (s->signature.size() != 8 + Ed25519PublicKey::kSignatureSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cosignature by ", witness.name, " has the wrong length"));
+  }
+  uint64_t time_s = ReadBigEndian(s->signature, 8);
+  if (time_s >= (uint64_t{1} << 63)) {
+    return absl::InvalidArgumentError("cosignature time exceeds 2^63 - 1");
+  }
+  if (!witness.key.Verify(SignedMessage(note.text, time_s),
+                          absl::string_view(s->signature).substr(8))) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("cosignature by ", witness.name, " does not verify"));
+  }
+  return time_s;
 }
 
 }  // namespace ktlog

@@ -234,9 +234,10 @@ absl::StatusOr<IndexNode> CachingIndexReader::Read(const IndexPath& path) {
   return node;
 }
 
-void CachingIndexReader::Remember(const IndexUpdate& update, int max_depth,
-                                  std::map<IndexPath, IndexNode>* cache) {
-  for (const auto& [path, node] : update.nodes) {
+void CachingIndexReader::Remember(
+    const std::vector<std::pair<IndexPath, IndexNode>>& nodes, int max_depth,
+    std::map<IndexPath, IndexNode>* cache) {
+  for (const auto& [path, node] : nodes) {
     if (path.depth < max_depth) (*cache)[path] = node;
   }
 }

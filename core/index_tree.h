@@ -95,9 +95,11 @@ class CachingIndexReader : public IndexNodeReader {
 
   absl::StatusOr<IndexNode> Read(const IndexPath& path) override;
 
-  // Records `update`'s nodes in `cache` (those shallower than max_depth).
-  static void Remember(const IndexUpdate& update, int max_depth,
-                       std::map<IndexPath, IndexNode>* cache);
+  // Records `nodes` (just written) in `cache`: those shallower than
+  // max_depth.
+  static void Remember(
+      const std::vector<std::pair<IndexPath, IndexNode>>& nodes, int max_depth,
+      std::map<IndexPath, IndexNode>* cache);
 
  private:
   IndexNodeReader* const base_;

@@ -215,6 +215,14 @@ NoteSignature SignNote(absl::string_view text, const NoteSigner& signer) {
                        signer.private_key().Sign(text)};
 }
 
+const NoteSignature* FindSignature(const Note& note,
+                                   const NoteVerifierKey& key) {
+  for (const NoteSignature& sig : note.signatures) {
+    if (sig.name == key.name && sig.key_id == key.key_id) return &sig;
+  }
+  return nullptr;
+}
+
 absl::Status VerifyNoteSignature(const Note& note, const NoteVerifierKey& key) {
   if (key.type != kNoteTypeEd25519) {
     return absl::InvalidArgumentError(

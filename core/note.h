@@ -102,6 +102,11 @@ absl::StatusOr<Note> ParseNote(absl::string_view note);
 // The type-0x01 signature of `text` by `signer` (Ed25519 over the text).
 NoteSignature SignNote(absl::string_view text, const NoteSigner& signer);
 
+// The first signature on `note` whose name and key ID are `key`'s (by type
+// 0x01 or 0x04 keys alike), or null. Not verified.
+const NoteSignature* FindSignature(const Note& note,
+                                   const NoteVerifierKey& key);
+
 // Checks `note` against the type-0x01 `key` per C2SP: signatures from other
 // keys are ignored; the note must carry a signature with key's name and ID
 // and it must verify. UNAUTHENTICATED otherwise (no signature by the key, or

@@ -6,6 +6,7 @@
 #include "core/compact_range.h"
 #include "core/proof.h"
 #include "core/status_macros.h"
+#include "core/succession.h"
 
 namespace ktlog {
 namespace {
@@ -64,29 +65,18 @@ CheckpointPublisher::CheckpointPublisher(
 
 absl::Status CheckpointPublisher::CheckConsistent(const LogCheckpoint& previous,
                                                   const LogCheckpoint& next) {
-  uint64_t size = next.size;
-  const Hash& root = next.root;
-  if (size < previous.size) {
-    return absl::InternalError(absl::StrCat("refusing to sign size ", size,
-                                            " after size ", previous.size));
-  }
-  if (size == previous.size || previous.size == 0) {
-    if (size == previous.size &&
-        (root != previous.root || next.index_root != previous.index_root)) {
-      return absl::InternalError(
-          absl::StrCat("refusing to sign a second root for size ", size));
-    }
-    return absl::OkStatus();
-  }
-  ASSIGN_OR_RETURN(ProofPlan plan, ConsistencyProofPlan(previous.size, size));
-  ASSIGN_OR_RETURN(std::vector<Hash> proof, storage_->ReadProof(plan));
-  absl::Status s =
-      VerifyConsistency(previous.size, size, proof, previous.root, root);
-  if (!s.ok()) {
+  auto proof = [this](uint64_t old_size,
+                      uint64_t new_size) -> absl::StatusOr<std::vector<Hash>> {
+    ASSIGN_OR_RETURN(ProofPlan plan, ConsistencyProofPlan(old_size, new_size));
+    return storage_->ReadProof(plan);
+  };
+  ASSIGN_OR_RETURN(SuccessionCheck check,
+                   CheckSuccession(previous, next, proof));
+  if (check.verdict != Succession::kOk) {
     return absl::InternalError(absl::StrCat(
-        "refusing to sign: new tree head is not consistent with the last "
-        "signed checkpoint: ",
-        s.message()));
+        "refusing to sign: the new tree head does not follow the last signed "
+        "checkpoint: ",
+        check.message));
   }
   return absl::OkStatus();
 }
@@ -101,10 +91,10 @@ absl::Status CheckpointPublisher::Publish(uint64_t size, const Hash& root,
   next->checkpoint.index_root = index_root;
   next->checkpoint.timestamp_ms = clock_->NowMillis();
   if (previous != nullptr) {
-    RETURN_IF_ERROR(CheckConsistent(previous->checkpoint, next->checkpoint));
     next->sequence = previous->sequence + 1;
     next->checkpoint.timestamp_ms = std::max(next->checkpoint.timestamp_ms,
                                              previous->checkpoint.timestamp_ms);
+    RETURN_IF_ERROR(CheckConsistent(previous->checkpoint, next->checkpoint));
   } else {
     next->sequence = 1;
   }

@@ -51,9 +51,8 @@ absl::StatusOr<AccountState> Sequencer::LatestAccount(const std::string& id) {
 }
 
 void Sequencer::CacheCommitted(const StorageBatch& batch) {
-  for (const auto& [path, node] : batch.index_nodes) {
-    if (path.depth < kCachedIndexDepth) index_cache_[path] = node;
-  }
+  CachingIndexReader::Remember(batch.index_nodes, kCachedIndexDepth,
+                               &index_cache_);
   if (account_cache_.size() + batch.accounts.size() > kMaxCachedAccounts) {
     account_cache_.clear();
   }

@@ -428,13 +428,9 @@ absl::StatusOr<uint32_t> LogService::Cosign(const std::string& note_text) {
         "the note is not a checkpoint signed by this log: ", ours.message()));
   }
   ASSIGN_OR_RETURN(LogCheckpoint cp, ParseLogCheckpointBody(note.text));
-  std::vector<NoteSignature> own, cosigs;
-  for (const NoteSignature& s : note.signatures) {
-    bool is_log = s.name == log_key_.name && s.key_id == log_key_.key_id;
-    (is_log ? own : cosigs).push_back(s);
-  }
-  // Keep the cosignatures of configured witnesses that verify.
-  Note merged{note.text, {own[0]}};
+  // The log's signature, then for each configured witness its cosignature
+  // from this request, else the one stored before.
+  Note merged{note.text, {*FindSignature(note, log_key_)}};
   absl::MutexLock lock(&cosign_mu_);
   ASSIGN_OR_RETURN(std::optional<std::string> stored,
                    storage_->ReadCosignedCheckpoint(cp.size, note.text));
@@ -445,34 +441,18 @@ absl::StatusOr<uint32_t> LogService::Cosign(const std::string& note_text) {
   uint32_t from_request = 0;
   uint64_t now_s = clock_->NowMillis() / 1000;
   for (const NoteVerifierKey& w : options_.witnesses) {
-    Note just{note.text, {}};
-    for (const NoteSignature& s : cosigs) {
-      if (s.name == w.name && s.key_id == w.key_id)
-        just.signatures.push_back(s);
-    }
-    absl::StatusOr<uint64_t> t =
-        just.signatures.empty()
-            ? absl::StatusOr<uint64_t>(absl::NotFoundError(""))
-            : VerifyCosignature(just, w);
-    if (t.ok()) {
+    if (const NoteSignature* sent = FindSignature(note, w)) {
+      absl::StatusOr<uint64_t> t = VerifyCosignature(note, w);
+      if (!t.ok()) return absl::InvalidArgumentError(t.status().message());
       if (*t > now_s + 600) {
         return absl::InvalidArgumentError(absl::StrCat(
             "the cosignature by ", w.name, " is dated in the future"));
       }
-      merged.signatures.push_back(just.signatures[0]);
+      merged.signatures.push_back(*sent);
       ++from_request;
-      continue;
-    }
-    if (!absl::IsNotFound(t.status())) {
-      return absl::InvalidArgumentError(t.status().message());
-    }
-    // Keep what the witness submitted before.
-    Note old{note.text, {}};
-    for (const NoteSignature& s : previous.signatures) {
-      if (s.name == w.name && s.key_id == w.key_id) old.signatures.push_back(s);
-    }
-    if (!old.signatures.empty() && VerifyCosignature(old, w).ok()) {
-      merged.signatures.push_back(old.signatures[0]);
+    } else if (const NoteSignature* kept = FindSignature(previous, w)) {
+      if (VerifyCosignature(previous, w).ok())
+        merged.signatures.push_back(*kept);
     }
   }
   if (from_request == 0) {

@@ -80,4 +80,10 @@ bool Alert::FromJson(const nlohmann::json& j, Alert* out) {
   }
 }
 
+nlohmann::json HashesToJson(const std::vector<Hash>& hashes) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const Hash& h : hashes) j.push_back(h.ToHex());
+  return j;
+}
+
 }  // namespace ktlog

@@ -8,8 +8,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
+#include "core/hash.h"
 #include "nlohmann/json.hpp"
 
 namespace ktlog {
@@ -55,6 +57,9 @@ struct Alert {
   // False if `j` is not an alert.
   static bool FromJson(const nlohmann::json& j, Alert* out);
 };
+
+// Evidence: `hashes` as a JSON array of lowercase hex strings (proofs).
+nlohmann::json HashesToJson(const std::vector<Hash>& hashes);
 
 }  // namespace ktlog
 

@@ -7,6 +7,7 @@
 #include "core/merkle.h"
 #include "core/proof.h"
 #include "core/status_macros.h"
+#include "verifier/alerts.h"
 
 namespace ktlog {
 namespace {
@@ -15,16 +16,10 @@ std::string Id(const LogCheckpoint& cp) {
   return absl::StrCat(cp.size, ":", cp.root.ToHex());
 }
 
-nlohmann::json HashesJson(const std::vector<Hash>& hashes) {
-  nlohmann::json j = nlohmann::json::array();
-  for (const Hash& h : hashes) j.push_back(h.ToHex());
-  return j;
-}
-
 nlohmann::json ProvedJson(const ProvedRecord& p) {
   return {{"leaf_index", p.leaf_index},
           {"record", HexEncode(p.record)},
-          {"inclusion_proof", HashesJson(p.inclusion_proof)}};
+          {"inclusion_proof", HashesToJson(p.inclusion_proof)}};
 }
 
 nlohmann::json LookupJson(const AccountLookupAnswer& a) {
@@ -86,6 +81,40 @@ absl::StatusOr<std::optional<LogCheckpoint>> ClientVerifier::Trusted() const {
   return std::optional<LogCheckpoint>(*cp);
 }
 
+absl::Status ClientVerifier::RaiseSuccession(const SuccessionCheck& check,
+                                             const LogCheckpoint& trusted,
+                                             const LogCheckpoint& cp,
+                                             const std::string& note) {
+  nlohmann::json pair = {{"trusted_checkpoint", state_->trusted_checkpoint},
+                         {"checkpoint", note}};
+  if (!check.proof.empty()) {
+    pair["consistency_proof"] = HashesToJson(check.proof);
+  }
+  std::string both = Id(trusted) + "|" + Id(cp);
+  switch (check.verdict) {
+    case Succession::kRollback:
+      Raise(AlertType::kRollback, "", Id(cp),
+            absl::StrCat(check.message, " (both checkpoints are signed)"),
+            pair);
+      return absl::DataLossError(check.message);
+    case Succession::kFork:
+      Raise(AlertType::kLogFork, "", both,
+            absl::StrCat(check.message, " (both checkpoints are signed)"),
+            pair);
+      return absl::DataLossError(check.message);
+    case Succession::kInvalidProof:
+      Raise(AlertType::kInvalidProof, "", both, check.message, pair);
+      return absl::InvalidArgumentError(check.message);
+    case Succession::kTimeGoesBack:
+      Raise(AlertType::kBadTimestamp, "", Sha256(note).ToHex(), check.message,
+            pair);
+      return absl::FailedPreconditionError(check.message);
+    case Succession::kOk:
+      break;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
   ASSIGN_OR_RETURN(NoteVerifierKey key, LogKey());
   ASSIGN_OR_RETURN(std::optional<LogCheckpoint> trusted, Trusted());
@@ -139,49 +168,13 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
   if (trusted.has_value()) {
     nlohmann::json pair = {{"trusted_checkpoint", state_->trusted_checkpoint},
                            {"checkpoint", *note}};
-    if (cp.size < trusted->size) {
-      Raise(AlertType::kRollback, "", Id(cp),
-            absl::StrCat("the log now shows a tree of size ", cp.size,
-                         ", smaller than the trusted size ", trusted->size,
-                         ": it rolled back (both checkpoints are signed)"),
-            pair);
-      return absl::DataLossError(absl::StrCat("rollback: the log shows size ",
-                                              cp.size, " after size ",
-                                              trusted->size));
-    }
-    if (cp.size == trusted->size &&
-        (cp.root != trusted->root || cp.index_root != trusted->index_root)) {
-      Raise(AlertType::kLogFork, "", Id(*trusted) + "|" + Id(cp),
-            absl::StrCat("the log signed two different trees of size ", cp.size,
-                         ": a fork (both checkpoints are signed)"),
-            pair);
-      return absl::DataLossError("fork: two signed roots for one tree size");
-    }
-    if (cp.size > trusted->size && trusted->size > 0) {
-      ASSIGN_OR_RETURN(std::vector<Hash> proof,
-                       log_->GetConsistencyProof(trusted->size, cp.size));
-      absl::Status s = VerifyConsistency(trusted->size, cp.size, proof,
-                                         trusted->root, cp.root);
-      if (!s.ok()) {
-        pair["consistency_proof"] = HashesJson(proof);
-        bool fork = absl::IsDataLoss(s);
-        Raise(
-            fork ? AlertType::kLogFork : AlertType::kInvalidProof, "",
-            Id(*trusted) + "|" + Id(cp),
-            absl::StrCat(
-                fork ? "fork: the checkpoint of size "
-                     : "invalid consistency proof for the checkpoint of size ",
-                cp.size, " does not extend the trusted one of size ",
-                trusted->size, ": ", s.message()),
-            pair);
-        return fork ? absl::DataLossError(s.message()) : s;
-      }
-    }
-    if (cp.timestamp_ms < trusted->timestamp_ms) {
-      Raise(AlertType::kBadTimestamp, "", Sha256(*note).ToHex(),
-            "the log signed a checkpoint dated before the trusted one", pair);
-      return absl::FailedPreconditionError(
-          "the checkpoint's timestamp goes backwards");
+    auto proof = [this](uint64_t old_size, uint64_t new_size) {
+      return log_->GetConsistencyProof(old_size, new_size);
+    };
+    ASSIGN_OR_RETURN(SuccessionCheck check,
+                     CheckSuccession(*trusted, cp, proof));
+    if (check.verdict != Succession::kOk) {
+      return RaiseSuccession(check, *trusted, cp, *note);
     }
   }
   if (now > cp.timestamp_ms + policy.max_checkpoint_age_ms) {
@@ -208,11 +201,7 @@ absl::Status ClientVerifier::CheckCosignatures(const std::string& note_text,
   for (const std::string& text : policy.witnesses) {
     ASSIGN_OR_RETURN(NoteVerifierKey witness, NoteVerifierKey::Parse(text));
     absl::StatusOr<uint64_t> time_s = VerifyCosignature(note, witness);
-    bool present = false;
-    for (const NoteSignature& s : note.signatures) {
-      present |= s.name == witness.name && s.key_id == witness.key_id;
-    }
-    if (present && !time_s.ok()) {
+    if (FindSignature(note, witness) != nullptr && !time_s.ok()) {
       // C2SP: a signature by a known key that fails rejects the note.
       Raise(AlertType::kBadSignature, "", Sha256(note_text).ToHex(),
             absl::StrCat("a cosignature by witness ", witness.name,

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "core/checkpoint.h"
 #include "core/clock.h"
+#include "core/succession.h"
 #include "verifier/client_state.h"
 #include "verifier/log_source.h"
 #include "verifier/lookup.h"
@@ -74,6 +75,12 @@ class ClientVerifier {
              const std::string& dedup_key, const std::string& message,
              nlohmann::json evidence);
   absl::StatusOr<NoteVerifierKey> LogKey() const;
+  // Raises the alert for a failed succession check of `cp` (from `note`)
+  // after the trusted checkpoint and returns the matching error.
+  absl::Status RaiseSuccession(const SuccessionCheck& check,
+                               const LogCheckpoint& trusted,
+                               const LogCheckpoint& cp,
+                               const std::string& note);
   // The policy's k-of-n witness rule for a checkpoint note.
   absl::Status CheckCosignatures(const std::string& note_text,
                                  const LogCheckpoint& cp);

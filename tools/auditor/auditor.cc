@@ -12,16 +12,27 @@
 #include "core/proof.h"
 #include "core/record.h"
 #include "core/status_macros.h"
+#include "core/succession.h"
+#include "verifier/alerts.h"
 
 namespace ktlog {
 namespace {
 
 constexpr int kCachedIndexDepth = 16;
 
-nlohmann::json HashesJson(const std::vector<Hash>& hashes) {
-  nlohmann::json j = nlohmann::json::array();
-  for (const Hash& h : hashes) j.push_back(h.ToHex());
-  return j;
+// The failure type an auditor records for a checkpoint that may not follow.
+const char* SuccessionFailure(Succession verdict) {
+  switch (verdict) {
+    case Succession::kRollback:
+      return "ROLLBACK";
+    case Succession::kTimeGoesBack:
+      return "BAD_TIMESTAMP";
+    case Succession::kFork:
+    case Succession::kInvalidProof:
+    case Succession::kOk:
+      break;
+  }
+  return "LOG_FORK";
 }
 
 struct Checked {
@@ -154,7 +165,7 @@ absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
         absl::StatusOr<LogClient::InclusionProof> proof =
             log_->GetInclusionProof(index, cp.size);
         if (proof.ok()) {
-          evidence["inclusion_proof"] = HashesJson(proof->hashes);
+          evidence["inclusion_proof"] = HashesToJson(proof->hashes);
           evidence["inclusion_verifies"] =
               VerifyInclusion(index, cp.size, HashLeaf(page[i]), proof->hashes,
                               cp.root)
@@ -189,7 +200,7 @@ absl::Status Auditor::CommitProgress(const AuditorProgress& progress,
                                      const IndexUpdate& update) {
   AuditorCommit commit{progress, changed_, update.nodes};
   RETURN_IF_ERROR(store_->Commit(commit));
-  CachingIndexReader::Remember(update, kCachedIndexDepth, &index_cache_);
+  CachingIndexReader::Remember(update.nodes, kCachedIndexDepth, &index_cache_);
   changed_.clear();
   if (options_.saved) options_.saved(progress.range.size());
   return absl::OkStatus();
@@ -217,56 +228,30 @@ absl::StatusOr<Auditor::Round> Auditor::RunOnce() {
                       {{"checkpoint", note}});
   }
   const LogCheckpoint& cp = *opened;
-  std::optional<LogCheckpoint> verified;
-  if (!progress.verified_note.empty()) {
-    ASSIGN_OR_RETURN(
-        verified, OpenLogCheckpoint(progress.verified_note, options_.log_key));
-    nlohmann::json both = {{"verified_checkpoint", progress.verified_note},
-                           {"checkpoint", note}};
-    if (cp.size < verified->size) {
-      return Misbehaved("ROLLBACK",
-                        absl::StrCat("the log went back from size ",
-                                     verified->size, " to ", cp.size),
-                        both);
-    }
-    if (cp.size == verified->size &&
-        (cp.root != verified->root || cp.index_root != verified->index_root)) {
-      return Misbehaved("LOG_FORK",
-                        absl::StrCat("two different trees of size ", cp.size),
-                        both);
-    }
-    if (cp.size > verified->size && verified->size > 0) {
-      ASSIGN_OR_RETURN(std::vector<Hash> proof,
-                       log_->GetConsistencyProof(verified->size, cp.size));
-      absl::Status s = VerifyConsistency(verified->size, cp.size, proof,
-                                         verified->root, cp.root);
-      if (!s.ok()) {
-        both["consistency_proof"] = HashesJson(proof);
-        return Misbehaved("LOG_FORK",
-                          absl::StrCat("the checkpoint of size ", cp.size,
-                                       " does not extend the verified one of "
-                                       "size ",
-                                       verified->size, ": ", s.message()),
-                          both);
+  // The checkpoint must follow the last one verified, and any the auditor
+  // had started to replay (a crash mid-replay).
+  bool unchanged = false;
+  for (const std::string* before :
+       {&progress.verified_note, &progress.target_note}) {
+    if (before->empty()) continue;
+    ASSIGN_OR_RETURN(LogCheckpoint previous,
+                     OpenLogCheckpoint(*before, options_.log_key));
+    auto proof = [this](uint64_t old_size, uint64_t new_size) {
+      return log_->GetConsistencyProof(old_size, new_size);
+    };
+    ASSIGN_OR_RETURN(SuccessionCheck check,
+                     CheckSuccession(previous, cp, proof));
+    if (check.verdict != Succession::kOk) {
+      nlohmann::json both = {{"verified_checkpoint", *before},
+                             {"checkpoint", note}};
+      if (!check.proof.empty()) {
+        both["consistency_proof"] = HashesToJson(check.proof);
       }
+      return Misbehaved(SuccessionFailure(check.verdict), check.message, both);
     }
-    if (cp.timestamp_ms < verified->timestamp_ms) {
-      return Misbehaved("BAD_TIMESTAMP", "the checkpoint's time goes backwards",
-                        both);
-    }
-    if (cp == *verified) return Round{cp.size, 0, false};  // nothing new
+    unchanged |= before == &progress.verified_note && cp == previous;
   }
-  if (!progress.target_note.empty()) {
-    ASSIGN_OR_RETURN(LogCheckpoint target,
-                     OpenLogCheckpoint(progress.target_note, options_.log_key));
-    if (cp.size < target.size) {
-      return Misbehaved("ROLLBACK",
-                        absl::StrCat("the log went back from size ",
-                                     target.size, " to ", cp.size),
-                        {{"verified_checkpoint", progress.target_note},
-                         {"checkpoint", note}});
-    }
-  }
+  if (unchanged) return Round{cp.size, 0, false};  // nothing new
   progress.target_note = note;
   uint64_t checked = 0;
   RETURN_IF_ERROR(Replay(cp, note, &progress, &checked));
