@@ -165,10 +165,15 @@ TEST(IndexIntegrationTest, HistoryIsPagedAndReplaysToTheLookupState) {
   // 251 records: more than two pages, never more than 2 devices at once.
   env->Append(a.Add("d0"));
   for (int i = 1; i <= 125; ++i) {
-    env->client()->Write(Operation::kAddDevice,
-                         a.Add(absl::StrCat("d", i)).Encode(), false);
-    env->client()->Write(Operation::kRemoveDevice,
-                         a.Remove(absl::StrCat("d", i - 1)).Encode(), i == 125);
+    ASSERT_TRUE(env->client()
+                    ->Write(Operation::kAddDevice,
+                            a.Add(absl::StrCat("d", i)).Encode(), false)
+                    .ok());
+    ASSERT_TRUE(env->client()
+                    ->Write(Operation::kRemoveDevice,
+                            a.Remove(absl::StrCat("d", i - 1)).Encode(),
+                            i == 125)
+                    .ok());
   }
   LogCheckpoint cp = env->Checkpoint();
   ASSERT_EQ(cp.size, 251u);
@@ -272,8 +277,10 @@ TEST(IndexIntegrationTest, FsckPassesAndFindsEachKindOfCorruption) {
   for (int i = 0; i < 20; ++i) accounts.emplace_back(absl::StrCat("user", i));
   for (int round = 0; round < 3; ++round) {
     for (auto& a : accounts) {
-      env->client()->Write(Operation::kAddDevice,
-                           a.Add(absl::StrCat("d", round)).Encode(), false);
+      ASSERT_TRUE(env->client()
+                      ->Write(Operation::kAddDevice,
+                              a.Add(absl::StrCat("d", round)).Encode(), false)
+                      .ok());
     }
   }
   env->Append(accounts[0].Rotate());
