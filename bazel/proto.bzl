@@ -5,7 +5,9 @@ No upstream proto rule set can be fetched offline, so this runs
 generated files in a cc_library.
 """
 
-def cc_grpc_proto(name, src, deps = [], visibility = None):
+def cc_grpc_proto(name, src, deps = [], visibility = None, grpc_header = None):
+    """grpc_header: a header of this package that the generated .grpc.pb.h
+    includes (e.g. SerializationTraits specialisations)."""
     base = src[:-len(".proto")]
     pkg = native.package_name()
     outs = [
@@ -14,19 +16,24 @@ def cc_grpc_proto(name, src, deps = [], visibility = None):
         base + ".grpc.pb.h",
         base + ".grpc.pb.cc",
     ]
+    grpc_out = "$(GENDIR)"
+    if grpc_header:
+        grpc_out = ("additional_header_includes=" + pkg + "/" + grpc_header +
+                    ":$(GENDIR)")
     native.genrule(
         name = name + "_gen",
         srcs = [src],
         outs = outs,
         cmd = ("/usr/bin/protoc --proto_path=. --proto_path=/usr/include " +
-               "--cpp_out=$(GENDIR) --grpc_out=$(GENDIR) " +
+               "--cpp_out=$(GENDIR) --grpc_out=" + grpc_out + " " +
                "--plugin=protoc-gen-grpc=/usr/bin/grpc_cpp_plugin " +
                "$(location " + src + ")"),
     )
     native.cc_library(
         name = name,
         srcs = [base + ".pb.cc", base + ".grpc.pb.cc"],
-        hdrs = [base + ".pb.h", base + ".grpc.pb.h"],
+        hdrs = [base + ".pb.h", base + ".grpc.pb.h"] +
+               ([grpc_header] if grpc_header else []),
         deps = deps + ["//third_party/system:grpc"],
         visibility = visibility,
     )

@@ -74,6 +74,34 @@ absl::StatusOr<LogClient::WriteResult> AppendOwnRecord(
   return w;
 }
 
+std::string DeviceKeyPath(Context& ctx, const std::string& device_id) {
+  return absl::StrCat(ctx.Path("devices"), "/", device_id, ".key");
+}
+
+// The public key of a new device's key pair in <state>/devices/NAME.key:
+// made now, or the one an earlier attempt made and never published (a
+// failed `device add` can be run again as it was).
+absl::StatusOr<std::string> NewDeviceKey(Context& ctx, const ClientState& s,
+                                         const std::string& device_id) {
+  std::string path = DeviceKeyPath(ctx, device_id);
+  absl::StatusOr<Ed25519PrivateKey> earlier = ReadPrivateKeyFile(path);
+  if (earlier.ok()) {
+    auto active = s.own_state.devices.find(device_id);
+    if (active != s.own_state.devices.end()) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "device \"", device_id, "\" is already active in your account"));
+    }
+    std::cerr << "ktctl: reusing the key " << path
+              << " made by an earlier attempt that was not published\n";
+    return earlier->public_key().bytes();
+  }
+  if (!absl::IsNotFound(earlier.status())) return earlier.status();
+  RETURN_IF_ERROR(MakeDirs(ctx.Path("devices"), 0700));
+  Ed25519PrivateKey k = Ed25519PrivateKey::Generate();
+  RETURN_IF_ERROR(WritePrivateKeyFile(path, k));
+  return k.public_key().bytes();
+}
+
 int CmdInit(Context& ctx, const std::vector<std::string>& args) {
   std::string account, device, log_key;
   ClientState state;
@@ -173,6 +201,7 @@ int CmdRegister(Context& ctx, const std::vector<std::string>& args) {
                    " at leaf index ", w->leaf_index, " (verified)"),
       {{"device_id", r.device_id},
        {"leaf_index", w->leaf_index},
+       {"leaf_hash", w->leaf_hash.ToHex()},
        {"account_version", (*s)->own_state.version}});
   return ctx.Done();
 }
@@ -226,14 +255,11 @@ int CmdDevice(Context& ctx, const std::vector<std::string>& args) {
       if (!key.ok()) return ctx.Fail(key.status());
       r.key = *key;
     } else {
-      Ed25519PrivateKey k = Ed25519PrivateKey::Generate();
-      std::string dir = ctx.Path("devices");
-      absl::Status m = MakeDirs(dir, 0700);
-      std::string path = absl::StrCat(dir, "/", r.device_id, ".key");
-      if (m.ok()) m = WritePrivateKeyFile(path, k);
-      if (!m.ok()) return ctx.Fail(m);
-      r.key = k.public_key().bytes();
-      key_note = absl::StrCat("; its private key is in ", path);
+      absl::StatusOr<std::string> key = NewDeviceKey(ctx, **s, r.device_id);
+      if (!key.ok()) return ctx.Fail(key.status());
+      r.key = *key;
+      key_note = absl::StrCat("; its private key is in ",
+                              DeviceKeyPath(ctx, r.device_id));
     }
   } else {
     r.operation = Operation::kRemoveDevice;
@@ -263,7 +289,8 @@ int CmdDevice(Context& ctx, const std::vector<std::string>& args) {
             {{"operation", std::string(OperationName(r.operation))},
              {"device_id", r.device_id},
              {"key", HexEncode(r.key)},
-             {"leaf_index", w->leaf_index}});
+             {"leaf_index", w->leaf_index},
+             {"leaf_hash", w->leaf_hash.ToHex()}});
   return ctx.Done();
 }
 
@@ -300,7 +327,8 @@ int CmdRotateKey(Context& ctx, const std::vector<std::string>& args) {
                          HexEncode(next.public_key().bytes()),
                          " at leaf index ", w->leaf_index, " (verified)"),
             {{"account_key", HexEncode(next.public_key().bytes())},
-             {"leaf_index", w->leaf_index}});
+             {"leaf_index", w->leaf_index},
+             {"leaf_hash", w->leaf_hash.ToHex()}});
   return ctx.Done();
 }
 

@@ -10,7 +10,8 @@
 namespace {
 
 constexpr char kUsage[] =
-    "usage: ktctl [--state=DIR] [--server=HOST:PORT] [--json] COMMAND [args]\n"
+    "usage: ktctl [--state=DIR] [--server=HOST:PORT] [--json] [--timeout=10s]\n"
+    "             COMMAND [args]\n"
     "\n"
     "Key transparency client for a ktlog log. Every answer from the log is\n"
     "verified against a checkpoint signed by the pinned log key.\n"

@@ -434,7 +434,7 @@ int CmdPolicy(Context& ctx, const std::vector<std::string>& args) {
   }
   absl::StatusOr<ClientState*> s = ctx.state();
   if (!s.ok()) return ctx.Fail(s.status());
-  CheckingPolicy& p = (*s)->policy;
+  CheckingPolicy p = (*s)->policy;
   if (witnesses != "-") {
     std::vector<std::string> keys;
     for (absl::string_view k :
@@ -460,6 +460,7 @@ int CmdPolicy(Context& ctx, const std::vector<std::string>& args) {
         absl::StrCat("--witness_quorum ", p.witness_quorum, " exceeds the ",
                      p.witnesses.size(), " configured witnesses")));
   }
+  SetPolicy(*s, p);
   absl::Status saved = ctx.SaveState();
   if (!saved.ok()) return ctx.Fail(saved);
   std::string text = absl::StrCat(

@@ -88,13 +88,23 @@ absl::StatusOr<LogClient::WriteResult> LogClient::Write(
 }
 
 absl::StatusOr<std::string> LogClient::GetCheckpoint(
-    uint32_t min_cosignatures) {
+    uint32_t min_cosignatures, const std::vector<std::string>& witnesses) {
   v1::GetCheckpointRequest req;
   req.set_min_cosignatures(min_cosignatures);
+  for (const std::string& w : witnesses) req.add_witnesses(w);
   v1::SignedCheckpoint resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
   RETURN_IF_ERROR(Convert(stub_->GetCheckpoint(&ctx, req, &resp)));
+  return resp.note();
+}
+
+absl::StatusOr<std::string> LogClient::GetCheckpointToCosign() {
+  v1::SignedCheckpoint resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  RETURN_IF_ERROR(Convert(stub_->GetCheckpointToCosign(
+      &ctx, v1::GetCheckpointToCosignRequest(), &resp)));
   return resp.note();
 }
 
@@ -178,11 +188,8 @@ absl::StatusOr<std::vector<ProvedRecord>> ProvedRecordsFromProto(
 
 }  // namespace
 
-absl::StatusOr<AccountLookupAnswer> LogClient::LookupAccount(
-    const std::string& account_id, uint64_t tree_size) {
-  v1::LookupAccountRequest req;
-  req.set_account_id(account_id);
-  req.set_tree_size(tree_size);
+absl::StatusOr<AccountLookupAnswer> LogClient::Lookup(
+    const v1::LookupAccountRequest& req) {
   v1::AccountLookup resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
@@ -197,12 +204,23 @@ absl::StatusOr<AccountLookupAnswer> LogClient::LookupAccount(
   return a;
 }
 
-absl::StatusOr<AccountHistoryAnswer> LogClient::GetAccountHistory(
-    const std::string& account_id, uint64_t from_version, uint64_t tree_size) {
-  v1::GetAccountHistoryRequest req;
+absl::StatusOr<AccountLookupAnswer> LogClient::LookupAccount(
+    const std::string& account_id, uint64_t tree_size) {
+  v1::LookupAccountRequest req;
   req.set_account_id(account_id);
-  req.set_from_version(from_version);
   req.set_tree_size(tree_size);
+  return Lookup(req);
+}
+
+absl::StatusOr<AccountLookupAnswer> LogClient::LookupAccountAtLatest(
+    const std::string& account_id) {
+  v1::LookupAccountRequest req;
+  req.set_account_id(account_id);
+  return Lookup(req);
+}
+
+absl::StatusOr<AccountHistoryAnswer> LogClient::History(
+    const v1::GetAccountHistoryRequest& req) {
   v1::AccountHistory resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
@@ -213,6 +231,23 @@ absl::StatusOr<AccountHistoryAnswer> LogClient::GetAccountHistory(
   ASSIGN_OR_RETURN(a.records, ProvedRecordsFromProto(resp.records()));
   a.next_version = resp.next_version();
   return a;
+}
+
+absl::StatusOr<AccountHistoryAnswer> LogClient::GetAccountHistory(
+    const std::string& account_id, uint64_t from_version, uint64_t tree_size) {
+  v1::GetAccountHistoryRequest req;
+  req.set_account_id(account_id);
+  req.set_from_version(from_version);
+  req.set_tree_size(tree_size);
+  return History(req);
+}
+
+absl::StatusOr<AccountHistoryAnswer> LogClient::GetAccountHistoryAtLatest(
+    const std::string& account_id, uint64_t from_version) {
+  v1::GetAccountHistoryRequest req;
+  req.set_account_id(account_id);
+  req.set_from_version(from_version);
+  return History(req);
 }
 
 absl::Status LogClient::WatchCheckpoints(

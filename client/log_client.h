@@ -41,7 +41,15 @@ class LogClient : public LogSource {
                                     const std::string& record_bytes,
                                     bool wait_for_checkpoint);
 
-  absl::StatusOr<std::string> GetCheckpoint(uint32_t min_cosignatures) override;
+  absl::StatusOr<std::string> GetCheckpoint(
+      uint32_t min_cosignatures,
+      const std::vector<std::string>& witnesses) override;
+  // The same, counting every witness the log accepts.
+  absl::StatusOr<std::string> GetCheckpoint(uint32_t min_cosignatures) {
+    return GetCheckpoint(min_cosignatures, {});
+  }
+  // The checkpoint the log asks its witnesses to cosign now.
+  absl::StatusOr<std::string> GetCheckpointToCosign();
 
   // Submits a witness cosignature (the log-signed note with the witness's
   // line added). Returns how many witnesses have cosigned it now.
@@ -71,14 +79,20 @@ class LogClient : public LogSource {
       absl::Time deadline);
 
   // An account's device set (or absence) with its proofs, at the checkpoint
-  // of `tree_size` (0: the latest, whose note the answer carries).
+  // of `tree_size` (0 is the empty tree).
   absl::StatusOr<AccountLookupAnswer> LookupAccount(
       const std::string& account_id, uint64_t tree_size) override;
+  // The same at the latest checkpoint, whose note the answer carries.
+  absl::StatusOr<AccountLookupAnswer> LookupAccountAtLatest(
+      const std::string& account_id);
 
-  // One page of an account's records from `from_version`.
+  // One page of an account's records from `from_version`, at the checkpoint
+  // of `tree_size`, or at the latest (whose note the answer carries).
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
       const std::string& account_id, uint64_t from_version,
       uint64_t tree_size) override;
+  absl::StatusOr<AccountHistoryAnswer> GetAccountHistoryAtLatest(
+      const std::string& account_id, uint64_t from_version);
 
   const std::string& address() const { return address_; }
   v1::Log::Stub* stub() { return stub_.get(); }
@@ -87,6 +101,10 @@ class LogClient : public LogSource {
   LogClient(std::string address, absl::Duration timeout,
             std::unique_ptr<v1::Log::Stub> stub);
   void SetDeadline(grpc::ClientContext* ctx) const;
+  absl::StatusOr<AccountLookupAnswer> Lookup(
+      const v1::LookupAccountRequest& req);
+  absl::StatusOr<AccountHistoryAnswer> History(
+      const v1::GetAccountHistoryRequest& req);
   absl::Status Convert(const grpc::Status& s) const;
 
   std::string address_;

@@ -66,18 +66,16 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
                          AccountState* state) {
   const std::string& id = record.account_id;
   if (!state->exists()) {
-    if (record.operation != Operation::kAddDevice) {
-      return absl::NotFoundError(
-          absl::StrCat("account \"", id,
-                       "\" does not exist; its first record must add a "
-                       "device"));
-    }
-    if (record.account_version != 1) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("account \"", id,
-                       "\" does not exist; its first record must have "
-                       "version 1, not ",
-                       record.account_version));
+    // One rule for every record of an account that does not exist, unless
+    // it is the account's first record.
+    if (record.operation != Operation::kAddDevice ||
+        record.account_version != 1) {
+      return absl::NotFoundError(absl::StrCat(
+          "account \"", id,
+          "\" does not exist; its first record must add a device with "
+          "version 1 (this one is a ",
+          OperationName(record.operation), " with version ",
+          record.account_version, ")"));
     }
     AccountState created;
     created.account_id = id;

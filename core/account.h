@@ -68,10 +68,12 @@ absl::StatusOr<AccountState> DecodeAccountState(absl::string_view data);
 // Requires: the record decoded and its signature verified, and
 // record.account_id == state->account_id when the account exists. On error
 // `state` is unchanged. Errors:
-//   NOT_FOUND            the account does not exist and the record does not
-//                        create it; remove-device of an inactive device
+//   NOT_FOUND            the account does not exist and the record is not
+//                        its first (an add-device of version 1), whatever
+//                        the operation; remove-device of an inactive device
 //   PERMISSION_DENIED    signed by a key that is not the current account key
-//   FAILED_PRECONDITION  wrong version (stale, replayed or skipping ahead);
+//   FAILED_PRECONDITION  wrong version of an existing account (stale,
+//                        replayed or skipping ahead);
 //                        device key mismatch on removal; too many devices
 //   ALREADY_EXISTS       add-device of an already active device id
 absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,

@@ -111,11 +111,12 @@ class AccountRulesTest : public ::testing::Test {
 
 TEST_F(AccountRulesTest, Lifecycle) {
   using Op = Operation;
-  // The first record must add a device with version 1.
+  // The first record must add a device with version 1; any other record of
+  // an account that does not exist is NOT_FOUND.
   EXPECT_EQ(Apply(Make(Op::kRemoveDevice, "d1", "k1", 1, key1_)),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(Apply(Make(Op::kAddDevice, "d1", "k1", 2, key1_)),
-            absl::StatusCode::kFailedPrecondition);
+            absl::StatusCode::kNotFound);
   EXPECT_EQ(Apply(Make(Op::kAddDevice, "d1", "k1", 1, key1_)),
             absl::StatusCode::kOk);
   EXPECT_EQ(state_.account_key, key1_.public_key().bytes());

@@ -35,6 +35,16 @@ using ConsistencyProofSource =
     absl::FunctionRef<absl::StatusOr<std::vector<Hash>>(uint64_t old_size,
                                                         uint64_t new_size)>;
 
+// Checks that two checkpoints of one log, in either order, can both be
+// heads of one history: at equal size the same root and index root; else a
+// consistency proof from the smaller to the larger (from `fetch`, called
+// only then) links their roots. Never kRollback or kTimeGoesBack. Used
+// against a checkpoint a client saw but no longer trusts (after its witness
+// policy changed), where an older cosigned checkpoint is no rollback.
+absl::StatusOr<SuccessionCheck> CheckConsistent(const LogCheckpoint& a,
+                                                const LogCheckpoint& b,
+                                                ConsistencyProofSource fetch);
+
 // Checks, in this order: not smaller; at equal size the same root and index
 // root; when larger (and previous is not empty) a consistency proof from
 // `fetch`, called only then; not dated earlier. A verdict describes the log;

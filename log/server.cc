@@ -7,15 +7,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/support/server_interceptor.h"
 
 namespace ktlog {
 namespace {
@@ -57,6 +61,70 @@ absl::Status CheckListenAddress(const std::string& address) {
 
 }  // namespace
 
+// Counts the RPCs gRPC is processing, from arrival until their answer has
+// been sent: gRPC destroys a call's interceptors only once the call is done.
+// A graceful shutdown waits for the count to reach zero, then closes gRPC at
+// once (gRPC's own graceful shutdown would also wait for idle client
+// connections to go away).
+class CallTracker
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo*) override {
+    absl::MutexLock lock(&mu_);
+    ++live_;
+    return new Call(this);
+  }
+
+  // True once no call is live, false if `deadline` passed first.
+  bool WaitForNone(absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    auto none = [this]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return live_ == 0; };
+    return mu_.AwaitWithDeadline(absl::Condition(&none), deadline);
+  }
+
+ private:
+  class Call : public grpc::experimental::Interceptor {
+   public:
+    explicit Call(CallTracker* tracker) : tracker_(tracker) {}
+    ~Call() override {
+      absl::MutexLock lock(&tracker_->mu_);
+      --tracker_->live_;
+    }
+    void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+      m->Proceed();
+    }
+
+   private:
+    CallTracker* const tracker_;
+  };
+
+  absl::Mutex mu_;
+  int live_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+namespace {
+
+// Lets LogServerOptions share interceptor factories (gRPC takes ownership of
+// the ones it is given).
+class SharedFactory
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit SharedFactory(
+      std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface> f)
+      : f_(std::move(f)) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return f_->CreateServerInterceptor(info);
+  }
+
+ private:
+  std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface> f_;
+};
+
+}  // namespace
+
 LogServer::LogServer(NoteSigner signer, LogServerOptions options)
     : signer_(std::move(signer)), options_(std::move(options)) {}
 
@@ -78,9 +146,12 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
   ASSIGN_OR_RETURN(s->sequencer_,
                    Sequencer::Start(s->storage_.get(), s->publisher_.get(),
                                     options.sequencer));
+  s->cosignatures_ = std::make_unique<Cosignatures>(
+      s->storage_.get(), s->publisher_.get(), s->signer_.verifier_key(),
+      options.clock, options.cosignatures);
   s->service_ = std::make_unique<LogService>(
       s->storage_.get(), s->sequencer_.get(), s->publisher_.get(),
-      s->signer_.verifier_key(), options.clock, options.service);
+      s->cosignatures_.get(), options.clock, options.service);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -93,6 +164,15 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
   builder.AddListeningPort(options.listen_address,
                            grpc::InsecureServerCredentials(), &s->port_);
   builder.RegisterService(s->service_.get());
+  s->calls_ = std::make_shared<CallTracker>();
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<SharedFactory>(s->calls_));
+  for (const auto& f : options.interceptors) {
+    interceptors.push_back(std::make_unique<SharedFactory>(f));
+  }
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   s->grpc_server_ = builder.BuildAndStart();
   if (s->grpc_server_ == nullptr || s->port_ == 0) {
     s->grpc_server_.reset();
@@ -117,6 +197,21 @@ absl::StatusOr<std::string> LogServer::Backup(const std::string& parent) {
     return absl::FailedPreconditionError("the server is shut down");
   }
   RETURN_IF_ERROR(MakeDirs(parent, 0700));
+  // A backup killed half-way leaves RocksDB's "<dir>.tmp" behind; backups
+  // run one at a time, so any such directory is abandoned.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("backup-", 0) == 0 && absl::EndsWith(name, ".tmp")) {
+      std::filesystem::remove_all(entry.path(), ec);
+      if (ec) {
+        LogWarning("cannot remove the abandoned backup ", entry.path().string(),
+                   ": ", ec.message());
+      } else {
+        LogInfo("removed the abandoned backup ", entry.path().string());
+      }
+    }
+  }
   std::string dir = absl::StrCat(
       parent, "/backup-",
       absl::FormatTime("%Y%m%dT%H%M%E3SZ", absl::Now(), absl::UTCTimeZone()),
@@ -128,10 +223,15 @@ absl::StatusOr<std::string> LogServer::Backup(const std::string& parent) {
 void LogServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
-  // Let the RPCs in flight finish (writes complete and are answered), then
-  // close gRPC at once: waiting on gRPC's own deadline would also wait for
-  // idle client connections to go away.
-  if (service_ != nullptr) service_->Drain(absl::Now() + grace);
+  // Refuse new RPCs and end watch streams, then wait until every RPC in
+  // flight has sent its answer (writes keep being sequenced meanwhile), and
+  // only then close gRPC. Closing first would cancel answers to writes that
+  // were already appended.
+  if (service_ != nullptr) service_->BeginShutdown();
+  if (calls_ != nullptr && !calls_->WaitForNone(absl::Now() + grace)) {
+    LogWarning("shutting down with RPCs still in flight after ",
+               absl::FormatDuration(grace), "; gRPC cancels them");
+  }
   if (grpc_server_ != nullptr) {
     grpc_server_->Shutdown(absl::ToChronoTime(absl::Now()));
     grpc_server_->Wait();
@@ -140,6 +240,7 @@ void LogServer::Shutdown(absl::Duration grace) {
   if (publisher_ != nullptr) publisher_->Stop();
   grpc_server_.reset();
   service_.reset();
+  cosignatures_.reset();
   sequencer_.reset();
   publisher_.reset();
   storage_.reset();

@@ -11,10 +11,12 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/clock.h"
 #include "core/note.h"
+#include "log/cosignatures.h"
 #include "log/publisher.h"
 #include "log/sequencer.h"
 #include "log/service.h"
@@ -22,9 +24,14 @@
 
 namespace grpc {
 class Server;
+namespace experimental {
+class ServerInterceptorFactoryInterface;
 }
+}  // namespace grpc
 
 namespace ktlog {
+
+class CallTracker;
 
 struct LogServerOptions {
   std::string data_dir;
@@ -32,7 +39,13 @@ struct LogServerOptions {
   std::string listen_address = "127.0.0.1:0";
   SequencerOptions sequencer;
   ServiceOptions service;
+  CosignatureOptions cosignatures;
   const Clock* clock = RealClock::Get();
+  // More gRPC server interceptors, after the server's own (tests use them
+  // to hold answers back).
+  std::vector<
+      std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
 };
 
 class LogServer {
@@ -46,13 +59,16 @@ class LogServer {
 
   ~LogServer();  // Shutdown()s.
 
-  // Stops taking RPCs (in-flight ones get up to `grace` to finish), appends
-  // every queued record, signs a final checkpoint and closes storage.
-  // Idempotent.
+  // Stops taking RPCs (new ones get UNAVAILABLE) and ends watch streams;
+  // the RPCs in flight get up to `grace` to finish and send their answers
+  // (gRPC cancels what is left after that); then appends every queued
+  // record, signs a final checkpoint and closes storage. Idempotent.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
   // Writes a consistent online backup of the data dir to a new directory
   // `<parent>/backup-<UTC time>-size-<tree size>` and returns its path.
+  // Removes what backups killed half-way left in `parent` first
+  // (`backup-*.tmp`).
   absl::StatusOr<std::string> Backup(const std::string& parent);
 
   int port() const { return port_; }
@@ -72,7 +88,10 @@ class LogServer {
   std::unique_ptr<LogStorage> storage_;
   std::unique_ptr<CheckpointPublisher> publisher_;
   std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<Cosignatures> cosignatures_;
   std::unique_ptr<LogService> service_;
+  // Counts RPCs from arrival until their answer is sent.
+  std::shared_ptr<CallTracker> calls_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -57,6 +57,9 @@ int main(int argc, char** argv) {
   flags.String("witness_keys", &witness_keys,
                "comma-separated verifier keys (type 0x04) of the witnesses "
                "whose cosignatures the log accepts");
+  flags.Duration("witness_timeout", &options.cosignatures.witness_timeout,
+                 "hand witnesses the latest checkpoint to cosign once all of "
+                 "them cosigned the one before, or after this long");
   flags.String("backup_dir", &backup_dir,
                "where SIGUSR1 writes an online backup (a new subdirectory)");
   std::vector<std::string> args;
@@ -85,7 +88,7 @@ int main(int argc, char** argv) {
                        "ktlog-keygen --type=witness)"),
           2);
     }
-    options.service.witnesses.push_back(*std::move(w));
+    options.cosignatures.witnesses.push_back(*std::move(w));
   }
   options.sequencer.max_batch_size = batch_size;
   options.sequencer.max_pending = max_pending;

@@ -20,6 +20,13 @@ absl::Time DeadlineOf(grpc::ServerContext* ctx, absl::Duration fallback) {
   return std::min(client, fallback_deadline);
 }
 
+// A request's tree size; unset means the latest checkpoint.
+template <class Request>
+std::optional<uint64_t> TreeSizeOf(const Request& req) {
+  if (!req.has_tree_size()) return std::nullopt;
+  return req.tree_size();
+}
+
 void AddHashes(const std::vector<Hash>& hashes,
                google::protobuf::RepeatedPtrField<std::string>* out) {
   for (const Hash& h : hashes) out->Add(h.bytes());
@@ -29,39 +36,26 @@ void AddHashes(const std::vector<Hash>& hashes,
 
 LogService::LogService(LogStorage* storage, Sequencer* sequencer,
                        CheckpointPublisher* publisher,
-                       const NoteVerifierKey& log_key, const Clock* clock,
+                       Cosignatures* cosignatures, const Clock* clock,
                        const ServiceOptions& options)
     : storage_(storage),
       sequencer_(sequencer),
       publisher_(publisher),
-      log_key_(log_key),
+      cosignatures_(cosignatures),
       clock_(clock),
       options_(options) {}
 
-LogService::Admission::Admission(LogService* service) : service_(service) {
-  absl::MutexLock lock(&service_->mu_);
-  admitted_ = !service_->draining_;
-  if (admitted_) ++service_->in_flight_;
-}
-
-LogService::Admission::~Admission() {
-  if (!admitted_) return;
-  absl::MutexLock lock(&service_->mu_);
-  --service_->in_flight_;
-}
+LogService::Admission::Admission(LogService* service)
+    : admitted_(!service->draining()) {}
 
 grpc::Status LogService::Admission::status() const {
   return ToGrpcStatus(
       absl::UnavailableError("the log server is shutting down"));
 }
 
-bool LogService::Drain(absl::Time deadline) {
+void LogService::BeginShutdown() {
   absl::MutexLock lock(&mu_);
   draining_ = true;
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return in_flight_ == 0;
-  };
-  return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
 }
 
 bool LogService::draining() {
@@ -106,8 +100,8 @@ grpc::Status LogService::Write(grpc::ServerContext* ctx,
   }
   if (record->operation != expected) {
     return ToGrpcStatus(absl::InvalidArgumentError(
-        absl::StrCat("this call takes a ", OperationName(expected),
-                     " record, got ", OperationName(record->operation))));
+        absl::StrCat("this call takes ", OperationName(expected),
+                     " records, not ", OperationName(record->operation))));
   }
   absl::Status sig = record->VerifySignature();
   if (!sig.ok()) return ToGrpcStatus(sig);
@@ -164,19 +158,13 @@ grpc::Status LogService::GetCheckpoint(grpc::ServerContext*,
   Admission admission(this);
   if (!admission.ok()) return admission.status();
   if (req->min_cosignatures() > 0) {
-    absl::StatusOr<std::vector<std::string>> recent =
-        storage_->ReadRecentCosignedCheckpoints(100);
-    if (!recent.ok()) return ToGrpcStatus(recent.status());
-    for (const std::string& text : *recent) {
-      absl::StatusOr<Note> note = ParseNote(text);
-      if (note.ok() && CountCosignatures(*note) >= req->min_cosignatures()) {
-        resp->set_note(text);
-        return grpc::Status::OK;
-      }
-    }
-    return ToGrpcStatus(absl::NotFoundError(
-        absl::StrCat("no recent checkpoint has ", req->min_cosignatures(),
-                     " witness cosignatures yet")));
+    std::vector<std::string> witnesses(req->witnesses().begin(),
+                                       req->witnesses().end());
+    absl::StatusOr<std::string> note =
+        cosignatures_->GetNewest(req->min_cosignatures(), witnesses);
+    if (!note.ok()) return ToGrpcStatus(note.status());
+    resp->set_note(*note);
+    return grpc::Status::OK;
   }
   std::shared_ptr<const PublishedCheckpoint> cp = publisher_->Latest();
   if (cp == nullptr) {
@@ -184,6 +172,17 @@ grpc::Status LogService::GetCheckpoint(grpc::ServerContext*,
         absl::UnavailableError("the log has not published a checkpoint yet"));
   }
   resp->set_note(cp->note);
+  return grpc::Status::OK;
+}
+
+grpc::Status LogService::GetCheckpointToCosign(
+    grpc::ServerContext*, const v1::GetCheckpointToCosignRequest*,
+    v1::SignedCheckpoint* resp) {
+  Admission admission(this);
+  if (!admission.ok()) return admission.status();
+  absl::StatusOr<std::string> note = cosignatures_->ToCosign();
+  if (!note.ok()) return ToGrpcStatus(note.status());
+  resp->set_note(*note);
   return grpc::Status::OK;
 }
 
@@ -306,19 +305,19 @@ grpc::Status LogService::WatchCheckpoints(
   return grpc::Status::OK;
 }
 
-absl::StatusOr<uint64_t> LogService::ResolveTreeSize(uint64_t tree_size,
-                                                     std::string* note) const {
+absl::StatusOr<uint64_t> LogService::ResolveTreeSize(
+    std::optional<uint64_t> tree_size, std::string* note) const {
   std::shared_ptr<const PublishedCheckpoint> cp = publisher_->Latest();
   if (cp == nullptr) {
     return absl::UnavailableError("the log has not published a checkpoint yet");
   }
-  if (tree_size == 0) {
+  if (!tree_size.has_value()) {
     *note = cp->note;
     return cp->checkpoint.size;
   }
-  RETURN_IF_ERROR(CheckTreeSize(tree_size, cp->checkpoint.size));
-  RETURN_IF_ERROR(storage_->ReadIndexRoot(tree_size).status());
-  return tree_size;
+  RETURN_IF_ERROR(CheckTreeSize(*tree_size, cp->checkpoint.size));
+  RETURN_IF_ERROR(storage_->ReadIndexRoot(*tree_size).status());
+  return *tree_size;
 }
 
 absl::Status LogService::ProveRecord(uint64_t leaf_index, uint64_t tree_size,
@@ -337,7 +336,7 @@ absl::Status LogService::Lookup(const v1::LookupAccountRequest& req,
                                 v1::AccountLookup* resp) {
   RETURN_IF_ERROR(ValidateAccountId(req.account_id()));
   std::string note;
-  ASSIGN_OR_RETURN(uint64_t size, ResolveTreeSize(req.tree_size(), &note));
+  ASSIGN_OR_RETURN(uint64_t size, ResolveTreeSize(TreeSizeOf(req), &note));
   if (!note.empty()) resp->mutable_checkpoint()->set_note(note);
   resp->set_tree_size(size);
   std::unique_ptr<IndexNodeReader> reader = storage_->IndexReaderAt(size);
@@ -387,7 +386,7 @@ absl::Status LogService::History(const v1::GetAccountHistoryRequest& req,
     return absl::InvalidArgumentError("from_version starts at 1");
   }
   std::string note;
-  ASSIGN_OR_RETURN(uint64_t size, ResolveTreeSize(req.tree_size(), &note));
+  ASSIGN_OR_RETURN(uint64_t size, ResolveTreeSize(TreeSizeOf(req), &note));
   if (!note.empty()) resp->mutable_checkpoint()->set_note(note);
   resp->set_tree_size(size);
   ASSIGN_OR_RETURN(std::optional<AccountState> state,
@@ -411,71 +410,12 @@ absl::Status LogService::History(const v1::GetAccountHistoryRequest& req,
   return absl::OkStatus();
 }
 
-uint32_t LogService::CountCosignatures(const Note& note) const {
-  uint32_t n = 0;
-  for (const NoteVerifierKey& w : options_.witnesses) {
-    if (VerifyCosignature(note, w).ok()) ++n;
-  }
-  return n;
-}
-
-absl::StatusOr<uint32_t> LogService::Cosign(const std::string& note_text) {
-  ASSIGN_OR_RETURN(Note note, ParseNote(note_text));
-  // Only checkpoints this log signed: a valid signature by its key.
-  absl::Status ours = VerifyNoteSignature(note, log_key_);
-  if (!ours.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the note is not a checkpoint signed by this log: ", ours.message()));
-  }
-  ASSIGN_OR_RETURN(LogCheckpoint cp, ParseLogCheckpointBody(note.text));
-  // The log's signature, then for each configured witness its cosignature
-  // from this request, else the one stored before.
-  Note merged{note.text, {*FindSignature(note, log_key_)}};
-  absl::MutexLock lock(&cosign_mu_);
-  ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                   storage_->ReadCosignedCheckpoint(cp.size, note.text));
-  Note previous;
-  if (stored.has_value()) {
-    ASSIGN_OR_RETURN(previous, ParseNote(*stored));
-  }
-  uint32_t from_request = 0;
-  uint64_t now_s = clock_->NowMillis() / 1000;
-  for (const NoteVerifierKey& w : options_.witnesses) {
-    if (const NoteSignature* sent = FindSignature(note, w)) {
-      absl::StatusOr<uint64_t> t = VerifyCosignature(note, w);
-      if (!t.ok()) return absl::InvalidArgumentError(t.status().message());
-      if (*t > now_s + 600) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "the cosignature by ", w.name, " is dated in the future"));
-      }
-      merged.signatures.push_back(*sent);
-      ++from_request;
-    } else if (const NoteSignature* kept = FindSignature(previous, w)) {
-      if (VerifyCosignature(previous, w).ok())
-        merged.signatures.push_back(*kept);
-    }
-  }
-  if (from_request == 0) {
-    std::string names;
-    for (const NoteVerifierKey& w : options_.witnesses) {
-      absl::StrAppend(&names, names.empty() ? "" : ", ", w.ToString());
-    }
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the note carries no valid cosignature by a witness this log "
-        "accepts (",
-        names.empty() ? "none configured" : names, ")"));
-  }
-  RETURN_IF_ERROR(
-      storage_->WriteCosignedCheckpoint(cp.size, note.text, merged.ToString()));
-  return static_cast<uint32_t>(merged.signatures.size() - 1);
-}
-
 grpc::Status LogService::AddCosignature(grpc::ServerContext*,
                                         const v1::AddCosignatureRequest* req,
                                         v1::AddCosignatureResponse* resp) {
   Admission admission(this);
   if (!admission.ok()) return admission.status();
-  absl::StatusOr<uint32_t> n = Cosign(req->note());
+  absl::StatusOr<uint32_t> n = cosignatures_->Add(req->note());
   if (!n.ok()) return ToGrpcStatus(n.status());
   resp->set_cosignatures(*n);
   return grpc::Status::OK;

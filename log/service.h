@@ -12,12 +12,14 @@
 #define KTLOG_LOG_SERVICE_H_
 
 #include <atomic>
+#include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/clock.h"
 #include "core/note.h"
+#include "log/cosignatures.h"
 #include "log/publisher.h"
 #include "log/sequencer.h"
 #include "log/storage.h"
@@ -33,8 +35,6 @@ struct ServiceOptions {
   absl::Duration default_write_timeout = absl::Seconds(30);
   // Concurrent WatchCheckpoints streams; more get RESOURCE_EXHAUSTED.
   int max_watchers = 256;
-  // Witnesses whose cosignatures the log accepts (note keys of type 0x04).
-  std::vector<NoteVerifierKey> witnesses;
 };
 
 inline constexpr uint64_t kMaxEntriesPerRequest = 1000;
@@ -45,13 +45,13 @@ class LogService final : public v1::Log::Service {
  public:
   // Borrows everything; all must outlive the service.
   LogService(LogStorage* storage, Sequencer* sequencer,
-             CheckpointPublisher* publisher, const NoteVerifierKey& log_key,
+             CheckpointPublisher* publisher, Cosignatures* cosignatures,
              const Clock* clock, const ServiceOptions& options);
 
-  // Stops admitting RPCs (new ones get UNAVAILABLE), ends watch streams
-  // within a fraction of a second, and waits until the RPCs in flight have
-  // finished or `deadline` passes. True if none remain.
-  bool Drain(absl::Time deadline);
+  // Stops admitting RPCs (new ones get UNAVAILABLE) and ends watch streams
+  // within a fraction of a second. RPCs in flight go on; the server's
+  // shutdown waits for them and their answers (LogServer::Shutdown).
+  void BeginShutdown();
 
   grpc::Status AddDevice(grpc::ServerContext* ctx, const v1::WriteRequest* req,
                          v1::WriteResponse* resp) override;
@@ -64,6 +64,9 @@ class LogService final : public v1::Log::Service {
   grpc::Status GetCheckpoint(grpc::ServerContext* ctx,
                              const v1::GetCheckpointRequest* req,
                              v1::SignedCheckpoint* resp) override;
+  grpc::Status GetCheckpointToCosign(
+      grpc::ServerContext* ctx, const v1::GetCheckpointToCosignRequest* req,
+      v1::SignedCheckpoint* resp) override;
   grpc::Status GetConsistencyProof(grpc::ServerContext* ctx,
                                    const v1::GetConsistencyProofRequest* req,
                                    v1::ConsistencyProof* resp) override;
@@ -96,9 +99,9 @@ class LogService final : public v1::Log::Service {
   absl::StatusOr<uint64_t> PublishedSize() const;
   absl::Status CheckTreeSize(uint64_t tree_size, uint64_t published) const;
   bool draining();
-  // Resolves a request's tree size (0: the latest checkpoint, whose note is
-  // copied to *note) to one with an index root.
-  absl::StatusOr<uint64_t> ResolveTreeSize(uint64_t tree_size,
+  // Resolves a request's tree size (unset: the latest checkpoint, whose
+  // note is copied to *note) to one with an index root.
+  absl::StatusOr<uint64_t> ResolveTreeSize(std::optional<uint64_t> tree_size,
                                            std::string* note) const;
   // Fills `out` with the record at `leaf_index` and its inclusion proof in
   // the tree of `tree_size`.
@@ -108,37 +111,29 @@ class LogService final : public v1::Log::Service {
                       v1::AccountLookup* resp);
   absl::Status History(const v1::GetAccountHistoryRequest& req,
                        v1::AccountHistory* resp);
-  absl::StatusOr<uint32_t> Cosign(const std::string& note_text);
-  // The number of distinct configured witnesses with a valid cosignature
-  // on `note`.
-  uint32_t CountCosignatures(const Note& note) const;
   absl::Status FillInclusionProof(uint64_t index, uint64_t tree_size,
                                   v1::InclusionProof* resp);
 
-  // Counts an RPC in flight for Drain(); refuses it once draining.
+  // Refuses an RPC once shutting down.
   class Admission {
    public:
     explicit Admission(LogService* service);
-    ~Admission();
     bool ok() const { return admitted_; }
     grpc::Status status() const;
 
    private:
-    LogService* const service_;
     bool admitted_;
   };
 
   LogStorage* const storage_;
   Sequencer* const sequencer_;
   CheckpointPublisher* const publisher_;
-  const NoteVerifierKey log_key_;
+  Cosignatures* const cosignatures_;
   const Clock* const clock_;
   const ServiceOptions options_;
   std::atomic<int> watchers_{0};
-  absl::Mutex cosign_mu_;  // serialises cosignature merges
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ktlog

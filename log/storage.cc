@@ -426,24 +426,27 @@ absl::Status LogStorage::WriteLatestCheckpoint(const std::string& note) {
 
 namespace {
 
-std::string CosignedKey(uint64_t size, const std::string& body) {
+// Newest last: by size, then timestamp; the body's hash keeps two bodies
+// apart that share both (which an honest log never signs).
+std::string CosignedKey(const LogCheckpoint& cp, const std::string& body) {
   std::string k(1, kCosignedPrefix);
-  AppendBigEndian(size, 8, &k);
+  AppendBigEndian(cp.size, 8, &k);
+  AppendBigEndian(cp.timestamp_ms, 8, &k);
   absl::StrAppend(&k, Sha256(body).view());
   return k;
 }
 
 }  // namespace
 
-absl::Status LogStorage::WriteCosignedCheckpoint(uint64_t size,
+absl::Status LogStorage::WriteCosignedCheckpoint(const LogCheckpoint& cp,
                                                  const std::string& body,
                                                  const std::string& note) {
-  return PutSynced(CosignedKey(size, body), note);
+  return PutSynced(CosignedKey(cp, body), note);
 }
 
 absl::StatusOr<std::optional<std::string>> LogStorage::ReadCosignedCheckpoint(
-    uint64_t size, const std::string& body) {
-  return Get(CosignedKey(size, body));
+    const LogCheckpoint& cp, const std::string& body) {
+  return Get(CosignedKey(cp, body));
 }
 
 absl::StatusOr<std::vector<std::string>>
@@ -452,7 +455,7 @@ LogStorage::ReadRecentCosignedCheckpoints(size_t limit) {
   std::string prefix(1, kCosignedPrefix);
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions()));
-  for (it->SeekForPrev(prefix + std::string(40, '\xff'));
+  for (it->SeekForPrev(prefix + std::string(48, '\xff'));
        it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
        it->Prev()) {
     out.push_back(it->value().ToString());

@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/account.h"
+#include "core/checkpoint.h"
 #include "core/hash.h"
 #include "core/index_tree.h"
 #include "core/merkle.h"
@@ -155,12 +156,15 @@ class LogStorage {
   absl::Status WriteLatestCheckpoint(const std::string& note);
 
   // Cosigned checkpoints: the note (body, the log's signature, witness
-  // cosignature lines) stored by its body, synced.
-  absl::Status WriteCosignedCheckpoint(uint64_t size, const std::string& body,
+  // cosignature lines) of the checkpoint `cp` whose body is `body`, stored
+  // by (size, timestamp), synced.
+  absl::Status WriteCosignedCheckpoint(const LogCheckpoint& cp,
+                                       const std::string& body,
                                        const std::string& note);
   absl::StatusOr<std::optional<std::string>> ReadCosignedCheckpoint(
-      uint64_t size, const std::string& body);
-  // The newest cosigned checkpoint notes, newest (largest size) first.
+      const LogCheckpoint& cp, const std::string& body);
+  // The newest cosigned checkpoint notes (largest size, then latest
+  // timestamp) first.
   absl::StatusOr<std::vector<std::string>> ReadRecentCosignedCheckpoints(
       size_t limit);
 

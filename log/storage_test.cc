@@ -128,13 +128,22 @@ TEST(StorageTest, CommitsBatchesAndReadsThemBack) {
   ASSERT_EQ(keys->size(), 1u);
   EXPECT_EQ((*keys)[0].version, 1u);
 
-  // Cosigned checkpoints.
-  ASSERT_TRUE(st.WriteCosignedCheckpoint(5, "body5\n", "note5").ok());
-  ASSERT_TRUE(st.WriteCosignedCheckpoint(8, "body8\n", "note8").ok());
-  EXPECT_EQ(*st.ReadCosignedCheckpoint(5, "body5\n"),
-            std::optional<std::string>("note5"));
+  // Cosigned checkpoints, newest first: by size, then by timestamp (the
+  // bodies' hashes order the other way: SHA-256("old1\n") starts ad4a,
+  // SHA-256("new1\n") 1628).
+  LogCheckpoint old5, new5, at8;
+  old5.size = new5.size = 5;
+  old5.timestamp_ms = 100;
+  new5.timestamp_ms = 200;
+  at8.size = 8;
+  at8.timestamp_ms = 50;
+  ASSERT_TRUE(st.WriteCosignedCheckpoint(old5, "old1\n", "note5old").ok());
+  ASSERT_TRUE(st.WriteCosignedCheckpoint(new5, "new1\n", "note5new").ok());
+  ASSERT_TRUE(st.WriteCosignedCheckpoint(at8, "body8\n", "note8").ok());
+  EXPECT_EQ(*st.ReadCosignedCheckpoint(old5, "old1\n"),
+            std::optional<std::string>("note5old"));
   EXPECT_EQ(*st.ReadRecentCosignedCheckpoints(10),
-            (std::vector<std::string>{"note8", "note5"}));
+            (std::vector<std::string>{"note8", "note5new", "note5old"}));
 
   // The latest checkpoint note.
   EXPECT_FALSE(st.ReadLatestCheckpoint()->has_value());

@@ -106,10 +106,13 @@ TEST_F(AdversarialTest, SplitViewIsCaught) {
   // never trust it: no witness cosigned that history.
   auto c1 = NewClient(*view1, true);
   EXPECT_TRUE(c1->verifier->UpdateCheckpoint().ok());
+  // (That no cosigned checkpoint exists yet is not evidence by itself: an
+  // honest log's witnesses may not have run. The client trusts nothing and
+  // raises STALE_LOG once its bound passes.)
   auto c2 = NewClient(*view2, true);
-  EXPECT_FALSE(c2->verifier->UpdateCheckpoint().ok());
-  EXPECT_EQ(c2->verifier->raised().back().type,
-            AlertType::kMissingCosignatures);
+  EXPECT_EQ(c2->verifier->UpdateCheckpoint().status().code(),
+            StatusCode::kUnavailable);
+  EXPECT_TRUE(c2->verifier->raised().empty());
   EXPECT_TRUE(c2->state.trusted_checkpoint.empty());
   // The log then shows the auditor the other view: a fork, with evidence.
   std::string dir = auditor.dir;
@@ -137,10 +140,10 @@ TEST_F(AdversarialTest, RollbackIsCaught) {
   EXPECT_EQ(client->verifier->UpdateCheckpoint().status().code(),
             StatusCode::kDataLoss);
   EXPECT_EQ(client->verifier->raised().back().type, AlertType::kRollback);
+  // A client that requires the witness finds nothing cosigned to trust.
   auto strict = NewClient(*log, true);
   EXPECT_FALSE(strict->verifier->UpdateCheckpoint().ok());
-  EXPECT_EQ(strict->verifier->raised().back().type,
-            AlertType::kMissingCosignatures);
+  EXPECT_TRUE(strict->state.trusted_checkpoint.empty());
 }
 
 TEST_F(AdversarialTest, ForgedIndexRootIsCaught) {

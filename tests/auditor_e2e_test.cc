@@ -95,7 +95,8 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
   EXPECT_NE(JsonOf(cp)["note"].get<std::string>().find("witness.example/w1"),
             std::string::npos)
       << "the trusted checkpoint carries the cosignature: " << cp.out;
-  // A witness it does not know is not enough.
+  // A witness the log does not accept is a configuration problem (exit 1,
+  // no alert): the log cannot have its cosignatures.
   RunResult strict =
       Ktctl(state, server->address(),
             {"policy",
@@ -106,8 +107,11 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
              "--witness_quorum=2"});
   ASSERT_EQ(strict.exit_code, 0) << strict.out;
   RunResult refused = Ktctl(state, server->address(), {"checkpoint"});
-  EXPECT_EQ(refused.exit_code, 3) << refused.out;
-  EXPECT_NE(refused.out.find("MISSING_COSIGNATURES"), std::string::npos);
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("does not accept cosignatures from the witness"),
+            std::string::npos)
+      << refused.out;
+  EXPECT_EQ(refused.out.find("MISSING_COSIGNATURES"), std::string::npos);
 }
 
 }  // namespace

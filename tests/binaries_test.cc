@@ -232,5 +232,39 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   EXPECT_EQ(s->Stop(), 0);
 }
 
+// Regression (issue 8.9): the load generator can print what was
+// acknowledged, for a check from outside; every line is in the log.
+TEST(LoadgenTest, AcknowledgedWritesCanBeCheckedFromOutside) {
+  Keyed k = MakeKey();
+  auto server = ServerProcess::Start(
+      {"--data_dir=" + k.dir + "/data", "--key_file=" + k.key_file});
+  std::string acked = k.dir + "/acked.jsonl";
+  RunResult r =
+      RunProgram({"tools/ktlog-loadgen", "--server=" + server->address(),
+                  "--log_key=" + k.verifier_key, "--writers=2",
+                  "--write_for=300ms", "--readers=0", "--acked_out=" + acked});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream in(acked);
+  std::string line;
+  auto client = LogClient::Create(server->address());
+  auto note = client->GetCheckpoint(0);
+  ASSERT_TRUE(note.ok());
+  auto key = NoteVerifierKey::Parse(k.verifier_key);
+  auto cp = OpenLogCheckpoint(*note, *key);
+  ASSERT_TRUE(cp.ok());
+  int lines = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    auto hash = Hash::FromHex(j["leaf_hash"].get<std::string>());
+    ASSERT_TRUE(hash.ok()) << line;
+    auto proof = client->GetInclusionProofByHash(*hash, cp->size);
+    ASSERT_TRUE(proof.ok()) << proof.status();
+    EXPECT_EQ(proof->leaf_index, j["leaf_index"].get<uint64_t>());
+    ++lines;
+  }
+  EXPECT_GT(lines, 0);
+  EXPECT_EQ(static_cast<uint64_t>(lines), cp->size);
+}
+
 }  // namespace
 }  // namespace ktlog

@@ -53,8 +53,9 @@ class TamperingSource : public LogSource {
   std::function<void(AccountLookupAnswer*)> on_lookup;
 
   absl::StatusOr<std::string> GetCheckpoint(
-      uint32_t min_cosignatures) override {
-    auto note = real_->GetCheckpoint(min_cosignatures);
+      uint32_t min_cosignatures,
+      const std::vector<std::string>& witnesses) override {
+    auto note = real_->GetCheckpoint(min_cosignatures, witnesses);
     if (note.ok() && on_checkpoint) on_checkpoint(&*note);
     return note;
   }
@@ -291,6 +292,31 @@ TEST(ClientVerifierTest, TamperedAnswersAreRejectedWithAlerts) {
   EXPECT_EQ(v.Lookup(*cp, "alice").status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
   EXPECT_TRUE(v.raised().back().evidence.contains("lookup"));
+}
+
+// Regression (issue 8.1): a client that trusts the empty tree asks about
+// it, even after another user's write landed; "latest" is no longer spelled
+// tree size 0, so the answer is for the tree it trusts and nothing alarms.
+TEST(ClientVerifierTest, TheEmptyTreeIsAnswerableAfterOthersWrote) {
+  auto env = LogEnv::Start();
+  Client alice(env.get(), "alice", RealClock::Get());
+  auto empty = alice.verifier.UpdateCheckpoint();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  ASSERT_EQ(empty->size, 0u);
+  TestAccount bob("bob");
+  env->Append(bob.Add("phone"));  // lands between checkpoint and lookup
+  auto lookup = alice.verifier.Lookup(*empty, "alice");
+  ASSERT_TRUE(lookup.ok()) << lookup.status();
+  EXPECT_FALSE(lookup->state.has_value());
+  EXPECT_TRUE(alice.verifier.MonitorSelf(*empty).ok());
+  auto bob_then = alice.verifier.Lookup(*empty, "bob");
+  ASSERT_TRUE(bob_then.ok()) << bob_then.status();
+  EXPECT_FALSE(bob_then->state.has_value()) << "bob was not in the empty tree";
+  EXPECT_TRUE(alice.NewAlertTypes().empty());
+  // The same holds for histories.
+  auto history = env->client()->GetAccountHistory("bob", 1, 0);
+  EXPECT_EQ(history.status().code(), StatusCode::kNotFound)
+      << "bob did not exist in the empty tree";
 }
 
 }  // namespace

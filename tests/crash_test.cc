@@ -165,5 +165,73 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
   EXPECT_GT(acked.size(), 0u);
 }
 
+// SIGTERM under write load: a graceful shutdown answers every write it
+// appended. A write answered with an error (UNAVAILABLE, CANCELLED, a reset)
+// must not be in the log; only DEADLINE_EXCEEDED is documented as "may have
+// been appended". (The deterministic version of this check is
+// LogServerTest.ShutdownSendsTheAnswersOfWritesInFlight.)
+TEST(CrashTest, GracefulShutdownAnswersEveryWriteItAppended) {
+  std::string dir = NewTempDir("ktlog-sigterm");
+  auto signer = NoteSigner::Generate("sigterm.example/log");
+  ASSERT_TRUE(signer.ok());
+  std::string key_file = dir + "/log.key";
+  ASSERT_TRUE(WriteSignerKeyFile(key_file, *signer).ok());
+  std::mt19937 rng(std::random_device{}());
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    auto server = StartServer(dir, key_file);
+    auto client = LogClient::Create(server->address());
+    absl::Mutex mu;
+    std::vector<std::pair<std::string, absl::Status>> answers;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t) {
+      threads.emplace_back([&, t] {
+        for (int n = 0; !stop.load(); ++n) {
+          TestAccount a(absl::StrCat("s", round, "t", t, "n", n));
+          DeviceRecord r = a.Add("phone");
+          auto w = client->Write(r.operation, r.Encode(), false);
+          absl::MutexLock lock(&mu);
+          answers.emplace_back(r.Encode(), w.status());
+          if (!w.ok() && answers.size() > 50) return;  // the server is gone
+        }
+      });
+    }
+    size_t term_after = 50 + rng() % 400;
+    {
+      absl::MutexLock lock(&mu);
+      auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return answers.size() >= term_after;
+      };
+      ASSERT_TRUE(
+          mu.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(120)));
+    }
+    EXPECT_EQ(server->Stop(SIGTERM), 0) << "clean shutdown";
+    stop.store(true);
+    for (auto& t : threads) t.join();
+
+    auto after = StartServer(dir, key_file);
+    auto after_client = LogClient::Create(after->address());
+    auto note = after_client->GetCheckpoint(0);
+    ASSERT_TRUE(note.ok()) << note.status();
+    auto cp = OpenLogCheckpoint(*note, signer->verifier_key());
+    ASSERT_TRUE(cp.ok());
+    int errors = 0;
+    for (const auto& [bytes, status] : answers) {
+      auto found =
+          after_client->GetInclusionProofByHash(HashLeaf(bytes), cp->size);
+      if (status.ok()) {
+        EXPECT_TRUE(found.ok()) << "an acknowledged write was lost";
+      } else if (!absl::IsDeadlineExceeded(status)) {
+        ++errors;
+        EXPECT_EQ(found.status().code(), absl::StatusCode::kNotFound)
+            << "a write answered " << status << " was appended";
+      }
+    }
+    EXPECT_GT(errors, 0) << "writes kept coming after the shutdown";
+    EXPECT_EQ(after->Stop(), 0);
+  }
+}
+
 }  // namespace
 }  // namespace ktlog

@@ -109,6 +109,14 @@ grpc::Status EvilLog::GetCheckpoint(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status EvilLog::GetCheckpointToCosign(
+    grpc::ServerContext*, const v1::GetCheckpointToCosignRequest*,
+    v1::SignedCheckpoint* resp) {
+  absl::MutexLock lock(&mu_);
+  resp->set_note(note_);
+  return grpc::Status::OK;
+}
+
 grpc::Status EvilLog::GetConsistencyProof(
     grpc::ServerContext*, const v1::GetConsistencyProofRequest* req,
     v1::ConsistencyProof* resp) {

@@ -46,6 +46,10 @@ class EvilLog : public v1::Log::Service {
   grpc::Status GetCheckpoint(grpc::ServerContext*,
                              const v1::GetCheckpointRequest*,
                              v1::SignedCheckpoint*) override;
+  // The evil log asks witnesses to cosign whatever it serves now.
+  grpc::Status GetCheckpointToCosign(grpc::ServerContext*,
+                                     const v1::GetCheckpointToCosignRequest*,
+                                     v1::SignedCheckpoint*) override;
   grpc::Status GetConsistencyProof(grpc::ServerContext*,
                                    const v1::GetConsistencyProofRequest*,
                                    v1::ConsistencyProof*) override;

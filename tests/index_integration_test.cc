@@ -72,8 +72,8 @@ TEST(IndexIntegrationTest, LookupsProveCompleteDeviceSetsAtEveryCheckpoint) {
       EXPECT_EQ(DeviceIds(*got), it->second);
     }
   }
-  // Latest (tree size 0): the answer carries the checkpoint.
-  auto latest = env->client()->LookupAccount("alice", 0);
+  // Latest (no tree size): the answer carries the checkpoint.
+  auto latest = env->client()->LookupAccountAtLatest("alice");
   ASSERT_TRUE(latest.ok());
   auto cp = OpenLogCheckpoint(latest->checkpoint_note, env->log_key());
   ASSERT_TRUE(cp.ok());
@@ -83,11 +83,17 @@ TEST(IndexIntegrationTest, LookupsProveCompleteDeviceSetsAtEveryCheckpoint) {
   EXPECT_EQ(DeviceIds(*verified), (std::set<std::string>{"laptop", "tablet"}));
 
   // Bad requests.
-  EXPECT_EQ(env->client()->LookupAccount("", 0).status().code(),
+  EXPECT_EQ(env->client()->LookupAccountAtLatest("").status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      env->client()->LookupAccount(std::string(300, 'a'), 0).status().code(),
-      StatusCode::kInvalidArgument);
+  EXPECT_EQ(env->client()
+                ->LookupAccountAtLatest(std::string(300, 'a'))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  auto bad_utf8 = env->client()->LookupAccountAtLatest("al\xffice");
+  EXPECT_EQ(bad_utf8.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_utf8.status().message().find("UTF-8"), std::string::npos)
+      << bad_utf8.status();
   EXPECT_EQ(env->client()->LookupAccount("alice", 1000).status().code(),
             StatusCode::kOutOfRange);
 }
@@ -204,9 +210,10 @@ TEST(IndexIntegrationTest, HistoryIsPagedAndReplaysToTheLookupState) {
   EXPECT_EQ(VerifyAccountHistory(cp, "busy", gap, &fresh).status().code(),
             StatusCode::kInvalidArgument);
   // Errors.
-  EXPECT_EQ(env->client()->GetAccountHistory("nobody", 1, 0).status().code(),
-            StatusCode::kNotFound);
-  EXPECT_EQ(env->client()->GetAccountHistory("busy", 0, 0).status().code(),
+  EXPECT_EQ(
+      env->client()->GetAccountHistoryAtLatest("nobody", 1).status().code(),
+      StatusCode::kNotFound);
+  EXPECT_EQ(env->client()->GetAccountHistoryAtLatest("busy", 0).status().code(),
             StatusCode::kInvalidArgument);
   auto versions = env->server()->storage()->ReadIndexVersions();
   ASSERT_TRUE(versions.ok());

@@ -196,6 +196,41 @@ TEST_F(KtctlTest, ASecondServerWithTheSameKeyIsAFork) {
   EXPECT_EQ(Run("alice", {"checkpoint"}).exit_code, 0);
 }
 
+// Regression (issue 8.3): a `device add` that failed (log unreachable, or
+// refused) left its new key behind, and running it again was refused.
+TEST_F(KtctlTest, AFailedDeviceAddCanBeRunAgain) {
+  Join("alice", "alice@example.com");
+  RunResult down = Run("alice", {"device", "add", "tablet"}, "127.0.0.1:1");
+  EXPECT_EQ(down.exit_code, 4) << down.out;
+  std::string key_file = State("alice") + "/devices/tablet.key";
+  ASSERT_TRUE(std::filesystem::exists(key_file));
+  RunResult again = Run("alice", {"device", "add", "tablet"});
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  nlohmann::json j = JsonOf(again);
+  auto seed = ReadPrivateKeyFile(key_file);
+  ASSERT_TRUE(seed.ok());
+  EXPECT_EQ(j["key"], HexEncode(seed->public_key().bytes()))
+      << "the key made by the failed attempt is the one published";
+  // The answer names the leaf hash, so a script can check durability.
+  auto proof = Run("alice", {"proof", "inclusion",
+                             "--hash=" + j["leaf_hash"].get<std::string>()});
+  EXPECT_EQ(proof.exit_code, 0) << proof.out;
+  EXPECT_EQ(JsonOf(proof)["leaf_index"], j["leaf_index"]);
+  // Adding an active device again is refused, and says so.
+  RunResult twice = Run("alice", {"device", "add", "tablet"});
+  EXPECT_EQ(twice.exit_code, 1) << twice.out;
+  EXPECT_NE(twice.out.find("already active"), std::string::npos) << twice.out;
+}
+
+// Regression (issue 8.9): the usage line names every global flag.
+TEST(KtctlHelpTest, UsageNamesTheTimeoutFlag) {
+  RunResult r = RunProgram({kKtctlBinary, "--help"});
+  std::string usage = r.out.substr(0, r.out.find("\n\n"));
+  for (const char* flag : {"--state", "--server", "--json", "--timeout"}) {
+    EXPECT_NE(usage.find(flag), std::string::npos) << flag << " in " << usage;
+  }
+}
+
 TEST_F(KtctlTest, AServerRestoredFromAnOldBackupIsARollback) {
   Join("alice", "alice@example.com");
   server_->process()->Signal(SIGUSR1);

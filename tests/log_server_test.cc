@@ -1,13 +1,16 @@
 // Integration tests: the real log server (RocksDB in a temp dir, gRPC on
 // 127.0.0.1:0) driven through the real client.
+#include <atomic>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "core/merkle.h"
 #include "core/proof.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/support/server_interceptor.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
 
@@ -112,15 +115,25 @@ TEST(LogServerTest, RejectsBadWritesWithTheRightCode) {
   EXPECT_NE(s.status().message().find("signature"), std::string::npos);
   // A record for the wrong RPC.
   DeviceRecord add = alice.Add("tablet", false);
-  EXPECT_EQ(env->client()
-                ->Write(Operation::kRemoveDevice, add.Encode(), false)
-                .status()
-                .code(),
-            StatusCode::kInvalidArgument);
-  // Account rules.
+  auto wrong_rpc =
+      env->client()->Write(Operation::kRemoveDevice, add.Encode(), false);
+  EXPECT_EQ(wrong_rpc.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong_rpc.status().message().find(
+                "takes remove-device records, not add-device"),
+            std::string::npos)
+      << wrong_rpc.status();
+  // Account rules. Every record of an unknown account but its first (an
+  // add-device of version 1) is NOT_FOUND, whatever its operation.
   EXPECT_EQ(WriteCode(env.get(), mallory.Remove("x", false)),
             StatusCode::kNotFound)
       << "unknown account";
+  EXPECT_EQ(WriteCode(env.get(), mallory.Rotate(false)), StatusCode::kNotFound)
+      << "unknown account";
+  DeviceRecord unknown_v2 = mallory.Add("x", false);
+  unknown_v2.account_version = 2;
+  unknown_v2.Sign(mallory.key());
+  EXPECT_EQ(WriteCode(env.get(), unknown_v2), StatusCode::kNotFound)
+      << "unknown account, an add-device that is not its first record";
   EXPECT_EQ(WriteCode(env.get(), alice.Remove("watch", false)),
             StatusCode::kNotFound)
       << "unknown device";
@@ -398,5 +411,90 @@ TEST(LogServerTest, HealthCheckingIsServed) {
   EXPECT_EQ(bytes, std::string("\x08\x01", 2)) << "status: SERVING";
 }
 
+namespace shutdown_test {
+
+// Holds the answer to every AddDevice call until released (or until gRPC
+// cancels the call): the window in which a graceful shutdown must not
+// cancel answers to writes that were already appended.
+struct Gate {
+  absl::Notification held, released;
+  std::atomic<bool> cancelled{false};
+};
+
+class HoldAnswers : public grpc::experimental::Interceptor {
+ public:
+  HoldAnswers(Gate* gate, grpc::experimental::ServerRpcInfo* info)
+      : gate_(gate), info_(info) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+    if (m->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_MESSAGE) &&
+        absl::string_view(info_->method()) == "/ktlog.v1.Log/AddDevice") {
+      gate_->held.Notify();
+      while (!gate_->released.WaitForNotificationWithTimeout(
+          absl::Milliseconds(5))) {
+        if (info_->server_context()->IsCancelled()) {
+          gate_->cancelled = true;
+          break;
+        }
+      }
+    }
+    m->Proceed();
+  }
+
+ private:
+  Gate* const gate_;
+  grpc::experimental::ServerRpcInfo* const info_;
+};
+
+class HoldAnswersFactory
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit HoldAnswersFactory(Gate* gate) : gate_(gate) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new HoldAnswers(gate_, info);
+  }
+
+ private:
+  Gate* const gate_;
+};
+
+}  // namespace shutdown_test
+
+// Regression (issue 8.2): a write whose record was appended but whose answer
+// was not yet sent when SIGTERM came used to be cancelled. Driven
+// deterministically: the answer is held until the server refuses new calls.
+TEST(LogServerTest, ShutdownSendsTheAnswersOfWritesInFlight) {
+  shutdown_test::Gate gate;
+  LogServerOptions options;
+  options.interceptors.push_back(
+      std::make_shared<shutdown_test::HoldAnswersFactory>(&gate));
+  auto env = LogEnv::Start(options);
+  std::string address = env->server()->address();
+  TestAccount alice("alice");
+  DeviceRecord record = alice.Add("phone");
+  absl::StatusOr<LogClient::WriteResult> answer;
+  std::thread writer([&] {
+    answer = env->client()->Write(record.operation, record.Encode(), false);
+  });
+  gate.held.WaitForNotification();  // appended; the answer is on its way
+  std::thread stopper([&] { env->server()->Shutdown(); });
+  // Wait until the server refuses new calls: shutdown has begun.
+  auto probe = LogClient::Create(address, absl::Seconds(1));
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (probe->GetCheckpoint(0).ok() && absl::Now() < deadline) {
+  }
+  // Give a shutdown that cancels calls the chance to do so (the interceptor
+  // notices), then let the answer go.
+  for (int i = 0; i < 100 && !gate.cancelled; ++i) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  gate.released.Notify();
+  writer.join();
+  stopper.join();
+  EXPECT_FALSE(gate.cancelled) << "the shutdown cancelled an answer";
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->leaf_index, 0u);
+}
 }  // namespace
 }  // namespace ktlog

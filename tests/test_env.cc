@@ -104,8 +104,9 @@ void LogEnv::Stop() {
   server_.reset();
 }
 
-void LogEnv::Restart() {
+void LogEnv::Restart(const std::function<void(LogServerOptions*)>& change) {
   Stop();
+  if (change) change(&options_);
   StartServer();
 }
 

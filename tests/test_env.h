@@ -4,6 +4,7 @@
 #ifndef KTLOG_TESTS_TEST_ENV_H_
 #define KTLOG_TESTS_TEST_ENV_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -59,8 +60,9 @@ class LogEnv {
                                        const NoteSigner* signer = nullptr);
   ~LogEnv();
 
-  // Shuts the server down cleanly and starts it again on the same data dir.
-  void Restart();
+  // Shuts the server down cleanly and starts it again on the same data dir
+  // (with its options changed by `change`, if given).
+  void Restart(const std::function<void(LogServerOptions*)>& change = {});
   void Stop();
 
   LogServer* server() { return server_.get(); }

@@ -22,6 +22,7 @@
 #include "core/checkpoint.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/file_util.h"
 #include "core/flags.h"
 #include "core/merkle.h"
 #include "core/proof.h"
@@ -60,7 +61,7 @@ struct Written {
 };
 
 int Run(int argc, char** argv) {
-  std::string server = "127.0.0.1:8020", log_key_text, prefix;
+  std::string server = "127.0.0.1:8020", log_key_text, prefix, acked_out;
   uint64_t writers = 8, readers = 4, samples = 500, devices_per_account = 3;
   absl::Duration write_for = absl::Seconds(10), read_for = absl::Seconds(10);
   FlagSet flags(
@@ -79,6 +80,9 @@ int Run(int argc, char** argv) {
   flags.Uint64("samples", &samples, "acknowledged records to prove included");
   flags.Uint64("devices_per_account", &devices_per_account,
                "devices each written account gets (1..100)");
+  flags.String("acked_out", &acked_out,
+               "write every acknowledged record to this file, one JSON object "
+               "per line: {\"leaf_index\":N,\"leaf_hash\":\"HEX\"}");
   std::vector<std::string> args;
   int exit_code;
   if (!ParseMainFlags(flags, argc, argv, "ktlog-loadgen", &args, &exit_code)) {
@@ -145,6 +149,15 @@ int Run(int argc, char** argv) {
   absl::Duration write_wall = absl::Now() - start;
   threads.clear();
   std::cout << "writes: " << write_lat.Summary(write_wall) << "\n";
+  if (!acked_out.empty()) {
+    std::string lines;
+    for (const Written& w : written) {
+      absl::StrAppend(&lines, "{\"leaf_index\":", w.leaf_index,
+                      ",\"leaf_hash\":\"", w.leaf_hash.ToHex(), "\"}\n");
+    }
+    absl::Status s = WriteFileAtomically(acked_out, lines, 0644);
+    if (!s.ok()) fail(absl::StrCat("--acked_out: ", s.message()));
+  }
 
   // Check: a checkpoint covering everything, and a sample of inclusions.
   uint64_t max_index = 0;

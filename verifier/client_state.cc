@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/bytes.h"
+#include "core/checkpoint.h"
 #include "core/file_util.h"
 #include "nlohmann/json.hpp"
 
@@ -42,6 +43,27 @@ std::string Unhex(const nlohmann::json& j) {
 
 }  // namespace
 
+void SetPolicy(ClientState* state, CheckingPolicy policy) {
+  bool witnessing_changed =
+      policy.witnesses != state->policy.witnesses ||
+      policy.witness_quorum != state->policy.witness_quorum;
+  state->policy = std::move(policy);
+  if (!witnessing_changed || state->trusted_checkpoint.empty()) return;
+  // The larger of the two notes stays as the seen checkpoint. Both were
+  // verified with the pinned key when trusted; compare their sizes.
+  auto size_of = [](const std::string& note) -> uint64_t {
+    absl::StatusOr<Note> n = ParseNote(note);
+    if (!n.ok()) return 0;
+    absl::StatusOr<LogCheckpoint> cp = ParseLogCheckpointBody(n->text);
+    return cp.ok() ? cp->size : 0;
+  };
+  if (state->seen_checkpoint.empty() ||
+      size_of(state->trusted_checkpoint) >= size_of(state->seen_checkpoint)) {
+    state->seen_checkpoint = state->trusted_checkpoint;
+  }
+  state->trusted_checkpoint.clear();
+}
+
 absl::StatusOr<ClientState> LoadClientState(const std::string& dir) {
   absl::StatusOr<std::string> text =
       ReadFileBounded(StatePath(dir), kMaxStateSize);
@@ -77,6 +99,7 @@ absl::StatusOr<ClientState> LoadClientState(const std::string& dir) {
     }
     s.approved_devices = UnhexMap(j.at("approved_devices"));
     s.trusted_checkpoint = j.at("trusted_checkpoint").get<std::string>();
+    s.seen_checkpoint = j.value("seen_checkpoint", "");
     for (const auto& [id, c] : j.at("contacts").items()) {
       ContactState contact;
       contact.verified_key = Unhex(c.at("verified_key"));
@@ -113,6 +136,7 @@ absl::Status SaveClientState(const std::string& dir, const ClientState& s) {
   j["pending_own"] = s.pending_own;
   j["approved_devices"] = HexMap(s.approved_devices);
   j["trusted_checkpoint"] = s.trusted_checkpoint;
+  j["seen_checkpoint"] = s.seen_checkpoint;
   j["contacts"] = nlohmann::json::object();
   for (const auto& [id, c] : s.contacts) {
     j["contacts"][id] = {{"verified_key", HexEncode(c.verified_key)},

@@ -61,12 +61,27 @@ struct ClientState {
   std::set<std::string> pending_own;
   // Own devices the user approved through this client: id -> public key.
   std::map<std::string, std::string> approved_devices;
-  // The latest checkpoint this client verified and trusts (a signed note).
+  // The latest checkpoint this client verified and trusts under its current
+  // policy (a signed note): lookups are checked against it.
   std::string trusted_checkpoint;
+  // A larger checkpoint the client trusted under an earlier witness policy
+  // (a signed note, or empty). It is not trusted any more (it may lack the
+  // cosignatures the policy now asks for), but the log signed it, so every
+  // new checkpoint must still be consistent with it: a fork is a fork.
+  // Cleared once the trusted checkpoint reaches its size.
+  std::string seen_checkpoint;
   std::map<std::string, ContactState> contacts;
   std::vector<Alert> alerts;
   CheckingPolicy policy;
 };
+
+// Sets the checking policy. When the witness requirements change (quorum or
+// witnesses), the trusted checkpoint may not meet them: it becomes the
+// seen checkpoint (if larger than the one seen before) and nothing is
+// trusted until a checkpoint that meets the new policy is fetched. So a
+// client that adopts a policy gets the newest cosigned checkpoint next,
+// even if it is older than the one it trusted: no rollback, no alert.
+void SetPolicy(ClientState* state, CheckingPolicy policy);
 
 // Reads <dir>/state.json. NOT_FOUND if there is none ("run ktctl init");
 // FAILED_PRECONDITION if it is corrupted or not a ktctl state (the message

@@ -82,10 +82,11 @@ absl::StatusOr<std::optional<LogCheckpoint>> ClientVerifier::Trusted() const {
 }
 
 absl::Status ClientVerifier::RaiseSuccession(const SuccessionCheck& check,
+                                             const std::string& trusted_note,
                                              const LogCheckpoint& trusted,
                                              const LogCheckpoint& cp,
                                              const std::string& note) {
-  nlohmann::json pair = {{"trusted_checkpoint", state_->trusted_checkpoint},
+  nlohmann::json pair = {{"trusted_checkpoint", trusted_note},
                          {"checkpoint", note}};
   if (!check.proof.empty()) {
     pair["consistency_proof"] = HashesToJson(check.proof);
@@ -120,17 +121,8 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
   ASSIGN_OR_RETURN(std::optional<LogCheckpoint> trusted, Trusted());
   const CheckingPolicy& policy = state_->policy;
   uint64_t now = clock_->NowMillis();
-  absl::StatusOr<std::string> note = log_->GetCheckpoint(policy.witness_quorum);
-  if (!note.ok() && policy.witness_quorum > 0 &&
-      absl::IsNotFound(note.status())) {
-    Raise(AlertType::kMissingCosignatures, "",
-          trusted.has_value() ? Id(*trusted) : "none",
-          absl::StrCat("the log has no checkpoint cosigned by ",
-                       policy.witness_quorum,
-                       " of your witnesses; not trusting it"),
-          nlohmann::json::object());
-    return absl::FailedPreconditionError(note.status().message());
-  }
+  absl::StatusOr<std::string> note =
+      log_->GetCheckpoint(policy.witness_quorum, policy.witnesses);
   if (!note.ok()) {
     if (trusted.has_value() &&
         now > trusted->timestamp_ms + policy.max_checkpoint_age_ms) {
@@ -139,6 +131,14 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
                          (now - trusted->timestamp_ms) / 1000,
                          " s could be fetched (", note.status().message(), ")"),
             {{"trusted_checkpoint", state_->trusted_checkpoint}});
+    }
+    if (policy.witness_quorum > 0 && absl::IsNotFound(note.status())) {
+      // Witnesses cosign on their own schedule: none may have run yet.
+      // That is no evidence against the log.
+      return absl::UnavailableError(absl::StrCat(
+          "no checkpoint cosigned by ", policy.witness_quorum, " of your ",
+          policy.witnesses.size(), " witness(es) is available yet (",
+          note.status().message(), ")"));
     }
     return note.status();
   }
@@ -165,16 +165,31 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
     return absl::FailedPreconditionError(
         "the checkpoint is dated in the future; check the clock");
   }
+  auto proof = [this](uint64_t old_size, uint64_t new_size) {
+    return log_->GetConsistencyProof(old_size, new_size);
+  };
   if (trusted.has_value()) {
-    nlohmann::json pair = {{"trusted_checkpoint", state_->trusted_checkpoint},
-                           {"checkpoint", *note}};
-    auto proof = [this](uint64_t old_size, uint64_t new_size) {
-      return log_->GetConsistencyProof(old_size, new_size);
-    };
     ASSIGN_OR_RETURN(SuccessionCheck check,
                      CheckSuccession(*trusted, cp, proof));
     if (check.verdict != Succession::kOk) {
-      return RaiseSuccession(check, *trusted, cp, *note);
+      return RaiseSuccession(check, state_->trusted_checkpoint, *trusted, cp,
+                             *note);
+    }
+  }
+  std::optional<LogCheckpoint> seen;
+  if (!state_->seen_checkpoint.empty()) {
+    absl::StatusOr<LogCheckpoint> s =
+        OpenLogCheckpoint(state_->seen_checkpoint, key);
+    if (!s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the state's seen checkpoint does not verify with the pinned log "
+          "key: ",
+          s.status().message()));
+    }
+    seen = *s;
+    ASSIGN_OR_RETURN(SuccessionCheck check, CheckConsistent(*seen, cp, proof));
+    if (check.verdict != Succession::kOk) {
+      return RaiseSuccession(check, state_->seen_checkpoint, *seen, cp, *note);
     }
   }
   if (now > cp.timestamp_ms + policy.max_checkpoint_age_ms) {
@@ -189,6 +204,8 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
   // Not smaller, not older, consistent: trust it (a fresher heartbeat, or
   // the same checkpoint with more cosignatures, replaces the trusted note).
   state_->trusted_checkpoint = *note;
+  if (seen.has_value() && cp.size >= seen->size)
+    state_->seen_checkpoint.clear();
   return cp;
 }
 

@@ -38,12 +38,16 @@ class ClientVerifier {
   // Borrows all three; they must outlive this object.
   ClientVerifier(ClientState* state, LogSource* log, const Clock* clock);
 
-  // Fetches the latest checkpoint and trusts it if it passes every rule;
+  // Fetches the latest checkpoint (with a witness quorum in the policy: the
+  // newest one the quorum cosigned) and trusts it if it passes every rule;
   // returns it. When rejected, an alert is raised and the error says why:
   // UNAUTHENTICATED (bad signature), DATA_LOSS (fork, rollback, invalid
-  // proof), FAILED_PRECONDITION (timestamp out of bounds, stale). Errors of
-  // the log source (UNAVAILABLE, ...) pass through; if the trusted
-  // checkpoint is older than the policy allows, STALE_LOG is raised too.
+  // proof), FAILED_PRECONDITION (timestamp out of bounds, stale, a note
+  // served as cosigned without the quorum). Errors of the log source
+  // (UNAVAILABLE, ...) pass through, as does the absence of any checkpoint
+  // the quorum cosigned yet (UNAVAILABLE, no alert: witnesses run on their
+  // own schedule); if the trusted checkpoint is older than the policy
+  // allows, STALE_LOG is raised too.
   absl::StatusOr<LogCheckpoint> UpdateCheckpoint();
 
   // The trusted checkpoint, if any.
@@ -76,8 +80,9 @@ class ClientVerifier {
              nlohmann::json evidence);
   absl::StatusOr<NoteVerifierKey> LogKey() const;
   // Raises the alert for a failed succession check of `cp` (from `note`)
-  // after the trusted checkpoint and returns the matching error.
+  // against `trusted` (from `trusted_note`) and returns the matching error.
   absl::Status RaiseSuccession(const SuccessionCheck& check,
+                               const std::string& trusted_note,
                                const LogCheckpoint& trusted,
                                const LogCheckpoint& cp,
                                const std::string& note);

@@ -18,12 +18,15 @@ class LogSource {
  public:
   virtual ~LogSource() = default;
   // The latest signed checkpoint note (unverified); with
-  // min_cosignatures > 0, the newest one that many configured witnesses
-  // cosigned (NOT_FOUND if none).
+  // min_cosignatures > 0, the newest one that many of `witnesses` (note
+  // verifier key strings; empty: all the log accepts) cosigned (NOT_FOUND
+  // if none yet).
   virtual absl::StatusOr<std::string> GetCheckpoint(
-      uint32_t min_cosignatures) = 0;
+      uint32_t min_cosignatures, const std::vector<std::string>& witnesses) = 0;
   virtual absl::StatusOr<std::vector<Hash>> GetConsistencyProof(
       uint64_t size1, uint64_t size2) = 0;
+  // Lookups and histories at the checkpoint of exactly `tree_size` (0 is
+  // the empty tree's).
   virtual absl::StatusOr<AccountLookupAnswer> LookupAccount(
       const std::string& account_id, uint64_t tree_size) = 0;
   virtual absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(

@@ -151,6 +151,7 @@ def key_id(name, typ, pub):
 
 
 def open_checkpoint(note, name, pub):
+    note = note.decode()  # notes travel as bytes (UTF-8)
     assert note.endswith("\n")
     text, sigs = note.rsplit("\n\n", 1)
     text += "\n"
@@ -235,7 +236,7 @@ def main():
         for a in range(3):
             account_id = "user%d@example.com" % a
             look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
-                account_id=account_id, tree_size=size))
+                account_id=account_id.encode(), tree_size=size))
             value = hashlib.sha256(b"\x12" + look.account_state).digest()
             assert verify_index_proof(index_root, index_key(account_id), value,
                                       look.index_proof), account_id
@@ -247,7 +248,7 @@ def main():
                 assert root_from_inclusion(d.leaf_index, size, leaf_hash(d.record),
                                            list(d.inclusion_proof)) == root
         look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
-            account_id="nobody@example.com", tree_size=size))
+            account_id=b"nobody@example.com", tree_size=size))
         assert not look.account_state
         assert verify_index_proof(index_root, index_key("nobody@example.com"), None,
                                   look.index_proof)
@@ -269,12 +270,37 @@ def main():
         bad[0] = bytes([bad[0][0] ^ 1]) + bad[0][1:]
         assert root_from_inclusion(5, size, leaf_hash(written[5]), bad) != root
 
+        # The empty tree is answerable: tree_size 0 is a size, not "latest".
+        look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
+            account_id=b"user0@example.com", tree_size=0))
+        assert look.tree_size == 0 and not look.account_state
+        assert not look.HasField("checkpoint")
+        latest = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
+            account_id=b"user0@example.com"))
+        assert latest.tree_size == size and latest.HasField("checkpoint")
+
         # Error codes as documented.
         try:
             stub.GetConsistencyProof(ktlog_pb2.GetConsistencyProofRequest(size1=0, size2=size))
             raise AssertionError("size1 = 0 must be rejected")
         except grpc.RpcError as e:
             assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
+        for bad_id in (b"\xff\xfe", b""):
+            try:
+                stub.LookupAccount(ktlog_pb2.LookupAccountRequest(account_id=bad_id))
+                raise AssertionError("a bad account id must be rejected")
+            except grpc.RpcError as e:
+                assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
+                assert e.details(), "the error must say why"
+        garbage = channel.unary_unary("/ktlog.v1.Log/LookupAccount",
+                                      request_serializer=lambda x: x,
+                                      response_deserializer=lambda x: x)
+        try:
+            garbage(b"\xff\xff\xff")
+            raise AssertionError("an undecodable request must be rejected")
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
+            assert "ktlog.v1.LookupAccountRequest" in e.details(), e.details()
 
         # gRPC health checking and server reflection, spoken as raw bytes.
         health = channel.unary_unary("/grpc.health.v1.Health/Check",

@@ -207,6 +207,18 @@ absl::Status Auditor::CommitProgress(const AuditorProgress& progress,
 }
 
 absl::StatusOr<Auditor::Round> Auditor::RunOnce() {
+  ASSIGN_OR_RETURN(Round first, Pass());
+  if (!first.cosigned) return first;
+  // If this cosignature was the last the log waited for, the log now hands
+  // out a newer checkpoint: cosign it too, so that the other witnesses'
+  // next rounds complete it (a quorum forms every round, not every other).
+  ASSIGN_OR_RETURN(Round second, Pass());
+  second.records_checked += first.records_checked;
+  second.cosigned = true;
+  return second;
+}
+
+absl::StatusOr<Auditor::Round> Auditor::Pass() {
   ASSIGN_OR_RETURN(std::optional<std::string> failure, store_->ReadFailure());
   if (failure.has_value()) {
     nlohmann::json f = nlohmann::json::parse(*failure, nullptr, false);
@@ -218,7 +230,7 @@ absl::StatusOr<Auditor::Round> Auditor::RunOnce() {
   }
   changed_.clear();
   ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
-  ASSIGN_OR_RETURN(std::string note, log_->GetCheckpoint(0));
+  ASSIGN_OR_RETURN(std::string note, log_->GetCheckpointToCosign());
   absl::StatusOr<LogCheckpoint> opened =
       OpenLogCheckpoint(note, options_.log_key);
   if (!opened.ok()) {
@@ -251,7 +263,13 @@ absl::StatusOr<Auditor::Round> Auditor::RunOnce() {
     }
     unchanged |= before == &progress.verified_note && cp == previous;
   }
-  if (unchanged) return Round{cp.size, 0, false};  // nothing new
+  if (unchanged) {
+    // Nothing new to verify; a cosignature the log has not accepted yet is
+    // submitted again.
+    if (progress.unsubmitted_note.empty()) return Round{cp.size, 0, false};
+    RETURN_IF_ERROR(Submit(progress.unsubmitted_note));
+    return Round{cp.size, 0, true};
+  }
   progress.target_note = note;
   uint64_t checked = 0;
   RETURN_IF_ERROR(Replay(cp, note, &progress, &checked));
@@ -272,15 +290,30 @@ absl::StatusOr<Auditor::Round> Auditor::RunOnce() {
                      cp.index_root.ToHex()),
         {{"checkpoint", note}, {"recomputed_index_root", update.root.ToHex()}});
   }
-  progress.verified_note = note;
-  progress.target_note.clear();
-  RETURN_IF_ERROR(CommitProgress(progress, update));
-
   ASSIGN_OR_RETURN(Note signed_note, ParseNote(note));
   signed_note.signatures.push_back(
       Cosign(signed_note.text, witness_, options_.clock->NowMillis() / 1000));
-  RETURN_IF_ERROR(log_->AddCosignature(signed_note.ToString()).status());
+  progress.verified_note = note;
+  progress.target_note.clear();
+  progress.unsubmitted_note = signed_note.ToString();
+  RETURN_IF_ERROR(CommitProgress(progress, update));
+  RETURN_IF_ERROR(Submit(progress.unsubmitted_note));
   return Round{cp.size, checked, true};
+}
+
+absl::Status Auditor::Submit(const std::string& cosigned_note) {
+  absl::StatusOr<uint32_t> accepted = log_->AddCosignature(cosigned_note);
+  if (!accepted.ok()) {
+    absl::Status s = accepted.status();
+    if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) return s;
+    // Not misbehaviour: the log is configured without this witness, or the
+    // clocks disagree. The cosignature is kept and sent again next round.
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the log refused this witness's cosignature (", s.message(), "); is ",
+        witness_.verifier_key().ToString(),
+        " in the log's --witness_keys? It is sent again next round"));
+  }
+  return store_->MarkSubmitted();
 }
 
 }  // namespace ktlog

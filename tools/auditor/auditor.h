@@ -60,10 +60,16 @@ class Auditor {
     bool cosigned = false;         // a cosignature was submitted
   };
 
-  // One round: verify the log's latest checkpoint and cosign it. Errors:
-  // DATA_LOSS when the log misbehaved now (the evidence is stored and
-  // written to a file); FAILED_PRECONDITION if it had misbehaved before (the
-  // auditor no longer cosigns); the log's own errors (UNAVAILABLE, ...).
+  // One round: verify the checkpoint the log asks witnesses to cosign
+  // (GetCheckpointToCosign) and cosign it; a cosignature the log did not
+  // accept before is submitted again. If that cosignature was the last the
+  // log waited for, the next checkpoint it asks for is verified and
+  // cosigned in the same round. Errors: DATA_LOSS when the log
+  // misbehaved now (the evidence is stored and written to a file);
+  // FAILED_PRECONDITION if it had misbehaved before (the auditor no longer
+  // cosigns); PERMISSION_DENIED if the log refused the cosignature (the
+  // checkpoint stays verified; the cosignature is resubmitted next round);
+  // the log's transport errors (UNAVAILABLE, DEADLINE_EXCEEDED).
   absl::StatusOr<Round> RunOnce();
 
   // The evidence of misbehaviour found, if any (JSON).
@@ -76,6 +82,8 @@ class Auditor {
  private:
   Auditor(AuditorOptions options, NoteSigner witness, LogClient* log,
           std::unique_ptr<AuditorStore> store);
+  // RunOnce without the second pass.
+  absl::StatusOr<Round> Pass();
   // Records `evidence` as the failure and returns DATA_LOSS with `message`.
   absl::Status Misbehaved(const std::string& type, const std::string& message,
                           nlohmann::json evidence);
@@ -86,6 +94,8 @@ class Auditor {
   absl::StatusOr<IndexUpdate> PendingIndexUpdate();
   absl::Status CommitProgress(const AuditorProgress& progress,
                               const IndexUpdate& update);
+  // Sends `cosigned_note` to the log; marks it submitted once accepted.
+  absl::Status Submit(const std::string& cosigned_note);
 
   const AuditorOptions options_;
   NoteSigner witness_;

@@ -16,7 +16,7 @@
 namespace {
 
 constexpr int kExitOk = 0, kExitMisbehaviour = 1, kExitUsage = 2,
-              kExitUnreachable = 4;
+              kExitUnreachable = 4, kExitRefused = 5;
 
 int Fail(const std::string& msg, int code) {
   fprintf(stderr, "ktlog-auditor: %s\n", msg.c_str());
@@ -76,15 +76,17 @@ int main(int argc, char** argv) {
   ktlog::FlagSet flags(
       "usage: ktlog-auditor --log=HOST:PORT --log_key=VKEY --key_file=FILE\n"
       "                     --state_dir=DIR [--follow [--interval=10s]]\n\n"
-      "Verifies the log's latest checkpoint: its signature, its consistency\n"
-      "with the last one verified, and every record since (encoding,\n"
-      "signature, account rules), replayed into its own tree and account\n"
-      "index whose roots must match the checkpoint. Then cosigns it with the\n"
-      "witness key in FILE (ktlog-keygen --type=witness) and submits the\n"
-      "cosignature to the log. On any misbehaviour it stops cosigning for\n"
-      "good and writes the evidence to DIR/evidence-*.json.\n\n"
+      "Verifies the checkpoint the log asks witnesses to cosign: its\n"
+      "signature, its consistency with the last one verified, and every\n"
+      "record since (encoding, signature, account rules), replayed into its\n"
+      "own tree and account index whose roots must match the checkpoint.\n"
+      "Then cosigns it with the witness key in FILE (ktlog-keygen\n"
+      "--type=witness) and submits the cosignature to the log. On any\n"
+      "misbehaviour it stops cosigning for good and writes the evidence to\n"
+      "DIR/evidence-*.json.\n\n"
       "Exit codes (one round): 0 healthy, 1 misbehaviour found (now or\n"
-      "before), 2 usage, 4 log unreachable.");
+      "before), 2 usage, 4 log unreachable, 5 the log refused the\n"
+      "cosignature (is this witness in its --witness_keys?).");
   flags.String("log", &log, "the log's gRPC address");
   flags.String("log_key", &log_key_text, "the log's verifier key");
   flags.String("key_file", &key_file, "this witness's signing key");
@@ -158,6 +160,9 @@ int main(int argc, char** argv) {
                   << (*auditor)->evidence_path() << "\n";
       }
       code = kExitMisbehaviour;
+    } else if (absl::IsPermissionDenied(round.status())) {
+      std::cout << "ktlog-auditor: " << round.status().message() << "\n";
+      code = kExitRefused;
     } else {
       std::cout << "ktlog-auditor: " << round.status().message() << "\n";
       code = absl::IsUnavailable(round.status()) ||

@@ -16,6 +16,7 @@ constexpr char kRangeKey[] = "m/range";  // u64 size || hashes
 constexpr char kVerifiedKey[] = "m/verified";
 constexpr char kTargetKey[] = "m/target";
 constexpr char kFailureKey[] = "m/failure";
+constexpr char kUnsubmittedKey[] = "m/unsubmitted";
 
 std::string AccountKey(const std::string& id) { return "a" + id; }
 
@@ -103,6 +104,9 @@ absl::StatusOr<AuditorProgress> AuditorStore::ReadProgress() {
   if (verified.has_value()) p.verified_note = *verified;
   ASSIGN_OR_RETURN(std::optional<std::string> target, Get(kTargetKey));
   if (target.has_value()) p.target_note = *target;
+  ASSIGN_OR_RETURN(std::optional<std::string> unsubmitted,
+                   Get(kUnsubmittedKey));
+  if (unsubmitted.has_value()) p.unsubmitted_note = *unsubmitted;
   return p;
 }
 
@@ -125,6 +129,7 @@ absl::Status AuditorStore::Commit(const AuditorCommit& c) {
   wb.Put(kRangeKey, range);
   wb.Put(kVerifiedKey, c.progress.verified_note);
   wb.Put(kTargetKey, c.progress.target_note);
+  wb.Put(kUnsubmittedKey, c.progress.unsubmitted_note);
   for (const auto& [id, state] : c.accounts)
     wb.Put(AccountKey(id), state.Encode());
   for (const auto& [path, node] : c.index_nodes) {
@@ -134,6 +139,8 @@ absl::Status AuditorStore::Commit(const AuditorCommit& c) {
   wo.sync = true;
   return FromRocksDb(db_->Write(wo, &wb), "committing the auditor state");
 }
+
+absl::Status AuditorStore::MarkSubmitted() { return Put(kUnsubmittedKey, ""); }
 
 absl::StatusOr<std::optional<std::string>> AuditorStore::ReadFailure() {
   return Get(kFailureKey);

@@ -31,6 +31,9 @@ struct AuditorProgress {
   CompactRange range;         // records [0, range.size()) replayed
   std::string verified_note;  // last verified checkpoint (empty: none)
   std::string target_note;    // the checkpoint being caught up to
+  // The verified checkpoint with this auditor's cosignature, until the log
+  // accepted it (empty once submitted).
+  std::string unsubmitted_note;
 };
 
 // What one commit changes.
@@ -60,6 +63,8 @@ class AuditorStore {
 
   // Writes `commit` with one synced write.
   absl::Status Commit(const AuditorCommit& commit);
+  // Forgets the unsubmitted cosigned note once the log accepted it.
+  absl::Status MarkSubmitted();
 
   // The evidence of misbehaviour found (JSON text), if any, and setting or
   // clearing it (synced).
