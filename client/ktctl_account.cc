@@ -11,12 +11,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/ktctl_commands.h"
-#include "core/bytes.h"
-#include "core/clock.h"
-#include "core/file_util.h"
-#include "core/merkle.h"
-#include "core/record.h"
-#include "core/status_macros.h"
+#include "core/account/record.h"
+#include "core/merkle/merkle.h"
+#include "core/util/bytes.h"
+#include "core/util/clock.h"
+#include "core/util/file_util.h"
+#include "core/util/status_macros.h"
 
 namespace ktlog {
 namespace {

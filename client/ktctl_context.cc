@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "core/bytes.h"
-#include "core/clock.h"
-#include "core/status_macros.h"
+#include "core/util/bytes.h"
+#include "core/util/clock.h"
+#include "core/util/status_macros.h"
 
 namespace ktlog {
 

@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "client/log_client.h"
-#include "core/flags.h"
+#include "core/util/flags.h"
 #include "nlohmann/json.hpp"
 #include "verifier/client_state.h"
 #include "verifier/client_verifier.h"

@@ -4,10 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/ktctl_commands.h"
-#include "core/bytes.h"
-#include "core/merkle.h"
-#include "core/proof.h"
-#include "core/record.h"
+#include "core/account/record.h"
+#include "core/merkle/merkle.h"
+#include "core/merkle/proof.h"
+#include "core/util/bytes.h"
 
 namespace ktlog {
 namespace {

@@ -7,8 +7,8 @@
 #include "absl/time/clock.h"
 #include "client/ktctl_commands.h"
 #include "client/qr.h"
-#include "core/bytes.h"
-#include "core/status_macros.h"
+#include "core/util/bytes.h"
+#include "core/util/status_macros.h"
 #include "verifier/codes.h"
 
 namespace ktlog {

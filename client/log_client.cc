@@ -1,9 +1,9 @@
 #include "client/log_client.h"
 
 #include "absl/strings/str_cat.h"
-#include "core/status_macros.h"
+#include "core/util/status_macros.h"
 #include "grpcpp/grpcpp.h"
-#include "rpc/status.h"
+#include "proto/status.h"
 
 namespace ktlog {
 

@@ -14,8 +14,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/hash.h"
-#include "core/record.h"
+#include "core/account/record.h"
+#include "core/crypto/hash.h"
 #include "proto/ktlog.grpc.pb.h"
 #include "verifier/log_source.h"
 #include "verifier/lookup.h"

@@ -8,8 +8,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "core/bytes.h"
-#include "core/file_util.h"
+#include "core/util/bytes.h"
+#include "core/util/file_util.h"
 
 namespace ktlog {
 namespace {

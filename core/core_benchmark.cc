@@ -6,13 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
-#include "core/compact_range.h"
-#include "core/crypto.h"
-#include "core/index.h"
-#include "core/index_tree.h"
-#include "core/merkle.h"
-#include "core/proof.h"
-#include "core/record.h"
+#include "core/account/index.h"
+#include "core/account/index_tree.h"
+#include "core/account/record.h"
+#include "core/crypto/crypto.h"
+#include "core/merkle/compact_range.h"
+#include "core/merkle/merkle.h"
+#include "core/merkle/proof.h"
 
 namespace ktlog {
 namespace {

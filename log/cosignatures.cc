@@ -2,9 +2,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/checkpoint.h"
-#include "core/cosignature.h"
-#include "core/status_macros.h"
+#include "core/note/checkpoint.h"
+#include "core/note/cosignature.h"
+#include "core/util/status_macros.h"
 
 namespace ktlog {
 

@@ -27,8 +27,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "core/clock.h"
-#include "core/note.h"
+#include "core/note/note.h"
+#include "core/util/clock.h"
 #include "log/publisher.h"
 #include "log/storage.h"
 

@@ -4,13 +4,13 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "core/checkpoint.h"
-#include "core/compact_range.h"
-#include "core/index.h"
-#include "core/index_tree.h"
-#include "core/merkle.h"
-#include "core/record.h"
-#include "core/status_macros.h"
+#include "core/account/index.h"
+#include "core/account/index_tree.h"
+#include "core/account/record.h"
+#include "core/merkle/compact_range.h"
+#include "core/merkle/merkle.h"
+#include "core/note/checkpoint.h"
+#include "core/util/status_macros.h"
 
 namespace ktlog {
 namespace {

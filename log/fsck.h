@@ -13,7 +13,7 @@
 #include <functional>
 
 #include "absl/status/status.h"
-#include "core/note.h"
+#include "core/note/note.h"
 #include "log/storage.h"
 
 namespace ktlog {

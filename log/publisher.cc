@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "core/compact_range.h"
-#include "core/proof.h"
-#include "core/status_macros.h"
-#include "core/succession.h"
+#include "core/merkle/compact_range.h"
+#include "core/merkle/proof.h"
+#include "core/note/succession.h"
+#include "core/util/status_macros.h"
 
 namespace ktlog {
 namespace {

@@ -23,9 +23,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "core/checkpoint.h"
-#include "core/clock.h"
-#include "core/note.h"
+#include "core/note/checkpoint.h"
+#include "core/note/note.h"
+#include "core/util/clock.h"
 #include "log/storage.h"
 
 namespace ktlog {

@@ -5,10 +5,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "core/index.h"
-#include "core/logging.h"
-#include "core/merkle.h"
-#include "core/status_macros.h"
+#include "core/account/index.h"
+#include "core/merkle/merkle.h"
+#include "core/util/logging.h"
+#include "core/util/status_macros.h"
 
 namespace ktlog {
 

@@ -33,9 +33,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "core/compact_range.h"
-#include "core/index_tree.h"
-#include "core/record.h"
+#include "core/account/index_tree.h"
+#include "core/account/record.h"
+#include "core/merkle/compact_range.h"
 #include "log/publisher.h"
 #include "log/storage.h"
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/clock.h"
-#include "core/note.h"
+#include "core/note/note.h"
+#include "core/util/clock.h"
 #include "log/cosignatures.h"
 #include "log/publisher.h"
 #include "log/sequencer.h"

@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "core/flags.h"
-#include "core/key_file.h"
-#include "core/logging.h"
+#include "core/note/key_file.h"
+#include "core/util/flags.h"
+#include "core/util/logging.h"
 #include "log/server.h"
 
 namespace {

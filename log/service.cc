@@ -3,13 +3,13 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "core/cosignature.h"
-#include "core/index.h"
-#include "core/index_tree.h"
-#include "core/proof.h"
-#include "core/record.h"
-#include "core/status_macros.h"
-#include "rpc/status.h"
+#include "core/account/index.h"
+#include "core/account/index_tree.h"
+#include "core/account/record.h"
+#include "core/merkle/proof.h"
+#include "core/note/cosignature.h"
+#include "core/util/status_macros.h"
+#include "proto/status.h"
 
 namespace ktlog {
 namespace {

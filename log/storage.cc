@@ -1,17 +1,17 @@
 #include "log/storage.h"
 
 #include "absl/strings/str_cat.h"
-#include "core/bytes.h"
-#include "core/crypto.h"
-#include "core/index.h"
-#include "core/status_macros.h"
-#include "log/rocksdb_util.h"
+#include "core/account/index.h"
+#include "core/crypto/crypto.h"
+#include "core/util/bytes.h"
+#include "core/util/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "storage/rocksdb.h"
 
 namespace ktlog {
 namespace {

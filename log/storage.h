@@ -28,12 +28,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "core/account.h"
-#include "core/checkpoint.h"
-#include "core/hash.h"
-#include "core/index_tree.h"
-#include "core/merkle.h"
-#include "core/proof.h"
+#include "core/account/account.h"
+#include "core/account/index_tree.h"
+#include "core/crypto/hash.h"
+#include "core/merkle/merkle.h"
+#include "core/merkle/proof.h"
+#include "core/note/checkpoint.h"
 
 namespace rocksdb {
 class DB;

@@ -6,12 +6,12 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "core/compact_range.h"
-#include "core/crypto.h"
-#include "core/file_util.h"
-#include "core/index.h"
-#include "core/proof.h"
-#include "core/reference_tree.h"
+#include "core/account/index.h"
+#include "core/crypto/crypto.h"
+#include "core/merkle/compact_range.h"
+#include "core/merkle/proof.h"
+#include "core/testonly/reference_tree.h"
+#include "core/util/file_util.h"
 #include "gtest/gtest.h"
 
 namespace ktlog {

@@ -4,12 +4,12 @@
 // auditor refuses to cosign and writes evidence, and clients that require
 // the auditor's cosignature never trust the bad checkpoint.
 #include "absl/strings/str_cat.h"
+#include "auditor/auditor.h"
 #include "client/log_client.h"
-#include "core/cosignature.h"
+#include "core/note/cosignature.h"
 #include "gtest/gtest.h"
 #include "tests/evil_log.h"
 #include "tests/test_env.h"
-#include "tools/auditor/auditor.h"
 #include "verifier/client_verifier.h"
 
 namespace ktlog {

@@ -16,7 +16,7 @@
 namespace ktlog {
 namespace {
 
-constexpr char kAuditor[] = "tools/auditor/ktlog-auditor";
+constexpr char kAuditor[] = "auditor/ktlog-auditor";
 
 TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
   LogKeyFiles key = MakeLogKey();

@@ -2,14 +2,14 @@
 // RocksDB): it verifies and cosigns; the server accepts cosignatures only
 // from configured witnesses and only for its own checkpoints; clients that
 // require cosignatures trust cosigned checkpoints.
-#include "tools/auditor/auditor.h"
+#include "auditor/auditor.h"
 
 #include <atomic>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "core/cosignature.h"
-#include "core/status_macros.h"
+#include "core/note/cosignature.h"
+#include "core/util/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
 #include "verifier/client_verifier.h"

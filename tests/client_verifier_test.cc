@@ -6,8 +6,8 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
-#include "core/bytes.h"
-#include "core/merkle.h"
+#include "core/merkle/merkle.h"
+#include "core/util/bytes.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
 

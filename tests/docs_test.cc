@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "core/account.h"
-#include "core/record.h"
+#include "core/account/account.h"
+#include "core/account/record.h"
 #include "gtest/gtest.h"
 #include "log/service.h"
 

@@ -3,13 +3,13 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "core/account.h"
-#include "core/clock.h"
-#include "core/index.h"
-#include "core/index_tree.h"
-#include "core/merkle.h"
-#include "core/record.h"
-#include "core/reference_tree.h"
+#include "core/account/account.h"
+#include "core/account/index.h"
+#include "core/account/index_tree.h"
+#include "core/account/record.h"
+#include "core/merkle/merkle.h"
+#include "core/testonly/reference_tree.h"
+#include "core/util/clock.h"
 #include "grpcpp/grpcpp.h"
 
 namespace ktlog {

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "core/checkpoint.h"
-#include "core/note.h"
+#include "core/note/checkpoint.h"
+#include "core/note/note.h"
 #include "proto/ktlog.grpc.pb.h"
 
 namespace grpc {

@@ -6,8 +6,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "core/index.h"
-#include "core/index_tree.h"
+#include "core/account/index.h"
+#include "core/account/index_tree.h"
 #include "gtest/gtest.h"
 #include "log/fsck.h"
 #include "log/storage.h"

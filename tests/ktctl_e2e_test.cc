@@ -9,8 +9,8 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "core/bytes.h"
-#include "core/checkpoint.h"
+#include "core/note/checkpoint.h"
+#include "core/util/bytes.h"
 #include "gtest/gtest.h"
 #include "tests/process_env.h"
 #include "tests/tampering_proxy.h"

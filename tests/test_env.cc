@@ -6,8 +6,8 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "core/clock.h"
-#include "core/file_util.h"
+#include "core/util/clock.h"
+#include "core/util/file_util.h"
 #include "gtest/gtest.h"
 
 namespace ktlog {

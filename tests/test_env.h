@@ -9,9 +9,9 @@
 #include <string>
 
 #include "client/log_client.h"
-#include "core/checkpoint.h"
-#include "core/crypto.h"
-#include "core/record.h"
+#include "core/account/record.h"
+#include "core/crypto/crypto.h"
+#include "core/note/checkpoint.h"
 #include "log/server.h"
 
 namespace ktlog {

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "core/flags.h"
+#include "core/util/flags.h"
 #include "log/fsck.h"
 #include "log/storage.h"
 

@@ -14,7 +14,7 @@ KEYGEN=$BIN/tools/ktlog-keygen
 SERVER=$BIN/log/ktlog-server
 KTCTL=$BIN/client/ktctl
 ADMIN=$BIN/tools/ktlog-admin
-AUDITOR=$BIN/tools/auditor/ktlog-auditor
+AUDITOR=$BIN/auditor/ktlog-auditor
 
 WORK=$(mktemp -d /tmp/ktlog-demo.XXXXXX)
 SERVER_PID=""

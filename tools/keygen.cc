@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "core/flags.h"
-#include "core/key_file.h"
-#include "core/note.h"
+#include "core/note/key_file.h"
+#include "core/note/note.h"
+#include "core/util/flags.h"
 
 int main(int argc, char** argv) {
   std::string name, out, show, type = "log";

@@ -1,7 +1,7 @@
 #include "verifier/alerts.h"
 
 #include "absl/strings/str_cat.h"
-#include "core/crypto.h"
+#include "core/crypto/crypto.h"
 
 namespace ktlog {
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "core/hash.h"
+#include "core/crypto/hash.h"
 #include "nlohmann/json.hpp"
 
 namespace ktlog {

@@ -4,9 +4,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "core/bytes.h"
-#include "core/checkpoint.h"
-#include "core/file_util.h"
+#include "core/note/checkpoint.h"
+#include "core/util/bytes.h"
+#include "core/util/file_util.h"
 #include "nlohmann/json.hpp"
 
 namespace ktlog {

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/account.h"
-#include "core/crypto.h"
+#include "core/account/account.h"
+#include "core/crypto/crypto.h"
 #include "verifier/alerts.h"
 
 namespace ktlog {

@@ -5,7 +5,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "core/file_util.h"
+#include "core/util/file_util.h"
 #include "gtest/gtest.h"
 
 namespace ktlog {

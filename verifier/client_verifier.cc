@@ -1,12 +1,12 @@
 #include "verifier/client_verifier.h"
 
 #include "absl/strings/str_cat.h"
-#include "core/bytes.h"
-#include "core/cosignature.h"
-#include "core/crypto.h"
-#include "core/merkle.h"
-#include "core/proof.h"
-#include "core/status_macros.h"
+#include "core/crypto/crypto.h"
+#include "core/merkle/merkle.h"
+#include "core/merkle/proof.h"
+#include "core/note/cosignature.h"
+#include "core/util/bytes.h"
+#include "core/util/status_macros.h"
 #include "verifier/alerts.h"
 
 namespace ktlog {

@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/checkpoint.h"
-#include "core/clock.h"
-#include "core/succession.h"
+#include "core/note/checkpoint.h"
+#include "core/note/succession.h"
+#include "core/util/clock.h"
 #include "verifier/client_state.h"
 #include "verifier/log_source.h"
 #include "verifier/lookup.h"

@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "core/bytes.h"
-#include "core/crypto.h"
+#include "core/crypto/crypto.h"
+#include "core/util/bytes.h"
 
 namespace ktlog {
 namespace {

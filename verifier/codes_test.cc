@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "core/bytes.h"
-#include "core/test_vectors.h"
+#include "core/testonly/test_vectors.h"
+#include "core/util/bytes.h"
 #include "gtest/gtest.h"
 
 namespace ktlog {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/hash.h"
+#include "core/crypto/hash.h"
 #include "verifier/lookup.h"
 
 namespace ktlog {

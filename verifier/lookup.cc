@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "core/index.h"
-#include "core/merkle.h"
-#include "core/proof.h"
-#include "core/status_macros.h"
+#include "core/account/index.h"
+#include "core/merkle/merkle.h"
+#include "core/merkle/proof.h"
+#include "core/util/status_macros.h"
 
 namespace ktlog {
 namespace {

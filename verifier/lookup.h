@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/account.h"
-#include "core/checkpoint.h"
-#include "core/hash.h"
-#include "core/record.h"
+#include "core/account/account.h"
+#include "core/account/record.h"
+#include "core/crypto/hash.h"
+#include "core/note/checkpoint.h"
 
 namespace ktlog {
 

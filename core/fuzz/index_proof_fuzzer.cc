@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "core/index.h"
-#include "core/index_tree.h"
+#include "core/account/index.h"
+#include "core/account/index_tree.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static ktlog::InMemoryIndex* index = [] {

@@ -3,9 +3,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "core/checkpoint.h"
-#include "core/cosignature.h"
-#include "core/note.h"
+#include "core/note/checkpoint.h"
+#include "core/note/cosignature.h"
+#include "core/note/note.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const ktlog::NoteVerifierKey* key =

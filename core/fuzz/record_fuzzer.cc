@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "core/account.h"
-#include "core/record.h"
+#include "core/account/account.h"
+#include "core/account/record.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string input(reinterpret_cast<const char*>(data), size);

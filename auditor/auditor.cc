@@ -1,0 +1,319 @@
+#include "auditor/auditor.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "core/account/index.h"
+#include "core/account/record.h"
+#include "core/crypto/crypto.h"
+#include "core/merkle/merkle.h"
+#include "core/merkle/proof.h"
+#include "core/note/cosignature.h"
+#include "core/note/succession.h"
+#include "core/util/bytes.h"
+#include "core/util/file_util.h"
+#include "core/util/status_macros.h"
+#include "verifier/alerts.h"
+
+namespace ktlog {
+namespace {
+
+constexpr int kCachedIndexDepth = 16;
+
+// The failure type an auditor records for a checkpoint that may not follow.
+const char* SuccessionFailure(Succession verdict) {
+  switch (verdict) {
+    case Succession::kRollback:
+      return "ROLLBACK";
+    case Succession::kTimeGoesBack:
+      return "BAD_TIMESTAMP";
+    case Succession::kFork:
+    case Succession::kInvalidProof:
+    case Succession::kOk:
+      break;
+  }
+  return "LOG_FORK";
+}
+
+struct Checked {
+  absl::StatusOr<DeviceRecord> record = absl::UnknownError("unchecked");
+  bool signature_ok = false;
+};
+
+// Decodes and signature-checks `records` on all cores.
+std::vector<Checked> CheckAll(const std::vector<std::string>& records) {
+  std::vector<Checked> out(records.size());
+  unsigned n = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> workers;
+  for (unsigned w = 0; w < n; ++w) {
+    workers.emplace_back([&, w] {
+      for (size_t i = w; i < records.size(); i += n) {
+        out[i].record = DecodeRecord(records[i]);
+        out[i].signature_ok =
+            out[i].record.ok() && out[i].record->VerifySignature().ok();
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Auditor>> Auditor::Open(AuditorOptions options,
+                                                       NoteSigner witness,
+                                                       LogClient* log) {
+  if (witness.type() != kNoteTypeCosignatureV1) {
+    return absl::InvalidArgumentError(
+        "the auditor's key must be a witness key (ktlog-keygen "
+        "--type=witness)");
+  }
+  RETURN_IF_ERROR(MakeDirs(options.state_dir, 0700));
+  ASSIGN_OR_RETURN(std::unique_ptr<AuditorStore> store,
+                   AuditorStore::Open(options.state_dir));
+  RETURN_IF_ERROR(store->BindLog(options.log_key.ToString()));
+  return std::unique_ptr<Auditor>(new Auditor(
+      std::move(options), std::move(witness), log, std::move(store)));
+}
+
+Auditor::Auditor(AuditorOptions options, NoteSigner witness, LogClient* log,
+                 std::unique_ptr<AuditorStore> store)
+    : options_(std::move(options)),
+      witness_(std::move(witness)),
+      log_(log),
+      store_(std::move(store)) {}
+
+absl::StatusOr<std::optional<nlohmann::json>> Auditor::Failure() {
+  ASSIGN_OR_RETURN(std::optional<std::string> f, store_->ReadFailure());
+  if (!f.has_value()) return std::optional<nlohmann::json>();
+  return std::optional<nlohmann::json>(
+      nlohmann::json::parse(*f, nullptr, false));
+}
+
+absl::Status Auditor::ClearFailure() { return store_->ClearFailure(); }
+
+absl::Status Auditor::Misbehaved(const std::string& type,
+                                 const std::string& message,
+                                 nlohmann::json evidence) {
+  uint64_t now = options_.clock->NowMillis();
+  nlohmann::json j = {{"type", type},
+                      {"message", message},
+                      {"found_at_ms", now},
+                      {"log_key", options_.log_key.ToString()},
+                      {"witness", witness_.verifier_key().ToString()},
+                      {"evidence", std::move(evidence)}};
+  std::string text = j.dump(2) + "\n";
+  RETURN_IF_ERROR(store_->WriteFailure(text));
+  evidence_path_ = absl::StrCat(options_.state_dir, "/evidence-", now, ".json");
+  RETURN_IF_ERROR(WriteFileAtomically(evidence_path_, text, 0644));
+  return absl::DataLossError(absl::StrCat(type, ": ", message));
+}
+
+absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
+                             AuditorProgress* progress, uint64_t* checked) {
+  uint64_t last_commit = progress->range.size();
+  if (options_.progress) options_.progress(progress->range.size(), cp.size);
+  while (progress->range.size() < cp.size) {
+    uint64_t from = progress->range.size();
+    ASSIGN_OR_RETURN(
+        std::vector<std::string> page,
+        log_->GetEntries(from, std::min(cp.size, from + options_.page)));
+    if (page.empty()) {
+      return absl::UnavailableError(
+          absl::StrCat("the log returned no entries from ", from));
+    }
+    std::vector<Checked> checks = CheckAll(page);
+    for (size_t i = 0; i < page.size(); ++i) {
+      uint64_t index = from + i;
+      const Checked& c = checks[i];
+      std::string problem;
+      if (!c.record.ok()) {
+        problem = absl::StrCat("record ", index,
+                               " is malformed: ", c.record.status().message());
+      } else if (!c.signature_ok) {
+        problem =
+            absl::StrCat("record ", index, " has an invalid account signature");
+      } else {
+        const std::string& id = c.record->account_id;
+        auto it = changed_.find(id);
+        AccountState state;
+        if (it != changed_.end()) {
+          state = it->second;
+        } else {
+          ASSIGN_OR_RETURN(std::optional<AccountState> stored,
+                           store_->ReadAccount(id));
+          if (stored.has_value()) {
+            state = *std::move(stored);
+          } else {
+            state.account_id = id;
+          }
+        }
+        absl::Status rule = ApplyRecord(*c.record, index, &state);
+        if (rule.ok()) {
+          changed_[id] = std::move(state);
+        } else {
+          problem = absl::StrCat("record ", index,
+                                 " breaks the account rules: ", rule.message());
+        }
+      }
+      if (!problem.empty()) {
+        // Portable evidence: the record, and its inclusion in the signed
+        // tree when the log can prove it.
+        nlohmann::json evidence = {{"checkpoint", note},
+                                   {"leaf_index", index},
+                                   {"record", HexEncode(page[i])}};
+        absl::StatusOr<LogClient::InclusionProof> proof =
+            log_->GetInclusionProof(index, cp.size);
+        if (proof.ok()) {
+          evidence["inclusion_proof"] = HashesToJson(proof->hashes);
+          evidence["inclusion_verifies"] =
+              VerifyInclusion(index, cp.size, HashLeaf(page[i]), proof->hashes,
+                              cp.root)
+                  .ok();
+        }
+        return Misbehaved("INVALID_RECORD", problem, std::move(evidence));
+      }
+      progress->range.Append(HashLeaf(page[i]));
+    }
+    *checked += page.size();
+    if (options_.progress) options_.progress(progress->range.size(), cp.size);
+    if (progress->range.size() - last_commit >= options_.commit_every &&
+        progress->range.size() < cp.size) {
+      ASSIGN_OR_RETURN(IndexUpdate update, PendingIndexUpdate());
+      RETURN_IF_ERROR(CommitProgress(*progress, update));
+      last_commit = progress->range.size();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IndexUpdate> Auditor::PendingIndexUpdate() {
+  std::vector<std::pair<Hash, Hash>> changes;
+  for (const auto& [id, state] : changed_) {
+    changes.emplace_back(AccountIndexKey(id), AccountValueHash(state));
+  }
+  CachingIndexReader reader(store_->index(), kCachedIndexDepth, &index_cache_);
+  return UpdateIndex(&reader, std::move(changes));
+}
+
+absl::Status Auditor::CommitProgress(const AuditorProgress& progress,
+                                     const IndexUpdate& update) {
+  AuditorCommit commit{progress, changed_, update.nodes};
+  RETURN_IF_ERROR(store_->Commit(commit));
+  CachingIndexReader::Remember(update.nodes, kCachedIndexDepth, &index_cache_);
+  changed_.clear();
+  if (options_.saved) options_.saved(progress.range.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Auditor::Round> Auditor::RunOnce() {
+  ASSIGN_OR_RETURN(Round first, Pass());
+  if (!first.cosigned) return first;
+  // If this cosignature was the last the log waited for, the log now hands
+  // out a newer checkpoint: cosign it too, so that the other witnesses'
+  // next rounds complete it (a quorum forms every round, not every other).
+  ASSIGN_OR_RETURN(Round second, Pass());
+  second.records_checked += first.records_checked;
+  second.cosigned = true;
+  return second;
+}
+
+absl::StatusOr<Auditor::Round> Auditor::Pass() {
+  ASSIGN_OR_RETURN(std::optional<std::string> failure, store_->ReadFailure());
+  if (failure.has_value()) {
+    nlohmann::json f = nlohmann::json::parse(*failure, nullptr, false);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this auditor found the log misbehaving and no longer cosigns (",
+        f.is_object() ? f.value("type", "") + ": " + f.value("message", "")
+                      : "see the evidence",
+        "); investigate, then --clear_failure"));
+  }
+  changed_.clear();
+  ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
+  ASSIGN_OR_RETURN(std::string note, log_->GetCheckpointToCosign());
+  absl::StatusOr<LogCheckpoint> opened =
+      OpenLogCheckpoint(note, options_.log_key);
+  if (!opened.ok()) {
+    return Misbehaved("BAD_SIGNATURE",
+                      absl::StrCat("the log's checkpoint does not verify: ",
+                                   opened.status().message()),
+                      {{"checkpoint", note}});
+  }
+  const LogCheckpoint& cp = *opened;
+  // The checkpoint must follow the last one verified, and any the auditor
+  // had started to replay (a crash mid-replay).
+  bool unchanged = false;
+  for (const std::string* before :
+       {&progress.verified_note, &progress.target_note}) {
+    if (before->empty()) continue;
+    ASSIGN_OR_RETURN(LogCheckpoint previous,
+                     OpenLogCheckpoint(*before, options_.log_key));
+    auto proof = [this](uint64_t old_size, uint64_t new_size) {
+      return log_->GetConsistencyProof(old_size, new_size);
+    };
+    ASSIGN_OR_RETURN(SuccessionCheck check,
+                     CheckSuccession(previous, cp, proof));
+    if (check.verdict != Succession::kOk) {
+      nlohmann::json both = {{"verified_checkpoint", *before},
+                             {"checkpoint", note}};
+      if (!check.proof.empty()) {
+        both["consistency_proof"] = HashesToJson(check.proof);
+      }
+      return Misbehaved(SuccessionFailure(check.verdict), check.message, both);
+    }
+    unchanged |= before == &progress.verified_note && cp == previous;
+  }
+  if (unchanged) {
+    // Nothing new to verify; a cosignature the log has not accepted yet is
+    // submitted again.
+    if (progress.unsubmitted_note.empty()) return Round{cp.size, 0, false};
+    RETURN_IF_ERROR(Submit(progress.unsubmitted_note));
+    return Round{cp.size, 0, true};
+  }
+  progress.target_note = note;
+  uint64_t checked = 0;
+  RETURN_IF_ERROR(Replay(cp, note, &progress, &checked));
+  Hash root = progress.range.Root();
+  if (root != cp.root) {
+    return Misbehaved(
+        "ROOT_MISMATCH",
+        absl::StrCat("the records give the root ", root.ToHex(),
+                     ", the checkpoint says ", cp.root.ToHex()),
+        {{"checkpoint", note}, {"recomputed_root", root.ToHex()}});
+  }
+  ASSIGN_OR_RETURN(IndexUpdate update, PendingIndexUpdate());
+  if (update.root != cp.index_root) {
+    return Misbehaved(
+        "INDEX_ROOT_MISMATCH",
+        absl::StrCat("the records give the account index root ",
+                     update.root.ToHex(), ", the checkpoint says ",
+                     cp.index_root.ToHex()),
+        {{"checkpoint", note}, {"recomputed_index_root", update.root.ToHex()}});
+  }
+  ASSIGN_OR_RETURN(Note signed_note, ParseNote(note));
+  signed_note.signatures.push_back(
+      Cosign(signed_note.text, witness_, options_.clock->NowMillis() / 1000));
+  progress.verified_note = note;
+  progress.target_note.clear();
+  progress.unsubmitted_note = signed_note.ToString();
+  RETURN_IF_ERROR(CommitProgress(progress, update));
+  RETURN_IF_ERROR(Submit(progress.unsubmitted_note));
+  return Round{cp.size, checked, true};
+}
+
+absl::Status Auditor::Submit(const std::string& cosigned_note) {
+  absl::StatusOr<uint32_t> accepted = log_->AddCosignature(cosigned_note);
+  if (!accepted.ok()) {
+    absl::Status s = accepted.status();
+    if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) return s;
+    // Not misbehaviour: the log is configured without this witness, or the
+    // clocks disagree. The cosignature is kept and sent again next round.
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the log refused this witness's cosignature (", s.message(), "); is ",
+        witness_.verifier_key().ToString(),
+        " in the log's --witness_keys? It is sent again next round"));
+  }
+  return store_->MarkSubmitted();
+}
+
+}  // namespace ktlog

@@ -1,0 +1,112 @@
+// Auditor: follows a ktlog log, verifies everything it publishes, and
+// cosigns (c2sp.org/tlog-cosignature) each checkpoint it verified; it
+// stops cosigning for good, with evidence, the first time the log
+// misbehaves (docs/witness.md).
+//
+// For each new checkpoint it checks the log's signature; that it extends
+// the last verified checkpoint (size, consistency proof; never a smaller or
+// different tree); then it fetches every new record, validates it
+// (encoding, signature, account rules: core/account.h), replays it into its
+// own tree and account index, and compares both roots with the checkpoint.
+// Only then does it cosign and submit the cosignature to the log. Progress
+// is committed as it goes, so a killed auditor resumes where it stopped.
+//
+// Not thread-safe (one round at a time).
+#ifndef KTLOG_AUDITOR_AUDITOR_H_
+#define KTLOG_AUDITOR_AUDITOR_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "auditor/auditor_store.h"
+#include "client/log_client.h"
+#include "core/note/checkpoint.h"
+#include "core/note/note.h"
+#include "core/util/clock.h"
+#include "nlohmann/json.hpp"
+
+namespace ktlog {
+
+struct AuditorOptions {
+  std::string state_dir;
+  NoteVerifierKey log_key;
+  // Records fetched per GetEntries call, and between progress commits.
+  uint64_t page = 1000;
+  uint64_t commit_every = 50000;
+  const Clock* clock = RealClock::Get();
+  // Called when a catch-up starts and after each page: (records replayed,
+  // target size).
+  std::function<void(uint64_t, uint64_t)> progress;
+  // Called after each commit of progress with the records replayed so far.
+  std::function<void(uint64_t)> saved;
+};
+
+class Auditor {
+ public:
+  // `witness` (a type-0x04 note key) signs the cosignatures; `log` is
+  // borrowed. Errors: FAILED_PRECONDITION for a state dir in use or made
+  // for another log.
+  static absl::StatusOr<std::unique_ptr<Auditor>> Open(AuditorOptions options,
+                                                       NoteSigner witness,
+                                                       LogClient* log);
+
+  struct Round {
+    uint64_t size = 0;             // the verified checkpoint's size
+    uint64_t records_checked = 0;  // records replayed this round
+    bool cosigned = false;         // a cosignature was submitted
+  };
+
+  // One round: verify the checkpoint the log asks witnesses to cosign
+  // (GetCheckpointToCosign) and cosign it; a cosignature the log did not
+  // accept before is submitted again. If that cosignature was the last the
+  // log waited for, the next checkpoint it asks for is verified and
+  // cosigned in the same round. Errors: DATA_LOSS when the log
+  // misbehaved now (the evidence is stored and written to a file);
+  // FAILED_PRECONDITION if it had misbehaved before (the auditor no longer
+  // cosigns); PERMISSION_DENIED if the log refused the cosignature (the
+  // checkpoint stays verified; the cosignature is resubmitted next round);
+  // the log's transport errors (UNAVAILABLE, DEADLINE_EXCEEDED).
+  absl::StatusOr<Round> RunOnce();
+
+  // The evidence of misbehaviour found, if any (JSON).
+  absl::StatusOr<std::optional<nlohmann::json>> Failure();
+  // Forgets a recorded failure (after an operator investigated it).
+  absl::Status ClearFailure();
+  // Where the last evidence file was written.
+  const std::string& evidence_path() const { return evidence_path_; }
+
+ private:
+  Auditor(AuditorOptions options, NoteSigner witness, LogClient* log,
+          std::unique_ptr<AuditorStore> store);
+  // RunOnce without the second pass.
+  absl::StatusOr<Round> Pass();
+  // Records `evidence` as the failure and returns DATA_LOSS with `message`.
+  absl::Status Misbehaved(const std::string& type, const std::string& message,
+                          nlohmann::json evidence);
+  // Replays records [from, cp.size) into `progress`; commits as it goes.
+  absl::Status Replay(const LogCheckpoint& cp, const std::string& note,
+                      AuditorProgress* progress, uint64_t* checked);
+  // The index update for the accounts changed since the last commit.
+  absl::StatusOr<IndexUpdate> PendingIndexUpdate();
+  absl::Status CommitProgress(const AuditorProgress& progress,
+                              const IndexUpdate& update);
+  // Sends `cosigned_note` to the log; marks it submitted once accepted.
+  absl::Status Submit(const std::string& cosigned_note);
+
+  const AuditorOptions options_;
+  NoteSigner witness_;
+  LogClient* const log_;
+  std::unique_ptr<AuditorStore> store_;
+  // Changes not yet committed.
+  std::map<std::string, AccountState> changed_;
+  std::map<IndexPath, IndexNode> index_cache_;
+  std::string evidence_path_;
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_AUDITOR_AUDITOR_H_

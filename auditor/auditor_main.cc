@@ -1,0 +1,177 @@
+// ktlog-auditor: replays a ktlog log, recomputes every root and the account
+// index, and cosigns what it verified. See docs/witness.md.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "auditor/auditor.h"
+#include "core/note/key_file.h"
+#include "core/util/flags.h"
+#include "core/util/logging.h"
+
+namespace {
+
+constexpr int kExitOk = 0, kExitMisbehaviour = 1, kExitUsage = 2,
+              kExitUnreachable = 4, kExitRefused = 5;
+
+int Fail(const std::string& msg, int code) {
+  fprintf(stderr, "ktlog-auditor: %s\n", msg.c_str());
+  return code;
+}
+
+// A progress bar on a terminal, a line every few seconds otherwise.
+class Progress {
+ public:
+  Progress() : tty_(isatty(STDERR_FILENO)) {}
+  void Update(uint64_t done, uint64_t target) {
+    absl::Time now = absl::Now();
+    if (start_ == absl::InfinitePast()) {
+      start_ = now;
+      first_ = done;
+    }
+    bool last = done >= target;
+    if (!tty_ && !last && now - printed_ < absl::Seconds(5)) return;
+    if (tty_ && !last && now - printed_ < absl::Milliseconds(200)) return;
+    printed_ = now;
+    double secs = std::max(1e-3, absl::ToDoubleSeconds(now - start_));
+    double rate = (done - first_) / secs;
+    int width = 30;
+    int filled = target == 0 ? width : static_cast<int>(width * done / target);
+    std::string bar(filled, '#');
+    bar.resize(width, '.');
+    std::string line =
+        absl::StrFormat("[%s] %llu/%llu records (%.0f%%), %.0f records/s", bar,
+                        static_cast<unsigned long long>(done),
+                        static_cast<unsigned long long>(target),
+                        target == 0 ? 100.0 : 100.0 * done / target, rate);
+    if (rate > 0 && !last) {
+      absl::StrAppendFormat(&line, ", %.0f s left", (target - done) / rate);
+    }
+    if (tty_) {
+      fprintf(stderr, "\r%s%s", line.c_str(), last ? "\n" : "");
+    } else {
+      fprintf(stderr, "ktlog-auditor: %s\n", line.c_str());
+    }
+  }
+  void Reset() { start_ = absl::InfinitePast(); }
+
+ private:
+  const bool tty_;
+  absl::Time start_ = absl::InfinitePast();
+  absl::Time printed_ = absl::InfinitePast();
+  uint64_t first_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string log = "127.0.0.1:8020", log_key_text, key_file, state_dir;
+  bool follow = false, clear_failure = false;
+  uint64_t page = 1000, commit_every = 50000;
+  absl::Duration interval = absl::Seconds(10);
+  ktlog::FlagSet flags(
+      "usage: ktlog-auditor --log=HOST:PORT --log_key=VKEY --key_file=FILE\n"
+      "                     --state_dir=DIR [--follow [--interval=10s]]\n\n"
+      "Verifies the checkpoint the log asks witnesses to cosign: its\n"
+      "signature, its consistency with the last one verified, and every\n"
+      "record since (encoding, signature, account rules), replayed into its\n"
+      "own tree and account index whose roots must match the checkpoint.\n"
+      "Then cosigns it with the witness key in FILE (ktlog-keygen\n"
+      "--type=witness) and submits the cosignature to the log. On any\n"
+      "misbehaviour it stops cosigning for good and writes the evidence to\n"
+      "DIR/evidence-*.json.\n\n"
+      "Exit codes (one round): 0 healthy, 1 misbehaviour found (now or\n"
+      "before), 2 usage, 4 log unreachable, 5 the log refused the\n"
+      "cosignature (is this witness in its --witness_keys?).");
+  flags.String("log", &log, "the log's gRPC address");
+  flags.String("log_key", &log_key_text, "the log's verifier key");
+  flags.String("key_file", &key_file, "this witness's signing key");
+  flags.String("state_dir", &state_dir, "where the auditor keeps its state");
+  flags.Bool("follow", &follow, "keep auditing");
+  flags.Duration("interval", &interval, "time between rounds with --follow");
+  flags.Uint64("page", &page, "records fetched per request (1..1000)");
+  flags.Uint64("commit_every", &commit_every,
+               "records between saves of progress while catching up");
+  flags.Bool("clear_failure", &clear_failure,
+             "forget a recorded failure (after investigating it)");
+  std::vector<std::string> args;
+  int exit_code;
+  if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-auditor", &args,
+                             &exit_code)) {
+    return exit_code;
+  }
+  if (!args.empty()) return Fail("unexpected argument " + args[0], kExitUsage);
+  if (log_key_text.empty() || key_file.empty() || state_dir.empty()) {
+    return Fail("--log_key, --key_file and --state_dir are required",
+                kExitUsage);
+  }
+  if (page == 0 || page > 1000 || commit_every == 0) {
+    return Fail("--page must be 1..1000 and --commit_every at least 1",
+                kExitUsage);
+  }
+  auto log_key = ktlog::NoteVerifierKey::Parse(log_key_text);
+  if (!log_key.ok() || log_key->type != ktlog::kNoteTypeEd25519) {
+    return Fail("--log_key is not a log verifier key", kExitUsage);
+  }
+  auto witness = ktlog::LoadSignerKeyFile(key_file);
+  if (!witness.ok()) return Fail(std::string(witness.status().message()), 1);
+
+  auto client = ktlog::LogClient::Create(log, absl::Seconds(60));
+  Progress progress;
+  ktlog::AuditorOptions options;
+  options.state_dir = state_dir;
+  options.log_key = *log_key;
+  options.page = page;
+  options.commit_every = commit_every;
+  options.progress = [&progress](uint64_t done, uint64_t target) {
+    progress.Update(done, target);
+  };
+  options.saved = [](uint64_t done) {
+    std::cout << "ktlog-auditor: progress saved at " << done << " records"
+              << std::endl;
+  };
+  auto auditor =
+      ktlog::Auditor::Open(options, *std::move(witness), client.get());
+  if (!auditor.ok()) return Fail(std::string(auditor.status().message()), 1);
+  if (clear_failure) {
+    absl::Status s = (*auditor)->ClearFailure();
+    if (!s.ok()) return Fail(std::string(s.message()), 1);
+    std::cout << "ktlog-auditor: failure cleared\n";
+  }
+  for (;;) {
+    progress.Reset();
+    absl::StatusOr<ktlog::Auditor::Round> round = (*auditor)->RunOnce();
+    int code = kExitOk;
+    if (round.ok()) {
+      std::cout << "ktlog-auditor: checkpoint of size " << round->size
+                << " verified (" << round->records_checked
+                << " new records checked)"
+                << (round->cosigned ? ", cosigned" : ", nothing new") << "\n";
+    } else if (absl::IsDataLoss(round.status()) ||
+               absl::IsFailedPrecondition(round.status())) {
+      std::cout << "ktlog-auditor: NOT cosigning: " << round.status().message()
+                << "\n";
+      if (!(*auditor)->evidence_path().empty()) {
+        std::cout << "ktlog-auditor: evidence written to "
+                  << (*auditor)->evidence_path() << "\n";
+      }
+      code = kExitMisbehaviour;
+    } else if (absl::IsPermissionDenied(round.status())) {
+      std::cout << "ktlog-auditor: " << round.status().message() << "\n";
+      code = kExitRefused;
+    } else {
+      std::cout << "ktlog-auditor: " << round.status().message() << "\n";
+      code = absl::IsUnavailable(round.status()) ||
+                     absl::IsDeadlineExceeded(round.status())
+                 ? kExitUnreachable
+                 : kExitMisbehaviour;
+    }
+    std::cout.flush();
+    if (!follow) return code;
+    absl::SleepFor(interval);
+  }
+}

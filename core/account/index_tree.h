@@ -1,0 +1,131 @@
+// Building, updating and proving the account index (core/index.h) over a
+// node store. The same algorithm runs over the server's versioned RocksDB
+// store (log/storage.h) and over InMemoryIndex (fsck, auditors, tests), so
+// every party computes roots the same way.
+//
+// Nodes are addressed by their path: a depth and the key bits above it.
+// Only non-empty nodes are stored; keys are never deleted (accounts are
+// never removed from the index).
+#ifndef KTLOG_CORE_ACCOUNT_INDEX_TREE_H_
+#define KTLOG_CORE_ACCOUNT_INDEX_TREE_H_
+
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/account/index.h"
+
+namespace ktlog {
+
+struct IndexPath {
+  uint16_t depth = 0;  // 0..256
+  Hash prefix;         // the first `depth` key bits; the rest zero
+
+  static IndexPath Root() { return IndexPath(); }
+  static IndexPath Of(const Hash& key, int depth);
+  IndexPath Child(int bit) const;
+
+  friend bool operator<(const IndexPath& a, const IndexPath& b) {
+    return a.depth != b.depth ? a.depth < b.depth : a.prefix < b.prefix;
+  }
+  friend bool operator==(const IndexPath& a, const IndexPath& b) {
+    return a.depth == b.depth && a.prefix == b.prefix;
+  }
+};
+
+struct IndexNode {
+  enum class Type : uint8_t { kEmpty = 0, kInternal = 1, kLeaf = 2 };
+  Type type = Type::kEmpty;
+  Hash left, right;      // kInternal: the children's hashes
+  Hash key, value_hash;  // kLeaf
+
+  static IndexNode Internal(const Hash& l, const Hash& r);
+  static IndexNode Leaf(const Hash& key, const Hash& value_hash);
+  Hash hash() const;
+
+  // Storage encoding: u8 type | kInternal: left, right | kLeaf: key, value.
+  std::string Encode() const;
+  static absl::StatusOr<IndexNode> Decode(absl::string_view data);
+
+  friend bool operator==(const IndexNode& a, const IndexNode& b) {
+    return a.Encode() == b.Encode();
+  }
+};
+
+// Read access to one version of an index.
+class IndexNodeReader {
+ public:
+  virtual ~IndexNodeReader() = default;
+  // The node at `path`, or an kEmpty node if none is stored. DATA_LOSS for
+  // corrupted storage.
+  virtual absl::StatusOr<IndexNode> Read(const IndexPath& path) = 0;
+};
+
+struct IndexUpdate {
+  Hash root;
+  // Every node that is new or changed, to be stored at the new version.
+  std::vector<std::pair<IndexPath, IndexNode>> nodes;
+};
+
+// Sets key -> value hash for each of `changes` (keys distinct) in the index
+// that `reader` reads, in O(k log n) node reads and hashes for k changes.
+// Errors from the reader pass through.
+absl::StatusOr<IndexUpdate> UpdateIndex(
+    IndexNodeReader* reader, std::vector<std::pair<Hash, Hash>> changes);
+
+// A proof for `key` in the index `reader` reads (root at path depth 0);
+// sets *value_hash to the key's value when it is present.
+absl::StatusOr<IndexProof> ProveIndex(IndexNodeReader* reader, const Hash& key,
+                                      std::optional<Hash>* value_hash);
+
+// The root hash of the index `reader` reads.
+absl::StatusOr<Hash> IndexRoot(IndexNodeReader* reader);
+
+// Reads through `base` (the latest version of an index) and keeps the nodes
+// shallower than `max_depth` in `cache`, which the owner updates with every
+// node it writes. Exact as long as only the owner writes the index (the
+// sequencer, the auditor). Thread-compatible.
+class CachingIndexReader : public IndexNodeReader {
+ public:
+  CachingIndexReader(IndexNodeReader* base, int max_depth,
+                     std::map<IndexPath, IndexNode>* cache)
+      : base_(base), max_depth_(max_depth), cache_(cache) {}
+
+  absl::StatusOr<IndexNode> Read(const IndexPath& path) override;
+
+  // Records `nodes` (just written) in `cache`: those shallower than
+  // max_depth.
+  static void Remember(
+      const std::vector<std::pair<IndexPath, IndexNode>>& nodes, int max_depth,
+      std::map<IndexPath, IndexNode>* cache);
+
+ private:
+  IndexNodeReader* const base_;
+  const int max_depth_;
+  std::map<IndexPath, IndexNode>* const cache_;
+};
+
+// An index held in memory: the latest version only. Thread-compatible.
+class InMemoryIndex : public IndexNodeReader {
+ public:
+  absl::StatusOr<IndexNode> Read(const IndexPath& path) override;
+  // UpdateIndex() against this index, then stores the result. Returns the
+  // update (its nodes are what a versioned store would write).
+  absl::StatusOr<IndexUpdate> Apply(std::vector<std::pair<Hash, Hash>> changes);
+  Hash root() const { return root_; }
+  size_t node_count() const { return nodes_.size(); }
+
+ private:
+  std::map<IndexPath, IndexNode> nodes_;
+  Hash root_ = kEmptyIndexHash;
+};
+
+// The root of the index holding `entries` (key -> value hash), computed
+// from the definition by recursion over the whole set: slow, for tests.
+Hash NaiveIndexRoot(const std::map<Hash, Hash>& entries);
+
+}  // namespace ktlog
+
+#endif  // KTLOG_CORE_ACCOUNT_INDEX_TREE_H_

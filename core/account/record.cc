@@ -1,0 +1,169 @@
+#include "core/account/record.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/util/bytes.h"
+#include "core/util/status_macros.h"
+
+namespace ktlog {
+namespace {
+
+constexpr absl::string_view kSigningPrefix = "ktlog/v1 device-record\n";
+
+void AppendU16Prefixed(absl::string_view s, std::string* out) {
+  AppendBigEndian(s.size(), 2, out);
+  out->append(s.data(), s.size());
+}
+
+std::string EncodeUnsigned(const DeviceRecord& r) {
+  std::string out;
+  out.push_back(static_cast<char>(kRecordFormatVersion));
+  out.push_back(static_cast<char>(r.operation));
+  AppendU16Prefixed(r.account_id, &out);
+  AppendU16Prefixed(r.device_id, &out);
+  AppendU16Prefixed(r.key, &out);
+  AppendBigEndian(r.account_version, 8, &out);
+  AppendBigEndian(r.timestamp_ms, 8, &out);
+  out += r.account_key;
+  return out;
+}
+
+absl::Status CheckId(absl::string_view what, absl::string_view id, size_t max) {
+  if (id.empty() || id.size() > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " must be 1 to ", max, " bytes, got ", id.size()));
+  }
+  if (!IsPrintableUtf8(id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " must be UTF-8 without control characters"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateAccountId(absl::string_view account_id) {
+  return CheckId("account id", account_id, kMaxAccountIdSize);
+}
+
+absl::string_view OperationName(Operation op) {
+  switch (op) {
+    case Operation::kAddDevice:
+      return "add-device";
+    case Operation::kRemoveDevice:
+      return "remove-device";
+    case Operation::kRotateAccountKey:
+      return "rotate-account-key";
+  }
+  return "unknown";
+}
+
+std::string DeviceRecord::SigningMessage() const {
+  return absl::StrCat(kSigningPrefix, EncodeUnsigned(*this));
+}
+
+std::string DeviceRecord::Encode() const {
+  return EncodeUnsigned(*this) + signature;
+}
+
+absl::Status DeviceRecord::Validate() const {
+  RETURN_IF_ERROR(CheckId("account id", account_id, kMaxAccountIdSize));
+  switch (operation) {
+    case Operation::kAddDevice:
+    case Operation::kRemoveDevice:
+      RETURN_IF_ERROR(CheckId("device id", device_id, kMaxDeviceIdSize));
+      if (key.empty() || key.size() > kMaxDeviceKeySize) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("device key must be 1 to ", kMaxDeviceKeySize,
+                         " bytes, got ", key.size()));
+      }
+      break;
+    case Operation::kRotateAccountKey:
+      if (!device_id.empty()) {
+        return absl::InvalidArgumentError(
+            "a rotate-account-key record has an empty device id");
+      }
+      if (key.size() != Ed25519PublicKey::kSize) {
+        return absl::InvalidArgumentError(
+            "the new account key must be a 32-byte Ed25519 public key");
+      }
+      if (key == account_key) {
+        return absl::InvalidArgumentError(
+            "the new account key equals the current one");
+      }
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown operation ", static_cast<int>(operation)));
+  }
+  if (account_version == 0) {
+    return absl::InvalidArgumentError("account version starts at 1");
+  }
+  if (account_key.size() != Ed25519PublicKey::kSize) {
+    return absl::InvalidArgumentError(
+        "account key must be a 32-byte Ed25519 public key");
+  }
+  if (signature.size() != Ed25519PublicKey::kSignatureSize) {
+    return absl::InvalidArgumentError("signature must be 64 bytes");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DeviceRecord::VerifySignature() const {
+  absl::StatusOr<Ed25519PublicKey> key =
+      Ed25519PublicKey::FromBytes(account_key);
+  if (!key.ok() || !key->Verify(SigningMessage(), signature)) {
+    return absl::InvalidArgumentError(
+        "record signature does not verify under its account key");
+  }
+  return absl::OkStatus();
+}
+
+void DeviceRecord::Sign(const Ed25519PrivateKey& key) {
+  account_key = key.public_key().bytes();
+  signature = key.Sign(SigningMessage());
+}
+
+absl::StatusOr<DeviceRecord> DecodeRecord(absl::string_view data) {
+  if (data.size() > kMaxRecordSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "record is ", data.size(), " bytes; the maximum is ", kMaxRecordSize));
+  }
+  ByteReader r(data);
+  uint8_t version = 0, op = 0;
+  absl::string_view account_id, device_id, key, account_key, signature;
+  DeviceRecord rec;
+  r.ReadU8(&version);
+  if (!r.failed() && version != kRecordFormatVersion) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "record format version ", version, " is not supported (want 1)"));
+  }
+  r.ReadU8(&op);
+  r.ReadU16Prefixed(&account_id);
+  r.ReadU16Prefixed(&device_id);
+  r.ReadU16Prefixed(&key);
+  r.ReadU64(&rec.account_version);
+  r.ReadU64(&rec.timestamp_ms);
+  r.ReadBytes(Ed25519PublicKey::kSize, &account_key);
+  r.ReadBytes(Ed25519PublicKey::kSignatureSize, &signature);
+  if (r.failed()) {
+    return absl::InvalidArgumentError("record is truncated");
+  }
+  if (!r.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "record has ", r.remaining(), " trailing bytes after the signature"));
+  }
+  if (op < 1 || op > 3) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown record operation ", op));
+  }
+  rec.operation = static_cast<Operation>(op);
+  rec.account_id = std::string(account_id);
+  rec.device_id = std::string(device_id);
+  rec.key = std::string(key);
+  rec.account_key = std::string(account_key);
+  rec.signature = std::string(signature);
+  RETURN_IF_ERROR(rec.Validate());
+  return rec;
+}
+
+}  // namespace ktlog

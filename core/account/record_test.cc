@@ -1,0 +1,225 @@
+#include "core/account/record.h"
+
+#include "core/account/account.h"
+#include "core/merkle/merkle.h"
+#include "core/note/checkpoint.h"
+#include "core/testonly/test_vectors.h"
+#include "core/util/bytes.h"
+#include "gtest/gtest.h"
+
+namespace ktlog {
+namespace {
+
+Operation OpFromName(const std::string& name) {
+  if (name == "add-device") return Operation::kAddDevice;
+  if (name == "remove-device") return Operation::kRemoveDevice;
+  return Operation::kRotateAccountKey;
+}
+
+// Our own vectors, produced by an independent Python implementation
+// (tools/vectors/gen_ktlog_vectors.py).
+TEST(RecordVectors, EncodeDecodeVerifyAndReplay) {
+  nlohmann::json v = LoadJsonTestData("ktlog/records.json");
+  AccountState state;
+  uint64_t index = 0;
+  for (const auto& c : v["records"]) {
+    SCOPED_TRACE(c["operation"].get<std::string>());
+    std::string data = Unhex(c["record"]);
+    absl::StatusOr<DeviceRecord> rec = DecodeRecord(data);
+    ASSERT_TRUE(rec.ok()) << rec.status();
+    EXPECT_EQ(rec->operation, OpFromName(c["operation"]));
+    EXPECT_EQ(std::string(OperationName(rec->operation)), c["operation"]);
+    EXPECT_EQ(rec->account_id, c["account_id"]);
+    EXPECT_EQ(rec->device_id, c["device_id"]);
+    EXPECT_EQ(HexEncode(rec->key), c["key"]);
+    EXPECT_EQ(rec->account_version, c["account_version"].get<uint64_t>());
+    EXPECT_EQ(rec->timestamp_ms, c["timestamp_ms"].get<uint64_t>());
+    EXPECT_EQ(HexEncode(rec->account_key), c["account_key"]);
+    EXPECT_TRUE(rec->VerifySignature().ok());
+    EXPECT_EQ(rec->Encode(), data);
+    EXPECT_EQ(HashLeaf(data).ToHex(), c["leaf_hash"]);
+    ASSERT_TRUE(ApplyRecord(*rec, index++, &state).ok());
+  }
+  EXPECT_EQ(HexEncode(state.Encode()), v["final_account_state"]);
+  absl::StatusOr<AccountState> decoded =
+      DecodeAccountState(Unhex(v["final_account_state"]));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, state);
+}
+
+TEST(RecordVectors, EverySingleBitFlipIsRejected) {
+  nlohmann::json v = LoadJsonTestData("ktlog/records.json");
+  std::string data = Unhex(v["records"][0]["record"]);
+  for (size_t i = 0; i < data.size() * 8; ++i) {
+    std::string bad = data;
+    bad[i / 8] ^= static_cast<char>(1 << (i % 8));
+    absl::StatusOr<DeviceRecord> rec = DecodeRecord(bad);
+    EXPECT_TRUE(!rec.ok() || !rec->VerifySignature().ok()) << "bit " << i;
+  }
+}
+
+TEST(CheckpointVectors, OpensOurOwnVector) {
+  nlohmann::json v = LoadJsonTestData("ktlog/checkpoint.json");
+  const auto& c = v["checkpoint"];
+  auto key = NoteVerifierKey::Parse(c["verifier_key"].get<std::string>());
+  ASSERT_TRUE(key.ok());
+  auto cp = OpenLogCheckpoint(c["note"].get<std::string>(), *key);
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(cp->origin, c["origin"]);
+  EXPECT_EQ(cp->size, c["size"].get<uint64_t>());
+  EXPECT_EQ(cp->root.ToHex(), c["root"]);
+  EXPECT_EQ(cp->index_root.ToHex(), c["index_root"]);
+  EXPECT_EQ(cp->timestamp_ms, c["timestamp_ms"].get<uint64_t>());
+  auto signer = NoteSigner::Parse(c["signer_key"].get<std::string>());
+  ASSERT_TRUE(signer.ok());
+  EXPECT_EQ(SignLogCheckpoint(*cp, *signer), c["note"]);
+}
+
+class AccountRulesTest : public ::testing::Test {
+ protected:
+  DeviceRecord Make(Operation op, const std::string& device, std::string key,
+                    uint64_t version, const Ed25519PrivateKey& signer) {
+    DeviceRecord r;
+    r.operation = op;
+    r.account_id = "bob";
+    r.device_id = device;
+    r.key = std::move(key);
+    r.account_version = version;
+    r.timestamp_ms = 1764270000000;
+    r.Sign(signer);
+    EXPECT_TRUE(r.Validate().ok()) << r.Validate();
+    EXPECT_TRUE(r.VerifySignature().ok());
+    EXPECT_TRUE(DecodeRecord(r.Encode()).ok());
+    return r;
+  }
+  absl::StatusCode Apply(const DeviceRecord& r) {
+    AccountState before = state_;
+    absl::Status s = ApplyRecord(r, next_index_, &state_);
+    if (s.ok()) {
+      ++next_index_;
+    } else {
+      EXPECT_EQ(state_, before) << "a rejected record must not change state";
+    }
+    return s.code();
+  }
+
+  Ed25519PrivateKey key1_ = Ed25519PrivateKey::Generate();
+  Ed25519PrivateKey key2_ = Ed25519PrivateKey::Generate();
+  AccountState state_;
+  uint64_t next_index_ = 0;
+};
+
+TEST_F(AccountRulesTest, Lifecycle) {
+  using Op = Operation;
+  // The first record must add a device with version 1; any other record of
+  // an account that does not exist is NOT_FOUND.
+  EXPECT_EQ(Apply(Make(Op::kRemoveDevice, "d1", "k1", 1, key1_)),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Apply(Make(Op::kAddDevice, "d1", "k1", 2, key1_)),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Apply(Make(Op::kAddDevice, "d1", "k1", 1, key1_)),
+            absl::StatusCode::kOk);
+  EXPECT_EQ(state_.account_key, key1_.public_key().bytes());
+  // Replay and version gaps.
+  EXPECT_EQ(Apply(Make(Op::kAddDevice, "d2", "k2", 1, key1_)),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Apply(Make(Op::kAddDevice, "d2", "k2", 3, key1_)),
+            absl::StatusCode::kFailedPrecondition);
+  // Another key may not write.
+  EXPECT_EQ(Apply(Make(Op::kAddDevice, "d2", "k2", 2, key2_)),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Apply(Make(Op::kAddDevice, "d1", "k9", 2, key1_)),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Apply(Make(Op::kAddDevice, "d2", "k2", 2, key1_)),
+            absl::StatusCode::kOk);
+  EXPECT_EQ(Apply(Make(Op::kRemoveDevice, "d3", "k3", 3, key1_)),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Apply(Make(Op::kRemoveDevice, "d2", "wrong", 3, key1_)),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Apply(Make(Op::kRemoveDevice, "d2", "k2", 3, key1_)),
+            absl::StatusCode::kOk);
+  EXPECT_EQ(state_.devices.size(), 1u);
+  // Rotation: afterwards only the new key may write.
+  EXPECT_EQ(Apply(Make(Op::kRotateAccountKey, "", key2_.public_key().bytes(), 4,
+                       key1_)),
+            absl::StatusCode::kOk);
+  EXPECT_EQ(Apply(Make(Op::kAddDevice, "d4", "k4", 5, key1_)),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Apply(Make(Op::kAddDevice, "d4", "k4", 5, key2_)),
+            absl::StatusCode::kOk);
+  EXPECT_EQ(state_.version, 5u);
+  EXPECT_EQ(state_.devices.at("d1").leaf_index, 0u);
+  EXPECT_EQ(state_.devices.at("d4").leaf_index, 4u);
+  auto decoded = DecodeAccountState(state_.Encode());
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, state_);
+}
+
+TEST_F(AccountRulesTest, DeviceLimit) {
+  ASSERT_EQ(Apply(Make(Operation::kAddDevice, "d0", "k", 1, key1_)),
+            absl::StatusCode::kOk);
+  for (size_t i = 1; i < kMaxDevicesPerAccount; ++i) {
+    ASSERT_EQ(Apply(Make(Operation::kAddDevice, "d" + std::to_string(i), "k",
+                         i + 1, key1_)),
+              absl::StatusCode::kOk);
+  }
+  EXPECT_EQ(Apply(Make(Operation::kAddDevice, "one-too-many", "k",
+                       kMaxDevicesPerAccount + 1, key1_)),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(RecordValidation, RejectsBadFields) {
+  Ed25519PrivateKey k = Ed25519PrivateKey::Generate();
+  DeviceRecord good;
+  good.account_id = "a";
+  good.device_id = "d";
+  good.key = "key";
+  good.account_version = 1;
+  good.Sign(k);
+  ASSERT_TRUE(DecodeRecord(good.Encode()).ok());
+
+  auto bad = [&](auto mutate) {
+    DeviceRecord r = good;
+    mutate(&r);
+    r.Sign(k);
+    return DecodeRecord(r.Encode()).status().code();
+  };
+  using R = DeviceRecord;
+  EXPECT_EQ(bad([](R* r) { r->account_id = ""; }),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](R* r) { r->account_id = std::string(257, 'a'); }),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](R* r) { r->account_id = "a\nb"; }),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](R* r) { r->account_id = "\xff"; }),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](R* r) { r->device_id = ""; }),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](R* r) { r->device_id = std::string(65, 'd'); }),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](R* r) { r->key = ""; }), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](R* r) { r->key = std::string(129, 'k'); }),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](R* r) { r->account_version = 0; }),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([](R* r) {
+              r->operation = Operation::kRotateAccountKey;
+              r->device_id = "";
+              r->key = "short";
+            }),
+            absl::StatusCode::kInvalidArgument);
+  std::string data = good.Encode();
+  EXPECT_FALSE(DecodeRecord(data + "x").ok()) << "trailing byte";
+  EXPECT_FALSE(DecodeRecord(data.substr(0, data.size() - 1)).ok());
+  EXPECT_FALSE(DecodeRecord("").ok());
+  std::string v2 = data;
+  v2[0] = 2;
+  EXPECT_FALSE(DecodeRecord(v2).ok()) << "unknown format version";
+  std::string op9 = data;
+  op9[1] = 9;
+  EXPECT_FALSE(DecodeRecord(op9).ok()) << "unknown operation";
+  EXPECT_FALSE(DecodeRecord(std::string(kMaxRecordSize + 1, '\x01')).ok());
+}
+
+}  // namespace
+}  // namespace ktlog

@@ -1,0 +1,179 @@
+#include "core/crypto/crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace ktlog {
+namespace {
+
+[[noreturn]] void Fatal(const char* what) {
+  fprintf(stderr, "ktlog: fatal OpenSSL failure in %s\n", what);
+  abort();
+}
+
+const EVP_MD* FetchedDigest(const char* name) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (md == nullptr) Fatal("EVP_MD_fetch");
+  return md;
+}
+
+// Digest with a per-thread context and a digest fetched once: EVP's implicit
+// fetch and context allocation would otherwise dominate 65-byte node hashes.
+template <size_t N>
+std::array<uint8_t, N> Digest(const EVP_MD* md,
+                              std::initializer_list<absl::string_view> parts) {
+  struct CtxHolder {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~CtxHolder() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local CtxHolder holder;
+  EVP_MD_CTX* ctx = holder.ctx;
+  std::array<uint8_t, N> out;
+  unsigned int len = 0;
+  if (ctx == nullptr || EVP_DigestInit_ex2(ctx, md, nullptr) != 1) {
+    Fatal("EVP_DigestInit_ex2");
+  }
+  for (absl::string_view p : parts) {
+    if (EVP_DigestUpdate(ctx, p.data(), p.size()) != 1) {
+      Fatal("EVP_DigestUpdate");
+    }
+  }
+  if (EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 || len != N) {
+    Fatal("EVP_DigestFinal_ex");
+  }
+  return out;
+}
+
+}  // namespace
+
+Hash Sha256(std::initializer_list<absl::string_view> parts) {
+  static const EVP_MD* md = FetchedDigest("SHA256");
+  std::array<uint8_t, 32> d = Digest<32>(md, parts);
+  Hash h;
+  memcpy(h.mutable_data(), d.data(), d.size());
+  return h;
+}
+
+std::array<uint8_t, 64> Sha512(std::initializer_list<absl::string_view> parts) {
+  static const EVP_MD* md = FetchedDigest("SHA512");
+  return Digest<64>(md, parts);
+}
+
+std::string RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()),
+                 static_cast<int>(n)) != 1) {
+    Fatal("RAND_bytes");
+  }
+  return out;
+}
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void EvpPkeyDeleter::operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+
+absl::StatusOr<Ed25519PublicKey> Ed25519PublicKey::FromBytes(
+    absl::string_view key) {
+  if (key.size() != kSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Ed25519 public key must be 32 bytes, got ", key.size()));
+  }
+  EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(
+      EVP_PKEY_ED25519, nullptr,
+      reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  if (pkey == nullptr) {
+    return absl::InvalidArgumentError("invalid Ed25519 public key");
+  }
+  return Ed25519PublicKey(std::string(key),
+                          std::shared_ptr<EVP_PKEY>(pkey, EvpPkeyDeleter()));
+}
+
+bool Ed25519PublicKey::Verify(absl::string_view message,
+                              absl::string_view signature) const {
+  if (pkey_ == nullptr || signature.size() != kSignatureSize) return false;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) Fatal("EVP_MD_CTX_new");
+  bool ok =
+      EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey_.get()) == 1 &&
+      EVP_DigestVerify(ctx,
+                       reinterpret_cast<const unsigned char*>(signature.data()),
+                       signature.size(),
+                       reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  return ok;
+}
+
+Ed25519PrivateKey::Ed25519PrivateKey(
+    std::string seed, std::unique_ptr<EVP_PKEY, EvpPkeyDeleter> pkey,
+    Ed25519PublicKey public_key)
+    : seed_(std::move(seed)),
+      pkey_(std::move(pkey)),
+      public_key_(std::move(public_key)) {}
+
+Ed25519PrivateKey::~Ed25519PrivateKey() {
+  if (!seed_.empty()) OPENSSL_cleanse(seed_.data(), seed_.size());
+}
+
+Ed25519PrivateKey Ed25519PrivateKey::Generate() {
+  std::string seed = RandomBytes(kSeedSize);
+  absl::StatusOr<Ed25519PrivateKey> key = FromSeed(seed);
+  OPENSSL_cleanse(seed.data(), seed.size());
+  if (!key.ok()) Fatal("Ed25519 key generation");
+  return std::move(key).value();
+}
+
+absl::StatusOr<Ed25519PrivateKey> Ed25519PrivateKey::FromSeed(
+    absl::string_view seed) {
+  if (seed.size() != kSeedSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Ed25519 private key seed must be 32 bytes, got ", seed.size()));
+  }
+  std::unique_ptr<EVP_PKEY, EvpPkeyDeleter> pkey(EVP_PKEY_new_raw_private_key(
+      EVP_PKEY_ED25519, nullptr,
+      reinterpret_cast<const unsigned char*>(seed.data()), seed.size()));
+  if (pkey == nullptr) Fatal("EVP_PKEY_new_raw_private_key");
+  std::string pub(Ed25519PublicKey::kSize, '\0');
+  size_t pub_len = pub.size();
+  if (EVP_PKEY_get_raw_public_key(pkey.get(),
+                                  reinterpret_cast<unsigned char*>(pub.data()),
+                                  &pub_len) != 1 ||
+      pub_len != pub.size()) {
+    Fatal("EVP_PKEY_get_raw_public_key");
+  }
+  absl::StatusOr<Ed25519PublicKey> public_key =
+      Ed25519PublicKey::FromBytes(pub);
+  if (!public_key.ok()) Fatal("Ed25519 public key");
+  return Ed25519PrivateKey(std::string(seed), std::move(pkey),
+                           std::move(public_key).value());
+}
+
+std::string Ed25519PrivateKey::Sign(absl::string_view message) const {
+  std::string sig(Ed25519PublicKey::kSignatureSize, '\0');
+  size_t sig_len = sig.size();
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) Fatal("EVP_MD_CTX_new");
+  if (EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, pkey_.get()) != 1 ||
+      EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()),
+                     &sig_len,
+                     reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size()) != 1 ||
+      sig_len != sig.size()) {
+    Fatal("EVP_DigestSign");
+  }
+  EVP_MD_CTX_free(ctx);
+  return sig;
+}
+
+}  // namespace ktlog

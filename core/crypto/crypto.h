@@ -1,0 +1,110 @@
+// The one crypto wrapper: SHA-256, SHA-512, Ed25519 (RFC 8032), randomness and
+// constant-time comparison, on OpenSSL 3's EVP API. Nothing else in ktlog
+// calls OpenSSL, so a build that bundles BoringSSL (which offers the same EVP
+// calls) can swap it here. See docs/build.md for why not Debian's BoringSSL.
+//
+// Thread-safety: all functions are thread-safe; key objects are immutable
+// after construction and may be shared between threads.
+#ifndef KTLOG_CORE_CRYPTO_CRYPTO_H_
+#define KTLOG_CORE_CRYPTO_CRYPTO_H_
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/crypto/hash.h"
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace ktlog {
+
+// SHA-256 of the concatenation of `parts`.
+Hash Sha256(std::initializer_list<absl::string_view> parts);
+inline Hash Sha256(absl::string_view data) { return Sha256({data}); }
+
+// SHA-512 of the concatenation of `parts`.
+std::array<uint8_t, 64> Sha512(std::initializer_list<absl::string_view> parts);
+
+// `n` bytes from the operating system's CSPRNG (aborts if it fails: there is
+// no safe way to continue without randomness).
+std::string RandomBytes(size_t n);
+
+// Compares in time that depends only on the lengths. Use for secrets and
+// verification codes.
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
+
+struct EvpPkeyDeleter {
+  void operator()(EVP_PKEY* key) const;
+};
+
+// An Ed25519 public key (32 bytes, RFC 8032 encoding). Copyable.
+class Ed25519PublicKey {
+ public:
+  static constexpr size_t kSize = 32;
+  static constexpr size_t kSignatureSize = 64;
+
+  // An empty placeholder: verifies nothing. Use FromBytes for a real key.
+  Ed25519PublicKey() = default;
+
+  // INVALID_ARGUMENT unless `key` is 32 bytes that OpenSSL accepts as a key.
+  static absl::StatusOr<Ed25519PublicKey> FromBytes(absl::string_view key);
+
+  // True iff `signature` is a valid Ed25519 signature of `message` under this
+  // key (RFC 8032 §5.1.7, with OpenSSL's canonical-S check). False for the
+  // empty placeholder.
+  bool Verify(absl::string_view message, absl::string_view signature) const;
+
+  const std::string& bytes() const { return bytes_; }
+
+  friend bool operator==(const Ed25519PublicKey& a, const Ed25519PublicKey& b) {
+    return a.bytes_ == b.bytes_;
+  }
+  friend bool operator!=(const Ed25519PublicKey& a, const Ed25519PublicKey& b) {
+    return !(a == b);
+  }
+
+ private:
+  Ed25519PublicKey(std::string bytes, std::shared_ptr<EVP_PKEY> pkey)
+      : bytes_(std::move(bytes)), pkey_(std::move(pkey)) {}
+
+  std::string bytes_;
+  std::shared_ptr<EVP_PKEY> pkey_;
+};
+
+// An Ed25519 private key, held as its 32-byte seed. Move-only; the seed is
+// wiped on destruction.
+class Ed25519PrivateKey {
+ public:
+  static constexpr size_t kSeedSize = 32;
+
+  // A fresh key from the CSPRNG.
+  static Ed25519PrivateKey Generate();
+
+  // INVALID_ARGUMENT unless `seed` is 32 bytes.
+  static absl::StatusOr<Ed25519PrivateKey> FromSeed(absl::string_view seed);
+
+  Ed25519PrivateKey(Ed25519PrivateKey&&) = default;
+  Ed25519PrivateKey& operator=(Ed25519PrivateKey&&) = default;
+  ~Ed25519PrivateKey();
+
+  // The 64-byte Ed25519 signature of `message` (deterministic).
+  std::string Sign(absl::string_view message) const;
+
+  const Ed25519PublicKey& public_key() const { return public_key_; }
+  // The secret seed. Handle with care (key files only).
+  const std::string& seed() const { return seed_; }
+
+ private:
+  Ed25519PrivateKey(std::string seed, std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>,
+                    Ed25519PublicKey public_key);
+
+  std::string seed_;
+  std::unique_ptr<EVP_PKEY, EvpPkeyDeleter> pkey_;
+  Ed25519PublicKey public_key_;
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_CORE_CRYPTO_CRYPTO_H_

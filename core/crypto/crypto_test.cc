@@ -1,0 +1,79 @@
+#include "core/crypto/crypto.h"
+
+#include "core/testonly/test_vectors.h"
+#include "core/util/bytes.h"
+#include "gtest/gtest.h"
+
+namespace ktlog {
+namespace {
+
+TEST(Sha256Test, KnownAnswers) {
+  EXPECT_EQ(Sha256("").ToHex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256("abc").ToHex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256({"a", "bc"}), Sha256("abc"));
+}
+
+TEST(Sha512Test, KnownAnswer) {
+  auto d = Sha512({"abc"});
+  EXPECT_EQ(
+      HexEncode(absl::string_view(reinterpret_cast<char*>(d.data()), d.size()))
+          .substr(0, 32),
+      "ddaf35a193617abacc417349ae204131");
+}
+
+TEST(ConstantTimeEqualsTest, Compares) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
+// RFC 8032 §7.1 and Wycheproof: every case must verify exactly when valid,
+// and the RFC cases with seeds must sign to the published signature.
+TEST(Ed25519Test, Rfc8032AndWycheproofVectors) {
+  nlohmann::json v =
+      LoadJsonTestData("vectors/ed25519_rfc8032_wycheproof.json");
+  int checked = 0, signed_cases = 0;
+  for (const auto& c : v["ed25519"]) {
+    SCOPED_TRACE(c["desc"].get<std::string>());
+    std::string pub = Unhex(c["public_key"]);
+    std::string msg = Unhex(c["message"]);
+    std::string sig = Unhex(c["signature"]);
+    bool valid = c["valid"];
+    absl::StatusOr<Ed25519PublicKey> key = Ed25519PublicKey::FromBytes(pub);
+    bool verified = key.ok() && key->Verify(msg, sig);
+    EXPECT_EQ(verified, valid);
+    if (c.contains("seed")) {
+      auto priv = Ed25519PrivateKey::FromSeed(Unhex(c["seed"]));
+      ASSERT_TRUE(priv.ok());
+      EXPECT_EQ(priv->public_key().bytes(), pub);
+      EXPECT_EQ(HexEncode(priv->Sign(msg)), HexEncode(sig));
+      ++signed_cases;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 155);
+  EXPECT_GE(signed_cases, 4);
+}
+
+TEST(Ed25519Test, GeneratedKeysSignAndVerify) {
+  Ed25519PrivateKey k = Ed25519PrivateKey::Generate();
+  std::string sig = k.Sign("message");
+  EXPECT_TRUE(k.public_key().Verify("message", sig));
+  EXPECT_FALSE(k.public_key().Verify("messagE", sig));
+  sig[0] ^= 1;
+  EXPECT_FALSE(k.public_key().Verify("message", sig));
+  EXPECT_FALSE(k.public_key().Verify("message", sig.substr(1)));
+  Ed25519PrivateKey other = Ed25519PrivateKey::Generate();
+  EXPECT_NE(other.public_key(), k.public_key());
+}
+
+TEST(Ed25519Test, RejectsBadSizes) {
+  EXPECT_FALSE(Ed25519PublicKey::FromBytes("short").ok());
+  EXPECT_FALSE(Ed25519PrivateKey::FromSeed("short").ok());
+}
+
+}  // namespace
+}  // namespace ktlog
