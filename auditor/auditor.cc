@@ -18,7 +18,9 @@
 namespace ktlog {
 namespace {
 
-constexpr int kCachedIndexDepth = 16;
+// Account states kept between commits; beyond this many the cache starts
+// over (the states are in the store).
+constexpr size_t kMaxCachedAccounts = 1 << 16;
 
 // The failure type an auditor records for a checkpoint that may not follow.
 const char* SuccessionFailure(Succession verdict) {
@@ -35,14 +37,11 @@ const char* SuccessionFailure(Succession verdict) {
   return "LOG_FORK";
 }
 
-struct Checked {
-  absl::StatusOr<DeviceRecord> record = absl::UnknownError("unchecked");
-  bool signature_ok = false;
-};
+}  // namespace
 
-// Decodes and signature-checks `records` on all cores.
-std::vector<Checked> CheckAll(const std::vector<std::string>& records) {
-  std::vector<Checked> out(records.size());
+std::vector<Auditor::Checked> Auditor::CheckAll(
+    const std::vector<std::string>& records) {
+  std::vector<Auditor::Checked> out(records.size());
   unsigned n = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> workers;
   for (unsigned w = 0; w < n; ++w) {
@@ -57,8 +56,6 @@ std::vector<Checked> CheckAll(const std::vector<std::string>& records) {
   for (auto& t : workers) t.join();
   return out;
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Auditor>> Auditor::Open(AuditorOptions options,
                                                        NoteSigner witness,
@@ -81,7 +78,9 @@ Auditor::Auditor(AuditorOptions options, NoteSigner witness, LogClient* log,
     : options_(std::move(options)),
       witness_(std::move(witness)),
       log_(log),
-      store_(std::move(store)) {}
+      store_(std::move(store)),
+      accounts_(store_.get()),
+      replay_(&accounts_) {}
 
 absl::StatusOr<std::optional<nlohmann::json>> Auditor::Failure() {
   ASSIGN_OR_RETURN(std::optional<std::string> f, store_->ReadFailure());
@@ -109,6 +108,49 @@ absl::Status Auditor::Misbehaved(const std::string& type,
   return absl::DataLossError(absl::StrCat(type, ": ", message));
 }
 
+absl::StatusOr<std::optional<AccountState>>
+Auditor::StoredAccounts::LoadAccount(const std::string& account_id) {
+  return store_->ReadAccount(account_id);
+}
+
+absl::StatusOr<std::string> Auditor::Apply(uint64_t index, const Checked& c) {
+  if (!c.record.ok()) {
+    return absl::StrCat("record ", index,
+                        " is malformed: ", c.record.status().message());
+  }
+  if (!c.signature_ok) {
+    return absl::StrCat("record ", index, " has an invalid account signature");
+  }
+  RETURN_IF_ERROR(replay_.Load(c.record->account_id));
+  absl::Status rule = replay_.Apply(*c.record, index);
+  if (!rule.ok()) {
+    return absl::StrCat("record ", index,
+                        " breaks the account rules: ", rule.message());
+  }
+  return std::string();
+}
+
+absl::Status Auditor::InvalidRecord(const LogCheckpoint& cp,
+                                    const std::string& note, uint64_t index,
+                                    const std::string& record,
+                                    const std::string& problem) {
+  // Portable evidence: the record, and its inclusion in the signed tree when
+  // the log can prove it.
+  nlohmann::json evidence = {{"checkpoint", note},
+                             {"leaf_index", index},
+                             {"record", HexEncode(record)}};
+  absl::StatusOr<InclusionAnswer> proof =
+      log_->GetInclusionProof(index, cp.size);
+  if (proof.ok()) {
+    evidence["inclusion_proof"] = HashesToJson(proof->hashes);
+    evidence["inclusion_verifies"] =
+        VerifyInclusion(index, cp.size, HashLeaf(record), proof->hashes,
+                        cp.root)
+            .ok();
+  }
+  return Misbehaved("INVALID_RECORD", problem, std::move(evidence));
+}
+
 absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
                              AuditorProgress* progress, uint64_t* checked) {
   uint64_t last_commit = progress->range.size();
@@ -124,54 +166,9 @@ absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
     }
     std::vector<Checked> checks = CheckAll(page);
     for (size_t i = 0; i < page.size(); ++i) {
-      uint64_t index = from + i;
-      const Checked& c = checks[i];
-      std::string problem;
-      if (!c.record.ok()) {
-        problem = absl::StrCat("record ", index,
-                               " is malformed: ", c.record.status().message());
-      } else if (!c.signature_ok) {
-        problem =
-            absl::StrCat("record ", index, " has an invalid account signature");
-      } else {
-        const std::string& id = c.record->account_id;
-        auto it = changed_.find(id);
-        AccountState state;
-        if (it != changed_.end()) {
-          state = it->second;
-        } else {
-          ASSIGN_OR_RETURN(std::optional<AccountState> stored,
-                           store_->ReadAccount(id));
-          if (stored.has_value()) {
-            state = *std::move(stored);
-          } else {
-            state.account_id = id;
-          }
-        }
-        absl::Status rule = ApplyRecord(*c.record, index, &state);
-        if (rule.ok()) {
-          changed_[id] = std::move(state);
-        } else {
-          problem = absl::StrCat("record ", index,
-                                 " breaks the account rules: ", rule.message());
-        }
-      }
+      ASSIGN_OR_RETURN(std::string problem, Apply(from + i, checks[i]));
       if (!problem.empty()) {
-        // Portable evidence: the record, and its inclusion in the signed
-        // tree when the log can prove it.
-        nlohmann::json evidence = {{"checkpoint", note},
-                                   {"leaf_index", index},
-                                   {"record", HexEncode(page[i])}};
-        absl::StatusOr<LogClient::InclusionProof> proof =
-            log_->GetInclusionProof(index, cp.size);
-        if (proof.ok()) {
-          evidence["inclusion_proof"] = HashesToJson(proof->hashes);
-          evidence["inclusion_verifies"] =
-              VerifyInclusion(index, cp.size, HashLeaf(page[i]), proof->hashes,
-                              cp.root)
-                  .ok();
-        }
-        return Misbehaved("INVALID_RECORD", problem, std::move(evidence));
+        return InvalidRecord(cp, note, from + i, page[i], problem);
       }
       progress->range.Append(HashLeaf(page[i]));
     }
@@ -188,20 +185,16 @@ absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
 }
 
 absl::StatusOr<IndexUpdate> Auditor::PendingIndexUpdate() {
-  std::vector<std::pair<Hash, Hash>> changes;
-  for (const auto& [id, state] : changed_) {
-    changes.emplace_back(AccountIndexKey(id), AccountValueHash(state));
-  }
-  CachingIndexReader reader(store_->index(), kCachedIndexDepth, &index_cache_);
-  return UpdateIndex(&reader, std::move(changes));
+  return index_cache_.Update(store_->index(), replay_.IndexChanges());
 }
 
 absl::Status Auditor::CommitProgress(const AuditorProgress& progress,
                                      const IndexUpdate& update) {
-  AuditorCommit commit{progress, changed_, update.nodes};
+  AuditorCommit commit{progress, replay_.Changed(), update.nodes};
   RETURN_IF_ERROR(store_->Commit(commit));
-  CachingIndexReader::Remember(update.nodes, kCachedIndexDepth, &index_cache_);
-  changed_.clear();
+  index_cache_.Remember(update);
+  replay_.ClearChanges();
+  if (replay_.loaded() > kMaxCachedAccounts) replay_.Reset();
   if (options_.saved) options_.saved(progress.range.size());
   return absl::OkStatus();
 }
@@ -228,7 +221,7 @@ absl::StatusOr<Auditor::Round> Auditor::Pass() {
                       : "see the evidence",
         "); investigate, then --clear_failure"));
   }
-  changed_.clear();
+  replay_.Reset();  // nothing uncommitted survives a failed round
   ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
   ASSIGN_OR_RETURN(std::string note, log_->GetCheckpointToCosign());
   absl::StatusOr<LogCheckpoint> opened =

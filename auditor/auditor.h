@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "auditor/auditor_store.h"
 #include "client/log_client.h"
+#include "core/account/replay.h"
 #include "core/note/checkpoint.h"
 #include "core/note/note.h"
 #include "core/util/clock.h"
@@ -87,6 +88,31 @@ class Auditor {
   // Records `evidence` as the failure and returns DATA_LOSS with `message`.
   absl::Status Misbehaved(const std::string& type, const std::string& message,
                           nlohmann::json evidence);
+  // A record as fetched, decoded and signature-checked.
+  struct Checked {
+    absl::StatusOr<DeviceRecord> record = absl::UnknownError("unchecked");
+    bool signature_ok = false;
+  };
+  // Decodes and signature-checks `records` on all cores.
+  static std::vector<Checked> CheckAll(const std::vector<std::string>& records);
+  // Reads account states from the store.
+  class StoredAccounts : public AccountSource {
+   public:
+    explicit StoredAccounts(AuditorStore* store) : store_(store) {}
+    absl::StatusOr<std::optional<AccountState>> LoadAccount(
+        const std::string& account_id) override;
+
+   private:
+    AuditorStore* const store_;
+  };
+
+  // Applies record `index`; returns why it cannot be in an honest log, or
+  // "" if it was applied. Errors: the store's.
+  absl::StatusOr<std::string> Apply(uint64_t index, const Checked& c);
+  // Records an INVALID_RECORD failure with its evidence.
+  absl::Status InvalidRecord(const LogCheckpoint& cp, const std::string& note,
+                             uint64_t index, const std::string& record,
+                             const std::string& problem);
   // Replays records [from, cp.size) into `progress`; commits as it goes.
   absl::Status Replay(const LogCheckpoint& cp, const std::string& note,
                       AuditorProgress* progress, uint64_t* checked);
@@ -101,9 +127,11 @@ class Auditor {
   NoteSigner witness_;
   LogClient* const log_;
   std::unique_ptr<AuditorStore> store_;
-  // Changes not yet committed.
-  std::map<std::string, AccountState> changed_;
-  std::map<IndexPath, IndexNode> index_cache_;
+  StoredAccounts accounts_;
+  // Account states (cached; changes not yet committed) and index nodes
+  // near the root.
+  AccountReplay replay_;
+  IndexWriterCache index_cache_;
   std::string evidence_path_;
 };
 

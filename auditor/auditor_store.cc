@@ -3,8 +3,6 @@
 #include "absl/strings/str_cat.h"
 #include "core/util/bytes.h"
 #include "core/util/status_macros.h"
-#include "rocksdb/db.h"
-#include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 #include "storage/rocksdb.h"
 
@@ -29,55 +27,34 @@ std::string NodeKey(const IndexPath& path) {
 
 class StoreIndexReader : public IndexNodeReader {
  public:
-  explicit StoreIndexReader(rocksdb::DB* db) : db_(db) {}
+  explicit StoreIndexReader(const RocksDb* db) : db_(db) {}
   absl::StatusOr<IndexNode> Read(const IndexPath& path) override {
-    std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), NodeKey(path), &value);
-    if (s.IsNotFound()) return IndexNode();
-    RETURN_IF_ERROR(FromRocksDb(s, "reading the auditor's index"));
-    return IndexNode::Decode(value);
+    ASSIGN_OR_RETURN(std::optional<std::string> value, db_->Get(NodeKey(path)));
+    if (!value.has_value()) return IndexNode();
+    return IndexNode::Decode(*value);
   }
 
  private:
-  rocksdb::DB* const db_;
+  const RocksDb* const db_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AuditorStore>> AuditorStore::Open(
     const std::string& dir) {
-  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db,
-                   OpenRocksDb(dir, "auditor state"));
+  ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db,
+                   RocksDb::Open(dir, "auditor state"));
   return std::unique_ptr<AuditorStore>(new AuditorStore(std::move(db)));
 }
 
-AuditorStore::AuditorStore(std::unique_ptr<rocksdb::DB> db)
+AuditorStore::AuditorStore(std::unique_ptr<RocksDb> db)
     : db_(std::move(db)), index_(new StoreIndexReader(db_.get())) {}
 
-AuditorStore::~AuditorStore() {
-  index_.reset();
-  if (db_ != nullptr) db_->Close().PermitUncheckedError();
-}
-
-absl::StatusOr<std::optional<std::string>> AuditorStore::Get(
-    const std::string& key) {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
-  if (s.IsNotFound()) return std::optional<std::string>();
-  RETURN_IF_ERROR(FromRocksDb(s, "reading the auditor state"));
-  return std::optional<std::string>(std::move(value));
-}
-
-absl::Status AuditorStore::Put(const std::string& key,
-                               const std::string& value) {
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return FromRocksDb(db_->Put(wo, key, value), "writing the auditor state");
-}
+AuditorStore::~AuditorStore() { index_.reset(); }
 
 absl::Status AuditorStore::BindLog(const std::string& log_key) {
-  ASSIGN_OR_RETURN(std::optional<std::string> have, Get(kLogKey));
-  if (!have.has_value()) return Put(kLogKey, log_key);
+  ASSIGN_OR_RETURN(std::optional<std::string> have, db_->Get(kLogKey));
+  if (!have.has_value()) return db_->PutSynced(kLogKey, log_key);
   if (*have != log_key) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this auditor state is for the log ", *have, ", not ", log_key));
@@ -87,7 +64,7 @@ absl::Status AuditorStore::BindLog(const std::string& log_key) {
 
 absl::StatusOr<AuditorProgress> AuditorStore::ReadProgress() {
   AuditorProgress p;
-  ASSIGN_OR_RETURN(std::optional<std::string> range, Get(kRangeKey));
+  ASSIGN_OR_RETURN(std::optional<std::string> range, db_->Get(kRangeKey));
   if (range.has_value()) {
     if (range->size() < 8 || (range->size() - 8) % Hash::kSize != 0) {
       return absl::DataLossError("the auditor's stored range is malformed");
@@ -100,19 +77,19 @@ absl::StatusOr<AuditorProgress> AuditorStore::ReadProgress() {
     ASSIGN_OR_RETURN(p.range,
                      CompactRange::FromHashes(size, std::move(hashes)));
   }
-  ASSIGN_OR_RETURN(std::optional<std::string> verified, Get(kVerifiedKey));
+  ASSIGN_OR_RETURN(std::optional<std::string> verified, db_->Get(kVerifiedKey));
   if (verified.has_value()) p.verified_note = *verified;
-  ASSIGN_OR_RETURN(std::optional<std::string> target, Get(kTargetKey));
+  ASSIGN_OR_RETURN(std::optional<std::string> target, db_->Get(kTargetKey));
   if (target.has_value()) p.target_note = *target;
   ASSIGN_OR_RETURN(std::optional<std::string> unsubmitted,
-                   Get(kUnsubmittedKey));
+                   db_->Get(kUnsubmittedKey));
   if (unsubmitted.has_value()) p.unsubmitted_note = *unsubmitted;
   return p;
 }
 
 absl::StatusOr<std::optional<AccountState>> AuditorStore::ReadAccount(
     const std::string& id) {
-  ASSIGN_OR_RETURN(std::optional<std::string> v, Get(AccountKey(id)));
+  ASSIGN_OR_RETURN(std::optional<std::string> v, db_->Get(AccountKey(id)));
   if (!v.has_value()) return std::optional<AccountState>();
   absl::StatusOr<AccountState> state = DecodeAccountState(*v);
   if (!state.ok()) return absl::DataLossError("stored account is malformed");
@@ -130,30 +107,29 @@ absl::Status AuditorStore::Commit(const AuditorCommit& c) {
   wb.Put(kVerifiedKey, c.progress.verified_note);
   wb.Put(kTargetKey, c.progress.target_note);
   wb.Put(kUnsubmittedKey, c.progress.unsubmitted_note);
-  for (const auto& [id, state] : c.accounts)
-    wb.Put(AccountKey(id), state.Encode());
+  for (const AccountState& state : c.accounts) {
+    wb.Put(AccountKey(state.account_id), state.Encode());
+  }
   for (const auto& [path, node] : c.index_nodes) {
     wb.Put(NodeKey(path), node.Encode());
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return FromRocksDb(db_->Write(wo, &wb), "committing the auditor state");
+  return db_->WriteSynced(&wb);
 }
 
-absl::Status AuditorStore::MarkSubmitted() { return Put(kUnsubmittedKey, ""); }
+absl::Status AuditorStore::MarkSubmitted() {
+  return db_->PutSynced(kUnsubmittedKey, "");
+}
 
 absl::StatusOr<std::optional<std::string>> AuditorStore::ReadFailure() {
-  return Get(kFailureKey);
+  return db_->Get(kFailureKey);
 }
 
 absl::Status AuditorStore::WriteFailure(const std::string& evidence) {
-  return Put(kFailureKey, evidence);
+  return db_->PutSynced(kFailureKey, evidence);
 }
 
 absl::Status AuditorStore::ClearFailure() {
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return FromRocksDb(db_->Delete(wo, kFailureKey), "clearing the failure");
+  return db_->DeleteSynced(kFailureKey);
 }
 
 }  // namespace ktlog

@@ -20,10 +20,7 @@
 #include "core/account/account.h"
 #include "core/account/index_tree.h"
 #include "core/merkle/compact_range.h"
-
-namespace rocksdb {
-class DB;
-}
+#include "storage/rocksdb.h"
 
 namespace ktlog {
 
@@ -39,7 +36,7 @@ struct AuditorProgress {
 // What one commit changes.
 struct AuditorCommit {
   AuditorProgress progress;
-  std::map<std::string, AccountState> accounts;              // changed accounts
+  std::vector<AccountState> accounts;                        // changed accounts
   std::vector<std::pair<IndexPath, IndexNode>> index_nodes;  // changed nodes
 };
 
@@ -73,11 +70,9 @@ class AuditorStore {
   absl::Status ClearFailure();
 
  private:
-  explicit AuditorStore(std::unique_ptr<rocksdb::DB> db);
-  absl::StatusOr<std::optional<std::string>> Get(const std::string& key);
-  absl::Status Put(const std::string& key, const std::string& value);
+  explicit AuditorStore(std::unique_ptr<RocksDb> db);
 
-  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<RocksDb> db_;
   std::unique_ptr<IndexNodeReader> index_;
 };
 

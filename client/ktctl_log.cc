@@ -65,7 +65,7 @@ int CmdProof(Context& ctx, const std::vector<std::string>& args) {
   std::vector<Hash> hashes;
   std::string text;
   if (pos[0] == "inclusion") {
-    absl::StatusOr<LogClient::InclusionProof> proof;
+    absl::StatusOr<InclusionAnswer> proof;
     if (!hash_hex.empty()) {
       absl::StatusOr<Hash> h = Hash::FromHex(hash_hex);
       if (!h.ok()) return ctx.Fail(h.status());

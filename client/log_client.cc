@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/util/status_macros.h"
 #include "grpcpp/grpcpp.h"
+#include "proto/convert.h"
 #include "proto/status.h"
 
 namespace ktlog {
@@ -36,22 +37,6 @@ absl::Status LogClient::Convert(const grpc::Status& s) const {
                      " did not answer in time: ", s.error_message()));
   }
   return FromGrpcStatus(s);
-}
-
-absl::StatusOr<std::vector<Hash>> HashesFromProto(
-    const google::protobuf::RepeatedPtrField<std::string>& hashes,
-    absl::string_view what) {
-  std::vector<Hash> out;
-  out.reserve(hashes.size());
-  for (const std::string& h : hashes) {
-    absl::StatusOr<Hash> hash = Hash::FromBytes(h);
-    if (!hash.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the log sent a malformed ", what, ": ", hash.status().message()));
-    }
-    out.push_back(*hash);
-  }
-  return out;
 }
 
 absl::StatusOr<LogClient::WriteResult> LogClient::Write(
@@ -130,7 +115,7 @@ absl::StatusOr<std::vector<Hash>> LogClient::GetConsistencyProof(
   return HashesFromProto(resp.hashes(), "consistency proof");
 }
 
-absl::StatusOr<LogClient::InclusionProof> LogClient::GetInclusionProof(
+absl::StatusOr<InclusionAnswer> LogClient::GetInclusionProof(
     uint64_t leaf_index, uint64_t tree_size) {
   v1::GetInclusionProofRequest req;
   req.set_leaf_index(leaf_index);
@@ -139,12 +124,10 @@ absl::StatusOr<LogClient::InclusionProof> LogClient::GetInclusionProof(
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
   RETURN_IF_ERROR(Convert(stub_->GetInclusionProof(&ctx, req, &resp)));
-  ASSIGN_OR_RETURN(std::vector<Hash> hashes,
-                   HashesFromProto(resp.hashes(), "inclusion proof"));
-  return InclusionProof{resp.leaf_index(), std::move(hashes)};
+  return FromProto(resp);
 }
 
-absl::StatusOr<LogClient::InclusionProof> LogClient::GetInclusionProofByHash(
+absl::StatusOr<InclusionAnswer> LogClient::GetInclusionProofByHash(
     const Hash& leaf_hash, uint64_t tree_size) {
   v1::GetInclusionProofByHashRequest req;
   req.set_leaf_hash(leaf_hash.bytes());
@@ -153,9 +136,7 @@ absl::StatusOr<LogClient::InclusionProof> LogClient::GetInclusionProofByHash(
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
   RETURN_IF_ERROR(Convert(stub_->GetInclusionProofByHash(&ctx, req, &resp)));
-  ASSIGN_OR_RETURN(std::vector<Hash> hashes,
-                   HashesFromProto(resp.hashes(), "inclusion proof"));
-  return InclusionProof{resp.leaf_index(), std::move(hashes)};
+  return FromProto(resp);
 }
 
 absl::StatusOr<std::vector<std::string>> LogClient::GetEntries(uint64_t begin,
@@ -170,38 +151,13 @@ absl::StatusOr<std::vector<std::string>> LogClient::GetEntries(uint64_t begin,
   return std::vector<std::string>(resp.records().begin(), resp.records().end());
 }
 
-namespace {
-
-absl::StatusOr<std::vector<ProvedRecord>> ProvedRecordsFromProto(
-    const google::protobuf::RepeatedPtrField<v1::ProvedRecord>& in) {
-  std::vector<ProvedRecord> out;
-  for (const v1::ProvedRecord& p : in) {
-    ProvedRecord r;
-    r.leaf_index = p.leaf_index();
-    r.record = p.record();
-    ASSIGN_OR_RETURN(r.inclusion_proof,
-                     HashesFromProto(p.inclusion_proof(), "inclusion proof"));
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-}  // namespace
-
 absl::StatusOr<AccountLookupAnswer> LogClient::Lookup(
     const v1::LookupAccountRequest& req) {
   v1::AccountLookup resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
   RETURN_IF_ERROR(Convert(stub_->LookupAccount(&ctx, req, &resp)));
-  AccountLookupAnswer a;
-  a.checkpoint_note = resp.checkpoint().note();
-  a.tree_size = resp.tree_size();
-  a.index_proof = resp.index_proof();
-  a.account_state = resp.account_state();
-  ASSIGN_OR_RETURN(a.devices, ProvedRecordsFromProto(resp.devices()));
-  ASSIGN_OR_RETURN(a.key_records, ProvedRecordsFromProto(resp.key_records()));
-  return a;
+  return FromProto(resp);
 }
 
 absl::StatusOr<AccountLookupAnswer> LogClient::LookupAccount(
@@ -225,12 +181,7 @@ absl::StatusOr<AccountHistoryAnswer> LogClient::History(
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
   RETURN_IF_ERROR(Convert(stub_->GetAccountHistory(&ctx, req, &resp)));
-  AccountHistoryAnswer a;
-  a.checkpoint_note = resp.checkpoint().note();
-  a.tree_size = resp.tree_size();
-  ASSIGN_OR_RETURN(a.records, ProvedRecordsFromProto(resp.records()));
-  a.next_version = resp.next_version();
-  return a;
+  return FromProto(resp);
 }
 
 absl::StatusOr<AccountHistoryAnswer> LogClient::GetAccountHistory(

@@ -14,11 +14,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/account/answers.h"
 #include "core/account/record.h"
 #include "core/crypto/hash.h"
 #include "proto/ktlog.grpc.pb.h"
 #include "verifier/log_source.h"
-#include "verifier/lookup.h"
 
 namespace ktlog {
 
@@ -58,14 +58,10 @@ class LogClient : public LogSource {
   absl::StatusOr<std::vector<Hash>> GetConsistencyProof(
       uint64_t size1, uint64_t size2) override;
 
-  struct InclusionProof {
-    uint64_t leaf_index = 0;
-    std::vector<Hash> hashes;
-  };
-  absl::StatusOr<InclusionProof> GetInclusionProof(uint64_t leaf_index,
-                                                   uint64_t tree_size);
-  absl::StatusOr<InclusionProof> GetInclusionProofByHash(const Hash& leaf_hash,
-                                                         uint64_t tree_size);
+  absl::StatusOr<InclusionAnswer> GetInclusionProof(uint64_t leaf_index,
+                                                    uint64_t tree_size);
+  absl::StatusOr<InclusionAnswer> GetInclusionProofByHash(const Hash& leaf_hash,
+                                                          uint64_t tree_size);
 
   // Records from `begin`; at most kMaxEntriesPerRequest, maybe fewer than
   // end - begin.
@@ -111,12 +107,6 @@ class LogClient : public LogSource {
   absl::Duration timeout_;
   std::unique_ptr<v1::Log::Stub> stub_;
 };
-
-// Parses repeated 32-byte hashes from an answer; INVALID_ARGUMENT naming
-// `what` if one is not 32 bytes.
-absl::StatusOr<std::vector<Hash>> HashesFromProto(
-    const google::protobuf::RepeatedPtrField<std::string>& hashes,
-    absl::string_view what);
 
 }  // namespace ktlog
 

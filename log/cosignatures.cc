@@ -8,7 +8,7 @@
 
 namespace ktlog {
 
-Cosignatures::Cosignatures(LogStorage* storage,
+Cosignatures::Cosignatures(CosignatureStore* storage,
                            const CheckpointPublisher* publisher,
                            const NoteVerifierKey& log_key, const Clock* clock,
                            CosignatureOptions options)

@@ -30,7 +30,7 @@
 #include "core/note/note.h"
 #include "core/util/clock.h"
 #include "log/publisher.h"
-#include "log/storage.h"
+#include "log/storage/log_storage.h"
 
 namespace ktlog {
 
@@ -47,7 +47,7 @@ struct CosignatureOptions {
 class Cosignatures {
  public:
   // Borrows all; they must outlive this object.
-  Cosignatures(LogStorage* storage, const CheckpointPublisher* publisher,
+  Cosignatures(CosignatureStore* storage, const CheckpointPublisher* publisher,
                const NoteVerifierKey& log_key, const Clock* clock,
                CosignatureOptions options);
 
@@ -77,7 +77,7 @@ class Cosignatures {
   absl::StatusOr<std::vector<NoteVerifierKey>> Select(
       const std::vector<std::string>& keys) const;
 
-  LogStorage* const storage_;
+  CosignatureStore* const storage_;
   const CheckpointPublisher* const publisher_;
   const NoteVerifierKey log_key_;
   const Clock* const clock_;

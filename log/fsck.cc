@@ -1,12 +1,10 @@
 #include "log/fsck.h"
 
-#include <map>
-#include <set>
-
 #include "absl/strings/str_cat.h"
 #include "core/account/index.h"
 #include "core/account/index_tree.h"
 #include "core/account/record.h"
+#include "core/account/replay.h"
 #include "core/merkle/compact_range.h"
 #include "core/merkle/merkle.h"
 #include "core/note/checkpoint.h"
@@ -17,10 +15,19 @@ namespace {
 
 constexpr uint64_t kChunk = 1000;
 
+// Replays from an empty log: every account starts absent.
+class NoAccounts : public AccountSource {
+ public:
+  absl::StatusOr<std::optional<AccountState>> LoadAccount(
+      const std::string&) override {
+    return std::optional<AccountState>();
+  }
+};
+
 class Checker {
  public:
-  Checker(LogStorage* storage, FsckReport* report)
-      : storage_(storage), report_(report) {}
+  Checker(LogInspector* storage, FsckReport* report)
+      : storage_(storage), report_(report), replay_(&no_accounts_) {}
 
   absl::Status Run(const std::function<void(uint64_t, uint64_t)>& progress) {
     ASSIGN_OR_RETURN(std::optional<LogIdentity> identity,
@@ -69,7 +76,7 @@ class Checker {
       RETURN_IF_ERROR(CheckNodes());
       if (progress) progress(end, size);
     }
-    report_->accounts = accounts_.size();
+    report_->accounts = replay_.loaded();
     return absl::OkStatus();
   }
 
@@ -84,14 +91,12 @@ class Checker {
       return absl::DataLossError(
           absl::StrCat("record ", index, " has a bad signature"));
     }
-    AccountState& state = accounts_[r->account_id];
-    if (!state.exists()) state.account_id = r->account_id;
-    absl::Status rule = ApplyRecord(*r, index, &state);
+    RETURN_IF_ERROR(replay_.Load(r->account_id));
+    absl::Status rule = replay_.Apply(*r, index);
     if (!rule.ok()) {
       return absl::DataLossError(absl::StrCat(
           "record ", index, " breaks the account rules: ", rule.message()));
     }
-    touched_.insert(r->account_id);
     Hash leaf = HashLeaf(bytes);
     ASSIGN_OR_RETURN(std::optional<uint64_t> found,
                      storage_->FindLeafIndex(leaf));
@@ -144,20 +149,18 @@ class Checker {
   }
 
   absl::Status CheckVersion(uint64_t version) {
-    std::vector<std::pair<Hash, Hash>> changes;
-    for (const std::string& id : touched_) {
-      const AccountState& state = accounts_[id];
-      changes.emplace_back(AccountIndexKey(id), AccountValueHash(state));
+    for (const AccountState& state : replay_.Changed()) {
       ASSIGN_OR_RETURN(std::optional<AccountState> stored,
-                       storage_->ReadAccount(id, version));
+                       storage_->ReadAccount(state.account_id, version));
       if (!stored.has_value() || !(*stored == state)) {
         return absl::DataLossError(absl::StrCat(
-            "tree size ", version, ": the stored state of account \"", id,
+            "tree size ", version, ": the stored state of account \"",
+            state.account_id,
             "\" differs from the one recomputed from the records"));
       }
     }
-    touched_.clear();
-    ASSIGN_OR_RETURN(IndexUpdate update, index_.Apply(std::move(changes)));
+    ASSIGN_OR_RETURN(IndexUpdate update, index_.Apply(replay_.IndexChanges()));
+    replay_.ClearChanges();
     for (const auto& [path, node] : update.nodes) {
       ASSIGN_OR_RETURN(std::optional<IndexNode> stored,
                        storage_->ReadIndexNodeExact(path, version));
@@ -189,7 +192,7 @@ class Checker {
     }
   }
 
-  LogStorage* const storage_;
+  LogInspector* const storage_;
   NoteVerifierKey key_;
   FsckReport* const report_;
   std::vector<uint64_t> versions_;
@@ -198,14 +201,14 @@ class Checker {
   absl::Status checkpoint_status_;
   CompactRange range_;
   std::vector<std::pair<NodeId, Hash>> pending_nodes_;
-  std::map<std::string, AccountState> accounts_;
-  std::set<std::string> touched_;
+  NoAccounts no_accounts_;
+  AccountReplay replay_;
   InMemoryIndex index_;
 };
 
 }  // namespace
 
-FsckReport Fsck(LogStorage* storage,
+FsckReport Fsck(LogInspector* storage,
                 const std::function<void(uint64_t, uint64_t)>& progress) {
   FsckReport report;
   Checker checker(storage, &report);

@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "core/note/note.h"
-#include "log/storage.h"
+#include "log/storage/log_storage.h"
 
 namespace ktlog {
 
@@ -32,7 +32,7 @@ struct FsckReport {
 // latest checkpoint is verified with the log key the data dir records.
 // `progress` (optional) is called with (records checked, total) now and
 // then.
-FsckReport Fsck(LogStorage* storage,
+FsckReport Fsck(LogInspector* storage,
                 const std::function<void(uint64_t, uint64_t)>& progress = {});
 
 }  // namespace ktlog

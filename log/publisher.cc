@@ -11,7 +11,7 @@
 namespace ktlog {
 namespace {
 
-absl::StatusOr<Hash> StoredRoot(LogStorage* storage, uint64_t size) {
+absl::StatusOr<Hash> StoredRoot(LogWriter* storage, uint64_t size) {
   ASSIGN_OR_RETURN(std::vector<Hash> hashes, storage->ReadCompactRange(size));
   ASSIGN_OR_RETURN(CompactRange range,
                    CompactRange::FromHashes(size, std::move(hashes)));
@@ -21,7 +21,7 @@ absl::StatusOr<Hash> StoredRoot(LogStorage* storage, uint64_t size) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CheckpointPublisher>>
-CheckpointPublisher::Create(LogStorage* storage, const NoteSigner* signer,
+CheckpointPublisher::Create(LogWriter* storage, const NoteSigner* signer,
                             const Clock* clock) {
   std::shared_ptr<const PublishedCheckpoint> latest;
   ASSIGN_OR_RETURN(std::optional<std::string> note,
@@ -59,7 +59,7 @@ CheckpointPublisher::Create(LogStorage* storage, const NoteSigner* signer,
 }
 
 CheckpointPublisher::CheckpointPublisher(
-    LogStorage* storage, const NoteSigner* signer, const Clock* clock,
+    LogWriter* storage, const NoteSigner* signer, const Clock* clock,
     std::shared_ptr<const PublishedCheckpoint> latest)
     : storage_(storage), signer_(signer), clock_(clock), latest_(latest) {}
 

@@ -26,7 +26,7 @@
 #include "core/note/checkpoint.h"
 #include "core/note/note.h"
 #include "core/util/clock.h"
-#include "log/storage.h"
+#include "log/storage/log_storage.h"
 
 namespace ktlog {
 
@@ -43,7 +43,7 @@ class CheckpointPublisher {
   // and that storage still holds the tree it covers. DATA_LOSS if not (the
   // server must not start: it could sign an inconsistent checkpoint).
   static absl::StatusOr<std::unique_ptr<CheckpointPublisher>> Create(
-      LogStorage* storage, const NoteSigner* signer, const Clock* clock);
+      LogWriter* storage, const NoteSigner* signer, const Clock* clock);
 
   // Signs a checkpoint of (size, root, index_root), persists it and makes
   // it the latest. Requires size <= storage->size(). INTERNAL (and nothing
@@ -67,14 +67,14 @@ class CheckpointPublisher {
   bool stopped() const;
 
  private:
-  CheckpointPublisher(LogStorage* storage, const NoteSigner* signer,
+  CheckpointPublisher(LogWriter* storage, const NoteSigner* signer,
                       const Clock* clock,
                       std::shared_ptr<const PublishedCheckpoint> latest);
 
   absl::Status CheckConsistent(const LogCheckpoint& previous,
                                const LogCheckpoint& next);
 
-  LogStorage* const storage_;
+  LogWriter* const storage_;
   const NoteSigner* const signer_;
   const Clock* const clock_;
   mutable absl::Mutex mu_;

@@ -137,22 +137,34 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
   }
   RETURN_IF_ERROR(CheckListenAddress(options.listen_address));
   std::unique_ptr<LogServer> s(new LogServer(std::move(signer), options));
-  ASSIGN_OR_RETURN(s->storage_, LogStorage::Open(options.data_dir));
-  RETURN_IF_ERROR(s->storage_->BindIdentity(
-      LogIdentity{s->signer_.name(), s->signer_.verifier_key().ToString()}));
-  ASSIGN_OR_RETURN(s->publisher_,
-                   CheckpointPublisher::Create(s->storage_.get(), &s->signer_,
-                                               options.clock));
-  ASSIGN_OR_RETURN(s->sequencer_,
-                   Sequencer::Start(s->storage_.get(), s->publisher_.get(),
-                                    options.sequencer));
-  s->cosignatures_ = std::make_unique<Cosignatures>(
-      s->storage_.get(), s->publisher_.get(), s->signer_.verifier_key(),
-      options.clock, options.cosignatures);
-  s->service_ = std::make_unique<LogService>(
-      s->storage_.get(), s->sequencer_.get(), s->publisher_.get(),
-      s->cosignatures_.get(), options.clock, options.service);
+  RETURN_IF_ERROR(s->OpenComponents());
+  RETURN_IF_ERROR(s->StartGrpc());
+  return s;
+}
 
+absl::Status LogServer::OpenComponents() {
+  ASSIGN_OR_RETURN(storage_, LogStorage::Open(options_.data_dir));
+  RETURN_IF_ERROR(storage_->BindIdentity(
+      LogIdentity{signer_.name(), signer_.verifier_key().ToString()}));
+  ASSIGN_OR_RETURN(publisher_, CheckpointPublisher::Create(
+                                   storage_.get(), &signer_, options_.clock));
+  ASSIGN_OR_RETURN(integrator_,
+                   Integrator::Open(storage_.get(), publisher_.get()));
+  queue_ = std::make_unique<WriteQueue>(integrator_.get(), options_.sequencer);
+  writes_ = std::make_unique<LogWrites>(queue_.get(), publisher_.get(),
+                                        options_.clock,
+                                        options_.service.max_record_skew);
+  queries_ = std::make_unique<LogQueries>(storage_.get(), publisher_.get());
+  cosignatures_ = std::make_unique<Cosignatures>(
+      storage_.get(), publisher_.get(), signer_.verifier_key(), options_.clock,
+      options_.cosignatures);
+  service_ = std::make_unique<LogService>(writes_.get(), queries_.get(),
+                                          publisher_.get(), cosignatures_.get(),
+                                          options_.service);
+  return absl::OkStatus();
+}
+
+absl::Status LogServer::StartGrpc() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -161,26 +173,26 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
   grpc::ResourceQuota quota("ktlog-server");
   quota.SetMaxThreads(512);
   builder.SetResourceQuota(quota);
-  builder.AddListeningPort(options.listen_address,
-                           grpc::InsecureServerCredentials(), &s->port_);
-  builder.RegisterService(s->service_.get());
-  s->calls_ = std::make_shared<CallTracker>();
+  builder.AddListeningPort(options_.listen_address,
+                           grpc::InsecureServerCredentials(), &port_);
+  builder.RegisterService(service_.get());
+  calls_ = std::make_shared<CallTracker>();
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
-  interceptors.push_back(std::make_unique<SharedFactory>(s->calls_));
-  for (const auto& f : options.interceptors) {
+  interceptors.push_back(std::make_unique<SharedFactory>(calls_));
+  for (const auto& f : options_.interceptors) {
     interceptors.push_back(std::make_unique<SharedFactory>(f));
   }
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  s->grpc_server_ = builder.BuildAndStart();
-  if (s->grpc_server_ == nullptr || s->port_ == 0) {
-    s->grpc_server_.reset();
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || port_ == 0) {
+    grpc_server_.reset();
     return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen_address,
+        "cannot listen on ", options_.listen_address,
         " (address in use, not permitted, or not a valid host:port)"));
   }
-  return s;
+  return absl::OkStatus();
 }
 
 LogServer::~LogServer() { Shutdown(); }
@@ -236,12 +248,15 @@ void LogServer::Shutdown(absl::Duration grace) {
     grpc_server_->Shutdown(absl::ToChronoTime(absl::Now()));
     grpc_server_->Wait();
   }
-  if (sequencer_ != nullptr) sequencer_->Stop();
+  if (queue_ != nullptr) queue_->Stop();
   if (publisher_ != nullptr) publisher_->Stop();
   grpc_server_.reset();
   service_.reset();
   cosignatures_.reset();
-  sequencer_.reset();
+  queries_.reset();
+  writes_.reset();
+  queue_.reset();
+  integrator_.reset();
   publisher_.reset();
   storage_.reset();
 }

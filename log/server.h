@@ -1,7 +1,8 @@
-// LogServer: a whole ktlog log server in one object: storage, publisher,
-// sequencer and the gRPC service with health checking and reflection. Used
-// by ktlog-server's main and, in-process on 127.0.0.1:0, by integration
-// tests.
+// LogServer: a whole ktlog log server in one object. It wires the
+// components (docs/architecture.md): storage, the checkpoint publisher, the
+// integrator behind its write queue, the write and read APIs, cosignatures,
+// and the gRPC service with health checking and reflection. Used by
+// ktlog-server's main and, in-process on 127.0.0.1:0, by integration tests.
 //
 // Start-up refuses (with one clear message) a data dir that belongs to
 // another log, a data dir whose stored tree does not match its last signed
@@ -17,10 +18,13 @@
 #include "core/note/note.h"
 #include "core/util/clock.h"
 #include "log/cosignatures.h"
+#include "log/integrator.h"
 #include "log/publisher.h"
-#include "log/sequencer.h"
+#include "log/queries.h"
 #include "log/service.h"
-#include "log/storage.h"
+#include "log/storage/log_storage.h"
+#include "log/write_queue.h"
+#include "log/writes.h"
 
 namespace grpc {
 class Server;
@@ -82,12 +86,18 @@ class LogServer {
 
  private:
   LogServer(NoteSigner signer, LogServerOptions options);
+  // Steps of Start.
+  absl::Status OpenComponents();
+  absl::Status StartGrpc();
 
   NoteSigner signer_;
   LogServerOptions options_;
   std::unique_ptr<LogStorage> storage_;
   std::unique_ptr<CheckpointPublisher> publisher_;
-  std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<Integrator> integrator_;
+  std::unique_ptr<WriteQueue> queue_;
+  std::unique_ptr<LogWrites> writes_;
+  std::unique_ptr<LogQueries> queries_;
   std::unique_ptr<Cosignatures> cosignatures_;
   std::unique_ptr<LogService> service_;
   // Counts RPCs from arrival until their answer is sent.

@@ -1,28 +1,23 @@
 // LogService: the ktlog.v1.Log gRPC service (proto/ktlog.proto,
-// docs/api.md). It validates every request (sizes, encodings, signatures,
-// ranges against the latest checkpoint) and answers with canonical status
-// codes and messages a person can act on; writes go to the Sequencer, reads
-// to LogStorage, checkpoints come from the CheckpointPublisher.
-//
-// Reads never go beyond the latest published checkpoint: a client can check
-// every answer against a signed tree head.
+// docs/api.md), a thin transport: each handler maps its request onto
+// LogWrites, LogQueries or Cosignatures and the answer back
+// (proto/convert.h), through one wrapper that does admission (UNAVAILABLE
+// once shutting down) and status conversion. No proof is assembled here.
 //
 // Thread-safe.
 #ifndef KTLOG_LOG_SERVICE_H_
 #define KTLOG_LOG_SERVICE_H_
 
 #include <atomic>
-#include <optional>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "core/note/note.h"
-#include "core/util/clock.h"
 #include "log/cosignatures.h"
 #include "log/publisher.h"
-#include "log/sequencer.h"
-#include "log/storage.h"
+#include "log/queries.h"
+#include "log/writes.h"
 #include "proto/ktlog.grpc.pb.h"
 
 namespace ktlog {
@@ -31,22 +26,18 @@ struct ServiceOptions {
   // Records whose timestamp is further than this from the server's clock are
   // rejected (FAILED_PRECONDITION).
   absl::Duration max_record_skew = absl::Hours(1);
-  // Longest time a write waits when the client sets no deadline.
+  // Longest time a write waits when the client sets none.
   absl::Duration default_write_timeout = absl::Seconds(30);
   // Concurrent WatchCheckpoints streams; more get RESOURCE_EXHAUSTED.
   int max_watchers = 256;
 };
 
-inline constexpr uint64_t kMaxEntriesPerRequest = 1000;
-inline constexpr size_t kMaxHistoryPerRequest = 100;
-inline constexpr size_t kMaxKeyRecordsPerLookup = 100;
-
 class LogService final : public v1::Log::Service {
  public:
   // Borrows everything; all must outlive the service.
-  LogService(LogStorage* storage, Sequencer* sequencer,
-             CheckpointPublisher* publisher, Cosignatures* cosignatures,
-             const Clock* clock, const ServiceOptions& options);
+  LogService(LogWrites* writes, LogQueries* queries,
+             const CheckpointPublisher* publisher, Cosignatures* cosignatures,
+             const ServiceOptions& options);
 
   // Stops admitting RPCs (new ones get UNAVAILABLE) and ends watch streams
   // within a fraction of a second. RPCs in flight go on; the server's
@@ -93,43 +84,19 @@ class LogService final : public v1::Log::Service {
                               v1::AddCosignatureResponse* resp) override;
 
  private:
+  // The one wrapper every handler goes through: admission, then `handler`,
+  // whose absl::Status becomes the gRPC status.
+  grpc::Status Serve(absl::FunctionRef<absl::Status()> handler);
   grpc::Status Write(grpc::ServerContext* ctx, const v1::WriteRequest& req,
                      Operation expected, v1::WriteResponse* resp);
-  // The latest checkpoint's size, or UNAVAILABLE before the first.
-  absl::StatusOr<uint64_t> PublishedSize() const;
-  absl::Status CheckTreeSize(uint64_t tree_size, uint64_t published) const;
+  absl::Status Watch(grpc::ServerContext* ctx,
+                     grpc::ServerWriter<v1::SignedCheckpoint>* writer);
   bool draining();
-  // Resolves a request's tree size (unset: the latest checkpoint, whose
-  // note is copied to *note) to one with an index root.
-  absl::StatusOr<uint64_t> ResolveTreeSize(std::optional<uint64_t> tree_size,
-                                           std::string* note) const;
-  // Fills `out` with the record at `leaf_index` and its inclusion proof in
-  // the tree of `tree_size`.
-  absl::Status ProveRecord(uint64_t leaf_index, uint64_t tree_size,
-                           v1::ProvedRecord* out);
-  absl::Status Lookup(const v1::LookupAccountRequest& req,
-                      v1::AccountLookup* resp);
-  absl::Status History(const v1::GetAccountHistoryRequest& req,
-                       v1::AccountHistory* resp);
-  absl::Status FillInclusionProof(uint64_t index, uint64_t tree_size,
-                                  v1::InclusionProof* resp);
 
-  // Refuses an RPC once shutting down.
-  class Admission {
-   public:
-    explicit Admission(LogService* service);
-    bool ok() const { return admitted_; }
-    grpc::Status status() const;
-
-   private:
-    bool admitted_;
-  };
-
-  LogStorage* const storage_;
-  Sequencer* const sequencer_;
-  CheckpointPublisher* const publisher_;
+  LogWrites* const writes_;
+  LogQueries* const queries_;
+  const CheckpointPublisher* const publisher_;
   Cosignatures* const cosignatures_;
-  const Clock* const clock_;
   const ServiceOptions options_;
   std::atomic<int> watchers_{0};
   absl::Mutex mu_;

@@ -4,11 +4,24 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 
 namespace ktlog {
 
-absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenRocksDb(
-    const std::string& dir, absl::string_view what) {
+absl::Status FromRocksDb(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsAborted() ||
+      s.IsTryAgain()) {
+    return absl::UnavailableError(msg);
+  }
+  return absl::InternalError(msg);
+}
+
+absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const std::string& dir,
+                                                       absl::string_view what) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
@@ -20,7 +33,10 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenRocksDb(
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
-  if (s.ok()) return std::unique_ptr<rocksdb::DB>(raw);
+  if (s.ok()) {
+    return std::unique_ptr<RocksDb>(
+        new RocksDb(std::unique_ptr<rocksdb::DB>(raw), std::string(what)));
+  }
   std::string why = s.ToString();
   if (s.IsCorruption()) {
     return absl::DataLossError(
@@ -34,16 +50,66 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenRocksDb(
       absl::StrCat("cannot open ", what, " ", dir, ": ", why));
 }
 
-absl::Status FromRocksDb(const rocksdb::Status& s, absl::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = absl::StrCat(what, ": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(msg);
-  if (s.IsNotFound()) return absl::NotFoundError(msg);
-  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsAborted() ||
-      s.IsTryAgain()) {
-    return absl::UnavailableError(msg);
+RocksDb::~RocksDb() {
+  if (db_ != nullptr) db_->Close().PermitUncheckedError();
+}
+
+absl::StatusOr<std::optional<std::string>> RocksDb::Get(
+    absl::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(),
+                               rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocksDb(s, absl::StrCat("reading the ", what_));
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status RocksDb::PutSynced(absl::string_view key,
+                                absl::string_view value) {
+  rocksdb::WriteBatch batch;
+  batch.Put(rocksdb::Slice(key.data(), key.size()),
+            rocksdb::Slice(value.data(), value.size()));
+  return WriteSynced(&batch);
+}
+
+absl::Status RocksDb::DeleteSynced(absl::string_view key) {
+  rocksdb::WriteBatch batch;
+  batch.Delete(rocksdb::Slice(key.data(), key.size()));
+  return WriteSynced(&batch);
+}
+
+absl::Status RocksDb::WriteSynced(rocksdb::WriteBatch* batch) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocksDb(db_->Write(wo, batch),
+                     absl::StrCat("writing the ", what_));
+}
+
+absl::StatusOr<bool> RocksDb::Empty() const {
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator();
+  it->SeekToFirst();
+  if (!it->status().ok()) {
+    return FromRocksDb(it->status(), absl::StrCat("reading the ", what_));
   }
-  return absl::InternalError(msg);
+  return !it->Valid();
+}
+
+std::unique_ptr<rocksdb::Iterator> RocksDb::NewIterator() const {
+  return std::unique_ptr<rocksdb::Iterator>(
+      db_->NewIterator(rocksdb::ReadOptions()));
+}
+
+absl::Status RocksDb::Checkpoint(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return FromRocksDb(s, "starting a backup");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  s = checkpoint->CreateCheckpoint(dir);
+  if (!s.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write backup to ", dir, ": ", s.ToString()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ktlog

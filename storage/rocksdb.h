@@ -1,30 +1,69 @@
 // The one adapter between RocksDB and the rest of ktlog: opening a database
-// with ktlog's options and clear errors, and converting rocksdb::Status to
-// absl::Status. Used by the log's storage and the auditor's state.
+// with ktlog's options and clear errors, synced reads and writes, iteration,
+// online checkpoints, and converting rocksdb::Status to absl::Status. Used by
+// the log's storage (log/storage/) and the auditor's state.
 #ifndef KTLOG_STORAGE_ROCKSDB_H_
 #define KTLOG_STORAGE_ROCKSDB_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 
 namespace ktlog {
-
-// Opens (creating) the RocksDB database in `dir` (Bloom filters, paranoid
-// checks). `what` names it in errors ("data dir", "auditor state").
-// DATA_LOSS if it is corrupted; FAILED_PRECONDITION if another process
-// holds it ("in use by another ...") or it cannot be created or opened.
-absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenRocksDb(
-    const std::string& dir, absl::string_view what);
 
 // OK, or the canonical code for `s` (corruption: DATA_LOSS, not found:
 // NOT_FOUND, I/O and busy: UNAVAILABLE, else INTERNAL) with `what` in the
 // message.
 absl::Status FromRocksDb(const rocksdb::Status& s, absl::string_view what);
+
+// A view of RocksDB's bytes.
+inline absl::string_view ToView(const rocksdb::Slice& s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+// One RocksDB database. Thread-safe (as RocksDB is).
+class RocksDb {
+ public:
+  // Opens (creating) the database in `dir` (Bloom filters, paranoid
+  // checks). `what` names it in errors ("data dir", "auditor state").
+  // DATA_LOSS if it is corrupted; FAILED_PRECONDITION if another process
+  // holds it ("in use by another ...") or it cannot be created or opened.
+  static absl::StatusOr<std::unique_ptr<RocksDb>> Open(const std::string& dir,
+                                                       absl::string_view what);
+  ~RocksDb();  // closes the database
+  RocksDb(const RocksDb&) = delete;
+  RocksDb& operator=(const RocksDb&) = delete;
+
+  // The value of `key`, or nullopt. Errors as FromRocksDb.
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const;
+  // Writes one key, or a batch, and returns after it is synced to disk.
+  absl::Status PutSynced(absl::string_view key, absl::string_view value);
+  absl::Status DeleteSynced(absl::string_view key);
+  absl::Status WriteSynced(rocksdb::WriteBatch* batch);
+  // True iff the database holds no key at all.
+  absl::StatusOr<bool> Empty() const;
+  // An iterator over a consistent view (check status() after use).
+  std::unique_ptr<rocksdb::Iterator> NewIterator() const;
+  // Writes a consistent online copy (hard links where possible) to `dir`,
+  // which must not exist; FAILED_PRECONDITION otherwise.
+  absl::Status Checkpoint(const std::string& dir);
+
+  rocksdb::DB* db() const { return db_.get(); }
+  const std::string& what() const { return what_; }
+
+ private:
+  RocksDb(std::unique_ptr<rocksdb::DB> db, std::string what)
+      : db_(std::move(db)), what_(std::move(what)) {}
+
+  std::unique_ptr<rocksdb::DB> db_;
+  const std::string what_;
+};
 
 }  // namespace ktlog
 

@@ -21,7 +21,7 @@
 #include "core/note/key_file.h"
 #include "gtest/gtest.h"
 #include "log/fsck.h"
-#include "log/storage.h"
+#include "log/storage/log_storage.h"
 #include "tests/process_env.h"
 #include "tests/subprocess.h"
 #include "tests/test_env.h"

@@ -10,7 +10,7 @@
 #include "core/account/index_tree.h"
 #include "gtest/gtest.h"
 #include "log/fsck.h"
-#include "log/storage.h"
+#include "log/storage/log_storage.h"
 #include "rocksdb/db.h"
 #include "tests/test_env.h"
 #include "verifier/lookup.h"

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/util/flags.h"
 #include "log/fsck.h"
-#include "log/storage.h"
+#include "log/storage/log_storage.h"
 
 namespace {
 

@@ -15,35 +15,12 @@
 
 #include "absl/status/statusor.h"
 #include "core/account/account.h"
+#include "core/account/answers.h"
 #include "core/account/record.h"
 #include "core/crypto/hash.h"
 #include "core/note/checkpoint.h"
 
 namespace ktlog {
-
-// A record with its inclusion proof in the tree of some size.
-struct ProvedRecord {
-  uint64_t leaf_index = 0;
-  std::string record;  // encoded
-  std::vector<Hash> inclusion_proof;
-};
-
-// A lookup answer as received (see proto/ktlog.proto AccountLookup).
-struct AccountLookupAnswer {
-  std::string checkpoint_note;  // when the latest was asked for
-  uint64_t tree_size = 0;
-  std::string index_proof;
-  std::string account_state;  // empty: absent
-  std::vector<ProvedRecord> devices;
-  std::vector<ProvedRecord> key_records;
-};
-
-struct AccountHistoryAnswer {
-  std::string checkpoint_note;
-  uint64_t tree_size = 0;
-  std::vector<ProvedRecord> records;
-  uint64_t next_version = 0;
-};
 
 // A device as verified: its record and where it is.
 struct VerifiedDevice {

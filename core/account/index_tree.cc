@@ -222,23 +222,44 @@ absl::StatusOr<Hash> IndexRoot(IndexNodeReader* reader) {
   return root.hash();
 }
 
-absl::StatusOr<IndexNode> CachingIndexReader::Read(const IndexPath& path) {
-  if (path.depth < max_depth_) {
-    auto it = cache_->find(path);
-    if (it != cache_->end()) return it->second;
+namespace {
+
+// Reads through `base` and keeps what it read shallower than
+// kIndexCacheDepth in `cache`.
+class CachingIndexReader : public IndexNodeReader {
+ public:
+  CachingIndexReader(IndexNodeReader* base,
+                     std::map<IndexPath, IndexNode>* cache)
+      : base_(base), cache_(cache) {}
+
+  absl::StatusOr<IndexNode> Read(const IndexPath& path) override {
+    if (path.depth < kIndexCacheDepth) {
+      auto it = cache_->find(path);
+      if (it != cache_->end()) return it->second;
+    }
+    ASSIGN_OR_RETURN(IndexNode node, base_->Read(path));
+    if (path.depth < kIndexCacheDepth && node.type != IndexNode::Type::kEmpty) {
+      (*cache_)[path] = node;
+    }
+    return node;
   }
-  ASSIGN_OR_RETURN(IndexNode node, base_->Read(path));
-  if (path.depth < max_depth_ && node.type != IndexNode::Type::kEmpty) {
-    (*cache_)[path] = node;
-  }
-  return node;
+
+ private:
+  IndexNodeReader* const base_;
+  std::map<IndexPath, IndexNode>* const cache_;
+};
+
+}  // namespace
+
+absl::StatusOr<IndexUpdate> IndexWriterCache::Update(
+    IndexNodeReader* base, std::vector<std::pair<Hash, Hash>> changes) {
+  CachingIndexReader reader(base, &nodes_);
+  return UpdateIndex(&reader, std::move(changes));
 }
 
-void CachingIndexReader::Remember(
-    const std::vector<std::pair<IndexPath, IndexNode>>& nodes, int max_depth,
-    std::map<IndexPath, IndexNode>* cache) {
-  for (const auto& [path, node] : nodes) {
-    if (path.depth < max_depth) (*cache)[path] = node;
+void IndexWriterCache::Remember(const IndexUpdate& update) {
+  for (const auto& [path, node] : update.nodes) {
+    if (path.depth < kIndexCacheDepth) nodes_[path] = node;
   }
 }
 

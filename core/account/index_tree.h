@@ -83,28 +83,26 @@ absl::StatusOr<IndexProof> ProveIndex(IndexNodeReader* reader, const Hash& key,
 // The root hash of the index `reader` reads.
 absl::StatusOr<Hash> IndexRoot(IndexNodeReader* reader);
 
-// Reads through `base` (the latest version of an index) and keeps the nodes
-// shallower than `max_depth` in `cache`, which the owner updates with every
-// node it writes. Exact as long as only the owner writes the index (the
-// sequencer, the auditor). Thread-compatible.
-class CachingIndexReader : public IndexNodeReader {
+// Index nodes shallower than this stay in memory at the index's single
+// writer (the log's integrator, the auditor): at most 2^16 of them, which
+// covers every read of an update for indexes up to ~2^15 accounts and all
+// but the deepest few levels beyond.
+inline constexpr int kIndexCacheDepth = 16;
+
+// The index's single writer's cache of the nodes near the root, which every
+// update reads. Exact as long as the owner is the only writer and
+// Remember()s every update it commits. Thread-compatible.
+class IndexWriterCache {
  public:
-  CachingIndexReader(IndexNodeReader* base, int max_depth,
-                     std::map<IndexPath, IndexNode>* cache)
-      : base_(base), max_depth_(max_depth), cache_(cache) {}
-
-  absl::StatusOr<IndexNode> Read(const IndexPath& path) override;
-
-  // Records `nodes` (just written) in `cache`: those shallower than
-  // max_depth.
-  static void Remember(
-      const std::vector<std::pair<IndexPath, IndexNode>>& nodes, int max_depth,
-      std::map<IndexPath, IndexNode>* cache);
+  // UpdateIndex() against the index `base` reads (the latest committed
+  // version), reading through the cache.
+  absl::StatusOr<IndexUpdate> Update(
+      IndexNodeReader* base, std::vector<std::pair<Hash, Hash>> changes);
+  // Records the nodes of a committed update.
+  void Remember(const IndexUpdate& update);
 
  private:
-  IndexNodeReader* const base_;
-  const int max_depth_;
-  std::map<IndexPath, IndexNode>* const cache_;
+  std::map<IndexPath, IndexNode> nodes_;
 };
 
 // An index held in memory: the latest version only. Thread-compatible.

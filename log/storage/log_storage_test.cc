@@ -1,7 +1,7 @@
 // LogStorage on real RocksDB in a temp dir: batches, nodes, records, leaf
 // hashes, identity, versioned account states and index roots, history and
 // key records, cosigned checkpoints, reopening.
-#include "log/storage.h"
+#include "log/storage/log_storage.h"
 
 #include <cstdlib>
 
@@ -109,9 +109,9 @@ TEST(StorageTest, CommitsBatchesAndReadsThemBack) {
   EXPECT_EQ(st.ReadAccount("acct", 5)->value().version, 5u);
   EXPECT_EQ(st.ReadAccount("acct", 7)->value().version, 5u);
   EXPECT_EQ(st.ReadAccount("acct", 8)->value().version, 8u);
-  EXPECT_EQ(st.ReadAccount("acct")->value().version, 8u);
+  EXPECT_EQ(st.ReadAccount("acct", UINT64_MAX)->value().version, 8u);
   EXPECT_FALSE(st.ReadAccount("acct", 4)->has_value());
-  EXPECT_FALSE(st.ReadAccount("other")->has_value());
+  EXPECT_FALSE(st.ReadAccount("other", UINT64_MAX)->has_value());
   EXPECT_EQ(*st.ReadIndexRoot(5), Sha256("index at 5"));
   EXPECT_EQ(*st.ReadIndexRoot(0), kEmptyIndexHash);
   EXPECT_EQ(st.ReadIndexRoot(6).status().code(), absl::StatusCode::kNotFound);
@@ -158,6 +158,37 @@ TEST(StorageTest, ADataDirCanBeOpenedOnlyOnce) {
   auto b = LogStorage::Open(dir);
   EXPECT_EQ(b.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(b.status().message().find("in use"), std::string::npos);
+}
+
+// A data dir of another format is refused with a message that says which,
+// and nothing in it is changed.
+TEST(StorageTest, RefusesADataDirOfAnotherFormat) {
+  std::string old_dir = TempDir();
+  {
+    auto db = RocksDb::Open(old_dir, "data dir");
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->PutSynced("m/size", std::string(8, '\0')).ok());
+  }
+  auto old = LogStorage::Open(old_dir);
+  EXPECT_EQ(old.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(old.status().message().find("format 1"), std::string::npos)
+      << old.status();
+  std::string future_dir = TempDir();
+  {
+    auto db = RocksDb::Open(future_dir, "data dir");
+    ASSERT_TRUE(db.ok());
+    std::string nine(7, '\0');
+    nine.push_back('\x09');
+    ASSERT_TRUE((*db)->PutSynced("m/format", nine).ok());
+  }
+  auto future = LogStorage::Open(future_dir);
+  EXPECT_EQ(future.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(future.status().message().find("is format 9"), std::string::npos)
+      << future.status();
+  // A new data dir gets the current format, and opens again.
+  std::string fresh = TempDir();
+  ASSERT_TRUE(LogStorage::Open(fresh).ok());
+  ASSERT_TRUE(LogStorage::Open(fresh).ok());
 }
 
 }  // namespace

@@ -1,0 +1,92 @@
+// LogQueries: the log's read API in core terms, with no gRPC (the service is
+// a thin mapping onto it; CT's LogLookup). Every answer is bounded by the
+// latest published checkpoint, so a client can check it against a signed
+// tree head: sizes beyond it are OUT_OF_RANGE.
+//
+// Status codes: UNAVAILABLE before the first checkpoint; INVALID_ARGUMENT
+// for malformed requests; OUT_OF_RANGE for sizes or indexes beyond the
+// checkpoint or tree; NOT_FOUND for a size that is no checkpoint's, a leaf
+// hash not in the tree, an account absent from a history; DATA_LOSS for
+// storage that contradicts itself. Thread-safe.
+#ifndef KTLOG_LOG_QUERIES_H_
+#define KTLOG_LOG_QUERIES_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/account/answers.h"
+#include "core/crypto/hash.h"
+#include "log/publisher.h"
+#include "log/storage/log_storage.h"
+
+namespace ktlog {
+
+inline constexpr uint64_t kMaxEntriesPerRequest = 1000;
+inline constexpr size_t kMaxHistoryPerRequest = 100;
+inline constexpr size_t kMaxKeyRecordsPerLookup = 100;
+
+class LogQueries {
+ public:
+  // Borrows both.
+  LogQueries(LogReader* storage, const CheckpointPublisher* publisher)
+      : storage_(storage), publisher_(publisher) {}
+
+  // The latest signed checkpoint.
+  absl::StatusOr<std::shared_ptr<const PublishedCheckpoint>> Latest() const;
+
+  // RFC 9162 consistency proof between size1 and size2 (INVALID_ARGUMENT if
+  // size1 is 0 or above size2).
+  absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t size1,
+                                                     uint64_t size2);
+  // RFC 9162 inclusion proof of the leaf at `index`, or of the first leaf
+  // with `leaf_hash`, in the tree of `tree_size`.
+  absl::StatusOr<InclusionAnswer> InclusionProof(uint64_t index,
+                                                 uint64_t tree_size);
+  absl::StatusOr<InclusionAnswer> InclusionProofByHash(const Hash& leaf_hash,
+                                                       uint64_t tree_size);
+  // Records from `begin`, at most kMaxEntriesPerRequest, never past the
+  // checkpoint (INVALID_ARGUMENT if end <= begin; OUT_OF_RANGE if begin is
+  // not below the checkpoint's size).
+  absl::StatusOr<std::vector<std::string>> Entries(uint64_t begin,
+                                                   uint64_t end);
+
+  // An account's complete device set at the checkpoint of `tree_size`
+  // (nullopt: the latest, whose note the answer carries), proved against
+  // its index root; or the proof that it is absent. FAILED_PRECONDITION if
+  // its key chain is longer than kMaxKeyRecordsPerLookup.
+  absl::StatusOr<AccountLookupAnswer> Lookup(const std::string& account_id,
+                                             std::optional<uint64_t> tree_size);
+  // Up to kMaxHistoryPerRequest of an account's records from
+  // `from_version` (>= 1), with inclusion proofs, at the checkpoint of
+  // `tree_size` (nullopt: the latest).
+  absl::StatusOr<AccountHistoryAnswer> History(
+      const std::string& account_id, uint64_t from_version,
+      std::optional<uint64_t> tree_size);
+
+ private:
+  // The latest checkpoint's size.
+  absl::StatusOr<uint64_t> PublishedSize() const;
+  // OUT_OF_RANGE if `tree_size` is beyond the latest checkpoint.
+  absl::Status CheckTreeSize(uint64_t tree_size) const;
+  // A request's tree size (nullopt: the latest checkpoint, whose note is
+  // copied to *note) resolved to one with an index root.
+  absl::StatusOr<uint64_t> ResolveTreeSize(std::optional<uint64_t> tree_size,
+                                           std::string* note) const;
+  // The record at `leaf_index` with its inclusion proof in `tree_size`.
+  absl::StatusOr<ProvedRecord> ProveRecord(uint64_t leaf_index,
+                                           uint64_t tree_size);
+  // The records that added the account's active devices, and the key chain
+  // back to the key that signed the oldest of them.
+  absl::Status ProveDevices(const AccountState& state, uint64_t tree_size,
+                            AccountLookupAnswer* out);
+
+  LogReader* const storage_;
+  const CheckpointPublisher* const publisher_;
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_LOG_QUERIES_H_

@@ -1,0 +1,85 @@
+// The log's data dir layout: every RocksDB key the log writes, built and
+// parsed in one place. THIS IS ON-DISK FORMAT: changing how any key or value
+// below is encoded makes existing data dirs unreadable. Change it only
+// together with kDataDirFormat (LogStorage refuses a data dir of another
+// format at open) and docs/operations.md ("Data directory").
+//
+// Integers are big-endian so that keys sort in numeric order; per-account
+// keys start with the account's u16-length-prefixed id so that one account's
+// keys are contiguous; versioned keys end in a u64 version (the tree size
+// after the batch that wrote them), so the newest at or below a size is one
+// SeekForPrev away.
+#ifndef KTLOG_LOG_STORAGE_LAYOUT_H_
+#define KTLOG_LOG_STORAGE_LAYOUT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "core/account/index_tree.h"
+#include "core/crypto/hash.h"
+#include "core/merkle/merkle.h"
+#include "core/note/checkpoint.h"
+
+namespace ktlog {
+namespace layout {
+
+// The format of the data dirs this code reads and writes, stored under
+// FormatKey() as a u64. 1 was ktlog before the key layout was versioned.
+inline constexpr uint64_t kDataDirFormat = 2;
+
+std::string FormatKey();      // "m/format"  -> u64 format
+std::string IdentityKey();    // "m/identity" -> origin "\n" verifier key
+std::string SizeKey();        // "m/size"     -> u64 committed tree size
+std::string CheckpointKey();  // "m/checkpoint" -> latest signed note
+
+// 'r' | u64 index -> record bytes.
+std::string RecordKey(uint64_t index);
+std::optional<uint64_t> ParseRecordKey(absl::string_view key);
+
+// 'h' | leaf hash (32) -> u64 leaf index.
+std::string LeafHashKey(const Hash& leaf_hash);
+
+// 'n' | u8 level | u64 index -> hash (32) of a complete subtree.
+std::string NodeKey(const NodeId& id);
+std::optional<NodeId> ParseNodeKey(absl::string_view key);
+
+// Per account (u16 length | id), versioned by tree size:
+//   'a' ... | u64 size    -> AccountState encoding after that batch
+//   'v' ... | u64 version -> u64 leaf index of the record of that version
+//   'k' ... | u64 version -> u64 leaf index, for key-setting records
+std::string AccountStatePrefix(absl::string_view account_id);
+std::string HistoryPrefix(absl::string_view account_id);
+std::string KeyRecordPrefix(absl::string_view account_id);
+
+// 'x' | u16 depth | prefix (32), then | u64 size -> IndexNode encoding
+// written by the batch that ended at that size.
+std::string IndexNodePrefix(const IndexPath& path);
+
+// 'i' | u64 size -> index root (32) after the batch that ended at size.
+std::string IndexRootPrefix();
+std::string IndexRootKey(uint64_t size);
+std::optional<uint64_t> ParseIndexRootKey(absl::string_view key);
+
+// 'w' | u64 size | u64 timestamp | SHA-256(body) -> the checkpoint note with
+// the witnesses' latest cosignatures; newest (by size, then time) last.
+std::string CosignedPrefix();
+std::string CosignedKey(const LogCheckpoint& cp, absl::string_view body);
+// A key after every cosigned key (for reverse iteration).
+std::string CosignedEnd();
+
+// A versioned key: `prefix` | u64 version.
+std::string Versioned(absl::string_view prefix, uint64_t version);
+// The version of `key` if it is `prefix` followed by exactly 8 bytes.
+std::optional<uint64_t> ParseVersioned(absl::string_view key,
+                                       absl::string_view prefix);
+
+// u64 values (sizes, leaf indexes, the format).
+std::string U64Value(uint64_t v);
+std::optional<uint64_t> ParseU64Value(absl::string_view value);
+
+}  // namespace layout
+}  // namespace ktlog
+
+#endif  // KTLOG_LOG_STORAGE_LAYOUT_H_

@@ -1,0 +1,396 @@
+#include "log/storage/log_storage.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/account/index.h"
+#include "core/util/status_macros.h"
+#include "log/storage/layout.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace ktlog {
+namespace {
+
+// Checks the data dir's format; a new, empty database gets this one's.
+absl::Status CheckFormat(RocksDb* db, const std::string& dir) {
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                   db->Get(layout::FormatKey()));
+  if (!stored.has_value()) {
+    ASSIGN_OR_RETURN(bool empty, db->Empty());
+    if (!empty) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data dir ", dir,
+          " was made by an earlier ktlog (format 1); this server reads format ",
+          layout::kDataDirFormat,
+          ". Serve it with the ktlog version that made it, or start a new log "
+          "in an empty data dir"));
+    }
+    return db->PutSynced(layout::FormatKey(),
+                         layout::U64Value(layout::kDataDirFormat));
+  }
+  std::optional<uint64_t> format = layout::ParseU64Value(*stored);
+  if (!format.has_value()) {
+    return absl::DataLossError(
+        absl::StrCat("data dir ", dir, " has a malformed format marker"));
+  }
+  if (*format != layout::kDataDirFormat) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data dir ", dir, " is format ", *format,
+                     "; this server reads format ", layout::kDataDirFormat,
+                     ". Serve it with the ktlog version that made it"));
+  }
+  return absl::OkStatus();
+}
+
+class VersionedIndexReader : public IndexNodeReader {
+ public:
+  VersionedIndexReader(const RocksDb* db, uint64_t version)
+      : db_(db), version_(version) {}
+
+  absl::StatusOr<IndexNode> Read(const IndexPath& path) override {
+    std::string prefix = layout::IndexNodePrefix(path);
+    std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
+    it->SeekForPrev(layout::Versioned(prefix, version_));
+    if (it->Valid() &&
+        layout::ParseVersioned(ToView(it->key()), prefix).has_value()) {
+      return IndexNode::Decode(ToView(it->value()));
+    }
+    RETURN_IF_ERROR(FromRocksDb(it->status(), "reading the account index"));
+    return IndexNode();
+  }
+
+ private:
+  const RocksDb* const db_;
+  const uint64_t version_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LogStorage>> LogStorage::Open(
+    const std::string& dir) {
+  ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db, RocksDb::Open(dir, "data dir"));
+  RETURN_IF_ERROR(CheckFormat(db.get(), dir));
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   db->Get(layout::SizeKey()));
+  uint64_t size = 0;
+  if (value.has_value()) {
+    std::optional<uint64_t> parsed = layout::ParseU64Value(*value);
+    if (!parsed.has_value()) {
+      return absl::DataLossError("stored tree size is malformed");
+    }
+    size = *parsed;
+  }
+  return std::unique_ptr<LogStorage>(new LogStorage(std::move(db), size));
+}
+
+LogStorage::LogStorage(std::unique_ptr<RocksDb> db, uint64_t size)
+    : db_(std::move(db)), size_(size) {}
+
+absl::Status LogStorage::BindIdentity(const LogIdentity& identity) {
+  std::string want = absl::StrCat(identity.origin, "\n", identity.verifier_key);
+  ASSIGN_OR_RETURN(std::optional<std::string> have,
+                   db_->Get(layout::IdentityKey()));
+  if (!have.has_value()) {
+    if (size() != 0) {
+      return absl::DataLossError("data dir has entries but no log identity");
+    }
+    return db_->PutSynced(layout::IdentityKey(), want);
+  }
+  if (*have != want) {
+    size_t nl = have->find('\n');
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data dir belongs to log \"", have->substr(0, nl), "\" with key ",
+        nl == std::string::npos ? "?" : have->substr(nl + 1), ", not to log \"",
+        identity.origin, "\" with key ", identity.verifier_key));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<LogIdentity>> LogStorage::ReadIdentity() {
+  ASSIGN_OR_RETURN(std::optional<std::string> v,
+                   db_->Get(layout::IdentityKey()));
+  if (!v.has_value()) return std::optional<LogIdentity>();
+  size_t nl = v->find('\n');
+  if (nl == std::string::npos) {
+    return absl::DataLossError("stored log identity is malformed");
+  }
+  return std::optional<LogIdentity>(
+      LogIdentity{v->substr(0, nl), v->substr(nl + 1)});
+}
+
+uint64_t LogStorage::size() const { return size_.load(); }
+
+absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
+  if (batch.begin != size()) {
+    return absl::InternalError(absl::StrCat("batch begins at ", batch.begin,
+                                            " but the tree size is ", size()));
+  }
+  rocksdb::WriteBatch wb;
+  for (size_t i = 0; i < batch.records.size(); ++i) {
+    wb.Put(layout::RecordKey(batch.begin + i), batch.records[i]);
+    wb.Put(layout::LeafHashKey(batch.leaf_hashes[i]),
+           layout::U64Value(batch.begin + i));
+  }
+  for (const auto& [id, hash] : batch.nodes) {
+    wb.Put(layout::NodeKey(id), std::string(hash.view()));
+  }
+  for (const HistoryEntry& h : batch.history) {
+    std::string index = layout::U64Value(h.leaf_index);
+    wb.Put(layout::Versioned(layout::HistoryPrefix(h.account_id), h.version),
+           index);
+    if (h.sets_key) {
+      wb.Put(
+          layout::Versioned(layout::KeyRecordPrefix(h.account_id), h.version),
+          index);
+    }
+  }
+  for (const AccountState& account : batch.accounts) {
+    wb.Put(layout::Versioned(layout::AccountStatePrefix(account.account_id),
+                             batch.end()),
+           account.Encode());
+  }
+  for (const auto& [path, node] : batch.index_nodes) {
+    wb.Put(layout::Versioned(layout::IndexNodePrefix(path), batch.end()),
+           node.Encode());
+  }
+  wb.Put(layout::IndexRootKey(batch.end()),
+         std::string(batch.index_root.view()));
+  wb.Put(layout::SizeKey(), layout::U64Value(batch.end()));
+  RETURN_IF_ERROR(db_->WriteSynced(&wb));
+  size_.store(batch.end());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Hash>> LogStorage::ReadNodes(
+    const std::vector<NodeId>& ids) {
+  uint64_t committed = size();
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const NodeId& id : ids) {
+    if (id.level > 63 || id.end() > committed || id.end() <= id.begin()) {
+      return absl::NotFoundError(absl::StrCat("node ", int{id.level}, "/",
+                                              id.index, " is beyond tree size ",
+                                              committed));
+    }
+    keys.push_back(layout::NodeKey(id));
+  }
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<std::string> values;
+  std::vector<rocksdb::Status> statuses =
+      db_->db()->MultiGet(rocksdb::ReadOptions(), slices, &values);
+  std::vector<Hash> out;
+  out.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (statuses[i].IsNotFound() || values[i].size() != Hash::kSize) {
+      return absl::DataLossError(absl::StrCat("stored node ", int{ids[i].level},
+                                              "/", ids[i].index,
+                                              " is missing or malformed"));
+    }
+    RETURN_IF_ERROR(FromRocksDb(statuses[i], "reading nodes"));
+    out.push_back(Hash::FromBytesOrDie(values[i]));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Hash>> LogStorage::ReadProof(const ProofPlan& plan) {
+  std::vector<NodeId> ids;
+  ids.reserve(PlanNodeCount(plan));
+  for (const auto& element : plan) {
+    ids.insert(ids.end(), element.begin(), element.end());
+  }
+  ASSIGN_OR_RETURN(std::vector<Hash> nodes, ReadNodes(ids));
+  return AssembleProof(plan, nodes);
+}
+
+absl::StatusOr<std::vector<Hash>> LogStorage::ReadCompactRange(uint64_t size) {
+  return ReadNodes(PerfectSubtrees(0, size));
+}
+
+absl::StatusOr<std::vector<std::string>> LogStorage::ReadRecords(uint64_t begin,
+                                                                 uint64_t end) {
+  if (begin > end || end > size()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "records [", begin, ", ", end, ") are beyond tree size ", size()));
+  }
+  std::vector<std::string> out;
+  out.reserve(end - begin);
+  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
+  uint64_t want = begin;
+  for (it->Seek(layout::RecordKey(begin)); want < end && it->Valid();
+       it->Next()) {
+    if (layout::ParseRecordKey(ToView(it->key())) != want) break;
+    out.push_back(it->value().ToString());
+    ++want;
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading records"));
+  if (want != end) {
+    return absl::DataLossError(
+        absl::StrCat("stored record ", want, " is missing"));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<uint64_t>> LogStorage::FindLeafIndex(
+    const Hash& leaf_hash) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v,
+                   db_->Get(layout::LeafHashKey(leaf_hash)));
+  if (!v.has_value()) return std::optional<uint64_t>();
+  std::optional<uint64_t> index = layout::ParseU64Value(*v);
+  if (!index.has_value()) return absl::DataLossError("malformed leaf index");
+  return index;
+}
+
+absl::StatusOr<std::optional<std::string>> LogStorage::SeekVersion(
+    const std::string& prefix, uint64_t version) const {
+  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
+  it->SeekForPrev(layout::Versioned(prefix, version));
+  if (it->Valid() &&
+      layout::ParseVersioned(ToView(it->key()), prefix).has_value()) {
+    return std::optional<std::string>(it->value().ToString());
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading storage"));
+  return std::optional<std::string>();
+}
+
+absl::StatusOr<std::optional<AccountState>> LogStorage::ReadAccount(
+    const std::string& account_id, uint64_t size) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v,
+                   SeekVersion(layout::AccountStatePrefix(account_id), size));
+  if (!v.has_value()) return std::optional<AccountState>();
+  absl::StatusOr<AccountState> state = DecodeAccountState(*v);
+  if (!state.ok() || state->account_id != account_id) {
+    return absl::DataLossError(absl::StrCat("stored state of account \"",
+                                            account_id, "\" is malformed"));
+  }
+  return std::optional<AccountState>(*std::move(state));
+}
+
+absl::StatusOr<Hash> LogStorage::ReadIndexRoot(uint64_t size) {
+  if (size == 0) return kEmptyIndexHash;
+  ASSIGN_OR_RETURN(std::optional<std::string> v,
+                   db_->Get(layout::IndexRootKey(size)));
+  if (!v.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no checkpoint at tree size ", size,
+                                            "; use the size of a checkpoint"));
+  }
+  if (v->size() != Hash::kSize) {
+    return absl::DataLossError("stored index root is malformed");
+  }
+  return Hash::FromBytesOrDie(*v);
+}
+
+absl::StatusOr<std::vector<uint64_t>> LogStorage::ReadIndexVersions() {
+  std::vector<uint64_t> out;
+  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
+  std::string prefix = layout::IndexRootPrefix();
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    std::optional<uint64_t> size = layout::ParseIndexRootKey(ToView(it->key()));
+    if (!size.has_value()) return absl::DataLossError("bad index root key");
+    out.push_back(*size);
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading index roots"));
+  return out;
+}
+
+std::unique_ptr<IndexNodeReader> LogStorage::IndexReaderAt(uint64_t size) {
+  return std::make_unique<VersionedIndexReader>(db_.get(), size);
+}
+
+absl::StatusOr<std::optional<IndexNode>> LogStorage::ReadIndexNodeExact(
+    const IndexPath& path, uint64_t version) {
+  ASSIGN_OR_RETURN(
+      std::optional<std::string> v,
+      db_->Get(layout::Versioned(layout::IndexNodePrefix(path), version)));
+  if (!v.has_value()) return std::optional<IndexNode>();
+  ASSIGN_OR_RETURN(IndexNode node, IndexNode::Decode(*v));
+  return std::optional<IndexNode>(node);
+}
+
+absl::StatusOr<HistoryEntry> LogStorage::DecodeAccountEntry(
+    const std::string& account_id, const std::string& prefix,
+    const rocksdb::Iterator& it, bool sets_key) const {
+  std::optional<uint64_t> version =
+      layout::ParseVersioned(ToView(it.key()), prefix);
+  std::optional<uint64_t> leaf = layout::ParseU64Value(ToView(it.value()));
+  if (!version.has_value() || !leaf.has_value()) {
+    return absl::DataLossError(absl::StrCat(
+        "malformed stored history entry of account \"", account_id, "\""));
+  }
+  return HistoryEntry{account_id, *version, *leaf, sets_key};
+}
+
+absl::StatusOr<std::vector<HistoryEntry>> LogStorage::ReadHistory(
+    const std::string& account_id, uint64_t from_version, uint64_t below,
+    size_t limit) {
+  std::vector<HistoryEntry> out;
+  std::string prefix = layout::HistoryPrefix(account_id);
+  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
+  for (it->Seek(layout::Versioned(prefix, from_version));
+       it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
+       it->Next()) {
+    ASSIGN_OR_RETURN(HistoryEntry e,
+                     DecodeAccountEntry(account_id, prefix, *it, false));
+    if (e.leaf_index >= below) break;
+    out.push_back(std::move(e));
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading history"));
+  return out;
+}
+
+absl::StatusOr<std::vector<HistoryEntry>> LogStorage::ReadKeyRecords(
+    const std::string& account_id, uint64_t below, uint64_t stop_version,
+    size_t limit) {
+  std::vector<HistoryEntry> out;
+  std::string prefix = layout::KeyRecordPrefix(account_id);
+  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
+  for (it->SeekForPrev(layout::Versioned(prefix, UINT64_MAX));
+       it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
+       it->Prev()) {
+    ASSIGN_OR_RETURN(HistoryEntry e,
+                     DecodeAccountEntry(account_id, prefix, *it, true));
+    if (e.leaf_index >= below) continue;
+    out.push_back(e);
+    if (e.version <= stop_version) break;
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading key records"));
+  return out;
+}
+
+absl::StatusOr<std::optional<std::string>> LogStorage::ReadLatestCheckpoint() {
+  return db_->Get(layout::CheckpointKey());
+}
+
+absl::Status LogStorage::WriteLatestCheckpoint(const std::string& note) {
+  return db_->PutSynced(layout::CheckpointKey(), note);
+}
+
+absl::Status LogStorage::WriteCosignedCheckpoint(const LogCheckpoint& cp,
+                                                 const std::string& body,
+                                                 const std::string& note) {
+  return db_->PutSynced(layout::CosignedKey(cp, body), note);
+}
+
+absl::StatusOr<std::optional<std::string>> LogStorage::ReadCosignedCheckpoint(
+    const LogCheckpoint& cp, const std::string& body) {
+  return db_->Get(layout::CosignedKey(cp, body));
+}
+
+absl::StatusOr<std::vector<std::string>>
+LogStorage::ReadRecentCosignedCheckpoints(size_t limit) {
+  std::vector<std::string> out;
+  std::string prefix = layout::CosignedPrefix();
+  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
+  for (it->SeekForPrev(layout::CosignedEnd());
+       it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
+       it->Prev()) {
+    out.push_back(it->value().ToString());
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading cosigned checkpoints"));
+  return out;
+}
+
+absl::Status LogStorage::CreateBackup(const std::string& dir) {
+  return db_->Checkpoint(dir);
+}
+
+}  // namespace ktlog

@@ -1,0 +1,256 @@
+// The log server's durable state: the views its components get (LogReader,
+// LogWriter, LogInspector, CosignatureStore) and LogStorage, which
+// implements them over one RocksDB database.
+//
+// What is stored (key layout in log/storage/layout.h and docs/operations.md,
+// "Data directory"):
+// the log identity (origin and verifier key), the tree size, every record
+// by leaf index, leaf hash -> leaf index, every perfect-subtree node hash,
+// the latest signed checkpoint, and, versioned by the tree size after each
+// batch (so lookups work at any checkpoint): every account state, every
+// account index node and the index root; plus each account's history
+// (version -> leaf index) and the records that set its keys; checkpoints
+// with witness cosignatures.
+#ifndef KTLOG_LOG_STORAGE_LOG_STORAGE_H_
+#define KTLOG_LOG_STORAGE_LOG_STORAGE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/account/account.h"
+#include "core/account/index_tree.h"
+#include "core/crypto/hash.h"
+#include "core/merkle/merkle.h"
+#include "core/merkle/proof.h"
+#include "core/note/checkpoint.h"
+#include "storage/rocksdb.h"
+
+namespace rocksdb {
+class Iterator;
+}
+
+namespace ktlog {
+
+// Which log a data directory belongs to.
+struct LogIdentity {
+  std::string origin;
+  std::string verifier_key;  // note verifier key string
+};
+
+// One record's place in its account's history.
+struct HistoryEntry {
+  std::string account_id;
+  uint64_t version = 0;
+  uint64_t leaf_index = 0;
+  bool sets_key = false;  // the account's first record, or a rotation
+};
+
+// Everything one sequencer batch appends. Versioned data is stored at
+// version end() (the tree size after the batch).
+struct StorageBatch {
+  uint64_t begin = 0;                // index of records[0]; the old size
+  std::vector<std::string> records;  // leaf data
+  std::vector<Hash> leaf_hashes;     // HashLeaf(records[i])
+  std::vector<std::pair<NodeId, Hash>> nodes;  // nodes completed by them
+  std::vector<HistoryEntry> history;           // one per record
+  std::vector<AccountState> accounts;          // changed accounts, final state
+  std::vector<std::pair<IndexPath, IndexNode>> index_nodes;  // changed nodes
+  Hash index_root;  // the index after the batch
+
+  uint64_t end() const { return begin + records.size(); }
+};
+
+// What every reader may call: the service's queries, the publisher and the
+// integrator's reads. Reads below a committed size are stable: they never
+// change once committed. Thread-safe.
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
+
+  // The committed tree size (0 for a new log).
+  virtual uint64_t size() const = 0;
+
+  // The hashes of `ids`, in order. NOT_FOUND if a node is beyond the
+  // committed tree, DATA_LOSS if a node that must exist is missing or bad.
+  virtual absl::StatusOr<std::vector<Hash>> ReadNodes(
+      const std::vector<NodeId>& ids) = 0;
+  // The proof hashes for `plan` (core/merkle/proof.h), read from stored
+  // nodes. Errors as ReadNodes.
+  virtual absl::StatusOr<std::vector<Hash>> ReadProof(
+      const ProofPlan& plan) = 0;
+  // The compact range of the tree of `size` (<= size()), from stored nodes.
+  virtual absl::StatusOr<std::vector<Hash>> ReadCompactRange(uint64_t size) = 0;
+
+  // Records [begin, end). OUT_OF_RANGE unless begin <= end <= size();
+  // DATA_LOSS if one is missing.
+  virtual absl::StatusOr<std::vector<std::string>> ReadRecords(
+      uint64_t begin, uint64_t end) = 0;
+  // The leaf index of the record with `leaf_hash`, if any.
+  virtual absl::StatusOr<std::optional<uint64_t>> FindLeafIndex(
+      const Hash& leaf_hash) = 0;
+
+  // The state of `account_id` in the tree of `size` (the latest state
+  // stored at a version <= size), if the account existed then.
+  virtual absl::StatusOr<std::optional<AccountState>> ReadAccount(
+      const std::string& account_id, uint64_t size) = 0;
+  // The index root of the tree of `size`: NOT_FOUND unless `size` is 0 or
+  // the end of a batch (every checkpoint's size is).
+  virtual absl::StatusOr<Hash> ReadIndexRoot(uint64_t size) = 0;
+  // A reader of the index as it was in the tree of `size` (a batch end).
+  // The reader borrows this storage.
+  virtual std::unique_ptr<IndexNodeReader> IndexReaderAt(uint64_t size) = 0;
+  // Up to `limit` entries of the account's history with version >=
+  // from_version and leaf index < below, ascending by version.
+  virtual absl::StatusOr<std::vector<HistoryEntry>> ReadHistory(
+      const std::string& account_id, uint64_t from_version, uint64_t below,
+      size_t limit) = 0;
+  // The account's key-setting records (first record, rotations) with leaf
+  // index < below, newest first, until one has version <= stop_version
+  // (included) or `limit` were read.
+  virtual absl::StatusOr<std::vector<HistoryEntry>> ReadKeyRecords(
+      const std::string& account_id, uint64_t below, uint64_t stop_version,
+      size_t limit) = 0;
+
+  // The latest signed checkpoint note, if any.
+  virtual absl::StatusOr<std::optional<std::string>> ReadLatestCheckpoint() = 0;
+};
+
+// What the log's single writer may call besides reads: the integrator
+// commits batches, the publisher persists checkpoints. Not for the service.
+class LogWriter : public virtual LogReader {
+ public:
+  // Appends a batch. Requires batch.begin == size() (else INTERNAL). Returns
+  // after the batch is synced to disk. UNAVAILABLE (with RocksDB's reason)
+  // if the write failed; the batch is then not committed and the storage
+  // should be considered failed.
+  virtual absl::Status CommitBatch(const StorageBatch& batch) = 0;
+  // Replaces the latest signed checkpoint. Returns after it is synced.
+  virtual absl::Status WriteLatestCheckpoint(const std::string& note) = 0;
+};
+
+// What fsck may inspect beyond a reader (log/fsck.h).
+class LogInspector : public virtual LogReader {
+ public:
+  // The identity recorded by BindIdentity, if any.
+  virtual absl::StatusOr<std::optional<LogIdentity>> ReadIdentity() = 0;
+  // The sizes at which index roots are stored (batch ends), ascending.
+  virtual absl::StatusOr<std::vector<uint64_t>> ReadIndexVersions() = 0;
+  // The stored index node at exactly `path` and `version`, if any.
+  virtual absl::StatusOr<std::optional<IndexNode>> ReadIndexNodeExact(
+      const IndexPath& path, uint64_t version) = 0;
+};
+
+// Checkpoints with the witnesses' cosignatures (log/cosignatures.h).
+class CosignatureStore {
+ public:
+  virtual ~CosignatureStore() = default;
+  // Stores the note (body, the log's signature, cosignature lines) of the
+  // checkpoint `cp` whose body is `body`, by (size, timestamp); synced.
+  virtual absl::Status WriteCosignedCheckpoint(const LogCheckpoint& cp,
+                                               const std::string& body,
+                                               const std::string& note) = 0;
+  virtual absl::StatusOr<std::optional<std::string>> ReadCosignedCheckpoint(
+      const LogCheckpoint& cp, const std::string& body) = 0;
+  // The newest cosigned checkpoint notes (largest size, then latest
+  // timestamp) first.
+  virtual absl::StatusOr<std::vector<std::string>>
+  ReadRecentCosignedCheckpoints(size_t limit) = 0;
+};
+
+// The log's durable state in one RocksDB database, in the layout of
+// log/storage/layout.h. It implements every view; each component is given
+// only the view it needs (LogServer wires them). Contract for writers:
+// there is exactly one writer (the integrator), and a batch is written with
+// one synced RocksDB WriteBatch, so after a crash the database holds either
+// all of a batch or none of it. Readers may run concurrently with the
+// writer; they only read data below a size that was committed before (the
+// published checkpoint's size), which never changes. Thread-safe.
+class LogStorage final : public LogWriter,
+                         public LogInspector,
+                         public CosignatureStore {
+ public:
+  // Opens the database in `dir`, creating it if missing. Errors:
+  // FAILED_PRECONDITION if another process has it open, it cannot be
+  // created or opened, or it holds a data dir of another format (the
+  // message names both formats); DATA_LOSS if it is corrupted.
+  static absl::StatusOr<std::unique_ptr<LogStorage>> Open(
+      const std::string& dir);
+
+  // Records `identity` in a new data directory, or checks that an existing
+  // one belongs to the same log: FAILED_PRECONDITION if it was made with
+  // another origin or key.
+  absl::Status BindIdentity(const LogIdentity& identity);
+
+  // Writes a consistent online copy of the database (a RocksDB checkpoint:
+  // hard links where possible) to `dir`, which must not exist. The copy is
+  // a complete data dir: a server started on it serves the tree as it was.
+  // FAILED_PRECONDITION if `dir` exists or cannot be written.
+  absl::Status CreateBackup(const std::string& dir);
+
+  // LogReader.
+  uint64_t size() const override;
+  absl::StatusOr<std::vector<Hash>> ReadNodes(
+      const std::vector<NodeId>& ids) override;
+  absl::StatusOr<std::vector<Hash>> ReadProof(const ProofPlan& plan) override;
+  absl::StatusOr<std::vector<Hash>> ReadCompactRange(uint64_t size) override;
+  absl::StatusOr<std::vector<std::string>> ReadRecords(uint64_t begin,
+                                                       uint64_t end) override;
+  absl::StatusOr<std::optional<uint64_t>> FindLeafIndex(
+      const Hash& leaf_hash) override;
+  absl::StatusOr<std::optional<AccountState>> ReadAccount(
+      const std::string& account_id, uint64_t size) override;
+  absl::StatusOr<Hash> ReadIndexRoot(uint64_t size) override;
+  std::unique_ptr<IndexNodeReader> IndexReaderAt(uint64_t size) override;
+  absl::StatusOr<std::vector<HistoryEntry>> ReadHistory(
+      const std::string& account_id, uint64_t from_version, uint64_t below,
+      size_t limit) override;
+  absl::StatusOr<std::vector<HistoryEntry>> ReadKeyRecords(
+      const std::string& account_id, uint64_t below, uint64_t stop_version,
+      size_t limit) override;
+  absl::StatusOr<std::optional<std::string>> ReadLatestCheckpoint() override;
+
+  // LogWriter.
+  absl::Status CommitBatch(const StorageBatch& batch) override;
+  absl::Status WriteLatestCheckpoint(const std::string& note) override;
+
+  // LogInspector.
+  absl::StatusOr<std::optional<LogIdentity>> ReadIdentity() override;
+  absl::StatusOr<std::vector<uint64_t>> ReadIndexVersions() override;
+  absl::StatusOr<std::optional<IndexNode>> ReadIndexNodeExact(
+      const IndexPath& path, uint64_t version) override;
+
+  // CosignatureStore.
+  absl::Status WriteCosignedCheckpoint(const LogCheckpoint& cp,
+                                       const std::string& body,
+                                       const std::string& note) override;
+  absl::StatusOr<std::optional<std::string>> ReadCosignedCheckpoint(
+      const LogCheckpoint& cp, const std::string& body) override;
+  absl::StatusOr<std::vector<std::string>> ReadRecentCosignedCheckpoints(
+      size_t limit) override;
+
+ private:
+  LogStorage(std::unique_ptr<RocksDb> db, uint64_t size);
+
+  // The newest value of `prefix` | version at or below `version`.
+  absl::StatusOr<std::optional<std::string>> SeekVersion(
+      const std::string& prefix, uint64_t version) const;
+  // Account entries (history or key records) read from an iterator.
+  absl::StatusOr<HistoryEntry> DecodeAccountEntry(const std::string& account_id,
+                                                  const std::string& prefix,
+                                                  const rocksdb::Iterator& it,
+                                                  bool sets_key) const;
+
+  std::unique_ptr<RocksDb> db_;
+  std::atomic<uint64_t> size_;
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_LOG_STORAGE_LOG_STORAGE_H_

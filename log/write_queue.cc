@@ -1,0 +1,155 @@
+#include "log/write_queue.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "core/merkle/merkle.h"
+#include "core/util/logging.h"
+
+namespace ktlog {
+
+struct WriteQueue::Pending {
+  PendingWrite write;
+  absl::Notification done;
+  absl::StatusOr<uint64_t> outcome;  // set before done is notified
+
+  void Finish(absl::StatusOr<uint64_t> o) {
+    outcome = std::move(o);
+    done.Notify();
+  }
+};
+
+WriteQueue::WriteQueue(BatchSink* sink, const SequencerOptions& options)
+    : sink_(sink), options_(options), last_publish_(absl::Now()) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+WriteQueue::~WriteQueue() { Stop(); }
+
+absl::StatusOr<WriteQueue::Appended> WriteQueue::Submit(
+    const DeviceRecord& record, std::string data, absl::Time deadline) {
+  auto p = std::make_shared<Pending>();
+  p->write.record = record;
+  p->write.leaf_hash = HashLeaf(data);
+  p->write.data = std::move(data);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!failed_.ok()) return failed_;
+    if (stopping_) {
+      return absl::UnavailableError("the log server is shutting down");
+    }
+    if (queue_.size() >= options_.max_pending) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the log's write queue is full (", options_.max_pending,
+                       " pending records); retry with backoff"));
+    }
+    queue_.push_back(p);
+  }
+  if (!p->done.WaitForNotificationWithDeadline(deadline)) {
+    return absl::DeadlineExceededError(
+        "deadline passed before the record was sequenced; it may still be "
+        "appended: look it up by its leaf hash before retrying");
+  }
+  if (!p->outcome.ok()) return p->outcome.status();
+  return Appended{*p->outcome, p->write.leaf_hash};
+}
+
+void WriteQueue::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool WriteQueue::failed() {
+  absl::MutexLock lock(&mu_);
+  return !failed_.ok();
+}
+
+void WriteQueue::Fail(const absl::Status& status) {
+  LogError("sequencing stopped: ", status.ToString(),
+           "; restart the server once the cause is fixed");
+  absl::Status failed = absl::UnavailableError(absl::StrCat(
+      "the log cannot accept writes (storage failure: ", status.message(),
+      ")"));
+  std::deque<std::shared_ptr<Pending>> queued;
+  {
+    absl::MutexLock lock(&mu_);
+    failed_ = failed;
+    queued.swap(queue_);
+  }
+  for (auto& p : queued) p->Finish(failed);
+}
+
+std::vector<std::shared_ptr<WriteQueue::Pending>> WriteQueue::NextBatch() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !queue_.empty() || stopping_;
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&has_work),
+                            last_publish_ + options_.checkpoint_interval);
+      if (!queue_.empty()) {
+        auto full = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return queue_.size() >= options_.max_batch_size || stopping_;
+        };
+        mu_.AwaitWithTimeout(absl::Condition(&full), options_.batch_delay);
+        std::vector<std::shared_ptr<Pending>> batch;
+        while (!queue_.empty() && batch.size() < options_.max_batch_size) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        return batch;
+      }
+      if (stopping_) return {};
+    }
+    // Idle for the checkpoint interval: a heartbeat.
+    absl::Status s = sink_->PublishCurrent();
+    if (!s.ok()) {
+      Fail(s);
+      return {};
+    }
+    absl::MutexLock lock(&mu_);
+    last_publish_ = absl::Now();
+  }
+}
+
+void WriteQueue::Process(const std::vector<std::shared_ptr<Pending>>& batch) {
+  std::vector<const PendingWrite*> writes;
+  writes.reserve(batch.size());
+  for (const auto& p : batch) writes.push_back(&p->write);
+  absl::StatusOr<IntegratedBatch> integrated = sink_->Integrate(writes);
+  if (!integrated.ok()) {
+    absl::Status failed = absl::UnavailableError(absl::StrCat(
+        "the record was not stored: ", integrated.status().message()));
+    for (const auto& p : batch) p->Finish(failed);
+    Fail(integrated.status());
+    return;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->Finish(std::move(integrated->outcomes[i]));
+  }
+  if (!integrated->appended) return;
+  if (!integrated->published.ok()) {
+    Fail(integrated->published);
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  last_publish_ = absl::Now();
+}
+
+void WriteQueue::Run() {
+  for (;;) {
+    std::vector<std::shared_ptr<Pending>> batch = NextBatch();
+    if (batch.empty()) break;
+    Process(batch);
+    if (failed()) return;
+  }
+  if (failed()) return;
+  // A clean stop: make sure the latest checkpoint covers the whole tree.
+  absl::Status s = sink_->PublishIfBehind();
+  if (!s.ok()) LogError("final checkpoint failed: ", s.ToString());
+}
+
+}  // namespace ktlog

@@ -1,0 +1,65 @@
+// LogWrites: the log's write API in core terms, with no gRPC. It checks a
+// signed record as a write (decodes, operation, signature, timestamp within
+// the skew of the log's clock), queues it for sequencing, and, if asked,
+// waits for the first checkpoint that covers it.
+//
+// Thread-safe.
+#ifndef KTLOG_LOG_WRITES_H_
+#define KTLOG_LOG_WRITES_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/account/record.h"
+#include "core/crypto/hash.h"
+#include "core/util/clock.h"
+#include "log/publisher.h"
+#include "log/write_queue.h"
+
+namespace ktlog {
+
+struct WriteAnswer {
+  uint64_t leaf_index = 0;
+  Hash leaf_hash;
+  std::string checkpoint_note;  // when asked to wait for it
+};
+
+class LogWrites {
+ public:
+  // Borrows all three. Records whose timestamp is further than
+  // `max_record_skew` from the clock are refused.
+  LogWrites(WriteQueue* queue, const CheckpointPublisher* publisher,
+            const Clock* clock, absl::Duration max_record_skew)
+      : queue_(queue),
+        publisher_(publisher),
+        clock_(clock),
+        max_record_skew_(max_record_skew) {}
+
+  // Appends `record_bytes`, which must be a record of operation `expected`,
+  // once it is durable (and covered by a checkpoint, with
+  // `wait_for_checkpoint`), or until `deadline`. Errors (docs/api.md):
+  // INVALID_ARGUMENT for an empty or malformed record, another operation, a
+  // signature that does not verify; FAILED_PRECONDITION for a timestamp
+  // outside the skew; the WriteQueue's errors (account rules, duplicates,
+  // back-pressure, shutdown); DEADLINE_EXCEEDED if no checkpoint covered
+  // the record in time (it is durable nonetheless).
+  absl::StatusOr<WriteAnswer> Append(const std::string& record_bytes,
+                                     Operation expected,
+                                     bool wait_for_checkpoint,
+                                     absl::Time deadline);
+
+ private:
+  // The record, if it is acceptable as a write of `expected`.
+  absl::StatusOr<DeviceRecord> Check(const std::string& record_bytes,
+                                     Operation expected) const;
+
+  WriteQueue* const queue_;
+  const CheckpointPublisher* const publisher_;
+  const Clock* const clock_;
+  const absl::Duration max_record_skew_;
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_LOG_WRITES_H_
