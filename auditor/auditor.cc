@@ -211,28 +211,20 @@ absl::StatusOr<Auditor::Round> Auditor::RunOnce() {
   return second;
 }
 
-absl::StatusOr<Auditor::Round> Auditor::Pass() {
+absl::Status Auditor::CheckNotFailed() {
   ASSIGN_OR_RETURN(std::optional<std::string> failure, store_->ReadFailure());
-  if (failure.has_value()) {
-    nlohmann::json f = nlohmann::json::parse(*failure, nullptr, false);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "this auditor found the log misbehaving and no longer cosigns (",
-        f.is_object() ? f.value("type", "") + ": " + f.value("message", "")
-                      : "see the evidence",
-        "); investigate, then --clear_failure"));
-  }
-  replay_.Reset();  // nothing uncommitted survives a failed round
-  ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
-  ASSIGN_OR_RETURN(std::string note, log_->GetCheckpointToCosign());
-  absl::StatusOr<LogCheckpoint> opened =
-      OpenLogCheckpoint(note, options_.log_key);
-  if (!opened.ok()) {
-    return Misbehaved("BAD_SIGNATURE",
-                      absl::StrCat("the log's checkpoint does not verify: ",
-                                   opened.status().message()),
-                      {{"checkpoint", note}});
-  }
-  const LogCheckpoint& cp = *opened;
+  if (!failure.has_value()) return absl::OkStatus();
+  nlohmann::json f = nlohmann::json::parse(*failure, nullptr, false);
+  return absl::FailedPreconditionError(absl::StrCat(
+      "this auditor found the log misbehaving and no longer cosigns (",
+      f.is_object() ? f.value("type", "") + ": " + f.value("message", "")
+                    : "see the evidence",
+      "); investigate, then --clear_failure"));
+}
+
+absl::StatusOr<bool> Auditor::CheckSucceeds(const AuditorProgress& progress,
+                                            const LogCheckpoint& cp,
+                                            const std::string& note) {
   // The checkpoint must follow the last one verified, and any the auditor
   // had started to replay (a crash mid-replay).
   bool unchanged = false;
@@ -256,16 +248,12 @@ absl::StatusOr<Auditor::Round> Auditor::Pass() {
     }
     unchanged |= before == &progress.verified_note && cp == previous;
   }
-  if (unchanged) {
-    // Nothing new to verify; a cosignature the log has not accepted yet is
-    // submitted again.
-    if (progress.unsubmitted_note.empty()) return Round{cp.size, 0, false};
-    RETURN_IF_ERROR(Submit(progress.unsubmitted_note));
-    return Round{cp.size, 0, true};
-  }
-  progress.target_note = note;
-  uint64_t checked = 0;
-  RETURN_IF_ERROR(Replay(cp, note, &progress, &checked));
+  return unchanged;
+}
+
+absl::StatusOr<IndexUpdate> Auditor::CheckRoots(const AuditorProgress& progress,
+                                                const LogCheckpoint& cp,
+                                                const std::string& note) {
   Hash root = progress.range.Root();
   if (root != cp.root) {
     return Misbehaved(
@@ -283,6 +271,33 @@ absl::StatusOr<Auditor::Round> Auditor::Pass() {
                      cp.index_root.ToHex()),
         {{"checkpoint", note}, {"recomputed_index_root", update.root.ToHex()}});
   }
+  return update;
+}
+
+absl::StatusOr<Auditor::Round> Auditor::Pass() {
+  RETURN_IF_ERROR(CheckNotFailed());
+  replay_.Reset();  // nothing uncommitted survives a failed round
+  ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
+  ASSIGN_OR_RETURN(std::string note, log_->GetCheckpointToCosign());
+  absl::StatusOr<LogCheckpoint> cp = OpenLogCheckpoint(note, options_.log_key);
+  if (!cp.ok()) {
+    return Misbehaved("BAD_SIGNATURE",
+                      absl::StrCat("the log's checkpoint does not verify: ",
+                                   cp.status().message()),
+                      {{"checkpoint", note}});
+  }
+  ASSIGN_OR_RETURN(bool unchanged, CheckSucceeds(progress, *cp, note));
+  if (unchanged) {
+    // Nothing new to verify; a cosignature the log has not accepted yet is
+    // submitted again.
+    if (progress.unsubmitted_note.empty()) return Round{cp->size, 0, false};
+    RETURN_IF_ERROR(Submit(progress.unsubmitted_note));
+    return Round{cp->size, 0, true};
+  }
+  progress.target_note = note;
+  uint64_t checked = 0;
+  RETURN_IF_ERROR(Replay(*cp, note, &progress, &checked));
+  ASSIGN_OR_RETURN(IndexUpdate update, CheckRoots(progress, *cp, note));
   ASSIGN_OR_RETURN(Note signed_note, ParseNote(note));
   signed_note.signatures.push_back(
       Cosign(signed_note.text, witness_, options_.clock->NowMillis() / 1000));
@@ -291,7 +306,7 @@ absl::StatusOr<Auditor::Round> Auditor::Pass() {
   progress.unsubmitted_note = signed_note.ToString();
   RETURN_IF_ERROR(CommitProgress(progress, update));
   RETURN_IF_ERROR(Submit(progress.unsubmitted_note));
-  return Round{cp.size, checked, true};
+  return Round{cp->size, checked, true};
 }
 
 absl::Status Auditor::Submit(const std::string& cosigned_note) {

@@ -85,6 +85,18 @@ class Auditor {
           std::unique_ptr<AuditorStore> store);
   // RunOnce without the second pass.
   absl::StatusOr<Round> Pass();
+  // Steps of Pass. FAILED_PRECONDITION once a failure is recorded.
+  absl::Status CheckNotFailed();
+  // Checks that `cp` may follow what was verified (and what a killed round
+  // had started); records the failure otherwise. True if it is the very
+  // checkpoint verified last.
+  absl::StatusOr<bool> CheckSucceeds(const AuditorProgress& progress,
+                                     const LogCheckpoint& cp,
+                                     const std::string& note);
+  // Compares the replayed roots with `cp`'s; returns the index update.
+  absl::StatusOr<IndexUpdate> CheckRoots(const AuditorProgress& progress,
+                                         const LogCheckpoint& cp,
+                                         const std::string& note);
   // Records `evidence` as the failure and returns DATA_LOSS with `message`.
   absl::Status Misbehaved(const std::string& type, const std::string& message,
                           nlohmann::json evidence);

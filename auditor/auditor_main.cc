@@ -66,38 +66,78 @@ class Progress {
   uint64_t first_ = 0;
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::string log = "127.0.0.1:8020", log_key_text, key_file, state_dir;
+// What the command line configures.
+struct Config {
+  std::string log = "127.0.0.1:8020", log_key, key_file, state_dir;
   bool follow = false, clear_failure = false;
   uint64_t page = 1000, commit_every = 50000;
   absl::Duration interval = absl::Seconds(10);
-  ktlog::FlagSet flags(
-      "usage: ktlog-auditor --log=HOST:PORT --log_key=VKEY --key_file=FILE\n"
-      "                     --state_dir=DIR [--follow [--interval=10s]]\n\n"
-      "Verifies the checkpoint the log asks witnesses to cosign: its\n"
-      "signature, its consistency with the last one verified, and every\n"
-      "record since (encoding, signature, account rules), replayed into its\n"
-      "own tree and account index whose roots must match the checkpoint.\n"
-      "Then cosigns it with the witness key in FILE (ktlog-keygen\n"
-      "--type=witness) and submits the cosignature to the log. On any\n"
-      "misbehaviour it stops cosigning for good and writes the evidence to\n"
-      "DIR/evidence-*.json.\n\n"
-      "Exit codes (one round): 0 healthy, 1 misbehaviour found (now or\n"
-      "before), 2 usage, 4 log unreachable, 5 the log refused the\n"
-      "cosignature (is this witness in its --witness_keys?).");
-  flags.String("log", &log, "the log's gRPC address");
-  flags.String("log_key", &log_key_text, "the log's verifier key");
-  flags.String("key_file", &key_file, "this witness's signing key");
-  flags.String("state_dir", &state_dir, "where the auditor keeps its state");
-  flags.Bool("follow", &follow, "keep auditing");
-  flags.Duration("interval", &interval, "time between rounds with --follow");
-  flags.Uint64("page", &page, "records fetched per request (1..1000)");
-  flags.Uint64("commit_every", &commit_every,
-               "records between saves of progress while catching up");
-  flags.Bool("clear_failure", &clear_failure,
-             "forget a recorded failure (after investigating it)");
+};
+
+constexpr char kUsage[] =
+    "usage: ktlog-auditor --log=HOST:PORT --log_key=VKEY --key_file=FILE\n"
+    "                     --state_dir=DIR [--follow [--interval=10s]]\n\n"
+    "Verifies the checkpoint the log asks witnesses to cosign: its\n"
+    "signature, its consistency with the last one verified, and every\n"
+    "record since (encoding, signature, account rules), replayed into its\n"
+    "own tree and account index whose roots must match the checkpoint.\n"
+    "Then cosigns it with the witness key in FILE (ktlog-keygen\n"
+    "--type=witness) and submits the cosignature to the log. On any\n"
+    "misbehaviour it stops cosigning for good and writes the evidence to\n"
+    "DIR/evidence-*.json.\n\n"
+    "Exit codes (one round): 0 healthy, 1 misbehaviour found (now or\n"
+    "before), 2 usage, 4 log unreachable, 5 the log refused the\n"
+    "cosignature (is this witness in its --witness_keys?).";
+
+void AddFlags(ktlog::FlagSet* flags, Config* c) {
+  flags->String("log", &c->log, "the log's gRPC address");
+  flags->String("log_key", &c->log_key, "the log's verifier key");
+  flags->String("key_file", &c->key_file, "this witness's signing key");
+  flags->String("state_dir", &c->state_dir,
+                "where the auditor keeps its state");
+  flags->Bool("follow", &c->follow, "keep auditing");
+  flags->Duration("interval", &c->interval,
+                  "time between rounds with --follow");
+  flags->Uint64("page", &c->page, "records fetched per request (1..1000)");
+  flags->Uint64("commit_every", &c->commit_every,
+                "records between saves of progress while catching up");
+  flags->Bool("clear_failure", &c->clear_failure,
+              "forget a recorded failure (after investigating it)");
+}
+
+// One round, reported; returns its exit code.
+int Round(ktlog::Auditor* auditor) {
+  absl::StatusOr<ktlog::Auditor::Round> round = auditor->RunOnce();
+  if (round.ok()) {
+    std::cout << "ktlog-auditor: checkpoint of size " << round->size
+              << " verified (" << round->records_checked
+              << " new records checked)"
+              << (round->cosigned ? ", cosigned" : ", nothing new") << "\n"
+              << std::flush;
+    return kExitOk;
+  }
+  const absl::Status& s = round.status();
+  if (absl::IsDataLoss(s) || absl::IsFailedPrecondition(s)) {
+    std::cout << "ktlog-auditor: NOT cosigning: " << s.message() << "\n";
+    if (!auditor->evidence_path().empty()) {
+      std::cout << "ktlog-auditor: evidence written to "
+                << auditor->evidence_path() << "\n";
+    }
+    std::cout << std::flush;
+    return kExitMisbehaviour;
+  }
+  std::cout << "ktlog-auditor: " << s.message() << "\n" << std::flush;
+  if (absl::IsPermissionDenied(s)) return kExitRefused;
+  if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
+    return kExitUnreachable;
+  }
+  return kExitMisbehaviour;
+}
+
+int Main(int argc, char** argv) {
+  Config c;
+  ktlog::FlagSet flags(kUsage);
+  AddFlags(&flags, &c);
   std::vector<std::string> args;
   int exit_code;
   if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-auditor", &args,
@@ -105,28 +145,28 @@ int main(int argc, char** argv) {
     return exit_code;
   }
   if (!args.empty()) return Fail("unexpected argument " + args[0], kExitUsage);
-  if (log_key_text.empty() || key_file.empty() || state_dir.empty()) {
+  if (c.log_key.empty() || c.key_file.empty() || c.state_dir.empty()) {
     return Fail("--log_key, --key_file and --state_dir are required",
                 kExitUsage);
   }
-  if (page == 0 || page > 1000 || commit_every == 0) {
+  if (c.page == 0 || c.page > 1000 || c.commit_every == 0) {
     return Fail("--page must be 1..1000 and --commit_every at least 1",
                 kExitUsage);
   }
-  auto log_key = ktlog::NoteVerifierKey::Parse(log_key_text);
+  auto log_key = ktlog::NoteVerifierKey::Parse(c.log_key);
   if (!log_key.ok() || log_key->type != ktlog::kNoteTypeEd25519) {
     return Fail("--log_key is not a log verifier key", kExitUsage);
   }
-  auto witness = ktlog::LoadSignerKeyFile(key_file);
+  auto witness = ktlog::LoadSignerKeyFile(c.key_file);
   if (!witness.ok()) return Fail(std::string(witness.status().message()), 1);
 
-  auto client = ktlog::LogClient::Create(log, absl::Seconds(60));
+  auto client = ktlog::LogClient::Create(c.log, absl::Seconds(60));
   Progress progress;
   ktlog::AuditorOptions options;
-  options.state_dir = state_dir;
+  options.state_dir = c.state_dir;
   options.log_key = *log_key;
-  options.page = page;
-  options.commit_every = commit_every;
+  options.page = c.page;
+  options.commit_every = c.commit_every;
   options.progress = [&progress](uint64_t done, uint64_t target) {
     progress.Update(done, target);
   };
@@ -137,41 +177,19 @@ int main(int argc, char** argv) {
   auto auditor =
       ktlog::Auditor::Open(options, *std::move(witness), client.get());
   if (!auditor.ok()) return Fail(std::string(auditor.status().message()), 1);
-  if (clear_failure) {
+  if (c.clear_failure) {
     absl::Status s = (*auditor)->ClearFailure();
     if (!s.ok()) return Fail(std::string(s.message()), 1);
     std::cout << "ktlog-auditor: failure cleared\n";
   }
   for (;;) {
     progress.Reset();
-    absl::StatusOr<ktlog::Auditor::Round> round = (*auditor)->RunOnce();
-    int code = kExitOk;
-    if (round.ok()) {
-      std::cout << "ktlog-auditor: checkpoint of size " << round->size
-                << " verified (" << round->records_checked
-                << " new records checked)"
-                << (round->cosigned ? ", cosigned" : ", nothing new") << "\n";
-    } else if (absl::IsDataLoss(round.status()) ||
-               absl::IsFailedPrecondition(round.status())) {
-      std::cout << "ktlog-auditor: NOT cosigning: " << round.status().message()
-                << "\n";
-      if (!(*auditor)->evidence_path().empty()) {
-        std::cout << "ktlog-auditor: evidence written to "
-                  << (*auditor)->evidence_path() << "\n";
-      }
-      code = kExitMisbehaviour;
-    } else if (absl::IsPermissionDenied(round.status())) {
-      std::cout << "ktlog-auditor: " << round.status().message() << "\n";
-      code = kExitRefused;
-    } else {
-      std::cout << "ktlog-auditor: " << round.status().message() << "\n";
-      code = absl::IsUnavailable(round.status()) ||
-                     absl::IsDeadlineExceeded(round.status())
-                 ? kExitUnreachable
-                 : kExitMisbehaviour;
-    }
-    std::cout.flush();
-    if (!follow) return code;
-    absl::SleepFor(interval);
+    int code = Round(auditor->get());
+    if (!c.follow) return code;
+    absl::SleepFor(c.interval);
   }
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return Main(argc, argv); }

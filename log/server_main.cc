@@ -12,93 +12,134 @@
 #include "core/util/logging.h"
 #include "log/server.h"
 
+namespace ktlog {
 namespace {
 
-int Fail(const std::string& msg, int code = 1) {
-  fprintf(stderr, "ktlog-server: %s\n", msg.c_str());
+constexpr char kUsage[] =
+    "usage: ktlog-server --data_dir=DIR --key_file=FILE [flags]\n\n"
+    "Runs a ktlog key transparency log: appends signed device records to an\n"
+    "RFC 9162 Merkle tree in RocksDB under DIR, signs C2SP checkpoints with\n"
+    "the key in FILE (made by ktlog-keygen) and serves ktlog.v1.Log over\n"
+    "gRPC. Prints \"listening on HOST:PORT\" once ready; SIGTERM or SIGINT\n"
+    "shut it down gracefully; SIGUSR1 writes an online backup to\n"
+    "--backup_dir.";
+
+// What the command line configures.
+struct Config {
+  std::string key_file, origin, backup_dir, witness_keys;
+  uint64_t batch_size = 512, max_pending = 8192;
+  LogServerOptions options;
+};
+
+void AddFlags(FlagSet* flags, Config* c) {
+  LogServerOptions& o = c->options;
+  flags->String("data_dir", &o.data_dir,
+                "RocksDB data directory (created if missing)");
+  flags->String("key_file", &c->key_file, "the log's signing key file");
+  flags->String("origin", &c->origin,
+                "the log's origin; must equal the key's name (the default)");
+  flags->String("listen", &o.listen_address,
+                "host:port to serve on (port 0: any free port)");
+  flags->Uint64("batch_size", &c->batch_size,
+                "most records per batch (group commit)");
+  flags->Duration("batch_delay", &o.sequencer.batch_delay,
+                  "how long a batch waits to fill after its first record");
+  flags->Duration("checkpoint_interval", &o.sequencer.checkpoint_interval,
+                  "sign a heartbeat checkpoint after this long without writes");
+  flags->Uint64("max_pending", &c->max_pending,
+                "most queued writes before RESOURCE_EXHAUSTED");
+  flags->Duration(
+      "max_record_skew", &o.service.max_record_skew,
+      "reject records whose timestamp is further than this from now");
+  flags->String("witness_keys", &c->witness_keys,
+                "comma-separated verifier keys (type 0x04) of the witnesses "
+                "whose cosignatures the log accepts");
+  flags->Duration("witness_timeout", &o.cosignatures.witness_timeout,
+                  "hand witnesses the latest checkpoint to cosign once all of "
+                  "them cosigned the one before, or after this long");
+  flags->String("backup_dir", &c->backup_dir,
+                "where SIGUSR1 writes an online backup (a new subdirectory)");
+}
+
+// Checks the flags and completes the options; a usage error otherwise.
+absl::Status Finish(Config* c) {
+  LogServerOptions& o = c->options;
+  if (o.data_dir.empty())
+    return absl::InvalidArgumentError("--data_dir is required");
+  if (c->key_file.empty()) {
+    return absl::InvalidArgumentError("--key_file is required");
+  }
+  if (c->batch_size == 0 || c->batch_size > 100000) {
+    return absl::InvalidArgumentError(
+        "--batch_size must be between 1 and 100000");
+  }
+  if (c->max_pending == 0) {
+    return absl::InvalidArgumentError("--max_pending must be at least 1");
+  }
+  if (o.sequencer.checkpoint_interval < absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError(
+        "--checkpoint_interval must be at least 10ms");
+  }
+  for (absl::string_view k :
+       absl::StrSplit(c->witness_keys, ',', absl::SkipEmpty())) {
+    absl::StatusOr<NoteVerifierKey> w = NoteVerifierKey::Parse(k);
+    if (!w.ok() || w->type != kNoteTypeCosignatureV1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--witness_keys: \"", k,
+                       "\" is not a witness verifier key (make one with "
+                       "ktlog-keygen --type=witness)"));
+    }
+    o.cosignatures.witnesses.push_back(*std::move(w));
+  }
+  o.sequencer.max_batch_size = c->batch_size;
+  o.sequencer.max_pending = c->max_pending;
+  return absl::OkStatus();
+}
+
+// Waits for signals: SIGUSR1 writes a backup; SIGTERM or SIGINT returns.
+void ServeUntilStopped(LogServer* server, const std::string& backup_dir,
+                       const sigset_t& signals) {
+  int sig = 0;
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGUSR1) break;
+    if (backup_dir.empty()) {
+      LogWarning("SIGUSR1 asks for a backup but --backup_dir is not set");
+      continue;
+    }
+    absl::StatusOr<std::string> dir = server->Backup(backup_dir);
+    if (dir.ok()) {
+      LogInfo("backup written to ", *dir);
+    } else {
+      LogError("backup failed: ", dir.status().message());
+    }
+  }
+  LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+          "; shutting down");
+}
+
+int Fail(absl::string_view msg, int code) {
+  std::cerr << "ktlog-server: " << msg << std::endl;
   return code;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  using ktlog::FlagSet;
-  std::string data_dir, key_file, origin;
-  std::string listen = "127.0.0.1:8020";
-  std::string backup_dir, witness_keys;
-  uint64_t batch_size = 512, max_pending = 8192;
-  ktlog::LogServerOptions options;
-  FlagSet flags(
-      "usage: ktlog-server --data_dir=DIR --key_file=FILE [flags]\n\n"
-      "Runs a ktlog key transparency log: appends signed device records to an\n"
-      "RFC 9162 Merkle tree in RocksDB under DIR, signs C2SP checkpoints with\n"
-      "the key in FILE (made by ktlog-keygen) and serves ktlog.v1.Log over\n"
-      "gRPC. Prints \"listening on HOST:PORT\" once ready; SIGTERM or SIGINT\n"
-      "shut it down gracefully; SIGUSR1 writes an online backup to\n"
-      "--backup_dir.");
-  flags.String("data_dir", &data_dir,
-               "RocksDB data directory (created if missing)");
-  flags.String("key_file", &key_file, "the log's signing key file");
-  flags.String("origin", &origin,
-               "the log's origin; must equal the key's name (the default)");
-  flags.String("listen", &listen,
-               "host:port to serve on (port 0: any free port)");
-  flags.Uint64("batch_size", &batch_size,
-               "most records per batch (group commit)");
-  flags.Duration("batch_delay", &options.sequencer.batch_delay,
-                 "how long a batch waits to fill after its first record");
-  flags.Duration("checkpoint_interval", &options.sequencer.checkpoint_interval,
-                 "sign a heartbeat checkpoint after this long without writes");
-  flags.Uint64("max_pending", &max_pending,
-               "most queued writes before RESOURCE_EXHAUSTED");
-  flags.Duration(
-      "max_record_skew", &options.service.max_record_skew,
-      "reject records whose timestamp is further than this from now");
-  flags.String("witness_keys", &witness_keys,
-               "comma-separated verifier keys (type 0x04) of the witnesses "
-               "whose cosignatures the log accepts");
-  flags.Duration("witness_timeout", &options.cosignatures.witness_timeout,
-                 "hand witnesses the latest checkpoint to cosign once all of "
-                 "them cosigned the one before, or after this long");
-  flags.String("backup_dir", &backup_dir,
-               "where SIGUSR1 writes an online backup (a new subdirectory)");
+int Main(int argc, char** argv) {
+  Config c;
+  c.options.listen_address = "127.0.0.1:8020";
+  FlagSet flags(kUsage);
+  AddFlags(&flags, &c);
   std::vector<std::string> args;
   int exit_code;
-  if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-server", &args,
-                             &exit_code)) {
+  if (!ParseMainFlags(flags, argc, argv, "ktlog-server", &args, &exit_code)) {
     return exit_code;
   }
   if (!args.empty()) return Fail("unexpected argument " + args[0], 2);
-  if (data_dir.empty()) return Fail("--data_dir is required", 2);
-  if (key_file.empty()) return Fail("--key_file is required", 2);
-  if (batch_size == 0 || batch_size > 100000) {
-    return Fail("--batch_size must be between 1 and 100000", 2);
-  }
-  if (max_pending == 0) return Fail("--max_pending must be at least 1", 2);
-  if (options.sequencer.checkpoint_interval < absl::Milliseconds(10)) {
-    return Fail("--checkpoint_interval must be at least 10ms", 2);
-  }
-  for (absl::string_view k :
-       absl::StrSplit(witness_keys, ',', absl::SkipEmpty())) {
-    absl::StatusOr<ktlog::NoteVerifierKey> w = ktlog::NoteVerifierKey::Parse(k);
-    if (!w.ok() || w->type != ktlog::kNoteTypeCosignatureV1) {
-      return Fail(
-          absl::StrCat("--witness_keys: \"", k,
-                       "\" is not a witness verifier key (make one with "
-                       "ktlog-keygen --type=witness)"),
-          2);
-    }
-    options.cosignatures.witnesses.push_back(*std::move(w));
-  }
-  options.sequencer.max_batch_size = batch_size;
-  options.sequencer.max_pending = max_pending;
-  options.data_dir = data_dir;
-  options.listen_address = listen;
-
-  absl::StatusOr<ktlog::NoteSigner> signer = ktlog::LoadSignerKeyFile(key_file);
-  if (!signer.ok()) return Fail(std::string(signer.status().message()));
-  if (!origin.empty() && origin != signer->name()) {
-    return Fail(absl::StrCat("--origin \"", origin,
+  absl::Status usage = Finish(&c);
+  if (!usage.ok()) return Fail(usage.message(), 2);
+  absl::StatusOr<NoteSigner> signer = LoadSignerKeyFile(c.key_file);
+  if (!signer.ok()) return Fail(signer.status().message(), 1);
+  if (!c.origin.empty() && c.origin != signer->name()) {
+    return Fail(absl::StrCat("--origin \"", c.origin,
                              "\" differs from the signing key's name \"",
                              signer->name(),
                              "\"; a log signs checkpoints with a key named "
@@ -106,48 +147,33 @@ int main(int argc, char** argv) {
                              "--name)"),
                 2);
   }
-
-  // Handle SIGTERM/SIGINT in this thread only: block them before any other
-  // thread starts, then wait for one.
+  // Handle SIGTERM/SIGINT/SIGUSR1 in this thread only: block them before
+  // any other thread starts, then wait for them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  absl::StatusOr<std::unique_ptr<ktlog::LogServer>> server =
-      ktlog::LogServer::Start(*std::move(signer), options);
-  if (!server.ok()) return Fail(std::string(server.status().message()));
-  std::shared_ptr<const ktlog::PublishedCheckpoint> cp =
+  absl::StatusOr<std::unique_ptr<LogServer>> server =
+      LogServer::Start(*std::move(signer), c.options);
+  if (!server.ok()) return Fail(server.status().message(), 1);
+  std::shared_ptr<const PublishedCheckpoint> cp =
       (*server)->publisher()->Latest();
   std::cout << "ktlog-server: listening on " << (*server)->address()
             << " origin " << (*server)->origin() << " tree size "
             << (cp ? cp->checkpoint.size : 0) << "\n"
             << "ktlog-server: verifier key "
             << (*server)->verifier_key().ToString() << std::endl;
-  ktlog::LogInfo("serving ", (*server)->origin(), " on ", (*server)->address(),
-                 " from ", data_dir);
-
-  int sig = 0;
-  for (;;) {
-    sigwait(&signals, &sig);
-    if (sig != SIGUSR1) break;
-    if (backup_dir.empty()) {
-      ktlog::LogWarning(
-          "SIGUSR1 asks for a backup but --backup_dir is not set");
-      continue;
-    }
-    absl::StatusOr<std::string> dir = (*server)->Backup(backup_dir);
-    if (dir.ok()) {
-      ktlog::LogInfo("backup written to ", *dir);
-    } else {
-      ktlog::LogError("backup failed: ", dir.status().message());
-    }
-  }
-  ktlog::LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                 "; shutting down");
+  LogInfo("serving ", (*server)->origin(), " on ", (*server)->address(),
+          " from ", c.options.data_dir);
+  ServeUntilStopped(server->get(), c.backup_dir, signals);
   (*server)->Shutdown();
-  ktlog::LogInfo("shut down cleanly");
+  LogInfo("shut down cleanly");
   return 0;
 }
+
+}  // namespace
+}  // namespace ktlog
+
+int main(int argc, char** argv) { return ktlog::Main(argc, argv); }

@@ -271,6 +271,16 @@ TEST_F(KtctlTest, TamperedAnswersAreRejectedAndRaiseAlerts) {
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_EQ(AlertTypes(JsonOf(r)), std::vector<std::string>{"INVALID_PROOF"});
   proxy->OnLookup(nullptr);
+  // A history whose record was altered: the same alert as for a lookup
+  // (history goes through the verifier too).
+  proxy->OnHistory([](v1::AccountHistory* h) {
+    std::string* p = h->mutable_records(0)->mutable_inclusion_proof(0);
+    (*p)[0] ^= 1;
+  });
+  r = Run("bob", {"history", "alice@example.com"}, proxy->address());
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(AlertTypes(JsonOf(r)), std::vector<std::string>{"INVALID_PROOF"});
+  proxy->OnHistory(nullptr);
   // A consistency proof that does not join the trees.
   ASSERT_EQ(Run("alice", {"device", "add", "laptop"}).exit_code, 0);
   proxy->OnConsistencyProof(

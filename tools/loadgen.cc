@@ -60,174 +60,194 @@ struct Written {
   std::string account_id;
 };
 
-int Run(int argc, char** argv) {
+struct Config {
   std::string server = "127.0.0.1:8020", log_key_text, prefix, acked_out;
   uint64_t writers = 8, readers = 4, samples = 500, devices_per_account = 3;
   absl::Duration write_for = absl::Seconds(10), read_for = absl::Seconds(10);
+};
+
+void AddFlags(FlagSet* flags, Config* c) {
+  flags->String("server", &c->server, "log server address");
+  flags->String("log_key", &c->log_key_text, "the log's verifier key");
+  flags->String("prefix", &c->prefix, "account id prefix (default: random)");
+  flags->Uint64("writers", &c->writers, "concurrent writers");
+  flags->Uint64("readers", &c->readers,
+                "concurrent readers (0: no read phase)");
+  flags->Duration("write_for", &c->write_for, "length of the write phase");
+  flags->Duration("read_for", &c->read_for, "length of the read phase");
+  flags->Uint64("samples", &c->samples,
+                "acknowledged records to prove included");
+  flags->Uint64("devices_per_account", &c->devices_per_account,
+                "devices each written account gets (1..100)");
+  flags->String("acked_out", &c->acked_out,
+                "write every acknowledged record to this file, one JSON "
+                "object per line: {\"leaf_index\":N,\"leaf_hash\":\"HEX\"}");
+}
+
+// The run's shared state: the client, failures, what was written.
+struct LoadRun {
+  const Config& config;
+  NoteVerifierKey log_key;
+  std::unique_ptr<LogClient> client;
+  std::atomic<int> failures{0};
+  std::mutex mu;
+  std::vector<Written> written;
+  std::vector<std::string> accounts;
+
+  void Fail(const std::string& what) {
+    if (failures.fetch_add(1) < 10) {
+      std::cerr << "ktlog-loadgen: FAILED: " << what << "\n";
+    }
+  }
+};
+
+// One writer: fresh accounts, each with config.devices_per_account devices.
+void Writer(LoadRun* run, Latencies* lat, uint64_t t, absl::Time stop) {
+  const Config& c = run->config;
+  for (int a = 0; absl::Now() < stop; ++a) {
+    Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
+    std::string id = absl::StrCat(c.prefix, "-", t, "-", a);
+    for (uint64_t d = 0; d < c.devices_per_account && absl::Now() < stop; ++d) {
+      DeviceRecord r;
+      r.account_id = id;
+      r.device_id = absl::StrCat("device", d);
+      r.key = Sha256(absl::StrCat(id, d)).bytes();
+      r.account_version = d + 1;
+      r.timestamp_ms = RealClock::Get()->NowMillis();
+      r.Sign(key);
+      std::string bytes = r.Encode();
+      absl::Time t0 = absl::Now();
+      auto w = run->client->Write(Operation::kAddDevice, bytes, false);
+      if (!w.ok()) {
+        run->Fail(absl::StrCat("write: ", w.status().ToString()));
+        return;
+      }
+      lat->Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
+      if (w->leaf_hash != HashLeaf(bytes)) {
+        run->Fail("wrong leaf hash acknowledged");
+      }
+      std::lock_guard<std::mutex> l(run->mu);
+      run->written.push_back(Written{w->leaf_index, w->leaf_hash, id});
+      if (d == 0) run->accounts.push_back(id);
+    }
+  }
+}
+
+void WritePhase(LoadRun* run) {
+  Latencies lat;
+  absl::Time start = absl::Now(), stop = start + run->config.write_for;
+  std::vector<std::thread> threads;
+  for (uint64_t t = 0; t < run->config.writers; ++t) {
+    threads.emplace_back(Writer, run, &lat, t, stop);
+  }
+  for (auto& t : threads) t.join();
+  std::cout << "writes: " << lat.Summary(absl::Now() - start) << "\n";
+  if (run->config.acked_out.empty()) return;
+  std::string lines;
+  for (const Written& w : run->written) {
+    absl::StrAppend(&lines, "{\"leaf_index\":", w.leaf_index,
+                    ",\"leaf_hash\":\"", w.leaf_hash.ToHex(), "\"}\n");
+  }
+  absl::Status s = WriteFileAtomically(run->config.acked_out, lines, 0644);
+  if (!s.ok()) run->Fail(absl::StrCat("--acked_out: ", s.message()));
+}
+
+// A checkpoint covering every acknowledged write, and a sample of them
+// proved included.
+absl::StatusOr<LogCheckpoint> CheckPhase(LoadRun* run) {
+  uint64_t max_index = 0;
+  for (const Written& w : run->written) {
+    max_index = std::max(max_index, w.leaf_index);
+  }
+  absl::StatusOr<LogCheckpoint> cp;
+  for (int i = 0; i < 600; ++i) {
+    auto note = run->client->GetCheckpoint(0);
+    if (!note.ok()) return note.status();
+    cp = OpenLogCheckpoint(*note, run->log_key);
+    if (!cp.ok() || run->written.empty() || cp->size > max_index) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  if (!cp.ok()) return cp.status();
+  std::mt19937_64 rng(42);
+  std::vector<Written> sample = run->written;
+  std::shuffle(sample.begin(), sample.end(), rng);
+  if (sample.size() > run->config.samples) sample.resize(run->config.samples);
+  for (const Written& w : sample) {
+    auto proof = run->client->GetInclusionProof(w.leaf_index, cp->size);
+    if (!proof.ok() || !VerifyInclusion(w.leaf_index, cp->size, w.leaf_hash,
+                                        proof->hashes, cp->root)
+                            .ok()) {
+      run->Fail(absl::StrCat("acknowledged record ", w.leaf_index,
+                             " is not proved included"));
+    }
+  }
+  std::cout << "checked: checkpoint of size " << cp->size << ", "
+            << sample.size() << " acknowledged records proved included\n";
+  return cp;
+}
+
+void ReadPhase(LoadRun* run, const LogCheckpoint& cp) {
+  Latencies lat;
+  absl::Time start = absl::Now(), stop = start + run->config.read_for;
+  std::vector<std::thread> threads;
+  for (uint64_t t = 0; t < run->config.readers; ++t) {
+    threads.emplace_back([run, &lat, &cp, stop, t] {
+      std::mt19937_64 rng(t);
+      while (absl::Now() < stop) {
+        const std::string& id = run->accounts[rng() % run->accounts.size()];
+        absl::Time t0 = absl::Now();
+        auto answer = run->client->LookupAccount(id, cp.size);
+        if (!answer.ok()) {
+          run->Fail(absl::StrCat("lookup: ", answer.status().ToString()));
+          return;
+        }
+        auto verified = VerifyAccountLookup(cp, id, *answer);
+        lat.Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
+        if (!verified.ok() || !verified->state.has_value()) {
+          run->Fail(absl::StrCat("lookup of ", id, " does not verify: ",
+                                 verified.status().ToString()));
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::cout << "verified lookups: " << lat.Summary(absl::Now() - start) << "\n";
+}
+
+int Run(int argc, char** argv) {
+  Config c;
   FlagSet flags(
       "usage: ktlog-loadgen --server=HOST:PORT --log_key=VERIFIER_KEY "
       "[flags]\n\n"
       "Writes signed records from concurrent writers, then looks accounts up\n"
       "from concurrent readers; verifies everything; prints throughput and\n"
       "latency percentiles. Exit 1 if any check fails.");
-  flags.String("server", &server, "log server address");
-  flags.String("log_key", &log_key_text, "the log's verifier key");
-  flags.String("prefix", &prefix, "account id prefix (default: random)");
-  flags.Uint64("writers", &writers, "concurrent writers");
-  flags.Uint64("readers", &readers, "concurrent readers (0: no read phase)");
-  flags.Duration("write_for", &write_for, "length of the write phase");
-  flags.Duration("read_for", &read_for, "length of the read phase");
-  flags.Uint64("samples", &samples, "acknowledged records to prove included");
-  flags.Uint64("devices_per_account", &devices_per_account,
-               "devices each written account gets (1..100)");
-  flags.String("acked_out", &acked_out,
-               "write every acknowledged record to this file, one JSON object "
-               "per line: {\"leaf_index\":N,\"leaf_hash\":\"HEX\"}");
+  AddFlags(&flags, &c);
   std::vector<std::string> args;
   int exit_code;
   if (!ParseMainFlags(flags, argc, argv, "ktlog-loadgen", &args, &exit_code)) {
     return exit_code;
   }
-  auto log_key = NoteVerifierKey::Parse(log_key_text);
+  auto log_key = NoteVerifierKey::Parse(c.log_key_text);
   if (!log_key.ok()) {
     std::cerr << "ktlog-loadgen: --log_key: " << log_key.status().message()
               << "\n";
     return 2;
   }
-  if (devices_per_account < 1 || devices_per_account > 100) {
+  if (c.devices_per_account < 1 || c.devices_per_account > 100) {
     std::cerr << "ktlog-loadgen: --devices_per_account must be 1..100\n";
     return 2;
   }
-  if (prefix.empty())
-    prefix = absl::StrCat("load", RealClock::Get()->NowMillis());
-  auto client = LogClient::Create(server, absl::Seconds(30));
-  std::atomic<int> failures{0};
-  auto fail = [&](const std::string& what) {
-    if (failures.fetch_add(1) < 10)
-      std::cerr << "ktlog-loadgen: FAILED: " << what << "\n";
-  };
-
-  // Phase 1: writes.
-  Latencies write_lat;
-  std::mutex written_mu;
-  std::vector<Written> written;
-  std::vector<std::string> accounts;
-  absl::Time start = absl::Now(), stop = start + write_for;
-  std::vector<std::thread> threads;
-  for (uint64_t t = 0; t < writers; ++t) {
-    threads.emplace_back([&, t] {
-      for (int a = 0; absl::Now() < stop; ++a) {
-        Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
-        std::string id = absl::StrCat(prefix, "-", t, "-", a);
-        for (uint64_t d = 0; d < devices_per_account && absl::Now() < stop;
-             ++d) {
-          DeviceRecord r;
-          r.account_id = id;
-          r.device_id = absl::StrCat("device", d);
-          r.key = Sha256(absl::StrCat(id, d)).bytes();
-          r.account_version = d + 1;
-          r.timestamp_ms = RealClock::Get()->NowMillis();
-          r.Sign(key);
-          std::string bytes = r.Encode();
-          absl::Time t0 = absl::Now();
-          auto w = client->Write(Operation::kAddDevice, bytes, false);
-          if (!w.ok()) {
-            fail(absl::StrCat("write: ", w.status().ToString()));
-            return;
-          }
-          write_lat.Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
-          if (w->leaf_hash != HashLeaf(bytes))
-            fail("wrong leaf hash acknowledged");
-          std::lock_guard<std::mutex> l(written_mu);
-          written.push_back(Written{w->leaf_index, w->leaf_hash, id});
-          if (d == 0) accounts.push_back(id);
-        }
-      }
-    });
+  if (c.prefix.empty()) {
+    c.prefix = absl::StrCat("load", RealClock::Get()->NowMillis());
   }
-  for (auto& t : threads) t.join();
-  absl::Duration write_wall = absl::Now() - start;
-  threads.clear();
-  std::cout << "writes: " << write_lat.Summary(write_wall) << "\n";
-  if (!acked_out.empty()) {
-    std::string lines;
-    for (const Written& w : written) {
-      absl::StrAppend(&lines, "{\"leaf_index\":", w.leaf_index,
-                      ",\"leaf_hash\":\"", w.leaf_hash.ToHex(), "\"}\n");
-    }
-    absl::Status s = WriteFileAtomically(acked_out, lines, 0644);
-    if (!s.ok()) fail(absl::StrCat("--acked_out: ", s.message()));
-  }
-
-  // Check: a checkpoint covering everything, and a sample of inclusions.
-  uint64_t max_index = 0;
-  for (const Written& w : written)
-    max_index = std::max(max_index, w.leaf_index);
-  absl::StatusOr<LogCheckpoint> cp;
-  for (int i = 0; i < 600; ++i) {
-    auto note = client->GetCheckpoint(0);
-    if (!note.ok()) {
-      fail(note.status().ToString());
-      break;
-    }
-    cp = OpenLogCheckpoint(*note, *log_key);
-    if (!cp.ok()) {
-      fail(absl::StrCat("checkpoint: ", cp.status().ToString()));
-      break;
-    }
-    if (written.empty() || cp->size > max_index) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  if (cp.ok()) {
-    std::mt19937_64 rng(42);
-    std::shuffle(written.begin(), written.end(), rng);
-    size_t checked = 0;
-    for (const Written& w : written) {
-      if (checked++ == samples) break;
-      auto proof = client->GetInclusionProof(w.leaf_index, cp->size);
-      if (!proof.ok() || !VerifyInclusion(w.leaf_index, cp->size, w.leaf_hash,
-                                          proof->hashes, cp->root)
-                              .ok()) {
-        fail(absl::StrCat("acknowledged record ", w.leaf_index,
-                          " is not proved included"));
-      }
-    }
-    std::cout << "checked: checkpoint of size " << cp->size << ", "
-              << std::min<size_t>(samples, written.size())
-              << " acknowledged records proved included\n";
-  }
-
-  // Phase 2: verified lookups.
-  if (readers > 0 && cp.ok() && !accounts.empty()) {
-    Latencies read_lat;
-    start = absl::Now();
-    stop = start + read_for;
-    for (uint64_t t = 0; t < readers; ++t) {
-      threads.emplace_back([&, t] {
-        std::mt19937_64 rng(t);
-        while (absl::Now() < stop) {
-          const std::string& id = accounts[rng() % accounts.size()];
-          absl::Time t0 = absl::Now();
-          auto answer = client->LookupAccount(id, cp->size);
-          if (!answer.ok()) {
-            fail(absl::StrCat("lookup: ", answer.status().ToString()));
-            return;
-          }
-          auto verified = VerifyAccountLookup(*cp, id, *answer);
-          read_lat.Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
-          if (!verified.ok() || !verified->state.has_value()) {
-            fail(absl::StrCat("lookup of ", id, " does not verify: ",
-                              verified.status().ToString()));
-          }
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    std::cout << "verified lookups: " << read_lat.Summary(absl::Now() - start)
-              << "\n";
-  }
-  if (failures.load() > 0) {
-    std::cout << "FAILED: " << failures.load() << " checks failed\n";
+  LoadRun run{c, *log_key, LogClient::Create(c.server, absl::Seconds(30))};
+  WritePhase(&run);
+  absl::StatusOr<LogCheckpoint> cp = CheckPhase(&run);
+  if (!cp.ok()) run.Fail(absl::StrCat("checkpoint: ", cp.status().ToString()));
+  if (c.readers > 0 && cp.ok() && !run.accounts.empty()) ReadPhase(&run, *cp);
+  if (run.failures.load() > 0) {
+    std::cout << "FAILED: " << run.failures.load() << " checks failed\n";
     return 1;
   }
   std::cout << "all checks passed\n";

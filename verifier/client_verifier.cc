@@ -116,55 +116,62 @@ absl::Status ClientVerifier::RaiseSuccession(const SuccessionCheck& check,
   return absl::OkStatus();
 }
 
-absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
-  ASSIGN_OR_RETURN(NoteVerifierKey key, LogKey());
-  ASSIGN_OR_RETURN(std::optional<LogCheckpoint> trusted, Trusted());
+absl::StatusOr<std::string> ClientVerifier::FetchCheckpoint(
+    const std::optional<LogCheckpoint>& trusted) {
   const CheckingPolicy& policy = state_->policy;
-  uint64_t now = clock_->NowMillis();
   absl::StatusOr<std::string> note =
       log_->GetCheckpoint(policy.witness_quorum, policy.witnesses);
-  if (!note.ok()) {
-    if (trusted.has_value() &&
-        now > trusted->timestamp_ms + policy.max_checkpoint_age_ms) {
-      Raise(AlertType::kStaleLog, "", Id(*trusted),
-            absl::StrCat("no checkpoint newer than ",
-                         (now - trusted->timestamp_ms) / 1000,
-                         " s could be fetched (", note.status().message(), ")"),
-            {{"trusted_checkpoint", state_->trusted_checkpoint}});
-    }
-    if (policy.witness_quorum > 0 && absl::IsNotFound(note.status())) {
-      // Witnesses cosign on their own schedule: none may have run yet.
-      // That is no evidence against the log.
-      return absl::UnavailableError(absl::StrCat(
-          "no checkpoint cosigned by ", policy.witness_quorum, " of your ",
-          policy.witnesses.size(), " witness(es) is available yet (",
-          note.status().message(), ")"));
-    }
-    return note.status();
+  if (note.ok()) return note;
+  uint64_t now = clock_->NowMillis();
+  if (trusted.has_value() &&
+      now > trusted->timestamp_ms + policy.max_checkpoint_age_ms) {
+    Raise(AlertType::kStaleLog, "", Id(*trusted),
+          absl::StrCat("no checkpoint newer than ",
+                       (now - trusted->timestamp_ms) / 1000,
+                       " s could be fetched (", note.status().message(), ")"),
+          {{"trusted_checkpoint", state_->trusted_checkpoint}});
   }
-  absl::StatusOr<LogCheckpoint> opened = OpenLogCheckpoint(*note, key);
-  if (!opened.ok()) {
-    bool auth = absl::IsUnauthenticated(opened.status());
+  if (policy.witness_quorum > 0 && absl::IsNotFound(note.status())) {
+    // Witnesses cosign on their own schedule: none may have run yet. That
+    // is no evidence against the log.
+    return absl::UnavailableError(absl::StrCat(
+        "no checkpoint cosigned by ", policy.witness_quorum, " of your ",
+        policy.witnesses.size(), " witness(es) is available yet (",
+        note.status().message(), ")"));
+  }
+  return note.status();
+}
+
+absl::StatusOr<LogCheckpoint> ClientVerifier::OpenChecked(
+    const std::string& note) {
+  ASSIGN_OR_RETURN(NoteVerifierKey key, LogKey());
+  absl::StatusOr<LogCheckpoint> cp = OpenLogCheckpoint(note, key);
+  if (!cp.ok()) {
+    bool auth = absl::IsUnauthenticated(cp.status());
     Raise(auth ? AlertType::kBadSignature : AlertType::kInvalidProof, "",
-          Sha256(*note).ToHex(),
+          Sha256(note).ToHex(),
           absl::StrCat("the log sent a checkpoint that does not verify: ",
-                       opened.status().message()),
-          {{"checkpoint", *note}});
-    return opened.status();
+                       cp.status().message()),
+          {{"checkpoint", note}});
+    return cp.status();
   }
-  const LogCheckpoint& cp = *opened;
-  if (policy.witness_quorum > 0) {
-    absl::Status cosigned = CheckCosignatures(*note, cp);
-    if (!cosigned.ok()) return cosigned;
-  }
-  if (cp.timestamp_ms > now + policy.max_future_skew_ms) {
-    Raise(AlertType::kBadTimestamp, "", Sha256(*note).ToHex(),
+  const CheckingPolicy& policy = state_->policy;
+  if (policy.witness_quorum > 0) RETURN_IF_ERROR(CheckCosignatures(note, *cp));
+  uint64_t now = clock_->NowMillis();
+  if (cp->timestamp_ms > now + policy.max_future_skew_ms) {
+    Raise(AlertType::kBadTimestamp, "", Sha256(note).ToHex(),
           absl::StrCat("the log signed a checkpoint dated ",
-                       (cp.timestamp_ms - now) / 1000, " s in the future"),
-          {{"checkpoint", *note}, {"client_time_ms", now}});
+                       (cp->timestamp_ms - now) / 1000, " s in the future"),
+          {{"checkpoint", note}, {"client_time_ms", now}});
     return absl::FailedPreconditionError(
         "the checkpoint is dated in the future; check the clock");
   }
+  return cp;
+}
+
+absl::Status ClientVerifier::CheckHistory(
+    const std::optional<LogCheckpoint>& trusted, const LogCheckpoint& cp,
+    const std::string& note) {
   auto proof = [this](uint64_t old_size, uint64_t new_size) {
     return log_->GetConsistencyProof(old_size, new_size);
   };
@@ -173,39 +180,50 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
                      CheckSuccession(*trusted, cp, proof));
     if (check.verdict != Succession::kOk) {
       return RaiseSuccession(check, state_->trusted_checkpoint, *trusted, cp,
-                             *note);
+                             note);
     }
   }
-  std::optional<LogCheckpoint> seen;
-  if (!state_->seen_checkpoint.empty()) {
-    absl::StatusOr<LogCheckpoint> s =
-        OpenLogCheckpoint(state_->seen_checkpoint, key);
-    if (!s.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the state's seen checkpoint does not verify with the pinned log "
-          "key: ",
-          s.status().message()));
-    }
-    seen = *s;
-    ASSIGN_OR_RETURN(SuccessionCheck check, CheckConsistent(*seen, cp, proof));
-    if (check.verdict != Succession::kOk) {
-      return RaiseSuccession(check, state_->seen_checkpoint, *seen, cp, *note);
-    }
+  if (state_->seen_checkpoint.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(NoteVerifierKey key, LogKey());
+  absl::StatusOr<LogCheckpoint> seen =
+      OpenLogCheckpoint(state_->seen_checkpoint, key);
+  if (!seen.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the state's seen checkpoint does not verify with the pinned log "
+        "key: ",
+        seen.status().message()));
   }
-  if (now > cp.timestamp_ms + policy.max_checkpoint_age_ms) {
+  ASSIGN_OR_RETURN(SuccessionCheck check, CheckConsistent(*seen, cp, proof));
+  if (check.verdict != Succession::kOk) {
+    return RaiseSuccession(check, state_->seen_checkpoint, *seen, cp, note);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
+  ASSIGN_OR_RETURN(std::optional<LogCheckpoint> trusted, Trusted());
+  ASSIGN_OR_RETURN(std::string note, FetchCheckpoint(trusted));
+  ASSIGN_OR_RETURN(LogCheckpoint cp, OpenChecked(note));
+  RETURN_IF_ERROR(CheckHistory(trusted, cp, note));
+  uint64_t now = clock_->NowMillis();
+  if (now > cp.timestamp_ms + state_->policy.max_checkpoint_age_ms) {
     Raise(AlertType::kStaleLog, "", Id(cp),
           absl::StrCat("the latest checkpoint is ",
                        (now - cp.timestamp_ms) / 1000,
                        " s old; the log may be hiding newer entries"),
-          {{"checkpoint", *note}, {"client_time_ms", now}});
+          {{"checkpoint", note}, {"client_time_ms", now}});
     return absl::FailedPreconditionError(
         "the log's latest checkpoint is stale");
   }
   // Not smaller, not older, consistent: trust it (a fresher heartbeat, or
   // the same checkpoint with more cosignatures, replaces the trusted note).
-  state_->trusted_checkpoint = *note;
-  if (seen.has_value() && cp.size >= seen->size)
-    state_->seen_checkpoint.clear();
+  state_->trusted_checkpoint = note;
+  if (!state_->seen_checkpoint.empty()) {
+    ASSIGN_OR_RETURN(NoteVerifierKey key, LogKey());
+    absl::StatusOr<LogCheckpoint> seen =
+        OpenLogCheckpoint(state_->seen_checkpoint, key);
+    if (seen.ok() && cp.size >= seen->size) state_->seen_checkpoint.clear();
+  }
   return cp;
 }
 
@@ -260,6 +278,87 @@ absl::StatusOr<VerifiedAccount> ClientVerifier::Lookup(
   return verified;
 }
 
+absl::StatusOr<std::vector<ClientVerifier::HistoryItem>>
+ClientVerifier::ReplayHistory(const LogCheckpoint& checkpoint,
+                              const std::string& id, const AccountState& proved,
+                              AccountState* replay) {
+  std::vector<HistoryItem> out;
+  if (!replay->exists()) replay->account_id = id;
+  for (uint64_t next = replay->version + 1;
+       next != 0 && replay->version < proved.version;) {
+    ASSIGN_OR_RETURN(AccountHistoryAnswer page,
+                     log_->GetAccountHistory(id, next, checkpoint.size));
+    uint64_t before = replay->version;
+    absl::StatusOr<std::vector<VerifiedDevice>> records =
+        VerifyAccountHistory(checkpoint, id, page.records, replay);
+    if (!records.ok()) {
+      if (absl::IsDataLoss(records.status())) {
+        Raise(AlertType::kInvalidProof, id,
+              absl::StrCat(Id(checkpoint), "|", next),
+              absl::StrCat("the history of ", id,
+                           " does not verify: ", records.status().message()),
+              {{"checkpoint", state_->trusted_checkpoint}});
+      }
+      return records.status();
+    }
+    for (size_t i = 0; i < records->size(); ++i) {
+      out.push_back(HistoryItem{std::move((*records)[i]), page.records[i]});
+    }
+    next = page.next_version;
+    if (replay->version == before) break;  // no progress: stop
+  }
+  if (!(*replay == proved)) {
+    Raise(AlertType::kInvalidProof, id, Id(checkpoint) + "|replay",
+          absl::StrCat("the history of ", id,
+                       " does not lead to the state the index proves"),
+          {{"checkpoint", state_->trusted_checkpoint}});
+    return absl::DataLossError("history and index disagree");
+  }
+  return out;
+}
+
+void ClientVerifier::ReportUnexpected(const HistoryItem& item,
+                                      const AccountState& now) {
+  const std::string& id = state_->account_id;
+  const VerifiedDevice& r = item.verified;
+  std::string leaf = HashLeaf(item.proved.record).ToHex();
+  nlohmann::json evidence = {{"checkpoint", state_->trusted_checkpoint},
+                             {"record", ProvedJson(item.proved)}};
+  switch (r.record.operation) {
+    case Operation::kAddDevice: {
+      auto active = now.devices.find(r.record.device_id);
+      bool still = active != now.devices.end() &&
+                   active->second.leaf_index == r.leaf_index;
+      Raise(AlertType::kUnexpectedDevice, id, leaf,
+            absl::StrCat("device \"", r.record.device_id, "\" (key ",
+                         Short(r.record.key),
+                         "…) was added to your account at "
+                         "leaf ",
+                         r.leaf_index, " (version ", r.record.account_version,
+                         "), not by you",
+                         still ? "" : "; it has been removed again since"),
+            evidence);
+      break;
+    }
+    case Operation::kRemoveDevice:
+      Raise(AlertType::kUnexpectedRemoval, id, leaf,
+            absl::StrCat("device \"", r.record.device_id,
+                         "\" was removed from your account at leaf ",
+                         r.leaf_index, ", not by you"),
+            evidence);
+      state_->approved_devices.erase(r.record.device_id);
+      break;
+    case Operation::kRotateAccountKey:
+      Raise(AlertType::kUnexpectedKeyChange, id, leaf,
+            absl::StrCat("your account key was replaced by ",
+                         Short(r.record.key), "… at leaf ", r.leaf_index,
+                         ", not by you: whoever holds that key controls your "
+                         "account"),
+            evidence);
+      break;
+  }
+}
+
 absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
   const std::string& id = state_->account_id;
   AccountState& own = state_->own_state;
@@ -281,76 +380,34 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
     return absl::DataLossError("own account version went backwards");
   }
   AccountState replay = own;
-  if (!replay.exists()) replay.account_id = id;
-  for (uint64_t next = own.version + 1;
-       next != 0 && replay.version < now.state->version;) {
-    ASSIGN_OR_RETURN(AccountHistoryAnswer page,
-                     log_->GetAccountHistory(id, next, checkpoint.size));
-    uint64_t before = replay.version;
-    absl::StatusOr<std::vector<VerifiedDevice>> records =
-        VerifyAccountHistory(checkpoint, id, page.records, &replay);
-    if (!records.ok()) {
-      if (absl::IsDataLoss(records.status())) {
-        Raise(AlertType::kInvalidProof, id,
-              absl::StrCat(Id(checkpoint), "|", next),
-              absl::StrCat("your account's history does not verify: ",
-                           records.status().message()),
-              {{"checkpoint", state_->trusted_checkpoint}});
-      }
-      return records.status();
-    }
-    for (size_t i = 0; i < records->size(); ++i) {
-      const VerifiedDevice& r = (*records)[i];
-      std::string leaf = HashLeaf(r.record.Encode()).ToHex();
-      if (state_->pending_own.erase(leaf) > 0) continue;
-      nlohmann::json evidence = {{"checkpoint", state_->trusted_checkpoint},
-                                 {"record", ProvedJson(page.records[i])}};
-      switch (r.record.operation) {
-        case Operation::kAddDevice: {
-          bool still =
-              replay.devices.count(r.record.device_id) > 0 &&
-              replay.devices.at(r.record.device_id).leaf_index == r.leaf_index;
-          Raise(AlertType::kUnexpectedDevice, id, leaf,
-                absl::StrCat("device \"", r.record.device_id, "\" (key ",
-                             Short(r.record.key),
-                             "…) was added to your "
-                             "account at leaf ",
-                             r.leaf_index, " (version ",
-                             r.record.account_version, "), not by you",
-                             still ? "" : "; it has been removed again since"),
-                evidence);
-          break;
-        }
-        case Operation::kRemoveDevice:
-          Raise(AlertType::kUnexpectedRemoval, id, leaf,
-                absl::StrCat("device \"", r.record.device_id,
-                             "\" was removed from your account at leaf ",
-                             r.leaf_index, ", not by you"),
-                evidence);
-          state_->approved_devices.erase(r.record.device_id);
-          break;
-        case Operation::kRotateAccountKey:
-          Raise(AlertType::kUnexpectedKeyChange, id, leaf,
-                absl::StrCat("your account key was replaced by ",
-                             Short(r.record.key), "… at leaf ", r.leaf_index,
-                             ", not by you: whoever holds that key controls "
-                             "your account"),
-                evidence);
-          break;
-      }
-    }
-    next = page.next_version;
-    if (replay.version == before) break;  // no progress: stop
-  }
-  if (!(replay == *now.state)) {
-    Raise(AlertType::kInvalidProof, id, Id(checkpoint) + "|replay",
-          "your account's history does not lead to the state the index "
-          "proves",
-          {{"checkpoint", state_->trusted_checkpoint}});
-    return absl::DataLossError("own history and index disagree");
+  absl::StatusOr<std::vector<HistoryItem>> items =
+      ReplayHistory(checkpoint, id, *now.state, &replay);
+  if (!items.ok()) return items.status();
+  for (const HistoryItem& item : *items) {
+    std::string leaf = HashLeaf(item.proved.record).ToHex();
+    if (state_->pending_own.erase(leaf) > 0) continue;
+    ReportUnexpected(item, replay);
   }
   own = std::move(replay);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<VerifiedDevice>> ClientVerifier::History(
+    const LogCheckpoint& checkpoint, const std::string& account) {
+  ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, account));
+  if (!now.state.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("account \"", account,
+                     "\" does not exist (absence verified at tree size ",
+                     checkpoint.size, ")"));
+  }
+  AccountState replay;
+  ASSIGN_OR_RETURN(std::vector<HistoryItem> items,
+                   ReplayHistory(checkpoint, account, *now.state, &replay));
+  std::vector<VerifiedDevice> out;
+  out.reserve(items.size());
+  for (HistoryItem& item : items) out.push_back(std::move(item.verified));
+  return out;
 }
 
 absl::Status ClientVerifier::MonitorContacts(const LogCheckpoint& checkpoint) {

@@ -61,6 +61,12 @@ class ClientVerifier {
 
   // Checks every record of the own account since the last check.
   absl::Status MonitorSelf(const LogCheckpoint& checkpoint);
+  // Every record of `account` at `checkpoint` (which must be trusted),
+  // verified and replayed with the account rules up to the state the index
+  // proves. NOT_FOUND if the account is proved absent; an answer that does
+  // not verify raises INVALID_PROOF (DATA_LOSS), as lookups do.
+  absl::StatusOr<std::vector<VerifiedDevice>> History(
+      const LogCheckpoint& checkpoint, const std::string& account);
   // Checks every contact.
   absl::Status MonitorContacts(const LogCheckpoint& checkpoint);
   // UpdateCheckpoint, then MonitorSelf and MonitorContacts.
@@ -75,6 +81,29 @@ class ClientVerifier {
   const std::vector<Alert>& raised() const { return raised_; }
 
  private:
+  // A verified history record with the answer it came in (evidence).
+  struct HistoryItem {
+    VerifiedDevice verified;
+    ProvedRecord proved;
+  };
+
+  // Steps of UpdateCheckpoint: fetch (STALE_LOG if unreachable for too
+  // long), open and check signatures, cosignatures and time, then check it
+  // against the trusted and the seen checkpoint.
+  absl::StatusOr<std::string> FetchCheckpoint(
+      const std::optional<LogCheckpoint>& trusted);
+  absl::StatusOr<LogCheckpoint> OpenChecked(const std::string& note);
+  absl::Status CheckHistory(const std::optional<LogCheckpoint>& trusted,
+                            const LogCheckpoint& cp, const std::string& note);
+  // Fetches and verifies `id`'s records after `replay`'s version until it
+  // reaches `proved` (the state the index proves); raises INVALID_PROOF
+  // when they do not verify or do not lead there.
+  absl::StatusOr<std::vector<HistoryItem>> ReplayHistory(
+      const LogCheckpoint& checkpoint, const std::string& id,
+      const AccountState& proved, AccountState* replay);
+  // Raises the alert for an own record this client did not sign; `now` is
+  // the account after the records checked.
+  void ReportUnexpected(const HistoryItem& item, const AccountState& now);
   void Raise(AlertType type, const std::string& account,
              const std::string& dedup_key, const std::string& message,
              nlohmann::json evidence);

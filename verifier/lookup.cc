@@ -43,7 +43,11 @@ absl::StatusOr<DeviceRecord> VerifyProvedRecord(const LogCheckpoint& checkpoint,
   return record;
 }
 
-absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
+namespace {
+
+// Check 1: the index proves the answer's state (or absence) under the
+// checkpoint's index root. Returns the state, or nullopt for absence.
+absl::StatusOr<std::optional<AccountState>> CheckIndexProof(
     const LogCheckpoint& checkpoint, const std::string& account_id,
     const AccountLookupAnswer& answer) {
   if (answer.tree_size != checkpoint.size) {
@@ -53,7 +57,6 @@ absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
   }
   ASSIGN_OR_RETURN(IndexProof proof, DecodeIndexProof(answer.index_proof));
   Hash key = AccountIndexKey(account_id);
-  VerifiedAccount out;
   if (answer.account_state.empty()) {
     if (!answer.devices.empty() || !answer.key_records.empty()) {
       return absl::InvalidArgumentError(
@@ -61,7 +64,7 @@ absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
     }
     RETURN_IF_ERROR(
         VerifyIndexProof(checkpoint.index_root, key, std::nullopt, proof));
-    return out;
+    return std::optional<AccountState>();
   }
   absl::StatusOr<AccountState> state = DecodeAccountState(answer.account_state);
   if (!state.ok()) {
@@ -74,45 +77,57 @@ absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
   }
   RETURN_IF_ERROR(VerifyIndexProof(checkpoint.index_root, key,
                                    AccountValueHash(*state), proof));
+  return std::optional<AccountState>(*std::move(state));
+}
 
-  // Devices: one record per active device, exactly as the state says.
-  if (answer.devices.size() != state->devices.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the lookup has ", answer.devices.size(), " device records for ",
-        state->devices.size(), " devices"));
+// Check 2: one included, well-formed add-device record per active device,
+// at the leaf index the state names, matching it.
+absl::StatusOr<std::vector<VerifiedDevice>> CheckDeviceRecords(
+    const LogCheckpoint& checkpoint, const AccountState& state,
+    const std::vector<ProvedRecord>& devices) {
+  if (devices.size() != state.devices.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the lookup has ", devices.size(), " device records for ",
+                     state.devices.size(), " devices"));
   }
+  std::vector<VerifiedDevice> out;
   size_t i = 0;
-  uint64_t oldest = UINT64_MAX;
-  for (const auto& [device_id, device] : state->devices) {
-    const ProvedRecord& proved = answer.devices[i++];
+  for (const auto& [device_id, device] : state.devices) {
+    const ProvedRecord& proved = devices[i++];
     if (proved.leaf_index != device.leaf_index) {
       return absl::InvalidArgumentError(absl::StrCat(
           "device \"", device_id, "\" is at leaf index ", device.leaf_index,
           ", the lookup sent ", proved.leaf_index));
     }
     ASSIGN_OR_RETURN(DeviceRecord r, VerifyProvedRecord(checkpoint, proved));
-    if (r.operation != Operation::kAddDevice || r.account_id != account_id ||
-        r.device_id != device_id || r.key != device.key ||
-        r.account_version > state->version) {
-      return Evidence(absl::StrCat(
-          "the signed index names leaf ", proved.leaf_index, " for device \"",
-          device_id, "\" of \"", account_id, "\", but that record differs"));
+    if (r.operation != Operation::kAddDevice ||
+        r.account_id != state.account_id || r.device_id != device_id ||
+        r.key != device.key || r.account_version > state.version) {
+      return Evidence(absl::StrCat("the signed index names leaf ",
+                                   proved.leaf_index, " for device \"",
+                                   device_id, "\" of \"", state.account_id,
+                                   "\", but that record differs"));
     }
-    oldest = std::min(oldest, r.account_version);
-    out.devices.push_back(VerifiedDevice{std::move(r), proved.leaf_index});
+    out.push_back(VerifiedDevice{std::move(r), proved.leaf_index});
   }
+  return out;
+}
 
-  // The chain of account keys, from the one that signed the oldest device
-  // record to the current one.
-  if (answer.key_records.empty()) {
+// Check 3: the key records form a chain (the first record or rotations,
+// each signed by the previous key) ending at the state's account key.
+// Returns (version from which each key was in force, key), oldest first.
+absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> CheckKeyChain(
+    const LogCheckpoint& checkpoint, const AccountState& state,
+    const std::vector<ProvedRecord>& key_records) {
+  if (key_records.empty()) {
     return absl::InvalidArgumentError("the lookup has no key records");
   }
-  std::vector<std::pair<uint64_t, std::string>> keys;  // version, key set
-  for (const ProvedRecord& proved : answer.key_records) {
+  std::vector<std::pair<uint64_t, std::string>> keys;
+  for (const ProvedRecord& proved : key_records) {
     ASSIGN_OR_RETURN(DeviceRecord r, VerifyProvedRecord(checkpoint, proved));
-    if (r.account_id != account_id ||
+    if (r.account_id != state.account_id ||
         (!keys.empty() && r.account_version <= keys.back().first) ||
-        r.account_version > state->version) {
+        r.account_version > state.version) {
       return absl::InvalidArgumentError(
           "the lookup's key records are not this account's, in order");
     }
@@ -131,15 +146,24 @@ absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
           "a key record is neither the account's first record nor a rotation");
     }
   }
-  if (keys.back().second != state->account_key) {
+  if (keys.back().second != state.account_key) {
     return Evidence("the key chain does not end at the account's current key");
   }
-  if (!out.devices.empty() && keys.front().first > oldest) {
-    return absl::InvalidArgumentError(
-        "the key chain does not reach back to the oldest device record");
+  return keys;
+}
+
+// Check 4: every device record was signed by the account key in force at
+// its version, and the chain reaches back that far.
+absl::Status CheckDeviceSigners(
+    const std::vector<VerifiedDevice>& devices,
+    const std::vector<std::pair<uint64_t, std::string>>& keys) {
+  for (const VerifiedDevice& d : devices) {
+    if (d.record.account_version < keys.front().first) {
+      return absl::InvalidArgumentError(
+          "the key chain does not reach back to the oldest device record");
+    }
   }
-  for (const VerifiedDevice& d : out.devices) {
-    // The key in force at the device record's version.
+  for (const VerifiedDevice& d : devices) {
     auto it =
         std::upper_bound(keys.begin(), keys.end(), d.record.account_version,
                          [](uint64_t v, const auto& k) { return v < k.first; });
@@ -150,8 +174,22 @@ absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
           d.record.account_version));
     }
   }
-  out.key_chain = std::move(keys);
-  out.state = *std::move(state);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
+    const LogCheckpoint& checkpoint, const std::string& account_id,
+    const AccountLookupAnswer& answer) {
+  VerifiedAccount out;
+  ASSIGN_OR_RETURN(out.state, CheckIndexProof(checkpoint, account_id, answer));
+  if (!out.state.has_value()) return out;  // proved absent
+  ASSIGN_OR_RETURN(out.devices,
+                   CheckDeviceRecords(checkpoint, *out.state, answer.devices));
+  ASSIGN_OR_RETURN(out.key_chain,
+                   CheckKeyChain(checkpoint, *out.state, answer.key_records));
+  RETURN_IF_ERROR(CheckDeviceSigners(out.devices, out.key_chain));
   return out;
 }
 

@@ -1,0 +1,198 @@
+#include "client/ktctl_framework.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "core/util/bytes.h"
+#include "core/util/clock.h"
+#include "core/util/status_macros.h"
+
+namespace ktlog {
+namespace {
+
+constexpr char kUsagePayload[] = "type.ktlog.dev/ktctl-usage";
+
+bool IsUsageError(const absl::Status& s) {
+  return s.GetPayload(kUsagePayload).has_value();
+}
+
+nlohmann::json AlertsJson(const std::vector<Alert>& alerts) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const Alert& a : alerts) j.push_back(a.ToJson());
+  return j;
+}
+
+void PrintAlertsHuman(const std::vector<Alert>& alerts) {
+  for (const Alert& a : alerts) {
+    std::cerr << "ALERT " << AlertTypeName(a.type) << " [" << a.id << "]"
+              << (a.account.empty() ? "" : " " + a.account) << ": " << a.message
+              << std::endl;
+  }
+}
+
+void PrintOutput(const Globals& g, Output out,
+                 const std::vector<Alert>& alerts) {
+  if (g.json) {
+    if (out.json.is_object() && !alerts.empty()) {
+      out.json["alerts"] = AlertsJson(alerts);
+    }
+    std::cout << out.json.dump() << std::endl;
+    return;
+  }
+  PrintAlertsHuman(alerts);
+  std::cout << out.human;
+  if (!out.human.empty() && out.human.back() != '\n') std::cout << "\n";
+  std::cout.flush();
+}
+
+void PrintError(const Globals& g, const absl::Status& status,
+                const std::vector<Alert>& alerts) {
+  if (g.json) {
+    nlohmann::json j;
+    j["error"] = std::string(absl::StatusCodeToString(status.code()));
+    j["message"] = std::string(status.message());
+    if (!alerts.empty()) j["alerts"] = AlertsJson(alerts);
+    std::cout << j.dump() << std::endl;
+    return;
+  }
+  PrintAlertsHuman(alerts);
+  std::cerr << "ktctl: " << status.message() << std::endl;
+}
+
+}  // namespace
+
+int ExitCodeFor(const absl::Status& status, bool alerted) {
+  if (alerted) return kExitVerification;
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return kExitOk;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return kExitUnreachable;
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kUnauthenticated:
+      return kExitVerification;
+    default:
+      return kExitFailed;
+  }
+}
+
+absl::Status UsageError(absl::string_view message) {
+  absl::Status s = absl::InvalidArgumentError(message);
+  s.SetPayload(kUsagePayload, absl::Cord("usage"));
+  return s;
+}
+
+void Context::AddGlobalFlags(FlagSet* flags) {
+  flags->String("state", &globals_.state_dir,
+                "state directory (default: $KTCTL_STATE or ~/.ktctl)");
+  flags->String("server", &globals_.server, "log server host:port");
+  flags->Bool("json", &globals_.json, "print JSON for scripts");
+  flags->Duration("timeout", &globals_.timeout, "per-call timeout");
+}
+
+LogClient* Context::client() {
+  if (client_ == nullptr) {
+    client_ = LogClient::Create(globals_.server, globals_.timeout);
+  }
+  return client_.get();
+}
+
+absl::StatusOr<ClientState*> Context::state() {
+  if (!state_.has_value()) {
+    ASSIGN_OR_RETURN(ClientState s, LoadClientState(globals_.state_dir));
+    state_ = std::move(s);
+  }
+  return &*state_;
+}
+
+absl::Status Context::SaveState() {
+  if (!state_.has_value()) return absl::OkStatus();
+  return SaveClientState(globals_.state_dir, *state_);
+}
+
+absl::StatusOr<ClientVerifier*> Context::verifier() {
+  if (verifier_ == nullptr) {
+    ASSIGN_OR_RETURN(ClientState * s, state());
+    verifier_ = std::make_unique<ClientVerifier>(s, client(), RealClock::Get());
+  }
+  return verifier_.get();
+}
+
+absl::StatusOr<LogCheckpoint> Context::RefreshCheckpoint() {
+  ASSIGN_OR_RETURN(ClientVerifier * v, verifier());
+  return v->UpdateCheckpoint();
+}
+
+std::string Context::Path(const std::string& file) const {
+  return globals_.state_dir + "/" + file;
+}
+
+std::vector<Alert> Context::Raised() const {
+  return verifier_ == nullptr ? std::vector<Alert>() : verifier_->raised();
+}
+
+int RunCommand(Command& command, Context& ctx,
+               const std::vector<std::string>& args) {
+  FlagSet flags(command.usage());
+  command.AddFlags(&flags);
+  ctx.AddGlobalFlags(&flags);
+  absl::StatusOr<std::vector<std::string>> positional = flags.Parse(args);
+  if (!positional.ok()) {
+    std::cerr << "ktctl " << command.name() << ": "
+              << positional.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return kExitOk;
+  }
+  absl::StatusOr<Output> out = command.Run(ctx, *positional);
+  // The state is saved whatever happened: alerts raised by a failing
+  // command are kept too.
+  absl::Status saved = ctx.SaveState();
+  if (out.ok() && !saved.ok()) out = saved;
+  std::vector<Alert> alerts = ctx.Raised();
+  if (!out.ok()) {
+    if (IsUsageError(out.status())) {
+      std::cerr << "ktctl " << command.name() << ": " << out.status().message()
+                << "\n\n"
+                << flags.Help();
+      return kExitUsage;
+    }
+    PrintError(ctx.globals(), out.status(), alerts);
+    return ExitCodeFor(out.status(), !alerts.empty());
+  }
+  int code = alerts.empty() ? out->exit_code : kExitVerification;
+  PrintOutput(ctx.globals(), *std::move(out), alerts);
+  return code;
+}
+
+nlohmann::json CheckpointJson(const LogCheckpoint& cp) {
+  return {{"origin", cp.origin},
+          {"size", cp.size},
+          {"root", cp.root.ToHex()},
+          {"index_root", cp.index_root.ToHex()},
+          {"timestamp_ms", cp.timestamp_ms}};
+}
+
+nlohmann::json RecordJson(const DeviceRecord& r) {
+  return {{"operation", std::string(OperationName(r.operation))},
+          {"account_id", r.account_id},
+          {"device_id", r.device_id},
+          {"key", HexEncode(r.key)},
+          {"account_version", r.account_version},
+          {"timestamp_ms", r.timestamp_ms},
+          {"account_key", HexEncode(r.account_key)}};
+}
+
+std::string RecordText(const DeviceRecord& r) {
+  return absl::StrCat(OperationName(r.operation), " account=", r.account_id,
+                      r.device_id.empty() ? "" : " device=", r.device_id,
+                      " version=", r.account_version,
+                      " key=", HexEncode(r.key).substr(0, 16), "…");
+}
+
+}  // namespace ktlog

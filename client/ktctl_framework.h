@@ -1,0 +1,134 @@
+// The ktctl framework: the command table, the one place that parses a
+// command's flags, runs it, prints its answer (human or --json), turns a
+// status into an exit code, and saves the client state. Commands
+// (ktctl_account.cc, ktctl_trust.cc, ktctl_log.cc) only say what they do.
+#ifndef KTLOG_CLIENT_KTCTL_FRAMEWORK_H_
+#define KTLOG_CLIENT_KTCTL_FRAMEWORK_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/log_client.h"
+#include "core/account/record.h"
+#include "core/note/checkpoint.h"
+#include "core/util/flags.h"
+#include "nlohmann/json.hpp"
+#include "verifier/client_state.h"
+#include "verifier/client_verifier.h"
+
+namespace ktlog {
+
+// ktctl's documented exit codes (docs/ktctl.md).
+enum ExitCode {
+  kExitOk = 0,
+  kExitFailed = 1,        // the operation failed (rejected, not found, ...)
+  kExitUsage = 2,         // bad command line
+  kExitVerification = 3,  // an answer did not verify, or an alert was raised
+  kExitUnreachable = 4,   // the log could not be reached in time
+};
+
+// The exit code for a command that ended with `status` (OK included),
+// having raised alerts or not. The one mapping of ktctl's exit codes.
+int ExitCodeFor(const absl::Status& status, bool alerted);
+
+// A usage error: exit code 2, with the command's help.
+absl::Status UsageError(absl::string_view message);
+
+struct Globals {
+  std::string state_dir;
+  std::string server = "127.0.0.1:8020";
+  bool json = false;
+  absl::Duration timeout = absl::Seconds(10);
+};
+
+// What a command prints when it succeeds: `human` (a line or more), or
+// `json` with --json.
+struct Output {
+  std::string human;
+  nlohmann::json json;
+  // Exit code on success (codes differ: exit 1 without an error).
+  int exit_code = kExitOk;
+};
+
+// What a command may use: the log, the client state (loaded on first use
+// and saved by the framework when the command ends) and the verifier.
+class Context {
+ public:
+  explicit Context(Globals g) : globals_(std::move(g)) {}
+
+  const Globals& globals() const { return globals_; }
+  // Registers the global flags on a flag set.
+  void AddGlobalFlags(FlagSet* flags);
+
+  LogClient* client();
+  // The state (loaded once); NOT_FOUND / FAILED_PRECONDITION if missing or
+  // unusable.
+  absl::StatusOr<ClientState*> state();
+  absl::StatusOr<ClientVerifier*> verifier();
+  // Saves the state now. The framework saves it after every command; call
+  // this only where a crash must not lose what was just decided (before
+  // sending a signed record).
+  absl::Status SaveState();
+
+  // Fetches and checks the latest checkpoint (ClientVerifier) and returns
+  // the trusted checkpoint.
+  absl::StatusOr<LogCheckpoint> RefreshCheckpoint();
+
+  // The account's private key (recovering an interrupted rotation: see
+  // ktctl_account.cc).
+  absl::StatusOr<Ed25519PrivateKey> AccountKey();
+  std::string Path(const std::string& file) const;
+
+  // The alerts raised during this command.
+  std::vector<Alert> Raised() const;
+
+ private:
+  Globals globals_;
+  std::unique_ptr<LogClient> client_;
+  std::optional<ClientState> state_;
+  std::unique_ptr<ClientVerifier> verifier_;
+};
+
+// One ktctl command: a name, help, its flags (members of the subclass) and
+// what it does.
+class Command {
+ public:
+  virtual ~Command() = default;
+  virtual const char* name() const = 0;
+  // One line for `ktctl --help`.
+  virtual const char* summary() const = 0;
+  // The command's --help text (usage lines and a description).
+  virtual const char* usage() const = 0;
+  virtual void AddFlags(FlagSet*) {}
+  // Runs with the positional arguments. Errors become the exit code
+  // (ExitCodeFor); UsageError for a bad command line.
+  virtual absl::StatusOr<Output> Run(Context& ctx,
+                                     const std::vector<std::string>& args) = 0;
+};
+
+using CommandTable = std::vector<std::unique_ptr<Command>>;
+
+// The commands, registered by the files that implement them.
+void AddAccountCommands(CommandTable* table);
+void AddTrustCommands(CommandTable* table);
+void AddLogCommands(CommandTable* table);
+
+// Parses the command's flags and runs it: prints its output, or its error
+// and the alerts raised, saves the state, and returns the exit code.
+int RunCommand(Command& command, Context& ctx,
+               const std::vector<std::string>& args);
+
+// One-line human rendering and JSON of a record and a checkpoint.
+std::string RecordText(const DeviceRecord& r);
+nlohmann::json RecordJson(const DeviceRecord& r);
+nlohmann::json CheckpointJson(const LogCheckpoint& cp);
+
+}  // namespace ktlog
+
+#endif  // KTLOG_CLIENT_KTCTL_FRAMEWORK_H_
