@@ -46,21 +46,13 @@ absl::StatusOr<LogClient::WriteResult> LogClient::Write(
   req.set_record(record_bytes);
   req.set_wait_for_checkpoint(wait_for_checkpoint);
   v1::WriteResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  grpc::Status s;
-  switch (operation) {
-    case Operation::kAddDevice:
-      s = stub_->AddDevice(&ctx, req, &resp);
-      break;
-    case Operation::kRemoveDevice:
-      s = stub_->RemoveDevice(&ctx, req, &resp);
-      break;
-    case Operation::kRotateAccountKey:
-      s = stub_->RotateAccountKey(&ctx, req, &resp);
-      break;
+  auto method = &v1::Log::Stub::AddDevice;
+  if (operation == Operation::kRemoveDevice) {
+    method = &v1::Log::Stub::RemoveDevice;
+  } else if (operation == Operation::kRotateAccountKey) {
+    method = &v1::Log::Stub::RotateAccountKey;
   }
-  RETURN_IF_ERROR(Convert(s));
+  RETURN_IF_ERROR(Call(method, req, &resp));
   WriteResult out;
   out.leaf_index = resp.leaf_index();
   ASSIGN_OR_RETURN(out.leaf_hash, Hash::FromBytes(resp.leaf_hash()));
@@ -78,18 +70,14 @@ absl::StatusOr<std::string> LogClient::GetCheckpoint(
   req.set_min_cosignatures(min_cosignatures);
   for (const std::string& w : witnesses) req.add_witnesses(w);
   v1::SignedCheckpoint resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  RETURN_IF_ERROR(Convert(stub_->GetCheckpoint(&ctx, req, &resp)));
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::GetCheckpoint, req, &resp));
   return resp.note();
 }
 
 absl::StatusOr<std::string> LogClient::GetCheckpointToCosign() {
   v1::SignedCheckpoint resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  RETURN_IF_ERROR(Convert(stub_->GetCheckpointToCosign(
-      &ctx, v1::GetCheckpointToCosignRequest(), &resp)));
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::GetCheckpointToCosign,
+                       v1::GetCheckpointToCosignRequest(), &resp));
   return resp.note();
 }
 
@@ -97,9 +85,7 @@ absl::StatusOr<uint32_t> LogClient::AddCosignature(const std::string& note) {
   v1::AddCosignatureRequest req;
   req.set_note(note);
   v1::AddCosignatureResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  RETURN_IF_ERROR(Convert(stub_->AddCosignature(&ctx, req, &resp)));
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::AddCosignature, req, &resp));
   return resp.cosignatures();
 }
 
@@ -109,9 +95,7 @@ absl::StatusOr<std::vector<Hash>> LogClient::GetConsistencyProof(
   req.set_size1(size1);
   req.set_size2(size2);
   v1::ConsistencyProof resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  RETURN_IF_ERROR(Convert(stub_->GetConsistencyProof(&ctx, req, &resp)));
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::GetConsistencyProof, req, &resp));
   return HashesFromProto(resp.hashes(), "consistency proof");
 }
 
@@ -121,9 +105,7 @@ absl::StatusOr<InclusionAnswer> LogClient::GetInclusionProof(
   req.set_leaf_index(leaf_index);
   req.set_tree_size(tree_size);
   v1::InclusionProof resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  RETURN_IF_ERROR(Convert(stub_->GetInclusionProof(&ctx, req, &resp)));
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::GetInclusionProof, req, &resp));
   return FromProto(resp);
 }
 
@@ -133,9 +115,7 @@ absl::StatusOr<InclusionAnswer> LogClient::GetInclusionProofByHash(
   req.set_leaf_hash(leaf_hash.bytes());
   req.set_tree_size(tree_size);
   v1::InclusionProof resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  RETURN_IF_ERROR(Convert(stub_->GetInclusionProofByHash(&ctx, req, &resp)));
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::GetInclusionProofByHash, req, &resp));
   return FromProto(resp);
 }
 
@@ -145,18 +125,14 @@ absl::StatusOr<std::vector<std::string>> LogClient::GetEntries(uint64_t begin,
   req.set_begin(begin);
   req.set_end(end);
   v1::GetEntriesResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  RETURN_IF_ERROR(Convert(stub_->GetEntries(&ctx, req, &resp)));
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::GetEntries, req, &resp));
   return std::vector<std::string>(resp.records().begin(), resp.records().end());
 }
 
 absl::StatusOr<AccountLookupAnswer> LogClient::Lookup(
     const v1::LookupAccountRequest& req) {
   v1::AccountLookup resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  RETURN_IF_ERROR(Convert(stub_->LookupAccount(&ctx, req, &resp)));
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::LookupAccount, req, &resp));
   return FromProto(resp);
 }
 
@@ -178,9 +154,7 @@ absl::StatusOr<AccountLookupAnswer> LogClient::LookupAccountAtLatest(
 absl::StatusOr<AccountHistoryAnswer> LogClient::History(
     const v1::GetAccountHistoryRequest& req) {
   v1::AccountHistory resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  RETURN_IF_ERROR(Convert(stub_->GetAccountHistory(&ctx, req, &resp)));
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::GetAccountHistory, req, &resp));
   return FromProto(resp);
 }
 

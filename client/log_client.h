@@ -97,6 +97,16 @@ class LogClient : public LogSource {
   LogClient(std::string address, absl::Duration timeout,
             std::unique_ptr<v1::Log::Stub> stub);
   void SetDeadline(grpc::ClientContext* ctx) const;
+  // One unary call with the client's deadline; the status converted.
+  template <class Request, class Response>
+  absl::Status Call(grpc::Status (v1::Log::Stub::*method)(grpc::ClientContext*,
+                                                          const Request&,
+                                                          Response*),
+                    const Request& req, Response* resp) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    return Convert((stub_.get()->*method)(&ctx, req, resp));
+  }
   absl::StatusOr<AccountLookupAnswer> Lookup(
       const v1::LookupAccountRequest& req);
   absl::StatusOr<AccountHistoryAnswer> History(
