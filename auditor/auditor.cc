@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/account/index.h"
-#include "core/account/record.h"
+#include "core/account/leaf.h"
 #include "core/crypto/crypto.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/proof.h"
@@ -18,9 +18,9 @@
 namespace ktlog {
 namespace {
 
-// Account states kept between commits; beyond this many the cache starts
-// over (the states are in the store).
-constexpr size_t kMaxCachedAccounts = 1 << 16;
+// Positions' versions kept between commits; beyond this many the cache
+// starts over (the versions are in the store).
+constexpr size_t kMaxCachedPositions = 1 << 16;
 
 // The failure type an auditor records for a checkpoint that may not follow.
 const char* SuccessionFailure(Succession verdict) {
@@ -38,24 +38,6 @@ const char* SuccessionFailure(Succession verdict) {
 }
 
 }  // namespace
-
-std::vector<Auditor::Checked> Auditor::CheckAll(
-    const std::vector<std::string>& records) {
-  std::vector<Auditor::Checked> out(records.size());
-  unsigned n = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::thread> workers;
-  for (unsigned w = 0; w < n; ++w) {
-    workers.emplace_back([&, w] {
-      for (size_t i = w; i < records.size(); i += n) {
-        out[i].record = DecodeRecord(records[i]);
-        out[i].signature_ok =
-            out[i].record.ok() && out[i].record->VerifySignature().ok();
-      }
-    });
-  }
-  for (auto& t : workers) t.join();
-  return out;
-}
 
 absl::StatusOr<std::unique_ptr<Auditor>> Auditor::Open(AuditorOptions options,
                                                        NoteSigner witness,
@@ -79,8 +61,7 @@ Auditor::Auditor(AuditorOptions options, NoteSigner witness, LogClient* log,
       witness_(std::move(witness)),
       log_(log),
       store_(std::move(store)),
-      accounts_(store_.get()),
-      replay_(&accounts_) {}
+      versions_(store_.get()) {}
 
 absl::StatusOr<std::optional<nlohmann::json>> Auditor::Failure() {
   ASSIGN_OR_RETURN(std::optional<std::string> f, store_->ReadFailure());
@@ -108,47 +89,36 @@ absl::Status Auditor::Misbehaved(const std::string& type,
   return absl::DataLossError(absl::StrCat(type, ": ", message));
 }
 
-absl::StatusOr<std::optional<AccountState>>
-Auditor::StoredAccounts::LoadAccount(const std::string& account_id) {
-  return store_->ReadAccount(account_id);
-}
-
-absl::StatusOr<std::string> Auditor::Apply(uint64_t index, const Checked& c) {
-  if (!c.record.ok()) {
-    return absl::StrCat("record ", index,
-                        " is malformed: ", c.record.status().message());
+absl::StatusOr<std::string> Auditor::Apply(uint64_t index,
+                                           const std::string& bytes) {
+  absl::StatusOr<Leaf> leaf = DecodeLeaf(bytes);
+  if (!leaf.ok()) {
+    return absl::StrCat("leaf ", index,
+                        " is malformed: ", leaf.status().message());
   }
-  if (!c.signature_ok) {
-    return absl::StrCat("record ", index, " has an invalid account signature");
-  }
-  RETURN_IF_ERROR(replay_.Load(c.record->account_id));
-  absl::Status rule = replay_.Apply(*c.record, index);
-  if (!rule.ok()) {
-    return absl::StrCat("record ", index,
-                        " breaks the account rules: ", rule.message());
-  }
+  RETURN_IF_ERROR(replay_->Load(leaf->position));
+  absl::Status order = replay_->Apply(*leaf);
+  if (!order.ok()) return absl::StrCat("leaf ", index, ": ", order.message());
   return std::string();
 }
 
-absl::Status Auditor::InvalidRecord(const LogCheckpoint& cp,
-                                    const std::string& note, uint64_t index,
-                                    const std::string& record,
-                                    const std::string& problem) {
-  // Portable evidence: the record, and its inclusion in the signed tree when
+absl::Status Auditor::InvalidLeaf(const LogCheckpoint& cp,
+                                  const std::string& note, uint64_t index,
+                                  const std::string& leaf,
+                                  const std::string& problem) {
+  // Portable evidence: the leaf, and its inclusion in the signed tree when
   // the log can prove it.
-  nlohmann::json evidence = {{"checkpoint", note},
-                             {"leaf_index", index},
-                             {"record", HexEncode(record)}};
+  nlohmann::json evidence = {
+      {"checkpoint", note}, {"leaf_index", index}, {"leaf", HexEncode(leaf)}};
   absl::StatusOr<InclusionAnswer> proof =
       log_->GetInclusionProof(index, cp.size);
   if (proof.ok()) {
     evidence["inclusion_proof"] = HashesToJson(proof->hashes);
     evidence["inclusion_verifies"] =
-        VerifyInclusion(index, cp.size, HashLeaf(record), proof->hashes,
-                        cp.root)
+        VerifyInclusion(index, cp.size, HashLeaf(leaf), proof->hashes, cp.root)
             .ok();
   }
-  return Misbehaved("INVALID_RECORD", problem, std::move(evidence));
+  return Misbehaved("INVALID_LEAF", problem, std::move(evidence));
 }
 
 absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
@@ -164,11 +134,10 @@ absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
       return absl::UnavailableError(
           absl::StrCat("the log returned no entries from ", from));
     }
-    std::vector<Checked> checks = CheckAll(page);
     for (size_t i = 0; i < page.size(); ++i) {
-      ASSIGN_OR_RETURN(std::string problem, Apply(from + i, checks[i]));
+      ASSIGN_OR_RETURN(std::string problem, Apply(from + i, page[i]));
       if (!problem.empty()) {
-        return InvalidRecord(cp, note, from + i, page[i], problem);
+        return InvalidLeaf(cp, note, from + i, page[i], problem);
       }
       progress->range.Append(HashLeaf(page[i]));
     }
@@ -185,16 +154,17 @@ absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
 }
 
 absl::StatusOr<IndexUpdate> Auditor::PendingIndexUpdate() {
-  return index_cache_.Update(store_->index(), replay_.IndexChanges());
+  return index_cache_.Update(store_->index(), replay_->IndexChanges());
 }
 
-absl::Status Auditor::CommitProgress(const AuditorProgress& progress,
+absl::Status Auditor::CommitProgress(AuditorProgress progress,
                                      const IndexUpdate& update) {
-  AuditorCommit commit{progress, replay_.Changed(), update.nodes};
+  progress.last_timestamp_ms = replay_->last_timestamp_ms();
+  AuditorCommit commit{progress, replay_->ChangedVersions(), update.nodes};
   RETURN_IF_ERROR(store_->Commit(commit));
   index_cache_.Remember(update);
-  replay_.ClearChanges();
-  if (replay_.loaded() > kMaxCachedAccounts) replay_.Reset();
+  replay_->ClearChanges();
+  if (replay_->loaded() > kMaxCachedPositions) replay_->Reset();
   if (options_.saved) options_.saved(progress.range.size());
   return absl::OkStatus();
 }
@@ -206,7 +176,7 @@ absl::StatusOr<Auditor::Round> Auditor::RunOnce() {
   // out a newer checkpoint: cosign it too, so that the other witnesses'
   // next rounds complete it (a quorum forms every round, not every other).
   ASSIGN_OR_RETURN(Round second, Pass());
-  second.records_checked += first.records_checked;
+  second.leaves_checked += first.leaves_checked;
   second.cosigned = true;
   return second;
 }
@@ -231,8 +201,9 @@ absl::StatusOr<bool> Auditor::CheckSucceeds(const AuditorProgress& progress,
   for (const std::string* before :
        {&progress.verified_note, &progress.target_note}) {
     if (before->empty()) continue;
-    ASSIGN_OR_RETURN(LogCheckpoint previous,
-                     OpenLogCheckpoint(*before, options_.log_key));
+    ASSIGN_OR_RETURN(
+        LogCheckpoint previous,
+        OpenLogCheckpoint(*before, options_.log_key.checkpoint_key));
     auto proof = [this](uint64_t old_size, uint64_t new_size) {
       return log_->GetConsistencyProof(old_size, new_size);
     };
@@ -258,7 +229,7 @@ absl::StatusOr<IndexUpdate> Auditor::CheckRoots(const AuditorProgress& progress,
   if (root != cp.root) {
     return Misbehaved(
         "ROOT_MISMATCH",
-        absl::StrCat("the records give the root ", root.ToHex(),
+        absl::StrCat("the leaves give the root ", root.ToHex(),
                      ", the checkpoint says ", cp.root.ToHex()),
         {{"checkpoint", note}, {"recomputed_root", root.ToHex()}});
   }
@@ -266,7 +237,7 @@ absl::StatusOr<IndexUpdate> Auditor::CheckRoots(const AuditorProgress& progress,
   if (update.root != cp.index_root) {
     return Misbehaved(
         "INDEX_ROOT_MISMATCH",
-        absl::StrCat("the records give the account index root ",
+        absl::StrCat("the leaves give the account index root ",
                      update.root.ToHex(), ", the checkpoint says ",
                      cp.index_root.ToHex()),
         {{"checkpoint", note}, {"recomputed_index_root", update.root.ToHex()}});
@@ -276,10 +247,13 @@ absl::StatusOr<IndexUpdate> Auditor::CheckRoots(const AuditorProgress& progress,
 
 absl::StatusOr<Auditor::Round> Auditor::Pass() {
   RETURN_IF_ERROR(CheckNotFailed());
-  replay_.Reset();  // nothing uncommitted survives a failed round
   ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
+  // Nothing uncommitted survives a failed round.
+  replay_ =
+      std::make_unique<LeafReplay>(&versions_, progress.last_timestamp_ms);
   ASSIGN_OR_RETURN(std::string note, log_->GetCheckpointToCosign());
-  absl::StatusOr<LogCheckpoint> cp = OpenLogCheckpoint(note, options_.log_key);
+  absl::StatusOr<LogCheckpoint> cp =
+      OpenLogCheckpoint(note, options_.log_key.checkpoint_key);
   if (!cp.ok()) {
     return Misbehaved("BAD_SIGNATURE",
                       absl::StrCat("the log's checkpoint does not verify: ",

@@ -3,13 +3,17 @@
 // stops cosigning for good, with evidence, the first time the log
 // misbehaves (docs/witness.md).
 //
-// For each new checkpoint it checks the log's signature; that it extends
-// the last verified checkpoint (size, consistency proof; never a smaller or
-// different tree); then it fetches every new record, validates it
-// (encoding, signature, account rules: core/account.h), replays it into its
-// own tree and account index, and compares both roots with the checkpoint.
-// Only then does it cosign and submit the cosignature to the log. Progress
-// is committed as it goes, so a killed auditor resumes where it stopped.
+// It sees only public data (docs/privacy.md): for each new checkpoint it
+// checks the log's signature; that it extends the last verified checkpoint
+// (size, consistency proof; never a smaller or different tree); then it
+// fetches every new public leaf, checks it (encoding; per position,
+// versions 1, 2, 3, ...; timestamps never going back: LeafReplay in
+// core/account/replay.h), replays it into its own tree and account index,
+// and compares both roots with the checkpoint. Only then does it cosign and
+// submit the cosignature to the log. What the records behind the leaves say
+// is for each account's owner to check (docs/witness.md, "What an auditor
+// can check"). Progress is committed as it goes, so a killed auditor
+// resumes where it stopped.
 //
 // Not thread-safe (one round at a time).
 #ifndef KTLOG_AUDITOR_AUDITOR_H_
@@ -26,6 +30,7 @@
 #include "client/log_client.h"
 #include "core/account/replay.h"
 #include "core/note/checkpoint.h"
+#include "core/note/log_key.h"
 #include "core/note/note.h"
 #include "core/util/clock.h"
 #include "nlohmann/json.hpp"
@@ -34,15 +39,15 @@ namespace ktlog {
 
 struct AuditorOptions {
   std::string state_dir;
-  NoteVerifierKey log_key;
-  // Records fetched per GetEntries call, and between progress commits.
+  LogPublicKey log_key;
+  // Leaves fetched per GetEntries call, and between progress commits.
   uint64_t page = 1000;
   uint64_t commit_every = 50000;
   const Clock* clock = RealClock::Get();
-  // Called when a catch-up starts and after each page: (records replayed,
+  // Called when a catch-up starts and after each page: (leaves replayed,
   // target size).
   std::function<void(uint64_t, uint64_t)> progress;
-  // Called after each commit of progress with the records replayed so far.
+  // Called after each commit of progress with the leaves replayed so far.
   std::function<void(uint64_t)> saved;
 };
 
@@ -56,9 +61,9 @@ class Auditor {
                                                        LogClient* log);
 
   struct Round {
-    uint64_t size = 0;             // the verified checkpoint's size
-    uint64_t records_checked = 0;  // records replayed this round
-    bool cosigned = false;         // a cosignature was submitted
+    uint64_t size = 0;            // the verified checkpoint's size
+    uint64_t leaves_checked = 0;  // leaves replayed this round
+    bool cosigned = false;        // a cosignature was submitted
   };
 
   // One round: verify the checkpoint the log asks witnesses to cosign
@@ -100,37 +105,31 @@ class Auditor {
   // Records `evidence` as the failure and returns DATA_LOSS with `message`.
   absl::Status Misbehaved(const std::string& type, const std::string& message,
                           nlohmann::json evidence);
-  // A record as fetched, decoded and signature-checked.
-  struct Checked {
-    absl::StatusOr<DeviceRecord> record = absl::UnknownError("unchecked");
-    bool signature_ok = false;
-  };
-  // Decodes and signature-checks `records` on all cores.
-  static std::vector<Checked> CheckAll(const std::vector<std::string>& records);
-  // Reads account states from the store.
-  class StoredAccounts : public AccountSource {
+  // Reads positions' versions from the store.
+  class StoredVersions : public VersionSource {
    public:
-    explicit StoredAccounts(AuditorStore* store) : store_(store) {}
-    absl::StatusOr<std::optional<AccountState>> LoadAccount(
-        const std::string& account_id) override;
+    explicit StoredVersions(AuditorStore* store) : store_(store) {}
+    absl::StatusOr<uint64_t> LoadVersion(const Hash& position) override {
+      return store_->ReadVersion(position);
+    }
 
    private:
     AuditorStore* const store_;
   };
 
-  // Applies record `index`; returns why it cannot be in an honest log, or
-  // "" if it was applied. Errors: the store's.
-  absl::StatusOr<std::string> Apply(uint64_t index, const Checked& c);
-  // Records an INVALID_RECORD failure with its evidence.
-  absl::Status InvalidRecord(const LogCheckpoint& cp, const std::string& note,
-                             uint64_t index, const std::string& record,
-                             const std::string& problem);
-  // Replays records [from, cp.size) into `progress`; commits as it goes.
+  // Applies leaf `index`; returns why it cannot be in an honest log, or ""
+  // if it was applied. Errors: the store's.
+  absl::StatusOr<std::string> Apply(uint64_t index, const std::string& leaf);
+  // Records an INVALID_LEAF failure with its evidence.
+  absl::Status InvalidLeaf(const LogCheckpoint& cp, const std::string& note,
+                           uint64_t index, const std::string& leaf,
+                           const std::string& problem);
+  // Replays leaves [from, cp.size) into `progress`; commits as it goes.
   absl::Status Replay(const LogCheckpoint& cp, const std::string& note,
                       AuditorProgress* progress, uint64_t* checked);
-  // The index update for the accounts changed since the last commit.
+  // The index update for the positions changed since the last commit.
   absl::StatusOr<IndexUpdate> PendingIndexUpdate();
-  absl::Status CommitProgress(const AuditorProgress& progress,
+  absl::Status CommitProgress(AuditorProgress progress,
                               const IndexUpdate& update);
   // Sends `cosigned_note` to the log; marks it submitted once accepted.
   absl::Status Submit(const std::string& cosigned_note);
@@ -139,10 +138,10 @@ class Auditor {
   NoteSigner witness_;
   LogClient* const log_;
   std::unique_ptr<AuditorStore> store_;
-  StoredAccounts accounts_;
-  // Account states (cached; changes not yet committed) and index nodes
-  // near the root.
-  AccountReplay replay_;
+  StoredVersions versions_;
+  // Positions' versions (cached; changes not yet committed), made afresh
+  // each pass from the committed progress, and index nodes near the root.
+  std::unique_ptr<LeafReplay> replay_;
   IndexWriterCache index_cache_;
   std::string evidence_path_;
 };

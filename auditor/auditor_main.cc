@@ -44,7 +44,7 @@ class Progress {
     std::string bar(filled, '#');
     bar.resize(width, '.');
     std::string line =
-        absl::StrFormat("[%s] %llu/%llu records (%.0f%%), %.0f records/s", bar,
+        absl::StrFormat("[%s] %llu/%llu leaves (%.0f%%), %.0f leaves/s", bar,
                         static_cast<unsigned long long>(done),
                         static_cast<unsigned long long>(target),
                         target == 0 ? 100.0 : 100.0 * done / target, rate);
@@ -79,8 +79,10 @@ constexpr char kUsage[] =
     "                     --state_dir=DIR [--follow [--interval=10s]]\n\n"
     "Verifies the checkpoint the log asks witnesses to cosign: its\n"
     "signature, its consistency with the last one verified, and every\n"
-    "record since (encoding, signature, account rules), replayed into its\n"
-    "own tree and account index whose roots must match the checkpoint.\n"
+    "public leaf since (encoding; per account position, versions 1, 2, 3,\n"
+    "...; timestamps never going back), replayed into its own tree and\n"
+    "account index whose roots must match the checkpoint. It sees no\n"
+    "account id, device or key: what records say is for owners to check.\n"
     "Then cosigns it with the witness key in FILE (ktlog-keygen\n"
     "--type=witness) and submits the cosignature to the log. On any\n"
     "misbehaviour it stops cosigning for good and writes the evidence to\n"
@@ -91,16 +93,17 @@ constexpr char kUsage[] =
 
 void AddFlags(ktlog::FlagSet* flags, Config* c) {
   flags->String("log", &c->log, "the log's gRPC address");
-  flags->String("log_key", &c->log_key, "the log's verifier key");
+  flags->String("log_key", &c->log_key,
+                "the log key (\"<verifier key>,vrf=<VRF key>\")");
   flags->String("key_file", &c->key_file, "this witness's signing key");
   flags->String("state_dir", &c->state_dir,
                 "where the auditor keeps its state");
   flags->Bool("follow", &c->follow, "keep auditing");
   flags->Duration("interval", &c->interval,
                   "time between rounds with --follow");
-  flags->Uint64("page", &c->page, "records fetched per request (1..1000)");
+  flags->Uint64("page", &c->page, "leaves fetched per request (1..1000)");
   flags->Uint64("commit_every", &c->commit_every,
-                "records between saves of progress while catching up");
+                "leaves between saves of progress while catching up");
   flags->Bool("clear_failure", &c->clear_failure,
               "forget a recorded failure (after investigating it)");
 }
@@ -110,8 +113,8 @@ int Round(ktlog::Auditor* auditor) {
   absl::StatusOr<ktlog::Auditor::Round> round = auditor->RunOnce();
   if (round.ok()) {
     std::cout << "ktlog-auditor: checkpoint of size " << round->size
-              << " verified (" << round->records_checked
-              << " new records checked)"
+              << " verified (" << round->leaves_checked
+              << " new leaves checked)"
               << (round->cosigned ? ", cosigned" : ", nothing new") << "\n"
               << std::flush;
     return kExitOk;
@@ -153,12 +156,20 @@ int Main(int argc, char** argv) {
     return Fail("--page must be 1..1000 and --commit_every at least 1",
                 kExitUsage);
   }
-  auto log_key = ktlog::NoteVerifierKey::Parse(c.log_key);
-  if (!log_key.ok() || log_key->type != ktlog::kNoteTypeEd25519) {
-    return Fail("--log_key is not a log verifier key", kExitUsage);
+  auto log_key = ktlog::LogPublicKey::Parse(c.log_key);
+  if (!log_key.ok()) {
+    return Fail(absl::StrCat("--log_key is not a log key: ",
+                             log_key.status().message()),
+                kExitUsage);
   }
-  auto witness = ktlog::LoadSignerKeyFile(c.key_file);
-  if (!witness.ok()) return Fail(std::string(witness.status().message()), 1);
+  auto keys = ktlog::LoadKeyFile(c.key_file);
+  if (!keys.ok()) return Fail(std::string(keys.status().message()), 1);
+  if (keys->vrf.has_value()) {
+    return Fail(absl::StrCat(c.key_file,
+                             " is a log's key file; an auditor signs with a "
+                             "witness key (ktlog-keygen --type=witness)"),
+                kExitUsage);
+  }
 
   auto client = ktlog::LogClient::Create(c.log, absl::Seconds(60));
   Progress progress;
@@ -171,11 +182,11 @@ int Main(int argc, char** argv) {
     progress.Update(done, target);
   };
   options.saved = [](uint64_t done) {
-    std::cout << "ktlog-auditor: progress saved at " << done << " records"
+    std::cout << "ktlog-auditor: progress saved at " << done << " leaves"
               << std::endl;
   };
   auto auditor =
-      ktlog::Auditor::Open(options, *std::move(witness), client.get());
+      ktlog::Auditor::Open(options, std::move(keys->signer), client.get());
   if (!auditor.ok()) return Fail(std::string(auditor.status().message()), 1);
   if (c.clear_failure) {
     absl::Status s = (*auditor)->ClearFailure();

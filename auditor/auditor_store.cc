@@ -10,13 +10,23 @@ namespace ktlog {
 namespace {
 
 constexpr char kLogKey[] = "m/log";
+constexpr char kFormatKey[] = "m/format";
+// 1 replayed public records (account states); 2 replays public leaves.
+constexpr uint64_t kFormat = 2;
 constexpr char kRangeKey[] = "m/range";  // u64 size || hashes
+constexpr char kLastTimestampKey[] = "m/last-ts";
 constexpr char kVerifiedKey[] = "m/verified";
 constexpr char kTargetKey[] = "m/target";
 constexpr char kFailureKey[] = "m/failure";
 constexpr char kUnsubmittedKey[] = "m/unsubmitted";
 
-std::string AccountKey(const std::string& id) { return "a" + id; }
+std::string VersionKey(const Hash& position) { return "v" + position.bytes(); }
+
+std::string U64(uint64_t v) {
+  std::string s;
+  AppendBigEndian(v, 8, &s);
+  return s;
+}
 
 std::string NodeKey(const IndexPath& path) {
   std::string k = "x";
@@ -53,8 +63,17 @@ AuditorStore::AuditorStore(std::unique_ptr<RocksDb> db)
 AuditorStore::~AuditorStore() { index_.reset(); }
 
 absl::Status AuditorStore::BindLog(const std::string& log_key) {
+  ASSIGN_OR_RETURN(std::optional<std::string> format, db_->Get(kFormatKey));
   ASSIGN_OR_RETURN(std::optional<std::string> have, db_->Get(kLogKey));
-  if (!have.has_value()) return db_->PutSynced(kLogKey, log_key);
+  if (have.has_value() && format != U64(kFormat)) {
+    return absl::FailedPreconditionError(
+        "this auditor state was made by an earlier ktlog-auditor for a log "
+        "without the private directory; use a new --state_dir");
+  }
+  if (!have.has_value()) {
+    RETURN_IF_ERROR(db_->PutSynced(kFormatKey, U64(kFormat)));
+    return db_->PutSynced(kLogKey, log_key);
+  }
   if (*have != log_key) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this auditor state is for the log ", *have, ", not ", log_key));
@@ -77,6 +96,13 @@ absl::StatusOr<AuditorProgress> AuditorStore::ReadProgress() {
     ASSIGN_OR_RETURN(p.range,
                      CompactRange::FromHashes(size, std::move(hashes)));
   }
+  ASSIGN_OR_RETURN(std::optional<std::string> ts, db_->Get(kLastTimestampKey));
+  if (ts.has_value()) {
+    if (ts->size() != 8) {
+      return absl::DataLossError("the auditor's stored timestamp is malformed");
+    }
+    p.last_timestamp_ms = ReadBigEndian(*ts, 8);
+  }
   ASSIGN_OR_RETURN(std::optional<std::string> verified, db_->Get(kVerifiedKey));
   if (verified.has_value()) p.verified_note = *verified;
   ASSIGN_OR_RETURN(std::optional<std::string> target, db_->Get(kTargetKey));
@@ -87,13 +113,12 @@ absl::StatusOr<AuditorProgress> AuditorStore::ReadProgress() {
   return p;
 }
 
-absl::StatusOr<std::optional<AccountState>> AuditorStore::ReadAccount(
-    const std::string& id) {
-  ASSIGN_OR_RETURN(std::optional<std::string> v, db_->Get(AccountKey(id)));
-  if (!v.has_value()) return std::optional<AccountState>();
-  absl::StatusOr<AccountState> state = DecodeAccountState(*v);
-  if (!state.ok()) return absl::DataLossError("stored account is malformed");
-  return std::optional<AccountState>(*std::move(state));
+absl::StatusOr<uint64_t> AuditorStore::ReadVersion(const Hash& position) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v,
+                   db_->Get(VersionKey(position)));
+  if (!v.has_value()) return 0;
+  if (v->size() != 8) return absl::DataLossError("stored version is malformed");
+  return ReadBigEndian(*v, 8);
 }
 
 absl::Status AuditorStore::Commit(const AuditorCommit& c) {
@@ -104,11 +129,12 @@ absl::Status AuditorStore::Commit(const AuditorCommit& c) {
     range.append(h.view().data(), Hash::kSize);
   }
   wb.Put(kRangeKey, range);
+  wb.Put(kLastTimestampKey, U64(c.progress.last_timestamp_ms));
   wb.Put(kVerifiedKey, c.progress.verified_note);
   wb.Put(kTargetKey, c.progress.target_note);
   wb.Put(kUnsubmittedKey, c.progress.unsubmitted_note);
-  for (const AccountState& state : c.accounts) {
-    wb.Put(AccountKey(state.account_id), state.Encode());
+  for (const auto& [position, version] : c.versions) {
+    wb.Put(VersionKey(position), U64(version));
   }
   for (const auto& [path, node] : c.index_nodes) {
     wb.Put(NodeKey(path), node.Encode());

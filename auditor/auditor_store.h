@@ -1,10 +1,11 @@
 // AuditorStore: the auditor's durable state in its own RocksDB database, so
 // that it resumes after a kill without redoing verified work: the log it
-// audits, how far it has replayed (tree size and compact range), every
-// account's state and the account index (latest version only), the last
-// checkpoint it verified and cosigned, the checkpoint it is catching up to,
-// and, once it found misbehaviour, the evidence. Progress is committed with
-// one synced write, so a kill leaves the state of the last commit.
+// audits, how far it has replayed (tree size, compact range and the last
+// leaf's timestamp), every position's latest version and the account index
+// (latest version only), the last checkpoint it verified and cosigned, the
+// checkpoint it is catching up to, and, once it found misbehaviour, the
+// evidence. It holds only public data. Progress is committed with one
+// synced write, so a kill leaves the state of the last commit.
 //
 // Thread-compatible; one auditor per state directory (RocksDB locks it).
 #ifndef KTLOG_AUDITOR_AUDITOR_STORE_H_
@@ -17,7 +18,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/account/account.h"
 #include "core/account/index_tree.h"
 #include "core/merkle/compact_range.h"
 #include "storage/rocksdb.h"
@@ -25,9 +25,10 @@
 namespace ktlog {
 
 struct AuditorProgress {
-  CompactRange range;         // records [0, range.size()) replayed
-  std::string verified_note;  // last verified checkpoint (empty: none)
-  std::string target_note;    // the checkpoint being caught up to
+  CompactRange range;              // leaves [0, range.size()) replayed
+  uint64_t last_timestamp_ms = 0;  // of leaf range.size() - 1
+  std::string verified_note;       // last verified checkpoint (empty: none)
+  std::string target_note;         // the checkpoint being caught up to
   // The verified checkpoint with this auditor's cosignature, until the log
   // accepted it (empty once submitted).
   std::string unsubmitted_note;
@@ -36,7 +37,7 @@ struct AuditorProgress {
 // What one commit changes.
 struct AuditorCommit {
   AuditorProgress progress;
-  std::vector<AccountState> accounts;                        // changed accounts
+  std::vector<std::pair<Hash, uint64_t>> versions;  // changed positions
   std::vector<std::pair<IndexPath, IndexNode>> index_nodes;  // changed nodes
 };
 
@@ -53,8 +54,8 @@ class AuditorStore {
   absl::Status BindLog(const std::string& log_key);
 
   absl::StatusOr<AuditorProgress> ReadProgress();
-  absl::StatusOr<std::optional<AccountState>> ReadAccount(
-      const std::string& id);
+  // The latest version at `position` (0 if none).
+  absl::StatusOr<uint64_t> ReadVersion(const Hash& position);
   // A reader of the stored (committed) index.
   IndexNodeReader* index() { return index_.get(); }
 

@@ -1,8 +1,8 @@
 // ktctl commands for the user's own account: init, register, device,
 // rotate-key. Every write first brings the own account's verified history
-// up to date, records the leaf hash of what it signs (so the monitor knows
-// it is expected) before sending it, and afterwards checks the new record
-// through the monitor.
+// up to date, records the hash of what it signs (so the monitor knows it is
+// expected) before sending it, and afterwards checks the new record through
+// the monitor.
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,7 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/ktctl_framework.h"
-#include "core/merkle/merkle.h"
+#include "core/crypto/crypto.h"
+#include "core/note/log_key.h"
 #include "core/util/bytes.h"
 #include "core/util/clock.h"
 #include "core/util/file_util.h"
@@ -37,8 +38,8 @@ absl::StatusOr<LogClient::WriteResult> AppendOwnRecord(
   record.timestamp_ms = RealClock::Get()->NowMillis();
   record.Sign(signer);
   std::string bytes = record.Encode();
-  std::string leaf = HashLeaf(bytes).ToHex();
-  s->pending_own.insert(leaf);
+  std::string pending = Sha256(bytes).ToHex();
+  s->pending_own.insert(pending);
   // On disk before it is sent: a crash after sending must not turn our own
   // record into an UNEXPECTED_DEVICE.
   RETURN_IF_ERROR(ctx.SaveState());
@@ -48,7 +49,7 @@ absl::StatusOr<LogClient::WriteResult> AppendOwnRecord(
   if (!w.ok()) {
     if (!absl::IsDeadlineExceeded(w.status()) &&
         !absl::IsUnavailable(w.status())) {
-      s->pending_own.erase(leaf);  // certainly not appended
+      s->pending_own.erase(pending);  // certainly not appended
     }
     return w.status();
   }
@@ -62,7 +63,7 @@ absl::StatusOr<LogClient::WriteResult> AppendOwnRecord(
     return w;
   }
   RETURN_IF_ERROR(v->MonitorSelf(cp));
-  if (s->pending_own.count(leaf) > 0) {
+  if (s->pending_own.count(pending) > 0) {
     return absl::DataLossError(absl::StrCat(
         "the log acknowledged the record at leaf index ", w->leaf_index,
         " but the account's verified history does not show it"));
@@ -87,11 +88,11 @@ class InitCommand : public Command {
     return "create this account and device (keys in the state dir)";
   }
   const char* usage() const override {
-    return "usage: ktctl init --account=ID --device=NAME "
-           "--log_key=VERIFIER_KEY\n\n"
+    return "usage: ktctl init --account=ID --device=NAME --log_key=LOG_KEY\n\n"
            "Creates the state directory with a new account key and a key for "
-           "this\ndevice, and pins the log's verifier key (from its "
-           "operator).";
+           "this\ndevice, and pins the log key (from the log's operator: "
+           "\"<verifier key>,vrf=<VRF key>\",\nas ktlog-keygen and "
+           "ktlog-server print it).";
   }
   void AddFlags(FlagSet* f) override {
     f->Duration("max_checkpoint_age", &max_age_,
@@ -100,7 +101,8 @@ class InitCommand : public Command {
                 "reject checkpoints dated further ahead (BAD_TIMESTAMP)");
     f->String("account", &account_, "your account id, e.g. alice@example.com");
     f->String("device", &device_, "this device's name, e.g. phone");
-    f->String("log_key", &log_key_, "the log's note verifier key");
+    f->String("log_key", &log_key_,
+              "the log key: checkpoint verifier key and VRF key");
   }
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
@@ -121,7 +123,7 @@ class InitCommand : public Command {
     RETURN_IF_ERROR(WritePrivateKeyFile(ctx.Path(kAccountKey), account_key));
     RETURN_IF_ERROR(WritePrivateKeyFile(ctx.Path(kDeviceKey), device_key));
     ClientState state;
-    state.log_verifier_key = log_key_;
+    state.log_key = log_key_;
     state.policy.max_checkpoint_age_ms = absl::ToInt64Milliseconds(max_age_);
     state.policy.max_future_skew_ms = absl::ToInt64Milliseconds(max_skew_);
     state.account_id = account_;
@@ -140,11 +142,10 @@ class InitCommand : public Command {
  private:
   // The log key and the ids, checked before anything is created.
   absl::Status CheckArguments() const {
-    absl::StatusOr<NoteVerifierKey> key = NoteVerifierKey::Parse(log_key_);
-    if (!key.ok() || key->type != kNoteTypeEd25519) {
+    absl::StatusOr<LogPublicKey> key = LogPublicKey::Parse(log_key_);
+    if (!key.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--log_key is not a log verifier key: ",
-                       key.ok() ? "wrong key type" : key.status().message()));
+          absl::StrCat("--log_key is not a log key: ", key.status().message()));
     }
     DeviceRecord probe;
     probe.account_id = account_;

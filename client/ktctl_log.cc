@@ -1,7 +1,9 @@
 // ktctl commands that print what the log serves, verified: checkpoint,
 // proof, entries.
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "client/ktctl_framework.h"
+#include "core/account/leaf.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/proof.h"
 #include "core/util/bytes.h"
@@ -144,12 +146,14 @@ class EntriesCommand : public Command {
  public:
   const char* name() const override { return "entries"; }
   const char* summary() const override {
-    return "print log records in a range";
+    return "print the log's public leaves in a range";
   }
   const char* usage() const override {
     return "usage: ktctl entries --begin=N --end=M\n\n"
-           "Prints the records [N, M) of the log, decoded (at most 1000 per "
-           "call).";
+           "Prints the public leaves [N, M) of the log (at most 1000 per "
+           "call): each\naccount's position (the VRF output of its id), "
+           "version, the log's\ntimestamp and the record and state "
+           "commitments. Leaves name no account,\ndevice or key.";
   }
   void AddFlags(FlagSet* f) override {
     f->Uint64("begin", &begin_, "first leaf index");
@@ -163,16 +167,28 @@ class EntriesCommand : public Command {
     nlohmann::json j = nlohmann::json::array();
     std::string text;
     for (size_t i = 0; i < entries.size(); ++i) {
-      absl::StatusOr<DeviceRecord> r = DecodeRecord(entries[i]);
-      if (!r.ok()) {
+      absl::StatusOr<Leaf> leaf = DecodeLeaf(entries[i]);
+      if (!leaf.ok()) {
         return absl::DataLossError(
             absl::StrCat("entry ", begin_ + i,
-                         " is not a valid record: ", r.status().message()));
+                         " is not a valid leaf: ", leaf.status().message()));
       }
-      nlohmann::json rj = RecordJson(*r);
-      rj["leaf_index"] = begin_ + i;
-      j.push_back(rj);
-      absl::StrAppend(&text, begin_ + i, "  ", RecordText(*r), "\n");
+      j.push_back({{"leaf_index", begin_ + i},
+                   {"leaf_hash", HashLeaf(entries[i]).ToHex()},
+                   {"position", leaf->position.ToHex()},
+                   {"version", leaf->version},
+                   {"timestamp_ms", leaf->timestamp_ms},
+                   {"record_commitment", leaf->record_commitment.ToHex()},
+                   {"state_commitment", leaf->state_commitment.ToHex()}});
+      absl::StrAppend(&text, begin_ + i,
+                      "  position=", leaf->position.ToHex().substr(0, 16),
+                      "… version=", leaf->version, " time=",
+                      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
+                                       absl::FromUnixMillis(leaf->timestamp_ms),
+                                       absl::UTCTimeZone()),
+                      " record=", leaf->record_commitment.ToHex().substr(0, 16),
+                      "… state=", leaf->state_commitment.ToHex().substr(0, 16),
+                      "…\n");
     }
     return Output{text, j};
   }

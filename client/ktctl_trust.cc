@@ -86,9 +86,10 @@ class HistoryCommand : public Command {
   const char* usage() const override {
     return "usage: ktctl history ACCOUNT [--from=VERSION]\n\n"
            "Prints every record of ACCOUNT from a version on, each verified\n"
-           "(inclusion proof), replayed with the account rules, and checked "
-           "to\nlead to the state the index proves. An answer that does not "
-           "verify\nraises INVALID_PROOF, as a lookup does.";
+           "(its leaf's inclusion proof, position and commitment openings),\n"
+           "replayed with the account rules, and checked to lead to the "
+           "state the\nindex proves. An answer that does not verify raises "
+           "INVALID_PROOF, as a\nlookup does.";
   }
   void AddFlags(FlagSet* f) override {
     f->Uint64("from", &from_, "first version to show");

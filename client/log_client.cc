@@ -126,7 +126,7 @@ absl::StatusOr<std::vector<std::string>> LogClient::GetEntries(uint64_t begin,
   req.set_end(end);
   v1::GetEntriesResponse resp;
   RETURN_IF_ERROR(Call(&v1::Log::Stub::GetEntries, req, &resp));
-  return std::vector<std::string>(resp.records().begin(), resp.records().end());
+  return std::vector<std::string>(resp.leaves().begin(), resp.leaves().end());
 }
 
 absl::StatusOr<AccountLookupAnswer> LogClient::Lookup(

@@ -63,7 +63,7 @@ class LogClient : public LogSource {
   absl::StatusOr<InclusionAnswer> GetInclusionProofByHash(const Hash& leaf_hash,
                                                           uint64_t tree_size);
 
-  // Records from `begin`; at most kMaxEntriesPerRequest, maybe fewer than
+  // Public leaves from `begin`; at most kMaxEntriesPerRequest, maybe fewer than
   // end - begin.
   absl::StatusOr<std::vector<std::string>> GetEntries(uint64_t begin,
                                                       uint64_t end);

@@ -1,15 +1,29 @@
 #include "log/integrator.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "core/account/commitment.h"
 #include "core/merkle/merkle.h"
 #include "core/util/status_macros.h"
 
 namespace ktlog {
 namespace {
 
-// Account states kept between batches; beyond this many the cache starts
-// over (the states are in storage).
+// Account states and positions kept between batches; beyond this many the
+// caches start over (everything is in storage).
 constexpr size_t kMaxCachedAccounts = 1 << 16;
+
+// The timestamp of the last stored leaf (0 for an empty log).
+absl::StatusOr<uint64_t> LastLeafTime(LogWriter* storage) {
+  if (storage->size() == 0) return 0;
+  ASSIGN_OR_RETURN(std::vector<std::string> last,
+                   storage->ReadLeaves(storage->size() - 1, storage->size()));
+  absl::StatusOr<Leaf> leaf = DecodeLeaf(last[0]);
+  if (!leaf.ok())
+    return absl::DataLossError("the last stored leaf is malformed");
+  return leaf->timestamp_ms;
+}
 
 }  // namespace
 
@@ -19,26 +33,34 @@ Integrator::StorageAccounts::LoadAccount(const std::string& account_id) {
 }
 
 absl::StatusOr<std::unique_ptr<Integrator>> Integrator::Open(
-    LogWriter* storage, CheckpointPublisher* publisher) {
+    LogWriter* storage, CheckpointPublisher* publisher,
+    const VrfPrivateKey* vrf, const Clock* clock) {
   uint64_t size = storage->size();
   ASSIGN_OR_RETURN(std::vector<Hash> hashes, storage->ReadCompactRange(size));
   ASSIGN_OR_RETURN(CompactRange range,
                    CompactRange::FromHashes(size, std::move(hashes)));
   ASSIGN_OR_RETURN(Hash index_root, storage->ReadIndexRoot(size));
+  ASSIGN_OR_RETURN(uint64_t last_leaf_ms, LastLeafTime(storage));
   std::unique_ptr<Integrator> integrator(
-      new Integrator(storage, publisher, std::move(range), index_root));
-  // Entries synced after the last checkpoint (a crash), or a new log: sign
+      new Integrator(storage, publisher, vrf, clock, std::move(range),
+                     index_root, last_leaf_ms));
+  // Leaves synced after the last checkpoint (a crash), or a new log: sign
   // the tree as it is now.
   RETURN_IF_ERROR(integrator->PublishIfBehind());
   return integrator;
 }
 
 Integrator::Integrator(LogWriter* storage, CheckpointPublisher* publisher,
-                       CompactRange range, Hash index_root)
+                       const VrfPrivateKey* vrf, const Clock* clock,
+                       CompactRange range, Hash index_root,
+                       uint64_t last_leaf_ms)
     : storage_(storage),
       publisher_(publisher),
+      vrf_(vrf),
+      clock_(clock),
       range_(std::move(range)),
       index_root_(index_root),
+      last_leaf_ms_(last_leaf_ms),
       accounts_(storage),
       replay_(&accounts_) {}
 
@@ -54,72 +76,112 @@ absl::Status Integrator::PublishIfBehind() {
   return PublishCurrent();
 }
 
-absl::StatusOr<absl::Status> Integrator::Admit(
-    const PendingWrite& w, uint64_t index,
-    const absl::flat_hash_map<Hash, uint64_t>& batch_leaves) {
+absl::StatusOr<absl::Status> Integrator::Admit(const PendingWrite& w,
+                                               const Batch& b) {
   std::optional<uint64_t> existing;
-  if (auto it = batch_leaves.find(w.leaf_hash); it != batch_leaves.end()) {
+  if (auto it = b.record_hashes.find(w.record_hash);
+      it != b.record_hashes.end()) {
     existing = it->second;
   } else {
-    ASSIGN_OR_RETURN(existing, storage_->FindLeafIndex(w.leaf_hash));
+    ASSIGN_OR_RETURN(existing, storage_->FindRecord(w.record_hash));
   }
   if (existing.has_value()) {
     return absl::AlreadyExistsError(absl::StrCat(
         "the record is already in the log at leaf index ", *existing));
   }
   RETURN_IF_ERROR(replay_.Load(w.record.account_id));
-  return replay_.Apply(w.record, index);
+  return replay_.Apply(w.record, b.range.size());
 }
 
-absl::Status Integrator::AddIndexUpdate(StorageBatch* sb, IndexUpdate* update) {
-  sb->accounts = replay_.Changed();
-  std::unique_ptr<IndexNodeReader> stored = storage_->IndexReaderAt(sb->begin);
-  ASSIGN_OR_RETURN(*update,
-                   index_cache_.Update(stored.get(), replay_.IndexChanges()));
-  sb->index_nodes = update->nodes;
-  sb->index_root = update->root;
+absl::StatusOr<AccountPosition> Integrator::PositionOf(
+    const std::string& account_id, Batch* b) {
+  if (auto it = positions_.find(account_id); it != positions_.end()) {
+    return it->second;
+  }
+  ASSIGN_OR_RETURN(std::optional<AccountPosition> stored,
+                   storage_->ReadPosition(account_id));
+  if (!stored.has_value()) {
+    ASSIGN_OR_RETURN(VrfPrivateKey::Evaluation e,
+                     vrf_->Prove(AccountVrfInput(account_id)));
+    stored = AccountPosition{e.output, e.proof};
+    b->storage.positions.emplace_back(account_id, *stored);
+  }
+  positions_[account_id] = *stored;
+  return *stored;
+}
+
+absl::StatusOr<AppendedLeaf> Integrator::AppendLeaf(const PendingWrite& w,
+                                                    Batch* b) {
+  const std::string& id = w.record.account_id;
+  ASSIGN_OR_RETURN(AccountPosition position, PositionOf(id, b));
+  const AccountState& state = replay_.State(id);
+  std::string encoded_state = state.Encode();
+  PrivateEntry entry{w.data, NewOpening(), NewOpening()};
+  last_leaf_ms_ = std::max(last_leaf_ms_, clock_->NowMillis());
+  Leaf leaf{position.position, state.version, last_leaf_ms_,
+            Commit(entry.record_opening, CommitmentKind::kRecord, id,
+                   state.version, w.data),
+            Commit(entry.state_opening, CommitmentKind::kState, id,
+                   state.version, encoded_state)};
+  std::string leaf_bytes = leaf.Encode();
+  AppendedLeaf appended{b->range.size(), HashLeaf(leaf_bytes)};
+  b->record_hashes[w.record_hash] = appended.leaf_index;
+  auto [key, value] = IndexEntryOf(leaf);
+  b->index_changes[key] = value;
+  b->range.Append(appended.leaf_hash, [b](const NodeId& node, const Hash& h) {
+    b->storage.nodes.emplace_back(node, h);
+  });
+  StorageBatch& sb = b->storage;
+  sb.leaves.push_back(std::move(leaf_bytes));
+  sb.leaf_hashes.push_back(appended.leaf_hash);
+  sb.entries.push_back(std::move(entry));
+  sb.record_hashes.push_back(w.record_hash);
+  sb.history.push_back(HistoryEntry{id, state.version, appended.leaf_index});
+  return appended;
+}
+
+absl::Status Integrator::CommitAndPublish(Batch* b, IntegratedBatch* out) {
+  StorageBatch& sb = b->storage;
+  sb.accounts = replay_.Changed();
+  std::unique_ptr<IndexNodeReader> stored = storage_->IndexReaderAt(sb.begin);
+  std::vector<std::pair<Hash, Hash>> changes(b->index_changes.begin(),
+                                             b->index_changes.end());
+  ASSIGN_OR_RETURN(IndexUpdate update,
+                   index_cache_.Update(stored.get(), std::move(changes)));
+  sb.index_nodes = update.nodes;
+  sb.index_root = update.root;
+  RETURN_IF_ERROR(storage_->CommitBatch(sb));
+  index_cache_.Remember(update);
+  replay_.ClearChanges();
+  if (replay_.loaded() > kMaxCachedAccounts) {
+    replay_.Reset();
+    positions_.clear();
+  }
+  range_ = std::move(b->range);
+  index_root_ = sb.index_root;
+  out->appended = true;
+  out->published = PublishCurrent();
   return absl::OkStatus();
 }
 
 absl::StatusOr<IntegratedBatch> Integrator::Integrate(
     const std::vector<const PendingWrite*>& batch) {
   IntegratedBatch out;
-  StorageBatch sb;
-  sb.begin = range_.size();
-  CompactRange next = range_;
-  absl::flat_hash_map<Hash, uint64_t> batch_leaves;
+  Batch b;
+  b.storage.begin = range_.size();
+  b.range = range_;
   replay_.ClearChanges();
   for (const PendingWrite* w : batch) {
-    ASSIGN_OR_RETURN(absl::Status admitted,
-                     Admit(*w, next.size(), batch_leaves));
+    ASSIGN_OR_RETURN(absl::Status admitted, Admit(*w, b));
     if (!admitted.ok()) {
       out.outcomes.push_back(admitted);
       continue;
     }
-    uint64_t index = next.size();
-    out.outcomes.push_back(index);
-    batch_leaves[w->leaf_hash] = index;
-    next.Append(w->leaf_hash, [&sb](const NodeId& node, const Hash& h) {
-      sb.nodes.emplace_back(node, h);
-    });
-    sb.records.push_back(w->data);
-    sb.leaf_hashes.push_back(w->leaf_hash);
-    const DeviceRecord& r = w->record;
-    sb.history.push_back(HistoryEntry{
-        r.account_id, r.account_version, index,
-        r.operation == Operation::kRotateAccountKey || r.account_version == 1});
+    ASSIGN_OR_RETURN(AppendedLeaf appended, AppendLeaf(*w, &b));
+    out.outcomes.push_back(appended);
   }
-  if (sb.records.empty()) return out;
-  IndexUpdate update;
-  RETURN_IF_ERROR(AddIndexUpdate(&sb, &update));
-  RETURN_IF_ERROR(storage_->CommitBatch(sb));
-  index_cache_.Remember(update);
-  replay_.ClearChanges();
-  if (replay_.loaded() > kMaxCachedAccounts) replay_.Reset();
-  range_ = std::move(next);
-  index_root_ = sb.index_root;
-  out.appended = true;
-  out.published = PublishCurrent();
+  if (b.storage.leaves.empty()) return out;
+  RETURN_IF_ERROR(CommitAndPublish(&b, &out));
   return out;
 }
 

@@ -1,9 +1,13 @@
 // Integrator: the log's single writer. Given a batch of validated records
 // (decoded, signature verified), it turns them into the log's next state:
-// drops duplicates, applies the account rules in order (AccountReplay, the
-// one replay shared with the auditor and fsck), extends the tree, updates
-// the account index for the accounts that changed (O(k log n) for k), writes
-// everything with one synced write, and then has the publisher sign a
+// drops duplicates, applies the account rules in order (AccountReplay),
+// and for each record appends a public leaf (core/account/leaf.h): the
+// account's position (the VRF output of its id, computed once per account),
+// its new version, the time, and commitments to the record and to the new
+// account state, under fresh openings. It updates the account index from
+// those leaves (IndexEntryOf, the definition every auditor recomputes),
+// writes everything (leaves, and privately the records, openings and
+// states) with one synced write, and then has the publisher sign a
 // checkpoint over it. Tessera's `Integrate`, for ktlog's data.
 //
 // Durability: a record's leaf index is reported only after the batch holding
@@ -13,6 +17,7 @@
 #ifndef KTLOG_LOG_INTEGRATOR_H_
 #define KTLOG_LOG_INTEGRATOR_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,9 +26,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/account/index_tree.h"
+#include "core/account/leaf.h"
 #include "core/account/record.h"
 #include "core/account/replay.h"
+#include "core/crypto/vrf.h"
 #include "core/merkle/compact_range.h"
+#include "core/util/clock.h"
 #include "log/publisher.h"
 #include "log/storage/log_storage.h"
 #include "log/write_queue.h"
@@ -34,9 +42,10 @@ class Integrator final : public BatchSink {
  public:
   // Loads the tree from storage and publishes a checkpoint if the stored
   // tree is larger than the latest checkpoint (or none exists yet). Borrows
-  // both. Storage errors pass through.
+  // everything. Storage errors pass through.
   static absl::StatusOr<std::unique_ptr<Integrator>> Open(
-      LogWriter* storage, CheckpointPublisher* publisher);
+      LogWriter* storage, CheckpointPublisher* publisher,
+      const VrfPrivateKey* vrf, const Clock* clock);
 
   // Integrates `batch` (see the file comment). An error means storage
   // failed and nothing of the batch was committed; the integrator must not
@@ -63,26 +72,43 @@ class Integrator final : public BatchSink {
     LogWriter* const storage_;
   };
 
+  // What one batch accumulates.
+  struct Batch {
+    StorageBatch storage;
+    CompactRange range;
+    absl::flat_hash_map<Hash, uint64_t> record_hashes;  // in this batch
+    std::map<Hash, Hash> index_changes;  // position -> value, last wins
+  };
+
   Integrator(LogWriter* storage, CheckpointPublisher* publisher,
-             CompactRange range, Hash index_root);
+             const VrfPrivateKey* vrf, const Clock* clock, CompactRange range,
+             Hash index_root, uint64_t last_leaf_ms);
 
   // Steps of Integrate.
   // Why `w` cannot be appended (a duplicate, or the account rules), or OK
   // once it is applied to the replay; a non-OK return is a storage error.
-  absl::StatusOr<absl::Status> Admit(
-      const PendingWrite& w, uint64_t index,
-      const absl::flat_hash_map<Hash, uint64_t>& batch_leaves);
-  // Adds the changed accounts and the index update to `sb`.
-  absl::Status AddIndexUpdate(StorageBatch* sb, IndexUpdate* update);
+  absl::StatusOr<absl::Status> Admit(const PendingWrite& w, const Batch& b);
+  // The account's position: cached, stored, or computed now (and added to
+  // the batch).
+  absl::StatusOr<AccountPosition> PositionOf(const std::string& account_id,
+                                             Batch* b);
+  // Appends the leaf of an admitted write; returns it.
+  absl::StatusOr<AppendedLeaf> AppendLeaf(const PendingWrite& w, Batch* b);
+  // Commits the batch and publishes a checkpoint over it.
+  absl::Status CommitAndPublish(Batch* b, IntegratedBatch* out);
 
   LogWriter* const storage_;
   CheckpointPublisher* const publisher_;
+  const VrfPrivateKey* const vrf_;
+  const Clock* const clock_;
   CompactRange range_;
   Hash index_root_;
+  uint64_t last_leaf_ms_;  // leaf timestamps never decrease
   StorageAccounts accounts_;
-  // Account states loaded or changed by earlier batches (a cache, reset
-  // when large) and the index nodes near the root.
+  // Caches of what earlier batches loaded or computed (reset when large):
+  // account states, positions, and the index nodes near the root.
   AccountReplay replay_;
+  std::map<std::string, AccountPosition> positions_;
   IndexWriterCache index_cache_;
 };
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/account/commitment.h"
 #include "core/account/index.h"
+#include "core/account/leaf.h"
 #include "core/account/record.h"
 #include "core/merkle/proof.h"
 #include "core/util/status_macros.h"
@@ -81,7 +83,7 @@ absl::StatusOr<std::vector<std::string>> LogQueries::Entries(uint64_t begin,
                      " is not below the latest checkpoint's size ", published));
   }
   end = std::min({end, published, begin + kMaxEntriesPerRequest});
-  return storage_->ReadRecords(begin, end);
+  return storage_->ReadLeaves(begin, end);
 }
 
 absl::StatusOr<uint64_t> LogQueries::ResolveTreeSize(
@@ -96,45 +98,14 @@ absl::StatusOr<uint64_t> LogQueries::ResolveTreeSize(
   return *tree_size;
 }
 
-absl::StatusOr<ProvedRecord> LogQueries::ProveRecord(uint64_t leaf_index,
-                                                     uint64_t tree_size) {
-  ASSIGN_OR_RETURN(std::vector<std::string> records,
-                   storage_->ReadRecords(leaf_index, leaf_index + 1));
-  ASSIGN_OR_RETURN(ProofPlan plan, InclusionProofPlan(leaf_index, tree_size));
-  ProvedRecord out;
-  out.leaf_index = leaf_index;
-  out.record = std::move(records[0]);
-  ASSIGN_OR_RETURN(out.inclusion_proof, storage_->ReadProof(plan));
-  return out;
-}
-
-absl::Status LogQueries::ProveDevices(const AccountState& state,
-                                      uint64_t tree_size,
-                                      AccountLookupAnswer* out) {
-  uint64_t oldest = state.version;
-  for (const auto& [id, device] : state.devices) {
-    ASSIGN_OR_RETURN(ProvedRecord d, ProveRecord(device.leaf_index, tree_size));
-    absl::StatusOr<DeviceRecord> r = DecodeRecord(d.record);
-    if (!r.ok()) return absl::DataLossError("stored record is malformed");
-    oldest = std::min(oldest, r->account_version);
-    out->devices.push_back(std::move(d));
-  }
-  // The key chain back to the key that signed the oldest device record.
-  ASSIGN_OR_RETURN(std::vector<HistoryEntry> keys,
-                   storage_->ReadKeyRecords(state.account_id, tree_size, oldest,
-                                            kMaxKeyRecordsPerLookup + 1));
-  if (keys.size() > kMaxKeyRecordsPerLookup) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("account \"", state.account_id,
-                     "\" rotated its key more than ", kMaxKeyRecordsPerLookup,
-                     " times since its oldest device was added; verify it with "
-                     "GetAccountHistory"));
-  }
-  for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
-    ASSIGN_OR_RETURN(ProvedRecord k, ProveRecord(it->leaf_index, tree_size));
-    out->key_records.push_back(std::move(k));
-  }
-  return absl::OkStatus();
+absl::StatusOr<AccountPosition> LogQueries::PositionOf(
+    const std::string& account_id) {
+  ASSIGN_OR_RETURN(std::optional<AccountPosition> stored,
+                   storage_->ReadPosition(account_id));
+  if (stored.has_value()) return *stored;
+  ASSIGN_OR_RETURN(VrfPrivateKey::Evaluation e,
+                   vrf_->Prove(AccountVrfInput(account_id)));
+  return AccountPosition{e.output, e.proof};
 }
 
 absl::StatusOr<AccountLookupAnswer> LogQueries::Lookup(
@@ -143,23 +114,57 @@ absl::StatusOr<AccountLookupAnswer> LogQueries::Lookup(
   AccountLookupAnswer out;
   ASSIGN_OR_RETURN(out.tree_size,
                    ResolveTreeSize(tree_size, &out.checkpoint_note));
+  ASSIGN_OR_RETURN(AccountPosition position, PositionOf(account_id));
+  out.vrf_proof = position.proof;
   std::unique_ptr<IndexNodeReader> reader =
       storage_->IndexReaderAt(out.tree_size);
   std::optional<Hash> value_hash;
-  ASSIGN_OR_RETURN(
-      IndexProof proof,
-      ProveIndex(reader.get(), AccountIndexKey(account_id), &value_hash));
+  ASSIGN_OR_RETURN(IndexProof proof,
+                   ProveIndex(reader.get(), position.position, &value_hash));
   out.index_proof = proof.Encode();
   if (!value_hash.has_value()) return out;
   ASSIGN_OR_RETURN(std::optional<AccountState> state,
                    storage_->ReadAccount(account_id, out.tree_size));
-  if (!state.has_value() || AccountValueHash(*state) != *value_hash) {
+  if (!state.has_value()) {
+    return absl::DataLossError(absl::StrCat(
+        "the index holds account \"", account_id, "\" but storage does not"));
+  }
+  // The opening of the state commitment of the account's latest leaf.
+  ASSIGN_OR_RETURN(
+      std::vector<HistoryEntry> latest,
+      storage_->ReadHistory(account_id, state->version, out.tree_size, 1));
+  if (latest.empty() || latest[0].version != state->version) {
+    return absl::DataLossError(absl::StrCat("the history of account \"",
+                                            account_id, "\" lacks its version ",
+                                            state->version));
+  }
+  ASSIGN_OR_RETURN(PrivateEntry entry,
+                   storage_->ReadEntry(latest[0].leaf_index));
+  out.account_state = state->Encode();
+  out.state_opening = entry.state_opening;
+  Hash commitment = Commit(out.state_opening, CommitmentKind::kState,
+                           account_id, state->version, out.account_state);
+  if (IndexValueHash(state->version, commitment) != *value_hash) {
     return absl::DataLossError(absl::StrCat("stored state of account \"",
                                             account_id,
                                             "\" does not match the index"));
   }
-  out.account_state = state->Encode();
-  RETURN_IF_ERROR(ProveDevices(*state, out.tree_size, &out));
+  return out;
+}
+
+absl::StatusOr<HistoryEntryAnswer> LogQueries::Version(
+    const std::string& account_id, const HistoryEntry& e, uint64_t tree_size) {
+  HistoryEntryAnswer out;
+  out.leaf_index = e.leaf_index;
+  ASSIGN_OR_RETURN(std::vector<std::string> leaf,
+                   storage_->ReadLeaves(e.leaf_index, e.leaf_index + 1));
+  out.leaf = std::move(leaf[0]);
+  ASSIGN_OR_RETURN(ProofPlan plan, InclusionProofPlan(e.leaf_index, tree_size));
+  ASSIGN_OR_RETURN(out.inclusion_proof, storage_->ReadProof(plan));
+  ASSIGN_OR_RETURN(PrivateEntry entry, storage_->ReadEntry(e.leaf_index));
+  out.record = std::move(entry.record);
+  out.record_opening = std::move(entry.record_opening);
+  out.state_opening = std::move(entry.state_opening);
   return out;
 }
 
@@ -181,12 +186,15 @@ absl::StatusOr<AccountHistoryAnswer> LogQueries::History(
                                             "of size ",
                                             out.tree_size));
   }
+  ASSIGN_OR_RETURN(AccountPosition position, PositionOf(account_id));
+  out.vrf_proof = position.proof;
   ASSIGN_OR_RETURN(std::vector<HistoryEntry> entries,
                    storage_->ReadHistory(account_id, from_version,
                                          out.tree_size, kMaxHistoryPerRequest));
   for (const HistoryEntry& e : entries) {
-    ASSIGN_OR_RETURN(ProvedRecord r, ProveRecord(e.leaf_index, out.tree_size));
-    out.records.push_back(std::move(r));
+    ASSIGN_OR_RETURN(HistoryEntryAnswer v,
+                     Version(account_id, e, out.tree_size));
+    out.entries.push_back(std::move(v));
   }
   uint64_t last = entries.empty() ? from_version - 1 : entries.back().version;
   out.next_version = last < state->version && !entries.empty() ? last + 1 : 0;

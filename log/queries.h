@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "core/account/answers.h"
 #include "core/crypto/hash.h"
+#include "core/crypto/vrf.h"
 #include "log/publisher.h"
 #include "log/storage/log_storage.h"
 
@@ -26,13 +27,14 @@ namespace ktlog {
 
 inline constexpr uint64_t kMaxEntriesPerRequest = 1000;
 inline constexpr size_t kMaxHistoryPerRequest = 100;
-inline constexpr size_t kMaxKeyRecordsPerLookup = 100;
 
 class LogQueries {
  public:
-  // Borrows both.
-  LogQueries(LogReader* storage, const CheckpointPublisher* publisher)
-      : storage_(storage), publisher_(publisher) {}
+  // Borrows all three. `vrf` proves the positions of accounts that were
+  // never written (their absence needs a VRF proof too).
+  LogQueries(LogReader* storage, const CheckpointPublisher* publisher,
+             const VrfPrivateKey* vrf)
+      : storage_(storage), publisher_(publisher), vrf_(vrf) {}
 
   // The latest signed checkpoint.
   absl::StatusOr<std::shared_ptr<const PublishedCheckpoint>> Latest() const;
@@ -47,21 +49,21 @@ class LogQueries {
                                                  uint64_t tree_size);
   absl::StatusOr<InclusionAnswer> InclusionProofByHash(const Hash& leaf_hash,
                                                        uint64_t tree_size);
-  // Records from `begin`, at most kMaxEntriesPerRequest, never past the
-  // checkpoint (INVALID_ARGUMENT if end <= begin; OUT_OF_RANGE if begin is
-  // not below the checkpoint's size).
+  // Public leaves from `begin`, at most kMaxEntriesPerRequest, never past
+  // the checkpoint (INVALID_ARGUMENT if end <= begin; OUT_OF_RANGE if begin
+  // is not below the checkpoint's size).
   absl::StatusOr<std::vector<std::string>> Entries(uint64_t begin,
                                                    uint64_t end);
 
-  // An account's complete device set at the checkpoint of `tree_size`
-  // (nullopt: the latest, whose note the answer carries), proved against
-  // its index root; or the proof that it is absent. FAILED_PRECONDITION if
-  // its key chain is longer than kMaxKeyRecordsPerLookup.
+  // An account's complete state at the checkpoint of `tree_size` (nullopt:
+  // the latest, whose note the answer carries): the VRF proof of its
+  // position, the index proof at that position, and the state with the
+  // opening of its commitment; or the proof that it is absent.
   absl::StatusOr<AccountLookupAnswer> Lookup(const std::string& account_id,
                                              std::optional<uint64_t> tree_size);
-  // Up to kMaxHistoryPerRequest of an account's records from
-  // `from_version` (>= 1), with inclusion proofs, at the checkpoint of
-  // `tree_size` (nullopt: the latest).
+  // Up to kMaxHistoryPerRequest of an account's versions from
+  // `from_version` (>= 1), each a leaf with its inclusion proof, record and
+  // openings, at the checkpoint of `tree_size` (nullopt: the latest).
   absl::StatusOr<AccountHistoryAnswer> History(
       const std::string& account_id, uint64_t from_version,
       std::optional<uint64_t> tree_size);
@@ -75,16 +77,18 @@ class LogQueries {
   // copied to *note) resolved to one with an index root.
   absl::StatusOr<uint64_t> ResolveTreeSize(std::optional<uint64_t> tree_size,
                                            std::string* note) const;
-  // The record at `leaf_index` with its inclusion proof in `tree_size`.
-  absl::StatusOr<ProvedRecord> ProveRecord(uint64_t leaf_index,
-                                           uint64_t tree_size);
-  // The records that added the account's active devices, and the key chain
-  // back to the key that signed the oldest of them.
-  absl::Status ProveDevices(const AccountState& state, uint64_t tree_size,
-                            AccountLookupAnswer* out);
+  // The account's position and VRF proof: stored, or computed for an
+  // account that was never written.
+  absl::StatusOr<AccountPosition> PositionOf(const std::string& account_id);
+  // The leaf of `version` of the account (stored at a leaf index below
+  // `tree_size`) with everything behind it.
+  absl::StatusOr<HistoryEntryAnswer> Version(const std::string& account_id,
+                                             const HistoryEntry& entry,
+                                             uint64_t tree_size);
 
   LogReader* const storage_;
   const CheckpointPublisher* const publisher_;
+  const VrfPrivateKey* const vrf_;
 };
 
 }  // namespace ktlog

@@ -125,18 +125,22 @@ class SharedFactory
 
 }  // namespace
 
-LogServer::LogServer(NoteSigner signer, LogServerOptions options)
-    : signer_(std::move(signer)), options_(std::move(options)) {}
+LogServer::LogServer(NoteSigner signer, VrfPrivateKey vrf,
+                     LogServerOptions options)
+    : signer_(std::move(signer)),
+      vrf_(std::move(vrf)),
+      options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
-    NoteSigner signer, const LogServerOptions& options) {
+    NoteSigner signer, VrfPrivateKey vrf, const LogServerOptions& options) {
   if (signer.type() != kNoteTypeEd25519) {
     return absl::InvalidArgumentError(
         "the log's signing key must be an Ed25519 note key (type 0x01), not a "
         "witness cosigning key");
   }
   RETURN_IF_ERROR(CheckListenAddress(options.listen_address));
-  std::unique_ptr<LogServer> s(new LogServer(std::move(signer), options));
+  std::unique_ptr<LogServer> s(
+      new LogServer(std::move(signer), std::move(vrf), options));
   RETURN_IF_ERROR(s->OpenComponents());
   RETURN_IF_ERROR(s->StartGrpc());
   return s;
@@ -145,16 +149,18 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
 absl::Status LogServer::OpenComponents() {
   ASSIGN_OR_RETURN(storage_, LogStorage::Open(options_.data_dir));
   RETURN_IF_ERROR(storage_->BindIdentity(
-      LogIdentity{signer_.name(), signer_.verifier_key().ToString()}));
+      LogIdentity{signer_.name(), log_key().ToString()}));
   ASSIGN_OR_RETURN(publisher_, CheckpointPublisher::Create(
                                    storage_.get(), &signer_, options_.clock));
   ASSIGN_OR_RETURN(integrator_,
-                   Integrator::Open(storage_.get(), publisher_.get()));
+                   Integrator::Open(storage_.get(), publisher_.get(), &vrf_,
+                                    options_.clock));
   queue_ = std::make_unique<WriteQueue>(integrator_.get(), options_.sequencer);
   writes_ = std::make_unique<LogWrites>(queue_.get(), publisher_.get(),
                                         options_.clock,
                                         options_.service.max_record_skew);
-  queries_ = std::make_unique<LogQueries>(storage_.get(), publisher_.get());
+  queries_ =
+      std::make_unique<LogQueries>(storage_.get(), publisher_.get(), &vrf_);
   cosignatures_ = std::make_unique<Cosignatures>(
       storage_.get(), publisher_.get(), signer_.verifier_key(), options_.clock,
       options_.cosignatures);

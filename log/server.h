@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/crypto/vrf.h"
+#include "core/note/log_key.h"
 #include "core/note/note.h"
 #include "core/util/clock.h"
 #include "log/cosignatures.h"
@@ -54,12 +56,14 @@ struct LogServerOptions {
 
 class LogServer {
  public:
-  // The origin is the signer's key name (C2SP: the log's key name is its
+  // The log's identity is its checkpoint signing key and its VRF key; the
+  // origin is the signer's key name (C2SP: the log's key name is its
   // origin). Errors: FAILED_PRECONDITION for a data dir that cannot be used
-  // or belongs to another log; DATA_LOSS for a data dir inconsistent with
-  // its last checkpoint; UNAVAILABLE if the address cannot be listened on.
+  // or belongs to another log (other origin, checkpoint key or VRF key);
+  // DATA_LOSS for a data dir inconsistent with its last checkpoint;
+  // UNAVAILABLE if the address cannot be listened on.
   static absl::StatusOr<std::unique_ptr<LogServer>> Start(
-      NoteSigner signer, const LogServerOptions& options);
+      NoteSigner signer, VrfPrivateKey vrf, const LogServerOptions& options);
 
   ~LogServer();  // Shutdown()s.
 
@@ -79,18 +83,23 @@ class LogServer {
   // "127.0.0.1:<port>" style address clients can dial.
   std::string address() const;
   NoteVerifierKey verifier_key() const { return signer_.verifier_key(); }
+  // What clients pin: the checkpoint key and the VRF key.
+  LogPublicKey log_key() const {
+    return LogPublicKey{signer_.verifier_key(), vrf_.public_key()};
+  }
   const std::string& origin() const { return signer_.name(); }
 
   CheckpointPublisher* publisher() { return publisher_.get(); }
   LogStorage* storage() { return storage_.get(); }
 
  private:
-  LogServer(NoteSigner signer, LogServerOptions options);
+  LogServer(NoteSigner signer, VrfPrivateKey vrf, LogServerOptions options);
   // Steps of Start.
   absl::Status OpenComponents();
   absl::Status StartGrpc();
 
   NoteSigner signer_;
+  VrfPrivateKey vrf_;
   LogServerOptions options_;
   std::unique_ptr<LogStorage> storage_;
   std::unique_ptr<CheckpointPublisher> publisher_;

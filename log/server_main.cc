@@ -19,10 +19,10 @@ constexpr char kUsage[] =
     "usage: ktlog-server --data_dir=DIR --key_file=FILE [flags]\n\n"
     "Runs a ktlog key transparency log: appends signed device records to an\n"
     "RFC 9162 Merkle tree in RocksDB under DIR, signs C2SP checkpoints with\n"
-    "the key in FILE (made by ktlog-keygen) and serves ktlog.v1.Log over\n"
-    "gRPC. Prints \"listening on HOST:PORT\" once ready; SIGTERM or SIGINT\n"
-    "shut it down gracefully; SIGUSR1 writes an online backup to\n"
-    "--backup_dir.";
+    "the keys in FILE (made by ktlog-keygen) and serves ktlog.v1.Log over\n"
+    "gRPC. Prints \"listening on HOST:PORT\" and the log key clients pin\n"
+    "once ready; SIGTERM or SIGINT shut it down gracefully; SIGUSR1 writes\n"
+    "an online backup to --backup_dir.";
 
 // What the command line configures.
 struct Config {
@@ -136,8 +136,16 @@ int Main(int argc, char** argv) {
   if (!args.empty()) return Fail("unexpected argument " + args[0], 2);
   absl::Status usage = Finish(&c);
   if (!usage.ok()) return Fail(usage.message(), 2);
-  absl::StatusOr<NoteSigner> signer = LoadSignerKeyFile(c.key_file);
-  if (!signer.ok()) return Fail(signer.status().message(), 1);
+  absl::StatusOr<KeyFile> keys = LoadKeyFile(c.key_file);
+  if (!keys.ok()) return Fail(keys.status().message(), 1);
+  if (!keys->vrf.has_value()) {
+    return Fail(absl::StrCat(c.key_file,
+                             " holds no VRF key: a log needs one (make a log "
+                             "key file with ktlog-keygen --type=log; a "
+                             "witness key cannot run a log)"),
+                1);
+  }
+  const NoteSigner* signer = &keys->signer;
   if (!c.origin.empty() && c.origin != signer->name()) {
     return Fail(absl::StrCat("--origin \"", c.origin,
                              "\" differs from the signing key's name \"",
@@ -155,16 +163,16 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  absl::StatusOr<std::unique_ptr<LogServer>> server =
-      LogServer::Start(*std::move(signer), c.options);
+  absl::StatusOr<std::unique_ptr<LogServer>> server = LogServer::Start(
+      std::move(keys->signer), *std::move(keys->vrf), c.options);
   if (!server.ok()) return Fail(server.status().message(), 1);
   std::shared_ptr<const PublishedCheckpoint> cp =
       (*server)->publisher()->Latest();
   std::cout << "ktlog-server: listening on " << (*server)->address()
             << " origin " << (*server)->origin() << " tree size "
             << (cp ? cp->checkpoint.size : 0) << "\n"
-            << "ktlog-server: verifier key "
-            << (*server)->verifier_key().ToString() << std::endl;
+            << "ktlog-server: log key " << (*server)->log_key().ToString()
+            << std::endl;
   LogInfo("serving ", (*server)->origin(), " on ", (*server)->address(),
           " from ", c.options.data_dir);
   ServeUntilStopped(server->get(), c.backup_dir, signals);

@@ -158,9 +158,9 @@ grpc::Status LogService::GetEntries(grpc::ServerContext*,
                                     const v1::GetEntriesRequest* req,
                                     v1::GetEntriesResponse* resp) {
   return Serve([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::vector<std::string> records,
+    ASSIGN_OR_RETURN(std::vector<std::string> leaves,
                      queries_->Entries(req->begin(), req->end()));
-    for (std::string& r : records) resp->add_records(std::move(r));
+    for (std::string& l : leaves) resp->add_leaves(std::move(l));
     return absl::OkStatus();
   });
 }

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "core/merkle/merkle.h"
+#include "core/crypto/crypto.h"
 #include "core/util/logging.h"
 
 namespace ktlog {
@@ -10,9 +10,9 @@ namespace ktlog {
 struct WriteQueue::Pending {
   PendingWrite write;
   absl::Notification done;
-  absl::StatusOr<uint64_t> outcome;  // set before done is notified
+  absl::StatusOr<AppendedLeaf> outcome;  // set before done is notified
 
-  void Finish(absl::StatusOr<uint64_t> o) {
+  void Finish(absl::StatusOr<AppendedLeaf> o) {
     outcome = std::move(o);
     done.Notify();
   }
@@ -25,11 +25,12 @@ WriteQueue::WriteQueue(BatchSink* sink, const SequencerOptions& options)
 
 WriteQueue::~WriteQueue() { Stop(); }
 
-absl::StatusOr<WriteQueue::Appended> WriteQueue::Submit(
-    const DeviceRecord& record, std::string data, absl::Time deadline) {
+absl::StatusOr<AppendedLeaf> WriteQueue::Submit(const DeviceRecord& record,
+                                                std::string data,
+                                                absl::Time deadline) {
   auto p = std::make_shared<Pending>();
   p->write.record = record;
-  p->write.leaf_hash = HashLeaf(data);
+  p->write.record_hash = Sha256(data);
   p->write.data = std::move(data);
   {
     absl::MutexLock lock(&mu_);
@@ -49,8 +50,7 @@ absl::StatusOr<WriteQueue::Appended> WriteQueue::Submit(
         "deadline passed before the record was sequenced; it may still be "
         "appended: look it up by its leaf hash before retrying");
   }
-  if (!p->outcome.ok()) return p->outcome.status();
-  return Appended{*p->outcome, p->write.leaf_hash};
+  return p->outcome;
 }
 
 void WriteQueue::Stop() {

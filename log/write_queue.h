@@ -44,15 +44,21 @@ struct SequencerOptions {
 // A write waiting to be integrated.
 struct PendingWrite {
   DeviceRecord record;  // decoded, signature verified
-  std::string data;     // its canonical encoding: the leaf
-  Hash leaf_hash;       // HashLeaf(data)
+  std::string data;     // its canonical encoding
+  Hash record_hash;     // SHA-256(data)
+};
+
+// Where a record was appended: its public leaf.
+struct AppendedLeaf {
+  uint64_t leaf_index = 0;
+  Hash leaf_hash;  // RFC 9162 hash of the public leaf
 };
 
 // What became of one batch.
 struct IntegratedBatch {
-  // Per write, in order: its leaf index, or why it was refused (the account
+  // Per write, in order: its leaf, or why it was refused (the account
   // rules' errors; ALREADY_EXISTS for a duplicate, naming its leaf index).
-  std::vector<absl::StatusOr<uint64_t>> outcomes;
+  std::vector<absl::StatusOr<AppendedLeaf>> outcomes;
   // Whether a checkpoint over the batch was attempted (something was
   // appended), and if so whether it was signed: the records are durable
   // either way (the next start-up signs one).
@@ -81,11 +87,6 @@ class WriteQueue {
   WriteQueue(BatchSink* sink, const SequencerOptions& options);
   ~WriteQueue();  // Stop()s.
 
-  struct Appended {
-    uint64_t leaf_index;
-    Hash leaf_hash;
-  };
-
   // Appends a record that DecodeRecord() accepted and whose signature
   // verified (`data` is its encoding). Blocks until the record is durable or
   // refused, or `deadline` passes. Errors: the sink's outcome for the record
@@ -93,8 +94,8 @@ class WriteQueue {
   // too many writes are pending; UNAVAILABLE if stopping or storage failed;
   // DEADLINE_EXCEEDED if the deadline passed first (the record may still be
   // appended later).
-  absl::StatusOr<Appended> Submit(const DeviceRecord& record, std::string data,
-                                  absl::Time deadline);
+  absl::StatusOr<AppendedLeaf> Submit(const DeviceRecord& record,
+                                      std::string data, absl::Time deadline);
 
   // Stops accepting writes, hands what is queued to the sink, has it
   // publish a final checkpoint and joins the thread. Idempotent.

@@ -38,7 +38,7 @@ absl::StatusOr<WriteAnswer> LogWrites::Append(const std::string& record_bytes,
                                               bool wait_for_checkpoint,
                                               absl::Time deadline) {
   ASSIGN_OR_RETURN(DeviceRecord record, Check(record_bytes, expected));
-  ASSIGN_OR_RETURN(WriteQueue::Appended appended,
+  ASSIGN_OR_RETURN(AppendedLeaf appended,
                    queue_->Submit(record, record_bytes, deadline));
   WriteAnswer out{appended.leaf_index, appended.leaf_hash, ""};
   if (!wait_for_checkpoint) return out;

@@ -6,24 +6,24 @@
 namespace ktlog {
 namespace {
 
-void ToProto(const ProvedRecord& in, v1::ProvedRecord* out) {
+void ToProto(const HistoryEntryAnswer& in, v1::HistoryEntry* out) {
   out->set_leaf_index(in.leaf_index);
-  out->set_record(in.record);
+  out->set_leaf(in.leaf);
   HashesToProto(in.inclusion_proof, out->mutable_inclusion_proof());
+  out->set_record(in.record);
+  out->set_record_opening(in.record_opening);
+  out->set_state_opening(in.state_opening);
 }
 
-absl::StatusOr<std::vector<ProvedRecord>> FromProto(
-    const google::protobuf::RepeatedPtrField<v1::ProvedRecord>& in) {
-  std::vector<ProvedRecord> out;
-  out.reserve(in.size());
-  for (const v1::ProvedRecord& p : in) {
-    ProvedRecord r;
-    r.leaf_index = p.leaf_index();
-    r.record = p.record();
-    ASSIGN_OR_RETURN(r.inclusion_proof,
-                     HashesFromProto(p.inclusion_proof(), "inclusion proof"));
-    out.push_back(std::move(r));
-  }
+absl::StatusOr<HistoryEntryAnswer> FromProto(const v1::HistoryEntry& in) {
+  HistoryEntryAnswer out;
+  out.leaf_index = in.leaf_index();
+  out.leaf = in.leaf();
+  ASSIGN_OR_RETURN(out.inclusion_proof,
+                   HashesFromProto(in.inclusion_proof(), "inclusion proof"));
+  out.record = in.record();
+  out.record_opening = in.record_opening();
+  out.state_opening = in.state_opening();
   return out;
 }
 
@@ -70,22 +70,20 @@ void ToProto(const AccountLookupAnswer& in, v1::AccountLookup* out) {
     out->mutable_checkpoint()->set_note(in.checkpoint_note);
   }
   out->set_tree_size(in.tree_size);
+  out->set_vrf_proof(in.vrf_proof);
   out->set_index_proof(in.index_proof);
   out->set_account_state(in.account_state);
-  for (const ProvedRecord& p : in.devices) ToProto(p, out->add_devices());
-  for (const ProvedRecord& p : in.key_records) {
-    ToProto(p, out->add_key_records());
-  }
+  out->set_state_opening(in.state_opening);
 }
 
 absl::StatusOr<AccountLookupAnswer> FromProto(const v1::AccountLookup& in) {
   AccountLookupAnswer out;
   out.checkpoint_note = in.checkpoint().note();
   out.tree_size = in.tree_size();
+  out.vrf_proof = in.vrf_proof();
   out.index_proof = in.index_proof();
   out.account_state = in.account_state();
-  ASSIGN_OR_RETURN(out.devices, FromProto(in.devices()));
-  ASSIGN_OR_RETURN(out.key_records, FromProto(in.key_records()));
+  out.state_opening = in.state_opening();
   return out;
 }
 
@@ -94,7 +92,8 @@ void ToProto(const AccountHistoryAnswer& in, v1::AccountHistory* out) {
     out->mutable_checkpoint()->set_note(in.checkpoint_note);
   }
   out->set_tree_size(in.tree_size);
-  for (const ProvedRecord& p : in.records) ToProto(p, out->add_records());
+  out->set_vrf_proof(in.vrf_proof);
+  for (const HistoryEntryAnswer& e : in.entries) ToProto(e, out->add_entries());
   out->set_next_version(in.next_version);
 }
 
@@ -102,7 +101,12 @@ absl::StatusOr<AccountHistoryAnswer> FromProto(const v1::AccountHistory& in) {
   AccountHistoryAnswer out;
   out.checkpoint_note = in.checkpoint().note();
   out.tree_size = in.tree_size();
-  ASSIGN_OR_RETURN(out.records, FromProto(in.records()));
+  out.vrf_proof = in.vrf_proof();
+  out.entries.reserve(in.entries_size());
+  for (const v1::HistoryEntry& e : in.entries()) {
+    ASSIGN_OR_RETURN(HistoryEntryAnswer entry, FromProto(e));
+    out.entries.push_back(std::move(entry));
+  }
   out.next_version = in.next_version();
   return out;
 }

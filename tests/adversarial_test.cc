@@ -1,8 +1,11 @@
 // The adversarial suite: a deliberately misbehaving log (tests/evil_log.h,
-// holding the real signing key) tries split views, rollbacks, forged roots,
-// a forged index root and a record with an invalid signature. For each the
-// auditor refuses to cosign and writes evidence, and clients that require
-// the auditor's cosignature never trust the bad checkpoint.
+// holding the real keys) tries split views, rollbacks, forged roots, a
+// forged index root, and leaves that skip or repeat a version, go back in
+// time or are malformed. For each the auditor, from public data alone,
+// refuses to cosign and writes evidence, and clients that require the
+// auditor's cosignature never trust the bad checkpoint. (What records
+// behind the leaves say is for each account's owner to check:
+// ClientVerifierTest and VerifierHistoryTest.)
 #include "absl/strings/str_cat.h"
 #include "auditor/auditor.h"
 #include "client/log_client.h"
@@ -22,17 +25,21 @@ class AdversarialTest : public ::testing::Test {
   void SetUp() override {
     log_key_ =
         std::make_unique<NoteSigner>(*NoteSigner::Generate("evil.example/log"));
+    vrf_ = std::make_unique<VrfPrivateKey>(VrfPrivateKey::Generate());
     witness_ = std::make_unique<NoteSigner>(
         *NoteSigner::Generate("auditor.example/w", kNoteTypeCosignatureV1));
   }
 
-  // A log under the shared key, with `n` honest records of `prefix` accounts.
-  std::unique_ptr<EvilLog> NewLog(const std::string& prefix, int n) {
-    auto log = EvilLog::Start(*log_key_);
-    TestAccount a(prefix);
-    for (int i = 0; i < n; ++i)
-      log->Append(a.Add(absl::StrCat("d", i)).Encode());
+  // A log under the shared keys, with `n` honest leaves of account
+  // `account` (versions 1..n).
+  std::unique_ptr<EvilLog> NewLog(const std::string& account, int n) {
+    auto log = EvilLog::Start(*log_key_, *vrf_);
+    for (int i = 1; i <= n; ++i) log->Append(log->LeafFor(account, i).Encode());
     return log;
+  }
+
+  LogPublicKey PublicKey() const {
+    return LogPublicKey{log_key_->verifier_key(), vrf_->public_key()};
   }
 
   struct AuditorAt {
@@ -46,7 +53,7 @@ class AdversarialTest : public ::testing::Test {
     a.client = LogClient::Create(log.address());
     AuditorOptions options;
     options.state_dir = dir;
-    options.log_key = log_key_->verifier_key();
+    options.log_key = PublicKey();
     auto auditor = Auditor::Open(
         options, *NoteSigner::Parse(witness_->ToString()), a.client.get());
     EXPECT_TRUE(auditor.ok()) << auditor.status();
@@ -63,7 +70,7 @@ class AdversarialTest : public ::testing::Test {
   std::unique_ptr<Client> NewClient(const EvilLog& log, bool require_witness) {
     auto c = std::make_unique<Client>();
     c->log = LogClient::Create(log.address());
-    c->state.log_verifier_key = log_key_->verifier_key().ToString();
+    c->state.log_key = PublicKey().ToString();
     if (require_witness) {
       c->state.policy.witnesses = {witness_->verifier_key().ToString()};
       c->state.policy.witness_quorum = 1;
@@ -91,6 +98,7 @@ class AdversarialTest : public ::testing::Test {
   }
 
   std::unique_ptr<NoteSigner> log_key_, witness_;
+  std::unique_ptr<VrfPrivateKey> vrf_;
 };
 
 TEST_F(AdversarialTest, SplitViewIsCaught) {
@@ -166,34 +174,79 @@ TEST_F(AdversarialTest, ForgedTreeRootIsCaught) {
   EXPECT_TRUE(strict->state.trusted_checkpoint.empty());
 }
 
-TEST_F(AdversarialTest, RecordWithAnInvalidSignatureIsCaught) {
+TEST_F(AdversarialTest, LeafSkippingAVersionIsCaught) {
   auto log = NewLog("alice", 3);
-  TestAccount bob("bob");
-  DeviceRecord slipped = bob.Add("phone");
-  slipped.signature[0] ^= 1;  // past the validation a real log does
-  log->Append(slipped.Encode());
+  log->Append(log->LeafFor("alice", 5).Encode());  // version 4 is hidden
   log->Publish(4);
   AuditorAt a = NewAuditor(*log, NewTempDir("aud"));
-  ExpectRefused(a, *log, "INVALID_RECORD", 0);
+  ExpectRefused(a, *log, "INVALID_LEAF", 0);
   auto failure = *a.auditor->Failure();
   EXPECT_EQ((*failure)["evidence"]["leaf_index"], 3);
   EXPECT_EQ((*failure)["evidence"]["inclusion_verifies"], true)
-      << "the evidence proves the bad record is in the signed tree";
+      << "the evidence proves the bad leaf is in the signed tree";
+  EXPECT_NE(
+      (*failure)["message"].get<std::string>().find("from version 3 to 5"),
+      std::string::npos)
+      << failure->dump();
   auto strict = NewClient(*log, true);
   EXPECT_FALSE(strict->verifier->UpdateCheckpoint().ok());
 }
 
-TEST_F(AdversarialTest, RecordBreakingTheAccountRulesIsCaught) {
+TEST_F(AdversarialTest, LeafRepeatingAVersionIsCaught) {
+  // Two leaves for version 2: two states of one account at one version
+  // (one shown to some clients, one to others).
   auto log = NewLog("alice", 2);
-  // A validly signed record by a key that is not alice's account key.
-  TestAccount impostor("alice");
-  impostor.set_version(2);
-  log->Append(impostor.Add("evil").Encode());
+  log->Append(log->LeafFor("alice", 2).Encode());
   log->Publish(3);
   AuditorAt a = NewAuditor(*log, NewTempDir("aud"));
-  ExpectRefused(a, *log, "INVALID_RECORD", 0);
-  EXPECT_NE((*a.auditor->Failure())->dump().find("account rules"),
+  ExpectRefused(a, *log, "INVALID_LEAF", 0);
+}
+
+TEST_F(AdversarialTest, NewAccountNotStartingAtVersionOneIsCaught) {
+  auto log = NewLog("alice", 2);
+  log->Append(log->LeafFor("bob", 2).Encode());
+  log->Publish(3);
+  AuditorAt a = NewAuditor(*log, NewTempDir("aud"));
+  ExpectRefused(a, *log, "INVALID_LEAF", 0);
+}
+
+TEST_F(AdversarialTest, LeafGoingBackInTimeIsCaught) {
+  auto log = NewLog("alice", 2);
+  Leaf early = log->LeafFor("bob", 1);
+  early.timestamp_ms -= 10000;
+  log->Append(early.Encode());
+  log->Publish(3);
+  AuditorAt a = NewAuditor(*log, NewTempDir("aud"));
+  ExpectRefused(a, *log, "INVALID_LEAF", 0);
+}
+
+TEST_F(AdversarialTest, MalformedLeafIsCaught) {
+  auto log = NewLog("alice", 2);
+  TestAccount bob("bob");
+  log->Append(bob.Add("phone").Encode());  // a plaintext record as a leaf
+  log->Publish(3);
+  AuditorAt a = NewAuditor(*log, NewTempDir("aud"));
+  ExpectRefused(a, *log, "INVALID_LEAF", 0);
+  EXPECT_NE((*a.auditor->Failure())->dump().find("malformed"),
             std::string::npos);
+}
+
+// The auditor's honest path over the evil log's well-formed leaves: many
+// accounts, interleaved, across rounds and restarts, cosigned each time.
+TEST_F(AdversarialTest, HonestLeavesAreCosignedAcrossRounds) {
+  auto log = NewLog("alice", 3);
+  std::string dir = NewTempDir("aud");
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 4; ++i) {
+      log->Append(log->LeafFor(absl::StrCat("u", i), round + 1).Encode());
+    }
+    log->Publish(3 + 4 * (round + 1));
+    AuditorAt a = NewAuditor(*log, dir);
+    auto r = a.auditor->RunOnce();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->leaves_checked, round == 0 ? 7u : 4u);
+  }
+  EXPECT_EQ(log->ReceivedCosignedNotes().size(), 3u);
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
 
   std::vector<std::string> auditor = {kAuditor,
                                       "--log=" + server->address(),
-                                      "--log_key=" + key.verifier_key,
+                                      "--log_key=" + key.log_key,
                                       "--key_file=" + key.dir + "/w.key",
                                       "--state_dir=" + key.dir + "/auditor",
                                       "--page=50",
@@ -61,7 +61,7 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
   uint64_t at = 0;
   ASSERT_TRUE(absl::SimpleAtoi(
       saved->substr(saved->find(" at ") + 4,
-                    saved->find(" records") - saved->find(" at ") - 4),
+                    saved->find(" leaves") - saved->find(" at ") - 4),
       &at));
   EXPECT_GT(at, 0u);
 
@@ -82,7 +82,7 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
   std::string state = key.dir + "/bob";
   ASSERT_EQ(Ktctl(state, server->address(),
                   {"init", "--account=bob", "--device=phone",
-                   "--log_key=" + key.verifier_key})
+                   "--log_key=" + key.log_key})
                 .exit_code,
             0);
   RunResult policy =

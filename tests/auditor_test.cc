@@ -59,7 +59,7 @@ TEST(AuditorTest, VerifiesIncrementallyAndCosigns) {
   auto r = auditor->RunOnce();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->size, 15u);
-  EXPECT_EQ(r->records_checked, 15u);
+  EXPECT_EQ(r->leaves_checked, 15u);
   EXPECT_TRUE(r->cosigned);
 
   // The log now serves the checkpoint with the witness's cosignature.
@@ -79,7 +79,7 @@ TEST(AuditorTest, VerifiesIncrementallyAndCosigns) {
   auditor = OpenAuditor(w, dir);
   r = auditor->RunOnce();
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->records_checked, 2u);
+  EXPECT_EQ(r->leaves_checked, 2u);
   EXPECT_TRUE(r->cosigned);
 }
 
@@ -124,7 +124,7 @@ TEST(AuditorTest, ClientsRequiringCosignaturesTrustOnlyCosignedCheckpoints) {
   TestAccount a("a");
   w.env->Append(a.Add("x"));
   ClientState state;
-  state.log_verifier_key = w.env->log_key().ToString();
+  state.log_key = w.env->log_key().ToString();
   state.policy.witnesses = {w.witness->verifier_key().ToString()};
   state.policy.witness_quorum = 1;
   ClientVerifier client(&state, w.env->client(), RealClock::Get());
@@ -176,7 +176,7 @@ struct TwoWitnesses {
   // The newest checkpoint both witnesses cosigned, if any.
   absl::StatusOr<LogCheckpoint> Quorum() {
     ASSIGN_OR_RETURN(std::string note, env->client()->GetCheckpoint(2));
-    return OpenLogCheckpoint(note, env->log_key());
+    return OpenLogCheckpoint(note, env->checkpoint_key());
   }
 };
 
@@ -295,7 +295,7 @@ TEST(AuditorTest, AdoptingAWitnessPolicyRaisesNoFalseAlarm) {
   auto auditor = OpenAuditor(w, NewTempDir("auditor"));
   ASSERT_TRUE(auditor->RunOnce().ok());  // cosigns size 1
   ClientState state;
-  state.log_verifier_key = w.env->log_key().ToString();
+  state.log_key = w.env->log_key().ToString();
   ClientVerifier client(&state, w.env->client(), RealClock::Get());
 
   // Same size: the client trusts a heartbeat newer than the cosigned one.
@@ -341,14 +341,14 @@ TEST(AuditorTest, ASeenCheckpointStillCatchesAFork) {
   TestAccount a("a");
   w.env->Append(a.Add("x"));
   ClientState state;
-  state.log_verifier_key = w.env->log_key().ToString();
+  state.log_key = w.env->log_key().ToString();
   ClientVerifier honest_view(&state, w.env->client(), RealClock::Get());
   ASSERT_TRUE(honest_view.UpdateCheckpoint().ok());
   // A second log under the same key, with another record at index 0, and the
   // same witness (which never saw the real log) cosigning it.
   LogServerOptions options;
   options.cosignatures.witnesses.push_back(w.witness->verifier_key());
-  auto evil = LogEnv::Start(options, &w.env->signer());
+  auto evil = LogEnv::Start(options, w.env.get());
   TestAccount m("a");
   evil->Append(m.Add("evil"));
   Witnessed fork{
@@ -388,10 +388,10 @@ TEST(AuditorTest, TheNewestCosignedCheckpointByTheNamedWitnesses) {
   std::string w2_key = t.w2->verifier_key().ToString();
   auto by_w1 = t.env->client()->GetCheckpoint(1, {w1_key});
   ASSERT_TRUE(by_w1.ok()) << by_w1.status();
-  EXPECT_EQ(OpenLogCheckpoint(*by_w1, t.env->log_key())->size, 3u);
+  EXPECT_EQ(OpenLogCheckpoint(*by_w1, t.env->checkpoint_key())->size, 3u);
   auto by_both = t.env->client()->GetCheckpoint(2, {w1_key, w2_key});
   ASSERT_TRUE(by_both.ok()) << by_both.status();
-  EXPECT_GE(OpenLogCheckpoint(*by_both, t.env->log_key())->size, 1u);
+  EXPECT_GE(OpenLogCheckpoint(*by_both, t.env->checkpoint_key())->size, 1u);
   auto stranger =
       NoteSigner::Generate("stranger.example", kNoteTypeCosignatureV1);
   EXPECT_EQ(t.env->client()

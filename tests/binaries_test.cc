@@ -38,15 +38,17 @@ int Lines(const std::string& s) {
 using Keyed = LogKeyFiles;
 Keyed MakeKey() { return MakeLogKey(); }
 
-TEST(KeygenTest, WritesPrivateKeyAndPrintsVerifierKey) {
+TEST(KeygenTest, WritesPrivateKeysAndPrintsTheLogKey) {
   Keyed k = MakeKey();
-  EXPECT_TRUE(absl::StartsWith(k.verifier_key, "e2e.example/log+"));
+  EXPECT_TRUE(absl::StartsWith(k.log_key, "e2e.example/log+"));
+  auto parsed = LogPublicKey::Parse(k.log_key);
+  EXPECT_TRUE(parsed.ok()) << parsed.status() << ": " << k.log_key;
   struct stat st;
   ASSERT_EQ(stat(k.key_file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   RunResult show = RunProgram({kKeygen, "--show=" + k.key_file});
   EXPECT_EQ(show.exit_code, 0);
-  EXPECT_EQ(Trim(show.out), k.verifier_key);
+  EXPECT_EQ(Trim(show.out), k.log_key);
   RunResult again = RunProgram({kKeygen, "--name=x", "--out=" + k.key_file});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.out.find("refusing to overwrite"), std::string::npos)
@@ -58,6 +60,13 @@ TEST(KeygenTest, WritesPrivateKeyAndPrintsVerifierKey) {
                 .exit_code,
             2);
   EXPECT_EQ(RunProgram({kKeygen, "--help"}).exit_code, 0);
+  // A witness key: one line, and --show prints its verifier key.
+  RunResult witness = RunProgram({kKeygen, "--name=w.example", "--type=witness",
+                                  "--out=" + k.dir + "/w.key"});
+  ASSERT_EQ(witness.exit_code, 0) << witness.out;
+  EXPECT_EQ(Trim(witness.out).find(','), std::string::npos) << witness.out;
+  EXPECT_EQ(Trim(RunProgram({kKeygen, "--show=" + k.dir + "/w.key"}).out),
+            Trim(witness.out));
 }
 
 // Each start-up error is one clear line and a non-zero exit, not a crash.
@@ -79,7 +88,12 @@ TEST(ServerStartupTest, ErrorsAreOneClearLine) {
   std::ofstream(k.dir + "/not-a-key") << "hello\n";
   expect_one_line(RunProgram({kServer, "--data_dir=" + data,
                               "--key_file=" + k.dir + "/not-a-key"}),
-                  1, "is not a note signer key");
+                  1, "is not a ktlog key file");
+  RunProgram({kKeygen, "--name=w.example", "--type=witness",
+              "--out=" + k.dir + "/witness.key"});
+  expect_one_line(RunProgram({kServer, "--data_dir=" + data,
+                              "--key_file=" + k.dir + "/witness.key"}),
+                  1, "holds no VRF key");
   std::ofstream(k.dir + "/plainfile") << "x";
   expect_one_line(
       RunProgram({kServer, "--data_dir=" + k.dir + "/plainfile/data",
@@ -138,9 +152,8 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   auto ktctl = [&](const std::string& who, std::vector<std::string> args) {
     return Ktctl(k.dir + "/" + who, s->address(), args);
   };
-  RunResult r =
-      ktctl("alice", {"init", "--account=alice@example.com", "--device=phone",
-                      "--log_key=" + k.verifier_key});
+  RunResult r = ktctl("alice", {"init", "--account=alice@example.com",
+                                "--device=phone", "--log_key=" + k.log_key});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   struct stat st;
   ASSERT_EQ(stat((k.dir + "/alice/account.key").c_str(), &st), 0);
@@ -161,7 +174,9 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   r = ktctl("alice", {"entries", "--begin=0", "--end=10"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(Json(r)[1]["device_id"], "laptop");
+  EXPECT_EQ(Json(r)[1]["version"], 2);
+  EXPECT_EQ(Json(r)[0]["position"], Json(r)[1]["position"]);
+  EXPECT_EQ(r.out.find("alice"), std::string::npos) << "leaves name nobody";
   r = ktctl("alice", {"lookup", "alice@example.com"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(Json(r)["devices"].size(), 2u);
@@ -205,13 +220,14 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   EXPECT_EQ(Json(r)["leaf_index"], 2);
   EXPECT_EQ(s->Stop(), 0);
   RunResult fsck = RunProgram(
-      {kAdmin, "fsck", "--data_dir=" + data, "--log_key=" + k.verifier_key});
+      {kAdmin, "fsck", "--data_dir=" + data, "--log_key=" + k.log_key});
   EXPECT_EQ(fsck.exit_code, 0) << fsck.out;
-  EXPECT_NE(fsck.out.find("fsck OK: 3 records, 1 accounts"), std::string::npos)
+  EXPECT_NE(fsck.out.find("fsck OK: 3 leaves and records, 1 accounts"),
+            std::string::npos)
       << fsck.out;
   Keyed stranger = MakeKey();
   EXPECT_EQ(RunProgram({kAdmin, "fsck", "--data_dir=" + data,
-                        "--log_key=" + stranger.verifier_key})
+                        "--log_key=" + stranger.log_key})
                 .exit_code,
             1);
 
@@ -219,7 +235,7 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   s = ServerProcess::Start(
       {"--data_dir=" + backup, "--key_file=" + k.key_file});
   r = ktctl("carol", {"init", "--account=carol", "--device=d",
-                      "--log_key=" + k.verifier_key});
+                      "--log_key=" + k.log_key});
   ASSERT_EQ(r.exit_code, 0);
   r = ktctl("carol", {"checkpoint"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -241,16 +257,16 @@ TEST(LoadgenTest, AcknowledgedWritesCanBeCheckedFromOutside) {
   std::string acked = k.dir + "/acked.jsonl";
   RunResult r =
       RunProgram({"tools/ktlog-loadgen", "--server=" + server->address(),
-                  "--log_key=" + k.verifier_key, "--writers=2",
-                  "--write_for=300ms", "--readers=0", "--acked_out=" + acked});
+                  "--log_key=" + k.log_key, "--writers=2", "--write_for=300ms",
+                  "--readers=0", "--acked_out=" + acked});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   std::ifstream in(acked);
   std::string line;
   auto client = LogClient::Create(server->address());
   auto note = client->GetCheckpoint(0);
   ASSERT_TRUE(note.ok());
-  auto key = NoteVerifierKey::Parse(k.verifier_key);
-  auto cp = OpenLogCheckpoint(*note, *key);
+  auto key = LogPublicKey::Parse(k.log_key);
+  auto cp = OpenLogCheckpoint(*note, key->checkpoint_key);
   ASSERT_TRUE(cp.ok());
   int lines = 0;
   while (std::getline(in, line)) {

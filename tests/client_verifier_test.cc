@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
+#include "core/crypto/crypto.h"
 #include "core/merkle/merkle.h"
 #include "core/util/bytes.h"
 #include "gtest/gtest.h"
@@ -20,13 +21,13 @@ using ::absl::StatusCode;
 struct Client {
   Client(LogEnv* env, const std::string& account, const Clock* clock)
       : log(env->client()), verifier(&state, log, clock) {
-    state.log_verifier_key = env->log_key().ToString();
+    state.log_key = env->log_key().ToString();
     state.account_id = account;
     state.device_id = "phone";
   }
   // Marks `r` as written by this client (before it is sent).
   void Expect(const DeviceRecord& r) {
-    state.pending_own.insert(HashLeaf(r.Encode()).ToHex());
+    state.pending_own.insert(Sha256(r.Encode()).ToHex());
   }
   std::vector<AlertType> NewAlertTypes() {
     std::vector<AlertType> out;
@@ -51,6 +52,7 @@ class TamperingSource : public LogSource {
   std::function<void(std::string*)> on_checkpoint;
   std::function<void(std::vector<Hash>*)> on_consistency;
   std::function<void(AccountLookupAnswer*)> on_lookup;
+  std::function<void(AccountHistoryAnswer*)> on_history;
 
   absl::StatusOr<std::string> GetCheckpoint(
       uint32_t min_cosignatures,
@@ -73,7 +75,9 @@ class TamperingSource : public LogSource {
   }
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
       const std::string& id, uint64_t from, uint64_t size) override {
-    return real_->GetAccountHistory(id, from, size);
+    auto h = real_->GetAccountHistory(id, from, size);
+    if (h.ok() && on_history) on_history(&*h);
+    return h;
   }
 
  private:
@@ -101,7 +105,8 @@ TEST(ClientVerifierTest, SelfMonitoringCatchesEveryRecordNotSignedHere) {
             std::vector<AlertType>{AlertType::kUnexpectedDevice});
   const Alert& a = client.state.alerts.back();
   EXPECT_NE(a.message.find("\"evil\""), std::string::npos) << a.message;
-  EXPECT_TRUE(a.evidence.contains("record"));
+  EXPECT_TRUE(a.evidence.contains("entry"));
+  EXPECT_TRUE(a.evidence.contains("vrf_proof"));
   EXPECT_TRUE(a.evidence.contains("checkpoint"));
 
   // ... and adds and removes another one between two checks.
@@ -176,11 +181,11 @@ TEST(ClientVerifierTest, ForkAndRollbackUnderOneKey) {
   env1->Append(a.Add("y"));
   env1->Append(a.Add("z"));
   // A second log under the same key with another history.
-  auto env2 = LogEnv::Start({}, &env1->signer());
+  auto env2 = LogEnv::Start({}, env1.get());
   TestAccount c("c");
   for (int i = 0; i < 5; ++i) env2->Append(c.Add(absl::StrCat("d", i)));
   // And a third that is smaller.
-  auto env3 = LogEnv::Start({}, &env1->signer());
+  auto env3 = LogEnv::Start({}, env1.get());
   env3->Append(b.Add("only"));
 
   Client client(env1.get(), "nobody", RealClock::Get());
@@ -199,7 +204,7 @@ TEST(ClientVerifierTest, ForkAndRollbackUnderOneKey) {
   // The evidence is portable: two checkpoints signed by the log's key.
   for (const char* field : {"trusted_checkpoint", "checkpoint"}) {
     EXPECT_TRUE(OpenLogCheckpoint(fork.evidence[field].get<std::string>(),
-                                  env1->log_key())
+                                  env1->checkpoint_key())
                     .ok());
   }
   EXPECT_TRUE(fork.evidence.contains("consistency_proof"));
@@ -238,7 +243,7 @@ TEST(ClientVerifierTest, CheckpointTimestampsAndStaleness) {
     FakeClock clock(now);
     auto log = LogClient::Create(env->server()->address(), absl::Seconds(2));
     ClientState state;
-    state.log_verifier_key = env->log_key().ToString();
+    state.log_key = env->log_key().ToString();
     ClientVerifier verifier(&state, log.get(), &clock);
     ASSERT_TRUE(verifier.UpdateCheckpoint().ok());
     env->Stop();
@@ -256,7 +261,7 @@ TEST(ClientVerifierTest, TamperedAnswersAreRejectedWithAlerts) {
   env->Append(alice.Add("phone"));
   TamperingSource evil(env->client());
   ClientState state;
-  state.log_verifier_key = env->log_key().ToString();
+  state.log_key = env->log_key().ToString();
   state.account_id = "bob";
   ClientVerifier v(&state, &evil, RealClock::Get());
   ASSERT_TRUE(v.UpdateCheckpoint().ok());
@@ -287,11 +292,34 @@ TEST(ClientVerifierTest, TamperedAnswersAreRejectedWithAlerts) {
     AccountState s = *DecodeAccountState(a->account_state);
     s.devices.erase("laptop");
     a->account_state = s.Encode();
-    a->devices.pop_back();
   };
   EXPECT_EQ(v.Lookup(*cp, "alice").status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
   EXPECT_TRUE(v.raised().back().evidence.contains("lookup"));
+  // A VRF proof that does not verify, and an answer for another account's
+  // position (bob's VRF proof and index proof: a valid absence, elsewhere).
+  evil.on_lookup = [](AccountLookupAnswer* a) { a->vrf_proof[50] ^= 1; };
+  size_t before = v.raised().size();
+  EXPECT_EQ(v.Lookup(*cp, "alice").status().code(), StatusCode::kDataLoss);
+  ASSERT_EQ(v.raised().size(), before + 1);
+  EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
+  EXPECT_NE(v.raised().back().message.find("VRF"), std::string::npos)
+      << v.raised().back().message;
+  auto bob_answer = env->client()->LookupAccount("bob", cp->size);
+  ASSERT_TRUE(bob_answer.ok());
+  evil.on_lookup = [&](AccountLookupAnswer* a) { *a = *bob_answer; };
+  EXPECT_EQ(v.Lookup(*cp, "alice").status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
+  evil.on_lookup = nullptr;
+  // A history whose record does not open the leaf's commitment.
+  evil.on_history = [](AccountHistoryAnswer* h) {
+    if (!h->entries.empty()) h->entries[0].record_opening[0] ^= 1;
+  };
+  EXPECT_EQ(v.History(*cp, "alice").status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
+  EXPECT_NE(v.raised().back().message.find("commitment"), std::string::npos)
+      << v.raised().back().message;
+  EXPECT_TRUE(v.raised().back().evidence.contains("history"));
 }
 
 // Regression (issue 8.1): a client that trusts the empty tree asks about

@@ -1,7 +1,8 @@
 // Crash test: a real ktlog-server process under concurrent write load is
-// killed with SIGKILL, several times. After each restart, every record the
-// server acknowledged is at its acknowledged index, and a consistency proof
-// from every checkpoint seen before the kill to the new checkpoint verifies.
+// killed with SIGKILL, several times. After each restart, the leaf of every
+// record the server acknowledged is at its acknowledged index, and a
+// consistency proof from every checkpoint seen before the kill to the new
+// checkpoint verifies.
 //
 // Rounds: KTLOG_CRASH_ROUNDS (default 5; the nightly soak target sets more).
 #include <signal.h>
@@ -41,15 +42,31 @@ std::unique_ptr<ServerProcess> StartServer(const std::string& dir,
                                "--key_file=" + key_file, "--batch_delay=1ms"});
 }
 
+// A new log key file in `dir`; returns its path.
+std::string NewLogKeyFile(const std::string& dir, const std::string& origin,
+                          LogPublicKey* key) {
+  auto signer = NoteSigner::Generate(origin);
+  EXPECT_TRUE(signer.ok());
+  VrfPrivateKey vrf = VrfPrivateKey::Generate();
+  std::string key_file = dir + "/log.key";
+  EXPECT_TRUE(WriteKeyFile(key_file, *signer, &vrf).ok());
+  *key = LogPublicKey{signer->verifier_key(), vrf.public_key()};
+  return key_file;
+}
+
+// An acknowledged write: the record and the hash of its leaf.
+struct Acked {
+  std::string record;
+  Hash leaf_hash;
+};
+
 TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
   std::string dir = NewTempDir("ktlog-crash");
-  auto signer = NoteSigner::Generate("crash.example/log");
-  ASSERT_TRUE(signer.ok());
-  std::string key_file = dir + "/log.key";
-  ASSERT_TRUE(WriteSignerKeyFile(key_file, *signer).ok());
-  NoteVerifierKey log_key = signer->verifier_key();
+  LogPublicKey key;
+  std::string key_file = NewLogKeyFile(dir, "crash.example/log", &key);
+  const NoteVerifierKey& log_key = key.checkpoint_key;
 
-  std::map<uint64_t, std::string> acked;  // all rounds: index -> record
+  std::map<uint64_t, Acked> acked;  // all rounds, by leaf index
   std::mt19937 rng(std::random_device{}());
   int rounds = Rounds();
   for (int round = 0; round < rounds; ++round) {
@@ -63,7 +80,7 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
     ASSERT_TRUE(note.ok()) << note.status();
     auto now = OpenLogCheckpoint(*note, log_key);
     ASSERT_TRUE(now.ok()) << now.status();
-    for (const auto& [index, bytes] : acked) {
+    for (const auto& [index, a] : acked) {
       ASSERT_LT(index, now->size) << "an acknowledged record was lost";
     }
     for (uint64_t b = 0; b < now->size; b += 1000) {
@@ -72,7 +89,8 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
       for (size_t i = 0; i < page->size(); ++i) {
         auto it = acked.find(b + i);
         if (it != acked.end()) {
-          ASSERT_EQ((*page)[i], it->second) << "record at index " << b + i;
+          ASSERT_EQ(HashLeaf((*page)[i]), it->second.leaf_hash)
+              << "leaf at index " << b + i;
         }
       }
     }
@@ -80,7 +98,7 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
     std::atomic<bool> stop{false};
     absl::Mutex mu;
     std::vector<LogCheckpoint> seen = {*now};
-    std::map<uint64_t, std::string> round_acked;
+    std::map<uint64_t, Acked> round_acked;
     int writes = 0;
     std::vector<std::thread> threads;
     for (int t = 0; t < 8; ++t) {
@@ -94,7 +112,7 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
             auto w = client->Write(r.operation, r.Encode(), d % 5 == 0);
             if (!w.ok()) return;  // the server died
             absl::MutexLock lock(&mu);
-            round_acked[w->leaf_index] = r.Encode();
+            round_acked[w->leaf_index] = Acked{r.Encode(), w->leaf_hash};
             ++writes;
             if (!w->checkpoint_note.empty()) {
               auto cp = OpenLogCheckpoint(w->checkpoint_note, log_key);
@@ -135,11 +153,11 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
                       .ok())
           << old.size << " -> " << latest->size;
     }
-    for (const auto& [index, bytes] : round_acked) {
+    for (const auto& [index, a] : round_acked) {
       ASSERT_LT(index, latest->size);
       auto proof = after_client->GetInclusionProof(index, latest->size);
       ASSERT_TRUE(proof.ok());
-      ASSERT_TRUE(VerifyInclusion(index, latest->size, HashLeaf(bytes),
+      ASSERT_TRUE(VerifyInclusion(index, latest->size, a.leaf_hash,
                                   proof->hashes, latest->root)
                       .ok())
           << "acknowledged record " << index;
@@ -147,16 +165,17 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
     // The index survived too: a lookup of an account written just before
     // the kill verifies against the new checkpoint.
     if (!round_acked.empty()) {
-      auto r = DecodeRecord(round_acked.rbegin()->second);
+      auto r = DecodeRecord(round_acked.rbegin()->second.record);
       ASSERT_TRUE(r.ok());
       auto answer = after_client->LookupAccount(r->account_id, latest->size);
       ASSERT_TRUE(answer.ok()) << answer.status();
-      auto verified = VerifyAccountLookup(*latest, r->account_id, *answer);
+      auto verified =
+          VerifyAccountLookup(*latest, key.vrf_key, r->account_id, *answer);
       ASSERT_TRUE(verified.ok()) << verified.status();
       ASSERT_TRUE(verified->state.has_value());
     }
     EXPECT_EQ(after->Stop(), 0) << "clean shutdown after recovery";
-    // Everything stored is what the records imply.
+    // Everything stored is what the leaves and records imply.
     auto storage = LogStorage::Open(dir + "/data");
     ASSERT_TRUE(storage.ok()) << storage.status();
     FsckReport report = Fsck(storage->get());
@@ -172,17 +191,18 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
 // LogServerTest.ShutdownSendsTheAnswersOfWritesInFlight.)
 TEST(CrashTest, GracefulShutdownAnswersEveryWriteItAppended) {
   std::string dir = NewTempDir("ktlog-sigterm");
-  auto signer = NoteSigner::Generate("sigterm.example/log");
-  ASSERT_TRUE(signer.ok());
-  std::string key_file = dir + "/log.key";
-  ASSERT_TRUE(WriteSignerKeyFile(key_file, *signer).ok());
+  LogPublicKey key;
+  std::string key_file = NewLogKeyFile(dir, "sigterm.example/log", &key);
   std::mt19937 rng(std::random_device{}());
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
     auto server = StartServer(dir, key_file);
     auto client = LogClient::Create(server->address());
     absl::Mutex mu;
-    std::vector<std::pair<std::string, absl::Status>> answers;
+    // Each write creates its own account: the account exists iff the
+    // write was appended.
+    std::vector<std::pair<std::string, absl::StatusOr<LogClient::WriteResult>>>
+        answers;
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     for (int t = 0; t < 16; ++t) {
@@ -192,7 +212,7 @@ TEST(CrashTest, GracefulShutdownAnswersEveryWriteItAppended) {
           DeviceRecord r = a.Add("phone");
           auto w = client->Write(r.operation, r.Encode(), false);
           absl::MutexLock lock(&mu);
-          answers.emplace_back(r.Encode(), w.status());
+          answers.emplace_back(r.account_id, w);
           if (!w.ok() && answers.size() > 50) return;  // the server is gone
         }
       });
@@ -214,18 +234,22 @@ TEST(CrashTest, GracefulShutdownAnswersEveryWriteItAppended) {
     auto after_client = LogClient::Create(after->address());
     auto note = after_client->GetCheckpoint(0);
     ASSERT_TRUE(note.ok()) << note.status();
-    auto cp = OpenLogCheckpoint(*note, signer->verifier_key());
+    auto cp = OpenLogCheckpoint(*note, key.checkpoint_key);
     ASSERT_TRUE(cp.ok());
     int errors = 0;
-    for (const auto& [bytes, status] : answers) {
-      auto found =
-          after_client->GetInclusionProofByHash(HashLeaf(bytes), cp->size);
-      if (status.ok()) {
+    for (const auto& [account, w] : answers) {
+      if (w.ok()) {
+        auto found =
+            after_client->GetInclusionProofByHash(w->leaf_hash, cp->size);
         EXPECT_TRUE(found.ok()) << "an acknowledged write was lost";
-      } else if (!absl::IsDeadlineExceeded(status)) {
+      } else if (!absl::IsDeadlineExceeded(w.status())) {
         ++errors;
-        EXPECT_EQ(found.status().code(), absl::StatusCode::kNotFound)
-            << "a write answered " << status << " was appended";
+        auto answer = after_client->LookupAccount(account, cp->size);
+        ASSERT_TRUE(answer.ok()) << answer.status();
+        auto verified = VerifyAccountLookup(*cp, key.vrf_key, account, *answer);
+        ASSERT_TRUE(verified.ok()) << verified.status();
+        EXPECT_FALSE(verified->state.has_value())
+            << "a write answered " << w.status() << " was appended";
       }
     }
     EXPECT_GT(errors, 0) << "writes kept coming after the shutdown";

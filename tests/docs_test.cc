@@ -44,7 +44,8 @@ TEST(DocsTest, RecordSizeIsTheOneTheCodeEnforces) {
        std::vector<std::pair<std::string, std::string>>{
            {api, "\\| record size \\| "},
            {api,
-            "device record\\]\\(formats.md#device-record-log-leaf\\), at "
+            "device record\\]\\(formats.md#device-record-format-version-1\\), "
+            "at "
             "most "},
            {formats, "the largest valid record is "},
            {proto,
@@ -73,10 +74,9 @@ TEST(DocsTest, APILimitsAreTheCodes) {
       kMaxDeviceKeySize);
   EXPECT_EQ(one("\\| devices per account \\| "), kMaxDevicesPerAccount);
   EXPECT_EQ(one("\\| entries per `GetEntries` \\| "), kMaxEntriesPerRequest);
-  EXPECT_EQ(one("\\| records per `GetAccountHistory` \\| "),
+  EXPECT_EQ(one("\\| versions per `GetAccountHistory` \\| "),
             kMaxHistoryPerRequest);
-  EXPECT_EQ(one("\\| key-chain records per `LookupAccount` \\| "),
-            kMaxKeyRecordsPerLookup);
+  EXPECT_EQ(one("\\| rotations in an account's key chain \\| "), kMaxKeyChain);
 }
 
 }  // namespace

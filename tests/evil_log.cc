@@ -3,10 +3,9 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "core/account/account.h"
 #include "core/account/index.h"
 #include "core/account/index_tree.h"
-#include "core/account/record.h"
+#include "core/crypto/crypto.h"
 #include "core/merkle/merkle.h"
 #include "core/testonly/reference_tree.h"
 #include "core/util/clock.h"
@@ -14,8 +13,9 @@
 
 namespace ktlog {
 
-std::unique_ptr<EvilLog> EvilLog::Start(const NoteSigner& signer) {
-  std::unique_ptr<EvilLog> log(new EvilLog(signer));
+std::unique_ptr<EvilLog> EvilLog::Start(const NoteSigner& signer,
+                                        const VrfPrivateKey& vrf) {
+  std::unique_ptr<EvilLog> log(new EvilLog(signer, vrf));
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &log->port_);
@@ -25,9 +25,11 @@ std::unique_ptr<EvilLog> EvilLog::Start(const NoteSigner& signer) {
   return log;
 }
 
-EvilLog::EvilLog(const NoteSigner& signer)
+EvilLog::EvilLog(const NoteSigner& signer, const VrfPrivateKey& vrf)
     : signer_(
           std::make_unique<NoteSigner>(*NoteSigner::Parse(signer.ToString()))),
+      vrf_(std::make_unique<VrfPrivateKey>(
+          *VrfPrivateKey::FromSeed(vrf.seed()))),
       clock_ms_(RealClock::Get()->NowMillis()) {}
 
 EvilLog::~EvilLog() {
@@ -41,32 +43,41 @@ std::string EvilLog::address() const {
   return absl::StrCat("127.0.0.1:", port_);
 }
 
-void EvilLog::Append(const std::string& record) {
+Leaf EvilLog::LeafFor(const std::string& account, uint64_t version) {
+  Leaf leaf;
+  leaf.position = vrf_->Prove(AccountVrfInput(account))->output;
+  leaf.version = version;
+  {
+    absl::MutexLock lock(&mu_);
+    leaf.timestamp_ms = ++clock_ms_;
+  }
+  leaf.record_commitment = Sha256(absl::StrCat("record ", account, version));
+  leaf.state_commitment = Sha256(absl::StrCat("state ", account, version));
+  return leaf;
+}
+
+void EvilLog::Append(const std::string& leaf) {
   absl::MutexLock lock(&mu_);
-  records_.push_back(record);
+  leaves_.push_back(leaf);
 }
 
 Hash EvilLog::RootAt(uint64_t size) {
   absl::MutexLock lock(&mu_);
   ReferenceTree tree;
-  for (uint64_t i = 0; i < size; ++i)
-    tree.AppendLeafHash(HashLeaf(records_[i]));
+  for (uint64_t i = 0; i < size; ++i) {
+    tree.AppendLeafHash(HashLeaf(leaves_[i]));
+  }
   return tree.Root(size);
 }
 
 Hash EvilLog::IndexRootAt(uint64_t size) {
   absl::MutexLock lock(&mu_);
-  std::map<std::string, AccountState> accounts;
+  std::map<Hash, Hash> entries;  // an evil log indexes anything well-formed
   for (uint64_t i = 0; i < size; ++i) {
-    absl::StatusOr<DeviceRecord> r = DecodeRecord(records_[i]);
-    if (!r.ok()) continue;
-    AccountState& s = accounts[r->account_id];
-    if (!s.exists()) s.account_id = r->account_id;
-    ApplyRecord(*r, i, &s).IgnoreError();  // an evil log applies anything
-  }
-  std::map<Hash, Hash> entries;
-  for (const auto& [id, s] : accounts) {
-    if (s.exists()) entries[AccountIndexKey(id)] = AccountValueHash(s);
+    absl::StatusOr<Leaf> leaf = DecodeLeaf(leaves_[i]);
+    if (!leaf.ok()) continue;
+    auto [position, value] = IndexEntryOf(*leaf);
+    entries[position] = value;
   }
   return NaiveIndexRoot(entries);
 }
@@ -122,11 +133,11 @@ grpc::Status EvilLog::GetConsistencyProof(
     v1::ConsistencyProof* resp) {
   absl::MutexLock lock(&mu_);
   if (req->size1() == 0 || req->size1() > req->size2() ||
-      req->size2() > records_.size()) {
+      req->size2() > leaves_.size()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad sizes");
   }
   ReferenceTree tree;
-  for (const std::string& r : records_) tree.AppendLeafHash(HashLeaf(r));
+  for (const std::string& l : leaves_) tree.AppendLeafHash(HashLeaf(l));
   for (const Hash& h : tree.ConsistencyProof(req->size1(), req->size2())) {
     resp->add_hashes(h.bytes());
   }
@@ -138,11 +149,11 @@ grpc::Status EvilLog::GetInclusionProof(grpc::ServerContext*,
                                         v1::InclusionProof* resp) {
   absl::MutexLock lock(&mu_);
   if (req->leaf_index() >= req->tree_size() ||
-      req->tree_size() > records_.size()) {
+      req->tree_size() > leaves_.size()) {
     return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "bad index");
   }
   ReferenceTree tree;
-  for (const std::string& r : records_) tree.AppendLeafHash(HashLeaf(r));
+  for (const std::string& l : leaves_) tree.AppendLeafHash(HashLeaf(l));
   resp->set_leaf_index(req->leaf_index());
   resp->set_tree_size(req->tree_size());
   for (const Hash& h :
@@ -157,8 +168,8 @@ grpc::Status EvilLog::GetEntries(grpc::ServerContext*,
                                  v1::GetEntriesResponse* resp) {
   absl::MutexLock lock(&mu_);
   for (uint64_t i = req->begin();
-       i < req->end() && i < records_.size() && i < req->begin() + 1000; ++i) {
-    resp->add_records(records_[i]);
+       i < req->end() && i < leaves_.size() && i < req->begin() + 1000; ++i) {
+    resp->add_leaves(leaves_[i]);
   }
   return grpc::Status::OK;
 }

@@ -1,6 +1,6 @@
 // The account index end to end: lookups and histories from the real server,
-// verified by the verifier library against signed checkpoints; tampering;
-// paging; restarts; fsck catching corrupted storage.
+// verified by the verifier library against signed checkpoints and the VRF
+// key; tampering; paging; restarts; fsck catching corrupted storage.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -24,7 +24,7 @@ absl::StatusOr<VerifiedAccount> Lookup(LogEnv* env, const LogCheckpoint& cp,
                                        const std::string& id) {
   auto answer = env->client()->LookupAccount(id, cp.size);
   if (!answer.ok()) return answer.status();
-  return VerifyAccountLookup(cp, id, *answer);
+  return VerifyAccountLookup(cp, env->log_key().vrf_key, id, *answer);
 }
 
 std::set<std::string> DeviceIds(const VerifiedAccount& a) {
@@ -46,7 +46,7 @@ TEST(IndexIntegrationTest, LookupsProveCompleteDeviceSetsAtEveryCheckpoint) {
       expected[r.account_id].insert(r.device_id);
     if (r.operation == Operation::kRemoveDevice)
       expected[r.account_id].erase(r.device_id);
-    auto cp = OpenLogCheckpoint(w.checkpoint_note, env->log_key());
+    auto cp = OpenLogCheckpoint(w.checkpoint_note, env->checkpoint_key());
     ASSERT_TRUE(cp.ok());
     history.emplace_back(*cp, expected);
   };
@@ -75,9 +75,10 @@ TEST(IndexIntegrationTest, LookupsProveCompleteDeviceSetsAtEveryCheckpoint) {
   // Latest (no tree size): the answer carries the checkpoint.
   auto latest = env->client()->LookupAccountAtLatest("alice");
   ASSERT_TRUE(latest.ok());
-  auto cp = OpenLogCheckpoint(latest->checkpoint_note, env->log_key());
+  auto cp = OpenLogCheckpoint(latest->checkpoint_note, env->checkpoint_key());
   ASSERT_TRUE(cp.ok());
-  auto verified = VerifyAccountLookup(*cp, "alice", *latest);
+  auto verified =
+      VerifyAccountLookup(*cp, env->log_key().vrf_key, "alice", *latest);
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_EQ(verified->state->account_key, alice.key().public_key().bytes());
   EXPECT_EQ(DeviceIds(*verified), (std::set<std::string>{"laptop", "tablet"}));
@@ -100,68 +101,72 @@ TEST(IndexIntegrationTest, LookupsProveCompleteDeviceSetsAtEveryCheckpoint) {
 
 TEST(IndexIntegrationTest, TamperedLookupsAreRejected) {
   auto env = LogEnv::Start();
-  TestAccount alice("alice");
+  TestAccount alice("alice"), bob("bob");
   env->Append(alice.Add("phone"));
   env->Append(alice.Add("laptop"));
+  env->Append(bob.Add("phone"));
   LogCheckpoint cp = env->Checkpoint();
+  const VrfPublicKey& vrf = env->log_key().vrf_key;
   auto answer = env->client()->LookupAccount("alice", cp.size);
   ASSERT_TRUE(answer.ok());
-  ASSERT_TRUE(VerifyAccountLookup(cp, "alice", *answer).ok());
+  ASSERT_TRUE(VerifyAccountLookup(cp, vrf, "alice", *answer).ok());
+  auto bobs = env->client()->LookupAccount("bob", cp.size);
+  ASSERT_TRUE(bobs.ok());
 
   auto code = [&](AccountLookupAnswer a) {
-    return VerifyAccountLookup(cp, "alice", a).status().code();
+    return VerifyAccountLookup(cp, vrf, "alice", a).status().code();
   };
-  {  // Hide a device: the state no longer matches the signed index.
+  {  // Hide a device: the state no longer opens the signed commitment.
     AccountLookupAnswer a = *answer;
     AccountState s = *DecodeAccountState(a.account_state);
     s.devices.erase("laptop");
     a.account_state = s.Encode();
-    a.devices.pop_back();
     EXPECT_EQ(code(a), StatusCode::kDataLoss);
   }
-  {  // Drop a device record but keep the state.
+  {  // Another opening.
     AccountLookupAnswer a = *answer;
-    a.devices.pop_back();
-    EXPECT_EQ(code(a), StatusCode::kInvalidArgument);
+    a.state_opening[0] ^= 1;
+    EXPECT_EQ(code(a), StatusCode::kDataLoss);
   }
   {  // Claim the account does not exist.
     AccountLookupAnswer a = *answer;
     a.account_state.clear();
-    a.devices.clear();
-    a.key_records.clear();
+    a.state_opening.clear();
     EXPECT_NE(code(a), StatusCode::kOk);
   }
-  {  // Swap a device record's bytes for another's.
+  {  // Bob's VRF proof (and his index proof) for alice: another position.
     AccountLookupAnswer a = *answer;
-    std::swap(a.devices[0].record, a.devices[1].record);
-    EXPECT_NE(code(a), StatusCode::kOk);
-  }
-  {  // A bad inclusion proof.
-    AccountLookupAnswer a = *answer;
-    a.devices[0].inclusion_proof[0].mutable_data()[3] ^= 1;
+    a.vrf_proof = bobs->vrf_proof;
+    EXPECT_EQ(code(a), StatusCode::kDataLoss);
+    a.index_proof = bobs->index_proof;
     EXPECT_EQ(code(a), StatusCode::kDataLoss);
   }
-  {  // No key records.
-    AccountLookupAnswer a = *answer;
-    a.key_records.clear();
-    EXPECT_EQ(code(a), StatusCode::kInvalidArgument);
+  {  // Bob's whole answer as alice's.
+    EXPECT_NE(code(*bobs), StatusCode::kOk);
   }
-  // Every single-bit change of the index proof is rejected.
-  for (size_t i = 0; i < answer->index_proof.size() * 8; ++i) {
-    AccountLookupAnswer a = *answer;
-    a.index_proof[i / 8] ^= static_cast<char>(0x80 >> (i % 8));
-    EXPECT_NE(code(a), StatusCode::kOk) << "bit " << i;
+  {  // A VRF key other than the log's.
+    EXPECT_EQ(VerifyAccountLookup(cp, VrfPrivateKey::Generate().public_key(),
+                                  "alice", *answer)
+                  .status()
+                  .code(),
+              StatusCode::kDataLoss);
   }
-  // And of the account state.
-  for (size_t i = 0; i < answer->account_state.size() * 8; ++i) {
-    AccountLookupAnswer a = *answer;
-    a.account_state[i / 8] ^= static_cast<char>(0x80 >> (i % 8));
-    EXPECT_NE(code(a), StatusCode::kOk) << "state bit " << i;
+  // Every single-bit change of the VRF proof, the index proof and the
+  // account state is rejected.
+  for (std::string AccountLookupAnswer::*field :
+       {&AccountLookupAnswer::vrf_proof, &AccountLookupAnswer::index_proof,
+        &AccountLookupAnswer::account_state,
+        &AccountLookupAnswer::state_opening}) {
+    for (size_t i = 0; i < ((*answer).*field).size() * 8; ++i) {
+      AccountLookupAnswer a = *answer;
+      (a.*field)[i / 8] ^= static_cast<char>(0x80 >> (i % 8));
+      EXPECT_NE(code(a), StatusCode::kOk) << "bit " << i;
+    }
   }
   // A lookup checked against another checkpoint.
   env->Append(alice.Add("tablet"));
   LogCheckpoint newer = env->Checkpoint();
-  EXPECT_EQ(VerifyAccountLookup(newer, "alice", *answer).status().code(),
+  EXPECT_EQ(VerifyAccountLookup(newer, vrf, "alice", *answer).status().code(),
             StatusCode::kInvalidArgument);
 }
 
@@ -189,8 +194,9 @@ TEST(IndexIntegrationTest, HistoryIsPagedAndReplaysToTheLookupState) {
   while (next != 0) {
     auto page = env->client()->GetAccountHistory("busy", next, cp.size);
     ASSERT_TRUE(page.ok()) << page.status();
-    EXPECT_LE(page->records.size(), 100u);
-    auto applied = VerifyAccountHistory(cp, "busy", page->records, &state);
+    EXPECT_LE(page->entries.size(), 100u);
+    auto applied =
+        VerifyAccountHistory(cp, env->log_key().vrf_key, "busy", *page, &state);
     ASSERT_TRUE(applied.ok()) << applied.status();
     next = page->next_version;
     ++pages;
@@ -201,14 +207,29 @@ TEST(IndexIntegrationTest, HistoryIsPagedAndReplaysToTheLookupState) {
   ASSERT_TRUE(looked.ok());
   EXPECT_TRUE(*looked->state == state) << "history replays to the index state";
 
-  // A history with a record left out is refused.
+  // A history with a version left out is refused; one whose record or
+  // state does not open the leaf's commitment is evidence.
   auto page = env->client()->GetAccountHistory("busy", 1, cp.size);
   ASSERT_TRUE(page.ok());
-  std::vector<ProvedRecord> gap = page->records;
-  gap.erase(gap.begin() + 5);
-  AccountState fresh;
-  EXPECT_EQ(VerifyAccountHistory(cp, "busy", gap, &fresh).status().code(),
-            StatusCode::kInvalidArgument);
+  auto verify = [&](const AccountHistoryAnswer& a) {
+    AccountState fresh;
+    return VerifyAccountHistory(cp, env->log_key().vrf_key, "busy", a, &fresh)
+        .status()
+        .code();
+  };
+  AccountHistoryAnswer gap = *page;
+  gap.entries.erase(gap.entries.begin() + 5);
+  EXPECT_EQ(verify(gap), StatusCode::kInvalidArgument);
+  for (std::string HistoryEntryAnswer::*field :
+       {&HistoryEntryAnswer::record_opening,
+        &HistoryEntryAnswer::state_opening}) {
+    AccountHistoryAnswer bad = *page;
+    (bad.entries[3].*field)[0] ^= 1;
+    EXPECT_EQ(verify(bad), StatusCode::kDataLoss);
+  }
+  AccountHistoryAnswer wrong_vrf = *page;
+  wrong_vrf.vrf_proof[40] ^= 1;
+  EXPECT_NE(verify(wrong_vrf), StatusCode::kOk);
   // Errors.
   EXPECT_EQ(
       env->client()->GetAccountHistoryAtLatest("nobody", 1).status().code(),
@@ -296,7 +317,7 @@ TEST(IndexIntegrationTest, FsckPassesAndFindsEachKindOfCorruption) {
 
   FsckReport ok = FsckDir(dir);
   ASSERT_TRUE(ok.status.ok()) << ok.status;
-  EXPECT_EQ(ok.records, 61u);
+  EXPECT_EQ(ok.records, 61u);  // leaves, each with its record
   EXPECT_EQ(ok.accounts, 20u);
   EXPECT_GT(ok.index_nodes, 20u);
 
@@ -306,8 +327,12 @@ TEST(IndexIntegrationTest, FsckPassesAndFindsEachKindOfCorruption) {
     int nth;
     std::string expect;
   } cases[] = {
-      {'x', 7, "index node"}, {'a', 3, "state of account"},
-      {'n', 5, "tree node"},  {'r', 9, "record 9"},
+      {'x', 7, "index node"},
+      {'a', 3, "state of account"},
+      {'n', 5, "tree node"},
+      {'r', 9, "leaf 9"},
+      {'e', 4, "leaf 4: the state commitment does not open"},
+      {'q', 2, "VRF proof"},
       {'i', 0, "index root"},
   };
   for (const Case& c : cases) {

@@ -9,6 +9,10 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "core/account/commitment.h"
+#include "core/account/leaf.h"
+#include "core/merkle/merkle.h"
+#include "core/merkle/proof.h"
 #include "core/note/checkpoint.h"
 #include "core/util/bytes.h"
 #include "gtest/gtest.h"
@@ -46,7 +50,7 @@ class KtctlTest : public ::testing::Test {
   // init + register, checked.
   void Join(const std::string& who, const std::string& account) {
     RunResult r = Run(who, {"init", "--account=" + account, "--device=phone",
-                            "--log_key=" + key_.verifier_key});
+                            "--log_key=" + key_.log_key});
     ASSERT_EQ(r.exit_code, 0) << r.out;
     r = Run(who, {"register"});
     ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -154,14 +158,40 @@ TEST_F(KtctlTest, AStolenAccountKeyRaisesUnexpectedDevice) {
   nlohmann::json shown = JsonOf(r);
   EXPECT_NE(shown["message"].get<std::string>().find("removed again"),
             std::string::npos);
-  // Anyone can check the evidence: the record is signed by Alice's account
-  // key and included in a checkpoint signed by the log.
-  auto log_key = NoteVerifierKey::Parse(key_.verifier_key);
-  auto cp = OpenLogCheckpoint(
-      shown["evidence"]["checkpoint"].get<std::string>(), *log_key);
+  // Anyone Alice shows it to can check the evidence: the leaf is in a tree
+  // the log signed, at Alice's position (the VRF proof), and commits to
+  // the record (the opening), which Alice's account key signed.
+  auto log_key = LogPublicKey::Parse(key_.log_key);
+  ASSERT_TRUE(log_key.ok()) << log_key.status();
+  const nlohmann::json& ev = shown["evidence"];
+  auto cp = OpenLogCheckpoint(ev["checkpoint"].get<std::string>(),
+                              log_key->checkpoint_key);
   ASSERT_TRUE(cp.ok()) << cp.status();
-  auto record = DecodeRecord(
-      *HexDecode(shown["evidence"]["record"]["record"].get<std::string>()));
+  auto unhex = [](const nlohmann::json& j) {
+    return *HexDecode(j.get<std::string>());
+  };
+  const nlohmann::json& entry = ev["entry"];
+  std::string leaf_bytes = unhex(entry["leaf"]);
+  std::vector<Hash> proof;
+  for (const auto& h : entry["inclusion_proof"]) {
+    proof.push_back(*Hash::FromHex(h.get<std::string>()));
+  }
+  EXPECT_TRUE(VerifyInclusion(entry["leaf_index"].get<uint64_t>(), cp->size,
+                              HashLeaf(leaf_bytes), proof, cp->root)
+                  .ok());
+  auto leaf = DecodeLeaf(leaf_bytes);
+  ASSERT_TRUE(leaf.ok());
+  auto position = log_key->vrf_key.Verify(AccountVrfInput("alice@example.com"),
+                                          unhex(ev["vrf_proof"]));
+  ASSERT_TRUE(position.ok()) << position.status();
+  EXPECT_EQ(*position, leaf->position);
+  std::string record_bytes = unhex(entry["record"]);
+  EXPECT_TRUE(CheckOpening(leaf->record_commitment,
+                           unhex(entry["record_opening"]),
+                           CommitmentKind::kRecord, "alice@example.com",
+                           leaf->version, record_bytes)
+                  .ok());
+  auto record = DecodeRecord(record_bytes);
   ASSERT_TRUE(record.ok());
   EXPECT_TRUE(record->VerifySignature().ok());
   EXPECT_EQ(record->device_id, "ghost");
@@ -176,7 +206,7 @@ TEST_F(KtctlTest, ASecondServerWithTheSameKeyIsAFork) {
   for (const char* who : {"x", "y", "z"}) {
     RunResult r = Ktctl(State(who), other->address(),
                         {"init", std::string("--account=") + who, "--device=d",
-                         "--log_key=" + key_.verifier_key});
+                         "--log_key=" + key_.log_key});
     ASSERT_EQ(r.exit_code, 0);
     ASSERT_EQ(Ktctl(State(who), other->address(), {"register"}).exit_code, 0);
   }
@@ -184,12 +214,12 @@ TEST_F(KtctlTest, ASecondServerWithTheSameKeyIsAFork) {
   EXPECT_EQ(r.exit_code, 3) << r.out;
   nlohmann::json j = JsonOf(r);
   ASSERT_EQ(AlertTypes(j), std::vector<std::string>{"LOG_FORK"});
-  auto log_key = NoteVerifierKey::Parse(key_.verifier_key);
+  auto log_key = LogPublicKey::Parse(key_.log_key);
   const auto& evidence = j["alerts"][0]["evidence"];
   auto a = OpenLogCheckpoint(evidence["trusted_checkpoint"].get<std::string>(),
-                             *log_key);
-  auto b =
-      OpenLogCheckpoint(evidence["checkpoint"].get<std::string>(), *log_key);
+                             log_key->checkpoint_key);
+  auto b = OpenLogCheckpoint(evidence["checkpoint"].get<std::string>(),
+                             log_key->checkpoint_key);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(a->root, b->root);
   // Back on the honest server all is well.
@@ -271,10 +301,10 @@ TEST_F(KtctlTest, TamperedAnswersAreRejectedAndRaiseAlerts) {
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_EQ(AlertTypes(JsonOf(r)), std::vector<std::string>{"INVALID_PROOF"});
   proxy->OnLookup(nullptr);
-  // A history whose record was altered: the same alert as for a lookup
-  // (history goes through the verifier too).
+  // A history whose inclusion proof was altered: the same alert as for a
+  // lookup (history goes through the verifier too).
   proxy->OnHistory([](v1::AccountHistory* h) {
-    std::string* p = h->mutable_records(0)->mutable_inclusion_proof(0);
+    std::string* p = h->mutable_entries(0)->mutable_inclusion_proof(0);
     (*p)[0] ^= 1;
   });
   r = Run("bob", {"history", "alice@example.com"}, proxy->address());
@@ -298,7 +328,7 @@ TEST_F(KtctlTest, TamperedAnswersAreRejectedAndRaiseAlerts) {
 TEST(ClientStateTest, SurvivesSigkillDuringWrites) {
   std::string dir = NewTempDir("ktctl-state");
   ClientState a, b;
-  a.log_verifier_key = b.log_verifier_key = "log+00000000+AAAA";
+  a.log_key = b.log_key = "log+00000000+AAAA,vrf=AAAA";
   a.account_id = "alice";
   b.account_id = "alice";
   for (int i = 0; i < 2000; ++i) {  // b is much larger than a

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "core/account/leaf.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/proof.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -35,11 +36,12 @@ TEST(LogServerTest, AppendsAndProvesEveryRecord) {
       alice.Add("phone"),    bob.Add("phone"), alice.Add("laptop"),
       alice.Remove("phone"), bob.Rotate(),     bob.Add("tablet")};
   std::vector<LogCheckpoint> seen = {empty};
+  std::vector<Hash> leaf_hashes;
   for (size_t i = 0; i < records.size(); ++i) {
     LogClient::WriteResult w = env->Append(records[i]);
     EXPECT_EQ(w.leaf_index, i);
-    EXPECT_EQ(w.leaf_hash, HashLeaf(records[i].Encode()));
-    auto cp = OpenLogCheckpoint(w.checkpoint_note, env->log_key());
+    leaf_hashes.push_back(w.leaf_hash);
+    auto cp = OpenLogCheckpoint(w.checkpoint_note, env->checkpoint_key());
     ASSERT_TRUE(cp.ok()) << cp.status();
     EXPECT_GT(cp->size, i);
     seen.push_back(*cp);
@@ -47,13 +49,35 @@ TEST(LogServerTest, AppendsAndProvesEveryRecord) {
   LogCheckpoint latest = env->Checkpoint();
   ASSERT_EQ(latest.size, records.size());
 
+  // Entries are the public leaves the writes were answered with: each at
+  // its account's position (one per account), with the record's version,
+  // timestamps never going back.
+  auto entries = env->client()->GetEntries(0, 100);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), records.size());
+  std::map<std::string, Hash> positions;
+  uint64_t last_ms = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(HashLeaf((*entries)[i]), leaf_hashes[i]);
+    auto leaf = DecodeLeaf((*entries)[i]);
+    ASSERT_TRUE(leaf.ok()) << leaf.status();
+    EXPECT_EQ(leaf->version, records[i].account_version);
+    EXPECT_GE(leaf->timestamp_ms, last_ms);
+    last_ms = leaf->timestamp_ms;
+    auto [it, added] = positions.emplace(records[i].account_id, leaf->position);
+    EXPECT_EQ(it->second, leaf->position);
+    EXPECT_EQ(leaf->position,
+              env->vrf().Prove(AccountVrfInput(records[i].account_id))->output);
+  }
+  EXPECT_NE(positions["alice"], positions["bob"]);
+
   // Every record is included at its index, proved against every checkpoint
   // that covers it, by index and by hash.
   for (const LogCheckpoint& cp : seen) {
     for (uint64_t i = 0; i < cp.size; ++i) {
       auto proof = env->client()->GetInclusionProof(i, cp.size);
       ASSERT_TRUE(proof.ok()) << proof.status();
-      Hash leaf = HashLeaf(records[i].Encode());
+      const Hash& leaf = leaf_hashes[i];
       EXPECT_TRUE(
           VerifyInclusion(i, cp.size, leaf, proof->hashes, cp.root).ok());
       auto by_hash = env->client()->GetInclusionProofByHash(leaf, cp.size);
@@ -72,13 +96,6 @@ TEST(LogServerTest, AppendsAndProvesEveryRecord) {
           VerifyConsistency(a.size, b.size, *proof, a.root, b.root).ok())
           << a.size << "->" << b.size;
     }
-  }
-  // Entries come back byte for byte.
-  auto entries = env->client()->GetEntries(0, 100);
-  ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    EXPECT_EQ((*entries)[i], records[i].Encode());
   }
 }
 
@@ -272,7 +289,7 @@ TEST(LogServerTest, ConcurrentWritersGetDistinctDurableIndices) {
         DeviceRecord r = a.Add(absl::StrCat("dev", i));
         auto w = env->client()->Write(r.operation, r.Encode(), i % 2 == 0);
         ASSERT_TRUE(w.ok()) << w.status();
-        acked[t].emplace_back(w->leaf_index, r.Encode());
+        acked[t].emplace_back(w->leaf_index, w->leaf_hash.bytes());
       }
     });
   }
@@ -287,7 +304,9 @@ TEST(LogServerTest, ConcurrentWritersGetDistinctDurableIndices) {
     all.insert(all.end(), page->begin(), page->end());
   }
   for (const auto& list : acked) {
-    for (const auto& [index, bytes] : list) EXPECT_EQ(all.at(index), bytes);
+    for (const auto& [index, leaf_hash] : list) {
+      EXPECT_EQ(HashLeaf(all.at(index)).bytes(), leaf_hash);
+    }
   }
 }
 
@@ -311,15 +330,24 @@ TEST(LogServerTest, RestartKeepsTreeAndCheckpointAndRefusesAnotherKey) {
   std::string dir = env->data_dir();
   env->Stop();
 
-  // The same data dir with another key (or origin) is refused.
+  // The same data dir with another checkpoint key (or origin), or another
+  // VRF key, is refused.
   LogServerOptions options;
   options.data_dir = dir;
   auto other = NoteSigner::Generate("test.example/log");
-  auto refused = LogServer::Start(*std::move(other), options);
+  auto refused = LogServer::Start(
+      *std::move(other), *VrfPrivateKey::FromSeed(env->vrf().seed()), options);
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.status().message().find("belongs to log"),
             std::string::npos)
       << refused.status();
+  auto same = NoteSigner::Parse(env->signer().ToString());
+  auto other_vrf =
+      LogServer::Start(*std::move(same), VrfPrivateKey::Generate(), options);
+  EXPECT_EQ(other_vrf.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(other_vrf.status().message().find("belongs to log"),
+            std::string::npos)
+      << other_vrf.status();
 }
 
 TEST(LogServerTest, HeartbeatCheckpointsAndWatchStream) {
@@ -331,7 +359,7 @@ TEST(LogServerTest, HeartbeatCheckpointsAndWatchStream) {
   std::vector<LogCheckpoint> streamed;
   absl::Status s = env->client()->WatchCheckpoints(
       [&](const std::string& note) {
-        auto cp = OpenLogCheckpoint(note, env->log_key());
+        auto cp = OpenLogCheckpoint(note, env->checkpoint_key());
         EXPECT_TRUE(cp.ok()) << cp.status();
         if (cp.ok()) streamed.push_back(*cp);
         return streamed.size() < 4;

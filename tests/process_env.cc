@@ -19,7 +19,7 @@ LogKeyFiles MakeLogKey(const std::string& name) {
   RunResult r =
       RunProgram({kKeygenBinary, "--name=" + name, "--out=" + k.key_file});
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  k.verifier_key = TrimRight(r.out);
+  k.log_key = TrimRight(r.out);
   return k;
 }
 

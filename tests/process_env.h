@@ -20,7 +20,7 @@ inline constexpr char kAdminBinary[] = "tools/ktlog-admin";
 
 // A temp dir holding a log key made with ktlog-keygen.
 struct LogKeyFiles {
-  std::string dir, key_file, verifier_key;
+  std::string dir, key_file, log_key;  // what ktlog-keygen printed
 };
 LogKeyFiles MakeLogKey(const std::string& name = "e2e.example/log");
 

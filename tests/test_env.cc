@@ -71,17 +71,22 @@ DeviceRecord TestAccount::Rotate(bool advance) {
 }
 
 std::unique_ptr<LogEnv> LogEnv::Start(LogServerOptions options,
-                                      const NoteSigner* signer_to_copy) {
+                                      const LogEnv* same_keys_as) {
   std::unique_ptr<LogEnv> env(new LogEnv());
   env->options_ = std::move(options);
   env->options_.data_dir = NewTempDir("ktlog-data");
   env->options_.listen_address = "127.0.0.1:0";
-  auto signer = signer_to_copy != nullptr
-                    ? NoteSigner::Parse(signer_to_copy->ToString())
+  auto signer = same_keys_as != nullptr
+                    ? NoteSigner::Parse(same_keys_as->signer().ToString())
                     : NoteSigner::Generate("test.example/log");
   EXPECT_TRUE(signer.ok());
   env->signer_ = std::make_unique<NoteSigner>(*std::move(signer));
-  env->log_key_ = env->signer_->verifier_key();
+  env->vrf_ = std::make_unique<VrfPrivateKey>(
+      same_keys_as != nullptr
+          ? *VrfPrivateKey::FromSeed(same_keys_as->vrf().seed())
+          : VrfPrivateKey::Generate());
+  env->log_key_ =
+      LogPublicKey{env->signer_->verifier_key(), env->vrf_->public_key()};
   env->StartServer();
   return env;
 }
@@ -89,7 +94,8 @@ std::unique_ptr<LogEnv> LogEnv::Start(LogServerOptions options,
 void LogEnv::StartServer() {
   auto signer = NoteSigner::Parse(signer_->ToString());
   EXPECT_TRUE(signer.ok());
-  auto server = LogServer::Start(*std::move(signer), options_);
+  auto server = LogServer::Start(
+      *std::move(signer), *VrfPrivateKey::FromSeed(vrf_->seed()), options_);
   EXPECT_TRUE(server.ok()) << server.status();
   if (!server.ok()) return;
   server_ = *std::move(server);
@@ -120,7 +126,7 @@ LogCheckpoint LogEnv::Checkpoint() {
   auto note = client_->GetCheckpoint(0);
   EXPECT_TRUE(note.ok()) << note.status();
   if (!note.ok()) return LogCheckpoint();
-  auto cp = OpenLogCheckpoint(*note, log_key_);
+  auto cp = OpenLogCheckpoint(*note, log_key_.checkpoint_key);
   EXPECT_TRUE(cp.ok()) << cp.status();
   return cp.ok() ? *cp : LogCheckpoint();
 }

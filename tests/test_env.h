@@ -11,7 +11,9 @@
 #include "client/log_client.h"
 #include "core/account/record.h"
 #include "core/crypto/crypto.h"
+#include "core/crypto/vrf.h"
 #include "core/note/checkpoint.h"
+#include "core/note/log_key.h"
 #include "log/server.h"
 
 namespace ktlog {
@@ -53,11 +55,12 @@ class TestAccount {
 
 class LogEnv {
  public:
-  // Starts a server with a new key (or a copy of `signer`, to run two logs
-  // under one key) in a new temp dir; `options` may tune the sequencer and
-  // service (data_dir and listen_address are set here).
+  // Starts a server with new keys (or copies of `same_keys_as`'s, to run
+  // two logs under one identity: a split view) in a new temp dir; `options`
+  // may tune the sequencer and service (data_dir and listen_address are set
+  // here).
   static std::unique_ptr<LogEnv> Start(LogServerOptions options = {},
-                                       const NoteSigner* signer = nullptr);
+                                       const LogEnv* same_keys_as = nullptr);
   ~LogEnv();
 
   // Shuts the server down cleanly and starts it again on the same data dir
@@ -67,9 +70,14 @@ class LogEnv {
 
   LogServer* server() { return server_.get(); }
   LogClient* client() { return client_.get(); }
-  const NoteVerifierKey& log_key() const { return log_key_; }
+  // What clients pin: the checkpoint key and the VRF key.
+  const LogPublicKey& log_key() const { return log_key_; }
+  const NoteVerifierKey& checkpoint_key() const {
+    return log_key_.checkpoint_key;
+  }
   const std::string& data_dir() const { return options_.data_dir; }
   const NoteSigner& signer() const { return *signer_; }
+  const VrfPrivateKey& vrf() const { return *vrf_; }
 
   // Appends `record` (waiting for its checkpoint) and fails the test if the
   // log refuses it.
@@ -83,7 +91,8 @@ class LogEnv {
 
   LogServerOptions options_;
   std::unique_ptr<NoteSigner> signer_;
-  NoteVerifierKey log_key_;
+  std::unique_ptr<VrfPrivateKey> vrf_;
+  LogPublicKey log_key_;
   std::unique_ptr<LogServer> server_;
   std::unique_ptr<LogClient> client_;
 };

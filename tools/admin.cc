@@ -11,14 +11,17 @@
 namespace {
 
 constexpr char kUsage[] =
-    "usage: ktlog-admin fsck --data_dir=DIR [--log_key=VERIFIER_KEY]\n"
+    "usage: ktlog-admin fsck --data_dir=DIR [--log_key=LOG_KEY]\n"
     "\n"
-    "fsck: replays every record of the log in DIR and checks everything\n"
-    "stored against a recomputation: tree nodes, leaf-hash and history\n"
-    "entries, account states, every index node and index root at every\n"
-    "batch end, and the latest checkpoint. Prints the first divergence and\n"
-    "exits 1, or prints a summary and exits 0. With --log_key, also checks\n"
-    "that the data dir belongs to that log.";
+    "fsck: replays every leaf of the log in DIR with the private record\n"
+    "behind it and checks everything stored against a recomputation: each\n"
+    "record's signature and the account rules, both commitments' openings,\n"
+    "each account's position against its VRF proof, versions and\n"
+    "timestamps, tree nodes, leaf-hash, record-hash and history entries,\n"
+    "account states, every index node and index root at every batch end,\n"
+    "and the latest checkpoint. Prints the first divergence and exits 1, or\n"
+    "prints a summary and exits 0. With --log_key, also checks that the\n"
+    "data dir belongs to that log.";
 
 int Fail(const std::string& msg, int code) {
   fprintf(stderr, "ktlog-admin: %s\n", msg.c_str());
@@ -31,7 +34,7 @@ int main(int argc, char** argv) {
   std::string data_dir, log_key;
   ktlog::FlagSet flags(kUsage);
   flags.String("data_dir", &data_dir, "the log's data directory");
-  flags.String("log_key", &log_key, "the verifier key clients pin (optional)");
+  flags.String("log_key", &log_key, "the log key clients pin (optional)");
   std::vector<std::string> args;
   int exit_code;
   if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-admin", &args,
@@ -48,7 +51,7 @@ int main(int argc, char** argv) {
   if (!log_key.empty()) {
     auto identity = (*storage)->ReadIdentity();
     if (!identity.ok() || !identity->has_value() ||
-        (*identity)->verifier_key != log_key) {
+        (*identity)->log_key != log_key) {
       return Fail(absl::StrCat("the data dir does not belong to the log with "
                                "key ",
                                log_key),
@@ -58,7 +61,7 @@ int main(int argc, char** argv) {
   ktlog::FsckReport report =
       ktlog::Fsck(storage->get(), [](uint64_t done, uint64_t total) {
         if (done % 100000 == 0 || done == total) {
-          fprintf(stderr, "ktlog-admin: checked %llu of %llu records\n",
+          fprintf(stderr, "ktlog-admin: checked %llu of %llu leaves\n",
                   static_cast<unsigned long long>(done),
                   static_cast<unsigned long long>(total));
         }
@@ -66,8 +69,9 @@ int main(int argc, char** argv) {
   if (!report.status.ok()) {
     return Fail(absl::StrCat("fsck FAILED: ", report.status.message()), 1);
   }
-  std::cout << "fsck OK: " << report.records << " records, " << report.accounts
-            << " accounts, " << report.index_versions << " index versions, "
-            << report.index_nodes << " index nodes checked\n";
+  std::cout << "fsck OK: " << report.records << " leaves and records, "
+            << report.accounts << " accounts, " << report.index_versions
+            << " index versions, " << report.index_nodes
+            << " index nodes checked\n";
   return 0;
 }

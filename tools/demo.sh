@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The ktlog demo (run by `tools/dev demo`, after the build): a real
 # ktlog-server on its embedded RocksDB and real ktctl clients over gRPC tell
-# the whole story: two people register devices and compare safety codes, an
-# attacker with a stolen account key slips a device into one account, and
-# the owner's client raises the alert, with evidence. Every step checks its
-# outcome; any failure stops the demo with a non-zero exit. Work files go to
-# a fresh temp dir (kept with KEEP=1).
+# the whole story: two people register devices and compare safety codes
+# while the public log shows no name, device or key; an attacker with a
+# stolen account key slips a device into one account, and the owner's
+# client raises the alert, with evidence; a log that shows two histories is
+# caught by a client and by the auditor. Every step checks its outcome; any
+# failure stops the demo with a non-zero exit. Work files go to a fresh temp
+# dir (kept with KEEP=1).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -40,24 +42,29 @@ expect_exit() {
   echo "(exit $got, as expected)"
 }
 
+# Starts a server on data dir $1 (default data); sets SERVER_PID and ADDR.
 start_server() {
-  "$SERVER" --data_dir="$WORK/data" --key_file="$WORK/log.key" \
+  local data=${1:-data}
+  : >"$WORK/server.out"
+  "$SERVER" --data_dir="$WORK/$data" --key_file="$WORK/log.key" \
     --listen=127.0.0.1:0 --checkpoint_interval=1s --witness_keys="$WITNESS_KEY" \
     >"$WORK/server.out" 2>>"$WORK/server.log" &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
-    if grep -q "listening on" "$WORK/server.out" 2>/dev/null; then break; fi
+    if grep -q "log key" "$WORK/server.out" 2>/dev/null; then break; fi
     sleep 0.1
   done
   ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$WORK/server.out" | head -1)
   [ -n "$ADDR" ] || fail "the server did not start: $(cat "$WORK/server.log")"
-  echo "ktlog-server (pid $SERVER_PID) is serving on $ADDR, data in data/"
+  echo "ktlog-server (pid $SERVER_PID) is serving on $ADDR, data in $data/"
+  grep "log key" "$WORK/server.out"
+  grep -q "log key $LOG_KEY\$" "$WORK/server.out" || fail "the server serves another log key"
 }
 
-step "1. The operator makes the log's signing key and starts the server; an independent auditor makes its witness key"
+step "1. The operator makes the log's keys (checkpoint signing and VRF) and starts the server; an independent auditor makes its witness key"
 show ktlog-keygen --name=demo.ktlog.example/log --out=log.key
 LOG_KEY=$("$KEYGEN" --name=demo.ktlog.example/log --out="$WORK/log.key")
-echo "log verifier key (pinned by every client): $LOG_KEY"
+echo "log key (pinned by every client: checkpoint verifier key, VRF key): $LOG_KEY"
 show ktlog-keygen --name=auditor.example/witness --type=witness --out=witness.key
 WITNESS_KEY=$("$KEYGEN" --name=auditor.example/witness --type=witness --out="$WORK/witness.key")
 echo "witness verifier key (the log accepts its cosignatures): $WITNESS_KEY"
@@ -80,7 +87,7 @@ bob init --account=bob@example.com --device=phone --log_key="$LOG_KEY"
 bob register
 alice device add laptop
 
-step "3. Bob looks up Alice: her complete device set, proved against the signed index root"
+step "3. Bob looks up Alice: her complete device set in one answer (the VRF proof of her position, the index proof, her state with its opening)"
 bob lookup alice@example.com
 echo "(an account that does not exist is proved absent:)"
 expect_exit 1 "$KTCTL" --state="$WORK/bob" --server="$ADDR" lookup mallory@example.com
@@ -96,7 +103,7 @@ BOB_DIGITS=$(json bob code show alice@example.com | field code)
 alice code compare bob@example.com "$BOB_DIGITS"
 bob contact list
 
-step "5. The auditor replays the whole log, recomputes every root, and cosigns; Bob now requires its cosignature"
+step "5. The auditor replays every public leaf (no names, devices or keys: positions, versions, commitments), recomputes every root, and cosigns; Bob now requires its cosignature"
 audit
 bob policy --witnesses="$WITNESS_KEY" --witness_quorum=1
 bob checkpoint --raw
@@ -105,7 +112,8 @@ step "6. Mallory steals a copy of Alice's account key and slips her own device i
 cp -r "$WORK/alice" "$WORK/mallory"
 mallory device add mallory-tablet
 echo "To everyone else this device looks legitimate: it is signed by Alice's key,"
-echo "so the auditor verifies and cosigns it too, and Bob's client sees nothing wrong:"
+echo "so the log appends it, the auditor (which sees one more version at Alice's"
+echo "position) cosigns, and Bob's client sees nothing wrong:"
 audit
 bob monitor
 
@@ -113,7 +121,8 @@ step "7. Alice's client checks her account and raises the alert"
 expect_exit 3 "$KTCTL" --state="$WORK/alice" --server="$ADDR" monitor
 alice alerts
 ALERT=$(json alice alerts | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
-echo "The evidence Alice can show anyone (a signed checkpoint and the record, with its inclusion proof):"
+echo "The evidence Alice can show anyone (a signed checkpoint; the leaf with its inclusion proof;"
+echo "the VRF proof of her position; the record with the opening of its commitment):"
 "$KTCTL" --state="$WORK/alice" alerts show "$ALERT" | head -n 12
 echo "  ..."
 echo "Alice removes the device and rotates her account key; Bob's client notices the new key:"
@@ -124,15 +133,43 @@ expect_exit 3 "$KTCTL" --state="$WORK/bob" --server="$ADDR" monitor
 echo "so they compare codes again:"
 bob code compare alice@example.com "$(json alice code show bob@example.com | field scannable)"
 
-step "8. The whole log, record by record"
+step "8. The whole public log, leaf by leaf: anyone can read it, and it names nobody"
 alice entries --begin=0 --end=100
+if json alice entries --begin=0 --end=100 | grep -qiE "alice|bob|mallory|phone|laptop"; then
+  fail "the public log shows a name"
+fi
+echo "(no account id, device id or key in any entry)"
 
 step "9. The server stops (SIGTERM); the operator checks every stored byte; it restarts"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || fail "unclean shutdown"
 SERVER_PID=""
 run "$ADMIN" fsck --data_dir="$WORK/data"
+cp -r "$WORK/data" "$WORK/copy"
 start_server
-alice checkpoint
+alice device add tablet
+audit
 bob lookup alice@example.com
 
-step "demo complete: every checkpoint, proof and lookup verified, the log audited and cosigned; the attack was caught"
+step "10. A compromised operator serves a copy of the log with another history, under the same keys"
+HONEST_PID=$SERVER_PID HONEST_ADDR=$ADDR
+start_server copy
+FORK_PID=$SERVER_PID FORK_ADDR=$ADDR
+run "$KTCTL" --state="$WORK/eve" --server="$FORK_ADDR" init --account=eve@example.com --device=phone --log_key="$LOG_KEY"
+run "$KTCTL" --state="$WORK/eve" --server="$FORK_ADDR" register
+echo "Alice's client is shown the other history: two signed checkpoints no history can join."
+expect_exit 3 "$KTCTL" --state="$WORK/alice" --server="$FORK_ADDR" checkpoint
+echo "The auditor refuses to cosign it and writes the evidence:"
+show "$AUDITOR" --log="$FORK_ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" --state_dir="$WORK/auditor"
+AUDIT_EXIT=0
+"$AUDITOR" --log="$FORK_ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" \
+  --state_dir="$WORK/auditor" >"$WORK/auditor-fork.out" || AUDIT_EXIT=$?
+cat "$WORK/auditor-fork.out"
+[ "$AUDIT_EXIT" -eq 1 ] || fail "the auditor did not refuse the fork (exit $AUDIT_EXIT)"
+grep -q "LOG_FORK" "$WORK/auditor-fork.out" || fail "the auditor did not name the fork"
+echo "Bob requires the auditor's cosignature: the copy's newest cosigned checkpoint is"
+echo "older than the one he trusts, and both are signed: a rollback."
+expect_exit 3 "$KTCTL" --state="$WORK/bob" --server="$FORK_ADDR" checkpoint
+kill -TERM "$FORK_PID"; wait "$FORK_PID" || fail "unclean shutdown"
+SERVER_PID=$HONEST_PID ADDR=$HONEST_ADDR
+
+step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned; the attack and the fork were caught"

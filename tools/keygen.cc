@@ -1,57 +1,85 @@
-// ktlog-keygen: makes a note signing key (a log's checkpoint key, or a
-// witness's cosigning key) and prints its verifier key.
+// ktlog-keygen: makes a log's keys (checkpoint signing key and VRF key) or a
+// witness's cosigning key, and prints what others pin: the log key string
+// (core/note/log_key.h) or the witness's verifier key.
 #include <cstdio>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "core/crypto/vrf.h"
 #include "core/note/key_file.h"
 #include "core/note/note.h"
 #include "core/util/flags.h"
+
+namespace {
+
+int Fail(absl::string_view msg, int code) {
+  std::cerr << "ktlog-keygen: " << msg << std::endl;
+  return code;
+}
+
+// What others pin for the keys in `keys`: a log's log key, a witness's
+// verifier key.
+int Show(const std::string& path) {
+  absl::StatusOr<ktlog::KeyFile> keys = ktlog::LoadKeyFile(path);
+  if (!keys.ok()) return Fail(keys.status().message(), 1);
+  if (!keys->vrf.has_value()) {
+    std::cout << keys->signer.verifier_key().ToString() << "\n";
+    return 0;
+  }
+  absl::StatusOr<ktlog::LogPublicKey> key = ktlog::LogPublicKeyOf(*keys);
+  if (!key.ok()) return Fail(key.status().message(), 1);
+  std::cout << key->ToString() << "\n";
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string name, out, show, type = "log";
   ktlog::FlagSet flags(
       "usage: ktlog-keygen --name=NAME --out=FILE [--type=log|witness]\n"
       "       ktlog-keygen --show=FILE\n\n"
-      "Writes a new Ed25519 note signing key to FILE (mode 0600; never\n"
-      "overwrites) and prints its verifier key, which clients pin. For a log,\n"
-      "NAME is its origin, e.g. example.com/ktlog.");
+      "Writes new keys to FILE (mode 0600; never overwrites) and prints what\n"
+      "others pin. For a log (the default): an Ed25519 checkpoint signing\n"
+      "key named NAME, the log's origin (e.g. example.com/ktlog), and a VRF\n"
+      "key; it prints the log key, \"<verifier key>,vrf=<VRF key>\", which\n"
+      "every client pins. For a witness: an Ed25519 cosigning key; it prints\n"
+      "the witness's verifier key, which the log and clients list.");
   flags.String("name", &name, "key name (a log's origin, or a witness's name)");
-  flags.String("out", &out, "file to write the private key to");
+  flags.String("out", &out, "file to write the private keys to");
   flags.String("type", &type,
-               "log (checkpoint signing) or witness (cosigning)");
-  flags.String("show", &show, "print the verifier key of an existing key file");
-  auto fail = [](const std::string& msg, int code) {
-    fprintf(stderr, "ktlog-keygen: %s\n", msg.c_str());
-    return code;
-  };
+               "log (checkpoint signing and VRF) or witness (cosigning)");
+  flags.String("show", &show,
+               "print the log key or witness verifier key of a key file");
   std::vector<std::string> args;
   int exit_code;
   if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-keygen", &args,
                              &exit_code)) {
     return exit_code;
   }
-  if (!args.empty()) return fail("unexpected argument " + args[0], 2);
-  if (!show.empty()) {
-    auto signer = ktlog::LoadSignerKeyFile(show);
-    if (!signer.ok()) return fail(std::string(signer.status().message()), 1);
-    std::cout << signer->verifier_key().ToString() << "\n";
-    return 0;
+  if (!args.empty()) return Fail("unexpected argument " + args[0], 2);
+  if (!show.empty()) return Show(show);
+  if (name.empty() || out.empty()) {
+    return Fail("--name and --out are required", 2);
   }
-  if (name.empty() || out.empty())
-    return fail("--name and --out are required", 2);
-  uint8_t note_type;
-  if (type == "log") {
-    note_type = ktlog::kNoteTypeEd25519;
-  } else if (type == "witness") {
-    note_type = ktlog::kNoteTypeCosignatureV1;
+  if (type != "log" && type != "witness") {
+    return Fail("--type must be log or witness", 2);
+  }
+  bool log = type == "log";
+  auto signer = ktlog::NoteSigner::Generate(
+      name, log ? ktlog::kNoteTypeEd25519 : ktlog::kNoteTypeCosignatureV1);
+  if (!signer.ok()) return Fail(signer.status().message(), 2);
+  std::optional<ktlog::VrfPrivateKey> vrf;
+  if (log) vrf = ktlog::VrfPrivateKey::Generate();
+  absl::Status s =
+      ktlog::WriteKeyFile(out, *signer, vrf.has_value() ? &*vrf : nullptr);
+  if (!s.ok()) return Fail(s.message(), 1);
+  if (log) {
+    std::cout << ktlog::LogPublicKey{signer->verifier_key(), vrf->public_key()}
+                     .ToString()
+              << "\n";
   } else {
-    return fail("--type must be log or witness", 2);
+    std::cout << signer->verifier_key().ToString() << "\n";
   }
-  auto signer = ktlog::NoteSigner::Generate(name, note_type);
-  if (!signer.ok()) return fail(std::string(signer.status().message()), 2);
-  absl::Status s = ktlog::WriteSignerKeyFile(out, *signer);
-  if (!s.ok()) return fail(std::string(s.message()), 1);
-  std::cout << signer->verifier_key().ToString() << "\n";
   return 0;
 }

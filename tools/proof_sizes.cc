@@ -1,30 +1,41 @@
 // proof_sizes: measures the size of account lookup answers (the bytes a
-// client downloads to verify one account) as the number of accounts grows.
+// contact downloads to learn and verify one account's devices) as the
+// number of accounts grows.
 //
-// For each N it builds the account index of N accounts (each with two
-// devices, as after two add-device records) in memory, then for sample
-// accounts serialises a real ktlog.v1.AccountLookup: the real index proof
-// and account state, real device and key records, and inclusion proofs of
-// the length RFC 9162 gives for a log of 2N records (proof bytes depend on
-// the length only). Also absence proofs for accounts that do not exist.
+// For each N it builds the account index of N accounts in memory, each at
+// its real position (the VRF output of its id under a fresh VRF key). The
+// sampled accounts get their real state (two devices added by two signed
+// records) with its real state commitment; the other accounts' index
+// values are random (a value is one hash whatever it commits to, so the
+// proof's shape and size do not depend on it). Each sampled answer is a
+// real ktlog.v1.AccountLookup (VRF proof, index proof, state, opening) and
+// is verified with verifier/lookup.h before it is measured, as is each
+// absence proof for accounts that do not exist.
 //
 // usage: proof_sizes [--accounts=1000,100000,1000000] [--samples=1000]
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <random>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/account/account.h"
+#include "core/account/commitment.h"
 #include "core/account/index.h"
 #include "core/account/index_tree.h"
+#include "core/account/leaf.h"
 #include "core/account/record.h"
-#include "core/merkle/proof.h"
+#include "core/crypto/crypto.h"
+#include "core/crypto/vrf.h"
+#include "core/note/checkpoint.h"
 #include "core/util/clock.h"
 #include "core/util/flags.h"
+#include "proto/convert.h"
 #include "proto/ktlog.pb.h"
+#include "verifier/lookup.h"
 
 namespace ktlog {
 namespace {
@@ -42,82 +53,147 @@ struct Stats {
   }
 };
 
+void Check(const absl::Status& s, absl::string_view what) {
+  if (s.ok()) return;
+  std::cerr << "proof_sizes: " << what << ": " << s << "\n";
+  abort();
+}
+
 std::string AccountId(uint64_t i) {
   return absl::StrCat("user", i, "@example.com");
 }
 
+// The VRF positions of accounts 0..n-1, on every core.
+std::vector<VrfPrivateKey::Evaluation> Positions(const VrfPrivateKey& vrf,
+                                                 uint64_t n) {
+  std::vector<VrfPrivateKey::Evaluation> out(n);
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> workers;
+  for (unsigned w = 0; w < cores; ++w) {
+    workers.emplace_back([&, w] {
+      for (uint64_t i = w; i < n; i += cores) {
+        out[i] = *vrf.Prove(AccountVrfInput(AccountId(i)));
+      }
+    });
+  }
+  for (std::thread& t : workers) t.join();
+  return out;
+}
+
+// A sampled account's state after two signed add-device records, and the
+// opening of its state commitment.
+struct Sample {
+  uint64_t account = 0;
+  AccountState state;
+  std::string opening;
+  Hash value_hash;
+};
+
+Sample MakeSample(uint64_t i, const Ed25519PrivateKey& key) {
+  Sample s;
+  s.account = i;
+  s.state.account_id = AccountId(i);
+  int v = 0;
+  for (const char* device : {"phone", "laptop"}) {
+    DeviceRecord r;
+    r.account_id = s.state.account_id;
+    r.device_id = device;
+    r.key = Sha256(absl::StrCat(device, i)).bytes();
+    r.account_version = ++v;
+    r.timestamp_ms = RealClock::Get()->NowMillis();
+    r.Sign(key);
+    Check(ApplyRecord(r, 2 * i + v - 1, &s.state), "apply");
+  }
+  s.opening = NewOpening();
+  Hash commitment = Commit(s.opening, CommitmentKind::kState,
+                           s.state.account_id, 2, s.state.Encode());
+  s.value_hash = IndexValueHash(2, commitment);
+  return s;
+}
+
 void Measure(uint64_t n, int samples) {
+  VrfPrivateKey vrf = VrfPrivateKey::Generate();
   Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
-  uint64_t log_size = 2 * n;
+  absl::StatusOr<NoteSigner> signer = NoteSigner::Generate("ktlog.example/log");
+  Check(signer.status(), "signer");
+  std::vector<VrfPrivateKey::Evaluation> positions = Positions(vrf, n);
+  std::mt19937_64 rng(n);
+  std::map<uint64_t, Sample> sampled;
+  while (sampled.size() < std::min<uint64_t>(samples, n)) {
+    uint64_t i = rng() % n;
+    if (sampled.count(i) == 0) sampled.emplace(i, MakeSample(i, key));
+  }
   InMemoryIndex index;
   std::vector<std::pair<Hash, Hash>> batch;
-  auto state_of = [&](uint64_t i) {
-    AccountState s;
-    s.account_id = AccountId(i);
-    s.account_key = key.public_key().bytes();
-    s.version = 2;
-    s.devices["laptop"] = ActiveDevice{std::string(32, 'l'), 2 * i + 1};
-    s.devices["phone"] = ActiveDevice{std::string(32, 'p'), 2 * i};
-    return s;
-  };
   for (uint64_t i = 0; i < n; ++i) {
-    batch.emplace_back(AccountIndexKey(AccountId(i)),
-                       AccountValueHash(state_of(i)));
+    auto it = sampled.find(i);
+    batch.emplace_back(positions[i].output,
+                       it != sampled.end()
+                           ? it->second.value_hash
+                           : Sha256(absl::StrCat("value ", rng())));
     if (batch.size() == 10000 || i + 1 == n) {
-      if (!index.Apply(std::move(batch)).ok()) abort();
+      Check(index.Apply(std::move(batch)).status(), "index");
       batch.clear();
     }
   }
-  std::mt19937_64 rng(n);
-  Stats index_member, index_absent, lookup_member, lookup_absent, depth;
-  for (int s = 0; s < samples; ++s) {
-    uint64_t i = rng() % n;
-    AccountState state = state_of(i);
+  LogCheckpoint cp;
+  cp.origin = signer->name();
+  cp.size = 2 * n;
+  cp.root = Sha256("root");
+  cp.index_root = index.root();
+  cp.timestamp_ms = RealClock::Get()->NowMillis();
+  std::string note = SignLogCheckpoint(cp, *signer);
+
+  Stats index_member, index_absent, lookup_member, lookup_absent, depth,
+      with_note;
+  for (const auto& [i, sample] : sampled) {
+    AccountLookupAnswer answer;
+    answer.tree_size = cp.size;
+    answer.vrf_proof = positions[i].proof;
     std::optional<Hash> value;
-    auto proof = ProveIndex(&index, AccountIndexKey(state.account_id), &value);
-    if (!proof.ok() || !value.has_value()) abort();
+    absl::StatusOr<IndexProof> proof =
+        ProveIndex(&index, positions[i].output, &value);
+    Check(proof.status(), "prove");
+    answer.index_proof = proof->Encode();
+    answer.account_state = sample.state.Encode();
+    answer.state_opening = sample.opening;
+    Check(VerifyAccountLookup(cp, vrf.public_key(), sample.state.account_id,
+                              answer)
+              .status(),
+          "verify member");
     v1::AccountLookup lookup;
-    lookup.set_tree_size(log_size);
-    lookup.set_index_proof(proof->Encode());
-    lookup.set_account_state(state.Encode());
-    uint64_t leaf = 2 * i;
-    for (const auto& [device_id, device] : state.devices) {
-      DeviceRecord r;
-      r.account_id = state.account_id;
-      r.device_id = device_id;
-      r.key = device.key;
-      r.account_version = device.leaf_index - 2 * i + 1;
-      r.timestamp_ms = RealClock::Get()->NowMillis();
-      r.Sign(key);
-      v1::ProvedRecord* p = lookup.add_devices();
-      p->set_leaf_index(device.leaf_index);
-      p->set_record(r.Encode());
-      size_t len = InclusionProofPlan(device.leaf_index, log_size)->size();
-      for (size_t h = 0; h < len; ++h)
-        p->add_inclusion_proof(std::string(32, 'h'));
-      if (device.leaf_index == leaf) *lookup.add_key_records() = *p;
-    }
-    index_member.Add(proof->Encode().size());
+    ToProto(answer, &lookup);
+    index_member.Add(answer.index_proof.size());
     lookup_member.Add(lookup.ByteSizeLong());
+    lookup.mutable_checkpoint()->set_note(note);
+    with_note.Add(lookup.ByteSizeLong());
     depth.Add(proof->siblings.size());
 
-    Hash absent = AccountIndexKey(absl::StrCat("absent", rng()));
-    auto absence = ProveIndex(&index, absent, &value);
-    if (!absence.ok() || value.has_value()) abort();
-    v1::AccountLookup none;
-    none.set_tree_size(log_size);
-    none.set_index_proof(absence->Encode());
-    index_absent.Add(absence->Encode().size());
-    lookup_absent.Add(none.ByteSizeLong());
+    std::string absent = absl::StrCat("absent", rng(), "@example.com");
+    VrfPrivateKey::Evaluation e = *vrf.Prove(AccountVrfInput(absent));
+    AccountLookupAnswer none;
+    none.tree_size = cp.size;
+    none.vrf_proof = e.proof;
+    absl::StatusOr<IndexProof> absence = ProveIndex(&index, e.output, &value);
+    Check(absence.status(), "prove absence");
+    none.index_proof = absence->Encode();
+    Check(VerifyAccountLookup(cp, vrf.public_key(), absent, none).status(),
+          "verify absent");
+    v1::AccountLookup none_proto;
+    ToProto(none, &none_proto);
+    index_absent.Add(none.index_proof.size());
+    lookup_absent.Add(none_proto.ByteSizeLong());
   }
-  std::cout << "accounts " << n << " (log of " << log_size << " records)\n"
+  std::cout << "accounts " << n << " (log of " << cp.size << " leaves)\n"
             << "  index proof depth (hashes):   " << depth.Summary() << "\n"
             << "  index proof bytes, member:    " << index_member.Summary()
             << "\n"
             << "  index proof bytes, absent:    " << index_absent.Summary()
             << "\n"
             << "  whole lookup bytes, member:   " << lookup_member.Summary()
-            << "  (2 devices, 1 key record)\n"
+            << "  (2 devices; at a checkpoint the client holds)\n"
+            << "  the same with the checkpoint: " << with_note.Summary()
+            << "  (at the latest: the signed note comes along)\n"
             << "  whole lookup bytes, absent:   " << lookup_absent.Summary()
             << "\n"
             << "  index nodes in memory:        " << index.node_count() << "\n";

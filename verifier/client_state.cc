@@ -12,7 +12,10 @@
 namespace ktlog {
 namespace {
 
-constexpr char kFormat[] = "ktctl-state/1";
+// 1 pinned a log without the private directory (a plain verifier key) and
+// keyed pending records by leaf hash.
+constexpr char kFormat[] = "ktctl-state/2";
+constexpr char kOldFormat[] = "ktctl-state/1";
 constexpr size_t kMaxStateSize = 64 * 1024 * 1024;
 
 std::string StatePath(const std::string& dir) { return dir + "/state.json"; }
@@ -83,9 +86,20 @@ absl::StatusOr<ClientState> LoadClientState(const std::string& dir) {
   nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return corrupt("not JSON");
   try {
-    if (j.value("format", "") != kFormat) return corrupt("unknown format");
+    std::string format = j.value("format", "");
+    if (format == kOldFormat) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          StatePath(dir),
+          " was made by an earlier ktctl for a log without the private "
+          "directory (format ",
+          kOldFormat,
+          "); it was not changed. Such a log cannot answer this ktctl: move "
+          "the state directory away and run `ktctl init` with the new log's "
+          "key"));
+    }
+    if (format != kFormat) return corrupt("unknown format");
     ClientState s;
-    s.log_verifier_key = j.at("log_verifier_key").get<std::string>();
+    s.log_key = j.at("log_key").get<std::string>();
     s.account_id = j.at("account_id").get<std::string>();
     s.device_id = j.at("device_id").get<std::string>();
     std::string own = Unhex(j.at("own_state"));
@@ -129,7 +143,7 @@ absl::StatusOr<ClientState> LoadClientState(const std::string& dir) {
 absl::Status SaveClientState(const std::string& dir, const ClientState& s) {
   nlohmann::json j;
   j["format"] = kFormat;
-  j["log_verifier_key"] = s.log_verifier_key;
+  j["log_key"] = s.log_key;
   j["account_id"] = s.account_id;
   j["device_id"] = s.device_id;
   j["own_state"] = s.own_state.exists() ? HexEncode(s.own_state.Encode()) : "";

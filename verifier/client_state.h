@@ -50,14 +50,16 @@ struct CheckingPolicy {
 };
 
 struct ClientState {
-  std::string log_verifier_key;  // note verifier key string; name = origin
+  // The pinned log key (core/note/log_key.h): the checkpoint verifier key,
+  // whose name is the origin, and the VRF key.
+  std::string log_key;
   std::string account_id;
   std::string device_id;
   // The own account as this client verified it, record by record (version
   // 0: not in the log yet).
   AccountState own_state;
-  // Leaf hashes (hex) of records this client signed and has not yet seen
-  // in the log: the only own records that are expected.
+  // SHA-256 hashes (hex) of records this client signed and has not yet
+  // seen in the log: the only own records that are expected.
   std::set<std::string> pending_own;
   // Own devices the user approved through this client: id -> public key.
   std::map<std::string, std::string> approved_devices;

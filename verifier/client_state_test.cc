@@ -21,13 +21,17 @@ std::string TempDir() {
 // Every field survives a save and a load.
 TEST(ClientStateTest, RoundTripsEveryField) {
   ClientState s;
-  s.log_verifier_key = "log.example+01020304+AQID";
+  s.log_key = "log.example+01020304+AQID,vrf=AAAA";
   s.account_id = "alice";
   s.device_id = "phone";
-  s.own_state.account_id = "alice";
-  s.own_state.account_key = std::string(32, 'k');
-  s.own_state.version = 3;
-  s.own_state.devices["phone"] = ActiveDevice{"pk", 0};
+  Ed25519PrivateKey account_key = Ed25519PrivateKey::Generate();
+  DeviceRecord first;
+  first.account_id = "alice";
+  first.device_id = "phone";
+  first.key = std::string(32, 'p');
+  first.account_version = 1;
+  first.Sign(account_key);
+  ASSERT_TRUE(ApplyRecord(first, 4, &s.own_state).ok());
   s.pending_own = {"aa", "bb"};
   s.approved_devices["phone"] = "pk";
   s.trusted_checkpoint = "note\n";
@@ -52,7 +56,7 @@ TEST(ClientStateTest, RoundTripsEveryField) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   auto l = LoadClientState(dir);
   ASSERT_TRUE(l.ok()) << l.status();
-  EXPECT_EQ(l->log_verifier_key, s.log_verifier_key);
+  EXPECT_EQ(l->log_key, s.log_key);
   EXPECT_EQ(l->account_id, s.account_id);
   EXPECT_EQ(l->device_id, s.device_id);
   EXPECT_TRUE(l->own_state == s.own_state);
@@ -83,6 +87,13 @@ TEST(ClientStateTest, MissingAndForeignStates) {
   ASSERT_TRUE(WriteFileAtomically(dir + "/state.json", "not json", 0600).ok());
   EXPECT_EQ(LoadClientState(dir).status().code(),
             absl::StatusCode::kFailedPrecondition);
+  // A state of the public-records era says what to do.
+  ASSERT_TRUE(WriteFileAtomically(dir + "/state.json",
+                                  "{\"format\": \"ktctl-state/1\"}", 0600)
+                  .ok());
+  absl::Status old = LoadClientState(dir).status();
+  EXPECT_EQ(old.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(old.message().find("ktctl init"), std::string::npos) << old;
 }
 
 TEST(ClientStateTest, KeyFiles) {

@@ -16,22 +16,30 @@ std::string Id(const LogCheckpoint& cp) {
   return absl::StrCat(cp.size, ":", cp.root.ToHex());
 }
 
-nlohmann::json ProvedJson(const ProvedRecord& p) {
-  return {{"leaf_index", p.leaf_index},
-          {"record", HexEncode(p.record)},
-          {"inclusion_proof", HashesToJson(p.inclusion_proof)}};
+nlohmann::json EntryJson(const HistoryEntryAnswer& e) {
+  return {{"leaf_index", e.leaf_index},
+          {"leaf", HexEncode(e.leaf)},
+          {"inclusion_proof", HashesToJson(e.inclusion_proof)},
+          {"record", HexEncode(e.record)},
+          {"record_opening", HexEncode(e.record_opening)},
+          {"state_opening", HexEncode(e.state_opening)}};
 }
 
 nlohmann::json LookupJson(const AccountLookupAnswer& a) {
-  nlohmann::json devices = nlohmann::json::array();
-  for (const ProvedRecord& p : a.devices) devices.push_back(ProvedJson(p));
-  nlohmann::json keys = nlohmann::json::array();
-  for (const ProvedRecord& p : a.key_records) keys.push_back(ProvedJson(p));
   return {{"tree_size", a.tree_size},
+          {"vrf_proof", HexEncode(a.vrf_proof)},
           {"index_proof", HexEncode(a.index_proof)},
           {"account_state", HexEncode(a.account_state)},
-          {"devices", devices},
-          {"key_records", keys}};
+          {"state_opening", HexEncode(a.state_opening)}};
+}
+
+nlohmann::json HistoryJson(const AccountHistoryAnswer& a) {
+  nlohmann::json entries = nlohmann::json::array();
+  for (const HistoryEntryAnswer& e : a.entries) entries.push_back(EntryJson(e));
+  return {{"tree_size", a.tree_size},
+          {"vrf_proof", HexEncode(a.vrf_proof)},
+          {"entries", entries},
+          {"next_version", a.next_version}};
 }
 
 std::string Short(const std::string& key) {
@@ -58,20 +66,25 @@ void ClientVerifier::Raise(AlertType type, const std::string& account,
   a.raised_at_ms = clock_->NowMillis();
   a.message = message;
   a.evidence = std::move(evidence);
-  a.evidence["log_key"] = state_->log_verifier_key;
+  a.evidence["log_key"] = state_->log_key;
   state_->alerts.push_back(a);
   raised_.push_back(std::move(a));
 }
 
-absl::StatusOr<NoteVerifierKey> ClientVerifier::LogKey() const {
-  return NoteVerifierKey::Parse(state_->log_verifier_key);
+absl::StatusOr<LogPublicKey> ClientVerifier::LogKey() const {
+  absl::StatusOr<LogPublicKey> key = LogPublicKey::Parse(state_->log_key);
+  if (!key.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the state's pinned log key is unusable: ", key.status().message()));
+  }
+  return key;
 }
 
 absl::StatusOr<std::optional<LogCheckpoint>> ClientVerifier::Trusted() const {
   if (state_->trusted_checkpoint.empty()) return std::optional<LogCheckpoint>();
-  ASSIGN_OR_RETURN(NoteVerifierKey key, LogKey());
+  ASSIGN_OR_RETURN(LogPublicKey key, LogKey());
   absl::StatusOr<LogCheckpoint> cp =
-      OpenLogCheckpoint(state_->trusted_checkpoint, key);
+      OpenLogCheckpoint(state_->trusted_checkpoint, key.checkpoint_key);
   if (!cp.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the state's trusted checkpoint does not verify with the pinned log "
@@ -144,8 +157,9 @@ absl::StatusOr<std::string> ClientVerifier::FetchCheckpoint(
 
 absl::StatusOr<LogCheckpoint> ClientVerifier::OpenChecked(
     const std::string& note) {
-  ASSIGN_OR_RETURN(NoteVerifierKey key, LogKey());
-  absl::StatusOr<LogCheckpoint> cp = OpenLogCheckpoint(note, key);
+  ASSIGN_OR_RETURN(LogPublicKey key, LogKey());
+  absl::StatusOr<LogCheckpoint> cp =
+      OpenLogCheckpoint(note, key.checkpoint_key);
   if (!cp.ok()) {
     bool auth = absl::IsUnauthenticated(cp.status());
     Raise(auth ? AlertType::kBadSignature : AlertType::kInvalidProof, "",
@@ -184,9 +198,9 @@ absl::Status ClientVerifier::CheckHistory(
     }
   }
   if (state_->seen_checkpoint.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(NoteVerifierKey key, LogKey());
+  ASSIGN_OR_RETURN(LogPublicKey key, LogKey());
   absl::StatusOr<LogCheckpoint> seen =
-      OpenLogCheckpoint(state_->seen_checkpoint, key);
+      OpenLogCheckpoint(state_->seen_checkpoint, key.checkpoint_key);
   if (!seen.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the state's seen checkpoint does not verify with the pinned log "
@@ -219,9 +233,9 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
   // the same checkpoint with more cosignatures, replaces the trusted note).
   state_->trusted_checkpoint = note;
   if (!state_->seen_checkpoint.empty()) {
-    ASSIGN_OR_RETURN(NoteVerifierKey key, LogKey());
+    ASSIGN_OR_RETURN(LogPublicKey key, LogKey());
     absl::StatusOr<LogCheckpoint> seen =
-        OpenLogCheckpoint(state_->seen_checkpoint, key);
+        OpenLogCheckpoint(state_->seen_checkpoint, key.checkpoint_key);
     if (seen.ok() && cp.size >= seen->size) state_->seen_checkpoint.clear();
   }
   return cp;
@@ -263,10 +277,11 @@ absl::Status ClientVerifier::CheckCosignatures(const std::string& note_text,
 
 absl::StatusOr<VerifiedAccount> ClientVerifier::Lookup(
     const LogCheckpoint& checkpoint, const std::string& account) {
+  ASSIGN_OR_RETURN(LogPublicKey key, LogKey());
   ASSIGN_OR_RETURN(AccountLookupAnswer answer,
                    log_->LookupAccount(account, checkpoint.size));
   absl::StatusOr<VerifiedAccount> verified =
-      VerifyAccountLookup(checkpoint, account, answer);
+      VerifyAccountLookup(checkpoint, key.vrf_key, account, answer);
   if (!verified.ok()) {
     Raise(AlertType::kInvalidProof, account,
           Sha256(LookupJson(answer).dump()).ToHex(),
@@ -282,6 +297,7 @@ absl::StatusOr<std::vector<ClientVerifier::HistoryItem>>
 ClientVerifier::ReplayHistory(const LogCheckpoint& checkpoint,
                               const std::string& id, const AccountState& proved,
                               AccountState* replay) {
+  ASSIGN_OR_RETURN(LogPublicKey key, LogKey());
   std::vector<HistoryItem> out;
   if (!replay->exists()) replay->account_id = id;
   for (uint64_t next = replay->version + 1;
@@ -290,19 +306,21 @@ ClientVerifier::ReplayHistory(const LogCheckpoint& checkpoint,
                      log_->GetAccountHistory(id, next, checkpoint.size));
     uint64_t before = replay->version;
     absl::StatusOr<std::vector<VerifiedDevice>> records =
-        VerifyAccountHistory(checkpoint, id, page.records, replay);
+        VerifyAccountHistory(checkpoint, key.vrf_key, id, page, replay);
     if (!records.ok()) {
       if (absl::IsDataLoss(records.status())) {
         Raise(AlertType::kInvalidProof, id,
               absl::StrCat(Id(checkpoint), "|", next),
               absl::StrCat("the history of ", id,
                            " does not verify: ", records.status().message()),
-              {{"checkpoint", state_->trusted_checkpoint}});
+              {{"checkpoint", state_->trusted_checkpoint},
+               {"history", HistoryJson(page)}});
       }
       return records.status();
     }
     for (size_t i = 0; i < records->size(); ++i) {
-      out.push_back(HistoryItem{std::move((*records)[i]), page.records[i]});
+      out.push_back(HistoryItem{std::move((*records)[i]), page.entries[i],
+                                page.vrf_proof});
     }
     next = page.next_version;
     if (replay->version == before) break;  // no progress: stop
@@ -321,9 +339,10 @@ void ClientVerifier::ReportUnexpected(const HistoryItem& item,
                                       const AccountState& now) {
   const std::string& id = state_->account_id;
   const VerifiedDevice& r = item.verified;
-  std::string leaf = HashLeaf(item.proved.record).ToHex();
+  std::string leaf = HashLeaf(item.entry.leaf).ToHex();
   nlohmann::json evidence = {{"checkpoint", state_->trusted_checkpoint},
-                             {"record", ProvedJson(item.proved)}};
+                             {"vrf_proof", HexEncode(item.vrf_proof)},
+                             {"entry", EntryJson(item.entry)}};
   switch (r.record.operation) {
     case Operation::kAddDevice: {
       auto active = now.devices.find(r.record.device_id);
@@ -384,8 +403,9 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
       ReplayHistory(checkpoint, id, *now.state, &replay);
   if (!items.ok()) return items.status();
   for (const HistoryItem& item : *items) {
-    std::string leaf = HashLeaf(item.proved.record).ToHex();
-    if (state_->pending_own.erase(leaf) > 0) continue;
+    if (state_->pending_own.erase(Sha256(item.entry.record).ToHex()) > 0) {
+      continue;
+    }
     ReportUnexpected(item, replay);
   }
   own = std::move(replay);

@@ -4,9 +4,12 @@
 //  - checkpoints: signed by the pinned key, cosigned by the policy's quorum
 //    of witnesses (if any), dated within the policy's bounds, consistent
 //    with the trusted one; trust only moves forward;
-//  - lookups and histories: verified against the trusted checkpoint;
-//  - self-monitoring: every record of the own account since the last check
-//    is fetched and checked; a record this client did not sign raises
+//  - lookups and histories: verified against the trusted checkpoint and
+//    the pinned VRF key (a VRF proof or commitment opening that fails is
+//    INVALID_PROOF, with the answer as evidence);
+//  - self-monitoring: every version of the own account since the last
+//    check is fetched with its record and openings and checked; a record
+//    this client did not sign raises
 //    UNEXPECTED_DEVICE / UNEXPECTED_REMOVAL / UNEXPECTED_KEY_CHANGE, even if
 //    a device was added and removed again between two checks;
 //  - contacts: a key change, or (for a verified contact) a device not signed
@@ -25,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/note/checkpoint.h"
+#include "core/note/log_key.h"
 #include "core/note/succession.h"
 #include "core/util/clock.h"
 #include "verifier/client_state.h"
@@ -84,7 +88,8 @@ class ClientVerifier {
   // A verified history record with the answer it came in (evidence).
   struct HistoryItem {
     VerifiedDevice verified;
-    ProvedRecord proved;
+    HistoryEntryAnswer entry;
+    std::string vrf_proof;
   };
 
   // Steps of UpdateCheckpoint: fetch (STALE_LOG if unreachable for too
@@ -107,7 +112,7 @@ class ClientVerifier {
   void Raise(AlertType type, const std::string& account,
              const std::string& dedup_key, const std::string& message,
              nlohmann::json evidence);
-  absl::StatusOr<NoteVerifierKey> LogKey() const;
+  absl::StatusOr<LogPublicKey> LogKey() const;
   // Raises the alert for a failed succession check of `cp` (from `note`)
   // against `trusted` (from `trusted_note`) and returns the matching error.
   absl::Status RaiseSuccession(const SuccessionCheck& check,

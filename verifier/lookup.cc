@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/account/commitment.h"
 #include "core/account/index.h"
+#include "core/account/leaf.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/proof.h"
 #include "core/util/status_macros.h"
@@ -15,136 +17,99 @@ absl::Status Evidence(absl::string_view what) {
   return absl::DataLossError(what);
 }
 
-}  // namespace
-
-absl::StatusOr<DeviceRecord> VerifyProvedRecord(const LogCheckpoint& checkpoint,
-                                                const ProvedRecord& proved) {
-  if (proved.leaf_index >= checkpoint.size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "record at leaf index ", proved.leaf_index,
-        " is outside the checkpoint's tree of size ", checkpoint.size));
-  }
-  RETURN_IF_ERROR(VerifyInclusion(proved.leaf_index, checkpoint.size,
-                                  HashLeaf(proved.record),
-                                  proved.inclusion_proof, checkpoint.root));
-  absl::StatusOr<DeviceRecord> record = DecodeRecord(proved.record);
-  if (!record.ok()) {
-    return Evidence(
-        absl::StrCat("the log holds a malformed record at leaf index ",
-                     proved.leaf_index, ": ", record.status().message()));
-  }
-  absl::Status sig = record->VerifySignature();
-  if (!sig.ok()) {
-    return Evidence(
-        absl::StrCat("the log holds a record with a bad signature "
-                     "at leaf index ",
-                     proved.leaf_index));
-  }
-  return record;
-}
-
-namespace {
-
-// Check 1: the index proves the answer's state (or absence) under the
-// checkpoint's index root. Returns the state, or nullopt for absence.
-absl::StatusOr<std::optional<AccountState>> CheckIndexProof(
-    const LogCheckpoint& checkpoint, const std::string& account_id,
-    const AccountLookupAnswer& answer) {
-  if (answer.tree_size != checkpoint.size) {
+absl::Status CheckTreeSize(const LogCheckpoint& checkpoint, uint64_t size,
+                           absl::string_view what) {
+  if (size != checkpoint.size) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the lookup is for tree size ", answer.tree_size,
+        absl::StrCat("the ", what, " is for tree size ", size,
                      ", not the checkpoint's ", checkpoint.size));
   }
+  return absl::OkStatus();
+}
+
+// Check 1: the index proves the state's commitment (or absence) at the
+// position under the checkpoint's index root. Returns the state, or nullopt
+// for absence.
+absl::StatusOr<std::optional<AccountState>> CheckIndexProof(
+    const LogCheckpoint& checkpoint, const Hash& position,
+    const std::string& account_id, const AccountLookupAnswer& answer) {
   ASSIGN_OR_RETURN(IndexProof proof, DecodeIndexProof(answer.index_proof));
-  Hash key = AccountIndexKey(account_id);
   if (answer.account_state.empty()) {
-    if (!answer.devices.empty() || !answer.key_records.empty()) {
+    if (!answer.state_opening.empty()) {
       return absl::InvalidArgumentError(
-          "an absent account cannot have device or key records");
+          "an absent account cannot have a state opening");
     }
     RETURN_IF_ERROR(
-        VerifyIndexProof(checkpoint.index_root, key, std::nullopt, proof));
+        VerifyIndexProof(checkpoint.index_root, position, std::nullopt, proof));
     return std::optional<AccountState>();
   }
   absl::StatusOr<AccountState> state = DecodeAccountState(answer.account_state);
   if (!state.ok()) {
-    return absl::InvalidArgumentError(
-        "the lookup's account state is malformed");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the lookup's account state is malformed: ", state.status().message()));
   }
   if (state->account_id != account_id || !state->exists()) {
     return absl::InvalidArgumentError(
         "the lookup's account state is for another account");
   }
-  RETURN_IF_ERROR(VerifyIndexProof(checkpoint.index_root, key,
-                                   AccountValueHash(*state), proof));
+  if (answer.state_opening.size() != kOpeningSize) {
+    return absl::InvalidArgumentError("the lookup's state opening is missing");
+  }
+  Hash commitment = Commit(answer.state_opening, CommitmentKind::kState,
+                           account_id, state->version, answer.account_state);
+  absl::Status proved =
+      VerifyIndexProof(checkpoint.index_root, position,
+                       IndexValueHash(state->version, commitment), proof);
+  if (absl::IsDataLoss(proved)) {
+    return Evidence(absl::StrCat(
+        "the index at the account's position does not commit to the state "
+        "the lookup opened (",
+        proved.message(), ")"));
+  }
+  RETURN_IF_ERROR(proved);
   return std::optional<AccountState>(*std::move(state));
 }
 
-// Check 2: one included, well-formed add-device record per active device,
-// at the leaf index the state names, matching it.
-absl::StatusOr<std::vector<VerifiedDevice>> CheckDeviceRecords(
-    const LogCheckpoint& checkpoint, const AccountState& state,
-    const std::vector<ProvedRecord>& devices) {
-  if (devices.size() != state.devices.size()) {
+// Decodes a record the state carries and checks its signature.
+absl::StatusOr<DeviceRecord> SignedRecord(const std::string& bytes,
+                                          uint64_t leaf_index) {
+  absl::StatusOr<DeviceRecord> r = DecodeRecord(bytes);
+  if (!r.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the lookup has ", devices.size(), " device records for ",
-                     state.devices.size(), " devices"));
+        absl::StrCat("the state's record of leaf ", leaf_index,
+                     " is malformed: ", r.status().message()));
   }
-  std::vector<VerifiedDevice> out;
-  size_t i = 0;
-  for (const auto& [device_id, device] : state.devices) {
-    const ProvedRecord& proved = devices[i++];
-    if (proved.leaf_index != device.leaf_index) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "device \"", device_id, "\" is at leaf index ", device.leaf_index,
-          ", the lookup sent ", proved.leaf_index));
-    }
-    ASSIGN_OR_RETURN(DeviceRecord r, VerifyProvedRecord(checkpoint, proved));
-    if (r.operation != Operation::kAddDevice ||
-        r.account_id != state.account_id || r.device_id != device_id ||
-        r.key != device.key || r.account_version > state.version) {
-      return Evidence(absl::StrCat("the signed index names leaf ",
-                                   proved.leaf_index, " for device \"",
-                                   device_id, "\" of \"", state.account_id,
-                                   "\", but that record differs"));
-    }
-    out.push_back(VerifiedDevice{std::move(r), proved.leaf_index});
+  if (!r->VerifySignature().ok()) {
+    return Evidence(
+        absl::StrCat("the log committed to a state whose record "
+                     "of leaf ",
+                     leaf_index, " has a bad signature"));
   }
-  return out;
+  return *std::move(r);
 }
 
-// Check 3: the key records form a chain (the first record or rotations,
-// each signed by the previous key) ending at the state's account key.
-// Returns (version from which each key was in force, key), oldest first.
+// Check 2: the key chain: each rotation signed by the key before it (the
+// first by the key that signed the records older than it), ending at the
+// state's account key. Returns (version after which each key is in force,
+// key), oldest first.
 absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> CheckKeyChain(
-    const LogCheckpoint& checkpoint, const AccountState& state,
-    const std::vector<ProvedRecord>& key_records) {
-  if (key_records.empty()) {
-    return absl::InvalidArgumentError("the lookup has no key records");
+    const AccountState& state) {
+  std::vector<DeviceRecord> rotations;
+  for (const ChainedRotation& c : state.key_chain) {
+    ASSIGN_OR_RETURN(DeviceRecord r, SignedRecord(c.record, c.leaf_index));
+    rotations.push_back(std::move(r));
   }
   std::vector<std::pair<uint64_t, std::string>> keys;
-  for (const ProvedRecord& proved : key_records) {
-    ASSIGN_OR_RETURN(DeviceRecord r, VerifyProvedRecord(checkpoint, proved));
-    if (r.account_id != state.account_id ||
-        (!keys.empty() && r.account_version <= keys.back().first) ||
-        r.account_version > state.version) {
-      return absl::InvalidArgumentError(
-          "the lookup's key records are not this account's, in order");
+  keys.emplace_back(
+      0, rotations.empty() ? state.account_key : rotations.front().account_key);
+  for (const DeviceRecord& r : rotations) {
+    if (r.account_key != keys.back().second) {
+      return Evidence(absl::StrCat("the key rotation of version ",
+                                   r.account_version,
+                                   " is signed by a key that was not the "
+                                   "account key then"));
     }
-    if (keys.empty() && r.operation == Operation::kAddDevice &&
-        r.account_version == 1) {
-      keys.emplace_back(1, r.account_key);
-    } else if (r.operation == Operation::kRotateAccountKey) {
-      if (!keys.empty() && r.account_key != keys.back().second) {
-        return Evidence(
-            absl::StrCat("key rotation at leaf ", proved.leaf_index,
-                         " is signed by a key that was not the account key"));
-      }
-      keys.emplace_back(r.account_version, r.key);
-    } else {
-      return absl::InvalidArgumentError(
-          "a key record is neither the account's first record nor a rotation");
-    }
+    keys.emplace_back(r.account_version, r.key);
   }
   if (keys.back().second != state.account_key) {
     return Evidence("the key chain does not end at the account's current key");
@@ -152,72 +117,148 @@ absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> CheckKeyChain(
   return keys;
 }
 
-// Check 4: every device record was signed by the account key in force at
-// its version, and the chain reaches back that far.
-absl::Status CheckDeviceSigners(
-    const std::vector<VerifiedDevice>& devices,
+// Check 3: every device's add-device record is signed by the account key
+// in force at its version.
+absl::StatusOr<std::vector<VerifiedDevice>> CheckDevices(
+    const AccountState& state,
     const std::vector<std::pair<uint64_t, std::string>>& keys) {
-  for (const VerifiedDevice& d : devices) {
-    if (d.record.account_version < keys.front().first) {
-      return absl::InvalidArgumentError(
-          "the key chain does not reach back to the oldest device record");
-    }
-  }
-  for (const VerifiedDevice& d : devices) {
-    auto it =
-        std::upper_bound(keys.begin(), keys.end(), d.record.account_version,
-                         [](uint64_t v, const auto& k) { return v < k.first; });
-    if (it == keys.begin() || (it - 1)->second != d.record.account_key) {
+  std::vector<VerifiedDevice> out;
+  for (const auto& [device_id, device] : state.devices) {
+    ASSIGN_OR_RETURN(DeviceRecord r,
+                     SignedRecord(device.record, device.leaf_index));
+    auto it = std::upper_bound(
+        keys.begin(), keys.end(), r.account_version,
+        [](uint64_t v, const auto& k) { return v <= k.first; });
+    if (it == keys.begin() || (it - 1)->second != r.account_key) {
       return Evidence(absl::StrCat(
-          "device \"", d.record.device_id,
+          "device \"", device_id,
           "\" was signed by a key that was not the account key at version ",
-          d.record.account_version));
+          r.account_version));
     }
+    out.push_back(VerifiedDevice{std::move(r), device.leaf_index});
   }
-  return absl::OkStatus();
+  return out;
 }
 
 }  // namespace
 
+absl::StatusOr<Hash> VerifyPosition(const VrfPublicKey& vrf_key,
+                                    const std::string& account_id,
+                                    const std::string& vrf_proof) {
+  absl::StatusOr<Hash> position =
+      vrf_key.Verify(AccountVrfInput(account_id), vrf_proof);
+  if (absl::IsDataLoss(position.status())) {
+    return Evidence(absl::StrCat(
+        "the VRF proof of the account's position does not verify under the "
+        "log's VRF key (",
+        position.status().message(), ")"));
+  }
+  if (!position.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the VRF proof is malformed: ", position.status().message()));
+  }
+  return position;
+}
+
 absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
-    const LogCheckpoint& checkpoint, const std::string& account_id,
-    const AccountLookupAnswer& answer) {
+    const LogCheckpoint& checkpoint, const VrfPublicKey& vrf_key,
+    const std::string& account_id, const AccountLookupAnswer& answer) {
+  RETURN_IF_ERROR(CheckTreeSize(checkpoint, answer.tree_size, "lookup"));
   VerifiedAccount out;
-  ASSIGN_OR_RETURN(out.state, CheckIndexProof(checkpoint, account_id, answer));
+  ASSIGN_OR_RETURN(out.position,
+                   VerifyPosition(vrf_key, account_id, answer.vrf_proof));
+  ASSIGN_OR_RETURN(
+      out.state, CheckIndexProof(checkpoint, out.position, account_id, answer));
   if (!out.state.has_value()) return out;  // proved absent
-  ASSIGN_OR_RETURN(out.devices,
-                   CheckDeviceRecords(checkpoint, *out.state, answer.devices));
-  ASSIGN_OR_RETURN(out.key_chain,
-                   CheckKeyChain(checkpoint, *out.state, answer.key_records));
-  RETURN_IF_ERROR(CheckDeviceSigners(out.devices, out.key_chain));
+  ASSIGN_OR_RETURN(out.key_chain, CheckKeyChain(*out.state));
+  ASSIGN_OR_RETURN(out.devices, CheckDevices(*out.state, out.key_chain));
   return out;
 }
 
+namespace {
+
+// One history entry: the leaf in the tree at the position with the next
+// version, its record and both openings. Advances `s`.
+absl::StatusOr<VerifiedDevice> CheckVersion(const LogCheckpoint& checkpoint,
+                                            const Hash& position,
+                                            const HistoryEntryAnswer& e,
+                                            AccountState* s) {
+  if (e.leaf_index >= checkpoint.size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the history's leaf index ", e.leaf_index,
+        " is outside the checkpoint's tree of size ", checkpoint.size));
+  }
+  RETURN_IF_ERROR(VerifyInclusion(e.leaf_index, checkpoint.size,
+                                  HashLeaf(e.leaf), e.inclusion_proof,
+                                  checkpoint.root));
+  absl::StatusOr<Leaf> leaf = DecodeLeaf(e.leaf);
+  if (!leaf.ok()) {
+    return Evidence(absl::StrCat("the log's tree holds a malformed leaf at ",
+                                 e.leaf_index, ": ", leaf.status().message()));
+  }
+  if (leaf->position != position) {
+    return Evidence(
+        absl::StrCat("the history's leaf ", e.leaf_index,
+                     " is at a position that is not the account's VRF output"));
+  }
+  if (leaf->version != s->version + 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the history skips from version ", s->version, " to ",
+                     leaf->version, " (leaf ", e.leaf_index, ")"));
+  }
+  absl::StatusOr<DeviceRecord> r = DecodeRecord(e.record);
+  if (!r.ok() || r->account_id != s->account_id ||
+      r->account_version != leaf->version) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the history's record for leaf ", e.leaf_index,
+        " is malformed or not this account's version ", leaf->version));
+  }
+  absl::Status opens = CheckOpening(leaf->record_commitment, e.record_opening,
+                                    CommitmentKind::kRecord, s->account_id,
+                                    leaf->version, e.record);
+  if (!opens.ok()) {
+    return Evidence(absl::StrCat("the record of leaf ", e.leaf_index,
+                                 " does not open its record commitment (",
+                                 opens.message(), ")"));
+  }
+  if (!r->VerifySignature().ok()) {
+    return Evidence(absl::StrCat("the log committed at leaf ", e.leaf_index,
+                                 " to a record with a bad signature"));
+  }
+  absl::Status rule = ApplyRecord(*r, e.leaf_index, s);
+  if (!rule.ok()) {
+    return Evidence(absl::StrCat(
+        "the log committed at leaf ", e.leaf_index,
+        " to a record that breaks the account rules: ", rule.message()));
+  }
+  opens = CheckOpening(leaf->state_commitment, e.state_opening,
+                       CommitmentKind::kState, s->account_id, leaf->version,
+                       s->Encode());
+  if (!opens.ok()) {
+    return Evidence(
+        absl::StrCat("the state commitment of leaf ", e.leaf_index,
+                     " does not open to the state its records lead to (",
+                     opens.message(), ")"));
+  }
+  return VerifiedDevice{*std::move(r), e.leaf_index};
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<VerifiedDevice>> VerifyAccountHistory(
-    const LogCheckpoint& checkpoint, const std::string& account_id,
-    const std::vector<ProvedRecord>& records, AccountState* state) {
+    const LogCheckpoint& checkpoint, const VrfPublicKey& vrf_key,
+    const std::string& account_id, const AccountHistoryAnswer& answer,
+    AccountState* state) {
+  RETURN_IF_ERROR(CheckTreeSize(checkpoint, answer.tree_size, "history"));
+  ASSIGN_OR_RETURN(Hash position,
+                   VerifyPosition(vrf_key, account_id, answer.vrf_proof));
   AccountState s = *state;
   if (!s.exists()) s.account_id = account_id;
   std::vector<VerifiedDevice> out;
-  for (const ProvedRecord& proved : records) {
-    ASSIGN_OR_RETURN(DeviceRecord r, VerifyProvedRecord(checkpoint, proved));
-    if (r.account_id != account_id) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the history holds a record of another account at leaf ",
-                       proved.leaf_index));
-    }
-    if (r.account_version != s.version + 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the history skips from version ", s.version, " to ",
-                       r.account_version));
-    }
-    absl::Status rule = ApplyRecord(r, proved.leaf_index, &s);
-    if (!rule.ok()) {
-      return Evidence(
-          absl::StrCat("the log holds record ", proved.leaf_index,
-                       " that breaks the account rules: ", rule.message()));
-    }
-    out.push_back(VerifiedDevice{std::move(r), proved.leaf_index});
+  for (const HistoryEntryAnswer& e : answer.entries) {
+    ASSIGN_OR_RETURN(VerifiedDevice d,
+                     CheckVersion(checkpoint, position, e, &s));
+    out.push_back(std::move(d));
   }
   *state = std::move(s);
   return out;

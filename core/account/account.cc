@@ -1,8 +1,11 @@
 #include "core/account/account.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/crypto/crypto.h"
 #include "core/util/bytes.h"
+#include "core/util/status_macros.h"
 
 namespace ktlog {
 namespace {
@@ -15,48 +18,121 @@ void AppendU16Prefixed(absl::string_view s, std::string* out) {
 }  // namespace
 
 std::string AccountState::Encode() const {
-  std::string out(1, '\x01');
+  std::string out(1, static_cast<char>(kAccountStateFormat));
   AppendU16Prefixed(account_id, &out);
   out += account_key;
   AppendBigEndian(version, 8, &out);
   AppendBigEndian(devices.size(), 2, &out);
   for (const auto& [id, device] : devices) {
-    AppendU16Prefixed(id, &out);
-    AppendU16Prefixed(device.key, &out);
     AppendBigEndian(device.leaf_index, 8, &out);
+    AppendU16Prefixed(device.record, &out);
+  }
+  AppendBigEndian(key_chain.size(), 2, &out);
+  for (const ChainedRotation& r : key_chain) {
+    AppendBigEndian(r.leaf_index, 8, &out);
+    AppendU16Prefixed(r.record, &out);
   }
   return out;
 }
 
+namespace {
+
+// A record inside a state: it decodes, is of `op`, of this account, and not
+// newer than the state.
+absl::StatusOr<DeviceRecord> DecodeStateRecord(absl::string_view bytes,
+                                               Operation op,
+                                               const AccountState& s) {
+  absl::StatusOr<DeviceRecord> r = DecodeRecord(bytes);
+  if (!r.ok() || r->operation != op || r->account_id != s.account_id ||
+      r->account_version > s.version) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed account state: a ", OperationName(op),
+                     " record that is not one of this account's"));
+  }
+  return r;
+}
+
+// The device entries of a state encoding.
+absl::Status DecodeDevices(ByteReader& r, AccountState* s) {
+  uint16_t count = 0;
+  if (!r.ReadU16(&count)) return absl::OkStatus();
+  std::string previous;
+  for (uint16_t i = 0; i < count && !r.failed(); ++i) {
+    uint64_t leaf_index = 0;
+    absl::string_view bytes;
+    if (!r.ReadU64(&leaf_index) || !r.ReadU16Prefixed(&bytes)) break;
+    ASSIGN_OR_RETURN(DeviceRecord d,
+                     DecodeStateRecord(bytes, Operation::kAddDevice, *s));
+    if (i > 0 && d.device_id <= previous) {
+      return absl::InvalidArgumentError(
+          "account state devices are not sorted and unique");
+    }
+    previous = d.device_id;
+    s->devices[d.device_id] =
+        ActiveDevice{d.key, leaf_index, d.account_version, std::string(bytes)};
+  }
+  return absl::OkStatus();
+}
+
+// The key chain entries of a state encoding.
+absl::Status DecodeKeyChain(ByteReader& r, AccountState* s) {
+  uint16_t count = 0;
+  if (!r.ReadU16(&count)) return absl::OkStatus();
+  for (uint16_t i = 0; i < count && !r.failed(); ++i) {
+    uint64_t leaf_index = 0;
+    absl::string_view bytes;
+    if (!r.ReadU64(&leaf_index) || !r.ReadU16Prefixed(&bytes)) break;
+    ASSIGN_OR_RETURN(
+        DeviceRecord d,
+        DecodeStateRecord(bytes, Operation::kRotateAccountKey, *s));
+    if (!s->key_chain.empty() &&
+        d.account_version <= s->key_chain.back().version) {
+      return absl::InvalidArgumentError(
+          "account state key chain is not in version order");
+    }
+    s->key_chain.push_back(
+        ChainedRotation{leaf_index, d.account_version, std::string(bytes)});
+  }
+  if (s->key_chain.size() > kMaxKeyChain) {
+    return absl::InvalidArgumentError("account state key chain is too long");
+  }
+  return absl::OkStatus();
+}
+
+// The rotations a key chain must keep: those above the oldest active
+// device's version (none without devices).
+void TrimKeyChain(AccountState* s) {
+  if (s->devices.empty()) {
+    s->key_chain.clear();
+    return;
+  }
+  uint64_t oldest = UINT64_MAX;
+  for (const auto& [id, d] : s->devices) oldest = std::min(oldest, d.version);
+  auto keep = std::find_if(
+      s->key_chain.begin(), s->key_chain.end(),
+      [oldest](const ChainedRotation& r) { return r.version > oldest; });
+  s->key_chain.erase(s->key_chain.begin(), keep);
+}
+
+}  // namespace
+
 absl::StatusOr<AccountState> DecodeAccountState(absl::string_view data) {
   ByteReader r(data);
   uint8_t format = 0;
-  uint16_t count = 0;
   absl::string_view id, key;
   AccountState s;
   r.ReadU8(&format);
   r.ReadU16Prefixed(&id);
   r.ReadBytes(Ed25519PublicKey::kSize, &key);
   r.ReadU64(&s.version);
-  r.ReadU16(&count);
   s.account_id = std::string(id);
   s.account_key = std::string(key);
-  std::string previous;
-  for (uint16_t i = 0; i < count && !r.failed(); ++i) {
-    absl::string_view device_id, device_key;
-    uint64_t leaf_index = 0;
-    r.ReadU16Prefixed(&device_id);
-    r.ReadU16Prefixed(&device_key);
-    r.ReadU64(&leaf_index);
-    if (r.failed()) break;
-    if (i > 0 && std::string(device_id) <= previous) {
-      return absl::InvalidArgumentError(
-          "account state devices are not sorted and unique");
-    }
-    previous = std::string(device_id);
-    s.devices[previous] = ActiveDevice{std::string(device_key), leaf_index};
+  if (r.failed() || format != kAccountStateFormat) {
+    return absl::InvalidArgumentError("malformed account state encoding");
   }
-  if (r.failed() || !r.empty() || format != 1) {
+  RETURN_IF_ERROR(DecodeDevices(r, &s));
+  RETURN_IF_ERROR(DecodeKeyChain(r, &s));
+  if (r.failed() || !r.empty() || s.devices.size() > kMaxDevicesPerAccount) {
     return absl::InvalidArgumentError("malformed account state encoding");
   }
   return s;
@@ -81,7 +157,8 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
     created.account_id = id;
     created.account_key = record.account_key;
     created.version = 1;
-    created.devices[record.device_id] = ActiveDevice{record.key, leaf_index};
+    created.devices[record.device_id] =
+        ActiveDevice{record.key, leaf_index, 1, record.Encode()};
     *state = std::move(created);
     return absl::OkStatus();
   }
@@ -110,7 +187,8 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
             absl::StrCat("account \"", id, "\" has the maximum of ",
                          kMaxDevicesPerAccount, " devices; remove one first"));
       }
-      state->devices[record.device_id] = ActiveDevice{record.key, leaf_index};
+      state->devices[record.device_id] = ActiveDevice{
+          record.key, leaf_index, record.account_version, record.Encode()};
       break;
     case Operation::kRemoveDevice: {
       auto it = state->devices.find(record.device_id);
@@ -128,10 +206,19 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
       break;
     }
     case Operation::kRotateAccountKey:
+      if (!state->devices.empty() && state->key_chain.size() >= kMaxKeyChain) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "account \"", id, "\" already links ", kMaxKeyChain,
+            " key rotations to its oldest device; remove and re-add the "
+            "devices added before them first"));
+      }
       state->account_key = record.key;
+      state->key_chain.push_back(
+          ChainedRotation{leaf_index, record.account_version, record.Encode()});
       break;
   }
   state->version = record.account_version;
+  TrimKeyChain(state);
   return absl::OkStatus();
 }
 

@@ -1,6 +1,6 @@
 // The account state machine: how a sequence of device records changes an
-// account. One pure function shared by the log server (validation), the
-// auditor (replay) and the verifier (history checks), so that all three
+// account. One pure function shared by the log server (validation), fsck
+// (recomputation) and the verifier (history checks), so that all three
 // apply the same rules (docs/protocol.md, "Account rules"):
 //
 //  - an account does not exist until its first record, which must add a
@@ -10,16 +10,20 @@
 //  - add-device needs a device id that is not active; remove-device needs an
 //    active device id and its exact key; rotate-account-key replaces the
 //    account key (its devices stay);
-//  - at most kMaxDevicesPerAccount active devices.
+//  - at most kMaxDevicesPerAccount active devices, and at most
+//    kMaxKeyChain rotations in the key chain.
 //
 // AccountState also has a canonical encoding (docs/formats.md) used for
-// storage and for commitments.
+// storage, for state commitments and in lookups: it carries the signed
+// records of the active devices and the key chain, so that a contact can
+// check every device against the account key.
 #ifndef KTLOG_CORE_ACCOUNT_ACCOUNT_H_
 #define KTLOG_CORE_ACCOUNT_ACCOUNT_H_
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -29,13 +33,31 @@
 namespace ktlog {
 
 inline constexpr size_t kMaxDevicesPerAccount = 100;
+// The most rotation records an account's key chain may hold.
+inline constexpr size_t kMaxKeyChain = 100;
+inline constexpr uint8_t kAccountStateFormat = 2;
 
 struct ActiveDevice {
   std::string key;          // the device identity public key
   uint64_t leaf_index = 0;  // the record that added it
+  uint64_t version = 0;     // that record's account version
+  std::string record;       // that add-device record (encoded, signed)
 
   friend bool operator==(const ActiveDevice& a, const ActiveDevice& b) {
-    return a.key == b.key && a.leaf_index == b.leaf_index;
+    return a.key == b.key && a.leaf_index == b.leaf_index &&
+           a.version == b.version && a.record == b.record;
+  }
+};
+
+// A rotate-account-key record in an account's key chain.
+struct ChainedRotation {
+  uint64_t leaf_index = 0;
+  uint64_t version = 0;
+  std::string record;  // encoded, signed
+
+  friend bool operator==(const ChainedRotation& a, const ChainedRotation& b) {
+    return a.leaf_index == b.leaf_index && a.version == b.version &&
+           a.record == b.record;
   }
 };
 
@@ -44,23 +66,32 @@ struct AccountState {
   std::string account_key;  // empty while the account does not exist
   uint64_t version = 0;     // 0 while the account does not exist
   std::map<std::string, ActiveDevice> devices;  // by device id
+  // The rotations with a version above the oldest active device's record,
+  // oldest first: they link the keys that signed the devices to the
+  // current account key (docs/formats.md, "Account state").
+  std::vector<ChainedRotation> key_chain;
 
   bool exists() const { return version > 0; }
 
-  // Canonical encoding:
-  //   u8 0x01 | u16+n account id | 32 account key | u64 version |
-  //   u16 device count | per device, sorted by id:
-  //   u16+n device id | u16+n device key | u64 leaf index
+  // Canonical encoding, format 2 (docs/formats.md):
+  //   u8 0x02 | u16+n account id | 32 account key | u64 version |
+  //   u16 device count | per device, sorted by id: u64 leaf index |
+  //   u16+n add-device record | u16 chain length | per rotation, oldest
+  //   first: u64 leaf index | u16+n rotate record
   std::string Encode() const;
 
   friend bool operator==(const AccountState& a, const AccountState& b) {
     return a.account_id == b.account_id && a.account_key == b.account_key &&
-           a.version == b.version && a.devices == b.devices;
+           a.version == b.version && a.devices == b.devices &&
+           a.key_chain == b.key_chain;
   }
 };
 
-// INVALID_ARGUMENT (or DATA_LOSS-worthy corruption for callers reading
-// storage) unless `data` is a canonical encoding.
+// INVALID_ARGUMENT unless `data` is a canonical encoding whose records
+// decode and fit it: each device entry an add-device of this account with
+// that device id, in device id order; each chain entry a rotation of this
+// account, in version order; no version above the state's. Signatures are
+// not checked here (verifier/lookup.h does).
 absl::StatusOr<AccountState> DecodeAccountState(absl::string_view data);
 
 // Applies `record`, stored at `leaf_index`, to `state` (the record's
@@ -73,7 +104,8 @@ absl::StatusOr<AccountState> DecodeAccountState(absl::string_view data);
 //                        the operation; remove-device of an inactive device
 //   PERMISSION_DENIED    signed by a key that is not the current account key
 //   FAILED_PRECONDITION  wrong version of an existing account (stale,
-//                        replayed or skipping ahead);
+//                        replayed or skipping ahead); a rotation that would
+//                        make the key chain longer than kMaxKeyChain;
 //                        device key mismatch on removal; too many devices
 //   ALREADY_EXISTS       add-device of an already active device id
 absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,

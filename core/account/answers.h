@@ -1,7 +1,8 @@
 // The answers of the log's read API in core terms, shared by the server
 // (log/queries.h assembles them), the wire mapping (proto/convert.h) and the
 // verifier (verifier/lookup.h checks them). Nothing here is verified: these
-// are what a log says, to be checked against a signed checkpoint.
+// are what a log says, to be checked against a signed checkpoint and the
+// pinned VRF key.
 #ifndef KTLOG_CORE_ACCOUNT_ANSWERS_H_
 #define KTLOG_CORE_ACCOUNT_ANSWERS_H_
 
@@ -21,28 +22,34 @@ struct InclusionAnswer {
   std::vector<Hash> hashes;  // leaf to root
 };
 
-// A record with its inclusion proof in the tree of some size.
-struct ProvedRecord {
-  uint64_t leaf_index = 0;
-  std::string record;  // encoded
-  std::vector<Hash> inclusion_proof;
-};
-
-// An account lookup (docs/index.md, "Lookups and histories").
+// An account lookup (docs/index.md, "Lookups and histories"): what a
+// contact needs to learn and check the account's complete state.
 struct AccountLookupAnswer {
   std::string checkpoint_note;  // when the latest was asked for
   uint64_t tree_size = 0;
-  std::string index_proof;    // encoded IndexProof
-  std::string account_state;  // encoded AccountState; empty: absent
-  std::vector<ProvedRecord> devices;
-  std::vector<ProvedRecord> key_records;
+  std::string vrf_proof;      // binds the position to the account id
+  std::string index_proof;    // encoded IndexProof at that position
+  std::string account_state;  // AccountState encoding; empty: absent
+  std::string state_opening;  // opens the state commitment; empty: absent
+};
+
+// One version of an account, for its owner: the public leaf with its
+// inclusion proof, and what the leaf's commitments hide, with the openings.
+struct HistoryEntryAnswer {
+  uint64_t leaf_index = 0;
+  std::string leaf;  // the public leaf encoding
+  std::vector<Hash> inclusion_proof;
+  std::string record;
+  std::string record_opening;
+  std::string state_opening;
 };
 
 // One page of an account's history.
 struct AccountHistoryAnswer {
   std::string checkpoint_note;  // when the latest was asked for
   uint64_t tree_size = 0;
-  std::vector<ProvedRecord> records;
+  std::string vrf_proof;  // binds the position to the account id
+  std::vector<HistoryEntryAnswer> entries;
   uint64_t next_version = 0;  // 0 when complete
 };
 

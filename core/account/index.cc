@@ -8,15 +8,6 @@ namespace ktlog {
 
 const Hash kEmptyIndexHash = Hash();
 
-Hash AccountIndexKey(absl::string_view account_id) {
-  return Sha256({"ktlog/v1 account-index-key\n", account_id});
-}
-
-Hash AccountValueHash(const AccountState& state) {
-  static constexpr char kPrefix[1] = {0x12};
-  return Sha256({absl::string_view(kPrefix, 1), state.Encode()});
-}
-
 Hash IndexLeafHash(const Hash& key, const Hash& value_hash) {
   static constexpr char kPrefix[1] = {0x10};
   return Sha256({absl::string_view(kPrefix, 1), key.view(), value_hash.view()});

@@ -1,8 +1,9 @@
 // The verifiable account index (docs/index.md): a sparse Merkle tree over
-// 256-bit keys, key = AccountIndexKey(account id), value = the hash of the
-// account's state. Each checkpoint commits to its root, so a lookup proves
-// an account's complete device set (membership) or that the account does
-// not exist (absence) in O(log n) hashes.
+// 256-bit keys, key = the account's position (the VRF output of its id),
+// value = IndexValueHash(version, state commitment) (core/account/leaf.h).
+// Each checkpoint commits to its root, so a lookup proves an account's
+// complete state (membership) or that the account does not exist (absence)
+// in O(log n) hashes.
 //
 // Tree shape (unique for a given set of keys): a subtree holding exactly
 // one leaf is that leaf's hash, at the shallowest depth where the leaf is
@@ -13,7 +14,7 @@
 // Hashing, domain-separated from the log's 0x00/0x01 (RFC 9162):
 //   leaf     SHA-256(0x10 || key || value hash)
 //   internal SHA-256(0x11 || left || right)
-//   value    SHA-256(0x12 || canonical AccountState encoding)
+//   value    SHA-256(0x12 || u64 version || state commitment)
 //   empty    32 zero bytes (also the root of the empty index)
 #ifndef KTLOG_CORE_ACCOUNT_INDEX_H_
 #define KTLOG_CORE_ACCOUNT_INDEX_H_
@@ -25,17 +26,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "core/account/account.h"
 #include "core/crypto/hash.h"
 
 namespace ktlog {
-
-// The index position of an account. The only place that derives it, so a
-// VRF can replace it later: SHA-256("ktlog/v1 account-index-key\n" || id).
-Hash AccountIndexKey(absl::string_view account_id);
-
-// SHA-256(0x12 || state.Encode()).
-Hash AccountValueHash(const AccountState& state);
 
 Hash IndexLeafHash(const Hash& key, const Hash& value_hash);
 Hash IndexNodeHash(const Hash& left, const Hash& right);

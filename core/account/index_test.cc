@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "core/account/account.h"
 #include "core/account/index_tree.h"
 #include "core/account/record.h"
 #include "core/crypto/crypto.h"
@@ -16,6 +17,15 @@ namespace ktlog {
 namespace {
 
 Hash Value(uint64_t n) { return Sha256(absl::StrCat("value ", n)); }
+
+// Keys for the tree tests, as index.json derives them (the tree does not
+// care how keys are derived; the log uses VRF positions).
+Hash KeyOf(absl::string_view name) {
+  return Sha256({"ktlog/v1 account-index-key\n", name});
+}
+
+// A value for an account state in the tree tests.
+Hash ValueOf(const AccountState& state) { return Sha256(state.Encode()); }
 
 // A key that shares its first `shared` bits with `base` and then differs.
 Hash KeyNear(const Hash& base, int shared, std::mt19937_64& rng) {
@@ -75,7 +85,7 @@ TEST(IndexCrossCheck, IncrementalMatchesNaiveRecompute) {
       Hash key;
       int what = static_cast<int>(rng() % 10);
       if (what < 4 || entries.empty()) {
-        key = AccountIndexKey(absl::StrCat("user", counter++));
+        key = KeyOf(absl::StrCat("user", counter++));
       } else if (what < 7) {
         auto it = entries.begin();
         std::advance(it, rng() % entries.size());
@@ -121,10 +131,10 @@ TEST(IndexProofTest, EverySingleBitMutationIsRejected) {
   InMemoryIndex index;
   std::vector<std::pair<Hash, Hash>> init;
   for (int i = 0; i < 300; ++i)
-    init.emplace_back(AccountIndexKey(absl::StrCat("u", i)), Value(i));
+    init.emplace_back(KeyOf(absl::StrCat("u", i)), Value(i));
   ASSERT_TRUE(index.Apply(init).ok());
   Hash member = init[17].first;
-  Hash absent_key = AccountIndexKey("nobody");
+  Hash absent_key = KeyOf("nobody");
   for (bool present : {true, false}) {
     Hash key = present ? member : absent_key;
     std::optional<Hash> value;
@@ -153,11 +163,11 @@ TEST(IndexProofTest, EverySingleBitMutationIsRejected) {
 TEST(IndexProofTest, AbsenceCannotBeFakedForAPresentKey) {
   InMemoryIndex index;
   ASSERT_TRUE(index
-                  .Apply({{AccountIndexKey("a"), Value(1)},
-                          {AccountIndexKey("b"), Value(2)},
-                          {AccountIndexKey("c"), Value(3)}})
+                  .Apply({{KeyOf("a"), Value(1)},
+                          {KeyOf("b"), Value(2)},
+                          {KeyOf("c"), Value(3)}})
                   .ok());
-  Hash key = AccountIndexKey("b");
+  Hash key = KeyOf("b");
   std::optional<Hash> value;
   auto proof = ProveIndex(&index, key, &value);
   ASSERT_TRUE(proof.ok());
@@ -186,7 +196,7 @@ TEST(IndexVectors, RootsAndProofsMatch) {
   InMemoryIndex index;
   std::vector<std::pair<Hash, Hash>> entries;
   for (const auto& e : v["entries"]) {
-    Hash key = AccountIndexKey(e["account_id"].get<std::string>());
+    Hash key = KeyOf(e["account_id"].get<std::string>());
     EXPECT_EQ(key.ToHex(), e["key"]);
     entries.emplace_back(key,
                          *Hash::FromHex(e["value_hash"].get<std::string>()));
@@ -286,15 +296,14 @@ TEST(IndexCrossCheck, RandomAccountOperationsMatchNaiveRecompute) {
     if (rng() % 7 == 0) {  // end of a batch
       std::vector<std::pair<Hash, Hash>> changes;
       for (const std::string& c : changed) {
-        changes.emplace_back(AccountIndexKey(c),
-                             AccountValueHash(owners[c].state));
+        changes.emplace_back(KeyOf(c), ValueOf(owners[c].state));
       }
       changed.clear();
       ASSERT_TRUE(index.Apply(changes).ok());
       std::map<Hash, Hash> all;
       for (const auto& [name, owner] : owners) {
         if (owner.state.exists()) {
-          all[AccountIndexKey(name)] = AccountValueHash(owner.state);
+          all[KeyOf(name)] = ValueOf(owner.state);
         }
       }
       ASSERT_EQ(index.root(), NaiveIndexRoot(all)) << "step " << step;

@@ -1,6 +1,6 @@
 #include "core/account/replay.h"
 
-#include "core/account/index.h"
+#include "absl/strings/str_cat.h"
 #include "core/util/status_macros.h"
 
 namespace ktlog {
@@ -41,18 +41,56 @@ std::vector<AccountState> AccountReplay::Changed() const {
   return out;
 }
 
-std::vector<std::pair<Hash, Hash>> AccountReplay::IndexChanges() const {
+void AccountReplay::Reset() {
+  accounts_.clear();
+  changed_.clear();
+}
+
+absl::Status LeafReplay::Load(const Hash& position) {
+  if (versions_.count(position) > 0) return absl::OkStatus();
+  ASSIGN_OR_RETURN(uint64_t version, source_->LoadVersion(position));
+  versions_.emplace(position, version);
+  return absl::OkStatus();
+}
+
+absl::Status LeafReplay::Apply(const Leaf& leaf) {
+  auto it = versions_.find(leaf.position);
+  if (it == versions_.end()) {
+    return absl::InternalError("LeafReplay::Apply before Load");
+  }
+  if (leaf.version != it->second + 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "position ", leaf.position.ToHex(), " goes from version ", it->second,
+        " to ", leaf.version, "; versions must go up by one from 1"));
+  }
+  if (leaf.timestamp_ms < last_timestamp_ms_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the leaf is dated ", leaf.timestamp_ms,
+        " ms, before the leaf before it (", last_timestamp_ms_, " ms)"));
+  }
+  it->second = leaf.version;
+  last_timestamp_ms_ = leaf.timestamp_ms;
+  changed_[leaf.position] = leaf.state_commitment;
+  return absl::OkStatus();
+}
+
+std::vector<std::pair<Hash, Hash>> LeafReplay::IndexChanges() const {
   std::vector<std::pair<Hash, Hash>> out;
   out.reserve(changed_.size());
-  for (const std::string& id : changed_) {
-    out.emplace_back(AccountIndexKey(id), AccountValueHash(accounts_.at(id)));
+  for (const auto& [position, commitment] : changed_) {
+    out.emplace_back(position,
+                     IndexValueHash(versions_.at(position), commitment));
   }
   return out;
 }
 
-void AccountReplay::Reset() {
-  accounts_.clear();
-  changed_.clear();
+std::vector<std::pair<Hash, uint64_t>> LeafReplay::ChangedVersions() const {
+  std::vector<std::pair<Hash, uint64_t>> out;
+  out.reserve(changed_.size());
+  for (const auto& [position, commitment] : changed_) {
+    out.emplace_back(position, versions_.at(position));
+  }
+  return out;
 }
 
 }  // namespace ktlog

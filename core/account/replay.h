@@ -1,10 +1,16 @@
-// AccountReplay: the one replay of device records. It applies records in log
-// order to account states with the account rules (core/account/account.h)
-// and yields what they changed: each changed account's final state and the
-// matching account index changes (core/account/index.h). The log's
-// integrator (new writes), the auditor (catching up) and fsck (recomputing a
-// data dir) all replay through it, so all three derive the same states and
-// the same index.
+// The two replays of the private directory (docs/index.md):
+//
+//  - AccountReplay, of the private records: applies them in log order to
+//    account states with the account rules (core/account/account.h) and
+//    yields each changed account's final state. The log's integrator (new
+//    writes) and fsck (recomputing a data dir) replay records through it.
+//  - LeafReplay, of the public leaves: checks that each position's versions
+//    are 1, 2, 3, ... and that timestamps never go back, and yields the
+//    account index changes (IndexEntryOf, core/account/leaf.h). Fsck and
+//    the auditor (which sees nothing else) derive the index through it; the
+//    integrator, whose records already fix each version, writes each
+//    leaf's IndexEntryOf directly. So all three compute the same index
+//    root.
 //
 // Thread-compatible.
 #ifndef KTLOG_CORE_ACCOUNT_REPLAY_H_
@@ -20,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/account/account.h"
+#include "core/account/leaf.h"
 #include "core/account/record.h"
 #include "core/crypto/hash.h"
 
@@ -53,12 +60,9 @@ class AccountReplay {
   // The current state of a loaded account.
   const AccountState& State(const std::string& account_id) const;
 
-  // The accounts changed since construction or the last Clear(), each in
-  // its latest state.
+  // The accounts changed since construction or the last ClearChanges(),
+  // each in its latest state.
   std::vector<AccountState> Changed() const;
-  // The account index changes they make: AccountIndexKey(id) ->
-  // AccountValueHash(state) for each changed account.
-  std::vector<std::pair<Hash, Hash>> IndexChanges() const;
 
   // Forgets what changed (once it is committed); loaded states are kept.
   void ClearChanges() { changed_.clear(); }
@@ -70,6 +74,55 @@ class AccountReplay {
   AccountSource* const source_;
   std::map<std::string, AccountState> accounts_;  // loaded, by id
   std::set<std::string> changed_;
+};
+
+// Where a leaf replay reads the latest version at a position before the
+// leaves it replays. Implemented by the caller.
+class VersionSource {
+ public:
+  virtual ~VersionSource() = default;
+  // The position's latest version, 0 if it has none. Errors describe the
+  // source, never the leaves.
+  virtual absl::StatusOr<uint64_t> LoadVersion(const Hash& position) = 0;
+};
+
+class LeafReplay {
+ public:
+  // Borrows `source`. `last_timestamp_ms` is the timestamp of the leaf
+  // before the first one replayed (0 for a new log).
+  LeafReplay(VersionSource* source, uint64_t last_timestamp_ms)
+      : source_(source), last_timestamp_ms_(last_timestamp_ms) {}
+
+  // Makes `position` ready: reads its version from the source the first
+  // time. The source's errors pass through.
+  absl::Status Load(const Hash& position);
+
+  // Applies the next leaf. Requires Load(leaf.position) to have succeeded.
+  // FAILED_PRECONDITION (naming what) if its version is not the position's
+  // previous version + 1, or its timestamp is before the previous leaf's;
+  // nothing changes then.
+  absl::Status Apply(const Leaf& leaf);
+
+  // The account index changes since construction or the last
+  // ClearChanges(): position -> IndexValueHash of its latest leaf.
+  std::vector<std::pair<Hash, Hash>> IndexChanges() const;
+  // The latest version of each position changed (to store).
+  std::vector<std::pair<Hash, uint64_t>> ChangedVersions() const;
+
+  void ClearChanges() { changed_.clear(); }
+  // Forgets the versions read (they are read again from the source).
+  void Reset() {
+    versions_.clear();
+    changed_.clear();
+  }
+  size_t loaded() const { return versions_.size(); }
+  uint64_t last_timestamp_ms() const { return last_timestamp_ms_; }
+
+ private:
+  VersionSource* const source_;
+  uint64_t last_timestamp_ms_;
+  std::map<Hash, uint64_t> versions_;  // loaded, by position
+  std::map<Hash, Hash> changed_;       // position -> latest state commitment
 };
 
 }  // namespace ktlog

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -26,9 +27,8 @@ const EVP_MD* FetchedDigest(const char* name) {
 
 // Digest with a per-thread context and a digest fetched once: EVP's implicit
 // fetch and context allocation would otherwise dominate 65-byte node hashes.
-template <size_t N>
-std::array<uint8_t, N> Digest(const EVP_MD* md,
-                              std::initializer_list<absl::string_view> parts) {
+template <size_t N, class Parts>
+std::array<uint8_t, N> DigestOf(const EVP_MD* md, const Parts& parts) {
   struct CtxHolder {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     ~CtxHolder() { EVP_MD_CTX_free(ctx); }
@@ -51,6 +51,12 @@ std::array<uint8_t, N> Digest(const EVP_MD* md,
   return out;
 }
 
+template <size_t N>
+std::array<uint8_t, N> Digest(const EVP_MD* md,
+                              std::initializer_list<absl::string_view> parts) {
+  return DigestOf<N>(md, parts);
+}
+
 }  // namespace
 
 Hash Sha256(std::initializer_list<absl::string_view> parts) {
@@ -64,6 +70,29 @@ Hash Sha256(std::initializer_list<absl::string_view> parts) {
 std::array<uint8_t, 64> Sha512(std::initializer_list<absl::string_view> parts) {
   static const EVP_MD* md = FetchedDigest("SHA512");
   return Digest<64>(md, parts);
+}
+
+Hash HmacSha256(absl::string_view key,
+                std::initializer_list<absl::string_view> parts) {
+  // RFC 2104 over SHA-256 (block size 64): keys longer than a block are
+  // hashed first.
+  constexpr size_t kBlock = 64;
+  std::string k(key);
+  if (k.size() > kBlock) k = Sha256(key).bytes();
+  k.resize(kBlock, '\0');
+  std::string ipad(kBlock, '\0'), opad(kBlock, '\0');
+  for (size_t i = 0; i < kBlock; ++i) {
+    ipad[i] = static_cast<char>(k[i] ^ 0x36);
+    opad[i] = static_cast<char>(k[i] ^ 0x5c);
+  }
+  static const EVP_MD* md = FetchedDigest("SHA256");
+  std::vector<absl::string_view> inner = {ipad};
+  inner.insert(inner.end(), parts.begin(), parts.end());
+  std::array<uint8_t, 32> h = DigestOf<32>(md, inner);
+  std::array<uint8_t, 32> mac = Digest<32>(
+      md, {opad, absl::string_view(reinterpret_cast<char*>(h.data()), 32)});
+  return Hash::FromBytesOrDie(
+      absl::string_view(reinterpret_cast<char*>(mac.data()), 32));
 }
 
 std::string RandomBytes(size_t n) {

@@ -1,4 +1,5 @@
-// The one crypto wrapper: SHA-256, SHA-512, Ed25519 (RFC 8032), randomness and
+// The one crypto wrapper: SHA-256, HMAC-SHA256, SHA-512, Ed25519 (RFC 8032),
+// randomness and
 // constant-time comparison, on OpenSSL 3's EVP API. Nothing else in ktlog
 // calls OpenSSL, so a build that bundles BoringSSL (which offers the same EVP
 // calls) can swap it here. See docs/build.md for why not Debian's BoringSSL.
@@ -23,6 +24,10 @@ namespace ktlog {
 // SHA-256 of the concatenation of `parts`.
 Hash Sha256(std::initializer_list<absl::string_view> parts);
 inline Hash Sha256(absl::string_view data) { return Sha256({data}); }
+
+// HMAC-SHA256 (RFC 2104) of the concatenation of `parts` under `key`.
+Hash HmacSha256(absl::string_view key,
+                std::initializer_list<absl::string_view> parts);
 
 // SHA-512 of the concatenation of `parts`.
 std::array<uint8_t, 64> Sha512(std::initializer_list<absl::string_view> parts);

@@ -94,8 +94,8 @@ Point MulByCofactor(const Point& p) {
 // s * B. Requires s < 2^255.
 Point MulBase(const Scalar& s) {
   Point r;
-  if (IsZero(s) || crypto_scalarmult_ed25519_base_noclamp(r.data(), s.data()) !=
-                       0) {
+  if (IsZero(s) ||
+      crypto_scalarmult_ed25519_base_noclamp(r.data(), s.data()) != 0) {
     return kIdentity;  // libsodium reports the identity as a failure
   }
   return r;
@@ -123,6 +123,14 @@ Point MulSmall(int m, const Point& t) {
 // subgroup (g = 8^-1 * 8p) and t of small order, so s*p = s*g + (s mod 8)*t.
 // Requires s < L.
 Point MulAny(const Scalar& s, const Point& p) {
+  // The common case (honest keys and proofs): p in the subgroup, where
+  // libsodium multiplies directly. It refuses other points (and a product
+  // that is the identity), which the exact decomposition below handles.
+  Point direct;
+  if (crypto_scalarmult_ed25519_noclamp(direct.data(), s.data(), p.data()) ==
+      0) {
+    return direct;
+  }
   Point p8 = MulByCofactor(p);
   if (p8 == kIdentity) return MulSmall(s[0] & 7, p);
   static const Scalar kInverseOf8 = [] {
@@ -161,9 +169,9 @@ absl::StatusOr<Point> HashToCurve(absl::string_view public_key,
     std::array<uint8_t, 64> hash = Sha512(
         {Byte(kSuite), Byte(kFront), public_key, alpha, Byte(c), Byte(kBack)});
     Point candidate;
-    if (!Decode(absl::string_view(reinterpret_cast<const char*>(hash.data()),
-                                  32),
-                &candidate)) {
+    if (!Decode(
+            absl::string_view(reinterpret_cast<const char*>(hash.data()), 32),
+            &candidate)) {
       continue;
     }
     Point h = MulByCofactor(candidate);
@@ -226,7 +234,9 @@ absl::StatusOr<Hash> VrfPublicKey::Verify(absl::string_view alpha,
     return absl::InvalidArgumentError("the VRF proof's s is not below L");
   }
   Point y;
-  if (!Decode(bytes_, &y)) return absl::InternalError("bad VRF public key");
+  if (!Decode(bytes_, &y)) {
+    return absl::InvalidArgumentError("no VRF public key to verify with");
+  }
   ASSIGN_OR_RETURN(Point h, HashToCurve(bytes_, alpha));
   Point u = Sub(MulBase(s), MulAny(c, y));
   Point v = Sub(MulSubgroup(s, h), MulAny(c, gamma));
@@ -270,7 +280,8 @@ absl::StatusOr<VrfPrivateKey> VrfPrivateKey::FromSeed(absl::string_view seed) {
   std::string nonce_key(reinterpret_cast<const char*>(h.data()) + 32, 32);
   sodium_memzero(h.data(), h.size());
   return VrfPrivateKey(std::string(seed), std::string(View(x)),
-                       std::move(nonce_key), VrfPublicKey(std::string(View(y))));
+                       std::move(nonce_key),
+                       VrfPublicKey(std::string(View(y))));
 }
 
 absl::StatusOr<VrfPrivateKey::Evaluation> VrfPrivateKey::Prove(
@@ -293,10 +304,10 @@ absl::StatusOr<VrfPrivateKey::Evaluation> VrfPrivateKey::Prove(
   crypto_core_ed25519_scalar_mul(cx.data(), c.data(), x_reduced.data());
   crypto_core_ed25519_scalar_add(s.data(), k.data(), cx.data());
   if (trace != nullptr) {
-    *trace = VrfTrace{
-        scalar_, std::string(View(h)),
-        std::string(reinterpret_cast<const char*>(k_hash.data()), 64),
-        std::string(View(u)), std::string(View(v))};
+    *trace =
+        VrfTrace{scalar_, std::string(View(h)),
+                 std::string(reinterpret_cast<const char*>(k_hash.data()), 64),
+                 std::string(View(u)), std::string(View(v))};
   }
   sodium_memzero(k.data(), k.size());
   sodium_memzero(x.data(), x.size());

@@ -44,6 +44,9 @@ class VrfPublicKey {
   static constexpr size_t kProofSize = 80;   // Gamma (32) || c (16) || s (32)
   static constexpr size_t kOutputSize = 32;  // beta truncated
 
+  // An empty placeholder: verifies nothing. Use FromBytes for a real key.
+  VrfPublicKey() = default;
+
   // INVALID_ARGUMENT unless `key` is the canonical encoding of a point on
   // the curve that is not of small order (RFC 9381 ECVRF_validate_key).
   static absl::StatusOr<VrfPublicKey> FromBytes(absl::string_view key);

@@ -33,7 +33,8 @@ void CheckValidVector(const nlohmann::json& c) {
 }
 
 TEST(VrfTest, Rfc9381Examples16To18) {
-  nlohmann::json v = LoadJsonTestData("vectors/ecvrf_edwards25519_sha512_tai.json");
+  nlohmann::json v =
+      LoadJsonTestData("vectors/ecvrf_edwards25519_sha512_tai.json");
   ASSERT_EQ(v["vectors"].size(), 3u);
   for (const auto& c : v["vectors"]) CheckValidVector(c);
 }
@@ -86,11 +87,12 @@ TEST(VrfTest, EveryBitFlipOfAProofIsRejected) {
         << "bit " << bit;
   }
   // Another input, or another key, does not verify either.
-  EXPECT_EQ(key.public_key().Verify("bob@example.com", eval->proof).status()
-                .code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(
+      key.public_key().Verify("bob@example.com", eval->proof).status().code(),
+      absl::StatusCode::kDataLoss);
   VrfPrivateKey other = VrfPrivateKey::Generate();
-  EXPECT_FALSE(other.public_key().Verify("alice@example.com", eval->proof).ok());
+  EXPECT_FALSE(
+      other.public_key().Verify("alice@example.com", eval->proof).ok());
 }
 
 TEST(VrfTest, MalformedProofsAreInvalidArgument) {
@@ -118,7 +120,10 @@ TEST(VrfTest, MalformedProofsAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
   // A Gamma with y >= p.
   std::string big_y = eval->proof;
-  big_y.replace(0, 32, Unhex("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"));
+  big_y.replace(
+      0, 32,
+      Unhex(
+          "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"));
   EXPECT_EQ(pk.Verify("x", big_y).status().code(),
             absl::StatusCode::kInvalidArgument);
   // Keys: identity, non-canonical, not on the curve, wrong length.

@@ -1,9 +1,11 @@
-// Fuzzes the record and account-state decoders: whatever they accept must
-// re-encode to the same bytes, and checking and applying it must not crash.
+// Fuzzes the decoders of the private directory's encodings: records,
+// account states and public leaves. Whatever they accept must re-encode to
+// the same bytes, and checking and applying it must not crash.
 #include <cstdlib>
 #include <string>
 
 #include "core/account/account.h"
+#include "core/account/leaf.h"
 #include "core/account/record.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -18,5 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   absl::StatusOr<ktlog::AccountState> s = ktlog::DecodeAccountState(input);
   if (s.ok() && s->Encode() != input) abort();
+  absl::StatusOr<ktlog::Leaf> leaf = ktlog::DecodeLeaf(input);
+  if (leaf.ok() && leaf->Encode() != input) abort();
   return 0;
 }

@@ -1,35 +1,71 @@
 #include "core/note/key_file.h"
 
+#include <vector>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/util/bytes.h"
 #include "core/util/file_util.h"
-#include "core/util/status_macros.h"
 
 namespace ktlog {
+namespace {
 
-absl::StatusOr<NoteSigner> LoadSignerKeyFile(const std::string& path) {
+constexpr absl::string_view kVrfKeyLine = "PRIVATE+VRF+";
+
+}  // namespace
+
+absl::StatusOr<KeyFile> LoadKeyFile(const std::string& path) {
   absl::StatusOr<std::string> text = ReadFileBounded(path, 4096);
   if (!text.ok()) {
     if (absl::IsNotFound(text.status())) {
-      return absl::NotFoundError(
-          absl::StrCat("signing key file ", path,
-                       " does not exist (create one with ktlog-keygen)"));
+      return absl::NotFoundError(absl::StrCat(
+          "key file ", path, " does not exist (create one with ktlog-keygen)"));
     }
     return text.status();
   }
-  absl::StatusOr<NoteSigner> signer =
-      NoteSigner::Parse(absl::StripAsciiWhitespace(*text));
-  if (!signer.ok()) {
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(absl::StripAsciiWhitespace(*text), '\n');
+  auto bad = [&path](absl::string_view why) {
     return absl::FailedPreconditionError(
-        absl::StrCat("signing key file ", path,
-                     " is not a note signer key: ", signer.status().message()));
+        absl::StrCat("key file ", path, " is not a ktlog key file: ", why));
+  };
+  if (lines.size() > 2) return bad("more than two lines");
+  absl::StatusOr<NoteSigner> signer =
+      NoteSigner::Parse(absl::StripAsciiWhitespace(lines[0]));
+  if (!signer.ok()) return bad(signer.status().message());
+  KeyFile out{*std::move(signer), std::nullopt};
+  if (lines.size() == 2) {
+    absl::string_view line = absl::StripAsciiWhitespace(lines[1]);
+    absl::StatusOr<std::string> seed =
+        absl::StartsWith(line, kVrfKeyLine)
+            ? Base64Decode(line.substr(kVrfKeyLine.size()))
+            : absl::InvalidArgumentError("no VRF key line");
+    if (!seed.ok()) return bad("the second line is not a VRF key");
+    absl::StatusOr<VrfPrivateKey> vrf = VrfPrivateKey::FromSeed(*seed);
+    if (!vrf.ok()) return bad(vrf.status().message());
+    out.vrf = *std::move(vrf);
   }
-  return signer;
+  return out;
 }
 
-absl::Status WriteSignerKeyFile(const std::string& path,
-                                const NoteSigner& signer) {
-  return CreateSecretFile(path, signer.ToString() + "\n");
+absl::Status WriteKeyFile(const std::string& path, const NoteSigner& signer,
+                          const VrfPrivateKey* vrf) {
+  std::string text = signer.ToString() + "\n";
+  if (vrf != nullptr) {
+    absl::StrAppend(&text, kVrfKeyLine, Base64Encode(vrf->seed()), "\n");
+  }
+  return CreateSecretFile(path, text);
+}
+
+absl::StatusOr<LogPublicKey> LogPublicKeyOf(const KeyFile& keys) {
+  if (keys.signer.type() != kNoteTypeEd25519 || !keys.vrf.has_value()) {
+    return absl::FailedPreconditionError(
+        "the key file is not a log key file with a VRF key (a witness key, or "
+        "a log key made by an older ktlog-keygen: make a new one)");
+  }
+  return LogPublicKey{keys.signer.verifier_key(), keys.vrf->public_key()};
 }
 
 }  // namespace ktlog

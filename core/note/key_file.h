@@ -1,22 +1,42 @@
-// Note signing keys on disk: one line, the signer key string
-// ("PRIVATE+KEY+<name>+<id>+<base64>"), in a file of mode 0600.
+// Key files made by ktlog-keygen (docs/formats.md, "Key files"):
+//
+//   log:     PRIVATE+KEY+<name>+<id>+<base64>   (the note signer key)
+//            PRIVATE+VRF+<base64 32-byte VRF seed>
+//   witness: PRIVATE+KEY+<name>+<id>+<base64>
+//
+// in files of mode 0600.
 #ifndef KTLOG_CORE_NOTE_KEY_FILE_H_
 #define KTLOG_CORE_NOTE_KEY_FILE_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/crypto/vrf.h"
+#include "core/note/log_key.h"
 #include "core/note/note.h"
 
 namespace ktlog {
 
-// Reads and parses a key file. NOT_FOUND if missing; FAILED_PRECONDITION
-// if unreadable or malformed (the message names the file).
-absl::StatusOr<NoteSigner> LoadSignerKeyFile(const std::string& path);
+// A key file made by ktlog-keygen: a note signer key, and for a log (not a
+// witness) its VRF key. Move-only.
+struct KeyFile {
+  NoteSigner signer;
+  std::optional<VrfPrivateKey> vrf;
+};
 
-// Writes a new key file (mode 0600); ALREADY_EXISTS if `path` exists.
-absl::Status WriteSignerKeyFile(const std::string& path,
-                                const NoteSigner& signer);
+// Reads and parses a key file. NOT_FOUND if missing; FAILED_PRECONDITION if
+// unreadable or malformed (the message names the file).
+absl::StatusOr<KeyFile> LoadKeyFile(const std::string& path);
+
+// Writes a new key file (mode 0600): the signer and, if given, the VRF key.
+// ALREADY_EXISTS if `path` exists.
+absl::Status WriteKeyFile(const std::string& path, const NoteSigner& signer,
+                          const VrfPrivateKey* vrf);
+
+// The public log key of a log's key file. FAILED_PRECONDITION if it has no
+// VRF key (a witness key, or a log key made by an older ktlog-keygen).
+absl::StatusOr<LogPublicKey> LogPublicKeyOf(const KeyFile& keys);
 
 }  // namespace ktlog
 

@@ -8,12 +8,14 @@ namespace ktlog {
 namespace layout {
 namespace {
 
-constexpr char kRecord = 'r';
+constexpr char kLeaf = 'r';
+constexpr char kEntry = 'e';
 constexpr char kLeafHash = 'h';
+constexpr char kRecordHash = 'd';
 constexpr char kNode = 'n';
 constexpr char kAccountState = 'a';
 constexpr char kHistory = 'v';
-constexpr char kKeyRecord = 'k';
+constexpr char kPosition = 'q';
 constexpr char kIndexNode = 'x';
 constexpr char kIndexRoot = 'i';
 constexpr char kCosigned = 'w';
@@ -43,13 +45,19 @@ std::string IdentityKey() { return "m/identity"; }
 std::string SizeKey() { return "m/size"; }
 std::string CheckpointKey() { return "m/checkpoint"; }
 
-std::string RecordKey(uint64_t index) { return Tagged(kRecord, index); }
-std::optional<uint64_t> ParseRecordKey(absl::string_view key) {
-  return ParseTagged(kRecord, key);
+std::string LeafKey(uint64_t index) { return Tagged(kLeaf, index); }
+std::optional<uint64_t> ParseLeafKey(absl::string_view key) {
+  return ParseTagged(kLeaf, key);
 }
+
+std::string EntryKey(uint64_t index) { return Tagged(kEntry, index); }
 
 std::string LeafHashKey(const Hash& leaf_hash) {
   return absl::StrCat(absl::string_view(&kLeafHash, 1), leaf_hash.view());
+}
+
+std::string RecordHashKey(const Hash& record_hash) {
+  return absl::StrCat(absl::string_view(&kRecordHash, 1), record_hash.view());
 }
 
 std::string NodeKey(const NodeId& id) {
@@ -73,8 +81,8 @@ std::string AccountStatePrefix(absl::string_view account_id) {
 std::string HistoryPrefix(absl::string_view account_id) {
   return PerAccount(kHistory, account_id);
 }
-std::string KeyRecordPrefix(absl::string_view account_id) {
-  return PerAccount(kKeyRecord, account_id);
+std::string PositionKey(absl::string_view account_id) {
+  return PerAccount(kPosition, account_id);
 }
 
 std::string IndexNodePrefix(const IndexPath& path) {

@@ -26,35 +26,44 @@ namespace ktlog {
 namespace layout {
 
 // The format of the data dirs this code reads and writes, stored under
-// FormatKey() as a u64. 1 was ktlog before the key layout was versioned.
-inline constexpr uint64_t kDataDirFormat = 2;
+// FormatKey() as a u64. 1 was ktlog before the key layout was versioned; 2
+// had public records as leaves; 3 is the private directory (public leaves,
+// private records and openings).
+inline constexpr uint64_t kDataDirFormat = 3;
 
 std::string FormatKey();      // "m/format"  -> u64 format
-std::string IdentityKey();    // "m/identity" -> origin "\n" verifier key
+std::string IdentityKey();    // "m/identity" -> origin "\n" log key
 std::string SizeKey();        // "m/size"     -> u64 committed tree size
 std::string CheckpointKey();  // "m/checkpoint" -> latest signed note
 
-// 'r' | u64 index -> record bytes.
-std::string RecordKey(uint64_t index);
-std::optional<uint64_t> ParseRecordKey(absl::string_view key);
+// 'r' | u64 index -> the public leaf (core/account/leaf.h).
+std::string LeafKey(uint64_t index);
+std::optional<uint64_t> ParseLeafKey(absl::string_view key);
+
+// 'e' | u64 index -> the private entry behind the leaf: u16+n record |
+// record opening (16) | state opening (16). See PrivateEntry below.
+std::string EntryKey(uint64_t index);
 
 // 'h' | leaf hash (32) -> u64 leaf index.
 std::string LeafHashKey(const Hash& leaf_hash);
+
+// 'd' | record hash (32) -> u64 leaf index (duplicate records).
+std::string RecordHashKey(const Hash& record_hash);
 
 // 'n' | u8 level | u64 index -> hash (32) of a complete subtree.
 std::string NodeKey(const NodeId& id);
 std::optional<NodeId> ParseNodeKey(absl::string_view key);
 
-// Per account (u16 length | id), versioned by tree size:
+// Per account (u16 length | id):
 //   'a' ... | u64 size    -> AccountState encoding after that batch
 //   'v' ... | u64 version -> u64 leaf index of the record of that version
-//   'k' ... | u64 version -> u64 leaf index, for key-setting records
+//   'q' ...               -> position (32) | VRF proof (80)
 std::string AccountStatePrefix(absl::string_view account_id);
 std::string HistoryPrefix(absl::string_view account_id);
-std::string KeyRecordPrefix(absl::string_view account_id);
+std::string PositionKey(absl::string_view account_id);
 
 // 'x' | u16 depth | prefix (32), then | u64 size -> IndexNode encoding
-// written by the batch that ended at that size.
+// written by the batch that ended at that size (keys are positions).
 std::string IndexNodePrefix(const IndexPath& path);
 
 // 'i' | u64 size -> index root (32) after the batch that ended at size.

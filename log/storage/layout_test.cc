@@ -8,7 +8,7 @@ namespace {
 
 TEST(LayoutTest, KeysRoundTrip) {
   for (uint64_t i : {0ull, 1ull, 255ull, 256ull, (1ull << 40) + 7, ~0ull}) {
-    EXPECT_EQ(ParseRecordKey(RecordKey(i)), i);
+    EXPECT_EQ(ParseLeafKey(LeafKey(i)), i);
     EXPECT_EQ(ParseIndexRootKey(IndexRootKey(i)), i);
     EXPECT_EQ(ParseU64Value(U64Value(i)), i);
     EXPECT_EQ(ParseVersioned(Versioned(HistoryPrefix("alice"), i),
@@ -25,24 +25,28 @@ TEST(LayoutTest, KeysRoundTrip) {
 }
 
 TEST(LayoutTest, ParsersRejectOtherKeys) {
-  EXPECT_FALSE(ParseRecordKey(IndexRootKey(3)).has_value());
-  EXPECT_FALSE(ParseIndexRootKey(RecordKey(3)).has_value());
-  EXPECT_FALSE(ParseRecordKey(RecordKey(3) + "x").has_value());
-  EXPECT_FALSE(ParseNodeKey(RecordKey(3)).has_value());
+  EXPECT_FALSE(ParseLeafKey(IndexRootKey(3)).has_value());
+  EXPECT_FALSE(ParseIndexRootKey(LeafKey(3)).has_value());
+  EXPECT_FALSE(ParseLeafKey(LeafKey(3) + "x").has_value());
+  EXPECT_FALSE(ParseLeafKey(EntryKey(3)).has_value());
+  EXPECT_FALSE(ParseNodeKey(LeafKey(3)).has_value());
   EXPECT_FALSE(ParseU64Value("1234567").has_value());
   // A versioned key of another account, even one whose id extends this
   // one's, is not this account's.
   EXPECT_FALSE(ParseVersioned(Versioned(HistoryPrefix("alice2"), 1),
                               HistoryPrefix("alice"))
                    .has_value());
-  EXPECT_FALSE(ParseVersioned(Versioned(KeyRecordPrefix("alice"), 1),
+  EXPECT_FALSE(ParseVersioned(Versioned(AccountStatePrefix("alice"), 1),
                               HistoryPrefix("alice"))
                    .has_value());
+  EXPECT_NE(PositionKey("alice"), HistoryPrefix("alice"));
+  EXPECT_NE(LeafHashKey(Hash()), RecordHashKey(Hash()));
 }
 
 // The orders the storage relies on.
 TEST(LayoutTest, KeysSortAsTheStorageNeeds) {
-  EXPECT_LT(RecordKey(255), RecordKey(256));
+  EXPECT_LT(LeafKey(255), LeafKey(256));
+  EXPECT_LT(EntryKey(255), EntryKey(256));
   EXPECT_LT(IndexRootKey(9), IndexRootKey(10));
   EXPECT_LT(Versioned(AccountStatePrefix("bob"), 7),
             Versioned(AccountStatePrefix("bob"), 8));

@@ -1,7 +1,10 @@
 #include "log/storage/log_storage.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/account/commitment.h"
 #include "core/account/index.h"
+#include "core/crypto/vrf.h"
+#include "core/util/bytes.h"
 #include "core/util/status_macros.h"
 #include "log/storage/layout.h"
 #include "rocksdb/db.h"
@@ -36,9 +39,33 @@ absl::Status CheckFormat(RocksDb* db, const std::string& dir) {
     return absl::FailedPreconditionError(
         absl::StrCat("data dir ", dir, " is format ", *format,
                      "; this server reads format ", layout::kDataDirFormat,
-                     ". Serve it with the ktlog version that made it"));
+                     ". Serve it with the ktlog version that made it",
+                     *format < layout::kDataDirFormat
+                         ? ", or start a new log in an empty data dir"
+                         : ""));
   }
   return absl::OkStatus();
+}
+
+constexpr size_t kVrfProofSize = VrfPublicKey::kProofSize;
+
+// The private entry format: u16+n record | record opening | state opening.
+std::string EncodeEntry(const PrivateEntry& e) {
+  std::string out;
+  AppendBigEndian(e.record.size(), 2, &out);
+  absl::StrAppend(&out, e.record, e.record_opening, e.state_opening);
+  return out;
+}
+
+std::optional<PrivateEntry> DecodeEntry(absl::string_view data) {
+  ByteReader r(data);
+  absl::string_view record, record_opening, state_opening;
+  r.ReadU16Prefixed(&record);
+  r.ReadBytes(kOpeningSize, &record_opening);
+  r.ReadBytes(kOpeningSize, &state_opening);
+  if (r.failed() || !r.empty()) return std::nullopt;
+  return PrivateEntry{std::string(record), std::string(record_opening),
+                      std::string(state_opening)};
 }
 
 class VersionedIndexReader : public IndexNodeReader {
@@ -86,7 +113,7 @@ LogStorage::LogStorage(std::unique_ptr<RocksDb> db, uint64_t size)
     : db_(std::move(db)), size_(size) {}
 
 absl::Status LogStorage::BindIdentity(const LogIdentity& identity) {
-  std::string want = absl::StrCat(identity.origin, "\n", identity.verifier_key);
+  std::string want = absl::StrCat(identity.origin, "\n", identity.log_key);
   ASSIGN_OR_RETURN(std::optional<std::string> have,
                    db_->Get(layout::IdentityKey()));
   if (!have.has_value()) {
@@ -100,7 +127,7 @@ absl::Status LogStorage::BindIdentity(const LogIdentity& identity) {
     return absl::FailedPreconditionError(absl::StrCat(
         "data dir belongs to log \"", have->substr(0, nl), "\" with key ",
         nl == std::string::npos ? "?" : have->substr(nl + 1), ", not to log \"",
-        identity.origin, "\" with key ", identity.verifier_key));
+        identity.origin, "\" with key ", identity.log_key));
   }
   return absl::OkStatus();
 }
@@ -125,23 +152,23 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
                                             " but the tree size is ", size()));
   }
   rocksdb::WriteBatch wb;
-  for (size_t i = 0; i < batch.records.size(); ++i) {
-    wb.Put(layout::RecordKey(batch.begin + i), batch.records[i]);
-    wb.Put(layout::LeafHashKey(batch.leaf_hashes[i]),
-           layout::U64Value(batch.begin + i));
+  for (size_t i = 0; i < batch.leaves.size(); ++i) {
+    uint64_t index = batch.begin + i;
+    wb.Put(layout::LeafKey(index), batch.leaves[i]);
+    wb.Put(layout::EntryKey(index), EncodeEntry(batch.entries[i]));
+    wb.Put(layout::LeafHashKey(batch.leaf_hashes[i]), layout::U64Value(index));
+    wb.Put(layout::RecordHashKey(batch.record_hashes[i]),
+           layout::U64Value(index));
   }
   for (const auto& [id, hash] : batch.nodes) {
     wb.Put(layout::NodeKey(id), std::string(hash.view()));
   }
   for (const HistoryEntry& h : batch.history) {
-    std::string index = layout::U64Value(h.leaf_index);
     wb.Put(layout::Versioned(layout::HistoryPrefix(h.account_id), h.version),
-           index);
-    if (h.sets_key) {
-      wb.Put(
-          layout::Versioned(layout::KeyRecordPrefix(h.account_id), h.version),
-          index);
-    }
+           layout::U64Value(h.leaf_index));
+  }
+  for (const auto& [id, p] : batch.positions) {
+    wb.Put(layout::PositionKey(id), absl::StrCat(p.position.view(), p.proof));
   }
   for (const AccountState& account : batch.accounts) {
     wb.Put(layout::Versioned(layout::AccountStatePrefix(account.account_id),
@@ -205,38 +232,72 @@ absl::StatusOr<std::vector<Hash>> LogStorage::ReadCompactRange(uint64_t size) {
   return ReadNodes(PerfectSubtrees(0, size));
 }
 
-absl::StatusOr<std::vector<std::string>> LogStorage::ReadRecords(uint64_t begin,
-                                                                 uint64_t end) {
+absl::StatusOr<std::vector<std::string>> LogStorage::ReadLeaves(uint64_t begin,
+                                                                uint64_t end) {
   if (begin > end || end > size()) {
     return absl::OutOfRangeError(absl::StrCat(
-        "records [", begin, ", ", end, ") are beyond tree size ", size()));
+        "leaves [", begin, ", ", end, ") are beyond tree size ", size()));
   }
   std::vector<std::string> out;
   out.reserve(end - begin);
   std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
   uint64_t want = begin;
-  for (it->Seek(layout::RecordKey(begin)); want < end && it->Valid();
+  for (it->Seek(layout::LeafKey(begin)); want < end && it->Valid();
        it->Next()) {
-    if (layout::ParseRecordKey(ToView(it->key())) != want) break;
+    if (layout::ParseLeafKey(ToView(it->key())) != want) break;
     out.push_back(it->value().ToString());
     ++want;
   }
-  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading records"));
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading leaves"));
   if (want != end) {
     return absl::DataLossError(
-        absl::StrCat("stored record ", want, " is missing"));
+        absl::StrCat("stored leaf ", want, " is missing"));
   }
   return out;
 }
 
-absl::StatusOr<std::optional<uint64_t>> LogStorage::FindLeafIndex(
-    const Hash& leaf_hash) {
+absl::StatusOr<PrivateEntry> LogStorage::ReadEntry(uint64_t index) {
   ASSIGN_OR_RETURN(std::optional<std::string> v,
-                   db_->Get(layout::LeafHashKey(leaf_hash)));
+                   db_->Get(layout::EntryKey(index)));
+  std::optional<PrivateEntry> entry;
+  if (v.has_value()) entry = DecodeEntry(*v);
+  if (!entry.has_value()) {
+    return absl::DataLossError(absl::StrCat("the stored record behind leaf ",
+                                            index, " is missing or malformed"));
+  }
+  return *std::move(entry);
+}
+
+absl::StatusOr<std::optional<uint64_t>> LogStorage::ReadIndexValue(
+    const std::string& key) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> v, db_->Get(key));
   if (!v.has_value()) return std::optional<uint64_t>();
   std::optional<uint64_t> index = layout::ParseU64Value(*v);
   if (!index.has_value()) return absl::DataLossError("malformed leaf index");
   return index;
+}
+
+absl::StatusOr<std::optional<uint64_t>> LogStorage::FindLeafIndex(
+    const Hash& leaf_hash) {
+  return ReadIndexValue(layout::LeafHashKey(leaf_hash));
+}
+
+absl::StatusOr<std::optional<uint64_t>> LogStorage::FindRecord(
+    const Hash& record_hash) {
+  return ReadIndexValue(layout::RecordHashKey(record_hash));
+}
+
+absl::StatusOr<std::optional<AccountPosition>> LogStorage::ReadPosition(
+    const std::string& account_id) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v,
+                   db_->Get(layout::PositionKey(account_id)));
+  if (!v.has_value()) return std::optional<AccountPosition>();
+  if (v->size() != Hash::kSize + kVrfProofSize) {
+    return absl::DataLossError(absl::StrCat("stored position of account \"",
+                                            account_id, "\" is malformed"));
+  }
+  return std::optional<AccountPosition>(AccountPosition{
+      Hash::FromBytesOrDie(v->substr(0, Hash::kSize)), v->substr(Hash::kSize)});
 }
 
 absl::StatusOr<std::optional<std::string>> LogStorage::SeekVersion(
@@ -306,19 +367,6 @@ absl::StatusOr<std::optional<IndexNode>> LogStorage::ReadIndexNodeExact(
   return std::optional<IndexNode>(node);
 }
 
-absl::StatusOr<HistoryEntry> LogStorage::DecodeAccountEntry(
-    const std::string& account_id, const std::string& prefix,
-    const rocksdb::Iterator& it, bool sets_key) const {
-  std::optional<uint64_t> version =
-      layout::ParseVersioned(ToView(it.key()), prefix);
-  std::optional<uint64_t> leaf = layout::ParseU64Value(ToView(it.value()));
-  if (!version.has_value() || !leaf.has_value()) {
-    return absl::DataLossError(absl::StrCat(
-        "malformed stored history entry of account \"", account_id, "\""));
-  }
-  return HistoryEntry{account_id, *version, *leaf, sets_key};
-}
-
 absl::StatusOr<std::vector<HistoryEntry>> LogStorage::ReadHistory(
     const std::string& account_id, uint64_t from_version, uint64_t below,
     size_t limit) {
@@ -328,31 +376,17 @@ absl::StatusOr<std::vector<HistoryEntry>> LogStorage::ReadHistory(
   for (it->Seek(layout::Versioned(prefix, from_version));
        it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
        it->Next()) {
-    ASSIGN_OR_RETURN(HistoryEntry e,
-                     DecodeAccountEntry(account_id, prefix, *it, false));
-    if (e.leaf_index >= below) break;
-    out.push_back(std::move(e));
+    std::optional<uint64_t> version =
+        layout::ParseVersioned(ToView(it->key()), prefix);
+    std::optional<uint64_t> leaf = layout::ParseU64Value(ToView(it->value()));
+    if (!version.has_value() || !leaf.has_value()) {
+      return absl::DataLossError(absl::StrCat(
+          "malformed stored history entry of account \"", account_id, "\""));
+    }
+    if (*leaf >= below) break;
+    out.push_back(HistoryEntry{account_id, *version, *leaf});
   }
   RETURN_IF_ERROR(FromRocksDb(it->status(), "reading history"));
-  return out;
-}
-
-absl::StatusOr<std::vector<HistoryEntry>> LogStorage::ReadKeyRecords(
-    const std::string& account_id, uint64_t below, uint64_t stop_version,
-    size_t limit) {
-  std::vector<HistoryEntry> out;
-  std::string prefix = layout::KeyRecordPrefix(account_id);
-  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
-  for (it->SeekForPrev(layout::Versioned(prefix, UINT64_MAX));
-       it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
-       it->Prev()) {
-    ASSIGN_OR_RETURN(HistoryEntry e,
-                     DecodeAccountEntry(account_id, prefix, *it, true));
-    if (e.leaf_index >= below) continue;
-    out.push_back(e);
-    if (e.version <= stop_version) break;
-  }
-  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading key records"));
   return out;
 }
 

@@ -3,14 +3,14 @@
 // implements them over one RocksDB database.
 //
 // What is stored (key layout in log/storage/layout.h and docs/operations.md,
-// "Data directory"):
-// the log identity (origin and verifier key), the tree size, every record
-// by leaf index, leaf hash -> leaf index, every perfect-subtree node hash,
-// the latest signed checkpoint, and, versioned by the tree size after each
-// batch (so lookups work at any checkpoint): every account state, every
-// account index node and the index root; plus each account's history
-// (version -> leaf index) and the records that set its keys; checkpoints
-// with witness cosignatures.
+// "Data directory"): the log identity (origin and log key), the tree size;
+// by leaf index, every public leaf and the private entry behind it (the
+// record and both openings); leaf hash and record hash -> leaf index; every
+// perfect-subtree node hash; the latest signed checkpoint; each account's
+// position and VRF proof; versioned by the tree size after each batch (so
+// lookups work at any checkpoint): every account state, every account index
+// node and the index root; each account's history (version -> leaf index);
+// checkpoints with witness cosignatures.
 #ifndef KTLOG_LOG_STORAGE_LOG_STORAGE_H_
 #define KTLOG_LOG_STORAGE_LOG_STORAGE_H_
 
@@ -41,7 +41,21 @@ namespace ktlog {
 // Which log a data directory belongs to.
 struct LogIdentity {
   std::string origin;
-  std::string verifier_key;  // note verifier key string
+  std::string log_key;  // the log key string (core/note/log_key.h)
+};
+
+// What stays private behind a public leaf: the record it commits to and the
+// openings of its two commitments.
+struct PrivateEntry {
+  std::string record;
+  std::string record_opening;  // kOpeningSize bytes
+  std::string state_opening;   // kOpeningSize bytes
+};
+
+// An account's position (the VRF output of its id) and the VRF proof.
+struct AccountPosition {
+  Hash position;
+  std::string proof;  // VrfPublicKey::kProofSize bytes
 };
 
 // One record's place in its account's history.
@@ -49,22 +63,25 @@ struct HistoryEntry {
   std::string account_id;
   uint64_t version = 0;
   uint64_t leaf_index = 0;
-  bool sets_key = false;  // the account's first record, or a rotation
 };
 
-// Everything one sequencer batch appends. Versioned data is stored at
+// Everything one integrator batch appends. Versioned data is stored at
 // version end() (the tree size after the batch).
 struct StorageBatch {
-  uint64_t begin = 0;                // index of records[0]; the old size
-  std::vector<std::string> records;  // leaf data
-  std::vector<Hash> leaf_hashes;     // HashLeaf(records[i])
+  uint64_t begin = 0;                 // index of leaves[0]; the old size
+  std::vector<std::string> leaves;    // public leaf encodings
+  std::vector<Hash> leaf_hashes;      // HashLeaf(leaves[i])
+  std::vector<PrivateEntry> entries;  // behind leaves[i]
+  std::vector<Hash> record_hashes;    // SHA-256(entries[i].record)
   std::vector<std::pair<NodeId, Hash>> nodes;  // nodes completed by them
-  std::vector<HistoryEntry> history;           // one per record
+  std::vector<HistoryEntry> history;           // one per leaf
   std::vector<AccountState> accounts;          // changed accounts, final state
+  // Accounts whose position is stored for the first time.
+  std::vector<std::pair<std::string, AccountPosition>> positions;
   std::vector<std::pair<IndexPath, IndexNode>> index_nodes;  // changed nodes
   Hash index_root;  // the index after the batch
 
-  uint64_t end() const { return begin + records.size(); }
+  uint64_t end() const { return begin + leaves.size(); }
 };
 
 // What every reader may call: the service's queries, the publisher and the
@@ -88,13 +105,23 @@ class LogReader {
   // The compact range of the tree of `size` (<= size()), from stored nodes.
   virtual absl::StatusOr<std::vector<Hash>> ReadCompactRange(uint64_t size) = 0;
 
-  // Records [begin, end). OUT_OF_RANGE unless begin <= end <= size();
-  // DATA_LOSS if one is missing.
-  virtual absl::StatusOr<std::vector<std::string>> ReadRecords(
-      uint64_t begin, uint64_t end) = 0;
-  // The leaf index of the record with `leaf_hash`, if any.
+  // Public leaves [begin, end). OUT_OF_RANGE unless begin <= end <=
+  // size(); DATA_LOSS if one is missing.
+  virtual absl::StatusOr<std::vector<std::string>> ReadLeaves(uint64_t begin,
+                                                              uint64_t end) = 0;
+  // The private entry behind leaf `index` (< size()); DATA_LOSS if missing
+  // or malformed.
+  virtual absl::StatusOr<PrivateEntry> ReadEntry(uint64_t index) = 0;
+  // The leaf index of the leaf with `leaf_hash`, if any.
   virtual absl::StatusOr<std::optional<uint64_t>> FindLeafIndex(
       const Hash& leaf_hash) = 0;
+  // The leaf index of the record with `record_hash` (SHA-256 of its bytes),
+  // if the log holds it.
+  virtual absl::StatusOr<std::optional<uint64_t>> FindRecord(
+      const Hash& record_hash) = 0;
+  // The account's position and VRF proof, if the account was ever written.
+  virtual absl::StatusOr<std::optional<AccountPosition>> ReadPosition(
+      const std::string& account_id) = 0;
 
   // The state of `account_id` in the tree of `size` (the latest state
   // stored at a version <= size), if the account existed then.
@@ -110,12 +137,6 @@ class LogReader {
   // from_version and leaf index < below, ascending by version.
   virtual absl::StatusOr<std::vector<HistoryEntry>> ReadHistory(
       const std::string& account_id, uint64_t from_version, uint64_t below,
-      size_t limit) = 0;
-  // The account's key-setting records (first record, rotations) with leaf
-  // index < below, newest first, until one has version <= stop_version
-  // (included) or `limit` were read.
-  virtual absl::StatusOr<std::vector<HistoryEntry>> ReadKeyRecords(
-      const std::string& account_id, uint64_t below, uint64_t stop_version,
       size_t limit) = 0;
 
   // The latest signed checkpoint note, if any.
@@ -200,19 +221,21 @@ class LogStorage final : public LogWriter,
       const std::vector<NodeId>& ids) override;
   absl::StatusOr<std::vector<Hash>> ReadProof(const ProofPlan& plan) override;
   absl::StatusOr<std::vector<Hash>> ReadCompactRange(uint64_t size) override;
-  absl::StatusOr<std::vector<std::string>> ReadRecords(uint64_t begin,
-                                                       uint64_t end) override;
+  absl::StatusOr<std::vector<std::string>> ReadLeaves(uint64_t begin,
+                                                      uint64_t end) override;
+  absl::StatusOr<PrivateEntry> ReadEntry(uint64_t index) override;
   absl::StatusOr<std::optional<uint64_t>> FindLeafIndex(
       const Hash& leaf_hash) override;
+  absl::StatusOr<std::optional<uint64_t>> FindRecord(
+      const Hash& record_hash) override;
+  absl::StatusOr<std::optional<AccountPosition>> ReadPosition(
+      const std::string& account_id) override;
   absl::StatusOr<std::optional<AccountState>> ReadAccount(
       const std::string& account_id, uint64_t size) override;
   absl::StatusOr<Hash> ReadIndexRoot(uint64_t size) override;
   std::unique_ptr<IndexNodeReader> IndexReaderAt(uint64_t size) override;
   absl::StatusOr<std::vector<HistoryEntry>> ReadHistory(
       const std::string& account_id, uint64_t from_version, uint64_t below,
-      size_t limit) override;
-  absl::StatusOr<std::vector<HistoryEntry>> ReadKeyRecords(
-      const std::string& account_id, uint64_t below, uint64_t stop_version,
       size_t limit) override;
   absl::StatusOr<std::optional<std::string>> ReadLatestCheckpoint() override;
 
@@ -241,11 +264,9 @@ class LogStorage final : public LogWriter,
   // The newest value of `prefix` | version at or below `version`.
   absl::StatusOr<std::optional<std::string>> SeekVersion(
       const std::string& prefix, uint64_t version) const;
-  // Account entries (history or key records) read from an iterator.
-  absl::StatusOr<HistoryEntry> DecodeAccountEntry(const std::string& account_id,
-                                                  const std::string& prefix,
-                                                  const rocksdb::Iterator& it,
-                                                  bool sets_key) const;
+  // A u64 stored under `key` (a leaf index), if any.
+  absl::StatusOr<std::optional<uint64_t>> ReadIndexValue(
+      const std::string& key) const;
 
   std::unique_ptr<RocksDb> db_;
   std::atomic<uint64_t> size_;

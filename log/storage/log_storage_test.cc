@@ -1,6 +1,7 @@
-// LogStorage on real RocksDB in a temp dir: batches, nodes, records, leaf
-// hashes, identity, versioned account states and index roots, history and
-// key records, cosigned checkpoints, reopening.
+// LogStorage on real RocksDB in a temp dir: batches, nodes, public leaves
+// and private entries, leaf and record hashes, positions, identity,
+// versioned account states and index roots, history, cosigned checkpoints,
+// reopening.
 #include "log/storage/log_storage.h"
 
 #include <cstdlib>
@@ -32,13 +33,21 @@ StorageBatch MakeBatch(CompactRange* range, ReferenceTree* ref, int n,
   AccountState state;
   state.account_id = "acct";
   state.account_key = std::string(32, 'k');
+  if (account_version == 1) {
+    b.positions.emplace_back(
+        "acct", AccountPosition{Sha256("position"), std::string(80, 'p')});
+  }
   for (int i = 0; i < n; ++i) {
+    std::string leaf_bytes = absl::StrCat("leaf ", range->size());
     std::string record = absl::StrCat("record ", range->size());
-    Hash leaf = HashLeaf(record);
-    b.records.push_back(record);
+    Hash leaf = HashLeaf(leaf_bytes);
+    b.leaves.push_back(leaf_bytes);
     b.leaf_hashes.push_back(leaf);
-    b.history.push_back(HistoryEntry{"acct", account_version + i, range->size(),
-                                     account_version + i == 1});
+    b.entries.push_back(
+        PrivateEntry{record, std::string(16, 'r'), std::string(16, 's')});
+    b.record_hashes.push_back(Sha256(record));
+    b.history.push_back(
+        HistoryEntry{"acct", account_version + i, range->size()});
     range->Append(leaf, [&b](const NodeId& id, const Hash& h) {
       b.nodes.emplace_back(id, h);
     });
@@ -79,17 +88,28 @@ TEST(StorageTest, CommitsBatchesAndReadsThemBack) {
   EXPECT_TRUE(st.BindIdentity({"o", "k1"}).ok());
   auto identity = st.ReadIdentity();
   ASSERT_TRUE(identity.ok() && identity->has_value());
-  EXPECT_EQ((*identity)->verifier_key, "k1");
+  EXPECT_EQ((*identity)->log_key, "k1");
 
-  auto records = st.ReadRecords(2, 7);
-  ASSERT_TRUE(records.ok());
-  EXPECT_EQ((*records)[0], "record 2");
-  EXPECT_EQ(records->size(), 5u);
-  EXPECT_EQ(st.ReadRecords(5, 9).status().code(),
-            absl::StatusCode::kOutOfRange);
-  EXPECT_EQ(*st.FindLeafIndex(HashLeaf("record 6")),
-            std::optional<uint64_t>(6));
+  auto leaves = st.ReadLeaves(2, 7);
+  ASSERT_TRUE(leaves.ok());
+  EXPECT_EQ((*leaves)[0], "leaf 2");
+  EXPECT_EQ(leaves->size(), 5u);
+  EXPECT_EQ(st.ReadLeaves(5, 9).status().code(), absl::StatusCode::kOutOfRange);
+  auto entry = st.ReadEntry(6);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(entry->record, "record 6");
+  EXPECT_EQ(entry->record_opening, std::string(16, 'r'));
+  EXPECT_EQ(entry->state_opening, std::string(16, 's'));
+  EXPECT_FALSE(st.ReadEntry(8).ok());
+  EXPECT_EQ(*st.FindLeafIndex(HashLeaf("leaf 6")), std::optional<uint64_t>(6));
   EXPECT_FALSE(st.FindLeafIndex(HashLeaf("nope"))->has_value());
+  EXPECT_EQ(*st.FindRecord(Sha256("record 3")), std::optional<uint64_t>(3));
+  EXPECT_FALSE(st.FindRecord(Sha256("leaf 3"))->has_value());
+  auto position = st.ReadPosition("acct");
+  ASSERT_TRUE(position.ok() && position->has_value());
+  EXPECT_EQ((*position)->position, Sha256("position"));
+  EXPECT_EQ((*position)->proof, std::string(80, 'p'));
+  EXPECT_FALSE(st.ReadPosition("other")->has_value());
 
   // Roots and proofs at every size from stored nodes match the reference.
   for (uint64_t size = 1; size <= 8; ++size) {
@@ -117,16 +137,12 @@ TEST(StorageTest, CommitsBatchesAndReadsThemBack) {
   EXPECT_EQ(st.ReadIndexRoot(6).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(*st.ReadIndexVersions(), (std::vector<uint64_t>{5, 8}));
 
-  // History and key records.
+  // History.
   auto history = st.ReadHistory("acct", 3, 7, 100);
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 5u);  // versions 3..7, leaves 2..6 (< 7)
   EXPECT_EQ((*history)[0].leaf_index, 2u);
   EXPECT_EQ(st.ReadHistory("acct", 1, 100, 2)->size(), 2u);
-  auto keys = st.ReadKeyRecords("acct", 100, 0, 10);
-  ASSERT_TRUE(keys.ok());
-  ASSERT_EQ(keys->size(), 1u);
-  EXPECT_EQ((*keys)[0].version, 1u);
 
   // Cosigned checkpoints, newest first: by size, then by timestamp (the
   // bodies' hashes order the other way: SHA-256("old1\n") starts ad4a,
@@ -173,6 +189,21 @@ TEST(StorageTest, RefusesADataDirOfAnotherFormat) {
   EXPECT_EQ(old.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(old.status().message().find("format 1"), std::string::npos)
       << old.status();
+  // Format 2 (public records as leaves) is refused too.
+  std::string two_dir = TempDir();
+  {
+    auto db = RocksDb::Open(two_dir, "data dir");
+    ASSERT_TRUE(db.ok());
+    std::string two(7, '\0');
+    two.push_back('\x02');
+    ASSERT_TRUE((*db)->PutSynced("m/format", two).ok());
+  }
+  auto two = LogStorage::Open(two_dir);
+  EXPECT_EQ(two.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(two.status().message().find("is format 2"), std::string::npos)
+      << two.status();
+  EXPECT_NE(two.status().message().find("new log"), std::string::npos)
+      << two.status();
   std::string future_dir = TempDir();
   {
     auto db = RocksDb::Open(future_dir, "data dir");

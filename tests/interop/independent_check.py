@@ -3,18 +3,28 @@
 
 It shares no code with ktlog's C++: RFC 9162 proof verification (the
 transparency-dev "inner/border" formulation, not the RFC's loop that core/
-uses), C2SP signed-note and checkpoint parsing, the ktlog record encoding
-and Ed25519 (Python `cryptography`, not OpenSSL-through-core). It starts a
-real ktlog-server process with a key file it wrote itself, writes records it
-signed itself over real gRPC, and checks that every checkpoint and proof the
-server emits verifies. Also checks gRPC health checking and reflection.
+uses), C2SP signed-note and checkpoint parsing, the ktlog record, account
+state, commitment and leaf encodings, the account rules (replayed here from
+docs/protocol.md), the account index (docs/index.md), Ed25519 (Python
+`cryptography`, not OpenSSL-through-core) and the VRF (tools/vectors/ecvrf.py,
+a pure-Python RFC 9381 implementation). It starts a real ktlog-server process
+with a log key file it wrote itself, writes records it signed itself over
+real gRPC, and checks that everything the server emits verifies, that the
+private data it reveals to someone who names an account is exactly what the
+records imply, and that the public read API reveals no account id, device id
+or key. Also checks error codes, gRPC health checking and reflection.
 
-usage: independent_check.py SERVER_BINARY PYTHON_STUBS_DIR
+usage: independent_check.py SERVER_BINARY PYTHON_STUBS_DIR [ECVRF_DIR]
+
+ECVRF_DIR holds ecvrf.py; by default tools/vectors next to this file's
+checkout (../../tools/vectors from this file).
 """
 import base64
 import hashlib
+import hmac
 import os
 import re
+import shutil
 import signal
 import struct
 import subprocess
@@ -25,12 +35,14 @@ import time
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey, Ed25519PublicKey)
 from cryptography.hazmat.primitives import serialization
-from cryptography.exceptions import InvalidSignature
 
 sys.path.insert(0, sys.argv[2])
+sys.path.insert(0, sys.argv[3] if len(sys.argv) > 3 else os.path.join(
+    os.path.dirname(os.path.realpath(__file__)), "..", "..", "tools", "vectors"))
 import grpc  # noqa: E402
 import ktlog_pb2  # noqa: E402
 import ktlog_pb2_grpc  # noqa: E402
+import ecvrf  # noqa: E402
 
 
 def raw_pub(k):
@@ -38,14 +50,51 @@ def raw_pub(k):
                                        serialization.PublicFormat.Raw)
 
 
+def sha256(data):
+    return hashlib.sha256(data).digest()
+
+
+def u16(b):
+    assert len(b) < 1 << 16
+    return struct.pack(">H", len(b)) + b
+
+
+class Reader:
+    """Strict big-endian reader: every read must be in bounds."""
+
+    def __init__(self, data):
+        self.data, self.pos = bytes(data), 0
+
+    def take(self, n):
+        assert self.pos + n <= len(self.data), "length runs past the end"
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def u8(self):
+        return self.take(1)[0]
+
+    def u16(self):
+        return struct.unpack(">H", self.take(2))[0]
+
+    def u64(self):
+        return struct.unpack(">Q", self.take(8))[0]
+
+    def var16(self):
+        return self.take(self.u16())
+
+    def end(self):
+        assert self.pos == len(self.data), "trailing bytes"
+
+
 # --- RFC 9162 hashing and proofs (transparency-dev formulation) ----------
 
 def leaf_hash(data):
-    return hashlib.sha256(b"\x00" + data).digest()
+    return sha256(b"\x00" + data)
 
 
 def node_hash(l, r):
-    return hashlib.sha256(b"\x01" + l + r).digest()
+    return sha256(b"\x01" + l + r)
 
 
 def inner_proof_size(index, size):
@@ -73,6 +122,7 @@ def chain_border_right(seed, proof):
 
 def root_from_inclusion(index, size, leaf, proof):
     assert 0 <= index < size, "index out of range"
+    assert all(len(h) == 32 for h in proof), "proof hash not 32 bytes"
     inner = inner_proof_size(index, size)
     border = bin(index >> inner).count("1")
     assert len(proof) == inner + border, "wrong proof size"
@@ -82,241 +132,908 @@ def root_from_inclusion(index, size, leaf, proof):
 
 def verify_consistency(size1, size2, proof, root1, root2):
     assert 0 < size1 <= size2
+    assert all(len(h) == 32 for h in proof), "proof hash not 32 bytes"
     if size1 == size2:
         assert not proof and root1 == root2
         return
     level = (size1 & -size1).bit_length() - 1  # trailing zeros
-    index, size = (size1 - 1) >> level, size2
+    index = (size1 - 1) >> level
     inner = inner_proof_size(index, ((size2 - 1) >> level) + 1)
     border = bin(index >> inner).count("1")
-    start = 0 if index else 1
     if index == 0:  # size1 is a power of two: the proof omits its root
-        seed = root1
+        seed, rest = root1, proof
     else:
-        seed = proof[0]
-    rest = proof[1 - start:] if index else proof
+        assert proof, "empty consistency proof"
+        seed, rest = proof[0], proof[1:]
     assert len(rest) == inner + border, "wrong consistency proof size"
-    mask = index
-    h1 = chain_inner_right(seed, rest[:inner], mask)
+    h1 = chain_inner_right(seed, rest[:inner], index)
     h1 = chain_border_right(h1, rest[inner:])
     assert h1 == root1, "old root mismatch"
-    h2 = chain_inner(seed, rest[:inner], mask)
+    h2 = chain_inner(seed, rest[:inner], index)
     h2 = chain_border_right(h2, rest[inner:])
     assert h2 == root2, "new root mismatch"
 
 
+def merkle_root(leaf_hashes):
+    """RFC 9162 MTH, straight from the definition (split at the largest
+    power of two below n)."""
+    n = len(leaf_hashes)
+    if n == 0:
+        return sha256(b"")
+    if n == 1:
+        return leaf_hashes[0]
+    k = 1 << ((n - 1).bit_length() - 1)
+    return node_hash(merkle_root(leaf_hashes[:k]), merkle_root(leaf_hashes[k:]))
+
+
 # --- the account index (docs/index.md) --------------------------------------
 
-def index_key(account_id):
-    return hashlib.sha256(b"ktlog/v1 account-index-key\n" + account_id.encode()).digest()
+EMPTY = bytes(32)
 
 
-def verify_index_proof(root, key, value_hash, proof):
-    """Returns True iff `proof` (encoded) proves key -> value_hash (or
-    absence when value_hash is None) under root."""
-    kind, depth = proof[0], struct.unpack(">H", proof[1:3])[0]
-    bitmap = proof[3:3 + (depth + 7) // 8]
-    pos = 3 + len(bitmap)
+def key_bit(k, i):
+    return (k[i // 8] >> (7 - i % 8)) & 1
+
+
+def index_value_hash(version, state_commitment):
+    return sha256(b"\x12" + struct.pack(">Q", version) + state_commitment)
+
+
+def index_leaf(key, value_hash):
+    return sha256(b"\x10" + key + value_hash)
+
+
+def index_root(values):
+    """The root of the sparse Merkle tree holding values (position -> value
+    hash), computed from the definition: empty / lone leaf / internal."""
+    def subtree(keys, depth):
+        if not keys:
+            return EMPTY
+        if len(keys) == 1:
+            return index_leaf(keys[0], values[keys[0]])
+        left = [k for k in keys if key_bit(k, depth) == 0]
+        right = [k for k in keys if key_bit(k, depth) == 1]
+        return sha256(b"\x11" + subtree(left, depth + 1) + subtree(right, depth + 1))
+    return subtree(sorted(values), 0)
+
+
+def index_proof_root(key, value_hash, proof):
+    """Decodes an encoded index proof strictly and folds it up; returns the
+    root it leads to. value_hash None means the proof must be of absence."""
+    r = Reader(proof)
+    kind, depth = r.u8(), r.u16()
+    assert kind in (1, 2, 3), "unknown proof kind %d" % kind
+    assert depth <= 256, "depth above 256"
+    bitmap = r.take((depth + 7) // 8)
+    for i in range(depth, len(bitmap) * 8):
+        assert not bitmap[i // 8] & (0x80 >> (i % 8)), "stray bitmap bit"
     siblings = []
     for i in range(depth):
         if bitmap[i // 8] & (0x80 >> (i % 8)):
-            siblings.append(proof[pos:pos + 32])
-            pos += 32
+            s = r.take(32)
+            assert s != EMPTY, "present sibling is the empty hash"
+            siblings.append(s)
         else:
-            siblings.append(bytes(32))
-    bit = lambda k, i: (k[i // 8] >> (7 - i % 8)) & 1
+            siblings.append(EMPTY)
     if kind == 1:
-        assert value_hash is not None
-        h = hashlib.sha256(b"\x10" + key + value_hash).digest()
+        assert value_hash is not None, "membership proof for an absent account"
+        h = index_leaf(key, value_hash)
     elif kind == 2:
-        assert value_hash is None
-        h = bytes(32)
+        assert value_hash is None, "absence proof for a present account"
+        h = EMPTY
     else:
-        assert kind == 3 and value_hash is None
-        other, other_value = proof[pos:pos + 32], proof[pos + 32:pos + 64]
-        pos += 64
-        assert other != key and all(bit(other, i) == bit(key, i) for i in range(depth))
-        h = hashlib.sha256(b"\x10" + other + other_value).digest()
-    assert pos == len(proof), "trailing bytes"
+        assert value_hash is None, "absence proof for a present account"
+        other, other_value = r.take(32), r.take(32)
+        assert other != key, "the other leaf is the key's own"
+        assert all(key_bit(other, i) == key_bit(key, i) for i in range(depth)), \
+            "the other leaf is not on the key's path"
+        h = index_leaf(other, other_value)
+    r.end()
     for i in reversed(range(depth)):
-        h = hashlib.sha256(b"\x11" + (h + siblings[i] if bit(key, i) == 0
-                                       else siblings[i] + h)).digest()
-    return h == root
+        h = sha256(b"\x11" + (h + siblings[i] if key_bit(key, i) == 0
+                              else siblings[i] + h))
+    return h
 
 
-# --- C2SP signed notes and checkpoints ------------------------------------
+def index_proof_verifies(root, key, value_hash, proof):
+    try:
+        return index_proof_root(key, value_hash, proof) == root
+    except AssertionError:
+        return False
+
+
+# --- C2SP signed notes, checkpoints and keys ---------------------------------
 
 def key_id(name, typ, pub):
-    return hashlib.sha256(name.encode() + b"\n" + bytes([typ]) + pub).digest()[:4]
+    return sha256(name.encode() + b"\n" + bytes([typ]) + pub)[:4]
+
+
+def verifier_key(name, pub):
+    return "%s+%s+%s" % (name, key_id(name, 1, pub).hex(),
+                         base64.b64encode(b"\x01" + pub).decode())
+
+
+def b64_32(text):
+    raw = base64.b64decode(text, validate=True)
+    assert len(raw) == 32 and base64.b64encode(raw).decode() == text, \
+        "not canonical base64 of 32 bytes: %r" % text
+    return raw
+
+
+DECIMAL = "0|[1-9][0-9]*"
 
 
 def open_checkpoint(note, name, pub):
-    note = note.decode()  # notes travel as bytes (UTF-8)
-    assert note.endswith("\n")
-    text, sigs = note.rsplit("\n\n", 1)
+    """Returns dict(size, root, index_root, ts, note) of a checkpoint note
+    signed by (name, pub), parsed strictly (docs/formats.md, Checkpoint)."""
+    assert len(note) <= 65536
+    text_all = note.decode("utf-8")  # notes travel as bytes (UTF-8)
+    assert text_all.endswith("\n")
+    text, sigs = text_all.split("\n\n", 1)
     text += "\n"
+    assert not any(c < " " and c != "\n" or c == "\x7f" for c in text_all)
     kid = key_id(name, 1, pub)
     verified = False
-    for line in sigs.rstrip("\n").split("\n"):
-        m = re.fullmatch("\u2014 (\\S+) (\\S+)", line)
+    sig_lines = sigs[:-1].split("\n")
+    assert 1 <= len(sig_lines) <= 64
+    for line in sig_lines:
+        m = re.fullmatch("\u2014 ([^ ]+) ([A-Za-z0-9+/=]+)", line)
         assert m, "bad signature line %r" % line
         raw = base64.b64decode(m.group(2), validate=True)
         if m.group(1) == name and raw[:4] == kid:
+            assert len(raw) == 68
             Ed25519PublicKey.from_public_bytes(pub).verify(raw[4:], text.encode())
             verified = True
     assert verified, "no signature by the log key"
     lines = text[:-1].split("\n")
-    assert lines[0] == name
-    assert re.fullmatch("0|[1-9][0-9]*", lines[1])
-    root = base64.b64decode(lines[2], validate=True)
-    assert len(root) == 32 and base64.b64encode(root).decode() == lines[2]
     assert len(lines) == 5, lines
-    m = re.fullmatch("index-root (\\S+)", lines[3])
-    index_root = base64.b64decode(m.group(1), validate=True)
-    assert len(index_root) == 32
-    assert re.fullmatch("timestamp-ms (0|[1-9][0-9]*)", lines[4])
-    return int(lines[1]), root, int(lines[4].split()[1]), index_root
+    assert lines[0] == name
+    assert re.fullmatch(DECIMAL, lines[1]) and int(lines[1]) < 1 << 64
+    m = re.fullmatch("index-root ([^ ]+)", lines[3])
+    assert m, lines[3]
+    t = re.fullmatch("timestamp-ms (%s)" % DECIMAL, lines[4])
+    assert t, lines[4]
+    return dict(size=int(lines[1]), root=b64_32(lines[2]),
+                index_root=b64_32(m.group(1)), ts=int(t.group(1)), note=bytes(note))
 
 
-# --- ktlog records ----------------------------------------------------------
+# --- VRF (RFC 9381 via tools/vectors/ecvrf.py) -------------------------------
 
-def record(op, account, device, key, version, account_key):
-    u16 = lambda b: struct.pack(">H", len(b)) + b
-    body = bytes([1, op]) + u16(account.encode()) + u16(device.encode()) + \
-        u16(key) + struct.pack(">QQ", version, int(time.time() * 1000)) + \
+def vrf_alpha(account_id):
+    return b"ktlog/v1 account\n" + account_id
+
+
+def vrf_position(vrf_pub, account_id, proof):
+    """Verifies the VRF proof and returns the position (beta[:32])."""
+    assert len(proof) == 80, "VRF proof of %d bytes" % len(proof)
+    beta = ecvrf.verify(vrf_pub, vrf_alpha(account_id), proof)
+    assert beta is not None, "VRF proof does not verify for %r" % account_id
+    return ecvrf.vrf_output32(beta)
+
+
+# --- records, account states, commitments and leaves (docs/formats.md) -------
+
+ADD, REMOVE, ROTATE = 1, 2, 3
+RECORD_PREFIX = b"ktlog/v1 device-record\n"
+COMMITMENT_KEY = bytes.fromhex("d821f8790d97709796b4d7903357c3f5")
+
+
+def valid_text_id(b, max_len):
+    assert 1 <= len(b) <= max_len, "id of %d bytes" % len(b)
+    s = b.decode("utf-8")
+    assert not any(ord(c) < 0x20 or ord(c) == 0x7f for c in s), "control character"
+
+
+def make_record(op, account_id, device_id, key, version, account_key, ts=None):
+    body = bytes([1, op]) + u16(account_id) + u16(device_id) + u16(key) + \
+        struct.pack(">QQ", version, int(time.time() * 1000) if ts is None else ts) + \
         raw_pub(account_key)
-    return body + account_key.sign(b"ktlog/v1 device-record\n" + body)
+    return body + account_key.sign(RECORD_PREFIX + body)
+
+
+def decode_record(data):
+    """Parses a record strictly and checks its signature."""
+    r = Reader(data)
+    assert r.u8() == 1, "record format"
+    op = r.u8()
+    assert op in (ADD, REMOVE, ROTATE), "operation %d" % op
+    account_id, device_id, key = r.var16(), r.var16(), r.var16()
+    version, ts = r.u64(), r.u64()
+    account_key = r.take(32)
+    sig = r.take(64)
+    r.end()
+    valid_text_id(account_id, 256)
+    if op == ROTATE:
+        assert device_id == b"" and len(key) == 32
+    else:
+        valid_text_id(device_id, 64)
+        assert 1 <= len(key) <= 128
+    assert len(data) <= 568
+    Ed25519PublicKey.from_public_bytes(account_key).verify(
+        sig, RECORD_PREFIX + data[:-64])
+    return dict(op=op, account_id=account_id, device_id=device_id, key=key,
+                version=version, ts=ts, account_key=account_key, bytes=bytes(data))
+
+
+def commitment(opening, kind, account_id, version, value):
+    assert len(opening) == 16, "opening of %d bytes" % len(opening)
+    return hmac.new(COMMITMENT_KEY, opening + bytes([kind]) + u16(account_id) +
+                    struct.pack(">QI", version, len(value)) + value,
+                    hashlib.sha256).digest()
+
+
+def decode_leaf(data):
+    assert len(data) == 113, "leaf of %d bytes" % len(data)
+    r = Reader(data)
+    assert r.u8() == 2, "leaf format"
+    leaf = dict(position=r.take(32), version=r.u64(), ts=r.u64(),
+                record_commitment=r.take(32), state_commitment=r.take(32))
+    r.end()
+    return leaf
+
+
+def encode_state(account_id, account_key, version, devices, chain):
+    """devices: [(device_id, leaf_index, record bytes)], chain: [(leaf_index,
+    record bytes)]."""
+    out = b"\x02" + u16(account_id) + account_key + struct.pack(">QH", version, len(devices))
+    for _, leaf_index, rec in sorted(devices):
+        out += struct.pack(">Q", leaf_index) + u16(rec)
+    out += struct.pack(">H", len(chain))
+    for leaf_index, rec in chain:
+        out += struct.pack(">Q", leaf_index) + u16(rec)
+    return out
+
+
+def decode_state(data):
+    r = Reader(data)
+    assert r.u8() == 2, "state format"
+    st = dict(account_id=r.var16(), account_key=r.take(32), version=r.u64())
+    n = r.u16()
+    assert n <= 100
+    st["devices"] = [(r.u64(), decode_record(r.var16())) for _ in range(n)]
+    n = r.u16()
+    assert n <= 100
+    st["chain"] = [(r.u64(), decode_record(r.var16())) for _ in range(n)]
+    r.end()
+    return st
+
+
+def check_state_as_contact(data, account_id):
+    """What a contact checks in a looked-up state (docs/formats.md, Account
+    state): every device authorised by the key in force at its version, the
+    key chain linking those keys to the current account key."""
+    st = decode_state(data)
+    assert st["account_id"] == account_id
+    ids = [rec["device_id"] for _, rec in st["devices"]]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids), "devices not sorted/unique"
+    for _, rec in st["devices"]:
+        assert rec["op"] == ADD and rec["account_id"] == account_id
+        assert rec["version"] <= st["version"]
+    chain = [rec for _, rec in st["chain"]]
+    for i, rec in enumerate(chain):
+        assert rec["op"] == ROTATE and rec["account_id"] == account_id
+        assert rec["version"] <= st["version"]
+        if i:
+            assert rec["version"] > chain[i - 1]["version"]
+            assert rec["account_key"] == chain[i - 1]["key"], "broken key chain"
+    if chain:
+        assert chain[-1]["key"] == st["account_key"], "chain ends at another key"
+        assert st["devices"], "a key chain without devices"
+        oldest = min(rec["version"] for _, rec in st["devices"])
+        assert chain[0]["version"] > oldest, "chain has an untrimmed rotation"
+
+    def key_at(version):
+        if not chain:
+            return st["account_key"]
+        k = chain[0]["account_key"]
+        for rec in chain:
+            if rec["version"] < version:
+                k = rec["key"]
+        return k
+    for _, rec in st["devices"]:
+        # decode_record verified the signature by rec["account_key"].
+        assert rec["account_key"] == key_at(rec["version"]), \
+            "device %r not signed by the key in force" % rec["device_id"]
+    return st
+
+
+class Account:
+    """The account rules (docs/protocol.md), replayed independently."""
+
+    def __init__(self, account_id):
+        self.account_id = account_id
+        self.key = None
+        self.version = 0
+        self.devices = {}    # device id -> (leaf index, decoded record)
+        self.rotations = []  # (leaf index, decoded record), all of them
+
+    def apply(self, rec, leaf_index):
+        assert rec["account_id"] == self.account_id
+        if self.version == 0:
+            assert rec["op"] == ADD and rec["version"] == 1, "NOT_FOUND"
+            self.key = rec["account_key"]
+        else:
+            assert rec["account_key"] == self.key, "PERMISSION_DENIED"
+            assert rec["version"] == self.version + 1, "FAILED_PRECONDITION"
+        if rec["op"] == ADD:
+            assert rec["device_id"] not in self.devices, "ALREADY_EXISTS"
+            assert len(self.devices) < 100
+            self.devices[rec["device_id"]] = (leaf_index, rec)
+        elif rec["op"] == REMOVE:
+            assert rec["device_id"] in self.devices, "NOT_FOUND"
+            assert self.devices[rec["device_id"]][1]["key"] == rec["key"]
+            del self.devices[rec["device_id"]]
+        else:
+            # "A rotation that would make [the key chain] longer than 100
+            # records is refused" (docs/formats.md).
+            assert not self.devices or len(self.chain()) < 100, "key chain full"
+            self.rotations.append((leaf_index, rec))
+            self.key = rec["key"]
+        self.version = rec["version"]
+
+    def chain(self):
+        if not self.devices:
+            return []
+        oldest = min(rec["version"] for _, rec in self.devices.values())
+        return [(i, rec) for i, rec in self.rotations if rec["version"] > oldest]
+
+    def state(self):
+        return encode_state(
+            self.account_id, self.key, self.version,
+            [(d, i, rec["bytes"]) for d, (i, rec) in self.devices.items()],
+            [(i, rec["bytes"]) for i, rec in self.chain()])
+
+
+def expect_error(code, fn, *args, details=None):
+    try:
+        fn(*args)
+    except grpc.RpcError as e:
+        assert e.code() == code, "expected %s, got %s: %s" % (code, e.code(), e.details())
+        assert e.details(), "the error must say why"
+        if details is not None:
+            assert details in e.details(), e.details()
+        return e
+    raise AssertionError("expected %s, but the call succeeded" % code)
+
+
+def encodings(secret):
+    """The forms in which a secret could leak through the public API."""
+    forms = {secret, secret.hex().encode(), secret.hex().upper().encode()}
+    for enc in (base64.b64encode, base64.urlsafe_b64encode):
+        forms.add(enc(secret))
+        forms.add(enc(secret).rstrip(b"="))
+    return forms
 
 
 # --- the check --------------------------------------------------------------
+
+# (account, operation, device) in log order; devices are named, keys random.
+PLAN = [
+    (0, ADD, "device-0-a"), (1, ADD, "device-1-a"), (2, ADD, "device-2-a"),
+    (0, ADD, "device-0-b"), (1, ADD, "device-1-b"), (2, REMOVE, "device-2-a"),
+    (0, ADD, "device-0-c"), (1, ROTATE, None), (2, ROTATE, None),  # 2: no device
+    (0, REMOVE, "device-0-b"), (1, ADD, "device-1-c"), (2, ADD, "device-2-b"),
+    (0, ROTATE, None), (1, ROTATE, None), (2, ADD, "device-2-c"),
+    (0, ADD, "device-0-b"),  # re-added under the new account key
+    (1, ADD, "device-1-d"), (2, ADD, "device-2-d"),
+    (1, REMOVE, "device-1-a"), (1, REMOVE, "device-1-b"),  # trims 1's chain
+    (0, REMOVE, "device-0-a"), (0, REMOVE, "device-0-c"),  # empties 0's chain
+    (0, ROTATE, None), (2, ADD, "device-2-e"), (1, ADD, "device-1-e"),
+]
+RPC = {ADD: "AddDevice", REMOVE: "RemoveDevice", ROTATE: "RotateAccountKey"}
+
 
 def main():
     server_bin = sys.argv[1]
     work = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
     origin = "interop.example/log"
-    seed = os.urandom(32)
-    log_key = Ed25519PrivateKey.from_private_bytes(seed)
-    pub = raw_pub(log_key)
-    skey = "PRIVATE+KEY+%s+%s+%s" % (origin, key_id(origin, 1, pub).hex(),
-                                     base64.b64encode(b"\x01" + seed).decode())
+    seed, vrf_seed = os.urandom(32), os.urandom(32)
+    pub = raw_pub(Ed25519PrivateKey.from_private_bytes(seed))
+    vrf_pub = raw_pub(Ed25519PrivateKey.from_private_bytes(vrf_seed))
+    assert vrf_pub == ecvrf.public_key(vrf_seed)  # RFC 8032 key derivation
     with open(os.path.join(work, "log.key"), "w") as f:
-        f.write(skey + "\n")
+        f.write("PRIVATE+KEY+%s+%s+%s\n" % (origin, key_id(origin, 1, pub).hex(),
+                                            base64.b64encode(b"\x01" + seed).decode()))
+        f.write("PRIVATE+VRF+%s\n" % base64.b64encode(vrf_seed).decode())
+    os.chmod(os.path.join(work, "log.key"), 0o600)
     proc = subprocess.Popen(
         [server_bin, "--data_dir=" + os.path.join(work, "data"),
          "--key_file=" + os.path.join(work, "log.key"), "--listen=127.0.0.1:0"],
         stdout=subprocess.PIPE, text=True)
     try:
-        line = proc.stdout.readline()
-        m = re.search(r"listening on (\S+)", line)
-        assert m, "server did not start: %r" % line
-        channel = grpc.insecure_channel(m.group(1))
-        stub = ktlog_pb2_grpc.LogStub(channel)
+        summary = check(proc, origin, pub, vrf_seed, vrf_pub)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(timeout=30)
+    assert rc == 0, "unclean shutdown: exit %d" % rc
+    if not os.environ.get("TEST_TMPDIR"):
+        shutil.rmtree(work)
+    print(summary)
 
-        accounts = [Ed25519PrivateKey.generate() for _ in range(3)]
-        versions = [0, 0, 0]
-        written = []
-        checkpoints = []
-        for i in range(23):
-            a = i % 3
-            versions[a] += 1
-            rec = record(1, "user%d@example.com" % a, "device%d" % i, os.urandom(32),
-                         versions[a], accounts[a])
-            resp = stub.AddDevice(ktlog_pb2.WriteRequest(record=rec, wait_for_checkpoint=True))
-            assert resp.leaf_index == len(written), resp.leaf_index
-            assert resp.leaf_hash == leaf_hash(rec)
-            written.append(rec)
-            checkpoints.append(open_checkpoint(resp.checkpoint.note, origin, pub)[:3])
 
-        size, root, ts, index_root = open_checkpoint(
-            stub.GetCheckpoint(ktlog_pb2.GetCheckpointRequest()).note, origin, pub)
-        assert size == len(written)
+def check(proc, origin, pub, vrf_seed, vrf_pub):
+    line = proc.stdout.readline()
+    m = re.fullmatch(r"ktlog-server: listening on (\S+) origin (\S+) tree size 0\n", line)
+    assert m, "server did not start: %r" % line
+    assert m.group(2) == origin
+    line = proc.stdout.readline()
+    expected_log_key = "%s,vrf=%s" % (verifier_key(origin, pub),
+                                      base64.b64encode(vrf_pub).decode())
+    assert line == "ktlog-server: log key %s\n" % expected_log_key, \
+        "log key %r, expected %r" % (line, expected_log_key)
+    channel = grpc.insecure_channel(m.group(1))
+    stub = ktlog_pb2_grpc.LogStub(channel)
+    C = grpc.StatusCode
+    public = []  # every serialized answer of the public read API
 
-        # Account lookups: membership of each account's state and absence of
-        # another, checked with this file's own index code.
-        for a in range(3):
-            account_id = "user%d@example.com" % a
+    def get_checkpoint():
+        resp = stub.GetCheckpoint(ktlog_pb2.GetCheckpointRequest())
+        public.append(resp.SerializeToString())
+        return open_checkpoint(resp.note, origin, pub)
+
+    vrf_cache = {}
+
+    def position_of(account_id, proof):
+        """Verifies a VRF proof of the server; it must also be exactly the
+        proof our own ECVRF makes with the seed (RFC 9381 is deterministic)."""
+        if (account_id, proof) not in vrf_cache:
+            assert proof == ecvrf.prove(vrf_seed, vrf_alpha(account_id)), \
+                "the server's VRF proof is not the RFC 9381 proof of %r" % account_id
+            vrf_cache[account_id, proof] = vrf_position(vrf_pub, account_id, proof)
+        return vrf_cache[account_id, proof]
+
+    # What this client knows of the log.
+    records, leaf_hashes = [], []   # by leaf index, from our writes
+    leaves, decoded = [], []        # by leaf index, from GetEntries
+    checkpoints = []                # every distinct checkpoint with size > 0
+    replays = {}                    # account id -> Account, replayed from our writes
+    owner = []                      # account id by leaf index
+
+    def add_checkpoint(cp):
+        if checkpoints:
+            last = checkpoints[-1]
+            assert cp["size"] >= last["size"], "the tree shrank"
+            assert cp["ts"] >= last["ts"], "checkpoint time went back"
+            if cp["size"] == last["size"]:  # the same, or a heartbeat
+                assert cp["root"] == last["root"] and cp["index_root"] == last["index_root"]
+                if cp["ts"] == last["ts"]:
+                    assert cp["note"] == last["note"]
+                    return last
+        checkpoints.append(cp)
+        return cp
+
+    def write(op, rec, wait=False):
+        resp = getattr(stub, RPC[op])(ktlog_pb2.WriteRequest(record=rec, wait_for_checkpoint=wait))
+        assert resp.leaf_index == len(records), (resp.leaf_index, len(records))
+        assert len(resp.leaf_hash) == 32
+        dec = decode_record(rec)
+        replays[dec["account_id"]].apply(dec, resp.leaf_index)
+        records.append(rec)
+        leaf_hashes.append(bytes(resp.leaf_hash))
+        owner.append(dec["account_id"])
+        if wait:
+            cp = open_checkpoint(resp.checkpoint.note, origin, pub)
+            assert cp["size"] == resp.leaf_index + 1, (cp["size"], resp.leaf_index)
+            add_checkpoint(cp)
+            public.append(resp.checkpoint.SerializeToString())
+        else:
+            assert not resp.HasField("checkpoint")
+        return resp
+
+    def write_error(code, op, rec, details=None):
+        size = len(records)
+        expect_error(code, getattr(stub, RPC[op]), ktlog_pb2.WriteRequest(record=rec),
+                     details=details)
+        assert len(records) == size
+
+    names = [b"user%d@interop.example" % a for a in range(3)]
+    nobody = b"nobody@interop.example"
+    lim = b"limits@interop.example"
+    positions = {}
+
+    # --- the empty log ---------------------------------------------------------
+    try:
+        cp0 = get_checkpoint()
+        assert cp0["size"] == 0 and cp0["root"] == sha256(b"") and cp0["index_root"] == EMPTY
+    except grpc.RpcError as e:  # documented: UNAVAILABLE before the first
+        assert e.code() == C.UNAVAILABLE, e.code()
+    for n in names + [nobody, lim]:
+        look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(account_id=n, tree_size=0))
+        assert look.tree_size == 0 and not look.HasField("checkpoint")
+        assert not look.account_state and not look.state_opening
+        positions[n] = position_of(n, look.vrf_proof)
+        assert index_proof_verifies(EMPTY, positions[n], None, look.index_proof)
+    assert len(set(positions.values())) == len(positions)
+    expect_error(C.NOT_FOUND, stub.GetAccountHistory, ktlog_pb2.GetAccountHistoryRequest(
+        account_id=names[0], from_version=1, tree_size=0))
+
+    # --- writes ---------------------------------------------------------------
+    account_keys = {n: [Ed25519PrivateKey.generate()] for n in names + [lim]}
+    device_keys = {}  # (account id, device id) -> key of the active device
+    secrets = names + [nobody, lim]  # what the public API must never show
+    for n in names + [nobody, lim]:
+        replays[n] = Account(n)
+
+    def signed(n, op, device=b"", key=None):
+        """The next record of account n; generates device / account keys."""
+        ak = account_keys[n][-1]
+        version = replays[n].version + 1
+        if op == ADD:
+            device_keys[n, device] = key = key or os.urandom(32)
+            secrets.extend([device, key])
+        elif op == REMOVE:
+            key = device_keys.pop((n, device))
+        else:
+            new = Ed25519PrivateKey.generate()
+            account_keys[n].append(new)
+            key = raw_pub(new)
+            secrets.append(key)
+        return make_record(op, n, device, key, version, ak)
+
+    for a, op, device in PLAN:
+        write(op, signed(names[a], op, (device or "").encode()), wait=True)
+    secrets.extend(raw_pub(k) for n in names for k in account_keys[n])
+
+    # --- rejected writes: the server applies the same account rules -------------
+    v = {n: replays[n].version + 1 for n in names}
+    ak = {n: account_keys[n][-1] for n in names}
+    stranger = Ed25519PrivateKey.generate()
+    n0, n1, n2 = names
+    write_error(C.PERMISSION_DENIED, ADD, make_record(
+        ADD, n1, b"device-x", os.urandom(32), v[n1], account_keys[n1][0]))
+    write_error(C.PERMISSION_DENIED, ROTATE, make_record(
+        ROTATE, n0, b"", os.urandom(32), v[n0], stranger))
+    for bad_version in (v[n0] - 1, v[n0] + 1, 1):
+        write_error(C.FAILED_PRECONDITION, ADD, make_record(
+            ADD, n0, b"device-x", os.urandom(32), bad_version, ak[n0]))
+    write_error(C.ALREADY_EXISTS, PLAN[12][1], records[12], details="12")
+    write_error(C.ALREADY_EXISTS, ADD, make_record(
+        ADD, n2, b"device-2-b", os.urandom(32), v[n2], ak[n2]))
+    write_error(C.NOT_FOUND, REMOVE, make_record(
+        REMOVE, n0, b"device-0-a", decode_record(records[0])["key"], v[n0], ak[n0]))
+    write_error(C.FAILED_PRECONDITION, REMOVE, make_record(
+        REMOVE, n2, b"device-2-b", os.urandom(32), v[n2], ak[n2]))
+    write_error(C.NOT_FOUND, ROTATE, make_record(
+        ROTATE, nobody, b"", os.urandom(32), 1, stranger))
+    write_error(C.NOT_FOUND, ADD, make_record(
+        ADD, nobody, b"device-x", os.urandom(32), 2, stranger))
+    good = make_record(ADD, n0, b"device-x", os.urandom(32), v[n0], ak[n0])
+    expect_error(C.INVALID_ARGUMENT, stub.RemoveDevice, ktlog_pb2.WriteRequest(record=good))
+    write_error(C.INVALID_ARGUMENT, ADD, good[:-1] + bytes([good[-1] ^ 1]))  # signature
+    write_error(C.INVALID_ARGUMENT, ADD, good + b"\x00")
+    write_error(C.INVALID_ARGUMENT, ADD, good[:-1])
+    write_error(C.INVALID_ARGUMENT, ADD, b"")
+    write_error(C.INVALID_ARGUMENT, ADD, b"\x02" + good[1:])  # format version
+    write_error(C.FAILED_PRECONDITION, ADD, make_record(
+        ADD, n0, b"device-x", os.urandom(32), v[n0], ak[n0],
+        ts=int(time.time() * 1000) - 2 * 3600 * 1000))
+
+    final = add_checkpoint(get_checkpoint())
+    size = final["size"]
+    assert size == len(records), "a rejected write changed the tree"
+
+    # --- the public leaves ------------------------------------------------------
+    index_values = {}
+    index_roots = {0: EMPTY}
+
+    def sync_leaves(size):
+        """Fetches and checks the public leaves up to size, and replays the
+        account index over them as an auditor does (docs/index.md)."""
+        while len(leaves) < size:
+            e = stub.GetEntries(ktlog_pb2.GetEntriesRequest(begin=len(leaves), end=size))
+            public.append(e.SerializeToString())
+            assert 0 < len(e.leaves) <= 1000
+            leaves.extend(bytes(x) for x in e.leaves)
+            assert len(leaves) <= size
+        for i in range(len(decoded), size):
+            assert leaf_hash(leaves[i]) == leaf_hashes[i], \
+                "leaf %d: hash differs from the write's" % i
+            leaf = decode_leaf(leaves[i])
+            rec = decode_record(records[i])
+            assert leaf["position"] == positions[owner[i]], "leaf %d: position" % i
+            previous = index_values.get(leaf["position"], (0, None))[0]
+            assert leaf["version"] == rec["version"] == previous + 1, "leaf %d: version" % i
+            if i:
+                assert leaf["ts"] >= decoded[-1]["ts"], "leaf timestamps decrease"
+            assert abs(leaf["ts"] - rec["ts"]) <= 3600 * 1000
+            covering = [c for c in checkpoints if c["size"] > i]
+            if covering:  # sequenced before the first checkpoint that covers it
+                assert leaf["ts"] <= covering[0]["ts"], "leaf %d newer than its checkpoint" % i
+            decoded.append(leaf)
+            index_values[leaf["position"]] = (leaf["version"], index_value_hash(
+                leaf["version"], leaf["state_commitment"]))
+            index_roots[i + 1] = index_root({k: vh for k, (_, vh) in index_values.items()})
+        for c in checkpoints:
+            if c["size"] <= size:
+                assert c["index_root"] == index_roots[c["size"]], "index root at %d" % c["size"]
+                assert c["root"] == merkle_root(leaf_hashes[:c["size"]]), "root at %d" % c["size"]
+
+    sync_leaves(size)
+
+    # The state of every account at every size, by independent replay.
+    states_at = {}  # (account id, size) -> state bytes, or None if absent
+
+    def replay_states(upto):
+        rep = {n: Account(n) for n in replays}
+        for s in range(upto + 1):
+            if s:
+                rep[owner[s - 1]].apply(decode_record(records[s - 1]), s - 1)
+            for n, r in rep.items():
+                states_at[n, s] = r.state() if r.version else None
+        for n, r in replays.items():
+            assert states_at[n, upto] == (r.state() if r.version else None)
+
+    replay_states(size)
+
+    # --- lookups ----------------------------------------------------------------------
+    def check_lookup(n, c, look=None):
+        """A lookup of account n at checkpoint c, checked as a contact does,
+        and compared with the independent replay."""
+        if look is None:
             look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
-                account_id=account_id.encode(), tree_size=size))
-            value = hashlib.sha256(b"\x12" + look.account_state).digest()
-            assert verify_index_proof(index_root, index_key(account_id), value,
-                                      look.index_proof), account_id
-            assert not verify_index_proof(index_root, index_key(account_id),
-                                          hashlib.sha256(b"other").digest(),
-                                          look.index_proof)
-            assert len(look.devices) == versions[a]
-            for d in look.devices:
-                assert root_from_inclusion(d.leaf_index, size, leaf_hash(d.record),
-                                           list(d.inclusion_proof)) == root
-        look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
-            account_id=b"nobody@example.com", tree_size=size))
-        assert not look.account_state
-        assert verify_index_proof(index_root, index_key("nobody@example.com"), None,
-                                  look.index_proof)
+                account_id=n, tree_size=c["size"]))
+            assert not look.HasField("checkpoint")
+        s = c["size"]
+        assert look.tree_size == s
+        pos = position_of(n, look.vrf_proof)
+        assert pos == positions[n]
+        if states_at[n, s] is None:
+            assert not look.account_state and not look.state_opening
+            assert index_proof_verifies(c["index_root"], pos, None, look.index_proof), \
+                "absence of %r at %d" % (n, s)
+            return None
+        st = check_state_as_contact(look.account_state, n)
+        assert look.account_state == states_at[n, s], \
+            "%r at size %d: state %s, the replay gives %s" % (
+                n, s, look.account_state.hex(), states_at[n, s].hex())
+        sc = commitment(look.state_opening, 2, n, st["version"], look.account_state)
+        vh = index_value_hash(st["version"], sc)
+        assert index_proof_verifies(c["index_root"], pos, vh, look.index_proof), \
+            "index proof of %r at size %d" % (n, s)
+        # The commitment is the one of the account's latest leaf below s.
+        latest = max(i for i in range(s) if decoded[i]["position"] == pos)
+        assert decoded[latest]["state_commitment"] == sc
+        assert decoded[latest]["version"] == st["version"]
+        # Tampering: another value, absence, a flipped sibling or another
+        # opening do not verify.
+        assert not index_proof_verifies(c["index_root"], pos, sha256(b"other"), look.index_proof)
+        assert not index_proof_verifies(c["index_root"], pos, None, look.index_proof)
+        if len(look.index_proof) >= 3 + 1 + 32:
+            bad = bytearray(look.index_proof)
+            bad[-1] ^= 1
+            assert not index_proof_verifies(c["index_root"], pos, vh, bytes(bad))
+        assert commitment(bytes(16), 2, n, st["version"], look.account_state) != sc
+        return st
 
-        for s, r, t in checkpoints:
-            assert t <= ts
+    sizes = sorted({c["size"]: c for c in checkpoints}.items())
+    for s, c in sizes:
+        for n in names + [nobody]:
+            check_lookup(n, c)
+    for n in names:  # the keys left in the state are the ones we left active
+        st = decode_state(states_at[n, size])
+        assert {(rec["device_id"], rec["key"]) for _, rec in st["devices"]} == \
+            {(d, k) for (b, d), k in device_keys.items() if b == n}
+        assert st["account_key"] == raw_pub(account_keys[n][-1])
+    chains = [len(decode_state(states_at[n, size])["chain"]) for n in names]
+    assert chains == [1, 1, 0], chains
+    look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(account_id=nobody, tree_size=size))
+    bad_vrf = bytearray(look.vrf_proof)
+    bad_vrf[40] ^= 1
+    assert ecvrf.verify(vrf_pub, vrf_alpha(nobody), bytes(bad_vrf)) is None
+    assert ecvrf.verify(vrf_pub, vrf_alpha(n0), look.vrf_proof) is None
+
+    # --- histories ------------------------------------------------------------------
+    def check_history(n, c, from_version=1, latest=False):
+        """Pages through the history of n at checkpoint c; verifies each
+        entry; replays the records from version 1 and checks that each
+        state commitment opens to the replayed state. Returns the pages."""
+        s = c["size"]
+        mine = [i for i in range(s) if owner[i] == n]
+        acct = Account(n)
+        for i in mine[:from_version - 1]:
+            acct.apply(decode_record(records[i]), i)
+        got, pages, version = [], 0, from_version
+        while version:
+            req = ktlog_pb2.GetAccountHistoryRequest(account_id=n, from_version=version)
+            if not latest:
+                req.tree_size = s
+            h = stub.GetAccountHistory(req)
+            pages += 1
+            assert h.tree_size == s and h.HasField("checkpoint") == latest
+            if latest:
+                assert open_checkpoint(h.checkpoint.note, origin, pub)["root"] == c["root"]
+            assert position_of(n, h.vrf_proof) == positions[n]
+            assert 0 < len(h.entries) <= 100
+            for e in h.entries:
+                assert e.leaf == leaves[e.leaf_index]
+                assert root_from_inclusion(e.leaf_index, s, leaf_hash(e.leaf),
+                                           list(e.inclusion_proof)) == c["root"]
+                leaf = decode_leaf(e.leaf)
+                assert leaf["position"] == positions[n]
+                rec = decode_record(e.record)
+                assert e.record == records[e.leaf_index], "the stored record was re-encoded"
+                assert leaf["version"] == rec["version"] == acct.version + 1
+                rc = commitment(e.record_opening, 1, n, rec["version"], e.record)
+                assert rc == leaf["record_commitment"]
+                assert commitment(e.record_opening, 1, nobody, rec["version"], e.record) != rc
+                acct.apply(rec, e.leaf_index)
+                state = acct.state()
+                assert commitment(e.state_opening, 2, n, rec["version"], state) == \
+                    leaf["state_commitment"], \
+                    "leaf %d: the state commitment does not open to the replayed state %s" % (
+                        e.leaf_index, state.hex())
+                got.append(e.leaf_index)
+            assert h.next_version in (0, acct.version + 1)
+            assert h.next_version or acct.version == len(mine)
+            version = h.next_version
+        assert got == mine[from_version - 1:]
+        assert acct.state() == states_at[n, s]
+        return pages
+
+    for s, c in sizes:
+        for n in names:
+            if states_at[n, s] is None:
+                expect_error(C.NOT_FOUND, stub.GetAccountHistory,
+                             ktlog_pb2.GetAccountHistoryRequest(
+                                 account_id=n, from_version=1, tree_size=s))
+            else:
+                assert check_history(n, c) == 1
+    assert check_history(n1, final, from_version=4, latest=True) == 1
+    expect_error(C.INVALID_ARGUMENT, stub.GetAccountHistory, ktlog_pb2.GetAccountHistoryRequest(
+        account_id=n0, from_version=0, tree_size=size))
+    expect_error(C.NOT_FOUND, stub.GetAccountHistory, ktlog_pb2.GetAccountHistoryRequest(
+        account_id=nobody, from_version=1, tree_size=size))
+
+    # --- proofs between checkpoints -----------------------------------------------------
+    def check_proofs(old_sizes, new_sizes):
+        """Inclusion of every leaf at each new size, consistency from each
+        old size to each new one, inclusion by hash at the largest."""
+        for s in new_sizes:
+            c = dict(sizes)[s]
             for i in range(s):
                 p = stub.GetInclusionProof(ktlog_pb2.GetInclusionProofRequest(
                     leaf_index=i, tree_size=s))
-                assert root_from_inclusion(i, s, leaf_hash(written[i]), list(p.hashes)) == r
-            c = stub.GetConsistencyProof(ktlog_pb2.GetConsistencyProofRequest(size1=s, size2=size))
-            verify_consistency(s, size, list(c.hashes), r, root)
-        entries = stub.GetEntries(ktlog_pb2.GetEntriesRequest(begin=0, end=size))
-        assert list(entries.records) == written
+                public.append(p.SerializeToString())
+                assert p.leaf_index == i and p.tree_size == s
+                assert root_from_inclusion(i, s, leaf_hashes[i], list(p.hashes)) == c["root"]
+            for s1 in old_sizes:
+                if s1 > s:
+                    continue
+                p = stub.GetConsistencyProof(ktlog_pb2.GetConsistencyProofRequest(
+                    size1=s1, size2=s))
+                public.append(p.SerializeToString())
+                verify_consistency(s1, s, list(p.hashes), dict(sizes)[s1]["root"], c["root"])
+        s = max(new_sizes)
+        for i in range(s):
+            p = stub.GetInclusionProofByHash(ktlog_pb2.GetInclusionProofByHashRequest(
+                leaf_hash=leaf_hashes[i], tree_size=s))
+            public.append(p.SerializeToString())
+            assert p.leaf_index == i and p.tree_size == s
+            assert root_from_inclusion(i, s, leaf_hashes[i], list(p.hashes)) == \
+                dict(sizes)[s]["root"]
 
-        # A tampered proof must not verify with the independent code either.
-        p = stub.GetInclusionProof(ktlog_pb2.GetInclusionProofRequest(leaf_index=5, tree_size=size))
-        bad = list(p.hashes)
-        bad[0] = bytes([bad[0][0] ^ 1]) + bad[0][1:]
-        assert root_from_inclusion(5, size, leaf_hash(written[5]), bad) != root
+    all_sizes = [s for s, _ in sizes]
+    check_proofs(all_sizes, all_sizes)
 
-        # The empty tree is answerable: tree_size 0 is a size, not "latest".
-        look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
-            account_id=b"user0@example.com", tree_size=0))
-        assert look.tree_size == 0 and not look.account_state
-        assert not look.HasField("checkpoint")
-        latest = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
-            account_id=b"user0@example.com"))
-        assert latest.tree_size == size and latest.HasField("checkpoint")
+    # A tampered proof must not verify with the independent code either.
+    p = stub.GetInclusionProof(ktlog_pb2.GetInclusionProofRequest(leaf_index=5, tree_size=size))
+    bad = list(p.hashes)
+    bad[0] = bytes([bad[0][0] ^ 1]) + bad[0][1:]
+    assert root_from_inclusion(5, size, leaf_hashes[5], bad) != final["root"]
+    assert root_from_inclusion(5, size, leaf_hashes[6], list(p.hashes)) != final["root"]
+    p = stub.GetConsistencyProof(ktlog_pb2.GetConsistencyProofRequest(size1=5, size2=size))
+    bad = list(p.hashes)
+    bad[-1] = bytes([bad[-1][0] ^ 1]) + bad[-1][1:]
+    try:
+        verify_consistency(5, size, bad, dict(sizes)[5]["root"], final["root"])
+        raise RuntimeError("a tampered consistency proof verified")
+    except AssertionError:
+        pass
 
-        # Error codes as documented.
-        try:
-            stub.GetConsistencyProof(ktlog_pb2.GetConsistencyProofRequest(size1=0, size2=size))
-            raise AssertionError("size1 = 0 must be rejected")
-        except grpc.RpcError as e:
-            assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
-        for bad_id in (b"\xff\xfe", b""):
-            try:
-                stub.LookupAccount(ktlog_pb2.LookupAccountRequest(account_id=bad_id))
-                raise AssertionError("a bad account id must be rejected")
-            except grpc.RpcError as e:
-                assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
-                assert e.details(), "the error must say why"
-        garbage = channel.unary_unary("/ktlog.v1.Log/LookupAccount",
-                                      request_serializer=lambda x: x,
-                                      response_deserializer=lambda x: x)
-        try:
-            garbage(b"\xff\xff\xff")
-            raise AssertionError("an undecodable request must be rejected")
-        except grpc.RpcError as e:
-            assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
-            assert "ktlog.v1.LookupAccountRequest" in e.details(), e.details()
+    # The empty tree stays answerable: tree_size 0 is a size, not "latest";
+    # the latest lookup carries the checkpoint.
+    look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(account_id=n0, tree_size=0))
+    assert look.tree_size == 0 and not look.account_state and not look.state_opening
+    assert not look.HasField("checkpoint")
+    assert index_proof_verifies(EMPTY, position_of(n0, look.vrf_proof), None, look.index_proof)
+    latest = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(account_id=n0))
+    assert latest.HasField("checkpoint")
+    public.append(latest.checkpoint.SerializeToString())
+    assert add_checkpoint(open_checkpoint(latest.checkpoint.note, origin, pub))["size"] == size
+    check_lookup(n0, final, latest)
 
-        # gRPC health checking and server reflection, spoken as raw bytes.
-        health = channel.unary_unary("/grpc.health.v1.Health/Check",
-                                     request_serializer=lambda x: x,
-                                     response_deserializer=lambda x: x)
-        assert health(b"") == b"\x08\x01", "not SERVING"
-        reflect = channel.stream_stream(
-            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-            request_serializer=lambda x: x, response_deserializer=lambda x: x)
-        answers = list(reflect(iter([b"\x3a\x00"])))  # list_services: ""
-        assert any(b"ktlog.v1.Log" in a for a in answers), answers
-        print("independent check: %d records, %d checkpoints, all proofs verified"
-              % (len(written), len(checkpoints)))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0, "unclean shutdown"
+    # More of the public read API, for the privacy check.
+    resp = stub.GetCheckpointToCosign(ktlog_pb2.GetCheckpointToCosignRequest())
+    public.append(resp.SerializeToString())
+    assert add_checkpoint(open_checkpoint(resp.note, origin, pub))["size"] == size
+    watch = stub.WatchCheckpoints(ktlog_pb2.WatchCheckpointsRequest())
+    first = next(watch)
+    watch.cancel()
+    public.append(first.SerializeToString())
+    assert add_checkpoint(open_checkpoint(first.note, origin, pub))["size"] == size
+
+    # --- error codes as documented ---------------------------------------------------
+    expect_error(C.INVALID_ARGUMENT, stub.GetConsistencyProof,
+                 ktlog_pb2.GetConsistencyProofRequest(size1=0, size2=size))
+    expect_error(C.INVALID_ARGUMENT, stub.GetConsistencyProof,
+                 ktlog_pb2.GetConsistencyProofRequest(size1=3, size2=2))
+    expect_error(C.OUT_OF_RANGE, stub.GetConsistencyProof,
+                 ktlog_pb2.GetConsistencyProofRequest(size1=1, size2=size + 1))
+    expect_error(C.OUT_OF_RANGE, stub.GetInclusionProof,
+                 ktlog_pb2.GetInclusionProofRequest(leaf_index=3, tree_size=3))
+    expect_error(C.OUT_OF_RANGE, stub.GetInclusionProof,
+                 ktlog_pb2.GetInclusionProofRequest(leaf_index=0, tree_size=size + 1))
+    expect_error(C.INVALID_ARGUMENT, stub.GetInclusionProofByHash,
+                 ktlog_pb2.GetInclusionProofByHashRequest(leaf_hash=b"x" * 31, tree_size=size))
+    expect_error(C.NOT_FOUND, stub.GetInclusionProofByHash,
+                 ktlog_pb2.GetInclusionProofByHashRequest(leaf_hash=sha256(b"x"), tree_size=size))
+    expect_error(C.INVALID_ARGUMENT, stub.GetEntries, ktlog_pb2.GetEntriesRequest(begin=2, end=2))
+    expect_error(C.OUT_OF_RANGE, stub.GetEntries,
+                 ktlog_pb2.GetEntriesRequest(begin=size, end=size + 1))
+    expect_error(C.OUT_OF_RANGE, stub.LookupAccount,
+                 ktlog_pb2.LookupAccountRequest(account_id=n0, tree_size=size + 1))
+    expect_error(C.OUT_OF_RANGE, stub.GetAccountHistory, ktlog_pb2.GetAccountHistoryRequest(
+        account_id=n0, from_version=1, tree_size=size + 1))
+    for bad_id in (b"\xff\xfe", b"", b"a\nb", b"x" * 257):
+        expect_error(C.INVALID_ARGUMENT, stub.LookupAccount,
+                     ktlog_pb2.LookupAccountRequest(account_id=bad_id))
+        expect_error(C.INVALID_ARGUMENT, stub.GetAccountHistory,
+                     ktlog_pb2.GetAccountHistoryRequest(account_id=bad_id, from_version=1))
+    garbage = channel.unary_unary("/ktlog.v1.Log/LookupAccount",
+                                  request_serializer=lambda x: x,
+                                  response_deserializer=lambda x: x)
+    e = expect_error(C.INVALID_ARGUMENT, garbage, b"\xff\xff\xff")
+    assert "ktlog.v1.LookupAccountRequest" in e.details(), e.details()
+
+    # --- limits: 100 devices, a key chain of 100 rotations, paged history -----
+    for i in range(100):
+        write(ADD, signed(lim, ADD, b"device-%03d" % i))
+    write_error(C.FAILED_PRECONDITION, ADD, signed(lim, ADD, b"device-100"))
+    del device_keys[lim, b"device-100"]
+    for i in range(100):
+        write(ROTATE, signed(lim, ROTATE), wait=(i == 99))
+    # The 101st rotation since the oldest device would make the chain 101 long.
+    write_error(C.FAILED_PRECONDITION, ROTATE, signed(lim, ROTATE))
+    account_keys[lim].pop()
+    secrets.extend(raw_pub(k) for k in account_keys[lim])
+    big = add_checkpoint(get_checkpoint())
+    assert big["size"] == len(records) == size + 200
+    sync_leaves(big["size"])
+    replay_states(big["size"])
+    sizes = sorted({c["size"]: c for c in checkpoints}.items())
+    st = check_lookup(lim, big)
+    assert len(st["devices"]) == 100 and len(st["chain"]) == 100
+    for n in names + [nobody]:
+        check_lookup(n, big)
+    assert check_history(lim, big) == 2
+    assert check_history(lim, big, from_version=150) == 1
+    check_proofs(all_sizes, [big["size"]])
+
+    # --- privacy: the public read API reveals no id or key ----------------------------
+    blob = b"\n--\n".join(public)
+    for secret in secrets:
+        for form in encodings(secret):
+            assert form not in blob, "the public API reveals %r (as %r) in answer %d" % (
+                secret, form, [form in x for x in public].index(True))
+
+    # --- gRPC health checking and server reflection, spoken as raw bytes ---------
+    health = channel.unary_unary("/grpc.health.v1.Health/Check",
+                                 request_serializer=lambda x: x,
+                                 response_deserializer=lambda x: x)
+    assert health(b"") == b"\x08\x01", "not SERVING"
+    reflect = channel.stream_stream(
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        request_serializer=lambda x: x, response_deserializer=lambda x: x)
+    answers = list(reflect(iter([b"\x3a\x00"])))  # list_services: ""
+    assert any(b"ktlog.v1.Log" in a for a in answers), answers
+    channel.close()
+    return ("independent check: %d records of 4 accounts, %d checkpoints; every proof, "
+            "VRF proof, commitment and replayed state verified; %d public answers "
+            "reveal none of %d secrets" % (len(records), len(checkpoints), len(public),
+                                           len(secrets)))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,17 @@ def main():
     recs = json.load(open("tests/testdata/ktlog/records.json"))
     for i, r in enumerate(recs["records"]):
         write("record", "record%d" % i, bytes.fromhex(r["record"]))
-    write("record", "account_state", bytes.fromhex(recs["final_account_state"]))
+    private = json.load(open("tests/testdata/ktlog/private.json"))
+    history = private["history"]
+    write("record", "account_state", bytes.fromhex(history[-1]["account_state"]))
+    write("record", "leaf", bytes.fromhex(history[0]["leaf"]))
+
+    # vrf: public key || proof || alpha
+    vrf = json.load(open("tests/testdata/ktlog/vrf.json"))
+    for i, v in enumerate(vrf["valid"][:4]):
+        write("vrf", "valid%d" % i, bytes.fromhex(v["pk"] + v["pi"] + v["alpha"]))
+    for i, v in enumerate(vrf["invalid"][:4]):
+        write("vrf", "invalid%d" % i, bytes.fromhex(v["pk"] + v["pi"] + v["alpha"]))
 
     cp = json.load(open("tests/testdata/ktlog/checkpoint.json"))["checkpoint"]
     write("note", "checkpoint", cp["note"].encode())

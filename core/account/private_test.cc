@@ -1,0 +1,192 @@
+// The private directory's formats against the vectors of an independent
+// Python implementation (tools/vectors/gen_private_vectors.py,
+// tests/testdata/ktlog/private.json): VRF positions, account states after
+// each record, commitments, leaves, index values, the index and its proofs,
+// and the log key.
+#include <map>
+
+#include "core/account/account.h"
+#include "core/account/commitment.h"
+#include "core/account/index.h"
+#include "core/account/index_tree.h"
+#include "core/account/leaf.h"
+#include "core/account/record.h"
+#include "core/account/replay.h"
+#include "core/crypto/vrf.h"
+#include "core/merkle/compact_range.h"
+#include "core/merkle/merkle.h"
+#include "core/note/log_key.h"
+#include "core/testonly/test_vectors.h"
+#include "core/util/bytes.h"
+#include "gtest/gtest.h"
+
+namespace ktlog {
+namespace {
+
+class PrivateVectorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    v_ = LoadJsonTestData("ktlog/private.json");
+    auto key = VrfPrivateKey::FromSeed(Unhex(v_["log_key"]["vrf_seed"]));
+    ASSERT_TRUE(key.ok());
+    vrf_ = std::make_unique<VrfPrivateKey>(*std::move(key));
+  }
+  nlohmann::json v_;
+  std::unique_ptr<VrfPrivateKey> vrf_;
+};
+
+TEST_F(PrivateVectorsTest, LogKey) {
+  const auto& k = v_["log_key"];
+  EXPECT_EQ(HexEncode(vrf_->public_key().bytes()), k["vrf_public_key"]);
+  auto parsed = LogPublicKey::Parse(k["log_key"].get<std::string>());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->vrf_key, vrf_->public_key());
+  EXPECT_EQ(parsed->checkpoint_key.ToString(), k["checkpoint_verifier_key"]);
+  EXPECT_EQ(parsed->ToString(), k["log_key"]);
+  // A plain verifier key is not a log key; nor are unknown attributes.
+  std::string plain = k["checkpoint_verifier_key"];
+  EXPECT_NE(LogPublicKey::Parse(plain).status().message().find("VRF"),
+            std::string::npos);
+  EXPECT_FALSE(
+      LogPublicKey::Parse(k["log_key"].get<std::string>() + ",x=1").ok());
+  EXPECT_FALSE(LogPublicKey::Parse(plain + ",vrf=AAAA").ok());
+}
+
+TEST_F(PrivateVectorsTest, PositionsAreVrfOutputs) {
+  ASSERT_EQ(v_["accounts"].size(), 12u);
+  for (const auto& a : v_["accounts"]) {
+    std::string id = a["account_id"];
+    EXPECT_EQ(HexEncode(AccountVrfInput(id)), a["alpha"]) << id;
+    auto eval = vrf_->Prove(AccountVrfInput(id));
+    ASSERT_TRUE(eval.ok());
+    EXPECT_EQ(eval->output.ToHex(), a["position"]) << id;
+    EXPECT_EQ(HexEncode(eval->proof), a["proof"]) << id;
+  }
+}
+
+// The five records at leaves 0..4: the state after each, both commitments,
+// the leaf, its hash and its index value; the leaves replay to the roots.
+TEST_F(PrivateVectorsTest, HistoryStatesCommitmentsAndLeaves) {
+  AccountState state;
+  state.account_id = "alice@example.com";
+  CompactRange range;
+  for (const auto& h : v_["history"]) {
+    SCOPED_TRACE(h["leaf_index"].get<uint64_t>());
+    std::string bytes = Unhex(h["record"]);
+    EXPECT_EQ(Sha256(bytes).ToHex(), h["record_hash"]);
+    auto r = DecodeRecord(bytes);
+    ASSERT_TRUE(r.ok());
+    ASSERT_TRUE(ApplyRecord(*r, h["leaf_index"], &state).ok());
+    std::string encoded = state.Encode();
+    EXPECT_EQ(HexEncode(encoded), h["account_state"]);
+    auto decoded = DecodeAccountState(encoded);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(*decoded, state);
+    uint64_t version = h["version"];
+    Hash rc = Commit(Unhex(h["record_opening"]), CommitmentKind::kRecord,
+                     state.account_id, version, bytes);
+    Hash sc = Commit(Unhex(h["state_opening"]), CommitmentKind::kState,
+                     state.account_id, version, encoded);
+    EXPECT_EQ(rc.ToHex(), h["record_commitment"]);
+    EXPECT_EQ(sc.ToHex(), h["state_commitment"]);
+    Leaf leaf{*Hash::FromHex(h["position"].get<std::string>()), version,
+              h["timestamp_ms"], rc, sc};
+    EXPECT_EQ(HexEncode(leaf.Encode()), h["leaf"]);
+    EXPECT_EQ(HashLeaf(leaf.Encode()).ToHex(), h["leaf_hash"]);
+    EXPECT_EQ(IndexEntryOf(leaf).second.ToHex(), h["index_value_hash"]);
+    auto back = DecodeLeaf(leaf.Encode());
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, leaf);
+    range.Append(HashLeaf(leaf.Encode()));
+    // A commitment does not open to another version or account.
+    EXPECT_EQ(
+        CheckOpening(sc, Unhex(h["state_opening"]), CommitmentKind::kState,
+                     state.account_id, version + 1, encoded)
+            .code(),
+        absl::StatusCode::kDataLoss);
+    EXPECT_TRUE(CheckOpening(rc, Unhex(h["record_opening"]),
+                             CommitmentKind::kRecord, state.account_id, version,
+                             bytes)
+                    .ok());
+  }
+  EXPECT_EQ(range.Root().ToHex(), v_["history_log_root"]);
+}
+
+TEST_F(PrivateVectorsTest, IndexOfPositions) {
+  InMemoryIndex index;
+  std::vector<std::pair<Hash, Hash>> changes;
+  for (const auto& e : v_["index"]["entries"]) {
+    Hash sc = *Hash::FromHex(e["state_commitment"].get<std::string>());
+    Hash value = IndexValueHash(e["version"], sc);
+    EXPECT_EQ(value.ToHex(), e["value_hash"]);
+    changes.emplace_back(*Hash::FromHex(e["position"].get<std::string>()),
+                         value);
+  }
+  ASSERT_TRUE(index.Apply(changes).ok());
+  EXPECT_EQ(index.root().ToHex(), v_["index"]["root"]);
+  for (const auto& p : v_["index"]["proofs"]) {
+    SCOPED_TRACE(p["account_id"].get<std::string>());
+    Hash position = *Hash::FromHex(p["position"].get<std::string>());
+    std::optional<Hash> value;
+    auto proof = ProveIndex(&index, position, &value);
+    ASSERT_TRUE(proof.ok());
+    EXPECT_EQ(HexEncode(proof->Encode()), p["proof"]);
+    std::optional<Hash> want;
+    if (!p["value_hash"].is_null()) {
+      want = *Hash::FromHex(p["value_hash"].get<std::string>());
+    }
+    EXPECT_EQ(value, want);
+    EXPECT_TRUE(VerifyIndexProof(index.root(), position, want, *proof).ok());
+  }
+}
+
+TEST_F(PrivateVectorsTest, InvalidStatesAreRejected) {
+  ASSERT_GE(v_["invalid_states"].size(), 5u);
+  for (const auto& c : v_["invalid_states"]) {
+    EXPECT_EQ(DecodeAccountState(Unhex(c["state"])).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << c["why"];
+  }
+}
+
+// The public replay: versions 1, 2, 3 per position, timestamps forward.
+class MapVersions : public VersionSource {
+ public:
+  absl::StatusOr<uint64_t> LoadVersion(const Hash& position) override {
+    auto it = versions.find(position);
+    return it == versions.end() ? 0 : it->second;
+  }
+  std::map<Hash, uint64_t> versions;
+};
+
+TEST(LeafReplayTest, VersionsGoUpByOneAndTimeForward) {
+  MapVersions source;
+  Hash p = Sha256("p"), q = Sha256("q");
+  source.versions[q] = 4;
+  LeafReplay replay(&source, 100);
+  auto leaf = [](const Hash& pos, uint64_t v, uint64_t ts) {
+    return Leaf{pos, v, ts, Sha256("r"), Sha256(absl::StrCat("s", v))};
+  };
+  ASSERT_TRUE(replay.Load(p).ok());
+  ASSERT_TRUE(replay.Load(q).ok());
+  EXPECT_TRUE(replay.Apply(leaf(p, 1, 100)).ok());
+  EXPECT_EQ(replay.Apply(leaf(p, 3, 101)).code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "skips version 2";
+  EXPECT_EQ(replay.Apply(leaf(p, 1, 101)).code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "repeats version 1";
+  EXPECT_TRUE(replay.Apply(leaf(q, 5, 102)).ok()) << "the source said 4";
+  EXPECT_EQ(replay.Apply(leaf(p, 2, 99)).code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "time goes back";
+  EXPECT_TRUE(replay.Apply(leaf(p, 2, 102)).ok());
+  auto changes = replay.IndexChanges();
+  ASSERT_EQ(changes.size(), 2u);
+  std::map<Hash, Hash> by_position(changes.begin(), changes.end());
+  EXPECT_EQ(by_position[p], IndexValueHash(2, Sha256("s2")));
+  EXPECT_EQ(by_position[q], IndexValueHash(5, Sha256("s5")));
+}
+
+}  // namespace
+}  // namespace ktlog

@@ -1,0 +1,172 @@
+// The leak test (docs/privacy.md): accounts are written through the real
+// server, then everything its public read API serves is read (every
+// checkpoint, the checkpoint to cosign and the cosigned one, the watch
+// stream, every entry, every inclusion proof by index and by hash at every
+// checkpoint size, every consistency proof) and searched for every account
+// id, device id, device key and account key written, raw, in hex and in
+// base64. None may appear. A lookup, which names an account, must show them:
+// the search itself is checked.
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "auditor/auditor.h"
+#include "core/merkle/merkle.h"
+#include "core/util/bytes.h"
+#include "gtest/gtest.h"
+#include "tests/test_env.h"
+
+namespace ktlog {
+namespace {
+
+// Everything written that must stay private, and everything served.
+class LeakSearch {
+ public:
+  void Secret(const std::string& s) { secrets_.insert(s); }
+  void Served(const std::string& what, const std::string& bytes) {
+    served_.emplace_back(what, bytes);
+  }
+  void Served(const std::string& what, const std::vector<Hash>& hashes) {
+    std::string all;
+    for (const Hash& h : hashes) all += h.bytes();
+    Served(what, all);
+  }
+
+  // The forms a secret could take in what is served.
+  static std::vector<std::string> Forms(const std::string& s) {
+    std::string hex = HexEncode(s);
+    std::string b64 = Base64Encode(s);
+    while (!b64.empty() && b64.back() == '=') b64.pop_back();
+    return {s, hex, absl::AsciiStrToUpper(hex), b64};
+  }
+
+  // Where `text` shows a secret: "served item: form of secret", or "".
+  static std::string Find(const std::set<std::string>& secrets,
+                          const std::string& what, const std::string& text) {
+    for (const std::string& s : secrets) {
+      for (const std::string& form : Forms(s)) {
+        if (text.find(form) != std::string::npos) {
+          return absl::StrCat(what, " shows \"", form, "\"");
+        }
+      }
+    }
+    return "";
+  }
+
+  std::vector<std::string> Leaks() const {
+    std::vector<std::string> out;
+    for (const auto& [what, bytes] : served_) {
+      std::string leak = Find(secrets_, what, bytes);
+      if (!leak.empty()) out.push_back(leak);
+    }
+    return out;
+  }
+  size_t served() const { return served_.size(); }
+  const std::set<std::string>& secrets() const { return secrets_; }
+
+ private:
+  std::set<std::string> secrets_;
+  std::vector<std::pair<std::string, std::string>> served_;
+};
+
+TEST(PrivacyTest, ThePublicReadAPIShowsNoAccountDeviceOrKey) {
+  auto witness = std::make_unique<NoteSigner>(
+      *NoteSigner::Generate("witness.example/w", kNoteTypeCosignatureV1));
+  LogServerOptions options;
+  options.cosignatures.witnesses.push_back(witness->verifier_key());
+  auto env = LogEnv::Start(options);
+  LeakSearch search;
+
+  // Accounts with phone numbers and addresses for ids, devices added,
+  // removed, and account keys rotated.
+  std::vector<TestAccount> accounts;
+  for (const char* id : {"+15551234567", "alice@example.com",
+                         "bob.smith@mail.example", "+442071838750"}) {
+    accounts.emplace_back(id);
+  }
+  auto write = [&](TestAccount& a, const DeviceRecord& r) {
+    search.Secret(r.account_id);
+    if (!r.device_id.empty()) search.Secret(r.device_id);
+    search.Secret(r.key);
+    search.Secret(r.account_key);
+    return env->Append(r);
+  };
+  std::vector<LogCheckpoint> checkpoints = {env->Checkpoint()};
+  for (size_t i = 0; i < accounts.size(); ++i) {
+    TestAccount& a = accounts[i];
+    std::string dev = absl::StrCat("device-of-", a.id());
+    write(a, a.Add(dev + "-phone"));
+    write(a, a.Add(dev + "-laptop"));
+    if (i % 2 == 0) write(a, a.Remove(dev + "-phone"));
+    if (i % 2 == 1) write(a, a.Rotate());
+    search.Secret(a.key().public_key().bytes());
+    auto w = write(a, a.Add(dev + "-tablet"));
+    checkpoints.push_back(
+        *OpenLogCheckpoint(w.checkpoint_note, env->checkpoint_key()));
+  }
+  // A witness cosigns, so cosigned checkpoints are served too.
+  AuditorOptions ao;
+  ao.state_dir = NewTempDir("privacy-auditor");
+  ao.log_key = env->log_key();
+  auto auditor =
+      Auditor::Open(ao, *NoteSigner::Parse(witness->ToString()), env->client());
+  ASSERT_TRUE(auditor.ok()) << auditor.status();
+  ASSERT_TRUE((*auditor)->RunOnce().ok());
+
+  LogClient* c = env->client();
+  LogCheckpoint latest = env->Checkpoint();
+  search.Served("GetCheckpoint", *c->GetCheckpoint(0));
+  search.Served("GetCheckpoint(cosigned)", *c->GetCheckpoint(1));
+  search.Served("GetCheckpointToCosign", *c->GetCheckpointToCosign());
+  ASSERT_TRUE(c->WatchCheckpoints(
+                   [&](const std::string& note) {
+                     search.Served("WatchCheckpoints", note);
+                     return false;
+                   },
+                   absl::Now() + absl::Seconds(10))
+                  .ok());
+  auto entries = c->GetEntries(0, latest.size);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), latest.size);
+  for (uint64_t i = 0; i < latest.size; ++i) {
+    search.Served(absl::StrCat("entry ", i), (*entries)[i]);
+  }
+  checkpoints.push_back(latest);
+  for (const LogCheckpoint& cp : checkpoints) {
+    for (uint64_t i = 0; i < cp.size; ++i) {
+      auto proof = c->GetInclusionProof(i, cp.size);
+      ASSERT_TRUE(proof.ok());
+      search.Served(absl::StrCat("inclusion ", i, "@", cp.size), proof->hashes);
+      auto by_hash =
+          c->GetInclusionProofByHash(HashLeaf((*entries)[i]), cp.size);
+      ASSERT_TRUE(by_hash.ok());
+      search.Served(absl::StrCat("inclusion by hash ", i, "@", cp.size),
+                    by_hash->hashes);
+    }
+    for (const LogCheckpoint& later : checkpoints) {
+      if (cp.size == 0 || later.size < cp.size) continue;
+      auto proof = c->GetConsistencyProof(cp.size, later.size);
+      ASSERT_TRUE(proof.ok());
+      search.Served(absl::StrCat("consistency ", cp.size, "-", later.size),
+                    *proof);
+    }
+  }
+  EXPECT_GT(search.served(), 100u);
+  EXPECT_GE(search.secrets().size(), 4u * 6);
+  for (const std::string& leak : search.Leaks()) ADD_FAILURE() << leak;
+
+  // The search finds what is there: a lookup, which names the account,
+  // shows its id, devices and keys.
+  auto lookup = c->LookupAccountAtLatest("alice@example.com");
+  ASSERT_TRUE(lookup.ok());
+  for (const std::string& shown :
+       {std::string("alice@example.com"),
+        std::string("device-of-alice@example.com-laptop"),
+        accounts[1].key().public_key().bytes()}) {
+    EXPECT_NE(LeakSearch::Find({shown}, "lookup", lookup->account_state), "")
+        << shown;
+  }
+}
+
+}  // namespace
+}  // namespace ktlog
