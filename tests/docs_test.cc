@@ -79,5 +79,19 @@ TEST(DocsTest, APILimitsAreTheCodes) {
   EXPECT_EQ(one("\\| rotations in an account's key chain \\| "), kMaxKeyChain);
 }
 
+// The example log key in formats.md is the vector's (private.json), which
+// core/account/private_test.cc checks against the C++.
+TEST(DocsTest, TheExampleLogKeyIsTheVectors) {
+  std::string formats = Read("docs/formats.md");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      formats, m,
+      std::regex("e\\.g\\. `(ktlog\\.example/log\\+[^`]*,vrf=[^`]*)`")));
+  std::string vectors = Read("tests/testdata/ktlog/private.json");
+  EXPECT_NE(vectors.find("\"log_key\": \"" + m[1].str() + "\""),
+            std::string::npos)
+      << m[1].str();
+}
+
 }  // namespace
 }  // namespace ktlog
