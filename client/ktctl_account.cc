@@ -47,11 +47,16 @@ absl::StatusOr<LogClient::WriteResult> AppendOwnRecord(
   absl::StatusOr<LogClient::WriteResult> w =
       ctx.client()->Write(record.operation, bytes, true);
   if (!w.ok()) {
-    if (!absl::IsDeadlineExceeded(w.status()) &&
-        !absl::IsUnavailable(w.status())) {
-      s->pending_own.erase(pending);  // certainly not appended
+    // Refused by the log's checks: certainly not appended. Anything else
+    // (a timeout, a lost answer, ALREADY_EXISTS for a resent record) may
+    // mean it is in the log, where it must not look like someone else's.
+    const absl::Status& e = w.status();
+    if (absl::IsInvalidArgument(e) || absl::IsPermissionDenied(e) ||
+        absl::IsFailedPrecondition(e) || absl::IsNotFound(e) ||
+        absl::IsResourceExhausted(e)) {
+      s->pending_own.erase(pending);
     }
-    return w.status();
+    return e;
   }
   ASSIGN_OR_RETURN(cp, ctx.RefreshCheckpoint());
   if (cp.size <= w->leaf_index && s->policy.witness_quorum > 0) {

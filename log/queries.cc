@@ -149,11 +149,19 @@ absl::StatusOr<AccountLookupAnswer> LogQueries::Lookup(
                                             account_id,
                                             "\" does not match the index"));
   }
+  for (const ChainedRotation& r : state->key_chain) {
+    ASSIGN_OR_RETURN(HistoryEntryAnswer anchor,
+                     Version(HistoryEntry{account_id, r.version, r.leaf_index},
+                             out.tree_size));
+    anchor.record.clear();  // in the state
+    anchor.state_opening.clear();
+    out.key_chain.push_back(std::move(anchor));
+  }
   return out;
 }
 
-absl::StatusOr<HistoryEntryAnswer> LogQueries::Version(
-    const std::string& account_id, const HistoryEntry& e, uint64_t tree_size) {
+absl::StatusOr<HistoryEntryAnswer> LogQueries::Version(const HistoryEntry& e,
+                                                       uint64_t tree_size) {
   HistoryEntryAnswer out;
   out.leaf_index = e.leaf_index;
   ASSIGN_OR_RETURN(std::vector<std::string> leaf,
@@ -192,8 +200,7 @@ absl::StatusOr<AccountHistoryAnswer> LogQueries::History(
                    storage_->ReadHistory(account_id, from_version,
                                          out.tree_size, kMaxHistoryPerRequest));
   for (const HistoryEntry& e : entries) {
-    ASSIGN_OR_RETURN(HistoryEntryAnswer v,
-                     Version(account_id, e, out.tree_size));
+    ASSIGN_OR_RETURN(HistoryEntryAnswer v, Version(e, out.tree_size));
     out.entries.push_back(std::move(v));
   }
   uint64_t last = entries.empty() ? from_version - 1 : entries.back().version;

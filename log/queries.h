@@ -80,10 +80,9 @@ class LogQueries {
   // The account's position and VRF proof: stored, or computed for an
   // account that was never written.
   absl::StatusOr<AccountPosition> PositionOf(const std::string& account_id);
-  // The leaf of `version` of the account (stored at a leaf index below
-  // `tree_size`) with everything behind it.
-  absl::StatusOr<HistoryEntryAnswer> Version(const std::string& account_id,
-                                             const HistoryEntry& entry,
+  // The leaf of a version of an account (`entry`, stored at a leaf index
+  // below `tree_size`) with its inclusion proof and everything behind it.
+  absl::StatusOr<HistoryEntryAnswer> Version(const HistoryEntry& entry,
                                              uint64_t tree_size);
 
   LogReader* const storage_;

@@ -48,7 +48,8 @@ absl::StatusOr<AppendedLeaf> WriteQueue::Submit(const DeviceRecord& record,
   if (!p->done.WaitForNotificationWithDeadline(deadline)) {
     return absl::DeadlineExceededError(
         "deadline passed before the record was sequenced; it may still be "
-        "appended: look it up by its leaf hash before retrying");
+        "appended: send the same record again (ALREADY_EXISTS then names its "
+        "leaf index)");
   }
   return p->outcome;
 }
@@ -66,12 +67,23 @@ bool WriteQueue::failed() {
   return !failed_.ok();
 }
 
+namespace {
+
+// What writers are told when storage fails: the details (which may name
+// accounts) go to the operator's log only.
+const absl::Status& StorageFailed() {
+  static const absl::Status* failed = new absl::Status(absl::UnavailableError(
+      "the log cannot accept writes: its storage failed (the operator must "
+      "check the server log and restart it)"));
+  return *failed;
+}
+
+}  // namespace
+
 void WriteQueue::Fail(const absl::Status& status) {
   LogError("sequencing stopped: ", status.ToString(),
            "; restart the server once the cause is fixed");
-  absl::Status failed = absl::UnavailableError(absl::StrCat(
-      "the log cannot accept writes (storage failure: ", status.message(),
-      ")"));
+  const absl::Status& failed = StorageFailed();
   std::deque<std::shared_ptr<Pending>> queued;
   {
     absl::MutexLock lock(&mu_);
@@ -121,9 +133,7 @@ void WriteQueue::Process(const std::vector<std::shared_ptr<Pending>>& batch) {
   for (const auto& p : batch) writes.push_back(&p->write);
   absl::StatusOr<IntegratedBatch> integrated = sink_->Integrate(writes);
   if (!integrated.ok()) {
-    absl::Status failed = absl::UnavailableError(absl::StrCat(
-        "the record was not stored: ", integrated.status().message()));
-    for (const auto& p : batch) p->Finish(failed);
+    for (const auto& p : batch) p->Finish(StorageFailed());
     Fail(integrated.status());
     return;
   }

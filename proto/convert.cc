@@ -74,6 +74,9 @@ void ToProto(const AccountLookupAnswer& in, v1::AccountLookup* out) {
   out->set_index_proof(in.index_proof);
   out->set_account_state(in.account_state);
   out->set_state_opening(in.state_opening);
+  for (const HistoryEntryAnswer& e : in.key_chain) {
+    ToProto(e, out->add_key_chain());
+  }
 }
 
 absl::StatusOr<AccountLookupAnswer> FromProto(const v1::AccountLookup& in) {
@@ -84,6 +87,11 @@ absl::StatusOr<AccountLookupAnswer> FromProto(const v1::AccountLookup& in) {
   out.index_proof = in.index_proof();
   out.account_state = in.account_state();
   out.state_opening = in.state_opening();
+  out.key_chain.reserve(in.key_chain_size());
+  for (const v1::HistoryEntry& e : in.key_chain()) {
+    ASSIGN_OR_RETURN(HistoryEntryAnswer entry, FromProto(e));
+    out.key_chain.push_back(std::move(entry));
+  }
   return out;
 }
 

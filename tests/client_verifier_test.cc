@@ -53,6 +53,7 @@ class TamperingSource : public LogSource {
   std::function<void(std::vector<Hash>*)> on_consistency;
   std::function<void(AccountLookupAnswer*)> on_lookup;
   std::function<void(AccountHistoryAnswer*)> on_history;
+  absl::Status history_error;  // answered instead of the history if set
 
   absl::StatusOr<std::string> GetCheckpoint(
       uint32_t min_cosignatures,
@@ -75,6 +76,7 @@ class TamperingSource : public LogSource {
   }
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
       const std::string& id, uint64_t from, uint64_t size) override {
+    if (!history_error.ok()) return history_error;
     auto h = real_->GetAccountHistory(id, from, size);
     if (h.ok() && on_history) on_history(&*h);
     return h;
@@ -320,6 +322,59 @@ TEST(ClientVerifierTest, TamperedAnswersAreRejectedWithAlerts) {
   EXPECT_NE(v.raised().back().message.find("commitment"), std::string::npos)
       << v.raised().back().message;
   EXPECT_TRUE(v.raised().back().evidence.contains("history"));
+}
+
+// A log that proves the owner's account changed but will not show the
+// change: a refusal that contradicts the index is evidence at once; a log
+// that is merely unreachable for the history raises STALE_LOG once that
+// lasts longer than the policy allows, never silently for ever.
+TEST(ClientVerifierTest, AnOwnerCannotBeStalledSilently) {
+  // The log and the client share a clock that the test moves forward; the
+  // log's checkpoints stay fresh (a write signs a new one).
+  FakeClock clock(RealClock::Get()->NowMillis());
+  LogServerOptions options;
+  options.clock = &clock;
+  options.service.max_record_skew = absl::Hours(1000);
+  auto env = LogEnv::Start(options);
+  TestAccount alice("alice"), bob("bob");
+  TamperingSource log(env->client());
+  ClientState state;
+  state.log_key = env->log_key().ToString();
+  state.account_id = "alice";
+  ClientVerifier v(&state, &log, &clock);
+  DeviceRecord phone = alice.Add("phone");
+  state.pending_own.insert(Sha256(phone.Encode()).ToHex());
+  env->Append(phone);
+  ASSERT_TRUE(v.MonitorOnce().ok());
+  TestAccount thief = TestAccount::StolenFrom(alice);
+  env->Append(thief.Add("evil"));
+
+  log.history_error = absl::UnavailableError("busy");
+  EXPECT_EQ(v.MonitorOnce().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(v.raised().empty()) << "unreachable is not evidence";
+  clock.Advance(state.policy.max_checkpoint_age_ms / 2);
+  EXPECT_EQ(v.MonitorOnce().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(v.raised().empty());
+  clock.Advance(state.policy.max_checkpoint_age_ms);
+  env->Append(bob.Add("phone"));  // a fresh checkpoint
+  EXPECT_FALSE(v.MonitorOnce().ok());
+  bool stalled = false;
+  for (const Alert& a : v.raised()) {
+    stalled |= a.type == AlertType::kStaleLog && a.account == "alice";
+  }
+  EXPECT_TRUE(stalled) << v.raised().size();
+
+  log.history_error = absl::NotFoundError("no such account");
+  EXPECT_FALSE(v.MonitorOnce().ok());
+  EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
+  EXPECT_NE(v.raised().back().message.find("refuses its history"),
+            std::string::npos)
+      << v.raised().back().message;
+
+  log.history_error = absl::OkStatus();
+  ASSERT_TRUE(v.MonitorOnce().ok());
+  EXPECT_EQ(v.raised().back().type, AlertType::kUnexpectedDevice);
+  EXPECT_EQ(state.own_unverified_since_ms, 0u);
 }
 
 // Regression (issue 8.1): a client that trusts the empty tree asks about

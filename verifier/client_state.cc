@@ -108,6 +108,7 @@ absl::StatusOr<ClientState> LoadClientState(const std::string& dir) {
       if (!state.ok()) return corrupt("bad own account state");
       s.own_state = *std::move(state);
     }
+    s.own_unverified_since_ms = j.value("own_unverified_since_ms", uint64_t{0});
     for (const auto& h : j.at("pending_own")) {
       s.pending_own.insert(h.get<std::string>());
     }
@@ -147,6 +148,7 @@ absl::Status SaveClientState(const std::string& dir, const ClientState& s) {
   j["account_id"] = s.account_id;
   j["device_id"] = s.device_id;
   j["own_state"] = s.own_state.exists() ? HexEncode(s.own_state.Encode()) : "";
+  j["own_unverified_since_ms"] = s.own_unverified_since_ms;
   j["pending_own"] = s.pending_own;
   j["approved_devices"] = HexMap(s.approved_devices);
   j["trusted_checkpoint"] = s.trusted_checkpoint;

@@ -58,6 +58,9 @@ struct ClientState {
   // The own account as this client verified it, record by record (version
   // 0: not in the log yet).
   AccountState own_state;
+  // Since when (ms) the index has proved the own account at a version this
+  // client could not verify the history up to (0: not behind).
+  uint64_t own_unverified_since_ms = 0;
   // SHA-256 hashes (hex) of records this client signed and has not yet
   // seen in the log: the only own records that are expected.
   std::set<std::string> pending_own;

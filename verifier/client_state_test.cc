@@ -33,6 +33,7 @@ TEST(ClientStateTest, RoundTripsEveryField) {
   first.Sign(account_key);
   ASSERT_TRUE(ApplyRecord(first, 4, &s.own_state).ok());
   s.pending_own = {"aa", "bb"};
+  s.own_unverified_since_ms = 42;
   s.approved_devices["phone"] = "pk";
   s.trusted_checkpoint = "note\n";
   s.contacts["bob"] = ContactState{
@@ -61,6 +62,7 @@ TEST(ClientStateTest, RoundTripsEveryField) {
   EXPECT_EQ(l->device_id, s.device_id);
   EXPECT_TRUE(l->own_state == s.own_state);
   EXPECT_EQ(l->pending_own, s.pending_own);
+  EXPECT_EQ(l->own_unverified_since_ms, 42u);
   EXPECT_EQ(l->approved_devices, s.approved_devices);
   EXPECT_EQ(l->trusted_checkpoint, s.trusted_checkpoint);
   ASSERT_EQ(l->contacts.count("bob"), 1u);

@@ -302,27 +302,44 @@ ClientVerifier::ReplayHistory(const LogCheckpoint& checkpoint,
   if (!replay->exists()) replay->account_id = id;
   for (uint64_t next = replay->version + 1;
        next != 0 && replay->version < proved.version;) {
-    ASSIGN_OR_RETURN(AccountHistoryAnswer page,
-                     log_->GetAccountHistory(id, next, checkpoint.size));
+    absl::StatusOr<AccountHistoryAnswer> page =
+        log_->GetAccountHistory(id, next, checkpoint.size);
+    if (!page.ok()) {
+      // The index proved the account at this size: an honest log serves its
+      // history. A refusal that is not the transport's contradicts it.
+      const absl::Status& s = page.status();
+      if (absl::IsNotFound(s) || absl::IsInvalidArgument(s) ||
+          absl::IsOutOfRange(s)) {
+        Raise(
+            AlertType::kInvalidProof, id,
+            absl::StrCat(Id(checkpoint), "|", next, "|refused"),
+            absl::StrCat("the log proves ", id, " at version ", proved.version,
+                         " but refuses its history from "
+                         "version ",
+                         next, ": ", s.message()),
+            {{"checkpoint", state_->trusted_checkpoint},
+             {"proved_version", proved.version},
+             {"error", s.ToString()}});
+      }
+      return s;
+    }
     uint64_t before = replay->version;
     absl::StatusOr<std::vector<VerifiedDevice>> records =
-        VerifyAccountHistory(checkpoint, key.vrf_key, id, page, replay);
+        VerifyAccountHistory(checkpoint, key.vrf_key, id, *page, replay);
     if (!records.ok()) {
-      if (absl::IsDataLoss(records.status())) {
-        Raise(AlertType::kInvalidProof, id,
-              absl::StrCat(Id(checkpoint), "|", next),
-              absl::StrCat("the history of ", id,
-                           " does not verify: ", records.status().message()),
-              {{"checkpoint", state_->trusted_checkpoint},
-               {"history", HistoryJson(page)}});
-      }
+      Raise(AlertType::kInvalidProof, id,
+            absl::StrCat(Id(checkpoint), "|", next),
+            absl::StrCat("the history of ", id,
+                         " does not verify: ", records.status().message()),
+            {{"checkpoint", state_->trusted_checkpoint},
+             {"history", HistoryJson(*page)}});
       return records.status();
     }
     for (size_t i = 0; i < records->size(); ++i) {
-      out.push_back(HistoryItem{std::move((*records)[i]), page.entries[i],
-                                page.vrf_proof});
+      out.push_back(HistoryItem{std::move((*records)[i]), page->entries[i],
+                                page->vrf_proof});
     }
-    next = page.next_version;
+    next = page->next_version;
     if (replay->version == before) break;  // no progress: stop
   }
   if (!(*replay == proved)) {
@@ -333,6 +350,26 @@ ClientVerifier::ReplayHistory(const LogCheckpoint& checkpoint,
     return absl::DataLossError("history and index disagree");
   }
   return out;
+}
+
+void ClientVerifier::NoteUnverifiedChange(const LogCheckpoint& checkpoint,
+                                          uint64_t proved_version) {
+  uint64_t now = clock_->NowMillis();
+  uint64_t& since = state_->own_unverified_since_ms;
+  if (since == 0) since = now;
+  uint64_t age = now - since;
+  if (age <= state_->policy.max_checkpoint_age_ms) return;
+  Raise(AlertType::kStaleLog, state_->account_id,
+        absl::StrCat(Id(checkpoint), "|history"),
+        absl::StrCat("the log proves your account at version ", proved_version,
+                     " but has not let this client check the changes since "
+                     "version ",
+                     state_->own_state.version, " for ", age / 1000,
+                     " s: someone may be hiding a change to your account"),
+        {{"checkpoint", state_->trusted_checkpoint},
+         {"proved_version", proved_version},
+         {"verified_version", state_->own_state.version},
+         {"unverified_since_ms", since}});
 }
 
 void ClientVerifier::ReportUnexpected(const HistoryItem& item,
@@ -399,9 +436,17 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
     return absl::DataLossError("own account version went backwards");
   }
   AccountState replay = own;
+  size_t alerts_before = raised_.size();
   absl::StatusOr<std::vector<HistoryItem>> items =
       ReplayHistory(checkpoint, id, *now.state, &replay);
-  if (!items.ok()) return items.status();
+  if (!items.ok()) {
+    // Not evidence (the log is unreachable or busy), but not for ever.
+    if (raised_.size() == alerts_before) {
+      NoteUnverifiedChange(checkpoint, now.state->version);
+    }
+    return items.status();
+  }
+  state_->own_unverified_since_ms = 0;
   for (const HistoryItem& item : *items) {
     if (state_->pending_own.erase(Sha256(item.entry.record).ToHex()) > 0) {
       continue;
@@ -445,6 +490,17 @@ absl::Status ClientVerifier::MonitorContacts(const LogCheckpoint& checkpoint) {
                            " is proved absent from the log it was in"),
               {{"checkpoint", state_->trusted_checkpoint}});
       }
+      continue;
+    }
+    if (now->state->version < contact.seen_version) {
+      Raise(AlertType::kInvalidProof, id, absl::StrCat(Id(checkpoint), "|back"),
+            absl::StrCat(id, " went back from version ", contact.seen_version,
+                         " to ", now->state->version,
+                         ": the log showed an older state of the account"),
+            {{"checkpoint", state_->trusted_checkpoint},
+             {"seen_version", contact.seen_version},
+             {"version", now->state->version}});
+      if (first.ok()) first = absl::DataLossError("contact version went back");
       continue;
     }
     const std::string& key = now->state->account_key;

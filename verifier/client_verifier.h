@@ -106,6 +106,12 @@ class ClientVerifier {
   absl::StatusOr<std::vector<HistoryItem>> ReplayHistory(
       const LogCheckpoint& checkpoint, const std::string& id,
       const AccountState& proved, AccountState* replay);
+  // The index proved the own account at `proved_version` but its history
+  // could not be verified (the log unreachable or busy): remembers since
+  // when, and raises STALE_LOG once that is longer than the policy's
+  // max_checkpoint_age (a log must not stall an owner's monitoring).
+  void NoteUnverifiedChange(const LogCheckpoint& checkpoint,
+                            uint64_t proved_version);
   // Raises the alert for an own record this client did not sign; `now` is
   // the account after the records checked.
   void ReportUnexpected(const HistoryItem& item, const AccountState& now);

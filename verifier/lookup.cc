@@ -27,6 +27,32 @@ absl::Status CheckTreeSize(const LogCheckpoint& checkpoint, uint64_t size,
   return absl::OkStatus();
 }
 
+// The leaf at `leaf_index` as `e` claims it: in the checkpoint's tree (the
+// inclusion proof), well-formed and at `position`.
+absl::StatusOr<Leaf> CheckLeafAt(const LogCheckpoint& checkpoint,
+                                 const Hash& position,
+                                 const HistoryEntryAnswer& e) {
+  if (e.leaf_index >= checkpoint.size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "leaf index ", e.leaf_index,
+        " is outside the checkpoint's tree of size ", checkpoint.size));
+  }
+  RETURN_IF_ERROR(VerifyInclusion(e.leaf_index, checkpoint.size,
+                                  HashLeaf(e.leaf), e.inclusion_proof,
+                                  checkpoint.root));
+  absl::StatusOr<Leaf> leaf = DecodeLeaf(e.leaf);
+  if (!leaf.ok()) {
+    return Evidence(absl::StrCat("the log's tree holds a malformed leaf at ",
+                                 e.leaf_index, ": ", leaf.status().message()));
+  }
+  if (leaf->position != position) {
+    return Evidence(
+        absl::StrCat("leaf ", e.leaf_index,
+                     " is at a position that is not the account's VRF output"));
+  }
+  return leaf;
+}
+
 // Check 1: the index proves the state's commitment (or absence) at the
 // position under the checkpoint's index root. Returns the state, or nullopt
 // for absence.
@@ -88,14 +114,38 @@ absl::StatusOr<DeviceRecord> SignedRecord(const std::string& bytes,
   return *std::move(r);
 }
 
-// Check 2: the key chain: each rotation signed by the key before it (the
-// first by the key that signed the records older than it), ending at the
-// state's account key. Returns (version after which each key is in force,
-// key), oldest first.
+// Check 2: the key chain. Each rotation is the account's record at its
+// version in the log (its leaf, at the account's position, opens to it), so
+// the chain starts from a key the account really had; each is signed by the
+// key before it (the first by the key that signed the records older than
+// it); the last sets the state's account key. Returns (version after which
+// each key is in force, key), oldest first.
 absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> CheckKeyChain(
-    const AccountState& state) {
+    const LogCheckpoint& checkpoint, const Hash& position,
+    const AccountState& state, const std::vector<HistoryEntryAnswer>& anchors) {
+  if (anchors.size() != state.key_chain.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the lookup anchors ", anchors.size(), " of the ",
+                     state.key_chain.size(), " rotations in the key chain"));
+  }
   std::vector<DeviceRecord> rotations;
-  for (const ChainedRotation& c : state.key_chain) {
+  for (size_t i = 0; i < anchors.size(); ++i) {
+    const ChainedRotation& c = state.key_chain[i];
+    if (anchors[i].leaf_index != c.leaf_index) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the key chain's rotation of version ", c.version, " is at leaf ",
+          c.leaf_index, ", the lookup anchors leaf ", anchors[i].leaf_index));
+    }
+    ASSIGN_OR_RETURN(Leaf leaf, CheckLeafAt(checkpoint, position, anchors[i]));
+    if (leaf.version != c.version ||
+        !CheckOpening(leaf.record_commitment, anchors[i].record_opening,
+                      CommitmentKind::kRecord, state.account_id, c.version,
+                      c.record)
+             .ok()) {
+      return Evidence(
+          absl::StrCat("the key chain's rotation of version ", c.version,
+                       " is not the account's record at leaf ", c.leaf_index));
+    }
     ASSIGN_OR_RETURN(DeviceRecord r, SignedRecord(c.record, c.leaf_index));
     rotations.push_back(std::move(r));
   }
@@ -170,7 +220,8 @@ absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
   ASSIGN_OR_RETURN(
       out.state, CheckIndexProof(checkpoint, out.position, account_id, answer));
   if (!out.state.has_value()) return out;  // proved absent
-  ASSIGN_OR_RETURN(out.key_chain, CheckKeyChain(*out.state));
+  ASSIGN_OR_RETURN(out.key_chain, CheckKeyChain(checkpoint, out.position,
+                                                *out.state, answer.key_chain));
   ASSIGN_OR_RETURN(out.devices, CheckDevices(*out.state, out.key_chain));
   return out;
 }
@@ -178,48 +229,34 @@ absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
 namespace {
 
 // One history entry: the leaf in the tree at the position with the next
-// version, its record and both openings. Advances `s`.
+// version, its record and both openings. Advances `s`. Once the record opens
+// the leaf's commitment the log has committed to those bytes, so whatever is
+// wrong with them is evidence.
 absl::StatusOr<VerifiedDevice> CheckVersion(const LogCheckpoint& checkpoint,
                                             const Hash& position,
                                             const HistoryEntryAnswer& e,
                                             AccountState* s) {
-  if (e.leaf_index >= checkpoint.size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the history's leaf index ", e.leaf_index,
-        " is outside the checkpoint's tree of size ", checkpoint.size));
-  }
-  RETURN_IF_ERROR(VerifyInclusion(e.leaf_index, checkpoint.size,
-                                  HashLeaf(e.leaf), e.inclusion_proof,
-                                  checkpoint.root));
-  absl::StatusOr<Leaf> leaf = DecodeLeaf(e.leaf);
-  if (!leaf.ok()) {
-    return Evidence(absl::StrCat("the log's tree holds a malformed leaf at ",
-                                 e.leaf_index, ": ", leaf.status().message()));
-  }
-  if (leaf->position != position) {
-    return Evidence(
-        absl::StrCat("the history's leaf ", e.leaf_index,
-                     " is at a position that is not the account's VRF output"));
-  }
-  if (leaf->version != s->version + 1) {
+  ASSIGN_OR_RETURN(Leaf leaf, CheckLeafAt(checkpoint, position, e));
+  if (leaf.version != s->version + 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("the history skips from version ", s->version, " to ",
-                     leaf->version, " (leaf ", e.leaf_index, ")"));
+                     leaf.version, " (leaf ", e.leaf_index, ")"));
   }
-  absl::StatusOr<DeviceRecord> r = DecodeRecord(e.record);
-  if (!r.ok() || r->account_id != s->account_id ||
-      r->account_version != leaf->version) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the history's record for leaf ", e.leaf_index,
-        " is malformed or not this account's version ", leaf->version));
-  }
-  absl::Status opens = CheckOpening(leaf->record_commitment, e.record_opening,
+  absl::Status opens = CheckOpening(leaf.record_commitment, e.record_opening,
                                     CommitmentKind::kRecord, s->account_id,
-                                    leaf->version, e.record);
+                                    leaf.version, e.record);
   if (!opens.ok()) {
     return Evidence(absl::StrCat("the record of leaf ", e.leaf_index,
                                  " does not open its record commitment (",
                                  opens.message(), ")"));
+  }
+  absl::StatusOr<DeviceRecord> r = DecodeRecord(e.record);
+  if (!r.ok() || r->account_id != s->account_id ||
+      r->account_version != leaf.version) {
+    return Evidence(absl::StrCat(
+        "the log committed at leaf ", e.leaf_index,
+        " to a record that is malformed or not this account's version ",
+        leaf.version));
   }
   if (!r->VerifySignature().ok()) {
     return Evidence(absl::StrCat("the log committed at leaf ", e.leaf_index,
@@ -231,8 +268,8 @@ absl::StatusOr<VerifiedDevice> CheckVersion(const LogCheckpoint& checkpoint,
         "the log committed at leaf ", e.leaf_index,
         " to a record that breaks the account rules: ", rule.message()));
   }
-  opens = CheckOpening(leaf->state_commitment, e.state_opening,
-                       CommitmentKind::kState, s->account_id, leaf->version,
+  opens = CheckOpening(leaf.state_commitment, e.state_opening,
+                       CommitmentKind::kState, s->account_id, leaf.version,
                        s->Encode());
   if (!opens.ok()) {
     return Evidence(

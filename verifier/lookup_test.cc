@@ -13,8 +13,11 @@
 #include "core/account/leaf.h"
 #include "core/account/replay.h"
 #include "core/merkle/merkle.h"
+#include "core/note/log_key.h"
 #include "core/testonly/reference_tree.h"
+#include "core/util/clock.h"
 #include "gtest/gtest.h"
+#include "verifier/client_verifier.h"
 
 namespace ktlog {
 namespace {
@@ -22,15 +25,21 @@ namespace {
 using ::absl::StatusCode;
 
 // A log in memory that commits to whatever it is given.
-class MemoryLog {
+class MemoryLog : public LogSource {
  public:
-  MemoryLog() : vrf_(VrfPrivateKey::Generate()) {}
+  MemoryLog()
+      : vrf_(VrfPrivateKey::Generate()),
+        signer_(*NoteSigner::Generate("memory.example/log")) {}
 
   // Appends a leaf committing to `record` and to `state` (the state after
   // it, as the log claims).
   void Append(const DeviceRecord& record, const AccountState& state) {
-    const std::string& id = record.account_id;
-    Entry e{record.Encode(), NewOpening(), NewOpening(), state};
+    AppendBytes(record.account_id, record.Encode(), state);
+  }
+  // The same for any bytes, well-formed or not.
+  void AppendBytes(const std::string& id, const std::string& record,
+                   const AccountState& state) {
+    Entry e{record, NewOpening(), NewOpening(), state};
     Leaf leaf{Position(id), state.version, ++time_ms_,
               Commit(e.record_opening, CommitmentKind::kRecord, id,
                      state.version, e.record),
@@ -74,9 +83,20 @@ class MemoryLog {
     EXPECT_TRUE(index.Apply(all).ok());
     std::optional<Hash> value;
     out.index_proof = ProveIndex(&index, Position(id), &value)->Encode();
-    const Entry& last = entries_[history_.at(id).back()];
+    auto h = history_.find(id);
+    if (h == history_.end()) return out;  // absent
+    auto shown = shown_.find(id);
+    const Entry& last =
+        entries_[shown != shown_.end() ? shown->second : h->second.back()];
     out.account_state = last.state.Encode();
     out.state_opening = last.state_opening;
+    for (const ChainedRotation& r : last.state.key_chain) {
+      const Entry& e = entries_[r.leaf_index];
+      out.key_chain.push_back(
+          HistoryEntryAnswer{r.leaf_index, e.leaf,
+                             tree_.InclusionProof(r.leaf_index, tree_.size()),
+                             "", e.record_opening, ""});
+    }
     return out;
   }
 
@@ -101,6 +121,42 @@ class MemoryLog {
     return absl::OkStatus();
   }
 
+  // A log that shows an account's older version: the index maps its
+  // position back to the leaf of `version` (no leaf is appended for it; an
+  // auditor would find the index root wrong, a client alone cannot).
+  void RollBack(const std::string& id, uint64_t version) {
+    uint64_t i = history_.at(id)[version - 1];
+    index_[Position(id)] = IndexEntryOf(*DecodeLeaf(entries_[i].leaf)).second;
+    shown_[id] = i;
+  }
+
+  // LogSource, at the latest tree only.
+  absl::StatusOr<std::string> GetCheckpoint(
+      uint32_t, const std::vector<std::string>&) override {
+    LogCheckpoint cp = Checkpoint();
+    cp.timestamp_ms = RealClock::Get()->NowMillis();
+    return SignLogCheckpoint(cp, signer_);
+  }
+  absl::StatusOr<std::vector<Hash>> GetConsistencyProof(uint64_t a,
+                                                        uint64_t b) override {
+    return tree_.ConsistencyProof(a, b);
+  }
+  absl::StatusOr<AccountLookupAnswer> LookupAccount(const std::string& id,
+                                                    uint64_t size) override {
+    if (size != tree_.size()) return absl::NotFoundError("not the latest");
+    return Lookup(id);
+  }
+  absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
+      const std::string& id, uint64_t from, uint64_t size) override {
+    if (size != tree_.size()) return absl::NotFoundError("not the latest");
+    AccountHistoryAnswer h = History(id);
+    h.entries.erase(h.entries.begin(), h.entries.begin() + (from - 1));
+    return h;
+  }
+
+  std::string LogKey() const {
+    return LogPublicKey{signer_.verifier_key(), vrf_.public_key()}.ToString();
+  }
   const VrfPublicKey& vrf_key() const { return vrf_.public_key(); }
 
  private:
@@ -114,18 +170,21 @@ class MemoryLog {
   }
 
   VrfPrivateKey vrf_;
+  NoteSigner signer_;
   uint64_t time_ms_ = 1000;
   ReferenceTree tree_;
   std::vector<Entry> entries_;
   std::map<std::string, std::vector<uint64_t>> history_;
   std::map<Hash, Hash> index_;
+  std::map<std::string, uint64_t> shown_;  // id -> entry index (RollBack)
 };
 
 DeviceRecord Record(Operation op, const std::string& device, uint64_t version,
-                    const Ed25519PrivateKey& signer) {
+                    const Ed25519PrivateKey& signer,
+                    const std::string& account = "alice@example.com") {
   DeviceRecord r;
   r.operation = op;
-  r.account_id = "alice@example.com";
+  r.account_id = account;
   r.device_id = device;
   r.key = std::string(32, device.empty() ? 'r' : device[0]);
   r.account_version = version;
@@ -249,6 +308,94 @@ TEST_F(LookupTest, DevicesSignedBeforeARotationVerifyThroughTheChain) {
   truncated.devices["watch"] = ActiveDevice{watch.key, 4, 5, watch.Encode()};
   log_.Append(watch, truncated);
   EXPECT_EQ(VerifyLookup().code(), StatusCode::kDataLoss);
+}
+
+// The log forges a key chain: a key of its own "rotated" into Alice's
+// account key, and a device signed by it, committed in a new state. The
+// chain names a leaf that does not hold that rotation: the contact's lookup
+// catches it.
+TEST_F(LookupTest, AForgedKeyChainIsCaughtByAContact) {
+  DeviceRecord evil = Record(Operation::kAddDevice, "evil", 2, mallory_key_);
+  DeviceRecord rotate =
+      Record(Operation::kRotateAccountKey, "", 3, mallory_key_);
+  rotate.key = alice_key_.public_key().bytes();
+  rotate.Sign(mallory_key_);
+  AccountState forged = state_;
+  forged.version = 3;
+  forged.devices.erase("phone");
+  forged.devices["evil"] = ActiveDevice{evil.key, 0, 2, evil.Encode()};
+  forged.key_chain = {ChainedRotation{1, 3, rotate.Encode()}};
+  DeviceRecord next = Record(Operation::kAddDevice, "tablet", 3, alice_key_);
+  log_.Append(next, forged);
+  EXPECT_TRUE(log_.Audit().ok());
+  absl::Status contact = VerifyLookup();
+  EXPECT_EQ(contact.code(), StatusCode::kDataLoss) << contact;
+  EXPECT_NE(contact.message().find("not the account's record"),
+            std::string::npos)
+      << contact;
+  EXPECT_EQ(VerifyHistory().code(), StatusCode::kDataLoss);
+}
+
+// The log appends the forged rotation as the account's next record, so the
+// chain is anchored: a contact cannot tell, and the owner's history does.
+TEST_F(LookupTest, AForgedRotationInTheLogIsCaughtByTheOwner) {
+  DeviceRecord evil = Record(Operation::kAddDevice, "evil", 2, mallory_key_);
+  DeviceRecord rotate =
+      Record(Operation::kRotateAccountKey, "", 3, mallory_key_);
+  rotate.key = alice_key_.public_key().bytes();
+  rotate.Sign(mallory_key_);
+  AccountState forged = state_;
+  forged.version = 3;
+  forged.devices.clear();  // Alice's devices were signed by her key
+  forged.devices["evil"] = ActiveDevice{evil.key, 0, 2, evil.Encode()};
+  forged.key_chain = {ChainedRotation{2, 3, rotate.Encode()}};
+  log_.Append(rotate, forged);
+  EXPECT_TRUE(log_.Audit().ok());
+  EXPECT_TRUE(VerifyLookup().ok()) << VerifyLookup();
+  absl::Status owner = VerifyHistory();
+  EXPECT_EQ(owner.code(), StatusCode::kDataLoss) << owner;
+  EXPECT_NE(owner.message().find("account rules"), std::string::npos) << owner;
+}
+
+// A record the log committed to that is not even well-formed is evidence,
+// not a malformed answer (which would raise no alert and stall the owner).
+TEST_F(LookupTest, ACommittedMalformedRecordIsEvidence) {
+  AccountState next = state_;
+  next.version = 3;
+  log_.AppendBytes("alice@example.com", "not a record", next);
+  EXPECT_TRUE(log_.Audit().ok());
+  absl::Status owner = VerifyHistory();
+  EXPECT_EQ(owner.code(), StatusCode::kDataLoss) << owner;
+  EXPECT_NE(owner.message().find("malformed"), std::string::npos) << owner;
+}
+
+// Without a witness policy a client cannot check the index's evolution,
+// but it remembers each contact's version: a log that shows an older state
+// of the contact is caught.
+TEST_F(LookupTest, AContactGoingBackToAnOlderStateIsCaught) {
+  Ed25519PrivateKey bob_key = Ed25519PrivateKey::Generate();
+  AccountState bob;
+  Honest(&log_, &bob, Record(Operation::kAddDevice, "phone", 1, bob_key, "bob"),
+         2);
+  Honest(&log_, &bob,
+         Record(Operation::kRemoveDevice, "phone", 2, bob_key, "bob"), 3);
+  ClientState state;
+  state.log_key = log_.LogKey();
+  state.account_id = "carol@example.com";
+  ClientVerifier client(&state, &log_, RealClock::Get());
+  auto cp = client.UpdateCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  ASSERT_TRUE(client.AddContact(*cp, "bob").ok());
+  ASSERT_EQ(state.contacts["bob"].seen_version, 2u);
+  // The log shows bob's version 1 again (his removed phone back).
+  log_.RollBack("bob", 1);
+  Honest(&log_, &state_, Record(Operation::kAddDevice, "tablet", 3, alice_key_),
+         4);
+  EXPECT_EQ(client.MonitorOnce().code(), StatusCode::kDataLoss);
+  ASSERT_EQ(client.raised().size(), 1u);
+  EXPECT_EQ(client.raised()[0].type, AlertType::kInvalidProof);
+  EXPECT_NE(client.raised()[0].message.find("went back"), std::string::npos)
+      << client.raised()[0].message;
 }
 
 }  // namespace

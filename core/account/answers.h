@@ -22,6 +22,17 @@ struct InclusionAnswer {
   std::vector<Hash> hashes;  // leaf to root
 };
 
+// One version of an account: the public leaf with its inclusion proof, and
+// what the leaf's commitments hide, with the openings.
+struct HistoryEntryAnswer {
+  uint64_t leaf_index = 0;
+  std::string leaf;  // the public leaf encoding
+  std::vector<Hash> inclusion_proof;
+  std::string record;  // empty in a lookup's key chain (in the state)
+  std::string record_opening;
+  std::string state_opening;  // empty in a lookup's key chain
+};
+
 // An account lookup (docs/index.md, "Lookups and histories"): what a
 // contact needs to learn and check the account's complete state.
 struct AccountLookupAnswer {
@@ -31,17 +42,10 @@ struct AccountLookupAnswer {
   std::string index_proof;    // encoded IndexProof at that position
   std::string account_state;  // AccountState encoding; empty: absent
   std::string state_opening;  // opens the state commitment; empty: absent
-};
-
-// One version of an account, for its owner: the public leaf with its
-// inclusion proof, and what the leaf's commitments hide, with the openings.
-struct HistoryEntryAnswer {
-  uint64_t leaf_index = 0;
-  std::string leaf;  // the public leaf encoding
-  std::vector<Hash> inclusion_proof;
-  std::string record;
-  std::string record_opening;
-  std::string state_opening;
+  // Per rotation in the state's key chain, in order: its leaf with the
+  // inclusion proof and the record opening, which anchor the chain in the
+  // log's history.
+  std::vector<HistoryEntryAnswer> key_chain;
 };
 
 // One page of an account's history.

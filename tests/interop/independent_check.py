@@ -786,6 +786,17 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
                 "absence of %r at %d" % (n, s)
             return None
         st = check_state_as_contact(look.account_state, n)
+        # Each chained rotation is anchored: its leaf (in the tree of size s,
+        # at the account's position, with its version) commits to it.
+        assert len(look.key_chain) == len(st["chain"]), "unanchored key chain"
+        for (li, rec), a in zip(st["chain"], look.key_chain):
+            assert a.leaf_index == li and not a.record and not a.state_opening
+            assert root_from_inclusion(li, s, leaf_hash(a.leaf),
+                                       list(a.inclusion_proof)) == c["root"]
+            leaf = decode_leaf(a.leaf)
+            assert leaf["position"] == pos and leaf["version"] == rec["version"]
+            assert commitment(a.record_opening, 1, n, rec["version"],
+                              records[li]) == leaf["record_commitment"]
         assert look.account_state == states_at[n, s], \
             "%r at size %d: state %s, the replay gives %s" % (
                 n, s, look.account_state.hex(), states_at[n, s].hex())
