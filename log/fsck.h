@@ -1,9 +1,11 @@
-// Fsck: rebuilds everything the log derives from its records and compares
-// it with what is stored, in the manner of Tessera's fsck: every record
-// decodes, verifies and obeys the account rules; every stored tree node;
-// every leaf-hash entry and history entry; and at every stored batch end,
-// the account states, each index node written then, and the index root;
-// finally the latest checkpoint against the recomputed roots.
+// Fsck: rebuilds everything the log derives from its leaves and the records
+// behind them and compares it with what is stored, in the manner of
+// Tessera's fsck: every leaf and record (signature, account rules,
+// commitment openings, VRF positions, versions, timestamps); every stored
+// tree node; every leaf-hash, record-hash and history entry; at every
+// stored batch end, the account states and the index root; the latest
+// index entries (from which the server rebuilds its index); finally the
+// latest checkpoint against the recomputed roots.
 //
 // Reports the first divergence, naming the tree size and the item.
 #ifndef KTLOG_LOG_FSCK_H_
@@ -22,7 +24,7 @@ struct FsckReport {
   uint64_t records = 0;
   uint64_t accounts = 0;
   uint64_t index_versions = 0;
-  uint64_t index_nodes = 0;
+  uint64_t index_entries = 0;
   // OK, or DATA_LOSS naming the first divergence (or another code if
   // storage could not be read).
   absl::Status status;

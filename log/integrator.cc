@@ -25,6 +25,28 @@ absl::StatusOr<uint64_t> LastLeafTime(LogWriter* storage) {
   return leaf->timestamp_ms;
 }
 
+// Rebuilds the in-memory index from the stored entries and checks it
+// against the stored root.
+absl::Status LoadIndex(LogWriter* storage, IndexVersions* index,
+                       const Clock* clock) {
+  std::vector<std::pair<Hash, Hash>> entries;
+  RETURN_IF_ERROR(storage->ReadIndexEntries([&](const StoredIndexEntry& e) {
+    entries.emplace_back(e.position,
+                         IndexValueHash(e.version, e.state_commitment));
+    return absl::OkStatus();
+  }));
+  uint64_t size = storage->size();
+  RETURN_IF_ERROR(index->Load(std::move(entries), size, clock->NowMillis()));
+  ASSIGN_OR_RETURN(Hash stored, storage->ReadIndexRoot(size));
+  if (index->latest_root() != stored) {
+    return absl::DataLossError(absl::StrCat(
+        "the stored account index entries give the root ",
+        index->latest_root().ToHex(), ", not the stored ", stored.ToHex(),
+        " of tree size ", size, "; run ktlog-admin fsck"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<AccountState>>
@@ -33,17 +55,17 @@ Integrator::StorageAccounts::LoadAccount(const std::string& account_id) {
 }
 
 absl::StatusOr<std::unique_ptr<Integrator>> Integrator::Open(
-    LogWriter* storage, CheckpointPublisher* publisher,
-    const VrfPrivateKey* vrf, const Clock* clock) {
+    LogWriter* storage, CheckpointPublisher* publisher, IndexVersions* index,
+    const Clock* clock, absl::Duration lookup_window) {
   uint64_t size = storage->size();
   ASSIGN_OR_RETURN(std::vector<Hash> hashes, storage->ReadCompactRange(size));
   ASSIGN_OR_RETURN(CompactRange range,
                    CompactRange::FromHashes(size, std::move(hashes)));
-  ASSIGN_OR_RETURN(Hash index_root, storage->ReadIndexRoot(size));
+  RETURN_IF_ERROR(LoadIndex(storage, index, clock));
   ASSIGN_OR_RETURN(uint64_t last_leaf_ms, LastLeafTime(storage));
   std::unique_ptr<Integrator> integrator(
-      new Integrator(storage, publisher, vrf, clock, std::move(range),
-                     index_root, last_leaf_ms));
+      new Integrator(storage, publisher, index, clock, lookup_window,
+                     std::move(range), last_leaf_ms));
   // Leaves synced after the last checkpoint (a crash), or a new log: sign
   // the tree as it is now.
   RETURN_IF_ERROR(integrator->PublishIfBehind());
@@ -51,21 +73,22 @@ absl::StatusOr<std::unique_ptr<Integrator>> Integrator::Open(
 }
 
 Integrator::Integrator(LogWriter* storage, CheckpointPublisher* publisher,
-                       const VrfPrivateKey* vrf, const Clock* clock,
-                       CompactRange range, Hash index_root,
+                       IndexVersions* index, const Clock* clock,
+                       absl::Duration lookup_window, CompactRange range,
                        uint64_t last_leaf_ms)
     : storage_(storage),
       publisher_(publisher),
-      vrf_(vrf),
+      index_(index),
       clock_(clock),
+      lookup_window_(lookup_window),
       range_(std::move(range)),
-      index_root_(index_root),
       last_leaf_ms_(last_leaf_ms),
       accounts_(storage),
       replay_(&accounts_) {}
 
 absl::Status Integrator::PublishCurrent() {
-  return publisher_->Publish(range_.size(), range_.Root(), index_root_);
+  return publisher_->Publish(range_.size(), range_.Root(),
+                             index_->latest_root());
 }
 
 absl::Status Integrator::PublishIfBehind() {
@@ -93,17 +116,16 @@ absl::StatusOr<absl::Status> Integrator::Admit(const PendingWrite& w,
   return replay_.Apply(w.record, b.range.size());
 }
 
-absl::StatusOr<AccountPosition> Integrator::PositionOf(
-    const std::string& account_id, Batch* b) {
+absl::StatusOr<AccountPosition> Integrator::PositionOf(const PendingWrite& w,
+                                                       Batch* b) {
+  const std::string& account_id = w.record.account_id;
   if (auto it = positions_.find(account_id); it != positions_.end()) {
     return it->second;
   }
   ASSIGN_OR_RETURN(std::optional<AccountPosition> stored,
                    storage_->ReadPosition(account_id));
   if (!stored.has_value()) {
-    ASSIGN_OR_RETURN(VrfPrivateKey::Evaluation e,
-                     vrf_->Prove(AccountVrfInput(account_id)));
-    stored = AccountPosition{e.output, e.proof};
+    stored = w.position;
     b->storage.positions.emplace_back(account_id, *stored);
   }
   positions_[account_id] = *stored;
@@ -113,7 +135,7 @@ absl::StatusOr<AccountPosition> Integrator::PositionOf(
 absl::StatusOr<AppendedLeaf> Integrator::AppendLeaf(const PendingWrite& w,
                                                     Batch* b) {
   const std::string& id = w.record.account_id;
-  ASSIGN_OR_RETURN(AccountPosition position, PositionOf(id, b));
+  ASSIGN_OR_RETURN(AccountPosition position, PositionOf(w, b));
   const AccountState& state = replay_.State(id);
   std::string encoded_state = state.Encode();
   PrivateEntry entry{w.data, NewOpening(), NewOpening()};
@@ -126,8 +148,8 @@ absl::StatusOr<AppendedLeaf> Integrator::AppendLeaf(const PendingWrite& w,
   std::string leaf_bytes = leaf.Encode();
   AppendedLeaf appended{b->range.size(), HashLeaf(leaf_bytes)};
   b->record_hashes[w.record_hash] = appended.leaf_index;
-  auto [key, value] = IndexEntryOf(leaf);
-  b->index_changes[key] = value;
+  b->index_changes[leaf.position] =
+      StoredIndexEntry{leaf.position, leaf.version, leaf.state_commitment};
   b->range.Append(appended.leaf_hash, [b](const NodeId& node, const Hash& h) {
     b->storage.nodes.emplace_back(node, h);
   });
@@ -140,27 +162,29 @@ absl::StatusOr<AppendedLeaf> Integrator::AppendLeaf(const PendingWrite& w,
   return appended;
 }
 
-absl::Status Integrator::CommitAndPublish(Batch* b, IntegratedBatch* out) {
+absl::Status Integrator::Store(Batch* b, IntegratedBatch* out) {
   StorageBatch& sb = b->storage;
   sb.accounts = replay_.Changed();
-  std::unique_ptr<IndexNodeReader> stored = storage_->IndexReaderAt(sb.begin);
-  std::vector<std::pair<Hash, Hash>> changes(b->index_changes.begin(),
-                                             b->index_changes.end());
-  ASSIGN_OR_RETURN(IndexUpdate update,
-                   index_cache_.Update(stored.get(), std::move(changes)));
-  sb.index_nodes = update.nodes;
+  std::vector<std::pair<Hash, Hash>> changes;
+  for (const auto& [position, e] : b->index_changes) {
+    changes.emplace_back(position,
+                         IndexValueHash(e.version, e.state_commitment));
+    sb.index_entries.push_back(e);
+  }
+  ASSIGN_OR_RETURN(IndexUpdate update, index_->Prepare(std::move(changes)));
   sb.index_root = update.root;
   RETURN_IF_ERROR(storage_->CommitBatch(sb));
-  index_cache_.Remember(update);
+  uint64_t now = clock_->NowMillis();
+  index_->Commit(update, sb.end(), now);
+  index_->Forget(
+      now - std::min<uint64_t>(now, absl::ToInt64Milliseconds(lookup_window_)));
   replay_.ClearChanges();
   if (replay_.loaded() > kMaxCachedAccounts) {
     replay_.Reset();
     positions_.clear();
   }
   range_ = std::move(b->range);
-  index_root_ = sb.index_root;
   out->appended = true;
-  out->published = PublishCurrent();
   return absl::OkStatus();
 }
 
@@ -181,7 +205,7 @@ absl::StatusOr<IntegratedBatch> Integrator::Integrate(
     out.outcomes.push_back(appended);
   }
   if (b.storage.leaves.empty()) return out;
-  RETURN_IF_ERROR(CommitAndPublish(&b, &out));
+  RETURN_IF_ERROR(Store(&b, &out));
   return out;
 }
 

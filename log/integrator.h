@@ -2,13 +2,17 @@
 // (decoded, signature verified), it turns them into the log's next state:
 // drops duplicates, applies the account rules in order (AccountReplay),
 // and for each record appends a public leaf (core/account/leaf.h): the
-// account's position (the VRF output of its id, computed once per account),
+// account's position (the VRF output of its id, computed before the write
+// was queued, log/positions.h),
 // its new version, the time, and commitments to the record and to the new
 // account state, under fresh openings. It updates the account index from
-// those leaves (IndexEntryOf, the definition every auditor recomputes),
-// writes everything (leaves, and privately the records, openings and
-// states) with one synced write, and then has the publisher sign a
-// checkpoint over it. Tessera's `Integrate`, for ktlog's data.
+// those leaves (IndexEntryOf, the definition every auditor recomputes; the
+// index is held in memory, log/index_versions.h), writes everything
+// (leaves, the changed index entries and root, and privately the records,
+// openings and states) with one synced write, then makes the new index
+// version visible and forgets index versions older than the lookup window.
+// The WriteQueue has the publisher sign checkpoints over it, paced
+// (PublishIfBehind). Tessera's `Integrate`, for ktlog's data.
 //
 // Durability: a record's leaf index is reported only after the batch holding
 // it is synced; a checkpoint is signed only over synced batches.
@@ -32,6 +36,7 @@
 #include "core/crypto/vrf.h"
 #include "core/merkle/compact_range.h"
 #include "core/util/clock.h"
+#include "log/index_versions.h"
 #include "log/publisher.h"
 #include "log/storage/log_storage.h"
 #include "log/write_queue.h"
@@ -40,12 +45,14 @@ namespace ktlog {
 
 class Integrator final : public BatchSink {
  public:
-  // Loads the tree from storage and publishes a checkpoint if the stored
-  // tree is larger than the latest checkpoint (or none exists yet). Borrows
+  // Loads the tree from storage and the account index into `index` (its
+  // root must be the stored one: DATA_LOSS otherwise), and publishes a
+  // checkpoint if the stored tree is larger than the latest checkpoint (or
+  // none exists yet). Index versions are kept for `lookup_window`. Borrows
   // everything. Storage errors pass through.
   static absl::StatusOr<std::unique_ptr<Integrator>> Open(
-      LogWriter* storage, CheckpointPublisher* publisher,
-      const VrfPrivateKey* vrf, const Clock* clock);
+      LogWriter* storage, CheckpointPublisher* publisher, IndexVersions* index,
+      const Clock* clock, absl::Duration lookup_window);
 
   // Integrates `batch` (see the file comment). An error means storage
   // failed and nothing of the batch was committed; the integrator must not
@@ -77,39 +84,38 @@ class Integrator final : public BatchSink {
     StorageBatch storage;
     CompactRange range;
     absl::flat_hash_map<Hash, uint64_t> record_hashes;  // in this batch
-    std::map<Hash, Hash> index_changes;  // position -> value, last wins
+    std::map<Hash, StoredIndexEntry> index_changes;  // by position, last wins
   };
 
   Integrator(LogWriter* storage, CheckpointPublisher* publisher,
-             const VrfPrivateKey* vrf, const Clock* clock, CompactRange range,
-             Hash index_root, uint64_t last_leaf_ms);
+             IndexVersions* index, const Clock* clock,
+             absl::Duration lookup_window, CompactRange range,
+             uint64_t last_leaf_ms);
 
   // Steps of Integrate.
   // Why `w` cannot be appended (a duplicate, or the account rules), or OK
   // once it is applied to the replay; a non-OK return is a storage error.
   absl::StatusOr<absl::Status> Admit(const PendingWrite& w, const Batch& b);
-  // The account's position: cached, stored, or computed now (and added to
-  // the batch).
-  absl::StatusOr<AccountPosition> PositionOf(const std::string& account_id,
-                                             Batch* b);
+  // The position of `w`'s account: cached, stored, or the one computed
+  // before `w` was queued (then added to the batch, to be stored).
+  absl::StatusOr<AccountPosition> PositionOf(const PendingWrite& w, Batch* b);
   // Appends the leaf of an admitted write; returns it.
   absl::StatusOr<AppendedLeaf> AppendLeaf(const PendingWrite& w, Batch* b);
-  // Commits the batch and publishes a checkpoint over it.
-  absl::Status CommitAndPublish(Batch* b, IntegratedBatch* out);
+  // Writes the batch to storage and makes its index version visible.
+  absl::Status Store(Batch* b, IntegratedBatch* out);
 
   LogWriter* const storage_;
   CheckpointPublisher* const publisher_;
-  const VrfPrivateKey* const vrf_;
+  IndexVersions* const index_;
   const Clock* const clock_;
+  const absl::Duration lookup_window_;
   CompactRange range_;
-  Hash index_root_;
   uint64_t last_leaf_ms_;  // leaf timestamps never decrease
   StorageAccounts accounts_;
   // Caches of what earlier batches loaded or computed (reset when large):
-  // account states, positions, and the index nodes near the root.
+  // account states and positions.
   AccountReplay replay_;
   std::map<std::string, AccountPosition> positions_;
-  IndexWriterCache index_cache_;
 };
 
 }  // namespace ktlog

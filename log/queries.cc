@@ -98,26 +98,16 @@ absl::StatusOr<uint64_t> LogQueries::ResolveTreeSize(
   return *tree_size;
 }
 
-absl::StatusOr<AccountPosition> LogQueries::PositionOf(
-    const std::string& account_id) {
-  ASSIGN_OR_RETURN(std::optional<AccountPosition> stored,
-                   storage_->ReadPosition(account_id));
-  if (stored.has_value()) return *stored;
-  ASSIGN_OR_RETURN(VrfPrivateKey::Evaluation e,
-                   vrf_->Prove(AccountVrfInput(account_id)));
-  return AccountPosition{e.output, e.proof};
-}
-
 absl::StatusOr<AccountLookupAnswer> LogQueries::Lookup(
     const std::string& account_id, std::optional<uint64_t> tree_size) {
   RETURN_IF_ERROR(ValidateAccountId(account_id));
   AccountLookupAnswer out;
   ASSIGN_OR_RETURN(out.tree_size,
                    ResolveTreeSize(tree_size, &out.checkpoint_note));
-  ASSIGN_OR_RETURN(AccountPosition position, PositionOf(account_id));
+  ASSIGN_OR_RETURN(AccountPosition position, positions_->Of(account_id));
   out.vrf_proof = position.proof;
-  std::unique_ptr<IndexNodeReader> reader =
-      storage_->IndexReaderAt(out.tree_size);
+  ASSIGN_OR_RETURN(std::unique_ptr<IndexNodeReader> reader,
+                   index_->ReaderAt(out.tree_size));
   std::optional<Hash> value_hash;
   ASSIGN_OR_RETURN(IndexProof proof,
                    ProveIndex(reader.get(), position.position, &value_hash));
@@ -194,7 +184,7 @@ absl::StatusOr<AccountHistoryAnswer> LogQueries::History(
                                             "of size ",
                                             out.tree_size));
   }
-  ASSIGN_OR_RETURN(AccountPosition position, PositionOf(account_id));
+  ASSIGN_OR_RETURN(AccountPosition position, positions_->Of(account_id));
   out.vrf_proof = position.proof;
   ASSIGN_OR_RETURN(std::vector<HistoryEntry> entries,
                    storage_->ReadHistory(account_id, from_version,

@@ -20,6 +20,8 @@
 #include "core/account/answers.h"
 #include "core/crypto/hash.h"
 #include "core/crypto/vrf.h"
+#include "log/index_versions.h"
+#include "log/positions.h"
 #include "log/publisher.h"
 #include "log/storage/log_storage.h"
 
@@ -30,11 +32,15 @@ inline constexpr size_t kMaxHistoryPerRequest = 100;
 
 class LogQueries {
  public:
-  // Borrows all three. `vrf` proves the positions of accounts that were
-  // never written (their absence needs a VRF proof too).
+  // Borrows everything. `index` answers lookups at the checkpoints of its
+  // lookup window; `positions` proves where accounts are, also those that
+  // were never written (their absence needs a VRF proof too).
   LogQueries(LogReader* storage, const CheckpointPublisher* publisher,
-             const VrfPrivateKey* vrf)
-      : storage_(storage), publisher_(publisher), vrf_(vrf) {}
+             IndexVersions* index, const Positions* positions)
+      : storage_(storage),
+        publisher_(publisher),
+        index_(index),
+        positions_(positions) {}
 
   // The latest signed checkpoint.
   absl::StatusOr<std::shared_ptr<const PublishedCheckpoint>> Latest() const;
@@ -59,6 +65,7 @@ class LogQueries {
   // the latest, whose note the answer carries): the VRF proof of its
   // position, the index proof at that position, and the state with the
   // opening of its commitment; or the proof that it is absent.
+  // FAILED_PRECONDITION for a checkpoint older than the lookup window.
   absl::StatusOr<AccountLookupAnswer> Lookup(const std::string& account_id,
                                              std::optional<uint64_t> tree_size);
   // Up to kMaxHistoryPerRequest of an account's versions from
@@ -77,9 +84,6 @@ class LogQueries {
   // copied to *note) resolved to one with an index root.
   absl::StatusOr<uint64_t> ResolveTreeSize(std::optional<uint64_t> tree_size,
                                            std::string* note) const;
-  // The account's position and VRF proof: stored, or computed for an
-  // account that was never written.
-  absl::StatusOr<AccountPosition> PositionOf(const std::string& account_id);
   // The leaf of a version of an account (`entry`, stored at a leaf index
   // below `tree_size`) with its inclusion proof and everything behind it.
   absl::StatusOr<HistoryEntryAnswer> Version(const HistoryEntry& entry,
@@ -87,7 +91,8 @@ class LogQueries {
 
   LogReader* const storage_;
   const CheckpointPublisher* const publisher_;
-  const VrfPrivateKey* const vrf_;
+  IndexVersions* const index_;
+  const Positions* const positions_;
 };
 
 }  // namespace ktlog

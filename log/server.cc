@@ -25,6 +25,7 @@ namespace ktlog {
 namespace {
 
 constexpr int kMaxRequestBytes = 64 * 1024;
+constexpr int kMaxIdleThreads = 256;
 
 // gRPC only says "failed to bind"; for a numeric IPv4 host:port, find out
 // why with a plain socket so the operator gets errno's reason.
@@ -152,15 +153,18 @@ absl::Status LogServer::OpenComponents() {
       LogIdentity{signer_.name(), log_key().ToString()}));
   ASSIGN_OR_RETURN(publisher_, CheckpointPublisher::Create(
                                    storage_.get(), &signer_, options_.clock));
-  ASSIGN_OR_RETURN(integrator_,
-                   Integrator::Open(storage_.get(), publisher_.get(), &vrf_,
-                                    options_.clock));
+  index_ = std::make_unique<IndexVersions>();
+  positions_ = std::make_unique<Positions>(storage_.get(), &vrf_);
+  ASSIGN_OR_RETURN(
+      integrator_,
+      Integrator::Open(storage_.get(), publisher_.get(), index_.get(),
+                       options_.clock, options_.lookup_window));
   queue_ = std::make_unique<WriteQueue>(integrator_.get(), options_.sequencer);
   writes_ = std::make_unique<LogWrites>(queue_.get(), publisher_.get(),
-                                        options_.clock,
+                                        positions_.get(), options_.clock,
                                         options_.service.max_record_skew);
-  queries_ =
-      std::make_unique<LogQueries>(storage_.get(), publisher_.get(), &vrf_);
+  queries_ = std::make_unique<LogQueries>(storage_.get(), publisher_.get(),
+                                          index_.get(), positions_.get());
   cosignatures_ = std::make_unique<Cosignatures>(
       storage_.get(), publisher_.get(), signer_.verifier_key(), options_.clock,
       options_.cosignatures);
@@ -179,6 +183,15 @@ absl::Status LogServer::StartGrpc() {
   grpc::ResourceQuota quota("ktlog-server");
   quota.SetMaxThreads(512);
   builder.SetResourceQuota(quota);
+  // Handlers block (a write waits for its group commit), so many threads
+  // are busy at once. gRPC's sync server ends a thread that finds more than
+  // MAX_POLLERS idle ones (default 2) and starts one when none is idle:
+  // under load that is a thread created and destroyed per RPC (half the
+  // server's CPU in the kernel). Idle threads stay instead.
+  builder.SetSyncServerOption(
+      grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(
+      grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, kMaxIdleThreads);
   builder.AddListeningPort(options_.listen_address,
                            grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(service_.get());
@@ -263,6 +276,8 @@ void LogServer::Shutdown(absl::Duration grace) {
   writes_.reset();
   queue_.reset();
   integrator_.reset();
+  positions_.reset();
+  index_.reset();
   publisher_.reset();
   storage_.reset();
 }

@@ -20,7 +20,9 @@
 #include "core/note/note.h"
 #include "core/util/clock.h"
 #include "log/cosignatures.h"
+#include "log/index_versions.h"
 #include "log/integrator.h"
+#include "log/positions.h"
 #include "log/publisher.h"
 #include "log/queries.h"
 #include "log/service.h"
@@ -44,6 +46,10 @@ struct LogServerOptions {
   // host:port; port 0 picks a free port (see LogServer::port()).
   std::string listen_address = "127.0.0.1:0";
   SequencerOptions sequencer;
+  // How long index versions are kept for lookups (docs/index.md): clients
+  // look up at the checkpoint they trust, which lags the latest by up to a
+  // witness round when they require cosignatures.
+  absl::Duration lookup_window = absl::Minutes(10);
   ServiceOptions service;
   CosignatureOptions cosignatures;
   const Clock* clock = RealClock::Get();
@@ -103,6 +109,8 @@ class LogServer {
   LogServerOptions options_;
   std::unique_ptr<LogStorage> storage_;
   std::unique_ptr<CheckpointPublisher> publisher_;
+  std::unique_ptr<IndexVersions> index_;
+  std::unique_ptr<Positions> positions_;
   std::unique_ptr<Integrator> integrator_;
   std::unique_ptr<WriteQueue> queue_;
   std::unique_ptr<LogWrites> writes_;

@@ -44,6 +44,9 @@ void AddFlags(FlagSet* flags, Config* c) {
                 "most records per batch (group commit)");
   flags->Duration("batch_delay", &o.sequencer.batch_delay,
                   "how long a batch waits to fill after its first record");
+  flags->Duration("checkpoint_pace", &o.sequencer.checkpoint_pace,
+                  "sign at most one checkpoint per this long under writes "
+                  "(0: one per batch)");
   flags->Duration("checkpoint_interval", &o.sequencer.checkpoint_interval,
                   "sign a heartbeat checkpoint after this long without writes");
   flags->Uint64("max_pending", &c->max_pending,
@@ -54,6 +57,9 @@ void AddFlags(FlagSet* flags, Config* c) {
   flags->String("witness_keys", &c->witness_keys,
                 "comma-separated verifier keys (type 0x04) of the witnesses "
                 "whose cosignatures the log accepts");
+  flags->Duration("lookup_window", &o.lookup_window,
+                  "answer lookups at the checkpoints of this last stretch "
+                  "of time (index versions are kept in memory that long)");
   flags->Duration("witness_timeout", &o.cosignatures.witness_timeout,
                   "hand witnesses the latest checkpoint to cosign once all of "
                   "them cosigned the one before, or after this long");
@@ -79,6 +85,12 @@ absl::Status Finish(Config* c) {
   if (o.sequencer.checkpoint_interval < absl::Milliseconds(10)) {
     return absl::InvalidArgumentError(
         "--checkpoint_interval must be at least 10ms");
+  }
+  if (o.sequencer.checkpoint_pace < absl::ZeroDuration() ||
+      o.sequencer.checkpoint_pace > absl::Seconds(1)) {
+    return absl::InvalidArgumentError(
+        "--checkpoint_pace must be between 0 and 1s (a leaf is covered by a "
+        "checkpoint within about the pace)");
   }
   for (absl::string_view k :
        absl::StrSplit(c->witness_keys, ',', absl::SkipEmpty())) {

@@ -27,9 +27,11 @@ WriteQueue::~WriteQueue() { Stop(); }
 
 absl::StatusOr<AppendedLeaf> WriteQueue::Submit(const DeviceRecord& record,
                                                 std::string data,
+                                                const AccountPosition& position,
                                                 absl::Time deadline) {
   auto p = std::make_shared<Pending>();
   p->write.record = record;
+  p->write.position = position;
   p->write.record_hash = Sha256(data);
   p->write.data = std::move(data);
   {
@@ -100,8 +102,10 @@ std::vector<std::shared_ptr<WriteQueue::Pending>> WriteQueue::NextBatch() {
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !queue_.empty() || stopping_;
       };
-      mu_.AwaitWithDeadline(absl::Condition(&has_work),
-                            last_publish_ + options_.checkpoint_interval);
+      mu_.AwaitWithDeadline(
+          absl::Condition(&has_work),
+          last_publish_ + (unpublished_ ? options_.checkpoint_pace
+                                        : options_.checkpoint_interval));
       if (!queue_.empty()) {
         auto full = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
           return queue_.size() >= options_.max_batch_size || stopping_;
@@ -116,15 +120,39 @@ std::vector<std::shared_ptr<WriteQueue::Pending>> WriteQueue::NextBatch() {
       }
       if (stopping_) return {};
     }
-    // Idle for the checkpoint interval: a heartbeat.
-    absl::Status s = sink_->PublishCurrent();
+    // Idle: the paced checkpoint that is due, or a heartbeat.
+    bool due;
+    {
+      absl::MutexLock lock(&mu_);
+      due = unpublished_;
+    }
+    absl::Status s = due ? sink_->PublishIfBehind() : sink_->PublishCurrent();
     if (!s.ok()) {
       Fail(s);
       return {};
     }
     absl::MutexLock lock(&mu_);
     last_publish_ = absl::Now();
+    unpublished_ = false;
   }
+}
+
+void WriteQueue::PublishIfDue(bool force) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!unpublished_) return;
+    if (!force && absl::Now() < last_publish_ + options_.checkpoint_pace) {
+      return;
+    }
+  }
+  absl::Status s = sink_->PublishIfBehind();
+  if (!s.ok()) {
+    Fail(s);
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  last_publish_ = absl::Now();
+  unpublished_ = false;
 }
 
 void WriteQueue::Process(const std::vector<std::shared_ptr<Pending>>& batch) {
@@ -141,12 +169,11 @@ void WriteQueue::Process(const std::vector<std::shared_ptr<Pending>>& batch) {
     batch[i]->Finish(std::move(integrated->outcomes[i]));
   }
   if (!integrated->appended) return;
-  if (!integrated->published.ok()) {
-    Fail(integrated->published);
-    return;
+  {
+    absl::MutexLock lock(&mu_);
+    unpublished_ = true;
   }
-  absl::MutexLock lock(&mu_);
-  last_publish_ = absl::Now();
+  PublishIfDue(/*force=*/false);
 }
 
 void WriteQueue::Run() {

@@ -2,9 +2,12 @@
 // number of threads Submit(); one thread of the queue forms batches (group
 // commit: up to max_batch_size writes, or whatever arrived within
 // batch_delay of the first) and hands each to its BatchSink (the
-// Integrator), then answers every writer with its outcome. When no write
-// arrives for checkpoint_interval, it asks the sink for a heartbeat
-// checkpoint. Tessera's batching queue, for ktlog.
+// Integrator), then answers every writer with its outcome (its leaf is
+// durable then). Checkpoints are paced: the sink signs one over what was
+// appended at most every checkpoint_pace (under load one signature and
+// one synced write serve many batches, and a leaf is covered within about
+// the pace); when no write arrives for checkpoint_interval, it signs a
+// heartbeat. Tessera's batching queue, for ktlog.
 //
 // Back-pressure: at most max_pending writes wait; beyond that Submit()
 // answers RESOURCE_EXHAUSTED at once instead of queueing.
@@ -30,6 +33,7 @@
 #include "absl/time/time.h"
 #include "core/account/record.h"
 #include "core/crypto/hash.h"
+#include "log/storage/log_storage.h"
 
 namespace ktlog {
 
@@ -38,6 +42,9 @@ struct SequencerOptions {
   size_t max_batch_size = 512;
   absl::Duration batch_delay = absl::Milliseconds(2);
   absl::Duration checkpoint_interval = absl::Seconds(1);
+  // At most one checkpoint per this long while writes arrive (0: one per
+  // batch).
+  absl::Duration checkpoint_pace = absl::Milliseconds(100);
   size_t max_pending = 8192;
 };
 
@@ -46,6 +53,9 @@ struct PendingWrite {
   DeviceRecord record;  // decoded, signature verified
   std::string data;     // its canonical encoding
   Hash record_hash;     // SHA-256(data)
+  // The account's position and VRF proof (log/positions.h), computed
+  // before queueing so that the integrator never evaluates the VRF.
+  AccountPosition position;
 };
 
 // Where a record was appended: its public leaf.
@@ -59,11 +69,8 @@ struct IntegratedBatch {
   // Per write, in order: its leaf, or why it was refused (the account
   // rules' errors; ALREADY_EXISTS for a duplicate, naming its leaf index).
   std::vector<absl::StatusOr<AppendedLeaf>> outcomes;
-  // Whether a checkpoint over the batch was attempted (something was
-  // appended), and if so whether it was signed: the records are durable
-  // either way (the next start-up signs one).
+  // Whether anything was appended (and so a checkpoint is due).
   bool appended = false;
-  absl::Status published;
 };
 
 // What the queue hands its batches to (the Integrator). Called from the
@@ -71,13 +78,15 @@ struct IntegratedBatch {
 class BatchSink {
  public:
   virtual ~BatchSink() = default;
-  // See Integrator::Integrate. An error stops the queue.
+  // See Integrator::Integrate (appends durably; signs nothing). An error
+  // stops the queue.
   virtual absl::StatusOr<IntegratedBatch> Integrate(
       const std::vector<const PendingWrite*>& batch) = 0;
   // No write for the checkpoint interval: sign a heartbeat. An error stops
   // the queue.
   virtual absl::Status PublishCurrent() = 0;
-  // The queue stopped and is empty: make sure a checkpoint covers the tree.
+  // Sign a checkpoint if the latest does not cover the whole tree (a paced
+  // checkpoint is due, or the queue stopped). An error stops the queue.
   virtual absl::Status PublishIfBehind() = 0;
 };
 
@@ -95,7 +104,9 @@ class WriteQueue {
   // DEADLINE_EXCEEDED if the deadline passed first (the record may still be
   // appended later).
   absl::StatusOr<AppendedLeaf> Submit(const DeviceRecord& record,
-                                      std::string data, absl::Time deadline);
+                                      std::string data,
+                                      const AccountPosition& position,
+                                      absl::Time deadline);
 
   // Stops accepting writes, hands what is queued to the sink, has it
   // publish a final checkpoint and joins the thread. Idempotent.
@@ -110,6 +121,8 @@ class WriteQueue {
   std::vector<std::shared_ptr<Pending>> NextBatch();
   // Integrates `batch` and answers its writers.
   void Process(const std::vector<std::shared_ptr<Pending>>& batch);
+  // Signs a checkpoint over what was appended if the pace allows it now.
+  void PublishIfDue(bool force);
   // Stops the queue for good after a sink failure.
   void Fail(const absl::Status& status);
   bool failed();
@@ -122,6 +135,7 @@ class WriteQueue {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status failed_ ABSL_GUARDED_BY(mu_);
   absl::Time last_publish_ ABSL_GUARDED_BY(mu_);
+  bool unpublished_ ABSL_GUARDED_BY(mu_) = false;  // appended, not signed
   std::thread thread_;
 };
 

@@ -38,8 +38,9 @@ absl::StatusOr<WriteAnswer> LogWrites::Append(const std::string& record_bytes,
                                               bool wait_for_checkpoint,
                                               absl::Time deadline) {
   ASSIGN_OR_RETURN(DeviceRecord record, Check(record_bytes, expected));
+  ASSIGN_OR_RETURN(AccountPosition position, positions_->Of(record.account_id));
   ASSIGN_OR_RETURN(AppendedLeaf appended,
-                   queue_->Submit(record, record_bytes, deadline));
+                   queue_->Submit(record, record_bytes, position, deadline));
   WriteAnswer out{appended.leaf_index, appended.leaf_hash, ""};
   if (!wait_for_checkpoint) return out;
   std::shared_ptr<const PublishedCheckpoint> cp =

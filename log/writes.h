@@ -1,7 +1,8 @@
 // LogWrites: the log's write API in core terms, with no gRPC. It checks a
 // signed record as a write (decodes, operation, signature, timestamp within
-// the skew of the log's clock), queues it for sequencing, and, if asked,
-// waits for the first checkpoint that covers it.
+// the skew of the log's clock), finds the account's position (evaluating
+// the VRF for a new account, here in the caller's thread), queues it for
+// sequencing, and, if asked, waits for the first checkpoint that covers it.
 //
 // Thread-safe.
 #ifndef KTLOG_LOG_WRITES_H_
@@ -14,6 +15,7 @@
 #include "core/account/record.h"
 #include "core/crypto/hash.h"
 #include "core/util/clock.h"
+#include "log/positions.h"
 #include "log/publisher.h"
 #include "log/write_queue.h"
 
@@ -27,12 +29,14 @@ struct WriteAnswer {
 
 class LogWrites {
  public:
-  // Borrows all three. Records whose timestamp is further than
+  // Borrows everything. Records whose timestamp is further than
   // `max_record_skew` from the clock are refused.
   LogWrites(WriteQueue* queue, const CheckpointPublisher* publisher,
-            const Clock* clock, absl::Duration max_record_skew)
+            const Positions* positions, const Clock* clock,
+            absl::Duration max_record_skew)
       : queue_(queue),
         publisher_(publisher),
+        positions_(positions),
         clock_(clock),
         max_record_skew_(max_record_skew) {}
 
@@ -56,6 +60,7 @@ class LogWrites {
 
   WriteQueue* const queue_;
   const CheckpointPublisher* const publisher_;
+  const Positions* const positions_;
   const Clock* const clock_;
   const absl::Duration max_record_skew_;
 };

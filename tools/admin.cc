@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   }
   std::cout << "fsck OK: " << report.records << " leaves and records, "
             << report.accounts << " accounts, " << report.index_versions
-            << " index versions, " << report.index_nodes
-            << " index nodes checked\n";
+            << " index versions, " << report.index_entries
+            << " index entries checked\n";
   return 0;
 }

@@ -1,7 +1,7 @@
-// Building, updating and proving the account index (core/index.h) over a
-// node store. The same algorithm runs over the server's versioned RocksDB
-// store (log/storage.h) and over InMemoryIndex (fsck, auditors, tests), so
-// every party computes roots the same way.
+// Building, updating and proving the account index (core/account/index.h)
+// over a node store. The same algorithm runs over the log's in-memory
+// versioned index (log/index_versions.h), the auditor's RocksDB store and
+// InMemoryIndex (fsck, tests), so every party computes roots the same way.
 //
 // Nodes are addressed by their path: a depth and the key bits above it.
 // Only non-empty nodes are stored; keys are never deleted (accounts are
@@ -32,6 +32,10 @@ struct IndexPath {
   }
   friend bool operator==(const IndexPath& a, const IndexPath& b) {
     return a.depth == b.depth && a.prefix == b.prefix;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const IndexPath& p) {
+    return H::combine(std::move(h), p.depth, p.prefix);
   }
 };
 

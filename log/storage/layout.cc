@@ -16,7 +16,7 @@ constexpr char kNode = 'n';
 constexpr char kAccountState = 'a';
 constexpr char kHistory = 'v';
 constexpr char kPosition = 'q';
-constexpr char kIndexNode = 'x';
+constexpr char kIndexEntry = 'p';
 constexpr char kIndexRoot = 'i';
 constexpr char kCosigned = 'w';
 
@@ -85,12 +85,10 @@ std::string PositionKey(absl::string_view account_id) {
   return PerAccount(kPosition, account_id);
 }
 
-std::string IndexNodePrefix(const IndexPath& path) {
-  std::string k(1, kIndexNode);
-  AppendBigEndian(path.depth, 2, &k);
-  absl::StrAppend(&k, path.prefix.view());
-  return k;
+std::string IndexEntryKey(const Hash& position) {
+  return absl::StrCat(absl::string_view(&kIndexEntry, 1), position.view());
 }
+std::string IndexEntryPrefix() { return std::string(1, kIndexEntry); }
 
 std::string IndexRootPrefix() { return std::string(1, kIndexRoot); }
 std::string IndexRootKey(uint64_t size) { return Tagged(kIndexRoot, size); }

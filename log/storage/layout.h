@@ -27,9 +27,10 @@ namespace layout {
 
 // The format of the data dirs this code reads and writes, stored under
 // FormatKey() as a u64. 1 was ktlog before the key layout was versioned; 2
-// had public records as leaves; 3 is the private directory (public leaves,
-// private records and openings).
-inline constexpr uint64_t kDataDirFormat = 3;
+// had public records as leaves; 3 was the private directory with versioned
+// index nodes; 4 keeps only the latest index entries (the index is held in
+// memory, log/index_versions.h).
+inline constexpr uint64_t kDataDirFormat = 4;
 
 std::string FormatKey();      // "m/format"  -> u64 format
 std::string IdentityKey();    // "m/identity" -> origin "\n" log key
@@ -62,9 +63,10 @@ std::string AccountStatePrefix(absl::string_view account_id);
 std::string HistoryPrefix(absl::string_view account_id);
 std::string PositionKey(absl::string_view account_id);
 
-// 'x' | u16 depth | prefix (32), then | u64 size -> IndexNode encoding
-// written by the batch that ended at that size (keys are positions).
-std::string IndexNodePrefix(const IndexPath& path);
+// 'p' | position (32) -> u64 version | state commitment (32): the latest
+// index entry of each position (the index is rebuilt from them at start).
+std::string IndexEntryKey(const Hash& position);
+std::string IndexEntryPrefix();
 
 // 'i' | u64 size -> index root (32) after the batch that ended at size.
 std::string IndexRootPrefix();

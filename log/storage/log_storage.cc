@@ -68,28 +68,6 @@ std::optional<PrivateEntry> DecodeEntry(absl::string_view data) {
                       std::string(state_opening)};
 }
 
-class VersionedIndexReader : public IndexNodeReader {
- public:
-  VersionedIndexReader(const RocksDb* db, uint64_t version)
-      : db_(db), version_(version) {}
-
-  absl::StatusOr<IndexNode> Read(const IndexPath& path) override {
-    std::string prefix = layout::IndexNodePrefix(path);
-    std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
-    it->SeekForPrev(layout::Versioned(prefix, version_));
-    if (it->Valid() &&
-        layout::ParseVersioned(ToView(it->key()), prefix).has_value()) {
-      return IndexNode::Decode(ToView(it->value()));
-    }
-    RETURN_IF_ERROR(FromRocksDb(it->status(), "reading the account index"));
-    return IndexNode();
-  }
-
- private:
-  const RocksDb* const db_;
-  const uint64_t version_;
-};
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LogStorage>> LogStorage::Open(
@@ -175,9 +153,10 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
                              batch.end()),
            account.Encode());
   }
-  for (const auto& [path, node] : batch.index_nodes) {
-    wb.Put(layout::Versioned(layout::IndexNodePrefix(path), batch.end()),
-           node.Encode());
+  for (const StoredIndexEntry& e : batch.index_entries) {
+    std::string value = layout::U64Value(e.version);
+    absl::StrAppend(&value, e.state_commitment.view());
+    wb.Put(layout::IndexEntryKey(e.position), value);
   }
   wb.Put(layout::IndexRootKey(batch.end()),
          std::string(batch.index_root.view()));
@@ -353,18 +332,23 @@ absl::StatusOr<std::vector<uint64_t>> LogStorage::ReadIndexVersions() {
   return out;
 }
 
-std::unique_ptr<IndexNodeReader> LogStorage::IndexReaderAt(uint64_t size) {
-  return std::make_unique<VersionedIndexReader>(db_.get(), size);
-}
-
-absl::StatusOr<std::optional<IndexNode>> LogStorage::ReadIndexNodeExact(
-    const IndexPath& path, uint64_t version) {
-  ASSIGN_OR_RETURN(
-      std::optional<std::string> v,
-      db_->Get(layout::Versioned(layout::IndexNodePrefix(path), version)));
-  if (!v.has_value()) return std::optional<IndexNode>();
-  ASSIGN_OR_RETURN(IndexNode node, IndexNode::Decode(*v));
-  return std::optional<IndexNode>(node);
+absl::Status LogStorage::ReadIndexEntries(
+    const std::function<absl::Status(const StoredIndexEntry&)>& f) {
+  std::string prefix = layout::IndexEntryPrefix();
+  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    absl::string_view key = ToView(it->key()), value = ToView(it->value());
+    if (key.size() != 1 + Hash::kSize || value.size() != 8 + Hash::kSize) {
+      return absl::DataLossError("malformed stored index entry");
+    }
+    StoredIndexEntry e;
+    e.position = Hash::FromBytesOrDie(key.substr(1));
+    e.version = ReadBigEndian(value, 8);
+    e.state_commitment = Hash::FromBytesOrDie(value.substr(8));
+    RETURN_IF_ERROR(f(e));
+  }
+  return FromRocksDb(it->status(), "reading index entries");
 }
 
 absl::StatusOr<std::vector<HistoryEntry>> LogStorage::ReadHistory(

@@ -7,15 +7,17 @@
 // by leaf index, every public leaf and the private entry behind it (the
 // record and both openings); leaf hash and record hash -> leaf index; every
 // perfect-subtree node hash; the latest signed checkpoint; each account's
-// position and VRF proof; versioned by the tree size after each batch (so
-// lookups work at any checkpoint): every account state, every account index
-// node and the index root; each account's history (version -> leaf index);
-// checkpoints with witness cosignatures.
+// position and VRF proof; each position's latest account index entry (the
+// index itself is held in memory: log/index_versions.h); versioned by the
+// tree size after each batch: every account state and the index root; each
+// account's history (version -> leaf index); checkpoints with witness
+// cosignatures.
 #ifndef KTLOG_LOG_STORAGE_LOG_STORAGE_H_
 #define KTLOG_LOG_STORAGE_LOG_STORAGE_H_
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +60,14 @@ struct AccountPosition {
   std::string proof;  // VrfPublicKey::kProofSize bytes
 };
 
+// A position's latest account index entry: the version and state
+// commitment of its latest leaf (IndexEntryOf gives its value).
+struct StoredIndexEntry {
+  Hash position;
+  uint64_t version = 0;
+  Hash state_commitment;
+};
+
 // One record's place in its account's history.
 struct HistoryEntry {
   std::string account_id;
@@ -78,8 +88,8 @@ struct StorageBatch {
   std::vector<AccountState> accounts;          // changed accounts, final state
   // Accounts whose position is stored for the first time.
   std::vector<std::pair<std::string, AccountPosition>> positions;
-  std::vector<std::pair<IndexPath, IndexNode>> index_nodes;  // changed nodes
-  Hash index_root;  // the index after the batch
+  std::vector<StoredIndexEntry> index_entries;  // changed positions
+  Hash index_root;                              // the index after the batch
 
   uint64_t end() const { return begin + leaves.size(); }
 };
@@ -130,9 +140,11 @@ class LogReader {
   // The index root of the tree of `size`: NOT_FOUND unless `size` is 0 or
   // the end of a batch (every checkpoint's size is).
   virtual absl::StatusOr<Hash> ReadIndexRoot(uint64_t size) = 0;
-  // A reader of the index as it was in the tree of `size` (a batch end).
-  // The reader borrows this storage.
-  virtual std::unique_ptr<IndexNodeReader> IndexReaderAt(uint64_t size) = 0;
+  // Calls `f` with every position's latest index entry, in position
+  // order; stops at the first error `f` returns. DATA_LOSS if one is
+  // malformed.
+  virtual absl::Status ReadIndexEntries(
+      const std::function<absl::Status(const StoredIndexEntry&)>& f) = 0;
   // Up to `limit` entries of the account's history with version >=
   // from_version and leaf index < below, ascending by version.
   virtual absl::StatusOr<std::vector<HistoryEntry>> ReadHistory(
@@ -163,9 +175,6 @@ class LogInspector : public virtual LogReader {
   virtual absl::StatusOr<std::optional<LogIdentity>> ReadIdentity() = 0;
   // The sizes at which index roots are stored (batch ends), ascending.
   virtual absl::StatusOr<std::vector<uint64_t>> ReadIndexVersions() = 0;
-  // The stored index node at exactly `path` and `version`, if any.
-  virtual absl::StatusOr<std::optional<IndexNode>> ReadIndexNodeExact(
-      const IndexPath& path, uint64_t version) = 0;
 };
 
 // Checkpoints with the witnesses' cosignatures (log/cosignatures.h).
@@ -233,7 +242,8 @@ class LogStorage final : public LogWriter,
   absl::StatusOr<std::optional<AccountState>> ReadAccount(
       const std::string& account_id, uint64_t size) override;
   absl::StatusOr<Hash> ReadIndexRoot(uint64_t size) override;
-  std::unique_ptr<IndexNodeReader> IndexReaderAt(uint64_t size) override;
+  absl::Status ReadIndexEntries(
+      const std::function<absl::Status(const StoredIndexEntry&)>& f) override;
   absl::StatusOr<std::vector<HistoryEntry>> ReadHistory(
       const std::string& account_id, uint64_t from_version, uint64_t below,
       size_t limit) override;
@@ -246,8 +256,6 @@ class LogStorage final : public LogWriter,
   // LogInspector.
   absl::StatusOr<std::optional<LogIdentity>> ReadIdentity() override;
   absl::StatusOr<std::vector<uint64_t>> ReadIndexVersions() override;
-  absl::StatusOr<std::optional<IndexNode>> ReadIndexNodeExact(
-      const IndexPath& path, uint64_t version) override;
 
   // CosignatureStore.
   absl::Status WriteCosignedCheckpoint(const LogCheckpoint& cp,

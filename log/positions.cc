@@ -1,0 +1,18 @@
+#include "log/positions.h"
+
+#include "core/account/leaf.h"
+#include "core/util/status_macros.h"
+
+namespace ktlog {
+
+absl::StatusOr<AccountPosition> Positions::Of(
+    const std::string& account_id) const {
+  ASSIGN_OR_RETURN(std::optional<AccountPosition> stored,
+                   storage_->ReadPosition(account_id));
+  if (stored.has_value()) return *stored;
+  ASSIGN_OR_RETURN(VrfPrivateKey::Evaluation e,
+                   vrf_->Prove(AccountVrfInput(account_id)));
+  return AccountPosition{e.output, e.proof};
+}
+
+}  // namespace ktlog
