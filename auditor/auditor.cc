@@ -41,7 +41,7 @@ const char* SuccessionFailure(Succession verdict) {
 
 absl::StatusOr<std::unique_ptr<Auditor>> Auditor::Open(AuditorOptions options,
                                                        NoteSigner witness,
-                                                       LogClient* log) {
+                                                       LogFeed* log) {
   if (witness.type() != kNoteTypeCosignatureV1) {
     return absl::InvalidArgumentError(
         "the auditor's key must be a witness key (ktlog-keygen "
@@ -55,7 +55,7 @@ absl::StatusOr<std::unique_ptr<Auditor>> Auditor::Open(AuditorOptions options,
       std::move(options), std::move(witness), log, std::move(store)));
 }
 
-Auditor::Auditor(AuditorOptions options, NoteSigner witness, LogClient* log,
+Auditor::Auditor(AuditorOptions options, NoteSigner witness, LogFeed* log,
                  std::unique_ptr<AuditorStore> store)
     : options_(std::move(options)),
       witness_(std::move(witness)),
@@ -110,8 +110,7 @@ absl::Status Auditor::InvalidLeaf(const LogCheckpoint& cp,
   // the log can prove it.
   nlohmann::json evidence = {
       {"checkpoint", note}, {"leaf_index", index}, {"leaf", HexEncode(leaf)}};
-  absl::StatusOr<InclusionAnswer> proof =
-      log_->GetInclusionProof(index, cp.size);
+  absl::StatusOr<InclusionAnswer> proof = log_->InclusionProof(index, cp.size);
   if (proof.ok()) {
     evidence["inclusion_proof"] = HashesToJson(proof->hashes);
     evidence["inclusion_verifies"] =
@@ -129,7 +128,7 @@ absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
     uint64_t from = progress->range.size();
     ASSIGN_OR_RETURN(
         std::vector<std::string> page,
-        log_->GetEntries(from, std::min(cp.size, from + options_.page)));
+        log_->Entries(from, std::min(cp.size, from + options_.page), cp.size));
     if (page.empty()) {
       return absl::UnavailableError(
           absl::StrCat("the log returned no entries from ", from));
@@ -205,7 +204,7 @@ absl::StatusOr<bool> Auditor::CheckSucceeds(const AuditorProgress& progress,
         LogCheckpoint previous,
         OpenLogCheckpoint(*before, options_.log_key.checkpoint_key));
     auto proof = [this](uint64_t old_size, uint64_t new_size) {
-      return log_->GetConsistencyProof(old_size, new_size);
+      return log_->ConsistencyProof(old_size, new_size);
     };
     ASSIGN_OR_RETURN(SuccessionCheck check,
                      CheckSuccession(previous, cp, proof));
@@ -251,7 +250,7 @@ absl::StatusOr<Auditor::Round> Auditor::Pass() {
   // Nothing uncommitted survives a failed round.
   replay_ =
       std::make_unique<LeafReplay>(&versions_, progress.last_timestamp_ms);
-  ASSIGN_OR_RETURN(std::string note, log_->GetCheckpointToCosign());
+  ASSIGN_OR_RETURN(std::string note, log_->CheckpointToCosign());
   absl::StatusOr<LogCheckpoint> cp =
       OpenLogCheckpoint(note, options_.log_key.checkpoint_key);
   if (!cp.ok()) {

@@ -27,7 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "auditor/auditor_store.h"
-#include "client/log_client.h"
+#include "client/log_feed.h"
 #include "core/account/replay.h"
 #include "core/note/checkpoint.h"
 #include "core/note/log_key.h"
@@ -58,7 +58,7 @@ class Auditor {
   // for another log.
   static absl::StatusOr<std::unique_ptr<Auditor>> Open(AuditorOptions options,
                                                        NoteSigner witness,
-                                                       LogClient* log);
+                                                       LogFeed* log);
 
   struct Round {
     uint64_t size = 0;            // the verified checkpoint's size
@@ -86,7 +86,7 @@ class Auditor {
   const std::string& evidence_path() const { return evidence_path_; }
 
  private:
-  Auditor(AuditorOptions options, NoteSigner witness, LogClient* log,
+  Auditor(AuditorOptions options, NoteSigner witness, LogFeed* log,
           std::unique_ptr<AuditorStore> store);
   // RunOnce without the second pass.
   absl::StatusOr<Round> Pass();
@@ -136,7 +136,7 @@ class Auditor {
 
   const AuditorOptions options_;
   NoteSigner witness_;
-  LogClient* const log_;
+  LogFeed* const log_;
   std::unique_ptr<AuditorStore> store_;
   StoredVersions versions_;
   // Positions' versions (cached; changes not yet committed), made afresh

@@ -68,7 +68,7 @@ class Progress {
 
 // What the command line configures.
 struct Config {
-  std::string log = "127.0.0.1:8020", log_key, key_file, state_dir;
+  std::string log = "127.0.0.1:8020", log_key, key_file, state_dir, tiles;
   bool follow = false, clear_failure = false;
   uint64_t page = 1000, commit_every = 50000;
   absl::Duration interval = absl::Seconds(10);
@@ -93,6 +93,10 @@ constexpr char kUsage[] =
 
 void AddFlags(ktlog::FlagSet* flags, Config* c) {
   flags->String("log", &c->log, "the log's gRPC address");
+  flags->String("tiles", &c->tiles,
+                "read the log's leaves and proofs from its C2SP tiles at this "
+                "http:// URL (the log's --http_listen, or a cache or CDN in "
+                "front of it) instead of gRPC");
   flags->String("log_key", &c->log_key,
                 "the log key (\"<verifier key>,vrf=<VRF key>\")");
   flags->String("key_file", &c->key_file, "this witness's signing key");
@@ -172,6 +176,16 @@ int Main(int argc, char** argv) {
   }
 
   auto client = ktlog::LogClient::Create(c.log, absl::Seconds(60));
+  std::unique_ptr<ktlog::TilesClient> tiles;
+  std::unique_ptr<ktlog::LogFeed> feed;
+  if (c.tiles.empty()) {
+    feed = std::make_unique<ktlog::GrpcFeed>(client.get());
+  } else {
+    auto t = ktlog::TilesClient::Create(c.tiles, absl::Seconds(60));
+    if (!t.ok()) return Fail(std::string(t.status().message()), kExitUsage);
+    tiles = *std::move(t);
+    feed = std::make_unique<ktlog::TilesFeed>(tiles.get(), client.get());
+  }
   Progress progress;
   ktlog::AuditorOptions options;
   options.state_dir = c.state_dir;
@@ -186,7 +200,7 @@ int Main(int argc, char** argv) {
               << std::endl;
   };
   auto auditor =
-      ktlog::Auditor::Open(options, std::move(keys->signer), client.get());
+      ktlog::Auditor::Open(options, std::move(keys->signer), feed.get());
   if (!auditor.ok()) return Fail(std::string(auditor.status().message()), 1);
   if (c.clear_failure) {
     absl::Status s = (*auditor)->ClearFailure();

@@ -144,6 +144,7 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
       new LogServer(std::move(signer), std::move(vrf), options));
   RETURN_IF_ERROR(s->OpenComponents());
   RETURN_IF_ERROR(s->StartGrpc());
+  RETURN_IF_ERROR(s->StartTiles());
   return s;
 }
 
@@ -214,6 +215,25 @@ absl::Status LogServer::StartGrpc() {
   return absl::OkStatus();
 }
 
+absl::Status LogServer::StartTiles() {
+  tiles_ = std::make_unique<Tiles>(storage_.get(), publisher_.get());
+  if (!options_.http_listen_address.empty()) {
+    ASSIGN_OR_RETURN(
+        tiles_http_,
+        TilesHttpServer::Start(tiles_.get(), options_.http_listen_address));
+  }
+  if (!options_.tiles_dir.empty()) {
+    ASSIGN_OR_RETURN(tiles_dir_,
+                     TilesDirectory::Start(tiles_.get(), publisher_.get(),
+                                           options_.tiles_dir));
+  }
+  return absl::OkStatus();
+}
+
+std::string LogServer::tiles_url() const {
+  return tiles_http_ != nullptr ? tiles_http_->url() : "";
+}
+
 LogServer::~LogServer() { Shutdown(); }
 
 std::string LogServer::address() const {
@@ -267,8 +287,12 @@ void LogServer::Shutdown(absl::Duration grace) {
     grpc_server_->Shutdown(absl::ToChronoTime(absl::Now()));
     grpc_server_->Wait();
   }
+  if (tiles_http_ != nullptr) tiles_http_->Stop();
   if (queue_ != nullptr) queue_->Stop();
   if (publisher_ != nullptr) publisher_->Stop();
+  tiles_dir_.reset();  // after the final checkpoint is written
+  tiles_http_.reset();
+  tiles_.reset();
   grpc_server_.reset();
   service_.reset();
   cosignatures_.reset();

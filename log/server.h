@@ -27,6 +27,9 @@
 #include "log/queries.h"
 #include "log/service.h"
 #include "log/storage/log_storage.h"
+#include "log/tiles.h"
+#include "log/tiles_dir.h"
+#include "log/tiles_http.h"
 #include "log/write_queue.h"
 #include "log/writes.h"
 
@@ -46,6 +49,10 @@ struct LogServerOptions {
   // host:port; port 0 picks a free port (see LogServer::port()).
   std::string listen_address = "127.0.0.1:0";
   SequencerOptions sequencer;
+  // Serve the C2SP tlog-tiles over HTTP on this host:port (port 0: any;
+  // empty: not at all), and/or write them to this directory (empty: no).
+  std::string http_listen_address;
+  std::string tiles_dir;
   // How long index versions are kept for lookups (docs/index.md): clients
   // look up at the checkpoint they trust, which lags the latest by up to a
   // witness round when they require cosignatures.
@@ -86,6 +93,8 @@ class LogServer {
   absl::StatusOr<std::string> Backup(const std::string& parent);
 
   int port() const { return port_; }
+  // The tiles' HTTP URL ("http://127.0.0.1:<port>"), empty if not served.
+  std::string tiles_url() const;
   // "127.0.0.1:<port>" style address clients can dial.
   std::string address() const;
   NoteVerifierKey verifier_key() const { return signer_.verifier_key(); }
@@ -103,6 +112,7 @@ class LogServer {
   // Steps of Start.
   absl::Status OpenComponents();
   absl::Status StartGrpc();
+  absl::Status StartTiles();
 
   NoteSigner signer_;
   VrfPrivateKey vrf_;
@@ -117,6 +127,9 @@ class LogServer {
   std::unique_ptr<LogQueries> queries_;
   std::unique_ptr<Cosignatures> cosignatures_;
   std::unique_ptr<LogService> service_;
+  std::unique_ptr<Tiles> tiles_;
+  std::unique_ptr<TilesHttpServer> tiles_http_;
+  std::unique_ptr<TilesDirectory> tiles_dir_;
   // Counts RPCs from arrival until their answer is sent.
   std::shared_ptr<CallTracker> calls_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -63,6 +63,12 @@ void AddFlags(FlagSet* flags, Config* c) {
   flags->Duration("witness_timeout", &o.cosignatures.witness_timeout,
                   "hand witnesses the latest checkpoint to cosign once all of "
                   "them cosigned the one before, or after this long");
+  flags->String("http_listen", &o.http_listen_address,
+                "also serve the public log as C2SP tlog-tiles over HTTP on "
+                "host:port (docs/tiles.md)");
+  flags->String("tiles_dir", &o.tiles_dir,
+                "also write the public log as C2SP tlog-tiles to this "
+                "directory, for any web server or CDN to serve");
   flags->String("backup_dir", &c->backup_dir,
                 "where SIGUSR1 writes an online backup (a new subdirectory)");
 }
@@ -184,7 +190,11 @@ int Main(int argc, char** argv) {
             << " origin " << (*server)->origin() << " tree size "
             << (cp ? cp->checkpoint.size : 0) << "\n"
             << "ktlog-server: log key " << (*server)->log_key().ToString()
-            << std::endl;
+            << "\n";
+  if (!(*server)->tiles_url().empty()) {
+    std::cout << "ktlog-server: tiles at " << (*server)->tiles_url() << "\n";
+  }
+  std::cout << std::flush;
   LogInfo("serving ", (*server)->origin(), " on ", (*server)->address(),
           " from ", c.options.data_dir);
   ServeUntilStopped(server->get(), c.backup_dir, signals);

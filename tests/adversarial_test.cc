@@ -45,17 +45,19 @@ class AdversarialTest : public ::testing::Test {
   struct AuditorAt {
     std::string dir;
     std::unique_ptr<LogClient> client;
+    std::unique_ptr<GrpcFeed> feed;
     std::unique_ptr<Auditor> auditor;
   };
   AuditorAt NewAuditor(const EvilLog& log, const std::string& dir) {
     AuditorAt a;
     a.dir = dir;
     a.client = LogClient::Create(log.address());
+    a.feed = std::make_unique<GrpcFeed>(a.client.get());
     AuditorOptions options;
     options.state_dir = dir;
     options.log_key = PublicKey();
     auto auditor = Auditor::Open(
-        options, *NoteSigner::Parse(witness_->ToString()), a.client.get());
+        options, *NoteSigner::Parse(witness_->ToString()), a.feed.get());
     EXPECT_TRUE(auditor.ok()) << auditor.status();
     a.auditor = *std::move(auditor);
     return a;

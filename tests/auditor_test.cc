@@ -42,7 +42,7 @@ std::unique_ptr<Auditor> OpenAuditor(const Witnessed& w, const std::string& dir,
   options.page = 50;
   options.commit_every = commit_every;
   auto a = Auditor::Open(options, *NoteSigner::Parse(w.witness->ToString()),
-                         w.env->client());
+                         w.env->feed());
   EXPECT_TRUE(a.ok()) << a.status();
   return a.ok() ? *std::move(a) : nullptr;
 }
@@ -169,7 +169,7 @@ struct TwoWitnesses {
     AuditorOptions o;
     o.state_dir = NewTempDir("auditor");
     o.log_key = env->log_key();
-    auto a = Auditor::Open(o, *NoteSigner::Parse(w.ToString()), env->client());
+    auto a = Auditor::Open(o, *NoteSigner::Parse(w.ToString()), env->feed());
     EXPECT_TRUE(a.ok()) << a.status();
     return a.ok() ? *std::move(a) : nullptr;
   }

@@ -109,7 +109,7 @@ TEST(PrivacyTest, ThePublicReadAPIShowsNoAccountDeviceOrKey) {
   ao.state_dir = NewTempDir("privacy-auditor");
   ao.log_key = env->log_key();
   auto auditor =
-      Auditor::Open(ao, *NoteSigner::Parse(witness->ToString()), env->client());
+      Auditor::Open(ao, *NoteSigner::Parse(witness->ToString()), env->feed());
   ASSERT_TRUE(auditor.ok()) << auditor.status();
   ASSERT_TRUE((*auditor)->RunOnce().ok());
 

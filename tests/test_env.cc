@@ -100,11 +100,13 @@ void LogEnv::StartServer() {
   if (!server.ok()) return;
   server_ = *std::move(server);
   client_ = LogClient::Create(server_->address());
+  feed_ = std::make_unique<GrpcFeed>(client_.get());
 }
 
 LogEnv::~LogEnv() { Stop(); }
 
 void LogEnv::Stop() {
+  feed_.reset();
   client_.reset();
   if (server_ != nullptr) server_->Shutdown();
   server_.reset();

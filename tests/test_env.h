@@ -9,6 +9,7 @@
 #include <string>
 
 #include "client/log_client.h"
+#include "client/log_feed.h"
 #include "core/account/record.h"
 #include "core/crypto/crypto.h"
 #include "core/crypto/vrf.h"
@@ -70,6 +71,8 @@ class LogEnv {
 
   LogServer* server() { return server_.get(); }
   LogClient* client() { return client_.get(); }
+  // The same client as a follower's feed (the auditor's).
+  LogFeed* feed() { return feed_.get(); }
   // What clients pin: the checkpoint key and the VRF key.
   const LogPublicKey& log_key() const { return log_key_; }
   const NoteVerifierKey& checkpoint_key() const {
@@ -95,6 +98,7 @@ class LogEnv {
   LogPublicKey log_key_;
   std::unique_ptr<LogServer> server_;
   std::unique_ptr<LogClient> client_;
+  std::unique_ptr<GrpcFeed> feed_;
 };
 
 }  // namespace ktlog

@@ -25,6 +25,10 @@ class ReferenceTree {
   std::vector<Hash> InclusionProof(uint64_t index, uint64_t size) const;
   // PROOF(size1, D[0:size2]); requires 0 < size1 <= size2 <= this->size().
   std::vector<Hash> ConsistencyProof(uint64_t size1, uint64_t size2) const;
+  // MTH(D[begin:end]); requires begin < end <= this->size().
+  Hash SubtreeRoot(uint64_t begin, uint64_t end) const {
+    return Mth(begin, end);
+  }
 
  private:
   Hash Mth(uint64_t begin, uint64_t end) const;

@@ -1,0 +1,93 @@
+#include "log/tiles_dir.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "core/util/file_util.h"
+#include "core/util/logging.h"
+#include "core/util/status_macros.h"
+
+namespace ktlog {
+
+TilesDirectory::TilesDirectory(const Tiles* tiles,
+                               const CheckpointPublisher* publisher,
+                               std::string dir)
+    : tiles_(tiles), publisher_(publisher), dir_(std::move(dir)) {}
+
+absl::StatusOr<std::unique_ptr<TilesDirectory>> TilesDirectory::Start(
+    const Tiles* tiles, const CheckpointPublisher* publisher,
+    const std::string& dir) {
+  RETURN_IF_ERROR(MakeDirs(dir, 0755));
+  std::unique_ptr<TilesDirectory> d(new TilesDirectory(tiles, publisher, dir));
+  d->thread_ = std::thread([p = d.get()] { p->Run(); });
+  return d;
+}
+
+TilesDirectory::~TilesDirectory() { Stop(); }
+
+void TilesDirectory::Stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void TilesDirectory::Run() {
+  uint64_t sequence = 0, written = 0;
+  bool first = true;
+  for (;;) {
+    // One more pass after Stop(): the final checkpoint is written too.
+    bool stopping = stop_.load();
+    std::shared_ptr<const PublishedCheckpoint> cp = publisher_->WaitForNewer(
+        sequence, absl::Now() + absl::Milliseconds(200));
+    if (cp != nullptr && cp->sequence != sequence) {
+      // The first time, check everything: files may be missing from before.
+      absl::Status s =
+          Write(first ? 0 : written, cp->checkpoint.size, cp->note);
+      if (s.ok()) {
+        sequence = cp->sequence;
+        written = cp->checkpoint.size;
+        first = false;
+      } else {
+        LogWarning(
+            "writing tiles to ", dir_,
+            " failed (retried with the next checkpoint): ", s.ToString());
+      }
+    }
+    if (stopping) return;
+  }
+}
+
+absl::Status TilesDirectory::WriteTile(const TileId& id, uint64_t tree_size) {
+  std::string path = absl::StrCat(dir_, "/", id.Path());
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::string data, tiles_->Read(id, tree_size));
+  RETURN_IF_ERROR(
+      MakeDirs(std::filesystem::path(path).parent_path().string(), 0755));
+  RETURN_IF_ERROR(WriteFileAtomically(path, data, 0644));
+  if (id.full()) {
+    // The partial tiles of this tile are superseded.
+    std::filesystem::remove_all(path + ".p", ec);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TilesDirectory::Write(uint64_t since, uint64_t tree_size,
+                                   const std::string& note) {
+  for (int kind = 0; kind <= kTileHeight; ++kind) {
+    bool entries = kind == kTileHeight;
+    uint8_t level = entries ? 0 : static_cast<uint8_t>(kind);
+    uint64_t shift = kTileHeight * level;
+    if ((tree_size >> shift) == 0) continue;
+    // The tiles the tree grew into: from the one holding the old edge.
+    uint64_t first = (since >> shift) / kTileWidth;
+    uint64_t last = ((tree_size >> shift) - 1) / kTileWidth;
+    for (uint64_t i = first; i <= last; ++i) {
+      uint64_t width = TileWidthAt(level, i, tree_size);
+      if (width == 0) continue;
+      RETURN_IF_ERROR(WriteTile(TileId{entries, level, i, width}, tree_size));
+    }
+  }
+  return WriteFileAtomically(dir_ + "/checkpoint", note, 0644);
+}
+
+}  // namespace ktlog

@@ -1,0 +1,100 @@
+#include "log/tiles_http.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "httplib.h"
+
+namespace ktlog {
+namespace {
+
+constexpr char kImmutable[] = "public, max-age=31536000, immutable";
+constexpr char kBinary[] = "application/octet-stream";
+
+int HttpStatusOf(const absl::Status& s) {
+  if (absl::IsNotFound(s)) return 404;
+  if (absl::IsInvalidArgument(s)) return 400;
+  if (absl::IsUnavailable(s)) return 503;
+  return 500;
+}
+
+void Fail(const absl::Status& s, httplib::Response& res) {
+  res.status = HttpStatusOf(s);
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(std::string(s.message()) + "\n", "text/plain");
+}
+
+}  // namespace
+
+TilesHttpServer::TilesHttpServer(Tiles* tiles, std::string host)
+    : tiles_(tiles),
+      host_(std::move(host)),
+      http_(std::make_unique<httplib::Server>()) {}
+
+absl::StatusOr<std::unique_ptr<TilesHttpServer>> TilesHttpServer::Start(
+    Tiles* tiles, const std::string& address) {
+  size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HTTP listen address \"", address, "\" is not host:port"));
+  }
+  std::unique_ptr<TilesHttpServer> s(
+      new TilesHttpServer(tiles, address.substr(0, colon)));
+  s->Route();
+  s->port_ = port == 0 ? s->http_->bind_to_any_port(s->host_)
+                       : (s->http_->bind_to_port(s->host_, port) ? port : -1);
+  if (s->port_ <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for HTTP on ", address));
+  }
+  httplib::Server* http = s->http_.get();
+  s->thread_ = std::thread([http] { http->listen_after_bind(); });
+  return s;
+}
+
+void TilesHttpServer::Route() {
+  http_->set_payload_max_length(1024);
+  http_->set_read_timeout(10);
+  http_->set_write_timeout(10);
+  http_->set_keep_alive_max_count(1000);
+  http_->Get("/checkpoint",
+             [this](const httplib::Request&, httplib::Response& res) {
+               absl::StatusOr<std::string> note = tiles_->Checkpoint();
+               if (!note.ok()) return Fail(note.status(), res);
+               res.set_header("Cache-Control", "no-cache");
+               res.set_content(*note, "text/plain; charset=utf-8");
+             });
+  http_->Get("/tile/.*",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               absl::StatusOr<TileId> id = ParseTilePath(req.path.substr(1));
+               if (!id.ok()) return Fail(id.status(), res);
+               absl::StatusOr<std::string> data = tiles_->Read(*id);
+               if (!data.ok()) return Fail(data.status(), res);
+               res.set_header("Cache-Control", kImmutable);
+               res.set_content(*std::move(data), kBinary);
+             });
+  http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(res.status == 405 ? "method not allowed\n" : "not found\n",
+                    "text/plain");
+  });
+}
+
+std::string TilesHttpServer::url() const {
+  std::string host = host_;
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  return absl::StrCat("http://", host, ":", port_);
+}
+
+void TilesHttpServer::Stop() {
+  if (http_ == nullptr) return;
+  http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+TilesHttpServer::~TilesHttpServer() { Stop(); }
+
+}  // namespace ktlog

@@ -1,0 +1,53 @@
+// TilesHttpServer: serves the log's C2SP tlog-tiles over HTTP
+// (docs/tiles.md) with cpp-httplib: GET /checkpoint and GET /tile/... (hash
+// tiles and entry bundles). Tiles and bundles never change once they exist,
+// so they are served as immutable (cacheable for a year); the checkpoint is
+// served with `Cache-Control: no-cache`. Anything else is 404 (or 405 for
+// another method), a malformed tile path is 400 with the reason.
+//
+// Thread-safe; answers on its own threads until Stop().
+#ifndef KTLOG_LOG_TILES_HTTP_H_
+#define KTLOG_LOG_TILES_HTTP_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "log/tiles.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace ktlog {
+
+class TilesHttpServer {
+ public:
+  // Listens on `address` (host:port; port 0 picks one) and serves `tiles`
+  // (borrowed). UNAVAILABLE if it cannot listen.
+  static absl::StatusOr<std::unique_ptr<TilesHttpServer>> Start(
+      Tiles* tiles, const std::string& address);
+  ~TilesHttpServer();  // Stop()s.
+
+  // Stops listening and waits for the requests in flight. Idempotent.
+  void Stop();
+
+  int port() const { return port_; }
+  // "http://127.0.0.1:<port>" style URL clients can fetch from.
+  std::string url() const;
+
+ private:
+  TilesHttpServer(Tiles* tiles, std::string host);
+  void Route();
+
+  Tiles* const tiles_;
+  const std::string host_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_LOG_TILES_HTTP_H_
