@@ -89,6 +89,10 @@ void Context::AddGlobalFlags(FlagSet* flags) {
   flags->String("state", &globals_.state_dir,
                 "state directory (default: $KTCTL_STATE or ~/.ktctl)");
   flags->String("server", &globals_.server, "log server host:port");
+  flags->String("tiles", &globals_.tiles,
+                "read checkpoints, proofs and entries from the log's C2SP "
+                "tiles at this http:// URL (lookups and writes still use "
+                "--server)");
   flags->Bool("json", &globals_.json, "print JSON for scripts");
   flags->Duration("timeout", &globals_.timeout, "per-call timeout");
 }
@@ -98,6 +102,27 @@ LogClient* Context::client() {
     client_ = LogClient::Create(globals_.server, globals_.timeout);
   }
   return client_.get();
+}
+
+absl::Status Context::OpenTiles() {
+  if (globals_.tiles.empty() || tiles_ != nullptr) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<TilesClient>> t =
+      TilesClient::Create(globals_.tiles, globals_.timeout);
+  if (!t.ok()) return UsageError(t.status().message());
+  tiles_ = *std::move(t);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LogFeed*> Context::feed() {
+  if (feed_ == nullptr) {
+    RETURN_IF_ERROR(OpenTiles());
+    if (tiles_ != nullptr) {
+      feed_ = std::make_unique<TilesFeed>(tiles_.get(), client());
+    } else {
+      feed_ = std::make_unique<GrpcFeed>(client());
+    }
+  }
+  return feed_.get();
 }
 
 absl::StatusOr<ClientState*> Context::state() {
@@ -116,7 +141,13 @@ absl::Status Context::SaveState() {
 absl::StatusOr<ClientVerifier*> Context::verifier() {
   if (verifier_ == nullptr) {
     ASSIGN_OR_RETURN(ClientState * s, state());
-    verifier_ = std::make_unique<ClientVerifier>(s, client(), RealClock::Get());
+    RETURN_IF_ERROR(OpenTiles());
+    LogSource* source = client();
+    if (tiles_ != nullptr) {
+      source_ = std::make_unique<TilesSource>(tiles_.get(), client());
+      source = source_.get();
+    }
+    verifier_ = std::make_unique<ClientVerifier>(s, source, RealClock::Get());
   }
   return verifier_.get();
 }

@@ -15,6 +15,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/log_client.h"
+#include "client/log_feed.h"
+#include "client/tiles_client.h"
 #include "core/account/record.h"
 #include "core/note/checkpoint.h"
 #include "core/util/flags.h"
@@ -43,6 +45,8 @@ absl::Status UsageError(absl::string_view message);
 struct Globals {
   std::string state_dir;
   std::string server = "127.0.0.1:8020";
+  // Read the public log from its C2SP tiles at this URL (empty: gRPC).
+  std::string tiles;
   bool json = false;
   absl::Duration timeout = absl::Seconds(10);
 };
@@ -67,6 +71,8 @@ class Context {
   void AddGlobalFlags(FlagSet* flags);
 
   LogClient* client();
+  // The public log: from the tiles with --tiles, else over gRPC.
+  absl::StatusOr<LogFeed*> feed();
   // The state (loaded once); NOT_FOUND / FAILED_PRECONDITION if missing or
   // unusable.
   absl::StatusOr<ClientState*> state();
@@ -90,7 +96,13 @@ class Context {
 
  private:
   Globals globals_;
+  // Opens the tiles client (with --tiles; else leaves tiles_ null).
+  absl::Status OpenTiles();
+
   std::unique_ptr<LogClient> client_;
+  std::unique_ptr<TilesClient> tiles_;
+  std::unique_ptr<LogFeed> feed_;
+  std::unique_ptr<TilesSource> source_;
   std::optional<ClientState> state_;
   std::unique_ptr<ClientVerifier> verifier_;
 };

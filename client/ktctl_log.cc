@@ -96,14 +96,16 @@ class ProofCommand : public Command {
       ASSIGN_OR_RETURN(Hash h, Hash::FromHex(hash_hex_));
       proof = ctx.client()->GetInclusionProofByHash(h, cp.size);
     } else if (index_ != UINT64_MAX) {
-      proof = ctx.client()->GetInclusionProof(index_, cp.size);
+      ASSIGN_OR_RETURN(LogFeed * feed, ctx.feed());
+      proof = feed->InclusionProof(index_, cp.size);
     } else {
       return UsageError("give --index or --hash");
     }
     RETURN_IF_ERROR(proof.status());
+    ASSIGN_OR_RETURN(LogFeed * feed, ctx.feed());
     ASSIGN_OR_RETURN(
         std::vector<std::string> entry,
-        ctx.client()->GetEntries(proof->leaf_index, proof->leaf_index + 1));
+        feed->Entries(proof->leaf_index, proof->leaf_index + 1, cp.size));
     if (entry.size() != 1) {
       return absl::DataLossError("the log did not return the entry");
     }
@@ -128,8 +130,8 @@ class ProofCommand : public Command {
     if (!from_root.ok()) {
       return UsageError("--from_root must be the older tree's root in hex");
     }
-    ASSIGN_OR_RETURN(*hashes,
-                     ctx.client()->GetConsistencyProof(from_, cp.size));
+    ASSIGN_OR_RETURN(LogFeed * feed, ctx.feed());
+    ASSIGN_OR_RETURN(*hashes, feed->ConsistencyProof(from_, cp.size));
     RETURN_IF_ERROR(
         VerifyConsistency(from_, cp.size, *hashes, *from_root, cp.root));
     return Output{
@@ -162,8 +164,7 @@ class EntriesCommand : public Command {
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
     if (!args.empty()) return UsageError("entries takes only flags");
-    ASSIGN_OR_RETURN(std::vector<std::string> entries,
-                     ctx.client()->GetEntries(begin_, end_));
+    ASSIGN_OR_RETURN(std::vector<std::string> entries, Fetch(ctx));
     nlohmann::json j = nlohmann::json::array();
     std::string text;
     for (size_t i = 0; i < entries.size(); ++i) {
@@ -194,6 +195,32 @@ class EntriesCommand : public Command {
   }
 
  private:
+  // The leaves asked for (from the tiles: within the trusted checkpoint).
+  absl::StatusOr<std::vector<std::string>> Fetch(Context& ctx) {
+    if (ctx.globals().tiles.empty()) {
+      return ctx.client()->GetEntries(begin_, end_);
+    }
+    ASSIGN_OR_RETURN(LogCheckpoint cp, ctx.RefreshCheckpoint());
+    if (begin_ >= cp.size || end_ <= begin_) {
+      return absl::OutOfRangeError(
+          absl::StrCat("entries [", begin_, ", ", end_,
+                       ") are not in the checkpoint's tree "
+                       "of size ",
+                       cp.size));
+    }
+    ASSIGN_OR_RETURN(LogFeed * feed, ctx.feed());
+    std::vector<std::string> out;
+    uint64_t end = std::min({end_, cp.size, begin_ + kMaxEntriesPerCall});
+    while (begin_ + out.size() < end) {
+      ASSIGN_OR_RETURN(std::vector<std::string> page,
+                       feed->Entries(begin_ + out.size(), end, cp.size));
+      if (page.empty()) break;
+      out.insert(out.end(), page.begin(), page.end());
+    }
+    return out;
+  }
+
+  static constexpr uint64_t kMaxEntriesPerCall = 1000;
   uint64_t begin_ = 0, end_ = 0;
 };
 

@@ -1,8 +1,14 @@
-// LogFeed: what a follower of the public log (the auditor) reads and
-// sends. Over gRPC (GrpcFeed), or with the bulk reads (leaves, proofs) from
-// the log's C2SP tiles, which a CDN or caching proxy can serve, and the
-// coordination (the checkpoint to cosign, cosignatures) over gRPC
-// (TilesFeed). Nothing it returns is verified.
+// Where a client reads the public log from: over gRPC, or from the log's
+// C2SP tiles, which a CDN or caching proxy can serve (docs/tiles.md).
+//
+//  - LogFeed: what a follower of the public log (the auditor, ktctl's log
+//    commands) reads and sends: all over gRPC (GrpcFeed), or the bulk
+//    reads (leaves, proofs) from tiles and the coordination (the checkpoint
+//    to cosign, cosignatures) over gRPC (TilesFeed).
+//  - TilesSource: the verifier's LogSource with checkpoints and
+//    consistency proofs from tiles.
+//
+// Nothing they return is verified.
 #ifndef KTLOG_CLIENT_LOG_FEED_H_
 #define KTLOG_CLIENT_LOG_FEED_H_
 
@@ -15,6 +21,7 @@
 #include "client/tiles_client.h"
 #include "core/account/answers.h"
 #include "core/crypto/hash.h"
+#include "verifier/log_source.h"
 
 namespace ktlog {
 
@@ -89,6 +96,39 @@ class TilesFeed : public LogFeed {
  private:
   TilesClient* const tiles_;
   LogClient* const log_;
+};
+
+// A LogSource (for the verifier) whose latest checkpoint and consistency
+// proofs come from the tiles, and whose quorum checkpoints, lookups and
+// histories (not in the tiles) come from `log`. Borrows both.
+class TilesSource : public LogSource {
+ public:
+  TilesSource(TilesClient* tiles, LogSource* log) : tiles_(tiles), log_(log) {}
+  absl::StatusOr<std::string> GetCheckpoint(
+      uint32_t min_cosignatures,
+      const std::vector<std::string>& witnesses) override {
+    if (min_cosignatures > 0) {
+      return log_->GetCheckpoint(min_cosignatures, witnesses);
+    }
+    return tiles_->Checkpoint();
+  }
+  absl::StatusOr<std::vector<Hash>> GetConsistencyProof(
+      uint64_t size1, uint64_t size2) override {
+    return tiles_->ConsistencyProof(size1, size2);
+  }
+  absl::StatusOr<AccountLookupAnswer> LookupAccount(
+      const std::string& account_id, uint64_t tree_size) override {
+    return log_->LookupAccount(account_id, tree_size);
+  }
+  absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
+      const std::string& account_id, uint64_t from_version,
+      uint64_t tree_size) override {
+    return log_->GetAccountHistory(account_id, from_version, tree_size);
+  }
+
+ private:
+  TilesClient* const tiles_;
+  LogSource* const log_;
 };
 
 }  // namespace ktlog

@@ -146,9 +146,9 @@ nlohmann::json Json(const RunResult& r) { return JsonOf(r); }
 TEST(EndToEndTest, KtctlAgainstARealServer) {
   Keyed k = MakeKey();
   std::string data = k.dir + "/data", backups = k.dir + "/backups";
-  auto s =
-      ServerProcess::Start({"--data_dir=" + data, "--key_file=" + k.key_file,
-                            "--backup_dir=" + backups});
+  auto s = ServerProcess::Start(
+      {"--data_dir=" + data, "--key_file=" + k.key_file,
+       "--backup_dir=" + backups, "--http_listen=127.0.0.1:0"});
   auto ktctl = [&](const std::string& who, std::vector<std::string> args) {
     return Ktctl(k.dir + "/" + who, s->address(), args);
   };
@@ -172,6 +172,24 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   EXPECT_EQ(cp["size"], 2);
   r = ktctl("alice", {"proof", "inclusion", "--index=1"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
+  // The same public log read from the tiles (docs/tiles.md).
+  ASSERT_FALSE(s->tiles_url().empty());
+  std::string tiles = "--tiles=" + s->tiles_url();
+  r = ktctl("alice", {"checkpoint", tiles});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Json(r)["root"], cp["root"]);
+  r = ktctl("alice", {"proof", "inclusion", "--index=1", tiles});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  RunResult first = ktctl("alice", {"entries", "--begin=0", "--end=1"});
+  std::string size1_root = Json(first)[0]["leaf_hash"];  // a 1-leaf tree
+  r = ktctl("alice", {"proof", "consistency", "--from=1",
+                      "--from_root=" + size1_root, tiles});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  RunResult from_tiles =
+      ktctl("alice", {"entries", "--begin=0", "--end=10", tiles});
+  ASSERT_EQ(from_tiles.exit_code, 0) << from_tiles.out;
+  r = ktctl("alice", {"entries", "--begin=0", "--end=10"});
+  EXPECT_EQ(Json(from_tiles), Json(r));
   r = ktctl("alice", {"entries", "--begin=0", "--end=10"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(Json(r)[1]["version"], 2);

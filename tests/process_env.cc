@@ -36,6 +36,13 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(
       s->process_->WaitForLine("listening on", absl::Now() + absl::Seconds(30));
   EXPECT_TRUE(line.ok()) << line.status();
   if (line.ok()) s->address_ = ListeningAddress(*line);
+  for (const std::string& f : flags) {
+    if (f.rfind("--http_listen=", 0) != 0) continue;
+    auto tiles =
+        s->process_->WaitForLine("tiles at ", absl::Now() + absl::Seconds(30));
+    EXPECT_TRUE(tiles.ok()) << tiles.status();
+    if (tiles.ok()) s->tiles_url_ = tiles->substr(tiles->find(" at ") + 4);
+  }
   return s;
 }
 

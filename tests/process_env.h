@@ -34,6 +34,8 @@ class ServerProcess {
   ~ServerProcess();  // SIGTERM, wait
 
   const std::string& address() const { return address_; }
+  // The tiles URL the server printed (with --http_listen), or "".
+  const std::string& tiles_url() const { return tiles_url_; }
   Subprocess* process() { return process_.get(); }
   // Sends SIGTERM (or `sig`) and returns the exit code (128+signal if
   // killed).
@@ -41,7 +43,7 @@ class ServerProcess {
 
  private:
   std::unique_ptr<Subprocess> process_;
-  std::string address_;
+  std::string address_, tiles_url_;
   bool stopped_ = false;
 };
 

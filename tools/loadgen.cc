@@ -1,24 +1,39 @@
 // ktlog-loadgen: a load generator that also checks correctness, in the
-// manner of Tessera's hammer. Phase 1: concurrent writers append signed
-// add-device records and time each acknowledged write. Then the latest
-// checkpoint is verified and a sample of acknowledged records is proved
-// included at their acknowledged indices. Phase 2: concurrent readers look
-// up the written accounts and verify every answer (index proof, device
-// records, key chain). Any failed check makes it exit 1.
+// manner of Tessera's hammer. Optionally it first preloads the log with
+// many accounts (for read benchmarks at scale). Write phase: concurrent
+// writers append signed add-device records (signed before the timed phase
+// with --writes, or as they go with --write_for) and time each acknowledged
+// write. Then the latest checkpoint is verified and a sample of
+// acknowledged records is proved included at their acknowledged indices.
+// Read phase: concurrent readers look up the written accounts, verifying
+// every answer (VRF proof, index proof, opening, device signatures) or, with
+// --verify_reads=false, only fetching it (to measure the server alone). Any
+// failed check makes it exit 1.
+//
+// Every figure is also given against this machine's limits, measured in
+// the same run: one Ed25519 verification and one SHA-256 of a leaf, on one
+// core. With --server_pid (a server on this machine) it reports the
+// server's CPU time per operation.
 //
 // usage: ktlog-loadgen --server=HOST:PORT --log_key=LOG_KEY [flags]
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/log_client.h"
+#include "core/account/leaf.h"
 #include "core/account/record.h"
 #include "core/crypto/crypto.h"
 #include "core/merkle/merkle.h"
@@ -61,9 +76,18 @@ struct Written {
   std::string account_id;
 };
 
+// A record to send: its account and bytes.
+struct Signed {
+  std::string account_id;
+  std::string bytes;
+  bool first = false;  // the account's first record
+};
+
 struct Config {
   std::string server = "127.0.0.1:8020", log_key_text, prefix, acked_out;
   uint64_t writers = 8, readers = 4, samples = 500, devices_per_account = 3;
+  uint64_t writes = 0, preload = 0, server_pid = 0;
+  bool verify_reads = true;
   absl::Duration write_for = absl::Seconds(10), read_for = absl::Seconds(10);
 };
 
@@ -75,8 +99,20 @@ void AddFlags(FlagSet* flags, Config* c) {
   flags->Uint64("writers", &c->writers, "concurrent writers");
   flags->Uint64("readers", &c->readers,
                 "concurrent readers (0: no read phase)");
-  flags->Duration("write_for", &c->write_for, "length of the write phase");
+  flags->Uint64("writes", &c->writes,
+                "write this many records, all signed before the timed phase "
+                "(0: sign as they go, for --write_for)");
+  flags->Duration("write_for", &c->write_for,
+                  "length of the write phase without --writes");
   flags->Duration("read_for", &c->read_for, "length of the read phase");
+  flags->Bool("verify_reads", &c->verify_reads,
+              "verify each lookup (a client's cost); false: only fetch it "
+              "(the server's)");
+  flags->Uint64("preload", &c->preload,
+                "first append this many records (one-device accounts, signed "
+                "beforehand), untimed, so reads run against a large log");
+  flags->Uint64("server_pid", &c->server_pid,
+                "the server's process id, to report its CPU per operation");
   flags->Uint64("samples", &c->samples,
                 "acknowledged records to prove included");
   flags->Uint64("devices_per_account", &c->devices_per_account,
@@ -86,11 +122,60 @@ void AddFlags(FlagSet* flags, Config* c) {
                 "object per line: {\"leaf_index\":N,\"leaf_hash\":\"HEX\"}");
 }
 
+// This machine's limits, measured now on one core.
+struct Limits {
+  double ed25519_verify_us = 0;
+  double sha256_leaf_us = 0;
+};
+
+Limits MeasureLimits() {
+  Limits l;
+  Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
+  std::string message(200, 'm');
+  std::string sig = key.Sign(message);
+  int n = 0;
+  absl::Time start = absl::Now();
+  while (absl::Now() - start < absl::Milliseconds(300)) {
+    for (int i = 0; i < 20; ++i, ++n) {
+      if (!key.public_key().Verify(message, sig)) abort();
+    }
+  }
+  l.ed25519_verify_us = absl::ToDoubleMicroseconds(absl::Now() - start) / n;
+  std::string leaf(kLeafSize, 'l');
+  n = 0;
+  start = absl::Now();
+  while (absl::Now() - start < absl::Milliseconds(100)) {
+    for (int i = 0; i < 1000; ++i, ++n) HashLeaf(leaf);
+  }
+  l.sha256_leaf_us = absl::ToDoubleMicroseconds(absl::Now() - start) / n;
+  return l;
+}
+
+// The server's CPU time (user + system), if --server_pid names one.
+std::optional<absl::Duration> ServerCpu(uint64_t pid) {
+  if (pid == 0) return std::nullopt;
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  std::vector<std::string> f =
+      absl::StrSplit(stat.substr(paren + 2), ' ', absl::SkipEmpty());
+  uint64_t utime = 0, stime = 0;
+  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &utime) ||
+      !absl::SimpleAtoi(f[12], &stime)) {
+    return std::nullopt;
+  }
+  return absl::Seconds(static_cast<double>(utime + stime) /
+                       sysconf(_SC_CLK_TCK));
+}
+
 // The run's shared state: the client, failures, what was written.
 struct LoadRun {
   const Config& config;
   LogPublicKey log_key;
   std::unique_ptr<LogClient> client;
+  Limits limits;
   std::atomic<int> failures{0};
   std::mutex mu;
   std::vector<Written> written;
@@ -101,53 +186,151 @@ struct LoadRun {
       std::cerr << "ktlog-loadgen: FAILED: " << what << "\n";
     }
   }
+
+  // "server CPU X us/op = Y Ed25519 verifications" for `ops` operations
+  // since `cpu_before`, or "" without --server_pid.
+  std::string CpuPerOp(std::optional<absl::Duration> cpu_before,
+                       size_t ops) const {
+    std::optional<absl::Duration> now = ServerCpu(config.server_pid);
+    if (!cpu_before.has_value() || !now.has_value() || ops == 0) return "";
+    double us = absl::ToDoubleMicroseconds(*now - *cpu_before) / ops;
+    return absl::StrFormat(
+        "; server CPU %.0f us/op = %.2f Ed25519 verifications = %.0f leaf "
+        "hashes",
+        us, us / limits.ed25519_verify_us, us / limits.sha256_leaf_us);
+  }
 };
 
-// One writer: fresh accounts, each with config.devices_per_account devices.
-void Writer(LoadRun* run, Latencies* lat, uint64_t t, absl::Time stop) {
+// Record `d` (version d + 1) of account `id`, signed by `key`.
+std::string MakeRecord(const std::string& id, uint64_t d,
+                       const Ed25519PrivateKey& key) {
+  DeviceRecord r;
+  r.account_id = id;
+  r.device_id = absl::StrCat("device", d);
+  r.key = Sha256(absl::StrCat(id, d)).bytes();
+  r.account_version = d + 1;
+  r.timestamp_ms = RealClock::Get()->NowMillis();
+  r.Sign(key);
+  return r.Encode();
+}
+
+// `n` records of accounts `prefix`-W-A with `devices` devices each, signed
+// on every core, dealt out to `writers` queues (an account's records stay
+// in one queue, in order).
+std::vector<std::vector<Signed>> Presign(const std::string& prefix, uint64_t n,
+                                         uint64_t devices, uint64_t writers) {
+  std::vector<std::vector<Signed>> queues(writers);
+  uint64_t accounts = (n + devices - 1) / devices;
+  for (uint64_t a = 0; a < accounts; ++a) {
+    std::string id = absl::StrCat(prefix, "-", a);
+    for (uint64_t d = 0; d < devices && a * devices + d < n; ++d) {
+      queues[a % writers].push_back(Signed{id, "", d == 0});
+    }
+  }
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (unsigned c = 0; c < cores; ++c) {
+    threads.emplace_back([&, c] {
+      for (uint64_t w = c; w < writers; w += cores) {
+        std::unique_ptr<Ed25519PrivateKey> key;
+        uint64_t d = 0;
+        for (Signed& s : queues[w]) {
+          if (s.first) {
+            key = std::make_unique<Ed25519PrivateKey>(
+                Ed25519PrivateKey::Generate());
+            d = 0;
+          }
+          s.bytes = MakeRecord(s.account_id, d++, *key);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return queues;
+}
+
+// Sends one record; records it as written (and timed, if `lat`).
+bool Send(LoadRun* run, Latencies* lat, const Signed& s) {
+  absl::Time t0 = absl::Now();
+  auto w = run->client->Write(Operation::kAddDevice, s.bytes, false);
+  if (!w.ok()) {
+    run->Fail(absl::StrCat("write: ", w.status().ToString()));
+    return false;
+  }
+  if (lat == nullptr) return true;
+  lat->Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
+  std::lock_guard<std::mutex> l(run->mu);
+  run->written.push_back(Written{w->leaf_index, w->leaf_hash, s.account_id});
+  if (s.first) run->accounts.push_back(s.account_id);
+  return true;
+}
+
+// Sends every queue from its own thread.
+void SendAll(LoadRun* run, Latencies* lat,
+             const std::vector<std::vector<Signed>>& queues) {
+  std::vector<std::thread> threads;
+  for (const std::vector<Signed>& q : queues) {
+    threads.emplace_back([run, lat, &q] {
+      for (const Signed& s : q) {
+        if (!Send(run, lat, s)) return;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+// One writer signing as it goes, until `stop`.
+void TimedWriter(LoadRun* run, Latencies* lat, uint64_t t, absl::Time stop) {
   const Config& c = run->config;
   for (int a = 0; absl::Now() < stop; ++a) {
     Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
     std::string id = absl::StrCat(c.prefix, "-", t, "-", a);
     for (uint64_t d = 0; d < c.devices_per_account && absl::Now() < stop; ++d) {
-      DeviceRecord r;
-      r.account_id = id;
-      r.device_id = absl::StrCat("device", d);
-      r.key = Sha256(absl::StrCat(id, d)).bytes();
-      r.account_version = d + 1;
-      r.timestamp_ms = RealClock::Get()->NowMillis();
-      r.Sign(key);
-      std::string bytes = r.Encode();
-      absl::Time t0 = absl::Now();
-      auto w = run->client->Write(Operation::kAddDevice, bytes, false);
-      if (!w.ok()) {
-        run->Fail(absl::StrCat("write: ", w.status().ToString()));
-        return;
-      }
-      lat->Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
-      std::lock_guard<std::mutex> l(run->mu);
-      run->written.push_back(Written{w->leaf_index, w->leaf_hash, id});
-      if (d == 0) run->accounts.push_back(id);
+      if (!Send(run, lat, Signed{id, MakeRecord(id, d, key), d == 0})) return;
     }
   }
 }
 
+void Preload(LoadRun* run) {
+  const Config& c = run->config;
+  absl::Time start = absl::Now();
+  std::vector<std::vector<Signed>> queues =
+      Presign(c.prefix + "-pre", c.preload, 1, 64);
+  absl::Time signed_at = absl::Now();
+  SendAll(run, nullptr, queues);
+  std::cout << absl::StrFormat(
+      "preloaded: %d records (signed in %.1f s, appended in %.1f s)\n",
+      c.preload, absl::ToDoubleSeconds(signed_at - start),
+      absl::ToDoubleSeconds(absl::Now() - signed_at));
+}
+
 void WritePhase(LoadRun* run) {
+  const Config& c = run->config;
   Latencies lat;
-  absl::Time start = absl::Now(), stop = start + run->config.write_for;
-  std::vector<std::thread> threads;
-  for (uint64_t t = 0; t < run->config.writers; ++t) {
-    threads.emplace_back(Writer, run, &lat, t, stop);
+  std::vector<std::vector<Signed>> queues;
+  if (c.writes > 0) {
+    queues = Presign(c.prefix, c.writes, c.devices_per_account, c.writers);
   }
-  for (auto& t : threads) t.join();
-  std::cout << "writes: " << lat.Summary(absl::Now() - start) << "\n";
-  if (run->config.acked_out.empty()) return;
+  std::optional<absl::Duration> cpu = ServerCpu(c.server_pid);
+  absl::Time start = absl::Now(), stop = start + c.write_for;
+  if (c.writes > 0) {
+    SendAll(run, &lat, queues);
+  } else {
+    std::vector<std::thread> threads;
+    for (uint64_t t = 0; t < c.writers; ++t) {
+      threads.emplace_back(TimedWriter, run, &lat, t, stop);
+    }
+    for (auto& t : threads) t.join();
+  }
+  std::cout << "writes: " << lat.Summary(absl::Now() - start)
+            << run->CpuPerOp(cpu, lat.ms.size()) << "\n";
+  if (c.acked_out.empty()) return;
   std::string lines;
   for (const Written& w : run->written) {
     absl::StrAppend(&lines, "{\"leaf_index\":", w.leaf_index,
                     ",\"leaf_hash\":\"", w.leaf_hash.ToHex(), "\"}\n");
   }
-  absl::Status s = WriteFileAtomically(run->config.acked_out, lines, 0644);
+  absl::Status s = WriteFileAtomically(c.acked_out, lines, 0644);
   if (!s.ok()) run->Fail(absl::StrCat("--acked_out: ", s.message()));
 }
 
@@ -185,33 +368,54 @@ absl::StatusOr<LogCheckpoint> CheckPhase(LoadRun* run) {
   return cp;
 }
 
+// One lookup of a written account, verified if the run asks for it.
+void LookUp(LoadRun* run, Latencies* lat, const LogCheckpoint& cp,
+            const std::string& id) {
+  absl::Time t0 = absl::Now();
+  auto answer = run->client->LookupAccount(id, cp.size);
+  if (!answer.ok()) {
+    run->Fail(absl::StrCat("lookup: ", answer.status().ToString()));
+    return;
+  }
+  if (run->config.verify_reads) {
+    auto verified = VerifyAccountLookup(cp, run->log_key.vrf_key, id, *answer);
+    if (!verified.ok() || !verified->state.has_value()) {
+      run->Fail(absl::StrCat("lookup of ", id, " does not verify: ",
+                             verified.status().ToString()));
+    }
+  }
+  lat->Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
+}
+
 void ReadPhase(LoadRun* run, const LogCheckpoint& cp) {
   Latencies lat;
+  std::optional<absl::Duration> cpu = ServerCpu(run->config.server_pid);
   absl::Time start = absl::Now(), stop = start + run->config.read_for;
   std::vector<std::thread> threads;
   for (uint64_t t = 0; t < run->config.readers; ++t) {
     threads.emplace_back([run, &lat, &cp, stop, t] {
       std::mt19937_64 rng(t);
-      while (absl::Now() < stop) {
-        const std::string& id = run->accounts[rng() % run->accounts.size()];
-        absl::Time t0 = absl::Now();
-        auto answer = run->client->LookupAccount(id, cp.size);
-        if (!answer.ok()) {
-          run->Fail(absl::StrCat("lookup: ", answer.status().ToString()));
-          return;
-        }
-        auto verified =
-            VerifyAccountLookup(cp, run->log_key.vrf_key, id, *answer);
-        lat.Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
-        if (!verified.ok() || !verified->state.has_value()) {
-          run->Fail(absl::StrCat("lookup of ", id, " does not verify: ",
-                                 verified.status().ToString()));
-        }
+      while (absl::Now() < stop && run->failures.load() == 0) {
+        LookUp(run, &lat, cp, run->accounts[rng() % run->accounts.size()]);
       }
     });
   }
   for (auto& t : threads) t.join();
-  std::cout << "verified lookups: " << lat.Summary(absl::Now() - start) << "\n";
+  std::cout << (run->config.verify_reads ? "verified lookups: " : "lookups: ")
+            << lat.Summary(absl::Now() - start)
+            << run->CpuPerOp(cpu, lat.ms.size()) << "\n";
+}
+
+// Checks the flags; a message for the user, or "".
+std::string CheckConfig(Config* c) {
+  if (c->devices_per_account < 1 || c->devices_per_account > 100) {
+    return "--devices_per_account must be 1..100";
+  }
+  if (c->writers == 0) return "--writers must be at least 1";
+  if (c->prefix.empty()) {
+    c->prefix = absl::StrCat("load", RealClock::Get()->NowMillis());
+  }
+  return "";
 }
 
 int Run(int argc, char** argv) {
@@ -220,8 +424,10 @@ int Run(int argc, char** argv) {
       "usage: ktlog-loadgen --server=HOST:PORT --log_key=LOG_KEY "
       "[flags]\n\n"
       "Writes signed records from concurrent writers, then looks accounts up\n"
-      "from concurrent readers; verifies everything; prints throughput and\n"
-      "latency percentiles. Exit 1 if any check fails.");
+      "from concurrent readers; verifies everything; prints throughput,\n"
+      "latency percentiles and (with --server_pid) the server's CPU per\n"
+      "operation against this machine's Ed25519 and SHA-256 speeds. Exit 1\n"
+      "if any check fails.");
   AddFlags(&flags, &c);
   std::vector<std::string> args;
   int exit_code;
@@ -234,14 +440,17 @@ int Run(int argc, char** argv) {
               << "\n";
     return 2;
   }
-  if (c.devices_per_account < 1 || c.devices_per_account > 100) {
-    std::cerr << "ktlog-loadgen: --devices_per_account must be 1..100\n";
+  if (std::string bad = CheckConfig(&c); !bad.empty()) {
+    std::cerr << "ktlog-loadgen: " << bad << "\n";
     return 2;
   }
-  if (c.prefix.empty()) {
-    c.prefix = absl::StrCat("load", RealClock::Get()->NowMillis());
-  }
   LoadRun run{c, *log_key, LogClient::Create(c.server, absl::Seconds(30))};
+  run.limits = MeasureLimits();
+  std::cout << absl::StrFormat(
+      "machine: one Ed25519 verification %.1f us, one leaf hash (SHA-256 of "
+      "%d bytes) %.2f us, on one core\n",
+      run.limits.ed25519_verify_us, kLeafSize, run.limits.sha256_leaf_us);
+  if (c.preload > 0) Preload(&run);
   WritePhase(&run);
   absl::StatusOr<LogCheckpoint> cp = CheckPhase(&run);
   if (!cp.ok()) run.Fail(absl::StrCat("checkpoint: ", cp.status().ToString()));
