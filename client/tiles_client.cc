@@ -35,6 +35,7 @@ absl::StatusOr<std::unique_ptr<TilesClient>> TilesClient::Create(
   http->set_connection_timeout(seconds);
   http->set_read_timeout(seconds);
   http->set_keep_alive(true);
+  http->set_tcp_nodelay(true);
   return std::unique_ptr<TilesClient>(
       new TilesClient(url, prefix, std::move(http)));
 }

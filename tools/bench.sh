@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bazel build --noshow_progress -c opt //core:core_benchmark //tools:proof_sizes \
-  //tools:ktlog-loadgen //tools:ktlog-keygen //log:ktlog-server
+  //tools:ktlog-loadgen //tools:ktlog-keygen //log:ktlog-server \
+  //auditor:ktlog-auditor
 BIN=$(bazel info -c opt --noshow_progress bazel-bin 2>/dev/null)
 WORK=$(mktemp -d /tmp/ktlog-bench.XXXXXX)
 trap 'pkill -TERM -f "$WORK/data" 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -28,14 +29,24 @@ echo "== load generator against ktlog-server (fresh data dir)"
 KEY=$("$BIN/tools/ktlog-keygen" --name=bench.example/log --out="$WORK/log.key")
 "$BIN/log/ktlog-server" --data_dir="$WORK/data" --key_file="$WORK/log.key" \
   --listen=127.0.0.1:0 >"$WORK/server.out" 2>"$WORK/server.log" &
+PID=$!
 for _ in $(seq 1 100); do
   grep -q "listening on" "$WORK/server.out" 2>/dev/null && break
   sleep 0.1
 done
 ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$WORK/server.out" | head -1)
 for writers in 8 32 64; do
-  echo "-- $writers writers, 8 readers"
+  echo "-- $writers writers (records signed beforehand), 8 verifying readers"
   "$BIN/tools/ktlog-loadgen" --server="$ADDR" --log_key="$KEY" \
-    --writers=$writers --write_for=15s --readers=8 --read_for=10s \
-    --prefix="w$writers"
+    --server_pid=$PID --writers=$writers --writes=40000 --readers=8 \
+    --read_for=10s --prefix="w$writers"
 done
+echo "-- lookups without verification (the server alone)"
+"$BIN/tools/ktlog-loadgen" --server="$ADDR" --log_key="$KEY" \
+  --server_pid=$PID --writers=8 --writes=1000 --readers=8 --read_for=10s \
+  --verify_reads=false --prefix=unverified
+kill -TERM $PID
+echo
+
+echo "== how cost grows (${SIZES:-10000 100000 1000000} entries)"
+BIN="$BIN" tools/scale_bench.sh

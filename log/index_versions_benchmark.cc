@@ -1,0 +1,58 @@
+// How long the log's start-up takes to rebuild the account index from the
+// stored entries (IndexVersions::Load), and what one batch update costs, at
+// 10^5 to 10^7 accounts. Results in docs/benchmarks.md (tools/dev bench).
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "core/crypto/crypto.h"
+#include "log/index_versions.h"
+
+namespace ktlog {
+namespace {
+
+std::vector<std::pair<Hash, Hash>> Entries(int64_t n, int64_t salt) {
+  std::vector<std::pair<Hash, Hash>> e;
+  e.reserve(n);
+  for (int64_t i = 0; i < n; ++i) {
+    e.emplace_back(Sha256(absl::StrCat(salt, " ", i)),
+                   Sha256(absl::StrCat("value ", i)));
+  }
+  return e;
+}
+
+void BM_IndexLoad(benchmark::State& state) {
+  std::vector<std::pair<Hash, Hash>> entries = Entries(state.range(0), 0);
+  for (auto _ : state) {
+    IndexVersions v;
+    if (!v.Load(entries, 1, 0).ok()) abort();
+    state.counters["nodes"] = static_cast<double>(v.node_versions());
+  }
+}
+BENCHMARK(BM_IndexLoad)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Arg(10000000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
+// A batch of 512 new accounts into an index of N, then its commit.
+void BM_IndexBatch(benchmark::State& state) {
+  IndexVersions v;
+  if (!v.Load(Entries(state.range(0), 0), 1, 0).ok()) abort();
+  uint64_t version = 1;
+  int64_t salt = 1;
+  for (auto _ : state) {
+    auto update = v.Prepare(Entries(512, salt++));
+    if (!update.ok()) abort();
+    v.Commit(*update, ++version, 0);
+  }
+  state.SetItemsProcessed(state.iterations() * 512);
+}
+BENCHMARK(BM_IndexBatch)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace ktlog
+
+BENCHMARK_MAIN();
