@@ -50,7 +50,7 @@ absl::StatusOr<std::unique_ptr<Auditor>> Auditor::Open(AuditorOptions options,
   RETURN_IF_ERROR(MakeDirs(options.state_dir, 0700));
   ASSIGN_OR_RETURN(std::unique_ptr<AuditorStore> store,
                    AuditorStore::Open(options.state_dir));
-  RETURN_IF_ERROR(store->BindLog(options.log_key.ToString()));
+  RETURN_IF_ERROR(store->BindLog(options.log_key.IdentityString()));
   return std::unique_ptr<Auditor>(new Auditor(
       std::move(options), std::move(witness), log, std::move(store)));
 }
@@ -79,7 +79,7 @@ absl::Status Auditor::Misbehaved(const std::string& type,
   nlohmann::json j = {{"type", type},
                       {"message", message},
                       {"found_at_ms", now},
-                      {"log_key", options_.log_key.ToString()},
+                      {"log_key", options_.log_key.IdentityString()},
                       {"witness", witness_.verifier_key().ToString()},
                       {"evidence", std::move(evidence)}};
   std::string text = j.dump(2) + "\n";

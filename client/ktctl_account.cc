@@ -25,13 +25,22 @@ constexpr char kAccountKey[] = "account.key";
 constexpr char kNextAccountKey[] = "account.key.next";
 constexpr char kDeviceKey[] = "device.key";
 
+// A record of the own account the log acknowledged, and whether the client
+// verified it yet (with a witness quorum it is verified once the witnesses
+// cosign a checkpoint that covers it).
+struct OwnWrite {
+  LogClient::WriteResult result;
+  bool verified = false;
+};
+
 // Signs and appends `record` for the own account (see the file comment).
-absl::StatusOr<LogClient::WriteResult> AppendOwnRecord(
-    Context& ctx, DeviceRecord record, const Ed25519PrivateKey& signer) {
+absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
+                                         const Ed25519PrivateKey& signer) {
   ASSIGN_OR_RETURN(ClientState * s, ctx.state());
   ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
   ASSIGN_OR_RETURN(LogCheckpoint cp, ctx.RefreshCheckpoint());
   RETURN_IF_ERROR(v->MonitorSelf(cp));
+  const bool earlier_unverified = !s->pending_own.empty();
 
   record.account_id = s->account_id;
   record.account_version = s->own_state.version + 1;
@@ -56,8 +65,17 @@ absl::StatusOr<LogClient::WriteResult> AppendOwnRecord(
         absl::IsResourceExhausted(e)) {
       s->pending_own.erase(pending);
     }
+    if (absl::IsFailedPrecondition(e) && earlier_unverified) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          e.message(),
+          "; your previous record is not verified yet: once your witnesses "
+          "cosign a checkpoint that covers it, run `ktctl monitor` and try "
+          "again"));
+    }
     return e;
   }
+  OwnWrite out;
+  out.result = *w;
   ASSIGN_OR_RETURN(cp, ctx.RefreshCheckpoint());
   if (cp.size <= w->leaf_index && s->policy.witness_quorum > 0) {
     // Witnesses have not cosigned a checkpoint covering it yet: the next
@@ -65,7 +83,7 @@ absl::StatusOr<LogClient::WriteResult> AppendOwnRecord(
     std::cerr << "ktctl: the record is at leaf index " << w->leaf_index
               << "; it will be verified once your witnesses cosign a "
                  "checkpoint that covers it (ktctl monitor)\n";
-    return w;
+    return out;
   }
   RETURN_IF_ERROR(v->MonitorSelf(cp));
   if (s->pending_own.count(pending) > 0) {
@@ -73,17 +91,26 @@ absl::StatusOr<LogClient::WriteResult> AppendOwnRecord(
         "the log acknowledged the record at leaf index ", w->leaf_index,
         " but the account's verified history does not show it"));
   }
-  return w;
+  out.verified = true;
+  return out;
 }
 
-// The answer of a write command.
+// The answer of a write command: `human`, whether it is verified yet, then
+// `tail`.
 Output Written(const std::string& human, const DeviceRecord& r,
-               const LogClient::WriteResult& w, nlohmann::json extra = {}) {
+               const OwnWrite& w, nlohmann::json extra = {},
+               const std::string& tail = "") {
   nlohmann::json j = {{"operation", std::string(OperationName(r.operation))},
-                      {"leaf_index", w.leaf_index},
-                      {"leaf_hash", w.leaf_hash.ToHex()}};
+                      {"leaf_index", w.result.leaf_index},
+                      {"leaf_hash", w.result.leaf_hash.ToHex()},
+                      {"verified", w.verified}};
   if (extra.is_object()) j.update(extra);
-  return Output{human, j};
+  return Output{absl::StrCat(human,
+                             w.verified ? " (verified)"
+                                        : " (not verified yet: "
+                                          "waiting for cosignatures)",
+                             tail),
+                j};
 }
 
 class InitCommand : public Command {
@@ -93,11 +120,16 @@ class InitCommand : public Command {
     return "create this account and device (keys in the state dir)";
   }
   const char* usage() const override {
-    return "usage: ktctl init --account=ID --device=NAME --log_key=LOG_KEY\n\n"
+    return "usage: ktctl init --account=ID --device=NAME --log_key=LOG_KEY\n"
+           "                  [--allow_no_witnesses]\n\n"
            "Creates the state directory with a new account key and a key for "
-           "this\ndevice, and pins the log key (from the log's operator: "
-           "\"<verifier key>,vrf=<VRF key>\",\nas ktlog-keygen and "
-           "ktlog-server print it).";
+           "this\ndevice, and pins the log key its operator publishes (as "
+           "ktlog-server\nprints it): the checkpoint verifier key, the VRF "
+           "key and the witnesses\nwhose cosignatures this client then "
+           "requires. A log key without\nwitnesses leaves you open to a log "
+           "that shows you a history nobody\nelse sees "
+           "(docs/threat-model.md): it is refused unless you pass\n"
+           "--allow_no_witnesses.";
   }
   void AddFlags(FlagSet* f) override {
     f->Duration("max_checkpoint_age", &max_age_,
@@ -107,7 +139,10 @@ class InitCommand : public Command {
     f->String("account", &account_, "your account id, e.g. alice@example.com");
     f->String("device", &device_, "this device's name, e.g. phone");
     f->String("log_key", &log_key_,
-              "the log key: checkpoint verifier key and VRF key");
+              "the log key: checkpoint verifier key, VRF key, witnesses");
+    f->Bool("allow_no_witnesses", &allow_no_witnesses_,
+            "accept a log key that names no witnesses (undefended against "
+            "a log that shows you alone another history)");
   }
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
@@ -115,7 +150,7 @@ class InitCommand : public Command {
         !args.empty()) {
       return UsageError("--account, --device and --log_key are required");
     }
-    RETURN_IF_ERROR(CheckArguments());
+    ASSIGN_OR_RETURN(LogPublicKey key, CheckArguments());
     const std::string& dir = ctx.globals().state_dir;
     if (LoadClientState(dir).status().code() != absl::StatusCode::kNotFound) {
       return absl::AlreadyExistsError(absl::StrCat(
@@ -128,29 +163,51 @@ class InitCommand : public Command {
     RETURN_IF_ERROR(WritePrivateKeyFile(ctx.Path(kAccountKey), account_key));
     RETURN_IF_ERROR(WritePrivateKeyFile(ctx.Path(kDeviceKey), device_key));
     ClientState state;
-    state.log_key = log_key_;
+    state.log_key = key.IdentityString();
+    for (const NoteVerifierKey& w : key.witnesses) {
+      state.policy.witnesses.push_back(w.ToString());
+    }
+    state.policy.witness_quorum = key.quorum;
     state.policy.max_checkpoint_age_ms = absl::ToInt64Milliseconds(max_age_);
     state.policy.max_future_skew_ms = absl::ToInt64Milliseconds(max_skew_);
     state.account_id = account_;
     state.device_id = device_;
     RETURN_IF_ERROR(SaveClientState(dir, state));
     return Output{
-        absl::StrCat("initialised account ", account_, " with device ", device_,
-                     " in ", dir, "\nnext: ktctl register"),
+        absl::StrCat(
+            "initialised account ", account_, " with device ", device_, " in ",
+            dir,
+            key.witnesses.empty()
+                ? "\nWARNING: no witnesses: this client cannot tell "
+                  "whether the log shows it the history everyone "
+                  "else sees"
+                : absl::StrCat("; checkpoints must be cosigned by ", key.quorum,
+                               " of ", key.witnesses.size(), " witness(es)"),
+            "\nnext: ktctl register"),
         {{"account_id", account_},
          {"device_id", device_},
          {"state", dir},
          {"account_key", HexEncode(account_key.public_key().bytes())},
-         {"device_key", HexEncode(device_key.public_key().bytes())}}};
+         {"device_key", HexEncode(device_key.public_key().bytes())},
+         {"witness_quorum", key.quorum},
+         {"witnesses", key.witnesses.size()}}};
   }
 
  private:
   // The log key and the ids, checked before anything is created.
-  absl::Status CheckArguments() const {
+  absl::StatusOr<LogPublicKey> CheckArguments() const {
     absl::StatusOr<LogPublicKey> key = LogPublicKey::Parse(log_key_);
     if (!key.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--log_key is not a log key: ", key.status().message()));
+    }
+    if (key->witnesses.empty() && !allow_no_witnesses_) {
+      return UsageError(
+          "the log key names no witnesses: without them this client cannot "
+          "tell whether the log shows it the same history as everyone else "
+          "(a compromised log could show you a device that is not there). "
+          "Use the log key with its witnesses (ktlog-server prints it), or "
+          "pass --allow_no_witnesses to accept that risk");
     }
     DeviceRecord probe;
     probe.account_id = account_;
@@ -159,10 +216,12 @@ class InitCommand : public Command {
     probe.account_version = 1;
     probe.account_key = std::string(32, 'a');
     probe.signature = std::string(64, 's');
-    return probe.Validate();
+    RETURN_IF_ERROR(probe.Validate());
+    return key;
   }
 
   std::string account_, device_, log_key_;
+  bool allow_no_witnesses_ = false;
   absl::Duration max_age_ =
       absl::Milliseconds(CheckingPolicy().max_checkpoint_age_ms);
   absl::Duration max_skew_ =
@@ -192,12 +251,11 @@ class RegisterCommand : public Command {
     r.operation = Operation::kAddDevice;
     r.device_id = s->device_id;
     r.key = device_key.public_key().bytes();
-    ASSIGN_OR_RETURN(LogClient::WriteResult w,
-                     AppendOwnRecord(ctx, r, account_key));
+    ASSIGN_OR_RETURN(OwnWrite w, AppendOwnRecord(ctx, r, account_key));
     s->approved_devices[r.device_id] = r.key;
     return Written(
         absl::StrCat("registered device ", r.device_id, " of ", s->account_id,
-                     " at leaf index ", w.leaf_index, " (verified)"),
+                     " at leaf index ", w.result.leaf_index),
         r, w,
         {{"device_id", r.device_id},
          {"account_version", s->own_state.version}});
@@ -272,18 +330,17 @@ class DeviceCommand : public Command {
       r.key = it->second.key;
     }
     ASSIGN_OR_RETURN(Ed25519PrivateKey account_key, ctx.AccountKey());
-    ASSIGN_OR_RETURN(LogClient::WriteResult w,
-                     AppendOwnRecord(ctx, r, account_key));
+    ASSIGN_OR_RETURN(OwnWrite w, AppendOwnRecord(ctx, r, account_key));
     if (r.operation == Operation::kAddDevice) {
       s->approved_devices[r.device_id] = r.key;
     } else {
       s->approved_devices.erase(r.device_id);
     }
-    return Written(absl::StrCat(args[0] == "add" ? "added" : "removed",
-                                " device ", r.device_id, " at leaf index ",
-                                w.leaf_index, " (verified)", key_note),
-                   r, w,
-                   {{"device_id", r.device_id}, {"key", HexEncode(r.key)}});
+    return Written(
+        absl::StrCat(args[0] == "add" ? "added" : "removed", " device ",
+                     r.device_id, " at leaf index ", w.result.leaf_index),
+        r, w, {{"device_id", r.device_id}, {"key", HexEncode(r.key)}},
+        key_note);
   }
 
  private:
@@ -342,17 +399,16 @@ class RotateKeyCommand : public Command {
     DeviceRecord r;
     r.operation = Operation::kRotateAccountKey;
     r.key = next.public_key().bytes();
-    absl::StatusOr<LogClient::WriteResult> w = AppendOwnRecord(ctx, r, old_key);
+    absl::StatusOr<OwnWrite> w = AppendOwnRecord(ctx, r, old_key);
     if (!w.ok()) {
       unlink(ctx.Path(kNextAccountKey).c_str());
       return w.status();
     }
     RETURN_IF_ERROR(ctx.AccountKey().status());  // completes the rotation
     std::string key = HexEncode(next.public_key().bytes());
-    return Written(
-        absl::StrCat("rotated the account key to ", key, " at leaf index ",
-                     w->leaf_index, " (verified)"),
-        r, *w, {{"account_key", key}});
+    return Written(absl::StrCat("rotated the account key to ", key,
+                                " at leaf index ", w->result.leaf_index),
+                   r, *w, {{"account_key", key}});
   }
 };
 

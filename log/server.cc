@@ -140,6 +140,13 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
         "witness cosigning key");
   }
   RETURN_IF_ERROR(CheckListenAddress(options.listen_address));
+  size_t witnesses = options.cosignatures.witnesses.size();
+  if (witnesses > 0 &&
+      (options.witness_quorum == 0 || options.witness_quorum > witnesses)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the witness quorum must be between 1 and the ", witnesses,
+                     " witness(es) the log accepts"));
+  }
   std::unique_ptr<LogServer> s(
       new LogServer(std::move(signer), std::move(vrf), options));
   RETURN_IF_ERROR(s->OpenComponents());
@@ -151,7 +158,7 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
 absl::Status LogServer::OpenComponents() {
   ASSIGN_OR_RETURN(storage_, LogStorage::Open(options_.data_dir));
   RETURN_IF_ERROR(storage_->BindIdentity(
-      LogIdentity{signer_.name(), log_key().ToString()}));
+      LogIdentity{signer_.name(), log_key().IdentityString()}));
   ASSIGN_OR_RETURN(publisher_, CheckpointPublisher::Create(
                                    storage_.get(), &signer_, options_.clock));
   index_ = std::make_unique<IndexVersions>();

@@ -59,6 +59,10 @@ struct LogServerOptions {
   absl::Duration lookup_window = absl::Minutes(10);
   ServiceOptions service;
   CosignatureOptions cosignatures;
+  // The quorum the log key publishes for its witnesses (1..their number;
+  // ignored without witnesses): clients that pin the log key trust only
+  // checkpoints that many of them cosigned.
+  uint32_t witness_quorum = 1;
   const Clock* clock = RealClock::Get();
   // More gRPC server interceptors, after the server's own (tests use them
   // to hold answers back).
@@ -98,9 +102,12 @@ class LogServer {
   // "127.0.0.1:<port>" style address clients can dial.
   std::string address() const;
   NoteVerifierKey verifier_key() const { return signer_.verifier_key(); }
-  // What clients pin: the checkpoint key and the VRF key.
+  // What clients pin: the checkpoint key, the VRF key and the published
+  // witness policy (the accepted witnesses and the quorum).
   LogPublicKey log_key() const {
-    return LogPublicKey{signer_.verifier_key(), vrf_.public_key()};
+    return LogPublicKey{signer_.verifier_key(), vrf_.public_key(),
+                        options_.cosignatures.witnesses,
+                        options_.witness_quorum};
   }
   const std::string& origin() const { return signer_.name(); }
 

@@ -27,7 +27,7 @@ constexpr char kUsage[] =
 // What the command line configures.
 struct Config {
   std::string key_file, origin, backup_dir, witness_keys;
-  uint64_t batch_size = 512, max_pending = 8192;
+  uint64_t batch_size = 512, max_pending = 8192, witness_quorum = 1;
   LogServerOptions options;
 };
 
@@ -60,6 +60,9 @@ void AddFlags(FlagSet* flags, Config* c) {
   flags->Duration("lookup_window", &o.lookup_window,
                   "answer lookups at the checkpoints of this last stretch "
                   "of time (index versions are kept in memory that long)");
+  flags->Uint64("witness_quorum", &c->witness_quorum,
+                "how many of --witness_keys the log key asks clients to "
+                "require (published in the log key; default 1)");
   flags->Duration("witness_timeout", &o.cosignatures.witness_timeout,
                   "hand witnesses the latest checkpoint to cosign once all of "
                   "them cosigned the one before, or after this long");
@@ -109,6 +112,14 @@ absl::Status Finish(Config* c) {
     }
     o.cosignatures.witnesses.push_back(*std::move(w));
   }
+  if (!o.cosignatures.witnesses.empty() &&
+      (c->witness_quorum == 0 ||
+       c->witness_quorum > o.cosignatures.witnesses.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--witness_quorum must be between 1 and the ",
+                     o.cosignatures.witnesses.size(), " --witness_keys"));
+  }
+  o.witness_quorum = static_cast<uint32_t>(c->witness_quorum);
   o.sequencer.max_batch_size = c->batch_size;
   o.sequencer.max_pending = c->max_pending;
   return absl::OkStatus();

@@ -78,17 +78,17 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
   EXPECT_GT(checked, 0u);
   EXPECT_NE(second.out.find("cosigned"), std::string::npos) << second.out;
 
-  // A ktctl client that requires this witness trusts the cosigned log.
+  // A ktctl client that pins the log key the server publishes (with its
+  // witness) requires this witness and trusts the cosigned log.
   std::string state = key.dir + "/bob";
-  ASSERT_EQ(Ktctl(state, server->address(),
-                  {"init", "--account=bob", "--device=phone",
-                   "--log_key=" + key.log_key})
-                .exit_code,
-            0);
-  RunResult policy =
-      Ktctl(state, server->address(),
-            {"policy", "--witnesses=" + witness_key, "--witness_quorum=1"});
-  ASSERT_EQ(policy.exit_code, 0) << policy.out;
+  EXPECT_NE(server->log_key().find(",witness=" + witness_key),
+            std::string::npos)
+      << server->log_key();
+  RunResult init = Ktctl(state, server->address(),
+                         {"init", "--account=bob", "--device=phone",
+                          "--log_key=" + server->log_key()});
+  ASSERT_EQ(init.exit_code, 0) << init.out;
+  EXPECT_NE(init.out.find("\"witness_quorum\""), std::string::npos) << init.out;
   RunResult cp = Ktctl(state, server->address(), {"checkpoint"});
   EXPECT_EQ(cp.exit_code, 0) << cp.out;
   EXPECT_EQ(JsonOf(cp)["size"], 3000);
@@ -112,6 +112,106 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
             std::string::npos)
       << refused.out;
   EXPECT_EQ(refused.out.find("MISSING_COSIGNATURES"), std::string::npos);
+}
+
+// The attack the product exists for (issue 12): someone who breached the
+// servers holds the log's keys, but not Alice's account key, so to put their
+// device in Alice's account they must show Bob another history. Every
+// client that pinned the log key the operator publishes (with its witness
+// policy) refuses it; so does the witness; a client that chose to run
+// without witnesses is fooled, which is why that is not the default.
+TEST(SeedAttackTest, ABreachedServersForkIsRefusedByThePublishedWitnessPolicy) {
+  LogKeyFiles key = MakeLogKey();
+  RunResult w = RunProgram({kKeygenBinary, "--name=witness.example/w1",
+                            "--type=witness", "--out=" + key.dir + "/w.key"});
+  ASSERT_EQ(w.exit_code, 0) << w.out;
+  std::string witness_key = TrimRight(w.out);
+  std::vector<std::string> server_flags = {"--key_file=" + key.key_file,
+                                           "--witness_keys=" + witness_key,
+                                           "--checkpoint_interval=100ms"};
+  std::vector<std::string> flags = server_flags;
+  flags.push_back("--data_dir=" + key.dir + "/data");
+  auto honest = ServerProcess::Start(flags);
+  const std::string published = honest->log_key();
+  auto audit = [&](const std::string& address) {
+    return RunProgram({kAuditor, "--log=" + address, "--log_key=" + published,
+                       "--key_file=" + key.dir + "/w.key",
+                       "--state_dir=" + key.dir + "/auditor"});
+  };
+  auto ktctl = [&](const std::string& who, const std::string& address,
+                   std::vector<std::string> args) {
+    return Ktctl(key.dir + "/" + who, address, args);
+  };
+  ASSERT_EQ(audit(honest->address()).exit_code, 0);
+  for (const char* who : {"alice", "bob"}) {
+    RunResult r =
+        ktctl(who, honest->address(),
+              {"init", absl::StrCat("--account=", who, "@example.com"),
+               "--device=phone", "--log_key=" + published});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    r = ktctl(who, honest->address(), {"register"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_EQ(JsonOf(r)["verified"], false) << "not cosigned yet: " << r.out;
+  }
+  ASSERT_EQ(audit(honest->address()).exit_code, 0);
+  RunResult r =
+      ktctl("bob", honest->address(), {"lookup", "alice@example.com"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string alice_key = JsonOf(r)["account_key"];
+
+  // The breached server: the log's keys, another data dir.
+  flags = server_flags;
+  flags.push_back("--data_dir=" + key.dir + "/fork");
+  auto fork = ServerProcess::Start(flags);
+  ASSERT_EQ(fork->log_key(), published);
+  r = ktctl("attacker", fork->address(),
+            {"init", "--account=alice@example.com", "--device=phone",
+             "--log_key=" + key.log_key, "--allow_no_witnesses"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_EQ(ktctl("attacker", fork->address(), {"register"}).exit_code, 0);
+  ASSERT_EQ(
+      ktctl("attacker", fork->address(), {"device", "add", "attacker-tablet"})
+          .exit_code,
+      0);
+
+  // Bob, who trusts the real log, and Carol, who never saw it: no
+  // checkpoint of the fork is cosigned, so neither is shown it.
+  r = ktctl("carol", fork->address(),
+            {"init", "--account=carol@example.com", "--device=phone",
+             "--log_key=" + published});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  for (const char* who : {"bob", "carol"}) {
+    r = ktctl(who, fork->address(), {"lookup", "alice@example.com"});
+    EXPECT_EQ(r.exit_code, 4) << who << ": " << r.out;
+    EXPECT_NE(r.out.find("no checkpoint cosigned"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("attacker-tablet"), std::string::npos) << r.out;
+  }
+  // The witness refuses to cosign it and names why.
+  RunResult refused = audit(fork->address());
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("NOT cosigning"), std::string::npos)
+      << refused.out;
+  // The witness stops cosigning until its operator looks at the evidence
+  // (--clear_failure); Bob still sees Alice's own key on the real log.
+  EXPECT_EQ(audit(honest->address()).exit_code, 1);
+  r = ktctl("bob", honest->address(), {"lookup", "alice@example.com"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)["account_key"], alice_key);
+
+  // A client that pinned the identity alone (the loud, non-default choice)
+  // is shown the attacker's device; it finds out only on reaching the
+  // real log.
+  r = ktctl("dave", fork->address(),
+            {"init", "--account=dave@example.com", "--device=phone",
+             "--log_key=" + key.log_key, "--allow_no_witnesses"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = ktctl("dave", fork->address(), {"lookup", "alice@example.com"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("attacker-tablet"), std::string::npos) << r.out;
+  EXPECT_NE(JsonOf(r)["account_key"], alice_key);
+  r = ktctl("dave", honest->address(), {"checkpoint"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("LOG_FORK"), std::string::npos) << r.out;
 }
 
 }  // namespace

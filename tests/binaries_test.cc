@@ -152,8 +152,13 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   auto ktctl = [&](const std::string& who, std::vector<std::string> args) {
     return Ktctl(k.dir + "/" + who, s->address(), args);
   };
+  // A log key without witnesses is refused unless asked for (issue 12).
   RunResult r = ktctl("alice", {"init", "--account=alice@example.com",
                                 "--device=phone", "--log_key=" + k.log_key});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--allow_no_witnesses"), std::string::npos) << r.out;
+  r = ktctl("alice", {"init", "--account=alice@example.com", "--device=phone",
+                      "--log_key=" + k.log_key, "--allow_no_witnesses"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   struct stat st;
   ASSERT_EQ(stat((k.dir + "/alice/account.key").c_str(), &st), 0);
@@ -253,7 +258,7 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   s = ServerProcess::Start(
       {"--data_dir=" + backup, "--key_file=" + k.key_file});
   r = ktctl("carol", {"init", "--account=carol", "--device=d",
-                      "--log_key=" + k.log_key});
+                      "--log_key=" + k.log_key, "--allow_no_witnesses"});
   ASSERT_EQ(r.exit_code, 0);
   r = ktctl("carol", {"checkpoint"});
   ASSERT_EQ(r.exit_code, 0) << r.out;

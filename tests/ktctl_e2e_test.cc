@@ -49,8 +49,9 @@ class KtctlTest : public ::testing::Test {
   }
   // init + register, checked.
   void Join(const std::string& who, const std::string& account) {
-    RunResult r = Run(who, {"init", "--account=" + account, "--device=phone",
-                            "--log_key=" + key_.log_key});
+    RunResult r =
+        Run(who, {"init", "--account=" + account, "--device=phone",
+                  "--log_key=" + key_.log_key, "--allow_no_witnesses"});
     ASSERT_EQ(r.exit_code, 0) << r.out;
     r = Run(who, {"register"});
     ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -206,7 +207,7 @@ TEST_F(KtctlTest, ASecondServerWithTheSameKeyIsAFork) {
   for (const char* who : {"x", "y", "z"}) {
     RunResult r = Ktctl(State(who), other->address(),
                         {"init", std::string("--account=") + who, "--device=d",
-                         "--log_key=" + key_.log_key});
+                         "--log_key=" + key_.log_key, "--allow_no_witnesses"});
     ASSERT_EQ(r.exit_code, 0);
     ASSERT_EQ(Ktctl(State(who), other->address(), {"register"}).exit_code, 0);
   }

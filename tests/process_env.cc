@@ -36,6 +36,10 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(
       s->process_->WaitForLine("listening on", absl::Now() + absl::Seconds(30));
   EXPECT_TRUE(line.ok()) << line.status();
   if (line.ok()) s->address_ = ListeningAddress(*line);
+  auto key =
+      s->process_->WaitForLine("log key ", absl::Now() + absl::Seconds(30));
+  EXPECT_TRUE(key.ok()) << key.status();
+  if (key.ok()) s->log_key_ = TrimRight(key->substr(key->find("log key ") + 8));
   for (const std::string& f : flags) {
     if (f.rfind("--http_listen=", 0) != 0) continue;
     auto tiles =

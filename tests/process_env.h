@@ -36,6 +36,8 @@ class ServerProcess {
   const std::string& address() const { return address_; }
   // The tiles URL the server printed (with --http_listen), or "".
   const std::string& tiles_url() const { return tiles_url_; }
+  // The log key the server printed: identity plus its witness policy.
+  const std::string& log_key() const { return log_key_; }
   Subprocess* process() { return process_.get(); }
   // Sends SIGTERM (or `sig`) and returns the exit code (128+signal if
   // killed).
@@ -43,7 +45,7 @@ class ServerProcess {
 
  private:
   std::unique_ptr<Subprocess> process_;
-  std::string address_, tiles_url_;
+  std::string address_, tiles_url_, log_key_;
   bool stopped_ = false;
 };
 

@@ -5,7 +5,10 @@
 # while the public log shows no name, device or key; an attacker with a
 # stolen account key slips a device into one account, and the owner's
 # client raises the alert, with evidence; a log that shows two histories is
-# caught by a client and by the auditor. Every step checks its outcome; any
+# caught by a client and by the auditor; a breached server that shows Bob a
+# fork in which Alice's account holds the attacker's key and device is
+# refused by every client that pins the log key with its witness policy and
+# caught by the witness. Every step checks its outcome; any
 # failure stops the demo with a non-zero exit. Work files go to a fresh temp
 # dir (kept with KEEP=1).
 set -euo pipefail
@@ -47,7 +50,7 @@ start_server() {
   local data=${1:-data}
   : >"$WORK/server.out"
   "$SERVER" --data_dir="$WORK/$data" --key_file="$WORK/log.key" \
-    --listen=127.0.0.1:0 --checkpoint_interval=1s --witness_keys="$WITNESS_KEY" \
+    --listen=127.0.0.1:0 --checkpoint_interval=200ms --witness_keys="$WITNESS_KEY" \
     >"$WORK/server.out" 2>>"$WORK/server.log" &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
@@ -58,17 +61,21 @@ start_server() {
   [ -n "$ADDR" ] || fail "the server did not start: $(cat "$WORK/server.log")"
   echo "ktlog-server (pid $SERVER_PID) is serving on $ADDR, data in $data/"
   grep "log key" "$WORK/server.out"
+  [ -n "$LOG_KEY" ] || LOG_KEY=$(sed -n 's/.*log key //p' "$WORK/server.out")
   grep -q "log key $LOG_KEY\$" "$WORK/server.out" || fail "the server serves another log key"
 }
 
 step "1. The operator makes the log's keys (checkpoint signing and VRF) and starts the server; an independent auditor makes its witness key"
 show ktlog-keygen --name=demo.ktlog.example/log --out=log.key
-LOG_KEY=$("$KEYGEN" --name=demo.ktlog.example/log --out="$WORK/log.key")
-echo "log key (pinned by every client: checkpoint verifier key, VRF key): $LOG_KEY"
+LOG_ID=$("$KEYGEN" --name=demo.ktlog.example/log --out="$WORK/log.key")
+echo "the log's identity (checkpoint verifier key, VRF key): $LOG_ID"
 show ktlog-keygen --name=auditor.example/witness --type=witness --out=witness.key
 WITNESS_KEY=$("$KEYGEN" --name=auditor.example/witness --type=witness --out="$WORK/witness.key")
 echo "witness verifier key (the log accepts its cosignatures): $WITNESS_KEY"
+LOG_KEY=""
 start_server
+echo "The log key the operator publishes (identity + witness policy) is what every client pins:"
+echo "  $LOG_KEY"
 
 alice() { run "$KTCTL" --state="$WORK/alice" --server="$ADDR" "$@"; }
 bob() { run "$KTCTL" --state="$WORK/bob" --server="$ADDR" "$@"; }
@@ -80,19 +87,28 @@ audit() {
 }
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.read().splitlines()[-1])['$1'])"; }
 
-step "2. Alice and Bob create accounts and register their phones; Alice adds her laptop"
+step "2. The witness cosigns the log as it grows (in production it runs continuously: ktlog-auditor --follow)"
+audit
+
+step "3. Alice and Bob create accounts and register their phones; Alice adds her laptop"
+echo "(their clients require the witness's cosignature, so each write is verified once it is cosigned)"
 alice init --account=alice@example.com --device=phone --log_key="$LOG_KEY"
 alice register
 bob init --account=bob@example.com --device=phone --log_key="$LOG_KEY"
 bob register
+audit
+alice monitor
+bob monitor
 alice device add laptop
+audit
+alice monitor
 
-step "3. Bob looks up Alice: her complete device set in one answer (the VRF proof of her position, the index proof, her state with its opening)"
+step "4. Bob looks up Alice: her complete device set in one answer (the VRF proof of her position, the index proof, her state with its opening)"
 bob lookup alice@example.com
 echo "(an account that does not exist is proved absent:)"
 expect_exit 1 "$KTCTL" --state="$WORK/bob" --server="$ADDR" lookup mallory@example.com
 
-step "4. Alice and Bob meet and compare safety codes"
+step "5. Alice and Bob meet and compare safety codes"
 alice code show bob@example.com
 bob code show alice@example.com --qr --out="$WORK/bob-alice-code.svg"
 echo "Bob scans the QR code on Alice's phone:"
@@ -103,12 +119,11 @@ BOB_DIGITS=$(json bob code show alice@example.com | field code)
 alice code compare bob@example.com "$BOB_DIGITS"
 bob contact list
 
-step "5. The auditor replays every public leaf (no names, devices or keys: positions, versions, commitments), recomputes every root, and cosigns; Bob now requires its cosignature"
+step "6. The auditor replays every public leaf (no names, devices or keys: positions, versions, commitments), recomputes every root, and cosigns; Bob's client trusts only what it cosigned"
 audit
-bob policy --witnesses="$WITNESS_KEY" --witness_quorum=1
 bob checkpoint --raw
 
-step "6. Mallory steals a copy of Alice's account key and slips her own device into Alice's account"
+step "7. Mallory steals a copy of Alice's account key and slips her own device into Alice's account"
 cp -r "$WORK/alice" "$WORK/mallory"
 mallory device add mallory-tablet
 echo "To everyone else this device looks legitimate: it is signed by Alice's key,"
@@ -117,7 +132,7 @@ echo "position) cosigns, and Bob's client sees nothing wrong:"
 audit
 bob monitor
 
-step "7. Alice's client checks her account and raises the alert"
+step "8. Alice's client checks her account and raises the alert"
 expect_exit 3 "$KTCTL" --state="$WORK/alice" --server="$ADDR" monitor
 alice alerts
 ALERT=$(json alice alerts | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
@@ -127,49 +142,63 @@ echo "the VRF proof of her position; the record with the opening of its commitme
 echo "  ..."
 echo "Alice removes the device and rotates her account key; Bob's client notices the new key:"
 alice device remove mallory-tablet
+audit
+alice monitor
 alice rotate-key
 audit
+alice monitor
 expect_exit 3 "$KTCTL" --state="$WORK/bob" --server="$ADDR" monitor
 echo "so they compare codes again:"
 bob code compare alice@example.com "$(json alice code show bob@example.com | field scannable)"
 
-step "8. The whole public log, leaf by leaf: anyone can read it, and it names nobody"
+step "9. The whole public log, leaf by leaf: anyone can read it, and it names nobody"
 alice entries --begin=0 --end=100
 if json alice entries --begin=0 --end=100 | grep -qiE "alice|bob|mallory|phone|laptop"; then
   fail "the public log shows a name"
 fi
 echo "(no account id, device id or key in any entry)"
 
-step "9. The server stops (SIGTERM); the operator checks every stored byte; it restarts"
+step "10. The server stops (SIGTERM); the operator checks every stored byte; it restarts"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || fail "unclean shutdown"
 SERVER_PID=""
 run "$ADMIN" fsck --data_dir="$WORK/data"
-cp -r "$WORK/data" "$WORK/copy"
 start_server
 alice device add tablet
 audit
+alice monitor
 bob lookup alice@example.com
 
-step "10. A compromised operator serves a copy of the log with another history, under the same keys"
+step "11. A state attacker breaches the servers: with the log's keys it shows Bob a history of its own, in which alice@example.com holds the attacker's account key and device"
 HONEST_PID=$SERVER_PID HONEST_ADDR=$ADDR
-start_server copy
+start_server fork
 FORK_PID=$SERVER_PID FORK_ADDR=$ADDR
-run "$KTCTL" --state="$WORK/eve" --server="$FORK_ADDR" init --account=eve@example.com --device=phone --log_key="$LOG_KEY"
-run "$KTCTL" --state="$WORK/eve" --server="$FORK_ADDR" register
-echo "Alice's client is shown the other history: two signed checkpoints no history can join."
-expect_exit 3 "$KTCTL" --state="$WORK/alice" --server="$FORK_ADDR" checkpoint
-echo "The auditor refuses to cosign it and writes the evidence:"
+attacker() { run "$KTCTL" --state="$WORK/attacker" --server="$FORK_ADDR" "$@"; }
+attacker init --account=alice@example.com --device=phone --log_key="$LOG_ID" --allow_no_witnesses
+attacker register
+attacker device add attacker-tablet
+echo "Bob's client requires the witness's cosignature, and the witness never saw this history:"
+expect_exit 4 "$KTCTL" --state="$WORK/bob" --server="$FORK_ADDR" lookup alice@example.com
+echo "Carol installs the app today and has never seen the real log; she pinned the published"
+echo "log key, so her client is not fooled either:"
+run "$KTCTL" --state="$WORK/carol" --server="$FORK_ADDR" init --account=carol@example.com --device=phone --log_key="$LOG_KEY"
+expect_exit 4 "$KTCTL" --state="$WORK/carol" --server="$FORK_ADDR" lookup alice@example.com
+echo "The witness is asked to cosign it, refuses, and writes the evidence (two signed checkpoints"
+echo "no history can join):"
 show "$AUDITOR" --log="$FORK_ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" --state_dir="$WORK/auditor"
 AUDIT_EXIT=0
 "$AUDITOR" --log="$FORK_ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" \
   --state_dir="$WORK/auditor" >"$WORK/auditor-fork.out" || AUDIT_EXIT=$?
 cat "$WORK/auditor-fork.out"
 [ "$AUDIT_EXIT" -eq 1 ] || fail "the auditor did not refuse the fork (exit $AUDIT_EXIT)"
-grep -q "LOG_FORK" "$WORK/auditor-fork.out" || fail "the auditor did not name the fork"
-echo "Bob requires the auditor's cosignature: the copy's newest cosigned checkpoint is"
-echo "older than the one he trusts, and both are signed: a rollback."
-expect_exit 3 "$KTCTL" --state="$WORK/bob" --server="$FORK_ADDR" checkpoint
+grep -qE "LOG_FORK|ROLLBACK" "$WORK/auditor-fork.out" || fail "the auditor did not name the fork"
+echo "Dave pinned only the log's identity, without its witnesses (--allow_no_witnesses, a loud choice): the fork shows"
+echo "him the attacker's device as Alice's, exit 0. This is why init refuses such a key by default."
+run "$KTCTL" --state="$WORK/dave" --server="$FORK_ADDR" init --account=dave@example.com --device=phone --log_key="$LOG_ID" --allow_no_witnesses
+"$KTCTL" --state="$WORK/dave" --server="$FORK_ADDR" lookup alice@example.com | tee "$WORK/dave-fooled.out"
+grep -q "attacker-tablet" "$WORK/dave-fooled.out" || fail "the undefended client was not shown the fork"
+echo "The moment Dave's client reaches the real log, it holds two signed checkpoints no history can join:"
+expect_exit 3 "$KTCTL" --state="$WORK/dave" --server="$HONEST_ADDR" checkpoint
 kill -TERM "$FORK_PID"; wait "$FORK_PID" || fail "unclean shutdown"
 SERVER_PID=$HONEST_PID ADDR=$HONEST_ADDR
 
-step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned; the attack and the fork were caught"
+step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned; the stolen-key attack and the breached server's fork were caught"

@@ -16,6 +16,7 @@
 #include "core/merkle/compact_range.h"
 #include "core/merkle/merkle.h"
 #include "core/note/log_key.h"
+#include "core/note/note.h"
 #include "core/testonly/test_vectors.h"
 #include "core/util/bytes.h"
 #include "gtest/gtest.h"
@@ -50,6 +51,43 @@ TEST_F(PrivateVectorsTest, LogKey) {
   EXPECT_FALSE(
       LogPublicKey::Parse(k["log_key"].get<std::string>() + ",x=1").ok());
   EXPECT_FALSE(LogPublicKey::Parse(plain + ",vrf=AAAA").ok());
+}
+
+// The published witness policy: witnesses and a quorum (default 1); the
+// identity string leaves them out.
+TEST_F(PrivateVectorsTest, LogKeyWithWitnesses) {
+  std::string base = v_["log_key"]["log_key"];
+  std::string w1 = NoteSigner::Generate("w1.example", kNoteTypeCosignatureV1)
+                       ->verifier_key()
+                       .ToString();
+  std::string w2 = NoteSigner::Generate("w2.example", kNoteTypeCosignatureV1)
+                       ->verifier_key()
+                       .ToString();
+  auto one = LogPublicKey::Parse(base + ",witness=" + w1);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->quorum, 1u);
+  EXPECT_EQ(one->IdentityString(), base);
+  EXPECT_EQ(one->ToString(), base + ",witness=" + w1 + ",quorum=1");
+  std::string both = base + ",witness=" + w1 + ",witness=" + w2 + ",quorum=2";
+  auto two = LogPublicKey::Parse(both);
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_EQ(two->witnesses.size(), 2u);
+  EXPECT_EQ(two->quorum, 2u);
+  EXPECT_EQ(two->ToString(), both);
+  for (const std::string& bad : {
+           base + ",witness=" + w1 + ",quorum=2",           // above n
+           base + ",witness=" + w1 + ",quorum=0",           // zero
+           base + ",quorum=1",                              // no witnesses
+           base + ",witness=" + w1 + ",witness=" + w1,      // repeated
+           base + ",witness=" + w1 + ",quorum=1,quorum=1",  // repeated
+           base + ",witness=" + w1 + ",quorum=+1",          // not canonical
+           base + ",witness=" +
+               v_["log_key"]["checkpoint_verifier_key"]
+                   .get<std::string>(),  // not a witness key
+           base + std::string(9000, 'x'),
+       }) {
+    EXPECT_FALSE(LogPublicKey::Parse(bad).ok()) << bad;
+  }
 }
 
 TEST_F(PrivateVectorsTest, PositionsAreVrfOutputs) {

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/util/bytes.h"
@@ -11,54 +12,108 @@
 namespace ktlog {
 namespace {
 
-constexpr absl::string_view kVrfAttribute = "vrf=";
+constexpr absl::string_view kVrf = "vrf=";
+constexpr absl::string_view kWitness = "witness=";
+constexpr absl::string_view kQuorum = "quorum=";
+constexpr size_t kMaxLength = 8192;
+constexpr size_t kMaxWitnesses = 32;
+
+absl::Status Bad(absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("the log key ", why));
+}
+
+absl::StatusOr<VrfPublicKey> ParseVrf(absl::string_view b64) {
+  absl::StatusOr<std::string> bytes = Base64Decode(b64);
+  if (!bytes.ok()) return Bad("has a vrf= that is not base64");
+  absl::StatusOr<VrfPublicKey> vrf = VrfPublicKey::FromBytes(*bytes);
+  if (!vrf.ok()) {
+    return Bad(absl::StrCat("has a bad VRF key: ", vrf.status().message()));
+  }
+  return vrf;
+}
+
+// One attribute after the verifier key.
+absl::Status ParseAttribute(absl::string_view a, bool* have_vrf,
+                            bool* have_quorum, LogPublicKey* out) {
+  if (absl::StartsWith(a, kVrf) && !*have_vrf) {
+    ASSIGN_OR_RETURN(out->vrf_key, ParseVrf(a.substr(kVrf.size())));
+    *have_vrf = true;
+  } else if (absl::StartsWith(a, kWitness)) {
+    absl::StatusOr<NoteVerifierKey> w =
+        NoteVerifierKey::Parse(a.substr(kWitness.size()));
+    if (!w.ok() || w->type != kNoteTypeCosignatureV1) {
+      return Bad(absl::StrCat("names a witness \"", a.substr(kWitness.size()),
+                              "\" that is not a witness verifier key"));
+    }
+    for (const NoteVerifierKey& k : out->witnesses) {
+      if (k.ToString() == w->ToString()) return Bad("repeats a witness");
+    }
+    if (out->witnesses.size() == kMaxWitnesses) {
+      return Bad(absl::StrCat("names more than ", kMaxWitnesses, " witnesses"));
+    }
+    out->witnesses.push_back(*std::move(w));
+  } else if (absl::StartsWith(a, kQuorum) && !*have_quorum) {
+    if (!absl::SimpleAtoi(a.substr(kQuorum.size()), &out->quorum) ||
+        absl::StrCat(out->quorum) != a.substr(kQuorum.size())) {
+      return Bad("has a quorum= that is not a number");
+    }
+    *have_quorum = true;
+  } else {
+    return Bad(
+        absl::StrCat("has an unknown or repeated attribute \"", a, "\""));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
 absl::StatusOr<LogPublicKey> LogPublicKey::Parse(absl::string_view text) {
+  if (text.size() > kMaxLength) {
+    return Bad(absl::StrCat("is longer than ", kMaxLength, " bytes"));
+  }
   std::vector<absl::string_view> parts = absl::StrSplit(text, ',');
   LogPublicKey out;
   absl::StatusOr<NoteVerifierKey> checkpoint_key =
       NoteVerifierKey::Parse(parts[0]);
   if (!checkpoint_key.ok() || checkpoint_key->type != kNoteTypeEd25519) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the log key does not start with a log verifier key: ",
-                     checkpoint_key.ok() ? "wrong key type"
-                                         : checkpoint_key.status().message()));
+    return Bad(absl::StrCat("does not start with a log verifier key: ",
+                            checkpoint_key.ok()
+                                ? "wrong key type"
+                                : checkpoint_key.status().message()));
   }
   out.checkpoint_key = *std::move(checkpoint_key);
-  bool have_vrf = false;
+  bool have_vrf = false, have_quorum = false;
   for (size_t i = 1; i < parts.size(); ++i) {
-    if (!absl::StartsWith(parts[i], kVrfAttribute) || have_vrf) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the log key has an unknown or repeated attribute \"",
-                       parts[i], "\""));
-    }
-    absl::StatusOr<std::string> bytes =
-        Base64Decode(parts[i].substr(kVrfAttribute.size()));
-    if (!bytes.ok()) {
-      return absl::InvalidArgumentError("the log key's vrf= is not base64");
-    }
-    absl::StatusOr<VrfPublicKey> vrf = VrfPublicKey::FromBytes(*bytes);
-    if (!vrf.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the log key's VRF key: ", vrf.status().message()));
-    }
-    out.vrf_key = *std::move(vrf);
-    have_vrf = true;
+    RETURN_IF_ERROR(ParseAttribute(parts[i], &have_vrf, &have_quorum, &out));
   }
   if (!have_vrf) {
-    return absl::InvalidArgumentError(
-        "the log key has no VRF key (\",vrf=...\"): use the whole log key its "
-        "operator publishes (ktlog-keygen and ktlog-server print it), not "
-        "just the checkpoint verifier key");
+    return Bad(
+        "has no VRF key (\",vrf=...\"): use the whole log key its operator "
+        "publishes (ktlog-keygen and ktlog-server print it), not just the "
+        "checkpoint verifier key");
+  }
+  if (!have_quorum && !out.witnesses.empty()) out.quorum = 1;
+  if ((out.witnesses.empty() && out.quorum != 0) ||
+      (!out.witnesses.empty() &&
+       (out.quorum == 0 || out.quorum > out.witnesses.size()))) {
+    return Bad(absl::StrCat("asks for a quorum of ", out.quorum, " of its ",
+                            out.witnesses.size(), " witness(es)"));
   }
   return out;
 }
 
-std::string LogPublicKey::ToString() const {
-  return absl::StrCat(checkpoint_key.ToString(), ",", kVrfAttribute,
+std::string LogPublicKey::IdentityString() const {
+  return absl::StrCat(checkpoint_key.ToString(), ",", kVrf,
                       Base64Encode(vrf_key.bytes()));
+}
+
+std::string LogPublicKey::ToString() const {
+  std::string out = IdentityString();
+  for (const NoteVerifierKey& w : witnesses) {
+    absl::StrAppend(&out, ",", kWitness, w.ToString());
+  }
+  if (!witnesses.empty()) absl::StrAppend(&out, ",", kQuorum, quorum);
+  return out;
 }
 
 }  // namespace ktlog
