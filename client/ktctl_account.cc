@@ -35,7 +35,8 @@ struct OwnWrite {
 
 // Signs and appends `record` for the own account (see the file comment).
 absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
-                                         const Ed25519PrivateKey& signer) {
+                                         const Ed25519PrivateKey& signer,
+                                         const std::string& credential = "") {
   ASSIGN_OR_RETURN(ClientState * s, ctx.state());
   ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
   ASSIGN_OR_RETURN(LogCheckpoint cp, ctx.RefreshCheckpoint());
@@ -54,16 +55,20 @@ absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
   RETURN_IF_ERROR(ctx.SaveState());
 
   absl::StatusOr<LogClient::WriteResult> w =
-      ctx.client()->Write(record.operation, bytes, true);
+      ctx.client()->Write(record.operation, bytes, true, credential);
   if (!w.ok()) {
     // Refused by the log's checks: certainly not appended. Anything else
     // (a timeout, a lost answer, ALREADY_EXISTS for a resent record) may
     // mean it is in the log, where it must not look like someone else's.
     const absl::Status& e = w.status();
     if (absl::IsInvalidArgument(e) || absl::IsPermissionDenied(e) ||
-        absl::IsFailedPrecondition(e) || absl::IsNotFound(e) ||
-        absl::IsResourceExhausted(e)) {
+        absl::IsUnauthenticated(e) || absl::IsFailedPrecondition(e) ||
+        absl::IsNotFound(e) || absl::IsResourceExhausted(e)) {
       s->pending_own.erase(pending);
+    }
+    if (absl::IsUnauthenticated(e)) {
+      // The log's answer, not a failed check of ours (exit 1, not 3).
+      return absl::PermissionDeniedError(e.message());
     }
     if (absl::IsFailedPrecondition(e) && earlier_unverified) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -80,9 +85,6 @@ absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
   if (cp.size <= w->leaf_index && s->policy.witness_quorum > 0) {
     // Witnesses have not cosigned a checkpoint covering it yet: the next
     // `ktctl monitor` verifies it (it stays expected until then).
-    std::cerr << "ktctl: the record is at leaf index " << w->leaf_index
-              << "; it will be verified once your witnesses cosign a "
-                 "checkpoint that covers it (ktctl monitor)\n";
     return out;
   }
   RETURN_IF_ERROR(v->MonitorSelf(cp));
@@ -235,10 +237,18 @@ class RegisterCommand : public Command {
     return "publish this device in the log";
   }
   const char* usage() const override {
-    return "usage: ktctl register\n\n"
+    return "usage: ktctl register [--credential=CREDENTIAL]\n\n"
            "Publishes this device's key in the log (the first record creates "
            "the\naccount and its key), then verifies the checkpoint and the "
-           "account's\nhistory up to and including the new record.";
+           "account's\nhistory up to and including the new record. A log "
+           "that controls who\nmay create accounts needs the registration "
+           "credential its operator's\nregistration service issued for your "
+           "account id.";
+  }
+  void AddFlags(FlagSet* f) override {
+    f->String("credential", &credential_,
+              "the registration credential for your account id (64 hex "
+              "characters), if the log requires one");
   }
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
@@ -251,7 +261,10 @@ class RegisterCommand : public Command {
     r.operation = Operation::kAddDevice;
     r.device_id = s->device_id;
     r.key = device_key.public_key().bytes();
-    ASSIGN_OR_RETURN(OwnWrite w, AppendOwnRecord(ctx, r, account_key));
+    ASSIGN_OR_RETURN(
+        OwnWrite w,
+        AppendOwnRecord(ctx, r, account_key,
+                        s->own_state.version == 0 ? credential_ : ""));
     s->approved_devices[r.device_id] = r.key;
     return Written(
         absl::StrCat("registered device ", r.device_id, " of ", s->account_id,
@@ -260,6 +273,9 @@ class RegisterCommand : public Command {
         {{"device_id", r.device_id},
          {"account_version", s->own_state.version}});
   }
+
+ private:
+  std::string credential_;
 };
 
 std::string DeviceKeyPath(Context& ctx, const std::string& device_id) {

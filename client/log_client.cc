@@ -41,9 +41,10 @@ absl::Status LogClient::Convert(const grpc::Status& s) const {
 
 absl::StatusOr<LogClient::WriteResult> LogClient::Write(
     Operation operation, const std::string& record_bytes,
-    bool wait_for_checkpoint) {
+    bool wait_for_checkpoint, const std::string& registration_credential) {
   v1::WriteRequest req;
   req.set_record(record_bytes);
+  req.set_registration_credential(registration_credential);
   req.set_wait_for_checkpoint(wait_for_checkpoint);
   v1::WriteResponse resp;
   auto method = &v1::Log::Stub::AddDevice;

@@ -36,10 +36,13 @@ class LogClient : public LogSource {
   };
 
   // AddDevice, RemoveDevice or RotateAccountKey, chosen by the record's
-  // operation. `record_bytes` is the canonical encoding.
-  absl::StatusOr<WriteResult> Write(Operation operation,
-                                    const std::string& record_bytes,
-                                    bool wait_for_checkpoint);
+  // operation. `record_bytes` is the canonical encoding;
+  // `registration_credential` is for an account's first record on a log
+  // that requires one (core/account/registration.h).
+  absl::StatusOr<WriteResult> Write(
+      Operation operation, const std::string& record_bytes,
+      bool wait_for_checkpoint,
+      const std::string& registration_credential = "");
 
   absl::StatusOr<std::string> GetCheckpoint(
       uint32_t min_cosignatures,

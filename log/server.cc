@@ -168,9 +168,9 @@ absl::Status LogServer::OpenComponents() {
       Integrator::Open(storage_.get(), publisher_.get(), index_.get(),
                        options_.clock, options_.lookup_window));
   queue_ = std::make_unique<WriteQueue>(integrator_.get(), options_.sequencer);
-  writes_ = std::make_unique<LogWrites>(queue_.get(), publisher_.get(),
-                                        positions_.get(), options_.clock,
-                                        options_.service.max_record_skew);
+  writes_ = std::make_unique<LogWrites>(
+      queue_.get(), publisher_.get(), positions_.get(), options_.clock,
+      options_.service.max_record_skew, options_.registration);
   queries_ = std::make_unique<LogQueries>(storage_.get(), publisher_.get(),
                                           index_.get(), positions_.get());
   cosignatures_ = std::make_unique<Cosignatures>(

@@ -11,10 +11,12 @@
 #define KTLOG_LOG_SERVER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/account/registration.h"
 #include "core/crypto/vrf.h"
 #include "core/note/log_key.h"
 #include "core/note/note.h"
@@ -63,6 +65,10 @@ struct LogServerOptions {
   // ignored without witnesses): clients that pin the log key trust only
   // checkpoints that many of them cosigned.
   uint32_t witness_quorum = 1;
+  // Who may create accounts: with a key, an account's first record needs
+  // the registration credential for its id (core/account/registration.h);
+  // without, anyone may create any account id.
+  std::optional<RegistrationKey> registration;
   const Clock* clock = RealClock::Get();
   // More gRPC server interceptors, after the server's own (tests use them
   // to hold answers back).

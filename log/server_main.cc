@@ -26,7 +26,7 @@ constexpr char kUsage[] =
 
 // What the command line configures.
 struct Config {
-  std::string key_file, origin, backup_dir, witness_keys;
+  std::string key_file, origin, backup_dir, witness_keys, registration_key;
   uint64_t batch_size = 512, max_pending = 8192, witness_quorum = 1;
   LogServerOptions options;
 };
@@ -72,6 +72,11 @@ void AddFlags(FlagSet* flags, Config* c) {
   flags->String("tiles_dir", &o.tiles_dir,
                 "also write the public log as C2SP tlog-tiles to this "
                 "directory, for any web server or CDN to serve");
+  flags->String("registration_key", &c->registration_key,
+                "require, on each account's first record, the credential "
+                "this registration key issues for its id (ktlog-keygen "
+                "--type=registration; docs/security.md). Without it anyone "
+                "may create any account id");
   flags->String("backup_dir", &c->backup_dir,
                 "where SIGUSR1 writes an online backup (a new subdirectory)");
 }
@@ -174,6 +179,12 @@ int Main(int argc, char** argv) {
                              "witness key cannot run a log)"),
                 1);
   }
+  if (!c.registration_key.empty()) {
+    absl::StatusOr<RegistrationKey> r =
+        RegistrationKey::Load(c.registration_key);
+    if (!r.ok()) return Fail(r.status().message(), 1);
+    c.options.registration = *std::move(r);
+  }
   const NoteSigner* signer = &keys->signer;
   if (!c.origin.empty() && c.origin != signer->name()) {
     return Fail(absl::StrCat("--origin \"", c.origin,
@@ -208,6 +219,11 @@ int Main(int argc, char** argv) {
   std::cout << std::flush;
   LogInfo("serving ", (*server)->origin(), " on ", (*server)->address(),
           " from ", c.options.data_dir);
+  if (!c.options.registration.has_value()) {
+    LogInfo(
+        "WARNING: no --registration_key: anyone may create any account "
+        "id (the first record of an id claims it); see docs/security.md");
+  }
   ServeUntilStopped(server->get(), c.backup_dir, signals);
   (*server)->Shutdown();
   LogInfo("shut down cleanly");

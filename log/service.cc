@@ -58,7 +58,8 @@ grpc::Status LogService::Write(grpc::ServerContext* ctx,
   return Serve([&]() -> absl::Status {
     ASSIGN_OR_RETURN(
         WriteAnswer w,
-        writes_->Append(req.record(), expected, req.wait_for_checkpoint(),
+        writes_->Append(req.record(), expected, req.registration_credential(),
+                        req.wait_for_checkpoint(),
                         DeadlineOf(ctx, options_.default_write_timeout)));
     resp->set_leaf_index(w.leaf_index);
     resp->set_leaf_hash(w.leaf_hash.bytes());

@@ -5,10 +5,16 @@
 
 namespace ktlog {
 
-absl::StatusOr<DeviceRecord> LogWrites::Check(const std::string& record_bytes,
-                                              Operation expected) const {
+absl::StatusOr<DeviceRecord> LogWrites::Check(
+    const std::string& record_bytes, Operation expected,
+    absl::string_view credential) const {
   if (record_bytes.empty()) {
     return absl::InvalidArgumentError("record is empty");
+  }
+  if (credential.size() > kRegistrationCredentialSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the registration credential is longer than ",
+                     kRegistrationCredentialSize, " characters"));
   }
   absl::StatusOr<DeviceRecord> record = DecodeRecord(record_bytes);
   if (!record.ok()) {
@@ -19,6 +25,9 @@ absl::StatusOr<DeviceRecord> LogWrites::Check(const std::string& record_bytes,
     return absl::InvalidArgumentError(
         absl::StrCat("this call takes ", OperationName(expected),
                      " records, not ", OperationName(record->operation)));
+  }
+  if (registration_.has_value() && record->account_version == 1) {
+    RETURN_IF_ERROR(registration_->Check(record->account_id, credential));
   }
   RETURN_IF_ERROR(record->VerifySignature());
   uint64_t now = clock_->NowMillis();
@@ -35,9 +44,11 @@ absl::StatusOr<DeviceRecord> LogWrites::Check(const std::string& record_bytes,
 
 absl::StatusOr<WriteAnswer> LogWrites::Append(const std::string& record_bytes,
                                               Operation expected,
+                                              absl::string_view credential,
                                               bool wait_for_checkpoint,
                                               absl::Time deadline) {
-  ASSIGN_OR_RETURN(DeviceRecord record, Check(record_bytes, expected));
+  ASSIGN_OR_RETURN(DeviceRecord record,
+                   Check(record_bytes, expected, credential));
   ASSIGN_OR_RETURN(AccountPosition position, positions_->Of(record.account_id));
   ASSIGN_OR_RETURN(AppendedLeaf appended,
                    queue_->Submit(record, record_bytes, position, deadline));

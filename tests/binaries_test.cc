@@ -271,6 +271,76 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
   EXPECT_EQ(s->Stop(), 0);
 }
 
+// Who may create an account (issue 12): with --registration_key, an
+// account's first record needs the credential for its id; a missing one is
+// UNAUTHENTICATED, a wrong one PERMISSION_DENIED, and neither changes the
+// log. Later records need none.
+TEST(RegistrationTest, OnlyACredentialCreatesAnAccount) {
+  Keyed k = MakeKey();
+  std::string reg = k.dir + "/registration.key";
+  RunResult made = RunProgram({kKeygen, "--type=registration", "--out=" + reg});
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  auto credential = [&](const std::string& account) {
+    RunResult r = RunProgram({kAdmin, "credential", "--registration_key=" + reg,
+                              "--account=" + account});
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    return Trim(r.out);
+  };
+  auto s = ServerProcess::Start({"--data_dir=" + k.dir + "/data",
+                                 "--key_file=" + k.key_file,
+                                 "--registration_key=" + reg});
+  // Through the API: the status codes, and nothing appended.
+  auto client = LogClient::Create(s->address());
+  TestAccount squatter("alice@example.com");
+  DeviceRecord first = squatter.Add("phone", /*advance=*/false);
+  absl::Status missing =
+      client->Write(first.operation, first.Encode(), false).status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kUnauthenticated) << missing;
+  absl::Status wrong = client
+                           ->Write(first.operation, first.Encode(), false,
+                                   credential("mallory@example.com"))
+                           .status();
+  EXPECT_EQ(wrong.code(), absl::StatusCode::kPermissionDenied) << wrong;
+  absl::Status garbage =
+      client
+          ->Write(first.operation, first.Encode(), false, std::string(65, 'a'))
+          .status();
+  EXPECT_EQ(garbage.code(), absl::StatusCode::kInvalidArgument) << garbage;
+  auto note = client->GetCheckpoint(0);
+  ASSERT_TRUE(note.ok());
+  EXPECT_NE(note->find("\n0\n"), std::string::npos) << "nothing appended";
+
+  // Through ktctl, as a user registers.
+  auto ktctl = [&](std::vector<std::string> args) {
+    return Ktctl(k.dir + "/alice", s->address(), args);
+  };
+  ASSERT_EQ(ktctl({"init", "--account=alice@example.com", "--device=phone",
+                   "--log_key=" + k.log_key, "--allow_no_witnesses"})
+                .exit_code,
+            0);
+  RunResult r = ktctl({"register"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("registration credential"), std::string::npos) << r.out;
+  r = ktctl({"register", "--credential=" + credential("bob@example.com")});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("not valid for this account id"), std::string::npos)
+      << r.out;
+  r = ktctl({"register", "--credential=" + credential("alice@example.com")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Json(r)["leaf_index"], 0) << "the refused attempts left no trace";
+  r = ktctl({"device", "add", "laptop"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // A key file others can read is refused at start.
+  EXPECT_EQ(s->Stop(), 0);
+  chmod(reg.c_str(), 0644);
+  RunResult refused = RunProgram(
+      {kServer, "--data_dir=" + k.dir + "/data", "--key_file=" + k.key_file,
+       "--listen=127.0.0.1:0", "--registration_key=" + reg});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("readable by others"), std::string::npos)
+      << refused.out;
+}
+
 // Regression (issue 8.9): the load generator can print what was
 // acknowledged, for a check from outside; every line is in the log.
 TEST(LoadgenTest, AcknowledgedWritesCanBeCheckedFromOutside) {

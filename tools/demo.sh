@@ -51,6 +51,7 @@ start_server() {
   : >"$WORK/server.out"
   "$SERVER" --data_dir="$WORK/$data" --key_file="$WORK/log.key" \
     --listen=127.0.0.1:0 --checkpoint_interval=200ms --witness_keys="$WITNESS_KEY" \
+    --registration_key="$WORK/registration.key" \
     >"$WORK/server.out" 2>>"$WORK/server.log" &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
@@ -72,6 +73,8 @@ echo "the log's identity (checkpoint verifier key, VRF key): $LOG_ID"
 show ktlog-keygen --name=auditor.example/witness --type=witness --out=witness.key
 WITNESS_KEY=$("$KEYGEN" --name=auditor.example/witness --type=witness --out="$WORK/witness.key")
 echo "witness verifier key (the log accepts its cosignatures): $WITNESS_KEY"
+echo "The registration key with which the messenger's sign-up service vouches for account ids:"
+run "$KEYGEN" --type=registration --out="$WORK/registration.key"
 LOG_KEY=""
 start_server
 echo "The log key the operator publishes (identity + witness policy) is what every client pins:"
@@ -80,6 +83,8 @@ echo "  $LOG_KEY"
 alice() { run "$KTCTL" --state="$WORK/alice" --server="$ADDR" "$@"; }
 bob() { run "$KTCTL" --state="$WORK/bob" --server="$ADDR" "$@"; }
 mallory() { run "$KTCTL" --state="$WORK/mallory" --server="$ADDR" "$@"; }
+# The credential the sign-up service hands a client once it checked the id.
+credential() { "$ADMIN" credential --registration_key="$WORK/registration.key" --account="$1"; }
 json() { "$KTCTL" --state="$WORK/$1" --server="$ADDR" --json "${@:2}"; }
 audit() {
   run "$AUDITOR" --log="$ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" \
@@ -90,12 +95,18 @@ field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.read(
 step "2. The witness cosigns the log as it grows (in production it runs continuously: ktlog-auditor --follow)"
 audit
 
-step "3. Alice and Bob create accounts and register their phones; Alice adds her laptop"
+step "3. Alice and Bob create accounts (with credentials from the sign-up service) and register their phones; Alice adds her laptop"
 echo "(their clients require the witness's cosignature, so each write is verified once it is cosigned)"
+echo "Creating an account takes the credential the sign-up service issued for that id,"
+echo "so nobody can claim alice@example.com before Alice does:"
+run "$KTCTL" --state="$WORK/squatter" --server="$ADDR" init --account=alice@example.com --device=phone --log_key="$LOG_KEY"
+expect_exit 1 "$KTCTL" --state="$WORK/squatter" --server="$ADDR" register
+expect_exit 1 "$KTCTL" --state="$WORK/squatter" --server="$ADDR" register --credential="$(credential squatter@example.com)"
 alice init --account=alice@example.com --device=phone --log_key="$LOG_KEY"
-alice register
+show "ktctl register --credential=\$(ktlog-admin credential --registration_key=registration.key --account=alice@example.com)"
+"$KTCTL" --state="$WORK/alice" --server="$ADDR" register --credential="$(credential alice@example.com)"
 bob init --account=bob@example.com --device=phone --log_key="$LOG_KEY"
-bob register
+"$KTCTL" --state="$WORK/bob" --server="$ADDR" register --credential="$(credential bob@example.com)"
 audit
 alice monitor
 bob monitor
@@ -174,7 +185,7 @@ start_server fork
 FORK_PID=$SERVER_PID FORK_ADDR=$ADDR
 attacker() { run "$KTCTL" --state="$WORK/attacker" --server="$FORK_ADDR" "$@"; }
 attacker init --account=alice@example.com --device=phone --log_key="$LOG_ID" --allow_no_witnesses
-attacker register
+attacker register --credential="$(credential alice@example.com)"
 attacker device add attacker-tablet
 echo "Bob's client requires the witness's cosignature, and the witness never saw this history:"
 expect_exit 4 "$KTCTL" --state="$WORK/bob" --server="$FORK_ADDR" lookup alice@example.com

@@ -1,10 +1,13 @@
-// ktlog-keygen: makes a log's keys (checkpoint signing key and VRF key) or a
-// witness's cosigning key, and prints what others pin: the log key string
-// (core/note/log_key.h) or the witness's verifier key.
+// ktlog-keygen: makes a log's keys (checkpoint signing key and VRF key), a
+// witness's cosigning key, or a registration key, and prints what others
+// pin: the log key string (core/note/log_key.h) or the witness's verifier
+// key (a registration key is secret, shared only with the registration
+// service).
 #include <cstdio>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "core/account/registration.h"
 #include "core/crypto/vrf.h"
 #include "core/note/key_file.h"
 #include "core/note/note.h"
@@ -38,17 +41,22 @@ int main(int argc, char** argv) {
   std::string name, out, show, type = "log";
   ktlog::FlagSet flags(
       "usage: ktlog-keygen --name=NAME --out=FILE [--type=log|witness]\n"
+      "       ktlog-keygen --type=registration --out=FILE\n"
       "       ktlog-keygen --show=FILE\n\n"
       "Writes new keys to FILE (mode 0600; never overwrites) and prints what\n"
       "others pin. For a log (the default): an Ed25519 checkpoint signing\n"
       "key named NAME, the log's origin (e.g. example.com/ktlog), and a VRF\n"
       "key; it prints the log key, \"<verifier key>,vrf=<VRF key>\", which\n"
       "every client pins. For a witness: an Ed25519 cosigning key; it prints\n"
-      "the witness's verifier key, which the log and clients list.");
+      "the witness's verifier key, which the log and clients list. For\n"
+      "registration: the secret key with which the operator's registration\n"
+      "service issues credentials (ktlog-admin credential) and the log checks\n"
+      "them (ktlog-server --registration_key); it prints nothing.");
   flags.String("name", &name, "key name (a log's origin, or a witness's name)");
   flags.String("out", &out, "file to write the private keys to");
   flags.String("type", &type,
-               "log (checkpoint signing and VRF) or witness (cosigning)");
+               "log (checkpoint signing and VRF), witness (cosigning) or "
+               "registration (account creation credentials)");
   flags.String("show", &show,
                "print the log key or witness verifier key of a key file");
   std::vector<std::string> args;
@@ -59,11 +67,16 @@ int main(int argc, char** argv) {
   }
   if (!args.empty()) return Fail("unexpected argument " + args[0], 2);
   if (!show.empty()) return Show(show);
+  if (type == "registration") {
+    if (out.empty()) return Fail("--out is required", 2);
+    absl::Status s = ktlog::RegistrationKey::Generate().Save(out);
+    return s.ok() ? 0 : Fail(s.message(), 1);
+  }
   if (name.empty() || out.empty()) {
     return Fail("--name and --out are required", 2);
   }
   if (type != "log" && type != "witness") {
-    return Fail("--type must be log or witness", 2);
+    return Fail("--type must be log, witness or registration", 2);
   }
   bool log = type == "log";
   auto signer = ktlog::NoteSigner::Generate(
