@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -28,6 +29,9 @@ constexpr char kUsage[] =
 struct Config {
   std::string key_file, origin, backup_dir, witness_keys, registration_key;
   uint64_t batch_size = 512, max_pending = 8192, witness_quorum = 1;
+  // Per peer address (docs/security.md); 0 per minute: unlimited.
+  uint64_t lookups_per_minute = 120, lookup_burst = 100;
+  uint64_t writes_per_minute = 60, write_burst = 20;
   LogServerOptions options;
 };
 
@@ -77,6 +81,16 @@ void AddFlags(FlagSet* flags, Config* c) {
                 "this registration key issues for its id (ktlog-keygen "
                 "--type=registration; docs/security.md). Without it anyone "
                 "may create any account id");
+  flags->Uint64("lookups_per_minute", &c->lookups_per_minute,
+                "lookups (LookupAccount, GetAccountHistory) one address may "
+                "make per minute, after a burst (0: unlimited)");
+  flags->Uint64("lookup_burst", &c->lookup_burst,
+                "lookups one address may make at once");
+  flags->Uint64("writes_per_minute", &c->writes_per_minute,
+                "writes one address may make per minute, after a burst (0: "
+                "unlimited)");
+  flags->Uint64("write_burst", &c->write_burst,
+                "writes one address may make at once");
   flags->String("backup_dir", &c->backup_dir,
                 "where SIGUSR1 writes an online backup (a new subdirectory)");
 }
@@ -125,6 +139,19 @@ absl::Status Finish(Config* c) {
                      o.cosignatures.witnesses.size(), " --witness_keys"));
   }
   o.witness_quorum = static_cast<uint32_t>(c->witness_quorum);
+  for (auto [per_minute, burst, limit, name] :
+       {std::tuple{c->lookups_per_minute, c->lookup_burst,
+                   &o.service.lookup_limit, "lookup"},
+        std::tuple{c->writes_per_minute, c->write_burst, &o.service.write_limit,
+                   "write"}}) {
+    if (per_minute > 1000000 ||
+        (per_minute > 0 && (burst == 0 || burst > 1000000))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", name, "s_per_minute must be at most 1000000 and --", name,
+          "_burst between 1 and 1000000"));
+    }
+    *limit = RateLimit{per_minute / 60.0, static_cast<double>(burst)};
+  }
   o.sequencer.max_batch_size = c->batch_size;
   o.sequencer.max_pending = c->max_pending;
   return absl::OkStatus();

@@ -32,7 +32,21 @@ LogService::LogService(LogWrites* writes, LogQueries* queries,
       queries_(queries),
       publisher_(publisher),
       cosignatures_(cosignatures),
-      options_(options) {}
+      options_(options),
+      lookups_(options.lookup_limit, options.clock),
+      writes_limit_(options.write_limit, options.clock) {}
+
+absl::Status LogService::Admit(grpc::ServerContext* ctx, RateLimiter* limiter,
+                               absl::string_view what) {
+  absl::Duration wait;
+  if (limiter->Take(PeerAddress(ctx->peer()), &wait)) return absl::OkStatus();
+  int64_t ms = absl::ToInt64Milliseconds(wait);
+  ctx->AddTrailingMetadata("grpc-retry-pushback-ms", absl::StrCat(ms));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("rate limit: at most ", limiter->limit().per_second, " ",
+                   what, " per second from one address (bursts of ",
+                   limiter->limit().burst, "); retry in ", ms, " ms"));
+}
 
 void LogService::BeginShutdown() {
   absl::MutexLock lock(&mu_);
@@ -56,6 +70,7 @@ grpc::Status LogService::Write(grpc::ServerContext* ctx,
                                const v1::WriteRequest& req, Operation expected,
                                v1::WriteResponse* resp) {
   return Serve([&]() -> absl::Status {
+    RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes"));
     ASSIGN_OR_RETURN(
         WriteAnswer w,
         writes_->Append(req.record(), expected, req.registration_credential(),
@@ -195,10 +210,11 @@ grpc::Status LogService::WatchCheckpoints(
   return Serve([&] { return Watch(ctx, writer); });
 }
 
-grpc::Status LogService::LookupAccount(grpc::ServerContext*,
+grpc::Status LogService::LookupAccount(grpc::ServerContext* ctx,
                                        const v1::LookupAccountRequest* req,
                                        v1::AccountLookup* resp) {
   return Serve([&]() -> absl::Status {
+    RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
     ASSIGN_OR_RETURN(AccountLookupAnswer answer,
                      queries_->Lookup(req->account_id(), TreeSizeOf(*req)));
     ToProto(answer, resp);
@@ -207,9 +223,10 @@ grpc::Status LogService::LookupAccount(grpc::ServerContext*,
 }
 
 grpc::Status LogService::GetAccountHistory(
-    grpc::ServerContext*, const v1::GetAccountHistoryRequest* req,
+    grpc::ServerContext* ctx, const v1::GetAccountHistoryRequest* req,
     v1::AccountHistory* resp) {
   return Serve([&]() -> absl::Status {
+    RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
     ASSIGN_OR_RETURN(AccountHistoryAnswer answer,
                      queries_->History(req->account_id(), req->from_version(),
                                        TreeSizeOf(*req)));

@@ -14,9 +14,11 @@
 #include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/util/clock.h"
 #include "log/cosignatures.h"
 #include "log/publisher.h"
 #include "log/queries.h"
+#include "log/rate_limiter.h"
 #include "log/writes.h"
 #include "proto/ktlog.grpc.pb.h"
 
@@ -30,6 +32,11 @@ struct ServiceOptions {
   absl::Duration default_write_timeout = absl::Seconds(30);
   // Concurrent WatchCheckpoints streams; more get RESOURCE_EXHAUSTED.
   int max_watchers = 256;
+  // Per peer address (docs/security.md): lookups (LookupAccount,
+  // GetAccountHistory) and writes. Unlimited here; ktlog-server's flags
+  // default to limits.
+  RateLimit lookup_limit, write_limit;
+  const Clock* clock = RealClock::Get();
 };
 
 class LogService final : public v1::Log::Service {
@@ -87,6 +94,11 @@ class LogService final : public v1::Log::Service {
   // The one wrapper every handler goes through: admission, then `handler`,
   // whose absl::Status becomes the gRPC status.
   grpc::Status Serve(absl::FunctionRef<absl::Status()> handler);
+  // OK, or RESOURCE_EXHAUSTED (with the wait in the message and in the
+  // trailing metadata "grpc-retry-pushback-ms") if the peer is over
+  // `limiter`'s rate.
+  absl::Status Admit(grpc::ServerContext* ctx, RateLimiter* limiter,
+                     absl::string_view what);
   grpc::Status Write(grpc::ServerContext* ctx, const v1::WriteRequest& req,
                      Operation expected, v1::WriteResponse* resp);
   absl::Status Watch(grpc::ServerContext* ctx,
@@ -99,6 +111,7 @@ class LogService final : public v1::Log::Service {
   Cosignatures* const cosignatures_;
   const ServiceOptions options_;
   std::atomic<int> watchers_{0};
+  RateLimiter lookups_, writes_limit_;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -341,6 +341,43 @@ TEST(RegistrationTest, OnlyACredentialCreatesAnAccount) {
       << refused.out;
 }
 
+// Rate limits per address (issue 12): a burst, then RESOURCE_EXHAUSTED with
+// a retry hint; a refused write is not appended; other RPCs are not
+// limited.
+TEST(RateLimitTest, LookupsAndWritesPerAddress) {
+  Keyed k = MakeKey();
+  auto s = ServerProcess::Start({"--data_dir=" + k.dir + "/data",
+                                 "--key_file=" + k.key_file,
+                                 "--lookups_per_minute=1", "--lookup_burst=3",
+                                 "--writes_per_minute=1", "--write_burst=2"});
+  auto client = LogClient::Create(s->address());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(client->LookupAccountAtLatest("nobody@example.com").ok()) << i;
+  }
+  absl::Status limited =
+      client->GetAccountHistoryAtLatest("nobody@example.com", 1).status();
+  EXPECT_EQ(limited.code(), absl::StatusCode::kResourceExhausted) << limited;
+  EXPECT_NE(limited.message().find("retry in "), std::string::npos) << limited;
+  TestAccount a("a@example.com");
+  for (int i = 0; i < 2; ++i) {
+    DeviceRecord r = a.Add(absl::StrCat("d", i));
+    ASSERT_TRUE(client->Write(r.operation, r.Encode(), true).ok()) << i;
+  }
+  DeviceRecord third = a.Add("d2", /*advance=*/false);
+  absl::Status refused =
+      client->Write(third.operation, third.Encode(), false).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  // Public log reads are not limited (they are cacheable: docs/tiles.md).
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(client->GetCheckpoint(0).ok());
+  auto entries = client->GetEntries(0, 10);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_EQ(entries->size(), 2u) << "the refused write was not appended";
+  EXPECT_EQ(s->Stop(), 0);
+  RunResult bad = RunProgram({kServer, "--data_dir=" + k.dir + "/data",
+                              "--key_file=" + k.key_file, "--lookup_burst=0"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+}
+
 // Regression (issue 8.9): the load generator can print what was
 // acknowledged, for a check from outside; every line is in the log.
 TEST(LoadgenTest, AcknowledgedWritesCanBeCheckedFromOutside) {

@@ -26,6 +26,13 @@ LogKeyFiles MakeLogKey(const std::string& name) {
 std::unique_ptr<ServerProcess> ServerProcess::Start(
     const std::vector<std::string>& flags) {
   std::vector<std::string> argv = {kServerBinary, "--listen=127.0.0.1:0"};
+  // Tests load one server from one address: no rate limits unless the test
+  // sets them.
+  for (const char* limit : {"--lookups_per_minute=", "--writes_per_minute="}) {
+    bool set = false;
+    for (const std::string& f : flags) set = set || f.rfind(limit, 0) == 0;
+    if (!set) argv.push_back(std::string(limit) + "0");
+  }
   argv.insert(argv.end(), flags.begin(), flags.end());
   auto s = std::make_unique<ServerProcess>();
   auto p = Subprocess::Start(argv, "", /*merge_stderr=*/true);

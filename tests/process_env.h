@@ -27,8 +27,9 @@ LogKeyFiles MakeLogKey(const std::string& name = "e2e.example/log");
 // A running ktlog-server process (stdout and stderr captured).
 class ServerProcess {
  public:
-  // Starts the server with `flags` (plus --listen=127.0.0.1:0) and waits for
-  // it to listen. Fails the test if it does not.
+  // Starts the server with `flags` (plus --listen=127.0.0.1:0, and no rate
+  // limits unless `flags` set them) and waits for it to listen. Fails the
+  // test if it does not.
   static std::unique_ptr<ServerProcess> Start(
       const std::vector<std::string>& flags);
   ~ServerProcess();  // SIGTERM, wait

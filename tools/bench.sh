@@ -27,7 +27,7 @@ echo
 
 echo "== load generator against ktlog-server (fresh data dir)"
 KEY=$("$BIN/tools/ktlog-keygen" --name=bench.example/log --out="$WORK/log.key")
-"$BIN/log/ktlog-server" --data_dir="$WORK/data" --key_file="$WORK/log.key" \
+"$BIN/log/ktlog-server" --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 \
   --listen=127.0.0.1:0 >"$WORK/server.out" 2>"$WORK/server.log" &
 PID=$!
 for _ in $(seq 1 100); do

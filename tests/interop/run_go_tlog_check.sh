@@ -5,7 +5,7 @@
 set -euo pipefail
 WORK=$(mktemp -d "${TEST_TMPDIR:-/tmp}/go-tlog.XXXXXX")
 KEY=$(tools/ktlog-keygen --name=go.example/log --out="$WORK/log.key")
-log/ktlog-server --data_dir="$WORK/data" --key_file="$WORK/log.key" \
+log/ktlog-server --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 \
   --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 >"$WORK/server.out" 2>"$WORK/server.log" &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT

@@ -7,7 +7,7 @@ set -euo pipefail
 WORK=$(mktemp -d "${TEST_TMPDIR:-/tmp}/nginx.XXXXXX")
 LOG_KEY=$(tools/ktlog-keygen --name=nginx.example/log --out="$WORK/log.key")
 WITNESS=$(tools/ktlog-keygen --name=w.example --type=witness --out="$WORK/w.key")
-log/ktlog-server --data_dir="$WORK/data" --key_file="$WORK/log.key" \
+log/ktlog-server --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 \
   --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --witness_keys="$WITNESS" \
   >"$WORK/server.out" 2>"$WORK/server.log" &
 PID=$!

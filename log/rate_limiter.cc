@@ -1,0 +1,71 @@
+#include "log/rate_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/match.h"
+
+namespace ktlog {
+
+RateLimiter::RateLimiter(RateLimit limit, const Clock* clock, size_t max_keys)
+    : limit_(limit),
+      clock_(clock),
+      max_keys_(std::max<size_t>(max_keys, 1)),
+      overflow_{limit.burst, clock->NowMillis()} {}
+
+double RateLimiter::TokensNow(const Bucket& b, uint64_t now_ms) const {
+  double elapsed = now_ms > b.at_ms ? (now_ms - b.at_ms) / 1000.0 : 0;
+  return std::min(limit_.burst, b.tokens + elapsed * limit_.per_second);
+}
+
+bool RateLimiter::Sweep(uint64_t now_ms) {
+  size_t before = buckets_.size();
+  absl::erase_if(buckets_, [&](const auto& kv) {
+    return TokensNow(kv.second, now_ms) >= limit_.burst;
+  });
+  return buckets_.size() < before;
+}
+
+bool RateLimiter::Take(absl::string_view key, absl::Duration* retry_after) {
+  if (!limit_.limited()) return true;
+  uint64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  Bucket* b;
+  auto it = buckets_.find(key);
+  if (it != buckets_.end()) {
+    b = &it->second;
+  } else if (buckets_.size() < max_keys_ || Sweep(now)) {
+    b = &buckets_.emplace(std::string(key), Bucket{limit_.burst, now})
+             .first->second;
+  } else {
+    b = &overflow_;
+  }
+  b->tokens = TokensNow(*b, now);
+  b->at_ms = std::max(b->at_ms, now);
+  if (b->tokens >= 1) {
+    b->tokens -= 1;
+    return true;
+  }
+  double wait_ms = std::ceil((1 - b->tokens) / limit_.per_second * 1000);
+  *retry_after = absl::Milliseconds(std::max(1.0, wait_ms));
+  return false;
+}
+
+size_t RateLimiter::keys() const {
+  absl::MutexLock lock(&mu_);
+  return buckets_.size();
+}
+
+std::string PeerAddress(absl::string_view peer) {
+  if (absl::StartsWith(peer, "ipv4:") || absl::StartsWith(peer, "ipv6:")) {
+    size_t colon = peer.rfind(':');
+    size_t bracket = peer.rfind(']');
+    if (colon != absl::string_view::npos && colon > 4 &&
+        (bracket == absl::string_view::npos || bracket < colon)) {
+      return std::string(peer.substr(0, colon));
+    }
+  }
+  return std::string(peer);
+}
+
+}  // namespace ktlog

@@ -1,0 +1,71 @@
+// RateLimiter: token buckets per key (the server keys them by the peer's
+// address), so one address cannot take more than its share of lookups or
+// writes (docs/security.md, "Rate limits").
+//
+// Each key has a bucket of `burst` tokens that refills at `per_second`; a
+// request takes one token or is refused with how long until one is there.
+// Memory is bounded: at most `max_keys` buckets; when the table is full,
+// buckets that have refilled completely (idle keys) are dropped, and if
+// none has, new keys share one overflow bucket (an attacker with very many
+// addresses then slows down newcomers, but cannot grow the table).
+//
+// Thread-safe.
+#ifndef KTLOG_LOG_RATE_LIMITER_H_
+#define KTLOG_LOG_RATE_LIMITER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/util/clock.h"
+
+namespace ktlog {
+
+struct RateLimit {
+  double per_second = 0;  // 0: unlimited
+  double burst = 1;       // >= 1 when limited
+  bool limited() const { return per_second > 0; }
+};
+
+class RateLimiter {
+ public:
+  // Borrows `clock`.
+  RateLimiter(RateLimit limit, const Clock* clock, size_t max_keys = 100000);
+
+  // Takes a token from `key`'s bucket: true, or false with the wait until
+  // the next token in *retry_after.
+  bool Take(absl::string_view key, absl::Duration* retry_after);
+
+  const RateLimit& limit() const { return limit_; }
+  size_t keys() const;
+
+ private:
+  struct Bucket {
+    double tokens;
+    uint64_t at_ms;  // when `tokens` was computed
+  };
+  // `b` refilled to now.
+  double TokensNow(const Bucket& b, uint64_t now_ms) const;
+  // Drops idle buckets; true if that made room.
+  bool Sweep(uint64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const RateLimit limit_;
+  const Clock* const clock_;
+  const size_t max_keys_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  Bucket overflow_ ABSL_GUARDED_BY(mu_);
+};
+
+// The key of a gRPC peer string: its address without the port
+// ("ipv4:10.1.2.3:5555" -> "ipv4:10.1.2.3", "ipv6:[::1]:5555" ->
+// "ipv6:[::1]"); anything else as it is.
+std::string PeerAddress(absl::string_view grpc_peer);
+
+}  // namespace ktlog
+
+#endif  // KTLOG_LOG_RATE_LIMITER_H_

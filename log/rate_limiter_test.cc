@@ -1,0 +1,61 @@
+#include "log/rate_limiter.h"
+
+#include "gtest/gtest.h"
+
+namespace ktlog {
+namespace {
+
+TEST(RateLimiterTest, ABurstThenTheRate) {
+  FakeClock clock(1000000);
+  RateLimiter limiter({/*per_second=*/2, /*burst=*/3}, &clock);
+  absl::Duration wait;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.Take("a", &wait)) << i;
+  EXPECT_FALSE(limiter.Take("a", &wait));
+  EXPECT_EQ(wait, absl::Milliseconds(500));
+  EXPECT_TRUE(limiter.Take("b", &wait)) << "another key has its own bucket";
+  clock.Advance(250);
+  EXPECT_FALSE(limiter.Take("a", &wait));
+  EXPECT_EQ(wait, absl::Milliseconds(250));
+  clock.Advance(250);
+  EXPECT_TRUE(limiter.Take("a", &wait));
+  EXPECT_FALSE(limiter.Take("a", &wait));
+  clock.Advance(3600 * 1000);  // refills to the burst, no further
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.Take("a", &wait)) << i;
+  EXPECT_FALSE(limiter.Take("a", &wait));
+}
+
+TEST(RateLimiterTest, UnlimitedTakesEverything) {
+  FakeClock clock(0);
+  RateLimiter limiter({}, &clock);
+  absl::Duration wait;
+  for (int i = 0; i < 10000; ++i) ASSERT_TRUE(limiter.Take("a", &wait));
+  EXPECT_EQ(limiter.keys(), 0u);
+}
+
+TEST(RateLimiterTest, TheTableIsBoundedAndIdleKeysMakeRoom) {
+  FakeClock clock(0);
+  RateLimiter limiter({/*per_second=*/1, /*burst=*/2}, &clock, /*max_keys=*/3);
+  absl::Duration wait;
+  for (const char* k : {"a", "b", "c"}) ASSERT_TRUE(limiter.Take(k, &wait));
+  EXPECT_EQ(limiter.keys(), 3u);
+  // Full and nobody idle: newcomers share the overflow bucket (burst 2).
+  EXPECT_TRUE(limiter.Take("d", &wait));
+  EXPECT_TRUE(limiter.Take("e", &wait));
+  EXPECT_FALSE(limiter.Take("f", &wait));
+  EXPECT_EQ(limiter.keys(), 3u);
+  // Once the others have refilled, they are dropped for a newcomer.
+  clock.Advance(5000);
+  EXPECT_TRUE(limiter.Take("g", &wait));
+  EXPECT_EQ(limiter.keys(), 1u);
+}
+
+TEST(RateLimiterTest, PeerAddressDropsThePort) {
+  EXPECT_EQ(PeerAddress("ipv4:10.1.2.3:5555"), "ipv4:10.1.2.3");
+  EXPECT_EQ(PeerAddress("ipv6:[::1]:5555"), "ipv6:[::1]");
+  EXPECT_EQ(PeerAddress("ipv6:[2001:db8::1]"), "ipv6:[2001:db8::1]");
+  EXPECT_EQ(PeerAddress("unix:/tmp/s"), "unix:/tmp/s");
+  EXPECT_EQ(PeerAddress(""), "");
+}
+
+}  // namespace
+}  // namespace ktlog
