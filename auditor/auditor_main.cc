@@ -12,6 +12,7 @@
 #include "core/note/key_file.h"
 #include "core/util/flags.h"
 #include "core/util/logging.h"
+#include "proto/tls.h"
 
 namespace {
 
@@ -72,6 +73,7 @@ struct Config {
   bool follow = false, clear_failure = false;
   uint64_t page = 1000, commit_every = 50000;
   absl::Duration interval = absl::Seconds(10);
+  ktlog::ClientTls tls;
 };
 
 constexpr char kUsage[] =
@@ -95,7 +97,7 @@ void AddFlags(ktlog::FlagSet* flags, Config* c) {
   flags->String("log", &c->log, "the log's gRPC address");
   flags->String("tiles", &c->tiles,
                 "read the log's leaves and proofs from its C2SP tiles at this "
-                "http:// URL (the log's --http_listen, or a cache or CDN in "
+                "http[s]:// URL (the log's --http_listen, or a cache or CDN in "
                 "front of it) instead of gRPC");
   flags->String("log_key", &c->log_key,
                 "the log key (\"<verifier key>,vrf=<VRF key>\")");
@@ -110,6 +112,7 @@ void AddFlags(ktlog::FlagSet* flags, Config* c) {
                 "leaves between saves of progress while catching up");
   flags->Bool("clear_failure", &c->clear_failure,
               "forget a recorded failure (after investigating it)");
+  c->tls.AddFlags(flags);
 }
 
 // One round, reported; returns its exit code.
@@ -175,13 +178,18 @@ int Main(int argc, char** argv) {
                 kExitUsage);
   }
 
-  auto client = ktlog::LogClient::Create(c.log, absl::Seconds(60));
+  auto credentials = ktlog::GrpcChannelCredentials(c.tls, "ktlog-auditor");
+  if (!credentials.ok())
+    return Fail(std::string(credentials.status().message()), 1);
+  auto client =
+      ktlog::LogClient::Create(c.log, absl::Seconds(60), *credentials);
   std::unique_ptr<ktlog::TilesClient> tiles;
   std::unique_ptr<ktlog::LogFeed> feed;
   if (c.tiles.empty()) {
     feed = std::make_unique<ktlog::GrpcFeed>(client.get());
   } else {
-    auto t = ktlog::TilesClient::Create(c.tiles, absl::Seconds(60));
+    auto t =
+        ktlog::TilesClient::Create(c.tiles, absl::Seconds(60), c.tls.ca_file);
     if (!t.ok()) return Fail(std::string(t.status().message()), kExitUsage);
     tiles = *std::move(t);
     feed = std::make_unique<ktlog::TilesFeed>(tiles.get(), client.get());

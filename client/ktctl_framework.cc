@@ -94,20 +94,30 @@ void Context::AddGlobalFlags(FlagSet* flags) {
                 "tiles at this http:// URL (lookups and writes still use "
                 "--server)");
   flags->Bool("json", &globals_.json, "print JSON for scripts");
+  globals_.tls.AddFlags(flags);
   flags->Duration("timeout", &globals_.timeout, "per-call timeout");
+}
+
+absl::Status Context::Connect() {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> c =
+      GrpcChannelCredentials(globals_.tls, "ktctl");
+  if (!c.ok()) return c.status();
+  credentials_ = *std::move(c);
+  return absl::OkStatus();
 }
 
 LogClient* Context::client() {
   if (client_ == nullptr) {
-    client_ = LogClient::Create(globals_.server, globals_.timeout);
+    client_ =
+        LogClient::Create(globals_.server, globals_.timeout, credentials_);
   }
   return client_.get();
 }
 
 absl::Status Context::OpenTiles() {
   if (globals_.tiles.empty() || tiles_ != nullptr) return absl::OkStatus();
-  absl::StatusOr<std::unique_ptr<TilesClient>> t =
-      TilesClient::Create(globals_.tiles, globals_.timeout);
+  absl::StatusOr<std::unique_ptr<TilesClient>> t = TilesClient::Create(
+      globals_.tiles, globals_.timeout, globals_.tls.ca_file);
   if (!t.ok()) return UsageError(t.status().message());
   tiles_ = *std::move(t);
   return absl::OkStatus();
@@ -179,6 +189,11 @@ int RunCommand(Command& command, Context& ctx,
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return kExitOk;
+  }
+  absl::Status connected = ctx.Connect();
+  if (!connected.ok()) {
+    std::cerr << "ktctl: " << connected.message() << "\n";
+    return kExitFailed;
   }
   absl::StatusOr<Output> out = command.Run(ctx, *positional);
   // The state is saved whatever happened: alerts raised by a failing

@@ -21,6 +21,7 @@
 #include "core/note/checkpoint.h"
 #include "core/util/flags.h"
 #include "nlohmann/json.hpp"
+#include "proto/tls.h"
 #include "verifier/client_state.h"
 #include "verifier/client_verifier.h"
 
@@ -49,6 +50,7 @@ struct Globals {
   std::string tiles;
   bool json = false;
   absl::Duration timeout = absl::Seconds(10);
+  ClientTls tls;  // --ca_file, --plaintext
 };
 
 // What a command prints when it succeeds: `human` (a line or more), or
@@ -70,6 +72,9 @@ class Context {
   // Registers the global flags on a flag set.
   void AddGlobalFlags(FlagSet* flags);
 
+  // Reads the TLS settings (before any command runs): an error if the CA
+  // file is unusable.
+  absl::Status Connect();
   LogClient* client();
   // The public log: from the tiles with --tiles, else over gRPC.
   absl::StatusOr<LogFeed*> feed();
@@ -99,6 +104,7 @@ class Context {
   // Opens the tiles client (with --tiles; else leaves tiles_ null).
   absl::Status OpenTiles();
 
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
   std::unique_ptr<LogClient> client_;
   std::unique_ptr<TilesClient> tiles_;
   std::unique_ptr<LogFeed> feed_;

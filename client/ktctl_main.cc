@@ -54,7 +54,8 @@ int Main(int argc, char** argv) {
   size_t cmd = 0;
   while (cmd < args.size() && args[cmd].rfind("--", 0) == 0) {
     const std::string& a = args[cmd++];
-    bool takes_value = a == "--state" || a == "--server" || a == "--timeout";
+    bool takes_value = a == "--state" || a == "--server" || a == "--timeout" ||
+                       a == "--ca_file" || a == "--tiles";
     if (takes_value && cmd < args.size()) ++cmd;
   }
   Context ctx(globals);

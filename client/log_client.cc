@@ -8,12 +8,15 @@
 
 namespace ktlog {
 
-std::unique_ptr<LogClient> LogClient::Create(const std::string& address,
-                                             absl::Duration timeout) {
+std::unique_ptr<LogClient> LogClient::Create(
+    const std::string& address, absl::Duration timeout,
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
   auto channel = grpc::CreateCustomChannel(
-      address, grpc::InsecureChannelCredentials(), args);
+      address,
+      credentials != nullptr ? credentials : grpc::InsecureChannelCredentials(),
+      args);
   return std::unique_ptr<LogClient>(
       new LogClient(address, timeout, v1::Log::NewStub(channel)));
 }

@@ -17,6 +17,7 @@
 #include "core/account/answers.h"
 #include "core/account/record.h"
 #include "core/crypto/hash.h"
+#include "grpcpp/security/credentials.h"
 #include "proto/ktlog.grpc.pb.h"
 #include "verifier/log_source.h"
 
@@ -24,10 +25,12 @@ namespace ktlog {
 
 class LogClient : public LogSource {
  public:
-  // A client for the log at `address` (host:port), plaintext gRPC. Does
-  // not connect until the first call. Calls time out after `timeout`.
+  // A client for the log at `address` (host:port) over `credentials`
+  // (proto/tls.h; null: plaintext). Does not connect until the first call.
+  // Calls time out after `timeout`.
   static std::unique_ptr<LogClient> Create(
-      const std::string& address, absl::Duration timeout = absl::Seconds(10));
+      const std::string& address, absl::Duration timeout = absl::Seconds(10),
+      std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
   struct WriteResult {
     uint64_t leaf_index = 0;

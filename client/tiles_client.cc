@@ -17,20 +17,28 @@ constexpr size_t kMaxCheckpointBytes = 64 * 1024;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TilesClient>> TilesClient::Create(
-    const std::string& url, absl::Duration timeout) {
-  if (!absl::StartsWith(url, "http://")) {
+    const std::string& url, absl::Duration timeout,
+    const std::string& ca_file) {
+  size_t scheme = absl::StartsWith(url, "http://")    ? 7
+                  : absl::StartsWith(url, "https://") ? 8
+                                                      : 0;
+  if (scheme == 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tiles URL \"", url, "\" is not http://host:port[/prefix]"));
+        "tiles URL \"", url, "\" is not http[s]://host:port[/prefix]"));
   }
-  size_t slash = url.find('/', 7);
+  size_t slash = url.find('/', scheme);
   std::string host = url.substr(0, slash);
   std::string prefix = slash == std::string::npos ? "" : url.substr(slash);
   while (absl::EndsWith(prefix, "/")) prefix.pop_back();
-  if (host.size() <= 7) {
+  if (host.size() <= scheme) {
     return absl::InvalidArgumentError(
         absl::StrCat("tiles URL \"", url, "\" has no host"));
   }
   auto http = std::make_unique<httplib::Client>(host);
+  if (scheme == 8) {
+    http->enable_server_certificate_verification(true);
+    if (!ca_file.empty()) http->set_ca_cert_path(ca_file.c_str());
+  }
   int64_t seconds = std::max<int64_t>(1, absl::ToInt64Seconds(timeout));
   http->set_connection_timeout(seconds);
   http->set_read_timeout(seconds);

@@ -34,10 +34,13 @@ namespace ktlog {
 
 class TilesClient {
  public:
-  // `url`: "http://host:port" with an optional path prefix. INVALID_ARGUMENT
-  // for anything else. Requests time out after `timeout`.
+  // `url`: "http[s]://host:port" with an optional path prefix.
+  // INVALID_ARGUMENT for anything else. HTTPS checks the server's
+  // certificate against `ca_file` (PEM; empty: the system's roots). Requests
+  // time out after `timeout`.
   static absl::StatusOr<std::unique_ptr<TilesClient>> Create(
-      const std::string& url, absl::Duration timeout = absl::Seconds(30));
+      const std::string& url, absl::Duration timeout = absl::Seconds(30),
+      const std::string& ca_file = "");
   ~TilesClient();
 
   // The log's latest checkpoint note (unverified).

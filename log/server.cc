@@ -202,8 +202,9 @@ absl::Status LogServer::StartGrpc() {
       grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
   builder.SetSyncServerOption(
       grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, kMaxIdleThreads);
-  builder.AddListeningPort(options_.listen_address,
-                           grpc::InsecureServerCredentials(), &port_);
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   GrpcServerCredentials(options_.tls));
+  builder.AddListeningPort(options_.listen_address, credentials, &port_);
   builder.RegisterService(service_.get());
   calls_ = std::make_shared<CallTracker>();
   std::vector<
@@ -229,7 +230,8 @@ absl::Status LogServer::StartTiles() {
   if (!options_.http_listen_address.empty()) {
     ASSIGN_OR_RETURN(
         tiles_http_,
-        TilesHttpServer::Start(tiles_.get(), options_.http_listen_address));
+        TilesHttpServer::Start(tiles_.get(), options_.http_listen_address,
+                               options_.tls));
   }
   if (!options_.tiles_dir.empty()) {
     ASSIGN_OR_RETURN(tiles_dir_,

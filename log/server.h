@@ -34,6 +34,7 @@
 #include "log/tiles_http.h"
 #include "log/write_queue.h"
 #include "log/writes.h"
+#include "proto/tls.h"
 
 namespace grpc {
 class Server;
@@ -69,6 +70,8 @@ struct LogServerOptions {
   // the registration credential for its id (core/account/registration.h);
   // without, anyone may create any account id.
   std::optional<RegistrationKey> registration;
+  // TLS for the gRPC and tiles HTTP listeners; plaintext without.
+  std::optional<TlsFiles> tls;
   const Clock* clock = RealClock::Get();
   // More gRPC server interceptors, after the server's own (tests use them
   // to hold answers back).

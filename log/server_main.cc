@@ -28,6 +28,8 @@ constexpr char kUsage[] =
 // What the command line configures.
 struct Config {
   std::string key_file, origin, backup_dir, witness_keys, registration_key;
+  std::string tls_cert, tls_key;
+  bool plaintext = false;
   uint64_t batch_size = 512, max_pending = 8192, witness_quorum = 1;
   // Per peer address (docs/security.md); 0 per minute: unlimited.
   uint64_t lookups_per_minute = 120, lookup_burst = 100;
@@ -76,6 +78,11 @@ void AddFlags(FlagSet* flags, Config* c) {
   flags->String("tiles_dir", &o.tiles_dir,
                 "also write the public log as C2SP tlog-tiles to this "
                 "directory, for any web server or CDN to serve");
+  flags->String("tls_cert", &c->tls_cert,
+                "PEM certificate chain for TLS on --listen and --http_listen");
+  flags->String("tls_key", &c->tls_key, "PEM private key of --tls_cert");
+  flags->Bool("plaintext", &c->plaintext,
+              "serve without TLS (local development and tests only)");
   flags->String("registration_key", &c->registration_key,
                 "require, on each account's first record, the credential "
                 "this registration key issues for its id (ktlog-keygen "
@@ -103,6 +110,16 @@ absl::Status Finish(Config* c) {
   if (c->key_file.empty()) {
     return absl::InvalidArgumentError("--key_file is required");
   }
+  if (c->tls_cert.empty() != c->tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  if (c->tls_cert.empty() == !c->plaintext) {
+    return absl::InvalidArgumentError(
+        c->plaintext ? "--plaintext and --tls_cert/--tls_key exclude each other"
+                     : "give --tls_cert and --tls_key (TLS), or --plaintext "
+                       "for local development");
+  }
+  if (!c->tls_cert.empty()) o.tls = TlsFiles{c->tls_cert, c->tls_key};
   if (c->batch_size == 0 || c->batch_size > 100000) {
     return absl::InvalidArgumentError(
         "--batch_size must be between 1 and 100000");
@@ -246,6 +263,11 @@ int Main(int argc, char** argv) {
   std::cout << std::flush;
   LogInfo("serving ", (*server)->origin(), " on ", (*server)->address(),
           " from ", c.options.data_dir);
+  if (!c.options.tls.has_value()) {
+    LogInfo(
+        "WARNING: --plaintext: clients' traffic is neither encrypted nor "
+        "authenticated; use --tls_cert/--tls_key outside development");
+  }
   if (!c.options.registration.has_value()) {
     LogInfo(
         "WARNING: no --registration_key: anyone may create any account "

@@ -25,13 +25,17 @@ void Fail(const absl::Status& s, httplib::Response& res) {
 
 }  // namespace
 
-TilesHttpServer::TilesHttpServer(Tiles* tiles, std::string host)
+TilesHttpServer::TilesHttpServer(Tiles* tiles, std::string host,
+                                 std::unique_ptr<httplib::Server> http,
+                                 bool tls)
     : tiles_(tiles),
       host_(std::move(host)),
-      http_(std::make_unique<httplib::Server>()) {}
+      http_(std::move(http)),
+      tls_(tls) {}
 
 absl::StatusOr<std::unique_ptr<TilesHttpServer>> TilesHttpServer::Start(
-    Tiles* tiles, const std::string& address) {
+    Tiles* tiles, const std::string& address,
+    const std::optional<TlsFiles>& tls) {
   size_t colon = address.rfind(':');
   int port = -1;
   if (colon == std::string::npos ||
@@ -40,8 +44,21 @@ absl::StatusOr<std::unique_ptr<TilesHttpServer>> TilesHttpServer::Start(
     return absl::InvalidArgumentError(
         absl::StrCat("HTTP listen address \"", address, "\" is not host:port"));
   }
-  std::unique_ptr<TilesHttpServer> s(
-      new TilesHttpServer(tiles, address.substr(0, colon)));
+  std::unique_ptr<httplib::Server> http;
+  if (tls.has_value()) {
+    auto https = std::make_unique<httplib::SSLServer>(tls->cert_file.c_str(),
+                                                      tls->key_file.c_str());
+    if (!https->is_valid()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot load the TLS certificate ", tls->cert_file, " and key ",
+          tls->key_file, " for the tiles HTTPS server"));
+    }
+    http = std::move(https);
+  } else {
+    http = std::make_unique<httplib::Server>();
+  }
+  std::unique_ptr<TilesHttpServer> s(new TilesHttpServer(
+      tiles, address.substr(0, colon), std::move(http), tls.has_value()));
   s->Route();
   s->port_ = port == 0 ? s->http_->bind_to_any_port(s->host_)
                        : (s->http_->bind_to_port(s->host_, port) ? port : -1);
@@ -49,8 +66,8 @@ absl::StatusOr<std::unique_ptr<TilesHttpServer>> TilesHttpServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen for HTTP on ", address));
   }
-  httplib::Server* http = s->http_.get();
-  s->thread_ = std::thread([http] { http->listen_after_bind(); });
+  httplib::Server* server = s->http_.get();
+  s->thread_ = std::thread([server] { server->listen_after_bind(); });
   return s;
 }
 
@@ -89,7 +106,7 @@ void TilesHttpServer::Route() {
 std::string TilesHttpServer::url() const {
   std::string host = host_;
   if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
-  return absl::StrCat("http://", host, ":", port_);
+  return absl::StrCat(tls_ ? "https://" : "http://", host, ":", port_);
 }
 
 void TilesHttpServer::Stop() {

@@ -10,11 +10,13 @@
 #define KTLOG_LOG_TILES_HTTP_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
 #include "log/tiles.h"
+#include "proto/tls.h"
 
 namespace httplib {
 class Server;
@@ -25,26 +27,30 @@ namespace ktlog {
 class TilesHttpServer {
  public:
   // Listens on `address` (host:port; port 0 picks one) and serves `tiles`
-  // (borrowed). UNAVAILABLE if it cannot listen.
+  // (borrowed), over HTTPS with `tls`. UNAVAILABLE if it cannot listen;
+  // FAILED_PRECONDITION if the TLS files do not load.
   static absl::StatusOr<std::unique_ptr<TilesHttpServer>> Start(
-      Tiles* tiles, const std::string& address);
+      Tiles* tiles, const std::string& address,
+      const std::optional<TlsFiles>& tls = std::nullopt);
   ~TilesHttpServer();  // Stop()s.
 
   // Stops listening and waits for the requests in flight. Idempotent.
   void Stop();
 
   int port() const { return port_; }
-  // "http://127.0.0.1:<port>" style URL clients can fetch from.
+  // "http[s]://127.0.0.1:<port>" style URL clients can fetch from.
   std::string url() const;
 
  private:
-  TilesHttpServer(Tiles* tiles, std::string host);
+  TilesHttpServer(Tiles* tiles, std::string host,
+                  std::unique_ptr<httplib::Server> http, bool tls);
   void Route();
 
   Tiles* const tiles_;
   const std::string host_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
+  const bool tls_;
   int port_ = 0;
 };
 

@@ -44,6 +44,7 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
   for (auto& t : writers) t.join();
 
   std::vector<std::string> auditor = {kAuditor,
+                                      "--plaintext",
                                       "--log=" + server->address(),
                                       "--log_key=" + key.log_key,
                                       "--key_file=" + key.dir + "/w.key",
@@ -134,7 +135,8 @@ TEST(SeedAttackTest, ABreachedServersForkIsRefusedByThePublishedWitnessPolicy) {
   auto honest = ServerProcess::Start(flags);
   const std::string published = honest->log_key();
   auto audit = [&](const std::string& address) {
-    return RunProgram({kAuditor, "--log=" + address, "--log_key=" + published,
+    return RunProgram({kAuditor, "--plaintext", "--log=" + address,
+                       "--log_key=" + published,
                        "--key_file=" + key.dir + "/w.key",
                        "--state_dir=" + key.dir + "/auditor"});
   };

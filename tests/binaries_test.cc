@@ -80,31 +80,33 @@ TEST(ServerStartupTest, ErrorsAreOneClearLine) {
     EXPECT_NE(r.out.find(needle), std::string::npos) << r.out;
     EXPECT_TRUE(absl::StartsWith(r.out, "ktlog-server: ")) << r.out;
   };
-  expect_one_line(RunProgram({kServer, "--data_dir=" + data}), 2,
+  expect_one_line(RunProgram({kServer, "--plaintext", "--data_dir=" + data}), 2,
                   "--key_file is required");
-  expect_one_line(RunProgram({kServer, "--data_dir=" + data,
+  expect_one_line(RunProgram({kServer, "--plaintext", "--data_dir=" + data,
                               "--key_file=" + k.dir + "/missing.key"}),
                   1, "does not exist");
   std::ofstream(k.dir + "/not-a-key") << "hello\n";
-  expect_one_line(RunProgram({kServer, "--data_dir=" + data,
+  expect_one_line(RunProgram({kServer, "--plaintext", "--data_dir=" + data,
                               "--key_file=" + k.dir + "/not-a-key"}),
                   1, "is not a ktlog key file");
   RunProgram({kKeygen, "--name=w.example", "--type=witness",
               "--out=" + k.dir + "/witness.key"});
-  expect_one_line(RunProgram({kServer, "--data_dir=" + data,
+  expect_one_line(RunProgram({kServer, "--plaintext", "--data_dir=" + data,
                               "--key_file=" + k.dir + "/witness.key"}),
                   1, "holds no VRF key");
   std::ofstream(k.dir + "/plainfile") << "x";
   expect_one_line(
-      RunProgram({kServer, "--data_dir=" + k.dir + "/plainfile/data",
+      RunProgram({kServer, "--plaintext",
+                  "--data_dir=" + k.dir + "/plainfile/data",
                   "--key_file=" + k.key_file, "--listen=127.0.0.1:0"}),
       1, "cannot open data dir");
   expect_one_line(
-      RunProgram({kServer, "--data_dir=" + data, "--key_file=" + k.key_file,
-                  "--origin=other.example/log"}),
+      RunProgram({kServer, "--plaintext", "--data_dir=" + data,
+                  "--key_file=" + k.key_file, "--origin=other.example/log"}),
       2, "differs from the signing key's name");
-  expect_one_line(RunProgram({kServer, "--bogus"}), 2, "unknown flag --bogus");
-  expect_one_line(RunProgram({kServer, "--data_dir=" + data,
+  expect_one_line(RunProgram({kServer, "--plaintext", "--bogus"}), 2,
+                  "unknown flag --bogus");
+  expect_one_line(RunProgram({kServer, "--plaintext", "--data_dir=" + data,
                               "--key_file=" + k.key_file, "--listen=nonsense"}),
                   1, "not host:port");
 
@@ -118,7 +120,7 @@ TEST(ServerStartupTest, ErrorsAreOneClearLine) {
   socklen_t len = sizeof(sa);
   getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
   std::string busy = absl::StrCat("--listen=127.0.0.1:", ntohs(sa.sin_port));
-  expect_one_line(RunProgram({kServer, "--data_dir=" + data,
+  expect_one_line(RunProgram({kServer, "--plaintext", "--data_dir=" + data,
                               "--key_file=" + k.key_file, busy}),
                   1, "Address already in use");
   close(fd);
@@ -128,14 +130,14 @@ TEST(ServerStartupTest, ErrorsAreOneClearLine) {
       ServerProcess::Start({"--data_dir=" + data, "--key_file=" + k.key_file});
   // The same data dir twice at once.
   expect_one_line(
-      RunProgram({kServer, "--data_dir=" + data, "--key_file=" + k.key_file,
-                  "--listen=127.0.0.1:0"}),
+      RunProgram({kServer, "--plaintext", "--data_dir=" + data,
+                  "--key_file=" + k.key_file, "--listen=127.0.0.1:0"}),
       1, "is in use by another process");
   EXPECT_EQ(s->Stop(), 0);
   Keyed other = MakeKey();
   expect_one_line(
-      RunProgram({kServer, "--data_dir=" + data, "--key_file=" + other.key_file,
-                  "--listen=127.0.0.1:0"}),
+      RunProgram({kServer, "--plaintext", "--data_dir=" + data,
+                  "--key_file=" + other.key_file, "--listen=127.0.0.1:0"}),
       1, "belongs to log");
 }
 
@@ -333,9 +335,10 @@ TEST(RegistrationTest, OnlyACredentialCreatesAnAccount) {
   // A key file others can read is refused at start.
   EXPECT_EQ(s->Stop(), 0);
   chmod(reg.c_str(), 0644);
-  RunResult refused = RunProgram(
-      {kServer, "--data_dir=" + k.dir + "/data", "--key_file=" + k.key_file,
-       "--listen=127.0.0.1:0", "--registration_key=" + reg});
+  RunResult refused =
+      RunProgram({kServer, "--plaintext", "--data_dir=" + k.dir + "/data",
+                  "--key_file=" + k.key_file, "--listen=127.0.0.1:0",
+                  "--registration_key=" + reg});
   EXPECT_EQ(refused.exit_code, 1) << refused.out;
   EXPECT_NE(refused.out.find("readable by others"), std::string::npos)
       << refused.out;
@@ -373,9 +376,80 @@ TEST(RateLimitTest, LookupsAndWritesPerAddress) {
   ASSERT_TRUE(entries.ok()) << entries.status();
   EXPECT_EQ(entries->size(), 2u) << "the refused write was not appended";
   EXPECT_EQ(s->Stop(), 0);
-  RunResult bad = RunProgram({kServer, "--data_dir=" + k.dir + "/data",
-                              "--key_file=" + k.key_file, "--lookup_burst=0"});
+  RunResult bad =
+      RunProgram({kServer, "--plaintext", "--data_dir=" + k.dir + "/data",
+                  "--key_file=" + k.key_file, "--lookup_burst=0"});
   EXPECT_EQ(bad.exit_code, 2) << bad.out;
+}
+
+// TLS end to end (issue 12): the server on a certificate, ktctl, the
+// auditor and the tiles client checking it against a CA file; a client
+// that trusts another CA, or speaks plaintext, gets nowhere.
+TEST(TlsTest, TheShippedClientsSpeakTlsWithACaFile) {
+  Keyed k = MakeKey();
+  const std::string tls = "tests/testdata/tls/";
+  const std::string ca = "--ca_file=" + tls + "ca.pem";
+  const std::string other_ca = "--ca_file=" + tls + "other-ca.pem";
+  auto s = ServerProcess::Start(
+      {"--data_dir=" + k.dir + "/data", "--key_file=" + k.key_file,
+       "--tls_cert=" + tls + "server.pem", "--tls_key=" + tls + "server.key",
+       "--http_listen=127.0.0.1:0"});
+  ASSERT_TRUE(absl::StartsWith(s->tiles_url(), "https://")) << s->tiles_url();
+  auto ktctl = [&](std::vector<std::string> args) {
+    return Ktctl(k.dir + "/alice", s->address(), args);
+  };
+  ASSERT_EQ(ktctl({"init", "--account=alice@example.com", "--device=phone",
+                   "--log_key=" + k.log_key, "--allow_no_witnesses", ca})
+                .exit_code,
+            0);
+  RunResult r = ktctl({"register", ca});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = ktctl({"lookup", "alice@example.com", ca});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = ktctl({"checkpoint", ca, "--tiles=" + s->tiles_url()});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = ktctl(
+      {"entries", "--begin=0", "--end=1", ca, "--tiles=" + s->tiles_url()});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // Another CA: the handshake fails, the log is unreachable (exit 4).
+  r = ktctl({"checkpoint", other_ca, "--timeout=3s"});
+  EXPECT_EQ(r.exit_code, 4) << r.out;
+  r = ktctl({"entries", "--begin=0", "--end=1", other_ca,
+             "--tiles=" + s->tiles_url()});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  // Plaintext to a TLS server.
+  r = ktctl({"checkpoint", "--timeout=3s"});
+  EXPECT_EQ(r.exit_code, 4) << r.out;
+  // A CA file that is not one.
+  r = ktctl({"checkpoint", "--ca_file=" + k.key_file});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("holds no PEM CERTIFICATE"), std::string::npos) << r.out;
+  // The auditor over TLS, from gRPC and from the HTTPS tiles.
+  RunResult w = RunProgram({kKeygen, "--name=w.example", "--type=witness",
+                            "--out=" + k.dir + "/w.key"});
+  ASSERT_EQ(w.exit_code, 0);
+  RunResult audit =
+      RunProgram({"auditor/ktlog-auditor", "--log=" + s->address(),
+                  "--tiles=" + s->tiles_url(), "--log_key=" + k.log_key,
+                  "--key_file=" + k.dir + "/w.key",
+                  "--state_dir=" + k.dir + "/auditor", ca});
+  EXPECT_EQ(audit.exit_code, 5) << "verified; the log does not know this "
+                                   "witness, so it refuses the cosignature: "
+                                << audit.out;
+  EXPECT_NE(audit.out.find("1/1 leaves (100%)"), std::string::npos)
+      << audit.out;
+  EXPECT_EQ(s->Stop(), 0);
+  // The server needs TLS files or an explicit --plaintext.
+  RunResult neither = RunProgram(
+      {kServer, "--data_dir=" + k.dir + "/data", "--key_file=" + k.key_file});
+  EXPECT_EQ(neither.exit_code, 2) << neither.out;
+  EXPECT_NE(neither.out.find("--plaintext"), std::string::npos) << neither.out;
+  RunResult missing = RunProgram(
+      {kServer, "--data_dir=" + k.dir + "/data", "--key_file=" + k.key_file,
+       "--listen=127.0.0.1:0", "--tls_cert=" + k.dir + "/nope.pem",
+       "--tls_key=" + tls + "server.key"});
+  EXPECT_EQ(missing.exit_code, 1) << missing.out;
+  EXPECT_NE(missing.out.find("nope.pem"), std::string::npos) << missing.out;
 }
 
 // Regression (issue 8.9): the load generator can print what was
@@ -385,10 +459,10 @@ TEST(LoadgenTest, AcknowledgedWritesCanBeCheckedFromOutside) {
   auto server = ServerProcess::Start(
       {"--data_dir=" + k.dir + "/data", "--key_file=" + k.key_file});
   std::string acked = k.dir + "/acked.jsonl";
-  RunResult r =
-      RunProgram({"tools/ktlog-loadgen", "--server=" + server->address(),
-                  "--log_key=" + k.log_key, "--writers=2", "--write_for=300ms",
-                  "--readers=0", "--acked_out=" + acked});
+  RunResult r = RunProgram(
+      {"tools/ktlog-loadgen", "--plaintext", "--server=" + server->address(),
+       "--log_key=" + k.log_key, "--writers=2", "--write_for=300ms",
+       "--readers=0", "--acked_out=" + acked});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   std::ifstream in(acked);
   std::string line;

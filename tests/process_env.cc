@@ -33,6 +33,11 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(
     for (const std::string& f : flags) set = set || f.rfind(limit, 0) == 0;
     if (!set) argv.push_back(std::string(limit) + "0");
   }
+  // Plaintext unless the test gives TLS files.
+  bool tls = false;
+  for (const std::string& f : flags)
+    tls = tls || f.rfind("--tls_cert=", 0) == 0;
+  if (!tls) argv.push_back("--plaintext");
   argv.insert(argv.end(), flags.begin(), flags.end());
   auto s = std::make_unique<ServerProcess>();
   auto p = Subprocess::Start(argv, "", /*merge_stderr=*/true);
@@ -72,6 +77,9 @@ RunResult Ktctl(const std::string& state_dir, const std::string& server,
                 const std::vector<std::string>& args) {
   std::vector<std::string> argv = {kKtctlBinary, "--state=" + state_dir,
                                    "--server=" + server, "--json"};
+  bool tls = false;
+  for (const std::string& a : args) tls = tls || a.rfind("--ca_file=", 0) == 0;
+  if (!tls) argv.push_back("--plaintext");
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProgram(argv);
 }

@@ -28,8 +28,8 @@ LogKeyFiles MakeLogKey(const std::string& name = "e2e.example/log");
 class ServerProcess {
  public:
   // Starts the server with `flags` (plus --listen=127.0.0.1:0, and no rate
-  // limits unless `flags` set them) and waits for it to listen. Fails the
-  // test if it does not.
+  // limits and --plaintext unless `flags` set them or --tls_cert) and waits
+  // for it to listen. Fails the test if it does not.
   static std::unique_ptr<ServerProcess> Start(
       const std::vector<std::string>& flags);
   ~ServerProcess();  // SIGTERM, wait
@@ -50,7 +50,8 @@ class ServerProcess {
   bool stopped_ = false;
 };
 
-// Runs ktctl with --state=state_dir --server=server --json and `args`.
+// Runs ktctl with --state=state_dir --server=server --json and `args`
+// (and --plaintext unless `args` give --ca_file).
 RunResult Ktctl(const std::string& state_dir, const std::string& server,
                 const std::vector<std::string>& args);
 

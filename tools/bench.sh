@@ -27,7 +27,7 @@ echo
 
 echo "== load generator against ktlog-server (fresh data dir)"
 KEY=$("$BIN/tools/ktlog-keygen" --name=bench.example/log --out="$WORK/log.key")
-"$BIN/log/ktlog-server" --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 \
+"$BIN/log/ktlog-server" --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 --plaintext \
   --listen=127.0.0.1:0 >"$WORK/server.out" 2>"$WORK/server.log" &
 PID=$!
 for _ in $(seq 1 100); do
@@ -37,12 +37,12 @@ done
 ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$WORK/server.out" | head -1)
 for writers in 8 32 64; do
   echo "-- $writers writers (records signed beforehand), 8 verifying readers"
-  "$BIN/tools/ktlog-loadgen" --server="$ADDR" --log_key="$KEY" \
+  "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
     --server_pid=$PID --writers=$writers --writes=40000 --readers=8 \
     --read_for=10s --prefix="w$writers"
 done
 echo "-- lookups without verification (the server alone)"
-"$BIN/tools/ktlog-loadgen" --server="$ADDR" --log_key="$KEY" \
+"$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
   --server_pid=$PID --writers=8 --writes=1000 --readers=8 --read_for=10s \
   --verify_reads=false --prefix=unverified
 kill -TERM $PID

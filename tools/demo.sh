@@ -52,6 +52,7 @@ start_server() {
   "$SERVER" --data_dir="$WORK/$data" --key_file="$WORK/log.key" \
     --listen=127.0.0.1:0 --checkpoint_interval=200ms --witness_keys="$WITNESS_KEY" \
     --registration_key="$WORK/registration.key" \
+    --tls_cert="$WORK/tls/server.pem" --tls_key="$WORK/tls/server.key" \
     >"$WORK/server.out" 2>>"$WORK/server.log" &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
@@ -73,6 +74,21 @@ echo "the log's identity (checkpoint verifier key, VRF key): $LOG_ID"
 show ktlog-keygen --name=auditor.example/witness --type=witness --out=witness.key
 WITNESS_KEY=$("$KEYGEN" --name=auditor.example/witness --type=witness --out="$WORK/witness.key")
 echo "witness verifier key (the log accepts its cosignatures): $WITNESS_KEY"
+echo "A TLS certificate for the server (here from a CA made on the spot; in production, the operator's):"
+mkdir -p "$WORK/tls"
+show openssl req -x509 -newkey ec ... -out ca.pem "&&" openssl x509 -req ... -out tls/server.pem
+(
+  cd "$WORK/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+    -out ca.pem -days 2 -subj "/CN=demo CA" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
+    -out server.csr -subj "/CN=localhost" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >ext.cnf
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile ext.cnf -out server.pem 2>/dev/null
+)
+CA="--ca_file=$WORK/tls/ca.pem"
+echo "every client below checks the server's certificate: $CA"
 echo "The registration key with which the messenger's sign-up service vouches for account ids:"
 run "$KEYGEN" --type=registration --out="$WORK/registration.key"
 LOG_KEY=""
@@ -80,14 +96,14 @@ start_server
 echo "The log key the operator publishes (identity + witness policy) is what every client pins:"
 echo "  $LOG_KEY"
 
-alice() { run "$KTCTL" --state="$WORK/alice" --server="$ADDR" "$@"; }
-bob() { run "$KTCTL" --state="$WORK/bob" --server="$ADDR" "$@"; }
-mallory() { run "$KTCTL" --state="$WORK/mallory" --server="$ADDR" "$@"; }
+alice() { run "$KTCTL" "$CA" --state="$WORK/alice" --server="$ADDR" "$@"; }
+bob() { run "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" "$@"; }
+mallory() { run "$KTCTL" "$CA" --state="$WORK/mallory" --server="$ADDR" "$@"; }
 # The credential the sign-up service hands a client once it checked the id.
 credential() { "$ADMIN" credential --registration_key="$WORK/registration.key" --account="$1"; }
-json() { "$KTCTL" --state="$WORK/$1" --server="$ADDR" --json "${@:2}"; }
+json() { "$KTCTL" "$CA" --state="$WORK/$1" --server="$ADDR" --json "${@:2}"; }
 audit() {
-  run "$AUDITOR" --log="$ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" \
+  run "$AUDITOR" "$CA" --log="$ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" \
     --state_dir="$WORK/auditor"
 }
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.read().splitlines()[-1])['$1'])"; }
@@ -99,14 +115,14 @@ step "3. Alice and Bob create accounts (with credentials from the sign-up servic
 echo "(their clients require the witness's cosignature, so each write is verified once it is cosigned)"
 echo "Creating an account takes the credential the sign-up service issued for that id,"
 echo "so nobody can claim alice@example.com before Alice does:"
-run "$KTCTL" --state="$WORK/squatter" --server="$ADDR" init --account=alice@example.com --device=phone --log_key="$LOG_KEY"
-expect_exit 1 "$KTCTL" --state="$WORK/squatter" --server="$ADDR" register
-expect_exit 1 "$KTCTL" --state="$WORK/squatter" --server="$ADDR" register --credential="$(credential squatter@example.com)"
+run "$KTCTL" "$CA" --state="$WORK/squatter" --server="$ADDR" init --account=alice@example.com --device=phone --log_key="$LOG_KEY"
+expect_exit 1 "$KTCTL" "$CA" --state="$WORK/squatter" --server="$ADDR" register
+expect_exit 1 "$KTCTL" "$CA" --state="$WORK/squatter" --server="$ADDR" register --credential="$(credential squatter@example.com)"
 alice init --account=alice@example.com --device=phone --log_key="$LOG_KEY"
 show "ktctl register --credential=\$(ktlog-admin credential --registration_key=registration.key --account=alice@example.com)"
-"$KTCTL" --state="$WORK/alice" --server="$ADDR" register --credential="$(credential alice@example.com)"
+"$KTCTL" "$CA" --state="$WORK/alice" --server="$ADDR" register --credential="$(credential alice@example.com)"
 bob init --account=bob@example.com --device=phone --log_key="$LOG_KEY"
-"$KTCTL" --state="$WORK/bob" --server="$ADDR" register --credential="$(credential bob@example.com)"
+"$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" register --credential="$(credential bob@example.com)"
 audit
 alice monitor
 bob monitor
@@ -117,7 +133,7 @@ alice monitor
 step "4. Bob looks up Alice: her complete device set in one answer (the VRF proof of her position, the index proof, her state with its opening)"
 bob lookup alice@example.com
 echo "(an account that does not exist is proved absent:)"
-expect_exit 1 "$KTCTL" --state="$WORK/bob" --server="$ADDR" lookup mallory@example.com
+expect_exit 1 "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" lookup mallory@example.com
 
 step "5. Alice and Bob meet and compare safety codes"
 alice code show bob@example.com
@@ -144,12 +160,12 @@ audit
 bob monitor
 
 step "8. Alice's client checks her account and raises the alert"
-expect_exit 3 "$KTCTL" --state="$WORK/alice" --server="$ADDR" monitor
+expect_exit 3 "$KTCTL" "$CA" --state="$WORK/alice" --server="$ADDR" monitor
 alice alerts
 ALERT=$(json alice alerts | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
 echo "The evidence Alice can show anyone (a signed checkpoint; the leaf with its inclusion proof;"
 echo "the VRF proof of her position; the record with the opening of its commitment):"
-"$KTCTL" --state="$WORK/alice" alerts show "$ALERT" | head -n 12
+"$KTCTL" "$CA" --state="$WORK/alice" alerts show "$ALERT" | head -n 12
 echo "  ..."
 echo "Alice removes the device and rotates her account key; Bob's client notices the new key:"
 alice device remove mallory-tablet
@@ -158,7 +174,7 @@ alice monitor
 alice rotate-key
 audit
 alice monitor
-expect_exit 3 "$KTCTL" --state="$WORK/bob" --server="$ADDR" monitor
+expect_exit 3 "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" monitor
 echo "so they compare codes again:"
 bob code compare alice@example.com "$(json alice code show bob@example.com | field scannable)"
 
@@ -183,32 +199,32 @@ step "11. A state attacker breaches the servers: with the log's keys it shows Bo
 HONEST_PID=$SERVER_PID HONEST_ADDR=$ADDR
 start_server fork
 FORK_PID=$SERVER_PID FORK_ADDR=$ADDR
-attacker() { run "$KTCTL" --state="$WORK/attacker" --server="$FORK_ADDR" "$@"; }
+attacker() { run "$KTCTL" "$CA" --state="$WORK/attacker" --server="$FORK_ADDR" "$@"; }
 attacker init --account=alice@example.com --device=phone --log_key="$LOG_ID" --allow_no_witnesses
 attacker register --credential="$(credential alice@example.com)"
 attacker device add attacker-tablet
 echo "Bob's client requires the witness's cosignature, and the witness never saw this history:"
-expect_exit 4 "$KTCTL" --state="$WORK/bob" --server="$FORK_ADDR" lookup alice@example.com
+expect_exit 4 "$KTCTL" "$CA" --state="$WORK/bob" --server="$FORK_ADDR" lookup alice@example.com
 echo "Carol installs the app today and has never seen the real log; she pinned the published"
 echo "log key, so her client is not fooled either:"
-run "$KTCTL" --state="$WORK/carol" --server="$FORK_ADDR" init --account=carol@example.com --device=phone --log_key="$LOG_KEY"
-expect_exit 4 "$KTCTL" --state="$WORK/carol" --server="$FORK_ADDR" lookup alice@example.com
+run "$KTCTL" "$CA" --state="$WORK/carol" --server="$FORK_ADDR" init --account=carol@example.com --device=phone --log_key="$LOG_KEY"
+expect_exit 4 "$KTCTL" "$CA" --state="$WORK/carol" --server="$FORK_ADDR" lookup alice@example.com
 echo "The witness is asked to cosign it, refuses, and writes the evidence (two signed checkpoints"
 echo "no history can join):"
-show "$AUDITOR" --log="$FORK_ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" --state_dir="$WORK/auditor"
+show "$AUDITOR" "$CA" --log="$FORK_ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" --state_dir="$WORK/auditor"
 AUDIT_EXIT=0
-"$AUDITOR" --log="$FORK_ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" \
+"$AUDITOR" "$CA" --log="$FORK_ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" \
   --state_dir="$WORK/auditor" >"$WORK/auditor-fork.out" || AUDIT_EXIT=$?
 cat "$WORK/auditor-fork.out"
 [ "$AUDIT_EXIT" -eq 1 ] || fail "the auditor did not refuse the fork (exit $AUDIT_EXIT)"
 grep -qE "LOG_FORK|ROLLBACK" "$WORK/auditor-fork.out" || fail "the auditor did not name the fork"
 echo "Dave pinned only the log's identity, without its witnesses (--allow_no_witnesses, a loud choice): the fork shows"
 echo "him the attacker's device as Alice's, exit 0. This is why init refuses such a key by default."
-run "$KTCTL" --state="$WORK/dave" --server="$FORK_ADDR" init --account=dave@example.com --device=phone --log_key="$LOG_ID" --allow_no_witnesses
-"$KTCTL" --state="$WORK/dave" --server="$FORK_ADDR" lookup alice@example.com | tee "$WORK/dave-fooled.out"
+run "$KTCTL" "$CA" --state="$WORK/dave" --server="$FORK_ADDR" init --account=dave@example.com --device=phone --log_key="$LOG_ID" --allow_no_witnesses
+"$KTCTL" "$CA" --state="$WORK/dave" --server="$FORK_ADDR" lookup alice@example.com | tee "$WORK/dave-fooled.out"
 grep -q "attacker-tablet" "$WORK/dave-fooled.out" || fail "the undefended client was not shown the fork"
 echo "The moment Dave's client reaches the real log, it holds two signed checkpoints no history can join:"
-expect_exit 3 "$KTCTL" --state="$WORK/dave" --server="$HONEST_ADDR" checkpoint
+expect_exit 3 "$KTCTL" "$CA" --state="$WORK/dave" --server="$HONEST_ADDR" checkpoint
 kill -TERM "$FORK_PID"; wait "$FORK_PID" || fail "unclean shutdown"
 SERVER_PID=$HONEST_PID ADDR=$HONEST_ADDR
 

@@ -43,6 +43,7 @@
 #include "core/util/clock.h"
 #include "core/util/file_util.h"
 #include "core/util/flags.h"
+#include "proto/tls.h"
 #include "verifier/lookup.h"
 
 namespace ktlog {
@@ -89,10 +90,12 @@ struct Config {
   uint64_t writes = 0, preload = 0, server_pid = 0;
   bool verify_reads = true;
   absl::Duration write_for = absl::Seconds(10), read_for = absl::Seconds(10);
+  ClientTls tls;
 };
 
 void AddFlags(FlagSet* flags, Config* c) {
   flags->String("server", &c->server, "log server address");
+  c->tls.AddFlags(flags);
   flags->String("log_key", &c->log_key_text,
                 "the log key (\"<verifier key>,vrf=<VRF key>\")");
   flags->String("prefix", &c->prefix, "account id prefix (default: random)");
@@ -444,7 +447,13 @@ int Run(int argc, char** argv) {
     std::cerr << "ktlog-loadgen: " << bad << "\n";
     return 2;
   }
-  LoadRun run{c, *log_key, LogClient::Create(c.server, absl::Seconds(30))};
+  auto credentials = GrpcChannelCredentials(c.tls, "ktlog-loadgen");
+  if (!credentials.ok()) {
+    std::cerr << "ktlog-loadgen: " << credentials.status().message() << "\n";
+    return 1;
+  }
+  LoadRun run{c, *log_key,
+              LogClient::Create(c.server, absl::Seconds(30), *credentials)};
   run.limits = MeasureLimits();
   std::cout << absl::StrFormat(
       "machine: one Ed25519 verification %.1f us, one leaf hash (SHA-256 of "

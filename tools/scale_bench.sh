@@ -17,7 +17,7 @@ WKEY=$("$BIN/tools/ktlog-keygen" --name=w.example --type=witness --out="$WORK/w.
 start_server() {
   local t0
   t0=$(date +%s.%N)
-  "$BIN/log/ktlog-server" --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 \
+  "$BIN/log/ktlog-server" --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 --plaintext \
     --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --witness_keys="$WKEY" \
     >"$WORK/server.out" 2>>"$WORK/server.log" &
   PID=$!
@@ -32,10 +32,10 @@ start_server
 have=0
 for n in $SIZES; do
   echo "== $n entries"
-  "$BIN/tools/ktlog-loadgen" --server="$ADDR" --log_key="$KEY" \
+  "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
     --server_pid="$PID" --prefix="s$n" --preload=$((n - have)) --writers=32 \
     --writes=10000 --readers=8 --read_for=10s --samples=100 | grep -v "^checked"
-  "$BIN/tools/ktlog-loadgen" --server="$ADDR" --log_key="$KEY" \
+  "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
     --server_pid="$PID" --prefix="u$n" --writers=8 --writes=100 --readers=8 \
     --read_for=10s --verify_reads=false --samples=10 | grep "lookups"
   have=$((n + 10100))

@@ -539,7 +539,7 @@ def main():
     proc = subprocess.Popen(
         [server_bin, "--data_dir=" + os.path.join(work, "data"),
          "--key_file=" + os.path.join(work, "log.key"), "--listen=127.0.0.1:0",
-         "--lookups_per_minute=0", "--writes_per_minute=0"],
+         "--lookups_per_minute=0", "--writes_per_minute=0", "--plaintext"],
         stdout=subprocess.PIPE, text=True)
     try:
         summary = check(proc, origin, pub, vrf_seed, vrf_pub)

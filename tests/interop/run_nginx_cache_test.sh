@@ -7,7 +7,7 @@ set -euo pipefail
 WORK=$(mktemp -d "${TEST_TMPDIR:-/tmp}/nginx.XXXXXX")
 LOG_KEY=$(tools/ktlog-keygen --name=nginx.example/log --out="$WORK/log.key")
 WITNESS=$(tools/ktlog-keygen --name=w.example --type=witness --out="$WORK/w.key")
-log/ktlog-server --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 \
+log/ktlog-server --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 --plaintext \
   --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --witness_keys="$WITNESS" \
   >"$WORK/server.out" 2>"$WORK/server.log" &
 PID=$!
@@ -21,7 +21,7 @@ trap cleanup EXIT
 for _ in $(seq 1 100); do grep -q "tiles at" "$WORK/server.out" && break; sleep 0.1; done
 ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$WORK/server.out")
 UPSTREAM=$(sed -n 's/.*tiles at \(.*\)$/\1/p' "$WORK/server.out")
-tools/ktlog-loadgen --server="$ADDR" --log_key="$LOG_KEY" --writers=4 \
+tools/ktlog-loadgen --plaintext --server="$ADDR" --log_key="$LOG_KEY" --writers=4 \
   --write_for=1s --readers=0 >"$WORK/loadgen.out"
 
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -58,7 +58,7 @@ for _ in $(seq 1 100); do
 done
 
 audit() {
-  auditor/ktlog-auditor --log="$ADDR" --tiles="http://127.0.0.1:$PORT" \
+  auditor/ktlog-auditor --plaintext --log="$ADDR" --tiles="http://127.0.0.1:$PORT" \
     --log_key="$LOG_KEY" --key_file="$WORK/w.key" --state_dir="$WORK/$1" \
     --page=1000
 }

@@ -1,0 +1,84 @@
+#include "proto/tls.h"
+
+#include <atomic>
+#include <iostream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/util/file_util.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+
+namespace ktlog {
+namespace {
+
+constexpr size_t kMaxPemSize = 1 << 20;
+
+// The PEM file at `path`, holding a block of `kind` ("CERTIFICATE", "PRIVATE
+// KEY").
+absl::StatusOr<std::string> ReadPem(const std::string& path,
+                                    absl::string_view kind,
+                                    absl::string_view flag) {
+  absl::StatusOr<std::string> pem = ReadFileBounded(path, kMaxPemSize);
+  if (!pem.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--", flag, ": cannot read ", path, ": ", pem.status().message()));
+  }
+  if (!absl::StrContains(*pem, "-----BEGIN ") ||
+      !absl::StrContains(*pem, kind)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--", flag, ": ", path, " holds no PEM ", kind));
+  }
+  return pem;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
+    const std::optional<TlsFiles>& tls) {
+  if (!tls.has_value()) return grpc::InsecureServerCredentials();
+  absl::StatusOr<std::string> cert =
+      ReadPem(tls->cert_file, "CERTIFICATE", "tls_cert");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key =
+      ReadPem(tls->key_file, "PRIVATE KEY", "tls_key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(options);
+}
+
+void ClientTls::AddFlags(FlagSet* flags) {
+  flags->String("ca_file", &ca_file,
+                "PEM certificates of the CA that issued the log's TLS "
+                "certificate (default: the system's roots)");
+  flags->Bool("plaintext", &plaintext,
+              "talk to the log without TLS (local development and tests "
+              "only: anyone on the path can read and change the traffic)");
+}
+
+absl::StatusOr<std::string> ClientTls::Roots() const {
+  if (ca_file.empty()) return std::string();
+  return ReadPem(ca_file, "CERTIFICATE", "ca_file");
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
+GrpcChannelCredentials(const ClientTls& tls, const std::string& program) {
+  if (tls.plaintext) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) {
+      std::cerr << program
+                << ": WARNING: --plaintext: the connection to the log is not "
+                   "encrypted or authenticated\n";
+    }
+    return grpc::InsecureChannelCredentials();
+  }
+  absl::StatusOr<std::string> roots = tls.Roots();
+  if (!roots.ok()) return roots.status();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = *roots;
+  return grpc::SslCredentials(options);
+}
+
+}  // namespace ktlog

@@ -1,0 +1,56 @@
+// Transport security of ktlog's gRPC API and tiles (docs/security.md,
+// "TLS"): the server's certificate and key files, a client's CA file, and
+// plaintext only when asked for.
+//
+// The library defaults are plaintext (in-process tests and embedders
+// choose); the shipped binaries default to TLS and take --plaintext only
+// explicitly, with a warning.
+#ifndef KTLOG_PROTO_TLS_H_
+#define KTLOG_PROTO_TLS_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/util/flags.h"
+
+namespace grpc {
+class ChannelCredentials;
+class ServerCredentials;
+}  // namespace grpc
+
+namespace ktlog {
+
+// A server's PEM certificate chain and private key files.
+struct TlsFiles {
+  std::string cert_file, key_file;
+};
+
+// TLS server credentials from `tls`, or insecure ones without.
+// FAILED_PRECONDITION naming the file that cannot be read or is not PEM.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
+    const std::optional<TlsFiles>& tls);
+
+// How a client reaches the log.
+struct ClientTls {
+  bool plaintext = false;
+  std::string ca_file;  // PEM roots that must have issued the server's
+                        // certificate; empty: the system's roots
+
+  // Registers --ca_file and --plaintext on a binary's flags.
+  void AddFlags(FlagSet* flags);
+  // The PEM roots (empty: the system's). FAILED_PRECONDITION naming the
+  // file if it cannot be read or holds no certificate.
+  absl::StatusOr<std::string> Roots() const;
+};
+
+// Channel credentials for `tls`: TLS with its roots, or insecure ones when
+// plaintext (and then a warning on stderr, once per process, naming
+// `program`).
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
+GrpcChannelCredentials(const ClientTls& tls, const std::string& program);
+
+}  // namespace ktlog
+
+#endif  // KTLOG_PROTO_TLS_H_
