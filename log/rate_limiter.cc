@@ -1,9 +1,12 @@
 #include "log/rate_limiter.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace ktlog {
 
@@ -56,16 +59,41 @@ size_t RateLimiter::keys() const {
   return buckets_.size();
 }
 
-std::string PeerAddress(absl::string_view peer) {
-  if (absl::StartsWith(peer, "ipv4:") || absl::StartsWith(peer, "ipv6:")) {
-    size_t colon = peer.rfind(':');
-    size_t bracket = peer.rfind(']');
-    if (colon != absl::string_view::npos && colon > 4 &&
-        (bracket == absl::string_view::npos || bracket < colon)) {
-      return std::string(peer.substr(0, colon));
-    }
+namespace {
+
+// "ipv6:[a:b:c:d:e:f:g:h]" -> "ipv6:[a:b:c:d::]/64"; anything else as is.
+std::string Ipv6Prefix(absl::string_view bracketed) {
+  absl::string_view inside = bracketed;
+  inside.remove_prefix(6);                               // "ipv6:["
+  inside.remove_suffix(1);                               // "]"
+  std::string text(inside.substr(0, inside.find('%')));  // no zone
+  in6_addr a;
+  if (inet_pton(AF_INET6, text.c_str(), &a) != 1) {
+    return std::string(bracketed);
   }
-  return std::string(peer);
+  for (int i = 8; i < 16; ++i) a.s6_addr[i] = 0;
+  char out[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, &a, out, sizeof(out));
+  return absl::StrCat("ipv6:[", out, "]/64");
+}
+
+}  // namespace
+
+std::string PeerAddress(absl::string_view peer) {
+  if (!absl::StartsWith(peer, "ipv4:") && !absl::StartsWith(peer, "ipv6:")) {
+    return std::string(peer);
+  }
+  absl::string_view address = peer;
+  size_t colon = peer.rfind(':');
+  size_t bracket = peer.rfind(']');
+  if (colon != absl::string_view::npos && colon > 4 &&
+      (bracket == absl::string_view::npos || bracket < colon)) {
+    address = peer.substr(0, colon);
+  }
+  if (absl::StartsWith(address, "ipv6:[") && absl::EndsWith(address, "]")) {
+    return Ipv6Prefix(address);
+  }
+  return std::string(address);
 }
 
 }  // namespace ktlog

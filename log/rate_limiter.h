@@ -61,9 +61,10 @@ class RateLimiter {
   Bucket overflow_ ABSL_GUARDED_BY(mu_);
 };
 
-// The key of a gRPC peer string: its address without the port
-// ("ipv4:10.1.2.3:5555" -> "ipv4:10.1.2.3", "ipv6:[::1]:5555" ->
-// "ipv6:[::1]"); anything else as it is.
+// The key of a gRPC peer string: an IPv4 address without the port
+// ("ipv4:10.1.2.3:5555" -> "ipv4:10.1.2.3"), an IPv6 address's /64 prefix
+// ("ipv6:[2001:db8:1:2::5]:443" -> "ipv6:[2001:db8:1:2::]/64"); anything
+// else as it is.
 std::string PeerAddress(absl::string_view grpc_peer);
 
 }  // namespace ktlog

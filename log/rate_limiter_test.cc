@@ -51,8 +51,14 @@ TEST(RateLimiterTest, TheTableIsBoundedAndIdleKeysMakeRoom) {
 
 TEST(RateLimiterTest, PeerAddressDropsThePort) {
   EXPECT_EQ(PeerAddress("ipv4:10.1.2.3:5555"), "ipv4:10.1.2.3");
-  EXPECT_EQ(PeerAddress("ipv6:[::1]:5555"), "ipv6:[::1]");
-  EXPECT_EQ(PeerAddress("ipv6:[2001:db8::1]"), "ipv6:[2001:db8::1]");
+  // IPv6 by /64: one host commonly holds a whole /64.
+  EXPECT_EQ(PeerAddress("ipv6:[::1]:5555"), "ipv6:[::]/64");
+  EXPECT_EQ(PeerAddress("ipv6:[2001:db8:1:2:aaaa::1]:443"),
+            "ipv6:[2001:db8:1:2::]/64");
+  EXPECT_EQ(PeerAddress("ipv6:[2001:db8:1:2:bbbb::7]"),
+            "ipv6:[2001:db8:1:2::]/64");
+  EXPECT_EQ(PeerAddress("ipv6:[fe80::1%25eth0]:1"), "ipv6:[fe80::]/64");
+  EXPECT_EQ(PeerAddress("ipv6:[not an address]:1"), "ipv6:[not an address]");
   EXPECT_EQ(PeerAddress("unix:/tmp/s"), "unix:/tmp/s");
   EXPECT_EQ(PeerAddress(""), "");
 }

@@ -184,8 +184,26 @@ grpc::Status LogService::GetEntries(grpc::ServerContext*,
 absl::Status LogService::Watch(
     grpc::ServerContext* ctx,
     grpc::ServerWriter<v1::SignedCheckpoint>* writer) {
+  const std::string peer = PeerAddress(ctx->peer());
+  {
+    absl::MutexLock lock(&watchers_mu_);
+    int& mine = watchers_by_peer_[peer];
+    if (mine >= options_.max_watchers_per_peer) {
+      if (mine == 0) watchers_by_peer_.erase(peer);
+      return absl::ResourceExhaustedError(
+          absl::StrCat("too many checkpoint watchers from this address (",
+                       options_.max_watchers_per_peer,
+                       "); poll GetCheckpoint instead or retry later"));
+    }
+    ++mine;
+  }
+  auto release = [&] {
+    absl::MutexLock lock(&watchers_mu_);
+    if (--watchers_by_peer_[peer] <= 0) watchers_by_peer_.erase(peer);
+  };
   if (watchers_.fetch_add(1) >= options_.max_watchers) {
     watchers_.fetch_sub(1);
+    release();
     return absl::ResourceExhaustedError(
         absl::StrCat("too many checkpoint watchers (", options_.max_watchers,
                      "); poll GetCheckpoint instead or retry later"));
@@ -201,6 +219,7 @@ absl::Status LogService::Watch(
     sent = cp->sequence;
   }
   watchers_.fetch_sub(1);
+  release();
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 #include <atomic>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -30,8 +31,10 @@ struct ServiceOptions {
   absl::Duration max_record_skew = absl::Hours(1);
   // Longest time a write waits when the client sets none.
   absl::Duration default_write_timeout = absl::Seconds(30);
-  // Concurrent WatchCheckpoints streams; more get RESOURCE_EXHAUSTED.
+  // Concurrent WatchCheckpoints streams, in all and from one peer address
+  // (each holds a server thread); more get RESOURCE_EXHAUSTED.
   int max_watchers = 256;
+  int max_watchers_per_peer = 16;
   // Per peer address (docs/security.md): lookups (LookupAccount,
   // GetAccountHistory) and writes. Unlimited here; ktlog-server's flags
   // default to limits.
@@ -111,6 +114,9 @@ class LogService final : public v1::Log::Service {
   Cosignatures* const cosignatures_;
   const ServiceOptions options_;
   std::atomic<int> watchers_{0};
+  absl::Mutex watchers_mu_;
+  absl::flat_hash_map<std::string, int> watchers_by_peer_
+      ABSL_GUARDED_BY(watchers_mu_);
   RateLimiter lookups_, writes_limit_;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
