@@ -2,8 +2,11 @@
 
 <name>_replay (a cc_test in the default suite, any compiler): replays the
 corpus in tests/testdata/fuzz/<corpus>/ and every one-byte change of it.
-<name> (cc_binary, tagged manual): the real fuzzer; build and run it with
-clang, e.g. `tools/dev fuzz`.
+<name> (cc_binary, tagged manual): the real fuzzer, with AddressSanitizer
+and UBSan (any undefined behaviour aborts); build and run it with clang,
+e.g. `tools/dev fuzz`. clang's UBSan needs its C++ runtime linked
+explicitly when Bazel links through the C driver
+(-fsanitize-link-c++-runtime).
 """
 
 def ktlog_fuzz_target(name, srcs, deps, corpus):
@@ -19,7 +22,13 @@ def ktlog_fuzz_target(name, srcs, deps, corpus):
         testonly = True,
         srcs = srcs,
         deps = deps,
-        copts = ["-fsanitize=fuzzer,address"],
-        linkopts = ["-fsanitize=fuzzer,address"],
+        copts = [
+            "-fsanitize=fuzzer,address,undefined",
+            "-fno-sanitize-recover=undefined",
+        ],
+        linkopts = [
+            "-fsanitize=fuzzer,address,undefined",
+            "-fsanitize-link-c++-runtime",
+        ],
         tags = ["manual"],
     )

@@ -77,19 +77,24 @@ absl::StatusOr<ClientState> LoadClientState(const std::string& dir) {
     }
     return text.status();
   }
-  auto corrupt = [&dir](absl::string_view why) {
+  return ParseClientState(*text, StatePath(dir));
+}
+
+absl::StatusOr<ClientState> ParseClientState(const std::string& text,
+                                             const std::string& path) {
+  auto corrupt = [&path](absl::string_view why) {
     return absl::FailedPreconditionError(absl::StrCat(
-        StatePath(dir), " is not a usable ktctl state (", why,
+        path, " is not a usable ktctl state (", why,
         "); it was not changed. Restore it from a backup or move it away and "
         "run `ktctl init` to start over (trust starts afresh)"));
   };
-  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return corrupt("not JSON");
   try {
     std::string format = j.value("format", "");
     if (format == kOldFormat) {
       return absl::FailedPreconditionError(absl::StrCat(
-          StatePath(dir),
+          path,
           " was made by an earlier ktctl for a log without the private "
           "directory (format ",
           kOldFormat,
@@ -142,6 +147,10 @@ absl::StatusOr<ClientState> LoadClientState(const std::string& dir) {
 }
 
 absl::Status SaveClientState(const std::string& dir, const ClientState& s) {
+  return WriteFileAtomically(StatePath(dir), SerializeClientState(s), 0600);
+}
+
+std::string SerializeClientState(const ClientState& s) {
   nlohmann::json j;
   j["format"] = kFormat;
   j["log_key"] = s.log_key;
@@ -166,7 +175,7 @@ absl::Status SaveClientState(const std::string& dir, const ClientState& s) {
                  {"max_future_skew_ms", s.policy.max_future_skew_ms},
                  {"witnesses", s.policy.witnesses},
                  {"witness_quorum", s.policy.witness_quorum}};
-  return WriteFileAtomically(StatePath(dir), j.dump(1) + "\n", 0600);
+  return j.dump(1) + "\n";
 }
 
 absl::Status WritePrivateKeyFile(const std::string& path,

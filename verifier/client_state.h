@@ -92,9 +92,15 @@ void SetPolicy(ClientState* state, CheckingPolicy policy);
 // FAILED_PRECONDITION if it is corrupted or not a ktctl state (the message
 // says what to do; the file is left alone).
 absl::StatusOr<ClientState> LoadClientState(const std::string& dir);
+// The same for the text of a state file (`path` names it in errors).
+absl::StatusOr<ClientState> ParseClientState(const std::string& text,
+                                             const std::string& path);
 
-// Atomically replaces <dir>/state.json (mode 0600).
+// Atomically replaces <dir>/state.json (mode 0600) with
+// SerializeClientState(state).
 absl::Status SaveClientState(const std::string& dir, const ClientState& state);
+// The text of a state file.
+std::string SerializeClientState(const ClientState& state);
 
 // Private key files: one line, the 32-byte seed in hex. Write refuses to
 // overwrite (ALREADY_EXISTS); read fails with NOT_FOUND or

@@ -1,10 +1,12 @@
 // Fuzzes the signed-note and checkpoint parsers: an accepted note prints back
 // to the same text, an accepted body too, and verification never crashes.
+// Also the log key (with its witness policy), which users paste.
 #include <cstdlib>
 #include <string>
 
 #include "core/note/checkpoint.h"
 #include "core/note/cosignature.h"
+#include "core/note/log_key.h"
 #include "core/note/note.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -31,5 +33,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (cp.ok() && cp->ToBody() != input) abort();
   (void)ktlog::NoteVerifierKey::Parse(input);
   (void)ktlog::NoteSigner::Parse(input);
+  absl::StatusOr<ktlog::LogPublicKey> log_key =
+      ktlog::LogPublicKey::Parse(input);
+  if (log_key.ok()) {
+    // The canonical form parses back to the same key.
+    absl::StatusOr<ktlog::LogPublicKey> again =
+        ktlog::LogPublicKey::Parse(log_key->ToString());
+    if (!again.ok() || again->ToString() != log_key->ToString()) abort();
+  }
   return 0;
 }

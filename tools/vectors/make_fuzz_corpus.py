@@ -46,5 +46,61 @@ def main():
         write("index_proof", p["account_id"].split("@")[0], bytes.fromhex(p["proof"]))
 
 
+def merkle_seeds():
+    """Valid RFC 9162 proofs over the fuzzer's tree (merkle_proof_fuzzer.cc)."""
+    import hashlib
+    import struct
+
+    leaves = [hashlib.sha256(b"\x00" + bytes([ord("a") + i % 26]) * (1 + i % 7)).digest()
+              for i in range(300)]
+
+    def mth(lo, hi):
+        if hi - lo == 1:
+            return leaves[lo]
+        k = 1
+        while k * 2 < hi - lo:
+            k *= 2
+        return hashlib.sha256(b"\x01" + mth(lo, lo + k) + mth(lo + k, hi)).digest()
+
+    def path(m, lo, hi):
+        if hi - lo == 1:
+            return []
+        k = 1
+        while k * 2 < hi - lo:
+            k *= 2
+        if m < k:
+            return path(m, lo, lo + k) + [mth(lo + k, hi)]
+        return path(m - k, lo + k, hi) + [mth(lo, lo + k)]
+
+    def subproof(m, lo, hi, b):
+        n = hi - lo
+        if m == n:
+            return [] if b else [mth(lo, hi)]
+        k = 1
+        while k * 2 < n:
+            k *= 2
+        if m <= k:
+            return subproof(m, lo, lo + k, b) + [mth(lo + k, hi)]
+        return subproof(m - k, lo + k, hi, False) + [mth(lo, lo + k)]
+
+    for a, b in [(0, 1), (3, 7), (5, 300), (255, 256)]:
+        write("merkle_proof", "inclusion_%d_%d" % (a, b),
+              struct.pack("<HHB", a, b, 1) + b"".join(path(a, 0, b)))
+    for a, b in [(1, 2), (3, 7), (7, 7), (100, 300)]:
+        write("merkle_proof", "consistency_%d_%d" % (a, b),
+              struct.pack("<HHB", a, b, 0) + b"".join(subproof(a, 0, b, True)))
+
+
+def tiles_seeds():
+    """Tile paths, a hash tile and an entry bundle (tiles_fuzzer.cc)."""
+    for name, path in [("path_full", b"tile/0/000"), ("path_partial", b"tile/1/x001/234.p/12"),
+                       ("path_entries", b"tile/entries/000.p/5"), ("path_big", b"tile/2/x123/x456/789")]:
+        write("tiles", name, path)
+    write("tiles", "hash_tile2", bytes(range(64)))
+    write("tiles", "bundle2", b"\x00\x03abc\x00\x01z")
+
+
 if __name__ == "__main__":
+    merkle_seeds()
+    tiles_seeds()
     main()

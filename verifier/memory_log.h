@@ -1,0 +1,188 @@
+// Test-only: a ktlog log held in memory that commits to whatever it is
+// given (a record the account key did not sign, a state the rules would not
+// give), so verifier tests and fuzzers can build honest and dishonest
+// answers without a server. It is a LogSource at its latest tree only.
+#ifndef KTLOG_VERIFIER_MEMORY_LOG_H_
+#define KTLOG_VERIFIER_MEMORY_LOG_H_
+
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/account/account.h"
+#include "core/account/commitment.h"
+#include "core/account/index.h"
+#include "core/account/index_tree.h"
+#include "core/account/leaf.h"
+#include "core/account/record.h"
+#include "core/account/replay.h"
+#include "core/crypto/vrf.h"
+#include "core/merkle/merkle.h"
+#include "core/note/checkpoint.h"
+#include "core/note/log_key.h"
+#include "core/note/note.h"
+#include "core/testonly/reference_tree.h"
+#include "core/util/clock.h"
+#include "verifier/log_source.h"
+
+namespace ktlog {
+
+// A log in memory that commits to whatever it is given.
+class MemoryLog : public LogSource {
+ public:
+  MemoryLog()
+      : vrf_(VrfPrivateKey::Generate()),
+        signer_(*NoteSigner::Generate("memory.example/log")) {}
+
+  // Appends a leaf committing to `record` and to `state` (the state after
+  // it, as the log claims).
+  void Append(const DeviceRecord& record, const AccountState& state) {
+    AppendBytes(record.account_id, record.Encode(), state);
+  }
+  // The same for any bytes, well-formed or not.
+  void AppendBytes(const std::string& id, const std::string& record,
+                   const AccountState& state) {
+    Entry e{record, NewOpening(), NewOpening(), state};
+    Leaf leaf{Position(id), state.version, ++time_ms_,
+              Commit(e.record_opening, CommitmentKind::kRecord, id,
+                     state.version, e.record),
+              Commit(e.state_opening, CommitmentKind::kState, id, state.version,
+                     state.Encode())};
+    e.leaf = leaf.Encode();
+    tree_.AppendLeafHash(HashLeaf(e.leaf));
+    index_[leaf.position] = IndexEntryOf(leaf).second;
+    history_[id].push_back(entries_.size());
+    entries_.push_back(std::move(e));
+  }
+
+  LogCheckpoint Checkpoint() const {
+    LogCheckpoint cp;
+    cp.origin = "memory.example/log";
+    cp.size = tree_.size();
+    cp.root = tree_.Root(cp.size);
+    cp.index_root = NaiveIndexRoot(index_);
+    return cp;
+  }
+
+  AccountHistoryAnswer History(const std::string& id) const {
+    AccountHistoryAnswer out;
+    out.tree_size = tree_.size();
+    out.vrf_proof = vrf_.Prove(AccountVrfInput(id))->proof;
+    for (uint64_t i : history_.at(id)) {
+      const Entry& e = entries_[i];
+      out.entries.push_back(
+          HistoryEntryAnswer{i, e.leaf, tree_.InclusionProof(i, tree_.size()),
+                             e.record, e.record_opening, e.state_opening});
+    }
+    return out;
+  }
+
+  AccountLookupAnswer Lookup(const std::string& id) const {
+    AccountLookupAnswer out;
+    out.tree_size = tree_.size();
+    out.vrf_proof = vrf_.Prove(AccountVrfInput(id))->proof;
+    InMemoryIndex index;
+    std::vector<std::pair<Hash, Hash>> all(index_.begin(), index_.end());
+    if (!index.Apply(all).ok()) abort();
+    std::optional<Hash> value;
+    out.index_proof = ProveIndex(&index, Position(id), &value)->Encode();
+    auto h = history_.find(id);
+    if (h == history_.end()) return out;  // absent
+    auto shown = shown_.find(id);
+    const Entry& last =
+        entries_[shown != shown_.end() ? shown->second : h->second.back()];
+    out.account_state = last.state.Encode();
+    out.state_opening = last.state_opening;
+    for (const ChainedRotation& r : last.state.key_chain) {
+      const Entry& e = entries_[r.leaf_index];
+      out.key_chain.push_back(
+          HistoryEntryAnswer{r.leaf_index, e.leaf,
+                             tree_.InclusionProof(r.leaf_index, tree_.size()),
+                             "", e.record_opening, ""});
+    }
+    return out;
+  }
+
+  // What an auditor checks: every leaf decodes and its position's versions
+  // go 1, 2, 3, ...; and the index it recomputes matches the checkpoint.
+  absl::Status Audit() const {
+    struct None : VersionSource {
+      absl::StatusOr<uint64_t> LoadVersion(const Hash&) override { return 0; }
+    } none;
+    LeafReplay replay(&none, 0);
+    for (const Entry& e : entries_) {
+      absl::StatusOr<Leaf> leaf = DecodeLeaf(e.leaf);
+      if (!leaf.ok()) return leaf.status();
+      if (absl::Status s = replay.Load(leaf->position); !s.ok()) return s;
+      if (absl::Status s = replay.Apply(*leaf); !s.ok()) return s;
+    }
+    InMemoryIndex index;
+    if (!index.Apply(replay.IndexChanges()).ok() ||
+        index.root() != Checkpoint().index_root) {
+      return absl::DataLossError("index root mismatch");
+    }
+    return absl::OkStatus();
+  }
+
+  // A log that shows an account's older version: the index maps its
+  // position back to the leaf of `version` (no leaf is appended for it; an
+  // auditor would find the index root wrong, a client alone cannot).
+  void RollBack(const std::string& id, uint64_t version) {
+    uint64_t i = history_.at(id)[version - 1];
+    index_[Position(id)] = IndexEntryOf(*DecodeLeaf(entries_[i].leaf)).second;
+    shown_[id] = i;
+  }
+
+  // LogSource, at the latest tree only.
+  absl::StatusOr<std::string> GetCheckpoint(
+      uint32_t, const std::vector<std::string>&) override {
+    LogCheckpoint cp = Checkpoint();
+    cp.timestamp_ms = RealClock::Get()->NowMillis();
+    return SignLogCheckpoint(cp, signer_);
+  }
+  absl::StatusOr<std::vector<Hash>> GetConsistencyProof(uint64_t a,
+                                                        uint64_t b) override {
+    return tree_.ConsistencyProof(a, b);
+  }
+  absl::StatusOr<AccountLookupAnswer> LookupAccount(const std::string& id,
+                                                    uint64_t size) override {
+    if (size != tree_.size()) return absl::NotFoundError("not the latest");
+    return Lookup(id);
+  }
+  absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
+      const std::string& id, uint64_t from, uint64_t size) override {
+    if (size != tree_.size()) return absl::NotFoundError("not the latest");
+    AccountHistoryAnswer h = History(id);
+    h.entries.erase(h.entries.begin(), h.entries.begin() + (from - 1));
+    return h;
+  }
+
+  std::string LogKey() const {
+    return LogPublicKey{signer_.verifier_key(), vrf_.public_key()}.ToString();
+  }
+  const VrfPublicKey& vrf_key() const { return vrf_.public_key(); }
+
+ private:
+  struct Entry {
+    std::string record, record_opening, state_opening;
+    AccountState state;
+    std::string leaf;
+  };
+  Hash Position(const std::string& id) const {
+    return vrf_.Prove(AccountVrfInput(id))->output;
+  }
+
+  VrfPrivateKey vrf_;
+  NoteSigner signer_;
+  uint64_t time_ms_ = 1000;
+  ReferenceTree tree_;
+  std::vector<Entry> entries_;
+  std::map<std::string, std::vector<uint64_t>> history_;
+  std::map<Hash, Hash> index_;
+  std::map<std::string, uint64_t> shown_;  // id -> entry index (RollBack)
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_VERIFIER_MEMORY_LOG_H_
