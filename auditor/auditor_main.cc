@@ -188,8 +188,7 @@ int Main(int argc, char** argv) {
   if (c.tiles.empty()) {
     feed = std::make_unique<ktlog::GrpcFeed>(client.get());
   } else {
-    auto t =
-        ktlog::TilesClient::Create(c.tiles, absl::Seconds(60), c.tls.ca_file);
+    auto t = ktlog::TilesClient::Create(c.tiles, absl::Seconds(60), &c.tls);
     if (!t.ok()) return Fail(std::string(t.status().message()), kExitUsage);
     tiles = *std::move(t);
     feed = std::make_unique<ktlog::TilesFeed>(tiles.get(), client.get());

@@ -9,6 +9,7 @@
 
 #include <iostream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/ktctl_framework.h"
 #include "core/crypto/crypto.h"
@@ -30,6 +31,7 @@ constexpr char kDeviceKey[] = "device.key";
 // cosign a checkpoint that covers it).
 struct OwnWrite {
   LogClient::WriteResult result;
+  uint64_t account_version = 0;  // of the record written
   bool verified = false;
 };
 
@@ -81,6 +83,7 @@ absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
   }
   OwnWrite out;
   out.result = *w;
+  out.account_version = record.account_version;
   ASSIGN_OR_RETURN(cp, ctx.RefreshCheckpoint());
   if (cp.size <= w->leaf_index && s->policy.witness_quorum > 0) {
     // Witnesses have not cosigned a checkpoint covering it yet: the next
@@ -253,6 +256,13 @@ class RegisterCommand : public Command {
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
     if (!args.empty()) return UsageError("register takes no arguments");
+    credential_ = absl::AsciiStrToLower(credential_);
+    if (!credential_.empty() &&
+        (credential_.size() != 64 || !HexDecode(credential_).ok())) {
+      return UsageError(
+          "--credential must be the 64 hex characters the registration "
+          "service issued");
+    }
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
     ASSIGN_OR_RETURN(Ed25519PrivateKey device_key,
                      ReadPrivateKeyFile(ctx.Path(kDeviceKey)));
@@ -270,8 +280,7 @@ class RegisterCommand : public Command {
         absl::StrCat("registered device ", r.device_id, " of ", s->account_id,
                      " at leaf index ", w.result.leaf_index),
         r, w,
-        {{"device_id", r.device_id},
-         {"account_version", s->own_state.version}});
+        {{"device_id", r.device_id}, {"account_version", w.account_version}});
   }
 
  private:

@@ -91,7 +91,7 @@ void Context::AddGlobalFlags(FlagSet* flags) {
   flags->String("server", &globals_.server, "log server host:port");
   flags->String("tiles", &globals_.tiles,
                 "read checkpoints, proofs and entries from the log's C2SP "
-                "tiles at this http:// URL (lookups and writes still use "
+                "tiles at this http[s]:// URL (lookups and writes still use "
                 "--server)");
   flags->Bool("json", &globals_.json, "print JSON for scripts");
   globals_.tls.AddFlags(flags);
@@ -116,8 +116,8 @@ LogClient* Context::client() {
 
 absl::Status Context::OpenTiles() {
   if (globals_.tiles.empty() || tiles_ != nullptr) return absl::OkStatus();
-  absl::StatusOr<std::unique_ptr<TilesClient>> t = TilesClient::Create(
-      globals_.tiles, globals_.timeout, globals_.tls.ca_file);
+  absl::StatusOr<std::unique_ptr<TilesClient>> t =
+      TilesClient::Create(globals_.tiles, globals_.timeout, &globals_.tls);
   if (!t.ok()) return UsageError(t.status().message());
   tiles_ = *std::move(t);
   return absl::OkStatus();

@@ -1,5 +1,6 @@
 #include "client/log_client.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/util/status_macros.h"
 #include "grpcpp/grpcpp.h"
@@ -24,6 +25,23 @@ std::unique_ptr<LogClient> LogClient::Create(
 LogClient::LogClient(std::string address, absl::Duration timeout,
                      std::unique_ptr<v1::Log::Stub> stub)
     : address_(std::move(address)), timeout_(timeout), stub_(std::move(stub)) {}
+
+absl::Duration LogClient::PushbackOf(const grpc::Status& s,
+                                     const grpc::ClientContext& ctx) {
+  if (s.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    return absl::ZeroDuration();
+  }
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  auto it = trailers.find("grpc-retry-pushback-ms");
+  int64_t ms = 0;
+  if (it == trailers.end() ||
+      !absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()),
+                        &ms) ||
+      ms <= 0) {
+    return absl::ZeroDuration();
+  }
+  return absl::Milliseconds(ms);
+}
 
 void LogClient::SetDeadline(grpc::ClientContext* ctx) const {
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout_));

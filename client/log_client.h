@@ -104,15 +104,30 @@ class LogClient : public LogSource {
             std::unique_ptr<v1::Log::Stub> stub);
   void SetDeadline(grpc::ClientContext* ctx) const;
   // One unary call with the client's deadline; the status converted.
+  // One call within the timeout. A RESOURCE_EXHAUSTED that says when to
+  // retry (the server's rate limit: trailing metadata
+  // "grpc-retry-pushback-ms") is retried after that wait while the timeout
+  // allows; nothing else is retried.
   template <class Request, class Response>
   absl::Status Call(grpc::Status (v1::Log::Stub::*method)(grpc::ClientContext*,
                                                           const Request&,
                                                           Response*),
                     const Request& req, Response* resp) {
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx);
-    return Convert((stub_.get()->*method)(&ctx, req, resp));
+    absl::Time deadline = absl::Now() + timeout_;
+    for (;;) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(absl::ToChronoTime(deadline));
+      grpc::Status s = (stub_.get()->*method)(&ctx, req, resp);
+      absl::Duration wait = PushbackOf(s, ctx);
+      if (wait <= absl::ZeroDuration() || absl::Now() + wait >= deadline) {
+        return Convert(s);
+      }
+      absl::SleepFor(wait);
+    }
   }
+  // The wait a RESOURCE_EXHAUSTED answer asks for (0: none).
+  static absl::Duration PushbackOf(const grpc::Status& s,
+                                   const grpc::ClientContext& ctx);
   absl::StatusOr<AccountLookupAnswer> Lookup(
       const v1::LookupAccountRequest& req);
   absl::StatusOr<AccountHistoryAnswer> History(

@@ -17,14 +17,19 @@ constexpr size_t kMaxCheckpointBytes = 64 * 1024;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TilesClient>> TilesClient::Create(
-    const std::string& url, absl::Duration timeout,
-    const std::string& ca_file) {
+    const std::string& url, absl::Duration timeout, const ClientTls* tls) {
   size_t scheme = absl::StartsWith(url, "http://")    ? 7
                   : absl::StartsWith(url, "https://") ? 8
                                                       : 0;
   if (scheme == 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "tiles URL \"", url, "\" is not http[s]://host:port[/prefix]"));
+  }
+  if (scheme == 7 && tls != nullptr && !tls->plaintext) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tiles URL \"", url,
+        "\" is plain http: neither encrypted nor authenticated; use https:// "
+        "or pass --plaintext"));
   }
   size_t slash = url.find('/', scheme);
   std::string host = url.substr(0, slash);
@@ -37,7 +42,9 @@ absl::StatusOr<std::unique_ptr<TilesClient>> TilesClient::Create(
   auto http = std::make_unique<httplib::Client>(host);
   if (scheme == 8) {
     http->enable_server_certificate_verification(true);
-    if (!ca_file.empty()) http->set_ca_cert_path(ca_file.c_str());
+    if (tls != nullptr && !tls->ca_file.empty()) {
+      http->set_ca_cert_path(tls->ca_file.c_str());
+    }
   }
   int64_t seconds = std::max<int64_t>(1, absl::ToInt64Seconds(timeout));
   http->set_connection_timeout(seconds);

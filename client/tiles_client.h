@@ -25,6 +25,7 @@
 #include "core/crypto/hash.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/tiles.h"
+#include "proto/tls.h"
 
 namespace httplib {
 class Client;
@@ -36,11 +37,12 @@ class TilesClient {
  public:
   // `url`: "http[s]://host:port" with an optional path prefix.
   // INVALID_ARGUMENT for anything else. HTTPS checks the server's
-  // certificate against `ca_file` (PEM; empty: the system's roots). Requests
-  // time out after `timeout`.
+  // certificate against `tls->ca_file` (empty: the system's roots). With
+  // `tls` (a binary's flags), an http:// URL needs tls->plaintext; without
+  // (library use), it is allowed. Requests time out after `timeout`.
   static absl::StatusOr<std::unique_ptr<TilesClient>> Create(
       const std::string& url, absl::Duration timeout = absl::Seconds(30),
-      const std::string& ca_file = "");
+      const ClientTls* tls = nullptr);
   ~TilesClient();
 
   // The log's latest checkpoint note (unverified).

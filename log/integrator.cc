@@ -113,7 +113,19 @@ absl::StatusOr<absl::Status> Integrator::Admit(const PendingWrite& w,
         "the record is already in the log at leaf index ", *existing));
   }
   RETURN_IF_ERROR(replay_.Load(w.record.account_id));
-  return replay_.Apply(w.record, b.range.size());
+  absl::Status applied = replay_.Apply(w.record, b.range.size());
+  // Whoever does not hold the account's key must not learn whether the
+  // account exists (an existence oracle beside lookups, docs/privacy.md):
+  // "no such account" and "not its key" are one answer.
+  if ((absl::IsNotFound(applied) &&
+       !replay_.State(w.record.account_id).exists()) ||
+      absl::IsPermissionDenied(applied)) {
+    return absl::PermissionDeniedError(
+        "the record is not authorized: either the account does not exist "
+        "(its first record must add a device with version 1) or the record "
+        "is not signed by its current account key");
+  }
+  return applied;
 }
 
 absl::StatusOr<AccountPosition> Integrator::PositionOf(const PendingWrite& w,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -22,6 +23,8 @@ double RateLimiter::TokensNow(const Bucket& b, uint64_t now_ms) const {
 }
 
 bool RateLimiter::Sweep(uint64_t now_ms) {
+  if (last_sweep_ms_ != 0 && now_ms < last_sweep_ms_ + 1000) return false;
+  last_sweep_ms_ = now_ms;
   size_t before = buckets_.size();
   absl::erase_if(buckets_, [&](const auto& kv) {
     return TokensNow(kv.second, now_ms) >= limit_.burst;
@@ -77,9 +80,34 @@ std::string Ipv6Prefix(absl::string_view bracketed) {
   return absl::StrCat("ipv6:[", out, "]/64");
 }
 
+// gRPC writes peers as URIs: "ipv6:%5B::1%5D:443" (brackets and the zone's
+// "%" percent-encoded).
+std::string PercentDecoded(absl::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    int hi, lo;
+    auto hex = [](char c) {
+      return absl::ascii_isdigit(c) ? c - '0'
+             : c >= 'a' && c <= 'f' ? c - 'a' + 10
+             : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                    : -1;
+    };
+    if (s[i] == '%' && i + 2 < s.size() && (hi = hex(s[i + 1])) >= 0 &&
+        (lo = hex(s[i + 2])) >= 0) {
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
-std::string PeerAddress(absl::string_view peer) {
+std::string PeerAddress(absl::string_view grpc_peer) {
+  const std::string decoded = PercentDecoded(grpc_peer);
+  absl::string_view peer = decoded;
   if (!absl::StartsWith(peer, "ipv4:") && !absl::StartsWith(peer, "ipv6:")) {
     return std::string(peer);
   }

@@ -5,9 +5,11 @@
 // Each key has a bucket of `burst` tokens that refills at `per_second`; a
 // request takes one token or is refused with how long until one is there.
 // Memory is bounded: at most `max_keys` buckets; when the table is full,
-// buckets that have refilled completely (idle keys) are dropped, and if
-// none has, new keys share one overflow bucket (an attacker with very many
-// addresses then slows down newcomers, but cannot grow the table).
+// buckets that have refilled completely (idle keys) are dropped (a sweep at
+// most once a second, so that a flood of new keys cannot make every request
+// scan the table), and if none has, new keys share one overflow bucket (an
+// attacker with very many addresses then slows down newcomers, but cannot grow
+// the table).
 //
 // Thread-safe.
 #ifndef KTLOG_LOG_RATE_LIMITER_H_
@@ -59,6 +61,7 @@ class RateLimiter {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
   Bucket overflow_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_sweep_ms_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The key of a gRPC peer string: an IPv4 address without the port

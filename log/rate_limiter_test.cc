@@ -59,6 +59,12 @@ TEST(RateLimiterTest, PeerAddressDropsThePort) {
             "ipv6:[2001:db8:1:2::]/64");
   EXPECT_EQ(PeerAddress("ipv6:[fe80::1%25eth0]:1"), "ipv6:[fe80::]/64");
   EXPECT_EQ(PeerAddress("ipv6:[not an address]:1"), "ipv6:[not an address]");
+  // As gRPC 1.51 writes them: brackets percent-encoded.
+  EXPECT_EQ(PeerAddress("ipv6:%5B::1%5D:47016"), "ipv6:[::]/64");
+  EXPECT_EQ(PeerAddress("ipv6:%5B2001:db8:1:2:aaaa::1%5D:443"),
+            "ipv6:[2001:db8:1:2::]/64");
+  EXPECT_EQ(PeerAddress("ipv6:%5Bfe80::1%25eth0%5D:1"), "ipv6:[fe80::]/64");
+  EXPECT_EQ(PeerAddress("ipv4:10.1.2.3%"), "ipv4:10.1.2.3%");
   EXPECT_EQ(PeerAddress("unix:/tmp/s"), "unix:/tmp/s");
   EXPECT_EQ(PeerAddress(""), "");
 }

@@ -176,11 +176,9 @@ absl::Status LogServer::OpenComponents() {
   cosignatures_ = std::make_unique<Cosignatures>(
       storage_.get(), publisher_.get(), signer_.verifier_key(), options_.clock,
       options_.cosignatures);
-  ServiceOptions service = options_.service;
-  service.clock = options_.clock;
   service_ = std::make_unique<LogService>(writes_.get(), queries_.get(),
                                           publisher_.get(), cosignatures_.get(),
-                                          service);
+                                          options_.service);
   return absl::OkStatus();
 }
 

@@ -1,6 +1,7 @@
 #include "log/service.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -33,8 +34,8 @@ LogService::LogService(LogWrites* writes, LogQueries* queries,
       publisher_(publisher),
       cosignatures_(cosignatures),
       options_(options),
-      lookups_(options.lookup_limit, options.clock),
-      writes_limit_(options.write_limit, options.clock) {}
+      lookups_(options.lookup_limit, options.limiter_clock),
+      writes_limit_(options.write_limit, options.limiter_clock) {}
 
 absl::Status LogService::Admit(grpc::ServerContext* ctx, RateLimiter* limiter,
                                absl::string_view what) {
@@ -42,10 +43,10 @@ absl::Status LogService::Admit(grpc::ServerContext* ctx, RateLimiter* limiter,
   if (limiter->Take(PeerAddress(ctx->peer()), &wait)) return absl::OkStatus();
   int64_t ms = absl::ToInt64Milliseconds(wait);
   ctx->AddTrailingMetadata("grpc-retry-pushback-ms", absl::StrCat(ms));
-  return absl::ResourceExhaustedError(
-      absl::StrCat("rate limit: at most ", limiter->limit().per_second, " ",
-                   what, " per second from one address (bursts of ",
-                   limiter->limit().burst, "); retry in ", ms, " ms"));
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "rate limit: at most ", std::llround(limiter->limit().per_second * 60),
+      " ", what, " per minute from one address (bursts of ",
+      limiter->limit().burst, "); retry in ", ms, " ms"));
 }
 
 void LogService::BeginShutdown() {

@@ -39,7 +39,9 @@ struct ServiceOptions {
   // GetAccountHistory) and writes. Unlimited here; ktlog-server's flags
   // default to limits.
   RateLimit lookup_limit, write_limit;
-  const Clock* clock = RealClock::Get();
+  // Measures the refills (monotonic: a wall clock stepping back would stop
+  // them).
+  const Clock* limiter_clock = SteadyClock::Get();
 };
 
 class LogService final : public v1::Log::Service {

@@ -376,6 +376,17 @@ TEST(RateLimitTest, LookupsAndWritesPerAddress) {
   ASSERT_TRUE(entries.ok()) << entries.status();
   EXPECT_EQ(entries->size(), 2u) << "the refused write was not appended";
   EXPECT_EQ(s->Stop(), 0);
+  // Clients wait as long as the server says (grpc-retry-pushback-ms) when
+  // their timeout allows: past the burst, lookups just take longer.
+  s = ServerProcess::Start({"--data_dir=" + k.dir + "/data",
+                            "--key_file=" + k.key_file,
+                            "--lookups_per_minute=600", "--lookup_burst=2"});
+  client = LogClient::Create(s->address());
+  for (int i = 0; i < 6; ++i) {
+    auto answer = client->LookupAccountAtLatest("nobody@example.com");
+    EXPECT_TRUE(answer.ok()) << i << ": " << answer.status();
+  }
+  EXPECT_EQ(s->Stop(), 0);
   RunResult bad =
       RunProgram({kServer, "--plaintext", "--data_dir=" + k.dir + "/data",
                   "--key_file=" + k.key_file, "--lookup_burst=0"});

@@ -17,6 +17,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "proto/ktlog.grpc.pb.h"
 #include "tests/process_env.h"
 #include "tests/test_env.h"
 
@@ -192,27 +193,46 @@ TEST(HostileClientTest, TheServerStaysUpAndLosesNothing) {
   // Thousands of concurrent watch streams from one address: beyond its
   // limit they are refused, and the server keeps answering everyone else.
   constexpr int kStreams = 2000;
-  grpc::CompletionQueue cq;
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
-  std::vector<std::unique_ptr<grpc::GenericClientAsyncReaderWriter>> calls;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::SignedCheckpoint>>>
+      streams;
+  auto log_stub = v1::Log::NewStub(channel);
   for (int i = 0; i < kStreams; ++i) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
-    calls.push_back(stub.PrepareCall(contexts.back().get(),
-                                     "/ktlog.v1.Log/WatchCheckpoints", &cq));
-    calls.back()->StartCall(reinterpret_cast<void*>(i));
+    contexts.back()->set_deadline(std::chrono::system_clock::now() +
+                                  std::chrono::seconds(60));
+    streams.push_back(log_stub->WatchCheckpoints(
+        contexts.back().get(), v1::WatchCheckpointsRequest()));
   }
   auto note = retrying([&] { return client->GetCheckpoint(0); });
   EXPECT_TRUE(note.ok()) << note.status();
   auto lookup = retrying(
       [&] { return client->LookupAccountAtLatest("alice@example.com"); });
   EXPECT_TRUE(lookup.ok()) << lookup.status();
-  for (auto& c : contexts) c->TryCancel();
-  cq.Shutdown();
-  void* tag;
-  bool ok;
-  while (cq.Next(&tag, &ok)) {
+  int accepted = 0, capped = 0;
+  std::vector<int> open;
+  for (int i = 0; i < kStreams; ++i) {
+    v1::SignedCheckpoint first;
+    if (streams[i]->Read(&first)) {
+      ++accepted;
+      open.push_back(i);
+      continue;
+    }
+    grpc::Status s = streams[i]->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+        << s.error_message();
+    if (s.error_message().find("from this address") != std::string::npos) {
+      ++capped;
+    }
   }
-  calls.clear();
+  EXPECT_GE(accepted, 1);
+  EXPECT_LE(accepted, 16) << "at most 16 watch streams from one address";
+  EXPECT_GE(capped, 1) << "refused with the per-address reason";
+  for (int i : open) {
+    contexts[i]->TryCancel();
+    streams[i]->Finish();
+  }
+  streams.clear();
   contexts.clear();
   for (int fd : idle) close(fd);
 

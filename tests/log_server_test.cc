@@ -140,16 +140,21 @@ TEST(LogServerTest, RejectsBadWritesWithTheRightCode) {
             std::string::npos)
       << wrong_rpc.status();
   // Account rules. Every record of an unknown account but its first (an
-  // add-device of version 1) is NOT_FOUND, whatever its operation.
+  // add-device of version 1) is PERMISSION_DENIED, whatever its operation,
+  // with the same answer as a record signed by another key: a write tells
+  // nobody but the key holder whether an account exists.
   EXPECT_EQ(WriteCode(env.get(), mallory.Remove("x", false)),
-            StatusCode::kNotFound)
+            StatusCode::kPermissionDenied)
       << "unknown account";
-  EXPECT_EQ(WriteCode(env.get(), mallory.Rotate(false)), StatusCode::kNotFound)
+  EXPECT_EQ(WriteCode(env.get(), mallory.Rotate(false)),
+            StatusCode::kPermissionDenied)
       << "unknown account";
   DeviceRecord unknown_v2 = mallory.Add("x", false);
   unknown_v2.account_version = 2;
   unknown_v2.Sign(mallory.key());
-  EXPECT_EQ(WriteCode(env.get(), unknown_v2), StatusCode::kNotFound)
+  auto unknown =
+      env->client()->Write(unknown_v2.operation, unknown_v2.Encode(), false);
+  EXPECT_EQ(unknown.status().code(), StatusCode::kPermissionDenied)
       << "unknown account, an add-device that is not its first record";
   EXPECT_EQ(WriteCode(env.get(), alice.Remove("watch", false)),
             StatusCode::kNotFound)
@@ -161,8 +166,12 @@ TEST(LogServerTest, RejectsBadWritesWithTheRightCode) {
   by_mallory.account_id = "alice";
   by_mallory.account_version = 2;
   by_mallory.Sign(mallory.key());
-  EXPECT_EQ(WriteCode(env.get(), by_mallory), StatusCode::kPermissionDenied)
+  auto other_key =
+      env->client()->Write(by_mallory.operation, by_mallory.Encode(), false);
+  EXPECT_EQ(other_key.status().code(), StatusCode::kPermissionDenied)
       << "signed by another account's key";
+  EXPECT_EQ(other_key.status().message(), unknown.status().message())
+      << "no existence oracle";
   DeviceRecord stale = alice.Add("tablet", false);
   stale.account_version = 1;
   stale.Sign(alice.key());

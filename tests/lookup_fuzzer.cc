@@ -20,8 +20,9 @@ namespace {
 
 using namespace ktlog;  // NOLINT: a fuzzer's one function
 
+// Deterministic, so that a crashing input reproduces in any process.
 struct Fixture {
-  MemoryLog log;
+  MemoryLog log{std::string(32, 'v')};
   LogCheckpoint checkpoint;
   std::string valid;  // alice's answer, serialised
   VerifiedAccount alice;
@@ -43,9 +44,9 @@ DeviceRecord Record(Operation op, const std::string& device, uint64_t version,
 
 Fixture* Make() {
   auto* f = new Fixture;
-  Ed25519PrivateKey a1 = Ed25519PrivateKey::Generate();
-  Ed25519PrivateKey a2 = Ed25519PrivateKey::Generate();
-  Ed25519PrivateKey b = Ed25519PrivateKey::Generate();
+  Ed25519PrivateKey a1 = *Ed25519PrivateKey::FromSeed(std::string(32, '1'));
+  Ed25519PrivateKey a2 = *Ed25519PrivateKey::FromSeed(std::string(32, '2'));
+  Ed25519PrivateKey b = *Ed25519PrivateKey::FromSeed(std::string(32, 'b'));
   const std::string alice = "alice@example.com";
   std::vector<DeviceRecord> records = {
       Record(Operation::kAddDevice, "phone", 1, a1, std::string(32, 'p'),

@@ -31,8 +31,11 @@ namespace ktlog {
 // A log in memory that commits to whatever it is given.
 class MemoryLog : public LogSource {
  public:
-  MemoryLog()
-      : vrf_(VrfPrivateKey::Generate()),
+  // With a `vrf_seed` (32 bytes) the positions are the same in every run
+  // (fuzzers); without, a fresh VRF key.
+  explicit MemoryLog(const std::string& vrf_seed = "")
+      : vrf_(vrf_seed.empty() ? VrfPrivateKey::Generate()
+                              : *VrfPrivateKey::FromSeed(vrf_seed)),
         signer_(*NoteSigner::Generate("memory.example/log")) {}
 
   // Appends a leaf committing to `record` and to `state` (the state after

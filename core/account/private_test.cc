@@ -78,6 +78,7 @@ TEST_F(PrivateVectorsTest, LogKeyWithWitnesses) {
            base + ",witness=" + w1 + ",quorum=2",           // above n
            base + ",witness=" + w1 + ",quorum=0",           // zero
            base + ",quorum=1",                              // no witnesses
+           base + ",quorum=0",                              // no witnesses
            base + ",witness=" + w1 + ",witness=" + w1,      // repeated
            base + ",witness=" + w1 + ",quorum=1,quorum=1",  // repeated
            base + ",witness=" + w1 + ",quorum=+1",          // not canonical

@@ -92,6 +92,9 @@ absl::StatusOr<LogPublicKey> LogPublicKey::Parse(absl::string_view text) {
         "publishes (ktlog-keygen and ktlog-server print it), not just the "
         "checkpoint verifier key");
   }
+  if (have_quorum && out.witnesses.empty()) {
+    return Bad("has a quorum= but no witnesses");
+  }
   if (!have_quorum && !out.witnesses.empty()) out.quorum = 1;
   if ((out.witnesses.empty() && out.quorum != 0) ||
       (!out.witnesses.empty() &&

@@ -16,4 +16,15 @@ const RealClock* RealClock::Get() {
   return clock;
 }
 
+uint64_t SteadyClock::NowMillis() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+const SteadyClock* SteadyClock::Get() {
+  static const SteadyClock* clock = new SteadyClock();
+  return clock;
+}
+
 }  // namespace ktlog

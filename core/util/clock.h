@@ -23,6 +23,14 @@ class RealClock : public Clock {
   static const RealClock* Get();
 };
 
+// Milliseconds of a monotonic clock (not wall time: it never steps back),
+// for measuring intervals such as rate-limit refills. Thread-safe.
+class SteadyClock : public Clock {
+ public:
+  uint64_t NowMillis() const override;
+  static const SteadyClock* Get();
+};
+
 // A clock that only moves when told to. Thread-safe.
 class FakeClock : public Clock {
  public:
