@@ -6,7 +6,10 @@ test.xml); a target without XML, or one that failed while its XML shows no
 failure (a crash, a timeout), counts as one case. A build failure with no
 test results counts as one failure. Exits non-zero on any failure.
 
-usage: test_summary.py BAZEL_LOG BAZEL_EXIT_CODE
+usage: test_summary.py BAZEL_LOG BAZEL_EXIT_CODE [TESTLOGS_DIR]
+                       [BAZEL_LOG BAZEL_EXIT_CODE TESTLOGS_DIR]...
+Several runs (the default suite and a sanitizer run, whose test logs are
+in another directory) add up to one line.
 """
 import os
 import re
@@ -16,8 +19,8 @@ import xml.etree.ElementTree as ET
 LINE = re.compile(r"^(//\S+)\s+(?:\(cached\)\s+)?(PASSED|FAILED|TIMEOUT|FLAKY|NO STATUS|FAILED TO BUILD|SKIPPED)\b")
 
 
-def cases(target):
-    path = os.path.join("bazel-testlogs", target[2:].replace(":", "/"), "test.xml")
+def cases(target, testlogs):
+    path = os.path.join(testlogs, target[2:].replace(":", "/"), "test.xml")
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
@@ -32,10 +35,8 @@ def cases(target):
     return total, failed
 
 
-def main():
-    log, rc = sys.argv[1], int(sys.argv[2])
+def count(log, rc, testlogs):
     passed = failed = 0
-    seen = 0
     with open(log, errors="replace") as f:
         for line in f:
             m = LINE.match(line.strip())
@@ -44,9 +45,8 @@ def main():
             target, status = m.group(1), m.group(2)
             if status == "SKIPPED":
                 continue
-            seen += 1
             ok = status in ("PASSED", "FLAKY")
-            c = cases(target) if status != "FAILED TO BUILD" else None
+            c = cases(target, testlogs) if status != "FAILED TO BUILD" else None
             if c is None or c[0] == 0:
                 passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
                 continue
@@ -57,6 +57,18 @@ def main():
             failed += bad
     if rc != 0 and failed == 0:
         failed = 1  # the build broke before any test ran
+    return passed, failed
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) == 2:
+        args.append("bazel-testlogs")
+    passed = failed = 0
+    for i in range(0, len(args) - 2, 3):
+        p, f = count(args[i], int(args[i + 1]), args[i + 2])
+        passed += p
+        failed += f
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
 

@@ -1,0 +1,171 @@
+// ThreadSanitizer shim for Debian's abseil (tools/dev sanitize tsan;
+// docs/build.md). Debian's libabsl_synchronization is not built with TSan,
+// so TSan cannot see that absl::Mutex, CondVar and Notification order
+// memory: every hand-over through them would be reported as a race. This
+// library, LD_PRELOADed after libtsan, interposes their out-of-line
+// functions, calls the real ones (dlsym RTLD_NEXT) and tells TSan what they
+// mean: a lock acquires the mutex, an unlock releases it, a notification
+// releases and a wait for it acquires.
+//
+// Built by tools/dev with g++ -shared; not part of any shipped binary.
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+
+namespace {
+
+template <class Fn>
+Fn Real(const char* name) {
+  void* f = dlsym(RTLD_NEXT, name);
+  if (f == nullptr) {
+    fprintf(stderr, "absl_sync_shim: %s not found\n", name);
+    abort();
+  }
+  return reinterpret_cast<Fn>(f);
+}
+
+}  // namespace
+
+#define REAL(type, name) static const auto real = Real<type>(name)
+
+namespace absl {
+ABSL_NAMESPACE_BEGIN
+
+void Mutex::Lock() {
+  REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex4LockEv");
+  real(this);
+  __tsan_acquire(this);
+}
+void Mutex::Unlock() {
+  REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex6UnlockEv");
+  __tsan_release(this);
+  real(this);
+}
+void Mutex::ReaderLock() {
+  REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex10ReaderLockEv");
+  real(this);
+  __tsan_acquire(this);
+}
+void Mutex::ReaderUnlock() {
+  REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex12ReaderUnlockEv");
+  __tsan_release(this);
+  real(this);
+}
+bool Mutex::TryLock() {
+  REAL(bool (*)(Mutex*), "_ZN4absl7debian35Mutex7TryLockEv");
+  bool ok = real(this);
+  if (ok) __tsan_acquire(this);
+  return ok;
+}
+bool Mutex::ReaderTryLock() {
+  REAL(bool (*)(Mutex*), "_ZN4absl7debian35Mutex13ReaderTryLockEv");
+  bool ok = real(this);
+  if (ok) __tsan_acquire(this);
+  return ok;
+}
+void Mutex::Await(const Condition& c) {
+  REAL(void (*)(Mutex*, const Condition&),
+       "_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE");
+  __tsan_release(this);
+  real(this, c);
+  __tsan_acquire(this);
+}
+bool Mutex::AwaitWithTimeout(const Condition& c, absl::Duration d) {
+  REAL(bool (*)(Mutex*, const Condition&, absl::Duration),
+       "_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_"
+       "8DurationE");
+  __tsan_release(this);
+  bool ok = real(this, c, d);
+  __tsan_acquire(this);
+  return ok;
+}
+bool Mutex::AwaitWithDeadline(const Condition& c, absl::Time t) {
+  REAL(bool (*)(Mutex*, const Condition&, absl::Time),
+       "_ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  __tsan_release(this);
+  bool ok = real(this, c, t);
+  __tsan_acquire(this);
+  return ok;
+}
+void Mutex::LockWhen(const Condition& c) {
+  REAL(void (*)(Mutex*, const Condition&),
+       "_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE");
+  real(this, c);
+  __tsan_acquire(this);
+}
+bool Mutex::LockWhenWithTimeout(const Condition& c, absl::Duration d) {
+  REAL(bool (*)(Mutex*, const Condition&, absl::Duration),
+       "_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_"
+       "8DurationE");
+  bool ok = real(this, c, d);
+  __tsan_acquire(this);
+  return ok;
+}
+bool Mutex::LockWhenWithDeadline(const Condition& c, absl::Time t) {
+  REAL(bool (*)(Mutex*, const Condition&, absl::Time),
+       "_ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_"
+       "4TimeE");
+  bool ok = real(this, c, t);
+  __tsan_acquire(this);
+  return ok;
+}
+void CondVar::Wait(Mutex* mu) {
+  REAL(void (*)(CondVar*, Mutex*),
+       "_ZN4absl7debian37CondVar4WaitEPNS0_5MutexE");
+  __tsan_release(mu);
+  real(this, mu);
+  __tsan_acquire(mu);
+}
+bool CondVar::WaitWithTimeout(Mutex* mu, absl::Duration d) {
+  REAL(bool (*)(CondVar*, Mutex*, absl::Duration),
+       "_ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
+  __tsan_release(mu);
+  bool ok = real(this, mu, d);
+  __tsan_acquire(mu);
+  return ok;
+}
+bool CondVar::WaitWithDeadline(Mutex* mu, absl::Time t) {
+  REAL(bool (*)(CondVar*, Mutex*, absl::Time),
+       "_ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
+  __tsan_release(mu);
+  bool ok = real(this, mu, t);
+  __tsan_acquire(mu);
+  return ok;
+}
+void Notification::Notify() {
+  REAL(void (*)(Notification*), "_ZN4absl7debian312Notification6NotifyEv");
+  __tsan_release(this);
+  real(this);
+}
+void Notification::WaitForNotification() const {
+  REAL(void (*)(const Notification*),
+       "_ZNK4absl7debian312Notification19WaitForNotificationEv");
+  real(this);
+  __tsan_acquire(const_cast<Notification*>(this));
+}
+bool Notification::WaitForNotificationWithTimeout(absl::Duration d) const {
+  REAL(bool (*)(const Notification*, absl::Duration),
+       "_ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_"
+       "8DurationE");
+  bool ok = real(this, d);
+  if (ok) __tsan_acquire(const_cast<Notification*>(this));
+  return ok;
+}
+bool Notification::WaitForNotificationWithDeadline(absl::Time t) const {
+  REAL(bool (*)(const Notification*, absl::Time),
+       "_ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_"
+       "4TimeE");
+  bool ok = real(this, t);
+  if (ok) __tsan_acquire(const_cast<Notification*>(this));
+  return ok;
+}
+
+ABSL_NAMESPACE_END
+}  // namespace absl
