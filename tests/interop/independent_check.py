@@ -697,9 +697,11 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
         REMOVE, n0, b"device-0-a", decode_record(records[0])["key"], v[n0], ak[n0]))
     write_error(C.FAILED_PRECONDITION, REMOVE, make_record(
         REMOVE, n2, b"device-2-b", os.urandom(32), v[n2], ak[n2]))
-    write_error(C.NOT_FOUND, ROTATE, make_record(
+    # An account that does not exist answers like one whose key the writer
+    # does not hold: a write is no existence oracle.
+    write_error(C.PERMISSION_DENIED, ROTATE, make_record(
         ROTATE, nobody, b"", os.urandom(32), 1, stranger))
-    write_error(C.NOT_FOUND, ADD, make_record(
+    write_error(C.PERMISSION_DENIED, ADD, make_record(
         ADD, nobody, b"device-x", os.urandom(32), 2, stranger))
     good = make_record(ADD, n0, b"device-x", os.urandom(32), v[n0], ak[n0])
     expect_error(C.INVALID_ARGUMENT, stub.RemoveDevice, ktlog_pb2.WriteRequest(record=good))
