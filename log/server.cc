@@ -140,15 +140,18 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
         "witness cosigning key");
   }
   RETURN_IF_ERROR(CheckListenAddress(options.listen_address));
-  size_t witnesses = options.cosignatures.witnesses.size();
-  if (witnesses > 0 &&
-      (options.witness_quorum == 0 || options.witness_quorum > witnesses)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the witness quorum must be between 1 and the ", witnesses,
-                     " witness(es) the log accepts"));
-  }
   std::unique_ptr<LogServer> s(
       new LogServer(std::move(signer), std::move(vrf), options));
+  // The log key it publishes must be one clients accept (the witness
+  // policy's rules live in LogPublicKey::Parse: quorum, repeats, count).
+  absl::Status publishable =
+      LogPublicKey::Parse(s->log_key().ToString()).status();
+  if (!publishable.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the witness configuration does not make a valid log "
+                     "key: ",
+                     publishable.message()));
+  }
   RETURN_IF_ERROR(s->OpenComponents());
   RETURN_IF_ERROR(s->StartGrpc());
   RETURN_IF_ERROR(s->StartTiles());

@@ -148,19 +148,6 @@ absl::Status Finish(Config* c) {
     }
     o.cosignatures.witnesses.push_back(*std::move(w));
   }
-  for (size_t i = 0; i < o.cosignatures.witnesses.size(); ++i) {
-    for (size_t j = 0; j < i; ++j) {
-      if (o.cosignatures.witnesses[i].ToString() ==
-          o.cosignatures.witnesses[j].ToString()) {
-        return absl::InvalidArgumentError("--witness_keys repeats a key");
-      }
-    }
-  }
-  if (o.cosignatures.witnesses.size() > 32) {
-    return absl::InvalidArgumentError(
-        "--witness_keys names more than 32 witnesses (a log key holds at "
-        "most 32)");
-  }
   if (!o.cosignatures.witnesses.empty() &&
       (c->witness_quorum == 0 ||
        c->witness_quorum > o.cosignatures.witnesses.size())) {
