@@ -5,7 +5,13 @@
 // library, LD_PRELOADed after libtsan, interposes their out-of-line
 // functions, calls the real ones (dlsym RTLD_NEXT) and tells TSan what they
 // mean: a lock acquires the mutex, an unlock releases it, a notification
-// releases and a wait for it acquires.
+// releases and a wait for it acquires. abseil evaluates a waiter's
+// Condition with the mutex held but inside its own code, in the waiting
+// thread or in whichever thread unlocks: each Condition is wrapped so that
+// its evaluation acquires and releases the mutex too. absl::Status counts
+// its references inline (seen) but frees the last one out of line (not
+// seen): each such unref releases and acquires the status, so the free
+// follows every earlier use.
 //
 // Built by tools/dev with g++ -shared; not part of any shipped binary.
 #include <dlfcn.h>
@@ -13,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 
@@ -21,9 +28,23 @@ extern "C" void __tsan_release(void* addr);
 
 namespace {
 
+#define SHIM_STR_(v) #v
+#define SHIM_STR(v) SHIM_STR_(v)
+#define ABSL_SONAME(lib) \
+  "libabsl_" lib ".so." SHIM_STR(ABSL_LTS_RELEASE_VERSION)
+
+// The real function: next in the global scope, or, when abseil was loaded
+// privately (a Python extension module dlopen()ed with RTLD_LOCAL), from
+// the abseil library that defines it.
 template <class Fn>
 Fn Real(const char* name) {
   void* f = dlsym(RTLD_NEXT, name);
+  for (const char* lib :
+       {ABSL_SONAME("synchronization"), ABSL_SONAME("status")}) {
+    if (f != nullptr) break;
+    void* handle = dlopen(lib, RTLD_NOW);
+    if (handle != nullptr) f = dlsym(handle, name);
+  }
   if (f == nullptr) {
     fprintf(stderr, "absl_sync_shim: %s not found\n", name);
     abort();
@@ -31,7 +52,27 @@ Fn Real(const char* name) {
   return reinterpret_cast<Fn>(f);
 }
 
+// A Condition whose evaluation TSan sees as done under `mu`. Lives on the
+// stack of the wait that uses it.
+struct Watched {
+  const absl::Condition* condition;
+  absl::Mutex* mu;
+};
+
+bool EvalWatched(void* arg) {
+  auto* w = static_cast<Watched*>(arg);
+  __tsan_acquire(w->mu);
+  bool result = w->condition->Eval();
+  __tsan_release(w->mu);
+  return result;
+}
+
 }  // namespace
+
+// Declares `watched`, a Condition standing for `c` evaluated under `this`.
+#define WATCH(c)          \
+  Watched w_{&(c), this}; \
+  const Condition watched(&EvalWatched, static_cast<void*>(&w_))
 
 #define REAL(type, name) static const auto real = Real<type>(name)
 
@@ -73,38 +114,43 @@ bool Mutex::ReaderTryLock() {
 void Mutex::Await(const Condition& c) {
   REAL(void (*)(Mutex*, const Condition&),
        "_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE");
+  WATCH(c);
   __tsan_release(this);
-  real(this, c);
+  real(this, watched);
   __tsan_acquire(this);
 }
 bool Mutex::AwaitWithTimeout(const Condition& c, absl::Duration d) {
   REAL(bool (*)(Mutex*, const Condition&, absl::Duration),
        "_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_"
        "8DurationE");
+  WATCH(c);
   __tsan_release(this);
-  bool ok = real(this, c, d);
+  bool ok = real(this, watched, d);
   __tsan_acquire(this);
   return ok;
 }
 bool Mutex::AwaitWithDeadline(const Condition& c, absl::Time t) {
   REAL(bool (*)(Mutex*, const Condition&, absl::Time),
        "_ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  WATCH(c);
   __tsan_release(this);
-  bool ok = real(this, c, t);
+  bool ok = real(this, watched, t);
   __tsan_acquire(this);
   return ok;
 }
 void Mutex::LockWhen(const Condition& c) {
   REAL(void (*)(Mutex*, const Condition&),
        "_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE");
-  real(this, c);
+  WATCH(c);
+  real(this, watched);
   __tsan_acquire(this);
 }
 bool Mutex::LockWhenWithTimeout(const Condition& c, absl::Duration d) {
   REAL(bool (*)(Mutex*, const Condition&, absl::Duration),
        "_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_"
        "8DurationE");
-  bool ok = real(this, c, d);
+  WATCH(c);
+  bool ok = real(this, watched, d);
   __tsan_acquire(this);
   return ok;
 }
@@ -112,7 +158,8 @@ bool Mutex::LockWhenWithDeadline(const Condition& c, absl::Time t) {
   REAL(bool (*)(Mutex*, const Condition&, absl::Time),
        "_ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_"
        "4TimeE");
-  bool ok = real(this, c, t);
+  WATCH(c);
+  bool ok = real(this, watched, t);
   __tsan_acquire(this);
   return ok;
 }
@@ -165,6 +212,14 @@ bool Notification::WaitForNotificationWithDeadline(absl::Time t) const {
   bool ok = real(this, t);
   if (ok) __tsan_acquire(const_cast<Notification*>(this));
   return ok;
+}
+
+void Status::UnrefNonInlined(uintptr_t rep) {
+  REAL(void (*)(uintptr_t), "_ZN4absl7debian36Status15UnrefNonInlinedEm");
+  void* shared = reinterpret_cast<void*>(rep);
+  __tsan_release(shared);
+  __tsan_acquire(shared);
+  real(rep);
 }
 
 ABSL_NAMESPACE_END
