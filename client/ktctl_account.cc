@@ -303,6 +303,15 @@ absl::StatusOr<std::string> NewDeviceKey(Context& ctx, const ClientState& s,
       return absl::AlreadyExistsError(absl::StrCat(
           "device \"", device_id, "\" is already active in your account"));
     }
+    if (s.approved_devices.count(device_id) > 0) {
+      // Published by this client, not verified yet (witnesses have not
+      // cosigned a checkpoint covering it).
+      return absl::AlreadyExistsError(absl::StrCat(
+          "device \"", device_id,
+          "\" was published by an earlier `ktctl device add` and is not "
+          "verified yet: once your witnesses cosign a checkpoint that covers "
+          "it, `ktctl monitor` verifies it"));
+    }
     std::cerr << "ktctl: reusing the key " << path
               << " made by an earlier attempt that was not published\n";
     return earlier->public_key().bytes();

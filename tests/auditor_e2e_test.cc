@@ -103,6 +103,28 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
   EXPECT_NE(JsonOf(cp)["note"].get<std::string>().find("witness.example/w1"),
             std::string::npos)
       << "the trusted checkpoint carries the cosignature: " << cp.out;
+  // Bob's device, published but not cosigned yet: adding it again says so.
+  ASSERT_EQ(Ktctl(state, server->address(), {"register"}).exit_code, 0);
+  ASSERT_EQ(RunProgram(auditor).exit_code, 0);
+  ASSERT_EQ(Ktctl(state, server->address(), {"monitor"}).exit_code, 0);
+  RunResult added =
+      Ktctl(state, server->address(), {"device", "add", "laptop"});
+  ASSERT_EQ(added.exit_code, 0) << added.out;
+  EXPECT_EQ(JsonOf(added)["verified"], false) << added.out;
+  RunResult again =
+      Ktctl(state, server->address(), {"device", "add", "laptop"});
+  EXPECT_EQ(again.exit_code, 1) << again.out;
+  EXPECT_NE(again.out.find("published by an earlier `ktctl device add` and "
+                           "is not verified yet"),
+            std::string::npos)
+      << again.out;
+  EXPECT_EQ(again.out.find("reusing the key"), std::string::npos) << again.out;
+  ASSERT_EQ(RunProgram(auditor).exit_code, 0);
+  RunResult monitor = Ktctl(state, server->address(), {"monitor"});
+  EXPECT_EQ(monitor.exit_code, 0) << monitor.out;
+  again = Ktctl(state, server->address(), {"device", "add", "laptop"});
+  EXPECT_NE(again.out.find("already active"), std::string::npos) << again.out;
+
   // A witness the log does not accept is a configuration problem (exit 1,
   // no alert): the log cannot have its cosignatures.
   RunResult strict =
