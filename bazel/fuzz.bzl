@@ -16,6 +16,9 @@ def ktlog_fuzz_target(name, srcs, deps, corpus):
         deps = deps + ["//core/fuzz:replay_main"],
         data = ["//tests/testdata:fuzz_corpus"],
         args = ["tests/testdata/fuzz/" + corpus],
+        # Every bit flip of the corpus: about 20 s for the largest, but
+        # nearer 300 s (the default limit) under ThreadSanitizer.
+        timeout = "long",
     )
     native.cc_binary(
         name = name,
