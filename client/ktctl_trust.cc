@@ -26,11 +26,7 @@ absl::StatusOr<VerifiedAccount> VerifiedLookup(Context& ctx,
   ASSIGN_OR_RETURN(*cp, ctx.RefreshCheckpoint());
   ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
   ASSIGN_OR_RETURN(VerifiedAccount a, v->Lookup(*cp, account));
-  if (!a.state.has_value()) {
-    return absl::NotFoundError(absl::StrCat(
-        "account \"", account,
-        "\" does not exist (absence verified at tree size ", cp->size, ")"));
-  }
+  if (!a.state.has_value()) return v->AbsentAccount(account, *cp);
   return a;
 }
 

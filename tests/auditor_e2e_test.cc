@@ -163,9 +163,14 @@ class Retrying {
       RunResult r = Ktctl(dir_ + "/" + who, address_, args);
       if (r.exit_code == 0) return r;
       EXPECT_NE(r.exit_code, 3) << who << " raised an alert: " << r.out;
+      bool absent = r.out.find("does not exist") != std::string::npos;
+      if (absent) {
+        EXPECT_NE(r.out.find("appears once they cosign a newer one"),
+                  std::string::npos)
+            << "absence says why it may be temporary: " << r.out;
+      }
       bool waiting =
-          r.out.find("no checkpoint cosigned") != std::string::npos ||
-          r.out.find("does not exist") != std::string::npos;
+          absent || r.out.find("no checkpoint cosigned") != std::string::npos;
       bool unverified = r.out.find("not verified yet") != std::string::npos;
       if (r.exit_code == 3 || !(waiting || unverified) ||
           absl::Now() > deadline) {

@@ -457,15 +457,21 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
   return absl::OkStatus();
 }
 
+absl::Status ClientVerifier::AbsentAccount(
+    const std::string& account, const LogCheckpoint& checkpoint) const {
+  return absl::NotFoundError(absl::StrCat(
+      "account \"", account,
+      "\" does not exist (absence verified at tree size ", checkpoint.size,
+      state_->policy.witness_quorum > 0
+          ? ", the newest checkpoint your witnesses have cosigned; an account "
+            "registered since appears once they cosign a newer one)"
+          : ")"));
+}
+
 absl::StatusOr<std::vector<VerifiedDevice>> ClientVerifier::History(
     const LogCheckpoint& checkpoint, const std::string& account) {
   ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, account));
-  if (!now.state.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("account \"", account,
-                     "\" does not exist (absence verified at tree size ",
-                     checkpoint.size, ")"));
-  }
+  if (!now.state.has_value()) return AbsentAccount(account, checkpoint);
   AccountState replay;
   ASSIGN_OR_RETURN(std::vector<HistoryItem> items,
                    ReplayHistory(checkpoint, account, *now.state, &replay));
@@ -562,13 +568,7 @@ absl::Status ClientVerifier::MonitorOnce() {
 absl::StatusOr<VerifiedAccount> ClientVerifier::AddContact(
     const LogCheckpoint& checkpoint, const std::string& account) {
   ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, account));
-  if (!now.state.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("account \"", account,
-                     "\" does not exist (absence verified at tree "
-                     "size ",
-                     checkpoint.size, ")"));
-  }
+  if (!now.state.has_value()) return AbsentAccount(account, checkpoint);
   ContactState& contact = state_->contacts[account];
   if (contact.seen_key.empty()) {
     contact.seen_key = now.state->account_key;

@@ -63,6 +63,12 @@ class ClientVerifier {
   absl::StatusOr<VerifiedAccount> Lookup(const LogCheckpoint& checkpoint,
                                          const std::string& account);
 
+  // NOT_FOUND for `account`, proved absent at `checkpoint`: with witnesses
+  // in the policy, it says an account registered since may appear only
+  // once they cosign a newer checkpoint.
+  absl::Status AbsentAccount(const std::string& account,
+                             const LogCheckpoint& checkpoint) const;
+
   // Checks every record of the own account since the last check.
   absl::Status MonitorSelf(const LogCheckpoint& checkpoint);
   // Every record of `account` at `checkpoint` (which must be trusted),
