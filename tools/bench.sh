@@ -10,7 +10,7 @@ bazel build --noshow_progress -c opt //core:core_benchmark //tools:proof_sizes \
   //auditor:ktlog-auditor
 BIN=$(bazel info -c opt --noshow_progress bazel-bin 2>/dev/null)
 WORK=$(mktemp -d /tmp/ktlog-bench.XXXXXX)
-trap 'pkill -TERM -f "$WORK/data" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'pkill -TERM -f "$WORK/" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 echo "== machine"
 lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core)' || true
@@ -25,16 +25,26 @@ echo "== account index proof sizes"
 "$BIN/tools/proof_sizes"
 echo
 
+# Starts ktlog-server on a fresh data dir $WORK/$1 with flags $2...; sets
+# PID and ADDR.
+start_server() {
+  local dir=$WORK/$1
+  shift
+  mkdir -p "$dir"
+  "$BIN/log/ktlog-server" --data_dir="$dir/data" --key_file="$WORK/log.key" \
+    --plaintext --listen=127.0.0.1:0 "$@" >"$dir/server.out" 2>"$dir/server.log" &
+  PID=$!
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$dir/server.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$dir/server.out" | head -1)
+}
+NO_LIMITS=(--lookups_per_minute=0 --writes_per_minute=0)
+
 echo "== load generator against ktlog-server (fresh data dir)"
 KEY=$("$BIN/tools/ktlog-keygen" --name=bench.example/log --out="$WORK/log.key")
-"$BIN/log/ktlog-server" --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 --plaintext \
-  --listen=127.0.0.1:0 >"$WORK/server.out" 2>"$WORK/server.log" &
-PID=$!
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$WORK/server.out" 2>/dev/null && break
-  sleep 0.1
-done
-ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$WORK/server.out" | head -1)
+start_server main "${NO_LIMITS[@]}"
 for writers in 8 32 64; do
   echo "-- $writers writers (records signed beforehand), 8 verifying readers"
   "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
@@ -46,6 +56,24 @@ echo "-- lookups without verification (the server alone)"
   --server_pid=$PID --writers=8 --writes=1000 --readers=8 --read_for=10s \
   --verify_reads=false --prefix=unverified
 kill -TERM $PID
+echo
+
+# The per-address rate limiter (one mutex per lookup and write) switched
+# on with limits too high to bind, against switched off: its cost.
+echo "== rate limiter off / on (not binding), fresh data dirs"
+for limits in off on; do
+  if [ $limits = off ]; then flags=("${NO_LIMITS[@]}"); else
+    flags=(--lookups_per_minute=1000000 --lookup_burst=1000000
+      --writes_per_minute=1000000 --write_burst=1000000)
+  fi
+  start_server "limits-$limits" "${flags[@]}"
+  echo "-- rate limiter $limits: 32 writers, 8 readers without verification"
+  "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
+    --server_pid=$PID --writers=32 --writes=20000 --readers=8 \
+    --read_for=10s --verify_reads=false --prefix=limits
+  kill -TERM $PID
+  wait $PID || true
+done
 echo
 
 echo "== how cost grows (${SIZES:-10000 100000 1000000} entries)"
