@@ -42,7 +42,7 @@ Fn Real(const char* name) {
   for (const char* lib :
        {ABSL_SONAME("synchronization"), ABSL_SONAME("status")}) {
     if (f != nullptr) break;
-    void* handle = dlopen(lib, RTLD_NOW);
+    void* handle = dlopen(lib, RTLD_NOW | RTLD_NOLOAD);
     if (handle != nullptr) f = dlsym(handle, name);
   }
   if (f == nullptr) {
