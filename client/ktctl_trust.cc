@@ -25,9 +25,7 @@ absl::StatusOr<VerifiedAccount> VerifiedLookup(Context& ctx,
                                                LogCheckpoint* cp) {
   ASSIGN_OR_RETURN(*cp, ctx.RefreshCheckpoint());
   ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
-  ASSIGN_OR_RETURN(VerifiedAccount a, v->Lookup(*cp, account));
-  if (!a.state.has_value()) return v->AbsentAccount(account, *cp);
-  return a;
+  return v->LookupExisting(*cp, account);
 }
 
 class LookupCommand : public Command {

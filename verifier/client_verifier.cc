@@ -457,8 +457,10 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
   return absl::OkStatus();
 }
 
-absl::Status ClientVerifier::AbsentAccount(
-    const std::string& account, const LogCheckpoint& checkpoint) const {
+absl::StatusOr<VerifiedAccount> ClientVerifier::LookupExisting(
+    const LogCheckpoint& checkpoint, const std::string& account) {
+  ASSIGN_OR_RETURN(VerifiedAccount found, Lookup(checkpoint, account));
+  if (found.state.has_value()) return found;
   return absl::NotFoundError(absl::StrCat(
       "account \"", account,
       "\" does not exist (absence verified at tree size ", checkpoint.size,
@@ -470,8 +472,7 @@ absl::Status ClientVerifier::AbsentAccount(
 
 absl::StatusOr<std::vector<VerifiedDevice>> ClientVerifier::History(
     const LogCheckpoint& checkpoint, const std::string& account) {
-  ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, account));
-  if (!now.state.has_value()) return AbsentAccount(account, checkpoint);
+  ASSIGN_OR_RETURN(VerifiedAccount now, LookupExisting(checkpoint, account));
   AccountState replay;
   ASSIGN_OR_RETURN(std::vector<HistoryItem> items,
                    ReplayHistory(checkpoint, account, *now.state, &replay));
@@ -567,8 +568,7 @@ absl::Status ClientVerifier::MonitorOnce() {
 
 absl::StatusOr<VerifiedAccount> ClientVerifier::AddContact(
     const LogCheckpoint& checkpoint, const std::string& account) {
-  ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, account));
-  if (!now.state.has_value()) return AbsentAccount(account, checkpoint);
+  ASSIGN_OR_RETURN(VerifiedAccount now, LookupExisting(checkpoint, account));
   ContactState& contact = state_->contacts[account];
   if (contact.seen_key.empty()) {
     contact.seen_key = now.state->account_key;

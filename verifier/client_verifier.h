@@ -63,11 +63,11 @@ class ClientVerifier {
   absl::StatusOr<VerifiedAccount> Lookup(const LogCheckpoint& checkpoint,
                                          const std::string& account);
 
-  // NOT_FOUND for `account`, proved absent at `checkpoint`: with witnesses
-  // in the policy, it says an account registered since may appear only
-  // once they cosign a newer checkpoint.
-  absl::Status AbsentAccount(const std::string& account,
-                             const LogCheckpoint& checkpoint) const;
+  // Lookup, and NOT_FOUND if `account` is proved absent (with witnesses in
+  // the policy, the message says an account registered since appears once
+  // they cosign a newer checkpoint): its state is then always set.
+  absl::StatusOr<VerifiedAccount> LookupExisting(
+      const LogCheckpoint& checkpoint, const std::string& account);
 
   // Checks every record of the own account since the last check.
   absl::Status MonitorSelf(const LogCheckpoint& checkpoint);
