@@ -293,25 +293,13 @@ std::string DeviceKeyPath(Context& ctx, const std::string& device_id) {
 
 // The public key of a new device's key pair in <state>/devices/NAME.key:
 // made now, or the one an earlier attempt made and never published (a
-// failed `device add` can be run again as it was).
+// failed `device add` can be run again as it was). The caller has checked
+// that the device is neither active nor published.
 absl::StatusOr<std::string> NewDeviceKey(Context& ctx, const ClientState& s,
                                          const std::string& device_id) {
   std::string path = DeviceKeyPath(ctx, device_id);
   absl::StatusOr<Ed25519PrivateKey> earlier = ReadPrivateKeyFile(path);
   if (earlier.ok()) {
-    if (s.own_state.devices.count(device_id) > 0) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "device \"", device_id, "\" is already active in your account"));
-    }
-    if (s.approved_devices.count(device_id) > 0) {
-      // Published by this client, not verified yet (witnesses have not
-      // cosigned a checkpoint covering it).
-      return absl::AlreadyExistsError(absl::StrCat(
-          "device \"", device_id,
-          "\" was published by an earlier `ktctl device add` and is not "
-          "verified yet: once your witnesses cosign a checkpoint that covers "
-          "it, `ktctl monitor` verifies it"));
-    }
     std::cerr << "ktctl: reusing the key " << path
               << " made by an earlier attempt that was not published\n";
     return earlier->public_key().bytes();
@@ -398,6 +386,19 @@ class DeviceCommand : public Command {
   absl::StatusOr<std::string> KeyToAdd(Context& ctx, const ClientState& s,
                                        const std::string& device_id,
                                        std::string* note) const {
+    if (s.own_state.devices.count(device_id) > 0) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "device \"", device_id, "\" is already active in your account"));
+    }
+    if (s.approved_devices.count(device_id) > 0) {
+      // Published by this client, not verified yet (witnesses have not
+      // cosigned a checkpoint covering it).
+      return absl::AlreadyExistsError(absl::StrCat(
+          "device \"", device_id,
+          "\" was published by an earlier `ktctl device add` and is not "
+          "verified yet: once your witnesses cosign a checkpoint that covers "
+          "it, `ktctl monitor` verifies it"));
+    }
     if (!key_hex_.empty()) return HexDecode(key_hex_);
     ASSIGN_OR_RETURN(std::string key, NewDeviceKey(ctx, s, device_id));
     *note =
