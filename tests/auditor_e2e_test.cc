@@ -1,11 +1,10 @@
 // ktlog-auditor as a real process against a real ktlog-server process:
 // it catches up, cosigns, is killed with SIGKILL while catching up, and
 // resumes without redoing the work it had saved; ktctl clients that
-// require its cosignature then trust the log. An honest log, with the
-// witness on its own schedule, clients racing and one joining late, makes
-// nobody raise an alert; a breached server's fork is refused.
+// require its cosignature then trust the log. An honest log, with two
+// witnesses on their own schedules, clients racing and one joining late,
+// makes nobody raise an alert; a breached server's fork is refused.
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +13,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/barrier.h"
 #include "client/log_client.h"
 #include "gtest/gtest.h"
@@ -119,6 +119,13 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
             std::string::npos)
       << again.out;
   EXPECT_EQ(again.out.find("reusing the key"), std::string::npos) << again.out;
+  // The same with a key given on the command line.
+  RunResult given =
+      Ktctl(state, server->address(),
+            {"device", "add", "laptop", "--key=" + std::string(64, 'a')});
+  EXPECT_EQ(given.exit_code, 1) << given.out;
+  EXPECT_NE(given.out.find("published by an earlier"), std::string::npos)
+      << given.out;
   ASSERT_EQ(RunProgram(auditor).exit_code, 0);
   RunResult monitor = Ktctl(state, server->address(), {"monitor"});
   EXPECT_EQ(monitor.exit_code, 0) << monitor.out;
@@ -207,21 +214,36 @@ std::vector<std::string> DevicesSeen(Retrying& ktctl, const std::string& who,
   return names;
 }
 
-TEST(HonestWorldTest, NoAlertWithAWitnessOnItsOwnScheduleRacingClients) {
+TEST(HonestWorldTest, NoAlertWithTwoWitnessesOnTheirOwnSchedulesRacingClients) {
   LogKeyFiles key = MakeLogKey();
-  RunResult w = RunProgram({kKeygenBinary, "--name=witness.example/w1",
-                            "--type=witness", "--out=" + key.dir + "/w.key"});
-  ASSERT_EQ(w.exit_code, 0) << w.out;
+  // Two witnesses, both required (quorum 2), each following the log on its
+  // own clock, not the test's, and slower than the clients act.
+  const std::vector<std::string> names = {"w1", "w2"};
+  const std::vector<std::string> intervals = {"1s", "700ms"};
+  std::vector<std::string> witness_keys;
+  for (const std::string& n : names) {
+    RunResult w =
+        RunProgram({kKeygenBinary, "--name=witness.example/" + n,
+                    "--type=witness", "--out=" + key.dir + "/" + n + ".key"});
+    ASSERT_EQ(w.exit_code, 0) << w.out;
+    witness_keys.push_back(TrimRight(w.out));
+  }
   auto server = ServerProcess::Start(
       {"--data_dir=" + key.dir + "/data", "--key_file=" + key.key_file,
-       "--witness_keys=" + TrimRight(w.out), "--checkpoint_interval=100ms"});
-  // The witness follows the log on its own clock, not the test's.
-  auto witness = Subprocess::Start(
-      {kAuditor, "--plaintext", "--log=" + server->address(),
-       "--log_key=" + server->log_key(), "--key_file=" + key.dir + "/w.key",
-       "--state_dir=" + key.dir + "/auditor", "--follow", "--interval=1s"},
-      "", /*merge_stderr=*/true);
-  ASSERT_TRUE(witness.ok()) << witness.status();
+       "--witness_keys=" + absl::StrJoin(witness_keys, ","),
+       "--witness_quorum=2", "--checkpoint_interval=100ms"});
+  std::vector<std::unique_ptr<Subprocess>> witnesses;
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto witness = Subprocess::Start(
+        {kAuditor, "--plaintext", "--log=" + server->address(),
+         "--log_key=" + server->log_key(),
+         "--key_file=" + key.dir + "/" + names[i] + ".key",
+         "--state_dir=" + key.dir + "/" + names[i], "--follow",
+         "--interval=" + intervals[i]},
+        "", /*merge_stderr=*/true);
+    ASSERT_TRUE(witness.ok()) << witness.status();
+    witnesses.push_back(*std::move(witness));
+  }
   Retrying ktctl(key.dir, server->address());
   auto join = [&](const std::string& who) {
     ktctl.Run(who, {"init", "--account=" + who + "@example.com",
@@ -254,7 +276,7 @@ TEST(HonestWorldTest, NoAlertWithAWitnessOnItsOwnScheduleRacingClients) {
   ktctl.Run("carol", {"contact", "add", "alice@example.com"});
   ktctl.Run("carol", {"contact", "add", "bob@example.com"});
 
-  // Everyone ends up seeing every device, once the witness catches up.
+  // Everyone ends up seeing every device, once the witnesses catch up.
   std::vector<std::string> alice = {"alice-0", "alice-1", "alice-2", "phone"};
   for (std::string who : {"bob", "carol"}) {
     absl::Time deadline = absl::Now() + absl::Seconds(120);
@@ -272,13 +294,14 @@ TEST(HonestWorldTest, NoAlertWithAWitnessOnItsOwnScheduleRacingClients) {
   std::cout << "clients waited for the witness " << ktctl.waited()
             << " times, for their own previous write " << ktctl.unverified()
             << " times\n";
-  // The witness verified and cosigned throughout and is still following.
-  EXPECT_EQ(waitpid((*witness)->pid(), nullptr, WNOHANG), 0)
-      << "the witness stopped";
-  (*witness)->Signal(SIGTERM);
-  std::string log = (*witness)->ReadAll(absl::Now() + absl::Seconds(30));
-  EXPECT_NE(log.find("cosigned"), std::string::npos) << log;
-  EXPECT_EQ(log.find("NOT cosigning"), std::string::npos) << log;
+  // Each witness verified and cosigned throughout and is still following.
+  for (auto& witness : witnesses) {
+    EXPECT_TRUE(witness->Running()) << "a witness stopped";
+    witness->Signal(SIGTERM);
+    std::string log = witness->ReadAll(absl::Now() + absl::Seconds(30));
+    EXPECT_NE(log.find("cosigned"), std::string::npos) << log;
+    EXPECT_EQ(log.find("NOT cosigning"), std::string::npos) << log;
+  }
 }
 
 // The attack the product exists for (issue 12): someone who breached the

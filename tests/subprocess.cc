@@ -114,6 +114,13 @@ int Subprocess::Wait() {
   return wait_status_;
 }
 
+bool Subprocess::Running() {
+  if (!reaped_ && waitpid(pid_, &wait_status_, WNOHANG) == pid_) {
+    reaped_ = true;
+  }
+  return !reaped_;
+}
+
 RunResult RunProgram(const std::vector<std::string>& argv,
                      const std::string& stdin_data, absl::Duration timeout) {
   RunResult r;

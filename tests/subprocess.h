@@ -34,6 +34,8 @@ class Subprocess {
   void Signal(int sig);
   // Waits for exit; returns the wait status (use WIFEXITED etc).
   int Wait();
+  // Whether it has not exited yet (reaps it if it has).
+  bool Running();
 
   pid_t pid() const { return pid_; }
 
