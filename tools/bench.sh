@@ -56,6 +56,7 @@ echo "-- lookups without verification (the server alone)"
   --server_pid=$PID --writers=8 --writes=1000 --readers=8 --read_for=10s \
   --verify_reads=false --prefix=unverified
 kill -TERM $PID
+wait $PID || true
 echo
 
 # The per-address rate limiter (one mutex per lookup and write) switched

@@ -9,8 +9,8 @@
 // Condition with the mutex held but inside its own code, in the waiting
 // thread or in whichever thread unlocks: each Condition is wrapped so that
 // its evaluation acquires and releases the mutex too. absl::Status counts
-// its references inline (seen) but frees the last one out of line (not
-// seen): each such unref releases and acquires the status, so the free
+// its references inline (seen) but drops them out of line (not seen): those
+// unrefs run one at a time under a mutex TSan sees, so the one that frees
 // follows every earlier use.
 //
 // Built by tools/dev with g++ -shared; not part of any shipped binary.
@@ -18,6 +18,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -216,9 +217,11 @@ bool Notification::WaitForNotificationWithDeadline(absl::Time t) const {
 
 void Status::UnrefNonInlined(uintptr_t rep) {
   REAL(void (*)(uintptr_t), "_ZN4absl7debian36Status15UnrefNonInlinedEm");
-  void* shared = reinterpret_cast<void*>(rep);
-  __tsan_release(shared);
-  __tsan_acquire(shared);
+  // One unref at a time: the pthread mutex (which TSan sees) orders each
+  // thread's uses of the status before the unref that frees it, whose
+  // check of the count comes after every earlier unref's decrement.
+  static std::mutex one_at_a_time;
+  std::lock_guard<std::mutex> lock(one_at_a_time);
   real(rep);
 }
 
