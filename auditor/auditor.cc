@@ -48,9 +48,9 @@ absl::StatusOr<std::unique_ptr<Auditor>> Auditor::Open(AuditorOptions options,
         "--type=witness)");
   }
   RETURN_IF_ERROR(MakeDirs(options.state_dir, 0700));
-  ASSIGN_OR_RETURN(std::unique_ptr<AuditorStore> store,
-                   AuditorStore::Open(options.state_dir));
-  RETURN_IF_ERROR(store->BindLog(options.log_key.IdentityString()));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<AuditorStore> store,
+      AuditorStore::Open(options.state_dir, options.log_key.IdentityString()));
   return std::unique_ptr<Auditor>(new Auditor(
       std::move(options), std::move(witness), log, std::move(store)));
 }
@@ -153,15 +153,14 @@ absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
 }
 
 absl::StatusOr<IndexUpdate> Auditor::PendingIndexUpdate() {
-  return index_cache_.Update(store_->index(), replay_->IndexChanges());
+  return store_->index().Prepare(replay_->IndexChanges());
 }
 
 absl::Status Auditor::CommitProgress(AuditorProgress progress,
                                      const IndexUpdate& update) {
   progress.last_timestamp_ms = replay_->last_timestamp_ms();
-  AuditorCommit commit{progress, replay_->ChangedVersions(), update.nodes};
+  AuditorCommit commit{progress, replay_->ChangedEntries(), update};
   RETURN_IF_ERROR(store_->Commit(commit));
-  index_cache_.Remember(update);
   replay_->ClearChanges();
   if (replay_->loaded() > kMaxCachedPositions) replay_->Reset();
   if (options_.saved) options_.saved(progress.range.size());

@@ -105,12 +105,12 @@ class Auditor {
   // Records `evidence` as the failure and returns DATA_LOSS with `message`.
   absl::Status Misbehaved(const std::string& type, const std::string& message,
                           nlohmann::json evidence);
-  // Reads positions' versions from the store.
+  // Reads positions' committed versions from the store.
   class StoredVersions : public VersionSource {
    public:
     explicit StoredVersions(AuditorStore* store) : store_(store) {}
     absl::StatusOr<uint64_t> LoadVersion(const Hash& position) override {
-      return store_->ReadVersion(position);
+      return store_->Version(position);
     }
 
    private:
@@ -139,10 +139,9 @@ class Auditor {
   LogFeed* const log_;
   std::unique_ptr<AuditorStore> store_;
   StoredVersions versions_;
-  // Positions' versions (cached; changes not yet committed), made afresh
-  // each pass from the committed progress, and index nodes near the root.
+  // Positions' versions (changes not yet committed), made afresh each
+  // pass from the committed progress.
   std::unique_ptr<LeafReplay> replay_;
-  IndexWriterCache index_cache_;
   std::string evidence_path_;
 };
 

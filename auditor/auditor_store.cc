@@ -1,5 +1,9 @@
 #include "auditor/auditor_store.h"
 
+#include <algorithm>
+#include <functional>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/util/bytes.h"
 #include "core/util/status_macros.h"
@@ -11,8 +15,9 @@ namespace {
 
 constexpr char kLogKey[] = "m/log";
 constexpr char kFormatKey[] = "m/format";
-// 1 replayed public records (account states); 2 replays public leaves.
-constexpr uint64_t kFormat = 2;
+// 1 replayed public records (account states); 2 replays public leaves and
+// stored the index nodes; 3 stores each position's latest entry only.
+constexpr uint64_t kFormat = 3;
 constexpr char kRangeKey[] = "m/range";  // u64 size || hashes
 constexpr char kLastTimestampKey[] = "m/last-ts";
 constexpr char kVerifiedKey[] = "m/verified";
@@ -20,7 +25,14 @@ constexpr char kTargetKey[] = "m/target";
 constexpr char kFailureKey[] = "m/failure";
 constexpr char kUnsubmittedKey[] = "m/unsubmitted";
 
-std::string VersionKey(const Hash& position) { return "v" + position.bytes(); }
+// 'v' | position -> u64 version | index value hash (32); format 2: the
+// version alone.
+constexpr char kEntryPrefix[] = "v";
+std::string EntryKey(const Hash& position) {
+  return kEntryPrefix + position.bytes();
+}
+// Format 2 only: 'x' | u16 depth | prefix -> an index node.
+constexpr char kNodePrefix[] = "x";
 
 std::string U64(uint64_t v) {
   std::string s;
@@ -28,48 +40,54 @@ std::string U64(uint64_t v) {
   return s;
 }
 
-std::string NodeKey(const IndexPath& path) {
-  std::string k = "x";
-  AppendBigEndian(path.depth, 2, &k);
-  k.append(path.prefix.view().data(), Hash::kSize);
-  return k;
+// Calls f(rest, value) for every key `prefix` | rest.
+absl::Status ForEachKey(
+    const RocksDb& db, absl::string_view prefix,
+    const std::function<absl::Status(absl::string_view, absl::string_view)>&
+        f) {
+  std::unique_ptr<rocksdb::Iterator> it = db.NewIterator();
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+       it->Valid() && absl::StartsWith(ToView(it->key()), prefix); it->Next()) {
+    RETURN_IF_ERROR(
+        f(ToView(it->key()).substr(prefix.size()), ToView(it->value())));
+  }
+  return FromRocksDb(it->status(), "reading the auditor state");
 }
 
-class StoreIndexReader : public IndexNodeReader {
- public:
-  explicit StoreIndexReader(const RocksDb* db) : db_(db) {}
-  absl::StatusOr<IndexNode> Read(const IndexPath& path) override {
-    ASSIGN_OR_RETURN(std::optional<std::string> value, db_->Get(NodeKey(path)));
-    if (!value.has_value()) return IndexNode();
-    return IndexNode::Decode(*value);
-  }
-
- private:
-  const RocksDb* const db_;
-};
+// Calls f(position, value) for every entry key.
+absl::Status ForEachEntry(
+    const RocksDb& db,
+    const std::function<absl::Status(const Hash&, absl::string_view)>& f) {
+  return ForEachKey(db, kEntryPrefix,
+                    [&](absl::string_view rest, absl::string_view value) {
+                      absl::StatusOr<Hash> position = Hash::FromBytes(rest);
+                      if (!position.ok()) {
+                        return absl::DataLossError(
+                            "the auditor state holds a malformed entry key");
+                      }
+                      return f(*position, value);
+                    });
+}
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AuditorStore>> AuditorStore::Open(
-    const std::string& dir) {
+    const std::string& dir, const std::string& log_key) {
   ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db,
                    RocksDb::Open(dir, "auditor state"));
-  return std::unique_ptr<AuditorStore>(new AuditorStore(std::move(db)));
+  std::unique_ptr<AuditorStore> store(new AuditorStore(std::move(db)));
+  RETURN_IF_ERROR(store->BindLog(log_key));
+  RETURN_IF_ERROR(store->LoadIndex());
+  return store;
 }
 
-AuditorStore::AuditorStore(std::unique_ptr<RocksDb> db)
-    : db_(std::move(db)), index_(new StoreIndexReader(db_.get())) {}
+AuditorStore::AuditorStore(std::unique_ptr<RocksDb> db) : db_(std::move(db)) {}
 
-AuditorStore::~AuditorStore() { index_.reset(); }
+AuditorStore::~AuditorStore() = default;
 
 absl::Status AuditorStore::BindLog(const std::string& log_key) {
   ASSIGN_OR_RETURN(std::optional<std::string> format, db_->Get(kFormatKey));
   ASSIGN_OR_RETURN(std::optional<std::string> have, db_->Get(kLogKey));
-  if (have.has_value() && format != U64(kFormat)) {
-    return absl::FailedPreconditionError(
-        "this auditor state was made by an earlier ktlog-auditor for a log "
-        "without the private directory; use a new --state_dir");
-  }
   if (!have.has_value()) {
     RETURN_IF_ERROR(db_->PutSynced(kFormatKey, U64(kFormat)));
     return db_->PutSynced(kLogKey, log_key);
@@ -78,7 +96,61 @@ absl::Status AuditorStore::BindLog(const std::string& log_key) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this auditor state is for the log ", *have, ", not ", log_key));
   }
+  if (format == U64(2)) return ConvertFromFormat2();
+  if (format != U64(kFormat)) {
+    return absl::FailedPreconditionError(
+        "this auditor state was made by an earlier ktlog-auditor for a log "
+        "without the private directory; use a new --state_dir");
+  }
   return absl::OkStatus();
+}
+
+absl::Status AuditorStore::ConvertFromFormat2() {
+  // Each position's index value is in its leaf node.
+  std::map<Hash, Hash> values;
+  RETURN_IF_ERROR(ForEachKey(
+      *db_, kNodePrefix, [&](absl::string_view, absl::string_view data) {
+        ASSIGN_OR_RETURN(IndexNode node, IndexNode::Decode(data));
+        if (node.type == IndexNode::Type::kLeaf) {
+          values[node.key] = node.value_hash;
+        }
+        return absl::OkStatus();
+      }));
+  rocksdb::WriteBatch wb;
+  RETURN_IF_ERROR(
+      ForEachEntry(*db_, [&](const Hash& position, absl::string_view version) {
+        auto value = values.find(position);
+        if (version.size() != 8 || value == values.end()) {
+          return absl::DataLossError(absl::StrCat(
+              "the auditor state (format 2) has no index entry for position ",
+              position.ToHex()));
+        }
+        wb.Put(EntryKey(position), absl::StrCat(version, value->second.view()));
+        return absl::OkStatus();
+      }));
+  std::string end = kNodePrefix;
+  end.back() += 1;
+  wb.DeleteRange(kNodePrefix, end);
+  wb.Put(kFormatKey, U64(kFormat));
+  return db_->WriteSynced(&wb);
+}
+
+absl::Status AuditorStore::LoadIndex() {
+  std::vector<std::pair<Hash, Hash>> entries;
+  RETURN_IF_ERROR(
+      ForEachEntry(*db_, [&](const Hash& position, absl::string_view value) {
+        absl::StatusOr<Hash> value_hash =
+            Hash::FromBytes(value.substr(std::min<size_t>(8, value.size())));
+        if (value.size() != 8 + Hash::kSize || !value_hash.ok()) {
+          return absl::DataLossError(
+              absl::StrCat("the auditor state's entry for position ",
+                           position.ToHex(), " is malformed"));
+        }
+        versions_[position] = ReadBigEndian(value, 8);
+        entries.emplace_back(position, *value_hash);
+        return absl::OkStatus();
+      }));
+  return index_.Apply(std::move(entries)).status();
 }
 
 absl::StatusOr<AuditorProgress> AuditorStore::ReadProgress() {
@@ -113,12 +185,9 @@ absl::StatusOr<AuditorProgress> AuditorStore::ReadProgress() {
   return p;
 }
 
-absl::StatusOr<uint64_t> AuditorStore::ReadVersion(const Hash& position) {
-  ASSIGN_OR_RETURN(std::optional<std::string> v,
-                   db_->Get(VersionKey(position)));
-  if (!v.has_value()) return 0;
-  if (v->size() != 8) return absl::DataLossError("stored version is malformed");
-  return ReadBigEndian(*v, 8);
+uint64_t AuditorStore::Version(const Hash& position) const {
+  auto it = versions_.find(position);
+  return it == versions_.end() ? 0 : it->second;
 }
 
 absl::Status AuditorStore::Commit(const AuditorCommit& c) {
@@ -133,13 +202,14 @@ absl::Status AuditorStore::Commit(const AuditorCommit& c) {
   wb.Put(kVerifiedKey, c.progress.verified_note);
   wb.Put(kTargetKey, c.progress.target_note);
   wb.Put(kUnsubmittedKey, c.progress.unsubmitted_note);
-  for (const auto& [position, version] : c.versions) {
-    wb.Put(VersionKey(position), U64(version));
+  for (const IndexEntry& e : c.entries) {
+    wb.Put(EntryKey(e.position),
+           absl::StrCat(U64(e.version), e.value_hash().view()));
   }
-  for (const auto& [path, node] : c.index_nodes) {
-    wb.Put(NodeKey(path), node.Encode());
-  }
-  return db_->WriteSynced(&wb);
+  RETURN_IF_ERROR(db_->WriteSynced(&wb));
+  for (const IndexEntry& e : c.entries) versions_[e.position] = e.version;
+  index_.Commit(c.index_update);
+  return absl::OkStatus();
 }
 
 absl::Status AuditorStore::MarkSubmitted() {

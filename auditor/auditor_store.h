@@ -1,11 +1,16 @@
 // AuditorStore: the auditor's durable state in its own RocksDB database, so
 // that it resumes after a kill without redoing verified work: the log it
 // audits, how far it has replayed (tree size, compact range and the last
-// leaf's timestamp), every position's latest version and the account index
-// (latest version only), the last checkpoint it verified and cosigned, the
+// leaf's timestamp), every position's latest index entry (version and
+// state commitment), the last checkpoint it verified and cosigned, the
 // checkpoint it is catching up to, and, once it found misbehaviour, the
 // evidence. It holds only public data. Progress is committed with one
 // synced write, so a kill leaves the state of the last commit.
+//
+// The account index itself is held in memory, rebuilt from the stored
+// entries at Open (as the log does, log/index_versions.h): a commit writes
+// one key per changed position, not the index nodes above it. Open takes
+// about a second per 10^5 positions.
 //
 // Thread-compatible; one auditor per state directory (RocksDB locks it).
 #ifndef KTLOG_AUDITOR_AUDITOR_STORE_H_
@@ -17,8 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "core/account/index_tree.h"
+#include "core/account/leaf.h"
 #include "core/merkle/compact_range.h"
 #include "storage/rocksdb.h"
 
@@ -37,29 +44,28 @@ struct AuditorProgress {
 // What one commit changes.
 struct AuditorCommit {
   AuditorProgress progress;
-  std::vector<std::pair<Hash, uint64_t>> versions;  // changed positions
-  std::vector<std::pair<IndexPath, IndexNode>> index_nodes;  // changed nodes
+  std::vector<IndexEntry> entries;  // changed positions, distinct
+  // The index with `entries` applied: index().Prepare() of their values.
+  IndexUpdate index_update;
 };
 
 class AuditorStore {
  public:
-  // Opens (creating) the database in `dir`. FAILED_PRECONDITION if it is in
-  // use or cannot be opened.
+  // Opens (creating) the state in `dir` for the log `log_key` and loads the
+  // index. FAILED_PRECONDITION if it is in use, cannot be opened, or was
+  // made for another log; DATA_LOSS if it is corrupted. A state written by
+  // an earlier ktlog-auditor that stored index nodes is converted.
   static absl::StatusOr<std::unique_ptr<AuditorStore>> Open(
-      const std::string& dir);
+      const std::string& dir, const std::string& log_key);
   ~AuditorStore();
 
-  // Records which log this state is for, or checks it: FAILED_PRECONDITION
-  // for a state made for another log.
-  absl::Status BindLog(const std::string& log_key);
-
   absl::StatusOr<AuditorProgress> ReadProgress();
-  // The latest version at `position` (0 if none).
-  absl::StatusOr<uint64_t> ReadVersion(const Hash& position);
-  // A reader of the stored (committed) index.
-  IndexNodeReader* index() { return index_.get(); }
+  // The latest committed version at `position` (0 if none).
+  uint64_t Version(const Hash& position) const;
+  // The committed account index.
+  InMemoryIndex& index() { return index_; }
 
-  // Writes `commit` with one synced write.
+  // Writes `commit` with one synced write, then applies it in memory.
   absl::Status Commit(const AuditorCommit& commit);
   // Forgets the unsubmitted cosigned note once the log accepted it.
   absl::Status MarkSubmitted();
@@ -72,9 +78,17 @@ class AuditorStore {
 
  private:
   explicit AuditorStore(std::unique_ptr<RocksDb> db);
+  // Records which log this state is for, or checks it; converts an
+  // earlier format.
+  absl::Status BindLog(const std::string& log_key);
+  // Rewrites a format-2 state (index nodes stored) as format 3.
+  absl::Status ConvertFromFormat2();
+  // Reads every stored entry into versions_ and index_.
+  absl::Status LoadIndex();
 
   std::unique_ptr<RocksDb> db_;
-  std::unique_ptr<IndexNodeReader> index_;
+  absl::flat_hash_map<Hash, uint64_t> versions_;
+  InMemoryIndex index_;
 };
 
 }  // namespace ktlog

@@ -127,7 +127,7 @@ class Checker {
     absl::Status order = leaves_.Apply(*leaf);
     if (!order.ok()) return Diverges(index, order.message());
     latest_[leaf->position] =
-        StoredIndexEntry{leaf->position, leaf->version, leaf->state_commitment};
+        IndexEntry{leaf->position, leaf->version, leaf->state_commitment};
     RETURN_IF_ERROR(CheckLookupEntries(index, leaf_bytes, entry, *r));
     range_.Append(HashLeaf(leaf_bytes),
                   [this](const NodeId& id, const Hash& hash) {
@@ -270,7 +270,7 @@ class Checker {
   // index) are exactly those of the leaves.
   absl::Status CheckIndexEntries() {
     size_t seen = 0;
-    RETURN_IF_ERROR(storage_->ReadIndexEntries([&](const StoredIndexEntry& e) {
+    RETURN_IF_ERROR(storage_->ReadIndexEntries([&](const IndexEntry& e) {
       auto it = latest_.find(e.position);
       if (it == latest_.end() || it->second.version != e.version ||
           it->second.state_commitment != e.state_commitment) {
@@ -313,8 +313,8 @@ class Checker {
   NothingYet nothing_;
   AccountReplay records_;
   LeafReplay leaves_;
-  std::map<std::string, Hash> positions_;    // verified, by account id
-  std::map<Hash, StoredIndexEntry> latest_;  // by position
+  std::map<std::string, Hash> positions_;  // verified, by account id
+  std::map<Hash, IndexEntry> latest_;      // by position
   InMemoryIndex index_;
 };
 

@@ -34,7 +34,7 @@ IndexNode IndexVersions::Read(const IndexPath& path, uint64_t version) const {
   if (it == nodes_.end()) return IndexNode();
   const Versions& v = it->second;
   for (auto e = v.rbegin(); e != v.rend(); ++e) {
-    if (e->first <= version) return e->second;
+    if (e->first <= version) return e->second.Unpack();
   }
   return IndexNode();
 }
@@ -47,7 +47,7 @@ absl::Status IndexVersions::Load(std::vector<std::pair<Hash, Hash>> entries,
   nodes_.clear();
   nodes_.reserve(update.nodes.size());
   for (auto& [path, node] : update.nodes) {
-    nodes_[path].emplace_back(version, std::move(node));
+    nodes_[path].emplace_back(version, PackedIndexNode(node));
   }
   node_versions_ = update.nodes.size();
   roots_.clear();
@@ -78,10 +78,10 @@ void IndexVersions::Commit(const IndexUpdate& update, uint64_t version,
   for (const auto& [path, node] : update.nodes) {
     Versions& v = nodes_[path];
     if (!v.empty() && v.back().first == version) {
-      v.back().second = node;  // written twice in one update: last wins
+      v.back().second = PackedIndexNode(node);  // last write wins
       continue;
     }
-    v.emplace_back(version, node);
+    v.emplace_back(version, PackedIndexNode(node));
     ++node_versions_;
     made.paths.push_back(path);
   }

@@ -66,7 +66,7 @@ class IndexVersions {
 
  private:
   class Reader;
-  using Versions = absl::InlinedVector<std::pair<uint64_t, IndexNode>, 1>;
+  using Versions = absl::InlinedVector<std::pair<uint64_t, PackedIndexNode>, 1>;
   struct Made {
     uint64_t version = 0;
     uint64_t time_ms = 0;

@@ -30,9 +30,8 @@ absl::StatusOr<uint64_t> LastLeafTime(LogWriter* storage) {
 absl::Status LoadIndex(LogWriter* storage, IndexVersions* index,
                        const Clock* clock) {
   std::vector<std::pair<Hash, Hash>> entries;
-  RETURN_IF_ERROR(storage->ReadIndexEntries([&](const StoredIndexEntry& e) {
-    entries.emplace_back(e.position,
-                         IndexValueHash(e.version, e.state_commitment));
+  RETURN_IF_ERROR(storage->ReadIndexEntries([&](const IndexEntry& e) {
+    entries.emplace_back(e.position, e.value_hash());
     return absl::OkStatus();
   }));
   uint64_t size = storage->size();
@@ -161,7 +160,7 @@ absl::StatusOr<AppendedLeaf> Integrator::AppendLeaf(const PendingWrite& w,
   AppendedLeaf appended{b->range.size(), HashLeaf(leaf_bytes)};
   b->record_hashes[w.record_hash] = appended.leaf_index;
   b->index_changes[leaf.position] =
-      StoredIndexEntry{leaf.position, leaf.version, leaf.state_commitment};
+      IndexEntry{leaf.position, leaf.version, leaf.state_commitment};
   b->range.Append(appended.leaf_hash, [b](const NodeId& node, const Hash& h) {
     b->storage.nodes.emplace_back(node, h);
   });
@@ -179,8 +178,7 @@ absl::Status Integrator::Store(Batch* b, IntegratedBatch* out) {
   sb.accounts = replay_.Changed();
   std::vector<std::pair<Hash, Hash>> changes;
   for (const auto& [position, e] : b->index_changes) {
-    changes.emplace_back(position,
-                         IndexValueHash(e.version, e.state_commitment));
+    changes.emplace_back(position, e.value_hash());
     sb.index_entries.push_back(e);
   }
   ASSIGN_OR_RETURN(IndexUpdate update, index_->Prepare(std::move(changes)));

@@ -84,7 +84,7 @@ class Integrator final : public BatchSink {
     StorageBatch storage;
     CompactRange range;
     absl::flat_hash_map<Hash, uint64_t> record_hashes;  // in this batch
-    std::map<Hash, StoredIndexEntry> index_changes;  // by position, last wins
+    std::map<Hash, IndexEntry> index_changes;  // by position, last wins
   };
 
   Integrator(LogWriter* storage, CheckpointPublisher* publisher,

@@ -45,7 +45,7 @@ for n in $SIZES; do
   echo "server start-up on $have entries: ${STARTUP} s"
   rm -rf "$WORK/auditor"
   t0=$(date +%s.%N)
-  "$BIN/auditor/ktlog-auditor" --log="$ADDR" --tiles="$TILES" --log_key="$KEY" \
+  "$BIN/auditor/ktlog-auditor" --plaintext --log="$ADDR" --tiles="$TILES" --log_key="$KEY" \
     --key_file="$WORK/w.key" --state_dir="$WORK/auditor" >/dev/null
   echo "auditor catch-up over the tiles: $have entries in $(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }') s"
 done

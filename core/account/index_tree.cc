@@ -143,6 +143,27 @@ Hash IndexNode::hash() const {
   }
 }
 
+PackedIndexNode::PackedIndexNode(const IndexNode& node) : type_(node.type) {
+  if (type_ == IndexNode::Type::kInternal) {
+    first_ = node.left;
+    second_ = node.right;
+  } else if (type_ == IndexNode::Type::kLeaf) {
+    first_ = node.key;
+    second_ = node.value_hash;
+  }
+}
+
+IndexNode PackedIndexNode::Unpack() const {
+  switch (type_) {
+    case IndexNode::Type::kInternal:
+      return IndexNode::Internal(first_, second_);
+    case IndexNode::Type::kLeaf:
+      return IndexNode::Leaf(first_, second_);
+    default:
+      return IndexNode();
+  }
+}
+
 std::string IndexNode::Encode() const {
   std::string out(1, static_cast<char>(type));
   if (type == Type::kInternal) {
@@ -178,6 +199,9 @@ absl::StatusOr<IndexUpdate> UpdateIndex(
       return absl::InvalidArgumentError("index update has a key twice");
     }
   }
+  // About two nodes per new key in a bulk build; more per key, fewer keys,
+  // in a small update of a large index.
+  update.nodes.reserve(2 * changes.size() + 64);
   ASSIGN_OR_RETURN(update.root, Update(reader, IndexPath::Root(), root, changes,
                                        &update.nodes));
   return update;
@@ -222,58 +246,24 @@ absl::StatusOr<Hash> IndexRoot(IndexNodeReader* reader) {
   return root.hash();
 }
 
-namespace {
-
-// Reads through `base` and keeps what it read shallower than
-// kIndexCacheDepth in `cache`.
-class CachingIndexReader : public IndexNodeReader {
- public:
-  CachingIndexReader(IndexNodeReader* base,
-                     std::map<IndexPath, IndexNode>* cache)
-      : base_(base), cache_(cache) {}
-
-  absl::StatusOr<IndexNode> Read(const IndexPath& path) override {
-    if (path.depth < kIndexCacheDepth) {
-      auto it = cache_->find(path);
-      if (it != cache_->end()) return it->second;
-    }
-    ASSIGN_OR_RETURN(IndexNode node, base_->Read(path));
-    if (path.depth < kIndexCacheDepth && node.type != IndexNode::Type::kEmpty) {
-      (*cache_)[path] = node;
-    }
-    return node;
-  }
-
- private:
-  IndexNodeReader* const base_;
-  std::map<IndexPath, IndexNode>* const cache_;
-};
-
-}  // namespace
-
-absl::StatusOr<IndexUpdate> IndexWriterCache::Update(
-    IndexNodeReader* base, std::vector<std::pair<Hash, Hash>> changes) {
-  CachingIndexReader reader(base, &nodes_);
-  return UpdateIndex(&reader, std::move(changes));
-}
-
-void IndexWriterCache::Remember(const IndexUpdate& update) {
-  for (const auto& [path, node] : update.nodes) {
-    if (path.depth < kIndexCacheDepth) nodes_[path] = node;
-  }
-}
-
 absl::StatusOr<IndexNode> InMemoryIndex::Read(const IndexPath& path) {
   auto it = nodes_.find(path);
-  return it == nodes_.end() ? IndexNode() : it->second;
+  return it == nodes_.end() ? IndexNode() : it->second.Unpack();
 }
 
 absl::StatusOr<IndexUpdate> InMemoryIndex::Apply(
     std::vector<std::pair<Hash, Hash>> changes) {
-  ASSIGN_OR_RETURN(IndexUpdate update, UpdateIndex(this, std::move(changes)));
-  for (const auto& [path, node] : update.nodes) nodes_[path] = node;
-  root_ = update.root;
+  ASSIGN_OR_RETURN(IndexUpdate update, Prepare(std::move(changes)));
+  Commit(update);
   return update;
+}
+
+void InMemoryIndex::Commit(const IndexUpdate& update) {
+  nodes_.reserve(nodes_.size() + update.nodes.size());
+  for (const auto& [path, node] : update.nodes) {
+    nodes_.insert_or_assign(path, PackedIndexNode(node));
+  }
+  root_ = update.root;
 }
 
 Hash NaiveIndexRoot(const std::map<Hash, Hash>& entries) {

@@ -1,7 +1,7 @@
 // Building, updating and proving the account index (core/account/index.h)
 // over a node store. The same algorithm runs over the log's in-memory
-// versioned index (log/index_versions.h), the auditor's RocksDB store and
-// InMemoryIndex (fsck, tests), so every party computes roots the same way.
+// versioned index (log/index_versions.h) and InMemoryIndex (the auditor,
+// fsck, tests), so every party computes roots the same way.
 //
 // Nodes are addressed by their path: a depth and the key bits above it.
 // Only non-empty nodes are stored; keys are never deleted (accounts are
@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "core/account/index.h"
 
@@ -58,6 +59,20 @@ struct IndexNode {
   }
 };
 
+// An IndexNode as an index held in memory keeps it: the two hashes its
+// type uses (a leaf's key and value hash, or an internal node's children),
+// 65 bytes instead of 129.
+class PackedIndexNode {
+ public:
+  PackedIndexNode() = default;
+  explicit PackedIndexNode(const IndexNode& node);
+  IndexNode Unpack() const;
+
+ private:
+  IndexNode::Type type_ = IndexNode::Type::kEmpty;
+  Hash first_, second_;
+};
+
 // Read access to one version of an index.
 class IndexNodeReader {
  public:
@@ -87,40 +102,26 @@ absl::StatusOr<IndexProof> ProveIndex(IndexNodeReader* reader, const Hash& key,
 // The root hash of the index `reader` reads.
 absl::StatusOr<Hash> IndexRoot(IndexNodeReader* reader);
 
-// Index nodes shallower than this stay in memory at the index's single
-// writer (the log's integrator, the auditor): at most 2^16 of them, which
-// covers every read of an update for indexes up to ~2^15 accounts and all
-// but the deepest few levels beyond.
-inline constexpr int kIndexCacheDepth = 16;
-
-// The index's single writer's cache of the nodes near the root, which every
-// update reads. Exact as long as the owner is the only writer and
-// Remember()s every update it commits. Thread-compatible.
-class IndexWriterCache {
- public:
-  // UpdateIndex() against the index `base` reads (the latest committed
-  // version), reading through the cache.
-  absl::StatusOr<IndexUpdate> Update(
-      IndexNodeReader* base, std::vector<std::pair<Hash, Hash>> changes);
-  // Records the nodes of a committed update.
-  void Remember(const IndexUpdate& update);
-
- private:
-  std::map<IndexPath, IndexNode> nodes_;
-};
-
-// An index held in memory: the latest version only. Thread-compatible.
+// An index held in memory: the latest version only (the auditor, fsck,
+// tests). Thread-compatible.
 class InMemoryIndex : public IndexNodeReader {
  public:
   absl::StatusOr<IndexNode> Read(const IndexPath& path) override;
-  // UpdateIndex() against this index, then stores the result. Returns the
-  // update (its nodes are what a versioned store would write).
+  // UpdateIndex() against this index; nothing changes until Commit.
+  absl::StatusOr<IndexUpdate> Prepare(
+      std::vector<std::pair<Hash, Hash>> changes) {
+    return UpdateIndex(this, std::move(changes));
+  }
+  // Stores `update`, which Prepare made against this index as it is now.
+  void Commit(const IndexUpdate& update);
+  // Prepare, then Commit. Returns the update (its nodes are what a
+  // versioned store would write).
   absl::StatusOr<IndexUpdate> Apply(std::vector<std::pair<Hash, Hash>> changes);
   Hash root() const { return root_; }
   size_t node_count() const { return nodes_.size(); }
 
  private:
-  std::map<IndexPath, IndexNode> nodes_;
+  absl::flat_hash_map<IndexPath, PackedIndexNode> nodes_;
   Hash root_ = kEmptyIndexHash;
 };
 

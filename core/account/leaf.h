@@ -50,6 +50,17 @@ inline std::pair<Hash, Hash> IndexEntryOf(const Leaf& leaf) {
   return {leaf.position, IndexValueHash(leaf.version, leaf.state_commitment)};
 }
 
+// A position's latest index entry as stored: the version and state
+// commitment of its latest leaf. The log (log/storage/) and the auditor keep
+// one per position and rebuild the account index from them at start.
+struct IndexEntry {
+  Hash position;
+  uint64_t version = 0;
+  Hash state_commitment;
+
+  Hash value_hash() const { return IndexValueHash(version, state_commitment); }
+};
+
 }  // namespace ktlog
 
 #endif  // KTLOG_CORE_ACCOUNT_LEAF_H_

@@ -84,11 +84,11 @@ std::vector<std::pair<Hash, Hash>> LeafReplay::IndexChanges() const {
   return out;
 }
 
-std::vector<std::pair<Hash, uint64_t>> LeafReplay::ChangedVersions() const {
-  std::vector<std::pair<Hash, uint64_t>> out;
+std::vector<IndexEntry> LeafReplay::ChangedEntries() const {
+  std::vector<IndexEntry> out;
   out.reserve(changed_.size());
   for (const auto& [position, commitment] : changed_) {
-    out.emplace_back(position, versions_.at(position));
+    out.push_back(IndexEntry{position, versions_.at(position), commitment});
   }
   return out;
 }

@@ -106,8 +106,9 @@ class LeafReplay {
   // The account index changes since construction or the last
   // ClearChanges(): position -> IndexValueHash of its latest leaf.
   std::vector<std::pair<Hash, Hash>> IndexChanges() const;
-  // The latest version of each position changed (to store).
-  std::vector<std::pair<Hash, uint64_t>> ChangedVersions() const;
+  // The latest index entry of each position changed (to store), by
+  // position.
+  std::vector<IndexEntry> ChangedEntries() const;
 
   void ClearChanges() { changed_.clear(); }
   // Forgets the versions read (they are read again from the source).

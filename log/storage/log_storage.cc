@@ -153,7 +153,7 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
                              batch.end()),
            account.Encode());
   }
-  for (const StoredIndexEntry& e : batch.index_entries) {
+  for (const IndexEntry& e : batch.index_entries) {
     std::string value = layout::U64Value(e.version);
     absl::StrAppend(&value, e.state_commitment.view());
     wb.Put(layout::IndexEntryKey(e.position), value);
@@ -333,7 +333,7 @@ absl::StatusOr<std::vector<uint64_t>> LogStorage::ReadIndexVersions() {
 }
 
 absl::Status LogStorage::ReadIndexEntries(
-    const std::function<absl::Status(const StoredIndexEntry&)>& f) {
+    const std::function<absl::Status(const IndexEntry&)>& f) {
   std::string prefix = layout::IndexEntryPrefix();
   std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
@@ -342,7 +342,7 @@ absl::Status LogStorage::ReadIndexEntries(
     if (key.size() != 1 + Hash::kSize || value.size() != 8 + Hash::kSize) {
       return absl::DataLossError("malformed stored index entry");
     }
-    StoredIndexEntry e;
+    IndexEntry e;
     e.position = Hash::FromBytesOrDie(key.substr(1));
     e.version = ReadBigEndian(value, 8);
     e.state_commitment = Hash::FromBytesOrDie(value.substr(8));

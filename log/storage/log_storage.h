@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "core/account/account.h"
 #include "core/account/index_tree.h"
+#include "core/account/leaf.h"
 #include "core/crypto/hash.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/proof.h"
@@ -60,14 +61,6 @@ struct AccountPosition {
   std::string proof;  // VrfPublicKey::kProofSize bytes
 };
 
-// A position's latest account index entry: the version and state
-// commitment of its latest leaf (IndexEntryOf gives its value).
-struct StoredIndexEntry {
-  Hash position;
-  uint64_t version = 0;
-  Hash state_commitment;
-};
-
 // One record's place in its account's history.
 struct HistoryEntry {
   std::string account_id;
@@ -88,8 +81,8 @@ struct StorageBatch {
   std::vector<AccountState> accounts;          // changed accounts, final state
   // Accounts whose position is stored for the first time.
   std::vector<std::pair<std::string, AccountPosition>> positions;
-  std::vector<StoredIndexEntry> index_entries;  // changed positions
-  Hash index_root;                              // the index after the batch
+  std::vector<IndexEntry> index_entries;  // changed positions
+  Hash index_root;                        // the index after the batch
 
   uint64_t end() const { return begin + leaves.size(); }
 };
@@ -144,7 +137,7 @@ class LogReader {
   // order; stops at the first error `f` returns. DATA_LOSS if one is
   // malformed.
   virtual absl::Status ReadIndexEntries(
-      const std::function<absl::Status(const StoredIndexEntry&)>& f) = 0;
+      const std::function<absl::Status(const IndexEntry&)>& f) = 0;
   // Up to `limit` entries of the account's history with version >=
   // from_version and leaf index < below, ascending by version.
   virtual absl::StatusOr<std::vector<HistoryEntry>> ReadHistory(
@@ -243,7 +236,7 @@ class LogStorage final : public LogWriter,
       const std::string& account_id, uint64_t size) override;
   absl::StatusOr<Hash> ReadIndexRoot(uint64_t size) override;
   absl::Status ReadIndexEntries(
-      const std::function<absl::Status(const StoredIndexEntry&)>& f) override;
+      const std::function<absl::Status(const IndexEntry&)>& f) override;
   absl::StatusOr<std::vector<HistoryEntry>> ReadHistory(
       const std::string& account_id, uint64_t from_version, uint64_t below,
       size_t limit) override;
