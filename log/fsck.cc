@@ -128,7 +128,7 @@ class Checker {
     if (!order.ok()) return Diverges(index, order.message());
     latest_[leaf->position] =
         IndexEntry{leaf->position, leaf->version, leaf->state_commitment};
-    RETURN_IF_ERROR(CheckLookupEntries(index, leaf_bytes, entry, *r));
+    RETURN_IF_ERROR(CheckLookupEntries(index, leaf_bytes, *r));
     range_.Append(HashLeaf(leaf_bytes),
                   [this](const NodeId& id, const Hash& hash) {
                     pending_nodes_.emplace_back(id, hash);
@@ -200,17 +200,11 @@ class Checker {
   }
 
   absl::Status CheckLookupEntries(uint64_t index, const std::string& leaf_bytes,
-                                  const PrivateEntry& entry,
                                   const DeviceRecord& r) {
     ASSIGN_OR_RETURN(std::optional<uint64_t> by_leaf,
                      storage_->FindLeafIndex(HashLeaf(leaf_bytes)));
     if (by_leaf != index) {
       return Diverges(index, "the leaf-hash entry is missing or wrong");
-    }
-    ASSIGN_OR_RETURN(std::optional<uint64_t> by_record,
-                     storage_->FindRecord(Sha256(entry.record)));
-    if (by_record != index) {
-      return Diverges(index, "the record-hash entry is missing or wrong");
     }
     ASSIGN_OR_RETURN(
         std::vector<HistoryEntry> h,

@@ -2,7 +2,7 @@
 // behind them and compares it with what is stored, in the manner of
 // Tessera's fsck: every leaf and record (signature, account rules,
 // commitment openings, VRF positions, versions, timestamps); every stored
-// tree node; every leaf-hash, record-hash and history entry; at every
+// tree node; every leaf-hash and history entry; at every
 // stored batch end, the account states and the index root; the latest
 // index entries (from which the server rebuilds its index); finally the
 // latest checkpoint against the recomputed roots.

@@ -105,7 +105,9 @@ absl::StatusOr<absl::Status> Integrator::Admit(const PendingWrite& w,
       it != b.record_hashes.end()) {
     existing = it->second;
   } else {
-    ASSIGN_OR_RETURN(existing, storage_->FindRecord(w.record_hash));
+    ASSIGN_OR_RETURN(existing, storage_->FindRecord(w.record.account_id,
+                                                    w.record.account_version,
+                                                    w.record_hash));
   }
   if (existing.has_value()) {
     return absl::AlreadyExistsError(absl::StrCat(
@@ -168,7 +170,6 @@ absl::StatusOr<AppendedLeaf> Integrator::AppendLeaf(const PendingWrite& w,
   sb.leaves.push_back(std::move(leaf_bytes));
   sb.leaf_hashes.push_back(appended.leaf_hash);
   sb.entries.push_back(std::move(entry));
-  sb.record_hashes.push_back(w.record_hash);
   sb.history.push_back(HistoryEntry{id, state.version, appended.leaf_index});
   return appended;
 }

@@ -8,11 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "core/account/index.h"
 #include "core/account/index_tree.h"
+#include "core/util/bytes.h"
 #include "core/util/clock.h"
 #include "gtest/gtest.h"
 #include "log/fsck.h"
 #include "log/storage/log_storage.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "tests/test_env.h"
 #include "verifier/lookup.h"
 
@@ -377,6 +379,84 @@ TEST(IndexIntegrationTest, FsckPassesAndFindsEachKindOfCorruption) {
     EXPECT_NE(bad.status.message().find(c.expect), std::string::npos)
         << bad.status;
   }
+}
+
+// Rewrites the data dir at `dir` as format 4 stored it: every account
+// state in its canonical encoding, records inline, and the leaf hashes as
+// level-0 tree nodes. Returns how many states.
+int RewriteStatesAsFormat4(const std::string& dir) {
+  rocksdb::DB* raw;
+  rocksdb::Options options;
+  EXPECT_TRUE(rocksdb::DB::Open(options, dir, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  RecordAt record_at = [&](uint64_t index) -> absl::StatusOr<std::string> {
+    std::string key = "e", entry;
+    AppendBigEndian(index, 8, &key);
+    if (!db->Get(rocksdb::ReadOptions(), key, &entry).ok()) {
+      return absl::NotFoundError(key);
+    }
+    return entry.substr(2, ReadBigEndian(entry, 2));
+  };
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions()));
+  rocksdb::WriteBatch wb;
+  int n = 0;
+  for (it->Seek("a"); it->Valid() && it->key()[0] == 'a'; it->Next(), ++n) {
+    auto state = DecodeAccountStateByReference(
+        std::string(it->value().ToString()), record_at);
+    EXPECT_TRUE(state.ok()) << state.status();
+    if (state.ok()) wb.Put(it->key(), state->Encode());
+  }
+  for (it->Seek("r"); it->Valid() && it->key()[0] == 'r'; it->Next()) {
+    wb.Put(std::string("n\0", 2) + it->key().ToString().substr(1),
+           std::string(HashLeaf(it->value().ToString()).view()));
+  }
+  std::string four;
+  AppendBigEndian(4, 8, &four);
+  wb.Put("m/format", four);
+  EXPECT_TRUE(db->Write(rocksdb::WriteOptions(), &wb).ok());
+  return n;
+}
+
+TEST(IndexIntegrationTest, ConvertsAFormat4DataDir) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice"), bob("bob");
+  for (const char* d : {"phone", "laptop", "tablet"}) env->Append(alice.Add(d));
+  env->Append(alice.Rotate());
+  env->Append(alice.Remove("laptop"));
+  env->Append(alice.Add("watch"));
+  env->Append(bob.Add("phone"));
+  LogCheckpoint cp = env->Checkpoint();
+  auto before = Lookup(env.get(), cp, "alice");
+  ASSERT_TRUE(before.ok()) << before.status();
+  std::string dir = env->data_dir();
+  env->Stop();
+  EXPECT_GE(RewriteStatesAsFormat4(dir), 2);
+
+  // Opening converts it; fsck recomputes every state and finds them equal.
+  FsckReport report = FsckDir(dir);
+  ASSERT_TRUE(report.status.ok()) << report.status;
+  EXPECT_EQ(report.accounts, 2u);
+  {
+    rocksdb::DB* raw;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions()));
+    it->Seek(std::string("n\0", 2));
+    ASSERT_TRUE(it->Valid());
+    EXPECT_EQ(it->key()[1], 1) << "leaf hashes left among the tree nodes";
+    for (it->Seek("a"); it->Valid() && it->key()[0] == 'a'; it->Next()) {
+      EXPECT_EQ(static_cast<uint8_t>(it->value()[0]),
+                kAccountStateByReferenceFormat);
+    }
+  }
+  env->Restart();
+  auto after = Lookup(env.get(), cp, "alice");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->state, before->state);
+  EXPECT_EQ(DeviceIds(*after),
+            (std::set<std::string>{"phone", "tablet", "watch"}));
 }
 
 }  // namespace

@@ -17,22 +17,35 @@ void AppendU16Prefixed(absl::string_view s, std::string* out) {
 
 }  // namespace
 
-std::string AccountState::Encode() const {
-  std::string out(1, static_cast<char>(kAccountStateFormat));
-  AppendU16Prefixed(account_id, &out);
-  out += account_key;
-  AppendBigEndian(version, 8, &out);
-  AppendBigEndian(devices.size(), 2, &out);
-  for (const auto& [id, device] : devices) {
+namespace {
+
+// The canonical encoding, or with records by reference.
+std::string EncodeState(const AccountState& s, bool by_reference) {
+  std::string out(
+      1, static_cast<char>(by_reference ? kAccountStateByReferenceFormat
+                                        : kAccountStateFormat));
+  AppendU16Prefixed(s.account_id, &out);
+  out += s.account_key;
+  AppendBigEndian(s.version, 8, &out);
+  AppendBigEndian(s.devices.size(), 2, &out);
+  for (const auto& [id, device] : s.devices) {
     AppendBigEndian(device.leaf_index, 8, &out);
-    AppendU16Prefixed(device.record, &out);
+    if (!by_reference) AppendU16Prefixed(device.record, &out);
   }
-  AppendBigEndian(key_chain.size(), 2, &out);
-  for (const ChainedRotation& r : key_chain) {
+  AppendBigEndian(s.key_chain.size(), 2, &out);
+  for (const ChainedRotation& r : s.key_chain) {
     AppendBigEndian(r.leaf_index, 8, &out);
-    AppendU16Prefixed(r.record, &out);
+    if (!by_reference) AppendU16Prefixed(r.record, &out);
   }
   return out;
+}
+
+}  // namespace
+
+std::string AccountState::Encode() const { return EncodeState(*this, false); }
+
+std::string AccountState::EncodeByReference() const {
+  return EncodeState(*this, true);
 }
 
 namespace {
@@ -52,15 +65,33 @@ absl::StatusOr<DeviceRecord> DecodeStateRecord(absl::string_view bytes,
   return r;
 }
 
+// Reads one entry's leaf index and record: inline (record_at null), or
+// by reference. False if the encoding ends early.
+absl::StatusOr<bool> ReadStateEntry(ByteReader& r, const RecordAt* record_at,
+                                    uint64_t* leaf_index, std::string* record) {
+  absl::string_view bytes;
+  if (!r.ReadU64(leaf_index)) return false;
+  if (record_at != nullptr) {
+    ASSIGN_OR_RETURN(*record, (*record_at)(*leaf_index));
+    return true;
+  }
+  if (!r.ReadU16Prefixed(&bytes)) return false;
+  *record = std::string(bytes);
+  return true;
+}
+
 // The device entries of a state encoding.
-absl::Status DecodeDevices(ByteReader& r, AccountState* s) {
+absl::Status DecodeDevices(ByteReader& r, const RecordAt* record_at,
+                           AccountState* s) {
   uint16_t count = 0;
   if (!r.ReadU16(&count)) return absl::OkStatus();
   std::string previous;
   for (uint16_t i = 0; i < count && !r.failed(); ++i) {
     uint64_t leaf_index = 0;
-    absl::string_view bytes;
-    if (!r.ReadU64(&leaf_index) || !r.ReadU16Prefixed(&bytes)) break;
+    std::string bytes;
+    ASSIGN_OR_RETURN(bool read,
+                     ReadStateEntry(r, record_at, &leaf_index, &bytes));
+    if (!read) break;
     ASSIGN_OR_RETURN(DeviceRecord d,
                      DecodeStateRecord(bytes, Operation::kAddDevice, *s));
     if (i > 0 && d.device_id <= previous) {
@@ -69,19 +100,22 @@ absl::Status DecodeDevices(ByteReader& r, AccountState* s) {
     }
     previous = d.device_id;
     s->devices[d.device_id] =
-        ActiveDevice{d.key, leaf_index, d.account_version, std::string(bytes)};
+        ActiveDevice{d.key, leaf_index, d.account_version, std::move(bytes)};
   }
   return absl::OkStatus();
 }
 
 // The key chain entries of a state encoding.
-absl::Status DecodeKeyChain(ByteReader& r, AccountState* s) {
+absl::Status DecodeKeyChain(ByteReader& r, const RecordAt* record_at,
+                            AccountState* s) {
   uint16_t count = 0;
   if (!r.ReadU16(&count)) return absl::OkStatus();
   for (uint16_t i = 0; i < count && !r.failed(); ++i) {
     uint64_t leaf_index = 0;
-    absl::string_view bytes;
-    if (!r.ReadU64(&leaf_index) || !r.ReadU16Prefixed(&bytes)) break;
+    std::string bytes;
+    ASSIGN_OR_RETURN(bool read,
+                     ReadStateEntry(r, record_at, &leaf_index, &bytes));
+    if (!read) break;
     ASSIGN_OR_RETURN(
         DeviceRecord d,
         DecodeStateRecord(bytes, Operation::kRotateAccountKey, *s));
@@ -91,7 +125,7 @@ absl::Status DecodeKeyChain(ByteReader& r, AccountState* s) {
           "account state key chain is not in version order");
     }
     s->key_chain.push_back(
-        ChainedRotation{leaf_index, d.account_version, std::string(bytes)});
+        ChainedRotation{leaf_index, d.account_version, std::move(bytes)});
   }
   if (s->key_chain.size() > kMaxKeyChain) {
     return absl::InvalidArgumentError("account state key chain is too long");
@@ -116,7 +150,10 @@ void TrimKeyChain(AccountState* s) {
 
 }  // namespace
 
-absl::StatusOr<AccountState> DecodeAccountState(absl::string_view data) {
+namespace {
+
+absl::StatusOr<AccountState> DecodeState(absl::string_view data,
+                                         const RecordAt* record_at) {
   ByteReader r(data);
   uint8_t format = 0;
   absl::string_view id, key;
@@ -127,15 +164,28 @@ absl::StatusOr<AccountState> DecodeAccountState(absl::string_view data) {
   r.ReadU64(&s.version);
   s.account_id = std::string(id);
   s.account_key = std::string(key);
-  if (r.failed() || format != kAccountStateFormat) {
+  uint8_t want = record_at != nullptr ? kAccountStateByReferenceFormat
+                                      : kAccountStateFormat;
+  if (r.failed() || format != want) {
     return absl::InvalidArgumentError("malformed account state encoding");
   }
-  RETURN_IF_ERROR(DecodeDevices(r, &s));
-  RETURN_IF_ERROR(DecodeKeyChain(r, &s));
+  RETURN_IF_ERROR(DecodeDevices(r, record_at, &s));
+  RETURN_IF_ERROR(DecodeKeyChain(r, record_at, &s));
   if (r.failed() || !r.empty() || s.devices.size() > kMaxDevicesPerAccount) {
     return absl::InvalidArgumentError("malformed account state encoding");
   }
   return s;
+}
+
+}  // namespace
+
+absl::StatusOr<AccountState> DecodeAccountState(absl::string_view data) {
+  return DecodeState(data, nullptr);
+}
+
+absl::StatusOr<AccountState> DecodeAccountStateByReference(
+    absl::string_view data, const RecordAt& record_at) {
+  return DecodeState(data, &record_at);
 }
 
 absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,

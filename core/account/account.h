@@ -14,13 +14,16 @@
 //    kMaxKeyChain rotations in the key chain.
 //
 // AccountState also has a canonical encoding (docs/formats.md) used for
-// storage, for state commitments and in lookups: it carries the signed
-// records of the active devices and the key chain, so that a contact can
-// check every device against the account key.
+// state commitments and in lookups: it carries the signed records of the
+// active devices and the key chain, so that a contact can check every
+// device against the account key. The log's data dir stores the same
+// encoding with each record replaced by its leaf index (the records are
+// stored once, behind their leaves).
 #ifndef KTLOG_CORE_ACCOUNT_ACCOUNT_H_
 #define KTLOG_CORE_ACCOUNT_ACCOUNT_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -36,6 +39,8 @@ inline constexpr size_t kMaxDevicesPerAccount = 100;
 // The most rotation records an account's key chain may hold.
 inline constexpr size_t kMaxKeyChain = 100;
 inline constexpr uint8_t kAccountStateFormat = 2;
+// The format byte of the encoding whose records are leaf indexes only.
+inline constexpr uint8_t kAccountStateByReferenceFormat = 0x82;
 
 struct ActiveDevice {
   std::string key;          // the device identity public key
@@ -79,6 +84,9 @@ struct AccountState {
   //   u16+n add-device record | u16 chain length | per rotation, oldest
   //   first: u64 leaf index | u16+n rotate record
   std::string Encode() const;
+  // The same with format kAccountStateByReferenceFormat and each record
+  // (u16+n) left out: its leaf index says where it is stored.
+  std::string EncodeByReference() const;
 
   friend bool operator==(const AccountState& a, const AccountState& b) {
     return a.account_id == b.account_id && a.account_key == b.account_key &&
@@ -93,6 +101,13 @@ struct AccountState {
 // account, in version order; no version above the state's. Signatures are
 // not checked here (verifier/lookup.h does).
 absl::StatusOr<AccountState> DecodeAccountState(absl::string_view data);
+
+// Decodes EncodeByReference() of the account `account_id`, reading each
+// record with `record_at(leaf index)`, and checks it as DecodeAccountState
+// does. Errors: record_at's, or INVALID_ARGUMENT.
+using RecordAt = std::function<absl::StatusOr<std::string>(uint64_t)>;
+absl::StatusOr<AccountState> DecodeAccountStateByReference(
+    absl::string_view data, const RecordAt& record_at);
 
 // Applies `record`, stored at `leaf_index`, to `state` (the record's
 // account; a default state for an account that does not exist yet).

@@ -93,7 +93,7 @@ class AccountRulesTest : public ::testing::Test {
     AccountState before = state_;
     absl::Status s = ApplyRecord(r, next_index_, &state_);
     if (s.ok()) {
-      ++next_index_;
+      records_[next_index_++] = r.Encode();
     } else {
       EXPECT_EQ(state_, before) << "a rejected record must not change state";
     }
@@ -104,6 +104,7 @@ class AccountRulesTest : public ::testing::Test {
   Ed25519PrivateKey key2_ = Ed25519PrivateKey::Generate();
   AccountState state_;
   uint64_t next_index_ = 0;
+  std::map<uint64_t, std::string> records_;  // applied, by leaf index
 };
 
 TEST_F(AccountRulesTest, Lifecycle) {
@@ -150,6 +151,32 @@ TEST_F(AccountRulesTest, Lifecycle) {
   auto decoded = DecodeAccountState(state_.Encode());
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(*decoded, state_);
+
+  // By reference: the same state, its records read from where they are
+  // stored; checked as the canonical encoding is.
+  std::string by_reference = state_.EncodeByReference();
+  EXPECT_LT(by_reference.size(), state_.Encode().size());
+  RecordAt stored = [&](uint64_t i) -> absl::StatusOr<std::string> {
+    auto it = records_.find(i);
+    if (it == records_.end()) return absl::NotFoundError("no such leaf");
+    return it->second;
+  };
+  auto from_refs = DecodeAccountStateByReference(by_reference, stored);
+  ASSERT_TRUE(from_refs.ok()) << from_refs.status();
+  EXPECT_EQ(*from_refs, state_);
+  // Device d1's reference (leaf 0) leads to the rotation at leaf 3.
+  RecordAt wrong = [&](uint64_t i) { return stored(i == 0 ? 3 : i); };
+  EXPECT_EQ(DecodeAccountStateByReference(by_reference, wrong).status().code(),
+            absl::StatusCode::kInvalidArgument)
+      << "a reference to the wrong record";
+  RecordAt missing = [](uint64_t) -> absl::StatusOr<std::string> {
+    return absl::DataLossError("gone");
+  };
+  EXPECT_EQ(
+      DecodeAccountStateByReference(by_reference, missing).status().code(),
+      absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(DecodeAccountState(by_reference).ok());
+  EXPECT_FALSE(DecodeAccountStateByReference(state_.Encode(), stored).ok());
 }
 
 TEST_F(AccountRulesTest, DeviceLimit) {

@@ -56,9 +56,7 @@ std::string LeafHashKey(const Hash& leaf_hash) {
   return absl::StrCat(absl::string_view(&kLeafHash, 1), leaf_hash.view());
 }
 
-std::string RecordHashKey(const Hash& record_hash) {
-  return absl::StrCat(absl::string_view(&kRecordHash, 1), record_hash.view());
-}
+std::string Format4RecordHashPrefix() { return std::string(1, kRecordHash); }
 
 std::string NodeKey(const NodeId& id) {
   std::string k(1, kNode);
@@ -78,6 +76,7 @@ std::optional<NodeId> ParseNodeKey(absl::string_view key) {
 std::string AccountStatePrefix(absl::string_view account_id) {
   return PerAccount(kAccountState, account_id);
 }
+std::string AllAccountStatesPrefix() { return std::string(1, kAccountState); }
 std::string HistoryPrefix(absl::string_view account_id) {
   return PerAccount(kHistory, account_id);
 }

@@ -29,8 +29,11 @@ namespace layout {
 // FormatKey() as a u64. 1 was ktlog before the key layout was versioned; 2
 // had public records as leaves; 3 was the private directory with versioned
 // index nodes; 4 keeps only the latest index entries (the index is held in
-// memory, log/index_versions.h).
-inline constexpr uint64_t kDataDirFormat = 4;
+// memory, log/index_versions.h); 5 stores account states with their records
+// by reference (AccountState::EncodeByReference), no level-0 tree nodes (a
+// leaf's hash is computed from the leaf) and no record hashes. LogStorage
+// converts a format-4 data dir to 5 when it opens it.
+inline constexpr uint64_t kDataDirFormat = 5;
 
 std::string FormatKey();      // "m/format"  -> u64 format
 std::string IdentityKey();    // "m/identity" -> origin "\n" log key
@@ -48,18 +51,21 @@ std::string EntryKey(uint64_t index);
 // 'h' | leaf hash (32) -> u64 leaf index.
 std::string LeafHashKey(const Hash& leaf_hash);
 
-// 'd' | record hash (32) -> u64 leaf index (duplicate records).
-std::string RecordHashKey(const Hash& record_hash);
+// Format 4 only (removed by the conversion to 5; duplicate records are
+// found through the account's history): 'd' | record hash -> leaf index.
+std::string Format4RecordHashPrefix();
 
-// 'n' | u8 level | u64 index -> hash (32) of a complete subtree.
+// 'n' | u8 level | u64 index -> hash (32) of a complete subtree, level >= 1.
 std::string NodeKey(const NodeId& id);
 std::optional<NodeId> ParseNodeKey(absl::string_view key);
 
 // Per account (u16 length | id):
-//   'a' ... | u64 size    -> AccountState encoding after that batch
+//   'a' ... | u64 size    -> the AccountState after that batch, encoded
+//                            by reference (its records are in the 'e' keys)
 //   'v' ... | u64 version -> u64 leaf index of the record of that version
 //   'q' ...               -> position (32) | VRF proof (80)
 std::string AccountStatePrefix(absl::string_view account_id);
+std::string AllAccountStatesPrefix();  // of every account's state keys
 std::string HistoryPrefix(absl::string_view account_id);
 std::string PositionKey(absl::string_view account_id);
 

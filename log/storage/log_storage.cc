@@ -13,6 +13,48 @@
 namespace ktlog {
 namespace {
 
+// Rewrites a format-4 data dir as format 5: every stored account state
+// with its records by reference, no leaf hashes among the tree nodes, no
+// record hashes.
+// Converted states are skipped, so a
+// conversion that was interrupted resumes; the format is set last.
+absl::Status ConvertFromFormat4(RocksDb* db, const std::string& dir) {
+  constexpr size_t kPerWrite = 10000;
+  std::unique_ptr<rocksdb::Iterator> it = db->NewIterator();
+  rocksdb::WriteBatch wb;
+  const std::string prefix = layout::AllAccountStatesPrefix();
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    absl::string_view value = ToView(it->value());
+    if (!value.empty() &&
+        static_cast<uint8_t>(value[0]) == kAccountStateByReferenceFormat) {
+      continue;
+    }
+    absl::StatusOr<AccountState> state = DecodeAccountState(value);
+    if (!state.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("data dir ", dir,
+                       ": a stored account state does not decode while "
+                       "converting it to format 5: ",
+                       state.status().message()));
+    }
+    wb.Put(it->key(), state->EncodeByReference());
+    if (wb.Count() >= kPerWrite) {
+      RETURN_IF_ERROR(db->WriteSynced(&wb));
+      wb.Clear();
+    }
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "converting the data dir"));
+  // Leaf hashes (level-0 nodes) and record hashes are no longer stored.
+  wb.DeleteRange(layout::NodeKey(NodeId{0, 0}), layout::NodeKey(NodeId{1, 0}));
+  std::string record_hashes = layout::Format4RecordHashPrefix(),
+              end = record_hashes;
+  end.back() += 1;
+  wb.DeleteRange(record_hashes, end);
+  wb.Put(layout::FormatKey(), layout::U64Value(layout::kDataDirFormat));
+  return db->WriteSynced(&wb);
+}
+
 // Checks the data dir's format; a new, empty database gets this one's.
 absl::Status CheckFormat(RocksDb* db, const std::string& dir) {
   ASSIGN_OR_RETURN(std::optional<std::string> stored,
@@ -35,6 +77,7 @@ absl::Status CheckFormat(RocksDb* db, const std::string& dir) {
     return absl::DataLossError(
         absl::StrCat("data dir ", dir, " has a malformed format marker"));
   }
+  if (*format == 4) return ConvertFromFormat4(db, dir);
   if (*format != layout::kDataDirFormat) {
     return absl::FailedPreconditionError(
         absl::StrCat("data dir ", dir, " is format ", *format,
@@ -135,11 +178,10 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
     wb.Put(layout::LeafKey(index), batch.leaves[i]);
     wb.Put(layout::EntryKey(index), EncodeEntry(batch.entries[i]));
     wb.Put(layout::LeafHashKey(batch.leaf_hashes[i]), layout::U64Value(index));
-    wb.Put(layout::RecordHashKey(batch.record_hashes[i]),
-           layout::U64Value(index));
   }
   for (const auto& [id, hash] : batch.nodes) {
-    wb.Put(layout::NodeKey(id), std::string(hash.view()));
+    // A leaf's hash is computed from the leaf when it is read.
+    if (id.level > 0) wb.Put(layout::NodeKey(id), std::string(hash.view()));
   }
   for (const HistoryEntry& h : batch.history) {
     wb.Put(layout::Versioned(layout::HistoryPrefix(h.account_id), h.version),
@@ -151,7 +193,7 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
   for (const AccountState& account : batch.accounts) {
     wb.Put(layout::Versioned(layout::AccountStatePrefix(account.account_id),
                              batch.end()),
-           account.Encode());
+           account.EncodeByReference());
   }
   for (const IndexEntry& e : batch.index_entries) {
     std::string value = layout::U64Value(e.version);
@@ -177,7 +219,8 @@ absl::StatusOr<std::vector<Hash>> LogStorage::ReadNodes(
                                               id.index, " is beyond tree size ",
                                               committed));
     }
-    keys.push_back(layout::NodeKey(id));
+    keys.push_back(id.level == 0 ? layout::LeafKey(id.index)
+                                 : layout::NodeKey(id));
   }
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<std::string> values;
@@ -186,13 +229,15 @@ absl::StatusOr<std::vector<Hash>> LogStorage::ReadNodes(
   std::vector<Hash> out;
   out.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (statuses[i].IsNotFound() || values[i].size() != Hash::kSize) {
-      return absl::DataLossError(absl::StrCat("stored node ", int{ids[i].level},
-                                              "/", ids[i].index,
-                                              " is missing or malformed"));
+    bool leaf = ids[i].level == 0;
+    if (statuses[i].IsNotFound() ||
+        (!leaf && values[i].size() != Hash::kSize)) {
+      return absl::DataLossError(absl::StrCat(
+          leaf ? "stored leaf " : "stored node ", leaf ? "" : "level ",
+          int{ids[i].level}, "/", ids[i].index, " is missing or malformed"));
     }
     RETURN_IF_ERROR(FromRocksDb(statuses[i], "reading nodes"));
-    out.push_back(Hash::FromBytesOrDie(values[i]));
+    out.push_back(leaf ? HashLeaf(values[i]) : Hash::FromBytesOrDie(values[i]));
   }
   return out;
 }
@@ -262,8 +307,14 @@ absl::StatusOr<std::optional<uint64_t>> LogStorage::FindLeafIndex(
 }
 
 absl::StatusOr<std::optional<uint64_t>> LogStorage::FindRecord(
-    const Hash& record_hash) {
-  return ReadIndexValue(layout::RecordHashKey(record_hash));
+    const std::string& account_id, uint64_t version, const Hash& record_hash) {
+  ASSIGN_OR_RETURN(std::optional<uint64_t> index,
+                   ReadIndexValue(layout::Versioned(
+                       layout::HistoryPrefix(account_id), version)));
+  if (!index.has_value()) return index;
+  ASSIGN_OR_RETURN(PrivateEntry entry, ReadEntry(*index));
+  if (Sha256(entry.record) != record_hash) return std::optional<uint64_t>();
+  return index;
 }
 
 absl::StatusOr<std::optional<AccountPosition>> LogStorage::ReadPosition(
@@ -296,10 +347,15 @@ absl::StatusOr<std::optional<AccountState>> LogStorage::ReadAccount(
   ASSIGN_OR_RETURN(std::optional<std::string> v,
                    SeekVersion(layout::AccountStatePrefix(account_id), size));
   if (!v.has_value()) return std::optional<AccountState>();
-  absl::StatusOr<AccountState> state = DecodeAccountState(*v);
+  absl::StatusOr<AccountState> state = DecodeAccountStateByReference(
+      *v, [this](uint64_t leaf_index) -> absl::StatusOr<std::string> {
+        ASSIGN_OR_RETURN(PrivateEntry entry, ReadEntry(leaf_index));
+        return std::move(entry.record);
+      });
   if (!state.ok() || state->account_id != account_id) {
-    return absl::DataLossError(absl::StrCat("stored state of account \"",
-                                            account_id, "\" is malformed"));
+    return absl::DataLossError(absl::StrCat(
+        "stored state of account \"", account_id, "\" is malformed",
+        state.ok() ? "" : ": " + std::string(state.status().message())));
   }
   return std::optional<AccountState>(*std::move(state));
 }

@@ -75,7 +75,6 @@ struct StorageBatch {
   std::vector<std::string> leaves;    // public leaf encodings
   std::vector<Hash> leaf_hashes;      // HashLeaf(leaves[i])
   std::vector<PrivateEntry> entries;  // behind leaves[i]
-  std::vector<Hash> record_hashes;    // SHA-256(entries[i].record)
   std::vector<std::pair<NodeId, Hash>> nodes;  // nodes completed by them
   std::vector<HistoryEntry> history;           // one per leaf
   std::vector<AccountState> accounts;          // changed accounts, final state
@@ -119,8 +118,10 @@ class LogReader {
   virtual absl::StatusOr<std::optional<uint64_t>> FindLeafIndex(
       const Hash& leaf_hash) = 0;
   // The leaf index of the record with `record_hash` (SHA-256 of its bytes),
-  // if the log holds it.
+  // of `account_id` at `version`, if the log holds it: the record the
+  // account's history holds at that version, if it is this one.
   virtual absl::StatusOr<std::optional<uint64_t>> FindRecord(
+      const std::string& account_id, uint64_t version,
       const Hash& record_hash) = 0;
   // The account's position and VRF proof, if the account was ever written.
   virtual absl::StatusOr<std::optional<AccountPosition>> ReadPosition(
@@ -229,6 +230,7 @@ class LogStorage final : public LogWriter,
   absl::StatusOr<std::optional<uint64_t>> FindLeafIndex(
       const Hash& leaf_hash) override;
   absl::StatusOr<std::optional<uint64_t>> FindRecord(
+      const std::string& account_id, uint64_t version,
       const Hash& record_hash) override;
   absl::StatusOr<std::optional<AccountPosition>> ReadPosition(
       const std::string& account_id) override;

@@ -45,7 +45,6 @@ StorageBatch MakeBatch(CompactRange* range, ReferenceTree* ref, int n,
     b.leaf_hashes.push_back(leaf);
     b.entries.push_back(
         PrivateEntry{record, std::string(16, 'r'), std::string(16, 's')});
-    b.record_hashes.push_back(Sha256(record));
     b.history.push_back(
         HistoryEntry{"acct", account_version + i, range->size()});
     range->Append(leaf, [&b](const NodeId& id, const Hash& h) {
@@ -103,8 +102,12 @@ TEST(StorageTest, CommitsBatchesAndReadsThemBack) {
   EXPECT_FALSE(st.ReadEntry(8).ok());
   EXPECT_EQ(*st.FindLeafIndex(HashLeaf("leaf 6")), std::optional<uint64_t>(6));
   EXPECT_FALSE(st.FindLeafIndex(HashLeaf("nope"))->has_value());
-  EXPECT_EQ(*st.FindRecord(Sha256("record 3")), std::optional<uint64_t>(3));
-  EXPECT_FALSE(st.FindRecord(Sha256("leaf 3"))->has_value());
+  // Leaf 3 holds version 4 of "acct".
+  EXPECT_EQ(*st.FindRecord("acct", 4, Sha256("record 3")),
+            std::optional<uint64_t>(3));
+  EXPECT_FALSE(st.FindRecord("acct", 4, Sha256("record 2"))->has_value());
+  EXPECT_FALSE(st.FindRecord("acct", 9, Sha256("record 3"))->has_value());
+  EXPECT_FALSE(st.FindRecord("other", 4, Sha256("record 3"))->has_value());
   auto position = st.ReadPosition("acct");
   ASSERT_TRUE(position.ok() && position->has_value());
   EXPECT_EQ((*position)->position, Sha256("position"));
