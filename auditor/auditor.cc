@@ -159,7 +159,7 @@ absl::StatusOr<IndexUpdate> Auditor::PendingIndexUpdate() {
 absl::Status Auditor::CommitProgress(AuditorProgress progress,
                                      const IndexUpdate& update) {
   progress.last_timestamp_ms = replay_->last_timestamp_ms();
-  AuditorCommit commit{progress, replay_->ChangedEntries(), update};
+  AuditorCommit commit{progress, replay_->ChangedEntries(), &update};
   RETURN_IF_ERROR(store_->Commit(commit));
   replay_->ClearChanges();
   if (replay_->loaded() > kMaxCachedPositions) replay_->Reset();

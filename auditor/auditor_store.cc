@@ -33,11 +33,26 @@ std::string EntryKey(const Hash& position) {
 }
 // Format 2 only: 'x' | u16 depth | prefix -> an index node.
 constexpr char kNodePrefix[] = "x";
+// The root's key there: depth 0, a zero prefix.
+const std::string kFormat2RootKey = std::string("x") + std::string(34, '\0');
+// The index root after the last commit.
+constexpr char kIndexRootKey[] = "m/index-root";
 
 std::string U64(uint64_t v) {
   std::string s;
   AppendBigEndian(v, 8, &s);
   return s;
+}
+
+// An entry's value: u64 version | index value hash (32).
+std::string EncodeEntryValue(uint64_t version, const Hash& value_hash) {
+  return absl::StrCat(U64(version), value_hash.view());
+}
+std::optional<std::pair<uint64_t, Hash>> DecodeEntryValue(
+    absl::string_view value) {
+  if (value.size() != 8 + Hash::kSize) return std::nullopt;
+  return std::make_pair(ReadBigEndian(value, 8),
+                        Hash::FromBytesOrDie(value.substr(8)));
 }
 
 // Calls f(rest, value) for every key `prefix` | rest.
@@ -106,51 +121,69 @@ absl::Status AuditorStore::BindLog(const std::string& log_key) {
 }
 
 absl::Status AuditorStore::ConvertFromFormat2() {
-  // Each position's index value is in its leaf node.
-  std::map<Hash, Hash> values;
+  // The index root is the root node's hash; each position's index value is
+  // in its leaf node (a split overwrites the path a leaf moved from).
+  ASSIGN_OR_RETURN(std::optional<std::string> root, db_->Get(kFormat2RootKey));
+  if (root.has_value()) {
+    ASSIGN_OR_RETURN(IndexNode node, IndexNode::Decode(*root));
+    RETURN_IF_ERROR(
+        db_->PutSynced(kIndexRootKey, std::string(node.hash().view())));
+  }
+  constexpr size_t kPerWrite = 10000;
+  rocksdb::WriteBatch wb;
   RETURN_IF_ERROR(ForEachKey(
       *db_, kNodePrefix, [&](absl::string_view, absl::string_view data) {
         ASSIGN_OR_RETURN(IndexNode node, IndexNode::Decode(data));
-        if (node.type == IndexNode::Type::kLeaf) {
-          values[node.key] = node.value_hash;
-        }
-        return absl::OkStatus();
-      }));
-  rocksdb::WriteBatch wb;
-  RETURN_IF_ERROR(
-      ForEachEntry(*db_, [&](const Hash& position, absl::string_view version) {
-        auto value = values.find(position);
-        if (version.size() != 8 || value == values.end()) {
+        if (node.type != IndexNode::Type::kLeaf) return absl::OkStatus();
+        ASSIGN_OR_RETURN(std::optional<std::string> version,
+                         db_->Get(EntryKey(node.key)));
+        if (!version.has_value() || version->size() != 8) {
+          // Converted already (an interrupted conversion), or missing.
+          if (version.has_value() && DecodeEntryValue(*version).has_value()) {
+            return absl::OkStatus();
+          }
           return absl::DataLossError(absl::StrCat(
-              "the auditor state (format 2) has no index entry for position ",
-              position.ToHex()));
+              "the auditor state (format 2) has no version for position ",
+              node.key.ToHex()));
         }
-        wb.Put(EntryKey(position), absl::StrCat(version, value->second.view()));
-        return absl::OkStatus();
+        wb.Put(EntryKey(node.key),
+               EncodeEntryValue(ReadBigEndian(*version, 8), node.value_hash));
+        if (wb.Count() < kPerWrite) return absl::OkStatus();
+        absl::Status written = db_->WriteSynced(&wb);
+        wb.Clear();
+        return written;
       }));
-  std::string end = kNodePrefix;
-  end.back() += 1;
-  wb.DeleteRange(kNodePrefix, end);
+  DeletePrefix(kNodePrefix, &wb);
   wb.Put(kFormatKey, U64(kFormat));
   return db_->WriteSynced(&wb);
 }
 
 absl::Status AuditorStore::LoadIndex() {
   std::vector<std::pair<Hash, Hash>> entries;
-  RETURN_IF_ERROR(
-      ForEachEntry(*db_, [&](const Hash& position, absl::string_view value) {
-        absl::StatusOr<Hash> value_hash =
-            Hash::FromBytes(value.substr(std::min<size_t>(8, value.size())));
-        if (value.size() != 8 + Hash::kSize || !value_hash.ok()) {
-          return absl::DataLossError(
-              absl::StrCat("the auditor state's entry for position ",
-                           position.ToHex(), " is malformed"));
-        }
-        versions_[position] = ReadBigEndian(value, 8);
-        entries.emplace_back(position, *value_hash);
-        return absl::OkStatus();
-      }));
-  return index_.Apply(std::move(entries)).status();
+  RETURN_IF_ERROR(ForEachEntry(*db_, [&](const Hash& position,
+                                         absl::string_view value) {
+    std::optional<std::pair<uint64_t, Hash>> entry = DecodeEntryValue(value);
+    if (!entry.has_value()) {
+      return absl::DataLossError(
+          absl::StrCat("the auditor state's entry for position ",
+                       position.ToHex(), " is malformed"));
+    }
+    versions_[position] = entry->first;
+    entries.emplace_back(position, entry->second);
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(index_.Apply(std::move(entries)).status());
+  // A damaged state must not pass for a misbehaving log.
+  ASSIGN_OR_RETURN(std::optional<std::string> root, db_->Get(kIndexRootKey));
+  if (root.has_value() && root != std::string(index_.root().view())) {
+    return absl::DataLossError(absl::StrCat(
+        "the auditor state is damaged: the account index rebuilt from its ",
+        versions_.size(), " entries has the root ", index_.root().ToHex(),
+        ", not the one its last commit recorded; move the state dir aside "
+        "and start with a new --state_dir (the auditor then checks the log "
+        "from its first leaf)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<AuditorProgress> AuditorStore::ReadProgress() {
@@ -203,12 +236,12 @@ absl::Status AuditorStore::Commit(const AuditorCommit& c) {
   wb.Put(kTargetKey, c.progress.target_note);
   wb.Put(kUnsubmittedKey, c.progress.unsubmitted_note);
   for (const IndexEntry& e : c.entries) {
-    wb.Put(EntryKey(e.position),
-           absl::StrCat(U64(e.version), e.value_hash().view()));
+    wb.Put(EntryKey(e.position), EncodeEntryValue(e.version, e.value_hash()));
   }
+  wb.Put(kIndexRootKey, std::string(c.index_update->root.view()));
   RETURN_IF_ERROR(db_->WriteSynced(&wb));
   for (const IndexEntry& e : c.entries) versions_[e.position] = e.version;
-  index_.Commit(c.index_update);
+  index_.Commit(*c.index_update);
   return absl::OkStatus();
 }
 

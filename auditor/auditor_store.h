@@ -46,7 +46,7 @@ struct AuditorCommit {
   AuditorProgress progress;
   std::vector<IndexEntry> entries;  // changed positions, distinct
   // The index with `entries` applied: index().Prepare() of their values.
-  IndexUpdate index_update;
+  const IndexUpdate* index_update = nullptr;
 };
 
 class AuditorStore {

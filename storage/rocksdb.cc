@@ -20,6 +20,15 @@ absl::Status FromRocksDb(const rocksdb::Status& s, absl::string_view what) {
   return absl::InternalError(msg);
 }
 
+void DeletePrefix(absl::string_view prefix, rocksdb::WriteBatch* batch) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<uint8_t>(end.back()) == 0xff) {
+    end.pop_back();
+  }
+  end.back() += 1;
+  batch->DeleteRange(rocksdb::Slice(prefix.data(), prefix.size()), end);
+}
+
 absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const std::string& dir,
                                                        absl::string_view what) {
   rocksdb::Options options;

@@ -27,6 +27,10 @@ inline absl::string_view ToView(const rocksdb::Slice& s) {
   return absl::string_view(s.data(), s.size());
 }
 
+// Adds to `batch` the deletion of every key that starts with `prefix`
+// (non-empty, not all 0xff bytes).
+void DeletePrefix(absl::string_view prefix, rocksdb::WriteBatch* batch);
+
 // One RocksDB database. Thread-safe (as RocksDB is).
 class RocksDb {
  public:

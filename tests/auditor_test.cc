@@ -88,8 +88,9 @@ TEST(AuditorTest, VerifiesIncrementallyAndCosigns) {
 }
 
 // Rewrites an auditor state as the earlier format 2 stored it: each
-// position's version alone, and every node of the account index.
-void RewriteAsFormat2(const std::string& dir) {
+// position's version alone, and every node of the account index; with
+// `interrupted`, every other entry as a conversion that was killed left it.
+void RewriteAsFormat2(const std::string& dir, bool interrupted) {
   auto db = RocksDb::Open(dir, "auditor state");
   ASSERT_TRUE(db.ok()) << db.status();
   rocksdb::WriteBatch wb;
@@ -100,8 +101,10 @@ void RewriteAsFormat2(const std::string& dir) {
     ASSERT_EQ(value.size(), 8u + Hash::kSize);
     entries.emplace_back(Hash::FromBytesOrDie(key.substr(1)),
                          Hash::FromBytesOrDie(value.substr(8)));
-    wb.Put(key, value.substr(0, 8));
+    if (!interrupted || entries.size() % 2 == 0)
+      wb.Put(key, value.substr(0, 8));
   }
+  wb.Delete("m/index-root");
   ASSERT_FALSE(entries.empty());
   InMemoryIndex index;
   auto all = index.Apply(entries);
@@ -118,7 +121,11 @@ void RewriteAsFormat2(const std::string& dir) {
   ASSERT_TRUE((*db)->WriteSynced(&wb).ok());
 }
 
-TEST(AuditorTest, ConvertsAStateOfTheEarlierFormat) {
+class ConversionTest : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(AuditorTest, ConversionTest,
+                         ::testing::Values(false, true));
+
+TEST_P(ConversionTest, ConvertsAStateOfTheEarlierFormat) {
   Witnessed w = StartWitnessedLog();
   std::vector<TestAccount> accounts;
   for (int i = 0; i < 6; ++i) accounts.emplace_back(absl::StrCat("u", i));
@@ -128,7 +135,7 @@ TEST(AuditorTest, ConvertsAStateOfTheEarlierFormat) {
   auto auditor = OpenAuditor(w, dir);
   ASSERT_TRUE(auditor->RunOnce().ok());
   auditor.reset();
-  RewriteAsFormat2(dir);
+  RewriteAsFormat2(dir, GetParam());
 
   // It resumes from the converted state: the versions and the index root
   // carry over (a wrong version or root would be reported as misbehaviour).
@@ -147,6 +154,38 @@ TEST(AuditorTest, ConvertsAStateOfTheEarlierFormat) {
   it->Seek("x");
   EXPECT_FALSE(it->Valid() && it->key().starts_with("x"))
       << "index nodes left behind";
+}
+
+// A state damaged on disk is the auditor's problem: it refuses to start,
+// and records no misbehaviour of the log.
+TEST(AuditorTest, ADamagedStateIsNotBlamedOnTheLog) {
+  Witnessed w = StartWitnessedLog();
+  TestAccount alice("alice"), bob("bob");
+  w.env->Append(alice.Add("phone"));
+  w.env->Append(bob.Add("phone"));
+  std::string dir = NewTempDir("auditor");
+  auto auditor = OpenAuditor(w, dir);
+  ASSERT_TRUE(auditor->RunOnce().ok());
+  auditor.reset();
+  {
+    auto db = RocksDb::Open(dir, "auditor state");
+    ASSERT_TRUE(db.ok());
+    std::unique_ptr<rocksdb::Iterator> it = (*db)->NewIterator();
+    it->Seek("v");
+    ASSERT_TRUE(it->Valid() && it->key().starts_with("v"));
+    std::string value = it->value().ToString();
+    value.back() ^= 1;  // the index value hash
+    ASSERT_TRUE((*db)->PutSynced(it->key().ToString(), value).ok());
+  }
+  AuditorOptions options;
+  options.state_dir = dir;
+  options.log_key = w.env->log_key();
+  auto reopened = Auditor::Open(
+      options, *NoteSigner::Parse(w.witness->ToString()), w.env->feed());
+  EXPECT_EQ(reopened.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(reopened.status().message().find("auditor state is damaged"),
+            std::string::npos)
+      << reopened.status();
 }
 
 TEST(AuditorTest, ServerAcceptsOnlyConfiguredWitnessesAndOwnCheckpoints) {

@@ -2,12 +2,14 @@
 // verified by the verifier library against signed checkpoints and the VRF
 // key; tampering; paging; restarts; fsck catching corrupted storage.
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "core/account/index.h"
 #include "core/account/index_tree.h"
+#include "core/crypto/crypto.h"
 #include "core/util/bytes.h"
 #include "core/util/clock.h"
 #include "gtest/gtest.h"
@@ -381,13 +383,17 @@ TEST(IndexIntegrationTest, FsckPassesAndFindsEachKindOfCorruption) {
   }
 }
 
+enum class Rewrite { kWhole, kInterrupted, kTampered };
+
 // Rewrites the data dir at `dir` as format 4 stored it: every account
-// state in its canonical encoding, records inline, and the leaf hashes as
-// level-0 tree nodes. Returns how many states.
-int RewriteStatesAsFormat4(const std::string& dir) {
+// state in its canonical encoding, records inline, the leaf hashes as
+// level-0 tree nodes, a record-hash key per record. kInterrupted: as a
+// conversion to format 5 that was killed half-way leaves it; kTampered: one
+// state's first device refers to its second device's leaf.
+void RewriteAsFormat4(const std::string& dir, Rewrite how) {
   rocksdb::DB* raw;
   rocksdb::Options options;
-  EXPECT_TRUE(rocksdb::DB::Open(options, dir, &raw).ok());
+  ASSERT_TRUE(rocksdb::DB::Open(options, dir, &raw).ok());
   std::unique_ptr<rocksdb::DB> db(raw);
   RecordAt record_at = [&](uint64_t index) -> absl::StatusOr<std::string> {
     std::string key = "e", entry;
@@ -401,62 +407,104 @@ int RewriteStatesAsFormat4(const std::string& dir) {
       db->NewIterator(rocksdb::ReadOptions()));
   rocksdb::WriteBatch wb;
   int n = 0;
-  for (it->Seek("a"); it->Valid() && it->key()[0] == 'a'; it->Next(), ++n) {
-    auto state = DecodeAccountStateByReference(
-        std::string(it->value().ToString()), record_at);
-    EXPECT_TRUE(state.ok()) << state.status();
-    if (state.ok()) wb.Put(it->key(), state->Encode());
+  bool tampered = false;
+  for (it->Seek("a"); it->Valid() && it->key()[0] == 'a'; it->Next()) {
+    auto state =
+        DecodeAccountStateByReference(it->value().ToString(), record_at);
+    ASSERT_TRUE(state.ok()) << state.status();
+    if (how == Rewrite::kTampered && !tampered && state->devices.size() > 1) {
+      auto second = std::next(state->devices.begin());
+      state->devices.begin()->second.leaf_index = second->second.leaf_index;
+      tampered = true;
+    }
+    if (how != Rewrite::kInterrupted || n++ % 2 == 0) {
+      wb.Put(it->key(), state->Encode());
+    }
   }
+  ASSERT_TRUE(how != Rewrite::kTampered || tampered);
   for (it->Seek("r"); it->Valid() && it->key()[0] == 'r'; it->Next()) {
+    uint64_t index = ReadBigEndian(it->key().ToString().substr(1), 8);
     wb.Put(std::string("n\0", 2) + it->key().ToString().substr(1),
            std::string(HashLeaf(it->value().ToString()).view()));
+    auto record = record_at(index);
+    ASSERT_TRUE(record.ok());
+    wb.Put("d" + Sha256(*record).bytes(), it->key().ToString().substr(1));
   }
-  std::string four;
-  AppendBigEndian(4, 8, &four);
-  wb.Put("m/format", four);
-  EXPECT_TRUE(db->Write(rocksdb::WriteOptions(), &wb).ok());
+  std::string format;
+  AppendBigEndian(how == Rewrite::kInterrupted ? 5 : 4, 8, &format);
+  wb.Put("m/format", format);
+  if (how == Rewrite::kInterrupted) wb.Put("m/converting", "4");
+  ASSERT_TRUE(db->Write(rocksdb::WriteOptions(), &wb).ok());
+}
+
+// Every key with `prefix` in the data dir at `dir`.
+int CountKeys(const std::string& dir, const std::string& prefix) {
+  rocksdb::DB* raw;
+  EXPECT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions()));
+  int n = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    ++n;
+  }
   return n;
 }
 
-TEST(IndexIntegrationTest, ConvertsAFormat4DataDir) {
+class Format4Test : public ::testing::TestWithParam<Rewrite> {};
+INSTANTIATE_TEST_SUITE_P(IndexIntegrationTest, Format4Test,
+                         ::testing::Values(Rewrite::kWhole,
+                                           Rewrite::kInterrupted));
+
+TEST_P(Format4Test, IsConvertedWhenOpened) {
   auto env = LogEnv::Start();
   TestAccount alice("alice"), bob("bob");
   for (const char* d : {"phone", "laptop", "tablet"}) env->Append(alice.Add(d));
   env->Append(alice.Rotate());
   env->Append(alice.Remove("laptop"));
   env->Append(alice.Add("watch"));
-  env->Append(bob.Add("phone"));
+  DeviceRecord bobs = bob.Add("phone");
+  env->Append(bobs);
   LogCheckpoint cp = env->Checkpoint();
   auto before = Lookup(env.get(), cp, "alice");
   ASSERT_TRUE(before.ok()) << before.status();
   std::string dir = env->data_dir();
   env->Stop();
-  EXPECT_GE(RewriteStatesAsFormat4(dir), 2);
+  RewriteAsFormat4(dir, GetParam());
 
   // Opening converts it; fsck recomputes every state and finds them equal.
   FsckReport report = FsckDir(dir);
   ASSERT_TRUE(report.status.ok()) << report.status;
   EXPECT_EQ(report.accounts, 2u);
-  {
-    rocksdb::DB* raw;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    std::unique_ptr<rocksdb::Iterator> it(
-        db->NewIterator(rocksdb::ReadOptions()));
-    it->Seek(std::string("n\0", 2));
-    ASSERT_TRUE(it->Valid());
-    EXPECT_EQ(it->key()[1], 1) << "leaf hashes left among the tree nodes";
-    for (it->Seek("a"); it->Valid() && it->key()[0] == 'a'; it->Next()) {
-      EXPECT_EQ(static_cast<uint8_t>(it->value()[0]),
-                kAccountStateByReferenceFormat);
-    }
-  }
+  EXPECT_EQ(CountKeys(dir, std::string("n\0", 2)), 0)
+      << "leaf hashes left among the tree nodes";
+  EXPECT_EQ(CountKeys(dir, "d"), 0) << "record hashes left";
+  EXPECT_EQ(CountKeys(dir, "m/converting"), 0);
   env->Restart();
   auto after = Lookup(env.get(), cp, "alice");
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->state, before->state);
   EXPECT_EQ(DeviceIds(*after),
             (std::set<std::string>{"phone", "tablet", "watch"}));
+  // A duplicate write is still recognised.
+  auto again = env->client()->Write(bobs.operation, bobs.Encode(), false);
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists)
+      << again.status();
+}
+
+TEST(IndexIntegrationTest, AConversionRefusesAStateItCannotKeep) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice");
+  for (const char* d : {"phone", "laptop"}) env->Append(alice.Add(d));
+  std::string dir = env->data_dir();
+  env->Stop();
+  RewriteAsFormat4(dir, Rewrite::kTampered);
+  auto storage = LogStorage::Open(dir);
+  EXPECT_EQ(storage.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(storage.status().message().find("differs from the one stored"),
+            std::string::npos)
+      << storage.status();
 }
 
 }  // namespace

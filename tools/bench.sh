@@ -54,9 +54,12 @@ done
 echo "-- lookups without verification (the server alone)"
 "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
   --server_pid=$PID --writers=8 --writes=1000 --readers=8 --read_for=10s \
-  --verify_reads=false --prefix=unverified
+  --verify_reads=false --prefix=unverified | tee "$WORK/main/last.out"
 kill -TERM $PID
 wait $PID || true
+# The load generator's records: accounts of 3 devices, all history kept.
+entries=$(sed -n 's/.*checkpoint of size \([0-9]*\).*/\1/p' "$WORK/main/last.out" | tail -1)
+echo "bytes on disk per entry: $(($(du -sb "$WORK/main/data" | cut -f1) / entries)) ($entries entries)"
 echo
 
 # The per-address rate limiter (one mutex per lookup and write) switched

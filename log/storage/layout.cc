@@ -56,6 +56,7 @@ std::string LeafHashKey(const Hash& leaf_hash) {
   return absl::StrCat(absl::string_view(&kLeafHash, 1), leaf_hash.view());
 }
 
+std::string ConvertingKey() { return "m/converting"; }
 std::string Format4RecordHashPrefix() { return std::string(1, kRecordHash); }
 
 std::string NodeKey(const NodeId& id) {

@@ -35,7 +35,9 @@ namespace layout {
 // converts a format-4 data dir to 5 when it opens it.
 inline constexpr uint64_t kDataDirFormat = 5;
 
-std::string FormatKey();      // "m/format"  -> u64 format
+std::string FormatKey();  // "m/format"  -> u64 format
+// "m/converting" -> the format a conversion started from, while it runs.
+std::string ConvertingKey();
 std::string IdentityKey();    // "m/identity" -> origin "\n" log key
 std::string SizeKey();        // "m/size"     -> u64 committed tree size
 std::string CheckpointKey();  // "m/checkpoint" -> latest signed note

@@ -13,15 +13,29 @@
 namespace ktlog {
 namespace {
 
+// The stored entry behind leaf `index`, read straight from `db`.
+absl::StatusOr<std::optional<PrivateEntry>> EntryAt(const RocksDb& db,
+                                                    uint64_t index);
+
 // Rewrites a format-4 data dir as format 5: every stored account state
-// with its records by reference, no leaf hashes among the tree nodes, no
-// record hashes.
-// Converted states are skipped, so a
-// conversion that was interrupted resumes; the format is set last.
+// with its records by reference (each inline record checked against the
+// entry it will be read from), no leaf hashes among the tree nodes, no
+// record hashes. The format is set to 5 with a "converting" marker first
+// (so an older ktlog refuses the dir rather than misread it), states
+// already converted are skipped (an interrupted conversion resumes), and
+// the marker goes last.
 absl::Status ConvertFromFormat4(RocksDb* db, const std::string& dir) {
   constexpr size_t kPerWrite = 10000;
-  std::unique_ptr<rocksdb::Iterator> it = db->NewIterator();
   rocksdb::WriteBatch wb;
+  wb.Put(layout::FormatKey(), layout::U64Value(layout::kDataDirFormat));
+  wb.Put(layout::ConvertingKey(), "4");
+  RETURN_IF_ERROR(db->WriteSynced(&wb));
+  wb.Clear();
+  auto corrupt = [&dir](absl::string_view why) {
+    return absl::DataLossError(
+        absl::StrCat("data dir ", dir, ": converting it to format 5: ", why));
+  };
+  std::unique_ptr<rocksdb::Iterator> it = db->NewIterator();
   const std::string prefix = layout::AllAccountStatesPrefix();
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
        it->Next()) {
@@ -31,12 +45,23 @@ absl::Status ConvertFromFormat4(RocksDb* db, const std::string& dir) {
       continue;
     }
     absl::StatusOr<AccountState> state = DecodeAccountState(value);
-    if (!state.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("data dir ", dir,
-                       ": a stored account state does not decode while "
-                       "converting it to format 5: ",
-                       state.status().message()));
+    if (!state.ok()) return corrupt(state.status().message());
+    std::vector<std::pair<uint64_t, const std::string*>> records;
+    for (const auto& [id, d] : state->devices) {
+      records.emplace_back(d.leaf_index, &d.record);
+    }
+    for (const ChainedRotation& r : state->key_chain) {
+      records.emplace_back(r.leaf_index, &r.record);
+    }
+    for (const auto& [index, record] : records) {
+      ASSIGN_OR_RETURN(std::optional<PrivateEntry> entry, EntryAt(*db, index));
+      if (!entry.has_value() || entry->record != *record) {
+        return corrupt(absl::StrCat("the state of account \"",
+                                    state->account_id,
+                                    "\" holds a record that differs from the "
+                                    "one stored behind leaf ",
+                                    index));
+      }
     }
     wb.Put(it->key(), state->EncodeByReference());
     if (wb.Count() >= kPerWrite) {
@@ -47,11 +72,8 @@ absl::Status ConvertFromFormat4(RocksDb* db, const std::string& dir) {
   RETURN_IF_ERROR(FromRocksDb(it->status(), "converting the data dir"));
   // Leaf hashes (level-0 nodes) and record hashes are no longer stored.
   wb.DeleteRange(layout::NodeKey(NodeId{0, 0}), layout::NodeKey(NodeId{1, 0}));
-  std::string record_hashes = layout::Format4RecordHashPrefix(),
-              end = record_hashes;
-  end.back() += 1;
-  wb.DeleteRange(record_hashes, end);
-  wb.Put(layout::FormatKey(), layout::U64Value(layout::kDataDirFormat));
+  DeletePrefix(layout::Format4RecordHashPrefix(), &wb);
+  wb.Delete(layout::ConvertingKey());
   return db->WriteSynced(&wb);
 }
 
@@ -77,7 +99,12 @@ absl::Status CheckFormat(RocksDb* db, const std::string& dir) {
     return absl::DataLossError(
         absl::StrCat("data dir ", dir, " has a malformed format marker"));
   }
-  if (*format == 4) return ConvertFromFormat4(db, dir);
+  ASSIGN_OR_RETURN(std::optional<std::string> converting,
+                   db->Get(layout::ConvertingKey()));
+  if (*format == 4 ||
+      (*format == layout::kDataDirFormat && converting.has_value())) {
+    return ConvertFromFormat4(db, dir);
+  }
   if (*format != layout::kDataDirFormat) {
     return absl::FailedPreconditionError(
         absl::StrCat("data dir ", dir, " is format ", *format,
@@ -109,6 +136,14 @@ std::optional<PrivateEntry> DecodeEntry(absl::string_view data) {
   if (r.failed() || !r.empty()) return std::nullopt;
   return PrivateEntry{std::string(record), std::string(record_opening),
                       std::string(state_opening)};
+}
+
+absl::StatusOr<std::optional<PrivateEntry>> EntryAt(const RocksDb& db,
+                                                    uint64_t index) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v,
+                   db.Get(layout::EntryKey(index)));
+  if (!v.has_value()) return std::optional<PrivateEntry>();
+  return DecodeEntry(*v);
 }
 
 }  // namespace
@@ -232,9 +267,10 @@ absl::StatusOr<std::vector<Hash>> LogStorage::ReadNodes(
     bool leaf = ids[i].level == 0;
     if (statuses[i].IsNotFound() ||
         (!leaf && values[i].size() != Hash::kSize)) {
-      return absl::DataLossError(absl::StrCat(
-          leaf ? "stored leaf " : "stored node ", leaf ? "" : "level ",
-          int{ids[i].level}, "/", ids[i].index, " is missing or malformed"));
+      return absl::DataLossError(
+          leaf ? absl::StrCat("stored leaf ", ids[i].index, " is missing")
+               : absl::StrCat("stored node ", int{ids[i].level}, "/",
+                              ids[i].index, " is missing or malformed"));
     }
     RETURN_IF_ERROR(FromRocksDb(statuses[i], "reading nodes"));
     out.push_back(leaf ? HashLeaf(values[i]) : Hash::FromBytesOrDie(values[i]));
@@ -281,10 +317,7 @@ absl::StatusOr<std::vector<std::string>> LogStorage::ReadLeaves(uint64_t begin,
 }
 
 absl::StatusOr<PrivateEntry> LogStorage::ReadEntry(uint64_t index) {
-  ASSIGN_OR_RETURN(std::optional<std::string> v,
-                   db_->Get(layout::EntryKey(index)));
-  std::optional<PrivateEntry> entry;
-  if (v.has_value()) entry = DecodeEntry(*v);
+  ASSIGN_OR_RETURN(std::optional<PrivateEntry> entry, EntryAt(*db_, index));
   if (!entry.has_value()) {
     return absl::DataLossError(absl::StrCat("the stored record behind leaf ",
                                             index, " is missing or malformed"));
@@ -348,7 +381,12 @@ absl::StatusOr<std::optional<AccountState>> LogStorage::ReadAccount(
                    SeekVersion(layout::AccountStatePrefix(account_id), size));
   if (!v.has_value()) return std::optional<AccountState>();
   absl::StatusOr<AccountState> state = DecodeAccountStateByReference(
-      *v, [this](uint64_t leaf_index) -> absl::StatusOr<std::string> {
+      *v, [this, size](uint64_t leaf_index) -> absl::StatusOr<std::string> {
+        if (leaf_index >= std::min(size, this->size())) {
+          return absl::DataLossError(
+              absl::StrCat("it refers to leaf ", leaf_index,
+                           ", beyond the tree it is stored for"));
+        }
         ASSIGN_OR_RETURN(PrivateEntry entry, ReadEntry(leaf_index));
         return std::move(entry.record);
       });

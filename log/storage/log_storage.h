@@ -5,11 +5,12 @@
 // What is stored (key layout in log/storage/layout.h and docs/operations.md,
 // "Data directory"): the log identity (origin and log key), the tree size;
 // by leaf index, every public leaf and the private entry behind it (the
-// record and both openings); leaf hash and record hash -> leaf index; every
-// perfect-subtree node hash; the latest signed checkpoint; each account's
+// record and both openings); leaf hash -> leaf index; every perfect-subtree
+// node hash above the leaves; the latest signed checkpoint; each account's
 // position and VRF proof; each position's latest account index entry (the
 // index itself is held in memory: log/index_versions.h); versioned by the
-// tree size after each batch: every account state and the index root; each
+// tree size after each batch: every account state (its records by
+// reference to the entries) and the index root; each
 // account's history (version -> leaf index); checkpoints with witness
 // cosignatures.
 #ifndef KTLOG_LOG_STORAGE_LOG_STORAGE_H_

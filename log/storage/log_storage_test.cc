@@ -1,5 +1,5 @@
 // LogStorage on real RocksDB in a temp dir: batches, nodes, public leaves
-// and private entries, leaf and record hashes, positions, identity,
+// and private entries, leaf hashes, duplicate records, positions, identity,
 // versioned account states and index roots, history, cosigned checkpoints,
 // reopening.
 #include "log/storage/log_storage.h"
