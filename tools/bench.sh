@@ -60,6 +60,15 @@ wait $PID || true
 # The load generator's records: accounts of 3 devices, all history kept.
 entries=$(sed -n 's/.*checkpoint of size \([0-9]*\).*/\1/p' "$WORK/main/last.out" | tail -1)
 echo "bytes on disk per entry: $(($(du -sb "$WORK/main/data" | cut -f1) / entries)) ($entries entries)"
+# Where they go: raw key + value bytes per entry by key type (the layout is
+# in log/storage/layout.h), after a compaction (ldb, from rocksdb-tools).
+ldb --db="$WORK/main/data" compact >/dev/null
+echo "bytes on disk per entry, compacted: $(($(du -sb "$WORK/main/data" | cut -f1) / entries))"
+ldb --db="$WORK/main/data" scan --hex | awk -v n="$entries" '
+  function hex(h) { return index("0123456789abcdef", substr(h, 1, 1)) * 16 - 16 + index("0123456789abcdef", substr(h, 2, 1)) - 1 }
+  { t = tolower(substr($1, 3, 2)); bytes[t] += (length($1) + length($3) - 4) / 2 }
+  END { for (t in bytes) printf "  key %c: %.1f bytes per entry\n", hex(t), bytes[t] / n }' |
+  sort
 echo
 
 # The per-address rate limiter (one mutex per lookup and write) switched
