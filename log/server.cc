@@ -63,10 +63,12 @@ absl::Status CheckListenAddress(const std::string& address) {
 }  // namespace
 
 // Counts the RPCs gRPC is processing, from arrival until their answer has
-// been sent: gRPC destroys a call's interceptors only once the call is done.
-// A graceful shutdown waits for the count to reach zero, then closes gRPC at
-// once (gRPC's own graceful shutdown would also wait for idle client
-// connections to go away).
+// been handed to the transport: gRPC destroys a call's interceptors only
+// once the call is done. A graceful shutdown waits for the count to reach
+// zero, then gives gRPC's own shutdown a short deadline, so that answers
+// still in the transport's buffers reach the clients (closing at once
+// could break a connection under an answer already counted as sent), and
+// idle client connections cannot hold it up for long.
 class CallTracker
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
@@ -296,7 +298,8 @@ void LogServer::Shutdown(absl::Duration grace) {
                absl::FormatDuration(grace), "; gRPC cancels them");
   }
   if (grpc_server_ != nullptr) {
-    grpc_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    constexpr absl::Duration kFlush = absl::Seconds(1);
+    grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + kFlush));
     grpc_server_->Wait();
   }
   if (tiles_http_ != nullptr) tiles_http_->Stop();
