@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <functional>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/util/bytes.h"
 #include "core/util/status_macros.h"
@@ -55,33 +54,19 @@ std::optional<std::pair<uint64_t, Hash>> DecodeEntryValue(
                         Hash::FromBytesOrDie(value.substr(8)));
 }
 
-// Calls f(rest, value) for every key `prefix` | rest.
-absl::Status ForEachKey(
-    const RocksDb& db, absl::string_view prefix,
-    const std::function<absl::Status(absl::string_view, absl::string_view)>&
-        f) {
-  std::unique_ptr<rocksdb::Iterator> it = db.NewIterator();
-  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
-       it->Valid() && absl::StartsWith(ToView(it->key()), prefix); it->Next()) {
-    RETURN_IF_ERROR(
-        f(ToView(it->key()).substr(prefix.size()), ToView(it->value())));
-  }
-  return FromRocksDb(it->status(), "reading the auditor state");
-}
-
 // Calls f(position, value) for every entry key.
 absl::Status ForEachEntry(
     const RocksDb& db,
     const std::function<absl::Status(const Hash&, absl::string_view)>& f) {
-  return ForEachKey(db, kEntryPrefix,
-                    [&](absl::string_view rest, absl::string_view value) {
-                      absl::StatusOr<Hash> position = Hash::FromBytes(rest);
-                      if (!position.ok()) {
-                        return absl::DataLossError(
-                            "the auditor state holds a malformed entry key");
-                      }
-                      return f(*position, value);
-                    });
+  return db.ForEachWithPrefix(
+      kEntryPrefix, [&](absl::string_view key, absl::string_view value) {
+        absl::StatusOr<Hash> position = Hash::FromBytes(key.substr(1));
+        if (!position.ok()) {
+          return absl::DataLossError(
+              "the auditor state holds a malformed entry key");
+        }
+        return f(*position, value);
+      });
 }
 
 }  // namespace
@@ -131,8 +116,8 @@ absl::Status AuditorStore::ConvertFromFormat2() {
   }
   constexpr size_t kPerWrite = 10000;
   rocksdb::WriteBatch wb;
-  RETURN_IF_ERROR(ForEachKey(
-      *db_, kNodePrefix, [&](absl::string_view, absl::string_view data) {
+  RETURN_IF_ERROR(db_->ForEachWithPrefix(
+      kNodePrefix, [&](absl::string_view, absl::string_view data) {
         ASSIGN_OR_RETURN(IndexNode node, IndexNode::Decode(data));
         if (node.type != IndexNode::Type::kLeaf) return absl::OkStatus();
         ASSIGN_OR_RETURN(std::optional<std::string> version,

@@ -1,6 +1,7 @@
 #include "storage/rocksdb.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/util/status_macros.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
@@ -106,6 +107,19 @@ absl::StatusOr<bool> RocksDb::Empty() const {
 std::unique_ptr<rocksdb::Iterator> RocksDb::NewIterator() const {
   return std::unique_ptr<rocksdb::Iterator>(
       db_->NewIterator(rocksdb::ReadOptions()));
+}
+
+absl::Status RocksDb::ForEachWithPrefix(
+    absl::string_view prefix,
+    const std::function<absl::Status(absl::string_view, absl::string_view)>& f)
+    const {
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator();
+  rocksdb::Slice start(prefix.data(), prefix.size());
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start);
+       it->Next()) {
+    RETURN_IF_ERROR(f(ToView(it->key()), ToView(it->value())));
+  }
+  return FromRocksDb(it->status(), absl::StrCat("reading ", what_));
 }
 
 absl::Status RocksDb::Checkpoint(const std::string& dir) {

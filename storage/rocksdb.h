@@ -5,6 +5,7 @@
 #ifndef KTLOG_STORAGE_ROCKSDB_H_
 #define KTLOG_STORAGE_ROCKSDB_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,13 @@ class RocksDb {
   absl::StatusOr<bool> Empty() const;
   // An iterator over a consistent view (check status() after use).
   std::unique_ptr<rocksdb::Iterator> NewIterator() const;
+  // Calls f(key, value) for every key starting with `prefix`, in key order,
+  // over a consistent view; stops at f's first error and returns it, or the
+  // iterator's error (as FromRocksDb).
+  absl::Status ForEachWithPrefix(
+      absl::string_view prefix,
+      const std::function<absl::Status(absl::string_view, absl::string_view)>&
+          f) const;
   // Writes a consistent online copy (hard links where possible) to `dir`,
   // which must not exist; FAILED_PRECONDITION otherwise.
   absl::Status Checkpoint(const std::string& dir);

@@ -17,6 +17,30 @@ namespace {
 absl::StatusOr<std::optional<PrivateEntry>> EntryAt(const RocksDb& db,
                                                     uint64_t index);
 
+// Checks that every record `state` carries inline is the one stored behind
+// the leaf it names; `corrupt` makes the error.
+absl::Status CheckInlineRecords(
+    const RocksDb& db, const AccountState& state,
+    const std::function<absl::Status(absl::string_view)>& corrupt) {
+  std::vector<std::pair<uint64_t, const std::string*>> records;
+  for (const auto& [id, d] : state.devices) {
+    records.emplace_back(d.leaf_index, &d.record);
+  }
+  for (const ChainedRotation& r : state.key_chain) {
+    records.emplace_back(r.leaf_index, &r.record);
+  }
+  for (const auto& [index, record] : records) {
+    ASSIGN_OR_RETURN(std::optional<PrivateEntry> entry, EntryAt(db, index));
+    if (!entry.has_value() || entry->record != *record) {
+      return corrupt(absl::StrCat(
+          "the state of account \"", state.account_id,
+          "\" holds a record that differs from the one stored behind leaf ",
+          index));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Rewrites a format-4 data dir as format 5: every stored account state
 // with its records by reference (each inline record checked against the
 // entry it will be read from), no leaf hashes among the tree nodes, no
@@ -31,45 +55,27 @@ absl::Status ConvertFromFormat4(RocksDb* db, const std::string& dir) {
   wb.Put(layout::ConvertingKey(), "4");
   RETURN_IF_ERROR(db->WriteSynced(&wb));
   wb.Clear();
-  auto corrupt = [&dir](absl::string_view why) {
+  auto corrupt = [&dir](absl::string_view why) -> absl::Status {
     return absl::DataLossError(
         absl::StrCat("data dir ", dir, ": converting it to format 5: ", why));
   };
-  std::unique_ptr<rocksdb::Iterator> it = db->NewIterator();
-  const std::string prefix = layout::AllAccountStatesPrefix();
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
-    absl::string_view value = ToView(it->value());
-    if (!value.empty() &&
-        static_cast<uint8_t>(value[0]) == kAccountStateByReferenceFormat) {
-      continue;
-    }
-    absl::StatusOr<AccountState> state = DecodeAccountState(value);
-    if (!state.ok()) return corrupt(state.status().message());
-    std::vector<std::pair<uint64_t, const std::string*>> records;
-    for (const auto& [id, d] : state->devices) {
-      records.emplace_back(d.leaf_index, &d.record);
-    }
-    for (const ChainedRotation& r : state->key_chain) {
-      records.emplace_back(r.leaf_index, &r.record);
-    }
-    for (const auto& [index, record] : records) {
-      ASSIGN_OR_RETURN(std::optional<PrivateEntry> entry, EntryAt(*db, index));
-      if (!entry.has_value() || entry->record != *record) {
-        return corrupt(absl::StrCat("the state of account \"",
-                                    state->account_id,
-                                    "\" holds a record that differs from the "
-                                    "one stored behind leaf ",
-                                    index));
-      }
-    }
-    wb.Put(it->key(), state->EncodeByReference());
-    if (wb.Count() >= kPerWrite) {
-      RETURN_IF_ERROR(db->WriteSynced(&wb));
-      wb.Clear();
-    }
-  }
-  RETURN_IF_ERROR(FromRocksDb(it->status(), "converting the data dir"));
+  RETURN_IF_ERROR(db->ForEachWithPrefix(
+      layout::AllAccountStatesPrefix(),
+      [&](absl::string_view key, absl::string_view value) -> absl::Status {
+        if (!value.empty() &&
+            static_cast<uint8_t>(value[0]) == kAccountStateByReferenceFormat) {
+          return absl::OkStatus();  // converted before an interruption
+        }
+        absl::StatusOr<AccountState> state = DecodeAccountState(value);
+        if (!state.ok()) return corrupt(state.status().message());
+        RETURN_IF_ERROR(CheckInlineRecords(*db, *state, corrupt));
+        wb.Put(rocksdb::Slice(key.data(), key.size()),
+               state->EncodeByReference());
+        if (wb.Count() < kPerWrite) return absl::OkStatus();
+        absl::Status written = db->WriteSynced(&wb);
+        wb.Clear();
+        return written;
+      }));
   // Leaf hashes (level-0 nodes) and record hashes are no longer stored.
   wb.DeleteRange(layout::NodeKey(NodeId{0, 0}), layout::NodeKey(NodeId{1, 0}));
   DeletePrefix(layout::Format4RecordHashPrefix(), &wb);
@@ -414,35 +420,31 @@ absl::StatusOr<Hash> LogStorage::ReadIndexRoot(uint64_t size) {
 
 absl::StatusOr<std::vector<uint64_t>> LogStorage::ReadIndexVersions() {
   std::vector<uint64_t> out;
-  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
-  std::string prefix = layout::IndexRootPrefix();
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
-    std::optional<uint64_t> size = layout::ParseIndexRootKey(ToView(it->key()));
-    if (!size.has_value()) return absl::DataLossError("bad index root key");
-    out.push_back(*size);
-  }
-  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading index roots"));
+  RETURN_IF_ERROR(db_->ForEachWithPrefix(
+      layout::IndexRootPrefix(),
+      [&](absl::string_view key, absl::string_view) -> absl::Status {
+        std::optional<uint64_t> size = layout::ParseIndexRootKey(key);
+        if (!size.has_value()) return absl::DataLossError("bad index root key");
+        out.push_back(*size);
+        return absl::OkStatus();
+      }));
   return out;
 }
 
 absl::Status LogStorage::ReadIndexEntries(
     const std::function<absl::Status(const IndexEntry&)>& f) {
-  std::string prefix = layout::IndexEntryPrefix();
-  std::unique_ptr<rocksdb::Iterator> it = db_->NewIterator();
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
-    absl::string_view key = ToView(it->key()), value = ToView(it->value());
-    if (key.size() != 1 + Hash::kSize || value.size() != 8 + Hash::kSize) {
-      return absl::DataLossError("malformed stored index entry");
-    }
-    IndexEntry e;
-    e.position = Hash::FromBytesOrDie(key.substr(1));
-    e.version = ReadBigEndian(value, 8);
-    e.state_commitment = Hash::FromBytesOrDie(value.substr(8));
-    RETURN_IF_ERROR(f(e));
-  }
-  return FromRocksDb(it->status(), "reading index entries");
+  return db_->ForEachWithPrefix(
+      layout::IndexEntryPrefix(),
+      [&](absl::string_view key, absl::string_view value) -> absl::Status {
+        if (key.size() != 1 + Hash::kSize || value.size() != 8 + Hash::kSize) {
+          return absl::DataLossError("malformed stored index entry");
+        }
+        IndexEntry e;
+        e.position = Hash::FromBytesOrDie(key.substr(1));
+        e.version = ReadBigEndian(value, 8);
+        e.state_commitment = Hash::FromBytesOrDie(value.substr(8));
+        return f(e);
+      });
 }
 
 absl::StatusOr<std::vector<HistoryEntry>> LogStorage::ReadHistory(
