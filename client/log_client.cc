@@ -86,6 +86,52 @@ absl::StatusOr<LogClient::WriteResult> LogClient::Write(
   return out;
 }
 
+absl::StatusOr<LogClient::AppendRecordsResult> LogClient::AppendRecords(
+    const std::vector<std::string>& records, bool wait_for_checkpoint,
+    const std::vector<std::string>& credentials) {
+  if (!credentials.empty() && credentials.size() != records.size()) {
+    return absl::InvalidArgumentError(
+        "AppendRecords takes one registration credential per record, or "
+        "none");
+  }
+  v1::AppendRecordsRequest req;
+  for (size_t i = 0; i < records.size(); ++i) {
+    v1::AppendRecordsRequest::Record* r = req.add_records();
+    r->set_record(records[i]);
+    if (!credentials.empty()) r->set_registration_credential(credentials[i]);
+  }
+  req.set_wait_for_checkpoint(wait_for_checkpoint);
+  v1::AppendRecordsResponse resp;
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::AppendRecords, req, &resp));
+  if (static_cast<size_t>(resp.outcomes_size()) != records.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the log answered ", resp.outcomes_size(),
+                     " outcomes for ", records.size(), " records"));
+  }
+  AppendRecordsResult out;
+  bool appended = false;
+  for (const v1::AppendRecordsResponse::Outcome& o : resp.outcomes()) {
+    if (o.code() < 0 || o.code() > 16) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the log answered status code ", o.code()));
+    }
+    auto code = static_cast<absl::StatusCode>(o.code());
+    if (code != absl::StatusCode::kOk) {
+      out.outcomes.push_back(absl::Status(code, o.message()));
+      continue;
+    }
+    ASSIGN_OR_RETURN(Hash leaf_hash, Hash::FromBytes(o.leaf_hash()));
+    out.outcomes.push_back(AppendedLeaf{o.leaf_index(), leaf_hash});
+    appended = true;
+  }
+  out.checkpoint_note = resp.checkpoint().note();
+  if (wait_for_checkpoint && appended && out.checkpoint_note.empty()) {
+    return absl::InvalidArgumentError(
+        "the log did not return the checkpoint it was asked to wait for");
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> LogClient::GetCheckpoint(
     uint32_t min_cosignatures, const std::vector<std::string>& witnesses) {
   v1::GetCheckpointRequest req;

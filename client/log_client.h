@@ -47,6 +47,25 @@ class LogClient : public LogSource {
       bool wait_for_checkpoint,
       const std::string& registration_credential = "");
 
+  struct AppendedLeaf {
+    uint64_t leaf_index = 0;
+    Hash leaf_hash;
+  };
+  struct AppendRecordsResult {
+    // One per record, in order: where it was appended, or the status the
+    // log refused it with.
+    std::vector<absl::StatusOr<AppendedLeaf>> outcomes;
+    std::string checkpoint_note;  // iff wait_for_checkpoint and appended
+  };
+
+  // AppendRecords: up to 100 records of any operations in one call (for a
+  // front end writing for many accounts). `credentials`, if not empty, has
+  // one registration credential (or "") per record. INVALID_ARGUMENT if
+  // the answer does not have one well-formed outcome per record.
+  absl::StatusOr<AppendRecordsResult> AppendRecords(
+      const std::vector<std::string>& records, bool wait_for_checkpoint,
+      const std::vector<std::string>& credentials = {});
+
   absl::StatusOr<std::string> GetCheckpoint(
       uint32_t min_cosignatures,
       const std::vector<std::string>& witnesses) override;

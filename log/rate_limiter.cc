@@ -32,8 +32,13 @@ bool RateLimiter::Sweep(uint64_t now_ms) {
   return buckets_.size() < before;
 }
 
-bool RateLimiter::Take(absl::string_view key, absl::Duration* retry_after) {
+bool RateLimiter::Take(absl::string_view key, double n,
+                       absl::Duration* retry_after) {
   if (!limit_.limited()) return true;
+  if (n > limit_.burst) {
+    *retry_after = absl::InfiniteDuration();
+    return false;
+  }
   uint64_t now = clock_->NowMillis();
   absl::MutexLock lock(&mu_);
   Bucket* b;
@@ -48,11 +53,11 @@ bool RateLimiter::Take(absl::string_view key, absl::Duration* retry_after) {
   }
   b->tokens = TokensNow(*b, now);
   b->at_ms = std::max(b->at_ms, now);
-  if (b->tokens >= 1) {
-    b->tokens -= 1;
+  if (b->tokens >= n) {
+    b->tokens -= n;
     return true;
   }
-  double wait_ms = std::ceil((1 - b->tokens) / limit_.per_second * 1000);
+  double wait_ms = std::ceil((n - b->tokens) / limit_.per_second * 1000);
   *retry_after = absl::Milliseconds(std::max(1.0, wait_ms));
   return false;
 }

@@ -3,7 +3,8 @@
 // writes (docs/security.md, "Rate limits").
 //
 // Each key has a bucket of `burst` tokens that refills at `per_second`; a
-// request takes one token or is refused with how long until one is there.
+// request takes one token (a call of several writes one per write) or is
+// refused with how long until they are there.
 // Memory is bounded: at most `max_keys` buckets; when the table is full,
 // buckets that have refilled completely (idle keys) are dropped (a sweep at
 // most once a second, so that a flood of new keys cannot make every request
@@ -38,9 +39,13 @@ class RateLimiter {
   // Borrows `clock`.
   RateLimiter(RateLimit limit, const Clock* clock, size_t max_keys = 100000);
 
-  // Takes a token from `key`'s bucket: true, or false with the wait until
-  // the next token in *retry_after.
-  bool Take(absl::string_view key, absl::Duration* retry_after);
+  // Takes `n` tokens from `key`'s bucket: true, or false with the wait
+  // until there are `n` in *retry_after (InfiniteDuration() if `n` is more
+  // than the burst: never).
+  bool Take(absl::string_view key, double n, absl::Duration* retry_after);
+  bool Take(absl::string_view key, absl::Duration* retry_after) {
+    return Take(key, 1, retry_after);
+  }
 
   const RateLimit& limit() const { return limit_; }
   size_t keys() const;

@@ -24,6 +24,21 @@ TEST(RateLimiterTest, ABurstThenTheRate) {
   EXPECT_FALSE(limiter.Take("a", &wait));
 }
 
+TEST(RateLimiterTest, SeveralTokensAtOnce) {
+  FakeClock clock(1000000);
+  RateLimiter limiter({/*per_second=*/10, /*burst=*/20}, &clock);
+  absl::Duration wait;
+  EXPECT_TRUE(limiter.Take("a", 15, &wait));
+  EXPECT_FALSE(limiter.Take("a", 10, &wait)) << "5 left";
+  EXPECT_EQ(wait, absl::Milliseconds(500));
+  EXPECT_TRUE(limiter.Take("a", 5, &wait)) << "a refused take takes nothing";
+  EXPECT_FALSE(limiter.Take("a", 21, &wait));
+  EXPECT_EQ(wait, absl::InfiniteDuration()) << "more than the burst: never";
+  clock.Advance(3600 * 1000);
+  EXPECT_FALSE(limiter.Take("a", 21, &wait));
+  EXPECT_TRUE(limiter.Take("a", 20, &wait));
+}
+
 TEST(RateLimiterTest, UnlimitedTakesEverything) {
   FakeClock clock(0);
   RateLimiter limiter({}, &clock);

@@ -38,15 +38,25 @@ LogService::LogService(LogWrites* writes, LogQueries* queries,
       writes_limit_(options.write_limit, options.limiter_clock) {}
 
 absl::Status LogService::Admit(grpc::ServerContext* ctx, RateLimiter* limiter,
-                               absl::string_view what) {
+                               absl::string_view what, size_t n) {
   absl::Duration wait;
-  if (limiter->Take(PeerAddress(ctx->peer()), &wait)) return absl::OkStatus();
+  if (limiter->Take(PeerAddress(ctx->peer()), n, &wait)) {
+    return absl::OkStatus();
+  }
+  const RateLimit& limit = limiter->limit();
+  if (wait == absl::InfiniteDuration()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "a call of ", n, " ", what,
+        " is more than one address may make at "
+        "once (bursts of ",
+        limit.burst, "): send at most ", limit.burst, " per call"));
+  }
   int64_t ms = absl::ToInt64Milliseconds(wait);
   ctx->AddTrailingMetadata("grpc-retry-pushback-ms", absl::StrCat(ms));
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "rate limit: at most ", std::llround(limiter->limit().per_second * 60),
-      " ", what, " per minute from one address (bursts of ",
-      limiter->limit().burst, "); retry in ", ms, " ms"));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("rate limit: at most ", std::llround(limit.per_second * 60),
+                   " ", what, " per minute from one address (bursts of ",
+                   limit.burst, "); retry in ", ms, " ms"));
 }
 
 void LogService::BeginShutdown() {
@@ -102,6 +112,39 @@ grpc::Status LogService::RotateAccountKey(grpc::ServerContext* ctx,
                                           const v1::WriteRequest* req,
                                           v1::WriteResponse* resp) {
   return Write(ctx, *req, Operation::kRotateAccountKey, resp);
+}
+
+grpc::Status LogService::AppendRecords(grpc::ServerContext* ctx,
+                                       const v1::AppendRecordsRequest* req,
+                                       v1::AppendRecordsResponse* resp) {
+  return Serve([&]() -> absl::Status {
+    std::vector<RecordToAppend> records;
+    records.reserve(req->records_size());
+    for (const v1::AppendRecordsRequest::Record& r : req->records()) {
+      records.push_back(
+          RecordToAppend{r.record(), r.registration_credential()});
+    }
+    // One token per record (a call of too many records is refused below).
+    RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes", records.size()));
+    ASSIGN_OR_RETURN(
+        AppendAllAnswer all,
+        writes_->AppendAll(records, req->wait_for_checkpoint(),
+                           DeadlineOf(ctx, options_.default_write_timeout)));
+    for (const absl::StatusOr<AppendedLeaf>& o : all.outcomes) {
+      v1::AppendRecordsResponse::Outcome* out = resp->add_outcomes();
+      out->set_code(static_cast<int32_t>(o.status().code()));
+      if (o.ok()) {
+        out->set_leaf_index(o->leaf_index);
+        out->set_leaf_hash(o->leaf_hash.bytes());
+      } else {
+        out->set_message(std::string(o.status().message()));
+      }
+    }
+    if (!all.checkpoint_note.empty()) {
+      resp->mutable_checkpoint()->set_note(all.checkpoint_note);
+    }
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status LogService::GetCheckpoint(grpc::ServerContext*,

@@ -64,6 +64,9 @@ class LogService final : public v1::Log::Service {
   grpc::Status RotateAccountKey(grpc::ServerContext* ctx,
                                 const v1::WriteRequest* req,
                                 v1::WriteResponse* resp) override;
+  grpc::Status AppendRecords(grpc::ServerContext* ctx,
+                             const v1::AppendRecordsRequest* req,
+                             v1::AppendRecordsResponse* resp) override;
   grpc::Status GetCheckpoint(grpc::ServerContext* ctx,
                              const v1::GetCheckpointRequest* req,
                              v1::SignedCheckpoint* resp) override;
@@ -101,9 +104,9 @@ class LogService final : public v1::Log::Service {
   grpc::Status Serve(absl::FunctionRef<absl::Status()> handler);
   // OK, or RESOURCE_EXHAUSTED (with the wait in the message and in the
   // trailing metadata "grpc-retry-pushback-ms") if the peer is over
-  // `limiter`'s rate.
+  // `limiter`'s rate for `n` more of `what`, or `n` is more than its burst.
   absl::Status Admit(grpc::ServerContext* ctx, RateLimiter* limiter,
-                     absl::string_view what);
+                     absl::string_view what, size_t n = 1);
   grpc::Status Write(grpc::ServerContext* ctx, const v1::WriteRequest& req,
                      Operation expected, v1::WriteResponse* resp);
   absl::Status Watch(grpc::ServerContext* ctx,

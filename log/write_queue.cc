@@ -25,35 +25,46 @@ WriteQueue::WriteQueue(BatchSink* sink, const SequencerOptions& options)
 
 WriteQueue::~WriteQueue() { Stop(); }
 
-absl::StatusOr<AppendedLeaf> WriteQueue::Submit(const DeviceRecord& record,
-                                                std::string data,
-                                                const AccountPosition& position,
-                                                absl::Time deadline) {
-  auto p = std::make_shared<Pending>();
-  p->write.record = record;
-  p->write.position = position;
-  p->write.record_hash = Sha256(data);
-  p->write.data = std::move(data);
+std::vector<absl::StatusOr<AppendedLeaf>> WriteQueue::Submit(
+    std::vector<PendingWrite> writes, absl::Time deadline) {
+  std::vector<std::shared_ptr<Pending>> pending;
+  pending.reserve(writes.size());
+  for (PendingWrite& w : writes) {
+    auto p = std::make_shared<Pending>();
+    p->write = std::move(w);
+    p->write.record_hash = Sha256(p->write.data);
+    pending.push_back(std::move(p));
+  }
+  absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
-    if (!failed_.ok()) return failed_;
-    if (stopping_) {
-      return absl::UnavailableError("the log server is shutting down");
-    }
-    if (queue_.size() >= options_.max_pending) {
-      return absl::ResourceExhaustedError(
+    if (!failed_.ok()) {
+      refused = failed_;
+    } else if (stopping_) {
+      refused = absl::UnavailableError("the log server is shutting down");
+    } else if (queue_.size() + pending.size() > options_.max_pending) {
+      refused = absl::ResourceExhaustedError(
           absl::StrCat("the log's write queue is full (", options_.max_pending,
                        " pending records); retry with backoff"));
+    } else {
+      queue_.insert(queue_.end(), pending.begin(), pending.end());
     }
-    queue_.push_back(p);
   }
-  if (!p->done.WaitForNotificationWithDeadline(deadline)) {
-    return absl::DeadlineExceededError(
-        "deadline passed before the record was sequenced; it may still be "
-        "appended: send the same record again (ALREADY_EXISTS then names its "
-        "leaf index)");
+  std::vector<absl::StatusOr<AppendedLeaf>> outcomes;
+  outcomes.reserve(pending.size());
+  for (const std::shared_ptr<Pending>& p : pending) {
+    if (!refused.ok()) {
+      outcomes.push_back(refused);
+    } else if (p->done.WaitForNotificationWithDeadline(deadline)) {
+      outcomes.push_back(p->outcome);
+    } else {
+      outcomes.push_back(absl::DeadlineExceededError(
+          "deadline passed before the record was sequenced; it may still be "
+          "appended: send the same record again (ALREADY_EXISTS then names "
+          "its leaf index)"));
+    }
   }
-  return p->outcome;
+  return outcomes;
 }
 
 void WriteQueue::Stop() {

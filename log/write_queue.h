@@ -1,6 +1,6 @@
 // WriteQueue: where the RPC threads' writes wait to be sequenced. Any
-// number of threads Submit(); one thread of the queue forms batches (group
-// commit: up to max_batch_size writes, or whatever arrived within
+// number of threads Submit() writes; one thread of the queue forms batches
+// (group commit: up to max_batch_size writes, or whatever arrived within
 // batch_delay of the first) and hands each to its BatchSink (the
 // Integrator), then answers every writer with its outcome (its leaf is
 // durable then). Checkpoints are paced: the sink signs one over what was
@@ -96,17 +96,18 @@ class WriteQueue {
   WriteQueue(BatchSink* sink, const SequencerOptions& options);
   ~WriteQueue();  // Stop()s.
 
-  // Appends a record that DecodeRecord() accepted and whose signature
-  // verified (`data` is its encoding). Blocks until the record is durable or
-  // refused, or `deadline` passes. Errors: the sink's outcome for the record
-  // (account rules, ALREADY_EXISTS for a duplicate); RESOURCE_EXHAUSTED if
-  // too many writes are pending; UNAVAILABLE if stopping or storage failed;
-  // DEADLINE_EXCEEDED if the deadline passed first (the record may still be
-  // appended later).
-  absl::StatusOr<AppendedLeaf> Submit(const DeviceRecord& record,
-                                      std::string data,
-                                      const AccountPosition& position,
-                                      absl::Time deadline);
+  // Queues `writes` together, in order (so one account's records keep
+  // their order), each a record that DecodeRecord() accepted and whose
+  // signature verified, with its encoding and position (record_hash is
+  // filled in here). Blocks until each is durable or refused, or `deadline`
+  // passes. One outcome per write, in order: the sink's outcome for it
+  // (account rules, ALREADY_EXISTS for a duplicate); DEADLINE_EXCEEDED if
+  // the deadline passed first (it may still be appended later). If the
+  // queue cannot take them all, none is queued and every outcome is the
+  // same error: RESOURCE_EXHAUSTED if more than max_pending writes would be
+  // pending; UNAVAILABLE if stopping or storage failed.
+  std::vector<absl::StatusOr<AppendedLeaf>> Submit(
+      std::vector<PendingWrite> writes, absl::Time deadline);
 
   // Stops accepting writes, hands what is queued to the sink, has it
   // publish a final checkpoint and joins the thread. Idempotent.

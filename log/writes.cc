@@ -1,12 +1,13 @@
 #include "log/writes.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/util/status_macros.h"
 
 namespace ktlog {
 
 absl::StatusOr<DeviceRecord> LogWrites::Check(
-    const std::string& record_bytes, Operation expected,
+    absl::string_view record_bytes, std::optional<Operation> expected,
     absl::string_view credential) const {
   if (record_bytes.empty()) {
     return absl::InvalidArgumentError("record is empty");
@@ -21,9 +22,9 @@ absl::StatusOr<DeviceRecord> LogWrites::Check(
     return absl::InvalidArgumentError(
         absl::StrCat("malformed record: ", record.status().message()));
   }
-  if (record->operation != expected) {
+  if (expected.has_value() && record->operation != *expected) {
     return absl::InvalidArgumentError(
-        absl::StrCat("this call takes ", OperationName(expected),
+        absl::StrCat("this call takes ", OperationName(*expected),
                      " records, not ", OperationName(record->operation)));
   }
   if (registration_.has_value() && record->account_version == 1) {
@@ -47,19 +48,76 @@ absl::StatusOr<WriteAnswer> LogWrites::Append(const std::string& record_bytes,
                                               absl::string_view credential,
                                               bool wait_for_checkpoint,
                                               absl::Time deadline) {
-  ASSIGN_OR_RETURN(DeviceRecord record,
-                   Check(record_bytes, expected, credential));
-  ASSIGN_OR_RETURN(AccountPosition position, positions_->Of(record.account_id));
-  ASSIGN_OR_RETURN(AppendedLeaf appended,
-                   queue_->Submit(record, record_bytes, position, deadline));
-  WriteAnswer out{appended.leaf_index, appended.leaf_hash, ""};
-  if (!wait_for_checkpoint) return out;
+  ASSIGN_OR_RETURN(AppendAllAnswer all,
+                   AppendChecked({RecordToAppend{record_bytes, credential}},
+                                 expected, wait_for_checkpoint, deadline));
+  ASSIGN_OR_RETURN(AppendedLeaf appended, std::move(all.outcomes[0]));
+  return WriteAnswer{appended.leaf_index, appended.leaf_hash,
+                     std::move(all.checkpoint_note)};
+}
+
+absl::StatusOr<AppendAllAnswer> LogWrites::AppendAll(
+    const std::vector<RecordToAppend>& records, bool wait_for_checkpoint,
+    absl::Time deadline) {
+  if (records.empty() || records.size() > kMaxRecordsPerAppend) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a call appends 1 to ", kMaxRecordsPerAppend,
+                     " records, not ", records.size()));
+  }
+  return AppendChecked(records, std::nullopt, wait_for_checkpoint, deadline);
+}
+
+absl::StatusOr<AppendAllAnswer> LogWrites::AppendChecked(
+    const std::vector<RecordToAppend>& records,
+    std::optional<Operation> expected, bool wait_for_checkpoint,
+    absl::Time deadline) {
+  AppendAllAnswer out;
+  out.outcomes.resize(records.size());
+  std::vector<PendingWrite> queued;
+  std::vector<size_t> queued_at;  // queued[i] is records[queued_at[i]]
+  absl::flat_hash_map<std::string, AccountPosition> positions;
+  for (size_t i = 0; i < records.size(); ++i) {
+    absl::StatusOr<DeviceRecord> record =
+        Check(records[i].record, expected, records[i].registration_credential);
+    if (!record.ok()) {
+      out.outcomes[i] = record.status();
+      continue;
+    }
+    auto [it, added] = positions.try_emplace(record->account_id);
+    if (added) {
+      absl::StatusOr<AccountPosition> position =
+          positions_->Of(record->account_id);
+      if (!position.ok()) {
+        positions.erase(it);
+        out.outcomes[i] = position.status();
+        continue;
+      }
+      it->second = *std::move(position);
+    }
+    queued.push_back(PendingWrite{*std::move(record),
+                                  std::string(records[i].record), Hash(),
+                                  it->second});
+    queued_at.push_back(i);
+  }
+  std::vector<absl::StatusOr<AppendedLeaf>> sequenced =
+      queue_->Submit(std::move(queued), deadline);
+  std::optional<uint64_t> last;  // the largest appended leaf index
+  for (size_t i = 0; i < sequenced.size(); ++i) {
+    if (sequenced[i].ok()) {
+      last = std::max(last.value_or(0), sequenced[i]->leaf_index);
+    }
+    out.outcomes[queued_at[i]] = std::move(sequenced[i]);
+  }
+  if (!wait_for_checkpoint || !last.has_value()) return out;
   std::shared_ptr<const PublishedCheckpoint> cp =
-      publisher_->WaitForSize(appended.leaf_index + 1, deadline);
-  if (cp == nullptr || cp->checkpoint.size <= appended.leaf_index) {
+      publisher_->WaitForSize(*last + 1, deadline);
+  if (cp == nullptr || cp->checkpoint.size <= *last) {
     return absl::DeadlineExceededError(absl::StrCat(
-        "the record is durable at leaf index ", appended.leaf_index,
-        " but no checkpoint covered it before the deadline"));
+        records.size() == 1
+            ? absl::StrCat("the record is durable at leaf index ", *last)
+            : "the appended records are durable",
+        " but no checkpoint covered ", records.size() == 1 ? "it" : "them",
+        " before the deadline"));
   }
   out.checkpoint_note = cp->note;
   return out;

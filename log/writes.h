@@ -1,8 +1,9 @@
-// LogWrites: the log's write API in core terms, with no gRPC. It checks a
-// signed record as a write (decodes, operation, signature, timestamp within
-// the skew of the log's clock), finds the account's position (evaluating
-// the VRF for a new account, here in the caller's thread), queues it for
-// sequencing, and, if asked, waits for the first checkpoint that covers it.
+// LogWrites: the log's write API in core terms, with no gRPC. It checks
+// each signed record as a write (decodes, operation, signature, timestamp
+// within the skew of the log's clock), finds the account's position
+// (evaluating the VRF for a new account, here in the caller's thread),
+// queues the records for sequencing together, and, if asked, waits for the
+// first checkpoint that covers them.
 //
 // Thread-safe.
 #ifndef KTLOG_LOG_WRITES_H_
@@ -10,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -27,6 +29,27 @@ struct WriteAnswer {
   uint64_t leaf_index = 0;
   Hash leaf_hash;
   std::string checkpoint_note;  // when asked to wait for it
+};
+
+// At most this many records are appended together (so that any such call
+// fits the server's 64 KiB request limit).
+inline constexpr size_t kMaxRecordsPerAppend = 100;
+
+// A record to append: its canonical signed encoding and, for an account's
+// first record on a log that requires registration, its credential.
+struct RecordToAppend {
+  absl::string_view record;
+  absl::string_view registration_credential;
+};
+
+// What became of records appended together.
+struct AppendAllAnswer {
+  // One per record, in order: its leaf, or why it was refused (Append's
+  // errors but the checkpoint's DEADLINE_EXCEEDED).
+  std::vector<absl::StatusOr<AppendedLeaf>> outcomes;
+  // When asked to wait for it and a record was appended: the first
+  // checkpoint that covers every appended record.
+  std::string checkpoint_note;
 };
 
 class LogWrites {
@@ -63,11 +86,27 @@ class LogWrites {
                                      bool wait_for_checkpoint,
                                      absl::Time deadline);
 
+  // Appends `records`, of any operations, as Append() appends one: each is
+  // checked on its own, all are queued together (one account's records in
+  // their order here), and one VRF evaluation serves a new account's
+  // records. The outcomes are per record. The call's own errors:
+  // INVALID_ARGUMENT for no records or more than kMaxRecordsPerAppend;
+  // DEADLINE_EXCEEDED if no checkpoint covered every appended record in
+  // time (with `wait_for_checkpoint`; they are durable nonetheless).
+  absl::StatusOr<AppendAllAnswer> AppendAll(
+      const std::vector<RecordToAppend>& records, bool wait_for_checkpoint,
+      absl::Time deadline);
+
  private:
-  // The record, if it is acceptable as a write of `expected`.
-  absl::StatusOr<DeviceRecord> Check(const std::string& record_bytes,
-                                     Operation expected,
+  // The record, if it is acceptable as a write (of `expected`, if set).
+  absl::StatusOr<DeviceRecord> Check(absl::string_view record_bytes,
+                                     std::optional<Operation> expected,
                                      absl::string_view credential) const;
+  // Appends `records` (of `expected`, if set): see AppendAll.
+  absl::StatusOr<AppendAllAnswer> AppendChecked(
+      const std::vector<RecordToAppend>& records,
+      std::optional<Operation> expected, bool wait_for_checkpoint,
+      absl::Time deadline);
 
   WriteQueue* const queue_;
   const CheckpointPublisher* const publisher_;

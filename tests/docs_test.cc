@@ -73,6 +73,7 @@ TEST(DocsTest, APILimitsAreTheCodes) {
       one("\\| account id / device id / device key \\| [0-9]+ / [0-9]+ / "),
       kMaxDeviceKeySize);
   EXPECT_EQ(one("\\| devices per account \\| "), kMaxDevicesPerAccount);
+  EXPECT_EQ(one("\\| records per `AppendRecords` \\| "), kMaxRecordsPerAppend);
   EXPECT_EQ(one("\\| entries per `GetEntries` \\| "), kMaxEntriesPerRequest);
   EXPECT_EQ(one("\\| versions per `GetAccountHistory` \\| "),
             kMaxHistoryPerRequest);

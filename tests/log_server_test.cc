@@ -1,6 +1,7 @@
 // Integration tests: the real log server (RocksDB in a temp dir, gRPC on
 // 127.0.0.1:0) driven through the real client.
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,7 @@
 #include "grpcpp/support/server_interceptor.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "verifier/lookup.h"
 
 namespace ktlog {
 namespace {
@@ -197,6 +199,111 @@ TEST(LogServerTest, RejectsBadWritesWithTheRightCode) {
 
   // Nothing rejected entered the log.
   EXPECT_EQ(env->Checkpoint().size, 2u);
+}
+
+// A front end's call of many records (AppendRecords): each record gets the
+// outcome its own call would have had, one account's records keep their
+// order, and the checkpoint returned covers every appended record.
+TEST(LogServerTest, AppendRecordsAnswersEachRecord) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice"), bob("bob"), carol("carol");
+  env->Append(bob.Add("phone"));
+  DeviceRecord forged = carol.Add("phone", false);
+  forged.signature[3] ^= 1;
+  DeviceRecord alice1 = alice.Add("phone");
+  std::vector<std::string> records = {
+      alice1.Encode(),
+      bob.Add("laptop").Encode(),
+      forged.Encode(),
+      alice.Add("laptop").Encode(),  // a new account's second record
+      alice1.Encode(),               // the same record again
+      "not a record",
+      bob.Remove("tablet", false).Encode(),  // not an active device
+      bob.Rotate().Encode(),
+      carol.Add("phone").Encode(),
+  };
+  auto answer = env->client()->AppendRecords(records, true);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  std::vector<StatusCode> codes;
+  for (const auto& o : answer->outcomes) codes.push_back(o.status().code());
+  EXPECT_EQ(codes,
+            (std::vector<StatusCode>{
+                StatusCode::kOk, StatusCode::kOk, StatusCode::kInvalidArgument,
+                StatusCode::kOk, StatusCode::kAlreadyExists,
+                StatusCode::kInvalidArgument, StatusCode::kNotFound,
+                StatusCode::kOk, StatusCode::kOk}));
+  EXPECT_NE(answer->outcomes[2].status().message().find("signature"),
+            std::string::npos)
+      << answer->outcomes[2].status();
+  EXPECT_NE(answer->outcomes[4].status().message().find(
+                absl::StrCat("leaf index ", answer->outcomes[0]->leaf_index)),
+            std::string::npos)
+      << answer->outcomes[4].status();
+  EXPECT_LT(answer->outcomes[0]->leaf_index, answer->outcomes[3]->leaf_index);
+  EXPECT_LT(answer->outcomes[1]->leaf_index, answer->outcomes[7]->leaf_index);
+
+  auto cp = OpenLogCheckpoint(answer->checkpoint_note, env->checkpoint_key());
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(cp->size, 6u) << "bob's first record and five of the call's";
+  std::set<uint64_t> indices;
+  for (const auto& o : answer->outcomes) {
+    if (!o.ok()) continue;
+    indices.insert(o->leaf_index);
+    auto proof = env->client()->GetInclusionProof(o->leaf_index, cp->size);
+    ASSERT_TRUE(proof.ok()) << proof.status();
+    EXPECT_TRUE(VerifyInclusion(o->leaf_index, cp->size, o->leaf_hash,
+                                proof->hashes, cp->root)
+                    .ok());
+  }
+  EXPECT_EQ(indices.size(), 5u);
+  auto lookup = env->client()->LookupAccount("alice", cp->size);
+  ASSERT_TRUE(lookup.ok()) << lookup.status();
+  auto alice_now =
+      VerifyAccountLookup(*cp, env->log_key().vrf_key, "alice", *lookup);
+  ASSERT_TRUE(alice_now.ok()) << alice_now.status();
+  ASSERT_TRUE(alice_now->state.has_value());
+  EXPECT_EQ(alice_now->devices.size(), 2u);
+
+  // The call itself: 1 to 100 records.
+  auto none = env->client()->AppendRecords({}, false);
+  EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(none.status().message().find("1 to 100"), std::string::npos)
+      << none.status();
+  std::vector<std::string> many;
+  TestAccount dave("dave");
+  for (int i = 0; i < 101; ++i) {
+    many.push_back(dave.Add(absl::StrCat("d", i), false).Encode());
+  }
+  EXPECT_EQ(env->client()->AppendRecords(many, false).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(env->Checkpoint().size, 6u) << "nothing of a refused call";
+}
+
+// AppendRecords takes one write token per record from the caller's
+// address; a call larger than the burst can never pass and says so.
+TEST(LogServerTest, AppendRecordsCountsEveryRecordAgainstTheRateLimit) {
+  LogServerOptions options;
+  options.service.write_limit = RateLimit{/*per_second=*/0.01, /*burst=*/4};
+  auto env = LogEnv::Start(options);
+  std::vector<TestAccount> accounts;
+  std::vector<std::string> records;
+  for (int i = 0; i < 5; ++i) {
+    accounts.emplace_back(absl::StrCat("user", i));
+    records.push_back(accounts.back().Add("phone").Encode());
+  }
+  auto too_many = env->client()->AppendRecords(records, false);
+  EXPECT_EQ(too_many.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(too_many.status().message().find("at most 4 per call"),
+            std::string::npos)
+      << too_many.status();
+  records.pop_back();
+  auto four = env->client()->AppendRecords(records, false);
+  ASSERT_TRUE(four.ok()) << four.status();
+  for (const auto& o : four->outcomes) EXPECT_TRUE(o.ok()) << o.status();
+  auto over = env->client()->AppendRecords({records[0]}, false);
+  EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(over.status().message().find("retry in"), std::string::npos)
+      << over.status();
 }
 
 TEST(LogServerTest, RejectsBadReadsWithTheRightCode) {

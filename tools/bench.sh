@@ -51,6 +51,10 @@ for writers in 8 32 64; do
     --server_pid=$PID --writers=$writers --writes=40000 --readers=8 \
     --read_for=10s --prefix="w$writers"
 done
+echo "-- a front end's calls: AppendRecords of 50 records from 4 writers"
+"$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
+  --server_pid=$PID --writers=4 --batch=50 --writes=40000 --readers=0 \
+  --prefix=batch
 echo "-- lookups without verification (the server alone)"
 "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
   --server_pid=$PID --writers=8 --writes=1000 --readers=8 --read_for=10s \

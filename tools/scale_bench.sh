@@ -2,7 +2,7 @@
 # How cost grows with the log (run by tools/bench.sh; docs/benchmarks.md):
 # one data dir grown to each size in SIZES (default 10^4, 10^5, 10^6
 # entries) with ktlog-loadgen --preload; at each size: 10,000 timed writes
-# (signed beforehand), lookups with and without verification, the server's
+# (signed beforehand) one per call and 10,000 in AppendRecords calls, lookups with and without verification, the server's
 # CPU per operation, bytes on disk per entry, the server's start-up time
 # on that data dir, and an auditor catching up from nothing over the tiles.
 # Optimised build; BIN is the bazel-bin of `-c opt`.
@@ -38,7 +38,11 @@ for n in $SIZES; do
   "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
     --server_pid="$PID" --prefix="u$n" --writers=8 --writes=100 --readers=8 \
     --read_for=10s --verify_reads=false --samples=10 | grep "lookups"
-  have=$((n + 10100))
+  echo "-- a front end's calls (AppendRecords of 50 records, 4 writers):"
+  "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
+    --server_pid="$PID" --prefix="b$n" --writers=4 --batch=50 \
+    --writes=10000 --readers=0 --samples=100 | grep "writes"
+  have=$((n + 20100))
   stop_server
   echo "bytes on disk per entry: $(( $(du -sb "$WORK/data" | cut -f1) / have ))"
   start_server
