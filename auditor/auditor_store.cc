@@ -157,7 +157,7 @@ absl::Status AuditorStore::LoadIndex() {
     entries.emplace_back(position, entry->second);
     return absl::OkStatus();
   }));
-  RETURN_IF_ERROR(index_.Apply(std::move(entries)).status());
+  RETURN_IF_ERROR(index_.Load(std::move(entries)));
   // A damaged state must not pass for a misbehaving log.
   ASSIGN_OR_RETURN(std::optional<std::string> root, db_->Get(kIndexRootKey));
   if (root.has_value() && root != std::string(index_.root().view())) {

@@ -27,6 +27,7 @@
 #include "core/account/index_tree.h"
 #include "core/account/leaf.h"
 #include "core/merkle/compact_range.h"
+#include "core/util/huge_pages.h"
 #include "storage/rocksdb.h"
 
 namespace ktlog {
@@ -87,7 +88,10 @@ class AuditorStore {
   absl::Status LoadIndex();
 
   std::unique_ptr<RocksDb> db_;
-  absl::flat_hash_map<Hash, uint64_t> versions_;
+  // Like the index, millions of entries read at random: on huge pages.
+  absl::flat_hash_map<Hash, uint64_t, absl::Hash<Hash>, std::equal_to<Hash>,
+                      HugePageAllocator<std::pair<const Hash, uint64_t>>>
+      versions_;
   InMemoryIndex index_;
 };
 

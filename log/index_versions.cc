@@ -41,17 +41,21 @@ IndexNode IndexVersions::Read(const IndexPath& path, uint64_t version) const {
 
 absl::Status IndexVersions::Load(std::vector<std::pair<Hash, Hash>> entries,
                                  uint64_t version, uint64_t now_ms) {
-  InMemoryIndex empty;
-  ASSIGN_OR_RETURN(IndexUpdate update, UpdateIndex(&empty, std::move(entries)));
   absl::MutexLock lock(&mu_);
   nodes_.clear();
-  nodes_.reserve(update.nodes.size());
-  for (auto& [path, node] : update.nodes) {
-    nodes_[path].emplace_back(version, PackedIndexNode(node));
+  nodes_.reserve(entries.size() * 5 / 2);
+  auto emit = [&](const IndexPath& path, const IndexNode& node)
+                  ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                    nodes_[path].emplace_back(version, PackedIndexNode(node));
+                  };
+  absl::StatusOr<Hash> root = BuildIndex(std::move(entries), emit);
+  if (!root.ok()) {
+    nodes_.clear();  // an empty index at no version: the caller fails
+    return root.status();
   }
-  node_versions_ = update.nodes.size();
+  node_versions_ = nodes_.size();
   roots_.clear();
-  roots_[version] = update.root;
+  roots_[version] = *root;
   made_.clear();
   made_.push_back(Made{version, now_ms, {}});
   return absl::OkStatus();

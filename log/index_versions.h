@@ -34,7 +34,9 @@ class IndexVersions {
   ~IndexVersions();
 
   // Replaces everything with the index holding `entries` (position ->
-  // value hash, positions distinct) as version `version`, the only one.
+  // value hash) as version `version`, the only one, building its nodes in
+  // place (BuildIndex). INVALID_ARGUMENT for a position twice (the index
+  // then holds nothing usable: a start-up fails).
   absl::Status Load(std::vector<std::pair<Hash, Hash>> entries,
                     uint64_t version, uint64_t now_ms);
 
@@ -79,7 +81,7 @@ class IndexVersions {
   void Unpin(uint64_t version);
 
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<IndexPath, Versions> nodes_ ABSL_GUARDED_BY(mu_);
+  IndexNodeTable<Versions> nodes_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, Hash> roots_ ABSL_GUARDED_BY(mu_);  // kept versions
   std::deque<Made> made_ ABSL_GUARDED_BY(mu_);           // kept, oldest first
   std::map<uint64_t, int> pins_ ABSL_GUARDED_BY(mu_);    // live readers

@@ -124,6 +124,31 @@ TEST(IndexCrossCheck, IncrementalMatchesNaiveRecompute) {
     ASSERT_TRUE(other.Apply(part).ok());
   }
   EXPECT_EQ(other.root(), index.root());
+
+  // A bulk build (a start-up's) makes the nodes an update of the empty
+  // index makes, so it holds the same index.
+  std::vector<std::pair<IndexPath, IndexNode>> built;
+  auto root = BuildIndex(all, [&](const IndexPath& p, const IndexNode& n) {
+    built.emplace_back(p, n);
+  });
+  ASSERT_TRUE(root.ok()) << root.status();
+  InMemoryIndex empty;
+  auto from_empty = empty.Prepare(all);
+  ASSERT_TRUE(from_empty.ok());
+  EXPECT_EQ(*root, index.root());
+  EXPECT_TRUE(built == from_empty->nodes);
+  InMemoryIndex loaded;
+  ASSERT_TRUE(loaded.Load(all).ok());
+  EXPECT_EQ(loaded.root(), index.root());
+  EXPECT_EQ(loaded.node_count(), index.node_count());
+  std::vector<Hash> absent;
+  for (const auto& [k, v] : entries) absent.push_back(KeyNear(k, 200, rng));
+  ExpectProofs(loaded, entries, absent);
+
+  all.push_back(all.front());
+  EXPECT_EQ(loaded.Load(all).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(loaded.root(), kEmptyIndexHash);
+  EXPECT_EQ(loaded.node_count(), 0u);
 }
 
 TEST(IndexProofTest, EverySingleBitMutationIsRejected) {

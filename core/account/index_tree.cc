@@ -12,7 +12,7 @@ namespace {
 
 using Entry = std::pair<Hash, Hash>;  // key, value hash
 using Entries = absl::Span<const Entry>;
-using Written = std::vector<std::pair<IndexPath, IndexNode>>;
+using Written = IndexNodeSink;
 
 // Splits entries sorted by key at the first whose bit `depth` is 1.
 std::pair<Entries, Entries> SplitAt(Entries u, int depth) {
@@ -23,8 +23,19 @@ std::pair<Entries, Entries> SplitAt(Entries u, int depth) {
 
 Hash Put(const IndexPath& path, IndexNode node, Written* out) {
   Hash h = node.hash();
-  out->emplace_back(path, std::move(node));
+  (*out)(path, node);
   return h;
+}
+
+// Sorts `entries` by key: INVALID_ARGUMENT if a key is there twice.
+absl::Status SortDistinct(std::vector<Entry>* entries) {
+  std::sort(entries->begin(), entries->end());
+  for (size_t i = 1; i < entries->size(); ++i) {
+    if ((*entries)[i].first == (*entries)[i - 1].first) {
+      return absl::InvalidArgumentError("index update has a key twice");
+    }
+  }
+  return absl::OkStatus();
 }
 
 // A subtree that was empty, now holding `u` (sorted, non-empty).
@@ -193,18 +204,24 @@ absl::StatusOr<IndexUpdate> UpdateIndex(
     update.root = root.hash();
     return update;
   }
-  std::sort(changes.begin(), changes.end());
-  for (size_t i = 1; i < changes.size(); ++i) {
-    if (changes[i].first == changes[i - 1].first) {
-      return absl::InvalidArgumentError("index update has a key twice");
-    }
-  }
-  // About two nodes per new key in a bulk build; more per key, fewer keys,
-  // in a small update of a large index.
-  update.nodes.reserve(2 * changes.size() + 64);
-  ASSIGN_OR_RETURN(update.root, Update(reader, IndexPath::Root(), root, changes,
-                                       &update.nodes));
+  RETURN_IF_ERROR(SortDistinct(&changes));
+  // About two and a half nodes per new key in a bulk build; more per key,
+  // fewer keys, in a small update of a large index.
+  update.nodes.reserve(changes.size() * 5 / 2 + 64);
+  auto collect = [&update](const IndexPath& path, const IndexNode& node) {
+    update.nodes.emplace_back(path, node);
+  };
+  Written out(collect);
+  ASSIGN_OR_RETURN(update.root,
+                   Update(reader, IndexPath::Root(), root, changes, &out));
   return update;
+}
+
+absl::StatusOr<Hash> BuildIndex(std::vector<std::pair<Hash, Hash>> entries,
+                                IndexNodeSink emit) {
+  if (entries.empty()) return kEmptyIndexHash;
+  RETURN_IF_ERROR(SortDistinct(&entries));
+  return Build(IndexPath::Root(), entries, &emit);
 }
 
 absl::StatusOr<IndexProof> ProveIndex(IndexNodeReader* reader, const Hash& key,
@@ -256,6 +273,22 @@ absl::StatusOr<IndexUpdate> InMemoryIndex::Apply(
   ASSIGN_OR_RETURN(IndexUpdate update, Prepare(std::move(changes)));
   Commit(update);
   return update;
+}
+
+absl::Status InMemoryIndex::Load(std::vector<std::pair<Hash, Hash>> entries) {
+  nodes_.clear();
+  nodes_.reserve(entries.size() * 5 / 2);
+  absl::StatusOr<Hash> root = BuildIndex(
+      std::move(entries), [this](const IndexPath& path, const IndexNode& node) {
+        nodes_.insert_or_assign(path, PackedIndexNode(node));
+      });
+  if (!root.ok()) {
+    nodes_.clear();
+    root_ = kEmptyIndexHash;
+    return root.status();
+  }
+  root_ = *root;
+  return absl::OkStatus();
 }
 
 void InMemoryIndex::Commit(const IndexUpdate& update) {

@@ -9,14 +9,17 @@
 #ifndef KTLOG_CORE_ACCOUNT_INDEX_TREE_H_
 #define KTLOG_CORE_ACCOUNT_INDEX_TREE_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "core/account/index.h"
+#include "core/util/huge_pages.h"
 
 namespace ktlog {
 
@@ -73,6 +76,15 @@ class PackedIndexNode {
   Hash first_, second_;
 };
 
+// The table an index held in memory keeps its nodes in, by path: on huge
+// pages (core/util/huge_pages.h), since it is gigabytes at 10^7 accounts
+// and every update and proof reads it at random.
+template <class V>
+using IndexNodeTable =
+    absl::flat_hash_map<IndexPath, V, absl::Hash<IndexPath>,
+                        std::equal_to<IndexPath>,
+                        HugePageAllocator<std::pair<const IndexPath, V>>>;
+
 // Read access to one version of an index.
 class IndexNodeReader {
  public:
@@ -94,6 +106,18 @@ struct IndexUpdate {
 absl::StatusOr<IndexUpdate> UpdateIndex(
     IndexNodeReader* reader, std::vector<std::pair<Hash, Hash>> changes);
 
+// Where a build hands each node it makes.
+using IndexNodeSink =
+    absl::FunctionRef<void(const IndexPath& path, const IndexNode& node)>;
+
+// Builds the index holding `entries` (key -> value hash, keys distinct)
+// from nothing: hands `emit` the nodes UpdateIndex would write into an
+// empty index (the same nodes, so the same root), straight into the
+// caller's store, and returns the root. For start-ups, which rebuild a
+// whole index. INVALID_ARGUMENT for a key twice.
+absl::StatusOr<Hash> BuildIndex(std::vector<std::pair<Hash, Hash>> entries,
+                                IndexNodeSink emit);
+
 // A proof for `key` in the index `reader` reads (root at path depth 0);
 // sets *value_hash to the key's value when it is present.
 absl::StatusOr<IndexProof> ProveIndex(IndexNodeReader* reader, const Hash& key,
@@ -114,6 +138,8 @@ class InMemoryIndex : public IndexNodeReader {
   }
   // Stores `update`, which Prepare made against this index as it is now.
   void Commit(const IndexUpdate& update);
+  // Replaces everything with the index holding `entries` (BuildIndex).
+  absl::Status Load(std::vector<std::pair<Hash, Hash>> entries);
   // Prepare, then Commit. Returns the update (its nodes are what a
   // versioned store would write).
   absl::StatusOr<IndexUpdate> Apply(std::vector<std::pair<Hash, Hash>> changes);
@@ -121,7 +147,7 @@ class InMemoryIndex : public IndexNodeReader {
   size_t node_count() const { return nodes_.size(); }
 
  private:
-  absl::flat_hash_map<IndexPath, PackedIndexNode> nodes_;
+  IndexNodeTable<PackedIndexNode> nodes_;
   Hash root_ = kEmptyIndexHash;
 };
 

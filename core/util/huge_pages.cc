@@ -1,0 +1,40 @@
+#include "core/util/huge_pages.h"
+
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <new>
+
+namespace ktlog {
+namespace {
+
+size_t RoundUp(size_t bytes) {
+  return (bytes + kHugePageSize - 1) / kHugePageSize * kHugePageSize;
+}
+
+}  // namespace
+
+void* AllocateHugePages(size_t bytes) {
+  size_t size = RoundUp(bytes);
+  // Map one huge page more than needed, then unmap what lies outside the
+  // 2 MiB-aligned range.
+  size_t mapped = size + kHugePageSize;
+  void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+  uintptr_t aligned =
+      (start + kHugePageSize - 1) / kHugePageSize * kHugePageSize;
+  if (aligned > start) munmap(raw, aligned - start);
+  uintptr_t end = start + mapped;
+  if (end > aligned + size) {
+    munmap(reinterpret_cast<void*>(aligned + size), end - (aligned + size));
+  }
+  void* p = reinterpret_cast<void*>(aligned);
+  madvise(p, size, MADV_HUGEPAGE);  // advice: without it, ordinary pages
+  return p;
+}
+
+void FreeHugePages(void* p, size_t bytes) { munmap(p, RoundUp(bytes)); }
+
+}  // namespace ktlog

@@ -1,0 +1,58 @@
+// HugePageAllocator: an allocator for the large tables ktlog holds in
+// memory (the account index: gigabytes at 10^7 accounts). Blocks of 2 MiB
+// and more are mapped on their own, 2 MiB-aligned, and marked for
+// transparent huge pages (madvise MADV_HUGEPAGE, which Debian's default
+// "madvise" mode honours), so that random access into the table takes a
+// TLB entry and a first-touch page fault per 2 MiB instead of per 4 KiB.
+// Smaller blocks come from std::allocator. Where the kernel has no huge
+// page to give, the mapping works as ordinary pages. The effect is measured
+// in docs/benchmarks.md (the index rebuild at start-up).
+#ifndef KTLOG_CORE_UTIL_HUGE_PAGES_H_
+#define KTLOG_CORE_UTIL_HUGE_PAGES_H_
+
+#include <cstddef>
+#include <memory>
+
+namespace ktlog {
+
+inline constexpr size_t kHugePageSize = size_t{2} << 20;
+
+// `bytes` (>= kHugePageSize) of zero-filled memory, 2 MiB-aligned, marked
+// for huge pages; throws std::bad_alloc if the system has none to give.
+void* AllocateHugePages(size_t bytes);
+// Frees what AllocateHugePages(bytes) returned.
+void FreeHugePages(void* p, size_t bytes);
+
+template <class T>
+struct HugePageAllocator {
+  using value_type = T;
+
+  HugePageAllocator() = default;
+  template <class U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}  // NOLINT: rebinding
+
+  T* allocate(size_t n) {
+    if (n * sizeof(T) < kHugePageSize) return std::allocator<T>().allocate(n);
+    return static_cast<T*>(AllocateHugePages(n * sizeof(T)));
+  }
+  void deallocate(T* p, size_t n) {
+    if (n * sizeof(T) < kHugePageSize) {
+      std::allocator<T>().deallocate(p, n);
+    } else {
+      FreeHugePages(p, n * sizeof(T));
+    }
+  }
+
+  template <class U>
+  bool operator==(const HugePageAllocator<U>&) const {
+    return true;
+  }
+  template <class U>
+  bool operator!=(const HugePageAllocator<U>&) const {
+    return false;
+  }
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_CORE_UTIL_HUGE_PAGES_H_
