@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks (run by `tools/dev bench`): the core microbenchmarks (Google
-# Benchmark), the account-index proof sizes, and the load generator against
+# Benchmark), the account index's rebuild and updates (10^5 to 10^7
+# accounts: about a minute and 5-6 GB of memory), the account-index proof
+# sizes, and the load generator against
 # a real ktlog-server on a fresh data dir. Optimised build (-c opt). Results
 # are recorded, with the machine, in docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bazel build --noshow_progress -c opt //core:core_benchmark //tools:proof_sizes \
+  //log:index_versions_benchmark \
   //tools:ktlog-loadgen //tools:ktlog-keygen //log:ktlog-server \
   //auditor:ktlog-auditor
 BIN=$(bazel info -c opt --noshow_progress bazel-bin 2>/dev/null)
@@ -19,6 +22,10 @@ echo
 
 echo "== core microbenchmarks"
 "$BIN/core/core_benchmark" "$@"
+echo
+
+echo "== account index: rebuilt at start-up, batch updates"
+"$BIN/log/index_versions_benchmark"
 echo
 
 echo "== account index proof sizes"
