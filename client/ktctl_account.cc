@@ -41,6 +41,7 @@ absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
                                          const std::string& credential = "") {
   ASSIGN_OR_RETURN(ClientState * s, ctx.state());
   ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
+  ASSIGN_OR_RETURN(LogClient * client, ctx.client());
   ASSIGN_OR_RETURN(LogCheckpoint cp, ctx.RefreshCheckpoint());
   RETURN_IF_ERROR(v->MonitorSelf(cp));
   const bool earlier_unverified = !s->pending_own.empty();
@@ -57,7 +58,7 @@ absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
   RETURN_IF_ERROR(ctx.SaveState());
 
   absl::StatusOr<LogClient::WriteResult> w =
-      ctx.client()->Write(record.operation, bytes, true, credential);
+      client->Write(record.operation, bytes, true, credential);
   if (!w.ok()) {
     // Refused by the log's checks: certainly not appended. Anything else
     // (a timeout, a lost answer, ALREADY_EXISTS for a resent record) may

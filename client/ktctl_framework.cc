@@ -98,18 +98,12 @@ void Context::AddGlobalFlags(FlagSet* flags) {
   flags->Duration("timeout", &globals_.timeout, "per-call timeout");
 }
 
-absl::Status Context::Connect() {
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> c =
-      GrpcChannelCredentials(globals_.tls, "ktctl");
-  if (!c.ok()) return c.status();
-  credentials_ = *std::move(c);
-  return absl::OkStatus();
-}
-
-LogClient* Context::client() {
+absl::StatusOr<LogClient*> Context::client() {
   if (client_ == nullptr) {
-    client_ =
-        LogClient::Create(globals_.server, globals_.timeout, credentials_);
+    ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                     GrpcChannelCredentials(globals_.tls, "ktctl"));
+    client_ = LogClient::Create(globals_.server, globals_.timeout,
+                                std::move(credentials));
   }
   return client_.get();
 }
@@ -126,10 +120,11 @@ absl::Status Context::OpenTiles() {
 absl::StatusOr<LogFeed*> Context::feed() {
   if (feed_ == nullptr) {
     RETURN_IF_ERROR(OpenTiles());
+    ASSIGN_OR_RETURN(LogClient * client, client());
     if (tiles_ != nullptr) {
-      feed_ = std::make_unique<TilesFeed>(tiles_.get(), client());
+      feed_ = std::make_unique<TilesFeed>(tiles_.get(), client);
     } else {
-      feed_ = std::make_unique<GrpcFeed>(client());
+      feed_ = std::make_unique<GrpcFeed>(client);
     }
   }
   return feed_.get();
@@ -152,9 +147,10 @@ absl::StatusOr<ClientVerifier*> Context::verifier() {
   if (verifier_ == nullptr) {
     ASSIGN_OR_RETURN(ClientState * s, state());
     RETURN_IF_ERROR(OpenTiles());
-    LogSource* source = client();
+    ASSIGN_OR_RETURN(LogClient * client, client());
+    LogSource* source = client;
     if (tiles_ != nullptr) {
-      source_ = std::make_unique<TilesSource>(tiles_.get(), client());
+      source_ = std::make_unique<TilesSource>(tiles_.get(), client);
       source = source_.get();
     }
     verifier_ = std::make_unique<ClientVerifier>(s, source, RealClock::Get());
@@ -189,11 +185,6 @@ int RunCommand(Command& command, Context& ctx,
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return kExitOk;
-  }
-  absl::Status connected = ctx.Connect();
-  if (!connected.ok()) {
-    std::cerr << "ktctl: " << connected.message() << "\n";
-    return kExitFailed;
   }
   absl::StatusOr<Output> out = command.Run(ctx, *positional);
   // The state is saved whatever happened: alerts raised by a failing

@@ -72,10 +72,10 @@ class Context {
   // Registers the global flags on a flag set.
   void AddGlobalFlags(FlagSet* flags);
 
-  // Reads the TLS settings (before any command runs): an error if the CA
-  // file is unusable.
-  absl::Status Connect();
-  LogClient* client();
+  // The log's gRPC client, made on first use (commands that only read the
+  // state never read the TLS settings): an error if the CA file is
+  // unusable.
+  absl::StatusOr<LogClient*> client();
   // The public log: from the tiles with --tiles, else over gRPC.
   absl::StatusOr<LogFeed*> feed();
   // The state (loaded once); NOT_FOUND / FAILED_PRECONDITION if missing or
@@ -104,7 +104,6 @@ class Context {
   // Opens the tiles client (with --tiles; else leaves tiles_ null).
   absl::Status OpenTiles();
 
-  std::shared_ptr<grpc::ChannelCredentials> credentials_;
   std::unique_ptr<LogClient> client_;
   std::unique_ptr<TilesClient> tiles_;
   std::unique_ptr<LogFeed> feed_;

@@ -94,7 +94,8 @@ class ProofCommand : public Command {
     absl::StatusOr<InclusionAnswer> proof;
     if (!hash_hex_.empty()) {
       ASSIGN_OR_RETURN(Hash h, Hash::FromHex(hash_hex_));
-      proof = ctx.client()->GetInclusionProofByHash(h, cp.size);
+      ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+      proof = client->GetInclusionProofByHash(h, cp.size);
     } else if (index_ != UINT64_MAX) {
       ASSIGN_OR_RETURN(LogFeed * feed, ctx.feed());
       proof = feed->InclusionProof(index_, cp.size);
@@ -198,7 +199,8 @@ class EntriesCommand : public Command {
   // The leaves asked for (from the tiles: within the trusted checkpoint).
   absl::StatusOr<std::vector<std::string>> Fetch(Context& ctx) {
     if (ctx.globals().tiles.empty()) {
-      return ctx.client()->GetEntries(begin_, end_);
+      ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+      return client->GetEntries(begin_, end_);
     }
     ASSIGN_OR_RETURN(LogCheckpoint cp, ctx.RefreshCheckpoint());
     if (begin_ >= cp.size || end_ <= begin_) {

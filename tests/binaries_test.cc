@@ -435,6 +435,11 @@ TEST(TlsTest, TheShippedClientsSpeakTlsWithACaFile) {
   r = ktctl({"checkpoint", "--ca_file=" + k.key_file});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("holds no PEM CERTIFICATE"), std::string::npos) << r.out;
+  // ... which commands that only read the client's state never look at.
+  r = ktctl({"alerts", "--ca_file=" + k.key_file});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = ktctl({"code", "public", "--ca_file=" + k.key_file});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
   // The auditor over TLS, from gRPC and from the HTTPS tiles.
   RunResult w = RunProgram({kKeygen, "--name=w.example", "--type=witness",
                             "--out=" + k.dir + "/w.key"});
