@@ -89,9 +89,7 @@ class AuditorStore {
 
   std::unique_ptr<RocksDb> db_;
   // Like the index, millions of entries read at random: on huge pages.
-  absl::flat_hash_map<Hash, uint64_t, absl::Hash<Hash>, std::equal_to<Hash>,
-                      HugePageAllocator<std::pair<const Hash, uint64_t>>>
-      versions_;
+  HugePageHashMap<Hash, uint64_t> versions_;
   InMemoryIndex index_;
 };
 

@@ -109,26 +109,27 @@ absl::StatusOr<LogClient::AppendRecordsResult> LogClient::AppendRecords(
                      " outcomes for ", records.size(), " records"));
   }
   AppendRecordsResult out;
-  bool appended = false;
-  for (const v1::AppendRecordsResponse::Outcome& o : resp.outcomes()) {
-    if (o.code() < 0 || o.code() > 16) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the log answered status code ", o.code()));
+  for (int i = 0; i < resp.outcomes_size(); ++i) {
+    const v1::AppendRecordsResponse::Outcome& o = resp.outcomes(i);
+    if (o.code() < 0 ||
+        o.code() > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the log answered status code ", o.code(), " for record ", i));
     }
     auto code = static_cast<absl::StatusCode>(o.code());
     if (code != absl::StatusCode::kOk) {
       out.outcomes.push_back(absl::Status(code, o.message()));
       continue;
     }
-    ASSIGN_OR_RETURN(Hash leaf_hash, Hash::FromBytes(o.leaf_hash()));
-    out.outcomes.push_back(AppendedLeaf{o.leaf_index(), leaf_hash});
-    appended = true;
+    absl::StatusOr<Hash> leaf_hash = Hash::FromBytes(o.leaf_hash());
+    if (!leaf_hash.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the log answered a malformed leaf hash for record ", i,
+                       ": ", leaf_hash.status().message()));
+    }
+    out.outcomes.push_back(WriteResult{o.leaf_index(), *leaf_hash, ""});
   }
   out.checkpoint_note = resp.checkpoint().note();
-  if (wait_for_checkpoint && appended && out.checkpoint_note.empty()) {
-    return absl::InvalidArgumentError(
-        "the log did not return the checkpoint it was asked to wait for");
-  }
   return out;
 }
 

@@ -47,21 +47,20 @@ class LogClient : public LogSource {
       bool wait_for_checkpoint,
       const std::string& registration_credential = "");
 
-  struct AppendedLeaf {
-    uint64_t leaf_index = 0;
-    Hash leaf_hash;
-  };
   struct AppendRecordsResult {
-    // One per record, in order: where it was appended, or the status the
-    // log refused it with.
-    std::vector<absl::StatusOr<AppendedLeaf>> outcomes;
-    std::string checkpoint_note;  // iff wait_for_checkpoint and appended
+    // One per record, in order: where it was appended (checkpoint_note
+    // empty), or the status the log refused it with.
+    std::vector<absl::StatusOr<WriteResult>> outcomes;
+    // With wait_for_checkpoint: the first checkpoint that covers every
+    // appended record, or "" if none did before the log's deadline.
+    std::string checkpoint_note;
   };
 
-  // AppendRecords: up to 100 records of any operations in one call (for a
-  // front end writing for many accounts). `credentials`, if not empty, has
-  // one registration credential (or "") per record. INVALID_ARGUMENT if
-  // the answer does not have one well-formed outcome per record.
+  // AppendRecords: up to kMaxRecordsPerAppend records of any operations in
+  // one call (for a front end writing for many accounts). `credentials`,
+  // if not empty, has one registration credential (or "") per record.
+  // INVALID_ARGUMENT if the answer does not have one well-formed outcome
+  // per record.
   absl::StatusOr<AppendRecordsResult> AppendRecords(
       const std::vector<std::string>& records, bool wait_for_checkpoint,
       const std::vector<std::string>& credentials = {});

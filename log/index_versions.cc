@@ -41,21 +41,19 @@ IndexNode IndexVersions::Read(const IndexPath& path, uint64_t version) const {
 
 absl::Status IndexVersions::Load(std::vector<std::pair<Hash, Hash>> entries,
                                  uint64_t version, uint64_t now_ms) {
+  // Built without the lock (lookups go on meanwhile), swapped in under it.
+  IndexNodeTable<Versions> nodes;
+  nodes.reserve(IndexNodesFor(entries.size()));
+  ASSIGN_OR_RETURN(Hash root,
+                   BuildIndex(std::move(entries), [&](const IndexPath& path,
+                                                      const IndexNode& node) {
+                     nodes[path].emplace_back(version, PackedIndexNode(node));
+                   }));
   absl::MutexLock lock(&mu_);
-  nodes_.clear();
-  nodes_.reserve(entries.size() * 5 / 2);
-  auto emit = [&](const IndexPath& path, const IndexNode& node)
-                  ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                    nodes_[path].emplace_back(version, PackedIndexNode(node));
-                  };
-  absl::StatusOr<Hash> root = BuildIndex(std::move(entries), emit);
-  if (!root.ok()) {
-    nodes_.clear();  // an empty index at no version: the caller fails
-    return root.status();
-  }
+  nodes_.swap(nodes);
   node_versions_ = nodes_.size();
   roots_.clear();
-  roots_[version] = *root;
+  roots_[version] = root;
   made_.clear();
   made_.push_back(Made{version, now_ms, {}});
   return absl::OkStatus();

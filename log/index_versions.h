@@ -35,8 +35,8 @@ class IndexVersions {
 
   // Replaces everything with the index holding `entries` (position ->
   // value hash) as version `version`, the only one, building its nodes in
-  // place (BuildIndex). INVALID_ARGUMENT for a position twice (the index
-  // then holds nothing usable: a start-up fails).
+  // place (BuildIndex). INVALID_ARGUMENT for a position twice (nothing
+  // changes then).
   absl::Status Load(std::vector<std::pair<Hash, Hash>> entries,
                     uint64_t version, uint64_t now_ms);
 

@@ -32,10 +32,11 @@ bool RateLimiter::Sweep(uint64_t now_ms) {
   return buckets_.size() < before;
 }
 
-bool RateLimiter::Take(absl::string_view key, double n,
+bool RateLimiter::Take(absl::string_view key, size_t n,
                        absl::Duration* retry_after) {
   if (!limit_.limited()) return true;
-  if (n > limit_.burst) {
+  const double tokens = static_cast<double>(n);
+  if (tokens > limit_.burst) {
     *retry_after = absl::InfiniteDuration();
     return false;
   }
@@ -53,11 +54,11 @@ bool RateLimiter::Take(absl::string_view key, double n,
   }
   b->tokens = TokensNow(*b, now);
   b->at_ms = std::max(b->at_ms, now);
-  if (b->tokens >= n) {
-    b->tokens -= n;
+  if (b->tokens >= tokens) {
+    b->tokens -= tokens;
     return true;
   }
-  double wait_ms = std::ceil((n - b->tokens) / limit_.per_second * 1000);
+  double wait_ms = std::ceil((tokens - b->tokens) / limit_.per_second * 1000);
   *retry_after = absl::Milliseconds(std::max(1.0, wait_ms));
   return false;
 }

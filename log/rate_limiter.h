@@ -42,7 +42,7 @@ class RateLimiter {
   // Takes `n` tokens from `key`'s bucket: true, or false with the wait
   // until there are `n` in *retry_after (InfiniteDuration() if `n` is more
   // than the burst: never).
-  bool Take(absl::string_view key, double n, absl::Duration* retry_after);
+  bool Take(absl::string_view key, size_t n, absl::Duration* retry_after);
   bool Take(absl::string_view key, absl::Duration* retry_after) {
     return Take(key, 1, retry_after);
   }

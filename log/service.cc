@@ -124,12 +124,15 @@ grpc::Status LogService::AppendRecords(grpc::ServerContext* ctx,
       records.push_back(
           RecordToAppend{r.record(), r.registration_credential()});
     }
-    // One token per record (a call of too many records is refused below).
+    RETURN_IF_ERROR(CheckRecordCount(records.size()));
     RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes", records.size()));
+    // Stop waiting a little before the client does, so that the outcomes of
+    // the records that made it reach the client.
+    absl::Time deadline = DeadlineOf(ctx, options_.default_write_timeout);
+    deadline -= std::min(absl::Seconds(1), (deadline - absl::Now()) / 10);
     ASSIGN_OR_RETURN(
         AppendAllAnswer all,
-        writes_->AppendAll(records, req->wait_for_checkpoint(),
-                           DeadlineOf(ctx, options_.default_write_timeout)));
+        writes_->AppendAll(records, req->wait_for_checkpoint(), deadline));
     for (const absl::StatusOr<AppendedLeaf>& o : all.outcomes) {
       v1::AppendRecordsResponse::Outcome* out = resp->add_outcomes();
       out->set_code(static_cast<int32_t>(o.status().code()));

@@ -25,8 +25,13 @@ WriteQueue::WriteQueue(BatchSink* sink, const SequencerOptions& options)
 
 WriteQueue::~WriteQueue() { Stop(); }
 
-std::vector<absl::StatusOr<AppendedLeaf>> WriteQueue::Submit(
+absl::StatusOr<std::vector<absl::StatusOr<AppendedLeaf>>> WriteQueue::Submit(
     std::vector<PendingWrite> writes, absl::Time deadline) {
+  if (writes.size() > options_.max_pending) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "a call of ", writes.size(), " records is more than the log queues (",
+        options_.max_pending, " pending records): send smaller calls"));
+  }
   std::vector<std::shared_ptr<Pending>> pending;
   pending.reserve(writes.size());
   for (PendingWrite& w : writes) {
@@ -35,27 +40,23 @@ std::vector<absl::StatusOr<AppendedLeaf>> WriteQueue::Submit(
     p->write.record_hash = Sha256(p->write.data);
     pending.push_back(std::move(p));
   }
-  absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
-    if (!failed_.ok()) {
-      refused = failed_;
-    } else if (stopping_) {
-      refused = absl::UnavailableError("the log server is shutting down");
-    } else if (queue_.size() + pending.size() > options_.max_pending) {
-      refused = absl::ResourceExhaustedError(
+    if (!failed_.ok()) return failed_;
+    if (stopping_) {
+      return absl::UnavailableError("the log server is shutting down");
+    }
+    if (queue_.size() + pending.size() > options_.max_pending) {
+      return absl::ResourceExhaustedError(
           absl::StrCat("the log's write queue is full (", options_.max_pending,
                        " pending records); retry with backoff"));
-    } else {
-      queue_.insert(queue_.end(), pending.begin(), pending.end());
     }
+    queue_.insert(queue_.end(), pending.begin(), pending.end());
   }
   std::vector<absl::StatusOr<AppendedLeaf>> outcomes;
   outcomes.reserve(pending.size());
   for (const std::shared_ptr<Pending>& p : pending) {
-    if (!refused.ok()) {
-      outcomes.push_back(refused);
-    } else if (p->done.WaitForNotificationWithDeadline(deadline)) {
+    if (p->done.WaitForNotificationWithDeadline(deadline)) {
       outcomes.push_back(p->outcome);
     } else {
       outcomes.push_back(absl::DeadlineExceededError(

@@ -103,10 +103,11 @@ class WriteQueue {
   // passes. One outcome per write, in order: the sink's outcome for it
   // (account rules, ALREADY_EXISTS for a duplicate); DEADLINE_EXCEEDED if
   // the deadline passed first (it may still be appended later). If the
-  // queue cannot take them all, none is queued and every outcome is the
-  // same error: RESOURCE_EXHAUSTED if more than max_pending writes would be
-  // pending; UNAVAILABLE if stopping or storage failed.
-  std::vector<absl::StatusOr<AppendedLeaf>> Submit(
+  // queue cannot take them all, none is queued and the call fails:
+  // RESOURCE_EXHAUSTED if more than max_pending writes would be pending
+  // (or the call alone is more than max_pending); UNAVAILABLE if stopping
+  // or storage failed.
+  absl::StatusOr<std::vector<absl::StatusOr<AppendedLeaf>>> Submit(
       std::vector<PendingWrite> writes, absl::Time deadline);
 
   // Stops accepting writes, hands what is queued to the sink, has it

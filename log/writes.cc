@@ -43,6 +43,12 @@ absl::StatusOr<DeviceRecord> LogWrites::Check(
   return record;
 }
 
+absl::Status CheckRecordCount(size_t n) {
+  if (n >= 1 && n <= kMaxRecordsPerAppend) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "a call appends 1 to ", kMaxRecordsPerAppend, " records, not ", n));
+}
+
 absl::StatusOr<WriteAnswer> LogWrites::Append(const std::string& record_bytes,
                                               Operation expected,
                                               absl::string_view credential,
@@ -52,6 +58,11 @@ absl::StatusOr<WriteAnswer> LogWrites::Append(const std::string& record_bytes,
                    AppendChecked({RecordToAppend{record_bytes, credential}},
                                  expected, wait_for_checkpoint, deadline));
   ASSIGN_OR_RETURN(AppendedLeaf appended, std::move(all.outcomes[0]));
+  if (wait_for_checkpoint && all.checkpoint_note.empty()) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "the record is durable at leaf index ", appended.leaf_index,
+        " but no checkpoint covered it before the deadline"));
+  }
   return WriteAnswer{appended.leaf_index, appended.leaf_hash,
                      std::move(all.checkpoint_note)};
 }
@@ -59,28 +70,22 @@ absl::StatusOr<WriteAnswer> LogWrites::Append(const std::string& record_bytes,
 absl::StatusOr<AppendAllAnswer> LogWrites::AppendAll(
     const std::vector<RecordToAppend>& records, bool wait_for_checkpoint,
     absl::Time deadline) {
-  if (records.empty() || records.size() > kMaxRecordsPerAppend) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a call appends 1 to ", kMaxRecordsPerAppend,
-                     " records, not ", records.size()));
-  }
+  RETURN_IF_ERROR(CheckRecordCount(records.size()));
   return AppendChecked(records, std::nullopt, wait_for_checkpoint, deadline);
 }
 
-absl::StatusOr<AppendAllAnswer> LogWrites::AppendChecked(
+std::vector<PendingWrite> LogWrites::Checked(
     const std::vector<RecordToAppend>& records,
-    std::optional<Operation> expected, bool wait_for_checkpoint,
-    absl::Time deadline) {
-  AppendAllAnswer out;
-  out.outcomes.resize(records.size());
+    std::optional<Operation> expected,
+    std::vector<absl::StatusOr<AppendedLeaf>>* outcomes,
+    std::vector<size_t>* queued_at) const {
   std::vector<PendingWrite> queued;
-  std::vector<size_t> queued_at;  // queued[i] is records[queued_at[i]]
   absl::flat_hash_map<std::string, AccountPosition> positions;
   for (size_t i = 0; i < records.size(); ++i) {
     absl::StatusOr<DeviceRecord> record =
         Check(records[i].record, expected, records[i].registration_credential);
     if (!record.ok()) {
-      out.outcomes[i] = record.status();
+      (*outcomes)[i] = record.status();
       continue;
     }
     auto [it, added] = positions.try_emplace(record->account_id);
@@ -89,7 +94,7 @@ absl::StatusOr<AppendAllAnswer> LogWrites::AppendChecked(
           positions_->Of(record->account_id);
       if (!position.ok()) {
         positions.erase(it);
-        out.outcomes[i] = position.status();
+        (*outcomes)[i] = position.status();
         continue;
       }
       it->second = *std::move(position);
@@ -97,10 +102,23 @@ absl::StatusOr<AppendAllAnswer> LogWrites::AppendChecked(
     queued.push_back(PendingWrite{*std::move(record),
                                   std::string(records[i].record), Hash(),
                                   it->second});
-    queued_at.push_back(i);
+    queued_at->push_back(i);
   }
-  std::vector<absl::StatusOr<AppendedLeaf>> sequenced =
-      queue_->Submit(std::move(queued), deadline);
+  return queued;
+}
+
+absl::StatusOr<AppendAllAnswer> LogWrites::AppendChecked(
+    const std::vector<RecordToAppend>& records,
+    std::optional<Operation> expected, bool wait_for_checkpoint,
+    absl::Time deadline) {
+  AppendAllAnswer out;
+  out.outcomes.resize(records.size());
+  std::vector<size_t> queued_at;
+  std::vector<PendingWrite> queued =
+      Checked(records, expected, &out.outcomes, &queued_at);
+  if (queued.empty()) return out;
+  ASSIGN_OR_RETURN(std::vector<absl::StatusOr<AppendedLeaf>> sequenced,
+                   queue_->Submit(std::move(queued), deadline));
   std::optional<uint64_t> last;  // the largest appended leaf index
   for (size_t i = 0; i < sequenced.size(); ++i) {
     if (sequenced[i].ok()) {
@@ -111,15 +129,9 @@ absl::StatusOr<AppendAllAnswer> LogWrites::AppendChecked(
   if (!wait_for_checkpoint || !last.has_value()) return out;
   std::shared_ptr<const PublishedCheckpoint> cp =
       publisher_->WaitForSize(*last + 1, deadline);
-  if (cp == nullptr || cp->checkpoint.size <= *last) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        records.size() == 1
-            ? absl::StrCat("the record is durable at leaf index ", *last)
-            : "the appended records are durable",
-        " but no checkpoint covered ", records.size() == 1 ? "it" : "them",
-        " before the deadline"));
+  if (cp != nullptr && cp->checkpoint.size > *last) {
+    out.checkpoint_note = cp->note;
   }
-  out.checkpoint_note = cp->note;
   return out;
 }
 

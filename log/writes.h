@@ -31,9 +31,9 @@ struct WriteAnswer {
   std::string checkpoint_note;  // when asked to wait for it
 };
 
-// At most this many records are appended together (so that any such call
-// fits the server's 64 KiB request limit).
-inline constexpr size_t kMaxRecordsPerAppend = 100;
+// OK for a call of 1 to kMaxRecordsPerAppend records
+// (core/account/record.h), else INVALID_ARGUMENT saying so.
+absl::Status CheckRecordCount(size_t n);
 
 // A record to append: its canonical signed encoding and, for an account's
 // first record on a log that requires registration, its credential.
@@ -45,10 +45,11 @@ struct RecordToAppend {
 // What became of records appended together.
 struct AppendAllAnswer {
   // One per record, in order: its leaf, or why it was refused (Append's
-  // errors but the checkpoint's DEADLINE_EXCEEDED).
+  // per-record errors).
   std::vector<absl::StatusOr<AppendedLeaf>> outcomes;
   // When asked to wait for it and a record was appended: the first
-  // checkpoint that covers every appended record.
+  // checkpoint that covers every appended record, or "" if none did before
+  // the deadline (the records are durable nonetheless).
   std::string checkpoint_note;
 };
 
@@ -87,12 +88,12 @@ class LogWrites {
                                      absl::Time deadline);
 
   // Appends `records`, of any operations, as Append() appends one: each is
-  // checked on its own, all are queued together (one account's records in
-  // their order here), and one VRF evaluation serves a new account's
-  // records. The outcomes are per record. The call's own errors:
-  // INVALID_ARGUMENT for no records or more than kMaxRecordsPerAppend;
-  // DEADLINE_EXCEEDED if no checkpoint covered every appended record in
-  // time (with `wait_for_checkpoint`; they are durable nonetheless).
+  // checked on its own, the acceptable ones are queued together (one
+  // account's records in their order here), and one VRF evaluation serves
+  // a new account's records. The outcomes are per record, and a checkpoint
+  // that did not come in time leaves checkpoint_note empty. The call's own
+  // errors: CheckRecordCount's; the WriteQueue's refusals of the whole call
+  // (back-pressure, shutdown, storage failure: nothing was queued).
   absl::StatusOr<AppendAllAnswer> AppendAll(
       const std::vector<RecordToAppend>& records, bool wait_for_checkpoint,
       absl::Time deadline);
@@ -107,6 +108,14 @@ class LogWrites {
       const std::vector<RecordToAppend>& records,
       std::optional<Operation> expected, bool wait_for_checkpoint,
       absl::Time deadline);
+  // The writes to queue for `records` (of `expected`, if set): those that
+  // pass Check(), with their positions, each at records[(*queued_at)[i]];
+  // sets (*outcomes)[i] for the others.
+  std::vector<PendingWrite> Checked(
+      const std::vector<RecordToAppend>& records,
+      std::optional<Operation> expected,
+      std::vector<absl::StatusOr<AppendedLeaf>>* outcomes,
+      std::vector<size_t>* queued_at) const;
 
   WriteQueue* const queue_;
   const CheckpointPublisher* const publisher_;

@@ -276,7 +276,48 @@ TEST(LogServerTest, AppendRecordsAnswersEachRecord) {
   }
   EXPECT_EQ(env->client()->AppendRecords(many, false).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(env->Checkpoint().size, 6u) << "nothing of a refused call";
+  TestAccount erin("erin");
+  EXPECT_EQ(env->Append(erin.Add("phone")).leaf_index, 6u)
+      << "nothing of a refused call was appended";
+
+  // 100 records of the largest size, each with a credential of the largest
+  // size, fit the 64 KiB request limit: each is answered (these are not
+  // records), none refused for the call's size.
+  std::vector<std::string> largest(kMaxRecordsPerAppend,
+                                   std::string(kMaxRecordSize, '\x01'));
+  std::vector<std::string> credentials(kMaxRecordsPerAppend,
+                                       std::string(64, 'c'));
+  auto full = env->client()->AppendRecords(largest, false, credentials);
+  ASSERT_TRUE(full.ok()) << full.status();
+  ASSERT_EQ(full->outcomes.size(), kMaxRecordsPerAppend);
+  for (const auto& o : full->outcomes) {
+    EXPECT_EQ(o.status().code(), StatusCode::kInvalidArgument) << o.status();
+  }
+}
+
+// A call the write queue cannot take whole is refused whole, with a reason.
+TEST(LogServerTest, AppendRecordsLargerThanTheQueueIsRefusedWhole) {
+  LogServerOptions options;
+  options.sequencer.max_pending = 2;
+  auto env = LogEnv::Start(options);
+  std::vector<TestAccount> accounts;
+  std::vector<std::string> records;
+  for (int i = 0; i < 3; ++i) {
+    accounts.emplace_back(absl::StrCat("user", i));
+    records.push_back(accounts.back().Add("phone").Encode());
+  }
+  auto refused = env->client()->AppendRecords(records, false);
+  EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.status().message().find("send smaller calls"),
+            std::string::npos)
+      << refused.status();
+  records.pop_back();
+  auto two = env->client()->AppendRecords(records, true);
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_TRUE(two->outcomes[0].ok() && two->outcomes[1].ok());
+  auto cp = OpenLogCheckpoint(two->checkpoint_note, env->checkpoint_key());
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(cp->size, 2u);
 }
 
 // AppendRecords takes one write token per record from the caller's
@@ -291,6 +332,10 @@ TEST(LogServerTest, AppendRecordsCountsEveryRecordAgainstTheRateLimit) {
     accounts.emplace_back(absl::StrCat("user", i));
     records.push_back(accounts.back().Add("phone").Encode());
   }
+  std::vector<std::string> invalid(kMaxRecordsPerAppend + 1, records[0]);
+  EXPECT_EQ(env->client()->AppendRecords(invalid, false).status().code(),
+            StatusCode::kInvalidArgument)
+      << "the call's size is checked before the rate";
   auto too_many = env->client()->AppendRecords(records, false);
   EXPECT_EQ(too_many.status().code(), StatusCode::kResourceExhausted);
   EXPECT_NE(too_many.status().message().find("at most 4 per call"),

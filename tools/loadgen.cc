@@ -335,7 +335,7 @@ void TimedWriter(LoadRun* run, Latencies* lat, uint64_t t, absl::Time stop) {
 
 // Preloading sends the largest calls AppendRecords takes (it is untimed; a
 // server with a per-address write limit below that burst refuses them).
-constexpr uint64_t kPreloadBatch = 100;
+constexpr uint64_t kPreloadBatch = kMaxRecordsPerAppend;
 
 void Preload(LoadRun* run) {
   const Config& c = run->config;
@@ -458,7 +458,12 @@ std::string CheckConfig(Config* c) {
     return "--devices_per_account must be 1..100";
   }
   if (c->writers == 0) return "--writers must be at least 1";
-  if (c->batch < 1 || c->batch > 100) return "--batch must be 1..100";
+  if (c->batch < 1 || c->batch > kMaxRecordsPerAppend) {
+    return absl::StrCat("--batch must be 1..", kMaxRecordsPerAppend);
+  }
+  if (c->batch > 1 && c->writes == 0) {
+    return "--batch needs --writes (records signed before the timed phase)";
+  }
   if (c->prefix.empty()) {
     c->prefix = absl::StrCat("load", RealClock::Get()->NowMillis());
   }

@@ -32,7 +32,9 @@ absl::Status SortDistinct(std::vector<Entry>* entries) {
   std::sort(entries->begin(), entries->end());
   for (size_t i = 1; i < entries->size(); ++i) {
     if ((*entries)[i].first == (*entries)[i - 1].first) {
-      return absl::InvalidArgumentError("index update has a key twice");
+      return absl::InvalidArgumentError(
+          absl::StrCat("the index entries hold key ",
+                       (*entries)[i].first.ToHex(), " twice"));
     }
   }
   return absl::OkStatus();
@@ -205,9 +207,7 @@ absl::StatusOr<IndexUpdate> UpdateIndex(
     return update;
   }
   RETURN_IF_ERROR(SortDistinct(&changes));
-  // About two and a half nodes per new key in a bulk build; more per key,
-  // fewer keys, in a small update of a large index.
-  update.nodes.reserve(changes.size() * 5 / 2 + 64);
+  update.nodes.reserve(IndexNodesFor(changes.size()));
   auto collect = [&update](const IndexPath& path, const IndexNode& node) {
     update.nodes.emplace_back(path, node);
   };
@@ -276,18 +276,15 @@ absl::StatusOr<IndexUpdate> InMemoryIndex::Apply(
 }
 
 absl::Status InMemoryIndex::Load(std::vector<std::pair<Hash, Hash>> entries) {
-  nodes_.clear();
-  nodes_.reserve(entries.size() * 5 / 2);
-  absl::StatusOr<Hash> root = BuildIndex(
-      std::move(entries), [this](const IndexPath& path, const IndexNode& node) {
-        nodes_.insert_or_assign(path, PackedIndexNode(node));
-      });
-  if (!root.ok()) {
-    nodes_.clear();
-    root_ = kEmptyIndexHash;
-    return root.status();
-  }
-  root_ = *root;
+  IndexNodeTable<PackedIndexNode> nodes;
+  nodes.reserve(IndexNodesFor(entries.size()));
+  ASSIGN_OR_RETURN(
+      Hash root, BuildIndex(std::move(entries),
+                            [&](const IndexPath& path, const IndexNode& node) {
+                              nodes.emplace(path, PackedIndexNode(node));
+                            }));
+  nodes_.swap(nodes);
+  root_ = root;
   return absl::OkStatus();
 }
 

@@ -80,10 +80,12 @@ class PackedIndexNode {
 // pages (core/util/huge_pages.h), since it is gigabytes at 10^7 accounts
 // and every update and proof reads it at random.
 template <class V>
-using IndexNodeTable =
-    absl::flat_hash_map<IndexPath, V, absl::Hash<IndexPath>,
-                        std::equal_to<IndexPath>,
-                        HugePageAllocator<std::pair<const IndexPath, V>>>;
+using IndexNodeTable = HugePageHashMap<IndexPath, V>;
+
+// Room for the nodes an index of `keys` keys holds (about 2.4 per key), or
+// an update of that many keys writes (fewer per key in a bulk build, more
+// in a small update of a large index).
+inline size_t IndexNodesFor(size_t keys) { return keys * 5 / 2 + 64; }
 
 // Read access to one version of an index.
 class IndexNodeReader {
@@ -138,7 +140,8 @@ class InMemoryIndex : public IndexNodeReader {
   }
   // Stores `update`, which Prepare made against this index as it is now.
   void Commit(const IndexUpdate& update);
-  // Replaces everything with the index holding `entries` (BuildIndex).
+  // Replaces everything with the index holding `entries` (BuildIndex);
+  // INVALID_ARGUMENT for a key twice (nothing changes then).
   absl::Status Load(std::vector<std::pair<Hash, Hash>> entries);
   // Prepare, then Commit. Returns the update (its nodes are what a
   // versioned store would write).

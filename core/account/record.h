@@ -50,6 +50,10 @@ inline constexpr size_t kMaxDeviceKeySize = 128;
 inline constexpr size_t kMaxRecordSize = 2 + 2 + kMaxAccountIdSize + 2 +
                                          kMaxDeviceIdSize + 2 +
                                          kMaxDeviceKeySize + 8 + 8 + 32 + 64;
+// At most this many records go in one AppendRecords call (a front end's
+// call of many records, docs/api.md): any such call of valid records fits
+// the server's 64 KiB request limit.
+inline constexpr size_t kMaxRecordsPerAppend = 100;
 
 struct DeviceRecord {
   Operation operation = Operation::kAddDevice;

@@ -31,7 +31,9 @@ void* AllocateHugePages(size_t bytes) {
     munmap(reinterpret_cast<void*>(aligned + size), end - (aligned + size));
   }
   void* p = reinterpret_cast<void*>(aligned);
+#ifdef MADV_HUGEPAGE
   madvise(p, size, MADV_HUGEPAGE);  // advice: without it, ordinary pages
+#endif
   return p;
 }
 

@@ -11,14 +11,21 @@
 #define KTLOG_CORE_UTIL_HUGE_PAGES_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <new>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace ktlog {
 
 inline constexpr size_t kHugePageSize = size_t{2} << 20;
 
 // `bytes` (>= kHugePageSize) of zero-filled memory, 2 MiB-aligned, marked
-// for huge pages; throws std::bad_alloc if the system has none to give.
+// for huge pages (ordinary pages where the kernel has none to give);
+// throws std::bad_alloc if the memory cannot be mapped.
 void* AllocateHugePages(size_t bytes);
 // Frees what AllocateHugePages(bytes) returned.
 void FreeHugePages(void* p, size_t bytes);
@@ -32,6 +39,7 @@ struct HugePageAllocator {
   HugePageAllocator(const HugePageAllocator<U>&) {}  // NOLINT: rebinding
 
   T* allocate(size_t n) {
+    if (n > SIZE_MAX / sizeof(T)) throw std::bad_array_new_length();
     if (n * sizeof(T) < kHugePageSize) return std::allocator<T>().allocate(n);
     return static_cast<T*>(AllocateHugePages(n * sizeof(T)));
   }
@@ -52,6 +60,12 @@ struct HugePageAllocator {
     return false;
   }
 };
+
+// A hash map whose table is on huge pages.
+template <class K, class V>
+using HugePageHashMap =
+    absl::flat_hash_map<K, V, absl::Hash<K>, std::equal_to<K>,
+                        HugePageAllocator<std::pair<const K, V>>>;
 
 }  // namespace ktlog
 

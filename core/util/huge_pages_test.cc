@@ -25,9 +25,7 @@ TEST(HugePagesTest, BlocksAreAlignedZeroedAndWritable) {
 // A table large enough to take the huge-page path, and small blocks that
 // do not: both hold what was put in them through growth and rehashing.
 TEST(HugePagesTest, AHashMapKeepsItsContents) {
-  using Map = absl::flat_hash_map<
-      uint64_t, std::string, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
-      HugePageAllocator<std::pair<const uint64_t, std::string>>>;
+  using Map = HugePageHashMap<uint64_t, std::string>;
   Map m;
   const uint64_t n = 200000;  // ~8 MiB of slots
   for (uint64_t i = 0; i < n; ++i) m.emplace(i * 7919, std::to_string(i));
