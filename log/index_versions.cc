@@ -80,10 +80,10 @@ void IndexVersions::Commit(const IndexUpdate& update, uint64_t version,
   for (const auto& [path, node] : update.nodes) {
     Versions& v = nodes_[path];
     if (!v.empty() && v.back().first == version) {
-      v.back().second = PackedIndexNode(node);  // last write wins
+      v.back().second = node;  // last write wins
       continue;
     }
-    v.emplace_back(version, PackedIndexNode(node));
+    v.emplace_back(version, node);
     ++node_versions_;
     made.paths.push_back(path);
   }

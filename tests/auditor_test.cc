@@ -113,7 +113,7 @@ void RewriteAsFormat2(const std::string& dir, bool interrupted) {
     std::string key = "x";
     AppendBigEndian(path.depth, 2, &key);
     key.append(path.prefix.view().data(), Hash::kSize);
-    wb.Put(key, node.Encode());
+    wb.Put(key, node.Unpack().Encode());
   }
   std::string format;
   AppendBigEndian(2, 8, &format);

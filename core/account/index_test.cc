@@ -127,9 +127,9 @@ TEST(IndexCrossCheck, IncrementalMatchesNaiveRecompute) {
 
   // A bulk build (a start-up's) makes the nodes an update of the empty
   // index makes, so it holds the same index.
-  std::vector<std::pair<IndexPath, IndexNode>> built;
+  std::vector<std::pair<IndexPath, PackedIndexNode>> built;
   auto root = BuildIndex(all, [&](const IndexPath& p, const IndexNode& n) {
-    built.emplace_back(p, n);
+    built.emplace_back(p, PackedIndexNode(n));
   });
   ASSERT_TRUE(root.ok()) << root.status();
   InMemoryIndex empty;

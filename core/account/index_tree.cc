@@ -209,7 +209,7 @@ absl::StatusOr<IndexUpdate> UpdateIndex(
   RETURN_IF_ERROR(SortDistinct(&changes));
   update.nodes.reserve(IndexNodesFor(changes.size()));
   auto collect = [&update](const IndexPath& path, const IndexNode& node) {
-    update.nodes.emplace_back(path, node);
+    update.nodes.emplace_back(path, PackedIndexNode(node));
   };
   Written out(collect);
   ASSIGN_OR_RETURN(update.root,
@@ -291,7 +291,7 @@ absl::Status InMemoryIndex::Load(std::vector<std::pair<Hash, Hash>> entries) {
 void InMemoryIndex::Commit(const IndexUpdate& update) {
   nodes_.reserve(nodes_.size() + update.nodes.size());
   for (const auto& [path, node] : update.nodes) {
-    nodes_.insert_or_assign(path, PackedIndexNode(node));
+    nodes_.insert_or_assign(path, node);
   }
   root_ = update.root;
 }
