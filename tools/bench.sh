@@ -62,6 +62,15 @@ echo "-- a front end's calls: AppendRecords of 50 records from 4 writers"
 "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
   --server_pid=$PID --writers=4 --batch=50 --writes=40000 --readers=0 \
   --prefix=batch
+echo "-- write to signed checkpoint at full load: 4 writers waiting for their"
+echo "   checkpoint (the second run) beside 32 that do not (the first)"
+"$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
+  --server_pid=$PID --writers=32 --writes=40000 --readers=0 --prefix=load &
+LOAD=$!
+sleep 3 # the first signs its records before its timed phase
+"$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
+  --writers=4 --writes=400 --readers=0 --wait_for_checkpoint --prefix=covered
+wait $LOAD
 echo "-- lookups without verification (the server alone)"
 "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
   --server_pid=$PID --writers=8 --writes=1000 --readers=8 --read_for=10s \

@@ -3,7 +3,8 @@
 // many accounts (for read benchmarks at scale). Write phase: concurrent
 // writers append signed add-device records (signed before the timed phase
 // with --writes, or as they go with --write_for) and time each acknowledged
-// write (with --batch=N, N records per AppendRecords call). Then the latest
+// write (with --batch=N, N records per AppendRecords call; with
+// --wait_for_checkpoint, until a checkpoint covers it). Then the latest
 // checkpoint is verified and a sample of acknowledged records is proved
 // included at their acknowledged indices.
 // Read phase: concurrent readers look up the written accounts, verifying
@@ -91,7 +92,7 @@ struct Config {
   uint64_t writers = 8, readers = 4, samples = 500, devices_per_account = 3;
   uint64_t batch = 1;
   uint64_t writes = 0, preload = 0, server_pid = 0;
-  bool verify_reads = true;
+  bool verify_reads = true, wait_for_checkpoint = false;
   absl::Duration write_for = absl::Seconds(10), read_for = absl::Seconds(10);
   ClientTls tls;
 };
@@ -115,6 +116,9 @@ void AddFlags(FlagSet* flags, Config* c) {
   flags->Duration("write_for", &c->write_for,
                   "length of the write phase without --writes");
   flags->Duration("read_for", &c->read_for, "length of the read phase");
+  flags->Bool("wait_for_checkpoint", &c->wait_for_checkpoint,
+              "timed writes ask to be answered once a signed checkpoint "
+              "covers them: their latency is then write to checkpoint");
   flags->Bool("verify_reads", &c->verify_reads,
               "verify each lookup (a client's cost); false: only fetch it "
               "(the server's)");
@@ -271,10 +275,12 @@ void Acknowledged(LoadRun* run, Latencies* lat, absl::Duration took,
 }
 
 // Sends `records` in one call: AddDevice for one, AppendRecords for more.
+// Timed writes wait for their checkpoint with --wait_for_checkpoint.
 bool Send(LoadRun* run, Latencies* lat, absl::Span<const Signed> records) {
+  const bool wait = lat != nullptr && run->config.wait_for_checkpoint;
   absl::Time t0 = absl::Now();
   if (records.size() == 1) {
-    auto w = run->client->Write(Operation::kAddDevice, records[0].bytes, false);
+    auto w = run->client->Write(Operation::kAddDevice, records[0].bytes, wait);
     if (!w.ok()) {
       run->Fail(absl::StrCat("write: ", w.status().ToString()));
       return false;
@@ -285,9 +291,13 @@ bool Send(LoadRun* run, Latencies* lat, absl::Span<const Signed> records) {
   }
   std::vector<std::string> bytes;
   for (const Signed& s : records) bytes.push_back(s.bytes);
-  auto w = run->client->AppendRecords(bytes, false);
+  auto w = run->client->AppendRecords(bytes, wait);
   if (!w.ok()) {
     run->Fail(absl::StrCat("AppendRecords: ", w.status().ToString()));
+    return false;
+  }
+  if (wait && w->checkpoint_note.empty()) {
+    run->Fail("AppendRecords: no checkpoint covered the records in time");
     return false;
   }
   absl::Duration took = absl::Now() - t0;
@@ -368,7 +378,10 @@ void WritePhase(LoadRun* run) {
     }
     for (auto& t : threads) t.join();
   }
-  std::cout << "writes: " << lat.Summary(absl::Now() - start)
+  std::cout << (c.wait_for_checkpoint ? "writes (until covered by a signed "
+                                        "checkpoint): "
+                                      : "writes: ")
+            << lat.Summary(absl::Now() - start)
             << run->CpuPerOp(cpu, lat.ms.size()) << "\n";
   if (c.acked_out.empty()) return;
   std::string lines;
