@@ -22,6 +22,16 @@ namespace {
 
 using ::absl::StatusCode;
 
+// The first records (a phone) of `n` new accounts user0, user1, ...
+std::vector<std::string> FirstRecords(int n) {
+  std::vector<std::string> records;
+  for (int i = 0; i < n; ++i) {
+    records.push_back(
+        TestAccount(absl::StrCat("user", i)).Add("phone").Encode());
+  }
+  return records;
+}
+
 absl::StatusCode WriteCode(LogEnv* env, const DeviceRecord& r) {
   return env->client()->Write(r.operation, r.Encode(), false).status().code();
 }
@@ -300,12 +310,7 @@ TEST(LogServerTest, AppendRecordsLargerThanTheQueueIsRefusedWhole) {
   LogServerOptions options;
   options.sequencer.max_pending = 2;
   auto env = LogEnv::Start(options);
-  std::vector<TestAccount> accounts;
-  std::vector<std::string> records;
-  for (int i = 0; i < 3; ++i) {
-    accounts.emplace_back(absl::StrCat("user", i));
-    records.push_back(accounts.back().Add("phone").Encode());
-  }
+  std::vector<std::string> records = FirstRecords(3);
   auto refused = env->client()->AppendRecords(records, false);
   EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
   EXPECT_NE(refused.status().message().find("send smaller calls"),
@@ -326,12 +331,7 @@ TEST(LogServerTest, AppendRecordsCountsEveryRecordAgainstTheRateLimit) {
   LogServerOptions options;
   options.service.write_limit = RateLimit{/*per_second=*/0.01, /*burst=*/4};
   auto env = LogEnv::Start(options);
-  std::vector<TestAccount> accounts;
-  std::vector<std::string> records;
-  for (int i = 0; i < 5; ++i) {
-    accounts.emplace_back(absl::StrCat("user", i));
-    records.push_back(accounts.back().Add("phone").Encode());
-  }
+  std::vector<std::string> records = FirstRecords(5);
   std::vector<std::string> invalid(kMaxRecordsPerAppend + 1, records[0]);
   EXPECT_EQ(env->client()->AppendRecords(invalid, false).status().code(),
             StatusCode::kInvalidArgument)
