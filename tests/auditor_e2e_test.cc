@@ -24,6 +24,7 @@ namespace ktlog {
 namespace {
 
 constexpr char kAuditor[] = "auditor/ktlog-auditor";
+constexpr char kLoadgen[] = "tools/ktlog-loadgen";
 
 TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
   LogKeyFiles key = MakeLogKey();
@@ -251,6 +252,17 @@ TEST(HonestWorldTest, NoAlertWithTwoWitnessesOnTheirOwnSchedulesRacingClients) {
     ktctl.Run(who, {"register"});
   };
 
+  // Meanwhile a provider's front end writes for other users in
+  // AppendRecords calls, on its own schedule (ktlog-loadgen: it proves its
+  // acknowledged records included and exits 1 otherwise).
+  RunResult front_end;
+  std::thread front_end_thread([&] {
+    front_end = RunProgram(
+        {kLoadgen, "--plaintext", "--server=" + server->address(),
+         "--log_key=" + server->log_key(), "--writers=2", "--batch=20",
+         "--writes=400", "--readers=0", "--samples=100"});
+  });
+
   // Alice and Bob join, follow each other and add devices at the same
   // time, each checking the other's account and their own in between.
   constexpr int kDevices = 3;
@@ -270,6 +282,8 @@ TEST(HonestWorldTest, NoAlertWithTwoWitnessesOnTheirOwnSchedulesRacingClients) {
     });
   }
   for (auto& t : people) t.join();
+  front_end_thread.join();
+  EXPECT_EQ(front_end.exit_code, 0) << front_end.out;
 
   // Carol joins late, while Alice's newest devices may not be cosigned yet.
   join("carol");
