@@ -30,10 +30,9 @@ IndexVersions::IndexVersions() {
 IndexVersions::~IndexVersions() = default;
 
 IndexNode IndexVersions::Read(const IndexPath& path, uint64_t version) const {
-  auto it = nodes_.find(path);
-  if (it == nodes_.end()) return IndexNode();
-  const Versions& v = it->second;
-  for (auto e = v.rbegin(); e != v.rend(); ++e) {
+  const Versions* v = nodes_.Find(path);
+  if (v == nullptr) return IndexNode();
+  for (auto e = v->rbegin(); e != v->rend(); ++e) {
     if (e->first <= version) return e->second.Unpack();
   }
   return IndexNode();
@@ -43,14 +42,14 @@ absl::Status IndexVersions::Load(std::vector<std::pair<Hash, Hash>> entries,
                                  uint64_t version, uint64_t now_ms) {
   // Built without the lock (lookups go on meanwhile), swapped in under it.
   IndexNodeTable<Versions> nodes;
-  nodes.reserve(IndexNodesFor(entries.size()));
+  nodes.Reserve(IndexNodesFor(entries.size()));
   ASSIGN_OR_RETURN(Hash root,
                    BuildIndex(std::move(entries), [&](const IndexPath& path,
                                                       const IndexNode& node) {
                      nodes[path].emplace_back(version, PackedIndexNode(node));
                    }));
   absl::MutexLock lock(&mu_);
-  nodes_.swap(nodes);
+  nodes_.Swap(nodes);
   node_versions_ = nodes_.size();
   roots_.clear();
   roots_[version] = root;
@@ -99,9 +98,9 @@ void IndexVersions::Forget(uint64_t cutoff_ms) {
     // path it wrote needs only its newest node at or below R, and newer.
     uint64_t r = made_[1].version;
     for (const IndexPath& path : made_.front().paths) {
-      auto it = nodes_.find(path);
-      if (it == nodes_.end()) continue;
-      Versions& v = it->second;
+      Versions* found = nodes_.Find(path);
+      if (found == nullptr) continue;
+      Versions& v = *found;
       size_t keep_from = 0;
       for (size_t i = 0; i < v.size() && v[i].first <= r; ++i) keep_from = i;
       if (keep_from > 0) {

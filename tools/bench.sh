@@ -24,7 +24,7 @@ echo "== core microbenchmarks"
 "$BIN/core/core_benchmark" "$@"
 echo
 
-echo "== account index: rebuilt at start-up, batch updates"
+echo "== account index: rebuilt at start-up, batch updates, growth"
 "$BIN/log/index_versions_benchmark"
 echo
 

@@ -26,7 +26,11 @@ start_server() {
   ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$WORK/server.out")
   TILES=$(sed -n 's/.*tiles at \(.*\)$/\1/p' "$WORK/server.out")
 }
-stop_server() { kill -TERM "$PID"; wait "$PID" || true; }
+stop_server() {
+  echo "server peak memory: $(awk '/VmHWM/ { printf "%.0f MB", $2 / 1024 }' "/proc/$PID/status")"
+  kill -TERM "$PID"
+  wait "$PID" || true
+}
 
 start_server
 have=0

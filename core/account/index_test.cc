@@ -263,6 +263,44 @@ TEST(IndexTest, DecodeRejectsNonCanonical) {
                    .ok());
 }
 
+// The sharded node table keeps every path apart: the root and shallow
+// paths (whose key bits past the depth are zero) and deep paths of random
+// keys, across Reserve and Swap.
+TEST(IndexNodeTableTest, FindsEveryPathItHolds) {
+  std::mt19937_64 rng(7);
+  std::map<IndexPath, uint64_t> want;
+  want[IndexPath::Root()] = 1;
+  for (int i = 0; i < 3000; ++i) {
+    Hash key = Sha256(absl::StrCat("key ", i));
+    want[IndexPath::Of(key, static_cast<int>(rng() % 257))] = rng();
+  }
+  IndexNodeTable<uint64_t> table;
+  EXPECT_EQ(table.Find(IndexPath::Root()), nullptr);
+  bool reserved = false;
+  for (const auto& [path, value] : want) {
+    if (!reserved && table.size() == want.size() / 2) {
+      table.Reserve(2 * want.size());
+      reserved = true;
+    }
+    table[path] = value;
+  }
+  EXPECT_EQ(table.size(), want.size());
+  IndexNodeTable<uint64_t> other;
+  other.Swap(table);
+  EXPECT_EQ(table.size(), 0u);
+  for (const auto& [path, value] : want) {
+    const uint64_t* found = other.Find(path);
+    ASSERT_NE(found, nullptr) << path.depth;
+    EXPECT_EQ(*found, value);
+  }
+  IndexPath absent = IndexPath::Of(Sha256("absent"), 256);
+  ASSERT_EQ(want.count(absent), 0u);
+  EXPECT_EQ(other.Find(absent), nullptr);
+  *other.Find(IndexPath::Root()) = 99;
+  EXPECT_EQ(other[IndexPath::Root()], 99u);
+  EXPECT_EQ(other.size(), want.size());
+}
+
 }  // namespace
 }  // namespace ktlog
 

@@ -264,8 +264,8 @@ absl::StatusOr<Hash> IndexRoot(IndexNodeReader* reader) {
 }
 
 absl::StatusOr<IndexNode> InMemoryIndex::Read(const IndexPath& path) {
-  auto it = nodes_.find(path);
-  return it == nodes_.end() ? IndexNode() : it->second.Unpack();
+  const PackedIndexNode* node = nodes_.Find(path);
+  return node == nullptr ? IndexNode() : node->Unpack();
 }
 
 absl::StatusOr<IndexUpdate> InMemoryIndex::Apply(
@@ -277,22 +277,19 @@ absl::StatusOr<IndexUpdate> InMemoryIndex::Apply(
 
 absl::Status InMemoryIndex::Load(std::vector<std::pair<Hash, Hash>> entries) {
   IndexNodeTable<PackedIndexNode> nodes;
-  nodes.reserve(IndexNodesFor(entries.size()));
+  nodes.Reserve(IndexNodesFor(entries.size()));
   ASSIGN_OR_RETURN(
       Hash root, BuildIndex(std::move(entries),
                             [&](const IndexPath& path, const IndexNode& node) {
-                              nodes.emplace(path, PackedIndexNode(node));
+                              nodes[path] = PackedIndexNode(node);
                             }));
-  nodes_.swap(nodes);
+  nodes_.Swap(nodes);
   root_ = root;
   return absl::OkStatus();
 }
 
 void InMemoryIndex::Commit(const IndexUpdate& update) {
-  nodes_.reserve(nodes_.size() + update.nodes.size());
-  for (const auto& [path, node] : update.nodes) {
-    nodes_.insert_or_assign(path, node);
-  }
+  for (const auto& [path, node] : update.nodes) nodes_[path] = node;
   root_ = update.root;
 }
 

@@ -8,8 +8,13 @@
 namespace ktlog {
 namespace {
 
+constexpr size_t kPageSize = 4096;
+
+// Whole ordinary pages: a block's last, partial huge page is left to
+// ordinary pages (a 2 MiB page for its tail would be memory touched for
+// nothing, and index tables are many blocks: core/account/index_tree.h).
 size_t RoundUp(size_t bytes) {
-  return (bytes + kHugePageSize - 1) / kHugePageSize * kHugePageSize;
+  return (bytes + kPageSize - 1) / kPageSize * kPageSize;
 }
 
 }  // namespace
@@ -17,7 +22,7 @@ size_t RoundUp(size_t bytes) {
 void* AllocateHugePages(size_t bytes) {
   size_t size = RoundUp(bytes);
   // Map one huge page more than needed, then unmap what lies outside the
-  // 2 MiB-aligned range.
+  // range starting at the first 2 MiB boundary.
   size_t mapped = size + kHugePageSize;
   void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -24,7 +24,8 @@ namespace ktlog {
 inline constexpr size_t kHugePageSize = size_t{2} << 20;
 
 // `bytes` (>= kHugePageSize) of zero-filled memory, 2 MiB-aligned, marked
-// for huge pages (ordinary pages where the kernel has none to give);
+// for huge pages (ordinary pages where the kernel has none to give, and for
+// the part past the last whole 2 MiB);
 // throws std::bad_alloc if the memory cannot be mapped.
 void* AllocateHugePages(size_t bytes);
 // Frees what AllocateHugePages(bytes) returned.
