@@ -27,7 +27,7 @@ start_server() {
   TILES=$(sed -n 's/.*tiles at \(.*\)$/\1/p' "$WORK/server.out")
 }
 stop_server() {
-  echo "server peak memory: $(awk '/VmHWM/ { printf "%.0f MB", $2 / 1024 }' "/proc/$PID/status")"
+  echo "server peak memory: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$PID/status")"
   kill -TERM "$PID"
   wait "$PID" || true
 }

@@ -3,6 +3,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/account/account.h"
@@ -298,7 +299,23 @@ TEST(IndexNodeTableTest, FindsEveryPathItHolds) {
   EXPECT_EQ(other.Find(absent), nullptr);
   *other.Find(IndexPath::Root()) = 99;
   EXPECT_EQ(other[IndexPath::Root()], 99u);
-  EXPECT_EQ(other.size(), want.size());
+  EXPECT_EQ(other[absent], 0u) << "inserted value-initialised";
+  EXPECT_EQ(other.size(), want.size() + 1);
+}
+
+// Deep paths of hashed keys spread over the shards (what lets the table
+// grow a shard at a time): 25,600 keys, 100 per shard on average; a shard
+// with none or more than twice its share would mean the wrong byte.
+TEST(IndexNodeTableTest, HashedKeysFillTheShardsEvenly) {
+  std::vector<int> per_shard(IndexNodeTable<int>::kShards);
+  for (int i = 0; i < 25600; ++i) {
+    IndexPath path = IndexPath::Of(Sha256(absl::StrCat("key ", i)), 24);
+    ++per_shard[IndexNodeTable<int>::ShardOf(path)];
+  }
+  for (int n : per_shard) {
+    EXPECT_GT(n, 50);
+    EXPECT_LT(n, 200);
+  }
 }
 
 }  // namespace

@@ -84,17 +84,25 @@ class PackedIndexNode {
 // The table an index held in memory keeps its nodes in, by path. It is
 // gigabytes at 10^7 accounts and every update and proof reads it at random,
 // so its shards are on huge pages (core/util/huge_pages.h). It is split in
-// 256 shards by the path's first key byte so that growing it rehashes one
-// shard (1/256 of it) at a time: one hash table would be copied whole in a
-// single insert, with every lookup and the writer waiting (4.3 s at 10^6
-// accounts, docs/benchmarks.md). Keys are VRF outputs or hashes, so the
-// shards fill evenly. Not thread-safe: its owner locks.
+// 256 shards by the path's first key byte so that growing it rehashes a
+// shard (1/256 of it) at a time, a few shards in one batch of updates: one
+// hash table would be copied whole in a single insert, with every lookup
+// and the writer waiting (4.3 s at 10^6 accounts, docs/benchmarks.md).
+// Keys are VRF outputs or hashes, so the shards fill evenly.
+// Thread-compatible: const methods may run concurrently; the owner locks
+// around the others.
 template <class V>
 class IndexNodeTable {
  public:
   static constexpr size_t kShards = 256;
 
-  // The value at `path`, or nullptr. Valid until the next insertion.
+  // The shard `path` belongs to: its first key byte.
+  static size_t ShardOf(const IndexPath& path) {
+    return static_cast<unsigned char>(path.prefix.view()[0]);
+  }
+
+  // The value at `path`, or nullptr. Valid until the next insertion or
+  // Reserve.
   const V* Find(const IndexPath& path) const {
     const Shard& s = shards_[ShardOf(path)];
     auto it = s.find(path);
@@ -105,10 +113,14 @@ class IndexNodeTable {
   }
   // The value at `path`, inserted (value-initialised) if absent.
   V& operator[](const IndexPath& path) { return shards_[ShardOf(path)][path]; }
-  // Room for `n` paths in all, spread evenly, without growing on the way.
+  // Room for `n` paths in all, 1/256 in each shard (with a little slack:
+  // evenly spread keys then fill them without growing). Nothing below 256.
   void Reserve(size_t n) {
-    for (Shard& s : shards_) s.reserve(n / kShards + n / kShards / 16 + 16);
+    const size_t each = n / kShards;
+    if (each == 0) return;
+    for (Shard& s : shards_) s.reserve(each + each / 16);
   }
+  // The number of paths (adds up the shards: O(256)).
   size_t size() const {
     size_t n = 0;
     for (const Shard& s : shards_) n += s.size();
@@ -118,9 +130,6 @@ class IndexNodeTable {
 
  private:
   using Shard = HugePageHashMap<IndexPath, V>;
-  static size_t ShardOf(const IndexPath& path) {
-    return static_cast<unsigned char>(path.prefix.view()[0]);
-  }
   std::array<Shard, kShards> shards_;
 };
 

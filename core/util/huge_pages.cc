@@ -1,6 +1,7 @@
 #include "core/util/huge_pages.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <new>
@@ -8,13 +9,12 @@
 namespace ktlog {
 namespace {
 
-constexpr size_t kPageSize = 4096;
-
 // Whole ordinary pages: a block's last, partial huge page is left to
 // ordinary pages (a 2 MiB page for its tail would be memory touched for
 // nothing, and index tables are many blocks: core/account/index_tree.h).
 size_t RoundUp(size_t bytes) {
-  return (bytes + kPageSize - 1) / kPageSize * kPageSize;
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return (bytes + page - 1) / page * page;
 }
 
 }  // namespace

@@ -11,7 +11,8 @@ namespace ktlog {
 namespace {
 
 TEST(HugePagesTest, BlocksAreAlignedZeroedAndWritable) {
-  for (size_t bytes : {kHugePageSize, kHugePageSize + 1, 5 * kHugePageSize}) {
+  for (size_t bytes : {kHugePageSize, kHugePageSize + 1, kHugePageSize + 4096,
+                       2 * kHugePageSize - 1, 5 * kHugePageSize}) {
     auto* p = static_cast<unsigned char*>(AllocateHugePages(bytes));
     EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % kHugePageSize, 0u) << bytes;
     EXPECT_EQ(p[0], 0);
