@@ -91,7 +91,7 @@ struct Config {
   std::string server = "127.0.0.1:8020", log_key_text, prefix, acked_out;
   uint64_t writers = 8, readers = 4, samples = 500, devices_per_account = 3;
   uint64_t batch = 1;
-  uint64_t writes = 0, preload = 0, server_pid = 0;
+  uint64_t writes = 0, preload = 0, preload_devices = 1, server_pid = 0;
   bool verify_reads = true, wait_for_checkpoint = false;
   absl::Duration write_for = absl::Seconds(10), read_for = absl::Seconds(10);
   ClientTls tls;
@@ -123,9 +123,12 @@ void AddFlags(FlagSet* flags, Config* c) {
               "verify each lookup (a client's cost); false: only fetch it "
               "(the server's)");
   flags->Uint64("preload", &c->preload,
-                "first append this many records (one-device accounts, signed "
-                "beforehand, 100 per AppendRecords call), untimed, so reads "
-                "run against a large log");
+                "first append this many records (signed beforehand, 100 per "
+                "AppendRecords call), untimed, so reads run against a large "
+                "log");
+  flags->Uint64("preload_devices", &c->preload_devices,
+                "devices each preloaded account gets (1..100; 1: one VRF "
+                "proof per record, the slowest preload)");
   flags->Uint64("server_pid", &c->server_pid,
                 "the server's process id, to report its CPU per operation");
   flags->Uint64("samples", &c->samples,
@@ -359,8 +362,8 @@ void Preload(LoadRun* run) {
   for (uint64_t done = 0, chunk = 0; done < c.preload; ++chunk) {
     uint64_t n = std::min(kPreloadChunk, c.preload - done);
     absl::Time start = absl::Now();
-    std::vector<std::vector<Signed>> queues =
-        Presign(absl::StrCat(c.prefix, "-pre", chunk), n, 1, 64);
+    std::vector<std::vector<Signed>> queues = Presign(
+        absl::StrCat(c.prefix, "-pre", chunk), n, c.preload_devices, 64);
     absl::Time signed_at = absl::Now();
     SendAll(run, nullptr, queues, kPreloadBatch);
     signing += signed_at - start;
@@ -482,6 +485,9 @@ void ReadPhase(LoadRun* run, const LogCheckpoint& cp) {
 std::string CheckConfig(Config* c) {
   if (c->devices_per_account < 1 || c->devices_per_account > 100) {
     return "--devices_per_account must be 1..100";
+  }
+  if (c->preload_devices < 1 || c->preload_devices > 100) {
+    return "--preload_devices must be 1..100";
   }
   if (c->writers == 0) return "--writers must be at least 1";
   if (c->batch < 1 || c->batch > kMaxRecordsPerAppend) {

@@ -9,6 +9,7 @@
 set -euo pipefail
 BIN=${BIN:?set BIN to the -c opt bazel-bin}
 SIZES=${SIZES:-10000 100000 1000000}
+PRELOAD_DEVICES=${PRELOAD_DEVICES:-1}  # devices per preloaded account
 WORK=$(mktemp -d /tmp/ktlog-scale.XXXXXX)
 trap 'pkill -TERM -f "$WORK/data" 2>/dev/null || true; sleep 1; rm -rf "$WORK"' EXIT
 KEY=$("$BIN/tools/ktlog-keygen" --name=scale.example/log --out="$WORK/log.key")
@@ -37,7 +38,8 @@ have=0
 for n in $SIZES; do
   echo "== $n entries"
   "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
-    --server_pid="$PID" --prefix="s$n" --preload=$((n - have)) --writers=32 \
+    --server_pid="$PID" --prefix="s$n" --preload=$((n - have)) \
+    --preload_devices="$PRELOAD_DEVICES" --writers=32 \
     --writes=10000 --readers=8 --read_for=10s --samples=100 | grep -v "^checked"
   "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
     --server_pid="$PID" --prefix="u$n" --writers=8 --writes=100 --readers=8 \

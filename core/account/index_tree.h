@@ -87,7 +87,7 @@ class PackedIndexNode {
 // 256 shards by the path's first key byte so that growing it rehashes a
 // shard (1/256 of it) at a time, a few shards in one batch of updates: one
 // hash table would be copied whole in a single insert, with every lookup
-// and the writer waiting (4.3 s at 10^6 accounts, docs/benchmarks.md).
+// and the writer waiting (2.8 s at 10^6 accounts, docs/benchmarks.md).
 // Keys are VRF outputs or hashes, so the shards fill evenly.
 // Thread-compatible: const methods may run concurrently; the owner locks
 // around the others.
