@@ -90,8 +90,9 @@ void BM_IndexGrowth(benchmark::State& state) {
     for (int64_t added = 0; added < 2 * n; added += 512) {
       auto update = v.Prepare(Entries(512, salt++));
       if (!update.ok()) abort();
+      ++version;
       absl::Time t0 = absl::Now();
-      v.Commit(*update, ++version, version);
+      v.Commit(*update, version, version);  // made at "time" `version`
       absl::Duration took = absl::Now() - t0;
       v.Forget(version);
       longest = std::max(longest, took);
