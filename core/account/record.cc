@@ -82,9 +82,10 @@ absl::Status DeviceRecord::Validate() const {
         return absl::InvalidArgumentError(
             "a rotate-account-key record has an empty device id");
       }
-      if (key.size() != Ed25519PublicKey::kSize) {
+      if (absl::Status k = Ed25519PublicKey::FromBytes(key).status(); !k.ok()) {
         return absl::InvalidArgumentError(
-            "the new account key must be a 32-byte Ed25519 public key");
+            absl::StrCat("the new account key must be an Ed25519 public key: ",
+                         k.message()));
       }
       if (key == account_key) {
         return absl::InvalidArgumentError(

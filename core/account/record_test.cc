@@ -232,6 +232,22 @@ TEST(RecordValidation, RejectsBadFields) {
               r->key = "short";
             }),
             absl::StatusCode::kInvalidArgument);
+  // A rotation to the identity point (small order: anyone could sign for
+  // the account after it) or to a non-canonical encoding.
+  std::string identity(32, '\0');
+  identity[0] = 1;
+  EXPECT_EQ(bad([&](R* r) {
+              r->operation = Operation::kRotateAccountKey;
+              r->device_id = "";
+              r->key = identity;
+            }),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad([&](R* r) {
+              r->operation = Operation::kRotateAccountKey;
+              r->device_id = "";
+              r->key = std::string(31, '\xff') + "\x7f";
+            }),
+            absl::StatusCode::kInvalidArgument);
   std::string data = good.Encode();
   EXPECT_FALSE(DecodeRecord(data + "x").ok()) << "trailing byte";
   EXPECT_FALSE(DecodeRecord(data.substr(0, data.size() - 1)).ok());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace ktlog {
@@ -112,11 +113,68 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
 
 void EvpPkeyDeleter::operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
 
+namespace {
+
+// RFC 8032 §5.1.3: the y coordinate is below p = 2^255 - 19, and x = 0 (y =
+// 1 or y = p - 1) does not come with the sign bit set. OpenSSL's decoder
+// checks neither.
+bool IsCanonicalEd25519Point(absl::string_view key) {
+  const auto* s = reinterpret_cast<const uint8_t*>(key.data());
+  uint8_t top = s[31] & 0x7f;
+  bool ones = true, zeros = true;
+  for (int i = 1; i < 31; ++i) {
+    ones &= s[i] == 0xff;
+    zeros &= s[i] == 0;
+  }
+  if (top == 0x7f && ones && s[0] >= 0xed) return false;  // y >= p
+  if (s[31] & 0x80) {
+    bool y_is_one = top == 0 && zeros && s[0] == 1;
+    bool y_is_minus_one = top == 0x7f && ones && s[0] == 0xec;
+    if (y_is_one || y_is_minus_one) return false;
+  }
+  return true;
+}
+
+// The canonical encodings of the eight points of small order (the
+// curve's 8-torsion: the identity, one point of order 2, two of order 4,
+// four of order 8). Under such a key the signature (R = identity, S = 0),
+// and others, verify for any message.
+constexpr const char* kSmallOrderPoints[] = {
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+};
+
+bool IsSmallOrderEd25519Point(absl::string_view key) {
+  std::string hex = absl::BytesToHexString(key);
+  for (const char* p : kSmallOrderPoints) {
+    if (hex == p) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::StatusOr<Ed25519PublicKey> Ed25519PublicKey::FromBytes(
     absl::string_view key) {
   if (key.size() != kSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("Ed25519 public key must be 32 bytes, got ", key.size()));
+  }
+  if (!IsCanonicalEd25519Point(key)) {
+    return absl::InvalidArgumentError(
+        "Ed25519 public key is not a canonical point encoding (RFC 8032 "
+        "5.1.3)");
+  }
+  if (IsSmallOrderEd25519Point(key)) {
+    return absl::InvalidArgumentError(
+        "Ed25519 public key is a point of small order, under which "
+        "signatures can be forged");
   }
   EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(
       EVP_PKEY_ED25519, nullptr,

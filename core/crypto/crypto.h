@@ -53,7 +53,10 @@ class Ed25519PublicKey {
   // An empty placeholder: verifies nothing. Use FromBytes for a real key.
   Ed25519PublicKey() = default;
 
-  // INVALID_ARGUMENT unless `key` is 32 bytes that OpenSSL accepts as a key.
+  // INVALID_ARGUMENT unless `key` is 32 bytes that OpenSSL accepts as a key,
+  // the canonical encoding of a point (RFC 8032 5.1.3), and not one of the
+  // eight points of small order (under which anyone can make signatures
+  // that verify). Every Ed25519 key ktlog reads comes through here.
   static absl::StatusOr<Ed25519PublicKey> FromBytes(absl::string_view key);
 
   // True iff `signature` is a valid Ed25519 signature of `message` under this

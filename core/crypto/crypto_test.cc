@@ -1,5 +1,7 @@
 #include "core/crypto/crypto.h"
 
+#include <openssl/evp.h>
+
 #include "core/testonly/test_vectors.h"
 #include "core/util/bytes.h"
 #include "gtest/gtest.h"
@@ -86,6 +88,65 @@ TEST(Ed25519Test, GeneratedKeysSignAndVerify) {
 TEST(Ed25519Test, RejectsBadSizes) {
   EXPECT_FALSE(Ed25519PublicKey::FromBytes("short").ok());
   EXPECT_FALSE(Ed25519PrivateKey::FromSeed("short").ok());
+}
+
+// Issue 27, 4: under a key of small order the signature (R = identity,
+// S = 0) verifies for any message (OpenSSL 3.0 accepts it), so anyone
+// could write an account rotated to such a key, or forge a witness's
+// cosignatures. Every small-order point and non-canonical encoding is
+// refused where keys enter.
+TEST(Ed25519Test, RefusesSmallOrderAndNonCanonicalKeys) {
+  const char* small_order[] = {
+      "0100000000000000000000000000000000000000000000000000000000000000",
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "0000000000000000000000000000000000000000000000000000000000000000",
+      "0000000000000000000000000000000000000000000000000000000000000080",
+      "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+      "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+      "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+      "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+  };
+  for (const char* hex : small_order) {
+    SCOPED_TRACE(hex);
+    EXPECT_EQ(Ed25519PublicKey::FromBytes(Unhex(hex)).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  const char* non_canonical[] = {
+      // y = p, y = p + 1 (the identity's y plus p), y = 2^255 - 1.
+      "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      // x = 0 with the sign bit set: y = 1 and y = p - 1.
+      "0100000000000000000000000000000000000000000000000000000000000080",
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+  };
+  for (const char* hex : non_canonical) {
+    SCOPED_TRACE(hex);
+    EXPECT_EQ(Ed25519PublicKey::FromBytes(Unhex(hex)).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  // The forgery the check prevents: what OpenSSL alone would accept.
+  std::string identity = Unhex(small_order[0]);
+  std::string forged = identity + std::string(32, '\0');  // R = I, S = 0
+  EVP_PKEY* raw = EVP_PKEY_new_raw_public_key(
+      EVP_PKEY_ED25519, nullptr,
+      reinterpret_cast<const unsigned char*>(identity.data()), 32);
+  ASSERT_NE(raw, nullptr) << "OpenSSL takes the identity as a key";
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ASSERT_EQ(EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, raw), 1);
+  std::string message = "any message at all";
+  EXPECT_EQ(EVP_DigestVerify(
+                ctx, reinterpret_cast<const unsigned char*>(forged.data()), 64,
+                reinterpret_cast<const unsigned char*>(message.data()),
+                message.size()),
+            1)
+      << "OpenSSL accepts (I, 0) under the identity";
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(raw);
+  // A real key still works.
+  EXPECT_TRUE(Ed25519PublicKey::FromBytes(
+                  Ed25519PrivateKey::Generate().public_key().bytes())
+                  .ok());
 }
 
 }  // namespace
