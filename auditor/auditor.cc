@@ -258,6 +258,18 @@ absl::StatusOr<Auditor::Round> Auditor::Pass() {
                                    cp.status().message()),
                       {{"checkpoint", note}});
   }
+  uint64_t now = options_.clock->NowMillis();
+  uint64_t skew = absl::ToInt64Milliseconds(options_.max_future_skew);
+  if (cp->timestamp_ms > now && cp->timestamp_ms - now > skew) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the log's checkpoint of size ", cp->size, " is dated ",
+        (cp->timestamp_ms - now) / 1000,
+        " s ahead of this witness's clock "
+        "(more than ",
+        absl::FormatDuration(options_.max_future_skew),
+        "): not cosigned. If this machine's clock is right, the log's is "
+        "wrong"));
+  }
   ASSIGN_OR_RETURN(bool unchanged, CheckSucceeds(progress, *cp, note));
   if (unchanged) {
     // Nothing new to verify; a cosignature the log has not accepted yet is

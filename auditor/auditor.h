@@ -44,6 +44,10 @@ struct AuditorOptions {
   uint64_t page = 1000;
   uint64_t commit_every = 50000;
   const Clock* clock = RealClock::Get();
+  // A checkpoint dated further ahead of the clock is not cosigned (once
+  // cosigned, it would make every honest checkpoint after it look as if
+  // time went back).
+  absl::Duration max_future_skew = absl::Minutes(5);
   // Called when a catch-up starts and after each page: (leaves replayed,
   // target size).
   std::function<void(uint64_t, uint64_t)> progress;
@@ -73,9 +77,11 @@ class Auditor {
   // cosigned in the same round. Errors: DATA_LOSS when the log
   // misbehaved now (the evidence is stored and written to a file);
   // FAILED_PRECONDITION if it had misbehaved before (the auditor no longer
-  // cosigns); PERMISSION_DENIED if the log refused the cosignature (the
-  // checkpoint stays verified; the cosignature is resubmitted next round);
-  // the log's transport errors (UNAVAILABLE, DEADLINE_EXCEEDED).
+  // cosigns), or if the checkpoint is dated more than max_future_skew
+  // ahead of the clock (not cosigned now; a later round may); PERMISSION_DENIED
+  // if the log refused the cosignature (the checkpoint stays verified; the
+  // cosignature is resubmitted next round); the log's transport errors
+  // (UNAVAILABLE, DEADLINE_EXCEEDED).
   absl::StatusOr<Round> RunOnce();
 
   // The evidence of misbehaviour found, if any (JSON).

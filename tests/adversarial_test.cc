@@ -233,6 +233,32 @@ TEST_F(AdversarialTest, MalformedLeafIsCaught) {
             std::string::npos);
 }
 
+// Issue 27, 6: a checkpoint dated a day ahead is not cosigned, and is no
+// evidence against the log either (the witness's clock may be the wrong
+// one); so the log cannot brick its witness by having it cosign a future
+// time that every honest checkpoint after it would seem to go back from.
+TEST_F(AdversarialTest, AFutureDatedCheckpointIsNotCosigned) {
+  auto log = NewLog("alice", 2);
+  uint64_t now = RealClock::Get()->NowMillis();
+  log->SetTime(now + 24 * 3600 * 1000ULL);
+  log->Publish(2);
+  AuditorAt a = NewAuditor(*log, NewTempDir("aud"));
+  auto refused = a.auditor->RunOnce();
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition)
+      << refused.status();
+  EXPECT_TRUE(log->ReceivedCosignedNotes().empty());
+  auto failure = a.auditor->Failure();
+  ASSERT_TRUE(failure.ok());
+  EXPECT_FALSE(failure->has_value()) << "not recorded as misbehaviour";
+  // The log's clock is set right: its next checkpoint is cosigned.
+  log->SetTime(now);
+  log->Publish(2);
+  auto round = a.auditor->RunOnce();
+  ASSERT_TRUE(round.ok()) << round.status();
+  EXPECT_TRUE(round->cosigned);
+  EXPECT_EQ(log->ReceivedCosignedNotes().size(), 1u);
+}
+
 // The auditor's honest path over the evil log's well-formed leaves: many
 // accounts, interleaved, across rounds and restarts, cosigned each time.
 TEST_F(AdversarialTest, HonestLeavesAreCosignedAcrossRounds) {

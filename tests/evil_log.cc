@@ -56,6 +56,11 @@ Leaf EvilLog::LeafFor(const std::string& account, uint64_t version) {
   return leaf;
 }
 
+void EvilLog::SetTime(uint64_t ms) {
+  absl::MutexLock lock(&mu_);
+  clock_ms_ = ms;
+}
+
 void EvilLog::Append(const std::string& leaf) {
   absl::MutexLock lock(&mu_);
   leaves_.push_back(leaf);

@@ -44,6 +44,9 @@ class EvilLog : public v1::Log::Service {
   // roots unless forged ones are given.
   LogCheckpoint Publish(uint64_t size, std::optional<Hash> forged_root = {},
                         std::optional<Hash> forged_index_root = {});
+  // Sets the log's clock (ms): what its next leaf or checkpoint is dated,
+  // less one.
+  void SetTime(uint64_t ms);
   // The honest roots of the first `size` leaves.
   Hash RootAt(uint64_t size);
   Hash IndexRootAt(uint64_t size);
