@@ -138,6 +138,13 @@ absl::StatusOr<AccountPosition> Integrator::PositionOf(const PendingWrite& w,
   ASSIGN_OR_RETURN(std::optional<AccountPosition> stored,
                    storage_->ReadPosition(account_id));
   if (!stored.has_value()) {
+    // Only a write that creates the account gets here (it was admitted,
+    // and every later one finds the position stored or cached), and such
+    // a write comes with its computed position.
+    if (!w.position.has_value()) {
+      return absl::InternalError(absl::StrCat(
+          "no position for a write to account \"", account_id, "\""));
+    }
     stored = w.position;
     b->storage.positions.emplace_back(account_id, *stored);
   }

@@ -5,6 +5,11 @@
 
 namespace ktlog {
 
+absl::StatusOr<std::optional<AccountPosition>> Positions::Stored(
+    const std::string& account_id) const {
+  return storage_->ReadPosition(account_id);
+}
+
 absl::StatusOr<AccountPosition> Positions::Of(
     const std::string& account_id) const {
   ASSIGN_OR_RETURN(std::optional<AccountPosition> stored,

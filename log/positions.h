@@ -25,6 +25,10 @@ class Positions {
   // The account's position and its VRF proof. Storage errors pass through;
   // INTERNAL only if the VRF finds no point (probability about 2^-250).
   absl::StatusOr<AccountPosition> Of(const std::string& account_id) const;
+  // The position stored for the account, if it was ever written (no VRF
+  // evaluation). Storage errors pass through.
+  absl::StatusOr<std::optional<AccountPosition>> Stored(
+      const std::string& account_id) const;
 
  private:
   LogReader* const storage_;

@@ -43,6 +43,31 @@ absl::StatusOr<DeviceRecord> LogWrites::Check(
   return record;
 }
 
+absl::StatusOr<std::optional<AccountPosition>> LogWrites::PositionFor(
+    const DeviceRecord& record,
+    absl::flat_hash_map<std::string, std::optional<AccountPosition>>* known)
+    const {
+  auto [it, added] = known->try_emplace(record.account_id);
+  if (added) {
+    absl::StatusOr<std::optional<AccountPosition>> stored =
+        positions_->Stored(record.account_id);
+    if (!stored.ok()) {
+      known->erase(it);
+      return stored.status();
+    }
+    it->second = *std::move(stored);
+  }
+  if (it->second.has_value() || record.account_version != 1) {
+    return it->second;
+  }
+  // Only a record that may create the account (with registration: its
+  // credential checked) evaluates the VRF.
+  absl::StatusOr<AccountPosition> computed = positions_->Of(record.account_id);
+  if (!computed.ok()) return computed.status();
+  it->second = *std::move(computed);
+  return it->second;
+}
+
 absl::Status CheckRecordCount(size_t n) {
   if (n >= 1 && n <= kMaxRecordsPerAppend) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
@@ -80,7 +105,8 @@ std::vector<PendingWrite> LogWrites::Checked(
     std::vector<absl::StatusOr<AppendedLeaf>>* outcomes,
     std::vector<size_t>* queued_at) const {
   std::vector<PendingWrite> queued;
-  absl::flat_hash_map<std::string, AccountPosition> positions;
+  // Positions known in this call, by account (nullopt: none stored).
+  absl::flat_hash_map<std::string, std::optional<AccountPosition>> positions;
   for (size_t i = 0; i < records.size(); ++i) {
     absl::StatusOr<DeviceRecord> record =
         Check(records[i].record, expected, records[i].registration_credential);
@@ -88,20 +114,15 @@ std::vector<PendingWrite> LogWrites::Checked(
       (*outcomes)[i] = record.status();
       continue;
     }
-    auto [it, added] = positions.try_emplace(record->account_id);
-    if (added) {
-      absl::StatusOr<AccountPosition> position =
-          positions_->Of(record->account_id);
-      if (!position.ok()) {
-        positions.erase(it);
-        (*outcomes)[i] = position.status();
-        continue;
-      }
-      it->second = *std::move(position);
+    absl::StatusOr<std::optional<AccountPosition>> position =
+        PositionFor(*record, &positions);
+    if (!position.ok()) {
+      (*outcomes)[i] = position.status();
+      continue;
     }
     queued.push_back(PendingWrite{*std::move(record),
                                   std::string(records[i].record), Hash(),
-                                  it->second});
+                                  *std::move(position)});
     queued_at->push_back(i);
   }
   return queued;

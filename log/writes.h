@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/account/record.h"
@@ -108,6 +109,13 @@ class LogWrites {
       const std::vector<RecordToAppend>& records,
       std::optional<Operation> expected, bool wait_for_checkpoint,
       absl::Time deadline);
+  // The position to queue `record` with (PendingWrite::position): from
+  // `known` (this call's), stored, or for a first record computed; adds
+  // it to `known`. Storage and VRF errors pass through.
+  absl::StatusOr<std::optional<AccountPosition>> PositionFor(
+      const DeviceRecord& record,
+      absl::flat_hash_map<std::string, std::optional<AccountPosition>>* known)
+      const;
   // The writes to queue for `records` (of `expected`, if set): those that
   // pass Check(), with their positions, each at records[(*queued_at)[i]];
   // sets (*outcomes)[i] for the others.
