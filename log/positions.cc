@@ -15,6 +15,7 @@ absl::StatusOr<AccountPosition> Positions::Of(
   ASSIGN_OR_RETURN(std::optional<AccountPosition> stored,
                    storage_->ReadPosition(account_id));
   if (stored.has_value()) return *stored;
+  evaluations_.fetch_add(1);
   ASSIGN_OR_RETURN(VrfPrivateKey::Evaluation e,
                    vrf_->Prove(AccountVrfInput(account_id)));
   return AccountPosition{e.output, e.proof};

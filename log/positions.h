@@ -8,6 +8,9 @@
 #ifndef KTLOG_LOG_POSITIONS_H_
 #define KTLOG_LOG_POSITIONS_H_
 
+#include <atomic>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -30,9 +33,13 @@ class Positions {
   absl::StatusOr<std::optional<AccountPosition>> Stored(
       const std::string& account_id) const;
 
+  // How many times Of() evaluated the VRF (reads and account creations).
+  uint64_t evaluations() const { return evaluations_.load(); }
+
  private:
   LogReader* const storage_;
   const VrfPrivateKey* const vrf_;
+  mutable std::atomic<uint64_t> evaluations_{0};
 };
 
 }  // namespace ktlog

@@ -121,6 +121,7 @@ class LogServer {
   const std::string& origin() const { return signer_.name(); }
 
   CheckpointPublisher* publisher() { return publisher_.get(); }
+  const Positions* positions() const { return positions_.get(); }
   LogStorage* storage() { return storage_.get(); }
 
  private:

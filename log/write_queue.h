@@ -55,12 +55,12 @@ struct PendingWrite {
   std::string data;     // its canonical encoding
   Hash record_hash;     // SHA-256(data)
   // The account's position and VRF proof (log/positions.h), computed
-  // before queueing so that the integrator never evaluates the VRF: for an
-  // account's first record (version 1), the stored or a computed one; for
-  // a later record, the stored one if any (none: the account does not
-  // exist, or is being created by a write queued before this one, which
-  // brings its position). Later records never evaluate the VRF, so that a
-  // refused write takes as long whether or not the account exists.
+  // before queueing so that the integrator never evaluates the VRF: for a
+  // record that may create the account (an add-device of version 1), the
+  // stored or a computed one; for any other, the stored one if any (none: the
+  // account does not exist, or is being created by a write queued before this
+  // one, which brings its position). Later records never evaluate the VRF, so
+  // that a refused write takes as long whether or not the account exists.
   std::optional<AccountPosition> position;
 };
 

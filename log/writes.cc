@@ -57,11 +57,12 @@ absl::StatusOr<std::optional<AccountPosition>> LogWrites::PositionFor(
     }
     it->second = *std::move(stored);
   }
-  if (it->second.has_value() || record.account_version != 1) {
+  if (it->second.has_value() || record.account_version != 1 ||
+      record.operation != Operation::kAddDevice) {
     return it->second;
   }
-  // Only a record that may create the account (with registration: its
-  // credential checked) evaluates the VRF.
+  // Only a record that may create the account (an add-device of version 1;
+  // with registration, its credential checked) evaluates the VRF.
   absl::StatusOr<AccountPosition> computed = positions_->Of(record.account_id);
   if (!computed.ok()) return computed.status();
   it->second = *std::move(computed);
