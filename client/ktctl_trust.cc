@@ -38,9 +38,11 @@ class LookupCommand : public Command {
     return "usage: ktctl lookup ACCOUNT\n\n"
            "Looks up ACCOUNT's complete device set at the latest checkpoint "
            "and\nverifies it: the index proof against the checkpoint's signed "
-           "index\nroot, every device record's inclusion proof and signature, "
-           "and the\nchain of account keys. A missing account is proved "
-           "absent (exit 1).";
+           "index\nroot, every device record's signature, and the chain of "
+           "account keys\nfrom the account's first record. A contact is also "
+           "checked as\n`ktctl monitor` checks it: a key or a device that "
+           "differs from what you\nverified is an alert (exit 3). A missing "
+           "account is proved absent\n(exit 1).";
   }
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
@@ -207,23 +209,29 @@ class AlertsCommand : public Command {
   }
 };
 
-// Starts tracking `account` (if new) and returns its verified key.
-absl::StatusOr<std::string> TrackContact(Context& ctx,
-                                         const std::string& account) {
-  ASSIGN_OR_RETURN(LogCheckpoint cp, ctx.RefreshCheckpoint());
+// The account's current key, verified in the log (the key a safety code
+// is computed over now, whether or not it is the one verified before).
+absl::StatusOr<std::string> CurrentKey(Context& ctx, const std::string& account,
+                                       LogCheckpoint* cp) {
+  ASSIGN_OR_RETURN(*cp, ctx.RefreshCheckpoint());
   ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
-  ASSIGN_OR_RETURN(VerifiedAccount a, v->AddContact(cp, account));
+  ASSIGN_OR_RETURN(VerifiedAccount a, v->Lookup(*cp, account));
+  if (!a.state.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("account \"", account,
+                     "\" does not exist (absence verified at tree "
+                     "size ",
+                     cp->size, ")"));
+  }
   return a.state->account_key;
 }
 
-// Pins `key` as the verified key of contact `account`.
-absl::Status PinVerified(Context& ctx, const std::string& account,
-                         const std::string& key) {
-  ASSIGN_OR_RETURN(ClientState * s, ctx.state());
-  ContactState& c = s->contacts[account];
-  c.verified_key = key;
-  if (c.seen_key.empty()) c.seen_key = key;
-  return absl::OkStatus();
+// Pins `key`, compared in a safety code at `cp`, as the verified key of
+// contact `account`, with the devices it has now.
+absl::Status PinVerified(Context& ctx, const LogCheckpoint& cp,
+                         const std::string& account, const std::string& key) {
+  ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
+  return v->VerifyContact(cp, account, key).status();
 }
 
 class ContactCommand : public Command {
@@ -258,8 +266,17 @@ class ContactCommand : public Command {
     if (args[0] != "add" && args[0] != "verify") {
       return UsageError(absl::StrCat("unknown subcommand ", args[0]));
     }
-    ASSIGN_OR_RETURN(std::string key, TrackContact(ctx, account));
-    if (args[0] == "verify") RETURN_IF_ERROR(PinVerified(ctx, account, key));
+    LogCheckpoint cp;
+    std::string key;
+    if (args[0] == "verify") {
+      ASSIGN_OR_RETURN(key, CurrentKey(ctx, account, &cp));
+      RETURN_IF_ERROR(PinVerified(ctx, cp, account, key));
+    } else {
+      ASSIGN_OR_RETURN(cp, ctx.RefreshCheckpoint());
+      ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
+      ASSIGN_OR_RETURN(VerifiedAccount a, v->AddContact(cp, account));
+      key = a.state->account_key;
+    }
     size_t devices = s->contacts[account].seen_devices.size();
     return Output{absl::StrCat(args[0] == "add" ? "tracking " : "verified ",
                                account, ": account key ", HexEncode(key), ", ",
@@ -368,8 +385,7 @@ class CodeCommand : public Command {
 
   absl::StatusOr<Output> Show(Context& ctx, const std::string& account) const {
     LogCheckpoint cp;
-    ASSIGN_OR_RETURN(VerifiedAccount theirs, VerifiedLookup(ctx, account, &cp));
-    const std::string& key = theirs.state->account_key;
+    ASSIGN_OR_RETURN(std::string key, CurrentKey(ctx, account, &cp));
     ASSIGN_OR_RETURN(SafetyCode code, CodeWith(ctx, account, key));
     std::string text = absl::StrCat("safety code with ", account, ":\n\n",
                                     GroupDigits(code.Digits()), "\n");
@@ -394,7 +410,8 @@ class CodeCommand : public Command {
 
   absl::StatusOr<Output> Compare(Context& ctx, const std::string& account,
                                  const std::string& shown) const {
-    ASSIGN_OR_RETURN(std::string key, TrackContact(ctx, account));
+    LogCheckpoint cp;
+    ASSIGN_OR_RETURN(std::string key, CurrentKey(ctx, account, &cp));
     ASSIGN_OR_RETURN(SafetyCode code, CodeWith(ctx, account, key));
     ASSIGN_OR_RETURN(bool match, code.Matches(shown));
     if (!match) {
@@ -405,7 +422,7 @@ class CodeCommand : public Command {
           {{"account_id", account}, {"match", false}},
           kExitFailed};
     }
-    RETURN_IF_ERROR(PinVerified(ctx, account, key));
+    RETURN_IF_ERROR(PinVerified(ctx, cp, account, key));
     return Output{
         absl::StrCat("codes match: ", account,
                      " is now a verified contact (key ", HexEncode(key), ")"),

@@ -206,17 +206,19 @@ absl::StatusOr<AccountLookupAnswer> LogClient::Lookup(
 }
 
 absl::StatusOr<AccountLookupAnswer> LogClient::LookupAccount(
-    const std::string& account_id, uint64_t tree_size) {
+    const std::string& account_id, uint64_t tree_size, bool with_first_record) {
   v1::LookupAccountRequest req;
   req.set_account_id(account_id);
   req.set_tree_size(tree_size);
+  req.set_with_first_record(with_first_record);
   return Lookup(req);
 }
 
 absl::StatusOr<AccountLookupAnswer> LogClient::LookupAccountAtLatest(
-    const std::string& account_id) {
+    const std::string& account_id, bool with_first_record) {
   v1::LookupAccountRequest req;
   req.set_account_id(account_id);
+  req.set_with_first_record(with_first_record);
   return Lookup(req);
 }
 

@@ -99,12 +99,14 @@ class LogClient : public LogSource {
       absl::Time deadline);
 
   // An account's device set (or absence) with its proofs, at the checkpoint
-  // of `tree_size` (0 is the empty tree).
+  // of `tree_size` (0 is the empty tree), with the first-record anchor if
+  // asked.
   absl::StatusOr<AccountLookupAnswer> LookupAccount(
-      const std::string& account_id, uint64_t tree_size) override;
+      const std::string& account_id, uint64_t tree_size,
+      bool with_first_record) override;
   // The same at the latest checkpoint, whose note the answer carries.
   absl::StatusOr<AccountLookupAnswer> LookupAccountAtLatest(
-      const std::string& account_id);
+      const std::string& account_id, bool with_first_record);
 
   // One page of an account's records from `from_version`, at the checkpoint
   // of `tree_size`, or at the latest (whose note the answer carries).

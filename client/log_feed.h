@@ -117,8 +117,9 @@ class TilesSource : public LogSource {
     return tiles_->ConsistencyProof(size1, size2);
   }
   absl::StatusOr<AccountLookupAnswer> LookupAccount(
-      const std::string& account_id, uint64_t tree_size) override {
-    return log_->LookupAccount(account_id, tree_size);
+      const std::string& account_id, uint64_t tree_size,
+      bool with_first_record) override {
+    return log_->LookupAccount(account_id, tree_size, with_first_record);
   }
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
       const std::string& account_id, uint64_t from_version,

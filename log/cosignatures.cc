@@ -88,6 +88,13 @@ absl::StatusOr<std::vector<NoteVerifierKey>> Cosignatures::Select(
           "; ask the log's operator to add it, or change your witness "
           "policy"));
     }
+    for (const NoteVerifierKey& counted : out) {
+      if (counted.key.bytes() == found->key.bytes()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("the request names witness ", found->name,
+                         " twice: a witness counts once toward a quorum"));
+      }
+    }
     out.push_back(*found);
   }
   return out;

@@ -35,7 +35,8 @@
 namespace ktlog {
 
 struct CosignatureOptions {
-  // Witnesses whose cosignatures the log accepts (note keys of type 0x04).
+  // Witnesses whose cosignatures the log accepts (note keys of type 0x04),
+  // each key once.
   std::vector<NoteVerifierKey> witnesses;
   // A designated checkpoint that not every witness cosigned is replaced by
   // the latest after this long.
@@ -64,7 +65,9 @@ class Cosignatures {
   // least `quorum` (> 0) of `witnesses` (verifier key strings; empty: all
   // configured ones) cosigned, with their cosignature lines. NOT_FOUND if
   // none is among the recent ones; FAILED_PRECONDITION if a named witness is
-  // not one this log accepts, or the quorum exceeds the witnesses named.
+  // not one this log accepts, or the quorum exceeds the witnesses named;
+  // INVALID_ARGUMENT if `witnesses` names one key twice (a witness counts
+  // once).
   absl::StatusOr<std::string> GetNewest(
       uint32_t quorum, const std::vector<std::string>& witnesses) const;
 
@@ -73,7 +76,7 @@ class Cosignatures {
   absl::StatusOr<std::string> ToCosign();
 
  private:
-  // The configured witnesses named by `keys` (all if empty).
+  // The configured witnesses named by `keys` (all if empty), each once.
   absl::StatusOr<std::vector<NoteVerifierKey>> Select(
       const std::vector<std::string>& keys) const;
 

@@ -99,7 +99,8 @@ absl::StatusOr<uint64_t> LogQueries::ResolveTreeSize(
 }
 
 absl::StatusOr<AccountLookupAnswer> LogQueries::Lookup(
-    const std::string& account_id, std::optional<uint64_t> tree_size) {
+    const std::string& account_id, std::optional<uint64_t> tree_size,
+    bool with_first_record) {
   RETURN_IF_ERROR(ValidateAccountId(account_id));
   AccountLookupAnswer out;
   ASSIGN_OR_RETURN(out.tree_size,
@@ -139,13 +140,15 @@ absl::StatusOr<AccountLookupAnswer> LogQueries::Lookup(
                                             account_id,
                                             "\" does not match the index"));
   }
-  for (const ChainedRotation& r : state->key_chain) {
-    ASSIGN_OR_RETURN(HistoryEntryAnswer anchor,
-                     Version(HistoryEntry{account_id, r.version, r.leaf_index},
-                             out.tree_size));
-    anchor.record.clear();  // in the state
-    anchor.state_opening.clear();
-    out.key_chain.push_back(std::move(anchor));
+  if (with_first_record) {
+    ASSIGN_OR_RETURN(std::vector<HistoryEntry> first,
+                     storage_->ReadHistory(account_id, 1, out.tree_size, 1));
+    if (first.empty() || first[0].version != 1) {
+      return absl::DataLossError(absl::StrCat(
+          "the history of account \"", account_id, "\" lacks its version 1"));
+    }
+    ASSIGN_OR_RETURN(out.first_record, Version(first[0], out.tree_size));
+    out.first_record->state_opening.clear();
   }
   return out;
 }

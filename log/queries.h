@@ -64,10 +64,13 @@ class LogQueries {
   // An account's complete state at the checkpoint of `tree_size` (nullopt:
   // the latest, whose note the answer carries): the VRF proof of its
   // position, the index proof at that position, and the state with the
-  // opening of its commitment; or the proof that it is absent.
-  // FAILED_PRECONDITION for a checkpoint older than the lookup window.
+  // opening of its commitment, and with `with_first_record` the account's
+  // version-1 entry (its first-record anchor, docs/index.md); or the proof
+  // that it is absent. FAILED_PRECONDITION for a checkpoint older than the
+  // lookup window.
   absl::StatusOr<AccountLookupAnswer> Lookup(const std::string& account_id,
-                                             std::optional<uint64_t> tree_size);
+                                             std::optional<uint64_t> tree_size,
+                                             bool with_first_record);
   // Up to kMaxHistoryPerRequest of an account's versions from
   // `from_version` (>= 1), each a leaf with its inclusion proof, record and
   // openings, at the checkpoint of `tree_size` (nullopt: the latest).

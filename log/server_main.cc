@@ -146,6 +146,13 @@ absl::Status Finish(Config* c) {
                        "\" is not a witness verifier key (make one with "
                        "ktlog-keygen --type=witness)"));
     }
+    for (const NoteVerifierKey& other : o.cosignatures.witnesses) {
+      if (other.key.bytes() == w->key.bytes()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--witness_keys names the key of witness ", other.name,
+                         " twice: a witness counts once"));
+      }
+    }
     o.cosignatures.witnesses.push_back(*std::move(w));
   }
   if (!o.cosignatures.witnesses.empty() &&

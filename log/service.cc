@@ -282,7 +282,8 @@ grpc::Status LogService::LookupAccount(grpc::ServerContext* ctx,
   return Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
     ASSIGN_OR_RETURN(AccountLookupAnswer answer,
-                     queries_->Lookup(req->account_id(), TreeSizeOf(*req)));
+                     queries_->Lookup(req->account_id(), TreeSizeOf(*req),
+                                      req->with_first_record()));
     ToProto(answer, resp);
     return absl::OkStatus();
   });

@@ -74,8 +74,8 @@ void ToProto(const AccountLookupAnswer& in, v1::AccountLookup* out) {
   out->set_index_proof(in.index_proof);
   out->set_account_state(in.account_state);
   out->set_state_opening(in.state_opening);
-  for (const HistoryEntryAnswer& e : in.key_chain) {
-    ToProto(e, out->add_key_chain());
+  if (in.first_record.has_value()) {
+    ToProto(*in.first_record, out->mutable_first_record());
   }
 }
 
@@ -87,10 +87,8 @@ absl::StatusOr<AccountLookupAnswer> FromProto(const v1::AccountLookup& in) {
   out.index_proof = in.index_proof();
   out.account_state = in.account_state();
   out.state_opening = in.state_opening();
-  out.key_chain.reserve(in.key_chain_size());
-  for (const v1::HistoryEntry& e : in.key_chain()) {
-    ASSIGN_OR_RETURN(HistoryEntryAnswer entry, FromProto(e));
-    out.key_chain.push_back(std::move(entry));
+  if (in.has_first_record()) {
+    ASSIGN_OR_RETURN(out.first_record, FromProto(in.first_record()));
   }
   return out;
 }

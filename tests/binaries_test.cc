@@ -355,7 +355,8 @@ TEST(RateLimitTest, LookupsAndWritesPerAddress) {
                                  "--writes_per_minute=1", "--write_burst=2"});
   auto client = LogClient::Create(s->address());
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(client->LookupAccountAtLatest("nobody@example.com").ok()) << i;
+    ASSERT_TRUE(client->LookupAccountAtLatest("nobody@example.com", true).ok())
+        << i;
   }
   absl::Status limited =
       client->GetAccountHistoryAtLatest("nobody@example.com", 1).status();
@@ -383,7 +384,7 @@ TEST(RateLimitTest, LookupsAndWritesPerAddress) {
                             "--lookups_per_minute=600", "--lookup_burst=2"});
   client = LogClient::Create(s->address());
   for (int i = 0; i < 6; ++i) {
-    auto answer = client->LookupAccountAtLatest("nobody@example.com");
+    auto answer = client->LookupAccountAtLatest("nobody@example.com", true);
     EXPECT_TRUE(answer.ok()) << i << ": " << answer.status();
   }
   EXPECT_EQ(s->Stop(), 0);

@@ -167,10 +167,11 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
     if (!round_acked.empty()) {
       auto r = DecodeRecord(round_acked.rbegin()->second.record);
       ASSERT_TRUE(r.ok());
-      auto answer = after_client->LookupAccount(r->account_id, latest->size);
+      auto answer =
+          after_client->LookupAccount(r->account_id, latest->size, true);
       ASSERT_TRUE(answer.ok()) << answer.status();
       auto verified =
-          VerifyAccountLookup(*latest, key.vrf_key, r->account_id, *answer);
+          VerifyAccountLookup(*latest, key.vrf_key, r->account_id, *answer, "");
       ASSERT_TRUE(verified.ok()) << verified.status();
       ASSERT_TRUE(verified->state.has_value());
     }
@@ -244,9 +245,10 @@ TEST(CrashTest, GracefulShutdownAnswersEveryWriteItAppended) {
         EXPECT_TRUE(found.ok()) << "an acknowledged write was lost";
       } else if (!absl::IsDeadlineExceeded(w.status())) {
         ++errors;
-        auto answer = after_client->LookupAccount(account, cp->size);
+        auto answer = after_client->LookupAccount(account, cp->size, true);
         ASSERT_TRUE(answer.ok()) << answer.status();
-        auto verified = VerifyAccountLookup(*cp, key.vrf_key, account, *answer);
+        auto verified =
+            VerifyAccountLookup(*cp, key.vrf_key, account, *answer, "");
         ASSERT_TRUE(verified.ok()) << verified.status();
         EXPECT_FALSE(verified->state.has_value())
             << "a write answered " << w.status() << " was appended";

@@ -77,7 +77,9 @@ TEST(DocsTest, APILimitsAreTheCodes) {
   EXPECT_EQ(one("\\| entries per `GetEntries` \\| "), kMaxEntriesPerRequest);
   EXPECT_EQ(one("\\| versions per `GetAccountHistory` \\| "),
             kMaxHistoryPerRequest);
-  EXPECT_EQ(one("\\| rotations in an account's key chain \\| "), kMaxKeyChain);
+  EXPECT_EQ(one("\\| key rotations in an account.s life \\(all in its key "
+                "chain\\) \\| "),
+            kMaxKeyChain);
 }
 
 // The example log key in formats.md is the vector's (private.json), which

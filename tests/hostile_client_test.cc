@@ -136,8 +136,9 @@ TEST(HostileClientTest, TheServerStaysUpAndLosesNothing) {
       << bad_utf8.error_message();
 
   // Well-formed requests with hostile values.
-  EXPECT_FALSE(client->LookupAccount(std::string(100000, 'a'), 0).ok());
-  EXPECT_FALSE(client->LookupAccount("alice@example.com", UINT64_MAX).ok());
+  EXPECT_FALSE(client->LookupAccount(std::string(100000, 'a'), 0, true).ok());
+  EXPECT_FALSE(
+      client->LookupAccount("alice@example.com", UINT64_MAX, true).ok());
   EXPECT_FALSE(client->GetEntries(UINT64_MAX - 1, UINT64_MAX).ok());
   EXPECT_FALSE(client->GetConsistencyProof(1, UINT64_MAX).ok());
   EXPECT_FALSE(client->GetInclusionProof(UINT64_MAX, UINT64_MAX).ok());
@@ -213,7 +214,7 @@ TEST(HostileClientTest, TheServerStaysUpAndLosesNothing) {
   auto note = retrying([&] { return client->GetCheckpoint(0); });
   EXPECT_TRUE(note.ok()) << note.status();
   auto lookup = retrying(
-      [&] { return client->LookupAccountAtLatest("alice@example.com"); });
+      [&] { return client->LookupAccountAtLatest("alice@example.com", true); });
   EXPECT_TRUE(lookup.ok()) << lookup.status();
   int accepted = 0, capped = 0;
   std::vector<int> open;

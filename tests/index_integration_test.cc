@@ -27,9 +27,9 @@ using ::absl::StatusCode;
 
 absl::StatusOr<VerifiedAccount> Lookup(LogEnv* env, const LogCheckpoint& cp,
                                        const std::string& id) {
-  auto answer = env->client()->LookupAccount(id, cp.size);
+  auto answer = env->client()->LookupAccount(id, cp.size, true);
   if (!answer.ok()) return answer.status();
-  return VerifyAccountLookup(cp, env->log_key().vrf_key, id, *answer);
+  return VerifyAccountLookup(cp, env->log_key().vrf_key, id, *answer, "");
 }
 
 std::set<std::string> DeviceIds(const VerifiedAccount& a) {
@@ -78,29 +78,29 @@ TEST(IndexIntegrationTest, LookupsProveCompleteDeviceSetsAtEveryCheckpoint) {
     }
   }
   // Latest (no tree size): the answer carries the checkpoint.
-  auto latest = env->client()->LookupAccountAtLatest("alice");
+  auto latest = env->client()->LookupAccountAtLatest("alice", true);
   ASSERT_TRUE(latest.ok());
   auto cp = OpenLogCheckpoint(latest->checkpoint_note, env->checkpoint_key());
   ASSERT_TRUE(cp.ok());
   auto verified =
-      VerifyAccountLookup(*cp, env->log_key().vrf_key, "alice", *latest);
+      VerifyAccountLookup(*cp, env->log_key().vrf_key, "alice", *latest, "");
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_EQ(verified->state->account_key, alice.key().public_key().bytes());
   EXPECT_EQ(DeviceIds(*verified), (std::set<std::string>{"laptop", "tablet"}));
 
   // Bad requests.
-  EXPECT_EQ(env->client()->LookupAccountAtLatest("").status().code(),
+  EXPECT_EQ(env->client()->LookupAccountAtLatest("", true).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(env->client()
-                ->LookupAccountAtLatest(std::string(300, 'a'))
+                ->LookupAccountAtLatest(std::string(300, 'a'), true)
                 .status()
                 .code(),
             StatusCode::kInvalidArgument);
-  auto bad_utf8 = env->client()->LookupAccountAtLatest("al\xffice");
+  auto bad_utf8 = env->client()->LookupAccountAtLatest("al\xffice", true);
   EXPECT_EQ(bad_utf8.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(bad_utf8.status().message().find("UTF-8"), std::string::npos)
       << bad_utf8.status();
-  EXPECT_EQ(env->client()->LookupAccount("alice", 1000).status().code(),
+  EXPECT_EQ(env->client()->LookupAccount("alice", 1000, true).status().code(),
             StatusCode::kOutOfRange);
 }
 
@@ -112,14 +112,14 @@ TEST(IndexIntegrationTest, TamperedLookupsAreRejected) {
   env->Append(bob.Add("phone"));
   LogCheckpoint cp = env->Checkpoint();
   const VrfPublicKey& vrf = env->log_key().vrf_key;
-  auto answer = env->client()->LookupAccount("alice", cp.size);
+  auto answer = env->client()->LookupAccount("alice", cp.size, true);
   ASSERT_TRUE(answer.ok());
-  ASSERT_TRUE(VerifyAccountLookup(cp, vrf, "alice", *answer).ok());
-  auto bobs = env->client()->LookupAccount("bob", cp.size);
+  ASSERT_TRUE(VerifyAccountLookup(cp, vrf, "alice", *answer, "").ok());
+  auto bobs = env->client()->LookupAccount("bob", cp.size, true);
   ASSERT_TRUE(bobs.ok());
 
   auto code = [&](AccountLookupAnswer a) {
-    return VerifyAccountLookup(cp, vrf, "alice", a).status().code();
+    return VerifyAccountLookup(cp, vrf, "alice", a, "").status().code();
   };
   {  // Hide a device: the state no longer opens the signed commitment.
     AccountLookupAnswer a = *answer;
@@ -151,7 +151,7 @@ TEST(IndexIntegrationTest, TamperedLookupsAreRejected) {
   }
   {  // A VRF key other than the log's.
     EXPECT_EQ(VerifyAccountLookup(cp, VrfPrivateKey::Generate().public_key(),
-                                  "alice", *answer)
+                                  "alice", *answer, "")
                   .status()
                   .code(),
               StatusCode::kDataLoss);
@@ -171,8 +171,9 @@ TEST(IndexIntegrationTest, TamperedLookupsAreRejected) {
   // A lookup checked against another checkpoint.
   env->Append(alice.Add("tablet"));
   LogCheckpoint newer = env->Checkpoint();
-  EXPECT_EQ(VerifyAccountLookup(newer, vrf, "alice", *answer).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      VerifyAccountLookup(newer, vrf, "alice", *answer, "").status().code(),
+      StatusCode::kInvalidArgument);
 }
 
 TEST(IndexIntegrationTest, HistoryIsPagedAndReplaysToTheLookupState) {
@@ -272,7 +273,7 @@ TEST(IndexIntegrationTest, LookupsOlderThanTheWindowAreRefusedWithoutAlarm) {
   ASSERT_TRUE(Lookup(env.get(), old, "alice").ok());
   clock.Advance(2 * 60 * 1000);
   env->Append(alice.Add("laptop"));  // a new version; the old one is forgotten
-  auto refused = env->client()->LookupAccount("alice", old.size);
+  auto refused = env->client()->LookupAccount("alice", old.size, true);
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.status().message().find("fetch a newer checkpoint"),
             std::string::npos)
@@ -381,130 +382,6 @@ TEST(IndexIntegrationTest, FsckPassesAndFindsEachKindOfCorruption) {
     EXPECT_NE(bad.status.message().find(c.expect), std::string::npos)
         << bad.status;
   }
-}
-
-enum class Rewrite { kWhole, kInterrupted, kTampered };
-
-// Rewrites the data dir at `dir` as format 4 stored it: every account
-// state in its canonical encoding, records inline, the leaf hashes as
-// level-0 tree nodes, a record-hash key per record. kInterrupted: as a
-// conversion to format 5 that was killed half-way leaves it; kTampered: one
-// state's first device refers to its second device's leaf.
-void RewriteAsFormat4(const std::string& dir, Rewrite how) {
-  rocksdb::DB* raw;
-  rocksdb::Options options;
-  ASSERT_TRUE(rocksdb::DB::Open(options, dir, &raw).ok());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  RecordAt record_at = [&](uint64_t index) -> absl::StatusOr<std::string> {
-    std::string key = "e", entry;
-    AppendBigEndian(index, 8, &key);
-    if (!db->Get(rocksdb::ReadOptions(), key, &entry).ok()) {
-      return absl::NotFoundError(key);
-    }
-    return entry.substr(2, ReadBigEndian(entry, 2));
-  };
-  std::unique_ptr<rocksdb::Iterator> it(
-      db->NewIterator(rocksdb::ReadOptions()));
-  rocksdb::WriteBatch wb;
-  int n = 0;
-  bool tampered = false;
-  for (it->Seek("a"); it->Valid() && it->key()[0] == 'a'; it->Next()) {
-    auto state =
-        DecodeAccountStateByReference(it->value().ToString(), record_at);
-    ASSERT_TRUE(state.ok()) << state.status();
-    if (how == Rewrite::kTampered && !tampered && state->devices.size() > 1) {
-      auto second = std::next(state->devices.begin());
-      state->devices.begin()->second.leaf_index = second->second.leaf_index;
-      tampered = true;
-    }
-    if (how != Rewrite::kInterrupted || n++ % 2 == 0) {
-      wb.Put(it->key(), state->Encode());
-    }
-  }
-  ASSERT_TRUE(how != Rewrite::kTampered || tampered);
-  for (it->Seek("r"); it->Valid() && it->key()[0] == 'r'; it->Next()) {
-    uint64_t index = ReadBigEndian(it->key().ToString().substr(1), 8);
-    wb.Put(std::string("n\0", 2) + it->key().ToString().substr(1),
-           std::string(HashLeaf(it->value().ToString()).view()));
-    auto record = record_at(index);
-    ASSERT_TRUE(record.ok());
-    wb.Put("d" + Sha256(*record).bytes(), it->key().ToString().substr(1));
-  }
-  std::string format;
-  AppendBigEndian(how == Rewrite::kInterrupted ? 5 : 4, 8, &format);
-  wb.Put("m/format", format);
-  if (how == Rewrite::kInterrupted) wb.Put("m/converting", "4");
-  ASSERT_TRUE(db->Write(rocksdb::WriteOptions(), &wb).ok());
-}
-
-// Every key with `prefix` in the data dir at `dir`.
-int CountKeys(const std::string& dir, const std::string& prefix) {
-  rocksdb::DB* raw;
-  EXPECT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, &raw).ok());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  std::unique_ptr<rocksdb::Iterator> it(
-      db->NewIterator(rocksdb::ReadOptions()));
-  int n = 0;
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
-    ++n;
-  }
-  return n;
-}
-
-class Format4Test : public ::testing::TestWithParam<Rewrite> {};
-INSTANTIATE_TEST_SUITE_P(IndexIntegrationTest, Format4Test,
-                         ::testing::Values(Rewrite::kWhole,
-                                           Rewrite::kInterrupted));
-
-TEST_P(Format4Test, IsConvertedWhenOpened) {
-  auto env = LogEnv::Start();
-  TestAccount alice("alice"), bob("bob");
-  for (const char* d : {"phone", "laptop", "tablet"}) env->Append(alice.Add(d));
-  env->Append(alice.Rotate());
-  env->Append(alice.Remove("laptop"));
-  env->Append(alice.Add("watch"));
-  DeviceRecord bobs = bob.Add("phone");
-  env->Append(bobs);
-  LogCheckpoint cp = env->Checkpoint();
-  auto before = Lookup(env.get(), cp, "alice");
-  ASSERT_TRUE(before.ok()) << before.status();
-  std::string dir = env->data_dir();
-  env->Stop();
-  RewriteAsFormat4(dir, GetParam());
-
-  // Opening converts it; fsck recomputes every state and finds them equal.
-  FsckReport report = FsckDir(dir);
-  ASSERT_TRUE(report.status.ok()) << report.status;
-  EXPECT_EQ(report.accounts, 2u);
-  EXPECT_EQ(CountKeys(dir, std::string("n\0", 2)), 0)
-      << "leaf hashes left among the tree nodes";
-  EXPECT_EQ(CountKeys(dir, "d"), 0) << "record hashes left";
-  EXPECT_EQ(CountKeys(dir, "m/converting"), 0);
-  env->Restart();
-  auto after = Lookup(env.get(), cp, "alice");
-  ASSERT_TRUE(after.ok()) << after.status();
-  EXPECT_EQ(after->state, before->state);
-  EXPECT_EQ(DeviceIds(*after),
-            (std::set<std::string>{"phone", "tablet", "watch"}));
-  // A duplicate write is still recognised.
-  auto again = env->client()->Write(bobs.operation, bobs.Encode(), false);
-  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists)
-      << again.status();
-}
-
-TEST(IndexIntegrationTest, AConversionRefusesAStateItCannotKeep) {
-  auto env = LogEnv::Start();
-  TestAccount alice("alice");
-  for (const char* d : {"phone", "laptop"}) env->Append(alice.Add(d));
-  std::string dir = env->data_dir();
-  env->Stop();
-  RewriteAsFormat4(dir, Rewrite::kTampered);
-  auto storage = LogStorage::Open(dir);
-  EXPECT_EQ(storage.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(storage.status().message().find("differs from the one stored"),
-            std::string::npos)
-      << storage.status();
 }
 
 }  // namespace

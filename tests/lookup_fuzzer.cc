@@ -6,10 +6,11 @@
 //
 // Two ways in, each for both answers: the input as the message
 // (AccountLookup, AccountHistory), and the input as edits to alice's real
-// answer ((offset: 2 bytes, xor: 1 byte) triples). A verified lookup must
-// say exactly what the real one says: alice's state, devices and key chain;
-// mallory@example.com absent. A verified history must be a prefix of
-// alice's versions, with the state after them; none of mallory's.
+// answer ((offset: 2 bytes, xor: 1 byte) triples). A verified lookup,
+// whether the client knew alice's first key or needed the first-record
+// anchor, must say exactly what the real one says: alice's state, devices
+// and key chain; mallory@example.com absent. A verified history must be a
+// prefix of alice's versions, with the state after them; none of mallory's.
 #include <cstdlib>
 #include <string>
 
@@ -31,6 +32,7 @@ struct Fixture {
   std::string valid_history;  // alice's history from version 1, serialised
   std::vector<std::string> alice_records;  // her records, in version order
   std::vector<std::string> alice_states;   // her state after 0, 1, ... of them
+  std::string alice_first_key;             // the key of her first record
 };
 
 DeviceRecord Record(Operation op, const std::string& device, uint64_t version,
@@ -99,12 +101,13 @@ Fixture* Make() {
     }
   }
   f->checkpoint = f->log.Checkpoint();
+  f->alice_first_key = a1.public_key().bytes();
   AccountLookupAnswer answer = f->log.Lookup(alice);
   v1::AccountLookup proto;
   ToProto(answer, &proto);
   f->valid = proto.SerializeAsString();
   absl::StatusOr<VerifiedAccount> real =
-      VerifyAccountLookup(f->checkpoint, f->log.vrf_key(), alice, answer);
+      VerifyAccountLookup(f->checkpoint, f->log.vrf_key(), alice, answer, "");
   if (!real.ok() || !real->state.has_value()) abort();
   f->alice = *std::move(real);
   v1::AccountHistory history;
@@ -136,11 +139,13 @@ void Check(const Fixture& f, const std::string& bytes) {
   if (!proto.ParseFromString(bytes)) return;
   absl::StatusOr<AccountLookupAnswer> answer = FromProto(proto);
   if (!answer.ok()) return;
-  absl::StatusOr<VerifiedAccount> alice = VerifyAccountLookup(
-      f.checkpoint, f.log.vrf_key(), "alice@example.com", *answer);
-  if (alice.ok() && !Same(*alice, f.alice)) abort();
+  for (const std::string& known : {std::string(), f.alice_first_key}) {
+    absl::StatusOr<VerifiedAccount> alice = VerifyAccountLookup(
+        f.checkpoint, f.log.vrf_key(), "alice@example.com", *answer, known);
+    if (alice.ok() && !Same(*alice, f.alice)) abort();
+  }
   absl::StatusOr<VerifiedAccount> mallory = VerifyAccountLookup(
-      f.checkpoint, f.log.vrf_key(), "mallory@example.com", *answer);
+      f.checkpoint, f.log.vrf_key(), "mallory@example.com", *answer, "");
   if (mallory.ok() && mallory->state.has_value()) abort();
 }
 

@@ -157,7 +157,7 @@ TEST(PrivacyTest, ThePublicReadAPIShowsNoAccountDeviceOrKey) {
 
   // The search finds what is there: a lookup, which names the account,
   // shows its id, devices and keys.
-  auto lookup = c->LookupAccountAtLatest("alice@example.com");
+  auto lookup = c->LookupAccountAtLatest("alice@example.com", true);
   ASSERT_TRUE(lookup.ok());
   for (const std::string& shown :
        {std::string("alice@example.com"),

@@ -70,6 +70,14 @@ DeviceRecord TestAccount::Rotate(bool advance) {
   return r;
 }
 
+DeviceRecord TestAccount::RotateTo(const Ed25519PrivateKey& next) {
+  DeviceRecord r =
+      Next(Operation::kRotateAccountKey, "", next.public_key().bytes(), true);
+  key_ = std::make_unique<Ed25519PrivateKey>(
+      *Ed25519PrivateKey::FromSeed(next.seed()));
+  return r;
+}
+
 std::unique_ptr<LogEnv> LogEnv::Start(LogServerOptions options,
                                       const LogEnv* same_keys_as) {
   std::unique_ptr<LogEnv> env(new LogEnv());

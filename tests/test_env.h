@@ -36,6 +36,8 @@ class TestAccount {
   DeviceRecord Add(const std::string& device_id, bool advance = true);
   DeviceRecord Remove(const std::string& device_id, bool advance = true);
   DeviceRecord Rotate(bool advance = true);
+  // A rotation to a copy of `next` (a key this account had before, say).
+  DeviceRecord RotateTo(const Ed25519PrivateKey& next);
 
   // The deterministic key this account uses for device_id.
   static std::string DeviceKey(const std::string& device_id);

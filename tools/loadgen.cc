@@ -447,13 +447,15 @@ absl::StatusOr<LogCheckpoint> CheckPhase(LoadRun* run) {
 void LookUp(LoadRun* run, Latencies* lat, const LogCheckpoint& cp,
             const std::string& id) {
   absl::Time t0 = absl::Now();
-  auto answer = run->client->LookupAccount(id, cp.size);
+  auto answer =
+      run->client->LookupAccount(id, cp.size, run->config.verify_reads);
   if (!answer.ok()) {
     run->Fail(absl::StrCat("lookup: ", answer.status().ToString()));
     return;
   }
   if (run->config.verify_reads) {
-    auto verified = VerifyAccountLookup(cp, run->log_key.vrf_key, id, *answer);
+    auto verified =
+        VerifyAccountLookup(cp, run->log_key.vrf_key, id, *answer, "");
     if (!verified.ok() || !verified->state.has_value()) {
       run->Fail(absl::StrCat("lookup of ", id, " does not verify: ",
                              verified.status().ToString()));

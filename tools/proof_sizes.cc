@@ -157,8 +157,10 @@ void Measure(uint64_t n, int samples) {
     answer.index_proof = proof->Encode();
     answer.account_state = sample.state.Encode();
     answer.state_opening = sample.opening;
+    // As a contact that verified the account's first key before asks: no
+    // first-record anchor.
     Check(VerifyAccountLookup(cp, vrf.public_key(), sample.state.account_id,
-                              answer)
+                              answer, sample.state.first_key)
               .status(),
           "verify member");
     v1::AccountLookup lookup;
@@ -177,7 +179,7 @@ void Measure(uint64_t n, int samples) {
     absl::StatusOr<IndexProof> absence = ProveIndex(&index, e.output, &value);
     Check(absence.status(), "prove absence");
     none.index_proof = absence->Encode();
-    Check(VerifyAccountLookup(cp, vrf.public_key(), absent, none).status(),
+    Check(VerifyAccountLookup(cp, vrf.public_key(), absent, none, "").status(),
           "verify absent");
     v1::AccountLookup none_proto;
     ToProto(none, &none_proto);

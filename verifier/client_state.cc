@@ -1,10 +1,12 @@
 #include "verifier/client_state.h"
 
+#include <set>
 #include <stdexcept>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/note/checkpoint.h"
+#include "core/note/note.h"
 #include "core/util/bytes.h"
 #include "core/util/file_util.h"
 #include "nlohmann/json.hpp"
@@ -13,9 +15,11 @@ namespace ktlog {
 namespace {
 
 // 1 pinned a log without the private directory (a plain verifier key) and
-// keyed pending records by leaf hash.
-constexpr char kFormat[] = "ktctl-state/2";
+// keyed pending records by leaf hash; 2 held account states of format 2
+// (docs/formats.md), for logs whose key chains had no first key.
+constexpr char kFormat[] = "ktctl-state/3";
 constexpr char kOldFormat[] = "ktctl-state/1";
+constexpr char kFormat2[] = "ktctl-state/2";
 constexpr size_t kMaxStateSize = 64 * 1024 * 1024;
 
 std::string StatePath(const std::string& dir) { return dir + "/state.json"; }
@@ -45,6 +49,29 @@ std::string Unhex(const nlohmann::json& j) {
 }
 
 }  // namespace
+
+absl::Status CheckWitnessPolicy(const CheckingPolicy& policy) {
+  std::set<std::string> keys;
+  for (const std::string& text : policy.witnesses) {
+    absl::StatusOr<NoteVerifierKey> w = NoteVerifierKey::Parse(text);
+    if (!w.ok() || w->type != kNoteTypeCosignatureV1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", text, "\" is not a witness verifier key (type 0x04)"));
+    }
+    if (!keys.insert(w->key.bytes()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "witness ", w->name,
+          " is listed twice (the same public key, under this or another "
+          "name): a witness counts once toward the quorum"));
+    }
+  }
+  if (policy.witness_quorum > policy.witnesses.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the witness quorum ", policy.witness_quorum,
+                     " exceeds the ", policy.witnesses.size(), " witness(es)"));
+  }
+  return absl::OkStatus();
+}
 
 void SetPolicy(ClientState* state, CheckingPolicy policy) {
   bool witnessing_changed =
@@ -102,6 +129,16 @@ absl::StatusOr<ClientState> ParseClientState(const std::string& text,
           "the state directory away and run `ktctl init` with the new log's "
           "key"));
     }
+    if (format == kFormat2) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path,
+          " was made by an earlier ktctl, for a log whose account states do "
+          "not anchor their key chains at the account's first record (format ",
+          kFormat2,
+          "); it was not changed. Such a log cannot answer this ktctl: move "
+          "the state directory away and run `ktctl init` with the new log's "
+          "key"));
+    }
     if (format != kFormat) return corrupt("unknown format");
     ClientState s;
     s.log_key = j.at("log_key").get<std::string>();
@@ -123,6 +160,8 @@ absl::StatusOr<ClientState> ParseClientState(const std::string& text,
     for (const auto& [id, c] : j.at("contacts").items()) {
       ContactState contact;
       contact.verified_key = Unhex(c.at("verified_key"));
+      contact.verified_devices = UnhexMap(c.at("verified_devices"));
+      contact.first_key = Unhex(c.at("first_key"));
       contact.seen_key = Unhex(c.at("seen_key"));
       contact.seen_version = c.at("seen_version").get<uint64_t>();
       contact.seen_devices = UnhexMap(c.at("seen_devices"));
@@ -140,6 +179,11 @@ absl::StatusOr<ClientState> ParseClientState(const std::string& text,
         policy.at("max_future_skew_ms").get<uint64_t>();
     s.policy.witnesses = policy.at("witnesses").get<std::vector<std::string>>();
     s.policy.witness_quorum = policy.at("witness_quorum").get<uint32_t>();
+    s.policy.max_own_check_delay_ms =
+        policy.at("max_own_check_delay_ms").get<uint64_t>();
+    if (absl::Status p = CheckWitnessPolicy(s.policy); !p.ok()) {
+      return corrupt(p.message());
+    }
     return s;
   } catch (const std::exception& e) {
     return corrupt(e.what());
@@ -165,6 +209,8 @@ std::string SerializeClientState(const ClientState& s) {
   j["contacts"] = nlohmann::json::object();
   for (const auto& [id, c] : s.contacts) {
     j["contacts"][id] = {{"verified_key", HexEncode(c.verified_key)},
+                         {"verified_devices", HexMap(c.verified_devices)},
+                         {"first_key", HexEncode(c.first_key)},
                          {"seen_key", HexEncode(c.seen_key)},
                          {"seen_version", c.seen_version},
                          {"seen_devices", HexMap(c.seen_devices)}};
@@ -174,7 +220,8 @@ std::string SerializeClientState(const ClientState& s) {
   j["policy"] = {{"max_checkpoint_age_ms", s.policy.max_checkpoint_age_ms},
                  {"max_future_skew_ms", s.policy.max_future_skew_ms},
                  {"witnesses", s.policy.witnesses},
-                 {"witness_quorum", s.policy.witness_quorum}};
+                 {"witness_quorum", s.policy.witness_quorum},
+                 {"max_own_check_delay_ms", s.policy.max_own_check_delay_ms}};
   return j.dump(1) + "\n";
 }
 

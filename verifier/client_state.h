@@ -32,6 +32,13 @@ struct ContactState {
   // The account key the user verified by comparing codes (empty: not
   // verified yet).
   std::string verified_key;
+  // The contact's devices (id -> key) when verified_key was verified: the
+  // code comparison vouches for them. Later devices are vouched for only
+  // if signed by verified_key.
+  std::map<std::string, std::string> verified_devices;
+  // The account's first key, verified once by a lookup's first-record
+  // anchor (docs/index.md); later lookups need no anchor. Empty: not yet.
+  std::string first_key;
   // What the client saw at the last check (trust on first use).
   std::string seen_key;
   uint64_t seen_version = 0;
@@ -43,8 +50,13 @@ struct CheckingPolicy {
   uint64_t max_checkpoint_age_ms = 24 * 3600 * 1000;
   // A checkpoint dated further in the future is not accepted.
   uint64_t max_future_skew_ms = 5 * 60 * 1000;
-  // Witnesses (note verifier keys of type 0x04) and how many of them must
-  // have cosigned a checkpoint before it is trusted (0: none required).
+  // How long a log that serves fresh checkpoints may keep this client from
+  // checking its own account (lookup or history refused, unanswered)
+  // before STALE_LOG is raised for the account.
+  uint64_t max_own_check_delay_ms = 3600 * 1000;
+  // Witnesses (note verifier keys of type 0x04, each key once: see
+  // CheckWitnessPolicy) and how many of them must have cosigned a
+  // checkpoint before it is trusted (0: none required).
   std::vector<std::string> witnesses;
   uint32_t witness_quorum = 0;
 };
@@ -58,8 +70,8 @@ struct ClientState {
   // The own account as this client verified it, record by record (version
   // 0: not in the log yet).
   AccountState own_state;
-  // Since when (ms) the index has proved the own account at a version this
-  // client could not verify the history up to (0: not behind).
+  // Since when (ms) the log, while serving fresh checkpoints, has kept this
+  // client from checking its own account (0: the last check succeeded).
   uint64_t own_unverified_since_ms = 0;
   // SHA-256 hashes (hex) of records this client signed and has not yet
   // seen in the log: the only own records that are expected.
@@ -79,6 +91,13 @@ struct ClientState {
   std::vector<Alert> alerts;
   CheckingPolicy policy;
 };
+
+// OK if `policy` names each witness once (by public key: a cosignature
+// does not sign the witness's name, so one key under two names would count
+// twice), every witness is a cosignature verifier key (type 0x04), and the
+// quorum is not above the number of witnesses; else INVALID_ARGUMENT
+// saying which.
+absl::Status CheckWitnessPolicy(const CheckingPolicy& policy);
 
 // Sets the checking policy. When the witness requirements change (quorum or
 // witnesses), the trusted checkpoint may not meet them: it becomes the

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "core/note/note.h"
 #include "core/util/file_util.h"
 #include "gtest/gtest.h"
 
@@ -16,6 +17,12 @@ std::string TempDir() {
   std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/state", n++);
   EXPECT_TRUE(MakeDirs(dir, 0700).ok());
   return dir;
+}
+
+std::string Witness(const std::string& name) {
+  return NoteSigner::Generate(name, kNoteTypeCosignatureV1)
+      ->verifier_key()
+      .ToString();
 }
 
 // Every field survives a save and a load.
@@ -36,8 +43,14 @@ TEST(ClientStateTest, RoundTripsEveryField) {
   s.own_unverified_since_ms = 42;
   s.approved_devices["phone"] = "pk";
   s.trusted_checkpoint = "note\n";
-  s.contacts["bob"] = ContactState{
-      std::string(32, 'v'), std::string(32, 's'), 7, {{"tablet", "tk"}}};
+  ContactState bob;
+  bob.verified_key = std::string(32, 'v');
+  bob.verified_devices = {{"phone", "pk"}};
+  bob.first_key = std::string(32, 'f');
+  bob.seen_key = std::string(32, 's');
+  bob.seen_version = 7;
+  bob.seen_devices = {{"tablet", "tk"}};
+  s.contacts["bob"] = bob;
   Alert a;
   a.type = AlertType::kLogFork;
   a.account = "";
@@ -48,8 +61,9 @@ TEST(ClientStateTest, RoundTripsEveryField) {
   s.alerts.push_back(a);
   s.policy.max_checkpoint_age_ms = 11;
   s.policy.max_future_skew_ms = 12;
-  s.policy.witnesses = {"w1", "w2"};
+  s.policy.witnesses = {Witness("w1"), Witness("w2")};
   s.policy.witness_quorum = 2;
+  s.policy.max_own_check_delay_ms = 13;
   std::string dir = TempDir();
   ASSERT_TRUE(SaveClientState(dir, s).ok());
   struct stat st;
@@ -67,6 +81,8 @@ TEST(ClientStateTest, RoundTripsEveryField) {
   EXPECT_EQ(l->trusted_checkpoint, s.trusted_checkpoint);
   ASSERT_EQ(l->contacts.count("bob"), 1u);
   EXPECT_EQ(l->contacts["bob"].verified_key, s.contacts["bob"].verified_key);
+  EXPECT_EQ(l->contacts["bob"].verified_devices, bob.verified_devices);
+  EXPECT_EQ(l->contacts["bob"].first_key, bob.first_key);
   EXPECT_EQ(l->contacts["bob"].seen_key, s.contacts["bob"].seen_key);
   EXPECT_EQ(l->contacts["bob"].seen_version, 7u);
   EXPECT_EQ(l->contacts["bob"].seen_devices, s.contacts["bob"].seen_devices);
@@ -76,6 +92,40 @@ TEST(ClientStateTest, RoundTripsEveryField) {
   EXPECT_EQ(l->policy.max_future_skew_ms, 12u);
   EXPECT_EQ(l->policy.witnesses, s.policy.witnesses);
   EXPECT_EQ(l->policy.witness_quorum, 2u);
+  EXPECT_EQ(l->policy.max_own_check_delay_ms, 13u);
+}
+
+// A witness counts once, whatever names its key is listed under: a
+// cosignature does not sign the name (issue 20, 1; issue 27, 3).
+TEST(ClientStateTest, AWitnessKeyIsListedOnce) {
+  CheckingPolicy p;
+  NoteSigner w1 = *NoteSigner::Generate("w1.example", kNoteTypeCosignatureV1);
+  std::string same = w1.verifier_key().ToString();
+  NoteVerifierKey renamed = w1.verifier_key();
+  renamed.name = "another.example";
+  renamed.key_id = NoteKeyId(renamed.name, renamed.type, renamed.key.bytes());
+  absl::StatusOr<NoteVerifierKey> reparsed =
+      NoteVerifierKey::Parse(renamed.ToString());
+  ASSERT_TRUE(reparsed.ok()) << reparsed.status();
+  p.witnesses = {same, same};
+  p.witness_quorum = 2;
+  EXPECT_EQ(CheckWitnessPolicy(p).code(), absl::StatusCode::kInvalidArgument);
+  p.witnesses = {same, reparsed->ToString()};
+  EXPECT_EQ(CheckWitnessPolicy(p).code(), absl::StatusCode::kInvalidArgument);
+  p.witnesses = {same, Witness("w2")};
+  EXPECT_TRUE(CheckWitnessPolicy(p).ok());
+  p.witness_quorum = 3;
+  EXPECT_EQ(CheckWitnessPolicy(p).code(), absl::StatusCode::kInvalidArgument);
+  p.witness_quorum = 1;
+  p.witnesses = {"w1"};
+  EXPECT_EQ(CheckWitnessPolicy(p).code(), absl::StatusCode::kInvalidArgument);
+  // A state file holding such a policy is refused, not obeyed.
+  ClientState s;
+  s.policy.witnesses = {same, reparsed->ToString()};
+  s.policy.witness_quorum = 2;
+  EXPECT_EQ(
+      ParseClientState(SerializeClientState(s), "state.json").status().code(),
+      absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(ClientStateTest, MissingAndForeignStates) {
@@ -94,6 +144,13 @@ TEST(ClientStateTest, MissingAndForeignStates) {
                                   "{\"format\": \"ktctl-state/1\"}", 0600)
                   .ok());
   absl::Status old = LoadClientState(dir).status();
+  EXPECT_EQ(old.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(old.message().find("ktctl init"), std::string::npos) << old;
+  // So does one whose account states had no first key (format 2).
+  ASSERT_TRUE(WriteFileAtomically(dir + "/state.json",
+                                  "{\"format\": \"ktctl-state/2\"}", 0600)
+                  .ok());
+  old = LoadClientState(dir).status();
   EXPECT_EQ(old.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(old.message().find("ktctl init"), std::string::npos) << old;
 }

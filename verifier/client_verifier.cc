@@ -1,6 +1,9 @@
 #include "verifier/client_verifier.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/crypto/crypto.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/proof.h"
@@ -26,11 +29,14 @@ nlohmann::json EntryJson(const HistoryEntryAnswer& e) {
 }
 
 nlohmann::json LookupJson(const AccountLookupAnswer& a) {
-  return {{"tree_size", a.tree_size},
-          {"vrf_proof", HexEncode(a.vrf_proof)},
-          {"index_proof", HexEncode(a.index_proof)},
-          {"account_state", HexEncode(a.account_state)},
-          {"state_opening", HexEncode(a.state_opening)}};
+  nlohmann::json j = {{"tree_size", a.tree_size},
+                      {"vrf_proof", HexEncode(a.vrf_proof)},
+                      {"index_proof", HexEncode(a.index_proof)},
+                      {"account_state", HexEncode(a.account_state)},
+                      {"state_opening", HexEncode(a.state_opening)}};
+  if (a.first_record.has_value())
+    j["first_record"] = EntryJson(*a.first_record);
+  return j;
 }
 
 nlohmann::json HistoryJson(const AccountHistoryAnswer& a) {
@@ -246,9 +252,15 @@ absl::Status ClientVerifier::CheckCosignatures(const std::string& note_text,
   const CheckingPolicy& policy = state_->policy;
   ASSIGN_OR_RETURN(Note note, ParseNote(note_text));
   uint64_t now_s = clock_->NowMillis() / 1000;
+  uint64_t skew_s = policy.max_future_skew_ms / 1000;
   uint32_t valid = 0;
+  // Each witness key counts once, whatever names it is listed under (a
+  // cosignature does not sign the name); CheckWitnessPolicy refuses such
+  // policies, this keeps the count right even for one that slipped in.
+  std::set<std::string> counted;
   for (const std::string& text : policy.witnesses) {
     ASSIGN_OR_RETURN(NoteVerifierKey witness, NoteVerifierKey::Parse(text));
+    if (!counted.insert(witness.key.bytes()).second) continue;
     absl::StatusOr<uint64_t> time_s = VerifyCosignature(note, witness);
     if (FindSignature(note, witness) != nullptr && !time_s.ok()) {
       // C2SP: a signature by a known key that fails rejects the note.
@@ -258,8 +270,8 @@ absl::Status ClientVerifier::CheckCosignatures(const std::string& note_text,
             {{"checkpoint", note_text}});
       return absl::UnauthenticatedError(time_s.status().message());
     }
-    if (time_s.ok() &&
-        *time_s * 1000 <= now_s * 1000 + policy.max_future_skew_ms) {
+    // In seconds, without multiplying: a time near 2^64 must not wrap.
+    if (time_s.ok() && (*time_s <= now_s || *time_s - now_s <= skew_s)) {
       ++valid;
     }
   }
@@ -275,13 +287,23 @@ absl::Status ClientVerifier::CheckCosignatures(const std::string& note_text,
   return absl::OkStatus();
 }
 
+std::string ClientVerifier::KnownFirstKey(const std::string& account) const {
+  if (account == state_->account_id && state_->own_state.exists()) {
+    return state_->own_state.first_key;
+  }
+  auto contact = state_->contacts.find(account);
+  return contact == state_->contacts.end() ? "" : contact->second.first_key;
+}
+
 absl::StatusOr<VerifiedAccount> ClientVerifier::Lookup(
     const LogCheckpoint& checkpoint, const std::string& account) {
   ASSIGN_OR_RETURN(LogPublicKey key, LogKey());
-  ASSIGN_OR_RETURN(AccountLookupAnswer answer,
-                   log_->LookupAccount(account, checkpoint.size));
+  std::string known = KnownFirstKey(account);
+  ASSIGN_OR_RETURN(
+      AccountLookupAnswer answer,
+      log_->LookupAccount(account, checkpoint.size, known.empty()));
   absl::StatusOr<VerifiedAccount> verified =
-      VerifyAccountLookup(checkpoint, key.vrf_key, account, answer);
+      VerifyAccountLookup(checkpoint, key.vrf_key, account, answer, known);
   if (!verified.ok()) {
     Raise(AlertType::kInvalidProof, account,
           Sha256(LookupJson(answer).dump()).ToHex(),
@@ -289,6 +311,12 @@ absl::StatusOr<VerifiedAccount> ClientVerifier::Lookup(
                        " does not verify: ", verified.status().message()),
           {{"checkpoint", state_->trusted_checkpoint},
            {"lookup", LookupJson(answer)}});
+    return verified;
+  }
+  auto contact = state_->contacts.find(account);
+  if (verified->state.has_value() && contact != state_->contacts.end() &&
+      contact->second.first_key.empty()) {
+    contact->second.first_key = verified->state->first_key;
   }
   return verified;
 }
@@ -352,24 +380,33 @@ ClientVerifier::ReplayHistory(const LogCheckpoint& checkpoint,
   return out;
 }
 
-void ClientVerifier::NoteUnverifiedChange(const LogCheckpoint& checkpoint,
-                                          uint64_t proved_version) {
+void ClientVerifier::NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
+                                        const absl::Status& why,
+                                        std::optional<uint64_t> proved) {
   uint64_t now = clock_->NowMillis();
   uint64_t& since = state_->own_unverified_since_ms;
   if (since == 0) since = now;
-  uint64_t age = now - since;
-  if (age <= state_->policy.max_checkpoint_age_ms) return;
-  Raise(AlertType::kStaleLog, state_->account_id,
-        absl::StrCat(Id(checkpoint), "|history"),
-        absl::StrCat("the log proves your account at version ", proved_version,
-                     " but has not let this client check the changes since "
-                     "version ",
-                     state_->own_state.version, " for ", age / 1000,
-                     " s: someone may be hiding a change to your account"),
-        {{"checkpoint", state_->trusted_checkpoint},
-         {"proved_version", proved_version},
-         {"verified_version", state_->own_state.version},
-         {"unverified_since_ms", since}});
+  uint64_t age = now - std::min(now, since);
+  if (age <= state_->policy.max_own_check_delay_ms) return;
+  std::string what =
+      proved.has_value()
+          ? absl::StrCat("proves your account at version ", *proved,
+                         " but has not let this client check the changes "
+                         "since version ",
+                         state_->own_state.version)
+          : std::string(
+                "serves fresh checkpoints but has not let this "
+                "client look up your account");
+  Raise(
+      AlertType::kStaleLog, state_->account_id,
+      absl::StrCat(since, "|own-check"),
+      absl::StrCat("the log ", what, " for ", age / 1000, " s (", why.message(),
+                   "): someone may be hiding a change to your account"),
+      {{"checkpoint", state_->trusted_checkpoint},
+       {"proved_version", proved.has_value() ? *proved : 0},
+       {"verified_version", state_->own_state.version},
+       {"unverified_since_ms", since},
+       {"error", why.ToString()}});
 }
 
 void ClientVerifier::ReportUnexpected(const HistoryItem& item,
@@ -418,7 +455,16 @@ void ClientVerifier::ReportUnexpected(const HistoryItem& item,
 absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
   const std::string& id = state_->account_id;
   AccountState& own = state_->own_state;
-  ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, id));
+  size_t alerts_before = raised_.size();
+  absl::StatusOr<VerifiedAccount> looked_up = Lookup(checkpoint, id);
+  if (!looked_up.ok()) {
+    // Not evidence (the log busy or refusing), but not for ever.
+    if (raised_.size() == alerts_before) {
+      NoteOwnCheckFailed(checkpoint, looked_up.status(), std::nullopt);
+    }
+    return looked_up.status();
+  }
+  VerifiedAccount& now = *looked_up;
   if (!now.state.has_value()) {
     if (own.exists()) {
       Raise(AlertType::kAccountVanished, id, Id(checkpoint),
@@ -426,6 +472,7 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
             {{"checkpoint", state_->trusted_checkpoint}});
       return absl::DataLossError("own account vanished");
     }
+    state_->own_unverified_since_ms = 0;
     return absl::OkStatus();  // not registered yet
   }
   if (now.state->version < own.version) {
@@ -436,13 +483,12 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
     return absl::DataLossError("own account version went backwards");
   }
   AccountState replay = own;
-  size_t alerts_before = raised_.size();
   absl::StatusOr<std::vector<HistoryItem>> items =
       ReplayHistory(checkpoint, id, *now.state, &replay);
   if (!items.ok()) {
     // Not evidence (the log is unreachable or busy), but not for ever.
     if (raised_.size() == alerts_before) {
-      NoteUnverifiedChange(checkpoint, now.state->version);
+      NoteOwnCheckFailed(checkpoint, items.status(), now.state->version);
     }
     return items.status();
   }
@@ -460,6 +506,10 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
 absl::StatusOr<VerifiedAccount> ClientVerifier::LookupExisting(
     const LogCheckpoint& checkpoint, const std::string& account) {
   ASSIGN_OR_RETURN(VerifiedAccount found, Lookup(checkpoint, account));
+  if (auto contact = state_->contacts.find(account);
+      contact != state_->contacts.end()) {
+    RETURN_IF_ERROR(CheckContact(checkpoint, account, found, &contact->second));
+  }
   if (found.state.has_value()) return found;
   return absl::NotFoundError(absl::StrCat(
       "account \"", account,
@@ -482,79 +532,101 @@ absl::StatusOr<std::vector<VerifiedDevice>> ClientVerifier::History(
   return out;
 }
 
+absl::Status ClientVerifier::CheckContact(const LogCheckpoint& checkpoint,
+                                          const std::string& id,
+                                          const VerifiedAccount& now,
+                                          ContactState* contact) {
+  if (!now.state.has_value()) {
+    if (contact->seen_version > 0) {
+      Raise(AlertType::kAccountVanished, id, Id(checkpoint),
+            absl::StrCat("contact ", id,
+                         " is proved absent from the log it was in"),
+            {{"checkpoint", state_->trusted_checkpoint}});
+      return absl::DataLossError(
+          absl::StrCat("contact ", id, " is proved absent from the log"));
+    }
+    return absl::OkStatus();
+  }
+  if (now.state->version < contact->seen_version) {
+    Raise(AlertType::kInvalidProof, id, absl::StrCat(Id(checkpoint), "|back"),
+          absl::StrCat(id, " went back from version ", contact->seen_version,
+                       " to ", now.state->version,
+                       ": the log showed an older state of the account"),
+          {{"checkpoint", state_->trusted_checkpoint},
+           {"seen_version", contact->seen_version},
+           {"version", now.state->version}});
+    return absl::DataLossError("contact version went back");
+  }
+  // Every difference from what the user verified makes this check fail,
+  // not only the first time it is seen (the alert is raised once).
+  std::vector<std::string> differences;
+  const std::string& key = now.state->account_key;
+  const std::string& reference =
+      contact->verified_key.empty() ? contact->seen_key : contact->verified_key;
+  if (!reference.empty() && key != reference) {
+    // Keyed on the rotation that put this key in force: going back to a
+    // key that alerted once and then to it again alerts again.
+    Raise(AlertType::kContactKeyChanged, id,
+          absl::StrCat(HexEncode(key), "|", now.current_key_record.ToHex()),
+          absl::StrCat(
+              id, "'s account key changed from ", Short(reference), "… to ",
+              Short(key), "…",
+              contact->verified_key.empty() ? "" : " (the key you verified)",
+              ": your safety code with them is different now; "
+              "compare codes again before trusting new devices"),
+          {{"checkpoint", state_->trusted_checkpoint},
+           {"previous_key", HexEncode(reference)},
+           {"new_key", HexEncode(key)}});
+    if (!contact->verified_key.empty()) {
+      differences.push_back("its account key is not the one you verified");
+    }
+  }
+  if (!contact->verified_key.empty()) {
+    // The code comparison vouches for the key and the devices the contact
+    // had then; a later device only if the verified key signed it. A key
+    // that rotated away from it (a thief's) or that the log holds vouches
+    // for nothing.
+    for (const VerifiedDevice& d : now.devices) {
+      auto then = contact->verified_devices.find(d.record.device_id);
+      bool vouched = d.record.account_key == contact->verified_key ||
+                     (then != contact->verified_devices.end() &&
+                      then->second == d.record.key);
+      if (vouched) continue;
+      differences.push_back(absl::StrCat("device \"", d.record.device_id,
+                                         "\" is not vouched for"));
+      std::string record = d.record.Encode();
+      Raise(AlertType::kContactDeviceUnsigned, id, Sha256(record).ToHex(),
+            absl::StrCat(id, "'s device \"", d.record.device_id,
+                         "\" is not signed by the account key you verified, "
+                         "and was not among their devices when you verified "
+                         "it"),
+            {{"checkpoint", state_->trusted_checkpoint},
+             {"verified_key", HexEncode(contact->verified_key)},
+             {"device_leaf_index", d.leaf_index},
+             {"record", HexEncode(record)}});
+    }
+  }
+  contact->seen_key = key;
+  contact->seen_version = now.state->version;
+  contact->seen_devices.clear();
+  for (const VerifiedDevice& d : now.devices) {
+    contact->seen_devices[d.record.device_id] = d.record.key;
+  }
+  if (!differences.empty()) {
+    return absl::DataLossError(absl::StrCat(
+        id, " is not what you verified (", absl::StrJoin(differences, "; "),
+        "): compare safety codes again before trusting it"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ClientVerifier::MonitorContacts(const LogCheckpoint& checkpoint) {
   absl::Status first;
   for (auto& [id, contact] : state_->contacts) {
     absl::StatusOr<VerifiedAccount> now = Lookup(checkpoint, id);
-    if (!now.ok()) {
-      if (first.ok()) first = now.status();
-      continue;
-    }
-    if (!now->state.has_value()) {
-      if (contact.seen_version > 0) {
-        Raise(AlertType::kAccountVanished, id, Id(checkpoint),
-              absl::StrCat("contact ", id,
-                           " is proved absent from the log it was in"),
-              {{"checkpoint", state_->trusted_checkpoint}});
-      }
-      continue;
-    }
-    if (now->state->version < contact.seen_version) {
-      Raise(AlertType::kInvalidProof, id, absl::StrCat(Id(checkpoint), "|back"),
-            absl::StrCat(id, " went back from version ", contact.seen_version,
-                         " to ", now->state->version,
-                         ": the log showed an older state of the account"),
-            {{"checkpoint", state_->trusted_checkpoint},
-             {"seen_version", contact.seen_version},
-             {"version", now->state->version}});
-      if (first.ok()) first = absl::DataLossError("contact version went back");
-      continue;
-    }
-    const std::string& key = now->state->account_key;
-    const std::string& reference =
-        contact.verified_key.empty() ? contact.seen_key : contact.verified_key;
-    if (!reference.empty() && key != reference) {
-      Raise(AlertType::kContactKeyChanged, id, HexEncode(key),
-            absl::StrCat(
-                id, "'s account key changed from ", Short(reference), "… to ",
-                Short(key), "…",
-                contact.verified_key.empty() ? "" : " (the key you verified)",
-                ": your safety code with them is different now; "
-                "compare codes again before trusting new devices"),
-            {{"checkpoint", state_->trusted_checkpoint},
-             {"previous_key", HexEncode(reference)},
-             {"new_key", HexEncode(key)}});
-    }
-    if (!contact.verified_key.empty()) {
-      // Devices added while the verified key was in force, or before it by
-      // the keys that rotated into it, are vouched for by that key; any
-      // other device is not.
-      uint64_t verified_since = UINT64_MAX;
-      for (const auto& [version, chain_key] : now->key_chain) {
-        if (chain_key == contact.verified_key) verified_since = version;
-      }
-      for (const VerifiedDevice& d : now->devices) {
-        bool vouched = d.record.account_key == contact.verified_key ||
-                       d.record.account_version < verified_since;
-        if (!vouched) {
-          Raise(AlertType::kContactDeviceUnsigned, id,
-                absl::StrCat(d.leaf_index),
-                absl::StrCat(id, "'s device \"", d.record.device_id,
-                             "\" is not signed by the account key you "
-                             "verified"),
-                {{"checkpoint", state_->trusted_checkpoint},
-                 {"verified_key", HexEncode(contact.verified_key)},
-                 {"device_leaf_index", d.leaf_index},
-                 {"record", HexEncode(d.record.Encode())}});
-        }
-      }
-    }
-    contact.seen_key = key;
-    contact.seen_version = now->state->version;
-    contact.seen_devices.clear();
-    for (const VerifiedDevice& d : now->devices) {
-      contact.seen_devices[d.record.device_id] = d.record.key;
-    }
+    absl::Status checked =
+        now.ok() ? CheckContact(checkpoint, id, *now, &contact) : now.status();
+    if (first.ok()) first = checked;
   }
   return first;
 }
@@ -568,14 +640,39 @@ absl::Status ClientVerifier::MonitorOnce() {
 
 absl::StatusOr<VerifiedAccount> ClientVerifier::AddContact(
     const LogCheckpoint& checkpoint, const std::string& account) {
-  ASSIGN_OR_RETURN(VerifiedAccount now, LookupExisting(checkpoint, account));
+  state_->contacts.try_emplace(account);
+  return LookupExisting(checkpoint, account);
+}
+
+absl::StatusOr<VerifiedAccount> ClientVerifier::VerifyContact(
+    const LogCheckpoint& checkpoint, const std::string& account,
+    const std::string& compared_key) {
+  state_->contacts.try_emplace(account);
+  ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, account));
+  if (!now.state.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("account \"", account,
+                     "\" does not exist (absence verified at tree "
+                     "size ",
+                     checkpoint.size, ")"));
+  }
+  if (now.state->account_key != compared_key) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        account,
+        "'s account key changed since the code was computed: show and "
+        "compare the code again"));
+  }
+  // The user compared codes over this key now: it becomes the reference,
+  // with the devices it has now.
   ContactState& contact = state_->contacts[account];
-  if (contact.seen_key.empty()) {
-    contact.seen_key = now.state->account_key;
-    contact.seen_version = now.state->version;
-    for (const VerifiedDevice& d : now.devices) {
-      contact.seen_devices[d.record.device_id] = d.record.key;
-    }
+  contact.verified_key = compared_key;
+  contact.verified_devices.clear();
+  contact.seen_key = compared_key;
+  contact.seen_version = std::max(contact.seen_version, now.state->version);
+  contact.seen_devices.clear();
+  for (const VerifiedDevice& d : now.devices) {
+    contact.verified_devices[d.record.device_id] = d.record.key;
+    contact.seen_devices[d.record.device_id] = d.record.key;
   }
   return now;
 }

@@ -12,8 +12,9 @@
 //    this client did not sign raises
 //    UNEXPECTED_DEVICE / UNEXPECTED_REMOVAL / UNEXPECTED_KEY_CHANGE, even if
 //    a device was added and removed again between two checks;
-//  - contacts: a key change, or (for a verified contact) a device not signed
-//    by the verified key, raises an alert;
+//  - contacts: a key change, or (for a verified contact) a device that the
+//    verified key did not sign and that the contact did not have when the
+//    user verified it, raises an alert;
 //  - log misbehaviour (fork, rollback, bad signature, invalid proof, bad
 //    timestamp, stale log) raises the matching alert with its evidence.
 //
@@ -59,13 +60,18 @@ class ClientVerifier {
 
   // Looks `account` up at `checkpoint` (which must be trusted) and
   // verifies the answer; an answer that contradicts the checkpoint raises
-  // INVALID_PROOF.
+  // INVALID_PROOF. The first-record anchor is asked for unless the
+  // account's first key is known (the own account's, or a contact's,
+  // which is remembered the first time).
   absl::StatusOr<VerifiedAccount> Lookup(const LogCheckpoint& checkpoint,
                                          const std::string& account);
 
-  // Lookup, and NOT_FOUND if `account` is proved absent (with witnesses in
-  // the policy, the message says an account registered since appears once
-  // they cosign a newer checkpoint): its state is then always set.
+  // Lookup of an account the user asked for. If it is a contact, it is
+  // checked as MonitorContacts checks it (alerts; DATA_LOSS while it
+  // differs from what the user verified). NOT_FOUND if `account` is proved
+  // absent (with witnesses in the policy, the message says an account
+  // registered since appears once they cosign a newer checkpoint): its state is
+  // then always set.
   absl::StatusOr<VerifiedAccount> LookupExisting(
       const LogCheckpoint& checkpoint, const std::string& account);
 
@@ -83,9 +89,18 @@ class ClientVerifier {
   absl::Status MonitorOnce();
 
   // Starts tracking `account` as a contact (trust on first use of the key
-  // it has now). Returns its verified device set.
+  // it has now), or checks it if tracked. Returns its verified device set.
   absl::StatusOr<VerifiedAccount> AddContact(const LogCheckpoint& checkpoint,
                                              const std::string& account);
+
+  // The user compared safety codes over `compared_key` with `account`:
+  // makes it a verified contact whose reference is that key and the
+  // devices it has now (docs/verifier.md, "Contacts"). FAILED_PRECONDITION
+  // if the account's key is no longer `compared_key` (compare again);
+  // NOT_FOUND if it is proved absent; Lookup's errors.
+  absl::StatusOr<VerifiedAccount> VerifyContact(
+      const LogCheckpoint& checkpoint, const std::string& account,
+      const std::string& compared_key);
 
   // The alerts this object raised (new ones only, not duplicates).
   const std::vector<Alert>& raised() const { return raised_; }
@@ -112,12 +127,24 @@ class ClientVerifier {
   absl::StatusOr<std::vector<HistoryItem>> ReplayHistory(
       const LogCheckpoint& checkpoint, const std::string& id,
       const AccountState& proved, AccountState* replay);
-  // The index proved the own account at `proved_version` but its history
-  // could not be verified (the log unreachable or busy): remembers since
-  // when, and raises STALE_LOG once that is longer than the policy's
-  // max_checkpoint_age (a log must not stall an owner's monitoring).
-  void NoteUnverifiedChange(const LogCheckpoint& checkpoint,
-                            uint64_t proved_version);
+  // The own account could not be checked at a checkpoint the log served
+  // (its lookup, or its history up to `proved` version, was refused or not
+  // answered, `why`): remembers since when, and raises STALE_LOG once that
+  // is longer than the policy's max_own_check_delay (a log must not keep
+  // an owner from their own account while contacts are shown it).
+  void NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
+                          const absl::Status& why,
+                          std::optional<uint64_t> proved);
+  // The account's first key as this client verified it before, or "".
+  std::string KnownFirstKey(const std::string& account) const;
+  // Checks a contact's verified state `now` against what the client
+  // verified or saw before (see the class comment), raises alerts, and
+  // remembers `now` as seen. DATA_LOSS while the contact differs from what
+  // the user verified (a key or an unvouched device, every time, not only
+  // when the alert is new), went back, or vanished.
+  absl::Status CheckContact(const LogCheckpoint& checkpoint,
+                            const std::string& id, const VerifiedAccount& now,
+                            ContactState* contact);
   // Raises the alert for an own record this client did not sign; `now` is
   // the account after the records checked.
   void ReportUnexpected(const HistoryItem& item, const AccountState& now);

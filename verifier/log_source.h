@@ -26,9 +26,11 @@ class LogSource {
   virtual absl::StatusOr<std::vector<Hash>> GetConsistencyProof(
       uint64_t size1, uint64_t size2) = 0;
   // Lookups and histories at the checkpoint of exactly `tree_size` (0 is
-  // the empty tree's).
+  // the empty tree's); a lookup with the account's first-record anchor
+  // when `with_first_record`.
   virtual absl::StatusOr<AccountLookupAnswer> LookupAccount(
-      const std::string& account_id, uint64_t tree_size) = 0;
+      const std::string& account_id, uint64_t tree_size,
+      bool with_first_record) = 0;
   virtual absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
       const std::string& account_id, uint64_t from_version,
       uint64_t tree_size) = 0;

@@ -6,6 +6,7 @@
 #include "core/account/commitment.h"
 #include "core/account/index.h"
 #include "core/account/leaf.h"
+#include "core/crypto/crypto.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/proof.h"
 #include "core/util/status_macros.h"
@@ -114,60 +115,56 @@ absl::StatusOr<DeviceRecord> SignedRecord(const std::string& bytes,
   return *std::move(r);
 }
 
-// Check 2: the key chain. Each rotation is the account's record at its
-// version in the log (its leaf, at the account's position, opens to it), so
-// the chain starts from a key the account really had; each is signed by the
-// key before it (the first by the key that signed the records older than
-// it); the last sets the state's account key. Returns (version after which
-// each key is in force, key), oldest first.
-absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> CheckKeyChain(
-    const LogCheckpoint& checkpoint, const Hash& position,
-    const AccountState& state, const std::vector<HistoryEntryAnswer>& anchors) {
-  if (anchors.size() != state.key_chain.size()) {
+// Check 2: the state's first key is the one verified before, or the
+// first-record anchor shows it is the first record's.
+absl::Status CheckFirstKey(const LogCheckpoint& checkpoint,
+                           const Hash& position, const AccountState& state,
+                           const std::optional<HistoryEntryAnswer>& anchor,
+                           const std::string& known_first_key) {
+  if (!known_first_key.empty() && known_first_key != state.first_key) {
+    return Evidence(
+        "the state's first key is not the one this client verified for the "
+        "account before: the log changed the root of its authority");
+  }
+  if (anchor.has_value()) {
+    return VerifyFirstRecordAnchor(checkpoint, position, state, *anchor);
+  }
+  if (known_first_key.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the lookup anchors ", anchors.size(), " of the ",
-                     state.key_chain.size(), " rotations in the key chain"));
+        "the lookup lacks the first-record anchor the client asked for");
   }
-  std::vector<DeviceRecord> rotations;
-  for (size_t i = 0; i < anchors.size(); ++i) {
-    const ChainedRotation& c = state.key_chain[i];
-    if (anchors[i].leaf_index != c.leaf_index) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the key chain's rotation of version ", c.version, " is at leaf ",
-          c.leaf_index, ", the lookup anchors leaf ", anchors[i].leaf_index));
-    }
-    ASSIGN_OR_RETURN(Leaf leaf, CheckLeafAt(checkpoint, position, anchors[i]));
-    if (leaf.version != c.version ||
-        !CheckOpening(leaf.record_commitment, anchors[i].record_opening,
-                      CommitmentKind::kRecord, state.account_id, c.version,
-                      c.record)
-             .ok()) {
-      return Evidence(
-          absl::StrCat("the key chain's rotation of version ", c.version,
-                       " is not the account's record at leaf ", c.leaf_index));
-    }
-    ASSIGN_OR_RETURN(DeviceRecord r, SignedRecord(c.record, c.leaf_index));
-    rotations.push_back(std::move(r));
-  }
+  return absl::OkStatus();
+}
+
+// Check 3: the key chain. Each rotation is signed by the key before it,
+// from the first key on, and the last sets the state's account key.
+// Returns (version after which each key is in force, key), oldest first,
+// and the hash of the rotation that set the current key.
+absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> CheckKeyChain(
+    const AccountState& state, Hash* current_key_record) {
   std::vector<std::pair<uint64_t, std::string>> keys;
-  keys.emplace_back(
-      0, rotations.empty() ? state.account_key : rotations.front().account_key);
-  for (const DeviceRecord& r : rotations) {
-    if (r.account_key != keys.back().second) {
-      return Evidence(absl::StrCat("the key rotation of version ",
-                                   r.account_version,
-                                   " is signed by a key that was not the "
-                                   "account key then"));
+  keys.emplace_back(0, state.first_key);
+  *current_key_record = Hash();
+  for (const ChainedRotation& c : state.key_chain) {
+    ASSIGN_OR_RETURN(DeviceRecord r, SignedRecord(c.record, c.leaf_index));
+    if (r.account_version < 2 || r.account_key != keys.back().second) {
+      return Evidence(absl::StrCat(
+          "the key rotation of version ", r.account_version,
+          " is not signed by the key before it in the account's chain from "
+          "its first key: the log made up a key"));
     }
     keys.emplace_back(r.account_version, r.key);
+    *current_key_record = Sha256(c.record);
   }
   if (keys.back().second != state.account_key) {
-    return Evidence("the key chain does not end at the account's current key");
+    return Evidence(
+        "the key chain from the account's first key does not end at its "
+        "current key");
   }
   return keys;
 }
 
-// Check 3: every device's add-device record is signed by the account key
+// Check 4: every device's add-device record is signed by the account key
 // in force at its version.
 absl::StatusOr<std::vector<VerifiedDevice>> CheckDevices(
     const AccountState& state,
@@ -192,6 +189,50 @@ absl::StatusOr<std::vector<VerifiedDevice>> CheckDevices(
 
 }  // namespace
 
+absl::Status VerifyFirstRecordAnchor(const LogCheckpoint& checkpoint,
+                                     const Hash& position,
+                                     const AccountState& state,
+                                     const HistoryEntryAnswer& anchor) {
+  ASSIGN_OR_RETURN(Leaf leaf, CheckLeafAt(checkpoint, position, anchor));
+  if (leaf.version != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the first-record anchor is the account's version ",
+                     leaf.version, ", not 1"));
+  }
+  if (!CheckOpening(leaf.record_commitment, anchor.record_opening,
+                    CommitmentKind::kRecord, state.account_id, 1, anchor.record)
+           .ok()) {
+    return Evidence(absl::StrCat(
+        "the first-record anchor's record does not open the record "
+        "commitment of the account's version-1 leaf ",
+        anchor.leaf_index));
+  }
+  ASSIGN_OR_RETURN(DeviceRecord first,
+                   SignedRecord(anchor.record, anchor.leaf_index));
+  if (first.operation != Operation::kAddDevice ||
+      first.account_id != state.account_id || first.account_version != 1) {
+    return Evidence(absl::StrCat(
+        "the log committed at leaf ", anchor.leaf_index,
+        " to a first record that is not an add-device of this account with "
+        "version 1"));
+  }
+  if (first.account_key != state.first_key) {
+    return Evidence(
+        "the state's first key did not sign the account's first record: the "
+        "log made up the root of the account's key chain");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VerifiedAuthority> VerifyAccountAuthority(
+    const AccountState& state) {
+  VerifiedAuthority out;
+  ASSIGN_OR_RETURN(out.key_chain,
+                   CheckKeyChain(state, &out.current_key_record));
+  ASSIGN_OR_RETURN(out.devices, CheckDevices(state, out.key_chain));
+  return out;
+}
+
 absl::StatusOr<Hash> VerifyPosition(const VrfPublicKey& vrf_key,
                                     const std::string& account_id,
                                     const std::string& vrf_proof) {
@@ -212,17 +253,28 @@ absl::StatusOr<Hash> VerifyPosition(const VrfPublicKey& vrf_key,
 
 absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
     const LogCheckpoint& checkpoint, const VrfPublicKey& vrf_key,
-    const std::string& account_id, const AccountLookupAnswer& answer) {
+    const std::string& account_id, const AccountLookupAnswer& answer,
+    const std::string& known_first_key) {
   RETURN_IF_ERROR(CheckTreeSize(checkpoint, answer.tree_size, "lookup"));
   VerifiedAccount out;
   ASSIGN_OR_RETURN(out.position,
                    VerifyPosition(vrf_key, account_id, answer.vrf_proof));
   ASSIGN_OR_RETURN(
       out.state, CheckIndexProof(checkpoint, out.position, account_id, answer));
-  if (!out.state.has_value()) return out;  // proved absent
-  ASSIGN_OR_RETURN(out.key_chain, CheckKeyChain(checkpoint, out.position,
-                                                *out.state, answer.key_chain));
-  ASSIGN_OR_RETURN(out.devices, CheckDevices(*out.state, out.key_chain));
+  if (!out.state.has_value()) {  // proved absent
+    if (answer.first_record.has_value()) {
+      return absl::InvalidArgumentError(
+          "an absent account cannot have a first-record anchor");
+    }
+    return out;
+  }
+  RETURN_IF_ERROR(CheckFirstKey(checkpoint, out.position, *out.state,
+                                answer.first_record, known_first_key));
+  ASSIGN_OR_RETURN(VerifiedAuthority authority,
+                   VerifyAccountAuthority(*out.state));
+  out.key_chain = std::move(authority.key_chain);
+  out.current_key_record = authority.current_key_record;
+  out.devices = std::move(authority.devices);
   return out;
 }
 

@@ -35,11 +35,43 @@ struct VerifiedAccount {
   std::optional<AccountState> state;    // nullopt: the account does not exist
   std::vector<VerifiedDevice> devices;  // in device id order
   // The verified chain of account keys: (the version after which the key
-  // is in force, key), oldest first, ending at the current key. The first
-  // key (version 0) is the one that signed the oldest records the state
-  // carries.
+  // is in force, key), oldest first, from the account's first key (version
+  // 0: it signed the account's first record) to the current key.
   std::vector<std::pair<uint64_t, std::string>> key_chain;
+  // The hash (SHA-256) of the rotation record that put the current key in
+  // force; all zero when the current key is the first key.
+  Hash current_key_record;
 };
+
+// What a state's signatures establish (VerifyAccountAuthority).
+struct VerifiedAuthority {
+  // (version after which each key is in force, key), oldest first, from
+  // the first key (version 0) to the current key.
+  std::vector<std::pair<uint64_t, std::string>> key_chain;
+  Hash current_key_record;              // as in VerifiedAccount
+  std::vector<VerifiedDevice> devices;  // in device id order
+};
+
+// Checks that `state`'s authority descends by signatures from its first
+// key: the first rotation in the key chain is signed by the first key, each
+// later one by the key the one before set, the last sets the account key;
+// every device's add-device record is signed by the key in force at its
+// version. Says nothing about whether the first key is the account's
+// (VerifyFirstRecordAnchor, or a key verified before). DATA_LOSS if not
+// (a key the log made up), INVALID_ARGUMENT for a malformed record.
+absl::StatusOr<VerifiedAuthority> VerifyAccountAuthority(
+    const AccountState& state);
+
+// Checks the first-record anchor of `state`'s account at `position`: the
+// leaf is in `checkpoint`'s tree, at the position, with version 1, and
+// its record commitment opens to a signed add-device record of version 1
+// of this account by state.first_key. INVALID_ARGUMENT for a malformed
+// anchor or another version's; DATA_LOSS for evidence (a record that does
+// not open the commitment, or was not signed by the state's first key).
+absl::Status VerifyFirstRecordAnchor(const LogCheckpoint& checkpoint,
+                                     const Hash& position,
+                                     const AccountState& state,
+                                     const HistoryEntryAnswer& anchor);
 
 // The account's position: the VRF output of its id, which `vrf_proof`
 // must prove under `vrf_key`. INVALID_ARGUMENT for a malformed proof;
@@ -52,12 +84,29 @@ absl::StatusOr<Hash> VerifyPosition(const VrfPublicKey& vrf_key,
 // its absence) in `checkpoint`, which the caller verified (signature,
 // consistency): the VRF proof of the account's position, the index proof
 // at that position against checkpoint.index_root for the commitment to the
-// state that the opening opens, and in the state each device's signed
-// record and the chain of account keys from the key that signed the oldest
-// device to the current key.
+// state that the opening opens, and that the state's authority descends
+// from the account's first record: its first key is the one that signed
+// the record of the account's version-1 leaf, each rotation in the key
+// chain is signed by the key before it and the last sets the account key,
+// and each device's record is signed by the key in force at its version.
+//
+// `known_first_key` is the account's first key as this client verified it
+// before (an earlier lookup's anchor, or the owner's own history), or
+// empty. Without it the answer must carry the first-record anchor
+// (AccountLookupAnswer::first_record), which is then checked: the leaf in
+// the checkpoint's tree at the account's position with version 1, its
+// record commitment opening to a signed add-device of version 1 by the
+// state's first key. With it, the state's first key must be that one (an
+// anchor, if sent, is checked too).
+//
+// Errors: INVALID_ARGUMENT for a malformed answer or a missing anchor;
+// DATA_LOSS for evidence: a VRF or index proof that fails, a state whose
+// authority does not descend from the first record, a first key other
+// than `known_first_key`.
 absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
     const LogCheckpoint& checkpoint, const VrfPublicKey& vrf_key,
-    const std::string& account_id, const AccountLookupAnswer& answer);
+    const std::string& account_id, const AccountLookupAnswer& answer,
+    const std::string& known_first_key);
 
 // Checks that `answer`'s entries are the account's versions that follow
 // `state` (state.version + 1, + 2, ...): the VRF proof of the position;

@@ -3,7 +3,8 @@
 // key did not sign, committed behind a well-formed leaf, passes every check
 // an auditor can make on public data (versions, the index recomputed from
 // the leaves), and is caught by the owner's history check; a state the log
-// forged is caught by a contact's lookup.
+// forged, or a key it made up, is caught by a contact's lookup: the state's
+// authority must descend by signatures from the account's first record.
 #include "verifier/lookup.h"
 
 #include <map>
@@ -15,6 +16,8 @@
 #include "core/merkle/merkle.h"
 #include "core/note/log_key.h"
 #include "core/testonly/reference_tree.h"
+#include "core/testonly/test_vectors.h"
+#include "core/util/bytes.h"
 #include "core/util/clock.h"
 #include "gtest/gtest.h"
 #include "verifier/client_verifier.h"
@@ -62,12 +65,23 @@ class LookupTest : public ::testing::Test {
                                 log_.History("alice@example.com"), &replay)
         .status();
   }
-  absl::Status VerifyLookup() {
-    return VerifyAccountLookup(log_.Checkpoint(), log_.vrf_key(),
-                               "alice@example.com",
-                               log_.Lookup("alice@example.com"))
-        .status();
+  // A contact's lookup: with the first-record anchor (a fresh contact), or
+  // with the first key it verified before and no anchor.
+  absl::StatusOr<VerifiedAccount> LookUp(const std::string& known = "") {
+    return VerifyAccountLookup(
+        log_.Checkpoint(), log_.vrf_key(), "alice@example.com",
+        log_.Lookup("alice@example.com", known.empty()), known);
   }
+  absl::Status VerifyLookup() { return LookUp().status(); }
+  // Both ways: a fresh contact and one that knows Alice's first key.
+  void ExpectLookupsRefused(absl::string_view why) {
+    for (const std::string& known : {std::string(), alice_first()}) {
+      absl::Status s = LookUp(known).status();
+      EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s;
+      EXPECT_NE(s.message().find(why), std::string::npos) << s;
+    }
+  }
+  std::string alice_first() const { return alice_key_.public_key().bytes(); }
 
   MemoryLog log_;
   AccountState state_;
@@ -93,10 +107,7 @@ TEST_F(LookupTest, ARecordBreakingTheRulesPassesTheAuditorButNotTheOwner) {
   absl::Status owner = VerifyHistory();
   EXPECT_EQ(owner.code(), StatusCode::kDataLoss) << owner;
   EXPECT_NE(owner.message().find("account rules"), std::string::npos) << owner;
-  absl::Status contact = VerifyLookup();
-  EXPECT_EQ(contact.code(), StatusCode::kDataLoss) << contact;
-  EXPECT_NE(contact.message().find("not the account key"), std::string::npos)
-      << contact;
+  ExpectLookupsRefused("not the account key");
 }
 
 TEST_F(LookupTest, ARecordWithABadSignatureIsCaughtByTheOwner) {
@@ -127,7 +138,7 @@ TEST_F(LookupTest, AStateHidingADeviceIsCaughtByTheOwner) {
 }
 
 // A key chain: devices signed by the keys before a rotation verify through
-// the chain; without the rotation in the state they do not.
+// the chain from the first key; a state that drops the rotation does not.
 TEST_F(LookupTest, DevicesSignedBeforeARotationVerifyThroughTheChain) {
   Ed25519PrivateKey next = Ed25519PrivateKey::Generate();
   DeviceRecord rotate = Record(Operation::kRotateAccountKey, "", 3, alice_key_);
@@ -135,15 +146,17 @@ TEST_F(LookupTest, DevicesSignedBeforeARotationVerifyThroughTheChain) {
   rotate.Sign(alice_key_);
   Honest(&log_, &state_, rotate, 2);
   Honest(&log_, &state_, Record(Operation::kAddDevice, "tablet", 4, next), 3);
-  auto verified = VerifyAccountLookup(log_.Checkpoint(), log_.vrf_key(),
-                                      "alice@example.com",
-                                      log_.Lookup("alice@example.com"));
-  ASSERT_TRUE(verified.ok()) << verified.status();
-  ASSERT_EQ(verified->key_chain.size(), 2u);
-  EXPECT_EQ(verified->key_chain[0].second, alice_key_.public_key().bytes());
-  EXPECT_EQ(verified->key_chain[1],
-            std::make_pair(uint64_t{3}, next.public_key().bytes()));
-  EXPECT_EQ(verified->devices.size(), 3u);
+  for (const std::string& known : {std::string(), alice_first()}) {
+    auto verified = LookUp(known);
+    ASSERT_TRUE(verified.ok()) << verified.status();
+    ASSERT_EQ(verified->key_chain.size(), 2u);
+    EXPECT_EQ(verified->key_chain[0],
+              std::make_pair(uint64_t{0}, alice_key_.public_key().bytes()));
+    EXPECT_EQ(verified->key_chain[1],
+              std::make_pair(uint64_t{3}, next.public_key().bytes()));
+    EXPECT_EQ(verified->current_key_record, Sha256(rotate.Encode()));
+    EXPECT_EQ(verified->devices.size(), 3u);
+  }
   EXPECT_TRUE(VerifyHistory().ok()) << VerifyHistory();
 
   // The log drops the rotation from the state it commits to.
@@ -153,54 +166,132 @@ TEST_F(LookupTest, DevicesSignedBeforeARotationVerifyThroughTheChain) {
   DeviceRecord watch = Record(Operation::kAddDevice, "watch", 5, next);
   truncated.devices["watch"] = ActiveDevice{watch.key, 4, 5, watch.Encode()};
   log_.Append(watch, truncated);
-  EXPECT_EQ(VerifyLookup().code(), StatusCode::kDataLoss);
+  ExpectLookupsRefused("does not end at its current key");
 }
 
-// The log forges a key chain: a key of its own "rotated" into Alice's
-// account key, and a device signed by it, committed in a new state. The
-// chain names a leaf that does not hold that rotation: the contact's lookup
-// catches it.
-TEST_F(LookupTest, AForgedKeyChainIsCaughtByAContact) {
-  DeviceRecord evil = Record(Operation::kAddDevice, "evil", 2, mallory_key_);
+// Every rotation stays in the chain, even once the devices added before it
+// are gone (format 2 trimmed it and so lost the way back to the first key).
+TEST_F(LookupTest, TheChainKeepsEveryRotation) {
+  Ed25519PrivateKey next = Ed25519PrivateKey::Generate();
+  DeviceRecord rotate = Record(Operation::kRotateAccountKey, "", 3, alice_key_);
+  rotate.key = next.public_key().bytes();
+  rotate.Sign(alice_key_);
+  Honest(&log_, &state_, rotate, 2);
+  Honest(&log_, &state_, Record(Operation::kAddDevice, "tablet", 4, next), 3);
+  DeviceRecord phone = Record(Operation::kRemoveDevice, "phone", 5, next);
+  phone.key = std::string(32, 'p');
+  phone.Sign(next);
+  Honest(&log_, &state_, phone, 4);
+  DeviceRecord laptop = Record(Operation::kRemoveDevice, "laptop", 6, next);
+  Honest(&log_, &state_, laptop, 5);
+  ASSERT_EQ(state_.devices.size(), 1u);
+  ASSERT_EQ(state_.key_chain.size(), 1u);
+  EXPECT_EQ(state_.first_key, alice_first());
+  auto verified = LookUp();
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->key_chain.size(), 2u);
+}
+
+// The review's attack (issue 27, 1): the log invents a key K_fake, appends
+// Alice's next version as a rotation from K_fake to her key K_A (signed by
+// K_fake) and commits to a state that keeps K_A, lists that rotation and
+// holds a device signed by K_fake "at version 1". The rotation is really
+// in the log at Alice's position, so anchoring each rotation proved
+// nothing; its signer does not descend from Alice's first key.
+TEST_F(LookupTest, AMadeUpPredecessorKeyIsRefused) {
+  DeviceRecord evil = Record(Operation::kAddDevice, "evil", 1, mallory_key_);
   DeviceRecord rotate =
       Record(Operation::kRotateAccountKey, "", 3, mallory_key_);
-  rotate.key = alice_key_.public_key().bytes();
+  rotate.key = alice_first();
   rotate.Sign(mallory_key_);
   AccountState forged = state_;
   forged.version = 3;
-  forged.devices.erase("phone");
-  forged.devices["evil"] = ActiveDevice{evil.key, 0, 2, evil.Encode()};
-  forged.key_chain = {ChainedRotation{1, 3, rotate.Encode()}};
-  DeviceRecord next = Record(Operation::kAddDevice, "tablet", 3, alice_key_);
-  log_.Append(next, forged);
-  EXPECT_TRUE(log_.Audit().ok());
-  absl::Status contact = VerifyLookup();
-  EXPECT_EQ(contact.code(), StatusCode::kDataLoss) << contact;
-  EXPECT_NE(contact.message().find("not the account's record"),
+  forged.devices["evil"] = ActiveDevice{evil.key, 0, 1, evil.Encode()};
+  forged.key_chain = {ChainedRotation{2, 3, rotate.Encode()}};
+  log_.Append(rotate, forged);
+  EXPECT_TRUE(log_.Audit().ok()) << "public data looks fine";
+  ExpectLookupsRefused("not signed by the key before it");
+  // The same with the made-up key as the state's first key: the account's
+  // version-1 leaf says otherwise, and a contact that knows the first key
+  // needs no anchor to see it.
+  forged.first_key = mallory_key_.public_key().bytes();
+  forged.version = 4;
+  log_.Append(rotate, forged);
+  absl::Status fresh = VerifyLookup();
+  EXPECT_EQ(fresh.code(), StatusCode::kDataLoss) << fresh;
+  EXPECT_NE(fresh.message().find("did not sign the account's first record"),
             std::string::npos)
-      << contact;
+      << fresh;
+  absl::Status known = LookUp(alice_first()).status();
+  EXPECT_EQ(known.code(), StatusCode::kDataLoss) << known;
+  EXPECT_NE(known.message().find("not the one this client verified"),
+            std::string::npos)
+      << known;
   EXPECT_EQ(VerifyHistory().code(), StatusCode::kDataLoss);
 }
 
-// The log appends the forged rotation as the account's next record, so the
-// chain is anchored: a contact cannot tell, and the owner's history does.
-TEST_F(LookupTest, AForgedRotationInTheLogIsCaughtByTheOwner) {
-  DeviceRecord evil = Record(Operation::kAddDevice, "evil", 2, mallory_key_);
-  DeviceRecord rotate =
-      Record(Operation::kRotateAccountKey, "", 3, mallory_key_);
-  rotate.key = alice_key_.public_key().bytes();
-  rotate.Sign(mallory_key_);
-  AccountState forged = state_;
-  forged.version = 3;
-  forged.devices.clear();  // Alice's devices were signed by her key
-  forged.devices["evil"] = ActiveDevice{evil.key, 0, 2, evil.Encode()};
-  forged.key_chain = {ChainedRotation{2, 3, rotate.Encode()}};
-  log_.Append(rotate, forged);
+// A log that resets the account (a new key and only its own device, in
+// the one history, which every witness cosigns) is refused by a contact
+// who never saw the account: the new key does not descend from the first.
+TEST_F(LookupTest, AResetAccountIsRefusedByAFreshContact) {
+  DeviceRecord evil = Record(Operation::kAddDevice, "evil", 3, mallory_key_);
+  AccountState reset;
+  reset.account_id = "alice@example.com";
+  reset.first_key = alice_first();
+  reset.account_key = mallory_key_.public_key().bytes();
+  reset.version = 3;
+  reset.devices["evil"] = ActiveDevice{evil.key, 2, 3, evil.Encode()};
+  log_.Append(evil, reset);
   EXPECT_TRUE(log_.Audit().ok());
-  EXPECT_TRUE(VerifyLookup().ok()) << VerifyLookup();
-  absl::Status owner = VerifyHistory();
-  EXPECT_EQ(owner.code(), StatusCode::kDataLoss) << owner;
-  EXPECT_NE(owner.message().find("account rules"), std::string::npos) << owner;
+  ExpectLookupsRefused("does not end at its current key");
+  reset.first_key = reset.account_key;
+  reset.version = 4;
+  log_.Append(evil, reset);
+  absl::Status fresh = VerifyLookup();
+  EXPECT_EQ(fresh.code(), StatusCode::kDataLoss) << fresh;
+  EXPECT_NE(fresh.message().find("did not sign the account's first record"),
+            std::string::npos)
+      << fresh;
+}
+
+// The anchor must be there when the first key is not known, must be the
+// account's version-1 leaf, and must open to its record.
+TEST_F(LookupTest, TheFirstRecordAnchorIsChecked) {
+  AccountLookupAnswer bare = log_.Lookup("alice@example.com", false);
+  EXPECT_EQ(VerifyAccountLookup(log_.Checkpoint(), log_.vrf_key(),
+                                "alice@example.com", bare, "")
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(VerifyAccountLookup(log_.Checkpoint(), log_.vrf_key(),
+                                  "alice@example.com", bare, alice_first())
+                  .ok());
+  // The version-2 entry offered as the anchor.
+  AccountLookupAnswer second = log_.Lookup("alice@example.com", true);
+  AccountHistoryAnswer history = log_.History("alice@example.com");
+  second.first_record = history.entries[1];
+  second.first_record->state_opening.clear();
+  EXPECT_EQ(VerifyAccountLookup(log_.Checkpoint(), log_.vrf_key(),
+                                "alice@example.com", second, "")
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  // The right leaf with another record (the laptop's, signed by Alice).
+  AccountLookupAnswer other = log_.Lookup("alice@example.com", true);
+  other.first_record->record = history.entries[1].record;
+  absl::Status s = VerifyAccountLookup(log_.Checkpoint(), log_.vrf_key(),
+                                       "alice@example.com", other, "")
+                       .status();
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find("does not open"), std::string::npos) << s;
+  // An absent account with an anchor.
+  AccountLookupAnswer absent = log_.Lookup("nobody@example.com", true);
+  absent.first_record = history.entries[0];
+  EXPECT_EQ(VerifyAccountLookup(log_.Checkpoint(), log_.vrf_key(),
+                                "nobody@example.com", absent, "")
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
 }
 
 // A record the log committed to that is not even well-formed is evidence,
@@ -242,6 +333,59 @@ TEST_F(LookupTest, AContactGoingBackToAnOlderStateIsCaught) {
   EXPECT_EQ(client.raised()[0].type, AlertType::kInvalidProof);
   EXPECT_NE(client.raised()[0].message.find("went back"), std::string::npos)
       << client.raised()[0].message;
+}
+
+// The independent Python implementation's vectors (tools/vectors/
+// gen_private_vectors.py): the first-record anchor of the history's account
+// verifies against its tree, the final state's authority verifies, and
+// every state the vectors mark unauthorised is refused, by its signatures
+// alone or, for a state consistent in itself, by the anchor.
+TEST(LookupVectorsTest, FirstRecordAnchorAndUnauthorisedStates) {
+  nlohmann::json v = LoadJsonTestData("ktlog/private.json");
+  const nlohmann::json& a = v["first_record_anchor"];
+  LogCheckpoint cp;
+  cp.size = a["tree_size"];
+  cp.root = *Hash::FromHex(a["log_root"].get<std::string>());
+  Hash position = *Hash::FromHex(a["position"].get<std::string>());
+  HistoryEntryAnswer anchor;
+  anchor.leaf_index = a["leaf_index"];
+  anchor.leaf = Unhex(a["leaf"]);
+  for (const auto& h : a["inclusion_proof"]) {
+    anchor.inclusion_proof.push_back(*Hash::FromHex(h.get<std::string>()));
+  }
+  anchor.record = Unhex(a["record"]);
+  anchor.record_opening = Unhex(a["record_opening"]);
+  auto final_state =
+      DecodeAccountState(Unhex(v["history"].back()["account_state"]));
+  ASSERT_TRUE(final_state.ok()) << final_state.status();
+  EXPECT_EQ(HexEncode(final_state->first_key), a["first_key"]);
+  EXPECT_TRUE(VerifyFirstRecordAnchor(cp, position, *final_state, anchor).ok());
+  EXPECT_TRUE(VerifyAccountAuthority(*final_state).ok());
+  // The anchor at another position, or with a flipped opening.
+  EXPECT_EQ(
+      VerifyFirstRecordAnchor(cp, Sha256("elsewhere"), *final_state, anchor)
+          .code(),
+      StatusCode::kDataLoss);
+  HistoryEntryAnswer bad = anchor;
+  bad.record_opening[0] ^= 1;
+  EXPECT_EQ(VerifyFirstRecordAnchor(cp, position, *final_state, bad).code(),
+            StatusCode::kDataLoss);
+
+  ASSERT_GE(v["unauthorised_states"].size(), 5u);
+  for (const auto& u : v["unauthorised_states"]) {
+    SCOPED_TRACE(u["why"].get<std::string>());
+    auto state = DecodeAccountState(Unhex(u["state"]));
+    ASSERT_TRUE(state.ok()) << "well-formed: " << state.status();
+    absl::Status authority = VerifyAccountAuthority(*state).status();
+    absl::Status anchored =
+        VerifyFirstRecordAnchor(cp, position, *state, anchor);
+    if (u["refused_without_first_record"]) {
+      EXPECT_EQ(authority.code(), StatusCode::kDataLoss) << authority;
+    } else {
+      EXPECT_TRUE(authority.ok()) << authority;
+      EXPECT_EQ(anchored.code(), StatusCode::kDataLoss) << anchored;
+    }
+  }
 }
 
 }  // namespace

@@ -81,7 +81,10 @@ class MemoryLog : public LogSource {
     return out;
   }
 
-  AccountLookupAnswer Lookup(const std::string& id) const {
+  // The lookup of `id`, with its first-record anchor (the account's
+  // version-1 entry) if `with_first_record`.
+  AccountLookupAnswer Lookup(const std::string& id,
+                             bool with_first_record = true) const {
     AccountLookupAnswer out;
     out.tree_size = tree_.size();
     out.vrf_proof = vrf_.Prove(AccountVrfInput(id))->proof;
@@ -97,12 +100,12 @@ class MemoryLog : public LogSource {
         entries_[shown != shown_.end() ? shown->second : h->second.back()];
     out.account_state = last.state.Encode();
     out.state_opening = last.state_opening;
-    for (const ChainedRotation& r : last.state.key_chain) {
-      const Entry& e = entries_[r.leaf_index];
-      out.key_chain.push_back(
-          HistoryEntryAnswer{r.leaf_index, e.leaf,
-                             tree_.InclusionProof(r.leaf_index, tree_.size()),
-                             "", e.record_opening, ""});
+    if (with_first_record) {
+      uint64_t i = h->second.front();
+      const Entry& e = entries_[i];
+      out.first_record = HistoryEntryAnswer{
+          i,        e.leaf,           tree_.InclusionProof(i, tree_.size()),
+          e.record, e.record_opening, ""};
     }
     return out;
   }
@@ -148,10 +151,10 @@ class MemoryLog : public LogSource {
                                                         uint64_t b) override {
     return tree_.ConsistencyProof(a, b);
   }
-  absl::StatusOr<AccountLookupAnswer> LookupAccount(const std::string& id,
-                                                    uint64_t size) override {
+  absl::StatusOr<AccountLookupAnswer> LookupAccount(
+      const std::string& id, uint64_t size, bool with_first_record) override {
     if (size != tree_.size()) return absl::NotFoundError("not the latest");
-    return Lookup(id);
+    return Lookup(id, with_first_record);
   }
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
       const std::string& id, uint64_t from, uint64_t size) override {

@@ -25,6 +25,7 @@ std::string EncodeState(const AccountState& s, bool by_reference) {
       1, static_cast<char>(by_reference ? kAccountStateByReferenceFormat
                                         : kAccountStateFormat));
   AppendU16Prefixed(s.account_id, &out);
+  out += s.first_key;
   out += s.account_key;
   AppendBigEndian(s.version, 8, &out);
   AppendBigEndian(s.devices.size(), 2, &out);
@@ -133,21 +134,6 @@ absl::Status DecodeKeyChain(ByteReader& r, const RecordAt* record_at,
   return absl::OkStatus();
 }
 
-// The rotations a key chain must keep: those above the oldest active
-// device's version (none without devices).
-void TrimKeyChain(AccountState* s) {
-  if (s->devices.empty()) {
-    s->key_chain.clear();
-    return;
-  }
-  uint64_t oldest = UINT64_MAX;
-  for (const auto& [id, d] : s->devices) oldest = std::min(oldest, d.version);
-  auto keep = std::find_if(
-      s->key_chain.begin(), s->key_chain.end(),
-      [oldest](const ChainedRotation& r) { return r.version > oldest; });
-  s->key_chain.erase(s->key_chain.begin(), keep);
-}
-
 }  // namespace
 
 namespace {
@@ -156,13 +142,15 @@ absl::StatusOr<AccountState> DecodeState(absl::string_view data,
                                          const RecordAt* record_at) {
   ByteReader r(data);
   uint8_t format = 0;
-  absl::string_view id, key;
+  absl::string_view id, first_key, key;
   AccountState s;
   r.ReadU8(&format);
   r.ReadU16Prefixed(&id);
+  r.ReadBytes(Ed25519PublicKey::kSize, &first_key);
   r.ReadBytes(Ed25519PublicKey::kSize, &key);
   r.ReadU64(&s.version);
   s.account_id = std::string(id);
+  s.first_key = std::string(first_key);
   s.account_key = std::string(key);
   uint8_t want = record_at != nullptr ? kAccountStateByReferenceFormat
                                       : kAccountStateFormat;
@@ -205,6 +193,7 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
     }
     AccountState created;
     created.account_id = id;
+    created.first_key = record.account_key;
     created.account_key = record.account_key;
     created.version = 1;
     created.devices[record.device_id] =
@@ -256,11 +245,11 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
       break;
     }
     case Operation::kRotateAccountKey:
-      if (!state->devices.empty() && state->key_chain.size() >= kMaxKeyChain) {
+      if (state->key_chain.size() >= kMaxKeyChain) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "account \"", id, "\" already links ", kMaxKeyChain,
-            " key rotations to its oldest device; remove and re-add the "
-            "devices added before them first"));
+            "account \"", id, "\" has rotated its key ", kMaxKeyChain,
+            " times, the most an account may (its key chain, which contacts "
+            "check from the account's first record, holds every rotation)"));
       }
       state->account_key = record.key;
       state->key_chain.push_back(
@@ -268,7 +257,6 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
       break;
   }
   state->version = record.account_version;
-  TrimKeyChain(state);
   return absl::OkStatus();
 }
 

@@ -11,14 +11,16 @@
 //    active device id and its exact key; rotate-account-key replaces the
 //    account key (its devices stay);
 //  - at most kMaxDevicesPerAccount active devices, and at most
-//    kMaxKeyChain rotations in the key chain.
+//    kMaxKeyChain key rotations in the account's lifetime.
 //
 // AccountState also has a canonical encoding (docs/formats.md) used for
-// state commitments and in lookups: it carries the signed records of the
-// active devices and the key chain, so that a contact can check every
-// device against the account key. The log's data dir stores the same
-// encoding with each record replaced by its leaf index (the records are
-// stored once, behind their leaves).
+// state commitments and in lookups: it carries the account's first key,
+// every key rotation since (the key chain) and the signed records of the
+// active devices, so that a contact can check that every device was
+// authorised by a key that descends, by signatures, from the key of the
+// account's first record (verifier/lookup.h). The log's data dir stores
+// the same encoding with each record replaced by its leaf index (the
+// records are stored once, behind their leaves).
 #ifndef KTLOG_CORE_ACCOUNT_ACCOUNT_H_
 #define KTLOG_CORE_ACCOUNT_ACCOUNT_H_
 
@@ -36,11 +38,13 @@
 namespace ktlog {
 
 inline constexpr size_t kMaxDevicesPerAccount = 100;
-// The most rotation records an account's key chain may hold.
+// The most key rotations an account may make in its lifetime: its key
+// chain holds every one, so that contacts can follow its authority from
+// its first record.
 inline constexpr size_t kMaxKeyChain = 100;
-inline constexpr uint8_t kAccountStateFormat = 2;
+inline constexpr uint8_t kAccountStateFormat = 3;
 // The format byte of the encoding whose records are leaf indexes only.
-inline constexpr uint8_t kAccountStateByReferenceFormat = 0x82;
+inline constexpr uint8_t kAccountStateByReferenceFormat = 0x83;
 
 struct ActiveDevice {
   std::string key;          // the device identity public key
@@ -68,30 +72,33 @@ struct ChainedRotation {
 
 struct AccountState {
   std::string account_id;
+  // The key that signed the account's first record (version 1): the root
+  // of its authority. Empty while the account does not exist.
+  std::string first_key;
   std::string account_key;  // empty while the account does not exist
   uint64_t version = 0;     // 0 while the account does not exist
   std::map<std::string, ActiveDevice> devices;  // by device id
-  // The rotations with a version above the oldest active device's record,
-  // oldest first: they link the keys that signed the devices to the
-  // current account key (docs/formats.md, "Account state").
+  // Every rotation of the account, oldest first: each is signed by the
+  // key before it (the first by first_key) and the last sets account_key
+  // (docs/formats.md, "Account state").
   std::vector<ChainedRotation> key_chain;
 
   bool exists() const { return version > 0; }
 
-  // Canonical encoding, format 2 (docs/formats.md):
-  //   u8 0x02 | u16+n account id | 32 account key | u64 version |
-  //   u16 device count | per device, sorted by id: u64 leaf index |
-  //   u16+n add-device record | u16 chain length | per rotation, oldest
-  //   first: u64 leaf index | u16+n rotate record
+  // Canonical encoding, format 3 (docs/formats.md):
+  //   u8 0x03 | u16+n account id | 32 first key | 32 account key |
+  //   u64 version | u16 device count | per device, sorted by id: u64 leaf
+  //   index | u16+n add-device record | u16 chain length | per rotation,
+  //   oldest first: u64 leaf index | u16+n rotate record
   std::string Encode() const;
   // The same with format kAccountStateByReferenceFormat and each record
   // (u16+n) left out: its leaf index says where it is stored.
   std::string EncodeByReference() const;
 
   friend bool operator==(const AccountState& a, const AccountState& b) {
-    return a.account_id == b.account_id && a.account_key == b.account_key &&
-           a.version == b.version && a.devices == b.devices &&
-           a.key_chain == b.key_chain;
+    return a.account_id == b.account_id && a.first_key == b.first_key &&
+           a.account_key == b.account_key && a.version == b.version &&
+           a.devices == b.devices && a.key_chain == b.key_chain;
   }
 };
 
@@ -119,8 +126,8 @@ absl::StatusOr<AccountState> DecodeAccountStateByReference(
 //                        the operation; remove-device of an inactive device
 //   PERMISSION_DENIED    signed by a key that is not the current account key
 //   FAILED_PRECONDITION  wrong version of an existing account (stale,
-//                        replayed or skipping ahead); a rotation that would
-//                        make the key chain longer than kMaxKeyChain;
+//                        replayed or skipping ahead); a rotation past the
+//                        account's kMaxKeyChain;
 //                        device key mismatch on removal; too many devices
 //   ALREADY_EXISTS       add-device of an already active device id
 absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,

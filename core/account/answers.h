@@ -7,6 +7,7 @@
 #define KTLOG_CORE_ACCOUNT_ANSWERS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,9 @@ struct HistoryEntryAnswer {
   uint64_t leaf_index = 0;
   std::string leaf;  // the public leaf encoding
   std::vector<Hash> inclusion_proof;
-  std::string record;  // empty in a lookup's key chain (in the state)
+  std::string record;
   std::string record_opening;
-  std::string state_opening;  // empty in a lookup's key chain
+  std::string state_opening;  // empty in a lookup's first-record anchor
 };
 
 // An account lookup (docs/index.md, "Lookups and histories"): what a
@@ -42,10 +43,10 @@ struct AccountLookupAnswer {
   std::string index_proof;    // encoded IndexProof at that position
   std::string account_state;  // AccountState encoding; empty: absent
   std::string state_opening;  // opens the state commitment; empty: absent
-  // Per rotation in the state's key chain, in order: its leaf with the
-  // inclusion proof and the record opening, which anchor the chain in the
-  // log's history.
-  std::vector<HistoryEntryAnswer> key_chain;
+  // When asked for and the account exists: its version-1 leaf with the
+  // inclusion proof, the account's first record and its opening, which
+  // anchor the state's first key (docs/index.md).
+  std::optional<HistoryEntryAnswer> first_record;
 };
 
 // One page of an account's history.

@@ -46,7 +46,13 @@ absl::Status ParseAttribute(absl::string_view a, bool* have_vrf,
                               "\" that is not a witness verifier key"));
     }
     for (const NoteVerifierKey& k : out->witnesses) {
-      if (k.ToString() == w->ToString()) return Bad("repeats a witness");
+      // By key: a cosignature does not sign the witness's name, so one key
+      // under two names would count twice toward the quorum.
+      if (k.key.bytes() == w->key.bytes()) {
+        return Bad(absl::StrCat("names the witness key of ", k.name,
+                                " twice (as ", k.name, " and ", w->name,
+                                "): a witness counts once"));
+      }
     }
     if (out->witnesses.size() == kMaxWitnesses) {
       return Bad(absl::StrCat("names more than ", kMaxWitnesses, " witnesses"));

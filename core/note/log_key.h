@@ -33,7 +33,8 @@ struct LogPublicKey {
   uint32_t quorum = 0;
 
   // Parses the string. INVALID_ARGUMENT naming the problem: a missing,
-  // unknown or repeated attribute, a key of the wrong type, a VRF key that
+  // unknown or repeated attribute, a witness key named twice (under any
+  // names), a key of the wrong type, a VRF key that
   // is no valid point (say so for a plain verifier key: a log key without
   // its VRF key cannot check lookups), a quorum without witnesses or above
   // their number, more than 32 witnesses or 8 KiB. Without quorum= the quorum

@@ -11,7 +11,6 @@ namespace {
 constexpr char kLeaf = 'r';
 constexpr char kEntry = 'e';
 constexpr char kLeafHash = 'h';
-constexpr char kRecordHash = 'd';
 constexpr char kNode = 'n';
 constexpr char kAccountState = 'a';
 constexpr char kHistory = 'v';
@@ -55,9 +54,6 @@ std::string EntryKey(uint64_t index) { return Tagged(kEntry, index); }
 std::string LeafHashKey(const Hash& leaf_hash) {
   return absl::StrCat(absl::string_view(&kLeafHash, 1), leaf_hash.view());
 }
-
-std::string ConvertingKey() { return "m/converting"; }
-std::string Format4RecordHashPrefix() { return std::string(1, kRecordHash); }
 
 std::string NodeKey(const NodeId& id) {
   std::string k(1, kNode);

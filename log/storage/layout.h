@@ -29,15 +29,15 @@ namespace layout {
 // FormatKey() as a u64. 1 was ktlog before the key layout was versioned; 2
 // had public records as leaves; 3 was the private directory with versioned
 // index nodes; 4 keeps only the latest index entries (the index is held in
-// memory, log/index_versions.h); 5 stores account states with their records
+// memory, log/index_versions.h); 5 stored account states with their records
 // by reference (AccountState::EncodeByReference), no level-0 tree nodes (a
-// leaf's hash is computed from the leaf) and no record hashes. LogStorage
-// converts a format-4 data dir to 5 when it opens it.
-inline constexpr uint64_t kDataDirFormat = 5;
+// leaf's hash is computed from the leaf) and no record hashes; 6 is 5 with
+// account states of format 3, whose key chains reach back to the account's
+// first record. Leaves commit to states, so a data dir of format 5 or older
+// cannot be converted: LogStorage refuses it.
+inline constexpr uint64_t kDataDirFormat = 6;
 
-std::string FormatKey();  // "m/format"  -> u64 format
-// "m/converting" -> the format a conversion started from, while it runs.
-std::string ConvertingKey();
+std::string FormatKey();      // "m/format"  -> u64 format
 std::string IdentityKey();    // "m/identity" -> origin "\n" log key
 std::string SizeKey();        // "m/size"     -> u64 committed tree size
 std::string CheckpointKey();  // "m/checkpoint" -> latest signed note
@@ -52,10 +52,6 @@ std::string EntryKey(uint64_t index);
 
 // 'h' | leaf hash (32) -> u64 leaf index.
 std::string LeafHashKey(const Hash& leaf_hash);
-
-// Format 4 only (removed by the conversion to 5; duplicate records are
-// found through the account's history): 'd' | record hash -> leaf index.
-std::string Format4RecordHashPrefix();
 
 // 'n' | u8 level | u64 index -> hash (32) of a complete subtree, level >= 1.
 std::string NodeKey(const NodeId& id);

@@ -40,7 +40,6 @@ TEST(LayoutTest, ParsersRejectOtherKeys) {
                               HistoryPrefix("alice"))
                    .has_value());
   EXPECT_NE(PositionKey("alice"), HistoryPrefix("alice"));
-  EXPECT_NE(LeafHashKey(Hash()).substr(0, 1), Format4RecordHashPrefix());
 }
 
 // The orders the storage relies on.

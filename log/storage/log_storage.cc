@@ -13,76 +13,6 @@
 namespace ktlog {
 namespace {
 
-// The stored entry behind leaf `index`, read straight from `db`.
-absl::StatusOr<std::optional<PrivateEntry>> EntryAt(const RocksDb& db,
-                                                    uint64_t index);
-
-// Checks that every record `state` carries inline is the one stored behind
-// the leaf it names; `corrupt` makes the error.
-absl::Status CheckInlineRecords(
-    const RocksDb& db, const AccountState& state,
-    const std::function<absl::Status(absl::string_view)>& corrupt) {
-  std::vector<std::pair<uint64_t, const std::string*>> records;
-  for (const auto& [id, d] : state.devices) {
-    records.emplace_back(d.leaf_index, &d.record);
-  }
-  for (const ChainedRotation& r : state.key_chain) {
-    records.emplace_back(r.leaf_index, &r.record);
-  }
-  for (const auto& [index, record] : records) {
-    ASSIGN_OR_RETURN(std::optional<PrivateEntry> entry, EntryAt(db, index));
-    if (!entry.has_value() || entry->record != *record) {
-      return corrupt(absl::StrCat(
-          "the state of account \"", state.account_id,
-          "\" holds a record that differs from the one stored behind leaf ",
-          index));
-    }
-  }
-  return absl::OkStatus();
-}
-
-// Rewrites a format-4 data dir as format 5: every stored account state
-// with its records by reference (each inline record checked against the
-// entry it will be read from), no leaf hashes among the tree nodes, no
-// record hashes. The format is set to 5 with a "converting" marker first
-// (so an older ktlog refuses the dir rather than misread it), states
-// already converted are skipped (an interrupted conversion resumes), and
-// the marker goes last.
-absl::Status ConvertFromFormat4(RocksDb* db, const std::string& dir) {
-  constexpr size_t kPerWrite = 10000;
-  rocksdb::WriteBatch wb;
-  wb.Put(layout::FormatKey(), layout::U64Value(layout::kDataDirFormat));
-  wb.Put(layout::ConvertingKey(), "4");
-  RETURN_IF_ERROR(db->WriteSynced(&wb));
-  wb.Clear();
-  auto corrupt = [&dir](absl::string_view why) -> absl::Status {
-    return absl::DataLossError(
-        absl::StrCat("data dir ", dir, ": converting it to format 5: ", why));
-  };
-  RETURN_IF_ERROR(db->ForEachWithPrefix(
-      layout::AllAccountStatesPrefix(),
-      [&](absl::string_view key, absl::string_view value) -> absl::Status {
-        if (!value.empty() &&
-            static_cast<uint8_t>(value[0]) == kAccountStateByReferenceFormat) {
-          return absl::OkStatus();  // converted before an interruption
-        }
-        absl::StatusOr<AccountState> state = DecodeAccountState(value);
-        if (!state.ok()) return corrupt(state.status().message());
-        RETURN_IF_ERROR(CheckInlineRecords(*db, *state, corrupt));
-        wb.Put(rocksdb::Slice(key.data(), key.size()),
-               state->EncodeByReference());
-        if (wb.Count() < kPerWrite) return absl::OkStatus();
-        absl::Status written = db->WriteSynced(&wb);
-        wb.Clear();
-        return written;
-      }));
-  // Leaf hashes (level-0 nodes) and record hashes are no longer stored.
-  wb.DeleteRange(layout::NodeKey(NodeId{0, 0}), layout::NodeKey(NodeId{1, 0}));
-  DeletePrefix(layout::Format4RecordHashPrefix(), &wb);
-  wb.Delete(layout::ConvertingKey());
-  return db->WriteSynced(&wb);
-}
-
 // Checks the data dir's format; a new, empty database gets this one's.
 absl::Status CheckFormat(RocksDb* db, const std::string& dir) {
   ASSIGN_OR_RETURN(std::optional<std::string> stored,
@@ -105,11 +35,16 @@ absl::Status CheckFormat(RocksDb* db, const std::string& dir) {
     return absl::DataLossError(
         absl::StrCat("data dir ", dir, " has a malformed format marker"));
   }
-  ASSIGN_OR_RETURN(std::optional<std::string> converting,
-                   db->Get(layout::ConvertingKey()));
-  if (*format == 4 ||
-      (*format == layout::kDataDirFormat && converting.has_value())) {
-    return ConvertFromFormat4(db, dir);
+  if (*format == 4 || *format == 5) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data dir ", dir, " is format ", *format, "; this server reads format ",
+        layout::kDataDirFormat,
+        ". Its leaves commit to account states whose key chains do not reach "
+        "back to the account's first record (docs/formats.md, account state "
+        "format 2), which clients of this version refuse, and a log cannot "
+        "rewrite what its leaves committed to. Serve it with the ktlog "
+        "version that made it, or start a new log (a new data dir and log "
+        "key) and have clients run `ktctl init` with its key"));
   }
   if (*format != layout::kDataDirFormat) {
     return absl::FailedPreconditionError(

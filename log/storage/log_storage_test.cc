@@ -32,6 +32,7 @@ StorageBatch MakeBatch(CompactRange* range, ReferenceTree* ref, int n,
   b.begin = range->size();
   AccountState state;
   state.account_id = "acct";
+  state.first_key = std::string(32, 'f');
   state.account_key = std::string(32, 'k');
   if (account_version == 1) {
     b.positions.emplace_back(
@@ -207,6 +208,28 @@ TEST(StorageTest, RefusesADataDirOfAnotherFormat) {
       << two.status();
   EXPECT_NE(two.status().message().find("new log"), std::string::npos)
       << two.status();
+  // Formats 4 and 5 hold leaves committing to account states of format 2,
+  // which no conversion can change: refused, saying why and what to do.
+  for (char old_format : {'\x04', '\x05'}) {
+    std::string dir = TempDir();
+    {
+      auto db = RocksDb::Open(dir, "data dir");
+      ASSERT_TRUE(db.ok());
+      std::string v(7, '\0');
+      v.push_back(old_format);
+      ASSERT_TRUE((*db)->PutSynced("m/format", v).ok());
+    }
+    auto refused = LogStorage::Open(dir);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(
+        refused.status().message().find(absl::StrCat(
+            "is format ", int{old_format}, "; this server reads format 6")),
+        std::string::npos)
+        << refused.status();
+    EXPECT_NE(refused.status().message().find("start a new log"),
+              std::string::npos)
+        << refused.status();
+  }
   std::string future_dir = TempDir();
   {
     auto db = RocksDb::Open(future_dir, "data dir");

@@ -372,10 +372,11 @@ def decode_leaf(data):
     return leaf
 
 
-def encode_state(account_id, account_key, version, devices, chain):
-    """devices: [(device_id, leaf_index, record bytes)], chain: [(leaf_index,
-    record bytes)]."""
-    out = b"\x02" + u16(account_id) + account_key + struct.pack(">QH", version, len(devices))
+def encode_state(account_id, first_key, account_key, version, devices, chain):
+    """Account state, format 3. devices: [(device_id, leaf_index, record
+    bytes)], chain: [(leaf_index, record bytes)]."""
+    out = b"\x03" + u16(account_id) + first_key + account_key + \
+        struct.pack(">QH", version, len(devices))
     for _, leaf_index, rec in sorted(devices):
         out += struct.pack(">Q", leaf_index) + u16(rec)
     out += struct.pack(">H", len(chain))
@@ -385,9 +386,11 @@ def encode_state(account_id, account_key, version, devices, chain):
 
 
 def decode_state(data):
+    """Account state, format 3 (docs/formats.md), strictly."""
     r = Reader(data)
-    assert r.u8() == 2, "state format"
-    st = dict(account_id=r.var16(), account_key=r.take(32), version=r.u64())
+    assert r.u8() == 3, "state format"
+    st = dict(account_id=r.var16(), first_key=r.take(32), account_key=r.take(32),
+              version=r.u64())
     n = r.u16()
     assert n <= 100
     st["devices"] = [(r.u64(), decode_record(r.var16())) for _ in range(n)]
@@ -398,34 +401,34 @@ def decode_state(data):
     return st
 
 
-def check_state_as_contact(data, account_id):
+def check_state_as_contact(data, account_id, first_key):
     """What a contact checks in a looked-up state (docs/formats.md, Account
-    state): every device authorised by the key in force at its version, the
-    key chain linking those keys to the current account key."""
+    state, format 3; docs/index.md, Lookups and histories): the state's first
+    key is first_key (the signer of the account's first record, from the
+    first-record anchor); the key chain starts from it, each rotation signed
+    by the key the one before set, and ends at the current account key; every
+    device authorised by the key in force at its version."""
     st = decode_state(data)
     assert st["account_id"] == account_id
+    assert st["first_key"] == first_key, "the first key is not the first record's signer"
     ids = [rec["device_id"] for _, rec in st["devices"]]
     assert ids == sorted(ids) and len(set(ids)) == len(ids), "devices not sorted/unique"
     for _, rec in st["devices"]:
         assert rec["op"] == ADD and rec["account_id"] == account_id
         assert rec["version"] <= st["version"]
     chain = [rec for _, rec in st["chain"]]
-    for i, rec in enumerate(chain):
+    key, previous = st["first_key"], 0
+    for rec in chain:  # decode_record verified each signature by rec["account_key"]
         assert rec["op"] == ROTATE and rec["account_id"] == account_id
-        assert rec["version"] <= st["version"]
-        if i:
-            assert rec["version"] > chain[i - 1]["version"]
-            assert rec["account_key"] == chain[i - 1]["key"], "broken key chain"
-    if chain:
-        assert chain[-1]["key"] == st["account_key"], "chain ends at another key"
-        assert st["devices"], "a key chain without devices"
-        oldest = min(rec["version"] for _, rec in st["devices"])
-        assert chain[0]["version"] > oldest, "chain has an untrimmed rotation"
+        assert previous < rec["version"] <= st["version"], "chain not oldest first"
+        assert rec["account_key"] == key, "broken key chain"
+        key, previous = rec["key"], rec["version"]
+    # With no rotation the account key is the first key.
+    assert key == st["account_key"], "chain ends at another key"
 
     def key_at(version):
-        if not chain:
-            return st["account_key"]
-        k = chain[0]["account_key"]
+        """The key set by the last rotation below version, else the first key."""
+        k = st["first_key"]
         for rec in chain:
             if rec["version"] < version:
                 k = rec["key"]
@@ -437,11 +440,34 @@ def check_state_as_contact(data, account_id):
     return st
 
 
+def check_first_record(anchor, account_id, position, size, root):
+    """The first-record anchor of a lookup (AccountLookup.first_record,
+    docs/index.md "Lookups and histories"): the account's version-1 leaf is
+    in the tree of size (root), at the account's position, with version 1;
+    its record commitment opens to the record, a signed add-device of this
+    account with version 1; no state opening. anchor has the HistoryEntry
+    fields. Returns the key that signed that record: the state's first key."""
+    proof = [bytes(h) for h in anchor.inclusion_proof]
+    assert root_from_inclusion(anchor.leaf_index, size, leaf_hash(anchor.leaf),
+                               proof) == root, "first record not in the tree"
+    leaf = decode_leaf(anchor.leaf)
+    assert leaf["position"] == position, "first record of another position"
+    assert leaf["version"] == 1, "first record with version %d" % leaf["version"]
+    assert commitment(anchor.record_opening, 1, account_id, 1, anchor.record) == \
+        leaf["record_commitment"], "first record does not open the leaf's commitment"
+    assert not anchor.state_opening, "first record with a state opening"
+    rec = decode_record(anchor.record)  # strict, and verifies the signature
+    assert rec["op"] == ADD and rec["account_id"] == account_id and rec["version"] == 1, \
+        "first record is not the account's version-1 add-device"
+    return rec["account_key"]
+
+
 class Account:
     """The account rules (docs/protocol.md), replayed independently."""
 
     def __init__(self, account_id):
         self.account_id = account_id
+        self.first_key = None  # the key that signed the version-1 record
         self.key = None
         self.version = 0
         self.devices = {}    # device id -> (leaf index, decoded record)
@@ -451,7 +477,7 @@ class Account:
         assert rec["account_id"] == self.account_id
         if self.version == 0:
             assert rec["op"] == ADD and rec["version"] == 1, "NOT_FOUND"
-            self.key = rec["account_key"]
+            self.key = self.first_key = rec["account_key"]
         else:
             assert rec["account_key"] == self.key, "PERMISSION_DENIED"
             assert rec["version"] == self.version + 1, "FAILED_PRECONDITION"
@@ -464,22 +490,21 @@ class Account:
             assert self.devices[rec["device_id"]][1]["key"] == rec["key"]
             del self.devices[rec["device_id"]]
         else:
-            # "A rotation that would make [the key chain] longer than 100
-            # records is refused" (docs/formats.md).
-            assert not self.devices or len(self.chain()) < 100, "key chain full"
+            # "An account makes at most 100 rotations in its lifetime; a
+            # 101st is refused" (docs/formats.md).
+            assert len(self.rotations) < 100, "FAILED_PRECONDITION"
             self.rotations.append((leaf_index, rec))
             self.key = rec["key"]
         self.version = rec["version"]
 
     def chain(self):
-        if not self.devices:
-            return []
-        oldest = min(rec["version"] for _, rec in self.devices.values())
-        return [(i, rec) for i, rec in self.rotations if rec["version"] > oldest]
+        """The key chain: "every rotation the account ever made, oldest
+        first; it is never shortened" (docs/formats.md)."""
+        return list(self.rotations)
 
     def state(self):
         return encode_state(
-            self.account_id, self.key, self.version,
+            self.account_id, self.first_key, self.key, self.version,
             [(d, i, rec["bytes"]) for d, (i, rec) in self.devices.items()],
             [(i, rec["bytes"]) for i, rec in self.chain()])
 
@@ -516,8 +541,10 @@ PLAN = [
     (0, ROTATE, None), (1, ROTATE, None), (2, ADD, "device-2-c"),
     (0, ADD, "device-0-b"),  # re-added under the new account key
     (1, ADD, "device-1-d"), (2, ADD, "device-2-d"),
-    (1, REMOVE, "device-1-a"), (1, REMOVE, "device-1-b"),  # trims 1's chain
-    (0, REMOVE, "device-0-a"), (0, REMOVE, "device-0-c"),  # empties 0's chain
+    # Format 2 trimmed 1's chain here and emptied 0's; format 3 keeps every
+    # rotation, so the chain still leads from the first key.
+    (1, REMOVE, "device-1-a"), (1, REMOVE, "device-1-b"),
+    (0, REMOVE, "device-0-a"), (0, REMOVE, "device-0-c"),
     (0, ROTATE, None), (2, ADD, "device-2-e"), (1, ADD, "device-1-e"),
 ]
 RPC = {ADD: "AddDevice", REMOVE: "RemoveDevice", ROTATE: "RotateAccountKey"}
@@ -642,9 +669,11 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
     except grpc.RpcError as e:  # documented: UNAVAILABLE before the first
         assert e.code() == C.UNAVAILABLE, e.code()
     for n in names + [nobody, lim]:
-        look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(account_id=n, tree_size=0))
+        look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
+            account_id=n, tree_size=0, with_first_record=True))
         assert look.tree_size == 0 and not look.HasField("checkpoint")
         assert not look.account_state and not look.state_opening
+        assert not look.HasField("first_record"), "a first record of an absent account"
         positions[n] = position_of(n, look.vrf_proof)
         assert index_proof_verifies(EMPTY, positions[n], None, look.index_proof)
     assert len(set(positions.values())) == len(positions)
@@ -772,12 +801,25 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
     replay_states(size)
 
     # --- lookups ----------------------------------------------------------------------
-    def check_lookup(n, c, look=None):
+    known_first_key = {}  # account id -> first key verified with an anchor
+
+    def refused(fn, *args):
+        try:
+            fn(*args)
+        except AssertionError:
+            return True
+        return False
+
+    def check_lookup(n, c, look=None, with_first_record=True):
         """A lookup of account n at checkpoint c, checked as a contact does,
-        and compared with the independent replay."""
+        and compared with the independent replay. With with_first_record the
+        answer must carry the first-record anchor, which fixes the first key;
+        without, it must not, and the first key is the one remembered from an
+        earlier anchor (docs/index.md: "checked once per account and
+        remembered")."""
         if look is None:
             look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
-                account_id=n, tree_size=c["size"]))
+                account_id=n, tree_size=c["size"], with_first_record=with_first_record))
             assert not look.HasField("checkpoint")
         s = c["size"]
         assert look.tree_size == s
@@ -785,21 +827,39 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
         assert pos == positions[n]
         if states_at[n, s] is None:
             assert not look.account_state and not look.state_opening
+            assert not look.HasField("first_record"), "a first record of an absent account"
             assert index_proof_verifies(c["index_root"], pos, None, look.index_proof), \
                 "absence of %r at %d" % (n, s)
             return None
-        st = check_state_as_contact(look.account_state, n)
-        # Each chained rotation is anchored: its leaf (in the tree of size s,
-        # at the account's position, with its version) commits to it.
-        assert len(look.key_chain) == len(st["chain"]), "unanchored key chain"
-        for (li, rec), a in zip(st["chain"], look.key_chain):
-            assert a.leaf_index == li and not a.record and not a.state_opening
-            assert root_from_inclusion(li, s, leaf_hash(a.leaf),
-                                       list(a.inclusion_proof)) == c["root"]
-            leaf = decode_leaf(a.leaf)
-            assert leaf["position"] == pos and leaf["version"] == rec["version"]
-            assert commitment(a.record_opening, 1, n, rec["version"],
-                              records[li]) == leaf["record_commitment"]
+        if with_first_record:
+            assert look.HasField("first_record"), "no first-record anchor"
+            fr = look.first_record
+            first_key = check_first_record(fr, n, pos, s, c["root"])
+            # It is the account's own first record, exactly as we wrote it.
+            first = owner.index(n)
+            assert fr.leaf_index == first and fr.leaf == leaves[first]
+            assert fr.record == records[first], "the first record was re-encoded"
+            assert first_key == raw_pub(account_keys[n][0])
+            assert known_first_key.setdefault(n, first_key) == first_key, \
+                "another first key than at the last anchor"
+            # Tampering: another opening, another leaf or another account
+            # do not verify. (The inclusion proof does not bind the size:
+            # the size and root are the checkpoint's, never the answer's.)
+            bad = ktlog_pb2.HistoryEntry()
+            bad.CopyFrom(fr)
+            bad.record_opening = bytes(16)
+            assert refused(check_first_record, bad, n, pos, s, c["root"])
+            if first + 1 < s:
+                bad.CopyFrom(fr)
+                bad.leaf_index, bad.leaf = first + 1, leaves[first + 1]
+                assert refused(check_first_record, bad, n, pos, s, c["root"])
+            assert refused(check_first_record, fr, nobody, pos, s, c["root"])
+        else:
+            assert not look.HasField("first_record"), "a first record not asked for"
+            first_key = known_first_key[n]
+        st = check_state_as_contact(look.account_state, n, first_key)
+        # A contact whose anchor gave another key refuses the state.
+        assert refused(check_state_as_contact, look.account_state, n, sha256(b"other"))
         assert look.account_state == states_at[n, s], \
             "%r at size %d: state %s, the replay gives %s" % (
                 n, s, look.account_state.hex(), states_at[n, s].hex())
@@ -826,13 +886,20 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
     for s, c in sizes:
         for n in names + [nobody]:
             check_lookup(n, c)
+    # Later lookups without the anchor: checked against the remembered key.
+    for n in names + [nobody]:
+        check_lookup(n, final, with_first_record=False)
     for n in names:  # the keys left in the state are the ones we left active
         st = decode_state(states_at[n, size])
         assert {(rec["device_id"], rec["key"]) for _, rec in st["devices"]} == \
             {(d, k) for (b, d), k in device_keys.items() if b == n}
+        assert st["first_key"] == raw_pub(account_keys[n][0])
         assert st["account_key"] == raw_pub(account_keys[n][-1])
+        # The chain is every rotation, each setting the next key we made.
+        assert [rec["key"] for _, rec in st["chain"]] == \
+            [raw_pub(k) for k in account_keys[n][1:]]
     chains = [len(decode_state(states_at[n, size])["chain"]) for n in names]
-    assert chains == [1, 1, 0], chains
+    assert chains == [2, 2, 1], chains
     look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(account_id=nobody, tree_size=size))
     bad_vrf = bytearray(look.vrf_proof)
     bad_vrf[40] ^= 1
@@ -953,7 +1020,8 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
     assert look.tree_size == 0 and not look.account_state and not look.state_opening
     assert not look.HasField("checkpoint")
     assert index_proof_verifies(EMPTY, position_of(n0, look.vrf_proof), None, look.index_proof)
-    latest = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(account_id=n0))
+    latest = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
+        account_id=n0, with_first_record=True))
     assert latest.HasField("checkpoint")
     public.append(latest.checkpoint.SerializeToString())
     assert add_checkpoint(open_checkpoint(latest.checkpoint.note, origin, pub))["size"] == size
@@ -1009,7 +1077,7 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
     del device_keys[lim, b"device-100"]
     for i in range(100):
         write(ROTATE, signed(lim, ROTATE), wait=(i == 99))
-    # The 101st rotation since the oldest device would make the chain 101 long.
+    # An account makes at most 100 rotations in its lifetime.
     write_error(C.FAILED_PRECONDITION, ROTATE, signed(lim, ROTATE))
     account_keys[lim].pop()
     secrets.extend(raw_pub(k) for k in account_keys[lim])
@@ -1025,6 +1093,24 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
     assert check_history(lim, big) == 2
     assert check_history(lim, big, from_version=150) == 1
     check_proofs(all_sizes, [big["size"]])
+    # The limit is over the account's life: with every device removed, a
+    # 101st rotation is still refused (format 2 only counted rotations since
+    # the oldest active device, none without devices), and the state keeps
+    # all 100 rotations.
+    for i in range(100):
+        write(REMOVE, signed(lim, REMOVE, b"device-%03d" % i), wait=(i == 99))
+    write_error(C.FAILED_PRECONDITION, ROTATE, signed(lim, ROTATE))
+    account_keys[lim].pop()
+    bare = add_checkpoint(get_checkpoint())
+    assert bare["size"] == len(records) == big["size"] + 100
+    sync_leaves(bare["size"])
+    replay_states(bare["size"])
+    sizes = sorted({c["size"]: c for c in checkpoints}.items())
+    st = check_lookup(lim, bare)
+    assert not st["devices"] and len(st["chain"]) == 100
+    assert st["account_key"] == raw_pub(account_keys[lim][-1])
+    check_lookup(lim, bare, with_first_record=False)
+    assert check_history(lim, bare) == 3
 
     # --- privacy: the public read API reveals no id or key ----------------------------
     blob = b"\n--\n".join(public)
