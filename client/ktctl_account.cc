@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/ktctl_framework.h"
+#include "core/account/registration.h"
 #include "core/crypto/crypto.h"
 #include "core/note/log_key.h"
 #include "core/util/bytes.h"
@@ -189,7 +190,10 @@ class InitCommand : public Command {
                   "else sees"
                 : absl::StrCat("; checkpoints must be cosigned by ", key.quorum,
                                " of ", key.witnesses.size(), " witness(es)"),
-            "\nnext: ktctl register"),
+            "\naccount key: ", HexEncode(account_key.public_key().bytes()),
+            "\nnext: ktctl register (a log that controls sign-up needs a "
+            "credential for your account id and this account key from its "
+            "registration service: ktctl register --credential_file=FILE)"),
         {{"account_id", account_},
          {"device_id", device_},
          {"state", dir},
@@ -241,29 +245,34 @@ class RegisterCommand : public Command {
     return "publish this device in the log";
   }
   const char* usage() const override {
-    return "usage: ktctl register [--credential=CREDENTIAL]\n\n"
+    return "usage: ktctl register [--credential_file=FILE|-]\n\n"
            "Publishes this device's key in the log (the first record creates "
            "the\naccount and its key), then verifies the checkpoint and the "
            "account's\nhistory up to and including the new record. A log "
            "that controls who\nmay create accounts needs the registration "
            "credential its operator's\nregistration service issued for your "
-           "account id.";
+           "account id and account key (as\n`ktctl init` printed it), read "
+           "from FILE or, with -, standard input\n(never the command line, "
+           "where every user of the machine can see it).";
   }
   void AddFlags(FlagSet* f) override {
-    f->String("credential", &credential_,
-              "the registration credential for your account id (64 hex "
-              "characters), if the log requires one");
+    f->String("credential_file", &credential_file_,
+              "a file holding the registration credential (- for standard "
+              "input), if the log requires one");
+    f->String("credential", &credential_flag_,
+              "refused: a credential on the command line is visible to every "
+              "user of the machine; use --credential_file");
   }
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
     if (!args.empty()) return UsageError("register takes no arguments");
-    credential_ = absl::AsciiStrToLower(credential_);
-    if (!credential_.empty() &&
-        (credential_.size() != 64 || !HexDecode(credential_).ok())) {
+    if (!credential_flag_.empty()) {
       return UsageError(
-          "--credential must be the 64 hex characters the registration "
-          "service issued");
+          "--credential would show the credential to every user of this "
+          "machine (ps); put it in a file (--credential_file=FILE) or pipe "
+          "it in (--credential_file=-)");
     }
+    ASSIGN_OR_RETURN(std::string credential, ReadCredential());
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
     ASSIGN_OR_RETURN(Ed25519PrivateKey device_key,
                      ReadPrivateKeyFile(ctx.Path(kDeviceKey)));
@@ -275,7 +284,7 @@ class RegisterCommand : public Command {
     ASSIGN_OR_RETURN(
         OwnWrite w,
         AppendOwnRecord(ctx, r, account_key,
-                        s->own_state.version == 0 ? credential_ : ""));
+                        s->own_state.version == 0 ? credential : ""));
     s->approved_devices[r.device_id] = r.key;
     return Written(
         absl::StrCat("registered device ", r.device_id, " of ", s->account_id,
@@ -285,7 +294,29 @@ class RegisterCommand : public Command {
   }
 
  private:
-  std::string credential_;
+  // The credential from --credential_file, or "" without one.
+  absl::StatusOr<std::string> ReadCredential() const {
+    if (credential_file_.empty()) return std::string();
+    std::string text;
+    if (credential_file_ == "-") {
+      std::getline(std::cin, text);
+    } else {
+      absl::StatusOr<std::string> read =
+          ReadFileBounded(credential_file_, 1024);
+      if (!read.ok()) return read.status();
+      text = *std::move(read);
+    }
+    std::string credential(absl::StripAsciiWhitespace(text));
+    if (credential.empty() || credential.size() > kRegistrationCredentialSize) {
+      return UsageError(absl::StrCat(
+          "the credential in ", credential_file_,
+          " is empty or too long: it is one line of at most ",
+          kRegistrationCredentialSize, " characters (v2.<expiry>.<64 hex>)"));
+    }
+    return credential;
+  }
+
+  std::string credential_file_, credential_flag_;
 };
 
 std::string DeviceKeyPath(Context& ctx, const std::string& device_id) {

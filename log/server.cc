@@ -24,7 +24,9 @@
 namespace ktlog {
 namespace {
 
-constexpr int kMaxRequestBytes = 64 * 1024;
+// 100 records of the largest size, each with the longest credential, fit
+// (about 66 KB).
+constexpr int kMaxRequestBytes = 80 * 1024;
 constexpr int kMaxIdleThreads = 256;
 
 // gRPC only says "failed to bind"; for a numeric IPv4 host:port, find out

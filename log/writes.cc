@@ -27,11 +27,12 @@ absl::StatusOr<DeviceRecord> LogWrites::Check(
         absl::StrCat("this call takes ", OperationName(*expected),
                      " records, not ", OperationName(record->operation)));
   }
+  uint64_t now = clock_->NowMillis();
   if (registration_.has_value() && record->account_version == 1) {
-    RETURN_IF_ERROR(registration_->Check(record->account_id, credential));
+    RETURN_IF_ERROR(registration_->Check(
+        record->account_id, record->account_key, credential, now / 1000));
   }
   RETURN_IF_ERROR(record->VerifySignature());
-  uint64_t now = clock_->NowMillis();
   uint64_t skew = absl::ToInt64Milliseconds(max_record_skew_);
   uint64_t ts = record->timestamp_ms;
   if (ts > now + skew || ts + skew < now) {

@@ -76,8 +76,9 @@ class LogWrites {
   // INVALID_ARGUMENT for an empty or malformed record, another operation, a
   // signature that does not verify; for a first record (version 1) on a log
   // that requires registration, UNAUTHENTICATED without
-  // `registration_credential` and PERMISSION_DENIED for one that is not the
-  // account id's (checked before anything else is spent on it);
+  // `registration_credential` and PERMISSION_DENIED for one that is not for
+  // the record's account id and account key, or expired (checked before
+  // anything else is spent on it);
   // FAILED_PRECONDITION for a timestamp
   // outside the skew; the WriteQueue's errors (account rules, duplicates,
   // back-pressure, shutdown); DEADLINE_EXCEEDED if no checkpoint covered

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/util/bytes.h"
 #include "core/util/file_util.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/security/credentials.h"
@@ -20,7 +21,10 @@ constexpr size_t kMaxPemSize = 1 << 20;
 absl::StatusOr<std::string> ReadPem(const std::string& path,
                                     absl::string_view kind,
                                     absl::string_view flag) {
-  absl::StatusOr<std::string> pem = ReadFileBounded(path, kMaxPemSize);
+  // A private key is a secret file (mode 0600); certificates are public.
+  absl::StatusOr<std::string> pem = kind == "PRIVATE KEY"
+                                        ? ReadSecretFile(path, kMaxPemSize)
+                                        : ReadFileBounded(path, kMaxPemSize);
   if (!pem.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--", flag, ": cannot read ", path, ": ", pem.status().message()));
@@ -46,7 +50,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
   if (!key.ok()) return key.status();
   grpc::SslServerCredentialsOptions options;
   options.pem_key_cert_pairs.push_back({*key, *cert});
-  return grpc::SslServerCredentials(options);
+  WipeSecret(&*key);
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::SslServerCredentials(options);
+  WipeSecret(&options.pem_key_cert_pairs[0].private_key);
+  return credentials;
 }
 
 void ClientTls::AddFlags(FlagSet* flags) {

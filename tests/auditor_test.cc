@@ -254,6 +254,74 @@ TEST(AuditorTest, ClientsRequiringCosignaturesTrustOnlyCosignedCheckpoints) {
   EXPECT_FALSE(client.UpdateCheckpoint().ok());
 }
 
+// Regression (issue 20, 1; issue 27, 3): one witness counts once, however
+// it is named. The log refuses a request naming its key twice; a client
+// whose policy lists one key under two names (a state from before the
+// policy was checked) counts one cosignature, even when a front relabels
+// the cosignature line to look like two.
+TEST(AuditorTest, AWitnessCountsOnceUnderAnyName) {
+  Witnessed w = StartWitnessedLog();
+  TestAccount a("a");
+  w.env->Append(a.Add("x"));
+  auto auditor = OpenAuditor(w, NewTempDir("auditor"));
+  ASSERT_TRUE(auditor->RunOnce().ok());
+  NoteVerifierKey w1 = w.witness->verifier_key();
+  NoteVerifierKey alias = w1;
+  alias.name = "alias.example/w";
+  alias.key_id = NoteKeyId(alias.name, alias.type, alias.key.bytes());
+  EXPECT_EQ(w.env->client()
+                ->GetCheckpoint(2, {w1.ToString(), w1.ToString()})
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+
+  // A front that serves the one-witness note with the cosignature copied
+  // under the alias.
+  struct Front : LogSource {
+    LogClient* real;
+    NoteVerifierKey w1, alias;
+    absl::StatusOr<std::string> GetCheckpoint(
+        uint32_t, const std::vector<std::string>&) override {
+      ASSIGN_OR_RETURN(std::string note,
+                       real->GetCheckpoint(1, {w1.ToString()}));
+      ASSIGN_OR_RETURN(Note n, ParseNote(note));
+      NoteSignature copy = *FindSignature(n, w1);
+      copy.name = alias.name;
+      copy.key_id = alias.key_id;
+      n.signatures.push_back(copy);
+      return n.ToString();
+    }
+    absl::StatusOr<std::vector<Hash>> GetConsistencyProof(uint64_t a,
+                                                          uint64_t b) override {
+      return real->GetConsistencyProof(a, b);
+    }
+    absl::StatusOr<AccountLookupAnswer> LookupAccount(const std::string& id,
+                                                      uint64_t size,
+                                                      bool first) override {
+      return real->LookupAccount(id, size, first);
+    }
+    absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
+        const std::string& id, uint64_t from, uint64_t size) override {
+      return real->GetAccountHistory(id, from, size);
+    }
+  } front;
+  front.real = w.env->client();
+  front.w1 = w1;
+  front.alias = alias;
+  ClientState state;
+  state.log_key = w.env->log_key().ToString();
+  state.policy.witnesses = {w1.ToString(), alias.ToString()};
+  state.policy.witness_quorum = 2;
+  EXPECT_EQ(CheckWitnessPolicy(state.policy).code(),
+            StatusCode::kInvalidArgument);
+  ClientVerifier client(&state, &front, RealClock::Get());
+  EXPECT_EQ(client.UpdateCheckpoint().status().code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_EQ(client.raised().size(), 1u);
+  EXPECT_EQ(client.raised()[0].type, AlertType::kMissingCosignatures);
+  EXPECT_TRUE(state.trusted_checkpoint.empty());
+}
+
 // A log with two witnesses, and an auditor for each.
 struct TwoWitnesses {
   std::unique_ptr<NoteSigner> w1, w2;

@@ -13,6 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/util/bytes.h"
+#include "core/util/file_util.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/process_env.h"
@@ -86,6 +88,7 @@ TEST(ServerStartupTest, ErrorsAreOneClearLine) {
                               "--key_file=" + k.dir + "/missing.key"}),
                   1, "does not exist");
   std::ofstream(k.dir + "/not-a-key") << "hello\n";
+  chmod((k.dir + "/not-a-key").c_str(), 0600);
   expect_one_line(RunProgram({kServer, "--plaintext", "--data_dir=" + data,
                               "--key_file=" + k.dir + "/not-a-key"}),
                   1, "is not a ktlog key file");
@@ -142,6 +145,66 @@ TEST(ServerStartupTest, ErrorsAreOneClearLine) {
 }
 
 nlohmann::json Json(const RunResult& r) { return JsonOf(r); }
+
+// A copy of the committed test TLS key in `dir`, mode 0600 (a checkout does
+// not keep the mode, and a secret file must be its owner's only).
+std::string OwnersCopy(const std::string& file, const std::string& dir) {
+  absl::StatusOr<std::string> text = ReadFileBounded(file, 1 << 20);
+  EXPECT_TRUE(text.ok()) << text.status();
+  std::string path = dir + "/" + file.substr(file.rfind('/') + 1);
+  EXPECT_TRUE(WriteFileAtomically(path, text.value_or(""), 0600).ok());
+  return path;
+}
+
+// Issue 20, 2: one rule for every secret file: accessible by its owner
+// only. The log key, a witness key, the TLS key and a user's account key
+// are each refused with the file, its mode and the fix.
+TEST(SecretFilesTest, EveryKeyFileIsItsOwnersOnly) {
+  Keyed k = MakeKey();
+  auto expect_refused = [](const RunResult& r, const std::string& file,
+                           const std::string& mode) {
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(
+        r.out.find(file + " is a secret key file but its mode is " + mode),
+        std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("chmod 600 " + file), std::string::npos) << r.out;
+  };
+  chmod(k.key_file.c_str(), 0644);
+  expect_refused(
+      RunProgram({kServer, "--plaintext", "--data_dir=" + k.dir + "/data",
+                  "--key_file=" + k.key_file, "--listen=127.0.0.1:0"}),
+      k.key_file, "0644");
+  chmod(k.key_file.c_str(), 0600);
+  const std::string tls = "tests/testdata/tls";
+  std::string tls_key = OwnersCopy(tls + "/server.key", k.dir);
+  chmod(tls_key.c_str(), 0640);
+  expect_refused(
+      RunProgram({kServer, "--data_dir=" + k.dir + "/data",
+                  "--key_file=" + k.key_file, "--listen=127.0.0.1:0",
+                  "--tls_cert=" + tls + "/server.pem", "--tls_key=" + tls_key}),
+      tls_key, "0640");
+  std::string witness = k.dir + "/witness.key";
+  ASSERT_EQ(RunProgram({kKeygen, "--name=w.example", "--type=witness",
+                        "--out=" + witness})
+                .exit_code,
+            0);
+  chmod(witness.c_str(), 0604);
+  expect_refused(
+      RunProgram({"auditor/ktlog-auditor", "--plaintext", "--log=127.0.0.1:1",
+                  "--log_key=" + k.log_key, "--key_file=" + witness,
+                  "--state_dir=" + k.dir + "/w"}),
+      witness, "0604");
+  std::string state = k.dir + "/alice";
+  ASSERT_EQ(Ktctl(state, "127.0.0.1:1",
+                  {"init", "--account=alice@example.com", "--device=phone",
+                   "--log_key=" + k.log_key, "--allow_no_witnesses"})
+                .exit_code,
+            0);
+  chmod((state + "/account.key").c_str(), 0644);
+  expect_refused(Ktctl(state, "127.0.0.1:1", {"code", "public"}),
+                 state + "/account.key", "0644");
+}
 
 // The Quick start story through real processes: keygen, server, ktctl;
 // SIGUSR1 backup; graceful SIGTERM; restart.
@@ -274,19 +337,28 @@ TEST(EndToEndTest, KtctlAgainstARealServer) {
 }
 
 // Who may create an account (issue 12): with --registration_key, an
-// account's first record needs the credential for its id; a missing one is
-// UNAUTHENTICATED, a wrong one PERMISSION_DENIED, and neither changes the
-// log. Later records need none.
+// account's first record needs the credential for its id and its account
+// key (issue 27, 8); a missing one is UNAUTHENTICATED, a wrong one
+// PERMISSION_DENIED, and neither changes the log. Later records need none.
+// The credential never goes on a command line: ktctl reads it from a file
+// or standard input.
 TEST(RegistrationTest, OnlyACredentialCreatesAnAccount) {
   Keyed k = MakeKey();
   std::string reg = k.dir + "/registration.key";
   RunResult made = RunProgram({kKeygen, "--type=registration", "--out=" + reg});
   ASSERT_EQ(made.exit_code, 0) << made.out;
-  auto credential = [&](const std::string& account) {
+  auto credential = [&](const std::string& account, const std::string& key,
+                        const std::string& valid_for = "1h") {
     RunResult r = RunProgram({kAdmin, "credential", "--registration_key=" + reg,
-                              "--account=" + account});
+                              "--account=" + account, "--account_key=" + key,
+                              "--valid_for=" + valid_for});
     EXPECT_EQ(r.exit_code, 0) << r.out;
     return Trim(r.out);
+  };
+  auto in_file = [&](const std::string& name, const std::string& text) {
+    std::string path = k.dir + "/" + name;
+    EXPECT_TRUE(WriteFileAtomically(path, text + "\n", 0600).ok());
+    return path;
   };
   auto s = ServerProcess::Start({"--data_dir=" + k.dir + "/data",
                                  "--key_file=" + k.key_file,
@@ -295,17 +367,19 @@ TEST(RegistrationTest, OnlyACredentialCreatesAnAccount) {
   auto client = LogClient::Create(s->address());
   TestAccount squatter("alice@example.com");
   DeviceRecord first = squatter.Add("phone", /*advance=*/false);
+  std::string squatter_key = HexEncode(squatter.key().public_key().bytes());
   absl::Status missing =
       client->Write(first.operation, first.Encode(), false).status();
   EXPECT_EQ(missing.code(), absl::StatusCode::kUnauthenticated) << missing;
-  absl::Status wrong = client
-                           ->Write(first.operation, first.Encode(), false,
-                                   credential("mallory@example.com"))
-                           .status();
+  absl::Status wrong =
+      client
+          ->Write(first.operation, first.Encode(), false,
+                  credential("mallory@example.com", squatter_key))
+          .status();
   EXPECT_EQ(wrong.code(), absl::StatusCode::kPermissionDenied) << wrong;
   absl::Status garbage =
       client
-          ->Write(first.operation, first.Encode(), false, std::string(65, 'a'))
+          ->Write(first.operation, first.Encode(), false, std::string(89, 'a'))
           .status();
   EXPECT_EQ(garbage.code(), absl::StatusCode::kInvalidArgument) << garbage;
   auto note = client->GetCheckpoint(0);
@@ -316,31 +390,51 @@ TEST(RegistrationTest, OnlyACredentialCreatesAnAccount) {
   auto ktctl = [&](std::vector<std::string> args) {
     return Ktctl(k.dir + "/alice", s->address(), args);
   };
-  ASSERT_EQ(ktctl({"init", "--account=alice@example.com", "--device=phone",
-                   "--log_key=" + k.log_key, "--allow_no_witnesses"})
-                .exit_code,
-            0);
+  RunResult init =
+      ktctl({"init", "--account=alice@example.com", "--device=phone",
+             "--log_key=" + k.log_key, "--allow_no_witnesses"});
+  ASSERT_EQ(init.exit_code, 0) << init.out;
+  std::string alice_key = Json(init)["account_key"];
   RunResult r = ktctl({"register"});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("registration credential"), std::string::npos) << r.out;
-  r = ktctl({"register", "--credential=" + credential("bob@example.com")});
+  // Someone who saw Alice's credential cannot use it with a key of theirs.
+  std::string alices = credential("alice@example.com", alice_key);
+  absl::Status stolen =
+      client->Write(first.operation, first.Encode(), false, alices).status();
+  EXPECT_EQ(stolen.code(), absl::StatusCode::kPermissionDenied) << stolen;
+  // On the command line, the credential is refused outright (exit 2).
+  r = ktctl({"register", "--credential=" + alices});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("--credential_file"), std::string::npos) << r.out;
+  r = ktctl({"register", "--credential_file=" +
+                             in_file("bob.cred", credential("bob@example.com",
+                                                            alice_key))});
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_NE(r.out.find("not valid for this account id"), std::string::npos)
+  EXPECT_NE(r.out.find("not valid for this account id and account key"),
+            std::string::npos)
       << r.out;
-  r = ktctl({"register", "--credential=" + credential("alice@example.com")});
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(Json(r)["leaf_index"], 0) << "the refused attempts left no trace";
+  // Alice's own credential, piped in (expiry is tested in
+  // core/account/registration_test.cc).
+  RunResult piped = RunProgram(
+      {kKtctlBinary, "--state=" + k.dir + "/alice", "--server=" + s->address(),
+       "--plaintext", "--json", "register", "--credential_file=-"},
+      alices + "\n");
+  ASSERT_EQ(piped.exit_code, 0) << piped.out;
+  EXPECT_EQ(Json(piped)["leaf_index"], 0)
+      << "the refused attempts left no trace";
   r = ktctl({"device", "add", "laptop"});
   EXPECT_EQ(r.exit_code, 0) << r.out;
   // A key file others can read is refused at start.
   EXPECT_EQ(s->Stop(), 0);
-  chmod(reg.c_str(), 0644);
+  chmod(reg.c_str(), 0640);
   RunResult refused =
       RunProgram({kServer, "--plaintext", "--data_dir=" + k.dir + "/data",
                   "--key_file=" + k.key_file, "--listen=127.0.0.1:0",
                   "--registration_key=" + reg});
   EXPECT_EQ(refused.exit_code, 1) << refused.out;
-  EXPECT_NE(refused.out.find("readable by others"), std::string::npos)
+  EXPECT_NE(refused.out.find("mode is 0640"), std::string::npos) << refused.out;
+  EXPECT_NE(refused.out.find("chmod 600 " + reg), std::string::npos)
       << refused.out;
 }
 
@@ -404,7 +498,8 @@ TEST(TlsTest, TheShippedClientsSpeakTlsWithACaFile) {
   const std::string other_ca = "--ca_file=" + tls + "other-ca.pem";
   auto s = ServerProcess::Start(
       {"--data_dir=" + k.dir + "/data", "--key_file=" + k.key_file,
-       "--tls_cert=" + tls + "server.pem", "--tls_key=" + tls + "server.key",
+       "--tls_cert=" + tls + "server.pem",
+       "--tls_key=" + OwnersCopy(tls + "server.key", k.dir),
        "--http_listen=127.0.0.1:0"});
   ASSERT_TRUE(absl::StartsWith(s->tiles_url(), "https://")) << s->tiles_url();
   auto ktctl = [&](std::vector<std::string> args) {

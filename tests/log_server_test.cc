@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "core/account/leaf.h"
+#include "core/account/registration.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/proof.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -296,12 +297,12 @@ TEST(LogServerTest, AppendRecordsAnswersEachRecord) {
       << "nothing of a refused call was appended";
 
   // 100 records of the largest size, each with a credential of the largest
-  // size, fit the 64 KiB request limit: each is answered (these are not
+  // size, fit the 80 KiB request limit: each is answered (these are not
   // records), none refused for the call's size.
   std::vector<std::string> largest(kMaxRecordsPerAppend,
                                    std::string(kMaxRecordSize, '\x01'));
-  std::vector<std::string> credentials(kMaxRecordsPerAppend,
-                                       std::string(64, 'c'));
+  std::vector<std::string> credentials(
+      kMaxRecordsPerAppend, std::string(kRegistrationCredentialSize, 'c'));
   auto full = env->client()->AppendRecords(largest, false, credentials);
   ASSERT_TRUE(full.ok()) << full.status();
   ASSERT_EQ(full->outcomes.size(), kMaxRecordsPerAppend);

@@ -1,12 +1,17 @@
 // ktlog-admin: the operator's offline tools: fsck of a log's data dir (the
 // server must be stopped: the data dir is locked while it runs), and the
-// registration credential for an account id (what the registration service
-// hands a client whose id it checked). See docs/operations.md.
+// registration credential for an account id and account key (what the
+// registration service hands a client whose id it checked). See
+// docs/operations.md and docs/security.md.
 #include <cstdio>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/account/record.h"
 #include "core/account/registration.h"
+#include "core/crypto/crypto.h"
+#include "core/util/bytes.h"
 #include "core/util/flags.h"
 #include "log/fsck.h"
 #include "log/storage/log_storage.h"
@@ -16,6 +21,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: ktlog-admin fsck --data_dir=DIR [--log_key=LOG_KEY]\n"
     "       ktlog-admin credential --registration_key=FILE --account=ID\n"
+    "                              --account_key=HEX [--valid_for=24h]\n"
     "\n"
     "fsck: replays every leaf of the log in DIR with the private record\n"
     "behind it and checks everything stored against a recomputation: each\n"
@@ -27,24 +33,60 @@ constexpr char kUsage[] =
     "prints a summary and exits 0. With --log_key, also checks that the\n"
     "data dir belongs to that log.\n"
     "\n"
-    "credential: prints the registration credential for account ID under\n"
-    "the registration key in FILE (docs/security.md).";
+    "credential: prints the registration credential for account ID created\n"
+    "with the account key HEX (the client's `ktctl init` prints it), under\n"
+    "the registration key in FILE, valid for --valid_for from now\n"
+    "(docs/security.md).";
 
 int Fail(const std::string& msg, int code) {
   fprintf(stderr, "ktlog-admin: %s\n", msg.c_str());
   return code;
 }
 
+// `ktlog-admin credential`.
+int Credential(const std::string& registration_key, const std::string& account,
+               const std::string& account_key_hex, absl::Duration valid_for) {
+  if (registration_key.empty() || account.empty() || account_key_hex.empty()) {
+    return Fail("--registration_key, --account and --account_key are required",
+                2);
+  }
+  if (absl::Status id = ktlog::ValidateAccountId(account); !id.ok()) {
+    return Fail(absl::StrCat("--account: ", id.message()), 2);
+  }
+  absl::StatusOr<std::string> account_key = ktlog::HexDecode(account_key_hex);
+  if (!account_key.ok() ||
+      !ktlog::Ed25519PublicKey::FromBytes(*account_key).ok()) {
+    return Fail(
+        "--account_key must be the account's Ed25519 public key in "
+        "hex (64 digits, as `ktctl init` prints it)",
+        2);
+  }
+  if (valid_for <= absl::ZeroDuration() || valid_for > absl::Hours(24 * 365)) {
+    return Fail("--valid_for must be between 1s and 365 days", 2);
+  }
+  auto key = ktlog::RegistrationKey::Load(registration_key);
+  if (!key.ok()) return Fail(std::string(key.status().message()), 1);
+  uint64_t expiry =
+      static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now() + valid_for));
+  std::cout << key->CredentialFor(account, *account_key, expiry) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data_dir, log_key, registration_key, account;
+  std::string data_dir, log_key, registration_key, account, account_key;
+  absl::Duration valid_for = absl::Hours(24);
   ktlog::FlagSet flags(kUsage);
   flags.String("data_dir", &data_dir, "the log's data directory");
   flags.String("log_key", &log_key, "the log key clients pin (optional)");
   flags.String("registration_key", &registration_key,
                "credential: the registration key file");
   flags.String("account", &account, "credential: the account id");
+  flags.String("account_key", &account_key,
+               "credential: the account's first key (64 hex digits)");
+  flags.Duration("valid_for", &valid_for,
+                 "credential: how long it may be used");
   std::vector<std::string> args;
   int exit_code;
   if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-admin", &args,
@@ -52,13 +94,7 @@ int main(int argc, char** argv) {
     return exit_code;
   }
   if (args.size() == 1 && args[0] == "credential") {
-    if (registration_key.empty() || account.empty()) {
-      return Fail("--registration_key and --account are required", 2);
-    }
-    auto key = ktlog::RegistrationKey::Load(registration_key);
-    if (!key.ok()) return Fail(std::string(key.status().message()), 1);
-    std::cout << key->CredentialFor(account) << "\n";
-    return 0;
+    return Credential(registration_key, account, account_key, valid_for);
   }
   if (args.size() != 1 || args[0] != "fsck") {
     std::cerr << kUsage << "\n";

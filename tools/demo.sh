@@ -99,30 +99,45 @@ echo "  $LOG_KEY"
 alice() { run "$KTCTL" "$CA" --state="$WORK/alice" --server="$ADDR" "$@"; }
 bob() { run "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" "$@"; }
 mallory() { run "$KTCTL" "$CA" --state="$WORK/mallory" --server="$ADDR" "$@"; }
-# The credential the sign-up service hands a client once it checked the id.
-credential() { "$ADMIN" credential --registration_key="$WORK/registration.key" --account="$1"; }
+# The credential the sign-up service hands a client once it checked the id:
+# bound to the id and the account key the app made, valid for a day.
+# credential ID ACCOUNT_KEY NAME writes $WORK/NAME.cred.
+credential() {
+  "$ADMIN" credential --registration_key="$WORK/registration.key" --account="$1" \
+    --account_key="$2" --valid_for=24h >"$WORK/$3.cred"
+}
 json() { "$KTCTL" "$CA" --state="$WORK/$1" --server="$ADDR" --json "${@:2}"; }
 audit() {
   run "$AUDITOR" "$CA" --log="$ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" \
     --state_dir="$WORK/auditor"
 }
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.read().splitlines()[-1])['$1'])"; }
+# ktctl init STATE FLAGS...: initialises, and prints the new account key.
+init_key() { json "$1" init "${@:2}" | field account_key; }
 
 step "2. The witness cosigns the log as it grows (in production it runs continuously: ktlog-auditor --follow)"
 audit
 
 step "3. Alice and Bob create accounts (with credentials from the sign-up service) and register their phones; Alice adds her laptop"
 echo "(their clients require the witness's cosignature, so each write is verified once it is cosigned)"
-echo "Creating an account takes the credential the sign-up service issued for that id,"
-echo "so nobody can claim alice@example.com before Alice does:"
-run "$KTCTL" "$CA" --state="$WORK/squatter" --server="$ADDR" init --account=alice@example.com --device=phone --log_key="$LOG_KEY"
+echo "Creating an account takes the credential the sign-up service issued for that id and"
+echo "the account key the app made (ktctl init prints it), so nobody can claim"
+echo "alice@example.com before Alice does, not even with a credential they saw:"
+SQUATTER_KEY=$(init_key squatter --account=alice@example.com --device=phone --log_key="$LOG_KEY")
 expect_exit 1 "$KTCTL" "$CA" --state="$WORK/squatter" --server="$ADDR" register
-expect_exit 1 "$KTCTL" "$CA" --state="$WORK/squatter" --server="$ADDR" register --credential="$(credential squatter@example.com)"
-alice init --account=alice@example.com --device=phone --log_key="$LOG_KEY"
-show "ktctl register --credential=\$(ktlog-admin credential --registration_key=registration.key --account=alice@example.com)"
-"$KTCTL" "$CA" --state="$WORK/alice" --server="$ADDR" register --credential="$(credential alice@example.com)"
-bob init --account=bob@example.com --device=phone --log_key="$LOG_KEY"
-"$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" register --credential="$(credential bob@example.com)"
+credential squatter@example.com "$SQUATTER_KEY" squatter
+expect_exit 1 "$KTCTL" "$CA" --state="$WORK/squatter" --server="$ADDR" register --credential_file="$WORK/squatter.cred"
+ALICE_KEY=$(init_key alice --account=alice@example.com --device=phone --log_key="$LOG_KEY")
+echo "Alice's app made her account key $ALICE_KEY; the sign-up service checks her id and runs"
+show "ktlog-admin credential --registration_key=registration.key --account=alice@example.com --account_key=$ALICE_KEY > alice.cred"
+credential alice@example.com "$ALICE_KEY" alice
+echo "The squatter who copies alice.cred still cannot use it (it is bound to Alice's key):"
+expect_exit 1 "$KTCTL" "$CA" --state="$WORK/squatter" --server="$ADDR" register --credential_file="$WORK/alice.cred"
+echo "Alice's app hands it over in a file (or on standard input), never on the command line:"
+alice register --credential_file="$WORK/alice.cred"
+BOB_KEY=$(init_key bob --account=bob@example.com --device=phone --log_key="$LOG_KEY")
+credential bob@example.com "$BOB_KEY" bob
+bob register --credential_file="$WORK/bob.cred"
 audit
 alice monitor
 bob monitor
@@ -200,8 +215,10 @@ HONEST_PID=$SERVER_PID HONEST_ADDR=$ADDR
 start_server fork
 FORK_PID=$SERVER_PID FORK_ADDR=$ADDR
 attacker() { run "$KTCTL" "$CA" --state="$WORK/attacker" --server="$FORK_ADDR" "$@"; }
-attacker init --account=alice@example.com --device=phone --log_key="$LOG_ID" --allow_no_witnesses
-attacker register --credential="$(credential alice@example.com)"
+ATTACKER_KEY=$("$KTCTL" "$CA" --state="$WORK/attacker" --server="$FORK_ADDR" --json init \
+  --account=alice@example.com --device=phone --log_key="$LOG_ID" --allow_no_witnesses | field account_key)
+credential alice@example.com "$ATTACKER_KEY" attacker
+attacker register --credential_file="$WORK/attacker.cred"
 attacker device add attacker-tablet
 echo "Bob's client requires the witness's cosignature, and the witness never saw this history:"
 expect_exit 4 "$KTCTL" "$CA" --state="$WORK/bob" --server="$FORK_ADDR" lookup alice@example.com

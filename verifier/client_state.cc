@@ -231,15 +231,18 @@ absl::Status WritePrivateKeyFile(const std::string& path,
 }
 
 absl::StatusOr<Ed25519PrivateKey> ReadPrivateKeyFile(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileBounded(path, 1024);
+  absl::StatusOr<std::string> text = ReadSecretFile(path, 1024);
   if (!text.ok()) return text.status();
   absl::StatusOr<std::string> seed =
       HexDecode(absl::StripAsciiWhitespace(*text));
+  WipeSecret(&*text);
   if (!seed.ok() || seed->size() != Ed25519PrivateKey::kSeedSize) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, " is not a private key file (64 hex digits)"));
   }
-  return Ed25519PrivateKey::FromSeed(*seed);
+  absl::StatusOr<Ed25519PrivateKey> key = Ed25519PrivateKey::FromSeed(*seed);
+  WipeSecret(&*seed);
+  return key;
 }
 
 }  // namespace ktlog

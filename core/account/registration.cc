@@ -1,10 +1,9 @@
 #include "core/account/registration.h"
 
-#include <sys/stat.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/crypto/crypto.h"
 #include "core/util/bytes.h"
 #include "core/util/file_util.h"
@@ -13,7 +12,8 @@ namespace ktlog {
 namespace {
 
 constexpr absl::string_view kPrefix = "PRIVATE+REGISTRATION+";
-constexpr absl::string_view kLabel = "ktlog-registration-v1\n";
+constexpr absl::string_view kLabel = "ktlog-registration-v2\n";
+constexpr absl::string_view kVersion = "v2.";
 
 absl::Status Malformed(const std::string& path, absl::string_view why) {
   return absl::FailedPreconditionError(
@@ -27,20 +27,22 @@ RegistrationKey RegistrationKey::Generate() {
 }
 
 absl::StatusOr<RegistrationKey> RegistrationKey::Load(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileBounded(path, 1024);
+  absl::StatusOr<std::string> text = ReadSecretFile(path, 1024);
   if (!text.ok()) return text.status();
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    return Malformed(path, "is readable by others (chmod 600 it)");
-  }
   absl::string_view line = absl::StripAsciiWhitespace(*text);
-  if (!absl::StartsWith(line, kPrefix)) {
+  absl::StatusOr<std::string> bytes =
+      absl::StartsWith(line, kPrefix)
+          ? Base64Decode(line.substr(kPrefix.size()))
+          : absl::InvalidArgumentError("prefix");
+  bool prefixed = absl::StartsWith(line, kPrefix);
+  WipeSecret(&*text);
+  if (!prefixed) {
     return Malformed(path,
                      "does not start with PRIVATE+REGISTRATION+ "
                      "(make one with ktlog-keygen --type=registration)");
   }
-  absl::StatusOr<std::string> bytes = Base64Decode(line.substr(kPrefix.size()));
   if (!bytes.ok() || bytes->size() != kRegistrationKeySize) {
+    if (bytes.ok()) WipeSecret(&*bytes);
     return Malformed(path, "does not hold a 32-byte base64 key");
   }
   return RegistrationKey(*std::move(bytes));
@@ -51,21 +53,51 @@ absl::Status RegistrationKey::Save(const std::string& path) const {
                           absl::StrCat(kPrefix, Base64Encode(bytes_), "\n"));
 }
 
-std::string RegistrationKey::CredentialFor(absl::string_view account_id) const {
-  return HmacSha256(bytes_, {kLabel, account_id}).ToHex();
+RegistrationKey::~RegistrationKey() { WipeSecret(&bytes_); }
+
+std::string RegistrationKey::Mac(absl::string_view account_id,
+                                 absl::string_view account_key,
+                                 uint64_t expiry_s) const {
+  std::string id, expiry;
+  AppendBigEndian(account_id.size(), 2, &id);
+  id.append(account_id.data(), account_id.size());
+  AppendBigEndian(expiry_s, 8, &expiry);
+  return HmacSha256(bytes_, {kLabel, id, account_key, expiry}).ToHex();
+}
+
+std::string RegistrationKey::CredentialFor(absl::string_view account_id,
+                                           absl::string_view account_key,
+                                           uint64_t expiry_s) const {
+  return absl::StrCat(kVersion, expiry_s, ".",
+                      Mac(account_id, account_key, expiry_s));
 }
 
 absl::Status RegistrationKey::Check(absl::string_view account_id,
-                                    absl::string_view credential) const {
+                                    absl::string_view account_key,
+                                    absl::string_view credential,
+                                    uint64_t now_s) const {
   if (credential.empty()) {
     return absl::UnauthenticatedError(
         "creating an account needs a registration credential from the log "
-        "operator's registration service (ktctl register --credential=...)");
+        "operator's registration service, issued for the account id and the "
+        "account key (ktctl register --credential_file=...)");
   }
-  if (!ConstantTimeEquals(CredentialFor(account_id), credential)) {
-    return absl::PermissionDeniedError(
-        "the registration credential is not valid for this account id "
-        "(credentials are issued for one account id each)");
+  auto denied = [](absl::string_view why) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the registration credential ", why,
+        " (a credential is issued for one account id and account key, until "
+        "a time; ask the registration service for a new one)"));
+  };
+  std::vector<absl::string_view> parts = absl::StrSplit(credential, '.');
+  absl::StatusOr<uint64_t> expiry_s = parts.size() == 3
+                                          ? ParseDecimalU64(parts[1])
+                                          : absl::InvalidArgumentError("parts");
+  if (parts[0] != "v2" || !expiry_s.ok()) return denied("is malformed");
+  if (!ConstantTimeEquals(Mac(account_id, account_key, *expiry_s), parts[2])) {
+    return denied("is not valid for this account id and account key");
+  }
+  if (now_s > *expiry_s) {
+    return denied(absl::StrCat("expired ", now_s - *expiry_s, " s ago"));
   }
   return absl::OkStatus();
 }

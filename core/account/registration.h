@@ -3,21 +3,27 @@
 //
 // In a deployment the messaging provider's registration front end checks
 // that an account id (a phone number, an address) belongs to the person
-// registering, then hands their client a credential for that id:
+// registering, takes the account key their client made, and hands the
+// client a credential for that id, that key, until an expiry time:
 //
-//   credential = lowercase hex of HMAC-SHA256(registration key,
-//                    "ktlog-registration-v1\n" || account id)
+//   credential = "v2." || decimal expiry (unix seconds) || "." ||
+//                lowercase hex of HMAC-SHA256(registration key,
+//                    "ktlog-registration-v2\n" || u16+n account id ||
+//                    32-byte account key || u64 expiry)
 //
 // The log, configured with the same 32-byte registration key, requires it
-// on an account's first record (version 1) only: later records are
-// authorized by the account key alone. A credential is bound to one account
-// id, so holding one lets nobody squat any other id.
+// on an account's first record (version 1) only, signed by that account
+// key and before the expiry: later records are authorized by the account
+// key alone. A credential is useless to anyone but the holder of that
+// account key (one who reads it in a process list or a log cannot create
+// the account with a key of its own), names one account id, and expires.
 //
 // The key lives in a file of one line, "PRIVATE+REGISTRATION+<base64 of 32
 // bytes>", mode 0600 (ktlog-keygen --type=registration).
 #ifndef KTLOG_CORE_ACCOUNT_REGISTRATION_H_
 #define KTLOG_CORE_ACCOUNT_REGISTRATION_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -27,8 +33,8 @@
 namespace ktlog {
 
 inline constexpr size_t kRegistrationKeySize = 32;
-// The hex credential's length.
-inline constexpr size_t kRegistrationCredentialSize = 64;
+// The longest credential ("v2." + 20 digits + "." + 64 hex digits).
+inline constexpr size_t kRegistrationCredentialSize = 88;
 
 // A registration key (kRegistrationKeySize bytes).
 class RegistrationKey {
@@ -40,16 +46,28 @@ class RegistrationKey {
   // Writes a new key file (mode 0600). ALREADY_EXISTS if `path` exists.
   absl::Status Save(const std::string& path) const;
 
-  // The credential for `account_id`.
-  std::string CredentialFor(absl::string_view account_id) const;
-  // OK if `credential` is the one for `account_id` (compared in constant
-  // time); UNAUTHENTICATED if it is empty; PERMISSION_DENIED otherwise. The
-  // messages never name the account.
+  ~RegistrationKey();  // wipes the key
+  RegistrationKey(const RegistrationKey&) = default;
+  RegistrationKey& operator=(const RegistrationKey&) = default;
+
+  // The credential for the account `account_id` created with `account_key`
+  // (32 bytes), valid until `expiry_s` (unix seconds).
+  std::string CredentialFor(absl::string_view account_id,
+                            absl::string_view account_key,
+                            uint64_t expiry_s) const;
+  // OK if `credential` is one for `account_id` and `account_key` (its MAC
+  // compared in constant time) and not expired at `now_s`;
+  // UNAUTHENTICATED if it is empty; PERMISSION_DENIED if it is malformed,
+  // for another id or key, or expired (checked only once the MAC holds).
+  // The messages never name the account.
   absl::Status Check(absl::string_view account_id,
-                     absl::string_view credential) const;
+                     absl::string_view account_key,
+                     absl::string_view credential, uint64_t now_s) const;
 
  private:
   explicit RegistrationKey(std::string bytes) : bytes_(std::move(bytes)) {}
+  std::string Mac(absl::string_view account_id, absl::string_view account_key,
+                  uint64_t expiry_s) const;
   std::string bytes_;
 };
 

@@ -18,6 +18,14 @@ std::string TempDir() {
   return mkdtemp(dir.data());
 }
 
+std::string Bytes(int from) {
+  std::string out;
+  for (int i = from; i < from + 32; ++i) out.push_back(static_cast<char>(i));
+  return out;
+}
+
+constexpr uint64_t kExpiry = 1767225600;  // 2026-01-01T00:00:00Z
+
 // The vector of docs/formats.md ("Registration credential"), computed
 // independently with Python's hmac module.
 TEST(RegistrationTest, MatchesTheDocumentedVector) {
@@ -28,24 +36,51 @@ TEST(RegistrationTest, MatchesTheDocumentedVector) {
                   .ok());
   absl::StatusOr<RegistrationKey> key = RegistrationKey::Load(path);
   ASSERT_TRUE(key.ok()) << key.status();
-  EXPECT_EQ(key->CredentialFor("alice@example.com"),
-            "8daca73694762aaddeb7228cb9e26e3867194e7648b8248e65d25e0d135428ed");
+  EXPECT_EQ(key->CredentialFor("alice@example.com", Bytes(32), kExpiry),
+            "v2.1767225600."
+            "7bb65c94abdbfb5538d064db1d9983563f9618c4917a7c589cf3295372ab256c");
 }
 
-TEST(RegistrationTest, ChecksTheCredentialForThatAccountOnly) {
+// Issue 27, 8: a credential is bound to the account id, the account key of
+// the first record, and an expiry; whoever reads it elsewhere cannot use
+// it with a key of their own.
+TEST(RegistrationTest, ChecksTheCredentialForThatAccountAndKeyOnly) {
   RegistrationKey key = RegistrationKey::Generate();
-  std::string alice = key.CredentialFor("alice@example.com");
-  EXPECT_EQ(alice.size(), kRegistrationCredentialSize);
-  EXPECT_TRUE(key.Check("alice@example.com", alice).ok());
-  EXPECT_EQ(key.Check("alice@example.com", "").code(),
+  std::string alice_key = Bytes(32), mallory_key = Bytes(64);
+  std::string alice =
+      key.CredentialFor("alice@example.com", alice_key, kExpiry);
+  EXPECT_LE(alice.size(), kRegistrationCredentialSize);
+  uint64_t before = kExpiry - 10;
+  EXPECT_TRUE(key.Check("alice@example.com", alice_key, alice, before).ok());
+  EXPECT_TRUE(key.Check("alice@example.com", alice_key, alice, kExpiry).ok());
+  EXPECT_EQ(key.Check("alice@example.com", alice_key, "", before).code(),
             absl::StatusCode::kUnauthenticated);
-  absl::Status other = key.Check("mallory@example.com", alice);
+  absl::Status other =
+      key.Check("mallory@example.com", alice_key, alice, before);
   EXPECT_EQ(other.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(other.message().find("mallory"), std::string::npos);
-  EXPECT_EQ(key.Check("alice@example.com", alice.substr(1)).code(),
+  EXPECT_EQ(key.Check("alice@example.com", mallory_key, alice, before).code(),
+            absl::StatusCode::kPermissionDenied)
+      << "someone who saw the credential, with a key of their own";
+  EXPECT_EQ(
+      key.Check("alice@example.com", alice_key, alice, kExpiry + 1).code(),
+      absl::StatusCode::kPermissionDenied)
+      << "expired";
+  // A later expiry does not verify with the MAC issued for an earlier one.
+  std::string extended = alice;
+  extended.replace(3, 10, "1767225700");
+  EXPECT_EQ(key.Check("alice@example.com", alice_key, extended, before).code(),
             absl::StatusCode::kPermissionDenied);
+  for (std::string bad :
+       {alice.substr(1), "v1." + alice.substr(3), alice + ".x",
+        std::string("v2.01767225600.") + alice.substr(14),
+        std::string("v2.-1.") + alice.substr(14)}) {
+    EXPECT_EQ(key.Check("alice@example.com", alice_key, bad, before).code(),
+              absl::StatusCode::kPermissionDenied)
+        << bad;
+  }
   RegistrationKey another = RegistrationKey::Generate();
-  EXPECT_EQ(another.Check("alice@example.com", alice).code(),
+  EXPECT_EQ(another.Check("alice@example.com", alice_key, alice, before).code(),
             absl::StatusCode::kPermissionDenied);
 }
 
@@ -56,7 +91,8 @@ TEST(RegistrationTest, KeyFilesAreSecretAndWellFormed) {
   EXPECT_EQ(key.Save(dir + "/k").code(), absl::StatusCode::kAlreadyExists);
   absl::StatusOr<RegistrationKey> loaded = RegistrationKey::Load(dir + "/k");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_EQ(loaded->CredentialFor("x"), key.CredentialFor("x"));
+  EXPECT_EQ(loaded->CredentialFor("x", Bytes(0), 1),
+            key.CredentialFor("x", Bytes(0), 1));
   EXPECT_EQ(RegistrationKey::Load(dir + "/missing").status().code(),
             absl::StatusCode::kNotFound);
   chmod((dir + "/k").c_str(), 0644);

@@ -92,6 +92,11 @@ Hash HmacSha256(absl::string_view key,
   std::array<uint8_t, 32> h = DigestOf<32>(md, inner);
   std::array<uint8_t, 32> mac = Digest<32>(
       md, {opad, absl::string_view(reinterpret_cast<char*>(h.data()), 32)});
+  // The padded key and the inner hash are as good as the key.
+  OPENSSL_cleanse(k.data(), k.size());
+  OPENSSL_cleanse(ipad.data(), ipad.size());
+  OPENSSL_cleanse(opad.data(), opad.size());
+  OPENSSL_cleanse(h.data(), h.size());
   return Hash::FromBytesOrDie(
       absl::string_view(reinterpret_cast<char*>(mac.data()), 32));
 }

@@ -260,7 +260,10 @@ VrfPrivateKey::~VrfPrivateKey() {
 }
 
 VrfPrivateKey VrfPrivateKey::Generate() {
-  return *FromSeed(RandomBytes(kSeedSize));
+  std::string seed = RandomBytes(kSeedSize);
+  VrfPrivateKey key = *FromSeed(seed);
+  sodium_memzero(seed.data(), seed.size());
+  return key;
 }
 
 absl::StatusOr<VrfPrivateKey> VrfPrivateKey::FromSeed(absl::string_view seed) {
@@ -279,9 +282,10 @@ absl::StatusOr<VrfPrivateKey> VrfPrivateKey::FromSeed(absl::string_view seed) {
   Point y = MulBase(x);
   std::string nonce_key(reinterpret_cast<const char*>(h.data()) + 32, 32);
   sodium_memzero(h.data(), h.size());
-  return VrfPrivateKey(std::string(seed), std::string(View(x)),
-                       std::move(nonce_key),
-                       VrfPublicKey(std::string(View(y))));
+  VrfPrivateKey key(std::string(seed), std::string(View(x)),
+                    std::move(nonce_key), VrfPublicKey(std::string(View(y))));
+  sodium_memzero(x.data(), x.size());
+  return key;
 }
 
 absl::StatusOr<VrfPrivateKey::Evaluation> VrfPrivateKey::Prove(
@@ -309,9 +313,13 @@ absl::StatusOr<VrfPrivateKey::Evaluation> VrfPrivateKey::Prove(
                  std::string(reinterpret_cast<const char*>(k_hash.data()), 64),
                  std::string(View(u)), std::string(View(v))};
   }
+  // Each of these gives the secret scalar with the proof's c and s.
   sodium_memzero(k.data(), k.size());
+  sodium_memzero(k_hash.data(), k_hash.size());
   sodium_memzero(x.data(), x.size());
+  sodium_memzero(x_wide.data(), x_wide.size());
   sodium_memzero(x_reduced.data(), x_reduced.size());
+  sodium_memzero(cx.data(), cx.size());
   Evaluation out;
   out.proof = absl::StrCat(View(gamma), c_bytes, View(s));
   out.output = ProofToHash(gamma);

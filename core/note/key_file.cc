@@ -14,10 +14,14 @@ namespace {
 
 constexpr absl::string_view kVrfKeyLine = "PRIVATE+VRF+";
 
+// The key file's text, from `path`.
+absl::StatusOr<KeyFile> ParseKeyFile(const std::string& text,
+                                     const std::string& path);
+
 }  // namespace
 
 absl::StatusOr<KeyFile> LoadKeyFile(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileBounded(path, 4096);
+  absl::StatusOr<std::string> text = ReadSecretFile(path, 4096);
   if (!text.ok()) {
     if (absl::IsNotFound(text.status())) {
       return absl::NotFoundError(absl::StrCat(
@@ -25,8 +29,17 @@ absl::StatusOr<KeyFile> LoadKeyFile(const std::string& path) {
     }
     return text.status();
   }
+  absl::StatusOr<KeyFile> keys = ParseKeyFile(*text, path);
+  WipeSecret(&*text);
+  return keys;
+}
+
+namespace {
+
+absl::StatusOr<KeyFile> ParseKeyFile(const std::string& text,
+                                     const std::string& path) {
   std::vector<absl::string_view> lines =
-      absl::StrSplit(absl::StripAsciiWhitespace(*text), '\n');
+      absl::StrSplit(absl::StripAsciiWhitespace(text), '\n');
   auto bad = [&path](absl::string_view why) {
     return absl::FailedPreconditionError(
         absl::StrCat("key file ", path, " is not a ktlog key file: ", why));
@@ -44,11 +57,14 @@ absl::StatusOr<KeyFile> LoadKeyFile(const std::string& path) {
             : absl::InvalidArgumentError("no VRF key line");
     if (!seed.ok()) return bad("the second line is not a VRF key");
     absl::StatusOr<VrfPrivateKey> vrf = VrfPrivateKey::FromSeed(*seed);
+    WipeSecret(&*seed);
     if (!vrf.ok()) return bad(vrf.status().message());
     out.vrf = *std::move(vrf);
   }
   return out;
 }
+
+}  // namespace
 
 absl::Status WriteKeyFile(const std::string& path, const NoteSigner& signer,
                           const VrfPrivateKey* vrf) {

@@ -1,11 +1,17 @@
 #include "core/util/bytes.h"
 
+#include <string.h>
+
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace ktlog {
+
+void WipeSecret(std::string* s) {
+  if (!s->empty()) explicit_bzero(s->data(), s->size());
+}
 
 std::string HexEncode(absl::string_view data) {
   return absl::BytesToHexString(data);

@@ -40,6 +40,11 @@ uint64_t ReadBigEndian(absl::string_view data, int width);
 // and no overflow. INVALID_ARGUMENT otherwise.
 absl::StatusOr<uint64_t> ParseDecimalU64(absl::string_view text);
 
+// Overwrites the bytes of `s` with zeros in a way the compiler does not
+// elide: for secrets (key-file text, keys, values that would reveal a key)
+// before their memory is released.
+void WipeSecret(std::string* s);
+
 // True iff `text` is well-formed UTF-8 (no overlongs, surrogates or code
 // points above U+10FFFF).
 bool IsValidUtf8(absl::string_view text);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace ktlog {
 namespace {
@@ -39,32 +40,67 @@ std::string DirOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// Reads `fd` to its end into `out`, straight into its buffer (reserved
+// once, so a secret is never left behind in a moved-from allocation).
+absl::Status ReadAll(int fd, const std::string& path, size_t max_size,
+                     std::string* out) {
+  out->reserve(max_size + 1);
+  for (;;) {
+    size_t have = out->size();
+    out->resize(max_size + 1);
+    ssize_t n = read(fd, out->data() + have, max_size + 1 - have);
+    out->resize(have + (n > 0 ? static_cast<size_t>(n) : 0));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("read", path);
+    }
+    if (n == 0) return absl::OkStatus();
+    if (out->size() > max_size) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, " is larger than the limit of ", max_size, " bytes"));
+    }
+  }
+}
+
+absl::StatusOr<std::string> ReadOpened(int fd, const std::string& path,
+                                       size_t max_size) {
+  std::string out;
+  absl::Status s = ReadAll(fd, path, max_size, &out);
+  close(fd);
+  if (!s.ok()) {
+    if (!out.empty()) explicit_bzero(out.data(), out.size());
+    return s;
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> ReadFileBounded(const std::string& path,
                                             size_t max_size) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Errno("open", path);
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      absl::Status s = Errno("read", path);
-      close(fd);
-      return s;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > max_size) {
-      close(fd);
-      return absl::FailedPreconditionError(absl::StrCat(
-          path, " is larger than the limit of ", max_size, " bytes"));
-    }
+  return ReadOpened(fd, path, max_size);
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path,
+                                           size_t max_size) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    absl::Status s = Errno("stat", path);
+    close(fd);
+    return s;
   }
-  close(fd);
-  return out;
+  if ((st.st_mode & 077) != 0) {
+    close(fd);
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s is a secret key file but its mode is %04o: group or others may "
+        "access it. Make it its owner's only: chmod 600 %s",
+        path, st.st_mode & 07777, path));
+  }
+  return ReadOpened(fd, path, max_size);
 }
 
 absl::Status WriteFileAtomically(const std::string& path,

@@ -17,6 +17,15 @@ namespace ktlog {
 absl::StatusOr<std::string> ReadFileBounded(const std::string& path,
                                             size_t max_size);
 
+// The same for a secret file (a private key): the one rule for every
+// secret ktlog reads (docs/security.md) is that only its owner may access
+// it, so FAILED_PRECONDITION, naming the file, its mode and the chmod that
+// fixes it, if group or others have any permission bit (read, write or
+// execute). The caller should WipeSecret (core/util/bytes.h) the text
+// once parsed.
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path,
+                                           size_t max_size);
+
 // Replaces `path` with `data` atomically: after a crash the file holds the
 // old or the new contents, never a mix. `mode` applies to the new file.
 // FAILED_PRECONDITION with the cause on error.
