@@ -178,9 +178,18 @@ grpc::Status TamperingProxy::LookupAccount(grpc::ServerContext* c,
       Copy(&mu_, on_lookup_));
 }
 
+void TamperingProxy::RefuseHistories(grpc::Status refusal) {
+  absl::MutexLock lock(&mu_);
+  history_refusal_ = std::move(refusal);
+}
+
 grpc::Status TamperingProxy::GetAccountHistory(
     grpc::ServerContext* c, const v1::GetAccountHistoryRequest* r,
     v1::AccountHistory* o) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!history_refusal_.ok()) return history_refusal_;
+  }
   auto stub = Stub();
   return Forward(
       c, r, o,

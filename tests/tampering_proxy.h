@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "grpcpp/support/status.h"
 #include "proto/ktlog.grpc.pb.h"
 
 namespace grpc {
@@ -34,6 +35,8 @@ class TamperingProxy : public v1::Log::Service {
   void OnLookup(std::function<void(v1::AccountLookup*)> f);
   void OnHistory(std::function<void(v1::AccountHistory*)> f);
   void OnEntries(std::function<void(v1::GetEntriesResponse*)> f);
+  // Answers every GetAccountHistory with `refusal` (OK: forward again).
+  void RefuseHistories(grpc::Status refusal);
 
   grpc::Status AddDevice(grpc::ServerContext*, const v1::WriteRequest*,
                          v1::WriteResponse*) override;
@@ -76,6 +79,7 @@ class TamperingProxy : public v1::Log::Service {
   std::function<void(v1::AccountLookup*)> on_lookup_ ABSL_GUARDED_BY(mu_);
   std::function<void(v1::AccountHistory*)> on_history_ ABSL_GUARDED_BY(mu_);
   std::function<void(v1::GetEntriesResponse*)> on_entries_ ABSL_GUARDED_BY(mu_);
+  grpc::Status history_refusal_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -335,6 +335,43 @@ TEST_F(LookupTest, AContactGoingBackToAnOlderStateIsCaught) {
       << client.raised()[0].message;
 }
 
+// A thief with one of Alice's *older* keys (a phone lost before she rotated)
+// and the log's help signs a device dated before the rotation, so that it
+// verifies through the chain. Bob, who verified Alice's current key, did
+// not see that device when he verified her: CONTACT_DEVICE_UNSIGNED. A
+// fresh contact cannot tell (docs/threat-model.md); Alice's history can.
+TEST_F(LookupTest,
+       ABackdatedDeviceOfAStolenOldKeyIsFlaggedForAVerifiedContact) {
+  Ed25519PrivateKey next = Ed25519PrivateKey::Generate();
+  DeviceRecord rotate = Record(Operation::kRotateAccountKey, "", 3, alice_key_);
+  rotate.key = next.public_key().bytes();
+  rotate.Sign(alice_key_);
+  Honest(&log_, &state_, rotate, 2);
+  ClientState bob;
+  bob.log_key = log_.LogKey();
+  bob.account_id = "bob@example.com";
+  ClientVerifier client(&bob, &log_, RealClock::Get());
+  auto cp = client.UpdateCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  ASSERT_TRUE(
+      client.VerifyContact(*cp, "alice@example.com", next.public_key().bytes())
+          .ok());
+  DeviceRecord evil = Record(Operation::kAddDevice, "evil", 2, alice_key_);
+  AccountState forged = state_;
+  forged.version = 4;
+  forged.devices["evil"] = ActiveDevice{evil.key, 3, 2, evil.Encode()};
+  log_.Append(evil, forged);
+  EXPECT_TRUE(log_.Audit().ok());
+  EXPECT_TRUE(VerifyLookup().ok()) << "a fresh contact cannot tell";
+  cp = client.UpdateCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(client.MonitorContacts(*cp).code(), StatusCode::kDataLoss);
+  ASSERT_EQ(client.raised().size(), 1u);
+  EXPECT_EQ(client.raised()[0].type, AlertType::kContactDeviceUnsigned);
+  EXPECT_EQ(client.raised()[0].evidence["record"], HexEncode(evil.Encode()));
+  EXPECT_EQ(VerifyHistory().code(), StatusCode::kDataLoss) << "Alice can";
+}
+
 // The independent Python implementation's vectors (tools/vectors/
 // gen_private_vectors.py): the first-record anchor of the history's account
 // verifies against its tree, the final state's authority verifies, and
