@@ -254,6 +254,38 @@ TEST(AuditorTest, ClientsRequiringCosignaturesTrustOnlyCosignedCheckpoints) {
   EXPECT_FALSE(client.UpdateCheckpoint().ok());
 }
 
+// A log source that serves the real log's newest checkpoint its witness
+// cosigned, rewritten by `rewrite` (a front that lies about cosignatures).
+class NoteRewritingSource : public LogSource {
+ public:
+  NoteRewritingSource(LogClient* real, std::function<void(Note*)> rewrite)
+      : real_(real), rewrite_(std::move(rewrite)) {}
+  absl::StatusOr<std::string> GetCheckpoint(
+      uint32_t, const std::vector<std::string>&) override {
+    ASSIGN_OR_RETURN(std::string note, real_->GetCheckpoint(1));
+    ASSIGN_OR_RETURN(Note n, ParseNote(note));
+    rewrite_(&n);
+    return n.ToString();
+  }
+  absl::StatusOr<std::vector<Hash>> GetConsistencyProof(uint64_t a,
+                                                        uint64_t b) override {
+    return real_->GetConsistencyProof(a, b);
+  }
+  absl::StatusOr<AccountLookupAnswer> LookupAccount(const std::string& id,
+                                                    uint64_t size,
+                                                    bool first) override {
+    return real_->LookupAccount(id, size, first);
+  }
+  absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
+      const std::string& id, uint64_t from, uint64_t size) override {
+    return real_->GetAccountHistory(id, from, size);
+  }
+
+ private:
+  LogClient* const real_;
+  const std::function<void(Note*)> rewrite_;
+};
+
 // Regression (issue 20, 1; issue 27, 3): one witness counts once, however
 // it is named. The log refuses a request naming its key twice; a client
 // whose policy lists one key under two names (a state from before the
@@ -277,43 +309,46 @@ TEST(AuditorTest, AWitnessCountsOnceUnderAnyName) {
 
   // A front that serves the one-witness note with the cosignature copied
   // under the alias.
-  struct Front : LogSource {
-    LogClient* real;
-    NoteVerifierKey w1, alias;
-    absl::StatusOr<std::string> GetCheckpoint(
-        uint32_t, const std::vector<std::string>&) override {
-      ASSIGN_OR_RETURN(std::string note,
-                       real->GetCheckpoint(1, {w1.ToString()}));
-      ASSIGN_OR_RETURN(Note n, ParseNote(note));
-      NoteSignature copy = *FindSignature(n, w1);
-      copy.name = alias.name;
-      copy.key_id = alias.key_id;
-      n.signatures.push_back(copy);
-      return n.ToString();
-    }
-    absl::StatusOr<std::vector<Hash>> GetConsistencyProof(uint64_t a,
-                                                          uint64_t b) override {
-      return real->GetConsistencyProof(a, b);
-    }
-    absl::StatusOr<AccountLookupAnswer> LookupAccount(const std::string& id,
-                                                      uint64_t size,
-                                                      bool first) override {
-      return real->LookupAccount(id, size, first);
-    }
-    absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
-        const std::string& id, uint64_t from, uint64_t size) override {
-      return real->GetAccountHistory(id, from, size);
-    }
-  } front;
-  front.real = w.env->client();
-  front.w1 = w1;
-  front.alias = alias;
+  NoteRewritingSource front(w.env->client(), [&](Note* n) {
+    NoteSignature copy = *FindSignature(*n, w1);
+    copy.name = alias.name;
+    copy.key_id = alias.key_id;
+    n->signatures.push_back(copy);
+  });
   ClientState state;
   state.log_key = w.env->log_key().ToString();
   state.policy.witnesses = {w1.ToString(), alias.ToString()};
   state.policy.witness_quorum = 2;
   EXPECT_EQ(CheckWitnessPolicy(state.policy).code(),
             StatusCode::kInvalidArgument);
+  ClientVerifier client(&state, &front, RealClock::Get());
+  EXPECT_EQ(client.UpdateCheckpoint().status().code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_EQ(client.raised().size(), 1u);
+  EXPECT_EQ(client.raised()[0].type, AlertType::kMissingCosignatures);
+  EXPECT_TRUE(state.trusted_checkpoint.empty());
+}
+
+// Issue 27, 7: a cosignature dated near 2^64 / 1000 seconds made the
+// client's "time_s * 1000" wrap to a small number and count as not in the
+// future. The front replaces the witness's cosignature with one it made
+// (the witness's key is not needed for the check of the time to matter:
+// here the test holds it).
+TEST(AuditorTest, ACosignatureFromTheFarFutureIsNotCounted) {
+  Witnessed w = StartWitnessedLog();
+  TestAccount a("a");
+  w.env->Append(a.Add("x"));
+  auto auditor = OpenAuditor(w, NewTempDir("auditor"));
+  ASSERT_TRUE(auditor->RunOnce().ok());
+  const uint64_t wraps = 18446744073709552ULL;  // * 1000 = 2^64 + 384
+  NoteRewritingSource front(w.env->client(), [&](Note* n) {
+    n->signatures.resize(1);  // the log's own signature
+    n->signatures.push_back(Cosign(n->text, *w.witness, wraps));
+  });
+  ClientState state;
+  state.log_key = w.env->log_key().ToString();
+  state.policy.witnesses = {w.witness->verifier_key().ToString()};
+  state.policy.witness_quorum = 1;
   ClientVerifier client(&state, &front, RealClock::Get());
   EXPECT_EQ(client.UpdateCheckpoint().status().code(),
             StatusCode::kFailedPrecondition);

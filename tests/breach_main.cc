@@ -51,8 +51,7 @@ DeviceRecord Signed(DeviceRecord r, const Ed25519PrivateKey& key) {
   return r;
 }
 
-std::vector<Forged> MadeUpPredecessor(const AccountState& real,
-                                      uint64_t size) {
+std::vector<Forged> MadeUpPredecessor(const AccountState& real, uint64_t size) {
   Ed25519PrivateKey fake = Ed25519PrivateKey::Generate();
   DeviceRecord device;
   device.operation = Operation::kAddDevice;
@@ -177,8 +176,9 @@ absl::Status Run(const std::string& dir, const std::string& account,
 
 int main(int argc, char** argv) {
   std::string dir, account, attack;
-  ktlog::FlagSet flags("usage: breach --data_dir=DIR --account=ID "
-                       "--attack=predecessor|reset");
+  ktlog::FlagSet flags(
+      "usage: breach --data_dir=DIR --account=ID "
+      "--attack=predecessor|reset");
   flags.String("data_dir", &dir, "a stopped server's data dir");
   flags.String("account", &account, "the victim's account id");
   flags.String("attack", &attack, "predecessor or reset");

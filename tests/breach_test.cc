@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
 #include "grpcpp/support/status.h"
+#include "gtest/gtest.h"
 #include "tests/process_env.h"
 #include "tests/tampering_proxy.h"
 
@@ -37,9 +37,9 @@ class BreachTest : public ::testing::Test {
     published_ = server_->log_key();
     ASSERT_EQ(Audit().exit_code, 0);  // a first cosigned checkpoint
     for (const char* who : {"alice", "bob"}) {
-      RunResult r = Ktctl(who, {"init",
-                                absl::StrCat("--account=", who, "@example.com"),
-                                "--device=phone", "--log_key=" + published_});
+      RunResult r =
+          Ktctl(who, {"init", absl::StrCat("--account=", who, "@example.com"),
+                      "--device=phone", "--log_key=" + published_});
       ASSERT_EQ(r.exit_code, 0) << r.out;
       ASSERT_EQ(Ktctl(who, {"register"}).exit_code, 0);
     }
@@ -50,8 +50,8 @@ class BreachTest : public ::testing::Test {
     }
     RunResult code = Ktctl("alice", {"code", "show", "bob@example.com"});
     ASSERT_EQ(code.exit_code, 0) << code.out;
-    RunResult compared = Ktctl("bob", {"code", "compare", "alice@example.com",
-                                       JsonOf(code)["code"]});
+    RunResult compared = Ktctl(
+        "bob", {"code", "compare", "alice@example.com", JsonOf(code)["code"]});
     ASSERT_EQ(compared.exit_code, 0) << compared.out;
     ASSERT_EQ(JsonOf(compared)["match"], true);
     alice_key_ = JsonOf(compared)["account_key"];
@@ -67,22 +67,21 @@ class BreachTest : public ::testing::Test {
   }
   RunResult Audit() {
     return RunProgram({kAuditor, "--plaintext", "--log=" + server_->address(),
-                       "--log_key=" + published_,
-                       "--key_file=" + Path("w.key"),
+                       "--log_key=" + published_, "--key_file=" + Path("w.key"),
                        "--state_dir=" + Path("auditor")});
   }
   RunResult Ktctl(const std::string& who, std::vector<std::string> args,
                   const std::string& address = "") {
-    return ktlog::Ktctl(Path(who), address.empty() ? server_->address() : address,
-                        args);
+    return ktlog::Ktctl(Path(who),
+                        address.empty() ? server_->address() : address, args);
   }
   // The breached operator appends its forged leaves and restarts the
   // server, which signs them; the witness cosigns.
   void Breach(const std::string& attack) {
     ASSERT_EQ(server_->Stop(), 0);
-    RunResult b = RunProgram({kBreach, "--data_dir=" + Path("data"),
-                              "--account=alice@example.com",
-                              "--attack=" + attack});
+    RunResult b =
+        RunProgram({kBreach, "--data_dir=" + Path("data"),
+                    "--account=alice@example.com", "--attack=" + attack});
     ASSERT_EQ(b.exit_code, 0) << b.out;
     StartServer();
     ASSERT_EQ(server_->log_key(), published_);
@@ -105,9 +104,8 @@ class BreachTest : public ::testing::Test {
   }
   // Carol installs the app today: she never saw Alice.
   void NewCarol() {
-    RunResult r =
-        Ktctl("carol", {"init", "--account=carol@example.com",
-                        "--device=phone", "--log_key=" + published_});
+    RunResult r = Ktctl("carol", {"init", "--account=carol@example.com",
+                                  "--device=phone", "--log_key=" + published_});
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
 
@@ -157,9 +155,8 @@ TEST_F(BreachTest, AResetAccountFoolsNoClient) {
 // longer hers); a fresh contact cannot tell a stolen key from Alice's
 // (docs/threat-model.md); Alice's own client raises the alert.
 TEST_F(BreachTest, AStolenKeyIsCaughtByTheVerifiedContactAndTheOwner) {
-  ASSERT_EQ(RunProgram({"/bin/cp", "-r", Path("alice"), Path("thief")})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunProgram({"/bin/cp", "-r", Path("alice"), Path("thief")}).exit_code, 0);
   ASSERT_EQ(Ktctl("thief", {"rotate-key"}).exit_code, 0);
   ASSERT_EQ(Audit().exit_code, 0);
   ASSERT_EQ(Ktctl("thief", {"monitor"}).exit_code, 0);
@@ -190,9 +187,8 @@ TEST_F(BreachTest, AStolenKeyIsCaughtByTheVerifiedContactAndTheOwner) {
 // account: within the bound she set (here 1 s; 1 h by default), her
 // monitor raises STALE_LOG.
 TEST_F(BreachTest, AnOwnerKeptFromHerHistoryIsAlertedWithinTheBound) {
-  ASSERT_EQ(RunProgram({"/bin/cp", "-r", Path("alice"), Path("thief")})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunProgram({"/bin/cp", "-r", Path("alice"), Path("thief")}).exit_code, 0);
   ASSERT_EQ(Ktctl("thief", {"device", "add", "intercept"}).exit_code, 0);
   ASSERT_EQ(Audit().exit_code, 0);
   auto proxy = TamperingProxy::Start(server_->address());

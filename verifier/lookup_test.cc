@@ -372,6 +372,42 @@ TEST_F(LookupTest,
   EXPECT_EQ(VerifyHistory().code(), StatusCode::kDataLoss) << "Alice can";
 }
 
+// Issue 27, 5: alerts are keyed on what the log cannot relabel. A second
+// unvouched device that the log lists under the leaf index of one that
+// alerted before is a new alert (the key was the state's leaf index).
+TEST_F(LookupTest, AnUnvouchedDeviceUnderAnotherDevicesLeafIndexAlertsAgain) {
+  Ed25519PrivateKey next = Ed25519PrivateKey::Generate();
+  DeviceRecord rotate = Record(Operation::kRotateAccountKey, "", 3, alice_key_);
+  rotate.key = next.public_key().bytes();
+  rotate.Sign(alice_key_);
+  Honest(&log_, &state_, rotate, 2);
+  ClientState bob;
+  bob.log_key = log_.LogKey();
+  bob.account_id = "bob@example.com";
+  ClientVerifier client(&bob, &log_, RealClock::Get());
+  auto cp = client.UpdateCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  ASSERT_TRUE(
+      client.VerifyContact(*cp, "alice@example.com", next.public_key().bytes())
+          .ok());
+  // Devices signed by Alice's older key, unknown to Bob, each listed at
+  // "leaf 7".
+  for (const char* device : {"evil1", "evil2"}) {
+    DeviceRecord evil = Record(Operation::kAddDevice, device, 2, alice_key_);
+    AccountState forged = state_;
+    forged.version = state_.version + 1;
+    forged.devices[device] = ActiveDevice{evil.key, 7, 2, evil.Encode()};
+    state_.version = forged.version;
+    log_.Append(evil, forged);
+    cp = client.UpdateCheckpoint();
+    ASSERT_TRUE(cp.ok()) << cp.status();
+    EXPECT_EQ(client.MonitorContacts(*cp).code(), StatusCode::kDataLoss);
+  }
+  ASSERT_EQ(client.raised().size(), 2u);
+  EXPECT_EQ(client.raised()[1].type, AlertType::kContactDeviceUnsigned);
+  EXPECT_NE(client.raised()[0].id, client.raised()[1].id);
+}
+
 // The independent Python implementation's vectors (tools/vectors/
 // gen_private_vectors.py): the first-record anchor of the history's account
 // verifies against its tree, the final state's authority verifies, and

@@ -63,6 +63,11 @@ TEST_F(PrivateVectorsTest, LogKeyWithWitnesses) {
   std::string w2 = NoteSigner::Generate("w2.example", kNoteTypeCosignatureV1)
                        ->verifier_key()
                        .ToString();
+  // w1's key under another name (issue 27, 3: a cosignature does not sign
+  // the name, so it would count twice).
+  NoteVerifierKey alias = *NoteVerifierKey::Parse(w1);
+  alias.name = "alias.example";
+  alias.key_id = NoteKeyId(alias.name, alias.type, alias.key.bytes());
   auto one = LogPublicKey::Parse(base + ",witness=" + w1);
   ASSERT_TRUE(one.ok()) << one.status();
   EXPECT_EQ(one->quorum, 1u);
@@ -75,11 +80,13 @@ TEST_F(PrivateVectorsTest, LogKeyWithWitnesses) {
   EXPECT_EQ(two->quorum, 2u);
   EXPECT_EQ(two->ToString(), both);
   for (const std::string& bad : {
-           base + ",witness=" + w1 + ",quorum=2",           // above n
-           base + ",witness=" + w1 + ",quorum=0",           // zero
-           base + ",quorum=1",                              // no witnesses
-           base + ",quorum=0",                              // no witnesses
-           base + ",witness=" + w1 + ",witness=" + w1,      // repeated
+           base + ",witness=" + w1 + ",quorum=2",       // above n
+           base + ",witness=" + w1 + ",quorum=0",       // zero
+           base + ",quorum=1",                          // no witnesses
+           base + ",quorum=0",                          // no witnesses
+           base + ",witness=" + w1 + ",witness=" + w1,  // repeated
+           base + ",witness=" + w1 + ",witness=" + alias.ToString() +
+               ",quorum=2",  // one key under two names
            base + ",witness=" + w1 + ",quorum=1,quorum=1",  // repeated
            base + ",witness=" + w1 + ",quorum=+1",          // not canonical
            base + ",witness=" +
