@@ -99,7 +99,8 @@ absl::Status CheckpointPublisher::Publish(uint64_t size, const Hash& root,
     next->sequence = 1;
   }
   next->note = SignLogCheckpoint(next->checkpoint, *signer_);
-  RETURN_IF_ERROR(storage_->WriteLatestCheckpoint(next->note));
+  RETURN_IF_ERROR(
+      storage_->WriteLatestCheckpoint(next->checkpoint.size, next->note));
   absl::MutexLock lock(&mu_);
   latest_ = std::move(next);
   return absl::OkStatus();

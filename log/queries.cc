@@ -94,7 +94,14 @@ absl::StatusOr<uint64_t> LogQueries::ResolveTreeSize(
     return cp->checkpoint.size;
   }
   RETURN_IF_ERROR(CheckTreeSize(*tree_size));
-  RETURN_IF_ERROR(storage_->ReadIndexRoot(*tree_size).status());
+  ASSIGN_OR_RETURN(bool signed_size, storage_->IsSignedSize(*tree_size));
+  if (!signed_size) {
+    // No signed root to check an answer against: nobody could verify it.
+    return absl::NotFoundError(absl::StrCat(
+        "tree size ", *tree_size,
+        " is not the size of a checkpoint this log signed; ask at the size "
+        "of a checkpoint you hold"));
+  }
   return *tree_size;
 }
 

@@ -18,6 +18,7 @@ constexpr char kPosition = 'q';
 constexpr char kIndexEntry = 'p';
 constexpr char kIndexRoot = 'i';
 constexpr char kCosigned = 'w';
+constexpr char kSignedSize = 'k';
 
 std::string Tagged(char tag, uint64_t v) {
   std::string k(1, tag);
@@ -91,6 +92,8 @@ std::string IndexRootKey(uint64_t size) { return Tagged(kIndexRoot, size); }
 std::optional<uint64_t> ParseIndexRootKey(absl::string_view key) {
   return ParseTagged(kIndexRoot, key);
 }
+
+std::string SignedSizeKey(uint64_t size) { return Tagged(kSignedSize, size); }
 
 std::string CosignedPrefix() { return std::string(1, kCosigned); }
 

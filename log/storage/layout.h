@@ -33,8 +33,9 @@ namespace layout {
 // by reference (AccountState::EncodeByReference), no level-0 tree nodes (a
 // leaf's hash is computed from the leaf) and no record hashes; 6 is 5 with
 // account states of format 3, whose key chains reach back to the account's
-// first record. Leaves commit to states, so a data dir of format 5 or older
-// cannot be converted: LogStorage refuses it.
+// first record, and a key per signed checkpoint size. Leaves commit to
+// states, so a data dir of format 5 or older cannot be converted:
+// LogStorage refuses it.
 inline constexpr uint64_t kDataDirFormat = 6;
 
 std::string FormatKey();      // "m/format"  -> u64 format
@@ -76,6 +77,11 @@ std::string IndexEntryPrefix();
 std::string IndexRootPrefix();
 std::string IndexRootKey(uint64_t size);
 std::optional<uint64_t> ParseIndexRootKey(absl::string_view key);
+
+// 'k' | u64 size -> "" for every size a checkpoint was signed at: lookups
+// and histories are answered only at those sizes (a client can verify
+// nothing else).
+std::string SignedSizeKey(uint64_t size);
 
 // 'w' | u64 size | u64 timestamp | SHA-256(body) -> the checkpoint note with
 // the witnesses' latest cosignatures; newest (by size, then time) last.

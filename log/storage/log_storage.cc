@@ -409,8 +409,18 @@ absl::StatusOr<std::optional<std::string>> LogStorage::ReadLatestCheckpoint() {
   return db_->Get(layout::CheckpointKey());
 }
 
-absl::Status LogStorage::WriteLatestCheckpoint(const std::string& note) {
-  return db_->PutSynced(layout::CheckpointKey(), note);
+absl::Status LogStorage::WriteLatestCheckpoint(uint64_t size,
+                                               const std::string& note) {
+  rocksdb::WriteBatch wb;
+  wb.Put(layout::CheckpointKey(), note);
+  wb.Put(layout::SignedSizeKey(size), "");
+  return db_->WriteSynced(&wb);
+}
+
+absl::StatusOr<bool> LogStorage::IsSignedSize(uint64_t size) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v,
+                   db_->Get(layout::SignedSizeKey(size)));
+  return v.has_value();
 }
 
 absl::Status LogStorage::WriteCosignedCheckpoint(const LogCheckpoint& cp,

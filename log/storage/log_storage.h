@@ -148,6 +148,8 @@ class LogReader {
 
   // The latest signed checkpoint note, if any.
   virtual absl::StatusOr<std::optional<std::string>> ReadLatestCheckpoint() = 0;
+  // Whether a checkpoint of tree size `size` was ever signed.
+  virtual absl::StatusOr<bool> IsSignedSize(uint64_t size) = 0;
 };
 
 // What the log's single writer may call besides reads: the integrator
@@ -159,8 +161,10 @@ class LogWriter : public virtual LogReader {
   // if the write failed; the batch is then not committed and the storage
   // should be considered failed.
   virtual absl::Status CommitBatch(const StorageBatch& batch) = 0;
-  // Replaces the latest signed checkpoint. Returns after it is synced.
-  virtual absl::Status WriteLatestCheckpoint(const std::string& note) = 0;
+  // Replaces the latest signed checkpoint, of tree size `size`, and records
+  // that size as signed. Returns after both are synced.
+  virtual absl::Status WriteLatestCheckpoint(uint64_t size,
+                                             const std::string& note) = 0;
 };
 
 // What fsck may inspect beyond a reader (log/fsck.h).
@@ -244,10 +248,12 @@ class LogStorage final : public LogWriter,
       const std::string& account_id, uint64_t from_version, uint64_t below,
       size_t limit) override;
   absl::StatusOr<std::optional<std::string>> ReadLatestCheckpoint() override;
+  absl::StatusOr<bool> IsSignedSize(uint64_t size) override;
 
   // LogWriter.
   absl::Status CommitBatch(const StorageBatch& batch) override;
-  absl::Status WriteLatestCheckpoint(const std::string& note) override;
+  absl::Status WriteLatestCheckpoint(uint64_t size,
+                                     const std::string& note) override;
 
   // LogInspector.
   absl::StatusOr<std::optional<LogIdentity>> ReadIdentity() override;

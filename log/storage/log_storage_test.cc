@@ -167,8 +167,13 @@ TEST(StorageTest, CommitsBatchesAndReadsThemBack) {
 
   // The latest checkpoint note.
   EXPECT_FALSE(st.ReadLatestCheckpoint()->has_value());
-  ASSERT_TRUE(st.WriteLatestCheckpoint("cp").ok());
+  EXPECT_FALSE(*st.IsSignedSize(2));
+  ASSERT_TRUE(st.WriteLatestCheckpoint(2, "cp").ok());
   EXPECT_EQ(*st.ReadLatestCheckpoint(), std::optional<std::string>("cp"));
+  ASSERT_TRUE(st.WriteLatestCheckpoint(3, "cp3").ok());
+  EXPECT_TRUE(*st.IsSignedSize(2)) << "every signed size is kept";
+  EXPECT_TRUE(*st.IsSignedSize(3));
+  EXPECT_FALSE(*st.IsSignedSize(1));
 }
 
 TEST(StorageTest, ADataDirCanBeOpenedOnlyOnce) {
