@@ -78,15 +78,33 @@ class CallTracker
       grpc::experimental::ServerRpcInfo*) override {
     absl::MutexLock lock(&mu_);
     ++live_;
+    ++arrived_;
     return new Call(this);
   }
 
-  // True once no call is live, false if `deadline` passed first.
-  bool WaitForNone(absl::Time deadline) {
+  // True once no call is live and none arrived for `quiet`; false if
+  // `deadline` passed first. Calls still arrive while the server drains
+  // (each is answered UNAVAILABLE at once, with a retry pushback); gRPC
+  // cancels a call it has received and not yet dispatched when it closes,
+  // so closing is best done once they have stopped.
+  bool WaitForQuiet(absl::Duration quiet, absl::Time deadline) {
     absl::MutexLock lock(&mu_);
     auto none = [this]()
                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return live_ == 0; };
-    return mu_.AwaitWithDeadline(absl::Condition(&none), deadline);
+    for (;;) {
+      if (!mu_.AwaitWithDeadline(absl::Condition(&none), deadline)) {
+        return false;
+      }
+      uint64_t seen = arrived_;
+      auto new_call = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return arrived_ != seen;
+      };
+      absl::Time until = std::min(deadline, absl::Now() + quiet);
+      if (!mu_.AwaitWithDeadline(absl::Condition(&new_call), until)) {
+        // Quiet, unless it was the deadline that ended the wait.
+        return until < deadline;
+      }
+    }
   }
 
  private:
@@ -107,6 +125,7 @@ class CallTracker
 
   absl::Mutex mu_;
   int live_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t arrived_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 namespace {
@@ -295,8 +314,9 @@ void LogServer::Shutdown(absl::Duration grace) {
   // only then close gRPC. Closing first would cancel answers to writes that
   // were already appended.
   if (service_ != nullptr) service_->BeginShutdown();
-  if (calls_ != nullptr && !calls_->WaitForNone(absl::Now() + grace)) {
-    LogWarning("shutting down with RPCs still in flight after ",
+  constexpr absl::Duration kQuiet = absl::Milliseconds(100);
+  if (calls_ != nullptr && !calls_->WaitForQuiet(kQuiet, absl::Now() + grace)) {
+    LogWarning("shutting down with RPCs still in flight or arriving after ",
                absl::FormatDuration(grace), "; gRPC cancels them");
   }
   if (grpc_server_ != nullptr) {

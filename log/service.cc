@@ -12,6 +12,10 @@
 namespace ktlog {
 namespace {
 
+// How long a client should wait before trying again a call refused because
+// the server is shutting down.
+constexpr int64_t kShutdownPushbackMs = 2000;
+
 absl::Time DeadlineOf(grpc::ServerContext* ctx, absl::Duration fallback) {
   return std::min(absl::FromChrono(ctx->deadline()), absl::Now() + fallback);
 }
@@ -69,10 +73,16 @@ bool LogService::draining() {
   return draining_;
 }
 
-grpc::Status LogService::Serve(absl::FunctionRef<absl::Status()> handler) {
+grpc::Status LogService::Serve(grpc::ServerContext* ctx,
+                               absl::FunctionRef<absl::Status()> handler) {
   if (draining()) {
-    return ToGrpcStatus(
-        absl::UnavailableError("the log server is shutting down"));
+    // Clients that honour the pushback stop sending while the server
+    // drains, so that it can close with no call received and not yet
+    // dispatched (gRPC 1.51 answers those CANCELLED: grpc/grpc#41785).
+    ctx->AddTrailingMetadata("grpc-retry-pushback-ms",
+                             absl::StrCat(kShutdownPushbackMs));
+    return ToGrpcStatus(absl::UnavailableError(
+        "the log server is shutting down; try again later"));
   }
   return ToGrpcStatus(handler());
 }
@@ -80,7 +90,7 @@ grpc::Status LogService::Serve(absl::FunctionRef<absl::Status()> handler) {
 grpc::Status LogService::Write(grpc::ServerContext* ctx,
                                const v1::WriteRequest& req, Operation expected,
                                v1::WriteResponse* resp) {
-  return Serve([&]() -> absl::Status {
+  return Serve(ctx, [&]() -> absl::Status {
     RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes"));
     ASSIGN_OR_RETURN(
         WriteAnswer w,
@@ -117,7 +127,7 @@ grpc::Status LogService::RotateAccountKey(grpc::ServerContext* ctx,
 grpc::Status LogService::AppendRecords(grpc::ServerContext* ctx,
                                        const v1::AppendRecordsRequest* req,
                                        v1::AppendRecordsResponse* resp) {
-  return Serve([&]() -> absl::Status {
+  return Serve(ctx, [&]() -> absl::Status {
     std::vector<RecordToAppend> records;
     records.reserve(req->records_size());
     for (const v1::AppendRecordsRequest::Record& r : req->records()) {
@@ -150,10 +160,10 @@ grpc::Status LogService::AppendRecords(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status LogService::GetCheckpoint(grpc::ServerContext*,
+grpc::Status LogService::GetCheckpoint(grpc::ServerContext* ctx,
                                        const v1::GetCheckpointRequest* req,
                                        v1::SignedCheckpoint* resp) {
-  return Serve([&]() -> absl::Status {
+  return Serve(ctx, [&]() -> absl::Status {
     if (req->min_cosignatures() > 0) {
       std::vector<std::string> witnesses(req->witnesses().begin(),
                                          req->witnesses().end());
@@ -170,18 +180,18 @@ grpc::Status LogService::GetCheckpoint(grpc::ServerContext*,
 }
 
 grpc::Status LogService::GetCheckpointToCosign(
-    grpc::ServerContext*, const v1::GetCheckpointToCosignRequest*,
+    grpc::ServerContext* ctx, const v1::GetCheckpointToCosignRequest*,
     v1::SignedCheckpoint* resp) {
-  return Serve([&]() -> absl::Status {
+  return Serve(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(*resp->mutable_note(), cosignatures_->ToCosign());
     return absl::OkStatus();
   });
 }
 
 grpc::Status LogService::GetConsistencyProof(
-    grpc::ServerContext*, const v1::GetConsistencyProofRequest* req,
+    grpc::ServerContext* ctx, const v1::GetConsistencyProofRequest* req,
     v1::ConsistencyProof* resp) {
-  return Serve([&]() -> absl::Status {
+  return Serve(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<Hash> proof,
                      queries_->ConsistencyProof(req->size1(), req->size2()));
     HashesToProto(proof, resp->mutable_hashes());
@@ -190,9 +200,9 @@ grpc::Status LogService::GetConsistencyProof(
 }
 
 grpc::Status LogService::GetInclusionProof(
-    grpc::ServerContext*, const v1::GetInclusionProofRequest* req,
+    grpc::ServerContext* ctx, const v1::GetInclusionProofRequest* req,
     v1::InclusionProof* resp) {
-  return Serve([&]() -> absl::Status {
+  return Serve(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(
         InclusionAnswer proof,
         queries_->InclusionProof(req->leaf_index(), req->tree_size()));
@@ -202,9 +212,9 @@ grpc::Status LogService::GetInclusionProof(
 }
 
 grpc::Status LogService::GetInclusionProofByHash(
-    grpc::ServerContext*, const v1::GetInclusionProofByHashRequest* req,
+    grpc::ServerContext* ctx, const v1::GetInclusionProofByHashRequest* req,
     v1::InclusionProof* resp) {
-  return Serve([&]() -> absl::Status {
+  return Serve(ctx, [&]() -> absl::Status {
     absl::StatusOr<Hash> hash = Hash::FromBytes(req->leaf_hash());
     if (!hash.ok()) {
       return absl::InvalidArgumentError(
@@ -217,10 +227,10 @@ grpc::Status LogService::GetInclusionProofByHash(
   });
 }
 
-grpc::Status LogService::GetEntries(grpc::ServerContext*,
+grpc::Status LogService::GetEntries(grpc::ServerContext* ctx,
                                     const v1::GetEntriesRequest* req,
                                     v1::GetEntriesResponse* resp) {
-  return Serve([&]() -> absl::Status {
+  return Serve(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<std::string> leaves,
                      queries_->Entries(req->begin(), req->end()));
     for (std::string& l : leaves) resp->add_leaves(std::move(l));
@@ -273,13 +283,13 @@ absl::Status LogService::Watch(
 grpc::Status LogService::WatchCheckpoints(
     grpc::ServerContext* ctx, const v1::WatchCheckpointsRequest*,
     grpc::ServerWriter<v1::SignedCheckpoint>* writer) {
-  return Serve([&] { return Watch(ctx, writer); });
+  return Serve(ctx, [&] { return Watch(ctx, writer); });
 }
 
 grpc::Status LogService::LookupAccount(grpc::ServerContext* ctx,
                                        const v1::LookupAccountRequest* req,
                                        v1::AccountLookup* resp) {
-  return Serve([&]() -> absl::Status {
+  return Serve(ctx, [&]() -> absl::Status {
     RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
     ASSIGN_OR_RETURN(AccountLookupAnswer answer,
                      queries_->Lookup(req->account_id(), TreeSizeOf(*req),
@@ -292,7 +302,7 @@ grpc::Status LogService::LookupAccount(grpc::ServerContext* ctx,
 grpc::Status LogService::GetAccountHistory(
     grpc::ServerContext* ctx, const v1::GetAccountHistoryRequest* req,
     v1::AccountHistory* resp) {
-  return Serve([&]() -> absl::Status {
+  return Serve(ctx, [&]() -> absl::Status {
     RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
     ASSIGN_OR_RETURN(AccountHistoryAnswer answer,
                      queries_->History(req->account_id(), req->from_version(),
@@ -302,10 +312,10 @@ grpc::Status LogService::GetAccountHistory(
   });
 }
 
-grpc::Status LogService::AddCosignature(grpc::ServerContext*,
+grpc::Status LogService::AddCosignature(grpc::ServerContext* ctx,
                                         const v1::AddCosignatureRequest* req,
                                         v1::AddCosignatureResponse* resp) {
-  return Serve([&]() -> absl::Status {
+  return Serve(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(uint32_t n, cosignatures_->Add(req->note()));
     resp->set_cosignatures(n);
     return absl::OkStatus();

@@ -99,9 +99,11 @@ class LogService final : public v1::Log::Service {
                               v1::AddCosignatureResponse* resp) override;
 
  private:
-  // The one wrapper every handler goes through: admission, then `handler`,
-  // whose absl::Status becomes the gRPC status.
-  grpc::Status Serve(absl::FunctionRef<absl::Status()> handler);
+  // The one wrapper every handler goes through: once shutting down,
+  // UNAVAILABLE with a retry pushback; else `handler`, whose absl::Status
+  // becomes the gRPC status.
+  grpc::Status Serve(grpc::ServerContext* ctx,
+                     absl::FunctionRef<absl::Status()> handler);
   // OK, or RESOURCE_EXHAUSTED (with the wait in the message and in the
   // trailing metadata "grpc-retry-pushback-ms") if the peer is over
   // `limiter`'s rate for `n` more of `what`, or `n` is more than its burst.
