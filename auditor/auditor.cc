@@ -12,6 +12,7 @@
 #include "core/note/succession.h"
 #include "core/util/bytes.h"
 #include "core/util/file_util.h"
+#include "core/util/json_util.h"
 #include "core/util/status_macros.h"
 #include "verifier/alerts.h"
 
@@ -82,7 +83,7 @@ absl::Status Auditor::Misbehaved(const std::string& type,
                       {"log_key", options_.log_key.IdentityString()},
                       {"witness", witness_.verifier_key().ToString()},
                       {"evidence", std::move(evidence)}};
-  std::string text = j.dump(2) + "\n";
+  std::string text = JsonText(j, 2) + "\n";
   RETURN_IF_ERROR(store_->WriteFailure(text));
   evidence_path_ = absl::StrCat(options_.state_dir, "/evidence-", now, ".json");
   RETURN_IF_ERROR(WriteFileAtomically(evidence_path_, text, 0644));

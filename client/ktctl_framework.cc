@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/util/bytes.h"
 #include "core/util/clock.h"
+#include "core/util/json_util.h"
 #include "core/util/status_macros.h"
 
 namespace ktlog {
@@ -38,7 +39,7 @@ void PrintOutput(const Globals& g, Output out,
     if (out.json.is_object() && !alerts.empty()) {
       out.json["alerts"] = AlertsJson(alerts);
     }
-    std::cout << out.json.dump() << std::endl;
+    std::cout << JsonText(out.json) << std::endl;
     return;
   }
   PrintAlertsHuman(alerts);
@@ -54,7 +55,7 @@ void PrintError(const Globals& g, const absl::Status& status,
     j["error"] = std::string(absl::StatusCodeToString(status.code()));
     j["message"] = std::string(status.message());
     if (!alerts.empty()) j["alerts"] = AlertsJson(alerts);
-    std::cout << j.dump() << std::endl;
+    std::cout << JsonText(j) << std::endl;
     return;
   }
   PrintAlertsHuman(alerts);
@@ -171,6 +172,10 @@ std::vector<Alert> Context::Raised() const {
   return verifier_ == nullptr ? std::vector<Alert>() : verifier_->raised();
 }
 
+bool Context::AlertFound() const {
+  return verifier_ != nullptr && verifier_->alert_found();
+}
+
 int RunCommand(Command& command, Context& ctx,
                const std::vector<std::string>& args) {
   FlagSet flags(command.usage());
@@ -192,6 +197,9 @@ int RunCommand(Command& command, Context& ctx,
   absl::Status saved = ctx.SaveState();
   if (out.ok() && !saved.ok()) out = saved;
   std::vector<Alert> alerts = ctx.Raised();
+  // Exit 3 whenever an alert's reason was found, also when the alert itself
+  // was raised by an earlier command (docs/ktctl.md, "Exit codes").
+  bool alerted = !alerts.empty() || ctx.AlertFound();
   if (!out.ok()) {
     if (IsUsageError(out.status())) {
       std::cerr << "ktctl " << command.name() << ": " << out.status().message()
@@ -200,9 +208,9 @@ int RunCommand(Command& command, Context& ctx,
       return kExitUsage;
     }
     PrintError(ctx.globals(), out.status(), alerts);
-    return ExitCodeFor(out.status(), !alerts.empty());
+    return ExitCodeFor(out.status(), alerted);
   }
-  int code = alerts.empty() ? out->exit_code : kExitVerification;
+  int code = alerted ? kExitVerification : out->exit_code;
   PrintOutput(ctx.globals(), *std::move(out), alerts);
   return code;
 }

@@ -98,6 +98,8 @@ class Context {
 
   // The alerts raised during this command.
   std::vector<Alert> Raised() const;
+  // Whether the command found a reason for an alert, new or raised before.
+  bool AlertFound() const;
 
  private:
   Globals globals_;

@@ -8,6 +8,7 @@
 #include "client/ktctl_framework.h"
 #include "client/qr.h"
 #include "core/util/bytes.h"
+#include "core/util/json_util.h"
 #include "core/util/status_macros.h"
 #include "verifier/codes.h"
 
@@ -192,7 +193,7 @@ class AlertsCommand : public Command {
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
     if (args.size() == 2 && args[0] == "show") {
       for (const Alert& a : s->alerts) {
-        if (a.id == args[1]) return Output{a.ToJson().dump(2), a.ToJson()};
+        if (a.id == args[1]) return Output{JsonText(a.ToJson(), 2), a.ToJson()};
       }
       return absl::NotFoundError(absl::StrCat("no alert ", args[1]));
     }

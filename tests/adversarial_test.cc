@@ -259,6 +259,17 @@ TEST_F(AdversarialTest, AFutureDatedCheckpointIsNotCosigned) {
   EXPECT_EQ(log->ReceivedCosignedNotes().size(), 1u);
 }
 
+// A checkpoint that is not even valid UTF-8 is refused with evidence; it
+// once made the auditor abort while it wrote the evidence as JSON.
+TEST_F(AdversarialTest, ANoteThatIsNotUtf8IsEvidenceNotACrash) {
+  auto log = NewLog("alice", 2);
+  LogCheckpoint cp = log->Publish(2);
+  std::string note = SignLogCheckpoint(cp, *log_key_);
+  log->ServeRawNote(note.substr(0, note.find("\n\n") + 3));  // half an em dash
+  AuditorAt a = NewAuditor(*log, NewTempDir("aud"));
+  ExpectRefused(a, *log, "BAD_SIGNATURE", 0);
+}
+
 // The auditor's honest path over the evil log's well-formed leaves: many
 // accounts, interleaved, across rounds and restarts, cosigned each time.
 TEST_F(AdversarialTest, HonestLeavesAreCosignedAcrossRounds) {

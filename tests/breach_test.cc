@@ -208,5 +208,45 @@ TEST_F(BreachTest, AnOwnerKeptFromHerHistoryIsAlertedWithinTheBound) {
   EXPECT_NE(r.out.find("UNEXPECTED_DEVICE"), std::string::npos) << r.out;
 }
 
+// Issue 20, 5: ktctl exits 3 whenever an answer does not verify, also when
+// the alert it raises was raised before: a front that serves checkpoints
+// without the cosignatures the policy needs (MISSING_COSIGNATURES), or
+// with a broken log signature (BAD_SIGNATURE), twice.
+TEST_F(BreachTest, ARepeatedRefusalExitsAsTheFirst) {
+  auto proxy = TamperingProxy::Start(server_->address());
+  proxy->OnCheckpoint([](v1::SignedCheckpoint* cp) {
+    // The body and the log's own signature line only.
+    std::string note = cp->note();
+    size_t signatures = note.find("\n\n") + 2;
+    cp->set_note(note.substr(0, note.find('\n', signatures) + 1));
+  });
+  for (int i = 0; i < 2; ++i) {
+    RunResult r = Ktctl("bob", {"checkpoint"}, proxy->address());
+    EXPECT_EQ(r.exit_code, 3) << i << ": " << r.out;
+    if (i == 0) {
+      EXPECT_NE(r.out.find("MISSING_COSIGNATURES"), std::string::npos) << r.out;
+    }
+  }
+  proxy->OnCheckpoint([](v1::SignedCheckpoint* cp) {
+    std::string note = cp->note();
+    size_t sig = note.find("\n\n") + 2 + 40;  // inside the log's signature
+    note[sig] = note[sig] == 'A' ? 'B' : 'A';
+    cp->set_note(note);
+  });
+  for (int i = 0; i < 2; ++i) {
+    RunResult r = Ktctl("bob", {"checkpoint"}, proxy->address());
+    EXPECT_EQ(r.exit_code, 3) << i << ": " << r.out;
+  }
+  // A note cut inside a UTF-8 sequence (the signature line's em dash) once
+  // made ktctl abort when it wrote the evidence as JSON.
+  proxy->OnCheckpoint([](v1::SignedCheckpoint* cp) {
+    std::string note = cp->note();
+    cp->set_note(note.substr(0, note.find("\n\n") + 3));
+  });
+  RunResult r = Ktctl("bob", {"checkpoint"}, proxy->address());
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("not valid UTF-8"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace ktlog

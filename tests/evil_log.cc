@@ -56,6 +56,11 @@ Leaf EvilLog::LeafFor(const std::string& account, uint64_t version) {
   return leaf;
 }
 
+void EvilLog::ServeRawNote(const std::string& note) {
+  absl::MutexLock lock(&mu_);
+  note_ = note;
+}
+
 void EvilLog::SetTime(uint64_t ms) {
   absl::MutexLock lock(&mu_);
   clock_ms_ = ms;

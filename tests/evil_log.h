@@ -47,6 +47,8 @@ class EvilLog : public v1::Log::Service {
   // Sets the log's clock (ms): what its next leaf or checkpoint is dated,
   // less one.
   void SetTime(uint64_t ms);
+  // Serves `note` as it is (any bytes) as the latest checkpoint.
+  void ServeRawNote(const std::string& note);
   // The honest roots of the first `size` leaves.
   Hash RootAt(uint64_t size);
   Hash IndexRootAt(uint64_t size);

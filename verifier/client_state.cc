@@ -9,6 +9,7 @@
 #include "core/note/note.h"
 #include "core/util/bytes.h"
 #include "core/util/file_util.h"
+#include "core/util/json_util.h"
 #include "nlohmann/json.hpp"
 
 namespace ktlog {
@@ -222,7 +223,7 @@ std::string SerializeClientState(const ClientState& s) {
                  {"witnesses", s.policy.witnesses},
                  {"witness_quorum", s.policy.witness_quorum},
                  {"max_own_check_delay_ms", s.policy.max_own_check_delay_ms}};
-  return j.dump(1) + "\n";
+  return JsonText(j, 1) + "\n";
 }
 
 absl::Status WritePrivateKeyFile(const std::string& path,

@@ -9,6 +9,7 @@
 #include "core/merkle/proof.h"
 #include "core/note/cosignature.h"
 #include "core/util/bytes.h"
+#include "core/util/json_util.h"
 #include "core/util/status_macros.h"
 #include "verifier/alerts.h"
 
@@ -62,6 +63,7 @@ void ClientVerifier::Raise(AlertType type, const std::string& account,
                            const std::string& dedup_key,
                            const std::string& message,
                            nlohmann::json evidence) {
+  alert_found_ = true;
   Alert a;
   a.type = type;
   a.account = account;
@@ -306,7 +308,7 @@ absl::StatusOr<VerifiedAccount> ClientVerifier::Lookup(
       VerifyAccountLookup(checkpoint, key.vrf_key, account, answer, known);
   if (!verified.ok()) {
     Raise(AlertType::kInvalidProof, account,
-          Sha256(LookupJson(answer).dump()).ToHex(),
+          Sha256(JsonText(LookupJson(answer))).ToHex(),
           absl::StrCat("the log's answer about ", account,
                        " does not verify: ", verified.status().message()),
           {{"checkpoint", state_->trusted_checkpoint},

@@ -104,6 +104,11 @@ class ClientVerifier {
 
   // The alerts this object raised (new ones only, not duplicates).
   const std::vector<Alert>& raised() const { return raised_; }
+  // Whether this object found a reason for an alert, new or raised before
+  // (a repeated fork, bad signature, missing cosignature...): what a
+  // command's exit code reflects, so that it does not depend on whether
+  // the alert is new.
+  bool alert_found() const { return alert_found_; }
 
  private:
   // A verified history record with the answer it came in (evidence).
@@ -167,6 +172,7 @@ class ClientVerifier {
   LogSource* const log_;
   const Clock* const clock_;
   std::vector<Alert> raised_;
+  bool alert_found_ = false;
 };
 
 }  // namespace ktlog
