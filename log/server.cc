@@ -227,7 +227,7 @@ absl::Status LogServer::StartGrpc() {
   builder.SetSyncServerOption(
       grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, kMaxIdleThreads);
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
-                   GrpcServerCredentials(options_.tls));
+                   GrpcServerCredentials(options_.tls, absl::Now()));
   builder.AddListeningPort(options_.listen_address, credentials, &port_);
   builder.RegisterService(service_.get());
   calls_ = std::make_shared<CallTracker>();

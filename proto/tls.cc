@@ -5,8 +5,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "core/crypto/crypto.h"
 #include "core/util/bytes.h"
 #include "core/util/file_util.h"
+#include "core/util/logging.h"
+#include "core/util/status_macros.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
@@ -37,14 +41,53 @@ absl::StatusOr<std::string> ReadPem(const std::string& path,
   return pem;
 }
 
+// FAILED_PRECONDITION if the certificate in `pem` (from `path`) is not
+// valid at `now`: every client would refuse it. Logs when it expires, with
+// a warning within 30 days of it.
+absl::Status CheckValidity(const std::string& path, const std::string& pem,
+                           absl::Time now) {
+  absl::StatusOr<CertificateValidity> v = CertificateValidityOf(pem);
+  if (!v.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--tls_cert: ", path, ": ", v.status().message()));
+  }
+  absl::Time from = absl::FromUnixSeconds(v->not_before_s);
+  absl::Time until = absl::FromUnixSeconds(v->not_after_s);
+  auto date = [](absl::Time t) {
+    return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", t, absl::UTCTimeZone());
+  };
+  if (now > until) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--tls_cert: the certificate in ", path, " expired on ", date(until),
+        " (", absl::ToInt64Hours(now - until) / 24,
+        " days ago): every client refuses it; renew it (docs/security.md)"));
+  }
+  if (now < from) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--tls_cert: the certificate in ", path,
+                     " is not valid before ", date(from),
+                     ": every client refuses it until then; check this "
+                     "machine's clock, or the certificate"));
+  }
+  int64_t days = absl::ToInt64Hours(until - now) / 24;
+  if (days < 30) {
+    LogWarning("the TLS certificate in ", path, " expires on ", date(until),
+               " (in ", days, " days): renew it before clients refuse it");
+  } else {
+    LogInfo("the TLS certificate in ", path, " is valid until ", date(until));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
-    const std::optional<TlsFiles>& tls) {
+    const std::optional<TlsFiles>& tls, absl::Time now) {
   if (!tls.has_value()) return grpc::InsecureServerCredentials();
   absl::StatusOr<std::string> cert =
       ReadPem(tls->cert_file, "CERTIFICATE", "tls_cert");
   if (!cert.ok()) return cert.status();
+  RETURN_IF_ERROR(CheckValidity(tls->cert_file, *cert, now));
   absl::StatusOr<std::string> key =
       ReadPem(tls->key_file, "PRIVATE KEY", "tls_key");
   if (!key.ok()) return key.status();

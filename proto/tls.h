@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/util/flags.h"
 
 namespace grpc {
@@ -28,9 +29,12 @@ struct TlsFiles {
 };
 
 // TLS server credentials from `tls`, or insecure ones without.
-// FAILED_PRECONDITION naming the file that cannot be read or is not PEM.
+// FAILED_PRECONDITION naming the file that cannot be read or is not PEM, a
+// key file others may read, or a certificate not valid at `now` (expired,
+// or not yet valid: every client would refuse it). Logs when the
+// certificate expires (a warning within 30 days).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
-    const std::optional<TlsFiles>& tls);
+    const std::optional<TlsFiles>& tls, absl::Time now);
 
 // How a client reaches the log.
 struct ClientTls {

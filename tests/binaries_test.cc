@@ -562,6 +562,25 @@ TEST(TlsTest, TheShippedClientsSpeakTlsWithACaFile) {
        "--tls_key=" + tls + "server.key"});
   EXPECT_EQ(missing.exit_code, 1) << missing.out;
   EXPECT_NE(missing.out.find("nope.pem"), std::string::npos) << missing.out;
+  // Issue 20, 6: a certificate every client would refuse stops the start,
+  // with the date; a good one is announced with its expiry.
+  std::string key_copy = OwnersCopy(tls + "server.key", k.dir);
+  for (auto [pem, says] :
+       {std::pair<std::string, std::string>{"expired.pem",
+                                            "expired on 2020-01-02 00:00:00 "
+                                            "UTC"},
+        {"not-yet-valid.pem", "is not valid before 2100-01-01 00:00:00 UTC"}}) {
+    RunResult refused =
+        RunProgram({kServer, "--data_dir=" + k.dir + "/data",
+                    "--key_file=" + k.key_file, "--listen=127.0.0.1:0",
+                    "--tls_cert=" + tls + pem, "--tls_key=" + key_copy});
+    EXPECT_EQ(refused.exit_code, 1) << refused.out;
+    EXPECT_NE(refused.out.find(says), std::string::npos) << refused.out;
+  }
+  auto valid = ServerProcess::Start(
+      {"--data_dir=" + k.dir + "/data", "--key_file=" + k.key_file,
+       "--tls_cert=" + tls + "server.pem", "--tls_key=" + key_copy});
+  EXPECT_EQ(valid->Stop(), 0);
 }
 
 // Regression (issue 8.9): the load generator can print what was

@@ -2,10 +2,14 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -114,6 +118,31 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+absl::StatusOr<CertificateValidity> CertificateValidityOf(
+    absl::string_view pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      bio == nullptr ? nullptr
+                     : PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
+      &X509_free);
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError("no readable X.509 certificate");
+  }
+  auto seconds = [](const ASN1_TIME* t) -> std::optional<int64_t> {
+    struct tm tm {};
+    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
+    return static_cast<int64_t>(timegm(&tm));
+  };
+  std::optional<int64_t> from = seconds(X509_get0_notBefore(cert.get()));
+  std::optional<int64_t> until = seconds(X509_get0_notAfter(cert.get()));
+  if (!from.has_value() || !until.has_value()) {
+    return absl::InvalidArgumentError(
+        "the certificate's validity is malformed");
+  }
+  return CertificateValidity{*from, *until};
 }
 
 void EvpPkeyDeleter::operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }

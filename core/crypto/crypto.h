@@ -40,6 +40,16 @@ std::string RandomBytes(size_t n);
 // verification codes.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
+// When the first X.509 certificate of a PEM text is valid: [not_before,
+// not_after], unix seconds.
+struct CertificateValidity {
+  int64_t not_before_s = 0;
+  int64_t not_after_s = 0;
+};
+// INVALID_ARGUMENT if `pem` holds no certificate OpenSSL can read.
+absl::StatusOr<CertificateValidity> CertificateValidityOf(
+    absl::string_view pem);
+
 struct EvpPkeyDeleter {
   void operator()(EVP_PKEY* key) const;
 };
