@@ -190,6 +190,13 @@ class InitCommand : public Command {
                   "else sees"
                 : absl::StrCat("; checkpoints must be cosigned by ", key.quorum,
                                " of ", key.witnesses.size(), " witness(es)"),
+            key.witnesses.empty()
+                ? ""
+                : absl::StrCat(
+                      QuorumWarning(key.quorum, key.witnesses.size()).empty()
+                          ? ""
+                          : "\n",
+                      QuorumWarning(key.quorum, key.witnesses.size())),
             "\naccount key: ", HexEncode(account_key.public_key().bytes()),
             "\nnext: ktctl register (a log that controls sign-up needs a "
             "credential for your account id and this account key from its "

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "client/ktctl_framework.h"
 #include "client/qr.h"
+#include "core/note/log_key.h"
 #include "core/util/bytes.h"
 #include "core/util/json_util.h"
 #include "core/util/status_macros.h"
@@ -191,22 +192,39 @@ class AlertsCommand : public Command {
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
-    if (args.size() == 2 && args[0] == "show") {
-      for (const Alert& a : s->alerts) {
-        if (a.id == args[1]) return Output{JsonText(a.ToJson(), 2), a.ToJson()};
-      }
-      return absl::NotFoundError(absl::StrCat("no alert ", args[1]));
-    }
+    if (args.size() == 2 && args[0] == "show") return Show(*s, args[1]);
     if (!args.empty()) return UsageError("give nothing, or show ID");
     nlohmann::json j = nlohmann::json::array();
     std::string text;
     for (const Alert& a : s->alerts) {
       j.push_back(a.ToJson());
-      absl::StrAppend(&text, a.id, "  ", AlertTypeName(a.type), "  ",
-                      a.account.empty() ? "-" : a.account, "  ", a.message,
-                      "\n");
+      absl::StrAppend(&text, a.id.substr(0, 16), "  ", AlertTypeName(a.type),
+                      "  ", a.account.empty() ? "-" : a.account, "  ",
+                      a.message, "\n");
     }
     return Output{text.empty() ? "no alerts" : text, j};
+  }
+
+ private:
+  // The alert whose id starts with `prefix` (at least 8 hex digits).
+  absl::StatusOr<Output> Show(const ClientState& s,
+                              const std::string& prefix) const {
+    if (prefix.size() < 8) {
+      return UsageError("give at least the first 8 digits of the alert id");
+    }
+    const Alert* found = nullptr;
+    for (const Alert& a : s.alerts) {
+      if (a.id.compare(0, prefix.size(), prefix) != 0) continue;
+      if (found != nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            prefix, " names more than one alert: give more of the id"));
+      }
+      found = &a;
+    }
+    if (found == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no alert ", prefix));
+    }
+    return Output{JsonText(found->ToJson(), 2), found->ToJson()};
   }
 };
 
@@ -306,9 +324,10 @@ class ContactCommand : public Command {
   }
 };
 
+// The account key this client holds: what the owner's side of a safety
+// code is computed over. Not the key the log shows: after someone else
+// rotated the account's key (a takeover), the two sides' codes must differ.
 absl::StatusOr<std::string> OwnKey(Context& ctx) {
-  ASSIGN_OR_RETURN(ClientState * s, ctx.state());
-  if (s->own_state.exists()) return s->own_state.account_key;
   ASSIGN_OR_RETURN(Ed25519PrivateKey key, ctx.AccountKey());
   return key.public_key().bytes();
 }
@@ -476,6 +495,8 @@ class PolicyCommand : public Command {
     for (const std::string& w : p.witnesses) {
       absl::StrAppend(&text, "\nwitness ", w);
     }
+    std::string warning = QuorumWarning(p.witness_quorum, p.witnesses.size());
+    if (!warning.empty()) absl::StrAppend(&text, "\n", warning);
     return Output{text,
                   {{"witnesses", p.witnesses},
                    {"witness_quorum", p.witness_quorum},
@@ -494,8 +515,14 @@ class PolicyCommand : public Command {
         p.witnesses.push_back(std::string(k));
       }
     }
-    if (quorum_ != UINT64_MAX)
+    if (quorum_ != UINT64_MAX) {
+      if (quorum_ > p.witnesses.size()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--witness_quorum ", quorum_, " exceeds the ",
+                         p.witnesses.size(), " witness(es)"));
+      }
       p.witness_quorum = static_cast<uint32_t>(quorum_);
+    }
     if (max_age_ != absl::InfiniteDuration()) {
       p.max_checkpoint_age_ms = absl::ToInt64Milliseconds(max_age_);
     }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/note/key_file.h"
+#include "core/note/log_key.h"
 #include "core/util/flags.h"
 #include "core/util/logging.h"
 #include "log/server.h"
@@ -30,7 +31,8 @@ struct Config {
   std::string key_file, origin, backup_dir, witness_keys, registration_key;
   std::string tls_cert, tls_key;
   bool plaintext = false;
-  uint64_t batch_size = 512, max_pending = 8192, witness_quorum = 1;
+  uint64_t batch_size = 512, max_pending = 8192;
+  uint64_t witness_quorum = 0;  // 0: a majority of --witness_keys
   // Per peer address (docs/security.md); 0 per minute: unlimited.
   uint64_t lookups_per_minute = 120, lookup_burst = 100;
   uint64_t writes_per_minute = 60, write_burst = 20;
@@ -68,7 +70,7 @@ void AddFlags(FlagSet* flags, Config* c) {
                   "of time (index versions are kept in memory that long)");
   flags->Uint64("witness_quorum", &c->witness_quorum,
                 "how many of --witness_keys the log key asks clients to "
-                "require (published in the log key; default 1)");
+                "require (published in the log key; default: a majority)");
   flags->Duration("witness_timeout", &o.cosignatures.witness_timeout,
                   "hand witnesses the latest checkpoint to cosign once all of "
                   "them cosigned the one before, or after this long");
@@ -155,14 +157,15 @@ absl::Status Finish(Config* c) {
     }
     o.cosignatures.witnesses.push_back(*std::move(w));
   }
-  if (!o.cosignatures.witnesses.empty() &&
-      (c->witness_quorum == 0 ||
-       c->witness_quorum > o.cosignatures.witnesses.size())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--witness_quorum must be between 1 and the ",
-                     o.cosignatures.witnesses.size(), " --witness_keys"));
+  size_t n = o.cosignatures.witnesses.size();
+  if (c->witness_quorum > n) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--witness_quorum must be between 1 and the ", n, " --witness_keys"));
   }
-  o.witness_quorum = static_cast<uint32_t>(c->witness_quorum);
+  o.witness_quorum = n == 0 ? 0
+                     : c->witness_quorum == 0
+                         ? MajorityQuorum(n)
+                         : static_cast<uint32_t>(c->witness_quorum);
   for (auto [per_minute, burst, limit, name] :
        {std::tuple{c->lookups_per_minute, c->lookup_burst,
                    &o.service.lookup_limit, "lookup"},
@@ -246,6 +249,14 @@ int Main(int argc, char** argv) {
                              "--name)"),
                 2);
   }
+  for (const NoteVerifierKey& w : c.options.cosignatures.witnesses) {
+    if (w.key.bytes() == signer->verifier_key().key.bytes()) {
+      return Fail(
+          "--witness_keys names the log's own key: a witness must be "
+          "independent of the log (ktlog-keygen --type=witness)",
+          2);
+    }
+  }
   // Handle SIGTERM/SIGINT/SIGUSR1 in this thread only: block them before
   // any other thread starts, then wait for them.
   sigset_t signals;
@@ -280,6 +291,9 @@ int Main(int argc, char** argv) {
         "WARNING: no --registration_key: anyone may create any account "
         "id (the first record of an id claims it); see docs/security.md");
   }
+  std::string quorum = QuorumWarning(c.options.witness_quorum,
+                                     c.options.cosignatures.witnesses.size());
+  if (!quorum.empty()) LogInfo(quorum);
   ServeUntilStopped(server->get(), c.backup_dir, signals);
   (*server)->Shutdown();
   LogInfo("shut down cleanly");

@@ -482,6 +482,76 @@ TEST(ClientVerifierTest, AnOwnerCannotBeKeptFromTheirOwnLookup) {
   EXPECT_EQ(state.own_unverified_since_ms, 0u);
 }
 
+// The review of the fixes (finding 3): a log that keeps serving the owner
+// an old checkpoint (while others are shown newer ones) hides every change
+// since; once that checkpoint is older than max_own_check_delay, STALE_LOG
+// for the account (max_checkpoint_age, a day, would have been the bound).
+TEST(ClientVerifierTest, AnOwnerServedAnOldCheckpointIsAlertedWithinTheBound) {
+  FakeClock clock(RealClock::Get()->NowMillis());
+  LogServerOptions options;
+  options.clock = &clock;
+  options.service.max_record_skew = absl::Hours(1000);
+  auto env = LogEnv::Start(options);
+  TestAccount alice("alice");
+  TamperingSource log(env->client());
+  ClientState state;
+  state.log_key = env->log_key().ToString();
+  state.account_id = "alice";
+  ClientVerifier v(&state, &log, &clock);
+  DeviceRecord phone = alice.Add("phone");
+  state.pending_own.insert(Sha256(phone.Encode()).ToHex());
+  env->Append(phone);
+  ASSERT_TRUE(v.MonitorOnce().ok());
+  std::string old = state.trusted_checkpoint;
+  log.on_checkpoint = [&](std::string* note) { *note = old; };
+  TestAccount thief = TestAccount::StolenFrom(alice);
+  env->Append(thief.Add("evil"));
+  clock.Advance(state.policy.max_own_check_delay_ms);
+  EXPECT_TRUE(v.MonitorOnce().ok()) << "at the bound, not yet";
+  EXPECT_TRUE(v.raised().empty());
+  clock.Advance(1000);
+  EXPECT_EQ(v.MonitorOnce().code(), StatusCode::kFailedPrecondition);
+  ASSERT_EQ(v.raised().size(), 1u);
+  EXPECT_EQ(v.raised()[0].type, AlertType::kStaleLog);
+  EXPECT_EQ(v.raised()[0].account, "alice");
+}
+
+// The review of the fixes (finding 8): an honest log that failed one own
+// check before the client went offline for hours, and one after, is no
+// reason for STALE_LOG: failures count only while they keep coming.
+TEST(ClientVerifierTest, AnOfflineGapIsNotAStalledOwner) {
+  FakeClock clock(RealClock::Get()->NowMillis());
+  LogServerOptions options;
+  options.clock = &clock;
+  options.service.max_record_skew = absl::Hours(1000);
+  auto env = LogEnv::Start(options);
+  TestAccount alice("alice"), bob("bob");
+  TamperingSource log(env->client());
+  ClientState state;
+  state.log_key = env->log_key().ToString();
+  state.account_id = "alice";
+  ClientVerifier v(&state, &log, &clock);
+  DeviceRecord phone = alice.Add("phone");
+  state.pending_own.insert(Sha256(phone.Encode()).ToHex());
+  env->Append(phone);
+  ASSERT_TRUE(v.MonitorOnce().ok());
+  log.lookup_error = absl::UnavailableError("busy");
+  EXPECT_EQ(v.MonitorOnce().code(), StatusCode::kUnavailable);
+  clock.Advance(3 * state.policy.max_own_check_delay_ms);  // offline
+  env->Append(bob.Add("phone"));                           // fresh
+  EXPECT_EQ(v.MonitorOnce().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(v.raised().empty()) << "one failure on each side of a gap";
+  // Failures that keep coming for longer than the bound still alert.
+  clock.Advance(state.policy.max_own_check_delay_ms / 2);
+  env->Append(bob.Add("laptop"));
+  EXPECT_EQ(v.MonitorOnce().code(), StatusCode::kUnavailable);
+  clock.Advance(state.policy.max_own_check_delay_ms / 2 + 1000);
+  env->Append(bob.Add("tablet"));
+  EXPECT_EQ(v.MonitorOnce().code(), StatusCode::kUnavailable);
+  ASSERT_EQ(v.raised().size(), 1u);
+  EXPECT_EQ(v.raised()[0].type, AlertType::kStaleLog);
+}
+
 // A contact's first-record anchor is asked for once; later lookups rely on
 // the first key the client verified then, and a log that changes it is
 // caught without an anchor.

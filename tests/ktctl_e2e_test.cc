@@ -155,6 +155,10 @@ TEST_F(KtctlTest, AStolenAccountKeyRaisesUnexpectedDevice) {
   nlohmann::json alerts = JsonOf(r);
   ASSERT_EQ(alerts.size(), 3u);
   std::string id = alerts[1]["id"];
+  EXPECT_EQ(id.size(), 64u) << "the whole SHA-256: ids must not collide";
+  r = Run("alice", {"alerts", "show", id.substr(0, 12)});
+  EXPECT_EQ(JsonOf(r)["id"], id) << "a unique prefix names the alert";
+  EXPECT_EQ(Run("alice", {"alerts", "show", "1234"}).exit_code, 2);
   r = Run("alice", {"alerts", "show", id});
   nlohmann::json shown = JsonOf(r);
   EXPECT_NE(shown["message"].get<std::string>().find("removed again"),

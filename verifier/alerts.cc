@@ -47,9 +47,10 @@ bool AlertTypeFromName(absl::string_view name, AlertType* type) {
 }
 
 void Alert::SetId(absl::string_view dedup_key) {
-  id = Sha256({AlertTypeName(type), "\n", account, "\n", dedup_key})
-           .ToHex()
-           .substr(0, 16);
+  // All 256 bits: alerts are deduplicated by id, and a log that could make
+  // a new event's id collide with a stored one (it chooses openings and
+  // times, so it can grind) would silence the alert.
+  id = Sha256({AlertTypeName(type), "\n", account, "\n", dedup_key}).ToHex();
 }
 
 nlohmann::json Alert::ToJson() const {

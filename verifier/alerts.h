@@ -42,7 +42,10 @@ absl::string_view AlertTypeName(AlertType type);
 bool AlertTypeFromName(absl::string_view name, AlertType* type);
 
 struct Alert {
-  std::string id;  // stable for the same event: dedup key
+  // Stable for the same event, unique for different ones: the lowercase
+  // hex SHA-256 of the type, the account and the dedup key (64 digits;
+  // ktctl shows the first 16 and takes any unique prefix).
+  std::string id;
   AlertType type = AlertType::kInvalidProof;
   uint64_t raised_at_ms = 0;
   std::string account;  // the account concerned; empty for log alerts

@@ -152,6 +152,7 @@ absl::StatusOr<ClientState> ParseClientState(const std::string& text,
       s.own_state = *std::move(state);
     }
     s.own_unverified_since_ms = j.value("own_unverified_since_ms", uint64_t{0});
+    s.own_check_failed_ms = j.value("own_check_failed_ms", uint64_t{0});
     for (const auto& h : j.at("pending_own")) {
       s.pending_own.insert(h.get<std::string>());
     }
@@ -166,6 +167,7 @@ absl::StatusOr<ClientState> ParseClientState(const std::string& text,
       contact.seen_key = Unhex(c.at("seen_key"));
       contact.seen_version = c.at("seen_version").get<uint64_t>();
       contact.seen_devices = UnhexMap(c.at("seen_devices"));
+      contact.seen_chain = c.at("seen_chain").get<std::vector<std::string>>();
       s.contacts[id] = std::move(contact);
     }
     for (const auto& a : j.at("alerts")) {
@@ -203,6 +205,7 @@ std::string SerializeClientState(const ClientState& s) {
   j["device_id"] = s.device_id;
   j["own_state"] = s.own_state.exists() ? HexEncode(s.own_state.Encode()) : "";
   j["own_unverified_since_ms"] = s.own_unverified_since_ms;
+  j["own_check_failed_ms"] = s.own_check_failed_ms;
   j["pending_own"] = s.pending_own;
   j["approved_devices"] = HexMap(s.approved_devices);
   j["trusted_checkpoint"] = s.trusted_checkpoint;
@@ -214,7 +217,8 @@ std::string SerializeClientState(const ClientState& s) {
                          {"first_key", HexEncode(c.first_key)},
                          {"seen_key", HexEncode(c.seen_key)},
                          {"seen_version", c.seen_version},
-                         {"seen_devices", HexMap(c.seen_devices)}};
+                         {"seen_devices", HexMap(c.seen_devices)},
+                         {"seen_chain", c.seen_chain}};
   }
   j["alerts"] = nlohmann::json::array();
   for (const Alert& a : s.alerts) j["alerts"].push_back(a.ToJson());

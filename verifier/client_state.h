@@ -39,10 +39,13 @@ struct ContactState {
   // The account's first key, verified once by a lookup's first-record
   // anchor (docs/index.md); later lookups need no anchor. Empty: not yet.
   std::string first_key;
-  // What the client saw at the last check (trust on first use).
+  // What the client saw at the last check (trust on first use): later
+  // states must follow from it (ClientVerifier::CheckFollowsSeen).
   std::string seen_key;
   uint64_t seen_version = 0;
   std::map<std::string, std::string> seen_devices;  // device id -> key
+  // SHA-256 (hex) of each rotation record in the key chain seen.
+  std::vector<std::string> seen_chain;
 };
 
 struct CheckingPolicy {
@@ -71,8 +74,10 @@ struct ClientState {
   // 0: not in the log yet).
   AccountState own_state;
   // Since when (ms) the log, while serving fresh checkpoints, has kept this
-  // client from checking its own account (0: the last check succeeded).
+  // client from checking its own account (0: the last check succeeded),
+  // and when the last such check failed.
   uint64_t own_unverified_since_ms = 0;
+  uint64_t own_check_failed_ms = 0;
   // SHA-256 hashes (hex) of records this client signed and has not yet
   // seen in the log: the only own records that are expected.
   std::set<std::string> pending_own;

@@ -386,10 +386,15 @@ void ClientVerifier::NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
                                         const absl::Status& why,
                                         std::optional<uint64_t> proved) {
   uint64_t now = clock_->NowMillis();
+  uint64_t delay = state_->policy.max_own_check_delay_ms;
   uint64_t& since = state_->own_unverified_since_ms;
-  if (since == 0) since = now;
+  uint64_t& last = state_->own_check_failed_ms;
+  // Failures spread over the delay count; one before a long gap (the
+  // client was off) does not: the clock starts over.
+  if (since == 0 || now - std::min(now, last) > delay) since = now;
+  last = now;
   uint64_t age = now - std::min(now, since);
-  if (age <= state_->policy.max_own_check_delay_ms) return;
+  if (age <= delay) return;
   std::string what =
       proved.has_value()
           ? absl::StrCat("proves your account at version ", *proved,
@@ -454,9 +459,26 @@ void ClientVerifier::ReportUnexpected(const HistoryItem& item,
   }
 }
 
+absl::Status ClientVerifier::CheckOwnCheckpointAge(
+    const LogCheckpoint& checkpoint) {
+  uint64_t now = clock_->NowMillis();
+  uint64_t age = now - std::min(now, checkpoint.timestamp_ms);
+  if (age <= state_->policy.max_own_check_delay_ms) return absl::OkStatus();
+  std::string message = absl::StrCat(
+      "the newest checkpoint this client can trust is ", age / 1000,
+      " s old: whatever changed in your account since is hidden from you "
+      "(the log may be keeping newer checkpoints from you while it shows "
+      "them to others, or your witnesses have stopped cosigning)");
+  Raise(AlertType::kStaleLog, state_->account_id,
+        absl::StrCat(Id(checkpoint), "|own-age"), message,
+        {{"checkpoint", state_->trusted_checkpoint}, {"client_time_ms", now}});
+  return absl::FailedPreconditionError(message);
+}
+
 absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
   const std::string& id = state_->account_id;
   AccountState& own = state_->own_state;
+  RETURN_IF_ERROR(CheckOwnCheckpointAge(checkpoint));
   size_t alerts_before = raised_.size();
   absl::StatusOr<VerifiedAccount> looked_up = Lookup(checkpoint, id);
   if (!looked_up.ok()) {
@@ -534,6 +556,73 @@ absl::StatusOr<std::vector<VerifiedDevice>> ClientVerifier::History(
   return out;
 }
 
+namespace {
+
+// The hashes (hex) of the rotation records of a state's key chain.
+std::vector<std::string> ChainHashes(const AccountState& s) {
+  std::vector<std::string> out;
+  for (const ChainedRotation& r : s.key_chain) {
+    out.push_back(Sha256(r.record).ToHex());
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status ClientVerifier::CheckFollowsSeen(const LogCheckpoint& checkpoint,
+                                              const std::string& id,
+                                              const VerifiedAccount& now,
+                                              const ContactState& contact) {
+  const AccountState& s = *now.state;
+  std::vector<std::string> problems;
+  if (s.version < contact.seen_version) {
+    problems.push_back(absl::StrCat("it went back from version ",
+                                    contact.seen_version, " to ", s.version));
+  }
+  std::vector<std::string> chain = ChainHashes(s);
+  if (chain.size() < contact.seen_chain.size() ||
+      !std::equal(contact.seen_chain.begin(), contact.seen_chain.end(),
+                  chain.begin())) {
+    problems.push_back(absl::StrCat(
+        "its key chain does not extend the one shown at version ",
+        contact.seen_version, " (an account's rotations are never undone)"));
+  }
+  for (const VerifiedDevice& d : now.devices) {
+    if (d.record.account_version > contact.seen_version) continue;
+    auto seen = contact.seen_devices.find(d.record.device_id);
+    if (seen == contact.seen_devices.end() || seen->second != d.record.key) {
+      problems.push_back(absl::StrCat(
+          "device \"", d.record.device_id, "\", added at version ",
+          d.record.account_version, ", was not there at version ",
+          contact.seen_version, " (a removed device brought back?)"));
+    }
+  }
+  if (problems.empty()) return absl::OkStatus();
+  std::string message =
+      absl::StrCat("the log showed ", id,
+                   " in a state that does not follow from the one it showed "
+                   "before: ",
+                   absl::StrJoin(problems, "; "));
+  Raise(AlertType::kInvalidProof, id,
+        absl::StrCat(Sha256(s.Encode()).ToHex(), "|rewritten"), message,
+        {{"checkpoint", state_->trusted_checkpoint},
+         {"state", HexEncode(s.Encode())},
+         {"seen_version", contact.seen_version},
+         {"seen_devices", contact.seen_devices.size()}});
+  return absl::DataLossError(message);
+}
+
+void ClientVerifier::RememberSeen(const VerifiedAccount& now,
+                                  ContactState* contact) {
+  contact->seen_key = now.state->account_key;
+  contact->seen_version = now.state->version;
+  contact->seen_chain = ChainHashes(*now.state);
+  contact->seen_devices.clear();
+  for (const VerifiedDevice& d : now.devices) {
+    contact->seen_devices[d.record.device_id] = d.record.key;
+  }
+}
+
 absl::Status ClientVerifier::CheckContact(const LogCheckpoint& checkpoint,
                                           const std::string& id,
                                           const VerifiedAccount& now,
@@ -549,16 +638,7 @@ absl::Status ClientVerifier::CheckContact(const LogCheckpoint& checkpoint,
     }
     return absl::OkStatus();
   }
-  if (now.state->version < contact->seen_version) {
-    Raise(AlertType::kInvalidProof, id, absl::StrCat(Id(checkpoint), "|back"),
-          absl::StrCat(id, " went back from version ", contact->seen_version,
-                       " to ", now.state->version,
-                       ": the log showed an older state of the account"),
-          {{"checkpoint", state_->trusted_checkpoint},
-           {"seen_version", contact->seen_version},
-           {"version", now.state->version}});
-    return absl::DataLossError("contact version went back");
-  }
+  RETURN_IF_ERROR(CheckFollowsSeen(checkpoint, id, now, *contact));
   // Every difference from what the user verified makes this check fail,
   // not only the first time it is seen (the alert is raised once).
   std::vector<std::string> differences;
@@ -574,8 +654,8 @@ absl::Status ClientVerifier::CheckContact(const LogCheckpoint& checkpoint,
               id, "'s account key changed from ", Short(reference), "… to ",
               Short(key), "…",
               contact->verified_key.empty() ? "" : " (the key you verified)",
-              ": your safety code with them is different now; "
-              "compare codes again before trusting new devices"),
+              ": your safety code with them is different now; compare codes "
+              "again before trusting their devices"),
           {{"checkpoint", state_->trusted_checkpoint},
            {"previous_key", HexEncode(reference)},
            {"new_key", HexEncode(key)}});
@@ -584,10 +664,9 @@ absl::Status ClientVerifier::CheckContact(const LogCheckpoint& checkpoint,
     }
   }
   if (!contact->verified_key.empty()) {
-    // The code comparison vouches for the key and the devices the contact
-    // had then; a later device only if the verified key signed it. A key
-    // that rotated away from it (a thief's) or that the log holds vouches
-    // for nothing.
+    // Vouched for: what the verified key signed, and the devices vouched
+    // for when it was verified (VerifyContact). A key that rotated away
+    // from it (a thief's) or that the log holds vouches for nothing.
     for (const VerifiedDevice& d : now.devices) {
       auto then = contact->verified_devices.find(d.record.device_id);
       bool vouched = d.record.account_key == contact->verified_key ||
@@ -601,23 +680,19 @@ absl::Status ClientVerifier::CheckContact(const LogCheckpoint& checkpoint,
             absl::StrCat(id, "'s device \"", d.record.device_id,
                          "\" is not signed by the account key you verified, "
                          "and was not among their devices when you verified "
-                         "it"),
+                         "it: ask them whether it is theirs"),
             {{"checkpoint", state_->trusted_checkpoint},
              {"verified_key", HexEncode(contact->verified_key)},
              {"device_leaf_index", d.leaf_index},
              {"record", HexEncode(record)}});
     }
   }
-  contact->seen_key = key;
-  contact->seen_version = now.state->version;
-  contact->seen_devices.clear();
-  for (const VerifiedDevice& d : now.devices) {
-    contact->seen_devices[d.record.device_id] = d.record.key;
-  }
+  RememberSeen(now, contact);
   if (!differences.empty()) {
     return absl::DataLossError(absl::StrCat(
         id, " is not what you verified (", absl::StrJoin(differences, "; "),
-        "): compare safety codes again before trusting it"));
+        "): compare safety codes again if their key changed, and ask them "
+        "about devices you do not know"));
   }
   return absl::OkStatus();
 }
@@ -664,18 +739,19 @@ absl::StatusOr<VerifiedAccount> ClientVerifier::VerifyContact(
         "'s account key changed since the code was computed: show and "
         "compare the code again"));
   }
-  // The user compared codes over this key now: it becomes the reference,
-  // with the devices it has now.
   ContactState& contact = state_->contacts[account];
+  RETURN_IF_ERROR(CheckFollowsSeen(checkpoint, account, now, contact));
+  // The user compared codes over this key now: it becomes the reference,
+  // with the devices the account has now (each signed by a key of its
+  // chain from the first record). Codes cover the key, not devices: the
+  // CONTACT_DEVICE_UNSIGNED alerts raised before say which ones to ask
+  // about first (docs/verifier.md, "Contacts").
   contact.verified_key = compared_key;
   contact.verified_devices.clear();
-  contact.seen_key = compared_key;
-  contact.seen_version = std::max(contact.seen_version, now.state->version);
-  contact.seen_devices.clear();
   for (const VerifiedDevice& d : now.devices) {
     contact.verified_devices[d.record.device_id] = d.record.key;
-    contact.seen_devices[d.record.device_id] = d.record.key;
   }
+  RememberSeen(now, &contact);
   return now;
 }
 

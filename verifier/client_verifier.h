@@ -95,9 +95,10 @@ class ClientVerifier {
 
   // The user compared safety codes over `compared_key` with `account`:
   // makes it a verified contact whose reference is that key and the
-  // devices it has now (docs/verifier.md, "Contacts"). FAILED_PRECONDITION
-  // if the account's key is no longer `compared_key` (compare again);
-  // NOT_FOUND if it is proved absent; Lookup's errors.
+  // devices it vouches for (docs/verifier.md, "Contacts").
+  // FAILED_PRECONDITION if the account's key is no longer `compared_key`
+  // (compare again); NOT_FOUND if it is proved absent; DATA_LOSS if its
+  // state does not follow from the one seen before; Lookup's errors.
   absl::StatusOr<VerifiedAccount> VerifyContact(
       const LogCheckpoint& checkpoint, const std::string& account,
       const std::string& compared_key);
@@ -140,8 +141,26 @@ class ClientVerifier {
   void NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
                           const absl::Status& why,
                           std::optional<uint64_t> proved);
+  // FAILED_PRECONDITION, and STALE_LOG for the own account, if
+  // `checkpoint` (the newest the client trusts) is older than the policy's
+  // max_own_check_delay: a log that keeps serving the owner an old
+  // checkpoint hides every change since (docs/verifier.md).
+  absl::Status CheckOwnCheckpointAge(const LogCheckpoint& checkpoint);
   // The account's first key as this client verified it before, or "".
   std::string KnownFirstKey(const std::string& account) const;
+  // INVALID_PROOF (DATA_LOSS) unless the contact's state `now` follows from
+  // the one seen before: not an older version, its key chain extending the
+  // one seen, and every device dated at or before the version seen one that
+  // was there then (a removed device the log brings back, or a state from
+  // before a rotation, fails). Without witnesses nobody else checks how an
+  // account evolves; with them, this is what a contact can check without
+  // the owner's history.
+  absl::Status CheckFollowsSeen(const LogCheckpoint& checkpoint,
+                                const std::string& id,
+                                const VerifiedAccount& now,
+                                const ContactState& contact);
+  // Remembers `now` as the contact's seen state.
+  void RememberSeen(const VerifiedAccount& now, ContactState* contact);
   // Checks a contact's verified state `now` against what the client
   // verified or saw before (see the class comment), raises alerts, and
   // remembers `now` as seen. DATA_LOSS while the contact differs from what

@@ -54,6 +54,9 @@ absl::Status ParseAttribute(absl::string_view a, bool* have_vrf,
                                 "): a witness counts once"));
       }
     }
+    if (w->key.bytes() == out->checkpoint_key.key.bytes()) {
+      return Bad("names the log's own checkpoint key as a witness");
+    }
     if (out->witnesses.size() == kMaxWitnesses) {
       return Bad(absl::StrCat("names more than ", kMaxWitnesses, " witnesses"));
     }
@@ -72,6 +75,20 @@ absl::Status ParseAttribute(absl::string_view a, bool* have_vrf,
 }
 
 }  // namespace
+
+uint32_t MajorityQuorum(size_t witnesses) {
+  return static_cast<uint32_t>(witnesses / 2 + 1);
+}
+
+std::string QuorumWarning(uint32_t quorum, size_t witnesses) {
+  if (witnesses == 0 || quorum >= MajorityQuorum(witnesses)) return "";
+  return absl::StrCat(
+      "WARNING: a quorum of ", quorum, " of ", witnesses,
+      " witnesses is not a majority: a log that shows some witnesses one "
+      "history and the others another gets both cosigned, without any "
+      "witness key, and clients can be shown either (use ",
+      MajorityQuorum(witnesses), " or more; docs/witness.md)");
+}
 
 absl::StatusOr<LogPublicKey> LogPublicKey::Parse(absl::string_view text) {
   if (text.size() > kMaxLength) {

@@ -24,6 +24,17 @@
 
 namespace ktlog {
 
+// The smallest quorum of `witnesses` that is a majority: n / 2 + 1. Any two
+// majorities share a witness, and an honest witness cosigns only one
+// history; with a smaller quorum a log that shows some witnesses one
+// history and the others another gets both cosigned, and clients can be
+// shown either without any witness key (docs/witness.md).
+uint32_t MajorityQuorum(size_t witnesses);
+
+// The warning to give when `quorum` of `witnesses` is not a majority
+// (empty when it is, or when there are no witnesses).
+std::string QuorumWarning(uint32_t quorum, size_t witnesses);
+
 struct LogPublicKey {
   NoteVerifierKey checkpoint_key;  // type 0x01; its name is the origin
   VrfPublicKey vrf_key;
