@@ -617,5 +617,41 @@ TEST(LoadgenTest, AcknowledgedWritesCanBeCheckedFromOutside) {
   EXPECT_EQ(static_cast<uint64_t>(lines), cp->size);
 }
 
+// Issue 20, 7: the load generator runs against a log set up as
+// docs/security.md recommends: TLS, registration (it issues each account's
+// credential as the sign-up service would), rate limits; one write per call
+// and calls of 20.
+TEST(LoadgenTest, RunsAgainstATlsLogThatRequiresRegistration) {
+  Keyed k = MakeKey();
+  std::string reg = k.dir + "/registration.key";
+  ASSERT_EQ(
+      RunProgram({kKeygen, "--type=registration", "--out=" + reg}).exit_code,
+      0);
+  const std::string tls = "tests/testdata/tls/";
+  auto server = ServerProcess::Start(
+      {"--data_dir=" + k.dir + "/data", "--key_file=" + k.key_file,
+       "--registration_key=" + reg, "--tls_cert=" + tls + "server.pem",
+       "--tls_key=" + OwnersCopy(tls + "server.key", k.dir),
+       "--writes_per_minute=100000", "--write_burst=1000"});
+  for (const char* batch : {"--batch=1", "--batch=20"}) {
+    RunResult r =
+        RunProgram({"tools/ktlog-loadgen", "--ca_file=" + tls + "ca.pem",
+                    "--server=" + server->address(), "--log_key=" + k.log_key,
+                    "--registration_key=" + reg, "--writers=2", "--writes=120",
+                    batch, "--readers=1", "--read_for=200ms",
+                    absl::StrCat("--prefix=", batch + 2)});
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("all checks passed"), std::string::npos) << r.out;
+  }
+  // Without the key, every first record is refused (UNAUTHENTICATED).
+  RunResult refused =
+      RunProgram({"tools/ktlog-loadgen", "--ca_file=" + tls + "ca.pem",
+                  "--server=" + server->address(), "--log_key=" + k.log_key,
+                  "--writers=1", "--writes=3", "--readers=0"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("UNAUTHENTICATED"), std::string::npos)
+      << refused.out;
+}
+
 }  // namespace
 }  // namespace ktlog

@@ -32,14 +32,16 @@ echo "== account index proof sizes"
 "$BIN/tools/proof_sizes"
 echo
 
-# Starts ktlog-server on a fresh data dir $WORK/$1 with flags $2...; sets
-# PID and ADDR.
+# Starts ktlog-server on a fresh data dir $WORK/$1 with flags $2... (and
+# --plaintext unless they name a TLS certificate); sets PID and ADDR.
 start_server() {
   local dir=$WORK/$1
   shift
   mkdir -p "$dir"
+  local transport=(--plaintext)
+  case " $* " in *" --tls_cert="*) transport=() ;; esac
   "$BIN/log/ktlog-server" --data_dir="$dir/data" --key_file="$WORK/log.key" \
-    --plaintext --listen=127.0.0.1:0 "$@" >"$dir/server.out" 2>"$dir/server.log" &
+    "${transport[@]}" --listen=127.0.0.1:0 "$@" >"$dir/server.out" 2>"$dir/server.log" &
   PID=$!
   for _ in $(seq 1 100); do
     grep -q "listening on" "$dir/server.out" 2>/dev/null && break
@@ -104,6 +106,41 @@ for limits in off on; do
   "$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$KEY" \
     --server_pid=$PID --writers=32 --writes=20000 --readers=8 \
     --read_for=10s --verify_reads=false --prefix=limits
+  kill -TERM $PID
+  wait $PID || true
+done
+echo
+
+# The setup docs/security.md recommends (TLS, a registration key, the rate
+# limits a front end writing for many users from one address would get)
+# against plaintext with no registration and no limits: what they cost.
+echo "== as deployed (TLS, registration, limits) / plaintext, fresh data dirs"
+mkdir -p "$WORK/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -keyout "$WORK/tls/server.key" -out "$WORK/tls/server.pem" -days 2 \
+  -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+chmod 600 "$WORK/tls/server.key"
+"$BIN/tools/ktlog-keygen" --type=registration --out="$WORK/registration.key" >/dev/null
+for mode in plaintext deployed; do
+  if [ $mode = plaintext ]; then
+    flags=("${NO_LIMITS[@]}")
+    client=(--plaintext)
+  else
+    flags=(--tls_cert="$WORK/tls/server.pem" --tls_key="$WORK/tls/server.key"
+      --registration_key="$WORK/registration.key"
+      --lookups_per_minute=600000 --lookup_burst=2000
+      --writes_per_minute=600000 --write_burst=2000)
+    client=(--ca_file="$WORK/tls/server.pem" --registration_key="$WORK/registration.key")
+  fi
+  start_server "mode-$mode" "${flags[@]}"
+  echo "-- $mode: 32 writers, one per call; 8 readers without verification"
+  "$BIN/tools/ktlog-loadgen" "${client[@]}" --server="$ADDR" --log_key="$KEY" \
+    --server_pid=$PID --writers=32 --writes=20000 --readers=8 \
+    --read_for=10s --verify_reads=false --prefix=single
+  echo "-- $mode: AppendRecords of 50 from 4 writers"
+  "$BIN/tools/ktlog-loadgen" "${client[@]}" --server="$ADDR" --log_key="$KEY" \
+    --server_pid=$PID --writers=4 --batch=50 --writes=20000 --readers=0 \
+    --prefix=batch
   kill -TERM $PID
   wait $PID || true
 done

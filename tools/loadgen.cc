@@ -38,6 +38,7 @@
 #include "client/log_client.h"
 #include "core/account/leaf.h"
 #include "core/account/record.h"
+#include "core/account/registration.h"
 #include "core/crypto/crypto.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/proof.h"
@@ -85,6 +86,8 @@ struct Signed {
   std::string account_id;
   std::string bytes;
   bool first = false;  // the account's first record
+  // With --registration_key, the first record's registration credential.
+  std::string credential;
 };
 
 struct Config {
@@ -95,11 +98,19 @@ struct Config {
   bool verify_reads = true, wait_for_checkpoint = false;
   absl::Duration write_for = absl::Seconds(10), read_for = absl::Seconds(10);
   ClientTls tls;
+  std::string registration_key_file;
+  // Loaded from registration_key_file: credentials for the accounts this
+  // run creates, as the operator's sign-up service would issue them.
+  std::optional<RegistrationKey> registration;
 };
 
 void AddFlags(FlagSet* flags, Config* c) {
   flags->String("server", &c->server, "log server address");
   c->tls.AddFlags(flags);
+  flags->String("registration_key", &c->registration_key_file,
+                "for a log that requires registration: the registration key, "
+                "to issue each new account's credential as the sign-up "
+                "service would");
   flags->String("log_key", &c->log_key_text,
                 "the log key (\"<verifier key>,vrf=<VRF key>\")");
   flags->String("prefix", &c->prefix, "account id prefix (default: random)");
@@ -219,9 +230,11 @@ struct LoadRun {
   }
 };
 
-// Record `d` (version d + 1) of account `id`, signed by `key`.
-std::string MakeRecord(const std::string& id, uint64_t d,
-                       const Ed25519PrivateKey& key) {
+// Record `d` (version d + 1) of account `id`, signed by `key`; the first
+// with its credential under `registration` (if any), valid for an hour.
+Signed MakeRecord(const std::string& id, uint64_t d,
+                  const Ed25519PrivateKey& key,
+                  const std::optional<RegistrationKey>& registration) {
   DeviceRecord r;
   r.account_id = id;
   r.device_id = absl::StrCat("device", d);
@@ -229,14 +242,20 @@ std::string MakeRecord(const std::string& id, uint64_t d,
   r.account_version = d + 1;
   r.timestamp_ms = RealClock::Get()->NowMillis();
   r.Sign(key);
-  return r.Encode();
+  Signed out{id, r.Encode(), d == 0, ""};
+  if (d == 0 && registration.has_value()) {
+    out.credential = registration->CredentialFor(id, key.public_key().bytes(),
+                                                 r.timestamp_ms / 1000 + 3600);
+  }
+  return out;
 }
 
 // `n` records of accounts `prefix`-W-A with `devices` devices each, signed
 // on every core, dealt out to `writers` queues (an account's records stay
 // in one queue, in order).
-std::vector<std::vector<Signed>> Presign(const std::string& prefix, uint64_t n,
-                                         uint64_t devices, uint64_t writers) {
+std::vector<std::vector<Signed>> Presign(
+    const std::string& prefix, uint64_t n, uint64_t devices, uint64_t writers,
+    const std::optional<RegistrationKey>& registration) {
   std::vector<std::vector<Signed>> queues(writers);
   uint64_t accounts = (n + devices - 1) / devices;
   for (uint64_t a = 0; a < accounts; ++a) {
@@ -258,7 +277,7 @@ std::vector<std::vector<Signed>> Presign(const std::string& prefix, uint64_t n,
                 Ed25519PrivateKey::Generate());
             d = 0;
           }
-          s.bytes = MakeRecord(s.account_id, d++, *key);
+          s = MakeRecord(s.account_id, d++, *key, registration);
         }
       }
     });
@@ -283,7 +302,8 @@ bool Send(LoadRun* run, Latencies* lat, absl::Span<const Signed> records) {
   const bool wait = lat != nullptr && run->config.wait_for_checkpoint;
   absl::Time t0 = absl::Now();
   if (records.size() == 1) {
-    auto w = run->client->Write(Operation::kAddDevice, records[0].bytes, wait);
+    auto w = run->client->Write(Operation::kAddDevice, records[0].bytes, wait,
+                                records[0].credential);
     if (!w.ok()) {
       run->Fail(absl::StrCat("write: ", w.status().ToString()));
       return false;
@@ -292,9 +312,12 @@ bool Send(LoadRun* run, Latencies* lat, absl::Span<const Signed> records) {
                  w->leaf_hash);
     return true;
   }
-  std::vector<std::string> bytes;
-  for (const Signed& s : records) bytes.push_back(s.bytes);
-  auto w = run->client->AppendRecords(bytes, wait);
+  std::vector<std::string> bytes, credentials;
+  for (const Signed& s : records) {
+    bytes.push_back(s.bytes);
+    credentials.push_back(s.credential);
+  }
+  auto w = run->client->AppendRecords(bytes, wait, credentials);
   if (!w.ok()) {
     run->Fail(absl::StrCat("AppendRecords: ", w.status().ToString()));
     return false;
@@ -340,7 +363,7 @@ void TimedWriter(LoadRun* run, Latencies* lat, uint64_t t, absl::Time stop) {
     Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
     std::string id = absl::StrCat(c.prefix, "-", t, "-", a);
     for (uint64_t d = 0; d < c.devices_per_account && absl::Now() < stop; ++d) {
-      Signed s{id, MakeRecord(id, d, key), d == 0};
+      Signed s = MakeRecord(id, d, key, c.registration);
       if (!Send(run, lat, absl::MakeConstSpan(&s, 1))) return;
     }
   }
@@ -362,8 +385,9 @@ void Preload(LoadRun* run) {
   for (uint64_t done = 0, chunk = 0; done < c.preload; ++chunk) {
     uint64_t n = std::min(kPreloadChunk, c.preload - done);
     absl::Time start = absl::Now();
-    std::vector<std::vector<Signed>> queues = Presign(
-        absl::StrCat(c.prefix, "-pre", chunk), n, c.preload_devices, 64);
+    std::vector<std::vector<Signed>> queues =
+        Presign(absl::StrCat(c.prefix, "-pre", chunk), n, c.preload_devices, 64,
+                c.registration);
     absl::Time signed_at = absl::Now();
     SendAll(run, nullptr, queues, kPreloadBatch);
     signing += signed_at - start;
@@ -381,7 +405,8 @@ void WritePhase(LoadRun* run) {
   Latencies lat;
   std::vector<std::vector<Signed>> queues;
   if (c.writes > 0) {
-    queues = Presign(c.prefix, c.writes, c.devices_per_account, c.writers);
+    queues = Presign(c.prefix, c.writes, c.devices_per_account, c.writers,
+                     c.registration);
   }
   std::optional<absl::Duration> cpu = ServerCpu(c.server_pid);
   absl::Time start = absl::Now(), stop = start + c.write_for;
@@ -529,6 +554,16 @@ int Run(int argc, char** argv) {
   if (std::string bad = CheckConfig(&c); !bad.empty()) {
     std::cerr << "ktlog-loadgen: " << bad << "\n";
     return 2;
+  }
+  if (!c.registration_key_file.empty()) {
+    absl::StatusOr<RegistrationKey> key =
+        RegistrationKey::Load(c.registration_key_file);
+    if (!key.ok()) {
+      std::cerr << "ktlog-loadgen: --registration_key: "
+                << key.status().message() << "\n";
+      return 1;
+    }
+    c.registration = *std::move(key);
   }
   auto credentials = GrpcChannelCredentials(c.tls, "ktlog-loadgen");
   if (!credentials.ok()) {

@@ -81,12 +81,16 @@ std::vector<VrfPrivateKey::Evaluation> Positions(const VrfPrivateKey& vrf,
 }
 
 // A sampled account's state after two signed add-device records, and the
-// opening of its state commitment.
+// opening of its state commitment; the same account after two key
+// rotations more (its state carries both in the key chain); and its first
+// record.
 struct Sample {
   uint64_t account = 0;
   AccountState state;
   std::string opening;
   Hash value_hash;
+  AccountState rotated;
+  std::string first_record;
 };
 
 Sample MakeSample(uint64_t i, const Ed25519PrivateKey& key) {
@@ -103,6 +107,22 @@ Sample MakeSample(uint64_t i, const Ed25519PrivateKey& key) {
     r.timestamp_ms = RealClock::Get()->NowMillis();
     r.Sign(key);
     Check(ApplyRecord(r, 2 * i + v - 1, &s.state), "apply");
+    if (v == 1) s.first_record = r.Encode();
+  }
+  s.rotated = s.state;
+  Ed25519PrivateKey k1 = Ed25519PrivateKey::Generate();
+  Ed25519PrivateKey k2 = Ed25519PrivateKey::Generate();
+  const Ed25519PrivateKey* signer = &key;
+  for (const Ed25519PrivateKey* next : {&k1, &k2}) {
+    DeviceRecord r;
+    r.operation = Operation::kRotateAccountKey;
+    r.account_id = s.state.account_id;
+    r.key = next->public_key().bytes();
+    r.account_version = s.rotated.version + 1;
+    r.timestamp_ms = RealClock::Get()->NowMillis();
+    r.Sign(*signer);
+    Check(ApplyRecord(r, 2 * i + r.account_version - 1, &s.rotated), "rotate");
+    signer = next;
   }
   s.opening = NewOpening();
   Hash commitment = Commit(s.opening, CommitmentKind::kState,
@@ -145,7 +165,10 @@ void Measure(uint64_t n, int samples) {
   std::string note = SignLogCheckpoint(cp, *signer);
 
   Stats index_member, index_absent, lookup_member, lookup_absent, depth,
-      with_note;
+      with_note, rotated_member, anchored_member;
+  // The inclusion proof of a leaf in the log's tree of cp.size leaves.
+  size_t inclusion_hashes = 0;
+  while ((uint64_t{1} << inclusion_hashes) < cp.size) ++inclusion_hashes;
   for (const auto& [i, sample] : sampled) {
     AccountLookupAnswer answer;
     answer.tree_size = cp.size;
@@ -167,6 +190,25 @@ void Measure(uint64_t n, int samples) {
     ToProto(answer, &lookup);
     index_member.Add(answer.index_proof.size());
     lookup_member.Add(lookup.ByteSizeLong());
+    // The same account after two key rotations: only its state is larger
+    // (the rotations are in the key chain, with no proof each), checked
+    // as a contact checks it.
+    Check(VerifyAccountAuthority(sample.rotated).status(), "verify rotated");
+    rotated_member.Add(lookup.ByteSizeLong() - sample.state.Encode().size() +
+                       sample.rotated.Encode().size());
+    // A client's first lookup of the account carries its first-record
+    // anchor: the version-1 leaf, its inclusion proof, the record and the
+    // opening.
+    v1::AccountLookup anchored = lookup;
+    v1::HistoryEntry* first = anchored.mutable_first_record();
+    first->set_leaf_index(2 * i);
+    first->set_leaf(std::string(kLeafSize, 'l'));
+    for (size_t h = 0; h < inclusion_hashes; ++h) {
+      first->add_inclusion_proof(std::string(Hash::kSize, 'h'));
+    }
+    first->set_record(sample.first_record);
+    first->set_record_opening(NewOpening());
+    anchored_member.Add(anchored.ByteSizeLong());
     lookup.mutable_checkpoint()->set_note(note);
     with_note.Add(lookup.ByteSizeLong());
     depth.Add(proof->siblings.size());
@@ -194,6 +236,10 @@ void Measure(uint64_t n, int samples) {
             << "\n"
             << "  whole lookup bytes, member:   " << lookup_member.Summary()
             << "  (2 devices; at a checkpoint the client holds)\n"
+            << "  ... after 2 key rotations:    " << rotated_member.Summary()
+            << "\n"
+            << "  ... first lookup (anchor):    " << anchored_member.Summary()
+            << "  (with the first-record anchor; asked once per account)\n"
             << "  the same with the checkpoint: " << with_note.Summary()
             << "  (at the latest: the signed note comes along)\n"
             << "  whole lookup bytes, absent:   " << lookup_absent.Summary()

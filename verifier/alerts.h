@@ -25,7 +25,8 @@ enum class AlertType {
   kContactKeyChanged,      // the contact's account key is not the one seen /
                            // verified before (their safety code changed)
   kContactDeviceUnsigned,  // a verified contact has a device not signed by
-                           // the verified account key
+                           // the verified key, nor among its devices when
+                           // verified
   kAccountVanished,        // an account seen before is proved absent
   // The log.
   kLogFork,              // two signed checkpoints that no history can join
