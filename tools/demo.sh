@@ -8,7 +8,9 @@
 # caught by a client and by the auditor; a breached server that shows Bob a
 # fork in which Alice's account holds the attacker's key and device is
 # refused by every client that pins the log key with its witness policy and
-# caught by the witness. Every step checks its outcome; any
+# caught by the witness; the same attacker's key, made up and written into
+# the one history (which the witness cosigns), is refused by every client.
+# Every step checks its outcome; any
 # failure stops the demo with a non-zero exit. Work files go to a fresh temp
 # dir (kept with KEEP=1).
 set -euo pipefail
@@ -245,4 +247,28 @@ expect_exit 3 "$KTCTL" "$CA" --state="$WORK/dave" --server="$HONEST_ADDR" checkp
 kill -TERM "$FORK_PID"; wait "$FORK_PID" || fail "unclean shutdown"
 SERVER_PID=$HONEST_PID ADDR=$HONEST_ADDR
 
-step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned; the stolen-key attack and the breached server's fork were caught"
+step "12. The attacker tries again in the one history everyone sees: it makes up a key, writes it into the log as an \"earlier\" key of Alice's (rotated into her real one, so her key and safety code stay the same), with its own device signed by it"
+echo "(The witness's operator has looked at the evidence of step 11 and lets it cosign again.)"
+"$AUDITOR" "$CA" --log="$ADDR" --log_key="$LOG_KEY" --key_file="$WORK/witness.key" \
+  --state_dir="$WORK/auditor" --clear_failure >/dev/null
+bob monitor
+echo "The breached operator stops the server, appends the forged leaves to its data dir and starts it"
+echo "again; the server signs them:"
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || fail "unclean shutdown"
+SERVER_PID=""
+run "$BIN/tests/breach" --data_dir="$WORK/data" --account=alice@example.com --attack=predecessor
+start_server
+echo "The witness sees only public leaves (Alice's position, two new versions, commitments) and cosigns:"
+audit
+echo "Bob, who verified Alice's key: the new device's key does not descend, by signatures, from the"
+echo "first record of Alice's account, so his client refuses the answer (every time he looks):"
+expect_exit 3 "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" lookup alice@example.com
+expect_exit 3 "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" lookup alice@example.com
+echo "Erin installs the app today and never saw Alice; her client checks the same chain from Alice's"
+echo "first record (anchored once by its leaf in the log) and refuses it too:"
+run "$KTCTL" "$CA" --state="$WORK/erin" --server="$ADDR" init --account=erin@example.com --device=phone --log_key="$LOG_KEY"
+expect_exit 3 "$KTCTL" "$CA" --state="$WORK/erin" --server="$ADDR" lookup alice@example.com
+echo "And Alice's own client sees a record in her history she never signed:"
+expect_exit 3 "$KTCTL" "$CA" --state="$WORK/alice" --server="$ADDR" monitor
+
+step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned; the stolen-key attack, the breached server's fork and its forged key in the one history were caught"
