@@ -27,9 +27,9 @@ nlohmann::json AlertsJson(const std::vector<Alert>& alerts) {
 
 void PrintAlertsHuman(const std::vector<Alert>& alerts) {
   for (const Alert& a : alerts) {
-    std::cerr << "ALERT " << AlertTypeName(a.type) << " [" << a.id << "]"
-              << (a.account.empty() ? "" : " " + a.account) << ": " << a.message
-              << std::endl;
+    std::cerr << "ALERT " << AlertTypeName(a.type) << " [" << a.id.substr(0, 16)
+              << "]" << (a.account.empty() ? "" : " " + a.account) << ": "
+              << a.message << std::endl;
   }
 }
 
