@@ -131,6 +131,24 @@ Sample MakeSample(uint64_t i, const Ed25519PrivateKey& key) {
   return s;
 }
 
+// The size of `lookup` with a first-record anchor, as a client's first
+// lookup of the account carries it: the version-1 leaf (at `leaf_index`),
+// its inclusion proof of `inclusion_hashes` hashes, the record and the
+// opening.
+size_t WithFirstRecordAnchor(v1::AccountLookup lookup, uint64_t leaf_index,
+                             size_t inclusion_hashes,
+                             const std::string& first_record) {
+  v1::HistoryEntry* first = lookup.mutable_first_record();
+  first->set_leaf_index(leaf_index);
+  first->set_leaf(std::string(kLeafSize, 'l'));
+  for (size_t h = 0; h < inclusion_hashes; ++h) {
+    first->add_inclusion_proof(std::string(Hash::kSize, 'h'));
+  }
+  first->set_record(first_record);
+  first->set_record_opening(NewOpening());
+  return lookup.ByteSizeLong();
+}
+
 void Measure(uint64_t n, int samples) {
   VrfPrivateKey vrf = VrfPrivateKey::Generate();
   Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
@@ -196,19 +214,8 @@ void Measure(uint64_t n, int samples) {
     Check(VerifyAccountAuthority(sample.rotated).status(), "verify rotated");
     rotated_member.Add(lookup.ByteSizeLong() - sample.state.Encode().size() +
                        sample.rotated.Encode().size());
-    // A client's first lookup of the account carries its first-record
-    // anchor: the version-1 leaf, its inclusion proof, the record and the
-    // opening.
-    v1::AccountLookup anchored = lookup;
-    v1::HistoryEntry* first = anchored.mutable_first_record();
-    first->set_leaf_index(2 * i);
-    first->set_leaf(std::string(kLeafSize, 'l'));
-    for (size_t h = 0; h < inclusion_hashes; ++h) {
-      first->add_inclusion_proof(std::string(Hash::kSize, 'h'));
-    }
-    first->set_record(sample.first_record);
-    first->set_record_opening(NewOpening());
-    anchored_member.Add(anchored.ByteSizeLong());
+    anchored_member.Add(WithFirstRecordAnchor(lookup, 2 * i, inclusion_hashes,
+                                              sample.first_record));
     lookup.mutable_checkpoint()->set_note(note);
     with_note.Add(lookup.ByteSizeLong());
     depth.Add(proof->siblings.size());
