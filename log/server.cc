@@ -20,6 +20,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "log/call_tracker.h"
 
 namespace ktlog {
 namespace {
@@ -27,7 +28,12 @@ namespace {
 // 100 records of the largest size, each with the longest credential, fit
 // (about 66 KB).
 constexpr int kMaxRequestBytes = 80 * 1024;
-constexpr int kMaxIdleThreads = 256;
+// Calls one connection may have open at once (HTTP/2 streams; gRPC's
+// default is unlimited). More wait in the client until one ends.
+constexpr int kMaxStreamsPerConnection = 100;
+// Memory gRPC may use for its buffers (received requests, answers not yet
+// sent); past it, gRPC reads less from its connections.
+constexpr int64_t kGrpcMemoryBytes = int64_t{256} << 20;
 
 // gRPC only says "failed to bind"; for a numeric IPv4 host:port, find out
 // why with a plain socket so the operator gets errno's reason.
@@ -63,70 +69,6 @@ absl::Status CheckListenAddress(const std::string& address) {
 }
 
 }  // namespace
-
-// Counts the RPCs gRPC is processing, from arrival until their answer has
-// been handed to the transport: gRPC destroys a call's interceptors only
-// once the call is done. A graceful shutdown waits for the count to reach
-// zero, then gives gRPC's own shutdown a short deadline, so that answers
-// still in the transport's buffers reach the clients (closing at once
-// could break a connection under an answer already counted as sent), and
-// idle client connections cannot hold it up for long.
-class CallTracker
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
- public:
-  grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo*) override {
-    absl::MutexLock lock(&mu_);
-    ++live_;
-    ++arrived_;
-    return new Call(this);
-  }
-
-  // True once no call is live and none arrived for `quiet`; false if
-  // `deadline` passed first. Calls still arrive while the server drains
-  // (each is answered UNAVAILABLE at once, with a retry pushback); gRPC
-  // cancels a call it has received and not yet dispatched when it closes,
-  // so closing is best done once they have stopped.
-  bool WaitForQuiet(absl::Duration quiet, absl::Time deadline) {
-    absl::MutexLock lock(&mu_);
-    auto none = [this]()
-                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return live_ == 0; };
-    for (;;) {
-      if (!mu_.AwaitWithDeadline(absl::Condition(&none), deadline)) {
-        return false;
-      }
-      uint64_t seen = arrived_;
-      auto new_call = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return arrived_ != seen;
-      };
-      absl::Time until = std::min(deadline, absl::Now() + quiet);
-      if (!mu_.AwaitWithDeadline(absl::Condition(&new_call), until)) {
-        // Quiet, unless it was the deadline that ended the wait.
-        return until < deadline;
-      }
-    }
-  }
-
- private:
-  class Call : public grpc::experimental::Interceptor {
-   public:
-    explicit Call(CallTracker* tracker) : tracker_(tracker) {}
-    ~Call() override {
-      absl::MutexLock lock(&tracker_->mu_);
-      --tracker_->live_;
-    }
-    void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
-      m->Proceed();
-    }
-
-   private:
-    CallTracker* const tracker_;
-  };
-
-  absl::Mutex mu_;
-  int live_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t arrived_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 namespace {
 
@@ -202,9 +144,10 @@ absl::Status LogServer::OpenComponents() {
   cosignatures_ = std::make_unique<Cosignatures>(
       storage_.get(), publisher_.get(), signer_.verifier_key(), options_.clock,
       options_.cosignatures);
+  calls_ = std::make_shared<CallTracker>();
   service_ = std::make_unique<LogService>(writes_.get(), queries_.get(),
                                           publisher_.get(), cosignatures_.get(),
-                                          options_.service);
+                                          calls_.get(), options_.service);
   return absl::OkStatus();
 }
 
@@ -214,23 +157,19 @@ absl::Status LogServer::StartGrpc() {
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             kMaxStreamsPerConnection);
+  // The log's calls run on the callback API (no thread per call); the
+  // quota bounds gRPC's memory and the threads of the sync services
+  // (health, reflection).
   grpc::ResourceQuota quota("ktlog-server");
-  quota.SetMaxThreads(512);
+  quota.Resize(kGrpcMemoryBytes);
+  quota.SetMaxThreads(64);
   builder.SetResourceQuota(quota);
-  // Handlers block (a write waits for its group commit), so many threads
-  // are busy at once. gRPC's sync server ends a thread that finds more than
-  // MAX_POLLERS idle ones (default 2) and starts one when none is idle:
-  // under load that is a thread created and destroyed per RPC (half the
-  // server's CPU in the kernel). Idle threads stay instead.
-  builder.SetSyncServerOption(
-      grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
-  builder.SetSyncServerOption(
-      grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, kMaxIdleThreads);
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                    GrpcServerCredentials(options_.tls, absl::Now()));
   builder.AddListeningPort(options_.listen_address, credentials, &port_);
   builder.RegisterService(service_.get());
-  calls_ = std::make_shared<CallTracker>();
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -240,6 +179,7 @@ absl::Status LogServer::StartGrpc() {
   }
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   grpc_server_ = builder.BuildAndStart();
+  trimmer_ = std::make_unique<MemoryTrimmer>(absl::Seconds(5));
   if (grpc_server_ == nullptr || port_ == 0) {
     grpc_server_.reset();
     return absl::UnavailableError(absl::StrCat(
@@ -327,6 +267,7 @@ void LogServer::Shutdown(absl::Duration grace) {
   if (tiles_http_ != nullptr) tiles_http_->Stop();
   if (queue_ != nullptr) queue_->Stop();
   if (publisher_ != nullptr) publisher_->Stop();
+  trimmer_.reset();
   tiles_dir_.reset();  // after the final checkpoint is written
   tiles_http_.reset();
   tiles_.reset();

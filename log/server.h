@@ -24,6 +24,7 @@
 #include "log/cosignatures.h"
 #include "log/index_versions.h"
 #include "log/integrator.h"
+#include "log/memory_trimmer.h"
 #include "log/positions.h"
 #include "log/publisher.h"
 #include "log/queries.h"
@@ -122,6 +123,7 @@ class LogServer {
 
   CheckpointPublisher* publisher() { return publisher_.get(); }
   const Positions* positions() const { return positions_.get(); }
+  const TilesDirectory* tiles_directory() const { return tiles_dir_.get(); }
   LogStorage* storage() { return storage_.get(); }
 
  private:
@@ -150,6 +152,7 @@ class LogServer {
   // Counts RPCs from arrival until their answer is sent.
   std::shared_ptr<CallTracker> calls_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<MemoryTrimmer> trimmer_;
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -1,6 +1,7 @@
 // ktlog-server: the ktlog log server. See docs/operations.md.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <iostream>
@@ -36,6 +37,7 @@ struct Config {
   // Per peer address (docs/security.md); 0 per minute: unlimited.
   uint64_t lookups_per_minute = 120, lookup_burst = 100;
   uint64_t writes_per_minute = 60, write_burst = 20;
+  uint64_t max_calls_per_address = 64;
   LogServerOptions options;
 };
 
@@ -90,6 +92,9 @@ void AddFlags(FlagSet* flags, Config* c) {
                 "this registration key issues for its id (ktlog-keygen "
                 "--type=registration; docs/security.md). Without it anyone "
                 "may create any account id");
+  flags->Uint64("max_calls_per_address", &c->max_calls_per_address,
+                "RPCs one address may have in flight at once, answers its "
+                "client has not read yet included (0: unlimited)");
   flags->Uint64("lookups_per_minute", &c->lookups_per_minute,
                 "lookups (LookupAccount, GetAccountHistory) one address may "
                 "make per minute, after a burst (0: unlimited)");
@@ -162,6 +167,8 @@ absl::Status Finish(Config* c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--witness_quorum must be between 1 and the ", n, " --witness_keys"));
   }
+  o.service.max_calls_per_address =
+      static_cast<int>(std::min<uint64_t>(c->max_calls_per_address, 1 << 20));
   o.witness_quorum = n == 0 ? 0
                      : c->witness_quorum == 0
                          ? MajorityQuorum(n)
@@ -211,6 +218,22 @@ int Fail(absl::string_view msg, int code) {
   return code;
 }
 
+// Raises the soft limit on open files to the hard one: each connection is a
+// descriptor, and the common soft limit of 1,024 is reached by a thousand
+// idle connections (docs/operations.md, "Limits").
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 ||
+      limit.rlim_cur >= limit.rlim_max) {
+    return;
+  }
+  rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    LogWarning("cannot raise the open-file limit from ", before);
+  }
+}
+
 int Main(int argc, char** argv) {
   Config c;
   c.options.listen_address = "127.0.0.1:8020";
@@ -224,6 +247,7 @@ int Main(int argc, char** argv) {
   if (!args.empty()) return Fail("unexpected argument " + args[0], 2);
   absl::Status usage = Finish(&c);
   if (!usage.ok()) return Fail(usage.message(), 2);
+  RaiseFileLimit();
   absl::StatusOr<KeyFile> keys = LoadKeyFile(c.key_file);
   if (!keys.ok()) return Fail(keys.status().message(), 1);
   if (!keys->vrf.has_value()) {

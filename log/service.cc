@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/util/status_macros.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "proto/convert.h"
 #include "proto/status.h"
 
@@ -15,9 +18,34 @@ namespace {
 // How long a client should wait before trying again a call refused because
 // the server is shutting down.
 constexpr int64_t kShutdownPushbackMs = 2000;
+// ... and one refused because the server, or its address, has too many
+// calls in flight.
+constexpr int64_t kBusyPushbackMs = 1000;
 
-absl::Time DeadlineOf(grpc::ServerContext* ctx, absl::Duration fallback) {
+absl::Time DeadlineOf(grpc::CallbackServerContext* ctx,
+                      absl::Duration fallback) {
   return std::min(absl::FromChrono(ctx->deadline()), absl::Now() + fallback);
+}
+
+// The index gRPC gives method `name` of ktlog.v1.Log: the order in which
+// the .proto declares them.
+int MethodIndex(const char* name) {
+  return v1::AccountLookup::descriptor()
+      ->file()
+      ->FindServiceByName("Log")
+      ->FindMethodByName(name)
+      ->index();
+}
+
+// Parses the message `in` into `msg`; false if it is not one.
+bool Parse(const grpc::ByteBuffer& in, google::protobuf::MessageLite* msg) {
+  std::vector<grpc::Slice> slices;
+  if (!in.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return msg->ParseFromString(bytes);
 }
 
 // A request's tree size; unset means the latest checkpoint.
@@ -29,19 +57,171 @@ std::optional<uint64_t> TreeSizeOf(const Request& req) {
 
 }  // namespace
 
+// One WatchCheckpoints stream. Owns itself until gRPC is done with it
+// (OnDone); the follower thread may hold it a moment longer. At most one
+// write is in flight: a checkpoint offered meanwhile replaces any older one
+// waiting, so a slow reader gets the newest, not a backlog.
+class LogService::Watcher
+    : public grpc::ServerWriteReactor<v1::SignedCheckpoint>,
+      public std::enable_shared_from_this<Watcher> {
+ public:
+  Watcher(LogService* service, std::string peer)
+      : service_(service), peer_(std::move(peer)) {}
+
+  static std::shared_ptr<Watcher> Create(LogService* service,
+                                         std::string peer) {
+    auto w = std::make_shared<Watcher>(service, std::move(peer));
+    w->self_ = w;
+    return w;
+  }
+
+  const std::string& peer() const { return peer_; }
+
+  // Sends `cp` unless a newer one was sent or is waiting.
+  void Offer(std::shared_ptr<const PublishedCheckpoint> cp) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (next_ == nullptr || cp->sequence > next_->sequence) next_ = cp;
+    }
+    Step();
+  }
+
+  // Ends the stream with `status` once the write in flight is done.
+  void End(grpc::Status status = grpc::Status::OK) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (ending_) return;
+      ending_ = true;
+      end_status_ = std::move(status);
+    }
+    Step();
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) ending_ = true;  // the client is gone
+    }
+    Step();
+  }
+  void OnCancel() override { End(); }
+  void OnDone() override {
+    service_->RemoveWatcher(peer_, this);
+    std::shared_ptr<Watcher> self = std::move(self_);  // may delete this
+  }
+
+ private:
+  // Starts the next write, or the finish, if nothing is in flight.
+  void Step() {
+    bool write = false;
+    grpc::Status status;
+    {
+      absl::MutexLock lock(&mu_);
+      if (writing_ || finished_) return;
+      if (ending_) {
+        finished_ = true;
+        status = end_status_;
+      } else if (next_ != nullptr && next_->sequence > sent_) {
+        msg_.set_note(next_->note);
+        sent_ = next_->sequence;
+        next_.reset();
+        writing_ = true;
+        write = true;
+      } else {
+        return;
+      }
+    }
+    if (write) {
+      StartWrite(&msg_);
+    } else {
+      Finish(status);
+    }
+  }
+
+  LogService* const service_;
+  const std::string peer_;
+  std::shared_ptr<Watcher> self_;
+  absl::Mutex mu_;
+  std::shared_ptr<const PublishedCheckpoint> next_ ABSL_GUARDED_BY(mu_);
+  uint64_t sent_ ABSL_GUARDED_BY(mu_) = 0;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status end_status_ ABSL_GUARDED_BY(mu_);
+  v1::SignedCheckpoint msg_;  // written only while no write is in flight
+};
+
+template <class Request, class Response>
+void LogService::Bind(const char* name, Handler<Request, Response> handler) {
+  MarkMethodRawCallback(
+      MethodIndex(name),
+      new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer,
+                                               grpc::ByteBuffer>(
+          [this, handler](Ctx* ctx, const grpc::ByteBuffer* in,
+                          grpc::ByteBuffer* out) {
+            return Serve(ctx, [this, handler, ctx, in, out]() -> absl::Status {
+              Request req;
+              if (!Parse(*in, &req)) {
+                return absl::InvalidArgumentError(
+                    absl::StrCat("the request is not a valid ",
+                                 Request::descriptor()->full_name(),
+                                 " message (proto/ktlog.proto)"));
+              }
+              Response resp;
+              RETURN_IF_ERROR((this->*handler)(ctx, req, &resp));
+              grpc::Slice slice(resp.SerializeAsString());
+              *out = grpc::ByteBuffer(&slice, 1);
+              return absl::OkStatus();
+            });
+          }));
+}
+
 LogService::LogService(LogWrites* writes, LogQueries* queries,
                        const CheckpointPublisher* publisher,
-                       Cosignatures* cosignatures,
+                       Cosignatures* cosignatures, CallTracker* calls,
                        const ServiceOptions& options)
     : writes_(writes),
       queries_(queries),
       publisher_(publisher),
       cosignatures_(cosignatures),
+      calls_(calls),
       options_(options),
       lookups_(options.lookup_limit, options.limiter_clock),
-      writes_limit_(options.write_limit, options.limiter_clock) {}
+      writes_limit_(options.write_limit, options.limiter_clock),
+      pool_(options.workers, options.max_queued_calls),
+      follower_([this] { FollowCheckpoints(); }) {
+  Bind("AddDevice", &LogService::AddDevice);
+  Bind("RemoveDevice", &LogService::RemoveDevice);
+  Bind("RotateAccountKey", &LogService::RotateAccountKey);
+  Bind("AppendRecords", &LogService::AppendRecords);
+  Bind("GetCheckpoint", &LogService::GetCheckpoint);
+  Bind("GetCheckpointToCosign", &LogService::GetCheckpointToCosign);
+  Bind("GetConsistencyProof", &LogService::GetConsistencyProof);
+  Bind("GetInclusionProof", &LogService::GetInclusionProof);
+  Bind("GetInclusionProofByHash", &LogService::GetInclusionProofByHash);
+  Bind("GetEntries", &LogService::GetEntries);
+  Bind("LookupAccount", &LogService::LookupAccount);
+  Bind("GetAccountHistory", &LogService::GetAccountHistory);
+  Bind("AddCosignature", &LogService::AddCosignature);
+  MarkMethodCallback(
+      MethodIndex("WatchCheckpoints"),
+      new grpc::internal::CallbackServerStreamingHandler<
+          v1::WatchCheckpointsRequest, v1::SignedCheckpoint>(
+          [this](Ctx* ctx, const v1::WatchCheckpointsRequest* req) {
+            return WatchCheckpoints(ctx, req);
+          }));
+}
 
-absl::Status LogService::Admit(grpc::ServerContext* ctx, RateLimiter* limiter,
+LogService::~LogService() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  follower_.join();
+}
+
+absl::Status LogService::Admit(Ctx* ctx, RateLimiter* limiter,
                                absl::string_view what, size_t n) {
   absl::Duration wait;
   if (limiter->Take(PeerAddress(ctx->peer()), n, &wait)) {
@@ -73,253 +253,285 @@ bool LogService::draining() {
   return draining_;
 }
 
-grpc::Status LogService::Serve(grpc::ServerContext* ctx,
-                               absl::FunctionRef<absl::Status()> handler) {
+absl::Status LogService::Refusal(Ctx* ctx) {
   if (draining()) {
     // Clients that honour the pushback stop sending while the server
     // drains, so that it can close with no call received and not yet
     // dispatched (gRPC 1.51 answers those CANCELLED: grpc/grpc#41785).
     ctx->AddTrailingMetadata("grpc-retry-pushback-ms",
                              absl::StrCat(kShutdownPushbackMs));
-    return ToGrpcStatus(absl::UnavailableError(
-        "the log server is shutting down; try again later"));
+    return absl::UnavailableError(
+        "the log server is shutting down; try again later");
   }
-  return ToGrpcStatus(handler());
-}
-
-grpc::Status LogService::Write(grpc::ServerContext* ctx,
-                               const v1::WriteRequest& req, Operation expected,
-                               v1::WriteResponse* resp) {
-  return Serve(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes"));
-    ASSIGN_OR_RETURN(
-        WriteAnswer w,
-        writes_->Append(req.record(), expected, req.registration_credential(),
-                        req.wait_for_checkpoint(),
-                        DeadlineOf(ctx, options_.default_write_timeout)));
-    resp->set_leaf_index(w.leaf_index);
-    resp->set_leaf_hash(w.leaf_hash.bytes());
-    if (!w.checkpoint_note.empty()) {
-      resp->mutable_checkpoint()->set_note(w.checkpoint_note);
-    }
-    return absl::OkStatus();
-  });
-}
-
-grpc::Status LogService::AddDevice(grpc::ServerContext* ctx,
-                                   const v1::WriteRequest* req,
-                                   v1::WriteResponse* resp) {
-  return Write(ctx, *req, Operation::kAddDevice, resp);
-}
-
-grpc::Status LogService::RemoveDevice(grpc::ServerContext* ctx,
-                                      const v1::WriteRequest* req,
-                                      v1::WriteResponse* resp) {
-  return Write(ctx, *req, Operation::kRemoveDevice, resp);
-}
-
-grpc::Status LogService::RotateAccountKey(grpc::ServerContext* ctx,
-                                          const v1::WriteRequest* req,
-                                          v1::WriteResponse* resp) {
-  return Write(ctx, *req, Operation::kRotateAccountKey, resp);
-}
-
-grpc::Status LogService::AppendRecords(grpc::ServerContext* ctx,
-                                       const v1::AppendRecordsRequest* req,
-                                       v1::AppendRecordsResponse* resp) {
-  return Serve(ctx, [&]() -> absl::Status {
-    std::vector<RecordToAppend> records;
-    records.reserve(req->records_size());
-    for (const v1::AppendRecordsRequest::Record& r : req->records()) {
-      records.push_back(
-          RecordToAppend{r.record(), r.registration_credential()});
-    }
-    RETURN_IF_ERROR(CheckRecordCount(records.size()));
-    RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes", records.size()));
-    // Stop waiting a little before the client does, so that the outcomes of
-    // the records that made it reach the client.
-    absl::Time deadline = DeadlineOf(ctx, options_.default_write_timeout);
-    deadline -= std::min(absl::Seconds(1), (deadline - absl::Now()) / 10);
-    ASSIGN_OR_RETURN(
-        AppendAllAnswer all,
-        writes_->AppendAll(records, req->wait_for_checkpoint(), deadline));
-    for (const absl::StatusOr<AppendedLeaf>& o : all.outcomes) {
-      v1::AppendRecordsResponse::Outcome* out = resp->add_outcomes();
-      out->set_code(static_cast<int32_t>(o.status().code()));
-      if (o.ok()) {
-        out->set_leaf_index(o->leaf_index);
-        out->set_leaf_hash(o->leaf_hash.bytes());
-      } else {
-        out->set_message(std::string(o.status().message()));
-      }
-    }
-    if (!all.checkpoint_note.empty()) {
-      resp->mutable_checkpoint()->set_note(all.checkpoint_note);
-    }
-    return absl::OkStatus();
-  });
-}
-
-grpc::Status LogService::GetCheckpoint(grpc::ServerContext* ctx,
-                                       const v1::GetCheckpointRequest* req,
-                                       v1::SignedCheckpoint* resp) {
-  return Serve(ctx, [&]() -> absl::Status {
-    if (req->min_cosignatures() > 0) {
-      std::vector<std::string> witnesses(req->witnesses().begin(),
-                                         req->witnesses().end());
-      ASSIGN_OR_RETURN(
-          *resp->mutable_note(),
-          cosignatures_->GetNewest(req->min_cosignatures(), witnesses));
-      return absl::OkStatus();
-    }
-    ASSIGN_OR_RETURN(std::shared_ptr<const PublishedCheckpoint> cp,
-                     queries_->Latest());
-    resp->set_note(cp->note);
-    return absl::OkStatus();
-  });
-}
-
-grpc::Status LogService::GetCheckpointToCosign(
-    grpc::ServerContext* ctx, const v1::GetCheckpointToCosignRequest*,
-    v1::SignedCheckpoint* resp) {
-  return Serve(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(*resp->mutable_note(), cosignatures_->ToCosign());
-    return absl::OkStatus();
-  });
-}
-
-grpc::Status LogService::GetConsistencyProof(
-    grpc::ServerContext* ctx, const v1::GetConsistencyProofRequest* req,
-    v1::ConsistencyProof* resp) {
-  return Serve(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::vector<Hash> proof,
-                     queries_->ConsistencyProof(req->size1(), req->size2()));
-    HashesToProto(proof, resp->mutable_hashes());
-    return absl::OkStatus();
-  });
-}
-
-grpc::Status LogService::GetInclusionProof(
-    grpc::ServerContext* ctx, const v1::GetInclusionProofRequest* req,
-    v1::InclusionProof* resp) {
-  return Serve(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(
-        InclusionAnswer proof,
-        queries_->InclusionProof(req->leaf_index(), req->tree_size()));
-    ToProto(proof, resp);
-    return absl::OkStatus();
-  });
-}
-
-grpc::Status LogService::GetInclusionProofByHash(
-    grpc::ServerContext* ctx, const v1::GetInclusionProofByHashRequest* req,
-    v1::InclusionProof* resp) {
-  return Serve(ctx, [&]() -> absl::Status {
-    absl::StatusOr<Hash> hash = Hash::FromBytes(req->leaf_hash());
-    if (!hash.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("leaf_hash: ", hash.status().message()));
-    }
-    ASSIGN_OR_RETURN(InclusionAnswer proof,
-                     queries_->InclusionProofByHash(*hash, req->tree_size()));
-    ToProto(proof, resp);
-    return absl::OkStatus();
-  });
-}
-
-grpc::Status LogService::GetEntries(grpc::ServerContext* ctx,
-                                    const v1::GetEntriesRequest* req,
-                                    v1::GetEntriesResponse* resp) {
-  return Serve(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::vector<std::string> leaves,
-                     queries_->Entries(req->begin(), req->end()));
-    for (std::string& l : leaves) resp->add_leaves(std::move(l));
-    return absl::OkStatus();
-  });
-}
-
-absl::Status LogService::Watch(
-    grpc::ServerContext* ctx,
-    grpc::ServerWriter<v1::SignedCheckpoint>* writer) {
-  const std::string peer = PeerAddress(ctx->peer());
-  {
-    absl::MutexLock lock(&watchers_mu_);
-    int& mine = watchers_by_peer_[peer];
-    if (mine >= options_.max_watchers_per_peer) {
-      if (mine == 0) watchers_by_peer_.erase(peer);
+  if (calls_ != nullptr && options_.max_calls_per_address > 0) {
+    int live = calls_->LiveFrom(PeerAddress(ctx->peer()));
+    if (live > options_.max_calls_per_address) {
+      ctx->AddTrailingMetadata("grpc-retry-pushback-ms",
+                               absl::StrCat(kBusyPushbackMs));
       return absl::ResourceExhaustedError(
-          absl::StrCat("too many checkpoint watchers from this address (",
-                       options_.max_watchers_per_peer,
-                       "); poll GetCheckpoint instead or retry later"));
+          absl::StrCat("your address has ", live - 1,
+                       " calls in flight, the most one address may (",
+                       options_.max_calls_per_address,
+                       "): wait for their answers, or read them; retry in ",
+                       kBusyPushbackMs, " ms"));
     }
-    ++mine;
   }
-  auto release = [&] {
-    absl::MutexLock lock(&watchers_mu_);
-    if (--watchers_by_peer_[peer] <= 0) watchers_by_peer_.erase(peer);
-  };
-  if (watchers_.fetch_add(1) >= options_.max_watchers) {
-    watchers_.fetch_sub(1);
-    release();
+  return absl::OkStatus();
+}
+
+LogService::Unary* LogService::Serve(Ctx* ctx,
+                                     std::function<absl::Status()> handler) {
+  Unary* reactor = ctx->DefaultReactor();
+  absl::Status refused = Refusal(ctx);
+  if (!refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
+  bool queued = pool_.TrySubmit([ctx, reactor, handler = std::move(handler)] {
+    if (ctx->IsCancelled()) {
+      reactor->Finish(grpc::Status::CANCELLED);
+      return;
+    }
+    reactor->Finish(ToGrpcStatus(handler()));
+  });
+  if (!queued) {
+    ctx->AddTrailingMetadata("grpc-retry-pushback-ms",
+                             absl::StrCat(kBusyPushbackMs));
+    reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
+        absl::StrCat("the log server is busy (", options_.max_queued_calls,
+                     " calls waiting); retry in ", kBusyPushbackMs, " ms"))));
+  }
+  return reactor;
+}
+
+absl::Status LogService::Write(Ctx* ctx, const v1::WriteRequest& req,
+                               Operation expected, v1::WriteResponse* resp) {
+  RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes"));
+  ASSIGN_OR_RETURN(
+      WriteAnswer w,
+      writes_->Append(req.record(), expected, req.registration_credential(),
+                      req.wait_for_checkpoint(),
+                      DeadlineOf(ctx, options_.default_write_timeout)));
+  resp->set_leaf_index(w.leaf_index);
+  resp->set_leaf_hash(w.leaf_hash.bytes());
+  if (!w.checkpoint_note.empty()) {
+    resp->mutable_checkpoint()->set_note(w.checkpoint_note);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LogService::AddDevice(Ctx* ctx, const v1::WriteRequest& req,
+                                   v1::WriteResponse* resp) {
+  return Write(ctx, req, Operation::kAddDevice, resp);
+}
+
+absl::Status LogService::RemoveDevice(Ctx* ctx, const v1::WriteRequest& req,
+                                      v1::WriteResponse* resp) {
+  return Write(ctx, req, Operation::kRemoveDevice, resp);
+}
+
+absl::Status LogService::RotateAccountKey(Ctx* ctx, const v1::WriteRequest& req,
+                                          v1::WriteResponse* resp) {
+  return Write(ctx, req, Operation::kRotateAccountKey, resp);
+}
+
+absl::Status LogService::AppendRecords(Ctx* ctx,
+                                       const v1::AppendRecordsRequest& req,
+                                       v1::AppendRecordsResponse* resp) {
+  std::vector<RecordToAppend> records;
+  records.reserve(req.records_size());
+  for (const v1::AppendRecordsRequest::Record& r : req.records()) {
+    records.push_back(RecordToAppend{r.record(), r.registration_credential()});
+  }
+  RETURN_IF_ERROR(CheckRecordCount(records.size()));
+  RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes", records.size()));
+  // Stop waiting a little before the client does, so that the outcomes of
+  // the records that made it reach the client.
+  absl::Time deadline = DeadlineOf(ctx, options_.default_write_timeout);
+  deadline -= std::min(absl::Seconds(1), (deadline - absl::Now()) / 10);
+  ASSIGN_OR_RETURN(
+      AppendAllAnswer all,
+      writes_->AppendAll(records, req.wait_for_checkpoint(), deadline));
+  for (const absl::StatusOr<AppendedLeaf>& o : all.outcomes) {
+    v1::AppendRecordsResponse::Outcome* out = resp->add_outcomes();
+    out->set_code(static_cast<int32_t>(o.status().code()));
+    if (o.ok()) {
+      out->set_leaf_index(o->leaf_index);
+      out->set_leaf_hash(o->leaf_hash.bytes());
+    } else {
+      out->set_message(std::string(o.status().message()));
+    }
+  }
+  if (!all.checkpoint_note.empty()) {
+    resp->mutable_checkpoint()->set_note(all.checkpoint_note);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LogService::GetCheckpoint(Ctx* ctx,
+                                       const v1::GetCheckpointRequest& req,
+                                       v1::SignedCheckpoint* resp) {
+  if (req.min_cosignatures() > 0) {
+    std::vector<std::string> witnesses(req.witnesses().begin(),
+                                       req.witnesses().end());
+    ASSIGN_OR_RETURN(
+        *resp->mutable_note(),
+        cosignatures_->GetNewest(req.min_cosignatures(), witnesses));
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const PublishedCheckpoint> cp,
+                   queries_->Latest());
+  resp->set_note(cp->note);
+  return absl::OkStatus();
+}
+
+absl::Status LogService::GetCheckpointToCosign(
+    Ctx* ctx, const v1::GetCheckpointToCosignRequest&,
+    v1::SignedCheckpoint* resp) {
+  ASSIGN_OR_RETURN(*resp->mutable_note(), cosignatures_->ToCosign());
+  return absl::OkStatus();
+}
+
+absl::Status LogService::GetConsistencyProof(
+    Ctx* ctx, const v1::GetConsistencyProofRequest& req,
+    v1::ConsistencyProof* resp) {
+  ASSIGN_OR_RETURN(std::vector<Hash> proof,
+                   queries_->ConsistencyProof(req.size1(), req.size2()));
+  HashesToProto(proof, resp->mutable_hashes());
+  return absl::OkStatus();
+}
+
+absl::Status LogService::GetInclusionProof(
+    Ctx* ctx, const v1::GetInclusionProofRequest& req,
+    v1::InclusionProof* resp) {
+  ASSIGN_OR_RETURN(InclusionAnswer proof,
+                   queries_->InclusionProof(req.leaf_index(), req.tree_size()));
+  ToProto(proof, resp);
+  return absl::OkStatus();
+}
+
+absl::Status LogService::GetInclusionProofByHash(
+    Ctx* ctx, const v1::GetInclusionProofByHashRequest& req,
+    v1::InclusionProof* resp) {
+  absl::StatusOr<Hash> hash = Hash::FromBytes(req.leaf_hash());
+  if (!hash.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("leaf_hash: ", hash.status().message()));
+  }
+  ASSIGN_OR_RETURN(InclusionAnswer proof,
+                   queries_->InclusionProofByHash(*hash, req.tree_size()));
+  ToProto(proof, resp);
+  return absl::OkStatus();
+}
+
+absl::Status LogService::GetEntries(Ctx* ctx, const v1::GetEntriesRequest& req,
+                                    v1::GetEntriesResponse* resp) {
+  ASSIGN_OR_RETURN(std::vector<std::string> leaves,
+                   queries_->Entries(req.begin(), req.end()));
+  for (std::string& l : leaves) resp->add_leaves(std::move(l));
+  return absl::OkStatus();
+}
+
+absl::Status LogService::AddWatcher(const std::string& peer, Watcher* w) {
+  absl::MutexLock lock(&mu_);
+  int mine = 0;
+  if (auto it = watchers_by_peer_.find(peer); it != watchers_by_peer_.end()) {
+    mine = it->second;
+  }
+  if (mine >= options_.max_watchers_per_peer) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("too many checkpoint watchers from this address (",
+                     options_.max_watchers_per_peer,
+                     "); poll GetCheckpoint instead or retry later"));
+  }
+  if (static_cast<int>(watchers_.size()) >= options_.max_watchers) {
     return absl::ResourceExhaustedError(
         absl::StrCat("too many checkpoint watchers (", options_.max_watchers,
                      "); poll GetCheckpoint instead or retry later"));
   }
-  uint64_t sent = 0;
-  while (!ctx->IsCancelled() && !draining() && !publisher_->stopped()) {
-    std::shared_ptr<const PublishedCheckpoint> cp =
-        publisher_->WaitForNewer(sent, absl::Now() + absl::Milliseconds(250));
-    if (cp == nullptr || cp->sequence <= sent) continue;
-    v1::SignedCheckpoint msg;
-    msg.set_note(cp->note);
-    if (!writer->Write(msg)) break;
-    sent = cp->sequence;
-  }
-  watchers_.fetch_sub(1);
-  release();
+  watchers_.insert(w);
+  ++watchers_by_peer_[peer];
   return absl::OkStatus();
 }
 
-grpc::Status LogService::WatchCheckpoints(
-    grpc::ServerContext* ctx, const v1::WatchCheckpointsRequest*,
-    grpc::ServerWriter<v1::SignedCheckpoint>* writer) {
-  return Serve(ctx, [&] { return Watch(ctx, writer); });
+void LogService::RemoveWatcher(const std::string& peer, Watcher* w) {
+  absl::MutexLock lock(&mu_);
+  if (watchers_.erase(w) == 0) return;  // refused, never counted
+  if (--watchers_by_peer_[peer] <= 0) watchers_by_peer_.erase(peer);
 }
 
-grpc::Status LogService::LookupAccount(grpc::ServerContext* ctx,
-                                       const v1::LookupAccountRequest* req,
+void LogService::FollowCheckpoints() {
+  uint64_t offered = 0;
+  for (;;) {
+    std::shared_ptr<const PublishedCheckpoint> cp = publisher_->WaitForNewer(
+        offered, absl::Now() + absl::Milliseconds(250));
+    std::vector<std::shared_ptr<Watcher>> all;
+    bool ending;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      ending = draining_ || publisher_->stopped();
+      all.reserve(watchers_.size());
+      for (Watcher* w : watchers_) all.push_back(w->shared_from_this());
+    }
+    if (ending) {
+      for (const auto& w : all) w->End();
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_),
+                           absl::Milliseconds(250));
+      continue;
+    }
+    if (cp == nullptr || cp->sequence <= offered) continue;
+    offered = cp->sequence;
+    for (const auto& w : all) w->Offer(cp);
+  }
+}
+
+grpc::ServerWriteReactor<v1::SignedCheckpoint>* LogService::WatchCheckpoints(
+    Ctx* ctx, const v1::WatchCheckpointsRequest*) {
+  std::shared_ptr<Watcher> w = Watcher::Create(this, PeerAddress(ctx->peer()));
+  absl::Status s = Refusal(ctx);
+  if (s.ok()) s = AddWatcher(w->peer(), w.get());
+  if (!s.ok()) {
+    w->End(ToGrpcStatus(s));
+    return w.get();
+  }
+  // Registered first, so that a checkpoint published meanwhile is offered
+  // by the follower if Latest() misses it.
+  if (std::shared_ptr<const PublishedCheckpoint> cp = publisher_->Latest()) {
+    w->Offer(std::move(cp));
+  }
+  return w.get();
+}
+
+absl::Status LogService::LookupAccount(Ctx* ctx,
+                                       const v1::LookupAccountRequest& req,
                                        v1::AccountLookup* resp) {
-  return Serve(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
-    ASSIGN_OR_RETURN(AccountLookupAnswer answer,
-                     queries_->Lookup(req->account_id(), TreeSizeOf(*req),
-                                      req->with_first_record()));
-    ToProto(answer, resp);
-    return absl::OkStatus();
-  });
+  RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
+  ASSIGN_OR_RETURN(AccountLookupAnswer answer,
+                   queries_->Lookup(req.account_id(), TreeSizeOf(req),
+                                    req.with_first_record()));
+  ToProto(answer, resp);
+  return absl::OkStatus();
 }
 
-grpc::Status LogService::GetAccountHistory(
-    grpc::ServerContext* ctx, const v1::GetAccountHistoryRequest* req,
+absl::Status LogService::GetAccountHistory(
+    Ctx* ctx, const v1::GetAccountHistoryRequest& req,
     v1::AccountHistory* resp) {
-  return Serve(ctx, [&]() -> absl::Status {
-    RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
-    ASSIGN_OR_RETURN(AccountHistoryAnswer answer,
-                     queries_->History(req->account_id(), req->from_version(),
-                                       TreeSizeOf(*req)));
-    ToProto(answer, resp);
-    return absl::OkStatus();
-  });
+  RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
+  ASSIGN_OR_RETURN(
+      AccountHistoryAnswer answer,
+      queries_->History(req.account_id(), req.from_version(), TreeSizeOf(req)));
+  ToProto(answer, resp);
+  return absl::OkStatus();
 }
 
-grpc::Status LogService::AddCosignature(grpc::ServerContext* ctx,
-                                        const v1::AddCosignatureRequest* req,
+absl::Status LogService::AddCosignature(Ctx* ctx,
+                                        const v1::AddCosignatureRequest& req,
                                         v1::AddCosignatureResponse* resp) {
-  return Serve(ctx, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(uint32_t n, cosignatures_->Add(req->note()));
-    resp->set_cosignatures(n);
-    return absl::OkStatus();
-  });
+  ASSIGN_OR_RETURN(uint32_t n, cosignatures_->Add(req.note()));
+  resp->set_cosignatures(n);
+  return absl::OkStatus();
 }
 
 }  // namespace ktlog

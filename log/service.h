@@ -1,25 +1,39 @@
 // LogService: the ktlog.v1.Log gRPC service (proto/ktlog.proto,
 // docs/api.md), a thin transport: each handler maps its request onto
 // LogWrites, LogQueries or Cosignatures and the answer back
-// (proto/convert.h), through one wrapper that does admission (UNAVAILABLE
-// once shutting down) and status conversion. No proof is assembled here.
+// (proto/convert.h), through one wrapper that does admission and status
+// conversion. No proof is assembled here.
+//
+// On gRPC's callback API: a call holds no thread while it waits to run or
+// while its answer waits for the client. Admission happens on arrival,
+// without blocking: UNAVAILABLE once shutting down; RESOURCE_EXHAUSTED with
+// a retry pushback when the caller's address has too many calls live or
+// the worker queue is full. Admitted calls run on a bounded WorkerPool (the
+// handlers block: a write waits for its group commit). WatchCheckpoints
+// streams hold no thread either: one thread follows the publisher and
+// offers each new checkpoint to every stream, a stream that has not taken
+// the previous one yet gets only the newest.
 //
 // Thread-safe.
 #ifndef KTLOG_LOG_SERVICE_H_
 #define KTLOG_LOG_SERVICE_H_
 
 #include <atomic>
+#include <functional>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/functional/function_ref.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/util/clock.h"
+#include "log/call_tracker.h"
 #include "log/cosignatures.h"
 #include "log/publisher.h"
 #include "log/queries.h"
 #include "log/rate_limiter.h"
+#include "log/worker_pool.h"
 #include "log/writes.h"
 #include "proto/ktlog.grpc.pb.h"
 
@@ -31,10 +45,22 @@ struct ServiceOptions {
   absl::Duration max_record_skew = absl::Hours(1);
   // Longest time a write waits when the client sets none.
   absl::Duration default_write_timeout = absl::Seconds(30);
-  // Concurrent WatchCheckpoints streams, in all and from one peer address
-  // (each holds a server thread); more get RESOURCE_EXHAUSTED.
+  // Concurrent WatchCheckpoints streams, in all and from one peer address;
+  // more get RESOURCE_EXHAUSTED.
   int max_watchers = 256;
   int max_watchers_per_peer = 16;
+  // RPCs one peer address may have live at once (from arrival until the
+  // answer is handed to the transport: an answer the client does not read
+  // keeps its call live), watch streams included; more are refused
+  // RESOURCE_EXHAUSTED with a retry pushback, so that one host cannot hold
+  // the server's workers or make it buffer answers without bound. 0: no
+  // limit.
+  int max_calls_per_address = 0;
+  // Threads that run the calls, and calls that may wait for one; a call
+  // that finds the queue full is refused RESOURCE_EXHAUSTED with a retry
+  // pushback.
+  int workers = 256;
+  int max_queued_calls = 4096;
   // Per peer address (docs/security.md): lookups (LookupAccount,
   // GetAccountHistory) and writes. Unlimited here; ktlog-server's flags
   // default to limits.
@@ -46,87 +72,104 @@ struct ServiceOptions {
 
 class LogService final : public v1::Log::Service {
  public:
-  // Borrows everything; all must outlive the service.
+  // Borrows everything; all must outlive the service. `calls` may be null
+  // (no per-address limit).
   LogService(LogWrites* writes, LogQueries* queries,
              const CheckpointPublisher* publisher, Cosignatures* cosignatures,
-             const ServiceOptions& options);
+             CallTracker* calls, const ServiceOptions& options);
+  // Requires every call to be done (the gRPC server shut down).
+  ~LogService() override;
 
   // Stops admitting RPCs (new ones get UNAVAILABLE) and ends watch streams
   // within a fraction of a second. RPCs in flight go on; the server's
   // shutdown waits for them and their answers (LogServer::Shutdown).
   void BeginShutdown();
 
-  grpc::Status AddDevice(grpc::ServerContext* ctx, const v1::WriteRequest* req,
-                         v1::WriteResponse* resp) override;
-  grpc::Status RemoveDevice(grpc::ServerContext* ctx,
-                            const v1::WriteRequest* req,
-                            v1::WriteResponse* resp) override;
-  grpc::Status RotateAccountKey(grpc::ServerContext* ctx,
-                                const v1::WriteRequest* req,
-                                v1::WriteResponse* resp) override;
-  grpc::Status AppendRecords(grpc::ServerContext* ctx,
-                             const v1::AppendRecordsRequest* req,
-                             v1::AppendRecordsResponse* resp) override;
-  grpc::Status GetCheckpoint(grpc::ServerContext* ctx,
-                             const v1::GetCheckpointRequest* req,
-                             v1::SignedCheckpoint* resp) override;
-  grpc::Status GetCheckpointToCosign(
-      grpc::ServerContext* ctx, const v1::GetCheckpointToCosignRequest* req,
-      v1::SignedCheckpoint* resp) override;
-  grpc::Status GetConsistencyProof(grpc::ServerContext* ctx,
-                                   const v1::GetConsistencyProofRequest* req,
-                                   v1::ConsistencyProof* resp) override;
-  grpc::Status GetInclusionProof(grpc::ServerContext* ctx,
-                                 const v1::GetInclusionProofRequest* req,
-                                 v1::InclusionProof* resp) override;
-  grpc::Status GetInclusionProofByHash(
-      grpc::ServerContext* ctx, const v1::GetInclusionProofByHashRequest* req,
-      v1::InclusionProof* resp) override;
-  grpc::Status GetEntries(grpc::ServerContext* ctx,
-                          const v1::GetEntriesRequest* req,
-                          v1::GetEntriesResponse* resp) override;
-  grpc::Status WatchCheckpoints(
-      grpc::ServerContext* ctx, const v1::WatchCheckpointsRequest* req,
-      grpc::ServerWriter<v1::SignedCheckpoint>* writer) override;
-  grpc::Status LookupAccount(grpc::ServerContext* ctx,
-                             const v1::LookupAccountRequest* req,
-                             v1::AccountLookup* resp) override;
-  grpc::Status GetAccountHistory(grpc::ServerContext* ctx,
-                                 const v1::GetAccountHistoryRequest* req,
-                                 v1::AccountHistory* resp) override;
-  grpc::Status AddCosignature(grpc::ServerContext* ctx,
-                              const v1::AddCosignatureRequest* req,
-                              v1::AddCosignatureResponse* resp) override;
-
  private:
-  // The one wrapper every handler goes through: once shutting down,
-  // UNAVAILABLE with a retry pushback; else `handler`, whose absl::Status
-  // becomes the gRPC status.
-  grpc::Status Serve(grpc::ServerContext* ctx,
-                     absl::FunctionRef<absl::Status()> handler);
+  class Watcher;
+
+  using Unary = grpc::ServerUnaryReactor;
+  using Ctx = grpc::CallbackServerContext;
+  // A unary method's handler: the parsed request in, the answer out.
+  template <class Request, class Response>
+  using Handler = absl::Status (LogService::*)(Ctx*, const Request&, Response*);
+
+  // Serves the unary method `name` with `handler` (on gRPC's raw callback
+  // API: the request is parsed here, so that a malformed one is
+  // INVALID_ARGUMENT naming its type, not gRPC's bare UNIMPLEMENTED).
+  template <class Request, class Response>
+  void Bind(const char* name, Handler<Request, Response> handler);
+  // The one wrapper every unary call goes through: admission (Refusal),
+  // then `handler` on a worker, its absl::Status becoming the gRPC status.
+  Unary* Serve(Ctx* ctx, std::function<absl::Status()> handler);
+  // Why a call arriving now is refused, with its retry pushback in `ctx`'s
+  // trailing metadata; OK to admit it.
+  absl::Status Refusal(Ctx* ctx);
   // OK, or RESOURCE_EXHAUSTED (with the wait in the message and in the
   // trailing metadata "grpc-retry-pushback-ms") if the peer is over
   // `limiter`'s rate for `n` more of `what`, or `n` is more than its burst.
-  absl::Status Admit(grpc::ServerContext* ctx, RateLimiter* limiter,
-                     absl::string_view what, size_t n = 1);
-  grpc::Status Write(grpc::ServerContext* ctx, const v1::WriteRequest& req,
-                     Operation expected, v1::WriteResponse* resp);
-  absl::Status Watch(grpc::ServerContext* ctx,
-                     grpc::ServerWriter<v1::SignedCheckpoint>* writer);
+  absl::Status Admit(Ctx* ctx, RateLimiter* limiter, absl::string_view what,
+                     size_t n = 1);
+
+  // The methods (docs/api.md).
+  absl::Status Write(Ctx* ctx, const v1::WriteRequest& req, Operation expected,
+                     v1::WriteResponse* resp);
+  absl::Status AddDevice(Ctx* ctx, const v1::WriteRequest& req,
+                         v1::WriteResponse* resp);
+  absl::Status RemoveDevice(Ctx* ctx, const v1::WriteRequest& req,
+                            v1::WriteResponse* resp);
+  absl::Status RotateAccountKey(Ctx* ctx, const v1::WriteRequest& req,
+                                v1::WriteResponse* resp);
+  absl::Status AppendRecords(Ctx* ctx, const v1::AppendRecordsRequest& req,
+                             v1::AppendRecordsResponse* resp);
+  absl::Status GetCheckpoint(Ctx* ctx, const v1::GetCheckpointRequest& req,
+                             v1::SignedCheckpoint* resp);
+  absl::Status GetCheckpointToCosign(
+      Ctx* ctx, const v1::GetCheckpointToCosignRequest& req,
+      v1::SignedCheckpoint* resp);
+  absl::Status GetConsistencyProof(Ctx* ctx,
+                                   const v1::GetConsistencyProofRequest& req,
+                                   v1::ConsistencyProof* resp);
+  absl::Status GetInclusionProof(Ctx* ctx,
+                                 const v1::GetInclusionProofRequest& req,
+                                 v1::InclusionProof* resp);
+  absl::Status GetInclusionProofByHash(
+      Ctx* ctx, const v1::GetInclusionProofByHashRequest& req,
+      v1::InclusionProof* resp);
+  absl::Status GetEntries(Ctx* ctx, const v1::GetEntriesRequest& req,
+                          v1::GetEntriesResponse* resp);
+  absl::Status LookupAccount(Ctx* ctx, const v1::LookupAccountRequest& req,
+                             v1::AccountLookup* resp);
+  absl::Status GetAccountHistory(Ctx* ctx,
+                                 const v1::GetAccountHistoryRequest& req,
+                                 v1::AccountHistory* resp);
+  absl::Status AddCosignature(Ctx* ctx, const v1::AddCosignatureRequest& req,
+                              v1::AddCosignatureResponse* resp);
+  grpc::ServerWriteReactor<v1::SignedCheckpoint>* WatchCheckpoints(
+      Ctx* ctx, const v1::WatchCheckpointsRequest* req);
+
+  // Counts a new watcher from `peer`; RESOURCE_EXHAUSTED if over a limit.
+  absl::Status AddWatcher(const std::string& peer, Watcher* w);
+  void RemoveWatcher(const std::string& peer, Watcher* w);
+  // The thread that offers each new checkpoint to the watchers, and ends
+  // them once shutting down.
+  void FollowCheckpoints();
   bool draining();
 
   LogWrites* const writes_;
   LogQueries* const queries_;
   const CheckpointPublisher* const publisher_;
   Cosignatures* const cosignatures_;
+  CallTracker* const calls_;
   const ServiceOptions options_;
-  std::atomic<int> watchers_{0};
-  absl::Mutex watchers_mu_;
-  absl::flat_hash_map<std::string, int> watchers_by_peer_
-      ABSL_GUARDED_BY(watchers_mu_);
   RateLimiter lookups_, writes_limit_;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_set<Watcher*> watchers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int> watchers_by_peer_ ABSL_GUARDED_BY(mu_);
+  WorkerPool pool_;
+  std::thread follower_;
 };
 
 }  // namespace ktlog

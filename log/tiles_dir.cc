@@ -31,25 +31,38 @@ void TilesDirectory::Stop() {
 }
 
 void TilesDirectory::Run() {
+  // The sequence of the checkpoint written last, or of the one that failed
+  // last (a failure is retried with the next checkpoint, not at once: a
+  // full disk or no file descriptors must not become a hot loop).
   uint64_t sequence = 0, written = 0;
   bool first = true;
+  uint64_t failures = 0;
+  absl::Time logged = absl::InfinitePast();
   for (;;) {
     // One more pass after Stop(): the final checkpoint is written too.
     bool stopping = stop_.load();
     std::shared_ptr<const PublishedCheckpoint> cp = publisher_->WaitForNewer(
         sequence, absl::Now() + absl::Milliseconds(200));
     if (cp != nullptr && cp->sequence != sequence) {
+      attempts_.fetch_add(1);
       // The first time, check everything: files may be missing from before.
       absl::Status s =
           Write(first ? 0 : written, cp->checkpoint.size, cp->note);
+      sequence = cp->sequence;
       if (s.ok()) {
-        sequence = cp->sequence;
+        if (failures > 0) {
+          LogInfo("tiles written to ", dir_, " again, after ", failures,
+                  " failed attempt(s)");
+        }
+        failures = 0;
         written = cp->checkpoint.size;
         first = false;
-      } else {
-        LogWarning(
-            "writing tiles to ", dir_,
-            " failed (retried with the next checkpoint): ", s.ToString());
+      } else if (++failures == 1 || absl::Now() > logged + absl::Minutes(1)) {
+        // One line when it starts failing, then one a minute.
+        LogWarning("writing tiles to ", dir_, " failed (", failures,
+                   " attempt(s) so far; retried with the next checkpoint): ",
+                   s.ToString());
+        logged = absl::Now();
       }
     }
     if (stopping) return;

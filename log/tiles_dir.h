@@ -7,8 +7,9 @@
 // once a full tile exists its partial ones are removed (a client asks for
 // the full tile instead: its first W hashes are the partial tile).
 //
-// Runs on its own thread, following the publisher. A write error is logged
-// and retried with the next checkpoint; it never affects the log.
+// Runs on its own thread, following the publisher. A write error is
+// retried with the next checkpoint (not at once), logged when it starts and
+// then once a minute; it never affects the log.
 #ifndef KTLOG_LOG_TILES_DIR_H_
 #define KTLOG_LOG_TILES_DIR_H_
 
@@ -41,6 +42,9 @@ class TilesDirectory {
   // Stops following (after the checkpoint being written). Idempotent.
   void Stop();
 
+  // How many times the thread tried to write a checkpoint's tiles.
+  uint64_t attempts() const { return attempts_.load(); }
+
  private:
   TilesDirectory(const Tiles* tiles, const CheckpointPublisher* publisher,
                  std::string dir);
@@ -52,6 +56,7 @@ class TilesDirectory {
   const CheckpointPublisher* const publisher_;
   const std::string dir_;
   std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> attempts_{0};
   std::thread thread_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/util/logging.h"
 #include "httplib.h"
 
 namespace ktlog {
@@ -17,10 +18,39 @@ int HttpStatusOf(const absl::Status& s) {
   return 500;
 }
 
-void Fail(const absl::Status& s, httplib::Response& res) {
-  res.status = HttpStatusOf(s);
+void Answer(int status, const std::string& message, httplib::Response& res) {
+  res.status = status;
   res.set_header("Cache-Control", "no-store");
-  res.set_content(std::string(s.message()) + "\n", "text/plain");
+  res.set_content(message + "\n", "text/plain");
+}
+
+void Fail(const absl::Status& s, httplib::Response& res) {
+  Answer(HttpStatusOf(s), std::string(s.message()), res);
+}
+
+// Requests refused before routing (and before any body is read).
+httplib::Server::HandlerResponse Refuse(const httplib::Request& req,
+                                        httplib::Response& res) {
+  if (req.method != "GET" && req.method != "HEAD") {
+    res.set_header("Allow", "GET, HEAD");
+    Answer(405, "method not allowed: the tiles are read with GET", res);
+  } else if (req.target.find('%') != std::string::npos) {
+    // One URL per file: a percent-encoded name would be a second cache key.
+    Answer(400,
+           "percent-encoded paths are not served: ask for /checkpoint or "
+           "/tile/... as written",
+           res);
+  } else if (req.ranges.size() > 1) {
+    Answer(416, "at most one range per request", res);
+  } else {
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
+  return httplib::Server::HandlerResponse::Handled;
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" ||
+         host.rfind("127.", 0) == 0;
 }
 
 }  // namespace
@@ -66,6 +96,13 @@ absl::StatusOr<std::unique_ptr<TilesHttpServer>> TilesHttpServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen for HTTP on ", address));
   }
+  if (!IsLoopback(s->host_)) {
+    LogWarning(
+        "the built-in tiles listener (", address,
+        ") is meant for development: a few slow or idle clients hold all "
+        "its threads. Serve --tiles_dir with nginx in production "
+        "(docs/tiles.md, tools/nginx/tiles.conf)");
+  }
   httplib::Server* server = s->http_.get();
   s->thread_ = std::thread([server] { server->listen_after_bind(); });
   return s;
@@ -76,6 +113,9 @@ void TilesHttpServer::Route() {
   http_->set_read_timeout(10);
   http_->set_write_timeout(10);
   http_->set_keep_alive_max_count(1000);
+  // A kept-alive connection holds one of the few threads while it waits.
+  http_->set_keep_alive_timeout(1);
+  http_->set_pre_routing_handler(Refuse);
   // Without it, small answers on a kept-alive connection wait for the
   // client's delayed ACK (Nagle): 40 ms per tile.
   http_->set_tcp_nodelay(true);

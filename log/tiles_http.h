@@ -2,8 +2,14 @@
 // (docs/tiles.md) with cpp-httplib: GET /checkpoint and GET /tile/... (hash
 // tiles and entry bundles). Tiles and bundles never change once they exist,
 // so they are served as immutable (cacheable for a year); the checkpoint is
-// served with `Cache-Control: no-cache`. Anything else is 404 (or 405 for
-// another method), a malformed tile path is 400 with the reason.
+// served with `Cache-Control: no-cache`. Anything else is 404 (405 for a
+// method other than GET and HEAD, 400 for a percent-encoded path, 416 for
+// more than one range), a malformed tile path is 400 with the reason.
+//
+// For development and small deployments: cpp-httplib gives each connection
+// one of a few threads, so a handful of slow or idle clients delay all the
+// others. In production nginx serves --tiles_dir (docs/tiles.md,
+// tools/nginx/tiles.conf); Start warns when the address is not loopback.
 //
 // Thread-safe; answers on its own threads until Stop().
 #ifndef KTLOG_LOG_TILES_HTTP_H_

@@ -214,7 +214,9 @@ TEST_F(BreachTest, AnOwnerKeptFromHerHistoryIsAlertedWithinTheBound) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2000));
     ASSERT_EQ(Audit().exit_code, 0);
     r = Ktctl("alice", {"monitor"}, proxy->address());
-    if (i == 0) EXPECT_EQ(r.exit_code, 4) << "within the bound: " << r.out;
+    if (i == 0) {
+      EXPECT_EQ(r.exit_code, 4) << "within the bound: " << r.out;
+    }
   }
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_NE(r.out.find("STALE_LOG"), std::string::npos) << r.out;

@@ -140,9 +140,28 @@ TEST(TilesTest, BadRequestsGetClearAnswers) {
     EXPECT_EQ(r->status, 400) << bad;
     EXPECT_NE(r->body.find("not a tile path"), std::string::npos) << r->body;
   }
-  r = http.Post("/checkpoint", "x", "text/plain");
+  for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+    httplib::Request req;
+    req.method = method;
+    req.path = "/checkpoint";
+    req.body = "x";
+    r = http.send(req);
+    ASSERT_TRUE(r) << method;
+    EXPECT_EQ(r->status, 405) << method;
+    EXPECT_EQ(r->get_header_value("Allow"), "GET, HEAD") << method;
+  }
+  // One URL per file (issue 29, 8): "%30" would be a second name for "0".
+  r = http.Get("/tile/0/000.p/%33");
   ASSERT_TRUE(r);
-  EXPECT_NE(r->status, 200);
+  EXPECT_EQ(r->status, 400);
+  // Many ranges would build an answer many times the tile's size.
+  r = http.Get("/tile/0/000.p/3", {{"Range", "bytes=0-95,0-95,0-95"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 416);
+  r = http.Get("/tile/0/000.p/3", {{"Range", "bytes=0-31"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 206);
+  EXPECT_EQ(r->body.size(), 32u);
 }
 
 TEST(TilesTest, AnAuditorFollowsTheTiles) {
@@ -172,6 +191,37 @@ TEST(TilesTest, AnAuditorFollowsTheTiles) {
   round = (*auditor)->RunOnce();
   ASSERT_TRUE(round.ok()) << round.status();
   EXPECT_TRUE(env->client()->GetCheckpoint(1).ok()) << "cosigned";
+}
+
+// Issue 29, 6: a tile write that fails (here the directory is gone, a
+// file in its place; a full disk or no file descriptors take the same
+// path) is retried with the next checkpoint, not at once in a hot loop
+// that floods the log; once the directory is back, the tiles are written.
+TEST(TilesTest, AFailingTileWriteIsRetriedWithTheNextCheckpoint) {
+  std::string dir;
+  LogServerOptions options;
+  options.tiles_dir = dir = NewTempDir("tiles");
+  options.sequencer.checkpoint_interval = absl::Milliseconds(200);
+  auto env = LogEnv::Start(options);
+  Write(env.get(), 3);
+  std::filesystem::remove_all(dir);
+  { std::ofstream(dir) << "not a directory"; }
+  const TilesDirectory* tiles = env->server()->tiles_directory();
+  uint64_t before = tiles->attempts();
+  Write(env.get(), 3, "more");
+  absl::SleepFor(absl::Seconds(1));  // about five heartbeats
+  uint64_t attempts = tiles->attempts() - before;
+  EXPECT_GE(attempts, 1u);
+  EXPECT_LE(attempts, 20u) << "a failed write was retried in a loop";
+  std::filesystem::remove(dir);
+  std::filesystem::create_directory(dir);
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!std::filesystem::exists(dir + "/checkpoint") &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoint"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/tile/entries/000.p/6"));
 }
 
 }  // namespace
