@@ -24,7 +24,16 @@ int Fail(const std::string& msg, int code) {
   return code;
 }
 
-// A progress bar on a terminal, a line every few seconds otherwise.
+// "<UTC time> ktlog-auditor: ", the start of every line the auditor
+// prints for a person or a log file (--follow runs for days).
+std::string Prefix() {
+  return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                       absl::UTCTimeZone()),
+                      " ktlog-auditor: ");
+}
+
+// A progress bar on a terminal; elsewhere (a log file) a line every 5 s
+// while a long catch-up goes on, and a last one only after those.
 class Progress {
  public:
   Progress() : tty_(isatty(STDERR_FILENO)) {}
@@ -35,9 +44,12 @@ class Progress {
       first_ = done;
     }
     bool last = done >= target;
+    if (!tty_ && last && !printed_any_) return;  // quick: no progress to tell
+    if (!tty_ && now - start_ < absl::Seconds(5)) return;
     if (!tty_ && !last && now - printed_ < absl::Seconds(5)) return;
     if (tty_ && !last && now - printed_ < absl::Milliseconds(200)) return;
     printed_ = now;
+    printed_any_ = !last;
     double secs = std::max(1e-3, absl::ToDoubleSeconds(now - start_));
     double rate = (done - first_) / secs;
     int width = 30;
@@ -45,7 +57,8 @@ class Progress {
     std::string bar(filled, '#');
     bar.resize(width, '.');
     std::string line =
-        absl::StrFormat("[%s] %llu/%llu leaves (%.0f%%), %.0f leaves/s", bar,
+        absl::StrFormat("%s%llu/%llu leaves (%.0f%%), %.0f leaves/s",
+                        tty_ ? absl::StrCat("[", bar, "] ") : "",
                         static_cast<unsigned long long>(done),
                         static_cast<unsigned long long>(target),
                         target == 0 ? 100.0 : 100.0 * done / target, rate);
@@ -55,16 +68,20 @@ class Progress {
     if (tty_) {
       fprintf(stderr, "\r%s%s", line.c_str(), last ? "\n" : "");
     } else {
-      fprintf(stderr, "ktlog-auditor: %s\n", line.c_str());
+      fprintf(stderr, "%s%s\n", Prefix().c_str(), line.c_str());
     }
   }
-  void Reset() { start_ = absl::InfinitePast(); }
+  void Reset() {
+    start_ = absl::InfinitePast();
+    printed_any_ = false;
+  }
 
  private:
   const bool tty_;
   absl::Time start_ = absl::InfinitePast();
   absl::Time printed_ = absl::InfinitePast();
   uint64_t first_ = 0;
+  bool printed_any_ = false;
 };
 
 // What the command line configures.
@@ -99,6 +116,9 @@ void AddFlags(ktlog::FlagSet* flags, Config* c) {
                 "read the log's leaves and proofs from its C2SP tiles at this "
                 "http[s]:// URL (the log's --http_listen, or a cache or CDN in "
                 "front of it) instead of gRPC");
+  flags->Bool("http_tiles", &c->tls.http_tiles,
+              "accept an http:// --tiles URL while the log itself uses TLS "
+              "(tiles are checked against signed checkpoints)");
   flags->String("log_key", &c->log_key,
                 "the log key (\"<verifier key>,vrf=<VRF key>\")");
   flags->String("key_file", &c->key_file, "this witness's signing key");
@@ -119,7 +139,7 @@ void AddFlags(ktlog::FlagSet* flags, Config* c) {
 int Round(ktlog::Auditor* auditor) {
   absl::StatusOr<ktlog::Auditor::Round> round = auditor->RunOnce();
   if (round.ok()) {
-    std::cout << "ktlog-auditor: checkpoint of size " << round->size
+    std::cout << Prefix() << "checkpoint of size " << round->size
               << " verified (" << round->leaves_checked
               << " new leaves checked)"
               << (round->cosigned ? ", cosigned" : ", nothing new") << "\n"
@@ -128,15 +148,15 @@ int Round(ktlog::Auditor* auditor) {
   }
   const absl::Status& s = round.status();
   if (absl::IsDataLoss(s) || absl::IsFailedPrecondition(s)) {
-    std::cout << "ktlog-auditor: NOT cosigning: " << s.message() << "\n";
+    std::cout << Prefix() << "NOT cosigning: " << s.message() << "\n";
     if (!auditor->evidence_path().empty()) {
-      std::cout << "ktlog-auditor: evidence written to "
+      std::cout << Prefix() << "evidence written to "
                 << auditor->evidence_path() << "\n";
     }
     std::cout << std::flush;
     return kExitMisbehaviour;
   }
-  std::cout << "ktlog-auditor: " << s.message() << "\n" << std::flush;
+  std::cout << Prefix() << s.message() << "\n" << std::flush;
   if (absl::IsPermissionDenied(s)) return kExitRefused;
   if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
     return kExitUnreachable;
@@ -203,7 +223,7 @@ int Main(int argc, char** argv) {
     progress.Update(done, target);
   };
   options.saved = [](uint64_t done) {
-    std::cout << "ktlog-auditor: progress saved at " << done << " leaves"
+    std::cout << Prefix() << "progress saved at " << done << " leaves"
               << std::endl;
   };
   auto auditor =
@@ -212,7 +232,7 @@ int Main(int argc, char** argv) {
   if (c.clear_failure) {
     absl::Status s = (*auditor)->ClearFailure();
     if (!s.ok()) return Fail(std::string(s.message()), 1);
-    std::cout << "ktlog-auditor: failure cleared\n";
+    std::cout << Prefix() << "failure cleared\n";
   }
   for (;;) {
     progress.Reset();

@@ -43,6 +43,10 @@ absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
   ASSIGN_OR_RETURN(ClientState * s, ctx.state());
   ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
   ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+  const absl::Time deadline = absl::Now() + ctx.globals().wait;
+  // A new record builds on the verified account: with --wait, let the
+  // witnesses cover ours that are not verified yet first.
+  if (!s->pending_own.empty()) RETURN_IF_ERROR(ctx.VerifyOwnRecords(deadline));
   ASSIGN_OR_RETURN(LogCheckpoint cp, ctx.RefreshCheckpoint());
   RETURN_IF_ERROR(v->MonitorSelf(cp));
   const bool earlier_unverified = !s->pending_own.empty();
@@ -70,16 +74,21 @@ absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
         absl::IsNotFound(e) || absl::IsResourceExhausted(e)) {
       s->pending_own.erase(pending);
     }
+    if (earlier_unverified &&
+        (absl::IsFailedPrecondition(e) || absl::IsPermissionDenied(e) ||
+         absl::IsUnauthenticated(e))) {
+      // Most likely refused because it builds on our record the log has
+      // and we have not verified yet (it looks like the account's first).
+      return absl::FailedPreconditionError(absl::StrCat(
+          "your previous record is not verified yet: your witnesses have "
+          "not cosigned a checkpoint that covers it. Wait for them "
+          "(`ktctl --wait=2m monitor`, or --wait=2m on this command) and "
+          "try again. The log said: ",
+          e.message()));
+    }
     if (absl::IsUnauthenticated(e)) {
       // The log's answer, not a failed check of ours (exit 1, not 3).
       return absl::PermissionDeniedError(e.message());
-    }
-    if (absl::IsFailedPrecondition(e) && earlier_unverified) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          e.message(),
-          "; your previous record is not verified yet: once your witnesses "
-          "cosign a checkpoint that covers it, run `ktctl monitor` and try "
-          "again"));
     }
     return e;
   }
@@ -87,10 +96,14 @@ absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
   out.result = *w;
   out.account_version = record.account_version;
   ASSIGN_OR_RETURN(cp, ctx.RefreshCheckpoint());
-  if (cp.size <= w->leaf_index && s->policy.witness_quorum > 0) {
-    // Witnesses have not cosigned a checkpoint covering it yet: the next
-    // `ktctl monitor` verifies it (it stays expected until then).
-    return out;
+  while (cp.size <= w->leaf_index && s->policy.witness_quorum > 0) {
+    // Witnesses have not cosigned a checkpoint covering it yet: wait for
+    // them (--wait), or leave it to the next `ktctl monitor` (it stays
+    // expected until then).
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return out;
+    absl::SleepFor(std::min(absl::Seconds(1), left));
+    ASSIGN_OR_RETURN(cp, ctx.RefreshCheckpoint());
   }
   RETURN_IF_ERROR(v->MonitorSelf(cp));
   if (s->pending_own.count(pending) > 0) {
@@ -112,12 +125,15 @@ Output Written(const std::string& human, const DeviceRecord& r,
                       {"leaf_hash", w.result.leaf_hash.ToHex()},
                       {"verified", w.verified}};
   if (extra.is_object()) j.update(extra);
-  return Output{absl::StrCat(human,
-                             w.verified ? " (verified)"
-                                        : " (not verified yet: "
-                                          "waiting for cosignatures)",
-                             tail),
-                j};
+  return Output{
+      absl::StrCat(human,
+                   w.verified ? " (verified)"
+                              : " (not verified yet: waiting for your "
+                                "witnesses to cosign a checkpoint that "
+                                "covers it; `ktctl --wait=2m monitor` "
+                                "waits and verifies it)",
+                   tail),
+      j};
 }
 
 class InitCommand : public Command {
@@ -488,9 +504,10 @@ class RotateKeyCommand : public Command {
 
 }  // namespace
 
-absl::StatusOr<Ed25519PrivateKey> Context::AccountKey() {
-  ASSIGN_OR_RETURN(ClientState * s, state());
+absl::Status Context::CompleteRotation() {
   std::string next_path = Path(kNextAccountKey);
+  if (access(next_path.c_str(), F_OK) != 0) return absl::OkStatus();
+  ASSIGN_OR_RETURN(ClientState * s, state());
   absl::StatusOr<Ed25519PrivateKey> next = ReadPrivateKeyFile(next_path);
   if (next.ok() && s->own_state.account_key == next->public_key().bytes()) {
     // The log has the rotation to this key: it is the account key now.
@@ -498,8 +515,27 @@ absl::StatusOr<Ed25519PrivateKey> Context::AccountKey() {
       return absl::FailedPreconditionError(
           absl::StrCat("cannot move ", next_path, " into place"));
     }
-    return next;
   }
+  return absl::OkStatus();
+}
+
+absl::Status Context::VerifyOwnRecords(absl::Time deadline) {
+  ASSIGN_OR_RETURN(ClientState * s, state());
+  ASSIGN_OR_RETURN(ClientVerifier * v, verifier());
+  for (;;) {
+    ASSIGN_OR_RETURN(LogCheckpoint cp, RefreshCheckpoint());
+    RETURN_IF_ERROR(v->MonitorSelf(cp));
+    RETURN_IF_ERROR(CompleteRotation());
+    absl::Duration left = deadline - absl::Now();
+    if (s->pending_own.empty() || left <= absl::ZeroDuration()) {
+      return absl::OkStatus();
+    }
+    absl::SleepFor(std::min(absl::Seconds(1), left));
+  }
+}
+
+absl::StatusOr<Ed25519PrivateKey> Context::AccountKey() {
+  RETURN_IF_ERROR(CompleteRotation());
   return ReadPrivateKeyFile(Path(kAccountKey));
 }
 

@@ -94,9 +94,16 @@ void Context::AddGlobalFlags(FlagSet* flags) {
                 "read checkpoints, proofs and entries from the log's C2SP "
                 "tiles at this http[s]:// URL (lookups and writes still use "
                 "--server)");
+  flags->Bool("http_tiles", &globals_.tls.http_tiles,
+              "accept an http:// --tiles URL while the log itself uses TLS "
+              "(tiles are checked against signed checkpoints)");
   flags->Bool("json", &globals_.json, "print JSON for scripts");
   globals_.tls.AddFlags(flags);
   flags->Duration("timeout", &globals_.timeout, "per-call timeout");
+  flags->Duration("wait", &globals_.wait,
+                  "writes and monitor: wait up to this long for your "
+                  "witnesses to cosign a checkpoint that covers your new "
+                  "records, and verify them (0: do not wait)");
 }
 
 absl::StatusOr<LogClient*> Context::client() {
@@ -184,7 +191,8 @@ int RunCommand(Command& command, Context& ctx,
   absl::StatusOr<std::vector<std::string>> positional = flags.Parse(args);
   if (!positional.ok()) {
     std::cerr << "ktctl " << command.name() << ": "
-              << positional.status().message() << "\n";
+              << positional.status().message() << " (ktctl " << command.name()
+              << " --help for its usage)\n";
     return kExitUsage;
   }
   if (flags.help_requested()) {
@@ -203,8 +211,7 @@ int RunCommand(Command& command, Context& ctx,
   if (!out.ok()) {
     if (IsUsageError(out.status())) {
       std::cerr << "ktctl " << command.name() << ": " << out.status().message()
-                << "\n\n"
-                << flags.Help();
+                << " (ktctl " << command.name() << " --help for its usage)\n";
       return kExitUsage;
     }
     PrintError(ctx.globals(), out.status(), alerts);
@@ -213,6 +220,12 @@ int RunCommand(Command& command, Context& ctx,
   int code = alerted ? kExitVerification : out->exit_code;
   PrintOutput(ctx.globals(), *std::move(out), alerts);
   return code;
+}
+
+std::string TimeText(uint64_t ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
+                          absl::FromUnixMillis(static_cast<int64_t>(ms)),
+                          absl::UTCTimeZone());
 }
 
 nlohmann::json CheckpointJson(const LogCheckpoint& cp) {

@@ -50,6 +50,9 @@ struct Globals {
   std::string tiles;
   bool json = false;
   absl::Duration timeout = absl::Seconds(10);
+  // Write commands and monitor: how long to wait for the witnesses to
+  // cosign a checkpoint covering the own records not verified yet.
+  absl::Duration wait = absl::ZeroDuration();
   ClientTls tls;  // --ca_file, --plaintext
 };
 
@@ -94,6 +97,14 @@ class Context {
   // The account's private key (recovering an interrupted rotation: see
   // ktctl_account.cc).
   absl::StatusOr<Ed25519PrivateKey> AccountKey();
+  // Once the verified account shows the rotation to the key in
+  // account.key.next, makes it account.key (the old key is gone); nothing
+  // otherwise. Run after every check of the own account.
+  absl::Status CompleteRotation();
+  // Checks the own account until no record of ours waits for verification
+  // (the witnesses cosigned a checkpoint that covers it) or `deadline`
+  // passes, polling every second.
+  absl::Status VerifyOwnRecords(absl::Time deadline);
   std::string Path(const std::string& file) const;
 
   // The alerts raised during this command.
@@ -142,6 +153,10 @@ void AddLogCommands(CommandTable* table);
 // and the alerts raised, saves the state, and returns the exit code.
 int RunCommand(Command& command, Context& ctx,
                const std::vector<std::string>& args);
+
+// A time in milliseconds since 1970 as ktctl prints it: ISO 8601, UTC,
+// milliseconds ("2026-12-06T17:28:15.261Z").
+std::string TimeText(uint64_t ms);
 
 // One-line human rendering and JSON of a record and a checkpoint.
 std::string RecordText(const DeviceRecord& r);

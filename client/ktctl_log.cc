@@ -36,7 +36,7 @@ class CheckpointCommand : public Command {
     std::string text =
         absl::StrCat("checkpoint of ", cp.origin, ": size ", cp.size, ", root ",
                      cp.root.ToHex(), ", index root ", cp.index_root.ToHex(),
-                     ", signed at ", cp.timestamp_ms, " ms (verified)");
+                     ", signed at ", TimeText(cp.timestamp_ms), " (verified)");
     return Output{raw_ ? s->trusted_checkpoint : text, j};
   }
 
@@ -182,15 +182,12 @@ class EntriesCommand : public Command {
                    {"timestamp_ms", leaf->timestamp_ms},
                    {"record_commitment", leaf->record_commitment.ToHex()},
                    {"state_commitment", leaf->state_commitment.ToHex()}});
-      absl::StrAppend(&text, begin_ + i,
-                      "  position=", leaf->position.ToHex().substr(0, 16),
-                      "… version=", leaf->version, " time=",
-                      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                                       absl::FromUnixMillis(leaf->timestamp_ms),
-                                       absl::UTCTimeZone()),
-                      " record=", leaf->record_commitment.ToHex().substr(0, 16),
-                      "… state=", leaf->state_commitment.ToHex().substr(0, 16),
-                      "…\n");
+      absl::StrAppend(
+          &text, begin_ + i,
+          "  position=", leaf->position.ToHex().substr(0, 16),
+          "… version=", leaf->version, " time=", TimeText(leaf->timestamp_ms),
+          " record=", leaf->record_commitment.ToHex().substr(0, 16),
+          "… state=", leaf->state_commitment.ToHex().substr(0, 16), "…\n");
     }
     return Output{text, j};
   }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/ktctl_framework.h"
+#include "grpc/support/log.h"
 
 namespace ktlog {
 namespace {
@@ -38,6 +39,9 @@ Command* Find(const CommandTable& table, const std::string& name) {
 }
 
 int Main(int argc, char** argv) {
+  // gRPC's own log lines (a failed handshake, a refused connection) are
+  // not for the person at the terminal: ktctl says what went wrong.
+  gpr_set_log_function([](gpr_log_func_args*) {});
   CommandTable table;
   AddAccountCommands(&table);
   AddTrustCommands(&table);
@@ -55,7 +59,7 @@ int Main(int argc, char** argv) {
   while (cmd < args.size() && args[cmd].rfind("--", 0) == 0) {
     const std::string& a = args[cmd++];
     bool takes_value = a == "--state" || a == "--server" || a == "--timeout" ||
-                       a == "--ca_file" || a == "--tiles";
+                       a == "--ca_file" || a == "--tiles" || a == "--wait";
     if (takes_value && cmd < args.size()) ++cmd;
   }
   Context ctx(globals);

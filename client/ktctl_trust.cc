@@ -9,6 +9,7 @@
 #include "client/qr.h"
 #include "core/note/log_key.h"
 #include "core/util/bytes.h"
+#include "core/util/clock.h"
 #include "core/util/json_util.h"
 #include "core/util/status_macros.h"
 #include "verifier/codes.h"
@@ -130,7 +131,9 @@ class MonitorCommand : public Command {
            "own\naccount since the last check (a device you did not add "
            "raises\nUNEXPECTED_DEVICE, even if it was removed again), and "
            "every contact.\nExit 3 if it raised an alert. --follow repeats "
-           "forever.";
+           "forever. With --wait,\nit also waits until your witnesses have "
+           "cosigned your new records\nand verifies them (the pass says how "
+           "many are still waiting).";
   }
   void AddFlags(FlagSet* f) override {
     f->Bool("follow", &follow_, "keep monitoring");
@@ -154,7 +157,12 @@ class MonitorCommand : public Command {
   absl::StatusOr<Output> Pass(Context& ctx) {
     ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
     RETURN_IF_ERROR(v->MonitorOnce());
+    RETURN_IF_ERROR(ctx.CompleteRotation());
     ASSIGN_OR_RETURN(ClientState * state, ctx.state());
+    if (!state->pending_own.empty() &&
+        ctx.globals().wait > absl::ZeroDuration()) {
+      RETURN_IF_ERROR(ctx.VerifyOwnRecords(absl::Now() + ctx.globals().wait));
+    }
     ASSIGN_OR_RETURN(std::optional<LogCheckpoint> cp, v->Trusted());
     uint64_t size = cp.has_value() ? cp->size : 0;
     size_t alerts = v->raised().size();
@@ -164,8 +172,14 @@ class MonitorCommand : public Command {
                      " with ", state->own_state.devices.size(), " device(s), ",
                      state->contacts.size(), " contact(s); ",
                      alerts == 0 ? "no new alerts"
-                                 : absl::StrCat(alerts, " new alert(s)")),
+                                 : absl::StrCat(alerts, " new alert(s)"),
+                     state->pending_own.empty()
+                         ? ""
+                         : absl::StrCat("; ", state->pending_own.size(),
+                                        " record(s) of yours not verified "
+                                        "yet (waiting for your witnesses)")),
         {{"tree_size", size},
+         {"own_unverified", state->pending_own.size()},
          {"own_version", state->own_state.version},
          {"contacts", state->contacts.size()},
          {"new_alerts", alerts}}};
@@ -179,41 +193,72 @@ class AlertsCommand : public Command {
  public:
   const char* name() const override { return "alerts"; }
   const char* summary() const override {
-    return "list alerts, or show one with its evidence";
+    return "list alerts, show one with its evidence, acknowledge one";
   }
   const char* usage() const override {
-    return "usage: ktctl alerts\n"
-           "       ktctl alerts show ID\n\n"
-           "Lists the alerts raised so far (kept in the state), or prints one "
-           "with\nits evidence: the signed checkpoints and records that show "
-           "what\nhappened, to hand to someone else. See docs/ktctl.md for "
-           "what each\nalert means and what to do.";
+    return "usage: ktctl alerts [--all]\n"
+           "       ktctl alerts show ID\n"
+           "       ktctl alerts ack ID\n\n"
+           "Lists the alerts raised and not acknowledged yet (--all: every "
+           "one,\nacknowledged too), prints one with its evidence (the "
+           "signed\ncheckpoints and records that show what happened, to hand "
+           "to someone\nelse), or acknowledges one: it stays in the state "
+           "with its evidence\nbut is no longer listed. Comparing codes "
+           "again with a contact\nacknowledges its CONTACT_KEY_CHANGED. ID: "
+           "at least the first 8 digits.\nSee docs/ktctl.md for what each "
+           "alert means and what to do.";
+  }
+  void AddFlags(FlagSet* f) override {
+    f->Bool("all", &all_, "list acknowledged alerts too");
   }
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
-    if (args.size() == 2 && args[0] == "show") return Show(*s, args[1]);
-    if (!args.empty()) return UsageError("give nothing, or show ID");
+    if (args.size() == 2 && args[0] == "show") {
+      ASSIGN_OR_RETURN(Alert * a, Find(*s, args[1]));
+      return Output{JsonText(a->ToJson(), 2), a->ToJson()};
+    }
+    if (args.size() == 2 && args[0] == "ack") {
+      ASSIGN_OR_RETURN(Alert * a, Find(*s, args[1]));
+      if (a->acknowledged_at_ms == 0) {
+        a->acknowledged_at_ms = RealClock::Get()->NowMillis();
+      }
+      return Output{absl::StrCat("acknowledged ", a->id.substr(0, 16), "  ",
+                                 AlertTypeName(a->type)),
+                    a->ToJson()};
+    }
+    if (!args.empty()) return UsageError("give nothing, show ID or ack ID");
     nlohmann::json j = nlohmann::json::array();
     std::string text;
+    size_t hidden = 0;
     for (const Alert& a : s->alerts) {
+      if (a.acknowledged_at_ms != 0 && !all_) {
+        ++hidden;
+        continue;
+      }
       j.push_back(a.ToJson());
-      absl::StrAppend(&text, a.id.substr(0, 16), "  ", AlertTypeName(a.type),
-                      "  ", a.account.empty() ? "-" : a.account, "  ",
-                      a.message, "\n");
+      absl::StrAppend(
+          &text, a.id.substr(0, 16), "  ", AlertTypeName(a.type), "  ",
+          a.account.empty() ? "-" : a.account, "  ", a.message,
+          a.acknowledged_at_ms != 0 ? "  (acknowledged)" : "", "\n");
     }
-    return Output{text.empty() ? "no alerts" : text, j};
+    if (text.empty()) text = "no alerts";
+    if (hidden > 0) {
+      absl::StrAppend(&text, text.back() == '\n' ? "" : "\n", "(", hidden,
+                      " acknowledged; --all lists them)");
+    }
+    return Output{text, j};
   }
 
  private:
   // The alert whose id starts with `prefix` (at least 8 hex digits).
-  absl::StatusOr<Output> Show(const ClientState& s,
-                              const std::string& prefix) const {
+  static absl::StatusOr<Alert*> Find(ClientState& s,
+                                     const std::string& prefix) {
     if (prefix.size() < 8) {
       return UsageError("give at least the first 8 digits of the alert id");
     }
-    const Alert* found = nullptr;
-    for (const Alert& a : s.alerts) {
+    Alert* found = nullptr;
+    for (Alert& a : s.alerts) {
       if (a.id.compare(0, prefix.size(), prefix) != 0) continue;
       if (found != nullptr) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -224,8 +269,10 @@ class AlertsCommand : public Command {
     if (found == nullptr) {
       return absl::NotFoundError(absl::StrCat("no alert ", prefix));
     }
-    return Output{JsonText(found->ToJson(), 2), found->ToJson()};
+    return found;
   }
+
+  bool all_ = false;
 };
 
 // The account's current key, verified in the log (the key a safety code
@@ -250,7 +297,16 @@ absl::StatusOr<std::string> CurrentKey(Context& ctx, const std::string& account,
 absl::Status PinVerified(Context& ctx, const LogCheckpoint& cp,
                          const std::string& account, const std::string& key) {
   ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
-  return v->VerifyContact(cp, account, key).status();
+  RETURN_IF_ERROR(v->VerifyContact(cp, account, key).status());
+  // The key change it alerted about has now been compared in person.
+  ASSIGN_OR_RETURN(ClientState * s, ctx.state());
+  for (Alert& a : s->alerts) {
+    if (a.type == AlertType::kContactKeyChanged && a.account == account &&
+        a.acknowledged_at_ms == 0) {
+      a.acknowledged_at_ms = RealClock::Get()->NowMillis();
+    }
+  }
+  return absl::OkStatus();
 }
 
 class ContactCommand : public Command {
@@ -407,8 +463,9 @@ class CodeCommand : public Command {
     LogCheckpoint cp;
     ASSIGN_OR_RETURN(std::string key, CurrentKey(ctx, account, &cp));
     ASSIGN_OR_RETURN(SafetyCode code, CodeWith(ctx, account, key));
-    std::string text = absl::StrCat("safety code with ", account, ":\n\n",
-                                    GroupDigits(code.Digits()), "\n");
+    std::string text = absl::StrCat(
+        "safety code with ", account, ":\n\n", GroupDigits(code.Digits()),
+        "\n\nto send or scan: ", code.ScannableText(), "\n");
     if (qr_) {
       ASSIGN_OR_RETURN(std::string art,
                        QrTerminal(code.ScannableText(), invert_));
@@ -487,11 +544,14 @@ class PolicyCommand : public Command {
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
     ASSIGN_OR_RETURN(CheckingPolicy p, Changed(s->policy));
     SetPolicy(s, p);
+    auto duration = [](int64_t ms) {
+      return absl::FormatDuration(absl::Milliseconds(ms));
+    };
     std::string text = absl::StrCat(
         "witness quorum: ", p.witness_quorum, " of ", p.witnesses.size(),
-        "\nmax checkpoint age: ", p.max_checkpoint_age_ms / 1000,
-        " s\nmax future skew: ", p.max_future_skew_ms / 1000,
-        " s\nmax own check delay: ", p.max_own_check_delay_ms / 1000, " s");
+        "\nmax checkpoint age: ", duration(p.max_checkpoint_age_ms),
+        "\nmax future skew: ", duration(p.max_future_skew_ms),
+        "\nmax own check delay: ", duration(p.max_own_check_delay_ms));
     for (const std::string& w : p.witnesses) {
       absl::StrAppend(&text, "\nwitness ", w);
     }

@@ -1,5 +1,7 @@
 #include "client/log_client.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/util/status_macros.h"
@@ -49,6 +51,22 @@ void LogClient::SetDeadline(grpc::ClientContext* ctx) const {
 
 absl::Status LogClient::Convert(const grpc::Status& s) const {
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    std::string lower = absl::AsciiStrToLower(s.error_message());
+    if (absl::StrContains(lower, "certificate verify failed") ||
+        absl::StrContains(lower, "certificate_verify_failed")) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the TLS certificate of the log at ", address_,
+          " is not trusted: pass --ca_file with the certificate of the CA "
+          "that signed it, and reach the server by a name the certificate "
+          "holds"));
+    }
+    if (absl::StrContains(lower, "handshake")) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the TLS handshake with the log at ", address_,
+          " failed (a server without TLS needs --plaintext; a certificate "
+          "for another name needs the name it holds in --server): ",
+          s.error_message()));
+    }
     return absl::UnavailableError(absl::StrCat(
         "cannot reach the log at ", address_, ": ", s.error_message()));
   }

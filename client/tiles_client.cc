@@ -25,11 +25,12 @@ absl::StatusOr<std::unique_ptr<TilesClient>> TilesClient::Create(
     return absl::InvalidArgumentError(absl::StrCat(
         "tiles URL \"", url, "\" is not http[s]://host:port[/prefix]"));
   }
-  if (scheme == 7 && tls != nullptr && !tls->plaintext) {
+  if (scheme == 7 && tls != nullptr && !tls->plaintext && !tls->http_tiles) {
     return absl::InvalidArgumentError(absl::StrCat(
         "tiles URL \"", url,
-        "\" is plain http: neither encrypted nor authenticated; use https:// "
-        "or pass --plaintext"));
+        "\" is plain http: use https://, or pass --http_tiles to read tiles "
+        "over plain HTTP (each is checked against a signed checkpoint, so a "
+        "mirror cannot change them; it sees what you read)"));
   }
   size_t slash = url.find('/', scheme);
   std::string host = url.substr(0, slash);

@@ -1,5 +1,7 @@
 #include "log/cosignatures.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/note/checkpoint.h"
@@ -70,6 +72,16 @@ absl::StatusOr<uint32_t> Cosignatures::Add(const std::string& note_text) {
   if (designated_ != nullptr && designated_->checkpoint == cp) {
     designated_cosigners_.insert(from_request.begin(), from_request.end());
   }
+  for (const NoteVerifierKey& w : options_.witnesses) {
+    if (std::find(from_request.begin(), from_request.end(), w.key_id) ==
+        from_request.end()) {
+      continue;
+    }
+    accepted_.Record(absl::StrCat(w.name, " cosigned tree size ", cp.size));
+    if (quiet_.erase(w.key_id) > 0) {
+      LogInfo("witness ", w.name, " cosigns again (tree size ", cp.size, ")");
+    }
+  }
   return static_cast<uint32_t>(merged.signatures.size() - 1);
 }
 
@@ -126,6 +138,19 @@ absl::StatusOr<std::string> Cosignatures::GetNewest(
       "when they run: try again after their interval"));
 }
 
+void Cosignatures::NoteQuiet() {
+  for (const NoteVerifierKey& w : options_.witnesses) {
+    if (designated_cosigners_.count(w.key_id) > 0 ||
+        !quiet_.insert(w.key_id).second) {
+      continue;
+    }
+    LogWarning("witness ", w.name, " did not cosign the checkpoint of size ",
+               designated_->checkpoint.size, " within ",
+               absl::FormatDuration(options_.witness_timeout),
+               " (clients that require it wait; docs/witness.md)");
+  }
+}
+
 absl::StatusOr<std::string> Cosignatures::ToCosign() {
   std::shared_ptr<const PublishedCheckpoint> latest = publisher_->Latest();
   if (latest == nullptr) {
@@ -137,6 +162,7 @@ absl::StatusOr<std::string> Cosignatures::ToCosign() {
   bool expired = now >= designated_at_ms_ +
                             absl::ToInt64Milliseconds(options_.witness_timeout);
   if (designated_ == nullptr || all || expired) {
+    if (designated_ != nullptr && !all) NoteQuiet();
     if (designated_ == nullptr || designated_->note != latest->note) {
       designated_cosigners_.clear();
     }

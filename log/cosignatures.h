@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "core/note/note.h"
 #include "core/util/clock.h"
+#include "core/util/logging.h"
 #include "log/publisher.h"
 #include "log/storage/log_storage.h"
 
@@ -87,10 +88,18 @@ class Cosignatures {
   const CosignatureOptions options_;
 
   absl::Mutex mu_;  // serialises merges and designation
+  // Logs the witnesses that did not cosign the designated checkpoint (the
+  // ones not already known quiet).
+  void NoteQuiet() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   std::shared_ptr<const PublishedCheckpoint> designated_ ABSL_GUARDED_BY(mu_);
   uint64_t designated_at_ms_ ABSL_GUARDED_BY(mu_) = 0;
   // Key IDs of the witnesses that cosigned the designated checkpoint.
   std::set<uint32_t> designated_cosigners_ ABSL_GUARDED_BY(mu_);
+  // Witnesses that let a designated checkpoint expire without cosigning
+  // it (logged when one goes quiet and when it cosigns again).
+  std::set<uint32_t> quiet_ ABSL_GUARDED_BY(mu_);
+  ThrottledLog accepted_{Severity::kInfo, "cosignature accepted"};
 };
 
 }  // namespace ktlog

@@ -105,6 +105,8 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
         "witness cosigning key");
   }
   RETURN_IF_ERROR(CheckListenAddress(options.listen_address));
+  // The TLS files are checked before the data dir is created or opened.
+  RETURN_IF_ERROR(GrpcServerCredentials(options.tls, absl::Now()).status());
   std::unique_ptr<LogServer> s(
       new LogServer(std::move(signer), std::move(vrf), options));
   // The log key it publishes must be one clients accept (the witness

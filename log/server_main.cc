@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "core/note/key_file.h"
 #include "core/note/log_key.h"
 #include "core/util/flags.h"
@@ -306,18 +307,25 @@ int Main(int argc, char** argv) {
   LogInfo("serving ", (*server)->origin(), " on ", (*server)->address(),
           " from ", c.options.data_dir);
   if (!c.options.tls.has_value()) {
-    LogInfo(
-        "WARNING: --plaintext: clients' traffic is neither encrypted nor "
+    LogWarning(
+        "--plaintext: clients' traffic is neither encrypted nor "
         "authenticated; use --tls_cert/--tls_key outside development");
   }
   if (!c.options.registration.has_value()) {
-    LogInfo(
-        "WARNING: no --registration_key: anyone may create any account "
-        "id (the first record of an id claims it); see docs/security.md");
+    LogWarning(
+        "no --registration_key: anyone may create any account id (the "
+        "first record of an id claims it); see docs/security.md");
   }
   std::string quorum = QuorumWarning(c.options.witness_quorum,
                                      c.options.cosignatures.witnesses.size());
-  if (!quorum.empty()) LogInfo(quorum);
+  if (!quorum.empty()) LogWarning(absl::StripPrefix(quorum, "WARNING: "));
+  if (c.options.cosignatures.witnesses.empty()) {
+    LogWarning(
+        "no --witness_keys: the log key names no witness, and clients "
+        "refuse such a key unless they accept a log that could show them a "
+        "history nobody else sees (ktctl init --allow_no_witnesses); run "
+        "witnesses (docs/witness.md)");
+  }
   ServeUntilStopped(server->get(), c.backup_dir, signals);
   (*server)->Shutdown();
   LogInfo("shut down cleanly");

@@ -154,27 +154,42 @@ class LogService::Watcher
 
 template <class Request, class Response>
 void LogService::Bind(const char* name, Handler<Request, Response> handler) {
+  ThrottledLog* refused = (refused_[name] = std::make_unique<ThrottledLog>(
+                               Severity::kInfo, absl::StrCat(name, " refused")))
+                              .get();
   MarkMethodRawCallback(
       MethodIndex(name),
       new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer,
                                                grpc::ByteBuffer>(
-          [this, handler](Ctx* ctx, const grpc::ByteBuffer* in,
-                          grpc::ByteBuffer* out) {
-            return Serve(ctx, [this, handler, ctx, in, out]() -> absl::Status {
-              Request req;
-              if (!Parse(*in, &req)) {
-                return absl::InvalidArgumentError(
-                    absl::StrCat("the request is not a valid ",
-                                 Request::descriptor()->full_name(),
-                                 " message (proto/ktlog.proto)"));
-              }
-              Response resp;
-              RETURN_IF_ERROR((this->*handler)(ctx, req, &resp));
-              grpc::Slice slice(resp.SerializeAsString());
-              *out = grpc::ByteBuffer(&slice, 1);
-              return absl::OkStatus();
-            });
+          [this, handler, refused](Ctx* ctx, const grpc::ByteBuffer* in,
+                                   grpc::ByteBuffer* out) {
+            return Serve(
+                ctx, [this, handler, refused, ctx, in, out]() -> absl::Status {
+                  absl::Status s = Handle(ctx, handler, *in, out);
+                  if (!s.ok()) {
+                    refused->Record(absl::StrCat(PeerAddress(ctx->peer()), ": ",
+                                                 s.ToString()));
+                  }
+                  return s;
+                });
           }));
+}
+
+template <class Request, class Response>
+absl::Status LogService::Handle(Ctx* ctx, Handler<Request, Response> handler,
+                                const grpc::ByteBuffer& in,
+                                grpc::ByteBuffer* out) {
+  Request req;
+  if (!Parse(in, &req)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the request is not a valid ", Request::descriptor()->full_name(),
+        " message (proto/ktlog.proto)"));
+  }
+  Response resp;
+  RETURN_IF_ERROR((this->*handler)(ctx, req, &resp));
+  grpc::Slice slice(resp.SerializeAsString());
+  *out = grpc::ByteBuffer(&slice, 1);
+  return absl::OkStatus();
 }
 
 LogService::LogService(LogWrites* writes, LogQueries* queries,
@@ -297,6 +312,8 @@ LogService::Unary* LogService::Serve(Ctx* ctx,
   if (!queued) {
     ctx->AddTrailingMetadata("grpc-retry-pushback-ms",
                              absl::StrCat(kBusyPushbackMs));
+    shed_.Record(
+        absl::StrCat(options_.max_queued_calls, " calls wait for a worker"));
     reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
         absl::StrCat("the log server is busy (", options_.max_queued_calls,
                      " calls waiting); retry in ", kBusyPushbackMs, " ms"))));

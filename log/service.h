@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/util/clock.h"
+#include "core/util/logging.h"
 #include "log/call_tracker.h"
 #include "log/cosignatures.h"
 #include "log/publisher.h"
@@ -99,6 +100,10 @@ class LogService final : public v1::Log::Service {
   // INVALID_ARGUMENT naming its type, not gRPC's bare UNIMPLEMENTED).
   template <class Request, class Response>
   void Bind(const char* name, Handler<Request, Response> handler);
+  // Parses `in`, runs `handler`, serializes its answer into `out`.
+  template <class Request, class Response>
+  absl::Status Handle(Ctx* ctx, Handler<Request, Response> handler,
+                      const grpc::ByteBuffer& in, grpc::ByteBuffer* out);
   // The one wrapper every unary call goes through: admission (Refusal),
   // then `handler` on a worker, its absl::Status becoming the gRPC status.
   Unary* Serve(Ctx* ctx, std::function<absl::Status()> handler);
@@ -168,6 +173,10 @@ class LogService final : public v1::Log::Service {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<Watcher*> watchers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> watchers_by_peer_ ABSL_GUARDED_BY(mu_);
+  // The operator's view of what was refused: per method (made by Bind,
+  // read-only after construction), and calls shed as busy.
+  absl::flat_hash_map<std::string, std::unique_ptr<ThrottledLog>> refused_;
+  ThrottledLog shed_{Severity::kWarning, "calls refused, too many in flight"};
   WorkerPool pool_;
   std::thread follower_;
 };

@@ -128,6 +128,18 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
   EXPECT_EQ(given.exit_code, 1) << given.out;
   EXPECT_NE(given.out.find("published by an earlier"), std::string::npos)
       << given.out;
+  // Another device before the laptop is verified: the new record builds on
+  // it, the log refuses it, and ktctl says why and how to wait (issue 26).
+  RunResult tablet =
+      Ktctl(state, server->address(), {"device", "add", "tablet"});
+  EXPECT_EQ(tablet.exit_code, 1) << tablet.out;
+  EXPECT_NE(tablet.out.find("your previous record is not verified yet"),
+            std::string::npos)
+      << tablet.out;
+  EXPECT_NE(tablet.out.find("--wait=2m"), std::string::npos) << tablet.out;
+  RunResult waiting = Ktctl(state, server->address(), {"monitor"});
+  EXPECT_EQ(waiting.exit_code, 0) << waiting.out;
+  EXPECT_EQ(JsonOf(waiting)["own_unverified"], 1) << waiting.out;
   ASSERT_EQ(RunProgram(auditor).exit_code, 0);
   RunResult monitor = Ktctl(state, server->address(), {"monitor"});
   EXPECT_EQ(monitor.exit_code, 0) << monitor.out;

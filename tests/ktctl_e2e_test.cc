@@ -200,6 +200,20 @@ TEST_F(KtctlTest, AStolenAccountKeyRaisesUnexpectedDevice) {
   ASSERT_TRUE(record.ok());
   EXPECT_TRUE(record->VerifySignature().ok());
   EXPECT_EQ(record->device_id, "ghost");
+
+  // Issue 26, 8: acknowledged, an alert is kept with its evidence but no
+  // longer listed (--all lists it), and not raised again.
+  r = Run("alice", {"alerts", "ack", id.substr(0, 16)});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_GT(JsonOf(r)["acknowledged_at_ms"].get<uint64_t>(), 0u);
+  r = Run("alice", {"alerts"});
+  ASSERT_EQ(JsonOf(r).size(), 2u) << r.out;
+  for (const nlohmann::json& a : JsonOf(r)) EXPECT_NE(a["id"], id);
+  r = Run("alice", {"alerts", "--all"});
+  ASSERT_EQ(JsonOf(r).size(), 3u) << r.out;
+  EXPECT_EQ(JsonOf(r)[1]["id"], id);
+  EXPECT_EQ(Run("alice", {"monitor"}).exit_code, 0);
+  EXPECT_EQ(Run("alice", {"alerts", "ack", "00000000"}).exit_code, 1);
 }
 
 TEST_F(KtctlTest, ASecondServerWithTheSameKeyIsAFork) {
@@ -264,6 +278,45 @@ TEST(KtctlHelpTest, UsageNamesTheTimeoutFlag) {
   for (const char* flag : {"--state", "--server", "--json", "--timeout"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag << " in " << usage;
   }
+}
+
+// Issue 26, 7: a usage error is one line that says where the help is (not
+// the whole help); a default computed at run time is stated once.
+TEST(KtctlHelpTest, AUsageErrorIsOneLine) {
+  RunResult r = RunProgram({kKtctlBinary, "lookup"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_NE(r.out.find("ktctl lookup --help"), std::string::npos) << r.out;
+  r = RunProgram({kKtctlBinary, "monitor", "--interval=soon"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  r = RunProgram({kKtctlBinary, "checkpoint", "--help"});
+  size_t state = r.out.find("--state");
+  ASSERT_NE(state, std::string::npos) << r.out;
+  std::string line = r.out.substr(state, r.out.find("\n  --", state) - state);
+  EXPECT_EQ(line.find("(default: /"), std::string::npos) << line;
+  EXPECT_NE(line.find("(default: $KTCTL_STATE or ~/.ktctl)"), std::string::npos)
+      << line;
+}
+
+// Issue 26, 7: times and durations are printed the way ktctl takes them.
+TEST_F(KtctlTest, TimesAndDurationsReadAsTheyAreWritten) {
+  Join("alice", "alice@example.com");
+  RunResult r = RunProgram({kKtctlBinary, "--state=" + State("alice"),
+                            "--server=" + server_->address(), "--plaintext",
+                            "checkpoint"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find(absl::FormatTime("signed at %Y-%m-%dT", absl::Now(),
+                                        absl::UTCTimeZone())),
+            std::string::npos)
+      << r.out;
+  r = RunProgram({kKtctlBinary, "--state=" + State("alice"), "policy",
+                  "--max_checkpoint_age=36h", "--max_own_check_delay=90m"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("max checkpoint age: 36h\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("max own check delay: 1h30m"), std::string::npos)
+      << r.out;
 }
 
 TEST_F(KtctlTest, AServerRestoredFromAnOldBackupIsARollback) {

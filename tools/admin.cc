@@ -11,6 +11,7 @@
 #include "core/account/record.h"
 #include "core/account/registration.h"
 #include "core/crypto/crypto.h"
+#include "core/note/log_key.h"
 #include "core/util/bytes.h"
 #include "core/util/flags.h"
 #include "log/fsck.h"
@@ -104,9 +105,15 @@ int main(int argc, char** argv) {
   auto storage = ktlog::LogStorage::Open(data_dir);
   if (!storage.ok()) return Fail(std::string(storage.status().message()), 1);
   if (!log_key.empty()) {
+    // The log key as the server prints it (with its witness policy), or
+    // the bare key: the data dir is bound to the log's keys, not its
+    // policy.
+    absl::StatusOr<ktlog::LogPublicKey> parsed =
+        ktlog::LogPublicKey::Parse(log_key);
+    if (!parsed.ok()) return Fail(std::string(parsed.status().message()), 2);
     auto identity = (*storage)->ReadIdentity();
     if (!identity.ok() || !identity->has_value() ||
-        (*identity)->log_key != log_key) {
+        (*identity)->log_key != parsed->IdentityString()) {
       return Fail(absl::StrCat("the data dir does not belong to the log with "
                                "key ",
                                log_key),

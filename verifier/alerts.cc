@@ -59,7 +59,8 @@ nlohmann::json Alert::ToJson() const {
           {"raised_at_ms", raised_at_ms},
           {"account", account},
           {"message", message},
-          {"evidence", evidence}};
+          {"evidence", evidence},
+          {"acknowledged_at_ms", acknowledged_at_ms}};
 }
 
 bool Alert::FromJson(const nlohmann::json& j, Alert* out) {
@@ -74,6 +75,8 @@ bool Alert::FromJson(const nlohmann::json& j, Alert* out) {
     a.account = j.at("account").get<std::string>();
     a.message = j.at("message").get<std::string>();
     a.evidence = j.at("evidence");
+    // Absent in states written before alerts could be acknowledged.
+    a.acknowledged_at_ms = j.value("acknowledged_at_ms", uint64_t{0});
     *out = std::move(a);
     return true;
   } catch (const nlohmann::json::exception&) {

@@ -52,6 +52,10 @@ struct Alert {
   std::string account;  // the account concerned; empty for log alerts
   std::string message;  // one line for a person
   nlohmann::json evidence = nlohmann::json::object();
+  // When the user acknowledged it (`ktctl alerts ack`, or comparing codes
+  // again for a CONTACT_KEY_CHANGED); 0 while it is new. An acknowledged
+  // alert is kept, with its evidence, and not raised again.
+  uint64_t acknowledged_at_ms = 0;
 
   // Sets id from the type, account and `dedup_key` (what makes two events
   // the same: e.g. the offending record's leaf hash).

@@ -142,7 +142,10 @@ std::string FlagSet::Help() const {
   for (const Flag& f : flags_) {
     absl::StrAppend(&out, "  --", f.name, f.is_bool ? "" : " <value>",
                     "\n      ", f.help);
-    if (!f.default_value.empty()) {
+    // A flag whose help says its default (one computed at run time) does
+    // not also show the current value as one.
+    if (!f.default_value.empty() &&
+        f.help.find("(default:") == std::string::npos) {
       absl::StrAppend(&out, " (default: ", f.default_value, ")");
     }
     out += "\n";

@@ -19,4 +19,29 @@ void LogLine(Severity severity, absl::string_view message) {
   (void)unused;
 }
 
+ThrottledLog::ThrottledLog(Severity severity, std::string what,
+                           absl::Duration every)
+    : severity_(severity), what_(std::move(what)), every_(every) {}
+
+void ThrottledLog::Record(absl::string_view detail) {
+  uint64_t skipped;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::Time now = absl::Now();
+    if (now < logged_ + every_) {
+      ++skipped_;
+      return;
+    }
+    logged_ = now;
+    skipped = skipped_;
+    skipped_ = 0;
+  }
+  LogLine(severity_,
+          absl::StrCat(what_, ": ", detail,
+                       skipped == 0
+                           ? ""
+                           : absl::StrCat(" (and ", skipped,
+                                          " more since the last such line)")));
+}
+
 }  // namespace ktlog

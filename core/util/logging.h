@@ -3,8 +3,14 @@
 #ifndef KTLOG_CORE_UTIL_LOGGING_H_
 #define KTLOG_CORE_UTIL_LOGGING_H_
 
+#include <cstdint>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace ktlog {
 
@@ -25,6 +31,26 @@ template <typename... Args>
 void LogError(const Args&... args) {
   LogLine(Severity::kError, absl::StrCat(args...));
 }
+
+// An event that may come many times a second (refused requests, rate
+// limiting) logged at most once per `every`: the first at once, then the
+// next one after `every` with how many were not logged in between, so
+// that an attacker cannot flood the log. Thread-safe.
+class ThrottledLog {
+ public:
+  ThrottledLog(Severity severity, std::string what,
+               absl::Duration every = absl::Minutes(1));
+  // "<what>: <detail>", unless one was logged less than `every` ago.
+  void Record(absl::string_view detail);
+
+ private:
+  const Severity severity_;
+  const std::string what_;
+  const absl::Duration every_;
+  absl::Mutex mu_;
+  absl::Time logged_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  uint64_t skipped_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 }  // namespace ktlog
 
