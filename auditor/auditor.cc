@@ -246,10 +246,6 @@ absl::StatusOr<IndexUpdate> Auditor::CheckRoots(const AuditorProgress& progress,
 
 absl::StatusOr<Auditor::Round> Auditor::Pass() {
   RETURN_IF_ERROR(CheckNotFailed());
-  ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
-  // Nothing uncommitted survives a failed round.
-  replay_ =
-      std::make_unique<LeafReplay>(&versions_, progress.last_timestamp_ms);
   ASSIGN_OR_RETURN(std::string note, log_->CheckpointToCosign());
   absl::StatusOr<LogCheckpoint> cp =
       OpenLogCheckpoint(note, options_.log_key.checkpoint_key);
@@ -259,30 +255,40 @@ absl::StatusOr<Auditor::Round> Auditor::Pass() {
                                    cp.status().message()),
                       {{"checkpoint", note}});
   }
+  ASSIGN_OR_RETURN(Verified v, Verify(*cp, note));
+  if (v.cosigned_note.empty()) return Round{cp->size, 0, false};
+  RETURN_IF_ERROR(Submit(v.cosigned_note));
+  return Round{cp->size, v.leaves_checked, true};
+}
+
+absl::StatusOr<Auditor::Verified> Auditor::Verify(const LogCheckpoint& cp,
+                                                  const std::string& note) {
+  ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
+  // Nothing uncommitted survives a failed round.
+  replay_ =
+      std::make_unique<LeafReplay>(&versions_, progress.last_timestamp_ms);
   uint64_t now = options_.clock->NowMillis();
   uint64_t skew = absl::ToInt64Milliseconds(options_.max_future_skew);
-  if (cp->timestamp_ms > now && cp->timestamp_ms - now > skew) {
+  if (cp.timestamp_ms > now && cp.timestamp_ms - now > skew) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the log's checkpoint of size ", cp->size, " is dated ",
-        (cp->timestamp_ms - now) / 1000,
+        "the log's checkpoint of size ", cp.size, " is dated ",
+        (cp.timestamp_ms - now) / 1000,
         " s ahead of this witness's clock "
         "(more than ",
         absl::FormatDuration(options_.max_future_skew),
         "): not cosigned. If this machine's clock is right, the log's is "
         "wrong"));
   }
-  ASSIGN_OR_RETURN(bool unchanged, CheckSucceeds(progress, *cp, note));
+  ASSIGN_OR_RETURN(bool unchanged, CheckSucceeds(progress, cp, note));
   if (unchanged) {
     // Nothing new to verify; a cosignature the log has not accepted yet is
-    // submitted again.
-    if (progress.unsubmitted_note.empty()) return Round{cp->size, 0, false};
-    RETURN_IF_ERROR(Submit(progress.unsubmitted_note));
-    return Round{cp->size, 0, true};
+    // handed out again.
+    return Verified{progress.unsubmitted_note, 0};
   }
   progress.target_note = note;
   uint64_t checked = 0;
-  RETURN_IF_ERROR(Replay(*cp, note, &progress, &checked));
-  ASSIGN_OR_RETURN(IndexUpdate update, CheckRoots(progress, *cp, note));
+  RETURN_IF_ERROR(Replay(cp, note, &progress, &checked));
+  ASSIGN_OR_RETURN(IndexUpdate update, CheckRoots(progress, cp, note));
   ASSIGN_OR_RETURN(Note signed_note, ParseNote(note));
   signed_note.signatures.push_back(
       Cosign(signed_note.text, witness_, options_.clock->NowMillis() / 1000));
@@ -290,8 +296,103 @@ absl::StatusOr<Auditor::Round> Auditor::Pass() {
   progress.target_note.clear();
   progress.unsubmitted_note = signed_note.ToString();
   RETURN_IF_ERROR(CommitProgress(progress, update));
-  RETURN_IF_ERROR(Submit(progress.unsubmitted_note));
-  return Round{cp->size, checked, true};
+  return Verified{progress.unsubmitted_note, checked};
+}
+
+absl::StatusOr<std::string> Auditor::AddCheckpoint(
+    uint64_t old_size, const std::vector<Hash>& proof,
+    const std::string& note) {
+  absl::StatusOr<Note> parsed = ParseNote(note);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a checkpoint: ", parsed.status().message()));
+  }
+  if (parsed->text.substr(0, parsed->text.find('\n')) !=
+      options_.log_key.checkpoint_key.name) {
+    return absl::NotFoundError(
+        absl::StrCat("this witness follows only the log ",
+                     options_.log_key.checkpoint_key.name));
+  }
+  // Anyone can send anything: a checkpoint the log did not sign is refused
+  // here, not recorded as the log's misbehaviour.
+  absl::StatusOr<LogCheckpoint> cp =
+      OpenLogCheckpoint(note, options_.log_key.checkpoint_key);
+  if (!cp.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("not signed by the log's key: ", cp.status().message()));
+  }
+  if (old_size > cp->size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the old size ", old_size, " exceeds the checkpoint's ", cp->size));
+  }
+  RETURN_IF_ERROR(CheckNotFailed());
+  ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
+  uint64_t latest = 0;
+  Hash latest_root;
+  if (!progress.verified_note.empty()) {
+    ASSIGN_OR_RETURN(LogCheckpoint v,
+                     OpenLogCheckpoint(progress.verified_note,
+                                       options_.log_key.checkpoint_key));
+    latest = v.size;
+    latest_root = v.root;
+  }
+  if (old_size == latest && latest == cp->size) {
+    // The same size again: Verify judges it (a different root is a fork,
+    // recorded with its evidence); either way nothing new to cosign.
+    absl::StatusOr<Verified> v = Verify(*cp, note);
+    if (v.ok() && !v->cosigned_note.empty()) {
+      RETURN_IF_ERROR(store_->MarkSubmitted());
+      return CosignatureLines(v->cosigned_note);
+    }
+    return absl::AlreadyExistsError(absl::StrCat(
+        "this witness cosigned a checkpoint of size ", latest,
+        v.ok() ? " already" : absl::StrCat(": ", v.status().message())));
+  }
+  if (old_size != latest) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("the old size ", old_size,
+                     " is not this witness's latest cosigned size ", latest));
+  }
+  if (latest > 0) {
+    absl::Status consistent =
+        VerifyConsistency(latest, cp->size, proof, latest_root, cp->root);
+    if (!consistent.ok()) {
+      // The log's own proof is fetched and judged by Verify (evidence,
+      // if the log forked); this one may be anyone's.
+      return absl::OutOfRangeError(
+          absl::StrCat("the consistency proof from size ", latest,
+                       " does not verify: ", consistent.message()));
+    }
+  }
+  ASSIGN_OR_RETURN(Verified v, Verify(*cp, note));
+  if (v.cosigned_note.empty()) {
+    return absl::AlreadyExistsError(
+        "this checkpoint was cosigned before and the cosignature handed out");
+  }
+  RETURN_IF_ERROR(store_->MarkSubmitted());  // the answer carries it
+  return CosignatureLines(v.cosigned_note);
+}
+
+absl::StatusOr<std::string> Auditor::CosignatureLines(
+    const std::string& cosigned_note) const {
+  ASSIGN_OR_RETURN(Note cosigned, ParseNote(cosigned_note));
+  std::string lines;
+  for (const NoteSignature& sig : cosigned.signatures) {
+    if (sig.key_id == witness_.verifier_key().key_id &&
+        sig.name == witness_.name()) {
+      absl::StrAppend(&lines, sig.ToLine());
+    }
+  }
+  return lines;
+}
+
+absl::StatusOr<uint64_t> Auditor::LatestCosignedSize() {
+  ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
+  if (progress.verified_note.empty()) return 0;
+  ASSIGN_OR_RETURN(LogCheckpoint v,
+                   OpenLogCheckpoint(progress.verified_note,
+                                     options_.log_key.checkpoint_key));
+  return v.size;
 }
 
 absl::Status Auditor::Submit(const std::string& cosigned_note) {

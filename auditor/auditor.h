@@ -15,7 +15,7 @@
 // can check"). Progress is committed as it goes, so a killed auditor
 // resumes where it stopped.
 //
-// Not thread-safe (one round at a time).
+// Not thread-safe (one round, or one add-checkpoint, at a time).
 #ifndef KTLOG_AUDITOR_AUDITOR_H_
 #define KTLOG_AUDITOR_AUDITOR_H_
 
@@ -84,6 +84,26 @@ class Auditor {
   // (UNAVAILABLE, DEADLINE_EXCEEDED).
   absl::StatusOr<Round> RunOnce();
 
+  // C2SP tlog-witness add-checkpoint (docs/witness.md, "Pushed to"): the
+  // log sends `note` with a consistency proof from `old_size`, which must be
+  // the size this witness last cosigned. Checks what the spec asks, then
+  // verifies the checkpoint as a round does (its own consistency proof
+  // from the log, every new leaf replayed, both roots recomputed) and
+  // returns this witness's cosignature line(s). Errors, each an HTTP
+  // status for the caller: NOT_FOUND (another log's origin: 404),
+  // PERMISSION_DENIED (not the log's signature: 403), INVALID_ARGUMENT
+  // (malformed, old size beyond the checkpoint: 400), ALREADY_EXISTS
+  // (old size is not LatestCosignedSize(), or this very checkpoint was
+  // cosigned before: 409), OUT_OF_RANGE (the request's proof does not
+  // verify: 422), and RunOnce's DATA_LOSS / FAILED_PRECONDITION (the log
+  // misbehaved: evidence recorded; 422) and transport errors (503).
+  absl::StatusOr<std::string> AddCheckpoint(uint64_t old_size,
+                                            const std::vector<Hash>& proof,
+                                            const std::string& note);
+  // The size of the checkpoint this witness verified and cosigned last (0:
+  // none).
+  absl::StatusOr<uint64_t> LatestCosignedSize();
+
   // The evidence of misbehaviour found, if any (JSON).
   absl::StatusOr<std::optional<nlohmann::json>> Failure();
   // Forgets a recorded failure (after an operator investigated it).
@@ -96,6 +116,19 @@ class Auditor {
           std::unique_ptr<AuditorStore> store);
   // RunOnce without the second pass.
   absl::StatusOr<Round> Pass();
+  // Verifies `cp` (signed by the log, as `note`) and cosigns it: the
+  // cosigned note (committed as not yet submitted) and the leaves
+  // replayed, or an empty note if `cp` is the checkpoint verified last and
+  // its cosignature was submitted already.
+  struct Verified {
+    std::string cosigned_note;
+    uint64_t leaves_checked = 0;
+  };
+  absl::StatusOr<Verified> Verify(const LogCheckpoint& cp,
+                                  const std::string& note);
+  // This witness's signature lines in `cosigned_note`.
+  absl::StatusOr<std::string> CosignatureLines(
+      const std::string& cosigned_note) const;
   // Steps of Pass. FAILED_PRECONDITION once a failure is recorded.
   absl::Status CheckNotFailed();
   // Checks that `cp` may follow what was verified (and what a killed round

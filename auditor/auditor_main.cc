@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "auditor/auditor.h"
+#include "auditor/witness_http.h"
 #include "core/note/key_file.h"
 #include "core/util/flags.h"
 #include "core/util/logging.h"
@@ -87,6 +88,7 @@ class Progress {
 // What the command line configures.
 struct Config {
   std::string log = "127.0.0.1:8020", log_key, key_file, state_dir, tiles;
+  std::string listen, tls_cert, tls_key;
   bool follow = false, clear_failure = false;
   uint64_t page = 1000, commit_every = 50000;
   absl::Duration interval = absl::Seconds(10);
@@ -95,7 +97,8 @@ struct Config {
 
 constexpr char kUsage[] =
     "usage: ktlog-auditor --log=HOST:PORT --log_key=VKEY --key_file=FILE\n"
-    "                     --state_dir=DIR [--follow [--interval=10s]]\n\n"
+    "                     --state_dir=DIR [--follow [--interval=10s]]\n"
+    "                     [--listen=HOST:PORT --tls_cert=PEM --tls_key=PEM]\n\n"
     "Verifies the checkpoint the log asks witnesses to cosign: its\n"
     "signature, its consistency with the last one verified, and every\n"
     "public leaf since (encoding; per account position, versions 1, 2, 3,\n"
@@ -106,6 +109,10 @@ constexpr char kUsage[] =
     "--type=witness) and submits the cosignature to the log. On any\n"
     "misbehaviour it stops cosigning for good and writes the evidence to\n"
     "DIR/evidence-*.json.\n\n"
+    "With --listen it also serves C2SP tlog-witness add-checkpoint (over\n"
+    "TLS with --tls_cert/--tls_key): the log pushes each checkpoint, which\n"
+    "is verified as a round verifies it and cosigned in the answer, and it\n"
+    "runs until stopped (docs/witness.md, \"Pushed to\").\n\n"
     "Exit codes (one round): 0 healthy, 1 misbehaviour found (now or\n"
     "before), 2 usage, 4 log unreachable, 5 the log refused the\n"
     "cosignature (is this witness in its --witness_keys?).";
@@ -130,6 +137,12 @@ void AddFlags(ktlog::FlagSet* flags, Config* c) {
   flags->Uint64("page", &c->page, "leaves fetched per request (1..1000)");
   flags->Uint64("commit_every", &c->commit_every,
                 "leaves between saves of progress while catching up");
+  flags->String("listen", &c->listen,
+                "serve C2SP tlog-witness add-checkpoint on host:port for the "
+                "log to push checkpoints to");
+  flags->String("tls_cert", &c->tls_cert,
+                "PEM certificate chain for --listen (HTTPS)");
+  flags->String("tls_key", &c->tls_key, "PEM private key for --listen");
   flags->Bool("clear_failure", &c->clear_failure,
               "forget a recorded failure (after investigating it)");
   c->tls.AddFlags(flags);
@@ -222,7 +235,12 @@ int Main(int argc, char** argv) {
   options.progress = [&progress](uint64_t done, uint64_t target) {
     progress.Update(done, target);
   };
-  options.saved = [](uint64_t done) {
+  // Saved progress, at most a line every 5 s (a pushed checkpoint commits
+  // several times a second).
+  absl::Time said = absl::InfinitePast();
+  options.saved = [&said](uint64_t done) {
+    if (absl::Now() < said + absl::Seconds(5)) return;
+    said = absl::Now();
     std::cout << Prefix() << "progress saved at " << done << " leaves"
               << std::endl;
   };
@@ -234,11 +252,36 @@ int Main(int argc, char** argv) {
     if (!s.ok()) return Fail(std::string(s.message()), 1);
     std::cout << Prefix() << "failure cleared\n";
   }
+  // Rounds and pushed checkpoints take turns with the auditor.
+  absl::Mutex mu;
+  std::unique_ptr<ktlog::WitnessHttpServer> endpoint;
+  if (!c.listen.empty()) {
+    std::optional<ktlog::TlsFiles> tls;
+    if (!c.tls_cert.empty() || !c.tls_key.empty()) {
+      tls = ktlog::TlsFiles{c.tls_cert, c.tls_key};
+    } else if (!c.tls.plaintext) {
+      return Fail(
+          "--listen needs --tls_cert and --tls_key (or --plaintext, for "
+          "local development)",
+          kExitUsage);
+    }
+    auto started =
+        ktlog::WitnessHttpServer::Start(auditor->get(), &mu, c.listen, tls);
+    if (!started.ok()) return Fail(std::string(started.status().message()), 1);
+    endpoint = *std::move(started);
+    std::cout << Prefix() << "add-checkpoint at " << endpoint->url()
+              << "/add-checkpoint" << std::endl;
+  }
   for (;;) {
-    progress.Reset();
-    int code = Round(auditor->get());
-    if (!c.follow) return code;
-    absl::SleepFor(c.interval);
+    int code;
+    {
+      absl::MutexLock lock(&mu);
+      progress.Reset();
+      code = Round(auditor->get());
+    }
+    if (!c.follow && endpoint == nullptr) return code;
+    absl::SleepFor(endpoint != nullptr && !c.follow ? absl::InfiniteDuration()
+                                                    : c.interval);
   }
 }
 

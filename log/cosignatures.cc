@@ -140,7 +140,8 @@ absl::StatusOr<std::string> Cosignatures::GetNewest(
 
 void Cosignatures::NoteQuiet() {
   for (const NoteVerifierKey& w : options_.witnesses) {
-    if (designated_cosigners_.count(w.key_id) > 0 ||
+    if (options_.pushed.count(w.key_id) > 0 ||
+        designated_cosigners_.count(w.key_id) > 0 ||
         !quiet_.insert(w.key_id).second) {
       continue;
     }
@@ -158,7 +159,13 @@ absl::StatusOr<std::string> Cosignatures::ToCosign() {
   }
   uint64_t now = clock_->NowMillis();
   absl::MutexLock lock(&mu_);
-  bool all = designated_cosigners_.size() >= options_.witnesses.size();
+  bool all = true;
+  for (const NoteVerifierKey& w : options_.witnesses) {
+    if (options_.pushed.count(w.key_id) == 0 &&
+        designated_cosigners_.count(w.key_id) == 0) {
+      all = false;
+    }
+  }
   bool expired = now >= designated_at_ms_ +
                             absl::ToInt64Milliseconds(options_.witness_timeout);
   if (designated_ == nullptr || all || expired) {

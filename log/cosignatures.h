@@ -39,8 +39,13 @@ struct CosignatureOptions {
   // Witnesses whose cosignatures the log accepts (note keys of type 0x04),
   // each key once.
   std::vector<NoteVerifierKey> witnesses;
-  // A designated checkpoint that not every witness cosigned is replaced by
-  // the latest after this long.
+  // Key IDs of the witnesses the log pushes each checkpoint to
+  // (log/witness_pusher.h). They cosign every checkpoint as it is signed,
+  // so the checkpoint handed to the pulling witnesses (ToCosign) changes
+  // once all the others cosigned it.
+  std::set<uint32_t> pushed;
+  // A designated checkpoint that not every pulling witness cosigned is
+  // replaced by the latest after this long.
   absl::Duration witness_timeout = absl::Seconds(60);
   // How many recent cosigned checkpoints GetNewest looks through.
   size_t search_limit = 1000;

@@ -122,6 +122,7 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
   RETURN_IF_ERROR(s->OpenComponents());
   RETURN_IF_ERROR(s->StartGrpc());
   RETURN_IF_ERROR(s->StartTiles());
+  RETURN_IF_ERROR(s->StartPusher());
   return s;
 }
 
@@ -143,9 +144,13 @@ absl::Status LogServer::OpenComponents() {
       options_.service.max_record_skew, options_.registration);
   queries_ = std::make_unique<LogQueries>(storage_.get(), publisher_.get(),
                                           index_.get(), positions_.get());
+  CosignatureOptions cosigning = options_.cosignatures;
+  for (const PushedWitness& w : options_.pushed_witnesses) {
+    cosigning.pushed.insert(w.key.key_id);
+  }
   cosignatures_ = std::make_unique<Cosignatures>(
       storage_.get(), publisher_.get(), signer_.verifier_key(), options_.clock,
-      options_.cosignatures);
+      cosigning);
   calls_ = std::make_shared<CallTracker>();
   service_ = std::make_unique<LogService>(writes_.get(), queries_.get(),
                                           publisher_.get(), cosignatures_.get(),
@@ -207,6 +212,15 @@ absl::Status LogServer::StartTiles() {
   return absl::OkStatus();
 }
 
+absl::Status LogServer::StartPusher() {
+  if (options_.pushed_witnesses.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(pusher_,
+                   WitnessPusher::Start(
+                       publisher_.get(), queries_.get(), cosignatures_.get(),
+                       options_.pushed_witnesses, options_.pusher));
+  return absl::OkStatus();
+}
+
 std::string LogServer::tiles_url() const {
   return tiles_http_ != nullptr ? tiles_http_->url() : "";
 }
@@ -256,6 +270,7 @@ void LogServer::Shutdown(absl::Duration grace) {
   // only then close gRPC. Closing first would cancel answers to writes that
   // were already appended.
   if (service_ != nullptr) service_->BeginShutdown();
+  if (pusher_ != nullptr) pusher_->Stop();
   constexpr absl::Duration kQuiet = absl::Milliseconds(100);
   if (calls_ != nullptr && !calls_->WaitForQuiet(kQuiet, absl::Now() + grace)) {
     LogWarning("shutting down with RPCs still in flight or arriving after ",
@@ -270,6 +285,7 @@ void LogServer::Shutdown(absl::Duration grace) {
   if (queue_ != nullptr) queue_->Stop();
   if (publisher_ != nullptr) publisher_->Stop();
   trimmer_.reset();
+  pusher_.reset();
   tiles_dir_.reset();  // after the final checkpoint is written
   tiles_http_.reset();
   tiles_.reset();

@@ -33,6 +33,7 @@
 #include "log/tiles.h"
 #include "log/tiles_dir.h"
 #include "log/tiles_http.h"
+#include "log/witness_pusher.h"
 #include "log/write_queue.h"
 #include "log/writes.h"
 #include "proto/tls.h"
@@ -63,6 +64,10 @@ struct LogServerOptions {
   absl::Duration lookup_window = absl::Minutes(10);
   ServiceOptions service;
   CosignatureOptions cosignatures;
+  // Witnesses to push each checkpoint to (C2SP tlog-witness; each one of
+  // cosignatures.witnesses), and how.
+  std::vector<PushedWitness> pushed_witnesses;
+  PusherOptions pusher;
   // The quorum the log key publishes for its witnesses (1..their number;
   // ignored without witnesses): clients that pin the log key trust only
   // checkpoints that many of them cosigned.
@@ -132,6 +137,7 @@ class LogServer {
   absl::Status OpenComponents();
   absl::Status StartGrpc();
   absl::Status StartTiles();
+  absl::Status StartPusher();
 
   NoteSigner signer_;
   VrfPrivateKey vrf_;
@@ -153,6 +159,7 @@ class LogServer {
   std::shared_ptr<CallTracker> calls_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<MemoryTrimmer> trimmer_;
+  std::unique_ptr<WitnessPusher> pusher_;
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -14,6 +14,7 @@
 #include "core/note/log_key.h"
 #include "core/util/flags.h"
 #include "core/util/logging.h"
+#include "core/util/status_macros.h"
 #include "log/server.h"
 
 namespace ktlog {
@@ -31,6 +32,7 @@ constexpr char kUsage[] =
 // What the command line configures.
 struct Config {
   std::string key_file, origin, backup_dir, witness_keys, registration_key;
+  std::string witness_urls;
   std::string tls_cert, tls_key;
   bool plaintext = false;
   uint64_t batch_size = 512, max_pending = 8192;
@@ -71,6 +73,13 @@ void AddFlags(FlagSet* flags, Config* c) {
   flags->Duration("lookup_window", &o.lookup_window,
                   "answer lookups at the checkpoints of this last stretch "
                   "of time (index versions are kept in memory that long)");
+  flags->String("witness_urls", &c->witness_urls,
+                "push each checkpoint to these witnesses' C2SP tlog-witness "
+                "endpoints: NAME=URL,... (NAME as in --witness_keys, URL "
+                "http[s]://host:port[/prefix]; docs/witness.md)");
+  flags->String("witness_ca_file", &o.pusher.ca_file,
+                "PEM roots for https:// --witness_urls (default: the "
+                "system's)");
   flags->Uint64("witness_quorum", &c->witness_quorum,
                 "how many of --witness_keys the log key asks clients to "
                 "require (published in the log key; default: a majority)");
@@ -163,6 +172,8 @@ absl::Status Finish(Config* c) {
     }
     o.cosignatures.witnesses.push_back(*std::move(w));
   }
+  ASSIGN_OR_RETURN(o.pushed_witnesses,
+                   ParseWitnessUrls(c->witness_urls, o.cosignatures.witnesses));
   size_t n = o.cosignatures.witnesses.size();
   if (c->witness_quorum > n) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -49,7 +49,8 @@ start_server() {
   done
   ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$dir/server.out" | head -1)
 }
-NO_LIMITS=(--lookups_per_minute=0 --writes_per_minute=0)
+# One load generator is one address: no per-address limits.
+NO_LIMITS=(--lookups_per_minute=0 --writes_per_minute=0 --max_calls_per_address=0)
 
 echo "== load generator against ktlog-server (fresh data dir)"
 KEY=$("$BIN/tools/ktlog-keygen" --name=bench.example/log --out="$WORK/log.key")
@@ -144,6 +145,34 @@ for mode in plaintext deployed; do
   kill -TERM $PID
   wait $PID || true
 done
+echo
+
+echo "== push witnessing (C2SP tlog-witness): two witnesses on this machine"
+echo "-- 32 writers; a probe write every 100 ms timed from acknowledged to a"
+echo "   checkpoint covering it served with 2 of 2 cosignatures"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+W1=$("$BIN/tools/ktlog-keygen" --name=w1.bench --type=witness --out="$WORK/w1.key")
+W2=$("$BIN/tools/ktlog-keygen" --name=w2.bench --type=witness --out="$WORK/w2.key")
+P1=$(free_port)
+P2=$(free_port)
+start_server push "${NO_LIMITS[@]}" --witness_keys="$W1,$W2" \
+  --witness_urls="w1.bench=http://127.0.0.1:$P1,w2.bench=http://127.0.0.1:$P2"
+PUSH_KEY=$(sed -n 's/^ktlog-server: log key //p' "$WORK/push/server.out")
+WITNESS_PIDS=()
+for i in 1 2; do
+  port=$P1
+  [ $i = 2 ] && port=$P2
+  "$BIN/auditor/ktlog-auditor" --plaintext --log="$ADDR" --log_key="$PUSH_KEY" \
+    --key_file="$WORK/w$i.key" --state_dir="$WORK/push/w$i" \
+    --listen=127.0.0.1:$port >"$WORK/push/w$i.out" 2>&1 &
+  WITNESS_PIDS+=($!)
+done
+sleep 2
+"$BIN/tools/ktlog-loadgen" --plaintext --server="$ADDR" --log_key="$PUSH_KEY" \
+  --server_pid=$PID --witness_pid="${WITNESS_PIDS[0]}" --writers=32 \
+  --write_for=20s --readers=0 --cosigned_quorum=2 --prefix=push
+kill -TERM $PID "${WITNESS_PIDS[@]}"
+wait $PID || true
 echo
 
 echo "== how cost grows (${SIZES:-10000 100000 1000000} entries)"

@@ -95,6 +95,7 @@ struct Config {
   uint64_t writers = 8, readers = 4, samples = 500, devices_per_account = 3;
   uint64_t batch = 1;
   uint64_t writes = 0, preload = 0, preload_devices = 1, server_pid = 0;
+  uint64_t cosigned_quorum = 0, witness_pid = 0;
   bool verify_reads = true, wait_for_checkpoint = false;
   absl::Duration write_for = absl::Seconds(10), read_for = absl::Seconds(10);
   ClientTls tls;
@@ -142,6 +143,14 @@ void AddFlags(FlagSet* flags, Config* c) {
                 "proof per record, the slowest preload)");
   flags->Uint64("server_pid", &c->server_pid,
                 "the server's process id, to report its CPU per operation");
+  flags->Uint64("cosigned_quorum", &c->cosigned_quorum,
+                "during a --write_for phase, also measure how long after a "
+                "write is acknowledged the log serves a checkpoint covering "
+                "it with this many cosignatures (a probe write every 100 ms; "
+                "0: not measured)");
+  flags->Uint64("witness_pid", &c->witness_pid,
+                "a witness process on this machine: report its CPU per "
+                "entry written");
   flags->Uint64("samples", &c->samples,
                 "acknowledged records to prove included");
   flags->Uint64("devices_per_account", &c->devices_per_account,
@@ -400,6 +409,41 @@ void Preload(LoadRun* run) {
       absl::ToDoubleSeconds(appending));
 }
 
+// Every 100 ms until `stop`: writes a record of a new account and times
+// how long after the log acknowledged it a checkpoint covering it is
+// served with `quorum` cosignatures (polled every 2 ms).
+void CosignedProbe(LoadRun* run, Latencies* lat, absl::Time stop) {
+  const Config& c = run->config;
+  for (int i = 0; absl::Now() < stop; ++i) {
+    absl::Time next = absl::Now() + absl::Milliseconds(100);
+    Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
+    Signed s = MakeRecord(absl::StrCat(c.prefix, "-probe-", i), 0, key,
+                          c.registration);
+    absl::StatusOr<LogClient::WriteResult> w =
+        run->client->Write(Operation::kAddDevice, s.bytes, false, s.credential);
+    if (!w.ok()) {
+      run->Fail(absl::StrCat("probe write: ", w.status().ToString()));
+      return;
+    }
+    absl::Time acked = absl::Now();
+    for (;;) {
+      absl::StatusOr<std::string> note =
+          run->client->GetCheckpoint(static_cast<uint32_t>(c.cosigned_quorum));
+      absl::StatusOr<LogCheckpoint> cp =
+          note.ok() ? OpenLogCheckpoint(*note, run->log_key.checkpoint_key)
+                    : note.status();
+      if (cp.ok() && cp->size > w->leaf_index) break;
+      if (absl::Now() > acked + absl::Seconds(30)) {
+        run->Fail("no cosigned checkpoint covered a probe within 30 s");
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    lat->Add(absl::ToDoubleMilliseconds(absl::Now() - acked));
+    absl::SleepFor(next - absl::Now());
+  }
+}
+
 void WritePhase(LoadRun* run) {
   const Config& c = run->config;
   Latencies lat;
@@ -409,13 +453,18 @@ void WritePhase(LoadRun* run) {
                      c.registration);
   }
   std::optional<absl::Duration> cpu = ServerCpu(c.server_pid);
+  std::optional<absl::Duration> witness_cpu = ServerCpu(c.witness_pid);
   absl::Time start = absl::Now(), stop = start + c.write_for;
+  Latencies cosigned;
   if (c.writes > 0) {
     SendAll(run, &lat, queues, c.batch);
   } else {
     std::vector<std::thread> threads;
     for (uint64_t t = 0; t < c.writers; ++t) {
       threads.emplace_back(TimedWriter, run, &lat, t, stop);
+    }
+    if (c.cosigned_quorum > 0) {
+      threads.emplace_back(CosignedProbe, run, &cosigned, stop);
     }
     for (auto& t : threads) t.join();
   }
@@ -424,6 +473,19 @@ void WritePhase(LoadRun* run) {
                                       : "writes: ")
             << lat.Summary(absl::Now() - start)
             << run->CpuPerOp(cpu, lat.ms.size()) << "\n";
+  if (c.cosigned_quorum > 0) {
+    std::cout << "write acknowledged -> checkpoint cosigned by "
+              << c.cosigned_quorum << ": " << cosigned.Summary(c.write_for)
+              << "\n";
+  }
+  std::optional<absl::Duration> witness_now = ServerCpu(c.witness_pid);
+  if (witness_cpu.has_value() && witness_now.has_value() && !lat.ms.empty()) {
+    double us = absl::ToDoubleMicroseconds(*witness_now - *witness_cpu) /
+                (lat.ms.size() + cosigned.ms.size());
+    std::cout << absl::StrFormat(
+        "witness CPU %.1f us/entry = %.2f Ed25519 verifications\n", us,
+        us / run->limits.ed25519_verify_us);
+  }
   if (c.acked_out.empty()) return;
   std::string lines;
   for (const Written& w : run->written) {

@@ -18,7 +18,7 @@ WKEY=$("$BIN/tools/ktlog-keygen" --name=w.example --type=witness --out="$WORK/w.
 start_server() {
   local t0
   t0=$(date +%s.%N)
-  "$BIN/log/ktlog-server" --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 --plaintext \
+  "$BIN/log/ktlog-server" --data_dir="$WORK/data" --key_file="$WORK/log.key" --lookups_per_minute=0 --writes_per_minute=0 --max_calls_per_address=0 --plaintext \
     --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --witness_keys="$WKEY" \
     >"$WORK/server.out" 2>>"$WORK/server.log" &
   PID=$!
