@@ -148,6 +148,25 @@ void AddFlags(ktlog::FlagSet* flags, Config* c) {
   c->tls.AddFlags(flags);
 }
 
+// The add-checkpoint endpoint of --listen (over TLS unless --plaintext).
+absl::StatusOr<std::unique_ptr<ktlog::WitnessHttpServer>> StartEndpoint(
+    const Config& c, ktlog::Auditor* auditor, absl::Mutex* mu) {
+  std::optional<ktlog::TlsFiles> tls;
+  if (!c.tls_cert.empty() || !c.tls_key.empty()) {
+    tls = ktlog::TlsFiles{c.tls_cert, c.tls_key};
+  } else if (!c.tls.plaintext) {
+    return absl::InvalidArgumentError(
+        "--listen needs --tls_cert and --tls_key (or --plaintext, for local "
+        "development)");
+  }
+  auto started = ktlog::WitnessHttpServer::Start(auditor, mu, c.listen, tls);
+  if (started.ok()) {
+    std::cout << Prefix() << "add-checkpoint at " << (*started)->url()
+              << "/add-checkpoint" << std::endl;
+  }
+  return started;
+}
+
 // One round, reported; returns its exit code.
 int Round(ktlog::Auditor* auditor) {
   absl::StatusOr<ktlog::Auditor::Round> round = auditor->RunOnce();
@@ -256,21 +275,12 @@ int Main(int argc, char** argv) {
   absl::Mutex mu;
   std::unique_ptr<ktlog::WitnessHttpServer> endpoint;
   if (!c.listen.empty()) {
-    std::optional<ktlog::TlsFiles> tls;
-    if (!c.tls_cert.empty() || !c.tls_key.empty()) {
-      tls = ktlog::TlsFiles{c.tls_cert, c.tls_key};
-    } else if (!c.tls.plaintext) {
-      return Fail(
-          "--listen needs --tls_cert and --tls_key (or --plaintext, for "
-          "local development)",
-          kExitUsage);
+    auto started = StartEndpoint(c, auditor->get(), &mu);
+    if (!started.ok()) {
+      return Fail(std::string(started.status().message()),
+                  absl::IsInvalidArgument(started.status()) ? kExitUsage : 1);
     }
-    auto started =
-        ktlog::WitnessHttpServer::Start(auditor->get(), &mu, c.listen, tls);
-    if (!started.ok()) return Fail(std::string(started.status().message()), 1);
     endpoint = *std::move(started);
-    std::cout << Prefix() << "add-checkpoint at " << endpoint->url()
-              << "/add-checkpoint" << std::endl;
   }
   for (;;) {
     int code;
