@@ -13,6 +13,7 @@
 #include "core/util/bytes.h"
 #include "core/util/file_util.h"
 #include "core/util/json_util.h"
+#include "core/util/logging.h"
 #include "core/util/status_macros.h"
 #include "verifier/alerts.h"
 
@@ -61,6 +62,7 @@ Auditor::Auditor(AuditorOptions options, NoteSigner witness, LogFeed* log,
     : options_(std::move(options)),
       witness_(std::move(witness)),
       log_(log),
+      feed_(log),
       store_(std::move(store)),
       versions_(store_.get()) {}
 
@@ -76,6 +78,7 @@ absl::Status Auditor::ClearFailure() { return store_->ClearFailure(); }
 absl::Status Auditor::Misbehaved(const std::string& type,
                                  const std::string& message,
                                  nlohmann::json evidence) {
+  if (tentative_) return absl::DataLossError(absl::StrCat(type, ": ", message));
   uint64_t now = options_.clock->NowMillis();
   nlohmann::json j = {{"type", type},
                       {"message", message},
@@ -111,7 +114,7 @@ absl::Status Auditor::InvalidLeaf(const LogCheckpoint& cp,
   // the log can prove it.
   nlohmann::json evidence = {
       {"checkpoint", note}, {"leaf_index", index}, {"leaf", HexEncode(leaf)}};
-  absl::StatusOr<InclusionAnswer> proof = log_->InclusionProof(index, cp.size);
+  absl::StatusOr<InclusionAnswer> proof = feed_->InclusionProof(index, cp.size);
   if (proof.ok()) {
     evidence["inclusion_proof"] = HashesToJson(proof->hashes);
     evidence["inclusion_verifies"] =
@@ -129,7 +132,7 @@ absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
     uint64_t from = progress->range.size();
     ASSIGN_OR_RETURN(
         std::vector<std::string> page,
-        log_->Entries(from, std::min(cp.size, from + options_.page), cp.size));
+        feed_->Entries(from, std::min(cp.size, from + options_.page), cp.size));
     if (page.empty()) {
       return absl::UnavailableError(
           absl::StrCat("the log returned no entries from ", from));
@@ -143,7 +146,8 @@ absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
     }
     *checked += page.size();
     if (options_.progress) options_.progress(progress->range.size(), cp.size);
-    if (progress->range.size() - last_commit >= options_.commit_every &&
+    if (options_.authority == nullptr &&
+        progress->range.size() - last_commit >= options_.commit_every &&
         progress->range.size() < cp.size) {
       ASSIGN_OR_RETURN(IndexUpdate update, PendingIndexUpdate());
       RETURN_IF_ERROR(CommitProgress(*progress, update));
@@ -204,7 +208,7 @@ absl::StatusOr<bool> Auditor::CheckSucceeds(const AuditorProgress& progress,
         LogCheckpoint previous,
         OpenLogCheckpoint(*before, options_.log_key.checkpoint_key));
     auto proof = [this](uint64_t old_size, uint64_t new_size) {
-      return log_->ConsistencyProof(old_size, new_size);
+      return feed_->ConsistencyProof(old_size, new_size);
     };
     ASSIGN_OR_RETURN(SuccessionCheck check,
                      CheckSuccession(previous, cp, proof));
@@ -263,7 +267,43 @@ absl::StatusOr<Auditor::Round> Auditor::Pass() {
 
 absl::StatusOr<Auditor::Verified> Auditor::Verify(const LogCheckpoint& cp,
                                                   const std::string& note) {
+  if (options_.authority == nullptr) return VerifyOnFeed(cp, note);
+  tentative_ = true;
+  absl::StatusOr<Verified> v = VerifyOnFeed(cp, note);
+  tentative_ = false;
+  if (!absl::IsDataLoss(v.status())) return v;
+  LogWarning("the tiles do not match the log's checkpoint of size ", cp.size,
+             " (", v.status().message(),
+             "); judging it again on the log's own answers");
+  feed_ = options_.authority;
+  v = VerifyOnFeed(cp, note);
+  feed_ = log_;
+  return v;
+}
+
+absl::StatusOr<bool> Auditor::Superseded(const LogCheckpoint& verified,
+                                         const LogCheckpoint& cp) {
+  bool newer =
+      cp.size > verified.size ||
+      (cp.size == verified.size && cp.timestamp_ms > verified.timestamp_ms);
+  if (newer || cp == verified) return false;
+  auto proof = [this](uint64_t old_size, uint64_t new_size) {
+    return feed_->ConsistencyProof(old_size, new_size);
+  };
+  ASSIGN_OR_RETURN(SuccessionCheck back, CheckSuccession(cp, verified, proof));
+  return back.verdict == Succession::kOk;
+}
+
+absl::StatusOr<Auditor::Verified> Auditor::VerifyOnFeed(
+    const LogCheckpoint& cp, const std::string& note) {
   ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
+  if (!progress.verified_note.empty()) {
+    ASSIGN_OR_RETURN(LogCheckpoint verified,
+                     OpenLogCheckpoint(progress.verified_note,
+                                       options_.log_key.checkpoint_key));
+    ASSIGN_OR_RETURN(bool superseded, Superseded(verified, cp));
+    if (superseded) return Verified{"", 0};
+  }
   // Nothing uncommitted survives a failed round.
   replay_ =
       std::make_unique<LeafReplay>(&versions_, progress.last_timestamp_ms);

@@ -53,6 +53,13 @@ struct AuditorOptions {
   std::function<void(uint64_t, uint64_t)> progress;
   // Called after each commit of progress with the leaves replayed so far.
   std::function<void(uint64_t)> saved;
+  // The log's own answers (over gRPC), when the feed is not them (C2SP
+  // tiles from a mirror or CDN, which anyone on the way may change): a
+  // problem the feed's data shows is judged again on these before it
+  // becomes evidence, and progress is committed only at verified
+  // checkpoints (a catch-up from tiles killed half-way starts again from
+  // the last one). Borrowed; null when the feed is the log.
+  LogFeed* authority = nullptr;
 };
 
 class Auditor {
@@ -126,6 +133,15 @@ class Auditor {
   };
   absl::StatusOr<Verified> Verify(const LogCheckpoint& cp,
                                   const std::string& note);
+  // Verify on the current feed.
+  absl::StatusOr<Verified> VerifyOnFeed(const LogCheckpoint& cp,
+                                        const std::string& note);
+  // True if `cp` is not newer than `verified` (a smaller tree, or the same
+  // size signed no later) and `verified` follows from it: nothing to
+  // cosign, and nothing wrong (a lagging designated checkpoint, a replayed
+  // push).
+  absl::StatusOr<bool> Superseded(const LogCheckpoint& verified,
+                                  const LogCheckpoint& cp);
   // This witness's signature lines in `cosigned_note`.
   absl::StatusOr<std::string> CosignatureLines(
       const std::string& cosigned_note) const;
@@ -176,6 +192,12 @@ class Auditor {
   const AuditorOptions options_;
   NoteSigner witness_;
   LogFeed* const log_;
+  // Where leaves and proofs come from now: `log_`, or while a problem is
+  // judged again, options_.authority.
+  LogFeed* feed_;
+  // While true, Misbehaved() records nothing (the feed is not the log's
+  // own answers).
+  bool tentative_ = false;
   std::unique_ptr<AuditorStore> store_;
   StoredVersions versions_;
   // Positions' versions (changes not yet committed), made afresh each

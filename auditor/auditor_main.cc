@@ -237,6 +237,7 @@ int Main(int argc, char** argv) {
       ktlog::LogClient::Create(c.log, absl::Seconds(60), *credentials);
   std::unique_ptr<ktlog::TilesClient> tiles;
   std::unique_ptr<ktlog::LogFeed> feed;
+  ktlog::GrpcFeed grpc_feed(client.get());
   if (c.tiles.empty()) {
     feed = std::make_unique<ktlog::GrpcFeed>(client.get());
   } else {
@@ -251,6 +252,7 @@ int Main(int argc, char** argv) {
   options.log_key = *log_key;
   options.page = c.page;
   options.commit_every = c.commit_every;
+  if (tiles != nullptr) options.authority = &grpc_feed;
   options.progress = [&progress](uint64_t done, uint64_t target) {
     progress.Update(done, target);
   };

@@ -26,6 +26,8 @@ namespace {
 constexpr char kAccountKey[] = "account.key";
 constexpr char kNextAccountKey[] = "account.key.next";
 constexpr char kDeviceKey[] = "device.key";
+// How often --wait asks for a newer cosigned checkpoint.
+constexpr absl::Duration kVerifyPoll = absl::Milliseconds(100);
 
 // A record of the own account the log acknowledged, and whether the client
 // verified it yet (with a witness quorum it is verified once the witnesses
@@ -102,7 +104,7 @@ absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
     // expected until then).
     absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) return out;
-    absl::SleepFor(std::min(absl::Seconds(1), left));
+    absl::SleepFor(std::min(kVerifyPoll, left));
     ASSIGN_OR_RETURN(cp, ctx.RefreshCheckpoint());
   }
   RETURN_IF_ERROR(v->MonitorSelf(cp));
@@ -522,15 +524,21 @@ absl::Status Context::CompleteRotation() {
 absl::Status Context::VerifyOwnRecords(absl::Time deadline) {
   ASSIGN_OR_RETURN(ClientState * s, state());
   ASSIGN_OR_RETURN(ClientVerifier * v, verifier());
+  // The own account is checked again only when the trusted checkpoint
+  // moved (a lookup per poll would spend the log's rate limit).
+  std::optional<LogCheckpoint> checked;
   for (;;) {
     ASSIGN_OR_RETURN(LogCheckpoint cp, RefreshCheckpoint());
-    RETURN_IF_ERROR(v->MonitorSelf(cp));
-    RETURN_IF_ERROR(CompleteRotation());
+    if (!checked.has_value() || !(*checked == cp)) {
+      RETURN_IF_ERROR(v->MonitorSelf(cp));
+      RETURN_IF_ERROR(CompleteRotation());
+      checked = cp;
+    }
     absl::Duration left = deadline - absl::Now();
     if (s->pending_own.empty() || left <= absl::ZeroDuration()) {
       return absl::OkStatus();
     }
-    absl::SleepFor(std::min(absl::Seconds(1), left));
+    absl::SleepFor(std::min(kVerifyPoll, left));
   }
 }
 

@@ -154,14 +154,11 @@ absl::Status Context::SaveState() {
 absl::StatusOr<ClientVerifier*> Context::verifier() {
   if (verifier_ == nullptr) {
     ASSIGN_OR_RETURN(ClientState * s, state());
-    RETURN_IF_ERROR(OpenTiles());
+    // Checkpoints and consistency proofs come from the log itself, never
+    // from tiles: an alert must rest on what the log authenticated, and a
+    // mirror's changed or stale tile would otherwise raise one.
     ASSIGN_OR_RETURN(LogClient * client, client());
-    LogSource* source = client;
-    if (tiles_ != nullptr) {
-      source_ = std::make_unique<TilesSource>(tiles_.get(), client);
-      source = source_.get();
-    }
-    verifier_ = std::make_unique<ClientVerifier>(s, source, RealClock::Get());
+    verifier_ = std::make_unique<ClientVerifier>(s, client, RealClock::Get());
   }
   return verifier_.get();
 }

@@ -103,7 +103,7 @@ class Context {
   absl::Status CompleteRotation();
   // Checks the own account until no record of ours waits for verification
   // (the witnesses cosigned a checkpoint that covers it) or `deadline`
-  // passes, polling every second.
+  // passes, asking every 100 ms.
   absl::Status VerifyOwnRecords(absl::Time deadline);
   std::string Path(const std::string& file) const;
 
@@ -120,7 +120,6 @@ class Context {
   std::unique_ptr<LogClient> client_;
   std::unique_ptr<TilesClient> tiles_;
   std::unique_ptr<LogFeed> feed_;
-  std::unique_ptr<TilesSource> source_;
   std::optional<ClientState> state_;
   std::unique_ptr<ClientVerifier> verifier_;
 };

@@ -301,8 +301,11 @@ absl::Status PinVerified(Context& ctx, const LogCheckpoint& cp,
   // The key change it alerted about has now been compared in person.
   ASSIGN_OR_RETURN(ClientState * s, ctx.state());
   for (Alert& a : s->alerts) {
+    // Only alerts about the key just compared: a change to another key
+    // (a thief's, replaced since) was never compared and stays listed.
     if (a.type == AlertType::kContactKeyChanged && a.account == account &&
-        a.acknowledged_at_ms == 0) {
+        a.acknowledged_at_ms == 0 &&
+        a.evidence.value("new_key", std::string()) == HexEncode(key)) {
       a.acknowledged_at_ms = RealClock::Get()->NowMillis();
     }
   }

@@ -5,10 +5,11 @@
 //    commands) reads and sends: all over gRPC (GrpcFeed), or the bulk
 //    reads (leaves, proofs) from tiles and the coordination (the checkpoint
 //    to cosign, cosignatures) over gRPC (TilesFeed).
-//  - TilesSource: the verifier's LogSource with checkpoints and
-//    consistency proofs from tiles.
 //
-// Nothing they return is verified.
+// Nothing they return is verified. The verifier (alerts) reads only from
+// the log itself; tiles serve bulk reads, and the auditor judges anything
+// wrong in them again on the log's own answers before it becomes evidence
+// (AuditorOptions::authority).
 #ifndef KTLOG_CLIENT_LOG_FEED_H_
 #define KTLOG_CLIENT_LOG_FEED_H_
 
@@ -96,40 +97,6 @@ class TilesFeed : public LogFeed {
  private:
   TilesClient* const tiles_;
   LogClient* const log_;
-};
-
-// A LogSource (for the verifier) whose latest checkpoint and consistency
-// proofs come from the tiles, and whose quorum checkpoints, lookups and
-// histories (not in the tiles) come from `log`. Borrows both.
-class TilesSource : public LogSource {
- public:
-  TilesSource(TilesClient* tiles, LogSource* log) : tiles_(tiles), log_(log) {}
-  absl::StatusOr<std::string> GetCheckpoint(
-      uint32_t min_cosignatures,
-      const std::vector<std::string>& witnesses) override {
-    if (min_cosignatures > 0) {
-      return log_->GetCheckpoint(min_cosignatures, witnesses);
-    }
-    return tiles_->Checkpoint();
-  }
-  absl::StatusOr<std::vector<Hash>> GetConsistencyProof(
-      uint64_t size1, uint64_t size2) override {
-    return tiles_->ConsistencyProof(size1, size2);
-  }
-  absl::StatusOr<AccountLookupAnswer> LookupAccount(
-      const std::string& account_id, uint64_t tree_size,
-      bool with_first_record) override {
-    return log_->LookupAccount(account_id, tree_size, with_first_record);
-  }
-  absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
-      const std::string& account_id, uint64_t from_version,
-      uint64_t tree_size) override {
-    return log_->GetAccountHistory(account_id, from_version, tree_size);
-  }
-
- private:
-  TilesClient* const tiles_;
-  LogSource* const log_;
 };
 
 }  // namespace ktlog

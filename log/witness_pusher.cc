@@ -158,6 +158,15 @@ void WitnessPusher::Run(const PushedWitness& w) {
           break;
         }
         if (size == old) break;  // this checkpoint was cosigned before
+        if (size > cp->checkpoint.size) {
+          // Beyond the log: not a size this log signed (a witness that
+          // follows another log of this name, or a forged answer).
+          failed.Record(absl::StrCat("the witness says it cosigned size ", size,
+                                     ", beyond the log's ",
+                                     cp->checkpoint.size));
+          old = 0;
+          break;
+        }
         old = size;
         continue;  // again, with a proof from the witness's size
       }

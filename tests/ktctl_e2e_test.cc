@@ -319,6 +319,35 @@ TEST_F(KtctlTest, TimesAndDurationsReadAsTheyAreWritten) {
       << r.out;
 }
 
+// Comparing codes again acknowledges the alert about the key compared,
+// and only that one: an earlier change to a key never compared (a thief's,
+// replaced since) stays listed.
+TEST_F(KtctlTest, ComparingCodesAcknowledgesOnlyTheKeyCompared) {
+  Join("alice", "alice@example.com");
+  Join("bob", "bob@example.com");
+  auto compare = [&] {
+    RunResult code = Run("alice", {"code", "show", "bob@example.com"});
+    ASSERT_EQ(code.exit_code, 0) << code.out;
+    RunResult r = Run(
+        "bob", {"code", "compare", "alice@example.com", JsonOf(code)["code"]});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    ASSERT_EQ(JsonOf(r)["match"], true) << r.out;
+  };
+  compare();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(Run("alice", {"rotate-key"}).exit_code, 0);
+    EXPECT_EQ(Run("bob", {"monitor"}).exit_code, 3);
+  }
+  RunResult alerts = Run("bob", {"alerts"});
+  ASSERT_EQ(JsonOf(alerts).size(), 2u) << alerts.out;
+  std::string first_new_key = JsonOf(alerts)[0]["evidence"]["new_key"];
+  compare();
+  alerts = Run("bob", {"alerts"});
+  ASSERT_EQ(JsonOf(alerts).size(), 1u) << alerts.out;
+  EXPECT_EQ(JsonOf(alerts)[0]["evidence"]["new_key"], first_new_key);
+  EXPECT_EQ(JsonOf(Run("bob", {"alerts", "--all"})).size(), 2u);
+}
+
 TEST_F(KtctlTest, AServerRestoredFromAnOldBackupIsARollback) {
   Join("alice", "alice@example.com");
   server_->process()->Signal(SIGUSR1);

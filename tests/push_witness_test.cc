@@ -152,6 +152,18 @@ TEST(WitnessEndpointTest, AnswersAsTheSpecSays) {
   r = post(FormatAddCheckpoint({cp0->size, *proof, *note1}));
   EXPECT_EQ(r->status, 409);
   EXPECT_EQ(r->body, absl::StrCat(cp1->size, "\n"));
+  // A newer heartbeat of the same size is cosigned; the older one, sent
+  // again by anyone (it is public), is a 409 and records nothing.
+  absl::SleepFor(absl::Milliseconds(1200));
+  auto note2 = client->GetCheckpoint(0);
+  ASSERT_TRUE(note2.ok());
+  ASSERT_EQ(ParseLogCheckpointBody(ParseNote(*note2)->text)->size, cp1->size);
+  r = post(FormatAddCheckpoint({cp1->size, {}, *note2}));
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = post(FormatAddCheckpoint({cp1->size, {}, *note1}));
+  EXPECT_EQ(r->status, 409) << r->body;
+  r = post(FormatAddCheckpoint({cp0->size, *proof, *note1}));
+  EXPECT_EQ(r->status, 409) << r->body;
   // The log's record of this witness is untouched by any of the refusals:
   // no failure recorded (a round still cosigns).
   auditor->Signal(SIGTERM);
@@ -183,8 +195,11 @@ TEST(PushWitnessTest, APushedAndAPullingWitnessFormTheQuorumWithNoAlert) {
        "--checkpoint_interval=200ms"});
   ASSERT_NE(server->log_key().find("quorum=2"), std::string::npos)
       << server->log_key();
+  // The pushed witness also pulls (--follow): the checkpoint handed to
+  // pulling witnesses lags what it was pushed, and that is not a rollback.
   auto w1 = StartAuditor(server.get(), pushed, key.dir + "/w1",
-                         {absl::StrCat("--listen=127.0.0.1:", port)});
+                         {absl::StrCat("--listen=127.0.0.1:", port), "--follow",
+                          "--interval=300ms"});
   auto w2 = StartAuditor(server.get(), pulling, key.dir + "/w2",
                          {"--follow", "--interval=500ms"});
   ASSERT_NE(w1, nullptr);
@@ -229,7 +244,8 @@ TEST(PushWitnessTest, APushedAndAPullingWitnessFormTheQuorumWithNoAlert) {
   auto written = client->Write(rec.operation, rec.Encode(), true);
   ASSERT_TRUE(written.ok()) << written.status();
   w1 = StartAuditor(server.get(), pushed, key.dir + "/w1",
-                    {absl::StrCat("--listen=127.0.0.1:", port)});
+                    {absl::StrCat("--listen=127.0.0.1:", port), "--follow",
+                     "--interval=300ms"});
   absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (CosignedSize(client.get(), 2) <= written->leaf_index &&
          absl::Now() < deadline) {

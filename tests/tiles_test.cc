@@ -3,12 +3,14 @@
 // proofs that must equal the gRPC API's; every file in the directory is
 // byte for byte what HTTP serves; bad requests get clear errors; an auditor
 // follows the log from the tiles.
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "auditor/auditor.h"
+#include "client/log_feed.h"
 #include "client/tiles_client.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/proof.h"
@@ -191,6 +193,59 @@ TEST(TilesTest, AnAuditorFollowsTheTiles) {
   round = (*auditor)->RunOnce();
   ASSERT_TRUE(round.ok()) << round.status();
   EXPECT_TRUE(env->client()->GetCheckpoint(1).ok()) << "cosigned";
+}
+
+// A mirror that changes a tile (anyone on the way to an http:// mirror
+// can) makes no evidence against the log: what the tiles show wrong is
+// judged again on the log's own answers, which verify, and the checkpoint
+// is cosigned.
+TEST(TilesTest, AChangedTileIsNotEvidenceAgainstTheLog) {
+  auto witness = std::make_unique<NoteSigner>(
+      *NoteSigner::Generate("witness.example/w", kNoteTypeCosignatureV1));
+  LogServerOptions options;
+  options.http_listen_address = "127.0.0.1:0";
+  options.cosignatures.witnesses.push_back(witness->verifier_key());
+  auto env = LogEnv::Start(options);
+  Write(env.get(), 300);
+  httplib::Client upstream(env->server()->tiles_url());
+  httplib::Server mirror;
+  std::atomic<int> changed{0};
+  mirror.Get(".*", [&](const httplib::Request& req, httplib::Response& res) {
+    auto r = upstream.Get(req.path.c_str());
+    if (!r) {
+      res.status = 502;
+      return;
+    }
+    std::string body = r->body;
+    if (req.path == "/tile/entries/000" && body.size() > 1000) {
+      body[1000] ^= 0x01;
+      changed.fetch_add(1);
+    }
+    res.status = r->status;
+    res.set_content(body, "application/octet-stream");
+  });
+  int port = mirror.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { mirror.listen_after_bind(); });
+  auto tiles = TilesClient::Create(absl::StrCat("http://127.0.0.1:", port));
+  ASSERT_TRUE(tiles.ok());
+  TilesFeed feed(tiles->get(), env->client());
+  GrpcFeed log(env->client());
+  AuditorOptions ao;
+  ao.state_dir = NewTempDir("tiles-auditor");
+  ao.log_key = env->log_key();
+  ao.authority = &log;
+  auto auditor =
+      Auditor::Open(ao, *NoteSigner::Parse(witness->ToString()), &feed);
+  ASSERT_TRUE(auditor.ok()) << auditor.status();
+  auto round = (*auditor)->RunOnce();
+  ASSERT_TRUE(round.ok()) << round.status();
+  EXPECT_TRUE(round->cosigned);
+  EXPECT_GT(changed.load(), 0) << "the mirror changed nothing: no test";
+  auto failure = (*auditor)->Failure();
+  ASSERT_TRUE(failure.ok());
+  EXPECT_FALSE(failure->has_value()) << failure->value().dump();
+  mirror.stop();
+  serving.join();
 }
 
 // Issue 29, 6: a tile write that fails (here the directory is gone, a
