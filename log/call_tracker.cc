@@ -2,33 +2,13 @@
 
 #include <algorithm>
 
-#include "grpcpp/server_context.h"
-#include "log/rate_limiter.h"
-
 namespace ktlog {
 
-class CallTracker::Call : public grpc::experimental::Interceptor {
- public:
-  Call(CallTracker* tracker, std::string address)
-      : tracker_(tracker), address_(std::move(address)) {}
-  ~Call() override { tracker_->Done(address_); }
-  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
-    m->Proceed();
-  }
-
- private:
-  CallTracker* const tracker_;
-  const std::string address_;
-};
-
-grpc::experimental::Interceptor* CallTracker::CreateServerInterceptor(
-    grpc::experimental::ServerRpcInfo* info) {
-  std::string address = PeerAddress(info->server_context()->peer());
+void CallTracker::Arrive(const std::string& address) {
   absl::MutexLock lock(&mu_);
   ++live_;
   ++arrived_;
   ++by_address_[address];
-  return new Call(this, std::move(address));
 }
 
 void CallTracker::Done(const std::string& address) {

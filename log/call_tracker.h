@@ -1,6 +1,7 @@
 // CallTracker: the RPCs the server is processing, from arrival until their
-// answer has been handed to the transport (gRPC destroys a call's
-// interceptors only once the call is done), in all and per peer address.
+// answer has been handed to the transport (the service reports each call's
+// arrival and, from its reactor's OnDone, its end), in all and per peer
+// address.
 //
 // Two uses. A graceful shutdown waits until no call is live and none has
 // arrived for a moment before it closes gRPC (closing at once could break a
@@ -9,7 +10,7 @@
 // a peer address that has too many calls live (ServiceOptions::
 // max_calls_per_address): a call whose answer its client does not read
 // stays live, so one host cannot make the server buffer answers, or hold
-// its threads, without bound (docs/operations.md, "Limits").
+// its workers, without bound (docs/operations.md, "Limits").
 //
 // Thread-safe.
 #ifndef KTLOG_LOG_CALL_TRACKER_H_
@@ -22,18 +23,17 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "grpcpp/support/server_interceptor.h"
 
 namespace ktlog {
 
-class CallTracker
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class CallTracker {
  public:
-  grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo* info) override;
+  // A call from `address` (as PeerAddress gives it) arrived; it is live
+  // until Done(address).
+  void Arrive(const std::string& address);
+  void Done(const std::string& address);
 
-  // The calls live now from `address` (as PeerAddress gives it), this one
-  // included when asked from a handler.
+  // The calls live now from `address`.
   int LiveFrom(const std::string& address);
 
   // True once no call is live and none arrived for `quiet`; false if
@@ -41,9 +41,6 @@ class CallTracker
   bool WaitForQuiet(absl::Duration quiet, absl::Time deadline);
 
  private:
-  class Call;
-  void Done(const std::string& address);
-
   absl::Mutex mu_;
   int live_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t arrived_ ABSL_GUARDED_BY(mu_) = 0;

@@ -19,7 +19,6 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "grpcpp/support/server_interceptor.h"
 #include "log/call_tracker.h"
 
 namespace ktlog {
@@ -67,27 +66,6 @@ absl::Status CheckListenAddress(const std::string& address) {
   }
   return absl::OkStatus();
 }
-
-}  // namespace
-
-namespace {
-
-// Lets LogServerOptions share interceptor factories (gRPC takes ownership of
-// the ones it is given).
-class SharedFactory
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
- public:
-  explicit SharedFactory(
-      std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface> f)
-      : f_(std::move(f)) {}
-  grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo* info) override {
-    return f_->CreateServerInterceptor(info);
-  }
-
- private:
-  std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface> f_;
-};
 
 }  // namespace
 
@@ -151,7 +129,7 @@ absl::Status LogServer::OpenComponents() {
   cosignatures_ = std::make_unique<Cosignatures>(
       storage_.get(), publisher_.get(), signer_.verifier_key(), options_.clock,
       cosigning);
-  calls_ = std::make_shared<CallTracker>();
+  calls_ = std::make_unique<CallTracker>();
   service_ = std::make_unique<LogService>(writes_.get(), queries_.get(),
                                           publisher_.get(), cosignatures_.get(),
                                           calls_.get(), options_.service);
@@ -177,14 +155,6 @@ absl::Status LogServer::StartGrpc() {
                    GrpcServerCredentials(options_.tls, absl::Now()));
   builder.AddListeningPort(options_.listen_address, credentials, &port_);
   builder.RegisterService(service_.get());
-  std::vector<
-      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-      interceptors;
-  interceptors.push_back(std::make_unique<SharedFactory>(calls_));
-  for (const auto& f : options_.interceptors) {
-    interceptors.push_back(std::make_unique<SharedFactory>(f));
-  }
-  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   grpc_server_ = builder.BuildAndStart();
   trimmer_ = std::make_unique<MemoryTrimmer>(absl::Seconds(5));
   if (grpc_server_ == nullptr || port_ == 0) {

@@ -79,11 +79,6 @@ struct LogServerOptions {
   // TLS for the gRPC and tiles HTTP listeners; plaintext without.
   std::optional<TlsFiles> tls;
   const Clock* clock = RealClock::Get();
-  // More gRPC server interceptors, after the server's own (tests use them
-  // to hold answers back).
-  std::vector<
-      std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-      interceptors;
 };
 
 class LogServer {
@@ -156,7 +151,7 @@ class LogServer {
   std::unique_ptr<TilesHttpServer> tiles_http_;
   std::unique_ptr<TilesDirectory> tiles_dir_;
   // Counts RPCs from arrival until their answer is sent.
-  std::shared_ptr<CallTracker> calls_;
+  std::unique_ptr<CallTracker> calls_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<MemoryTrimmer> trimmer_;
   std::unique_ptr<WitnessPusher> pusher_;

@@ -65,8 +65,11 @@ class LogService::Watcher
     : public grpc::ServerWriteReactor<v1::SignedCheckpoint>,
       public std::enable_shared_from_this<Watcher> {
  public:
+  // Counted live (CallTracker) until OnDone.
   Watcher(LogService* service, std::string peer)
-      : service_(service), peer_(std::move(peer)) {}
+      : service_(service), peer_(std::move(peer)) {
+    if (service_->calls_ != nullptr) service_->calls_->Arrive(peer_);
+  }
 
   static std::shared_ptr<Watcher> Create(LogService* service,
                                          std::string peer) {
@@ -108,6 +111,7 @@ class LogService::Watcher
   void OnCancel() override { End(); }
   void OnDone() override {
     service_->RemoveWatcher(peer_, this);
+    if (service_->calls_ != nullptr) service_->calls_->Done(peer_);
     std::shared_ptr<Watcher> self = std::move(self_);  // may delete this
   }
 
@@ -161,10 +165,11 @@ void LogService::Bind(const char* name, Handler<Request, Response> handler) {
       MethodIndex(name),
       new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer,
                                                grpc::ByteBuffer>(
-          [this, handler, refused](Ctx* ctx, const grpc::ByteBuffer* in,
-                                   grpc::ByteBuffer* out) {
+          [this, name, handler, refused](Ctx* ctx, const grpc::ByteBuffer* in,
+                                         grpc::ByteBuffer* out) {
             return Serve(
-                ctx, [this, handler, refused, ctx, in, out]() -> absl::Status {
+                ctx, name,
+                [this, handler, refused, ctx, in, out]() -> absl::Status {
                   absl::Status s = Handle(ctx, handler, *in, out);
                   if (!s.ok()) {
                     refused->Record(absl::StrCat(PeerAddress(ctx->peer()), ": ",
@@ -294,21 +299,42 @@ absl::Status LogService::Refusal(Ctx* ctx) {
   return absl::OkStatus();
 }
 
-LogService::Unary* LogService::Serve(Ctx* ctx,
+// A unary call's reactor: counted live (CallTracker) from its arrival
+// until gRPC is done with it, its answer handed to the transport.
+class LogService::Call : public grpc::ServerUnaryReactor {
+ public:
+  Call(CallTracker* calls, std::string peer)
+      : calls_(calls), peer_(std::move(peer)) {
+    if (calls_ != nullptr) calls_->Arrive(peer_);
+  }
+  void OnDone() override {
+    if (calls_ != nullptr) calls_->Done(peer_);
+    delete this;
+  }
+
+ private:
+  CallTracker* const calls_;
+  const std::string peer_;
+};
+
+LogService::Unary* LogService::Serve(Ctx* ctx, const char* method,
                                      std::function<absl::Status()> handler) {
-  Unary* reactor = ctx->DefaultReactor();
+  Unary* reactor = new Call(calls_, PeerAddress(ctx->peer()));
   absl::Status refused = Refusal(ctx);
   if (!refused.ok()) {
     reactor->Finish(ToGrpcStatus(refused));
     return reactor;
   }
-  bool queued = pool_.TrySubmit([ctx, reactor, handler = std::move(handler)] {
-    if (ctx->IsCancelled()) {
-      reactor->Finish(grpc::Status::CANCELLED);
-      return;
-    }
-    reactor->Finish(ToGrpcStatus(handler()));
-  });
+  bool queued = pool_.TrySubmit(
+      [this, ctx, method, reactor, handler = std::move(handler)] {
+        if (ctx->IsCancelled()) {
+          reactor->Finish(grpc::Status::CANCELLED);
+          return;
+        }
+        grpc::Status status = ToGrpcStatus(handler());
+        if (options_.before_answer) options_.before_answer(method, ctx);
+        reactor->Finish(status);
+      });
   if (!queued) {
     ctx->AddTrailingMetadata("grpc-retry-pushback-ms",
                              absl::StrCat(kBusyPushbackMs));

@@ -62,6 +62,12 @@ struct ServiceOptions {
   // pushback.
   int workers = 256;
   int max_queued_calls = 4096;
+  // Tests only: runs on the worker after a unary call's handler, before its
+  // answer is handed to gRPC (to hold answers back; `method` as in
+  // proto/ktlog.proto, e.g. "AddDevice").
+  std::function<void(absl::string_view method,
+                     grpc::CallbackServerContext* ctx)>
+      before_answer;
   // Per peer address (docs/security.md): lookups (LookupAccount,
   // GetAccountHistory) and writes. Unlimited here; ktlog-server's flags
   // default to limits.
@@ -88,6 +94,7 @@ class LogService final : public v1::Log::Service {
 
  private:
   class Watcher;
+  class Call;
 
   using Unary = grpc::ServerUnaryReactor;
   using Ctx = grpc::CallbackServerContext;
@@ -105,8 +112,10 @@ class LogService final : public v1::Log::Service {
   absl::Status Handle(Ctx* ctx, Handler<Request, Response> handler,
                       const grpc::ByteBuffer& in, grpc::ByteBuffer* out);
   // The one wrapper every unary call goes through: admission (Refusal),
-  // then `handler` on a worker, its absl::Status becoming the gRPC status.
-  Unary* Serve(Ctx* ctx, std::function<absl::Status()> handler);
+  // then `handler` on a worker, its absl::Status becoming the gRPC status
+  // (after before_answer, for `method`).
+  Unary* Serve(Ctx* ctx, const char* method,
+               std::function<absl::Status()> handler);
   // Why a call arriving now is refused, with its retry pushback in `ctx`'s
   // trailing metadata; OK to admit it.
   absl::Status Refusal(Ctx* ctx);

@@ -617,43 +617,21 @@ struct Gate {
   std::atomic<bool> cancelled{false};
 };
 
-class HoldAnswers : public grpc::experimental::Interceptor {
- public:
-  HoldAnswers(Gate* gate, grpc::experimental::ServerRpcInfo* info)
-      : gate_(gate), info_(info) {}
-  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
-    if (m->QueryInterceptionHookPoint(
-            grpc::experimental::InterceptionHookPoints::PRE_SEND_MESSAGE) &&
-        absl::string_view(info_->method()) == "/ktlog.v1.Log/AddDevice") {
-      gate_->held.Notify();
-      while (!gate_->released.WaitForNotificationWithTimeout(
-          absl::Milliseconds(5))) {
-        if (info_->server_context()->IsCancelled()) {
-          gate_->cancelled = true;
-          break;
-        }
+// The service's test hook: holds AddDevice's answer after the append.
+std::function<void(absl::string_view, grpc::CallbackServerContext*)>
+HoldAnswers(Gate* gate) {
+  return [gate](absl::string_view method, grpc::CallbackServerContext* ctx) {
+    if (method != "AddDevice") return;
+    gate->held.Notify();
+    while (
+        !gate->released.WaitForNotificationWithTimeout(absl::Milliseconds(5))) {
+      if (ctx->IsCancelled()) {
+        gate->cancelled = true;
+        break;
       }
     }
-    m->Proceed();
-  }
-
- private:
-  Gate* const gate_;
-  grpc::experimental::ServerRpcInfo* const info_;
-};
-
-class HoldAnswersFactory
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
- public:
-  explicit HoldAnswersFactory(Gate* gate) : gate_(gate) {}
-  grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo* info) override {
-    return new HoldAnswers(gate_, info);
-  }
-
- private:
-  Gate* const gate_;
-};
+  };
+}
 
 }  // namespace shutdown_test
 
@@ -663,8 +641,7 @@ class HoldAnswersFactory
 TEST(LogServerTest, ShutdownSendsTheAnswersOfWritesInFlight) {
   shutdown_test::Gate gate;
   LogServerOptions options;
-  options.interceptors.push_back(
-      std::make_shared<shutdown_test::HoldAnswersFactory>(&gate));
+  options.service.before_answer = shutdown_test::HoldAnswers(&gate);
   auto env = LogEnv::Start(options);
   std::string address = env->server()->address();
   TestAccount alice("alice");
@@ -680,7 +657,7 @@ TEST(LogServerTest, ShutdownSendsTheAnswersOfWritesInFlight) {
   absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (probe->GetCheckpoint(0).ok() && absl::Now() < deadline) {
   }
-  // Give a shutdown that cancels calls the chance to do so (the interceptor
+  // Give a shutdown that cancels calls the chance to do so (the hook
   // notices), then let the answer go.
   for (int i = 0; i < 100 && !gate.cancelled; ++i) {
     absl::SleepFor(absl::Milliseconds(2));
