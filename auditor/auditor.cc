@@ -290,8 +290,18 @@ absl::StatusOr<bool> Auditor::Superseded(const LogCheckpoint& verified,
   auto proof = [this](uint64_t old_size, uint64_t new_size) {
     return feed_->ConsistencyProof(old_size, new_size);
   };
-  ASSIGN_OR_RETURN(SuccessionCheck back, CheckSuccession(cp, verified, proof));
-  return back.verdict == Succession::kOk;
+  absl::StatusOr<SuccessionCheck> back = CheckSuccession(cp, verified, proof);
+  if (!back.ok()) {
+    // Unreachable now: judged later. Any other refusal: the log cannot show
+    // that what it cosigned follows from `cp` (a rollback, or a fork),
+    // which CheckSucceeds then records.
+    if (absl::IsUnavailable(back.status()) ||
+        absl::IsDeadlineExceeded(back.status())) {
+      return back.status();
+    }
+    return false;
+  }
+  return back->verdict == Succession::kOk;
 }
 
 absl::StatusOr<Auditor::Verified> Auditor::VerifyOnFeed(

@@ -576,6 +576,35 @@ TEST(AuditorTest, ASeenCheckpointStillCatchesAFork) {
   EXPECT_TRUE(state.trusted_checkpoint.empty());
 }
 
+// A log that hands the auditor a smaller tree than one it cosigned, and
+// cannot prove that tree a prefix of the larger, rolled back: evidence
+// (the demo's breached server, step 11). Only a smaller tree the log can
+// prove is a prefix is "nothing new" (a lagging designated checkpoint).
+TEST(AuditorTest, ASmallerTreeTheLogCannotProveIsARollback) {
+  Witnessed w = StartWitnessedLog();
+  for (const char* id : {"a", "b", "c"}) {
+    TestAccount t(id);
+    w.env->Append(t.Add("x"));
+  }
+  std::string dir = NewTempDir("auditor");
+  ASSERT_TRUE(OpenAuditor(w, dir)->RunOnce().ok());
+  LogServerOptions options;
+  options.cosignatures.witnesses.push_back(w.witness->verifier_key());
+  auto evil = LogEnv::Start(options, w.env.get());
+  TestAccount m("m");
+  evil->Append(m.Add("evil"));
+  Witnessed fork{
+      std::make_unique<NoteSigner>(*NoteSigner::Parse(w.witness->ToString())),
+      std::move(evil)};
+  w.env.reset();  // only the breached log is left
+  auto auditor = OpenAuditor(fork, dir);
+  auto round = auditor->RunOnce();
+  EXPECT_EQ(round.status().code(), StatusCode::kDataLoss) << round.status();
+  auto failure = auditor->Failure();
+  ASSERT_TRUE(failure.ok() && failure->has_value());
+  EXPECT_EQ((**failure)["type"], "ROLLBACK");
+}
+
 // Regression (issue 8.7): GetCheckpoint(min_cosignatures) returns the newest
 // cosigned checkpoint, and counts only the witnesses the client names.
 TEST(AuditorTest, TheNewestCosignedCheckpointByTheNamedWitnesses) {
