@@ -125,7 +125,8 @@ void AddFlags(ktlog::FlagSet* flags, Config* c) {
                 "front of it) instead of gRPC");
   flags->Bool("http_tiles", &c->tls.http_tiles,
               "accept an http:// --tiles URL while the log itself uses TLS "
-              "(tiles are checked against signed checkpoints)");
+              "(what they give is checked against the signed checkpoint, and "
+              "judged again on the log's own answers before it is evidence)");
   flags->String("log_key", &c->log_key,
                 "the log key (\"<verifier key>,vrf=<VRF key>\")");
   flags->String("key_file", &c->key_file, "this witness's signing key");

@@ -96,7 +96,8 @@ void Context::AddGlobalFlags(FlagSet* flags) {
                 "--server)");
   flags->Bool("http_tiles", &globals_.tls.http_tiles,
               "accept an http:// --tiles URL while the log itself uses TLS "
-              "(tiles are checked against signed checkpoints)");
+              "(proofs from tiles are checked against the trusted checkpoint; "
+              "nothing from tiles raises an alert)");
   flags->Bool("json", &globals_.json, "print JSON for scripts");
   globals_.tls.AddFlags(flags);
   flags->Duration("timeout", &globals_.timeout, "per-call timeout");

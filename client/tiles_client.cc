@@ -29,8 +29,9 @@ absl::StatusOr<std::unique_ptr<TilesClient>> TilesClient::Create(
     return absl::InvalidArgumentError(absl::StrCat(
         "tiles URL \"", url,
         "\" is plain http: use https://, or pass --http_tiles to read tiles "
-        "over plain HTTP (each is checked against a signed checkpoint, so a "
-        "mirror cannot change them; it sees what you read)"));
+        "over plain HTTP (proofs from them are checked against a signed "
+        "checkpoint, and nothing from them raises an alert or becomes "
+        "evidence; a mirror sees what you read)"));
   }
   size_t slash = url.find('/', scheme);
   std::string host = url.substr(0, slash);

@@ -40,9 +40,6 @@
 
 namespace grpc {
 class Server;
-namespace experimental {
-class ServerInterceptorFactoryInterface;
-}
 }  // namespace grpc
 
 namespace ktlog {

@@ -42,9 +42,10 @@ struct ClientTls {
   std::string ca_file;  // PEM roots that must have issued the server's
                         // certificate; empty: the system's roots
   // Accept C2SP tiles over plain http:// while gRPC keeps TLS (--http_tiles,
-  // registered by the binaries that read tiles): every tile is checked
-  // against a signed checkpoint, so a mirror or CDN without TLS cannot
-  // change what it serves, only see what is read.
+  // registered by the binaries that read tiles): proofs from tiles are
+  // checked against a signed checkpoint, and nothing read from tiles
+  // raises an alert or becomes evidence on its own (docs/tiles.md); a
+  // mirror without TLS sees what is read.
   bool http_tiles = false;
 
   // Registers --ca_file and --plaintext on a binary's flags.
