@@ -1,12 +1,12 @@
 // ktctl commands for the user's own account: init, register, device,
-// rotate-key. Every write first brings the own account's verified history
-// up to date, records the hash of what it signs (so the monitor knows it is
-// expected) before sending it, and afterwards checks the new record through
-// the monitor.
+// rotate-key. The writes are the client library's (verifier/own_account.h:
+// the rules that keep a crash or a lost answer from raising an alert or
+// losing a key); ktctl adds the flags, --wait and the printing.
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <functional>
 #include <iostream>
 
 #include "absl/strings/ascii.h"
@@ -19,113 +19,54 @@
 #include "core/util/clock.h"
 #include "core/util/file_util.h"
 #include "core/util/status_macros.h"
+#include "verifier/stores.h"
 
 namespace ktlog {
 namespace {
 
-constexpr char kAccountKey[] = "account.key";
-constexpr char kNextAccountKey[] = "account.key.next";
 constexpr char kDeviceKey[] = "device.key";
 // How often --wait asks for a newer cosigned checkpoint.
 constexpr absl::Duration kVerifyPoll = absl::Milliseconds(100);
 
-// A record of the own account the log acknowledged, and whether the client
-// verified it yet (with a witness quorum it is verified once the witnesses
-// cosign a checkpoint that covers it).
-struct OwnWrite {
-  LogClient::WriteResult result;
-  uint64_t account_version = 0;  // of the record written
-  bool verified = false;
-};
+using Written = OwnAccount::Written;
 
-// Signs and appends `record` for the own account (see the file comment).
-absl::StatusOr<OwnWrite> AppendOwnRecord(Context& ctx, DeviceRecord record,
-                                         const Ed25519PrivateKey& signer,
-                                         const std::string& credential = "") {
-  ASSIGN_OR_RETURN(ClientState * s, ctx.state());
-  ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
-  ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+// Runs a write of the own account (verifier/own_account.h has the rules)
+// with --wait: first lets the witnesses cover the own records not verified
+// yet (a new record builds on the verified account), then waits for them
+// to cover the new one.
+absl::StatusOr<Written> Publish(
+    Context& ctx,
+    const std::function<absl::StatusOr<Written>(OwnAccount*)>& write) {
+  ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
   const absl::Time deadline = absl::Now() + ctx.globals().wait;
-  // A new record builds on the verified account: with --wait, let the
-  // witnesses cover ours that are not verified yet first.
-  if (!s->pending_own.empty()) RETURN_IF_ERROR(ctx.VerifyOwnRecords(deadline));
-  ASSIGN_OR_RETURN(LogCheckpoint cp, ctx.RefreshCheckpoint());
-  RETURN_IF_ERROR(v->MonitorSelf(cp));
-  const bool earlier_unverified = !s->pending_own.empty();
-
-  record.account_id = s->account_id;
-  record.account_version = s->own_state.version + 1;
-  record.timestamp_ms = RealClock::Get()->NowMillis();
-  record.Sign(signer);
-  std::string bytes = record.Encode();
-  std::string pending = Sha256(bytes).ToHex();
-  s->pending_own.insert(pending);
-  // On disk before it is sent: a crash after sending must not turn our own
-  // record into an UNEXPECTED_DEVICE.
-  RETURN_IF_ERROR(ctx.SaveState());
-
-  absl::StatusOr<LogClient::WriteResult> w =
-      client->Write(record.operation, bytes, true, credential);
-  if (!w.ok()) {
-    // Refused by the log's checks: certainly not appended. Anything else
-    // (a timeout, a lost answer, ALREADY_EXISTS for a resent record) may
-    // mean it is in the log, where it must not look like someone else's.
-    const absl::Status& e = w.status();
-    if (absl::IsInvalidArgument(e) || absl::IsPermissionDenied(e) ||
-        absl::IsUnauthenticated(e) || absl::IsFailedPrecondition(e) ||
-        absl::IsNotFound(e) || absl::IsResourceExhausted(e)) {
-      s->pending_own.erase(pending);
-    }
-    if (earlier_unverified &&
-        (absl::IsFailedPrecondition(e) || absl::IsPermissionDenied(e) ||
-         absl::IsUnauthenticated(e))) {
-      // Most likely refused because it builds on our record the log has
-      // and we have not verified yet (it looks like the account's first).
-      return absl::FailedPreconditionError(absl::StrCat(
-          "your previous record is not verified yet: your witnesses have "
-          "not cosigned a checkpoint that covers it. Wait for them "
-          "(`ktctl --wait=2m monitor`, or --wait=2m on this command) and "
-          "try again. The log said: ",
-          e.message()));
-    }
-    if (absl::IsUnauthenticated(e)) {
-      // The log's answer, not a failed check of ours (exit 1, not 3).
-      return absl::PermissionDeniedError(e.message());
-    }
-    return e;
+  if (own->HasUnverified()) RETURN_IF_ERROR(ctx.VerifyOwnRecords(deadline));
+  const bool earlier_unverified = own->HasUnverified();
+  absl::StatusOr<Written> written = write(own);
+  if (earlier_unverified && absl::IsFailedPrecondition(written.status())) {
+    // Most likely refused because it builds on a record of ours that the
+    // witnesses have not covered yet (OwnAccount says so): say how to wait.
+    return absl::FailedPreconditionError(
+        absl::StrCat(written.status().message(),
+                     " (`ktctl --wait=2m monitor` waits for them, as does "
+                     "--wait=2m on this command)"));
   }
-  OwnWrite out;
-  out.result = *w;
-  out.account_version = record.account_version;
-  ASSIGN_OR_RETURN(cp, ctx.RefreshCheckpoint());
-  while (cp.size <= w->leaf_index && s->policy.witness_quorum > 0) {
-    // Witnesses have not cosigned a checkpoint covering it yet: wait for
-    // them (--wait), or leave it to the next `ktctl monitor` (it stays
-    // expected until then).
-    absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return out;
-    absl::SleepFor(std::min(kVerifyPoll, left));
-    ASSIGN_OR_RETURN(cp, ctx.RefreshCheckpoint());
+  ASSIGN_OR_RETURN(Written w, std::move(written));
+  while (!w.verified && absl::Now() < deadline) {
+    absl::SleepFor(std::min(kVerifyPoll, deadline - absl::Now()));
+    RETURN_IF_ERROR(own->Recheck(&w));
   }
-  RETURN_IF_ERROR(v->MonitorSelf(cp));
-  if (s->pending_own.count(pending) > 0) {
-    return absl::DataLossError(absl::StrCat(
-        "the log acknowledged the record at leaf index ", w->leaf_index,
-        " but the account's verified history does not show it"));
-  }
-  out.verified = true;
-  return out;
+  return w;
 }
 
 // The answer of a write command: `human`, whether it is verified yet, then
 // `tail`.
-Output Written(const std::string& human, const DeviceRecord& r,
-               const OwnWrite& w, nlohmann::json extra = {},
-               const std::string& tail = "") {
-  nlohmann::json j = {{"operation", std::string(OperationName(r.operation))},
-                      {"leaf_index", w.result.leaf_index},
-                      {"leaf_hash", w.result.leaf_hash.ToHex()},
-                      {"verified", w.verified}};
+Output Describe(const std::string& human, const Written& w,
+                nlohmann::json extra = {}, const std::string& tail = "") {
+  nlohmann::json j = {
+      {"operation", std::string(OperationName(w.record.operation))},
+      {"leaf_index", w.appended.leaf_index},
+      {"leaf_hash", w.appended.leaf_hash.ToHex()},
+      {"verified", w.verified}};
   if (extra.is_object()) j.update(extra);
   return Output{
       absl::StrCat(human,
@@ -183,9 +124,9 @@ class InitCommand : public Command {
     }
     RETURN_IF_ERROR(MakeDirs(dir, 0700));
     chmod(dir.c_str(), 0700);
-    Ed25519PrivateKey account_key = Ed25519PrivateKey::Generate();
+    ASSIGN_OR_RETURN(std::string account_key,
+                     FileAccountKeyStore(dir).Create());
     Ed25519PrivateKey device_key = Ed25519PrivateKey::Generate();
-    RETURN_IF_ERROR(WritePrivateKeyFile(ctx.Path(kAccountKey), account_key));
     RETURN_IF_ERROR(WritePrivateKeyFile(ctx.Path(kDeviceKey), device_key));
     ClientState state;
     state.log_key = key.IdentityString();
@@ -215,14 +156,14 @@ class InitCommand : public Command {
                           ? ""
                           : "\n",
                       QuorumWarning(key.quorum, key.witnesses.size())),
-            "\naccount key: ", HexEncode(account_key.public_key().bytes()),
+            "\naccount key: ", HexEncode(account_key),
             "\nnext: ktctl register (a log that controls sign-up needs a "
             "credential for your account id and this account key from its "
             "registration service: ktctl register --credential_file=FILE)"),
         {{"account_id", account_},
          {"device_id", device_},
          {"state", dir},
-         {"account_key", HexEncode(account_key.public_key().bytes())},
+         {"account_key", HexEncode(account_key)},
          {"device_key", HexEncode(device_key.public_key().bytes())},
          {"witness_quorum", key.quorum},
          {"witnesses", key.witnesses.size()}}};
@@ -301,21 +242,17 @@ class RegisterCommand : public Command {
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
     ASSIGN_OR_RETURN(Ed25519PrivateKey device_key,
                      ReadPrivateKeyFile(ctx.Path(kDeviceKey)));
-    ASSIGN_OR_RETURN(Ed25519PrivateKey account_key, ctx.AccountKey());
-    DeviceRecord r;
-    r.operation = Operation::kAddDevice;
-    r.device_id = s->device_id;
-    r.key = device_key.public_key().bytes();
-    ASSIGN_OR_RETURN(
-        OwnWrite w,
-        AppendOwnRecord(ctx, r, account_key,
-                        s->own_state.version == 0 ? credential : ""));
-    s->approved_devices[r.device_id] = r.key;
-    return Written(
-        absl::StrCat("registered device ", r.device_id, " of ", s->account_id,
-                     " at leaf index ", w.result.leaf_index),
-        r, w,
-        {{"device_id", r.device_id}, {"account_version", w.account_version}});
+    ASSIGN_OR_RETURN(Written w, Publish(ctx, [&](OwnAccount* own) {
+                       return own->AddDevice(s->device_id,
+                                             device_key.public_key().bytes(),
+                                             credential);
+                     }));
+    return Describe(
+        absl::StrCat("registered device ", s->device_id, " of ", s->account_id,
+                     " at leaf index ", w.appended.leaf_index),
+        w,
+        {{"device_id", s->device_id},
+         {"account_version", w.record.account_version}});
   }
 
  private:
@@ -392,33 +329,21 @@ class DeviceCommand : public Command {
     if (args.size() != 2 || (args[0] != "add" && args[0] != "remove")) {
       return UsageError("give add NAME, remove NAME or list");
     }
-    DeviceRecord r;
-    r.device_id = args[1];
-    std::string key_note;
+    const std::string& device_id = args[1];
+    std::string key, key_note;
     if (args[0] == "add") {
-      r.operation = Operation::kAddDevice;
-      ASSIGN_OR_RETURN(r.key, KeyToAdd(ctx, *s, r.device_id, &key_note));
-    } else {
-      r.operation = Operation::kRemoveDevice;
-      auto it = s->own_state.devices.find(r.device_id);
-      if (it == s->own_state.devices.end()) {
-        return absl::NotFoundError(
-            absl::StrCat("device \"", r.device_id,
-                         "\" is not one of your account's devices"));
-      }
-      r.key = it->second.key;
+      ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
+      RETURN_IF_ERROR(own->CanAdd(device_id));  // before a key is made
+      ASSIGN_OR_RETURN(key, KeyToAdd(ctx, *s, device_id, &key_note));
     }
-    ASSIGN_OR_RETURN(Ed25519PrivateKey account_key, ctx.AccountKey());
-    ASSIGN_OR_RETURN(OwnWrite w, AppendOwnRecord(ctx, r, account_key));
-    if (r.operation == Operation::kAddDevice) {
-      s->approved_devices[r.device_id] = r.key;
-    } else {
-      s->approved_devices.erase(r.device_id);
-    }
-    return Written(
+    ASSIGN_OR_RETURN(Written w, Publish(ctx, [&](OwnAccount* own) {
+                       return key.empty() ? own->RemoveDevice(device_id)
+                                          : own->AddDevice(device_id, key);
+                     }));
+    return Describe(
         absl::StrCat(args[0] == "add" ? "added" : "removed", " device ",
-                     r.device_id, " at leaf index ", w.result.leaf_index),
-        r, w, {{"device_id", r.device_id}, {"key", HexEncode(r.key)}},
+                     device_id, " at leaf index ", w.appended.leaf_index),
+        w, {{"device_id", device_id}, {"key", HexEncode(w.record.key)}},
         key_note);
   }
 
@@ -443,19 +368,6 @@ class DeviceCommand : public Command {
   absl::StatusOr<std::string> KeyToAdd(Context& ctx, const ClientState& s,
                                        const std::string& device_id,
                                        std::string* note) const {
-    if (s.own_state.devices.count(device_id) > 0) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "device \"", device_id, "\" is already active in your account"));
-    }
-    if (s.approved_devices.count(device_id) > 0) {
-      // Published by this client, not verified yet (witnesses have not
-      // cosigned a checkpoint covering it).
-      return absl::AlreadyExistsError(absl::StrCat(
-          "device \"", device_id,
-          "\" was published by an earlier `ktctl device add` and is not "
-          "verified yet: once your witnesses cosign a checkpoint that covers "
-          "it, `ktctl monitor` verifies it"));
-    }
     if (!key_hex_.empty()) return HexDecode(key_hex_);
     ASSIGN_OR_RETURN(std::string key, NewDeviceKey(ctx, s, device_id));
     *note =
@@ -479,72 +391,28 @@ class RotateKeyCommand : public Command {
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
     if (!args.empty()) return UsageError("rotate-key takes no arguments");
-    ASSIGN_OR_RETURN(Ed25519PrivateKey old_key, ctx.AccountKey());
-    Ed25519PrivateKey next = Ed25519PrivateKey::Generate();
-    // The new key is on disk before the rotation is sent, so a crash cannot
-    // lose it (AccountKey() completes an interrupted rotation).
-    absl::Status w0 = WritePrivateKeyFile(ctx.Path(kNextAccountKey), next);
-    if (!w0.ok()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot start a rotation: ", w0.message()));
-    }
-    DeviceRecord r;
-    r.operation = Operation::kRotateAccountKey;
-    r.key = next.public_key().bytes();
-    absl::StatusOr<OwnWrite> w = AppendOwnRecord(ctx, r, old_key);
-    if (!w.ok()) {
-      unlink(ctx.Path(kNextAccountKey).c_str());
-      return w.status();
-    }
-    RETURN_IF_ERROR(ctx.AccountKey().status());  // completes the rotation
-    std::string key = HexEncode(next.public_key().bytes());
-    return Written(absl::StrCat("rotated the account key to ", key,
-                                " at leaf index ", w->result.leaf_index),
-                   r, *w, {{"account_key", key}});
+    ASSIGN_OR_RETURN(Written w, Publish(ctx, [](OwnAccount* own) {
+                       return own->RotateAccountKey();
+                     }));
+    std::string key = HexEncode(w.record.key);
+    return Describe(absl::StrCat("rotated the account key to ", key,
+                                 " at leaf index ", w.appended.leaf_index),
+                    w, {{"account_key", key}});
   }
 };
 
 }  // namespace
 
-absl::Status Context::CompleteRotation() {
-  std::string next_path = Path(kNextAccountKey);
-  if (access(next_path.c_str(), F_OK) != 0) return absl::OkStatus();
-  ASSIGN_OR_RETURN(ClientState * s, state());
-  absl::StatusOr<Ed25519PrivateKey> next = ReadPrivateKeyFile(next_path);
-  if (next.ok() && s->own_state.account_key == next->public_key().bytes()) {
-    // The log has the rotation to this key: it is the account key now.
-    if (rename(next_path.c_str(), Path(kAccountKey).c_str()) != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot move ", next_path, " into place"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Context::VerifyOwnRecords(absl::Time deadline) {
-  ASSIGN_OR_RETURN(ClientState * s, state());
-  ASSIGN_OR_RETURN(ClientVerifier * v, verifier());
-  // The own account is checked again only when the trusted checkpoint
-  // moved (a lookup per poll would spend the log's rate limit).
-  std::optional<LogCheckpoint> checked;
+  ASSIGN_OR_RETURN(OwnAccount * own, this->own());
   for (;;) {
-    ASSIGN_OR_RETURN(LogCheckpoint cp, RefreshCheckpoint());
-    if (!checked.has_value() || !(*checked == cp)) {
-      RETURN_IF_ERROR(v->MonitorSelf(cp));
-      RETURN_IF_ERROR(CompleteRotation());
-      checked = cp;
-    }
+    RETURN_IF_ERROR(own->Check().status());
     absl::Duration left = deadline - absl::Now();
-    if (s->pending_own.empty() || left <= absl::ZeroDuration()) {
+    if (!own->HasUnverified() || left <= absl::ZeroDuration()) {
       return absl::OkStatus();
     }
     absl::SleepFor(std::min(kVerifyPoll, left));
   }
-}
-
-absl::StatusOr<Ed25519PrivateKey> Context::AccountKey() {
-  RETURN_IF_ERROR(CompleteRotation());
-  return ReadPrivateKeyFile(Path(kAccountKey));
 }
 
 void AddAccountCommands(CommandTable* table) {

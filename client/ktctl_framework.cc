@@ -9,6 +9,7 @@
 #include "core/util/clock.h"
 #include "core/util/json_util.h"
 #include "core/util/status_macros.h"
+#include "verifier/refusal.h"
 
 namespace ktlog {
 namespace {
@@ -65,7 +66,9 @@ void PrintError(const Globals& g, const absl::Status& status,
 }  // namespace
 
 int ExitCodeFor(const absl::Status& status, bool alerted) {
-  if (alerted) return kExitVerification;
+  if (alerted || IsVerificationFailure(RefusalOf(status))) {
+    return kExitVerification;
+  }
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return kExitOk;
@@ -162,6 +165,19 @@ absl::StatusOr<ClientVerifier*> Context::verifier() {
     verifier_ = std::make_unique<ClientVerifier>(s, client, RealClock::Get());
   }
   return verifier_.get();
+}
+
+absl::StatusOr<OwnAccount*> Context::own() {
+  if (own_ == nullptr) {
+    ASSIGN_OR_RETURN(ClientState * s, state());
+    ASSIGN_OR_RETURN(ClientVerifier * v, verifier());
+    ASSIGN_OR_RETURN(LogClient * log, client());
+    store_ = std::make_unique<DirStateStore>(globals_.state_dir);
+    keys_ = std::make_unique<FileAccountKeyStore>(globals_.state_dir);
+    own_ = std::make_unique<OwnAccount>(s, store_.get(), keys_.get(), log, v,
+                                        RealClock::Get());
+  }
+  return own_.get();
 }
 
 absl::StatusOr<LogCheckpoint> Context::RefreshCheckpoint() {

@@ -24,6 +24,8 @@
 #include "proto/tls.h"
 #include "verifier/client_state.h"
 #include "verifier/client_verifier.h"
+#include "verifier/own_account.h"
+#include "verifier/stores.h"
 
 namespace ktlog {
 
@@ -94,13 +96,9 @@ class Context {
   // the trusted checkpoint.
   absl::StatusOr<LogCheckpoint> RefreshCheckpoint();
 
-  // The account's private key (recovering an interrupted rotation: see
-  // ktctl_account.cc).
-  absl::StatusOr<Ed25519PrivateKey> AccountKey();
-  // Once the verified account shows the rotation to the key in
-  // account.key.next, makes it account.key (the old key is gone); nothing
-  // otherwise. Run after every check of the own account.
-  absl::Status CompleteRotation();
+  // The owner's side of the client library (verifier/own_account.h) over
+  // the state dir's stores and the log.
+  absl::StatusOr<OwnAccount*> own();
   // Checks the own account until no record of ours waits for verification
   // (the witnesses cosigned a checkpoint that covers it) or `deadline`
   // passes, asking every 100 ms.
@@ -122,6 +120,9 @@ class Context {
   std::unique_ptr<LogFeed> feed_;
   std::optional<ClientState> state_;
   std::unique_ptr<ClientVerifier> verifier_;
+  std::unique_ptr<DirStateStore> store_;
+  std::unique_ptr<FileAccountKeyStore> keys_;
+  std::unique_ptr<OwnAccount> own_;
 };
 
 // One ktctl command: a name, help, its flags (members of the subclass) and

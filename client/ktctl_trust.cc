@@ -156,8 +156,8 @@ class MonitorCommand : public Command {
   // One monitoring pass; says what was checked.
   absl::StatusOr<Output> Pass(Context& ctx) {
     ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
-    RETURN_IF_ERROR(v->MonitorOnce());
-    RETURN_IF_ERROR(ctx.CompleteRotation());
+    ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
+    RETURN_IF_ERROR(own->Monitor());
     ASSIGN_OR_RETURN(ClientState * state, ctx.state());
     if (!state->pending_own.empty() &&
         ctx.globals().wait > absl::ZeroDuration()) {
@@ -387,8 +387,8 @@ class ContactCommand : public Command {
 // code is computed over. Not the key the log shows: after someone else
 // rotated the account's key (a takeover), the two sides' codes must differ.
 absl::StatusOr<std::string> OwnKey(Context& ctx) {
-  ASSIGN_OR_RETURN(Ed25519PrivateKey key, ctx.AccountKey());
-  return key.public_key().bytes();
+  ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
+  return own->AccountKey();
 }
 
 class CodeCommand : public Command {

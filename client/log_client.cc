@@ -104,6 +104,13 @@ absl::StatusOr<LogClient::WriteResult> LogClient::Write(
   return out;
 }
 
+absl::StatusOr<LogSink::Appended> LogClient::Append(
+    Operation operation, const std::string& record,
+    const std::string& credential) {
+  ASSIGN_OR_RETURN(WriteResult w, Write(operation, record, true, credential));
+  return Appended{w.leaf_index, w.leaf_hash};
+}
+
 absl::StatusOr<LogClient::AppendRecordsResult> LogClient::AppendRecords(
     const std::vector<std::string>& records, bool wait_for_checkpoint,
     const std::vector<std::string>& credentials) {

@@ -23,7 +23,7 @@
 
 namespace ktlog {
 
-class LogClient : public LogSource {
+class LogClient : public LogSource, public LogSink {
  public:
   // A client for the log at `address` (host:port) over `credentials`
   // (proto/tls.h; null: plaintext). Does not connect until the first call.
@@ -46,6 +46,11 @@ class LogClient : public LogSource {
       Operation operation, const std::string& record_bytes,
       bool wait_for_checkpoint,
       const std::string& registration_credential = "");
+
+  // LogSink: Write, waiting for a checkpoint that covers the record.
+  absl::StatusOr<Appended> Append(Operation operation,
+                                  const std::string& record,
+                                  const std::string& credential) override;
 
   struct AppendRecordsResult {
     // One per record, in order: where it was appended (checkpoint_note

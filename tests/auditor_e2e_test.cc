@@ -116,8 +116,8 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
   RunResult again =
       Ktctl(state, server->address(), {"device", "add", "laptop"});
   EXPECT_EQ(again.exit_code, 1) << again.out;
-  EXPECT_NE(again.out.find("published by an earlier `ktctl device add` and "
-                           "is not verified yet"),
+  EXPECT_NE(again.out.find("was published by this client and is not "
+                           "verified yet"),
             std::string::npos)
       << again.out;
   EXPECT_EQ(again.out.find("reusing the key"), std::string::npos) << again.out;
@@ -126,7 +126,7 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
       Ktctl(state, server->address(),
             {"device", "add", "laptop", "--key=" + std::string(64, 'a')});
   EXPECT_EQ(given.exit_code, 1) << given.out;
-  EXPECT_NE(given.out.find("published by an earlier"), std::string::npos)
+  EXPECT_NE(given.out.find("published by this client"), std::string::npos)
       << given.out;
   // Another device before the laptop is verified: the new record builds on
   // it, the log refuses it, and ktctl says why and how to wait (issue 26).

@@ -12,6 +12,7 @@
 #include "core/util/bytes.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "verifier/refusal.h"
 
 namespace ktlog {
 namespace {
@@ -28,7 +29,7 @@ struct Client {
   }
   // Marks `r` as written by this client (before it is sent).
   void Expect(const DeviceRecord& r) {
-    state.pending_own.insert(Sha256(r.Encode()).ToHex());
+    state.pending_own[Sha256(r.Encode()).ToHex()] = r.account_version;
   }
   std::vector<AlertType> NewAlertTypes() {
     std::vector<AlertType> out;
@@ -264,6 +265,7 @@ TEST(ClientVerifierTest, ForkAndRollbackUnderOneKey) {
   ClientVerifier v2(&on2.state, env2->client(), RealClock::Get());
   auto forked = v2.UpdateCheckpoint();
   EXPECT_EQ(forked.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(forked.status()), Refusal::kFork);
   ASSERT_EQ(v2.raised().size(), 1u);
   const Alert& fork = v2.raised()[0];
   EXPECT_EQ(fork.type, AlertType::kLogFork);
@@ -279,7 +281,9 @@ TEST(ClientVerifierTest, ForkAndRollbackUnderOneKey) {
 
   ClientState s3 = client.state;
   ClientVerifier v3(&s3, env3->client(), RealClock::Get());
-  EXPECT_EQ(v3.UpdateCheckpoint().status().code(), StatusCode::kDataLoss);
+  absl::Status rollback = v3.UpdateCheckpoint().status();
+  EXPECT_EQ(rollback.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(rollback), Refusal::kRollback);
   ASSERT_EQ(v3.raised().size(), 1u);
   EXPECT_EQ(v3.raised()[0].type, AlertType::kRollback);
 }
@@ -290,8 +294,9 @@ TEST(ClientVerifierTest, CheckpointTimestampsAndStaleness) {
   {
     FakeClock later(now + 2 * 24 * 3600 * 1000ULL);
     Client client(env.get(), "nobody", &later);
-    EXPECT_EQ(client.verifier.UpdateCheckpoint().status().code(),
-              StatusCode::kFailedPrecondition);
+    absl::Status stale = client.verifier.UpdateCheckpoint().status();
+    EXPECT_EQ(stale.code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(RefusalOf(stale), Refusal::kStaleLog);
     EXPECT_EQ(client.NewAlertTypes(),
               std::vector<AlertType>{AlertType::kStaleLog});
     EXPECT_TRUE(client.state.trusted_checkpoint.empty()) << "not accepted";
@@ -299,8 +304,9 @@ TEST(ClientVerifierTest, CheckpointTimestampsAndStaleness) {
   {
     FakeClock earlier(now - 3600 * 1000ULL);
     Client client(env.get(), "nobody", &earlier);
-    EXPECT_EQ(client.verifier.UpdateCheckpoint().status().code(),
-              StatusCode::kFailedPrecondition);
+    absl::Status ahead = client.verifier.UpdateCheckpoint().status();
+    EXPECT_EQ(ahead.code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(RefusalOf(ahead), Refusal::kBadTimestamp);
     EXPECT_EQ(client.NewAlertTypes(),
               std::vector<AlertType>{AlertType::kBadTimestamp});
   }
@@ -314,8 +320,9 @@ TEST(ClientVerifierTest, CheckpointTimestampsAndStaleness) {
     ASSERT_TRUE(verifier.UpdateCheckpoint().ok());
     env->Stop();
     clock.Advance(2 * 24 * 3600 * 1000ULL);
-    EXPECT_EQ(verifier.UpdateCheckpoint().status().code(),
-              StatusCode::kUnavailable);
+    absl::Status gone = verifier.UpdateCheckpoint().status();
+    EXPECT_EQ(gone.code(), StatusCode::kUnavailable);
+    EXPECT_EQ(RefusalOf(gone), Refusal::kNone) << "the transport's error";
     ASSERT_EQ(verifier.raised().size(), 1u);
     EXPECT_EQ(verifier.raised()[0].type, AlertType::kStaleLog);
   }
@@ -337,7 +344,9 @@ TEST(ClientVerifierTest, TamperedAnswersAreRejectedWithAlerts) {
   evil.on_checkpoint = [](std::string* note) {
     (*note)[note->size() - 5] = (*note)[note->size() - 5] == 'A' ? 'B' : 'A';
   };
-  EXPECT_EQ(v.UpdateCheckpoint().status().code(), StatusCode::kUnauthenticated);
+  absl::Status forged = v.UpdateCheckpoint().status();
+  EXPECT_EQ(forged.code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(RefusalOf(forged), Refusal::kBadSignature);
   ASSERT_EQ(v.raised().back().type, AlertType::kBadSignature);
   evil.on_checkpoint = nullptr;
 
@@ -346,7 +355,7 @@ TEST(ClientVerifierTest, TamperedAnswersAreRejectedWithAlerts) {
   evil.on_consistency = [](std::vector<Hash>* p) {
     if (!p->empty()) (*p)[0].mutable_data()[0] ^= 1;
   };
-  EXPECT_FALSE(v.UpdateCheckpoint().ok());
+  EXPECT_EQ(RefusalOf(v.UpdateCheckpoint().status()), Refusal::kFork);
   EXPECT_EQ(v.raised().back().type, AlertType::kLogFork);
   EXPECT_EQ(state.trusted_checkpoint, trusted);
   evil.on_consistency = nullptr;
@@ -366,25 +375,29 @@ TEST(ClientVerifierTest, TamperedAnswersAreRejectedWithAlerts) {
   // position (bob's VRF proof and index proof: a valid absence, elsewhere).
   evil.on_lookup = [](AccountLookupAnswer* a) { a->vrf_proof[50] ^= 1; };
   size_t before = v.raised().size();
-  EXPECT_EQ(v.Lookup(*cp, "alice").status().code(), StatusCode::kDataLoss);
+  absl::Status vrf = v.Lookup(*cp, "alice").status();
+  EXPECT_EQ(vrf.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(vrf), Refusal::kBadVrfProof) << vrf;
   ASSERT_EQ(v.raised().size(), before + 1);
   EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
-  EXPECT_NE(v.raised().back().message.find("VRF"), std::string::npos)
-      << v.raised().back().message;
+  EXPECT_EQ(v.raised().back().evidence["reason"], "BAD_VRF_PROOF");
   auto bob_answer = env->client()->LookupAccount("bob", cp->size, true);
   ASSERT_TRUE(bob_answer.ok());
   evil.on_lookup = [&](AccountLookupAnswer* a) { *a = *bob_answer; };
-  EXPECT_EQ(v.Lookup(*cp, "alice").status().code(), StatusCode::kDataLoss);
+  absl::Status elsewhere = v.Lookup(*cp, "alice").status();
+  EXPECT_EQ(elsewhere.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(elsewhere), Refusal::kBadVrfProof) << elsewhere;
   EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
   evil.on_lookup = nullptr;
   // A history whose record does not open the leaf's commitment.
   evil.on_history = [](AccountHistoryAnswer* h) {
     if (!h->entries.empty()) h->entries[0].record_opening[0] ^= 1;
   };
-  EXPECT_EQ(v.History(*cp, "alice").status().code(), StatusCode::kDataLoss);
+  absl::Status history = v.History(*cp, "alice").status();
+  EXPECT_EQ(history.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(history), Refusal::kBadCommitment) << history;
   EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
-  EXPECT_NE(v.raised().back().message.find("commitment"), std::string::npos)
-      << v.raised().back().message;
+  EXPECT_EQ(v.raised().back().evidence["reason"], "BAD_COMMITMENT");
   EXPECT_TRUE(v.raised().back().evidence.contains("history"));
 }
 
@@ -407,7 +420,7 @@ TEST(ClientVerifierTest, AnOwnerCannotBeStalledSilently) {
   state.account_id = "alice";
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
-  state.pending_own.insert(Sha256(phone.Encode()).ToHex());
+  state.pending_own[Sha256(phone.Encode()).ToHex()] = phone.account_version;
   env->Append(phone);
   ASSERT_TRUE(v.MonitorOnce().ok());
   TestAccount thief = TestAccount::StolenFrom(alice);
@@ -433,11 +446,10 @@ TEST(ClientVerifierTest, AnOwnerCannotBeStalledSilently) {
   EXPECT_TRUE(stalled) << v.raised().size();
 
   log.history_error = absl::NotFoundError("no such account");
-  EXPECT_FALSE(v.MonitorOnce().ok());
+  absl::Status refused = v.MonitorOnce();
+  EXPECT_EQ(RefusalOf(refused), Refusal::kInconsistentAccount) << refused;
   EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
-  EXPECT_NE(v.raised().back().message.find("refuses its history"),
-            std::string::npos)
-      << v.raised().back().message;
+  EXPECT_EQ(v.raised().back().evidence["proved_version"], 2);
 
   log.history_error = absl::OkStatus();
   ASSERT_TRUE(v.MonitorOnce().ok());
@@ -461,7 +473,7 @@ TEST(ClientVerifierTest, AnOwnerCannotBeKeptFromTheirOwnLookup) {
   state.account_id = "alice";
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
-  state.pending_own.insert(Sha256(phone.Encode()).ToHex());
+  state.pending_own[Sha256(phone.Encode()).ToHex()] = phone.account_version;
   env->Append(phone);
   ASSERT_TRUE(v.MonitorOnce().ok());
   log.lookup_error = absl::UnavailableError("busy");
@@ -499,7 +511,7 @@ TEST(ClientVerifierTest, AnOwnerServedAnOldCheckpointIsAlertedWithinTheBound) {
   state.account_id = "alice";
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
-  state.pending_own.insert(Sha256(phone.Encode()).ToHex());
+  state.pending_own[Sha256(phone.Encode()).ToHex()] = phone.account_version;
   env->Append(phone);
   ASSERT_TRUE(v.MonitorOnce().ok());
   std::string old = state.trusted_checkpoint;
@@ -532,7 +544,7 @@ TEST(ClientVerifierTest, AnOfflineGapIsNotAStalledOwner) {
   state.account_id = "alice";
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
-  state.pending_own.insert(Sha256(phone.Encode()).ToHex());
+  state.pending_own[Sha256(phone.Encode()).ToHex()] = phone.account_version;
   env->Append(phone);
   ASSERT_TRUE(v.MonitorOnce().ok());
   log.lookup_error = absl::UnavailableError("busy");

@@ -153,8 +153,14 @@ absl::StatusOr<ClientState> ParseClientState(const std::string& text,
     }
     s.own_unverified_since_ms = j.value("own_unverified_since_ms", uint64_t{0});
     s.own_check_failed_ms = j.value("own_check_failed_ms", uint64_t{0});
-    for (const auto& h : j.at("pending_own")) {
-      s.pending_own.insert(h.get<std::string>());
+    const nlohmann::json& pending = j.at("pending_own");
+    if (pending.is_array()) {
+      // Written before versions were kept: most likely the next version.
+      for (const auto& h : pending) {
+        s.pending_own[h.get<std::string>()] = s.own_state.version + 1;
+      }
+    } else {
+      s.pending_own = pending.get<std::map<std::string, uint64_t>>();
     }
     s.approved_devices = UnhexMap(j.at("approved_devices"));
     s.trusted_checkpoint = j.at("trusted_checkpoint").get<std::string>();

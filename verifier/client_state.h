@@ -78,9 +78,11 @@ struct ClientState {
   // and when the last such check failed.
   uint64_t own_unverified_since_ms = 0;
   uint64_t own_check_failed_ms = 0;
-  // SHA-256 hashes (hex) of records this client signed and has not yet
-  // seen in the log: the only own records that are expected.
-  std::set<std::string> pending_own;
+  // Records this client signed and has not yet seen in the log, the only
+  // own records that are expected: SHA-256 (hex) -> account version. One
+  // whose version the verified account has passed can no longer be
+  // appended and is forgotten (ClientVerifier::MonitorSelf).
+  std::map<std::string, uint64_t> pending_own;
   // Own devices the user approved through this client: id -> public key.
   std::map<std::string, std::string> approved_devices;
   // The latest checkpoint this client verified and trusts under its current

@@ -79,6 +79,16 @@ void ClientVerifier::Raise(AlertType type, const std::string& account,
   raised_.push_back(std::move(a));
 }
 
+absl::Status ClientVerifier::Refuse(Refusal refusal, absl::Status status,
+                                    const std::string& account,
+                                    const std::string& dedup_key,
+                                    const std::string& message,
+                                    nlohmann::json evidence) {
+  evidence["reason"] = std::string(RefusalName(refusal));
+  Raise(AlertFor(refusal), account, dedup_key, message, std::move(evidence));
+  return WithRefusal(std::move(status), refusal);
+}
+
 absl::StatusOr<LogPublicKey> ClientVerifier::LogKey() const {
   absl::StatusOr<LogPublicKey> key = LogPublicKey::Parse(state_->log_key);
   if (!key.ok()) {
@@ -115,22 +125,21 @@ absl::Status ClientVerifier::RaiseSuccession(const SuccessionCheck& check,
   std::string both = Id(trusted) + "|" + Id(cp);
   switch (check.verdict) {
     case Succession::kRollback:
-      Raise(AlertType::kRollback, "", Id(cp),
-            absl::StrCat(check.message, " (both checkpoints are signed)"),
-            pair);
-      return absl::DataLossError(check.message);
+      return Refuse(
+          Refusal::kRollback, absl::DataLossError(check.message), "", Id(cp),
+          absl::StrCat(check.message, " (both checkpoints are signed)"), pair);
     case Succession::kFork:
-      Raise(AlertType::kLogFork, "", both,
-            absl::StrCat(check.message, " (both checkpoints are signed)"),
-            pair);
-      return absl::DataLossError(check.message);
+      return Refuse(
+          Refusal::kFork, absl::DataLossError(check.message), "", both,
+          absl::StrCat(check.message, " (both checkpoints are signed)"), pair);
     case Succession::kInvalidProof:
-      Raise(AlertType::kInvalidProof, "", both, check.message, pair);
-      return absl::InvalidArgumentError(check.message);
+      return Refuse(Refusal::kBadConsistencyProof,
+                    absl::InvalidArgumentError(check.message), "", both,
+                    check.message, pair);
     case Succession::kTimeGoesBack:
-      Raise(AlertType::kBadTimestamp, "", Sha256(note).ToHex(), check.message,
-            pair);
-      return absl::FailedPreconditionError(check.message);
+      return Refuse(Refusal::kBadTimestamp,
+                    absl::FailedPreconditionError(check.message), "",
+                    Sha256(note).ToHex(), check.message, pair);
     case Succession::kOk:
       break;
   }
@@ -170,23 +179,25 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::OpenChecked(
       OpenLogCheckpoint(note, key.checkpoint_key);
   if (!cp.ok()) {
     bool auth = absl::IsUnauthenticated(cp.status());
-    Raise(auth ? AlertType::kBadSignature : AlertType::kInvalidProof, "",
-          Sha256(note).ToHex(),
-          absl::StrCat("the log sent a checkpoint that does not verify: ",
-                       cp.status().message()),
-          {{"checkpoint", note}});
-    return cp.status();
+    return Refuse(
+        auth ? Refusal::kBadSignature : Refusal::kMalformedAnswer, cp.status(),
+        "", Sha256(note).ToHex(),
+        absl::StrCat("the log sent a checkpoint that does not verify: ",
+                     cp.status().message()),
+        {{"checkpoint", note}});
   }
   const CheckingPolicy& policy = state_->policy;
   if (policy.witness_quorum > 0) RETURN_IF_ERROR(CheckCosignatures(note, *cp));
   uint64_t now = clock_->NowMillis();
   if (cp->timestamp_ms > now + policy.max_future_skew_ms) {
-    Raise(AlertType::kBadTimestamp, "", Sha256(note).ToHex(),
-          absl::StrCat("the log signed a checkpoint dated ",
-                       (cp->timestamp_ms - now) / 1000, " s in the future"),
-          {{"checkpoint", note}, {"client_time_ms", now}});
-    return absl::FailedPreconditionError(
-        "the checkpoint is dated in the future; check the clock");
+    return Refuse(
+        Refusal::kBadTimestamp,
+        absl::FailedPreconditionError(
+            "the checkpoint is dated in the future; check the clock"),
+        "", Sha256(note).ToHex(),
+        absl::StrCat("the log signed a checkpoint dated ",
+                     (cp->timestamp_ms - now) / 1000, " s in the future"),
+        {{"checkpoint", note}, {"client_time_ms", now}});
   }
   return cp;
 }
@@ -229,13 +240,14 @@ absl::StatusOr<LogCheckpoint> ClientVerifier::UpdateCheckpoint() {
   RETURN_IF_ERROR(CheckHistory(trusted, cp, note));
   uint64_t now = clock_->NowMillis();
   if (now > cp.timestamp_ms + state_->policy.max_checkpoint_age_ms) {
-    Raise(AlertType::kStaleLog, "", Id(cp),
-          absl::StrCat("the latest checkpoint is ",
-                       (now - cp.timestamp_ms) / 1000,
-                       " s old; the log may be hiding newer entries"),
-          {{"checkpoint", note}, {"client_time_ms", now}});
-    return absl::FailedPreconditionError(
-        "the log's latest checkpoint is stale");
+    return Refuse(
+        Refusal::kStaleLog,
+        absl::FailedPreconditionError("the log's latest checkpoint is stale"),
+        "", Id(cp),
+        absl::StrCat("the latest checkpoint is ",
+                     (now - cp.timestamp_ms) / 1000,
+                     " s old; the log may be hiding newer entries"),
+        {{"checkpoint", note}, {"client_time_ms", now}});
   }
   // Not smaller, not older, consistent: trust it (a fresher heartbeat, or
   // the same checkpoint with more cosignatures, replaces the trusted note).
@@ -266,11 +278,13 @@ absl::Status ClientVerifier::CheckCosignatures(const std::string& note_text,
     absl::StatusOr<uint64_t> time_s = VerifyCosignature(note, witness);
     if (FindSignature(note, witness) != nullptr && !time_s.ok()) {
       // C2SP: a signature by a known key that fails rejects the note.
-      Raise(AlertType::kBadSignature, "", Sha256(note_text).ToHex(),
-            absl::StrCat("a cosignature by witness ", witness.name,
-                         " does not verify: ", time_s.status().message()),
-            {{"checkpoint", note_text}});
-      return absl::UnauthenticatedError(time_s.status().message());
+      return Refuse(
+          Refusal::kBadSignature,
+          absl::UnauthenticatedError(time_s.status().message()), "",
+          Sha256(note_text).ToHex(),
+          absl::StrCat("a cosignature by witness ", witness.name,
+                       " does not verify: ", time_s.status().message()),
+          {{"checkpoint", note_text}});
     }
     // In seconds, without multiplying: a time near 2^64 must not wrap.
     if (time_s.ok() && (*time_s <= now_s || *time_s - now_s <= skew_s)) {
@@ -278,13 +292,15 @@ absl::Status ClientVerifier::CheckCosignatures(const std::string& note_text,
     }
   }
   if (valid < policy.witness_quorum) {
-    Raise(AlertType::kMissingCosignatures, "", Id(cp),
-          absl::StrCat("the checkpoint of size ", cp.size, " has ", valid,
-                       " valid cosignature(s) from your witnesses; ",
-                       policy.witness_quorum, " are required"),
-          {{"checkpoint", note_text}});
-    return absl::FailedPreconditionError(
-        "not enough witnesses cosigned the checkpoint");
+    return Refuse(
+        Refusal::kMissingCosignatures,
+        absl::FailedPreconditionError(
+            "not enough witnesses cosigned the checkpoint"),
+        "", Id(cp),
+        absl::StrCat("the checkpoint of size ", cp.size, " has ", valid,
+                     " valid cosignature(s) from your witnesses; ",
+                     policy.witness_quorum, " are required"),
+        {{"checkpoint", note_text}});
   }
   return absl::OkStatus();
 }
@@ -307,13 +323,13 @@ absl::StatusOr<VerifiedAccount> ClientVerifier::Lookup(
   absl::StatusOr<VerifiedAccount> verified =
       VerifyAccountLookup(checkpoint, key.vrf_key, account, answer, known);
   if (!verified.ok()) {
-    Raise(AlertType::kInvalidProof, account,
-          Sha256(JsonText(LookupJson(answer))).ToHex(),
-          absl::StrCat("the log's answer about ", account,
-                       " does not verify: ", verified.status().message()),
-          {{"checkpoint", state_->trusted_checkpoint},
-           {"lookup", LookupJson(answer)}});
-    return verified;
+    return Refuse(
+        RefusalOf(verified.status()), verified.status(), account,
+        Sha256(JsonText(LookupJson(answer))).ToHex(),
+        absl::StrCat("the log's answer about ", account,
+                     " does not verify: ", verified.status().message()),
+        {{"checkpoint", state_->trusted_checkpoint},
+         {"lookup", LookupJson(answer)}});
   }
   auto contact = state_->contacts.find(account);
   if (verified->state.has_value() && contact != state_->contacts.end() &&
@@ -340,8 +356,8 @@ ClientVerifier::ReplayHistory(const LogCheckpoint& checkpoint,
       const absl::Status& s = page.status();
       if (absl::IsNotFound(s) || absl::IsInvalidArgument(s) ||
           absl::IsOutOfRange(s)) {
-        Raise(
-            AlertType::kInvalidProof, id,
+        return Refuse(
+            Refusal::kInconsistentAccount, s, id,
             absl::StrCat(Id(checkpoint), "|", next, "|refused"),
             absl::StrCat("the log proves ", id, " at version ", proved.version,
                          " but refuses its history from "
@@ -357,13 +373,12 @@ ClientVerifier::ReplayHistory(const LogCheckpoint& checkpoint,
     absl::StatusOr<std::vector<VerifiedDevice>> records =
         VerifyAccountHistory(checkpoint, key.vrf_key, id, *page, replay);
     if (!records.ok()) {
-      Raise(AlertType::kInvalidProof, id,
-            absl::StrCat(Id(checkpoint), "|", next),
-            absl::StrCat("the history of ", id,
-                         " does not verify: ", records.status().message()),
-            {{"checkpoint", state_->trusted_checkpoint},
-             {"history", HistoryJson(*page)}});
-      return records.status();
+      return Refuse(RefusalOf(records.status()), records.status(), id,
+                    absl::StrCat(Id(checkpoint), "|", next),
+                    absl::StrCat("the history of ", id, " does not verify: ",
+                                 records.status().message()),
+                    {{"checkpoint", state_->trusted_checkpoint},
+                     {"history", HistoryJson(*page)}});
     }
     for (size_t i = 0; i < records->size(); ++i) {
       out.push_back(HistoryItem{std::move((*records)[i]), page->entries[i],
@@ -373,11 +388,12 @@ ClientVerifier::ReplayHistory(const LogCheckpoint& checkpoint,
     if (replay->version == before) break;  // no progress: stop
   }
   if (!(*replay == proved)) {
-    Raise(AlertType::kInvalidProof, id, Id(checkpoint) + "|replay",
-          absl::StrCat("the history of ", id,
-                       " does not lead to the state the index proves"),
-          {{"checkpoint", state_->trusted_checkpoint}});
-    return absl::DataLossError("history and index disagree");
+    return Refuse(Refusal::kInconsistentAccount,
+                  absl::DataLossError("history and index disagree"), id,
+                  Id(checkpoint) + "|replay",
+                  absl::StrCat("the history of ", id,
+                               " does not lead to the state the index proves"),
+                  {{"checkpoint", state_->trusted_checkpoint}});
   }
   return out;
 }
@@ -469,10 +485,10 @@ absl::Status ClientVerifier::CheckOwnCheckpointAge(
       " s old: whatever changed in your account since is hidden from you "
       "(the log may be keeping newer checkpoints from you while it shows "
       "them to others, or your witnesses have stopped cosigning)");
-  Raise(AlertType::kStaleLog, state_->account_id,
-        absl::StrCat(Id(checkpoint), "|own-age"), message,
-        {{"checkpoint", state_->trusted_checkpoint}, {"client_time_ms", now}});
-  return absl::FailedPreconditionError(message);
+  return Refuse(
+      Refusal::kStaleLog, absl::FailedPreconditionError(message),
+      state_->account_id, absl::StrCat(Id(checkpoint), "|own-age"), message,
+      {{"checkpoint", state_->trusted_checkpoint}, {"client_time_ms", now}});
 }
 
 absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
@@ -491,20 +507,22 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
   VerifiedAccount& now = *looked_up;
   if (!now.state.has_value()) {
     if (own.exists()) {
-      Raise(AlertType::kAccountVanished, id, Id(checkpoint),
-            "your account is proved absent from the log it was in",
-            {{"checkpoint", state_->trusted_checkpoint}});
-      return absl::DataLossError("own account vanished");
+      return Refuse(Refusal::kAccountVanished,
+                    absl::DataLossError("own account vanished"), id,
+                    Id(checkpoint),
+                    "your account is proved absent from the log it was in",
+                    {{"checkpoint", state_->trusted_checkpoint}});
     }
     state_->own_unverified_since_ms = 0;
     return absl::OkStatus();  // not registered yet
   }
   if (now.state->version < own.version) {
-    Raise(AlertType::kInvalidProof, id, Id(checkpoint),
-          absl::StrCat("your account went back from version ", own.version,
-                       " to ", now.state->version),
-          {{"checkpoint", state_->trusted_checkpoint}});
-    return absl::DataLossError("own account version went backwards");
+    return Refuse(Refusal::kInconsistentAccount,
+                  absl::DataLossError("own account version went backwards"), id,
+                  Id(checkpoint),
+                  absl::StrCat("your account went back from version ",
+                               own.version, " to ", now.state->version),
+                  {{"checkpoint", state_->trusted_checkpoint}});
   }
   AccountState replay = own;
   absl::StatusOr<std::vector<HistoryItem>> items =
@@ -522,6 +540,11 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
       continue;
     }
     ReportUnexpected(item, replay);
+  }
+  // A record of ours whose version the account has passed was never
+  // appended (a refused or unsent write) and now never can be.
+  for (auto p = state_->pending_own.begin(); p != state_->pending_own.end();) {
+    p = p->second <= replay.version ? state_->pending_own.erase(p) : ++p;
   }
   own = std::move(replay);
   return absl::OkStatus();
@@ -603,13 +626,12 @@ absl::Status ClientVerifier::CheckFollowsSeen(const LogCheckpoint& checkpoint,
                    " in a state that does not follow from the one it showed "
                    "before: ",
                    absl::StrJoin(problems, "; "));
-  Raise(AlertType::kInvalidProof, id,
-        absl::StrCat(Sha256(s.Encode()).ToHex(), "|rewritten"), message,
-        {{"checkpoint", state_->trusted_checkpoint},
-         {"state", HexEncode(s.Encode())},
-         {"seen_version", contact.seen_version},
-         {"seen_devices", contact.seen_devices.size()}});
-  return absl::DataLossError(message);
+  return Refuse(Refusal::kInconsistentAccount, absl::DataLossError(message), id,
+                absl::StrCat(Sha256(s.Encode()).ToHex(), "|rewritten"), message,
+                {{"checkpoint", state_->trusted_checkpoint},
+                 {"state", HexEncode(s.Encode())},
+                 {"seen_version", contact.seen_version},
+                 {"seen_devices", contact.seen_devices.size()}});
 }
 
 void ClientVerifier::RememberSeen(const VerifiedAccount& now,
@@ -629,12 +651,13 @@ absl::Status ClientVerifier::CheckContact(const LogCheckpoint& checkpoint,
                                           ContactState* contact) {
   if (!now.state.has_value()) {
     if (contact->seen_version > 0) {
-      Raise(AlertType::kAccountVanished, id, Id(checkpoint),
-            absl::StrCat("contact ", id,
-                         " is proved absent from the log it was in"),
-            {{"checkpoint", state_->trusted_checkpoint}});
-      return absl::DataLossError(
-          absl::StrCat("contact ", id, " is proved absent from the log"));
+      return Refuse(Refusal::kAccountVanished,
+                    absl::DataLossError(absl::StrCat(
+                        "contact ", id, " is proved absent from the log")),
+                    id, Id(checkpoint),
+                    absl::StrCat("contact ", id,
+                                 " is proved absent from the log it was in"),
+                    {{"checkpoint", state_->trusted_checkpoint}});
     }
     return absl::OkStatus();
   }
@@ -642,6 +665,7 @@ absl::Status ClientVerifier::CheckContact(const LogCheckpoint& checkpoint,
   // Every difference from what the user verified makes this check fail,
   // not only the first time it is seen (the alert is raised once).
   std::vector<std::string> differences;
+  Refusal refusal = Refusal::kContactDeviceUnsigned;  // unless the key
   const std::string& key = now.state->account_key;
   const std::string& reference =
       contact->verified_key.empty() ? contact->seen_key : contact->verified_key;
@@ -661,6 +685,7 @@ absl::Status ClientVerifier::CheckContact(const LogCheckpoint& checkpoint,
            {"new_key", HexEncode(key)}});
     if (!contact->verified_key.empty()) {
       differences.push_back("its account key is not the one you verified");
+      refusal = Refusal::kContactKeyChanged;
     }
   }
   if (!contact->verified_key.empty()) {
@@ -689,10 +714,12 @@ absl::Status ClientVerifier::CheckContact(const LogCheckpoint& checkpoint,
   }
   RememberSeen(now, contact);
   if (!differences.empty()) {
-    return absl::DataLossError(absl::StrCat(
-        id, " is not what you verified (", absl::StrJoin(differences, "; "),
-        "): compare safety codes again if their key changed, and ask them "
-        "about devices you do not know"));
+    return WithRefusal(
+        absl::DataLossError(absl::StrCat(
+            id, " is not what you verified (", absl::StrJoin(differences, "; "),
+            "): compare safety codes again if their key changed, and ask "
+            "them about devices you do not know")),
+        refusal);
   }
   return absl::OkStatus();
 }

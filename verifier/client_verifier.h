@@ -18,6 +18,9 @@
 //  - log misbehaviour (fork, rollback, bad signature, invalid proof, bad
 //    timestamp, stale log) raises the matching alert with its evidence.
 //
+// Every refusal's error carries its reason (verifier/refusal.h,
+// RefusalOf): act on that, not on the message.
+//
 // Alerts are appended to the state (deduplicated by id); the caller
 // persists the state after each call. Not thread-safe.
 #ifndef KTLOG_VERIFIER_CLIENT_VERIFIER_H_
@@ -35,6 +38,7 @@
 #include "verifier/client_state.h"
 #include "verifier/log_source.h"
 #include "verifier/lookup.h"
+#include "verifier/refusal.h"
 
 namespace ktlog {
 
@@ -85,7 +89,9 @@ class ClientVerifier {
       const LogCheckpoint& checkpoint, const std::string& account);
   // Checks every contact.
   absl::Status MonitorContacts(const LogCheckpoint& checkpoint);
-  // UpdateCheckpoint, then MonitorSelf and MonitorContacts.
+  // UpdateCheckpoint, then MonitorSelf and MonitorContacts. An app that
+  // writes its own account monitors with OwnAccount::Monitor instead (it
+  // also completes the account key rotations the log shows).
   absl::Status MonitorOnce();
 
   // Starts tracking `account` as a contact (trust on first use of the key
@@ -172,6 +178,11 @@ class ClientVerifier {
   // Raises the alert for an own record this client did not sign; `now` is
   // the account after the records checked.
   void ReportUnexpected(const HistoryItem& item, const AccountState& now);
+  // Raises AlertFor(refusal) (the refusal's name in the evidence) and
+  // returns `status` carrying `refusal`.
+  absl::Status Refuse(Refusal refusal, absl::Status status,
+                      const std::string& account, const std::string& dedup_key,
+                      const std::string& message, nlohmann::json evidence);
   void Raise(AlertType type, const std::string& account,
              const std::string& dedup_key, const std::string& message,
              nlohmann::json evidence);

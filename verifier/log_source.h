@@ -1,6 +1,7 @@
-// LogSource: what the verifier needs from a ktlog log. The client library
-// implements it over gRPC (client/log_client.h); the verifier itself never
-// touches the network, so a mobile client can embed it with its own
+// LogSource: what the verifier needs from a ktlog log; LogSink: where the
+// owner's records are written (verifier/own_account.h). The client library
+// implements both over gRPC (client/log_client.h); the verifier itself
+// never touches the network, so a mobile client can embed it with its own
 // transport.
 #ifndef KTLOG_VERIFIER_LOG_SOURCE_H_
 #define KTLOG_VERIFIER_LOG_SOURCE_H_
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/account/record.h"
 #include "core/crypto/hash.h"
 #include "verifier/lookup.h"
 
@@ -34,6 +36,25 @@ class LogSource {
   virtual absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
       const std::string& account_id, uint64_t from_version,
       uint64_t tree_size) = 0;
+};
+
+// Where the app's transport appends a record: it returns where the log put
+// it, or the status the log (or the transport) answered with.
+class LogSink {
+ public:
+  struct Appended {
+    uint64_t leaf_index = 0;
+    Hash leaf_hash;
+  };
+  virtual ~LogSink() = default;
+  // Appends `record` (the canonical bytes of a signed record of
+  // `operation`); `credential` is the registration credential for an
+  // account's first record on a log that asks for one ("" otherwise). A
+  // sink that returns once the log has a checkpoint covering the record
+  // lets the writer verify it at once.
+  virtual absl::StatusOr<Appended> Append(Operation operation,
+                                          const std::string& record,
+                                          const std::string& credential) = 0;
 };
 
 }  // namespace ktlog

@@ -10,20 +10,36 @@
 #include "core/merkle/merkle.h"
 #include "core/merkle/proof.h"
 #include "core/util/status_macros.h"
+#include "verifier/refusal.h"
 
 namespace ktlog {
 namespace {
 
-absl::Status Evidence(absl::string_view what) {
-  return absl::DataLossError(what);
+// Evidence against the log (DATA_LOSS) for `refusal`.
+absl::Status Evidence(Refusal refusal, absl::string_view what) {
+  return WithRefusal(absl::DataLossError(what), refusal);
+}
+
+// A malformed or incomplete answer (INVALID_ARGUMENT): not evidence.
+absl::Status Malformed(absl::string_view what) {
+  return WithRefusal(absl::InvalidArgumentError(what),
+                     Refusal::kMalformedAnswer);
+}
+
+// A check of core/ named: its DATA_LOSS is evidence for `refusal`, any
+// other error a malformed answer.
+absl::Status Named(absl::Status status, Refusal refusal) {
+  if (status.ok()) return status;
+  Refusal named =
+      absl::IsDataLoss(status) ? refusal : Refusal::kMalformedAnswer;
+  return WithRefusal(std::move(status), named);
 }
 
 absl::Status CheckTreeSize(const LogCheckpoint& checkpoint, uint64_t size,
                            absl::string_view what) {
   if (size != checkpoint.size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the ", what, " is for tree size ", size,
-                     ", not the checkpoint's ", checkpoint.size));
+    return Malformed(absl::StrCat("the ", what, " is for tree size ", size,
+                                  ", not the checkpoint's ", checkpoint.size));
   }
   return absl::OkStatus();
 }
@@ -34,20 +50,23 @@ absl::StatusOr<Leaf> CheckLeafAt(const LogCheckpoint& checkpoint,
                                  const Hash& position,
                                  const HistoryEntryAnswer& e) {
   if (e.leaf_index >= checkpoint.size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "leaf index ", e.leaf_index,
-        " is outside the checkpoint's tree of size ", checkpoint.size));
+    return Malformed(absl::StrCat("leaf index ", e.leaf_index,
+                                  " is outside the checkpoint's tree of size ",
+                                  checkpoint.size));
   }
-  RETURN_IF_ERROR(VerifyInclusion(e.leaf_index, checkpoint.size,
-                                  HashLeaf(e.leaf), e.inclusion_proof,
-                                  checkpoint.root));
+  RETURN_IF_ERROR(
+      Named(VerifyInclusion(e.leaf_index, checkpoint.size, HashLeaf(e.leaf),
+                            e.inclusion_proof, checkpoint.root),
+            Refusal::kBadInclusionProof));
   absl::StatusOr<Leaf> leaf = DecodeLeaf(e.leaf);
   if (!leaf.ok()) {
-    return Evidence(absl::StrCat("the log's tree holds a malformed leaf at ",
+    return Evidence(Refusal::kBadLeaf,
+                    absl::StrCat("the log's tree holds a malformed leaf at ",
                                  e.leaf_index, ": ", leaf.status().message()));
   }
   if (leaf->position != position) {
     return Evidence(
+        Refusal::kBadLeaf,
         absl::StrCat("leaf ", e.leaf_index,
                      " is at a position that is not the account's VRF output"));
   }
@@ -60,27 +79,28 @@ absl::StatusOr<Leaf> CheckLeafAt(const LogCheckpoint& checkpoint,
 absl::StatusOr<std::optional<AccountState>> CheckIndexProof(
     const LogCheckpoint& checkpoint, const Hash& position,
     const std::string& account_id, const AccountLookupAnswer& answer) {
-  ASSIGN_OR_RETURN(IndexProof proof, DecodeIndexProof(answer.index_proof));
+  absl::StatusOr<IndexProof> decoded = DecodeIndexProof(answer.index_proof);
+  if (!decoded.ok()) return Malformed(decoded.status().message());
+  const IndexProof& proof = *decoded;
   if (answer.account_state.empty()) {
     if (!answer.state_opening.empty()) {
-      return absl::InvalidArgumentError(
-          "an absent account cannot have a state opening");
+      return Malformed("an absent account cannot have a state opening");
     }
-    RETURN_IF_ERROR(
-        VerifyIndexProof(checkpoint.index_root, position, std::nullopt, proof));
+    RETURN_IF_ERROR(Named(
+        VerifyIndexProof(checkpoint.index_root, position, std::nullopt, proof),
+        Refusal::kBadIndexProof));
     return std::optional<AccountState>();
   }
   absl::StatusOr<AccountState> state = DecodeAccountState(answer.account_state);
   if (!state.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the lookup's account state is malformed: ", state.status().message()));
+    return Malformed(absl::StrCat("the lookup's account state is malformed: ",
+                                  state.status().message()));
   }
   if (state->account_id != account_id || !state->exists()) {
-    return absl::InvalidArgumentError(
-        "the lookup's account state is for another account");
+    return Malformed("the lookup's account state is for another account");
   }
   if (answer.state_opening.size() != kOpeningSize) {
-    return absl::InvalidArgumentError("the lookup's state opening is missing");
+    return Malformed("the lookup's state opening is missing");
   }
   Hash commitment = Commit(answer.state_opening, CommitmentKind::kState,
                            account_id, state->version, answer.account_state);
@@ -88,12 +108,14 @@ absl::StatusOr<std::optional<AccountState>> CheckIndexProof(
       VerifyIndexProof(checkpoint.index_root, position,
                        IndexValueHash(state->version, commitment), proof);
   if (absl::IsDataLoss(proved)) {
-    return Evidence(absl::StrCat(
-        "the index at the account's position does not commit to the state "
-        "the lookup opened (",
-        proved.message(), ")"));
+    return Evidence(
+        Refusal::kBadIndexProof,
+        absl::StrCat(
+            "the index at the account's position does not commit to the state "
+            "the lookup opened (",
+            proved.message(), ")"));
   }
-  RETURN_IF_ERROR(proved);
+  RETURN_IF_ERROR(Named(proved, Refusal::kBadIndexProof));
   return std::optional<AccountState>(*std::move(state));
 }
 
@@ -102,15 +124,14 @@ absl::StatusOr<DeviceRecord> SignedRecord(const std::string& bytes,
                                           uint64_t leaf_index) {
   absl::StatusOr<DeviceRecord> r = DecodeRecord(bytes);
   if (!r.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the state's record of leaf ", leaf_index,
-                     " is malformed: ", r.status().message()));
+    return Malformed(absl::StrCat("the state's record of leaf ", leaf_index,
+                                  " is malformed: ", r.status().message()));
   }
   if (!r->VerifySignature().ok()) {
-    return Evidence(
-        absl::StrCat("the log committed to a state whose record "
-                     "of leaf ",
-                     leaf_index, " has a bad signature"));
+    return Evidence(Refusal::kBadRecordSignature,
+                    absl::StrCat("the log committed to a state whose record "
+                                 "of leaf ",
+                                 leaf_index, " has a bad signature"));
   }
   return *std::move(r);
 }
@@ -123,6 +144,7 @@ absl::Status CheckFirstKey(const LogCheckpoint& checkpoint,
                            const std::string& known_first_key) {
   if (!known_first_key.empty() && known_first_key != state.first_key) {
     return Evidence(
+        Refusal::kBrokenKeyChain,
         "the state's first key is not the one this client verified for the "
         "account before: the log changed the root of its authority");
   }
@@ -130,7 +152,7 @@ absl::Status CheckFirstKey(const LogCheckpoint& checkpoint,
     return VerifyFirstRecordAnchor(checkpoint, position, state, *anchor);
   }
   if (known_first_key.empty()) {
-    return absl::InvalidArgumentError(
+    return Malformed(
         "the lookup lacks the first-record anchor the client asked for");
   }
   return absl::OkStatus();
@@ -148,16 +170,19 @@ absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> CheckKeyChain(
   for (const ChainedRotation& c : state.key_chain) {
     ASSIGN_OR_RETURN(DeviceRecord r, SignedRecord(c.record, c.leaf_index));
     if (r.account_version < 2 || r.account_key != keys.back().second) {
-      return Evidence(absl::StrCat(
-          "the key rotation of version ", r.account_version,
-          " is not signed by the key before it in the account's chain from "
-          "its first key: the log made up a key"));
+      return Evidence(
+          Refusal::kBrokenKeyChain,
+          absl::StrCat(
+              "the key rotation of version ", r.account_version,
+              " is not signed by the key before it in the account's chain from "
+              "its first key: the log made up a key"));
     }
     keys.emplace_back(r.account_version, r.key);
     *current_key_record = Sha256(c.record);
   }
   if (keys.back().second != state.account_key) {
     return Evidence(
+        Refusal::kBrokenKeyChain,
         "the key chain from the account's first key does not end at its "
         "current key");
   }
@@ -177,10 +202,12 @@ absl::StatusOr<std::vector<VerifiedDevice>> CheckDevices(
         keys.begin(), keys.end(), r.account_version,
         [](uint64_t v, const auto& k) { return v <= k.first; });
     if (it == keys.begin() || (it - 1)->second != r.account_key) {
-      return Evidence(absl::StrCat(
-          "device \"", device_id,
-          "\" was signed by a key that was not the account key at version ",
-          r.account_version));
+      return Evidence(
+          Refusal::kUnauthorizedDevice,
+          absl::StrCat(
+              "device \"", device_id,
+              "\" was signed by a key that was not the account key at version ",
+              r.account_version));
     }
     out.push_back(VerifiedDevice{std::move(r), device.leaf_index});
   }
@@ -195,29 +222,34 @@ absl::Status VerifyFirstRecordAnchor(const LogCheckpoint& checkpoint,
                                      const HistoryEntryAnswer& anchor) {
   ASSIGN_OR_RETURN(Leaf leaf, CheckLeafAt(checkpoint, position, anchor));
   if (leaf.version != 1) {
-    return absl::InvalidArgumentError(
+    return Malformed(
         absl::StrCat("the first-record anchor is the account's version ",
                      leaf.version, ", not 1"));
   }
   if (!CheckOpening(leaf.record_commitment, anchor.record_opening,
                     CommitmentKind::kRecord, state.account_id, 1, anchor.record)
            .ok()) {
-    return Evidence(absl::StrCat(
-        "the first-record anchor's record does not open the record "
-        "commitment of the account's version-1 leaf ",
-        anchor.leaf_index));
+    return Evidence(
+        Refusal::kBadCommitment,
+        absl::StrCat(
+            "the first-record anchor's record does not open the record "
+            "commitment of the account's version-1 leaf ",
+            anchor.leaf_index));
   }
   ASSIGN_OR_RETURN(DeviceRecord first,
                    SignedRecord(anchor.record, anchor.leaf_index));
   if (first.operation != Operation::kAddDevice ||
       first.account_id != state.account_id || first.account_version != 1) {
-    return Evidence(absl::StrCat(
-        "the log committed at leaf ", anchor.leaf_index,
-        " to a first record that is not an add-device of this account with "
-        "version 1"));
+    return Evidence(
+        Refusal::kBrokenAccountRules,
+        absl::StrCat(
+            "the log committed at leaf ", anchor.leaf_index,
+            " to a first record that is not an add-device of this account with "
+            "version 1"));
   }
   if (first.account_key != state.first_key) {
     return Evidence(
+        Refusal::kBrokenKeyChain,
         "the state's first key did not sign the account's first record: the "
         "log made up the root of the account's key chain");
   }
@@ -239,14 +271,16 @@ absl::StatusOr<Hash> VerifyPosition(const VrfPublicKey& vrf_key,
   absl::StatusOr<Hash> position =
       vrf_key.Verify(AccountVrfInput(account_id), vrf_proof);
   if (absl::IsDataLoss(position.status())) {
-    return Evidence(absl::StrCat(
-        "the VRF proof of the account's position does not verify under the "
-        "log's VRF key (",
-        position.status().message(), ")"));
+    return Evidence(
+        Refusal::kBadVrfProof,
+        absl::StrCat(
+            "the VRF proof of the account's position does not verify under the "
+            "log's VRF key (",
+            position.status().message(), ")"));
   }
   if (!position.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the VRF proof is malformed: ", position.status().message()));
+    return Malformed(absl::StrCat("the VRF proof is malformed: ",
+                                  position.status().message()));
   }
   return position;
 }
@@ -263,8 +297,7 @@ absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
       out.state, CheckIndexProof(checkpoint, out.position, account_id, answer));
   if (!out.state.has_value()) {  // proved absent
     if (answer.first_record.has_value()) {
-      return absl::InvalidArgumentError(
-          "an absent account cannot have a first-record anchor");
+      return Malformed("an absent account cannot have a first-record anchor");
     }
     return out;
   }
@@ -290,41 +323,47 @@ absl::StatusOr<VerifiedDevice> CheckVersion(const LogCheckpoint& checkpoint,
                                             AccountState* s) {
   ASSIGN_OR_RETURN(Leaf leaf, CheckLeafAt(checkpoint, position, e));
   if (leaf.version != s->version + 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the history skips from version ", s->version, " to ",
-                     leaf.version, " (leaf ", e.leaf_index, ")"));
+    return Malformed(absl::StrCat("the history skips from version ", s->version,
+                                  " to ", leaf.version, " (leaf ", e.leaf_index,
+                                  ")"));
   }
   absl::Status opens = CheckOpening(leaf.record_commitment, e.record_opening,
                                     CommitmentKind::kRecord, s->account_id,
                                     leaf.version, e.record);
   if (!opens.ok()) {
-    return Evidence(absl::StrCat("the record of leaf ", e.leaf_index,
+    return Evidence(Refusal::kBadCommitment,
+                    absl::StrCat("the record of leaf ", e.leaf_index,
                                  " does not open its record commitment (",
                                  opens.message(), ")"));
   }
   absl::StatusOr<DeviceRecord> r = DecodeRecord(e.record);
   if (!r.ok() || r->account_id != s->account_id ||
       r->account_version != leaf.version) {
-    return Evidence(absl::StrCat(
-        "the log committed at leaf ", e.leaf_index,
-        " to a record that is malformed or not this account's version ",
-        leaf.version));
+    return Evidence(
+        Refusal::kBrokenAccountRules,
+        absl::StrCat(
+            "the log committed at leaf ", e.leaf_index,
+            " to a record that is malformed or not this account's version ",
+            leaf.version));
   }
   if (!r->VerifySignature().ok()) {
-    return Evidence(absl::StrCat("the log committed at leaf ", e.leaf_index,
+    return Evidence(Refusal::kBadRecordSignature,
+                    absl::StrCat("the log committed at leaf ", e.leaf_index,
                                  " to a record with a bad signature"));
   }
   absl::Status rule = ApplyRecord(*r, e.leaf_index, s);
   if (!rule.ok()) {
-    return Evidence(absl::StrCat(
-        "the log committed at leaf ", e.leaf_index,
-        " to a record that breaks the account rules: ", rule.message()));
+    return Evidence(Refusal::kBrokenAccountRules,
+                    absl::StrCat("the log committed at leaf ", e.leaf_index,
+                                 " to a record that breaks the account rules: ",
+                                 rule.message()));
   }
   opens = CheckOpening(leaf.state_commitment, e.state_opening,
                        CommitmentKind::kState, s->account_id, leaf.version,
                        s->Encode());
   if (!opens.ok()) {
     return Evidence(
+        Refusal::kBadCommitment,
         absl::StrCat("the state commitment of leaf ", e.leaf_index,
                      " does not open to the state its records lead to (",
                      opens.message(), ")"));

@@ -5,7 +5,9 @@
 // Status codes: INVALID_ARGUMENT for malformed answers (bad encodings,
 // wrong shape, missing pieces); DATA_LOSS for well-formed answers that
 // contradict the signed checkpoint, the VRF key, a commitment or the account
-// rules: evidence of misbehaviour, to be kept with the checkpoint.
+// rules: evidence of misbehaviour, to be kept with the checkpoint. Every
+// error names its reason (verifier/refusal.h: kMalformedAnswer for the
+// first kind, the evidence's own for the second).
 #ifndef KTLOG_VERIFIER_LOOKUP_H_
 #define KTLOG_VERIFIER_LOOKUP_H_
 

@@ -59,6 +59,29 @@ class MemoryLog : public LogSource {
     entries_.push_back(std::move(e));
   }
 
+  // The honest log's write path: appends the record `bytes` if its
+  // signature and the account rules accept it, as the server does (the
+  // same record again is ALREADY_EXISTS). Its leaf index and leaf hash, or
+  // the rules' status.
+  absl::StatusOr<std::pair<uint64_t, Hash>> Submit(const std::string& bytes) {
+    absl::StatusOr<DeviceRecord> record = DecodeRecord(bytes);
+    if (!record.ok()) return record.status();
+    if (absl::Status s = record->VerifySignature(); !s.ok()) return s;
+    AccountState state;
+    if (auto h = history_.find(record->account_id); h != history_.end()) {
+      for (uint64_t i : h->second) {
+        if (entries_[i].record == bytes) {
+          return absl::AlreadyExistsError("the record is already in the log");
+        }
+      }
+      state = entries_[h->second.back()].state;
+    }
+    uint64_t index = tree_.size();
+    if (absl::Status s = ApplyRecord(*record, index, &state); !s.ok()) return s;
+    Append(*record, state);
+    return std::make_pair(index, HashLeaf(entries_.back().leaf));
+  }
+
   LogCheckpoint Checkpoint() const {
     LogCheckpoint cp;
     cp.origin = "memory.example/log";

@@ -1,0 +1,210 @@
+#include "verifier/own_account.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/crypto/crypto.h"
+#include "core/util/status_macros.h"
+
+namespace ktlog {
+
+AppendFate FateOfFailedAppend(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kResourceExhausted:
+      return AppendFate::kNotAppended;
+    default:
+      return AppendFate::kMaybeAppended;
+  }
+}
+
+OwnAccount::OwnAccount(ClientState* state, StateStore* store,
+                       AccountKeyStore* keys, LogSink* sink,
+                       ClientVerifier* verifier, const Clock* clock)
+    : state_(state),
+      store_(store),
+      keys_(keys),
+      sink_(sink),
+      verifier_(verifier),
+      clock_(clock) {}
+
+absl::StatusOr<OwnAccount::Written> OwnAccount::AddDevice(
+    const std::string& device_id, const std::string& key,
+    const std::string& credential) {
+  RETURN_IF_ERROR(CanAdd(device_id));
+  DeviceRecord r;
+  r.operation = Operation::kAddDevice;
+  r.device_id = device_id;
+  r.key = key;
+  return Write(std::move(r), credential);
+}
+
+absl::Status OwnAccount::CanAdd(const std::string& device_id) const {
+  if (state_->own_state.devices.count(device_id) > 0) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "device \"", device_id, "\" is already active in your account"));
+  }
+  if (state_->approved_devices.count(device_id) > 0) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "device \"", device_id,
+        "\" was published by this client and is not verified yet: it is "
+        "once your witnesses cosign a checkpoint that covers it"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OwnAccount::Written> OwnAccount::RemoveDevice(
+    const std::string& device_id) {
+  auto it = state_->own_state.devices.find(device_id);
+  if (it == state_->own_state.devices.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "device \"", device_id, "\" is not one of your account's devices"));
+  }
+  DeviceRecord r;
+  r.operation = Operation::kRemoveDevice;
+  r.device_id = device_id;
+  r.key = it->second.key;
+  return Write(std::move(r), "");
+}
+
+absl::StatusOr<OwnAccount::Written> OwnAccount::RotateAccountKey() {
+  // Rule 1 first: it may complete an earlier rotation, after which the
+  // prepared key is the current one and a new one is prepared.
+  RETURN_IF_ERROR(Check().status());
+  absl::StatusOr<std::string> next = keys_->PrepareNext();
+  if (!next.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot prepare the new account key: ", next.status().message()));
+  }
+  DeviceRecord r;
+  r.operation = Operation::kRotateAccountKey;
+  r.key = *next;
+  // A refused rotation leaves the prepared key for the next try (the same
+  // key: an earlier try may still be in the log).
+  return Write(std::move(r), "");
+}
+
+absl::Status OwnAccount::Sign(DeviceRecord* record) {
+  ASSIGN_OR_RETURN(record->account_key, keys_->PublicKey());
+  ASSIGN_OR_RETURN(record->signature, keys_->Sign(record->SigningMessage()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OwnAccount::Written> OwnAccount::Write(
+    DeviceRecord record, const std::string& credential) {
+  RETURN_IF_ERROR(Check().status());  // rule 1
+  if (record.operation == Operation::kAddDevice) {
+    RETURN_IF_ERROR(CanAdd(record.device_id));  // as the log shows it now
+  }
+  const bool earlier_unverified = HasUnverified();
+  record.account_id = state_->account_id;
+  record.account_version = state_->own_state.version + 1;
+  record.timestamp_ms = clock_->NowMillis();
+  RETURN_IF_ERROR(Sign(&record));
+  const std::string bytes = record.Encode();
+  const std::string pending = Sha256(bytes).ToHex();
+  state_->pending_own[pending] = record.account_version;
+  RETURN_IF_ERROR(store_->Save(*state_));  // rule 2
+
+  absl::StatusOr<LogSink::Appended> appended = sink_->Append(
+      record.operation, bytes, record.account_version == 1 ? credential : "");
+  if (!appended.ok()) {
+    const absl::Status& e = appended.status();
+    if (FateOfFailedAppend(e) == AppendFate::kNotAppended) {  // rule 3
+      state_->pending_own.erase(pending);
+      RETURN_IF_ERROR(store_->Save(*state_));
+    }
+    if (earlier_unverified &&
+        (absl::IsFailedPrecondition(e) || absl::IsPermissionDenied(e) ||
+         absl::IsUnauthenticated(e))) {
+      // Most likely refused because it builds on our record the log has
+      // and we have not verified yet (it looks like the account's first).
+      return absl::FailedPreconditionError(absl::StrCat(
+          "your previous record is not verified yet: your witnesses have "
+          "not cosigned a checkpoint that covers it; wait for them and try "
+          "again. The log said: ",
+          e.message()));
+    }
+    if (absl::IsUnauthenticated(e)) {
+      // The log's answer, not a failed check of ours.
+      return absl::PermissionDeniedError(e.message());
+    }
+    return e;
+  }
+  if (record.operation == Operation::kAddDevice) {
+    state_->approved_devices[record.device_id] = record.key;
+  } else if (record.operation == Operation::kRemoveDevice) {
+    state_->approved_devices.erase(record.device_id);
+  }
+  RETURN_IF_ERROR(store_->Save(*state_));
+  Written written{std::move(record), *appended, false};
+  RETURN_IF_ERROR(Recheck(&written));  // rule 5
+  return written;
+}
+
+absl::StatusOr<LogCheckpoint> OwnAccount::Check() {
+  absl::StatusOr<LogCheckpoint> cp = verifier_->UpdateCheckpoint();
+  if (!cp.ok()) {
+    RETURN_IF_ERROR(store_->Save(*state_));  // the alerts it raised
+    return cp.status();
+  }
+  RETURN_IF_ERROR(CheckAt(*cp));
+  return cp;
+}
+
+absl::Status OwnAccount::CheckAt(const LogCheckpoint& checkpoint) {
+  absl::Status checked;
+  // The own account is checked again only when the trusted checkpoint
+  // moved (a lookup per poll would spend the log's rate limit).
+  if (!(checked_.has_value() && *checked_ == checkpoint)) {
+    checked = verifier_->MonitorSelf(checkpoint);
+    if (checked.ok()) checked_ = checkpoint;
+  }
+  if (checked.ok()) checked = CompleteRotation();
+  absl::Status saved = store_->Save(*state_);
+  RETURN_IF_ERROR(checked);
+  return saved;
+}
+
+absl::Status OwnAccount::Monitor() {
+  absl::StatusOr<LogCheckpoint> cp = verifier_->UpdateCheckpoint();
+  if (!cp.ok()) {
+    RETURN_IF_ERROR(store_->Save(*state_));
+    return cp.status();
+  }
+  absl::Status self = CheckAt(*cp);
+  absl::Status contacts = verifier_->MonitorContacts(*cp);
+  RETURN_IF_ERROR(store_->Save(*state_));
+  return self.ok() ? contacts : self;
+}
+
+absl::Status OwnAccount::Recheck(Written* written) {
+  ASSIGN_OR_RETURN(LogCheckpoint cp, Check());
+  if (cp.size <= written->appended.leaf_index) return absl::OkStatus();
+  if (state_->pending_own.count(Sha256(written->record.Encode()).ToHex()) > 0) {
+    return absl::DataLossError(
+        absl::StrCat("the log acknowledged the record at leaf index ",
+                     written->appended.leaf_index,
+                     " but the account's verified history does not show it"));
+  }
+  written->verified = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> OwnAccount::AccountKey() {
+  RETURN_IF_ERROR(CompleteRotation());
+  return keys_->PublicKey();
+}
+
+absl::Status OwnAccount::CompleteRotation() {
+  ASSIGN_OR_RETURN(std::string next, keys_->NextPublicKey());
+  if (next.empty() || state_->own_state.account_key != next) {
+    return absl::OkStatus();
+  }
+  // The verified account shows the rotation to the next key (rule 4).
+  return keys_->PromoteNext();
+}
+
+}  // namespace ktlog

@@ -1,0 +1,136 @@
+// OwnAccount: the account owner's half of the client library. It writes
+// the account's records (add and remove devices, rotate the account key)
+// and checks them in the log, so that neither a crash at any moment nor a
+// lost answer makes the owner's own record look like someone else's
+// (UNEXPECTED_DEVICE) or loses the new account key.
+//
+// The rules (docs/verifier.md, "Writing the own account"):
+//
+//  1. A record builds on the verified account: before one is signed, the
+//     latest checkpoint is trusted and every record of the account up to
+//     it is checked (ClientVerifier::MonitorSelf).
+//  2. The record's hash is saved as expected (ClientState::pending_own,
+//     through the StateStore) before the record is sent: a crash after
+//     sending must not turn it into an alert.
+//  3. A failed append forgets the record only when the log's status says
+//     it was certainly not appended (FateOfFailedAppend); otherwise it
+//     stays expected until the log shows it.
+//  4. A rotation's new key is prepared (durably) in the AccountKeyStore
+//     before the rotation is sent, is reused by every retry, and is
+//     promoted only once the verified account shows the rotation to it
+//     (Check does this, so a rotation interrupted by a crash completes at
+//     the next check). The old key signs until then.
+//  5. After the log acknowledges, the record is verified as soon as a
+//     trusted checkpoint covers it (with a witness quorum, when the
+//     witnesses have cosigned one): the verified history must then show
+//     it, or the write ends in DATA_LOSS.
+//
+// Every call saves the state through the StateStore before it returns.
+// Alerts are raised by the ClientVerifier (its raised()). Not thread-safe:
+// one OwnAccount per client state.
+#ifndef KTLOG_VERIFIER_OWN_ACCOUNT_H_
+#define KTLOG_VERIFIER_OWN_ACCOUNT_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/account/record.h"
+#include "core/crypto/hash.h"
+#include "core/note/checkpoint.h"
+#include "core/util/clock.h"
+#include "verifier/client_state.h"
+#include "verifier/client_verifier.h"
+#include "verifier/stores.h"
+
+namespace ktlog {
+
+// What a failed append says about the record.
+enum class AppendFate {
+  // The log's checks refused it (INVALID_ARGUMENT, PERMISSION_DENIED,
+  // UNAUTHENTICATED, FAILED_PRECONDITION, NOT_FOUND, RESOURCE_EXHAUSTED):
+  // it is not in the log.
+  kNotAppended,
+  // Anything else (a timeout, a lost answer, UNAVAILABLE, ALREADY_EXISTS
+  // for a record resent, INTERNAL...): it may be in the log.
+  kMaybeAppended,
+};
+AppendFate FateOfFailedAppend(const absl::Status& status);
+
+class OwnAccount {
+ public:
+  // A record of the own account the log acknowledged.
+  struct Written {
+    DeviceRecord record;
+    LogSink::Appended appended;
+    // Whether the verified history shows it yet (with a witness quorum, it
+    // is verified once the witnesses cosign a checkpoint that covers it:
+    // call Recheck).
+    bool verified = false;
+  };
+
+  // Borrows everything; all must outlive this object. `verifier` works on
+  // `state`; `state` is what `store` saves; `clock` dates the records.
+  OwnAccount(ClientState* state, StateStore* store, AccountKeyStore* keys,
+             LogSink* sink, ClientVerifier* verifier, const Clock* clock);
+
+  // Publishes device `device_id` with public key `key` (32 bytes). The
+  // account's first record creates it (with `credential` if the log asks
+  // for one). ALREADY_EXISTS if the device is active, or was written by
+  // this client and is not verified yet.
+  absl::StatusOr<Written> AddDevice(const std::string& device_id,
+                                    const std::string& key,
+                                    const std::string& credential = "");
+  // Removes an active device; NOT_FOUND if it is not one.
+  absl::StatusOr<Written> RemoveDevice(const std::string& device_id);
+  // Rotates the account key to the key store's next key (rule 4).
+  absl::StatusOr<Written> RotateAccountKey();
+
+  // Trusts the latest checkpoint and CheckAt it. Returns the trusted
+  // checkpoint. The ClientVerifier's errors.
+  absl::StatusOr<LogCheckpoint> Check();
+  // Checks the own account up to `checkpoint` (trusted; skipped when it
+  // was checked there already) and completes a rotation the account shows
+  // (rule 4).
+  absl::Status CheckAt(const LogCheckpoint& checkpoint);
+  // The owner's whole monitoring pass: trusts the latest checkpoint,
+  // CheckAt it, then checks every contact (ClientVerifier::
+  // MonitorContacts) even if the own account could not be checked. Returns
+  // the first error.
+  absl::Status Monitor();
+  // The reason device `device_id` cannot be added (AddDevice's
+  // ALREADY_EXISTS), or OK: for an app to ask before it makes a key.
+  absl::Status CanAdd(const std::string& device_id) const;
+  // For a write not verified yet: checks again (Check) and sets
+  // `written->verified` once a trusted checkpoint covers it; DATA_LOSS if
+  // one does and the verified history does not show it.
+  absl::Status Recheck(Written* written);
+  // The public key of the account key this client holds (a rotation the
+  // verified account shows completed first): the owner's side of a safety
+  // code, which must differ from a key the log shows after a takeover.
+  absl::StatusOr<std::string> AccountKey();
+  // Whether records this client wrote wait for verification.
+  bool HasUnverified() const { return !state_->pending_own.empty(); }
+
+ private:
+  // Rules 1-3 and 5 for `record` (operation, device id and key set).
+  absl::StatusOr<Written> Write(DeviceRecord record,
+                                const std::string& credential);
+  // Signs `record` with the account key store's current key.
+  absl::Status Sign(DeviceRecord* record);
+  // Rule 4's promotion, when the verified account's key is the next key.
+  absl::Status CompleteRotation();
+
+  ClientState* const state_;
+  StateStore* const store_;
+  AccountKeyStore* const keys_;
+  LogSink* const sink_;
+  ClientVerifier* const verifier_;
+  const Clock* const clock_;
+  // The checkpoint the own account was last checked at.
+  std::optional<LogCheckpoint> checked_;
+};
+
+}  // namespace ktlog
+
+#endif  // KTLOG_VERIFIER_OWN_ACCOUNT_H_
