@@ -1,4 +1,5 @@
-"""cc_grpc_proto: C++ protobuf + gRPC code from a .proto with Debian's protoc.
+"""cc_grpc_proto: C++ protobuf + gRPC code from a .proto with Debian's protoc
+(NAME_messages: the messages alone; NAME: with the gRPC stubs).
 
 No upstream proto rule set can be fetched offline, so this runs
 /usr/bin/protoc and /usr/bin/grpc_cpp_plugin in a genrule and wraps the
@@ -29,11 +30,20 @@ def cc_grpc_proto(name, src, deps = [], visibility = None, grpc_header = None):
                "--plugin=protoc-gen-grpc=/usr/bin/grpc_cpp_plugin " +
                "$(location " + src + ")"),
     )
+    # The messages alone (no gRPC): for code that speaks the API over a
+    # transport of its own (the client library's C API).
+    native.cc_library(
+        name = name + "_messages",
+        srcs = [base + ".pb.cc"],
+        hdrs = [base + ".pb.h"],
+        deps = deps + ["//third_party/system:protobuf"],
+        visibility = visibility,
+    )
     native.cc_library(
         name = name,
-        srcs = [base + ".pb.cc", base + ".grpc.pb.cc"],
-        hdrs = [base + ".pb.h", base + ".grpc.pb.h"] +
+        srcs = [base + ".grpc.pb.cc"],
+        hdrs = [base + ".grpc.pb.h"] +
                ([grpc_header] if grpc_header else []),
-        deps = deps + ["//third_party/system:grpc"],
+        deps = deps + [":" + name + "_messages", "//third_party/system:grpc"],
         visibility = visibility,
     )

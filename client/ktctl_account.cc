@@ -19,6 +19,7 @@
 #include "core/util/clock.h"
 #include "core/util/file_util.h"
 #include "core/util/status_macros.h"
+#include "verifier/refusal.h"
 #include "verifier/stores.h"
 
 namespace ktlog {
@@ -42,7 +43,8 @@ absl::StatusOr<Written> Publish(
   if (own->HasUnverified()) RETURN_IF_ERROR(ctx.VerifyOwnRecords(deadline));
   const bool earlier_unverified = own->HasUnverified();
   absl::StatusOr<Written> written = write(own);
-  if (earlier_unverified && absl::IsFailedPrecondition(written.status())) {
+  if (earlier_unverified && absl::IsFailedPrecondition(written.status()) &&
+      RefusalOf(written.status()) == Refusal::kNone) {
     // Most likely refused because it builds on a record of ours that the
     // witnesses have not covered yet (OwnAccount says so): say how to wait.
     return absl::FailedPreconditionError(
@@ -116,7 +118,19 @@ class InitCommand : public Command {
         !args.empty()) {
       return UsageError("--account, --device and --log_key are required");
     }
-    ASSIGN_OR_RETURN(LogPublicKey key, CheckArguments());
+    absl::StatusOr<ClientState> state =
+        NewClientState(log_key_, account_, device_, allow_no_witnesses_);
+    if (absl::IsFailedPrecondition(state.status())) {
+      return UsageError(absl::StrCat(
+          state.status().message(),
+          ". Use the log key with its witnesses (ktlog-server prints it), "
+          "or pass --allow_no_witnesses to accept that risk"));
+    }
+    if (!state.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--log_key, --account or --device: ", state.status().message()));
+    }
+    const CheckingPolicy& policy = state->policy;
     const std::string& dir = ctx.globals().state_dir;
     if (LoadClientState(dir).status().code() != absl::StatusCode::kNotFound) {
       return absl::AlreadyExistsError(absl::StrCat(
@@ -128,34 +142,23 @@ class InitCommand : public Command {
                      FileAccountKeyStore(dir).Create());
     Ed25519PrivateKey device_key = Ed25519PrivateKey::Generate();
     RETURN_IF_ERROR(WritePrivateKeyFile(ctx.Path(kDeviceKey), device_key));
-    ClientState state;
-    state.log_key = key.IdentityString();
-    for (const NoteVerifierKey& w : key.witnesses) {
-      state.policy.witnesses.push_back(w.ToString());
-    }
-    state.policy.witness_quorum = key.quorum;
-    state.policy.max_checkpoint_age_ms = absl::ToInt64Milliseconds(max_age_);
-    state.policy.max_future_skew_ms = absl::ToInt64Milliseconds(max_skew_);
-    state.account_id = account_;
-    state.device_id = device_;
-    RETURN_IF_ERROR(SaveClientState(dir, state));
+    std::string warning =
+        QuorumWarning(policy.witness_quorum, policy.witnesses.size());
+    state->policy.max_checkpoint_age_ms = absl::ToInt64Milliseconds(max_age_);
+    state->policy.max_future_skew_ms = absl::ToInt64Milliseconds(max_skew_);
+    RETURN_IF_ERROR(SaveClientState(dir, *state));
     return Output{
         absl::StrCat(
             "initialised account ", account_, " with device ", device_, " in ",
             dir,
-            key.witnesses.empty()
+            policy.witnesses.empty()
                 ? "\nWARNING: no witnesses: this client cannot tell "
                   "whether the log shows it the history everyone "
                   "else sees"
-                : absl::StrCat("; checkpoints must be cosigned by ", key.quorum,
-                               " of ", key.witnesses.size(), " witness(es)"),
-            key.witnesses.empty()
-                ? ""
-                : absl::StrCat(
-                      QuorumWarning(key.quorum, key.witnesses.size()).empty()
-                          ? ""
-                          : "\n",
-                      QuorumWarning(key.quorum, key.witnesses.size())),
+                : absl::StrCat("; checkpoints must be cosigned by ",
+                               policy.witness_quorum, " of ",
+                               policy.witnesses.size(), " witness(es)"),
+            warning.empty() ? "" : "\n", warning,
             "\naccount key: ", HexEncode(account_key),
             "\nnext: ktctl register (a log that controls sign-up needs a "
             "credential for your account id and this account key from its "
@@ -165,37 +168,11 @@ class InitCommand : public Command {
          {"state", dir},
          {"account_key", HexEncode(account_key)},
          {"device_key", HexEncode(device_key.public_key().bytes())},
-         {"witness_quorum", key.quorum},
-         {"witnesses", key.witnesses.size()}}};
+         {"witness_quorum", policy.witness_quorum},
+         {"witnesses", policy.witnesses.size()}}};
   }
 
  private:
-  // The log key and the ids, checked before anything is created.
-  absl::StatusOr<LogPublicKey> CheckArguments() const {
-    absl::StatusOr<LogPublicKey> key = LogPublicKey::Parse(log_key_);
-    if (!key.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--log_key is not a log key: ", key.status().message()));
-    }
-    if (key->witnesses.empty() && !allow_no_witnesses_) {
-      return UsageError(
-          "the log key names no witnesses: without them this client cannot "
-          "tell whether the log shows it the same history as everyone else "
-          "(a compromised log could show you a device that is not there). "
-          "Use the log key with its witnesses (ktlog-server prints it), or "
-          "pass --allow_no_witnesses to accept that risk");
-    }
-    DeviceRecord probe;
-    probe.account_id = account_;
-    probe.device_id = device_;
-    probe.key = std::string(32, 'k');
-    probe.account_version = 1;
-    probe.account_key = std::string(32, 'a');
-    probe.signature = std::string(64, 's');
-    RETURN_IF_ERROR(probe.Validate());
-    return key;
-  }
-
   std::string account_, device_, log_key_;
   bool allow_no_witnesses_ = false;
   absl::Duration max_age_ =

@@ -155,14 +155,55 @@ absl::Status Context::SaveState() {
   return SaveClientState(globals_.state_dir, *state_);
 }
 
+// The log client as a LogSource and LogSink made on first use, so that
+// commands that only read the state never read the TLS settings.
+class Context::LazyLog : public LogSource, public LogSink {
+ public:
+  explicit LazyLog(Context* ctx) : ctx_(ctx) {}
+  absl::StatusOr<std::string> GetCheckpoint(
+      uint32_t min_cosignatures,
+      const std::vector<std::string>& witnesses) override {
+    ASSIGN_OR_RETURN(LogClient * c, ctx_->client());
+    return c->GetCheckpoint(min_cosignatures, witnesses);
+  }
+  absl::StatusOr<std::vector<Hash>> GetConsistencyProof(
+      uint64_t size1, uint64_t size2) override {
+    ASSIGN_OR_RETURN(LogClient * c, ctx_->client());
+    return c->GetConsistencyProof(size1, size2);
+  }
+  absl::StatusOr<AccountLookupAnswer> LookupAccount(const std::string& id,
+                                                    uint64_t size,
+                                                    bool with_first) override {
+    ASSIGN_OR_RETURN(LogClient * c, ctx_->client());
+    return c->LookupAccount(id, size, with_first);
+  }
+  absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
+      const std::string& id, uint64_t from, uint64_t size) override {
+    ASSIGN_OR_RETURN(LogClient * c, ctx_->client());
+    return c->GetAccountHistory(id, from, size);
+  }
+  absl::StatusOr<Appended> Append(Operation op, const std::string& record,
+                                  const std::string& credential) override {
+    ASSIGN_OR_RETURN(LogClient * c, ctx_->client());
+    return c->Append(op, record, credential);
+  }
+
+ private:
+  Context* ctx_;
+};
+
+Context::Context(Globals g) : globals_(std::move(g)) {}
+Context::~Context() = default;
+
 absl::StatusOr<ClientVerifier*> Context::verifier() {
   if (verifier_ == nullptr) {
     ASSIGN_OR_RETURN(ClientState * s, state());
     // Checkpoints and consistency proofs come from the log itself, never
     // from tiles: an alert must rest on what the log authenticated, and a
     // mirror's changed or stale tile would otherwise raise one.
-    ASSIGN_OR_RETURN(LogClient * client, client());
-    verifier_ = std::make_unique<ClientVerifier>(s, client, RealClock::Get());
+    log_ = std::make_unique<LazyLog>(this);
+    verifier_ =
+        std::make_unique<ClientVerifier>(s, log_.get(), RealClock::Get());
   }
   return verifier_.get();
 }
@@ -171,11 +212,10 @@ absl::StatusOr<OwnAccount*> Context::own() {
   if (own_ == nullptr) {
     ASSIGN_OR_RETURN(ClientState * s, state());
     ASSIGN_OR_RETURN(ClientVerifier * v, verifier());
-    ASSIGN_OR_RETURN(LogClient * log, client());
     store_ = std::make_unique<DirStateStore>(globals_.state_dir);
     keys_ = std::make_unique<FileAccountKeyStore>(globals_.state_dir);
-    own_ = std::make_unique<OwnAccount>(s, store_.get(), keys_.get(), log, v,
-                                        RealClock::Get());
+    own_ = std::make_unique<OwnAccount>(s, store_.get(), keys_.get(),
+                                        log_.get(), v, RealClock::Get());
   }
   return own_.get();
 }

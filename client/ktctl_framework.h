@@ -71,7 +71,8 @@ struct Output {
 // and saved by the framework when the command ends) and the verifier.
 class Context {
  public:
-  explicit Context(Globals g) : globals_(std::move(g)) {}
+  explicit Context(Globals g);
+  ~Context();
 
   const Globals& globals() const { return globals_; }
   // Registers the global flags on a flag set.
@@ -119,6 +120,8 @@ class Context {
   std::unique_ptr<TilesClient> tiles_;
   std::unique_ptr<LogFeed> feed_;
   std::optional<ClientState> state_;
+  class LazyLog;
+  std::unique_ptr<LazyLog> log_;
   std::unique_ptr<ClientVerifier> verifier_;
   std::unique_ptr<DirStateStore> store_;
   std::unique_ptr<FileAccountKeyStore> keys_;

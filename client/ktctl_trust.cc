@@ -13,6 +13,7 @@
 #include "core/util/json_util.h"
 #include "core/util/status_macros.h"
 #include "verifier/codes.h"
+#include "verifier/contact_code.h"
 
 namespace ktlog {
 namespace {
@@ -159,7 +160,7 @@ class MonitorCommand : public Command {
     ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
     RETURN_IF_ERROR(own->Monitor());
     ASSIGN_OR_RETURN(ClientState * state, ctx.state());
-    if (!state->pending_own.empty() &&
+    if (UnverifiedOwn(*state) > 0 &&
         ctx.globals().wait > absl::ZeroDuration()) {
       RETURN_IF_ERROR(ctx.VerifyOwnRecords(absl::Now() + ctx.globals().wait));
     }
@@ -173,13 +174,13 @@ class MonitorCommand : public Command {
                      state->contacts.size(), " contact(s); ",
                      alerts == 0 ? "no new alerts"
                                  : absl::StrCat(alerts, " new alert(s)"),
-                     state->pending_own.empty()
+                     UnverifiedOwn(*state) == 0
                          ? ""
-                         : absl::StrCat("; ", state->pending_own.size(),
+                         : absl::StrCat("; ", UnverifiedOwn(*state),
                                         " record(s) of yours not verified "
                                         "yet (waiting for your witnesses)")),
         {{"tree_size", size},
-         {"own_unverified", state->pending_own.size()},
+         {"own_unverified", UnverifiedOwn(*state)},
          {"own_version", state->own_state.version},
          {"contacts", state->contacts.size()},
          {"new_alerts", alerts}}};
@@ -275,43 +276,6 @@ class AlertsCommand : public Command {
   bool all_ = false;
 };
 
-// The account's current key, verified in the log (the key a safety code
-// is computed over now, whether or not it is the one verified before).
-absl::StatusOr<std::string> CurrentKey(Context& ctx, const std::string& account,
-                                       LogCheckpoint* cp) {
-  ASSIGN_OR_RETURN(*cp, ctx.RefreshCheckpoint());
-  ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
-  ASSIGN_OR_RETURN(VerifiedAccount a, v->Lookup(*cp, account));
-  if (!a.state.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("account \"", account,
-                     "\" does not exist (absence verified at tree "
-                     "size ",
-                     cp->size, ")"));
-  }
-  return a.state->account_key;
-}
-
-// Pins `key`, compared in a safety code at `cp`, as the verified key of
-// contact `account`, with the devices it has now.
-absl::Status PinVerified(Context& ctx, const LogCheckpoint& cp,
-                         const std::string& account, const std::string& key) {
-  ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
-  RETURN_IF_ERROR(v->VerifyContact(cp, account, key).status());
-  // The key change it alerted about has now been compared in person.
-  ASSIGN_OR_RETURN(ClientState * s, ctx.state());
-  for (Alert& a : s->alerts) {
-    // Only alerts about the key just compared: a change to another key
-    // (a thief's, replaced since) was never compared and stays listed.
-    if (a.type == AlertType::kContactKeyChanged && a.account == account &&
-        a.acknowledged_at_ms == 0 &&
-        a.evidence.value("new_key", std::string()) == HexEncode(key)) {
-      a.acknowledged_at_ms = RealClock::Get()->NowMillis();
-    }
-  }
-  return absl::OkStatus();
-}
-
 class ContactCommand : public Command {
  public:
   const char* name() const override { return "contact"; }
@@ -347,8 +311,12 @@ class ContactCommand : public Command {
     LogCheckpoint cp;
     std::string key;
     if (args[0] == "verify") {
-      ASSIGN_OR_RETURN(key, CurrentKey(ctx, account, &cp));
-      RETURN_IF_ERROR(PinVerified(ctx, cp, account, key));
+      ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
+      ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
+      ASSIGN_OR_RETURN(ContactCode code,
+                       CodeWithContact(*v, *own, s->account_id, account));
+      key = code.their_key;
+      RETURN_IF_ERROR(v->VerifyContact(code.checkpoint, account, key).status());
     } else {
       ASSIGN_OR_RETURN(cp, ctx.RefreshCheckpoint());
       ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
@@ -454,18 +422,19 @@ class CodeCommand : public Command {
                   {{"account_id", s->account_id}, {"code", code}}};
   }
 
-  // The safety code with `account`, over its key as verified now.
-  absl::StatusOr<SafetyCode> CodeWith(Context& ctx, const std::string& account,
-                                      const std::string& their_key) const {
+  // The safety code with `account` (verifier/contact_code.h).
+  static absl::StatusOr<ContactCode> CodeWith(Context& ctx,
+                                              const std::string& account) {
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
-    ASSIGN_OR_RETURN(std::string own, OwnKey(ctx));
-    return SafetyCode::Compute(own, s->account_id, their_key, account);
+    ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
+    ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
+    return CodeWithContact(*v, *own, s->account_id, account);
   }
 
   absl::StatusOr<Output> Show(Context& ctx, const std::string& account) const {
-    LogCheckpoint cp;
-    ASSIGN_OR_RETURN(std::string key, CurrentKey(ctx, account, &cp));
-    ASSIGN_OR_RETURN(SafetyCode code, CodeWith(ctx, account, key));
+    ASSIGN_OR_RETURN(ContactCode with, CodeWith(ctx, account));
+    const SafetyCode& code = with.code;
+    const std::string& key = with.their_key;
     std::string text = absl::StrCat(
         "safety code with ", account, ":\n\n", GroupDigits(code.Digits()),
         "\n\nto send or scan: ", code.ScannableText(), "\n");
@@ -490,10 +459,10 @@ class CodeCommand : public Command {
 
   absl::StatusOr<Output> Compare(Context& ctx, const std::string& account,
                                  const std::string& shown) const {
-    LogCheckpoint cp;
-    ASSIGN_OR_RETURN(std::string key, CurrentKey(ctx, account, &cp));
-    ASSIGN_OR_RETURN(SafetyCode code, CodeWith(ctx, account, key));
-    ASSIGN_OR_RETURN(bool match, code.Matches(shown));
+    ASSIGN_OR_RETURN(ContactCode with, CodeWith(ctx, account));
+    ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
+    ASSIGN_OR_RETURN(bool match, CompareWithContact(*v, with, account, shown));
+    const std::string& key = with.their_key;
     if (!match) {
       return Output{
           absl::StrCat("codes DIFFER: ", account,
@@ -502,7 +471,6 @@ class CodeCommand : public Command {
           {{"account_id", account}, {"match", false}},
           kExitFailed};
     }
-    RETURN_IF_ERROR(PinVerified(ctx, cp, account, key));
     return Output{
         absl::StrCat("codes match: ", account,
                      " is now a verified contact (key ", HexEncode(key), ")"),

@@ -29,7 +29,7 @@ struct Client {
   }
   // Marks `r` as written by this client (before it is sent).
   void Expect(const DeviceRecord& r) {
-    state.pending_own[Sha256(r.Encode()).ToHex()] = r.account_version;
+    state.pending_own[Sha256(r.Encode()).ToHex()] = {r.account_version};
   }
   std::vector<AlertType> NewAlertTypes() {
     std::vector<AlertType> out;
@@ -420,7 +420,7 @@ TEST(ClientVerifierTest, AnOwnerCannotBeStalledSilently) {
   state.account_id = "alice";
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
-  state.pending_own[Sha256(phone.Encode()).ToHex()] = phone.account_version;
+  state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
   env->Append(phone);
   ASSERT_TRUE(v.MonitorOnce().ok());
   TestAccount thief = TestAccount::StolenFrom(alice);
@@ -473,7 +473,7 @@ TEST(ClientVerifierTest, AnOwnerCannotBeKeptFromTheirOwnLookup) {
   state.account_id = "alice";
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
-  state.pending_own[Sha256(phone.Encode()).ToHex()] = phone.account_version;
+  state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
   env->Append(phone);
   ASSERT_TRUE(v.MonitorOnce().ok());
   log.lookup_error = absl::UnavailableError("busy");
@@ -511,7 +511,7 @@ TEST(ClientVerifierTest, AnOwnerServedAnOldCheckpointIsAlertedWithinTheBound) {
   state.account_id = "alice";
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
-  state.pending_own[Sha256(phone.Encode()).ToHex()] = phone.account_version;
+  state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
   env->Append(phone);
   ASSERT_TRUE(v.MonitorOnce().ok());
   std::string old = state.trusted_checkpoint;
@@ -544,7 +544,7 @@ TEST(ClientVerifierTest, AnOfflineGapIsNotAStalledOwner) {
   state.account_id = "alice";
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
-  state.pending_own[Sha256(phone.Encode()).ToHex()] = phone.account_version;
+  state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
   env->Append(phone);
   ASSERT_TRUE(v.MonitorOnce().ok());
   log.lookup_error = absl::UnavailableError("busy");

@@ -6,10 +6,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/note/checkpoint.h"
+#include "core/note/log_key.h"
 #include "core/note/note.h"
 #include "core/util/bytes.h"
 #include "core/util/file_util.h"
 #include "core/util/json_util.h"
+#include "core/util/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace ktlog {
@@ -157,10 +159,13 @@ absl::StatusOr<ClientState> ParseClientState(const std::string& text,
     if (pending.is_array()) {
       // Written before versions were kept: most likely the next version.
       for (const auto& h : pending) {
-        s.pending_own[h.get<std::string>()] = s.own_state.version + 1;
+        s.pending_own[h.get<std::string>()] = {s.own_state.version + 1};
       }
     } else {
-      s.pending_own = pending.get<std::map<std::string, uint64_t>>();
+      for (const auto& [hash, p] : pending.items()) {
+        s.pending_own[hash] = {p.at("version").get<uint64_t>(),
+                               p.value("refused", false)};
+      }
     }
     s.approved_devices = UnhexMap(j.at("approved_devices"));
     s.trusted_checkpoint = j.at("trusted_checkpoint").get<std::string>();
@@ -212,7 +217,10 @@ std::string SerializeClientState(const ClientState& s) {
   j["own_state"] = s.own_state.exists() ? HexEncode(s.own_state.Encode()) : "";
   j["own_unverified_since_ms"] = s.own_unverified_since_ms;
   j["own_check_failed_ms"] = s.own_check_failed_ms;
-  j["pending_own"] = s.pending_own;
+  j["pending_own"] = nlohmann::json::object();
+  for (const auto& [hash, p] : s.pending_own) {
+    j["pending_own"][hash] = {{"version", p.version}, {"refused", p.refused}};
+  }
   j["approved_devices"] = HexMap(s.approved_devices);
   j["trusted_checkpoint"] = s.trusted_checkpoint;
   j["seen_checkpoint"] = s.seen_checkpoint;
@@ -234,6 +242,46 @@ std::string SerializeClientState(const ClientState& s) {
                  {"witness_quorum", s.policy.witness_quorum},
                  {"max_own_check_delay_ms", s.policy.max_own_check_delay_ms}};
   return JsonText(j, 1) + "\n";
+}
+
+size_t UnverifiedOwn(const ClientState& state) {
+  size_t n = 0;
+  for (const auto& [hash, p] : state.pending_own) n += p.refused ? 0 : 1;
+  return n;
+}
+
+absl::StatusOr<ClientState> NewClientState(const std::string& log_key,
+                                           const std::string& account_id,
+                                           const std::string& device_id,
+                                           bool allow_no_witnesses) {
+  absl::StatusOr<LogPublicKey> key = LogPublicKey::Parse(log_key);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a log key: ", key.status().message()));
+  }
+  if (key->witnesses.empty() && !allow_no_witnesses) {
+    return absl::FailedPreconditionError(
+        "the log key names no witnesses: without them this client cannot "
+        "tell whether the log shows it the same history as everyone else "
+        "(a compromised log could show you a device that is not there)");
+  }
+  DeviceRecord probe;  // the ids as the log checks them
+  probe.account_id = account_id;
+  probe.device_id = device_id;
+  probe.key = std::string(32, 'k');
+  probe.account_version = 1;
+  probe.account_key = std::string(32, 'a');
+  probe.signature = std::string(64, 's');
+  RETURN_IF_ERROR(probe.Validate());
+  ClientState state;
+  state.log_key = key->IdentityString();
+  for (const NoteVerifierKey& w : key->witnesses) {
+    state.policy.witnesses.push_back(w.ToString());
+  }
+  state.policy.witness_quorum = key->quorum;
+  state.account_id = account_id;
+  state.device_id = device_id;
+  return state;
 }
 
 absl::Status WritePrivateKeyFile(const std::string& path,

@@ -48,6 +48,19 @@ struct ContactState {
   std::vector<std::string> seen_chain;
 };
 
+// A record this client signed and has not yet seen in the log.
+struct PendingOwn {
+  uint64_t version = 0;  // its account version
+  // The log refused it. Kept expected all the same (a refusal is not
+  // signed: a log that appended it after all must not turn the owner's own
+  // record into an alert), but not waited for.
+  bool refused = false;
+
+  friend bool operator==(const PendingOwn& a, const PendingOwn& b) {
+    return a.version == b.version && a.refused == b.refused;
+  }
+};
+
 struct CheckingPolicy {
   // A checkpoint older than this is not accepted, and STALE_LOG is raised.
   uint64_t max_checkpoint_age_ms = 24 * 3600 * 1000;
@@ -79,10 +92,10 @@ struct ClientState {
   uint64_t own_unverified_since_ms = 0;
   uint64_t own_check_failed_ms = 0;
   // Records this client signed and has not yet seen in the log, the only
-  // own records that are expected: SHA-256 (hex) -> account version. One
-  // whose version the verified account has passed can no longer be
-  // appended and is forgotten (ClientVerifier::MonitorSelf).
-  std::map<std::string, uint64_t> pending_own;
+  // own records that are expected, by SHA-256 (hex). One whose version the
+  // verified account has passed can no longer be appended and is forgotten
+  // (ClientVerifier::MonitorSelf).
+  std::map<std::string, PendingOwn> pending_own;
   // Own devices the user approved through this client: id -> public key.
   std::map<std::string, std::string> approved_devices;
   // The latest checkpoint this client verified and trusts under its current
@@ -98,6 +111,22 @@ struct ClientState {
   std::vector<Alert> alerts;
   CheckingPolicy policy;
 };
+
+// A new state for the account `account_id` and this device `device_id`,
+// pinned to `log_key` (core/note/log_key.h: the checkpoint key, the VRF key
+// and the witness policy, which becomes the checking policy).
+// INVALID_ARGUMENT for a log key that does not parse or ids the log would
+// refuse; FAILED_PRECONDITION (and only then) for a log key that names no
+// witnesses unless `allow_no_witnesses`: such a client cannot tell whether
+// the log shows it the history everyone else sees.
+absl::StatusOr<ClientState> NewClientState(const std::string& log_key,
+                                           const std::string& account_id,
+                                           const std::string& device_id,
+                                           bool allow_no_witnesses);
+
+// How many of the state's own records wait for verification (pending and
+// not refused).
+size_t UnverifiedOwn(const ClientState& state);
 
 // OK if `policy` names each witness once (by public key: a cosignature
 // does not sign the witness's name, so one key under two names would count

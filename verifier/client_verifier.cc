@@ -398,7 +398,7 @@ ClientVerifier::ReplayHistory(const LogCheckpoint& checkpoint,
   return out;
 }
 
-void ClientVerifier::NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
+bool ClientVerifier::NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
                                         const absl::Status& why,
                                         std::optional<uint64_t> proved) {
   uint64_t now = clock_->NowMillis();
@@ -410,7 +410,7 @@ void ClientVerifier::NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
   if (since == 0 || now - std::min(now, last) > delay) since = now;
   last = now;
   uint64_t age = now - std::min(now, since);
-  if (age <= delay) return;
+  if (age <= delay) return false;
   std::string what =
       proved.has_value()
           ? absl::StrCat("proves your account at version ", *proved,
@@ -430,6 +430,7 @@ void ClientVerifier::NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
        {"verified_version", state_->own_state.version},
        {"unverified_since_ms", since},
        {"error", why.ToString()}});
+  return true;
 }
 
 void ClientVerifier::ReportUnexpected(const HistoryItem& item,
@@ -499,8 +500,9 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
   absl::StatusOr<VerifiedAccount> looked_up = Lookup(checkpoint, id);
   if (!looked_up.ok()) {
     // Not evidence (the log busy or refusing), but not for ever.
-    if (raised_.size() == alerts_before) {
-      NoteOwnCheckFailed(checkpoint, looked_up.status(), std::nullopt);
+    if (raised_.size() == alerts_before &&
+        NoteOwnCheckFailed(checkpoint, looked_up.status(), std::nullopt)) {
+      return WithRefusal(looked_up.status(), Refusal::kStaleLog);
     }
     return looked_up.status();
   }
@@ -529,14 +531,17 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
       ReplayHistory(checkpoint, id, *now.state, &replay);
   if (!items.ok()) {
     // Not evidence (the log is unreachable or busy), but not for ever.
-    if (raised_.size() == alerts_before) {
-      NoteOwnCheckFailed(checkpoint, items.status(), now.state->version);
+    if (raised_.size() == alerts_before &&
+        NoteOwnCheckFailed(checkpoint, items.status(), now.state->version)) {
+      return WithRefusal(items.status(), Refusal::kStaleLog);
     }
     return items.status();
   }
   state_->own_unverified_since_ms = 0;
   for (const HistoryItem& item : *items) {
-    if (state_->pending_own.erase(Sha256(item.entry.record).ToHex()) > 0) {
+    std::string hash = Sha256(item.entry.record).ToHex();
+    if (state_->pending_own.erase(hash) > 0) {
+      matched_own_.insert(hash);
       continue;
     }
     ReportUnexpected(item, replay);
@@ -544,7 +549,8 @@ absl::Status ClientVerifier::MonitorSelf(const LogCheckpoint& checkpoint) {
   // A record of ours whose version the account has passed was never
   // appended (a refused or unsent write) and now never can be.
   for (auto p = state_->pending_own.begin(); p != state_->pending_own.end();) {
-    p = p->second <= replay.version ? state_->pending_own.erase(p) : ++p;
+    p = p->second.version <= replay.version ? state_->pending_own.erase(p)
+                                            : ++p;
   }
   own = std::move(replay);
   return absl::OkStatus();
@@ -779,6 +785,16 @@ absl::StatusOr<VerifiedAccount> ClientVerifier::VerifyContact(
     contact.verified_devices[d.record.device_id] = d.record.key;
   }
   RememberSeen(now, &contact);
+  // The key change alerted about has now been compared in person. Only
+  // alerts about this key: a change to another key (a thief's, replaced
+  // since) was never compared and stays listed.
+  for (Alert& a : state_->alerts) {
+    if (a.type == AlertType::kContactKeyChanged && a.account == account &&
+        a.acknowledged_at_ms == 0 &&
+        a.evidence.value("new_key", std::string()) == HexEncode(compared_key)) {
+      a.acknowledged_at_ms = clock_->NowMillis();
+    }
+  }
   return now;
 }
 

@@ -27,6 +27,7 @@
 #define KTLOG_VERIFIER_CLIENT_VERIFIER_H_
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,17 @@ class ClientVerifier {
 
   // Checks every record of the own account since the last check.
   absl::Status MonitorSelf(const LogCheckpoint& checkpoint);
+  // FAILED_PRECONDITION, and STALE_LOG for the own account, if
+  // `checkpoint` (the newest the client trusts) is older than the policy's
+  // max_own_check_delay: a log that keeps serving the owner an old
+  // checkpoint hides every change since (docs/verifier.md). MonitorSelf
+  // checks it first.
+  absl::Status CheckOwnCheckpointAge(const LogCheckpoint& checkpoint);
+  // Whether MonitorSelf found the own record of this SHA-256 (hex) in the
+  // verified history (since this object was made).
+  bool MatchedOwn(const std::string& hash) const {
+    return matched_own_.count(hash) > 0;
+  }
   // Every record of `account` at `checkpoint` (which must be trusted),
   // verified and replayed with the account rules up to the state the index
   // proves. NOT_FOUND if the account is proved absent; an answer that does
@@ -101,7 +113,8 @@ class ClientVerifier {
 
   // The user compared safety codes over `compared_key` with `account`:
   // makes it a verified contact whose reference is that key and the
-  // devices it vouches for (docs/verifier.md, "Contacts").
+  // devices it vouches for (docs/verifier.md, "Contacts"), and acknowledges
+  // the CONTACT_KEY_CHANGED alerts about that key.
   // FAILED_PRECONDITION if the account's key is no longer `compared_key`
   // (compare again); NOT_FOUND if it is proved absent; DATA_LOSS if its
   // state does not follow from the one seen before; Lookup's errors.
@@ -143,15 +156,11 @@ class ClientVerifier {
   // (its lookup, or its history up to `proved` version, was refused or not
   // answered, `why`): remembers since when, and raises STALE_LOG once that
   // is longer than the policy's max_own_check_delay (a log must not keep
-  // an owner from their own account while contacts are shown it).
-  void NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
+  // an owner from their own account while contacts are shown it); returns
+  // whether it did.
+  bool NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
                           const absl::Status& why,
                           std::optional<uint64_t> proved);
-  // FAILED_PRECONDITION, and STALE_LOG for the own account, if
-  // `checkpoint` (the newest the client trusts) is older than the policy's
-  // max_own_check_delay: a log that keeps serving the owner an old
-  // checkpoint hides every change since (docs/verifier.md).
-  absl::Status CheckOwnCheckpointAge(const LogCheckpoint& checkpoint);
   // The account's first key as this client verified it before, or "".
   std::string KnownFirstKey(const std::string& account) const;
   // INVALID_PROOF (DATA_LOSS) unless the contact's state `now` follows from
@@ -203,6 +212,7 @@ class ClientVerifier {
   const Clock* const clock_;
   std::vector<Alert> raised_;
   bool alert_found_ = false;
+  std::set<std::string> matched_own_;
 };
 
 }  // namespace ktlog

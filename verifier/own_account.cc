@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/crypto/crypto.h"
 #include "core/util/status_macros.h"
+#include "verifier/refusal.h"
 
 namespace ktlog {
 
@@ -46,7 +47,7 @@ absl::Status OwnAccount::CanAdd(const std::string& device_id) const {
     return absl::AlreadyExistsError(absl::StrCat(
         "device \"", device_id, "\" is already active in your account"));
   }
-  if (state_->approved_devices.count(device_id) > 0) {
+  if (HasUnverified() && state_->approved_devices.count(device_id) > 0) {
     return absl::AlreadyExistsError(absl::StrCat(
         "device \"", device_id,
         "\" was published by this client and is not verified yet: it is "
@@ -105,7 +106,7 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::Write(
   RETURN_IF_ERROR(Sign(&record));
   const std::string bytes = record.Encode();
   const std::string pending = Sha256(bytes).ToHex();
-  state_->pending_own[pending] = record.account_version;
+  state_->pending_own[pending] = {record.account_version};
   RETURN_IF_ERROR(store_->Save(*state_));  // rule 2
 
   absl::StatusOr<LogSink::Appended> appended = sink_->Append(
@@ -113,7 +114,7 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::Write(
   if (!appended.ok()) {
     const absl::Status& e = appended.status();
     if (FateOfFailedAppend(e) == AppendFate::kNotAppended) {  // rule 3
-      state_->pending_own.erase(pending);
+      state_->pending_own[pending].refused = true;
       RETURN_IF_ERROR(store_->Save(*state_));
     }
     if (earlier_unverified &&
@@ -161,8 +162,20 @@ absl::Status OwnAccount::CheckAt(const LogCheckpoint& checkpoint) {
   if (!(checked_.has_value() && *checked_ == checkpoint)) {
     checked = verifier_->MonitorSelf(checkpoint);
     if (checked.ok()) checked_ = checkpoint;
+  } else {
+    // Not checked again, but a checkpoint too old hides changes.
+    checked = verifier_->CheckOwnCheckpointAge(checkpoint);
   }
   if (checked.ok()) checked = CompleteRotation();
+  if (checked.ok() && !HasUnverified()) {
+    // Devices this client published that the account no longer has (or
+    // never got): nothing of ours is on its way, so they are not coming.
+    auto& approved = state_->approved_devices;
+    for (auto d = approved.begin(); d != approved.end();) {
+      d = state_->own_state.devices.count(d->first) == 0 ? approved.erase(d)
+                                                         : ++d;
+    }
+  }
   absl::Status saved = store_->Save(*state_);
   RETURN_IF_ERROR(checked);
   return saved;
@@ -182,15 +195,27 @@ absl::Status OwnAccount::Monitor() {
 
 absl::Status OwnAccount::Recheck(Written* written) {
   ASSIGN_OR_RETURN(LogCheckpoint cp, Check());
-  if (cp.size <= written->appended.leaf_index) return absl::OkStatus();
-  if (state_->pending_own.count(Sha256(written->record.Encode()).ToHex()) > 0) {
-    return absl::DataLossError(
-        absl::StrCat("the log acknowledged the record at leaf index ",
-                     written->appended.leaf_index,
-                     " but the account's verified history does not show it"));
+  const uint64_t version = written->record.account_version;
+  if (verifier_->MatchedOwn(Sha256(written->record.Encode()).ToHex())) {
+    written->verified = true;  // seen in the verified history
+    return absl::OkStatus();
   }
-  written->verified = true;
-  return absl::OkStatus();
+  // Not seen: still on its way unless the account passed its version
+  // (another record has it) or the log signed a tree that holds the leaf
+  // index it acknowledged without it. The leaf index is the log's word;
+  // only the verified history counts.
+  if (version > state_->own_state.version &&
+      cp.size <= written->appended.leaf_index) {
+    return absl::OkStatus();
+  }
+  return WithRefusal(
+      absl::DataLossError(absl::StrCat(
+          "the log acknowledged the record of version ", version,
+          " at leaf index ", written->appended.leaf_index,
+          " but the account's verified history does not show it (it is at "
+          "version ",
+          state_->own_state.version, ")")),
+      Refusal::kInconsistentAccount);
 }
 
 absl::StatusOr<std::string> OwnAccount::AccountKey() {

@@ -12,18 +12,21 @@
 //  2. The record's hash is saved as expected (ClientState::pending_own,
 //     through the StateStore) before the record is sent: a crash after
 //     sending must not turn it into an alert.
-//  3. A failed append forgets the record only when the log's status says
-//     it was certainly not appended (FateOfFailedAppend); otherwise it
-//     stays expected until the log shows it.
+//  3. A failed append stays expected until the account passes its version
+//     (then it can never be appended): a refusal (FateOfFailedAppend says
+//     the log's checks refused it) is not waited for, but a log that
+//     appended it after all does not make it an alert.
 //  4. A rotation's new key is prepared (durably) in the AccountKeyStore
 //     before the rotation is sent, is reused by every retry, and is
 //     promoted only once the verified account shows the rotation to it
 //     (Check does this, so a rotation interrupted by a crash completes at
 //     the next check). The old key signs until then.
-//  5. After the log acknowledges, the record is verified as soon as a
-//     trusted checkpoint covers it (with a witness quorum, when the
-//     witnesses have cosigned one): the verified history must then show
-//     it, or the write ends in DATA_LOSS.
+//  5. After the log acknowledges, the record is verified when the
+//     verified history shows it (with a witness quorum, once the witnesses
+//     have cosigned a checkpoint that covers it). If the account passes its
+//     version without it, or a trusted tree holds the leaf index the log
+//     acknowledged and the account is not there yet, the write ends in
+//     DATA_LOSS (INCONSISTENT_ACCOUNT).
 //
 // Every call saves the state through the StateStore before it returns.
 // Alerts are raised by the ClientVerifier (its raised()). Not thread-safe:
@@ -102,15 +105,15 @@ class OwnAccount {
   // ALREADY_EXISTS), or OK: for an app to ask before it makes a key.
   absl::Status CanAdd(const std::string& device_id) const;
   // For a write not verified yet: checks again (Check) and sets
-  // `written->verified` once a trusted checkpoint covers it; DATA_LOSS if
-  // one does and the verified history does not show it.
+  // `written->verified` once the verified history shows it; DATA_LOSS as
+  // rule 5 says.
   absl::Status Recheck(Written* written);
   // The public key of the account key this client holds (a rotation the
   // verified account shows completed first): the owner's side of a safety
   // code, which must differ from a key the log shows after a takeover.
   absl::StatusOr<std::string> AccountKey();
   // Whether records this client wrote wait for verification.
-  bool HasUnverified() const { return !state_->pending_own.empty(); }
+  bool HasUnverified() const { return UnverifiedOwn(*state_) > 0; }
 
  private:
   // Rules 1-3 and 5 for `record` (operation, device id and key set).

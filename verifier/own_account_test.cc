@@ -13,6 +13,7 @@
 #include "core/util/file_util.h"
 #include "gtest/gtest.h"
 #include "verifier/memory_log.h"
+#include "verifier/refusal.h"
 #include "verifier/stores.h"
 
 namespace ktlog {
@@ -21,10 +22,12 @@ namespace {
 // How the next append goes.
 enum class SinkFault {
   kNone,
-  kNotSent,      // the process dies before the record leaves it
-  kAnswerLost,   // appended; the process dies before the answer arrives
-  kRefused,      // the log refuses it (PERMISSION_DENIED), not appended
-  kUnavailable,  // the log cannot be reached: nothing appended
+  kNotSent,             // the process dies before the record leaves it
+  kAnswerLost,          // appended; the process dies before the answer arrives
+  kRefused,             // the log refuses it (PERMISSION_DENIED), not appended
+  kUnavailable,         // the log cannot be reached: nothing appended
+  kRefusedButAppended,  // a lying log: appended, answers PERMISSION_DENIED
+  kSwapped,  // a lying log: appends `swap_` instead and acknowledges that
 };
 
 // The honest in-memory log as the app's transport, with faults.
@@ -45,14 +48,19 @@ class FaultySink : public LogSink {
       default:
         break;
     }
-    absl::StatusOr<std::pair<uint64_t, Hash>> a = log_->Submit(record);
+    absl::StatusOr<std::pair<uint64_t, Hash>> a =
+        log_->Submit(fault == SinkFault::kSwapped ? swap_ : record);
     if (!a.ok()) return a.status();
     if (fault == SinkFault::kAnswerLost) {
       return absl::DeadlineExceededError("killed before the answer");
     }
+    if (fault == SinkFault::kRefusedButAppended) {
+      return absl::PermissionDeniedError("refused (it was not)");
+    }
     return Appended{a->first, a->second};
   }
   void Fail(SinkFault f) { fault_ = f; }
+  std::string swap_;
 
  private:
   MemoryLog* log_;
@@ -275,6 +283,44 @@ TEST_F(OwnAccountTest, ARefusedWriteIsForgottenAnUnreachableLogsIsNot) {
   EXPECT_TRUE(account_->HasUnverified());
   ASSERT_TRUE(account_->AddDevice("laptop", NewKey()).ok());
   ExpectSettled(2);
+}
+
+// A log that says it refused the owner's record and appended it all the
+// same cannot make it an alert.
+TEST_F(OwnAccountTest, ARefusalTheLogDidNotMeanRaisesNoAlert) {
+  ASSERT_TRUE(account_->AddDevice("phone", NewKey()).ok());
+  sink_.Fail(SinkFault::kRefusedButAppended);
+  EXPECT_EQ(account_->AddDevice("laptop", NewKey()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_FALSE(account_->HasUnverified()) << "a refusal is not waited for";
+  EXPECT_EQ(log_.Checkpoint().size, 2u);
+  ExpectSettled(2);
+  EXPECT_EQ(state_.own_state.devices.count("laptop"), 1u);
+}
+
+// A log that acknowledges the owner's removal but appends a record of the
+// thief's at its version: the removal is not verified (it can never be),
+// and the thief's device is an alert.
+TEST_F(OwnAccountTest, AnAcknowledgedRecordTheHistoryLacksIsNotVerified) {
+  ASSERT_TRUE(account_->AddDevice("phone", NewKey()).ok());
+  absl::StatusOr<Ed25519PrivateKey> stolen =
+      ReadPrivateKeyFile(dir_ + "/account.key");
+  ASSERT_TRUE(stolen.ok());
+  DeviceRecord thief;
+  thief.operation = Operation::kAddDevice;
+  thief.account_id = "alice@example.com";
+  thief.device_id = "mallory";
+  thief.key = NewKey();
+  thief.account_version = 2;
+  thief.Sign(*stolen);
+  sink_.swap_ = thief.Encode();
+  sink_.Fail(SinkFault::kSwapped);
+  absl::StatusOr<OwnAccount::Written> w = account_->RemoveDevice("phone");
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(w.status()), Refusal::kInconsistentAccount);
+  ASSERT_EQ(verifier_->raised().size(), 1u);
+  EXPECT_EQ(verifier_->raised()[0].type, AlertType::kUnexpectedDevice);
+  EXPECT_EQ(state_.own_state.devices.count("phone"), 1u);
 }
 
 TEST_F(OwnAccountTest, RotationKilledBeforeSendingReusesTheNewKey) {

@@ -14,7 +14,7 @@
 
 namespace ktlog {
 
-// The numbers are part of the C API (client/c/ktlog_client.h): append
+// The numbers are part of the C API (verifier/c/ktlog_client.h): append
 // only.
 enum class Refusal : int {
   kNone = 0,
@@ -47,6 +47,9 @@ enum class Refusal : int {
   kContactDeviceUnsigned = 21,  // a device the verified key did not sign
 };
 
+// One more than the largest Refusal.
+inline constexpr int kRefusalCount = 22;
+
 // "BAD_VRF_PROOF" and so on; "NONE".
 absl::string_view RefusalName(Refusal refusal);
 
@@ -56,8 +59,10 @@ absl::Status WithRefusal(absl::Status status, Refusal refusal);
 // verification's: the log unreachable, a bad argument...).
 Refusal RefusalOf(const absl::Status& status);
 
-// The alert a refusal raises (kMalformedAnswer raises none: the caller
-// decides; it is INVALID_PROOF when the log signed what is malformed).
+// The alert a refusal raises. kMalformedAnswer is no evidence by itself,
+// but ClientVerifier raises INVALID_PROOF for it when the log answered a
+// lookup or history at a checkpoint it signed (or sent a checkpoint) with
+// something malformed: the answer is kept, and the call's alerts say so.
 AlertType AlertFor(Refusal refusal);
 
 // Whether `refusal` is evidence that the log (or a witness) misbehaved or

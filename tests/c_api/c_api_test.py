@@ -1,0 +1,186 @@
+"""The client library's C API used from a second language for real
+(issue 21): Python's ctypes loads libktlog_client.so; Python's own gRPC
+(python3-grpcio) is the transport, dicts are the state stores, and
+python3-cryptography's Ed25519 keys are the account key stores. Against a
+live ktlog-server: register two accounts, verify a contact's lookup,
+compare safety codes, rotate a key, restart from the stored state, and
+catch a tampered answer with its typed reason. Nothing from client/ (no
+ktctl, no LogClient) is used.
+
+usage: c_api_test.py LIBRARY SERVER_ADDRESS LOG_KEY
+"""
+
+import sys
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+import ktlog
+
+FAILED = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        FAILED.append(what)
+
+
+def raw(private_key):
+    return private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+class MemoryState:
+    def __init__(self):
+        self.data = None
+        self.saves = 0
+
+    def load(self):
+        return self.data
+
+    def save(self, data):
+        self.data = data
+        self.saves += 1
+
+
+class SoftwareKeys:
+    """An account key store that signs and never hands out a private key."""
+
+    def __init__(self):
+        self.current = Ed25519PrivateKey.generate()
+        self.next = None
+
+    def public_key(self):
+        return raw(self.current)
+
+    def sign(self, message):
+        return self.current.sign(message)
+
+    def prepare_next(self):
+        if self.next is None:
+            self.next = Ed25519PrivateKey.generate()
+        return raw(self.next)
+
+    def next_public_key(self):
+        return raw(self.next) if self.next is not None else b""
+
+    def promote_next(self):
+        self.current, self.next = self.next, None
+
+
+class GrpcTransport:
+    """Python's gRPC, raw bytes in and out; `swap` rewrites a lookup of one
+    account into one of another (a lying log)."""
+
+    def __init__(self, address):
+        self.channel = grpc.insecure_channel(address)
+        self.swap = None
+
+    def __call__(self, method, request):
+        if method == "LookupAccount" and self.swap is not None:
+            old, new = self.swap
+            # Field 1 (account_id) comes first: 0x0a, length, bytes.
+            assert request[:2 + len(old)] == b"\x0a" + bytes([len(old)]) + old
+            request = b"\x0a" + bytes([len(new)]) + new + request[2 + len(old):]
+        try:
+            return self.channel.unary_unary("/ktlog.v1.Log/" + method)(
+                request, timeout=10)
+        except grpc.RpcError as e:
+            raise ktlog.TransportError(e.code().value[0], e.details())
+
+
+def main(library_path, address, log_key):
+    lib = ktlog.Library(library_path)
+    transport = GrpcTransport(address)
+    stores = {who: (MemoryState(), SoftwareKeys()) for who in ("alice", "bob")}
+
+    def open_client(who):
+        state, keys = stores[who]
+        return ktlog.Client(lib, transport, state, keys, log_key,
+                            who + "@example.com", "phone",
+                            allow_no_witnesses=True)
+
+    try:
+        ktlog.Client(lib, transport, MemoryState(), SoftwareKeys(), log_key,
+                     "carol@example.com", "phone")
+        check(False, "a log key without witnesses is refused")
+    except ktlog.Error as e:
+        check(e.code == 9, "a log key without witnesses is refused "
+              "(FAILED_PRECONDITION)")
+
+    alice, bob = open_client("alice"), open_client("bob")
+    phones = {who: Ed25519PrivateKey.generate() for who in ("alice", "bob")}
+    leaf, verified = alice.add_device("phone", raw(phones["alice"]))
+    check(verified, "alice's account is registered and verified at leaf %d"
+          % leaf)
+    _, verified = bob.add_device("phone", raw(phones["bob"]))
+    check(verified, "bob's account is registered and verified")
+
+    found = alice.lookup("bob@example.com")
+    check(found["account_key"] == stores["bob"][1].public_key().hex(),
+          "alice verifies bob's account key")
+    check([(d["device_id"], d["key"]) for d in found["devices"]] ==
+          [("phone", raw(phones["bob"]).hex())],
+          "alice verifies bob's device set")
+    try:
+        alice.lookup("nobody@example.com")
+        check(False, "an absent account is proved absent")
+    except ktlog.Error as e:
+        check(e.code == 5 and e.refusal == "NONE",
+              "an absent account is proved absent (NOT_FOUND)")
+
+    code_a, code_b = alice.safety_code("bob@example.com"), bob.safety_code(
+        "alice@example.com")
+    check(len(code_a) == 60 and code_a == code_b,
+          "both phones show the same 60-digit safety code")
+    wrong = code_b[:-1] + ("0" if code_b[-1] != "0" else "1")
+    check(not alice.compare_code("bob@example.com", wrong),
+          "a different code does not match")
+    check(alice.compare_code("bob@example.com", code_b),
+          "the code bob shows matches: bob is verified")
+    alice.monitor()
+    check(alice.alerts() == [], "an honest log raises no alert")
+
+    _, verified = bob.rotate_account_key()
+    check(verified and stores["bob"][1].next is None,
+          "bob rotates his account key; the new key is promoted")
+    bob.monitor()
+    check(bob.alerts() == [], "bob's own rotation is no alert to him")
+    try:
+        alice.monitor()
+        check(False, "bob's new key is a contact alert for alice")
+    except ktlog.Error as e:
+        check(e.code == 15 and e.refusal == "CONTACT_KEY_CHANGED" and
+              e.alerts == 1, "bob's new key is a contact alert for alice "
+              "(DATA_LOSS, CONTACT_KEY_CHANGED)")
+    check(alice.compare_code("bob@example.com",
+                             bob.safety_code("alice@example.com")),
+          "alice and bob compare the new code")
+    alice.monitor()
+
+    alice.close()
+    alice = open_client("alice")
+    alice.monitor()
+    check(alice.last_alerts == 0 and
+          [a["type"] for a in alice.alerts()] == ["CONTACT_KEY_CHANGED"],
+          "alice reopens from her stored state: nothing new, the one alert "
+          "kept")
+
+    transport.swap = (b"bob@example.com", b"alice@example.com")
+    try:
+        alice.lookup("bob@example.com")
+        check(False, "a lookup answered for another account is refused")
+    except ktlog.Error as e:
+        check(e.code == 15 and e.refusal == "BAD_VRF_PROOF" and e.alerts == 1,
+              "a lookup answered for another account is refused "
+              "(DATA_LOSS, BAD_VRF_PROOF, one alert)")
+    transport.swap = None
+    alice.close()
+    bob.close()
+    print("%d check(s) failed" % len(FAILED))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

@@ -1,0 +1,239 @@
+"""Python binding of the ktlog client library's C API (ktlog_client.h),
+with ctypes from the standard library: an app in Python supplies the
+transport (one unary call of ktlog.v1.Log with serialized protobuf
+messages), the state store and the account key store; the library verifies
+and decides. See docs/client-library.md.
+"""
+
+import ctypes
+import json
+
+_u8p = ctypes.POINTER(ctypes.c_uint8)
+_CALL = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, _u8p,
+                         ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p)
+_LOAD = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                         ctypes.c_void_p)
+_SAVE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, _u8p, ctypes.c_size_t,
+                         ctypes.c_void_p)
+_GET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                        ctypes.c_void_p)
+_SIGN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, _u8p, ctypes.c_size_t,
+                         ctypes.c_void_p, ctypes.c_void_p)
+_DO = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+
+NOT_FOUND = 5
+INTERNAL = 13
+
+
+class _Result(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_int), ("refusal", ctypes.c_int),
+                ("alerts", ctypes.c_int), ("message", ctypes.c_char * 512)]
+
+
+class _Callbacks(ctypes.Structure):
+    _fields_ = [("ctx", ctypes.c_void_p), ("call", _CALL), ("load_state", _LOAD),
+                ("save_state", _SAVE), ("account_public_key", _GET),
+                ("account_sign", _SIGN), ("prepare_next_key", _GET),
+                ("next_public_key", _GET), ("promote_next_key", _DO)]
+
+
+class Error(Exception):
+    """A call that did not succeed: `code` (gRPC status code), `refusal`
+    (the name of what did not verify, or "NONE"), `alerts` (new alerts)."""
+
+    def __init__(self, code, refusal, alerts, message):
+        super().__init__("%s (code %d, refusal %s, %d new alert(s))" %
+                         (message, code, refusal, alerts))
+        self.code, self.refusal, self.alerts = code, refusal, alerts
+        self.message = message
+
+
+class TransportError(Exception):
+    """Raised by a transport: the call's gRPC status code and message."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+class Library:
+    """The loaded shared library (libktlog_client.so)."""
+
+    def __init__(self, path):
+        lib = ctypes.CDLL(path)
+        lib.ktlog_bytes_new.restype = ctypes.c_void_p
+        lib.ktlog_bytes_free.argtypes = [ctypes.c_void_p]
+        lib.ktlog_bytes_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                        ctypes.c_size_t]
+        lib.ktlog_bytes_data.restype = ctypes.c_void_p
+        lib.ktlog_bytes_data.argtypes = [ctypes.c_void_p]
+        lib.ktlog_bytes_len.restype = ctypes.c_size_t
+        lib.ktlog_bytes_len.argtypes = [ctypes.c_void_p]
+        lib.ktlog_refusal_name.restype = ctypes.c_char_p
+        lib.ktlog_client_open.restype = ctypes.c_void_p
+        lib.ktlog_client_open.argtypes = [
+            ctypes.POINTER(_Callbacks), ctypes.c_char_p, ctypes.c_char_p,
+            ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(_Result)]
+        lib.ktlog_client_close.argtypes = [ctypes.c_void_p]
+        self.lib = lib
+
+    def set(self, handle, data):
+        self.lib.ktlog_bytes_set(handle, data, len(data))
+
+    def read(self, handle):
+        n = self.lib.ktlog_bytes_len(handle)
+        return ctypes.string_at(self.lib.ktlog_bytes_data(handle), n) if n else b""
+
+    def refusal_name(self, refusal):
+        return self.lib.ktlog_refusal_name(refusal).decode()
+
+
+class Client:
+    """One client state over the app's `transport` (method, request bytes)
+    -> response bytes (raising TransportError), `state` (load() -> bytes or
+    None, save(bytes)) and `keys` (public_key(), sign(message),
+    prepare_next(), next_public_key() -> bytes or b"", promote_next())."""
+
+    def __init__(self, library, transport, state, keys, log_key, account,
+                 device, allow_no_witnesses=False):
+        self._l, self._lib = library, library.lib
+        self._transport, self._state, self._keys = transport, state, keys
+        self._callbacks = self._make_callbacks()  # kept alive with the client
+        result = _Result()
+        self._handle = self._lib.ktlog_client_open(
+            ctypes.byref(self._callbacks), log_key.encode(), account.encode(),
+            device.encode(), 1 if allow_no_witnesses else 0,
+            ctypes.byref(result))
+        if not self._handle:
+            raise self._error(result)
+
+    def close(self):
+        if self._handle:
+            self._lib.ktlog_client_close(self._handle)
+            self._handle = None
+
+    def _guard(self, error, fn):
+        """Runs a callback body; an exception becomes its status code."""
+        try:
+            return fn()
+        except TransportError as e:
+            self._l.set(error, str(e).encode())
+            return e.code
+        except Exception as e:  # pylint: disable=broad-except
+            self._l.set(error, ("%s: %s" % (type(e).__name__, e)).encode())
+            return INTERNAL
+
+    def _make_callbacks(self):
+        l = self._l
+
+        def call(_, method, req, n, response, error):
+            def body():
+                l.set(response, self._transport(method.decode(),
+                                                ctypes.string_at(req, n)))
+                return 0
+            return self._guard(error, body)
+
+        def load(_, out, error):
+            def body():
+                data = self._state.load()
+                if data is None:
+                    return NOT_FOUND
+                l.set(out, data)
+                return 0
+            return self._guard(error, body)
+
+        def save(_, data, n, error):
+            return self._guard(error, lambda: self._state.save(
+                ctypes.string_at(data, n)) or 0)
+
+        def getter(fn):
+            def cb(_, out, error):
+                def body():
+                    l.set(out, fn())
+                    return 0
+                return self._guard(error, body)
+            return _GET(cb)
+
+        def sign(_, msg, n, out, error):
+            def body():
+                l.set(out, self._keys.sign(ctypes.string_at(msg, n)))
+                return 0
+            return self._guard(error, body)
+
+        def promote(_, error):
+            return self._guard(error, lambda: self._keys.promote_next() or 0)
+
+        return _Callbacks(None, _CALL(call), _LOAD(load), _SAVE(save),
+                          getter(self._keys.public_key), _SIGN(sign),
+                          getter(self._keys.prepare_next),
+                          getter(self._keys.next_public_key), _DO(promote))
+
+    def _error(self, result):
+        return Error(result.code, self._l.refusal_name(result.refusal),
+                     result.alerts, result.message.decode(errors="replace"))
+
+    def _run(self, fn, *args):
+        result = _Result()
+        fn(self._handle, *args, ctypes.byref(result))
+        self.last_alerts = result.alerts
+        if result.code != 0:
+            raise self._error(result)
+
+    def _bytes_out(self, fn, *args):
+        out = self._lib.ktlog_bytes_new()
+        try:
+            self._run(fn, *args, ctypes.c_void_p(out))
+            return self._l.read(out)
+        finally:
+            self._lib.ktlog_bytes_free(ctypes.c_void_p(out))
+
+    def _write(self, fn, *args):
+        leaf, verified = ctypes.c_uint64(), ctypes.c_int()
+        self._run(fn, *args, ctypes.byref(leaf), ctypes.byref(verified))
+        return leaf.value, bool(verified.value)
+
+    def add_device(self, device_id, key, credential=None):
+        """Publishes a device (32-byte key); (leaf index, verified)."""
+        assert len(key) == 32
+        return self._write(self._lib.ktlog_add_device,
+                           ctypes.c_char_p(device_id.encode()),
+                           ctypes.c_char_p(key),
+                           ctypes.c_char_p(credential.encode()
+                                           if credential else None))
+
+    def remove_device(self, device_id):
+        return self._write(self._lib.ktlog_remove_device,
+                           ctypes.c_char_p(device_id.encode()))
+
+    def rotate_account_key(self):
+        return self._write(self._lib.ktlog_rotate_account_key)
+
+    def monitor(self):
+        self._run(self._lib.ktlog_monitor)
+
+    def lookup(self, account):
+        """The account's verified devices (a dict, see ktlog_client.h)."""
+        return json.loads(self._bytes_out(self._lib.ktlog_lookup,
+                                          ctypes.c_char_p(account.encode())))
+
+    def safety_code(self, contact):
+        """The 60 digits of the safety code with `contact`."""
+        out = self._lib.ktlog_bytes_new()
+        try:
+            self._run(self._lib.ktlog_safety_code,
+                      ctypes.c_char_p(contact.encode()), ctypes.c_void_p(out),
+                      ctypes.c_void_p(None))
+            return self._l.read(out).decode()
+        finally:
+            self._lib.ktlog_bytes_free(ctypes.c_void_p(out))
+
+    def compare_code(self, contact, shown):
+        """Whether `shown` matches; a match verifies the contact."""
+        match = ctypes.c_int()
+        self._run(self._lib.ktlog_compare_code,
+                  ctypes.c_char_p(contact.encode()),
+                  ctypes.c_char_p(shown.encode()), ctypes.byref(match))
+        return bool(match.value)
+
+    def alerts(self):
+        return json.loads(self._bytes_out(self._lib.ktlog_alerts))

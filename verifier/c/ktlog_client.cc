@@ -1,0 +1,394 @@
+// The C API (verifier/c/ktlog_client.h) over the client library: the app's
+// callbacks become a StateStore, an AccountKeyStore and a TransportLog;
+// the verifier, OwnAccount and the safety codes do the rest.
+#include "verifier/c/ktlog_client.h"
+
+#include <string.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "verifier/transport_log.h"
+#include "core/note/log_key.h"
+#include "core/util/bytes.h"
+#include "core/util/clock.h"
+#include "core/util/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "verifier/client_verifier.h"
+#include "verifier/contact_code.h"
+#include "verifier/own_account.h"
+#include "verifier/refusal.h"
+#include "verifier/stores.h"
+
+struct ktlog_bytes {
+  std::string data;
+};
+
+namespace ktlog {
+namespace {
+
+const uint8_t* Data(const std::string& s) {
+  return reinterpret_cast<const uint8_t*>(s.data());
+}
+
+// The status a callback returned: OK for 0, else its code (UNKNOWN if it
+// is not one) and message.
+absl::Status FromApp(int code, const ktlog_bytes& error, const char* what) {
+  if (code == 0) return absl::OkStatus();
+  if (code < 1 || code > 16) code = static_cast<int>(absl::StatusCode::kUnknown);
+  return absl::Status(
+      static_cast<absl::StatusCode>(code),
+      error.data.empty() ? absl::StrCat("the app's ", what, " failed")
+                         : error.data);
+}
+
+// A byte string of exactly `size` bytes from the app, or INTERNAL.
+absl::StatusOr<std::string> Sized(const ktlog_bytes& b, size_t size,
+                                  const char* what) {
+  if (b.data.size() != size) {
+    return absl::InternalError(absl::StrCat("the app's ", what, " gave ",
+                                            b.data.size(), " bytes, not ",
+                                            size));
+  }
+  return b.data;
+}
+
+class AppStates : public StateStore {
+ public:
+  explicit AppStates(const ktlog_callbacks* cb) : cb_(cb) {}
+  absl::StatusOr<ClientState> Load() override {
+    ktlog_bytes out, error;
+    RETURN_IF_ERROR(
+        FromApp(cb_->load_state(cb_->ctx, &out, &error), error, "load_state"));
+    return ParseClientState(out.data, "the app's saved client state");
+  }
+  absl::Status Save(const ClientState& state) override {
+    std::string text = SerializeClientState(state);
+    ktlog_bytes error;
+    return FromApp(cb_->save_state(cb_->ctx, Data(text), text.size(), &error),
+                   error, "save_state");
+  }
+
+ private:
+  const ktlog_callbacks* cb_;
+};
+
+class AppKeys : public AccountKeyStore {
+ public:
+  explicit AppKeys(const ktlog_callbacks* cb) : cb_(cb) {}
+  absl::StatusOr<std::string> PublicKey() override {
+    ktlog_bytes key, error;
+    RETURN_IF_ERROR(FromApp(cb_->account_public_key(cb_->ctx, &key, &error),
+                            error, "account_public_key"));
+    return Sized(key, 32, "account_public_key");
+  }
+  absl::StatusOr<std::string> Sign(absl::string_view message) override {
+    ktlog_bytes sig, error;
+    RETURN_IF_ERROR(FromApp(
+        cb_->account_sign(cb_->ctx, reinterpret_cast<const uint8_t*>(
+                                        message.data()),
+                          message.size(), &sig, &error),
+        error, "account_sign"));
+    return Sized(sig, 64, "account_sign");
+  }
+  absl::StatusOr<std::string> PrepareNext() override {
+    ktlog_bytes key, error;
+    RETURN_IF_ERROR(FromApp(cb_->prepare_next_key(cb_->ctx, &key, &error),
+                            error, "prepare_next_key"));
+    return Sized(key, 32, "prepare_next_key");
+  }
+  absl::StatusOr<std::string> NextPublicKey() override {
+    ktlog_bytes key, error;
+    RETURN_IF_ERROR(FromApp(cb_->next_public_key(cb_->ctx, &key, &error),
+                            error, "next_public_key"));
+    if (key.data.empty()) return std::string();
+    return Sized(key, 32, "next_public_key");
+  }
+  absl::Status PromoteNext() override {
+    ktlog_bytes error;
+    return FromApp(cb_->promote_next_key(cb_->ctx, &error), error,
+                   "promote_next_key");
+  }
+
+ private:
+  const ktlog_callbacks* cb_;
+};
+
+TransportLog::UnaryCall AppCall(const ktlog_callbacks* cb) {
+  return [cb](const std::string& method,
+              const std::string& request) -> absl::StatusOr<std::string> {
+    ktlog_bytes response, error;
+    RETURN_IF_ERROR(FromApp(cb->call(cb->ctx, method.c_str(), Data(request),
+                                     request.size(), &response, &error),
+                            error, "call"));
+    return std::move(response.data);
+  };
+}
+
+int Finish(ktlog_result* result, const absl::Status& status, size_t alerts) {
+  if (result != nullptr) {
+    result->code = static_cast<int>(status.code());
+    result->refusal = static_cast<int>(RefusalOf(status));
+    result->alerts = static_cast<int>(alerts);
+    std::string message(status.message());
+    size_t n = std::min(message.size(), sizeof(result->message) - 1);
+    memcpy(result->message, message.data(), n);
+    result->message[n] = '\0';
+  }
+  return static_cast<int>(status.code());
+}
+
+bool Complete(const ktlog_callbacks* cb) {
+  return cb != nullptr && cb->call != nullptr && cb->load_state != nullptr &&
+         cb->save_state != nullptr && cb->account_public_key != nullptr &&
+         cb->account_sign != nullptr && cb->prepare_next_key != nullptr &&
+         cb->next_public_key != nullptr && cb->promote_next_key != nullptr;
+}
+
+// The saved state, or a new one; FAILED_PRECONDITION if the saved one is
+// for another log or account.
+absl::StatusOr<ClientState> OpenState(StateStore& store,
+                                      const std::string& log_key,
+                                      const std::string& account_id,
+                                      const std::string& device_id,
+                                      bool allow_no_witnesses) {
+  absl::StatusOr<ClientState> loaded = store.Load();
+  if (absl::IsNotFound(loaded.status())) {
+    ASSIGN_OR_RETURN(ClientState fresh,
+                     NewClientState(log_key, account_id, device_id,
+                                    allow_no_witnesses));
+    RETURN_IF_ERROR(store.Save(fresh));
+    return fresh;
+  }
+  if (!loaded.ok()) return loaded.status();
+  absl::StatusOr<LogPublicKey> key = LogPublicKey::Parse(log_key);
+  if (!key.ok() || key->IdentityString() != loaded->log_key ||
+      loaded->account_id != account_id || loaded->device_id != device_id) {
+    return absl::FailedPreconditionError(
+        "the saved client state is for another log key, account or device");
+  }
+  return loaded;
+}
+
+}  // namespace
+}  // namespace ktlog
+
+struct ktlog_client {
+  explicit ktlog_client(const ktlog_callbacks& callbacks)
+      : cb(callbacks), store(&cb), keys(&cb), log(ktlog::AppCall(&cb)) {}
+
+  // Runs `f`, saves the state whatever happened (alerts are kept), and
+  // fills `result` with the outcome and the alerts `f` raised.
+  template <class F>
+  int Run(ktlog_result* result, F f) {
+    size_t before = verifier->raised().size();
+    absl::Status status = f();
+    absl::Status saved = store.Save(state);
+    if (status.ok()) status = saved;
+    return ktlog::Finish(result, status, verifier->raised().size() - before);
+  }
+
+  ktlog_callbacks cb;
+  ktlog::AppStates store;
+  ktlog::AppKeys keys;
+  ktlog::TransportLog log;
+  ktlog::ClientState state;
+  std::unique_ptr<ktlog::ClientVerifier> verifier;
+  std::unique_ptr<ktlog::OwnAccount> own;
+};
+
+namespace {
+
+using ktlog::Finish;
+
+int Invalid(ktlog_result* result, const char* what) {
+  return Finish(result,
+                absl::InvalidArgumentError(absl::StrCat(what, " is missing")),
+                0);
+}
+
+void Report(const ktlog::OwnAccount::Written& w, uint64_t* leaf_index,
+            int* verified) {
+  if (leaf_index != nullptr) *leaf_index = w.appended.leaf_index;
+  if (verified != nullptr) *verified = w.verified ? 1 : 0;
+}
+
+}  // namespace
+
+extern "C" {
+
+ktlog_bytes* ktlog_bytes_new(void) { return new ktlog_bytes(); }
+void ktlog_bytes_free(ktlog_bytes* bytes) { delete bytes; }
+void ktlog_bytes_set(ktlog_bytes* bytes, const uint8_t* data, size_t len) {
+  if (bytes == nullptr) return;
+  bytes->data.assign(reinterpret_cast<const char*>(data), data ? len : 0);
+}
+const uint8_t* ktlog_bytes_data(const ktlog_bytes* bytes) {
+  return bytes == nullptr ? nullptr : ktlog::Data(bytes->data);
+}
+size_t ktlog_bytes_len(const ktlog_bytes* bytes) {
+  return bytes == nullptr ? 0 : bytes->data.size();
+}
+
+const char* ktlog_refusal_name(int refusal) {
+  static const std::string* names = [] {
+    auto* n = new std::string[ktlog::kRefusalCount];
+    for (int i = 0; i < ktlog::kRefusalCount; ++i) {
+      n[i] = std::string(ktlog::RefusalName(static_cast<ktlog::Refusal>(i)));
+    }
+    return n;
+  }();
+  return refusal >= 0 && refusal < ktlog::kRefusalCount
+             ? names[refusal].c_str()
+             : "UNKNOWN";
+}
+
+ktlog_client* ktlog_client_open(const ktlog_callbacks* callbacks,
+                                const char* log_key, const char* account_id,
+                                const char* device_id, int allow_no_witnesses,
+                                ktlog_result* result) {
+  if (!ktlog::Complete(callbacks) || log_key == nullptr ||
+      account_id == nullptr || device_id == nullptr) {
+    Invalid(result, "a callback, the log key, the account or the device");
+    return nullptr;
+  }
+  auto client = std::make_unique<ktlog_client>(*callbacks);
+  absl::StatusOr<ktlog::ClientState> state =
+      ktlog::OpenState(client->store, log_key, account_id, device_id,
+                       allow_no_witnesses != 0);
+  if (!state.ok()) {
+    Finish(result, state.status(), 0);
+    return nullptr;
+  }
+  client->state = *std::move(state);
+  client->verifier = std::make_unique<ktlog::ClientVerifier>(
+      &client->state, &client->log, ktlog::RealClock::Get());
+  client->own = std::make_unique<ktlog::OwnAccount>(
+      &client->state, &client->store, &client->keys, &client->log,
+      client->verifier.get(), ktlog::RealClock::Get());
+  Finish(result, absl::OkStatus(), 0);
+  return client.release();
+}
+
+void ktlog_client_close(ktlog_client* client) { delete client; }
+
+int ktlog_add_device(ktlog_client* client, const char* device_id,
+                     const uint8_t device_key[32], const char* credential,
+                     uint64_t* leaf_index, int* verified,
+                     ktlog_result* result) {
+  if (client == nullptr || device_id == nullptr || device_key == nullptr) {
+    return Invalid(result, "the client, the device id or its key");
+  }
+  std::string key(reinterpret_cast<const char*>(device_key), 32);
+  return client->Run(result, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(ktlog::OwnAccount::Written w,
+                     client->own->AddDevice(device_id, key,
+                                            credential ? credential : ""));
+    Report(w, leaf_index, verified);
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_remove_device(ktlog_client* client, const char* device_id,
+                        uint64_t* leaf_index, int* verified,
+                        ktlog_result* result) {
+  if (client == nullptr || device_id == nullptr) {
+    return Invalid(result, "the client or the device id");
+  }
+  return client->Run(result, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(ktlog::OwnAccount::Written w,
+                     client->own->RemoveDevice(device_id));
+    Report(w, leaf_index, verified);
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_rotate_account_key(ktlog_client* client, uint64_t* leaf_index,
+                             int* verified, ktlog_result* result) {
+  if (client == nullptr) return Invalid(result, "the client");
+  return client->Run(result, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(ktlog::OwnAccount::Written w,
+                     client->own->RotateAccountKey());
+    Report(w, leaf_index, verified);
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_monitor(ktlog_client* client, ktlog_result* result) {
+  if (client == nullptr) return Invalid(result, "the client");
+  return client->Run(result, [&] { return client->own->Monitor(); });
+}
+
+int ktlog_lookup(ktlog_client* client, const char* account, ktlog_bytes* json,
+                 ktlog_result* result) {
+  if (client == nullptr || account == nullptr || json == nullptr) {
+    return Invalid(result, "the client, the account or the output");
+  }
+  return client->Run(result, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(ktlog::LogCheckpoint cp,
+                     client->verifier->UpdateCheckpoint());
+    ASSIGN_OR_RETURN(ktlog::VerifiedAccount a,
+                     client->verifier->LookupExisting(cp, account));
+    nlohmann::json devices = nlohmann::json::array();
+    for (const ktlog::VerifiedDevice& d : a.devices) {
+      devices.push_back({{"device_id", d.record.device_id},
+                         {"key", ktlog::HexEncode(d.record.key)},
+                         {"leaf_index", d.leaf_index}});
+    }
+    json->data = nlohmann::json{
+        {"account_id", a.state->account_id},
+        {"account_key", ktlog::HexEncode(a.state->account_key)},
+        {"version", a.state->version},
+        {"devices", devices}}.dump();
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_safety_code(ktlog_client* client, const char* contact,
+                      ktlog_bytes* digits, ktlog_bytes* scannable,
+                      ktlog_result* result) {
+  if (client == nullptr || contact == nullptr) {
+    return Invalid(result, "the client or the contact");
+  }
+  return client->Run(result, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(ktlog::ContactCode code,
+                     ktlog::CodeWithContact(*client->verifier, *client->own,
+                                            client->state.account_id, contact));
+    if (digits != nullptr) digits->data = code.code.Digits();
+    if (scannable != nullptr) scannable->data = code.code.ScannableText();
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_compare_code(ktlog_client* client, const char* contact,
+                       const char* shown, int* match, ktlog_result* result) {
+  if (client == nullptr || contact == nullptr || shown == nullptr ||
+      match == nullptr) {
+    return Invalid(result, "the client, the contact, the code or the output");
+  }
+  return client->Run(result, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(ktlog::ContactCode code,
+                     ktlog::CodeWithContact(*client->verifier, *client->own,
+                                            client->state.account_id, contact));
+    ASSIGN_OR_RETURN(bool same, ktlog::CompareWithContact(*client->verifier,
+                                                          code, contact, shown));
+    *match = same ? 1 : 0;
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_alerts(ktlog_client* client, ktlog_bytes* json,
+                 ktlog_result* result) {
+  if (client == nullptr || json == nullptr) {
+    return Invalid(result, "the client or the output");
+  }
+  return client->Run(result, [&]() -> absl::Status {
+    nlohmann::json all = nlohmann::json::array();
+    for (const ktlog::Alert& a : client->state.alerts) all.push_back(a.ToJson());
+    json->data = all.dump();
+    return absl::OkStatus();
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,161 @@
+/* The ktlog client library for apps in any language (C, and through it
+ * Swift, Kotlin/JNI, Python's ctypes...), the way libsignal is embedded in
+ * messengers: the library verifies and decides; the app supplies the
+ * network and the storage as callbacks (docs/client-library.md).
+ *
+ * One ktlog_client is one client state: the pinned log key, the owner's
+ * account and this device, the trusted checkpoint, contacts and alerts. It
+ * is not thread-safe: call it from one thread at a time.
+ *
+ * Every call fills a ktlog_result: `code` 0 on success, else a gRPC/absl
+ * status code (5 NOT_FOUND, 9 FAILED_PRECONDITION, 14 UNAVAILABLE, 15
+ * DATA_LOSS...); `refusal` names why a verification refused what the log
+ * sent (KTLOG_REFUSAL_*, verifier/refusal.h; 0 when nothing was refused);
+ * `alerts` how many new alerts the call raised (ktlog_alerts lists them);
+ * `message` a sentence for a person. Act on `code` and `refusal`, never on
+ * `message`. Functions return `code`.
+ *
+ * Bytes that cross the boundary are ktlog_bytes, owned by whoever made
+ * them with ktlog_bytes_new; callbacks fill the ones they are given with
+ * ktlog_bytes_set. */
+#ifndef KTLOG_VERIFIER_C_KTLOG_CLIENT_H_
+#define KTLOG_VERIFIER_C_KTLOG_CLIENT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ktlog_bytes ktlog_bytes;
+ktlog_bytes* ktlog_bytes_new(void);
+void ktlog_bytes_free(ktlog_bytes* bytes);
+void ktlog_bytes_set(ktlog_bytes* bytes, const uint8_t* data, size_t len);
+const uint8_t* ktlog_bytes_data(const ktlog_bytes* bytes);
+size_t ktlog_bytes_len(const ktlog_bytes* bytes);
+
+/* Refusals (verifier/refusal.h; the numbers never change). */
+enum {
+  KTLOG_REFUSAL_NONE = 0,
+  KTLOG_REFUSAL_MALFORMED_ANSWER = 1,
+  KTLOG_REFUSAL_BAD_VRF_PROOF = 2,
+  KTLOG_REFUSAL_BAD_INDEX_PROOF = 3,
+  KTLOG_REFUSAL_BAD_INCLUSION_PROOF = 4,
+  KTLOG_REFUSAL_BAD_LEAF = 5,
+  KTLOG_REFUSAL_BAD_COMMITMENT = 6,
+  KTLOG_REFUSAL_BAD_RECORD_SIGNATURE = 7,
+  KTLOG_REFUSAL_BROKEN_KEY_CHAIN = 8,
+  KTLOG_REFUSAL_UNAUTHORIZED_DEVICE = 9,
+  KTLOG_REFUSAL_BROKEN_ACCOUNT_RULES = 10,
+  KTLOG_REFUSAL_INCONSISTENT_ACCOUNT = 11,
+  KTLOG_REFUSAL_BAD_SIGNATURE = 12,
+  KTLOG_REFUSAL_MISSING_COSIGNATURES = 13,
+  KTLOG_REFUSAL_BAD_TIMESTAMP = 14,
+  KTLOG_REFUSAL_STALE_LOG = 15,
+  KTLOG_REFUSAL_FORK = 16,
+  KTLOG_REFUSAL_ROLLBACK = 17,
+  KTLOG_REFUSAL_BAD_CONSISTENCY_PROOF = 18,
+  KTLOG_REFUSAL_ACCOUNT_VANISHED = 19,
+  KTLOG_REFUSAL_CONTACT_KEY_CHANGED = 20,
+  KTLOG_REFUSAL_CONTACT_DEVICE_UNSIGNED = 21
+};
+/* "BAD_VRF_PROOF" and so on (static storage). */
+const char* ktlog_refusal_name(int refusal);
+
+typedef struct {
+  int code;
+  int refusal;
+  int alerts;
+  char message[512];
+} ktlog_result;
+
+/* What the app supplies. Each callback returns 0 on success or a status
+ * code (and may set `error` to a message). */
+typedef struct {
+  void* ctx; /* passed to every callback */
+  /* One unary call of the ktlog.v1.Log gRPC service (proto/ktlog.proto):
+   * `method` is its name ("LookupAccount"), `request` the serialized
+   * request; set `response` to the serialized response. On failure return
+   * the gRPC status code. */
+  int (*call)(void* ctx, const char* method, const uint8_t* request,
+              size_t request_len, ktlog_bytes* response, ktlog_bytes* error);
+  /* The client state (opaque bytes): load into `state`, or return 5
+   * (NOT_FOUND) if none was ever saved. Save must be atomic and durable
+   * before it returns 0. */
+  int (*load_state)(void* ctx, ktlog_bytes* state, ktlog_bytes* error);
+  int (*save_state)(void* ctx, const uint8_t* state, size_t len,
+                    ktlog_bytes* error);
+  /* The account key (an Ed25519 key that may never leave hardware): its
+   * 32-byte public key, and 64-byte signatures with it. */
+  int (*account_public_key)(void* ctx, ktlog_bytes* key, ktlog_bytes* error);
+  int (*account_sign)(void* ctx, const uint8_t* message, size_t len,
+                      ktlog_bytes* signature, ktlog_bytes* error);
+  /* Rotation: a second key, made durably on the first call and the same
+   * until promoted (its public key); the prepared key's public key or
+   * empty; promote it to be the account key, destroying the old one. */
+  int (*prepare_next_key)(void* ctx, ktlog_bytes* key, ktlog_bytes* error);
+  int (*next_public_key)(void* ctx, ktlog_bytes* key, ktlog_bytes* error);
+  int (*promote_next_key)(void* ctx, ktlog_bytes* error);
+} ktlog_callbacks;
+
+typedef struct ktlog_client ktlog_client;
+
+/* Opens the client over `callbacks` (copied; ctx must outlive the client).
+ * Without a saved state, starts one for `account_id` and this device
+ * `device_id`, pinned to `log_key` (as ktlog-server prints it: checkpoint
+ * key, VRF key and witnesses; one without witnesses is refused unless
+ * `allow_no_witnesses`). With one, checks that it is for that log key and
+ * account (FAILED_PRECONDITION otherwise). NULL on error. */
+ktlog_client* ktlog_client_open(const ktlog_callbacks* callbacks,
+                                const char* log_key, const char* account_id,
+                                const char* device_id, int allow_no_witnesses,
+                                ktlog_result* result);
+void ktlog_client_close(ktlog_client* client);
+
+/* The owner's writes (verifier/own_account.h): publish a device (the first
+ * creates the account; `credential` for a log that controls sign-up, or
+ * NULL), remove one, rotate the account key. `leaf_index` and `verified`
+ * (whether the verified history shows it yet) may be NULL. */
+int ktlog_add_device(ktlog_client* client, const char* device_id,
+                     const uint8_t device_key[32], const char* credential,
+                     uint64_t* leaf_index, int* verified,
+                     ktlog_result* result);
+int ktlog_remove_device(ktlog_client* client, const char* device_id,
+                        uint64_t* leaf_index, int* verified,
+                        ktlog_result* result);
+int ktlog_rotate_account_key(ktlog_client* client, uint64_t* leaf_index,
+                             int* verified, ktlog_result* result);
+
+/* The owner's monitoring: the latest checkpoint, the own account's every
+ * record since the last check (a record this client did not write is an
+ * alert), every contact. */
+int ktlog_monitor(ktlog_client* client, ktlog_result* result);
+
+/* Looks `account` up at the latest trusted checkpoint and verifies the
+ * answer; `json` receives {"account_id", "account_key" (hex), "version",
+ * "devices": [{"device_id", "key" (hex), "leaf_index"}]}. NOT_FOUND if the
+ * account is proved absent; a refusal names what did not verify. */
+int ktlog_lookup(ktlog_client* client, const char* account, ktlog_bytes* json,
+                 ktlog_result* result);
+
+/* The 60-digit safety code with `contact` (docs/codes.md), and the text a
+ * QR code carries (either may be NULL). */
+int ktlog_safety_code(ktlog_client* client, const char* contact,
+                      ktlog_bytes* digits, ktlog_bytes* scannable,
+                      ktlog_result* result);
+/* Compares `shown` (the digits the contact's phone shows, or its scanned
+ * text) with the code; on a match the contact becomes verified. `match`
+ * receives 1 or 0. */
+int ktlog_compare_code(ktlog_client* client, const char* contact,
+                       const char* shown, int* match, ktlog_result* result);
+
+/* The alerts in the state, as a JSON array (docs/verifier.md, "Alerts"). */
+int ktlog_alerts(ktlog_client* client, ktlog_bytes* json,
+                 ktlog_result* result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KTLOG_VERIFIER_C_KTLOG_CLIENT_H_ */

@@ -1,0 +1,82 @@
+#include "verifier/transport_log.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/util/status_macros.h"
+#include "proto/convert.h"
+#include "proto/ktlog.pb.h"
+
+namespace ktlog {
+
+absl::Status TransportLog::Call(const std::string& method,
+                                const google::protobuf::Message& request,
+                                google::protobuf::Message* response) {
+  ASSIGN_OR_RETURN(std::string bytes,
+                   call_(method, request.SerializeAsString()));
+  if (!response->ParseFromString(bytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the log's answer to ", method, " does not parse"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> TransportLog::GetCheckpoint(
+    uint32_t min_cosignatures, const std::vector<std::string>& witnesses) {
+  v1::GetCheckpointRequest req;
+  req.set_min_cosignatures(min_cosignatures);
+  for (const std::string& w : witnesses) req.add_witnesses(w);
+  v1::SignedCheckpoint resp;
+  RETURN_IF_ERROR(Call("GetCheckpoint", req, &resp));
+  return resp.note();
+}
+
+absl::StatusOr<std::vector<Hash>> TransportLog::GetConsistencyProof(
+    uint64_t size1, uint64_t size2) {
+  v1::GetConsistencyProofRequest req;
+  req.set_size1(size1);
+  req.set_size2(size2);
+  v1::ConsistencyProof resp;
+  RETURN_IF_ERROR(Call("GetConsistencyProof", req, &resp));
+  return HashesFromProto(resp.hashes(), "consistency proof");
+}
+
+absl::StatusOr<AccountLookupAnswer> TransportLog::LookupAccount(
+    const std::string& account_id, uint64_t tree_size,
+    bool with_first_record) {
+  v1::LookupAccountRequest req;
+  req.set_account_id(account_id);
+  req.set_tree_size(tree_size);
+  req.set_with_first_record(with_first_record);
+  v1::AccountLookup resp;
+  RETURN_IF_ERROR(Call("LookupAccount", req, &resp));
+  return FromProto(resp);
+}
+
+absl::StatusOr<AccountHistoryAnswer> TransportLog::GetAccountHistory(
+    const std::string& account_id, uint64_t from_version, uint64_t tree_size) {
+  v1::GetAccountHistoryRequest req;
+  req.set_account_id(account_id);
+  req.set_from_version(from_version);
+  req.set_tree_size(tree_size);
+  v1::AccountHistory resp;
+  RETURN_IF_ERROR(Call("GetAccountHistory", req, &resp));
+  return FromProto(resp);
+}
+
+absl::StatusOr<LogSink::Appended> TransportLog::Append(
+    Operation operation, const std::string& record,
+    const std::string& credential) {
+  v1::WriteRequest req;
+  req.set_record(record);
+  req.set_registration_credential(credential);
+  req.set_wait_for_checkpoint(true);
+  const char* method = operation == Operation::kRemoveDevice ? "RemoveDevice"
+                       : operation == Operation::kRotateAccountKey
+                           ? "RotateAccountKey"
+                           : "AddDevice";
+  v1::WriteResponse resp;
+  RETURN_IF_ERROR(Call(method, req, &resp));
+  ASSIGN_OR_RETURN(Hash leaf_hash, Hash::FromBytes(resp.leaf_hash()));
+  return Appended{resp.leaf_index(), leaf_hash};
+}
+
+}  // namespace ktlog
