@@ -244,6 +244,15 @@ std::string SerializeClientState(const ClientState& s) {
   return JsonText(j, 1) + "\n";
 }
 
+absl::StatusOr<LogPublicKey> PinnedLogKey(const ClientState& state) {
+  absl::StatusOr<LogPublicKey> key = LogPublicKey::Parse(state.log_key);
+  if (!key.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the state's pinned log key is unusable: ", key.status().message()));
+  }
+  return key;
+}
+
 size_t UnverifiedOwn(const ClientState& state) {
   size_t n = 0;
   for (const auto& [hash, p] : state.pending_own) n += p.refused ? 0 : 1;

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "core/account/account.h"
 #include "core/crypto/crypto.h"
+#include "core/note/log_key.h"
 #include "verifier/alerts.h"
 
 namespace ktlog {
@@ -123,6 +124,9 @@ absl::StatusOr<ClientState> NewClientState(const std::string& log_key,
                                            const std::string& account_id,
                                            const std::string& device_id,
                                            bool allow_no_witnesses);
+
+// The state's pinned log key, parsed; FAILED_PRECONDITION if unusable.
+absl::StatusOr<LogPublicKey> PinnedLogKey(const ClientState& state);
 
 // How many of the state's own records wait for verification (pending and
 // not refused).

@@ -40,8 +40,7 @@ absl::StatusOr<std::vector<Hash>> TransportLog::GetConsistencyProof(
 }
 
 absl::StatusOr<AccountLookupAnswer> TransportLog::LookupAccount(
-    const std::string& account_id, uint64_t tree_size,
-    bool with_first_record) {
+    const std::string& account_id, uint64_t tree_size, bool with_first_record) {
   v1::LookupAccountRequest req;
   req.set_account_id(account_id);
   req.set_tree_size(tree_size);

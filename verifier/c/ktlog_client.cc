@@ -9,7 +9,6 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "verifier/transport_log.h"
 #include "core/note/log_key.h"
 #include "core/util/bytes.h"
 #include "core/util/clock.h"
@@ -20,6 +19,7 @@
 #include "verifier/own_account.h"
 #include "verifier/refusal.h"
 #include "verifier/stores.h"
+#include "verifier/transport_log.h"
 
 struct ktlog_bytes {
   std::string data;
@@ -36,20 +36,20 @@ const uint8_t* Data(const std::string& s) {
 // is not one) and message.
 absl::Status FromApp(int code, const ktlog_bytes& error, const char* what) {
   if (code == 0) return absl::OkStatus();
-  if (code < 1 || code > 16) code = static_cast<int>(absl::StatusCode::kUnknown);
-  return absl::Status(
-      static_cast<absl::StatusCode>(code),
-      error.data.empty() ? absl::StrCat("the app's ", what, " failed")
-                         : error.data);
+  if (code < 1 || code > 16)
+    code = static_cast<int>(absl::StatusCode::kUnknown);
+  return absl::Status(static_cast<absl::StatusCode>(code),
+                      error.data.empty()
+                          ? absl::StrCat("the app's ", what, " failed")
+                          : error.data);
 }
 
 // A byte string of exactly `size` bytes from the app, or INTERNAL.
 absl::StatusOr<std::string> Sized(const ktlog_bytes& b, size_t size,
                                   const char* what) {
   if (b.data.size() != size) {
-    return absl::InternalError(absl::StrCat("the app's ", what, " gave ",
-                                            b.data.size(), " bytes, not ",
-                                            size));
+    return absl::InternalError(absl::StrCat(
+        "the app's ", what, " gave ", b.data.size(), " bytes, not ", size));
   }
   return b.data;
 }
@@ -86,8 +86,8 @@ class AppKeys : public AccountKeyStore {
   absl::StatusOr<std::string> Sign(absl::string_view message) override {
     ktlog_bytes sig, error;
     RETURN_IF_ERROR(FromApp(
-        cb_->account_sign(cb_->ctx, reinterpret_cast<const uint8_t*>(
-                                        message.data()),
+        cb_->account_sign(cb_->ctx,
+                          reinterpret_cast<const uint8_t*>(message.data()),
                           message.size(), &sig, &error),
         error, "account_sign"));
     return Sized(sig, 64, "account_sign");
@@ -100,8 +100,8 @@ class AppKeys : public AccountKeyStore {
   }
   absl::StatusOr<std::string> NextPublicKey() override {
     ktlog_bytes key, error;
-    RETURN_IF_ERROR(FromApp(cb_->next_public_key(cb_->ctx, &key, &error),
-                            error, "next_public_key"));
+    RETURN_IF_ERROR(FromApp(cb_->next_public_key(cb_->ctx, &key, &error), error,
+                            "next_public_key"));
     if (key.data.empty()) return std::string();
     return Sized(key, 32, "next_public_key");
   }
@@ -155,9 +155,9 @@ absl::StatusOr<ClientState> OpenState(StateStore& store,
                                       bool allow_no_witnesses) {
   absl::StatusOr<ClientState> loaded = store.Load();
   if (absl::IsNotFound(loaded.status())) {
-    ASSIGN_OR_RETURN(ClientState fresh,
-                     NewClientState(log_key, account_id, device_id,
-                                    allow_no_witnesses));
+    ASSIGN_OR_RETURN(
+        ClientState fresh,
+        NewClientState(log_key, account_id, device_id, allow_no_witnesses));
     RETURN_IF_ERROR(store.Save(fresh));
     return fresh;
   }
@@ -203,9 +203,8 @@ namespace {
 using ktlog::Finish;
 
 int Invalid(ktlog_result* result, const char* what) {
-  return Finish(result,
-                absl::InvalidArgumentError(absl::StrCat(what, " is missing")),
-                0);
+  return Finish(
+      result, absl::InvalidArgumentError(absl::StrCat(what, " is missing")), 0);
 }
 
 void Report(const ktlog::OwnAccount::Written& w, uint64_t* leaf_index,
@@ -239,9 +238,8 @@ const char* ktlog_refusal_name(int refusal) {
     }
     return n;
   }();
-  return refusal >= 0 && refusal < ktlog::kRefusalCount
-             ? names[refusal].c_str()
-             : "UNKNOWN";
+  return refusal >= 0 && refusal < ktlog::kRefusalCount ? names[refusal].c_str()
+                                                        : "UNKNOWN";
 }
 
 ktlog_client* ktlog_client_open(const ktlog_callbacks* callbacks,
@@ -254,9 +252,8 @@ ktlog_client* ktlog_client_open(const ktlog_callbacks* callbacks,
     return nullptr;
   }
   auto client = std::make_unique<ktlog_client>(*callbacks);
-  absl::StatusOr<ktlog::ClientState> state =
-      ktlog::OpenState(client->store, log_key, account_id, device_id,
-                       allow_no_witnesses != 0);
+  absl::StatusOr<ktlog::ClientState> state = ktlog::OpenState(
+      client->store, log_key, account_id, device_id, allow_no_witnesses != 0);
   if (!state.ok()) {
     Finish(result, state.status(), 0);
     return nullptr;
@@ -282,9 +279,9 @@ int ktlog_add_device(ktlog_client* client, const char* device_id,
   }
   std::string key(reinterpret_cast<const char*>(device_key), 32);
   return client->Run(result, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(ktlog::OwnAccount::Written w,
-                     client->own->AddDevice(device_id, key,
-                                            credential ? credential : ""));
+    ASSIGN_OR_RETURN(
+        ktlog::OwnAccount::Written w,
+        client->own->AddDevice(device_id, key, credential ? credential : ""));
     Report(w, leaf_index, verified);
     return absl::OkStatus();
   });
@@ -340,7 +337,8 @@ int ktlog_lookup(ktlog_client* client, const char* account, ktlog_bytes* json,
         {"account_id", a.state->account_id},
         {"account_key", ktlog::HexEncode(a.state->account_key)},
         {"version", a.state->version},
-        {"devices", devices}}.dump();
+        {"devices",
+         devices}}.dump();
     return absl::OkStatus();
   });
 }
@@ -371,8 +369,8 @@ int ktlog_compare_code(ktlog_client* client, const char* contact,
     ASSIGN_OR_RETURN(ktlog::ContactCode code,
                      ktlog::CodeWithContact(*client->verifier, *client->own,
                                             client->state.account_id, contact));
-    ASSIGN_OR_RETURN(bool same, ktlog::CompareWithContact(*client->verifier,
-                                                          code, contact, shown));
+    ASSIGN_OR_RETURN(bool same, ktlog::CompareWithContact(
+                                    *client->verifier, code, contact, shown));
     *match = same ? 1 : 0;
     return absl::OkStatus();
   });
@@ -385,7 +383,8 @@ int ktlog_alerts(ktlog_client* client, ktlog_bytes* json,
   }
   return client->Run(result, [&]() -> absl::Status {
     nlohmann::json all = nlohmann::json::array();
-    for (const ktlog::Alert& a : client->state.alerts) all.push_back(a.ToJson());
+    for (const ktlog::Alert& a : client->state.alerts)
+      all.push_back(a.ToJson());
     json->data = all.dump();
     return absl::OkStatus();
   });

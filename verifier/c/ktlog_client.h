@@ -119,8 +119,7 @@ void ktlog_client_close(ktlog_client* client);
  * (whether the verified history shows it yet) may be NULL. */
 int ktlog_add_device(ktlog_client* client, const char* device_id,
                      const uint8_t device_key[32], const char* credential,
-                     uint64_t* leaf_index, int* verified,
-                     ktlog_result* result);
+                     uint64_t* leaf_index, int* verified, ktlog_result* result);
 int ktlog_remove_device(ktlog_client* client, const char* device_id,
                         uint64_t* leaf_index, int* verified,
                         ktlog_result* result);
@@ -151,8 +150,7 @@ int ktlog_compare_code(ktlog_client* client, const char* contact,
                        const char* shown, int* match, ktlog_result* result);
 
 /* The alerts in the state, as a JSON array (docs/verifier.md, "Alerts"). */
-int ktlog_alerts(ktlog_client* client, ktlog_bytes* json,
-                 ktlog_result* result);
+int ktlog_alerts(ktlog_client* client, ktlog_bytes* json, ktlog_result* result);
 
 #ifdef __cplusplus
 }

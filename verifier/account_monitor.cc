@@ -1,0 +1,537 @@
+#include "verifier/account_monitor.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/crypto/crypto.h"
+#include "core/merkle/merkle.h"
+#include "core/util/bytes.h"
+#include "core/util/json_util.h"
+#include "core/util/status_macros.h"
+#include "verifier/refusal.h"
+
+namespace ktlog {
+namespace {
+
+nlohmann::json EntryJson(const HistoryEntryAnswer& e) {
+  return {{"leaf_index", e.leaf_index},
+          {"leaf", HexEncode(e.leaf)},
+          {"inclusion_proof", HashesToJson(e.inclusion_proof)},
+          {"record", HexEncode(e.record)},
+          {"record_opening", HexEncode(e.record_opening)},
+          {"state_opening", HexEncode(e.state_opening)}};
+}
+
+nlohmann::json LookupJson(const AccountLookupAnswer& a) {
+  nlohmann::json j = {{"tree_size", a.tree_size},
+                      {"vrf_proof", HexEncode(a.vrf_proof)},
+                      {"index_proof", HexEncode(a.index_proof)},
+                      {"account_state", HexEncode(a.account_state)},
+                      {"state_opening", HexEncode(a.state_opening)}};
+  if (a.first_record.has_value())
+    j["first_record"] = EntryJson(*a.first_record);
+  return j;
+}
+
+nlohmann::json HistoryJson(const AccountHistoryAnswer& a) {
+  nlohmann::json entries = nlohmann::json::array();
+  for (const HistoryEntryAnswer& e : a.entries) entries.push_back(EntryJson(e));
+  return {{"tree_size", a.tree_size},
+          {"vrf_proof", HexEncode(a.vrf_proof)},
+          {"entries", entries},
+          {"next_version", a.next_version}};
+}
+
+std::string Short(const std::string& key) {
+  return HexEncode(key).substr(0, 16);
+}
+
+}  // namespace
+std::string AccountMonitor::KnownFirstKey(const std::string& account) const {
+  if (account == state_->account_id && state_->own_state.exists()) {
+    return state_->own_state.first_key;
+  }
+  auto contact = state_->contacts.find(account);
+  return contact == state_->contacts.end() ? "" : contact->second.first_key;
+}
+
+absl::StatusOr<VerifiedAccount> AccountMonitor::Lookup(
+    const LogCheckpoint& checkpoint, const std::string& account) {
+  ASSIGN_OR_RETURN(LogPublicKey key, PinnedLogKey(*state_));
+  std::string known = KnownFirstKey(account);
+  ASSIGN_OR_RETURN(
+      AccountLookupAnswer answer,
+      log_->LookupAccount(account, checkpoint.size, known.empty()));
+  absl::StatusOr<VerifiedAccount> verified =
+      VerifyAccountLookup(checkpoint, key.vrf_key, account, answer, known);
+  if (!verified.ok()) {
+    return alerts_->Refuse(
+        RefusalOf(verified.status()), verified.status(), account,
+        Sha256(JsonText(LookupJson(answer))).ToHex(),
+        absl::StrCat("the log's answer about ", account,
+                     " does not verify: ", verified.status().message()),
+        {{"checkpoint", state_->trusted_checkpoint},
+         {"lookup", LookupJson(answer)}});
+  }
+  auto contact = state_->contacts.find(account);
+  if (verified->state.has_value() && contact != state_->contacts.end() &&
+      contact->second.first_key.empty()) {
+    contact->second.first_key = verified->state->first_key;
+  }
+  return verified;
+}
+
+absl::StatusOr<std::vector<AccountMonitor::HistoryItem>>
+AccountMonitor::ReplayHistory(const LogCheckpoint& checkpoint,
+                              const std::string& id, const AccountState& proved,
+                              AccountState* replay) {
+  ASSIGN_OR_RETURN(LogPublicKey key, PinnedLogKey(*state_));
+  std::vector<HistoryItem> out;
+  if (!replay->exists()) replay->account_id = id;
+  for (uint64_t next = replay->version + 1;
+       next != 0 && replay->version < proved.version;) {
+    absl::StatusOr<AccountHistoryAnswer> page =
+        log_->GetAccountHistory(id, next, checkpoint.size);
+    if (!page.ok()) {
+      // The index proved the account at this size: an honest log serves its
+      // history. A refusal that is not the transport's contradicts it.
+      const absl::Status& s = page.status();
+      if (absl::IsNotFound(s) || absl::IsInvalidArgument(s) ||
+          absl::IsOutOfRange(s)) {
+        return alerts_->Refuse(
+            Refusal::kInconsistentAccount, s, id,
+            absl::StrCat(CheckpointId(checkpoint), "|", next, "|refused"),
+            absl::StrCat("the log proves ", id, " at version ", proved.version,
+                         " but refuses its history from "
+                         "version ",
+                         next, ": ", s.message()),
+            {{"checkpoint", state_->trusted_checkpoint},
+             {"proved_version", proved.version},
+             {"error", s.ToString()}});
+      }
+      return s;
+    }
+    uint64_t before = replay->version;
+    absl::StatusOr<std::vector<VerifiedDevice>> records =
+        VerifyAccountHistory(checkpoint, key.vrf_key, id, *page, replay);
+    if (!records.ok()) {
+      return alerts_->Refuse(RefusalOf(records.status()), records.status(), id,
+                    absl::StrCat(CheckpointId(checkpoint), "|", next),
+                    absl::StrCat("the history of ", id, " does not verify: ",
+                                 records.status().message()),
+                    {{"checkpoint", state_->trusted_checkpoint},
+                     {"history", HistoryJson(*page)}});
+    }
+    for (size_t i = 0; i < records->size(); ++i) {
+      out.push_back(HistoryItem{std::move((*records)[i]), page->entries[i],
+                                page->vrf_proof});
+    }
+    next = page->next_version;
+    if (replay->version == before) break;  // no progress: stop
+  }
+  if (!(*replay == proved)) {
+    return alerts_->Refuse(Refusal::kInconsistentAccount,
+                  absl::DataLossError("history and index disagree"), id,
+                  CheckpointId(checkpoint) + "|replay",
+                  absl::StrCat("the history of ", id,
+                               " does not lead to the state the index proves"),
+                  {{"checkpoint", state_->trusted_checkpoint}});
+  }
+  return out;
+}
+
+bool AccountMonitor::NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
+                                        const absl::Status& why,
+                                        std::optional<uint64_t> proved) {
+  uint64_t now = clock_->NowMillis();
+  uint64_t delay = state_->policy.max_own_check_delay_ms;
+  uint64_t& since = state_->own_unverified_since_ms;
+  uint64_t& last = state_->own_check_failed_ms;
+  // Failures spread over the delay count; one before a long gap (the
+  // client was off) does not: the clock starts over.
+  if (since == 0 || now - std::min(now, last) > delay) since = now;
+  last = now;
+  uint64_t age = now - std::min(now, since);
+  if (age <= delay) return false;
+  std::string what =
+      proved.has_value()
+          ? absl::StrCat("proves your account at version ", *proved,
+                         " but has not let this client check the changes "
+                         "since version ",
+                         state_->own_state.version)
+          : std::string(
+                "serves fresh checkpoints but has not let this "
+                "client look up your account");
+  alerts_->Raise(
+      AlertType::kStaleLog, state_->account_id,
+      absl::StrCat(since, "|own-check"),
+      absl::StrCat("the log ", what, " for ", age / 1000, " s (", why.message(),
+                   "): someone may be hiding a change to your account"),
+      {{"checkpoint", state_->trusted_checkpoint},
+       {"proved_version", proved.has_value() ? *proved : 0},
+       {"verified_version", state_->own_state.version},
+       {"unverified_since_ms", since},
+       {"error", why.ToString()}});
+  return true;
+}
+
+void AccountMonitor::ReportUnexpected(const HistoryItem& item,
+                                      const AccountState& now) {
+  const std::string& id = state_->account_id;
+  const VerifiedDevice& r = item.verified;
+  std::string leaf = HashLeaf(item.entry.leaf).ToHex();
+  nlohmann::json evidence = {{"checkpoint", state_->trusted_checkpoint},
+                             {"vrf_proof", HexEncode(item.vrf_proof)},
+                             {"entry", EntryJson(item.entry)}};
+  switch (r.record.operation) {
+    case Operation::kAddDevice: {
+      auto active = now.devices.find(r.record.device_id);
+      bool still = active != now.devices.end() &&
+                   active->second.leaf_index == r.leaf_index;
+      alerts_->Raise(AlertType::kUnexpectedDevice, id, leaf,
+            absl::StrCat("device \"", r.record.device_id, "\" (key ",
+                         Short(r.record.key),
+                         "…) was added to your account at "
+                         "leaf ",
+                         r.leaf_index, " (version ", r.record.account_version,
+                         "), not by you",
+                         still ? "" : "; it has been removed again since"),
+            evidence);
+      break;
+    }
+    case Operation::kRemoveDevice:
+      alerts_->Raise(AlertType::kUnexpectedRemoval, id, leaf,
+            absl::StrCat("device \"", r.record.device_id,
+                         "\" was removed from your account at leaf ",
+                         r.leaf_index, ", not by you"),
+            evidence);
+      state_->approved_devices.erase(r.record.device_id);
+      break;
+    case Operation::kRotateAccountKey:
+      alerts_->Raise(AlertType::kUnexpectedKeyChange, id, leaf,
+            absl::StrCat("your account key was replaced by ",
+                         Short(r.record.key), "… at leaf ", r.leaf_index,
+                         ", not by you: whoever holds that key controls your "
+                         "account"),
+            evidence);
+      break;
+  }
+}
+
+absl::Status AccountMonitor::CheckOwnCheckpointAge(
+    const LogCheckpoint& checkpoint) {
+  uint64_t now = clock_->NowMillis();
+  uint64_t age = now - std::min(now, checkpoint.timestamp_ms);
+  if (age <= state_->policy.max_own_check_delay_ms) return absl::OkStatus();
+  std::string message = absl::StrCat(
+      "the newest checkpoint this client can trust is ", age / 1000,
+      " s old: whatever changed in your account since is hidden from you "
+      "(the log may be keeping newer checkpoints from you while it shows "
+      "them to others, or your witnesses have stopped cosigning)");
+  return alerts_->Refuse(
+      Refusal::kStaleLog, absl::FailedPreconditionError(message),
+      state_->account_id, absl::StrCat(CheckpointId(checkpoint), "|own-age"), message,
+      {{"checkpoint", state_->trusted_checkpoint}, {"client_time_ms", now}});
+}
+
+absl::Status AccountMonitor::MonitorSelf(const LogCheckpoint& checkpoint) {
+  const std::string& id = state_->account_id;
+  AccountState& own = state_->own_state;
+  RETURN_IF_ERROR(CheckOwnCheckpointAge(checkpoint));
+  size_t alerts_before = alerts_->raised().size();
+  absl::StatusOr<VerifiedAccount> looked_up = Lookup(checkpoint, id);
+  if (!looked_up.ok()) {
+    // Not evidence (the log busy or refusing), but not for ever.
+    if (alerts_->raised().size() == alerts_before &&
+        NoteOwnCheckFailed(checkpoint, looked_up.status(), std::nullopt)) {
+      return WithRefusal(looked_up.status(), Refusal::kStaleLog);
+    }
+    return looked_up.status();
+  }
+  VerifiedAccount& now = *looked_up;
+  if (!now.state.has_value()) {
+    if (own.exists()) {
+      return alerts_->Refuse(Refusal::kAccountVanished,
+                    absl::DataLossError("own account vanished"), id,
+                    CheckpointId(checkpoint),
+                    "your account is proved absent from the log it was in",
+                    {{"checkpoint", state_->trusted_checkpoint}});
+    }
+    state_->own_unverified_since_ms = 0;
+    return absl::OkStatus();  // not registered yet
+  }
+  if (now.state->version < own.version) {
+    return alerts_->Refuse(Refusal::kInconsistentAccount,
+                  absl::DataLossError("own account version went backwards"), id,
+                  CheckpointId(checkpoint),
+                  absl::StrCat("your account went back from version ",
+                               own.version, " to ", now.state->version),
+                  {{"checkpoint", state_->trusted_checkpoint}});
+  }
+  AccountState replay = own;
+  absl::StatusOr<std::vector<HistoryItem>> items =
+      ReplayHistory(checkpoint, id, *now.state, &replay);
+  if (!items.ok()) {
+    // Not evidence (the log is unreachable or busy), but not for ever.
+    if (alerts_->raised().size() == alerts_before &&
+        NoteOwnCheckFailed(checkpoint, items.status(), now.state->version)) {
+      return WithRefusal(items.status(), Refusal::kStaleLog);
+    }
+    return items.status();
+  }
+  state_->own_unverified_since_ms = 0;
+  for (const HistoryItem& item : *items) {
+    std::string hash = Sha256(item.entry.record).ToHex();
+    if (state_->pending_own.erase(hash) > 0) {
+      matched_own_.insert(hash);
+      continue;
+    }
+    ReportUnexpected(item, replay);
+  }
+  // A record of ours whose version the account has passed was never
+  // appended (a refused or unsent write) and now never can be.
+  for (auto p = state_->pending_own.begin(); p != state_->pending_own.end();) {
+    p = p->second.version <= replay.version ? state_->pending_own.erase(p)
+                                            : ++p;
+  }
+  own = std::move(replay);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VerifiedAccount> AccountMonitor::LookupExisting(
+    const LogCheckpoint& checkpoint, const std::string& account) {
+  ASSIGN_OR_RETURN(VerifiedAccount found, Lookup(checkpoint, account));
+  if (auto contact = state_->contacts.find(account);
+      contact != state_->contacts.end()) {
+    RETURN_IF_ERROR(CheckContact(checkpoint, account, found, &contact->second));
+  }
+  if (found.state.has_value()) return found;
+  return absl::NotFoundError(absl::StrCat(
+      "account \"", account,
+      "\" does not exist (absence verified at tree size ", checkpoint.size,
+      state_->policy.witness_quorum > 0
+          ? ", the newest checkpoint your witnesses have cosigned; an account "
+            "registered since appears once they cosign a newer one)"
+          : ")"));
+}
+
+absl::StatusOr<std::vector<VerifiedDevice>> AccountMonitor::History(
+    const LogCheckpoint& checkpoint, const std::string& account) {
+  ASSIGN_OR_RETURN(VerifiedAccount now, LookupExisting(checkpoint, account));
+  AccountState replay;
+  ASSIGN_OR_RETURN(std::vector<HistoryItem> items,
+                   ReplayHistory(checkpoint, account, *now.state, &replay));
+  std::vector<VerifiedDevice> out;
+  out.reserve(items.size());
+  for (HistoryItem& item : items) out.push_back(std::move(item.verified));
+  return out;
+}
+
+namespace {
+
+// The hashes (hex) of the rotation records of a state's key chain.
+std::vector<std::string> ChainHashes(const AccountState& s) {
+  std::vector<std::string> out;
+  for (const ChainedRotation& r : s.key_chain) {
+    out.push_back(Sha256(r.record).ToHex());
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status AccountMonitor::CheckFollowsSeen(const LogCheckpoint& checkpoint,
+                                              const std::string& id,
+                                              const VerifiedAccount& now,
+                                              const ContactState& contact) {
+  const AccountState& s = *now.state;
+  std::vector<std::string> problems;
+  if (s.version < contact.seen_version) {
+    problems.push_back(absl::StrCat("it went back from version ",
+                                    contact.seen_version, " to ", s.version));
+  }
+  std::vector<std::string> chain = ChainHashes(s);
+  if (chain.size() < contact.seen_chain.size() ||
+      !std::equal(contact.seen_chain.begin(), contact.seen_chain.end(),
+                  chain.begin())) {
+    problems.push_back(absl::StrCat(
+        "its key chain does not extend the one shown at version ",
+        contact.seen_version, " (an account's rotations are never undone)"));
+  }
+  for (const VerifiedDevice& d : now.devices) {
+    if (d.record.account_version > contact.seen_version) continue;
+    auto seen = contact.seen_devices.find(d.record.device_id);
+    if (seen == contact.seen_devices.end() || seen->second != d.record.key) {
+      problems.push_back(absl::StrCat(
+          "device \"", d.record.device_id, "\", added at version ",
+          d.record.account_version, ", was not there at version ",
+          contact.seen_version, " (a removed device brought back?)"));
+    }
+  }
+  if (problems.empty()) return absl::OkStatus();
+  std::string message =
+      absl::StrCat("the log showed ", id,
+                   " in a state that does not follow from the one it showed "
+                   "before: ",
+                   absl::StrJoin(problems, "; "));
+  return alerts_->Refuse(Refusal::kInconsistentAccount, absl::DataLossError(message), id,
+                absl::StrCat(Sha256(s.Encode()).ToHex(), "|rewritten"), message,
+                {{"checkpoint", state_->trusted_checkpoint},
+                 {"state", HexEncode(s.Encode())},
+                 {"seen_version", contact.seen_version},
+                 {"seen_devices", contact.seen_devices.size()}});
+}
+
+void AccountMonitor::RememberSeen(const VerifiedAccount& now,
+                                  ContactState* contact) {
+  contact->seen_key = now.state->account_key;
+  contact->seen_version = now.state->version;
+  contact->seen_chain = ChainHashes(*now.state);
+  contact->seen_devices.clear();
+  for (const VerifiedDevice& d : now.devices) {
+    contact->seen_devices[d.record.device_id] = d.record.key;
+  }
+}
+
+absl::Status AccountMonitor::CheckContact(const LogCheckpoint& checkpoint,
+                                          const std::string& id,
+                                          const VerifiedAccount& now,
+                                          ContactState* contact) {
+  if (!now.state.has_value()) {
+    if (contact->seen_version > 0) {
+      return alerts_->Refuse(Refusal::kAccountVanished,
+                    absl::DataLossError(absl::StrCat(
+                        "contact ", id, " is proved absent from the log")),
+                    id, CheckpointId(checkpoint),
+                    absl::StrCat("contact ", id,
+                                 " is proved absent from the log it was in"),
+                    {{"checkpoint", state_->trusted_checkpoint}});
+    }
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(CheckFollowsSeen(checkpoint, id, now, *contact));
+  // Every difference from what the user verified makes this check fail,
+  // not only the first time it is seen (the alert is raised once).
+  std::vector<std::string> differences;
+  Refusal refusal = Refusal::kContactDeviceUnsigned;  // unless the key
+  const std::string& key = now.state->account_key;
+  const std::string& reference =
+      contact->verified_key.empty() ? contact->seen_key : contact->verified_key;
+  if (!reference.empty() && key != reference) {
+    // Keyed on the rotation that put this key in force: going back to a
+    // key that alerted once and then to it again alerts again.
+    alerts_->Raise(AlertType::kContactKeyChanged, id,
+          absl::StrCat(HexEncode(key), "|", now.current_key_record.ToHex()),
+          absl::StrCat(
+              id, "'s account key changed from ", Short(reference), "… to ",
+              Short(key), "…",
+              contact->verified_key.empty() ? "" : " (the key you verified)",
+              ": your safety code with them is different now; compare codes "
+              "again before trusting their devices"),
+          {{"checkpoint", state_->trusted_checkpoint},
+           {"previous_key", HexEncode(reference)},
+           {"new_key", HexEncode(key)}});
+    if (!contact->verified_key.empty()) {
+      differences.push_back("its account key is not the one you verified");
+      refusal = Refusal::kContactKeyChanged;
+    }
+  }
+  if (!contact->verified_key.empty()) {
+    // Vouched for: what the verified key signed, and the devices vouched
+    // for when it was verified (VerifyContact). A key that rotated away
+    // from it (a thief's) or that the log holds vouches for nothing.
+    for (const VerifiedDevice& d : now.devices) {
+      auto then = contact->verified_devices.find(d.record.device_id);
+      bool vouched = d.record.account_key == contact->verified_key ||
+                     (then != contact->verified_devices.end() &&
+                      then->second == d.record.key);
+      if (vouched) continue;
+      differences.push_back(absl::StrCat("device \"", d.record.device_id,
+                                         "\" is not vouched for"));
+      std::string record = d.record.Encode();
+      alerts_->Raise(AlertType::kContactDeviceUnsigned, id, Sha256(record).ToHex(),
+            absl::StrCat(id, "'s device \"", d.record.device_id,
+                         "\" is not signed by the account key you verified, "
+                         "and was not among their devices when you verified "
+                         "it: ask them whether it is theirs"),
+            {{"checkpoint", state_->trusted_checkpoint},
+             {"verified_key", HexEncode(contact->verified_key)},
+             {"device_leaf_index", d.leaf_index},
+             {"record", HexEncode(record)}});
+    }
+  }
+  RememberSeen(now, contact);
+  if (!differences.empty()) {
+    return WithRefusal(
+        absl::DataLossError(absl::StrCat(
+            id, " is not what you verified (", absl::StrJoin(differences, "; "),
+            "): compare safety codes again if their key changed, and ask "
+            "them about devices you do not know")),
+        refusal);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AccountMonitor::MonitorContacts(const LogCheckpoint& checkpoint) {
+  absl::Status first;
+  for (auto& [id, contact] : state_->contacts) {
+    absl::StatusOr<VerifiedAccount> now = Lookup(checkpoint, id);
+    absl::Status checked =
+        now.ok() ? CheckContact(checkpoint, id, *now, &contact) : now.status();
+    if (first.ok()) first = checked;
+  }
+  return first;
+}
+
+absl::StatusOr<VerifiedAccount> AccountMonitor::AddContact(
+    const LogCheckpoint& checkpoint, const std::string& account) {
+  state_->contacts.try_emplace(account);
+  return LookupExisting(checkpoint, account);
+}
+
+absl::StatusOr<VerifiedAccount> AccountMonitor::VerifyContact(
+    const LogCheckpoint& checkpoint, const std::string& account,
+    const std::string& compared_key) {
+  state_->contacts.try_emplace(account);
+  ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, account));
+  if (!now.state.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("account \"", account,
+                     "\" does not exist (absence verified at tree "
+                     "size ",
+                     checkpoint.size, ")"));
+  }
+  if (now.state->account_key != compared_key) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        account,
+        "'s account key changed since the code was computed: show and "
+        "compare the code again"));
+  }
+  ContactState& contact = state_->contacts[account];
+  RETURN_IF_ERROR(CheckFollowsSeen(checkpoint, account, now, contact));
+  // The user compared codes over this key now: it becomes the reference,
+  // with the devices the account has now (each signed by a key of its
+  // chain from the first record). Codes cover the key, not devices: the
+  // CONTACT_DEVICE_UNSIGNED alerts raised before say which ones to ask
+  // about first (docs/verifier.md, "Contacts").
+  contact.verified_key = compared_key;
+  contact.verified_devices.clear();
+  for (const VerifiedDevice& d : now.devices) {
+    contact.verified_devices[d.record.device_id] = d.record.key;
+  }
+  RememberSeen(now, &contact);
+  // The key change alerted about has now been compared in person. Only
+  // alerts about this key: a change to another key (a thief's, replaced
+  // since) was never compared and stays listed.
+  for (Alert& a : state_->alerts) {
+    if (a.type == AlertType::kContactKeyChanged && a.account == account &&
+        a.acknowledged_at_ms == 0 &&
+        a.evidence.value("new_key", std::string()) == HexEncode(compared_key)) {
+      a.acknowledged_at_ms = clock_->NowMillis();
+    }
+  }
+  return now;
+}
+
+}  // namespace ktlog
