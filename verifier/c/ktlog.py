@@ -75,6 +75,7 @@ class Library:
             ctypes.POINTER(_Callbacks), ctypes.c_char_p, ctypes.c_char_p,
             ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(_Result)]
         lib.ktlog_client_close.argtypes = [ctypes.c_void_p]
+        lib.ktlog_unverified.argtypes = [ctypes.c_void_p]
         self.lib = lib
 
     def set(self, handle, data):
@@ -210,6 +211,10 @@ class Client:
 
     def monitor(self):
         self._run(self._lib.ktlog_monitor)
+
+    def unverified(self):
+        """How many of the owner's writes wait for verification."""
+        return self._lib.ktlog_unverified(ctypes.c_void_p(self._handle))
 
     def lookup(self, account):
         """The account's verified devices (a dict, see ktlog_client.h)."""

@@ -317,6 +317,12 @@ int ktlog_monitor(ktlog_client* client, ktlog_result* result) {
   return client->Run(result, [&] { return client->own->Monitor(); });
 }
 
+int ktlog_unverified(const ktlog_client* client) {
+  return client == nullptr
+             ? 0
+             : static_cast<int>(ktlog::UnverifiedOwn(client->state));
+}
+
 int ktlog_lookup(ktlog_client* client, const char* account, ktlog_bytes* json,
                  ktlog_result* result) {
   if (client == nullptr || account == nullptr || json == nullptr) {

@@ -128,8 +128,12 @@ int ktlog_rotate_account_key(ktlog_client* client, uint64_t* leaf_index,
 
 /* The owner's monitoring: the latest checkpoint, the own account's every
  * record since the last check (a record this client did not write is an
- * alert), every contact. */
+ * alert), every contact. It also verifies the owner's writes that were not
+ * verified yet (with witnesses: once they cosigned a checkpoint covering
+ * them). */
 int ktlog_monitor(ktlog_client* client, ktlog_result* result);
+/* How many of the owner's writes wait for verification. */
+int ktlog_unverified(const ktlog_client* client);
 
 /* Looks `account` up at the latest trusted checkpoint and verifies the
  * answer; `json` receives {"account_id", "account_key" (hex), "version",
