@@ -55,7 +55,12 @@ absl::StatusOr<Written> Publish(
   ASSIGN_OR_RETURN(Written w, std::move(written));
   while (!w.verified && absl::Now() < deadline) {
     absl::SleepFor(std::min(kVerifyPoll, deadline - absl::Now()));
-    RETURN_IF_ERROR(own->Recheck(&w));
+    absl::Status checked = own->Recheck(&w);
+    // Written already: only evidence fails the command now.
+    if (IsVerificationFailure(RefusalOf(checked)) ||
+        absl::IsDataLoss(checked)) {
+      return checked;
+    }
   }
   return w;
 }

@@ -116,12 +116,13 @@ AccountMonitor::ReplayHistory(const LogCheckpoint& checkpoint,
     absl::StatusOr<std::vector<VerifiedDevice>> records =
         VerifyAccountHistory(checkpoint, key.vrf_key, id, *page, replay);
     if (!records.ok()) {
-      return alerts_->Refuse(RefusalOf(records.status()), records.status(), id,
-                    absl::StrCat(CheckpointId(checkpoint), "|", next),
-                    absl::StrCat("the history of ", id, " does not verify: ",
-                                 records.status().message()),
-                    {{"checkpoint", state_->trusted_checkpoint},
-                     {"history", HistoryJson(*page)}});
+      return alerts_->Refuse(
+          RefusalOf(records.status()), records.status(), id,
+          absl::StrCat(CheckpointId(checkpoint), "|", next),
+          absl::StrCat("the history of ", id,
+                       " does not verify: ", records.status().message()),
+          {{"checkpoint", state_->trusted_checkpoint},
+           {"history", HistoryJson(*page)}});
     }
     for (size_t i = 0; i < records->size(); ++i) {
       out.push_back(HistoryItem{std::move((*records)[i]), page->entries[i],
@@ -131,12 +132,13 @@ AccountMonitor::ReplayHistory(const LogCheckpoint& checkpoint,
     if (replay->version == before) break;  // no progress: stop
   }
   if (!(*replay == proved)) {
-    return alerts_->Refuse(Refusal::kInconsistentAccount,
-                  absl::DataLossError("history and index disagree"), id,
-                  CheckpointId(checkpoint) + "|replay",
-                  absl::StrCat("the history of ", id,
-                               " does not lead to the state the index proves"),
-                  {{"checkpoint", state_->trusted_checkpoint}});
+    return alerts_->Refuse(
+        Refusal::kInconsistentAccount,
+        absl::DataLossError("history and index disagree"), id,
+        CheckpointId(checkpoint) + "|replay",
+        absl::StrCat("the history of ", id,
+                     " does not lead to the state the index proves"),
+        {{"checkpoint", state_->trusted_checkpoint}});
   }
   return out;
 }
@@ -189,32 +191,34 @@ void AccountMonitor::ReportUnexpected(const HistoryItem& item,
       auto active = now.devices.find(r.record.device_id);
       bool still = active != now.devices.end() &&
                    active->second.leaf_index == r.leaf_index;
-      alerts_->Raise(AlertType::kUnexpectedDevice, id, leaf,
-            absl::StrCat("device \"", r.record.device_id, "\" (key ",
-                         Short(r.record.key),
-                         "…) was added to your account at "
-                         "leaf ",
-                         r.leaf_index, " (version ", r.record.account_version,
-                         "), not by you",
-                         still ? "" : "; it has been removed again since"),
-            evidence);
+      alerts_->Raise(
+          AlertType::kUnexpectedDevice, id, leaf,
+          absl::StrCat("device \"", r.record.device_id, "\" (key ",
+                       Short(r.record.key),
+                       "…) was added to your account at "
+                       "leaf ",
+                       r.leaf_index, " (version ", r.record.account_version,
+                       "), not by you",
+                       still ? "" : "; it has been removed again since"),
+          evidence);
       break;
     }
     case Operation::kRemoveDevice:
       alerts_->Raise(AlertType::kUnexpectedRemoval, id, leaf,
-            absl::StrCat("device \"", r.record.device_id,
-                         "\" was removed from your account at leaf ",
-                         r.leaf_index, ", not by you"),
-            evidence);
+                     absl::StrCat("device \"", r.record.device_id,
+                                  "\" was removed from your account at leaf ",
+                                  r.leaf_index, ", not by you"),
+                     evidence);
       state_->approved_devices.erase(r.record.device_id);
       break;
     case Operation::kRotateAccountKey:
-      alerts_->Raise(AlertType::kUnexpectedKeyChange, id, leaf,
-            absl::StrCat("your account key was replaced by ",
-                         Short(r.record.key), "… at leaf ", r.leaf_index,
-                         ", not by you: whoever holds that key controls your "
-                         "account"),
-            evidence);
+      alerts_->Raise(
+          AlertType::kUnexpectedKeyChange, id, leaf,
+          absl::StrCat("your account key was replaced by ", Short(r.record.key),
+                       "… at leaf ", r.leaf_index,
+                       ", not by you: whoever holds that key controls your "
+                       "account"),
+          evidence);
       break;
   }
 }
@@ -231,7 +235,8 @@ absl::Status AccountMonitor::CheckOwnCheckpointAge(
       "them to others, or your witnesses have stopped cosigning)");
   return alerts_->Refuse(
       Refusal::kStaleLog, absl::FailedPreconditionError(message),
-      state_->account_id, absl::StrCat(CheckpointId(checkpoint), "|own-age"), message,
+      state_->account_id, absl::StrCat(CheckpointId(checkpoint), "|own-age"),
+      message,
       {{"checkpoint", state_->trusted_checkpoint}, {"client_time_ms", now}});
 }
 
@@ -252,22 +257,24 @@ absl::Status AccountMonitor::MonitorSelf(const LogCheckpoint& checkpoint) {
   VerifiedAccount& now = *looked_up;
   if (!now.state.has_value()) {
     if (own.exists()) {
-      return alerts_->Refuse(Refusal::kAccountVanished,
-                    absl::DataLossError("own account vanished"), id,
-                    CheckpointId(checkpoint),
-                    "your account is proved absent from the log it was in",
-                    {{"checkpoint", state_->trusted_checkpoint}});
+      return alerts_->Refuse(
+          Refusal::kAccountVanished,
+          absl::DataLossError("own account vanished"), id,
+          CheckpointId(checkpoint),
+          "your account is proved absent from the log it was in",
+          {{"checkpoint", state_->trusted_checkpoint}});
     }
     state_->own_unverified_since_ms = 0;
     return absl::OkStatus();  // not registered yet
   }
   if (now.state->version < own.version) {
-    return alerts_->Refuse(Refusal::kInconsistentAccount,
-                  absl::DataLossError("own account version went backwards"), id,
-                  CheckpointId(checkpoint),
-                  absl::StrCat("your account went back from version ",
-                               own.version, " to ", now.state->version),
-                  {{"checkpoint", state_->trusted_checkpoint}});
+    return alerts_->Refuse(
+        Refusal::kInconsistentAccount,
+        absl::DataLossError("own account version went backwards"), id,
+        CheckpointId(checkpoint),
+        absl::StrCat("your account went back from version ", own.version,
+                     " to ", now.state->version),
+        {{"checkpoint", state_->trusted_checkpoint}});
   }
   AccountState replay = own;
   absl::StatusOr<std::vector<HistoryItem>> items =
@@ -290,13 +297,40 @@ absl::Status AccountMonitor::MonitorSelf(const LogCheckpoint& checkpoint) {
     ReportUnexpected(item, replay);
   }
   // A record of ours whose version the account has passed was never
-  // appended (a refused or unsent write) and now never can be.
+  // appended (a refused or unsent write) and now never can be; one the log
+  // acknowledged is evidence of a lie, as is one missing from a tree that
+  // holds the leaf index the log acknowledged.
   for (auto p = state_->pending_own.begin(); p != state_->pending_own.end();) {
-    p = p->second.version <= replay.version ? state_->pending_own.erase(p)
-                                            : ++p;
+    const PendingOwn& mine = p->second;
+    bool passed = mine.version <= replay.version;
+    if (mine.acknowledged && (passed || checkpoint.size > mine.leaf_index)) {
+      ReportUnappended(checkpoint, p->first, mine, replay.version);
+    }
+    p = passed ? state_->pending_own.erase(p) : ++p;
   }
   own = std::move(replay);
   return absl::OkStatus();
+}
+
+void AccountMonitor::ReportUnappended(const LogCheckpoint& checkpoint,
+                                      const std::string& hash,
+                                      const PendingOwn& mine,
+                                      uint64_t version) {
+  alerts_->Refuse(
+      Refusal::kInconsistentAccount, absl::DataLossError("not appended"),
+      state_->account_id, absl::StrCat(hash, "|unappended"),
+      absl::StrCat("the log acknowledged your record of version ", mine.version,
+                   " at leaf index ", mine.leaf_index,
+                   " but your account's history does not have it (your "
+                   "account is at version ",
+                   version, " in the tree of size ", checkpoint.size,
+                   "): a change you made may not be in effect; check your "
+                   "devices"),
+      {{"checkpoint", state_->trusted_checkpoint},
+       {"record_sha256", hash},
+       {"version", mine.version},
+       {"acknowledged_leaf_index", mine.leaf_index},
+       {"account_version", version}});
 }
 
 absl::StatusOr<VerifiedAccount> AccountMonitor::LookupExisting(
@@ -375,12 +409,13 @@ absl::Status AccountMonitor::CheckFollowsSeen(const LogCheckpoint& checkpoint,
                    " in a state that does not follow from the one it showed "
                    "before: ",
                    absl::StrJoin(problems, "; "));
-  return alerts_->Refuse(Refusal::kInconsistentAccount, absl::DataLossError(message), id,
-                absl::StrCat(Sha256(s.Encode()).ToHex(), "|rewritten"), message,
-                {{"checkpoint", state_->trusted_checkpoint},
-                 {"state", HexEncode(s.Encode())},
-                 {"seen_version", contact.seen_version},
-                 {"seen_devices", contact.seen_devices.size()}});
+  return alerts_->Refuse(
+      Refusal::kInconsistentAccount, absl::DataLossError(message), id,
+      absl::StrCat(Sha256(s.Encode()).ToHex(), "|rewritten"), message,
+      {{"checkpoint", state_->trusted_checkpoint},
+       {"state", HexEncode(s.Encode())},
+       {"seen_version", contact.seen_version},
+       {"seen_devices", contact.seen_devices.size()}});
 }
 
 void AccountMonitor::RememberSeen(const VerifiedAccount& now,
@@ -400,13 +435,14 @@ absl::Status AccountMonitor::CheckContact(const LogCheckpoint& checkpoint,
                                           ContactState* contact) {
   if (!now.state.has_value()) {
     if (contact->seen_version > 0) {
-      return alerts_->Refuse(Refusal::kAccountVanished,
-                    absl::DataLossError(absl::StrCat(
-                        "contact ", id, " is proved absent from the log")),
-                    id, CheckpointId(checkpoint),
-                    absl::StrCat("contact ", id,
-                                 " is proved absent from the log it was in"),
-                    {{"checkpoint", state_->trusted_checkpoint}});
+      return alerts_->Refuse(
+          Refusal::kAccountVanished,
+          absl::DataLossError(
+              absl::StrCat("contact ", id, " is proved absent from the log")),
+          id, CheckpointId(checkpoint),
+          absl::StrCat("contact ", id,
+                       " is proved absent from the log it was in"),
+          {{"checkpoint", state_->trusted_checkpoint}});
     }
     return absl::OkStatus();
   }
@@ -421,17 +457,18 @@ absl::Status AccountMonitor::CheckContact(const LogCheckpoint& checkpoint,
   if (!reference.empty() && key != reference) {
     // Keyed on the rotation that put this key in force: going back to a
     // key that alerted once and then to it again alerts again.
-    alerts_->Raise(AlertType::kContactKeyChanged, id,
-          absl::StrCat(HexEncode(key), "|", now.current_key_record.ToHex()),
-          absl::StrCat(
-              id, "'s account key changed from ", Short(reference), "… to ",
-              Short(key), "…",
-              contact->verified_key.empty() ? "" : " (the key you verified)",
-              ": your safety code with them is different now; compare codes "
-              "again before trusting their devices"),
-          {{"checkpoint", state_->trusted_checkpoint},
-           {"previous_key", HexEncode(reference)},
-           {"new_key", HexEncode(key)}});
+    alerts_->Raise(
+        AlertType::kContactKeyChanged, id,
+        absl::StrCat(HexEncode(key), "|", now.current_key_record.ToHex()),
+        absl::StrCat(
+            id, "'s account key changed from ", Short(reference), "… to ",
+            Short(key), "…",
+            contact->verified_key.empty() ? "" : " (the key you verified)",
+            ": your safety code with them is different now; compare codes "
+            "again before trusting their devices"),
+        {{"checkpoint", state_->trusted_checkpoint},
+         {"previous_key", HexEncode(reference)},
+         {"new_key", HexEncode(key)}});
     if (!contact->verified_key.empty()) {
       differences.push_back("its account key is not the one you verified");
       refusal = Refusal::kContactKeyChanged;
@@ -450,15 +487,16 @@ absl::Status AccountMonitor::CheckContact(const LogCheckpoint& checkpoint,
       differences.push_back(absl::StrCat("device \"", d.record.device_id,
                                          "\" is not vouched for"));
       std::string record = d.record.Encode();
-      alerts_->Raise(AlertType::kContactDeviceUnsigned, id, Sha256(record).ToHex(),
-            absl::StrCat(id, "'s device \"", d.record.device_id,
-                         "\" is not signed by the account key you verified, "
-                         "and was not among their devices when you verified "
-                         "it: ask them whether it is theirs"),
-            {{"checkpoint", state_->trusted_checkpoint},
-             {"verified_key", HexEncode(contact->verified_key)},
-             {"device_leaf_index", d.leaf_index},
-             {"record", HexEncode(record)}});
+      alerts_->Raise(
+          AlertType::kContactDeviceUnsigned, id, Sha256(record).ToHex(),
+          absl::StrCat(id, "'s device \"", d.record.device_id,
+                       "\" is not signed by the account key you verified, "
+                       "and was not among their devices when you verified "
+                       "it: ask them whether it is theirs"),
+          {{"checkpoint", state_->trusted_checkpoint},
+           {"verified_key", HexEncode(contact->verified_key)},
+           {"device_leaf_index", d.leaf_index},
+           {"record", HexEncode(record)}});
     }
   }
   RememberSeen(now, contact);

@@ -146,6 +146,12 @@ class AccountMonitor {
   // Raises the alert for an own record this client did not sign; `now` is
   // the account after the records checked.
   void ReportUnexpected(const HistoryItem& item, const AccountState& now);
+  // Raises INVALID_PROOF (INCONSISTENT_ACCOUNT) for an own record the log
+  // acknowledged (`mine`, SHA-256 `hash`) and the account at `version` in
+  // `checkpoint` does not hold.
+  void ReportUnappended(const LogCheckpoint& checkpoint,
+                        const std::string& hash, const PendingOwn& mine,
+                        uint64_t version);
 
   ClientState* const state_;
   LogSource* const log_;

@@ -9,9 +9,8 @@ std::string CheckpointId(const LogCheckpoint& cp) {
 }
 
 void AlertRaiser::Raise(AlertType type, const std::string& account,
-                           const std::string& dedup_key,
-                           const std::string& message,
-                           nlohmann::json evidence) {
+                        const std::string& dedup_key,
+                        const std::string& message, nlohmann::json evidence) {
   alert_found_ = true;
   Alert a;
   a.type = type;
@@ -29,10 +28,10 @@ void AlertRaiser::Raise(AlertType type, const std::string& account,
 }
 
 absl::Status AlertRaiser::Refuse(Refusal refusal, absl::Status status,
-                                    const std::string& account,
-                                    const std::string& dedup_key,
-                                    const std::string& message,
-                                    nlohmann::json evidence) {
+                                 const std::string& account,
+                                 const std::string& dedup_key,
+                                 const std::string& message,
+                                 nlohmann::json evidence) {
   evidence["reason"] = std::string(RefusalName(refusal));
   Raise(AlertFor(refusal), account, dedup_key, message, std::move(evidence));
   return WithRefusal(std::move(status), refusal);

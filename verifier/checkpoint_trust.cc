@@ -26,10 +26,10 @@ absl::StatusOr<std::optional<LogCheckpoint>> CheckpointTrust::Trusted() const {
 }
 
 absl::Status CheckpointTrust::RaiseSuccession(const SuccessionCheck& check,
-                                             const std::string& trusted_note,
-                                             const LogCheckpoint& trusted,
-                                             const LogCheckpoint& cp,
-                                             const std::string& note) {
+                                              const std::string& trusted_note,
+                                              const LogCheckpoint& trusted,
+                                              const LogCheckpoint& cp,
+                                              const std::string& note) {
   nlohmann::json pair = {{"trusted_checkpoint", trusted_note},
                          {"checkpoint", note}};
   if (!check.proof.empty()) {
@@ -39,7 +39,8 @@ absl::Status CheckpointTrust::RaiseSuccession(const SuccessionCheck& check,
   switch (check.verdict) {
     case Succession::kRollback:
       return alerts_->Refuse(
-          Refusal::kRollback, absl::DataLossError(check.message), "", CheckpointId(cp),
+          Refusal::kRollback, absl::DataLossError(check.message), "",
+          CheckpointId(cp),
           absl::StrCat(check.message, " (both checkpoints are signed)"), pair);
     case Succession::kFork:
       return alerts_->Refuse(
@@ -47,12 +48,12 @@ absl::Status CheckpointTrust::RaiseSuccession(const SuccessionCheck& check,
           absl::StrCat(check.message, " (both checkpoints are signed)"), pair);
     case Succession::kInvalidProof:
       return alerts_->Refuse(Refusal::kBadConsistencyProof,
-                    absl::InvalidArgumentError(check.message), "", both,
-                    check.message, pair);
+                             absl::InvalidArgumentError(check.message), "",
+                             both, check.message, pair);
     case Succession::kTimeGoesBack:
       return alerts_->Refuse(Refusal::kBadTimestamp,
-                    absl::FailedPreconditionError(check.message), "",
-                    Sha256(note).ToHex(), check.message, pair);
+                             absl::FailedPreconditionError(check.message), "",
+                             Sha256(note).ToHex(), check.message, pair);
     case Succession::kOk:
       break;
   }
@@ -68,11 +69,12 @@ absl::StatusOr<std::string> CheckpointTrust::FetchCheckpoint(
   uint64_t now = clock_->NowMillis();
   if (trusted.has_value() &&
       now > trusted->timestamp_ms + policy.max_checkpoint_age_ms) {
-    alerts_->Raise(AlertType::kStaleLog, "", CheckpointId(*trusted),
-          absl::StrCat("no checkpoint newer than ",
-                       (now - trusted->timestamp_ms) / 1000,
-                       " s could be fetched (", note.status().message(), ")"),
-          {{"trusted_checkpoint", state_->trusted_checkpoint}});
+    alerts_->Raise(
+        AlertType::kStaleLog, "", CheckpointId(*trusted),
+        absl::StrCat("no checkpoint newer than ",
+                     (now - trusted->timestamp_ms) / 1000,
+                     " s could be fetched (", note.status().message(), ")"),
+        {{"trusted_checkpoint", state_->trusted_checkpoint}});
   }
   if (policy.witness_quorum > 0 && absl::IsNotFound(note.status())) {
     // Witnesses cosign on their own schedule: none may have run yet. That
@@ -175,7 +177,7 @@ absl::StatusOr<LogCheckpoint> CheckpointTrust::Update() {
 }
 
 absl::Status CheckpointTrust::CheckCosignatures(const std::string& note_text,
-                                               const LogCheckpoint& cp) {
+                                                const LogCheckpoint& cp) {
   const CheckingPolicy& policy = state_->policy;
   ASSIGN_OR_RETURN(Note note, ParseNote(note_text));
   uint64_t now_s = clock_->NowMillis() / 1000;

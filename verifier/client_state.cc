@@ -163,8 +163,9 @@ absl::StatusOr<ClientState> ParseClientState(const std::string& text,
       }
     } else {
       for (const auto& [hash, p] : pending.items()) {
-        s.pending_own[hash] = {p.at("version").get<uint64_t>(),
-                               p.value("refused", false)};
+        s.pending_own[hash] = {
+            p.at("version").get<uint64_t>(), p.value("refused", false),
+            p.value("acknowledged", false), p.value("leaf_index", uint64_t{0})};
       }
     }
     s.approved_devices = UnhexMap(j.at("approved_devices"));
@@ -219,7 +220,10 @@ std::string SerializeClientState(const ClientState& s) {
   j["own_check_failed_ms"] = s.own_check_failed_ms;
   j["pending_own"] = nlohmann::json::object();
   for (const auto& [hash, p] : s.pending_own) {
-    j["pending_own"][hash] = {{"version", p.version}, {"refused", p.refused}};
+    j["pending_own"][hash] = {{"version", p.version},
+                              {"refused", p.refused},
+                              {"acknowledged", p.acknowledged},
+                              {"leaf_index", p.leaf_index}};
   }
   j["approved_devices"] = HexMap(s.approved_devices);
   j["trusted_checkpoint"] = s.trusted_checkpoint;

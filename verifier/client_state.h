@@ -56,9 +56,15 @@ struct PendingOwn {
   // signed: a log that appended it after all must not turn the owner's own
   // record into an alert), but not waited for.
   bool refused = false;
+  // The log acknowledged it at this leaf index: then the account must show
+  // it at its version, and a trusted tree larger than the index must hold
+  // it (ClientVerifier raises INVALID_PROOF otherwise).
+  bool acknowledged = false;
+  uint64_t leaf_index = 0;
 
   friend bool operator==(const PendingOwn& a, const PendingOwn& b) {
-    return a.version == b.version && a.refused == b.refused;
+    return a.version == b.version && a.refused == b.refused &&
+           a.acknowledged == b.acknowledged && a.leaf_index == b.leaf_index;
   }
 };
 

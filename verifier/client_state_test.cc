@@ -39,7 +39,7 @@ TEST(ClientStateTest, RoundTripsEveryField) {
   first.account_version = 1;
   first.Sign(account_key);
   ASSERT_TRUE(ApplyRecord(first, 4, &s.own_state).ok());
-  s.pending_own = {{"aa", {3, false}}, {"bb", {4, true}}};
+  s.pending_own = {{"aa", {3, false, true, 17}}, {"bb", {4, true}}};
   s.own_unverified_since_ms = 42;
   s.approved_devices["phone"] = "pk";
   s.trusted_checkpoint = "note\n";

@@ -134,6 +134,8 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::Write(
     }
     return e;
   }
+  state_->pending_own[pending].acknowledged = true;
+  state_->pending_own[pending].leaf_index = appended->leaf_index;
   if (record.operation == Operation::kAddDevice) {
     state_->approved_devices[record.device_id] = record.key;
   } else if (record.operation == Operation::kRemoveDevice) {
@@ -141,7 +143,13 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::Write(
   }
   RETURN_IF_ERROR(store_->Save(*state_));
   Written written{std::move(record), *appended, false};
-  RETURN_IF_ERROR(Recheck(&written));  // rule 5
+  absl::Status checked = Recheck(&written);  // rule 5
+  // The write is done: only evidence fails it now; a check that could not
+  // be made (the log busy) leaves it unverified, for Recheck or Monitor.
+  if (!checked.ok() && (IsVerificationFailure(RefusalOf(checked)) ||
+                        absl::IsDataLoss(checked))) {
+    return checked;
+  }
   return written;
 }
 

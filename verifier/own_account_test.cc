@@ -28,6 +28,7 @@ enum class SinkFault {
   kUnavailable,         // the log cannot be reached: nothing appended
   kRefusedButAppended,  // a lying log: appended, answers PERMISSION_DENIED
   kSwapped,  // a lying log: appends `swap_` instead and acknowledges that
+  kFakeAck,  // a lying log: acknowledges a leaf index two ahead, appends none
 };
 
 // The honest in-memory log as the app's transport, with faults.
@@ -45,6 +46,8 @@ class FaultySink : public LogSink {
         return absl::PermissionDeniedError("refused by the log");
       case SinkFault::kUnavailable:
         return absl::UnavailableError("the log cannot be reached");
+      case SinkFault::kFakeAck:
+        return Appended{log_->Checkpoint().size + 2, Hash()};
       default:
         break;
     }
@@ -318,9 +321,45 @@ TEST_F(OwnAccountTest, AnAcknowledgedRecordTheHistoryLacksIsNotVerified) {
   absl::StatusOr<OwnAccount::Written> w = account_->RemoveDevice("phone");
   EXPECT_EQ(w.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(RefusalOf(w.status()), Refusal::kInconsistentAccount);
-  ASSERT_EQ(verifier_->raised().size(), 1u);
+  ASSERT_EQ(verifier_->raised().size(), 2u);
   EXPECT_EQ(verifier_->raised()[0].type, AlertType::kUnexpectedDevice);
+  EXPECT_EQ(verifier_->raised()[1].type, AlertType::kInvalidProof);
+  EXPECT_EQ(verifier_->raised()[1].evidence["reason"], "INCONSISTENT_ACCOUNT");
+  EXPECT_EQ(verifier_->raised()[1].evidence["version"], 2);
   EXPECT_EQ(state_.own_state.devices.count("phone"), 1u);
+}
+
+// The same lie found after a restart (nothing in memory of the write but
+// the saved state), and a log that acknowledges a leaf index it then fills
+// with others' records: the owner is alerted, not left waiting.
+TEST_F(OwnAccountTest, AnAcknowledgementTheLogBreaksIsAnAlertAfterARestart) {
+  ASSERT_TRUE(account_->AddDevice("phone", NewKey()).ok());
+  sink_.Fail(SinkFault::kFakeAck);
+  absl::StatusOr<OwnAccount::Written> w = account_->RemoveDevice("phone");
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_FALSE(w->verified) << "the tree does not hold its leaf index yet";
+  Restart();
+  EXPECT_TRUE(account_->HasUnverified());
+  ASSERT_TRUE(account_->Check().ok());
+  EXPECT_TRUE(verifier_->raised().empty()) << "not yet evidence";
+  // Others' records fill the tree past the acknowledged index.
+  for (const char* other :
+       {"bob@example.com", "carol@example.com", "dave@example.com"}) {
+    DeviceRecord r;
+    r.operation = Operation::kAddDevice;
+    r.account_id = other;
+    r.device_id = "phone";
+    r.key = NewKey();
+    r.account_version = 1;
+    r.Sign(Ed25519PrivateKey::Generate());
+    ASSERT_TRUE(log_.Submit(r.Encode()).ok());
+  }
+  Restart();
+  ASSERT_TRUE(account_->Check().ok());
+  ASSERT_EQ(verifier_->raised().size(), 1u);
+  EXPECT_EQ(verifier_->raised()[0].type, AlertType::kInvalidProof);
+  EXPECT_EQ(verifier_->raised()[0].evidence["reason"], "INCONSISTENT_ACCOUNT");
+  EXPECT_EQ(verifier_->raised()[0].evidence["acknowledged_leaf_index"], 3);
 }
 
 TEST_F(OwnAccountTest, RotationKilledBeforeSendingReusesTheNewKey) {
@@ -363,8 +402,10 @@ TEST_F(OwnAccountTest, RotationKilledAfterTheAnswerBeforeSaving) {
 TEST_F(OwnAccountTest, RotationKilledBeforeThePromotion) {
   ASSERT_TRUE(account_->AddDevice("phone", NewKey()).ok());
   keys_.crash_promote_ = true;
-  EXPECT_EQ(account_->RotateAccountKey().status().code(),
-            absl::StatusCode::kAborted);
+  // Appended: the failed promotion leaves it unverified, not failed.
+  absl::StatusOr<OwnAccount::Written> w = account_->RotateAccountKey();
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_FALSE(w->verified);
   std::string next = *keys_.NextPublicKey();
   EXPECT_EQ(*keys_.PublicKey(), first_key_);  // still the old one
   ExpectSettled(2);

@@ -13,7 +13,9 @@ absl::Status TransportLog::Call(const std::string& method,
   ASSIGN_OR_RETURN(std::string bytes,
                    call_(method, request.SerializeAsString()));
   if (!response->ParseFromString(bytes)) {
-    return absl::InvalidArgumentError(
+    // UNKNOWN, not INVALID_ARGUMENT: for a write it may have been appended,
+    // and no refusal by the log is to be read into it.
+    return absl::UnknownError(
         absl::StrCat("the log's answer to ", method, " does not parse"));
   }
   return absl::OkStatus();
@@ -74,8 +76,13 @@ absl::StatusOr<LogSink::Appended> TransportLog::Append(
                            : "AddDevice";
   v1::WriteResponse resp;
   RETURN_IF_ERROR(Call(method, req, &resp));
-  ASSIGN_OR_RETURN(Hash leaf_hash, Hash::FromBytes(resp.leaf_hash()));
-  return Appended{resp.leaf_index(), leaf_hash};
+  absl::StatusOr<Hash> leaf_hash = Hash::FromBytes(resp.leaf_hash());
+  if (!leaf_hash.ok() || resp.checkpoint().note().empty()) {
+    // Answered as appended, but not as the log answers: maybe appended.
+    return absl::UnknownError(
+        "the log's answer to a write lacks its leaf hash or checkpoint");
+  }
+  return Appended{resp.leaf_index(), *leaf_hash};
 }
 
 }  // namespace ktlog

@@ -167,6 +167,15 @@ def main(library_path, address, log_key):
           "alice reopens from her stored state: nothing new, the one alert "
           "kept")
 
+    try:
+        state, keys = stores["alice"]
+        ktlog.Client(lib, transport, state, keys, log_key, "alice@example.com",
+                     "phone")
+        check(False, "a saved state is not reopened under a weaker policy")
+    except ktlog.Error as e:
+        check(e.code == 9, "a saved state is not reopened under another "
+              "witness policy (FAILED_PRECONDITION)")
+
     transport.swap = (b"bob@example.com", b"alice@example.com")
     try:
         alice.lookup("bob@example.com")

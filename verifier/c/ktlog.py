@@ -76,6 +76,21 @@ class Library:
             ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(_Result)]
         lib.ktlog_client_close.argtypes = [ctypes.c_void_p]
         lib.ktlog_unverified.argtypes = [ctypes.c_void_p]
+        # Every call's types: a pointer passed as a C int would be cut to 32
+        # bits.
+        vp, cp, res = ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(_Result)
+        u64p, intp = ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_int)
+        for name, args in {
+                "ktlog_add_device": [vp, cp, cp, cp, u64p, intp, res],
+                "ktlog_remove_device": [vp, cp, u64p, intp, res],
+                "ktlog_rotate_account_key": [vp, u64p, intp, res],
+                "ktlog_monitor": [vp, res],
+                "ktlog_lookup": [vp, cp, vp, res],
+                "ktlog_safety_code": [vp, cp, vp, vp, res],
+                "ktlog_compare_code": [vp, cp, cp, intp, res],
+                "ktlog_alerts": [vp, vp, res]}.items():
+            getattr(lib, name).argtypes = args
+            getattr(lib, name).restype = ctypes.c_int
         self.lib = lib
 
     def set(self, handle, data):
@@ -114,14 +129,24 @@ class Client:
             self._handle = None
 
     def _guard(self, error, fn):
-        """Runs a callback body; an exception becomes its status code."""
+        """Runs a callback body; an exception becomes its status code (1..16:
+        an exception must never leave a callback, whose return value would
+        then be undefined)."""
         try:
-            return fn()
-        except TransportError as e:
-            self._l.set(error, str(e).encode())
-            return e.code
-        except Exception as e:  # pylint: disable=broad-except
-            self._l.set(error, ("%s: %s" % (type(e).__name__, e)).encode())
+            try:
+                code = fn()
+                return code if isinstance(code, int) and 0 <= code <= 16 \
+                    else INTERNAL
+            except TransportError as e:
+                self._l.set(error, str(e).encode(errors="replace"))
+                code = e.code
+                return code if isinstance(code, int) and 1 <= code <= 16 \
+                    else INTERNAL
+            except Exception as e:  # pylint: disable=broad-except
+                self._l.set(error, ("%s: %s" % (type(e).__name__, e)).encode(
+                    errors="replace"))
+                return INTERNAL
+        except BaseException:  # pylint: disable=broad-except
             return INTERNAL
 
     def _make_callbacks(self):
@@ -175,7 +200,7 @@ class Client:
 
     def _run(self, fn, *args):
         result = _Result()
-        fn(self._handle, *args, ctypes.byref(result))
+        fn(ctypes.c_void_p(self._handle), *args, ctypes.byref(result))
         self.last_alerts = result.alerts
         if result.code != 0:
             raise self._error(result)

@@ -12,6 +12,7 @@
 #include "core/note/log_key.h"
 #include "core/util/bytes.h"
 #include "core/util/clock.h"
+#include "core/util/json_util.h"
 #include "core/util/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "verifier/client_verifier.h"
@@ -162,11 +163,19 @@ absl::StatusOr<ClientState> OpenState(StateStore& store,
     return fresh;
   }
   if (!loaded.ok()) return loaded.status();
-  absl::StatusOr<LogPublicKey> key = LogPublicKey::Parse(log_key);
-  if (!key.ok() || key->IdentityString() != loaded->log_key ||
-      loaded->account_id != account_id || loaded->device_id != device_id) {
+  // What a new state would pin: the saved one must pin the same log key,
+  // ids and witness policy (never a weaker one than the app now asks for).
+  ASSIGN_OR_RETURN(
+      ClientState wanted,
+      NewClientState(log_key, account_id, device_id, allow_no_witnesses));
+  if (wanted.log_key != loaded->log_key ||
+      wanted.account_id != loaded->account_id ||
+      wanted.device_id != loaded->device_id ||
+      wanted.policy.witnesses != loaded->policy.witnesses ||
+      wanted.policy.witness_quorum != loaded->policy.witness_quorum) {
     return absl::FailedPreconditionError(
-        "the saved client state is for another log key, account or device");
+        "the saved client state is for another log key, witness policy, "
+        "account or device");
   }
   return loaded;
 }
@@ -183,7 +192,14 @@ struct ktlog_client {
   template <class F>
   int Run(ktlog_result* result, F f) {
     size_t before = verifier->raised().size();
-    absl::Status status = f();
+    absl::Status status;
+    try {  // nothing may cross the C boundary as an exception
+      status = f();
+    } catch (const std::exception& e) {
+      status = absl::InternalError(e.what());
+    } catch (...) {
+      status = absl::InternalError("unexpected exception");
+    }
     absl::Status saved = store.Save(state);
     if (status.ok()) status = saved;
     return ktlog::Finish(result, status, verifier->raised().size() - before);
@@ -252,8 +268,13 @@ ktlog_client* ktlog_client_open(const ktlog_callbacks* callbacks,
     return nullptr;
   }
   auto client = std::make_unique<ktlog_client>(*callbacks);
-  absl::StatusOr<ktlog::ClientState> state = ktlog::OpenState(
-      client->store, log_key, account_id, device_id, allow_no_witnesses != 0);
+  absl::StatusOr<ktlog::ClientState> state = absl::InternalError("");
+  try {  // nothing may cross the C boundary as an exception
+    state = ktlog::OpenState(client->store, log_key, account_id, device_id,
+                             allow_no_witnesses != 0);
+  } catch (const std::exception& e) {
+    state = absl::InternalError(e.what());
+  }
   if (!state.ok()) {
     Finish(result, state.status(), 0);
     return nullptr;
@@ -339,12 +360,11 @@ int ktlog_lookup(ktlog_client* client, const char* account, ktlog_bytes* json,
                          {"key", ktlog::HexEncode(d.record.key)},
                          {"leaf_index", d.leaf_index}});
     }
-    json->data = nlohmann::json{
-        {"account_id", a.state->account_id},
-        {"account_key", ktlog::HexEncode(a.state->account_key)},
-        {"version", a.state->version},
-        {"devices",
-         devices}}.dump();
+    json->data = ktlog::JsonText(
+        {{"account_id", a.state->account_id},
+         {"account_key", ktlog::HexEncode(a.state->account_key)},
+         {"version", a.state->version},
+         {"devices", devices}});
     return absl::OkStatus();
   });
 }
@@ -391,7 +411,7 @@ int ktlog_alerts(ktlog_client* client, ktlog_bytes* json,
     nlohmann::json all = nlohmann::json::array();
     for (const ktlog::Alert& a : client->state.alerts)
       all.push_back(a.ToJson());
-    json->data = all.dump();
+    json->data = ktlog::JsonText(all);
     return absl::OkStatus();
   });
 }

@@ -71,7 +71,9 @@ typedef struct {
 } ktlog_result;
 
 /* What the app supplies. Each callback returns 0 on success or a status
- * code (and may set `error` to a message). */
+ * code 1..16 (and may set `error` to a message). A callback must not call
+ * into the client it serves, and must not free the ktlog_bytes it is
+ * given: it fills them with ktlog_bytes_set. */
 typedef struct {
   void* ctx; /* passed to every callback */
   /* One unary call of the ktlog.v1.Log gRPC service (proto/ktlog.proto):
