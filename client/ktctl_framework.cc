@@ -1,5 +1,9 @@
 #include "client/ktctl_framework.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -144,10 +148,33 @@ absl::StatusOr<LogFeed*> Context::feed() {
 
 absl::StatusOr<ClientState*> Context::state() {
   if (!state_.has_value()) {
+    // One ktctl at a time on a state dir: another's writes must not be
+    // overwritten by a state loaded before them (a pending record lost is
+    // a false alert). Waits for the other to finish.
+    if (lock_fd_ < 0) {
+      lock_fd_ =
+          open(Path("state.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (lock_fd_ >= 0 && flock(lock_fd_, LOCK_EX) != 0) {
+        close(lock_fd_);
+        lock_fd_ = -1;
+      }
+    }
     ASSIGN_OR_RETURN(ClientState s, LoadClientState(globals_.state_dir));
     state_ = std::move(s);
   }
   return &*state_;
+}
+
+absl::Status Context::Release() {
+  absl::Status saved = SaveState();
+  own_.reset();
+  keys_.reset();
+  store_.reset();
+  verifier_.reset();
+  state_.reset();
+  if (lock_fd_ >= 0) close(lock_fd_);  // releases the lock
+  lock_fd_ = -1;
+  return saved;
 }
 
 absl::Status Context::SaveState() {
@@ -193,7 +220,9 @@ class Context::LazyLog : public LogSource, public LogSink {
 };
 
 Context::Context(Globals g) : globals_(std::move(g)) {}
-Context::~Context() = default;
+Context::~Context() {
+  if (lock_fd_ >= 0) close(lock_fd_);
+}
 
 absl::StatusOr<ClientVerifier*> Context::verifier() {
   if (verifier_ == nullptr) {

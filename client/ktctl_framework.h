@@ -92,6 +92,10 @@ class Context {
   // this only where a crash must not lose what was just decided (before
   // sending a signed record).
   absl::Status SaveState();
+  // Saves the state and lets go of it (and of the state dir's lock: one
+  // ktctl at a time holds it, from the state's first use); the next use
+  // loads it again. For commands that run long (monitor --follow).
+  absl::Status Release();
 
   // Fetches and checks the latest checkpoint (ClientVerifier) and returns
   // the trusted checkpoint.
@@ -120,6 +124,7 @@ class Context {
   std::unique_ptr<TilesClient> tiles_;
   std::unique_ptr<LogFeed> feed_;
   std::optional<ClientState> state_;
+  int lock_fd_ = -1;  // <state dir>/state.lock, held while state_ is
   class LazyLog;
   std::unique_ptr<LazyLog> log_;
   std::unique_ptr<ClientVerifier> verifier_;

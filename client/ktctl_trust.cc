@@ -146,9 +146,10 @@ class MonitorCommand : public Command {
     if (!follow_) return Pass(ctx);
     for (;;) {
       absl::StatusOr<Output> out = Pass(ctx);
+      // Between passes the state dir is free for other ktctl commands.
+      RETURN_IF_ERROR(ctx.Release());
       std::cout << (out.ok() ? out->human : std::string(out.status().message()))
                 << std::endl;
-      RETURN_IF_ERROR(ctx.SaveState());
       absl::SleepFor(interval_);
     }
   }

@@ -69,6 +69,40 @@ class KtctlTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
 };
 
+// A monitor that follows and writes from other ktctl processes on the same
+// state dir: one at a time holds the state (the monitor between passes
+// lets go of it), so the monitor never saves over a write's expected
+// record (which would make the owner's own device an alert).
+TEST_F(KtctlTest, AFollowingMonitorAndWritesShareTheStateDir) {
+  Join("alice", "alice@example.com");
+  absl::StatusOr<std::unique_ptr<Subprocess>> monitor =
+      Subprocess::Start({kKtctlBinary, "--state=" + State("alice"),
+                         "--server=" + server_->address(), "--plaintext",
+                         "monitor", "--follow", "--interval=50ms"});
+  ASSERT_TRUE(monitor.ok()) << monitor.status();
+  ASSERT_TRUE(
+      (*monitor)
+          ->WaitForLine("checked at tree size", absl::Now() + absl::Seconds(20))
+          .ok());
+  for (int i = 0; i < 6; ++i) {
+    RunResult r = Run("alice", {"device", "add", absl::StrCat("tablet", i)});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  ASSERT_TRUE((*monitor)
+                  ->WaitForLine("your account at version 7",
+                                absl::Now() + absl::Seconds(20))
+                  .ok())
+      << "the monitor sees every write";
+  (*monitor)->Signal(SIGTERM);
+  (*monitor)->Wait();
+  RunResult alerts = Run("alice", {"alerts"});
+  EXPECT_EQ(alerts.exit_code, 0) << alerts.out;
+  EXPECT_TRUE(JsonOf(alerts).empty()) << alerts.out;
+  RunResult m = Run("alice", {"monitor"});
+  EXPECT_EQ(m.exit_code, 0) << m.out;
+  EXPECT_EQ(JsonOf(m)["own_version"], 7) << m.out;
+}
+
 TEST_F(KtctlTest, CodesMatchBothWaysAndChangeOnlyWithTheAccountKey) {
   Join("alice", "alice@example.com");
   Join("bob", "bob@example.com");

@@ -14,14 +14,14 @@ namespace {
 
 class TransportLogTest : public ::testing::Test {
  protected:
-  TransportLog log_{[this](const std::string& method,
-                           const std::string& request)
-                        -> absl::StatusOr<std::string> {
-    method_ = method;
-    request_ = request;
-    if (!status_.ok()) return status_;
-    return answer_;
-  }};
+  TransportLog log_{
+      [this](const std::string& method,
+             const std::string& request) -> absl::StatusOr<std::string> {
+        method_ = method;
+        request_ = request;
+        if (!status_.ok()) return status_;
+        return answer_;
+      }};
   std::string method_, request_, answer_;
   absl::Status status_;
 };
