@@ -40,7 +40,7 @@ absl::StatusOr<Written> Publish(
     const std::function<absl::StatusOr<Written>(OwnAccount*)>& write) {
   ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
   const absl::Time deadline = absl::Now() + ctx.globals().wait;
-  if (own->HasUnverified()) RETURN_IF_ERROR(ctx.VerifyOwnRecords(deadline));
+  RETURN_IF_ERROR(ctx.VerifyOwnRecords(deadline));
   const bool earlier_unverified = own->HasUnverified();
   absl::StatusOr<Written> written = write(own);
   if (earlier_unverified && absl::IsFailedPrecondition(written.status()) &&
@@ -388,9 +388,15 @@ class RotateKeyCommand : public Command {
 absl::Status Context::VerifyOwnRecords(absl::Time deadline) {
   ASSIGN_OR_RETURN(OwnAccount * own, this->own());
   for (;;) {
-    RETURN_IF_ERROR(own->Check().status());
+    absl::Status checked = own->Check().status();
     absl::Duration left = deadline - absl::Now();
-    if (!own->HasUnverified() || left <= absl::ZeroDuration()) {
+    bool time_left = left > absl::ZeroDuration();
+    // No checkpoint the witnesses cosigned yet (a new log: witnesses run
+    // on their own schedule), or the log unreachable: wait while allowed.
+    bool not_yet =
+        absl::IsUnavailable(checked) && RefusalOf(checked) == Refusal::kNone;
+    if (!checked.ok() && !(not_yet && time_left)) return checked;
+    if (checked.ok() && (!own->HasUnverified() || !time_left)) {
       return absl::OkStatus();
     }
     absl::SleepFor(std::min(kVerifyPoll, left));

@@ -106,7 +106,8 @@ class Context {
   absl::StatusOr<OwnAccount*> own();
   // Checks the own account until no record of ours waits for verification
   // (the witnesses cosigned a checkpoint that covers it) or `deadline`
-  // passes, asking every 100 ms.
+  // passes, asking every 100 ms; until then, a log with no checkpoint the
+  // witnesses cosigned yet (or unreachable) is waited for too.
   absl::Status VerifyOwnRecords(absl::Time deadline);
   std::string Path(const std::string& file) const;
 

@@ -5,6 +5,7 @@
 // killed and restarted, rejoins.
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <thread>
@@ -181,6 +182,42 @@ uint64_t CosignedSize(LogClient* client, uint32_t quorum) {
   if (!note.ok()) return 0;
   auto cp = ParseLogCheckpointBody(ParseNote(*note)->text);
   return cp.ok() ? cp->size : 0;
+}
+
+// A user who registers on a new log before its witness has run once:
+// with --wait the write waits for the first cosigned checkpoint instead of
+// failing (the witness runs on its own schedule; here it starts later).
+TEST(PushWitnessTest, AWriteWaitsForTheFirstCosignedCheckpoint) {
+  LogKeyFiles key = MakeLogKey("new.example/log");
+  Witness w = MakeWitness(key.dir, "w1.example");
+  auto server = ServerProcess::Start(
+      {"--data_dir=" + key.dir + "/data", "--key_file=" + key.key_file,
+       "--witness_keys=" + w.verifier_key, "--checkpoint_interval=200ms"});
+  std::string state = key.dir + "/alice";
+  RunResult init = Ktctl(state, server->address(),
+                         {"init", "--account=alice@example.com",
+                          "--device=phone", "--log_key=" + server->log_key()});
+  ASSERT_EQ(init.exit_code, 0) << init.out;
+  auto client = LogClient::Create(server->address(), absl::Seconds(10));
+  ASSERT_TRUE(absl::IsNotFound(client->GetCheckpoint(1).status()))
+      << "no checkpoint is cosigned before the witness runs";
+  auto write = Subprocess::Start(
+      {kKtctlBinary, "--state=" + state, "--server=" + server->address(),
+       "--plaintext", "--json", "--wait=60s", "register"});
+  ASSERT_TRUE(write.ok()) << write.status();
+  // The witness starts only once the write is waiting for it.
+  absl::SleepFor(absl::Seconds(1));
+  ASSERT_TRUE((*write)->Running()) << (*write)->ReadAll(absl::Now());
+  auto witness = StartAuditor(server.get(), w, key.dir + "/w1",
+                              {"--follow", "--interval=300ms"});
+  ASSERT_NE(witness, nullptr);
+  std::string out = (*write)->ReadAll(absl::Now() + absl::Seconds(60));
+  int status = (*write)->Wait();
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+  nlohmann::json j = nlohmann::json::parse(TrimRight(out));
+  EXPECT_EQ(j["verified"], true) << out;
+  RunResult alerts = Ktctl(state, server->address(), {"alerts"});
+  EXPECT_TRUE(JsonOf(alerts).empty()) << alerts.out;
 }
 
 TEST(PushWitnessTest, APushedAndAPullingWitnessFormTheQuorumWithNoAlert) {

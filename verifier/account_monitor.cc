@@ -316,21 +316,24 @@ void AccountMonitor::ReportUnappended(const LogCheckpoint& checkpoint,
                                       const std::string& hash,
                                       const PendingOwn& mine,
                                       uint64_t version) {
-  alerts_->Refuse(
-      Refusal::kInconsistentAccount, absl::DataLossError("not appended"),
-      state_->account_id, absl::StrCat(hash, "|unappended"),
-      absl::StrCat("the log acknowledged your record of version ", mine.version,
-                   " at leaf index ", mine.leaf_index,
-                   " but your account's history does not have it (your "
-                   "account is at version ",
-                   version, " in the tree of size ", checkpoint.size,
-                   "): a change you made may not be in effect; check your "
-                   "devices"),
-      {{"checkpoint", state_->trusted_checkpoint},
-       {"record_sha256", hash},
-       {"version", mine.version},
-       {"acknowledged_leaf_index", mine.leaf_index},
-       {"account_version", version}});
+  // The alert is what counts here: MonitorSelf goes on.
+  alerts_
+      ->Refuse(
+          Refusal::kInconsistentAccount, absl::DataLossError("not appended"),
+          state_->account_id, absl::StrCat(hash, "|unappended"),
+          absl::StrCat("the log acknowledged your record of version ",
+                       mine.version, " at leaf index ", mine.leaf_index,
+                       " but your account's history does not have it (your "
+                       "account is at version ",
+                       version, " in the tree of size ", checkpoint.size,
+                       "): a change you made may not be in effect; check your "
+                       "devices"),
+          {{"checkpoint", state_->trusted_checkpoint},
+           {"record_sha256", hash},
+           {"version", mine.version},
+           {"acknowledged_leaf_index", mine.leaf_index},
+           {"account_version", version}})
+      .IgnoreError();
 }
 
 absl::StatusOr<VerifiedAccount> AccountMonitor::LookupExisting(
