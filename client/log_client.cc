@@ -93,21 +93,7 @@ absl::StatusOr<LogClient::WriteResult> LogClient::Write(
     method = &v1::Log::Stub::RotateAccountKey;
   }
   RETURN_IF_ERROR(Call(method, req, &resp));
-  WriteResult out;
-  out.leaf_index = resp.leaf_index();
-  absl::StatusOr<Hash> leaf_hash = Hash::FromBytes(resp.leaf_hash());
-  out.checkpoint_note = resp.checkpoint().note();
-  // Answered as appended, but not as the log answers: UNKNOWN (maybe
-  // appended), never a code that reads as the log's refusal.
-  if (!leaf_hash.ok()) {
-    return absl::UnknownError("the log's answer has a malformed leaf hash");
-  }
-  if (wait_for_checkpoint && out.checkpoint_note.empty()) {
-    return absl::UnknownError(
-        "the log did not return the checkpoint it was asked to wait for");
-  }
-  out.leaf_hash = *leaf_hash;
-  return out;
+  return FromProto(resp, wait_for_checkpoint);
 }
 
 absl::StatusOr<LogSink::Appended> LogClient::Append(

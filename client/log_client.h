@@ -18,6 +18,7 @@
 #include "core/account/record.h"
 #include "core/crypto/hash.h"
 #include "grpcpp/security/credentials.h"
+#include "proto/convert.h"
 #include "proto/ktlog.grpc.pb.h"
 #include "verifier/log_source.h"
 
@@ -32,11 +33,7 @@ class LogClient : public LogSource, public LogSink {
       const std::string& address, absl::Duration timeout = absl::Seconds(10),
       std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
-  struct WriteResult {
-    uint64_t leaf_index = 0;
-    Hash leaf_hash;
-    std::string checkpoint_note;  // set iff wait_for_checkpoint
-  };
+  using WriteResult = WriteAnswer;  // proto/convert.h
 
   // AddDevice, RemoveDevice or RotateAccountKey, chosen by the record's
   // operation. `record_bytes` is the canonical encoding;

@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/account/answers.h"
 #include "core/account/record.h"
 #include "core/account/registration.h"
 #include "core/crypto/hash.h"
@@ -25,12 +26,6 @@
 #include "log/write_queue.h"
 
 namespace ktlog {
-
-struct WriteAnswer {
-  uint64_t leaf_index = 0;
-  Hash leaf_hash;
-  std::string checkpoint_note;  // when asked to wait for it
-};
 
 // OK for a call of 1 to kMaxRecordsPerAppend records
 // (core/account/record.h), else INVALID_ARGUMENT saying so.

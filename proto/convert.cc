@@ -103,6 +103,19 @@ void ToProto(const AccountHistoryAnswer& in, v1::AccountHistory* out) {
   out->set_next_version(in.next_version);
 }
 
+absl::StatusOr<WriteAnswer> FromProto(const v1::WriteResponse& in,
+                                      bool waited) {
+  absl::StatusOr<Hash> leaf_hash = Hash::FromBytes(in.leaf_hash());
+  if (!leaf_hash.ok()) {
+    return absl::UnknownError("the log's answer has a malformed leaf hash");
+  }
+  if (waited && in.checkpoint().note().empty()) {
+    return absl::UnknownError(
+        "the log did not return the checkpoint it was asked to wait for");
+  }
+  return WriteAnswer{in.leaf_index(), *leaf_hash, in.checkpoint().note()};
+}
+
 absl::StatusOr<AccountHistoryAnswer> FromProto(const v1::AccountHistory& in) {
   AccountHistoryAnswer out;
   out.checkpoint_note = in.checkpoint().note();

@@ -31,6 +31,12 @@ absl::StatusOr<AccountLookupAnswer> FromProto(const v1::AccountLookup& in);
 void ToProto(const AccountHistoryAnswer& in, v1::AccountHistory* out);
 absl::StatusOr<AccountHistoryAnswer> FromProto(const v1::AccountHistory& in);
 
+// The answer to a write that asked to wait for a checkpoint (`waited`) or
+// not. An answer the log never gives (a malformed leaf hash, no checkpoint
+// when one was asked for) is UNKNOWN: the record may have been appended,
+// and no code that reads as the log's refusal may be made of it.
+absl::StatusOr<WriteAnswer> FromProto(const v1::WriteResponse& in, bool waited);
+
 }  // namespace ktlog
 
 #endif  // KTLOG_PROTO_CONVERT_H_

@@ -50,7 +50,8 @@ enum class Refusal : int {
 // One more than the largest Refusal.
 inline constexpr int kRefusalCount = 22;
 
-// "BAD_VRF_PROOF" and so on; "NONE".
+// "BAD_VRF_PROOF" and so on; "NONE" (views of string literals: NUL-
+// terminated).
 absl::string_view RefusalName(Refusal refusal);
 
 // `status` (not OK) carrying `refusal`.

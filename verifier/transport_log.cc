@@ -76,13 +76,8 @@ absl::StatusOr<LogSink::Appended> TransportLog::Append(
                            : "AddDevice";
   v1::WriteResponse resp;
   RETURN_IF_ERROR(Call(method, req, &resp));
-  absl::StatusOr<Hash> leaf_hash = Hash::FromBytes(resp.leaf_hash());
-  if (!leaf_hash.ok() || resp.checkpoint().note().empty()) {
-    // Answered as appended, but not as the log answers: maybe appended.
-    return absl::UnknownError(
-        "the log's answer to a write lacks its leaf hash or checkpoint");
-  }
-  return Appended{resp.leaf_index(), *leaf_hash};
+  ASSIGN_OR_RETURN(WriteAnswer answer, FromProto(resp, /*waited=*/true));
+  return Appended{answer.leaf_index, answer.leaf_hash};
 }
 
 }  // namespace ktlog

@@ -58,6 +58,13 @@ struct AccountHistoryAnswer {
   uint64_t next_version = 0;  // 0 when complete
 };
 
+// The answer of a write (AddDevice, RemoveDevice, RotateAccountKey).
+struct WriteAnswer {
+  uint64_t leaf_index = 0;
+  Hash leaf_hash;
+  std::string checkpoint_note;  // when asked to wait for it
+};
+
 }  // namespace ktlog
 
 #endif  // KTLOG_CORE_ACCOUNT_ANSWERS_H_

@@ -247,15 +247,10 @@ size_t ktlog_bytes_len(const ktlog_bytes* bytes) {
 }
 
 const char* ktlog_refusal_name(int refusal) {
-  static const std::string* names = [] {
-    auto* n = new std::string[ktlog::kRefusalCount];
-    for (int i = 0; i < ktlog::kRefusalCount; ++i) {
-      n[i] = std::string(ktlog::RefusalName(static_cast<ktlog::Refusal>(i)));
-    }
-    return n;
-  }();
-  return refusal >= 0 && refusal < ktlog::kRefusalCount ? names[refusal].c_str()
-                                                        : "UNKNOWN";
+  // The names are string literals: their data is NUL-terminated.
+  return refusal >= 0 && refusal < ktlog::kRefusalCount
+             ? ktlog::RefusalName(static_cast<ktlog::Refusal>(refusal)).data()
+             : "UNKNOWN";
 }
 
 ktlog_client* ktlog_client_open(const ktlog_callbacks* callbacks,
