@@ -1,7 +1,8 @@
 // ktctl commands for the user's own account: init, register, device,
-// rotate-key. The writes are the client library's (verifier/own_account.h:
-// the rules that keep a crash or a lost answer from raising an alert or
-// losing a key); ktctl adds the flags, --wait and the printing.
+// rotate-key, security-key. The writes are the client library's
+// (verifier/own_account.h: the rules that keep a crash or a lost answer from
+// raising an alert or losing a key); ktctl adds the flags, --wait and the
+// printing.
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,15 +11,19 @@
 #include <iostream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/ktctl_framework.h"
 #include "core/account/registration.h"
+#include "core/account/security_key.h"
 #include "core/crypto/crypto.h"
 #include "core/note/log_key.h"
 #include "core/util/bytes.h"
 #include "core/util/clock.h"
 #include "core/util/file_util.h"
 #include "core/util/status_macros.h"
+#include "verifier/fido2/fido2_device.h"
 #include "verifier/refusal.h"
 #include "verifier/stores.h"
 
@@ -41,6 +46,10 @@ absl::StatusOr<Written> Publish(
   ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
   const absl::Time deadline = absl::Now() + ctx.globals().wait;
   RETURN_IF_ERROR(ctx.VerifyOwnRecords(deadline));
+  if (!own->SecurityKeys().empty()) {  // a touch authorizes the change
+    ASSIGN_OR_RETURN(SecurityKeyDevice * key, ctx.security_key());
+    own->UseSecurityKey(key);
+  }
   const bool earlier_unverified = own->HasUnverified();
   absl::StatusOr<Written> written = write(own);
   if (earlier_unverified && absl::IsFailedPrecondition(written.status()) &&
@@ -383,6 +392,150 @@ class RotateKeyCommand : public Command {
   }
 };
 
+std::string AlgorithmName(KeyAlgorithm a) {
+  return a == KeyAlgorithm::kEs256 ? "ES256" : "EdDSA";
+}
+
+class SecurityKeyCommand : public Command {
+ public:
+  const char* name() const override { return "security-key"; }
+  const char* summary() const override {
+    return "put your account on FIDO2 security keys; add, remove, list them";
+  }
+  const char* usage() const override {
+    return "usage: ktctl security-key setup KEY KEY [KEY...] [--require_uv]\n"
+           "       ktctl security-key add KEY\n"
+           "       ktctl security-key remove CREDENTIAL_ID\n"
+           "       ktctl security-key list\n"
+           "       ktctl security-key devices\n\n"
+           "setup makes a credential on each KEY (a hidraw path from "
+           "`devices`; touch\neach) and moves your account onto them: from "
+           "then on every change of\nyour account needs a touch of one of "
+           "them (--security_key says which),\nand your account key file "
+           "authorizes nothing. 2 to 6 keys. add makes a\ncredential on a "
+           "new KEY and adds it (touch one of your current keys\ntoo); remove "
+           "takes a key out (a lost one: touch another), by a prefix\nof its "
+           "credential id as `list` shows it. If every key is lost, the\n"
+           "account cannot be changed by anyone: docs/security-keys.md.";
+  }
+  void AddFlags(FlagSet* f) override {
+    f->Bool("require_uv", &require_uv_,
+            "setup: every change also needs the key's PIN or biometric");
+    f->Bool("eddsa", &eddsa_,
+            "make EdDSA (Ed25519) credentials instead of ES256 (P-256)");
+  }
+  absl::StatusOr<Output> Run(Context& ctx,
+                             const std::vector<std::string>& args) override {
+    if (args.empty())
+      return UsageError("give setup, add, remove, list or devices");
+    const std::string& verb = args[0];
+    if (verb == "devices" && args.size() == 1) return Devices();
+    ASSIGN_OR_RETURN(ClientState * s, ctx.state());
+    if (verb == "list" && args.size() == 1) return List(*s);
+    ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
+    RETURN_IF_ERROR(own->Check().status());
+    std::vector<SecurityKey> keys = own->SecurityKeys();
+    bool uv = require_uv_;
+    if (!keys.empty()) {
+      uv = DecodeSecurityKeySet(s->own_state.account_key)
+               ->require_user_verification;
+    }
+    if (verb == "setup" && args.size() >= 3) {
+      if (!keys.empty()) {
+        return absl::FailedPreconditionError(
+            "your account is on security keys already: use add and remove");
+      }
+      for (size_t i = 1; i < args.size(); ++i) {
+        ASSIGN_OR_RETURN(SecurityKey k, Enroll(ctx, *own, args[i]));
+        keys.push_back(std::move(k));
+      }
+    } else if (verb == "add" && args.size() == 2) {
+      if (keys.empty()) return UsageError("run setup with two keys first");
+      ASSIGN_OR_RETURN(SecurityKey k, Enroll(ctx, *own, args[1]));
+      keys.push_back(std::move(k));
+    } else if (verb == "remove" && args.size() == 2) {
+      std::vector<SecurityKey> kept;
+      for (const SecurityKey& k : keys) {
+        if (!absl::StartsWith(HexEncode(k.credential_id),
+                              absl::AsciiStrToLower(args[1]))) {
+          kept.push_back(k);
+        }
+      }
+      if (kept.size() + 1 != keys.size()) {
+        return absl::NotFoundError(absl::StrCat(
+            "no single security key of your account has a credential id "
+            "starting with ",
+            args[1], " (ktctl security-key list)"));
+      }
+      keys = std::move(kept);
+    } else {
+      return UsageError(
+          "give setup KEY KEY..., add KEY, remove ID, list or "
+          "devices");
+    }
+    ASSIGN_OR_RETURN(Written w, Publish(ctx, [&](OwnAccount* own) {
+                       return own->SetSecurityKeys(keys, uv);
+                     }));
+    return Describe(
+        absl::StrCat("your account is on ", keys.size(),
+                     " security keys from leaf index ", w.appended.leaf_index),
+        w, {{"security_keys", keys.size()}});
+  }
+
+ private:
+  absl::StatusOr<SecurityKey> Enroll(Context& ctx, OwnAccount& own,
+                                     const std::string& path) const {
+    ASSIGN_OR_RETURN(std::unique_ptr<SecurityKeyDevice> key,
+                     ctx.OpenSecurityKey(path));
+    ASSIGN_OR_RETURN(std::string rp_id, own.RpId());
+    ASSIGN_OR_RETURN(const ClientState* s, ctx.state());
+    return key->MakeCredential(
+        rp_id, s->account_id,
+        eddsa_ ? KeyAlgorithm::kEdDsa : KeyAlgorithm::kEs256);
+  }
+
+  Output List(const ClientState& s) const {
+    nlohmann::json j = nlohmann::json::array();
+    std::string text;
+    const AccountState& own = s.own_state;
+    absl::StatusOr<SecurityKeySet> set =
+        IsSecurityKeyAuthority(own.account_key)
+            ? DecodeSecurityKeySet(own.account_key)
+            : absl::StatusOr<SecurityKeySet>(absl::NotFoundError(""));
+    if (!set.ok()) {
+      return Output{
+          "your account is not on security keys (it has an "
+          "account key): `ktctl security-key setup KEY KEY`",
+          j};
+    }
+    for (size_t i = 0; i < set->keys.size(); ++i) {
+      const SecurityKey& k = set->keys[i];
+      uint32_t counter = i < own.key_counters.size() ? own.key_counters[i] : 0;
+      j.push_back({{"credential_id", HexEncode(k.credential_id)},
+                   {"algorithm", AlgorithmName(k.algorithm)},
+                   {"counter", counter}});
+      absl::StrAppend(&text, HexEncode(k.credential_id).substr(0, 16), "…  ",
+                      AlgorithmName(k.algorithm), "  counter ", counter, "\n");
+    }
+    absl::StrAppend(
+        &text, "relying party ", set->rp_id,
+        set->require_user_verification ? "; user verification required" : "");
+    return Output{text, j};
+  }
+
+  absl::StatusOr<Output> Devices() const {
+    ASSIGN_OR_RETURN(std::vector<std::string> found, Fido2Device::List());
+    nlohmann::json j = nlohmann::json::array();
+    for (const std::string& d : found) j.push_back(d);
+    return Output{found.empty() ? "no FIDO2 security key is plugged in"
+                                : absl::StrJoin(found, "\n"),
+                  j};
+  }
+
+  bool require_uv_ = false;
+  bool eddsa_ = false;
+};
+
 }  // namespace
 
 absl::Status Context::VerifyOwnRecords(absl::Time deadline) {
@@ -408,6 +561,7 @@ void AddAccountCommands(CommandTable* table) {
   table->push_back(std::make_unique<RegisterCommand>());
   table->push_back(std::make_unique<DeviceCommand>());
   table->push_back(std::make_unique<RotateKeyCommand>());
+  table->push_back(std::make_unique<SecurityKeyCommand>());
 }
 
 }  // namespace ktlog

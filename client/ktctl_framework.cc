@@ -13,6 +13,7 @@
 #include "core/util/clock.h"
 #include "core/util/json_util.h"
 #include "core/util/status_macros.h"
+#include "verifier/fido2/fido2_device.h"
 #include "verifier/refusal.h"
 
 namespace ktlog {
@@ -108,6 +109,12 @@ void Context::AddGlobalFlags(FlagSet* flags) {
   flags->Bool("json", &globals_.json, "print JSON for scripts");
   globals_.tls.AddFlags(flags);
   flags->Duration("timeout", &globals_.timeout, "per-call timeout");
+  flags->String("security_key", &globals_.security_key,
+                "the security key to touch when your account is on security "
+                "keys: its hidraw path (`ktctl security-key devices`; "
+                "default: the first FIDO2 key plugged in)");
+  flags->Duration("touch_timeout", &globals_.touch_timeout,
+                  "how long to wait for a touch of the security key");
   flags->Duration("wait", &globals_.wait,
                   "writes and monitor: wait up to this long for your "
                   "witnesses to cosign a checkpoint that covers your new "
@@ -247,6 +254,86 @@ absl::StatusOr<OwnAccount*> Context::own() {
                                         log_.get(), v, RealClock::Get());
   }
   return own_.get();
+}
+
+namespace {
+
+// A security key's trouble (not plugged in, not touched) is the
+// operation's failure (exit 1), not an unreachable log (exit 4).
+absl::Status KeyTrouble(const absl::Status& s) {
+  if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
+    return absl::FailedPreconditionError(s.message());
+  }
+  return s;
+}
+
+template <class T>
+absl::StatusOr<T> KeyTrouble(absl::StatusOr<T> r) {
+  if (r.ok()) return r;
+  return KeyTrouble(r.status());
+}
+
+// Asks the person at the terminal to touch the key before each operation.
+class TouchPrompt : public SecurityKeyDevice {
+ public:
+  TouchPrompt(std::unique_ptr<SecurityKeyDevice> key, std::string name)
+      : key_(std::move(key)), name_(std::move(name)) {}
+  absl::StatusOr<SecurityKey> MakeCredential(const std::string& rp_id,
+                                             const std::string& account_id,
+                                             KeyAlgorithm algorithm) override {
+    std::cerr << "ktctl: touch your security key " << name_
+              << " to make a credential for " << rp_id << "\n";
+    return KeyTrouble(key_->MakeCredential(rp_id, account_id, algorithm));
+  }
+  absl::StatusOr<KeyAssertion> GetAssertion(const std::string& rp_id,
+                                            const std::vector<std::string>& ids,
+                                            const Hash& cdh, bool uv) override {
+    std::cerr << "ktctl: touch your security key " << name_
+              << " to approve this change\n";
+    return KeyTrouble(key_->GetAssertion(rp_id, ids, cdh, uv));
+  }
+
+ private:
+  std::unique_ptr<SecurityKeyDevice> key_;
+  std::string name_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SecurityKeyDevice>> Context::OpenSecurityKey(
+    const std::string& path) {
+  if (!globals_.open_security_key) {
+    return absl::FailedPreconditionError("this ktctl cannot use security keys");
+  }
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<SecurityKeyDevice> key,
+      KeyTrouble(globals_.open_security_key(path, globals_.touch_timeout)));
+  return std::make_unique<TouchPrompt>(
+      std::move(key), path.empty() ? "(the first found)" : path);
+}
+
+absl::StatusOr<SecurityKeyDevice*> Context::security_key() {
+  if (security_key_ == nullptr) {
+    ASSIGN_OR_RETURN(security_key_, OpenSecurityKey(globals_.security_key));
+  }
+  return security_key_.get();
+}
+
+absl::StatusOr<std::unique_ptr<SecurityKeyDevice>> OpenFido2Key(
+    const std::string& path, absl::Duration touch_timeout) {
+  std::string chosen = path;
+  if (chosen.empty()) {
+    ASSIGN_OR_RETURN(std::vector<std::string> found, Fido2Device::List());
+    if (found.empty()) {
+      return absl::UnavailableError(
+          "no FIDO2 security key is plugged in (or this user may not open "
+          "/dev/hidraw*: see docs/security-keys.md)");
+    }
+    chosen = found[0].substr(0, found[0].find('\t'));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Fido2Device> dev,
+                   Fido2Device::Open(chosen, touch_timeout));
+  return std::unique_ptr<SecurityKeyDevice>(std::move(dev));
 }
 
 absl::StatusOr<LogCheckpoint> Context::RefreshCheckpoint() {

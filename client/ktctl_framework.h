@@ -5,6 +5,7 @@
 #ifndef KTLOG_CLIENT_KTCTL_FRAMEWORK_H_
 #define KTLOG_CLIENT_KTCTL_FRAMEWORK_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "verifier/client_state.h"
 #include "verifier/client_verifier.h"
 #include "verifier/own_account.h"
+#include "verifier/security_key_device.h"
 #include "verifier/stores.h"
 
 namespace ktlog {
@@ -37,6 +39,18 @@ enum ExitCode {
   kExitVerification = 3,  // an answer did not verify, or an alert was raised
   kExitUnreachable = 4,   // the log could not be reached in time
 };
+
+// Opens the security key at `path` ("" for the first FIDO2 key plugged
+// in), waiting at most `touch_timeout` for a touch. ktctl's is libfido2's
+// (OpenFido2Key); the tests' ktctl also opens software keys in files.
+using SecurityKeyOpener =
+    std::function<absl::StatusOr<std::unique_ptr<SecurityKeyDevice>>(
+        const std::string& path, absl::Duration touch_timeout)>;
+absl::StatusOr<std::unique_ptr<SecurityKeyDevice>> OpenFido2Key(
+    const std::string& path, absl::Duration touch_timeout);
+
+// ktctl's main, with `opener` for security keys.
+int KtctlMain(int argc, char** argv, SecurityKeyOpener opener);
 
 // The exit code for a command that ended with `status` (OK included),
 // having raised alerts or not. The one mapping of ktctl's exit codes.
@@ -56,6 +70,11 @@ struct Globals {
   // cosign a checkpoint covering the own records not verified yet.
   absl::Duration wait = absl::ZeroDuration();
   ClientTls tls;  // --ca_file, --plaintext
+  // The security key to touch for a write of an account on security keys
+  // ("": the first one plugged in), and how long to wait for the touch.
+  std::string security_key;
+  absl::Duration touch_timeout = absl::Seconds(30);
+  SecurityKeyOpener open_security_key;
 };
 
 // What a command prints when it succeeds: `human` (a line or more), or
@@ -104,6 +123,13 @@ class Context {
   // The owner's side of the client library (verifier/own_account.h) over
   // the state dir's stores and the log.
   absl::StatusOr<OwnAccount*> own();
+  // The security key --security_key names (opened once): the user is
+  // asked on stderr to touch it when it signs.
+  absl::StatusOr<SecurityKeyDevice*> security_key();
+  // Opens another security key (setup and add enroll several).
+  absl::StatusOr<std::unique_ptr<SecurityKeyDevice>> OpenSecurityKey(
+      const std::string& path);
+
   // Checks the own account until no record of ours waits for verification
   // (the witnesses cosigned a checkpoint that covers it) or `deadline`
   // passes, asking every 100 ms; until then, a log with no checkpoint the
@@ -132,6 +158,7 @@ class Context {
   std::unique_ptr<DirStateStore> store_;
   std::unique_ptr<FileAccountKeyStore> keys_;
   std::unique_ptr<OwnAccount> own_;
+  std::unique_ptr<SecurityKeyDevice> security_key_;
 };
 
 // One ktctl command: a name, help, its flags (members of the subclass) and

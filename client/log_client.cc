@@ -91,6 +91,8 @@ absl::StatusOr<LogClient::WriteResult> LogClient::Write(
     method = &v1::Log::Stub::RemoveDevice;
   } else if (operation == Operation::kRotateAccountKey) {
     method = &v1::Log::Stub::RotateAccountKey;
+  } else if (operation == Operation::kSetSecurityKeys) {
+    method = &v1::Log::Stub::SetSecurityKeys;
   }
   RETURN_IF_ERROR(Call(method, req, &resp));
   return FromProto(resp, wait_for_checkpoint);

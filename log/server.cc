@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "core/account/security_key.h"
 #include "core/util/file_util.h"
 #include "core/util/logging.h"
 #include "core/util/status_macros.h"
@@ -24,9 +25,9 @@
 namespace ktlog {
 namespace {
 
-// 100 records of the largest size, each with the longest credential, fit
-// (about 66 KB).
-constexpr int kMaxRequestBytes = 80 * 1024;
+// 100 records of the largest size (security-key records), each with the
+// longest credential, fit (about 184 KB).
+constexpr int kMaxRequestBytes = 192 * 1024;
 // Calls one connection may have open at once (HTTP/2 streams; gRPC's
 // default is unlimited). More wait in the client until one ends.
 constexpr int kMaxStreamsPerConnection = 100;
@@ -119,7 +120,8 @@ absl::Status LogServer::OpenComponents() {
   queue_ = std::make_unique<WriteQueue>(integrator_.get(), options_.sequencer);
   writes_ = std::make_unique<LogWrites>(
       queue_.get(), publisher_.get(), positions_.get(), options_.clock,
-      options_.service.max_record_skew, options_.registration);
+      options_.service.max_record_skew, options_.registration,
+      RpIdForOrigin(origin()));
   queries_ = std::make_unique<LogQueries>(storage_.get(), publisher_.get(),
                                           index_.get(), positions_.get());
   CosignatureOptions cosigning = options_.cosignatures;

@@ -214,6 +214,7 @@ LogService::LogService(LogWrites* writes, LogQueries* queries,
   Bind("AddDevice", &LogService::AddDevice);
   Bind("RemoveDevice", &LogService::RemoveDevice);
   Bind("RotateAccountKey", &LogService::RotateAccountKey);
+  Bind("SetSecurityKeys", &LogService::SetSecurityKeys);
   Bind("AppendRecords", &LogService::AppendRecords);
   Bind("GetCheckpoint", &LogService::GetCheckpoint);
   Bind("GetCheckpointToCosign", &LogService::GetCheckpointToCosign);
@@ -376,6 +377,11 @@ absl::Status LogService::RemoveDevice(Ctx* ctx, const v1::WriteRequest& req,
 absl::Status LogService::RotateAccountKey(Ctx* ctx, const v1::WriteRequest& req,
                                           v1::WriteResponse* resp) {
   return Write(ctx, req, Operation::kRotateAccountKey, resp);
+}
+
+absl::Status LogService::SetSecurityKeys(Ctx* ctx, const v1::WriteRequest& req,
+                                         v1::WriteResponse* resp) {
+  return Write(ctx, req, Operation::kSetSecurityKeys, resp);
 }
 
 absl::Status LogService::AppendRecords(Ctx* ctx,

@@ -54,22 +54,26 @@ class LogWrites {
   // Borrows everything. Records whose timestamp is further than
   // `max_record_skew` from the clock are refused. With a `registration`
   // key, an account's first record needs its registration credential.
+  // Security-key sets must be for `rp_id`, the log's relying party id
+  // (RpIdForOrigin of its origin).
   LogWrites(WriteQueue* queue, const CheckpointPublisher* publisher,
             const Positions* positions, const Clock* clock,
             absl::Duration max_record_skew,
-            std::optional<RegistrationKey> registration)
+            std::optional<RegistrationKey> registration, std::string rp_id)
       : queue_(queue),
         publisher_(publisher),
         positions_(positions),
         clock_(clock),
         max_record_skew_(max_record_skew),
-        registration_(std::move(registration)) {}
+        registration_(std::move(registration)),
+        rp_id_(std::move(rp_id)) {}
 
   // Appends `record_bytes`, which must be a record of operation `expected`,
   // once it is durable (and covered by a checkpoint, with
   // `wait_for_checkpoint`), or until `deadline`. Errors (docs/api.md):
   // INVALID_ARGUMENT for an empty or malformed record, another operation, a
-  // signature that does not verify; for a first record (version 1) on a log
+  // signature that does not verify, a security-key set for another relying
+  // party; for a first record (version 1) on a log
   // that requires registration, UNAUTHENTICATED without
   // `registration_credential` and PERMISSION_DENIED for one that is not for
   // the record's account id and account key, or expired (checked before
@@ -127,6 +131,7 @@ class LogWrites {
   const Clock* const clock_;
   const absl::Duration max_record_skew_;
   const std::optional<RegistrationKey> registration_;
+  const std::string rp_id_;
 };
 
 }  // namespace ktlog

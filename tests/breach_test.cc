@@ -121,7 +121,7 @@ class BreachTest : public ::testing::Test {
 TEST_F(BreachTest, AMadeUpPredecessorKeyFoolsNoClient) {
   Breach("predecessor");
   ExpectRefused("bob", "INVALID_PROOF");
-  ExpectRefused("bob", "not signed by the key before it");
+  ExpectRefused("bob", "not authorized by the authority before it");
   RunResult r = Ktctl("bob", {"monitor"});
   EXPECT_EQ(r.exit_code, 3) << r.out;
   NewCarol();

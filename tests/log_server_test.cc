@@ -133,7 +133,7 @@ TEST(LogServerTest, RejectsBadWritesWithTheRightCode) {
                 .code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(env->client()
-                ->Write(Operation::kAddDevice, std::string(100000, 'x'), false)
+                ->Write(Operation::kAddDevice, std::string(250000, 'x'), false)
                 .status()
                 .code(),
             StatusCode::kResourceExhausted)

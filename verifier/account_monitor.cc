@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/account/security_key.h"
 #include "core/crypto/crypto.h"
 #include "core/merkle/merkle.h"
 #include "core/util/bytes.h"
@@ -217,6 +218,15 @@ void AccountMonitor::ReportUnexpected(const HistoryItem& item,
           absl::StrCat("your account key was replaced by ", Short(r.record.key),
                        "… at leaf ", r.leaf_index,
                        ", not by you: whoever holds that key controls your "
+                       "account"),
+          evidence);
+      break;
+    case Operation::kSetSecurityKeys:
+      alerts_->Raise(
+          AlertType::kUnexpectedKeyChange, id, leaf,
+          absl::StrCat("your account's security keys were replaced at leaf ",
+                       r.leaf_index,
+                       ", not by you: whoever holds those keys controls your "
                        "account"),
           evidence);
       break;
@@ -483,7 +493,7 @@ absl::Status AccountMonitor::CheckContact(const LogCheckpoint& checkpoint,
     // from it (a thief's) or that the log holds vouches for nothing.
     for (const VerifiedDevice& d : now.devices) {
       auto then = contact->verified_devices.find(d.record.device_id);
-      bool vouched = d.record.account_key == contact->verified_key ||
+      bool vouched = VerifyAuthorizedBy(d.record, contact->verified_key).ok() ||
                      (then != contact->verified_devices.end() &&
                       then->second == d.record.key);
       if (vouched) continue;
@@ -510,6 +520,41 @@ absl::Status AccountMonitor::CheckContact(const LogCheckpoint& checkpoint,
             "): compare safety codes again if their key changed, and ask "
             "them about devices you do not know")),
         refusal);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AccountMonitor::CheckOwnAssertion(const DeviceRecord& record) {
+  const AccountState& own = state_->own_state;
+  if (!record.by_security_key() || !IsSecurityKeyAuthority(own.account_key)) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(SecurityKeySet set, DecodeSecurityKeySet(own.account_key));
+  ASSIGN_OR_RETURN(AuthenticatorData data,
+                   ParseAuthenticatorData(record.authenticator_data));
+  for (size_t i = 0; i < set.keys.size() && i < own.key_counters.size(); ++i) {
+    if (set.keys[i].credential_id != record.credential_id) continue;
+    uint32_t held = own.key_counters[i];
+    if ((data.sign_count == 0 && held == 0) || data.sign_count > held) {
+      return absl::OkStatus();
+    }
+    std::string key = HexEncode(record.credential_id);
+    std::string message = absl::StrCat(
+        "your security key ", key.substr(0, 16), "… signed with counter ",
+        data.sign_count,
+        ", but your account already holds a signature of it "
+        "with counter ",
+        held,
+        ": a copy of this key has been used. Remove it with another of your "
+        "keys and check your devices");
+    return alerts_->Refuse(Refusal::kClonedSecurityKey,
+                           absl::DataLossError(message), state_->account_id,
+                           absl::StrCat(key, "|", held), message,
+                           {{"credential_id", key},
+                            {"counter_now", data.sign_count},
+                            {"counter_in_account", held},
+                            {"account_version", own.version},
+                            {"checkpoint", state_->trusted_checkpoint}});
   }
   return absl::OkStatus();
 }

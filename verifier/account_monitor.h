@@ -80,6 +80,14 @@ class AccountMonitor {
     return matched_own_.count(hash) > 0;
   }
 
+  // Before the owner's `record`, authorized by one of the account's
+  // security keys, is sent: DATA_LOSS and CLONED_SECURITY_KEY if its
+  // signature counter does not grow past the one the verified account
+  // holds for that key (unless both are zero). Only a copy of the key can
+  // have signed with that count: the alert's evidence names the key and
+  // both counts. OK for any other record.
+  absl::Status CheckOwnAssertion(const DeviceRecord& record);
+
   // Checks every contact.
   absl::Status MonitorContacts(const LogCheckpoint& checkpoint);
   // Starts tracking `account` as a contact (trust on first use of the key

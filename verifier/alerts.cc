@@ -17,6 +17,7 @@ constexpr Name kNames[] = {
     {AlertType::kUnexpectedRemoval, "UNEXPECTED_REMOVAL"},
     {AlertType::kContactKeyChanged, "CONTACT_KEY_CHANGED"},
     {AlertType::kContactDeviceUnsigned, "CONTACT_DEVICE_UNSIGNED"},
+    {AlertType::kClonedSecurityKey, "CLONED_SECURITY_KEY"},
     {AlertType::kAccountVanished, "ACCOUNT_VANISHED"},
     {AlertType::kLogFork, "LOG_FORK"},
     {AlertType::kRollback, "ROLLBACK"},

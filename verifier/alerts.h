@@ -21,6 +21,8 @@ enum class AlertType {
   kUnexpectedDevice,     // a device was added (also if removed again since)
   kUnexpectedKeyChange,  // the account key was rotated
   kUnexpectedRemoval,    // a device was removed
+  kClonedSecurityKey,    // one of the account's security keys signed with
+                         // a counter the account has seen: a copy signed
   // Contacts.
   kContactKeyChanged,      // the contact's account key is not the one seen /
                            // verified before (their safety code changed)

@@ -68,6 +68,9 @@ class ClientVerifier {
   bool MatchedOwn(const std::string& hash) const {
     return accounts_.MatchedOwn(hash);
   }
+  absl::Status CheckOwnAssertion(const DeviceRecord& record) {
+    return accounts_.CheckOwnAssertion(record);
+  }
   absl::Status MonitorContacts(const LogCheckpoint& checkpoint) {
     return accounts_.MonitorContacts(checkpoint);
   }

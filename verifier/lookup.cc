@@ -136,6 +136,14 @@ absl::StatusOr<DeviceRecord> SignedRecord(const std::string& bytes,
   return *std::move(r);
 }
 
+// Whether `authority` (in force before `r`) authorized `r`, a record that
+// SignedRecord returned: by that account key, or by an assertion of one of
+// that set's security keys (VerifyAuthorizedBy).
+bool AuthorizedBy(const DeviceRecord& r, const std::string& authority) {
+  if (!r.by_security_key()) return r.account_key == authority;
+  return VerifyAuthorizedBy(r, authority).ok();
+}
+
 // Check 2: the state's first key is the one verified before, or the
 // first-record anchor shows it is the first record's.
 absl::Status CheckFirstKey(const LogCheckpoint& checkpoint,
@@ -169,13 +177,13 @@ absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> CheckKeyChain(
   *current_key_record = Hash();
   for (const ChainedRotation& c : state.key_chain) {
     ASSIGN_OR_RETURN(DeviceRecord r, SignedRecord(c.record, c.leaf_index));
-    if (r.account_version < 2 || r.account_key != keys.back().second) {
+    if (r.account_version < 2 || !AuthorizedBy(r, keys.back().second)) {
       return Evidence(
           Refusal::kBrokenKeyChain,
           absl::StrCat(
-              "the key rotation of version ", r.account_version,
-              " is not signed by the key before it in the account's chain from "
-              "its first key: the log made up a key"));
+              "the authority change of version ", r.account_version,
+              " is not authorized by the authority before it in the account's "
+              "chain from its first key: the log made up a key"));
     }
     keys.emplace_back(r.account_version, r.key);
     *current_key_record = Sha256(c.record);
@@ -201,12 +209,12 @@ absl::StatusOr<std::vector<VerifiedDevice>> CheckDevices(
     auto it = std::upper_bound(
         keys.begin(), keys.end(), r.account_version,
         [](uint64_t v, const auto& k) { return v <= k.first; });
-    if (it == keys.begin() || (it - 1)->second != r.account_key) {
+    if (it == keys.begin() || !AuthorizedBy(r, (it - 1)->second)) {
       return Evidence(
           Refusal::kUnauthorizedDevice,
           absl::StrCat(
               "device \"", device_id,
-              "\" was signed by a key that was not the account key at version ",
+              "\" was not authorized by the account's authority at version ",
               r.account_version));
     }
     out.push_back(VerifiedDevice{std::move(r), device.leaf_index});
@@ -346,10 +354,16 @@ absl::StatusOr<VerifiedDevice> CheckVersion(const LogCheckpoint& checkpoint,
             " to a record that is malformed or not this account's version ",
             leaf.version));
   }
-  if (!r->VerifySignature().ok()) {
-    return Evidence(Refusal::kBadRecordSignature,
-                    absl::StrCat("the log committed at leaf ", e.leaf_index,
-                                 " to a record with a bad signature"));
+  // A security key's assertion is checked against the keys in force.
+  absl::Status authorized = r->by_security_key()
+                                ? VerifyAuthorizedBy(*r, s->account_key)
+                                : r->VerifySignature();
+  if (!authorized.ok()) {
+    return Evidence(
+        Refusal::kBadRecordSignature,
+        absl::StrCat("the log committed at leaf ", e.leaf_index,
+                     " to a record with a bad signature or assertion (",
+                     authorized.message(), ")"));
   }
   absl::Status rule = ApplyRecord(*r, e.leaf_index, s);
   if (!rule.ok()) {

@@ -1,6 +1,9 @@
 #include "verifier/own_account.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "core/account/security_key.h"
 #include "core/crypto/crypto.h"
 #include "core/util/status_macros.h"
 #include "verifier/refusal.h"
@@ -87,10 +90,63 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::RotateAccountKey() {
   return Write(std::move(r), "");
 }
 
+absl::StatusOr<OwnAccount::Written> OwnAccount::SetSecurityKeys(
+    std::vector<SecurityKey> keys, bool require_user_verification) {
+  SecurityKeySet set;
+  set.require_user_verification = require_user_verification;
+  ASSIGN_OR_RETURN(set.rp_id, RpId());
+  set.keys = std::move(keys);
+  std::sort(set.keys.begin(), set.keys.end(),
+            [](const SecurityKey& a, const SecurityKey& b) {
+              return a.credential_id < b.credential_id;
+            });
+  RETURN_IF_ERROR(set.Validate());
+  DeviceRecord r;
+  r.operation = Operation::kSetSecurityKeys;
+  r.key = set.Encode();
+  return Write(std::move(r), "");
+}
+
+absl::StatusOr<std::string> OwnAccount::RpId() const {
+  ASSIGN_OR_RETURN(LogPublicKey key, PinnedLogKey(*state_));
+  return RpIdForOrigin(key.checkpoint_key.name);
+}
+
+std::vector<SecurityKey> OwnAccount::SecurityKeys() const {
+  const std::string& authority = state_->own_state.account_key;
+  if (!IsSecurityKeyAuthority(authority)) return {};
+  absl::StatusOr<SecurityKeySet> set = DecodeSecurityKeySet(authority);
+  return set.ok() ? set->keys : std::vector<SecurityKey>();
+}
+
 absl::Status OwnAccount::Sign(DeviceRecord* record) {
-  ASSIGN_OR_RETURN(record->account_key, keys_->PublicKey());
-  ASSIGN_OR_RETURN(record->signature, keys_->Sign(record->SigningMessage()));
-  return absl::OkStatus();
+  const std::string& authority = state_->own_state.account_key;
+  if (!IsSecurityKeyAuthority(authority)) {
+    ASSIGN_OR_RETURN(record->account_key, keys_->PublicKey());
+    ASSIGN_OR_RETURN(record->signature, keys_->Sign(record->SigningMessage()));
+    return absl::OkStatus();
+  }
+  if (device_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "your account is on security keys: plug in one of them to make "
+        "this change");
+  }
+  ASSIGN_OR_RETURN(SecurityKeySet set, DecodeSecurityKeySet(authority));
+  std::vector<std::string> ids;
+  for (const SecurityKey& k : set.keys) ids.push_back(k.credential_id);
+  // Any credential id marks the record as authorized by a security key
+  // (format 2), which its client data hash covers.
+  record->account_key.clear();
+  record->credential_id = ids[0];
+  ASSIGN_OR_RETURN(KeyAssertion a, device_->GetAssertion(
+                                       set.rp_id, ids, record->ClientDataHash(),
+                                       set.require_user_verification));
+  record->credential_id = a.credential_id;
+  record->authenticator_data = a.authenticator_data;
+  record->signature = a.signature;
+  RETURN_IF_ERROR(record->Validate());
+  RETURN_IF_ERROR(VerifyAuthorizedBy(*record, authority));
+  return verifier_->CheckOwnAssertion(*record);  // rule 4b
 }
 
 absl::StatusOr<OwnAccount::Written> OwnAccount::Write(
@@ -228,6 +284,9 @@ absl::Status OwnAccount::Recheck(Written* written) {
 
 absl::StatusOr<std::string> OwnAccount::AccountKey() {
   RETURN_IF_ERROR(CompleteRotation());
+  if (IsSecurityKeyAuthority(state_->own_state.account_key)) {
+    return state_->own_state.account_key;
+  }
   return keys_->PublicKey();
 }
 

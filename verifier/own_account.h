@@ -21,6 +21,11 @@
 //     promoted only once the verified account shows the rotation to it
 //     (Check does this, so a rotation interrupted by a crash completes at
 //     the next check). The old key signs until then.
+//  4b. An account on security keys (SetSecurityKeys) has each record
+//     authorized by an assertion of the security key in use
+//     (UseSecurityKey; the user touches it); an assertion whose signature
+//     counter shows that a copy of the key signed is not sent
+//     (CLONED_SECURITY_KEY, ClientVerifier::CheckOwnAssertion).
 //  5. After the log acknowledges, the record is verified when the
 //     verified history shows it (with a witness quorum, once the witnesses
 //     have cosigned a checkpoint that covers it). If the account passes its
@@ -36,6 +41,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/account/record.h"
@@ -44,6 +50,7 @@
 #include "core/util/clock.h"
 #include "verifier/client_state.h"
 #include "verifier/client_verifier.h"
+#include "verifier/security_key_device.h"
 #include "verifier/stores.h"
 
 namespace ktlog {
@@ -86,8 +93,27 @@ class OwnAccount {
                                     const std::string& credential = "");
   // Removes an active device; NOT_FOUND if it is not one.
   absl::StatusOr<Written> RemoveDevice(const std::string& device_id);
-  // Rotates the account key to the key store's next key (rule 4).
+  // Rotates the account key to the key store's next key (rule 4). On an
+  // account on security keys, this switches it back to an account key.
   absl::StatusOr<Written> RotateAccountKey();
+  // Sets the account's security keys to `keys` (2..6, each made for
+  // RpId() with SecurityKeyDevice::MakeCredential), with user verification
+  // required if `require_user_verification`: the switch from the account
+  // key (signed by it), or a new set authorized by one of the current
+  // keys (the one in use). Adding a key is the current set and the new
+  // key; removing one (a lost key) is the set without it, authorized by
+  // another. INVALID_ARGUMENT for a set that is not valid.
+  absl::StatusOr<Written> SetSecurityKeys(std::vector<SecurityKey> keys,
+                                          bool require_user_verification);
+  // The security key that authorizes records while the account is on
+  // security keys (null: none in use). Borrowed.
+  void UseSecurityKey(SecurityKeyDevice* device) { device_ = device; }
+  // The relying party id the account's security keys are made for: the
+  // log's (RpIdForOrigin of its origin).
+  absl::StatusOr<std::string> RpId() const;
+  // The account's security keys as verified (empty if it has an account
+  // key).
+  std::vector<SecurityKey> SecurityKeys() const;
 
   // Trusts the latest checkpoint and CheckAt it. Returns the trusted
   // checkpoint. The ClientVerifier's errors.
@@ -109,7 +135,8 @@ class OwnAccount {
   // rule 5 says.
   absl::Status Recheck(Written* written);
   // The public key of the account key this client holds (a rotation the
-  // verified account shows completed first): the owner's side of a safety
+  // verified account shows completed first), or for an account on security
+  // keys the set the verified account holds: the owner's side of a safety
   // code, which must differ from a key the log shows after a takeover.
   absl::StatusOr<std::string> AccountKey();
   // Whether records this client wrote wait for verification.
@@ -119,7 +146,8 @@ class OwnAccount {
   // Rules 1-3 and 5 for `record` (operation, device id and key set).
   absl::StatusOr<Written> Write(DeviceRecord record,
                                 const std::string& credential);
-  // Signs `record` with the account key store's current key.
+  // Signs `record` with the account key store's current key, or has the
+  // security key in use authorize it (rule 4b).
   absl::Status Sign(DeviceRecord* record);
   // Rule 4's promotion, when the verified account's key is the next key.
   absl::Status CompleteRotation();
@@ -130,6 +158,7 @@ class OwnAccount {
   LogSink* const sink_;
   ClientVerifier* const verifier_;
   const Clock* const clock_;
+  SecurityKeyDevice* device_ = nullptr;
   // The checkpoint the own account was last checked at.
   std::optional<LogCheckpoint> checked_;
 };

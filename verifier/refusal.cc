@@ -49,6 +49,8 @@ constexpr Row kRows[] = {
      AlertType::kContactKeyChanged},
     {Refusal::kContactDeviceUnsigned, "CONTACT_DEVICE_UNSIGNED",
      AlertType::kContactDeviceUnsigned},
+    {Refusal::kClonedSecurityKey, "CLONED_SECURITY_KEY",
+     AlertType::kClonedSecurityKey},
 };
 
 const Row& RowOf(Refusal refusal) {

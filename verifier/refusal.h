@@ -45,10 +45,11 @@ enum class Refusal : int {
   kAccountVanished = 19,        // an account seen before proved absent
   kContactKeyChanged = 20,      // not the key the user verified
   kContactDeviceUnsigned = 21,  // a device the verified key did not sign
+  kClonedSecurityKey = 22,      // an own security key's counter went back
 };
 
 // One more than the largest Refusal.
-inline constexpr int kRefusalCount = 22;
+inline constexpr int kRefusalCount = 23;
 
 // "BAD_VRF_PROOF" and so on; "NONE" (views of string literals: NUL-
 // terminated).

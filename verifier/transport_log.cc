@@ -70,10 +70,11 @@ absl::StatusOr<LogSink::Appended> TransportLog::Append(
   req.set_record(record);
   req.set_registration_credential(credential);
   req.set_wait_for_checkpoint(true);
-  const char* method = operation == Operation::kRemoveDevice ? "RemoveDevice"
-                       : operation == Operation::kRotateAccountKey
-                           ? "RotateAccountKey"
-                           : "AddDevice";
+  const char* method =
+      operation == Operation::kRemoveDevice       ? "RemoveDevice"
+      : operation == Operation::kRotateAccountKey ? "RotateAccountKey"
+      : operation == Operation::kSetSecurityKeys  ? "SetSecurityKeys"
+                                                  : "AddDevice";
   v1::WriteResponse resp;
   RETURN_IF_ERROR(Call(method, req, &resp));
   ASSIGN_OR_RETURN(WriteAnswer answer, FromProto(resp, /*waited=*/true));

@@ -1,8 +1,10 @@
 #include "core/account/account.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "core/account/security_key.h"
 #include "core/crypto/crypto.h"
 #include "core/util/bytes.h"
 #include "core/util/status_macros.h"
@@ -21,12 +23,18 @@ namespace {
 
 // The canonical encoding, or with records by reference.
 std::string EncodeState(const AccountState& s, bool by_reference) {
-  std::string out(
-      1, static_cast<char>(by_reference ? kAccountStateByReferenceFormat
-                                        : kAccountStateFormat));
+  bool on_keys = IsSecurityKeyAuthority(s.account_key);
+  uint8_t format =
+      on_keys ? kAccountStateOnSecurityKeysFormat : kAccountStateFormat;
+  std::string out(1, static_cast<char>(by_reference ? format | 0x80 : format));
   AppendU16Prefixed(s.account_id, &out);
   out += s.first_key;
-  out += s.account_key;
+  if (on_keys) {
+    AppendU16Prefixed(s.account_key, &out);
+    for (uint32_t c : s.key_counters) AppendBigEndian(c, 4, &out);
+  } else {
+    out += s.account_key;
+  }
   AppendBigEndian(s.version, 8, &out);
   AppendBigEndian(s.devices.size(), 2, &out);
   for (const auto& [id, device] : s.devices) {
@@ -117,16 +125,22 @@ absl::Status DecodeKeyChain(ByteReader& r, const RecordAt* record_at,
     ASSIGN_OR_RETURN(bool read,
                      ReadStateEntry(r, record_at, &leaf_index, &bytes));
     if (!read) break;
-    ASSIGN_OR_RETURN(
-        DeviceRecord d,
-        DecodeStateRecord(bytes, Operation::kRotateAccountKey, *s));
+    absl::StatusOr<DeviceRecord> d = DecodeRecord(bytes);
+    if (!d.ok() ||
+        (d->operation != Operation::kRotateAccountKey &&
+         d->operation != Operation::kSetSecurityKeys) ||
+        d->account_id != s->account_id || d->account_version > s->version) {
+      return absl::InvalidArgumentError(
+          "malformed account state: a key chain record that is not one of "
+          "this account's authority changes");
+    }
     if (!s->key_chain.empty() &&
-        d.account_version <= s->key_chain.back().version) {
+        d->account_version <= s->key_chain.back().version) {
       return absl::InvalidArgumentError(
           "account state key chain is not in version order");
     }
     s->key_chain.push_back(
-        ChainedRotation{leaf_index, d.account_version, std::move(bytes)});
+        ChainedRotation{leaf_index, d->account_version, std::move(bytes)});
   }
   if (s->key_chain.size() > kMaxKeyChain) {
     return absl::InvalidArgumentError("account state key chain is too long");
@@ -147,14 +161,33 @@ absl::StatusOr<AccountState> DecodeState(absl::string_view data,
   r.ReadU8(&format);
   r.ReadU16Prefixed(&id);
   r.ReadBytes(Ed25519PublicKey::kSize, &first_key);
-  r.ReadBytes(Ed25519PublicKey::kSize, &key);
+  uint8_t flag = record_at != nullptr ? 0x80 : 0;
+  if (format == (kAccountStateOnSecurityKeysFormat | flag)) {
+    r.ReadU16Prefixed(&key);
+    absl::StatusOr<SecurityKeySet> set = DecodeSecurityKeySet(key);
+    if (!r.failed() && !set.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "malformed account state: its security-key set is invalid (",
+          set.status().message(), ")"));
+    }
+    for (size_t i = 0; set.ok() && i < set->keys.size(); ++i) {
+      absl::string_view counter;
+      r.ReadBytes(4, &counter);
+      if (!r.failed()) {
+        s.key_counters.push_back(
+            static_cast<uint32_t>(ReadBigEndian(counter, 4)));
+      }
+    }
+  } else if (format == (kAccountStateFormat | flag)) {
+    r.ReadBytes(Ed25519PublicKey::kSize, &key);
+  } else {
+    return absl::InvalidArgumentError("malformed account state encoding");
+  }
   r.ReadU64(&s.version);
   s.account_id = std::string(id);
   s.first_key = std::string(first_key);
   s.account_key = std::string(key);
-  uint8_t want = record_at != nullptr ? kAccountStateByReferenceFormat
-                                      : kAccountStateFormat;
-  if (r.failed() || format != want) {
+  if (r.failed()) {
     return absl::InvalidArgumentError("malformed account state encoding");
   }
   RETURN_IF_ERROR(DecodeDevices(r, record_at, &s));
@@ -176,36 +209,152 @@ absl::StatusOr<AccountState> DecodeAccountStateByReference(
   return DecodeState(data, &record_at);
 }
 
+absl::Status VerifyAuthorizedBy(const DeviceRecord& record,
+                                absl::string_view authority) {
+  bool on_keys = IsSecurityKeyAuthority(authority);
+  if (!record.by_security_key()) {
+    if (on_keys) {
+      return absl::PermissionDeniedError(
+          "the account is on security keys: its records carry a security "
+          "key's assertion, not an account key's signature");
+    }
+    if (!ConstantTimeEquals(record.account_key, authority)) {
+      return absl::PermissionDeniedError(
+          "the record is signed by a key that is not the account key");
+    }
+    if (!record.VerifySignature().ok()) {
+      return absl::PermissionDeniedError(
+          "the record's signature does not verify under its account key");
+    }
+    return absl::OkStatus();
+  }
+  if (!on_keys) {
+    return absl::PermissionDeniedError(
+        "the account is not on security keys: its records are signed by "
+        "its account key");
+  }
+  ASSIGN_OR_RETURN(SecurityKeySet set, DecodeSecurityKeySet(authority));
+  return VerifyAssertion(set, record.credential_id, record.authenticator_data,
+                         record.ClientDataHash(), record.signature)
+      .status();
+}
+
+namespace {
+
+// The counters of `next` (a set-security-keys record's set) after `record`
+// installed it: a key kept from the current set (same credential id and
+// public key) keeps its counter, a new key starts at zero.
+std::vector<uint32_t> CountersFor(const SecurityKeySet& next,
+                                  const AccountState& state) {
+  std::vector<uint32_t> out(next.keys.size(), 0);
+  if (!IsSecurityKeyAuthority(state.account_key)) return out;
+  absl::StatusOr<SecurityKeySet> current =
+      DecodeSecurityKeySet(state.account_key);
+  if (!current.ok()) return out;
+  for (size_t i = 0; i < next.keys.size(); ++i) {
+    for (size_t j = 0; j < current->keys.size(); ++j) {
+      if (current->keys[j] == next.keys[i] && j < state.key_counters.size()) {
+        out[i] = state.key_counters[j];
+      }
+    }
+  }
+  return out;
+}
+
+// For a record by a security key: checks that its counter grew past the
+// one the account holds for the key (unless both are zero) and returns the
+// key's index in the current set.
+absl::StatusOr<size_t> CheckCounter(const DeviceRecord& record,
+                                    const AccountState& state) {
+  ASSIGN_OR_RETURN(SecurityKeySet set, DecodeSecurityKeySet(state.account_key));
+  ASSIGN_OR_RETURN(AuthenticatorData data,
+                   ParseAuthenticatorData(record.authenticator_data));
+  for (size_t i = 0; i < set.keys.size(); ++i) {
+    if (set.keys[i].credential_id != record.credential_id) continue;
+    uint32_t held = i < state.key_counters.size() ? state.key_counters[i] : 0;
+    if ((data.sign_count != 0 || held != 0) && data.sign_count <= held) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "security key ", HexEncode(record.credential_id),
+          " signed with counter ", data.sign_count,
+          ", not above the account's ", held,
+          ": a copy of the key has signed since (a cloned key), or this "
+          "assertion is replayed"));
+    }
+    return i;
+  }
+  return absl::PermissionDeniedError("the security key is not the account's");
+}
+
+// An account's first record (an add-device of version 1 signed by an
+// account key) creates it; NOT_FOUND for any other record of an account
+// that does not exist.
+absl::Status CreateAccount(const DeviceRecord& record, uint64_t leaf_index,
+                           AccountState* state) {
+  if (record.operation != Operation::kAddDevice ||
+      record.account_version != 1 || record.by_security_key()) {
+    return absl::NotFoundError(absl::StrCat(
+        "account \"", record.account_id,
+        "\" does not exist; its first record must add a device with "
+        "version 1, signed by an account key (this one is a ",
+        OperationName(record.operation), " with version ",
+        record.account_version, ")"));
+  }
+  AccountState created;
+  created.account_id = record.account_id;
+  created.first_key = record.account_key;
+  created.account_key = record.account_key;
+  created.version = 1;
+  created.devices[record.device_id] =
+      ActiveDevice{record.key, leaf_index, 1, record.Encode()};
+  *state = std::move(created);
+  return absl::OkStatus();
+}
+
+// PERMISSION_DENIED unless the account's current authority authorized
+// `record` (for a format-1 record, whose signature the caller verified:
+// signed by the account key).
+absl::Status CheckAuthority(const DeviceRecord& record,
+                            const AccountState& state) {
+  const std::string& id = record.account_id;
+  if (record.by_security_key()) {
+    absl::Status authorized = VerifyAuthorizedBy(record, state.account_key);
+    if (!authorized.ok()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "the record is not authorized by the security keys of \"", id,
+          "\": ", authorized.message()));
+    }
+  } else if (!ConstantTimeEquals(record.account_key, state.account_key)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "record is signed by a key that is not the current account key of \"",
+        id, "\"",
+        IsSecurityKeyAuthority(state.account_key)
+            ? " (the account is on security keys)"
+            : ""));
+  }
+  return absl::OkStatus();
+}
+
+// The account's key counters once `record` is applied, before any change
+// of the set: the signing key's is the record's (CheckCounter).
+absl::StatusOr<std::vector<uint32_t>> CountersAfter(const DeviceRecord& record,
+                                                    const AccountState& state) {
+  std::vector<uint32_t> counters = state.key_counters;
+  if (record.by_security_key()) {
+    ASSIGN_OR_RETURN(size_t signer, CheckCounter(record, state));
+    if (counters.size() <= signer) counters.resize(signer + 1, 0);
+    counters[signer] =
+        ParseAuthenticatorData(record.authenticator_data)->sign_count;
+  }
+  return counters;
+}
+
+}  // namespace
+
 absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
                          AccountState* state) {
   const std::string& id = record.account_id;
-  if (!state->exists()) {
-    // One rule for every record of an account that does not exist, unless
-    // it is the account's first record.
-    if (record.operation != Operation::kAddDevice ||
-        record.account_version != 1) {
-      return absl::NotFoundError(absl::StrCat(
-          "account \"", id,
-          "\" does not exist; its first record must add a device with "
-          "version 1 (this one is a ",
-          OperationName(record.operation), " with version ",
-          record.account_version, ")"));
-    }
-    AccountState created;
-    created.account_id = id;
-    created.first_key = record.account_key;
-    created.account_key = record.account_key;
-    created.version = 1;
-    created.devices[record.device_id] =
-        ActiveDevice{record.key, leaf_index, 1, record.Encode()};
-    *state = std::move(created);
-    return absl::OkStatus();
-  }
-  if (!ConstantTimeEquals(record.account_key, state->account_key)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "record is signed by a key that is not the current account key of \"",
-        id, "\""));
-  }
+  if (!state->exists()) return CreateAccount(record, leaf_index, state);
+  RETURN_IF_ERROR(CheckAuthority(record, *state));
   if (record.account_version != state->version + 1) {
     return absl::FailedPreconditionError(absl::StrCat(
         "account \"", id, "\" is at version ", state->version,
@@ -214,6 +363,8 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
         record.account_version <= state->version ? " (stale or replayed)"
                                                  : ""));
   }
+  ASSIGN_OR_RETURN(std::vector<uint32_t> counters,
+                   CountersAfter(record, *state));
   switch (record.operation) {
     case Operation::kAddDevice:
       if (state->devices.count(record.device_id) > 0) {
@@ -245,17 +396,28 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
       break;
     }
     case Operation::kRotateAccountKey:
+    case Operation::kSetSecurityKeys: {
       if (state->key_chain.size() >= kMaxKeyChain) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "account \"", id, "\" has rotated its key ", kMaxKeyChain,
+            "account \"", id, "\" has changed its authority ", kMaxKeyChain,
             " times, the most an account may (its key chain, which contacts "
-            "check from the account's first record, holds every rotation)"));
+            "check from the account's first record, holds every change)"));
+      }
+      if (record.operation == Operation::kSetSecurityKeys) {
+        AccountState with_counters = *state;
+        with_counters.key_counters = counters;
+        counters =
+            CountersFor(*DecodeSecurityKeySet(record.key), with_counters);
+      } else {
+        counters.clear();
       }
       state->account_key = record.key;
       state->key_chain.push_back(
           ChainedRotation{leaf_index, record.account_version, record.Encode()});
       break;
+    }
   }
+  state->key_counters = std::move(counters);
   state->version = record.account_version;
   return absl::OkStatus();
 }

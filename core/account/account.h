@@ -5,8 +5,10 @@
 //
 //  - an account does not exist until its first record, which must add a
 //    device, have version 1, and sets the account key;
-//  - every later record is signed by the current account key and has the
-//    next version (current + 1);
+//  - every later record is authorized by the account's current authority
+//    (its Ed25519 account key, or one of its security keys, whose
+//    signature counter must grow unless it stays zero) and has the next
+//    version (current + 1);
 //  - add-device needs a device id that is not active; remove-device needs an
 //    active device id and its exact key; rotate-account-key replaces the
 //    account key (its devices stay);
@@ -42,8 +44,12 @@ inline constexpr size_t kMaxDevicesPerAccount = 100;
 // chain holds every one, so that contacts can follow its authority from
 // its first record.
 inline constexpr size_t kMaxKeyChain = 100;
+// The state's format byte: 3 while the authority is an Ed25519 account
+// key, 4 while it is a set of security keys.
 inline constexpr uint8_t kAccountStateFormat = 3;
-// The format byte of the encoding whose records are leaf indexes only.
+inline constexpr uint8_t kAccountStateOnSecurityKeysFormat = 4;
+// The format byte of the encodings whose records are leaf indexes only:
+// the state format's | 0x80.
 inline constexpr uint8_t kAccountStateByReferenceFormat = 0x83;
 
 struct ActiveDevice {
@@ -75,8 +81,14 @@ struct AccountState {
   // The key that signed the account's first record (version 1): the root
   // of its authority. Empty while the account does not exist.
   std::string first_key;
-  std::string account_key;  // empty while the account does not exist
-  uint64_t version = 0;     // 0 while the account does not exist
+  // The account's authority: its 32-byte Ed25519 account key, or the
+  // encoding of its security-key set (IsSecurityKeyAuthority). Empty while
+  // the account does not exist.
+  std::string account_key;
+  // With a security-key set: each key's latest signature counter, in the
+  // set's order. Empty otherwise.
+  std::vector<uint32_t> key_counters;
+  uint64_t version = 0;  // 0 while the account does not exist
   std::map<std::string, ActiveDevice> devices;  // by device id
   // Every rotation of the account, oldest first: each is signed by the
   // key before it (the first by first_key) and the last sets account_key
@@ -85,11 +97,14 @@ struct AccountState {
 
   bool exists() const { return version > 0; }
 
-  // Canonical encoding, format 3 (docs/formats.md):
+  // Canonical encoding (docs/formats.md), format 3 with an account key:
   //   u8 0x03 | u16+n account id | 32 first key | 32 account key |
   //   u64 version | u16 device count | per device, sorted by id: u64 leaf
-  //   index | u16+n add-device record | u16 chain length | per rotation,
-  //   oldest first: u64 leaf index | u16+n rotate record
+  //   index | u16+n add-device record | u16 chain length | per authority
+  //   change, oldest first: u64 leaf index | u16+n its record
+  // and format 4 on security keys: u8 0x04 and, in place of the account
+  // key, u16+n security-key set | per key, in the set's order: u32
+  // signature counter.
   std::string Encode() const;
   // The same with format kAccountStateByReferenceFormat and each record
   // (u16+n) left out: its leaf index says where it is stored.
@@ -97,8 +112,9 @@ struct AccountState {
 
   friend bool operator==(const AccountState& a, const AccountState& b) {
     return a.account_id == b.account_id && a.first_key == b.first_key &&
-           a.account_key == b.account_key && a.version == b.version &&
-           a.devices == b.devices && a.key_chain == b.key_chain;
+           a.account_key == b.account_key && a.key_counters == b.key_counters &&
+           a.version == b.version && a.devices == b.devices &&
+           a.key_chain == b.key_chain;
   }
 };
 
@@ -116,19 +132,35 @@ using RecordAt = std::function<absl::StatusOr<std::string>(uint64_t)>;
 absl::StatusOr<AccountState> DecodeAccountStateByReference(
     absl::string_view data, const RecordAt& record_at);
 
+// Checks that `authority` (an account key, or a security-key set
+// encoding) authorized `record`: format 1 signed by that very account key;
+// format 2 an assertion by one of the set's keys (VerifyAssertion), over
+// the record's client data hash. PERMISSION_DENIED naming the check, or
+// INVALID_ARGUMENT for a malformed authority or authenticator data. The
+// signature counter is ApplyRecord's to check.
+absl::Status VerifyAuthorizedBy(const DeviceRecord& record,
+                                absl::string_view authority);
+
 // Applies `record`, stored at `leaf_index`, to `state` (the record's
 // account; a default state for an account that does not exist yet).
-// Requires: the record decoded and its signature verified, and
-// record.account_id == state->account_id when the account exists. On error
-// `state` is unchanged. Errors:
+// Requires: the record decoded, a format-1 record's signature verified
+// (VerifySignature; a format-2 record's assertion is verified here,
+// against the account's security keys), and record.account_id ==
+// state->account_id when the account exists. On error `state` is
+// unchanged. Errors:
 //   NOT_FOUND            the account does not exist and the record is not
 //                        its first (an add-device of version 1), whatever
 //                        the operation; remove-device of an inactive device
-//   PERMISSION_DENIED    signed by a key that is not the current account key
+//   PERMISSION_DENIED    not authorized by the current authority: signed by
+//                        another key, by an account key while the account
+//                        is on security keys (or the reverse), or an
+//                        assertion that VerifyAssertion refuses
 //   FAILED_PRECONDITION  wrong version of an existing account (stale,
 //                        replayed or skipping ahead); a rotation past the
 //                        account's kMaxKeyChain;
-//                        device key mismatch on removal; too many devices
+//                        device key mismatch on removal; too many devices;
+//                        a security key's signature counter that did not
+//                        grow (a cloned key)
 //   ALREADY_EXISTS       add-device of an already active device id
 absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
                          AccountState* state);

@@ -14,17 +14,24 @@ void AppendU16Prefixed(absl::string_view s, std::string* out) {
   out->append(s.data(), s.size());
 }
 
-std::string EncodeUnsigned(const DeviceRecord& r) {
+// Every field before the account key (format 1) or the credential id
+// (format 2).
+std::string EncodeBody(const DeviceRecord& r) {
   std::string out;
-  out.push_back(static_cast<char>(kRecordFormatVersion));
+  out.push_back(static_cast<char>(r.by_security_key() ? kRecordBySecurityKey
+                                                      : kRecordFormatVersion));
   out.push_back(static_cast<char>(r.operation));
   AppendU16Prefixed(r.account_id, &out);
   AppendU16Prefixed(r.device_id, &out);
   AppendU16Prefixed(r.key, &out);
   AppendBigEndian(r.account_version, 8, &out);
   AppendBigEndian(r.timestamp_ms, 8, &out);
-  out += r.account_key;
   return out;
+}
+
+// Every field before the signature (format 1), or the body (format 2).
+std::string EncodeSigned(const DeviceRecord& r) {
+  return r.by_security_key() ? EncodeBody(r) : EncodeBody(r) + r.account_key;
 }
 
 absl::Status CheckId(absl::string_view what, absl::string_view id, size_t max) {
@@ -53,16 +60,25 @@ absl::string_view OperationName(Operation op) {
       return "remove-device";
     case Operation::kRotateAccountKey:
       return "rotate-account-key";
+    case Operation::kSetSecurityKeys:
+      return "set-security-keys";
   }
   return "unknown";
 }
 
 std::string DeviceRecord::SigningMessage() const {
-  return absl::StrCat(kSigningPrefix, EncodeUnsigned(*this));
+  return absl::StrCat(kSigningPrefix, EncodeSigned(*this));
 }
 
+Hash DeviceRecord::ClientDataHash() const { return Sha256(SigningMessage()); }
+
 std::string DeviceRecord::Encode() const {
-  return EncodeUnsigned(*this) + signature;
+  if (!by_security_key()) return EncodeSigned(*this) + signature;
+  std::string out = EncodeBody(*this);
+  AppendU16Prefixed(credential_id, &out);
+  AppendU16Prefixed(authenticator_data, &out);
+  AppendU16Prefixed(signature, &out);
+  return out;
 }
 
 absl::Status DeviceRecord::Validate() const {
@@ -92,6 +108,16 @@ absl::Status DeviceRecord::Validate() const {
             "the new account key equals the current one");
       }
       break;
+    case Operation::kSetSecurityKeys:
+      if (!device_id.empty()) {
+        return absl::InvalidArgumentError(
+            "a set-security-keys record has an empty device id");
+      }
+      if (absl::Status k = DecodeSecurityKeySet(key).status(); !k.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the record's security-key set is invalid: ", k.message()));
+      }
+      break;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("unknown operation ", static_cast<int>(operation)));
@@ -99,17 +125,41 @@ absl::Status DeviceRecord::Validate() const {
   if (account_version == 0) {
     return absl::InvalidArgumentError("account version starts at 1");
   }
-  if (account_key.size() != Ed25519PublicKey::kSize) {
-    return absl::InvalidArgumentError(
-        "account key must be a 32-byte Ed25519 public key");
+  if (!by_security_key()) {
+    if (account_key.size() != Ed25519PublicKey::kSize) {
+      return absl::InvalidArgumentError(
+          "account key must be a 32-byte Ed25519 public key");
+    }
+    if (signature.size() != Ed25519PublicKey::kSignatureSize) {
+      return absl::InvalidArgumentError("signature must be 64 bytes");
+    }
+    return absl::OkStatus();
   }
-  if (signature.size() != Ed25519PublicKey::kSignatureSize) {
-    return absl::InvalidArgumentError("signature must be 64 bytes");
+  if (!account_key.empty()) {
+    return absl::InvalidArgumentError(
+        "a record authorized by a security key has no account key");
+  }
+  if (account_version == 1) {
+    return absl::InvalidArgumentError(
+        "an account's first record is signed by an account key, not a "
+        "security key");
+  }
+  if (credential_id.size() > kMaxCredentialIdSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a credential id is 1 to ", kMaxCredentialIdSize,
+                     " bytes, not ", credential_id.size()));
+  }
+  RETURN_IF_ERROR(ParseAuthenticatorData(authenticator_data).status());
+  if (signature.empty() || signature.size() > kMaxAssertionSignatureSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "an assertion's signature is 1 to ", kMaxAssertionSignatureSize,
+        " bytes, not ", signature.size()));
   }
   return absl::OkStatus();
 }
 
 absl::Status DeviceRecord::VerifySignature() const {
+  if (by_security_key()) return absl::OkStatus();
   absl::StatusOr<Ed25519PublicKey> key =
       Ed25519PublicKey::FromBytes(account_key);
   if (!key.ok() || !key->Verify(SigningMessage(), signature)) {
@@ -132,11 +182,13 @@ absl::StatusOr<DeviceRecord> DecodeRecord(absl::string_view data) {
   ByteReader r(data);
   uint8_t version = 0, op = 0;
   absl::string_view account_id, device_id, key, account_key, signature;
+  absl::string_view credential_id, authenticator_data;
   DeviceRecord rec;
   r.ReadU8(&version);
-  if (!r.failed() && version != kRecordFormatVersion) {
+  if (!r.failed() && version != kRecordFormatVersion &&
+      version != kRecordBySecurityKey) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "record format version ", version, " is not supported (want 1)"));
+        "record format version ", version, " is not supported (want 1 or 2)"));
   }
   r.ReadU8(&op);
   r.ReadU16Prefixed(&account_id);
@@ -144,8 +196,18 @@ absl::StatusOr<DeviceRecord> DecodeRecord(absl::string_view data) {
   r.ReadU16Prefixed(&key);
   r.ReadU64(&rec.account_version);
   r.ReadU64(&rec.timestamp_ms);
-  r.ReadBytes(Ed25519PublicKey::kSize, &account_key);
-  r.ReadBytes(Ed25519PublicKey::kSignatureSize, &signature);
+  if (version == kRecordFormatVersion) {
+    r.ReadBytes(Ed25519PublicKey::kSize, &account_key);
+    r.ReadBytes(Ed25519PublicKey::kSignatureSize, &signature);
+  } else {
+    r.ReadU16Prefixed(&credential_id);
+    r.ReadU16Prefixed(&authenticator_data);
+    r.ReadU16Prefixed(&signature);
+    if (!r.failed() && credential_id.empty()) {
+      return absl::InvalidArgumentError(
+          "a record authorized by a security key needs its credential id");
+    }
+  }
   if (r.failed()) {
     return absl::InvalidArgumentError("record is truncated");
   }
@@ -153,7 +215,7 @@ absl::StatusOr<DeviceRecord> DecodeRecord(absl::string_view data) {
     return absl::InvalidArgumentError(absl::StrCat(
         "record has ", r.remaining(), " trailing bytes after the signature"));
   }
-  if (op < 1 || op > 3) {
+  if (op < 1 || op > 4) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown record operation ", op));
   }
@@ -162,6 +224,8 @@ absl::StatusOr<DeviceRecord> DecodeRecord(absl::string_view data) {
   rec.device_id = std::string(device_id);
   rec.key = std::string(key);
   rec.account_key = std::string(account_key);
+  rec.credential_id = std::string(credential_id);
+  rec.authenticator_data = std::string(authenticator_data);
   rec.signature = std::string(signature);
   RETURN_IF_ERROR(rec.Validate());
   return rec;

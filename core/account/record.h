@@ -1,25 +1,37 @@
-// Device records: the leaves of the ktlog Merkle tree. A record is one signed
-// change to an account (add a device, remove a device, rotate the account
-// key), encoded canonically so that any implementation can parse and hash
-// it. Format version 1, byte by byte (docs/formats.md, "Device record"):
+// Device records: the leaves of the ktlog Merkle tree. A record is one
+// authorized change to an account (add a device, remove a device, rotate
+// the account key, set the account's security keys), encoded canonically
+// so that any implementation can parse and hash it. Byte by byte in
+// docs/formats.md ("Device record"):
 //
-//   u8        format version = 0x01
+//   u8        format version: 0x01 signed by an Ed25519 account key,
+//             0x02 authorized by a security key's FIDO2 assertion
 //   u8        operation: 0x01 add device, 0x02 remove device,
-//                        0x03 rotate account key
+//                        0x03 rotate account key, 0x04 set security keys
 //   u16 + n   account id   (1..256 bytes of printable UTF-8)
 //   u16 + n   device id    (add/remove: 1..64 bytes of printable UTF-8;
-//                           rotate: empty)
+//                           otherwise empty)
 //   u16 + n   key          (add/remove: the device identity public key,
 //                           1..128 opaque bytes; rotate: the new 32-byte
-//                           Ed25519 account key)
+//                           Ed25519 account key; set security keys: the
+//                           security-key set, core/account/security_key.h)
 //   u64       account version (1 for the account's first record, then +1)
 //   u64       timestamp, unix milliseconds
-//   32        account key: the Ed25519 key that signs this record
-//   64        signature: Ed25519 by the account key over
-//             "ktlog/v1 device-record\n" || all preceding bytes
+//   format 1:
+//     32      account key: the Ed25519 key that signs this record
+//     64      signature: Ed25519 by the account key over the signing
+//             message, "ktlog/v1 device-record\n" || all preceding bytes
+//   format 2:
+//     u16 + n credential id of the security key (1..128 bytes)
+//     u16 + n authenticator data (37 bytes)
+//     u16 + n signature over authenticator data || SHA-256(signing
+//             message), the signing message being
+//             "ktlog/v1 device-record\n" || all bytes before the credential
+//             id (ES256: DER, at most 72 bytes; EdDSA: 64 bytes)
 //
 // Integers are big-endian. Nothing may follow the signature. The leaf hash
-// is RFC 9162's SHA-256(0x00 || record bytes).
+// is RFC 9162's SHA-256(0x00 || record bytes). An account's first record
+// is of format 1.
 #ifndef KTLOG_CORE_ACCOUNT_RECORD_H_
 #define KTLOG_CORE_ACCOUNT_RECORD_H_
 
@@ -29,7 +41,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/account/security_key.h"
 #include "core/crypto/crypto.h"
+#include "core/crypto/hash.h"
 
 namespace ktlog {
 
@@ -37,48 +51,69 @@ enum class Operation : uint8_t {
   kAddDevice = 1,
   kRemoveDevice = 2,
   kRotateAccountKey = 3,
+  kSetSecurityKeys = 4,
 };
 
-// "add-device", "remove-device" or "rotate-account-key".
+// "add-device", "remove-device", "rotate-account-key" or
+// "set-security-keys".
 absl::string_view OperationName(Operation op);
 
-inline constexpr uint8_t kRecordFormatVersion = 1;
+inline constexpr uint8_t kRecordFormatVersion = 1;  // by an account key
+inline constexpr uint8_t kRecordBySecurityKey = 2;  // by a security key
 inline constexpr size_t kMaxAccountIdSize = 256;
 inline constexpr size_t kMaxDeviceIdSize = 64;
 inline constexpr size_t kMaxDeviceKeySize = 128;
-// The largest valid encoding.
-inline constexpr size_t kMaxRecordSize = 2 + 2 + kMaxAccountIdSize + 2 +
-                                         kMaxDeviceIdSize + 2 +
-                                         kMaxDeviceKeySize + 8 + 8 + 32 + 64;
+// The largest valid encoding: a set-security-keys record of the largest
+// set, authorized by a security key.
+inline constexpr size_t kMaxRecordSize =
+    2 + 2 + kMaxAccountIdSize + 2 + 2 + kMaxSecurityKeySetSize + 8 + 8 + 2 +
+    kMaxCredentialIdSize + 2 + kAuthenticatorDataSize + 2 +
+    kMaxAssertionSignatureSize;
 // At most this many records go in one AppendRecords call (a front end's
 // call of many records, docs/api.md): any such call of valid records fits
-// the server's 64 KiB request limit.
+// the server's request limit (log/server.cc).
 inline constexpr size_t kMaxRecordsPerAppend = 100;
 
 struct DeviceRecord {
   Operation operation = Operation::kAddDevice;
   std::string account_id;
-  std::string device_id;  // empty for kRotateAccountKey
-  std::string key;        // device key, or the new account key (rotate)
+  std::string device_id;  // empty unless adding or removing a device
+  std::string key;        // device key, new account key, or security-key set
   uint64_t account_version = 0;
   uint64_t timestamp_ms = 0;
-  std::string account_key;  // 32-byte Ed25519 public key
-  std::string signature;    // 64 bytes
+  // Format 1: the 32-byte Ed25519 account key that signs the record.
+  // Empty in format 2.
+  std::string account_key;
+  // Format 2: the security key's credential id and the assertion's
+  // authenticator data. Empty in format 1.
+  std::string credential_id;
+  std::string authenticator_data;
+  // Format 1: the Ed25519 signature (64 bytes); format 2: the assertion's.
+  std::string signature;
 
-  // The bytes the signature covers: the domain-separation prefix followed by
-  // the encoding of every field but the signature.
+  // True for a record authorized by a security key (format 2).
+  bool by_security_key() const { return !credential_id.empty(); }
+
+  // What the signature covers: the domain-separation prefix followed by
+  // the encoding of every field before the signature (format 1) or before
+  // the credential id (format 2).
   std::string SigningMessage() const;
+  // The client data hash a security key signs: SHA-256(SigningMessage()).
+  Hash ClientDataHash() const;
   // The canonical encoding. Requires a record that Validate() accepts.
   std::string Encode() const;
 
   // Checks field sizes and contents (not the signature). INVALID_ARGUMENT
   // with a message naming the field.
   absl::Status Validate() const;
-  // Checks the signature under account_key. INVALID_ARGUMENT if it does not
-  // verify.
+  // Format 1: checks the signature under account_key; INVALID_ARGUMENT if
+  // it does not verify. Format 2: OK (an assertion can only be checked
+  // against the account's security keys: VerifyAuthorizedBy and
+  // ApplyRecord in core/account/account.h do).
   absl::Status VerifySignature() const;
 
-  // Sets account_key from `key` and signature over SigningMessage().
+  // Format 1: sets account_key from `key` and signature over
+  // SigningMessage().
   void Sign(const Ed25519PrivateKey& key);
 };
 
@@ -86,9 +121,10 @@ struct DeviceRecord {
 // control characters); INVALID_ARGUMENT naming the problem otherwise.
 absl::Status ValidateAccountId(absl::string_view account_id);
 
-// Decodes and validates a record (fields only; call VerifySignature() to
-// authenticate it). INVALID_ARGUMENT for anything but a canonical version-1
-// encoding: unknown version or operation, bad lengths, trailing bytes.
+// Decodes and validates a record (fields only; VerifySignature() and
+// VerifyAuthorizedBy authenticate it). INVALID_ARGUMENT for anything but a
+// canonical
+// encoding: unknown format or operation, bad lengths, trailing bytes.
 absl::StatusOr<DeviceRecord> DecodeRecord(absl::string_view data);
 
 }  // namespace ktlog

@@ -1,7 +1,10 @@
 #include "core/crypto/crypto.h"
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -194,6 +197,46 @@ bool IsSmallOrderEd25519Point(absl::string_view key) {
 
 }  // namespace
 
+bool IsEd25519CurvePoint(absl::string_view key) {
+  if (key.size() != Ed25519PublicKey::kSize || !IsCanonicalEd25519Point(key)) {
+    return false;
+  }
+  // x^2 = (y^2 - 1) / (d y^2 + 1) mod p must be a square (or zero):
+  // Euler's criterion, (x^2)^((p-1)/2) is 1 or 0.
+  unsigned char be[32];
+  for (int i = 0; i < 32; ++i) be[i] = static_cast<uint8_t>(key[31 - i]);
+  be[0] &= 0x7f;
+  BN_CTX* ctx = BN_CTX_new();
+  if (ctx == nullptr) Fatal("BN_CTX_new");
+  BN_CTX_start(ctx);
+  BIGNUM* p = BN_CTX_get(ctx);
+  BIGNUM* y = BN_CTX_get(ctx);
+  BIGNUM* y2 = BN_CTX_get(ctx);
+  BIGNUM* u = BN_CTX_get(ctx);
+  BIGNUM* v = BN_CTX_get(ctx);
+  BIGNUM* d = BN_CTX_get(ctx);
+  BIGNUM* t = BN_CTX_get(ctx);
+  BIGNUM* e = BN_CTX_get(ctx);
+  if (e == nullptr) Fatal("BN_CTX_get");
+  // p = 2^255 - 19; d = -121665 / 121666 mod p.
+  bool ok = BN_set_bit(p, 255) == 1 && BN_sub_word(p, 19) == 1 &&
+            BN_bin2bn(be, 32, y) != nullptr && BN_mod_sqr(y2, y, p, ctx) == 1 &&
+            BN_copy(u, y2) != nullptr && BN_sub_word(u, 1) == 1 &&
+            BN_set_word(t, 121666) == 1 &&
+            BN_mod_inverse(t, t, p, ctx) != nullptr &&
+            BN_set_word(d, 121665) == 1 && BN_mod_mul(d, d, t, p, ctx) == 1 &&
+            BN_sub(d, p, d) == 1 && BN_mod_mul(v, d, y2, p, ctx) == 1 &&
+            BN_add_word(v, 1) == 1 && BN_mod_inverse(v, v, p, ctx) != nullptr &&
+            BN_mod_mul(t, u, v, p, ctx) == 1 && BN_copy(e, p) != nullptr &&
+            BN_sub_word(e, 1) == 1 && BN_rshift1(e, e) == 1 &&
+            BN_mod_exp(e, t, e, p, ctx) == 1;
+  if (!ok) Fatal("Ed25519 point decoding");
+  bool on_curve = BN_is_one(e) || BN_is_zero(t);
+  BN_CTX_end(ctx);
+  BN_CTX_free(ctx);
+  return on_curve;
+}
+
 absl::StatusOr<Ed25519PublicKey> Ed25519PublicKey::FromBytes(
     absl::string_view key) {
   if (key.size() != kSize) {
@@ -232,6 +275,66 @@ bool Ed25519PublicKey::Verify(absl::string_view message,
                        signature.size(),
                        reinterpret_cast<const unsigned char*>(message.data()),
                        message.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  return ok;
+}
+
+absl::StatusOr<P256PublicKey> P256PublicKey::FromUncompressed(
+    absl::string_view key) {
+  if (key.size() != kSize || key[0] != 0x04) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a P-256 public key is 65 bytes, 0x04 || x || y; got ",
+                     key.size(), " bytes"));
+  }
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  if (bld == nullptr) Fatal("OSSL_PARAM_BLD_new");
+  char group[] = "P-256";
+  OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+  OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, key.data(),
+                                   key.size());
+  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
+  OSSL_PARAM_BLD_free(bld);
+  if (params == nullptr) Fatal("OSSL_PARAM_BLD_to_param");
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  if (ctx == nullptr) Fatal("EVP_PKEY_CTX_new_from_name");
+  EVP_PKEY* pkey = nullptr;
+  bool made = EVP_PKEY_fromdata_init(ctx) == 1 &&
+              EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
+  OSSL_PARAM_free(params);
+  EVP_PKEY_CTX_free(ctx);
+  bool on_curve = false;
+  if (made) {
+    // fromdata decodes the point; the check confirms it is on the curve.
+    EVP_PKEY_CTX* check = EVP_PKEY_CTX_new(pkey, nullptr);
+    if (check == nullptr) Fatal("EVP_PKEY_CTX_new");
+    on_curve = EVP_PKEY_public_check(check) == 1;
+    EVP_PKEY_CTX_free(check);
+  }
+  if (!made || !on_curve) {
+    EVP_PKEY_free(pkey);
+    return absl::InvalidArgumentError(
+        "the P-256 public key is not a point on the curve");
+  }
+  return P256PublicKey(std::string(key),
+                       std::shared_ptr<EVP_PKEY>(pkey, EvpPkeyDeleter()));
+}
+
+bool P256PublicKey::Verify(absl::string_view message,
+                           absl::string_view der_signature) const {
+  if (pkey_ == nullptr || der_signature.empty() ||
+      der_signature.size() > kMaxSignatureSize) {
+    return false;
+  }
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) Fatal("EVP_MD_CTX_new");
+  bool ok =
+      EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, pkey_.get()) ==
+          1 &&
+      EVP_DigestVerify(
+          ctx, reinterpret_cast<const unsigned char*>(der_signature.data()),
+          der_signature.size(),
+          reinterpret_cast<const unsigned char*>(message.data()),
+          message.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
 }

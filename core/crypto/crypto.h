@@ -1,6 +1,6 @@
 // The one crypto wrapper: SHA-256, HMAC-SHA256, SHA-512, Ed25519 (RFC 8032),
-// randomness and
-// constant-time comparison, on OpenSSL 3's EVP API. Nothing else in ktlog
+// ECDSA P-256 verification (security keys), randomness and constant-time
+// comparison, on OpenSSL 3's EVP API. Nothing else in ktlog
 // calls OpenSSL, so a build that bundles BoringSSL (which offers the same EVP
 // calls) can swap it here. See docs/build.md for why not Debian's BoringSSL.
 //
@@ -54,6 +54,13 @@ struct EvpPkeyDeleter {
   void operator()(EVP_PKEY* key) const;
 };
 
+// Whether the 32 bytes decode to a point of the Ed25519 curve (RFC 8032
+// 5.1.3: some x satisfies the curve equation for the encoded y). FromBytes
+// below does not check this (OpenSSL refuses such a key when it verifies,
+// and the check costs a modular exponentiation); keys installed for later
+// use (security-key sets) are checked with it.
+bool IsEd25519CurvePoint(absl::string_view key);
+
 // An Ed25519 public key (32 bytes, RFC 8032 encoding). Copyable.
 class Ed25519PublicKey {
  public:
@@ -85,6 +92,35 @@ class Ed25519PublicKey {
 
  private:
   Ed25519PublicKey(std::string bytes, std::shared_ptr<EVP_PKEY> pkey)
+      : bytes_(std::move(bytes)), pkey_(std::move(pkey)) {}
+
+  std::string bytes_;
+  std::shared_ptr<EVP_PKEY> pkey_;
+};
+
+// An ECDSA P-256 public key (FIPS 186-4; the COSE algorithm ES256 of FIDO2
+// security keys). Verification only. Copyable.
+class P256PublicKey {
+ public:
+  // The SEC1 uncompressed encoding: 0x04 || x (32) || y (32).
+  static constexpr size_t kSize = 65;
+  // The longest DER ECDSA signature of P-256.
+  static constexpr size_t kMaxSignatureSize = 72;
+
+  P256PublicKey() = default;  // verifies nothing
+
+  // INVALID_ARGUMENT unless `key` is the 65-byte uncompressed encoding of a
+  // point on the curve (not the point at infinity).
+  static absl::StatusOr<P256PublicKey> FromUncompressed(absl::string_view key);
+
+  // True iff `der_signature` is a DER-encoded ECDSA signature (r, s) of
+  // SHA-256(`message`) under this key. False for the placeholder.
+  bool Verify(absl::string_view message, absl::string_view der_signature) const;
+
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  P256PublicKey(std::string bytes, std::shared_ptr<EVP_PKEY> pkey)
       : bytes_(std::move(bytes)), pkey_(std::move(pkey)) {}
 
   std::string bytes_;

@@ -1,0 +1,163 @@
+// Security keys end to end (docs/security-keys.md): a real ktlog-server,
+// real ktctl processes (the tests' build, whose --security_key=soft-file:P
+// is a software CTAP2 authenticator kept in file P and driven through
+// libfido2), real state directories. Copying a key file clones the key;
+// deleting it loses the key.
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "core/util/file_util.h"
+#include "gtest/gtest.h"
+#include "tests/process_env.h"
+
+namespace ktlog {
+namespace {
+
+constexpr char kSoftKtctl[] = "client/ktctl_soft_keys";
+
+std::vector<std::string> AlertTypes(const nlohmann::json& j) {
+  std::vector<std::string> out;
+  if (j.contains("alerts")) {
+    for (const auto& a : j["alerts"]) out.push_back(a["type"]);
+  }
+  return out;
+}
+
+class SecurityKeyE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_ = MakeLogKey();
+    server_ = ServerProcess::Start({"--data_dir=" + key_.dir + "/data",
+                                    "--key_file=" + key_.key_file});
+  }
+  std::string State(const std::string& who) { return key_.dir + "/" + who; }
+  std::string Key(const std::string& name) {
+    return "soft-file:" + key_.dir + "/" + name + ".fido";
+  }
+  RunResult Run(const std::string& who, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {kSoftKtctl, "--state=" + State(who),
+                                     "--server=" + server_->address(),
+                                     "--json", "--plaintext"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProgram(argv);
+  }
+  void Join(const std::string& who, const std::string& account) {
+    RunResult r =
+        Run(who, {"init", "--account=" + account, "--device=phone",
+                  "--log_key=" + key_.log_key, "--allow_no_witnesses"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    r = Run(who, {"register"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  uint64_t TreeSize() {
+    RunResult r = Run("bob", {"checkpoint"});
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    return JsonOf(r)["size"].get<uint64_t>();
+  }
+
+  LogKeyFiles key_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(SecurityKeyE2eTest, TheWholeStory) {
+  Join("alice", "alice@example.com");
+  Join("bob", "bob@example.com");
+  // Alice moves her account onto two security keys (a touch on each).
+  RunResult r = Run("alice", {"security-key", "setup", Key("k1"), Key("k2")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)["verified"], true);
+  r = Run("alice", {"security-key", "list"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_EQ(JsonOf(r).size(), 2u) << r.out;
+  // Bob's code with Alice is over her security keys now.
+  r = Run("bob", {"contact", "add", "alice@example.com"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+
+  // Adding a device takes a touch of one of her keys.
+  r = Run("alice", {"device", "add", "laptop", "--security_key=" + Key("k1")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)["verified"], true);
+  // No key plugged in (this machine has none): nothing is written.
+  uint64_t size = TreeSize();
+  r = Run("alice", {"device", "add", "tablet"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  // A touch that never comes: a clear timeout, nothing written.
+  std::string k2_file = key_.dir + "/k2.fido";
+  {
+    nlohmann::json j = nlohmann::json::parse(*ReadFileBounded(k2_file, 1 << 20));
+    j["touch"] = "never";
+    ASSERT_TRUE(WriteFileAtomically(k2_file, j.dump(), 0600).ok());
+  }
+  r = Run("alice", {"device", "add", "tablet", "--security_key=" + Key("k2"),
+                    "--touch_timeout=300ms"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("touch your security key"), std::string::npos) << r.out;
+  EXPECT_EQ(TreeSize(), size);
+
+  // A thief with a copy of every file on Alice's phone (her account key
+  // included) cannot add a device: the account needs a security key.
+  std::filesystem::copy(State("alice"), State("thief"),
+                        std::filesystem::copy_options::recursive);
+  r = Run("thief", {"device", "add", "evil"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(TreeSize(), size);
+  // With a clone of key 1, the thief can; Alice's monitor catches the
+  // device, and her own key's next touch shows the clone.
+  std::filesystem::copy_file(key_.dir + "/k1.fido", key_.dir + "/clone.fido");
+  r = Run("thief", {"device", "add", "evil", "--security_key=" + Key("clone")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Run("alice", {"monitor"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(AlertTypes(JsonOf(r)),
+            std::vector<std::string>{"UNEXPECTED_DEVICE"});
+  r = Run("alice", {"device", "add", "tablet", "--security_key=" + Key("k1")});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("CLONED_SECURITY_KEY"), std::string::npos) << r.out;
+
+  // Alice adds a new key and removes the cloned one, touching key 3 then
+  // key 2 (back to a touch that comes).
+  {
+    nlohmann::json j = nlohmann::json::parse(*ReadFileBounded(k2_file, 1 << 20));
+    j["touch"] = "present";
+    ASSERT_TRUE(WriteFileAtomically(k2_file, j.dump(), 0600).ok());
+  }
+  r = Run("alice", {"security-key", "add", Key("k3"),
+                    "--security_key=" + Key("k2")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Run("alice", {"security-key", "list"});
+  ASSERT_EQ(JsonOf(r).size(), 3u) << r.out;
+  std::string k1_id;
+  {
+    // k1's credential is the one the clone file holds too.
+    nlohmann::json soft =
+        nlohmann::json::parse(*ReadFileBounded(key_.dir + "/k1.fido", 1 << 20));
+    k1_id = soft["credentials"][0]["id"];
+  }
+  r = Run("alice", {"security-key", "remove", k1_id.substr(0, 12),
+                    "--security_key=" + Key("k2")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Run("alice", {"device", "remove", "evil", "--security_key=" + Key("k3")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // The clone authorizes nothing any more.
+  size = TreeSize();
+  r = Run("thief", {"device", "add", "evil2", "--security_key=" + Key("clone")});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_EQ(TreeSize(), size);
+  r = Run("alice", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+
+  // Bob, who saw Alice before, sees her key set change (the code changes):
+  // the key chain from her first record verifies, and nothing else alerts.
+  r = Run("bob", {"monitor"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  for (const std::string& t : AlertTypes(JsonOf(r))) {
+    EXPECT_EQ(t, "CONTACT_KEY_CHANGED");
+  }
+  // A contact who never saw Alice verifies her devices without an alert.
+  Join("carol", "carol@example.com");
+  r = Run("carol", {"lookup", "alice@example.com"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+}  // namespace
+}  // namespace ktlog

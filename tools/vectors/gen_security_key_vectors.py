@@ -1,0 +1,1116 @@
+#!/usr/bin/python3
+"""Generates (or checks) tests/testdata/ktlog/security_keys.json.
+
+An independent implementation (Python; `cryptography` for Ed25519 and P-256,
+ecvrf.py's RFC 8032 point decoding for the Ed25519 key checks), written from
+the text of docs/formats.md only, of:
+
+  - the security-key set encoding          (formats.md "Security-key set")
+  - device records of format 1 and 2        (formats.md "Device record,
+    (a CTAP2 assertion in format 2)          format version 1", "... 2")
+  - the account rules for security keys:    (formats.md "Device record,
+    assertion validity, signature counters,  format version 2"; protocol.md
+    counters carried over to a new set        "Account rules")
+  - account states of format 3 and 4        (formats.md "Account state,
+                                             format 3", its format-4
+                                             paragraph)
+
+Everything is derived from fixed inputs: Ed25519 seeds and P-256 scalars are
+SHA-256 of fixed tags, timestamps are fixed, and ES256 signatures use RFC 6979
+deterministic nonces (checked against RFC 6979 A.2.5), so two runs write
+identical bytes. Run from the repository root:
+
+    /usr/bin/python3 tools/vectors/gen_security_key_vectors.py
+    /usr/bin/python3 tools/vectors/gen_security_key_vectors.py --check \
+        tests/testdata/ktlog/security_keys.json
+
+--check re-verifies an existing file on its own terms (decodes every set,
+record and state, verifies every signature, replays the history and re-derives
+every expected outcome and the reason for it), then also compares it with a
+fresh generation; it exits 1 on any mismatch.
+"""
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import struct
+import sys
+
+# Import the sibling helper without leaving __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import ecvrf  # noqa: E402  (RFC 8032 point decoding: canonical, on curve, order)
+
+from cryptography.exceptions import InvalidSignature  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: E402
+    Ed25519PrivateKey, Ed25519PublicKey)
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: E402
+
+TESTDATA = "tests/testdata/ktlog"
+OUT = os.path.join(TESTDATA, "security_keys.json")
+
+RP_ID = "ktlog.example"
+ACCOUNT = "alice@example.com"
+T0 = 1764270000000                      # records.json's first timestamp
+
+
+# --- bytes ------------------------------------------------------------------
+
+def sha256(b):
+    return hashlib.sha256(b).digest()
+
+
+def u8(n):
+    return bytes([n])
+
+
+def u16(n):
+    return struct.pack(">H", n)
+
+
+def u32(n):
+    return struct.pack(">I", n)
+
+
+def u64(n):
+    return struct.pack(">Q", n)
+
+
+def u16p(b):
+    """`u16+n`: a 2-byte big-endian length, then the bytes."""
+    assert len(b) <= 0xFFFF
+    return u16(len(b)) + b
+
+
+class DecodeError(Exception):
+    """A byte string a strict decoder refuses; `why` is a short fixed text."""
+
+    def __init__(self, why):
+        super().__init__(why)
+        self.why = why
+
+
+class Reader:
+    def __init__(self, data):
+        self.data, self.off = data, 0
+
+    def take(self, n):
+        if self.off + n > len(self.data):
+            raise DecodeError("runs past the end")
+        b = self.data[self.off:self.off + n]
+        self.off += n
+        return b
+
+    def u8(self):
+        return self.take(1)[0]
+
+    def u16(self):
+        return struct.unpack(">H", self.take(2))[0]
+
+    def u32(self):
+        return struct.unpack(">I", self.take(4))[0]
+
+    def u64(self):
+        return struct.unpack(">Q", self.take(8))[0]
+
+    def u16p(self):
+        return self.take(self.u16())
+
+    def end(self):
+        if self.off != len(self.data):
+            raise DecodeError("trailing bytes")
+
+
+# --- keys: Ed25519 (EdDSA) and P-256 (ES256) --------------------------------
+
+RAW = serialization.Encoding.Raw
+RAW_PUB = serialization.PublicFormat.Raw
+X962 = serialization.Encoding.X962
+UNCOMPRESSED = serialization.PublicFormat.UncompressedPoint
+
+# SEC 2 / FIPS 186-4 P-256 (checked against cryptography's generator below).
+P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
+P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b
+P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551
+
+
+def ed25519_from_tag(tag):
+    seed = sha256(tag.encode())
+    return seed, Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def ed25519_pub(key):
+    return key.public_key().public_bytes(RAW, RAW_PUB)
+
+
+def p256_scalar_from_tag(tag):
+    return int.from_bytes(sha256(tag.encode()), "big") % (P256_N - 1) + 1
+
+
+def p256_pub(d):
+    """0x04 || x || y of d*G."""
+    return ec.derive_private_key(d, ec.SECP256R1()).public_key().public_bytes(X962, UNCOMPRESSED)
+
+
+def p256_point_ok(pub):
+    """A 65-byte uncompressed SEC1 point on P-256, coordinates below p (the
+    point at infinity has no such encoding)."""
+    if len(pub) != 65 or pub[0] != 0x04:
+        return False
+    x, y = int.from_bytes(pub[1:33], "big"), int.from_bytes(pub[33:], "big")
+    if x >= P256_P or y >= P256_P:
+        return False
+    return (y * y - (x * x * x - 3 * x + P256_B)) % P256_P == 0
+
+
+def rfc6979_k(d, h1):
+    """RFC 6979 section 3.2 nonce for P-256 with HMAC-SHA-256 (qlen = hlen =
+    256, so bits2int is plain big-endian and bits2octets is mod n)."""
+    x = d.to_bytes(32, "big")
+    h = (int.from_bytes(h1, "big") % P256_N).to_bytes(32, "big")
+    V, K = b"\x01" * 32, b"\x00" * 32
+    K = hmac.new(K, V + b"\x00" + x + h, hashlib.sha256).digest()
+    V = hmac.new(K, V, hashlib.sha256).digest()
+    K = hmac.new(K, V + b"\x01" + x + h, hashlib.sha256).digest()
+    V = hmac.new(K, V, hashlib.sha256).digest()
+    while True:
+        V = hmac.new(K, V, hashlib.sha256).digest()
+        k = int.from_bytes(V, "big")
+        if 1 <= k < P256_N:
+            yield k
+        K = hmac.new(K, V + b"\x00", hashlib.sha256).digest()
+        V = hmac.new(K, V, hashlib.sha256).digest()
+
+
+def es256_sign_rs(d, msg):
+    """ECDSA P-256 SHA-256 with the RFC 6979 nonce: (r, s). k*G comes from
+    `cryptography` (the public key of scalar k)."""
+    h1 = sha256(msg)
+    e = int.from_bytes(h1, "big")
+    for k in rfc6979_k(d, h1):
+        r = int.from_bytes(p256_pub(k)[1:33], "big") % P256_N
+        if r == 0:
+            continue
+        s = pow(k, -1, P256_N) * (e + r * d) % P256_N
+        if s != 0:
+            return r, s
+
+
+def es256_sign(d, msg):
+    """ASN.1 DER ECDSA-Sig-Value, as CTAP2 / WebAuthn ES256 assertions carry."""
+    return encode_dss_signature(*es256_sign_rs(d, msg))
+
+
+def es256_verify(pub, sig, msg):
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), pub).verify(
+            sig, msg, ec.ECDSA(hashes.SHA256()))
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def eddsa_verify(pub, sig, msg):
+    try:
+        Ed25519PublicKey.from_public_bytes(pub).verify(sig, msg)
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def crypto_selftest():
+    # The P-256 constants: cryptography's generator is on our curve equation.
+    g = p256_pub(1)
+    assert p256_point_ok(g)
+    # RFC 6979 A.2.5, P-256, SHA-256, messages "sample" and "test".
+    d = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
+    assert p256_pub(d).hex() == (
+        "04" "60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"
+        "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299")
+    assert next(rfc6979_k(d, sha256(b"sample"))) == \
+        0xA6E3C57DD01ABE90086538398355DD4C3B17AA873382B0F24D6129493D8AAD60
+    assert es256_sign_rs(d, b"sample") == (
+        0xEFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716,
+        0xF7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8)
+    assert es256_sign_rs(d, b"test") == (
+        0xF1ABB023518351CD71D881567B1EA663ED3EFCF6C5132B354F28D3B0B7D38367,
+        0x019F4113742A2B14BD25926B49C649155F267E60D3814B4C0CC84250E46F0083)
+    assert es256_verify(p256_pub(d), es256_sign(d, b"test"), b"test")
+    # Our curve check agrees with cryptography's on a good and a bad point.
+    bad = g[:64] + bytes([g[64] ^ 1])
+    assert not p256_point_ok(bad)
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bad)
+        raise AssertionError("cryptography accepts a point off the curve")
+    except ValueError:
+        pass
+
+
+ES256, EDDSA = 0x01, 0x02
+ALG_NAMES = {ES256: "ES256", EDDSA: "EdDSA"}
+ALG_BY_NAME = {v: k for k, v in ALG_NAMES.items()}
+PUB_LEN = {ES256: 65, EDDSA: 32}
+
+
+class SecurityKey:
+    """A security key: credential id, algorithm, public key and the private
+    key material that signs (P-256 scalar or Ed25519 seed)."""
+
+    def __init__(self, name, credential_id, alg, private):
+        self.name, self.credential_id, self.alg, self.private = name, credential_id, alg, private
+        if alg == ES256:
+            self.public_key = p256_pub(private)
+        else:
+            self.public_key = ed25519_pub(Ed25519PrivateKey.from_private_bytes(private))
+
+    def sign(self, msg):
+        if self.alg == ES256:
+            return es256_sign(self.private, msg)
+        return Ed25519PrivateKey.from_private_bytes(self.private).sign(msg)
+
+    def entry(self):
+        """(credential id, algorithm, public key) as a set holds it."""
+        return (self.credential_id, self.alg, self.public_key)
+
+    def to_json(self):
+        priv = self.private.to_bytes(32, "big") if self.alg == ES256 else self.private
+        return {"name": self.name, "credential_id": self.credential_id.hex(),
+                "algorithm": ALG_NAMES[self.alg], "public_key": self.public_key.hex(),
+                "private_key": priv.hex()}
+
+    @staticmethod
+    def from_json(j):
+        alg = ALG_BY_NAME[j["algorithm"]]
+        priv = bytes.fromhex(j["private_key"])
+        key = SecurityKey(j["name"], bytes.fromhex(j["credential_id"]), alg,
+                          int.from_bytes(priv, "big") if alg == ES256 else priv)
+        if key.public_key.hex() != j["public_key"]:
+            raise AssertionError("key %s: public key is not the private key's" % j["name"])
+        return key
+
+
+def credential_id(first_byte, length, tag):
+    """A fixed credential id: one chosen first byte (to fix the sort order),
+    then SHA-256 output of the tag, repeated as needed."""
+    stream = b"".join(sha256(tag.encode() + u8(i)) for i in range(4))
+    return u8(first_byte) + stream[:length - 1]
+
+
+def security_keys():
+    """The three security keys of the vectors. Their credential ids have
+    different lengths, and bytewise order (es256 < es256-3 < eddsa) differs
+    from order by length (16 < 32 < 64 bytes: es256, eddsa, es256-3)."""
+    es = SecurityKey("es256", credential_id(0x3a, 16, "vector security key es256 credential"),
+                     ES256, p256_scalar_from_tag("vector security key es256"))
+    ed = SecurityKey("eddsa", credential_id(0x9c, 32, "vector security key eddsa credential"),
+                     EDDSA, sha256(b"vector security key eddsa"))
+    es3 = SecurityKey("es256-3", credential_id(0x5e, 64, "vector security key es256-3 credential"),
+                      ES256, p256_scalar_from_tag("vector security key es256-3"))
+    assert es.credential_id < es3.credential_id < ed.credential_id
+    return es, ed, es3
+
+
+# --- formats.md "Security-key set" ------------------------------------------
+
+SET_FLAG_UV = 0x01
+
+
+def encode_set_raw(flags, rp_id, entries, count=None):
+    """The layout from explicit parts, in the order given (to build invalid
+    sets too). entries: (credential id, algorithm, public key)."""
+    out = u8(flags) + u16p(rp_id) + u8(len(entries) if count is None else count)
+    for cid, alg, pub in entries:
+        out += u16p(cid) + u8(alg) + pub
+    return out
+
+
+def encode_set(flags, rp_id, keys):
+    """A valid set: keys sorted by credential id, bytewise."""
+    return encode_set_raw(flags, rp_id.encode(), sorted(k.entry() for k in keys))
+
+
+def check_rp_id(b):
+    """1..64 bytes of printable UTF-8 without spaces (we refuse every
+    whitespace and every non-printable character, Python's str.isprintable)."""
+    if not 1 <= len(b) <= 64:
+        raise DecodeError("rp id length")
+    try:
+        s = b.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DecodeError("rp id not UTF-8")
+    if any(c.isspace() or not c.isprintable() for c in s):
+        raise DecodeError("rp id not printable without spaces")
+    return s
+
+
+class KeySet:
+    def __init__(self, encoding, flags, rp_id, entries):
+        self.encoding, self.flags, self.rp_id, self.entries = encoding, flags, rp_id, entries
+        self.by_id = {cid: (alg, pub) for cid, alg, pub in entries}
+
+    def requires_uv(self):
+        return bool(self.flags & SET_FLAG_UV)
+
+
+def decode_set(data):
+    r = Reader(data)
+    flags = r.u8()
+    if flags & ~SET_FLAG_UV:
+        raise DecodeError("unknown set flag")
+    rp_id = check_rp_id(r.u16p())
+    count = r.u8()
+    if not 2 <= count <= 6:
+        raise DecodeError("key count")
+    entries, prev = [], None
+    for _ in range(count):
+        cid = r.u16p()
+        if not 1 <= len(cid) <= 128:
+            raise DecodeError("credential id length")
+        if prev is not None and cid == prev:
+            raise DecodeError("duplicate credential id")
+        if prev is not None and cid < prev:
+            raise DecodeError("credential ids not sorted")
+        prev = cid
+        alg = r.u8()
+        if alg not in PUB_LEN:
+            raise DecodeError("unknown algorithm")
+        pub = r.take(PUB_LEN[alg])
+        if alg == ES256 and not p256_point_ok(pub):
+            raise DecodeError("ES256 key not a P-256 point")
+        # RFC 8032 decoding (canonical y, on the curve, no x = 0 with the
+        # sign bit) and 8*P not the identity.
+        if alg == EDDSA and ecvrf.validate_key(pub) is None:
+            raise DecodeError("EdDSA key not canonical or of small order")
+        entries.append((cid, alg, pub))
+    r.end()
+    return KeySet(data, flags, rp_id, entries)
+
+
+# --- formats.md "Device record, format version 1" and "... 2" ---------------
+
+OP_ADD, OP_REMOVE, OP_ROTATE, OP_SET = 1, 2, 3, 4
+OP_NAMES = {OP_ADD: "add-device", OP_REMOVE: "remove-device",
+            OP_ROTATE: "rotate-account-key", OP_SET: "set-security-keys"}
+RECORD_DOMAIN = b"ktlog/v1 device-record\n"
+AD_UP, AD_UV, AD_AT, AD_ED = 0x01, 0x04, 0x40, 0x80
+
+
+def record_body(fmt, op, account, device, key, version, ts):
+    """Every field up to the timestamp (format, operation, account id, device
+    id, key, account version, timestamp)."""
+    return u8(fmt) + u8(op) + u16p(account.encode()) + u16p(device.encode()) + \
+        u16p(key) + u64(version) + u64(ts)
+
+
+def record_v1(op, account, device, key, version, ts, account_key):
+    """Format 1: body, the signing Ed25519 account key, its signature over
+    the domain prefix and every preceding byte."""
+    signed = record_body(1, op, account, device, key, version, ts) + ed25519_pub(account_key)
+    return signed + account_key.sign(RECORD_DOMAIN + signed)
+
+
+def client_data_hash(body):
+    """SHA-256 of the signing message: the domain prefix and the body."""
+    return sha256(RECORD_DOMAIN + body)
+
+
+def authenticator_data(rp_id, flags, counter):
+    return sha256(rp_id.encode()) + u8(flags) + u32(counter)
+
+
+def record_v2(body, key, authdata, cdh=None):
+    """Format 2: body, then the assertion of `key` over authdata || client
+    data hash (the body's own unless `cdh` is given, to build a bad one)."""
+    assert body[0] == 2
+    sig = key.sign(authdata + (client_data_hash(body) if cdh is None else cdh))
+    return body + u16p(key.credential_id) + u16p(authdata) + u16p(sig)
+
+
+def check_text(b, lo, hi, what):
+    if not lo <= len(b) <= hi:
+        raise DecodeError("%s length" % what)
+    try:
+        s = b.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DecodeError("%s not UTF-8" % what)
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in s):
+        raise DecodeError("%s has a control character" % what)
+    return s
+
+
+def decode_record(data):
+    """Strict decoder of formats 1 and 2. Returns a dict; raises DecodeError."""
+    r = Reader(data)
+    fmt = r.u8()
+    if fmt not in (1, 2):
+        raise DecodeError("record format")
+    op = r.u8()
+    if op not in OP_NAMES:
+        raise DecodeError("record operation")
+    rec = {"format": fmt, "op": op}
+    rec["account"] = check_text(r.u16p(), 1, 256, "account id")
+    dev, key = r.u16p(), r.u16p()
+    if op in (OP_ADD, OP_REMOVE):
+        check_text(dev, 1, 64, "device id")
+        if not 1 <= len(key) <= 128:
+            raise DecodeError("device key length")
+    else:
+        if dev:
+            raise DecodeError("device id in an account-wide record")
+        if op == OP_ROTATE and len(key) != 32:
+            raise DecodeError("rotation key length")
+        if op == OP_SET:
+            rec["set"] = decode_set(key)
+    rec["device"], rec["key"] = dev, key
+    rec["version"], rec["timestamp"] = r.u64(), r.u64()
+    if rec["version"] == 0:
+        raise DecodeError("account version 0")
+    rec["body"] = data[:r.off]
+    if fmt == 1:
+        rec["account_key"] = r.take(32)
+        rec["signature"] = r.take(64)
+        r.end()
+        if op == OP_ROTATE and key == rec["account_key"]:
+            raise DecodeError("rotation to the signing key")
+        rec["signed"] = RECORD_DOMAIN + data[:-64]
+    else:
+        rec["credential_id"] = r.u16p()
+        if not 1 <= len(rec["credential_id"]) <= 128:
+            raise DecodeError("credential id length")
+        ad = r.u16p()
+        if len(ad) != 37:
+            raise DecodeError("authenticator data length")
+        if ad[32] & (AD_AT | AD_ED):
+            raise DecodeError("authenticator data AT or ED flag")
+        rec["authdata"], rec["rp_hash"], rec["flags"] = ad, ad[:32], ad[32]
+        rec["counter"] = struct.unpack(">I", ad[33:])[0]
+        rec["signature"] = r.u16p()
+        if not 1 <= len(rec["signature"]) <= 72:
+            raise DecodeError("signature length")
+        r.end()
+        rec["client_data_hash"] = client_data_hash(rec["body"])
+    return rec
+
+
+def split_record_v2(data):
+    """Layout-only split of a format-2 record (no field checks), to check the
+    signature of a record the strict decoder refuses:
+    (body, credential id, authenticator data, signature)."""
+    r = Reader(data)
+    r.take(2)
+    r.u16p()
+    r.u16p()
+    r.u16p()
+    r.take(16)
+    body = data[:r.off]
+    cid, ad, sig = r.u16p(), r.u16p(), r.u16p()
+    r.end()
+    return body, cid, ad, sig
+
+
+def assertion_signature_ok(alg, pub, ad, cdh, sig):
+    return (es256_verify if alg == ES256 else eddsa_verify)(pub, sig, ad + cdh)
+
+
+# --- account rules (protocol.md) and account state, formats 3 and 4 ----------
+
+MAX_DEVICES = 100
+MAX_CHAIN = 100
+
+
+class Refused(Exception):
+    """A record the account rules refuse: `code` the gRPC status name the
+    log answers, `why` a short fixed text naming the rule."""
+
+    def __init__(self, code, why):
+        super().__init__("%s: %s" % (code, why))
+        self.code, self.why = code, why
+
+
+class Account:
+    """The state an account reaches after applying its records in log order.
+
+    Its authority is an Ed25519 account key (`key`, state format 3) or a
+    security-key set (`keyset` with `counters`, credential id -> the count
+    of that key's latest record; state format 4)."""
+
+    def __init__(self, rp_id=RP_ID):
+        self.rp_id = rp_id      # the log's relying party id: sets for another are refused
+        self.id = None          # account id (str); None: does not exist yet
+        self.first_key = None   # the Ed25519 key that signed the version-1 record
+        self.key = None         # the Ed25519 account key, or None on security keys
+        self.keyset = None      # KeySet, or None on an account key
+        self.counters = {}      # credential id -> signature counter
+        self.version = 0
+        self.devices = {}       # device id bytes -> (leaf index, add-device record bytes)
+        self.chain = []         # (leaf index, record bytes) of every op 3 and op 4, oldest first
+
+    def authorize(self, rec):
+        """Rule 2 for either authority: PERMISSION_DENIED unless the record
+        is of the account's authority."""
+        if self.keyset is None:
+            if rec["format"] != 1:
+                raise Refused("PERMISSION_DENIED", "assertion on an account key")
+            if rec["account_key"] != self.key:
+                raise Refused("PERMISSION_DENIED", "not the account key")
+            return
+        if rec["format"] != 2:
+            raise Refused("PERMISSION_DENIED", "account-key signature on security keys")
+        ks = self.keyset
+        if rec["credential_id"] not in ks.by_id:
+            raise Refused("PERMISSION_DENIED", "credential not in the set")
+        alg, pub = ks.by_id[rec["credential_id"]]
+        if rec["rp_hash"] != sha256(ks.rp_id.encode()):
+            raise Refused("PERMISSION_DENIED", "rp id hash")
+        if not rec["flags"] & AD_UP:
+            raise Refused("PERMISSION_DENIED", "user presence")
+        if ks.requires_uv() and not rec["flags"] & AD_UV:
+            raise Refused("PERMISSION_DENIED", "user verification")
+        if not assertion_signature_ok(alg, pub, rec["authdata"], rec["client_data_hash"],
+                                      rec["signature"]):
+            raise Refused("PERMISSION_DENIED", "assertion signature")
+
+    def apply(self, leaf_index, data):
+        try:
+            rec = decode_record(data)
+        except DecodeError as e:
+            raise Refused("INVALID_ARGUMENT", "malformed: " + e.why)
+        # The log requires a format-1 signature to verify (protocol.md).
+        if rec["format"] == 1 and not eddsa_verify(rec["account_key"], rec["signature"],
+                                                   rec["signed"]):
+            raise Refused("INVALID_ARGUMENT", "record signature")
+        if rec["op"] == OP_SET and rec["set"].rp_id != self.rp_id:
+            raise Refused("INVALID_ARGUMENT", "set for another relying party")
+        if self.id is None:
+            # Rule 1: the first record is a format-1 add-device of version 1.
+            if rec["format"] != 1 or rec["op"] != OP_ADD:
+                raise Refused("NOT_FOUND", "no such account")
+            if rec["version"] != 1:
+                raise Refused("FAILED_PRECONDITION", "account version")
+            self.id = rec["account"]
+            self.first_key = self.key = rec["account_key"]
+        else:
+            if rec["account"] != self.id:
+                raise Refused("INVALID_ARGUMENT", "another account")
+            self.authorize(rec)
+            if rec["version"] != self.version + 1:
+                raise Refused("FAILED_PRECONDITION", "account version")
+            if rec["format"] == 2:
+                n, held = rec["counter"], self.counters[rec["credential_id"]]
+                if (n != 0 or held != 0) and n <= held:
+                    raise Refused("FAILED_PRECONDITION", "signature counter not growing")
+        dev = rec["device"]
+        if rec["op"] == OP_ADD:
+            if dev in self.devices:
+                raise Refused("ALREADY_EXISTS", "device active")
+            if len(self.devices) >= MAX_DEVICES:
+                raise Refused("FAILED_PRECONDITION", "too many devices")
+        elif rec["op"] == OP_REMOVE:
+            if dev not in self.devices:
+                raise Refused("NOT_FOUND", "device not active")
+            if decode_record(self.devices[dev][1])["key"] != rec["key"]:
+                raise Refused("FAILED_PRECONDITION", "removal of another key")
+        elif len(self.chain) >= MAX_CHAIN:
+            raise Refused("FAILED_PRECONDITION", "101st authority change")
+        # Accepted: the record's counter first, then the operation.
+        if rec["format"] == 2:
+            self.counters[rec["credential_id"]] = rec["counter"]
+        if rec["op"] == OP_ADD:
+            self.devices[dev] = (leaf_index, data)
+        elif rec["op"] == OP_REMOVE:
+            del self.devices[dev]
+        elif rec["op"] == OP_ROTATE:
+            self.key, self.keyset, self.counters = rec["key"], None, {}
+            self.chain.append((leaf_index, data))
+        else:
+            new = rec["set"]
+            old = self.keyset.by_id if self.keyset is not None else {}
+            # A key of the previous set (same id, algorithm and public key)
+            # keeps its counter; a new key starts at 0.
+            self.counters = {cid: self.counters[cid] if old.get(cid) == (alg, pub) else 0
+                             for cid, alg, pub in new.entries}
+            self.key, self.keyset = None, new
+            self.chain.append((leaf_index, data))
+        self.version = rec["version"]
+        return rec
+
+    def encode(self):
+        """Account state, format 3 (account key) or 4 (security keys)."""
+        if self.keyset is None:
+            out = u8(3) + u16p(self.id.encode()) + self.first_key + self.key
+        else:
+            out = u8(4) + u16p(self.id.encode()) + self.first_key + u16p(self.keyset.encoding)
+            for cid, _, _ in self.keyset.entries:          # in the set's order
+                out += u32(self.counters[cid])
+        out += u64(self.version) + u16(len(self.devices))
+        for dev in sorted(self.devices):                    # by device id, bytewise
+            leaf_index, data = self.devices[dev]
+            out += u64(leaf_index) + u16p(data)
+        out += u16(len(self.chain))
+        for leaf_index, data in self.chain:                 # oldest first
+            out += u64(leaf_index) + u16p(data)
+        return out
+
+    @staticmethod
+    def decode(data, rp_id=RP_ID):
+        """A strict decoder of formats 3 and 4 (layout and what each entry
+        is; whether the authority descends from the first key is
+        replay_state's)."""
+        a = Account(rp_id)
+        r = Reader(data)
+        fmt = r.u8()
+        if fmt not in (3, 4):
+            raise DecodeError("state format")
+        a.id = check_text(r.u16p(), 1, 256, "account id")
+        a.first_key = r.take(32)
+        if fmt == 3:
+            a.key = r.take(32)
+        else:
+            a.keyset = decode_set(r.u16p())
+            a.counters = {cid: r.u32() for cid, _, _ in a.keyset.entries}
+        a.version = r.u64()
+        count = r.u16()
+        if count > MAX_DEVICES:
+            raise DecodeError("too many devices")
+        prev = None
+        for _ in range(count):
+            leaf_index, rec_bytes = r.u64(), r.u16p()
+            rec = decode_record(rec_bytes)
+            if rec["op"] != OP_ADD or rec["account"] != a.id or rec["version"] > a.version:
+                raise DecodeError("device entry")
+            if prev is not None and not prev < rec["device"]:
+                raise DecodeError("device entries not strictly sorted")
+            prev = rec["device"]
+            a.devices[rec["device"]] = (leaf_index, rec_bytes)
+        count = r.u16()
+        if count > MAX_CHAIN:
+            raise DecodeError("key chain too long")
+        for _ in range(count):
+            leaf_index, rec_bytes = r.u64(), r.u16p()
+            rec = decode_record(rec_bytes)
+            if rec["op"] not in (OP_ROTATE, OP_SET) or rec["account"] != a.id:
+                raise DecodeError("key chain entry")
+            a.chain.append((leaf_index, rec_bytes))
+        r.end()
+        if a.encode() != data:
+            raise DecodeError("not the canonical encoding")
+        return a
+
+
+def replay_state(state):
+    """Checks a state whose records are all still in it (no device removed):
+    applies its device and chain records in leaf order, from leaf 0 with no
+    gap, to a new account and requires the same state. Returns the Account."""
+    st = Account.decode(state)
+    recs = sorted(list(st.devices.values()) + st.chain)
+    assert [i for i, _ in recs] == list(range(len(recs))), "state does not hold every record"
+    a = Account()
+    for i, data in recs:
+        a.apply(i, data)
+    assert a.encode() == state, "replaying the state's records gives another state"
+    return a
+
+
+# --- the vectors ------------------------------------------------------------
+
+def ts(i):
+    return T0 + 1000 * i
+
+
+class Inputs:
+    """Every fixed input of the vectors."""
+
+    def __init__(self):
+        self.es, self.ed, self.es3 = security_keys()
+        _, self.alice1 = ed25519_from_tag("vector alice account key 1")
+        self.phone = ed25519_pub(ed25519_from_tag("vector alice phone")[1])
+        self.laptop = ed25519_pub(ed25519_from_tag("vector alice laptop")[1])
+        self.tablet = ed25519_pub(ed25519_from_tag("vector alice tablet")[1])
+        self.desktop = ed25519_pub(ed25519_from_tag("vector alice desktop")[1])
+        self.set = encode_set(0, RP_ID, [self.es, self.ed])
+        self.set_uv = encode_set(SET_FLAG_UV, RP_ID, [self.es, self.ed])
+        self.new_set = encode_set(0, RP_ID, [self.es, self.ed, self.es3])
+
+
+def v2(op, device, key, version, t, signer, flags, counter):
+    """A format-2 record of alice with a valid assertion."""
+    body = record_body(2, op, ACCOUNT, device, key, version, t)
+    return record_v2(body, signer, authenticator_data(RP_ID, flags, counter))
+
+
+def history_records(k, set_for_entry_2=None, laptop_flags=AD_UP):
+    """The six records of the history (leaf index = position); with
+    set_for_entry_2 the variant whose second record installs that set."""
+    return [
+        ("format-1 add-device phone, version 1 (records.json record 0)",
+         record_v1(OP_ADD, ACCOUNT, "phone", k.phone, 1, ts(0), k.alice1)),
+        ("format-1 set-security-keys installing set (es256, eddsa; no UV), version 2",
+         record_v1(OP_SET, ACCOUNT, "", set_for_entry_2 or k.set, 2, ts(1), k.alice1)),
+        ("format-2 add-device laptop by es256, counter 7, flags UP, version 3",
+         v2(OP_ADD, "laptop", k.laptop, 3, ts(2), k.es, laptop_flags, 7)),
+        ("format-2 remove-device phone by eddsa, counter 0, flags UP|UV, version 4",
+         v2(OP_REMOVE, "phone", k.phone, 4, ts(3), k.ed, AD_UP | AD_UV, 0)),
+        ("format-2 add-device tablet by eddsa, counter 0 again (held 0), flags UP, version 5",
+         v2(OP_ADD, "tablet", k.tablet, 5, ts(4), k.ed, AD_UP, 0)),
+        ("format-2 set-security-keys by es256, counter 8, installing new_set (es256, "
+         "es256-3, eddsa; no UV): es256 keeps 8, es256-3 starts at 0, version 6",
+         v2(OP_SET, "", k.new_set, 6, ts(5), k.es, AD_UP, 8)),
+    ]
+
+
+def history(k):
+    a = Account()
+    out = []
+    for i, (desc, data) in enumerate(history_records(k)):
+        rec = a.apply(i, data)
+        e = {"leaf_index": i, "description": desc, "record": data.hex()}
+        if rec["format"] == 2:
+            e["client_data_hash"] = rec["client_data_hash"].hex()
+        e["state"] = a.encode().hex()
+        out.append(e)
+    return out
+
+
+def uv_state(k):
+    """The state (version 3) of the history variant on set_uv: phone, set_uv,
+    laptop by es256 with counter 7 and flags UP|UV."""
+    a = Account()
+    for i, (_, data) in enumerate(history_records(k, k.set_uv, AD_UP | AD_UV)[:3]):
+        a.apply(i, data)
+    return a.encode()
+
+
+# Invalid assertions: reason -> (expected status, the rule our model names).
+# Each is a version-4 add-device of "desktop" on the state after history
+# entry 3 (version 3: es256 holds 7, eddsa 0) or on uv_state.
+INVALID_ASSERTION_REASONS = {}
+
+
+def invalid_assertions(k, state3, state_uv):
+    """(reason, expected, why, record, control record, state or None). The
+    control is the same record made valid, which the same state accepts."""
+    t = ts(10)
+
+    def body(fmt=2):
+        return record_body(fmt, OP_ADD, ACCOUNT, "desktop", k.desktop, 4, t)
+
+    def ad(flags=AD_UP, counter=8, rp=RP_ID):
+        return authenticator_data(rp, flags, counter)
+
+    good_es = record_v2(body(), k.es, ad())
+    good_ed = record_v2(body(), k.ed, ad(counter=5))
+    other = client_data_hash(record_body(2, OP_ADD, ACCOUNT, "desktop", k.desktop, 4, t + 1))
+    cases = [
+        ("rp id hash of another relying party (SHA-256 of 'evil.example'); es256, counter 8",
+         "PERMISSION_DENIED", "rp id hash",
+         record_v2(body(), k.es, ad(rp="evil.example")), good_es, None),
+        ("user-present flag clear (flags 0x00); eddsa, counter 0",
+         "PERMISSION_DENIED", "user presence",
+         record_v2(body(), k.ed, ad(flags=0, counter=0)),
+         record_v2(body(), k.ed, ad(counter=0)), None),
+        ("signature over another client data hash (that of the same record with "
+         "timestamp + 1); eddsa, counter 5",
+         "PERMISSION_DENIED", "assertion signature",
+         record_v2(body(), k.ed, ad(counter=5), cdh=other), good_ed, None),
+        ("credential not in the set (es256-3, validly signed by its key), counter 8",
+         "PERMISSION_DENIED", "credential not in the set",
+         record_v2(body(), k.es3, ad()), good_es, None),
+        ("es256 counter 7 again, as the account holds: not growing",
+         "FAILED_PRECONDITION", "signature counter not growing",
+         record_v2(body(), k.es, ad(counter=7)), good_es, None),
+        ("authenticator data with the AT flag (flags 0x41); es256, counter 8",
+         "INVALID_ARGUMENT", "malformed: authenticator data AT or ED flag",
+         record_v2(body(), k.es, ad(flags=AD_UP | AD_AT)), good_es, None),
+        ("authenticator data of 38 bytes (the 37 and a 0x00, signed as such); eddsa, counter 5",
+         "INVALID_ARGUMENT", "malformed: authenticator data length",
+         record_v2(body(), k.ed, ad(counter=5) + b"\x00"), good_ed, None),
+        ("format-1 record signed by the first (Ed25519) account key while the account "
+         "is on security keys",
+         "PERMISSION_DENIED", "account-key signature on security keys",
+         record_v1(OP_ADD, ACCOUNT, "desktop", k.desktop, 4, t, k.alice1), good_es, None),
+        ("no user verification (flags 0x01) on a set that requires it: state is the "
+         "history's state after entry 3 but with set_uv installed at version 2 and the "
+         "laptop added with flags UP|UV; es256, counter 8",
+         "PERMISSION_DENIED", "user verification",
+         record_v2(body(), k.es, ad()), record_v2(body(), k.es, ad(flags=AD_UP | AD_UV)),
+         state_uv),
+    ]
+    for reason, expected, why, *_ in cases:
+        INVALID_ASSERTION_REASONS[reason] = (expected, why)
+    return cases
+
+
+EXTRA_KEYS = []   # (credential id, algorithm, public key) of keys in no set: es256-3
+
+
+def split_body(record):
+    return split_record_v2(record)[0] if record[0] == 2 else decode_record(record)["body"]
+
+
+def check_invalid_assertion(reason, record, expected, state, control=None):
+    """The record is refused with `expected` for exactly the stated reason;
+    it is otherwise well formed, of version 4 and, but for a bad-signature
+    case, validly signed; the control (if given) is accepted."""
+    want_code, want_why = INVALID_ASSERTION_REASONS[reason]
+    assert expected == want_code, reason
+    base = Account.decode(state)
+    try:
+        Account.decode(state).apply(3, record)
+        raise AssertionError("accepted: " + reason)
+    except Refused as e:
+        assert (e.code, e.why) == (want_code, want_why), "%s: refused for %s" % (reason, e)
+    assert struct.unpack(">Q", split_body(record)[-16:-8])[0] == base.version + 1 == 4, reason
+    if record[0] == 1:
+        rec = decode_record(record)
+        assert rec["account_key"] == base.first_key, reason
+        assert eddsa_verify(rec["account_key"], rec["signature"], rec["signed"]), reason
+    else:
+        body, cid, ad, sig = split_record_v2(record)
+        signer = [e for e in base.keyset.entries + EXTRA_KEYS if e[0] == cid]
+        assert len(signer) == 1, reason
+        signed_ok = assertion_signature_ok(signer[0][1], signer[0][2], ad,
+                                           client_data_hash(body), sig)
+        assert signed_ok == (want_why != "assertion signature"), reason
+    if control is not None:
+        Account.decode(state).apply(3, control)
+
+
+def invalid_sets(k):
+    """(reason, decoder refusal, encoding)."""
+    rp = RP_ID.encode()
+    es, ed = k.es.entry(), k.ed.entry()
+    seven = sorted([es, ed] + [
+        (u8(0xc0 + i) + b"extra key", EDDSA,
+         ed25519_pub(ed25519_from_tag("vector security key extra %d" % i)[1]))
+        for i in range(5)])
+    off_curve = es[2][:33] + ((int.from_bytes(es[2][33:], "big") + 1) % P256_P).to_bytes(32, "big")
+    non_canonical = [e for e, _, _ in ecvrf.non_canonical_encodings()
+                     if e[31] & 0x80 == 0 and ecvrf.lax_decode(e) is not None
+                     and ecvrf.validate_key(ecvrf.point_to_string(ecvrf.lax_decode(e)))][0]
+    not_a_point = ecvrf._not_on_curve_encoding()
+    good = encode_set_raw(0, rp, [es, ed])
+    assert good == k.set
+    return [
+        ("one key only (count 1)", "key count", encode_set_raw(0, rp, [es])),
+        ("seven keys (count 7, sorted, each valid)", "key count", encode_set_raw(0, rp, seven)),
+        ("credential ids not sorted (eddsa's before es256's)", "credential ids not sorted",
+         encode_set_raw(0, rp, [ed, es])),
+        ("duplicate credential id (the eddsa key under es256's id)", "duplicate credential id",
+         encode_set_raw(0, rp, [es, (es[0], EDDSA, ed[2])])),
+        ("unknown flag bit (flags 0x02)", "unknown set flag", encode_set_raw(0x02, rp, [es, ed])),
+        ("unknown flag bit (flags 0x81)", "unknown set flag", encode_set_raw(0x81, rp, [es, ed])),
+        ("unknown algorithm 3 (with eddsa's 32-byte key)", "unknown algorithm",
+         encode_set_raw(0, rp, [es, (ed[0], 3, ed[2])])),
+        ("ES256 point not on the curve (es256's key with y + 1)", "ES256 key not a P-256 point",
+         encode_set_raw(0, rp, [(es[0], ES256, off_curve), ed])),
+        ("ES256 key not uncompressed SEC1 (es256's key with prefix 0x02 in place of 0x04)",
+         "ES256 key not a P-256 point",
+         encode_set_raw(0, rp, [(es[0], ES256, b"\x02" + es[2][1:]), ed])),
+        ("EdDSA small-order point (the identity, 01 00..00)",
+         "EdDSA key not canonical or of small order",
+         encode_set_raw(0, rp, [es, (ed[0], EDDSA, b"\x01" + bytes(31))])),
+        ("EdDSA point in non-canonical encoding (y + p for a y of a point not of small order)",
+         "EdDSA key not canonical or of small order",
+         encode_set_raw(0, rp, [es, (ed[0], EDDSA, non_canonical)])),
+        ("EdDSA key that is not a curve point", "EdDSA key not canonical or of small order",
+         encode_set_raw(0, rp, [es, (ed[0], EDDSA, not_a_point)])),
+        ("trailing byte (set + 0x00)", "trailing bytes", good + b"\x00"),
+        ("truncated (set without its last byte)", "runs past the end", good[:-1]),
+        ("rp id with a space ('ktlog .example')", "rp id not printable without spaces",
+         encode_set_raw(0, b"ktlog .example", [es, ed])),
+        ("empty rp id", "rp id length", encode_set_raw(0, b"", [es, ed])),
+        ("rp id of 65 bytes", "rp id length", encode_set_raw(0, b"k" * 61 + b".com", [es, ed])),
+        ("empty credential id (es256's key under id '')", "credential id length",
+         encode_set_raw(0, rp, [(b"", ES256, es[2]), ed])),
+        ("credential id of 129 bytes", "credential id length",
+         encode_set_raw(0, rp, [(es[0] + bytes(113), ES256, es[2]), ed])),
+    ]
+
+
+def check_invalid_set(reason, encoding, reasons):
+    try:
+        decode_set(encoding)
+    except DecodeError as e:
+        assert e.why == reasons[reason], "%s: refused for %s" % (reason, e.why)
+        return
+    raise AssertionError("our decoder accepts: " + reason)
+
+
+NOTES = [
+    "all byte strings are hex; integers in the formats are big-endian",
+    "keys[]: the two security keys of set (es256: ES256, private_key the 32-byte "
+    "big-endian P-256 scalar; eddsa: EdDSA, private_key the 32-byte RFC 8032 seed); "
+    "third_key: es256-3, the key new_set adds (also the signer of the 'credential not "
+    "in the set' case); credential ids sort es256 < es256-3 < eddsa bytewise, not by length",
+    "ES256 signatures are ASN.1 DER with RFC 6979 nonces; EdDSA signatures are Ed25519",
+    "set: flags 0, rp id ktlog.example, es256 and eddsa; set_uv: the same with flags 1 "
+    "(user verification required); new_set: flags 0, es256, es256-3 and eddsa",
+    "history: one account, alice@example.com, its records at leaf indexes 0..5; the account "
+    "key of the format-1 records is Ed25519 seed SHA-256('vector alice account key 1'); "
+    "device keys: Ed25519 public keys of seeds SHA-256('vector alice <device>'); "
+    "timestamp of entry i: 1764270000000 + 1000 i",
+    "history[i].record: the record bytes; client_data_hash (format 2 only): SHA-256 of "
+    "'ktlog/v1 device-record\\n' || every record byte before the credential id; state: the "
+    "account state (format 3, then format 4 from entry 2 on) after applying it",
+    "invalid_assertions: each record is a version-4 add-device of 'desktop' (timestamp "
+    "1764270010000), refused with `expected` when applied to `state` if the entry has one, "
+    "else to history[2].state (version 3; counters es256 7, eddsa 0); each is otherwise "
+    "well formed and validly signed (but for the case about the signature), and the "
+    "same record with that one defect fixed is accepted",
+    "invalid_sets: encodings a strict security-key set decoder refuses, each with its reason",
+]
+
+
+def cross_check_other_vectors(hist):
+    """History entry 1 is records.json's record 0 at leaf 0, so its state is
+    private.json's first state (both written by the other generators)."""
+    with open(os.path.join(TESTDATA, "records.json")) as f:
+        assert json.load(f)["records"][0]["record"] == hist[0]["record"]
+    with open(os.path.join(TESTDATA, "private.json")) as f:
+        assert json.load(f)["history"][0]["account_state"] == hist[0]["state"]
+
+
+def generate():
+    crypto_selftest()
+    k = Inputs()
+    EXTRA_KEYS[:] = [k.es3.entry()]
+    hist = history(k)
+    cross_check_other_vectors(hist)
+    state3 = bytes.fromhex(hist[2]["state"])
+    state_uv = uv_state(k)
+    assertions = []
+    for reason, expected, _, record, control, state in invalid_assertions(k, state3, state_uv):
+        check_invalid_assertion(reason, record, expected, state or state3, control)
+        e = {"reason": reason, "record": record.hex(), "expected": expected}
+        if state is not None:
+            e["state"] = state.hex()
+        assertions.append(e)
+    sets = invalid_sets(k)
+    set_reasons = {r: why for r, why, _ in sets}
+    for reason, _, enc in sets:
+        check_invalid_set(reason, enc, set_reasons)
+    vectors = {
+        "description": "ktlog security keys (docs/formats.md: security-key set, device "
+                       "record format 2 with its CTAP2 assertion, account state format 4), "
+                       "generated by tools/vectors/gen_security_key_vectors.py",
+        "notes": NOTES,
+        "rp_id": RP_ID,
+        "account_id": ACCOUNT,
+        "keys": [k.es.to_json(), k.ed.to_json()],
+        "third_key": k.es3.to_json(),
+        "set": {"flags": 0, "encoding": k.set.hex()},
+        "set_uv": {"flags": SET_FLAG_UV, "encoding": k.set_uv.hex()},
+        "new_set": {"flags": 0, "encoding": k.new_set.hex()},
+        "history": hist,
+        "invalid_assertions": assertions,
+        "invalid_sets": [{"reason": r, "encoding": enc.hex()} for r, _, enc in sets],
+    }
+    check(vectors)
+    return vectors, set_reasons
+
+
+# --- checking a file ----------------------------------------------------------
+
+def check(v):
+    """Re-verifies vectors (a loaded JSON object) on their own terms; raises
+    AssertionError (or DecodeError / Refused) on any mismatch."""
+    assert v["rp_id"] == RP_ID and v["account_id"] == ACCOUNT
+    es, ed = [SecurityKey.from_json(j) for j in v["keys"]]
+    es3 = SecurityKey.from_json(v["third_key"])
+    assert (es.alg, ed.alg, es3.alg) == (ES256, EDDSA, ES256)
+    EXTRA_KEYS[:] = [es3.entry()]
+    for name, keys, flags in (("set", [es, ed], 0), ("set_uv", [es, ed], SET_FLAG_UV),
+                              ("new_set", [es, ed, es3], 0)):
+        enc = bytes.fromhex(v[name]["encoding"])
+        ks = decode_set(enc)
+        assert v[name]["flags"] == flags == ks.flags, name
+        assert ks.rp_id == RP_ID and enc == encode_set(flags, RP_ID, keys), name
+    # The history, replayed from nothing: each record accepted at its leaf
+    # index, each state as given, and the story as told.
+    a = Account()
+    story = [(1, OP_ADD, None, None), (1, OP_SET, None, None), (2, OP_ADD, es, 7),
+             (2, OP_REMOVE, ed, 0), (2, OP_ADD, ed, 0), (2, OP_SET, es, 8)]
+    assert len(v["history"]) == len(story)
+    for i, (e, (fmt, op, signer, counter)) in enumerate(zip(v["history"], story)):
+        assert e["leaf_index"] == i
+        try:
+            rec = a.apply(i, bytes.fromhex(e["record"]))
+        except Refused as err:
+            raise AssertionError("history[%d] refused: %s" % (i, err))
+        assert (rec["format"], rec["op"], rec["version"]) == (fmt, op, i + 1), \
+            "history[%d]: format, operation or version" % i
+        if fmt == 2:
+            assert (rec["credential_id"], rec["counter"]) == (signer.credential_id, counter), \
+                "history[%d]: signer or counter" % i
+            assert e["client_data_hash"] == client_data_hash(rec["body"]).hex(), \
+                "history[%d]: client_data_hash" % i
+            assert sha256(RECORD_DOMAIN + bytes.fromhex(e["record"])[:len(rec["body"])]) == \
+                rec["client_data_hash"]
+        else:
+            assert "client_data_hash" not in e, "history[%d]: client_data_hash" % i
+        assert a.encode().hex() == e["state"], "history[%d]: state" % i
+        assert Account.decode(bytes.fromhex(e["state"])).encode().hex() == e["state"]
+    assert decode_record(bytes.fromhex(v["history"][1]["record"]))["key"].hex() == \
+        v["set"]["encoding"]
+    assert a.keyset.encoding.hex() == v["new_set"]["encoding"]
+    assert a.counters == {es.credential_id: 8, ed.credential_id: 0, es3.credential_id: 0}
+    assert [d for d in sorted(a.devices)] == [b"laptop", b"tablet"]
+    # Invalid assertions: each reason known, refused for it and nothing else.
+    state3 = bytes.fromhex(v["history"][2]["state"])
+    assert set(e["reason"] for e in v["invalid_assertions"]) == set(INVALID_ASSERTION_REASONS), \
+        "invalid_assertions: not the generator's reasons"
+    for e in v["invalid_assertions"]:
+        state = state3
+        if "state" in e:
+            state = bytes.fromhex(e["state"])
+            st = replay_state(state)
+            assert st.keyset.encoding.hex() == v["set_uv"]["encoding"] and st.version == 3
+        check_invalid_assertion(e["reason"], bytes.fromhex(e["record"]), e["expected"], state)
+    return True
+
+
+def check_file(path):
+    with open(path) as f:
+        v = json.load(f)
+    crypto_selftest()
+    # The reasons of the invalid cases are the generator's (fixed texts).
+    k = Inputs()
+    invalid_assertions(k, None, None)
+    set_reasons = {r: why for r, why, _ in invalid_sets(k)}
+    check(v)
+    assert set(e["reason"] for e in v["invalid_sets"]) == set(set_reasons), \
+        "invalid_sets: not the generator's reasons"
+    for e in v["invalid_sets"]:
+        check_invalid_set(e["reason"], bytes.fromhex(e["encoding"]), set_reasons)
+    # Generation is deterministic: the file is also exactly what we write.
+    fresh, _ = generate()
+    diff = [key for key in set(fresh) | set(v) if fresh.get(key) != v.get(key)]
+    assert not diff, "every vector verifies, but the file differs from a fresh " \
+        "(deterministic) generation in: " + ", ".join(sorted(diff))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--check", metavar="FILE", help="verify FILE instead of writing %s" % OUT)
+    args = ap.parse_args()
+    if args.check:
+        try:
+            check_file(args.check)
+        except (AssertionError, DecodeError, Refused, KeyError, ValueError) as e:
+            print("%s: FAILED: %s: %s" % (args.check, type(e).__name__, e), file=sys.stderr)
+            return 1
+        print("%s: ok" % args.check)
+        return 0
+    vectors, _ = generate()
+    with open(OUT, "w") as f:
+        json.dump(vectors, f, indent=1)
+        f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

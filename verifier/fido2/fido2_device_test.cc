@@ -1,0 +1,163 @@
+// Fido2Device against the software authenticator, through libfido2's real
+// code path (CTAPHID framing, CBOR, keepalives): credentials, assertions
+// that core/account/security_key.h verifies, and each failure a user meets.
+#include "verifier/fido2/fido2_device.h"
+
+#include "core/account/security_key.h"
+#include "core/crypto/crypto.h"
+#include "gtest/gtest.h"
+#include "verifier/fido2/soft_authenticator.h"
+
+namespace ktlog {
+namespace {
+
+constexpr char kRpId[] = "ktlog.example";
+
+// A set of two keys made on `a` and `b`.
+SecurityKeySet SetOf(const SecurityKey& a, const SecurityKey& b) {
+  SecurityKeySet set;
+  set.rp_id = kRpId;
+  set.keys = {a, b};
+  std::sort(set.keys.begin(), set.keys.end(),
+            [](const SecurityKey& x, const SecurityKey& y) {
+              return x.credential_id < y.credential_id;
+            });
+  return set;
+}
+
+class Fido2DeviceTest : public ::testing::TestWithParam<KeyAlgorithm> {};
+
+TEST_P(Fido2DeviceTest, AssertionsVerifyAndTheCounterGrows) {
+  SoftAuthenticator soft, other;
+  std::unique_ptr<Fido2Device> dev = soft.Open().value();
+  std::unique_ptr<Fido2Device> dev2 = other.Open().value();
+  SecurityKey key = dev->MakeCredential(kRpId, "alice", GetParam()).value();
+  SecurityKey key2 = dev2->MakeCredential(kRpId, "alice", GetParam()).value();
+  EXPECT_EQ(key.algorithm, GetParam());
+  EXPECT_EQ(key.public_key.size(),
+            GetParam() == KeyAlgorithm::kEs256 ? 65u : 32u);
+  SecurityKeySet set = SetOf(key, key2);
+  ASSERT_TRUE(set.Validate().ok()) << set.Validate();
+  ASSERT_EQ(DecodeSecurityKeySet(set.Encode()).value().Encode(), set.Encode());
+
+  Hash cdh = Sha256("a record");
+  KeyAssertion a =
+      dev->GetAssertion(kRpId, {key2.credential_id, key.credential_id}, cdh,
+                        /*user_verification=*/false)
+          .value();
+  EXPECT_EQ(a.credential_id, key.credential_id);
+  absl::StatusOr<AuthenticatorData> data = VerifyAssertion(
+      set, a.credential_id, a.authenticator_data, cdh, a.signature);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->flags, kFlagUserPresent);
+  EXPECT_EQ(data->sign_count, soft.counter());
+  EXPECT_EQ(data->rp_id_hash, Sha256(kRpId));
+
+  KeyAssertion b =
+      dev->GetAssertion(kRpId, {key.credential_id}, cdh, true).value();
+  data = VerifyAssertion(set, b.credential_id, b.authenticator_data, cdh,
+                         b.signature);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->flags, kFlagUserPresent | kFlagUserVerified);
+  EXPECT_EQ(data->sign_count,
+            ParseAuthenticatorData(a.authenticator_data)->sign_count + 1);
+
+  // Over another hash, or under a set without the key, it fails.
+  EXPECT_EQ(VerifyAssertion(set, a.credential_id, a.authenticator_data,
+                            Sha256("another record"), a.signature)
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  SecurityKeySet without = SetOf(key2, dev2->MakeCredential(kRpId, "alice",
+                                                            GetParam())
+                                           .value());
+  EXPECT_EQ(VerifyAssertion(without, a.credential_id, a.authenticator_data,
+                            cdh, a.signature)
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, Fido2DeviceTest,
+                         ::testing::Values(KeyAlgorithm::kEs256,
+                                           KeyAlgorithm::kEdDsa));
+
+TEST(Fido2DeviceFailures, ATouchThatNeverComesTimesOut) {
+  SoftAuthenticator soft;
+  std::unique_ptr<Fido2Device> dev =
+      soft.Open(absl::Milliseconds(300)).value();
+  SecurityKey key =
+      dev->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256).value();
+  soft.set_touch(SoftAuthenticator::Touch::kNever);
+  absl::StatusOr<KeyAssertion> a =
+      dev->GetAssertion(kRpId, {key.credential_id}, Sha256("r"), false);
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << a.status();
+  soft.set_touch(SoftAuthenticator::Touch::kTimesOut);
+  a = dev->GetAssertion(kRpId, {key.credential_id}, Sha256("r"), false);
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << a.status();
+  // The key answers again once touched.
+  soft.set_touch(SoftAuthenticator::Touch::kPresent);
+  EXPECT_TRUE(
+      dev->GetAssertion(kRpId, {key.credential_id}, Sha256("r"), false).ok());
+}
+
+TEST(Fido2DeviceFailures, ALostKeyIsUnavailable) {
+  SoftAuthenticator soft;
+  std::unique_ptr<Fido2Device> dev = soft.Open().value();
+  SecurityKey key =
+      dev->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256).value();
+  soft.set_lost(true);
+  EXPECT_EQ(dev->GetAssertion(kRpId, {key.credential_id}, Sha256("r"), false)
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(soft.Open().status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(Fido2DeviceFailures, AnotherKeyHoldsNoneOfTheCredentials) {
+  SoftAuthenticator soft, stranger;
+  SecurityKey key = soft.Open()
+                        .value()
+                        ->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256)
+                        .value();
+  EXPECT_EQ(stranger.Open()
+                .value()
+                ->GetAssertion(kRpId, {key.credential_id}, Sha256("r"), false)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  // Nor does the key itself under another relying party.
+  EXPECT_EQ(soft.Open()
+                .value()
+                ->GetAssertion("elsewhere.example", {key.credential_id},
+                               Sha256("r"), false)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(Fido2DeviceFailures, AClonedKeySignsWithTheSameCounter) {
+  SoftAuthenticator soft;
+  SecurityKey key = soft.Open()
+                        .value()
+                        ->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256)
+                        .value();
+  std::unique_ptr<SoftAuthenticator> clone = soft.Clone();
+  KeyAssertion by_clone =
+      clone->Open()
+          .value()
+          ->GetAssertion(kRpId, {key.credential_id}, Sha256("r"), false)
+          .value();
+  KeyAssertion by_key =
+      soft.Open()
+          .value()
+          ->GetAssertion(kRpId, {key.credential_id}, Sha256("r"), false)
+          .value();
+  EXPECT_EQ(ParseAuthenticatorData(by_clone.authenticator_data)->sign_count,
+            ParseAuthenticatorData(by_key.authenticator_data)->sign_count);
+}
+
+}  // namespace
+}  // namespace ktlog

@@ -1,0 +1,347 @@
+// An account on security keys, end to end over the in-memory log, with the
+// software authenticator driven through libfido2: the switch from the
+// account key, devices added with a touch, a lost key removed with another,
+// a contact who verifies it all, and each attack the design answers: the
+// copied account key file, a cloned key, a log that holds every key of its
+// own and commits the account to a new authority.
+#include <stdlib.h>
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "core/account/security_key.h"
+#include "core/util/bytes.h"
+#include "core/util/clock.h"
+#include "core/util/file_util.h"
+#include "core/util/status_macros.h"
+#include "gtest/gtest.h"
+#include "verifier/fido2/soft_authenticator.h"
+#include "verifier/memory_log.h"
+#include "verifier/own_account.h"
+#include "verifier/refusal.h"
+#include "verifier/stores.h"
+
+namespace ktlog {
+namespace {
+
+constexpr char kAlice[] = "alice@example.com";
+
+class HonestSink : public LogSink {
+ public:
+  explicit HonestSink(MemoryLog* log) : log_(log) {}
+  absl::StatusOr<Appended> Append(Operation, const std::string& record,
+                                  const std::string&) override {
+    ASSIGN_OR_RETURN(auto a, log_->Submit(record));
+    return Appended{a.first, a.second};
+  }
+
+ private:
+  MemoryLog* log_;
+};
+
+std::string NewDir() {
+  static int n = 0;
+  std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/sk", n++);
+  EXPECT_TRUE(MakeDirs(dir, 0700).ok());
+  return dir;
+}
+
+std::string NewKey() {
+  return Ed25519PrivateKey::Generate().public_key().bytes();
+}
+
+// One client (Alice's phone, or a contact) on its own state dir.
+struct Client {
+  Client(MemoryLog* log, HonestSink* sink, const std::string& account)
+      : dir(NewDir()), store(dir), keys(dir) {
+    EXPECT_TRUE(keys.Create().ok());
+    state.log_key = log->LogKey();
+    state.account_id = account;
+    state.device_id = "phone";
+    verifier = std::make_unique<ClientVerifier>(&state, log, RealClock::Get());
+    own = std::make_unique<OwnAccount>(&state, &store, &keys, sink,
+                                       verifier.get(), RealClock::Get());
+  }
+  std::string dir;
+  DirStateStore store;
+  FileAccountKeyStore keys;
+  ClientState state;
+  std::unique_ptr<ClientVerifier> verifier;
+  std::unique_ptr<OwnAccount> own;
+};
+
+class SecurityKeyAccountTest : public ::testing::Test {
+ protected:
+  SecurityKeyAccountTest() : sink_(&log_), alice_(&log_, &sink_, kAlice) {
+    yubi_ = key1_.Open().value();
+    solo_ = key2_.Open().value();
+  }
+
+  // Alice registers with her phone, then moves her account onto two
+  // security keys (ES256 and EdDSA).
+  void SetUpAlice() {
+    ASSERT_TRUE(alice_.own->AddDevice("phone", NewKey()).ok());
+    std::string rp = alice_.own->RpId().value();
+    ASSERT_EQ(rp, "memory.example");
+    k1_ = yubi_->MakeCredential(rp, kAlice, KeyAlgorithm::kEs256).value();
+    k2_ = solo_->MakeCredential(rp, kAlice, KeyAlgorithm::kEdDsa).value();
+    absl::StatusOr<OwnAccount::Written> w =
+        alice_.own->SetSecurityKeys({k1_, k2_}, false);
+    ASSERT_TRUE(w.ok()) << w.status();
+    EXPECT_TRUE(w->verified);
+    EXPECT_FALSE(w->record.by_security_key());  // signed by the account key
+    EXPECT_EQ(alice_.own->SecurityKeys().size(), 2u);
+  }
+
+  // What a contact who never saw Alice verifies now.
+  absl::StatusOr<VerifiedAccount> StrangerLooksUp() {
+    Client bob(&log_, &sink_, "bob@example.com");
+    ASSIGN_OR_RETURN(LogCheckpoint cp, bob.verifier->UpdateCheckpoint());
+    return bob.verifier->Lookup(cp, kAlice);
+  }
+
+  void ExpectNoAlert(const Client& c) {
+    EXPECT_TRUE(c.state.alerts.empty()) << c.state.alerts[0].message;
+  }
+
+  MemoryLog log_;
+  HonestSink sink_;
+  Client alice_;
+  SoftAuthenticator key1_, key2_;
+  std::unique_ptr<Fido2Device> yubi_, solo_;
+  SecurityKey k1_, k2_;
+};
+
+TEST_F(SecurityKeyAccountTest, DevicesNeedATouchAndContactsVerifyThem) {
+  SetUpAlice();
+  // Without a key plugged in nothing can be added.
+  EXPECT_EQ(alice_.own->AddDevice("laptop", NewKey()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  alice_.own->UseSecurityKey(solo_.get());
+  absl::StatusOr<OwnAccount::Written> w =
+      alice_.own->AddDevice("laptop", NewKey());
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_TRUE(w->verified);
+  EXPECT_EQ(w->record.credential_id, k2_.credential_id);
+  alice_.own->UseSecurityKey(yubi_.get());
+  ASSERT_TRUE(alice_.own->RemoveDevice("phone").ok());
+  ASSERT_TRUE(alice_.own->AddDevice("tablet", NewKey()).ok());
+  ASSERT_TRUE(alice_.own->Check().ok());
+  ExpectNoAlert(alice_);
+  EXPECT_EQ(alice_.state.own_state.version, 5u);
+  // The account holds each key's latest counter.
+  EXPECT_EQ(alice_.state.own_state.key_counters.size(), 2u);
+
+  absl::StatusOr<VerifiedAccount> seen = StrangerLooksUp();
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  ASSERT_EQ(seen->devices.size(), 2u);
+  EXPECT_EQ(seen->devices[0].record.device_id, "laptop");
+  EXPECT_EQ(seen->devices[1].record.device_id, "tablet");
+  // The authority contacts compare codes over is the key set, and its
+  // chain runs from the first key through the switch.
+  EXPECT_EQ(seen->state->account_key, alice_.own->AccountKey().value());
+  ASSERT_EQ(seen->key_chain.size(), 2u);
+  EXPECT_EQ(seen->key_chain[1].second, alice_.state.own_state.account_key);
+}
+
+TEST_F(SecurityKeyAccountTest, TheCopiedAccountKeyFileAddsNothing) {
+  SetUpAlice();
+  absl::StatusOr<Ed25519PrivateKey> stolen =
+      ReadPrivateKeyFile(alice_.dir + "/account.key");
+  ASSERT_TRUE(stolen.ok());
+  DeviceRecord r;
+  r.operation = Operation::kAddDevice;
+  r.account_id = kAlice;
+  r.device_id = "mallory";
+  r.key = NewKey();
+  r.account_version = 3;
+  r.Sign(*stolen);
+  EXPECT_EQ(log_.Submit(r.Encode()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  // Nor can it switch the account back to a key of its own.
+  r.operation = Operation::kRotateAccountKey;
+  r.device_id.clear();
+  r.Sign(*stolen);
+  EXPECT_EQ(log_.Submit(r.Encode()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(alice_.own->Check().ok());
+  ExpectNoAlert(alice_);
+}
+
+TEST_F(SecurityKeyAccountTest, ALostKeyIsRemovedWithTheOther) {
+  SetUpAlice();
+  key1_.set_lost(true);
+  alice_.own->UseSecurityKey(yubi_.get());
+  EXPECT_EQ(alice_.own->AddDevice("laptop", NewKey()).status().code(),
+            absl::StatusCode::kUnavailable);
+  // A new key joins and the lost one leaves, with a touch of the other.
+  SoftAuthenticator spare;
+  std::unique_ptr<Fido2Device> spare_dev = spare.Open().value();
+  SecurityKey k3 =
+      spare_dev
+          ->MakeCredential(*alice_.own->RpId(), kAlice, KeyAlgorithm::kEs256)
+          .value();
+  alice_.own->UseSecurityKey(solo_.get());
+  absl::StatusOr<OwnAccount::Written> w =
+      alice_.own->SetSecurityKeys({k2_, k3}, false);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->record.credential_id, k2_.credential_id);
+  // The lost key, found by someone, authorizes nothing any more.
+  key1_.set_lost(false);
+  std::unique_ptr<Fido2Device> found = key1_.Open().value();
+  alice_.own->UseSecurityKey(found.get());
+  EXPECT_EQ(alice_.own->AddDevice("laptop", NewKey()).status().code(),
+            absl::StatusCode::kNotFound);
+  alice_.own->UseSecurityKey(spare_dev.get());
+  ASSERT_TRUE(alice_.own->AddDevice("laptop", NewKey()).ok());
+  ExpectNoAlert(alice_);
+  ASSERT_TRUE(StrangerLooksUp().ok());
+}
+
+TEST_F(SecurityKeyAccountTest, ATouchThatNeverComesSendsNothing) {
+  SetUpAlice();
+  std::unique_ptr<Fido2Device> slow =
+      key1_.Open(absl::Milliseconds(200)).value();
+  alice_.own->UseSecurityKey(slow.get());
+  key1_.set_touch(SoftAuthenticator::Touch::kNever);
+  uint64_t size = log_.Checkpoint().size;
+  EXPECT_EQ(alice_.own->AddDevice("laptop", NewKey()).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(log_.Checkpoint().size, size);
+  EXPECT_FALSE(alice_.own->HasUnverified());
+  key1_.set_touch(SoftAuthenticator::Touch::kPresent);
+  ASSERT_TRUE(alice_.own->AddDevice("laptop", NewKey()).ok());
+  ExpectNoAlert(alice_);
+}
+
+TEST_F(SecurityKeyAccountTest, AClonedKeyIsCaughtByItsCounter) {
+  SetUpAlice();
+  alice_.own->UseSecurityKey(yubi_.get());
+  ASSERT_TRUE(alice_.own->AddDevice("laptop", NewKey()).ok());
+  // Someone copies the key (or its secrets) and adds a device with the
+  // copy, through the log's honest write path.
+  std::unique_ptr<SoftAuthenticator> copy = key1_.Clone();
+  std::unique_ptr<SoftAuthenticator> second_copy = key1_.Clone();
+  std::unique_ptr<Fido2Device> copy_dev = copy->Open().value();
+  DeviceRecord r;
+  r.operation = Operation::kAddDevice;
+  r.account_id = kAlice;
+  r.device_id = "mallory";
+  r.key = NewKey();
+  r.account_version = alice_.state.own_state.version + 1;
+  r.timestamp_ms = RealClock::Get()->NowMillis();
+  r.credential_id = k1_.credential_id;
+  KeyAssertion a =
+      copy_dev
+          ->GetAssertion(*alice_.own->RpId(), {k1_.credential_id},
+                         r.ClientDataHash(), false)
+          .value();
+  r.authenticator_data = a.authenticator_data;
+  r.signature = a.signature;
+  ASSERT_TRUE(log_.Submit(r.Encode()).ok());
+  // Alice's monitor sees a device she did not add.
+  ASSERT_TRUE(alice_.own->Check().ok());
+  ASSERT_EQ(alice_.verifier->raised().size(), 1u);
+  EXPECT_EQ(alice_.verifier->raised()[0].type, AlertType::kUnexpectedDevice);
+  // Her own key's next assertion has the count the copy used: the write
+  // is refused before it is sent, as a cloned key, with evidence.
+  uint64_t size = log_.Checkpoint().size;
+  absl::StatusOr<OwnAccount::Written> w =
+      alice_.own->AddDevice("tablet", NewKey());
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(w.status()), Refusal::kClonedSecurityKey);
+  EXPECT_EQ(log_.Checkpoint().size, size);
+  const Alert& cloned = alice_.state.alerts.back();
+  EXPECT_EQ(cloned.type, AlertType::kClonedSecurityKey);
+  EXPECT_EQ(cloned.evidence["credential_id"], HexEncode(k1_.credential_id));
+  EXPECT_EQ(cloned.evidence["counter_now"], key1_.counter());
+  EXPECT_EQ(cloned.evidence["counter_in_account"], copy->counter());
+  // The log refuses a count that did not grow too: a second copy, made
+  // with the first, signs the next version with the count already used.
+  r.device_id = "mallory2";
+  r.account_version = alice_.state.own_state.version + 1;
+  r.timestamp_ms = RealClock::Get()->NowMillis();
+  KeyAssertion by_second =
+      second_copy->Open()
+          .value()
+          ->GetAssertion(*alice_.own->RpId(), {k1_.credential_id},
+                         r.ClientDataHash(), false)
+          .value();
+  r.authenticator_data = by_second.authenticator_data;
+  r.signature = by_second.signature;
+  EXPECT_EQ(ParseAuthenticatorData(by_second.authenticator_data)->sign_count,
+            ParseAuthenticatorData(a.authenticator_data)->sign_count);
+  EXPECT_EQ(log_.Submit(r.Encode()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SecurityKeyAccountTest, ALogHoldingEveryKeyCannotGiveTheAccountANewAuthority) {
+  SetUpAlice();
+  // A breached operator with every key of its own (the log's, a fresh
+  // account key, its own security keys) commits Alice's account to a state
+  // with its security keys and its device: versions go up by one, the
+  // witnesses would cosign it, and the records are well formed.
+  AccountState forged = alice_.state.own_state;
+  SoftAuthenticator evil1, evil2;
+  std::string rp = *alice_.own->RpId();
+  std::unique_ptr<Fido2Device> evil_dev = evil1.Open().value();
+  SecurityKey e1 =
+      evil_dev->MakeCredential(rp, kAlice, KeyAlgorithm::kEs256).value();
+  SecurityKey e2 = evil2.Open()
+                       .value()
+                       ->MakeCredential(rp, kAlice, KeyAlgorithm::kEs256)
+                       .value();
+  SecurityKeySet set;
+  set.rp_id = rp;
+  set.keys = {e1, e2};
+  std::sort(set.keys.begin(), set.keys.end(),
+            [](const SecurityKey& a, const SecurityKey& b) {
+              return a.credential_id < b.credential_id;
+            });
+  // The new set, "authorized" by an account key the operator made up.
+  Ed25519PrivateKey made_up = Ed25519PrivateKey::Generate();
+  DeviceRecord change;
+  change.operation = Operation::kSetSecurityKeys;
+  change.account_id = kAlice;
+  change.key = set.Encode();
+  change.account_version = forged.version + 1;
+  change.Sign(made_up);
+  forged.account_key = change.key;
+  forged.key_counters = {0, 0};
+  forged.version = change.account_version;
+  forged.key_chain.push_back(
+      ChainedRotation{log_.Checkpoint().size, forged.version, change.Encode()});
+  log_.Append(change, forged);
+  absl::StatusOr<VerifiedAccount> seen = StrangerLooksUp();
+  EXPECT_EQ(seen.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(seen.status()), Refusal::kBrokenKeyChain);
+
+  // Authorized instead by one of the operator's own security keys: the
+  // same.
+  forged = alice_.state.own_state;
+  change.account_key.clear();
+  change.credential_id = e1.credential_id;
+  change.account_version = forged.version + 1;
+  KeyAssertion a =
+      evil_dev->GetAssertion(rp, {e1.credential_id}, change.ClientDataHash(),
+                             false)
+          .value();
+  change.authenticator_data = a.authenticator_data;
+  change.signature = a.signature;
+  forged.account_key = change.key;
+  forged.key_counters = {0, 0};
+  forged.version = change.account_version;
+  forged.key_chain.push_back(
+      ChainedRotation{log_.Checkpoint().size, forged.version, change.Encode()});
+  log_.Append(change, forged);
+  seen = StrangerLooksUp();
+  EXPECT_EQ(seen.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(seen.status()), Refusal::kBrokenKeyChain);
+
+  // And Alice's own monitor refuses the history.
+  absl::Status own = alice_.own->Check().status();
+  EXPECT_EQ(own.code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace ktlog
