@@ -446,12 +446,12 @@ class SecurityKeyCommand : public Command {
             "your account is on security keys already: use add and remove");
       }
       for (size_t i = 1; i < args.size(); ++i) {
-        ASSIGN_OR_RETURN(SecurityKey k, Enroll(ctx, *own, args[i]));
+        ASSIGN_OR_RETURN(SecurityKey k, Enroll(ctx, *own, args[i], uv, keys));
         keys.push_back(std::move(k));
       }
     } else if (verb == "add" && args.size() == 2) {
       if (keys.empty()) return UsageError("run setup with two keys first");
-      ASSIGN_OR_RETURN(SecurityKey k, Enroll(ctx, *own, args[1]));
+      ASSIGN_OR_RETURN(SecurityKey k, Enroll(ctx, *own, args[1], uv, keys));
       keys.push_back(std::move(k));
     } else if (verb == "remove" && args.size() == 2) {
       std::vector<SecurityKey> kept;
@@ -483,15 +483,17 @@ class SecurityKeyCommand : public Command {
   }
 
  private:
-  absl::StatusOr<SecurityKey> Enroll(Context& ctx, OwnAccount& own,
-                                     const std::string& path) const {
+  // A credential on the key at `path`, checked to sign (two touches).
+  absl::StatusOr<SecurityKey> Enroll(
+      Context& ctx, OwnAccount& own, const std::string& path, bool uv,
+      const std::vector<SecurityKey>& so_far) const {
     ASSIGN_OR_RETURN(std::unique_ptr<SecurityKeyDevice> key,
                      ctx.OpenSecurityKey(path));
-    ASSIGN_OR_RETURN(std::string rp_id, own.RpId());
-    ASSIGN_OR_RETURN(const ClientState* s, ctx.state());
-    return key->MakeCredential(
-        rp_id, s->account_id,
-        eddsa_ ? KeyAlgorithm::kEdDsa : KeyAlgorithm::kEs256);
+    std::vector<std::string> exclude;
+    for (const SecurityKey& k : so_far) exclude.push_back(k.credential_id);
+    return own.EnrollSecurityKey(
+        key.get(), eddsa_ ? KeyAlgorithm::kEdDsa : KeyAlgorithm::kEs256, uv,
+        exclude);
   }
 
   Output List(const ClientState& s) const {

@@ -278,18 +278,22 @@ class TouchPrompt : public SecurityKeyDevice {
  public:
   TouchPrompt(std::unique_ptr<SecurityKeyDevice> key, std::string name)
       : key_(std::move(key)), name_(std::move(name)) {}
-  absl::StatusOr<SecurityKey> MakeCredential(const std::string& rp_id,
-                                             const std::string& account_id,
-                                             KeyAlgorithm algorithm) override {
+  absl::StatusOr<SecurityKey> MakeCredential(
+      const std::string& rp_id, const std::string& account_id,
+      KeyAlgorithm algorithm,
+      const std::vector<std::string>& exclude) override {
     std::cerr << "ktctl: touch your security key " << name_
               << " to make a credential for " << rp_id << "\n";
-    return KeyTrouble(key_->MakeCredential(rp_id, account_id, algorithm));
+    return KeyTrouble(
+        key_->MakeCredential(rp_id, account_id, algorithm, exclude));
   }
   absl::StatusOr<KeyAssertion> GetAssertion(const std::string& rp_id,
                                             const std::vector<std::string>& ids,
                                             const Hash& cdh, bool uv) override {
     std::cerr << "ktctl: touch your security key " << name_
-              << " to approve this change\n";
+              << (ids.size() == 1 ? " again, to check it signs"
+                                  : " to approve this change")
+              << "\n";
     return KeyTrouble(key_->GetAssertion(rp_id, ids, cdh, uv));
   }
 

@@ -1,4 +1,5 @@
-// ktctl's main: the command table, global flags and dispatch. See docs/ktctl.md.
+// ktctl's main: the command table, global flags and dispatch. See
+// docs/ktctl.md.
 #include <cstdlib>
 #include <iostream>
 

@@ -33,12 +33,13 @@ absl::StatusOr<DeviceRecord> LogWrites::Check(
         record->account_id, record->account_key, credential, now / 1000));
   }
   RETURN_IF_ERROR(record->VerifySignature());
-  if (record->operation == Operation::kSetSecurityKeys &&
-      DecodeSecurityKeySet(record->key)->rp_id != rp_id_) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the security keys are for the relying party \"",
-        DecodeSecurityKeySet(record->key)->rp_id, "\"; this log's is \"",
-        rp_id_, "\" (make them with that rp id)"));
+  if (record->operation == Operation::kSetSecurityKeys) {
+    absl::string_view rp_id = SecurityKeySetRpId(record->key);
+    if (rp_id != rp_id_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the security keys are for the relying party \"", rp_id,
+          "\"; this log's is \"", rp_id_, "\" (make them with that rp id)"));
+    }
   }
   uint64_t skew = absl::ToInt64Milliseconds(max_record_skew_);
   uint64_t ts = record->timestamp_ms;

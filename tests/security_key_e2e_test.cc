@@ -27,8 +27,8 @@ class SecurityKeyE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     key_ = MakeLogKey();
-    server_ = ServerProcess::Start({"--data_dir=" + key_.dir + "/data",
-                                    "--key_file=" + key_.key_file});
+    server_ = ServerProcess::Start(
+        {"--data_dir=" + key_.dir + "/data", "--key_file=" + key_.key_file});
   }
   std::string State(const std::string& who) { return key_.dir + "/" + who; }
   std::string Key(const std::string& name) {
@@ -36,8 +36,8 @@ class SecurityKeyE2eTest : public ::testing::Test {
   }
   RunResult Run(const std::string& who, const std::vector<std::string>& args) {
     std::vector<std::string> argv = {kSoftKtctl, "--state=" + State(who),
-                                     "--server=" + server_->address(),
-                                     "--json", "--plaintext"};
+                                     "--server=" + server_->address(), "--json",
+                                     "--plaintext"};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProgram(argv);
   }
@@ -84,7 +84,8 @@ TEST_F(SecurityKeyE2eTest, TheWholeStory) {
   // A touch that never comes: a clear timeout, nothing written.
   std::string k2_file = key_.dir + "/k2.fido";
   {
-    nlohmann::json j = nlohmann::json::parse(*ReadFileBounded(k2_file, 1 << 20));
+    nlohmann::json j =
+        nlohmann::json::parse(*ReadFileBounded(k2_file, 1 << 20));
     j["touch"] = "never";
     ASSERT_TRUE(WriteFileAtomically(k2_file, j.dump(), 0600).ok());
   }
@@ -117,12 +118,13 @@ TEST_F(SecurityKeyE2eTest, TheWholeStory) {
   // Alice adds a new key and removes the cloned one, touching key 3 then
   // key 2 (back to a touch that comes).
   {
-    nlohmann::json j = nlohmann::json::parse(*ReadFileBounded(k2_file, 1 << 20));
+    nlohmann::json j =
+        nlohmann::json::parse(*ReadFileBounded(k2_file, 1 << 20));
     j["touch"] = "present";
     ASSERT_TRUE(WriteFileAtomically(k2_file, j.dump(), 0600).ok());
   }
-  r = Run("alice", {"security-key", "add", Key("k3"),
-                    "--security_key=" + Key("k2")});
+  r = Run("alice",
+          {"security-key", "add", Key("k3"), "--security_key=" + Key("k2")});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   r = Run("alice", {"security-key", "list"});
   ASSERT_EQ(JsonOf(r).size(), 3u) << r.out;
@@ -140,7 +142,8 @@ TEST_F(SecurityKeyE2eTest, TheWholeStory) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   // The clone authorizes nothing any more.
   size = TreeSize();
-  r = Run("thief", {"device", "add", "evil2", "--security_key=" + Key("clone")});
+  r = Run("thief",
+          {"device", "add", "evil2", "--security_key=" + Key("clone")});
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_EQ(TreeSize(), size);
   r = Run("alice", {"monitor"});

@@ -28,6 +28,7 @@
 #include "core/account/index_tree.h"
 #include "core/account/leaf.h"
 #include "core/account/record.h"
+#include "core/account/security_key.h"
 #include "core/crypto/crypto.h"
 #include "core/crypto/vrf.h"
 #include "core/note/checkpoint.h"
@@ -90,8 +91,76 @@ struct Sample {
   std::string opening;
   Hash value_hash;
   AccountState rotated;
+  // The account on security keys instead: its phone, the switch to two
+  // keys, a laptop added with a touch of one, a third key added with a
+  // touch of the other (two devices, two authority changes).
+  AccountState on_keys;
   std::string first_record;
 };
+
+// An EdDSA security key as the soft authenticator would hold it (the
+// assertion is an Ed25519 signature over authenticator data || client data
+// hash); a credential id of 64 bytes, as USB keys make.
+struct SizedKey {
+  Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
+  SecurityKey Public(int n) const {
+    return SecurityKey{Sha256(absl::StrCat("cred", n)).bytes() +
+                           Sha256(absl::StrCat("id", n)).bytes(),
+                       KeyAlgorithm::kEdDsa, key.public_key().bytes()};
+  }
+};
+
+std::string SetOf(std::vector<SecurityKey> keys) {
+  SecurityKeySet set;
+  set.rp_id = "ktlog.example";
+  set.keys = std::move(keys);
+  std::sort(set.keys.begin(), set.keys.end(),
+            [](const SecurityKey& a, const SecurityKey& b) {
+              return a.credential_id < b.credential_id;
+            });
+  return set.Encode();
+}
+
+// Applies `r` to `s`, authorized by `key` (credential `id`) with counter
+// `count`.
+void ApplyByKey(DeviceRecord r, const SizedKey& key, const std::string& id,
+                uint32_t count, uint64_t leaf_index, AccountState* s) {
+  r.credential_id = id;
+  r.authenticator_data = Sha256("ktlog.example").bytes() + '\x01' +
+                         std::string{0, 0, 0, static_cast<char>(count)};
+  r.signature = key.key.Sign(r.authenticator_data + r.ClientDataHash().bytes());
+  Check(ApplyRecord(r, leaf_index, s), "apply by security key");
+}
+
+void PutOnKeys(Sample* s, const Ed25519PrivateKey& account_key) {
+  AccountState& k = s->on_keys;
+  k = AccountState();
+  k.account_id = s->state.account_id;
+  DeviceRecord first = *DecodeRecord(s->first_record);
+  Check(ApplyRecord(first, 2 * s->account, &k), "first");
+  SizedKey a, b, c;
+  DeviceRecord r;
+  r.account_id = k.account_id;
+  r.timestamp_ms = RealClock::Get()->NowMillis();
+  r.operation = Operation::kSetSecurityKeys;
+  r.key = SetOf({a.Public(1), b.Public(2)});
+  r.account_version = 2;
+  r.Sign(account_key);
+  Check(ApplyRecord(r, 2 * s->account + 1, &k), "switch");
+  r = DeviceRecord();
+  r.account_id = k.account_id;
+  r.timestamp_ms = RealClock::Get()->NowMillis();
+  r.operation = Operation::kAddDevice;
+  r.device_id = "laptop";
+  r.key = Sha256(absl::StrCat("laptop", s->account)).bytes();
+  r.account_version = 3;
+  ApplyByKey(r, a, a.Public(1).credential_id, 1, 2 * s->account + 2, &k);
+  r.operation = Operation::kSetSecurityKeys;
+  r.device_id.clear();
+  r.key = SetOf({a.Public(1), b.Public(2), c.Public(3)});
+  r.account_version = 4;
+  ApplyByKey(r, b, b.Public(2).credential_id, 1, 2 * s->account + 3, &k);
+}
 
 Sample MakeSample(uint64_t i, const Ed25519PrivateKey& key) {
   Sample s;
@@ -124,6 +193,7 @@ Sample MakeSample(uint64_t i, const Ed25519PrivateKey& key) {
     Check(ApplyRecord(r, 2 * i + r.account_version - 1, &s.rotated), "rotate");
     signer = next;
   }
+  PutOnKeys(&s, key);
   s.opening = NewOpening();
   Hash commitment = Commit(s.opening, CommitmentKind::kState,
                            s.state.account_id, 2, s.state.Encode());
@@ -204,7 +274,7 @@ void Measure(uint64_t n, int samples) {
   std::string note = SignLogCheckpoint(cp, *signer);
 
   Stats index_member, index_absent, lookup_member, lookup_absent, depth,
-      with_note, rotated_member, anchored_member;
+      with_note, rotated_member, anchored_member, keys_member;
   // The inclusion proof of a leaf in the log's tree of cp.size leaves.
   size_t inclusion_hashes = 0;
   while ((uint64_t{1} << inclusion_hashes) < cp.size) ++inclusion_hashes;
@@ -235,6 +305,9 @@ void Measure(uint64_t n, int samples) {
     Check(VerifyAccountAuthority(sample.rotated).status(), "verify rotated");
     rotated_member.Add(lookup.ByteSizeLong() - sample.state.Encode().size() +
                        sample.rotated.Encode().size());
+    Check(VerifyAccountAuthority(sample.on_keys).status(), "verify on keys");
+    keys_member.Add(lookup.ByteSizeLong() - sample.state.Encode().size() +
+                    sample.on_keys.Encode().size());
     anchored_member.Add(WithFirstRecordAnchor(lookup, 2 * i, inclusion_hashes,
                                               sample.first_record));
     lookup.mutable_checkpoint()->set_note(note);
@@ -254,6 +327,9 @@ void Measure(uint64_t n, int samples) {
             << "  (2 devices; at a checkpoint the client holds)\n"
             << "  ... after 2 key rotations:    " << rotated_member.Summary()
             << "\n"
+            << "  ... on security keys:         " << keys_member.Summary()
+            << "  (2 devices, 1 by a key; the switch to 2 keys and a 3rd "
+               "key added)\n"
             << "  ... first lookup (anchor):    " << anchored_member.Summary()
             << "  (with the first-record anchor; asked once per account)\n"
             << "  the same with the checkpoint: " << with_note.Summary()

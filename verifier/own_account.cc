@@ -107,6 +107,42 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::SetSecurityKeys(
   return Write(std::move(r), "");
 }
 
+absl::StatusOr<SecurityKey> OwnAccount::EnrollSecurityKey(
+    SecurityKeyDevice* device, KeyAlgorithm algorithm,
+    bool require_user_verification, const std::vector<std::string>& exclude) {
+  ASSIGN_OR_RETURN(std::string rp_id, RpId());
+  std::vector<std::string> excluded = exclude;
+  for (const SecurityKey& k : SecurityKeys()) {
+    excluded.push_back(k.credential_id);
+  }
+  ASSIGN_OR_RETURN(
+      SecurityKey key,
+      device->MakeCredential(rp_id, state_->account_id, algorithm, excluded));
+  Hash challenge = Sha256(RandomBytes(32));
+  ASSIGN_OR_RETURN(KeyAssertion a,
+                   device->GetAssertion(rp_id, {key.credential_id}, challenge,
+                                        require_user_verification));
+  absl::StatusOr<AuthenticatorData> data = VerifyKeyAssertion(
+      key, rp_id, require_user_verification, a.authenticator_data, challenge,
+      key.algorithm == KeyAlgorithm::kEs256 ? P256PublicKey::LowS(a.signature)
+                                            : a.signature);
+  if (!data.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the security key cannot sign as your account would need it to (",
+        data.status().message(), "); it was not added",
+        require_user_verification ? " (user verification needs a key with a "
+                                    "fingerprint reader: ktlog cannot pass "
+                                    "a PIN yet)"
+                                  : ""));
+  }
+  if ((data->flags & kFlagBackupEligible) != 0) {
+    return absl::FailedPreconditionError(
+        "the credential is a synced passkey (backup eligible): it can be "
+        "copied by design, so it cannot stand for a hardware security key");
+  }
+  return key;
+}
+
 absl::StatusOr<std::string> OwnAccount::RpId() const {
   ASSIGN_OR_RETURN(LogPublicKey key, PinnedLogKey(*state_));
   return RpIdForOrigin(key.checkpoint_key.name);
@@ -143,7 +179,10 @@ absl::Status OwnAccount::Sign(DeviceRecord* record) {
                                        set.require_user_verification));
   record->credential_id = a.credential_id;
   record->authenticator_data = a.authenticator_data;
-  record->signature = a.signature;
+  const SecurityKey* key = set.Find(a.credential_id);
+  record->signature = key != nullptr && key->algorithm == KeyAlgorithm::kEs256
+                          ? P256PublicKey::LowS(a.signature)  // formats.md
+                          : a.signature;
   RETURN_IF_ERROR(record->Validate());
   RETURN_IF_ERROR(VerifyAuthorizedBy(*record, authority));
   return verifier_->CheckOwnAssertion(*record);  // rule 4b
@@ -291,6 +330,12 @@ absl::StatusOr<std::string> OwnAccount::AccountKey() {
 }
 
 absl::Status OwnAccount::CompleteRotation() {
+  if (IsSecurityKeyAuthority(state_->own_state.account_key)) {
+    // On security keys (verified): the account key authorizes nothing any
+    // more; destroyed once, so a later copy of the store holds none.
+    if (keys_->PublicKey().ok()) return keys_->Retire();
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(std::string next, keys_->NextPublicKey());
   if (next.empty() || state_->own_state.account_key != next) {
     return absl::OkStatus();

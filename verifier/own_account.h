@@ -105,6 +105,18 @@ class OwnAccount {
   // another. INVALID_ARGUMENT for a set that is not valid.
   absl::StatusOr<Written> SetSecurityKeys(std::vector<SecurityKey> keys,
                                           bool require_user_verification);
+  // Makes a credential for the account on `device` (a touch), excluding
+  // the account's current keys and `exclude` (ALREADY_EXISTS: the key is
+  // one of them), then asks the key for an assertion with the user
+  // verification `require_user_verification` asks for (a second touch)
+  // and verifies it: a key that cannot sign as the account will need it
+  // is refused now (FAILED_PRECONDITION), not once the account depends on
+  // it. Also refused: a credential flagged backup-eligible (a synced
+  // passkey, copied by design). Returns the key for SetSecurityKeys.
+  absl::StatusOr<SecurityKey> EnrollSecurityKey(
+      SecurityKeyDevice* device, KeyAlgorithm algorithm,
+      bool require_user_verification,
+      const std::vector<std::string>& exclude = {});
   // The security key that authorizes records while the account is on
   // security keys (null: none in use). Borrowed.
   void UseSecurityKey(SecurityKeyDevice* device) { device_ = device; }
@@ -149,7 +161,8 @@ class OwnAccount {
   // Signs `record` with the account key store's current key, or has the
   // security key in use authorize it (rule 4b).
   absl::Status Sign(DeviceRecord* record);
-  // Rule 4's promotion, when the verified account's key is the next key.
+  // Rule 4's promotion, when the verified account's key is the next key;
+  // on security keys, retires the account key (AccountKeyStore::Retire).
   absl::Status CompleteRotation();
 
   ClientState* const state_;

@@ -6,6 +6,8 @@
 // Errors every implementation returns, for the app to tell the user:
 //   DEADLINE_EXCEEDED  nobody touched the key in time
 //   UNAVAILABLE        the key is gone (unplugged, lost)
+//   ALREADY_EXISTS     the key already holds one of the credentials
+//                      excluded (it is one of the account's keys already)
 //   NOT_FOUND          the key holds none of the credentials asked for
 //                      (another of the user's keys, or a stranger's)
 //   FAILED_PRECONDITION the key cannot do what is asked (user verification
@@ -37,9 +39,11 @@ class SecurityKeyDevice {
 
   // Makes a new credential for relying party `rp_id` and user `account_id`
   // (the user touches the key). Returns its id and public key.
+  // ALREADY_EXISTS if the key holds one of `exclude` (credential ids): it
+  // is already one of the account's keys.
   virtual absl::StatusOr<SecurityKey> MakeCredential(
       const std::string& rp_id, const std::string& account_id,
-      KeyAlgorithm algorithm) = 0;
+      KeyAlgorithm algorithm, const std::vector<std::string>& exclude) = 0;
 
   // An assertion over `client_data_hash` for `rp_id` by whichever of
   // `credential_ids` the key holds (the user touches it; with

@@ -59,12 +59,25 @@ absl::StatusOr<std::string> FileAccountKeyStore::PrepareNext() {
   return next.public_key().bytes();
 }
 
+absl::Status FileAccountKeyStore::Retire() {
+  for (const std::string& file : {Current(), Next()}) {
+    if (unlink(file.c_str()) != 0 && errno != ENOENT) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot delete ", file, ": ", strerror(errno)));
+    }
+  }
+  return SyncDir();
+}
+
 absl::Status FileAccountKeyStore::PromoteNext() {
   if (rename(Next().c_str(), Current().c_str()) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot move ", Next(), " to ", Current(), ": ", strerror(errno)));
   }
-  // The rename is durable once the directory is.
+  return SyncDir();  // the rename is durable once the directory is
+}
+
+absl::Status FileAccountKeyStore::SyncDir() const {
   int fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 || fsync(fd) != 0) {
     if (fd >= 0) close(fd);

@@ -46,6 +46,12 @@ class AccountKeyStore {
   // Atomic: after a crash, either key is current, and the next one is
   // still there until it is.
   virtual absl::Status PromoteNext() = 0;
+  // Destroys the current key and any next key: the account moved onto
+  // security keys (OwnAccount calls it once the verified account shows
+  // it), so that a copy of the store made later authorizes nothing. A
+  // rotation back to an account key prepares a fresh one. The default
+  // keeps them (the C API's key stores, for now).
+  virtual absl::Status Retire() { return absl::OkStatus(); }
 };
 
 // A StateStore in a directory: <dir>/state.json (SaveClientState).
@@ -73,10 +79,12 @@ class FileAccountKeyStore : public AccountKeyStore {
   absl::StatusOr<std::string> PrepareNext() override;
   absl::StatusOr<std::string> NextPublicKey() override;
   absl::Status PromoteNext() override;
+  absl::Status Retire() override;
 
  private:
   std::string Current() const { return dir_ + "/account.key"; }
   std::string Next() const { return dir_ + "/account.key.next"; }
+  absl::Status SyncDir() const;
   std::string dir_;
 };
 

@@ -403,6 +403,10 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
             " times, the most an account may (its key chain, which contacts "
             "check from the account's first record, holds every change)"));
       }
+      if (record.key == state->account_key) {
+        return absl::FailedPreconditionError(
+            "the record sets the authority the account has already");
+      }
       if (record.operation == Operation::kSetSecurityKeys) {
         AccountState with_counters = *state;
         with_counters.key_counters = counters;

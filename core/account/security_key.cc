@@ -28,9 +28,8 @@ absl::Status CheckPublicKey(const SecurityKey& key) {
       }
       break;
     default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown security key algorithm ",
-                       static_cast<int>(key.algorithm)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown security key algorithm ", static_cast<int>(key.algorithm)));
   }
   if (!valid.ok()) {
     return absl::InvalidArgumentError(
@@ -98,8 +97,7 @@ absl::Status SecurityKeySet::Validate() const {
   return absl::OkStatus();
 }
 
-const SecurityKey* SecurityKeySet::Find(
-    absl::string_view credential_id) const {
+const SecurityKey* SecurityKeySet::Find(absl::string_view credential_id) const {
   for (const SecurityKey& k : keys) {
     if (k.credential_id == credential_id) return &k;
   }
@@ -147,6 +145,15 @@ absl::StatusOr<SecurityKeySet> DecodeSecurityKeySet(absl::string_view data) {
   return set;
 }
 
+absl::string_view SecurityKeySetRpId(absl::string_view data) {
+  ByteReader r(data);
+  uint8_t flags = 0;
+  absl::string_view rp_id;
+  r.ReadU8(&flags);
+  r.ReadU16Prefixed(&rp_id);
+  return r.failed() ? absl::string_view() : rp_id;
+}
+
 std::string RpIdForOrigin(absl::string_view origin) {
   return std::string(origin.substr(0, origin.find('/')));
 }
@@ -176,36 +183,44 @@ absl::StatusOr<AuthenticatorData> VerifyAssertion(
     const SecurityKeySet& set, absl::string_view credential_id,
     absl::string_view authenticator_data, const Hash& client_data_hash,
     absl::string_view signature) {
-  ASSIGN_OR_RETURN(AuthenticatorData data,
-                   ParseAuthenticatorData(authenticator_data));
   const SecurityKey* key = set.Find(credential_id);
   if (key == nullptr) {
+    RETURN_IF_ERROR(ParseAuthenticatorData(authenticator_data).status());
     return absl::PermissionDeniedError(
         absl::StrCat("security key ", HexEncode(credential_id),
                      " is not one of the account's"));
   }
-  if (data.rp_id_hash != Sha256(set.rp_id)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the assertion was made for another relying party than \"", set.rp_id,
-        "\""));
+  return VerifyKeyAssertion(*key, set.rp_id, set.require_user_verification,
+                            authenticator_data, client_data_hash, signature);
+}
+
+absl::StatusOr<AuthenticatorData> VerifyKeyAssertion(
+    const SecurityKey& key, absl::string_view rp_id,
+    bool require_user_verification, absl::string_view authenticator_data,
+    const Hash& client_data_hash, absl::string_view signature) {
+  ASSIGN_OR_RETURN(AuthenticatorData data,
+                   ParseAuthenticatorData(authenticator_data));
+  if (data.rp_id_hash != Sha256(rp_id)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the assertion was made for another relying party than \"",
+                     rp_id, "\""));
   }
   if ((data.flags & kFlagUserPresent) == 0) {
     return absl::PermissionDeniedError(
         "the assertion lacks user presence: nobody touched the security key");
   }
-  if (set.require_user_verification &&
-      (data.flags & kFlagUserVerified) == 0) {
+  if (require_user_verification && (data.flags & kFlagUserVerified) == 0) {
     return absl::PermissionDeniedError(
         "the account requires user verification (PIN or biometric) and the "
         "assertion lacks it");
   }
   std::string message(authenticator_data);
   absl::StrAppend(&message, client_data_hash.view());
-  if (!VerifySignature(*key, message, signature)) {
+  if (!VerifySignature(key, message, signature)) {
     return absl::PermissionDeniedError(
         absl::StrCat("the assertion's signature does not verify under "
                      "security key ",
-                     HexEncode(credential_id)));
+                     HexEncode(key.credential_id)));
   }
   return data;
 }

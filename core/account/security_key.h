@@ -44,12 +44,13 @@ inline constexpr size_t kAuthenticatorDataSize = 37;
 inline constexpr size_t kMaxAssertionSignatureSize = 72;
 // The largest set encoding.
 inline constexpr size_t kMaxSecurityKeySetSize =
-    1 + 2 + kMaxRpIdSize + 1 + kMaxSecurityKeys * (2 + kMaxCredentialIdSize +
-                                                   1 + 65);
+    1 + 2 + kMaxRpIdSize + 1 +
+    kMaxSecurityKeys * (2 + kMaxCredentialIdSize + 1 + 65);
 
 // Authenticator data flags (WebAuthn 6.1).
 inline constexpr uint8_t kFlagUserPresent = 0x01;
 inline constexpr uint8_t kFlagUserVerified = 0x04;
+inline constexpr uint8_t kFlagBackupEligible = 0x08;
 
 enum class KeyAlgorithm : uint8_t {
   kEs256 = 1,  // ECDSA P-256 with SHA-256
@@ -86,6 +87,10 @@ struct SecurityKeySet {
 // Decodes and validates a canonical encoding; INVALID_ARGUMENT otherwise.
 absl::StatusOr<SecurityKeySet> DecodeSecurityKeySet(absl::string_view data);
 
+// The rp id of a set encoding (one DecodeSecurityKeySet accepted), without
+// decoding its keys again; "" for a truncated encoding.
+absl::string_view SecurityKeySetRpId(absl::string_view data);
+
 // An account's authority is either a 32-byte Ed25519 account key or a
 // security-key set encoding (at least 74 bytes): true for the second.
 inline bool IsSecurityKeyAuthority(absl::string_view authority) {
@@ -117,6 +122,12 @@ absl::StatusOr<AuthenticatorData> VerifyAssertion(
     const SecurityKeySet& set, absl::string_view credential_id,
     absl::string_view authenticator_data, const Hash& client_data_hash,
     absl::string_view signature);
+
+// The same checks for one key (VerifyAssertion once it found the key).
+absl::StatusOr<AuthenticatorData> VerifyKeyAssertion(
+    const SecurityKey& key, absl::string_view rp_id,
+    bool require_user_verification, absl::string_view authenticator_data,
+    const Hash& client_data_hash, absl::string_view signature);
 
 }  // namespace ktlog
 

@@ -102,8 +102,7 @@ TEST_F(SecurityKeyVectors, InvalidAssertionsAreRefusedForTheirReason) {
     std::string state_hex = c.contains("state")
                                 ? c["state"].get<std::string>()
                                 : v_["history"][2]["state"].get<std::string>();
-    AccountState state =
-        DecodeAccountState(*HexDecode(state_hex)).value();
+    AccountState state = DecodeAccountState(*HexDecode(state_hex)).value();
     AccountState before = state;
     absl::StatusOr<DeviceRecord> r = DecodeRecord(Unhex(c["record"]));
     absl::Status outcome = r.status();

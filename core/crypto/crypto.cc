@@ -3,6 +3,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
@@ -307,7 +308,8 @@ absl::StatusOr<P256PublicKey> P256PublicKey::FromUncompressed(
     // fromdata decodes the point; the check confirms it is on the curve.
     EVP_PKEY_CTX* check = EVP_PKEY_CTX_new(pkey, nullptr);
     if (check == nullptr) Fatal("EVP_PKEY_CTX_new");
-    on_curve = EVP_PKEY_public_check(check) == 1;
+    // P-256 has cofactor 1: a point on the curve is in the group.
+    on_curve = EVP_PKEY_public_check_quick(check) == 1;
     EVP_PKEY_CTX_free(check);
   }
   if (!made || !on_curve) {
@@ -319,12 +321,74 @@ absl::StatusOr<P256PublicKey> P256PublicKey::FromUncompressed(
                        std::shared_ptr<EVP_PKEY>(pkey, EvpPkeyDeleter()));
 }
 
+namespace {
+
+// The order n of the P-256 group.
+const BIGNUM* P256Order() {
+  static const BIGNUM* n = [] {
+    BIGNUM* b = nullptr;
+    BN_hex2bn(
+        &b, "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
+    return b;
+  }();
+  return n;
+}
+
+// Parses a DER ECDSA signature; null if it is not one.
+ECDSA_SIG* ParseEcdsa(absl::string_view der) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
+  if (sig != nullptr &&
+      p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    ECDSA_SIG_free(sig);
+    return nullptr;
+  }
+  return sig;
+}
+
+// Whether s > n/2.
+bool HighS(const ECDSA_SIG* sig) {
+  BIGNUM* half = BN_dup(P256Order());
+  if (half == nullptr || BN_rshift1(half, half) != 1) Fatal("BN_rshift1");
+  bool high = BN_cmp(ECDSA_SIG_get0_s(sig), half) > 0;
+  BN_free(half);
+  return high;
+}
+
+}  // namespace
+
+std::string P256PublicKey::LowS(absl::string_view der_signature) {
+  ECDSA_SIG* sig = ParseEcdsa(der_signature);
+  if (sig == nullptr) return std::string(der_signature);
+  std::string out(der_signature);
+  if (HighS(sig)) {
+    BIGNUM* r = BN_dup(ECDSA_SIG_get0_r(sig));
+    BIGNUM* s = BN_new();
+    if (r == nullptr || s == nullptr ||
+        BN_sub(s, P256Order(), ECDSA_SIG_get0_s(sig)) != 1 ||
+        ECDSA_SIG_set0(sig, r, s) != 1) {
+      Fatal("ECDSA_SIG_set0");
+    }
+    unsigned char* der = nullptr;
+    int len = i2d_ECDSA_SIG(sig, &der);
+    if (len <= 0) Fatal("i2d_ECDSA_SIG");
+    out.assign(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+    OPENSSL_free(der);
+  }
+  ECDSA_SIG_free(sig);
+  return out;
+}
+
 bool P256PublicKey::Verify(absl::string_view message,
                            absl::string_view der_signature) const {
   if (pkey_ == nullptr || der_signature.empty() ||
       der_signature.size() > kMaxSignatureSize) {
     return false;
   }
+  ECDSA_SIG* parsed = ParseEcdsa(der_signature);
+  bool high = parsed == nullptr || HighS(parsed);
+  ECDSA_SIG_free(parsed);
+  if (high) return false;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr) Fatal("EVP_MD_CTX_new");
   bool ok =

@@ -114,8 +114,14 @@ class P256PublicKey {
   static absl::StatusOr<P256PublicKey> FromUncompressed(absl::string_view key);
 
   // True iff `der_signature` is a DER-encoded ECDSA signature (r, s) of
-  // SHA-256(`message`) under this key. False for the placeholder.
+  // SHA-256(`message`) under this key with s at most n/2 (low S: (r, n-s)
+  // is as valid, so only one of the two is accepted and a signature cannot
+  // be altered into another valid one). False for the placeholder.
   bool Verify(absl::string_view message, absl::string_view der_signature) const;
+
+  // `der_signature` with s replaced by n - s if s > n/2 (still valid);
+  // unchanged if it is not a DER ECDSA signature.
+  static std::string LowS(absl::string_view der_signature);
 
   const std::string& bytes() const { return bytes_; }
 

@@ -1,5 +1,6 @@
 #include "core/crypto/crypto.h"
 
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 
 #include "core/testonly/test_vectors.h"
@@ -147,6 +148,57 @@ TEST(Ed25519Test, RefusesSmallOrderAndNonCanonicalKeys) {
   EXPECT_TRUE(Ed25519PublicKey::FromBytes(
                   Ed25519PrivateKey::Generate().public_key().bytes())
                   .ok());
+}
+
+// P-256 (security keys' ES256): a signature verifies in its low-S form
+// only; LowS turns the other half into it.
+TEST(P256Test, OnlyLowSSignaturesVerify) {
+  EVP_PKEY* k = EVP_EC_gen("P-256");
+  ASSERT_NE(k, nullptr);
+  unsigned char pub[65];
+  size_t pub_len = 0;
+  ASSERT_EQ(
+      EVP_PKEY_get_octet_string_param(k, "pub", pub, sizeof(pub), &pub_len), 1);
+  absl::StatusOr<P256PublicKey> key = P256PublicKey::FromUncompressed(
+      std::string(reinterpret_cast<char*>(pub), pub_len));
+  ASSERT_TRUE(key.ok()) << key.status();
+  int low = 0, high = 0;
+  for (int i = 0; i < 16; ++i) {
+    std::string message = "message " + std::to_string(i);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    unsigned char sig[80];
+    size_t sig_len = sizeof(sig);
+    ASSERT_EQ(EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, k), 1);
+    ASSERT_EQ(
+        EVP_DigestSign(ctx, sig, &sig_len,
+                       reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size()),
+        1);
+    EVP_MD_CTX_free(ctx);
+    std::string der(reinterpret_cast<char*>(sig), sig_len);
+    std::string normal = P256PublicKey::LowS(der);
+    EXPECT_TRUE(key->Verify(message, normal));
+    EXPECT_EQ(P256PublicKey::LowS(normal), normal);
+    if (normal == der) {
+      ++low;
+    } else {
+      ++high;
+      EXPECT_FALSE(key->Verify(message, der)) << "high S is refused";
+    }
+    EXPECT_FALSE(key->Verify(message + "!", normal));
+  }
+  EVP_PKEY_free(k);
+  // Random signatures fall in either half; 16 all in one has odds 2^-15.
+  EXPECT_GT(low, 0);
+  EXPECT_GT(high, 0);
+  std::string point(reinterpret_cast<char*>(pub), pub_len);
+  EXPECT_FALSE(P256PublicKey::FromUncompressed(point.substr(1)).ok());
+  std::string off = point;
+  off[64] ^= 1;  // y + 1: not on the curve
+  EXPECT_FALSE(P256PublicKey::FromUncompressed(off).ok());
+  off = point;
+  off[0] = 0x02;
+  EXPECT_FALSE(P256PublicKey::FromUncompressed(off).ok());
 }
 
 }  // namespace

@@ -33,10 +33,12 @@ namespace layout {
 // by reference (AccountState::EncodeByReference), no level-0 tree nodes (a
 // leaf's hash is computed from the leaf) and no record hashes; 6 is 5 with
 // account states of format 3, whose key chains reach back to the account's
-// first record, and a key per signed checkpoint size. Leaves commit to
-// states, so a data dir of format 5 or older cannot be converted:
-// LogStorage refuses it.
-inline constexpr uint64_t kDataDirFormat = 6;
+// first record, and a key per signed checkpoint size; 7 is 6 whose account
+// states may also be of format 4 (on security keys, by reference 0x84):
+// LogStorage marks a format-6 data dir 7 when it opens it (nothing else
+// changes). Leaves commit to states, so a data dir of format 5 or older
+// cannot be converted: LogStorage refuses it.
+inline constexpr uint64_t kDataDirFormat = 7;
 
 std::string FormatKey();      // "m/format"  -> u64 format
 std::string IdentityKey();    // "m/identity" -> origin "\n" log key

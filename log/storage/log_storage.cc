@@ -46,6 +46,13 @@ absl::Status CheckFormat(RocksDb* db, const std::string& dir) {
         "version that made it, or start a new log (a new data dir and log "
         "key) and have clients run `ktctl init` with its key"));
   }
+  if (*format == 6) {
+    // 7 is 6 that may also hold states on security keys (format 4): the
+    // data dir is marked 7 before such a state can be written, so that an
+    // older server refuses it plainly instead of failing to read a state.
+    return db->PutSynced(layout::FormatKey(),
+                         layout::U64Value(layout::kDataDirFormat));
+  }
   if (*format != layout::kDataDirFormat) {
     return absl::FailedPreconditionError(
         absl::StrCat("data dir ", dir, " is format ", *format,

@@ -228,12 +228,30 @@ TEST(StorageTest, RefusesADataDirOfAnotherFormat) {
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_NE(
         refused.status().message().find(absl::StrCat(
-            "is format ", int{old_format}, "; this server reads format 6")),
+            "is format ", int{old_format}, "; this server reads format 7")),
         std::string::npos)
         << refused.status();
     EXPECT_NE(refused.status().message().find("start a new log"),
               std::string::npos)
         << refused.status();
+  }
+  // Format 6 is read and marked 7 (it may now hold states on security
+  // keys, which an older server could not read).
+  std::string six = TempDir();
+  {
+    auto db = RocksDb::Open(six, "data dir");
+    ASSERT_TRUE(db.ok());
+    std::string v(7, '\0');
+    v.push_back('\x06');
+    ASSERT_TRUE((*db)->PutSynced("m/format", v).ok());
+  }
+  ASSERT_TRUE(LogStorage::Open(six).ok());
+  {
+    auto db = RocksDb::Open(six, "data dir");
+    ASSERT_TRUE(db.ok());
+    std::string seven(7, '\0');
+    seven.push_back('\x07');
+    EXPECT_EQ((*db)->Get("m/format").value(), seven);
   }
   std::string future_dir = TempDir();
   {

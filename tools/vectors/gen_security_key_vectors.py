@@ -48,7 +48,8 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: E402
     Ed25519PrivateKey, Ed25519PublicKey)
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.utils import (  # noqa: E402
+    decode_dss_signature, encode_dss_signature)
 
 TESTDATA = "tests/testdata/ktlog"
 OUT = os.path.join(TESTDATA, "security_keys.json")
@@ -201,12 +202,17 @@ def es256_sign_rs(d, msg):
 
 
 def es256_sign(d, msg):
-    """ASN.1 DER ECDSA-Sig-Value, as CTAP2 / WebAuthn ES256 assertions carry."""
-    return encode_dss_signature(*es256_sign_rs(d, msg))
+    """ASN.1 DER ECDSA-Sig-Value, as CTAP2 / WebAuthn ES256 assertions carry,
+    with s in the lower half (formats.md: ktlog takes only low-S signatures;
+    a client turns s into n - s before sending, which keeps it valid)."""
+    r, s = es256_sign_rs(d, msg)
+    return encode_dss_signature(r, min(s, P256_N - s))
 
 
 def es256_verify(pub, sig, msg):
     try:
+        if decode_dss_signature(sig)[1] > P256_N // 2:
+            return False  # high S: refused (malleable)
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), pub).verify(
             sig, msg, ec.ECDSA(hashes.SHA256()))
         return True

@@ -21,15 +21,20 @@ absl::Status FidoError(int r, absl::string_view what, absl::Duration timeout) {
     case FIDO_ERR_TIMEOUT:
     case FIDO_ERR_USER_ACTION_TIMEOUT:
     case FIDO_ERR_ACTION_TIMEOUT:
-      return absl::DeadlineExceededError(absl::StrCat(
-          what, ": nobody touched the security key within ",
-          absl::FormatDuration(timeout),
-          " (touch it when it blinks; is it still plugged in?)"));
+      return absl::DeadlineExceededError(
+          absl::StrCat(what, ": nobody touched the security key within ",
+                       absl::FormatDuration(timeout),
+                       " (touch it when it blinks; is it still plugged in?)"));
     case FIDO_ERR_TX:
     case FIDO_ERR_INTERNAL:
       return absl::UnavailableError(absl::StrCat(
           what, ": the security key does not answer; plug it in again (",
           fido_strerr(r), ")"));
+    case FIDO_ERR_CREDENTIAL_EXCLUDED:
+      return absl::AlreadyExistsError(absl::StrCat(
+          what,
+          ": this security key is one of the account's already (use "
+          "another key)"));
     case FIDO_ERR_NO_CREDENTIALS:
       return absl::NotFoundError(absl::StrCat(
           what,
@@ -54,7 +59,8 @@ const unsigned char* Bytes(const std::string& s) {
 }
 
 std::string Str(const unsigned char* p, size_t n) {
-  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
+  return p == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(p), n);
 }
 
 // libfido2 1.12 hands out the authenticator data as a CBOR byte string;
@@ -68,7 +74,7 @@ absl::StatusOr<std::string> UnwrapCborBytes(const std::string& cbor) {
   if (header == 0 || cbor.size() < header) {
     return absl::InternalError("authenticator data has a bad CBOR header");
   }
-  size_t length = info < 24   ? info
+  size_t length = info < 24    ? info
                   : info == 24 ? static_cast<uint8_t>(cbor[1])
                                : (size_t{static_cast<uint8_t>(cbor[1])} << 8) |
                                      static_cast<uint8_t>(cbor[2]);
@@ -84,7 +90,8 @@ absl::StatusOr<std::vector<std::string>> Fido2Device::List() {
   InitOnce();
   constexpr size_t kMax = 16;
   fido_dev_info_t* infos = fido_dev_info_new(kMax);
-  if (infos == nullptr) return absl::ResourceExhaustedError("fido_dev_info_new");
+  if (infos == nullptr)
+    return absl::ResourceExhaustedError("fido_dev_info_new");
   size_t found = 0;
   int r = fido_dev_info_manifest(infos, kMax, &found);
   std::vector<std::string> out;
@@ -134,9 +141,9 @@ absl::StatusOr<std::unique_ptr<Fido2Device>> Fido2Device::Opened(
   if (!fido_dev_is_fido2(dev)) {
     fido_dev_close(dev);
     fido_dev_free(&dev);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the security key at ", path,
-        " speaks only U2F; ktlog needs a FIDO2 (CTAP2) key"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the security key at ", path,
+                     " speaks only U2F; ktlog needs a FIDO2 (CTAP2) key"));
   }
   int ms = static_cast<int>(absl::ToInt64Milliseconds(touch_timeout));
   fido_dev_set_timeout(dev, ms > 0 ? ms : -1);
@@ -150,7 +157,7 @@ Fido2Device::~Fido2Device() {
 
 absl::StatusOr<SecurityKey> Fido2Device::MakeCredential(
     const std::string& rp_id, const std::string& account_id,
-    KeyAlgorithm algorithm) {
+    KeyAlgorithm algorithm, const std::vector<std::string>& exclude) {
   fido_cred_t* cred = fido_cred_new();
   if (cred == nullptr) return absl::ResourceExhaustedError("fido_cred_new");
   // The client data hash of a credential ktlog does not check (it trusts
@@ -164,6 +171,9 @@ absl::StatusOr<SecurityKey> Fido2Device::MakeCredential(
   if (r == FIDO_OK) {
     r = fido_cred_set_user(cred, Bytes(user_id), user_id.size(),
                            account_id.c_str(), nullptr, nullptr);
+  }
+  for (const std::string& id : exclude) {
+    if (r == FIDO_OK) r = fido_cred_exclude(cred, Bytes(id), id.size());
   }
   if (r == FIDO_OK) r = fido_dev_make_cred(dev_, cred, nullptr);
   if (r != FIDO_OK) {
@@ -180,10 +190,9 @@ absl::StatusOr<SecurityKey> Fido2Device::MakeCredential(
   fido_cred_free(&cred);
   if (key.credential_id.empty() ||
       key.credential_id.size() > kMaxCredentialIdSize) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the security key made a credential id of ",
-                     key.credential_id.size(), " bytes; ktlog takes 1 to ",
-                     kMaxCredentialIdSize));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the security key made a credential id of ", key.credential_id.size(),
+        " bytes; ktlog takes 1 to ", kMaxCredentialIdSize));
   }
   return key;
 }

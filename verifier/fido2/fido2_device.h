@@ -38,9 +38,9 @@ class Fido2Device : public SecurityKeyDevice {
 
   ~Fido2Device() override;
 
-  absl::StatusOr<SecurityKey> MakeCredential(const std::string& rp_id,
-                                             const std::string& account_id,
-                                             KeyAlgorithm algorithm) override;
+  absl::StatusOr<SecurityKey> MakeCredential(
+      const std::string& rp_id, const std::string& account_id,
+      KeyAlgorithm algorithm, const std::vector<std::string>& exclude) override;
   absl::StatusOr<KeyAssertion> GetAssertion(
       const std::string& rp_id, const std::vector<std::string>& credential_ids,
       const Hash& client_data_hash, bool user_verification) override;

@@ -25,14 +25,22 @@ SecurityKeySet SetOf(const SecurityKey& a, const SecurityKey& b) {
   return set;
 }
 
+// An assertion's signature as a client sends it: ES256 in low-S form
+// (formats.md; authenticators return either half).
+std::string Sent(const KeyAssertion& a, KeyAlgorithm algorithm) {
+  return algorithm == KeyAlgorithm::kEs256 ? P256PublicKey::LowS(a.signature)
+                                           : a.signature;
+}
+
 class Fido2DeviceTest : public ::testing::TestWithParam<KeyAlgorithm> {};
 
 TEST_P(Fido2DeviceTest, AssertionsVerifyAndTheCounterGrows) {
   SoftAuthenticator soft, other;
   std::unique_ptr<Fido2Device> dev = soft.Open().value();
   std::unique_ptr<Fido2Device> dev2 = other.Open().value();
-  SecurityKey key = dev->MakeCredential(kRpId, "alice", GetParam()).value();
-  SecurityKey key2 = dev2->MakeCredential(kRpId, "alice", GetParam()).value();
+  SecurityKey key = dev->MakeCredential(kRpId, "alice", GetParam(), {}).value();
+  SecurityKey key2 =
+      dev2->MakeCredential(kRpId, "alice", GetParam(), {}).value();
   EXPECT_EQ(key.algorithm, GetParam());
   EXPECT_EQ(key.public_key.size(),
             GetParam() == KeyAlgorithm::kEs256 ? 65u : 32u);
@@ -47,7 +55,7 @@ TEST_P(Fido2DeviceTest, AssertionsVerifyAndTheCounterGrows) {
           .value();
   EXPECT_EQ(a.credential_id, key.credential_id);
   absl::StatusOr<AuthenticatorData> data = VerifyAssertion(
-      set, a.credential_id, a.authenticator_data, cdh, a.signature);
+      set, a.credential_id, a.authenticator_data, cdh, Sent(a, GetParam()));
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->flags, kFlagUserPresent);
   EXPECT_EQ(data->sign_count, soft.counter());
@@ -56,7 +64,7 @@ TEST_P(Fido2DeviceTest, AssertionsVerifyAndTheCounterGrows) {
   KeyAssertion b =
       dev->GetAssertion(kRpId, {key.credential_id}, cdh, true).value();
   data = VerifyAssertion(set, b.credential_id, b.authenticator_data, cdh,
-                         b.signature);
+                         Sent(b, GetParam()));
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->flags, kFlagUserPresent | kFlagUserVerified);
   EXPECT_EQ(data->sign_count,
@@ -64,15 +72,14 @@ TEST_P(Fido2DeviceTest, AssertionsVerifyAndTheCounterGrows) {
 
   // Over another hash, or under a set without the key, it fails.
   EXPECT_EQ(VerifyAssertion(set, a.credential_id, a.authenticator_data,
-                            Sha256("another record"), a.signature)
+                            Sha256("another record"), Sent(a, GetParam()))
                 .status()
                 .code(),
             absl::StatusCode::kPermissionDenied);
-  SecurityKeySet without = SetOf(key2, dev2->MakeCredential(kRpId, "alice",
-                                                            GetParam())
-                                           .value());
-  EXPECT_EQ(VerifyAssertion(without, a.credential_id, a.authenticator_data,
-                            cdh, a.signature)
+  SecurityKeySet without =
+      SetOf(key2, dev2->MakeCredential(kRpId, "alice", GetParam(), {}).value());
+  EXPECT_EQ(VerifyAssertion(without, a.credential_id, a.authenticator_data, cdh,
+                            Sent(a, GetParam()))
                 .status()
                 .code(),
             absl::StatusCode::kPermissionDenied);
@@ -84,10 +91,9 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, Fido2DeviceTest,
 
 TEST(Fido2DeviceFailures, ATouchThatNeverComesTimesOut) {
   SoftAuthenticator soft;
-  std::unique_ptr<Fido2Device> dev =
-      soft.Open(absl::Milliseconds(300)).value();
+  std::unique_ptr<Fido2Device> dev = soft.Open(absl::Milliseconds(300)).value();
   SecurityKey key =
-      dev->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256).value();
+      dev->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256, {}).value();
   soft.set_touch(SoftAuthenticator::Touch::kNever);
   absl::StatusOr<KeyAssertion> a =
       dev->GetAssertion(kRpId, {key.credential_id}, Sha256("r"), false);
@@ -107,7 +113,7 @@ TEST(Fido2DeviceFailures, ALostKeyIsUnavailable) {
   SoftAuthenticator soft;
   std::unique_ptr<Fido2Device> dev = soft.Open().value();
   SecurityKey key =
-      dev->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256).value();
+      dev->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256, {}).value();
   soft.set_lost(true);
   EXPECT_EQ(dev->GetAssertion(kRpId, {key.credential_id}, Sha256("r"), false)
                 .status()
@@ -118,10 +124,11 @@ TEST(Fido2DeviceFailures, ALostKeyIsUnavailable) {
 
 TEST(Fido2DeviceFailures, AnotherKeyHoldsNoneOfTheCredentials) {
   SoftAuthenticator soft, stranger;
-  SecurityKey key = soft.Open()
-                        .value()
-                        ->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256)
-                        .value();
+  SecurityKey key =
+      soft.Open()
+          .value()
+          ->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256, {})
+          .value();
   EXPECT_EQ(stranger.Open()
                 .value()
                 ->GetAssertion(kRpId, {key.credential_id}, Sha256("r"), false)
@@ -140,10 +147,11 @@ TEST(Fido2DeviceFailures, AnotherKeyHoldsNoneOfTheCredentials) {
 
 TEST(Fido2DeviceFailures, AClonedKeySignsWithTheSameCounter) {
   SoftAuthenticator soft;
-  SecurityKey key = soft.Open()
-                        .value()
-                        ->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256)
-                        .value();
+  SecurityKey key =
+      soft.Open()
+          .value()
+          ->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256, {})
+          .value();
   std::unique_ptr<SoftAuthenticator> clone = soft.Clone();
   KeyAssertion by_clone =
       clone->Open()

@@ -83,8 +83,19 @@ class SecurityKeyAccountTest : public ::testing::Test {
     ASSERT_TRUE(alice_.own->AddDevice("phone", NewKey()).ok());
     std::string rp = alice_.own->RpId().value();
     ASSERT_EQ(rp, "memory.example");
-    k1_ = yubi_->MakeCredential(rp, kAlice, KeyAlgorithm::kEs256).value();
-    k2_ = solo_->MakeCredential(rp, kAlice, KeyAlgorithm::kEdDsa).value();
+    k1_ =
+        alice_.own->EnrollSecurityKey(yubi_.get(), KeyAlgorithm::kEs256, false)
+            .value();
+    // The same key twice is refused: it would be no spare.
+    EXPECT_EQ(alice_.own
+                  ->EnrollSecurityKey(yubi_.get(), KeyAlgorithm::kEs256, false,
+                                      {k1_.credential_id})
+                  .status()
+                  .code(),
+              absl::StatusCode::kAlreadyExists);
+    k2_ =
+        alice_.own->EnrollSecurityKey(solo_.get(), KeyAlgorithm::kEdDsa, false)
+            .value();
     absl::StatusOr<OwnAccount::Written> w =
         alice_.own->SetSecurityKeys({k1_, k2_}, false);
     ASSERT_TRUE(w.ok()) << w.status();
@@ -145,10 +156,14 @@ TEST_F(SecurityKeyAccountTest, DevicesNeedATouchAndContactsVerifyThem) {
 }
 
 TEST_F(SecurityKeyAccountTest, TheCopiedAccountKeyFileAddsNothing) {
-  SetUpAlice();
+  // A copy of the phone made before the switch: the account key in it.
   absl::StatusOr<Ed25519PrivateKey> stolen =
       ReadPrivateKeyFile(alice_.dir + "/account.key");
   ASSERT_TRUE(stolen.ok());
+  SetUpAlice();
+  // After it, the phone holds no account key at all.
+  EXPECT_EQ(alice_.keys.PublicKey().status().code(),
+            absl::StatusCode::kNotFound);
   DeviceRecord r;
   r.operation = Operation::kAddDevice;
   r.account_id = kAlice;
@@ -177,10 +192,10 @@ TEST_F(SecurityKeyAccountTest, ALostKeyIsRemovedWithTheOther) {
   // A new key joins and the lost one leaves, with a touch of the other.
   SoftAuthenticator spare;
   std::unique_ptr<Fido2Device> spare_dev = spare.Open().value();
-  SecurityKey k3 =
-      spare_dev
-          ->MakeCredential(*alice_.own->RpId(), kAlice, KeyAlgorithm::kEs256)
-          .value();
+  SecurityKey k3 = spare_dev
+                       ->MakeCredential(*alice_.own->RpId(), kAlice,
+                                        KeyAlgorithm::kEs256, {})
+                       .value();
   alice_.own->UseSecurityKey(solo_.get());
   absl::StatusOr<OwnAccount::Written> w =
       alice_.own->SetSecurityKeys({k2_, k3}, false);
@@ -231,13 +246,12 @@ TEST_F(SecurityKeyAccountTest, AClonedKeyIsCaughtByItsCounter) {
   r.account_version = alice_.state.own_state.version + 1;
   r.timestamp_ms = RealClock::Get()->NowMillis();
   r.credential_id = k1_.credential_id;
-  KeyAssertion a =
-      copy_dev
-          ->GetAssertion(*alice_.own->RpId(), {k1_.credential_id},
-                         r.ClientDataHash(), false)
-          .value();
+  KeyAssertion a = copy_dev
+                       ->GetAssertion(*alice_.own->RpId(), {k1_.credential_id},
+                                      r.ClientDataHash(), false)
+                       .value();
   r.authenticator_data = a.authenticator_data;
-  r.signature = a.signature;
+  r.signature = P256PublicKey::LowS(a.signature);
   ASSERT_TRUE(log_.Submit(r.Encode()).ok());
   // Alice's monitor sees a device she did not add.
   ASSERT_TRUE(alice_.own->Check().ok());
@@ -268,14 +282,15 @@ TEST_F(SecurityKeyAccountTest, AClonedKeyIsCaughtByItsCounter) {
                          r.ClientDataHash(), false)
           .value();
   r.authenticator_data = by_second.authenticator_data;
-  r.signature = by_second.signature;
+  r.signature = P256PublicKey::LowS(by_second.signature);
   EXPECT_EQ(ParseAuthenticatorData(by_second.authenticator_data)->sign_count,
             ParseAuthenticatorData(a.authenticator_data)->sign_count);
   EXPECT_EQ(log_.Submit(r.Encode()).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(SecurityKeyAccountTest, ALogHoldingEveryKeyCannotGiveTheAccountANewAuthority) {
+TEST_F(SecurityKeyAccountTest,
+       ALogHoldingEveryKeyCannotGiveTheAccountANewAuthority) {
   SetUpAlice();
   // A breached operator with every key of its own (the log's, a fresh
   // account key, its own security keys) commits Alice's account to a state
@@ -286,10 +301,10 @@ TEST_F(SecurityKeyAccountTest, ALogHoldingEveryKeyCannotGiveTheAccountANewAuthor
   std::string rp = *alice_.own->RpId();
   std::unique_ptr<Fido2Device> evil_dev = evil1.Open().value();
   SecurityKey e1 =
-      evil_dev->MakeCredential(rp, kAlice, KeyAlgorithm::kEs256).value();
+      evil_dev->MakeCredential(rp, kAlice, KeyAlgorithm::kEs256, {}).value();
   SecurityKey e2 = evil2.Open()
                        .value()
-                       ->MakeCredential(rp, kAlice, KeyAlgorithm::kEs256)
+                       ->MakeCredential(rp, kAlice, KeyAlgorithm::kEs256, {})
                        .value();
   SecurityKeySet set;
   set.rp_id = rp;
@@ -323,11 +338,11 @@ TEST_F(SecurityKeyAccountTest, ALogHoldingEveryKeyCannotGiveTheAccountANewAuthor
   change.credential_id = e1.credential_id;
   change.account_version = forged.version + 1;
   KeyAssertion a =
-      evil_dev->GetAssertion(rp, {e1.credential_id}, change.ClientDataHash(),
-                             false)
+      evil_dev
+          ->GetAssertion(rp, {e1.credential_id}, change.ClientDataHash(), false)
           .value();
   change.authenticator_data = a.authenticator_data;
-  change.signature = a.signature;
+  change.signature = P256PublicKey::LowS(a.signature);
   forged.account_key = change.key;
   forged.key_counters = {0, 0};
   forged.version = change.account_version;

@@ -147,7 +147,8 @@ std::string Be32(uint32_t v) {
 std::string Sign(const SoftAuthenticator::Credential& c,
                  const std::string& message) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const EVP_MD* md = c.algorithm == KeyAlgorithm::kEs256 ? EVP_sha256() : nullptr;
+  const EVP_MD* md =
+      c.algorithm == KeyAlgorithm::kEs256 ? EVP_sha256() : nullptr;
   std::string sig(80, '\0');
   size_t len = sig.size();
   if (EVP_DigestSignInit(ctx, nullptr, md, nullptr, c.key.get()) != 1 ||
@@ -170,19 +171,21 @@ std::string CoseKey(const SoftAuthenticator::Credential& c) {
     EVP_PKEY_get_octet_string_param(c.key.get(), OSSL_PKEY_PARAM_PUB_KEY, pub,
                                     sizeof(pub), &len);
     Head(&out, 5, 5);
-    Int(&out, 1), Int(&out, 2);    // kty: EC2
-    Int(&out, 3), Int(&out, -7);   // alg: ES256
-    Int(&out, -1), Int(&out, 1);   // crv: P-256
-    Int(&out, -2), Bytes(&out, std::string(reinterpret_cast<char*>(pub + 1), 32));
-    Int(&out, -3), Bytes(&out, std::string(reinterpret_cast<char*>(pub + 33), 32));
+    Int(&out, 1), Int(&out, 2);   // kty: EC2
+    Int(&out, 3), Int(&out, -7);  // alg: ES256
+    Int(&out, -1), Int(&out, 1);  // crv: P-256
+    Int(&out, -2),
+        Bytes(&out, std::string(reinterpret_cast<char*>(pub + 1), 32));
+    Int(&out, -3),
+        Bytes(&out, std::string(reinterpret_cast<char*>(pub + 33), 32));
   } else {
     unsigned char pub[32];
     size_t len = sizeof(pub);
     EVP_PKEY_get_raw_public_key(c.key.get(), pub, &len);
     Head(&out, 5, 4);
-    Int(&out, 1), Int(&out, 1);    // kty: OKP
-    Int(&out, 3), Int(&out, -8);   // alg: EdDSA
-    Int(&out, -1), Int(&out, 6);   // crv: Ed25519
+    Int(&out, 1), Int(&out, 1);   // kty: OKP
+    Int(&out, 3), Int(&out, -8);  // alg: EdDSA
+    Int(&out, -1), Int(&out, 6);  // crv: Ed25519
     Int(&out, -2), Bytes(&out, std::string(reinterpret_cast<char*>(pub), 32));
   }
   return out;
@@ -191,6 +194,7 @@ std::string CoseKey(const SoftAuthenticator::Credential& c) {
 constexpr uint8_t kStatusOk = 0x00;
 constexpr uint8_t kStatusInvalidCbor = 0x12;
 constexpr uint8_t kStatusUnsupportedAlgorithm = 0x26;
+constexpr uint8_t kStatusCredentialExcluded = 0x19;
 constexpr uint8_t kStatusNoCredentials = 0x2e;
 constexpr uint8_t kStatusUserActionTimeout = 0x2f;
 constexpr uint8_t kStatusInvalidCommand = 0x01;
@@ -256,7 +260,7 @@ std::unique_ptr<SoftAuthenticator> SoftAuthenticator::Clone() const {
 int SoftAuthenticator::Write(const unsigned char* report, size_t len) {
   if (lost_ || len != kReport + 1) return -1;
   const unsigned char* f = report + 1;  // after the report id
-  if (f[4] & 0x80) {  // an initialization packet
+  if (f[4] & 0x80) {                    // an initialization packet
     in_cmd_ = f[4] & 0x7f;
     in_need_ = (size_t{f[5]} << 8) | f[6];
     in_.assign(reinterpret_cast<const char*>(f + 7),
@@ -273,7 +277,8 @@ int SoftAuthenticator::Read(unsigned char* report, size_t len, int ms) {
   if (lost_ || len != kReport) return -1;
   memset(report, 0, len);
   uint32_t cid = out_cmd_ == CTAP_CMD_INIT ? 0xffffffff : channel_;
-  for (int i = 0; i < 4; ++i) report[i] = static_cast<uint8_t>(cid >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i)
+    report[i] = static_cast<uint8_t>(cid >> (24 - 8 * i));
   if (!have_out_) {
     if (!waiting_for_touch_) return -1;
     // Waiting for a touch that does not come: a keepalive every 100 ms
@@ -321,7 +326,8 @@ void SoftAuthenticator::Handle(uint8_t cmd, const std::string& payload) {
     channel_ = (uint32_t{id[0]} << 24) | (uint32_t{id[1]} << 16) |
                (uint32_t{id[2]} << 8) | id[3];
     out_ = payload + Be32(channel_);
-    out_ += std::string{2, 1, 0, 0, static_cast<char>(FIDO_CAP_CBOR | FIDO_CAP_NMSG)};
+    out_ += std::string{2, 1, 0, 0,
+                        static_cast<char>(FIDO_CAP_CBOR | FIDO_CAP_NMSG)};
     have_out_ = true;
   } else if (cmd == CTAP_CMD_CBOR && !payload.empty()) {
     HandleCbor(payload);
@@ -369,6 +375,13 @@ void SoftAuthenticator::MakeCredential(const std::string& request) {
   if (!m || m->major != 5) return;
   const std::string& cdh = m->At(1).bytes;
   const std::string& rp_id = m->At(2).At("id").bytes;
+  for (const Item& excluded : m->At(5).items) {
+    if (credentials_.count(excluded.At("id").bytes) > 0) {
+      out_ = std::string(1, static_cast<char>(kStatusCredentialExcluded));
+      have_out_ = true;
+      return;
+    }
+  }
   auto c = std::make_shared<Credential>();
   c->rp_id_hash = Sha256Bytes(rp_id);
   int64_t alg = 0;
@@ -432,7 +445,8 @@ void SoftAuthenticator::GetAssertion(const std::string& request) {
   const Credential& c = *credentials_[id];
   if (!counterless_) ++counter_;
   std::string data = rp_hash;
-  data.push_back(static_cast<char>(kFlagUserPresent | (uv ? kFlagUserVerified : 0)));
+  data.push_back(
+      static_cast<char>(kFlagUserPresent | (uv ? kFlagUserVerified : 0)));
   data += Be32(counterless_ ? 0 : counter_);
   std::string out(1, static_cast<char>(kStatusOk));
   Head(&out, 5, 3);
@@ -454,7 +468,8 @@ nlohmann::json KeyJson(const SoftAuthenticator::Credential& c) {
     size_t len = sizeof(seed);
     EVP_PKEY_get_raw_private_key(c.key.get(), seed, &len);
     return {{"alg", "EdDSA"},
-            {"private", HexEncode(std::string(reinterpret_cast<char*>(seed), len))}};
+            {"private",
+             HexEncode(std::string(reinterpret_cast<char*>(seed), len))}};
   }
   unsigned char priv[32], pub[65];
   size_t pub_len = 0;
@@ -464,9 +479,11 @@ nlohmann::json KeyJson(const SoftAuthenticator::Credential& c) {
   BN_clear_free(bn);
   EVP_PKEY_get_octet_string_param(c.key.get(), OSSL_PKEY_PARAM_PUB_KEY, pub,
                                   sizeof(pub), &pub_len);
-  return {{"alg", "ES256"},
-          {"private", HexEncode(std::string(reinterpret_cast<char*>(priv), 32))},
-          {"public", HexEncode(std::string(reinterpret_cast<char*>(pub), pub_len))}};
+  return {
+      {"alg", "ES256"},
+      {"private", HexEncode(std::string(reinterpret_cast<char*>(priv), 32))},
+      {"public",
+       HexEncode(std::string(reinterpret_cast<char*>(pub), pub_len))}};
 }
 
 absl::StatusOr<std::shared_ptr<EVP_PKEY>> KeyFromJson(const nlohmann::json& j,
@@ -545,7 +562,8 @@ absl::StatusOr<std::unique_ptr<SoftAuthenticator>> SoftAuthenticator::LoadFrom(
       ASSIGN_OR_RETURN(cred->key, KeyFromJson(c, &cred->algorithm));
       ASSIGN_OR_RETURN(cred->rp_id_hash,
                        HexDecode(c.at("rp_id_hash").get<std::string>()));
-      ASSIGN_OR_RETURN(std::string id, HexDecode(c.at("id").get<std::string>()));
+      ASSIGN_OR_RETURN(std::string id,
+                       HexDecode(c.at("id").get<std::string>()));
       soft->credentials_[id] = std::move(cred);
     }
   } catch (const nlohmann::json::exception& e) {
@@ -562,17 +580,18 @@ class SoftKeyFileDevice : public SecurityKeyDevice {
   SoftKeyFileDevice(std::string file, std::unique_ptr<SoftAuthenticator> soft,
                     std::unique_ptr<Fido2Device> dev)
       : file_(std::move(file)), soft_(std::move(soft)), dev_(std::move(dev)) {}
-  absl::StatusOr<SecurityKey> MakeCredential(const std::string& rp_id,
-                                             const std::string& account_id,
-                                             KeyAlgorithm algorithm) override {
+  absl::StatusOr<SecurityKey> MakeCredential(
+      const std::string& rp_id, const std::string& account_id,
+      KeyAlgorithm algorithm,
+      const std::vector<std::string>& exclude) override {
     absl::StatusOr<SecurityKey> k =
-        dev_->MakeCredential(rp_id, account_id, algorithm);
+        dev_->MakeCredential(rp_id, account_id, algorithm, exclude);
     RETURN_IF_ERROR(soft_->SaveTo(file_));
     return k;
   }
-  absl::StatusOr<KeyAssertion> GetAssertion(
-      const std::string& rp_id, const std::vector<std::string>& ids,
-      const Hash& cdh, bool uv) override {
+  absl::StatusOr<KeyAssertion> GetAssertion(const std::string& rp_id,
+                                            const std::vector<std::string>& ids,
+                                            const Hash& cdh, bool uv) override {
     absl::StatusOr<KeyAssertion> a = dev_->GetAssertion(rp_id, ids, cdh, uv);
     RETURN_IF_ERROR(soft_->SaveTo(file_));
     return a;
