@@ -3,10 +3,12 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/ktctl_framework.h"
 #include "client/qr.h"
+#include "core/account/security_key.h"
 #include "core/note/log_key.h"
 #include "core/util/bytes.h"
 #include "core/util/clock.h"
@@ -30,6 +32,21 @@ absl::StatusOr<VerifiedAccount> VerifiedLookup(Context& ctx,
   ASSIGN_OR_RETURN(*cp, ctx.RefreshCheckpoint());
   ASSIGN_OR_RETURN(ClientVerifier * v, ctx.verifier());
   return v->LookupExisting(*cp, account);
+}
+
+// An account's authority as a person reads it: its account key, or its
+// security keys (the first 16 hex digits of each credential id).
+std::string AuthorityText(const std::string& authority) {
+  absl::StatusOr<SecurityKeySet> set = IsSecurityKeyAuthority(authority)
+                                           ? DecodeSecurityKeySet(authority)
+                                           : absl::NotFoundError("");
+  if (!set.ok()) return absl::StrCat("account key ", HexEncode(authority));
+  std::vector<std::string> ids;
+  for (const SecurityKey& k : set->keys) {
+    ids.push_back(HexEncode(k.credential_id).substr(0, 16) + "…");
+  }
+  return absl::StrCat("on ", set->keys.size(), " security keys (",
+                      absl::StrJoin(ids, ", "), ")");
 }
 
 class LookupCommand : public Command {
@@ -57,7 +74,7 @@ class LookupCommand : public Command {
     const AccountState& s = *account.state;
     nlohmann::json devices = nlohmann::json::array();
     std::string text =
-        absl::StrCat(s.account_id, ": account key ", HexEncode(s.account_key),
+        absl::StrCat(s.account_id, ": ", AuthorityText(s.account_key),
                      ", version ", s.version, ", ", s.devices.size(),
                      " device(s), verified at tree size ", cp.size);
     for (const VerifiedDevice& d : account.devices) {

@@ -342,7 +342,9 @@ run frank security-key add "soft-file:$WORK/spare-key" --security_key="soft-file
 YUBI_ID=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["credentials"][0]["id"][:12])' "$WORK/yubikey")
 run frank security-key remove "$YUBI_ID" --security_key="soft-file:$WORK/solokey"
 run frank device remove evil --security_key="soft-file:$WORK/solokey"
-expect_exit 1 mallory device add evil2 --security_key="soft-file:$WORK/yubikey-clone"
+echo "The clone authorizes nothing now (Mallory's copy of Frank's client also alerts: it sees Frank's changes as not its own):"
+expect_exit 3 mallory device add evil2 --security_key="soft-file:$WORK/yubikey-clone" 2>&1 | tee "$WORK/mallory2.out"
+grep -q "not one of the account's" "$WORK/mallory2.out" || fail "the removed clone was not refused"
 run frank monitor
 "$KTCTL" "$CA" --state="$WORK/heidi" --server="$PUSH_ADDR" init --account=heidi@example.com --device=phone --log_key="$PUSH_KEY" >/dev/null
 echo "Heidi, who never saw Frank, verifies his devices: the chain from his first record through his security keys:"
