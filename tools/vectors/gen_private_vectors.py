@@ -145,7 +145,11 @@ RECORD_DOMAIN = b"ktlog/v1 device-record\n"
 
 
 class DecodeError(Exception):
-    pass
+    """A byte string a strict decoder refuses; `why` says which rule."""
+
+    def __init__(self, why):
+        super().__init__(why)
+        self.why = why
 
 
 class Reader:
@@ -164,6 +168,9 @@ class Reader:
 
     def u16(self):
         return struct.unpack(">H", self.take(2))[0]
+
+    def u32(self):
+        return struct.unpack(">I", self.take(4))[0]
 
     def u64(self):
         return struct.unpack(">Q", self.take(8))[0]

@@ -87,43 +87,9 @@ def u16p(b):
     return u16(len(b)) + b
 
 
-class DecodeError(Exception):
-    """A byte string a strict decoder refuses; `why` is a short fixed text."""
-
-    def __init__(self, why):
-        super().__init__(why)
-        self.why = why
-
-
-class Reader:
-    def __init__(self, data):
-        self.data, self.off = data, 0
-
-    def take(self, n):
-        if self.off + n > len(self.data):
-            raise DecodeError("runs past the end")
-        b = self.data[self.off:self.off + n]
-        self.off += n
-        return b
-
-    def u8(self):
-        return self.take(1)[0]
-
-    def u16(self):
-        return struct.unpack(">H", self.take(2))[0]
-
-    def u32(self):
-        return struct.unpack(">I", self.take(4))[0]
-
-    def u64(self):
-        return struct.unpack(">Q", self.take(8))[0]
-
-    def u16p(self):
-        return self.take(self.u16())
-
-    def end(self):
-        if self.off != len(self.data):
-            raise DecodeError("trailing bytes")
+# The strict reader of the other formats (u8, u16, u32, u64, u16+n; it
+# raises DecodeError on a short or over-long input).
+from gen_private_vectors import DecodeError, Reader  # noqa: E402
 
 
 # --- keys: Ed25519 (EdDSA) and P-256 (ES256) --------------------------------
