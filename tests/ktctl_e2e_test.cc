@@ -24,15 +24,6 @@
 namespace ktlog {
 namespace {
 
-// Types of the alerts in a ktctl JSON answer.
-std::vector<std::string> AlertTypes(const nlohmann::json& j) {
-  std::vector<std::string> out;
-  if (j.contains("alerts")) {
-    for (const auto& a : j["alerts"]) out.push_back(a["type"]);
-  }
-  return out;
-}
-
 class KtctlTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -74,14 +74,23 @@ int ServerProcess::Stop(int sig) {
 }
 
 RunResult Ktctl(const std::string& state_dir, const std::string& server,
-                const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {kKtctlBinary, "--state=" + state_dir,
+                const std::vector<std::string>& args,
+                const std::string& binary) {
+  std::vector<std::string> argv = {binary, "--state=" + state_dir,
                                    "--server=" + server, "--json"};
   bool tls = false;
   for (const std::string& a : args) tls = tls || a.rfind("--ca_file=", 0) == 0;
   if (!tls) argv.push_back("--plaintext");
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProgram(argv);
+}
+
+std::vector<std::string> AlertTypes(const nlohmann::json& j) {
+  std::vector<std::string> out;
+  if (j.contains("alerts")) {
+    for (const auto& a : j["alerts"]) out.push_back(a["type"]);
+  }
+  return out;
 }
 
 nlohmann::json JsonOf(const RunResult& r) {

@@ -50,10 +50,16 @@ class ServerProcess {
   bool stopped_ = false;
 };
 
-// Runs ktctl with --state=state_dir --server=server --json and `args`
-// (and --plaintext unless `args` give --ca_file).
+// Runs ktctl (or `binary`, e.g. the tests' build with software security
+// keys) with --state=state_dir --server=server --json and `args` (and
+// --plaintext unless `args` give --ca_file).
+inline constexpr char kKtctlSoftKeysBinary[] = "client/ktctl_soft_keys";
 RunResult Ktctl(const std::string& state_dir, const std::string& server,
-                const std::vector<std::string>& args);
+                const std::vector<std::string>& args,
+                const std::string& binary = kKtctlBinary);
+
+// The types of the alerts in a ktctl JSON answer, in order.
+std::vector<std::string> AlertTypes(const nlohmann::json& j);
 
 // Parses a command's JSON output; fails the test if it is not JSON.
 nlohmann::json JsonOf(const RunResult& r);

@@ -13,16 +13,6 @@
 namespace ktlog {
 namespace {
 
-constexpr char kSoftKtctl[] = "client/ktctl_soft_keys";
-
-std::vector<std::string> AlertTypes(const nlohmann::json& j) {
-  std::vector<std::string> out;
-  if (j.contains("alerts")) {
-    for (const auto& a : j["alerts"]) out.push_back(a["type"]);
-  }
-  return out;
-}
-
 class SecurityKeyE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -35,11 +25,7 @@ class SecurityKeyE2eTest : public ::testing::Test {
     return "soft-file:" + key_.dir + "/" + name + ".fido";
   }
   RunResult Run(const std::string& who, const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {kSoftKtctl, "--state=" + State(who),
-                                     "--server=" + server_->address(), "--json",
-                                     "--plaintext"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunProgram(argv);
+    return Ktctl(State(who), server_->address(), args, kKtctlSoftKeysBinary);
   }
   void Join(const std::string& who, const std::string& account) {
     RunResult r =

@@ -535,9 +535,7 @@ absl::Status AccountMonitor::CheckOwnAssertion(const DeviceRecord& record) {
   for (size_t i = 0; i < set.keys.size() && i < own.key_counters.size(); ++i) {
     if (set.keys[i].credential_id != record.credential_id) continue;
     uint32_t held = own.key_counters[i];
-    if ((data.sign_count == 0 && held == 0) || data.sign_count > held) {
-      return absl::OkStatus();
-    }
+    if (SignCountGrows(held, data.sign_count)) return absl::OkStatus();
     std::string key = HexEncode(record.credential_id);
     std::string message = absl::StrCat(
         "your security key ", key.substr(0, 16), "… signed with counter ",

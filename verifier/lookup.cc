@@ -354,18 +354,21 @@ absl::StatusOr<VerifiedDevice> CheckVersion(const LogCheckpoint& checkpoint,
             " to a record that is malformed or not this account's version ",
             leaf.version));
   }
-  // A security key's assertion is checked against the keys in force.
-  absl::Status authorized = r->by_security_key()
-                                ? VerifyAuthorizedBy(*r, s->account_key)
-                                : r->VerifySignature();
-  if (!authorized.ok()) {
-    return Evidence(
-        Refusal::kBadRecordSignature,
-        absl::StrCat("the log committed at leaf ", e.leaf_index,
-                     " to a record with a bad signature or assertion (",
-                     authorized.message(), ")"));
+  if (!r->VerifySignature().ok()) {
+    return Evidence(Refusal::kBadRecordSignature,
+                    absl::StrCat("the log committed at leaf ", e.leaf_index,
+                                 " to a record with a bad signature"));
   }
+  // The account rules verify a security key's assertion (against the keys
+  // in force): one they refuse is a bad signature too.
   absl::Status rule = ApplyRecord(*r, e.leaf_index, s);
+  if (absl::IsPermissionDenied(rule) && r->by_security_key()) {
+    return Evidence(Refusal::kBadRecordSignature,
+                    absl::StrCat("the log committed at leaf ", e.leaf_index,
+                                 " to a record whose assertion the account's "
+                                 "security keys did not make: ",
+                                 rule.message()));
+  }
   if (!rule.ok()) {
     return Evidence(Refusal::kBrokenAccountRules,
                     absl::StrCat("the log committed at leaf ", e.leaf_index,

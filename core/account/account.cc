@@ -261,30 +261,6 @@ std::vector<uint32_t> CountersFor(const SecurityKeySet& next,
   return out;
 }
 
-// For a record by a security key: checks that its counter grew past the
-// one the account holds for the key (unless both are zero) and returns the
-// key's index in the current set.
-absl::StatusOr<size_t> CheckCounter(const DeviceRecord& record,
-                                    const AccountState& state) {
-  ASSIGN_OR_RETURN(SecurityKeySet set, DecodeSecurityKeySet(state.account_key));
-  ASSIGN_OR_RETURN(AuthenticatorData data,
-                   ParseAuthenticatorData(record.authenticator_data));
-  for (size_t i = 0; i < set.keys.size(); ++i) {
-    if (set.keys[i].credential_id != record.credential_id) continue;
-    uint32_t held = i < state.key_counters.size() ? state.key_counters[i] : 0;
-    if ((data.sign_count != 0 || held != 0) && data.sign_count <= held) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "security key ", HexEncode(record.credential_id),
-          " signed with counter ", data.sign_count,
-          ", not above the account's ", held,
-          ": a copy of the key has signed since (a cloned key), or this "
-          "assertion is replayed"));
-    }
-    return i;
-  }
-  return absl::PermissionDeniedError("the security key is not the account's");
-}
-
 // An account's first record (an add-device of version 1 signed by an
 // account key) creates it; NOT_FOUND for any other record of an account
 // that does not exist.
@@ -310,40 +286,75 @@ absl::Status CreateAccount(const DeviceRecord& record, uint64_t leaf_index,
   return absl::OkStatus();
 }
 
+// A record by a security key: which of the account's keys signed it, and
+// the signature counter it carries.
+struct KeySignature {
+  size_t index = 0;
+  uint32_t count = 0;
+};
+
 // PERMISSION_DENIED unless the account's current authority authorized
-// `record` (for a format-1 record, whose signature the caller verified:
-// signed by the account key).
-absl::Status CheckAuthority(const DeviceRecord& record,
-                            const AccountState& state) {
+// `record`: a format-1 record (whose signature the caller verified) signed
+// by the account key; a format-2 record's assertion by one of the account's
+// security keys (the set decoded and the assertion verified once here),
+// whose counter must grow (FAILED_PRECONDITION: a cloned key, or a replay).
+absl::StatusOr<std::optional<KeySignature>> CheckAuthority(
+    const DeviceRecord& record, const AccountState& state) {
   const std::string& id = record.account_id;
-  if (record.by_security_key()) {
-    absl::Status authorized = VerifyAuthorizedBy(record, state.account_key);
-    if (!authorized.ok()) {
+  if (!record.by_security_key()) {
+    if (!ConstantTimeEquals(record.account_key, state.account_key)) {
       return absl::PermissionDeniedError(absl::StrCat(
-          "the record is not authorized by the security keys of \"", id,
-          "\": ", authorized.message()));
+          "record is signed by a key that is not the current account key of "
+          "\"",
+          id, "\"",
+          IsSecurityKeyAuthority(state.account_key)
+              ? " (the account is on security keys)"
+              : ""));
     }
-  } else if (!ConstantTimeEquals(record.account_key, state.account_key)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "record is signed by a key that is not the current account key of \"",
-        id, "\"",
-        IsSecurityKeyAuthority(state.account_key)
-            ? " (the account is on security keys)"
-            : ""));
+    return std::nullopt;
   }
-  return absl::OkStatus();
+  auto denied = [&](absl::string_view why) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the record is not authorized by the security keys of \"",
+                     id, "\": ", why));
+  };
+  if (!IsSecurityKeyAuthority(state.account_key)) {
+    return denied("the account is not on security keys");
+  }
+  ASSIGN_OR_RETURN(SecurityKeySet set, DecodeSecurityKeySet(state.account_key));
+  const SecurityKey* key = set.Find(record.credential_id);
+  if (key == nullptr) return denied("the key is not one of the account's");
+  absl::StatusOr<AuthenticatorData> data = VerifyKeyAssertion(
+      *key, set.rp_id, set.require_user_verification, record.authenticator_data,
+      record.ClientDataHash(), record.signature);
+  if (absl::IsInvalidArgument(data.status())) return data.status();
+  if (!data.ok()) return denied(data.status().message());
+  KeySignature signed_by{static_cast<size_t>(key - set.keys.data()),
+                         data->sign_count};
+  uint32_t held = signed_by.index < state.key_counters.size()
+                      ? state.key_counters[signed_by.index]
+                      : 0;
+  if (!SignCountGrows(held, signed_by.count)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "security key ", HexEncode(record.credential_id),
+        " signed with counter ", signed_by.count, ", not above the account's ",
+        held,
+        ": a copy of the key has signed since (a cloned key), or this "
+        "assertion is replayed"));
+  }
+  return signed_by;
 }
 
-// The account's key counters once `record` is applied, before any change
-// of the set: the signing key's is the record's (CheckCounter).
-absl::StatusOr<std::vector<uint32_t>> CountersAfter(const DeviceRecord& record,
-                                                    const AccountState& state) {
+// The account's key counters once a record by `signed_by` (if by a
+// security key) is applied, before any change of the set.
+std::vector<uint32_t> CountersAfter(
+    const std::optional<KeySignature>& signed_by, const AccountState& state) {
   std::vector<uint32_t> counters = state.key_counters;
-  if (record.by_security_key()) {
-    ASSIGN_OR_RETURN(size_t signer, CheckCounter(record, state));
-    if (counters.size() <= signer) counters.resize(signer + 1, 0);
-    counters[signer] =
-        ParseAuthenticatorData(record.authenticator_data)->sign_count;
+  if (signed_by.has_value()) {
+    if (counters.size() <= signed_by->index) {
+      counters.resize(signed_by->index + 1, 0);
+    }
+    counters[signed_by->index] = signed_by->count;
   }
   return counters;
 }
@@ -354,7 +365,8 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
                          AccountState* state) {
   const std::string& id = record.account_id;
   if (!state->exists()) return CreateAccount(record, leaf_index, state);
-  RETURN_IF_ERROR(CheckAuthority(record, *state));
+  ASSIGN_OR_RETURN(std::optional<KeySignature> signed_by,
+                   CheckAuthority(record, *state));
   if (record.account_version != state->version + 1) {
     return absl::FailedPreconditionError(absl::StrCat(
         "account \"", id, "\" is at version ", state->version,
@@ -363,8 +375,7 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
         record.account_version <= state->version ? " (stale or replayed)"
                                                  : ""));
   }
-  ASSIGN_OR_RETURN(std::vector<uint32_t> counters,
-                   CountersAfter(record, *state));
+  std::vector<uint32_t> counters = CountersAfter(signed_by, *state);
   switch (record.operation) {
     case Operation::kAddDevice:
       if (state->devices.count(record.device_id) > 0) {

@@ -97,6 +97,13 @@ inline bool IsSecurityKeyAuthority(absl::string_view authority) {
   return authority.size() > 32;
 }
 
+// The signature counter rule: a key's new count must be greater than the
+// count the account holds for it, unless both are zero (a key without a
+// counter).
+inline bool SignCountGrows(uint32_t held, uint32_t count) {
+  return (count == 0 && held == 0) || count > held;
+}
+
 // The relying party id of a log: its origin up to the first '/', e.g.
 // "ktlog.example" for the origin "ktlog.example/log".
 std::string RpIdForOrigin(absl::string_view origin);
