@@ -420,7 +420,8 @@ class SecurityKeyCommand : public Command {
   }
   void AddFlags(FlagSet* f) override {
     f->Bool("require_uv", &require_uv_,
-            "setup: every change also needs the key's PIN or biometric");
+            "setup: every change also needs the key's fingerprint (keys that "
+            "verify by PIN cannot be used with it yet)");
     f->Bool("eddsa", &eddsa_,
             "make EdDSA (Ed25519) credentials instead of ES256 (P-256)");
   }
