@@ -3,12 +3,15 @@
 // is a software CTAP2 authenticator kept in file P and driven through
 // libfido2), real state directories. Copying a key file clones the key;
 // deleting it loses the key.
+#include <signal.h>
+
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "core/util/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/process_env.h"
+#include "tests/subprocess.h"
 
 namespace ktlog {
 namespace {
@@ -160,6 +163,65 @@ TEST_F(SecurityKeyE2eTest, TheWholeStory) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
   r = Run("carol", {"lookup", "alice@example.com"});
   EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+// The world's timing, not a choreography: Alice's own monitor and Bob's
+// follow the log on their own schedules while Alice moves onto security
+// keys, adds a device and swaps a key; Carol joins at the end. An honest
+// log and honest keys raise no alert but the one the design asks for (Bob
+// sees Alice's authority change: compare codes again).
+TEST_F(SecurityKeyE2eTest, MonitorsOnTheirOwnScheduleSeeNoFalseAlert) {
+  Join("alice", "alice@example.com");
+  Join("bob", "bob@example.com");
+  ASSERT_EQ(Run("bob", {"contact", "add", "alice@example.com"}).exit_code, 0);
+  auto follow = [&](const std::string& who, const std::string& interval) {
+    absl::StatusOr<std::unique_ptr<Subprocess>> p =
+        Subprocess::Start({kKtctlSoftKeysBinary, "--state=" + State(who),
+                           "--server=" + server_->address(), "--plaintext",
+                           "monitor", "--follow", "--interval=" + interval});
+    EXPECT_TRUE(p.ok()) << p.status();
+    EXPECT_TRUE((*p)->WaitForLine("checked at tree size",
+                                  absl::Now() + absl::Seconds(20))
+                    .ok());
+    return *std::move(p);
+  };
+  std::unique_ptr<Subprocess> alice_monitor = follow("alice", "37ms");
+  std::unique_ptr<Subprocess> bob_monitor = follow("bob", "53ms");
+  RunResult r = Run("alice", {"security-key", "setup", Key("k1"), Key("k2")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Run("alice", {"device", "add", "laptop", "--security_key=" + Key("k2")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Run("alice",
+          {"security-key", "add", Key("k3"), "--security_key=" + Key("k1")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::string k1_id = nlohmann::json::parse(
+      *ReadFileBounded(key_.dir + "/k1.fido", 1 << 20))["credentials"][0]["id"];
+  r = Run("alice", {"security-key", "remove", k1_id.substr(0, 12),
+                    "--security_key=" + Key("k3")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Run("alice", {"device", "add", "tablet", "--security_key=" + Key("k3")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // Both monitors reach the last version before they stop.
+  EXPECT_TRUE(alice_monitor
+                  ->WaitForLine("your account at version 6",
+                                absl::Now() + absl::Seconds(20))
+                  .ok());
+  alice_monitor->Signal(SIGTERM);
+  alice_monitor->Wait();
+  bob_monitor->Signal(SIGTERM);
+  bob_monitor->Wait();
+  r = Run("alice", {"alerts"});
+  EXPECT_TRUE(JsonOf(r).empty()) << r.out;
+  r = Run("bob", {"alerts"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_FALSE(JsonOf(r).empty()) << "Alice's key set changed: " << r.out;
+  for (const nlohmann::json& a : JsonOf(r)) {
+    EXPECT_EQ(a["type"], "CONTACT_KEY_CHANGED") << r.out;
+  }
+  Join("carol", "carol@example.com");
+  r = Run("carol", {"lookup", "alice@example.com"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Run("carol", {"alerts"}).out.find("type"), std::string::npos);
 }
 
 }  // namespace
