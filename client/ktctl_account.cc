@@ -1,5 +1,5 @@
 // ktctl commands for the user's own account: init, register, device,
-// rotate-key, security-key. The writes are the client library's
+// rotate-key, reset-account, security-key. The writes are the client library's
 // (verifier/own_account.h: the rules that keep a crash or a lost answer from
 // raising an alert or losing a key); ktctl adds the flags, --wait and the
 // printing.
@@ -39,14 +39,16 @@ using Written = OwnAccount::Written;
 // Runs a write of the own account (verifier/own_account.h has the rules)
 // with --wait: first lets the witnesses cover the own records not verified
 // yet (a new record builds on the verified account), then waits for them
-// to cover the new one.
+// to cover the new one. On security keys a touch authorizes the change,
+// unless `touch` is false (a reset: every key is lost).
 absl::StatusOr<Written> Publish(
     Context& ctx,
-    const std::function<absl::StatusOr<Written>(OwnAccount*)>& write) {
+    const std::function<absl::StatusOr<Written>(OwnAccount*)>& write,
+    bool touch = true) {
   ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
   const absl::Time deadline = absl::Now() + ctx.globals().wait;
   RETURN_IF_ERROR(ctx.VerifyOwnRecords(deadline));
-  if (!own->SecurityKeys().empty()) {  // a touch authorizes the change
+  if (touch && !own->SecurityKeys().empty()) {
     ASSIGN_OR_RETURN(SecurityKeyDevice * key, ctx.security_key());
     own->UseSecurityKey(key);
   }
@@ -195,6 +197,48 @@ class InitCommand : public Command {
       absl::Milliseconds(CheckingPolicy().max_future_skew_ms);
 };
 
+// --credential_file (and the refused --credential) of register and
+// reset-account.
+class CredentialFlags {
+ public:
+  void Add(FlagSet* f, const char* what) {
+    f->String("credential_file", &file_,
+              absl::StrCat("a file holding the ", what,
+                           " credential (- for standard input)"));
+    f->String("credential", &flag_,
+              "refused: a credential on the command line is visible to every "
+              "user of the machine; use --credential_file");
+  }
+  // The credential from --credential_file, or "" without one.
+  absl::StatusOr<std::string> Read() const {
+    if (!flag_.empty()) {
+      return UsageError(
+          "--credential would show the credential to every user of this "
+          "machine (ps); put it in a file (--credential_file=FILE) or pipe "
+          "it in (--credential_file=-)");
+    }
+    if (file_.empty()) return std::string();
+    std::string text;
+    if (file_ == "-") {
+      std::getline(std::cin, text);
+    } else {
+      ASSIGN_OR_RETURN(text, ReadFileBounded(file_, 1024));
+    }
+    std::string credential(absl::StripAsciiWhitespace(text));
+    if (credential.empty() || credential.size() > kRegistrationCredentialSize) {
+      return UsageError(
+          absl::StrCat("the credential in ", file_,
+                       " is empty or too long: it is one line of at most ",
+                       kRegistrationCredentialSize,
+                       " characters (v2. or r1.<expiry>.<64 hex>)"));
+    }
+    return credential;
+  }
+
+ private:
+  std::string file_, flag_;
+};
+
 class RegisterCommand : public Command {
  public:
   const char* name() const override { return "register"; }
@@ -213,23 +257,12 @@ class RegisterCommand : public Command {
            "where every user of the machine can see it).";
   }
   void AddFlags(FlagSet* f) override {
-    f->String("credential_file", &credential_file_,
-              "a file holding the registration credential (- for standard "
-              "input), if the log requires one");
-    f->String("credential", &credential_flag_,
-              "refused: a credential on the command line is visible to every "
-              "user of the machine; use --credential_file");
+    credential_.Add(f, "registration (if the log requires one)");
   }
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
     if (!args.empty()) return UsageError("register takes no arguments");
-    if (!credential_flag_.empty()) {
-      return UsageError(
-          "--credential would show the credential to every user of this "
-          "machine (ps); put it in a file (--credential_file=FILE) or pipe "
-          "it in (--credential_file=-)");
-    }
-    ASSIGN_OR_RETURN(std::string credential, ReadCredential());
+    ASSIGN_OR_RETURN(std::string credential, credential_.Read());
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
     ASSIGN_OR_RETURN(Ed25519PrivateKey device_key,
                      ReadPrivateKeyFile(ctx.Path(kDeviceKey)));
@@ -247,29 +280,7 @@ class RegisterCommand : public Command {
   }
 
  private:
-  // The credential from --credential_file, or "" without one.
-  absl::StatusOr<std::string> ReadCredential() const {
-    if (credential_file_.empty()) return std::string();
-    std::string text;
-    if (credential_file_ == "-") {
-      std::getline(std::cin, text);
-    } else {
-      absl::StatusOr<std::string> read =
-          ReadFileBounded(credential_file_, 1024);
-      if (!read.ok()) return read.status();
-      text = *std::move(read);
-    }
-    std::string credential(absl::StripAsciiWhitespace(text));
-    if (credential.empty() || credential.size() > kRegistrationCredentialSize) {
-      return UsageError(absl::StrCat(
-          "the credential in ", credential_file_,
-          " is empty or too long: it is one line of at most ",
-          kRegistrationCredentialSize, " characters (v2.<expiry>.<64 hex>)"));
-    }
-    return credential;
-  }
-
-  std::string credential_file_, credential_flag_;
+  CredentialFlags credential_;
 };
 
 std::string DeviceKeyPath(Context& ctx, const std::string& device_id) {
@@ -392,6 +403,68 @@ class RotateKeyCommand : public Command {
   }
 };
 
+class ResetAccountCommand : public Command {
+ public:
+  const char* name() const override { return "reset-account"; }
+  const char* summary() const override {
+    return "every key lost: reset your account with the operator's credential";
+  }
+  const char* usage() const override {
+    return "usage: ktctl reset-account --prepare\n"
+           "       ktctl reset-account --credential_file=FILE|-\n\n"
+           "When every security key of your account is lost (or the account "
+           "key),\nnobody can change your account, you included. The log's "
+           "operator can\nreset it: --prepare makes a new account key and "
+           "prints it; give it to\nthe operator, who checks who you are as "
+           "at registration and issues a\nreset credential for it. Then "
+           "--credential_file publishes the reset,\nsigned by the new key: "
+           "every device of your account is removed, and\nevery contact of "
+           "yours is alerted (ACCOUNT_RESET) and must compare\nsafety codes "
+           "with you again. Publish this device again with `ktctl\nregister`"
+           ". docs/security-keys.md, \"Every key lost\".";
+  }
+  void AddFlags(FlagSet* f) override {
+    f->Bool("prepare", &prepare_,
+            "make the new account key and print it, for the operator");
+    credential_.Add(f, "reset");
+  }
+  absl::StatusOr<Output> Run(Context& ctx,
+                             const std::vector<std::string>& args) override {
+    if (!args.empty()) return UsageError("reset-account takes no arguments");
+    ASSIGN_OR_RETURN(std::string credential, credential_.Read());
+    if (prepare_ == !credential.empty()) {
+      return UsageError(
+          "give either --prepare (first) or --credential_file (once the "
+          "operator issued the reset credential)");
+    }
+    ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
+    if (prepare_) {
+      ASSIGN_OR_RETURN(std::string key, own->PrepareReset());
+      return Output{absl::StrCat("your new account key: ", HexEncode(key),
+                                 "\ngive it to the log's operator for a reset "
+                                 "credential, then run `ktctl reset-account "
+                                 "--credential_file=FILE`"),
+                    {{"account_key", HexEncode(key)}}};
+    }
+    ASSIGN_OR_RETURN(
+        Written w,
+        Publish(
+            ctx, [&](OwnAccount* own) { return own->ResetAccount(credential); },
+            /*touch=*/false));
+    std::string key = HexEncode(w.record.key);
+    return Describe(
+        absl::StrCat("reset your account to the account key ", key,
+                     " at leaf index ", w.appended.leaf_index),
+        w, {{"account_key", key}},
+        "; every device was removed: publish this one again with `ktctl "
+        "register`, and compare safety codes with your contacts again");
+  }
+
+ private:
+  bool prepare_ = false;
+  CredentialFlags credential_;
+};
+
 std::string AlgorithmName(KeyAlgorithm a) {
   return a == KeyAlgorithm::kEs256 ? "ES256" : "EdDSA";
 }
@@ -415,8 +488,9 @@ class SecurityKeyCommand : public Command {
            "authorizes nothing. 2 to 6 keys. add makes a\ncredential on a "
            "new KEY and adds it (touch one of your current keys\ntoo); remove "
            "takes a key out (a lost one: touch another), by a prefix\nof its "
-           "credential id as `list` shows it. If every key is lost, the\n"
-           "account cannot be changed by anyone: docs/security-keys.md.";
+           "credential id as `list` shows it. If every key is lost, only a\n"
+           "reset by the log's operator (`ktctl reset-account`) changes the\n"
+           "account, and every contact is alerted: docs/security-keys.md.";
   }
   void AddFlags(FlagSet* f) override {
     f->Bool("require_uv", &require_uv_,
@@ -565,6 +639,7 @@ void AddAccountCommands(CommandTable* table) {
   table->push_back(std::make_unique<DeviceCommand>());
   table->push_back(std::make_unique<RotateKeyCommand>());
   table->push_back(std::make_unique<SecurityKeyCommand>());
+  table->push_back(std::make_unique<ResetAccountCommand>());
 }
 
 }  // namespace ktlog

@@ -85,11 +85,20 @@ class LookupCommand : public Command {
       absl::StrAppend(&text, "\n  ", d.record.device_id, "  ",
                       HexEncode(d.record.key), "  (leaf ", d.leaf_index, ")");
     }
+    nlohmann::json resets = nlohmann::json::array();
+    for (const VerifiedReset& r : account.resets) {
+      resets.push_back({{"version", r.version}, {"leaf_index", r.leaf_index}});
+      absl::StrAppend(&text, "\n  RESET by the log's operator at version ",
+                      r.version,
+                      " (every key lost): compare safety codes before you "
+                      "trust these devices");
+    }
     return Output{text,
                   {{"account_id", s.account_id},
                    {"account_key", HexEncode(s.account_key)},
                    {"version", s.version},
                    {"devices", devices},
+                   {"resets", resets},
                    {"tree_size", cp.size}}};
   }
 };
@@ -342,12 +351,12 @@ class ContactCommand : public Command {
       key = a.state->account_key;
     }
     size_t devices = s->contacts[account].seen_devices.size();
-    return Output{absl::StrCat(args[0] == "add" ? "tracking " : "verified ",
-                               account, ": account key ", HexEncode(key), ", ",
-                               devices, " device(s)"),
-                  {{"account_id", account},
-                   {"account_key", HexEncode(key)},
-                   {"verified", args[0] == "verify"}}};
+    return Output{
+        absl::StrCat(args[0] == "add" ? "tracking " : "verified ", account,
+                     ": ", AuthorityText(key), ", ", devices, " device(s)"),
+        {{"account_id", account},
+         {"account_key", HexEncode(key)},
+         {"verified", args[0] == "verify"}}};
   }
 
  private:

@@ -93,6 +93,8 @@ absl::StatusOr<LogClient::WriteResult> LogClient::Write(
     method = &v1::Log::Stub::RotateAccountKey;
   } else if (operation == Operation::kSetSecurityKeys) {
     method = &v1::Log::Stub::SetSecurityKeys;
+  } else if (operation == Operation::kResetAccount) {
+    method = &v1::Log::Stub::ResetAccount;
   }
   RETURN_IF_ERROR(Call(method, req, &resp));
   return FromProto(resp, wait_for_checkpoint);

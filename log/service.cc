@@ -215,6 +215,7 @@ LogService::LogService(LogWrites* writes, LogQueries* queries,
   Bind("RemoveDevice", &LogService::RemoveDevice);
   Bind("RotateAccountKey", &LogService::RotateAccountKey);
   Bind("SetSecurityKeys", &LogService::SetSecurityKeys);
+  Bind("ResetAccount", &LogService::ResetAccount);
   Bind("AppendRecords", &LogService::AppendRecords);
   Bind("GetCheckpoint", &LogService::GetCheckpoint);
   Bind("GetCheckpointToCosign", &LogService::GetCheckpointToCosign);
@@ -382,6 +383,11 @@ absl::Status LogService::RotateAccountKey(Ctx* ctx, const v1::WriteRequest& req,
 absl::Status LogService::SetSecurityKeys(Ctx* ctx, const v1::WriteRequest& req,
                                          v1::WriteResponse* resp) {
   return Write(ctx, req, Operation::kSetSecurityKeys, resp);
+}
+
+absl::Status LogService::ResetAccount(Ctx* ctx, const v1::WriteRequest& req,
+                                      v1::WriteResponse* resp) {
+  return Write(ctx, req, Operation::kResetAccount, resp);
 }
 
 absl::Status LogService::AppendRecords(Ctx* ctx,

@@ -28,7 +28,16 @@ absl::StatusOr<DeviceRecord> LogWrites::Check(
                      " records, not ", OperationName(record->operation)));
   }
   uint64_t now = clock_->NowMillis();
-  if (registration_.has_value() && record->account_version == 1) {
+  if (record->operation == Operation::kResetAccount) {
+    if (!registration_.has_value()) {
+      return absl::FailedPreconditionError(
+          "this log takes no account resets: it has no registration key, so "
+          "it cannot tell the account's owner from anyone else");
+    }
+    RETURN_IF_ERROR(registration_->Check(record->account_id, record->key,
+                                         credential, now / 1000,
+                                         CredentialPurpose::kReset));
+  } else if (registration_.has_value() && record->account_version == 1) {
     RETURN_IF_ERROR(registration_->Check(
         record->account_id, record->account_key, credential, now / 1000));
   }

@@ -32,7 +32,8 @@ namespace ktlog {
 absl::Status CheckRecordCount(size_t n);
 
 // A record to append: its canonical signed encoding and, for an account's
-// first record on a log that requires registration, its credential.
+// first record on a log that requires registration, its credential (for a
+// reset-account record, the reset credential).
 struct RecordToAppend {
   absl::string_view record;
   absl::string_view registration_credential;
@@ -77,7 +78,9 @@ class LogWrites {
   // that requires registration, UNAUTHENTICATED without
   // `registration_credential` and PERMISSION_DENIED for one that is not for
   // the record's account id and account key, or expired (checked before
-  // anything else is spent on it);
+  // anything else is spent on it); for a reset-account record, the same
+  // with a reset credential for its new key, and FAILED_PRECONDITION on a
+  // log without a registration key (nobody could be told from the owner);
   // FAILED_PRECONDITION for a timestamp
   // outside the skew; the WriteQueue's errors (account rules, duplicates,
   // back-pressure, shutdown); DEADLINE_EXCEEDED if no checkpoint covered

@@ -165,6 +165,103 @@ TEST_F(SecurityKeyE2eTest, TheWholeStory) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
 }
 
+// Every key lost (docs/security-keys.md, "Every key lost"): nobody can
+// change the account until the operator, having checked who asks, issues a
+// reset credential for a new key Alice prepared. The reset removes her
+// devices; Bob, who had verified her, and Carol, who never saw her, are
+// both told; Alice is not alarmed by her own reset.
+TEST_F(SecurityKeyE2eTest, EveryKeyLostTheOperatorResetsAndContactsAreTold) {
+  Join("alice", "alice@example.com");
+  Join("bob", "bob@example.com");
+  Join("carol", "carol@example.com");  // before the log requires credentials
+  RunResult r = Run("alice", {"security-key", "setup", Key("k1"), Key("k2")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Run("bob", {"contact", "add", "alice@example.com"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::filesystem::remove(key_.dir + "/k1.fido");
+  std::filesystem::remove(key_.dir + "/k2.fido");
+
+  r = Run("alice", {"reset-account", "--prepare"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::string new_key = JsonOf(r)["account_key"];
+  ASSERT_EQ(new_key.size(), 64u);
+  std::string cred = key_.dir + "/reset.cred";
+  auto issue = [&](const std::string& reg, bool reset) {
+    std::vector<std::string> args = {
+        kAdminBinary, "credential", "--registration_key=" + reg,
+        "--account=alice@example.com", "--account_key=" + new_key};
+    if (reset) args.push_back("--reset");
+    RunResult c = RunProgram(args);
+    EXPECT_EQ(c.exit_code, 0) << c.out;
+    ASSERT_TRUE(WriteFileAtomically(cred, c.out, 0600).ok());
+  };
+  // A log without a registration key takes no reset from anyone.
+  std::string reg = key_.dir + "/registration.key";
+  ASSERT_EQ(RunProgram({kKeygenBinary, "--type=registration", "--out=" + reg})
+                .exit_code,
+            0);
+  issue(reg, true);
+  uint64_t size = TreeSize();
+  r = Run("alice", {"reset-account", "--credential_file=" + cred});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("takes no account resets"), std::string::npos) << r.out;
+  EXPECT_EQ(TreeSize(), size);
+
+  EXPECT_EQ(server_->Stop(), 0);
+  server_ = ServerProcess::Start({"--data_dir=" + key_.dir + "/data",
+                                  "--key_file=" + key_.key_file,
+                                  "--registration_key=" + reg});
+  // A registration credential for the same key is no reset credential.
+  issue(reg, false);
+  r = Run("alice", {"reset-account", "--credential_file=" + cred});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("reset credential is malformed"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(TreeSize(), size);
+  issue(reg, true);
+  r = Run("alice", {"reset-account", "--credential_file=" + cred});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)["operation"], "reset-account");
+  EXPECT_EQ(JsonOf(r)["account_key"], new_key);
+  EXPECT_EQ(JsonOf(r)["verified"], true);
+  // Her phone is published again, by the new key.
+  r = Run("alice", {"register"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Run("alice", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = Run("alice", {"device", "list"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r).size(), 1u) << r.out;
+
+  r = Run("bob", {"monitor"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(AlertTypes(JsonOf(r)), std::vector<std::string>{"ACCOUNT_RESET"});
+  // They compare codes again (over her new key): settled.
+  r = Run("alice", {"code", "show", "bob@example.com"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::string code = JsonOf(r)["code"];
+  r = Run("bob", {"code", "compare", "alice@example.com", code});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Run("bob", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = Run("carol", {"contact", "add", "alice@example.com"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(AlertTypes(JsonOf(r)), std::vector<std::string>{"ACCOUNT_RESET"});
+  // Her lookup shows the reset; she was told once, not at every command.
+  r = Run("carol", {"lookup", "alice@example.com"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_EQ(JsonOf(r)["resets"].size(), 1u) << r.out;
+  EXPECT_EQ(JsonOf(r)["resets"][0]["version"], 3) << r.out;
+
+  // The operator's fsck replays the reset as the server applied it.
+  EXPECT_EQ(server_->Stop(), 0);
+  RunResult fsck =
+      RunProgram({kAdminBinary, "fsck", "--data_dir=" + key_.dir + "/data",
+                  "--log_key=" + key_.log_key});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out;
+  server_.reset();
+}
+
 // The world's timing, not a choreography: Alice's own monitor and Bob's
 // follow the log on their own schedules while Alice moves onto security
 // keys, adds a device and swaps a key; Carol joins at the end. An honest

@@ -23,6 +23,7 @@ constexpr char kUsage[] =
     "usage: ktlog-admin fsck --data_dir=DIR [--log_key=LOG_KEY]\n"
     "       ktlog-admin credential --registration_key=FILE --account=ID\n"
     "                              --account_key=HEX [--valid_for=24h]\n"
+    "                              [--reset]\n"
     "\n"
     "fsck: replays every leaf of the log in DIR with the private record\n"
     "behind it and checks everything stored against a recomputation: each\n"
@@ -37,7 +38,11 @@ constexpr char kUsage[] =
     "credential: prints the registration credential for account ID created\n"
     "with the account key HEX (the client's `ktctl init` prints it), under\n"
     "the registration key in FILE, valid for --valid_for from now\n"
-    "(docs/security.md).";
+    "(docs/security.md). With --reset, the reset credential for the\n"
+    "account's new key HEX instead (`ktctl reset-account --prepare` prints\n"
+    "it): only once you have checked, as at registration, that the person\n"
+    "asking owns the account id, and told them that every contact of\n"
+    "theirs will be alerted (docs/security-keys.md, \"Every key lost\").";
 
 int Fail(const std::string& msg, int code) {
   fprintf(stderr, "ktlog-admin: %s\n", msg.c_str());
@@ -46,7 +51,8 @@ int Fail(const std::string& msg, int code) {
 
 // `ktlog-admin credential`.
 int Credential(const std::string& registration_key, const std::string& account,
-               const std::string& account_key_hex, absl::Duration valid_for) {
+               const std::string& account_key_hex, absl::Duration valid_for,
+               ktlog::CredentialPurpose purpose) {
   if (registration_key.empty() || account.empty() || account_key_hex.empty()) {
     return Fail("--registration_key, --account and --account_key are required",
                 2);
@@ -69,7 +75,8 @@ int Credential(const std::string& registration_key, const std::string& account,
   if (!key.ok()) return Fail(std::string(key.status().message()), 1);
   uint64_t expiry =
       static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now() + valid_for));
-  std::cout << key->CredentialFor(account, *account_key, expiry) << "\n";
+  std::cout << key->CredentialFor(account, *account_key, expiry, purpose)
+            << "\n";
   return 0;
 }
 
@@ -78,6 +85,7 @@ int Credential(const std::string& registration_key, const std::string& account,
 int main(int argc, char** argv) {
   std::string data_dir, log_key, registration_key, account, account_key;
   absl::Duration valid_for = absl::Hours(24);
+  bool reset = false;
   ktlog::FlagSet flags(kUsage);
   flags.String("data_dir", &data_dir, "the log's data directory");
   flags.String("log_key", &log_key, "the log key clients pin (optional)");
@@ -88,6 +96,9 @@ int main(int argc, char** argv) {
                "credential: the account's first key (64 hex digits)");
   flags.Duration("valid_for", &valid_for,
                  "credential: how long it may be used");
+  flags.Bool("reset", &reset,
+             "credential: a reset credential for the account's new key, not a "
+             "registration credential");
   std::vector<std::string> args;
   int exit_code;
   if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-admin", &args,
@@ -95,7 +106,9 @@ int main(int argc, char** argv) {
     return exit_code;
   }
   if (args.size() == 1 && args[0] == "credential") {
-    return Credential(registration_key, account, account_key, valid_for);
+    return Credential(registration_key, account, account_key, valid_for,
+                      reset ? ktlog::CredentialPurpose::kReset
+                            : ktlog::CredentialPurpose::kRegistration);
   }
   if (args.size() != 1 || args[0] != "fsck") {
     std::cerr << kUsage << "\n";

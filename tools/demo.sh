@@ -11,8 +11,9 @@
 # caught by the witness; the same attacker's key, made up and written into
 # the one history (which the witness cosigns), is refused by every client;
 # witnesses pushed to verify writes at once; a messenger app in Python
-# embeds the client library through its C API; and an account on security
-# keys holds against a copied phone and catches a cloned key.
+# embeds the client library through its C API; an account on security
+# keys holds against a copied phone and catches a cloned key; and when every
+# key is lost, the operator's reset is shown to every contact.
 # Every step checks its outcome; any
 # failure stops the demo with a non-zero exit. Work files go to a fresh temp
 # dir (kept with KEEP=1).
@@ -352,4 +353,36 @@ run "$KTCTL" "$CA" --state="$WORK/heidi" --server="$PUSH_ADDR" lookup frank@exam
 for p in $PUSH_PIDS; do kill -TERM "$p"; done
 PUSH_PIDS=""
 
-step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned (witnesses pulling and pushed to); the stolen-key attack, the breached server's fork and its forged key in the one history were caught; an app in Python verified through the client library's C API; an account on security keys held against a copied phone and a cloned key"
+step "16. Every key lost: only the operator can reset Grace's account, once it has checked who she is as at registration, and every contact of hers is told"
+grace() { "$KTCTL_SK" "$CA" --state="$WORK/grace" --server="$ADDR" "$@"; }
+GRACE_KEY=$(init_key grace --account=grace@example.com --device=phone --log_key="$LOG_KEY")
+credential grace@example.com "$GRACE_KEY" grace
+run grace register --credential_file="$WORK/grace.cred"
+audit
+run grace security-key setup "soft-file:$WORK/grace-key1" "soft-file:$WORK/grace-key2"
+audit
+bob contact add grace@example.com
+echo "Grace loses both keys: nothing can be changed any more, by her or by anyone:"
+rm "$WORK/grace-key1" "$WORK/grace-key2"
+expect_exit 1 grace device add tablet --security_key="soft-file:$WORK/grace-key1"
+run grace reset-account --prepare
+GRACE_NEW=$(grace --json reset-account --prepare | field account_key)
+echo "The operator's account recovery checks who she is (as the sign-up service did) and issues a reset credential for that key:"
+show "ktlog-admin credential --reset --registration_key=registration.key --account=grace@example.com --account_key=$GRACE_NEW > grace-reset.cred"
+"$ADMIN" credential --reset --registration_key="$WORK/registration.key" --account=grace@example.com \
+  --account_key="$GRACE_NEW" --valid_for=1h >"$WORK/grace-reset.cred"
+echo "A registration credential would not do (a reset has its own):"
+expect_exit 1 grace reset-account --credential_file="$WORK/grace.cred"
+run grace reset-account --credential_file="$WORK/grace-reset.cred"
+audit
+run grace monitor
+echo "The reset removed every device; Grace publishes her phone again, with her new key:"
+run grace register
+audit
+run grace monitor
+echo "Bob is told: Grace's account was reset by the operator, not changed by her keys; they compare codes again"
+echo "(his client also still reports the key the breached server forged into Alice's account in step 12):"
+expect_exit 3 "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" monitor 2>&1 | tee "$WORK/bob-reset.out"
+grep -q ACCOUNT_RESET "$WORK/bob-reset.out" || fail "Bob was not told of the reset"
+
+step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned (witnesses pulling and pushed to); the stolen-key attack, the breached server's fork and its forged key in the one history were caught; an app in Python verified through the client library's C API; an account on security keys held against a copied phone and a cloned key; its reset by the operator shown to every contact"

@@ -230,6 +230,17 @@ void AccountMonitor::ReportUnexpected(const HistoryItem& item,
                        "account"),
           evidence);
       break;
+    case Operation::kResetAccount:
+      alerts_->Raise(
+          AlertType::kAccountReset, id, leaf,
+          absl::StrCat("your account was reset at leaf ", r.leaf_index,
+                       " with the log operator's credential, not by you: "
+                       "every device was removed, and whoever holds key ",
+                       Short(r.record.key),
+                       "… controls your account; tell your contacts and the "
+                       "operator"),
+          evidence);
+      break;
   }
 }
 
@@ -302,6 +313,12 @@ absl::Status AccountMonitor::MonitorSelf(const LogCheckpoint& checkpoint) {
     std::string hash = Sha256(item.entry.record).ToHex();
     if (state_->pending_own.erase(hash) > 0) {
       matched_own_.insert(hash);
+      const DeviceRecord& mine = item.verified.record;
+      if (mine.account_version == 1) {
+        state_->own_authority = mine.account_key;
+      } else if (ChangesAuthority(mine.operation)) {
+        state_->own_authority = mine.key;
+      }
       continue;
     }
     ReportUnexpected(item, replay);
@@ -405,6 +422,14 @@ absl::Status AccountMonitor::CheckFollowsSeen(const LogCheckpoint& checkpoint,
     problems.push_back(absl::StrCat(
         "its key chain does not extend the one shown at version ",
         contact.seen_version, " (an account's rotations are never undone)"));
+  } else if (chain.size() > contact.seen_chain.size() &&
+             s.key_chain[contact.seen_chain.size()].version <=
+                 contact.seen_version) {
+    problems.push_back(
+        absl::StrCat("its key chain gained a change dated version ",
+                     s.key_chain[contact.seen_chain.size()].version,
+                     ", which the state shown at version ",
+                     contact.seen_version, " did not have"));
   }
   for (const VerifiedDevice& d : now.devices) {
     if (d.record.account_version > contact.seen_version) continue;
@@ -429,6 +454,51 @@ absl::Status AccountMonitor::CheckFollowsSeen(const LogCheckpoint& checkpoint,
        {"state", HexEncode(s.Encode())},
        {"seen_version", contact.seen_version},
        {"seen_devices", contact.seen_devices.size()}});
+}
+
+namespace {
+
+// Whether a reset in `now`'s key chain came after `reference` was in force
+// (a reference not in the chain: whether there is any reset).
+bool ResetSince(const VerifiedAccount& now, const std::string& reference) {
+  uint64_t since = 0;
+  for (const auto& [version, key] : now.key_chain) {
+    if (key == reference) since = version;
+  }
+  return std::any_of(
+      now.resets.begin(), now.resets.end(),
+      [since](const VerifiedReset& r) { return r.version > since; });
+}
+
+}  // namespace
+
+void AccountMonitor::RaiseResets(const std::string& id,
+                                 const VerifiedAccount& now,
+                                 const ContactState& contact) {
+  for (const VerifiedReset& r : now.resets) {
+    // Once per reset, when this client first sees the account with it (a
+    // contact added long after is told too), not at every check after;
+    // acknowledged by comparing codes again (VerifyContact) or `ktctl
+    // alerts ack`.
+    const std::vector<std::string>& seen = contact.seen_chain;
+    if (std::find(seen.begin(), seen.end(), r.record_hash.ToHex()) !=
+        seen.end()) {
+      continue;
+    }
+    alerts_->Raise(
+        AlertType::kAccountReset, id, r.record_hash.ToHex(),
+        absl::StrCat(
+            id, "'s account was reset by the log's operator at version ",
+            r.version,
+            " (its owner said every key was lost): its key and devices since "
+            "are vouched for by the operator, not by its earlier keys; "
+            "compare safety codes with them before you trust their devices"),
+        {{"checkpoint", state_->trusted_checkpoint},
+         {"reset_version", r.version},
+         {"reset_leaf_index", r.leaf_index},
+         {"reset_record_sha256", r.record_hash.ToHex()},
+         {"new_key", HexEncode(r.new_key)}});
+  }
 }
 
 void AccountMonitor::RememberSeen(const VerifiedAccount& now,
@@ -460,6 +530,7 @@ absl::Status AccountMonitor::CheckContact(const LogCheckpoint& checkpoint,
     return absl::OkStatus();
   }
   RETURN_IF_ERROR(CheckFollowsSeen(checkpoint, id, now, *contact));
+  RaiseResets(id, now, *contact);
   // Every difference from what the user verified makes this check fail,
   // not only the first time it is seen (the alert is raised once).
   std::vector<std::string> differences;
@@ -467,7 +538,15 @@ absl::Status AccountMonitor::CheckContact(const LogCheckpoint& checkpoint,
   const std::string& key = now.state->account_key;
   const std::string& reference =
       contact->verified_key.empty() ? contact->seen_key : contact->verified_key;
-  if (!reference.empty() && key != reference) {
+  if (!reference.empty() && key != reference && ResetSince(now, reference)) {
+    // ACCOUNT_RESET said it (RaiseResets).
+    if (!contact->verified_key.empty()) {
+      differences.push_back(
+          "its account was reset by the log's operator since you verified "
+          "it");
+      refusal = Refusal::kAccountReset;
+    }
+  } else if (!reference.empty() && key != reference) {
     // Keyed on the rotation that put this key in force: going back to a
     // key that alerted once and then to it again alerts again.
     alerts_->Raise(
@@ -594,6 +673,7 @@ absl::StatusOr<VerifiedAccount> AccountMonitor::VerifyContact(
   }
   ContactState& contact = state_->contacts[account];
   RETURN_IF_ERROR(CheckFollowsSeen(checkpoint, account, now, contact));
+  RaiseResets(account, now, contact);  // acknowledged below
   // The user compared codes over this key now: it becomes the reference,
   // with the devices the account has now (each signed by a key of its
   // chain from the first record). Codes cover the key, not devices: the
@@ -608,10 +688,13 @@ absl::StatusOr<VerifiedAccount> AccountMonitor::VerifyContact(
   // The key change alerted about has now been compared in person. Only
   // alerts about this key: a change to another key (a thief's, replaced
   // since) was never compared and stays listed.
+  // So have the account's resets, all of which led to this key.
   for (Alert& a : state_->alerts) {
-    if (a.type == AlertType::kContactKeyChanged && a.account == account &&
-        a.acknowledged_at_ms == 0 &&
-        a.evidence.value("new_key", std::string()) == HexEncode(compared_key)) {
+    bool compared =
+        a.type == AlertType::kAccountReset ||
+        (a.type == AlertType::kContactKeyChanged &&
+         a.evidence.value("new_key", std::string()) == HexEncode(compared_key));
+    if (compared && a.account == account && a.acknowledged_at_ms == 0) {
       a.acknowledged_at_ms = clock_->NowMillis();
     }
   }

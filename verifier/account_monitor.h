@@ -15,8 +15,10 @@
 //    STALE_LOG;
 //  - contacts: a key change, or (for a verified contact) a device that the
 //    verified key did not sign and that the contact did not have when the
-//    user verified it, raises an alert; a state that does not follow from
-//    the one seen before is INVALID_PROOF.
+//    user verified it, raises an alert; so does every reset in the
+//    contact's key chain (ACCOUNT_RESET, once, also for a contact added
+//    after it); a state that does not follow from the one seen before is
+//    INVALID_PROOF.
 //
 // Alerts go to the AlertRaiser (the client state); the caller persists the
 // state after each call. Not thread-safe.
@@ -97,7 +99,8 @@ class AccountMonitor {
   // The user compared safety codes over `compared_key` with `account`:
   // makes it a verified contact whose reference is that key and the
   // devices it vouches for (docs/verifier.md, "Contacts"), and acknowledges
-  // the CONTACT_KEY_CHANGED alerts about that key. FAILED_PRECONDITION if
+  // the CONTACT_KEY_CHANGED alerts about that key and the account's
+  // ACCOUNT_RESET alerts. FAILED_PRECONDITION if
   // the account's key is no longer `compared_key` (compare again);
   // NOT_FOUND if it is proved absent; DATA_LOSS if its state does not
   // follow from the one seen before; Lookup's errors.
@@ -141,6 +144,10 @@ class AccountMonitor {
                                 const std::string& id,
                                 const VerifiedAccount& now,
                                 const ContactState& contact);
+  // Raises ACCOUNT_RESET for each reset in `now`'s key chain that
+  // `contact` has not seen (every one, for a contact seen the first time).
+  void RaiseResets(const std::string& id, const VerifiedAccount& now,
+                   const ContactState& contact);
   // Remembers `now` as the contact's seen state.
   void RememberSeen(const VerifiedAccount& now, ContactState* contact);
   // Checks a contact's verified state `now` against what the client

@@ -19,6 +19,7 @@ constexpr Name kNames[] = {
     {AlertType::kContactDeviceUnsigned, "CONTACT_DEVICE_UNSIGNED"},
     {AlertType::kClonedSecurityKey, "CLONED_SECURITY_KEY"},
     {AlertType::kAccountVanished, "ACCOUNT_VANISHED"},
+    {AlertType::kAccountReset, "ACCOUNT_RESET"},
     {AlertType::kLogFork, "LOG_FORK"},
     {AlertType::kRollback, "ROLLBACK"},
     {AlertType::kBadSignature, "BAD_SIGNATURE"},

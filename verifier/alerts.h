@@ -30,6 +30,10 @@ enum class AlertType {
                            // the verified key, nor among its devices when
                            // verified
   kAccountVanished,        // an account seen before is proved absent
+  // Both: the account was reset by the log's operator (every key lost):
+  // its authority no longer descends from its earlier keys. Raised to the
+  // owner (unless this client made the reset) and to every contact.
+  kAccountReset,
   // The log.
   kLogFork,              // two signed checkpoints that no history can join
   kRollback,             // a signed checkpoint smaller than a trusted one

@@ -169,6 +169,7 @@ absl::StatusOr<ClientState> ParseClientState(const std::string& text,
       }
     }
     s.approved_devices = UnhexMap(j.at("approved_devices"));
+    s.own_authority = Unhex(j.value("own_authority", ""));
     s.trusted_checkpoint = j.at("trusted_checkpoint").get<std::string>();
     s.seen_checkpoint = j.value("seen_checkpoint", "");
     for (const auto& [id, c] : j.at("contacts").items()) {
@@ -226,6 +227,7 @@ std::string SerializeClientState(const ClientState& s) {
                               {"leaf_index", p.leaf_index}};
   }
   j["approved_devices"] = HexMap(s.approved_devices);
+  j["own_authority"] = HexEncode(s.own_authority);
   j["trusted_checkpoint"] = s.trusted_checkpoint;
   j["seen_checkpoint"] = s.seen_checkpoint;
   j["contacts"] = nlohmann::json::object();

@@ -105,6 +105,13 @@ struct ClientState {
   std::map<std::string, PendingOwn> pending_own;
   // Own devices the user approved through this client: id -> public key.
   std::map<std::string, std::string> approved_devices;
+  // The authority this client itself last gave its account, as the
+  // verified history showed it (the first record's key, or the key or set
+  // of its latest own authority change); empty in states from before it
+  // was kept. A safety code is computed only while the account's authority
+  // is this one: after a change this client did not make (its alerts say
+  // so), a code over the account's authority would be whoever made it.
+  std::string own_authority;
   // The latest checkpoint this client verified and trusts under its current
   // policy (a signed note): lookups are checked against it.
   std::string trusted_checkpoint;

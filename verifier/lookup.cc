@@ -167,17 +167,31 @@ absl::Status CheckFirstKey(const LogCheckpoint& checkpoint,
 }
 
 // Check 3: the key chain. Each rotation is signed by the key before it,
-// from the first key on, and the last sets the state's account key.
-// Returns (version after which each key is in force, key), oldest first,
-// and the hash of the rotation that set the current key.
+// from the first key on (a reset by the key it sets: SignedRecord checked
+// that), and the last sets the state's account key. Returns (version after
+// which each key is in force, key), oldest first; sets the hash of the
+// rotation that set the current key, and the resets.
 absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> CheckKeyChain(
-    const AccountState& state, Hash* current_key_record) {
+    const AccountState& state, Hash* current_key_record,
+    std::vector<VerifiedReset>* resets) {
   std::vector<std::pair<uint64_t, std::string>> keys;
   keys.emplace_back(0, state.first_key);
   *current_key_record = Hash();
+  ResetRule rule(state.first_key);
   for (const ChainedRotation& c : state.key_chain) {
     ASSIGN_OR_RETURN(DeviceRecord r, SignedRecord(c.record, c.leaf_index));
-    if (r.account_version < 2 || !AuthorizedBy(r, keys.back().second)) {
+    if (absl::Status s = rule.Next(r.operation, r.key, r.account_version);
+        !s.ok()) {
+      return Evidence(Refusal::kBrokenKeyChain,
+                      absl::StrCat("the account's key chain breaks the reset "
+                                   "rule: ",
+                                   s.message()));
+    }
+    bool reset = r.operation == Operation::kResetAccount;
+    if (reset && r.account_version >= 2) {
+      resets->push_back(VerifiedReset{r.account_version, c.leaf_index,
+                                      Sha256(c.record), r.key});
+    } else if (r.account_version < 2 || !AuthorizedBy(r, keys.back().second)) {
       return Evidence(
           Refusal::kBrokenKeyChain,
           absl::StrCat(
@@ -198,14 +212,25 @@ absl::StatusOr<std::vector<std::pair<uint64_t, std::string>>> CheckKeyChain(
 }
 
 // Check 4: every device's add-device record is signed by the account key
-// in force at its version.
+// in force at its version, and none dates from the latest reset or before
+// it (its version is the reset's own or lower).
 absl::StatusOr<std::vector<VerifiedDevice>> CheckDevices(
     const AccountState& state,
-    const std::vector<std::pair<uint64_t, std::string>>& keys) {
+    const std::vector<std::pair<uint64_t, std::string>>& keys,
+    const std::vector<VerifiedReset>& resets) {
   std::vector<VerifiedDevice> out;
   for (const auto& [device_id, device] : state.devices) {
     ASSIGN_OR_RETURN(DeviceRecord r,
                      SignedRecord(device.record, device.leaf_index));
+    if (!resets.empty() && r.account_version <= resets.back().version) {
+      return Evidence(
+          Refusal::kUnauthorizedDevice,
+          absl::StrCat("device \"", device_id, "\" dates from version ",
+                       r.account_version,
+                       ", before the account's reset at "
+                       "version ",
+                       resets.back().version, ", which removed every device"));
+    }
     auto it = std::upper_bound(
         keys.begin(), keys.end(), r.account_version,
         [](uint64_t v, const auto& k) { return v <= k.first; });
@@ -268,8 +293,8 @@ absl::StatusOr<VerifiedAuthority> VerifyAccountAuthority(
     const AccountState& state) {
   VerifiedAuthority out;
   ASSIGN_OR_RETURN(out.key_chain,
-                   CheckKeyChain(state, &out.current_key_record));
-  ASSIGN_OR_RETURN(out.devices, CheckDevices(state, out.key_chain));
+                   CheckKeyChain(state, &out.current_key_record, &out.resets));
+  ASSIGN_OR_RETURN(out.devices, CheckDevices(state, out.key_chain, out.resets));
   return out;
 }
 
@@ -315,6 +340,7 @@ absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
                    VerifyAccountAuthority(*out.state));
   out.key_chain = std::move(authority.key_chain);
   out.current_key_record = authority.current_key_record;
+  out.resets = std::move(authority.resets);
   out.devices = std::move(authority.devices);
   return out;
 }

@@ -32,6 +32,21 @@ struct VerifiedDevice {
   uint64_t leaf_index = 0;
 };
 
+// A reset-account record in an account's key chain (every key lost): the
+// operator vouched for the new key, not the authority before it. Contacts
+// are shown it as an alert (docs/security-keys.md, "Every key lost").
+struct VerifiedReset {
+  uint64_t version = 0;     // the reset's account version
+  uint64_t leaf_index = 0;  // its leaf
+  Hash record_hash;         // SHA-256 of the reset record
+  std::string new_key;      // the account key it set
+
+  friend bool operator==(const VerifiedReset& a, const VerifiedReset& b) {
+    return a.version == b.version && a.leaf_index == b.leaf_index &&
+           a.record_hash == b.record_hash && a.new_key == b.new_key;
+  }
+};
+
 struct VerifiedAccount {
   Hash position;                        // the VRF output of the account id
   std::optional<AccountState> state;    // nullopt: the account does not exist
@@ -43,6 +58,8 @@ struct VerifiedAccount {
   // The hash (SHA-256) of the rotation record that put the current key in
   // force; all zero when the current key is the first key.
   Hash current_key_record;
+  // The resets in the key chain, oldest first (usually none).
+  std::vector<VerifiedReset> resets;
 };
 
 // What a state's signatures establish (VerifyAccountAuthority).
@@ -51,6 +68,7 @@ struct VerifiedAuthority {
   // the first key (version 0) to the current key.
   std::vector<std::pair<uint64_t, std::string>> key_chain;
   Hash current_key_record;              // as in VerifiedAccount
+  std::vector<VerifiedReset> resets;    // as in VerifiedAccount
   std::vector<VerifiedDevice> devices;  // in device id order
 };
 
@@ -58,9 +76,12 @@ struct VerifiedAuthority {
 // key: the first rotation in the key chain is signed by the first key, each
 // later one by the key the one before set, the last sets the account key;
 // every device's add-device record is signed by the key in force at its
-// version. Says nothing about whether the first key is the account's
-// (VerifyFirstRecordAnchor, or a key verified before). DATA_LOSS if not
-// (a key the log made up), INVALID_ARGUMENT for a malformed record.
+// version. A reset in the chain is signed by the key it sets instead
+// (returned in `resets`, for the caller to show), and no device may date
+// from before the latest reset (a reset removes every device). Says nothing
+// about whether the first key is the account's (VerifyFirstRecordAnchor, or a
+// key verified before). DATA_LOSS if not (a key the log made up),
+// INVALID_ARGUMENT for a malformed record.
 absl::StatusOr<VerifiedAuthority> VerifyAccountAuthority(
     const AccountState& state);
 

@@ -526,5 +526,32 @@ TEST(LookupVectorsTest, FirstRecordAnchorAndUnauthorisedStates) {
   }
 }
 
+// States a contact refuses after a reset (tests/testdata/ktlog/
+// security_keys.json, made by the independent Python implementation): a
+// chain that goes back past the reset, devices from before it or of its
+// own version. Each decodes; the authority check refuses it by name.
+TEST(ResetVectors, ContactsRefuseWhatAResetForbids) {
+  nlohmann::json v = LoadJsonTestData("ktlog/security_keys.json");
+  const nlohmann::json& cases = v["reset"]["contact_refused_states"];
+  ASSERT_EQ(cases.size(), 3u);
+  for (const nlohmann::json& c : cases) {
+    absl::StatusOr<AccountState> state =
+        DecodeAccountState(*HexDecode(c["state"].get<std::string>()));
+    ASSERT_TRUE(state.ok()) << c["reason"] << ": " << state.status();
+    absl::Status checked = VerifyAccountAuthority(*state).status();
+    EXPECT_EQ(checked.code(), absl::StatusCode::kDataLoss) << c["reason"];
+    EXPECT_EQ(std::string(RefusalName(RefusalOf(checked))),
+              c["refusal"].get<std::string>())
+        << c["reason"] << ": " << checked;
+  }
+  // The reset's own history verifies, and reports the reset.
+  AccountState after = *DecodeAccountState(
+      *HexDecode(v["reset"]["history"][1]["state"].get<std::string>()));
+  absl::StatusOr<VerifiedAuthority> ok = VerifyAccountAuthority(after);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_EQ(ok->resets.size(), 1u);
+  EXPECT_EQ(ok->resets[0].leaf_index, 6u);
+}
+
 }  // namespace
 }  // namespace ktlog

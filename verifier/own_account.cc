@@ -90,6 +90,34 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::RotateAccountKey() {
   return Write(std::move(r), "");
 }
 
+absl::StatusOr<std::string> OwnAccount::PrepareReset() {
+  RETURN_IF_ERROR(Check().status());
+  if (!state_->own_state.exists()) {
+    return absl::FailedPreconditionError(
+        "your account does not exist yet: there is nothing to reset");
+  }
+  absl::StatusOr<std::string> held = keys_->PublicKey();
+  if (held.ok() && *held == state_->own_state.account_key) {
+    return absl::FailedPreconditionError(
+        "you hold your account key: rotate it instead of a reset, which "
+        "alerts every contact of yours");
+  }
+  absl::StatusOr<std::string> next = keys_->PrepareNext();
+  if (!next.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot prepare the new account key: ", next.status().message()));
+  }
+  return next;
+}
+
+absl::StatusOr<OwnAccount::Written> OwnAccount::ResetAccount(
+    const std::string& credential) {
+  RETURN_IF_ERROR(PrepareReset().status());
+  DeviceRecord r;
+  r.operation = Operation::kResetAccount;
+  return Write(std::move(r), credential);
+}
+
 absl::StatusOr<OwnAccount::Written> OwnAccount::SetSecurityKeys(
     std::vector<SecurityKey> keys, bool require_user_verification) {
   SecurityKeySet set;
@@ -156,6 +184,14 @@ std::vector<SecurityKey> OwnAccount::SecurityKeys() const {
 }
 
 absl::Status OwnAccount::Sign(DeviceRecord* record) {
+  if (record->operation == Operation::kResetAccount) {
+    // Signed by the new key it sets: the authority it replaces is lost.
+    ASSIGN_OR_RETURN(record->key, keys_->NextPublicKey());
+    record->account_key = record->key;
+    ASSIGN_OR_RETURN(record->signature,
+                     keys_->SignWithNext(record->SigningMessage()));
+    return absl::OkStatus();
+  }
   const std::string& authority = state_->own_state.account_key;
   if (!IsSecurityKeyAuthority(authority)) {
     ASSIGN_OR_RETURN(record->account_key, keys_->PublicKey());
@@ -204,8 +240,12 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::Write(
   state_->pending_own[pending] = {record.account_version};
   RETURN_IF_ERROR(store_->Save(*state_));  // rule 2
 
-  absl::StatusOr<LogSink::Appended> appended = sink_->Append(
-      record.operation, bytes, record.account_version == 1 ? credential : "");
+  absl::StatusOr<LogSink::Appended> appended =
+      sink_->Append(record.operation, bytes,
+                    record.account_version == 1 ||
+                            record.operation == Operation::kResetAccount
+                        ? credential
+                        : "");
   if (!appended.ok()) {
     const absl::Status& e = appended.status();
     if (FateOfFailedAppend(e) == AppendFate::kNotAppended) {  // rule 3
@@ -323,17 +363,33 @@ absl::Status OwnAccount::Recheck(Written* written) {
 
 absl::StatusOr<std::string> OwnAccount::AccountKey() {
   RETURN_IF_ERROR(CompleteRotation());
-  if (IsSecurityKeyAuthority(state_->own_state.account_key)) {
-    return state_->own_state.account_key;
+  const std::string& authority = state_->own_state.account_key;
+  if (!IsSecurityKeyAuthority(authority)) return keys_->PublicKey();
+  // On security keys the code is over the set the log shows, which must
+  // be the one this client set: the operator can set one of its own
+  // after a reset, and a code over it would match.
+  if (!OwnAuthorityInForce()) {
+    return absl::FailedPreconditionError(
+        "your account's security keys are not the ones you set last: "
+        "someone else changed them (see your alerts), and a safety code "
+        "over them would be theirs");
   }
-  return keys_->PublicKey();
+  return authority;
+}
+
+bool OwnAccount::OwnAuthorityInForce() const {
+  const std::string& mine = state_->own_authority;
+  return mine.empty() || mine == state_->own_state.account_key;
 }
 
 absl::Status OwnAccount::CompleteRotation() {
   if (IsSecurityKeyAuthority(state_->own_state.account_key)) {
-    // On security keys (verified): the account key authorizes nothing any
-    // more; destroyed once, so a later copy of the store holds none.
-    if (keys_->PublicKey().ok()) return keys_->Retire();
+    // On security keys (verified, and set by this client): the account key
+    // authorizes nothing any more; destroyed once, so a later copy of the
+    // store holds none. Set by someone else, it is kept (the alert says).
+    if (OwnAuthorityInForce() && keys_->PublicKey().ok()) {
+      return keys_->Retire();
+    }
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::string next, keys_->NextPublicKey());

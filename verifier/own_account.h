@@ -21,6 +21,8 @@
 //     promoted only once the verified account shows the rotation to it
 //     (Check does this, so a rotation interrupted by a crash completes at
 //     the next check). The old key signs until then.
+//     A reset (every key lost) is signed by the prepared key itself,
+//     which the verified reset promotes the same way.
 //  4b. An account on security keys (SetSecurityKeys) has each record
 //     authorized by an assertion of the security key in use
 //     (UseSecurityKey; the user touches it); an assertion whose signature
@@ -117,6 +119,19 @@ class OwnAccount {
       SecurityKeyDevice* device, KeyAlgorithm algorithm,
       bool require_user_verification,
       const std::vector<std::string>& exclude = {});
+  // Every key of the account lost (the security keys, or the account
+  // key): prepares (durably; the same key until it is used) the new
+  // account key a reset will set, and returns its public key, for the
+  // operator to issue a reset credential for. FAILED_PRECONDITION while
+  // this client holds the account's current key (rotate it instead: a
+  // reset alerts every contact) or before the account exists.
+  absl::StatusOr<std::string> PrepareReset();
+  // Publishes the reset to the prepared key with the operator's reset
+  // `credential` (core/account/registration.h): a reset-account record
+  // signed by that key. Every device is removed (add them again once it is
+  // verified: the prepared key becomes the account key then, rule 4), and
+  // every contact is shown ACCOUNT_RESET. PrepareReset's errors.
+  absl::StatusOr<Written> ResetAccount(const std::string& credential);
   // The security key that authorizes records while the account is on
   // security keys (null: none in use). Borrowed.
   void UseSecurityKey(SecurityKeyDevice* device) { device_ = device; }
@@ -150,6 +165,8 @@ class OwnAccount {
   // verified account shows completed first), or for an account on security
   // keys the set the verified account holds: the owner's side of a safety
   // code, which must differ from a key the log shows after a takeover.
+  // FAILED_PRECONDITION on security keys that are not the set this client
+  // gave the account last (a reset and a set of someone else's).
   absl::StatusOr<std::string> AccountKey();
   // Whether records this client wrote wait for verification.
   bool HasUnverified() const { return UnverifiedOwn(*state_) > 0; }
@@ -162,8 +179,12 @@ class OwnAccount {
   // security key in use authorize it (rule 4b).
   absl::Status Sign(DeviceRecord* record);
   // Rule 4's promotion, when the verified account's key is the next key;
-  // on security keys, retires the account key (AccountKeyStore::Retire).
+  // on security keys this client set, retires the account key
+  // (AccountKeyStore::Retire).
   absl::Status CompleteRotation();
+  // Whether the account's verified authority is the one this client gave
+  // it last (ClientState::own_authority; true for states from before it).
+  bool OwnAuthorityInForce() const;
 
   ClientState* const state_;
   StateStore* const store_;

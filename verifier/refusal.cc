@@ -51,6 +51,7 @@ constexpr Row kRows[] = {
      AlertType::kContactDeviceUnsigned},
     {Refusal::kClonedSecurityKey, "CLONED_SECURITY_KEY",
      AlertType::kClonedSecurityKey},
+    {Refusal::kAccountReset, "ACCOUNT_RESET", AlertType::kAccountReset},
 };
 
 const Row& RowOf(Refusal refusal) {

@@ -46,10 +46,11 @@ enum class Refusal : int {
   kContactKeyChanged = 20,      // not the key the user verified
   kContactDeviceUnsigned = 21,  // a device the verified key did not sign
   kClonedSecurityKey = 22,      // an own security key's counter went back
+  kAccountReset = 23,           // a verified contact was reset since
 };
 
 // One more than the largest Refusal.
-inline constexpr int kRefusalCount = 23;
+inline constexpr int kRefusalCount = 24;
 
 // "BAD_VRF_PROOF" and so on; "NONE" (views of string literals: NUL-
 // terminated).

@@ -39,6 +39,17 @@ absl::StatusOr<std::string> FileAccountKeyStore::Sign(
   return key.Sign(message);
 }
 
+absl::StatusOr<std::string> FileAccountKeyStore::SignWithNext(
+    absl::string_view message) {
+  absl::StatusOr<Ed25519PrivateKey> next = ReadPrivateKeyFile(Next());
+  if (absl::IsNotFound(next.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no new account key is prepared in ", Next()));
+  }
+  if (!next.ok()) return next.status();
+  return next->Sign(message);
+}
+
 absl::StatusOr<std::string> FileAccountKeyStore::NextPublicKey() {
   absl::StatusOr<Ed25519PrivateKey> next = ReadPrivateKeyFile(Next());
   if (absl::IsNotFound(next.status())) return std::string();

@@ -52,6 +52,15 @@ class AccountKeyStore {
   // rotation back to an account key prepares a fresh one. The default
   // keeps them (the C API's key stores, for now).
   virtual absl::Status Retire() { return absl::OkStatus(); }
+  // The next key's 64-byte Ed25519 signature of `message`: a reset is
+  // signed by the key it sets (OwnAccount::ResetAccount). FAILED_PRECONDITION
+  // if no next key is prepared; the default: UNIMPLEMENTED (the C API's key
+  // stores, for now).
+  virtual absl::StatusOr<std::string> SignWithNext(absl::string_view message) {
+    (void)message;
+    return absl::UnimplementedError(
+        "this key store cannot sign with its next key (no account reset)");
+  }
 };
 
 // A StateStore in a directory: <dir>/state.json (SaveClientState).
@@ -80,6 +89,7 @@ class FileAccountKeyStore : public AccountKeyStore {
   absl::StatusOr<std::string> NextPublicKey() override;
   absl::Status PromoteNext() override;
   absl::Status Retire() override;
+  absl::StatusOr<std::string> SignWithNext(absl::string_view message) override;
 
  private:
   std::string Current() const { return dir_ + "/account.key"; }

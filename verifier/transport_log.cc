@@ -74,6 +74,7 @@ absl::StatusOr<LogSink::Appended> TransportLog::Append(
       operation == Operation::kRemoveDevice       ? "RemoveDevice"
       : operation == Operation::kRotateAccountKey ? "RotateAccountKey"
       : operation == Operation::kSetSecurityKeys  ? "SetSecurityKeys"
+      : operation == Operation::kResetAccount     ? "ResetAccount"
                                                   : "AddDevice";
   v1::WriteResponse resp;
   RETURN_IF_ERROR(Call(method, req, &resp));

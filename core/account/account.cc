@@ -126,9 +126,7 @@ absl::Status DecodeKeyChain(ByteReader& r, const RecordAt* record_at,
                      ReadStateEntry(r, record_at, &leaf_index, &bytes));
     if (!read) break;
     absl::StatusOr<DeviceRecord> d = DecodeRecord(bytes);
-    if (!d.ok() ||
-        (d->operation != Operation::kRotateAccountKey &&
-         d->operation != Operation::kSetSecurityKeys) ||
+    if (!d.ok() || !ChangesAuthority(d->operation) ||
         d->account_id != s->account_id || d->account_version > s->version) {
       return absl::InvalidArgumentError(
           "malformed account state: a key chain record that is not one of "
@@ -361,12 +359,50 @@ std::vector<uint32_t> CountersAfter(
 
 }  // namespace
 
+absl::Status ResetRule::Next(Operation op, const std::string& authority,
+                             uint64_t version) {
+  if (op == Operation::kResetAccount && seen_.count(authority) > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the reset of version ", version,
+        " sets a key that was the account's authority before: a reset starts "
+        "from a new key"));
+  }
+  if (barred_.count(authority) > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the authority change of version ", version,
+        " goes back to an authority from before the account's reset"));
+  }
+  if (op == Operation::kResetAccount) barred_ = seen_;
+  seen_.insert(authority);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The ResetRule for `record`, an authority change of `state`.
+absl::Status CheckResetRule(const DeviceRecord& record,
+                            const AccountState& state) {
+  ResetRule rule(state.first_key);
+  for (const ChainedRotation& c : state.key_chain) {
+    absl::StatusOr<DeviceRecord> d = DecodeRecord(c.record);
+    if (!d.ok()) return absl::InternalError("a stored chain record is corrupt");
+    RETURN_IF_ERROR(rule.Next(d->operation, d->key, d->account_version));
+  }
+  return rule.Next(record.operation, record.key, record.account_version);
+}
+
+}  // namespace
+
 absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
                          AccountState* state) {
   const std::string& id = record.account_id;
   if (!state->exists()) return CreateAccount(record, leaf_index, state);
-  ASSIGN_OR_RETURN(std::optional<KeySignature> signed_by,
-                   CheckAuthority(record, *state));
+  // A reset is signed by the key it installs (the authority it replaces is
+  // lost); the log's writer checks the operator's credential for it.
+  std::optional<KeySignature> signed_by;
+  if (record.operation != Operation::kResetAccount) {
+    ASSIGN_OR_RETURN(signed_by, CheckAuthority(record, *state));
+  }
   if (record.account_version != state->version + 1) {
     return absl::FailedPreconditionError(absl::StrCat(
         "account \"", id, "\" is at version ", state->version,
@@ -407,7 +443,8 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
       break;
     }
     case Operation::kRotateAccountKey:
-    case Operation::kSetSecurityKeys: {
+    case Operation::kSetSecurityKeys:
+    case Operation::kResetAccount: {
       if (state->key_chain.size() >= kMaxKeyChain) {
         return absl::FailedPreconditionError(absl::StrCat(
             "account \"", id, "\" has changed its authority ", kMaxKeyChain,
@@ -418,6 +455,7 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
         return absl::FailedPreconditionError(
             "the record sets the authority the account has already");
       }
+      RETURN_IF_ERROR(CheckResetRule(record, *state));
       if (record.operation == Operation::kSetSecurityKeys) {
         AccountState with_counters = *state;
         with_counters.key_counters = counters;
@@ -425,6 +463,9 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
             CountersFor(*DecodeSecurityKeySet(record.key), with_counters);
       } else {
         counters.clear();
+      }
+      if (record.operation == Operation::kResetAccount) {
+        state->devices.clear();  // every device is added again by the new key
       }
       state->account_key = record.key;
       state->key_chain.push_back(

@@ -12,6 +12,12 @@
 //  - add-device needs a device id that is not active; remove-device needs an
 //    active device id and its exact key; rotate-account-key replaces the
 //    account key (its devices stay);
+//  - reset-account (every key lost) is the one record not authorized by
+//    the current authority: it is signed by the new account key it sets,
+//    removes every device, and joins the key chain, where every contact
+//    sees it (the log takes it only with the operator's reset credential,
+//    log/writes.h); no reset leads back to an earlier authority
+//    (ResetRule);
 //  - at most kMaxDevicesPerAccount active devices, and at most
 //    kMaxKeyChain key rotations in the account's lifetime.
 //
@@ -29,6 +35,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +47,13 @@
 namespace ktlog {
 
 inline constexpr size_t kMaxDevicesPerAccount = 100;
+// Whether records of `op` change an account's authority (and join its
+// key chain): rotate-account-key, set-security-keys, reset-account.
+inline bool ChangesAuthority(Operation op) {
+  return op == Operation::kRotateAccountKey ||
+         op == Operation::kSetSecurityKeys || op == Operation::kResetAccount;
+}
+
 // The most key rotations an account may make in its lifetime: its key
 // chain holds every one, so that contacts can follow its authority from
 // its first record.
@@ -132,6 +146,25 @@ using RecordAt = std::function<absl::StatusOr<std::string>(uint64_t)>;
 absl::StatusOr<AccountState> DecodeAccountStateByReference(
     absl::string_view data, const RecordAt& record_at);
 
+// The reset rule, over an account's key chain change by change: a reset
+// sets a key that was never the account's authority (its first key
+// included), and after a reset no change sets an authority that was in
+// force before it. So a reset can never lead back to keys the contacts
+// verified before it (a breached operator cannot reset, add its device and
+// hand the account back to its old key with codes that still match).
+class ResetRule {
+ public:
+  explicit ResetRule(const std::string& first_key) { seen_.insert(first_key); }
+  // FAILED_PRECONDITION naming `version` if the authority change of
+  // operation `op` to `authority` breaks the rule; otherwise remembers it.
+  absl::Status Next(Operation op, const std::string& authority,
+                    uint64_t version);
+
+ private:
+  std::set<std::string> seen_;    // every authority so far
+  std::set<std::string> barred_;  // those in force before the latest reset
+};
+
 // Checks that `authority` (an account key, or a security-key set
 // encoding) authorized `record`: format 1 signed by that very account key;
 // format 2 an assertion by one of the set's keys (VerifyAssertion), over
@@ -147,7 +180,8 @@ absl::Status VerifyAuthorizedBy(const DeviceRecord& record,
 // (VerifySignature; a format-2 record's assertion is verified here,
 // against the account's security keys), and record.account_id ==
 // state->account_id when the account exists. On error `state` is
-// unchanged. Errors:
+// unchanged. A reset-account record needs no authority (VerifySignature
+// checked that its new key signed it). Errors:
 //   NOT_FOUND            the account does not exist and the record is not
 //                        its first (an add-device of version 1), whatever
 //                        the operation; remove-device of an inactive device
@@ -157,7 +191,8 @@ absl::Status VerifyAuthorizedBy(const DeviceRecord& record,
 //                        assertion that VerifyAssertion refuses
 //   FAILED_PRECONDITION  wrong version of an existing account (stale,
 //                        replayed or skipping ahead); a rotation past the
-//                        account's kMaxKeyChain;
+//                        account's kMaxKeyChain; an authority change that
+//                        breaks the ResetRule;
 //                        device key mismatch on removal; too many devices;
 //                        a security key's signature counter that did not
 //                        grow (a cloned key)

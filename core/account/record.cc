@@ -62,6 +62,8 @@ absl::string_view OperationName(Operation op) {
       return "rotate-account-key";
     case Operation::kSetSecurityKeys:
       return "set-security-keys";
+    case Operation::kResetAccount:
+      return "reset-account";
   }
   return "unknown";
 }
@@ -106,6 +108,17 @@ absl::Status DeviceRecord::Validate() const {
       if (key == account_key) {
         return absl::InvalidArgumentError(
             "the new account key equals the current one");
+      }
+      break;
+    case Operation::kResetAccount:
+      if (!device_id.empty()) {
+        return absl::InvalidArgumentError(
+            "a reset-account record has an empty device id");
+      }
+      if (by_security_key() || key != account_key) {
+        return absl::InvalidArgumentError(
+            "a reset-account record is signed by the new account key it "
+            "sets");
       }
       break;
     case Operation::kSetSecurityKeys:
@@ -215,7 +228,7 @@ absl::StatusOr<DeviceRecord> DecodeRecord(absl::string_view data) {
     return absl::InvalidArgumentError(absl::StrCat(
         "record has ", r.remaining(), " trailing bytes after the signature"));
   }
-  if (op < 1 || op > 4) {
+  if (op < 1 || op > 5) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown record operation ", op));
   }

@@ -1,20 +1,24 @@
 // Device records: the leaves of the ktlog Merkle tree. A record is one
 // authorized change to an account (add a device, remove a device, rotate
-// the account key, set the account's security keys), encoded canonically
+// the account key, set the account's security keys, or the operator's
+// reset of an account whose every key is lost), encoded canonically
 // so that any implementation can parse and hash it. Byte by byte in
 // docs/formats.md ("Device record"):
 //
 //   u8        format version: 0x01 signed by an Ed25519 account key,
 //             0x02 authorized by a security key's FIDO2 assertion
 //   u8        operation: 0x01 add device, 0x02 remove device,
-//                        0x03 rotate account key, 0x04 set security keys
+//                        0x03 rotate account key, 0x04 set security keys,
+//                        0x05 reset account
 //   u16 + n   account id   (1..256 bytes of printable UTF-8)
 //   u16 + n   device id    (add/remove: 1..64 bytes of printable UTF-8;
 //                           otherwise empty)
 //   u16 + n   key          (add/remove: the device identity public key,
 //                           1..128 opaque bytes; rotate: the new 32-byte
 //                           Ed25519 account key; set security keys: the
-//                           security-key set, core/account/security_key.h)
+//                           security-key set, core/account/security_key.h;
+//                           reset: the new 32-byte Ed25519 account key,
+//                           which also signs the record)
 //   u64       account version (1 for the account's first record, then +1)
 //   u64       timestamp, unix milliseconds
 //   format 1:
@@ -31,7 +35,10 @@
 //
 // Integers are big-endian. Nothing may follow the signature. The leaf hash
 // is RFC 9162's SHA-256(0x00 || record bytes). An account's first record
-// is of format 1.
+// is of format 1, and so is a reset: signed by the new key it installs, not
+// by the authority it replaces (that is lost); the log takes it only with
+// the operator's reset credential (core/account/registration.h), and
+// every contact is shown it (docs/security-keys.md, "Every key lost").
 #ifndef KTLOG_CORE_ACCOUNT_RECORD_H_
 #define KTLOG_CORE_ACCOUNT_RECORD_H_
 
@@ -52,10 +59,11 @@ enum class Operation : uint8_t {
   kRemoveDevice = 2,
   kRotateAccountKey = 3,
   kSetSecurityKeys = 4,
+  kResetAccount = 5,
 };
 
-// "add-device", "remove-device", "rotate-account-key" or
-// "set-security-keys".
+// "add-device", "remove-device", "rotate-account-key", "set-security-keys"
+// or "reset-account".
 absl::string_view OperationName(Operation op);
 
 inline constexpr uint8_t kRecordFormatVersion = 1;  // by an account key

@@ -179,6 +179,79 @@ TEST_F(AccountRulesTest, Lifecycle) {
   EXPECT_FALSE(DecodeAccountStateByReference(state_.Encode(), stored).ok());
 }
 
+// A reset (every key lost) needs no authority: it is signed by the key it
+// sets, removes every device, and joins the key chain; afterwards only
+// that key writes. Its record must be signed by the very key it sets.
+TEST_F(AccountRulesTest, AResetIsSignedByItsNewKeyAndRemovesEveryDevice) {
+  using Op = Operation;
+  Ed25519PrivateKey key3 = Ed25519PrivateKey::Generate();
+  ASSERT_EQ(Apply(Make(Op::kAddDevice, "d1", "k1", 1, key1_)),
+            absl::StatusCode::kOk);
+  ASSERT_EQ(Apply(Make(Op::kAddDevice, "d2", "k2", 2, key1_)),
+            absl::StatusCode::kOk);
+  DeviceRecord by_other;
+  by_other.operation = Op::kResetAccount;
+  by_other.account_id = "bob";
+  by_other.key = key3.public_key().bytes();
+  by_other.account_version = 3;
+  by_other.timestamp_ms = 1764270000000;
+  by_other.Sign(key1_);  // the old key signing a reset to key3
+  EXPECT_EQ(by_other.Validate().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeRecord(by_other.Encode()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  DeviceRecord reset = by_other;
+  reset.Sign(key3);
+  ASSERT_TRUE(reset.Validate().ok()) << reset.Validate();
+  absl::StatusOr<DeviceRecord> decoded = DecodeRecord(reset.Encode());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(OperationName(decoded->operation), "reset-account");
+  EXPECT_EQ(static_cast<uint8_t>(reset.Encode()[1]), 5);
+  reset.account_version = 4;  // versions still count one by one
+  reset.Sign(key3);
+  EXPECT_EQ(Apply(reset), absl::StatusCode::kFailedPrecondition);
+  reset.account_version = 3;
+  reset.Sign(key3);
+  EXPECT_EQ(Apply(reset), absl::StatusCode::kOk);
+  EXPECT_EQ(state_.account_key, key3.public_key().bytes());
+  EXPECT_EQ(state_.first_key, key1_.public_key().bytes());
+  EXPECT_TRUE(state_.devices.empty());
+  ASSERT_EQ(state_.key_chain.size(), 1u);
+  EXPECT_EQ(state_.key_chain[0].record, reset.Encode());
+  EXPECT_EQ(Apply(Make(Op::kAddDevice, "d1", "k1", 4, key1_)),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Apply(Make(Op::kAddDevice, "d1", "k1", 4, key3)),
+            absl::StatusCode::kOk);
+  absl::StatusOr<AccountState> round = DecodeAccountState(state_.Encode());
+  ASSERT_TRUE(round.ok()) << round.status();
+  EXPECT_EQ(*round, state_);
+  // A reset never leads back: not to a key the account had (its first
+  // key here), and no change after it returns to a key from before it.
+  DeviceRecord again = reset;
+  again.key = key1_.public_key().bytes();
+  again.account_version = 5;
+  again.Sign(key1_);
+  EXPECT_EQ(Apply(again), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Apply(Make(Op::kRotateAccountKey, "", key1_.public_key().bytes(), 5,
+                       key3)),
+            absl::StatusCode::kFailedPrecondition);
+  Ed25519PrivateKey key4 = Ed25519PrivateKey::Generate();
+  EXPECT_EQ(Apply(Make(Op::kRotateAccountKey, "", key4.public_key().bytes(), 5,
+                       key3)),
+            absl::StatusCode::kOk);
+  // Back to the reset's own key is no way back past the reset.
+  EXPECT_EQ(Apply(Make(Op::kRotateAccountKey, "", key3.public_key().bytes(), 6,
+                       key4)),
+            absl::StatusCode::kOk);
+  // No account to reset: the first record is an add-device.
+  AccountState none;
+  DeviceRecord first = reset;
+  first.account_id = "nobody";
+  first.account_version = 1;
+  first.Sign(key3);
+  EXPECT_EQ(ApplyRecord(first, 9, &none).code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(AccountRulesTest, DeviceLimit) {
   ASSERT_EQ(Apply(Make(Operation::kAddDevice, "d0", "k", 1, key1_)),
             absl::StatusCode::kOk);

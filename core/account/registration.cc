@@ -12,8 +12,27 @@ namespace ktlog {
 namespace {
 
 constexpr absl::string_view kPrefix = "PRIVATE+REGISTRATION+";
-constexpr absl::string_view kLabel = "ktlog-registration-v2\n";
-constexpr absl::string_view kVersion = "v2.";
+
+// Each purpose's credential version (before the first '.') and MAC label.
+struct PurposeText {
+  absl::string_view version;
+  absl::string_view label;
+  absl::string_view needed;  // the message when the credential is missing
+};
+
+PurposeText TextOf(CredentialPurpose purpose) {
+  if (purpose == CredentialPurpose::kReset) {
+    return {"r1", "ktlog-reset-v1\n",
+            "resetting an account needs a reset credential from the log "
+            "operator, issued for the account id and the new account key "
+            "once the operator has checked who is asking (ktctl account "
+            "reset --credential_file=...)"};
+  }
+  return {"v2", "ktlog-registration-v2\n",
+          "creating an account needs a registration credential from the log "
+          "operator's registration service, issued for the account id and "
+          "the account key (ktctl register --credential_file=...)"};
+}
 
 absl::Status Malformed(const std::string& path, absl::string_view why) {
   return absl::FailedPreconditionError(
@@ -55,36 +74,38 @@ absl::Status RegistrationKey::Save(const std::string& path) const {
 
 RegistrationKey::~RegistrationKey() { WipeSecret(&bytes_); }
 
-std::string RegistrationKey::Mac(absl::string_view account_id,
+std::string RegistrationKey::Mac(CredentialPurpose purpose,
+                                 absl::string_view account_id,
                                  absl::string_view account_key,
                                  uint64_t expiry_s) const {
   std::string id, expiry;
   AppendBigEndian(account_id.size(), 2, &id);
   id.append(account_id.data(), account_id.size());
   AppendBigEndian(expiry_s, 8, &expiry);
-  return HmacSha256(bytes_, {kLabel, id, account_key, expiry}).ToHex();
+  return HmacSha256(bytes_, {TextOf(purpose).label, id, account_key, expiry})
+      .ToHex();
 }
 
 std::string RegistrationKey::CredentialFor(absl::string_view account_id,
                                            absl::string_view account_key,
-                                           uint64_t expiry_s) const {
-  return absl::StrCat(kVersion, expiry_s, ".",
-                      Mac(account_id, account_key, expiry_s));
+                                           uint64_t expiry_s,
+                                           CredentialPurpose purpose) const {
+  return absl::StrCat(TextOf(purpose).version, ".", expiry_s, ".",
+                      Mac(purpose, account_id, account_key, expiry_s));
 }
 
 absl::Status RegistrationKey::Check(absl::string_view account_id,
                                     absl::string_view account_key,
                                     absl::string_view credential,
-                                    uint64_t now_s) const {
-  if (credential.empty()) {
-    return absl::UnauthenticatedError(
-        "creating an account needs a registration credential from the log "
-        "operator's registration service, issued for the account id and the "
-        "account key (ktctl register --credential_file=...)");
-  }
-  auto denied = [](absl::string_view why) {
+                                    uint64_t now_s,
+                                    CredentialPurpose purpose) const {
+  const PurposeText text = TextOf(purpose);
+  if (credential.empty()) return absl::UnauthenticatedError(text.needed);
+  auto denied = [purpose](absl::string_view why) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "the registration credential ", why,
+        purpose == CredentialPurpose::kReset ? "the reset credential "
+                                             : "the registration credential ",
+        why,
         " (a credential is issued for one account id and account key, until "
         "a time; ask the registration service for a new one)"));
   };
@@ -92,8 +113,11 @@ absl::Status RegistrationKey::Check(absl::string_view account_id,
   absl::StatusOr<uint64_t> expiry_s = parts.size() == 3
                                           ? ParseDecimalU64(parts[1])
                                           : absl::InvalidArgumentError("parts");
-  if (parts[0] != "v2" || !expiry_s.ok()) return denied("is malformed");
-  if (!ConstantTimeEquals(Mac(account_id, account_key, *expiry_s), parts[2])) {
+  if (parts[0] != text.version || !expiry_s.ok()) {
+    return denied("is malformed");
+  }
+  if (!ConstantTimeEquals(Mac(purpose, account_id, account_key, *expiry_s),
+                          parts[2])) {
     return denied("is not valid for this account id and account key");
   }
   if (now_s > *expiry_s) {

@@ -18,6 +18,18 @@
 // account key (one who reads it in a process list or a log cannot create
 // the account with a key of its own), names one account id, and expires.
 //
+// The same key vouches for a reset of an account whose every key is lost
+// (a reset-account record, core/account/record.h): once the operator has
+// checked, as at registration, who is asking, it issues a reset
+// credential for the account id and the new account key:
+//
+//   credential = "r1." || decimal expiry || "." || lowercase hex of
+//                HMAC-SHA256(registration key, "ktlog-reset-v1\n" ||
+//                    u16+n account id || 32-byte new account key ||
+//                    u64 expiry)
+//
+// A registration credential is no reset credential, nor the reverse.
+//
 // The key lives in a file of one line, "PRIVATE+REGISTRATION+<base64 of 32
 // bytes>", mode 0600 (ktlog-keygen --type=registration).
 #ifndef KTLOG_CORE_ACCOUNT_REGISTRATION_H_
@@ -33,7 +45,11 @@
 namespace ktlog {
 
 inline constexpr size_t kRegistrationKeySize = 32;
-// The longest credential ("v2." + 20 digits + "." + 64 hex digits).
+
+// What a credential vouches for: an account's creation, or its reset.
+enum class CredentialPurpose { kRegistration, kReset };
+// The longest credential ("v2." or "r1." + 20 digits + "." + 64 hex
+// digits).
 inline constexpr size_t kRegistrationCredentialSize = 88;
 
 // A registration key (kRegistrationKeySize bytes).
@@ -50,24 +66,27 @@ class RegistrationKey {
   RegistrationKey(const RegistrationKey&) = default;
   RegistrationKey& operator=(const RegistrationKey&) = default;
 
-  // The credential for the account `account_id` created with `account_key`
-  // (32 bytes), valid until `expiry_s` (unix seconds).
-  std::string CredentialFor(absl::string_view account_id,
-                            absl::string_view account_key,
-                            uint64_t expiry_s) const;
-  // OK if `credential` is one for `account_id` and `account_key` (its MAC
-  // compared in constant time) and not expired at `now_s`;
+  // The credential for the account `account_id` created (or reset) with
+  // `account_key` (32 bytes), valid until `expiry_s` (unix seconds).
+  std::string CredentialFor(
+      absl::string_view account_id, absl::string_view account_key,
+      uint64_t expiry_s,
+      CredentialPurpose purpose = CredentialPurpose::kRegistration) const;
+  // OK if `credential` is one of `purpose` for `account_id` and
+  // `account_key` (its MAC compared in constant time) and not expired at
+  // `now_s`;
   // UNAUTHENTICATED if it is empty; PERMISSION_DENIED if it is malformed,
   // for another id or key, or expired (checked only once the MAC holds).
   // The messages never name the account.
-  absl::Status Check(absl::string_view account_id,
-                     absl::string_view account_key,
-                     absl::string_view credential, uint64_t now_s) const;
+  absl::Status Check(
+      absl::string_view account_id, absl::string_view account_key,
+      absl::string_view credential, uint64_t now_s,
+      CredentialPurpose purpose = CredentialPurpose::kRegistration) const;
 
  private:
   explicit RegistrationKey(std::string bytes) : bytes_(std::move(bytes)) {}
-  std::string Mac(absl::string_view account_id, absl::string_view account_key,
-                  uint64_t expiry_s) const;
+  std::string Mac(CredentialPurpose purpose, absl::string_view account_id,
+                  absl::string_view account_key, uint64_t expiry_s) const;
   std::string bytes_;
 };
 

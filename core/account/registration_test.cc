@@ -39,6 +39,41 @@ TEST(RegistrationTest, MatchesTheDocumentedVector) {
   EXPECT_EQ(key->CredentialFor("alice@example.com", Bytes(32), kExpiry),
             "v2.1767225600."
             "7bb65c94abdbfb5538d064db1d9983563f9618c4917a7c589cf3295372ab256c");
+  EXPECT_EQ(key->CredentialFor("alice@example.com", Bytes(32), kExpiry,
+                               CredentialPurpose::kReset),
+            "r1.1767225600."
+            "4d0c4041d375e9abd5fdca9bd6195c853c4a08287f9f934042090760ef590e33");
+}
+
+// A reset credential ("r1.", its own MAC label) is no registration
+// credential, nor the reverse: a credential issued when the account was
+// created cannot reset it later.
+TEST(RegistrationTest, ResetAndRegistrationCredentialsAreNotInterchangeable) {
+  RegistrationKey key = RegistrationKey::Generate();
+  std::string k = Bytes(32);
+  std::string reg = key.CredentialFor("alice@example.com", k, kExpiry);
+  std::string reset = key.CredentialFor("alice@example.com", k, kExpiry,
+                                        CredentialPurpose::kReset);
+  EXPECT_EQ(reset.substr(0, 14), "r1.1767225600.");
+  EXPECT_LE(reset.size(), kRegistrationCredentialSize);
+  uint64_t now = kExpiry - 1;
+  EXPECT_TRUE(
+      key.Check("alice@example.com", k, reset, now, CredentialPurpose::kReset)
+          .ok());
+  EXPECT_EQ(
+      key.Check("alice@example.com", k, reg, now, CredentialPurpose::kReset)
+          .code(),
+      absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(key.Check("alice@example.com", k, reset, now).code(),
+            absl::StatusCode::kPermissionDenied);
+  // The same MAC under the other version is refused too.
+  std::string relabelled = "v2" + reset.substr(2);
+  EXPECT_EQ(key.Check("alice@example.com", k, relabelled, now).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      key.Check("alice@example.com", k, "", now, CredentialPurpose::kReset)
+          .code(),
+      absl::StatusCode::kUnauthenticated);
 }
 
 // Issue 27, 8: a credential is bound to the account id, the account key of

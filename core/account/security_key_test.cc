@@ -116,5 +116,53 @@ TEST_F(SecurityKeyVectors, InvalidAssertionsAreRefusedForTheirReason) {
   }
 }
 
+// Every key lost: the reset (operation 5) that the independent
+// implementation makes from the docs continues the history, and each
+// invalid reset is refused with its code.
+TEST_F(SecurityKeyVectors, TheResetContinuesTheHistory) {
+  const nlohmann::json& reset = v_["reset"];
+  AccountState state =
+      DecodeAccountState(Unhex(v_["history"].back()["state"])).value();
+  ASSERT_EQ(reset["history"].size(), 2u);
+  for (const nlohmann::json& e : reset["history"]) {
+    absl::StatusOr<DeviceRecord> r = DecodeRecord(Unhex(e["record"]));
+    ASSERT_TRUE(r.ok()) << e["description"] << ": " << r.status();
+    ASSERT_TRUE(r->VerifySignature().ok()) << e["description"];
+    absl::Status applied =
+        ApplyRecord(*r, e["leaf_index"].get<uint64_t>(), &state);
+    ASSERT_TRUE(applied.ok()) << e["description"] << ": " << applied;
+    EXPECT_EQ(HexEncode(state.Encode()), e["state"]) << e["description"];
+  }
+  EXPECT_EQ(HexEncode(state.account_key), reset["new_key"]["public_key"]);
+  EXPECT_EQ(state.key_chain.size(), 3u);
+  ASSERT_EQ(state.devices.size(), 1u);
+  EXPECT_EQ(state.devices.begin()->first, "phone");
+}
+
+TEST_F(SecurityKeyVectors, InvalidResetsAreRefusedForTheirReason) {
+  const nlohmann::json& reset = v_["reset"];
+  ASSERT_EQ(reset["invalid_resets"].size(), 16u);
+  for (const nlohmann::json& c : reset["invalid_resets"]) {
+    AccountState state;
+    if (!c.contains("state")) {
+      state = DecodeAccountState(Unhex(v_["history"].back()["state"])).value();
+    } else if (!c["state"].get<std::string>().empty()) {
+      state = DecodeAccountState(Unhex(c["state"])).value();
+    } else {
+      state.account_id = v_["account_id"];
+    }
+    AccountState before = state;
+    absl::StatusOr<DeviceRecord> r = DecodeRecord(Unhex(c["record"]));
+    absl::Status outcome = r.status();
+    if (r.ok()) {
+      outcome = r->VerifySignature();
+      if (outcome.ok()) outcome = ApplyRecord(*r, 6, &state);
+    }
+    EXPECT_EQ(absl::StatusCodeToString(outcome.code()), c["expected"])
+        << c["reason"] << ": " << outcome;
+    EXPECT_EQ(state, before) << "a refused record changes nothing";
+  }
+}
+
 }  // namespace
 }  // namespace ktlog

@@ -14,6 +14,17 @@ the text of docs/formats.md only, of:
   - account states of format 3 and 4        (formats.md "Account state,
                                              format 3", its format-4
                                              paragraph)
+  - a reset (operation 0x05): decoding,     (formats.md "Device record,
+    the account rules, the key chain, and    format version 1", its reset
+    the reset credential, which --check      paragraph, "Registration
+    also compares with the one the doc       credential"; protocol.md
+    prints (so it reads docs/formats.md)     "Account rules" rule 4)
+  - a contact's check of a state's key      (formats.md "Account state,
+    chain and devices (contact_check: a      format 3", its key-chain
+    reset never leads back, no device from   paragraph; protocol.md rule 4;
+    before the latest reset), which          verifier.md; client-library.md
+    decoding does not do                     BROKEN_KEY_CHAIN and
+                                             UNAUTHORIZED_DEVICE)
 
 Everything is derived from fixed inputs: Ed25519 seeds and P-256 scalars are
 SHA-256 of fixed tags, timestamps are fixed, and ES256 signatures use RFC 6979
@@ -34,6 +45,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import struct
 import sys
 
@@ -364,9 +376,11 @@ def decode_set(data):
 
 # --- formats.md "Device record, format version 1" and "... 2" ---------------
 
-OP_ADD, OP_REMOVE, OP_ROTATE, OP_SET = 1, 2, 3, 4
+OP_ADD, OP_REMOVE, OP_ROTATE, OP_SET, OP_RESET = 1, 2, 3, 4, 5
 OP_NAMES = {OP_ADD: "add-device", OP_REMOVE: "remove-device",
-            OP_ROTATE: "rotate-account-key", OP_SET: "set-security-keys"}
+            OP_ROTATE: "rotate-account-key", OP_SET: "set-security-keys",
+            OP_RESET: "reset-account"}
+AUTHORITY_OPS = (OP_ROTATE, OP_SET, OP_RESET)   # the key chain's records
 RECORD_DOMAIN = b"ktlog/v1 device-record\n"
 AD_UP, AD_UV, AD_AT, AD_ED = 0x01, 0x04, 0x40, 0x80
 
@@ -423,6 +437,8 @@ def decode_record(data):
     op = r.u8()
     if op not in OP_NAMES:
         raise DecodeError("record operation")
+    if op == OP_RESET and fmt != 1:
+        raise DecodeError("reset not in format 1")
     rec = {"format": fmt, "op": op}
     rec["account"] = check_text(r.u16p(), 1, 256, "account id")
     dev, key = r.u16p(), r.u16p()
@@ -435,6 +451,8 @@ def decode_record(data):
             raise DecodeError("device id in an account-wide record")
         if op == OP_ROTATE and len(key) != 32:
             raise DecodeError("rotation key length")
+        if op == OP_RESET and len(key) != 32:
+            raise DecodeError("reset key length")
         if op == OP_SET:
             rec["set"] = decode_set(key)
     rec["device"], rec["key"] = dev, key
@@ -448,6 +466,8 @@ def decode_record(data):
         r.end()
         if op == OP_ROTATE and key == rec["account_key"]:
             raise DecodeError("rotation to the signing key")
+        if op == OP_RESET and key != rec["account_key"]:
+            raise DecodeError("reset key not the signing key")
         rec["signed"] = RECORD_DOMAIN + data[:-64]
     else:
         rec["credential_id"] = r.u16p()
@@ -503,12 +523,21 @@ class Refused(Exception):
         self.code, self.why = code, why
 
 
+def authority_of(rec):
+    """The authority an authority-change record sets: ("key", Ed25519 key)
+    for a rotation or a reset, ("set", the set's encoding) for a
+    set-security-keys (a set's encoding is canonical, so equal authorities
+    are equal bytes)."""
+    return ("set" if rec["op"] == OP_SET else "key", rec["key"])
+
+
 class Account:
     """The state an account reaches after applying its records in log order.
 
     Its authority is an Ed25519 account key (`key`, state format 3) or a
     security-key set (`keyset` with `counters`, credential id -> the count
-    of that key's latest record; state format 4)."""
+    of that key's latest record; state format 4). A reset (op 5) sets an
+    account key again, whatever the authority was."""
 
     def __init__(self, rp_id=RP_ID):
         self.rp_id = rp_id      # the log's relying party id: sets for another are refused
@@ -519,7 +548,25 @@ class Account:
         self.counters = {}      # credential id -> signature counter
         self.version = 0
         self.devices = {}       # device id bytes -> (leaf index, add-device record bytes)
-        self.chain = []         # (leaf index, record bytes) of every op 3 and op 4, oldest first
+        self.chain = []         # (leaf index, record bytes) of every op 3, 4 and 5, oldest first
+
+    def authority(self):
+        """The account's current authority, as authority_of gives it."""
+        if self.keyset is None:
+            return ("key", self.key)
+        return ("set", self.keyset.encoding)
+
+    def authorities(self):
+        """(every authority the account ever had: its first key and what each
+        key-chain entry set; those in force before its latest reset, an empty
+        set without one)."""
+        ever, before_reset = [("key", self.first_key)], set()
+        for _, data in self.chain:
+            rec = decode_record(data)
+            if rec["op"] == OP_RESET:
+                before_reset = set(ever)
+            ever.append(authority_of(rec))
+        return set(ever), before_reset
 
     def authorize(self, rec):
         """Rule 2 for either authority: PERMISSION_DENIED unless the record
@@ -568,7 +615,11 @@ class Account:
         else:
             if rec["account"] != self.id:
                 raise Refused("INVALID_ARGUMENT", "another account")
-            self.authorize(rec)
+            # Rule 4: a reset is the one record the current authority does
+            # not authorize (the decoder made sure the new key signed it,
+            # and its signature verified above).
+            if rec["op"] != OP_RESET:
+                self.authorize(rec)
             if rec["version"] != self.version + 1:
                 raise Refused("FAILED_PRECONDITION", "account version")
             if rec["format"] == 2:
@@ -588,6 +639,20 @@ class Account:
                 raise Refused("FAILED_PRECONDITION", "removal of another key")
         elif len(self.chain) >= MAX_CHAIN:
             raise Refused("FAILED_PRECONDITION", "101st authority change")
+        if rec["op"] in AUTHORITY_OPS:
+            new = authority_of(rec)
+            ever, before_reset = self.authorities()
+            # Rule 3: setting the authority the account has (a reset too).
+            if new == self.authority():
+                raise Refused("FAILED_PRECONDITION", "the authority the account has")
+            # Rule 4, a reset never leads back: its key was never the
+            # account's authority, and no change after a reset sets one in
+            # force before it (the reset's own key, or one set after it, is
+            # fine).
+            if rec["op"] == OP_RESET and new in ever:
+                raise Refused("FAILED_PRECONDITION", "reset to a former authority")
+            if new in before_reset:
+                raise Refused("FAILED_PRECONDITION", "authority from before a reset")
         # Accepted: the record's counter first, then the operation.
         if rec["format"] == 2:
             self.counters[rec["credential_id"]] = rec["counter"]
@@ -597,6 +662,10 @@ class Account:
             del self.devices[dev]
         elif rec["op"] == OP_ROTATE:
             self.key, self.keyset, self.counters = rec["key"], None, {}
+            self.chain.append((leaf_index, data))
+        elif rec["op"] == OP_RESET:
+            self.key, self.keyset, self.counters = rec["key"], None, {}
+            self.devices = {}
             self.chain.append((leaf_index, data))
         else:
             new = rec["set"]
@@ -630,8 +699,9 @@ class Account:
     @staticmethod
     def decode(data, rp_id=RP_ID):
         """A strict decoder of formats 3 and 4 (layout and what each entry
-        is; whether the authority descends from the first key is
-        replay_state's)."""
+        is; whether the authority descends from the first key, a reset never
+        leads back and no device is older than the latest reset is
+        contact_check's, formats.md: "decoding checks neither")."""
         a = Account(rp_id)
         r = Reader(data)
         fmt = r.u8()
@@ -664,7 +734,7 @@ class Account:
         for _ in range(count):
             leaf_index, rec_bytes = r.u64(), r.u16p()
             rec = decode_record(rec_bytes)
-            if rec["op"] not in (OP_ROTATE, OP_SET) or rec["account"] != a.id:
+            if rec["op"] not in AUTHORITY_OPS or rec["account"] != a.id:
                 raise DecodeError("key chain entry")
             a.chain.append((leaf_index, rec_bytes))
         r.end()
@@ -687,6 +757,95 @@ def replay_state(state):
     return a
 
 
+# --- a contact's check of a state (formats.md "Account state, format 3", the
+# key chain; protocol.md rule 4; verifier.md: verifier/lookup.h does it, not
+# decoding) --------------------------------------------------------------------
+
+class ContactRefused(Exception):
+    """A state a contact refuses: `refusal` the typed refusal
+    (client-library.md: BROKEN_KEY_CHAIN, UNAUTHORIZED_DEVICE), `why` a short
+    fixed text naming the check."""
+
+    def __init__(self, refusal, why):
+        super().__init__("%s: %s" % (refusal, why))
+        self.refusal, self.why = refusal, why
+
+
+def signed_by(authority, rec, rp_id=RP_ID):
+    """Whether `rec` (decoded) is signed by `authority` (authority_of's
+    form): a format-1 record by that Ed25519 key, its signature verifying; a
+    format-2 one with an assertion of a key of that set (rp id hash, user
+    presence, user verification if the set requires it, signature). A
+    contact sees no counters but the state's, so it checks none."""
+    kind, value = authority
+    if rec["format"] == 1:
+        return kind == "key" and rec["account_key"] == value and \
+            eddsa_verify(rec["account_key"], rec["signature"], rec["signed"])
+    if kind != "set":
+        return False
+    a = Account(rp_id)
+    a.keyset = decode_set(value)
+    try:
+        a.authorize(rec)
+    except Refused:
+        return False
+    return True
+
+
+def contact_check(state, rp_id=RP_ID, reset_rule=True, device_age=True):
+    """What a contact checks of a state it was shown (but the first-record
+    anchor, which needs the log's version-1 leaf): the key chain descends by
+    signatures from the first key (each entry signed by the authority the one
+    before set; a reset by its own key) and ends at the account's authority;
+    a reset never leads back (its key was never an authority of the chain
+    before it, and no later entry sets an authority in force before a
+    reset): BROKEN_KEY_CHAIN; each device is an add-device signed by the
+    authority in force at its version, and none was added at the latest
+    reset's version or before it (nor at its leaf or before):
+    UNAUTHORIZED_DEVICE. reset_rule / device_age False skip those two checks
+    (to show a vector has no other defect). Returns the decoded Account;
+    raises DecodeError (not a state) or ContactRefused."""
+    a = Account.decode(state, rp_id)
+    authority = ("key", a.first_key)
+    ever, before_reset = [authority], set()
+    timeline = [(1, authority)]     # (first version it authorizes, authority)
+    latest_reset, prev_version = None, 1
+    for leaf_index, data in a.chain:
+        rec = decode_record(data)
+        if rec["version"] <= prev_version or rec["version"] > a.version:
+            raise ContactRefused("BROKEN_KEY_CHAIN", "key chain versions")
+        prev_version = rec["version"]
+        new = authority_of(rec)
+        if rec["op"] == OP_RESET:
+            # The decoder made sure its key field is its signing key.
+            if not eddsa_verify(rec["account_key"], rec["signature"], rec["signed"]):
+                raise ContactRefused("BROKEN_KEY_CHAIN", "reset signature")
+            if reset_rule and new in ever:
+                raise ContactRefused("BROKEN_KEY_CHAIN", "reset to a former authority")
+            before_reset = set(ever)
+            latest_reset = (leaf_index, rec["version"])
+        else:
+            if not signed_by(authority, rec, rp_id):
+                raise ContactRefused("BROKEN_KEY_CHAIN", "not signed by the authority before it")
+            if reset_rule and new in before_reset:
+                raise ContactRefused("BROKEN_KEY_CHAIN", "authority from before a reset")
+        ever.append(new)
+        authority = new
+        timeline.append((rec["version"] + 1, new))
+    if authority != a.authority():
+        raise ContactRefused("BROKEN_KEY_CHAIN", "chain does not end at the account's authority")
+    for leaf_index, data in a.devices.values():
+        rec = decode_record(data)
+        in_force = [auth for v, auth in timeline if v <= rec["version"]][-1]
+        if not signed_by(in_force, rec, rp_id):
+            raise ContactRefused("UNAUTHORIZED_DEVICE",
+                                 "not signed by the authority in force at its version")
+        if device_age and latest_reset is not None and \
+                (leaf_index <= latest_reset[0] or rec["version"] <= latest_reset[1]):
+            raise ContactRefused("UNAUTHORIZED_DEVICE", "device older than the latest reset")
+    return a
+
+
 # --- the vectors ------------------------------------------------------------
 
 def ts(i):
@@ -703,9 +862,19 @@ class Inputs:
         self.laptop = ed25519_pub(ed25519_from_tag("vector alice laptop")[1])
         self.tablet = ed25519_pub(ed25519_from_tag("vector alice tablet")[1])
         self.desktop = ed25519_pub(ed25519_from_tag("vector alice desktop")[1])
+        # The reset: the new account key (not records.json's rotation key,
+        # 'vector alice account key 2') and the phone it adds.
+        self.reset_seed, self.reset_key = ed25519_from_tag("vector alice reset account key")
+        self.reset_pub = ed25519_pub(self.reset_key)
+        self.phone_after_reset = ed25519_pub(ed25519_from_tag("vector alice phone after reset")[1])
+        # The controls of the invalid_resets cases after the reset: an
+        # account key and a set never in force.
+        _, self.after_reset_key = ed25519_from_tag("vector alice account key after reset")
+        self.after_reset_pub = ed25519_pub(self.after_reset_key)
         self.set = encode_set(0, RP_ID, [self.es, self.ed])
         self.set_uv = encode_set(SET_FLAG_UV, RP_ID, [self.es, self.ed])
         self.new_set = encode_set(0, RP_ID, [self.es, self.ed, self.es3])
+        self.after_reset_set = encode_set(0, RP_ID, [self.ed, self.es3])
 
 
 def v2(op, device, key, version, t, signer, flags, counter):
@@ -912,6 +1081,473 @@ def check_invalid_set(reason, encoding, reasons):
     raise AssertionError("our decoder accepts: " + reason)
 
 
+# --- a reset (formats.md "Device record, format version 1", its reset
+# paragraph, "Registration credential"; protocol.md "Account rules" rule 4) ---
+
+def reset_records(k):
+    """The two records after the history: leaf 6, the reset to the new key;
+    leaf 7, a phone it adds."""
+    return [
+        ("format-1 reset-account to new_key (key field and signing key new_key; not "
+         "authorized by new_set), version 7: removes laptop and tablet, state format 3 "
+         "again with new_key, key chain of 3",
+         record_v1(OP_RESET, ACCOUNT, "", k.reset_pub, 7, ts(6), k.reset_key)),
+        ("format-1 add-device phone (device key: Ed25519 public key of seed "
+         "SHA-256('vector alice phone after reset')) signed by new_key, version 8",
+         record_v1(OP_ADD, ACCOUNT, "phone", k.phone_after_reset, 8, ts(7), k.reset_key)),
+    ]
+
+
+def reset_history(k, last_state):
+    """Applied to the history's last state (decoded, not replayed)."""
+    a = Account.decode(last_state)
+    out = []
+    for i, (desc, data) in enumerate(reset_records(k), start=6):
+        a.apply(i, data)
+        out.append({"leaf_index": i, "description": desc, "record": data.hex(),
+                    "state": a.encode().hex()})
+    return out
+
+
+def full_chain_state(k):
+    """An account that made its 100 authority changes: add-device phone
+    (version 1, alice's first key), then 100 rotations, each to the Ed25519
+    key of seed SHA-256('vector alice chain key <n>'), n = 1..100, signed by
+    the key before; version 101, at leaves 0..100."""
+    a = Account()
+    signer = k.alice1
+    a.apply(0, record_v1(OP_ADD, ACCOUNT, "phone", k.phone, 1, ts(0), signer))
+    for n in range(1, MAX_CHAIN + 1):
+        _, new = ed25519_from_tag("vector alice chain key %d" % n)
+        a.apply(n, record_v1(OP_ROTATE, ACCOUNT, "", ed25519_pub(new), n + 1, ts(n), signer))
+        signer = new
+    assert len(a.chain) == MAX_CHAIN and a.version == MAX_CHAIN + 1
+    return a.encode()
+
+
+# Invalid resets: reason -> (expected status, the rule our model names).
+INVALID_RESET_REASONS = {}
+
+
+def invalid_resets(k, full_chain, post_reset):
+    """(reason, expected, why, record, control record or None, state or None:
+    None the history's last state, b"" no account). The control is the same
+    record made valid, which the same state accepts. post_reset: the state
+    after reset.history's leaf 6 (the reset)."""
+    t = ts(6)
+    good = reset_records(k)[0][1]
+
+    def reset(version=7, device="", key=None, signer=None):
+        return record_v1(OP_RESET, ACCOUNT, device, k.reset_pub if key is None else key,
+                         version, t, signer or k.reset_key)
+
+    signed = record_body(1, OP_RESET, ACCOUNT, "", k.reset_pub, 7, t) + k.reset_pub
+    by_first_key = signed + k.alice1.sign(RECORD_DOMAIN + signed)
+    flipped = good[:-1] + u8(good[-1] ^ 0x01)
+    fmt2 = record_v2(record_body(2, OP_RESET, ACCOUNT, "", k.reset_pub, 7, t), k.es,
+                     authenticator_data(RP_ID, AD_UP, 9))
+    cases = [
+        ("key field new_key, signed by (account key field and signature) alice's first "
+         "account key", "INVALID_ARGUMENT", "malformed: reset key not the signing key",
+         reset(signer=k.alice1), good, None),
+        ("key field alice's first account key, signed by new_key",
+         "INVALID_ARGUMENT", "malformed: reset key not the signing key",
+         reset(key=ed25519_pub(k.alice1)), good, None),
+        ("device id 'phone' (not empty)", "INVALID_ARGUMENT",
+         "malformed: device id in an account-wide record", reset(device="phone"), good, None),
+        ("key field of 33 bytes (new_key and 0x00), signed by new_key",
+         "INVALID_ARGUMENT", "malformed: reset key length",
+         reset(key=k.reset_pub + b"\x00"), good, None),
+        ("format 2 (operation 5 with an assertion of es256, counter 9, flags UP, "
+         "valid for new_set)", "INVALID_ARGUMENT", "malformed: reset not in format 1",
+         fmt2, good, None),
+        ("trailing byte (the reset and 0x00)", "INVALID_ARGUMENT", "malformed: trailing bytes",
+         good + b"\x00", good, None),
+        ("signature that does not verify (the reset with the last signature bit flipped)",
+         "INVALID_ARGUMENT", "record signature", flipped, good, None),
+        ("signature by alice's first account key over the reset's bytes (account key "
+         "field new_key)", "INVALID_ARGUMENT", "record signature", by_first_key, good, None),
+        ("version 8, skipping 7", "FAILED_PRECONDITION", "account version",
+         reset(version=8), good, None),
+        ("version 6, the account's current (stale)", "FAILED_PRECONDITION", "account version",
+         reset(version=6), good, None),
+        ("an account that does not exist (state ''), version 1",
+         "NOT_FOUND", "no such account", reset(version=1), None, b""),
+        ("101st authority change: state of an account with 100 rotations in its key chain "
+         "(version 101); the reset, version 102, is otherwise valid",
+         "FAILED_PRECONDITION", "101st authority change",
+         reset(version=MAX_CHAIN + 2), None, full_chain),
+        # Rule 4, a reset never leads back; rule 3, not to the authority the
+        # account has.
+        ("reset back to alice's first account key (key field and signing key alice's first "
+         "account key, validly signed), version 7",
+         "FAILED_PRECONDITION", "reset to a former authority",
+         reset(key=ed25519_pub(k.alice1), signer=k.alice1), good, None),
+        ("rotate-account-key back to alice's first account key, signed by new_key, on the "
+         "state after the reset (reset.history leaf 6, version 7), version 8, timestamp "
+         "1764270007000",
+         "FAILED_PRECONDITION", "authority from before a reset",
+         record_v1(OP_ROTATE, ACCOUNT, "", ed25519_pub(k.alice1), 8, ts(7), k.reset_key),
+         record_v1(OP_ROTATE, ACCOUNT, "", k.after_reset_pub, 8, ts(7), k.reset_key),
+         post_reset),
+        ("set-security-keys back to new_set (in force before the reset), format 1 signed "
+         "by new_key, on the state after the reset (reset.history leaf 6, version 7), "
+         "version 8, timestamp 1764270007000",
+         "FAILED_PRECONDITION", "authority from before a reset",
+         record_v1(OP_SET, ACCOUNT, "", k.new_set, 8, ts(7), k.reset_key),
+         record_v1(OP_SET, ACCOUNT, "", k.after_reset_set, 8, ts(7), k.reset_key),
+         post_reset),
+        ("reset to the account's current authority: a second reset to new_key (signed by "
+         "new_key) on the state after the reset (reset.history leaf 6, version 7), version 8, "
+         "timestamp 1764270007000",
+         "FAILED_PRECONDITION", "the authority the account has",
+         record_v1(OP_RESET, ACCOUNT, "", k.reset_pub, 8, ts(7), k.reset_key),
+         record_v1(OP_RESET, ACCOUNT, "", k.after_reset_pub, 8, ts(7), k.after_reset_key),
+         post_reset),
+    ]
+    for reason, expected, why, *_ in cases:
+        INVALID_RESET_REASONS[reason] = (expected, why)
+    return cases
+
+
+def split_record_v1(data):
+    """Layout-only split of a format-1 record (no field checks): (every
+    byte before the account key, account key field, signature, what
+    follows)."""
+    r = Reader(data)
+    r.take(2)
+    r.u16p()
+    r.u16p()
+    r.u16p()
+    r.take(16)
+    body = data[:r.off]
+    key, sig = r.take(32), r.take(64)
+    return body, key, sig, data[r.off:]
+
+
+def check_invalid_reset(reason, record, expected, state, control=None):
+    """The reset (op 5; for a case of rule 4 after a reset, the rotation or
+    set-security-keys) is refused with `expected` for exactly the stated
+    reason (state b"": no account); it is otherwise well formed, of the next
+    version and, but for the signature cases, validly signed by its account
+    key field (the format-2 one: its assertion valid for the set); the
+    control (if given) is accepted. Applied at the state's next leaf."""
+    want_code, want_why = INVALID_RESET_REASONS[reason]
+    assert expected == want_code, reason
+
+    def account():
+        return Account() if state == b"" else Account.decode(state)
+
+    base = account()
+    leaf = 1 + max([i for i, _ in list(base.devices.values()) + base.chain], default=-1)
+    try:
+        account().apply(leaf, record)
+        raise AssertionError("accepted: " + reason)
+    except Refused as e:
+        assert (e.code, e.why) == (want_code, want_why), "%s: refused for %s" % (reason, e)
+    if want_why == "authority from before a reset":
+        assert record[1] in (OP_ROTATE, OP_SET), reason
+    else:
+        assert record[1] == OP_RESET, reason
+    if want_why in ("reset to a former authority", "authority from before a reset",
+                    "the authority the account has"):
+        # Re-derived from the state's key chain, independently of the rule:
+        # the authorities in force before its latest reset, and since.
+        rec = decode_record(record)
+        new = ("set" if rec["op"] == OP_SET else "key", rec["key"])
+        held, before = [("key", base.first_key)], []
+        for _, data in base.chain:
+            c = decode_record(data)
+            if c["op"] == OP_RESET:
+                before = list(held)
+            held.append(("set" if c["op"] == OP_SET else "key", c["key"]))
+        if want_why == "the authority the account has":
+            assert new == held[-1] and rec["key"] == base.key, reason
+        elif want_why == "reset to a former authority":
+            assert new in held and new != held[-1], reason
+        else:
+            assert new in before and new not in held[len(before):], reason
+    body = (split_record_v1 if record[0] == 1 else split_record_v2)(record)[0]
+    if want_why != "account version":
+        assert struct.unpack(">Q", body[-16:-8])[0] == base.version + 1, reason
+    if want_why == "101st authority change":
+        assert len(base.chain) == MAX_CHAIN, reason
+    if record[0] == 1:
+        body, key, sig, _ = split_record_v1(record)
+        assert eddsa_verify(key, sig, RECORD_DOMAIN + body + key) == \
+            (want_why != "record signature"), reason
+    else:
+        body, cid, ad, sig = split_record_v2(record)
+        alg, pub = base.keyset.by_id[cid]
+        assert ad[32] & AD_UP and ad[:32] == sha256(base.keyset.rp_id.encode()), reason
+        assert assertion_signature_ok(alg, pub, ad, client_data_hash(body), sig), reason
+        assert struct.unpack(">I", ad[33:])[0] > base.counters[cid], reason
+    if control is not None:
+        account().apply(leaf, control)
+
+
+# The reset credential of the formats.md vector: registration key 00..1f,
+# new key 20..3f.
+CREDENTIAL_REGISTRATION_KEY = bytes(range(32))
+CREDENTIAL_KEY = bytes(range(32, 64))
+CREDENTIAL_EXPIRY = 1767225600
+FORMATS_MD = "docs/formats.md"
+
+
+def credential(prefix, label, registration_key, account, key, expiry):
+    """formats.md "Registration credential": prefix "." decimal(expiry) "."
+    lowercase hex HMAC-SHA256(key, label || u16+n id || key || u64 expiry)."""
+    mac = hmac.new(registration_key, label + u16p(account.encode()) + key + u64(expiry),
+                   hashlib.sha256).hexdigest()
+    return "%s.%d.%s" % (prefix, expiry, mac)
+
+
+def reset_credential(account, key, expiry, registration_key):
+    return credential("r1", b"ktlog-reset-v1\n", registration_key, account, key, expiry)
+
+
+def doc_credentials():
+    """The credentials formats.md's "Registration credential" section
+    prints as its vector: {prefix: credential}, exactly one of each."""
+    with open(FORMATS_MD, encoding="utf-8") as f:
+        text = f.read()
+    section = text.split("\n## Registration credential\n", 1)[1].split("\n## ", 1)[0]
+    found = {}
+    for prefix in ("v2", "r1"):
+        hits = re.findall(r"`(%s\.[0-9]+\.[0-9a-f]{64})`" % prefix, section)
+        assert len(hits) == 1, "%s: %d %s credentials" % (FORMATS_MD, len(hits), prefix)
+        found[prefix] = hits[0]
+    return found
+
+
+def check_credentials(j):
+    """The file's reset credential is ours for the fixed inputs, and both
+    credentials formats.md prints are ours (the doc cannot drift)."""
+    assert j["registration_key"] == CREDENTIAL_REGISTRATION_KEY.hex()
+    assert (j["account_id"], j["new_key"], j["expiry"]) == \
+        (ACCOUNT, CREDENTIAL_KEY.hex(), CREDENTIAL_EXPIRY)
+    ours = reset_credential(j["account_id"], bytes.fromhex(j["new_key"]), j["expiry"],
+                            bytes.fromhex(j["registration_key"]))
+    assert j["credential"] == ours, "reset_credential: not HMAC-SHA256 of its inputs"
+    doc = doc_credentials()
+    assert doc["r1"] == ours, "%s prints another reset credential: %s" % (FORMATS_MD, doc["r1"])
+    v2 = credential("v2", b"ktlog-registration-v2\n", CREDENTIAL_REGISTRATION_KEY, ACCOUNT,
+                    CREDENTIAL_KEY, CREDENTIAL_EXPIRY)
+    assert doc["v2"] == v2, "%s prints another registration credential" % FORMATS_MD
+
+
+RESET_NOTES = [
+    "new_key: the Ed25519 account key of the reset, seed SHA-256('vector alice reset "
+    "account key')",
+    "history: continues the main history from its last state (version 6, on new_set): "
+    "leaf 6 the reset (format 1, operation 5, device id empty, key field new_key, signed "
+    "by new_key), leaf 7 an add-device of 'phone' signed by new_key; timestamp of leaf i: "
+    "1764270000000 + 1000 i; state: the account state (format 3) after it",
+    "invalid_resets: each record is refused with `expected` when applied to `state` if the "
+    "entry has one ('' is an account that does not exist), else to the main history's last "
+    "state (after leaf 5); outcome: decode (INVALID_ARGUMENT), then the Ed25519 signature "
+    "(INVALID_ARGUMENT), then the account rules; the first 12 are each a reset of timestamp "
+    "1764270006000 that, but for its one defect, is the reset of history[0] (or, for an "
+    "account that does not exist or a full key chain, the same reset at the version that "
+    "state needs); then the rules that a reset never leads back and that an authority "
+    "change does not set the authority the account has (protocol.md 'Account rules' rules "
+    "3 and 4, FAILED_PRECONDITION): a reset to alice's first account key, and, on the state "
+    "after history[0] (given as `state`), a rotation and a set-security-keys back to an "
+    "authority in force before the reset and a second reset to new_key; each validly signed",
+    "contact_refused_states: states a strict decoder accepts and a contact refuses (formats.md "
+    "'Account state, format 3', the key chain: verifier/lookup.h checks it, decoding does "
+    "not), each with the typed refusal (client-library.md): a key chain that returns after "
+    "a reset to an authority in force before it (BROKEN_KEY_CHAIN), and a state after a "
+    "reset that still holds a device added before it (UNAUTHORIZED_DEVICE), and one that "
+    "holds a device added with the reset's own version (UNAUTHORIZED_DEVICE: at the latest "
+    "reset's version or before it); every signature in them verifies, and each device is "
+    "signed by the authority in force at its version",
+    "reset_credential: formats.md's vector, HMAC-SHA256 with label 'ktlog-reset-v1\\n' "
+    "over the account id (u16+n), the new key and the expiry (u64)",
+]
+
+
+# States a contact refuses: reason -> (refusal, the check our model names).
+CONTACT_REFUSED_REASONS = {}
+
+
+def contact_refused_states(k, last_state, reset_hist):
+    """(reason, refusal, why, state). Made by hand (the account rules
+    refuse the record that would lead to the first; the reset removed the
+    device the second keeps). With reset_hist None, the reasons only
+    (states None)."""
+    if reset_hist is None:
+        handed_back = kept = same_version = None
+    else:
+        handed_back, kept, same_version = hand_made_states(k, last_state, reset_hist)
+    cases = [
+        ("the reset's history (leaf 6 the reset to new_key, leaf 7 add-device phone by "
+         "new_key) and then leaf 8 a rotate-account-key back to alice's first account key, "
+         "signed by new_key, version 9, timestamp 1764270008000: a chain that returns to the "
+         "first key after a reset (account key alice's first, device phone of leaf 7)",
+         "BROKEN_KEY_CHAIN", "authority from before a reset", handed_back),
+        ("reset.history's last state (version 8, after the reset) that still holds the "
+         "device tablet of leaf 4 (version 5, before the reset, signed by eddsa of set, the "
+         "authority in force at version 5)",
+         "UNAUTHORIZED_DEVICE", "device older than the latest reset", kept),
+        ("reset.history's last state (version 8) that also holds a device 'desktop' at leaf 8 "
+         "added with the reset's own version, 7 (format 2, by es256 of new_set, the authority "
+         "in force at version 7, counter 9, flags UP, timestamp 1764270006000): a device at "
+         "the latest reset's version is refused too (<=, not <)",
+         "UNAUTHORIZED_DEVICE", "device older than the latest reset", same_version),
+    ]
+    for reason, refusal, why, _ in cases:
+        CONTACT_REFUSED_REASONS[reason] = (refusal, why)
+    return cases
+
+
+def hand_made_states(k, last_state, reset_hist):
+    """The two states of contact_refused_states, encoded."""
+    after_phone = Account.decode(bytes.fromhex(reset_hist[1]["state"]))
+    back = record_v1(OP_ROTATE, ACCOUNT, "", ed25519_pub(k.alice1), 9, ts(8), k.reset_key)
+    after_phone.key, after_phone.version = ed25519_pub(k.alice1), 9
+    after_phone.chain.append((8, back))
+    handed_back = after_phone.encode()
+    kept = Account.decode(bytes.fromhex(reset_hist[1]["state"]))
+    kept.devices[b"tablet"] = Account.decode(last_state).devices[b"tablet"]
+    assert kept.devices[b"tablet"][0] == 4
+    same = Account.decode(bytes.fromhex(reset_hist[1]["state"]))
+    same.devices[b"desktop"] = (8, v2(OP_ADD, "desktop", k.desktop, 7, ts(6), k.es, AD_UP, 9))
+    return handed_back, kept.encode(), same.encode()
+
+
+def check_contact_refused(reason, state, refusal):
+    """A strict decoder accepts the state (canonically encoded); a contact
+    refuses it with `refusal` for exactly the stated reason, and accepts it
+    without that one check (so every signature in it verifies)."""
+    want_refusal, want_why = CONTACT_REFUSED_REASONS[reason]
+    assert refusal == want_refusal, reason
+    assert Account.decode(state).encode() == state, reason
+    try:
+        contact_check(state)
+        raise AssertionError("a contact accepts: " + reason)
+    except ContactRefused as e:
+        assert (e.refusal, e.why) == (want_refusal, want_why), \
+            "%s: refused for %s" % (reason, e)
+    a = contact_check(state, reset_rule=(want_refusal != "BROKEN_KEY_CHAIN"),
+                      device_age=(want_refusal != "UNAUTHORIZED_DEVICE"))
+    assert any(data[1] == OP_RESET for _, data in a.chain), reason
+    if want_refusal == "BROKEN_KEY_CHAIN":
+        # The account rules refuse the chain's last entry on the state
+        # before it, for the same rule.
+        before = Account.decode(state)
+        leaf, data = before.chain.pop()
+        assert decode_record(data)["version"] == before.version, reason
+        before.version -= 1
+        before.key = decode_record(data)["account_key"]
+        try:
+            Account.decode(before.encode()).apply(leaf, data)
+            raise AssertionError("the account rules accept: " + reason)
+        except Refused as e:
+            assert (e.code, e.why) == ("FAILED_PRECONDITION", want_why), reason
+
+
+def reset_vectors(k, last_state):
+    hist = reset_history(k, last_state)
+    post_reset = bytes.fromhex(hist[0]["state"])
+    out = {"notes": RESET_NOTES,
+           "new_key": {"private_key": k.reset_seed.hex(), "public_key": k.reset_pub.hex()},
+           "history": hist, "invalid_resets": []}
+    for reason, expected, _, record, control, state in invalid_resets(
+            k, full_chain_state(k), post_reset):
+        check_invalid_reset(reason, record, expected,
+                            last_state if state is None else state, control)
+        e = {"reason": reason, "record": record.hex(), "expected": expected}
+        if state is not None:
+            e["state"] = state.hex()
+        out["invalid_resets"].append(e)
+    out["contact_refused_states"] = []
+    for reason, refusal, _, state in contact_refused_states(k, last_state, hist):
+        check_contact_refused(reason, state, refusal)
+        out["contact_refused_states"].append(
+            {"reason": reason, "state": state.hex(), "refusal": refusal})
+    out["reset_credential"] = {
+        "registration_key": CREDENTIAL_REGISTRATION_KEY.hex(), "account_id": ACCOUNT,
+        "new_key": CREDENTIAL_KEY.hex(), "expiry": CREDENTIAL_EXPIRY,
+        "credential": reset_credential(ACCOUNT, CREDENTIAL_KEY, CREDENTIAL_EXPIRY,
+                                       CREDENTIAL_REGISTRATION_KEY)}
+    return out
+
+
+def check_reset(v):
+    """Re-verifies v["reset"] on its own terms."""
+    rv = v["reset"]
+    seed = bytes.fromhex(rv["new_key"]["private_key"])
+    new_key = Ed25519PrivateKey.from_private_bytes(seed)
+    new_pub = ed25519_pub(new_key)
+    assert len(seed) == 32 and new_pub.hex() == rv["new_key"]["public_key"], \
+        "reset.new_key: public key is not the private key's"
+    hist = v["history"]
+    last_state = bytes.fromhex(hist[-1]["state"])
+    first = decode_record(bytes.fromhex(hist[0]["record"]))
+    # From the decoded last state, and from nothing by replaying all eight.
+    a, full = Account.decode(last_state), Account()
+    for e in hist:
+        full.apply(e["leaf_index"], bytes.fromhex(e["record"]))
+    assert full.encode() == last_state
+    assert [e["leaf_index"] for e in rv["history"]] == [6, 7], "reset.history: leaf indexes"
+    for e, (op, device) in zip(rv["history"], [(OP_RESET, b""), (OP_ADD, b"phone")]):
+        i, data = e["leaf_index"], bytes.fromhex(e["record"])
+        try:
+            rec = a.apply(i, data)
+            full.apply(i, data)
+        except Refused as err:
+            raise AssertionError("reset.history leaf %d refused: %s" % (i, err))
+        assert (rec["format"], rec["op"], rec["device"], rec["version"]) == \
+            (1, op, device, i + 1), "reset.history leaf %d: what it is" % i
+        assert rec["account_key"] == new_pub, "reset.history leaf %d: not signed by new_key" % i
+        assert rec["timestamp"] == ts(i), "reset.history leaf %d: timestamp" % i
+        state = bytes.fromhex(e["state"])
+        assert a.encode() == full.encode() == state, "reset.history leaf %d: state" % i
+        assert Account.decode(state).encode() == state
+        assert state[0] == 3 and a.key == new_pub and a.first_key == first["account_key"]
+        assert a.keyset is None and a.counters == {}
+        assert a.chain[-1][0] == 6 and len(a.chain) == 3
+        if op == OP_RESET:
+            assert rec["key"] == new_pub and a.devices == {}, "reset: key or devices"
+        else:
+            assert sorted(a.devices) == [b"phone"] and a.devices[b"phone"][0] == 7
+    # Invalid resets: each reason known, refused for it and nothing else.
+    assert set(e["reason"] for e in rv["invalid_resets"]) == set(INVALID_RESET_REASONS), \
+        "invalid_resets: not the generator's reasons"
+    post_reset = bytes.fromhex(rv["history"][0]["state"])
+    for e in rv["invalid_resets"]:
+        state = last_state
+        if "state" in e:
+            state = bytes.fromhex(e["state"])
+            # Every record in it, from leaf 0, accepted; or the state after
+            # the reset, checked above.
+            if state and state != post_reset:
+                replay_state(state)
+        check_invalid_reset(e["reason"], bytes.fromhex(e["record"]), e["expected"], state)
+    # Rule 3 for a set (no vector of its own): a set-security-keys by es256
+    # (counter 9) installing new_set again on the history's last state.
+    k = Inputs()
+    same_set = v2(OP_SET, "", k.new_set, 7, ts(6), k.es, AD_UP, 9)
+    try:
+        Account.decode(last_state).apply(6, same_set)
+        raise AssertionError("the account rules accept new_set again")
+    except Refused as err:
+        assert (err.code, err.why) == ("FAILED_PRECONDITION", "the authority the account has")
+    # Every state the account rules reach passes a contact's check.
+    for e in v["history"] + rv["history"]:
+        contact_check(bytes.fromhex(e["state"]))
+    for e in rv["invalid_resets"] + v["invalid_assertions"]:
+        if e.get("state"):
+            contact_check(bytes.fromhex(e["state"]))
+    # States a contact refuses, which decoding accepts.
+    assert [e["reason"] for e in rv["contact_refused_states"]] == \
+        list(CONTACT_REFUSED_REASONS), "contact_refused_states: not the generator's reasons"
+    for e in rv["contact_refused_states"]:
+        check_contact_refused(e["reason"], bytes.fromhex(e["state"]), e["refusal"])
+    check_credentials(rv["reset_credential"])
+
+
 NOTES = [
     "all byte strings are hex; integers in the formats are big-endian",
     "keys[]: the two security keys of set (es256: ES256, private_key the 32-byte "
@@ -980,6 +1616,7 @@ def generate():
         "history": hist,
         "invalid_assertions": assertions,
         "invalid_sets": [{"reason": r, "encoding": enc.hex()} for r, _, enc in sets],
+        "reset": reset_vectors(k, bytes.fromhex(hist[-1]["state"])),
     }
     check(vectors)
     return vectors, set_reasons
@@ -1042,6 +1679,7 @@ def check(v):
             st = replay_state(state)
             assert st.keyset.encoding.hex() == v["set_uv"]["encoding"] and st.version == 3
         check_invalid_assertion(e["reason"], bytes.fromhex(e["record"]), e["expected"], state)
+    check_reset(v)
     return True
 
 
@@ -1052,6 +1690,8 @@ def check_file(path):
     # The reasons of the invalid cases are the generator's (fixed texts).
     k = Inputs()
     invalid_assertions(k, None, None)
+    invalid_resets(k, None, None)
+    contact_refused_states(k, None, None)
     set_reasons = {r: why for r, why, _ in invalid_sets(k)}
     check(v)
     assert set(e["reason"] for e in v["invalid_sets"]) == set(set_reasons), \

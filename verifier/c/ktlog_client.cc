@@ -355,11 +355,16 @@ int ktlog_lookup(ktlog_client* client, const char* account, ktlog_bytes* json,
                          {"key", ktlog::HexEncode(d.record.key)},
                          {"leaf_index", d.leaf_index}});
     }
+    nlohmann::json resets = nlohmann::json::array();
+    for (const ktlog::VerifiedReset& r : a.resets) {
+      resets.push_back({{"version", r.version}, {"leaf_index", r.leaf_index}});
+    }
     json->data = ktlog::JsonText(
         {{"account_id", a.state->account_id},
          {"account_key", ktlog::HexEncode(a.state->account_key)},
          {"version", a.state->version},
-         {"devices", devices}});
+         {"devices", devices},
+         {"resets", resets}});
     return absl::OkStatus();
   });
 }

@@ -59,7 +59,8 @@ enum {
   KTLOG_REFUSAL_ACCOUNT_VANISHED = 19,
   KTLOG_REFUSAL_CONTACT_KEY_CHANGED = 20,
   KTLOG_REFUSAL_CONTACT_DEVICE_UNSIGNED = 21,
-  KTLOG_REFUSAL_CLONED_SECURITY_KEY = 22
+  KTLOG_REFUSAL_CLONED_SECURITY_KEY = 22,
+  KTLOG_REFUSAL_ACCOUNT_RESET = 23
 };
 /* "BAD_VRF_PROOF" and so on (static storage). */
 const char* ktlog_refusal_name(int refusal);
@@ -140,7 +141,10 @@ int ktlog_unverified(const ktlog_client* client);
 
 /* Looks `account` up at the latest trusted checkpoint and verifies the
  * answer; `json` receives {"account_id", "account_key" (hex), "version",
- * "devices": [{"device_id", "key" (hex), "leaf_index"}]}. NOT_FOUND if the
+ * "devices": [{"device_id", "key" (hex), "leaf_index"}], "resets":
+ * [{"version", "leaf_index"}] (the operator's resets of the account, every
+ * key lost: its devices are vouched for by the operator, not its earlier
+ * keys; compare codes before trusting them)}. NOT_FOUND if the
  * account is proved absent; a refusal names what did not verify. */
 int ktlog_lookup(ktlog_client* client, const char* account, ktlog_bytes* json,
                  ktlog_result* result);

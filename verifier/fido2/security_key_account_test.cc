@@ -3,7 +3,8 @@
 // account key, devices added with a touch, a lost key removed with another,
 // a contact who verifies it all, and each attack the design answers: the
 // copied account key file, a cloned key, a log that holds every key of its
-// own and commits the account to a new authority.
+// own and commits the account to a new authority; and when every key is
+// lost, the operator's reset, which every contact is shown.
 #include <stdlib.h>
 
 #include <memory>
@@ -287,6 +288,273 @@ TEST_F(SecurityKeyAccountTest, AClonedKeyIsCaughtByItsCounter) {
             ParseAuthenticatorData(a.authenticator_data)->sign_count);
   EXPECT_EQ(log_.Submit(r.Encode()).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+// The alerts of `c` of `type`.
+std::vector<Alert> AlertsOf(const Client& c, AlertType type) {
+  std::vector<Alert> out;
+  for (const Alert& a : c.state.alerts) {
+    if (a.type == type) out.push_back(a);
+  }
+  return out;
+}
+
+// A reset of `account` to `key` at `version`, as a breached operator makes
+// one (it issues itself the credential the server would ask for).
+DeviceRecord ResetBy(const Ed25519PrivateKey& key, const std::string& account,
+                     uint64_t version) {
+  DeviceRecord reset;
+  reset.operation = Operation::kResetAccount;
+  reset.account_id = account;
+  reset.key = key.public_key().bytes();
+  reset.account_version = version;
+  reset.timestamp_ms = RealClock::Get()->NowMillis();
+  reset.Sign(key);
+  return reset;
+}
+
+TEST_F(SecurityKeyAccountTest, EveryKeyLostTheOwnerResetsAndContactsAreTold) {
+  SetUpAlice();
+  alice_.own->UseSecurityKey(yubi_.get());
+  ASSERT_TRUE(alice_.own->AddDevice("laptop", NewKey()).ok());
+  // Bob compared codes with Alice over her security keys.
+  Client bob(&log_, &sink_, "bob@example.com");
+  LogCheckpoint cp = bob.verifier->UpdateCheckpoint().value();
+  std::string keys_authority = alice_.own->AccountKey().value();
+  ASSERT_TRUE(bob.verifier->VerifyContact(cp, kAlice, keys_authority).ok());
+
+  // Both keys lost: nothing can be changed with them...
+  key1_.set_lost(true);
+  key2_.set_lost(true);
+  EXPECT_EQ(alice_.own->AddDevice("tablet", NewKey()).status().code(),
+            absl::StatusCode::kUnavailable);
+  // ...so Alice asks the operator for a reset to a key she prepares (the
+  // same key until it is used). The in-memory log does not check the
+  // operator's credential (the server's writer does: writes_test).
+  absl::StatusOr<std::string> next = alice_.own->PrepareReset();
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(alice_.own->PrepareReset().value(), *next);
+  absl::StatusOr<OwnAccount::Written> w = alice_.own->ResetAccount("r1.cred");
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_TRUE(w->verified);
+  EXPECT_EQ(w->record.operation, Operation::kResetAccount);
+  EXPECT_EQ(w->record.key, *next);
+  EXPECT_EQ(w->record.account_key, *next);
+  // Her own reset raises nothing for her; the new key is hers now and her
+  // devices are gone until she adds them again.
+  ExpectNoAlert(alice_);
+  EXPECT_EQ(alice_.state.own_state.account_key, *next);
+  EXPECT_TRUE(alice_.state.own_state.devices.empty());
+  EXPECT_EQ(alice_.keys.PublicKey().value(), *next);
+  EXPECT_TRUE(alice_.own->SecurityKeys().empty());
+  ASSERT_TRUE(alice_.own->AddDevice("phone", NewKey()).ok());
+  ExpectNoAlert(alice_);
+
+  // Bob, who verified her, is told it was a reset (not a rotation): until
+  // he compares codes again his check fails with that reason.
+  cp = bob.verifier->UpdateCheckpoint().value();
+  absl::Status checked = bob.verifier->MonitorContacts(cp);
+  EXPECT_EQ(checked.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(checked), Refusal::kAccountReset);
+  std::vector<Alert> resets = AlertsOf(bob, AlertType::kAccountReset);
+  ASSERT_EQ(resets.size(), 1u);
+  EXPECT_EQ(resets[0].account, kAlice);
+  EXPECT_EQ(resets[0].evidence["reset_version"], w->record.account_version);
+  EXPECT_EQ(resets[0].evidence["new_key"], HexEncode(*next));
+  EXPECT_TRUE(AlertsOf(bob, AlertType::kContactKeyChanged).empty());
+  // Checking again raises it no second time.
+  EXPECT_EQ(RefusalOf(bob.verifier->MonitorContacts(cp)),
+            Refusal::kAccountReset);
+  EXPECT_EQ(AlertsOf(bob, AlertType::kAccountReset).size(), 1u);
+
+  // Carol, who never saw Alice before, is told too.
+  Client carol(&log_, &sink_, "carol@example.com");
+  cp = carol.verifier->UpdateCheckpoint().value();
+  absl::StatusOr<VerifiedAccount> seen = carol.verifier->AddContact(cp, kAlice);
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  ASSERT_EQ(seen->resets.size(), 1u);
+  EXPECT_EQ(seen->resets[0].version, w->record.account_version);
+  EXPECT_EQ(seen->resets[0].leaf_index, w->appended.leaf_index);
+  EXPECT_EQ(seen->resets[0].record_hash, Sha256(w->record.Encode()));
+  EXPECT_EQ(AlertsOf(carol, AlertType::kAccountReset).size(), 1u);
+  // Told once: her next check finds nothing new (no exit 3 for ever).
+  Client carol_later(&log_, &sink_, "carol@example.com");
+  carol_later.state = carol.state;
+  EXPECT_TRUE(carol_later.verifier->MonitorContacts(cp).ok());
+  EXPECT_FALSE(carol_later.verifier->alert_found());
+  EXPECT_TRUE(carol_later.state.alerts.size() == carol.state.alerts.size());
+
+  // Dave compares codes with Alice at first sight: he is shown the reset
+  // and it is settled at once.
+  Client dave(&log_, &sink_, "dave@example.com");
+  cp = dave.verifier->UpdateCheckpoint().value();
+  ASSERT_TRUE(dave.verifier->VerifyContact(cp, kAlice, *next).ok());
+  resets = AlertsOf(dave, AlertType::kAccountReset);
+  ASSERT_EQ(resets.size(), 1u);
+  EXPECT_NE(resets[0].acknowledged_at_ms, 0u);
+  EXPECT_TRUE(dave.verifier->MonitorContacts(cp).ok());
+
+  // Bob compares codes with Alice again: the reset is settled.
+  cp = bob.verifier->UpdateCheckpoint().value();
+  ASSERT_TRUE(bob.verifier->VerifyContact(cp, kAlice, *next).ok());
+  EXPECT_TRUE(bob.verifier->MonitorContacts(cp).ok());
+  resets = AlertsOf(bob, AlertType::kAccountReset);
+  ASSERT_EQ(resets.size(), 1u);
+  EXPECT_NE(resets[0].acknowledged_at_ms, 0u);
+
+  // Bob, who holds his account key, is told to rotate it instead.
+  ASSERT_TRUE(bob.own->AddDevice("phone", NewKey()).ok());
+  EXPECT_EQ(bob.own->PrepareReset().status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SecurityKeyAccountTest, AResetAliceDidNotMakeIsAnAlertForHer) {
+  SetUpAlice();
+  // A breached operator resets Alice's account to a key of its own (with a
+  // credential it issued itself) and adds its device.
+  Ed25519PrivateKey evil = Ed25519PrivateKey::Generate();
+  DeviceRecord reset =
+      ResetBy(evil, kAlice, alice_.state.own_state.version + 1);
+  ASSERT_TRUE(log_.Submit(reset.Encode()).ok());
+  DeviceRecord device;
+  device.operation = Operation::kAddDevice;
+  device.account_id = kAlice;
+  device.device_id = "mallory";
+  device.key = NewKey();
+  device.account_version = reset.account_version + 1;
+  device.timestamp_ms = reset.timestamp_ms;
+  device.Sign(evil);
+  ASSERT_TRUE(log_.Submit(device.Encode()).ok());
+
+  (void)alice_.own->Check();
+  std::vector<Alert> resets = AlertsOf(alice_, AlertType::kAccountReset);
+  ASSERT_EQ(resets.size(), 1u);
+  EXPECT_EQ(resets[0].account, kAlice);
+  EXPECT_EQ(AlertsOf(alice_, AlertType::kUnexpectedDevice).size(), 1u);
+  // A stranger is shown the reset too, never a silent change.
+  Client carol(&log_, &sink_, "carol@example.com");
+  LogCheckpoint cp = carol.verifier->UpdateCheckpoint().value();
+  ASSERT_TRUE(carol.verifier->AddContact(cp, kAlice).ok());
+  EXPECT_EQ(AlertsOf(carol, AlertType::kAccountReset).size(), 1u);
+}
+
+TEST_F(SecurityKeyAccountTest, AResetStateThatKeepsOldDevicesIsRefused) {
+  SetUpAlice();
+  // The operator resets the account but commits to a state that still
+  // holds Alice's phone, so that contacts would see the old device beside
+  // whatever it adds: a reset removes every device.
+  Ed25519PrivateKey evil = Ed25519PrivateKey::Generate();
+  DeviceRecord reset =
+      ResetBy(evil, kAlice, alice_.state.own_state.version + 1);
+  AccountState forged = alice_.state.own_state;
+  ASSERT_EQ(forged.devices.size(), 1u);
+  forged.account_key = reset.key;
+  forged.key_counters.clear();
+  forged.version = reset.account_version;
+  forged.key_chain.push_back(
+      ChainedRotation{log_.Checkpoint().size, forged.version, reset.Encode()});
+  log_.Append(reset, forged);
+  absl::StatusOr<VerifiedAccount> seen = StrangerLooksUp();
+  EXPECT_EQ(seen.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(seen.status()), Refusal::kUnauthorizedDevice);
+}
+
+TEST_F(SecurityKeyAccountTest, AResetNeverLeadsBackToAnEarlierAuthority) {
+  SetUpAlice();
+  // The operator resets Alice's account to a key of its own, adds its
+  // device, and would hand the account back to her first key, so that her
+  // key and her contacts' codes look unchanged: the account rules refuse
+  // the way back, and a reset to a key she had.
+  Ed25519PrivateKey evil = Ed25519PrivateKey::Generate();
+  uint64_t v = alice_.state.own_state.version;
+  DeviceRecord reset = ResetBy(evil, kAlice, v + 1);
+  ASSERT_TRUE(log_.Submit(reset.Encode()).ok());
+  DeviceRecord back;
+  back.operation = Operation::kRotateAccountKey;
+  back.account_id = kAlice;
+  back.key = alice_.state.own_state.first_key;
+  back.account_version = v + 2;
+  back.Sign(evil);
+  EXPECT_EQ(log_.Submit(back.Encode()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Committed all the same (a breached log writes its own states), a
+  // contact who never saw her refuses the chain.
+  AccountState forged =
+      DecodeAccountState(log_.Lookup(kAlice).account_state).value();
+  forged.account_key = back.key;
+  forged.version = back.account_version;
+  forged.key_chain.push_back(
+      ChainedRotation{log_.Checkpoint().size, forged.version, back.Encode()});
+  log_.Append(back, forged);
+  absl::StatusOr<VerifiedAccount> seen = StrangerLooksUp();
+  EXPECT_EQ(seen.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(seen.status()), Refusal::kBrokenKeyChain);
+}
+
+TEST_F(SecurityKeyAccountTest, AfterAResetSheDidNotMakeHerCodeIsNotShown) {
+  // Bob is on his account key. The operator resets his account and moves
+  // it onto security keys of its own: his client must neither show a
+  // safety code over the operator's keys (it would match) nor destroy his
+  // account key as if he had made the switch.
+  Client bob(&log_, &sink_, "bob@example.com");
+  ASSERT_TRUE(bob.own->AddDevice("phone", NewKey()).ok());
+  std::string bobs_key = bob.keys.PublicKey().value();
+  ASSERT_EQ(bob.own->AccountKey().value(), bobs_key);
+  Ed25519PrivateKey evil = Ed25519PrivateKey::Generate();
+  DeviceRecord reset = ResetBy(evil, "bob@example.com", 2);
+  ASSERT_TRUE(log_.Submit(reset.Encode()).ok());
+  SoftAuthenticator e1, e2;
+  std::string rp = *alice_.own->RpId();
+  SecurityKeySet set;
+  set.rp_id = rp;
+  set.keys = {
+      e1.Open()
+          .value()
+          ->MakeCredential(rp, "bob@example.com", KeyAlgorithm::kEs256, {})
+          .value(),
+      e2.Open()
+          .value()
+          ->MakeCredential(rp, "bob@example.com", KeyAlgorithm::kEs256, {})
+          .value()};
+  std::sort(set.keys.begin(), set.keys.end(),
+            [](const SecurityKey& a, const SecurityKey& b) {
+              return a.credential_id < b.credential_id;
+            });
+  DeviceRecord keys;
+  keys.operation = Operation::kSetSecurityKeys;
+  keys.account_id = "bob@example.com";
+  keys.key = set.Encode();
+  keys.account_version = 3;
+  keys.Sign(evil);
+  ASSERT_TRUE(log_.Submit(keys.Encode()).ok());
+
+  (void)bob.own->Check();
+  EXPECT_EQ(AlertsOf(bob, AlertType::kAccountReset).size(), 1u);
+  EXPECT_EQ(AlertsOf(bob, AlertType::kUnexpectedKeyChange).size(), 1u);
+  EXPECT_EQ(bob.own->AccountKey().status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(bob.keys.PublicKey().value(), bobs_key) << "not retired";
+}
+
+TEST_F(SecurityKeyAccountTest, AResetCannotKeepADeviceOfItsOwnVersion) {
+  SetUpAlice();
+  alice_.own->UseSecurityKey(yubi_.get());
+  ASSERT_TRUE(alice_.own->AddDevice("laptop", NewKey()).ok());
+  // The operator dates its reset at the version of Alice's laptop, so
+  // that the laptop would seem signed before it, and adds its device.
+  AccountState forged = alice_.state.own_state;
+  uint64_t v = forged.version;  // the laptop's
+  Ed25519PrivateKey evil = Ed25519PrivateKey::Generate();
+  DeviceRecord reset = ResetBy(evil, kAlice, v);
+  forged.account_key = reset.key;
+  forged.key_counters.clear();
+  forged.devices.erase("phone");
+  forged.key_chain.push_back(
+      ChainedRotation{log_.Checkpoint().size, v, reset.Encode()});
+  log_.Append(reset, forged);
+  absl::StatusOr<VerifiedAccount> seen = StrangerLooksUp();
+  EXPECT_EQ(seen.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(RefusalOf(seen.status()), Refusal::kUnauthorizedDevice);
 }
 
 TEST_F(SecurityKeyAccountTest,
