@@ -21,16 +21,27 @@ constexpr int kExitOk = 0, kExitMisbehaviour = 1, kExitUsage = 2,
               kExitUnreachable = 4, kExitRefused = 5;
 
 int Fail(const std::string& msg, int code) {
-  fprintf(stderr, "ktlog-auditor: %s\n", msg.c_str());
+  if (ktlog::CurrentLogFormat() == ktlog::LogFormat::kJson) {
+    ktlog::LogLine(ktlog::Severity::kError, msg);
+  } else {
+    fprintf(stderr, "ktlog-auditor: %s\n", msg.c_str());
+  }
   return code;
 }
 
-// "<UTC time> ktlog-auditor: ", the start of every line the auditor
-// prints for a person or a log file (--follow runs for days).
-std::string Prefix() {
-  return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                                       absl::UTCTimeZone()),
-                      " ktlog-auditor: ");
+// One line the auditor prints for a person or a log file (--follow runs
+// for days): "<UTC time> ktlog-auditor: <message>", or with
+// --log_format=json one JSON object (core/util/logging.h).
+void Say(std::ostream& out, absl::string_view message,
+         ktlog::Severity severity = ktlog::Severity::kInfo) {
+  if (ktlog::CurrentLogFormat() == ktlog::LogFormat::kJson) {
+    out << ktlog::FormatLogLine(severity, message, absl::Now());
+  } else {
+    out << absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                            absl::UTCTimeZone())
+        << " ktlog-auditor: " << message << "\n";
+  }
+  out << std::flush;
 }
 
 // A progress bar on a terminal; elsewhere (a log file) a line every 5 s
@@ -69,7 +80,7 @@ class Progress {
     if (tty_) {
       fprintf(stderr, "\r%s%s", line.c_str(), last ? "\n" : "");
     } else {
-      fprintf(stderr, "%s%s\n", Prefix().c_str(), line.c_str());
+      Say(std::cerr, line);
     }
   }
   void Reset() {
@@ -88,7 +99,7 @@ class Progress {
 // What the command line configures.
 struct Config {
   std::string log = "127.0.0.1:8020", log_key, key_file, state_dir, tiles;
-  std::string listen, tls_cert, tls_key;
+  std::string listen, tls_cert, tls_key, log_format = "text";
   bool follow = false, clear_failure = false;
   uint64_t page = 1000, commit_every = 50000;
   absl::Duration interval = absl::Seconds(10);
@@ -144,6 +155,8 @@ void AddFlags(ktlog::FlagSet* flags, Config* c) {
   flags->String("tls_cert", &c->tls_cert,
                 "PEM certificate chain for --listen (HTTPS)");
   flags->String("tls_key", &c->tls_key, "PEM private key for --listen");
+  flags->String("log_format", &c->log_format,
+                "text, or json: one JSON object per line (docs/operations.md)");
   flags->Bool("clear_failure", &c->clear_failure,
               "forget a recorded failure (after investigating it)");
   c->tls.AddFlags(flags);
@@ -162,8 +175,8 @@ absl::StatusOr<std::unique_ptr<ktlog::WitnessHttpServer>> StartEndpoint(
   }
   auto started = ktlog::WitnessHttpServer::Start(auditor, mu, c.listen, tls);
   if (started.ok()) {
-    std::cout << Prefix() << "add-checkpoint at " << (*started)->url()
-              << "/add-checkpoint" << std::endl;
+    Say(std::cout, absl::StrCat("add-checkpoint at ", (*started)->url(),
+                                "/add-checkpoint"));
   }
   return started;
 }
@@ -172,24 +185,24 @@ absl::StatusOr<std::unique_ptr<ktlog::WitnessHttpServer>> StartEndpoint(
 int Round(ktlog::Auditor* auditor) {
   absl::StatusOr<ktlog::Auditor::Round> round = auditor->RunOnce();
   if (round.ok()) {
-    std::cout << Prefix() << "checkpoint of size " << round->size
-              << " verified (" << round->leaves_checked
-              << " new leaves checked)"
-              << (round->cosigned ? ", cosigned" : ", nothing new") << "\n"
-              << std::flush;
+    Say(std::cout,
+        absl::StrCat("checkpoint of size ", round->size, " verified (",
+                     round->leaves_checked, " new leaves checked)",
+                     round->cosigned ? ", cosigned" : ", nothing new"));
     return kExitOk;
   }
   const absl::Status& s = round.status();
   if (absl::IsDataLoss(s) || absl::IsFailedPrecondition(s)) {
-    std::cout << Prefix() << "NOT cosigning: " << s.message() << "\n";
+    Say(std::cout, absl::StrCat("NOT cosigning: ", s.message()),
+        ktlog::Severity::kError);
     if (!auditor->evidence_path().empty()) {
-      std::cout << Prefix() << "evidence written to "
-                << auditor->evidence_path() << "\n";
+      Say(std::cout,
+          absl::StrCat("evidence written to ", auditor->evidence_path()),
+          ktlog::Severity::kError);
     }
-    std::cout << std::flush;
     return kExitMisbehaviour;
   }
-  std::cout << Prefix() << s.message() << "\n" << std::flush;
+  Say(std::cout, s.message(), ktlog::Severity::kWarning);
   if (absl::IsPermissionDenied(s)) return kExitRefused;
   if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
     return kExitUnreachable;
@@ -207,6 +220,11 @@ int Main(int argc, char** argv) {
                              &exit_code)) {
     return exit_code;
   }
+  absl::StatusOr<ktlog::LogFormat> format = ktlog::ParseLogFormat(c.log_format);
+  if (!format.ok()) {
+    return Fail(std::string(format.status().message()), kExitUsage);
+  }
+  ktlog::SetLogFormat(*format, "ktlog-auditor");
   if (!args.empty()) return Fail("unexpected argument " + args[0], kExitUsage);
   if (c.log_key.empty() || c.key_file.empty() || c.state_dir.empty()) {
     return Fail("--log_key, --key_file and --state_dir are required",
@@ -263,8 +281,7 @@ int Main(int argc, char** argv) {
   options.saved = [&said](uint64_t done) {
     if (absl::Now() < said + absl::Seconds(5)) return;
     said = absl::Now();
-    std::cout << Prefix() << "progress saved at " << done << " leaves"
-              << std::endl;
+    Say(std::cout, absl::StrCat("progress saved at ", done, " leaves"));
   };
   auto auditor =
       ktlog::Auditor::Open(options, std::move(keys->signer), feed.get());
@@ -272,7 +289,7 @@ int Main(int argc, char** argv) {
   if (c.clear_failure) {
     absl::Status s = (*auditor)->ClearFailure();
     if (!s.ok()) return Fail(std::string(s.message()), 1);
-    std::cout << Prefix() << "failure cleared\n";
+    Say(std::cout, "failure cleared");
   }
   // Rounds and pushed checkpoints take turns with the auditor.
   absl::Mutex mu;

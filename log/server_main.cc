@@ -41,6 +41,7 @@ struct Config {
   uint64_t lookups_per_minute = 120, lookup_burst = 100;
   uint64_t writes_per_minute = 60, write_burst = 20;
   uint64_t max_calls_per_address = 64;
+  std::string log_format = "text";
   LogServerOptions options;
 };
 
@@ -117,6 +118,9 @@ void AddFlags(FlagSet* flags, Config* c) {
                 "writes one address may make at once");
   flags->String("backup_dir", &c->backup_dir,
                 "where SIGUSR1 writes an online backup (a new subdirectory)");
+  flags->String("log_format", &c->log_format,
+                "text, or json: one JSON object per line on stderr, for a "
+                "log collector (docs/operations.md, \"Logs\")");
 }
 
 // Checks the flags and completes the options; a usage error otherwise.
@@ -226,7 +230,11 @@ void ServeUntilStopped(LogServer* server, const std::string& backup_dir,
 }
 
 int Fail(absl::string_view msg, int code) {
-  std::cerr << "ktlog-server: " << msg << std::endl;
+  if (CurrentLogFormat() == LogFormat::kJson) {
+    LogError(msg);
+  } else {
+    std::cerr << "ktlog-server: " << msg << std::endl;
+  }
   return code;
 }
 
@@ -256,6 +264,9 @@ int Main(int argc, char** argv) {
   if (!ParseMainFlags(flags, argc, argv, "ktlog-server", &args, &exit_code)) {
     return exit_code;
   }
+  absl::StatusOr<LogFormat> format = ParseLogFormat(c.log_format);
+  if (!format.ok()) return Fail(format.status().message(), 2);
+  SetLogFormat(*format, "ktlog-server");
   if (!args.empty()) return Fail("unexpected argument " + args[0], 2);
   absl::Status usage = Finish(&c);
   if (!usage.ok()) return Fail(usage.message(), 2);

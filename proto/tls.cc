@@ -118,10 +118,15 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
 GrpcChannelCredentials(const ClientTls& tls, const std::string& program) {
   if (tls.plaintext) {
     static std::atomic<bool> warned{false};
+    constexpr char kWarning[] =
+        "--plaintext: the connection to the log is not encrypted or "
+        "authenticated";
     if (!warned.exchange(true)) {
-      std::cerr << program
-                << ": WARNING: --plaintext: the connection to the log is not "
-                   "encrypted or authenticated\n";
+      if (CurrentLogFormat() == LogFormat::kJson) {
+        LogWarning(kWarning);  // a daemon logging for a collector
+      } else {
+        std::cerr << program << ": WARNING: " << kWarning << "\n";
+      }
     }
     return grpc::InsecureChannelCredentials();
   }

@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/barrier.h"
 #include "client/log_client.h"
 #include "gtest/gtest.h"
@@ -87,6 +88,21 @@ TEST(AuditorProcessTest, ResumesAfterSigkillAndClientsRequireItsCosignature) {
   EXPECT_LE(checked, 3000 - at) << "work saved before the kill is not redone";
   EXPECT_GT(checked, 0u);
   EXPECT_NE(second.out.find("cosigned"), std::string::npos) << second.out;
+  // With --log_format=json its lines are JSON objects, for a log collector.
+  std::vector<std::string> json_run = auditor;
+  json_run.push_back("--log_format=json");
+  RunResult third = RunProgram(json_run);
+  EXPECT_EQ(third.exit_code, 0) << third.out;
+  std::string said;
+  for (absl::string_view line :
+       absl::StrSplit(third.out, '\n', absl::SkipEmpty())) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    EXPECT_EQ(j["program"], "ktlog-auditor") << line;
+    said = j["message"];
+  }
+  EXPECT_NE(said.find("checkpoint of size 3000 verified"), std::string::npos)
+      << third.out;
 
   // A ktctl client that pins the log key the server publishes (with its
   // witness) requires this witness and trusts the cosigned log.

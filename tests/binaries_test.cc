@@ -159,6 +159,58 @@ std::string OwnersCopy(const std::string& file, const std::string& dir) {
 // Issue 20, 2: one rule for every secret file: accessible by its owner
 // only. The log key, a witness key, the TLS key and a user's account key
 // are each refused with the file, its mode and the fix.
+// Logs for a collector (docs/operations.md, "Logs"): with
+// --log_format=json every line on stderr is one JSON object with the time,
+// severity, program and message of the same events the text log has; a
+// start-up error too. stdout (the address and log key) stays as it is.
+TEST(ServerLogsTest, JsonLinesCarryTheSameEvents) {
+  Keyed k = MakeKey();
+  RunResult bad =
+      RunProgram({kServer, "--plaintext", "--log_format=xml",
+                  "--data_dir=" + k.dir + "/data", "--key_file=" + k.key_file});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--log_format is text or json"), std::string::npos)
+      << bad.out;
+  RunResult failed =
+      RunProgram({kServer, "--plaintext", "--log_format=json",
+                  "--data_dir=" + k.dir + "/data", "--key_file=/nonexistent"});
+  EXPECT_EQ(failed.exit_code, 1) << failed.out;
+  nlohmann::json error = nlohmann::json::parse(failed.out, nullptr, false);
+  ASSERT_TRUE(error.is_object()) << failed.out;
+  EXPECT_EQ(error["severity"], "ERROR");
+  EXPECT_EQ(error["program"], "ktlog-server");
+
+  auto s =
+      ServerProcess::Start({"--data_dir=" + k.dir + "/data",
+                            "--key_file=" + k.key_file, "--log_format=json"});
+  auto client = LogClient::Create(s->address());
+  absl::Status refused =
+      client->Write(Operation::kAddDevice, "not a record", false).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s->Stop(), 0);
+  std::string out = s->process()->ReadAll(absl::Now() + absl::Seconds(10));
+  std::vector<std::string> messages;
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "ktlog-server: ")) continue;  // stdout
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    EXPECT_EQ(j.size(), 4u) << line;
+    EXPECT_EQ(j["program"], "ktlog-server") << line;
+    EXPECT_TRUE(j["severity"] == "INFO" || j["severity"] == "WARNING" ||
+                j["severity"] == "ERROR")
+        << line;
+    EXPECT_EQ(j["time"].get<std::string>().size(), 24u) << line;
+    messages.push_back(j["message"]);
+  }
+  auto has = [&](const std::string& needle) {
+    return std::any_of(messages.begin(), messages.end(), [&](const auto& m) {
+      return m.find(needle) != std::string::npos;
+    });
+  };
+  EXPECT_TRUE(has("AddDevice refused")) << out;
+  EXPECT_TRUE(has("SIGTERM; shutting down")) << out;
+}
+
 TEST(SecretFilesTest, EveryKeyFileIsItsOwnersOnly) {
   Keyed k = MakeKey();
   auto expect_refused = [](const RunResult& r, const std::string& file,

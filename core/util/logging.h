@@ -1,5 +1,8 @@
 // Minimal operational logging to stderr for the daemons (abseil 20220623 has
-// no absl/log): one line per event, "<UTC time> <severity> <message>".
+// no absl/log): one line per event, as text, "<UTC time> <severity>
+// <message>", or as one JSON object (--log_format=json, for a log
+// collector): {"time": "<UTC time>", "severity": "INFO", "program":
+// "<program>", "message": "<message>"} (docs/operations.md, "Logs").
 #ifndef KTLOG_CORE_UTIL_LOGGING_H_
 #define KTLOG_CORE_UTIL_LOGGING_H_
 
@@ -7,6 +10,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -15,6 +19,19 @@
 namespace ktlog {
 
 enum class Severity { kInfo, kWarning, kError };
+
+enum class LogFormat { kText, kJson };
+
+// Sets how every later line is written, and the program that JSON lines
+// name. Call once, before other threads log (at start-up, after the flags).
+void SetLogFormat(LogFormat format, absl::string_view program);
+LogFormat CurrentLogFormat();
+// "text" or "json"; INVALID_ARGUMENT naming the choices otherwise.
+absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name);
+
+// The line LogLine writes for `message` at `time`, with its newline.
+std::string FormatLogLine(Severity severity, absl::string_view message,
+                          absl::Time time);
 
 // Writes one line to stderr. Thread-safe (one write(2) per line).
 void LogLine(Severity severity, absl::string_view message);
