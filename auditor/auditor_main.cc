@@ -210,6 +210,25 @@ int Round(ktlog::Auditor* auditor) {
   return kExitMisbehaviour;
 }
 
+// Checks the command line, and sets the log format it asks for.
+absl::Status CheckUsage(const Config& c, const std::vector<std::string>& args) {
+  absl::StatusOr<ktlog::LogFormat> format = ktlog::ParseLogFormat(c.log_format);
+  if (!format.ok()) return format.status();
+  ktlog::SetLogFormat(*format, "ktlog-auditor");
+  if (!args.empty()) {
+    return absl::InvalidArgumentError("unexpected argument " + args[0]);
+  }
+  if (c.log_key.empty() || c.key_file.empty() || c.state_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--log_key, --key_file and --state_dir are required");
+  }
+  if (c.page == 0 || c.page > 1000 || c.commit_every == 0) {
+    return absl::InvalidArgumentError(
+        "--page must be 1..1000 and --commit_every at least 1");
+  }
+  return absl::OkStatus();
+}
+
 int Main(int argc, char** argv) {
   Config c;
   ktlog::FlagSet flags(kUsage);
@@ -220,19 +239,8 @@ int Main(int argc, char** argv) {
                              &exit_code)) {
     return exit_code;
   }
-  absl::StatusOr<ktlog::LogFormat> format = ktlog::ParseLogFormat(c.log_format);
-  if (!format.ok()) {
-    return Fail(std::string(format.status().message()), kExitUsage);
-  }
-  ktlog::SetLogFormat(*format, "ktlog-auditor");
-  if (!args.empty()) return Fail("unexpected argument " + args[0], kExitUsage);
-  if (c.log_key.empty() || c.key_file.empty() || c.state_dir.empty()) {
-    return Fail("--log_key, --key_file and --state_dir are required",
-                kExitUsage);
-  }
-  if (c.page == 0 || c.page > 1000 || c.commit_every == 0) {
-    return Fail("--page must be 1..1000 and --commit_every at least 1",
-                kExitUsage);
+  if (absl::Status usage = CheckUsage(c, args); !usage.ok()) {
+    return Fail(std::string(usage.message()), kExitUsage);
   }
   auto log_key = ktlog::LogPublicKey::Parse(c.log_key);
   if (!log_key.ok()) {

@@ -19,15 +19,16 @@ TEST(LoggingTest, TextLinesAreTimeSeverityMessage) {
 // a newline, invalid UTF-8) is escaped, so every line parses as one object.
 TEST(LoggingTest, JsonLinesAreOneObjectEach) {
   SetLogFormat(LogFormat::kJson, "ktlog-server");
-  std::string line = FormatLogLine(
-      Severity::kError, "refused \"x\"\nfrom \xff peer", kAt);
+  std::string line =
+      FormatLogLine(Severity::kError, "refused \"x\"\nfrom \xff peer", kAt);
   ASSERT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1) << "one line";
   nlohmann::json j = nlohmann::json::parse(line);
-  EXPECT_EQ(j, nlohmann::json({{"time", "2026-12-07T00:00:00.123Z"},
-                               {"severity", "ERROR"},
-                               {"program", "ktlog-server"},
-                               {"message", "refused \"x\"\nfrom \xef\xbf\xbd peer"}}));
+  EXPECT_EQ(j, nlohmann::json(
+                   {{"time", "2026-12-07T00:00:00.123Z"},
+                    {"severity", "ERROR"},
+                    {"program", "ktlog-server"},
+                    {"message", "refused \"x\"\nfrom \xef\xbf\xbd peer"}}));
   SetLogFormat(LogFormat::kText, "");
 }
 
