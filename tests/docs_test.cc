@@ -84,9 +84,12 @@ TEST(DocsTest, APILimitsAreTheCodes) {
   EXPECT_EQ(one("\\| entries per `GetEntries` \\| "), kMaxEntriesPerRequest);
   EXPECT_EQ(one("\\| versions per `GetAccountHistory` \\| "),
             kMaxHistoryPerRequest);
-  EXPECT_EQ(one("\\| key rotations in an account.s life \\(all in its key "
-                "chain\\) \\| "),
+  EXPECT_EQ(one("\\| authority changes in an account.s life, resets apart "
+                "\\(all in its key chain\\) \\| "),
             kMaxKeyChain);
+  EXPECT_EQ(one("\\| resets in an account.s life \\(in its key chain too\\) "
+                "\\| "),
+            kMaxResets);
 }
 
 // The example log key in formats.md is the vector's (private.json), which

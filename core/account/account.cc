@@ -119,6 +119,7 @@ absl::Status DecodeKeyChain(ByteReader& r, const RecordAt* record_at,
                             AccountState* s) {
   uint16_t count = 0;
   if (!r.ReadU16(&count)) return absl::OkStatus();
+  size_t changes = 0, resets = 0;
   for (uint16_t i = 0; i < count && !r.failed(); ++i) {
     uint64_t leaf_index = 0;
     std::string bytes;
@@ -139,8 +140,9 @@ absl::Status DecodeKeyChain(ByteReader& r, const RecordAt* record_at,
     }
     s->key_chain.push_back(
         ChainedRotation{leaf_index, d->account_version, std::move(bytes)});
+    ++(d->operation == Operation::kResetAccount ? resets : changes);
   }
-  if (s->key_chain.size() > kMaxKeyChain) {
+  if (changes > kMaxKeyChain || resets > kMaxResets) {
     return absl::InvalidArgumentError("account state key chain is too long");
   }
   return absl::OkStatus();
@@ -361,7 +363,16 @@ std::vector<uint32_t> CountersAfter(
 
 absl::Status ResetRule::Next(Operation op, const std::string& authority,
                              uint64_t version) {
-  if (op == Operation::kResetAccount && seen_.count(authority) > 0) {
+  const bool reset = op == Operation::kResetAccount;
+  if (reset ? resets_ >= kMaxResets : changes_ >= kMaxKeyChain) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the ", reset ? "reset" : "authority change", " of version ", version,
+        " is one more than the ", reset ? kMaxResets : kMaxKeyChain,
+        reset ? " resets" : " authority changes",
+        " an account may make in its life (its key chain, which contacts "
+        "check from the account's first record, holds every one)"));
+  }
+  if (reset && seen_.count(authority) > 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the reset of version ", version,
         " sets a key that was the account's authority before: a reset starts "
@@ -372,8 +383,9 @@ absl::Status ResetRule::Next(Operation op, const std::string& authority,
         "the authority change of version ", version,
         " goes back to an authority from before the account's reset"));
   }
-  if (op == Operation::kResetAccount) barred_ = seen_;
+  if (reset) barred_ = seen_;
   seen_.insert(authority);
+  ++(reset ? resets_ : changes_);
   return absl::OkStatus();
 }
 
@@ -445,12 +457,6 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
     case Operation::kRotateAccountKey:
     case Operation::kSetSecurityKeys:
     case Operation::kResetAccount: {
-      if (state->key_chain.size() >= kMaxKeyChain) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "account \"", id, "\" has changed its authority ", kMaxKeyChain,
-            " times, the most an account may (its key chain, which contacts "
-            "check from the account's first record, holds every change)"));
-      }
       if (record.key == state->account_key) {
         return absl::FailedPreconditionError(
             "the record sets the authority the account has already");

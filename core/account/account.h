@@ -19,7 +19,8 @@
 //    log/writes.h); no reset leads back to an earlier authority
 //    (ResetRule);
 //  - at most kMaxDevicesPerAccount active devices, and at most
-//    kMaxKeyChain key rotations in the account's lifetime.
+//    kMaxKeyChain authority changes and kMaxResets resets in the
+//    account's lifetime.
 //
 // AccountState also has a canonical encoding (docs/formats.md) used for
 // state commitments and in lookups: it carries the account's first key,
@@ -54,10 +55,14 @@ inline bool ChangesAuthority(Operation op) {
          op == Operation::kSetSecurityKeys || op == Operation::kResetAccount;
 }
 
-// The most key rotations an account may make in its lifetime: its key
-// chain holds every one, so that contacts can follow its authority from
-// its first record.
+// The most authority changes other than resets an account may make in
+// its lifetime: its key chain holds every one, so that contacts can follow
+// its authority from its first record.
 inline constexpr size_t kMaxKeyChain = 100;
+// The most resets in an account's lifetime, counted apart, so that a
+// holder of its authority who uses up the other changes cannot keep the
+// owner from a reset.
+inline constexpr size_t kMaxResets = 10;
 // The state's format byte: 3 while the authority is an Ed25519 account
 // key, 4 while it is a set of security keys.
 inline constexpr uint8_t kAccountStateFormat = 3;
@@ -146,23 +151,26 @@ using RecordAt = std::function<absl::StatusOr<std::string>(uint64_t)>;
 absl::StatusOr<AccountState> DecodeAccountStateByReference(
     absl::string_view data, const RecordAt& record_at);
 
-// The reset rule, over an account's key chain change by change: a reset
-// sets a key that was never the account's authority (its first key
-// included), and after a reset no change sets an authority that was in
-// force before it. So a reset can never lead back to keys the contacts
-// verified before it (a breached operator cannot reset, add its device and
-// hand the account back to its old key with codes that still match).
+// The rules over an account's key chain, change by change: at most
+// kMaxKeyChain changes other than resets and kMaxResets resets; and the
+// reset rule: a reset sets a key that was never the account's authority
+// (its first key included), and after a reset no change sets an authority
+// that was in force before it. So a reset can never lead back to keys the
+// contacts verified before it (a breached operator cannot reset, add its
+// device and hand the account back to its old key with codes that still
+// match), and a reset credential serves one reset.
 class ResetRule {
  public:
   explicit ResetRule(const std::string& first_key) { seen_.insert(first_key); }
   // FAILED_PRECONDITION naming `version` if the authority change of
-  // operation `op` to `authority` breaks the rule; otherwise remembers it.
+  // operation `op` to `authority` breaks a rule; otherwise remembers it.
   absl::Status Next(Operation op, const std::string& authority,
                     uint64_t version);
 
  private:
   std::set<std::string> seen_;    // every authority so far
   std::set<std::string> barred_;  // those in force before the latest reset
+  size_t changes_ = 0, resets_ = 0;
 };
 
 // Checks that `authority` (an account key, or a security-key set
@@ -190,9 +198,9 @@ absl::Status VerifyAuthorizedBy(const DeviceRecord& record,
 //                        is on security keys (or the reverse), or an
 //                        assertion that VerifyAssertion refuses
 //   FAILED_PRECONDITION  wrong version of an existing account (stale,
-//                        replayed or skipping ahead); a rotation past the
-//                        account's kMaxKeyChain; an authority change that
-//                        breaks the ResetRule;
+//                        replayed or skipping ahead); an authority change
+//                        that breaks the ResetRule (one past the limits,
+//                        or a way back past a reset);
 //                        device key mismatch on removal; too many devices;
 //                        a security key's signature counter that did not
 //                        grow (a cloned key)

@@ -1,5 +1,7 @@
 #include "core/account/record.h"
 
+#include <memory>
+
 #include "core/account/account.h"
 #include "core/crypto/crypto.h"
 #include "core/note/checkpoint.h"
@@ -239,6 +241,13 @@ TEST_F(AccountRulesTest, AResetIsSignedByItsNewKeyAndRemovesEveryDevice) {
   EXPECT_EQ(Apply(Make(Op::kRotateAccountKey, "", key4.public_key().bytes(), 5,
                        key3)),
             absl::StatusCode::kOk);
+  // A second reset to the reset's key (its credential used again, by a
+  // copy of the phone that prepared it) is refused: a reset's key was
+  // never the account's authority.
+  DeviceRecord replayed = reset;
+  replayed.account_version = 6;
+  replayed.Sign(key3);
+  EXPECT_EQ(Apply(replayed), absl::StatusCode::kFailedPrecondition);
   // Back to the reset's own key is no way back past the reset.
   EXPECT_EQ(Apply(Make(Op::kRotateAccountKey, "", key3.public_key().bytes(), 6,
                        key4)),
@@ -250,6 +259,51 @@ TEST_F(AccountRulesTest, AResetIsSignedByItsNewKeyAndRemovesEveryDevice) {
   first.account_version = 1;
   first.Sign(key3);
   EXPECT_EQ(ApplyRecord(first, 9, &none).code(), absl::StatusCode::kNotFound);
+}
+
+// At most kMaxKeyChain authority changes other than resets, and
+// kMaxResets resets counted apart: whoever holds the authority and uses up
+// the changes cannot keep the owner from a reset.
+TEST_F(AccountRulesTest, ResetsAreCountedApartFromOtherChanges) {
+  ASSERT_EQ(Apply(Make(Operation::kAddDevice, "d0", "k", 1, key1_)),
+            absl::StatusCode::kOk);
+  std::vector<std::unique_ptr<Ed25519PrivateKey>> keys;
+  const Ed25519PrivateKey* current = &key1_;
+  uint64_t v = 2;
+  // Applies a change to a new key signed by `current` (a rotation) or by
+  // the new key itself (a reset); moves on to that key if it is accepted.
+  auto change = [&](Operation op) {
+    keys.push_back(
+        std::make_unique<Ed25519PrivateKey>(Ed25519PrivateKey::Generate()));
+    const Ed25519PrivateKey& next = *keys.back();
+    DeviceRecord r;
+    r.operation = op;
+    r.account_id = "bob";
+    r.key = next.public_key().bytes();
+    r.account_version = v;
+    r.timestamp_ms = 1764270000000;
+    r.Sign(op == Operation::kResetAccount ? next : *current);
+    absl::StatusCode code = Apply(r);
+    if (code == absl::StatusCode::kOk) {
+      current = &next;
+      ++v;
+    }
+    return code;
+  };
+  auto rotate = [&] { return change(Operation::kRotateAccountKey); };
+  auto reset = [&] { return change(Operation::kResetAccount); };
+  for (size_t i = 0; i < kMaxKeyChain; ++i) {
+    ASSERT_EQ(rotate(), absl::StatusCode::kOk) << i;
+  }
+  EXPECT_EQ(rotate(), absl::StatusCode::kFailedPrecondition);
+  for (size_t i = 0; i < kMaxResets; ++i) {
+    ASSERT_EQ(reset(), absl::StatusCode::kOk) << i;
+  }
+  EXPECT_EQ(reset(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(state_.key_chain.size(), kMaxKeyChain + kMaxResets);
+  absl::StatusOr<AccountState> round = DecodeAccountState(state_.Encode());
+  ASSERT_TRUE(round.ok()) << round.status();
+  EXPECT_EQ(*round, state_);
 }
 
 TEST_F(AccountRulesTest, DeviceLimit) {

@@ -116,6 +116,28 @@ TEST_F(SecurityKeyVectors, InvalidAssertionsAreRefusedForTheirReason) {
   }
 }
 
+// The state a reset vector names: inline ("state"), by reference to the
+// stored big states ("state_ref"), or by default the history's last.
+AccountState ResetCaseState(const nlohmann::json& v, const nlohmann::json& c,
+                            const char* inline_key, const char* ref_key) {
+  std::string hex;
+  if (c.contains(ref_key)) {
+    hex = v["reset"]["limit_states"][c[ref_key].get<std::string>()];
+  } else if (c.contains(inline_key)) {
+    hex = c[inline_key];
+  } else {
+    hex = v["history"].back()["state"];
+  }
+  AccountState state;
+  if (hex.empty()) {
+    state.account_id = v["account_id"];  // the account does not exist
+    return state;
+  }
+  absl::StatusOr<AccountState> decoded = DecodeAccountState(Unhex(hex));
+  EXPECT_TRUE(decoded.ok()) << c["reason"] << ": " << decoded.status();
+  return decoded.ok() ? *decoded : state;
+}
+
 // Every key lost: the reset (operation 5) that the independent
 // implementation makes from the docs continues the history, and each
 // invalid reset is refused with its code.
@@ -141,16 +163,9 @@ TEST_F(SecurityKeyVectors, TheResetContinuesTheHistory) {
 
 TEST_F(SecurityKeyVectors, InvalidResetsAreRefusedForTheirReason) {
   const nlohmann::json& reset = v_["reset"];
-  ASSERT_EQ(reset["invalid_resets"].size(), 16u);
+  ASSERT_EQ(reset["invalid_resets"].size(), 17u);
   for (const nlohmann::json& c : reset["invalid_resets"]) {
-    AccountState state;
-    if (!c.contains("state")) {
-      state = DecodeAccountState(Unhex(v_["history"].back()["state"])).value();
-    } else if (!c["state"].get<std::string>().empty()) {
-      state = DecodeAccountState(Unhex(c["state"])).value();
-    } else {
-      state.account_id = v_["account_id"];
-    }
+    AccountState state = ResetCaseState(v_, c, "state", "state_ref");
     AccountState before = state;
     absl::StatusOr<DeviceRecord> r = DecodeRecord(Unhex(c["record"]));
     absl::Status outcome = r.status();
@@ -161,6 +176,26 @@ TEST_F(SecurityKeyVectors, InvalidResetsAreRefusedForTheirReason) {
     EXPECT_EQ(absl::StatusCodeToString(outcome.code()), c["expected"])
         << c["reason"] << ": " << outcome;
     EXPECT_EQ(state, before) << "a refused record changes nothing";
+  }
+}
+
+// Resets counted apart from the other changes: a reset on an account
+// with 100 rotations, and its 10th reset, are accepted.
+TEST_F(SecurityKeyVectors, ResetsAtTheLimitsAreAccepted) {
+  const nlohmann::json& cases = v_["reset"]["valid_at_limits"];
+  ASSERT_EQ(cases.size(), 2u);
+  for (const nlohmann::json& c : cases) {
+    AccountState state = ResetCaseState(v_, c, "state", "state_ref");
+    absl::StatusOr<DeviceRecord> r = DecodeRecord(Unhex(c["record"]));
+    ASSERT_TRUE(r.ok()) << c["reason"] << ": " << r.status();
+    ASSERT_TRUE(r->VerifySignature().ok()) << c["reason"];
+    AccountState want = ResetCaseState(v_, c, "state_after", "state_after_ref");
+    ASSERT_FALSE(want.key_chain.empty());
+    absl::Status applied =
+        ApplyRecord(*r, want.key_chain.back().leaf_index, &state);
+    ASSERT_TRUE(applied.ok()) << c["reason"] << ": " << applied;
+    EXPECT_EQ(HexEncode(state.Encode()), HexEncode(want.Encode()))
+        << c["reason"];
   }
 }
 

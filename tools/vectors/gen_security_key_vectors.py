@@ -19,6 +19,11 @@ the text of docs/formats.md only, of:
     the reset credential, which --check      paragraph, "Registration
     also compares with the one the doc       credential"; protocol.md
     prints (so it reads docs/formats.md)     "Account rules" rule 4)
+  - the lifetime limits of the key chain:   (protocol.md "Account rules"
+    100 authority changes other than         rules 3 and 4; formats.md
+    resets and, counted apart, 10 resets,    "Account state, format 3",
+    in the account rules and the state       the key chain length and
+    decoder                                  its key-chain paragraph)
   - a contact's check of a state's key      (formats.md "Account state,
     chain and devices (contact_check: a      format 3", its key-chain
     reset never leads back, no device from   paragraph; protocol.md rule 4;
@@ -511,7 +516,8 @@ def assertion_signature_ok(alg, pub, ad, cdh, sig):
 # --- account rules (protocol.md) and account state, formats 3 and 4 ----------
 
 MAX_DEVICES = 100
-MAX_CHAIN = 100
+MAX_CHAIN = 100     # authority changes other than resets in an account's life
+MAX_RESETS = 10     # resets in its life, counted apart (protocol.md rules 3 and 4)
 
 
 class Refused(Exception):
@@ -521,6 +527,14 @@ class Refused(Exception):
     def __init__(self, code, why):
         super().__init__("%s: %s" % (code, why))
         self.code, self.why = code, why
+
+
+def chain_counts(chain):
+    """(authority changes other than resets, resets) in a key chain of
+    (leaf index, record bytes): the operation is the record's second byte
+    in formats 1 and 2."""
+    resets = sum(1 for _, data in chain if data[1] == OP_RESET)
+    return len(chain) - resets, resets
 
 
 def authority_of(rec):
@@ -549,6 +563,9 @@ class Account:
         self.version = 0
         self.devices = {}       # device id bytes -> (leaf index, add-device record bytes)
         self.chain = []         # (leaf index, record bytes) of every op 3, 4 and 5, oldest first
+        # The lifetime limits of the account rules (a check lifts one to
+        # show that a record refused at the limit is otherwise valid).
+        self.max_changes, self.max_resets = MAX_CHAIN, MAX_RESETS
 
     def authority(self):
         """The account's current authority, as authority_of gives it."""
@@ -637,8 +654,14 @@ class Account:
                 raise Refused("NOT_FOUND", "device not active")
             if decode_record(self.devices[dev][1])["key"] != rec["key"]:
                 raise Refused("FAILED_PRECONDITION", "removal of another key")
-        elif len(self.chain) >= MAX_CHAIN:
-            raise Refused("FAILED_PRECONDITION", "101st authority change")
+        else:
+            # Rules 3 and 4: at most 100 authority changes other than
+            # resets, and apart from them at most 10 resets, in its life.
+            changes, resets = chain_counts(self.chain)
+            if rec["op"] == OP_RESET and resets >= self.max_resets:
+                raise Refused("FAILED_PRECONDITION", "11th reset")
+            if rec["op"] != OP_RESET and changes >= self.max_changes:
+                raise Refused("FAILED_PRECONDITION", "101st authority change")
         if rec["op"] in AUTHORITY_OPS:
             new = authority_of(rec)
             ever, before_reset = self.authorities()
@@ -729,13 +752,20 @@ class Account:
             prev = rec["device"]
             a.devices[rec["device"]] = (leaf_index, rec_bytes)
         count = r.u16()
-        if count > MAX_CHAIN:
-            raise DecodeError("key chain too long")
+        changes = resets = 0    # at most 100 changes that are not resets, and 10 resets
         for _ in range(count):
             leaf_index, rec_bytes = r.u64(), r.u16p()
             rec = decode_record(rec_bytes)
             if rec["op"] not in AUTHORITY_OPS or rec["account"] != a.id:
                 raise DecodeError("key chain entry")
+            if rec["op"] == OP_RESET:
+                resets += 1
+                if resets > MAX_RESETS:
+                    raise DecodeError("too many resets in the key chain")
+            else:
+                changes += 1
+                if changes > MAX_CHAIN:
+                    raise DecodeError("key chain too long")
             a.chain.append((leaf_index, rec_bytes))
         r.end()
         if a.encode() != data:
@@ -1109,31 +1139,112 @@ def reset_history(k, last_state):
     return out
 
 
+def chain_key(n):
+    """The account key of the n-th rotation of full_chain_state (n = 1..100;
+    101: the rotation the 101st-change case tries)."""
+    return ed25519_from_tag("vector alice chain key %d" % n)[1]
+
+
+def nth_reset(n):
+    """The n-th reset of the reset states (n = 2..11; the first is
+    reset.history's leaf 6, to new_key): to the Ed25519 key of seed
+    SHA-256('vector alice reset key <n>') and signed by it, for leaf n + 5,
+    version n + 6, timestamp 1764270000000 + 1000 (n + 5)."""
+    key = ed25519_from_tag("vector alice reset key %d" % n)[1]
+    return record_v1(OP_RESET, ACCOUNT, "", ed25519_pub(key), n + 6, ts(n + 5), key)
+
+
 def full_chain_state(k):
-    """An account that made its 100 authority changes: add-device phone
-    (version 1, alice's first key), then 100 rotations, each to the Ed25519
-    key of seed SHA-256('vector alice chain key <n>'), n = 1..100, signed by
-    the key before; version 101, at leaves 0..100."""
+    """An account that made its 100 authority changes other than resets:
+    add-device phone (version 1, alice's first key), then 100 rotations,
+    each to the Ed25519 key of seed SHA-256('vector alice chain key <n>'),
+    n = 1..100, signed by the key before; version 101, at leaves 0..100."""
     a = Account()
     signer = k.alice1
     a.apply(0, record_v1(OP_ADD, ACCOUNT, "phone", k.phone, 1, ts(0), signer))
     for n in range(1, MAX_CHAIN + 1):
-        _, new = ed25519_from_tag("vector alice chain key %d" % n)
+        new = chain_key(n)
         a.apply(n, record_v1(OP_ROTATE, ACCOUNT, "", ed25519_pub(new), n + 1, ts(n), signer))
         signer = new
-    assert len(a.chain) == MAX_CHAIN and a.version == MAX_CHAIN + 1
+    assert chain_counts(a.chain) == (MAX_CHAIN, 0) and a.version == MAX_CHAIN + 1
     return a.encode()
+
+
+def reset_on_full_chain(k):
+    """The reset to new_key (signed by new_key) of version 102, timestamp
+    1764270006000, for full_chain_state: refused as a 101st authority change
+    before resets were counted apart, accepted now."""
+    return record_v1(OP_RESET, ACCOUNT, "", k.reset_pub, MAX_CHAIN + 2, ts(6), k.reset_key)
+
+
+def more_resets(post_reset):
+    """From the state after reset.history's leaf 6 (the first reset, to
+    new_key; version 7), nth_reset(n) for n = 2..10 at leaf n + 5. Returns
+    [(leaf, record, state after it)]: after the last, 10 resets in the key
+    chain."""
+    a = Account.decode(post_reset)
+    assert chain_counts(a.chain)[1] == 1
+    out = []
+    for n in range(2, MAX_RESETS + 1):
+        leaf, data = n + 5, nth_reset(n)
+        a.apply(leaf, data)
+        out.append((leaf, data, a.encode()))
+    assert chain_counts(a.chain)[1] == MAX_RESETS and a.version == MAX_RESETS + 6
+    return out
+
+
+def limit_states(k, post_reset):
+    """The states of the limit cases, by name (each stored once in the file;
+    entries name them with state_ref / state_after_ref)."""
+    rotations_100 = full_chain_state(k)
+    after = Account.decode(rotations_100)
+    after.apply(MAX_CHAIN + 1, reset_on_full_chain(k))
+    resets = more_resets(post_reset)
+    return {"rotations_100": rotations_100, "rotations_100_reset": after.encode(),
+            "resets_9": resets[-2][2], "resets_10": resets[-1][2]}
+
+
+# Accepted at a limit: reason -> ((changes other than resets, resets) in
+# the key chain of the state before, the same after).
+VALID_AT_LIMITS_REASONS = {}
+
+
+def valid_at_limits(k):
+    """(reason, state name, record, state_after name): resets accepted at
+    a limit, with the names of their states in limit_states."""
+    cases = [
+        ("reset on a state with 100 authority changes other than resets (rotations_100: "
+         "add-device phone, then 100 rotations; version 101): the reset to new_key (key "
+         "field and signing key new_key), version 102, timestamp 1764270006000, the record "
+         "once refused as a 101st authority change, is accepted, resets being counted apart; "
+         "it removes the phone (state_after rotations_100_reset: version 102, no device, "
+         "100 rotations and 1 reset in the key chain)",
+         (MAX_CHAIN, 0), (MAX_CHAIN, 1), "rotations_100", reset_on_full_chain(k),
+         "rotations_100_reset"),
+        ("10th reset, on a state with 9 resets (resets_9: the state after reset.history leaf "
+         "6, then resets 2..9 at leaves 7..14; version 15): reset to the Ed25519 key of seed "
+         "SHA-256('vector alice reset key 10') (its key field and signing key), version 16, "
+         "timestamp 1764270015000 (state_after resets_10: version 16, 2 set-security-keys "
+         "and 10 resets in the key chain)",
+         (2, MAX_RESETS - 1), (2, MAX_RESETS), "resets_9", nth_reset(MAX_RESETS), "resets_10"),
+    ]
+    out = []
+    for reason, before, after, state, record, state_after in cases:
+        VALID_AT_LIMITS_REASONS[reason] = (before, after)
+        out.append((reason, state, record, state_after))
+    return out
 
 
 # Invalid resets: reason -> (expected status, the rule our model names).
 INVALID_RESET_REASONS = {}
 
 
-def invalid_resets(k, full_chain, post_reset):
+def invalid_resets(k, full_chain, post_reset, resets_10):
     """(reason, expected, why, record, control record or None, state or None:
     None the history's last state, b"" no account). The control is the same
     record made valid, which the same state accepts. post_reset: the state
-    after reset.history's leaf 6 (the reset)."""
+    after reset.history's leaf 6 (the reset); full_chain and resets_10: the
+    limit states rotations_100 and resets_10."""
     t = ts(6)
     good = reset_records(k)[0][1]
 
@@ -1173,10 +1284,21 @@ def invalid_resets(k, full_chain, post_reset):
          reset(version=6), good, None),
         ("an account that does not exist (state ''), version 1",
          "NOT_FOUND", "no such account", reset(version=1), None, b""),
-        ("101st authority change: state of an account with 100 rotations in its key chain "
-         "(version 101); the reset, version 102, is otherwise valid",
+        # The lifetime limits (protocol.md rules 3 and 4): 100 changes other
+        # than resets, and apart from them 10 resets.
+        ("101st authority change other than a reset: rotate-account-key to the Ed25519 key "
+         "of seed SHA-256('vector alice chain key 101'), signed by the account key (seed "
+         "SHA-256('vector alice chain key 100')), version 102, timestamp 1764270101000, on "
+         "limit_states.rotations_100 (100 rotations in its key chain, version 101); "
+         "otherwise valid",
          "FAILED_PRECONDITION", "101st authority change",
-         reset(version=MAX_CHAIN + 2), None, full_chain),
+         record_v1(OP_ROTATE, ACCOUNT, "", ed25519_pub(chain_key(MAX_CHAIN + 1)),
+                   MAX_CHAIN + 2, ts(MAX_CHAIN + 1), chain_key(MAX_CHAIN)),
+         None, full_chain),
+        ("11th reset: reset to the Ed25519 key of seed SHA-256('vector alice reset key 11') "
+         "(its key field and signing key), version 17, timestamp 1764270016000, on "
+         "limit_states.resets_10 (10 resets in its key chain, version 16); otherwise valid",
+         "FAILED_PRECONDITION", "11th reset", nth_reset(MAX_RESETS + 1), None, resets_10),
         # Rule 4, a reset never leads back; rule 3, not to the authority the
         # account has.
         ("reset back to alice's first account key (key field and signing key alice's first "
@@ -1226,12 +1348,14 @@ def split_record_v1(data):
 
 
 def check_invalid_reset(reason, record, expected, state, control=None):
-    """The reset (op 5; for a case of rule 4 after a reset, the rotation or
-    set-security-keys) is refused with `expected` for exactly the stated
-    reason (state b"": no account); it is otherwise well formed, of the next
-    version and, but for the signature cases, validly signed by its account
-    key field (the format-2 one: its assertion valid for the set); the
-    control (if given) is accepted. Applied at the state's next leaf."""
+    """The reset (op 5; for a case of rule 4 after a reset or of the 101st
+    authority change, the rotation or set-security-keys) is refused with
+    `expected` for exactly the stated reason (state b"": no account); it is
+    otherwise well formed, of the next version and, but for the signature
+    cases, validly signed by its account key field (the format-2 one: its
+    assertion valid for the set); the control (if given) is accepted; a
+    record refused at a lifetime limit is accepted with that limit one
+    higher. Applied at the state's next leaf."""
     want_code, want_why = INVALID_RESET_REASONS[reason]
     assert expected == want_code, reason
 
@@ -1245,7 +1369,7 @@ def check_invalid_reset(reason, record, expected, state, control=None):
         raise AssertionError("accepted: " + reason)
     except Refused as e:
         assert (e.code, e.why) == (want_code, want_why), "%s: refused for %s" % (reason, e)
-    if want_why == "authority from before a reset":
+    if want_why in ("authority from before a reset", "101st authority change"):
         assert record[1] in (OP_ROTATE, OP_SET), reason
     else:
         assert record[1] == OP_RESET, reason
@@ -1270,8 +1394,17 @@ def check_invalid_reset(reason, record, expected, state, control=None):
     body = (split_record_v1 if record[0] == 1 else split_record_v2)(record)[0]
     if want_why != "account version":
         assert struct.unpack(">Q", body[-16:-8])[0] == base.version + 1, reason
-    if want_why == "101st authority change":
-        assert len(base.chain) == MAX_CHAIN, reason
+    if want_why in ("101st authority change", "11th reset"):
+        changes, resets = chain_counts(base.chain)
+        if want_why == "101st authority change":
+            assert changes == MAX_CHAIN and resets < MAX_RESETS, reason
+        else:
+            assert resets == MAX_RESETS and changes < MAX_CHAIN, reason
+        # Otherwise valid: only that limit refuses it; and a decoder
+        # refuses the state it would make.
+        check_refused_at_limit(base, leaf, record, want_why,
+                               "key chain too long" if want_why == "101st authority change"
+                               else "too many resets in the key chain")
     if record[0] == 1:
         body, key, sig, _ = split_record_v1(record)
         assert eddsa_verify(key, sig, RECORD_DOMAIN + body + key) == \
@@ -1343,17 +1476,43 @@ RESET_NOTES = [
     "leaf 6 the reset (format 1, operation 5, device id empty, key field new_key, signed "
     "by new_key), leaf 7 an add-device of 'phone' signed by new_key; timestamp of leaf i: "
     "1764270000000 + 1000 i; state: the account state (format 3) after it",
+    "lifetime limits (protocol.md 'Account rules' rules 3 and 4; formats.md 'Account "
+    "state, format 3'): an account makes at most 100 authority changes other than resets "
+    "(rotate-account-key, set-security-keys) and, counted apart, at most 10 resets; one "
+    "more of either kind is FAILED_PRECONDITION, and a state decoder refuses a key chain "
+    "that holds more than 100 changes other than resets or more than 10 resets "
+    "(INVALID_ARGUMENT)",
+    "limit_states: {name: account state (hex)}, the large states of the limit cases, each "
+    "stored once; an entry of invalid_resets or valid_at_limits names one with state_ref "
+    "(in place of an inline state) and state_after_ref (in place of state_after). "
+    "rotations_100: add-device phone (leaf 0, version 1, alice's first account key), then "
+    "at leaves n = 1..100 a rotate-account-key to the Ed25519 key of seed SHA-256('vector "
+    "alice chain key <n>'), signed by the key before, timestamp 1764270000000 + 1000 n "
+    "(version 101); rotations_100_reset: rotations_100 after valid_at_limits[0]'s reset at "
+    "leaf 101 (version 102); resets_9 and resets_10: the state after reset.history's leaf 6 "
+    "(the reset to new_key, version 7), then at leaves n + 5, for n = 2..9 (resets_9, "
+    "version 15) or 2..10 (resets_10, version 16), a reset to the Ed25519 key of seed "
+    "SHA-256('vector alice reset key <n>'), signed by it, version n + 6, timestamp "
+    "1764270000000 + 1000 (n + 5) (a branch from leaf 6, in place of reset.history's leaf 7)",
     "invalid_resets: each record is refused with `expected` when applied to `state` if the "
-    "entry has one ('' is an account that does not exist), else to the main history's last "
-    "state (after leaf 5); outcome: decode (INVALID_ARGUMENT), then the Ed25519 signature "
-    "(INVALID_ARGUMENT), then the account rules; the first 12 are each a reset of timestamp "
-    "1764270006000 that, but for its one defect, is the reset of history[0] (or, for an "
-    "account that does not exist or a full key chain, the same reset at the version that "
-    "state needs); then the rules that a reset never leads back and that an authority "
+    "entry has one ('' is an account that does not exist), or to limit_states[state_ref] "
+    "if it has state_ref, else to the main history's last state (after leaf 5), at that "
+    "state's next leaf; outcome: decode (INVALID_ARGUMENT), then the Ed25519 signature "
+    "(INVALID_ARGUMENT), then the account rules; the first 11 are each a reset of "
+    "timestamp 1764270006000 that, but for its one defect, is the reset of history[0] (or, "
+    "for an account that does not exist, the same reset at version 1); then the lifetime "
+    "limits, each record otherwise valid: a 101st authority change other than a reset (a "
+    "rotation on rotations_100) and an 11th reset (on resets_10); then the rules that a "
+    "reset never leads back and that an authority "
     "change does not set the authority the account has (protocol.md 'Account rules' rules "
     "3 and 4, FAILED_PRECONDITION): a reset to alice's first account key, and, on the state "
     "after history[0] (given as `state`), a rotation and a set-security-keys back to an "
     "authority in force before the reset and a second reset to new_key; each validly signed",
+    "valid_at_limits: [{reason, state_ref, record, state_after_ref}], resets accepted at "
+    "a lifetime limit: record, applied to limit_states[state_ref] at its next leaf, is "
+    "accepted and gives limit_states[state_after_ref]: the reset to new_key (version 102, "
+    "timestamp 1764270006000) on rotations_100, accepted as resets are counted apart, and "
+    "the 10th reset on resets_9",
     "contact_refused_states: states a strict decoder accepts and a contact refuses (formats.md "
     "'Account state, format 3', the key chain: verifier/lookup.h checks it, decoding does "
     "not), each with the typed refusal (client-library.md): a key chain that returns after "
@@ -1450,17 +1609,26 @@ def check_contact_refused(reason, state, refusal):
 def reset_vectors(k, last_state):
     hist = reset_history(k, last_state)
     post_reset = bytes.fromhex(hist[0]["state"])
+    states = limit_states(k, post_reset)
+    name_of = {state: name for name, state in states.items()}
     out = {"notes": RESET_NOTES,
            "new_key": {"private_key": k.reset_seed.hex(), "public_key": k.reset_pub.hex()},
            "history": hist, "invalid_resets": []}
     for reason, expected, _, record, control, state in invalid_resets(
-            k, full_chain_state(k), post_reset):
+            k, states["rotations_100"], post_reset, states["resets_10"]):
         check_invalid_reset(reason, record, expected,
                             last_state if state is None else state, control)
         e = {"reason": reason, "record": record.hex(), "expected": expected}
-        if state is not None:
+        if state in name_of:
+            e["state_ref"] = name_of[state]
+        elif state is not None:
             e["state"] = state.hex()
         out["invalid_resets"].append(e)
+    out["valid_at_limits"] = []
+    for reason, state, record, state_after in valid_at_limits(k):
+        check_valid_at_limit(reason, states[state], record, states[state_after])
+        out["valid_at_limits"].append({"reason": reason, "state_ref": state,
+                                       "record": record.hex(), "state_after_ref": state_after})
     out["contact_refused_states"] = []
     for reason, refusal, _, state in contact_refused_states(k, last_state, hist):
         check_contact_refused(reason, state, refusal)
@@ -1471,7 +1639,137 @@ def reset_vectors(k, last_state):
         "new_key": CREDENTIAL_KEY.hex(), "expiry": CREDENTIAL_EXPIRY,
         "credential": reset_credential(ACCOUNT, CREDENTIAL_KEY, CREDENTIAL_EXPIRY,
                                        CREDENTIAL_REGISTRATION_KEY)}
+    out["limit_states"] = {name: state.hex() for name, state in states.items()}
     return out
+
+
+def check_valid_at_limit(reason, state, record, state_after):
+    """The reset, applied to the state at its next leaf, is accepted and
+    gives state_after, with the key chain counts the reason states (one of
+    them at its limit after it); a contact accepts both states; and the
+    limit holds for the account's life: one more change of the kind at its
+    limit, to a key never in force, at the next version and signed as it
+    must be, is refused on state_after."""
+    before, after = VALID_AT_LIMITS_REASONS[reason]
+    a = Account.decode(state)
+    assert chain_counts(a.chain) == before, reason
+    leaf = 1 + max(i for i, _ in list(a.devices.values()) + a.chain)
+    try:
+        rec = a.apply(leaf, record)
+    except Refused as e:
+        raise AssertionError("%s: refused: %s" % (reason, e))
+    assert a.encode() == state_after, "%s: not state_after" % reason
+    assert Account.decode(state_after).encode() == state_after, reason
+    assert chain_counts(a.chain) == after, reason
+    assert after[0] == MAX_CHAIN or after[1] == MAX_RESETS, "%s: at no limit" % reason
+    assert rec["op"] == OP_RESET and a.devices == {}, reason
+    contact_check(state)
+    contact_check(state_after)
+    fresh = ed25519_from_tag("vector alice limit check key")[1]
+    signer = [key for key in [Inputs().reset_key] + [
+        ed25519_from_tag("vector alice reset key %d" % n)[1] for n in range(2, MAX_RESETS + 2)]
+        if ed25519_pub(key) == a.key]
+    assert len(signer) == 1, reason
+    tries = []
+    if after[0] == MAX_CHAIN:
+        tries.append((OP_ROTATE, signer[0], "101st authority change"))
+    if after[1] == MAX_RESETS:
+        tries.append((OP_RESET, fresh, "11th reset"))
+    for op, key, why in tries:
+        data = record_v1(op, ACCOUNT, "", ed25519_pub(fresh), a.version + 1, ts(leaf + 1), key)
+        try:
+            Account.decode(state_after).apply(leaf + 1, data)
+            raise AssertionError("%s: accepted after it: %s" % (reason, OP_NAMES[op]))
+        except Refused as e:
+            assert (e.code, e.why) == ("FAILED_PRECONDITION", why), "%s: %s" % (reason, e)
+
+
+LIMIT_STATE_NAMES = ("rotations_100", "rotations_100_reset", "resets_9", "resets_10")
+
+
+def replay_after(base, state):
+    """Checks a state that continues `base` (both encoded): the records it
+    holds at leaves after base's last, applied in leaf order, from base's
+    next leaf with no gap, to the decoded base, give the state. Returns the
+    Account."""
+    a, st = Account.decode(base), Account.decode(state)
+    last = max(i for i, _ in list(a.devices.values()) + a.chain)
+    recs = sorted(r for r in list(st.devices.values()) + st.chain if r[0] > last)
+    assert [i for i, _ in recs] == list(range(last + 1, last + 1 + len(recs))), \
+        "state does not continue its base"
+    for i, data in recs:
+        a.apply(i, data)
+    assert a.encode() == state, "the records after its base give another state"
+    return a
+
+
+def check_limit_states(j, post_reset):
+    """limit_states: each name known and each state what its name says:
+    rotations_100 replayed from nothing (add-device phone and 100
+    rotations); resets_9 and resets_10 replayed from the state after the
+    reset (reset.history leaf 6) with 8 and 9 more resets, resets_9 a prefix
+    of resets_10's story; rotations_100_reset checked by valid_at_limits.
+    Also checks the decoder's and the rules' limits on their edges (no file
+    vector): 100 rotations and 10 resets in one key chain decode; a chain
+    of 101 changes other than resets, or of 11 resets, does not. Returns
+    {name: bytes}."""
+    assert tuple(j) == LIMIT_STATE_NAMES, "limit_states: names"
+    states = {name: bytes.fromhex(h) for name, h in j.items()}
+    rot = replay_state(states["rotations_100"])
+    assert chain_counts(rot.chain) == (MAX_CHAIN, 0) and rot.version == MAX_CHAIN + 1
+    assert all(decode_record(d)["op"] == OP_ROTATE for _, d in rot.chain)
+    assert sorted(rot.devices) == [b"phone"]
+    for name, resets, version in (("resets_9", MAX_RESETS - 1, 15),
+                                  ("resets_10", MAX_RESETS, 16)):
+        a = replay_after(post_reset, states[name])
+        assert chain_counts(a.chain) == (2, resets) and a.version == version, name
+        assert all(data[1] == OP_RESET for _, data in a.chain[2:]), name
+        assert a.devices == {}, name
+    a = Account.decode(states["resets_10"])
+    a.chain.pop()
+    a.version -= 1
+    a.key = decode_record(a.chain[-1][1])["key"]
+    assert a.encode() == states["resets_9"], "resets_9 is not resets_10 before its last reset"
+    # The edges: 100 changes and 10 resets in one chain (rotations_100 and
+    # then 10 resets, each to a fresh key) is a state; an 11th reset is
+    # refused, and a decoder refuses the chain it would make (a 101st
+    # change after a reset: check_valid_at_limit).
+    a = Account.decode(states["rotations_100"])
+    for n in range(1, MAX_RESETS + 2):
+        key = ed25519_from_tag("vector alice limit check reset %d" % n)[1]
+        data = record_v1(OP_RESET, ACCOUNT, "", ed25519_pub(key), a.version + 1,
+                         ts(MAX_CHAIN + n), key)
+        if n <= MAX_RESETS:
+            a.apply(MAX_CHAIN + n, data)
+        else:
+            check_refused_at_limit(a, MAX_CHAIN + n, data, "11th reset",
+                                   "too many resets in the key chain")
+    assert chain_counts(a.chain) == (MAX_CHAIN, MAX_RESETS)
+    assert Account.decode(a.encode()).encode() == a.encode()
+    contact_check(a.encode())
+    return states
+
+
+def check_refused_at_limit(a, leaf, data, why, decode_why):
+    """`data` is refused on account `a` for `why` alone (accepted with that
+    limit one higher), and a decoder refuses the state it would make."""
+    state = a.encode()
+    try:
+        Account.decode(state).apply(leaf, data)
+        raise AssertionError("accepted beyond a limit: " + why)
+    except Refused as e:
+        assert (e.code, e.why) == ("FAILED_PRECONDITION", why), e
+    lifted = Account.decode(state)
+    if why == "11th reset":
+        lifted.max_resets += 1
+    else:
+        lifted.max_changes += 1
+    lifted.apply(leaf, data)
+    try:
+        Account.decode(lifted.encode())
+        raise AssertionError("a decoder accepts a chain beyond a limit: " + why)
+    except DecodeError as e:
+        assert e.why == decode_why, e
 
 
 def check_reset(v):
@@ -1512,19 +1810,41 @@ def check_reset(v):
             assert rec["key"] == new_pub and a.devices == {}, "reset: key or devices"
         else:
             assert sorted(a.devices) == [b"phone"] and a.devices[b"phone"][0] == 7
+    post_reset = bytes.fromhex(rv["history"][0]["state"])
+    states = check_limit_states(rv["limit_states"], post_reset)
+
+    def entry_state(e, key="state"):
+        """An entry's state: inline hex under `key`, or named under
+        `key`_ref in limit_states; None if it has neither."""
+        assert not (key in e and key + "_ref" in e), "both %s and %s_ref" % (key, key)
+        if key + "_ref" in e:
+            return states[e[key + "_ref"]]
+        return bytes.fromhex(e[key]) if key in e else None
+
     # Invalid resets: each reason known, refused for it and nothing else.
     assert set(e["reason"] for e in rv["invalid_resets"]) == set(INVALID_RESET_REASONS), \
         "invalid_resets: not the generator's reasons"
-    post_reset = bytes.fromhex(rv["history"][0]["state"])
     for e in rv["invalid_resets"]:
-        state = last_state
-        if "state" in e:
-            state = bytes.fromhex(e["state"])
+        state = entry_state(e)
+        if state is None:
+            state = last_state
+        elif "state" in e and state and state != post_reset:
             # Every record in it, from leaf 0, accepted; or the state after
-            # the reset, checked above.
-            if state and state != post_reset:
-                replay_state(state)
+            # the reset, checked above; a limit state is checked by
+            # check_limit_states.
+            replay_state(state)
         check_invalid_reset(e["reason"], bytes.fromhex(e["record"]), e["expected"], state)
+    # Resets accepted at a limit: each reason known, in the generator's order.
+    assert [e["reason"] for e in rv["valid_at_limits"]] == list(VALID_AT_LIMITS_REASONS), \
+        "valid_at_limits: not the generator's reasons"
+    for e in rv["valid_at_limits"]:
+        assert set(e) == {"reason", "state_ref", "record", "state_after_ref"}, e["reason"]
+        check_valid_at_limit(e["reason"], entry_state(e), bytes.fromhex(e["record"]),
+                             entry_state(e, "state_after"))
+    # Every limit state is one an entry names.
+    named = set(e[key] for e in rv["invalid_resets"] + rv["valid_at_limits"]
+                for key in ("state_ref", "state_after_ref") if key in e)
+    assert named == set(states), "limit_states: names no entry uses"
     # Rule 3 for a set (no vector of its own): a set-security-keys by es256
     # (counter 9) installing new_set again on the history's last state.
     k = Inputs()
@@ -1540,6 +1860,8 @@ def check_reset(v):
     for e in rv["invalid_resets"] + v["invalid_assertions"]:
         if e.get("state"):
             contact_check(bytes.fromhex(e["state"]))
+    for state in states.values():
+        contact_check(state)
     # States a contact refuses, which decoding accepts.
     assert [e["reason"] for e in rv["contact_refused_states"]] == \
         list(CONTACT_REFUSED_REASONS), "contact_refused_states: not the generator's reasons"
@@ -1690,7 +2012,8 @@ def check_file(path):
     # The reasons of the invalid cases are the generator's (fixed texts).
     k = Inputs()
     invalid_assertions(k, None, None)
-    invalid_resets(k, None, None)
+    invalid_resets(k, None, None, None)
+    valid_at_limits(k)
     contact_refused_states(k, None, None)
     set_reasons = {r: why for r, why, _ in invalid_sets(k)}
     check(v)
