@@ -34,21 +34,6 @@ absl::StatusOr<VerifiedAccount> VerifiedLookup(Context& ctx,
   return v->LookupExisting(*cp, account);
 }
 
-// An account's authority as a person reads it: its account key, or its
-// security keys (the first 16 hex digits of each credential id).
-std::string AuthorityText(const std::string& authority) {
-  absl::StatusOr<SecurityKeySet> set = IsSecurityKeyAuthority(authority)
-                                           ? DecodeSecurityKeySet(authority)
-                                           : absl::NotFoundError("");
-  if (!set.ok()) return absl::StrCat("account key ", HexEncode(authority));
-  std::vector<std::string> ids;
-  for (const SecurityKey& k : set->keys) {
-    ids.push_back(HexEncode(k.credential_id).substr(0, 16) + "…");
-  }
-  return absl::StrCat("on ", set->keys.size(), " security keys (",
-                      absl::StrJoin(ids, ", "), ")");
-}
-
 class LookupCommand : public Command {
  public:
   const char* name() const override { return "lookup"; }
@@ -371,7 +356,7 @@ class ContactCommand : public Command {
                    {"key", HexEncode(key)},
                    {"devices", c.seen_devices.size()}});
       absl::StrAppend(&text, id, verified ? "  verified  " : "  unverified  ",
-                      HexEncode(key), "  ", c.seen_devices.size(),
+                      AuthorityText(key), "  ", c.seen_devices.size(),
                       " device(s)\n");
     }
     return Output{text.empty() ? "no contacts" : text, j};
@@ -499,8 +484,8 @@ class CodeCommand : public Command {
           kExitFailed};
     }
     return Output{
-        absl::StrCat("codes match: ", account,
-                     " is now a verified contact (key ", HexEncode(key), ")"),
+        absl::StrCat("codes match: ", account, " is now a verified contact (",
+                     AuthorityText(key), ")"),
         {{"account_id", account},
          {"match", true},
          {"account_key", HexEncode(key)}}};

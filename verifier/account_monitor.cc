@@ -553,9 +553,9 @@ absl::Status AccountMonitor::CheckContact(const LogCheckpoint& checkpoint,
         AlertType::kContactKeyChanged, id,
         absl::StrCat(HexEncode(key), "|", now.current_key_record.ToHex()),
         absl::StrCat(
-            id, "'s account key changed from ", Short(reference), "… to ",
-            Short(key), "…",
-            contact->verified_key.empty() ? "" : " (the key you verified)",
+            id, "'s authority changed from ", AuthorityText(reference),
+            contact->verified_key.empty() ? "" : " (the one you verified)",
+            " to ", AuthorityText(key),
             ": your safety code with them is different now; compare codes "
             "again before trusting their devices"),
         {{"checkpoint", state_->trusted_checkpoint},

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/crypto/crypto.h"
 #include "core/util/bytes.h"
 #include "core/util/status_macros.h"
@@ -223,6 +224,19 @@ absl::StatusOr<AuthenticatorData> VerifyKeyAssertion(
                      HexEncode(key.credential_id)));
   }
   return data;
+}
+
+std::string AuthorityText(absl::string_view authority) {
+  absl::StatusOr<SecurityKeySet> set = IsSecurityKeyAuthority(authority)
+                                           ? DecodeSecurityKeySet(authority)
+                                           : absl::NotFoundError("");
+  if (!set.ok()) return absl::StrCat("account key ", HexEncode(authority));
+  std::vector<std::string> ids;
+  for (const SecurityKey& k : set->keys) {
+    ids.push_back(HexEncode(k.credential_id).substr(0, 16) + "…");
+  }
+  return absl::StrCat("on ", set->keys.size(), " security keys (",
+                      absl::StrJoin(ids, ", "), ")");
 }
 
 }  // namespace ktlog

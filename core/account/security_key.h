@@ -97,6 +97,12 @@ inline bool IsSecurityKeyAuthority(absl::string_view authority) {
   return authority.size() > 32;
 }
 
+// An authority as a person reads it: "account key <64 hex digits>", or
+// "on N security keys (<first 16 hex digits of each credential id>…,
+// ...)" (the set's encoding starts with its rp id, the same for every set
+// of a log, so a prefix of it tells sets apart no better than nothing).
+std::string AuthorityText(absl::string_view authority);
+
 // The signature counter rule: a key's new count must be greater than the
 // count the account holds for it, unless both are zero (a key without a
 // counter).

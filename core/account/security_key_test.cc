@@ -6,6 +6,7 @@
 // counters, and everything a decoder or the rules must refuse.
 #include "core/account/security_key.h"
 
+#include "absl/strings/str_cat.h"
 #include "core/account/account.h"
 #include "core/account/record.h"
 #include "core/crypto/crypto.h"
@@ -197,6 +198,21 @@ TEST_F(SecurityKeyVectors, ResetsAtTheLimitsAreAccepted) {
     EXPECT_EQ(HexEncode(state.Encode()), HexEncode(want.Encode()))
         << c["reason"];
   }
+}
+
+// How messages name an authority: an account key whole; a set by its keys'
+// credential ids (its encoding's prefix is the rp id, the same for every
+// set of a log).
+TEST_F(SecurityKeyVectors, AuthorityTextTellsSetsApart) {
+  std::string key(32, '\x01');
+  EXPECT_EQ(AuthorityText(key), "account key " + HexEncode(key));
+  SecurityKeySet set = *DecodeSecurityKeySet(Unhex(v_["set"]["encoding"]));
+  ASSERT_EQ(set.keys.size(), 2u);
+  EXPECT_EQ(
+      AuthorityText(set.Encode()),
+      absl::StrCat("on 2 security keys (",
+                   HexEncode(set.keys[0].credential_id).substr(0, 16), "…, ",
+                   HexEncode(set.keys[1].credential_id).substr(0, 16), "…)"));
 }
 
 }  // namespace
