@@ -35,10 +35,11 @@ class LogClient : public LogSource, public LogSink {
 
   using WriteResult = WriteAnswer;  // proto/convert.h
 
-  // AddDevice, RemoveDevice or RotateAccountKey, chosen by the record's
-  // operation. `record_bytes` is the canonical encoding;
-  // `registration_credential` is for an account's first record on a log
-  // that requires one (core/account/registration.h).
+  // AddDevice, RemoveDevice, RotateAccountKey, SetSecurityKeys or
+  // ResetAccount, chosen by the record's operation. `record_bytes` is the
+  // canonical encoding; `registration_credential` is for an account's
+  // first record on a log that requires one, or a reset's reset credential
+  // (core/account/registration.h).
   absl::StatusOr<WriteResult> Write(
       Operation operation, const std::string& record_bytes,
       bool wait_for_checkpoint,

@@ -9,10 +9,10 @@
 //  - the own account: every version since the last check is fetched with
 //    its record and openings and checked; a record this client did not
 //    sign (ClientState::pending_own) raises UNEXPECTED_DEVICE /
-//    UNEXPECTED_REMOVAL / UNEXPECTED_KEY_CHANGE, even if a device was
-//    added and removed again between two checks; a log that keeps the
-//    owner from checking for longer than the policy allows raises
-//    STALE_LOG;
+//    UNEXPECTED_REMOVAL / UNEXPECTED_KEY_CHANGE / ACCOUNT_RESET, even if a
+//    device was added and removed again between two checks; a log that
+//    keeps the owner from checking for longer than the policy allows
+//    raises STALE_LOG;
 //  - contacts: a key change, or (for a verified contact) a device that the
 //    verified key did not sign and that the contact did not have when the
 //    user verified it, raises an alert; so does every reset in the

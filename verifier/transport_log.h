@@ -38,7 +38,8 @@ class TransportLog : public LogSource, public LogSink {
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
       const std::string& account_id, uint64_t from_version,
       uint64_t tree_size) override;
-  // AddDevice, RemoveDevice or RotateAccountKey by the operation, waiting
+  // AddDevice, RemoveDevice, RotateAccountKey, SetSecurityKeys or
+  // ResetAccount by the operation, waiting
   // for a checkpoint that covers the record.
   absl::StatusOr<Appended> Append(Operation operation,
                                   const std::string& record,

@@ -58,7 +58,8 @@ struct AccountHistoryAnswer {
   uint64_t next_version = 0;  // 0 when complete
 };
 
-// The answer of a write (AddDevice, RemoveDevice, RotateAccountKey).
+// The answer of a write (AddDevice, RemoveDevice, RotateAccountKey,
+// SetSecurityKeys, ResetAccount).
 struct WriteAnswer {
   uint64_t leaf_index = 0;
   Hash leaf_hash;

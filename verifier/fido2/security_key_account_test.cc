@@ -112,6 +112,19 @@ class SecurityKeyAccountTest : public ::testing::Test {
     return bob.verifier->Lookup(cp, kAlice);
   }
 
+  // Commits `forged` (the account as a breached log shows it) with the
+  // authority change `change` at the end of its key chain, as the log's
+  // next leaf: the state's authority, counters and version follow it.
+  void CommitChange(const DeviceRecord& change, AccountState forged) {
+    forged.account_key = change.key;
+    absl::StatusOr<SecurityKeySet> set = DecodeSecurityKeySet(change.key);
+    forged.key_counters.assign(set.ok() ? set->keys.size() : 0, 0);
+    forged.version = change.account_version;
+    forged.key_chain.push_back(ChainedRotation{
+        log_.Checkpoint().size, forged.version, change.Encode()});
+    log_.Append(change, forged);
+  }
+
   void ExpectNoAlert(const Client& c) {
     EXPECT_TRUE(c.state.alerts.empty()) << c.state.alerts[0].message;
   }
@@ -448,12 +461,7 @@ TEST_F(SecurityKeyAccountTest, AResetStateThatKeepsOldDevicesIsRefused) {
       ResetBy(evil, kAlice, alice_.state.own_state.version + 1);
   AccountState forged = alice_.state.own_state;
   ASSERT_EQ(forged.devices.size(), 1u);
-  forged.account_key = reset.key;
-  forged.key_counters.clear();
-  forged.version = reset.account_version;
-  forged.key_chain.push_back(
-      ChainedRotation{log_.Checkpoint().size, forged.version, reset.Encode()});
-  log_.Append(reset, forged);
+  CommitChange(reset, forged);
   absl::StatusOr<VerifiedAccount> seen = StrangerLooksUp();
   EXPECT_EQ(seen.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(RefusalOf(seen.status()), Refusal::kUnauthorizedDevice);
@@ -481,11 +489,7 @@ TEST_F(SecurityKeyAccountTest, AResetNeverLeadsBackToAnEarlierAuthority) {
   // contact who never saw her refuses the chain.
   AccountState forged =
       DecodeAccountState(log_.Lookup(kAlice).account_state).value();
-  forged.account_key = back.key;
-  forged.version = back.account_version;
-  forged.key_chain.push_back(
-      ChainedRotation{log_.Checkpoint().size, forged.version, back.Encode()});
-  log_.Append(back, forged);
+  CommitChange(back, forged);
   absl::StatusOr<VerifiedAccount> seen = StrangerLooksUp();
   EXPECT_EQ(seen.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(RefusalOf(seen.status()), Refusal::kBrokenKeyChain);
@@ -546,12 +550,8 @@ TEST_F(SecurityKeyAccountTest, AResetCannotKeepADeviceOfItsOwnVersion) {
   uint64_t v = forged.version;  // the laptop's
   Ed25519PrivateKey evil = Ed25519PrivateKey::Generate();
   DeviceRecord reset = ResetBy(evil, kAlice, v);
-  forged.account_key = reset.key;
-  forged.key_counters.clear();
   forged.devices.erase("phone");
-  forged.key_chain.push_back(
-      ChainedRotation{log_.Checkpoint().size, v, reset.Encode()});
-  log_.Append(reset, forged);
+  CommitChange(reset, forged);
   absl::StatusOr<VerifiedAccount> seen = StrangerLooksUp();
   EXPECT_EQ(seen.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(RefusalOf(seen.status()), Refusal::kUnauthorizedDevice);
@@ -589,12 +589,7 @@ TEST_F(SecurityKeyAccountTest,
   change.key = set.Encode();
   change.account_version = forged.version + 1;
   change.Sign(made_up);
-  forged.account_key = change.key;
-  forged.key_counters = {0, 0};
-  forged.version = change.account_version;
-  forged.key_chain.push_back(
-      ChainedRotation{log_.Checkpoint().size, forged.version, change.Encode()});
-  log_.Append(change, forged);
+  CommitChange(change, forged);
   absl::StatusOr<VerifiedAccount> seen = StrangerLooksUp();
   EXPECT_EQ(seen.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(RefusalOf(seen.status()), Refusal::kBrokenKeyChain);
@@ -611,12 +606,7 @@ TEST_F(SecurityKeyAccountTest,
           .value();
   change.authenticator_data = a.authenticator_data;
   change.signature = P256PublicKey::LowS(a.signature);
-  forged.account_key = change.key;
-  forged.key_counters = {0, 0};
-  forged.version = change.account_version;
-  forged.key_chain.push_back(
-      ChainedRotation{log_.Checkpoint().size, forged.version, change.Encode()});
-  log_.Append(change, forged);
+  CommitChange(change, forged);
   seen = StrangerLooksUp();
   EXPECT_EQ(seen.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(RefusalOf(seen.status()), Refusal::kBrokenKeyChain);
