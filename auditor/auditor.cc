@@ -57,14 +57,61 @@ absl::StatusOr<std::unique_ptr<Auditor>> Auditor::Open(AuditorOptions options,
       std::move(options), std::move(witness), log, std::move(store)));
 }
 
+namespace {
+
+MetricsRegistry* Or(MetricsRegistry* m) {
+  return m != nullptr ? m : MetricsRegistry::Discard();
+}
+
+}  // namespace
+
 Auditor::Auditor(AuditorOptions options, NoteSigner witness, LogFeed* log,
                  std::unique_ptr<AuditorStore> store)
     : options_(std::move(options)),
+      metrics_(Or(options_.metrics)),
+      log_size_(metrics_->GetGauge(
+          "ktlog_auditor_log_size",
+          "Size of the latest checkpoint the log showed this auditor.")),
+      verified_size_(metrics_->GetGauge(
+          "ktlog_auditor_verified_size",
+          "Leaves this auditor has verified and committed.")),
+      behind_(metrics_->GetGauge(
+          "ktlog_auditor_behind_leaves",
+          "Leaves of the log's latest checkpoint not verified yet.")),
+      misbehaving_(metrics_->GetGauge(
+          "ktlog_auditor_misbehaving",
+          "1 once this auditor found the log misbehaving (it no longer "
+          "cosigns; see its evidence file), else 0.")),
+      cosigned_(metrics_->GetCounter(
+          "ktlog_auditor_cosignatures_total",
+          "Cosignatures this auditor made and handed to the log.")),
       witness_(std::move(witness)),
       log_(log),
       feed_(log),
       store_(std::move(store)),
-      versions_(store_.get()) {}
+      versions_(store_.get()) {
+  absl::StatusOr<uint64_t> verified = LatestCosignedSize();
+  if (verified.ok()) SetPosition(*verified, *verified);
+  absl::StatusOr<std::optional<std::string>> failure = store_->ReadFailure();
+  misbehaving_->Set(failure.ok() && failure->has_value() ? 1 : 0);
+}
+
+void Auditor::SetPosition(uint64_t log_size, uint64_t verified_size) {
+  if (log_size > 0) log_size_->Set(log_size);
+  if (verified_size > 0) verified_size_->Set(verified_size);
+  double behind = log_size_->value() - verified_size_->value();
+  behind_->Set(behind > 0 ? behind : 0);
+}
+
+void Auditor::Count(const absl::Status& outcome) {
+  if (outcome.ok()) return;
+  metrics_
+      ->GetCounter("ktlog_auditor_refusals_total",
+                   "Rounds and pushed checkpoints that ended without a new "
+                   "cosignature, by status code (docs/operations.md).",
+                   {{"code", absl::StatusCodeToString(outcome.code())}})
+      ->Increment();
+}
 
 absl::StatusOr<std::optional<nlohmann::json>> Auditor::Failure() {
   ASSIGN_OR_RETURN(std::optional<std::string> f, store_->ReadFailure());
@@ -73,7 +120,11 @@ absl::StatusOr<std::optional<nlohmann::json>> Auditor::Failure() {
       nlohmann::json::parse(*f, nullptr, false));
 }
 
-absl::Status Auditor::ClearFailure() { return store_->ClearFailure(); }
+absl::Status Auditor::ClearFailure() {
+  RETURN_IF_ERROR(store_->ClearFailure());
+  misbehaving_->Set(0);
+  return absl::OkStatus();
+}
 
 absl::Status Auditor::Misbehaved(const std::string& type,
                                  const std::string& message,
@@ -88,6 +139,7 @@ absl::Status Auditor::Misbehaved(const std::string& type,
                       {"evidence", std::move(evidence)}};
   std::string text = JsonText(j, 2) + "\n";
   RETURN_IF_ERROR(store_->WriteFailure(text));
+  misbehaving_->Set(1);
   evidence_path_ = absl::StrCat(options_.state_dir, "/evidence-", now, ".json");
   RETURN_IF_ERROR(WriteFileAtomically(evidence_path_, text, 0644));
   return absl::DataLossError(absl::StrCat(type, ": ", message));
@@ -166,6 +218,7 @@ absl::Status Auditor::CommitProgress(AuditorProgress progress,
   progress.last_timestamp_ms = replay_->last_timestamp_ms();
   AuditorCommit commit{progress, replay_->ChangedEntries(), &update};
   RETURN_IF_ERROR(store_->Commit(commit));
+  SetPosition(0, progress.range.size());
   replay_->ClearChanges();
   if (replay_->loaded() > kMaxCachedPositions) replay_->Reset();
   if (options_.saved) options_.saved(progress.range.size());
@@ -173,6 +226,12 @@ absl::Status Auditor::CommitProgress(AuditorProgress progress,
 }
 
 absl::StatusOr<Auditor::Round> Auditor::RunOnce() {
+  absl::StatusOr<Round> round = Rounds();
+  Count(round.status());
+  return round;
+}
+
+absl::StatusOr<Auditor::Round> Auditor::Rounds() {
   ASSIGN_OR_RETURN(Round first, Pass());
   if (!first.cosigned) return first;
   // If this cosignature was the last the log waited for, the log now hands
@@ -259,9 +318,11 @@ absl::StatusOr<Auditor::Round> Auditor::Pass() {
                                    cp.status().message()),
                       {{"checkpoint", note}});
   }
+  SetPosition(cp->size, 0);
   ASSIGN_OR_RETURN(Verified v, Verify(*cp, note));
   if (v.cosigned_note.empty()) return Round{cp->size, 0, false};
   RETURN_IF_ERROR(Submit(v.cosigned_note));
+  cosigned_->Increment();
   return Round{cp->size, v.leaves_checked, true};
 }
 
@@ -352,6 +413,15 @@ absl::StatusOr<Auditor::Verified> Auditor::VerifyOnFeed(
 absl::StatusOr<std::string> Auditor::AddCheckpoint(
     uint64_t old_size, const std::vector<Hash>& proof,
     const std::string& note) {
+  absl::StatusOr<std::string> lines = Add(old_size, proof, note);
+  if (lines.ok()) cosigned_->Increment();
+  Count(lines.status());
+  return lines;
+}
+
+absl::StatusOr<std::string> Auditor::Add(uint64_t old_size,
+                                         const std::vector<Hash>& proof,
+                                         const std::string& note) {
   absl::StatusOr<Note> parsed = ParseNote(note);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(
@@ -375,6 +445,7 @@ absl::StatusOr<std::string> Auditor::AddCheckpoint(
     return absl::InvalidArgumentError(absl::StrCat(
         "the old size ", old_size, " exceeds the checkpoint's ", cp->size));
   }
+  SetPosition(cp->size, 0);
   RETURN_IF_ERROR(CheckNotFailed());
   ASSIGN_OR_RETURN(AuditorProgress progress, store_->ReadProgress());
   uint64_t latest = 0;

@@ -33,6 +33,7 @@
 #include "core/note/log_key.h"
 #include "core/note/note.h"
 #include "core/util/clock.h"
+#include "core/util/metrics.h"
 #include "nlohmann/json.hpp"
 
 namespace ktlog {
@@ -60,6 +61,9 @@ struct AuditorOptions {
   // checkpoints (a catch-up from tiles killed half-way starts again from
   // the last one). Borrowed; null when the feed is the log.
   LogFeed* authority = nullptr;
+  // Where the auditor keeps its position behind the log, its cosignatures
+  // and refusals (docs/operations.md, "Metrics"). Borrowed; null: nowhere.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class Auditor {
@@ -121,6 +125,17 @@ class Auditor {
  private:
   Auditor(AuditorOptions options, NoteSigner witness, LogFeed* log,
           std::unique_ptr<AuditorStore> store);
+  // RunOnce and AddCheckpoint before their outcome is counted.
+  absl::StatusOr<Round> Rounds();
+  absl::StatusOr<std::string> Add(uint64_t old_size,
+                                  const std::vector<Hash>& proof,
+                                  const std::string& note);
+  // Counts a refusal (an outcome of RunOnce or AddCheckpoint that is not
+  // OK).
+  void Count(const absl::Status& outcome);
+  // The log's latest size (0: unchanged) and the size verified (0:
+  // unchanged) for the position metrics.
+  void SetPosition(uint64_t log_size, uint64_t verified_size);
   // RunOnce without the second pass.
   absl::StatusOr<Round> Pass();
   // Verifies `cp` (signed by the log, as `note`) and cosigns it: the
@@ -190,6 +205,12 @@ class Auditor {
   absl::Status Submit(const std::string& cosigned_note);
 
   const AuditorOptions options_;
+  MetricsRegistry* const metrics_;
+  Gauge* const log_size_;
+  Gauge* const verified_size_;
+  Gauge* const behind_;
+  Gauge* const misbehaving_;
+  Counter* const cosigned_;
   NoteSigner witness_;
   LogFeed* const log_;
   // Where leaves and proofs come from now: `log_`, or while a problem is

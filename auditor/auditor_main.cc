@@ -123,7 +123,8 @@ constexpr char kUsage[] =
     "With --listen it also serves C2SP tlog-witness add-checkpoint (over\n"
     "TLS with --tls_cert/--tls_key): the log pushes each checkpoint, which\n"
     "is verified as a round verifies it and cosigned in the answer, and it\n"
-    "runs until stopped (docs/witness.md, \"Pushed to\").\n\n"
+    "runs until stopped (docs/witness.md, \"Pushed to\"), and its\n"
+    "metrics at GET /metrics (docs/operations.md, \"Metrics\").\n\n"
     "Exit codes (one round): 0 healthy, 1 misbehaviour found (now or\n"
     "before), 2 usage, 4 log unreachable, 5 the log refused the\n"
     "cosignature (is this witness in its --witness_keys?).";
@@ -164,7 +165,8 @@ void AddFlags(ktlog::FlagSet* flags, Config* c) {
 
 // The add-checkpoint endpoint of --listen (over TLS unless --plaintext).
 absl::StatusOr<std::unique_ptr<ktlog::WitnessHttpServer>> StartEndpoint(
-    const Config& c, ktlog::Auditor* auditor, absl::Mutex* mu) {
+    const Config& c, ktlog::Auditor* auditor, absl::Mutex* mu,
+    const ktlog::MetricsRegistry* metrics) {
   std::optional<ktlog::TlsFiles> tls;
   if (!c.tls_cert.empty() || !c.tls_key.empty()) {
     tls = ktlog::TlsFiles{c.tls_cert, c.tls_key};
@@ -173,7 +175,8 @@ absl::StatusOr<std::unique_ptr<ktlog::WitnessHttpServer>> StartEndpoint(
         "--listen needs --tls_cert and --tls_key (or --plaintext, for local "
         "development)");
   }
-  auto started = ktlog::WitnessHttpServer::Start(auditor, mu, c.listen, tls);
+  auto started =
+      ktlog::WitnessHttpServer::Start(auditor, mu, c.listen, tls, metrics);
   if (started.ok()) {
     Say(std::cout, absl::StrCat("add-checkpoint at ", (*started)->url(),
                                 "/add-checkpoint"));
@@ -274,7 +277,9 @@ int Main(int argc, char** argv) {
     feed = std::make_unique<ktlog::TilesFeed>(tiles.get(), client.get());
   }
   Progress progress;
+  ktlog::MetricsRegistry metrics;
   ktlog::AuditorOptions options;
+  options.metrics = &metrics;
   options.state_dir = c.state_dir;
   options.log_key = *log_key;
   options.page = c.page;
@@ -303,7 +308,7 @@ int Main(int argc, char** argv) {
   absl::Mutex mu;
   std::unique_ptr<ktlog::WitnessHttpServer> endpoint;
   if (!c.listen.empty()) {
-    auto started = StartEndpoint(c, auditor->get(), &mu);
+    auto started = StartEndpoint(c, auditor->get(), &mu, &metrics);
     if (!started.ok()) {
       return Fail(std::string(started.status().message()),
                   absl::IsInvalidArgument(started.status()) ? kExitUsage : 1);

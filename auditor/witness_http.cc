@@ -42,7 +42,7 @@ WitnessHttpServer::WitnessHttpServer(Auditor* auditor, absl::Mutex* mu,
 
 absl::StatusOr<std::unique_ptr<WitnessHttpServer>> WitnessHttpServer::Start(
     Auditor* auditor, absl::Mutex* mu, const std::string& address,
-    const std::optional<TlsFiles>& tls) {
+    const std::optional<TlsFiles>& tls, const MetricsRegistry* metrics) {
   size_t colon = address.rfind(':');
   int port = -1;
   if (colon == std::string::npos ||
@@ -103,6 +103,14 @@ absl::StatusOr<std::unique_ptr<WitnessHttpServer>> WitnessHttpServer::Start(
       LogWarning("add-checkpoint not cosigned: ", lines.status().ToString());
     }
   });
+  if (metrics != nullptr) {
+    server->Get("/metrics",
+                [metrics](const httplib::Request&, httplib::Response& res) {
+                  res.set_header("Cache-Control", "no-store");
+                  res.set_content(metrics->Render(),
+                                  "text/plain; version=0.0.4; charset=utf-8");
+                });
+  }
   s->port_ = port == 0 ? server->bind_to_any_port(s->host_)
                        : (server->bind_to_port(s->host_, port) ? port : -1);
   if (s->port_ <= 0) {

@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "auditor/auditor.h"
 #include "core/note/add_checkpoint.h"
+#include "core/util/metrics.h"
 #include "proto/tls.h"
 
 namespace httplib {
@@ -35,11 +36,13 @@ class WitnessHttpServer {
  public:
   // Listens on `address` (host:port; port 0 picks one), over HTTPS with
   // `tls`, and answers add-checkpoint with `auditor` (borrowed, used only
-  // under `mu`). UNAVAILABLE if it cannot listen; FAILED_PRECONDITION if
-  // the TLS files do not load.
+  // under `mu`), and GET /metrics with `metrics` (borrowed; null: 404) in
+  // the Prometheus text format. UNAVAILABLE if it cannot listen;
+  // FAILED_PRECONDITION if the TLS files do not load.
   static absl::StatusOr<std::unique_ptr<WitnessHttpServer>> Start(
       Auditor* auditor, absl::Mutex* mu, const std::string& address,
-      const std::optional<TlsFiles>& tls);
+      const std::optional<TlsFiles>& tls,
+      const MetricsRegistry* metrics = nullptr);
   ~WitnessHttpServer();
 
   // "http[s]://host:port": what the log's --witness_urls names.

@@ -13,12 +13,22 @@ namespace ktlog {
 Cosignatures::Cosignatures(CosignatureStore* storage,
                            const CheckpointPublisher* publisher,
                            const NoteVerifierKey& log_key, const Clock* clock,
-                           CosignatureOptions options)
+                           CosignatureOptions options, MetricsRegistry* metrics)
     : storage_(storage),
       publisher_(publisher),
       log_key_(log_key),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      last_cosigned_ms_(new std::atomic<uint64_t>[options_.witnesses.size()]) {
+  if (metrics == nullptr) metrics = MetricsRegistry::Discard();
+  for (size_t i = 0; i < options_.witnesses.size(); ++i) {
+    cosigned_.push_back(metrics->GetCounter(
+        "ktlog_witness_cosignatures_total",
+        "Cosignatures the log accepted, by witness (its key name).",
+        {{"witness", options_.witnesses[i].name}}));
+    last_cosigned_ms_[i].store(0);
+  }
+}
 
 absl::StatusOr<uint32_t> Cosignatures::Add(const std::string& note_text) {
   ASSIGN_OR_RETURN(Note note, ParseNote(note_text));
@@ -72,11 +82,14 @@ absl::StatusOr<uint32_t> Cosignatures::Add(const std::string& note_text) {
   if (designated_ != nullptr && designated_->checkpoint == cp) {
     designated_cosigners_.insert(from_request.begin(), from_request.end());
   }
-  for (const NoteVerifierKey& w : options_.witnesses) {
+  for (size_t i = 0; i < options_.witnesses.size(); ++i) {
+    const NoteVerifierKey& w = options_.witnesses[i];
     if (std::find(from_request.begin(), from_request.end(), w.key_id) ==
         from_request.end()) {
       continue;
     }
+    cosigned_[i]->Increment();
+    last_cosigned_ms_[i].store(clock_->NowMillis(), std::memory_order_relaxed);
     accepted_.Record(absl::StrCat(w.name, " cosigned tree size ", cp.size));
     if (quiet_.erase(w.key_id) > 0) {
       LogInfo("witness ", w.name, " cosigns again (tree size ", cp.size, ")");

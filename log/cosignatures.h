@@ -18,6 +18,7 @@
 #ifndef KTLOG_LOG_COSIGNATURES_H_
 #define KTLOG_LOG_COSIGNATURES_H_
 
+#include <atomic>
 #include <memory>
 #include <set>
 #include <string>
@@ -30,6 +31,7 @@
 #include "core/note/note.h"
 #include "core/util/clock.h"
 #include "core/util/logging.h"
+#include "core/util/metrics.h"
 #include "log/publisher.h"
 #include "log/storage/log_storage.h"
 
@@ -53,10 +55,11 @@ struct CosignatureOptions {
 
 class Cosignatures {
  public:
-  // Borrows all; they must outlive this object.
+  // Borrows all; they must outlive this object. Counts the cosignatures
+  // accepted per witness in `metrics` (null: nowhere).
   Cosignatures(CosignatureStore* storage, const CheckpointPublisher* publisher,
                const NoteVerifierKey& log_key, const Clock* clock,
-               CosignatureOptions options);
+               CosignatureOptions options, MetricsRegistry* metrics = nullptr);
 
   // Accepts the cosignature line(s) on `note_text`, a checkpoint note this
   // log signed, merging them with those stored before (one per witness, the
@@ -81,6 +84,13 @@ class Cosignatures {
   // UNAVAILABLE before the log's first checkpoint.
   absl::StatusOr<std::string> ToCosign();
 
+  // When (clock milliseconds) the log last accepted a cosignature by the
+  // `i`th configured witness; 0 if not since this object was made.
+  // Lock-free.
+  uint64_t LastCosignedMillis(size_t i) const {
+    return last_cosigned_ms_[i].load(std::memory_order_relaxed);
+  }
+
  private:
   // The configured witnesses named by `keys` (all if empty), each once.
   absl::StatusOr<std::vector<NoteVerifierKey>> Select(
@@ -91,6 +101,9 @@ class Cosignatures {
   const NoteVerifierKey log_key_;
   const Clock* const clock_;
   const CosignatureOptions options_;
+  // Per configured witness, in order.
+  std::vector<Counter*> cosigned_;
+  std::unique_ptr<std::atomic<uint64_t>[]> last_cosigned_ms_;
 
   absl::Mutex mu_;  // serialises merges and designation
   // Logs the witnesses that did not cosign the designated checkpoint (the

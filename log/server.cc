@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -117,7 +118,8 @@ absl::Status LogServer::OpenComponents() {
       integrator_,
       Integrator::Open(storage_.get(), publisher_.get(), index_.get(),
                        options_.clock, options_.lookup_window));
-  queue_ = std::make_unique<WriteQueue>(integrator_.get(), options_.sequencer);
+  queue_ = std::make_unique<WriteQueue>(integrator_.get(), options_.sequencer,
+                                        &metrics_);
   writes_ = std::make_unique<LogWrites>(
       queue_.get(), publisher_.get(), positions_.get(), options_.clock,
       options_.service.max_record_skew, options_.registration,
@@ -130,12 +132,78 @@ absl::Status LogServer::OpenComponents() {
   }
   cosignatures_ = std::make_unique<Cosignatures>(
       storage_.get(), publisher_.get(), signer_.verifier_key(), options_.clock,
-      cosigning);
+      cosigning, &metrics_);
   calls_ = std::make_unique<CallTracker>();
+  options_.service.metrics = &metrics_;
   service_ = std::make_unique<LogService>(writes_.get(), queries_.get(),
                                           publisher_.get(), cosignatures_.get(),
                                           calls_.get(), options_.service);
+  AddMetricCallbacks();
   return absl::OkStatus();
+}
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The bytes of the files under `dir` (RocksDB's tables, logs and
+// manifests); NaN if it cannot be read.
+double DirBytes(const std::string& dir) {
+  std::error_code ec;
+  uintmax_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+    if (ec) ec.clear();  // a file RocksDB removed meanwhile
+  }
+  return ec ? kNaN : static_cast<double>(total);
+}
+
+}  // namespace
+
+void LogServer::AddMetricCallbacks() {
+  // The publisher and cosignatures live until Shutdown, which stops the
+  // HTTP listener (the only reader) before it destroys them.
+  metrics_.AddGaugeCallback(
+      "ktlog_tree_size", "Leaves covered by the latest signed checkpoint.", {},
+      [this] {
+        auto cp = publisher_ != nullptr ? publisher_->Latest() : nullptr;
+        return cp != nullptr ? static_cast<double>(cp->checkpoint.size) : kNaN;
+      });
+  metrics_.AddGaugeCallback(
+      "ktlog_checkpoint_age_seconds",
+      "Seconds since the timestamp of the latest signed checkpoint (a log "
+      "that takes no writes signs a heartbeat every checkpoint interval).",
+      {}, [this] {
+        auto cp = publisher_ != nullptr ? publisher_->Latest() : nullptr;
+        if (cp == nullptr) return kNaN;
+        return (static_cast<double>(options_.clock->NowMillis()) -
+                static_cast<double>(cp->checkpoint.timestamp_ms)) /
+               1000;
+      });
+  const std::vector<NoteVerifierKey>& witnesses =
+      options_.cosignatures.witnesses;
+  for (size_t i = 0; i < witnesses.size(); ++i) {
+    metrics_.AddGaugeCallback(
+        "ktlog_witness_cosignature_age_seconds",
+        "Seconds since the log last accepted a cosignature by the witness "
+        "(since the server started, if none since).",
+        {{"witness", witnesses[i].name}}, [this, i] {
+          uint64_t last = cosignatures_ != nullptr
+                              ? cosignatures_->LastCosignedMillis(i)
+                              : 0;
+          double now = static_cast<double>(options_.clock->NowMillis());
+          double since = last > 0 ? static_cast<double>(last)
+                                  : absl::ToUnixMillis(started_);
+          return (now - since) / 1000;
+        });
+  }
+  metrics_.AddGaugeCallback(
+      "ktlog_storage_bytes",
+      "Bytes of the files in the data dir (RocksDB's tables, write-ahead "
+      "log and manifests).",
+      {}, [this] { return DirBytes(options_.data_dir); });
 }
 
 absl::Status LogServer::StartGrpc() {
@@ -171,10 +239,10 @@ absl::Status LogServer::StartGrpc() {
 absl::Status LogServer::StartTiles() {
   tiles_ = std::make_unique<Tiles>(storage_.get(), publisher_.get());
   if (!options_.http_listen_address.empty()) {
-    ASSIGN_OR_RETURN(
-        tiles_http_,
-        TilesHttpServer::Start(tiles_.get(), options_.http_listen_address,
-                               options_.tls));
+    ASSIGN_OR_RETURN(tiles_http_,
+                     TilesHttpServer::Start(
+                         tiles_.get(), options_.http_listen_address,
+                         options_.tls, [this] { return metrics_.Render(); }));
   }
   if (!options_.tiles_dir.empty()) {
     ASSIGN_OR_RETURN(tiles_dir_,

@@ -21,6 +21,7 @@
 #include "core/note/log_key.h"
 #include "core/note/note.h"
 #include "core/util/clock.h"
+#include "core/util/metrics.h"
 #include "log/cosignatures.h"
 #include "log/index_versions.h"
 #include "log/integrator.h"
@@ -122,6 +123,9 @@ class LogServer {
   const Positions* positions() const { return positions_.get(); }
   const TilesDirectory* tiles_directory() const { return tiles_dir_.get(); }
   LogStorage* storage() { return storage_.get(); }
+  // The server's metrics, served at /metrics on the HTTP listener
+  // (docs/operations.md, "Metrics").
+  MetricsRegistry* metrics() { return &metrics_; }
 
  private:
   LogServer(NoteSigner signer, VrfPrivateKey vrf, LogServerOptions options);
@@ -130,10 +134,15 @@ class LogServer {
   absl::Status StartGrpc();
   absl::Status StartTiles();
   absl::Status StartPusher();
+  // The gauges read when scraped.
+  void AddMetricCallbacks();
 
   NoteSigner signer_;
   VrfPrivateKey vrf_;
   LogServerOptions options_;
+  // Before every component, which counts into it: destroyed after them.
+  MetricsRegistry metrics_;
+  const absl::Time started_ = absl::Now();
   std::unique_ptr<LogStorage> storage_;
   std::unique_ptr<CheckpointPublisher> publisher_;
   std::unique_ptr<IndexVersions> index_;

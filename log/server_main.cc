@@ -89,7 +89,8 @@ void AddFlags(FlagSet* flags, Config* c) {
                   "them cosigned the one before, or after this long");
   flags->String("http_listen", &o.http_listen_address,
                 "also serve the public log as C2SP tlog-tiles over HTTP on "
-                "host:port (docs/tiles.md)");
+                "host:port (docs/tiles.md), and the server's metrics at "
+                "/metrics (docs/operations.md)");
   flags->String("tiles_dir", &o.tiles_dir,
                 "also write the public log as C2SP tlog-tiles to this "
                 "directory, for any web server or CDN to serve");

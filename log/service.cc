@@ -207,6 +207,8 @@ LogService::LogService(LogWrites* writes, LogQueries* queries,
       cosignatures_(cosignatures),
       calls_(calls),
       options_(options),
+      metrics_(options.metrics != nullptr ? options.metrics
+                                          : MetricsRegistry::Discard()),
       lookups_(options.lookup_limit, options.limiter_clock),
       writes_limit_(options.write_limit, options.limiter_clock),
       pool_(options.workers, options.max_queued_calls),
@@ -249,6 +251,11 @@ absl::Status LogService::Admit(Ctx* ctx, RateLimiter* limiter,
   if (limiter->Take(PeerAddress(ctx->peer()), n, &wait)) {
     return absl::OkStatus();
   }
+  metrics_
+      ->GetCounter("ktlog_rate_limited_total",
+                   "Requests refused by a per-address rate limit, by limit.",
+                   {{"limit", std::string(what)}})
+      ->Increment();
   const RateLimit& limit = limiter->limit();
   if (wait == absl::InfiniteDuration()) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -322,41 +329,74 @@ class LogService::Call : public grpc::ServerUnaryReactor {
 LogService::Unary* LogService::Serve(Ctx* ctx, const char* method,
                                      std::function<absl::Status()> handler) {
   Unary* reactor = new Call(calls_, PeerAddress(ctx->peer()));
+  const absl::Time arrived = absl::Now();
+  auto finish = [this, method, reactor, arrived](const grpc::Status& status) {
+    CountCall(method, status, absl::Now() - arrived);
+    reactor->Finish(status);
+  };
   absl::Status refused = Refusal(ctx);
   if (!refused.ok()) {
-    reactor->Finish(ToGrpcStatus(refused));
+    finish(ToGrpcStatus(refused));
     return reactor;
   }
   bool queued = pool_.TrySubmit(
-      [this, ctx, method, reactor, handler = std::move(handler)] {
+      [this, ctx, method, finish, handler = std::move(handler)] {
         if (ctx->IsCancelled()) {
-          reactor->Finish(grpc::Status::CANCELLED);
+          finish(grpc::Status::CANCELLED);
           return;
         }
         grpc::Status status = ToGrpcStatus(handler());
         if (options_.before_answer) options_.before_answer(method, ctx);
-        reactor->Finish(status);
+        finish(status);
       });
   if (!queued) {
     ctx->AddTrailingMetadata("grpc-retry-pushback-ms",
                              absl::StrCat(kBusyPushbackMs));
     shed_.Record(
         absl::StrCat(options_.max_queued_calls, " calls wait for a worker"));
-    reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
+    finish(ToGrpcStatus(absl::ResourceExhaustedError(
         absl::StrCat("the log server is busy (", options_.max_queued_calls,
                      " calls waiting); retry in ", kBusyPushbackMs, " ms"))));
   }
   return reactor;
 }
 
+void LogService::CountCall(const char* method, const grpc::Status& status,
+                           absl::Duration elapsed) {
+  std::string code = absl::StatusCodeToString(
+      static_cast<absl::StatusCode>(status.error_code()));
+  metrics_
+      ->GetCounter("ktlog_rpcs_total",
+                   "Unary gRPC calls answered, by method and status code.",
+                   {{"method", method}, {"code", code}})
+      ->Increment();
+  metrics_
+      ->GetHistogram("ktlog_rpc_duration_seconds",
+                     "Unary gRPC calls from arrival to answer, by method.",
+                     DurationBuckets(), {{"method", method}})
+      ->Observe(absl::ToDoubleSeconds(elapsed));
+}
+
+void LogService::CountRecords(absl::StatusCode code, size_t n) {
+  metrics_
+      ->GetCounter("ktlog_write_records_total",
+                   "Records sent to be written (every write RPC and each "
+                   "record of AppendRecords), by status code.",
+                   {{"code", absl::StatusCodeToString(code)}})
+      ->Increment(n);
+}
+
 absl::Status LogService::Write(Ctx* ctx, const v1::WriteRequest& req,
                                Operation expected, v1::WriteResponse* resp) {
-  RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes"));
-  ASSIGN_OR_RETURN(
-      WriteAnswer w,
-      writes_->Append(req.record(), expected, req.registration_credential(),
-                      req.wait_for_checkpoint(),
-                      DeadlineOf(ctx, options_.default_write_timeout)));
+  absl::Status admitted = Admit(ctx, &writes_limit_, "writes");
+  absl::StatusOr<WriteAnswer> answer =
+      admitted.ok() ? writes_->Append(
+                          req.record(), expected, req.registration_credential(),
+                          req.wait_for_checkpoint(),
+                          DeadlineOf(ctx, options_.default_write_timeout))
+                    : admitted;
+  CountRecords(answer.status().code());
+  ASSIGN_OR_RETURN(WriteAnswer w, std::move(answer));
   resp->set_leaf_index(w.leaf_index);
   resp->set_leaf_hash(w.leaf_hash.bytes());
   if (!w.checkpoint_note.empty()) {
@@ -399,15 +439,19 @@ absl::Status LogService::AppendRecords(Ctx* ctx,
     records.push_back(RecordToAppend{r.record(), r.registration_credential()});
   }
   RETURN_IF_ERROR(CheckRecordCount(records.size()));
-  RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes", records.size()));
   // Stop waiting a little before the client does, so that the outcomes of
   // the records that made it reach the client.
   absl::Time deadline = DeadlineOf(ctx, options_.default_write_timeout);
   deadline -= std::min(absl::Seconds(1), (deadline - absl::Now()) / 10);
-  ASSIGN_OR_RETURN(
-      AppendAllAnswer all,
-      writes_->AppendAll(records, req.wait_for_checkpoint(), deadline));
+  absl::Status admitted = Admit(ctx, &writes_limit_, "writes", records.size());
+  absl::StatusOr<AppendAllAnswer> answer =
+      admitted.ok()
+          ? writes_->AppendAll(records, req.wait_for_checkpoint(), deadline)
+          : admitted;
+  if (!answer.ok()) CountRecords(answer.status().code(), records.size());
+  ASSIGN_OR_RETURN(AppendAllAnswer all, std::move(answer));
   for (const absl::StatusOr<AppendedLeaf>& o : all.outcomes) {
+    CountRecords(o.status().code());
     v1::AppendRecordsResponse::Outcome* out = resp->add_outcomes();
     out->set_code(static_cast<int32_t>(o.status().code()));
     if (o.ok()) {

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "core/util/clock.h"
 #include "core/util/logging.h"
+#include "core/util/metrics.h"
 #include "log/call_tracker.h"
 #include "log/cosignatures.h"
 #include "log/publisher.h"
@@ -75,6 +76,9 @@ struct ServiceOptions {
   // Measures the refills (monotonic: a wall clock stepping back would stop
   // them).
   const Clock* limiter_clock = SteadyClock::Get();
+  // Where the service counts its calls, records and rate-limited requests
+  // (docs/operations.md, "Metrics"); null: nowhere.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class LogService final : public v1::Log::Service {
@@ -124,6 +128,12 @@ class LogService final : public v1::Log::Service {
   // `limiter`'s rate for `n` more of `what`, or `n` is more than its burst.
   absl::Status Admit(Ctx* ctx, RateLimiter* limiter, absl::string_view what,
                      size_t n = 1);
+  // Counts a unary call of `method` that ended with `status` after
+  // `elapsed` since it arrived.
+  void CountCall(const char* method, const grpc::Status& status,
+                 absl::Duration elapsed);
+  // Counts `n` records whose write ended with `code`.
+  void CountRecords(absl::StatusCode code, size_t n = 1);
 
   // The methods (docs/api.md).
   absl::Status Write(Ctx* ctx, const v1::WriteRequest& req, Operation expected,
@@ -180,6 +190,7 @@ class LogService final : public v1::Log::Service {
   Cosignatures* const cosignatures_;
   CallTracker* const calls_;
   const ServiceOptions options_;
+  MetricsRegistry* const metrics_;
   RateLimiter lookups_, writes_limit_;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;

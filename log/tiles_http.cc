@@ -10,6 +10,7 @@ namespace {
 
 constexpr char kImmutable[] = "public, max-age=31536000, immutable";
 constexpr char kBinary[] = "application/octet-stream";
+constexpr char kMetricsType[] = "text/plain; version=0.0.4; charset=utf-8";
 
 int HttpStatusOf(const absl::Status& s) {
   if (absl::IsNotFound(s)) return 404;
@@ -57,15 +58,16 @@ bool IsLoopback(const std::string& host) {
 
 TilesHttpServer::TilesHttpServer(Tiles* tiles, std::string host,
                                  std::unique_ptr<httplib::Server> http,
-                                 bool tls)
+                                 bool tls, std::function<std::string()> metrics)
     : tiles_(tiles),
       host_(std::move(host)),
       http_(std::move(http)),
-      tls_(tls) {}
+      tls_(tls),
+      metrics_(std::move(metrics)) {}
 
 absl::StatusOr<std::unique_ptr<TilesHttpServer>> TilesHttpServer::Start(
     Tiles* tiles, const std::string& address,
-    const std::optional<TlsFiles>& tls) {
+    const std::optional<TlsFiles>& tls, std::function<std::string()> metrics) {
   size_t colon = address.rfind(':');
   int port = -1;
   if (colon == std::string::npos ||
@@ -87,8 +89,9 @@ absl::StatusOr<std::unique_ptr<TilesHttpServer>> TilesHttpServer::Start(
   } else {
     http = std::make_unique<httplib::Server>();
   }
-  std::unique_ptr<TilesHttpServer> s(new TilesHttpServer(
-      tiles, address.substr(0, colon), std::move(http), tls.has_value()));
+  std::unique_ptr<TilesHttpServer> s(
+      new TilesHttpServer(tiles, address.substr(0, colon), std::move(http),
+                          tls.has_value(), std::move(metrics)));
   s->Route();
   s->port_ = port == 0 ? s->http_->bind_to_any_port(s->host_)
                        : (s->http_->bind_to_port(s->host_, port) ? port : -1);
@@ -135,6 +138,13 @@ void TilesHttpServer::Route() {
                res.set_header("Cache-Control", kImmutable);
                res.set_content(*std::move(data), kBinary);
              });
+  if (metrics_) {
+    http_->Get("/metrics",
+               [this](const httplib::Request&, httplib::Response& res) {
+                 res.set_header("Cache-Control", "no-store");
+                 res.set_content(metrics_(), kMetricsType);
+               });
+  }
   http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     res.set_header("Cache-Control", "no-store");

@@ -15,6 +15,7 @@
 #ifndef KTLOG_LOG_TILES_HTTP_H_
 #define KTLOG_LOG_TILES_HTTP_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,11 +34,14 @@ namespace ktlog {
 class TilesHttpServer {
  public:
   // Listens on `address` (host:port; port 0 picks one) and serves `tiles`
-  // (borrowed), over HTTPS with `tls`. UNAVAILABLE if it cannot listen;
+  // (borrowed), over HTTPS with `tls`, and with `metrics` (if set) GET
+  // /metrics: what it returns, in the Prometheus text format
+  // (core/util/metrics.h). UNAVAILABLE if it cannot listen;
   // FAILED_PRECONDITION if the TLS files do not load.
   static absl::StatusOr<std::unique_ptr<TilesHttpServer>> Start(
       Tiles* tiles, const std::string& address,
-      const std::optional<TlsFiles>& tls = std::nullopt);
+      const std::optional<TlsFiles>& tls = std::nullopt,
+      std::function<std::string()> metrics = nullptr);
   ~TilesHttpServer();  // Stop()s.
 
   // Stops listening and waits for the requests in flight. Idempotent.
@@ -49,7 +53,8 @@ class TilesHttpServer {
 
  private:
   TilesHttpServer(Tiles* tiles, std::string host,
-                  std::unique_ptr<httplib::Server> http, bool tls);
+                  std::unique_ptr<httplib::Server> http, bool tls,
+                  std::function<std::string()> metrics);
   void Route();
 
   Tiles* const tiles_;
@@ -57,6 +62,7 @@ class TilesHttpServer {
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   const bool tls_;
+  const std::function<std::string()> metrics_;
   int port_ = 0;
 };
 

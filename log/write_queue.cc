@@ -9,6 +9,7 @@ namespace ktlog {
 
 struct WriteQueue::Pending {
   PendingWrite write;
+  absl::Time submitted;
   absl::Notification done;
   absl::StatusOr<AppendedLeaf> outcome;  // set before done is notified
 
@@ -18,8 +19,30 @@ struct WriteQueue::Pending {
   }
 };
 
-WriteQueue::WriteQueue(BatchSink* sink, const SequencerOptions& options)
-    : sink_(sink), options_(options), last_publish_(absl::Now()) {
+namespace {
+
+MetricsRegistry* Or(MetricsRegistry* m) {
+  return m != nullptr ? m : MetricsRegistry::Discard();
+}
+
+}  // namespace
+
+WriteQueue::WriteQueue(BatchSink* sink, const SequencerOptions& options,
+                       MetricsRegistry* metrics)
+    : sink_(sink),
+      options_(options),
+      last_publish_(absl::Now()),
+      depth_(Or(metrics)->GetGauge("ktlog_write_queue_depth",
+                                   "Records waiting to be sequenced.")),
+      batch_records_(Or(metrics)->GetHistogram(
+          "ktlog_write_batch_records",
+          "Records per batch handed to the integrator.",
+          {1, 2, 5, 10, 20, 50, 100, 200, 512, 1000})),
+      to_checkpoint_(Or(metrics)->GetHistogram(
+          "ktlog_write_to_checkpoint_seconds",
+          "Per appended record: from its arrival in the write queue until "
+          "a signed checkpoint covers it.",
+          DurationBuckets())) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -34,9 +57,11 @@ absl::StatusOr<std::vector<absl::StatusOr<AppendedLeaf>>> WriteQueue::Submit(
   }
   std::vector<std::shared_ptr<Pending>> pending;
   pending.reserve(writes.size());
+  const absl::Time now = absl::Now();
   for (PendingWrite& w : writes) {
     auto p = std::make_shared<Pending>();
     p->write = std::move(w);
+    p->submitted = now;
     p->write.record_hash = Sha256(p->write.data);
     pending.push_back(std::move(p));
   }
@@ -52,6 +77,7 @@ absl::StatusOr<std::vector<absl::StatusOr<AppendedLeaf>>> WriteQueue::Submit(
                        " pending records); retry with backoff"));
     }
     queue_.insert(queue_.end(), pending.begin(), pending.end());
+    depth_->Set(queue_.size());
   }
   std::vector<absl::StatusOr<AppendedLeaf>> outcomes;
   outcomes.reserve(pending.size());
@@ -128,6 +154,7 @@ std::vector<std::shared_ptr<WriteQueue::Pending>> WriteQueue::NextBatch() {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
+        depth_->Set(queue_.size());
         return batch;
       }
       if (stopping_) return {};
@@ -143,10 +170,19 @@ std::vector<std::shared_ptr<WriteQueue::Pending>> WriteQueue::NextBatch() {
       Fail(s);
       return {};
     }
-    absl::MutexLock lock(&mu_);
-    last_publish_ = absl::Now();
-    unpublished_ = false;
+    Published();
   }
+}
+
+void WriteQueue::Published() {
+  const absl::Time now = absl::Now();
+  for (absl::Time t : unpublished_since_) {
+    to_checkpoint_->Observe(absl::ToDoubleSeconds(now - t));
+  }
+  unpublished_since_.clear();
+  absl::MutexLock lock(&mu_);
+  last_publish_ = now;
+  unpublished_ = false;
 }
 
 void WriteQueue::PublishIfDue(bool force) {
@@ -162,15 +198,14 @@ void WriteQueue::PublishIfDue(bool force) {
     Fail(s);
     return;
   }
-  absl::MutexLock lock(&mu_);
-  last_publish_ = absl::Now();
-  unpublished_ = false;
+  Published();
 }
 
 void WriteQueue::Process(const std::vector<std::shared_ptr<Pending>>& batch) {
   std::vector<const PendingWrite*> writes;
   writes.reserve(batch.size());
   for (const auto& p : batch) writes.push_back(&p->write);
+  batch_records_->Observe(batch.size());
   absl::StatusOr<IntegratedBatch> integrated = sink_->Integrate(writes);
   if (!integrated.ok()) {
     for (const auto& p : batch) p->Finish(StorageFailed());
@@ -178,6 +213,9 @@ void WriteQueue::Process(const std::vector<std::shared_ptr<Pending>>& batch) {
     return;
   }
   for (size_t i = 0; i < batch.size(); ++i) {
+    if (integrated->outcomes[i].ok()) {
+      unpublished_since_.push_back(batch[i]->submitted);
+    }
     batch[i]->Finish(std::move(integrated->outcomes[i]));
   }
   if (!integrated->appended) return;

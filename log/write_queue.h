@@ -34,6 +34,7 @@
 #include "absl/time/time.h"
 #include "core/account/record.h"
 #include "core/crypto/hash.h"
+#include "core/util/metrics.h"
 #include "log/storage/log_storage.h"
 
 namespace ktlog {
@@ -98,8 +99,12 @@ class BatchSink {
 
 class WriteQueue {
  public:
-  // Starts the queue's thread. Borrows `sink`.
-  WriteQueue(BatchSink* sink, const SequencerOptions& options);
+  // Starts the queue's thread. Borrows `sink` and `metrics` (null: counts
+  // nowhere), where it keeps the queue depth, the records per batch and
+  // each appended record's wait from Submit until a signed checkpoint
+  // covers it (docs/operations.md, "Metrics").
+  WriteQueue(BatchSink* sink, const SequencerOptions& options,
+             MetricsRegistry* metrics = nullptr);
   ~WriteQueue();  // Stop()s.
 
   // Queues `writes` together, in order (so one account's records keep
@@ -131,6 +136,8 @@ class WriteQueue {
   void Process(const std::vector<std::shared_ptr<Pending>>& batch);
   // Signs a checkpoint over what was appended if the pace allows it now.
   void PublishIfDue(bool force);
+  // A checkpoint over everything appended was signed just now.
+  void Published();
   // Stops the queue for good after a sink failure.
   void Fail(const absl::Status& status);
   bool failed();
@@ -144,6 +151,12 @@ class WriteQueue {
   absl::Status failed_ ABSL_GUARDED_BY(mu_);
   absl::Time last_publish_ ABSL_GUARDED_BY(mu_);
   bool unpublished_ ABSL_GUARDED_BY(mu_) = false;  // appended, not signed
+  Gauge* const depth_;
+  Histogram* const batch_records_;
+  Histogram* const to_checkpoint_;
+  // When each record appended since the latest checkpoint was submitted
+  // (the queue's thread only).
+  std::vector<absl::Time> unpublished_since_;
   std::thread thread_;
 };
 

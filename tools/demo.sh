@@ -58,8 +58,8 @@ start_server() {
   local data=${1:-data}
   : >"$WORK/server.out"
   "$SERVER" --data_dir="$WORK/$data" --key_file="$WORK/log.key" \
-    --listen=127.0.0.1:0 --checkpoint_interval=200ms --witness_keys="$WITNESS_KEY" \
-    --registration_key="$WORK/registration.key" \
+    --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --checkpoint_interval=200ms \
+    --witness_keys="$WITNESS_KEY" --registration_key="$WORK/registration.key" \
     --tls_cert="$WORK/tls/server.pem" --tls_key="$WORK/tls/server.key" \
     >"$WORK/server.out" 2>>"$WORK/server.log" &
   SERVER_PID=$!
@@ -69,6 +69,7 @@ start_server() {
   done
   ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$WORK/server.out" | head -1)
   [ -n "$ADDR" ] || fail "the server did not start: $(cat "$WORK/server.log")"
+  HTTP_URL=$(sed -n 's/.*tiles at \([^ ]*\).*/\1/p' "$WORK/server.out" | head -1)
   echo "ktlog-server (pid $SERVER_PID) is serving on $ADDR, data in $data/"
   grep "log key" "$WORK/server.out"
   [ -n "$LOG_KEY" ] || LOG_KEY=$(sed -n 's/.*log key //p' "$WORK/server.out")
@@ -219,7 +220,7 @@ alice monitor
 bob lookup alice@example.com
 
 step "11. A state attacker breaches the servers: with the log's keys it shows Bob a history of its own, in which alice@example.com holds the attacker's account key and device"
-HONEST_PID=$SERVER_PID HONEST_ADDR=$ADDR
+HONEST_PID=$SERVER_PID HONEST_ADDR=$ADDR HONEST_HTTP=$HTTP_URL
 start_server fork
 FORK_PID=$SERVER_PID FORK_ADDR=$ADDR
 attacker() { run "$KTCTL" "$CA" --state="$WORK/attacker" --server="$FORK_ADDR" "$@"; }
@@ -251,7 +252,7 @@ grep -q "attacker-tablet" "$WORK/dave-fooled.out" || fail "the undefended client
 echo "The moment Dave's client reaches the real log, it holds two signed checkpoints no history can join:"
 expect_exit 3 "$KTCTL" "$CA" --state="$WORK/dave" --server="$HONEST_ADDR" checkpoint
 kill -TERM "$FORK_PID"; wait "$FORK_PID" || fail "unclean shutdown"
-SERVER_PID=$HONEST_PID ADDR=$HONEST_ADDR
+SERVER_PID=$HONEST_PID ADDR=$HONEST_ADDR HTTP_URL=$HONEST_HTTP
 
 step "12. The attacker tries again in the one history everyone sees: it makes up a key, writes it into the log as an \"earlier\" key of Alice's (rotated into her real one, so her key and safety code stay the same), with its own device signed by it"
 echo "(The witness's operator has looked at the evidence of step 11 and lets it cosign again.)"
@@ -385,4 +386,16 @@ echo "(his client also still reports the key the breached server forged into Ali
 expect_exit 3 "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" monitor 2>&1 | tee "$WORK/bob-reset.out"
 grep -q ACCOUNT_RESET "$WORK/bob-reset.out" || fail "Bob was not told of the reset"
 
-step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned (witnesses pulling and pushed to); the stolen-key attack, the breached server's fork and its forged key in the one history were caught; an app in Python verified through the client library's C API; an account on security keys held against a copied phone and a cloned key; its reset by the operator shown to every contact"
+step "17. The operator watches it all: Prometheus metrics at /metrics on the HTTP listener (docs/operations.md lists each one and the alerts to set)"
+show "python3 -c 'urllib.request.urlopen(\"$HTTP_URL/metrics\", cafile=ca.pem)' | grep ..."
+/usr/bin/python3 - "$HTTP_URL/metrics" "$WORK/tls/ca.pem" >"$WORK/metrics.txt" <<'PY'
+import ssl, sys, urllib.request
+context = ssl.create_default_context(cafile=sys.argv[2])
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=context).read().decode())
+PY
+grep -E '^ktlog_(tree_size|checkpoint_age_seconds|write_records_total|rate_limited_total|witness_cosign|storage_bytes|rpcs_total\{method="(LookupAccount|ResetAccount)")' \
+  "$WORK/metrics.txt" || fail "no metrics"
+grep -q '^ktlog_witness_cosignatures_total{witness="auditor.example/witness"} [1-9]' "$WORK/metrics.txt" \
+  || fail "the witness's cosignatures are not counted"
+
+step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned (witnesses pulling and pushed to); the stolen-key attack, the breached server's fork and its forged key in the one history were caught; an app in Python verified through the client library's C API; an account on security keys held against a copied phone and a cloned key; its reset by the operator shown to every contact; the operator's metrics"
