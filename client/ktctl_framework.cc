@@ -212,9 +212,10 @@ class Context::LazyLog : public LogSource, public LogSink {
     return c->LookupAccount(id, size, with_first);
   }
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
-      const std::string& id, uint64_t from, uint64_t size) override {
+      const std::string& id, uint64_t from, uint64_t size,
+      const OwnerProof& owner) override {
     ASSIGN_OR_RETURN(LogClient * c, ctx_->client());
-    return c->GetAccountHistory(id, from, size);
+    return c->GetAccountHistory(id, from, size, owner);
   }
   absl::StatusOr<Appended> Append(Operation op, const std::string& record,
                                   const std::string& credential) override {
@@ -252,6 +253,12 @@ absl::StatusOr<OwnAccount*> Context::own() {
     keys_ = std::make_unique<FileAccountKeyStore>(globals_.state_dir);
     own_ = std::make_unique<OwnAccount>(s, store_.get(), keys_.get(),
                                         log_.get(), v, RealClock::Get());
+    if (!globals_.security_key.empty()) {
+      // Named on the command line: the key in use for any touch, also the
+      // one-time grant of history access (docs/security-keys.md).
+      ASSIGN_OR_RETURN(SecurityKeyDevice * key, security_key());
+      own_->UseSecurityKey(key);
+    }
   }
   return own_.get();
 }

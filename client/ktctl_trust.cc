@@ -92,15 +92,17 @@ class HistoryCommand : public Command {
  public:
   const char* name() const override { return "history"; }
   const char* summary() const override {
-    return "an account's verified records";
+    return "your account's verified records";
   }
   const char* usage() const override {
     return "usage: ktctl history ACCOUNT [--from=VERSION]\n\n"
-           "Prints every record of ACCOUNT from a version on, each verified\n"
-           "(its leaf's inclusion proof, position and commitment openings),\n"
-           "replayed with the account rules, and checked to lead to the "
-           "state the\nindex proves. An answer that does not verify raises "
-           "INVALID_PROOF, as a\nlookup does.";
+           "Prints every record of ACCOUNT, your own account, from a version "
+           "on, each\nverified (its leaf's inclusion proof, position and "
+           "commitment openings),\nreplayed with the account rules, and "
+           "checked to lead to the state the\nindex proves. An answer that "
+           "does not verify raises INVALID_PROOF, as a\nlookup does. The log "
+           "serves a history only to the account's owner\n(docs/privacy.md): "
+           "for anyone else's account, ktctl lookup.";
   }
   void AddFlags(FlagSet* f) override {
     f->Uint64("from", &from_, "first version to show");

@@ -251,19 +251,23 @@ absl::StatusOr<AccountHistoryAnswer> LogClient::History(
 }
 
 absl::StatusOr<AccountHistoryAnswer> LogClient::GetAccountHistory(
-    const std::string& account_id, uint64_t from_version, uint64_t tree_size) {
+    const std::string& account_id, uint64_t from_version, uint64_t tree_size,
+    const OwnerProof& owner) {
   v1::GetAccountHistoryRequest req;
   req.set_account_id(account_id);
   req.set_from_version(from_version);
   req.set_tree_size(tree_size);
+  ToProto(owner, req.mutable_owner());
   return History(req);
 }
 
 absl::StatusOr<AccountHistoryAnswer> LogClient::GetAccountHistoryAtLatest(
-    const std::string& account_id, uint64_t from_version) {
+    const std::string& account_id, uint64_t from_version,
+    const OwnerProof& owner) {
   v1::GetAccountHistoryRequest req;
   req.set_account_id(account_id);
   req.set_from_version(from_version);
+  ToProto(owner, req.mutable_owner());
   return History(req);
 }
 

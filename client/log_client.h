@@ -114,10 +114,11 @@ class LogClient : public LogSource, public LogSink {
   // One page of an account's records from `from_version`, at the checkpoint
   // of `tree_size`, or at the latest (whose note the answer carries).
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
-      const std::string& account_id, uint64_t from_version,
-      uint64_t tree_size) override;
+      const std::string& account_id, uint64_t from_version, uint64_t tree_size,
+      const OwnerProof& owner) override;
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistoryAtLatest(
-      const std::string& account_id, uint64_t from_version);
+      const std::string& account_id, uint64_t from_version,
+      const OwnerProof& owner);
 
   const std::string& address() const { return address_; }
   v1::Log::Stub* stub() { return stub_.get(); }

@@ -126,6 +126,8 @@ absl::Status LogServer::OpenComponents() {
       RpIdForOrigin(origin()));
   queries_ = std::make_unique<LogQueries>(storage_.get(), publisher_.get(),
                                           index_.get(), positions_.get());
+  history_ = std::make_unique<HistoryAccess>(storage_.get(), publisher_.get(),
+                                             origin(), options_.clock);
   CosignatureOptions cosigning = options_.cosignatures;
   for (const PushedWitness& w : options_.pushed_witnesses) {
     cosigning.pushed.insert(w.key.key_id);
@@ -135,9 +137,9 @@ absl::Status LogServer::OpenComponents() {
       cosigning, &metrics_);
   calls_ = std::make_unique<CallTracker>();
   options_.service.metrics = &metrics_;
-  service_ = std::make_unique<LogService>(writes_.get(), queries_.get(),
-                                          publisher_.get(), cosignatures_.get(),
-                                          calls_.get(), options_.service);
+  service_ = std::make_unique<LogService>(
+      writes_.get(), queries_.get(), history_.get(), publisher_.get(),
+      cosignatures_.get(), calls_.get(), options_.service);
   AddMetricCallbacks();
   return absl::OkStatus();
 }
@@ -332,6 +334,7 @@ void LogServer::Shutdown(absl::Duration grace) {
   grpc_server_.reset();
   service_.reset();
   cosignatures_.reset();
+  history_.reset();
   queries_.reset();
   writes_.reset();
   queue_.reset();

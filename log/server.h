@@ -23,6 +23,7 @@
 #include "core/util/clock.h"
 #include "core/util/metrics.h"
 #include "log/cosignatures.h"
+#include "log/history_access.h"
 #include "log/index_versions.h"
 #include "log/integrator.h"
 #include "log/memory_trimmer.h"
@@ -151,6 +152,7 @@ class LogServer {
   std::unique_ptr<WriteQueue> queue_;
   std::unique_ptr<LogWrites> writes_;
   std::unique_ptr<LogQueries> queries_;
+  std::unique_ptr<HistoryAccess> history_;
   std::unique_ptr<Cosignatures> cosignatures_;
   std::unique_ptr<LogService> service_;
   std::unique_ptr<Tiles> tiles_;

@@ -198,11 +198,13 @@ absl::Status LogService::Handle(Ctx* ctx, Handler<Request, Response> handler,
 }
 
 LogService::LogService(LogWrites* writes, LogQueries* queries,
+                       HistoryAccess* history,
                        const CheckpointPublisher* publisher,
                        Cosignatures* cosignatures, CallTracker* calls,
                        const ServiceOptions& options)
     : writes_(writes),
       queries_(queries),
+      history_(history),
       publisher_(publisher),
       cosignatures_(cosignatures),
       calls_(calls),
@@ -618,6 +620,14 @@ absl::Status LogService::GetAccountHistory(
     Ctx* ctx, const v1::GetAccountHistoryRequest& req,
     v1::AccountHistory* resp) {
   RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
+  std::optional<OwnerProof> owner;
+  if (req.has_owner()) {
+    owner = OwnerProof{req.owner().access_key(), req.owner().grant(),
+                       req.owner().timestamp_ms(), req.owner().signature()};
+  }
+  RETURN_IF_ERROR(history_->Check(req.account_id(), req.from_version(),
+                                  TreeSizeOf(req),
+                                  owner.has_value() ? &*owner : nullptr));
   ASSIGN_OR_RETURN(
       AccountHistoryAnswer answer,
       queries_->History(req.account_id(), req.from_version(), TreeSizeOf(req)));

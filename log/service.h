@@ -32,6 +32,7 @@
 #include "core/util/metrics.h"
 #include "log/call_tracker.h"
 #include "log/cosignatures.h"
+#include "log/history_access.h"
 #include "log/publisher.h"
 #include "log/queries.h"
 #include "log/rate_limiter.h"
@@ -84,8 +85,8 @@ struct ServiceOptions {
 class LogService final : public v1::Log::Service {
  public:
   // Borrows everything; all must outlive the service. `calls` may be null
-  // (no per-address limit).
-  LogService(LogWrites* writes, LogQueries* queries,
+  // (no per-address limit). `history` admits GetAccountHistory calls.
+  LogService(LogWrites* writes, LogQueries* queries, HistoryAccess* history,
              const CheckpointPublisher* publisher, Cosignatures* cosignatures,
              CallTracker* calls, const ServiceOptions& options);
   // Requires every call to be done (the gRPC server shut down).
@@ -186,6 +187,7 @@ class LogService final : public v1::Log::Service {
 
   LogWrites* const writes_;
   LogQueries* const queries_;
+  HistoryAccess* const history_;
   const CheckpointPublisher* const publisher_;
   Cosignatures* const cosignatures_;
   CallTracker* const calls_;

@@ -93,6 +93,13 @@ absl::StatusOr<AccountLookupAnswer> FromProto(const v1::AccountLookup& in) {
   return out;
 }
 
+void ToProto(const OwnerProof& in, v1::OwnerProof* out) {
+  out->set_access_key(in.access_key);
+  out->set_grant(in.grant);
+  out->set_timestamp_ms(in.timestamp_ms);
+  out->set_signature(in.signature);
+}
+
 void ToProto(const AccountHistoryAnswer& in, v1::AccountHistory* out) {
   if (!in.checkpoint_note.empty()) {
     out->mutable_checkpoint()->set_note(in.checkpoint_note);

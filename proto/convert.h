@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/account/answers.h"
+#include "core/account/owner_access.h"
 #include "core/crypto/hash.h"
 #include "proto/ktlog.pb.h"
 
@@ -29,6 +30,7 @@ void ToProto(const AccountLookupAnswer& in, v1::AccountLookup* out);
 absl::StatusOr<AccountLookupAnswer> FromProto(const v1::AccountLookup& in);
 
 void ToProto(const AccountHistoryAnswer& in, v1::AccountHistory* out);
+void ToProto(const OwnerProof& in, v1::OwnerProof* out);
 absl::StatusOr<AccountHistoryAnswer> FromProto(const v1::AccountHistory& in);
 
 // The answer to a write that asked to wait for a checkpoint (`waited`) or

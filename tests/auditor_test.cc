@@ -277,8 +277,9 @@ class NoteRewritingSource : public LogSource {
     return real_->LookupAccount(id, size, first);
   }
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
-      const std::string& id, uint64_t from, uint64_t size) override {
-    return real_->GetAccountHistory(id, from, size);
+      const std::string& id, uint64_t from, uint64_t size,
+      const OwnerProof& owner) override {
+    return real_->GetAccountHistory(id, from, size, owner);
   }
 
  private:

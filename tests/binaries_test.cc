@@ -518,7 +518,7 @@ TEST(RateLimitTest, LookupsAndWritesPerAddress) {
         << i;
   }
   absl::Status limited =
-      client->GetAccountHistoryAtLatest("nobody@example.com", 1).status();
+      client->GetAccountHistoryAtLatest("nobody@example.com", 1, {}).status();
   EXPECT_EQ(limited.code(), absl::StatusCode::kResourceExhausted) << limited;
   EXPECT_NE(limited.message().find("retry in "), std::string::npos) << limited;
   TestAccount a("a@example.com");

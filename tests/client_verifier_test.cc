@@ -46,6 +46,16 @@ struct Client {
   size_t seen = 0;
 };
 
+// Gives `state`, the client of `owner`'s account, a grant to read its
+// history, as OwnAccount does when it writes the account's first record
+// (core/account/owner_access.h).
+void GrantHistory(const TestAccount& owner, LogEnv* env, ClientState* state) {
+  state->access_seed = Sha256("access of " + owner.id()).bytes();
+  Ed25519PrivateKey access = *Ed25519PrivateKey::FromSeed(state->access_seed);
+  state->access_grant = owner.key().Sign(OwnerGrantMessage(
+      env->server()->origin(), owner.id(), access.public_key().bytes()));
+}
+
 // Forwards to a real log source, letting a test tamper with the answers:
 // the misbehaving server.
 class TamperingSource : public LogSource {
@@ -82,9 +92,10 @@ class TamperingSource : public LogSource {
     return a;
   }
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
-      const std::string& id, uint64_t from, uint64_t size) override {
+      const std::string& id, uint64_t from, uint64_t size,
+      const OwnerProof& owner) override {
     if (!history_error.ok()) return history_error;
-    auto h = real_->GetAccountHistory(id, from, size);
+    auto h = real_->GetAccountHistory(id, from, size, owner);
     if (h.ok() && on_history) on_history(&*h);
     return h;
   }
@@ -97,6 +108,7 @@ TEST(ClientVerifierTest, SelfMonitoringCatchesEveryRecordNotSignedHere) {
   auto env = LogEnv::Start();
   TestAccount alice("alice");
   Client client(env.get(), "alice", RealClock::Get());
+  GrantHistory(alice, env.get(), &client.state);
 
   DeviceRecord phone = alice.Add("phone");
   client.Expect(phone);
@@ -393,12 +405,20 @@ TEST(ClientVerifierTest, TamperedAnswersAreRejectedWithAlerts) {
   evil.on_history = [](AccountHistoryAnswer* h) {
     if (!h->entries.empty()) h->entries[0].record_opening[0] ^= 1;
   };
-  absl::Status history = v.History(*cp, "alice").status();
+  // Only its owner reads an account's history: Bob's client does not ask.
+  EXPECT_EQ(v.History(*cp, "alice").status().code(),
+            StatusCode::kFailedPrecondition);
+  ClientState own;
+  own.log_key = state.log_key;
+  own.account_id = "alice";
+  GrantHistory(alice, env.get(), &own);
+  ClientVerifier owner(&own, &evil, RealClock::Get());
+  absl::Status history = owner.History(*cp, "alice").status();
   EXPECT_EQ(history.code(), StatusCode::kDataLoss);
   EXPECT_EQ(RefusalOf(history), Refusal::kBadCommitment) << history;
-  EXPECT_EQ(v.raised().back().type, AlertType::kInvalidProof);
-  EXPECT_EQ(v.raised().back().evidence["reason"], "BAD_COMMITMENT");
-  EXPECT_TRUE(v.raised().back().evidence.contains("history"));
+  EXPECT_EQ(owner.raised().back().type, AlertType::kInvalidProof);
+  EXPECT_EQ(owner.raised().back().evidence["reason"], "BAD_COMMITMENT");
+  EXPECT_TRUE(owner.raised().back().evidence.contains("history"));
 }
 
 // A log that proves the owner's account changed but will not show the
@@ -418,6 +438,7 @@ TEST(ClientVerifierTest, AnOwnerCannotBeStalledSilently) {
   ClientState state;
   state.log_key = env->log_key().ToString();
   state.account_id = "alice";
+  GrantHistory(alice, env.get(), &state);
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
   state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
@@ -471,6 +492,7 @@ TEST(ClientVerifierTest, AnOwnerCannotBeKeptFromTheirOwnLookup) {
   ClientState state;
   state.log_key = env->log_key().ToString();
   state.account_id = "alice";
+  GrantHistory(alice, env.get(), &state);
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
   state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
@@ -509,6 +531,7 @@ TEST(ClientVerifierTest, AnOwnerServedAnOldCheckpointIsAlertedWithinTheBound) {
   ClientState state;
   state.log_key = env->log_key().ToString();
   state.account_id = "alice";
+  GrantHistory(alice, env.get(), &state);
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
   state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
@@ -542,6 +565,7 @@ TEST(ClientVerifierTest, AnOfflineGapIsNotAStalledOwner) {
   ClientState state;
   state.log_key = env->log_key().ToString();
   state.account_id = "alice";
+  GrantHistory(alice, env.get(), &state);
   ClientVerifier v(&state, &log, &clock);
   DeviceRecord phone = alice.Add("phone");
   state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
@@ -622,7 +646,8 @@ TEST(ClientVerifierTest, TheEmptyTreeIsAnswerableAfterOthersWrote) {
   EXPECT_FALSE(bob_then->state.has_value()) << "bob was not in the empty tree";
   EXPECT_TRUE(alice.NewAlertTypes().empty());
   // The same holds for histories.
-  auto history = env->client()->GetAccountHistory("bob", 1, 0);
+  auto history = env->client()->GetAccountHistory(
+      "bob", 1, 0, bob.Owner(env->server()->origin(), 1, 0));
   EXPECT_EQ(history.status().code(), StatusCode::kNotFound)
       << "bob did not exist in the empty tree";
 }

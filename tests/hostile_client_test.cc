@@ -146,7 +146,7 @@ TEST(HostileClientTest, TheServerStaysUpAndLosesNothing) {
   EXPECT_FALSE(client->GetConsistencyProof(1, UINT64_MAX).ok());
   EXPECT_FALSE(client->GetInclusionProof(UINT64_MAX, UINT64_MAX).ok());
   EXPECT_FALSE(
-      client->GetAccountHistory("alice@example.com", UINT64_MAX, 0).ok());
+      client->GetAccountHistory("alice@example.com", UINT64_MAX, 0, {}).ok());
   EXPECT_FALSE(client->AddCosignature(std::string(60000, '\n')).ok());
   EXPECT_FALSE(
       client->Write(Operation::kAddDevice, std::string(600, 'x'), true).ok());

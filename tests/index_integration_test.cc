@@ -137,12 +137,16 @@ TEST(IndexIntegrationTest, OnlySignedSizesAreAnswered) {
                 .code(),
             StatusCode::kNotFound);
   EXPECT_EQ(env->client()
-                ->GetAccountHistory("alice", 1, *unsigned_end)
+                ->GetAccountHistory(
+                    "alice", 1, *unsigned_end,
+                    alice.Owner(env->server()->origin(), 1, *unsigned_end))
                 .status()
                 .code(),
             StatusCode::kNotFound);
   EXPECT_TRUE(env->client()
-                  ->GetAccountHistory("alice", 1, env->Checkpoint().size)
+                  ->GetAccountHistory("alice", 1, env->Checkpoint().size,
+                                      alice.Owner(env->server()->origin(), 1,
+                                                  env->Checkpoint().size))
                   .ok());
 }
 
@@ -240,7 +244,8 @@ TEST(IndexIntegrationTest, HistoryIsPagedAndReplaysToTheLookupState) {
   uint64_t next = 1;
   int pages = 0;
   while (next != 0) {
-    auto page = env->client()->GetAccountHistory("busy", next, cp.size);
+    auto page = env->client()->GetAccountHistory(
+        "busy", next, cp.size, a.Owner(env->server()->origin(), next, cp.size));
     ASSERT_TRUE(page.ok()) << page.status();
     EXPECT_LE(page->entries.size(), 100u);
     auto applied =
@@ -257,7 +262,8 @@ TEST(IndexIntegrationTest, HistoryIsPagedAndReplaysToTheLookupState) {
 
   // A history with a version left out is refused; one whose record or
   // state does not open the leaf's commitment is evidence.
-  auto page = env->client()->GetAccountHistory("busy", 1, cp.size);
+  auto page = env->client()->GetAccountHistory(
+      "busy", 1, cp.size, a.Owner(env->server()->origin(), 1, cp.size));
   ASSERT_TRUE(page.ok());
   auto verify = [&](const AccountHistoryAnswer& a) {
     AccountState fresh;
@@ -278,12 +284,23 @@ TEST(IndexIntegrationTest, HistoryIsPagedAndReplaysToTheLookupState) {
   AccountHistoryAnswer wrong_vrf = *page;
   wrong_vrf.vrf_proof[40] ^= 1;
   EXPECT_NE(verify(wrong_vrf), StatusCode::kOk);
-  // Errors.
+  // Errors. An account that does not exist is refused as a stranger is
+  // (its absence is for a lookup to prove).
+  TestAccount nobody("nobody");
+  EXPECT_EQ(env->client()
+                ->GetAccountHistoryAtLatest(
+                    "nobody", 1,
+                    nobody.Owner(env->server()->origin(), 1, std::nullopt))
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
   EXPECT_EQ(
-      env->client()->GetAccountHistoryAtLatest("nobody", 1).status().code(),
-      StatusCode::kNotFound);
-  EXPECT_EQ(env->client()->GetAccountHistoryAtLatest("busy", 0).status().code(),
-            StatusCode::kInvalidArgument);
+      env->client()
+          ->GetAccountHistoryAtLatest(
+              "busy", 0, a.Owner(env->server()->origin(), 0, std::nullopt))
+          .status()
+          .code(),
+      StatusCode::kInvalidArgument);
   auto versions = env->server()->storage()->ReadIndexVersions();
   ASSERT_TRUE(versions.ok());
   uint64_t not_a_checkpoint = 1;
@@ -292,7 +309,9 @@ TEST(IndexIntegrationTest, HistoryIsPagedAndReplaysToTheLookupState) {
   }
   if (not_a_checkpoint < cp.size) {
     EXPECT_EQ(env->client()
-                  ->GetAccountHistory("busy", 1, not_a_checkpoint)
+                  ->GetAccountHistory(
+                      "busy", 1, not_a_checkpoint,
+                      a.Owner(env->server()->origin(), 1, not_a_checkpoint))
                   .status()
                   .code(),
               StatusCode::kNotFound)
@@ -324,7 +343,11 @@ TEST(IndexIntegrationTest, LookupsOlderThanTheWindowAreRefusedWithoutAlarm) {
   ASSERT_TRUE(latest.ok()) << latest.status();
   EXPECT_EQ(DeviceIds(*latest), (std::set<std::string>{"phone", "laptop"}));
   // Histories do not depend on the window.
-  EXPECT_TRUE(env->client()->GetAccountHistory("alice", 1, old.size).ok());
+  EXPECT_TRUE(
+      env->client()
+          ->GetAccountHistory("alice", 1, old.size,
+                              alice.Owner(env->server()->origin(), 1, old.size))
+          .ok());
 }
 
 TEST(IndexIntegrationTest, RestartKeepsTheIndex) {

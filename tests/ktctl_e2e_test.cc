@@ -419,10 +419,15 @@ TEST_F(KtctlTest, TamperedAnswersAreRejectedAndRaiseAlerts) {
     std::string* p = h->mutable_entries(0)->mutable_inclusion_proof(0);
     (*p)[0] ^= 1;
   });
-  r = Run("bob", {"history", "alice@example.com"}, proxy->address());
+  r = Run("alice", {"history", "alice@example.com"}, proxy->address());
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_EQ(AlertTypes(JsonOf(r)), std::vector<std::string>{"INVALID_PROOF"});
   proxy->OnHistory(nullptr);
+  // Only its owner reads an account's history: Bob's client does not ask,
+  // and the log would refuse him.
+  r = Run("bob", {"history", "alice@example.com"}, proxy->address());
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(JsonOf(r)["error"], "FAILED_PRECONDITION") << r.out;
   // A consistency proof that does not join the trees.
   ASSERT_EQ(Run("alice", {"device", "add", "laptop"}).exit_code, 0);
   proxy->OnConsistencyProof(

@@ -129,12 +129,12 @@ TEST(MetricsTest, ServerAndAuditorCountWhatHappened) {
                 .code(),
             StatusCode::kInvalidArgument);
   TestAccount twice("batch0-0-0");
-  EXPECT_EQ(env->client()
-                ->Write(Operation::kAddDevice, twice.Add("phone").Encode(),
-                        true)
-                .status()
-                .code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      env->client()
+          ->Write(Operation::kAddDevice, twice.Add("phone").Encode(), true)
+          .status()
+          .code(),
+      StatusCode::kPermissionDenied);
 
   // A witness cosigns.
   MetricsRegistry auditor_metrics;
@@ -167,8 +167,8 @@ TEST(MetricsTest, ServerAndAuditorCountWhatHappened) {
   // proved): every admitted lookup is OK.
   EXPECT_EQ(after[Rpcs("LookupAccount", "OK")], ok);
   EXPECT_EQ(after[Rpcs("LookupAccount", "RESOURCE_EXHAUSTED")], limited);
-  EXPECT_EQ(
-      after["ktlog_rpc_duration_seconds_count{method=\"LookupAccount\"}"], 40);
+  EXPECT_EQ(after["ktlog_rpc_duration_seconds_count{method=\"LookupAccount\"}"],
+            40);
   EXPECT_GT(after["ktlog_rpc_duration_seconds_sum{method=\"LookupAccount\"}"],
             0);
   EXPECT_EQ(after["ktlog_rpc_duration_seconds_bucket{le=\"+Inf\",method="

@@ -19,6 +19,8 @@
 namespace ktlog {
 namespace {
 
+using ::absl::StatusCode;
+
 // Everything written that must stay private, and everything served.
 class LeakSearch {
  public:
@@ -166,6 +168,76 @@ TEST(PrivacyTest, ThePublicReadAPIShowsNoAccountDeviceOrKey) {
     EXPECT_NE(LeakSearch::Find({shown}, "lookup", lookup->account_state), "")
         << shown;
   }
+}
+
+// Histories (every version, removed devices, old keys) go to the owner
+// only (docs/privacy.md, docs/formats.md "Owner access"): a stranger, even
+// one with a grant of its own key, gets exactly the answer an account that
+// does not exist gets; the owner's grant survives a rotation; a request is
+// not accepted twice, nor one dated far from the log's clock.
+TEST(PrivacyTest, HistoriesAreServedToTheOwnerOnly) {
+  FakeClock clock(RealClock::Get()->NowMillis());
+  LogServerOptions options;
+  options.clock = &clock;
+  auto env = LogEnv::Start(options);
+  const std::string origin = env->server()->origin();
+  TestAccount alice("alice@example.com"), mallory("mallory@example.com");
+  env->Append(alice.Add("phone"));
+  env->Append(alice.Remove("phone"));
+  env->Append(alice.Add("laptop"));
+  env->Append(mallory.Add("phone"));
+  LogClient* c = env->client();
+
+  // The owner.
+  auto served = c->GetAccountHistoryAtLatest(
+      alice.id(), 1, alice.Owner(origin, 1, std::nullopt));
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(served->entries.size(), 3u);
+
+  // Strangers: Mallory with an access key of his own that his account key
+  // "grants" for Alice's account; Alice's grant for another log; an empty
+  // proof (malformed, whatever the account).
+  auto stranger = [&](const OwnerProof& proof) {
+    return c->GetAccountHistoryAtLatest(alice.id(), 1, proof).status();
+  };
+  absl::Status absent =
+      c->GetAccountHistoryAtLatest(
+           "nobody@example.com", 1,
+           TestAccount("nobody@example.com").Owner(origin, 1, std::nullopt))
+          .status();
+  EXPECT_EQ(absent.code(), StatusCode::kPermissionDenied) << absent;
+  absl::Status refused =
+      stranger(mallory.Owner(origin, 1, std::nullopt, alice.id()));
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied) << refused;
+  EXPECT_EQ(refused.message(), absent.message())
+      << "a stranger learns what an absent account's requester learns";
+  EXPECT_EQ(stranger(alice.Owner("other.example/log", 1, std::nullopt)).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(stranger(OwnerProof{}).code(), StatusCode::kInvalidArgument);
+
+  // A replayed request is refused.
+  OwnerProof once = alice.Owner(origin, 1, std::nullopt);
+  EXPECT_TRUE(c->GetAccountHistoryAtLatest(alice.id(), 1, once).ok());
+  EXPECT_EQ(c->GetAccountHistoryAtLatest(alice.id(), 1, once).status().code(),
+            StatusCode::kFailedPrecondition);
+
+  // A rotation: the grant by the first key still serves, and the new key
+  // grants too.
+  OwnerProof by_first_key = alice.Owner(origin, 1, std::nullopt);
+  env->Append(alice.Rotate());
+  EXPECT_TRUE(c->GetAccountHistoryAtLatest(alice.id(), 1, by_first_key).ok());
+  auto after = c->GetAccountHistoryAtLatest(
+      alice.id(), 1, alice.Owner(origin, 1, std::nullopt));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->entries.size(), 4u);
+
+  // A request dated more than 5 minutes from the log's clock.
+  clock.Advance(6 * 60 * 1000);
+  EXPECT_EQ(c->GetAccountHistoryAtLatest(alice.id(), 1,
+                                         alice.Owner(origin, 1, std::nullopt))
+                .status()
+                .code(),
+            StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

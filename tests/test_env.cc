@@ -6,6 +6,9 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "core/account/owner_access.h"
+#include "core/crypto/hash.h"
 #include "core/util/clock.h"
 #include "core/util/file_util.h"
 #include "gtest/gtest.h"
@@ -50,6 +53,29 @@ DeviceRecord TestAccount::Next(Operation op, const std::string& device_id,
   r.Sign(*key_);
   if (advance) ++version_;
   return r;
+}
+
+OwnerProof TestAccount::Owner(const std::string& origin, uint64_t from_version,
+                              std::optional<uint64_t> tree_size,
+                              const std::string& account_id) const {
+  const std::string& id = account_id.empty() ? id_ : account_id;
+  static absl::Mutex mu;
+  static uint64_t last = 0;
+  uint64_t ts;
+  {
+    absl::MutexLock lock(&mu);
+    last = std::max(RealClock::Get()->NowMillis(), last + 1);
+    ts = last;
+  }
+  Ed25519PrivateKey access =
+      *Ed25519PrivateKey::FromSeed(Sha256("access key of " + id_).bytes());
+  std::string access_key = access.public_key().bytes();
+  OwnerProof proof{access_key,
+                   key_->Sign(OwnerGrantMessage(origin, id, access_key)), ts,
+                   ""};
+  proof.signature = access.Sign(
+      HistoryRequestMessage(origin, id, from_version, tree_size, ts));
+  return proof;
 }
 
 DeviceRecord TestAccount::Add(const std::string& device_id, bool advance) {

@@ -10,6 +10,7 @@
 
 #include "client/log_client.h"
 #include "client/log_feed.h"
+#include "core/account/owner_access.h"
 #include "core/account/record.h"
 #include "core/crypto/crypto.h"
 #include "core/crypto/vrf.h"
@@ -41,6 +42,16 @@ class TestAccount {
 
   // The deterministic key this account uses for device_id.
   static std::string DeviceKey(const std::string& device_id);
+
+  // The owner proof of a history request of this account (or of
+  // `account_id`, to play a stranger) from `from_version` at `tree_size`
+  // (nullopt: the latest) on the log `origin`
+  // (core/account/owner_access.h): the access key of this account's id,
+  // granted by its current account key, signed now (each proof of the
+  // process later than the one before).
+  OwnerProof Owner(const std::string& origin, uint64_t from_version,
+                   std::optional<uint64_t> tree_size,
+                   const std::string& account_id = "") const;
 
   const std::string& id() const { return id_; }
   const Ed25519PrivateKey& key() const { return *key_; }

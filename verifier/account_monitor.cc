@@ -93,7 +93,7 @@ AccountMonitor::ReplayHistory(const LogCheckpoint& checkpoint,
   for (uint64_t next = replay->version + 1;
        next != 0 && replay->version < proved.version;) {
     absl::StatusOr<AccountHistoryAnswer> page =
-        log_->GetAccountHistory(id, next, checkpoint.size);
+        HistoryPage(id, next, checkpoint.size);
     if (!page.ok()) {
       // The index proved the account at this size: an honest log serves its
       // history. A refusal that is not the transport's contradicts it.
@@ -142,6 +142,105 @@ AccountMonitor::ReplayHistory(const LogCheckpoint& checkpoint,
         {{"checkpoint", state_->trusted_checkpoint}});
   }
   return out;
+}
+
+absl::StatusOr<AccountHistoryAnswer> AccountMonitor::HistoryPage(
+    const std::string& id, uint64_t from_version, uint64_t tree_size) {
+  ASSIGN_OR_RETURN(OwnerProof owner, OwnerProofFor(id, from_version, tree_size,
+                                                   state_->access_grant));
+  absl::StatusOr<AccountHistoryAnswer> page =
+      log_->GetAccountHistory(id, from_version, tree_size, owner);
+  if (!absl::IsPermissionDenied(page.status()) ||
+      state_->next_access_grant.empty()) {
+    return page;
+  }
+  ASSIGN_OR_RETURN(owner, OwnerProofFor(id, from_version, tree_size,
+                                        state_->next_access_grant));
+  absl::StatusOr<AccountHistoryAnswer> retried =
+      log_->GetAccountHistory(id, from_version, tree_size, owner);
+  if (!retried.ok()) return page;  // the first refusal says more
+  state_->access_grant = std::move(state_->next_access_grant);
+  state_->next_access_grant.clear();
+  return retried;
+}
+
+absl::StatusOr<OwnerProof> AccountMonitor::OwnerProofFor(
+    const std::string& id, uint64_t from_version, uint64_t tree_size,
+    const std::string& grant) {
+  if (id != state_->account_id) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the log serves an account's history only to its owner, and ", id,
+        " is not the account of this client: its lookup shows its verified "
+        "current state"));
+  }
+  if (grant.empty() ||
+      state_->access_seed.size() != Ed25519PrivateKey::kSeedSize) {
+    return absl::FailedPreconditionError(
+        "this client holds no grant to read its account's history (it was "
+        "set up before grants, and the account is on security keys): run a "
+        "command with --security_key=<one of the account's keys> and touch "
+        "it once");
+  }
+  ASSIGN_OR_RETURN(LogPublicKey key, PinnedLogKey(*state_));
+  ASSIGN_OR_RETURN(Ed25519PrivateKey access,
+                   Ed25519PrivateKey::FromSeed(state_->access_seed));
+  last_request_ms_ = std::max(clock_->NowMillis(), last_request_ms_ + 1);
+  OwnerProof proof{access.public_key().bytes(), grant, last_request_ms_, ""};
+  proof.signature = access.Sign(
+      HistoryRequestMessage(key.checkpoint_key.name, id, from_version,
+                            tree_size, proof.timestamp_ms));
+  return proof;
+}
+
+bool AccountMonitor::ReportResetShutOut(const VerifiedAccount& now) {
+  // Only a reset ends a grant: while one of this client's grants is valid
+  // for the verified state, the refusal is the log's doing.
+  absl::StatusOr<LogPublicKey> key = PinnedLogKey(*state_);
+  absl::StatusOr<Ed25519PrivateKey> access =
+      Ed25519PrivateKey::FromSeed(state_->access_seed);
+  if (!key.ok() || !access.ok()) return false;
+  for (const std::string* grant :
+       {&state_->access_grant, &state_->next_access_grant}) {
+    if (VerifyOwnerGrant(*now.state, key->checkpoint_key.name,
+                         access->public_key().bytes(), *grant)
+            .ok()) {
+      return false;
+    }
+  }
+  const ChainedRotation* reset = nullptr;
+  DeviceRecord record;
+  for (const ChainedRotation& change : now.state->key_chain) {
+    absl::StatusOr<DeviceRecord> r = DecodeRecord(change.record);
+    if (r.ok() && r->operation == Operation::kResetAccount) {
+      reset = &change;
+      record = *std::move(r);
+    }
+  }
+  if (reset == nullptr) return false;
+  std::vector<std::string> devices;
+  for (const auto& [device_id, d] : now.state->devices) {
+    devices.push_back(absl::StrCat("\"", device_id, "\""));
+  }
+  alerts_->Raise(
+      AlertType::kAccountReset, state_->account_id,
+      Sha256(reset->record).ToHex(),
+      absl::StrCat("your account was reset at leaf ", reset->leaf_index,
+                   " (version ", reset->version,
+                   ") with the log operator's credential, not by you: every "
+                   "device was removed, this client can no longer read its "
+                   "history, and whoever holds key ",
+                   Short(record.key),
+                   "… controls your account (its devices now: ",
+                   devices.empty() ? "none" : absl::StrJoin(devices, ", "),
+                   "); tell your contacts and the operator"),
+      {{"checkpoint", state_->trusted_checkpoint},
+       {"reset_leaf_index", reset->leaf_index},
+       {"reset_record", HexEncode(reset->record)},
+       {"note",
+        "the reset is in the key chain of the account's verified lookup at "
+        "this checkpoint; it ends every grant of history access made before "
+        "it, this client's included"}});
+  return true;
 }
 
 bool AccountMonitor::NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
@@ -297,7 +396,29 @@ absl::Status AccountMonitor::MonitorSelf(const LogCheckpoint& checkpoint) {
                      " to ", now.state->version),
         {{"checkpoint", state_->trusted_checkpoint}});
   }
+  if (!state_->access_grant.empty() && ReportResetShutOut(now)) {
+    // The account is someone else's now: what is known of it is the
+    // verified lookup; nothing of ours before it is still on its way.
+    for (auto p = state_->pending_own.begin();
+         p != state_->pending_own.end();) {
+      p = p->second.version <= now.state->version ? state_->pending_own.erase(p)
+                                                  : ++p;
+    }
+    own = *now.state;
+    state_->own_unverified_since_ms = 0;
+    return WithRefusal(
+        absl::PermissionDeniedError(
+            "your account was reset by someone else (ACCOUNT_RESET): this "
+            "client can no longer read its history"),
+        Refusal::kAccountReset);
+  }
   AccountState replay = own;
+  if (now.state->version > own.version) {
+    // Without a grant the client cannot ask; that is not the log's doing.
+    RETURN_IF_ERROR(OwnerProofFor(id, own.version + 1, checkpoint.size,
+                                  state_->access_grant)
+                        .status());
+  }
   absl::StatusOr<std::vector<HistoryItem>> items =
       ReplayHistory(checkpoint, id, *now.state, &replay);
   if (!items.ok()) {
@@ -382,6 +503,9 @@ absl::StatusOr<VerifiedAccount> AccountMonitor::LookupExisting(
 
 absl::StatusOr<std::vector<VerifiedDevice>> AccountMonitor::History(
     const LogCheckpoint& checkpoint, const std::string& account) {
+  if (account != state_->account_id) {
+    return OwnerProofFor(account, 1, checkpoint.size, "").status();
+  }
   ASSIGN_OR_RETURN(VerifiedAccount now, LookupExisting(checkpoint, account));
   AccountState replay;
   ASSIGN_OR_RETURN(std::vector<HistoryItem> items,

@@ -61,10 +61,13 @@ class AccountMonitor {
   // registered since appears once they cosign a newer checkpoint).
   absl::StatusOr<VerifiedAccount> LookupExisting(
       const LogCheckpoint& checkpoint, const std::string& account);
-  // Every record of `account` at `checkpoint` (which must be trusted),
-  // verified and replayed with the account rules up to the state the index
-  // proves. NOT_FOUND if the account is proved absent; an answer that does
-  // not verify raises INVALID_PROOF (DATA_LOSS), as lookups do.
+  // Every record of the own `account` at `checkpoint` (which must be
+  // trusted), verified and replayed with the account rules up to the state
+  // the index proves. FAILED_PRECONDITION for another account (the log
+  // serves a history only to the account's owner) or without a grant
+  // (ClientState::access_grant); NOT_FOUND if the account is proved absent;
+  // an answer that does not verify raises INVALID_PROOF (DATA_LOSS), as
+  // lookups do.
   absl::StatusOr<std::vector<VerifiedDevice>> History(
       const LogCheckpoint& checkpoint, const std::string& account);
 
@@ -158,6 +161,26 @@ class AccountMonitor {
   absl::Status CheckContact(const LogCheckpoint& checkpoint,
                             const std::string& id, const VerifiedAccount& now,
                             ContactState* contact);
+  // The owner proof of a history request for the own account `id` from
+  // `from_version` at `tree_size` with `grant` (ClientState::access_grant
+  // or next_access_grant), signed now by the access key.
+  // FAILED_PRECONDITION for another account, or without a grant.
+  absl::StatusOr<OwnerProof> OwnerProofFor(const std::string& id,
+                                           uint64_t from_version,
+                                           uint64_t tree_size,
+                                           const std::string& grant);
+  // One page of the own account's history with the grant in force; if the
+  // log refuses it and a reset of this client's is on its way, with the
+  // grant by the reset's key, which is in force from then on.
+  absl::StatusOr<AccountHistoryAnswer> HistoryPage(const std::string& id,
+                                                   uint64_t from_version,
+                                                   uint64_t tree_size);
+  // If none of this client's grants is valid for the own account's
+  // verified state `now`, a reset it did not make ended them
+  // (core/account/owner_access.h), and the log will refuse it the history:
+  // raises ACCOUNT_RESET (once) for the latest reset in `now`'s key chain,
+  // with the verified lookup as evidence, and returns true.
+  bool ReportResetShutOut(const VerifiedAccount& now);
   // Raises the alert for an own record this client did not sign; `now` is
   // the account after the records checked.
   void ReportUnexpected(const HistoryItem& item, const AccountState& now);
@@ -173,6 +196,8 @@ class AccountMonitor {
   const Clock* const clock_;
   AlertRaiser* const alerts_;
   std::set<std::string> matched_own_;
+  // The timestamp of the latest history request (each one later).
+  uint64_t last_request_ms_ = 0;
 };
 
 }  // namespace ktlog

@@ -110,6 +110,23 @@ absl::StatusOr<ClientState> LoadClientState(const std::string& dir) {
   return ParseClientState(*text, StatePath(dir));
 }
 
+namespace {
+
+// One contact of a state file; throws (as Unhex does) if malformed.
+ContactState ContactFromJson(const nlohmann::json& c) {
+  ContactState contact;
+  contact.verified_key = Unhex(c.at("verified_key"));
+  contact.verified_devices = UnhexMap(c.at("verified_devices"));
+  contact.first_key = Unhex(c.at("first_key"));
+  contact.seen_key = Unhex(c.at("seen_key"));
+  contact.seen_version = c.at("seen_version").get<uint64_t>();
+  contact.seen_devices = UnhexMap(c.at("seen_devices"));
+  contact.seen_chain = c.at("seen_chain").get<std::vector<std::string>>();
+  return contact;
+}
+
+}  // namespace
+
 absl::StatusOr<ClientState> ParseClientState(const std::string& text,
                                              const std::string& path) {
   auto corrupt = [&path](absl::string_view why) {
@@ -170,18 +187,17 @@ absl::StatusOr<ClientState> ParseClientState(const std::string& text,
     }
     s.approved_devices = UnhexMap(j.at("approved_devices"));
     s.own_authority = Unhex(j.value("own_authority", ""));
+    s.access_seed = Unhex(j.value("access_seed", ""));
+    s.access_grant = Unhex(j.value("access_grant", ""));
+    s.next_access_grant = Unhex(j.value("next_access_grant", ""));
+    if (!s.access_seed.empty() &&
+        s.access_seed.size() != Ed25519PrivateKey::kSeedSize) {
+      throw std::runtime_error("access_seed is not 32 bytes");
+    }
     s.trusted_checkpoint = j.at("trusted_checkpoint").get<std::string>();
     s.seen_checkpoint = j.value("seen_checkpoint", "");
     for (const auto& [id, c] : j.at("contacts").items()) {
-      ContactState contact;
-      contact.verified_key = Unhex(c.at("verified_key"));
-      contact.verified_devices = UnhexMap(c.at("verified_devices"));
-      contact.first_key = Unhex(c.at("first_key"));
-      contact.seen_key = Unhex(c.at("seen_key"));
-      contact.seen_version = c.at("seen_version").get<uint64_t>();
-      contact.seen_devices = UnhexMap(c.at("seen_devices"));
-      contact.seen_chain = c.at("seen_chain").get<std::vector<std::string>>();
-      s.contacts[id] = std::move(contact);
+      s.contacts[id] = ContactFromJson(c);
     }
     for (const auto& a : j.at("alerts")) {
       Alert alert;
@@ -228,6 +244,9 @@ std::string SerializeClientState(const ClientState& s) {
   }
   j["approved_devices"] = HexMap(s.approved_devices);
   j["own_authority"] = HexEncode(s.own_authority);
+  j["access_seed"] = HexEncode(s.access_seed);
+  j["access_grant"] = HexEncode(s.access_grant);
+  j["next_access_grant"] = HexEncode(s.next_access_grant);
   j["trusted_checkpoint"] = s.trusted_checkpoint;
   j["seen_checkpoint"] = s.seen_checkpoint;
   j["contacts"] = nlohmann::json::object();

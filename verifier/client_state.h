@@ -4,6 +4,7 @@
 //   state.json    the pinned log, the own account and device, what the
 //                 client verified of its own account, the records it signed
 //                 and has not yet seen in the log, its approved devices,
+//                 its history access key (private: the file is the owner's),
 //                 the trusted checkpoint, contacts, alerts and the checking
 //                 policy (mode 0600)
 //   account.key   the account's Ed25519 private key (mode 0600)
@@ -112,6 +113,16 @@ struct ClientState {
   // is this one: after a change this client did not make (its alerts say
   // so), a code over the account's authority would be whoever made it.
   std::string own_authority;
+  // The owner's access to its account's history, which the log serves only
+  // to the owner (core/account/owner_access.h): the 32-byte seed of this
+  // client's Ed25519 access key, and the grant of its public key by an
+  // authority of the account (empty: none yet; OwnAccount makes them).
+  std::string access_seed;
+  std::string access_grant;
+  // While a reset of this client's is on its way: the grant by the key it
+  // sets, which the log takes once the reset is in (then it replaces
+  // access_grant; a reset the log refused leaves access_grant in force).
+  std::string next_access_grant;
   // The latest checkpoint this client verified and trusts under its current
   // policy (a signed note): lookups are checked against it.
   std::string trusted_checkpoint;

@@ -42,6 +42,10 @@ TEST(ClientStateTest, RoundTripsEveryField) {
   s.pending_own = {{"aa", {3, false, true, 17}}, {"bb", {4, true}}};
   s.own_unverified_since_ms = 42;
   s.approved_devices["phone"] = "pk";
+  s.own_authority = std::string(32, 'o');
+  s.access_seed = std::string(32, '\x07');
+  s.access_grant = std::string(64, 'g');
+  s.next_access_grant = std::string(64, 'n');
   s.trusted_checkpoint = "note\n";
   ContactState bob;
   bob.verified_key = std::string(32, 'v');
@@ -78,7 +82,16 @@ TEST(ClientStateTest, RoundTripsEveryField) {
   EXPECT_EQ(l->pending_own, s.pending_own);
   EXPECT_EQ(l->own_unverified_since_ms, 42u);
   EXPECT_EQ(l->approved_devices, s.approved_devices);
+  EXPECT_EQ(l->own_authority, s.own_authority);
+  EXPECT_EQ(l->access_seed, s.access_seed);
+  EXPECT_EQ(l->access_grant, s.access_grant);
+  EXPECT_EQ(l->next_access_grant, s.next_access_grant);
   EXPECT_EQ(l->trusted_checkpoint, s.trusted_checkpoint);
+  // An access key seed that is not 32 bytes is a corrupted state.
+  s.access_seed = "short";
+  ASSERT_TRUE(SaveClientState(dir, s).ok());
+  EXPECT_EQ(LoadClientState(dir).status().code(),
+            absl::StatusCode::kFailedPrecondition);
   ASSERT_EQ(l->contacts.count("bob"), 1u);
   EXPECT_EQ(l->contacts["bob"].verified_key, s.contacts["bob"].verified_key);
   EXPECT_EQ(l->contacts["bob"].verified_devices, bob.verified_devices);

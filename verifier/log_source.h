@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/account/owner_access.h"
 #include "core/account/record.h"
 #include "core/crypto/hash.h"
 #include "verifier/lookup.h"
@@ -29,13 +30,15 @@ class LogSource {
       uint64_t size1, uint64_t size2) = 0;
   // Lookups and histories at the checkpoint of exactly `tree_size` (0 is
   // the empty tree's); a lookup with the account's first-record anchor
-  // when `with_first_record`.
+  // when `with_first_record`. A history is served only to the account's
+  // owner, whose `owner` proof (core/account/owner_access.h) the request
+  // carries.
   virtual absl::StatusOr<AccountLookupAnswer> LookupAccount(
       const std::string& account_id, uint64_t tree_size,
       bool with_first_record) = 0;
   virtual absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
-      const std::string& account_id, uint64_t from_version,
-      uint64_t tree_size) = 0;
+      const std::string& account_id, uint64_t from_version, uint64_t tree_size,
+      const OwnerProof& owner) = 0;
 };
 
 // Where the app's transport appends a record: it returns where the log put

@@ -15,6 +15,7 @@
 #include "core/account/index.h"
 #include "core/account/index_tree.h"
 #include "core/account/leaf.h"
+#include "core/account/owner_access.h"
 #include "core/account/record.h"
 #include "core/account/replay.h"
 #include "core/crypto/vrf.h"
@@ -179,9 +180,22 @@ class MemoryLog : public LogSource {
     if (size != tree_.size()) return absl::NotFoundError("not the latest");
     return Lookup(id, with_first_record);
   }
+  // Serves only the owner, as the server does: a request the access key
+  // signed, granted by an authority of the account's latest state (the
+  // clock and replays are not checked here).
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
-      const std::string& id, uint64_t from, uint64_t size) override {
+      const std::string& id, uint64_t from, uint64_t size,
+      const OwnerProof& owner) override {
     if (size != tree_.size()) return absl::NotFoundError("not the latest");
+    auto account = history_.find(id);
+    if (account == history_.end() ||
+        !VerifyHistoryRequest(owner, "memory.example/log", id, from, size)
+             .ok() ||
+        !VerifyOwnerGrant(entries_[account->second.back()].state,
+                          "memory.example/log", owner.access_key, owner.grant)
+             .ok()) {
+      return absl::PermissionDeniedError("not the owner");
+    }
     AccountHistoryAnswer h = History(id);
     h.entries.erase(h.entries.begin(), h.entries.begin() + (from - 1));
     return h;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/account/owner_access.h"
 #include "core/account/security_key.h"
 #include "core/crypto/crypto.h"
 #include "core/util/status_macros.h"
@@ -113,6 +114,7 @@ absl::StatusOr<std::string> OwnAccount::PrepareReset() {
 absl::StatusOr<OwnAccount::Written> OwnAccount::ResetAccount(
     const std::string& credential) {
   RETURN_IF_ERROR(PrepareReset().status());
+  ASSIGN_OR_RETURN(state_->next_access_grant, GrantByKeyStore(/*next=*/true));
   DeviceRecord r;
   r.operation = Operation::kResetAccount;
   return Write(std::move(r), credential);
@@ -204,21 +206,14 @@ absl::Status OwnAccount::Sign(DeviceRecord* record) {
         "this change");
   }
   ASSIGN_OR_RETURN(SecurityKeySet set, DecodeSecurityKeySet(authority));
-  std::vector<std::string> ids;
-  for (const SecurityKey& k : set.keys) ids.push_back(k.credential_id);
   // Any credential id marks the record as authorized by a security key
   // (format 2), which its client data hash covers.
   record->account_key.clear();
-  record->credential_id = ids[0];
-  ASSIGN_OR_RETURN(KeyAssertion a, device_->GetAssertion(
-                                       set.rp_id, ids, record->ClientDataHash(),
-                                       set.require_user_verification));
+  record->credential_id = set.keys[0].credential_id;
+  ASSIGN_OR_RETURN(KeyAssertion a, Assert(set, record->ClientDataHash()));
   record->credential_id = a.credential_id;
   record->authenticator_data = a.authenticator_data;
-  const SecurityKey* key = set.Find(a.credential_id);
-  record->signature = key != nullptr && key->algorithm == KeyAlgorithm::kEs256
-                          ? P256PublicKey::LowS(a.signature)  // formats.md
-                          : a.signature;
+  record->signature = a.signature;
   RETURN_IF_ERROR(record->Validate());
   RETURN_IF_ERROR(VerifyAuthorizedBy(*record, authority));
   return verifier_->CheckOwnAssertion(*record);  // rule 4b
@@ -298,7 +293,60 @@ absl::StatusOr<LogCheckpoint> OwnAccount::Check() {
   return cp;
 }
 
+absl::StatusOr<std::string> OwnAccount::GrantMessage() {
+  ASSIGN_OR_RETURN(LogPublicKey log_key, PinnedLogKey(*state_));
+  if (state_->access_seed.empty()) {
+    state_->access_seed = RandomBytes(Ed25519PrivateKey::kSeedSize);
+  }
+  ASSIGN_OR_RETURN(Ed25519PrivateKey access,
+                   Ed25519PrivateKey::FromSeed(state_->access_seed));
+  return OwnerGrantMessage(log_key.checkpoint_key.name, state_->account_id,
+                           access.public_key().bytes());
+}
+
+absl::StatusOr<std::string> OwnAccount::GrantByKeyStore(bool next) {
+  ASSIGN_OR_RETURN(std::string message, GrantMessage());
+  return next ? keys_->SignWithNext(message) : keys_->Sign(message);
+}
+
+absl::StatusOr<KeyAssertion> OwnAccount::Assert(const SecurityKeySet& set,
+                                                const Hash& client_data_hash) {
+  std::vector<std::string> ids;
+  for (const SecurityKey& k : set.keys) ids.push_back(k.credential_id);
+  ASSIGN_OR_RETURN(KeyAssertion a,
+                   device_->GetAssertion(set.rp_id, ids, client_data_hash,
+                                         set.require_user_verification));
+  const SecurityKey* key = set.Find(a.credential_id);
+  if (key != nullptr && key->algorithm == KeyAlgorithm::kEs256) {
+    a.signature = P256PublicKey::LowS(a.signature);  // formats.md
+  }
+  return a;
+}
+
+absl::Status OwnAccount::EnsureAccess() {
+  if (!state_->access_grant.empty()) return absl::OkStatus();
+  const AccountState& own = state_->own_state;
+  std::vector<std::string> authorities = GrantingAuthorities(own);
+  absl::StatusOr<std::string> held = keys_->PublicKey();
+  if (held.ok() &&
+      (!own.exists() || std::find(authorities.begin(), authorities.end(),
+                                  *held) != authorities.end())) {
+    ASSIGN_OR_RETURN(state_->access_grant, GrantByKeyStore(/*next=*/false));
+    return store_->Save(*state_);
+  }
+  if (device_ == nullptr || !IsSecurityKeyAuthority(own.account_key)) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::string message, GrantMessage());
+  ASSIGN_OR_RETURN(SecurityKeySet set, DecodeSecurityKeySet(own.account_key));
+  ASSIGN_OR_RETURN(KeyAssertion a, Assert(set, Sha256(message)));
+  state_->access_grant =
+      EncodeAssertionGrant(a.credential_id, a.authenticator_data, a.signature);
+  return store_->Save(*state_);
+}
+
 absl::Status OwnAccount::CheckAt(const LogCheckpoint& checkpoint) {
+  RETURN_IF_ERROR(EnsureAccess());  // rule 6
   absl::Status checked;
   // The own account is checked again only when the trusted checkpoint
   // moved (a lookup per poll would spend the log's rate limit).

@@ -28,6 +28,12 @@
 //     (UseSecurityKey; the user touches it); an assertion whose signature
 //     counter shows that a copy of the key signed is not sent
 //     (CLONED_SECURITY_KEY, ClientVerifier::CheckOwnAssertion).
+//  6. The log serves the account's history only to its owner
+//     (core/account/owner_access.h): the client grants its own access key
+//     once, with the account key (no touch), or for an account moved onto
+//     security keys before grants existed, with the security key in use;
+//     a reset of its own is sent with a grant by the key it sets, in force
+//     once the log holds the reset.
 //  5. After the log acknowledges, the record is verified when the
 //     verified history shows it (with a witness quorum, once the witnesses
 //     have cosigned a checkpoint that covers it). If the account passes its
@@ -185,6 +191,21 @@ class OwnAccount {
   // Whether the account's verified authority is the one this client gave
   // it last (ClientState::own_authority; true for states from before it).
   bool OwnAuthorityInForce() const;
+  // Rule 6: makes the access key and, once, its grant
+  // (ClientState::access_grant) by an authority this client holds: the
+  // account key in the key store (the one that signs the first record,
+  // before the account exists), or the security key in use (a touch). Nothing
+  // if it holds none (MonitorSelf then says what to do).
+  absl::Status EnsureAccess();
+  // The message that grants this client's access key (made if none yet).
+  absl::StatusOr<std::string> GrantMessage();
+  // The grant of this client's access key by the account key store's
+  // current key, or (`next`) its prepared key.
+  absl::StatusOr<std::string> GrantByKeyStore(bool next);
+  // The security key in use's assertion over `client_data_hash` for `set`
+  // (a touch), its ES256 signature in low-S form (docs/formats.md).
+  absl::StatusOr<KeyAssertion> Assert(const SecurityKeySet& set,
+                                      const Hash& client_data_hash);
 
   ClientState* const state_;
   StateStore* const store_;

@@ -53,11 +53,13 @@ absl::StatusOr<AccountLookupAnswer> TransportLog::LookupAccount(
 }
 
 absl::StatusOr<AccountHistoryAnswer> TransportLog::GetAccountHistory(
-    const std::string& account_id, uint64_t from_version, uint64_t tree_size) {
+    const std::string& account_id, uint64_t from_version, uint64_t tree_size,
+    const OwnerProof& owner) {
   v1::GetAccountHistoryRequest req;
   req.set_account_id(account_id);
   req.set_from_version(from_version);
   req.set_tree_size(tree_size);
+  ToProto(owner, req.mutable_owner());
   v1::AccountHistory resp;
   RETURN_IF_ERROR(Call("GetAccountHistory", req, &resp));
   return FromProto(resp);

@@ -36,8 +36,8 @@ class TransportLog : public LogSource, public LogSink {
       const std::string& account_id, uint64_t tree_size,
       bool with_first_record) override;
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
-      const std::string& account_id, uint64_t from_version,
-      uint64_t tree_size) override;
+      const std::string& account_id, uint64_t from_version, uint64_t tree_size,
+      const OwnerProof& owner) override;
   // AddDevice, RemoveDevice, RotateAccountKey, SetSecurityKeys or
   // ResetAccount by the operation, waiting
   // for a checkpoint that covers the record.

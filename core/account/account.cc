@@ -10,14 +10,7 @@
 #include "core/util/status_macros.h"
 
 namespace ktlog {
-namespace {
-
-void AppendU16Prefixed(absl::string_view s, std::string* out) {
-  AppendBigEndian(s.size(), 2, out);
-  out->append(s.data(), s.size());
-}
-
-}  // namespace
+namespace {}  // namespace
 
 namespace {
 

@@ -9,11 +9,6 @@ namespace {
 
 constexpr absl::string_view kSigningPrefix = "ktlog/v1 device-record\n";
 
-void AppendU16Prefixed(absl::string_view s, std::string* out) {
-  AppendBigEndian(s.size(), 2, out);
-  out->append(s.data(), s.size());
-}
-
 // Every field before the account key (format 1) or the credential id
 // (format 2).
 std::string EncodeBody(const DeviceRecord& r) {

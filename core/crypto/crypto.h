@@ -71,9 +71,11 @@ class Ed25519PublicKey {
   Ed25519PublicKey() = default;
 
   // INVALID_ARGUMENT unless `key` is 32 bytes that OpenSSL accepts as a key,
-  // the canonical encoding of a point (RFC 8032 5.1.3), and not one of the
+  // in canonical encoding (RFC 8032 5.1.3: y < p), and not one of the
   // eight points of small order (under which anyone can make signatures
-  // that verify). Every Ed25519 key ktlog reads comes through here.
+  // that verify). Bytes that decode to no point at all are not caught here:
+  // every signature check under them fails. Every Ed25519 key ktlog reads
+  // comes through here.
   static absl::StatusOr<Ed25519PublicKey> FromBytes(absl::string_view key);
 
   // True iff `signature` is a valid Ed25519 signature of `message` under this

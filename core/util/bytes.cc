@@ -44,6 +44,11 @@ absl::StatusOr<std::string> Base64Decode(absl::string_view b64) {
   return out;
 }
 
+void AppendU16Prefixed(absl::string_view s, std::string* out) {
+  AppendBigEndian(s.size(), 2, out);
+  out->append(s.data(), s.size());
+}
+
 void AppendBigEndian(uint64_t value, int width, std::string* out) {
   for (int i = width - 1; i >= 0; --i) {
     out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));

@@ -31,6 +31,9 @@ absl::StatusOr<std::string> Base64Decode(absl::string_view b64);
 
 // Appends `value` big-endian in `width` bytes (1, 2, 4 or 8).
 void AppendBigEndian(uint64_t value, int width, std::string* out);
+// Appends `s` after its length as a u16 big-endian (`s` is at most 65535
+// bytes).
+void AppendU16Prefixed(absl::string_view s, std::string* out);
 
 // Reads a big-endian unsigned integer of `width` bytes from `data`.
 // Requires data.size() >= width.

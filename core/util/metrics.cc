@@ -104,15 +104,14 @@ Histogram::Snapshot Histogram::Read() const {
 }
 
 const std::vector<double>& DurationBuckets() {
-  static const std::vector<double>* b = new std::vector<double>{
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-      0.25,  0.5,    1,     2.5,  5,     10,   30};
+  static const std::vector<double>* b =
+      new std::vector<double>{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                              0.25,  0.5,    1,     2.5,  5,     10,   30};
   return *b;
 }
 
 MetricsRegistry::Child* MetricsRegistry::Find(absl::string_view name,
-                                              absl::string_view help,
-                                              Type type,
+                                              absl::string_view help, Type type,
                                               const MetricLabels& labels) {
   auto it = families_.find(name);
   if (it == families_.end()) {
@@ -122,7 +121,8 @@ MetricsRegistry::Child* MetricsRegistry::Find(absl::string_view name,
         Misuse(absl::StrCat("bad label name ", l.first, " on ", name));
       }
     }
-    it = families_.emplace(std::string(name), Family{type, std::string(help), {}})
+    it = families_
+             .emplace(std::string(name), Family{type, std::string(help), {}})
              .first;
   } else if (it->second.type != type) {
     Misuse(absl::StrCat("metric ", name, " registered with two types"));
@@ -139,8 +139,7 @@ Counter* MetricsRegistry::GetCounter(absl::string_view name,
   return c->counter.get();
 }
 
-Gauge* MetricsRegistry::GetGauge(absl::string_view name,
-                                 absl::string_view help,
+Gauge* MetricsRegistry::GetGauge(absl::string_view name, absl::string_view help,
                                  const MetricLabels& labels) {
   absl::MutexLock lock(&mu_);
   Child* c = Find(name, help, Type::kGauge, labels);

@@ -75,7 +75,8 @@ class Histogram {
  private:
   const std::vector<double> bounds_;
   mutable absl::Mutex mu_;
-  std::vector<uint64_t> counts_ ABSL_GUARDED_BY(mu_);  // per bucket, not cumulative
+  std::vector<uint64_t> counts_
+      ABSL_GUARDED_BY(mu_);  // per bucket, not cumulative
   double sum_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -85,8 +85,7 @@ TEST(MetricsTest, FormatsValuesExactlyAndShort) {
   EXPECT_EQ(FormatMetricValue(0.005), "0.005");
   EXPECT_EQ(FormatMetricValue(0.1 + 0.2), "0.30000000000000004");
   EXPECT_EQ(FormatMetricValue(1e300), "1e+300");
-  EXPECT_EQ(FormatMetricValue(std::numeric_limits<double>::infinity()),
-            "+Inf");
+  EXPECT_EQ(FormatMetricValue(std::numeric_limits<double>::infinity()), "+Inf");
   EXPECT_EQ(FormatMetricValue(-std::numeric_limits<double>::infinity()),
             "-Inf");
   EXPECT_EQ(FormatMetricValue(std::nan("")), "NaN");

@@ -12,7 +12,12 @@ with a log key file it wrote itself, writes records it signed itself over
 real gRPC, and checks that everything the server emits verifies, that the
 private data it reveals to someone who names an account is exactly what the
 records imply, and that the public read API reveals no account id, device id
-or key. Also checks error codes, gRPC health checking and reflection.
+or key. Histories are asked for as the account's owner: each request
+carries an owner proof (docs/formats.md, "Owner access": an access key of
+this client's own, granted by an account key, signing the request), and the
+gate's refusals (no proof, a stranger, an absent account, replays, stale
+clocks, mismatched signatures, malformed proofs) are checked code by code.
+Also checks error codes, gRPC health checking and reflection.
 
 usage: independent_check.py SERVER_BINARY PYTHON_STUBS_DIR [ECVRF_DIR]
 
@@ -509,11 +514,39 @@ class Account:
             [(i, rec["bytes"]) for i, rec in self.chain()])
 
 
+# --- owner access (docs/formats.md, "Owner access") ----------------------------
+
+GRANT_PREFIX = b"ktlog/v1 owner-access\n"
+REQUEST_PREFIX = b"ktlog/v1 history-request\n"
+
+
+def grant_message(origin, account_id, access_key):
+    """u16+n origin || u16+n account id || access key (32), after the prefix."""
+    return GRANT_PREFIX + u16(origin) + u16(account_id) + access_key
+
+
+def request_message(origin, account_id, from_version, tree_size, timestamp_ms):
+    """tree_size None is unset: has = 0x00 and a zero u64."""
+    return REQUEST_PREFIX + u16(origin) + u16(account_id) + struct.pack(
+        ">QBQQ", from_version, 0 if tree_size is None else 1, tree_size or 0,
+        timestamp_ms)
+
+
+# The docs' own example: origin "o", account "a", access key 32 x 0x11.
+assert grant_message(b"o", b"a", b"\x11" * 32) == \
+    GRANT_PREFIX + bytes.fromhex("00016f000161") + b"\x11" * 32
+assert request_message(b"o", b"a", 3, 9, 0x0102) == REQUEST_PREFIX + bytes.fromhex(
+    "00016f000161" "0000000000000003" "01" "0000000000000009" "0000000000000102")
+assert request_message(b"o", b"a", 3, None, 0x0102) == REQUEST_PREFIX + bytes.fromhex(
+    "00016f000161" "0000000000000003" "00" "0000000000000000" "0000000000000102")
+
+
 def expect_error(code, fn, *args, details=None):
     try:
         fn(*args)
     except grpc.RpcError as e:
-        assert e.code() == code, "expected %s, got %s: %s" % (code, e.code(), e.details())
+        assert code is None or e.code() == code, \
+            "expected %s, got %s: %s" % (code, e.code(), e.details())
         assert e.details(), "the error must say why"
         if details is not None:
             assert details in e.details(), e.details()
@@ -677,11 +710,55 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
         positions[n] = position_of(n, look.vrf_proof)
         assert index_proof_verifies(EMPTY, positions[n], None, look.index_proof)
     assert len(set(positions.values())) == len(positions)
-    expect_error(C.NOT_FOUND, stub.GetAccountHistory, ktlog_pb2.GetAccountHistoryRequest(
-        account_id=names[0], from_version=1, tree_size=0))
+
+    # --- owner access: every history request carries an owner proof -----------
+    # account_keys[n]: every account key of n, oldest first. The accounts are
+    # never reset, so each of them is an authority "since the latest reset"
+    # and may grant (docs/formats.md, "Owner access").
+    account_keys = {n: [Ed25519PrivateKey.generate()] for n in names + [lim]}
+    access_keys = {}  # account id -> the owner client's own access key
+    last_ts = [0]
+
+    def next_ts():
+        """Strictly increasing, near the clock: no request is a replay."""
+        last_ts[0] = max(int(time.time() * 1000), last_ts[0] + 1)
+        return last_ts[0]
+
+    def history_request(n, from_version, tree_size=None, authority=None,
+                        access=None, ts=None, grant_id=None, grant_origin=None,
+                        signed_as=None, signer=None):
+        """A GetAccountHistoryRequest for n with an OwnerProof built from
+        docs/formats.md. Defaults: the grant by n's first account key, of n's
+        access key, over n and this log's origin; the request signed by that
+        access key over exactly what is sent. signed_as = (from_version,
+        tree_size) signs another request instead; signer signs with another
+        key than the access key."""
+        if access is None:
+            access = access_keys.setdefault(n, Ed25519PrivateKey.generate())
+        if authority is None:
+            authority = account_keys[n][0]
+        ts = next_ts() if ts is None else ts
+        access_pub = raw_pub(access)
+        grant = authority.sign(grant_message(
+            (grant_origin or origin).encode(), grant_id or n, access_pub))
+        sv, st = signed_as or (from_version, tree_size)
+        sig = (signer or access).sign(request_message(origin.encode(), n, sv, st, ts))
+        req = ktlog_pb2.GetAccountHistoryRequest(
+            account_id=n, from_version=from_version,
+            owner=ktlog_pb2.OwnerProof(access_key=access_pub, grant=grant,
+                                       timestamp_ms=ts, signature=sig))
+        if tree_size is not None:
+            req.tree_size = tree_size
+        return req
+
+    # An account that does not exist yet: PERMISSION_DENIED, whatever the
+    # proof (formats.md: "the same message for an account that does not
+    # exist"); api.md's NOT_FOUND is for an account that exists now but not
+    # at the size asked for.
+    absent_details = expect_error(C.PERMISSION_DENIED, stub.GetAccountHistory, history_request(
+        names[0], 1, 0)).details()
 
     # --- writes ---------------------------------------------------------------
-    account_keys = {n: [Ed25519PrivateKey.generate()] for n in names + [lim]}
     device_keys = {}  # (account id, device id) -> key of the active device
     secrets = names + [nobody, lim]  # what the public API must never show
     for n in names + [nobody, lim]:
@@ -907,8 +984,9 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
     assert ecvrf.verify(vrf_pub, vrf_alpha(n0), look.vrf_proof) is None
 
     # --- histories ------------------------------------------------------------------
-    def check_history(n, c, from_version=1, latest=False):
-        """Pages through the history of n at checkpoint c; verifies each
+    def check_history(n, c, from_version=1, latest=False, authority=None):
+        """Pages through the history of n at checkpoint c, as its owner
+        (access granted by authority, default n's first key); verifies each
         entry; replays the records from version 1 and checks that each
         state commitment opens to the replayed state. Returns the pages."""
         s = c["size"]
@@ -918,10 +996,8 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
             acct.apply(decode_record(records[i]), i)
         got, pages, version = [], 0, from_version
         while version:
-            req = ktlog_pb2.GetAccountHistoryRequest(account_id=n, from_version=version)
-            if not latest:
-                req.tree_size = s
-            h = stub.GetAccountHistory(req)
+            h = stub.GetAccountHistory(history_request(
+                n, version, None if latest else s, authority=authority))
             pages += 1
             assert h.tree_size == s and h.HasField("checkpoint") == latest
             if latest:
@@ -957,16 +1033,169 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
     for s, c in sizes:
         for n in names:
             if states_at[n, s] is None:
+                # The owner passes the gate (the account exists now), and
+                # then, as api.md says: NOT_FOUND, the account does not
+                # exist at that size.
                 expect_error(C.NOT_FOUND, stub.GetAccountHistory,
-                             ktlog_pb2.GetAccountHistoryRequest(
-                                 account_id=n, from_version=1, tree_size=s))
+                             history_request(n, 1, s))
             else:
                 assert check_history(n, c) == 1
     assert check_history(n1, final, from_version=4, latest=True) == 1
-    expect_error(C.INVALID_ARGUMENT, stub.GetAccountHistory, ktlog_pb2.GetAccountHistoryRequest(
-        account_id=n0, from_version=0, tree_size=size))
-    expect_error(C.NOT_FOUND, stub.GetAccountHistory, ktlog_pb2.GetAccountHistoryRequest(
-        account_id=nobody, from_version=1, tree_size=size))
+    expect_error(C.INVALID_ARGUMENT, stub.GetAccountHistory, history_request(n0, 0, size))
+    # Before owner access this was NOT_FOUND; an account that does not exist
+    # is now refused like a stranger (below, "owner access").
+    expect_error(C.PERMISSION_DENIED, stub.GetAccountHistory,
+                 history_request(nobody, 1, size, authority=stranger))
+    # --- owner access (docs/formats.md "Owner access", proto OwnerProof) --------
+    def history_error(code, req):
+        return expect_error(code, stub.GetAccountHistory, req).details()
+
+    def served(req):
+        h = stub.GetAccountHistory(req)
+        assert h.entries and position_of(req.account_id, h.vrf_proof) == \
+            positions[req.account_id]
+        return h
+
+    # No proof: PERMISSION_DENIED, for an account that exists and one that
+    # does not, at a size and at the latest.
+    no_proof = history_error(C.PERMISSION_DENIED, ktlog_pb2.GetAccountHistoryRequest(
+        account_id=n0, from_version=1, tree_size=size))
+    assert history_error(C.PERMISSION_DENIED, ktlog_pb2.GetAccountHistoryRequest(
+        account_id=n0, from_version=1)) == no_proof
+    assert history_error(C.PERMISSION_DENIED, ktlog_pb2.GetAccountHistoryRequest(
+        account_id=nobody, from_version=1, tree_size=size)) == no_proof
+    # Absent and refused get one answer: a well-formed proof for an account
+    # that does not exist, a stranger's grant on an existing account, and no
+    # proof at all.
+    absent = history_error(C.PERMISSION_DENIED,
+                           history_request(nobody, 1, size, authority=stranger))
+    stranger_denied = history_error(C.PERMISSION_DENIED,
+                                    history_request(n0, 1, size, authority=stranger))
+    assert absent == stranger_denied, (absent, stranger_denied)
+    assert absent == absent_details, (absent, absent_details)
+    assert absent == no_proof, (absent, no_proof)
+    assert history_error(C.PERMISSION_DENIED,
+                         history_request(nobody, 1, authority=stranger)) == absent
+    # The stranger's grant on an existing account, at the latest size too.
+    assert history_error(C.PERMISSION_DENIED,
+                         history_request(n1, 1, authority=stranger)) == absent
+
+    # Every authority since the (absent) reset grants: the first key, each
+    # rotated-away key and the current one (a grant outlives a rotation).
+    for n in names:
+        assert len(account_keys[n]) >= 2
+        for k in account_keys[n]:
+            served(history_request(n, 1, size, authority=k))
+    # A grant names its account, its origin and its access key.
+    other_access = Ed25519PrivateKey.generate()
+    req = history_request(n1, 1, size, access=other_access)  # a grant for n1 ...
+    grant_n1 = req.owner.grant
+    req = history_request(n0, 1, size, access=other_access)
+    req.owner.grant = grant_n1                                # ... used for n0
+    assert history_error(C.PERMISSION_DENIED, req) == absent
+    # n0's own current key, but the grant message names n1.
+    assert history_error(C.PERMISSION_DENIED, history_request(
+        n0, 1, size, authority=account_keys[n0][-1], grant_id=n1)) == absent
+    # Another log's origin in the grant.
+    assert history_error(C.PERMISSION_DENIED, history_request(
+        n0, 1, size, grant_origin="other.example/log")) == absent
+    # The grant of one access key, with a request signed by another.
+    req = history_request(n0, 1, size)
+    req2 = history_request(n0, 1, size, access=other_access)
+    req2.owner.grant = req.owner.grant
+    history_error(C.PERMISSION_DENIED, req2)
+
+    # Replay: the same request, byte for byte, is refused; so is an older
+    # timestamp and the same timestamp on another request.
+    req = history_request(n0, 1, size)
+    served(req)
+    history_error(C.FAILED_PRECONDITION, req)
+    ts = req.owner.timestamp_ms
+    history_error(C.FAILED_PRECONDITION, history_request(n0, 2, size, ts=ts))
+    history_error(C.FAILED_PRECONDITION, history_request(n0, 1, size, ts=ts - 1))
+    served(history_request(n0, 1, size))  # a fresh one still passes
+    # A timestamp 10 minutes off the clock, either way.
+    now = int(time.time() * 1000)
+    history_error(C.FAILED_PRECONDITION, history_request(n0, 1, size, ts=now - 600000))
+    history_error(C.FAILED_PRECONDITION, history_request(n0, 1, size, ts=now + 600000))
+    served(history_request(n0, 1, size))  # the refused ones were not remembered
+    # A request signature that does not match what is sent.
+    history_error(C.PERMISSION_DENIED, history_request(n0, 1, size, signed_as=(2, size)))
+    history_error(C.PERMISSION_DENIED, history_request(n0, 1, size, signed_as=(1, size - 1)))
+    # Unset tree size and tree size 0 are different requests.
+    history_error(C.PERMISSION_DENIED, history_request(n0, 1, 0, signed_as=(1, None)))
+    history_error(C.PERMISSION_DENIED, history_request(n0, 1, None, signed_as=(1, 0)))
+    # Signed by the account key rather than the access key.
+    history_error(C.PERMISSION_DENIED, history_request(
+        n0, 1, size, signer=account_keys[n0][-1]))
+    # The request's signature check comes before the grant's: for an account
+    # that does not exist, a bad request signature is PERMISSION_DENIED too.
+    history_error(C.PERMISSION_DENIED, history_request(
+        nobody, 1, size, authority=stranger, signed_as=(2, size)))
+
+    # Malformed proofs: INVALID_ARGUMENT.
+    def malformed(**fields):
+        req = history_request(n0, 1, size)
+        for f, v in fields.items():
+            setattr(req.owner, f, v)
+        return history_error(C.INVALID_ARGUMENT, req)
+    good = history_request(n0, 1, size)
+    malformed(access_key=good.owner.access_key[:31])
+    malformed(access_key=good.owner.access_key + b"\x00")
+    malformed(access_key=b"")
+    # 32 bytes that are no valid Ed25519 key: formats.md says INVALID_ARGUMENT
+    # ("the access key is a valid Ed25519 key"). The server answers these
+    # PERMISSION_DENIED (the request signature does not verify), so either
+    # refusal is accepted here and the difference is printed as a note.
+    y = 2  # the smallest y for which no x is on the curve: not a point
+    while ecvrf.string_to_point(y.to_bytes(32, "little")) is not None:
+        y += 1
+    not_a_point = y.to_bytes(32, "little")
+    identity = b"\x01" + bytes(31)  # small order (the neutral element)
+    non_canonical = ((1 << 255) - 19).to_bytes(32, "little")  # y = p
+    assert ecvrf.string_to_point(not_a_point) is None
+    assert ecvrf.validate_key(identity) is None
+    assert ecvrf.string_to_point(non_canonical) is None
+    # formats.md: a key of small order or not canonical is INVALID_ARGUMENT;
+    # bytes that decode to no point fail the request signature instead.
+    for what, bad_key, code in (
+            ("not a curve point", not_a_point, C.PERMISSION_DENIED),
+            ("small order", identity, C.INVALID_ARGUMENT),
+            ("y >= p", non_canonical, C.INVALID_ARGUMENT)):
+        req = history_request(n0, 1, size)
+        req.owner.access_key = bad_key
+        e = expect_error(None, stub.GetAccountHistory, req)
+        assert e.code() == code, (what, e.code(), e.details())
+    malformed(signature=good.owner.signature[:63])
+    malformed(signature=good.owner.signature + b"\x00")
+    malformed(grant=b"")
+    malformed(grant=b"\x01" * 246)
+    # A grant of an allowed size that is not the account key's signature:
+    # the largest assertion is 2+128 (credential id) + 2+37 (authenticator
+    # data) + 2+72 (ES256 DER) = 243 bytes (formats.md); one byte more is
+    # malformed.
+    req = history_request(n0, 1, size)
+    req.owner.grant = b"\x01" * 243
+    assert history_error(C.PERMISSION_DENIED, req) == absent
+    malformed(grant=b"\x01" * 244)
+    req = history_request(n0, 1, size)
+    req.owner.grant = req.owner.grant + b"\x00"
+    assert history_error(C.PERMISSION_DENIED, req) == absent
+    # The documented order: proof sizes, then the clock, then the request
+    # signature, then the grant, then the replay.
+    req = history_request(nobody, 1, size, authority=stranger)
+    req.owner.access_key = req.owner.access_key[:31]
+    history_error(C.INVALID_ARGUMENT, req)
+    history_error(C.FAILED_PRECONDITION, history_request(
+        nobody, 1, size, authority=stranger, ts=now - 600000))
+    history_error(C.FAILED_PRECONDITION, history_request(
+        n0, 1, size, ts=now - 600000, signed_as=(2, size)))
+    req = history_request(n0, 1, size)
+    served(req)
+    history_error(C.PERMISSION_DENIED, history_request(
+        n0, 1, size, ts=req.owner.timestamp_ms, authority=stranger))
+    # After every refusal the owner is still served.
+    assert check_history(n0, final) == 1
 
     # --- proofs between checkpoints -----------------------------------------------------
     def check_proofs(old_sizes, new_sizes):
@@ -1057,13 +1286,13 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
                  ktlog_pb2.GetEntriesRequest(begin=size, end=size + 1))
     expect_error(C.OUT_OF_RANGE, stub.LookupAccount,
                  ktlog_pb2.LookupAccountRequest(account_id=n0, tree_size=size + 1))
-    expect_error(C.OUT_OF_RANGE, stub.GetAccountHistory, ktlog_pb2.GetAccountHistoryRequest(
-        account_id=n0, from_version=1, tree_size=size + 1))
+    expect_error(C.OUT_OF_RANGE, stub.GetAccountHistory, history_request(n0, 1, size + 1))
     for bad_id in (b"\xff\xfe", b"", b"a\nb", b"x" * 257):
         expect_error(C.INVALID_ARGUMENT, stub.LookupAccount,
                      ktlog_pb2.LookupAccountRequest(account_id=bad_id))
+        # With a proof that is well formed for that id (by a stranger).
         expect_error(C.INVALID_ARGUMENT, stub.GetAccountHistory,
-                     ktlog_pb2.GetAccountHistoryRequest(account_id=bad_id, from_version=1))
+                     history_request(bad_id, 1, authority=stranger))
     garbage = channel.unary_unary("/ktlog.v1.Log/LookupAccount",
                                   request_serializer=lambda x: x,
                                   response_deserializer=lambda x: x)
@@ -1111,6 +1340,8 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
     assert st["account_key"] == raw_pub(account_keys[lim][-1])
     check_lookup(lim, bare, with_first_record=False)
     assert check_history(lim, bare) == 3
+    # A grant by the 101st key, the one in force, is as good as the first's.
+    assert check_history(lim, bare, authority=account_keys[lim][-1]) == 3
 
     # --- privacy: the public read API reveals no id or key ----------------------------
     blob = b"\n--\n".join(public)

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "core/account/owner_access.h"
 #include "core/account/security_key.h"
 #include "core/util/bytes.h"
 #include "core/util/clock.h"
@@ -137,6 +138,14 @@ class SecurityKeyAccountTest : public ::testing::Test {
   SecurityKey k1_, k2_;
 };
 
+// The public key of a client's history access key.
+std::string AccessKey(const Client& c) {
+  return Ed25519PrivateKey::FromSeed(c.state.access_seed)
+      .value()
+      .public_key()
+      .bytes();
+}
+
 TEST_F(SecurityKeyAccountTest, DevicesNeedATouchAndContactsVerifyThem) {
   SetUpAlice();
   // Without a key plugged in nothing can be added.
@@ -167,6 +176,52 @@ TEST_F(SecurityKeyAccountTest, DevicesNeedATouchAndContactsVerifyThem) {
   EXPECT_EQ(seen->state->account_key, alice_.own->AccountKey().value());
   ASSERT_EQ(seen->key_chain.size(), 2u);
   EXPECT_EQ(seen->key_chain[1].second, alice_.state.own_state.account_key);
+}
+
+// The log serves the history only to the owner (core/account/owner_access.h).
+// The grant the account key made at registration outlives the move onto
+// security keys: monitoring needs no touch. A client from before grants
+// (none in its state) on an account already on security keys is asked for
+// one touch, and is told so without an alert until then.
+TEST_F(SecurityKeyAccountTest, MonitoringNeedsNoTouchAndOldClientsOneTouch) {
+  SetUpAlice();
+  std::string first_grant = alice_.state.access_grant;
+  ASSERT_FALSE(first_grant.empty());
+  alice_.own->UseSecurityKey(yubi_.get());
+  ASSERT_TRUE(alice_.own->AddDevice("laptop", NewKey()).ok());
+  alice_.own->UseSecurityKey(nullptr);
+  ASSERT_TRUE(alice_.own->Check().ok());
+  EXPECT_EQ(alice_.state.access_grant, first_grant);
+  EXPECT_EQ(alice_.state.own_state.version, 3u);
+
+  // Her second phone (a copy of this state) adds a device...
+  Client phone2(&log_, &sink_, kAlice);
+  phone2.state = alice_.state;
+  phone2.own->UseSecurityKey(yubi_.get());
+  ASSERT_TRUE(phone2.own->AddDevice("tablet", NewKey()).ok());
+  // ...which this client, as one from before grants, cannot read yet:
+  // the check says what to do, and no alert (it is not the log's doing).
+  alice_.state.access_grant.clear();
+  alice_.state.access_seed.clear();
+  absl::StatusOr<LogCheckpoint> checked = alice_.own->Check();
+  EXPECT_EQ(checked.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(RefusalOf(checked.status()), Refusal::kNone);
+  ExpectNoAlert(alice_);
+  EXPECT_EQ(alice_.state.own_state.version, 3u);
+  // One touch grants it (an assertion, not a signature), and the check
+  // goes on.
+  alice_.own->UseSecurityKey(solo_.get());
+  ASSERT_TRUE(alice_.own->Check().ok());
+  EXPECT_GT(alice_.state.access_grant.size(), 64u);
+  EXPECT_TRUE(VerifyGrantBy(alice_.state.own_state.account_key,
+                            "memory.example/log", kAlice, AccessKey(alice_),
+                            alice_.state.access_grant)
+                  .ok());
+  EXPECT_EQ(alice_.state.own_state.version, 4u);
+  // The other phone's device is one this client did not add: the one
+  // alert, as for any record made elsewhere.
+  ASSERT_EQ(alice_.state.alerts.size(), 1u);
+  EXPECT_EQ(alice_.state.alerts[0].type, AlertType::kUnexpectedDevice);
 }
 
 TEST_F(SecurityKeyAccountTest, TheCopiedAccountKeyFileAddsNothing) {
@@ -360,6 +415,12 @@ TEST_F(SecurityKeyAccountTest, EveryKeyLostTheOwnerResetsAndContactsAreTold) {
   EXPECT_TRUE(alice_.state.own_state.devices.empty());
   EXPECT_EQ(alice_.keys.PublicKey().value(), *next);
   EXPECT_TRUE(alice_.own->SecurityKeys().empty());
+  // The reset ended her old grant to read the history; the one by the new
+  // key, sent with the reset, is in force.
+  EXPECT_TRUE(alice_.state.next_access_grant.empty());
+  EXPECT_TRUE(VerifyGrantBy(*next, "memory.example/log", kAlice,
+                            AccessKey(alice_), alice_.state.access_grant)
+                  .ok());
   ASSERT_TRUE(alice_.own->AddDevice("phone", NewKey()).ok());
   ExpectNoAlert(alice_);
 
@@ -439,11 +500,21 @@ TEST_F(SecurityKeyAccountTest, AResetAliceDidNotMakeIsAnAlertForHer) {
   device.Sign(evil);
   ASSERT_TRUE(log_.Submit(device.Encode()).ok());
 
-  (void)alice_.own->Check();
+  // The reset ended Alice's grant to read her history (only the owner
+  // may): her client learns of it from the verified lookup, which shows
+  // the reset in the key chain and the device after it.
+  absl::StatusOr<LogCheckpoint> checked = alice_.own->Check();
+  EXPECT_EQ(RefusalOf(checked.status()), Refusal::kAccountReset);
   std::vector<Alert> resets = AlertsOf(alice_, AlertType::kAccountReset);
   ASSERT_EQ(resets.size(), 1u);
   EXPECT_EQ(resets[0].account, kAlice);
-  EXPECT_EQ(AlertsOf(alice_, AlertType::kUnexpectedDevice).size(), 1u);
+  EXPECT_EQ(resets[0].evidence["reset_record"], HexEncode(reset.Encode()));
+  EXPECT_EQ(alice_.state.own_state.account_key, evil.public_key().bytes());
+  EXPECT_EQ(alice_.state.own_state.devices.count("mallory"), 1u);
+  // Checked again: no second alert, the same refusal.
+  checked = alice_.own->Check();
+  EXPECT_EQ(RefusalOf(checked.status()), Refusal::kAccountReset);
+  EXPECT_EQ(AlertsOf(alice_, AlertType::kAccountReset).size(), 1u);
   // A stranger is shown the reset too, never a silent change.
   Client carol(&log_, &sink_, "carol@example.com");
   LogCheckpoint cp = carol.verifier->UpdateCheckpoint().value();
@@ -534,7 +605,8 @@ TEST_F(SecurityKeyAccountTest, AfterAResetSheDidNotMakeHerCodeIsNotShown) {
 
   (void)bob.own->Check();
   EXPECT_EQ(AlertsOf(bob, AlertType::kAccountReset).size(), 1u);
-  EXPECT_EQ(AlertsOf(bob, AlertType::kUnexpectedKeyChange).size(), 1u);
+  EXPECT_EQ(bob.state.own_state.account_key, set.Encode())
+      << "the verified lookup's authority";
   EXPECT_EQ(bob.own->AccountKey().status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(bob.keys.PublicKey().value(), bobs_key) << "not retired";
