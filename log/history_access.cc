@@ -28,19 +28,19 @@ absl::Status HistoryAccess::Check(const std::string& account_id,
   uint64_t skew = proof->timestamp_ms > now ? proof->timestamp_ms - now
                                             : now - proof->timestamp_ms;
   if (skew > window_ms_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the history request is dated ", skew / 1000, " s ",
-        proof->timestamp_ms > now ? "ahead of" : "behind",
-        " the log's clock (at most ", window_ms_ / 1000,
-        " s either way): check this device's clock"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the history request is dated ", skew / 1000, " s ",
+                     proof->timestamp_ms > now ? "ahead of" : "behind",
+                     " the log's clock (at most ", window_ms_ / 1000,
+                     " s either way): check this device's clock"));
   }
   RETURN_IF_ERROR(VerifyHistoryRequest(*proof, origin_, account_id,
                                        from_version, tree_size));
   std::shared_ptr<const PublishedCheckpoint> latest = publisher_->Latest();
   std::optional<AccountState> state;
   if (latest != nullptr) {
-    ASSIGN_OR_RETURN(state,
-                     storage_->ReadAccount(account_id, latest->checkpoint.size));
+    ASSIGN_OR_RETURN(
+        state, storage_->ReadAccount(account_id, latest->checkpoint.size));
   }
   if (!state.has_value() ||
       !VerifyOwnerGrant(*state, origin_, proof->access_key, proof->grant)

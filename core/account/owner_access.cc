@@ -66,9 +66,8 @@ absl::Status CheckOwnerProofShape(const OwnerProof& proof) {
         "the owner proof's signature must be 64 bytes (Ed25519)");
   }
   if (proof.grant.empty() || proof.grant.size() > kMaxOwnerGrantSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the owner proof's grant must be 1..", kMaxOwnerGrantSize,
-                     " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the owner proof's grant must be 1..", kMaxOwnerGrantSize, " bytes"));
   }
   return absl::OkStatus();
 }
@@ -126,7 +125,8 @@ absl::Status VerifyGrantBy(absl::string_view authority,
                            absl::string_view grant) {
   std::string message = OwnerGrantMessage(origin, account_id, access_key);
   if (!IsSecurityKeyAuthority(authority)) {
-    absl::StatusOr<Ed25519PublicKey> key = Ed25519PublicKey::FromBytes(authority);
+    absl::StatusOr<Ed25519PublicKey> key =
+        Ed25519PublicKey::FromBytes(authority);
     if (!key.ok() || !key->Verify(message, grant)) {
       return NotGranted("not the account key's signature");
     }
@@ -139,13 +139,14 @@ absl::Status VerifyGrantBy(absl::string_view authority,
   if (!r.ReadU16Prefixed(&credential_id) ||
       !r.ReadU16Prefixed(&authenticator_data) ||
       !r.ReadU16Prefixed(&signature) || !r.empty()) {
-    return NotGranted("not an assertion (credential id, authenticator data, "
-                      "signature)");
+    return NotGranted(
+        "not an assertion (credential id, authenticator data, "
+        "signature)");
   }
-  absl::Status verified = VerifyAssertion(*set, credential_id,
-                                          authenticator_data, Sha256(message),
-                                          signature)
-                              .status();
+  absl::Status verified =
+      VerifyAssertion(*set, credential_id, authenticator_data, Sha256(message),
+                      signature)
+          .status();
   if (!verified.ok()) return NotGranted(verified.message());
   return absl::OkStatus();
 }

@@ -29,8 +29,8 @@ std::string Assert(const Ed25519PrivateKey& key, const std::string& credential,
   std::string auth_data(Sha256(rp_id).bytes());
   auth_data.push_back(static_cast<char>(flags));
   AppendBigEndian(7, 4, &auth_data);
-  return EncodeAssertionGrant(
-      credential, auth_data, key.Sign(auth_data + Sha256(message).bytes()));
+  return EncodeAssertionGrant(credential, auth_data,
+                              key.Sign(auth_data + Sha256(message).bytes()));
 }
 
 SecurityKeySet Set(const Ed25519PrivateKey& a, const Ed25519PrivateKey& b) {
@@ -66,13 +66,12 @@ TEST(OwnerAccessTest, AccountKeyGrantAndRequest) {
   EXPECT_TRUE(
       VerifyGrantBy(authority, kOrigin, kAccount, access_key, grant).ok());
   // Bound to the origin, the account, the access key and the signer.
-  EXPECT_EQ(VerifyGrantBy(authority, "other.example/log", kAccount, access_key,
-                          grant)
-                .code(),
-            StatusCode::kPermissionDenied);
   EXPECT_EQ(
-      VerifyGrantBy(authority, kOrigin, "bob", access_key, grant).code(),
+      VerifyGrantBy(authority, "other.example/log", kAccount, access_key, grant)
+          .code(),
       StatusCode::kPermissionDenied);
+  EXPECT_EQ(VerifyGrantBy(authority, kOrigin, "bob", access_key, grant).code(),
+            StatusCode::kPermissionDenied);
   EXPECT_EQ(VerifyGrantBy(authority, kOrigin, kAccount,
                           other.public_key().bytes(), grant)
                 .code(),
@@ -89,19 +88,18 @@ TEST(OwnerAccessTest, AccountKeyGrantAndRequest) {
   EXPECT_TRUE(
       VerifyHistoryRequest(proof, kOrigin, kAccount, 1, std::nullopt).ok());
   // Each field signed: another page, tree size, account or time.
-  EXPECT_EQ(VerifyHistoryRequest(proof, kOrigin, kAccount, 2, std::nullopt)
-                .code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      VerifyHistoryRequest(proof, kOrigin, kAccount, 2, std::nullopt).code(),
+      StatusCode::kPermissionDenied);
   EXPECT_EQ(VerifyHistoryRequest(proof, kOrigin, kAccount, 1, 0).code(),
             StatusCode::kPermissionDenied);
-  EXPECT_EQ(
-      VerifyHistoryRequest(proof, kOrigin, "bob", 1, std::nullopt).code(),
-      StatusCode::kPermissionDenied);
+  EXPECT_EQ(VerifyHistoryRequest(proof, kOrigin, "bob", 1, std::nullopt).code(),
+            StatusCode::kPermissionDenied);
   OwnerProof later = proof;
   later.timestamp_ms = 1001;
-  EXPECT_EQ(VerifyHistoryRequest(later, kOrigin, kAccount, 1, std::nullopt)
-                .code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      VerifyHistoryRequest(later, kOrigin, kAccount, 1, std::nullopt).code(),
+      StatusCode::kPermissionDenied);
 }
 
 TEST(OwnerAccessTest, ShapeIsCheckedBeforeAnything) {
@@ -176,9 +174,9 @@ TEST(OwnerAccessTest, GrantsLastUntilTheNextReset) {
   EXPECT_TRUE(GrantingAuthorities(state).empty()) << "no account, no grant";
   std::string access_key = Key(2).public_key().bytes();
   std::string message = OwnerGrantMessage(kOrigin, kAccount, access_key);
-  EXPECT_EQ(VerifyOwnerGrant(state, kOrigin, access_key, first.Sign(message))
-                .code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      VerifyOwnerGrant(state, kOrigin, access_key, first.Sign(message)).code(),
+      StatusCode::kPermissionDenied);
 
   state.first_key = state.account_key = first.public_key().bytes();
   state.version = 1;
@@ -188,27 +186,27 @@ TEST(OwnerAccessTest, GrantsLastUntilTheNextReset) {
          first);
   SecurityKeySet set = Set(Key(4), Key(5));
   Change(&state, Operation::kSetSecurityKeys, set.Encode(), second);
-  EXPECT_EQ(GrantingAuthorities(state),
-            (std::vector<std::string>{first.public_key().bytes(),
-                                      second.public_key().bytes(),
-                                      set.Encode()}));
+  EXPECT_EQ(
+      GrantingAuthorities(state),
+      (std::vector<std::string>{first.public_key().bytes(),
+                                second.public_key().bytes(), set.Encode()}));
   // A grant of the first key still serves after a rotation and a move onto
   // security keys (the owner must see them in the history to complete
   // them); one of a security key too.
   EXPECT_TRUE(
       VerifyOwnerGrant(state, kOrigin, access_key, first.Sign(message)).ok());
-  EXPECT_TRUE(VerifyOwnerGrant(
-                  state, kOrigin, access_key,
-                  Assert(Key(4), "cred-a", "ktlog.example", 0x01, message))
-                  .ok());
+  EXPECT_TRUE(
+      VerifyOwnerGrant(state, kOrigin, access_key,
+                       Assert(Key(4), "cred-a", "ktlog.example", 0x01, message))
+          .ok());
 
   // A reset ends them: only its key and later ones grant.
   Change(&state, Operation::kResetAccount, reset.public_key().bytes(), reset);
   EXPECT_EQ(GrantingAuthorities(state),
             std::vector<std::string>{reset.public_key().bytes()});
-  EXPECT_EQ(VerifyOwnerGrant(state, kOrigin, access_key, first.Sign(message))
-                .code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      VerifyOwnerGrant(state, kOrigin, access_key, first.Sign(message)).code(),
+      StatusCode::kPermissionDenied);
   EXPECT_TRUE(
       VerifyOwnerGrant(state, kOrigin, access_key, reset.Sign(message)).ok());
 }
@@ -218,7 +216,8 @@ TEST(OwnerAccessTest, GrantsLastUntilTheNextReset) {
 TEST(OwnerAccessTest, IndependentVectors) {
   nlohmann::json v = LoadJsonTestData("ktlog/owner_access.json");
   const std::string origin = v["origin"], account = v["account_id"];
-  Ed25519PrivateKey key = *Ed25519PrivateKey::FromSeed(Unhex(v["account_key_seed"]));
+  Ed25519PrivateKey key =
+      *Ed25519PrivateKey::FromSeed(Unhex(v["account_key_seed"]));
   Ed25519PrivateKey access =
       *Ed25519PrivateKey::FromSeed(Unhex(v["access_key_seed"]));
   ASSERT_EQ(HexEncode(key.public_key().bytes()), v["account_key"]);
@@ -237,9 +236,9 @@ TEST(OwnerAccessTest, IndependentVectors) {
                        : std::optional<uint64_t>(t.get<uint64_t>());
   };
   for (const nlohmann::json& r : v["requests"]) {
-    std::string message = HistoryRequestMessage(
-        origin, account, r["from_version"], tree_size(r["tree_size"]),
-        r["timestamp_ms"]);
+    std::string message =
+        HistoryRequestMessage(origin, account, r["from_version"],
+                              tree_size(r["tree_size"]), r["timestamp_ms"]);
     EXPECT_EQ(HexEncode(message), r["request_message"]);
     EXPECT_EQ(HexEncode(access.Sign(message)), r["signature"]);
     OwnerProof proof{access_key, Unhex(v["grant"]), r["timestamp_ms"],
