@@ -12,17 +12,24 @@
 //      with the one message every stranger gets, also for an account that
 //      does not exist: the history answers nothing a lookup does not);
 //   5. its timestamp is later than that of every request this access key
-//      made before (else FAILED_PRECONDITION): a request seen on the way
-//      cannot be replayed. Remembered in memory for `window`, bounded; a
-//      restart forgets, and the window bounds a replay then.
+//      made before for the account, and than the log's start (else
+//      FAILED_PRECONDITION): a request seen on the way cannot be replayed,
+//      also after a restart. Remembered in memory for `window`: at most
+//      kAccessKeysPerAccount access keys per account and `max_accounts`
+//      accounts at once (beyond, RESOURCE_EXHAUSTED for the account, or
+//      for a new one), each forgotten in order once its window passed, so
+//      that one account's owner cannot crowd out the others.
 //
 // Thread-safe.
 #ifndef KTLOG_LOG_HISTORY_ACCESS_H_
 #define KTLOG_LOG_HISTORY_ACCESS_H_
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -36,6 +43,10 @@
 
 namespace ktlog {
 
+// The most access keys one account may read its history with within the
+// window (its owner's devices).
+inline constexpr size_t kAccessKeysPerAccount = 8;
+
 // What every caller that is not the owner is told.
 inline constexpr char kHistoryOwnerOnly[] =
     "an account's history is served only to its owner: the request needs an "
@@ -48,7 +59,7 @@ class HistoryAccess {
   HistoryAccess(LogReader* storage, const CheckpointPublisher* publisher,
                 std::string origin, const Clock* clock,
                 absl::Duration window = absl::Minutes(5),
-                size_t max_keys = 1000000);
+                size_t max_accounts = 1000000);
 
   // OK if `proof` (null: none sent) lets its sender read the history of
   // `account_id` from `from_version` at `tree_size`; the errors above.
@@ -58,17 +69,32 @@ class HistoryAccess {
 
  private:
   // Step 5: records the request's timestamp for its access key.
-  absl::Status CheckNotReplayed(const OwnerProof& proof, uint64_t now_ms);
+  absl::Status CheckNotReplayed(const std::string& account_id,
+                                const OwnerProof& proof, uint64_t now_ms);
+  // Forgets the access keys whose window passed.
+  void Expire(uint64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  struct KeyUse {
+    std::string access_key;
+    uint64_t latest_ms = 0;  // the latest timestamp it used
+    uint64_t seen_ms = 0;    // when (log's clock)
+  };
 
   LogReader* const storage_;
   const CheckpointPublisher* const publisher_;
   const std::string origin_;
   const Clock* const clock_;
   const uint64_t window_ms_;
-  const size_t max_keys_;
+  const size_t max_accounts_;
+  const uint64_t started_ms_;
   absl::Mutex mu_;
-  // Access key -> the latest timestamp it used.
-  absl::flat_hash_map<std::string, uint64_t> latest_ ABSL_GUARDED_BY(mu_);
+  // Per account, the access keys that read its history in the window.
+  absl::flat_hash_map<std::string, std::vector<KeyUse>> used_
+      ABSL_GUARDED_BY(mu_);
+  // (when, account) in time order: an account to look at once the window
+  // after `when` passed (pushed with a new access key, and again while
+  // some of its keys are still in their window); one per key at most.
+  std::deque<std::pair<uint64_t, std::string>> expiry_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace ktlog

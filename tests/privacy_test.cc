@@ -240,5 +240,57 @@ TEST(PrivacyTest, HistoriesAreServedToTheOwnerOnly) {
             StatusCode::kFailedPrecondition);
 }
 
+// A proof for `a`'s history (latest, from version 1) with access key
+// `access`, granted by `a`'s account key, dated `ts`.
+OwnerProof ProofWith(const TestAccount& a, const Ed25519PrivateKey& access,
+                     const std::string& origin, uint64_t ts) {
+  std::string key = access.public_key().bytes();
+  OwnerProof p{key, a.key().Sign(OwnerGrantMessage(origin, a.id(), key)), ts,
+               ""};
+  p.signature =
+      access.Sign(HistoryRequestMessage(origin, a.id(), 1, std::nullopt, ts));
+  return p;
+}
+
+// The log's memory of requests (no replay) is bounded per account: one
+// owner cannot crowd out the others, and what it remembers is forgotten
+// once the window passed. A request from before a restart is refused after
+// it.
+TEST(PrivacyTest, HistoryRequestsAreRememberedPerAccountAndForgotten) {
+  const uint64_t start = RealClock::Get()->NowMillis();
+  FakeClock clock(start);
+  LogServerOptions options;
+  options.clock = &clock;
+  auto env = LogEnv::Start(options);
+  const std::string origin = env->server()->origin();
+  TestAccount alice("alice@example.com"), bob("bob@example.com");
+  env->Append(alice.Add("phone"));
+  env->Append(bob.Add("phone"));
+  LogClient* c = env->client();
+  auto read = [&](const TestAccount& a, const Ed25519PrivateKey& k,
+                  uint64_t ts) {
+    return c->GetAccountHistoryAtLatest(a.id(), 1, ProofWith(a, k, origin, ts))
+        .status()
+        .code();
+  };
+  EXPECT_EQ(read(alice, Ed25519PrivateKey::Generate(), start - 1000),
+            StatusCode::kFailedPrecondition)
+      << "dated before the log started";
+  std::vector<Ed25519PrivateKey> keys;
+  for (size_t i = 0; i < kAccessKeysPerAccount; ++i) {
+    keys.push_back(Ed25519PrivateKey::Generate());
+    EXPECT_EQ(read(alice, keys.back(), start + 1 + i), StatusCode::kOk) << i;
+  }
+  Ed25519PrivateKey ninth = Ed25519PrivateKey::Generate();
+  EXPECT_EQ(read(alice, ninth, start + 100), StatusCode::kResourceExhausted);
+  EXPECT_EQ(read(alice, keys[0], start + 101), StatusCode::kOk)
+      << "a key it knows goes on";
+  EXPECT_EQ(read(bob, ninth, start + 102), StatusCode::kOk)
+      << "another account is not affected";
+  clock.Advance(6 * 60 * 1000);
+  EXPECT_EQ(read(alice, ninth, clock.NowMillis()), StatusCode::kOk)
+      << "forgotten once the window passed";
+}
+
 }  // namespace
 }  // namespace ktlog

@@ -158,6 +158,9 @@ step "4. Bob looks up Alice: her complete device set in one answer (the VRF proo
 bob lookup alice@example.com
 echo "(an account that does not exist is proved absent:)"
 expect_exit 1 "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" lookup mallory@example.com
+echo "Her history (every version, removed devices, old keys) is hers alone: the log serves it only to a request her client signs with an access key her account key granted"
+alice history alice@example.com
+expect_exit 1 "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" history alice@example.com
 
 step "5. Alice and Bob meet and compare safety codes"
 alice code show bob@example.com

@@ -146,22 +146,45 @@ AccountMonitor::ReplayHistory(const LogCheckpoint& checkpoint,
 
 absl::StatusOr<AccountHistoryAnswer> AccountMonitor::HistoryPage(
     const std::string& id, uint64_t from_version, uint64_t tree_size) {
-  ASSIGN_OR_RETURN(OwnerProof owner, OwnerProofFor(id, from_version, tree_size,
-                                                   state_->access_grant));
+  const std::string& in_force = state_->access_grant;
+  const std::string& next = state_->next_access_grant;
   absl::StatusOr<AccountHistoryAnswer> page =
-      log_->GetAccountHistory(id, from_version, tree_size, owner);
-  if (!absl::IsPermissionDenied(page.status()) ||
-      state_->next_access_grant.empty()) {
-    return page;
+      absl::PermissionDeniedError("no grant");
+  if (!in_force.empty() || next.empty()) {
+    ASSIGN_OR_RETURN(OwnerProof owner,
+                     OwnerProofFor(id, from_version, tree_size, in_force));
+    page = log_->GetAccountHistory(id, from_version, tree_size, owner);
+    if (!absl::IsPermissionDenied(page.status()) || next.empty()) return page;
   }
-  ASSIGN_OR_RETURN(owner, OwnerProofFor(id, from_version, tree_size,
-                                        state_->next_access_grant));
+  // A reset of this client's on its way: the grant by its key. It replaces
+  // the one in force only once a verified lookup shows the reset
+  // (PromoteNextGrant), never on the log's word.
+  ASSIGN_OR_RETURN(OwnerProof owner,
+                   OwnerProofFor(id, from_version, tree_size, next));
   absl::StatusOr<AccountHistoryAnswer> retried =
       log_->GetAccountHistory(id, from_version, tree_size, owner);
-  if (!retried.ok()) return page;  // the first refusal says more
+  return retried.ok() || in_force.empty() ? retried : page;
+}
+
+bool AccountMonitor::GrantValid(const AccountState& state,
+                                const std::string& grant) const {
+  absl::StatusOr<LogPublicKey> key = PinnedLogKey(*state_);
+  absl::StatusOr<Ed25519PrivateKey> access =
+      Ed25519PrivateKey::FromSeed(state_->access_seed);
+  return key.ok() && access.ok() && !grant.empty() &&
+         VerifyOwnerGrant(state, key->checkpoint_key.name,
+                          access->public_key().bytes(), grant)
+             .ok();
+}
+
+void AccountMonitor::PromoteNextGrant(const AccountState& now) {
+  if (state_->next_access_grant.empty() ||
+      !GrantValid(now, state_->next_access_grant) ||
+      GrantValid(now, state_->access_grant)) {
+    return;
+  }
   state_->access_grant = std::move(state_->next_access_grant);
   state_->next_access_grant.clear();
-  return retried;
 }
 
 absl::StatusOr<OwnerProof> AccountMonitor::OwnerProofFor(
@@ -194,18 +217,10 @@ absl::StatusOr<OwnerProof> AccountMonitor::OwnerProofFor(
 
 bool AccountMonitor::ReportResetShutOut(const VerifiedAccount& now) {
   // Only a reset ends a grant: while one of this client's grants is valid
-  // for the verified state, the refusal is the log's doing.
-  absl::StatusOr<LogPublicKey> key = PinnedLogKey(*state_);
-  absl::StatusOr<Ed25519PrivateKey> access =
-      Ed25519PrivateKey::FromSeed(state_->access_seed);
-  if (!key.ok() || !access.ok()) return false;
-  for (const std::string* grant :
-       {&state_->access_grant, &state_->next_access_grant}) {
-    if (VerifyOwnerGrant(*now.state, key->checkpoint_key.name,
-                         access->public_key().bytes(), *grant)
-            .ok()) {
-      return false;
-    }
+  // for the verified state, a refusal is the log's doing.
+  if (GrantValid(*now.state, state_->access_grant) ||
+      GrantValid(*now.state, state_->next_access_grant)) {
+    return false;
   }
   const ChainedRotation* reset = nullptr;
   DeviceRecord record;
@@ -217,13 +232,26 @@ bool AccountMonitor::ReportResetShutOut(const VerifiedAccount& now) {
     }
   }
   if (reset == nullptr) return false;
+  const std::string& id = state_->account_id;
+  const std::string hash = Sha256(reset->record).ToHex();
+  const std::string hex = HexEncode(reset->record);
+  bool reported = std::any_of(
+      state_->alerts.begin(), state_->alerts.end(), [&](const Alert& a) {
+        return a.type == AlertType::kAccountReset && a.account == id &&
+               a.evidence.value("reset_record", "") == hex;
+      });
+  if (reported) return true;  // shut out since: the same refusal
+  // Only a reset after what this client verified, and not its own.
+  if (reset->version <= state_->own_state.version ||
+      state_->pending_own.count(hash) > 0) {
+    return false;
+  }
   std::vector<std::string> devices;
   for (const auto& [device_id, d] : now.state->devices) {
     devices.push_back(absl::StrCat("\"", device_id, "\""));
   }
   alerts_->Raise(
-      AlertType::kAccountReset, state_->account_id,
-      Sha256(reset->record).ToHex(),
+      AlertType::kAccountReset, id, hash,
       absl::StrCat("your account was reset at leaf ", reset->leaf_index,
                    " (version ", reset->version,
                    ") with the log operator's credential, not by you: every "
@@ -235,7 +263,7 @@ bool AccountMonitor::ReportResetShutOut(const VerifiedAccount& now) {
                    "); tell your contacts and the operator"),
       {{"checkpoint", state_->trusted_checkpoint},
        {"reset_leaf_index", reset->leaf_index},
-       {"reset_record", HexEncode(reset->record)},
+       {"reset_record", hex},
        {"note",
         "the reset is in the key chain of the account's verified lookup at "
         "this checkpoint; it ends every grant of history access made before "
@@ -360,6 +388,40 @@ absl::Status AccountMonitor::CheckOwnCheckpointAge(
       {{"checkpoint", state_->trusted_checkpoint}, {"client_time_ms", now}});
 }
 
+std::optional<absl::Status> AccountMonitor::TakeFromLookup(
+    const VerifiedAccount& now) {
+  AccountState& own = state_->own_state;
+  PromoteNextGrant(*now.state);
+  if (!own.exists() && state_->access_grant.empty() &&
+      state_->next_access_grant.empty()) {
+    // A client set up for an account that exists already (a new phone of
+    // someone who lost every key): nothing of its own to check, and no
+    // grant to read the history. It starts from the verified lookup, as a
+    // contact would; a reset makes the account its own (rule 4).
+    own = *now.state;
+    state_->own_authority = kNoOwnAuthority;
+    state_->own_unverified_since_ms = 0;
+    return absl::OkStatus();
+  }
+  if (!state_->access_grant.empty() && ReportResetShutOut(now)) {
+    // The account is someone else's now: what is known of it is the
+    // verified lookup; nothing of ours before it is still on its way.
+    for (auto p = state_->pending_own.begin();
+         p != state_->pending_own.end();) {
+      p = p->second.version <= now.state->version ? state_->pending_own.erase(p)
+                                                  : ++p;
+    }
+    own = *now.state;
+    state_->own_unverified_since_ms = 0;
+    return WithRefusal(
+        absl::PermissionDeniedError(
+            "your account was reset by someone else (ACCOUNT_RESET): this "
+            "client can no longer read its history"),
+        Refusal::kAccountReset);
+  }
+  return std::nullopt;
+}
+
 absl::Status AccountMonitor::MonitorSelf(const LogCheckpoint& checkpoint) {
   const std::string& id = state_->account_id;
   AccountState& own = state_->own_state;
@@ -396,24 +458,9 @@ absl::Status AccountMonitor::MonitorSelf(const LogCheckpoint& checkpoint) {
                      " to ", now.state->version),
         {{"checkpoint", state_->trusted_checkpoint}});
   }
-  if (!state_->access_grant.empty() && ReportResetShutOut(now)) {
-    // The account is someone else's now: what is known of it is the
-    // verified lookup; nothing of ours before it is still on its way.
-    for (auto p = state_->pending_own.begin();
-         p != state_->pending_own.end();) {
-      p = p->second.version <= now.state->version ? state_->pending_own.erase(p)
-                                                  : ++p;
-    }
-    own = *now.state;
-    state_->own_unverified_since_ms = 0;
-    return WithRefusal(
-        absl::PermissionDeniedError(
-            "your account was reset by someone else (ACCOUNT_RESET): this "
-            "client can no longer read its history"),
-        Refusal::kAccountReset);
-  }
+  if (std::optional<absl::Status> done = TakeFromLookup(now)) return *done;
   AccountState replay = own;
-  if (now.state->version > own.version) {
+  if (now.state->version > own.version && state_->next_access_grant.empty()) {
     // Without a grant the client cannot ask; that is not the log's doing.
     RETURN_IF_ERROR(OwnerProofFor(id, own.version + 1, checkpoint.size,
                                   state_->access_grant)

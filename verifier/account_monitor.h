@@ -170,16 +170,30 @@ class AccountMonitor {
                                            uint64_t tree_size,
                                            const std::string& grant);
   // One page of the own account's history with the grant in force; if the
-  // log refuses it and a reset of this client's is on its way, with the
-  // grant by the reset's key, which is in force from then on.
+  // log refuses it (or there is none) and a reset of this client's is on
+  // its way, with the grant by the reset's key. Changes no grant.
   absl::StatusOr<AccountHistoryAnswer> HistoryPage(const std::string& id,
                                                    uint64_t from_version,
                                                    uint64_t tree_size);
+  // What MonitorSelf takes from the own account's verified lookup `now`
+  // before its history: a promoted grant (PromoteNextGrant); for a client
+  // set up for an account that existed already, the lookup's state (OK);
+  // for one a reset shut out (ReportResetShutOut), the lookup's state and
+  // the refusal ACCOUNT_RESET. Nullopt: go on with the history.
+  std::optional<absl::Status> TakeFromLookup(const VerifiedAccount& now);
+  // Whether `grant` grants this client's access key for `state`.
+  bool GrantValid(const AccountState& state, const std::string& grant) const;
+  // The grant by the key of a reset of this client's replaces the one in
+  // force once the verified state `now` shows the reset (the old one is
+  // no longer valid and the new one is).
+  void PromoteNextGrant(const AccountState& now);
   // If none of this client's grants is valid for the own account's
   // verified state `now`, a reset it did not make ended them
   // (core/account/owner_access.h), and the log will refuse it the history:
   // raises ACCOUNT_RESET (once) for the latest reset in `now`'s key chain,
-  // with the verified lookup as evidence, and returns true.
+  // if it is after the version this client verified and not its own, with
+  // the verified lookup as evidence, and returns true; true also once it
+  // did (the client is shut out since).
   bool ReportResetShutOut(const VerifiedAccount& now);
   // Raises the alert for an own record this client did not sign; `now` is
   // the account after the records checked.

@@ -137,6 +137,11 @@ struct ClientState {
   CheckingPolicy policy;
 };
 
+// ClientState::own_authority of a client that gave its account no
+// authority: it was set up for an account that existed already (matches no
+// key or set).
+inline constexpr char kNoOwnAuthority[] = "none";
+
 // A new state for the account `account_id` and this device `device_id`,
 // pinned to `log_key` (core/note/log_key.h: the checkpoint key, the VRF key
 // and the witness policy, which becomes the checking policy).

@@ -114,7 +114,6 @@ absl::StatusOr<std::string> OwnAccount::PrepareReset() {
 absl::StatusOr<OwnAccount::Written> OwnAccount::ResetAccount(
     const std::string& credential) {
   RETURN_IF_ERROR(PrepareReset().status());
-  ASSIGN_OR_RETURN(state_->next_access_grant, GrantByKeyStore(/*next=*/true));
   DeviceRecord r;
   r.operation = Operation::kResetAccount;
   return Write(std::move(r), credential);
@@ -229,6 +228,13 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::Write(
   record.account_id = state_->account_id;
   record.account_version = state_->own_state.version + 1;
   record.timestamp_ms = clock_->NowMillis();
+  if (record.account_version == 1 && state_->access_grant.empty()) {
+    // Rule 6: the key that creates the account grants the access key...
+    ASSIGN_OR_RETURN(state_->access_grant, GrantByKeyStore(/*next=*/false));
+  } else if (record.operation == Operation::kResetAccount) {
+    // ...and a reset's key grants it anew (saved with the record, below).
+    ASSIGN_OR_RETURN(state_->next_access_grant, GrantByKeyStore(/*next=*/true));
+  }
   RETURN_IF_ERROR(Sign(&record));
   const std::string bytes = record.Encode();
   const std::string pending = Sha256(bytes).ToHex();
@@ -245,6 +251,10 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::Write(
     const absl::Status& e = appended.status();
     if (FateOfFailedAppend(e) == AppendFate::kNotAppended) {  // rule 3
       state_->pending_own[pending].refused = true;
+      // A refused reset sets no key: its grant would never serve.
+      if (record.operation == Operation::kResetAccount) {
+        state_->next_access_grant.clear();
+      }
       RETURN_IF_ERROR(store_->Save(*state_));
     }
     if (earlier_unverified &&
@@ -328,9 +338,8 @@ absl::Status OwnAccount::EnsureAccess() {
   const AccountState& own = state_->own_state;
   std::vector<std::string> authorities = GrantingAuthorities(own);
   absl::StatusOr<std::string> held = keys_->PublicKey();
-  if (held.ok() &&
-      (!own.exists() || std::find(authorities.begin(), authorities.end(),
-                                  *held) != authorities.end())) {
+  if (held.ok() && std::find(authorities.begin(), authorities.end(), *held) !=
+                       authorities.end()) {
     ASSIGN_OR_RETURN(state_->access_grant, GrantByKeyStore(/*next=*/false));
     return store_->Save(*state_);
   }
@@ -340,8 +349,28 @@ absl::Status OwnAccount::EnsureAccess() {
   ASSIGN_OR_RETURN(std::string message, GrantMessage());
   ASSIGN_OR_RETURN(SecurityKeySet set, DecodeSecurityKeySet(own.account_key));
   ASSIGN_OR_RETURN(KeyAssertion a, Assert(set, Sha256(message)));
-  state_->access_grant =
+  std::string grant =
       EncodeAssertionGrant(a.credential_id, a.authenticator_data, a.signature);
+  // Checked here as the log will check it: a key whose assertion the log
+  // would refuse (extensions in its data, say) is the key's fault, not the
+  // log's, and is said so now.
+  ASSIGN_OR_RETURN(LogPublicKey log_key, PinnedLogKey(*state_));
+  ASSIGN_OR_RETURN(Ed25519PrivateKey access,
+                   Ed25519PrivateKey::FromSeed(state_->access_seed));
+  OwnerProof shape{access.public_key().bytes(), grant, 0,
+                   std::string(Ed25519PublicKey::kSignatureSize, '\0')};
+  absl::Status valid = CheckOwnerProofShape(shape);
+  if (valid.ok()) {
+    valid = VerifyGrantBy(own.account_key, log_key.checkpoint_key.name,
+                          state_->account_id, shape.access_key, grant);
+  }
+  if (!valid.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the security key's grant of history access is not one the log "
+        "takes: ",
+        valid.message()));
+  }
+  state_->access_grant = std::move(grant);
   return store_->Save(*state_);
 }
 
@@ -359,6 +388,9 @@ absl::Status OwnAccount::CheckAt(const LogCheckpoint& checkpoint) {
   }
   if (checked.ok()) checked = CompleteRotation();
   if (checked.ok() && !HasUnverified()) {
+    // No reset of ours on its way (one the log took was verified, and its
+    // grant is in force): a grant kept for one would never serve.
+    state_->next_access_grant.clear();
     // Devices this client published that the account no longer has (or
     // never got): nothing of ours is on its way, so they are not coming.
     auto& approved = state_->approved_devices;

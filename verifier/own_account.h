@@ -192,10 +192,10 @@ class OwnAccount {
   // it last (ClientState::own_authority; true for states from before it).
   bool OwnAuthorityInForce() const;
   // Rule 6: makes the access key and, once, its grant
-  // (ClientState::access_grant) by an authority this client holds: the
-  // account key in the key store (the one that signs the first record,
-  // before the account exists), or the security key in use (a touch). Nothing
-  // if it holds none (MonitorSelf then says what to do).
+  // (ClientState::access_grant) by an authority of the verified account
+  // this client holds: the account key in the key store, or the security
+  // key in use (a touch). Nothing if it holds none (MonitorSelf then says
+  // what to do). The account's first record grants it as it is written.
   absl::Status EnsureAccess();
   // The message that grants this client's access key (made if none yet).
   absl::StatusOr<std::string> GrantMessage();

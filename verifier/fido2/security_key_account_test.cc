@@ -33,9 +33,12 @@ class HonestSink : public LogSink {
   explicit HonestSink(MemoryLog* log) : log_(log) {}
   absl::StatusOr<Appended> Append(Operation, const std::string& record,
                                   const std::string&) override {
+    if (!refusal.ok()) return refusal;
     ASSIGN_OR_RETURN(auto a, log_->Submit(record));
     return Appended{a.first, a.second};
   }
+  // Answered instead, if set (the log's checks refused the record).
+  absl::Status refusal;
 
  private:
   MemoryLog* log_;
@@ -222,6 +225,47 @@ TEST_F(SecurityKeyAccountTest, MonitoringNeedsNoTouchAndOldClientsOneTouch) {
   // alert, as for any record made elsewhere.
   ASSERT_EQ(alice_.state.alerts.size(), 1u);
   EXPECT_EQ(alice_.state.alerts[0].type, AlertType::kUnexpectedDevice);
+}
+
+// A reset the log refuses (a credential gone stale) leaves the grant in
+// force; a client set up afresh on a new phone, for an account whose every
+// key is lost, starts from the verified lookup (no grant, nothing of its
+// own, no alert) and can reset it.
+TEST_F(SecurityKeyAccountTest, ResetsAndGrantsFromARefusalAndAFreshPhone) {
+  SetUpAlice();
+  key1_.set_lost(true);
+  key2_.set_lost(true);
+  std::string grant = alice_.state.access_grant;
+  ASSERT_TRUE(alice_.own->PrepareReset().ok());
+  sink_.refusal = absl::PermissionDeniedError("the reset credential expired");
+  EXPECT_EQ(alice_.own->ResetAccount("r1.stale").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  sink_.refusal = absl::OkStatus();
+  EXPECT_EQ(alice_.state.access_grant, grant);
+  EXPECT_TRUE(alice_.state.next_access_grant.empty());
+  ASSERT_TRUE(alice_.own->Check().ok());
+  ExpectNoAlert(alice_);
+
+  Client fresh(&log_, &sink_, kAlice);
+  ASSERT_TRUE(fresh.own->Check().ok());
+  ExpectNoAlert(fresh);
+  EXPECT_EQ(fresh.state.own_state.version, alice_.state.own_state.version);
+  EXPECT_TRUE(fresh.state.access_grant.empty());
+  EXPECT_EQ(fresh.own->AccountKey().status().code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "no code over security keys this client did not set";
+  absl::StatusOr<std::string> next = fresh.own->PrepareReset();
+  ASSERT_TRUE(next.ok()) << next.status();
+  absl::StatusOr<OwnAccount::Written> w = fresh.own->ResetAccount("r1.cred");
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_TRUE(w->verified);
+  ExpectNoAlert(fresh);
+  EXPECT_EQ(fresh.state.own_state.account_key, *next);
+  EXPECT_TRUE(VerifyGrantBy(*next, "memory.example/log", kAlice,
+                            AccessKey(fresh), fresh.state.access_grant)
+                  .ok());
+  ASSERT_TRUE(fresh.own->AddDevice("phone", NewKey()).ok());
+  ExpectNoAlert(fresh);
 }
 
 TEST_F(SecurityKeyAccountTest, TheCopiedAccountKeyFileAddsNothing) {
