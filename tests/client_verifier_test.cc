@@ -588,6 +588,39 @@ TEST(ClientVerifierTest, AnOfflineGapIsNotAStalledOwner) {
   EXPECT_EQ(v.raised()[0].type, AlertType::kStaleLog);
 }
 
+// The review of owner access (F5): a log that refuses the owner's history
+// (her grant valid) is caught also by a monitor that runs less often than
+// max_own_check_delay: refusals do not start the clock over as an offline
+// gap does.
+TEST(ClientVerifierTest, ARefusedHistoryIsCaughtByARareMonitor) {
+  FakeClock clock(RealClock::Get()->NowMillis());
+  LogServerOptions options;
+  options.clock = &clock;
+  options.service.max_record_skew = absl::Hours(1000);
+  auto env = LogEnv::Start(options);
+  TestAccount alice("alice"), bob("bob");
+  TamperingSource log(env->client());
+  ClientState state;
+  state.log_key = env->log_key().ToString();
+  state.account_id = "alice";
+  GrantHistory(alice, env.get(), &state);
+  ClientVerifier v(&state, &log, &clock);
+  DeviceRecord phone = alice.Add("phone");
+  state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
+  env->Append(phone);
+  ASSERT_TRUE(v.MonitorOnce().ok());
+  log.history_error = absl::PermissionDeniedError("not the owner");
+  env->Append(alice.Add("laptop"));  // a change she must see
+  EXPECT_EQ(v.MonitorOnce().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(v.raised().empty()) << "not yet: within the bound";
+  clock.Advance(2 * state.policy.max_own_check_delay_ms);  // a rare monitor
+  env->Append(bob.Add("phone"));                           // fresh
+  absl::Status second = v.MonitorOnce();
+  EXPECT_EQ(RefusalOf(second), Refusal::kStaleLog) << second;
+  ASSERT_EQ(v.raised().size(), 1u);
+  EXPECT_EQ(v.raised()[0].type, AlertType::kStaleLog);
+}
+
 // A contact's first-record anchor is asked for once; later lookups rely on
 // the first key the client verified then, and a log that changes it is
 // caught without an anchor.

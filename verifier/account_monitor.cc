@@ -279,8 +279,14 @@ bool AccountMonitor::NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
   uint64_t& since = state_->own_unverified_since_ms;
   uint64_t& last = state_->own_check_failed_ms;
   // Failures spread over the delay count; one before a long gap (the
-  // client was off) does not: the clock starts over.
-  if (since == 0 || now - std::min(now, last) > delay) since = now;
+  // client was off) does not: the clock starts over. Except a refusal of
+  // the history (PERMISSION_DENIED) while this client's grant is valid for
+  // the verified state: the log, reachable, keeps the owner out, and a
+  // monitor that runs less often than the delay must still be told.
+  bool refused = absl::IsPermissionDenied(why);
+  if (since == 0 || (!refused && now - std::min(now, last) > delay)) {
+    since = now;
+  }
   last = now;
   uint64_t age = now - std::min(now, since);
   if (age <= delay) return false;
