@@ -4,6 +4,9 @@
 // tests/metrics_parse.py): every metric docs/operations.md lists is there
 // with its type, and the counters move exactly as the load did.
 #include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +60,29 @@ Scrape Get(const std::string& base_url, std::string* content_type = nullptr) {
     *content_type = res->get_header_value("Content-Type");
   }
   return Parse(res->body);
+}
+
+// The metric names docs/operations.md's tables list (first column).
+std::set<std::string> DocumentedMetrics() {
+  std::ifstream in("docs/operations.md");
+  std::set<std::string> names;
+  std::string line;
+  std::regex row("^\\| `(ktlog_[a-z_]+)` \\|");
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_search(line, m, row)) names.insert(m[1]);
+  }
+  return names;
+}
+
+// The families of a scrape, by the names they are exposed under (a
+// counter's with its _total).
+std::set<std::string> Families(const Scrape& s) {
+  std::set<std::string> names;
+  for (const auto& [name, type] : s.types.items()) {
+    names.insert(type == "counter" ? name + "_total" : name);
+  }
+  return names;
 }
 
 std::string Rpcs(const std::string& method, const std::string& code) {
@@ -234,6 +260,14 @@ TEST(MetricsTest, ServerAndAuditorCountWhatHappened) {
     absl::MutexLock lock(&mu);
     ASSERT_TRUE((*auditor)->RunOnce().ok());
   }
+  // Every metric the server and the auditor export is in
+  // docs/operations.md, and every one listed there is exported.
+  std::set<std::string> exported = Families(after);
+  std::set<std::string> by_auditor = Families(audited);
+  exported.insert(by_auditor.begin(), by_auditor.end());
+  exported.insert("ktlog_auditor_refusals_total");  // none refused yet
+  EXPECT_EQ(exported, DocumentedMetrics());
+
   Scrape caught_up = Get((*endpoint)->url());
   EXPECT_EQ(caught_up["ktlog_auditor_verified_size"], appended + 1);
   EXPECT_EQ(caught_up["ktlog_auditor_cosignatures_total"], 2);
