@@ -1,5 +1,6 @@
 #include "core/account/owner_access.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/account/record.h"
 #include "core/account/security_key.h"
@@ -108,8 +109,18 @@ absl::Status VerifyOwnerGrant(const AccountState& state,
                               absl::string_view origin,
                               absl::string_view access_key,
                               absl::string_view grant) {
+  // Only authorities that could have made this grant are tried (a stranger
+  // must not make the log verify it under every one): an account key for a
+  // signature-sized grant, a set that holds the assertion's credential id.
+  absl::string_view credential_id;
+  ByteReader r(grant);
+  bool assertion = r.ReadU16Prefixed(&credential_id) && !credential_id.empty();
   for (const std::string& authority : GrantingAuthorities(state)) {
-    if (VerifyGrantBy(authority, origin, state.account_id, access_key, grant)
+    bool could = IsSecurityKeyAuthority(authority)
+                     ? assertion && absl::StrContains(authority, credential_id)
+                     : grant.size() == Ed25519PublicKey::kSignatureSize;
+    if (could &&
+        VerifyGrantBy(authority, origin, state.account_id, access_key, grant)
             .ok()) {
       return absl::OkStatus();
     }

@@ -106,7 +106,10 @@ absl::Status VerifyGrantBy(absl::string_view authority,
 
 // OK if one of GrantingAuthorities(state) grants `access_key`
 // (VerifyGrantBy); PERMISSION_DENIED otherwise, also for an account that
-// does not exist.
+// does not exist. Tries only the authorities that could have made `grant`
+// (an account key for a 64-byte grant, a set holding the assertion's
+// credential id), so that a stranger cannot make it verify one grant under
+// every authority of a long key chain.
 absl::Status VerifyOwnerGrant(const AccountState& state,
                               absl::string_view origin,
                               absl::string_view access_key,
