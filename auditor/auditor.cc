@@ -57,18 +57,10 @@ absl::StatusOr<std::unique_ptr<Auditor>> Auditor::Open(AuditorOptions options,
       std::move(options), std::move(witness), log, std::move(store)));
 }
 
-namespace {
-
-MetricsRegistry* Or(MetricsRegistry* m) {
-  return m != nullptr ? m : MetricsRegistry::Discard();
-}
-
-}  // namespace
-
 Auditor::Auditor(AuditorOptions options, NoteSigner witness, LogFeed* log,
                  std::unique_ptr<AuditorStore> store)
     : options_(std::move(options)),
-      metrics_(Or(options_.metrics)),
+      metrics_(MetricsRegistry::OrDiscard(options_.metrics)),
       log_size_(metrics_->GetGauge(
           "ktlog_auditor_log_size",
           "Size of the latest checkpoint the log showed this auditor.")),

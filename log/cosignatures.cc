@@ -20,7 +20,7 @@ Cosignatures::Cosignatures(CosignatureStore* storage,
       clock_(clock),
       options_(std::move(options)),
       last_cosigned_ms_(new std::atomic<uint64_t>[options_.witnesses.size()]) {
-  if (metrics == nullptr) metrics = MetricsRegistry::Discard();
+  metrics = MetricsRegistry::OrDiscard(metrics);
   for (size_t i = 0; i < options_.witnesses.size(); ++i) {
     cosigned_.push_back(metrics->GetCounter(
         "ktlog_witness_cosignatures_total",

@@ -161,14 +161,25 @@ void LogService::Bind(const char* name, Handler<Request, Response> handler) {
   ThrottledLog* refused = (refused_[name] = std::make_unique<ThrottledLog>(
                                Severity::kInfo, absl::StrCat(name, " refused")))
                               .get();
+  MethodMetrics* counted =
+      (method_metrics_[name] = std::unique_ptr<MethodMetrics>(new MethodMetrics{
+           CodeCounters(metrics_, "ktlog_rpcs_total",
+                        "Unary gRPC calls answered, by method "
+                        "and status code.",
+                        {{"method", name}}),
+           metrics_->GetHistogram("ktlog_rpc_duration_seconds",
+                                  "Unary gRPC calls from arrival to answer, by "
+                                  "method.",
+                                  DurationBuckets(), {{"method", name}})}))
+          .get();
   MarkMethodRawCallback(
       MethodIndex(name),
       new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer,
                                                grpc::ByteBuffer>(
-          [this, name, handler, refused](Ctx* ctx, const grpc::ByteBuffer* in,
-                                         grpc::ByteBuffer* out) {
+          [this, name, handler, refused, counted](
+              Ctx* ctx, const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
             return Serve(
-                ctx, name,
+                ctx, name, counted,
                 [this, handler, refused, ctx, in, out]() -> absl::Status {
                   absl::Status s = Handle(ctx, handler, *in, out);
                   if (!s.ok()) {
@@ -209,8 +220,10 @@ LogService::LogService(LogWrites* writes, LogQueries* queries,
       cosignatures_(cosignatures),
       calls_(calls),
       options_(options),
-      metrics_(options.metrics != nullptr ? options.metrics
-                                          : MetricsRegistry::Discard()),
+      metrics_(MetricsRegistry::OrDiscard(options.metrics)),
+      records_(metrics_, "ktlog_write_records_total",
+               "Records sent to be written (every write RPC and each record "
+               "of AppendRecords), by status code."),
       lookups_(options.lookup_limit, options.limiter_clock),
       writes_limit_(options.write_limit, options.limiter_clock),
       pool_(options.workers, options.max_queued_calls),
@@ -329,11 +342,14 @@ class LogService::Call : public grpc::ServerUnaryReactor {
 };
 
 LogService::Unary* LogService::Serve(Ctx* ctx, const char* method,
+                                     MethodMetrics* counted,
                                      std::function<absl::Status()> handler) {
   Unary* reactor = new Call(calls_, PeerAddress(ctx->peer()));
   const absl::Time arrived = absl::Now();
-  auto finish = [this, method, reactor, arrived](const grpc::Status& status) {
-    CountCall(method, status, absl::Now() - arrived);
+  auto finish = [counted, reactor, arrived](const grpc::Status& status) {
+    counted->calls.Increment(
+        static_cast<absl::StatusCode>(status.error_code()));
+    counted->duration->Observe(absl::ToDoubleSeconds(absl::Now() - arrived));
     reactor->Finish(status);
   };
   absl::Status refused = Refusal(ctx);
@@ -363,31 +379,6 @@ LogService::Unary* LogService::Serve(Ctx* ctx, const char* method,
   return reactor;
 }
 
-void LogService::CountCall(const char* method, const grpc::Status& status,
-                           absl::Duration elapsed) {
-  std::string code = absl::StatusCodeToString(
-      static_cast<absl::StatusCode>(status.error_code()));
-  metrics_
-      ->GetCounter("ktlog_rpcs_total",
-                   "Unary gRPC calls answered, by method and status code.",
-                   {{"method", method}, {"code", code}})
-      ->Increment();
-  metrics_
-      ->GetHistogram("ktlog_rpc_duration_seconds",
-                     "Unary gRPC calls from arrival to answer, by method.",
-                     DurationBuckets(), {{"method", method}})
-      ->Observe(absl::ToDoubleSeconds(elapsed));
-}
-
-void LogService::CountRecords(absl::StatusCode code, size_t n) {
-  metrics_
-      ->GetCounter("ktlog_write_records_total",
-                   "Records sent to be written (every write RPC and each "
-                   "record of AppendRecords), by status code.",
-                   {{"code", absl::StatusCodeToString(code)}})
-      ->Increment(n);
-}
-
 absl::Status LogService::Write(Ctx* ctx, const v1::WriteRequest& req,
                                Operation expected, v1::WriteResponse* resp) {
   absl::Status admitted = Admit(ctx, &writes_limit_, "writes");
@@ -397,7 +388,7 @@ absl::Status LogService::Write(Ctx* ctx, const v1::WriteRequest& req,
                           req.wait_for_checkpoint(),
                           DeadlineOf(ctx, options_.default_write_timeout))
                     : admitted;
-  CountRecords(answer.status().code());
+  records_.Increment(answer.status().code());
   ASSIGN_OR_RETURN(WriteAnswer w, std::move(answer));
   resp->set_leaf_index(w.leaf_index);
   resp->set_leaf_hash(w.leaf_hash.bytes());
@@ -450,10 +441,10 @@ absl::Status LogService::AppendRecords(Ctx* ctx,
       admitted.ok()
           ? writes_->AppendAll(records, req.wait_for_checkpoint(), deadline)
           : admitted;
-  if (!answer.ok()) CountRecords(answer.status().code(), records.size());
+  if (!answer.ok()) records_.Increment(answer.status().code(), records.size());
   ASSIGN_OR_RETURN(AppendAllAnswer all, std::move(answer));
   for (const absl::StatusOr<AppendedLeaf>& o : all.outcomes) {
-    CountRecords(o.status().code());
+    records_.Increment(o.status().code());
     v1::AppendRecordsResponse::Outcome* out = resp->add_outcomes();
     out->set_code(static_cast<int32_t>(o.status().code()));
     if (o.ok()) {

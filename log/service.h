@@ -116,10 +116,15 @@ class LogService final : public v1::Log::Service {
   template <class Request, class Response>
   absl::Status Handle(Ctx* ctx, Handler<Request, Response> handler,
                       const grpc::ByteBuffer& in, grpc::ByteBuffer* out);
+  // A unary method's calls by status code, and their durations.
+  struct MethodMetrics {
+    CodeCounters calls;
+    Histogram* duration;
+  };
   // The one wrapper every unary call goes through: admission (Refusal),
   // then `handler` on a worker, its absl::Status becoming the gRPC status
-  // (after before_answer, for `method`).
-  Unary* Serve(Ctx* ctx, const char* method,
+  // (after before_answer, for `method`), counted in `counted`.
+  Unary* Serve(Ctx* ctx, const char* method, MethodMetrics* counted,
                std::function<absl::Status()> handler);
   // Why a call arriving now is refused, with its retry pushback in `ctx`'s
   // trailing metadata; OK to admit it.
@@ -129,12 +134,6 @@ class LogService final : public v1::Log::Service {
   // `limiter`'s rate for `n` more of `what`, or `n` is more than its burst.
   absl::Status Admit(Ctx* ctx, RateLimiter* limiter, absl::string_view what,
                      size_t n = 1);
-  // Counts a unary call of `method` that ended with `status` after
-  // `elapsed` since it arrived.
-  void CountCall(const char* method, const grpc::Status& status,
-                 absl::Duration elapsed);
-  // Counts `n` records whose write ended with `code`.
-  void CountRecords(absl::StatusCode code, size_t n = 1);
 
   // The methods (docs/api.md).
   absl::Status Write(Ctx* ctx, const v1::WriteRequest& req, Operation expected,
@@ -193,6 +192,8 @@ class LogService final : public v1::Log::Service {
   CallTracker* const calls_;
   const ServiceOptions options_;
   MetricsRegistry* const metrics_;
+  // Records sent to be written, by outcome.
+  CodeCounters records_;
   RateLimiter lookups_, writes_limit_;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
@@ -202,6 +203,9 @@ class LogService final : public v1::Log::Service {
   // The operator's view of what was refused: per method (made by Bind,
   // read-only after construction), and calls shed as busy.
   absl::flat_hash_map<std::string, std::unique_ptr<ThrottledLog>> refused_;
+  // Per method (made by Bind, read-only after construction).
+  absl::flat_hash_map<std::string, std::unique_ptr<MethodMetrics>>
+      method_metrics_;
   ThrottledLog shed_{Severity::kWarning, "calls refused, too many in flight"};
   WorkerPool pool_;
   std::thread follower_;

@@ -19,26 +19,18 @@ struct WriteQueue::Pending {
   }
 };
 
-namespace {
-
-MetricsRegistry* Or(MetricsRegistry* m) {
-  return m != nullptr ? m : MetricsRegistry::Discard();
-}
-
-}  // namespace
-
 WriteQueue::WriteQueue(BatchSink* sink, const SequencerOptions& options,
                        MetricsRegistry* metrics)
     : sink_(sink),
       options_(options),
       last_publish_(absl::Now()),
-      depth_(Or(metrics)->GetGauge("ktlog_write_queue_depth",
-                                   "Records waiting to be sequenced.")),
-      batch_records_(Or(metrics)->GetHistogram(
+      depth_(MetricsRegistry::OrDiscard(metrics)->GetGauge(
+          "ktlog_write_queue_depth", "Records waiting to be sequenced.")),
+      batch_records_(MetricsRegistry::OrDiscard(metrics)->GetHistogram(
           "ktlog_write_batch_records",
           "Records per batch handed to the integrator.",
           {1, 2, 5, 10, 20, 50, 100, 200, 512, 1000})),
-      to_checkpoint_(Or(metrics)->GetHistogram(
+      to_checkpoint_(MetricsRegistry::OrDiscard(metrics)->GetHistogram(
           "ktlog_write_to_checkpoint_seconds",
           "Per appended record: from its arrival in the write queue until "
           "a signed checkpoint covers it.",

@@ -421,29 +421,43 @@ TEST(ClientVerifierTest, TamperedAnswersAreRejectedWithAlerts) {
   EXPECT_TRUE(owner.raised().back().evidence.contains("history"));
 }
 
+// The own account monitored by Alice's client through a log that can be
+// made to refuse or stall (TamperingSource), the log and the client on one
+// clock the test moves forward (the log's checkpoints stay fresh: a write
+// signs a new one). Alice's phone is registered and checked once.
+class OwnerMonitoringTest : public ::testing::Test {
+ protected:
+  OwnerMonitoringTest()
+      : env(StartOn(&clock)), log(env->client()), v(&state, &log, &clock) {
+    state.log_key = env->log_key().ToString();
+    state.account_id = "alice";
+    GrantHistory(alice, env.get(), &state);
+    DeviceRecord phone = alice.Add("phone");
+    state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
+    env->Append(phone);
+    EXPECT_TRUE(v.MonitorOnce().ok());
+  }
+
+  static std::unique_ptr<LogEnv> StartOn(FakeClock* clock) {
+    LogServerOptions options;
+    options.clock = clock;
+    options.service.max_record_skew = absl::Hours(1000);
+    return LogEnv::Start(options);
+  }
+
+  FakeClock clock{RealClock::Get()->NowMillis()};
+  std::unique_ptr<LogEnv> env;
+  TestAccount alice{"alice"}, bob{"bob"};
+  TamperingSource log;
+  ClientState state;
+  ClientVerifier v;
+};
+
 // A log that proves the owner's account changed but will not show the
 // change: a refusal that contradicts the index is evidence at once; a log
 // that is merely unreachable for the history raises STALE_LOG once that
 // lasts longer than the policy allows, never silently for ever.
-TEST(ClientVerifierTest, AnOwnerCannotBeStalledSilently) {
-  // The log and the client share a clock that the test moves forward; the
-  // log's checkpoints stay fresh (a write signs a new one).
-  FakeClock clock(RealClock::Get()->NowMillis());
-  LogServerOptions options;
-  options.clock = &clock;
-  options.service.max_record_skew = absl::Hours(1000);
-  auto env = LogEnv::Start(options);
-  TestAccount alice("alice"), bob("bob");
-  TamperingSource log(env->client());
-  ClientState state;
-  state.log_key = env->log_key().ToString();
-  state.account_id = "alice";
-  GrantHistory(alice, env.get(), &state);
-  ClientVerifier v(&state, &log, &clock);
-  DeviceRecord phone = alice.Add("phone");
-  state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
-  env->Append(phone);
-  ASSERT_TRUE(v.MonitorOnce().ok());
+TEST_F(OwnerMonitoringTest, AnOwnerCannotBeStalledSilently) {
   TestAccount thief = TestAccount::StolenFrom(alice);
   env->Append(thief.Add("evil"));
 
@@ -481,23 +495,7 @@ TEST(ClientVerifierTest, AnOwnerCannotBeStalledSilently) {
 // Issue 27, 10: a log that serves fresh checkpoints and contacts' lookups
 // but refuses the owner's own lookup as "unavailable" is an alert within
 // the same bound.
-TEST(ClientVerifierTest, AnOwnerCannotBeKeptFromTheirOwnLookup) {
-  FakeClock clock(RealClock::Get()->NowMillis());
-  LogServerOptions options;
-  options.clock = &clock;
-  options.service.max_record_skew = absl::Hours(1000);
-  auto env = LogEnv::Start(options);
-  TestAccount alice("alice"), bob("bob");
-  TamperingSource log(env->client());
-  ClientState state;
-  state.log_key = env->log_key().ToString();
-  state.account_id = "alice";
-  GrantHistory(alice, env.get(), &state);
-  ClientVerifier v(&state, &log, &clock);
-  DeviceRecord phone = alice.Add("phone");
-  state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
-  env->Append(phone);
-  ASSERT_TRUE(v.MonitorOnce().ok());
+TEST_F(OwnerMonitoringTest, AnOwnerCannotBeKeptFromTheirOwnLookup) {
   log.lookup_error = absl::UnavailableError("busy");
   EXPECT_EQ(v.MonitorOnce().code(), StatusCode::kUnavailable);
   clock.Advance(state.policy.max_own_check_delay_ms - 1);
@@ -520,23 +518,8 @@ TEST(ClientVerifierTest, AnOwnerCannotBeKeptFromTheirOwnLookup) {
 // an old checkpoint (while others are shown newer ones) hides every change
 // since; once that checkpoint is older than max_own_check_delay, STALE_LOG
 // for the account (max_checkpoint_age, a day, would have been the bound).
-TEST(ClientVerifierTest, AnOwnerServedAnOldCheckpointIsAlertedWithinTheBound) {
-  FakeClock clock(RealClock::Get()->NowMillis());
-  LogServerOptions options;
-  options.clock = &clock;
-  options.service.max_record_skew = absl::Hours(1000);
-  auto env = LogEnv::Start(options);
-  TestAccount alice("alice");
-  TamperingSource log(env->client());
-  ClientState state;
-  state.log_key = env->log_key().ToString();
-  state.account_id = "alice";
-  GrantHistory(alice, env.get(), &state);
-  ClientVerifier v(&state, &log, &clock);
-  DeviceRecord phone = alice.Add("phone");
-  state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
-  env->Append(phone);
-  ASSERT_TRUE(v.MonitorOnce().ok());
+TEST_F(OwnerMonitoringTest,
+       AnOwnerServedAnOldCheckpointIsAlertedWithinTheBound) {
   std::string old = state.trusted_checkpoint;
   log.on_checkpoint = [&](std::string* note) { *note = old; };
   TestAccount thief = TestAccount::StolenFrom(alice);
@@ -554,23 +537,7 @@ TEST(ClientVerifierTest, AnOwnerServedAnOldCheckpointIsAlertedWithinTheBound) {
 // The review of the fixes (finding 8): an honest log that failed one own
 // check before the client went offline for hours, and one after, is no
 // reason for STALE_LOG: failures count only while they keep coming.
-TEST(ClientVerifierTest, AnOfflineGapIsNotAStalledOwner) {
-  FakeClock clock(RealClock::Get()->NowMillis());
-  LogServerOptions options;
-  options.clock = &clock;
-  options.service.max_record_skew = absl::Hours(1000);
-  auto env = LogEnv::Start(options);
-  TestAccount alice("alice"), bob("bob");
-  TamperingSource log(env->client());
-  ClientState state;
-  state.log_key = env->log_key().ToString();
-  state.account_id = "alice";
-  GrantHistory(alice, env.get(), &state);
-  ClientVerifier v(&state, &log, &clock);
-  DeviceRecord phone = alice.Add("phone");
-  state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
-  env->Append(phone);
-  ASSERT_TRUE(v.MonitorOnce().ok());
+TEST_F(OwnerMonitoringTest, AnOfflineGapIsNotAStalledOwner) {
   log.lookup_error = absl::UnavailableError("busy");
   EXPECT_EQ(v.MonitorOnce().code(), StatusCode::kUnavailable);
   clock.Advance(3 * state.policy.max_own_check_delay_ms);  // offline
@@ -592,23 +559,7 @@ TEST(ClientVerifierTest, AnOfflineGapIsNotAStalledOwner) {
 // (her grant valid) is caught also by a monitor that runs less often than
 // max_own_check_delay: refusals do not start the clock over as an offline
 // gap does.
-TEST(ClientVerifierTest, ARefusedHistoryIsCaughtByARareMonitor) {
-  FakeClock clock(RealClock::Get()->NowMillis());
-  LogServerOptions options;
-  options.clock = &clock;
-  options.service.max_record_skew = absl::Hours(1000);
-  auto env = LogEnv::Start(options);
-  TestAccount alice("alice"), bob("bob");
-  TamperingSource log(env->client());
-  ClientState state;
-  state.log_key = env->log_key().ToString();
-  state.account_id = "alice";
-  GrantHistory(alice, env.get(), &state);
-  ClientVerifier v(&state, &log, &clock);
-  DeviceRecord phone = alice.Add("phone");
-  state.pending_own[Sha256(phone.Encode()).ToHex()] = {phone.account_version};
-  env->Append(phone);
-  ASSERT_TRUE(v.MonitorOnce().ok());
+TEST_F(OwnerMonitoringTest, ARefusedHistoryIsCaughtByARareMonitor) {
   log.history_error = absl::PermissionDeniedError("not the owner");
   env->Append(alice.Add("laptop"));  // a change she must see
   EXPECT_EQ(v.MonitorOnce().code(), StatusCode::kPermissionDenied);

@@ -244,12 +244,10 @@ TEST(PrivacyTest, HistoriesAreServedToTheOwnerOnly) {
 // `access`, granted by `a`'s account key, dated `ts`.
 OwnerProof ProofWith(const TestAccount& a, const Ed25519PrivateKey& access,
                      const std::string& origin, uint64_t ts) {
-  std::string key = access.public_key().bytes();
-  OwnerProof p{key, a.key().Sign(OwnerGrantMessage(origin, a.id(), key)), ts,
-               ""};
-  p.signature =
-      access.Sign(HistoryRequestMessage(origin, a.id(), 1, std::nullopt, ts));
-  return p;
+  return SignHistoryRequest(access,
+                            a.key().Sign(OwnerGrantMessage(
+                                origin, a.id(), access.public_key().bytes())),
+                            origin, a.id(), 1, std::nullopt, ts);
 }
 
 // The log's memory of requests (no replay) is bounded per account: one

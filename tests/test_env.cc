@@ -69,13 +69,10 @@ OwnerProof TestAccount::Owner(const std::string& origin, uint64_t from_version,
   }
   Ed25519PrivateKey access =
       *Ed25519PrivateKey::FromSeed(Sha256("access key of " + id_).bytes());
-  std::string access_key = access.public_key().bytes();
-  OwnerProof proof{access_key,
-                   key_->Sign(OwnerGrantMessage(origin, id, access_key)), ts,
-                   ""};
-  proof.signature = access.Sign(
-      HistoryRequestMessage(origin, id, from_version, tree_size, ts));
-  return proof;
+  return SignHistoryRequest(
+      access,
+      key_->Sign(OwnerGrantMessage(origin, id, access.public_key().bytes())),
+      origin, id, from_version, tree_size, ts);
 }
 
 DeviceRecord TestAccount::Add(const std::string& device_id, bool advance) {

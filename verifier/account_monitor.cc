@@ -208,11 +208,8 @@ absl::StatusOr<OwnerProof> AccountMonitor::OwnerProofFor(
   ASSIGN_OR_RETURN(Ed25519PrivateKey access,
                    Ed25519PrivateKey::FromSeed(state_->access_seed));
   last_request_ms_ = std::max(clock_->NowMillis(), last_request_ms_ + 1);
-  OwnerProof proof{access.public_key().bytes(), grant, last_request_ms_, ""};
-  proof.signature = access.Sign(
-      HistoryRequestMessage(key.checkpoint_key.name, id, from_version,
-                            tree_size, proof.timestamp_ms));
-  return proof;
+  return SignHistoryRequest(access, grant, key.checkpoint_key.name, id,
+                            from_version, tree_size, last_request_ms_);
 }
 
 bool AccountMonitor::ReportResetShutOut(const VerifiedAccount& now) {

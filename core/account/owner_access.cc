@@ -56,6 +56,19 @@ std::string HistoryRequestMessage(absl::string_view origin,
   return out;
 }
 
+OwnerProof SignHistoryRequest(const Ed25519PrivateKey& access,
+                              std::string grant, absl::string_view origin,
+                              absl::string_view account_id,
+                              uint64_t from_version,
+                              std::optional<uint64_t> tree_size,
+                              uint64_t timestamp_ms) {
+  OwnerProof proof{access.public_key().bytes(), std::move(grant), timestamp_ms,
+                   ""};
+  proof.signature = access.Sign(HistoryRequestMessage(
+      origin, account_id, from_version, tree_size, timestamp_ms));
+  return proof;
+}
+
 absl::Status CheckOwnerProofShape(const OwnerProof& proof) {
   absl::Status key = Ed25519PublicKey::FromBytes(proof.access_key).status();
   if (!key.ok()) {

@@ -39,6 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "core/account/account.h"
+#include "core/crypto/crypto.h"
 
 namespace ktlog {
 
@@ -70,6 +71,15 @@ std::string HistoryRequestMessage(absl::string_view origin,
                                   uint64_t from_version,
                                   std::optional<uint64_t> tree_size,
                                   uint64_t timestamp_ms);
+
+// The proof of a history request signed by `access`, the access key that
+// `grant` grants.
+OwnerProof SignHistoryRequest(const Ed25519PrivateKey& access,
+                              std::string grant, absl::string_view origin,
+                              absl::string_view account_id,
+                              uint64_t from_version,
+                              std::optional<uint64_t> tree_size,
+                              uint64_t timestamp_ms);
 
 // INVALID_ARGUMENT unless the access key is a valid Ed25519 key, the
 // signature 64 bytes and the grant at most kMaxOwnerGrantSize bytes: what

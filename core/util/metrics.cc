@@ -212,9 +212,31 @@ std::string MetricsRegistry::Render() const {
   return out;
 }
 
-MetricsRegistry* MetricsRegistry::Discard() {
+CodeCounters::CodeCounters(MetricsRegistry* registry, std::string name,
+                           std::string help, MetricLabels labels)
+    : registry_(registry),
+      name_(std::move(name)),
+      help_(std::move(help)),
+      labels_(std::move(labels)) {}
+
+void CodeCounters::Increment(absl::StatusCode code, uint64_t n) {
+  int i = static_cast<int>(code);
+  if (i < 0 || i >= kCodes) i = static_cast<int>(absl::StatusCode::kUnknown);
+  Counter* counter = by_code_[i].load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    MetricLabels labels = labels_;
+    labels.emplace_back(
+        "code", absl::StatusCodeToString(static_cast<absl::StatusCode>(i)));
+    counter =
+        registry_->GetCounter(name_, help_, labels);  // the same each time
+    by_code_[i].store(counter, std::memory_order_release);
+  }
+  counter->Increment(n);
+}
+
+MetricsRegistry* MetricsRegistry::OrDiscard(MetricsRegistry* registry) {
   static MetricsRegistry* discard = new MetricsRegistry();
-  return discard;
+  return registry != nullptr ? registry : discard;
 }
 
 }  // namespace ktlog

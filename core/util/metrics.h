@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
@@ -111,9 +112,9 @@ class MetricsRegistry {
   // text format; ends with a newline (empty for no metrics).
   std::string Render() const;
 
-  // Where a component given no registry puts its metrics: never rendered.
-  // Components must not add callbacks to it.
-  static MetricsRegistry* Discard();
+  // `registry`, or where a component given none puts its metrics: a
+  // registry never rendered. Components must not add callbacks to it.
+  static MetricsRegistry* OrDiscard(MetricsRegistry* registry);
 
  private:
   enum class Type { kCounter, kGauge, kHistogram };
@@ -135,6 +136,25 @@ class MetricsRegistry {
 
   mutable absl::Mutex mu_;
   std::map<std::string, Family, std::less<>> families_ ABSL_GUARDED_BY(mu_);
+};
+
+// A counter family with a `code` label (a status code's name, as
+// absl::StatusCodeToString writes it) after `labels`: each code's child is
+// made at its first count and then counted without a lock, for the paths
+// every call or record takes.
+class CodeCounters {
+ public:
+  // Borrows `registry`.
+  CodeCounters(MetricsRegistry* registry, std::string name, std::string help,
+               MetricLabels labels = {});
+  void Increment(absl::StatusCode code, uint64_t n = 1);
+
+ private:
+  static constexpr int kCodes = 17;  // OK .. UNAUTHENTICATED
+  MetricsRegistry* const registry_;
+  const std::string name_, help_;
+  const MetricLabels labels_;
+  std::atomic<Counter*> by_code_[kCodes] = {};
 };
 
 // How the text format writes a sample value: an integral value as an

@@ -72,6 +72,21 @@ TEST(MetricsTest, HistogramWithLabelsPutsLeLast) {
             "h_seconds_count{method=\"LookupAccount\"} 1\n");
 }
 
+TEST(MetricsTest, CodeCountersLabelByStatusCode) {
+  MetricsRegistry r;
+  CodeCounters calls(&r, "c_total", "Calls.", {{"method", "M"}});
+  calls.Increment(absl::StatusCode::kOk);
+  calls.Increment(absl::StatusCode::kOk, 2);
+  calls.Increment(absl::StatusCode::kPermissionDenied);
+  calls.Increment(static_cast<absl::StatusCode>(99));  // counted as UNKNOWN
+  EXPECT_EQ(r.Render(),
+            "# HELP c_total Calls.\n"
+            "# TYPE c_total counter\n"
+            "c_total{method=\"M\",code=\"OK\"} 3\n"
+            "c_total{method=\"M\",code=\"PERMISSION_DENIED\"} 1\n"
+            "c_total{method=\"M\",code=\"UNKNOWN\"} 1\n");
+}
+
 TEST(MetricsTest, NanCallbackLeavesTheSampleOut) {
   MetricsRegistry r;
   r.AddGaugeCallback("n", "N.", {},

@@ -104,103 +104,66 @@ def main():
     msg1 = bytes.fromhex(req1["request_message"])
     invalid = []
 
-    other_account = b"bob@example.com"
-    bad_gm = grant_message(ORIGIN, other_account, access_pub)
+    def refused(name, reason, signed_message, grant_bytes, signature_hex):
+        """A proof for request 1 the log refuses (PERMISSION_DENIED)."""
+        invalid.append({
+            "name": name,
+            "reason": reason + " (PERMISSION_DENIED)",
+            "signed_message": signed_message.hex(),
+            "access_key": access_pub.hex(),
+            "grant": grant_bytes.hex(),
+            "request": {"from_version": 1, "tree_size": None,
+                        "timestamp_ms": req1["timestamp_ms"],
+                        "signature": signature_hex},
+            "expected": "PERMISSION_DENIED",
+        })
+
+    bad_gm = grant_message(ORIGIN, b"bob@example.com", access_pub)
     bad_grant = account.sign(bad_gm)
     assert not verifies(account_pub, bad_grant, gm)
-    invalid.append({
-        "name": "grant_for_another_account",
-        "reason": "the grant is the account key's signature of the grant message "
-                  "for account id bob@example.com, not alice@example.com: it does "
-                  "not grant access to alice's history (PERMISSION_DENIED)",
-        "signed_message": bad_gm.hex(),
-        "access_key": access_pub.hex(),
-        "grant": bad_grant.hex(),
-        "request": {"from_version": 1, "tree_size": None,
-                    "timestamp_ms": req1["timestamp_ms"],
-                    "signature": req1["signature"]},
-        "expected": "PERMISSION_DENIED",
-    })
+    refused("grant_for_another_account",
+            "the grant is the account key's signature of the grant message "
+            "for account id bob@example.com, not alice@example.com: it does "
+            "not grant access to alice's history",
+            bad_gm, bad_grant, req1["signature"])
 
     bad_gm = grant_message(b"other.example/log", ACCOUNT_ID, access_pub)
     bad_grant = account.sign(bad_gm)
     assert not verifies(account_pub, bad_grant, gm)
-    invalid.append({
-        "name": "grant_for_another_origin",
-        "reason": "the grant message names origin other.example/log: a grant made "
-                  "for one log is no grant on another (PERMISSION_DENIED)",
-        "signed_message": bad_gm.hex(),
-        "access_key": access_pub.hex(),
-        "grant": bad_grant.hex(),
-        "request": {"from_version": 1, "tree_size": None,
-                    "timestamp_ms": req1["timestamp_ms"],
-                    "signature": req1["signature"]},
-        "expected": "PERMISSION_DENIED",
-    })
+    refused("grant_for_another_origin",
+            "the grant message names origin other.example/log: a grant made "
+            "for one log is no grant on another",
+            bad_gm, bad_grant, req1["signature"])
 
-    bad_grant = stranger.sign(gm)
-    invalid.append({
-        "name": "grant_by_a_stranger",
-        "reason": "the right grant message, signed by a key (seed 32 x 0x03, public "
-                  "key %s) that was never an authority of the account "
-                  "(PERMISSION_DENIED, the same message as for an account that "
-                  "does not exist)" % pub(stranger).hex(),
-        "signed_message": gm.hex(),
-        "access_key": access_pub.hex(),
-        "grant": bad_grant.hex(),
-        "request": {"from_version": 1, "tree_size": None,
-                    "timestamp_ms": req1["timestamp_ms"],
-                    "signature": req1["signature"]},
-        "expected": "PERMISSION_DENIED",
-    })
+    refused("grant_by_a_stranger",
+            "the right grant message, signed by a key (seed 32 x 0x03, public "
+            "key %s) that was never an authority of the account (the same "
+            "message as for an account that does not exist)" % pub(stranger).hex(),
+            gm, stranger.sign(gm), req1["signature"])
 
     other_msg = request_message(ORIGIN, ACCOUNT_ID, 2, None, req1["timestamp_ms"])
     bad_sig = access.sign(other_msg)
     assert not verifies(access_pub, bad_sig, msg1)
-    invalid.append({
-        "name": "request_signed_for_another_from_version",
-        "reason": "the request asks from_version 1, but the access key signed the "
-                  "request message for from_version 2 (PERMISSION_DENIED)",
-        "signed_message": other_msg.hex(),
-        "access_key": access_pub.hex(),
-        "grant": grant.hex(),
-        "request": {"from_version": 1, "tree_size": None,
-                    "timestamp_ms": req1["timestamp_ms"],
-                    "signature": bad_sig.hex()},
-        "expected": "PERMISSION_DENIED",
-    })
+    refused("request_signed_for_another_from_version",
+            "the request asks from_version 1, but the access key signed the "
+            "request message for from_version 2",
+            other_msg, grant, bad_sig.hex())
 
     other_msg = request_message(ORIGIN, ACCOUNT_ID, 1, 0, req1["timestamp_ms"])
     bad_sig = access.sign(other_msg)
     assert not verifies(access_pub, bad_sig, msg1)
-    invalid.append({
-        "name": "request_signed_for_tree_size_0",
-        "reason": "the request leaves tree_size unset (00 then eight zero bytes), "
-                  "but the access key signed tree size 0 (01 then eight zero "
-                  "bytes): unset is not 0 (PERMISSION_DENIED)",
-        "signed_message": other_msg.hex(),
-        "access_key": access_pub.hex(),
-        "grant": grant.hex(),
-        "request": {"from_version": 1, "tree_size": None,
-                    "timestamp_ms": req1["timestamp_ms"],
-                    "signature": bad_sig.hex()},
-        "expected": "PERMISSION_DENIED",
-    })
+    refused("request_signed_for_tree_size_0",
+            "the request leaves tree_size unset (00 then eight zero bytes), "
+            "but the access key signed tree size 0 (01 then eight zero "
+            "bytes): unset is not 0",
+            other_msg, grant, bad_sig.hex())
 
     bad_sig = account.sign(msg1)
     assert not verifies(access_pub, bad_sig, msg1)
-    invalid.append({
-        "name": "request_signed_by_the_account_key",
-        "reason": "the request message is signed by the account key instead of the "
-                  "access key the proof names (PERMISSION_DENIED)",
-        "signed_message": msg1.hex(),
-        "access_key": access_pub.hex(),
-        "grant": grant.hex(),
-        "request": {"from_version": 1, "tree_size": None,
-                    "timestamp_ms": req1["timestamp_ms"],
-                    "signature": bad_sig.hex()},
-        "expected": "PERMISSION_DENIED",
-    })
+    refused("request_signed_by_the_account_key",
+            "the request message is signed by the account key instead of the "
+            "access key the proof names",
+            msg1, grant, bad_sig.hex())
 
     # The short example in docs/formats.md, "Owner access".
     ex_access = bytes([0x11]) * 32
