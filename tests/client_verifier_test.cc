@@ -5,6 +5,9 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
+#include <random>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "core/crypto/crypto.h"
@@ -12,7 +15,9 @@
 #include "core/util/bytes.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "verifier/own_account.h"
 #include "verifier/refusal.h"
+#include "verifier/stores.h"
 
 namespace ktlog {
 namespace {
@@ -634,6 +639,89 @@ TEST(ClientVerifierTest, TheEmptyTreeIsAnswerableAfterOthersWrote) {
       "bob", 1, 0, bob.Owner(env->server()->origin(), 1, 0));
   EXPECT_EQ(history.status().code(), StatusCode::kNotFound)
       << "bob did not exist in the empty tree";
+}
+
+// One owner's client on the library's own write path (OwnAccount over the
+// real log client), in a state dir of its own.
+struct Owner {
+  Owner(LogEnv* env, const std::string& account)
+      : dir(NewTempDir("owner")), store(dir), keys(dir) {
+    EXPECT_TRUE(keys.Create().ok());
+    state.log_key = env->log_key().ToString();
+    state.account_id = account;
+    state.device_id = "phone";
+    verifier = std::make_unique<ClientVerifier>(&state, env->client(),
+                                                RealClock::Get());
+    own = std::make_unique<OwnAccount>(&state, &store, &keys, env->client(),
+                                       verifier.get(), RealClock::Get());
+  }
+  std::string dir;
+  DirStateStore store;
+  FileAccountKeyStore keys;
+  ClientState state;
+  std::unique_ptr<ClientVerifier> verifier;
+  std::unique_ptr<OwnAccount> own;
+};
+
+// The world's timing, not a choreography: two owners write and monitor
+// their accounts (reading their histories with their own access keys)
+// while a contact of one of them monitors on its own schedule and a front
+// end appends records for others; the honest log raises no alert anywhere,
+// and every owner check is answered.
+TEST(ClientVerifierTest, OwnersAndAContactOnTheirOwnSchedulesRaiseNothing) {
+  auto env = LogEnv::Start();
+  Owner alice(env.get(), "alice"), carol(env.get(), "carol");
+  ASSERT_TRUE(alice.own->AddDevice("phone", TestAccount::DeviceKey("a")).ok());
+  ClientState bob;
+  bob.log_key = env->log_key().ToString();
+  bob.account_id = "bob";
+  ClientVerifier bobs(&bob, env->client(), RealClock::Get());
+  auto cp = bobs.UpdateCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  ASSERT_TRUE(bobs.AddContact(*cp, "alice").ok());
+
+  std::mt19937 rng(7);
+  auto pause = [&rng](std::mutex* mu) {
+    int ms;
+    {
+      std::lock_guard<std::mutex> lock(*mu);
+      ms = std::uniform_int_distribution<int>(0, 15)(rng);
+    }
+    absl::SleepFor(absl::Milliseconds(ms));
+  };
+  std::mutex rng_mu;
+  auto owner = [&](Owner* o) {
+    for (int i = 0; i < 6; ++i) {
+      std::string id = absl::StrCat("d", i);
+      EXPECT_TRUE(o->own->AddDevice(id, TestAccount::DeviceKey(id)).ok());
+      for (int j = 0; j < 3; ++j) {
+        pause(&rng_mu);
+        EXPECT_TRUE(o->own->Monitor().ok());
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back(owner, &alice);
+  threads.emplace_back(owner, &carol);
+  threads.emplace_back([&] {
+    for (int i = 0; i < 30; ++i) {
+      pause(&rng_mu);
+      EXPECT_TRUE(bobs.MonitorOnce().ok());
+    }
+  });
+  threads.emplace_back([&] {
+    for (int i = 0; i < 20; ++i) {
+      TestAccount other(absl::StrCat("other", i));
+      env->Append(other.Add("phone"));
+    }
+  });
+  for (auto& t : threads) t.join();
+  for (const ClientState* s : {&alice.state, &carol.state, &bob}) {
+    EXPECT_TRUE(s->alerts.empty())
+        << s->account_id << ": " << s->alerts[0].message;
+  }
+  EXPECT_EQ(alice.state.own_state.version, 7u);
+  EXPECT_EQ(carol.state.own_state.version, 6u);
 }
 
 }  // namespace
