@@ -2,7 +2,8 @@
 // (docs/tiles.md) with cpp-httplib: GET /checkpoint and GET /tile/... (hash
 // tiles and entry bundles). Tiles and bundles never change once they exist,
 // so they are served as immutable (cacheable for a year); the checkpoint is
-// served with `Cache-Control: no-cache`. Anything else is 404 (405 for a
+// served with `Cache-Control: no-cache`; with a metrics source, GET /metrics
+// too (never cached). Anything else is 404 (405 for a
 // method other than GET and HEAD, 400 for a percent-encoded path, 416 for
 // more than one range), a malformed tile path is 400 with the reason.
 //
