@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/account/account.h"
+#include "core/account/owner_access.h"
 #include "core/account/record.h"
 #include "gtest/gtest.h"
 #include "log/service.h"
@@ -90,6 +91,10 @@ TEST(DocsTest, APILimitsAreTheCodes) {
   EXPECT_EQ(one("\\| resets in an account.s life \\(in its key chain too\\) "
                 "\\| "),
             kMaxResets);
+  EXPECT_EQ(one("\\| owner proof grant \\| "), kMaxOwnerGrantSize);
+  EXPECT_EQ(one("\\| access keys reading one account.s history within 5 "
+                "minutes \\| "),
+            kAccessKeysPerAccount);
 }
 
 // The example log key in formats.md is the vector's (private.json), which
