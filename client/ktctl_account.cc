@@ -230,7 +230,7 @@ class CredentialFlags {
           absl::StrCat("the credential in ", file_,
                        " is empty or too long: it is one line of at most ",
                        kRegistrationCredentialSize,
-                       " characters (v2. or r1.<expiry>.<64 hex>)"));
+                       " characters (v2., r1. or e1.<expiry>.<64 hex>)"));
     }
     return credential;
   }
@@ -465,6 +465,54 @@ class ResetAccountCommand : public Command {
   CredentialFlags credential_;
 };
 
+// For the operator, or whoever the operator gave the credential: the
+// account's owner need not hold any key (a lost phone).
+class EraseAccountCommand : public Command {
+ public:
+  const char* name() const override { return "erase-account"; }
+  const char* summary() const override {
+    return "erase an account from the log with the operator's credential";
+  }
+  const char* usage() const override {
+    return "usage: ktctl erase-account --account=ID --credential_file=FILE|-"
+           "\n\n"
+           "Asks the log to erase account ID on request (GDPR-style): its "
+           "records,\nstates and the openings of its commitments are deleted "
+           "from the log's\nstorage; its public leaves stay, so every "
+           "checkpoint and proof stays\nvalid, and a lookup proves that the "
+           "account existed and was erased.\nThe id cannot be registered "
+           "again on this log. Needs the erasure\ncredential the operator "
+           "issues for ID (ktlog-admin credential --erase)\nonce it has "
+           "checked who is asking. docs/operations.md, \"Erasure\".";
+  }
+  void AddFlags(FlagSet* f) override {
+    f->String("account", &account_, "the account id to erase");
+    credential_.Add(f, "erasure");
+  }
+  absl::StatusOr<Output> Run(Context& ctx,
+                             const std::vector<std::string>& args) override {
+    if (!args.empty()) return UsageError("erase-account takes no arguments");
+    ASSIGN_OR_RETURN(std::string credential, credential_.Read());
+    if (account_.empty() || credential.empty()) {
+      return UsageError("give --account and --credential_file");
+    }
+    if (absl::Status id = ValidateAccountId(account_); !id.ok()) {
+      return UsageError(absl::StrCat("--account: ", id.message()));
+    }
+    ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+    ASSIGN_OR_RETURN(uint64_t version,
+                     client->EraseAccount(account_, credential));
+    return Output{
+        absl::StrCat("erased account ", account_, " (at version ", version,
+                     "): lookups now prove that it existed and was erased"),
+        {{"account", account_}, {"erased_version", version}}};
+  }
+
+ private:
+  std::string account_;
+  CredentialFlags credential_;
+};
+
 std::string AlgorithmName(KeyAlgorithm a) {
   return a == KeyAlgorithm::kEs256 ? "ES256" : "EdDSA";
 }
@@ -640,6 +688,7 @@ void AddAccountCommands(CommandTable* table) {
   table->push_back(std::make_unique<RotateKeyCommand>());
   table->push_back(std::make_unique<SecurityKeyCommand>());
   table->push_back(std::make_unique<ResetAccountCommand>());
+  table->push_back(std::make_unique<EraseAccountCommand>());
 }
 
 }  // namespace ktlog

@@ -171,6 +171,16 @@ absl::StatusOr<std::string> LogClient::GetCheckpointToCosign() {
   return resp.note();
 }
 
+absl::StatusOr<uint64_t> LogClient::EraseAccount(
+    const std::string& account_id, const std::string& credential) {
+  v1::EraseAccountRequest req;
+  req.set_account_id(account_id);
+  req.set_erasure_credential(credential);
+  v1::EraseAccountResponse resp;
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::EraseAccount, req, &resp));
+  return resp.version();
+}
+
 absl::StatusOr<uint32_t> LogClient::AddCosignature(const std::string& note) {
   v1::AddCosignatureRequest req;
   req.set_note(note);

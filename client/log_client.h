@@ -75,6 +75,10 @@ class LogClient : public LogSource, public LogSink {
   absl::StatusOr<std::string> GetCheckpoint(uint32_t min_cosignatures) {
     return GetCheckpoint(min_cosignatures, {});
   }
+  // EraseAccount (docs/operations.md, "Erasure") with the operator's
+  // erasure credential; the account's version when it was erased.
+  absl::StatusOr<uint64_t> EraseAccount(const std::string& account_id,
+                                        const std::string& credential);
   // The checkpoint the log asks its witnesses to cosign now.
   absl::StatusOr<std::string> GetCheckpointToCosign();
 

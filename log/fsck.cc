@@ -65,6 +65,7 @@ class Checker {
       if (progress) progress(end, size);
     }
     report_->accounts = records_.loaded();
+    RETURN_IF_ERROR(CheckErasedVersions());
     return CheckIndexEntries();
   }
 
@@ -105,6 +106,82 @@ class Checker {
   absl::Status CheckLeaf(uint64_t index, const std::string& leaf_bytes) {
     absl::StatusOr<Leaf> leaf = DecodeLeaf(leaf_bytes);
     if (!leaf.ok()) return Diverges(index, leaf.status().message());
+    ASSIGN_OR_RETURN(const ErasedAccount* erased, ErasedAt(leaf->position));
+    if (erased != nullptr) {
+      RETURN_IF_ERROR(CheckErasedLeaf(index, *leaf, *erased));
+    } else {
+      RETURN_IF_ERROR(CheckRecord(index, *leaf));
+      ++report_->records;
+    }
+    RETURN_IF_ERROR(leaves_.Load(leaf->position));
+    absl::Status order = leaves_.Apply(*leaf);
+    if (!order.ok()) return Diverges(index, order.message());
+    latest_[leaf->position] =
+        IndexEntry{leaf->position, leaf->version, leaf->state_commitment};
+    ASSIGN_OR_RETURN(std::optional<uint64_t> by_leaf,
+                     storage_->FindLeafIndex(HashLeaf(leaf_bytes)));
+    if (by_leaf != index) {
+      return Diverges(index, "the leaf-hash entry is missing or wrong");
+    }
+    range_.Append(HashLeaf(leaf_bytes),
+                  [this](const NodeId& id, const Hash& hash) {
+                    pending_nodes_.emplace_back(id, hash);
+                  });
+    if (next_version_ < versions_.size() &&
+        versions_[next_version_] == range_.size()) {
+      RETURN_IF_ERROR(CheckNodes());
+      RETURN_IF_ERROR(CheckVersion(versions_[next_version_++]));
+    }
+    return CheckCheckpointAt(range_.size());
+  }
+
+  // The erasure marker at `position`, or null (read at the position's
+  // first leaf).
+  absl::StatusOr<const ErasedAccount*> ErasedAt(const Hash& position) {
+    if (auto it = erased_.find(position); it != erased_.end()) {
+      return &it->second;
+    }
+    if (latest_.count(position) != 0) return nullptr;
+    ASSIGN_OR_RETURN(std::optional<ErasedAccount> stored,
+                     storage_->ReadErased(position));
+    if (!stored.has_value()) return nullptr;
+    ++report_->erased;
+    return &erased_.emplace(position, *std::move(stored)).first->second;
+  }
+
+  // A leaf of an erased account: the marker names it at its version, and
+  // nothing private is left behind it.
+  absl::Status CheckErasedLeaf(uint64_t index, const Leaf& leaf,
+                               const ErasedAccount& erased) {
+    if (leaf.version == 0 || leaf.version > erased.version() ||
+        erased.leaf_indexes[leaf.version - 1] != index) {
+      return Diverges(index,
+                      "the leaf is at an erased account's position but its "
+                      "erasure marker does not name it at its version");
+    }
+    if (storage_->ReadEntry(index).ok()) {
+      return Diverges(index, "the erased account's record is still stored");
+    }
+    return absl::OkStatus();
+  }
+
+  // An erasure marker names every version of its position.
+  absl::Status CheckErasedVersions() {
+    for (const auto& [position, erased] : erased_) {
+      auto it = latest_.find(position);
+      if (it == latest_.end() || it->second.version != erased.version()) {
+        return absl::DataLossError(absl::StrCat(
+            "the erasure marker of position ", position.ToHex(), " names ",
+            erased.version(), " leaves, but the position has ",
+            it == latest_.end() ? 0 : it->second.version, " versions"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // The private entry behind a leaf: the record, its signature and the
+  // account rules, both openings, the position, the history entry.
+  absl::Status CheckRecord(uint64_t index, const Leaf& leaf) {
     ASSIGN_OR_RETURN(PrivateEntry entry, storage_->ReadEntry(index));
     absl::StatusOr<DeviceRecord> r = DecodeRecord(entry.record);
     if (!r.ok()) {
@@ -121,25 +198,9 @@ class Checker {
                                           "rules: ",
                                           rule.message()));
     }
-    RETURN_IF_ERROR(CheckCommitments(index, *leaf, entry, *r));
-    RETURN_IF_ERROR(CheckPosition(index, *leaf, r->account_id));
-    RETURN_IF_ERROR(leaves_.Load(leaf->position));
-    absl::Status order = leaves_.Apply(*leaf);
-    if (!order.ok()) return Diverges(index, order.message());
-    latest_[leaf->position] =
-        IndexEntry{leaf->position, leaf->version, leaf->state_commitment};
-    RETURN_IF_ERROR(CheckLookupEntries(index, leaf_bytes, *r));
-    range_.Append(HashLeaf(leaf_bytes),
-                  [this](const NodeId& id, const Hash& hash) {
-                    pending_nodes_.emplace_back(id, hash);
-                  });
-    ++report_->records;
-    if (next_version_ < versions_.size() &&
-        versions_[next_version_] == range_.size()) {
-      RETURN_IF_ERROR(CheckNodes());
-      RETURN_IF_ERROR(CheckVersion(versions_[next_version_++]));
-    }
-    return CheckCheckpointAt(range_.size());
+    RETURN_IF_ERROR(CheckCommitments(index, leaf, entry, *r));
+    RETURN_IF_ERROR(CheckPosition(index, leaf, r->account_id));
+    return CheckHistoryEntry(index, *r);
   }
 
   absl::Status CheckCommitments(uint64_t index, const Leaf& leaf,
@@ -199,13 +260,7 @@ class Checker {
     return absl::OkStatus();
   }
 
-  absl::Status CheckLookupEntries(uint64_t index, const std::string& leaf_bytes,
-                                  const DeviceRecord& r) {
-    ASSIGN_OR_RETURN(std::optional<uint64_t> by_leaf,
-                     storage_->FindLeafIndex(HashLeaf(leaf_bytes)));
-    if (by_leaf != index) {
-      return Diverges(index, "the leaf-hash entry is missing or wrong");
-    }
+  absl::Status CheckHistoryEntry(uint64_t index, const DeviceRecord& r) {
     ASSIGN_OR_RETURN(
         std::vector<HistoryEntry> h,
         storage_->ReadHistory(r.account_id, r.account_version, UINT64_MAX, 1));
@@ -309,6 +364,7 @@ class Checker {
   LeafReplay leaves_;
   std::map<std::string, Hash> positions_;  // verified, by account id
   std::map<Hash, IndexEntry> latest_;      // by position
+  std::map<Hash, ErasedAccount> erased_;   // by position
   InMemoryIndex index_;
 };
 

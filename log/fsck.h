@@ -21,8 +21,11 @@
 namespace ktlog {
 
 struct FsckReport {
-  uint64_t records = 0;
-  uint64_t accounts = 0;
+  uint64_t records = 0;   // leaves, with the record behind each unless erased
+  uint64_t accounts = 0;  // not erased
+  // Accounts erased on request: their leaves are checked as public data
+  // (order, versions, tree, index) and against the erasure marker.
+  uint64_t erased = 0;
   uint64_t index_versions = 0;
   uint64_t index_entries = 0;
   // OK, or DATA_LOSS naming the first divergence (or another code if

@@ -114,6 +114,15 @@ absl::StatusOr<absl::Status> Integrator::Admit(const PendingWrite& w,
         "the record is already in the log at leaf index ", *existing));
   }
   RETURN_IF_ERROR(replay_.Load(w.record.account_id));
+  if (w.position.has_value() && !replay_.State(w.record.account_id).exists()) {
+    ASSIGN_OR_RETURN(std::optional<ErasedAccount> erased,
+                     storage_->ReadErased(w.position->position));
+    if (erased.has_value()) {
+      return absl::FailedPreconditionError(
+          "this account was erased from the log on request; its id cannot "
+          "be registered again on this log (docs/operations.md, Erasure)");
+    }
+  }
   absl::Status applied = replay_.Apply(w.record, b.range.size());
   // Whoever does not hold the account's key must not learn whether the
   // account exists (an existence oracle beside lookups, docs/privacy.md):
@@ -206,7 +215,25 @@ absl::Status Integrator::Store(Batch* b, IntegratedBatch* out) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<ErasedAccount> Integrator::Erase(const std::string& account_id) {
+  ErasedAccount erased;
+  {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(erased, storage_->EraseAccount(account_id));
+    replay_.Reset();
+    positions_.clear();
+  }
+  RETURN_IF_ERROR(storage_->Purge());
+  return erased;
+}
+
 absl::StatusOr<IntegratedBatch> Integrator::Integrate(
+    const std::vector<const PendingWrite*>& batch) {
+  absl::MutexLock lock(&mu_);
+  return IntegrateLocked(batch);
+}
+
+absl::StatusOr<IntegratedBatch> Integrator::IntegrateLocked(
     const std::vector<const PendingWrite*>& batch) {
   IntegratedBatch out;
   Batch b;

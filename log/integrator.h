@@ -17,7 +17,11 @@
 // Durability: a record's leaf index is reported only after the batch holding
 // it is synced; a checkpoint is signed only over synced batches.
 //
-// Not thread-safe: one thread (the WriteQueue's) calls it.
+// An account erased on request (Erase) keeps its leaves; a record that
+// would create it again is refused (its position holds versions already).
+//
+// One thread (the WriteQueue's) integrates and publishes; Erase may be
+// called from any thread (it waits for the batch being integrated).
 #ifndef KTLOG_LOG_INTEGRATOR_H_
 #define KTLOG_LOG_INTEGRATOR_H_
 
@@ -26,9 +30,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "core/account/index_tree.h"
 #include "core/account/leaf.h"
 #include "core/account/record.h"
@@ -67,6 +73,12 @@ class Integrator final : public BatchSink {
 
   uint64_t size() const { return range_.size(); }
 
+  // Erases `account_id` (LogWriter::EraseAccount) between two batches,
+  // forgets what was cached of it, then purges the data dir (Purge: slow on
+  // a large log; batches go on meanwhile). NOT_FOUND if the account is not
+  // in the log; storage errors pass through.
+  absl::StatusOr<ErasedAccount> Erase(const std::string& account_id) override;
+
  private:
   // Reads account states from storage at the committed size.
   class StorageAccounts : public AccountSource {
@@ -92,6 +104,10 @@ class Integrator final : public BatchSink {
              absl::Duration lookup_window, CompactRange range,
              uint64_t last_leaf_ms);
 
+  absl::StatusOr<IntegratedBatch> IntegrateLocked(
+      const std::vector<const PendingWrite*>& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Steps of Integrate.
   // Why `w` cannot be appended (a duplicate, or the account rules), or OK
   // once it is applied to the replay; a non-OK return is a storage error.
@@ -112,8 +128,10 @@ class Integrator final : public BatchSink {
   CompactRange range_;
   uint64_t last_leaf_ms_;  // leaf timestamps never decrease
   StorageAccounts accounts_;
-  // Caches of what earlier batches loaded or computed (reset when large):
-  // account states and positions.
+  // Held while a batch is integrated or an account erased.
+  absl::Mutex mu_;
+  // Caches of what earlier batches loaded or computed (reset when large,
+  // and at an erasure): account states and positions.
   AccountReplay replay_;
   std::map<std::string, AccountPosition> positions_;
 };

@@ -124,8 +124,9 @@ absl::StatusOr<AccountLookupAnswer> LogQueries::Lookup(
   ASSIGN_OR_RETURN(std::optional<AccountState> state,
                    storage_->ReadAccount(account_id, out.tree_size));
   if (!state.has_value()) {
-    return absl::DataLossError(absl::StrCat(
-        "the index holds account \"", account_id, "\" but storage does not"));
+    ASSIGN_OR_RETURN(out.erased_leaf,
+                     ErasedLeaf(position.position, out.tree_size, *value_hash));
+    return out;
   }
   // The opening of the state commitment of the account's latest leaf.
   ASSIGN_OR_RETURN(
@@ -158,6 +159,34 @@ absl::StatusOr<AccountLookupAnswer> LogQueries::Lookup(
     out.first_record->state_opening.clear();
   }
   return out;
+}
+
+absl::StatusOr<std::string> LogQueries::ErasedLeaf(const Hash& position,
+                                                   uint64_t tree_size,
+                                                   const Hash& value_hash) {
+  ASSIGN_OR_RETURN(std::optional<ErasedAccount> erased,
+                   storage_->ReadErased(position));
+  if (!erased.has_value()) {
+    return absl::DataLossError(absl::StrCat("the index holds position ",
+                                            position.ToHex(),
+                                            " but storage does not"));
+  }
+  // The leaf of the latest version in the tree of tree_size.
+  const std::vector<uint64_t>& leaves = erased->leaf_indexes;
+  auto after = std::lower_bound(leaves.begin(), leaves.end(), tree_size);
+  if (after != leaves.begin()) {
+    ASSIGN_OR_RETURN(std::vector<std::string> leaf,
+                     storage_->ReadLeaves(*(after - 1), *(after - 1) + 1));
+    absl::StatusOr<Leaf> decoded = DecodeLeaf(leaf[0]);
+    if (decoded.ok() &&
+        IndexValueHash(decoded->version, decoded->state_commitment) ==
+            value_hash) {
+      return std::move(leaf[0]);
+    }
+  }
+  return absl::DataLossError(absl::StrCat(
+      "the erasure marker of position ", position.ToHex(),
+      " does not name the leaf the index holds; run ktlog-admin fsck"));
 }
 
 absl::StatusOr<HistoryEntryAnswer> LogQueries::Version(const HistoryEntry& e,

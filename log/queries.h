@@ -66,8 +66,9 @@ class LogQueries {
   // position, the index proof at that position, and the state with the
   // opening of its commitment, and with `with_first_record` the account's
   // version-1 entry (its first-record anchor, docs/index.md); or the proof
-  // that it is absent. FAILED_PRECONDITION for a checkpoint older than the
-  // lookup window.
+  // that it is absent; for an account erased on request, the index proof
+  // and the public leaf it holds (erased_leaf). FAILED_PRECONDITION for a
+  // checkpoint older than the lookup window.
   absl::StatusOr<AccountLookupAnswer> Lookup(const std::string& account_id,
                                              std::optional<uint64_t> tree_size,
                                              bool with_first_record);
@@ -91,6 +92,12 @@ class LogQueries {
   // below `tree_size`) with its inclusion proof and everything behind it.
   absl::StatusOr<HistoryEntryAnswer> Version(const HistoryEntry& entry,
                                              uint64_t tree_size);
+  // The public leaf of the erased account at `position` whose version and
+  // state commitment the index holds in the tree of `tree_size`
+  // (`value_hash`); DATA_LOSS if no account was erased there.
+  absl::StatusOr<std::string> ErasedLeaf(const Hash& position,
+                                         uint64_t tree_size,
+                                         const Hash& value_hash);
 
   LogReader* const storage_;
   const CheckpointPublisher* const publisher_;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/util/logging.h"
 #include "core/util/status_macros.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "proto/convert.h"
@@ -233,6 +234,7 @@ LogService::LogService(LogWrites* writes, LogQueries* queries,
   Bind("RotateAccountKey", &LogService::RotateAccountKey);
   Bind("SetSecurityKeys", &LogService::SetSecurityKeys);
   Bind("ResetAccount", &LogService::ResetAccount);
+  Bind("EraseAccount", &LogService::EraseAccount);
   Bind("AppendRecords", &LogService::AppendRecords);
   Bind("GetCheckpoint", &LogService::GetCheckpoint);
   Bind("GetCheckpointToCosign", &LogService::GetCheckpointToCosign);
@@ -421,6 +423,19 @@ absl::Status LogService::SetSecurityKeys(Ctx* ctx, const v1::WriteRequest& req,
 absl::Status LogService::ResetAccount(Ctx* ctx, const v1::WriteRequest& req,
                                       v1::WriteResponse* resp) {
   return Write(ctx, req, Operation::kResetAccount, resp);
+}
+
+absl::Status LogService::EraseAccount(Ctx* ctx,
+                                      const v1::EraseAccountRequest& req,
+                                      v1::EraseAccountResponse* resp) {
+  RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes"));
+  ASSIGN_OR_RETURN(ErasedAccount erased,
+                   writes_->Erase(req.account_id(), req.erasure_credential()));
+  // The id is not logged: the erasure is of it.
+  LogInfo("erased the account at position ", erased.position.ToHex(), " (",
+          erased.version(), " records) on request");
+  resp->set_version(erased.version());
+  return absl::OkStatus();
 }
 
 absl::Status LogService::AppendRecords(Ctx* ctx,

@@ -148,6 +148,8 @@ class LogService final : public v1::Log::Service {
                                v1::WriteResponse* resp);
   absl::Status ResetAccount(Ctx* ctx, const v1::WriteRequest& req,
                             v1::WriteResponse* resp);
+  absl::Status EraseAccount(Ctx* ctx, const v1::EraseAccountRequest& req,
+                            v1::EraseAccountResponse* resp);
   absl::Status AppendRecords(Ctx* ctx, const v1::AppendRecordsRequest& req,
                              v1::AppendRecordsResponse* resp);
   absl::Status GetCheckpoint(Ctx* ctx, const v1::GetCheckpointRequest& req,

@@ -95,6 +95,10 @@ class BatchSink {
   // Sign a checkpoint if the latest does not cover the whole tree (a paced
   // checkpoint is due, or the queue stopped). An error stops the queue.
   virtual absl::Status PublishIfBehind() = 0;
+  // See Integrator::Erase. Called from any thread (the sink serializes it
+  // with Integrate).
+  virtual absl::StatusOr<ErasedAccount> Erase(
+      const std::string& account_id) = 0;
 };
 
 class WriteQueue {
@@ -120,6 +124,10 @@ class WriteQueue {
   // or storage failed.
   absl::StatusOr<std::vector<absl::StatusOr<AppendedLeaf>>> Submit(
       std::vector<PendingWrite> writes, absl::Time deadline);
+
+  // Erases an account on request between two batches (BatchSink::Erase);
+  // UNAVAILABLE if storage failed.
+  absl::StatusOr<ErasedAccount> Erase(const std::string& account_id);
 
   // Stops accepting writes, hands what is queued to the sink, has it
   // publish a final checkpoint and joins the thread. Idempotent.

@@ -61,6 +61,26 @@ absl::StatusOr<DeviceRecord> LogWrites::Check(
   return record;
 }
 
+absl::StatusOr<ErasedAccount> LogWrites::Erase(const std::string& account_id,
+                                               absl::string_view credential) {
+  if (!registration_.has_value()) {
+    return absl::FailedPreconditionError(
+        "this log takes no erasure requests over the API: it has no "
+        "registration key to check an erasure credential with; stop the "
+        "server and run ktlog-admin erase on its data dir");
+  }
+  RETURN_IF_ERROR(ValidateAccountId(account_id));
+  if (credential.size() > kRegistrationCredentialSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the erasure credential is longer than ",
+                     kRegistrationCredentialSize, " characters"));
+  }
+  RETURN_IF_ERROR(registration_->Check(account_id, "", credential,
+                                       clock_->NowMillis() / 1000,
+                                       CredentialPurpose::kErase));
+  return queue_->Erase(account_id);
+}
+
 absl::StatusOr<std::optional<AccountPosition>> LogWrites::PositionFor(
     const DeviceRecord& record,
     absl::flat_hash_map<std::string, std::optional<AccountPosition>>* known)

@@ -102,6 +102,17 @@ class LogWrites {
       const std::vector<RecordToAppend>& records, bool wait_for_checkpoint,
       absl::Time deadline);
 
+  // Erases `account_id` on request (docs/operations.md, "Erasure"), with
+  // the operator's erasure credential for it (core/account/registration.h),
+  // and purges the data dir; returns what was erased. FAILED_PRECONDITION
+  // on a log without a registration key (erase with ktlog-admin erase
+  // then); UNAUTHENTICATED without a credential, PERMISSION_DENIED for one
+  // that is malformed, another account's or expired; INVALID_ARGUMENT for
+  // a malformed id; NOT_FOUND if the account is not in the log (never
+  // written, or erased already); UNAVAILABLE if storage failed.
+  absl::StatusOr<ErasedAccount> Erase(const std::string& account_id,
+                                      absl::string_view credential);
+
  private:
   // The record, if it is acceptable as a write (of `expected`, if set).
   absl::StatusOr<DeviceRecord> Check(absl::string_view record_bytes,

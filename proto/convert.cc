@@ -77,6 +77,7 @@ void ToProto(const AccountLookupAnswer& in, v1::AccountLookup* out) {
   if (in.first_record.has_value()) {
     ToProto(*in.first_record, out->mutable_first_record());
   }
+  out->set_erased_leaf(in.erased_leaf);
 }
 
 absl::StatusOr<AccountLookupAnswer> FromProto(const v1::AccountLookup& in) {
@@ -90,6 +91,7 @@ absl::StatusOr<AccountLookupAnswer> FromProto(const v1::AccountLookup& in) {
   if (in.has_first_record()) {
     ASSIGN_OR_RETURN(out.first_record, FromProto(in.first_record()));
   }
+  out.erased_leaf = in.erased_leaf();
   return out;
 }
 

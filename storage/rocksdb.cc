@@ -37,6 +37,11 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const std::string& dir,
   options.paranoid_checks = true;
   options.IncreaseParallelism(2);
   options.max_open_files = 512;
+  // A new manifest at every change of the file set: an old manifest would
+  // keep naming the first and last key of files deleted since, which may
+  // be an erased account's (Purge). The manifest is a list of the live
+  // files: a few KB, written at each flush or compaction.
+  options.max_manifest_file_size = 1;
   // Bloom filters: most point reads (duplicate checks by leaf hash) miss.
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -133,6 +138,17 @@ absl::Status RocksDb::Checkpoint(const std::string& dir) {
         absl::StrCat("cannot write backup to ", dir, ": ", s.ToString()));
   }
   return absl::OkStatus();
+}
+
+absl::Status RocksDb::Purge() {
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  RETURN_IF_ERROR(FromRocksDb(db_->Flush(flush), "flushing the " + what_));
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocksDb(db_->CompactRange(compact, nullptr, nullptr),
+                     "compacting the " + what_);
 }
 
 }  // namespace ktlog

@@ -65,6 +65,13 @@ class RocksDb {
   // Writes a consistent online copy (hard links where possible) to `dir`,
   // which must not exist; FAILED_PRECONDITION otherwise.
   absl::Status Checkpoint(const std::string& dir);
+  // Flushes the memtable and compacts the whole database into its last
+  // level, so that deleted keys and values are gone from every file (the
+  // write-ahead logs that held them are dropped by the flush, and each
+  // manifest holds only the files live when it was written: Open sets
+  // RocksDB to start a new manifest at every change). Slow on a large
+  // database.
+  absl::Status Purge();
 
   rocksdb::DB* db() const { return db_.get(); }
   const std::string& what() const { return what_; }

@@ -15,6 +15,7 @@
 #include "core/util/bytes.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "tests/test_owner.h"
 #include "verifier/own_account.h"
 #include "verifier/refusal.h"
 #include "verifier/stores.h"
@@ -643,26 +644,6 @@ TEST(ClientVerifierTest, TheEmptyTreeIsAnswerableAfterOthersWrote) {
 
 // One owner's client on the library's own write path (OwnAccount over the
 // real log client), in a state dir of its own.
-struct Owner {
-  Owner(LogEnv* env, const std::string& account)
-      : dir(NewTempDir("owner")), store(dir), keys(dir) {
-    EXPECT_TRUE(keys.Create().ok());
-    state.log_key = env->log_key().ToString();
-    state.account_id = account;
-    state.device_id = "phone";
-    verifier = std::make_unique<ClientVerifier>(&state, env->client(),
-                                                RealClock::Get());
-    own = std::make_unique<OwnAccount>(&state, &store, &keys, env->client(),
-                                       verifier.get(), RealClock::Get());
-  }
-  std::string dir;
-  DirStateStore store;
-  FileAccountKeyStore keys;
-  ClientState state;
-  std::unique_ptr<ClientVerifier> verifier;
-  std::unique_ptr<OwnAccount> own;
-};
-
 // The world's timing, not a choreography: two owners write and monitor
 // their accounts (reading their histories with their own access keys)
 // while a contact of one of them monitors on its own schedule and a front
@@ -670,7 +651,7 @@ struct Owner {
 // and every owner check is answered.
 TEST(ClientVerifierTest, OwnersAndAContactOnTheirOwnSchedulesRaiseNothing) {
   auto env = LogEnv::Start();
-  Owner alice(env.get(), "alice"), carol(env.get(), "carol");
+  TestOwner alice(env.get(), "alice"), carol(env.get(), "carol");
   ASSERT_TRUE(alice.own->AddDevice("phone", TestAccount::DeviceKey("a")).ok());
   ClientState bob;
   bob.log_key = env->log_key().ToString();
@@ -690,7 +671,7 @@ TEST(ClientVerifierTest, OwnersAndAContactOnTheirOwnSchedulesRaiseNothing) {
     absl::SleepFor(absl::Milliseconds(ms));
   };
   std::mutex rng_mu;
-  auto owner = [&](Owner* o) {
+  auto owner = [&](TestOwner* o) {
     for (int i = 0; i < 6; ++i) {
       std::string id = absl::StrCat("d", i);
       EXPECT_TRUE(o->own->AddDevice(id, TestAccount::DeviceKey(id)).ok());

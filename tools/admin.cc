@@ -1,8 +1,8 @@
-// ktlog-admin: the operator's offline tools: fsck of a log's data dir (the
-// server must be stopped: the data dir is locked while it runs), and the
-// registration credential for an account id and account key (what the
-// registration service hands a client whose id it checked). See
-// docs/operations.md and docs/security.md.
+// ktlog-admin: the operator's offline tools: fsck of a log's data dir and
+// the erasure of an account from it (the server must be stopped: the data
+// dir is locked while they run), and the registration, reset and erasure
+// credentials for an account id (what the registration service hands a
+// client whose id it checked). See docs/operations.md and docs/security.md.
 #include <cstdio>
 #include <iostream>
 
@@ -21,9 +21,12 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: ktlog-admin fsck --data_dir=DIR [--log_key=LOG_KEY]\n"
+    "       ktlog-admin erase --data_dir=DIR --account=ID\n"
     "       ktlog-admin credential --registration_key=FILE --account=ID\n"
     "                              --account_key=HEX [--valid_for=24h]\n"
     "                              [--reset]\n"
+    "       ktlog-admin credential --registration_key=FILE --account=ID\n"
+    "                              --erase [--valid_for=24h]\n"
     "\n"
     "fsck: replays every leaf of the log in DIR with the private record\n"
     "behind it and checks everything stored against a recomputation: each\n"
@@ -35,6 +38,14 @@ constexpr char kUsage[] =
     "prints a summary and exits 0. With --log_key, also checks that the\n"
     "data dir belongs to that log.\n"
     "\n"
+    "erase: erases account ID from the log in DIR on request: deletes its\n"
+    "records, states, history and the openings of its commitments, keeps its\n"
+    "public leaves (every checkpoint and proof stays valid), and compacts\n"
+    "the data dir so that nothing of it remains in any file. Lookups then\n"
+    "prove that the account existed and was erased; the id cannot be\n"
+    "registered again on this log (docs/operations.md, \"Erasure\"). Backups\n"
+    "made before hold it still: erase it from them too, or delete them.\n"
+    "\n"
     "credential: prints the registration credential for account ID created\n"
     "with the account key HEX (the client's `ktctl init` prints it), under\n"
     "the registration key in FILE, valid for --valid_for from now\n"
@@ -42,7 +53,9 @@ constexpr char kUsage[] =
     "account's new key HEX instead (`ktctl reset-account --prepare` prints\n"
     "it): only once you have checked, as at registration, that the person\n"
     "asking owns the account id, and told them that every contact of\n"
-    "theirs will be alerted (docs/security-keys.md, \"Every key lost\").";
+    "theirs will be alerted (docs/security-keys.md, \"Every key lost\").\n"
+    "With --erase, the erasure credential for account ID, for the server's\n"
+    "EraseAccount RPC (no --account_key).";
 
 int Fail(const std::string& msg, int code) {
   fprintf(stderr, "ktlog-admin: %s\n", msg.c_str());
@@ -53,8 +66,13 @@ int Fail(const std::string& msg, int code) {
 int Credential(const std::string& registration_key, const std::string& account,
                const std::string& account_key_hex, absl::Duration valid_for,
                ktlog::CredentialPurpose purpose) {
-  if (registration_key.empty() || account.empty() || account_key_hex.empty()) {
-    return Fail("--registration_key, --account and --account_key are required",
+  bool erase = purpose == ktlog::CredentialPurpose::kErase;
+  if (registration_key.empty() || account.empty() ||
+      account_key_hex.empty() != erase) {
+    return Fail(erase ? "--registration_key and --account are required, and "
+                        "an erasure credential takes no --account_key"
+                      : "--registration_key, --account and --account_key are "
+                        "required",
                 2);
   }
   if (absl::Status id = ktlog::ValidateAccountId(account); !id.ok()) {
@@ -62,7 +80,7 @@ int Credential(const std::string& registration_key, const std::string& account,
   }
   absl::StatusOr<std::string> account_key = ktlog::HexDecode(account_key_hex);
   if (!account_key.ok() ||
-      !ktlog::Ed25519PublicKey::FromBytes(*account_key).ok()) {
+      (!erase && !ktlog::Ed25519PublicKey::FromBytes(*account_key).ok())) {
     return Fail(
         "--account_key must be the account's Ed25519 public key in "
         "hex (64 digits, as `ktctl init` prints it)",
@@ -80,12 +98,52 @@ int Credential(const std::string& registration_key, const std::string& account,
   return 0;
 }
 
+// `ktlog-admin erase`.
+int Erase(ktlog::LogStorage* storage, const std::string& account) {
+  if (absl::Status id = ktlog::ValidateAccountId(account); !id.ok()) {
+    return Fail(absl::StrCat("--account: ", id.message()), 2);
+  }
+  absl::StatusOr<ktlog::ErasedAccount> erased = storage->EraseAccount(account);
+  if (!erased.ok()) return Fail(std::string(erased.status().message()), 1);
+  if (absl::Status purged = storage->Purge(); !purged.ok()) {
+    return Fail(absl::StrCat("the account is erased, but compacting the data "
+                             "dir failed (run erase again to finish): ",
+                             purged.message()),
+                1);
+  }
+  std::cout << "erased: the account's " << erased->version()
+            << " records and their openings are deleted; its position "
+            << erased->position.ToHex() << " keeps its public leaves\n";
+  return 0;
+}
+
+// `ktlog-admin fsck`.
+int Check(ktlog::LogStorage* storage) {
+  ktlog::FsckReport report =
+      ktlog::Fsck(storage, [](uint64_t done, uint64_t total) {
+        if (done % 100000 == 0 || done == total) {
+          fprintf(stderr, "ktlog-admin: checked %llu of %llu leaves\n",
+                  static_cast<unsigned long long>(done),
+                  static_cast<unsigned long long>(total));
+        }
+      });
+  if (!report.status.ok()) {
+    return Fail(absl::StrCat("fsck FAILED: ", report.status.message()), 1);
+  }
+  std::cout << "fsck OK: " << report.records << " leaves and records, "
+            << report.accounts << " accounts, " << report.erased
+            << " erased accounts, " << report.index_versions
+            << " index versions, " << report.index_entries
+            << " index entries checked\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string data_dir, log_key, registration_key, account, account_key;
   absl::Duration valid_for = absl::Hours(24);
-  bool reset = false;
+  bool reset = false, erase = false;
   ktlog::FlagSet flags(kUsage);
   flags.String("data_dir", &data_dir, "the log's data directory");
   flags.String("log_key", &log_key, "the log key clients pin (optional)");
@@ -99,6 +157,9 @@ int main(int argc, char** argv) {
   flags.Bool("reset", &reset,
              "credential: a reset credential for the account's new key, not a "
              "registration credential");
+  flags.Bool("erase", &erase,
+             "credential: an erasure credential for the account (no "
+             "--account_key)");
   std::vector<std::string> args;
   int exit_code;
   if (!ktlog::ParseMainFlags(flags, argc, argv, "ktlog-admin", &args,
@@ -106,11 +167,13 @@ int main(int argc, char** argv) {
     return exit_code;
   }
   if (args.size() == 1 && args[0] == "credential") {
+    if (reset && erase) return Fail("--reset or --erase, not both", 2);
     return Credential(registration_key, account, account_key, valid_for,
-                      reset ? ktlog::CredentialPurpose::kReset
-                            : ktlog::CredentialPurpose::kRegistration);
+                      reset   ? ktlog::CredentialPurpose::kReset
+                      : erase ? ktlog::CredentialPurpose::kErase
+                              : ktlog::CredentialPurpose::kRegistration);
   }
-  if (args.size() != 1 || args[0] != "fsck") {
+  if (args.size() != 1 || (args[0] != "fsck" && args[0] != "erase")) {
     std::cerr << kUsage << "\n";
     return 2;
   }
@@ -133,20 +196,6 @@ int main(int argc, char** argv) {
                   1);
     }
   }
-  ktlog::FsckReport report =
-      ktlog::Fsck(storage->get(), [](uint64_t done, uint64_t total) {
-        if (done % 100000 == 0 || done == total) {
-          fprintf(stderr, "ktlog-admin: checked %llu of %llu leaves\n",
-                  static_cast<unsigned long long>(done),
-                  static_cast<unsigned long long>(total));
-        }
-      });
-  if (!report.status.ok()) {
-    return Fail(absl::StrCat("fsck FAILED: ", report.status.message()), 1);
-  }
-  std::cout << "fsck OK: " << report.records << " leaves and records, "
-            << report.accounts << " accounts, " << report.index_versions
-            << " index versions, " << report.index_entries
-            << " index entries checked\n";
-  return 0;
+  if (args[0] == "erase") return Erase(storage->get(), account);
+  return Check(storage->get());
 }

@@ -440,6 +440,10 @@ absl::Status AccountMonitor::MonitorSelf(const LogCheckpoint& checkpoint) {
     return looked_up.status();
   }
   VerifiedAccount& now = *looked_up;
+  if (now.erased_version.has_value()) {
+    state_->own_unverified_since_ms = 0;  // verified: erased
+    return Erased(checkpoint, id, now, own.version);
+  }
   if (!now.state.has_value()) {
     if (own.exists()) {
       return alerts_->Refuse(
@@ -542,6 +546,9 @@ absl::StatusOr<VerifiedAccount> AccountMonitor::LookupExisting(
     RETURN_IF_ERROR(CheckContact(checkpoint, account, found, &contact->second));
   }
   if (found.state.has_value()) return found;
+  if (found.erased_version.has_value()) {
+    return Erased(checkpoint, account, found, 0);
+  }
   return absl::NotFoundError(absl::StrCat(
       "account \"", account,
       "\" does not exist (absence verified at tree size ", checkpoint.size,
@@ -686,10 +693,66 @@ void AccountMonitor::RememberSeen(const VerifiedAccount& now,
   }
 }
 
+absl::Status AccountMonitor::Erased(const LogCheckpoint& checkpoint,
+                                    const std::string& id,
+                                    const VerifiedAccount& now,
+                                    uint64_t seen_version) {
+  uint64_t version = *now.erased_version;
+  bool own = id == state_->account_id;
+  // The owner accepts an erasure only of what it verified or wrote itself:
+  // an erased version beyond it would hide changes nobody can check any
+  // more (a log holding a stolen key could add a device for the contacts
+  // and tell the owner alone that the account is erased).
+  uint64_t expected = seen_version;
+  if (own) {
+    for (const auto& [hash, pending] : state_->pending_own) {
+      expected = std::max(expected, pending.version);
+    }
+  }
+  if (own && expected > 0 && version > expected) {
+    return alerts_->Refuse(
+        Refusal::kInconsistentAccount,
+        absl::DataLossError("erased after changes the owner never verified"),
+        id, CheckpointId(checkpoint),
+        absl::StrCat("the log says your account was erased at version ",
+                     version, ", but you verified or wrote it only up to ",
+                     "version ", expected,
+                     ": the changes in between can no longer be checked"),
+        {{"checkpoint", state_->trusted_checkpoint},
+         {"erased_version", version},
+         {"own_version", expected}});
+  }
+  if (seen_version > version) {
+    return alerts_->Refuse(
+        Refusal::kInconsistentAccount,
+        absl::DataLossError("erased at an earlier version than seen"), id,
+        CheckpointId(checkpoint),
+        absl::StrCat("the log says ", own ? "your account" : id,
+                     " was erased at version ", version, ", but you saw it at ",
+                     "version ", seen_version),
+        {{"checkpoint", state_->trusted_checkpoint},
+         {"erased_version", version},
+         {"seen_version", seen_version}});
+  }
+  return WithRefusal(
+      absl::NotFoundError(absl::StrCat(
+          own ? "your account" : absl::StrCat("account \"", id, "\""),
+          " was erased from the log on request (at version ", version,
+          ", proved at tree size ", checkpoint.size, "): ",
+          own ? "your contacts can no longer verify your devices; register a "
+                "new account id to be found again"
+              : "its devices can no longer be verified; ask its owner for "
+                "their new account id")),
+      Refusal::kAccountErased);
+}
+
 absl::Status AccountMonitor::CheckContact(const LogCheckpoint& checkpoint,
                                           const std::string& id,
                                           const VerifiedAccount& now,
                                           ContactState* contact) {
+  if (now.erased_version.has_value()) {
+    return Erased(checkpoint, id, now, contact->seen_version);
+  }
   if (!now.state.has_value()) {
     if (contact->seen_version > 0) {
       return alerts_->Refuse(
@@ -832,6 +895,9 @@ absl::StatusOr<VerifiedAccount> AccountMonitor::VerifyContact(
     const std::string& compared_key) {
   state_->contacts.try_emplace(account);
   ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, account));
+  if (now.erased_version.has_value()) {
+    return Erased(checkpoint, account, now, 0);
+  }
   if (!now.state.has_value()) {
     return absl::NotFoundError(
         absl::StrCat("account \"", account,

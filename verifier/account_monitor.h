@@ -158,6 +158,11 @@ class AccountMonitor {
   // DATA_LOSS while the contact differs from what the user verified (a key
   // or an unvouched device, every time, not only when the alert is new),
   // went back, or vanished.
+  // What a check of `id`, proved erased (now.erased_version), answers:
+  // NOT_FOUND with ACCOUNT_ERASED (no alert), or INCONSISTENT_ACCOUNT if
+  // the user saw a later version than the erased one (`seen_version`).
+  absl::Status Erased(const LogCheckpoint& checkpoint, const std::string& id,
+                      const VerifiedAccount& now, uint64_t seen_version);
   absl::Status CheckContact(const LogCheckpoint& checkpoint,
                             const std::string& id, const VerifiedAccount& now,
                             ContactState* contact);

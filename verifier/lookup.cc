@@ -119,6 +119,38 @@ absl::StatusOr<std::optional<AccountState>> CheckIndexProof(
   return std::optional<AccountState>(*std::move(state));
 }
 
+// The version the index holds at an erased account's position: the
+// erased leaf's, whose version and state commitment the index proof must
+// prove there.
+absl::StatusOr<uint64_t> CheckErased(const LogCheckpoint& checkpoint,
+                                     const Hash& position,
+                                     const AccountLookupAnswer& answer) {
+  if (!answer.account_state.empty() || !answer.state_opening.empty() ||
+      answer.first_record.has_value()) {
+    return Malformed(
+        "the lookup of an erased account carries a state, an opening or an "
+        "anchor");
+  }
+  absl::StatusOr<IndexProof> proof = DecodeIndexProof(answer.index_proof);
+  if (!proof.ok()) return Malformed(proof.status().message());
+  absl::StatusOr<Leaf> leaf = DecodeLeaf(answer.erased_leaf);
+  if (!leaf.ok() || leaf->position != position || leaf->version == 0) {
+    return Malformed("the erased account's leaf is malformed or another's");
+  }
+  absl::Status proved = VerifyIndexProof(
+      checkpoint.index_root, position,
+      IndexValueHash(leaf->version, leaf->state_commitment), *proof);
+  if (absl::IsDataLoss(proved)) {
+    return Evidence(
+        Refusal::kBadIndexProof,
+        absl::StrCat("the index at the erased account's position does not "
+                     "hold the leaf the lookup names (",
+                     proved.message(), ")"));
+  }
+  RETURN_IF_ERROR(Named(proved, Refusal::kBadIndexProof));
+  return leaf->version;
+}
+
 // Decodes a record the state carries and checks its signature.
 absl::StatusOr<DeviceRecord> SignedRecord(const std::string& bytes,
                                           uint64_t leaf_index) {
@@ -326,6 +358,11 @@ absl::StatusOr<VerifiedAccount> VerifyAccountLookup(
   VerifiedAccount out;
   ASSIGN_OR_RETURN(out.position,
                    VerifyPosition(vrf_key, account_id, answer.vrf_proof));
+  if (!answer.erased_leaf.empty()) {
+    ASSIGN_OR_RETURN(out.erased_version,
+                     CheckErased(checkpoint, out.position, answer));
+    return out;
+  }
   ASSIGN_OR_RETURN(
       out.state, CheckIndexProof(checkpoint, out.position, account_id, answer));
   if (!out.state.has_value()) {  // proved absent

@@ -60,6 +60,10 @@ struct VerifiedAccount {
   Hash current_key_record;
   // The resets in the key chain, oldest first (usually none).
   std::vector<VerifiedReset> resets;
+  // Set iff the account was erased on request: the index proves that its
+  // position holds this version, and the log deleted everything that would
+  // open it (state is nullopt then; docs/operations.md, "Erasure").
+  std::optional<uint64_t> erased_version;
 };
 
 // What a state's signatures establish (VerifyAccountAuthority).
@@ -121,6 +125,11 @@ absl::StatusOr<Hash> VerifyPosition(const VrfPublicKey& vrf_key,
 // record commitment opening to a signed add-device of version 1 by the
 // state's first key. With it, the state's first key must be that one (an
 // anchor, if sent, is checked too).
+//
+// An answer for an erased account (AccountLookupAnswer::erased_leaf) is
+// checked the same way up to the index: the VRF proof, and the index proof
+// for the version and state commitment of the leaf it carries; the result
+// has no state and its erased_version set.
 //
 // Errors: INVALID_ARGUMENT for a malformed answer or a missing anchor;
 // DATA_LOSS for evidence: a VRF or index proof that fails, a state whose

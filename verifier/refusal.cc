@@ -52,6 +52,8 @@ constexpr Row kRows[] = {
     {Refusal::kClonedSecurityKey, "CLONED_SECURITY_KEY",
      AlertType::kClonedSecurityKey},
     {Refusal::kAccountReset, "ACCOUNT_RESET", AlertType::kAccountReset},
+    // Raises no alert (AlertFor is never asked for it).
+    {Refusal::kAccountErased, "ACCOUNT_ERASED", AlertType::kInvalidProof},
 };
 
 const Row& RowOf(Refusal refusal) {
@@ -85,7 +87,8 @@ Refusal RefusalOf(const absl::Status& status) {
 AlertType AlertFor(Refusal refusal) { return RowOf(refusal).alert; }
 
 bool IsVerificationFailure(Refusal refusal) {
-  return refusal != Refusal::kNone && refusal != Refusal::kMalformedAnswer;
+  return refusal != Refusal::kNone && refusal != Refusal::kMalformedAnswer &&
+         refusal != Refusal::kAccountErased;
 }
 
 }  // namespace ktlog

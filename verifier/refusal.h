@@ -47,10 +47,14 @@ enum class Refusal : int {
   kContactDeviceUnsigned = 21,  // a device the verified key did not sign
   kClonedSecurityKey = 22,      // an own security key's counter went back
   kAccountReset = 23,           // a verified contact was reset since
+  // Not evidence, no alert (NOT_FOUND): the log proved that the account
+  // existed and says it erased it on request (docs/operations.md,
+  // "Erasure"); its devices can no longer be verified.
+  kAccountErased = 24,
 };
 
 // One more than the largest Refusal.
-inline constexpr int kRefusalCount = 24;
+inline constexpr int kRefusalCount = 25;
 
 // "BAD_VRF_PROOF" and so on; "NONE" (views of string literals: NUL-
 // terminated).
@@ -70,7 +74,7 @@ AlertType AlertFor(Refusal refusal);
 
 // Whether `refusal` is evidence that the log (or a witness) misbehaved or
 // that an account changed against the user's verification: everything but
-// kNone and kMalformedAnswer.
+// kNone, kMalformedAnswer and kAccountErased.
 bool IsVerificationFailure(Refusal refusal);
 
 }  // namespace ktlog

@@ -18,6 +18,7 @@ struct PurposeText {
   absl::string_view version;
   absl::string_view label;
   absl::string_view needed;  // the message when the credential is missing
+  absl::string_view name;    // in the messages
 };
 
 PurposeText TextOf(CredentialPurpose purpose) {
@@ -26,12 +27,21 @@ PurposeText TextOf(CredentialPurpose purpose) {
             "resetting an account needs a reset credential from the log "
             "operator, issued for the account id and the new account key "
             "once the operator has checked who is asking (ktctl account "
-            "reset --credential_file=...)"};
+            "reset --credential_file=...)",
+            "the reset credential "};
+  }
+  if (purpose == CredentialPurpose::kErase) {
+    return {"e1", "ktlog-erase-v1\n",
+            "erasing an account needs an erasure credential for its id "
+            "(ktlog-admin credential --erase), or ktlog-admin erase on the "
+            "data dir with the server stopped",
+            "the erasure credential "};
   }
   return {"v2", "ktlog-registration-v2\n",
           "creating an account needs a registration credential from the log "
           "operator's registration service, issued for the account id and "
-          "the account key (ktctl register --credential_file=...)"};
+          "the account key (ktctl register --credential_file=...)",
+          "the registration credential "};
 }
 
 absl::Status Malformed(const std::string& path, absl::string_view why) {
@@ -101,11 +111,9 @@ absl::Status RegistrationKey::Check(absl::string_view account_id,
                                     CredentialPurpose purpose) const {
   const PurposeText text = TextOf(purpose);
   if (credential.empty()) return absl::UnauthenticatedError(text.needed);
-  auto denied = [purpose](absl::string_view why) {
+  auto denied = [&text](absl::string_view why) {
     return absl::PermissionDeniedError(absl::StrCat(
-        purpose == CredentialPurpose::kReset ? "the reset credential "
-                                             : "the registration credential ",
-        why,
+        text.name, why,
         " (a credential is issued for one account id and account key, until "
         "a time; ask the registration service for a new one)"));
   };

@@ -28,7 +28,14 @@
 //                    u16+n account id || 32-byte new account key ||
 //                    u64 expiry)
 //
-// A registration credential is no reset credential, nor the reverse.
+// And it vouches for the erasure of an account on request (docs/operations.md,
+// "Erasure") through the log's EraseAccount RPC, with no account key:
+//
+//   credential = "e1." || decimal expiry || "." || lowercase hex of
+//                HMAC-SHA256(registration key, "ktlog-erase-v1\n" ||
+//                    u16+n account id || u64 expiry)
+//
+// No credential of one purpose is valid for another.
 //
 // The key lives in a file of one line, "PRIVATE+REGISTRATION+<base64 of 32
 // bytes>", mode 0600 (ktlog-keygen --type=registration).
@@ -46,8 +53,9 @@ namespace ktlog {
 
 inline constexpr size_t kRegistrationKeySize = 32;
 
-// What a credential vouches for: an account's creation, or its reset.
-enum class CredentialPurpose { kRegistration, kReset };
+// What a credential vouches for: an account's creation, its reset, or its
+// erasure (with an empty account key).
+enum class CredentialPurpose { kRegistration, kReset, kErase };
 // The longest credential ("v2." or "r1." + 20 digits + "." + 64 hex
 // digits).
 inline constexpr size_t kRegistrationCredentialSize = 88;

@@ -19,6 +19,7 @@ constexpr char kIndexEntry = 'p';
 constexpr char kIndexRoot = 'i';
 constexpr char kCosigned = 'w';
 constexpr char kSignedSize = 'k';
+constexpr char kErased = 'x';
 
 std::string Tagged(char tag, uint64_t v) {
   std::string k(1, tag);
@@ -86,6 +87,10 @@ std::string IndexEntryKey(const Hash& position) {
   return absl::StrCat(absl::string_view(&kIndexEntry, 1), position.view());
 }
 std::string IndexEntryPrefix() { return std::string(1, kIndexEntry); }
+
+std::string ErasedKey(const Hash& position) {
+  return absl::StrCat(absl::string_view(&kErased, 1), position.view());
+}
 
 std::string IndexRootPrefix() { return std::string(1, kIndexRoot); }
 std::string IndexRootKey(uint64_t size) { return Tagged(kIndexRoot, size); }

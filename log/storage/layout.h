@@ -36,9 +36,11 @@ namespace layout {
 // first record, and a key per signed checkpoint size; 7 is 6 whose account
 // states may also be of format 4 (on security keys, by reference 0x84):
 // LogStorage marks a format-6 data dir 7 when it opens it (nothing else
-// changes). Leaves commit to states, so a data dir of format 5 or older
+// changes); 8 is 7 that may hold erased accounts (ErasedKey below: an
+// account's private data deleted, its public leaves kept), marked 8 when it
+// is opened. Leaves commit to states, so a data dir of format 5 or older
 // cannot be converted: LogStorage refuses it.
-inline constexpr uint64_t kDataDirFormat = 7;
+inline constexpr uint64_t kDataDirFormat = 8;
 
 std::string FormatKey();      // "m/format"  -> u64 format
 std::string IdentityKey();    // "m/identity" -> origin "\n" log key
@@ -74,6 +76,12 @@ std::string PositionKey(absl::string_view account_id);
 // index entry of each position (the index is rebuilt from them at start).
 std::string IndexEntryKey(const Hash& position);
 std::string IndexEntryPrefix();
+
+// 'x' | position (32) -> u64 version: the account at that position was
+// erased on request when it was at that version (its 'e' entries and its
+// 'a', 'v' and 'q' keys deleted; its leaves and index entry kept). Keyed
+// by position so that no account id remains.
+std::string ErasedKey(const Hash& position);
 
 // 'i' | u64 size -> index root (32) after the batch that ended at size.
 std::string IndexRootPrefix();

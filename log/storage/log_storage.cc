@@ -46,10 +46,11 @@ absl::Status CheckFormat(RocksDb* db, const std::string& dir) {
         "version that made it, or start a new log (a new data dir and log "
         "key) and have clients run `ktctl init` with its key"));
   }
-  if (*format == 6) {
-    // 7 is 6 that may also hold states on security keys (format 4): the
-    // data dir is marked 7 before such a state can be written, so that an
-    // older server refuses it plainly instead of failing to read a state.
+  if (*format == 6 || *format == 7) {
+    // 7 is 6 that may also hold states on security keys (format 4), and 8
+    // is 7 that may hold erased accounts: the data dir is marked before
+    // either can be written, so that an older server refuses it plainly
+    // instead of failing to read a state.
     return db->PutSynced(layout::FormatKey(),
                          layout::U64Value(layout::kDataDirFormat));
   }
@@ -411,6 +412,71 @@ absl::StatusOr<std::vector<HistoryEntry>> LogStorage::ReadHistory(
   RETURN_IF_ERROR(FromRocksDb(it->status(), "reading history"));
   return out;
 }
+
+absl::StatusOr<std::optional<ErasedAccount>> LogStorage::ReadErased(
+    const Hash& position) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v,
+                   db_->Get(layout::ErasedKey(position)));
+  if (!v.has_value()) return std::optional<ErasedAccount>();
+  if (v->empty() || v->size() % 8 != 0) {
+    return absl::DataLossError(absl::StrCat("the erasure marker of position ",
+                                            position.ToHex(), " is malformed"));
+  }
+  ErasedAccount out{position, {}};
+  for (size_t i = 0; i < v->size(); i += 8) {
+    out.leaf_indexes.push_back(
+        ReadBigEndian(absl::string_view(*v).substr(i), 8));
+  }
+  return std::optional<ErasedAccount>(std::move(out));
+}
+
+absl::StatusOr<ErasedAccount> LogStorage::EraseAccount(
+    const std::string& account_id) {
+  ASSIGN_OR_RETURN(std::optional<AccountPosition> position,
+                   ReadPosition(account_id));
+  if (!position.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("account \"", account_id,
+                     "\" is not in this log (never written, or erased "
+                     "already)"));
+  }
+  ErasedAccount out{position->position, {}};
+  rocksdb::WriteBatch wb;
+  std::string marker;
+  std::string history = layout::HistoryPrefix(account_id);
+  RETURN_IF_ERROR(db_->ForEachWithPrefix(
+      history,
+      [&](absl::string_view key, absl::string_view value) -> absl::Status {
+        std::optional<uint64_t> version = layout::ParseVersioned(key, history);
+        std::optional<uint64_t> leaf = layout::ParseU64Value(value);
+        if (version != out.leaf_indexes.size() + 1 || !leaf.has_value()) {
+          return absl::DataLossError(absl::StrCat(
+              "the stored history of account \"", account_id,
+              "\" is malformed or has a gap; run ktlog-admin fsck"));
+        }
+        out.leaf_indexes.push_back(*leaf);
+        marker += layout::U64Value(*leaf);
+        wb.Delete(layout::EntryKey(*leaf));
+        wb.Delete(rocksdb::Slice(key.data(), key.size()));
+        return absl::OkStatus();
+      }));
+  if (out.leaf_indexes.empty()) {
+    return absl::DataLossError(absl::StrCat(
+        "account \"", account_id, "\" has a position but no history"));
+  }
+  RETURN_IF_ERROR(db_->ForEachWithPrefix(
+      layout::AccountStatePrefix(account_id),
+      [&](absl::string_view key, absl::string_view) {
+        wb.Delete(rocksdb::Slice(key.data(), key.size()));
+        return absl::OkStatus();
+      }));
+  wb.Delete(layout::PositionKey(account_id));
+  wb.Put(layout::ErasedKey(out.position), marker);
+  RETURN_IF_ERROR(db_->WriteSynced(&wb));
+  return out;
+}
+
+absl::Status LogStorage::Purge() { return db_->Purge(); }
 
 absl::StatusOr<std::optional<std::string>> LogStorage::ReadLatestCheckpoint() {
   return db_->Get(layout::CheckpointKey());

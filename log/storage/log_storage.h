@@ -69,6 +69,16 @@ struct HistoryEntry {
   uint64_t leaf_index = 0;
 };
 
+// An account erased on request (LogWriter::EraseAccount): its position and
+// the leaves of its versions, which stay public; everything private about
+// it is gone.
+struct ErasedAccount {
+  Hash position;
+  std::vector<uint64_t> leaf_indexes;  // of versions 1, 2, ..., in order
+
+  uint64_t version() const { return leaf_indexes.size(); }
+};
+
 // Everything one integrator batch appends. Versioned data is stored at
 // version end() (the tree size after the batch).
 struct StorageBatch {
@@ -146,6 +156,11 @@ class LogReader {
       const std::string& account_id, uint64_t from_version, uint64_t below,
       size_t limit) = 0;
 
+  // The account erased at `position`, if one was (its id is not kept).
+  // DATA_LOSS if the stored marker is malformed.
+  virtual absl::StatusOr<std::optional<ErasedAccount>> ReadErased(
+      const Hash& position) = 0;
+
   // The latest signed checkpoint note, if any.
   virtual absl::StatusOr<std::optional<std::string>> ReadLatestCheckpoint() = 0;
   // Whether a checkpoint of tree size `size` was ever signed.
@@ -165,6 +180,20 @@ class LogWriter : public virtual LogReader {
   // that size as signed. Returns after both are synced.
   virtual absl::Status WriteLatestCheckpoint(uint64_t size,
                                              const std::string& note) = 0;
+
+  // Erases `account_id` on request (docs/operations.md, "Erasure"), in one
+  // synced write: deletes the private entry (record and openings) behind
+  // each of its leaves, its states, history and position with the VRF
+  // proof, and marks its position erased (ReadErased). Its public leaves,
+  // tree nodes and index entry stay, so every checkpoint and proof stays
+  // valid. NOT_FOUND if the account was never written or is erased
+  // already. The deleted data may linger in RocksDB's files until Purge().
+  // Must not run concurrently with CommitBatch (the caller serializes).
+  virtual absl::StatusOr<ErasedAccount> EraseAccount(
+      const std::string& account_id) = 0;
+  // Rewrites the database so that nothing deleted remains in any of its
+  // files (a flush and a full compaction): slow on a large log.
+  virtual absl::Status Purge() = 0;
 };
 
 // What fsck may inspect beyond a reader (log/fsck.h).
@@ -247,6 +276,8 @@ class LogStorage final : public LogWriter,
   absl::StatusOr<std::vector<HistoryEntry>> ReadHistory(
       const std::string& account_id, uint64_t from_version, uint64_t below,
       size_t limit) override;
+  absl::StatusOr<std::optional<ErasedAccount>> ReadErased(
+      const Hash& position) override;
   absl::StatusOr<std::optional<std::string>> ReadLatestCheckpoint() override;
   absl::StatusOr<bool> IsSignedSize(uint64_t size) override;
 
@@ -254,6 +285,9 @@ class LogStorage final : public LogWriter,
   absl::Status CommitBatch(const StorageBatch& batch) override;
   absl::Status WriteLatestCheckpoint(uint64_t size,
                                      const std::string& note) override;
+  absl::StatusOr<ErasedAccount> EraseAccount(
+      const std::string& account_id) override;
+  absl::Status Purge() override;
 
   // LogInspector.
   absl::StatusOr<std::optional<LogIdentity>> ReadIdentity() override;

@@ -11,7 +11,9 @@
 #include "core/crypto/crypto.h"
 #include "core/merkle/compact_range.h"
 #include "core/merkle/proof.h"
+#include "core/testonly/files_holding.h"
 #include "core/testonly/reference_tree.h"
+#include "core/util/bytes.h"
 #include "core/util/file_util.h"
 #include "gtest/gtest.h"
 
@@ -26,28 +28,37 @@ std::string TempDir() {
 }
 
 // A batch of `n` records after `range`, with every derived piece filled in.
+// Account `id`'s records are "record <leaf index>" (or "<id> record <leaf
+// index>" for an id other than "acct"), with openings of 'r's and 's's (or
+// derived from the id), at the position SHA-256("position") (or of the id).
 StorageBatch MakeBatch(CompactRange* range, ReferenceTree* ref, int n,
-                       uint64_t account_version) {
+                       uint64_t account_version,
+                       const std::string& id = "acct") {
+  bool named = id != "acct";
   StorageBatch b;
   b.begin = range->size();
   AccountState state;
-  state.account_id = "acct";
+  state.account_id = id;
   state.first_key = std::string(32, 'f');
   state.account_key = std::string(32, 'k');
   if (account_version == 1) {
     b.positions.emplace_back(
-        "acct", AccountPosition{Sha256("position"), std::string(80, 'p')});
+        id,
+        AccountPosition{Sha256(named ? id : "position"), std::string(80, 'p')});
   }
   for (int i = 0; i < n; ++i) {
     std::string leaf_bytes = absl::StrCat("leaf ", range->size());
-    std::string record = absl::StrCat("record ", range->size());
+    std::string record =
+        absl::StrCat(named ? id + " " : "", "record ", range->size());
     Hash leaf = HashLeaf(leaf_bytes);
     b.leaves.push_back(leaf_bytes);
     b.leaf_hashes.push_back(leaf);
     b.entries.push_back(
-        PrivateEntry{record, std::string(16, 'r'), std::string(16, 's')});
-    b.history.push_back(
-        HistoryEntry{"acct", account_version + i, range->size()});
+        named
+            ? PrivateEntry{record, Sha256(id + "r").bytes().substr(0, 16),
+                           Sha256(id + "s").bytes().substr(0, 16)}
+            : PrivateEntry{record, std::string(16, 'r'), std::string(16, 's')});
+    b.history.push_back(HistoryEntry{id, account_version + i, range->size()});
     range->Append(leaf, [&b](const NodeId& id, const Hash& h) {
       b.nodes.emplace_back(id, h);
     });
@@ -176,6 +187,69 @@ TEST(StorageTest, CommitsBatchesAndReadsThemBack) {
   EXPECT_FALSE(*st.IsSignedSize(1));
 }
 
+// Erasing an account deletes its records, openings, states, history and
+// position from every file of the data dir (a test that finds the other
+// account's shows the search can see them), and keeps its public leaves
+// and the other account whole.
+TEST(StorageTest, ErasesAnAccountFromEveryFile) {
+  const std::string gone = "Q7vZk2Lp@erased.example";
+  const std::string kept = "M3nXw8Rt@kept.invalid";
+  std::string dir = TempDir();
+  CompactRange range;
+  ReferenceTree ref;
+  {
+    auto s = LogStorage::Open(dir);
+    ASSERT_TRUE(s.ok()) << s.status();
+    LogStorage& st = **s;
+    ASSERT_TRUE(st.CommitBatch(MakeBatch(&range, &ref, 3, 1, gone)).ok());
+    ASSERT_TRUE(st.CommitBatch(MakeBatch(&range, &ref, 2, 1, kept)).ok());
+    ASSERT_TRUE(st.CommitBatch(MakeBatch(&range, &ref, 2, 4, gone)).ok());
+    // Flushed once, so that the account is in a table file too.
+    ASSERT_TRUE(st.Purge().ok());
+    EXPECT_FALSE(FilesHolding(dir, gone).empty());
+
+    auto erased = st.EraseAccount(gone);
+    ASSERT_TRUE(erased.ok()) << erased.status();
+    EXPECT_EQ(erased->position, Sha256(gone));
+    EXPECT_EQ(erased->leaf_indexes, (std::vector<uint64_t>{0, 1, 2, 5, 6}));
+    EXPECT_EQ(erased->version(), 5u);
+    auto marker = st.ReadErased(Sha256(gone));
+    ASSERT_TRUE(marker.ok() && marker->has_value());
+    EXPECT_EQ((*marker)->leaf_indexes, erased->leaf_indexes);
+    EXPECT_FALSE(st.ReadErased(Sha256(kept))->has_value());
+    EXPECT_EQ(st.EraseAccount(gone).status().code(),
+              absl::StatusCode::kNotFound);
+    EXPECT_EQ(st.EraseAccount("never@written").status().code(),
+              absl::StatusCode::kNotFound);
+    ASSERT_TRUE(st.Purge().ok());
+  }
+  for (const std::string& needle :
+       {gone, Sha256(gone + "r").bytes().substr(0, 16),
+        Sha256(gone + "s").bytes().substr(0, 16)}) {
+    EXPECT_EQ(FilesHolding(dir, needle), std::vector<std::string>())
+        << HexEncode(needle);
+  }
+  EXPECT_FALSE(FilesHolding(dir, kept).empty());
+  EXPECT_FALSE(
+      FilesHolding(dir, Sha256(kept + "r").bytes().substr(0, 16)).empty());
+
+  auto s = LogStorage::Open(dir);
+  ASSERT_TRUE(s.ok()) << s.status();
+  LogStorage& st = **s;
+  EXPECT_EQ(st.size(), 7u);
+  EXPECT_FALSE(st.ReadAccount(gone, 7)->has_value());
+  EXPECT_FALSE(st.ReadPosition(gone)->has_value());
+  EXPECT_TRUE(st.ReadHistory(gone, 1, 7, 100)->empty());
+  EXPECT_EQ(st.ReadEntry(5).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(st.ReadErased(Sha256(gone))->value().version(), 5u);
+  // The public leaves and the other account stay.
+  EXPECT_EQ(st.ReadLeaves(0, 7)->size(), 7u);
+  EXPECT_EQ(*st.FindLeafIndex(HashLeaf("leaf 5")), std::optional<uint64_t>(5));
+  EXPECT_EQ(st.ReadAccount(kept, 7)->value().version, 2u);
+  EXPECT_EQ(st.ReadEntry(3)->record, kept + " record 3");
+  EXPECT_EQ(st.ReadHistory(kept, 1, 7, 100)->size(), 2u);
+}
+
 TEST(StorageTest, ADataDirCanBeOpenedOnlyOnce) {
   std::string dir = TempDir();
   auto a = LogStorage::Open(dir);
@@ -228,30 +302,31 @@ TEST(StorageTest, RefusesADataDirOfAnotherFormat) {
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_NE(
         refused.status().message().find(absl::StrCat(
-            "is format ", int{old_format}, "; this server reads format 7")),
+            "is format ", int{old_format}, "; this server reads format 8")),
         std::string::npos)
         << refused.status();
     EXPECT_NE(refused.status().message().find("start a new log"),
               std::string::npos)
         << refused.status();
   }
-  // Format 6 is read and marked 7 (it may now hold states on security
-  // keys, which an older server could not read).
-  std::string six = TempDir();
-  {
-    auto db = RocksDb::Open(six, "data dir");
+  // Formats 6 and 7 are read and marked 8 (they may now hold states on
+  // security keys and erased accounts, which an older server could not
+  // read).
+  for (char old_format : {'\x06', '\x07'}) {
+    std::string dir = TempDir();
+    {
+      auto db = RocksDb::Open(dir, "data dir");
+      ASSERT_TRUE(db.ok());
+      std::string v(7, '\0');
+      v.push_back(old_format);
+      ASSERT_TRUE((*db)->PutSynced("m/format", v).ok());
+    }
+    ASSERT_TRUE(LogStorage::Open(dir).ok());
+    auto db = RocksDb::Open(dir, "data dir");
     ASSERT_TRUE(db.ok());
-    std::string v(7, '\0');
-    v.push_back('\x06');
-    ASSERT_TRUE((*db)->PutSynced("m/format", v).ok());
-  }
-  ASSERT_TRUE(LogStorage::Open(six).ok());
-  {
-    auto db = RocksDb::Open(six, "data dir");
-    ASSERT_TRUE(db.ok());
-    std::string seven(7, '\0');
-    seven.push_back('\x07');
-    EXPECT_EQ((*db)->Get("m/format").value(), seven);
+    std::string eight(7, '\0');
+    eight.push_back('\x08');
+    EXPECT_EQ((*db)->Get("m/format").value(), eight);
   }
   std::string future_dir = TempDir();
   {
