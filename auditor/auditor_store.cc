@@ -4,6 +4,8 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
+#include "core/account/leaf.h"
+#include "core/account/replay.h"
 #include "core/util/bytes.h"
 #include "core/util/status_macros.h"
 #include "rocksdb/write_batch.h"
@@ -47,6 +49,14 @@ std::string U64(uint64_t v) {
 std::string EncodeEntryValue(uint64_t version, const Hash& value_hash) {
   return absl::StrCat(U64(version), value_hash.view());
 }
+// `version`, with kErasedVersionBit if `value_hash` is an erasure leaf's
+// (VersionSource).
+uint64_t MarkedVersion(uint64_t version, const Hash& value_hash) {
+  return value_hash == IndexValueHash(version, ErasedCommitment())
+             ? version | kErasedVersionBit
+             : version;
+}
+
 std::optional<std::pair<uint64_t, Hash>> DecodeEntryValue(
     absl::string_view value) {
   if (value.size() != 8 + Hash::kSize) return std::nullopt;
@@ -153,7 +163,7 @@ absl::Status AuditorStore::LoadIndex() {
           absl::StrCat("the auditor state's entry for position ",
                        position.ToHex(), " is malformed"));
     }
-    versions_[position] = entry->first;
+    versions_[position] = MarkedVersion(entry->first, entry->second);
     entries.emplace_back(position, entry->second);
     return absl::OkStatus();
   }));
@@ -225,7 +235,9 @@ absl::Status AuditorStore::Commit(const AuditorCommit& c) {
   }
   wb.Put(kIndexRootKey, std::string(c.index_update->root.view()));
   RETURN_IF_ERROR(db_->WriteSynced(&wb));
-  for (const IndexEntry& e : c.entries) versions_[e.position] = e.version;
+  for (const IndexEntry& e : c.entries) {
+    versions_[e.position] = MarkedVersion(e.version, e.value_hash());
+  }
   index_.Commit(*c.index_update);
   return absl::OkStatus();
 }

@@ -61,7 +61,8 @@ class AuditorStore {
   ~AuditorStore();
 
   absl::StatusOr<AuditorProgress> ReadProgress();
-  // The latest committed version at `position` (0 if none).
+  // The latest committed version at `position` (0 if none), with
+  // kErasedVersionBit if its leaf is an erasure (a VersionSource's).
   uint64_t Version(const Hash& position) const;
   // The committed account index.
   InMemoryIndex& index() { return index_; }

@@ -502,10 +502,10 @@ class EraseAccountCommand : public Command {
     ASSIGN_OR_RETURN(LogClient * client, ctx.client());
     ASSIGN_OR_RETURN(uint64_t version,
                      client->EraseAccount(account_, credential));
-    return Output{
-        absl::StrCat("erased account ", account_, " (at version ", version,
-                     "): lookups now prove that it existed and was erased"),
-        {{"account", account_}, {"erased_version", version}}};
+    return Output{absl::StrCat("erased account ", account_,
+                               " (its erasure leaf is version ", version,
+                               "): lookups now prove that it was erased"),
+                  {{"account", account_}, {"erased_version", version}}};
   }
 
  private:

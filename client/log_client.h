@@ -76,7 +76,7 @@ class LogClient : public LogSource, public LogSink {
     return GetCheckpoint(min_cosignatures, {});
   }
   // EraseAccount (docs/operations.md, "Erasure") with the operator's
-  // erasure credential; the account's version when it was erased.
+  // erasure credential; the version of the account's erasure leaf.
   absl::StatusOr<uint64_t> EraseAccount(const std::string& account_id,
                                         const std::string& credential);
   // The checkpoint the log asks its witnesses to cosign now.

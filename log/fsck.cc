@@ -159,6 +159,11 @@ class Checker {
                       "the leaf is at an erased account's position but its "
                       "erasure marker does not name it at its version");
     }
+    if (IsErasure(leaf) != (leaf.version == erased.version())) {
+      return Diverges(index,
+                      "an erased account's last leaf must be its erasure leaf, "
+                      "and no other");
+    }
     if (storage_->ReadEntry(index).ok()) {
       return Diverges(index, "the erased account's record is still stored");
     }

@@ -98,8 +98,19 @@ absl::Status Integrator::PublishIfBehind() {
   return PublishCurrent();
 }
 
+namespace {
+
+absl::Status ErasedError() {
+  return absl::FailedPreconditionError(
+      "this account was erased from the log on request; its id cannot be "
+      "registered again on this log (docs/operations.md, Erasure)");
+}
+
+}  // namespace
+
 absl::StatusOr<absl::Status> Integrator::Admit(const PendingWrite& w,
                                                const Batch& b) {
+  if (b.erased.count(w.record.account_id) != 0) return ErasedError();
   std::optional<uint64_t> existing;
   if (auto it = b.record_hashes.find(w.record_hash);
       it != b.record_hashes.end()) {
@@ -117,11 +128,7 @@ absl::StatusOr<absl::Status> Integrator::Admit(const PendingWrite& w,
   if (w.position.has_value() && !replay_.State(w.record.account_id).exists()) {
     ASSIGN_OR_RETURN(std::optional<ErasedAccount> erased,
                      storage_->ReadErased(w.position->position));
-    if (erased.has_value()) {
-      return absl::FailedPreconditionError(
-          "this account was erased from the log on request; its id cannot "
-          "be registered again on this log (docs/operations.md, Erasure)");
-    }
+    if (erased.has_value()) return ErasedError();
   }
   absl::Status applied = replay_.Apply(w.record, b.range.size());
   // Whoever does not hold the account's key must not learn whether the
@@ -174,9 +181,17 @@ absl::StatusOr<AppendedLeaf> Integrator::AppendLeaf(const PendingWrite& w,
                    state.version, w.data),
             Commit(entry.state_opening, CommitmentKind::kState, id,
                    state.version, encoded_state)};
+  AppendedLeaf appended = AppendPublic(leaf, b);
+  b->record_hashes[w.record_hash] = appended.leaf_index;
+  StorageBatch& sb = b->storage;
+  sb.entries.back() = std::move(entry);
+  sb.history.push_back(HistoryEntry{id, state.version, appended.leaf_index});
+  return appended;
+}
+
+AppendedLeaf Integrator::AppendPublic(const Leaf& leaf, Batch* b) {
   std::string leaf_bytes = leaf.Encode();
   AppendedLeaf appended{b->range.size(), HashLeaf(leaf_bytes)};
-  b->record_hashes[w.record_hash] = appended.leaf_index;
   b->index_changes[leaf.position] =
       IndexEntry{leaf.position, leaf.version, leaf.state_commitment};
   b->range.Append(appended.leaf_hash, [b](const NodeId& node, const Hash& h) {
@@ -185,14 +200,40 @@ absl::StatusOr<AppendedLeaf> Integrator::AppendLeaf(const PendingWrite& w,
   StorageBatch& sb = b->storage;
   sb.leaves.push_back(std::move(leaf_bytes));
   sb.leaf_hashes.push_back(appended.leaf_hash);
-  sb.entries.push_back(std::move(entry));
-  sb.history.push_back(HistoryEntry{id, state.version, appended.leaf_index});
+  sb.entries.emplace_back();  // none behind an erasure leaf
   return appended;
+}
+
+absl::StatusOr<absl::StatusOr<AppendedLeaf>> Integrator::AppendErasure(
+    const PendingWrite& w, Batch* b) {
+  const std::string& id = w.record.account_id;
+  RETURN_IF_ERROR(replay_.Load(id));
+  const AccountState& state = replay_.State(id);
+  if (!state.exists() || b->erased.count(id) != 0) {
+    return absl::StatusOr<AppendedLeaf>(absl::NotFoundError(
+        absl::StrCat("account \"", id,
+                     "\" is not in this log (never written, or erased "
+                     "already)")));
+  }
+  ASSIGN_OR_RETURN(AccountPosition position, PositionOf(w, b));
+  last_leaf_ms_ = std::max(last_leaf_ms_, clock_->NowMillis());
+  AppendedLeaf appended =
+      AppendPublic(Leaf{position.position, state.version + 1, last_leaf_ms_,
+                        ErasedCommitment(), ErasedCommitment()},
+                   b);
+  b->erased.insert(id);
+  b->storage.erasures.push_back(
+      StorageBatch::Erasure{id, position.position, appended.leaf_index});
+  return absl::StatusOr<AppendedLeaf>(appended);
 }
 
 absl::Status Integrator::Store(Batch* b, IntegratedBatch* out) {
   StorageBatch& sb = b->storage;
-  sb.accounts = replay_.Changed();
+  for (AccountState& state : replay_.Changed()) {
+    if (b->erased.count(state.account_id) == 0) {
+      sb.accounts.push_back(std::move(state));
+    }
+  }
   std::vector<std::pair<Hash, Hash>> changes;
   for (const auto& [position, e] : b->index_changes) {
     changes.emplace_back(position, e.value_hash());
@@ -206,7 +247,7 @@ absl::Status Integrator::Store(Batch* b, IntegratedBatch* out) {
   index_->Forget(
       now - std::min<uint64_t>(now, absl::ToInt64Milliseconds(lookup_window_)));
   replay_.ClearChanges();
-  if (replay_.loaded() > kMaxCachedAccounts) {
+  if (replay_.loaded() > kMaxCachedAccounts || !b->erased.empty()) {
     replay_.Reset();
     positions_.clear();
   }
@@ -215,25 +256,7 @@ absl::Status Integrator::Store(Batch* b, IntegratedBatch* out) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<ErasedAccount> Integrator::Erase(const std::string& account_id) {
-  ErasedAccount erased;
-  {
-    absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(erased, storage_->EraseAccount(account_id));
-    replay_.Reset();
-    positions_.clear();
-  }
-  RETURN_IF_ERROR(storage_->Purge());
-  return erased;
-}
-
 absl::StatusOr<IntegratedBatch> Integrator::Integrate(
-    const std::vector<const PendingWrite*>& batch) {
-  absl::MutexLock lock(&mu_);
-  return IntegrateLocked(batch);
-}
-
-absl::StatusOr<IntegratedBatch> Integrator::IntegrateLocked(
     const std::vector<const PendingWrite*>& batch) {
   IntegratedBatch out;
   Batch b;
@@ -241,6 +264,12 @@ absl::StatusOr<IntegratedBatch> Integrator::IntegrateLocked(
   b.range = range_;
   replay_.ClearChanges();
   for (const PendingWrite* w : batch) {
+    if (w->erasure) {
+      ASSIGN_OR_RETURN(absl::StatusOr<AppendedLeaf> erased,
+                       AppendErasure(*w, &b));
+      out.outcomes.push_back(std::move(erased));
+      continue;
+    }
     ASSIGN_OR_RETURN(absl::Status admitted, Admit(*w, b));
     if (!admitted.ok()) {
       out.outcomes.push_back(admitted);

@@ -17,24 +17,24 @@
 // Durability: a record's leaf index is reported only after the batch holding
 // it is synced; a checkpoint is signed only over synced batches.
 //
-// An account erased on request (Erase) keeps its leaves; a record that
-// would create it again is refused (its position holds versions already).
+// An erasure on request (PendingWrite::erasure) appends the account's
+// erasure leaf (core/account/leaf.h) and has the batch delete everything
+// private about the account (StorageBatch::erasures); no record of it is
+// admitted afterwards, and one that would create it again is refused.
 //
-// One thread (the WriteQueue's) integrates and publishes; Erase may be
-// called from any thread (it waits for the batch being integrated).
+// Not thread-safe: one thread (the WriteQueue's) calls it.
 #ifndef KTLOG_LOG_INTEGRATOR_H_
 #define KTLOG_LOG_INTEGRATOR_H_
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "core/account/index_tree.h"
 #include "core/account/leaf.h"
 #include "core/account/record.h"
@@ -73,12 +73,6 @@ class Integrator final : public BatchSink {
 
   uint64_t size() const { return range_.size(); }
 
-  // Erases `account_id` (LogWriter::EraseAccount) between two batches,
-  // forgets what was cached of it, then purges the data dir (Purge: slow on
-  // a large log; batches go on meanwhile). NOT_FOUND if the account is not
-  // in the log; storage errors pass through.
-  absl::StatusOr<ErasedAccount> Erase(const std::string& account_id) override;
-
  private:
   // Reads account states from storage at the committed size.
   class StorageAccounts : public AccountSource {
@@ -97,16 +91,13 @@ class Integrator final : public BatchSink {
     CompactRange range;
     absl::flat_hash_map<Hash, uint64_t> record_hashes;  // in this batch
     std::map<Hash, IndexEntry> index_changes;  // by position, last wins
+    std::set<std::string> erased;              // accounts erased in it
   };
 
   Integrator(LogWriter* storage, CheckpointPublisher* publisher,
              IndexVersions* index, const Clock* clock,
              absl::Duration lookup_window, CompactRange range,
              uint64_t last_leaf_ms);
-
-  absl::StatusOr<IntegratedBatch> IntegrateLocked(
-      const std::vector<const PendingWrite*>& batch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Steps of Integrate.
   // Why `w` cannot be appended (a duplicate, or the account rules), or OK
@@ -117,6 +108,12 @@ class Integrator final : public BatchSink {
   absl::StatusOr<AccountPosition> PositionOf(const PendingWrite& w, Batch* b);
   // Appends the leaf of an admitted write; returns it.
   absl::StatusOr<AppendedLeaf> AppendLeaf(const PendingWrite& w, Batch* b);
+  // Appends the erasure leaf of `w`'s account, or says why not (NOT_FOUND:
+  // not in the log); a non-OK return is a storage error.
+  absl::StatusOr<absl::StatusOr<AppendedLeaf>> AppendErasure(
+      const PendingWrite& w, Batch* b);
+  // Appends `leaf` to the batch (tree, index); returns where.
+  AppendedLeaf AppendPublic(const Leaf& leaf, Batch* b);
   // Writes the batch to storage and makes its index version visible.
   absl::Status Store(Batch* b, IntegratedBatch* out);
 
@@ -128,10 +125,8 @@ class Integrator final : public BatchSink {
   CompactRange range_;
   uint64_t last_leaf_ms_;  // leaf timestamps never decrease
   StorageAccounts accounts_;
-  // Held while a batch is integrated or an account erased.
-  absl::Mutex mu_;
   // Caches of what earlier batches loaded or computed (reset when large,
-  // and at an erasure): account states and positions.
+  // and after an erasure): account states and positions.
   AccountReplay replay_;
   std::map<std::string, AccountPosition> positions_;
 };

@@ -171,18 +171,21 @@ absl::StatusOr<std::string> LogQueries::ErasedLeaf(const Hash& position,
                                             position.ToHex(),
                                             " but storage does not"));
   }
-  // The leaf of the latest version in the tree of tree_size.
-  const std::vector<uint64_t>& leaves = erased->leaf_indexes;
-  auto after = std::lower_bound(leaves.begin(), leaves.end(), tree_size);
-  if (after != leaves.begin()) {
-    ASSIGN_OR_RETURN(std::vector<std::string> leaf,
-                     storage_->ReadLeaves(*(after - 1), *(after - 1) + 1));
-    absl::StatusOr<Leaf> decoded = DecodeLeaf(leaf[0]);
-    if (decoded.ok() &&
-        IndexValueHash(decoded->version, decoded->state_commitment) ==
-            value_hash) {
-      return std::move(leaf[0]);
-    }
+  uint64_t erasure = erased->leaf_indexes.back();
+  if (erasure >= tree_size) {
+    // Its data is gone, and this tree does not have the erasure yet.
+    return absl::FailedPreconditionError(
+        absl::StrCat("the account was erased on request at leaf index ",
+                     erasure, ", after tree size ", tree_size,
+                     "; ask at a checkpoint that covers it"));
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> leaf,
+                   storage_->ReadLeaves(erasure, erasure + 1));
+  absl::StatusOr<Leaf> decoded = DecodeLeaf(leaf[0]);
+  if (decoded.ok() && IsErasure(*decoded) &&
+      IndexValueHash(decoded->version, decoded->state_commitment) ==
+          value_hash) {
+    return std::move(leaf[0]);
   }
   return absl::DataLossError(absl::StrCat(
       "the erasure marker of position ", position.ToHex(),

@@ -67,7 +67,7 @@ class LogQueries {
   // opening of its commitment, and with `with_first_record` the account's
   // version-1 entry (its first-record anchor, docs/index.md); or the proof
   // that it is absent; for an account erased on request, the index proof
-  // and the public leaf it holds (erased_leaf). FAILED_PRECONDITION for a
+  // and its erasure leaf (erased_leaf). FAILED_PRECONDITION for a
   // checkpoint older than the lookup window.
   absl::StatusOr<AccountLookupAnswer> Lookup(const std::string& account_id,
                                              std::optional<uint64_t> tree_size,
@@ -92,9 +92,10 @@ class LogQueries {
   // below `tree_size`) with its inclusion proof and everything behind it.
   absl::StatusOr<HistoryEntryAnswer> Version(const HistoryEntry& entry,
                                              uint64_t tree_size);
-  // The public leaf of the erased account at `position` whose version and
-  // state commitment the index holds in the tree of `tree_size`
-  // (`value_hash`); DATA_LOSS if no account was erased there.
+  // The erasure leaf of the account erased at `position`, which the index
+  // holds in the tree of `tree_size` (`value_hash`); FAILED_PRECONDITION if
+  // that tree is older than the erasure, DATA_LOSS if no account was
+  // erased there.
   absl::StatusOr<std::string> ErasedLeaf(const Hash& position,
                                          uint64_t tree_size,
                                          const Hash& value_hash);

@@ -123,7 +123,7 @@ absl::Status LogServer::OpenComponents() {
   writes_ = std::make_unique<LogWrites>(
       queue_.get(), publisher_.get(), positions_.get(), options_.clock,
       options_.service.max_record_skew, options_.registration,
-      RpIdForOrigin(origin()));
+      RpIdForOrigin(origin()), storage_.get());
   queries_ = std::make_unique<LogQueries>(storage_.get(), publisher_.get(),
                                           index_.get(), positions_.get());
   history_ = std::make_unique<HistoryAccess>(storage_.get(), publisher_.get(),

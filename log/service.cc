@@ -429,12 +429,16 @@ absl::Status LogService::EraseAccount(Ctx* ctx,
                                       const v1::EraseAccountRequest& req,
                                       v1::EraseAccountResponse* resp) {
   RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes"));
-  ASSIGN_OR_RETURN(ErasedAccount erased,
-                   writes_->Erase(req.account_id(), req.erasure_credential()));
+  ASSIGN_OR_RETURN(
+      ErasureAnswer erased,
+      writes_->Erase(req.account_id(), req.erasure_credential(),
+                     DeadlineOf(ctx, options_.default_write_timeout)));
   // The id is not logged: the erasure is of it.
-  LogInfo("erased the account at position ", erased.position.ToHex(), " (",
-          erased.version(), " records) on request");
-  resp->set_version(erased.version());
+  LogInfo("erased an account on request: its erasure leaf is ",
+          erased.leaf.leaf_index, " (version ", erased.version, ")");
+  resp->set_version(erased.version);
+  resp->set_leaf_index(erased.leaf.leaf_index);
+  resp->mutable_checkpoint()->set_note(erased.checkpoint_note);
   return absl::OkStatus();
 }
 

@@ -94,14 +94,6 @@ void WriteQueue::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-absl::StatusOr<ErasedAccount> WriteQueue::Erase(const std::string& account_id) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!failed_.ok()) return failed_;
-  }
-  return sink_->Erase(account_id);
-}
-
 bool WriteQueue::failed() {
   absl::MutexLock lock(&mu_);
   return !failed_.ok();

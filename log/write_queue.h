@@ -63,6 +63,10 @@ struct PendingWrite {
   // one, which brings its position). Later records never evaluate the VRF, so
   // that a refused write takes as long whether or not the account exists.
   std::optional<AccountPosition> position;
+  // An erasure on request of record.account_id (nothing else of the record
+  // is set, data is empty, position is the stored one): the integrator
+  // appends its erasure leaf (docs/operations.md, "Erasure").
+  bool erasure = false;
 };
 
 // Where a record was appended: its public leaf.
@@ -95,10 +99,6 @@ class BatchSink {
   // Sign a checkpoint if the latest does not cover the whole tree (a paced
   // checkpoint is due, or the queue stopped). An error stops the queue.
   virtual absl::Status PublishIfBehind() = 0;
-  // See Integrator::Erase. Called from any thread (the sink serializes it
-  // with Integrate).
-  virtual absl::StatusOr<ErasedAccount> Erase(
-      const std::string& account_id) = 0;
 };
 
 class WriteQueue {
@@ -124,10 +124,6 @@ class WriteQueue {
   // or storage failed.
   absl::StatusOr<std::vector<absl::StatusOr<AppendedLeaf>>> Submit(
       std::vector<PendingWrite> writes, absl::Time deadline);
-
-  // Erases an account on request between two batches (BatchSink::Erase);
-  // UNAVAILABLE if storage failed.
-  absl::StatusOr<ErasedAccount> Erase(const std::string& account_id);
 
   // Stops accepting writes, hands what is queued to the sink, has it
   // publish a final checkpoint and joins the thread. Idempotent.

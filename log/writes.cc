@@ -2,6 +2,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "core/account/leaf.h"
 #include "core/util/status_macros.h"
 
 namespace ktlog {
@@ -61,8 +62,9 @@ absl::StatusOr<DeviceRecord> LogWrites::Check(
   return record;
 }
 
-absl::StatusOr<ErasedAccount> LogWrites::Erase(const std::string& account_id,
-                                               absl::string_view credential) {
+absl::StatusOr<ErasureAnswer> LogWrites::Erase(const std::string& account_id,
+                                               absl::string_view credential,
+                                               absl::Time deadline) {
   if (!registration_.has_value()) {
     return absl::FailedPreconditionError(
         "this log takes no erasure requests over the API: it has no "
@@ -78,7 +80,39 @@ absl::StatusOr<ErasedAccount> LogWrites::Erase(const std::string& account_id,
   RETURN_IF_ERROR(registration_->Check(account_id, "", credential,
                                        clock_->NowMillis() / 1000,
                                        CredentialPurpose::kErase));
-  return queue_->Erase(account_id);
+  ASSIGN_OR_RETURN(std::optional<AccountPosition> position,
+                   positions_->Stored(account_id));
+  if (!position.has_value()) {
+    return absl::NotFoundError(absl::StrCat(
+        "account \"", account_id,
+        "\" is not in this log (never written, or erased already)"));
+  }
+  PendingWrite erasure;
+  erasure.record.account_id = account_id;
+  erasure.position = std::move(position);
+  erasure.erasure = true;
+  std::vector<PendingWrite> writes;
+  writes.push_back(std::move(erasure));
+  ASSIGN_OR_RETURN(std::vector<absl::StatusOr<AppendedLeaf>> outcomes,
+                   queue_->Submit(std::move(writes), deadline));
+  ErasureAnswer out;
+  ASSIGN_OR_RETURN(out.leaf, std::move(outcomes[0]));
+  ASSIGN_OR_RETURN(
+      std::vector<std::string> leaf,
+      storage_->ReadLeaves(out.leaf.leaf_index, out.leaf.leaf_index + 1));
+  ASSIGN_OR_RETURN(Leaf decoded, DecodeLeaf(leaf[0]));
+  out.version = decoded.version;
+  std::shared_ptr<const PublishedCheckpoint> cp =
+      publisher_->WaitForSize(out.leaf.leaf_index + 1, deadline);
+  if (cp == nullptr || cp->checkpoint.size <= out.leaf.leaf_index) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "the erasure is durable at leaf index ", out.leaf.leaf_index,
+        " but no checkpoint covered it before the deadline; the data dir is "
+        "compacted at the next erasure (or by ktlog-admin erase)"));
+  }
+  out.checkpoint_note = cp->note;
+  RETURN_IF_ERROR(storage_->Purge());
+  return out;
 }
 
 absl::StatusOr<std::optional<AccountPosition>> LogWrites::PositionFor(

@@ -39,6 +39,14 @@ struct RecordToAppend {
   absl::string_view registration_credential;
 };
 
+// An erasure on request: its erasure leaf, whose version is one more than
+// the account's last, and the checkpoint that covers it.
+struct ErasureAnswer {
+  AppendedLeaf leaf;
+  uint64_t version = 0;
+  std::string checkpoint_note;
+};
+
 // What became of records appended together.
 struct AppendAllAnswer {
   // One per record, in order: its leaf, or why it was refused (Append's
@@ -60,14 +68,16 @@ class LogWrites {
   LogWrites(WriteQueue* queue, const CheckpointPublisher* publisher,
             const Positions* positions, const Clock* clock,
             absl::Duration max_record_skew,
-            std::optional<RegistrationKey> registration, std::string rp_id)
+            std::optional<RegistrationKey> registration, std::string rp_id,
+            LogWriter* storage)
       : queue_(queue),
         publisher_(publisher),
         positions_(positions),
         clock_(clock),
         max_record_skew_(max_record_skew),
         registration_(std::move(registration)),
-        rp_id_(std::move(rp_id)) {}
+        rp_id_(std::move(rp_id)),
+        storage_(storage) {}
 
   // Appends `record_bytes`, which must be a record of operation `expected`,
   // once it is durable (and covered by a checkpoint, with
@@ -103,15 +113,21 @@ class LogWrites {
       absl::Time deadline);
 
   // Erases `account_id` on request (docs/operations.md, "Erasure"), with
-  // the operator's erasure credential for it (core/account/registration.h),
-  // and purges the data dir; returns what was erased. FAILED_PRECONDITION
-  // on a log without a registration key (erase with ktlog-admin erase
-  // then); UNAUTHENTICATED without a credential, PERMISSION_DENIED for one
-  // that is malformed, another account's or expired; INVALID_ARGUMENT for
-  // a malformed id; NOT_FOUND if the account is not in the log (never
-  // written, or erased already); UNAVAILABLE if storage failed.
-  absl::StatusOr<ErasedAccount> Erase(const std::string& account_id,
-                                      absl::string_view credential);
+  // the operator's erasure credential for it (core/account/registration.h):
+  // queues its erasure (PendingWrite::erasure), waits until a signed
+  // checkpoint covers the erasure leaf (or `deadline`), then purges the
+  // data dir (LogWriter::Purge). FAILED_PRECONDITION on a log without a
+  // registration key (erase with ktlog-admin erase then);
+  // UNAUTHENTICATED without a credential, PERMISSION_DENIED for one that
+  // is malformed, another account's or expired; INVALID_ARGUMENT for a
+  // malformed id; NOT_FOUND if the account is not in the log (never
+  // written, or erased already); the queue's errors; DEADLINE_EXCEEDED if
+  // no checkpoint came in time (the erasure is durable: it is purged by
+  // the next erasure or `ktlog-admin erase`); UNAVAILABLE if storage
+  // failed.
+  absl::StatusOr<ErasureAnswer> Erase(const std::string& account_id,
+                                      absl::string_view credential,
+                                      absl::Time deadline);
 
  private:
   // The record, if it is acceptable as a write (of `expected`, if set).
@@ -146,6 +162,7 @@ class LogWrites {
   const absl::Duration max_record_skew_;
   const std::optional<RegistrationKey> registration_;
   const std::string rp_id_;
+  LogWriter* const storage_;
 };
 
 }  // namespace ktlog

@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "auditor/auditor.h"
 #include "core/account/registration.h"
+#include "core/note/key_file.h"
 #include "core/testonly/files_holding.h"
 #include "core/util/bytes.h"
 #include "gtest/gtest.h"
@@ -169,7 +170,7 @@ TEST(ErasureTest, TheOperatorErasesAnAccountAndNoOneIsAlerted) {
             StatusCode::kNotFound);
   auto erased = client->EraseAccount(kAlice, e.ErasureCredential(kAlice));
   ASSERT_TRUE(erased.ok()) << erased.status();
-  EXPECT_EQ(*erased, 2u);
+  EXPECT_EQ(*erased, 3u);  // her erasure leaf follows her 2 records
   EXPECT_EQ(
       client->EraseAccount(kAlice, e.ErasureCredential(kAlice)).status().code(),
       StatusCode::kNotFound);
@@ -190,12 +191,12 @@ TEST(ErasureTest, TheOperatorErasesAnAccountAndNoOneIsAlerted) {
   ASSERT_TRUE(carols.ok()) << carols.status();
   EXPECT_EQ(carols->devices.size(), 2u);
   EXPECT_TRUE(bob.alerts.empty()) << bob.alerts[0].message;
-  // A stranger gets the proof that the account existed, at version 2, and
-  // was erased.
+  // A stranger gets the proof that the account was erased: its erasure
+  // leaf, of version 3, in the index.
   auto found = FreshLookup(env, kAlice);
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_FALSE(found->state.has_value());
-  EXPECT_EQ(found->erased_version, std::optional<uint64_t>(2));
+  EXPECT_EQ(found->erased_version, std::optional<uint64_t>(3));
   // Alice's own client learns it without an alert.
   absl::Status own = alice.own->Monitor();
   EXPECT_EQ(RefusalOf(own), Refusal::kAccountErased) << own;
@@ -223,7 +224,7 @@ TEST(ErasureTest, TheOperatorErasesAnAccountAndNoOneIsAlerted) {
   env->Restart();
   found = FreshLookup(env, kAlice);
   ASSERT_TRUE(found.ok()) << found.status();
-  EXPECT_EQ(found->erased_version, std::optional<uint64_t>(2));
+  EXPECT_EQ(found->erased_version, std::optional<uint64_t>(3));
   e.Audit();
   env->Stop();
   auto storage = LogStorage::Open(env->data_dir());
@@ -232,14 +233,13 @@ TEST(ErasureTest, TheOperatorErasesAnAccountAndNoOneIsAlerted) {
   ASSERT_TRUE(report.status.ok()) << report.status;
   EXPECT_EQ(report.erased, 1u);
   EXPECT_EQ(report.accounts, 1u);  // Carol
-  EXPECT_EQ(report.records, 2u);   // Carol's; Alice's 2 leaves have none
+  EXPECT_EQ(report.records, 2u);   // Carol's; Alice's 3 leaves have none
 }
 
 // The breached operator's use of erasure: with a copy of Alice's account
-// key it adds its own device for her contacts, then tells Alice's client
-// that her account is erased (the index proves the version it names). An
-// erasure of versions the owner never verified is an alert, not a quiet
-// NOT_FOUND.
+// key it adds its own device for her contacts, then erases her account, so
+// that the device can no longer be checked. An erasure after versions the
+// owner never verified is an alert, not a quiet NOT_FOUND.
 TEST(ErasureTest, AnErasureThatHidesAChangeAlertsTheOwner) {
   ErasureEnv e;
   LogEnv* env = e.env.get();
@@ -256,15 +256,16 @@ TEST(ErasureTest, AnErasureThatHidesAChangeAlertsTheOwner) {
   auto erased =
       env->client()->EraseAccount(kAlice, e.ErasureCredential(kAlice));
   ASSERT_TRUE(erased.ok()) << erased.status();
-  EXPECT_EQ(*erased, 3u);
+  EXPECT_EQ(*erased, 4u);
 
   absl::Status own = alice.own->Monitor();
   EXPECT_EQ(RefusalOf(own), Refusal::kInconsistentAccount) << own;
   ASSERT_EQ(alice.state.alerts.size(), 1u);
   EXPECT_EQ(alice.state.alerts[0].type, AlertType::kInvalidProof);
-  // The thief's client wrote version 3 itself and checked the tree since:
-  // the erasure (which appends nothing) hides nothing from it.
-  EXPECT_TRUE(thief.own->Monitor().ok());
+  // The thief's client wrote version 3 itself: the erasure right after it
+  // hides nothing from it.
+  absl::Status thiefs = thief.own->Monitor();
+  EXPECT_EQ(RefusalOf(thiefs), Refusal::kAccountErased) << thiefs;
   EXPECT_TRUE(thief.state.alerts.empty());
 }
 
@@ -276,19 +277,23 @@ TEST(ErasureTest, KtlogAdminErasesFromAStoppedLog) {
   e.Register(&carol, "carol-", /*two=*/false);
   e.Audit();
   env->Stop();
+  std::string key_file = NewTempDir("key") + "/log.key";
+  ASSERT_TRUE(WriteKeyFile(key_file, env->signer(), &env->vrf()).ok());
 
   const std::string admin = "tools/ktlog-admin";
-  RunResult erased =
-      RunProgram({admin, "erase", "--data_dir=" + env->data_dir(),
-                  "--account=" + std::string(kAlice)});
+  const std::vector<std::string> erase = {
+      admin, "erase", "--data_dir=" + env->data_dir(), "--key_file=" + key_file,
+      "--account=" + std::string(kAlice)};
+  RunResult erased = RunProgram(erase);
   EXPECT_EQ(erased.exit_code, 0) << erased.out;
   EXPECT_NE(erased.out.find("erased: the account's 2 records"),
             std::string::npos)
       << erased.out;
-  RunResult again = RunProgram({admin, "erase", "--data_dir=" + env->data_dir(),
-                                "--account=" + std::string(kAlice)});
+  RunResult again = RunProgram(erase);
   EXPECT_EQ(again.exit_code, 1) << again.out;
-  EXPECT_NE(again.out.find("is not in this log"), std::string::npos)
+  EXPECT_NE(again.out.find("is not in this log (never written, or erased "
+                           "already) (the data dir is compacted)"),
+            std::string::npos)
       << again.out;
   ExpectGoneFromDisk(env->data_dir(), AlicesSecrets(&alice),
                      {kCarol, TestAccount::DeviceKey("carol-phone")});
@@ -300,7 +305,7 @@ TEST(ErasureTest, KtlogAdminErasesFromAStoppedLog) {
   env->Restart();
   auto found = FreshLookup(env, kAlice);
   ASSERT_TRUE(found.ok()) << found.status();
-  EXPECT_EQ(found->erased_version, std::optional<uint64_t>(2));
+  EXPECT_EQ(found->erased_version, std::optional<uint64_t>(3));
   found = FreshLookup(env, kCarol);
   ASSERT_TRUE(found.ok()) << found.status();
   ASSERT_TRUE(found->state.has_value());

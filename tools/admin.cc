@@ -8,20 +8,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "client/log_client.h"
 #include "core/account/record.h"
 #include "core/account/registration.h"
 #include "core/crypto/crypto.h"
+#include "core/note/key_file.h"
 #include "core/note/log_key.h"
 #include "core/util/bytes.h"
 #include "core/util/flags.h"
 #include "log/fsck.h"
+#include "log/server.h"
 #include "log/storage/log_storage.h"
 
 namespace {
 
 constexpr char kUsage[] =
     "usage: ktlog-admin fsck --data_dir=DIR [--log_key=LOG_KEY]\n"
-    "       ktlog-admin erase --data_dir=DIR --account=ID\n"
+    "       ktlog-admin erase --data_dir=DIR --key_file=FILE --account=ID\n"
     "       ktlog-admin credential --registration_key=FILE --account=ID\n"
     "                              --account_key=HEX [--valid_for=24h]\n"
     "                              [--reset]\n"
@@ -38,10 +41,11 @@ constexpr char kUsage[] =
     "prints a summary and exits 0. With --log_key, also checks that the\n"
     "data dir belongs to that log.\n"
     "\n"
-    "erase: erases account ID from the log in DIR on request: deletes its\n"
-    "records, states, history and the openings of its commitments, keeps its\n"
-    "public leaves (every checkpoint and proof stays valid), and compacts\n"
-    "the data dir so that nothing of it remains in any file. Lookups then\n"
+    "erase: erases account ID from the log in DIR (whose key file is FILE)\n"
+    "on request: appends and signs its erasure leaf, deletes its records,\n"
+    "states, history and the openings of its commitments, keeps its public\n"
+    "leaves (every checkpoint and proof stays valid), and compacts the data\n"
+    "dir so that nothing of it remains in any live file. Lookups then\n"
     "prove that the account existed and was erased; the id cannot be\n"
     "registered again on this log (docs/operations.md, \"Erasure\"). Backups\n"
     "made before hold it still: erase it from them too, or delete them.\n"
@@ -98,22 +102,65 @@ int Credential(const std::string& registration_key, const std::string& account,
   return 0;
 }
 
-// `ktlog-admin erase`.
-int Erase(ktlog::LogStorage* storage, const std::string& account) {
+// `ktlog-admin erase`: runs the log in this process, on the loopback
+// interface, for one erasure through its EraseAccount RPC (the erasure leaf
+// is appended and signed as the server would), then compacts the data dir
+// (also when the account is gone already: an erasure whose compaction
+// failed is finished this way).
+int Erase(const std::string& data_dir, const std::string& key_file,
+          const std::string& account) {
+  if (key_file.empty()) {
+    return Fail(
+        "--key_file (the log's key file) is required: the erasure is "
+        "a leaf the log signs",
+        2);
+  }
   if (absl::Status id = ktlog::ValidateAccountId(account); !id.ok()) {
     return Fail(absl::StrCat("--account: ", id.message()), 2);
   }
-  absl::StatusOr<ktlog::ErasedAccount> erased = storage->EraseAccount(account);
-  if (!erased.ok()) return Fail(std::string(erased.status().message()), 1);
-  if (absl::Status purged = storage->Purge(); !purged.ok()) {
+  absl::StatusOr<ktlog::KeyFile> keys = ktlog::LoadKeyFile(key_file);
+  if (!keys.ok()) return Fail(std::string(keys.status().message()), 1);
+  if (!keys->vrf.has_value()) {
+    return Fail(absl::StrCat(key_file, " holds no VRF key: not a log's key"),
+                1);
+  }
+  ktlog::RegistrationKey once = ktlog::RegistrationKey::Generate();
+  ktlog::LogServerOptions options;
+  options.data_dir = data_dir;
+  options.registration = once;
+  absl::Status erased;
+  uint64_t version = 0;
+  {
+    auto server = ktlog::LogServer::Start(std::move(keys->signer),
+                                          *std::move(keys->vrf), options);
+    if (!server.ok()) return Fail(std::string(server.status().message()), 1);
+    auto client =
+        ktlog::LogClient::Create((*server)->address(), absl::Minutes(10));
+    uint64_t expiry =
+        static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now())) + 600;
+    absl::StatusOr<uint64_t> done = client->EraseAccount(
+        account, once.CredentialFor(account, "", expiry,
+                                    ktlog::CredentialPurpose::kErase));
+    erased = done.status();
+    if (done.ok()) version = *done;
+  }
+  auto storage = ktlog::LogStorage::Open(data_dir);
+  absl::Status purged = storage.ok() ? (*storage)->Purge() : storage.status();
+  if (!erased.ok()) {
+    return Fail(absl::StrCat(erased.message(),
+                             purged.ok() ? " (the data dir is compacted)" : ""),
+                1);
+  }
+  if (!purged.ok()) {
     return Fail(absl::StrCat("the account is erased, but compacting the data "
                              "dir failed (run erase again to finish): ",
                              purged.message()),
                 1);
   }
-  std::cout << "erased: the account's " << erased->version()
-            << " records and their openings are deleted; its position "
-            << erased->position.ToHex() << " keeps its public leaves\n";
+  std::cout << "erased: the account's " << version - 1
+            << " records and their openings are deleted; its erasure leaf "
+               "(version "
+            << version << ") is signed\n";
   return 0;
 }
 
@@ -141,12 +188,14 @@ int Check(ktlog::LogStorage* storage) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data_dir, log_key, registration_key, account, account_key;
+  std::string data_dir, log_key, registration_key, account, account_key,
+      key_file;
   absl::Duration valid_for = absl::Hours(24);
   bool reset = false, erase = false;
   ktlog::FlagSet flags(kUsage);
   flags.String("data_dir", &data_dir, "the log's data directory");
   flags.String("log_key", &log_key, "the log key clients pin (optional)");
+  flags.String("key_file", &key_file, "erase: the log's key file");
   flags.String("registration_key", &registration_key,
                "credential: the registration key file");
   flags.String("account", &account, "credential: the account id");
@@ -178,6 +227,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (data_dir.empty()) return Fail("--data_dir is required", 2);
+  if (args[0] == "erase") return Erase(data_dir, key_file, account);
   auto storage = ktlog::LogStorage::Open(data_dir);
   if (!storage.ok()) return Fail(std::string(storage.status().message()), 1);
   if (!log_key.empty()) {
@@ -196,6 +246,5 @@ int main(int argc, char** argv) {
                   1);
     }
   }
-  if (args[0] == "erase") return Erase(storage->get(), account);
   return Check(storage->get());
 }

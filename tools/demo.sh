@@ -401,4 +401,22 @@ grep -E '^ktlog_(tree_size|checkpoint_age_seconds|write_records_total|rate_limit
 grep -q '^ktlog_witness_cosignatures_total{witness="auditor.example/witness"} [1-9]' "$WORK/metrics.txt" \
   || fail "the witness's cosignatures are not counted"
 
-step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned (witnesses pulling and pushed to); the stolen-key attack, the breached server's fork and its forged key in the one history were caught; an app in Python verified through the client library's C API; an account on security keys held against a copied phone and a cloned key; its reset by the operator shown to every contact; the operator's metrics"
+step "18. Grace asks to be forgotten: the operator erases her account; her records, keys and openings leave the data dir, while the public log and every proof stay valid"
+echo "Once it has checked who is asking, the operator issues an erasure credential for her id:"
+show "ktlog-admin credential --erase --registration_key=registration.key --account=grace@example.com > grace-erase.cred"
+"$ADMIN" credential --erase --registration_key="$WORK/registration.key" --account=grace@example.com \
+  --valid_for=1h >"$WORK/grace-erase.cred"
+run "$KTCTL" "$CA" --server="$ADDR" erase-account --account=grace@example.com \
+  --credential_file="$WORK/grace-erase.cred"
+echo "Nothing of Grace is left in any file of the data dir (her id, her keys):"
+show "grep -rl grace@example.com data/"
+if grep -rlaF grace@example.com "$WORK/data"; then fail "the erased account is still on disk"; fi
+echo "(none)"
+echo "Bob's lookup proves that her account existed and was erased: no alert, nothing to encrypt to (exit 1):"
+expect_exit 1 "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" lookup grace@example.com 2>&1 \
+  | tee "$WORK/bob-erased.out"
+grep -q "erased from the log on request" "$WORK/bob-erased.out" || fail "Bob was not told of the erasure"
+echo "The witness replays her erasure leaf (a fixed commitment; no leaf may follow it) and cosigns:"
+audit
+
+step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned (witnesses pulling and pushed to); the stolen-key attack, the breached server's fork and its forged key in the one history were caught; an app in Python verified through the client library's C API; an account on security keys held against a copied phone and a cloned key; its reset by the operator shown to every contact; the operator's metrics; an account erased on request"

@@ -441,8 +441,11 @@ absl::Status AccountMonitor::MonitorSelf(const LogCheckpoint& checkpoint) {
   }
   VerifiedAccount& now = *looked_up;
   if (now.erased_version.has_value()) {
-    state_->own_unverified_since_ms = 0;  // verified: erased
-    return Erased(checkpoint, id, now, own.version);
+    absl::Status erased = Erased(checkpoint, id, now, own.version);
+    if (RefusalOf(erased) == Refusal::kAccountErased) {
+      state_->own_unverified_since_ms = 0;  // verified: erased
+    }
+    return erased;
   }
   if (!now.state.has_value()) {
     if (own.exists()) {
@@ -699,30 +702,24 @@ absl::Status AccountMonitor::Erased(const LogCheckpoint& checkpoint,
                                     uint64_t seen_version) {
   uint64_t version = *now.erased_version;
   bool own = id == state_->account_id;
-  // The owner accepts an erasure only of what it verified or wrote itself:
-  // an erased version beyond it would hide changes nobody can check any
-  // more (a log holding a stolen key could add a device for the contacts
-  // and tell the owner alone that the account is erased).
-  uint64_t expected = seen_version;
-  if (own) {
-    for (const auto& [hash, pending] : state_->pending_own) {
-      expected = std::max(expected, pending.version);
-    }
-  }
-  if (own && expected > 0 && version > expected) {
+  // The owner accepts an erasure only right after the version it
+  // verified: one later would hide changes nobody can check any more (a log
+  // holding a stolen key could add a device, then erase the account); its
+  // own pending records it cannot vouch for (the log may have dropped
+  // them).
+  if (own && seen_version > 0 && version != seen_version + 1) {
     return alerts_->Refuse(
         Refusal::kInconsistentAccount,
         absl::DataLossError("erased after changes the owner never verified"),
         id, CheckpointId(checkpoint),
-        absl::StrCat("the log says your account was erased at version ",
-                     version, ", but you verified or wrote it only up to ",
-                     "version ", expected,
+        absl::StrCat("the log erased your account at version ", version,
+                     ", but you verified it at version ", seen_version,
                      ": the changes in between can no longer be checked"),
         {{"checkpoint", state_->trusted_checkpoint},
          {"erased_version", version},
-         {"own_version", expected}});
+         {"own_version", seen_version}});
   }
-  if (seen_version > version) {
+  if (seen_version >= version) {
     return alerts_->Refuse(
         Refusal::kInconsistentAccount,
         absl::DataLossError("erased at an earlier version than seen"), id,
@@ -737,7 +734,7 @@ absl::Status AccountMonitor::Erased(const LogCheckpoint& checkpoint,
   return WithRefusal(
       absl::NotFoundError(absl::StrCat(
           own ? "your account" : absl::StrCat("account \"", id, "\""),
-          " was erased from the log on request (at version ", version,
+          " was erased from the log on request (at version ", version - 1,
           ", proved at tree size ", checkpoint.size, "): ",
           own ? "your contacts can no longer verify your devices; register a "
                 "new account id to be found again"

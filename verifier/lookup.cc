@@ -119,9 +119,8 @@ absl::StatusOr<std::optional<AccountState>> CheckIndexProof(
   return std::optional<AccountState>(*std::move(state));
 }
 
-// The version the index holds at an erased account's position: the
-// erased leaf's, whose version and state commitment the index proof must
-// prove there.
+// The version of an erased account's erasure leaf, which the index proof
+// must prove at its position (an auditor checks that no leaf follows it).
 absl::StatusOr<uint64_t> CheckErased(const LogCheckpoint& checkpoint,
                                      const Hash& position,
                                      const AccountLookupAnswer& answer) {
@@ -134,8 +133,10 @@ absl::StatusOr<uint64_t> CheckErased(const LogCheckpoint& checkpoint,
   absl::StatusOr<IndexProof> proof = DecodeIndexProof(answer.index_proof);
   if (!proof.ok()) return Malformed(proof.status().message());
   absl::StatusOr<Leaf> leaf = DecodeLeaf(answer.erased_leaf);
-  if (!leaf.ok() || leaf->position != position || leaf->version == 0) {
-    return Malformed("the erased account's leaf is malformed or another's");
+  if (!leaf.ok() || leaf->position != position || !IsErasure(*leaf)) {
+    return Malformed(
+        "the erased account's leaf is malformed, another position's or no "
+        "erasure leaf");
   }
   absl::Status proved = VerifyIndexProof(
       checkpoint.index_root, position,

@@ -61,8 +61,9 @@ struct VerifiedAccount {
   // The resets in the key chain, oldest first (usually none).
   std::vector<VerifiedReset> resets;
   // Set iff the account was erased on request: the index proves that its
-  // position holds this version, and the log deleted everything that would
-  // open it (state is nullopt then; docs/operations.md, "Erasure").
+  // position holds its erasure leaf, of this version (one more than the
+  // account's last); state is nullopt then (docs/operations.md,
+  // "Erasure").
   std::optional<uint64_t> erased_version;
 };
 
@@ -128,7 +129,7 @@ absl::StatusOr<Hash> VerifyPosition(const VrfPublicKey& vrf_key,
 //
 // An answer for an erased account (AccountLookupAnswer::erased_leaf) is
 // checked the same way up to the index: the VRF proof, and the index proof
-// for the version and state commitment of the leaf it carries; the result
+// for the erasure leaf it carries (IsErasure, at the position); the result
 // has no state and its erased_version set.
 //
 // Errors: INVALID_ARGUMENT for a malformed answer or a missing anchor;

@@ -478,6 +478,43 @@ TEST_F(LookupTest, AnUnvouchedDeviceUnderAnotherDevicesLeafIndexAlertsAgain) {
 // verifies against its tree, the final state's authority verifies, and
 // every state the vectors mark unauthorised is refused, by its signatures
 // alone or, for a state consistent in itself, by the anchor.
+// An erased account: its erasure leaf in the index, and nothing else. A log
+// that shows another leaf as the erasure, or an erasure the index does not
+// hold, is refused.
+TEST_F(LookupTest, AnErasureIsProvedByItsLeafInTheIndex) {
+  log_.Erase("alice@example.com");
+  EXPECT_TRUE(log_.Audit().ok());
+  for (const std::string& known : {std::string(), alice_first()}) {
+    auto found = LookUp(known);
+    ASSERT_TRUE(found.ok()) << found.status();
+    EXPECT_FALSE(found->state.has_value());
+    EXPECT_EQ(found->erased_version, std::optional<uint64_t>(3));
+    EXPECT_TRUE(found->devices.empty());
+  }
+  AccountLookupAnswer honest = log_.Lookup("alice@example.com", false);
+  auto verify = [&](const AccountLookupAnswer& a) {
+    return VerifyAccountLookup(log_.Checkpoint(), log_.vrf_key(),
+                               "alice@example.com", a, alice_first())
+        .status();
+  };
+  // Alice's last real leaf shown as the erasure: no erasure leaf.
+  AccountLookupAnswer forged = honest;
+  forged.erased_leaf = log_.History("alice@example.com").entries[1].leaf;
+  EXPECT_EQ(RefusalOf(verify(forged)), Refusal::kMalformedAnswer);
+  // An erasure leaf of another version than the index holds.
+  absl::StatusOr<Leaf> leaf = DecodeLeaf(honest.erased_leaf);
+  ASSERT_TRUE(leaf.ok());
+  leaf->version = 2;
+  forged.erased_leaf = leaf->Encode();
+  absl::Status refused = verify(forged);
+  EXPECT_EQ(refused.code(), StatusCode::kDataLoss) << refused;
+  EXPECT_EQ(RefusalOf(refused), Refusal::kBadIndexProof) << refused;
+  // A state beside the erasure.
+  forged = honest;
+  forged.account_state = state_.Encode();
+  EXPECT_EQ(RefusalOf(verify(forged)), Refusal::kMalformedAnswer);
+}
+
 TEST(LookupVectorsTest, FirstRecordAnchorAndUnauthorisedStates) {
   nlohmann::json v = LoadJsonTestData("ktlog/private.json");
   const nlohmann::json& a = v["first_record_anchor"];

@@ -60,6 +60,20 @@ class MemoryLog : public LogSource {
     entries_.push_back(std::move(e));
   }
 
+  // Erases `id` on request as the server does: appends its erasure leaf
+  // (one version after its last); its lookups then carry that leaf
+  // (AccountLookupAnswer::erased_leaf) and nothing else.
+  void Erase(const std::string& id) {
+    Leaf leaf{Position(id), entries_[history_.at(id).back()].state.version + 1,
+              ++time_ms_, ErasedCommitment(), ErasedCommitment()};
+    Entry e;
+    e.leaf = leaf.Encode();
+    tree_.AppendLeafHash(HashLeaf(e.leaf));
+    index_[leaf.position] = IndexEntryOf(leaf).second;
+    erased_[id] = e.leaf;
+    entries_.push_back(std::move(e));
+  }
+
   // The honest log's write path: appends the record `bytes` if its
   // signature and the account rules accept it, as the server does (the
   // same record again is ALREADY_EXISTS). Its leaf index and leaf hash, or
@@ -117,6 +131,10 @@ class MemoryLog : public LogSource {
     if (!index.Apply(all).ok()) abort();
     std::optional<Hash> value;
     out.index_proof = ProveIndex(&index, Position(id), &value)->Encode();
+    if (auto erased = erased_.find(id); erased != erased_.end()) {
+      out.erased_leaf = erased->second;
+      return out;
+    }
     auto h = history_.find(id);
     if (h == history_.end()) return out;  // absent
     auto shown = shown_.find(id);
@@ -216,6 +234,7 @@ class MemoryLog : public LogSource {
     return vrf_.Prove(AccountVrfInput(id))->output;
   }
 
+  std::map<std::string, std::string> erased_;  // id -> its erasure leaf
   VrfPrivateKey vrf_;
   NoteSigner signer_;
   uint64_t time_ms_ = 1000;

@@ -48,10 +48,9 @@ struct AccountLookupAnswer {
   // anchor the state's first key (docs/index.md).
   std::optional<HistoryEntryAnswer> first_record;
   // Set iff the account was erased on request (docs/operations.md,
-  // "Erasure"): the public leaf of the version the index holds at the
-  // account's position in this tree, whose version and state commitment the
-  // index proof proves. account_state, state_opening and first_record are
-  // empty then: the log deleted them.
+  // "Erasure"): its erasure leaf (core/account/leaf.h), which the index
+  // holds at the account's position in this tree. account_state,
+  // state_opening and first_record are empty then: the log deleted them.
   std::string erased_leaf;
 };
 

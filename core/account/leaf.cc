@@ -41,6 +41,16 @@ std::string AccountVrfInput(absl::string_view account_id) {
   return absl::StrCat("ktlog/v1 account\n", account_id);
 }
 
+const Hash& ErasedCommitment() {
+  static const Hash* erased = new Hash(Sha256("ktlog erased account v1\n"));
+  return *erased;
+}
+
+bool IsErasure(const Leaf& leaf) {
+  return leaf.record_commitment == ErasedCommitment() &&
+         leaf.state_commitment == ErasedCommitment();
+}
+
 Hash IndexValueHash(uint64_t version, const Hash& state_commitment) {
   static constexpr char kPrefix[1] = {0x12};
   std::string v;

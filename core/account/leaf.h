@@ -38,6 +38,15 @@ struct Leaf {
 // exactly kLeafSize bytes, version >= 1).
 absl::StatusOr<Leaf> DecodeLeaf(absl::string_view data);
 
+// The commitment an erasure leaf holds in both places (docs/formats.md,
+// "Erasure leaf"): SHA-256("ktlog erased account v1\n"). A record or state
+// commitment (HMAC-SHA256 under a fresh random opening) equals it with
+// negligible probability only.
+const Hash& ErasedCommitment();
+// Whether `leaf` records the erasure of its account on request: both
+// commitments are ErasedCommitment(). It is the position's last leaf.
+bool IsErasure(const Leaf& leaf);
+
 // The VRF input of an account id: "ktlog/v1 account\n" || account id.
 std::string AccountVrfInput(absl::string_view account_id);
 

@@ -234,5 +234,35 @@ TEST(LeafReplayTest, VersionsGoUpByOneAndTimeForward) {
   EXPECT_EQ(by_position[q], IndexValueHash(5, Sha256("s5")));
 }
 
+// An erasure leaf ends its position: no leaf may follow it, also when the
+// source says so (kErasedVersionBit); the index holds it as any leaf.
+TEST(LeafReplayTest, NothingFollowsAnErasure) {
+  MapVersions source;
+  Hash p = Sha256("p"), q = Sha256("q");
+  source.versions[q] = 3 | kErasedVersionBit;
+  LeafReplay replay(&source, 100);
+  Leaf erasure{p, 2, 101, ErasedCommitment(), ErasedCommitment()};
+  EXPECT_TRUE(IsErasure(erasure));
+  EXPECT_FALSE(IsErasure(Leaf{p, 2, 101, Sha256("r"), ErasedCommitment()}));
+  ASSERT_TRUE(replay.Load(p).ok());
+  ASSERT_TRUE(replay.Load(q).ok());
+  ASSERT_TRUE(replay.Apply(Leaf{p, 1, 100, Sha256("r"), Sha256("s")}).ok());
+  ASSERT_TRUE(replay.Apply(erasure).ok());
+  EXPECT_EQ(replay.Apply(Leaf{p, 3, 102, Sha256("r"), Sha256("s3")}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(replay.Apply(Leaf{q, 4, 102, Sha256("r"), Sha256("s4")}).code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "the source said q was erased at version 3";
+  auto entries = replay.ChangedEntries();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].version, 2u);
+  EXPECT_EQ(entries[0].state_commitment, ErasedCommitment());
+  EXPECT_EQ(replay.IndexChanges()[0].second,
+            IndexValueHash(2, ErasedCommitment()));
+  // The erased commitment is the documented constant.
+  EXPECT_EQ(ErasedCommitment().ToHex(),
+            Sha256("ktlog erased account v1\n").ToHex());
+}
+
 }  // namespace
 }  // namespace ktlog

@@ -76,6 +76,39 @@ TEST(RegistrationTest, ResetAndRegistrationCredentialsAreNotInterchangeable) {
       absl::StatusCode::kUnauthenticated);
 }
 
+// An erasure credential names the account id alone, and is no credential
+// of another purpose (nor the reverse).
+TEST(RegistrationTest, ErasureCredentialsServeOnlyErasures) {
+  RegistrationKey key = RegistrationKey::Generate();
+  uint64_t now = kExpiry - 1;
+  std::string erase = key.CredentialFor("alice@example.com", "", kExpiry,
+                                        CredentialPurpose::kErase);
+  EXPECT_EQ(erase.substr(0, 14), "e1.1767225600.");
+  EXPECT_TRUE(
+      key.Check("alice@example.com", "", erase, now, CredentialPurpose::kErase)
+          .ok());
+  EXPECT_EQ(
+      key.Check("bob@example.com", "", erase, now, CredentialPurpose::kErase)
+          .code(),
+      absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(key.Check("alice@example.com", "", erase, now).code(),
+            absl::StatusCode::kPermissionDenied);
+  std::string reset = key.CredentialFor("alice@example.com", "", kExpiry,
+                                        CredentialPurpose::kReset);
+  EXPECT_EQ(
+      key.Check("alice@example.com", "", reset, now, CredentialPurpose::kErase)
+          .code(),
+      absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(key.Check("alice@example.com", "", "e1" + reset.substr(2), now,
+                      CredentialPurpose::kErase)
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(key.Check("alice@example.com", "", erase, kExpiry + 1,
+                      CredentialPurpose::kErase)
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
 // Issue 27, 8: a credential is bound to the account id, the account key of
 // the first record, and an expiry; whoever reads it elsewhere cannot use
 // it with a key of their own.

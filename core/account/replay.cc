@@ -58,6 +58,11 @@ absl::Status LeafReplay::Apply(const Leaf& leaf) {
   if (it == versions_.end()) {
     return absl::InternalError("LeafReplay::Apply before Load");
   }
+  if ((it->second & kErasedVersionBit) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "position ", leaf.position.ToHex(), " was erased at version ",
+        it->second & ~kErasedVersionBit, "; no leaf may follow an erasure"));
+  }
   if (leaf.version != it->second + 1) {
     return absl::FailedPreconditionError(absl::StrCat(
         "position ", leaf.position.ToHex(), " goes from version ", it->second,
@@ -68,7 +73,7 @@ absl::Status LeafReplay::Apply(const Leaf& leaf) {
         "the leaf is dated ", leaf.timestamp_ms,
         " ms, before the leaf before it (", last_timestamp_ms_, " ms)"));
   }
-  it->second = leaf.version;
+  it->second = leaf.version | (IsErasure(leaf) ? kErasedVersionBit : 0);
   last_timestamp_ms_ = leaf.timestamp_ms;
   changed_[leaf.position] = leaf.state_commitment;
   return absl::OkStatus();
@@ -79,7 +84,8 @@ std::vector<std::pair<Hash, Hash>> LeafReplay::IndexChanges() const {
   out.reserve(changed_.size());
   for (const auto& [position, commitment] : changed_) {
     out.emplace_back(position,
-                     IndexValueHash(versions_.at(position), commitment));
+                     IndexValueHash(versions_.at(position) & ~kErasedVersionBit,
+                                    commitment));
   }
   return out;
 }
@@ -88,7 +94,8 @@ std::vector<IndexEntry> LeafReplay::ChangedEntries() const {
   std::vector<IndexEntry> out;
   out.reserve(changed_.size());
   for (const auto& [position, commitment] : changed_) {
-    out.push_back(IndexEntry{position, versions_.at(position), commitment});
+    out.push_back(IndexEntry{
+        position, versions_.at(position) & ~kErasedVersionBit, commitment});
   }
   return out;
 }

@@ -81,10 +81,14 @@ class AccountReplay {
 class VersionSource {
  public:
   virtual ~VersionSource() = default;
-  // The position's latest version, 0 if it has none. Errors describe the
-  // source, never the leaves.
+  // The position's latest version, 0 if it has none, with
+  // kErasedVersionBit set if its latest leaf is an erasure (IsErasure).
+  // Errors describe the source, never the leaves.
   virtual absl::StatusOr<uint64_t> LoadVersion(const Hash& position) = 0;
 };
+
+// Marks a VersionSource's version as that of an erasure leaf.
+inline constexpr uint64_t kErasedVersionBit = uint64_t{1} << 63;
 
 class LeafReplay {
  public:
@@ -99,7 +103,8 @@ class LeafReplay {
 
   // Applies the next leaf. Requires Load(leaf.position) to have succeeded.
   // FAILED_PRECONDITION (naming what) if its version is not the position's
-  // previous version + 1, or its timestamp is before the previous leaf's;
+  // previous version + 1, the position's previous leaf is an erasure (no
+  // leaf may follow one), or its timestamp is before the previous leaf's;
   // nothing changes then.
   absl::Status Apply(const Leaf& leaf);
 
@@ -122,8 +127,9 @@ class LeafReplay {
  private:
   VersionSource* const source_;
   uint64_t last_timestamp_ms_;
-  std::map<Hash, uint64_t> versions_;  // loaded, by position
-  std::map<Hash, Hash> changed_;       // position -> latest state commitment
+  // Loaded, by position; with kErasedVersionBit after an erasure leaf.
+  std::map<Hash, uint64_t> versions_;
+  std::map<Hash, Hash> changed_;  // position -> latest state commitment
 };
 
 }  // namespace ktlog

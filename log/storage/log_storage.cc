@@ -1,5 +1,6 @@
 #include "log/storage/log_storage.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/account/commitment.h"
 #include "core/account/index.h"
@@ -156,11 +157,23 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
     return absl::InternalError(absl::StrCat("batch begins at ", batch.begin,
                                             " but the tree size is ", size()));
   }
+  // Nothing private of an account erased in this batch is written.
+  absl::flat_hash_set<std::string> erased;
+  absl::flat_hash_set<uint64_t> no_entry;
+  for (const StorageBatch::Erasure& e : batch.erasures) {
+    erased.insert(e.account_id);
+    no_entry.insert(e.leaf_index);
+  }
+  for (const HistoryEntry& h : batch.history) {
+    if (erased.contains(h.account_id)) no_entry.insert(h.leaf_index);
+  }
   rocksdb::WriteBatch wb;
   for (size_t i = 0; i < batch.leaves.size(); ++i) {
     uint64_t index = batch.begin + i;
     wb.Put(layout::LeafKey(index), batch.leaves[i]);
-    wb.Put(layout::EntryKey(index), EncodeEntry(batch.entries[i]));
+    if (!no_entry.contains(index)) {
+      wb.Put(layout::EntryKey(index), EncodeEntry(batch.entries[i]));
+    }
     wb.Put(layout::LeafHashKey(batch.leaf_hashes[i]), layout::U64Value(index));
   }
   for (const auto& [id, hash] : batch.nodes) {
@@ -168,11 +181,16 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
     if (id.level > 0) wb.Put(layout::NodeKey(id), std::string(hash.view()));
   }
   for (const HistoryEntry& h : batch.history) {
+    if (erased.contains(h.account_id)) continue;
     wb.Put(layout::Versioned(layout::HistoryPrefix(h.account_id), h.version),
            layout::U64Value(h.leaf_index));
   }
   for (const auto& [id, p] : batch.positions) {
+    if (erased.contains(id)) continue;
     wb.Put(layout::PositionKey(id), absl::StrCat(p.position.view(), p.proof));
+  }
+  for (const StorageBatch::Erasure& e : batch.erasures) {
+    RETURN_IF_ERROR(AddErasure(batch, e, &wb));
   }
   for (const AccountState& account : batch.accounts) {
     wb.Put(layout::Versioned(layout::AccountStatePrefix(account.account_id),
@@ -430,50 +448,42 @@ absl::StatusOr<std::optional<ErasedAccount>> LogStorage::ReadErased(
   return std::optional<ErasedAccount>(std::move(out));
 }
 
-absl::StatusOr<ErasedAccount> LogStorage::EraseAccount(
-    const std::string& account_id) {
-  ASSIGN_OR_RETURN(std::optional<AccountPosition> position,
-                   ReadPosition(account_id));
-  if (!position.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("account \"", account_id,
-                     "\" is not in this log (never written, or erased "
-                     "already)"));
-  }
-  ErasedAccount out{position->position, {}};
-  rocksdb::WriteBatch wb;
-  std::string marker;
-  std::string history = layout::HistoryPrefix(account_id);
+absl::Status LogStorage::AddErasure(const StorageBatch& batch,
+                                    const StorageBatch::Erasure& e,
+                                    rocksdb::WriteBatch* wb) {
+  const std::string& id = e.account_id;
+  std::vector<uint64_t> leaves;
+  std::string history = layout::HistoryPrefix(id);
   RETURN_IF_ERROR(db_->ForEachWithPrefix(
       history,
       [&](absl::string_view key, absl::string_view value) -> absl::Status {
         std::optional<uint64_t> version = layout::ParseVersioned(key, history);
         std::optional<uint64_t> leaf = layout::ParseU64Value(value);
-        if (version != out.leaf_indexes.size() + 1 || !leaf.has_value()) {
+        if (version != leaves.size() + 1 || !leaf.has_value()) {
           return absl::DataLossError(absl::StrCat(
-              "the stored history of account \"", account_id,
+              "the stored history of account \"", id,
               "\" is malformed or has a gap; run ktlog-admin fsck"));
         }
-        out.leaf_indexes.push_back(*leaf);
-        marker += layout::U64Value(*leaf);
-        wb.Delete(layout::EntryKey(*leaf));
-        wb.Delete(rocksdb::Slice(key.data(), key.size()));
+        leaves.push_back(*leaf);
+        wb->Delete(layout::EntryKey(*leaf));
+        wb->Delete(rocksdb::Slice(key.data(), key.size()));
         return absl::OkStatus();
       }));
-  if (out.leaf_indexes.empty()) {
-    return absl::DataLossError(absl::StrCat(
-        "account \"", account_id, "\" has a position but no history"));
+  for (const HistoryEntry& h : batch.history) {
+    if (h.account_id == id) leaves.push_back(h.leaf_index);
   }
+  leaves.push_back(e.leaf_index);
   RETURN_IF_ERROR(db_->ForEachWithPrefix(
-      layout::AccountStatePrefix(account_id),
+      layout::AccountStatePrefix(id),
       [&](absl::string_view key, absl::string_view) {
-        wb.Delete(rocksdb::Slice(key.data(), key.size()));
+        wb->Delete(rocksdb::Slice(key.data(), key.size()));
         return absl::OkStatus();
       }));
-  wb.Delete(layout::PositionKey(account_id));
-  wb.Put(layout::ErasedKey(out.position), marker);
-  RETURN_IF_ERROR(db_->WriteSynced(&wb));
-  return out;
+  wb->Delete(layout::PositionKey(id));
+  std::string marker;
+  for (uint64_t leaf : leaves) marker += layout::U64Value(leaf);
+  wb->Put(layout::ErasedKey(e.position), marker);
+  return absl::OkStatus();
 }
 
 absl::Status LogStorage::Purge() { return db_->Purge(); }

@@ -38,7 +38,8 @@
 
 namespace rocksdb {
 class Iterator;
-}
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace ktlog {
 
@@ -69,13 +70,14 @@ struct HistoryEntry {
   uint64_t leaf_index = 0;
 };
 
-// An account erased on request (LogWriter::EraseAccount): its position and
-// the leaves of its versions, which stay public; everything private about
-// it is gone.
+// An account erased on request (StorageBatch::erasures): its position and
+// the leaves of its versions, which stay public, the last its erasure leaf;
+// everything private about it is gone.
 struct ErasedAccount {
   Hash position;
   std::vector<uint64_t> leaf_indexes;  // of versions 1, 2, ..., in order
 
+  // The erasure leaf's version.
   uint64_t version() const { return leaf_indexes.size(); }
 };
 
@@ -93,6 +95,17 @@ struct StorageBatch {
   std::vector<std::pair<std::string, AccountPosition>> positions;
   std::vector<IndexEntry> index_entries;  // changed positions
   Hash index_root;                        // the index after the batch
+  // Accounts erased on request in this batch, each with its erasure leaf
+  // (docs/operations.md, "Erasure"): the batch deletes every record
+  // entry, state, history entry and position of the account, stored
+  // before or in this batch (so `accounts` and `positions` hold none of
+  // it), and marks its position erased (LogReader::ReadErased).
+  struct Erasure {
+    std::string account_id;
+    Hash position;
+    uint64_t leaf_index = 0;  // of its erasure leaf, in this batch
+  };
+  std::vector<Erasure> erasures;
 
   uint64_t end() const { return begin + leaves.size(); }
 };
@@ -171,7 +184,8 @@ class LogReader {
 // commits batches, the publisher persists checkpoints. Not for the service.
 class LogWriter : public virtual LogReader {
  public:
-  // Appends a batch. Requires batch.begin == size() (else INTERNAL). Returns
+  // Appends a batch (with its erasures). Requires batch.begin == size()
+  // (else INTERNAL). Returns
   // after the batch is synced to disk. UNAVAILABLE (with RocksDB's reason)
   // if the write failed; the batch is then not committed and the storage
   // should be considered failed.
@@ -180,19 +194,9 @@ class LogWriter : public virtual LogReader {
   // that size as signed. Returns after both are synced.
   virtual absl::Status WriteLatestCheckpoint(uint64_t size,
                                              const std::string& note) = 0;
-
-  // Erases `account_id` on request (docs/operations.md, "Erasure"), in one
-  // synced write: deletes the private entry (record and openings) behind
-  // each of its leaves, its states, history and position with the VRF
-  // proof, and marks its position erased (ReadErased). Its public leaves,
-  // tree nodes and index entry stay, so every checkpoint and proof stays
-  // valid. NOT_FOUND if the account was never written or is erased
-  // already. The deleted data may linger in RocksDB's files until Purge().
-  // Must not run concurrently with CommitBatch (the caller serializes).
-  virtual absl::StatusOr<ErasedAccount> EraseAccount(
-      const std::string& account_id) = 0;
-  // Rewrites the database so that nothing deleted remains in any of its
-  // files (a flush and a full compaction): slow on a large log.
+  // Rewrites the database so that nothing deleted (by an erasure) remains
+  // in any of its live files (a flush and a full compaction): slow on a
+  // large log. May run concurrently with everything else.
   virtual absl::Status Purge() = 0;
 };
 
@@ -285,8 +289,6 @@ class LogStorage final : public LogWriter,
   absl::Status CommitBatch(const StorageBatch& batch) override;
   absl::Status WriteLatestCheckpoint(uint64_t size,
                                      const std::string& note) override;
-  absl::StatusOr<ErasedAccount> EraseAccount(
-      const std::string& account_id) override;
   absl::Status Purge() override;
 
   // LogInspector.
@@ -308,6 +310,11 @@ class LogStorage final : public LogWriter,
   // The newest value of `prefix` | version at or below `version`.
   absl::StatusOr<std::optional<std::string>> SeekVersion(
       const std::string& prefix, uint64_t version) const;
+  // Adds to `wb` the deletion of what is stored of `e`'s account and its
+  // erasure marker, naming its leaves stored before `batch` and in it.
+  absl::Status AddErasure(const StorageBatch& batch,
+                          const StorageBatch::Erasure& e,
+                          rocksdb::WriteBatch* wb);
   // A u64 stored under `key` (a leaf index), if any.
   absl::StatusOr<std::optional<uint64_t>> ReadIndexValue(
       const std::string& key) const;

@@ -208,19 +208,21 @@ TEST(StorageTest, ErasesAnAccountFromEveryFile) {
     ASSERT_TRUE(st.Purge().ok());
     EXPECT_FALSE(FilesHolding(dir, gone).empty());
 
-    auto erased = st.EraseAccount(gone);
-    ASSERT_TRUE(erased.ok()) << erased.status();
-    EXPECT_EQ(erased->position, Sha256(gone));
-    EXPECT_EQ(erased->leaf_indexes, (std::vector<uint64_t>{0, 1, 2, 5, 6}));
-    EXPECT_EQ(erased->version(), 5u);
+    // A batch with one more record of the account (leaf 7) and its erasure
+    // leaf (8): everything private of the account goes with it, what the
+    // batch itself brings too.
+    StorageBatch erasure = MakeBatch(&range, &ref, 2, 6, gone);
+    erasure.entries[1] = PrivateEntry{};
+    erasure.history.pop_back();
+    erasure.accounts.clear();
+    erasure.erasures.push_back({gone, Sha256(gone), 8});
+    ASSERT_TRUE(st.CommitBatch(erasure).ok());
     auto marker = st.ReadErased(Sha256(gone));
     ASSERT_TRUE(marker.ok() && marker->has_value());
-    EXPECT_EQ((*marker)->leaf_indexes, erased->leaf_indexes);
+    EXPECT_EQ((*marker)->leaf_indexes,
+              (std::vector<uint64_t>{0, 1, 2, 5, 6, 7, 8}));
+    EXPECT_EQ((*marker)->version(), 7u);
     EXPECT_FALSE(st.ReadErased(Sha256(kept))->has_value());
-    EXPECT_EQ(st.EraseAccount(gone).status().code(),
-              absl::StatusCode::kNotFound);
-    EXPECT_EQ(st.EraseAccount("never@written").status().code(),
-              absl::StatusCode::kNotFound);
     ASSERT_TRUE(st.Purge().ok());
   }
   for (const std::string& needle :
@@ -236,14 +238,17 @@ TEST(StorageTest, ErasesAnAccountFromEveryFile) {
   auto s = LogStorage::Open(dir);
   ASSERT_TRUE(s.ok()) << s.status();
   LogStorage& st = **s;
-  EXPECT_EQ(st.size(), 7u);
-  EXPECT_FALSE(st.ReadAccount(gone, 7)->has_value());
+  EXPECT_EQ(st.size(), 9u);
+  EXPECT_FALSE(st.ReadAccount(gone, 9)->has_value());
   EXPECT_FALSE(st.ReadPosition(gone)->has_value());
-  EXPECT_TRUE(st.ReadHistory(gone, 1, 7, 100)->empty());
-  EXPECT_EQ(st.ReadEntry(5).status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ(st.ReadErased(Sha256(gone))->value().version(), 5u);
+  EXPECT_TRUE(st.ReadHistory(gone, 1, 9, 100)->empty());
+  for (uint64_t leaf : {0, 5, 7, 8}) {
+    EXPECT_EQ(st.ReadEntry(leaf).status().code(), absl::StatusCode::kDataLoss)
+        << leaf;
+  }
+  EXPECT_EQ(st.ReadErased(Sha256(gone))->value().version(), 7u);
   // The public leaves and the other account stay.
-  EXPECT_EQ(st.ReadLeaves(0, 7)->size(), 7u);
+  EXPECT_EQ(st.ReadLeaves(0, 9)->size(), 9u);
   EXPECT_EQ(*st.FindLeafIndex(HashLeaf("leaf 5")), std::optional<uint64_t>(5));
   EXPECT_EQ(st.ReadAccount(kept, 7)->value().version, 2u);
   EXPECT_EQ(st.ReadEntry(3)->record, kept + " record 3");
