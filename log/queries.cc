@@ -121,17 +121,27 @@ absl::StatusOr<AccountLookupAnswer> LogQueries::Lookup(
                    ProveIndex(reader.get(), position.position, &value_hash));
   out.index_proof = proof.Encode();
   if (!value_hash.has_value()) return out;
+  absl::Status opened = OpenState(account_id, position.position, *value_hash,
+                                  with_first_record, &out);
+  if (!opened.ok()) return ErasedSince(position.position, opened);
+  return out;
+}
+
+absl::Status LogQueries::OpenState(const std::string& account_id,
+                                   const Hash& position, const Hash& value_hash,
+                                   bool with_first_record,
+                                   AccountLookupAnswer* out) {
   ASSIGN_OR_RETURN(std::optional<AccountState> state,
-                   storage_->ReadAccount(account_id, out.tree_size));
+                   storage_->ReadAccount(account_id, out->tree_size));
   if (!state.has_value()) {
-    ASSIGN_OR_RETURN(out.erased_leaf,
-                     ErasedLeaf(position.position, out.tree_size, *value_hash));
-    return out;
+    ASSIGN_OR_RETURN(out->erased_leaf,
+                     ErasedLeaf(position, out->tree_size, value_hash));
+    return absl::OkStatus();
   }
   // The opening of the state commitment of the account's latest leaf.
   ASSIGN_OR_RETURN(
       std::vector<HistoryEntry> latest,
-      storage_->ReadHistory(account_id, state->version, out.tree_size, 1));
+      storage_->ReadHistory(account_id, state->version, out->tree_size, 1));
   if (latest.empty() || latest[0].version != state->version) {
     return absl::DataLossError(absl::StrCat("the history of account \"",
                                             account_id, "\" lacks its version ",
@@ -139,26 +149,37 @@ absl::StatusOr<AccountLookupAnswer> LogQueries::Lookup(
   }
   ASSIGN_OR_RETURN(PrivateEntry entry,
                    storage_->ReadEntry(latest[0].leaf_index));
-  out.account_state = state->Encode();
-  out.state_opening = entry.state_opening;
-  Hash commitment = Commit(out.state_opening, CommitmentKind::kState,
-                           account_id, state->version, out.account_state);
-  if (IndexValueHash(state->version, commitment) != *value_hash) {
+  out->account_state = state->Encode();
+  out->state_opening = entry.state_opening;
+  Hash commitment = Commit(out->state_opening, CommitmentKind::kState,
+                           account_id, state->version, out->account_state);
+  if (IndexValueHash(state->version, commitment) != value_hash) {
     return absl::DataLossError(absl::StrCat("stored state of account \"",
                                             account_id,
                                             "\" does not match the index"));
   }
   if (with_first_record) {
     ASSIGN_OR_RETURN(std::vector<HistoryEntry> first,
-                     storage_->ReadHistory(account_id, 1, out.tree_size, 1));
+                     storage_->ReadHistory(account_id, 1, out->tree_size, 1));
     if (first.empty() || first[0].version != 1) {
       return absl::DataLossError(absl::StrCat(
           "the history of account \"", account_id, "\" lacks its version 1"));
     }
-    ASSIGN_OR_RETURN(out.first_record, Version(first[0], out.tree_size));
-    out.first_record->state_opening.clear();
+    ASSIGN_OR_RETURN(out->first_record, Version(first[0], out->tree_size));
+    out->first_record->state_opening.clear();
   }
-  return out;
+  return absl::OkStatus();
+}
+
+absl::Status LogQueries::ErasedSince(const Hash& position,
+                                     absl::Status status) {
+  if (!absl::IsDataLoss(status) && !absl::IsNotFound(status)) return status;
+  absl::StatusOr<std::optional<ErasedAccount>> erased =
+      storage_->ReadErased(position);
+  if (!erased.ok() || !erased->has_value()) return status;
+  return absl::FailedPreconditionError(
+      "the account was erased on request while the log answered; ask again "
+      "at a checkpoint that covers the erasure");
 }
 
 absl::StatusOr<std::string> LogQueries::ErasedLeaf(const Hash& position,
@@ -218,26 +239,35 @@ absl::StatusOr<AccountHistoryAnswer> LogQueries::History(
   AccountHistoryAnswer out;
   ASSIGN_OR_RETURN(out.tree_size,
                    ResolveTreeSize(tree_size, &out.checkpoint_note));
+  ASSIGN_OR_RETURN(AccountPosition position, positions_->Of(account_id));
+  out.vrf_proof = position.proof;
+  absl::Status read = ReadVersions(account_id, from_version, &out);
+  if (!read.ok()) return ErasedSince(position.position, read);
+  return out;
+}
+
+absl::Status LogQueries::ReadVersions(const std::string& account_id,
+                                      uint64_t from_version,
+                                      AccountHistoryAnswer* out) {
   ASSIGN_OR_RETURN(std::optional<AccountState> state,
-                   storage_->ReadAccount(account_id, out.tree_size));
+                   storage_->ReadAccount(account_id, out->tree_size));
   if (!state.has_value()) {
     return absl::NotFoundError(absl::StrCat("account \"", account_id,
                                             "\" does not exist in the tree "
                                             "of size ",
-                                            out.tree_size));
+                                            out->tree_size));
   }
-  ASSIGN_OR_RETURN(AccountPosition position, positions_->Of(account_id));
-  out.vrf_proof = position.proof;
-  ASSIGN_OR_RETURN(std::vector<HistoryEntry> entries,
-                   storage_->ReadHistory(account_id, from_version,
-                                         out.tree_size, kMaxHistoryPerRequest));
+  ASSIGN_OR_RETURN(
+      std::vector<HistoryEntry> entries,
+      storage_->ReadHistory(account_id, from_version, out->tree_size,
+                            kMaxHistoryPerRequest));
   for (const HistoryEntry& e : entries) {
-    ASSIGN_OR_RETURN(HistoryEntryAnswer v, Version(e, out.tree_size));
-    out.entries.push_back(std::move(v));
+    ASSIGN_OR_RETURN(HistoryEntryAnswer v, Version(e, out->tree_size));
+    out->entries.push_back(std::move(v));
   }
   uint64_t last = entries.empty() ? from_version - 1 : entries.back().version;
-  out.next_version = last < state->version && !entries.empty() ? last + 1 : 0;
-  return out;
+  out->next_version = last < state->version && !entries.empty() ? last + 1 : 0;
+  return absl::OkStatus();
 }
 
 }  // namespace ktlog

@@ -96,6 +96,19 @@ class LogQueries {
   // holds in the tree of `tree_size` (`value_hash`); FAILED_PRECONDITION if
   // that tree is older than the erasure, DATA_LOSS if no account was
   // erased there.
+  // Lookup's answer for the account at `position` whose index value in
+  // the tree of out->tree_size is `value_hash`: its state and opening (and
+  // anchor), or its erasure leaf.
+  absl::Status OpenState(const std::string& account_id, const Hash& position,
+                         const Hash& value_hash, bool with_first_record,
+                         AccountLookupAnswer* out);
+  // History's versions from `from_version` in the tree of out->tree_size.
+  absl::Status ReadVersions(const std::string& account_id,
+                            uint64_t from_version, AccountHistoryAnswer* out);
+  // `status` (a read that found data missing), or FAILED_PRECONDITION if
+  // the account at `position` was erased meanwhile (an honest race, which
+  // must not look like lost data to a client).
+  absl::Status ErasedSince(const Hash& position, absl::Status status);
   absl::StatusOr<std::string> ErasedLeaf(const Hash& position,
                                          uint64_t tree_size,
                                          const Hash& value_hash);

@@ -108,6 +108,12 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
 
 absl::Status LogServer::OpenComponents() {
   ASSIGN_OR_RETURN(storage_, LogStorage::Open(options_.data_dir));
+  ASSIGN_OR_RETURN(bool purge_owed, storage_->PurgeOwed());
+  if (purge_owed) {
+    // An erasure was committed but the data dir not compacted (a crash).
+    LogInfo("compacting the data dir after an erasure");
+    RETURN_IF_ERROR(storage_->Purge());
+  }
   RETURN_IF_ERROR(storage_->BindIdentity(
       LogIdentity{signer_.name(), log_key().IdentityString()}));
   ASSIGN_OR_RETURN(publisher_, CheckpointPublisher::Create(

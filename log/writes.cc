@@ -102,16 +102,16 @@ absl::StatusOr<ErasureAnswer> LogWrites::Erase(const std::string& account_id,
       storage_->ReadLeaves(out.leaf.leaf_index, out.leaf.leaf_index + 1));
   ASSIGN_OR_RETURN(Leaf decoded, DecodeLeaf(leaf[0]));
   out.version = decoded.version;
+  RETURN_IF_ERROR(storage_->Purge());
   std::shared_ptr<const PublishedCheckpoint> cp =
       publisher_->WaitForSize(out.leaf.leaf_index + 1, deadline);
   if (cp == nullptr || cp->checkpoint.size <= out.leaf.leaf_index) {
     return absl::DeadlineExceededError(absl::StrCat(
-        "the erasure is durable at leaf index ", out.leaf.leaf_index,
-        " but no checkpoint covered it before the deadline; the data dir is "
-        "compacted at the next erasure (or by ktlog-admin erase)"));
+        "the account is erased and the data dir compacted, but no checkpoint "
+        "covered the erasure leaf (index ",
+        out.leaf.leaf_index, ") before the deadline"));
   }
   out.checkpoint_note = cp->note;
-  RETURN_IF_ERROR(storage_->Purge());
   return out;
 }
 

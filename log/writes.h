@@ -114,17 +114,16 @@ class LogWrites {
 
   // Erases `account_id` on request (docs/operations.md, "Erasure"), with
   // the operator's erasure credential for it (core/account/registration.h):
-  // queues its erasure (PendingWrite::erasure), waits until a signed
-  // checkpoint covers the erasure leaf (or `deadline`), then purges the
-  // data dir (LogWriter::Purge). FAILED_PRECONDITION on a log without a
-  // registration key (erase with ktlog-admin erase then);
+  // queues its erasure (PendingWrite::erasure), purges the data dir
+  // (LogWriter::Purge) once it is durable, then waits until a signed
+  // checkpoint covers the erasure leaf (or `deadline`). FAILED_PRECONDITION on
+  // a log without a registration key (erase with ktlog-admin erase then);
   // UNAUTHENTICATED without a credential, PERMISSION_DENIED for one that
   // is malformed, another account's or expired; INVALID_ARGUMENT for a
   // malformed id; NOT_FOUND if the account is not in the log (never
   // written, or erased already); the queue's errors; DEADLINE_EXCEEDED if
-  // no checkpoint came in time (the erasure is durable: it is purged by
-  // the next erasure or `ktlog-admin erase`); UNAVAILABLE if storage
-  // failed.
+  // no checkpoint came in time (the erasure is done); UNAVAILABLE if
+  // storage failed (a purge owed is done at the next start).
   absl::StatusOr<ErasureAnswer> Erase(const std::string& account_id,
                                       absl::string_view credential,
                                       absl::Time deadline);

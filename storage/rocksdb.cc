@@ -140,15 +140,20 @@ absl::Status RocksDb::Checkpoint(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::Status RocksDb::Purge() {
+absl::Status RocksDb::Purge(absl::string_view done_key) {
   rocksdb::FlushOptions flush;
   flush.wait = true;
   RETURN_IF_ERROR(FromRocksDb(db_->Flush(flush), "flushing the " + what_));
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction =
       rocksdb::BottommostLevelCompaction::kForce;
-  return FromRocksDb(db_->CompactRange(compact, nullptr, nullptr),
-                     "compacting the " + what_);
+  RETURN_IF_ERROR(FromRocksDb(db_->CompactRange(compact, nullptr, nullptr),
+                              "compacting the " + what_));
+  // The manifest written for the compaction still lists the files it
+  // replaced (with their first and last keys); one more change writes a
+  // manifest of the compacted files only: a flush of one deletion.
+  RETURN_IF_ERROR(DeleteSynced(done_key));
+  return FromRocksDb(db_->Flush(flush), "flushing the " + what_);
 }
 
 }  // namespace ktlog

@@ -66,12 +66,13 @@ class RocksDb {
   // which must not exist; FAILED_PRECONDITION otherwise.
   absl::Status Checkpoint(const std::string& dir);
   // Flushes the memtable and compacts the whole database into its last
-  // level, so that deleted keys and values are gone from every file (the
-  // write-ahead logs that held them are dropped by the flush, and each
-  // manifest holds only the files live when it was written: Open sets
-  // RocksDB to start a new manifest at every change). Slow on a large
-  // database.
-  absl::Status Purge();
+  // level, so that deleted keys and values are gone from every live file
+  // (the write-ahead logs that held them are dropped by the flush; Open
+  // sets RocksDB to start a new manifest at every change, and one more
+  // change after the compaction leaves a manifest of the compacted files
+  // only: the deletion of `done_key`, which is how a caller marks a purge
+  // as owed until it is done). Slow on a large database.
+  absl::Status Purge(absl::string_view done_key);
 
   rocksdb::DB* db() const { return db_.get(); }
   const std::string& what() const { return what_; }

@@ -412,11 +412,11 @@ echo "Nothing of Grace is left in any file of the data dir (her id, her keys):"
 show "grep -rl grace@example.com data/"
 if grep -rlaF grace@example.com "$WORK/data"; then fail "the erased account is still on disk"; fi
 echo "(none)"
-echo "Bob's lookup proves that her account existed and was erased: no alert, nothing to encrypt to (exit 1):"
+echo "The witness replays her erasure leaf (a fixed commitment; no leaf may follow it) and cosigns:"
+audit
+echo "Bob's lookup proves that her account was erased: no alert, nothing to encrypt to (exit 1):"
 expect_exit 1 "$KTCTL" "$CA" --state="$WORK/bob" --server="$ADDR" lookup grace@example.com 2>&1 \
   | tee "$WORK/bob-erased.out"
 grep -q "erased from the log on request" "$WORK/bob-erased.out" || fail "Bob was not told of the erasure"
-echo "The witness replays her erasure leaf (a fixed commitment; no leaf may follow it) and cosigns:"
-audit
 
 step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned (witnesses pulling and pushed to); the stolen-key attack, the breached server's fork and its forged key in the one history were caught; an app in Python verified through the client library's C API; an account on security keys held against a copied phone and a cloned key; its reset by the operator shown to every contact; the operator's metrics; an account erased on request"

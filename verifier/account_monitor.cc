@@ -703,18 +703,28 @@ absl::Status AccountMonitor::Erased(const LogCheckpoint& checkpoint,
   uint64_t version = *now.erased_version;
   bool own = id == state_->account_id;
   // The owner accepts an erasure only right after the version it
-  // verified: one later would hide changes nobody can check any more (a log
-  // holding a stolen key could add a device, then erase the account); its
-  // own pending records it cannot vouch for (the log may have dropped
-  // them).
-  if (own && seen_version > 0 && version != seen_version + 1) {
+  // verified, with no write of its own acknowledged and not verified: else
+  // it would hide changes nobody can check any more (a log holding a stolen
+  // key could add a device, then erase the account; or append its own
+  // first record instead of the owner's, then erase).
+  bool acknowledged = false;  // a write of the owner's, not verified yet
+  if (own) {
+    for (const auto& [hash, pending] : state_->pending_own) {
+      acknowledged = acknowledged || pending.acknowledged;
+    }
+  }
+  if (own &&
+      ((seen_version > 0 && version != seen_version + 1) || acknowledged)) {
     return alerts_->Refuse(
         Refusal::kInconsistentAccount,
         absl::DataLossError("erased after changes the owner never verified"),
         id, CheckpointId(checkpoint),
-        absl::StrCat("the log erased your account at version ", version,
-                     ", but you verified it at version ", seen_version,
-                     ": the changes in between can no longer be checked"),
+        absl::StrCat(
+            "the log erased your account at version ", version,
+            ", but you verified it at version ", seen_version,
+            acknowledged ? ", with a write of yours not verified yet" : "",
+            ": what changed before the erasure can no longer be "
+            "checked"),
         {{"checkpoint", state_->trusted_checkpoint},
          {"erased_version", version},
          {"own_version", seen_version}});
@@ -736,10 +746,8 @@ absl::Status AccountMonitor::Erased(const LogCheckpoint& checkpoint,
           own ? "your account" : absl::StrCat("account \"", id, "\""),
           " was erased from the log on request (at version ", version - 1,
           ", proved at tree size ", checkpoint.size, "): ",
-          own ? "your contacts can no longer verify your devices; register a "
-                "new account id to be found again"
-              : "its devices can no longer be verified; ask its owner for "
-                "their new account id")),
+          own ? "your contacts can no longer verify your devices"
+              : "its devices can no longer be verified")),
       Refusal::kAccountErased);
 }
 
@@ -893,7 +901,8 @@ absl::StatusOr<VerifiedAccount> AccountMonitor::VerifyContact(
   state_->contacts.try_emplace(account);
   ASSIGN_OR_RETURN(VerifiedAccount now, Lookup(checkpoint, account));
   if (now.erased_version.has_value()) {
-    return Erased(checkpoint, account, now, 0);
+    return Erased(checkpoint, account, now,
+                  state_->contacts[account].seen_version);
   }
   if (!now.state.has_value()) {
     return absl::NotFoundError(

@@ -133,7 +133,8 @@ absl::StatusOr<uint64_t> CheckErased(const LogCheckpoint& checkpoint,
   absl::StatusOr<IndexProof> proof = DecodeIndexProof(answer.index_proof);
   if (!proof.ok()) return Malformed(proof.status().message());
   absl::StatusOr<Leaf> leaf = DecodeLeaf(answer.erased_leaf);
-  if (!leaf.ok() || leaf->position != position || !IsErasure(*leaf)) {
+  if (!leaf.ok() || leaf->position != position || !IsErasure(*leaf) ||
+      leaf->version < 2) {
     return Malformed(
         "the erased account's leaf is malformed, another position's or no "
         "erasure leaf");

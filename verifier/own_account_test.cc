@@ -362,6 +362,37 @@ TEST_F(OwnAccountTest, AnAcknowledgementTheLogBreaksIsAnAlertAfterARestart) {
   EXPECT_EQ(verifier_->raised()[0].evidence["acknowledged_leaf_index"], 3);
 }
 
+// An erasure right after the version the owner verified is no alert; one
+// after a write the log acknowledged and the owner has not verified is: the
+// log could have appended something else in its place, and erased the
+// account so that nobody can check it.
+TEST_F(OwnAccountTest, AnErasureRightAfterWhatTheOwnerVerifiedIsNoAlert) {
+  ASSERT_TRUE(account_->AddDevice("phone", NewKey()).ok());
+  log_.Erase("alice@example.com");
+  Restart();
+  absl::StatusOr<LogCheckpoint> cp = account_->Check();
+  EXPECT_EQ(cp.status().code(), absl::StatusCode::kNotFound) << cp.status();
+  EXPECT_EQ(RefusalOf(cp.status()), Refusal::kAccountErased);
+  EXPECT_TRUE(verifier_->raised().empty());
+}
+
+TEST_F(OwnAccountTest, AnErasureAfterAnUnverifiedAcknowledgedWriteIsAnAlert) {
+  ASSERT_TRUE(account_->AddDevice("phone", NewKey()).ok());
+  sink_.Fail(SinkFault::kFakeAck);
+  absl::StatusOr<OwnAccount::Written> w = account_->RemoveDevice("phone");
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_FALSE(w->verified);
+  log_.Erase("alice@example.com");  // at version 2: right after version 1
+  Restart();
+  absl::StatusOr<LogCheckpoint> cp = account_->Check();
+  EXPECT_EQ(RefusalOf(cp.status()), Refusal::kInconsistentAccount)
+      << cp.status();
+  ASSERT_EQ(verifier_->raised().size(), 1u);
+  EXPECT_EQ(verifier_->raised()[0].type, AlertType::kInvalidProof);
+  EXPECT_EQ(verifier_->raised()[0].evidence["reason"], "INCONSISTENT_ACCOUNT");
+  EXPECT_EQ(verifier_->raised()[0].evidence["erased_version"], 2);
+}
+
 TEST_F(OwnAccountTest, RotationKilledBeforeSendingReusesTheNewKey) {
   ASSERT_TRUE(account_->AddDevice("phone", NewKey()).ok());
   sink_.Fail(SinkFault::kNotSent);

@@ -63,6 +63,11 @@ absl::Status LeafReplay::Apply(const Leaf& leaf) {
         "position ", leaf.position.ToHex(), " was erased at version ",
         it->second & ~kErasedVersionBit, "; no leaf may follow an erasure"));
   }
+  if (IsErasure(leaf) && leaf.version < 2) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "position ", leaf.position.ToHex(),
+        " is erased at version 1: an erasure follows an account's records"));
+  }
   if (leaf.version != it->second + 1) {
     return absl::FailedPreconditionError(absl::StrCat(
         "position ", leaf.position.ToHex(), " goes from version ", it->second,

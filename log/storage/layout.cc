@@ -45,6 +45,7 @@ std::string FormatKey() { return "m/format"; }
 std::string IdentityKey() { return "m/identity"; }
 std::string SizeKey() { return "m/size"; }
 std::string CheckpointKey() { return "m/checkpoint"; }
+std::string PurgeKey() { return "m/purge"; }
 
 std::string LeafKey(uint64_t index) { return Tagged(kLeaf, index); }
 std::optional<uint64_t> ParseLeafKey(absl::string_view key) {

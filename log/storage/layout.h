@@ -46,6 +46,9 @@ std::string FormatKey();      // "m/format"  -> u64 format
 std::string IdentityKey();    // "m/identity" -> origin "\n" log key
 std::string SizeKey();        // "m/size"     -> u64 committed tree size
 std::string CheckpointKey();  // "m/checkpoint" -> latest signed note
+// "m/purge" -> "": an erasure was committed and the data dir not compacted
+// since (LogStorage::Purge deletes it once it has).
+std::string PurgeKey();
 
 // 'r' | u64 index -> the public leaf (core/account/leaf.h).
 std::string LeafKey(uint64_t index);

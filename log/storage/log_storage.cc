@@ -192,6 +192,7 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
   for (const StorageBatch::Erasure& e : batch.erasures) {
     RETURN_IF_ERROR(AddErasure(batch, e, &wb));
   }
+  if (!batch.erasures.empty()) wb.Put(layout::PurgeKey(), "");
   for (const AccountState& account : batch.accounts) {
     wb.Put(layout::Versioned(layout::AccountStatePrefix(account.account_id),
                              batch.end()),
@@ -486,7 +487,12 @@ absl::Status LogStorage::AddErasure(const StorageBatch& batch,
   return absl::OkStatus();
 }
 
-absl::Status LogStorage::Purge() { return db_->Purge(); }
+absl::Status LogStorage::Purge() { return db_->Purge(layout::PurgeKey()); }
+
+absl::StatusOr<bool> LogStorage::PurgeOwed() {
+  ASSIGN_OR_RETURN(std::optional<std::string> v, db_->Get(layout::PurgeKey()));
+  return v.has_value();
+}
 
 absl::StatusOr<std::optional<std::string>> LogStorage::ReadLatestCheckpoint() {
   return db_->Get(layout::CheckpointKey());

@@ -196,8 +196,12 @@ class LogWriter : public virtual LogReader {
                                              const std::string& note) = 0;
   // Rewrites the database so that nothing deleted (by an erasure) remains
   // in any of its live files (a flush and a full compaction): slow on a
-  // large log. May run concurrently with everything else.
+  // large log. May run concurrently with everything else. A batch with
+  // erasures marks a purge as owed (PurgeOwed) until one is done.
   virtual absl::Status Purge() = 0;
+  // Whether a batch with erasures was committed since the last Purge (a
+  // server that stopped before it purged purges at start).
+  virtual absl::StatusOr<bool> PurgeOwed() = 0;
 };
 
 // What fsck may inspect beyond a reader (log/fsck.h).
@@ -290,6 +294,7 @@ class LogStorage final : public LogWriter,
   absl::Status WriteLatestCheckpoint(uint64_t size,
                                      const std::string& note) override;
   absl::Status Purge() override;
+  absl::StatusOr<bool> PurgeOwed() override;
 
   // LogInspector.
   absl::StatusOr<std::optional<LogIdentity>> ReadIdentity() override;

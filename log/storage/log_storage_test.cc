@@ -223,7 +223,9 @@ TEST(StorageTest, ErasesAnAccountFromEveryFile) {
               (std::vector<uint64_t>{0, 1, 2, 5, 6, 7, 8}));
     EXPECT_EQ((*marker)->version(), 7u);
     EXPECT_FALSE(st.ReadErased(Sha256(kept))->has_value());
+    EXPECT_TRUE(*st.PurgeOwed());
     ASSERT_TRUE(st.Purge().ok());
+    EXPECT_FALSE(*st.PurgeOwed());
   }
   for (const std::string& needle :
        {gone, Sha256(gone + "r").bytes().substr(0, 16),

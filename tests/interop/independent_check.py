@@ -583,6 +583,77 @@ PLAN = [
 RPC = {ADD: "AddDevice", REMOVE: "RemoveDevice", ROTATE: "RotateAccountKey"}
 
 
+# docs/formats.md, "Erasure leaf" and "Registration credential".
+ERASED = hashlib.sha256(b"ktlog erased account v1\n").digest()
+
+
+def credential(reg_key, prefix, label, account_id, account_key, expiry):
+    mac = hmac.new(reg_key, label + u16(account_id) + account_key +
+                   struct.pack(">Q", expiry), hashlib.sha256).hexdigest()
+    return "%s.%d.%s" % (prefix, expiry, mac)
+
+
+def check_erasure(proc, origin, pub, vrf_pub, reg_key, account_id):
+    """docs/operations.md, "Erasure": the server, restarted with a
+    registration key, erases `account_id` with an erasure credential made
+    here from the docs; the erasure leaf, the lookup that proves it and the
+    refusals are checked as a client and an auditor would."""
+    m = re.fullmatch(r"ktlog-server: listening on (\S+) origin (\S+) tree size (\d+)\n",
+                     proc.stdout.readline())
+    assert m, "server did not restart"
+    proc.stdout.readline()  # the log key
+    channel = grpc.insecure_channel(m.group(1))
+    stub = ktlog_pb2_grpc.LogStub(channel)
+    C = grpc.StatusCode
+    look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(account_id=account_id))
+    version = decode_state(look.account_state)["version"]
+    position = vrf_position(vrf_pub, account_id, look.vrf_proof)
+    expiry = int(time.time()) + 600
+    erase = credential(reg_key, "e1", b"ktlog-erase-v1\n", account_id, b"", expiry)
+    request = ktlog_pb2.EraseAccountRequest
+    expect_error(C.UNAUTHENTICATED, stub.EraseAccount, request(account_id=account_id))
+    # A reset credential's MAC under the erasure prefix: another label.
+    reset = credential(reg_key, "e1", b"ktlog-reset-v1\n", account_id, b"", expiry)
+    expect_error(C.PERMISSION_DENIED, stub.EraseAccount,
+                 request(account_id=account_id, erasure_credential=reset))
+    other = credential(reg_key, "e1", b"ktlog-erase-v1\n", b"someone@else", b"", expiry)
+    expect_error(C.PERMISSION_DENIED, stub.EraseAccount,
+                 request(account_id=account_id, erasure_credential=other))
+    resp = stub.EraseAccount(request(account_id=account_id, erasure_credential=erase))
+    assert resp.version == version + 1, (resp.version, version)
+    cp = open_checkpoint(resp.checkpoint.note, origin, pub)
+    assert cp["size"] > resp.leaf_index
+    leaf = stub.GetEntries(ktlog_pb2.GetEntriesRequest(
+        begin=resp.leaf_index, end=resp.leaf_index + 1)).leaves[0]
+    dec = decode_leaf(leaf)
+    assert dec["position"] == position and dec["version"] == version + 1
+    assert dec["record_commitment"] == ERASED and dec["state_commitment"] == ERASED
+    assert root_from_inclusion(resp.leaf_index, cp["size"], leaf_hash(leaf), [
+        bytes(h) for h in stub.GetInclusionProof(ktlog_pb2.GetInclusionProofRequest(
+            leaf_index=resp.leaf_index, tree_size=cp["size"])).hashes]) == cp["root"]
+    # The lookup proves the erasure: the erasure leaf in the signed index.
+    look = stub.LookupAccount(ktlog_pb2.LookupAccountRequest(
+        account_id=account_id, tree_size=cp["size"], with_first_record=True))
+    assert look.erased_leaf == leaf
+    assert not look.account_state and not look.state_opening
+    assert not look.HasField("first_record")
+    assert vrf_position(vrf_pub, account_id, look.vrf_proof) == position
+    assert index_proof_verifies(cp["index_root"], position,
+                                index_value_hash(version + 1, ERASED), look.index_proof)
+    # Gone for good: no second erasure, no new account under the id.
+    expect_error(C.NOT_FOUND, stub.EraseAccount,
+                 request(account_id=account_id, erasure_credential=erase))
+    key = Ed25519PrivateKey.generate()
+    rec = make_record(ADD, account_id, b"phone", raw_pub(Ed25519PrivateKey.generate()),
+                      1, key)
+    register = credential(reg_key, "v2", b"ktlog-registration-v2\n", account_id,
+                          raw_pub(key), expiry)
+    expect_error(C.FAILED_PRECONDITION, stub.AddDevice, ktlog_pb2.WriteRequest(
+        record=rec, registration_credential=register), details="erased")
+    channel.close()
+    return "; erasure leaf, its lookup and the refusals verified"
+
+
 def main():
     server_bin = sys.argv[1]
     work = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
@@ -603,6 +674,27 @@ def main():
         stdout=subprocess.PIPE, text=True)
     try:
         summary = check(proc, origin, pub, vrf_seed, vrf_pub)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(timeout=30)
+    assert rc == 0, "unclean shutdown: exit %d" % rc
+    # Restarted with a registration key, it erases an account.
+    reg_key = os.urandom(32)
+    with open(os.path.join(work, "registration.key"), "w") as f:
+        f.write("PRIVATE+REGISTRATION+%s\n" % base64.b64encode(reg_key).decode())
+    os.chmod(os.path.join(work, "registration.key"), 0o600)
+    proc = subprocess.Popen(
+        [server_bin, "--data_dir=" + os.path.join(work, "data"),
+         "--key_file=" + os.path.join(work, "log.key"), "--listen=127.0.0.1:0",
+         "--registration_key=" + os.path.join(work, "registration.key"),
+         "--lookups_per_minute=0", "--writes_per_minute=0", "--plaintext"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        summary += check_erasure(proc, origin, pub, vrf_pub, reg_key,
+                                 b"user0@interop.example")
     except BaseException:
         proc.kill()
         proc.wait()
