@@ -210,10 +210,9 @@ absl::StatusOr<absl::StatusOr<AppendedLeaf>> Integrator::AppendErasure(
   RETURN_IF_ERROR(replay_.Load(id));
   const AccountState& state = replay_.State(id);
   if (!state.exists() || b->erased.count(id) != 0) {
+    // The id is not in the message: refusals are logged.
     return absl::StatusOr<AppendedLeaf>(absl::NotFoundError(
-        absl::StrCat("account \"", id,
-                     "\" is not in this log (never written, or erased "
-                     "already)")));
+        "the account is not in this log (never written, or erased already)"));
   }
   ASSIGN_OR_RETURN(AccountPosition position, PositionOf(w, b));
   last_leaf_ms_ = std::max(last_leaf_ms_, clock_->NowMillis());

@@ -83,9 +83,8 @@ absl::StatusOr<ErasureAnswer> LogWrites::Erase(const std::string& account_id,
   ASSIGN_OR_RETURN(std::optional<AccountPosition> position,
                    positions_->Stored(account_id));
   if (!position.has_value()) {
-    return absl::NotFoundError(absl::StrCat(
-        "account \"", account_id,
-        "\" is not in this log (never written, or erased already)"));
+    return absl::NotFoundError(
+        "the account is not in this log (never written, or erased already)");
   }
   PendingWrite erasure;
   erasure.record.account_id = account_id;

@@ -48,7 +48,7 @@ constexpr char kUsage[] =
     "dir so that nothing of it remains in any live file. Lookups then\n"
     "prove that the account existed and was erased; the id cannot be\n"
     "registered again on this log (docs/operations.md, \"Erasure\"). Backups\n"
-    "made before hold it still: erase it from them too, or delete them.\n"
+    "made before hold it still: delete them.\n"
     "\n"
     "credential: prints the registration credential for account ID created\n"
     "with the account key HEX (the client's `ktctl init` prints it), under\n"
