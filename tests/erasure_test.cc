@@ -9,7 +9,10 @@
 // fsck and restarts accept the erased account.
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -267,6 +270,75 @@ TEST(ErasureTest, AnErasureThatHidesAChangeAlertsTheOwner) {
   absl::Status thiefs = thief.own->Monitor();
   EXPECT_EQ(RefusalOf(thiefs), Refusal::kAccountErased) << thiefs;
   EXPECT_TRUE(thief.state.alerts.empty());
+}
+
+// The world's timing, not a choreography: the owner and a contact who
+// verified her monitor on their own schedules, another owner keeps writing,
+// and the operator erases the account at a moment of its own; a stranger
+// joins late. Every check is answered with the live account, the proved
+// erasure or a "not yet" that is no evidence, and no one is alerted.
+TEST(ErasureTest, EveryoneOnTheirOwnSchedulesRaisesNothing) {
+  ErasureEnv e;
+  LogEnv* env = e.env.get();
+  TestOwner alice(env, kAlice), carol(env, kCarol);
+  e.Register(&alice, "alice-", /*two=*/true);
+  e.Register(&carol, "carol-", /*two=*/false);
+  ClientState bob;
+  bob.log_key = env->log_key().ToString();
+  bob.account_id = "bob@example.org";
+  ClientVerifier bobs(&bob, env->client(), RealClock::Get());
+  auto cp = bobs.UpdateCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  ASSERT_TRUE(
+      bobs.VerifyContact(*cp, kAlice, alice.state.own_state.account_key).ok());
+
+  std::mt19937 rng(11);
+  std::mutex rng_mu;
+  auto pause = [&] {
+    int ms;
+    {
+      std::lock_guard<std::mutex> lock(rng_mu);
+      ms = std::uniform_int_distribution<int>(0, 20)(rng);
+    }
+    absl::SleepFor(absl::Milliseconds(ms));
+  };
+  // No check's outcome may be evidence.
+  auto no_evidence = [](const absl::Status& s) {
+    EXPECT_FALSE(IsVerificationFailure(RefusalOf(s))) << s;
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    for (int i = 0; i < 20; ++i, pause()) no_evidence(bobs.MonitorOnce());
+  });
+  threads.emplace_back([&] {
+    for (int i = 0; i < 20; ++i, pause()) no_evidence(alice.own->Monitor());
+  });
+  threads.emplace_back([&] {
+    for (int i = 0; i < 6; ++i, pause()) {
+      std::string id = absl::StrCat("d", i);
+      EXPECT_TRUE(carol.own->AddDevice(id, TestAccount::DeviceKey(id)).ok());
+    }
+  });
+  threads.emplace_back([&] {
+    pause();
+    pause();
+    auto erased =
+        env->client()->EraseAccount(kAlice, e.ErasureCredential(kAlice));
+    EXPECT_TRUE(erased.ok()) << erased.status();
+  });
+  for (auto& t : threads) t.join();
+
+  no_evidence(bobs.MonitorOnce());
+  no_evidence(alice.own->Monitor());
+  auto late = FreshLookup(env, kAlice);
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_EQ(late->erased_version, std::optional<uint64_t>(3));
+  EXPECT_EQ(RefusalOf(alice.own->Monitor()), Refusal::kAccountErased);
+  for (const ClientState* s : {&alice.state, &carol.state, &bob}) {
+    EXPECT_TRUE(s->alerts.empty())
+        << s->account_id << ": " << s->alerts[0].message;
+  }
+  e.Audit();
 }
 
 TEST(ErasureTest, KtlogAdminErasesFromAStoppedLog) {

@@ -1,40 +1,19 @@
-// A messenger client's owner side for end-to-end tests: its own state dir
-// (DirStateStore, FileAccountKeyStore with a fresh account key), a
-// ClientVerifier and an OwnAccount over a LogEnv's real client.
+// The owner's client (verifier/owner_client.h) on a LogEnv's real server.
 #ifndef KTLOG_TESTS_TEST_OWNER_H_
 #define KTLOG_TESTS_TEST_OWNER_H_
 
-#include <memory>
 #include <string>
 
-#include "core/util/clock.h"
-#include "gtest/gtest.h"
 #include "tests/test_env.h"
-#include "verifier/client_verifier.h"
-#include "verifier/own_account.h"
-#include "verifier/stores.h"
+#include "verifier/owner_client.h"
 
 namespace ktlog {
 
-struct TestOwner {
+struct TestOwner : OwnerClient {
   // The owner of `account` on `env`'s log, whose device is "phone".
   TestOwner(LogEnv* env, const std::string& account)
-      : dir(NewTempDir("owner")), store(dir), keys(dir) {
-    EXPECT_TRUE(keys.Create().ok());
-    state.log_key = env->log_key().ToString();
-    state.account_id = account;
-    state.device_id = "phone";
-    verifier = std::make_unique<ClientVerifier>(&state, env->client(),
-                                                RealClock::Get());
-    own = std::make_unique<OwnAccount>(&state, &store, &keys, env->client(),
-                                       verifier.get(), RealClock::Get());
-  }
-  std::string dir;
-  DirStateStore store;
-  FileAccountKeyStore keys;
-  ClientState state;
-  std::unique_ptr<ClientVerifier> verifier;
-  std::unique_ptr<OwnAccount> own;
+      : OwnerClient(env->log_key().ToString(), env->client(), env->client(),
+                    account, NewTempDir("owner")) {}
 };
 
 }  // namespace ktlog

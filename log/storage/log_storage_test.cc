@@ -266,6 +266,15 @@ TEST(StorageTest, ADataDirCanBeOpenedOnlyOnce) {
   EXPECT_NE(b.status().message().find("in use"), std::string::npos);
 }
 
+// Marks the data dir `dir` (a new one) as format `format`.
+void WriteFormat(const std::string& dir, char format) {
+  auto db = RocksDb::Open(dir, "data dir");
+  ASSERT_TRUE(db.ok());
+  std::string v(7, '\0');
+  v.push_back(format);
+  ASSERT_TRUE((*db)->PutSynced("m/format", v).ok());
+}
+
 // A data dir of another format is refused with a message that says which,
 // and nothing in it is changed.
 TEST(StorageTest, RefusesADataDirOfAnotherFormat) {
@@ -298,13 +307,7 @@ TEST(StorageTest, RefusesADataDirOfAnotherFormat) {
   // which no conversion can change: refused, saying why and what to do.
   for (char old_format : {'\x04', '\x05'}) {
     std::string dir = TempDir();
-    {
-      auto db = RocksDb::Open(dir, "data dir");
-      ASSERT_TRUE(db.ok());
-      std::string v(7, '\0');
-      v.push_back(old_format);
-      ASSERT_TRUE((*db)->PutSynced("m/format", v).ok());
-    }
+    WriteFormat(dir, old_format);
     auto refused = LogStorage::Open(dir);
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_NE(
@@ -321,13 +324,7 @@ TEST(StorageTest, RefusesADataDirOfAnotherFormat) {
   // read).
   for (char old_format : {'\x06', '\x07'}) {
     std::string dir = TempDir();
-    {
-      auto db = RocksDb::Open(dir, "data dir");
-      ASSERT_TRUE(db.ok());
-      std::string v(7, '\0');
-      v.push_back(old_format);
-      ASSERT_TRUE((*db)->PutSynced("m/format", v).ok());
-    }
+    WriteFormat(dir, old_format);
     ASSERT_TRUE(LogStorage::Open(dir).ok());
     auto db = RocksDb::Open(dir, "data dir");
     ASSERT_TRUE(db.ok());

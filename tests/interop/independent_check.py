@@ -654,6 +654,15 @@ def check_erasure(proc, origin, pub, vrf_pub, reg_key, account_id):
     return "; erasure leaf, its lookup and the refusals verified"
 
 
+def start_server(server_bin, work, *flags):
+    """ktlog-server on work/data with work/log.key, no rate limits."""
+    return subprocess.Popen(
+        [server_bin, "--data_dir=" + os.path.join(work, "data"),
+         "--key_file=" + os.path.join(work, "log.key"), "--listen=127.0.0.1:0",
+         "--lookups_per_minute=0", "--writes_per_minute=0", "--plaintext"] +
+        list(flags), stdout=subprocess.PIPE, text=True)
+
+
 def main():
     server_bin = sys.argv[1]
     work = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
@@ -667,11 +676,7 @@ def main():
                                             base64.b64encode(b"\x01" + seed).decode()))
         f.write("PRIVATE+VRF+%s\n" % base64.b64encode(vrf_seed).decode())
     os.chmod(os.path.join(work, "log.key"), 0o600)
-    proc = subprocess.Popen(
-        [server_bin, "--data_dir=" + os.path.join(work, "data"),
-         "--key_file=" + os.path.join(work, "log.key"), "--listen=127.0.0.1:0",
-         "--lookups_per_minute=0", "--writes_per_minute=0", "--plaintext"],
-        stdout=subprocess.PIPE, text=True)
+    proc = start_server(server_bin, work)
     try:
         summary = check(proc, origin, pub, vrf_seed, vrf_pub)
     except BaseException:
@@ -686,12 +691,8 @@ def main():
     with open(os.path.join(work, "registration.key"), "w") as f:
         f.write("PRIVATE+REGISTRATION+%s\n" % base64.b64encode(reg_key).decode())
     os.chmod(os.path.join(work, "registration.key"), 0o600)
-    proc = subprocess.Popen(
-        [server_bin, "--data_dir=" + os.path.join(work, "data"),
-         "--key_file=" + os.path.join(work, "log.key"), "--listen=127.0.0.1:0",
-         "--registration_key=" + os.path.join(work, "registration.key"),
-         "--lookups_per_minute=0", "--writes_per_minute=0", "--plaintext"],
-        stdout=subprocess.PIPE, text=True)
+    proc = start_server(server_bin, work, "--registration_key=" +
+                        os.path.join(work, "registration.key"))
     try:
         summary += check_erasure(proc, origin, pub, vrf_pub, reg_key,
                                  b"user0@interop.example")

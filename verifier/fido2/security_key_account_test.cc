@@ -20,6 +20,7 @@
 #include "verifier/fido2/soft_authenticator.h"
 #include "verifier/memory_log.h"
 #include "verifier/own_account.h"
+#include "verifier/owner_client.h"
 #include "verifier/refusal.h"
 #include "verifier/stores.h"
 
@@ -56,23 +57,9 @@ std::string NewKey() {
 }
 
 // One client (Alice's phone, or a contact) on its own state dir.
-struct Client {
+struct Client : OwnerClient {
   Client(MemoryLog* log, HonestSink* sink, const std::string& account)
-      : dir(NewDir()), store(dir), keys(dir) {
-    EXPECT_TRUE(keys.Create().ok());
-    state.log_key = log->LogKey();
-    state.account_id = account;
-    state.device_id = "phone";
-    verifier = std::make_unique<ClientVerifier>(&state, log, RealClock::Get());
-    own = std::make_unique<OwnAccount>(&state, &store, &keys, sink,
-                                       verifier.get(), RealClock::Get());
-  }
-  std::string dir;
-  DirStateStore store;
-  FileAccountKeyStore keys;
-  ClientState state;
-  std::unique_ptr<ClientVerifier> verifier;
-  std::unique_ptr<OwnAccount> own;
+      : OwnerClient(log->LogKey(), log, sink, account, NewDir()) {}
 };
 
 class SecurityKeyAccountTest : public ::testing::Test {
