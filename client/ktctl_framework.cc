@@ -211,6 +211,15 @@ class Context::LazyLog : public LogSource, public LogSink {
     ASSIGN_OR_RETURN(LogClient * c, ctx_->client());
     return c->LookupAccount(id, size, with_first);
   }
+  std::vector<absl::StatusOr<AccountLookupAnswer>> LookupAccounts(
+      const std::vector<LookupAsk>& asks, uint64_t size) override {
+    absl::StatusOr<LogClient*> c = ctx_->client();
+    if (!c.ok()) {
+      return std::vector<absl::StatusOr<AccountLookupAnswer>>(asks.size(),
+                                                              c.status());
+    }
+    return (*c)->LookupAccounts(asks, size);
+  }
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
       const std::string& id, uint64_t from, uint64_t size,
       const OwnerProof& owner) override {

@@ -253,6 +253,15 @@ absl::StatusOr<AccountLookupAnswer> LogClient::LookupAccountAtLatest(
   return Lookup(req);
 }
 
+std::vector<absl::StatusOr<AccountLookupAnswer>> LogClient::LookupAccounts(
+    const std::vector<LookupAsk>& asks, uint64_t tree_size) {
+  return LookUpInCalls(
+      asks, tree_size,
+      [this](const v1::LookupAccountsRequest& req, v1::AccountLookups* resp) {
+        return Call(&v1::Log::Stub::LookupAccounts, req, resp);
+      });
+}
+
 absl::StatusOr<AccountHistoryAnswer> LogClient::History(
     const v1::GetAccountHistoryRequest& req) {
   v1::AccountHistory resp;

@@ -114,6 +114,10 @@ class LogClient : public LogSource, public LogSink {
   // The same at the latest checkpoint, whose note the answer carries.
   absl::StatusOr<AccountLookupAnswer> LookupAccountAtLatest(
       const std::string& account_id, bool with_first_record);
+  // Many accounts at the checkpoint of `tree_size`, in LookupAccounts calls
+  // of at most kMaxLookupsPerCall (proto/convert.h, LookUpInCalls).
+  std::vector<absl::StatusOr<AccountLookupAnswer>> LookupAccounts(
+      const std::vector<LookupAsk>& asks, uint64_t tree_size) override;
 
   // One page of an account's records from `from_version`, at the checkpoint
   // of `tree_size`, or at the latest (whose note the answer carries).

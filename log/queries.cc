@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/account/commitment.h"
 #include "core/account/index.h"
@@ -109,22 +110,103 @@ absl::StatusOr<AccountLookupAnswer> LogQueries::Lookup(
     const std::string& account_id, std::optional<uint64_t> tree_size,
     bool with_first_record) {
   RETURN_IF_ERROR(ValidateAccountId(account_id));
-  AccountLookupAnswer out;
-  ASSIGN_OR_RETURN(out.tree_size,
-                   ResolveTreeSize(tree_size, &out.checkpoint_note));
-  ASSIGN_OR_RETURN(AccountPosition position, positions_->Of(account_id));
-  out.vrf_proof = position.proof;
+  ASSIGN_OR_RETURN(
+      LookupsAnswer all,
+      LookUpAll({LookupAsk{account_id, with_first_record}}, tree_size));
+  ASSIGN_OR_RETURN(AccountLookupAnswer out, std::move(all.answers[0]));
+  out.checkpoint_note = std::move(all.checkpoint_note);
+  return out;
+}
+
+absl::Status LogQueries::CheckLookupAsks(const std::vector<LookupAsk>& asks) {
+  if (asks.empty() || asks.size() > kMaxLookupsPerCall) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a batched lookup names 1 to ", kMaxLookupsPerCall, " accounts, not ",
+        asks.size(), "; split larger batches into several calls"));
+  }
+  absl::flat_hash_map<absl::string_view, size_t> seen;
+  for (size_t i = 0; i < asks.size(); ++i) {
+    absl::Status valid = ValidateAccountId(asks[i].account_id);
+    if (!valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("accounts[", i, "]: ", valid.message()));
+    }
+    auto [it, fresh] = seen.emplace(asks[i].account_id, i);
+    if (!fresh) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("accounts[", i, "] names the same account as accounts[",
+                       it->second, "]; ask for each account once"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LogQueries::LookupsAnswer> LogQueries::Lookups(
+    const std::vector<LookupAsk>& asks, std::optional<uint64_t> tree_size) {
+  RETURN_IF_ERROR(CheckLookupAsks(asks));
+  return LookUpAll(asks, tree_size);
+}
+
+namespace {
+
+// About the bytes of `a` on the wire.
+size_t AnswerBytes(const AccountLookupAnswer& a) {
+  size_t n = a.vrf_proof.size() + a.index_proof.size() +
+             a.account_state.size() + a.state_opening.size() +
+             a.erased_leaf.size();
+  if (a.first_record.has_value()) {
+    const HistoryEntryAnswer& f = *a.first_record;
+    n += f.leaf.size() + f.inclusion_proof.size() * Hash::kSize +
+         f.record.size() + f.record_opening.size();
+  }
+  return n;
+}
+
+}  // namespace
+
+absl::StatusOr<LogQueries::LookupsAnswer> LogQueries::LookUpAll(
+    const std::vector<LookupAsk>& asks, std::optional<uint64_t> tree_size) {
+  LookupsAnswer all;
+  ASSIGN_OR_RETURN(all.tree_size,
+                   ResolveTreeSize(tree_size, &all.checkpoint_note));
   ASSIGN_OR_RETURN(std::unique_ptr<IndexNodeReader> reader,
-                   index_->ReaderAt(out.tree_size));
+                   index_->ReaderAt(all.tree_size));
+  all.answers.reserve(asks.size());
+  size_t bytes = 0;
+  for (const LookupAsk& ask : asks) {
+    if (bytes >= lookups_answer_bytes_) {
+      all.answers.push_back(absl::AbortedError(absl::StrCat(
+          "not looked up: the call's answer reached ", lookups_answer_bytes_,
+          " bytes before this account; ask for it again in another call")));
+      continue;
+    }
+    AccountLookupAnswer out;
+    out.tree_size = all.tree_size;
+    absl::Status s = LookUpOne(reader.get(), ask, &out);
+    if (s.ok()) {
+      bytes += AnswerBytes(out);
+      all.answers.push_back(std::move(out));
+    } else {
+      all.answers.push_back(std::move(s));
+    }
+  }
+  return all;
+}
+
+absl::Status LogQueries::LookUpOne(IndexNodeReader* reader,
+                                   const LookupAsk& ask,
+                                   AccountLookupAnswer* out) {
+  ASSIGN_OR_RETURN(AccountPosition position, positions_->Of(ask.account_id));
+  out->vrf_proof = position.proof;
   std::optional<Hash> value_hash;
   ASSIGN_OR_RETURN(IndexProof proof,
-                   ProveIndex(reader.get(), position.position, &value_hash));
-  out.index_proof = proof.Encode();
-  if (!value_hash.has_value()) return out;
-  absl::Status opened = OpenState(account_id, position.position, *value_hash,
-                                  with_first_record, &out);
+                   ProveIndex(reader, position.position, &value_hash));
+  out->index_proof = proof.Encode();
+  if (!value_hash.has_value()) return absl::OkStatus();
+  absl::Status opened = OpenState(ask.account_id, position.position,
+                                  *value_hash, ask.with_first_record, out);
   if (!opened.ok()) return ErasedSince(position.position, opened);
-  return out;
+  return absl::OkStatus();
 }
 
 absl::Status LogQueries::OpenState(const std::string& account_id,

@@ -34,13 +34,16 @@ class LogQueries {
  public:
   // Borrows everything. `index` answers lookups at the checkpoints of its
   // lookup window; `positions` proves where accounts are, also those that
-  // were never written (their absence needs a VRF proof too).
+  // were never written (their absence needs a VRF proof too). A batched
+  // lookup's answer stops growing at `lookups_answer_bytes`.
   LogQueries(LogReader* storage, const CheckpointPublisher* publisher,
-             IndexVersions* index, const Positions* positions)
+             IndexVersions* index, const Positions* positions,
+             size_t lookups_answer_bytes = kMaxLookupsAnswerBytes)
       : storage_(storage),
         publisher_(publisher),
         index_(index),
-        positions_(positions) {}
+        positions_(positions),
+        lookups_answer_bytes_(lookups_answer_bytes) {}
 
   // The latest signed checkpoint.
   absl::StatusOr<std::shared_ptr<const PublishedCheckpoint>> Latest() const;
@@ -72,6 +75,23 @@ class LogQueries {
   absl::StatusOr<AccountLookupAnswer> Lookup(const std::string& account_id,
                                              std::optional<uint64_t> tree_size,
                                              bool with_first_record);
+  // Lookups of many accounts at one checkpoint (a client monitoring its
+  // contacts): one answer per ask, in order, each what Lookup answers for
+  // it, without the checkpoint note (which is the batch's); once the
+  // answers hold lookups_answer_bytes (kMaxLookupsAnswerBytes), the rest
+  // are ABORTED (not looked up: ask again). Whole-batch
+  // errors: INVALID_ARGUMENT (CheckLookupAsks) and Lookup's errors for the
+  // tree size.
+  struct LookupsAnswer {
+    std::string checkpoint_note;  // when the latest was asked for
+    uint64_t tree_size = 0;
+    std::vector<absl::StatusOr<AccountLookupAnswer>> answers;
+  };
+  absl::StatusOr<LookupsAnswer> Lookups(const std::vector<LookupAsk>& asks,
+                                        std::optional<uint64_t> tree_size);
+  // INVALID_ARGUMENT unless there are 1..kMaxLookupsPerCall asks, each a
+  // valid account id and no id twice; the message names the ask's index.
+  static absl::Status CheckLookupAsks(const std::vector<LookupAsk>& asks);
   // Up to kMaxHistoryPerRequest of an account's versions from
   // `from_version` (>= 1), each a leaf with its inclusion proof, record and
   // openings, at the checkpoint of `tree_size` (nullopt: the latest).
@@ -92,10 +112,14 @@ class LogQueries {
   // below `tree_size`) with its inclusion proof and everything behind it.
   absl::StatusOr<HistoryEntryAnswer> Version(const HistoryEntry& entry,
                                              uint64_t tree_size);
-  // The erasure leaf of the account erased at `position`, which the index
-  // holds in the tree of `tree_size` (`value_hash`); FAILED_PRECONDITION if
-  // that tree is older than the erasure, DATA_LOSS if no account was
-  // erased there.
+  // The answers to `asks` (valid ids) at `tree_size`: Lookups without
+  // the checks of the asks.
+  absl::StatusOr<LookupsAnswer> LookUpAll(const std::vector<LookupAsk>& asks,
+                                          std::optional<uint64_t> tree_size);
+  // Lookup's answer for the valid `ask` in the index tree `reader` reads
+  // (of out->tree_size).
+  absl::Status LookUpOne(IndexNodeReader* reader, const LookupAsk& ask,
+                         AccountLookupAnswer* out);
   // Lookup's answer for the account at `position` whose index value in
   // the tree of out->tree_size is `value_hash`: its state and opening (and
   // anchor), or its erasure leaf.
@@ -109,6 +133,10 @@ class LogQueries {
   // the account at `position` was erased meanwhile (an honest race, which
   // must not look like lost data to a client).
   absl::Status ErasedSince(const Hash& position, absl::Status status);
+  // The erasure leaf of the account erased at `position`, which the index
+  // holds in the tree of `tree_size` (`value_hash`); FAILED_PRECONDITION if
+  // that tree is older than the erasure, DATA_LOSS if no account was
+  // erased there.
   absl::StatusOr<std::string> ErasedLeaf(const Hash& position,
                                          uint64_t tree_size,
                                          const Hash& value_hash);
@@ -117,6 +145,7 @@ class LogQueries {
   const CheckpointPublisher* const publisher_;
   IndexVersions* const index_;
   const Positions* const positions_;
+  const size_t lookups_answer_bytes_;
 };
 
 }  // namespace ktlog

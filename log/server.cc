@@ -131,7 +131,8 @@ absl::Status LogServer::OpenComponents() {
       options_.service.max_record_skew, options_.registration,
       RpIdForOrigin(origin()), storage_.get());
   queries_ = std::make_unique<LogQueries>(storage_.get(), publisher_.get(),
-                                          index_.get(), positions_.get());
+                                          index_.get(), positions_.get(),
+                                          options_.lookups_answer_bytes);
   history_ = std::make_unique<HistoryAccess>(storage_.get(), publisher_.get(),
                                              origin(), options_.clock);
   CosignatureOptions cosigning = options_.cosignatures;

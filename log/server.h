@@ -61,6 +61,9 @@ struct LogServerOptions {
   // look up at the checkpoint they trust, which lags the latest by up to a
   // witness round when they require cosignatures.
   absl::Duration lookup_window = absl::Minutes(10);
+  // Where a LookupAccounts answer stops growing (LogQueries::Lookups);
+  // tests lower it.
+  size_t lookups_answer_bytes = kMaxLookupsAnswerBytes;
   ServiceOptions service;
   CosignatureOptions cosignatures;
   // Witnesses to push each checkpoint to (C2SP tlog-witness; each one of

@@ -243,6 +243,7 @@ LogService::LogService(LogWrites* writes, LogQueries* queries,
   Bind("GetInclusionProofByHash", &LogService::GetInclusionProofByHash);
   Bind("GetEntries", &LogService::GetEntries);
   Bind("LookupAccount", &LogService::LookupAccount);
+  Bind("LookupAccounts", &LogService::LookupAccounts);
   Bind("GetAccountHistory", &LogService::GetAccountHistory);
   Bind("AddCosignature", &LogService::AddCosignature);
   MarkMethodCallback(
@@ -623,6 +624,35 @@ absl::Status LogService::LookupAccount(Ctx* ctx,
                    queries_->Lookup(req.account_id(), TreeSizeOf(req),
                                     req.with_first_record()));
   ToProto(answer, resp);
+  return absl::OkStatus();
+}
+
+absl::Status LogService::LookupAccounts(Ctx* ctx,
+                                        const v1::LookupAccountsRequest& req,
+                                        v1::AccountLookups* resp) {
+  std::vector<LookupAsk> asks;
+  asks.reserve(req.accounts_size());
+  for (const v1::LookupAccountsRequest::Account& a : req.accounts()) {
+    asks.push_back(LookupAsk{a.account_id(), a.with_first_record()});
+  }
+  // Checked before the tokens are taken: a malformed batch costs none.
+  RETURN_IF_ERROR(LogQueries::CheckLookupAsks(asks));
+  RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups", asks.size()));
+  ASSIGN_OR_RETURN(LogQueries::LookupsAnswer all,
+                   queries_->Lookups(asks, TreeSizeOf(req)));
+  if (!all.checkpoint_note.empty()) {
+    resp->mutable_checkpoint()->set_note(all.checkpoint_note);
+  }
+  resp->set_tree_size(all.tree_size);
+  for (const absl::StatusOr<AccountLookupAnswer>& a : all.answers) {
+    v1::AccountLookups::Answer* out = resp->add_answers();
+    out->set_code(static_cast<int32_t>(a.status().code()));
+    if (a.ok()) {
+      ToProto(*a, out->mutable_lookup());
+    } else {
+      out->set_message(std::string(a.status().message()));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -70,9 +70,9 @@ struct ServiceOptions {
   std::function<void(absl::string_view method,
                      grpc::CallbackServerContext* ctx)>
       before_answer;
-  // Per peer address (docs/security.md): lookups (LookupAccount,
-  // GetAccountHistory) and writes. Unlimited here; ktlog-server's flags
-  // default to limits.
+  // Per peer address (docs/security.md): lookups (LookupAccount, each
+  // account of LookupAccounts, GetAccountHistory) and writes. Unlimited here;
+  // ktlog-server's flags default to limits.
   RateLimit lookup_limit, write_limit;
   // Measures the refills (monotonic: a wall clock stepping back would stop
   // them).
@@ -170,6 +170,8 @@ class LogService final : public v1::Log::Service {
                           v1::GetEntriesResponse* resp);
   absl::Status LookupAccount(Ctx* ctx, const v1::LookupAccountRequest& req,
                              v1::AccountLookup* resp);
+  absl::Status LookupAccounts(Ctx* ctx, const v1::LookupAccountsRequest& req,
+                              v1::AccountLookups* resp);
   absl::Status GetAccountHistory(Ctx* ctx,
                                  const v1::GetAccountHistoryRequest& req,
                                  v1::AccountHistory* resp);

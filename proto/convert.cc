@@ -1,5 +1,7 @@
 #include "proto/convert.h"
 
+#include <deque>
+
 #include "absl/strings/str_cat.h"
 #include "core/util/status_macros.h"
 
@@ -136,6 +138,76 @@ absl::StatusOr<AccountHistoryAnswer> FromProto(const v1::AccountHistory& in) {
     out.entries.push_back(std::move(entry));
   }
   out.next_version = in.next_version();
+  return out;
+}
+
+namespace {
+
+// The answers of one LookupAccounts call for `n` accounts.
+absl::StatusOr<std::vector<absl::StatusOr<AccountLookupAnswer>>> AnswersOf(
+    const v1::AccountLookups& in, size_t n) {
+  if (static_cast<size_t>(in.answers_size()) != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the log answered ", in.answers_size(), " lookups for ", n,
+                     " accounts"));
+  }
+  std::vector<absl::StatusOr<AccountLookupAnswer>> out;
+  out.reserve(n);
+  for (int i = 0; i < in.answers_size(); ++i) {
+    const v1::AccountLookups::Answer& a = in.answers(i);
+    if (a.code() < 0 ||
+        a.code() > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the log answered status code ", a.code(), " for lookup ", i));
+    }
+    auto code = static_cast<absl::StatusCode>(a.code());
+    if (code != absl::StatusCode::kOk) {
+      out.push_back(absl::Status(code, a.message()));
+    } else {
+      out.push_back(ktlog::FromProto(a.lookup()));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<absl::StatusOr<AccountLookupAnswer>> LookUpInCalls(
+    const std::vector<LookupAsk>& asks, uint64_t tree_size,
+    const LookupsCall& call) {
+  std::vector<absl::StatusOr<AccountLookupAnswer>> out(asks.size());
+  std::deque<size_t> todo;  // indexes into asks, in the order to ask
+  for (size_t i = 0; i < asks.size(); ++i) todo.push_back(i);
+  while (!todo.empty()) {
+    std::vector<size_t> asked;
+    v1::LookupAccountsRequest req;
+    req.set_tree_size(tree_size);
+    while (!todo.empty() && asked.size() < kMaxLookupsPerCall) {
+      asked.push_back(todo.front());
+      todo.pop_front();
+      v1::LookupAccountsRequest::Account* a = req.add_accounts();
+      a->set_account_id(asks[asked.back()].account_id);
+      a->set_with_first_record(asks[asked.back()].with_first_record);
+    }
+    v1::AccountLookups resp;
+    absl::Status s = call(req, &resp);
+    absl::StatusOr<std::vector<absl::StatusOr<AccountLookupAnswer>>> answers =
+        s.ok() ? AnswersOf(resp, asked.size()) : s;
+    // ABORTED: not looked up, the call's answer was full (ask again, as
+    // long as each call answers some).
+    std::vector<size_t> again;
+    for (size_t k = 0; k < asked.size(); ++k) {
+      if (!answers.ok()) {
+        out[asked[k]] = answers.status();
+        continue;
+      }
+      if (absl::IsAborted((*answers)[k].status())) again.push_back(asked[k]);
+      out[asked[k]] = std::move((*answers)[k]);
+    }
+    if (again.size() < asked.size()) {
+      todo.insert(todo.begin(), again.begin(), again.end());
+    }
+  }
   return out;
 }
 

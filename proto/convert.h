@@ -6,6 +6,7 @@
 #ifndef KTLOG_PROTO_CONVERT_H_
 #define KTLOG_PROTO_CONVERT_H_
 
+#include <functional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -38,6 +39,20 @@ absl::StatusOr<AccountHistoryAnswer> FromProto(const v1::AccountHistory& in);
 // when one was asked for) is UNKNOWN: the record may have been appended,
 // and no code that reads as the log's refusal may be made of it.
 absl::StatusOr<WriteAnswer> FromProto(const v1::WriteResponse& in, bool waited);
+
+// The answers to `asks` at `tree_size`, one per ask in order, through
+// LookupAccounts calls of at most kMaxLookupsPerCall accounts each, made by
+// `call` (which fills the response or returns the call's status). A call
+// that fails gives its status to each account it asked for; an answer that
+// is not one per account, or names no status code, is INVALID_ARGUMENT
+// for each of them. Accounts answered ABORTED (the call's answer was full,
+// kMaxLookupsAnswerBytes) are asked again in the next call, unless their
+// call answered none (then ABORTED is their answer).
+using LookupsCall = std::function<absl::Status(const v1::LookupAccountsRequest&,
+                                               v1::AccountLookups*)>;
+std::vector<absl::StatusOr<AccountLookupAnswer>> LookUpInCalls(
+    const std::vector<LookupAsk>& asks, uint64_t tree_size,
+    const LookupsCall& call);
 
 }  // namespace ktlog
 

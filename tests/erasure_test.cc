@@ -177,6 +177,13 @@ TEST(ErasureTest, TheOperatorErasesAnAccountAndNoOneIsAlerted) {
   EXPECT_EQ(
       client->EraseAccount(kAlice, e.ErasureCredential(kAlice)).status().code(),
       StatusCode::kNotFound);
+  // A batch at a checkpoint from before the erasure: Alice's state is gone,
+  // so she alone is FAILED_PRECONDITION (ask at a newer checkpoint).
+  auto before = client->LookupAccounts({{kAlice}, {kCarol}}, cp->size);
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_EQ(before[0].status().code(), StatusCode::kFailedPrecondition)
+      << before[0].status();
+  EXPECT_TRUE(before[1].ok()) << before[1].status();
 
   // Gone from every file of the data dir; Carol is still there.
   ExpectGoneFromDisk(

@@ -358,6 +358,171 @@ TEST(LogServerTest, AppendRecordsCountsEveryRecordAgainstTheRateLimit) {
       << over.status();
 }
 
+// A LookupAccounts call with `ids` (with the first-record anchor) at
+// `tree_size` (unset: the latest), over the raw stub.
+grpc::Status LookupBatch(LogClient* c, const std::vector<std::string>& ids,
+                         std::optional<uint64_t> tree_size,
+                         v1::AccountLookups* resp) {
+  v1::LookupAccountsRequest req;
+  for (const std::string& id : ids) {
+    v1::LookupAccountsRequest::Account* a = req.add_accounts();
+    a->set_account_id(id);
+    a->set_with_first_record(true);
+  }
+  if (tree_size.has_value()) req.set_tree_size(*tree_size);
+  grpc::ClientContext ctx;
+  return c->stub()->LookupAccounts(&ctx, req, resp);
+}
+
+// A batched lookup answers each account with the bytes LookupAccount
+// answers, at one checkpoint, and the client library splits a large batch
+// into calls of 100.
+TEST(LogServerTest, LookupAccountsAnswersEachAccountAsLookupAccountDoes) {
+  auto env = LogEnv::Start();
+  TestAccount alice("alice"), bob("bob");
+  env->Append(alice.Add("phone"));
+  env->Append(alice.Add("laptop"));
+  env->Append(bob.Add("phone"));
+  LogCheckpoint cp = env->Checkpoint();
+  LogClient* c = env->client();
+  std::vector<std::string> ids = {"bob", "nobody", "alice"};
+
+  v1::AccountLookups batch;
+  grpc::Status s = LookupBatch(c, ids, cp.size, &batch);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(batch.has_checkpoint()) << "a size was asked for";
+  EXPECT_EQ(batch.tree_size(), cp.size);
+  ASSERT_EQ(batch.answers_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    v1::LookupAccountRequest req;
+    req.set_account_id(ids[i]);
+    req.set_tree_size(cp.size);
+    req.set_with_first_record(true);
+    v1::AccountLookup single;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(c->stub()->LookupAccount(&ctx, req, &single).ok());
+    EXPECT_EQ(batch.answers(i).code(), 0);
+    EXPECT_EQ(batch.answers(i).lookup().SerializeAsString(),
+              single.SerializeAsString())
+        << ids[i];
+  }
+  EXPECT_TRUE(batch.answers(1).lookup().account_state().empty())
+      << "nobody is proved absent";
+
+  // At the latest checkpoint: its note once, on the batch.
+  v1::AccountLookups latest;
+  ASSERT_TRUE(LookupBatch(c, {"alice"}, std::nullopt, &latest).ok());
+  auto latest_cp =
+      OpenLogCheckpoint(latest.checkpoint().note(), env->checkpoint_key());
+  ASSERT_TRUE(latest_cp.ok()) << latest_cp.status();
+  EXPECT_EQ(latest_cp->size, latest.tree_size());
+  EXPECT_FALSE(latest.answers(0).lookup().has_checkpoint());
+
+  // Through the client library, verified: 150 accounts in two calls.
+  std::vector<LookupAsk> asks;
+  for (int i = 0; i < 148; ++i) asks.push_back({absl::StrCat("absent", i)});
+  asks.push_back({"alice", true});
+  asks.push_back({"bob", false});
+  std::vector<absl::StatusOr<AccountLookupAnswer>> answers =
+      c->LookupAccounts(asks, cp.size);
+  ASSERT_EQ(answers.size(), asks.size());
+  for (size_t i = 0; i < asks.size(); ++i) {
+    ASSERT_TRUE(answers[i].ok()) << answers[i].status();
+    auto v = VerifyAccountLookup(
+        cp, env->log_key().vrf_key, asks[i].account_id, *answers[i],
+        i == 149 ? bob.key().public_key().bytes() : "");
+    ASSERT_TRUE(v.ok()) << asks[i].account_id << ": " << v.status();
+    EXPECT_EQ(v->state.has_value(), i >= 148) << asks[i].account_id;
+  }
+  EXPECT_EQ(answers[148]->first_record.has_value(), true);
+  EXPECT_EQ(answers[149]->first_record.has_value(), false);
+  EXPECT_EQ(answers[148]->tree_size, cp.size);
+  std::string rendered = env->server()->metrics()->Render();
+  EXPECT_NE(rendered.find(
+                "ktlog_rpcs_total{method=\"LookupAccounts\",code=\"OK\"} 4"),
+            std::string::npos)
+      << "two calls of the test's and two of the client's: " << rendered;
+}
+
+// A batch whose answer is full answers the rest ABORTED, and the client
+// library asks for them again.
+TEST(LogServerTest, AFullBatchAnswerLeavesAccountsForTheNextCall) {
+  LogServerOptions options;
+  options.lookups_answer_bytes = 1;  // one account per call
+  auto env = LogEnv::Start(options);
+  env->Append(TestAccount("alice").Add("phone"));
+  LogClient* c = env->client();
+  uint64_t size = env->Checkpoint().size;
+  v1::AccountLookups resp;
+  ASSERT_TRUE(LookupBatch(c, {"alice", "bob", "carol"}, size, &resp).ok());
+  ASSERT_EQ(resp.answers_size(), 3);
+  EXPECT_EQ(resp.answers(0).code(), 0);
+  EXPECT_FALSE(resp.answers(0).lookup().account_state().empty());
+  for (int i = 1; i < 3; ++i) {
+    EXPECT_EQ(resp.answers(i).code(), static_cast<int>(StatusCode::kAborted));
+    EXPECT_EQ(resp.answers(i).message(),
+              "not looked up: the call's answer reached 1 bytes before this "
+              "account; ask for it again in another call");
+    EXPECT_FALSE(resp.answers(i).has_lookup());
+  }
+  auto answers = c->LookupAccounts({{"alice"}, {"bob"}, {"carol"}}, size);
+  ASSERT_EQ(answers.size(), 3u);
+  for (const auto& a : answers) EXPECT_TRUE(a.ok()) << a.status();
+  EXPECT_NE(env->server()->metrics()->Render().find(
+                "ktlog_rpcs_total{method=\"LookupAccounts\",code=\"OK\"} 4"),
+            std::string::npos)
+      << "one call of the test's, three of the client's";
+}
+
+// What is wrong with a batch is refused whole, before any token is taken;
+// each account of a batch takes one token of the per-address limit.
+TEST(LogServerTest, LookupAccountsIsCheckedAndRateLimitedPerAccount) {
+  LogServerOptions options;
+  options.service.lookup_limit = RateLimit{/*per_second=*/0.01, /*burst=*/4};
+  auto env = LogEnv::Start(options);
+  env->Append(TestAccount("alice").Add("phone"));
+  LogClient* c = env->client();
+  uint64_t size = env->Checkpoint().size;
+  v1::AccountLookups resp;
+  auto refused = [&](const std::vector<std::string>& ids,
+                     std::optional<uint64_t> at = 1) {
+    return LookupBatch(c, ids, at, &resp);
+  };
+  grpc::Status none = refused({});
+  EXPECT_EQ(none.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(none.error_message(),
+            "a batched lookup names 1 to 100 accounts, not 0; split larger "
+            "batches into several calls");
+  std::vector<std::string> many;
+  for (int i = 0; i < 101; ++i) many.push_back(absl::StrCat("a", i));
+  EXPECT_EQ(refused(many).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::Status twice = refused({"alice", "bob", "alice"});
+  EXPECT_EQ(twice.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(twice.error_message(),
+            "accounts[2] names the same account as accounts[0]; ask for each "
+            "account once");
+  grpc::Status bad_id = refused({"alice", std::string("a\nb")});
+  EXPECT_EQ(bad_id.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad_id.error_message().rfind("accounts[1]: ", 0), 0u)
+      << bad_id.error_message();
+
+  // Five accounts can never pass a burst of four; four do, once.
+  grpc::Status five = refused({"a", "b", "c", "d", "e"}, size);
+  EXPECT_EQ(five.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(five.error_message().find("at most 4 per call"), std::string::npos)
+      << five.error_message();
+  grpc::Status beyond = refused({"a"}, size + 1);
+  EXPECT_EQ(beyond.error_code(), grpc::StatusCode::OUT_OF_RANGE)
+      << beyond.error_message();
+  grpc::Status four = refused({"alice", "b", "c"}, size);
+  ASSERT_TRUE(four.ok()) << four.error_message();
+  EXPECT_EQ(resp.answers_size(), 3);
+  grpc::Status over = refused({"alice"}, size);
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(over.error_message().find("retry in"), std::string::npos)
+      << over.error_message();
+}
+
 TEST(LogServerTest, RejectsBadReadsWithTheRightCode) {
   auto env = LogEnv::Start();
   TestAccount alice("alice");

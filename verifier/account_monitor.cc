@@ -59,13 +59,18 @@ std::string AccountMonitor::KnownFirstKey(const std::string& account) const {
 
 absl::StatusOr<VerifiedAccount> AccountMonitor::Lookup(
     const LogCheckpoint& checkpoint, const std::string& account) {
+  return Verify(checkpoint, account,
+                log_->LookupAccount(account, checkpoint.size,
+                                    KnownFirstKey(account).empty()));
+}
+
+absl::StatusOr<VerifiedAccount> AccountMonitor::Verify(
+    const LogCheckpoint& checkpoint, const std::string& account,
+    absl::StatusOr<AccountLookupAnswer> fetched) {
   ASSIGN_OR_RETURN(LogPublicKey key, PinnedLogKey(*state_));
-  std::string known = KnownFirstKey(account);
-  ASSIGN_OR_RETURN(
-      AccountLookupAnswer answer,
-      log_->LookupAccount(account, checkpoint.size, known.empty()));
-  absl::StatusOr<VerifiedAccount> verified =
-      VerifyAccountLookup(checkpoint, key.vrf_key, account, answer, known);
+  ASSIGN_OR_RETURN(AccountLookupAnswer answer, std::move(fetched));
+  absl::StatusOr<VerifiedAccount> verified = VerifyAccountLookup(
+      checkpoint, key.vrf_key, account, answer, KnownFirstKey(account));
   if (!verified.ok()) {
     return alerts_->Refuse(
         RefusalOf(verified.status()), verified.status(), account,
@@ -879,9 +884,24 @@ absl::Status AccountMonitor::CheckOwnAssertion(const DeviceRecord& record) {
 }
 
 absl::Status AccountMonitor::MonitorContacts(const LogCheckpoint& checkpoint) {
+  // One batch for every contact (a few calls to the log, not one each).
+  std::vector<LookupAsk> asks;
+  asks.reserve(state_->contacts.size());
+  for (const auto& [id, contact] : state_->contacts) {
+    asks.push_back(LookupAsk{id, KnownFirstKey(id).empty()});
+  }
+  std::vector<absl::StatusOr<AccountLookupAnswer>> answers =
+      log_->LookupAccounts(asks, checkpoint.size);
+  if (answers.size() != asks.size()) {
+    return absl::InternalError(
+        "the log source answered a batch of lookups "
+        "with a different number of answers");
+  }
   absl::Status first;
+  size_t i = 0;
   for (auto& [id, contact] : state_->contacts) {
-    absl::StatusOr<VerifiedAccount> now = Lookup(checkpoint, id);
+    absl::StatusOr<VerifiedAccount> now =
+        Verify(checkpoint, id, std::move(answers[i++]));
     absl::Status checked =
         now.ok() ? CheckContact(checkpoint, id, *now, &contact) : now.status();
     if (first.ok()) first = checked;

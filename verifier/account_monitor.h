@@ -93,7 +93,7 @@ class AccountMonitor {
   // both counts. OK for any other record.
   absl::Status CheckOwnAssertion(const DeviceRecord& record);
 
-  // Checks every contact.
+  // Checks every contact, looked up in batches (LogSource::LookupAccounts).
   absl::Status MonitorContacts(const LogCheckpoint& checkpoint);
   // Starts tracking `account` as a contact (trust on first use of the key
   // it has now), or checks it if tracked. Returns its verified device set.
@@ -119,6 +119,11 @@ class AccountMonitor {
     std::string vrf_proof;
   };
 
+  // Lookup's verification of `fetched`, the log's answer (or status) for
+  // `account` at `checkpoint`.
+  absl::StatusOr<VerifiedAccount> Verify(
+      const LogCheckpoint& checkpoint, const std::string& account,
+      absl::StatusOr<AccountLookupAnswer> fetched);
   // Fetches and verifies `id`'s records after `replay`'s version until it
   // reaches `proved` (the state the index proves); raises INVALID_PROOF
   // when they do not verify or do not lead there.

@@ -39,6 +39,20 @@ class LogSource {
   virtual absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
       const std::string& account_id, uint64_t from_version, uint64_t tree_size,
       const OwnerProof& owner) = 0;
+  // Lookups of many accounts at `tree_size`: one answer (or the status
+  // LookupAccount would give) per ask, in order. This default asks one by
+  // one; a log client sends them in batches (LookupAccounts, at most
+  // kMaxLookupsPerCall accounts per call).
+  virtual std::vector<absl::StatusOr<AccountLookupAnswer>> LookupAccounts(
+      const std::vector<LookupAsk>& asks, uint64_t tree_size) {
+    std::vector<absl::StatusOr<AccountLookupAnswer>> out;
+    out.reserve(asks.size());
+    for (const LookupAsk& ask : asks) {
+      out.push_back(
+          LookupAccount(ask.account_id, tree_size, ask.with_first_record));
+    }
+    return out;
+  }
 };
 
 // Where the app's transport appends a record: it returns where the log put

@@ -515,6 +515,81 @@ TEST_F(LookupTest, AnErasureIsProvedByItsLeafInTheIndex) {
   EXPECT_EQ(RefusalOf(verify(forged)), Refusal::kMalformedAnswer);
 }
 
+// The log as a LogSource that answers batches itself: records each batch
+// and lets a test change an answer.
+class BatchingLog : public MemoryLog {
+ public:
+  std::vector<absl::StatusOr<AccountLookupAnswer>> LookupAccounts(
+      const std::vector<LookupAsk>& asks, uint64_t tree_size) override {
+    batches.push_back(asks);
+    std::vector<absl::StatusOr<AccountLookupAnswer>> out =
+        MemoryLog::LookupAccounts(asks, tree_size);
+    if (on_answer) {
+      for (size_t i = 0; i < out.size(); ++i) on_answer(asks[i], &out[i]);
+    }
+    return out;
+  }
+
+  std::vector<std::vector<LookupAsk>> batches;
+  std::function<void(const LookupAsk&, absl::StatusOr<AccountLookupAnswer>*)>
+      on_answer;
+};
+
+// A client monitors every contact with one batch, asking for the anchor of
+// those it has not verified yet; an answer that does not verify alerts
+// about that contact only, and a refused one is that contact's error.
+TEST(MonitorContactsTest, OneBatchForEveryContactEachVerifiedAlone) {
+  BatchingLog log;
+  Ed25519PrivateKey alice = Ed25519PrivateKey::Generate();
+  Ed25519PrivateKey dave = Ed25519PrivateKey::Generate();
+  AccountState alices, daves;
+  Honest(&log, &alices,
+         Record(Operation::kAddDevice, "phone", 1, alice, "alice@example.com"),
+         0);
+  Honest(&log, &daves,
+         Record(Operation::kAddDevice, "phone", 1, dave, "dave@example.com"),
+         1);
+  ClientState bob;
+  bob.log_key = log.LogKey();
+  bob.account_id = "bob@example.com";
+  ClientVerifier client(&bob, &log, RealClock::Get());
+  auto cp = client.UpdateCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  bob.contacts["alice@example.com"];
+  bob.contacts["dave@example.com"];
+  bob.contacts["nobody@example.com"];
+  EXPECT_TRUE(client.MonitorContacts(*cp).ok()) << "nobody is proved absent";
+  ASSERT_EQ(log.batches.size(), 1u);
+  ASSERT_EQ(log.batches[0].size(), 3u);
+  EXPECT_EQ(log.batches[0][0].account_id, "alice@example.com");
+  EXPECT_TRUE(log.batches[0][0].with_first_record);
+  EXPECT_EQ(bob.contacts["dave@example.com"].seen_version, 1u);
+  EXPECT_TRUE(client.raised().empty());
+
+  // Next time: no anchors (the first keys are known). Alice's answer is
+  // forged, Dave's is refused: one alert, about Alice; Dave keeps what was
+  // seen.
+  bob.contacts.erase("nobody@example.com");
+  log.on_answer = [](const LookupAsk& ask,
+                     absl::StatusOr<AccountLookupAnswer>* a) {
+    if (ask.account_id == "alice@example.com") {
+      (*a)->state_opening[5] ^= 1;
+    } else {
+      *a = absl::UnavailableError("the log is busy");
+    }
+  };
+  absl::Status s = client.MonitorContacts(*cp);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s;
+  ASSERT_EQ(log.batches.size(), 2u);
+  for (const LookupAsk& ask : log.batches[1]) {
+    EXPECT_FALSE(ask.with_first_record) << ask.account_id;
+  }
+  ASSERT_EQ(client.raised().size(), 1u);
+  EXPECT_EQ(client.raised()[0].type, AlertType::kInvalidProof);
+  EXPECT_EQ(client.raised()[0].account, "alice@example.com");
+  EXPECT_EQ(bob.contacts["dave@example.com"].seen_version, 1u);
+}
+
 TEST(LookupVectorsTest, FirstRecordAnchorAndUnauthorisedStates) {
   nlohmann::json v = LoadJsonTestData("ktlog/private.json");
   const nlohmann::json& a = v["first_record_anchor"];

@@ -52,6 +52,15 @@ absl::StatusOr<AccountLookupAnswer> TransportLog::LookupAccount(
   return FromProto(resp);
 }
 
+std::vector<absl::StatusOr<AccountLookupAnswer>> TransportLog::LookupAccounts(
+    const std::vector<LookupAsk>& asks, uint64_t tree_size) {
+  return LookUpInCalls(
+      asks, tree_size,
+      [this](const v1::LookupAccountsRequest& req, v1::AccountLookups* resp) {
+        return Call("LookupAccounts", req, resp);
+      });
+}
+
 absl::StatusOr<AccountHistoryAnswer> TransportLog::GetAccountHistory(
     const std::string& account_id, uint64_t from_version, uint64_t tree_size,
     const OwnerProof& owner) {

@@ -38,6 +38,9 @@ class TransportLog : public LogSource, public LogSink {
   absl::StatusOr<AccountHistoryAnswer> GetAccountHistory(
       const std::string& account_id, uint64_t from_version, uint64_t tree_size,
       const OwnerProof& owner) override;
+  // In LookupAccounts calls (proto/convert.h, LookUpInCalls).
+  std::vector<absl::StatusOr<AccountLookupAnswer>> LookupAccounts(
+      const std::vector<LookupAsk>& asks, uint64_t tree_size) override;
   // AddDevice, RemoveDevice, RotateAccountKey, SetSecurityKeys or
   // ResetAccount by the operation, waiting
   // for a checkpoint that covers the record.

@@ -6,6 +6,7 @@
 #ifndef KTLOG_CORE_ACCOUNT_ANSWERS_H_
 #define KTLOG_CORE_ACCOUNT_ANSWERS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,6 +54,19 @@ struct AccountLookupAnswer {
   // state_opening and first_record are empty then: the log deleted them.
   std::string erased_leaf;
 };
+
+// One account of a batched lookup (the LookupAccounts call).
+struct LookupAsk {
+  std::string account_id;
+  bool with_first_record = false;
+};
+// At most this many accounts in one LookupAccounts call.
+inline constexpr size_t kMaxLookupsPerCall = 100;
+// A LookupAccounts answer stops growing at about this many bytes: the
+// accounts after that are answered ABORTED (not looked up; ask again in
+// another call), so that a batch of large accounts never exceeds what a
+// client receives (16 MiB).
+inline constexpr size_t kMaxLookupsAnswerBytes = 8 << 20;
 
 // One page of an account's history.
 struct AccountHistoryAnswer {

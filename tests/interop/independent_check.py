@@ -1059,6 +1059,24 @@ def check(proc, origin, pub, vrf_seed, vrf_pub):
     # Later lookups without the anchor: checked against the remembered key.
     for n in names + [nobody]:
         check_lookup(n, final, with_first_record=False)
+    # The same accounts in one batched lookup (docs/api.md, LookupAccounts):
+    # each answer is checked as a lookup is, in the order asked; the batch
+    # carries the latest checkpoint once when no size is asked for.
+    batch = stub.LookupAccounts(ktlog_pb2.LookupAccountsRequest(
+        accounts=[ktlog_pb2.LookupAccountsRequest.Account(
+            account_id=n, with_first_record=(n == names[0]))
+            for n in names + [nobody]],
+        tree_size=final["size"]))
+    assert not batch.HasField("checkpoint") and batch.tree_size == final["size"]
+    assert [a.code for a in batch.answers] == [0] * (len(names) + 1)
+    for n, a in zip(names + [nobody], batch.answers):
+        assert not a.lookup.HasField("checkpoint")
+        check_lookup(n, final, a.lookup, with_first_record=(n == names[0]))
+    expect_error(C.INVALID_ARGUMENT, stub.LookupAccounts,
+                 ktlog_pb2.LookupAccountsRequest(accounts=[
+                     ktlog_pb2.LookupAccountsRequest.Account(account_id=names[0])] * 2),
+                 details="accounts[1] names the same account as accounts[0]; "
+                         "ask for each account once")
     for n in names:  # the keys left in the state are the ones we left active
         st = decode_state(states_at[n, size])
         assert {(rec["device_id"], rec["key"]) for _, rec in st["devices"]} == \

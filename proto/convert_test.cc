@@ -1,0 +1,131 @@
+// LookUpInCalls (proto/convert.h) against a fake LookupAccounts call: how a
+// batch is split into calls, what an answer the client cannot use becomes,
+// and the accounts a full answer left out are asked again.
+#include "proto/convert.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace ktlog {
+namespace {
+
+using ::absl::StatusCode;
+
+std::vector<LookupAsk> Asks(int n) {
+  std::vector<LookupAsk> asks;
+  for (int i = 0; i < n; ++i) asks.push_back({absl::StrCat("a", i), i == 0});
+  return asks;
+}
+
+// A log that answers each account with its id in the VRF proof, except
+// the accounts after the first `room` of a call, which it answers ABORTED.
+struct FakeLog {
+  size_t room = kMaxLookupsPerCall;
+  std::vector<std::vector<std::string>> calls;
+
+  absl::Status operator()(const v1::LookupAccountsRequest& req,
+                          v1::AccountLookups* resp) {
+    calls.emplace_back();
+    for (const auto& a : req.accounts()) {
+      calls.back().push_back(a.account_id());
+      v1::AccountLookups::Answer* out = resp->add_answers();
+      if (static_cast<size_t>(resp->answers_size()) > room) {
+        out->set_code(static_cast<int>(StatusCode::kAborted));
+        out->set_message("full");
+        continue;
+      }
+      out->mutable_lookup()->set_tree_size(req.tree_size());
+      out->mutable_lookup()->set_vrf_proof(
+          absl::StrCat(a.account_id(), a.with_first_record() ? "+" : ""));
+    }
+    return absl::OkStatus();
+  }
+};
+
+std::vector<absl::StatusOr<AccountLookupAnswer>> LookUp(
+    FakeLog* log, const std::vector<LookupAsk>& asks) {
+  return LookUpInCalls(
+      asks, 7,
+      [log](const v1::LookupAccountsRequest& req, v1::AccountLookups* resp) {
+        return (*log)(req, resp);
+      });
+}
+
+TEST(LookUpInCallsTest, SplitsIntoCallsOfAHundredInOrder) {
+  FakeLog log;
+  auto answers = LookUp(&log, Asks(250));
+  ASSERT_EQ(log.calls.size(), 3u);
+  EXPECT_EQ(log.calls[0].size(), 100u);
+  EXPECT_EQ(log.calls[1].size(), 100u);
+  EXPECT_EQ(log.calls[2].size(), 50u);
+  EXPECT_EQ(log.calls[2].back(), "a249");
+  ASSERT_EQ(answers.size(), 250u);
+  EXPECT_EQ(answers[0]->vrf_proof, "a0+") << "the anchor asked for";
+  for (int i = 1; i < 250; ++i) {
+    ASSERT_TRUE(answers[i].ok()) << answers[i].status();
+    EXPECT_EQ(answers[i]->vrf_proof, absl::StrCat("a", i));
+    EXPECT_EQ(answers[i]->tree_size, 7u);
+  }
+  EXPECT_TRUE(LookUp(&log, {}).empty());
+  EXPECT_EQ(log.calls.size(), 3u) << "no call for no account";
+}
+
+TEST(LookUpInCallsTest, AccountsLeftOutOfAFullAnswerAreAskedAgainFirst) {
+  FakeLog log;
+  log.room = 40;
+  auto answers = LookUp(&log, Asks(120));
+  // 100 asked, 40 answered; the 60 left out first, then the last 20; ...
+  std::vector<size_t> sizes;
+  for (const auto& c : log.calls) sizes.push_back(c.size());
+  EXPECT_EQ(sizes, (std::vector<size_t>{100, 80, 40}));
+  EXPECT_EQ(log.calls[1][0], "a40");
+  EXPECT_EQ(log.calls[1][60], "a100");
+  ASSERT_EQ(answers.size(), 120u);
+  for (int i = 0; i < 120; ++i) {
+    ASSERT_TRUE(answers[i].ok()) << i << ": " << answers[i].status();
+    EXPECT_EQ(answers[i]->vrf_proof, absl::StrCat("a", i, i == 0 ? "+" : ""));
+  }
+}
+
+TEST(LookUpInCallsTest, ALogThatAnswersNothingIsNotAskedForever) {
+  FakeLog log;
+  log.room = 0;
+  auto answers = LookUp(&log, Asks(3));
+  EXPECT_EQ(log.calls.size(), 1u);
+  for (const auto& a : answers) {
+    EXPECT_EQ(a.status().code(), StatusCode::kAborted);
+    EXPECT_EQ(a.status().message(), "full");
+  }
+}
+
+TEST(LookUpInCallsTest, AFailedCallOrAMalformedAnswerIsEachAccountsStatus) {
+  auto failing = [](const v1::LookupAccountsRequest&, v1::AccountLookups*) {
+    return absl::UnavailableError("down");
+  };
+  for (const auto& a : LookUpInCalls(Asks(2), 1, failing)) {
+    EXPECT_EQ(a.status(), absl::UnavailableError("down"));
+  }
+  auto short_answer = [](const v1::LookupAccountsRequest&,
+                         v1::AccountLookups* resp) {
+    resp->add_answers();
+    return absl::OkStatus();
+  };
+  for (const auto& a : LookUpInCalls(Asks(2), 1, short_answer)) {
+    EXPECT_EQ(a.status(), absl::InvalidArgumentError(
+                              "the log answered 1 lookups for 2 accounts"));
+  }
+  auto bad_code = [](const v1::LookupAccountsRequest&,
+                     v1::AccountLookups* resp) {
+    resp->add_answers()->set_code(99);
+    return absl::OkStatus();
+  };
+  EXPECT_EQ(LookUpInCalls(Asks(1), 1, bad_code)[0].status(),
+            absl::InvalidArgumentError(
+                "the log answered status code 99 for lookup 0"));
+}
+
+}  // namespace
+}  // namespace ktlog
