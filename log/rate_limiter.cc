@@ -32,6 +32,28 @@ bool RateLimiter::Sweep(uint64_t now_ms) {
   return buckets_.size() < before;
 }
 
+RateLimiter::Bucket* RateLimiter::BucketAt(absl::string_view key,
+                                           uint64_t now_ms) {
+  Bucket* b;
+  auto it = buckets_.find(key);
+  if (it != buckets_.end()) {
+    b = &it->second;
+  } else if (buckets_.size() < max_keys_ || Sweep(now_ms)) {
+    b = &buckets_.emplace(std::string(key), Bucket{limit_.burst, now_ms})
+             .first->second;
+  } else {
+    b = &overflow_;
+  }
+  b->tokens = TokensNow(*b, now_ms);
+  b->at_ms = std::max(b->at_ms, now_ms);
+  return b;
+}
+
+absl::Duration RateLimiter::WaitFor(const Bucket& b, double tokens) const {
+  double wait_ms = std::ceil((tokens - b.tokens) / limit_.per_second * 1000);
+  return absl::Milliseconds(std::max(1.0, wait_ms));
+}
+
 bool RateLimiter::Take(absl::string_view key, size_t n,
                        absl::Duration* retry_after) {
   if (!limit_.limited()) return true;
@@ -40,27 +62,28 @@ bool RateLimiter::Take(absl::string_view key, size_t n,
     *retry_after = absl::InfiniteDuration();
     return false;
   }
-  uint64_t now = clock_->NowMillis();
   absl::MutexLock lock(&mu_);
-  Bucket* b;
-  auto it = buckets_.find(key);
-  if (it != buckets_.end()) {
-    b = &it->second;
-  } else if (buckets_.size() < max_keys_ || Sweep(now)) {
-    b = &buckets_.emplace(std::string(key), Bucket{limit_.burst, now})
-             .first->second;
-  } else {
-    b = &overflow_;
-  }
-  b->tokens = TokensNow(*b, now);
-  b->at_ms = std::max(b->at_ms, now);
+  Bucket* b = BucketAt(key, clock_->NowMillis());
   if (b->tokens >= tokens) {
     b->tokens -= tokens;
     return true;
   }
-  double wait_ms = std::ceil((tokens - b->tokens) / limit_.per_second * 1000);
-  *retry_after = absl::Milliseconds(std::max(1.0, wait_ms));
+  *retry_after = WaitFor(*b, tokens);
   return false;
+}
+
+size_t RateLimiter::TakeUpTo(absl::string_view key, size_t n,
+                             absl::Duration* retry_after) {
+  if (!limit_.limited()) return n;
+  absl::MutexLock lock(&mu_);
+  Bucket* b = BucketAt(key, clock_->NowMillis());
+  size_t taken = std::min(n, static_cast<size_t>(std::floor(b->tokens)));
+  if (taken == 0) {
+    *retry_after = WaitFor(*b, 1);
+    return 0;
+  }
+  b->tokens -= static_cast<double>(taken);
+  return taken;
 }
 
 size_t RateLimiter::keys() const {

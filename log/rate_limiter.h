@@ -46,6 +46,9 @@ class RateLimiter {
   bool Take(absl::string_view key, absl::Duration* retry_after) {
     return Take(key, 1, retry_after);
   }
+  // Takes as many of `n` tokens as `key`'s bucket holds (whole ones) and
+  // returns how many; 0 with the wait until there is one in *retry_after.
+  size_t TakeUpTo(absl::string_view key, size_t n, absl::Duration* retry_after);
 
   const RateLimit& limit() const { return limit_; }
   size_t keys() const;
@@ -57,6 +60,12 @@ class RateLimiter {
   };
   // `b` refilled to now.
   double TokensNow(const Bucket& b, uint64_t now_ms) const;
+  // `key`'s bucket (new, or the shared overflow bucket when there are
+  // max_keys), refilled to `now_ms`.
+  Bucket* BucketAt(absl::string_view key, uint64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The wait until `b` holds `tokens`.
+  absl::Duration WaitFor(const Bucket& b, double tokens) const;
   // Drops idle buckets; true if that made room.
   bool Sweep(uint64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

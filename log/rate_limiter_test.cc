@@ -39,6 +39,23 @@ TEST(RateLimiterTest, SeveralTokensAtOnce) {
   EXPECT_TRUE(limiter.Take("a", 20, &wait));
 }
 
+TEST(RateLimiterTest, TakeUpToTakesWhatTheBucketHolds) {
+  FakeClock clock(1000000);
+  RateLimiter limiter({/*per_second=*/2, /*burst=*/5}, &clock);
+  absl::Duration wait;
+  EXPECT_EQ(limiter.TakeUpTo("a", 3, &wait), 3u);
+  EXPECT_EQ(limiter.TakeUpTo("a", 100, &wait), 2u) << "more than the burst";
+  EXPECT_EQ(limiter.TakeUpTo("a", 1, &wait), 0u);
+  EXPECT_EQ(wait, absl::Milliseconds(500)) << "until one token";
+  clock.Advance(750);  // 1.5 tokens: one whole
+  EXPECT_EQ(limiter.TakeUpTo("a", 4, &wait), 1u);
+  EXPECT_EQ(limiter.TakeUpTo("a", 4, &wait), 0u);
+  EXPECT_EQ(wait, absl::Milliseconds(250));
+  EXPECT_FALSE(limiter.Take("a", &wait)) << "the same bucket";
+  RateLimiter unlimited({}, &clock);
+  EXPECT_EQ(unlimited.TakeUpTo("a", 1000, &wait), 1000u);
+}
+
 TEST(RateLimiterTest, UnlimitedTakesEverything) {
   FakeClock clock(0);
   RateLimiter limiter({}, &clock);

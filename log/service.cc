@@ -269,12 +269,26 @@ absl::Status LogService::Admit(Ctx* ctx, RateLimiter* limiter,
   if (limiter->Take(PeerAddress(ctx->peer()), n, &wait)) {
     return absl::OkStatus();
   }
+  return RateLimited(ctx, *limiter, what, n, wait);
+}
+
+absl::StatusOr<size_t> LogService::AdmitUpTo(Ctx* ctx, RateLimiter* limiter,
+                                             absl::string_view what, size_t n) {
+  absl::Duration wait;
+  size_t taken = limiter->TakeUpTo(PeerAddress(ctx->peer()), n, &wait);
+  if (taken > 0) return taken;
+  return RateLimited(ctx, *limiter, what, 1, wait);
+}
+
+absl::Status LogService::RateLimited(Ctx* ctx, const RateLimiter& limiter,
+                                     absl::string_view what, size_t n,
+                                     absl::Duration wait) {
   metrics_
       ->GetCounter("ktlog_rate_limited_total",
                    "Requests refused by a per-address rate limit, by limit.",
                    {{"limit", std::string(what)}})
       ->Increment();
-  const RateLimit& limit = limiter->limit();
+  const RateLimit& limit = limiter.limit();
   if (wait == absl::InfiniteDuration()) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "a call of ", n, " ", what,
@@ -637,9 +651,21 @@ absl::Status LogService::LookupAccounts(Ctx* ctx,
   }
   // Checked before the tokens are taken: a malformed batch costs none.
   RETURN_IF_ERROR(LogQueries::CheckLookupAsks(asks));
-  RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups", asks.size()));
+  // As many accounts as the peer has tokens for; the rest are answered
+  // RESOURCE_EXHAUSTED, to be asked for again.
+  ASSIGN_OR_RETURN(size_t admitted,
+                   AdmitUpTo(ctx, &lookups_, "lookups", asks.size()));
+  std::vector<LookupAsk> now(asks.begin(), asks.begin() + admitted);
   ASSIGN_OR_RETURN(LogQueries::LookupsAnswer all,
-                   queries_->Lookups(asks, TreeSizeOf(req)));
+                   queries_->Lookups(now, TreeSizeOf(req)));
+  for (size_t i = admitted; i < asks.size(); ++i) {
+    all.answers.push_back(absl::ResourceExhaustedError(
+        absl::StrCat("rate limit: this call could look up ", admitted,
+                     " of its ", asks.size(), " accounts now (at most ",
+                     std::llround(lookups_.limit().per_second * 60),
+                     " lookups per minute from one address, bursts of ",
+                     lookups_.limit().burst, "); ask for this account again")));
+  }
   if (!all.checkpoint_note.empty()) {
     resp->mutable_checkpoint()->set_note(all.checkpoint_note);
   }

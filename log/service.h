@@ -134,6 +134,14 @@ class LogService final : public v1::Log::Service {
   // `limiter`'s rate for `n` more of `what`, or `n` is more than its burst.
   absl::Status Admit(Ctx* ctx, RateLimiter* limiter, absl::string_view what,
                      size_t n = 1);
+  // As many of `n` of `what` as the peer's bucket holds now (1..n), or
+  // Admit's RESOURCE_EXHAUSTED for one if it holds none.
+  absl::StatusOr<size_t> AdmitUpTo(Ctx* ctx, RateLimiter* limiter,
+                                   absl::string_view what, size_t n);
+  // Admit's RESOURCE_EXHAUSTED for `n` of `what`, counted, with `wait`.
+  absl::Status RateLimited(Ctx* ctx, const RateLimiter& limiter,
+                           absl::string_view what, size_t n,
+                           absl::Duration wait);
 
   // The methods (docs/api.md).
   absl::Status Write(Ctx* ctx, const v1::WriteRequest& req, Operation expected,

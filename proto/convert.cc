@@ -83,6 +83,12 @@ void ToProto(const AccountLookupAnswer& in, v1::AccountLookup* out) {
 }
 
 absl::StatusOr<AccountLookupAnswer> FromProto(const v1::AccountLookup& in) {
+  if (in.ByteSizeLong() > kMaxLookupAnswerBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the log's lookup answer is ", in.ByteSizeLong(),
+                     " bytes, more than any account's (at most ",
+                     kMaxLookupAnswerBytes, ")"));
+  }
   AccountLookupAnswer out;
   out.checkpoint_note = in.checkpoint().note();
   out.tree_size = in.tree_size();
@@ -143,13 +149,18 @@ absl::StatusOr<AccountHistoryAnswer> FromProto(const v1::AccountHistory& in) {
 
 namespace {
 
-// The answers of one LookupAccounts call for `n` accounts.
+// The answers of one LookupAccounts call for `n` accounts at `tree_size`.
 absl::StatusOr<std::vector<absl::StatusOr<AccountLookupAnswer>>> AnswersOf(
-    const v1::AccountLookups& in, size_t n) {
+    const v1::AccountLookups& in, size_t n, uint64_t tree_size) {
   if (static_cast<size_t>(in.answers_size()) != n) {
     return absl::InvalidArgumentError(
         absl::StrCat("the log answered ", in.answers_size(), " lookups for ", n,
                      " accounts"));
+  }
+  if (in.tree_size() != tree_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the log answered lookups at tree size ", in.tree_size(),
+                     ", not at the ", tree_size, " asked for"));
   }
   std::vector<absl::StatusOr<AccountLookupAnswer>> out;
   out.reserve(n);
@@ -161,6 +172,12 @@ absl::StatusOr<std::vector<absl::StatusOr<AccountLookupAnswer>>> AnswersOf(
           "the log answered status code ", a.code(), " for lookup ", i));
     }
     auto code = static_cast<absl::StatusCode>(a.code());
+    if ((code == absl::StatusCode::kOk) != a.has_lookup()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the log answered lookup ", i,
+          code == absl::StatusCode::kOk ? " with no lookup"
+                                        : " with both a lookup and an error"));
+    }
     if (code != absl::StatusCode::kOk) {
       out.push_back(absl::Status(code, a.message()));
     } else {
@@ -192,16 +209,20 @@ std::vector<absl::StatusOr<AccountLookupAnswer>> LookUpInCalls(
     v1::AccountLookups resp;
     absl::Status s = call(req, &resp);
     absl::StatusOr<std::vector<absl::StatusOr<AccountLookupAnswer>>> answers =
-        s.ok() ? AnswersOf(resp, asked.size()) : s;
-    // ABORTED: not looked up, the call's answer was full (ask again, as
-    // long as each call answers some).
+        s.ok() ? AnswersOf(resp, asked.size(), tree_size) : s;
+    // ABORTED (the call's answer was full) or RESOURCE_EXHAUSTED (the rate
+    // limit let the call look up only some): not looked up, ask again, as
+    // long as each call answers some.
     std::vector<size_t> again;
     for (size_t k = 0; k < asked.size(); ++k) {
       if (!answers.ok()) {
         out[asked[k]] = answers.status();
         continue;
       }
-      if (absl::IsAborted((*answers)[k].status())) again.push_back(asked[k]);
+      const absl::Status& status = (*answers)[k].status();
+      if (absl::IsAborted(status) || absl::IsResourceExhausted(status)) {
+        again.push_back(asked[k]);
+      }
       out[asked[k]] = std::move((*answers)[k]);
     }
     if (again.size() < asked.size()) {

@@ -45,9 +45,14 @@ absl::StatusOr<WriteAnswer> FromProto(const v1::WriteResponse& in, bool waited);
 // `call` (which fills the response or returns the call's status). A call
 // that fails gives its status to each account it asked for; an answer that
 // is not one per account, or names no status code, is INVALID_ARGUMENT
-// for each of them. Accounts answered ABORTED (the call's answer was full,
-// kMaxLookupsAnswerBytes) are asked again in the next call, unless their
-// call answered none (then ABORTED is their answer).
+// for each of them (so is an answer at another tree size, or one whose
+// code and lookup disagree). Accounts answered ABORTED (the call's answer
+// was full, kMaxLookupsAnswerBytes) or RESOURCE_EXHAUSTED (the rate limit
+// admitted only some of the call's accounts) are asked again in the next
+// call, unless their call answered none (then that is their answer).
+// A lookup answer larger than kMaxLookupAnswerBytes is INVALID_ARGUMENT
+// (FromProto), so a lying log cannot make the answers held here larger
+// than an honest log's could be.
 using LookupsCall = std::function<absl::Status(const v1::LookupAccountsRequest&,
                                                v1::AccountLookups*)>;
 std::vector<absl::StatusOr<AccountLookupAnswer>> LookUpInCalls(

@@ -3,6 +3,7 @@
 // and the accounts a full answer left out are asked again.
 #include "proto/convert.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,16 +25,18 @@ std::vector<LookupAsk> Asks(int n) {
 // the accounts after the first `room` of a call, which it answers ABORTED.
 struct FakeLog {
   size_t room = kMaxLookupsPerCall;
+  StatusCode left_out = StatusCode::kAborted;
   std::vector<std::vector<std::string>> calls;
 
   absl::Status operator()(const v1::LookupAccountsRequest& req,
                           v1::AccountLookups* resp) {
     calls.emplace_back();
+    resp->set_tree_size(req.tree_size());
     for (const auto& a : req.accounts()) {
       calls.back().push_back(a.account_id());
       v1::AccountLookups::Answer* out = resp->add_answers();
       if (static_cast<size_t>(resp->answers_size()) > room) {
-        out->set_code(static_cast<int>(StatusCode::kAborted));
+        out->set_code(static_cast<int>(left_out));
         out->set_message("full");
         continue;
       }
@@ -90,6 +93,21 @@ TEST(LookUpInCallsTest, AccountsLeftOutOfAFullAnswerAreAskedAgainFirst) {
   }
 }
 
+TEST(LookUpInCallsTest, AccountsTheRateLimitLeftOutAreAskedAgain) {
+  FakeLog log;
+  log.room = 1;
+  log.left_out = StatusCode::kResourceExhausted;
+  auto answers = LookUp(&log, Asks(3));
+  EXPECT_EQ(log.calls.size(), 3u);
+  for (const auto& a : answers) EXPECT_TRUE(a.ok()) << a.status();
+  log.left_out = StatusCode::kUnavailable;  // not "ask again"
+  log.calls.clear();
+  answers = LookUp(&log, Asks(3));
+  EXPECT_EQ(log.calls.size(), 1u);
+  EXPECT_TRUE(answers[0].ok());
+  EXPECT_EQ(answers[2].status(), absl::UnavailableError("full"));
+}
+
 TEST(LookUpInCallsTest, ALogThatAnswersNothingIsNotAskedForever) {
   FakeLog log;
   log.room = 0;
@@ -117,14 +135,43 @@ TEST(LookUpInCallsTest, AFailedCallOrAMalformedAnswerIsEachAccountsStatus) {
     EXPECT_EQ(a.status(), absl::InvalidArgumentError(
                               "the log answered 1 lookups for 2 accounts"));
   }
-  auto bad_code = [](const v1::LookupAccountsRequest&,
-                     v1::AccountLookups* resp) {
-    resp->add_answers()->set_code(99);
-    return absl::OkStatus();
+  // One answer shaped by `shape`, at tree size 1 unless it sets another.
+  auto status = [](std::function<void(v1::AccountLookups*)> shape) {
+    auto call = [shape](const v1::LookupAccountsRequest&,
+                        v1::AccountLookups* resp) {
+      resp->set_tree_size(1);
+      resp->add_answers();
+      shape(resp);
+      return absl::OkStatus();
+    };
+    return LookUpInCalls(Asks(1), 1, call)[0].status();
   };
-  EXPECT_EQ(LookUpInCalls(Asks(1), 1, bad_code)[0].status(),
+  EXPECT_EQ(status([](v1::AccountLookups* r) {
+              r->mutable_answers(0)->set_code(99);
+            }),
             absl::InvalidArgumentError(
                 "the log answered status code 99 for lookup 0"));
+  EXPECT_EQ(status([](v1::AccountLookups* r) { r->set_tree_size(2); }),
+            absl::InvalidArgumentError(
+                "the log answered lookups at tree size 2, not at the 1 asked "
+                "for"));
+  EXPECT_EQ(status([](v1::AccountLookups*) {}),
+            absl::InvalidArgumentError("the log answered lookup 0 with no "
+                                       "lookup"));
+  EXPECT_EQ(status([](v1::AccountLookups* r) {
+              r->mutable_answers(0)->set_code(5);
+              r->mutable_answers(0)->mutable_lookup();
+            }),
+            absl::InvalidArgumentError("the log answered lookup 0 with both a "
+                                       "lookup and an error"));
+  // Larger than any account's answer: refused, not held.
+  absl::Status big = status([](v1::AccountLookups* r) {
+    r->mutable_answers(0)->mutable_lookup()->set_account_state(
+        std::string(kMaxLookupAnswerBytes, 's'));
+  });
+  EXPECT_EQ(big, absl::InvalidArgumentError(
+                     "the log's lookup answer is 1048580 bytes, more than any "
+                     "account's (at most 1048576)"));
 }
 
 }  // namespace

@@ -408,6 +408,9 @@ TEST(LogServerTest, LookupAccountsAnswersEachAccountAsLookupAccountDoes) {
   }
   EXPECT_TRUE(batch.answers(1).lookup().account_state().empty())
       << "nobody is proved absent";
+  grpc::Status beyond = LookupBatch(c, {"alice"}, cp.size + 1, &batch);
+  EXPECT_EQ(beyond.error_code(), grpc::StatusCode::OUT_OF_RANGE)
+      << beyond.error_message();
 
   // At the latest checkpoint: its note once, on the batch.
   v1::AccountLookups latest;
@@ -475,7 +478,8 @@ TEST(LogServerTest, AFullBatchAnswerLeavesAccountsForTheNextCall) {
 }
 
 // What is wrong with a batch is refused whole, before any token is taken;
-// each account of a batch takes one token of the per-address limit.
+// each account of a batch looked up takes one token of the per-address
+// limit.
 TEST(LogServerTest, LookupAccountsIsCheckedAndRateLimitedPerAccount) {
   LogServerOptions options;
   options.service.lookup_limit = RateLimit{/*per_second=*/0.01, /*burst=*/4};
@@ -506,21 +510,45 @@ TEST(LogServerTest, LookupAccountsIsCheckedAndRateLimitedPerAccount) {
   EXPECT_EQ(bad_id.error_message().rfind("accounts[1]: ", 0), 0u)
       << bad_id.error_message();
 
-  // Five accounts can never pass a burst of four; four do, once.
-  grpc::Status five = refused({"a", "b", "c", "d", "e"}, size);
-  EXPECT_EQ(five.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_NE(five.error_message().find("at most 4 per call"), std::string::npos)
-      << five.error_message();
-  grpc::Status beyond = refused({"a"}, size + 1);
-  EXPECT_EQ(beyond.error_code(), grpc::StatusCode::OUT_OF_RANGE)
-      << beyond.error_message();
-  grpc::Status four = refused({"alice", "b", "c"}, size);
-  ASSERT_TRUE(four.ok()) << four.error_message();
-  EXPECT_EQ(resp.answers_size(), 3);
+  // A call looks up as many accounts as the address has tokens for (four)
+  // and answers the rest RESOURCE_EXHAUSTED, to be asked for again.
+  grpc::Status five = refused({"a", "b", "c", "d", "alice"}, size);
+  ASSERT_TRUE(five.ok()) << five.error_message();
+  ASSERT_EQ(resp.answers_size(), 5);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(resp.answers(i).code(), 0) << i;
+  EXPECT_EQ(resp.answers(4).code(),
+            static_cast<int>(StatusCode::kResourceExhausted));
+  EXPECT_EQ(resp.answers(4).message(),
+            "rate limit: this call could look up 4 of its 5 accounts now (at "
+            "most 1 lookups per minute from one address, bursts of 4); ask "
+            "for this account again");
+  // With no token left the whole call is refused, with the wait.
   grpc::Status over = refused({"alice"}, size);
   EXPECT_EQ(over.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(over.error_message().find("retry in"), std::string::npos)
       << over.error_message();
+  resp.Clear();
+  grpc::Status beyond = refused({"a"}, size + 1);
+  EXPECT_EQ(beyond.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << "the limit is checked before the tree size";
+}
+
+// The client library asks again for what the rate limit left out, after
+// the wait the log names: a client with more contacts than the burst gets
+// every one of them checked, at the rate.
+TEST(LogServerTest, TheClientGetsEveryAccountOfABatchAtTheRate) {
+  LogServerOptions options;
+  options.service.lookup_limit = RateLimit{/*per_second=*/20, /*burst=*/4};
+  auto env = LogEnv::Start(options);
+  env->Append(TestAccount("alice").Add("phone"));
+  uint64_t size = env->Checkpoint().size;
+  std::vector<LookupAsk> asks;
+  for (int i = 0; i < 10; ++i) asks.push_back({absl::StrCat("user", i)});
+  asks.push_back({"alice", true});
+  auto answers = env->client()->LookupAccounts(asks, size);
+  ASSERT_EQ(answers.size(), 11u);
+  for (const auto& a : answers) EXPECT_TRUE(a.ok()) << a.status();
+  EXPECT_FALSE(answers[10]->account_state.empty());
 }
 
 TEST(LogServerTest, RejectsBadReadsWithTheRightCode) {

@@ -64,6 +64,19 @@ absl::StatusOr<VerifiedAccount> AccountMonitor::Lookup(
                                     KnownFirstKey(account).empty()));
 }
 
+absl::Status AccountMonitor::NotChecked(const std::string& id,
+                                        const absl::Status& why) {
+  // The log's own DATA_LOSS or UNAUTHENTICATED would read as a verification
+  // failure (ktctl's exit 3) with no alert behind it.
+  absl::StatusCode code = why.code();
+  if (code == absl::StatusCode::kDataLoss ||
+      code == absl::StatusCode::kUnauthenticated) {
+    code = absl::StatusCode::kUnknown;
+  }
+  return absl::Status(
+      code, absl::StrCat("contact ", id, " was not checked: ", why.message()));
+}
+
 absl::StatusOr<VerifiedAccount> AccountMonitor::Verify(
     const LogCheckpoint& checkpoint, const std::string& account,
     absl::StatusOr<AccountLookupAnswer> fetched) {
@@ -900,8 +913,16 @@ absl::Status AccountMonitor::MonitorContacts(const LogCheckpoint& checkpoint) {
   absl::Status first;
   size_t i = 0;
   for (auto& [id, contact] : state_->contacts) {
+    absl::StatusOr<AccountLookupAnswer>& fetched = answers[i];
+    if (absl::IsUnimplemented(fetched.status())) {
+      // A log (or a front end) without LookupAccounts: one by one.
+      fetched =
+          log_->LookupAccount(id, checkpoint.size, asks[i].with_first_record);
+    }
+    ++i;
     absl::StatusOr<VerifiedAccount> now =
-        Verify(checkpoint, id, std::move(answers[i++]));
+        fetched.ok() ? Verify(checkpoint, id, std::move(fetched))
+                     : NotChecked(id, fetched.status());
     absl::Status checked =
         now.ok() ? CheckContact(checkpoint, id, *now, &contact) : now.status();
     if (first.ok()) first = checked;

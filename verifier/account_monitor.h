@@ -93,7 +93,9 @@ class AccountMonitor {
   // both counts. OK for any other record.
   absl::Status CheckOwnAssertion(const DeviceRecord& record);
 
-  // Checks every contact, looked up in batches (LogSource::LookupAccounts).
+  // Checks every contact, looked up in batches (LogSource::LookupAccounts;
+  // one by one from a log that answers UNIMPLEMENTED). The first error; a
+  // contact the log did not answer for is named in its message.
   absl::Status MonitorContacts(const LogCheckpoint& checkpoint);
   // Starts tracking `account` as a contact (trust on first use of the key
   // it has now), or checks it if tracked. Returns its verified device set.
@@ -119,6 +121,11 @@ class AccountMonitor {
     std::string vrf_proof;
   };
 
+  // What MonitorContacts reports for contact `id` whose lookup the log
+  // did not answer (`why`): the contact named; the log's DATA_LOSS or
+  // UNAUTHENTICATED as UNKNOWN (only verification failures are those).
+  static absl::Status NotChecked(const std::string& id,
+                                 const absl::Status& why);
   // Lookup's verification of `fetched`, the log's answer (or status) for
   // `account` at `checkpoint`.
   absl::StatusOr<VerifiedAccount> Verify(

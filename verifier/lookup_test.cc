@@ -588,6 +588,30 @@ TEST(MonitorContactsTest, OneBatchForEveryContactEachVerifiedAlone) {
   EXPECT_EQ(client.raised()[0].type, AlertType::kInvalidProof);
   EXPECT_EQ(client.raised()[0].account, "alice@example.com");
   EXPECT_EQ(bob.contacts["dave@example.com"].seen_version, 1u);
+
+  // A contact the log does not answer for is named; the log's own
+  // DATA_LOSS is no verification failure.
+  log.on_answer = [](const LookupAsk& ask,
+                     absl::StatusOr<AccountLookupAnswer>* a) {
+    if (ask.account_id == "dave@example.com") {
+      *a = absl::DataLossError("the log lost it");
+    }
+  };
+  EXPECT_EQ(client.MonitorContacts(*cp),
+            absl::UnknownError(
+                "contact dave@example.com was not checked: the log lost it"));
+  // A log without LookupAccounts: each contact looked up alone.
+  log.on_answer = [](const LookupAsk&, absl::StatusOr<AccountLookupAnswer>* a) {
+    *a = absl::UnimplementedError("unknown method LookupAccounts");
+  };
+  Honest(&log, &daves,
+         Record(Operation::kAddDevice, "tablet", 2, dave, "dave@example.com"),
+         2);
+  cp = client.UpdateCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_TRUE(client.MonitorContacts(*cp).ok());
+  EXPECT_EQ(bob.contacts["dave@example.com"].seen_version, 2u);
+  EXPECT_EQ(client.raised().size(), 1u);
 }
 
 TEST(LookupVectorsTest, FirstRecordAnchorAndUnauthorisedStates) {

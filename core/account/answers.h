@@ -60,6 +60,10 @@ struct LookupAsk {
   std::string account_id;
   bool with_first_record = false;
 };
+// More than any account's lookup answer can be: 100 devices and 110
+// authority changes and resets, each record at most 1767 bytes, with the
+// anchor and proofs, are under 400 KB. A client refuses a larger answer.
+inline constexpr size_t kMaxLookupAnswerBytes = 1 << 20;
 // At most this many accounts in one LookupAccounts call.
 inline constexpr size_t kMaxLookupsPerCall = 100;
 // A LookupAccounts answer stops growing at about this many bytes: the
