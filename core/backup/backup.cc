@@ -1,0 +1,356 @@
+#include "core/backup/backup.h"
+
+#include <sodium.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/crypto/crypto.h"
+#include "core/crypto/hash.h"
+#include "core/util/bytes.h"
+#include "core/util/status_macros.h"
+
+namespace ktlog {
+namespace {
+
+constexpr absl::string_view kMagic = "ktlog backup v1\n";
+constexpr absl::string_view kWrapLabel = "ktlog backup key v1\n";
+constexpr absl::string_view kRecoveryLabel = "ktlog recovery key v1\n";
+constexpr absl::string_view kBase32 = "abcdefghijklmnopqrstuvwxyz234567";
+constexpr size_t kChecksumSize = 3;
+constexpr size_t kRecoveryTextSize = 56;  // (32 + 3) * 8 / 5
+
+const bool kSodiumReady = sodium_init() >= 0;
+
+const unsigned char* U(absl::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+// The associated data of a wrap: its type and, for a passphrase, its
+// parameters (so none can be changed unseen).
+std::string WrapAd(const BackupWrap& w) {
+  std::string ad(kWrapLabel);
+  ad.push_back(static_cast<char>(w.type));
+  if (w.type == WrapType::kPassphrase) {
+    ad += w.salt;
+    AppendBigEndian(w.ops, 8, &ad);
+    AppendBigEndian(w.memory, 8, &ad);
+  }
+  return ad;
+}
+
+void AppendWrap(const BackupWrap& w, std::string* out) {
+  out->push_back(static_cast<char>(w.type));
+  if (w.type == WrapType::kPassphrase) {
+    *out += w.salt;
+    AppendBigEndian(w.ops, 8, out);
+    AppendBigEndian(w.memory, 8, out);
+  }
+  *out += w.nonce;
+  *out += w.wrapped;
+}
+
+// Everything before the body's nonce: the body's associated data.
+std::string Header(const SealedBackup& b) {
+  std::string out(kMagic);
+  AppendU16Prefixed(b.account_id, &out);
+  AppendBigEndian(b.version, 8, &out);
+  out.push_back(static_cast<char>(b.wraps.size()));
+  for (const BackupWrap& w : b.wraps) AppendWrap(w, &out);
+  return out;
+}
+
+// XChaCha20-Poly1305 (IETF) of `plaintext`.
+std::string Seal(absl::string_view plaintext, absl::string_view ad,
+                 absl::string_view nonce, absl::string_view key) {
+  std::string out(plaintext.size() + kBackupTagSize, '\0');
+  unsigned long long len = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      reinterpret_cast<unsigned char*>(out.data()), &len, U(plaintext),
+      plaintext.size(), U(ad), ad.size(), nullptr, U(nonce), U(key));
+  out.resize(len);
+  return out;
+}
+
+absl::StatusOr<std::string> Open(absl::string_view sealed, absl::string_view ad,
+                                 absl::string_view nonce, absl::string_view key,
+                                 absl::string_view what) {
+  if (sealed.size() < kBackupTagSize || nonce.size() != kBackupNonceSize ||
+      key.size() != kBackupKeySize) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is malformed"));
+  }
+  std::string out(sealed.size() - kBackupTagSize, '\0');
+  unsigned long long len = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          reinterpret_cast<unsigned char*>(out.data()), &len, nullptr,
+          U(sealed), sealed.size(), U(ad), ad.size(), U(nonce), U(key)) != 0) {
+    return absl::PermissionDeniedError(what);
+  }
+  out.resize(len);
+  return out;
+}
+
+absl::Status CheckCosts(uint64_t ops, uint64_t memory) {
+  if (ops < kMinPassphraseOps || ops > kMaxPassphraseOps ||
+      memory < kMinPassphraseMemory || memory > kMaxPassphraseMemory) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Argon2id costs of ", ops, " passes over ", memory,
+        " bytes are outside what a client accepts (", kMinPassphraseOps, "..",
+        kMaxPassphraseOps, " passes, ", kMinPassphraseMemory, "..",
+        kMaxPassphraseMemory, " bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+// The Argon2id key of `passphrase` for `w`'s salt and costs.
+absl::StatusOr<std::string> PassphraseKey(const BackupWrap& w,
+                                          absl::string_view passphrase) {
+  RETURN_IF_ERROR(CheckCosts(w.ops, w.memory));
+  if (passphrase.empty()) {
+    return absl::InvalidArgumentError("the passphrase is empty");
+  }
+  if (w.salt.size() != kBackupSaltSize) {
+    return absl::InvalidArgumentError(
+        "the passphrase wrap's salt is not 16 "
+        "bytes");
+  }
+  std::string key(kBackupKeySize, '\0');
+  if (crypto_pwhash(reinterpret_cast<unsigned char*>(key.data()), key.size(),
+                    passphrase.data(), passphrase.size(), U(w.salt), w.ops,
+                    w.memory, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "Argon2id could not have the ", w.memory, " bytes it needs"));
+  }
+  return key;
+}
+
+std::string Checksum(absl::string_view key) {
+  return std::string(Sha256(absl::StrCat(kRecoveryLabel, key))
+                         .view()
+                         .substr(0, kChecksumSize));
+}
+
+// Base32 (RFC 4648, lowercase, no padding) of `data`, whose bit length
+// is a multiple of 5.
+std::string Base32(absl::string_view data) {
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char c : data) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 5) {
+      out.push_back(kBase32[(buffer >> (bits - 5)) & 31]);
+      bits -= 5;
+    }
+  }
+  return out;
+}
+
+absl::Status DecodeWrap(ByteReader* r, BackupWrap* w) {
+  uint8_t type = 0;
+  if (!r->ReadU8(&type)) return absl::InvalidArgumentError("a wrap is cut");
+  if (type != static_cast<uint8_t>(WrapType::kRecoveryKey) &&
+      type != static_cast<uint8_t>(WrapType::kPassphrase)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a wrap has the unknown type ", type));
+  }
+  w->type = static_cast<WrapType>(type);
+  absl::string_view salt, nonce, wrapped;
+  if (w->type == WrapType::kPassphrase) {
+    if (!r->ReadBytes(kBackupSaltSize, &salt) || !r->ReadU64(&w->ops) ||
+        !r->ReadU64(&w->memory)) {
+      return absl::InvalidArgumentError("a passphrase wrap is cut");
+    }
+    w->salt = std::string(salt);
+    RETURN_IF_ERROR(CheckCosts(w->ops, w->memory));
+  }
+  if (!r->ReadBytes(kBackupNonceSize, &nonce) ||
+      !r->ReadBytes(kBackupKeySize + kBackupTagSize, &wrapped)) {
+    return absl::InvalidArgumentError("a wrap is cut");
+  }
+  w->nonce = std::string(nonce);
+  w->wrapped = std::string(wrapped);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string SealedBackup::Encode() const {
+  std::string out = Header(*this);
+  out += nonce;
+  AppendBigEndian(ciphertext.size(), 4, &out);
+  out += ciphertext;
+  return out;
+}
+
+absl::StatusOr<SealedBackup> SealedBackup::Decode(absl::string_view bytes) {
+  if (bytes.size() > kMaxBackupBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a backup is at most ", kMaxBackupBytes, " bytes, not ", bytes.size()));
+  }
+  ByteReader r(bytes);
+  absl::string_view magic, id, nonce, length, ciphertext;
+  if (!r.ReadBytes(kMagic.size(), &magic) || magic != kMagic) {
+    return absl::InvalidArgumentError(
+        "not a ktlog backup (it does not start with \"ktlog backup v1\")");
+  }
+  SealedBackup b;
+  uint8_t wraps = 0;
+  if (!r.ReadU16Prefixed(&id) || id.empty() || id.size() > 256 ||
+      !r.ReadU64(&b.version) || b.version == 0 || !r.ReadU8(&wraps) ||
+      wraps == 0 || wraps > kMaxBackupWraps) {
+    return absl::InvalidArgumentError(
+        "the backup's account id, version or number of wraps is malformed");
+  }
+  b.account_id = std::string(id);
+  b.wraps.resize(wraps);
+  for (BackupWrap& w : b.wraps) RETURN_IF_ERROR(DecodeWrap(&r, &w));
+  if (!r.ReadBytes(kBackupNonceSize, &nonce) || !r.ReadBytes(4, &length) ||
+      !r.ReadBytes(ReadBigEndian(length, 4), &ciphertext) || !r.empty() ||
+      ciphertext.size() < kBackupTagSize + 4) {
+    return absl::InvalidArgumentError(
+        "the backup's body is cut, too short or followed by other bytes");
+  }
+  b.nonce = std::string(nonce);
+  b.ciphertext = std::string(ciphertext);
+  return b;
+}
+
+std::string NewBackupSecret() { return RandomBytes(kBackupKeySize); }
+std::string NewBackupNonce() { return RandomBytes(kBackupNonceSize); }
+
+std::string RecoveryKeyText(absl::string_view recovery_key) {
+  std::string text = Base32(absl::StrCat(recovery_key, Checksum(recovery_key)));
+  std::vector<absl::string_view> groups;
+  for (size_t i = 0; i < text.size(); i += 4) {
+    groups.push_back(absl::string_view(text).substr(i, 4));
+  }
+  return absl::StrJoin(groups, "-");
+}
+
+absl::StatusOr<std::string> ParseRecoveryKey(absl::string_view text) {
+  std::string letters;
+  for (char c : text) {
+    if (c == '-' || c == ' ') continue;
+    letters.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+  }
+  if (letters.size() != kRecoveryTextSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a recovery key is ", kRecoveryTextSize,
+        " letters and digits (14 groups of 4), not ", letters.size()));
+  }
+  std::string bytes;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : letters) {
+    size_t v = kBase32.find(c);
+    if (v == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a recovery key has only the letters a-z and the digits 2-7, not \"",
+          std::string(1, c), "\""));
+    }
+    buffer = (buffer << 5) | static_cast<uint32_t>(v);
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xff));
+      bits -= 8;
+    }
+  }
+  std::string key = bytes.substr(0, kBackupKeySize);
+  if (Checksum(key) != bytes.substr(kBackupKeySize)) {
+    return absl::InvalidArgumentError(
+        "the recovery key has a typo: check each group against the one you "
+        "wrote down");
+  }
+  return key;
+}
+
+BackupWrap WrapWithRecoveryKey(absl::string_view backup_key,
+                               absl::string_view recovery_key,
+                               absl::string_view nonce) {
+  BackupWrap w;
+  w.type = WrapType::kRecoveryKey;
+  w.nonce = std::string(nonce);
+  w.wrapped = Seal(backup_key, WrapAd(w), nonce, recovery_key);
+  return w;
+}
+
+absl::StatusOr<BackupWrap> WrapWithPassphrase(absl::string_view backup_key,
+                                              absl::string_view passphrase,
+                                              absl::string_view salt,
+                                              uint64_t ops, uint64_t memory,
+                                              absl::string_view nonce) {
+  BackupWrap w;
+  w.type = WrapType::kPassphrase;
+  w.salt = std::string(salt);
+  w.ops = ops;
+  w.memory = memory;
+  w.nonce = std::string(nonce);
+  ASSIGN_OR_RETURN(std::string key, PassphraseKey(w, passphrase));
+  w.wrapped = Seal(backup_key, WrapAd(w), nonce, key);
+  WipeSecret(&key);
+  return w;
+}
+
+absl::StatusOr<std::string> Unwrap(const BackupWrap& wrap,
+                                   absl::string_view secret) {
+  std::string key;
+  if (wrap.type == WrapType::kPassphrase) {
+    ASSIGN_OR_RETURN(key, PassphraseKey(wrap, secret));
+  } else {
+    key = std::string(secret);
+  }
+  absl::StatusOr<std::string> out =
+      Open(wrap.wrapped, WrapAd(wrap), wrap.nonce, key,
+           wrap.type == WrapType::kPassphrase
+               ? "the passphrase does not open this backup"
+               : "the recovery key does not open this backup");
+  WipeSecret(&key);
+  return out;
+}
+
+absl::StatusOr<SealedBackup> SealBackup(absl::string_view plaintext,
+                                        const std::string& account_id,
+                                        uint64_t version,
+                                        std::vector<BackupWrap> wraps,
+                                        absl::string_view backup_key,
+                                        absl::string_view nonce) {
+  SealedBackup b;
+  b.account_id = account_id;
+  b.version = version;
+  b.wraps = std::move(wraps);
+  b.nonce = std::string(nonce);
+  // The length, the plaintext, zeros to a multiple of kBackupPadding: the
+  // provider learns the size only to that grain.
+  std::string padded;
+  AppendBigEndian(plaintext.size(), 4, &padded);
+  padded.append(plaintext.data(), plaintext.size());
+  padded.resize(
+      (padded.size() + kBackupPadding - 1) / kBackupPadding * kBackupPadding,
+      '\0');
+  b.ciphertext = Seal(padded, Header(b), nonce, backup_key);
+  WipeSecret(&padded);
+  RETURN_IF_ERROR(SealedBackup::Decode(b.Encode()).status());
+  return b;
+}
+
+absl::StatusOr<std::string> OpenBackup(const SealedBackup& sealed,
+                                       absl::string_view backup_key) {
+  ASSIGN_OR_RETURN(
+      std::string padded,
+      Open(sealed.ciphertext, Header(sealed), sealed.nonce, backup_key,
+           "the backup key does not open this backup, or the "
+           "backup was altered"));
+  uint64_t length = ReadBigEndian(padded, 4);
+  if (length > padded.size() - 4) {
+    return absl::InvalidArgumentError(
+        "the backup's plaintext length is "
+        "malformed");
+  }
+  std::string out = padded.substr(4, length);
+  WipeSecret(&padded);
+  return out;
+}
+
+}  // namespace ktlog

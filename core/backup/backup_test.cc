@@ -1,0 +1,190 @@
+// The trust backup's format against the vectors of the independent Python
+// implementation (tools/vectors/gen_backup_vectors.py), and what a wrong
+// secret, an altered backup or a hostile one gets.
+#include "core/backup/backup.h"
+
+#include <functional>
+
+#include "absl/strings/ascii.h"
+#include "core/testonly/test_vectors.h"
+#include "core/util/bytes.h"
+#include "gtest/gtest.h"
+
+namespace ktlog {
+namespace {
+
+using ::absl::StatusCode;
+
+std::string Hex(const nlohmann::json& v) {
+  return *HexDecode(v.get<std::string>());
+}
+
+class BackupVectors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    v_ = LoadJsonTestData("ktlog/backup.json");
+    in_ = v_["inputs"];
+  }
+  absl::StatusOr<SealedBackup> Build() {
+    std::vector<BackupWrap> wraps;
+    wraps.push_back(WrapWithRecoveryKey(Hex(in_["backup_key"]),
+                                        Hex(in_["recovery_key"]),
+                                        Hex(in_["recovery_nonce"])));
+    absl::StatusOr<BackupWrap> p = WrapWithPassphrase(
+        Hex(in_["backup_key"]), in_["passphrase"].get<std::string>(),
+        Hex(in_["salt"]), in_["ops"], in_["memory"],
+        Hex(in_["passphrase_nonce"]));
+    if (!p.ok()) return p.status();
+    wraps.push_back(*p);
+    return SealBackup(in_["plaintext"].get<std::string>(),
+                      in_["account_id"].get<std::string>(), in_["version"],
+                      wraps, Hex(in_["backup_key"]), Hex(in_["body_nonce"]));
+  }
+
+  nlohmann::json v_, in_;
+};
+
+TEST_F(BackupVectors, TheSameBytesAsTheIndependentImplementation) {
+  absl::StatusOr<SealedBackup> made = Build();
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ(HexEncode(made->Encode()), v_["sealed"].get<std::string>());
+  EXPECT_EQ(RecoveryKeyText(Hex(in_["recovery_key"])),
+            v_["recovery_key_text"].get<std::string>());
+}
+
+TEST_F(BackupVectors, EachSecretOpensTheStoredBackup) {
+  absl::StatusOr<SealedBackup> b = SealedBackup::Decode(Hex(v_["sealed"]));
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->account_id, "alice@example.com");
+  EXPECT_EQ(b->version, 3u);
+  ASSERT_EQ(b->wraps.size(), 2u);
+  EXPECT_EQ(b->wraps[1].type, WrapType::kPassphrase);
+  EXPECT_EQ(b->ciphertext.size(), kBackupPadding + kBackupTagSize);
+  absl::StatusOr<std::string> recovery =
+      ParseRecoveryKey(v_["recovery_key_text"].get<std::string>());
+  ASSERT_TRUE(recovery.ok()) << recovery.status();
+  EXPECT_EQ(*recovery, Hex(in_["recovery_key"]));
+  for (const auto& [wrap, secret] :
+       {std::pair(b->wraps[0], *recovery),
+        std::pair(b->wraps[1], in_["passphrase"].get<std::string>())}) {
+    absl::StatusOr<std::string> key = Unwrap(wrap, secret);
+    ASSERT_TRUE(key.ok()) << key.status();
+    EXPECT_EQ(*key, Hex(in_["backup_key"]));
+    absl::StatusOr<std::string> plain = OpenBackup(*b, *key);
+    ASSERT_TRUE(plain.ok()) << plain.status();
+    EXPECT_EQ(*plain, in_["plaintext"].get<std::string>());
+  }
+}
+
+TEST_F(BackupVectors, AWrongSecretOrAnAlteredBackupDoesNotOpen) {
+  SealedBackup b = *SealedBackup::Decode(Hex(v_["sealed"]));
+  EXPECT_EQ(
+      Unwrap(b.wraps[1], "correct horse battery stapler").status(),
+      absl::PermissionDeniedError("the passphrase does not open this backup"));
+  EXPECT_EQ(Unwrap(b.wraps[0], std::string(32, 'x')).status(),
+            absl::PermissionDeniedError(
+                "the recovery key does not open this backup"));
+  // The passphrase wrap's costs cannot be lowered unseen.
+  BackupWrap cheaper = b.wraps[1];
+  cheaper.memory = 16384;
+  EXPECT_EQ(
+      Unwrap(cheaper, in_["passphrase"].get<std::string>()).status().code(),
+      StatusCode::kPermissionDenied);
+  // Another account's, or another version's, under the same key: refused.
+  const std::string key = Hex(in_["backup_key"]);
+  const absl::Status altered = absl::PermissionDeniedError(
+      "the backup key does not open this backup, or the backup was altered");
+  for (auto change : std::vector<std::function<void(SealedBackup*)>>{
+           [](SealedBackup* s) { s->account_id = "mallory@example.com"; },
+           [](SealedBackup* s) { s->version = 2; },
+           [](SealedBackup* s) { s->wraps.pop_back(); },
+           [](SealedBackup* s) { s->ciphertext[100] ^= 1; }}) {
+    SealedBackup other = b;
+    change(&other);
+    EXPECT_EQ(OpenBackup(other, key).status(), altered);
+  }
+  EXPECT_EQ(OpenBackup(b, std::string(32, 'k')).status(), altered);
+}
+
+TEST(BackupTest, AHostileBackupIsRefusedBeforeAnyWork) {
+  std::string key = NewBackupSecret();
+  std::vector<BackupWrap> wraps = {
+      WrapWithRecoveryKey(key, NewBackupSecret(), NewBackupNonce())};
+  SealedBackup b =
+      *SealBackup("state", "alice", 1, wraps, key, NewBackupNonce());
+  // Argon2id asked to use 2 GiB of the phone's memory.
+  BackupWrap greedy;
+  greedy.type = WrapType::kPassphrase;
+  greedy.salt = std::string(16, 's');
+  greedy.ops = 3;
+  greedy.memory = uint64_t{2} << 30;
+  greedy.nonce = std::string(24, 'n');
+  greedy.wrapped = std::string(48, 'w');
+  SealedBackup hostile = b;
+  hostile.wraps.push_back(greedy);
+  absl::Status s = SealedBackup::Decode(hostile.Encode()).status();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "Argon2id costs of 3 passes over 2147483648 bytes are outside what "
+            "a client accepts (1..16 passes, 8192..1073741824 bytes)");
+  EXPECT_EQ(Unwrap(greedy, "pass").status().code(),
+            StatusCode::kInvalidArgument);
+  // Cut, padded with more bytes, another magic, too large.
+  std::string bytes = b.Encode();
+  for (std::string bad : {bytes.substr(0, bytes.size() - 1), bytes + "x",
+                          "ktlog backup v2\n" + bytes.substr(16),
+                          std::string(kMaxBackupBytes + 1, 'k')}) {
+    EXPECT_EQ(SealedBackup::Decode(bad).status().code(),
+              StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(SealBackup(std::string(kMaxBackupBytes, 'x'), "alice", 1, wraps,
+                       key, NewBackupNonce())
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(SealBackup("state", "alice", 1, {}, key, NewBackupNonce())
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument)
+      << "no wrap: nobody could open it";
+}
+
+TEST(BackupTest, ThePlaintextIsPaddedToMultiplesOf4096) {
+  std::string key = NewBackupSecret();
+  std::vector<BackupWrap> wraps = {
+      WrapWithRecoveryKey(key, NewBackupSecret(), NewBackupNonce())};
+  for (auto [size, padded] : std::vector<std::pair<size_t, size_t>>{
+           {0, 4096}, {4092, 4096}, {4093, 8192}, {9000, 12288}}) {
+    std::string plain(size, 'p');
+    auto b = SealBackup(plain, "alice", 1, wraps, key, NewBackupNonce());
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_EQ(b->ciphertext.size(), padded + kBackupTagSize) << size;
+    EXPECT_EQ(*OpenBackup(*b, key), plain);
+  }
+}
+
+TEST(BackupTest, ARecoveryKeyWithATypoSaysSo) {
+  std::string key = NewBackupSecret();
+  std::string text = RecoveryKeyText(key);
+  ASSERT_EQ(text.size(), 56u + 13u);
+  std::string spoken = text;
+  for (char& c : spoken) c = c == '-' ? ' ' : absl::ascii_toupper(c);
+  EXPECT_EQ(*ParseRecoveryKey(spoken), key) << "case and separators ignored";
+  std::string typo = text;
+  typo[5] = typo[5] == 'a' ? 'b' : 'a';
+  EXPECT_EQ(ParseRecoveryKey(typo).status(),
+            absl::InvalidArgumentError(
+                "the recovery key has a typo: check each group against the "
+                "one you wrote down"));
+  EXPECT_EQ(ParseRecoveryKey(text.substr(5)).status(),
+            absl::InvalidArgumentError("a recovery key is 56 letters and "
+                                       "digits (14 groups of 4), not 52"));
+  std::string one = text;
+  one[0] = '1';
+  EXPECT_EQ(ParseRecoveryKey(one).status(),
+            absl::InvalidArgumentError("a recovery key has only the letters "
+                                       "a-z and the digits 2-7, not \"1\""));
+}
+
+}  // namespace
+}  // namespace ktlog
