@@ -3,13 +3,15 @@
 (python3-grpcio) is the transport, dicts are the state stores, and
 python3-cryptography's Ed25519 keys are the account key stores. Against a
 live ktlog-server: register two accounts, verify a contact's lookup,
-compare safety codes, rotate a key, restart from the stored state, and
-catch a tampered answer with its typed reason. Nothing from client/ (no
-ktctl, no LogClient) is used.
+compare safety codes, rotate a key, restart from the stored state,
+catch a tampered answer with its typed reason, and reset an account whose
+every key was lost (the operator's credential from ktlog-admin). Nothing
+from client/ (no ktctl, no LogClient) is used.
 
-usage: c_api_test.py LIBRARY SERVER_ADDRESS LOG_KEY
+usage: c_api_test.py LIBRARY SERVER_ADDRESS LOG_KEY KTLOG_ADMIN REGISTRATION_KEY
 """
 
+import subprocess
 import sys
 
 import grpc
@@ -68,6 +70,10 @@ class SoftwareKeys:
     def promote_next(self):
         self.current, self.next = self.next, None
 
+    def sign_next(self, message):
+        assert self.next is not None, "no next key prepared"
+        return self.next.sign(message)
+
 
 class GrpcTransport:
     """Python's gRPC, raw bytes in and out; `swap` rewrites a lookup of one
@@ -90,7 +96,14 @@ class GrpcTransport:
             raise ktlog.TransportError(e.code().value[0], e.details())
 
 
-def main(library_path, address, log_key):
+def main(library_path, address, log_key, admin, registration_key):
+    def credential(account, account_key, *flags):
+        """What the operator's sign-up service hands the app."""
+        return subprocess.run(
+            [admin, "credential", "--registration_key=" + registration_key,
+             "--account=" + account, "--account_key=" + account_key.hex(),
+             *flags], check=True, capture_output=True, text=True).stdout.strip()
+
     lib = ktlog.Library(library_path)
     transport = GrpcTransport(address)
     stores = {who: (MemoryState(), SoftwareKeys()) for who in ("alice", "bob")}
@@ -111,10 +124,14 @@ def main(library_path, address, log_key):
 
     alice, bob = open_client("alice"), open_client("bob")
     phones = {who: Ed25519PrivateKey.generate() for who in ("alice", "bob")}
-    leaf, verified = alice.add_device("phone", raw(phones["alice"]))
+    leaf, verified = alice.add_device(
+        "phone", raw(phones["alice"]),
+        credential("alice@example.com", stores["alice"][1].public_key()))
     check(verified, "alice's account is registered and verified at leaf %d"
           % leaf)
-    _, verified = bob.add_device("phone", raw(phones["bob"]))
+    _, verified = bob.add_device(
+        "phone", raw(phones["bob"]),
+        credential("bob@example.com", stores["bob"][1].public_key()))
     check(verified, "bob's account is registered and verified")
 
     found = alice.lookup("bob@example.com")
@@ -185,6 +202,56 @@ def main(library_path, address, log_key):
               "a lookup answered for another account is refused "
               "(DATA_LOSS, BAD_VRF_PROOF, one alert)")
     transport.swap = None
+
+    # Alice loses her phone and with it her only account key: on a new
+    # phone, the operator resets her account to a key the new phone made.
+    # Bob, who compared codes with her, is shown the reset.
+    check(bob.compare_code("alice@example.com",
+                           alice.safety_code("bob@example.com")),
+          "bob compares codes with alice")
+    alice.close()
+    state, keys = MemoryState(), SoftwareKeys()
+    alice = ktlog.Client(lib, transport, state, keys, log_key,
+                         "alice@example.com", "tablet", allow_no_witnesses=True)
+    alice.monitor()
+    new_key = alice.prepare_reset()
+    check(new_key == raw(keys.next) and alice.prepare_reset() == new_key,
+          "the new phone prepares the key a reset will set (the same until "
+          "used)")
+    try:
+        alice.reset_account(credential("alice@example.com", raw(keys.current),
+                                       "--reset"))
+        check(False, "a reset credential for another key is refused")
+    except ktlog.Error as e:
+        check(e.code == 7, "a reset credential for another key is refused "
+              "(PERMISSION_DENIED): " + e.message)
+    _, verified = alice.reset_account(
+        credential("alice@example.com", new_key, "--reset"))
+    check(verified and keys.next is None and raw(keys.current) == new_key,
+          "the reset is verified; the new key is the account key")
+    _, verified = alice.add_device("tablet", raw(Ed25519PrivateKey.generate()))
+    check(verified, "the new phone publishes its device under the new key")
+    alice.monitor()
+    check(alice.alerts() == [], "her own reset is no alert to her")
+    try:
+        bob.monitor()
+        check(False, "alice's reset is an alert for bob")
+    except ktlog.Error as e:
+        new = sorted(a["type"] for a in bob.alerts()
+                     if a["account"] == "alice@example.com")
+        check(e.code == 15 and e.refusal == "ACCOUNT_RESET" and e.alerts == 2
+              and new == ["ACCOUNT_RESET", "CONTACT_DEVICE_UNSIGNED"],
+              "alice's reset is an alert for bob (DATA_LOSS, ACCOUNT_RESET; "
+              "and her new device, which no key he verified vouches for)")
+    try:
+        ktlog.Client(lib, transport, MemoryState(), SoftwareKeys(), log_key,
+                     "carol@example.com", "phone", allow_no_witnesses=True
+                     ).reset_account("r1.x")
+        check(False, "a reset of an account that does not exist is refused")
+    except ktlog.Error as e:
+        check(e.code == 9 and e.message == "your account does not exist yet: "
+              "there is nothing to reset", "a reset of an account that does "
+              "not exist is refused (FAILED_PRECONDITION)")
     alice.close()
     bob.close()
     print("%d check(s) failed" % len(FAILED))

@@ -34,7 +34,8 @@ class _Callbacks(ctypes.Structure):
     _fields_ = [("ctx", ctypes.c_void_p), ("call", _CALL), ("load_state", _LOAD),
                 ("save_state", _SAVE), ("account_public_key", _GET),
                 ("account_sign", _SIGN), ("prepare_next_key", _GET),
-                ("next_public_key", _GET), ("promote_next_key", _DO)]
+                ("next_public_key", _GET), ("promote_next_key", _DO),
+                ("next_sign", _SIGN)]
 
 
 class Error(Exception):
@@ -84,6 +85,8 @@ class Library:
                 "ktlog_add_device": [vp, cp, cp, cp, u64p, intp, res],
                 "ktlog_remove_device": [vp, cp, u64p, intp, res],
                 "ktlog_rotate_account_key": [vp, u64p, intp, res],
+                "ktlog_prepare_reset": [vp, vp, res],
+                "ktlog_reset_account": [vp, cp, u64p, intp, res],
                 "ktlog_monitor": [vp, res],
                 "ktlog_lookup": [vp, cp, vp, res],
                 "ktlog_safety_code": [vp, cp, vp, vp, res],
@@ -180,19 +183,26 @@ class Client:
                 return self._guard(error, body)
             return _GET(cb)
 
-        def sign(_, msg, n, out, error):
-            def body():
-                l.set(out, self._keys.sign(ctypes.string_at(msg, n)))
-                return 0
-            return self._guard(error, body)
+        def signer(fn):
+            def cb(_, msg, n, out, error):
+                def body():
+                    l.set(out, fn(ctypes.string_at(msg, n)))
+                    return 0
+                return self._guard(error, body)
+            return _SIGN(cb)
 
         def promote(_, error):
             return self._guard(error, lambda: self._keys.promote_next() or 0)
 
+        # A key store without sign_next cannot reset the account.
+        next_sign = (signer(self._keys.sign_next)
+                     if hasattr(self._keys, "sign_next") else _SIGN())
         return _Callbacks(None, _CALL(call), _LOAD(load), _SAVE(save),
-                          getter(self._keys.public_key), _SIGN(sign),
+                          getter(self._keys.public_key),
+                          signer(self._keys.sign),
                           getter(self._keys.prepare_next),
-                          getter(self._keys.next_public_key), _DO(promote))
+                          getter(self._keys.next_public_key), _DO(promote),
+                          next_sign)
 
     def _error(self, result):
         return Error(result.code, self._l.refusal_name(result.refusal),
@@ -233,6 +243,16 @@ class Client:
 
     def rotate_account_key(self):
         return self._write(self._lib.ktlog_rotate_account_key)
+
+    def prepare_reset(self):
+        """Every key lost: the new account key's public key (32 bytes),
+        for the operator's reset credential."""
+        return self._bytes_out(self._lib.ktlog_prepare_reset)
+
+    def reset_account(self, credential):
+        """Publishes the reset; (leaf index, verified)."""
+        return self._write(self._lib.ktlog_reset_account,
+                           ctypes.c_char_p(credential.encode()))
 
     def monitor(self):
         self._run(self._lib.ktlog_monitor)

@@ -111,6 +111,18 @@ class AppKeys : public AccountKeyStore {
     return FromApp(cb_->promote_next_key(cb_->ctx, &error), error,
                    "promote_next_key");
   }
+  absl::StatusOr<std::string> SignWithNext(absl::string_view message) override {
+    if (cb_->next_sign == nullptr) {
+      return AccountKeyStore::SignWithNext(message);
+    }
+    ktlog_bytes sig, error;
+    RETURN_IF_ERROR(
+        FromApp(cb_->next_sign(cb_->ctx,
+                               reinterpret_cast<const uint8_t*>(message.data()),
+                               message.size(), &sig, &error),
+                error, "next_sign"));
+    return Sized(sig, 64, "next_sign");
+  }
 
  private:
   const ktlog_callbacks* cb_;
@@ -323,6 +335,31 @@ int ktlog_rotate_account_key(ktlog_client* client, uint64_t* leaf_index,
   return client->Run(result, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(ktlog::OwnAccount::Written w,
                      client->own->RotateAccountKey());
+    Report(w, leaf_index, verified);
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_prepare_reset(ktlog_client* client, ktlog_bytes* public_key,
+                        ktlog_result* result) {
+  if (client == nullptr || public_key == nullptr) {
+    return Invalid(result, "the client or the key's buffer");
+  }
+  return client->Run(result, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(public_key->data, client->own->PrepareReset());
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_reset_account(ktlog_client* client, const char* credential,
+                        uint64_t* leaf_index, int* verified,
+                        ktlog_result* result) {
+  if (client == nullptr || credential == nullptr) {
+    return Invalid(result, "the client or the credential");
+  }
+  return client->Run(result, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(ktlog::OwnAccount::Written w,
+                     client->own->ResetAccount(credential));
     Report(w, leaf_index, verified);
     return absl::OkStatus();
   });

@@ -102,6 +102,12 @@ typedef struct {
   int (*prepare_next_key)(void* ctx, ktlog_bytes* key, ktlog_bytes* error);
   int (*next_public_key)(void* ctx, ktlog_bytes* key, ktlog_bytes* error);
   int (*promote_next_key)(void* ctx, ktlog_bytes* error);
+  /* A 64-byte signature with the prepared next key: an account reset is
+   * signed by the key it sets. May be NULL (then ktlog_reset_account is
+   * UNIMPLEMENTED). New callbacks are added at the end: zero the struct
+   * before filling it. */
+  int (*next_sign)(void* ctx, const uint8_t* message, size_t len,
+                   ktlog_bytes* signature, ktlog_bytes* error);
 } ktlog_callbacks;
 
 typedef struct ktlog_client ktlog_client;
@@ -130,6 +136,21 @@ int ktlog_remove_device(ktlog_client* client, const char* device_id,
                         ktlog_result* result);
 int ktlog_rotate_account_key(ktlog_client* client, uint64_t* leaf_index,
                              int* verified, ktlog_result* result);
+/* Every key of the account lost (docs/security-keys.md, "Every key
+ * lost"): on a client whose key store does not hold the account's key and
+ * that has monitored the account once, prepares the new account key (the
+ * same until used) and puts its 32-byte public key in `public_key`, for
+ * the operator to issue a reset credential for (ktlog-admin credential
+ * --reset). FAILED_PRECONDITION while the key store holds the account key
+ * (rotate it instead) or before the account exists. */
+int ktlog_prepare_reset(ktlog_client* client, ktlog_bytes* public_key,
+                        ktlog_result* result);
+/* Publishes the reset with the operator's `credential`: every device is
+ * removed and every contact is shown ACCOUNT_RESET; add this phone again
+ * once it is verified. Needs the next_sign callback. */
+int ktlog_reset_account(ktlog_client* client, const char* credential,
+                        uint64_t* leaf_index, int* verified,
+                        ktlog_result* result);
 
 /* The owner's monitoring: the latest checkpoint, the own account's every
  * record since the last check (a record this client did not write is an
