@@ -26,28 +26,27 @@ const unsigned char* U(absl::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
+// A passphrase wrap's parameters as they are encoded: salt, ops, memory.
+void AppendParams(const BackupWrap& w, std::string* out) {
+  out->append(w.salt);
+  AppendBigEndian(w.ops, 8, out);
+  AppendBigEndian(w.memory, 8, out);
+}
+
 // The associated data of a wrap: its type and, for a passphrase, its
 // parameters (so none can be changed unseen).
 std::string WrapAd(const BackupWrap& w) {
   std::string ad(kWrapLabel);
   ad.push_back(static_cast<char>(w.type));
-  if (w.type == WrapType::kPassphrase) {
-    ad += w.salt;
-    AppendBigEndian(w.ops, 8, &ad);
-    AppendBigEndian(w.memory, 8, &ad);
-  }
+  if (w.type == WrapType::kPassphrase) AppendParams(w, &ad);
   return ad;
 }
 
 void AppendWrap(const BackupWrap& w, std::string* out) {
   out->push_back(static_cast<char>(w.type));
-  if (w.type == WrapType::kPassphrase) {
-    *out += w.salt;
-    AppendBigEndian(w.ops, 8, out);
-    AppendBigEndian(w.memory, 8, out);
-  }
-  *out += w.nonce;
-  *out += w.wrapped;
+  if (w.type == WrapType::kPassphrase) AppendParams(w, out);
+  out->append(w.nonce);
+  out->append(w.wrapped);
 }
 
 // Everything before the body's nonce: the body's associated data.
@@ -60,9 +59,16 @@ std::string Header(const SealedBackup& b) {
   return out;
 }
 
-// XChaCha20-Poly1305 (IETF) of `plaintext`.
-std::string Seal(absl::string_view plaintext, absl::string_view ad,
-                 absl::string_view nonce, absl::string_view key) {
+// XChaCha20-Poly1305 (IETF) of `plaintext`; INVALID_ARGUMENT for a key
+// or nonce of another size.
+absl::StatusOr<std::string> Seal(absl::string_view plaintext,
+                                 absl::string_view ad, absl::string_view nonce,
+                                 absl::string_view key) {
+  if (!kSodiumReady) return absl::InternalError("libsodium did not start");
+  if (key.size() != kBackupKeySize || nonce.size() != kBackupNonceSize) {
+    return absl::InvalidArgumentError(
+        "a backup key or recovery key is 32 bytes, a nonce 24");
+  }
   std::string out(plaintext.size() + kBackupTagSize, '\0');
   unsigned long long len = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -72,19 +78,23 @@ std::string Seal(absl::string_view plaintext, absl::string_view ad,
   return out;
 }
 
+// The plaintext of `sealed`; PERMISSION_DENIED with `refused` if `key`
+// does not open it with `ad`.
 absl::StatusOr<std::string> Open(absl::string_view sealed, absl::string_view ad,
                                  absl::string_view nonce, absl::string_view key,
-                                 absl::string_view what) {
+                                 absl::string_view refused) {
   if (sealed.size() < kBackupTagSize || nonce.size() != kBackupNonceSize ||
       key.size() != kBackupKeySize) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is malformed"));
+    return absl::InvalidArgumentError(
+        "a backup key or recovery key is 32 bytes, a nonce 24 and a sealed "
+        "part at least 16");
   }
   std::string out(sealed.size() - kBackupTagSize, '\0');
   unsigned long long len = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
           reinterpret_cast<unsigned char*>(out.data()), &len, nullptr,
           U(sealed), sealed.size(), U(ad), ad.size(), U(nonce), U(key)) != 0) {
-    return absl::PermissionDeniedError(what);
+    return absl::PermissionDeniedError(refused);
   }
   out.resize(len);
   return out;
@@ -92,12 +102,13 @@ absl::StatusOr<std::string> Open(absl::string_view sealed, absl::string_view ad,
 
 absl::Status CheckCosts(uint64_t ops, uint64_t memory) {
   if (ops < kMinPassphraseOps || ops > kMaxPassphraseOps ||
-      memory < kMinPassphraseMemory || memory > kMaxPassphraseMemory) {
+      memory < kMinPassphraseMemory || memory > kMaxPassphraseMemory ||
+      memory % 1024 != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Argon2id costs of ", ops, " passes over ", memory,
         " bytes are outside what a client accepts (", kMinPassphraseOps, "..",
         kMaxPassphraseOps, " passes, ", kMinPassphraseMemory, "..",
-        kMaxPassphraseMemory, " bytes)"));
+        kMaxPassphraseMemory, " bytes in whole KiB)"));
   }
   return absl::OkStatus();
 }
@@ -106,13 +117,9 @@ absl::Status CheckCosts(uint64_t ops, uint64_t memory) {
 absl::StatusOr<std::string> PassphraseKey(const BackupWrap& w,
                                           absl::string_view passphrase) {
   RETURN_IF_ERROR(CheckCosts(w.ops, w.memory));
-  if (passphrase.empty()) {
-    return absl::InvalidArgumentError("the passphrase is empty");
-  }
   if (w.salt.size() != kBackupSaltSize) {
     return absl::InvalidArgumentError(
-        "the passphrase wrap's salt is not 16 "
-        "bytes");
+        "the passphrase wrap's salt is not 16 bytes");
   }
   std::string key(kBackupKeySize, '\0');
   if (crypto_pwhash(reinterpret_cast<unsigned char*>(key.data()), key.size(),
@@ -174,6 +181,12 @@ absl::Status DecodeWrap(ByteReader* r, BackupWrap* w) {
   return absl::OkStatus();
 }
 
+size_t CodePoints(absl::string_view text) {
+  size_t n = 0;  // bytes that do not continue a code point
+  for (char c : text) n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  return n;
+}
+
 }  // namespace
 
 std::string SealedBackup::Encode() const {
@@ -198,8 +211,8 @@ absl::StatusOr<SealedBackup> SealedBackup::Decode(absl::string_view bytes) {
   SealedBackup b;
   uint8_t wraps = 0;
   if (!r.ReadU16Prefixed(&id) || id.empty() || id.size() > 256 ||
-      !r.ReadU64(&b.version) || b.version == 0 || !r.ReadU8(&wraps) ||
-      wraps == 0 || wraps > kMaxBackupWraps) {
+      !IsValidUtf8(id) || !r.ReadU64(&b.version) || b.version == 0 ||
+      !r.ReadU8(&wraps) || wraps == 0 || wraps > kMaxBackupWraps) {
     return absl::InvalidArgumentError(
         "the backup's account id, version or number of wraps is malformed");
   }
@@ -218,7 +231,6 @@ absl::StatusOr<SealedBackup> SealedBackup::Decode(absl::string_view bytes) {
 }
 
 std::string NewBackupSecret() { return RandomBytes(kBackupKeySize); }
-std::string NewBackupNonce() { return RandomBytes(kBackupNonceSize); }
 
 std::string RecoveryKeyText(absl::string_view recovery_key) {
   std::string text = Base32(absl::StrCat(recovery_key, Checksum(recovery_key)));
@@ -226,7 +238,9 @@ std::string RecoveryKeyText(absl::string_view recovery_key) {
   for (size_t i = 0; i < text.size(); i += 4) {
     groups.push_back(absl::string_view(text).substr(i, 4));
   }
-  return absl::StrJoin(groups, "-");
+  std::string out = absl::StrJoin(groups, "-");
+  WipeSecret(&text);
+  return out;
 }
 
 absl::StatusOr<std::string> ParseRecoveryKey(absl::string_view text) {
@@ -236,6 +250,7 @@ absl::StatusOr<std::string> ParseRecoveryKey(absl::string_view text) {
     letters.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
   }
   if (letters.size() != kRecoveryTextSize) {
+    WipeSecret(&letters);
     return absl::InvalidArgumentError(absl::StrCat(
         "a recovery key is ", kRecoveryTextSize,
         " letters and digits (14 groups of 4), not ", letters.size()));
@@ -246,9 +261,13 @@ absl::StatusOr<std::string> ParseRecoveryKey(absl::string_view text) {
   for (char c : letters) {
     size_t v = kBase32.find(c);
     if (v == absl::string_view::npos) {
+      WipeSecret(&letters);
+      WipeSecret(&bytes);
       return absl::InvalidArgumentError(absl::StrCat(
-          "a recovery key has only the letters a-z and the digits 2-7, not \"",
-          std::string(1, c), "\""));
+          "a recovery key has only the letters a-z and the digits 2-7",
+          absl::ascii_isgraph(static_cast<unsigned char>(c))
+              ? absl::StrCat(", not \"", std::string(1, c), "\"")
+              : ""));
     }
     buffer = (buffer << 5) | static_cast<uint32_t>(v);
     bits += 5;
@@ -258,7 +277,11 @@ absl::StatusOr<std::string> ParseRecoveryKey(absl::string_view text) {
     }
   }
   std::string key = bytes.substr(0, kBackupKeySize);
-  if (Checksum(key) != bytes.substr(kBackupKeySize)) {
+  bool typo = Checksum(key) != bytes.substr(kBackupKeySize);
+  WipeSecret(&letters);
+  WipeSecret(&bytes);
+  if (typo) {
+    WipeSecret(&key);
     return absl::InvalidArgumentError(
         "the recovery key has a typo: check each group against the one you "
         "wrote down");
@@ -266,13 +289,18 @@ absl::StatusOr<std::string> ParseRecoveryKey(absl::string_view text) {
   return key;
 }
 
-BackupWrap WrapWithRecoveryKey(absl::string_view backup_key,
-                               absl::string_view recovery_key,
-                               absl::string_view nonce) {
+namespace backup_vectors {
+
+absl::StatusOr<BackupWrap> WrapWithRecoveryKey(absl::string_view backup_key,
+                                               absl::string_view recovery_key,
+                                               absl::string_view nonce) {
+  if (backup_key.size() != kBackupKeySize) {
+    return absl::InvalidArgumentError("a backup key is 32 bytes");
+  }
   BackupWrap w;
   w.type = WrapType::kRecoveryKey;
   w.nonce = std::string(nonce);
-  w.wrapped = Seal(backup_key, WrapAd(w), nonce, recovery_key);
+  ASSIGN_OR_RETURN(w.wrapped, Seal(backup_key, WrapAd(w), nonce, recovery_key));
   return w;
 }
 
@@ -281,6 +309,9 @@ absl::StatusOr<BackupWrap> WrapWithPassphrase(absl::string_view backup_key,
                                               absl::string_view salt,
                                               uint64_t ops, uint64_t memory,
                                               absl::string_view nonce) {
+  if (backup_key.size() != kBackupKeySize) {
+    return absl::InvalidArgumentError("a backup key is 32 bytes");
+  }
   BackupWrap w;
   w.type = WrapType::kPassphrase;
   w.salt = std::string(salt);
@@ -288,26 +319,10 @@ absl::StatusOr<BackupWrap> WrapWithPassphrase(absl::string_view backup_key,
   w.memory = memory;
   w.nonce = std::string(nonce);
   ASSIGN_OR_RETURN(std::string key, PassphraseKey(w, passphrase));
-  w.wrapped = Seal(backup_key, WrapAd(w), nonce, key);
+  absl::StatusOr<std::string> wrapped = Seal(backup_key, WrapAd(w), nonce, key);
   WipeSecret(&key);
+  ASSIGN_OR_RETURN(w.wrapped, std::move(wrapped));
   return w;
-}
-
-absl::StatusOr<std::string> Unwrap(const BackupWrap& wrap,
-                                   absl::string_view secret) {
-  std::string key;
-  if (wrap.type == WrapType::kPassphrase) {
-    ASSIGN_OR_RETURN(key, PassphraseKey(wrap, secret));
-  } else {
-    key = std::string(secret);
-  }
-  absl::StatusOr<std::string> out =
-      Open(wrap.wrapped, WrapAd(wrap), wrap.nonce, key,
-           wrap.type == WrapType::kPassphrase
-               ? "the passphrase does not open this backup"
-               : "the recovery key does not open this backup");
-  WipeSecret(&key);
-  return out;
 }
 
 absl::StatusOr<SealedBackup> SealBackup(absl::string_view plaintext,
@@ -322,33 +337,104 @@ absl::StatusOr<SealedBackup> SealBackup(absl::string_view plaintext,
   b.wraps = std::move(wraps);
   b.nonce = std::string(nonce);
   // The length, the plaintext, zeros to a multiple of kBackupPadding: the
-  // provider learns the size only to that grain.
+  // provider learns the size only to that grain. Sized once: no copy of
+  // the plaintext is left behind by a reallocation.
+  size_t padded_size = (4 + plaintext.size() + kBackupPadding - 1) /
+                       kBackupPadding * kBackupPadding;
   std::string padded;
+  padded.reserve(padded_size);
   AppendBigEndian(plaintext.size(), 4, &padded);
   padded.append(plaintext.data(), plaintext.size());
-  padded.resize(
-      (padded.size() + kBackupPadding - 1) / kBackupPadding * kBackupPadding,
-      '\0');
-  b.ciphertext = Seal(padded, Header(b), nonce, backup_key);
+  padded.resize(padded_size, '\0');
+  absl::StatusOr<std::string> sealed =
+      Seal(padded, Header(b), nonce, backup_key);
   WipeSecret(&padded);
+  ASSIGN_OR_RETURN(b.ciphertext, std::move(sealed));
   RETURN_IF_ERROR(SealedBackup::Decode(b.Encode()).status());
   return b;
 }
 
+}  // namespace backup_vectors
+
+absl::StatusOr<BackupWrap> WrapWithRecoveryKey(absl::string_view backup_key,
+                                               absl::string_view recovery_key) {
+  return backup_vectors::WrapWithRecoveryKey(backup_key, recovery_key,
+                                             RandomBytes(kBackupNonceSize));
+}
+
+absl::StatusOr<BackupWrap> WrapWithPassphrase(absl::string_view backup_key,
+                                              absl::string_view passphrase,
+                                              uint64_t ops, uint64_t memory) {
+  if (CodePoints(passphrase) < kMinPassphraseChars ||
+      !IsValidUtf8(passphrase)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a backup passphrase is UTF-8 of at least ", kMinPassphraseChars,
+        " characters: the provider can try guesses against it offline"));
+  }
+  if (ops < kLeastNewPassphraseOps || memory < kLeastNewPassphraseMemory) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a new passphrase wrap costs at least ", kLeastNewPassphraseOps,
+        " passes over ", kLeastNewPassphraseMemory, " bytes"));
+  }
+  return backup_vectors::WrapWithPassphrase(
+      backup_key, passphrase, RandomBytes(kBackupSaltSize), ops, memory,
+      RandomBytes(kBackupNonceSize));
+}
+
+absl::StatusOr<std::string> Unwrap(const BackupWrap& wrap,
+                                   absl::string_view secret) {
+  std::string key;
+  if (wrap.type == WrapType::kPassphrase) {
+    ASSIGN_OR_RETURN(key, PassphraseKey(wrap, secret));
+  } else {
+    key = std::string(secret);
+  }
+  absl::StatusOr<std::string> out =
+      Open(wrap.wrapped, WrapAd(wrap), wrap.nonce, key,
+           wrap.type == WrapType::kPassphrase
+               ? "the passphrase does not open this backup (or the backup "
+                 "was altered)"
+               : "the recovery key does not open this backup (or the backup "
+                 "was altered)");
+  WipeSecret(&key);
+  return out;
+}
+
+absl::StatusOr<SealedBackup> SealBackup(absl::string_view plaintext,
+                                        const std::string& account_id,
+                                        uint64_t version,
+                                        std::vector<BackupWrap> wraps,
+                                        absl::string_view backup_key) {
+  return backup_vectors::SealBackup(plaintext, account_id, version,
+                                    std::move(wraps), backup_key,
+                                    RandomBytes(kBackupNonceSize));
+}
+
 absl::StatusOr<std::string> OpenBackup(const SealedBackup& sealed,
-                                       absl::string_view backup_key) {
+                                       absl::string_view backup_key,
+                                       absl::string_view account_id,
+                                       uint64_t min_version) {
+  if (sealed.account_id != account_id) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the backup is another account's (\"", sealed.account_id,
+                     "\"), not \"", account_id, "\"'s"));
+  }
+  if (sealed.version < min_version) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the backup is version ", sealed.version,
+                     ", older than the ", min_version, " expected"));
+  }
   ASSIGN_OR_RETURN(
       std::string padded,
       Open(sealed.ciphertext, Header(sealed), sealed.nonce, backup_key,
            "the backup key does not open this backup, or the "
            "backup was altered"));
-  uint64_t length = ReadBigEndian(padded, 4);
-  if (length > padded.size() - 4) {
+  if (padded.size() < 4 || ReadBigEndian(padded, 4) > padded.size() - 4) {
+    WipeSecret(&padded);
     return absl::InvalidArgumentError(
-        "the backup's plaintext length is "
-        "malformed");
+        "the backup's plaintext length is malformed");
   }
-  std::string out = padded.substr(4, length);
+  std::string out = padded.substr(4, ReadBigEndian(padded, 4));
   WipeSecret(&padded);
   return out;
 }

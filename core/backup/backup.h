@@ -2,11 +2,15 @@
 // client's state sealed with XChaCha20-Poly1305 under a random 256-bit
 // backup key, which is kept wrapped by secrets only the user holds: a
 // recovery key shown once, or a passphrase through Argon2id. The provider
-// stores the sealed bytes and learns their padded size and nothing else.
+// stores the sealed bytes; it learns the account id, the version, the
+// padded size and which kinds of wraps there are (with a passphrase
+// wrap's salt and costs, which let it guess a weak passphrase offline:
+// docs/backup.md), and nothing of the state.
 //
 // This module is the format alone: no storage, no freshness (which the
 // log's account state will prove), no state layout (the plaintext is
-// opaque bytes). libsodium does the cryptography.
+// opaque bytes). libsodium does the cryptography; every nonce is made
+// here, fresh for each seal.
 #ifndef KTLOG_CORE_BACKUP_BACKUP_H_
 #define KTLOG_CORE_BACKUP_BACKUP_H_
 
@@ -28,14 +32,20 @@ inline constexpr size_t kBackupPadding = 4096;      // plaintexts padded to this
 inline constexpr size_t kMaxBackupBytes = 1 << 20;  // a sealed backup
 inline constexpr size_t kMaxBackupWraps = 8;
 // Argon2id costs a restoring client accepts: a backup naming more (a
-// hostile server's, to exhaust the phone) is refused before any work.
-inline constexpr uint64_t kMinPassphraseOps = 1, kMaxPassphraseOps = 16;
+// hostile server's, to exhaust the phone) is refused before any work. The
+// memory is a multiple of 1 KiB (Argon2id counts it in KiB).
+inline constexpr uint64_t kMinPassphraseOps = 1, kMaxPassphraseOps = 6;
 inline constexpr uint64_t kMinPassphraseMemory = 8 << 10;
-inline constexpr uint64_t kMaxPassphraseMemory = uint64_t{1} << 30;
+inline constexpr uint64_t kMaxPassphraseMemory = 512 << 20;
 // What a new passphrase wrap costs (libsodium's "moderate": 3 passes over
-// 256 MiB, about a second on a phone).
+// 256 MiB, about a second on a phone), and the least it may cost.
 inline constexpr uint64_t kDefaultPassphraseOps = 3;
 inline constexpr uint64_t kDefaultPassphraseMemory = 256 << 20;
+inline constexpr uint64_t kLeastNewPassphraseOps = 2;
+inline constexpr uint64_t kLeastNewPassphraseMemory = 64 << 20;
+// A passphrase has at least this many characters (code points): the
+// provider can test guesses against a passphrase wrap offline.
+inline constexpr size_t kMinPassphraseChars = 12;
 
 enum class WrapType : uint8_t { kRecoveryKey = 1, kPassphrase = 2 };
 
@@ -64,9 +74,8 @@ struct SealedBackup {
   static absl::StatusOr<SealedBackup> Decode(absl::string_view bytes);
 };
 
-// A new random backup key, recovery key or nonce (kBackupNonceSize).
+// A new random backup key or recovery key (32 bytes).
 std::string NewBackupSecret();
-std::string NewBackupNonce();
 
 // The recovery key as the user writes it down: 56 letters and digits
 // (RFC 4648 base32 of the 32-byte key and a 3-byte checksum), in 14
@@ -77,38 +86,66 @@ std::string RecoveryKeyText(absl::string_view recovery_key);
 // not in the alphabet, or a typo (the checksum).
 absl::StatusOr<std::string> ParseRecoveryKey(absl::string_view text);
 
-// `backup_key` wrapped under `recovery_key` (32 bytes) with `nonce`.
-BackupWrap WrapWithRecoveryKey(absl::string_view backup_key,
-                               absl::string_view recovery_key,
-                               absl::string_view nonce);
-// `backup_key` wrapped under the Argon2id key of `passphrase` with `salt`
-// and the costs; INVALID_ARGUMENT for costs outside the limits or an empty
-// passphrase, RESOURCE_EXHAUSTED if the memory cannot be had.
+// `backup_key` wrapped under `recovery_key` (both 32 bytes).
+absl::StatusOr<BackupWrap> WrapWithRecoveryKey(absl::string_view backup_key,
+                                               absl::string_view recovery_key);
+// `backup_key` wrapped under the Argon2id key of `passphrase` (at least
+// kMinPassphraseChars; its UTF-8 bytes as given: an app normalizes it to
+// NFC first) with a new salt and the costs, which are at least
+// kLeastNewPassphraseOps and kLeastNewPassphraseMemory. INVALID_ARGUMENT
+// for a short passphrase or costs outside the limits; RESOURCE_EXHAUSTED
+// if the memory cannot be had.
+absl::StatusOr<BackupWrap> WrapWithPassphrase(
+    absl::string_view backup_key, absl::string_view passphrase,
+    uint64_t ops = kDefaultPassphraseOps,
+    uint64_t memory = kDefaultPassphraseMemory);
+// The backup key from `wrap` with `secret` (the recovery key, or the
+// passphrase for a passphrase wrap). PERMISSION_DENIED if the secret is
+// not the one it was wrapped under, or the wrap was altered.
+absl::StatusOr<std::string> Unwrap(const BackupWrap& wrap,
+                                   absl::string_view secret);
+
+// `plaintext` sealed under `backup_key` for `account_id`'s backup number
+// `version` (1 and up), with its wraps. INVALID_ARGUMENT if the sealed
+// backup would not decode (too large, no wrap, a bad id or key).
+//
+// When a secret is changed or removed, make a new backup key and wraps
+// (and a new recovery key): the old wraps open every backup sealed under
+// the old key, and the provider keeps them.
+absl::StatusOr<SealedBackup> SealBackup(absl::string_view plaintext,
+                                        const std::string& account_id,
+                                        uint64_t version,
+                                        std::vector<BackupWrap> wraps,
+                                        absl::string_view backup_key);
+// The plaintext of `sealed`, which must be `account_id`'s backup of
+// version `min_version` or later: FAILED_PRECONDITION naming the account
+// or version it is (a provider handing out another account's or an older
+// backup). PERMISSION_DENIED if `backup_key` does not open it or anything
+// in it was altered (its id, version and wraps are authenticated with it).
+absl::StatusOr<std::string> OpenBackup(const SealedBackup& sealed,
+                                       absl::string_view backup_key,
+                                       absl::string_view account_id,
+                                       uint64_t min_version);
+
+// The same with the nonces (24 bytes) and salt (16) given: for vectors
+// only (tools/vectors/gen_backup_vectors.py), never for real backups,
+// whose nonces must never repeat under one key. No cost floor.
+namespace backup_vectors {
+absl::StatusOr<BackupWrap> WrapWithRecoveryKey(absl::string_view backup_key,
+                                               absl::string_view recovery_key,
+                                               absl::string_view nonce);
 absl::StatusOr<BackupWrap> WrapWithPassphrase(absl::string_view backup_key,
                                               absl::string_view passphrase,
                                               absl::string_view salt,
                                               uint64_t ops, uint64_t memory,
                                               absl::string_view nonce);
-// The backup key from `wrap` with `secret` (the recovery key, or the
-// passphrase for a passphrase wrap). PERMISSION_DENIED if the secret is
-// not the one it was wrapped under (or the wrap was altered).
-absl::StatusOr<std::string> Unwrap(const BackupWrap& wrap,
-                                   absl::string_view secret);
-
-// `plaintext` sealed under `backup_key` for `account_id`'s backup number
-// `version`, with its wraps and `nonce`. INVALID_ARGUMENT if the sealed
-// backup would not decode (too large, no wrap, a bad id).
 absl::StatusOr<SealedBackup> SealBackup(absl::string_view plaintext,
                                         const std::string& account_id,
                                         uint64_t version,
                                         std::vector<BackupWrap> wraps,
                                         absl::string_view backup_key,
                                         absl::string_view nonce);
-// The plaintext of `sealed`. PERMISSION_DENIED if `backup_key` does not
-// open it or anything in it was altered (its id, version and wraps are
-// authenticated with it).
-absl::StatusOr<std::string> OpenBackup(const SealedBackup& sealed,
-                                       absl::string_view backup_key);
+}  // namespace backup_vectors
 
 }  // namespace ktlog
 

@@ -4,6 +4,7 @@
 #include "core/backup/backup.h"
 
 #include <functional>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "core/testonly/test_vectors.h"
@@ -25,21 +26,21 @@ class BackupVectors : public ::testing::Test {
     v_ = LoadJsonTestData("ktlog/backup.json");
     in_ = v_["inputs"];
   }
+  // The vectors' backup, made with their nonces and salt.
   absl::StatusOr<SealedBackup> Build() {
-    std::vector<BackupWrap> wraps;
-    wraps.push_back(WrapWithRecoveryKey(Hex(in_["backup_key"]),
-                                        Hex(in_["recovery_key"]),
-                                        Hex(in_["recovery_nonce"])));
-    absl::StatusOr<BackupWrap> p = WrapWithPassphrase(
-        Hex(in_["backup_key"]), in_["passphrase"].get<std::string>(),
-        Hex(in_["salt"]), in_["ops"], in_["memory"],
-        Hex(in_["passphrase_nonce"]));
-    if (!p.ok()) return p.status();
-    wraps.push_back(*p);
-    return SealBackup(in_["plaintext"].get<std::string>(),
-                      in_["account_id"].get<std::string>(), in_["version"],
-                      wraps, Hex(in_["backup_key"]), Hex(in_["body_nonce"]));
+    const std::string key = Hex(in_["backup_key"]);
+    absl::StatusOr<BackupWrap> r = backup_vectors::WrapWithRecoveryKey(
+        key, Hex(in_["recovery_key"]), Hex(in_["recovery_nonce"]));
+    absl::StatusOr<BackupWrap> p = backup_vectors::WrapWithPassphrase(
+        key, in_["passphrase"].get<std::string>(), Hex(in_["salt"]), in_["ops"],
+        in_["memory"], Hex(in_["passphrase_nonce"]));
+    if (!r.ok() || !p.ok()) return r.ok() ? p.status() : r.status();
+    return backup_vectors::SealBackup(in_["plaintext"].get<std::string>(),
+                                      in_["account_id"].get<std::string>(),
+                                      in_["version"], {*r, *p}, key,
+                                      Hex(in_["body_nonce"]));
   }
+  std::string passphrase() const { return in_["passphrase"]; }
 
   nlohmann::json v_, in_;
 };
@@ -64,13 +65,13 @@ TEST_F(BackupVectors, EachSecretOpensTheStoredBackup) {
       ParseRecoveryKey(v_["recovery_key_text"].get<std::string>());
   ASSERT_TRUE(recovery.ok()) << recovery.status();
   EXPECT_EQ(*recovery, Hex(in_["recovery_key"]));
-  for (const auto& [wrap, secret] :
-       {std::pair(b->wraps[0], *recovery),
-        std::pair(b->wraps[1], in_["passphrase"].get<std::string>())}) {
+  for (const auto& [wrap, secret] : {std::pair(b->wraps[0], *recovery),
+                                     std::pair(b->wraps[1], passphrase())}) {
     absl::StatusOr<std::string> key = Unwrap(wrap, secret);
     ASSERT_TRUE(key.ok()) << key.status();
     EXPECT_EQ(*key, Hex(in_["backup_key"]));
-    absl::StatusOr<std::string> plain = OpenBackup(*b, *key);
+    absl::StatusOr<std::string> plain =
+        OpenBackup(*b, *key, "alice@example.com", 3);
     ASSERT_TRUE(plain.ok()) << plain.status();
     EXPECT_EQ(*plain, in_["plaintext"].get<std::string>());
   }
@@ -78,40 +79,48 @@ TEST_F(BackupVectors, EachSecretOpensTheStoredBackup) {
 
 TEST_F(BackupVectors, AWrongSecretOrAnAlteredBackupDoesNotOpen) {
   SealedBackup b = *SealedBackup::Decode(Hex(v_["sealed"]));
-  EXPECT_EQ(
-      Unwrap(b.wraps[1], "correct horse battery stapler").status(),
-      absl::PermissionDeniedError("the passphrase does not open this backup"));
+  EXPECT_EQ(Unwrap(b.wraps[1], "correct horse battery stapler").status(),
+            absl::PermissionDeniedError("the passphrase does not open this "
+                                        "backup (or the backup was altered)"));
   EXPECT_EQ(Unwrap(b.wraps[0], std::string(32, 'x')).status(),
-            absl::PermissionDeniedError(
-                "the recovery key does not open this backup"));
+            absl::PermissionDeniedError("the recovery key does not open this "
+                                        "backup (or the backup was altered)"));
   // The passphrase wrap's costs cannot be lowered unseen.
   BackupWrap cheaper = b.wraps[1];
   cheaper.memory = 16384;
-  EXPECT_EQ(
-      Unwrap(cheaper, in_["passphrase"].get<std::string>()).status().code(),
-      StatusCode::kPermissionDenied);
+  EXPECT_EQ(Unwrap(cheaper, passphrase()).status().code(),
+            StatusCode::kPermissionDenied);
   // Another account's, or another version's, under the same key: refused.
   const std::string key = Hex(in_["backup_key"]);
   const absl::Status altered = absl::PermissionDeniedError(
       "the backup key does not open this backup, or the backup was altered");
   for (auto change : std::vector<std::function<void(SealedBackup*)>>{
            [](SealedBackup* s) { s->account_id = "mallory@example.com"; },
-           [](SealedBackup* s) { s->version = 2; },
+           [](SealedBackup* s) { s->version = 4; },
            [](SealedBackup* s) { s->wraps.pop_back(); },
            [](SealedBackup* s) { s->ciphertext[100] ^= 1; }}) {
     SealedBackup other = b;
     change(&other);
-    EXPECT_EQ(OpenBackup(other, key).status(), altered);
+    EXPECT_EQ(OpenBackup(other, key, other.account_id, 3).status(), altered);
   }
-  EXPECT_EQ(OpenBackup(b, std::string(32, 'k')).status(), altered);
+  EXPECT_EQ(
+      OpenBackup(b, std::string(32, 'k'), "alice@example.com", 3).status(),
+      altered);
+  // Sound, but not the one asked for: another account's, an older one.
+  EXPECT_EQ(OpenBackup(b, key, "bob@example.com", 1).status(),
+            absl::FailedPreconditionError(
+                "the backup is another account's (\"alice@example.com\"), not "
+                "\"bob@example.com\"'s"));
+  EXPECT_EQ(OpenBackup(b, key, "alice@example.com", 4).status(),
+            absl::FailedPreconditionError(
+                "the backup is version 3, older than the 4 expected"));
 }
 
 TEST(BackupTest, AHostileBackupIsRefusedBeforeAnyWork) {
   std::string key = NewBackupSecret();
   std::vector<BackupWrap> wraps = {
-      WrapWithRecoveryKey(key, NewBackupSecret(), NewBackupNonce())};
-  SealedBackup b =
-      *SealBackup("state", "alice", 1, wraps, key, NewBackupNonce());
+      *WrapWithRecoveryKey(key, NewBackupSecret())};
+  SealedBackup b = *SealBackup("state", "alice", 1, wraps, key);
   // Argon2id asked to use 2 GiB of the phone's memory.
   BackupWrap greedy;
   greedy.type = WrapType::kPassphrase;
@@ -122,14 +131,14 @@ TEST(BackupTest, AHostileBackupIsRefusedBeforeAnyWork) {
   greedy.wrapped = std::string(48, 'w');
   SealedBackup hostile = b;
   hostile.wraps.push_back(greedy);
-  absl::Status s = SealedBackup::Decode(hostile.Encode()).status();
-  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(),
-            "Argon2id costs of 3 passes over 2147483648 bytes are outside what "
-            "a client accepts (1..16 passes, 8192..1073741824 bytes)");
+  EXPECT_EQ(SealedBackup::Decode(hostile.Encode()).status(),
+            absl::InvalidArgumentError(
+                "Argon2id costs of 3 passes over 2147483648 bytes are outside "
+                "what a client accepts (1..6 passes, 8192..536870912 bytes in "
+                "whole KiB)"));
   EXPECT_EQ(Unwrap(greedy, "pass").status().code(),
             StatusCode::kInvalidArgument);
-  // Cut, padded with more bytes, another magic, too large.
+  // Cut, followed by more bytes, another magic, too large.
   std::string bytes = b.Encode();
   for (std::string bad : {bytes.substr(0, bytes.size() - 1), bytes + "x",
                           "ktlog backup v2\n" + bytes.substr(16),
@@ -137,30 +146,56 @@ TEST(BackupTest, AHostileBackupIsRefusedBeforeAnyWork) {
     EXPECT_EQ(SealedBackup::Decode(bad).status().code(),
               StatusCode::kInvalidArgument);
   }
-  EXPECT_EQ(SealBackup(std::string(kMaxBackupBytes, 'x'), "alice", 1, wraps,
-                       key, NewBackupNonce())
-                .status()
-                .code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(SealBackup("state", "alice", 1, {}, key, NewBackupNonce())
-                .status()
-                .code(),
+  EXPECT_EQ(
+      SealBackup(std::string(kMaxBackupBytes, 'x'), "alice", 1, wraps, key)
+          .status()
+          .code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(SealBackup("state", "alice", 1, {}, key).status().code(),
             StatusCode::kInvalidArgument)
       << "no wrap: nobody could open it";
+  EXPECT_EQ(SealBackup("state", "alice", 1, wraps, "short").status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(BackupTest, ThePlaintextIsPaddedToMultiplesOf4096) {
   std::string key = NewBackupSecret();
   std::vector<BackupWrap> wraps = {
-      WrapWithRecoveryKey(key, NewBackupSecret(), NewBackupNonce())};
+      *WrapWithRecoveryKey(key, NewBackupSecret())};
+  std::set<std::string> nonces;
   for (auto [size, padded] : std::vector<std::pair<size_t, size_t>>{
            {0, 4096}, {4092, 4096}, {4093, 8192}, {9000, 12288}}) {
     std::string plain(size, 'p');
-    auto b = SealBackup(plain, "alice", 1, wraps, key, NewBackupNonce());
+    auto b = SealBackup(plain, "alice", 1, wraps, key);
     ASSERT_TRUE(b.ok()) << b.status();
     EXPECT_EQ(b->ciphertext.size(), padded + kBackupTagSize) << size;
-    EXPECT_EQ(*OpenBackup(*b, key), plain);
+    EXPECT_EQ(*OpenBackup(*b, key, "alice", 1), plain);
+    nonces.insert(b->nonce);
   }
+  EXPECT_EQ(nonces.size(), 4u) << "a fresh nonce for each seal";
+}
+
+TEST(BackupTest, ANewPassphraseWrapIsLongAndCostly) {
+  std::string key = NewBackupSecret();
+  EXPECT_EQ(WrapWithPassphrase(key, "hunter2hunt").status(),
+            absl::InvalidArgumentError(
+                "a backup passphrase is UTF-8 of at least 12 characters: the "
+                "provider can try guesses against it offline"));
+  EXPECT_EQ(WrapWithPassphrase(key, "correct horse battery staple", 1,
+                               kLeastNewPassphraseMemory)
+                .status(),
+            absl::InvalidArgumentError("a new passphrase wrap costs at least 2 "
+                                       "passes over 67108864 bytes"));
+  // Twelve characters in more than twelve bytes.
+  absl::StatusOr<BackupWrap> w = WrapWithPassphrase(
+      key, "pässwörd ünd", kLeastNewPassphraseOps, kLeastNewPassphraseMemory);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->ops, 2u);
+  EXPECT_EQ(w->memory, uint64_t{64} << 20);
+  EXPECT_EQ(w->salt.size(), kBackupSaltSize);
+  EXPECT_EQ(*Unwrap(*w, "pässwörd ünd"), key);
+  EXPECT_EQ(WrapWithRecoveryKey(key, "short").status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(BackupTest, ARecoveryKeyWithATypoSaysSo) {
@@ -184,6 +219,10 @@ TEST(BackupTest, ARecoveryKeyWithATypoSaysSo) {
   EXPECT_EQ(ParseRecoveryKey(one).status(),
             absl::InvalidArgumentError("a recovery key has only the letters "
                                        "a-z and the digits 2-7, not \"1\""));
+  one[0] = '\xc3';
+  EXPECT_EQ(ParseRecoveryKey(one).status(),
+            absl::InvalidArgumentError("a recovery key has only the letters "
+                                       "a-z and the digits 2-7"));
 }
 
 }  // namespace

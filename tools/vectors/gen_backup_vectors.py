@@ -3,8 +3,9 @@
 
 Written from the text of docs/formats.md ("Trust backup") only, by an
 independent implementation that shares no code with ktlog's C++ (Python's
-standard library, and PyNaCl, Debian's python3-nacl, for libsodium's
-XChaCha20-Poly1305 and Argon2id):
+standard library; PyNaCl, Debian's python3-nacl, for libsodium's
+XChaCha20-Poly1305; argon2-cffi, Debian's python3-argon2, for Argon2id from
+its reference implementation, not libsodium's):
 
   sealed   = "ktlog backup v1\\n" || u16+n account id || u64 version ||
              u8 wrap count || wraps || nonce (24) || u32+n ciphertext
@@ -33,6 +34,7 @@ import json
 import struct
 import sys
 
+from argon2.low_level import Type, hash_secret_raw
 from nacl import bindings as sodium
 from nacl.exceptions import CryptoError
 
@@ -88,8 +90,10 @@ def build(v):
     bn = bytes.fromhex(v["body_nonce"])
     recovery_wrap = bytes([RECOVERY]) + rn + aead(
         backup_key, wrap_ad(RECOVERY), rn, recovery_key)
-    kek = sodium.crypto_pwhash_alg(32, v["passphrase"].encode(), salt, v["ops"],
-                                   v["memory"], sodium.crypto_pwhash_ALG_ARGON2ID13)
+    # Argon2id version 1.3, parallelism 1, memory in KiB (formats.md).
+    kek = hash_secret_raw(v["passphrase"].encode(), salt, time_cost=v["ops"],
+                          memory_cost=v["memory"] // 1024, parallelism=1,
+                          hash_len=32, type=Type.ID)
     pad = wrap_ad(PASSPHRASE, salt, v["ops"], v["memory"])
     passphrase_wrap = (bytes([PASSPHRASE]) + salt + u64(v["ops"]) + u64(v["memory"]) +
                        pn + aead(backup_key, pad, pn, kek))
@@ -118,8 +122,17 @@ def check(path):
     # header as the associated data; a flipped byte of the header does not.
     sealed = bytes.fromhex(stored["sealed"])
     v = stored["inputs"]
-    n = len(sealed) - 24 - 4 - (4096 + 16)
-    header, bn, body = sealed[:n], sealed[n:n + 24], sealed[n + 28:]
+    # Parse the header as formats.md lays it out.
+    assert sealed[:16] == MAGIC
+    n = 16 + 2 + struct.unpack(">H", sealed[16:18])[0] + 8
+    wraps = sealed[n]
+    n += 1
+    for _ in range(wraps):
+        n += 1 + (16 + 8 + 8 if sealed[n] == PASSPHRASE else 0) + 24 + 48
+    header, bn = sealed[:n], sealed[n:n + 24]
+    (length,) = struct.unpack(">I", sealed[n + 24:n + 28])
+    body = sealed[n + 28:]
+    assert len(body) == length and length >= 20
     padded = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
         body, header, bn, bytes.fromhex(v["backup_key"]))
     length = struct.unpack(">I", padded[:4])[0]
