@@ -225,6 +225,10 @@ LogService::LogService(LogWrites* writes, LogQueries* queries,
       records_(metrics_, "ktlog_write_records_total",
                "Records sent to be written (every write RPC and each record "
                "of AppendRecords), by status code."),
+      batched_lookups_(metrics_, "ktlog_batched_lookups_total",
+                       "Accounts asked for in LookupAccounts calls that were "
+                       "answered, by the status code of each account's "
+                       "answer."),
       lookups_(options.lookup_limit, options.limiter_clock),
       writes_limit_(options.write_limit, options.limiter_clock),
       pool_(options.workers, options.max_queued_calls),
@@ -671,6 +675,7 @@ absl::Status LogService::LookupAccounts(Ctx* ctx,
   }
   resp->set_tree_size(all.tree_size);
   for (const absl::StatusOr<AccountLookupAnswer>& a : all.answers) {
+    batched_lookups_.Increment(a.status().code());
     v1::AccountLookups::Answer* out = resp->add_answers();
     out->set_code(static_cast<int32_t>(a.status().code()));
     if (a.ok()) {

@@ -206,6 +206,7 @@ class LogService final : public v1::Log::Service {
   MetricsRegistry* const metrics_;
   // Records sent to be written, by outcome.
   CodeCounters records_;
+  CodeCounters batched_lookups_;
   RateLimiter lookups_, writes_limit_;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;

@@ -531,6 +531,13 @@ TEST(LogServerTest, LookupAccountsIsCheckedAndRateLimitedPerAccount) {
   grpc::Status beyond = refused({"a"}, size + 1);
   EXPECT_EQ(beyond.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << "the limit is checked before the tree size";
+  // Each account of an answered batch is counted by its outcome.
+  std::string rendered = env->server()->metrics()->Render();
+  for (const char* line :
+       {"ktlog_batched_lookups_total{code=\"OK\"} 4\n",
+        "ktlog_batched_lookups_total{code=\"RESOURCE_EXHAUSTED\"} 1\n"}) {
+    EXPECT_NE(rendered.find(line), std::string::npos) << line << rendered;
+  }
 }
 
 // The client library asks again for what the rate limit left out, after

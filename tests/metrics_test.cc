@@ -100,7 +100,8 @@ TEST(MetricsTest, ServerAndAuditorCountWhatHappened) {
   LogServerOptions options;
   options.http_listen_address = "127.0.0.1:0";
   options.cosignatures.witnesses.push_back(witness.verifier_key());
-  // 30 lookups, then refused: no refill within the test.
+  // 30 lookups (5 of them in one batch), then refused: no refill within
+  // the test.
   options.service.lookup_limit = RateLimit{0.0001, 30};
   auto env = LogEnv::Start(options);
   const std::string url = env->server()->tiles_url();
@@ -134,6 +135,10 @@ TEST(MetricsTest, ServerAndAuditorCountWhatHappened) {
       env->Append(a.Add("phone"));
     }
   });
+  // A client checking five contacts: one call, five lookups' tokens.
+  auto batch = env->client()->LookupAccounts(
+      {{"single0"}, {"c1"}, {"c2"}, {"c3"}, {"c4"}}, env->Checkpoint().size);
+  for (const auto& a : batch) ASSERT_TRUE(a.ok()) << a.status();
   std::vector<StatusCode> lookups;
   for (int i = 0; i < 40; ++i) {
     lookups.push_back(
@@ -186,7 +191,9 @@ TEST(MetricsTest, ServerAndAuditorCountWhatHappened) {
   int limited = std::count(lookups.begin(), lookups.end(),
                            StatusCode::kResourceExhausted);
   EXPECT_EQ(ok + limited, 40) << "a lookup neither answered nor limited";
-  EXPECT_EQ(limited, 10);
+  EXPECT_EQ(limited, 15);
+  EXPECT_EQ(after[Rpcs("LookupAccounts", "OK")], 1);
+  EXPECT_EQ(after["ktlog_batched_lookups_total{code=\"OK\"}"], 5);
   EXPECT_EQ(after["ktlog_rate_limited_total{limit=\"lookups\"}"], limited);
   EXPECT_FALSE(after.Has("ktlog_rate_limited_total{limit=\"writes\"}"));
   // A lookup of an account not created yet is answered too (its absence,
