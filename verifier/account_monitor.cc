@@ -897,10 +897,20 @@ absl::Status AccountMonitor::CheckOwnAssertion(const DeviceRecord& record) {
 }
 
 absl::Status AccountMonitor::MonitorContacts(const LogCheckpoint& checkpoint) {
-  // One batch for every contact (a few calls to the log, not one each).
+  // One batch for every contact (a few calls to the log, not one each),
+  // those answered longest ago first: a log that answers only part of
+  // the batch (a rate limit a transport cannot wait out) leaves a
+  // different part unchecked each time, not always the same one.
+  std::vector<std::string> order;
+  for (const auto& [id, contact] : state_->contacts) order.push_back(id);
+  std::stable_sort(order.begin(), order.end(),
+                   [this](const std::string& a, const std::string& b) {
+                     return state_->contacts[a].answered_ms <
+                            state_->contacts[b].answered_ms;
+                   });
   std::vector<LookupAsk> asks;
-  asks.reserve(state_->contacts.size());
-  for (const auto& [id, contact] : state_->contacts) {
+  asks.reserve(order.size());
+  for (const std::string& id : order) {
     asks.push_back(LookupAsk{id, KnownFirstKey(id).empty()});
   }
   std::vector<absl::StatusOr<AccountLookupAnswer>> answers =
@@ -911,15 +921,16 @@ absl::Status AccountMonitor::MonitorContacts(const LogCheckpoint& checkpoint) {
         "with a different number of answers");
   }
   absl::Status first;
-  size_t i = 0;
-  for (auto& [id, contact] : state_->contacts) {
+  for (size_t i = 0; i < order.size(); ++i) {
+    const std::string& id = order[i];
+    ContactState& contact = state_->contacts[id];
     absl::StatusOr<AccountLookupAnswer>& fetched = answers[i];
     if (absl::IsUnimplemented(fetched.status())) {
       // A log (or a front end) without LookupAccounts: one by one.
       fetched =
           log_->LookupAccount(id, checkpoint.size, asks[i].with_first_record);
     }
-    ++i;
+    if (fetched.ok()) contact.answered_ms = clock_->NowMillis();
     absl::StatusOr<VerifiedAccount> now =
         fetched.ok() ? Verify(checkpoint, id, std::move(fetched))
                      : NotChecked(id, fetched.status());

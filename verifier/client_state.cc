@@ -122,6 +122,8 @@ ContactState ContactFromJson(const nlohmann::json& c) {
   contact.seen_version = c.at("seen_version").get<uint64_t>();
   contact.seen_devices = UnhexMap(c.at("seen_devices"));
   contact.seen_chain = c.at("seen_chain").get<std::vector<std::string>>();
+  // Absent from states saved before it was kept.
+  contact.answered_ms = c.value("answered_ms", uint64_t{0});
   return contact;
 }
 
@@ -257,7 +259,8 @@ std::string SerializeClientState(const ClientState& s) {
                          {"seen_key", HexEncode(c.seen_key)},
                          {"seen_version", c.seen_version},
                          {"seen_devices", HexMap(c.seen_devices)},
-                         {"seen_chain", c.seen_chain}};
+                         {"seen_chain", c.seen_chain},
+                         {"answered_ms", c.answered_ms}};
   }
   j["alerts"] = nlohmann::json::array();
   for (const Alert& a : s.alerts) j["alerts"].push_back(a.ToJson());

@@ -48,6 +48,9 @@ struct ContactState {
   std::map<std::string, std::string> seen_devices;  // device id -> key
   // SHA-256 (hex) of each rotation record in the key chain seen.
   std::vector<std::string> seen_chain;
+  // When the log last answered a check of this contact (ms; 0: never):
+  // monitoring asks for the contacts answered longest ago first.
+  uint64_t answered_ms = 0;
 };
 
 // A record this client signed and has not yet seen in the log.

@@ -614,6 +614,48 @@ TEST(MonitorContactsTest, OneBatchForEveryContactEachVerifiedAlone) {
   EXPECT_EQ(client.raised().size(), 1u);
 }
 
+// A log that answers only part of each batch (a rate limit that an app's
+// transport cannot wait out) still gets every contact checked in turn:
+// the contacts answered longest ago are asked for first.
+TEST(MonitorContactsTest, ContactsAnsweredLongestAgoAreAskedFirst) {
+  BatchingLog log;
+  std::vector<std::string> ids = {"a@example.com", "b@example.com",
+                                  "c@example.com"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    AccountState state;
+    Honest(&log, &state,
+           Record(Operation::kAddDevice, "phone", 1,
+                  Ed25519PrivateKey::Generate(), ids[i]),
+           i);
+  }
+  ClientState bob;
+  bob.log_key = log.LogKey();
+  bob.account_id = "bob@example.com";
+  FakeClock clock(RealClock::Get()->NowMillis());
+  ClientVerifier client(&bob, &log, &clock);
+  auto cp = client.UpdateCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  for (const std::string& id : ids) bob.contacts[id];
+  int answered = 0;  // the log answers the first account of each batch
+  log.on_answer = [&answered](const LookupAsk&,
+                              absl::StatusOr<AccountLookupAnswer>* a) {
+    if (answered++ > 0) *a = absl::ResourceExhaustedError("rate limit");
+  };
+  std::vector<std::string> first_asked;
+  for (int pass = 0; pass < 3; ++pass) {
+    answered = 0;
+    EXPECT_EQ(client.MonitorContacts(*cp).code(),
+              StatusCode::kResourceExhausted);
+    first_asked.push_back(log.batches.back()[0].account_id);
+    clock.Advance(1000);
+  }
+  EXPECT_EQ(first_asked, ids) << "each contact in turn";
+  for (const std::string& id : ids) {
+    EXPECT_EQ(bob.contacts[id].seen_version, 1u) << id;
+  }
+  EXPECT_TRUE(client.raised().empty());
+}
+
 TEST(LookupVectorsTest, FirstRecordAnchorAndUnauthorisedStates) {
   nlohmann::json v = LoadJsonTestData("ktlog/private.json");
   const nlohmann::json& a = v["first_record_anchor"];
