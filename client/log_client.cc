@@ -132,14 +132,11 @@ absl::StatusOr<LogClient::AppendRecordsResult> LogClient::AppendRecords(
   AppendRecordsResult out;
   for (int i = 0; i < resp.outcomes_size(); ++i) {
     const v1::AppendRecordsResponse::Outcome& o = resp.outcomes(i);
-    if (o.code() < 0 ||
-        o.code() > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the log answered status code ", o.code(), " for record ", i));
-    }
-    auto code = static_cast<absl::StatusCode>(o.code());
-    if (code != absl::StatusCode::kOk) {
-      out.outcomes.push_back(absl::Status(code, o.message()));
+    ASSIGN_OR_RETURN(
+        absl::Status status,
+        StatusFromProto(o.code(), o.message(), absl::StrCat("record ", i)));
+    if (!status.ok()) {
+      out.outcomes.push_back(std::move(status));
       continue;
     }
     absl::StatusOr<Hash> leaf_hash = Hash::FromBytes(o.leaf_hash());

@@ -108,8 +108,9 @@ void AddFlags(FlagSet* flags, Config* c) {
                 "RPCs one address may have in flight at once, answers its "
                 "client has not read yet included (0: unlimited)");
   flags->Uint64("lookups_per_minute", &c->lookups_per_minute,
-                "lookups (LookupAccount, GetAccountHistory) one address may "
-                "make per minute, after a burst (0: unlimited)");
+                "lookups (LookupAccount, each account of LookupAccounts, "
+                "GetAccountHistory) one address may make per minute, after a "
+                "burst (0: unlimited)");
   flags->Uint64("lookup_burst", &c->lookup_burst,
                 "lookups one address may make at once");
   flags->Uint64("writes_per_minute", &c->writes_per_minute,

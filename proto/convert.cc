@@ -147,6 +147,17 @@ absl::StatusOr<AccountHistoryAnswer> FromProto(const v1::AccountHistory& in) {
   return out;
 }
 
+absl::StatusOr<absl::Status> StatusFromProto(int32_t code,
+                                             const std::string& message,
+                                             absl::string_view what) {
+  if (code < 0 || code > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the log answered status code ", code, " for ", what));
+  }
+  if (code == 0) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(code), message);
+}
+
 namespace {
 
 // The answers of one LookupAccounts call for `n` accounts at `tree_size`.
@@ -166,12 +177,10 @@ absl::StatusOr<std::vector<absl::StatusOr<AccountLookupAnswer>>> AnswersOf(
   out.reserve(n);
   for (int i = 0; i < in.answers_size(); ++i) {
     const v1::AccountLookups::Answer& a = in.answers(i);
-    if (a.code() < 0 ||
-        a.code() > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the log answered status code ", a.code(), " for lookup ", i));
-    }
-    auto code = static_cast<absl::StatusCode>(a.code());
+    ASSIGN_OR_RETURN(
+        absl::Status status,
+        StatusFromProto(a.code(), a.message(), absl::StrCat("lookup ", i)));
+    absl::StatusCode code = status.code();
     if ((code == absl::StatusCode::kOk) != a.has_lookup()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "the log answered lookup ", i,
@@ -179,7 +188,7 @@ absl::StatusOr<std::vector<absl::StatusOr<AccountLookupAnswer>>> AnswersOf(
                                         : " with both a lookup and an error"));
     }
     if (code != absl::StatusCode::kOk) {
-      out.push_back(absl::Status(code, a.message()));
+      out.push_back(std::move(status));
     } else {
       out.push_back(ktlog::FromProto(a.lookup()));
     }

@@ -40,6 +40,14 @@ absl::StatusOr<AccountHistoryAnswer> FromProto(const v1::AccountHistory& in);
 // and no code that reads as the log's refusal may be made of it.
 absl::StatusOr<WriteAnswer> FromProto(const v1::WriteResponse& in, bool waited);
 
+// The status one entry of a batched answer names (AppendRecords' outcomes,
+// LookupAccounts' answers): its canonical code and message (OK for 0);
+// INVALID_ARGUMENT naming `what` ("record 3") for a code that is no
+// canonical one.
+absl::StatusOr<absl::Status> StatusFromProto(int32_t code,
+                                             const std::string& message,
+                                             absl::string_view what);
+
 // The answers to `asks` at `tree_size`, one per ask in order, through
 // LookupAccounts calls of at most kMaxLookupsPerCall accounts each, made by
 // `call` (which fills the response or returns the call's status). A call
