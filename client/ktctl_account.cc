@@ -29,22 +29,49 @@
 
 namespace ktlog {
 namespace {
-
-constexpr char kDeviceKey[] = "device.key";
 // How often --wait asks for a newer cosigned checkpoint.
 constexpr absl::Duration kVerifyPoll = absl::Milliseconds(100);
+}  // namespace
 
-using Written = OwnAccount::Written;
+absl::StatusOr<std::string> CredentialFlags::Read() const {
+  if (!flag_.empty()) {
+    return UsageError(
+        "--credential would show the credential to every user of this "
+        "machine (ps); put it in a file (--credential_file=FILE) or pipe "
+        "it in (--credential_file=-)");
+  }
+  if (file_.empty()) return std::string();
+  std::string text;
+  if (file_ == "-") {
+    std::getline(std::cin, text);
+  } else {
+    ASSIGN_OR_RETURN(text, ReadFileBounded(file_, 1024));
+  }
+  std::string credential(absl::StripAsciiWhitespace(text));
+  if (credential.empty() || credential.size() > kRegistrationCredentialSize) {
+    return UsageError(
+        absl::StrCat("the credential in ", file_,
+                     " is empty or too long: it is one line of at most ",
+                     kRegistrationCredentialSize,
+                     " characters (v2., r1., e1. or b1.<expiry>.<64 hex>)"));
+  }
+  return credential;
+}
 
-// Runs a write of the own account (verifier/own_account.h has the rules)
-// with --wait: first lets the witnesses cover the own records not verified
-// yet (a new record builds on the verified account), then waits for them
-// to cover the new one. On security keys a touch authorizes the change,
-// unless `touch` is false (a reset: every key is lost).
-absl::StatusOr<Written> Publish(
+void CredentialFlags::Add(FlagSet* f, const char* what) {
+  f->String("credential_file", &file_,
+            absl::StrCat("a file holding the ", what,
+                         " credential (- for standard input)"));
+  f->String("credential", &flag_,
+            "refused: a credential on the command line is visible to every "
+            "user of the machine; use --credential_file");
+}
+
+absl::StatusOr<OwnAccount::Written> Publish(
     Context& ctx,
-    const std::function<absl::StatusOr<Written>(OwnAccount*)>& write,
-    bool touch = true) {
+    const std::function<absl::StatusOr<OwnAccount::Written>(OwnAccount*)>&
+        write,
+    bool touch) {
   ASSIGN_OR_RETURN(OwnAccount * own, ctx.own());
   const absl::Time deadline = absl::Now() + ctx.globals().wait;
   RETURN_IF_ERROR(ctx.VerifyOwnRecords(deadline));
@@ -53,7 +80,7 @@ absl::StatusOr<Written> Publish(
     own->UseSecurityKey(key);
   }
   const bool earlier_unverified = own->HasUnverified();
-  absl::StatusOr<Written> written = write(own);
+  absl::StatusOr<OwnAccount::Written> written = write(own);
   if (earlier_unverified && absl::IsFailedPrecondition(written.status()) &&
       RefusalOf(written.status()) == Refusal::kNone) {
     // Most likely refused because it builds on a record of ours that the
@@ -63,7 +90,7 @@ absl::StatusOr<Written> Publish(
                      " (`ktctl --wait=2m monitor` waits for them, as does "
                      "--wait=2m on this command)"));
   }
-  ASSIGN_OR_RETURN(Written w, std::move(written));
+  ASSIGN_OR_RETURN(OwnAccount::Written w, std::move(written));
   while (!w.verified && absl::Now() < deadline) {
     absl::SleepFor(std::min(kVerifyPoll, deadline - absl::Now()));
     absl::Status checked = own->Recheck(&w);
@@ -76,10 +103,8 @@ absl::StatusOr<Written> Publish(
   return w;
 }
 
-// The answer of a write command: `human`, whether it is verified yet, then
-// `tail`.
-Output Describe(const std::string& human, const Written& w,
-                nlohmann::json extra = {}, const std::string& tail = "") {
+Output Describe(const std::string& human, const OwnAccount::Written& w,
+                nlohmann::json extra, const std::string& tail) {
   nlohmann::json j = {
       {"operation", std::string(OperationName(w.record.operation))},
       {"leaf_index", w.appended.leaf_index},
@@ -96,6 +121,11 @@ Output Describe(const std::string& human, const Written& w,
                    tail),
       j};
 }
+
+namespace {
+
+constexpr char kDeviceKey[] = "device.key";
+using Written = OwnAccount::Written;
 
 class InitCommand : public Command {
  public:
@@ -195,48 +225,6 @@ class InitCommand : public Command {
       absl::Milliseconds(CheckingPolicy().max_checkpoint_age_ms);
   absl::Duration max_skew_ =
       absl::Milliseconds(CheckingPolicy().max_future_skew_ms);
-};
-
-// --credential_file (and the refused --credential) of register and
-// reset-account.
-class CredentialFlags {
- public:
-  void Add(FlagSet* f, const char* what) {
-    f->String("credential_file", &file_,
-              absl::StrCat("a file holding the ", what,
-                           " credential (- for standard input)"));
-    f->String("credential", &flag_,
-              "refused: a credential on the command line is visible to every "
-              "user of the machine; use --credential_file");
-  }
-  // The credential from --credential_file, or "" without one.
-  absl::StatusOr<std::string> Read() const {
-    if (!flag_.empty()) {
-      return UsageError(
-          "--credential would show the credential to every user of this "
-          "machine (ps); put it in a file (--credential_file=FILE) or pipe "
-          "it in (--credential_file=-)");
-    }
-    if (file_.empty()) return std::string();
-    std::string text;
-    if (file_ == "-") {
-      std::getline(std::cin, text);
-    } else {
-      ASSIGN_OR_RETURN(text, ReadFileBounded(file_, 1024));
-    }
-    std::string credential(absl::StripAsciiWhitespace(text));
-    if (credential.empty() || credential.size() > kRegistrationCredentialSize) {
-      return UsageError(
-          absl::StrCat("the credential in ", file_,
-                       " is empty or too long: it is one line of at most ",
-                       kRegistrationCredentialSize,
-                       " characters (v2., r1. or e1.<expiry>.<64 hex>)"));
-    }
-    return credential;
-  }
-
- private:
-  std::string file_, flag_;
 };
 
 class RegisterCommand : public Command {

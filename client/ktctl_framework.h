@@ -184,6 +184,39 @@ using CommandTable = std::vector<std::unique_ptr<Command>>;
 void AddAccountCommands(CommandTable* table);
 void AddTrustCommands(CommandTable* table);
 void AddLogCommands(CommandTable* table);
+void AddBackupCommands(CommandTable* table);
+
+// For the commands that write the own account (ktctl_account.cc implements
+// them; ktctl_backup.cc uses them too).
+//
+// Runs a write of the own account (verifier/own_account.h has the rules)
+// with --wait: first lets the witnesses cover the own records not verified
+// yet (a new record builds on the verified account), then waits for them
+// to cover the new one. On security keys a touch authorizes the change,
+// unless `touch` is false (a reset: every key is lost).
+absl::StatusOr<OwnAccount::Written> Publish(
+    Context& ctx,
+    const std::function<absl::StatusOr<OwnAccount::Written>(OwnAccount*)>&
+        write,
+    bool touch = true);
+// The answer of a write command: `human`, whether it is verified yet, then
+// `tail`.
+Output Describe(const std::string& human, const OwnAccount::Written& w,
+                nlohmann::json extra = {}, const std::string& tail = "");
+
+// --credential_file (and the refused --credential) of the commands that
+// take an operator's credential.
+class CredentialFlags {
+ public:
+  // `what` names the credential in the flag's help.
+  void Add(FlagSet* f, const char* what);
+  // The credential from --credential_file, or "" without one; a usage
+  // error for --credential or a file that holds no credential.
+  absl::StatusOr<std::string> Read() const;
+
+ private:
+  std::string file_, flag_;
+};
 
 // Parses the command's flags and runs it: prints its output, or its error
 // and the alerts raised, saves the state, and returns the exit code.

@@ -49,6 +49,7 @@ int KtctlMain(int argc, char** argv, SecurityKeyOpener opener) {
   AddAccountCommands(&table);
   AddTrustCommands(&table);
   AddLogCommands(&table);
+  AddBackupCommands(&table);
   Globals globals;
   globals.open_security_key = std::move(opener);
   const char* env_state = getenv("KTCTL_STATE");

@@ -95,6 +95,8 @@ absl::StatusOr<LogClient::WriteResult> LogClient::Write(
     method = &v1::Log::Stub::SetSecurityKeys;
   } else if (operation == Operation::kResetAccount) {
     method = &v1::Log::Stub::ResetAccount;
+  } else if (operation == Operation::kRecordBackup) {
+    method = &v1::Log::Stub::RecordBackup;
   }
   RETURN_IF_ERROR(Call(method, req, &resp));
   return FromProto(resp, wait_for_checkpoint);
@@ -176,6 +178,34 @@ absl::StatusOr<uint64_t> LogClient::EraseAccount(
   v1::EraseAccountResponse resp;
   RETURN_IF_ERROR(Call(&v1::Log::Stub::EraseAccount, req, &resp));
   return resp.version();
+}
+
+absl::Status LogClient::PutBackup(const std::string& sealed,
+                                  uint64_t record_version) {
+  v1::PutBackupRequest req;
+  req.set_sealed(sealed);
+  req.set_record_version(record_version);
+  v1::PutBackupResponse resp;
+  return Call(&v1::Log::Stub::PutBackup, req, &resp);
+}
+
+absl::StatusOr<std::string> LogClient::GetBackup(
+    const std::string& account_id, const std::string& credential) {
+  v1::GetBackupRequest req;
+  req.set_account_id(account_id);
+  req.set_credential(credential);
+  v1::Backup resp;
+  RETURN_IF_ERROR(Call(&v1::Log::Stub::GetBackup, req, &resp));
+  return std::move(*resp.mutable_sealed());
+}
+
+absl::Status LogClient::DeleteBackup(const std::string& account_id,
+                                     uint64_t record_version) {
+  v1::DeleteBackupRequest req;
+  req.set_account_id(account_id);
+  req.set_record_version(record_version);
+  v1::DeleteBackupResponse resp;
+  return Call(&v1::Log::Stub::DeleteBackup, req, &resp);
 }
 
 absl::StatusOr<uint32_t> LogClient::AddCosignature(const std::string& note) {

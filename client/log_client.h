@@ -35,11 +35,11 @@ class LogClient : public LogSource, public LogSink {
 
   using WriteResult = WriteAnswer;  // proto/convert.h
 
-  // AddDevice, RemoveDevice, RotateAccountKey, SetSecurityKeys or
-  // ResetAccount, chosen by the record's operation. `record_bytes` is the
-  // canonical encoding; `registration_credential` is for an account's
-  // first record on a log that requires one, or a reset's reset credential
-  // (core/account/registration.h).
+  // AddDevice, RemoveDevice, RotateAccountKey, SetSecurityKeys,
+  // ResetAccount or RecordBackup, chosen by the record's operation.
+  // `record_bytes` is the canonical encoding; `registration_credential` is for
+  // an account's first record on a log that requires one, or a reset's reset
+  // credential (core/account/registration.h).
   absl::StatusOr<WriteResult> Write(
       Operation operation, const std::string& record_bytes,
       bool wait_for_checkpoint,
@@ -79,6 +79,17 @@ class LogClient : public LogSource, public LogSink {
   // erasure credential; the version of the account's erasure leaf.
   absl::StatusOr<uint64_t> EraseAccount(const std::string& account_id,
                                         const std::string& credential);
+  // Trust backups (docs/backup.md; log/backups.h has the log's rules).
+  // PutBackup stores `sealed`, named by the account's record-backup record
+  // of `record_version`; DeleteBackup deletes the account's backup once
+  // that record says "deleted"; GetBackup fetches it, with the operator's
+  // backup-fetch credential where the log needs one. The sealed bytes are
+  // returned unchecked: the caller opens and verifies them.
+  absl::Status PutBackup(const std::string& sealed, uint64_t record_version);
+  absl::StatusOr<std::string> GetBackup(const std::string& account_id,
+                                        const std::string& credential);
+  absl::Status DeleteBackup(const std::string& account_id,
+                            uint64_t record_version);
   // The checkpoint the log asks its witnesses to cosign now.
   absl::StatusOr<std::string> GetCheckpointToCosign();
 

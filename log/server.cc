@@ -135,6 +135,8 @@ absl::Status LogServer::OpenComponents() {
                                           options_.lookups_answer_bytes);
   history_ = std::make_unique<HistoryAccess>(storage_.get(), publisher_.get(),
                                              origin(), options_.clock);
+  backups_ = std::make_unique<Backups>(storage_.get(), storage_.get(),
+                                       &options_.registration, options_.clock);
   CosignatureOptions cosigning = options_.cosignatures;
   for (const PushedWitness& w : options_.pushed_witnesses) {
     cosigning.pushed.insert(w.key.key_id);
@@ -145,8 +147,8 @@ absl::Status LogServer::OpenComponents() {
   calls_ = std::make_unique<CallTracker>();
   options_.service.metrics = &metrics_;
   service_ = std::make_unique<LogService>(
-      writes_.get(), queries_.get(), history_.get(), publisher_.get(),
-      cosignatures_.get(), calls_.get(), options_.service);
+      writes_.get(), queries_.get(), history_.get(), backups_.get(),
+      publisher_.get(), cosignatures_.get(), calls_.get(), options_.service);
   AddMetricCallbacks();
   return absl::OkStatus();
 }
@@ -341,6 +343,7 @@ void LogServer::Shutdown(absl::Duration grace) {
   grpc_server_.reset();
   service_.reset();
   cosignatures_.reset();
+  backups_.reset();
   history_.reset();
   queries_.reset();
   writes_.reset();

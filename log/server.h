@@ -156,6 +156,7 @@ class LogServer {
   std::unique_ptr<LogWrites> writes_;
   std::unique_ptr<LogQueries> queries_;
   std::unique_ptr<HistoryAccess> history_;
+  std::unique_ptr<Backups> backups_;
   std::unique_ptr<Cosignatures> cosignatures_;
   std::unique_ptr<LogService> service_;
   std::unique_ptr<Tiles> tiles_;

@@ -210,13 +210,14 @@ absl::Status LogService::Handle(Ctx* ctx, Handler<Request, Response> handler,
 }
 
 LogService::LogService(LogWrites* writes, LogQueries* queries,
-                       HistoryAccess* history,
+                       HistoryAccess* history, Backups* backups,
                        const CheckpointPublisher* publisher,
                        Cosignatures* cosignatures, CallTracker* calls,
                        const ServiceOptions& options)
     : writes_(writes),
       queries_(queries),
       history_(history),
+      backups_(backups),
       publisher_(publisher),
       cosignatures_(cosignatures),
       calls_(calls),
@@ -238,7 +239,11 @@ LogService::LogService(LogWrites* writes, LogQueries* queries,
   Bind("RotateAccountKey", &LogService::RotateAccountKey);
   Bind("SetSecurityKeys", &LogService::SetSecurityKeys);
   Bind("ResetAccount", &LogService::ResetAccount);
+  Bind("RecordBackup", &LogService::RecordBackup);
   Bind("EraseAccount", &LogService::EraseAccount);
+  Bind("PutBackup", &LogService::PutBackup);
+  Bind("GetBackup", &LogService::GetBackup);
+  Bind("DeleteBackup", &LogService::DeleteBackup);
   Bind("AppendRecords", &LogService::AppendRecords);
   Bind("GetCheckpoint", &LogService::GetCheckpoint);
   Bind("GetCheckpointToCosign", &LogService::GetCheckpointToCosign);
@@ -442,6 +447,36 @@ absl::Status LogService::SetSecurityKeys(Ctx* ctx, const v1::WriteRequest& req,
 absl::Status LogService::ResetAccount(Ctx* ctx, const v1::WriteRequest& req,
                                       v1::WriteResponse* resp) {
   return Write(ctx, req, Operation::kResetAccount, resp);
+}
+
+absl::Status LogService::RecordBackup(Ctx* ctx, const v1::WriteRequest& req,
+                                      v1::WriteResponse* resp) {
+  return Write(ctx, req, Operation::kRecordBackup, resp);
+}
+
+// Trust backups: a put or delete counts as a write, a fetch as a lookup,
+// against the caller's address.
+absl::Status LogService::PutBackup(Ctx* ctx, const v1::PutBackupRequest& req,
+                                   v1::PutBackupResponse* resp) {
+  (void)resp;
+  RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes"));
+  return backups_->Put(req.sealed(), req.record_version());
+}
+
+absl::Status LogService::GetBackup(Ctx* ctx, const v1::GetBackupRequest& req,
+                                   v1::Backup* resp) {
+  RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
+  ASSIGN_OR_RETURN(*resp->mutable_sealed(),
+                   backups_->Get(req.account_id(), req.credential()));
+  return absl::OkStatus();
+}
+
+absl::Status LogService::DeleteBackup(Ctx* ctx,
+                                      const v1::DeleteBackupRequest& req,
+                                      v1::DeleteBackupResponse* resp) {
+  (void)resp;
+  RETURN_IF_ERROR(Admit(ctx, &writes_limit_, "writes"));
+  return backups_->Delete(req.account_id(), req.record_version());
 }
 
 absl::Status LogService::EraseAccount(Ctx* ctx,

@@ -30,6 +30,7 @@
 #include "core/util/clock.h"
 #include "core/util/logging.h"
 #include "core/util/metrics.h"
+#include "log/backups.h"
 #include "log/call_tracker.h"
 #include "log/cosignatures.h"
 #include "log/history_access.h"
@@ -85,10 +86,12 @@ struct ServiceOptions {
 class LogService final : public v1::Log::Service {
  public:
   // Borrows everything; all must outlive the service. `calls` may be null
-  // (no per-address limit). `history` admits GetAccountHistory calls.
+  // (no per-address limit). `history` admits GetAccountHistory calls;
+  // `backups` keeps the trust backups.
   LogService(LogWrites* writes, LogQueries* queries, HistoryAccess* history,
-             const CheckpointPublisher* publisher, Cosignatures* cosignatures,
-             CallTracker* calls, const ServiceOptions& options);
+             Backups* backups, const CheckpointPublisher* publisher,
+             Cosignatures* cosignatures, CallTracker* calls,
+             const ServiceOptions& options);
   // Requires every call to be done (the gRPC server shut down).
   ~LogService() override;
 
@@ -156,8 +159,16 @@ class LogService final : public v1::Log::Service {
                                v1::WriteResponse* resp);
   absl::Status ResetAccount(Ctx* ctx, const v1::WriteRequest& req,
                             v1::WriteResponse* resp);
+  absl::Status RecordBackup(Ctx* ctx, const v1::WriteRequest& req,
+                            v1::WriteResponse* resp);
   absl::Status EraseAccount(Ctx* ctx, const v1::EraseAccountRequest& req,
                             v1::EraseAccountResponse* resp);
+  absl::Status PutBackup(Ctx* ctx, const v1::PutBackupRequest& req,
+                         v1::PutBackupResponse* resp);
+  absl::Status GetBackup(Ctx* ctx, const v1::GetBackupRequest& req,
+                         v1::Backup* resp);
+  absl::Status DeleteBackup(Ctx* ctx, const v1::DeleteBackupRequest& req,
+                            v1::DeleteBackupResponse* resp);
   absl::Status AppendRecords(Ctx* ctx, const v1::AppendRecordsRequest& req,
                              v1::AppendRecordsResponse* resp);
   absl::Status GetCheckpoint(Ctx* ctx, const v1::GetCheckpointRequest& req,
@@ -199,6 +210,7 @@ class LogService final : public v1::Log::Service {
   LogWrites* const writes_;
   LogQueries* const queries_;
   HistoryAccess* const history_;
+  Backups* const backups_;
   const CheckpointPublisher* const publisher_;
   Cosignatures* const cosignatures_;
   CallTracker* const calls_;

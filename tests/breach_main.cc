@@ -17,8 +17,14 @@
 //     The account reset (issue 27, 9): the next version adds "intercept"
 //     signed by a new key K_evil, and the state has K_evil as the account
 //     key and "intercept" as its only device.
+//   breach --data_dir=DIR --account=ID --attack=keep_backup --backup_file=F
+//   breach --data_dir=DIR --account=ID --attack=plant_backup --backup_file=F
+//     The trust backup rollback (docs/backup.md): keep a copy of the
+//     account's stored backup in F, and later put it back in place of the
+//     newer one the owner uploaded since, to hand to a restoring phone.
 //
-// Prints the number of leaves appended. Exit 1 with a message on error.
+// Prints the number of leaves appended (0 for the backup attacks). Exit 1
+// with a message on error.
 #include <iostream>
 #include <map>
 
@@ -31,6 +37,7 @@
 #include "core/merkle/compact_range.h"
 #include "core/merkle/merkle.h"
 #include "core/util/clock.h"
+#include "core/util/file_util.h"
 #include "core/util/flags.h"
 #include "core/util/status_macros.h"
 #include "log/storage/log_storage.h"
@@ -151,8 +158,22 @@ absl::Status Append(LogStorage* storage, const std::string& account,
 }
 
 absl::Status Run(const std::string& dir, const std::string& account,
-                 const std::string& attack) {
+                 const std::string& attack, const std::string& backup_file) {
   ASSIGN_OR_RETURN(std::unique_ptr<LogStorage> storage, LogStorage::Open(dir));
+  if (attack == "keep_backup") {
+    ASSIGN_OR_RETURN(std::optional<std::string> sealed,
+                     storage->ReadBackup(account));
+    if (!sealed.has_value()) return absl::NotFoundError("no stored backup");
+    RETURN_IF_ERROR(WriteFileAtomically(backup_file, *sealed, 0600));
+    std::cout << "0\n";
+    return absl::OkStatus();
+  }
+  if (attack == "plant_backup") {
+    ASSIGN_OR_RETURN(std::string sealed, ReadFileBounded(backup_file, 1 << 20));
+    RETURN_IF_ERROR(storage->WriteBackup(account, sealed));
+    std::cout << "0\n";
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(std::optional<AccountState> real,
                    storage->ReadAccount(account, storage->size()));
   if (!real.has_value()) {
@@ -164,7 +185,8 @@ absl::Status Run(const std::string& dir, const std::string& account,
   } else if (attack == "reset") {
     forged = Reset(*real, storage->size());
   } else {
-    return absl::InvalidArgumentError("--attack is predecessor or reset");
+    return absl::InvalidArgumentError(
+        "--attack is predecessor, reset, keep_backup or plant_backup");
   }
   RETURN_IF_ERROR(Append(storage.get(), account, forged));
   std::cout << forged.size() << "\n";
@@ -175,19 +197,23 @@ absl::Status Run(const std::string& dir, const std::string& account,
 }  // namespace ktlog
 
 int main(int argc, char** argv) {
-  std::string dir, account, attack;
+  std::string dir, account, attack, backup_file;
   ktlog::FlagSet flags(
       "usage: breach --data_dir=DIR --account=ID "
-      "--attack=predecessor|reset");
+      "--attack=predecessor|reset|keep_backup|plant_backup "
+      "[--backup_file=F]");
   flags.String("data_dir", &dir, "a stopped server's data dir");
   flags.String("account", &account, "the victim's account id");
-  flags.String("attack", &attack, "predecessor or reset");
+  flags.String("attack", &attack,
+               "predecessor, reset, keep_backup or plant_backup");
+  flags.String("backup_file", &backup_file,
+               "keep_backup, plant_backup: where the copy is kept");
   std::vector<std::string> args;
   int exit_code;
   if (!ktlog::ParseMainFlags(flags, argc, argv, "breach", &args, &exit_code)) {
     return exit_code;
   }
-  absl::Status s = ktlog::Run(dir, account, attack);
+  absl::Status s = ktlog::Run(dir, account, attack, backup_file);
   if (!s.ok()) {
     std::cerr << "breach: " << s << "\n";
     return 1;

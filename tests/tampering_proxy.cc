@@ -65,6 +65,7 @@ KTLOG_HOOK_SETTER(OnConsistencyProof, v1::ConsistencyProof, on_consistency_)
 KTLOG_HOOK_SETTER(OnInclusionProof, v1::InclusionProof, on_inclusion_)
 KTLOG_HOOK_SETTER(OnLookup, v1::AccountLookup, on_lookup_)
 KTLOG_HOOK_SETTER(OnHistory, v1::AccountHistory, on_history_)
+KTLOG_HOOK_SETTER(OnBackup, v1::Backup, on_backup_)
 KTLOG_HOOK_SETTER(OnEntries, v1::GetEntriesResponse, on_entries_)
 #undef KTLOG_HOOK_SETTER
 
@@ -196,6 +197,17 @@ grpc::Status TamperingProxy::GetAccountHistory(
       [&](grpc::ClientContext* x, const v1::GetAccountHistoryRequest& q,
           v1::AccountHistory* a) { return stub->GetAccountHistory(x, q, a); },
       Copy(&mu_, on_history_));
+}
+
+grpc::Status TamperingProxy::GetBackup(grpc::ServerContext* c,
+                                       const v1::GetBackupRequest* r,
+                                       v1::Backup* o) {
+  auto stub = Stub();
+  return Forward(
+      c, r, o,
+      [&](grpc::ClientContext* x, const v1::GetBackupRequest& q,
+          v1::Backup* a) { return stub->GetBackup(x, q, a); },
+      Copy(&mu_, on_backup_));
 }
 
 }  // namespace ktlog

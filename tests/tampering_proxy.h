@@ -35,6 +35,7 @@ class TamperingProxy : public v1::Log::Service {
   void OnLookup(std::function<void(v1::AccountLookup*)> f);
   void OnHistory(std::function<void(v1::AccountHistory*)> f);
   void OnEntries(std::function<void(v1::GetEntriesResponse*)> f);
+  void OnBackup(std::function<void(v1::Backup*)> f);
   // Answers every GetAccountHistory with `refusal` (OK: forward again).
   void RefuseHistories(grpc::Status refusal);
 
@@ -64,6 +65,8 @@ class TamperingProxy : public v1::Log::Service {
   grpc::Status GetAccountHistory(grpc::ServerContext*,
                                  const v1::GetAccountHistoryRequest*,
                                  v1::AccountHistory*) override;
+  grpc::Status GetBackup(grpc::ServerContext*, const v1::GetBackupRequest*,
+                         v1::Backup*) override;
 
  private:
   TamperingProxy() = default;
@@ -78,6 +81,7 @@ class TamperingProxy : public v1::Log::Service {
   std::function<void(v1::InclusionProof*)> on_inclusion_ ABSL_GUARDED_BY(mu_);
   std::function<void(v1::AccountLookup*)> on_lookup_ ABSL_GUARDED_BY(mu_);
   std::function<void(v1::AccountHistory*)> on_history_ ABSL_GUARDED_BY(mu_);
+  std::function<void(v1::Backup*)> on_backup_ ABSL_GUARDED_BY(mu_);
   std::function<void(v1::GetEntriesResponse*)> on_entries_ ABSL_GUARDED_BY(mu_);
   grpc::Status history_refusal_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<grpc::Server> server_;

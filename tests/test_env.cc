@@ -84,6 +84,10 @@ DeviceRecord TestAccount::Remove(const std::string& device_id, bool advance) {
               advance);
 }
 
+DeviceRecord TestAccount::RecordBackup(const BackupRef& backup, bool advance) {
+  return Next(Operation::kRecordBackup, "", backup.Encode(), advance);
+}
+
 DeviceRecord TestAccount::Rotate(bool advance) {
   auto next =
       std::make_unique<Ed25519PrivateKey>(Ed25519PrivateKey::Generate());

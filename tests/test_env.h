@@ -39,6 +39,8 @@ class TestAccount {
   DeviceRecord Rotate(bool advance = true);
   // A rotation to a copy of `next` (a key this account had before, say).
   DeviceRecord RotateTo(const Ed25519PrivateKey& next);
+  // A record-backup record naming `backup`.
+  DeviceRecord RecordBackup(const BackupRef& backup, bool advance = true);
 
   // The deterministic key this account uses for device_id.
   static std::string DeviceKey(const std::string& device_id);

@@ -59,7 +59,10 @@ constexpr char kUsage[] =
     "asking owns the account id, and told them that every contact of\n"
     "theirs will be alerted (docs/security-keys.md, \"Every key lost\").\n"
     "With --erase, the erasure credential for account ID, for the server's\n"
-    "EraseAccount RPC (no --account_key).";
+    "EraseAccount RPC (no --account_key). With --fetch_backup, the\n"
+    "backup-fetch credential for account ID's trust backup (GetBackup; no\n"
+    "--account_key): only once you have checked who is asking, as at\n"
+    "registration (docs/backup.md).";
 
 int Fail(const std::string& msg, int code) {
   fprintf(stderr, "ktlog-admin: %s\n", msg.c_str());
@@ -70,11 +73,14 @@ int Fail(const std::string& msg, int code) {
 int Credential(const std::string& registration_key, const std::string& account,
                const std::string& account_key_hex, absl::Duration valid_for,
                ktlog::CredentialPurpose purpose) {
-  bool erase = purpose == ktlog::CredentialPurpose::kErase;
+  // Erasure and backup-fetch credentials name the account id alone.
+  bool erase = purpose == ktlog::CredentialPurpose::kErase ||
+               purpose == ktlog::CredentialPurpose::kFetchBackup;
   if (registration_key.empty() || account.empty() ||
       account_key_hex.empty() != erase) {
     return Fail(erase ? "--registration_key and --account are required, and "
-                        "an erasure credential takes no --account_key"
+                        "an erasure or backup-fetch credential takes no "
+                        "--account_key"
                       : "--registration_key, --account and --account_key are "
                         "required",
                 2);
@@ -191,7 +197,7 @@ int main(int argc, char** argv) {
   std::string data_dir, log_key, registration_key, account, account_key,
       key_file;
   absl::Duration valid_for = absl::Hours(24);
-  bool reset = false, erase = false;
+  bool reset = false, erase = false, fetch_backup = false;
   ktlog::FlagSet flags(kUsage);
   flags.String("data_dir", &data_dir, "the log's data directory");
   flags.String("log_key", &log_key, "the log key clients pin (optional)");
@@ -206,6 +212,9 @@ int main(int argc, char** argv) {
   flags.Bool("reset", &reset,
              "credential: a reset credential for the account's new key, not a "
              "registration credential");
+  flags.Bool("fetch_backup", &fetch_backup,
+             "credential: a backup-fetch credential for the account's trust "
+             "backup (GetBackup; no --account_key)");
   flags.Bool("erase", &erase,
              "credential: an erasure credential for the account (no "
              "--account_key)");
@@ -216,11 +225,14 @@ int main(int argc, char** argv) {
     return exit_code;
   }
   if (args.size() == 1 && args[0] == "credential") {
-    if (reset && erase) return Fail("--reset or --erase, not both", 2);
+    if (reset + erase + fetch_backup > 1) {
+      return Fail("one of --reset, --erase and --fetch_backup at most", 2);
+    }
     return Credential(registration_key, account, account_key, valid_for,
-                      reset   ? ktlog::CredentialPurpose::kReset
-                      : erase ? ktlog::CredentialPurpose::kErase
-                              : ktlog::CredentialPurpose::kRegistration);
+                      reset          ? ktlog::CredentialPurpose::kReset
+                      : erase        ? ktlog::CredentialPurpose::kErase
+                      : fetch_backup ? ktlog::CredentialPurpose::kFetchBackup
+                                     : ktlog::CredentialPurpose::kRegistration);
   }
   if (args.size() != 1 || (args[0] != "fsck" && args[0] != "erase")) {
     std::cerr << kUsage << "\n";

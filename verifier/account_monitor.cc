@@ -327,6 +327,13 @@ bool AccountMonitor::NoteOwnCheckFailed(const LogCheckpoint& checkpoint,
   return true;
 }
 
+bool AccountMonitor::IsOwnBackup(const DeviceRecord& record) const {
+  if (record.operation != Operation::kRecordBackup) return false;
+  absl::StatusOr<BackupRef> named = DecodeBackupRef(record.key);
+  return named.ok() && state_->backup.latest.version > 0 &&
+         *named == state_->backup.latest;
+}
+
 void AccountMonitor::ReportUnexpected(const HistoryItem& item,
                                       const AccountState& now) {
   const std::string& id = state_->account_id;
@@ -378,6 +385,25 @@ void AccountMonitor::ReportUnexpected(const HistoryItem& item,
                        "account"),
           evidence);
       break;
+    case Operation::kRecordBackup: {
+      absl::StatusOr<BackupRef> named = DecodeBackupRef(r.record.key);
+      uint64_t version = named.ok() ? named->version : 0;
+      alerts_->Raise(
+          AlertType::kUnexpectedBackup, id, leaf,
+          absl::StrCat(
+              "a trust backup (version ", version,
+              named.ok() && named->deleted() ? ", deleted" : "",
+              ") was recorded for your account at leaf ", r.leaf_index,
+              state_->backup.latest.version > 0
+                  ? absl::StrCat(", after the one this client holds (version ",
+                                 state_->backup.latest.version,
+                                 "): if you restored, the provider handed "
+                                 "you an older backup than your latest")
+                  : "",
+              "; if not by you, whoever did holds your account's authority"),
+          evidence);
+      break;
+    }
     case Operation::kResetAccount:
       alerts_->Raise(
           AlertType::kAccountReset, id, leaf,
@@ -517,6 +543,7 @@ absl::Status AccountMonitor::MonitorSelf(const LogCheckpoint& checkpoint) {
       }
       continue;
     }
+    if (IsOwnBackup(item.verified.record)) continue;
     ReportUnexpected(item, replay);
   }
   // A record of ours whose version the account has passed was never

@@ -9,7 +9,9 @@
 //  - the own account: every version since the last check is fetched with
 //    its record and openings and checked; a record this client did not
 //    sign (ClientState::pending_own) raises UNEXPECTED_DEVICE /
-//    UNEXPECTED_REMOVAL / UNEXPECTED_KEY_CHANGE / ACCOUNT_RESET, even if a
+//    UNEXPECTED_REMOVAL / UNEXPECTED_KEY_CHANGE / ACCOUNT_RESET /
+//    UNEXPECTED_BACKUP (a record-backup record other than the one of the
+//    client's own latest backup, ClientState::backup), even if a
 //    device was added and removed again between two checks; a log that
 //    keeps the owner from checking for longer than the policy allows
 //    raises STALE_LOG;
@@ -214,6 +216,10 @@ class AccountMonitor {
   bool ReportResetShutOut(const VerifiedAccount& now);
   // Raises the alert for an own record this client did not sign; `now` is
   // the account after the records checked.
+  // Whether `record` is the record-backup record of the backup this client
+  // made or restored from (ClientState::backup): its own, although no
+  // pending record of its names it (a restored client never signed it).
+  bool IsOwnBackup(const DeviceRecord& record) const;
   void ReportUnexpected(const HistoryItem& item, const AccountState& now);
   // Raises INVALID_PROOF (INCONSISTENT_ACCOUNT) for an own record the log
   // acknowledged (`mine`, SHA-256 `hash`) and the account at `version` in

@@ -15,6 +15,7 @@ constexpr Name kNames[] = {
     {AlertType::kUnexpectedDevice, "UNEXPECTED_DEVICE"},
     {AlertType::kUnexpectedKeyChange, "UNEXPECTED_KEY_CHANGE"},
     {AlertType::kUnexpectedRemoval, "UNEXPECTED_REMOVAL"},
+    {AlertType::kUnexpectedBackup, "UNEXPECTED_BACKUP"},
     {AlertType::kContactKeyChanged, "CONTACT_KEY_CHANGED"},
     {AlertType::kContactDeviceUnsigned, "CONTACT_DEVICE_UNSIGNED"},
     {AlertType::kClonedSecurityKey, "CLONED_SECURITY_KEY"},

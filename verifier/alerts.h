@@ -21,6 +21,9 @@ enum class AlertType {
   kUnexpectedDevice,     // a device was added (also if removed again since)
   kUnexpectedKeyChange,  // the account key was rotated
   kUnexpectedRemoval,    // a device was removed
+  kUnexpectedBackup,     // a trust backup was recorded that this client
+                         // did not make or restore from (a restore from
+                         // an older backup than the latest)
   kClonedSecurityKey,    // one of the account's security keys signed with
                          // a counter the account has seen: a copy signed
   // Contacts.

@@ -127,6 +127,57 @@ ContactState ContactFromJson(const nlohmann::json& c) {
   return contact;
 }
 
+// The trust backup of a state file; throws if malformed.
+TrustBackupState BackupFromJson(const nlohmann::json& b) {
+  TrustBackupState backup;
+  backup.latest.version = b.at("version").get<uint64_t>();
+  std::string hash = Unhex(b.at("hash"));
+  if (hash.size() != Hash::kSize) throw std::runtime_error("backup hash");
+  backup.latest.hash = Hash::FromBytesOrDie(hash);
+  backup.uploaded = b.at("uploaded").get<bool>();
+  backup.key = Unhex(b.at("key"));
+  if (!backup.key.empty() && backup.key.size() != kBackupKeySize) {
+    throw std::runtime_error("backup key");
+  }
+  for (const auto& w : b.at("wraps")) {
+    BackupWrap wrap;
+    int type = w.at("type").get<int>();
+    if (type != static_cast<int>(WrapType::kRecoveryKey) &&
+        type != static_cast<int>(WrapType::kPassphrase)) {
+      throw std::runtime_error("backup wrap type");
+    }
+    wrap.type = static_cast<WrapType>(type);
+    wrap.salt = Unhex(w.at("salt"));
+    wrap.ops = w.at("ops").get<uint64_t>();
+    wrap.memory = w.at("memory").get<uint64_t>();
+    wrap.nonce = Unhex(w.at("nonce"));
+    wrap.wrapped = Unhex(w.at("wrapped"));
+    backup.wraps.push_back(std::move(wrap));
+  }
+  if (backup.key.empty() != backup.wraps.empty() ||
+      backup.wraps.size() > kMaxBackupWraps) {
+    throw std::runtime_error("backup wraps");
+  }
+  return backup;
+}
+
+nlohmann::json BackupToJson(const TrustBackupState& backup) {
+  nlohmann::json wraps = nlohmann::json::array();
+  for (const BackupWrap& w : backup.wraps) {
+    wraps.push_back({{"type", static_cast<int>(w.type)},
+                     {"salt", HexEncode(w.salt)},
+                     {"ops", w.ops},
+                     {"memory", w.memory},
+                     {"nonce", HexEncode(w.nonce)},
+                     {"wrapped", HexEncode(w.wrapped)}});
+  }
+  return {{"version", backup.latest.version},
+          {"hash", backup.latest.hash.ToHex()},
+          {"uploaded", backup.uploaded},
+          {"key", HexEncode(backup.key)},
+          {"wraps", wraps}};
+}
+
 }  // namespace
 
 absl::StatusOr<ClientState> ParseClientState(const std::string& text,
@@ -218,6 +269,7 @@ absl::StatusOr<ClientState> ParseClientState(const std::string& text,
     if (absl::Status p = CheckWitnessPolicy(s.policy); !p.ok()) {
       return corrupt(p.message());
     }
+    if (j.contains("backup")) s.backup = BackupFromJson(j.at("backup"));
     return s;
   } catch (const std::exception& e) {
     return corrupt(e.what());
@@ -269,6 +321,7 @@ std::string SerializeClientState(const ClientState& s) {
                  {"witnesses", s.policy.witnesses},
                  {"witness_quorum", s.policy.witness_quorum},
                  {"max_own_check_delay_ms", s.policy.max_own_check_delay_ms}};
+  j["backup"] = BackupToJson(s.backup);
   return JsonText(j, 1) + "\n";
 }
 

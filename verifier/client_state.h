@@ -24,6 +24,8 @@
 
 #include "absl/status/statusor.h"
 #include "core/account/account.h"
+#include "core/account/record.h"
+#include "core/backup/backup.h"
 #include "core/crypto/crypto.h"
 #include "core/note/log_key.h"
 #include "verifier/alerts.h"
@@ -88,6 +90,20 @@ struct CheckingPolicy {
   uint32_t witness_quorum = 0;
 };
 
+// The trust backup as this client knows it (docs/backup.md).
+struct TrustBackupState {
+  // The latest backup this client sealed, or restored from (version 0:
+  // none): the record-backup record that names it is this client's own.
+  BackupRef latest;
+  // Whether the provider stores `latest` (PutBackup answered OK).
+  bool uploaded = false;
+  // The backup key (32 bytes) and its wraps under the user's secrets,
+  // which seal every next backup (empty: no secrets set yet). Kept here,
+  // never taken from the provider's copy.
+  std::string key;
+  std::vector<BackupWrap> wraps;
+};
+
 struct ClientState {
   // The pinned log key (core/note/log_key.h): the checkpoint verifier key,
   // whose name is the origin, and the VRF key.
@@ -138,6 +154,7 @@ struct ClientState {
   std::map<std::string, ContactState> contacts;
   std::vector<Alert> alerts;
   CheckingPolicy policy;
+  TrustBackupState backup;
 };
 
 // ClientState::own_authority of a client that gave its account no

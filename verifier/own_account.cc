@@ -91,6 +91,23 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::RotateAccountKey() {
   return Write(std::move(r), "");
 }
 
+absl::StatusOr<OwnAccount::Written> OwnAccount::RecordBackup(
+    const BackupRef& backup) {
+  if (!state_->own_state.exists()) {
+    return absl::FailedPreconditionError(
+        "your account does not exist yet: add your first device before "
+        "backing up");
+  }
+  DeviceRecord r;
+  r.operation = Operation::kRecordBackup;
+  r.key = backup.Encode();
+  // Saved with the record (Write saves the state before sending): the
+  // record names this client's backup, whatever answer comes back.
+  state_->backup.latest = backup;
+  state_->backup.uploaded = false;
+  return Write(std::move(r), "");
+}
+
 absl::StatusOr<std::string> OwnAccount::PrepareReset() {
   RETURN_IF_ERROR(Check().status());
   if (!state_->own_state.exists()) {

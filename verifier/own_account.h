@@ -138,6 +138,11 @@ class OwnAccount {
   // verified: the prepared key becomes the account key then, rule 4), and
   // every contact is shown ACCOUNT_RESET. PrepareReset's errors.
   absl::StatusOr<Written> ResetAccount(const std::string& credential);
+  // Appends the record-backup record that names `backup` (the backup this
+  // client sealed, or "deleted"), authorized as any change is, and makes
+  // it the state's latest backup (docs/backup.md): the provider stores a
+  // backup only once the log holds its record.
+  absl::StatusOr<Written> RecordBackup(const BackupRef& backup);
   // The security key that authorizes records while the account is on
   // security keys (null: none in use). Borrowed.
   void UseSecurityKey(SecurityKeyDevice* device) { device_ = device; }

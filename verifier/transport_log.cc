@@ -86,6 +86,7 @@ absl::StatusOr<LogSink::Appended> TransportLog::Append(
       : operation == Operation::kRotateAccountKey ? "RotateAccountKey"
       : operation == Operation::kSetSecurityKeys  ? "SetSecurityKeys"
       : operation == Operation::kResetAccount     ? "ResetAccount"
+      : operation == Operation::kRecordBackup     ? "RecordBackup"
                                                   : "AddDevice";
   v1::WriteResponse resp;
   RETURN_IF_ERROR(Call(method, req, &resp));

@@ -447,6 +447,8 @@ absl::Status ApplyRecord(const DeviceRecord& record, uint64_t leaf_index,
       state->devices.erase(it);
       break;
     }
+    case Operation::kRecordBackup:
+      break;  // the history keeps it; the state only moves its version
     case Operation::kRotateAccountKey:
     case Operation::kSetSecurityKeys:
     case Operation::kResetAccount: {

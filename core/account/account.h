@@ -11,7 +11,8 @@
 //    version (current + 1);
 //  - add-device needs a device id that is not active; remove-device needs an
 //    active device id and its exact key; rotate-account-key replaces the
-//    account key (its devices stay);
+//    account key (its devices stay); record-backup changes nothing but
+//    the version (the owner's history keeps which backup is the latest);
 //  - reset-account (every key lost) is the one record not authorized by
 //    the current authority: it is signed by the new account key it sets,
 //    removes every device, and joins the key chain, where every contact

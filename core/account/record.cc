@@ -43,6 +43,29 @@ absl::Status CheckId(absl::string_view what, absl::string_view id, size_t max) {
 
 }  // namespace
 
+std::string BackupRef::Encode() const {
+  std::string out;
+  AppendBigEndian(version, 8, &out);
+  absl::StrAppend(&out, hash.view());
+  return out;
+}
+
+absl::StatusOr<BackupRef> DecodeBackupRef(absl::string_view key) {
+  if (key.size() != kBackupRefSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a record-backup record's key is a u64 backup version and a 32-byte "
+        "hash (40 bytes), got ",
+        key.size(), " bytes"));
+  }
+  BackupRef ref;
+  ref.version = ReadBigEndian(key, 8);
+  if (ref.version == 0) {
+    return absl::InvalidArgumentError("backup versions start at 1");
+  }
+  ref.hash = Hash::FromBytesOrDie(key.substr(8));
+  return ref;
+}
+
 absl::Status ValidateAccountId(absl::string_view account_id) {
   return CheckId("account id", account_id, kMaxAccountIdSize);
 }
@@ -59,6 +82,8 @@ absl::string_view OperationName(Operation op) {
       return "set-security-keys";
     case Operation::kResetAccount:
       return "reset-account";
+    case Operation::kRecordBackup:
+      return "record-backup";
   }
   return "unknown";
 }
@@ -115,6 +140,13 @@ absl::Status DeviceRecord::Validate() const {
             "a reset-account record is signed by the new account key it "
             "sets");
       }
+      break;
+    case Operation::kRecordBackup:
+      if (!device_id.empty()) {
+        return absl::InvalidArgumentError(
+            "a record-backup record has an empty device id");
+      }
+      RETURN_IF_ERROR(DecodeBackupRef(key).status());
       break;
     case Operation::kSetSecurityKeys:
       if (!device_id.empty()) {
@@ -223,7 +255,7 @@ absl::StatusOr<DeviceRecord> DecodeRecord(absl::string_view data) {
     return absl::InvalidArgumentError(absl::StrCat(
         "record has ", r.remaining(), " trailing bytes after the signature"));
   }
-  if (op < 1 || op > 5) {
+  if (op < 1 || op > 6) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown record operation ", op));
   }

@@ -1,7 +1,8 @@
 // Device records: the leaves of the ktlog Merkle tree. A record is one
 // authorized change to an account (add a device, remove a device, rotate
 // the account key, set the account's security keys, or the operator's
-// reset of an account whose every key is lost), encoded canonically
+// reset of an account whose every key is lost, or the record of the
+// owner's latest trust backup), encoded canonically
 // so that any implementation can parse and hash it. Byte by byte in
 // docs/formats.md ("Device record"):
 //
@@ -9,7 +10,7 @@
 //             0x02 authorized by a security key's FIDO2 assertion
 //   u8        operation: 0x01 add device, 0x02 remove device,
 //                        0x03 rotate account key, 0x04 set security keys,
-//                        0x05 reset account
+//                        0x05 reset account, 0x06 record backup
 //   u16 + n   account id   (1..256 bytes of printable UTF-8)
 //   u16 + n   device id    (add/remove: 1..64 bytes of printable UTF-8;
 //                           otherwise empty)
@@ -18,7 +19,10 @@
 //                           Ed25519 account key; set security keys: the
 //                           security-key set, core/account/security_key.h;
 //                           reset: the new 32-byte Ed25519 account key,
-//                           which also signs the record)
+//                           which also signs the record; record backup:
+//                           40 bytes, u64 backup version (>= 1) || the
+//                           SHA-256 of the sealed backup, or 32 zero
+//                           bytes for "no backup": core/backup/backup.h)
 //   u64       account version (1 for the account's first record, then +1)
 //   u64       timestamp, unix milliseconds
 //   format 1:
@@ -60,10 +64,11 @@ enum class Operation : uint8_t {
   kRotateAccountKey = 3,
   kSetSecurityKeys = 4,
   kResetAccount = 5,
+  kRecordBackup = 6,
 };
 
-// "add-device", "remove-device", "rotate-account-key", "set-security-keys"
-// or "reset-account".
+// "add-device", "remove-device", "rotate-account-key", "set-security-keys",
+// "reset-account" or "record-backup".
 absl::string_view OperationName(Operation op);
 
 inline constexpr uint8_t kRecordFormatVersion = 1;  // by an account key
@@ -124,6 +129,25 @@ struct DeviceRecord {
   // SigningMessage().
   void Sign(const Ed25519PrivateKey& key);
 };
+
+// What a record-backup record names (its key field): the owner's latest
+// trust backup, by its version and the SHA-256 of its sealed bytes, or
+// that there is none (deleted: a zero hash). The log commits to it so
+// that a restoring client can tell the provider's copy is the latest
+// (docs/backup.md, "Freshness").
+struct BackupRef {
+  uint64_t version = 0;  // >= 1
+  Hash hash;             // all zero: no backup (deleted)
+
+  bool deleted() const { return hash == Hash(); }
+  std::string Encode() const;  // u64 version || 32-byte hash
+  friend bool operator==(const BackupRef& a, const BackupRef& b) {
+    return a.version == b.version && a.hash == b.hash;
+  }
+};
+inline constexpr size_t kBackupRefSize = 8 + 32;
+// INVALID_ARGUMENT unless `key` is 40 bytes with a version >= 1.
+absl::StatusOr<BackupRef> DecodeBackupRef(absl::string_view key);
 
 // OK iff `account_id` is a valid account id (1..256 bytes of UTF-8 without
 // control characters); INVALID_ARGUMENT naming the problem otherwise.

@@ -181,6 +181,35 @@ TEST_F(AccountRulesTest, Lifecycle) {
   EXPECT_FALSE(DecodeAccountStateByReference(state_.Encode(), stored).ok());
 }
 
+// A record-backup record is a change like any other (the current authority,
+// the next version) that changes nothing but the version; it may not be an
+// account's first record.
+TEST_F(AccountRulesTest, ARecordBackupMovesOnlyTheVersion) {
+  using Op = Operation;
+  BackupRef ref{4, Sha256("sealed backup")};
+  EXPECT_EQ(Apply(Make(Op::kRecordBackup, "", ref.Encode(), 1, key1_)),
+            absl::StatusCode::kNotFound);
+  ASSERT_EQ(Apply(Make(Op::kAddDevice, "d1", "k1", 1, key1_)),
+            absl::StatusCode::kOk);
+  EXPECT_EQ(Apply(Make(Op::kRecordBackup, "", ref.Encode(), 2, key2_)),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Apply(Make(Op::kRecordBackup, "", ref.Encode(), 3, key1_)),
+            absl::StatusCode::kFailedPrecondition);
+  AccountState before = state_;
+  ASSERT_EQ(Apply(Make(Op::kRecordBackup, "", ref.Encode(), 2, key1_)),
+            absl::StatusCode::kOk);
+  before.version = 2;
+  EXPECT_EQ(state_, before) << "only the version moves";
+  BackupRef deleted{5, Hash()};
+  EXPECT_TRUE(deleted.deleted());
+  EXPECT_FALSE(ref.deleted());
+  ASSERT_EQ(Apply(Make(Op::kRecordBackup, "", deleted.Encode(), 3, key1_)),
+            absl::StatusCode::kOk);
+  absl::StatusOr<BackupRef> back = DecodeBackupRef(deleted.Encode());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, deleted);
+}
+
 // A reset (every key lost) needs no authority: it is signed by the key it
 // sets, removes every device, and joins the key chain; afterwards only
 // that key writes. Its record must be signed by the very key it sets.

@@ -30,6 +30,14 @@ PurposeText TextOf(CredentialPurpose purpose) {
             "reset --credential_file=...)",
             "the reset credential "};
   }
+  if (purpose == CredentialPurpose::kFetchBackup) {
+    return {"b1", "ktlog-backup-fetch-v1\n",
+            "fetching an account's trust backup needs a backup-fetch "
+            "credential for its id from the log operator, issued once its "
+            "sign-in has checked who is asking (ktlog-admin credential "
+            "--fetch_backup; ktctl backup restore --credential_file=...)",
+            "the backup-fetch credential "};
+  }
   if (purpose == CredentialPurpose::kErase) {
     return {"e1", "ktlog-erase-v1\n",
             "erasing an account needs an erasure credential for its id "

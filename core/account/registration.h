@@ -35,6 +35,14 @@
 //                HMAC-SHA256(registration key, "ktlog-erase-v1\n" ||
 //                    u16+n account id || u64 expiry)
 //
+// And it vouches for a new phone's fetch of the account's trust backup
+// (docs/backup.md) through the log's GetBackup RPC, once the operator's
+// sign-in has checked who is asking, with no account key:
+//
+//   credential = "b1." || decimal expiry || "." || lowercase hex of
+//                HMAC-SHA256(registration key, "ktlog-backup-fetch-v1\n" ||
+//                    u16+n account id || u64 expiry)
+//
 // No credential of one purpose is valid for another.
 //
 // The key lives in a file of one line, "PRIVATE+REGISTRATION+<base64 of 32
@@ -53,9 +61,9 @@ namespace ktlog {
 
 inline constexpr size_t kRegistrationKeySize = 32;
 
-// What a credential vouches for: an account's creation, its reset, or its
-// erasure (with an empty account key).
-enum class CredentialPurpose { kRegistration, kReset, kErase };
+// What a credential vouches for: an account's creation, its reset, or
+// (with an empty account key) its erasure or the fetch of its backup.
+enum class CredentialPurpose { kRegistration, kReset, kErase, kFetchBackup };
 // The longest credential ("v2." or "r1." + 20 digits + "." + 64 hex
 // digits).
 inline constexpr size_t kRegistrationCredentialSize = 88;

@@ -43,6 +43,12 @@ TEST(RegistrationTest, MatchesTheDocumentedVector) {
                                CredentialPurpose::kReset),
             "r1.1767225600."
             "4d0c4041d375e9abd5fdca9bd6195c853c4a08287f9f934042090760ef590e33");
+  // tests/testdata/ktlog/backup.json's "fetch_credential", from
+  // tools/vectors/gen_backup_vectors.py.
+  EXPECT_EQ(key->CredentialFor("alice@example.com", "", kExpiry,
+                               CredentialPurpose::kFetchBackup),
+            "b1.1767225600."
+            "d057c887366d70548f5c5edf829685ffcec36084a6350ddd75e4cb505f2358af");
 }
 
 // A reset credential ("r1.", its own MAC label) is no registration

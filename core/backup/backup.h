@@ -30,6 +30,9 @@ inline constexpr size_t kBackupTagSize = 16;
 inline constexpr size_t kBackupSaltSize = 16;       // Argon2id
 inline constexpr size_t kBackupPadding = 4096;      // plaintexts padded to this
 inline constexpr size_t kMaxBackupBytes = 1 << 20;  // a sealed backup
+// The largest sealed backup a ktlog log stores (log/backups.h): one that
+// fits its 192 KiB request limit.
+inline constexpr size_t kMaxStoredBackupBytes = 160 << 10;
 inline constexpr size_t kMaxBackupWraps = 8;
 // Argon2id costs a restoring client accepts: a backup naming more (a
 // hostile server's, to exhaust the phone) is refused before any work. The

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "core/account/record.h"
 #include "core/testonly/test_vectors.h"
 #include "core/util/bytes.h"
 #include "gtest/gtest.h"
@@ -51,6 +52,46 @@ TEST_F(BackupVectors, TheSameBytesAsTheIndependentImplementation) {
   EXPECT_EQ(HexEncode(made->Encode()), v_["sealed"].get<std::string>());
   EXPECT_EQ(RecoveryKeyText(Hex(in_["recovery_key"])),
             v_["recovery_key_text"].get<std::string>());
+}
+
+// The record-backup record that names the vectors' backup
+// (docs/formats.md), as the independent implementation makes it; the
+// records a decoder must refuse.
+TEST_F(BackupVectors, TheRecordThatNamesTheBackup) {
+  const nlohmann::json& v = v_["backup_record"];
+  const nlohmann::json& in = v["inputs"];
+  EXPECT_EQ(in["sealed_sha256"].get<std::string>(),
+            Sha256(Hex(v_["sealed"])).ToHex());
+  absl::StatusOr<Ed25519PrivateKey> key =
+      Ed25519PrivateKey::FromSeed(Hex(in["account_key_seed"]));
+  ASSERT_TRUE(key.ok());
+  DeviceRecord r;
+  r.operation = Operation::kRecordBackup;
+  r.account_id = in["account_id"].get<std::string>();
+  r.key = BackupRef{in["backup_version"],
+                    Hash::FromBytesOrDie(Hex(in["sealed_sha256"]))}
+              .Encode();
+  r.account_version = in["account_version"];
+  r.timestamp_ms = in["timestamp_ms"];
+  r.Sign(*key);
+  EXPECT_EQ(HexEncode(r.key), v["key_field"].get<std::string>());
+  EXPECT_EQ(HexEncode(r.Encode()), v["record"].get<std::string>());
+  EXPECT_EQ(Sha256(r.Encode()).ToHex(), v["record_hash"].get<std::string>());
+
+  absl::StatusOr<DeviceRecord> deleted =
+      DecodeRecord(Hex(v["deleted"]["record"]));
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_TRUE(deleted->VerifySignature().ok());
+  absl::StatusOr<BackupRef> ref = DecodeBackupRef(deleted->key);
+  ASSERT_TRUE(ref.ok());
+  EXPECT_TRUE(ref->deleted());
+  EXPECT_EQ(ref->version, v["deleted"]["inputs"]["backup_version"]);
+
+  for (const nlohmann::json& bad : v_["backup_record_invalid"]) {
+    EXPECT_EQ(DecodeRecord(Hex(bad["record"])).status().code(),
+              StatusCode::kInvalidArgument)
+        << bad["why"];
+  }
 }
 
 TEST_F(BackupVectors, EachSecretOpensTheStoredBackup) {

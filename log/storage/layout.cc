@@ -20,6 +20,7 @@ constexpr char kIndexRoot = 'i';
 constexpr char kCosigned = 'w';
 constexpr char kSignedSize = 'k';
 constexpr char kErased = 'x';
+constexpr char kBackup = 'b';
 
 std::string Tagged(char tag, uint64_t v) {
   std::string k(1, tag);
@@ -88,6 +89,10 @@ std::string IndexEntryKey(const Hash& position) {
   return absl::StrCat(absl::string_view(&kIndexEntry, 1), position.view());
 }
 std::string IndexEntryPrefix() { return std::string(1, kIndexEntry); }
+
+std::string BackupKey(absl::string_view account_id) {
+  return PerAccount(kBackup, account_id);
+}
 
 std::string ErasedKey(const Hash& position) {
   return absl::StrCat(absl::string_view(&kErased, 1), position.view());

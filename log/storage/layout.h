@@ -38,8 +38,9 @@ namespace layout {
 // LogStorage marks a format-6 data dir 7 when it opens it (nothing else
 // changes); 8 is 7 that may hold erased accounts (ErasedKey below: an
 // account's private data deleted, its public leaves kept), marked 8 when it
-// is opened. Leaves commit to states, so a data dir of format 5 or older
-// cannot be converted: LogStorage refuses it.
+// is opened, and trust backups (BackupKey: a key no earlier server reads).
+// Leaves commit to states, so a data dir of format 5 or older cannot be
+// converted: LogStorage refuses it.
 inline constexpr uint64_t kDataDirFormat = 8;
 
 std::string FormatKey();      // "m/format"  -> u64 format
@@ -74,6 +75,11 @@ std::string AccountStatePrefix(absl::string_view account_id);
 std::string AllAccountStatesPrefix();  // of every account's state keys
 std::string HistoryPrefix(absl::string_view account_id);
 std::string PositionKey(absl::string_view account_id);
+
+//   'b' ...               -> the account's trust backup, sealed
+//                            (core/backup/backup.h): the one per account
+//                            that PutBackup stored (log/backups.h)
+std::string BackupKey(absl::string_view account_id);
 
 // 'p' | position (32) -> u64 version | state commitment (32): the latest
 // index entry of each position (the index is rebuilt from them at start).

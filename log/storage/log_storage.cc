@@ -481,10 +481,25 @@ absl::Status LogStorage::AddErasure(const StorageBatch& batch,
         return absl::OkStatus();
       }));
   wb->Delete(layout::PositionKey(id));
+  wb->Delete(layout::BackupKey(id));
   std::string marker;
   for (uint64_t leaf : leaves) marker += layout::U64Value(leaf);
   wb->Put(layout::ErasedKey(e.position), marker);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> LogStorage::ReadBackup(
+    const std::string& account_id) {
+  return db_->Get(layout::BackupKey(account_id));
+}
+
+absl::Status LogStorage::WriteBackup(const std::string& account_id,
+                                     const std::string& sealed) {
+  return db_->PutSynced(layout::BackupKey(account_id), sealed);
+}
+
+absl::Status LogStorage::DeleteBackup(const std::string& account_id) {
+  return db_->DeleteSynced(layout::BackupKey(account_id));
 }
 
 absl::Status LogStorage::Purge() { return db_->Purge(layout::PurgeKey()); }

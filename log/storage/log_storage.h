@@ -12,7 +12,7 @@
 // tree size after each batch: every account state (its records by
 // reference to the entries) and the index root; each
 // account's history (version -> leaf index); checkpoints with witness
-// cosignatures.
+// cosignatures; each account's trust backup.
 #ifndef KTLOG_LOG_STORAGE_LOG_STORAGE_H_
 #define KTLOG_LOG_STORAGE_LOG_STORAGE_H_
 
@@ -230,6 +230,20 @@ class CosignatureStore {
   ReadRecentCosignedCheckpoints(size_t limit) = 0;
 };
 
+// Each account's trust backup (log/backups.h): opaque sealed bytes, one
+// per account. Writes are synced when they return OK. An erasure of the
+// account (StorageBatch::erasures) deletes its backup. Thread-safe.
+class BackupStore {
+ public:
+  virtual ~BackupStore() = default;
+  virtual absl::StatusOr<std::optional<std::string>> ReadBackup(
+      const std::string& account_id) = 0;
+  virtual absl::Status WriteBackup(const std::string& account_id,
+                                   const std::string& sealed) = 0;
+  // OK also if there is none.
+  virtual absl::Status DeleteBackup(const std::string& account_id) = 0;
+};
+
 // The log's durable state in one RocksDB database, in the layout of
 // log/storage/layout.h. It implements every view; each component is given
 // only the view it needs (LogServer wires them). Contract for writers:
@@ -240,7 +254,8 @@ class CosignatureStore {
 // published checkpoint's size), which never changes. Thread-safe.
 class LogStorage final : public LogWriter,
                          public LogInspector,
-                         public CosignatureStore {
+                         public CosignatureStore,
+                         public BackupStore {
  public:
   // Opens the database in `dir`, creating it if missing. Errors:
   // FAILED_PRECONDITION if another process has it open, it cannot be
@@ -308,6 +323,13 @@ class LogStorage final : public LogWriter,
       const LogCheckpoint& cp, const std::string& body) override;
   absl::StatusOr<std::vector<std::string>> ReadRecentCosignedCheckpoints(
       size_t limit) override;
+
+  // BackupStore.
+  absl::StatusOr<std::optional<std::string>> ReadBackup(
+      const std::string& account_id) override;
+  absl::Status WriteBackup(const std::string& account_id,
+                           const std::string& sealed) override;
+  absl::Status DeleteBackup(const std::string& account_id) override;
 
  private:
   LogStorage(std::unique_ptr<RocksDb> db, uint64_t size);

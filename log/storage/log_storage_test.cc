@@ -204,6 +204,9 @@ TEST(StorageTest, ErasesAnAccountFromEveryFile) {
     ASSERT_TRUE(st.CommitBatch(MakeBatch(&range, &ref, 3, 1, gone)).ok());
     ASSERT_TRUE(st.CommitBatch(MakeBatch(&range, &ref, 2, 1, kept)).ok());
     ASSERT_TRUE(st.CommitBatch(MakeBatch(&range, &ref, 2, 4, gone)).ok());
+    // Each has a trust backup (sealed bytes the log cannot read).
+    ASSERT_TRUE(st.WriteBackup(gone, "sealed backup of " + gone).ok());
+    ASSERT_TRUE(st.WriteBackup(kept, "sealed backup of " + kept).ok());
     // Flushed once, so that the account is in a table file too.
     ASSERT_TRUE(st.Purge().ok());
     EXPECT_FALSE(FilesHolding(dir, gone).empty());
@@ -255,6 +258,11 @@ TEST(StorageTest, ErasesAnAccountFromEveryFile) {
   EXPECT_EQ(st.ReadAccount(kept, 7)->value().version, 2u);
   EXPECT_EQ(st.ReadEntry(3)->record, kept + " record 3");
   EXPECT_EQ(st.ReadHistory(kept, 1, 7, 100)->size(), 2u);
+  EXPECT_FALSE(st.ReadBackup(gone)->has_value()) << "erased with the account";
+  EXPECT_EQ(st.ReadBackup(kept)->value_or(""), "sealed backup of " + kept);
+  ASSERT_TRUE(st.DeleteBackup(kept).ok());
+  EXPECT_FALSE(st.ReadBackup(kept)->has_value());
+  EXPECT_TRUE(st.DeleteBackup(kept).ok()) << "deleting none is OK";
 }
 
 TEST(StorageTest, ADataDirCanBeOpenedOnlyOnce) {

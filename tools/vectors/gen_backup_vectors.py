@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Generates (or --check's) tests/testdata/ktlog/backup.json: trust backup vectors.
 
-Written from the text of docs/formats.md ("Trust backup") only, by an
-independent implementation that shares no code with ktlog's C++ (Python's
-standard library; PyNaCl, Debian's python3-nacl, for libsodium's
-XChaCha20-Poly1305; argon2-cffi, Debian's python3-argon2, for Argon2id from
-its reference implementation, not libsodium's):
+Written from the text of docs/formats.md ("Trust backup", "Device record,
+format version 1" and "Registration credential") only, by an independent
+implementation that shares no code with ktlog's C++ (Python's standard
+library; PyNaCl, Debian's python3-nacl, for libsodium's XChaCha20-Poly1305
+and for Ed25519 signing; argon2-cffi, Debian's python3-argon2, for Argon2id
+from its reference implementation, not libsodium's; python3-cryptography's
+Ed25519, OpenSSL's, to verify the signatures a second way):
 
   sealed   = "ktlog backup v1\\n" || u16+n account id || u64 version ||
              u8 wrap count || wraps || nonce (24) || u32+n ciphertext
@@ -22,6 +24,28 @@ its reference implementation, not libsodium's):
              SHA-256("ktlog recovery key v1\\n" || key)[0:3], in groups of
              4 letters joined by "-"
 
+"backup_record" is a record-backup device record (operation 0x06), format
+1, naming the sealed backup above; "deleted" within it names no backup:
+
+  record   = u8 0x01 || u8 0x06 || u16+n account id || u16+n device id
+             (empty) || u16+n key || u64 account version || u64 timestamp
+             ms || account key (32) || signature (64)
+  key      = u64 backup version (1 and up) || SHA-256(sealed), or 32 zero
+             bytes for "no backup" (deleted): 40 bytes
+  signature = Ed25519 (RFC 8032) by the account key over
+             "ktlog/v1 device-record\n" || every preceding byte
+  record_hash = SHA-256(record)
+
+"backup_record_invalid" lists records a decoder must refuse, each re-signed
+so that only the named defect is wrong: a key field of 39 or of 41 bytes,
+backup version 0, a non-empty device id.
+
+"fetch_credential" is the backup-fetch credential:
+
+  credential = "b1." || decimal(expiry) || "." || lowercase hex(
+             HMAC-SHA256(registration key, "ktlog-backup-fetch-v1\n" ||
+             u16+n account id || u64 expiry))
+
 Every byte follows from the fixed inputs below. Run from the repository
 root:
 
@@ -30,13 +54,17 @@ root:
 """
 import base64
 import hashlib
+import hmac
 import json
 import struct
 import sys
 
 from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl import bindings as sodium
 from nacl.exceptions import CryptoError
+from nacl.signing import SigningKey
 
 OUT = "tests/testdata/ktlog/backup.json"
 MAGIC = b"ktlog backup v1\n"
@@ -58,6 +86,37 @@ INPUTS = {
     "body_nonce": "23" * 24,
     "plaintext": '{"contacts":{"bob@example.com":{"verified":true}}}',
 }
+
+
+# Device record, format version 1, operation 0x06 "record backup".
+RECORD_LABEL = b"ktlog/v1 device-record\n"
+FORMAT_1, RECORD_BACKUP = 0x01, 0x06
+RECORD_INPUTS = {
+    "account_key_seed": bytes(range(0x40, 0x60)).hex(),
+    "account_id": "alice@example.com",
+    "account_version": 7,
+    "timestamp_ms": 1767225600000,
+}
+DELETED_INPUTS = {
+    "account_key_seed": RECORD_INPUTS["account_key_seed"],
+    "account_id": "alice@example.com",
+    "account_version": 8,
+    "timestamp_ms": 1767225660000,
+    "backup_version": 4,
+    "sealed_sha256": "00" * 32,
+}
+
+# Registration credential, the backup-fetch ("b1.") form.
+FETCH_LABEL = b"ktlog-backup-fetch-v1\n"
+FETCH_INPUTS = {
+    "registration_key": bytes(range(32)).hex(),
+    "account_id": "alice@example.com",
+    "expiry_s": 1767225600,
+}
+
+
+def u16n(b):
+    return struct.pack(">H", len(b)) + b
 
 
 def u64(n):
@@ -112,12 +171,190 @@ def build(v):
     }
 
 
+def backup_key_field(version, sealed_sha256):
+    return u64(version) + sealed_sha256
+
+
+def sign_record(seed, fields):
+    """fields: every byte of the record up to the timestamp; returns the record."""
+    sk = SigningKey(seed)
+    account_key = bytes(sk.verify_key)
+    body = fields + account_key
+    sig = sk.sign(RECORD_LABEL + body).signature
+    # Verify a second way (OpenSSL's Ed25519) before anything is written.
+    Ed25519PublicKey.from_public_bytes(account_key).verify(sig, RECORD_LABEL + body)
+    return body + sig
+
+
+def record_fields(account_id, device_id, key, account_version, timestamp_ms):
+    return (bytes([FORMAT_1, RECORD_BACKUP]) + u16n(account_id.encode()) +
+            u16n(device_id.encode()) + u16n(key) + u64(account_version) +
+            u64(timestamp_ms))
+
+
+def make_record(v, key, device_id=""):
+    return sign_record(bytes.fromhex(v["account_key_seed"]),
+                       record_fields(v["account_id"], device_id, key,
+                                     v["account_version"], v["timestamp_ms"]))
+
+
+def verify_signature(record):
+    """True if the trailing signature is the account key's over the rest."""
+    if len(record) < 96:
+        return False
+    body, sig = record[:-64], record[-64:]
+    try:
+        Ed25519PublicKey.from_public_bytes(body[-32:]).verify(sig, RECORD_LABEL + body)
+        return True
+    except InvalidSignature:
+        return False
+
+
+def decode_backup_record(record):
+    """Decodes a format-1 record-backup record as formats.md lays it out.
+
+    Returns (account id, account version, timestamp, backup version, hash);
+    raises ValueError naming the first defect.
+    """
+    r = record
+
+    def take(n):
+        nonlocal r
+        if len(r) < n:
+            raise ValueError("runs past the end")
+        out, r = r[:n], r[n:]
+        return out
+
+    def take_u16n():
+        return take(struct.unpack(">H", take(2))[0])
+
+    def utf8_id(b, lo, hi, what):
+        if not lo <= len(b) <= hi:
+            raise ValueError("%s of %d bytes" % (what, len(b)))
+        text = b.decode("utf-8")
+        if any(ord(c) < 0x20 or ord(c) == 0x7f for c in text):
+            raise ValueError("%s has a control character" % what)
+        return text
+
+    if take(1)[0] != FORMAT_1:
+        raise ValueError("not format 1")
+    if take(1)[0] != RECORD_BACKUP:
+        raise ValueError("not a record-backup record")
+    account_id = utf8_id(take_u16n(), 1, 256, "account id")
+    if len(take_u16n()) != 0:
+        raise ValueError("a record-backup record's device id is not empty")
+    key = take_u16n()
+    if len(key) != 40:
+        raise ValueError("key field of %d bytes, not 40" % len(key))
+    backup_version = struct.unpack(">Q", key[:8])[0]
+    if backup_version == 0:
+        raise ValueError("backup version 0")
+    account_version, timestamp = struct.unpack(">QQ", take(16))
+    if account_version == 0:
+        raise ValueError("account version 0")
+    take(32 + 64)
+    if r:
+        raise ValueError("trailing bytes")
+    if not verify_signature(record):
+        raise ValueError("bad signature")
+    return account_id, account_version, timestamp, backup_version, key[8:]
+
+
+def build_backup_record(sealed):
+    v = dict(RECORD_INPUTS)
+    v["backup_version"] = INPUTS["version"]
+    v["sealed_sha256"] = hashlib.sha256(sealed).hexdigest()
+    key = backup_key_field(v["backup_version"], bytes.fromhex(v["sealed_sha256"]))
+    record = make_record(v, key)
+    d = DELETED_INPUTS
+    dkey = backup_key_field(d["backup_version"], bytes.fromhex(d["sealed_sha256"]))
+    deleted = make_record(d, dkey)
+    invalid = [
+        ("key field of 39 bytes", make_record(v, key[:39])),
+        ("key field of 41 bytes", make_record(v, key + b"\x00")),
+        ("backup version 0", make_record(v, backup_key_field(0, key[8:]))),
+        ("non-empty device id \"phone\"", make_record(v, key, device_id="phone")),
+    ]
+    section = {
+        "inputs": v,
+        "account_key": record[-96:-64].hex(),
+        "key_field": key.hex(),
+        "record": record.hex(),
+        "record_hash": hashlib.sha256(record).hexdigest(),
+        "deleted": {
+            "inputs": d,
+            "key_field": dkey.hex(),
+            "record": deleted.hex(),
+        },
+    }
+    return section, [{"why": why, "record": r.hex()} for why, r in invalid]
+
+
+def fetch_credential(v):
+    account = v["account_id"].encode()
+    mac = hmac.new(bytes.fromhex(v["registration_key"]),
+                   FETCH_LABEL + u16n(account) + u64(v["expiry_s"]),
+                   hashlib.sha256).hexdigest()
+    return "b1.%d.%s" % (v["expiry_s"], mac)
+
+
+def build_all():
+    out = {"comment": "tools/vectors/gen_backup_vectors.py; docs/formats.md, "
+                      "\"Trust backup\"", "inputs": INPUTS}
+    out.update(build(INPUTS))
+    record, invalid = build_backup_record(bytes.fromhex(out["sealed"]))
+    out["backup_record"] = record
+    out["backup_record_invalid"] = invalid
+    out["fetch_credential"] = dict(FETCH_INPUTS,
+                                   credential=fetch_credential(FETCH_INPUTS))
+    return out
+
+
+def check_backup_record(stored):
+    rec = stored["backup_record"]
+    sealed = bytes.fromhex(stored["sealed"])
+    record = bytes.fromhex(rec["record"])
+    v = rec["inputs"]
+    assert decode_backup_record(record) == (
+        v["account_id"], v["account_version"], v["timestamp_ms"],
+        stored["inputs"]["version"], hashlib.sha256(sealed).digest())
+    assert rec["account_key"] == bytes(
+        SigningKey(bytes.fromhex(v["account_key_seed"])).verify_key).hex()
+    d = rec["deleted"]
+    assert decode_backup_record(bytes.fromhex(d["record"])) == (
+        v["account_id"], d["inputs"]["account_version"],
+        d["inputs"]["timestamp_ms"], d["inputs"]["backup_version"], bytes(32))
+    # A flipped byte anywhere breaks the signature.
+    for i in range(len(record)):
+        bad = bytearray(record)
+        bad[i] ^= 1
+        assert not verify_signature(bytes(bad)), "byte %d not signed" % i
+    # Each invalid record is well signed, and refused for its defect.
+    for case in stored["backup_record_invalid"]:
+        bad = bytes.fromhex(case["record"])
+        assert verify_signature(bad), case["why"]
+        try:
+            decode_backup_record(bad)
+            raise AssertionError("decoded: " + case["why"])
+        except ValueError as e:
+            assert "signature" not in str(e), case["why"]
+    # The credential verifies only for its own id and expiry.
+    f = stored["fetch_credential"]
+    assert fetch_credential(f) == f["credential"]
+    assert fetch_credential(dict(f, account_id="bob@example.com")) != f["credential"]
+    assert fetch_credential(dict(f, expiry_s=f["expiry_s"] + 1)) != f["credential"]
+
+
 def check(path):
     with open(path) as f:
-        stored = json.load(f)
-    made = build(stored["inputs"])
-    for k, want in made.items():
-        assert stored[k] == want, "%s differs from the independent implementation" % k
+        text = f.read()
+    stored = json.loads(text)
+    made = build_all()
+    for k in set(made) | set(stored):
+        assert stored.get(k) == made.get(k), \
+            "%s differs from the independent implementation" % k
+    assert text == dump(made), "the file is not as the generator writes it"
+    check_backup_record(stored)
     # The stored backup opens with the backup key, and the body with its
     # header as the associated data; a flipped byte of the header does not.
     sealed = bytes.fromhex(stored["sealed"])
@@ -145,19 +382,23 @@ def check(path):
         raise AssertionError("an altered header opened")
     except CryptoError:
         pass
-    print("backup vectors: ok (%d bytes sealed)" % len(sealed))
+    print("backup vectors: ok (%d bytes sealed, %d-byte backup record, "
+          "%d invalid records, fetch credential)"
+          % (len(sealed), len(bytes.fromhex(stored["backup_record"]["record"])),
+             len(stored["backup_record_invalid"])))
+
+
+def dump(out):
+    return json.dumps(out, indent=1) + "\n"
 
 
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         check(sys.argv[2])
         return
-    out = {"comment": "tools/vectors/gen_backup_vectors.py; docs/formats.md, "
-                      "\"Trust backup\"", "inputs": INPUTS}
-    out.update(build(INPUTS))
+    text = dump(build_all())
     with open(OUT, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
+        f.write(text)
 
 
 if __name__ == "__main__":

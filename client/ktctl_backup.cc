@@ -1,0 +1,383 @@
+// ktctl backup: the trust backup (docs/backup.md). create seals the state
+// (verifier/trust_backup.h), records the backup in the log and uploads it;
+// restore fetches it into a new state dir, opens it, and checks the log
+// from the backup's checkpoint forward before the state is used; status
+// and delete.
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "client/ktctl_framework.h"
+#include "core/backup/backup.h"
+#include "core/crypto/hash.h"
+#include "core/util/bytes.h"
+#include "core/util/file_util.h"
+#include "core/util/status_macros.h"
+#include "verifier/trust_backup.h"
+
+namespace ktlog {
+namespace {
+
+// A secret from a file, or from standard input with "-": one line, its
+// line end dropped. `what` names it in errors.
+absl::StatusOr<std::string> ReadSecretLine(const std::string& path,
+                                           const char* what) {
+  std::string text;
+  if (path == "-") {
+    std::getline(std::cin, text);
+  } else {
+    ASSIGN_OR_RETURN(text, ReadFileBounded(path, 4096));
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.pop_back();
+  }
+  if (text.empty()) {
+    return UsageError(absl::StrCat("the ", what, " in ", path, " is empty"));
+  }
+  return text;
+}
+
+std::string WrapKinds(const std::vector<BackupWrap>& wraps) {
+  std::string out;
+  for (const BackupWrap& w : wraps) {
+    absl::StrAppend(
+        &out, out.empty() ? "" : " and ",
+        w.type == WrapType::kRecoveryKey ? "a recovery key" : "a passphrase");
+  }
+  return out.empty() ? "no secret" : out;
+}
+
+// The key files of the state dir that a backup carries.
+absl::StatusOr<std::map<std::string, std::string>> KeyFiles(Context& ctx) {
+  std::map<std::string, std::string> files;
+  for (const char* name : kBackupFiles) {
+    absl::StatusOr<std::string> bytes = ReadSecretFile(ctx.Path(name), 4096);
+    if (absl::IsNotFound(bytes.status())) continue;
+    if (!bytes.ok()) return bytes.status();
+    files[name] = *std::move(bytes);
+  }
+  return files;
+}
+
+// Removes `dir` and everything in it, if it exists.
+absl::Status RemoveTree(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot remove ", dir, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SyncDir(const std::string& dir) {
+  FILE* f = fopen(dir.c_str(), "r");
+  if (f == nullptr) return absl::OkStatus();
+  int rc = fsync(fileno(f));
+  fclose(f);
+  return rc == 0 ? absl::OkStatus()
+                 : absl::FailedPreconditionError(
+                       absl::StrCat("cannot sync directory ", dir));
+}
+
+class BackupCommand : public Command {
+ public:
+  const char* name() const override { return "backup"; }
+  const char* summary() const override {
+    return "create | restore | status | delete your encrypted trust backup";
+  }
+  const char* usage() const override {
+    return "usage: ktctl backup create [--recovery_key] "
+           "[--passphrase_file=FILE|-]\n"
+           "       ktctl --state=NEWDIR backup restore --account=ID\n"
+           "             (--recovery_key_file=FILE|- | "
+           "--passphrase_file=FILE|-)\n"
+           "             [--credential_file=FILE|-]\n"
+           "       ktctl backup status\n"
+           "       ktctl backup delete\n\n"
+           "create seals this client's trust (the pinned log key, the trusted\n"
+           "checkpoint, your contacts and codes, your account and its key) "
+           "under\na backup key that only your secrets open, records the "
+           "backup's hash in\nyour account's history in the log, and has the "
+           "provider store it. The\nfirst backup needs a secret: "
+           "--recovery_key makes a recovery key,\nshown once (write it down), "
+           "and --passphrase_file takes a passphrase of\nat least 12 "
+           "characters; giving either later replaces the secrets.\n\n"
+           "restore, on a new phone, fetches the backup (with the operator's\n"
+           "backup-fetch credential where the log needs one), opens it with "
+           "a\nsecret, and checks the log from the backup's checkpoint on "
+           "before the\nstate is used: a backup older than your latest, or a "
+           "device added\nmeanwhile, is an alert. NEWDIR must not hold a "
+           "state.\n\n"
+           "delete records that you have no backup and has the provider "
+           "delete it.";
+  }
+  void AddFlags(FlagSet* f) override {
+    f->Bool("recovery_key", &new_recovery_key_,
+            "create: make a new recovery key (shown once)");
+    f->String("passphrase_file", &passphrase_file_,
+              "create, restore: a file holding the passphrase (- for "
+              "standard input)");
+    f->String("recovery_key_file", &recovery_key_file_,
+              "restore: a file holding the recovery key (- for standard "
+              "input)");
+    f->String("account", &account_, "restore: your account id");
+    f->Uint64("passphrase_memory", &memory_,
+              "create: Argon2id memory in bytes for the passphrase "
+              "(at least 64 MiB)");
+    credential_.Add(f, "backup-fetch (if the log requires one)");
+  }
+  absl::StatusOr<Output> Run(Context& ctx,
+                             const std::vector<std::string>& args) override {
+    if (args.size() != 1) {
+      return UsageError("give create, restore, status or delete");
+    }
+    if (args[0] == "create") return Create(ctx);
+    if (args[0] == "restore") return Restore(ctx);
+    if (args[0] == "status") return Status(ctx);
+    if (args[0] == "delete") return Delete(ctx);
+    return UsageError("give create, restore, status or delete");
+  }
+
+ private:
+  absl::StatusOr<Output> Create(Context& ctx) {
+    ASSIGN_OR_RETURN(ClientState * s, ctx.state());
+    std::string recovery_text;
+    if (new_recovery_key_ || !passphrase_file_.empty()) {
+      BackupSecrets secrets;
+      secrets.recovery_key = new_recovery_key_;
+      if (!passphrase_file_.empty()) {
+        ASSIGN_OR_RETURN(secrets.passphrase,
+                         ReadSecretLine(passphrase_file_, "passphrase"));
+      }
+      secrets.memory = memory_;
+      absl::StatusOr<std::string> made = SetBackupSecrets(s, secrets);
+      WipeSecret(&secrets.passphrase);
+      if (!made.ok()) return made.status();
+      recovery_text = *std::move(made);
+    } else if (s->backup.key.empty()) {
+      return UsageError(
+          "your first backup needs a secret to open it: --recovery_key "
+          "(shown once: write it down) and/or --passphrase_file=FILE");
+    }
+    ASSIGN_OR_RETURN(auto files, KeyFiles(ctx));
+    ASSIGN_OR_RETURN(SealedBackup sealed,
+                     SealNextBackup(*s, files, kMaxStoredBackupBytes));
+    for (auto& [name, bytes] : files) WipeSecret(&bytes);
+    const std::string bytes = sealed.Encode();
+    const BackupRef ref{sealed.version, Sha256(bytes)};
+    ASSIGN_OR_RETURN(OwnAccount::Written w, Publish(ctx, [&](OwnAccount* own) {
+                       return own->RecordBackup(ref);
+                     }));
+    ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+    absl::Status stored = client->PutBackup(bytes, w.record.account_version);
+    if (!stored.ok()) {
+      return absl::Status(
+          stored.code(),
+          absl::StrCat("backup ", ref.version,
+                       " is recorded in the log but the provider did not "
+                       "store it (run `ktctl backup create` again): ",
+                       stored.message()));
+    }
+    s->backup.uploaded = true;
+    std::string tail;
+    if (!recovery_text.empty()) {
+      tail = absl::StrCat(
+          "\nyour recovery key (write it down and keep it away from this "
+          "phone; it is shown only now):\n  ",
+          recovery_text);
+    }
+    nlohmann::json extra = {{"backup_version", ref.version},
+                            {"backup_sha256", ref.hash.ToHex()},
+                            {"bytes", bytes.size()}};
+    if (!recovery_text.empty()) extra["recovery_key"] = recovery_text;
+    return Describe(
+        absl::StrCat("backup ", ref.version, " (", bytes.size(),
+                     " bytes, opened by ", WrapKinds(s->backup.wraps),
+                     ") recorded at leaf index ", w.appended.leaf_index,
+                     " and stored by the provider"),
+        w, extra, tail);
+  }
+
+  absl::StatusOr<Output> Status(Context& ctx) {
+    ASSIGN_OR_RETURN(ClientState * s, ctx.state());
+    const TrustBackupState& b = s->backup;
+    nlohmann::json j = {{"backup_version", b.latest.version},
+                        {"deleted", b.latest.version > 0 && b.latest.deleted()},
+                        {"backup_sha256", b.latest.hash.ToHex()},
+                        {"uploaded", b.uploaded},
+                        {"secrets", WrapKinds(b.wraps)}};
+    if (b.latest.version == 0) {
+      return Output{"no backup yet (ktctl backup create --recovery_key)", j};
+    }
+    if (b.latest.deleted()) {
+      return Output{absl::StrCat("your backup was deleted (record version ",
+                                 b.latest.version, ")"),
+                    j};
+    }
+    return Output{
+        absl::StrCat("backup ", b.latest.version, " (SHA-256 ",
+                     b.latest.hash.ToHex().substr(0, 16), "…), opened by ",
+                     WrapKinds(b.wraps), "; ",
+                     b.uploaded ? "stored by the provider"
+                                : "NOT stored by the provider: run `ktctl "
+                                  "backup create` again"),
+        j};
+  }
+
+  absl::StatusOr<Output> Delete(Context& ctx) {
+    ASSIGN_OR_RETURN(ClientState * s, ctx.state());
+    const BackupRef ref{s->backup.latest.version + 1, Hash()};
+    ASSIGN_OR_RETURN(OwnAccount::Written w, Publish(ctx, [&](OwnAccount* own) {
+                       return own->RecordBackup(ref);
+                     }));
+    // No next backup under the old secrets: a new one needs new ones.
+    WipeSecret(&s->backup.key);
+    s->backup.key.clear();
+    s->backup.wraps.clear();
+    ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+    RETURN_IF_ERROR(
+        client->DeleteBackup(s->account_id, w.record.account_version));
+    s->backup.uploaded = true;
+    return Describe(
+        absl::StrCat("recorded at leaf index ", w.appended.leaf_index,
+                     " that you have no backup; the provider "
+                     "deleted its copy"),
+        w);
+  }
+
+  absl::StatusOr<Output> Restore(Context& ctx) {
+    if (account_.empty()) return UsageError("restore needs --account=ID");
+    if (recovery_key_file_.empty() == passphrase_file_.empty()) {
+      return UsageError(
+          "restore needs one secret: --recovery_key_file or "
+          "--passphrase_file");
+    }
+    const std::string target = ctx.globals().state_dir;
+    struct stat st;
+    if (stat((target + "/state.json").c_str(), &st) == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(target,
+                       " already holds a client state: restore into a new "
+                       "state dir (--state=NEWDIR)"));
+    }
+    ASSIGN_OR_RETURN(std::string credential, credential_.Read());
+    BackupSecret secret;
+    secret.type = recovery_key_file_.empty() ? WrapType::kPassphrase
+                                             : WrapType::kRecoveryKey;
+    ASSIGN_OR_RETURN(secret.text,
+                     recovery_key_file_.empty()
+                         ? ReadSecretLine(passphrase_file_, "passphrase")
+                         : ReadSecretLine(recovery_key_file_, "recovery key"));
+    ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+    absl::StatusOr<std::string> sealed =
+        client->GetBackup(account_, credential);
+    if (absl::IsUnauthenticated(sealed.status())) {
+      // The log's answer, not a failed check of ours.
+      return absl::PermissionDeniedError(sealed.status().message());
+    }
+    if (!sealed.ok()) return sealed.status();
+    absl::StatusOr<BackupContents> contents =
+        OpenTrustBackup(*sealed, account_, secret);
+    WipeSecret(&secret.text);
+    if (!contents.ok()) return contents.status();
+
+    // Filled apart, checked, then moved into place: a crash or a refusal
+    // leaves no state behind (the next restore clears what is left).
+    const std::string staging = target + ".restoring";
+    RETURN_IF_ERROR(RemoveTree(staging));
+    RETURN_IF_ERROR(MakeDirs(staging, 0700));
+    for (auto& [name, bytes] : contents->files) {
+      RETURN_IF_ERROR(CreateSecretFile(staging + "/" + name, bytes));
+      WipeSecret(&bytes);
+    }
+    RETURN_IF_ERROR(SaveClientState(staging, contents->state));
+    absl::StatusOr<std::vector<Alert>> raised = CheckRestored(ctx, staging);
+    if (!raised.ok()) {
+      RETURN_IF_ERROR(RemoveTree(staging));
+      return raised.status();
+    }
+    for (const Alert& a : *raised) {
+      if (a.type != AlertType::kUnexpectedBackup) continue;
+      RETURN_IF_ERROR(RemoveTree(staging));
+      return absl::DataLossError(absl::StrCat(
+          "the provider handed over backup ",
+          contents->state.backup.latest.version,
+          ", but your account's history in the log records a later one: ",
+          a.message,
+          ". Nothing was restored: keep this message, it is evidence "
+          "against the provider (the record's leaf is in the log)"));
+    }
+    rmdir(target.c_str());  // an empty target dir; else rename refuses
+    if (rename(staging.c_str(), target.c_str()) != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot move the restored state into ", target, " (",
+                       staging, " holds it)"));
+    }
+    RETURN_IF_ERROR(
+        SyncDir(std::filesystem::path(target).parent_path().string()));
+    const ClientState& s = contents->state;
+    nlohmann::json alerts = nlohmann::json::array();
+    std::string alert_text;
+    for (const Alert& a : *raised) {
+      alerts.push_back(a.ToJson());
+      absl::StrAppend(&alert_text, "\n  ", AlertTypeName(a.type), ": ",
+                      a.message);
+    }
+    Output out{
+        absl::StrCat("restored backup ", s.backup.latest.version, " of ",
+                     s.account_id, " into ", target, ": ", s.contacts.size(),
+                     " contact(s), your account checked from version ",
+                     s.own_state.version, " on; ",
+                     raised->empty()
+                         ? "nothing changed that you did not do"
+                         : absl::StrCat(raised->size(),
+                                        " alert(s) about what changed "
+                                        "while the backup was away:",
+                                        alert_text),
+                     "\nthis phone is not one of your devices yet: `ktctl "
+                     "device add NAME` adds it"),
+        {{"backup_version", s.backup.latest.version},
+         {"contacts", s.contacts.size()},
+         {"alerts", alerts}}};
+    if (!raised->empty()) out.exit_code = kExitVerification;
+    return out;
+  }
+
+  // Runs the owner's monitoring pass on the restored state in `dir`: the
+  // log from the backup's checkpoint on, the account's history from the
+  // backup's version on, every contact. The alerts it raised; an error if
+  // the pass could not check (nothing is restored then).
+  absl::StatusOr<std::vector<Alert>> CheckRestored(Context& ctx,
+                                                   const std::string& dir) {
+    Globals g = ctx.globals();
+    g.state_dir = dir;
+    Context restored(g);
+    ASSIGN_OR_RETURN(OwnAccount * own, restored.own());
+    absl::Status checked = own->Monitor();
+    std::vector<Alert> raised = restored.Raised();
+    RETURN_IF_ERROR(restored.Release());
+    if (!checked.ok() && raised.empty()) return checked;
+    return raised;
+  }
+
+  bool new_recovery_key_ = false;
+  std::string passphrase_file_, recovery_key_file_, account_;
+  uint64_t memory_ = kDefaultPassphraseMemory;
+  CredentialFlags credential_;
+};
+
+}  // namespace
+
+void AddBackupCommands(CommandTable* table) {
+  table->push_back(std::make_unique<BackupCommand>());
+}
+
+}  // namespace ktlog

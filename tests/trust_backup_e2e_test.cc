@@ -1,0 +1,266 @@
+// The trust backup (docs/backup.md), end to end: a real ktlog-server with a
+// registration key, real ktctl processes and state dirs. Bob backs up,
+// loses his phone, and restores on a new one: his verified contact comes
+// back, and what changed meanwhile is an alert. A provider that hands out
+// an older backup, another account's, or nothing without the operator's
+// credential is caught or refused, and nothing is left behind.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "client/log_client.h"
+#include "core/account/registration.h"
+#include "core/backup/backup.h"
+#include "core/util/bytes.h"
+#include "core/util/file_util.h"
+#include "gtest/gtest.h"
+#include "tests/process_env.h"
+#include "tests/tampering_proxy.h"
+#include "tests/test_env.h"
+
+namespace ktlog {
+namespace {
+
+constexpr char kAlice[] = "alice@example.com";
+constexpr char kBob[] = "bob@example.com";
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+class TrustBackupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_ = MakeLogKey();
+    ASSERT_TRUE(registration_.Save(key_.dir + "/registration.key").ok());
+    server_ = ServerProcess::Start(
+        {"--data_dir=" + key_.dir + "/data", "--key_file=" + key_.key_file,
+         "--registration_key=" + key_.dir + "/registration.key"});
+  }
+  std::string State(const std::string& who) { return key_.dir + "/" + who; }
+  RunResult Run(const std::string& who, const std::vector<std::string>& args,
+                const std::string& server = "") {
+    return Ktctl(State(who), server.empty() ? server_->address() : server,
+                 args);
+  }
+  // A file holding `text`.
+  std::string File(const std::string& name, const std::string& text) {
+    std::string path = key_.dir + "/" + name;
+    std::ofstream(path) << text << "\n";
+    return path;
+  }
+  std::string Credential(const std::string& id, const std::string& key,
+                         CredentialPurpose purpose) {
+    uint64_t expiry = absl::ToUnixSeconds(absl::Now() + absl::Hours(1));
+    return registration_.CredentialFor(id, key, expiry, purpose);
+  }
+  // init + register with the operator's registration credential.
+  void Join(const std::string& who, const std::string& account) {
+    RunResult r =
+        Run(who, {"init", "--account=" + account, "--device=phone",
+                  "--log_key=" + key_.log_key, "--allow_no_witnesses"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    std::string key = *HexDecode(JsonOf(r)["account_key"].get<std::string>());
+    std::string file =
+        File(who + ".registration",
+             Credential(account, key, CredentialPurpose::kRegistration));
+    r = Run(who, {"register", "--credential_file=" + file});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  // Bob compares codes with Alice: she is a verified contact of his.
+  void BobVerifiesAlice() {
+    RunResult r = Run("alice", {"code", "show", kBob});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    std::string scannable = JsonOf(r)["scannable"];
+    r = Run("bob", {"code", "compare", kAlice, scannable});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  // A backup-fetch credential for `account`, in a file.
+  std::string FetchCredential(const std::string& account) {
+    return File("fetch." + account,
+                Credential(account, "", CredentialPurpose::kFetchBackup));
+  }
+  // The sealed backup the provider holds for `account`.
+  std::string StoredBackup(const std::string& account) {
+    auto client = LogClient::Create(server_->address());
+    absl::StatusOr<std::string> sealed = client->GetBackup(
+        account, Credential(account, "", CredentialPurpose::kFetchBackup));
+    EXPECT_TRUE(sealed.ok()) << sealed.status();
+    return sealed.ok() ? *sealed : "";
+  }
+  // Bob's first backup under a recovery key; returns its text.
+  std::string BackUpBob() {
+    RunResult r = Run("bob", {"backup", "create", "--recovery_key"});
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    nlohmann::json j = JsonOf(r);
+    EXPECT_EQ(j["backup_version"], 1) << r.out;
+    EXPECT_EQ(j["verified"], true) << r.out;
+    return j.value("recovery_key", "");
+  }
+  RunResult Restore(const std::string& who, const std::string& recovery_key,
+                    const std::string& server = "") {
+    return Run(who,
+               {"backup", "restore", std::string("--account=") + kBob,
+                "--recovery_key_file=" + File(who + ".recovery", recovery_key),
+                "--credential_file=" + FetchCredential(kBob)},
+               server);
+  }
+
+  LogKeyFiles key_;
+  RegistrationKey registration_ = RegistrationKey::Generate();
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(TrustBackupTest, ANewPhoneGetsItsTrustBackAndSeesWhatChanged) {
+  Join("alice", kAlice);
+  Join("bob", kBob);
+  BobVerifiesAlice();
+  const std::string recovery_key = BackUpBob();
+  ASSERT_EQ(recovery_key.size(), 69u) << "14 groups of 4, 13 dashes";
+  RunResult status = Run("bob", {"backup", "status"});
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_EQ(JsonOf(status)["uploaded"], true);
+  EXPECT_EQ(JsonOf(status)["secrets"], "a recovery key");
+  // Bob's own monitor takes his backup record as his.
+  RunResult m = Run("bob", {"monitor"});
+  EXPECT_EQ(m.exit_code, 0) << m.out;
+
+  // What the provider holds reveals nothing of Bob's trust.
+  const std::string sealed = StoredBackup(kBob);
+  ASSERT_FALSE(sealed.empty());
+  const std::string state =
+      *ReadFileBounded(State("bob") + "/state.json", 1 << 20);
+  nlohmann::json j = nlohmann::json::parse(state);
+  std::vector<std::string> secrets = {kAlice, "alice", "phone"};
+  const nlohmann::json& alice = j["contacts"][kAlice];
+  for (const char* field : {"verified_key", "first_key", "seen_key"}) {
+    std::string hex = alice[field];
+    secrets.push_back(hex);
+    secrets.push_back(*HexDecode(hex));
+  }
+  std::string checkpoint = j["trusted_checkpoint"];
+  secrets.push_back(checkpoint.substr(0, checkpoint.find('\n')));
+  secrets.push_back(j["access_seed"].get<std::string>());
+  secrets.push_back(*HexDecode(j["access_seed"].get<std::string>()));
+  for (const std::string& s : secrets) {
+    EXPECT_EQ(sealed.find(s), std::string::npos) << "the backup shows " << s;
+  }
+
+  // Bob's phone is lost; whoever has it adds a device. Alice rotates her
+  // key meanwhile.
+  ASSERT_EQ(Run("bob", {"device", "add", "thief"}).exit_code, 0);
+  ASSERT_EQ(Run("alice", {"rotate-key"}).exit_code, 0);
+
+  // No credential: the operator's sign-in comes first.
+  RunResult r = Run(
+      "bob2", {"backup", "restore", std::string("--account=") + kBob,
+               "--recovery_key_file=" + File("bob2.recovery", recovery_key)});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("backup-fetch credential"), std::string::npos) << r.out;
+  // A wrong recovery key (well formed) and one with a typo: nothing is
+  // restored.
+  std::string other = RecoveryKeyText(NewBackupSecret());
+  r = Restore("bob2", other);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("does not open the backup"), std::string::npos) << r.out;
+  std::string typo = recovery_key;
+  typo[0] = typo[0] == 'a' ? 'b' : 'a';
+  r = Restore("bob2", typo);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("typo"), std::string::npos) << r.out;
+  EXPECT_FALSE(Exists(State("bob2") + "/state.json"));
+  EXPECT_FALSE(Exists(State("bob2") + ".restoring"));
+
+  // The right key: Bob's trust is back, and the first check raises what
+  // changed while the backup was away, nothing else.
+  r = Restore("bob2", recovery_key);
+  ASSERT_EQ(r.exit_code, 3) << r.out;
+  nlohmann::json restored = JsonOf(r);
+  EXPECT_EQ(restored["backup_version"], 1);
+  EXPECT_EQ(restored["contacts"], 1);
+  std::vector<std::string> types;
+  for (const auto& a : restored["alerts"]) types.push_back(a["type"]);
+  std::sort(types.begin(), types.end());
+  EXPECT_EQ(types, (std::vector<std::string>{"CONTACT_KEY_CHANGED",
+                                             "UNEXPECTED_DEVICE"}))
+      << r.out;
+  EXPECT_FALSE(Exists(State("bob2") + ".restoring"));
+  r = Run("bob2", {"contact", "list"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)[0]["account_id"], kAlice);
+  EXPECT_EQ(JsonOf(r)[0]["verified"], true);
+  // The restored phone holds the account key: it removes the thief's
+  // device, and its next backup follows on.
+  r = Run("bob2", {"device", "remove", "thief"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = Run("bob2", {"backup", "create"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)["backup_version"], 2) << r.out;
+  // A restore into a state dir that holds a state is refused.
+  r = Restore("bob2", recovery_key);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("already holds a client state"), std::string::npos);
+}
+
+TEST_F(TrustBackupTest, AnOlderOrAnotherAccountsBackupIsRefused) {
+  Join("alice", kAlice);
+  Join("bob", kBob);
+  BobVerifiesAlice();
+  const std::string recovery_key = BackUpBob();
+  const std::string first = StoredBackup(kBob);
+  // Bob forgets nothing: his second backup is the latest.
+  RunResult r = Run("bob", {"backup", "create"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_EQ(JsonOf(r)["backup_version"], 2);
+  ASSERT_NE(StoredBackup(kBob), first);
+  // The provider cannot store the older one again: the log names the
+  // latest.
+  auto client = LogClient::Create(server_->address());
+  absl::Status put = client->PutBackup(first, 3);
+  EXPECT_EQ(put.code(), absl::StatusCode::kFailedPrecondition) << put;
+
+  // A breached provider hands the restoring phone the first backup.
+  std::unique_ptr<TamperingProxy> proxy =
+      TamperingProxy::Start(server_->address());
+  proxy->OnBackup([&](v1::Backup* b) { b->set_sealed(first); });
+  r = Restore("bob2", recovery_key, proxy->address());
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("records a later one"), std::string::npos) << r.out;
+  EXPECT_FALSE(Exists(State("bob2") + "/state.json"));
+  EXPECT_FALSE(Exists(State("bob2") + ".restoring"));
+
+  // Or Alice's backup, under Bob's name.
+  ASSERT_EQ(Run("alice", {"backup", "create", "--recovery_key"}).exit_code, 0);
+  const std::string alices = StoredBackup(kAlice);
+  proxy->OnBackup([&](v1::Backup* b) { b->set_sealed(alices); });
+  r = Restore("bob2", recovery_key, proxy->address());
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("another account"), std::string::npos) << r.out;
+  EXPECT_FALSE(Exists(State("bob2") + "/state.json"));
+
+  // The honest provider's latest restores with no alert at all.
+  proxy->OnBackup(nullptr);
+  r = Restore("bob2", recovery_key, proxy->address());
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(JsonOf(r)["alerts"].empty()) << r.out;
+  EXPECT_EQ(JsonOf(r)["backup_version"], 2);
+
+  // Deleted: the provider's copy is gone, and the log says so.
+  r = Run("bob2", {"backup", "delete"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  absl::StatusOr<std::string> gone = client->GetBackup(
+      kBob, Credential(kBob, "", CredentialPurpose::kFetchBackup));
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound);
+  r = Run("bob2", {"backup", "status"});
+  EXPECT_EQ(JsonOf(r)["deleted"], true) << r.out;
+  r = Run("bob2", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+}  // namespace
+}  // namespace ktlog
