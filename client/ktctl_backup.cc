@@ -5,6 +5,7 @@
 // and delete.
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
@@ -24,6 +25,9 @@
 
 namespace ktlog {
 namespace {
+
+// A sealed backup recorded in the log and not yet uploaded.
+constexpr char kPendingFile[] = "backup.sealed";
 
 // A secret from a file, or from standard input with "-": one line, its
 // line end dropped. `what` names it in errors.
@@ -132,6 +136,9 @@ class BackupCommand : public Command {
     f->Uint64("passphrase_memory", &memory_,
               "create: Argon2id memory in bytes for the passphrase "
               "(at least 64 MiB)");
+    f->Duration("max_checkpoint_age", &max_age_,
+                "restore: the oldest checkpoint at which the restored "
+                "account may be checked");
     credential_.Add(f, "backup-fetch (if the log requires one)");
   }
   absl::StatusOr<Output> Run(Context& ctx,
@@ -147,8 +154,41 @@ class BackupCommand : public Command {
   }
 
  private:
+  // Finishes what an earlier create or delete left undone: the record is
+  // in the log, but the provider never got the upload (a crash, a lost
+  // connection, a rate limit). Until it does, a restore of the provider's
+  // older copy is refused. The sealed bytes wait in <state>/backup.sealed.
+  absl::Status FinishUpload(Context& ctx, ClientState* s) {
+    const TrustBackupState& b = s->backup;
+    if (b.uploaded || b.latest.version == 0 || b.record_version == 0) {
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+    if (b.latest.deleted()) {
+      RETURN_IF_ERROR(client->DeleteBackup(s->account_id, b.record_version));
+    } else {
+      absl::StatusOr<std::string> pending =
+          ReadFileBounded(ctx.Path(kPendingFile), kMaxStoredBackupBytes);
+      if (!pending.ok() || Sha256(*pending) != b.latest.hash) {
+        return absl::OkStatus();  // sealed but never recorded: superseded
+      }
+      RETURN_IF_ERROR(client->PutBackup(*pending, b.record_version));
+    }
+    s->backup.uploaded = true;
+    std::cerr << "ktctl: the provider now holds backup " << b.latest.version
+              << ", which an earlier command recorded but did not upload\n";
+    return ctx.SaveState();
+  }
+
+  // After the provider answered: the pending copy is no longer needed.
+  void Uploaded(Context& ctx, ClientState* s) {
+    s->backup.uploaded = true;
+    unlink(ctx.Path(kPendingFile).c_str());
+  }
+
   absl::StatusOr<Output> Create(Context& ctx) {
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
+    RETURN_IF_ERROR(FinishUpload(ctx, s));
     std::string recovery_text;
     if (new_recovery_key_ || !passphrase_file_.empty()) {
       BackupSecrets secrets;
@@ -173,6 +213,7 @@ class BackupCommand : public Command {
     for (auto& [name, bytes] : files) WipeSecret(&bytes);
     const std::string bytes = sealed.Encode();
     const BackupRef ref{sealed.version, Sha256(bytes)};
+    RETURN_IF_ERROR(WriteFileAtomically(ctx.Path(kPendingFile), bytes, 0600));
     ASSIGN_OR_RETURN(OwnAccount::Written w, Publish(ctx, [&](OwnAccount* own) {
                        return own->RecordBackup(ref);
                      }));
@@ -183,10 +224,12 @@ class BackupCommand : public Command {
           stored.code(),
           absl::StrCat("backup ", ref.version,
                        " is recorded in the log but the provider did not "
-                       "store it (run `ktctl backup create` again): ",
+                       "store it; until it does, no backup of yours can be "
+                       "restored (the next `ktctl backup create` uploads it "
+                       "first): ",
                        stored.message()));
     }
-    s->backup.uploaded = true;
+    Uploaded(ctx, s);
     std::string tail;
     if (!recovery_text.empty()) {
       tail = absl::StrCat(
@@ -234,6 +277,7 @@ class BackupCommand : public Command {
 
   absl::StatusOr<Output> Delete(Context& ctx) {
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
+    RETURN_IF_ERROR(FinishUpload(ctx, s));
     const BackupRef ref{s->backup.latest.version + 1, Hash()};
     ASSIGN_OR_RETURN(OwnAccount::Written w, Publish(ctx, [&](OwnAccount* own) {
                        return own->RecordBackup(ref);
@@ -245,7 +289,7 @@ class BackupCommand : public Command {
     ASSIGN_OR_RETURN(LogClient * client, ctx.client());
     RETURN_IF_ERROR(
         client->DeleteBackup(s->account_id, w.record.account_version));
-    s->backup.uploaded = true;
+    Uploaded(ctx, s);
     return Describe(
         absl::StrCat("recorded at leaf index ", w.appended.leaf_index,
                      " that you have no backup; the provider "
@@ -254,13 +298,59 @@ class BackupCommand : public Command {
   }
 
   absl::StatusOr<Output> Restore(Context& ctx) {
+    const std::string target = ctx.globals().state_dir;
+    ASSIGN_OR_RETURN(BackupContents contents, FetchAndOpen(ctx, target));
+    const uint64_t from_version = contents.state.own_state.version + 1;
+    // Filled apart, checked, then moved into place: a crash or a refusal
+    // leaves no state behind (the next restore clears what is left).
+    const std::string staging = target + ".restoring";
+    RETURN_IF_ERROR(RemoveTree(staging));
+    RETURN_IF_ERROR(MakeDirs(staging, 0700));
+    for (auto& [name, bytes] : contents.files) {
+      RETURN_IF_ERROR(CreateSecretFile(staging + "/" + name, bytes));
+      WipeSecret(&bytes);
+    }
+    RETURN_IF_ERROR(SaveClientState(staging, contents.state));
+    absl::StatusOr<std::vector<Alert>> raised = CheckRestored(ctx, staging);
+    if (!raised.ok()) {
+      RETURN_IF_ERROR(RemoveTree(staging));
+      return raised.status();
+    }
+    for (const Alert& a : *raised) {
+      if (a.type != AlertType::kUnexpectedBackup) continue;
+      RETURN_IF_ERROR(RemoveTree(staging));
+      return absl::DataLossError(absl::StrCat(
+          "the provider handed over backup ",
+          contents.state.backup.latest.version,
+          ", but your account's history in the log records a later one (",
+          a.message,
+          "). Nothing was restored. Either the provider withheld your "
+          "latest backup, or its upload never completed (the old phone "
+          "stopped between recording and uploading it; its next backup "
+          "uploads it)"));
+    }
+    rmdir(target.c_str());  // an empty target dir; else rename refuses
+    if (rename(staging.c_str(), target.c_str()) != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot move the restored state into ", target, " (",
+                       staging, " holds it)"));
+    }
+    RETURN_IF_ERROR(
+        SyncDir(std::filesystem::path(target).parent_path().string()));
+    ASSIGN_OR_RETURN(ClientState s, LoadClientState(target));
+    return Restored(s, target, from_version, *raised);
+  }
+
+  // The backup the provider hands over, opened with the secret given: the
+  // checks before anything is fetched, then the fetch and the opening.
+  absl::StatusOr<BackupContents> FetchAndOpen(Context& ctx,
+                                              const std::string& target) {
     if (account_.empty()) return UsageError("restore needs --account=ID");
     if (recovery_key_file_.empty() == passphrase_file_.empty()) {
       return UsageError(
           "restore needs one secret: --recovery_key_file or "
           "--passphrase_file");
     }
-    const std::string target = ctx.globals().state_dir;
     struct stat st;
     if (stat((target + "/state.json").c_str(), &st) == 0) {
       return absl::FailedPreconditionError(
@@ -287,87 +377,110 @@ class BackupCommand : public Command {
     absl::StatusOr<BackupContents> contents =
         OpenTrustBackup(*sealed, account_, secret);
     WipeSecret(&secret.text);
-    if (!contents.ok()) return contents.status();
+    return contents;
+  }
 
-    // Filled apart, checked, then moved into place: a crash or a refusal
-    // leaves no state behind (the next restore clears what is left).
-    const std::string staging = target + ".restoring";
-    RETURN_IF_ERROR(RemoveTree(staging));
-    RETURN_IF_ERROR(MakeDirs(staging, 0700));
-    for (auto& [name, bytes] : contents->files) {
-      RETURN_IF_ERROR(CreateSecretFile(staging + "/" + name, bytes));
-      WipeSecret(&bytes);
+  // What a restore says: the contacts, the alerts of its check, and every
+  // device the account has now with when it was added (a backup made after
+  // the phone was lost, by whoever holds its account key, takes the
+  // devices added before it as the owner's; the dates show them).
+  static Output Restored(const ClientState& s, const std::string& target,
+                         uint64_t from_version,
+                         const std::vector<Alert>& raised) {
+    std::string device_text;
+    nlohmann::json devices = nlohmann::json::array();
+    for (const auto& [id, d] : s.own_state.devices) {
+      absl::StatusOr<DeviceRecord> r = DecodeRecord(d.record);
+      uint64_t added = r.ok() ? r->timestamp_ms : 0;
+      devices.push_back({{"device_id", id}, {"added_ms", added}});
+      absl::StrAppend(&device_text, "\n  ", id, " (added ", TimeText(added),
+                      ")");
     }
-    RETURN_IF_ERROR(SaveClientState(staging, contents->state));
-    absl::StatusOr<std::vector<Alert>> raised = CheckRestored(ctx, staging);
-    if (!raised.ok()) {
-      RETURN_IF_ERROR(RemoveTree(staging));
-      return raised.status();
-    }
-    for (const Alert& a : *raised) {
-      if (a.type != AlertType::kUnexpectedBackup) continue;
-      RETURN_IF_ERROR(RemoveTree(staging));
-      return absl::DataLossError(absl::StrCat(
-          "the provider handed over backup ",
-          contents->state.backup.latest.version,
-          ", but your account's history in the log records a later one: ",
-          a.message,
-          ". Nothing was restored: keep this message, it is evidence "
-          "against the provider (the record's leaf is in the log)"));
-    }
-    rmdir(target.c_str());  // an empty target dir; else rename refuses
-    if (rename(staging.c_str(), target.c_str()) != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot move the restored state into ", target, " (",
-                       staging, " holds it)"));
-    }
-    RETURN_IF_ERROR(
-        SyncDir(std::filesystem::path(target).parent_path().string()));
-    const ClientState& s = contents->state;
     nlohmann::json alerts = nlohmann::json::array();
     std::string alert_text;
-    for (const Alert& a : *raised) {
+    for (const Alert& a : raised) {
       alerts.push_back(a.ToJson());
       absl::StrAppend(&alert_text, "\n  ", AlertTypeName(a.type), ": ",
                       a.message);
     }
-    Output out{
-        absl::StrCat("restored backup ", s.backup.latest.version, " of ",
-                     s.account_id, " into ", target, ": ", s.contacts.size(),
-                     " contact(s), your account checked from version ",
-                     s.own_state.version, " on; ",
-                     raised->empty()
-                         ? "nothing changed that you did not do"
-                         : absl::StrCat(raised->size(),
-                                        " alert(s) about what changed "
-                                        "while the backup was away:",
-                                        alert_text),
-                     "\nthis phone is not one of your devices yet: `ktctl "
-                     "device add NAME` adds it"),
-        {{"backup_version", s.backup.latest.version},
-         {"contacts", s.contacts.size()},
-         {"alerts", alerts}}};
-    if (!raised->empty()) out.exit_code = kExitVerification;
+    Output out{absl::StrCat(
+                   "restored backup ", s.backup.latest.version, " of ",
+                   s.account_id, " into ", target, ": ", s.contacts.size(),
+                   " contact(s), your account checked from version ",
+                   from_version, " on; ",
+                   raised.empty() ? "nothing changed that you did not do"
+                                  : absl::StrCat(raised.size(),
+                                                 " alert(s) about what changed "
+                                                 "while the backup was away:",
+                                                 alert_text),
+                   "\nyour account's devices: check that you added each "
+                   "one:",
+                   device_text,
+                   "\nthis phone is not one of your devices yet: `ktctl "
+                   "device add NAME` adds it"),
+               {{"backup_version", s.backup.latest.version},
+                {"contacts", s.contacts.size()},
+                {"devices", devices},
+                {"alerts", alerts}}};
+    if (!raised.empty()) out.exit_code = kExitVerification;
     return out;
   }
 
-  // Runs the owner's monitoring pass on the restored state in `dir`: the
-  // log from the backup's checkpoint on, the account's history from the
-  // backup's version on, every contact. The alerts it raised; an error if
-  // the pass could not check (nothing is restored then).
+  // Checks the restored state in `dir` as the owner's monitor would: the
+  // log from the backup's trusted checkpoint to the latest (which must be
+  // at most --max_checkpoint_age old), the account's history from the
+  // backup's version on, every contact. The alerts it raised; an error,
+  // naming any alert, if the log or the own account could not be checked
+  // (nothing is restored then: a state restored unchecked is what a
+  // provider rolling back would want). A contact that could not be
+  // checked is checked by the next monitor.
   absl::StatusOr<std::vector<Alert>> CheckRestored(Context& ctx,
                                                    const std::string& dir) {
     Globals g = ctx.globals();
     g.state_dir = dir;
     Context restored(g);
     ASSIGN_OR_RETURN(OwnAccount * own, restored.own());
-    absl::Status checked = own->Monitor();
+    ASSIGN_OR_RETURN(ClientVerifier * v, restored.verifier());
+    absl::Status checked = absl::OkStatus();
+    absl::StatusOr<LogCheckpoint> cp = v->UpdateCheckpoint();
+    if (!cp.ok()) {
+      checked = cp.status();
+    } else if (uint64_t age = AgeMs(*cp); age > MaxAgeMs()) {
+      checked = absl::UnavailableError(absl::StrCat(
+          "the newest checkpoint the log (and your witnesses) offer is ",
+          age / 1000, " s old; a restore checks your account at one at most ",
+          MaxAgeMs() / 1000,
+          " s old (--max_checkpoint_age), so that the provider cannot hide "
+          "a later backup behind an older checkpoint: try again later"));
+    } else {
+      checked = own->CheckAt(*cp);
+      if (checked.ok()) (void)v->MonitorContacts(*cp);
+    }
     std::vector<Alert> raised = restored.Raised();
     RETURN_IF_ERROR(restored.Release());
-    if (!checked.ok() && raised.empty()) return checked;
+    if (!checked.ok()) {
+      std::string alerts;
+      for (const Alert& a : raised) {
+        absl::StrAppend(&alerts, "; ", AlertTypeName(a.type), ": ", a.message);
+      }
+      return absl::Status(
+          checked.code(),
+          absl::StrCat("nothing was restored: the log could not be checked "
+                       "from the backup on (",
+                       checked.message(), ")", alerts));
+    }
     return raised;
   }
 
+  uint64_t AgeMs(const LogCheckpoint& cp) const {
+    uint64_t now = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
+    return now > cp.timestamp_ms ? now - cp.timestamp_ms : 0;
+  }
+  uint64_t MaxAgeMs() const {
+    return static_cast<uint64_t>(absl::ToInt64Milliseconds(max_age_));
+  }
+
+  absl::Duration max_age_ = absl::Minutes(15);
   bool new_recovery_key_ = false;
   std::string passphrase_file_, recovery_key_file_, account_;
   uint64_t memory_ = kDefaultPassphraseMemory;

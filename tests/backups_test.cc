@@ -3,6 +3,7 @@
 // record names it, deleted only as it says, and nothing else gets in.
 #include <string>
 
+#include "core/account/registration.h"
 #include "core/backup/backup.h"
 #include "core/crypto/hash.h"
 #include "gtest/gtest.h"
@@ -31,9 +32,8 @@ BackupRef RefOf(const std::string& sealed, uint64_t version) {
 TEST(BackupsTest, StoredOnlyAsTheLatestRecordNamesIt) {
   auto env = LogEnv::Start();
   LogClient* log = env->client();
-  TestAccount alice("alice@example.com"), bob("bob@example.com");
+  TestAccount alice("alice@example.com");
   env->Append(alice.Add("phone"));
-  env->Append(bob.Add("phone"));
   const std::string first = Sealed(alice.id(), 1);
   const std::string second = Sealed(alice.id(), 2);
 
@@ -57,9 +57,6 @@ TEST(BackupsTest, StoredOnlyAsTheLatestRecordNamesIt) {
   EXPECT_EQ(
       log->PutBackup(std::string(kMaxStoredBackupBytes + 1, 'x'), 2).code(),
       StatusCode::kInvalidArgument);
-  env->Append(bob.RecordBackup(RefOf(first, 1)));  // Bob names Alice's bytes
-  EXPECT_EQ(log->GetBackup(bob.id(), "").status().code(),
-            StatusCode::kNotFound);
 
   // A newer backup: the older one can no longer be stored.
   env->Append(alice.RecordBackup(RefOf(second, 2)));  // version 3
@@ -83,6 +80,45 @@ TEST(BackupsTest, StoredOnlyAsTheLatestRecordNamesIt) {
             StatusCode::kNotFound);
   EXPECT_EQ(log->GetBackup("", "").status().code(),
             StatusCode::kInvalidArgument);
+}
+
+// On a log with a registration key, a backup goes only to the holder of
+// the operator's backup-fetch credential for that account.
+TEST(BackupsTest, FetchedOnlyWithTheBackupFetchCredential) {
+  RegistrationKey key = RegistrationKey::Generate();
+  LogServerOptions options;
+  options.registration = key;
+  auto env = LogEnv::Start(options);
+  LogClient* log = env->client();
+  TestAccount alice("alice@example.com");
+  const uint64_t expiry = absl::ToUnixSeconds(absl::Now() + absl::Hours(1));
+  const std::string id = alice.id();
+  ASSERT_TRUE(
+      log->Write(
+             Operation::kAddDevice, alice.Add("phone").Encode(), false,
+             key.CredentialFor(id, alice.key().public_key().bytes(), expiry))
+          .ok());
+  const std::string sealed = Sealed(id, 1);
+  env->Append(alice.RecordBackup(RefOf(sealed, 1)));
+  ASSERT_TRUE(log->PutBackup(sealed, 2).ok());
+
+  auto code = [&](const std::string& credential) {
+    return log->GetBackup(id, credential).status().code();
+  };
+  EXPECT_EQ(code(""), StatusCode::kUnauthenticated);
+  EXPECT_EQ(code(key.CredentialFor(id, "", expiry, CredentialPurpose::kErase)),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(code(key.CredentialFor("bob@example.com", "", expiry,
+                                   CredentialPurpose::kFetchBackup)),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      code(key.CredentialFor(id, "", 1000, CredentialPurpose::kFetchBackup)),
+      StatusCode::kPermissionDenied)
+      << "expired";
+  absl::StatusOr<std::string> got = log->GetBackup(
+      id, key.CredentialFor(id, "", expiry, CredentialPurpose::kFetchBackup));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, sealed);
 }
 
 }  // namespace

@@ -87,6 +87,17 @@ grpc::Status TamperingProxy::AddDevice(grpc::ServerContext* c,
       std::function<void(v1::WriteResponse*)>());
 }
 
+grpc::Status TamperingProxy::RecordBackup(grpc::ServerContext* c,
+                                          const v1::WriteRequest* r,
+                                          v1::WriteResponse* o) {
+  auto stub = Stub();
+  return Forward(
+      c, r, o,
+      [&](grpc::ClientContext* x, const v1::WriteRequest& q,
+          v1::WriteResponse* a) { return stub->RecordBackup(x, q, a); },
+      std::function<void(v1::WriteResponse*)>());
+}
+
 grpc::Status TamperingProxy::RemoveDevice(grpc::ServerContext* c,
                                           const v1::WriteRequest* r,
                                           v1::WriteResponse* o) {

@@ -43,6 +43,10 @@ class TamperingProxy : public v1::Log::Service {
                          v1::WriteResponse*) override;
   grpc::Status RemoveDevice(grpc::ServerContext*, const v1::WriteRequest*,
                             v1::WriteResponse*) override;
+  // Forwarded; PutBackup is not (UNIMPLEMENTED: an upload that never
+  // arrives).
+  grpc::Status RecordBackup(grpc::ServerContext*, const v1::WriteRequest*,
+                            v1::WriteResponse*) override;
   grpc::Status RotateAccountKey(grpc::ServerContext*, const v1::WriteRequest*,
                                 v1::WriteResponse*) override;
   grpc::Status GetCheckpoint(grpc::ServerContext*,

@@ -262,5 +262,69 @@ TEST_F(TrustBackupTest, AnOlderOrAnotherAccountsBackupIsRefused) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
 }
 
+// The old phone records a backup and stops before uploading it (here: a
+// provider that never gets the upload). The provider's copy is then older
+// than the history's latest, and a restore refuses it; the next backup
+// from the old phone uploads the one it recorded first.
+TEST_F(TrustBackupTest, AnUploadThatNeverArrivedIsFinishedByTheNextBackup) {
+  Join("bob", kBob);
+  const std::string recovery_key = BackUpBob();
+  std::unique_ptr<TamperingProxy> proxy =
+      TamperingProxy::Start(server_->address());
+  RunResult r = Run("bob", {"backup", "create"}, proxy->address());
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("uploads it first"), std::string::npos) << r.out;
+  EXPECT_EQ(JsonOf(Run("bob", {"backup", "status"}))["uploaded"], false);
+  r = Restore("bob2", recovery_key);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("upload never completed"), std::string::npos) << r.out;
+  EXPECT_FALSE(Exists(State("bob2") + "/state.json"));
+
+  r = Run("bob", {"backup", "create"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("now holds backup 2"), std::string::npos) << r.out;
+  EXPECT_EQ(JsonOf(r)["backup_version"], 3);
+  r = Restore("bob2", recovery_key);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)["backup_version"], 3);
+}
+
+// A restore checks the account at a fresh checkpoint only. A provider
+// that hides the latest backup's record behind an older checkpoint (one
+// within that age) gets its older backup restored, and the first check
+// that sees the record raises UNEXPECTED_BACKUP.
+TEST_F(TrustBackupTest,
+       ARollbackBehindAnOlderCheckpointIsCaughtByTheNextCheck) {
+  Join("bob", kBob);
+  const std::string recovery_key = BackUpBob();
+  const std::string first = StoredBackup(kBob);
+  auto client = LogClient::Create(server_->address());
+  absl::StatusOr<std::string> before = client->GetCheckpoint(0);
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(Run("bob", {"backup", "create"}).exit_code, 0);
+
+  std::unique_ptr<TamperingProxy> proxy =
+      TamperingProxy::Start(server_->address());
+  RunResult r = Run("bob2",
+                    {"backup", "restore", std::string("--account=") + kBob,
+                     "--recovery_key_file=" + File("r", recovery_key),
+                     "--credential_file=" + FetchCredential(kBob),
+                     "--max_checkpoint_age=1ms"},
+                    proxy->address());
+  EXPECT_EQ(r.exit_code, 4) << r.out;
+  EXPECT_NE(r.out.find("--max_checkpoint_age"), std::string::npos) << r.out;
+  EXPECT_FALSE(Exists(State("bob2") + "/state.json"));
+
+  proxy->OnCheckpoint([&](v1::SignedCheckpoint* c) { c->set_note(*before); });
+  proxy->OnBackup([&](v1::Backup* b) { b->set_sealed(first); });
+  r = Restore("bob2", recovery_key, proxy->address());
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)["backup_version"], 1);
+  r = Run("bob2", {"monitor"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(AlertTypes(JsonOf(r)),
+            std::vector<std::string>{"UNEXPECTED_BACKUP"});
+}
+
 }  // namespace
 }  // namespace ktlog

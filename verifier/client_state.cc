@@ -135,6 +135,7 @@ TrustBackupState BackupFromJson(const nlohmann::json& b) {
   if (hash.size() != Hash::kSize) throw std::runtime_error("backup hash");
   backup.latest.hash = Hash::FromBytesOrDie(hash);
   backup.uploaded = b.at("uploaded").get<bool>();
+  backup.record_version = b.value("record_version", uint64_t{0});
   backup.key = Unhex(b.at("key"));
   if (!backup.key.empty() && backup.key.size() != kBackupKeySize) {
     throw std::runtime_error("backup key");
@@ -174,6 +175,7 @@ nlohmann::json BackupToJson(const TrustBackupState& backup) {
   return {{"version", backup.latest.version},
           {"hash", backup.latest.hash.ToHex()},
           {"uploaded", backup.uploaded},
+          {"record_version", backup.record_version},
           {"key", HexEncode(backup.key)},
           {"wraps", wraps}};
 }

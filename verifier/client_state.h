@@ -95,7 +95,10 @@ struct TrustBackupState {
   // The latest backup this client sealed, or restored from (version 0:
   // none): the record-backup record that names it is this client's own.
   BackupRef latest;
-  // Whether the provider stores `latest` (PutBackup answered OK).
+  // The account version of the record that names `latest` (0: none).
+  uint64_t record_version = 0;
+  // Whether the provider stores `latest` (PutBackup answered OK), or
+  // deleted its copy if `latest` says "deleted".
   bool uploaded = false;
   // The backup key (32 bytes) and its wraps under the user's secrets,
   // which seal every next backup (empty: no secrets set yet). Kept here,

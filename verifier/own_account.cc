@@ -104,6 +104,7 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::RecordBackup(
   // Saved with the record (Write saves the state before sending): the
   // record names this client's backup, whatever answer comes back.
   state_->backup.latest = backup;
+  state_->backup.record_version = state_->own_state.version + 1;  // Write's
   state_->backup.uploaded = false;
   return Write(std::move(r), "");
 }

@@ -102,25 +102,30 @@ absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,
   }
   const char* kind =
       secret.type == WrapType::kRecoveryKey ? "recovery key" : "passphrase";
-  bool any = false;
-  absl::StatusOr<std::string> key = absl::PermissionDeniedError(absl::StrCat(
-      "this ", kind,
-      " does not open the backup: check it, or try another secret"));
+  // Only the first wrap of the kind is tried (a client makes one of each):
+  // a hostile server that adds wraps of the highest Argon2id cost gets one
+  // run, not eight.
+  const BackupWrap* wrap = nullptr;
   for (const BackupWrap& w : backup.wraps) {
-    if (w.type != secret.type) continue;
-    any = true;
-    absl::StatusOr<std::string> k = Unwrap(w, unwrap_with);
-    if (k.ok()) {
-      key = std::move(k);
+    if (w.type == secret.type) {
+      wrap = &w;
       break;
     }
   }
-  WipeSecret(&unwrap_with);
-  if (!any) {
+  if (wrap == nullptr) {
+    WipeSecret(&unwrap_with);
     return absl::FailedPreconditionError(absl::StrCat(
         "the backup has no ", kind, " wrap: open it with the other secret"));
   }
-  if (!key.ok()) return key.status();
+  absl::StatusOr<std::string> key = Unwrap(*wrap, unwrap_with);
+  WipeSecret(&unwrap_with);
+  if (!key.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "this ", kind,
+        " does not open the backup: check it, or try another secret (or "
+        "the backup was replaced by whoever holds your old phone's account "
+        "key, under secrets of theirs)"));
+  }
   absl::StatusOr<std::string> plaintext =
       OpenBackup(backup, *key, account_id, 1);
   WipeSecret(&*key);

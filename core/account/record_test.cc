@@ -205,6 +205,12 @@ TEST_F(AccountRulesTest, ARecordBackupMovesOnlyTheVersion) {
   EXPECT_FALSE(ref.deleted());
   ASSERT_EQ(Apply(Make(Op::kRecordBackup, "", deleted.Encode(), 3, key1_)),
             absl::StatusCode::kOk);
+  EXPECT_EQ(DecodeBackupRef(BackupRef{0, Hash()}.Encode()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeBackupRef(ref.Encode().substr(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeBackupRef(ref.Encode() + "x").status().code(),
+            absl::StatusCode::kInvalidArgument);
   absl::StatusOr<BackupRef> back = DecodeBackupRef(deleted.Encode());
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, deleted);
