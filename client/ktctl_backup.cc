@@ -202,6 +202,14 @@ class BackupCommand : public Command {
       WipeSecret(&secrets.passphrase);
       if (!made.ok()) return made.status();
       recovery_text = *std::move(made);
+      if (!recovery_text.empty()) {
+        // Shown before anything is saved or sent: a command that dies
+        // after the state holds the new key must not leave backups that
+        // only a key nobody saw opens.
+        std::cerr << "your new recovery key (write it down and keep it away "
+                     "from this phone; it is shown only now):\n  "
+                  << recovery_text << std::endl;
+      }
     } else if (s->backup.key.empty()) {
       return UsageError(
           "your first backup needs a secret to open it: --recovery_key "
@@ -230,13 +238,6 @@ class BackupCommand : public Command {
                        stored.message()));
     }
     Uploaded(ctx, s);
-    std::string tail;
-    if (!recovery_text.empty()) {
-      tail = absl::StrCat(
-          "\nyour recovery key (write it down and keep it away from this "
-          "phone; it is shown only now):\n  ",
-          recovery_text);
-    }
     nlohmann::json extra = {{"backup_version", ref.version},
                             {"backup_sha256", ref.hash.ToHex()},
                             {"bytes", bytes.size()}};
@@ -246,7 +247,7 @@ class BackupCommand : public Command {
                      " bytes, opened by ", WrapKinds(s->backup.wraps),
                      ") recorded at leaf index ", w.appended.leaf_index,
                      " and stored by the provider"),
-        w, extra, tail);
+        w, extra);
   }
 
   absl::StatusOr<Output> Status(Context& ctx) {

@@ -4,6 +4,7 @@
 // back, and what changed meanwhile is an alert. A provider that hands out
 // an older backup, another account's, or nothing without the operator's
 // credential is caught or refused, and nothing is left behind.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "core/util/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/process_env.h"
+#include "tests/subprocess.h"
 #include "tests/tampering_proxy.h"
 #include "tests/test_env.h"
 
@@ -324,6 +326,56 @@ TEST_F(TrustBackupTest,
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_EQ(AlertTypes(JsonOf(r)),
             std::vector<std::string>{"UNEXPECTED_BACKUP"});
+}
+
+// Real ktctl processes killed (SIGKILL) at points through a backup and
+// through a restore: the old phone's state stays usable (its monitor
+// raises nothing; the next backup completes, finishing an upload the kill
+// cut off), and a restore leaves either nothing or a complete, checked
+// state; the next restore completes.
+TEST_F(TrustBackupTest, KilledBackupsAndRestoresLeaveUsableStates) {
+  Join("alice", kAlice);
+  Join("bob", kBob);
+  BobVerifiesAlice();
+  const std::string recovery_key = BackUpBob();
+  const std::string recovery_file = File("bob.recovery", recovery_key);
+  const std::string credential_file = FetchCredential(kBob);
+  auto kill_after = [&](const std::string& state,
+                        const std::vector<std::string>& args, int delay_ms) {
+    std::vector<std::string> argv = {kKtctlBinary, "--state=" + State(state),
+                                     "--server=" + server_->address(),
+                                     "--plaintext"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(argv);
+    ASSERT_TRUE(p.ok()) << p.status();
+    absl::SleepFor(absl::Milliseconds(delay_ms));
+    (*p)->Signal(SIGKILL);
+    (*p)->Wait();
+  };
+  for (int delay_ms : {2, 10, 25, 50, 100, 200, 400}) {
+    SCOPED_TRACE(absl::StrCat("killed after ", delay_ms, " ms"));
+    kill_after("bob", {"backup", "create"}, delay_ms);
+    RunResult r = Run("bob", {"monitor"});
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    r = Run("bob", {"backup", "create"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+
+    const std::string phone = absl::StrCat("new", delay_ms);
+    std::vector<std::string> restore = {"backup", "restore",
+                                        std::string("--account=") + kBob,
+                                        "--recovery_key_file=" + recovery_file,
+                                        "--credential_file=" + credential_file};
+    kill_after(phone, restore, delay_ms);
+    if (Exists(State(phone) + "/state.json")) {
+      r = Run(phone, {"monitor"});  // restored before the kill: complete
+      EXPECT_EQ(r.exit_code, 0) << r.out;
+    } else {
+      r = Run(phone, restore);
+      EXPECT_EQ(r.exit_code, 0) << r.out;
+      EXPECT_EQ(JsonOf(r)["contacts"], 1) << r.out;
+    }
+    EXPECT_FALSE(Exists(State(phone) + ".restoring"));
+  }
 }
 
 }  // namespace
