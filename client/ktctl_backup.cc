@@ -91,6 +91,76 @@ absl::Status SyncDir(const std::string& dir) {
                        absl::StrCat("cannot sync directory ", dir));
 }
 
+// Finishes what an earlier create or delete left undone: the record is
+// in the log, but the provider never got the upload (a crash, a lost
+// connection, a rate limit). Until it does, a restore of the provider's
+// older copy is refused. The sealed bytes wait in <state>/backup.sealed.
+absl::Status FinishUpload(Context& ctx, ClientState* s) {
+  const TrustBackupState& b = s->backup;
+  if (b.uploaded || b.latest.version == 0 || b.record_version == 0) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+  if (b.latest.deleted()) {
+    RETURN_IF_ERROR(client->DeleteBackup(s->account_id, b.record_version));
+  } else {
+    absl::StatusOr<std::string> pending =
+        ReadFileBounded(ctx.Path(kPendingFile), kMaxStoredBackupBytes);
+    if (!pending.ok() || Sha256(*pending) != b.latest.hash) {
+      return absl::OkStatus();  // sealed but never recorded: superseded
+    }
+    RETURN_IF_ERROR(client->PutBackup(*pending, b.record_version));
+  }
+  s->backup.uploaded = true;
+  std::cerr << "ktctl: the provider now holds backup " << b.latest.version
+            << ", which an earlier command recorded but did not upload\n";
+  return ctx.SaveState();
+}
+
+// After the provider answered: the pending copy is no longer needed.
+void Uploaded(Context& ctx, ClientState* s) {
+  s->backup.uploaded = true;
+  unlink(ctx.Path(kPendingFile).c_str());
+}
+
+// A backup made, recorded and uploaded.
+struct Made {
+  BackupRef ref;
+  size_t bytes = 0;
+  OwnAccount::Written written;
+};
+
+// Seals the next backup of `s` (whose secrets are set), records it in the
+// log and uploads it. The sealed bytes wait in backup.sealed until the
+// provider has them.
+absl::StatusOr<Made> BackUp(Context& ctx, ClientState* s) {
+  ASSIGN_OR_RETURN(auto files, KeyFiles(ctx));
+  ASSIGN_OR_RETURN(SealedBackup sealed,
+                   SealNextBackup(*s, files, kMaxStoredBackupBytes));
+  for (auto& [name, bytes] : files) WipeSecret(&bytes);
+  const std::string bytes = sealed.Encode();
+  const BackupRef ref{sealed.version, Sha256(bytes)};
+  s->backup.trust_hash = TrustFingerprint(*s);
+  RETURN_IF_ERROR(WriteFileAtomically(ctx.Path(kPendingFile), bytes, 0600));
+  ASSIGN_OR_RETURN(OwnAccount::Written w, Publish(ctx, [&](OwnAccount* own) {
+                     return own->RecordBackup(ref);
+                   }));
+  ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+  absl::Status stored = client->PutBackup(bytes, w.record.account_version);
+  if (!stored.ok()) {
+    return absl::Status(
+        stored.code(),
+        absl::StrCat("backup ", ref.version,
+                     " is recorded in the log but the provider did not "
+                     "store it; until it does, no backup of yours can be "
+                     "restored (the next `ktctl backup create` uploads it "
+                     "first): ",
+                     stored.message()));
+  }
+  Uploaded(ctx, s);
+  return Made{ref, bytes.size(), w};
+}
+
 class BackupCommand : public Command {
  public:
   const char* name() const override { return "backup"; }
@@ -143,49 +213,20 @@ class BackupCommand : public Command {
   }
   absl::StatusOr<Output> Run(Context& ctx,
                              const std::vector<std::string>& args) override {
-    if (args.size() != 1) {
-      return UsageError("give create, restore, status or delete");
+    if (args.size() != 1 && !(args.size() == 2 && args[0] == "automatic")) {
+      return UsageError(
+          "give create, restore, status, delete or automatic on|off");
     }
     if (args[0] == "create") return Create(ctx);
     if (args[0] == "restore") return Restore(ctx);
     if (args[0] == "status") return Status(ctx);
     if (args[0] == "delete") return Delete(ctx);
-    return UsageError("give create, restore, status or delete");
+    if (args[0] == "automatic") return Automatic(ctx, args);
+    return UsageError(
+        "give create, restore, status, delete or automatic on|off");
   }
 
  private:
-  // Finishes what an earlier create or delete left undone: the record is
-  // in the log, but the provider never got the upload (a crash, a lost
-  // connection, a rate limit). Until it does, a restore of the provider's
-  // older copy is refused. The sealed bytes wait in <state>/backup.sealed.
-  absl::Status FinishUpload(Context& ctx, ClientState* s) {
-    const TrustBackupState& b = s->backup;
-    if (b.uploaded || b.latest.version == 0 || b.record_version == 0) {
-      return absl::OkStatus();
-    }
-    ASSIGN_OR_RETURN(LogClient * client, ctx.client());
-    if (b.latest.deleted()) {
-      RETURN_IF_ERROR(client->DeleteBackup(s->account_id, b.record_version));
-    } else {
-      absl::StatusOr<std::string> pending =
-          ReadFileBounded(ctx.Path(kPendingFile), kMaxStoredBackupBytes);
-      if (!pending.ok() || Sha256(*pending) != b.latest.hash) {
-        return absl::OkStatus();  // sealed but never recorded: superseded
-      }
-      RETURN_IF_ERROR(client->PutBackup(*pending, b.record_version));
-    }
-    s->backup.uploaded = true;
-    std::cerr << "ktctl: the provider now holds backup " << b.latest.version
-              << ", which an earlier command recorded but did not upload\n";
-    return ctx.SaveState();
-  }
-
-  // After the provider answered: the pending copy is no longer needed.
-  void Uploaded(Context& ctx, ClientState* s) {
-    s->backup.uploaded = true;
-    unlink(ctx.Path(kPendingFile).c_str());
-  }
-
   absl::StatusOr<Output> Create(Context& ctx) {
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
     RETURN_IF_ERROR(FinishUpload(ctx, s));
@@ -215,39 +256,41 @@ class BackupCommand : public Command {
           "your first backup needs a secret to open it: --recovery_key "
           "(shown once: write it down) and/or --passphrase_file=FILE");
     }
-    ASSIGN_OR_RETURN(auto files, KeyFiles(ctx));
-    ASSIGN_OR_RETURN(SealedBackup sealed,
-                     SealNextBackup(*s, files, kMaxStoredBackupBytes));
-    for (auto& [name, bytes] : files) WipeSecret(&bytes);
-    const std::string bytes = sealed.Encode();
-    const BackupRef ref{sealed.version, Sha256(bytes)};
-    RETURN_IF_ERROR(WriteFileAtomically(ctx.Path(kPendingFile), bytes, 0600));
-    ASSIGN_OR_RETURN(OwnAccount::Written w, Publish(ctx, [&](OwnAccount* own) {
-                       return own->RecordBackup(ref);
-                     }));
-    ASSIGN_OR_RETURN(LogClient * client, ctx.client());
-    absl::Status stored = client->PutBackup(bytes, w.record.account_version);
-    if (!stored.ok()) {
-      return absl::Status(
-          stored.code(),
-          absl::StrCat("backup ", ref.version,
-                       " is recorded in the log but the provider did not "
-                       "store it; until it does, no backup of yours can be "
-                       "restored (the next `ktctl backup create` uploads it "
-                       "first): ",
-                       stored.message()));
-    }
-    Uploaded(ctx, s);
+    ASSIGN_OR_RETURN(Made made, BackUp(ctx, s));
+    const BackupRef& ref = made.ref;
+    const OwnAccount::Written& w = made.written;
     nlohmann::json extra = {{"backup_version", ref.version},
                             {"backup_sha256", ref.hash.ToHex()},
-                            {"bytes", bytes.size()}};
+                            {"bytes", made.bytes}};
     if (!recovery_text.empty()) extra["recovery_key"] = recovery_text;
     return Describe(
-        absl::StrCat("backup ", ref.version, " (", bytes.size(),
+        absl::StrCat("backup ", ref.version, " (", made.bytes,
                      " bytes, opened by ", WrapKinds(s->backup.wraps),
                      ") recorded at leaf index ", w.appended.leaf_index,
                      " and stored by the provider"),
         w, extra);
+  }
+
+  absl::StatusOr<Output> Automatic(Context& ctx,
+                                   const std::vector<std::string>& args) {
+    if (args.size() != 2 || (args[1] != "on" && args[1] != "off")) {
+      return UsageError("give automatic on or automatic off");
+    }
+    ASSIGN_OR_RETURN(ClientState * s, ctx.state());
+    if (args[1] == "on" && s->backup.key.empty()) {
+      return UsageError(
+          "make a first backup with its secrets first (ktctl backup create "
+          "--recovery_key)");
+    }
+    s->backup.automatic = args[1] == "on";
+    return Output{
+        s->backup.automatic
+            ? "automatic backups on: each change of your trust (a device, a "
+              "key, a verified contact, the policy) is backed up by the "
+              "next command that writes or monitors, once your witnesses "
+              "have cosigned your account"
+            : "automatic backups off",
+        {{"automatic", s->backup.automatic}}};
   }
 
   absl::StatusOr<Output> Status(Context& ctx) {
@@ -257,6 +300,7 @@ class BackupCommand : public Command {
                         {"deleted", b.latest.version > 0 && b.latest.deleted()},
                         {"backup_sha256", b.latest.hash.ToHex()},
                         {"uploaded", b.uploaded},
+                        {"automatic", b.automatic},
                         {"secrets", WrapKinds(b.wraps)}};
     if (b.latest.version == 0) {
       return Output{"no backup yet (ktctl backup create --recovery_key)", j};
@@ -489,6 +533,33 @@ class BackupCommand : public Command {
 };
 
 }  // namespace
+
+void AutomaticBackup(Context& ctx) {
+  absl::StatusOr<ClientState*> state = ctx.state();
+  if (!state.ok()) return;
+  ClientState* s = *state;
+  const TrustBackupState& b = s->backup;
+  if (!b.automatic || b.key.empty() || !s->own_state.exists() ||
+      TrustFingerprint(*s) == b.trust_hash) {
+    return;
+  }
+  if (UnverifiedOwn(*s) > 0) {
+    std::cerr << "ktctl: automatic backup waits until your witnesses have "
+                 "cosigned your new records (`ktctl --wait=2m monitor`)\n";
+    return;
+  }
+  absl::Status finished = FinishUpload(ctx, s);
+  absl::StatusOr<Made> made =
+      finished.ok() ? BackUp(ctx, s) : absl::StatusOr<Made>(finished);
+  if (!made.ok()) {
+    std::cerr << "ktctl: automatic backup not made (the next command tries "
+                 "again): "
+              << made.status().message() << "\n";
+    return;
+  }
+  std::cerr << "ktctl: automatic backup " << made->ref.version
+            << " recorded and stored by the provider\n";
+}
 
 void AddBackupCommands(CommandTable* table) {
   table->push_back(std::make_unique<BackupCommand>());

@@ -390,6 +390,9 @@ int RunCommand(Command& command, Context& ctx,
     return kExitOk;
   }
   absl::StatusOr<Output> out = command.Run(ctx, *positional);
+  if (out.ok() && ctx.own_used() && std::string(command.name()) != "backup") {
+    AutomaticBackup(ctx);
+  }
   // The state is saved whatever happened: alerts raised by a failing
   // command are kept too.
   absl::Status saved = ctx.SaveState();

@@ -123,6 +123,8 @@ class Context {
   // The owner's side of the client library (verifier/own_account.h) over
   // the state dir's stores and the log.
   absl::StatusOr<OwnAccount*> own();
+  // Whether this command used own() (it wrote or monitored the account).
+  bool own_used() const { return own_ != nullptr; }
   // The security key --security_key names (opened once): the user is
   // asked on stderr to touch it when it signs.
   absl::StatusOr<SecurityKeyDevice*> security_key();
@@ -185,6 +187,14 @@ void AddAccountCommands(CommandTable* table);
 void AddTrustCommands(CommandTable* table);
 void AddLogCommands(CommandTable* table);
 void AddBackupCommands(CommandTable* table);
+
+// With automatic backups on (`ktctl backup automatic on`), backs the
+// state up if it holds trust its latest backup lacks
+// (verifier/trust_backup.h's TrustFingerprint) and no record of its own
+// awaits the witnesses; says on stderr what it did or why not, and never
+// fails the command. RunCommand calls it after each command that wrote or
+// monitored the account (ktctl_backup.cc).
+void AutomaticBackup(Context& ctx);
 
 // For the commands that write the own account (ktctl_account.cc implements
 // them; ktctl_backup.cc uses them too).

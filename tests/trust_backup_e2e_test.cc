@@ -328,6 +328,45 @@ TEST_F(TrustBackupTest,
             std::vector<std::string>{"UNEXPECTED_BACKUP"});
 }
 
+// With automatic backups on, each change of trust is backed up by the next
+// command that writes or monitors, and only then: a restore then brings
+// back every device and contact, and raises nothing.
+TEST_F(TrustBackupTest, AutomaticBackupsFollowEveryTrustChange) {
+  Join("alice", kAlice);
+  Join("bob", kBob);
+  const std::string recovery_key = BackUpBob();
+  auto version = [&] {
+    return JsonOf(Run("bob", {"backup", "status"}))["backup_version"];
+  };
+  RunResult r = Run("bob", {"backup", "automatic", "on"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Run("bob", {"device", "add", "tablet"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("automatic backup 2 recorded"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(version(), 2);
+  r = Run("bob", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("automatic backup"), std::string::npos)
+      << "nothing changed: " << r.out;
+  EXPECT_EQ(version(), 2);
+  BobVerifiesAlice();  // a contact verified: backed up at the next monitor
+  r = Run("bob", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(version(), 3) << r.out;
+
+  r = Restore("bob2", recovery_key);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(JsonOf(r)["alerts"].empty()) << r.out;
+  EXPECT_EQ(JsonOf(r)["devices"].size(), 2u) << r.out;
+  r = Run("bob2", {"contact", "list"});
+  EXPECT_EQ(JsonOf(r)[0]["verified"], true) << r.out;
+
+  ASSERT_EQ(Run("bob", {"backup", "automatic", "off"}).exit_code, 0);
+  ASSERT_EQ(Run("bob", {"device", "add", "watch"}).exit_code, 0);
+  EXPECT_EQ(version(), 3) << "off: no backup";
+}
+
 // Real ktctl processes killed (SIGKILL) at points through a backup and
 // through a restore: the old phone's state stays usable (its monitor
 // raises nothing; the next backup completes, finishing an upload the kill

@@ -136,6 +136,8 @@ TrustBackupState BackupFromJson(const nlohmann::json& b) {
   backup.latest.hash = Hash::FromBytesOrDie(hash);
   backup.uploaded = b.at("uploaded").get<bool>();
   backup.record_version = b.value("record_version", uint64_t{0});
+  backup.automatic = b.value("automatic", false);
+  backup.trust_hash = b.value("trust_hash", "");
   backup.key = Unhex(b.at("key"));
   if (!backup.key.empty() && backup.key.size() != kBackupKeySize) {
     throw std::runtime_error("backup key");
@@ -176,6 +178,8 @@ nlohmann::json BackupToJson(const TrustBackupState& backup) {
           {"hash", backup.latest.hash.ToHex()},
           {"uploaded", backup.uploaded},
           {"record_version", backup.record_version},
+          {"automatic", backup.automatic},
+          {"trust_hash", backup.trust_hash},
           {"key", HexEncode(backup.key)},
           {"wraps", wraps}};
 }

@@ -105,6 +105,12 @@ struct TrustBackupState {
   // never taken from the provider's copy.
   std::string key;
   std::vector<BackupWrap> wraps;
+  // Back up on its own after each trust change (ktctl backup automatic on).
+  bool automatic = false;
+  // TrustFingerprint (verifier/trust_backup.h) of the state `latest`
+  // sealed: a state whose fingerprint differs holds trust that no backup
+  // holds yet.
+  std::string trust_hash;
 };
 
 struct ClientState {

@@ -24,6 +24,34 @@ bool IsBackupFile(const std::string& name) {
 
 }  // namespace
 
+std::string TrustFingerprint(const ClientState& state) {
+  nlohmann::json j;
+  j["log_key"] = state.log_key;
+  j["witnesses"] = state.policy.witnesses;
+  j["quorum"] = state.policy.witness_quorum;
+  const AccountState& own = state.own_state;
+  j["own"]["first_key"] = HexEncode(own.first_key);
+  j["own"]["authority"] = HexEncode(own.account_key);
+  for (const ChainedRotation& c : own.key_chain) {
+    j["own"]["chain"].push_back(HexEncode(c.record));
+  }
+  for (const auto& [id, device] : own.devices) {
+    j["own"]["devices"][id] = HexEncode(device.record);
+  }
+  for (const auto& [id, key] : state.approved_devices) {
+    j["approved_devices"][id] = HexEncode(key);
+  }
+  for (const auto& [id, c] : state.contacts) {
+    nlohmann::json devices = nlohmann::json::object();
+    for (const auto& [device, key] : c.verified_devices) {
+      devices[device] = HexEncode(key);
+    }
+    j["contacts"][id] = {{"key", HexEncode(c.verified_key)},
+                         {"devices", devices}};
+  }
+  return Sha256(j.dump()).ToHex();
+}
+
 absl::StatusOr<std::string> SetBackupSecrets(ClientState* state,
                                              const BackupSecrets& secrets) {
   if (!secrets.recovery_key && secrets.passphrase.empty()) {
@@ -166,6 +194,7 @@ absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,
   }
   out.state.backup.latest = BackupRef{backup.version, Sha256(sealed)};
   out.state.backup.uploaded = true;
+  out.state.backup.trust_hash = TrustFingerprint(out.state);
   return out;
 }
 

@@ -61,6 +61,13 @@ absl::StatusOr<SealedBackup> SealNextBackup(
     const ClientState& state, const std::map<std::string, std::string>& files,
     size_t max_bytes);
 
+// What a backup must keep, hashed (hex SHA-256): the pinned log key and
+// policy, the own account as verified (its authority, key chain and
+// devices, not its version: a backup's own record changes only that), the
+// devices approved here, and each contact's verified key and devices.
+// Equal fingerprints: a new backup would hold no trust the last one lacks.
+std::string TrustFingerprint(const ClientState& state);
+
 // A secret the user gives to open a backup.
 struct BackupSecret {
   WrapType type = WrapType::kRecoveryKey;
