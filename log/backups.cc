@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/backup/backup.h"
 #include "core/crypto/hash.h"
+#include "core/util/bytes.h"
 #include "core/util/status_macros.h"
 
 namespace ktlog {
@@ -80,7 +81,10 @@ absl::Status Backups::Put(absl::string_view sealed, uint64_t record_version) {
         "…, not this backup (version ", backup.version, ", SHA-256 ",
         Sha256(sealed).ToHex().substr(0, 16), "…)"));
   }
-  return store_->WriteBackup(backup.account_id, std::string(sealed));
+  std::string stored;
+  AppendBigEndian(record_version, 8, &stored);
+  absl::StrAppend(&stored, sealed);
+  return store_->WriteBackup(backup.account_id, stored);
 }
 
 absl::Status Backups::Delete(const std::string& account_id,
@@ -107,13 +111,30 @@ absl::StatusOr<std::string> Backups::Get(const std::string& account_id,
                                 clock_->NowMillis() / 1000,
                                 CredentialPurpose::kFetchBackup));
   }
-  ASSIGN_OR_RETURN(std::optional<std::string> sealed,
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
                    store_->ReadBackup(account_id));
-  if (!sealed.has_value()) {
+  if (!stored.has_value()) {
     return absl::NotFoundError(
         "this log holds no trust backup for the account");
   }
-  return *std::move(sealed);
+  if (stored->size() < 8) {
+    return absl::DataLossError("the stored backup is malformed");
+  }
+  // An honest log says when its copy is not the latest the history names
+  // (the upload of a later one never arrived), rather than hand over a
+  // copy the restoring phone will refuse.
+  absl::Status latest =
+      LatestRecorded(account_id, ReadBigEndian(*stored, 8)).status();
+  if (absl::IsFailedPrecondition(latest)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this log's copy of the account's trust backup is not the latest "
+        "its history records (",
+        latest.message(),
+        "): the upload of the latest never arrived, and a restoring phone "
+        "would refuse this copy; the old phone's next backup uploads it"));
+  }
+  RETURN_IF_ERROR(latest);
+  return stored->substr(8);
 }
 
 }  // namespace ktlog

@@ -63,7 +63,13 @@ class Backups {
   // The sealed backup of `account_id`. UNAUTHENTICATED without a
   // credential on a log with a registration key; PERMISSION_DENIED for a
   // credential that is not a backup-fetch credential for the account (or
-  // expired); NOT_FOUND if there is none; INVALID_ARGUMENT for a bad id.
+  // expired); NOT_FOUND if there is none; INVALID_ARGUMENT for a bad id;
+  // FAILED_PRECONDITION if a later record-backup record follows the one
+  // that named the stored copy (its upload never arrived: the restoring
+  // phone would refuse the copy).
+  //
+  // Stored as u64 record version || sealed bytes (the record that named
+  // it, to check that at Get).
   absl::StatusOr<std::string> Get(const std::string& account_id,
                                   absl::string_view credential);
   // Deletes the backup of `account_id`; errors as Put's (the record must

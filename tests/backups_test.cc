@@ -60,6 +60,11 @@ TEST(BackupsTest, StoredOnlyAsTheLatestRecordNamesIt) {
 
   // A newer backup: the older one can no longer be stored.
   env->Append(alice.RecordBackup(RefOf(second, 2)));  // version 3
+  absl::StatusOr<std::string> stale = log->GetBackup(alice.id(), "");
+  EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition)
+      << "the copy is older than the latest record: its upload never came";
+  EXPECT_NE(stale.status().message().find("never arrived"), std::string::npos)
+      << stale.status();
   absl::Status older = log->PutBackup(first, 2);
   EXPECT_EQ(older.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(older.message().find("later record-backup record"),

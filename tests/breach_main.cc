@@ -169,8 +169,17 @@ absl::Status Run(const std::string& dir, const std::string& account,
     return absl::OkStatus();
   }
   if (attack == "plant_backup") {
-    ASSIGN_OR_RETURN(std::string sealed, ReadFileBounded(backup_file, 1 << 20));
-    RETURN_IF_ERROR(storage->WriteBackup(account, sealed));
+    // The copy kept, under the current copy's record version: the honest
+    // server's own check (a later record than the copy's) passes, as a
+    // breached operator's server would let it.
+    ASSIGN_OR_RETURN(std::string kept, ReadFileBounded(backup_file, 1 << 20));
+    ASSIGN_OR_RETURN(std::optional<std::string> current,
+                     storage->ReadBackup(account));
+    if (!current.has_value() || current->size() < 8 || kept.size() < 8) {
+      return absl::NotFoundError("no stored backup to replace");
+    }
+    RETURN_IF_ERROR(
+        storage->WriteBackup(account, current->substr(0, 8) + kept.substr(8)));
     std::cout << "0\n";
     return absl::OkStatus();
   }

@@ -76,9 +76,10 @@ std::string AllAccountStatesPrefix();  // of every account's state keys
 std::string HistoryPrefix(absl::string_view account_id);
 std::string PositionKey(absl::string_view account_id);
 
-//   'b' ...               -> the account's trust backup, sealed
-//                            (core/backup/backup.h): the one per account
-//                            that PutBackup stored (log/backups.h)
+//   'b' ...               -> the account's trust backup: u64 version of
+//                            the record-backup record that named it ||
+//                            the sealed bytes (core/backup/backup.h), the
+//                            one PutBackup stored (log/backups.h)
 std::string BackupKey(absl::string_view account_id);
 
 // 'p' | position (32) -> u64 version | state commitment (32): the latest
