@@ -91,6 +91,12 @@ absl::Status SyncDir(const std::string& dir) {
                        absl::StrCat("cannot sync directory ", dir));
 }
 
+// After the provider answered: the pending copy is no longer needed.
+void Uploaded(Context& ctx, ClientState* s) {
+  s->backup.uploaded = true;
+  unlink(ctx.Path(kPendingFile).c_str());
+}
+
 // Finishes what an earlier create or delete left undone: the record is
 // in the log, but the provider never got the upload (a crash, a lost
 // connection, a rate limit). Until it does, a restore of the provider's
@@ -101,26 +107,31 @@ absl::Status FinishUpload(Context& ctx, ClientState* s) {
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+  absl::Status done;
   if (b.latest.deleted()) {
-    RETURN_IF_ERROR(client->DeleteBackup(s->account_id, b.record_version));
+    done = client->DeleteBackup(s->account_id, b.record_version);
   } else {
     absl::StatusOr<std::string> pending =
         ReadFileBounded(ctx.Path(kPendingFile), kMaxStoredBackupBytes);
     if (!pending.ok() || Sha256(*pending) != b.latest.hash) {
       return absl::OkStatus();  // sealed but never recorded: superseded
     }
-    RETURN_IF_ERROR(client->PutBackup(*pending, b.record_version));
+    done = client->PutBackup(*pending, b.record_version);
   }
-  s->backup.uploaded = true;
-  std::cerr << "ktctl: the provider now holds backup " << b.latest.version
-            << ", which an earlier command recorded but did not upload\n";
+  if (absl::IsFailedPrecondition(done)) {
+    // The log holds no such record (the write was refused or never sent),
+    // or a later one: nothing is left to upload; the next backup follows.
+    std::cerr << "ktctl: backup " << b.latest.version
+              << " was never recorded in the log (" << done.message()
+              << "); the next backup takes its place\n";
+  } else if (!done.ok()) {
+    return done;
+  } else {
+    std::cerr << "ktctl: the provider now holds backup " << b.latest.version
+              << ", which an earlier command recorded but did not upload\n";
+  }
+  Uploaded(ctx, s);
   return ctx.SaveState();
-}
-
-// After the provider answered: the pending copy is no longer needed.
-void Uploaded(Context& ctx, ClientState* s) {
-  s->backup.uploaded = true;
-  unlink(ctx.Path(kPendingFile).c_str());
 }
 
 // A backup made, recorded and uploaded.
@@ -140,11 +151,13 @@ absl::StatusOr<Made> BackUp(Context& ctx, ClientState* s) {
   for (auto& [name, bytes] : files) WipeSecret(&bytes);
   const std::string bytes = sealed.Encode();
   const BackupRef ref{sealed.version, Sha256(bytes)};
-  s->backup.trust_hash = TrustFingerprint(*s);
+  const std::string sealed_trust = TrustFingerprint(*s);
   RETURN_IF_ERROR(WriteFileAtomically(ctx.Path(kPendingFile), bytes, 0600));
   ASSIGN_OR_RETURN(OwnAccount::Written w, Publish(ctx, [&](OwnAccount* own) {
                      return own->RecordBackup(ref);
                    }));
+  // Only a recorded backup holds that trust (a refused record holds none).
+  s->backup.trust_hash = sealed_trust;
   ASSIGN_OR_RETURN(LogClient * client, ctx.client());
   absl::Status stored = client->PutBackup(bytes, w.record.account_version);
   if (!stored.ok()) {

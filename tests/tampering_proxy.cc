@@ -87,9 +87,18 @@ grpc::Status TamperingProxy::AddDevice(grpc::ServerContext* c,
       std::function<void(v1::WriteResponse*)>());
 }
 
+void TamperingProxy::RefuseBackupRecords(grpc::Status refusal) {
+  absl::MutexLock lock(&mu_);
+  backup_record_refusal_ = std::move(refusal);
+}
+
 grpc::Status TamperingProxy::RecordBackup(grpc::ServerContext* c,
                                           const v1::WriteRequest* r,
                                           v1::WriteResponse* o) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!backup_record_refusal_.ok()) return backup_record_refusal_;
+  }
   auto stub = Stub();
   return Forward(
       c, r, o,

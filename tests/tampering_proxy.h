@@ -38,6 +38,8 @@ class TamperingProxy : public v1::Log::Service {
   void OnBackup(std::function<void(v1::Backup*)> f);
   // Answers every GetAccountHistory with `refusal` (OK: forward again).
   void RefuseHistories(grpc::Status refusal);
+  // Answers every RecordBackup with `refusal` (OK: forward again).
+  void RefuseBackupRecords(grpc::Status refusal);
 
   grpc::Status AddDevice(grpc::ServerContext*, const v1::WriteRequest*,
                          v1::WriteResponse*) override;
@@ -88,6 +90,7 @@ class TamperingProxy : public v1::Log::Service {
   std::function<void(v1::Backup*)> on_backup_ ABSL_GUARDED_BY(mu_);
   std::function<void(v1::GetEntriesResponse*)> on_entries_ ABSL_GUARDED_BY(mu_);
   grpc::Status history_refusal_ ABSL_GUARDED_BY(mu_);
+  grpc::Status backup_record_refusal_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

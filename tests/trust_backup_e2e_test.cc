@@ -290,6 +290,23 @@ TEST_F(TrustBackupTest, AnUploadThatNeverArrivedIsFinishedByTheNextBackup) {
   r = Restore("bob2", recovery_key);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(JsonOf(r)["backup_version"], 3);
+
+  // A record the log refused: the backup it would have named was never
+  // recorded, and the next backup takes its place.
+  proxy->RefuseBackupRecords(
+      grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "refused"));
+  r = Run("bob", {"backup", "create"}, proxy->address());
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  r = Run("bob", {"backup", "create"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("backup 4 was never recorded"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(JsonOf(r)["backup_version"], 5);
+  r = Run("bob", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = Restore("bob3", recovery_key);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)["backup_version"], 5);
 }
 
 // A restore checks the account at a fresh checkpoint only. A provider
