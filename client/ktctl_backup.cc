@@ -91,10 +91,13 @@ absl::Status SyncDir(const std::string& dir) {
                        absl::StrCat("cannot sync directory ", dir));
 }
 
-// After the provider answered: the pending copy is no longer needed.
-void Uploaded(Context& ctx, ClientState* s) {
+// After the provider answered: the pending copy is no longer needed (the
+// state says so first: a crash in between leaves a copy no one needs).
+absl::Status Uploaded(Context& ctx, ClientState* s) {
   s->backup.uploaded = true;
+  RETURN_IF_ERROR(ctx.SaveState());
   unlink(ctx.Path(kPendingFile).c_str());
+  return absl::OkStatus();
 }
 
 // Finishes what an earlier create or delete left undone: the record is
@@ -130,8 +133,7 @@ absl::Status FinishUpload(Context& ctx, ClientState* s) {
     std::cerr << "ktctl: the provider now holds backup " << b.latest.version
               << ", which an earlier command recorded but did not upload\n";
   }
-  Uploaded(ctx, s);
-  return ctx.SaveState();
+  return Uploaded(ctx, s);
 }
 
 // A backup made, recorded and uploaded.
@@ -170,7 +172,7 @@ absl::StatusOr<Made> BackUp(Context& ctx, ClientState* s) {
                      "first): ",
                      stored.message()));
   }
-  Uploaded(ctx, s);
+  RETURN_IF_ERROR(Uploaded(ctx, s));
   return Made{ref, bytes.size(), w};
 }
 
@@ -345,9 +347,17 @@ class BackupCommand : public Command {
     s->backup.key.clear();
     s->backup.wraps.clear();
     ASSIGN_OR_RETURN(LogClient * client, ctx.client());
-    RETURN_IF_ERROR(
-        client->DeleteBackup(s->account_id, w.record.account_version));
-    Uploaded(ctx, s);
+    absl::Status deleted =
+        client->DeleteBackup(s->account_id, w.record.account_version);
+    if (!deleted.ok()) {
+      return absl::Status(
+          deleted.code(),
+          absl::StrCat("the deletion is recorded in the log but the provider "
+                       "still holds its copy (the next `ktctl backup create` "
+                       "or `delete` asks again): ",
+                       deleted.message()));
+    }
+    RETURN_IF_ERROR(Uploaded(ctx, s));
     return Describe(
         absl::StrCat("recorded at leaf index ", w.appended.leaf_index,
                      " that you have no backup; the provider "
@@ -552,18 +562,24 @@ void AutomaticBackup(Context& ctx) {
   if (!state.ok()) return;
   ClientState* s = *state;
   const TrustBackupState& b = s->backup;
-  if (!b.automatic || b.key.empty() || !s->own_state.exists() ||
-      TrustFingerprint(*s) == b.trust_hash) {
-    return;
+  if (!b.automatic || !s->own_state.exists()) return;
+  if (!b.uploaded) {  // an upload (or a deletion) an earlier command left
+    if (absl::Status f = FinishUpload(ctx, s); !f.ok()) {
+      std::cerr << "ktctl: automatic backup: the provider did not take "
+                   "backup "
+                << b.latest.version
+                << " yet (the next command tries again): " << f.message()
+                << "\n";
+      return;
+    }
   }
+  if (b.key.empty() || TrustFingerprint(*s) == b.trust_hash) return;
   if (UnverifiedOwn(*s) > 0) {
     std::cerr << "ktctl: automatic backup waits until your witnesses have "
                  "cosigned your new records (`ktctl --wait=2m monitor`)\n";
     return;
   }
-  absl::Status finished = FinishUpload(ctx, s);
-  absl::StatusOr<Made> made =
-      finished.ok() ? BackUp(ctx, s) : absl::StatusOr<Made>(finished);
+  absl::StatusOr<Made> made = BackUp(ctx, s);
   if (!made.ok()) {
     std::cerr << "ktctl: automatic backup not made (the next command tries "
                  "again): "

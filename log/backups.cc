@@ -127,11 +127,12 @@ absl::StatusOr<std::string> Backups::Get(const std::string& account_id,
       LatestRecorded(account_id, ReadBigEndian(*stored, 8)).status();
   if (absl::IsFailedPrecondition(latest)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "this log's copy of the account's trust backup is not the latest "
-        "its history records (",
+        "this log's copy of the account's trust backup is not the one its "
+        "history's latest record-backup record names (",
         latest.message(),
-        "): the upload of the latest never arrived, and a restoring phone "
-        "would refuse this copy; the old phone's next backup uploads it"));
+        "): the upload of a later backup, or a deletion, never arrived, and "
+        "a restoring phone would refuse this copy; the old phone's next "
+        "backup sends it"));
   }
   RETURN_IF_ERROR(latest);
   return stored->substr(8);

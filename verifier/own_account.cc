@@ -101,12 +101,7 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::RecordBackup(
   DeviceRecord r;
   r.operation = Operation::kRecordBackup;
   r.key = backup.Encode();
-  // Saved with the record (Write saves the state before sending): the
-  // record names this client's backup, whatever answer comes back.
-  state_->backup.latest = backup;
-  state_->backup.record_version = state_->own_state.version + 1;  // Write's
-  state_->backup.uploaded = false;
-  return Write(std::move(r), "");
+  return Write(std::move(r), "");  // it makes `backup` the state's latest
 }
 
 absl::StatusOr<std::string> OwnAccount::PrepareReset() {
@@ -257,6 +252,13 @@ absl::StatusOr<OwnAccount::Written> OwnAccount::Write(
   const std::string bytes = record.Encode();
   const std::string pending = Sha256(bytes).ToHex();
   state_->pending_own[pending] = {record.account_version};
+  if (record.operation == Operation::kRecordBackup) {
+    // Saved with the record, once it is signed: the record names this
+    // client's backup, whatever answer comes back, at this version.
+    ASSIGN_OR_RETURN(state_->backup.latest, DecodeBackupRef(record.key));
+    state_->backup.record_version = record.account_version;
+    state_->backup.uploaded = false;
+  }
   RETURN_IF_ERROR(store_->Save(*state_));  // rule 2
 
   absl::StatusOr<LogSink::Appended> appended =
