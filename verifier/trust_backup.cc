@@ -42,6 +42,7 @@ std::string TrustFingerprint(const ClientState& state) {
     j["approved_devices"][id] = HexEncode(key);
   }
   for (const auto& [id, c] : state.contacts) {
+    if (c.verified_key.empty()) continue;  // only looked up: nothing to keep
     nlohmann::json devices = nlohmann::json::object();
     for (const auto& [device, key] : c.verified_devices) {
       devices[device] = HexEncode(key);

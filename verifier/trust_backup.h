@@ -64,7 +64,8 @@ absl::StatusOr<SealedBackup> SealNextBackup(
 // What a backup must keep, hashed (hex SHA-256): the pinned log key and
 // policy, the own account as verified (its authority, key chain and
 // devices, not its version: a backup's own record changes only that), the
-// devices approved here, and each contact's verified key and devices.
+// devices approved here, and each verified contact's verified key and
+// devices (a contact only looked up holds no trust to keep).
 // Equal fingerprints: a new backup would hold no trust the last one lacks.
 std::string TrustFingerprint(const ClientState& state);
 
