@@ -33,6 +33,24 @@ namespace {
 constexpr absl::Duration kVerifyPoll = absl::Milliseconds(100);
 }  // namespace
 
+absl::StatusOr<std::string> ReadLineArgument(const std::string& path,
+                                             const char* what) {
+  std::string text;
+  if (path == "-") {
+    std::getline(std::cin, text);
+  } else {
+    ASSIGN_OR_RETURN(text, ReadFileBounded(path, 4096));
+    text = text.substr(0, text.find('\n'));
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.pop_back();
+  }
+  if (text.empty()) {
+    return UsageError(absl::StrCat("the ", what, " in ", path, " is empty"));
+  }
+  return text;
+}
+
 absl::StatusOr<std::string> CredentialFlags::Read() const {
   if (!flag_.empty()) {
     return UsageError(
@@ -41,12 +59,7 @@ absl::StatusOr<std::string> CredentialFlags::Read() const {
         "it in (--credential_file=-)");
   }
   if (file_.empty()) return std::string();
-  std::string text;
-  if (file_ == "-") {
-    std::getline(std::cin, text);
-  } else {
-    ASSIGN_OR_RETURN(text, ReadFileBounded(file_, 1024));
-  }
+  ASSIGN_OR_RETURN(std::string text, ReadLineArgument(file_, "credential"));
   std::string credential(absl::StripAsciiWhitespace(text));
   if (credential.empty() || credential.size() > kRegistrationCredentialSize) {
     return UsageError(

@@ -29,25 +29,6 @@ namespace {
 // A sealed backup recorded in the log and not yet uploaded.
 constexpr char kPendingFile[] = "backup.sealed";
 
-// A secret from a file, or from standard input with "-": one line, its
-// line end dropped. `what` names it in errors.
-absl::StatusOr<std::string> ReadSecretLine(const std::string& path,
-                                           const char* what) {
-  std::string text;
-  if (path == "-") {
-    std::getline(std::cin, text);
-  } else {
-    ASSIGN_OR_RETURN(text, ReadFileBounded(path, 4096));
-  }
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-    text.pop_back();
-  }
-  if (text.empty()) {
-    return UsageError(absl::StrCat("the ", what, " in ", path, " is empty"));
-  }
-  return text;
-}
-
 std::string WrapKinds(const std::vector<BackupWrap>& wraps) {
   std::string out;
   for (const BackupWrap& w : wraps) {
@@ -251,7 +232,7 @@ class BackupCommand : public Command {
       secrets.recovery_key = new_recovery_key_;
       if (!passphrase_file_.empty()) {
         ASSIGN_OR_RETURN(secrets.passphrase,
-                         ReadSecretLine(passphrase_file_, "passphrase"));
+                         ReadLineArgument(passphrase_file_, "passphrase"));
       }
       secrets.memory = memory_;
       absl::StatusOr<std::string> made = SetBackupSecrets(s, secrets);
@@ -430,10 +411,11 @@ class BackupCommand : public Command {
     BackupSecret secret;
     secret.type = recovery_key_file_.empty() ? WrapType::kPassphrase
                                              : WrapType::kRecoveryKey;
-    ASSIGN_OR_RETURN(secret.text,
-                     recovery_key_file_.empty()
-                         ? ReadSecretLine(passphrase_file_, "passphrase")
-                         : ReadSecretLine(recovery_key_file_, "recovery key"));
+    ASSIGN_OR_RETURN(
+        secret.text,
+        recovery_key_file_.empty()
+            ? ReadLineArgument(passphrase_file_, "passphrase")
+            : ReadLineArgument(recovery_key_file_, "recovery key"));
     ASSIGN_OR_RETURN(LogClient * client, ctx.client());
     absl::StatusOr<std::string> sealed =
         client->GetBackup(account_, credential);

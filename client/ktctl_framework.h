@@ -214,6 +214,14 @@ absl::StatusOr<OwnAccount::Written> Publish(
 Output Describe(const std::string& human, const OwnAccount::Written& w,
                 nlohmann::json extra = {}, const std::string& tail = "");
 
+// The first line of the file `path`, or of standard input for "-", its
+// line end dropped (nothing else: a passphrase may have spaces at its
+// ends): how every secret or credential a command takes is read. A usage
+// error naming `what` if it is empty; FAILED_PRECONDITION for a file that
+// cannot be read or holds more than 4 KiB.
+absl::StatusOr<std::string> ReadLineArgument(const std::string& path,
+                                             const char* what);
+
 // --credential_file (and the refused --credential) of the commands that
 // take an operator's credential.
 class CredentialFlags {

@@ -109,13 +109,13 @@ void AddFlags(FlagSet* flags, Config* c) {
                 "client has not read yet included (0: unlimited)");
   flags->Uint64("lookups_per_minute", &c->lookups_per_minute,
                 "lookups (LookupAccount, each account of LookupAccounts, "
-                "GetAccountHistory) one address may make per minute, after a "
-                "burst (0: unlimited)");
+                "GetAccountHistory, GetBackup) one address may make per "
+                "minute, after a burst (0: unlimited)");
   flags->Uint64("lookup_burst", &c->lookup_burst,
                 "lookups one address may make at once");
   flags->Uint64("writes_per_minute", &c->writes_per_minute,
-                "writes one address may make per minute, after a burst (0: "
-                "unlimited)");
+                "writes (each record, PutBackup, DeleteBackup) one address may "
+                "make per minute, after a burst (0: unlimited)");
   flags->Uint64("write_burst", &c->write_burst,
                 "writes one address may make at once");
   flags->String("backup_dir", &c->backup_dir,

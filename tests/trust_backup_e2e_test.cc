@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -398,6 +399,41 @@ TEST_F(TrustBackupTest, AutomaticBackupsFollowEveryTrustChange) {
   ASSERT_EQ(Run("bob", {"backup", "automatic", "off"}).exit_code, 0);
   ASSERT_EQ(Run("bob", {"device", "add", "watch"}).exit_code, 0);
   EXPECT_EQ(version(), 4) << "off: no backup";
+}
+
+// The world's timing, not a choreography: Bob's old phone keeps
+// monitoring on its own schedule (every 50 ms) while a new phone restores
+// his backup and then monitors too, and Alice keeps changing her devices.
+// An honest log raises no alert on any of them.
+TEST_F(TrustBackupTest, ARestoreWhileTheOldPhoneMonitorsRaisesNothing) {
+  Join("alice", kAlice);
+  Join("bob", kBob);
+  BobVerifiesAlice();
+  const std::string recovery_key = BackUpBob();
+  absl::StatusOr<std::unique_ptr<Subprocess>> old_phone =
+      Subprocess::Start({kKtctlBinary, "--state=" + State("bob"),
+                         "--server=" + server_->address(), "--plaintext",
+                         "monitor", "--follow", "--interval=50ms"});
+  ASSERT_TRUE(old_phone.ok()) << old_phone.status();
+  std::thread alice([&] {
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(Run("alice", {"device", "add", absl::StrCat("d", i)}).exit_code,
+                0);
+    }
+  });
+  RunResult r = Restore("bob2", recovery_key);
+  alice.join();
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(JsonOf(r)["alerts"].empty()) << r.out;
+  r = Run("bob2", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  (*old_phone)->Signal(SIGTERM);
+  (*old_phone)->Wait();
+  for (const char* who : {"bob", "bob2", "alice"}) {
+    r = Run(who, {"alerts", "--all"});
+    EXPECT_EQ(r.exit_code, 0) << who << ": " << r.out;
+    EXPECT_TRUE(JsonOf(r).empty()) << who << ": " << r.out;
+  }
 }
 
 // Real ktctl processes killed (SIGKILL) at points through a backup and
