@@ -10,10 +10,13 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "client/ktctl_framework.h"
 #include "core/backup/backup.h"
@@ -30,13 +33,20 @@ namespace {
 constexpr char kPendingFile[] = "backup.sealed";
 
 std::string WrapKinds(const std::vector<BackupWrap>& wraps) {
-  std::string out;
+  std::vector<std::string> kinds;
+  size_t keys = 0;
   for (const BackupWrap& w : wraps) {
-    absl::StrAppend(
-        &out, out.empty() ? "" : " and ",
-        w.type == WrapType::kRecoveryKey ? "a recovery key" : "a passphrase");
+    if (w.type == WrapType::kSecurityKey) {
+      ++keys;
+    } else {
+      kinds.push_back(absl::StrCat("a ", WrapTypeName(w.type)));
+    }
   }
-  return out.empty() ? "no secret" : out;
+  if (keys > 0) {
+    kinds.push_back(keys == 1 ? "a security key"
+                              : absl::StrCat(keys, " security keys"));
+  }
+  return kinds.empty() ? "no secret" : absl::StrJoin(kinds, " and ");
 }
 
 // The key files of the state dir that a backup carries.
@@ -166,9 +176,12 @@ class BackupCommand : public Command {
   const char* usage() const override {
     return "usage: ktctl backup create [--recovery_key] "
            "[--passphrase_file=FILE|-]\n"
-           "       ktctl --state=NEWDIR backup restore --account=ID\n"
+           "             [--security_keys=KEY[,KEY...]]\n"
+           "       ktctl --state=NEWDIR [--security_key=KEY] backup restore "
+           "--account=ID\n"
            "             (--recovery_key_file=FILE|- | "
-           "--passphrase_file=FILE|-)\n"
+           "--passphrase_file=FILE|- |\n"
+           "              the --security_key given)\n"
            "             [--credential_file=FILE|-]\n"
            "       ktctl backup status\n"
            "       ktctl backup delete\n\n"
@@ -179,7 +192,10 @@ class BackupCommand : public Command {
            "provider store it. The\nfirst backup needs a secret: "
            "--recovery_key makes a recovery key,\nshown once (write it down), "
            "and --passphrase_file takes a passphrase of\nat least 12 "
-           "characters; giving either later replaces the secrets.\n\n"
+           "characters; --security_keys makes a credential on each FIDO2 key "
+           "(hidraw\npaths from `ktctl security-key devices`; touch each "
+           "twice) whose\nhmac-secret opens it. Giving any later replaces "
+           "the secrets.\n\n"
            "restore, on a new phone, fetches the backup (with the operator's\n"
            "backup-fetch credential where the log needs one), opens it with "
            "a\nsecret, and checks the log from the backup's checkpoint on "
@@ -199,6 +215,9 @@ class BackupCommand : public Command {
               "restore: a file holding the recovery key (- for standard "
               "input)");
     f->String("account", &account_, "restore: your account id");
+    f->String("security_keys", &security_keys_,
+              "create: FIDO2 security keys that open the backup (hidraw "
+              "paths, comma-separated; touch each twice)");
     f->Uint64("passphrase_memory", &memory_,
               "create: Argon2id memory in bytes for the passphrase "
               "(at least 64 MiB)");
@@ -227,7 +246,8 @@ class BackupCommand : public Command {
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
     RETURN_IF_ERROR(FinishUpload(ctx, s));
     std::string recovery_text;
-    if (new_recovery_key_ || !passphrase_file_.empty()) {
+    if (new_recovery_key_ || !passphrase_file_.empty() ||
+        !security_keys_.empty()) {
       BackupSecrets secrets;
       secrets.recovery_key = new_recovery_key_;
       if (!passphrase_file_.empty()) {
@@ -235,7 +255,23 @@ class BackupCommand : public Command {
                          ReadLineArgument(passphrase_file_, "passphrase"));
       }
       secrets.memory = memory_;
+      // Open only while their credentials are made (the key that signs
+      // for the account, maybe one of them, is opened afterwards).
+      std::vector<std::unique_ptr<SecurityKeyDevice>> keys;
+      std::vector<std::string> paths =
+          absl::StrSplit(security_keys_, ',', absl::SkipEmpty());
+      if (std::set<std::string>(paths.begin(), paths.end()).size() !=
+          paths.size()) {
+        return UsageError("--security_keys names one key twice");
+      }
+      for (const std::string& path : paths) {
+        ASSIGN_OR_RETURN(std::unique_ptr<SecurityKeyDevice> key,
+                         ctx.OpenSecurityKey(path));
+        secrets.security_keys.push_back(key.get());
+        keys.push_back(std::move(key));
+      }
       absl::StatusOr<std::string> made = SetBackupSecrets(s, secrets);
+      keys.clear();
       WipeSecret(&secrets.passphrase);
       if (!made.ok()) return made.status();
       recovery_text = *std::move(made);
@@ -250,7 +286,8 @@ class BackupCommand : public Command {
     } else if (s->backup.key.empty()) {
       return UsageError(
           "your first backup needs a secret to open it: --recovery_key "
-          "(shown once: write it down) and/or --passphrase_file=FILE");
+          "(shown once: write it down), --passphrase_file=FILE, "
+          "--security_keys=KEY,KEY, or several");
     }
     ASSIGN_OR_RETURN(Made made, BackUp(ctx, s));
     const BackupRef& ref = made.ref;
@@ -395,10 +432,14 @@ class BackupCommand : public Command {
   absl::StatusOr<BackupContents> FetchAndOpen(Context& ctx,
                                               const std::string& target) {
     if (account_.empty()) return UsageError("restore needs --account=ID");
-    if (recovery_key_file_.empty() == passphrase_file_.empty()) {
+    const bool with_key = !ctx.globals().security_key.empty();
+    if (int(!recovery_key_file_.empty()) + int(!passphrase_file_.empty()) +
+            int(with_key) !=
+        1) {
       return UsageError(
-          "restore needs one secret: --recovery_key_file or "
-          "--passphrase_file");
+          "restore needs one secret: --recovery_key_file, --passphrase_file, "
+          "or a security key the backup was made for (--security_key=KEY "
+          "before the command)");
     }
     struct stat st;
     if (stat((target + "/state.json").c_str(), &st) == 0) {
@@ -409,13 +450,18 @@ class BackupCommand : public Command {
     }
     ASSIGN_OR_RETURN(std::string credential, credential_.Read());
     BackupSecret secret;
-    secret.type = recovery_key_file_.empty() ? WrapType::kPassphrase
-                                             : WrapType::kRecoveryKey;
-    ASSIGN_OR_RETURN(
-        secret.text,
-        recovery_key_file_.empty()
-            ? ReadLineArgument(passphrase_file_, "passphrase")
-            : ReadLineArgument(recovery_key_file_, "recovery key"));
+    if (with_key) {
+      secret.type = WrapType::kSecurityKey;
+      ASSIGN_OR_RETURN(secret.security_key, ctx.security_key());
+    } else if (!recovery_key_file_.empty()) {
+      secret.type = WrapType::kRecoveryKey;
+      ASSIGN_OR_RETURN(secret.text,
+                       ReadLineArgument(recovery_key_file_, "recovery key"));
+    } else {
+      secret.type = WrapType::kPassphrase;
+      ASSIGN_OR_RETURN(secret.text,
+                       ReadLineArgument(passphrase_file_, "passphrase"));
+    }
     ASSIGN_OR_RETURN(LogClient * client, ctx.client());
     absl::StatusOr<std::string> sealed =
         client->GetBackup(account_, credential);
@@ -488,6 +534,7 @@ class BackupCommand : public Command {
                                                    const std::string& dir) {
     Globals g = ctx.globals();
     g.state_dir = dir;
+    g.security_key.clear();  // the check signs nothing
     Context restored(g);
     ASSIGN_OR_RETURN(OwnAccount * own, restored.own());
     ASSIGN_OR_RETURN(ClientVerifier * v, restored.verifier());
@@ -532,7 +579,7 @@ class BackupCommand : public Command {
 
   absl::Duration max_age_ = absl::Minutes(15);
   bool new_recovery_key_ = false;
-  std::string passphrase_file_, recovery_key_file_, account_;
+  std::string passphrase_file_, recovery_key_file_, account_, security_keys_;
   uint64_t memory_ = kDefaultPassphraseMemory;
   CredentialFlags credential_;
 };

@@ -6,6 +6,7 @@
 // credential is caught or refused, and nothing is left behind.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "client/log_client.h"
 #include "core/account/registration.h"
 #include "core/backup/backup.h"
+#include "core/crypto/crypto.h"
 #include "core/util/bytes.h"
 #include "core/util/file_util.h"
 #include "gtest/gtest.h"
@@ -48,8 +50,16 @@ class TrustBackupTest : public ::testing::Test {
   std::string State(const std::string& who) { return key_.dir + "/" + who; }
   RunResult Run(const std::string& who, const std::vector<std::string>& args,
                 const std::string& server = "") {
-    return Ktctl(State(who), server.empty() ? server_->address() : server,
-                 args);
+    return Ktctl(State(who), server.empty() ? server_->address() : server, args,
+                 kKtctlSoftKeysBinary);
+  }
+  // A software security key kept in a file (ktctl_soft_keys's
+  // --security_key=soft-file:PATH).
+  std::string Key(const std::string& name) {
+    return "soft-file:" + key_.dir + "/" + name + ".fido";
+  }
+  std::string KeyFile(const std::string& name) {
+    return key_.dir + "/" + name + ".fido";
   }
   // A file holding `text`.
   std::string File(const std::string& name, const std::string& text) {
@@ -484,6 +494,109 @@ TEST_F(TrustBackupTest, KilledBackupsAndRestoresLeaveUsableStates) {
     }
     EXPECT_FALSE(Exists(State(phone) + ".restoring"));
   }
+}
+
+// Security keys: Bob's account is on two FIDO2 keys, and so is his
+// backup (each key's hmac-secret wraps the backup key). A new phone with
+// either key gets his trust back; a stranger's key, a key nobody touches
+// or a lost one opens nothing and leaves nothing behind; his account key
+// is in no backup, so the restored phone still needs a key to add itself.
+TEST_F(TrustBackupTest, EitherSecurityKeyOpensTheBackup) {
+  Join("alice", kAlice);
+  Join("bob", kBob);
+  BobVerifiesAlice();
+  RunResult r = Run("bob", {"security-key", "setup", Key("k1"), Key("k2")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // One key given twice is refused, and nothing is set.
+  r = Run("bob",
+          {"backup", "create", "--security_keys=" + Key("k1") + "," + Key("k1"),
+           "--security_key=" + Key("k1")});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("one key twice"), std::string::npos) << r.out;
+  r = Run("bob", {"backup", "status"});
+  EXPECT_EQ(JsonOf(r)["secrets"], "no secret") << r.out;
+
+  r = Run("bob",
+          {"backup", "create", "--security_keys=" + Key("k1") + "," + Key("k2"),
+           "--security_key=" + Key("k1")});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)["backup_version"], 1) << r.out;
+  r = Run("bob", {"backup", "status"});
+  EXPECT_EQ(JsonOf(r)["secrets"], "2 security keys") << r.out;
+  // No account key file travels: the account is on security keys.
+  const std::string sealed = StoredBackup(kBob);
+  absl::StatusOr<SealedBackup> b = SealedBackup::Decode(sealed);
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(b->wraps.size(), 2u);
+  nlohmann::json k2 =
+      nlohmann::json::parse(*ReadFileBounded(KeyFile("k2"), 1 << 20));
+  for (const BackupWrap& w : b->wraps) {
+    EXPECT_EQ(w.type, WrapType::kSecurityKey);
+    EXPECT_EQ(Sha256(w.rp_id).ToHex(),
+              k2["credentials"][0]["rp_id_hash"].get<std::string>())
+        << "the log's relying party id, as for the account's keys";
+  }
+  // Bob's monitor takes the record, signed by his key, as his.
+  r = Run("bob", {"monitor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+
+  auto restore = [&](const std::string& who, const std::string& key) {
+    return Run(who, {"backup", "restore", std::string("--account=") + kBob,
+                     "--credential_file=" + FetchCredential(kBob),
+                     "--security_key=" + key, "--touch_timeout=1s"});
+  };
+  auto nothing_left = [&](const std::string& who) {
+    EXPECT_FALSE(Exists(State(who) + "/state.json")) << who;
+    EXPECT_FALSE(Exists(State(who) + ".restoring")) << who;
+  };
+  // A stranger's key holds none of the backup's credentials.
+  ASSERT_TRUE(WriteFileAtomically(KeyFile("stranger"),
+                                  R"({"counter":0,"credentials":[]})", 0600)
+                  .ok());
+  r = restore("bob2", Key("stranger"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("not one the backup was made for"), std::string::npos)
+      << r.out;
+  nothing_left("bob2");
+  // Nobody touches k1; then k1 is lost.
+  std::string k1 = *ReadFileBounded(KeyFile("k1"), 1 << 20);
+  nlohmann::json untouched = nlohmann::json::parse(k1);
+  untouched["touch"] = "never";
+  ASSERT_TRUE(WriteFileAtomically(KeyFile("k1"), untouched.dump(), 0600).ok());
+  r = restore("bob2", Key("k1"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("nobody touched the security key"), std::string::npos)
+      << r.out;
+  nothing_left("bob2");
+  ASSERT_EQ(unlink(KeyFile("k1").c_str()), 0);
+  r = restore("bob2", Key("k1"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  nothing_left("bob2");
+  // Nor does another kind of secret open it.
+  r = Restore("bob2", RecoveryKeyText(NewBackupSecret()));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("no recovery key wrap"), std::string::npos) << r.out;
+  nothing_left("bob2");
+
+  // k2 opens it: Alice is still verified, and nothing is an alert.
+  r = restore("bob2", Key("k2"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(JsonOf(r)["alerts"].empty()) << r.out;
+  EXPECT_FALSE(Exists(State("bob2") + "/account.key"));
+  r = Run("bob2", {"contact", "list"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)[0]["account_id"], kAlice);
+  EXPECT_EQ(JsonOf(r)[0]["verified"], true);
+  // The new phone adds itself with a touch of k2, removes lost k1 and
+  // backs up again under its wraps (k1's wrap stays: whoever finds k1
+  // finds a key the account no longer trusts, but it still opens backups
+  // until new secrets are set; docs/backup.md).
+  r = Run("bob2", {"device", "add", "phone2", "--security_key=" + Key("k2")});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = Run("bob2", {"backup", "create", "--security_key=" + Key("k2")});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(JsonOf(r)["backup_version"], 2) << r.out;
+  EXPECT_EQ(JsonOf(r)["verified"], true) << r.out;
 }
 
 }  // namespace

@@ -145,14 +145,16 @@ TrustBackupState BackupFromJson(const nlohmann::json& b) {
   for (const auto& w : b.at("wraps")) {
     BackupWrap wrap;
     int type = w.at("type").get<int>();
-    if (type != static_cast<int>(WrapType::kRecoveryKey) &&
-        type != static_cast<int>(WrapType::kPassphrase)) {
+    if (type < static_cast<int>(WrapType::kRecoveryKey) ||
+        type > static_cast<int>(WrapType::kSecurityKey)) {
       throw std::runtime_error("backup wrap type");
     }
     wrap.type = static_cast<WrapType>(type);
     wrap.salt = Unhex(w.at("salt"));
     wrap.ops = w.at("ops").get<uint64_t>();
     wrap.memory = w.at("memory").get<uint64_t>();
+    wrap.rp_id = w.value("rp_id", "");
+    wrap.credential_id = Unhex(w.value("credential_id", ""));
     wrap.nonce = Unhex(w.at("nonce"));
     wrap.wrapped = Unhex(w.at("wrapped"));
     backup.wraps.push_back(std::move(wrap));
@@ -171,6 +173,8 @@ nlohmann::json BackupToJson(const TrustBackupState& backup) {
                      {"salt", HexEncode(w.salt)},
                      {"ops", w.ops},
                      {"memory", w.memory},
+                     {"rp_id", w.rp_id},
+                     {"credential_id", HexEncode(w.credential_id)},
                      {"nonce", HexEncode(w.nonce)},
                      {"wrapped", HexEncode(w.wrapped)}});
   }

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/account/security_key.h"
+#include "core/crypto/crypto.h"
 #include "core/crypto/hash.h"
 #include "core/util/bytes.h"
 #include "core/util/json_util.h"
@@ -20,6 +22,82 @@ bool IsBackupFile(const std::string& name) {
     if (name == f) return true;
   }
   return false;
+}
+
+// A new credential on `device` for backups, and `key` wrapped under its
+// hmac-secret for a new salt.
+absl::StatusOr<BackupWrap> WrapForSecurityKey(SecurityKeyDevice* device,
+                                              const std::string& rp_id,
+                                              const ClientState& state,
+                                              const std::string& key,
+                                              std::vector<std::string>* made) {
+  absl::StatusOr<SecurityKey> credential = device->MakeCredential(
+      rp_id, state.account_id, KeyAlgorithm::kEs256, *made);
+  if (absl::IsAlreadyExists(credential.status())) {
+    return absl::AlreadyExistsError(
+        "one security key was given twice: give each key once");
+  }
+  if (!credential.ok()) return credential.status();
+  made->push_back(credential->credential_id);
+  const std::string salt = RandomBytes(kSecurityKeySaltSize);
+  ASSIGN_OR_RETURN(std::string secret,
+                   device->HmacSecret(rp_id, credential->credential_id, salt));
+  absl::StatusOr<BackupWrap> w =
+      WrapWithSecurityKey(key, rp_id, credential->credential_id, salt, secret);
+  WipeSecret(&secret);
+  return w;
+}
+
+// The backup key of `backup` from `secret` (OpenTrustBackup's errors).
+// Only the first wrap of the kind is tried (a client makes one of each;
+// for a security key, the first whose credential it holds): a hostile
+// server that adds wraps of the highest Argon2id cost gets one run, not
+// eight, and one touch.
+absl::StatusOr<std::string> BackupKey(const SealedBackup& backup,
+                                      const BackupSecret& secret) {
+  const char* kind = WrapTypeName(secret.type);
+  auto refused = [&] {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "this ", kind,
+        " does not open the backup: check it, or try another secret (or "
+        "the backup was replaced by whoever holds your old phone's account "
+        "key, under secrets of theirs)"));
+  };
+  bool any = false;
+  for (const BackupWrap& w : backup.wraps) {
+    if (w.type != secret.type) continue;
+    any = true;
+    if (w.type != WrapType::kSecurityKey) {
+      std::string text;
+      if (w.type == WrapType::kRecoveryKey) {
+        ASSIGN_OR_RETURN(text, ParseRecoveryKey(secret.text));
+      } else {
+        text = secret.text;
+      }
+      absl::StatusOr<std::string> key = Unwrap(w, text);
+      WipeSecret(&text);
+      if (!key.ok()) return refused();
+      return key;
+    }
+    if (secret.security_key == nullptr) {
+      return absl::InvalidArgumentError("no security key given");
+    }
+    absl::StatusOr<std::string> hmac =
+        secret.security_key->HmacSecret(w.rp_id, w.credential_id, w.salt);
+    if (absl::IsNotFound(hmac.status())) continue;
+    if (!hmac.ok()) return hmac.status();
+    absl::StatusOr<std::string> key = Unwrap(w, *hmac);
+    WipeSecret(&*hmac);
+    if (!key.ok()) return refused();
+    return key;
+  }
+  if (any) {
+    return absl::NotFoundError(
+        "this security key is not one the backup was made for: try another "
+        "of your keys, or another secret");
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the backup has no ", kind, " wrap: open it with another secret"));
 }
 
 }  // namespace
@@ -55,13 +133,29 @@ std::string TrustFingerprint(const ClientState& state) {
 
 absl::StatusOr<std::string> SetBackupSecrets(ClientState* state,
                                              const BackupSecrets& secrets) {
-  if (!secrets.recovery_key && secrets.passphrase.empty()) {
+  if (!secrets.recovery_key && secrets.passphrase.empty() &&
+      secrets.security_keys.empty()) {
     return absl::InvalidArgumentError(
         "a backup needs a secret to open it: a recovery key, a passphrase, "
-        "or both");
+        "security keys, or several");
+  }
+  if (secrets.security_keys.size() > kMaxBackupSecurityKeys) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a backup is wrapped for at most ", kMaxBackupSecurityKeys,
+                     " security keys, not ", secrets.security_keys.size()));
   }
   std::string key = NewBackupSecret();
   std::vector<BackupWrap> wraps;
+  if (!secrets.security_keys.empty()) {
+    ASSIGN_OR_RETURN(LogPublicKey log_key, PinnedLogKey(*state));
+    const std::string rp_id = RpIdForOrigin(log_key.checkpoint_key.name);
+    std::vector<std::string> made;  // one key given twice: ALREADY_EXISTS
+    for (SecurityKeyDevice* device : secrets.security_keys) {
+      ASSIGN_OR_RETURN(BackupWrap w,
+                       WrapForSecurityKey(device, rp_id, *state, key, &made));
+      wraps.push_back(std::move(w));
+    }
+  }
   std::string recovery_text;
   if (secrets.recovery_key) {
     std::string recovery = NewBackupSecret();
@@ -125,39 +219,10 @@ absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,
         "the provider handed over the backup of another account (\"",
         backup.account_id, "\"), not of \"", account_id, "\""));
   }
-  std::string unwrap_with = secret.text;
-  if (secret.type == WrapType::kRecoveryKey) {
-    ASSIGN_OR_RETURN(unwrap_with, ParseRecoveryKey(secret.text));
-  }
-  const char* kind =
-      secret.type == WrapType::kRecoveryKey ? "recovery key" : "passphrase";
-  // Only the first wrap of the kind is tried (a client makes one of each):
-  // a hostile server that adds wraps of the highest Argon2id cost gets one
-  // run, not eight.
-  const BackupWrap* wrap = nullptr;
-  for (const BackupWrap& w : backup.wraps) {
-    if (w.type == secret.type) {
-      wrap = &w;
-      break;
-    }
-  }
-  if (wrap == nullptr) {
-    WipeSecret(&unwrap_with);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the backup has no ", kind, " wrap: open it with the other secret"));
-  }
-  absl::StatusOr<std::string> key = Unwrap(*wrap, unwrap_with);
-  WipeSecret(&unwrap_with);
-  if (!key.ok()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "this ", kind,
-        " does not open the backup: check it, or try another secret (or "
-        "the backup was replaced by whoever holds your old phone's account "
-        "key, under secrets of theirs)"));
-  }
+  ASSIGN_OR_RETURN(std::string key, BackupKey(backup, secret));
   absl::StatusOr<std::string> plaintext =
-      OpenBackup(backup, *key, account_id, 1);
-  WipeSecret(&*key);
+      OpenBackup(backup, key, account_id, 1);
+  WipeSecret(&key);
   if (!plaintext.ok()) return plaintext.status();
   auto corrupt = [&](absl::string_view why) {
     return absl::DataLossError(absl::StrCat(

@@ -22,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "core/backup/backup.h"
 #include "verifier/client_state.h"
+#include "verifier/security_key_device.h"
 
 namespace ktlog {
 
@@ -35,20 +36,29 @@ struct BackupContents {
 };
 
 // The secrets a user chose for new backups: a new recovery key, a
-// passphrase, or both.
+// passphrase, security keys, or any of them together.
 struct BackupSecrets {
   bool recovery_key = false;
   std::string passphrase;  // empty: none
+  // Each gets a new credential (of the log's relying party id) whose
+  // hmac-secret wraps the backup key: two touches each. At most
+  // kMaxBackupSecurityKeys.
+  std::vector<SecurityKeyDevice*> security_keys;
   // Argon2id costs of a passphrase wrap (core/backup/backup.h's limits).
   uint64_t ops = kDefaultPassphraseOps;
   uint64_t memory = kDefaultPassphraseMemory;
 };
 
+inline constexpr size_t kMaxBackupSecurityKeys = 6;
+
 // Gives `state` a new backup key wrapped under `secrets` (replacing any
 // earlier key and wraps: a changed secret needs a new key, since the
 // provider keeps the old wraps). Returns the new recovery key's text
 // (RecoveryKeyText) to show the user once, or "" if none was asked for.
-// INVALID_ARGUMENT if no secret is given, or WrapWithPassphrase's errors.
+// INVALID_ARGUMENT if no secret is given or more than
+// kMaxBackupSecurityKeys keys, or WrapWithPassphrase's errors; a security
+// key's errors (security_key_device.h; ALREADY_EXISTS for one key given
+// twice). `state` is unchanged on error.
 absl::StatusOr<std::string> SetBackupSecrets(ClientState* state,
                                              const BackupSecrets& secrets);
 
@@ -73,14 +83,19 @@ std::string TrustFingerprint(const ClientState& state);
 struct BackupSecret {
   WrapType type = WrapType::kRecoveryKey;
   std::string text;  // the recovery key as written down, or the passphrase
+  SecurityKeyDevice* security_key = nullptr;  // kSecurityKey: the key
 };
 
 // The contents of `sealed`, which must be `account_id`'s backup, opened
 // with `secret`. The state's backup becomes this one (latest = its version
-// and SHA-256, uploaded: the provider handed it over). Errors:
-// INVALID_ARGUMENT for a malformed backup or recovery key (a typo);
-// FAILED_PRECONDITION for another account's backup, or one with no wrap of
-// the secret's kind; PERMISSION_DENIED if the secret does not open it;
+// and SHA-256, uploaded: the provider handed it over). A security key is
+// asked for the secret of the first security-key wrap whose credential it
+// holds (one touch). Errors: INVALID_ARGUMENT for a malformed backup or
+// recovery key (a typo); FAILED_PRECONDITION for another account's
+// backup, or one with no wrap of the secret's kind; NOT_FOUND if the
+// security key holds none of the backup's credentials (another of the
+// user's keys may); the key's own errors (security_key_device.h);
+// PERMISSION_DENIED if the secret does not open it;
 // DATA_LOSS if it opens but its contents are not a client state of that
 // account and version (a backup made by something else).
 absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,

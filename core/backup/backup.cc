@@ -26,25 +26,37 @@ const unsigned char* U(absl::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
-// A passphrase wrap's parameters as they are encoded: salt, ops, memory.
-void AppendParams(const BackupWrap& w, std::string* out) {
-  out->append(w.salt);
-  AppendBigEndian(w.ops, 8, out);
-  AppendBigEndian(w.memory, 8, out);
+void AppendU8Prefixed(absl::string_view s, std::string* out) {
+  out->push_back(static_cast<char>(s.size()));
+  out->append(s.data(), s.size());
 }
 
-// The associated data of a wrap: its type and, for a passphrase, its
-// parameters (so none can be changed unseen).
+// A wrap's type and parameters as they are encoded: a passphrase wrap's
+// salt, ops and memory; a security-key wrap's rp id, credential id and
+// salt.
+void AppendParams(const BackupWrap& w, std::string* out) {
+  out->push_back(static_cast<char>(w.type));
+  if (w.type == WrapType::kPassphrase) {
+    out->append(w.salt);
+    AppendBigEndian(w.ops, 8, out);
+    AppendBigEndian(w.memory, 8, out);
+  } else if (w.type == WrapType::kSecurityKey) {
+    AppendU8Prefixed(w.rp_id, out);
+    AppendU8Prefixed(w.credential_id, out);
+    out->append(w.salt);
+  }
+}
+
+// The associated data of a wrap: its type and parameters (so none can be
+// changed unseen).
 std::string WrapAd(const BackupWrap& w) {
   std::string ad(kWrapLabel);
-  ad.push_back(static_cast<char>(w.type));
-  if (w.type == WrapType::kPassphrase) AppendParams(w, &ad);
+  AppendParams(w, &ad);
   return ad;
 }
 
 void AppendWrap(const BackupWrap& w, std::string* out) {
-  out->push_back(static_cast<char>(w.type));
-  if (w.type == WrapType::kPassphrase) AppendParams(w, out);
+  AppendParams(w, out);
   out->append(w.nonce);
   out->append(w.wrapped);
 }
@@ -113,6 +125,19 @@ absl::Status CheckCosts(uint64_t ops, uint64_t memory) {
   return absl::OkStatus();
 }
 
+absl::Status CheckSecurityKeyParams(const BackupWrap& w) {
+  if (w.rp_id.empty() || w.rp_id.size() > kMaxWrapRpIdSize ||
+      w.credential_id.empty() ||
+      w.credential_id.size() > kMaxWrapCredentialIdSize ||
+      w.salt.size() != kSecurityKeySaltSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a security-key wrap has an rp id of 1..", kMaxWrapRpIdSize,
+        " bytes, a credential id of 1..", kMaxWrapCredentialIdSize,
+        " and a salt of ", kSecurityKeySaltSize));
+  }
+  return absl::OkStatus();
+}
+
 // The Argon2id key of `passphrase` for `w`'s salt and costs.
 absl::StatusOr<std::string> PassphraseKey(const BackupWrap& w,
                                           absl::string_view passphrase) {
@@ -157,8 +182,8 @@ std::string Base32(absl::string_view data) {
 absl::Status DecodeWrap(ByteReader* r, BackupWrap* w) {
   uint8_t type = 0;
   if (!r->ReadU8(&type)) return absl::InvalidArgumentError("a wrap is cut");
-  if (type != static_cast<uint8_t>(WrapType::kRecoveryKey) &&
-      type != static_cast<uint8_t>(WrapType::kPassphrase)) {
+  if (type < static_cast<uint8_t>(WrapType::kRecoveryKey) ||
+      type > static_cast<uint8_t>(WrapType::kSecurityKey)) {
     return absl::InvalidArgumentError(
         absl::StrCat("a wrap has the unknown type ", type));
   }
@@ -171,6 +196,18 @@ absl::Status DecodeWrap(ByteReader* r, BackupWrap* w) {
     }
     w->salt = std::string(salt);
     RETURN_IF_ERROR(CheckCosts(w->ops, w->memory));
+  } else if (w->type == WrapType::kSecurityKey) {
+    uint8_t rp_size = 0, id_size = 0;
+    absl::string_view rp_id, credential_id;
+    if (!r->ReadU8(&rp_size) || !r->ReadBytes(rp_size, &rp_id) ||
+        !r->ReadU8(&id_size) || !r->ReadBytes(id_size, &credential_id) ||
+        !r->ReadBytes(kSecurityKeySaltSize, &salt)) {
+      return absl::InvalidArgumentError("a security-key wrap is cut");
+    }
+    w->rp_id = std::string(rp_id);
+    w->credential_id = std::string(credential_id);
+    w->salt = std::string(salt);
+    RETURN_IF_ERROR(CheckSecurityKeyParams(*w));
   }
   if (!r->ReadBytes(kBackupNonceSize, &nonce) ||
       !r->ReadBytes(kBackupKeySize + kBackupTagSize, &wrapped)) {
@@ -188,6 +225,18 @@ size_t CodePoints(absl::string_view text) {
 }
 
 }  // namespace
+
+const char* WrapTypeName(WrapType type) {
+  switch (type) {
+    case WrapType::kRecoveryKey:
+      return "recovery key";
+    case WrapType::kPassphrase:
+      return "passphrase";
+    case WrapType::kSecurityKey:
+      return "security key";
+  }
+  return "unknown secret";
+}
 
 std::string SealedBackup::Encode() const {
   std::string out = Header(*this);
@@ -325,6 +374,26 @@ absl::StatusOr<BackupWrap> WrapWithPassphrase(absl::string_view backup_key,
   return w;
 }
 
+absl::StatusOr<BackupWrap> WrapWithSecurityKey(absl::string_view backup_key,
+                                               const std::string& rp_id,
+                                               const std::string& credential_id,
+                                               absl::string_view salt,
+                                               absl::string_view secret,
+                                               absl::string_view nonce) {
+  if (backup_key.size() != kBackupKeySize) {
+    return absl::InvalidArgumentError("a backup key is 32 bytes");
+  }
+  BackupWrap w;
+  w.type = WrapType::kSecurityKey;
+  w.rp_id = rp_id;
+  w.credential_id = credential_id;
+  w.salt = std::string(salt);
+  w.nonce = std::string(nonce);
+  RETURN_IF_ERROR(CheckSecurityKeyParams(w));
+  ASSIGN_OR_RETURN(w.wrapped, Seal(backup_key, WrapAd(w), nonce, secret));
+  return w;
+}
+
 absl::StatusOr<SealedBackup> SealBackup(absl::string_view plaintext,
                                         const std::string& account_id,
                                         uint64_t version,
@@ -381,6 +450,16 @@ absl::StatusOr<BackupWrap> WrapWithPassphrase(absl::string_view backup_key,
       RandomBytes(kBackupNonceSize));
 }
 
+absl::StatusOr<BackupWrap> WrapWithSecurityKey(absl::string_view backup_key,
+                                               const std::string& rp_id,
+                                               const std::string& credential_id,
+                                               absl::string_view salt,
+                                               absl::string_view secret) {
+  return backup_vectors::WrapWithSecurityKey(backup_key, rp_id, credential_id,
+                                             salt, secret,
+                                             RandomBytes(kBackupNonceSize));
+}
+
 absl::StatusOr<std::string> Unwrap(const BackupWrap& wrap,
                                    absl::string_view secret) {
   std::string key;
@@ -391,11 +470,9 @@ absl::StatusOr<std::string> Unwrap(const BackupWrap& wrap,
   }
   absl::StatusOr<std::string> out =
       Open(wrap.wrapped, WrapAd(wrap), wrap.nonce, key,
-           wrap.type == WrapType::kPassphrase
-               ? "the passphrase does not open this backup (or the backup "
-                 "was altered)"
-               : "the recovery key does not open this backup (or the backup "
-                 "was altered)");
+           absl::StrCat("the ", WrapTypeName(wrap.type),
+                        " does not open this backup (or the backup was "
+                        "altered)"));
   WipeSecret(&key);
   return out;
 }

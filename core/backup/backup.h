@@ -1,11 +1,13 @@
 // The trust backup's encryption (docs/formats.md, "Trust backup"): the
 // client's state sealed with XChaCha20-Poly1305 under a random 256-bit
 // backup key, which is kept wrapped by secrets only the user holds: a
-// recovery key shown once, or a passphrase through Argon2id. The provider
+// recovery key shown once, a passphrase through Argon2id, or a FIDO2
+// security key's hmac-secret (a secret the key derives from a salt, and
+// gives only when touched). The provider
 // stores the sealed bytes; it learns the account id, the version, the
 // padded size and which kinds of wraps there are (with a passphrase
-// wrap's salt and costs, which let it guess a weak passphrase offline:
-// docs/backup.md), and nothing of the state.
+// wrap's salt and costs, a security-key wrap's credential id, which let it
+// guess a weak passphrase offline: docs/backup.md), and nothing of the state.
 //
 // This module is the format alone: no storage, no freshness (which the
 // log's account state will prove), no state layout (the plaintext is
@@ -50,15 +52,34 @@ inline constexpr uint64_t kLeastNewPassphraseMemory = 64 << 20;
 // provider can test guesses against a passphrase wrap offline.
 inline constexpr size_t kMinPassphraseChars = 12;
 
-enum class WrapType : uint8_t { kRecoveryKey = 1, kPassphrase = 2 };
+// A security-key wrap: the hmac-secret salt, and the most bytes of its
+// relying party id and credential id (core/account/security_key.h's).
+inline constexpr size_t kSecurityKeySaltSize = 32;
+inline constexpr size_t kMaxWrapRpIdSize = 64;
+inline constexpr size_t kMaxWrapCredentialIdSize = 128;
+
+enum class WrapType : uint8_t {
+  kRecoveryKey = 1,
+  kPassphrase = 2,
+  kSecurityKey = 3
+};
+
+// "recovery key", "passphrase" or "security key".
+const char* WrapTypeName(WrapType type);
 
 // The backup key, encrypted under one secret of the user's.
 struct BackupWrap {
   WrapType type = WrapType::kRecoveryKey;
-  // kPassphrase only: Argon2id's salt and costs.
+  // kPassphrase: Argon2id's salt (16 bytes); kSecurityKey: the
+  // hmac-secret salt (32 bytes).
   std::string salt;
+  // kPassphrase only: Argon2id's costs.
   uint64_t ops = 0;
   uint64_t memory = 0;
+  // kSecurityKey only: the relying party id and credential whose
+  // hmac-secret output for `salt` is the wrapping key.
+  std::string rp_id;
+  std::string credential_id;
   std::string nonce;    // 24 bytes
   std::string wrapped;  // the 32-byte key and its 16-byte tag
 };
@@ -102,8 +123,18 @@ absl::StatusOr<BackupWrap> WrapWithPassphrase(
     absl::string_view backup_key, absl::string_view passphrase,
     uint64_t ops = kDefaultPassphraseOps,
     uint64_t memory = kDefaultPassphraseMemory);
-// The backup key from `wrap` with `secret` (the recovery key, or the
-// passphrase for a passphrase wrap). PERMISSION_DENIED if the secret is
+// `backup_key` wrapped under `secret`: the 32-byte hmac-secret output of
+// the credential `credential_id` of relying party `rp_id` for `salt` (32
+// bytes, new for each wrap; SecurityKeyDevice::HmacSecret). INVALID_ARGUMENT
+// for sizes outside the limits above.
+absl::StatusOr<BackupWrap> WrapWithSecurityKey(absl::string_view backup_key,
+                                               const std::string& rp_id,
+                                               const std::string& credential_id,
+                                               absl::string_view salt,
+                                               absl::string_view secret);
+// The backup key from `wrap` with `secret` (the recovery key, the
+// passphrase for a passphrase wrap, or the hmac-secret output for a
+// security-key wrap). PERMISSION_DENIED if the secret is
 // not the one it was wrapped under, or the wrap was altered.
 absl::StatusOr<std::string> Unwrap(const BackupWrap& wrap,
                                    absl::string_view secret);
@@ -142,6 +173,12 @@ absl::StatusOr<BackupWrap> WrapWithPassphrase(absl::string_view backup_key,
                                               absl::string_view salt,
                                               uint64_t ops, uint64_t memory,
                                               absl::string_view nonce);
+absl::StatusOr<BackupWrap> WrapWithSecurityKey(absl::string_view backup_key,
+                                               const std::string& rp_id,
+                                               const std::string& credential_id,
+                                               absl::string_view salt,
+                                               absl::string_view secret,
+                                               absl::string_view nonce);
 absl::StatusOr<SealedBackup> SealBackup(absl::string_view plaintext,
                                         const std::string& account_id,
                                         uint64_t version,

@@ -94,6 +94,63 @@ TEST_F(BackupVectors, TheRecordThatNamesTheBackup) {
   }
 }
 
+// A security-key wrap: the hmac-secret output is HMAC-SHA256 of the salt
+// under the credential's CredRandom (what the software authenticator
+// computes and libfido2 decrypts: fido2_device_test), and it wraps the
+// backup key byte for byte as the independent implementation does.
+TEST_F(BackupVectors, TheSecurityKeyWrap) {
+  const nlohmann::json& v = v_["security_key_backup"];
+  const nlohmann::json& in = v["inputs"];
+  const std::string salt = Hex(in["salt"]);
+  const std::string secret = HmacSha256(Hex(in["cred_random"]), {salt}).bytes();
+  EXPECT_EQ(HexEncode(secret), v["hmac_secret"].get<std::string>());
+  const std::string key = Hex(in_["backup_key"]);
+  absl::StatusOr<BackupWrap> w = backup_vectors::WrapWithSecurityKey(
+      key, in["rp_id"], Hex(in["credential_id"]), salt, secret,
+      Hex(in["wrap_nonce"]));
+  ASSERT_TRUE(w.ok()) << w.status();
+  absl::StatusOr<SealedBackup> b = backup_vectors::SealBackup(
+      in_["plaintext"].get<std::string>(), in_["account_id"], in["version"],
+      {*w}, key, Hex(in["body_nonce"]));
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(HexEncode(b->Encode()), v["sealed"].get<std::string>());
+
+  absl::StatusOr<SealedBackup> d = SealedBackup::Decode(Hex(v["sealed"]));
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->wraps.size(), 1u);
+  const BackupWrap& wrap = d->wraps[0];
+  EXPECT_EQ(wrap.type, WrapType::kSecurityKey);
+  EXPECT_EQ(wrap.rp_id, "ktlog.example");
+  EXPECT_EQ(wrap.credential_id, Hex(in["credential_id"]));
+  EXPECT_EQ(*Unwrap(wrap, secret), key);
+  // Another salt's secret, or a wrap moved to another credential, opens
+  // nothing.
+  EXPECT_EQ(Unwrap(wrap, HmacSha256(Hex(in["cred_random"]), {"x"}).bytes())
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
+  BackupWrap moved = wrap;
+  moved.credential_id[0] ^= 1;
+  EXPECT_EQ(Unwrap(moved, secret).status().code(),
+            StatusCode::kPermissionDenied);
+  // Sizes outside the limits do not decode, nor are they made.
+  EXPECT_EQ(backup_vectors::WrapWithSecurityKey(key, "", "id", salt, secret,
+                                                Hex(in["wrap_nonce"]))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(backup_vectors::WrapWithSecurityKey(key, "ktlog.example",
+                                                std::string(129, 'i'), salt,
+                                                secret, Hex(in["wrap_nonce"]))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  std::string cut = Hex(v["sealed"]);
+  cut.resize(cut.find(Hex(in["credential_id"])) + 10);
+  EXPECT_EQ(SealedBackup::Decode(cut).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST_F(BackupVectors, EachSecretOpensTheStoredBackup) {
   absl::StatusOr<SealedBackup> b = SealedBackup::Decode(Hex(v_["sealed"]));
   ASSERT_TRUE(b.ok()) << b.status();

@@ -11,12 +11,14 @@ Ed25519, OpenSSL's, to verify the signatures a second way):
 
   sealed   = "ktlog backup v1\\n" || u16+n account id || u64 version ||
              u8 wrap count || wraps || nonce (24) || u32+n ciphertext
-  wrap     = u8 type || [type 2: salt (16) || u64 ops || u64 memory] ||
-             nonce (24) || wrapped key (48)
-  wrapped  = XChaCha20-Poly1305(key: the recovery key, or Argon2id13 of the
-             passphrase with the salt and costs; nonce; the backup key;
-             associated data "ktlog backup key v1\\n" || u8 type ||
-             [salt || u64 ops || u64 memory])
+  wrap     = params || nonce (24) || wrapped key (48)
+  params   = u8 type || [type 2: salt (16) || u64 ops || u64 memory] ||
+             [type 3: u8+n rp id || u8+n credential id || salt (32)]
+  wrapped  = XChaCha20-Poly1305(key: the recovery key; Argon2id13 of the
+             passphrase with the salt and costs; or a security key's
+             hmac-secret output for the salt, HMAC-SHA256(CredRandom,
+             salt) (CTAP 2.1); nonce; the backup key; associated data
+             "ktlog backup key v1\\n" || params)
   body     = XChaCha20-Poly1305(backup key; nonce; u32 length || plaintext
              || zeros to a multiple of 4096; associated data: every byte
              of sealed before the body's nonce)
@@ -39,6 +41,9 @@ Ed25519, OpenSSL's, to verify the signatures a second way):
 "backup_record_invalid" lists records a decoder must refuse, each re-signed
 so that only the named defect is wrong: a key field of 39 or of 41 bytes,
 backup version 0, a non-empty device id.
+
+"security_key_backup" is a backup of the same plaintext with one
+security-key wrap (type 3), from a credential whose CredRandom is given.
 
 "fetch_credential" is the backup-fetch credential:
 
@@ -70,7 +75,7 @@ OUT = "tests/testdata/ktlog/backup.json"
 MAGIC = b"ktlog backup v1\n"
 WRAP_LABEL = b"ktlog backup key v1\n"
 RECOVERY_LABEL = b"ktlog recovery key v1\n"
-RECOVERY, PASSPHRASE = 1, 2
+RECOVERY, PASSPHRASE, SECURITY_KEY = 1, 2, 3
 
 INPUTS = {
     "account_id": "alice@example.com",
@@ -85,6 +90,17 @@ INPUTS = {
     "passphrase_nonce": "22" * 24,
     "body_nonce": "23" * 24,
     "plaintext": '{"contacts":{"bob@example.com":{"verified":true}}}',
+}
+
+
+SECURITY_KEY_INPUTS = {
+    "version": 3,
+    "rp_id": "ktlog.example",
+    "credential_id": "c1" * 48,
+    "cred_random": "41" * 32,
+    "salt": "51" * 32,
+    "wrap_nonce": "25" * 24,
+    "body_nonce": "26" * 24,
 }
 
 
@@ -134,6 +150,35 @@ def wrap_ad(typ, salt=b"", ops=0, memory=0):
     return ad
 
 
+def u8n(b):
+    return bytes([len(b)]) + b
+
+
+def seal(account, version, wraps, plaintext, body_nonce, backup_key):
+    header = (MAGIC + u16n(account) + u64(version) + bytes([len(wraps)]) +
+              b"".join(wraps))
+    padded = struct.pack(">I", len(plaintext)) + plaintext
+    padded += bytes(-len(padded) % 4096)
+    body = aead(padded, header, body_nonce, backup_key)
+    return header + body_nonce + struct.pack(">I", len(body)) + body
+
+
+def build_security_key(v):
+    backup_key = bytes.fromhex(INPUTS["backup_key"])
+    salt = bytes.fromhex(v["salt"])
+    secret = hmac.new(bytes.fromhex(v["cred_random"]), salt,
+                      hashlib.sha256).digest()
+    params = (bytes([SECURITY_KEY]) + u8n(v["rp_id"].encode()) +
+              u8n(bytes.fromhex(v["credential_id"])) + salt)
+    nonce = bytes.fromhex(v["wrap_nonce"])
+    wrap = params + nonce + aead(backup_key, WRAP_LABEL + params, nonce, secret)
+    sealed = seal(INPUTS["account_id"].encode(), v["version"], [wrap],
+                  INPUTS["plaintext"].encode(), bytes.fromhex(v["body_nonce"]),
+                  backup_key)
+    return {"inputs": v, "hmac_secret": secret.hex(), "wrap": wrap.hex(),
+            "sealed": sealed.hex()}
+
+
 def recovery_text(key):
     check = hashlib.sha256(RECOVERY_LABEL + key).digest()[:3]
     text = base64.b32encode(key + check).decode().lower()
@@ -156,14 +201,9 @@ def build(v):
     pad = wrap_ad(PASSPHRASE, salt, v["ops"], v["memory"])
     passphrase_wrap = (bytes([PASSPHRASE]) + salt + u64(v["ops"]) + u64(v["memory"]) +
                        pn + aead(backup_key, pad, pn, kek))
-    account = v["account_id"].encode()
-    header = (MAGIC + struct.pack(">H", len(account)) + account + u64(v["version"]) +
-              bytes([2]) + recovery_wrap + passphrase_wrap)
-    plaintext = v["plaintext"].encode()
-    padded = struct.pack(">I", len(plaintext)) + plaintext
-    padded += bytes(-len(padded) % 4096)
-    body = aead(padded, header, bn, backup_key)
-    sealed = header + bn + struct.pack(">I", len(body)) + body
+    sealed = seal(v["account_id"].encode(), v["version"],
+                  [recovery_wrap, passphrase_wrap], v["plaintext"].encode(),
+                  bn, backup_key)
     return {
         "recovery_key_text": recovery_text(recovery_key),
         "passphrase_key": kek.hex(),
@@ -305,6 +345,7 @@ def build_all():
     record, invalid = build_backup_record(bytes.fromhex(out["sealed"]))
     out["backup_record"] = record
     out["backup_record_invalid"] = invalid
+    out["security_key_backup"] = build_security_key(SECURITY_KEY_INPUTS)
     out["fetch_credential"] = dict(FETCH_INPUTS,
                                    credential=fetch_credential(FETCH_INPUTS))
     return out
@@ -366,6 +407,19 @@ def check(path):
     n += 1
     for _ in range(wraps):
         n += 1 + (16 + 8 + 8 if sealed[n] == PASSPHRASE else 0) + 24 + 48
+    # The security-key backup: its one wrap opens with the hmac-secret
+    # output, to the same backup key.
+    skb = stored["security_key_backup"]
+    wrap = bytes.fromhex(skb["wrap"])
+    rp_len = wrap[1]
+    id_len = wrap[2 + rp_len]
+    params_end = 3 + rp_len + id_len + 32
+    assert wrap[2:2 + rp_len].decode() == skb["inputs"]["rp_id"]
+    assert sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+        wrap[params_end + 24:], WRAP_LABEL + wrap[:params_end],
+        wrap[params_end:params_end + 24],
+        bytes.fromhex(skb["hmac_secret"])) == bytes.fromhex(v["backup_key"])
+    assert bytes.fromhex(skb["wrap"]) in bytes.fromhex(skb["sealed"])
     header, bn = sealed[:n], sealed[n:n + 24]
     (length,) = struct.unpack(">I", sealed[n + 24:n + 28])
     body = sealed[n + 28:]

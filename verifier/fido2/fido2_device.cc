@@ -175,6 +175,7 @@ absl::StatusOr<SecurityKey> Fido2Device::MakeCredential(
   for (const std::string& id : exclude) {
     if (r == FIDO_OK) r = fido_cred_exclude(cred, Bytes(id), id.size());
   }
+  if (r == FIDO_OK) r = fido_cred_set_extensions(cred, FIDO_EXT_HMAC_SECRET);
   if (r == FIDO_OK) r = fido_dev_make_cred(dev_, cred, nullptr);
   if (r != FIDO_OK) {
     fido_cred_free(&cred);
@@ -230,6 +231,45 @@ absl::StatusOr<KeyAssertion> Fido2Device::GetAssertion(
     out.credential_id = credential_ids[0];  // CTAP2 may omit it then
   }
   return out;
+}
+
+absl::StatusOr<std::string> Fido2Device::HmacSecret(
+    const std::string& rp_id, const std::string& credential_id,
+    absl::string_view salt) {
+  if (salt.size() != 32) {
+    return absl::InvalidArgumentError("an hmac-secret salt is 32 bytes");
+  }
+  fido_assert_t* a = fido_assert_new();
+  if (a == nullptr) return absl::ResourceExhaustedError("fido_assert_new");
+  // Nothing checks the signature: the secret itself is what is asked for.
+  std::string cdh = RandomBytes(32);
+  int r = fido_assert_set_clientdata_hash(a, Bytes(cdh), cdh.size());
+  if (r == FIDO_OK) r = fido_assert_set_rp(a, rp_id.c_str());
+  if (r == FIDO_OK) {
+    r = fido_assert_allow_cred(a, Bytes(credential_id), credential_id.size());
+  }
+  if (r == FIDO_OK) r = fido_assert_set_extensions(a, FIDO_EXT_HMAC_SECRET);
+  if (r == FIDO_OK) {
+    r = fido_assert_set_hmac_salt(
+        a, reinterpret_cast<const unsigned char*>(salt.data()), salt.size());
+  }
+  if (r == FIDO_OK) r = fido_assert_set_up(a, FIDO_OPT_TRUE);
+  if (r == FIDO_OK) r = fido_dev_get_assert(dev_, a, nullptr);
+  if (r != FIDO_OK || fido_assert_count(a) != 1) {
+    fido_assert_free(&a);
+    return FidoError(r == FIDO_OK ? FIDO_ERR_INVALID_PARAM : r,
+                     "asking the security key for its backup secret",
+                     touch_timeout_);
+  }
+  std::string secret =
+      Str(fido_assert_hmac_secret_ptr(a, 0), fido_assert_hmac_secret_len(a, 0));
+  fido_assert_free(&a);
+  if (secret.size() != 32) {
+    return absl::FailedPreconditionError(
+        "the security key does not support hmac-secret (or made this "
+        "credential without it): it cannot open a backup");
+  }
+  return secret;
 }
 
 }  // namespace ktlog

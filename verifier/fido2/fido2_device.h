@@ -2,6 +2,8 @@
 // a USB security key through hidraw, or any device behind custom I/O
 // functions (fido_dev_io_t; the tests' software authenticator). CTAP2
 // only: U2F-only keys are refused (they cannot sign what ktlog asks).
+// Every credential is made with the hmac-secret extension asked for (a key
+// without it ignores the request; HmacSecret then fails).
 //
 // Not thread-safe: one call at a time per device.
 #ifndef KTLOG_VERIFIER_FIDO2_FIDO2_DEVICE_H_
@@ -44,6 +46,9 @@ class Fido2Device : public SecurityKeyDevice {
   absl::StatusOr<KeyAssertion> GetAssertion(
       const std::string& rp_id, const std::vector<std::string>& credential_ids,
       const Hash& client_data_hash, bool user_verification) override;
+  absl::StatusOr<std::string> HmacSecret(const std::string& rp_id,
+                                         const std::string& credential_id,
+                                         absl::string_view salt) override;
 
  private:
   Fido2Device(fido_dev_t* dev, absl::Duration touch_timeout)

@@ -5,7 +5,10 @@
 
 #include "core/account/security_key.h"
 #include "core/crypto/crypto.h"
+#include "core/util/bytes.h"
+#include "core/util/file_util.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "verifier/fido2/soft_authenticator.h"
 
 namespace ktlog {
@@ -165,6 +168,83 @@ TEST(Fido2DeviceFailures, AClonedKeySignsWithTheSameCounter) {
           .value();
   EXPECT_EQ(ParseAuthenticatorData(by_clone.authenticator_data)->sign_count,
             ParseAuthenticatorData(by_key.authenticator_data)->sign_count);
+}
+
+// The key inside the software authenticator that hmac-secret derives
+// from (its CredRandom), read from its saved file.
+std::string CredRandom(const SoftAuthenticator& soft,
+                       const std::string& credential_id) {
+  std::string file = ::testing::TempDir() + "/cred_random.json";
+  EXPECT_TRUE(soft.SaveTo(file).ok());
+  nlohmann::json j = nlohmann::json::parse(*ReadFileBounded(file, 1 << 20));
+  for (const nlohmann::json& c : j["credentials"]) {
+    if (c["id"] == HexEncode(credential_id)) {
+      return *HexDecode(c["cred_random"].get<std::string>());
+    }
+  }
+  return "";
+}
+
+// hmac-secret through libfido2's real path (key agreement, the salt
+// encrypted to the key, the output decrypted by libfido2): the secret is
+// HMAC-SHA-256 of the salt under the credential's key, the same each
+// time, on the key and its clones only.
+TEST_P(Fido2DeviceTest, HmacSecretIsTheCredentialsHmacOfTheSalt) {
+  SoftAuthenticator soft, stranger;
+  std::unique_ptr<Fido2Device> dev = soft.Open().value();
+  SecurityKey key = dev->MakeCredential(kRpId, "alice", GetParam(), {}).value();
+  const std::string salt(32, 's'), other_salt(32, 't');
+  absl::StatusOr<std::string> secret =
+      dev->HmacSecret(kRpId, key.credential_id, salt);
+  ASSERT_TRUE(secret.ok()) << secret.status();
+  const std::string cred_random = CredRandom(soft, key.credential_id);
+  ASSERT_EQ(cred_random.size(), 32u);
+  EXPECT_EQ(*secret, HmacSha256(cred_random, {salt}).bytes());
+  EXPECT_EQ(dev->HmacSecret(kRpId, key.credential_id, salt).value(), *secret);
+  EXPECT_EQ(dev->HmacSecret(kRpId, key.credential_id, other_salt).value(),
+            HmacSha256(cred_random, {other_salt}).bytes());
+  EXPECT_EQ(soft.Clone()
+                ->Open()
+                .value()
+                ->HmacSecret(kRpId, key.credential_id, salt)
+                .value(),
+            *secret)
+      << "a clone of the key holds the same secret";
+
+  // A key's assertions over records keep their 37-byte authenticator data.
+  KeyAssertion a =
+      dev->GetAssertion(kRpId, {key.credential_id}, Sha256("r"), false).value();
+  EXPECT_EQ(a.authenticator_data.size(), 37u);
+
+  EXPECT_EQ(stranger.Open()
+                .value()
+                ->HmacSecret(kRpId, key.credential_id, salt)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(dev->HmacSecret("elsewhere.example", key.credential_id, salt)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      dev->HmacSecret(kRpId, key.credential_id, salt.substr(1)).status().code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Fido2DeviceFailures, HmacSecretWaitsForATouchAndNeedsTheKey) {
+  SoftAuthenticator soft;
+  std::unique_ptr<Fido2Device> dev = soft.Open(absl::Milliseconds(300)).value();
+  SecurityKey key =
+      dev->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256, {}).value();
+  const std::string salt(32, 's');
+  soft.set_touch(SoftAuthenticator::Touch::kNever);
+  EXPECT_EQ(dev->HmacSecret(kRpId, key.credential_id, salt).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  soft.set_touch(SoftAuthenticator::Touch::kPresent);
+  EXPECT_TRUE(dev->HmacSecret(kRpId, key.credential_id, salt).ok());
+  soft.set_lost(true);
+  EXPECT_EQ(dev->HmacSecret(kRpId, key.credential_id, salt).status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ struct SoftAuthenticator::Credential {
   KeyAlgorithm algorithm;
   std::string rp_id_hash;
   std::shared_ptr<EVP_PKEY> key;
+  std::string cred_random;  // hmac-secret's per-credential key (32 bytes)
 };
 
 namespace {
@@ -191,7 +192,70 @@ std::string CoseKey(const SoftAuthenticator::Credential& c) {
   return out;
 }
 
+// ---- hmac-secret (CTAP 2.1, PIN/UV auth protocol 1) ----
+
+// A P-256 public key from its coordinates, or null.
+std::shared_ptr<EVP_PKEY> P256Public(const std::string& x,
+                                     const std::string& y) {
+  if (x.size() != 32 || y.size() != 32) return nullptr;
+  std::string point = "\x04" + x + y;
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  char group[] = "P-256";
+  OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+  OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                   point.size());
+  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  EVP_PKEY* k = nullptr;
+  if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+      EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+    k = nullptr;
+  }
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(bld);
+  return k == nullptr ? nullptr : std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free);
+}
+
+// Protocol 1's shared secret: SHA-256 of the ECDH x coordinate; "" if the
+// platform's key is not on the curve.
+std::string SharedSecret(EVP_PKEY* mine, EVP_PKEY* theirs) {
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(mine, nullptr);
+  std::string z(32, '\0');
+  size_t len = z.size();
+  bool ok = ctx != nullptr && EVP_PKEY_derive_init(ctx) == 1 &&
+            EVP_PKEY_derive_set_peer(ctx, theirs) == 1 &&
+            EVP_PKEY_derive(ctx, reinterpret_cast<unsigned char*>(z.data()),
+                            &len) == 1 &&
+            len == 32;
+  EVP_PKEY_CTX_free(ctx);
+  return ok ? Sha256Bytes(z) : std::string();
+}
+
+// Protocol 1's AES-256-CBC with a zero IV and no padding (whole blocks).
+std::string AesCbc(const std::string& key, const std::string& in,
+                   bool encrypt) {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  unsigned char iv[16] = {0};
+  std::string out(in.size(), '\0');
+  int len = 0;
+  if (EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), nullptr,
+                        reinterpret_cast<const unsigned char*>(key.data()), iv,
+                        encrypt ? 1 : 0) != 1 ||
+      EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
+      EVP_CipherUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len,
+                       reinterpret_cast<const unsigned char*>(in.data()),
+                       static_cast<int>(in.size())) != 1) {
+    abort();
+  }
+  EVP_CIPHER_CTX_free(ctx);
+  return out;
+}
+
 constexpr uint8_t kStatusOk = 0x00;
+constexpr uint8_t kStatusInvalidParameter = 0x02;
+constexpr uint8_t kStatusPinAuthInvalid = 0x33;
+constexpr uint8_t kFlagExtensions = 0x80;  // ED: extension data follows
 constexpr uint8_t kStatusInvalidCbor = 0x12;
 constexpr uint8_t kStatusUnsupportedAlgorithm = 0x26;
 constexpr uint8_t kStatusCredentialExcluded = 0x19;
@@ -343,18 +407,21 @@ void SoftAuthenticator::HandleCbor(const std::string& request) {
   uint8_t command = static_cast<uint8_t>(request[0]);
   if (command == 0x04) {  // authenticatorGetInfo
     std::string info(1, static_cast<char>(kStatusOk));
-    Head(&info, 5, 4);
+    Head(&info, 5, 6);
     Int(&info, 1), Head(&info, 4, 1), Text(&info, "FIDO_2_0");
+    Int(&info, 2), Head(&info, 4, 1), Text(&info, "hmac-secret");
     Int(&info, 3), Bytes(&info, std::string(16, '\x6b'));  // aaguid
     Int(&info, 4), Head(&info, 5, 3);
     Text(&info, "rk"), info.push_back('\xf4');
     Text(&info, "up"), info.push_back('\xf5');
     Text(&info, "uv"), info.push_back('\xf5');
-    Int(&info, 5), Int(&info, 1200);  // maxMsgSize
+    Int(&info, 5), Int(&info, 1200);                  // maxMsgSize
+    Int(&info, 6), Head(&info, 4, 1), Int(&info, 1);  // PIN/UV protocol 1
     out_ = info;
     have_out_ = true;
     return;
   }
+  if (command == 0x06) return ClientPin(request.substr(1));
   if (command != 0x01 && command != 0x02) return status(kStatusInvalidCommand);
   if (touch_ == Touch::kTimesOut) return status(kStatusUserActionTimeout);
   if (touch_ == Touch::kNever) {
@@ -401,17 +468,24 @@ void SoftAuthenticator::MakeCredential(const std::string& request) {
     have_out_ = true;
     return;
   }
+  c->cred_random = RandomBytes(32);
+  bool hmac_secret = m->At(6).At("hmac-secret").boolean;
   std::string id = RandomBytes(32);
   credentials_[id] = c;
   if (!counterless_) ++counter_;
   std::string data = c->rp_id_hash;
-  data.push_back(static_cast<char>(kFlagUserPresent | 0x40));  // AT
+  data.push_back(static_cast<char>(kFlagUserPresent | 0x40 |  // AT
+                                   (hmac_secret ? kFlagExtensions : 0)));
   data += Be32(counterless_ ? 0 : counter_);
   data += std::string(16, '\x6b');  // aaguid
   data.push_back(0);
   data.push_back(static_cast<char>(id.size()));
   data += id;
   data += CoseKey(*c);
+  if (hmac_secret) {
+    Head(&data, 5, 1);
+    Text(&data, "hmac-secret"), data.push_back('\xf5');
+  }
   (void)cdh;
   std::string out(1, static_cast<char>(kStatusOk));
   Head(&out, 5, 3);
@@ -421,6 +495,41 @@ void SoftAuthenticator::MakeCredential(const std::string& request) {
   out_ = out;
   have_out_ = true;
 }
+
+namespace {
+
+// The hmac-secret extension's output for `input` (the platform's key
+// agreement key, the encrypted salt or salts and their MAC) as the
+// authenticator data's extensions; a CTAP2 error status if it is bad.
+uint8_t HmacSecretExtension(EVP_PKEY* key_agreement,
+                            const SoftAuthenticator::Credential& c,
+                            const Item& input, std::string* extensions) {
+  const Item& platform = input.At(1);
+  const std::string& salt_enc = input.At(2).bytes;
+  const std::string& salt_auth = input.At(3).bytes;
+  if (key_agreement == nullptr) return kStatusInvalidParameter;
+  std::shared_ptr<EVP_PKEY> theirs =
+      P256Public(platform.At(-2).bytes, platform.At(-3).bytes);
+  if (theirs == nullptr || (salt_enc.size() != 32 && salt_enc.size() != 64)) {
+    return kStatusInvalidParameter;
+  }
+  std::string shared = SharedSecret(key_agreement, theirs.get());
+  if (shared.empty()) return kStatusInvalidParameter;
+  if (HmacSha256(shared, {salt_enc}).bytes().substr(0, 16) != salt_auth) {
+    return kStatusPinAuthInvalid;
+  }
+  std::string salts = AesCbc(shared, salt_enc, false);
+  std::string output = HmacSha256(c.cred_random, {salts.substr(0, 32)}).bytes();
+  if (salts.size() == 64) {
+    output += HmacSha256(c.cred_random, {salts.substr(32)}).bytes();
+  }
+  Head(extensions, 5, 1);
+  Text(extensions, "hmac-secret");
+  Bytes(extensions, AesCbc(shared, output, true));
+  return kStatusOk;
+}
+
+}  // namespace
 
 void SoftAuthenticator::GetAssertion(const std::string& request) {
   size_t pos = 0;
@@ -443,11 +552,23 @@ void SoftAuthenticator::GetAssertion(const std::string& request) {
     return;
   }
   const Credential& c = *credentials_[id];
+  std::string extensions;
+  if (const Item& h = m->At(4).At("hmac-secret"); h.major == 5) {
+    uint8_t error =
+        HmacSecretExtension(key_agreement_.get(), c, h, &extensions);
+    if (error != kStatusOk) {
+      out_ = std::string(1, static_cast<char>(error));
+      have_out_ = true;
+      return;
+    }
+  }
   if (!counterless_) ++counter_;
   std::string data = rp_hash;
-  data.push_back(
-      static_cast<char>(kFlagUserPresent | (uv ? kFlagUserVerified : 0)));
+  data.push_back(static_cast<char>(kFlagUserPresent |
+                                   (uv ? kFlagUserVerified : 0) |
+                                   (extensions.empty() ? 0 : kFlagExtensions)));
   data += Be32(counterless_ ? 0 : counter_);
+  data += extensions;
   std::string out(1, static_cast<char>(kStatusOk));
   Head(&out, 5, 3);
   Int(&out, 1), Head(&out, 5, 2), Text(&out, "id"), Bytes(&out, id),
@@ -456,6 +577,32 @@ void SoftAuthenticator::GetAssertion(const std::string& request) {
   Int(&out, 3), Bytes(&out, Sign(c, data + cdh));
   out_ = out;
   have_out_ = true;
+}
+
+void SoftAuthenticator::ClientPin(const std::string& request) {
+  size_t pos = 0;
+  std::optional<Item> m = Parse(request, &pos);
+  out_ = std::string(1, static_cast<char>(kStatusInvalidParameter));
+  have_out_ = true;
+  // Only getKeyAgreement (2) of protocol 1: no PIN is ever set.
+  if (!m || m->At(1).value != 1 || m->At(2).value != 2) return;
+  if (key_agreement_ == nullptr) {
+    key_agreement_.reset(EVP_EC_gen("P-256"), EVP_PKEY_free);
+  }
+  unsigned char pub[65];
+  size_t len = 0;
+  EVP_PKEY_get_octet_string_param(key_agreement_.get(), OSSL_PKEY_PARAM_PUB_KEY,
+                                  pub, sizeof(pub), &len);
+  std::string out(1, static_cast<char>(kStatusOk));
+  Head(&out, 5, 1);
+  Int(&out, 1), Head(&out, 5, 5);
+  Int(&out, 1), Int(&out, 2);    // kty: EC2
+  Int(&out, 3), Int(&out, -25);  // alg: ECDH-ES+HKDF-256
+  Int(&out, -1), Int(&out, 1);   // crv: P-256
+  Int(&out, -2), Bytes(&out, std::string(reinterpret_cast<char*>(pub + 1), 32));
+  Int(&out, -3),
+      Bytes(&out, std::string(reinterpret_cast<char*>(pub + 33), 32));
+  out_ = out;
 }
 
 namespace {
@@ -532,6 +679,7 @@ absl::Status SoftAuthenticator::SaveTo(const std::string& file) const {
     nlohmann::json j = KeyJson(*c);
     j["id"] = HexEncode(id);
     j["rp_id_hash"] = HexEncode(c->rp_id_hash);
+    j["cred_random"] = HexEncode(c->cred_random);
     creds.push_back(j);
   }
   nlohmann::json j = {{"counter", counter_},
@@ -564,6 +712,13 @@ absl::StatusOr<std::unique_ptr<SoftAuthenticator>> SoftAuthenticator::LoadFrom(
                        HexDecode(c.at("rp_id_hash").get<std::string>()));
       ASSIGN_OR_RETURN(std::string id,
                        HexDecode(c.at("id").get<std::string>()));
+      ASSIGN_OR_RETURN(cred->cred_random,
+                       HexDecode(c.value("cred_random", "")));
+      if (cred->cred_random.size() != 32) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "bad soft security key file ", file, ": a cred_random of ",
+            cred->cred_random.size(), " bytes, not 32"));
+      }
       soft->credentials_[id] = std::move(cred);
     }
   } catch (const nlohmann::json::exception& e) {
@@ -595,6 +750,14 @@ class SoftKeyFileDevice : public SecurityKeyDevice {
     absl::StatusOr<KeyAssertion> a = dev_->GetAssertion(rp_id, ids, cdh, uv);
     RETURN_IF_ERROR(soft_->SaveTo(file_));
     return a;
+  }
+  absl::StatusOr<std::string> HmacSecret(const std::string& rp_id,
+                                         const std::string& credential_id,
+                                         absl::string_view salt) override {
+    absl::StatusOr<std::string> s =
+        dev_->HmacSecret(rp_id, credential_id, salt);
+    RETURN_IF_ERROR(soft_->SaveTo(file_));
+    return s;
   }
 
  private:

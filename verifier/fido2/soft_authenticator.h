@@ -20,6 +20,7 @@
 #define KTLOG_VERIFIER_FIDO2_SOFT_AUTHENTICATOR_H_
 
 #include <fido.h>
+#include <openssl/evp.h>
 
 #include <cstdint>
 #include <map>
@@ -82,12 +83,16 @@ class SoftAuthenticator {
   void HandleCbor(const std::string& request);
   void MakeCredential(const std::string& request);
   void GetAssertion(const std::string& request);
+  void ClientPin(const std::string& request);
 
   std::string path_;
   Touch touch_ = Touch::kPresent;
   bool lost_ = false;
   bool counterless_ = false;
   uint32_t counter_ = 0;
+  // The key agreement key (made at the first getKeyAgreement, as a real
+  // key makes one at power-up).
+  std::shared_ptr<EVP_PKEY> key_agreement_;
   // Credentials by id.
   std::map<std::string, std::shared_ptr<const Credential>> credentials_;
 

@@ -1,0 +1,114 @@
+// The trust backup's security-key wraps (verifier/trust_backup.h) with the
+// software authenticator through libfido2: each key opens the backup with
+// one touch, a stranger's key or another kind of secret opens nothing, a
+// key given twice or too many keys are refused with the state unchanged,
+// and a hostile provider's copies of a wrap cost one touch, not eight.
+#include "core/backup/backup.h"
+#include "gtest/gtest.h"
+#include "verifier/fido2/soft_authenticator.h"
+#include "verifier/memory_log.h"
+#include "verifier/trust_backup.h"
+
+namespace ktlog {
+namespace {
+
+using ::absl::StatusCode;
+
+constexpr char kAlice[] = "alice@example.com";
+
+class TrustBackupKeyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    state_ = NewClientState(log_.LogKey(), kAlice, "phone", true).value();
+    one_ = soft1_.Open().value();
+    two_ = soft2_.Open().value();
+    stranger_ = soft3_.Open().value();
+  }
+  // Seals a backup of the state and opens it with `key`.
+  absl::StatusOr<BackupContents> OpenWith(const std::string& sealed,
+                                          SecurityKeyDevice* key) {
+    BackupSecret secret;
+    secret.type = WrapType::kSecurityKey;
+    secret.security_key = key;
+    return OpenTrustBackup(sealed, kAlice, secret);
+  }
+
+  MemoryLog log_;
+  ClientState state_;
+  SoftAuthenticator soft1_, soft2_, soft3_;
+  std::unique_ptr<Fido2Device> one_, two_, stranger_;
+};
+
+TEST_F(TrustBackupKeyTest, EachKeyOpensTheBackupWithOneTouch) {
+  BackupSecrets secrets;
+  secrets.security_keys = {one_.get(), two_.get()};
+  absl::StatusOr<std::string> recovery = SetBackupSecrets(&state_, secrets);
+  ASSERT_TRUE(recovery.ok()) << recovery.status();
+  EXPECT_EQ(*recovery, "") << "no recovery key was asked for";
+  ASSERT_EQ(state_.backup.wraps.size(), 2u);
+  EXPECT_EQ(state_.backup.wraps[0].rp_id, "memory.example");
+  EXPECT_NE(state_.backup.wraps[0].salt, state_.backup.wraps[1].salt);
+  const std::string sealed = SealNextBackup(state_, {}, 1 << 20)->Encode();
+
+  for (auto [key, soft] :
+       {std::pair(one_.get(), &soft1_), std::pair(two_.get(), &soft2_)}) {
+    uint32_t before = soft->counter();
+    absl::StatusOr<BackupContents> opened = OpenWith(sealed, key);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(opened->state.account_id, kAlice);
+    EXPECT_EQ(opened->state.backup.key, state_.backup.key);
+    EXPECT_EQ(soft->counter(), before + 1) << "one touch";
+  }
+  EXPECT_EQ(OpenWith(sealed, stranger_.get()).status().code(),
+            StatusCode::kNotFound);
+  BackupSecret recovery_key{WrapType::kRecoveryKey,
+                            RecoveryKeyText(NewBackupSecret())};
+  EXPECT_EQ(OpenTrustBackup(sealed, kAlice, recovery_key).status().code(),
+            StatusCode::kFailedPrecondition)
+      << "no recovery key wrap";
+  soft2_.set_lost(true);
+  EXPECT_EQ(OpenWith(sealed, two_.get()).status().code(),
+            StatusCode::kUnavailable);
+}
+
+TEST_F(TrustBackupKeyTest, AHostileProvidersWrapsCostOneTouch) {
+  BackupSecrets secrets;
+  secrets.security_keys = {one_.get()};
+  ASSERT_TRUE(SetBackupSecrets(&state_, secrets).ok());
+  SealedBackup sealed = SealNextBackup(state_, {}, 1 << 20).value();
+  // Seven more wraps naming the same credential with other salts (the
+  // header is authenticated with the body, so the backup opens no more).
+  BackupWrap copy = sealed.wraps[0];
+  for (int i = 0; i < 7; ++i) {
+    copy.salt[0] = static_cast<char>(i);
+    sealed.wraps.push_back(copy);
+  }
+  sealed.wraps.front().wrapped[0] ^= 1;  // and the real one altered
+  uint32_t before = soft1_.counter();
+  EXPECT_EQ(OpenWith(sealed.Encode(), one_.get()).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(soft1_.counter(), before + 1);
+}
+
+TEST_F(TrustBackupKeyTest, AKeyGivenTwiceOrTooManyKeysChangeNothing) {
+  BackupSecrets first;
+  first.recovery_key = true;
+  ASSERT_TRUE(SetBackupSecrets(&state_, first).ok());
+  const TrustBackupState kept = state_.backup;
+
+  BackupSecrets twice;
+  twice.security_keys = {one_.get(), two_.get(), one_.get()};
+  absl::StatusOr<std::string> r = SetBackupSecrets(&state_, twice);
+  EXPECT_EQ(r.status().code(), StatusCode::kAlreadyExists) << r.status();
+  EXPECT_EQ(state_.backup.key, kept.key);
+  EXPECT_EQ(state_.backup.wraps.size(), 1u);
+
+  BackupSecrets seven;
+  seven.security_keys.assign(kMaxBackupSecurityKeys + 1, one_.get());
+  EXPECT_EQ(SetBackupSecrets(&state_, seven).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(state_.backup.key, kept.key);
+}
+
+}  // namespace
+}  // namespace ktlog
