@@ -4,17 +4,25 @@
 python3-cryptography's Ed25519 keys are the account key stores. Against a
 live ktlog-server: register two accounts, verify a contact's lookup,
 compare safety codes, rotate a key, restart from the stored state,
-catch a tampered answer with its typed reason, and reset an account whose
-every key was lost (the operator's credential from ktlog-admin). Nothing
-from client/ (no ktctl, no LogClient) is used.
+catch a tampered answer with its typed reason, reset an account whose
+every key was lost (the operator's credential from ktlog-admin), and put
+an account on FIDO2 security keys: the keys are a CTAP2 authenticator
+written here in Python (python3-cryptography's ES256 and Ed25519), apart
+from ktlog's own software authenticator, as a platform's FIDO2 API would
+answer. Nothing from client/ (no ktctl, no LogClient) is used.
 
 usage: c_api_test.py LIBRARY SERVER_ADDRESS LOG_KEY KTLOG_ADMIN REGISTRATION_KEY
 """
 
+import copy
+import hashlib
+import os
 import subprocess
 import sys
 
 import grpc
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -73,6 +81,185 @@ class SoftwareKeys:
     def sign_next(self, message):
         assert self.next is not None, "no next key prepared"
         return self.next.sign(message)
+
+
+class SecurityKey:
+    """A FIDO2 authenticator as a platform's API answers for it: ES256
+    (-7) or EdDSA (-8) credentials, authenticator data = SHA-256(rp id) ||
+    flags (user present 0x01, user verified 0x04) || u32 signature counter,
+    the signature over authenticator data || client data hash (WebAuthn).
+    `touched` False: nobody touches it."""
+
+    def __init__(self):
+        self.credentials = {}  # id -> (rp id, algorithm, private key)
+        self.counter = 0
+        self.touched = True
+
+    def clone(self):
+        twin = SecurityKey()
+        twin.credentials = dict(self.credentials)
+        twin.counter = self.counter
+        return twin
+
+    def make_credential(self, rp_id, account_id, algorithm, exclude):
+        assert account_id
+        if not self.touched:
+            raise ktlog.TransportError(4, "nobody touched the key")
+        if any(e in self.credentials for e in exclude):
+            raise ktlog.TransportError(6, "the key holds an excluded credential")
+        credential_id = os.urandom(48)
+        if algorithm == -7:
+            key = ec.generate_private_key(ec.SECP256R1())
+            public = key.public_key().public_bytes(
+                Encoding.X962, PublicFormat.UncompressedPoint)
+        else:
+            key = Ed25519PrivateKey.generate()
+            public = raw(key)
+        self.credentials[credential_id] = (rp_id, algorithm, key)
+        self.counter += 1
+        return credential_id, public
+
+    def get_assertion(self, rp_id, credential_ids, client_data_hash, uv):
+        if not self.touched:
+            raise ktlog.TransportError(4, "nobody touched the key")
+        for cid in credential_ids:
+            if cid in self.credentials and self.credentials[cid][0] == rp_id:
+                break
+        else:
+            raise ktlog.TransportError(5, "the key holds none of them")
+        _, algorithm, key = self.credentials[cid]
+        self.counter += 1
+        data = (hashlib.sha256(rp_id.encode()).digest() +
+                bytes([0x01 | (0x04 if uv else 0)]) +
+                self.counter.to_bytes(4, "big"))
+        signed = data + client_data_hash
+        signature = (key.sign(signed, ec.ECDSA(hashes.SHA256()))
+                     if algorithm == -7 else key.sign(signed))
+        return cid, data, signature
+
+
+class PluggedKey:
+    """The platform's FIDO2 API: whichever key the user presents now."""
+
+    def __init__(self):
+        self.key = None
+
+    def make_credential(self, *args):
+        if self.key is None:
+            raise ktlog.TransportError(14, "no security key")
+        return self.key.make_credential(*args)
+
+    def get_assertion(self, *args):
+        if self.key is None:
+            raise ktlog.TransportError(14, "no security key")
+        return self.key.get_assertion(*args)
+
+
+def security_keys(lib, transport, log_key, credential, bob):
+    """Dave's account onto two security keys through the C API; a copy of
+    his phone without a key, and a cloned key, are caught."""
+    state, keys, plugged = MemoryState(), SoftwareKeys(), PluggedKey()
+    dave = ktlog.Client(lib, transport, state, keys, log_key,
+                        "dave@example.com", "phone", allow_no_witnesses=True,
+                        security_key=plugged)
+    dave.add_device("phone", raw(Ed25519PrivateKey.generate()),
+                    credential("dave@example.com", keys.public_key()))
+    yubi, solo = SecurityKey(), SecurityKey()
+    try:
+        dave.enroll_security_key()
+        check(False, "enrolling with no key plugged in fails")
+    except ktlog.Error as e:
+        check(e.code == 14, "enrolling with no key plugged in fails "
+              "(UNAVAILABLE)")
+    plugged.key = yubi
+    yubi.touched = False
+    try:
+        dave.enroll_security_key()
+        check(False, "a key nobody touches enrolls nothing")
+    except ktlog.Error as e:
+        check(e.code == 4, "a key nobody touches enrolls nothing "
+              "(DEADLINE_EXCEEDED)")
+    yubi.touched = True
+    yubi_id = dave.enroll_security_key()
+    check(len(yubi_id) == 48 and len(yubi.credentials) == 1,
+          "the YubiKey is enrolled (ES256)")
+    try:
+        dave.enroll_security_key(eddsa=True)
+        check(False, "the same key cannot be enrolled twice")
+    except ktlog.Error as e:
+        check(e.code == 6, "the same key cannot be enrolled twice "
+              "(ALREADY_EXISTS)")
+    plugged.key = solo
+    solo_id = dave.enroll_security_key(eddsa=True)
+    check(solo_id != yubi_id, "the Solo key is enrolled (EdDSA)")
+    _, verified = dave.set_security_keys()
+    check(verified, "dave's account is on his two security keys")
+    found = bob.lookup("dave@example.com")
+    check(len(found["account_key"]) > 64,
+          "a contact sees dave's authority is a set of security keys")
+
+    plugged.key = yubi
+    counter = yubi.counter
+    laptop = raw(Ed25519PrivateKey.generate())
+    _, verified = dave.add_device("laptop", laptop)
+    check(verified and yubi.counter == counter + 1,
+          "dave adds his laptop with one touch of his YubiKey")
+    found = bob.lookup("dave@example.com")
+    check(sorted(d["device_id"] for d in found["devices"]) ==
+          ["laptop", "phone"], "a contact verifies the laptop")
+
+    copy_of_phone = ktlog.Client(
+        lib, transport, MemoryState(), keys, log_key, "dave@example.com",
+        "phone", allow_no_witnesses=True)
+    try:
+        copy_of_phone.add_device("evil", raw(Ed25519PrivateKey.generate()))
+        check(False, "the account key alone adds no device")
+    except ktlog.Error as e:
+        check(e.code == 9, "the account key alone adds no device "
+              "(FAILED_PRECONDITION): " + e.message)
+    copy_of_phone.close()
+
+    # A clone of the YubiKey signs once; the real key's next touch shows a
+    # counter the account already holds.
+    thief = ktlog.Client(lib, transport, MemoryState(), SoftwareKeys(),
+                         log_key, "dave@example.com", "evil",
+                         allow_no_witnesses=True, security_key=PluggedKey())
+    thief._security_key.key = yubi.clone()
+    thief.monitor()
+    thief.add_device("evil", raw(Ed25519PrivateKey.generate()))
+    try:
+        dave.add_device("watch", raw(Ed25519PrivateKey.generate()))
+        check(False, "the cloned YubiKey is caught")
+    except ktlog.Error as e:
+        check(e.code == 15 and e.refusal == "CLONED_SECURITY_KEY",
+              "the cloned YubiKey is caught by its counter (DATA_LOSS, "
+              "CLONED_SECURITY_KEY)")
+    thief.close()
+    spare = SecurityKey()
+    plugged.key = spare
+    dave.enroll_security_key()
+    plugged.key = solo
+    _, verified = dave.set_security_keys()
+    check(verified, "dave adds a spare key, approved with a touch of his "
+          "Solo key")
+    _, verified = dave.remove_security_key(yubi_id)
+    check(verified, "dave removes the cloned YubiKey with a touch of the "
+          "other")
+    _, verified = dave.remove_device("evil")
+    check(verified, "and the thief's device")
+    plugged.key = yubi
+    try:
+        dave.add_device("watch", raw(Ed25519PrivateKey.generate()))
+        check(False, "the removed YubiKey authorizes nothing")
+    except ktlog.Error as e:
+        check(e.code == 5, "the removed YubiKey authorizes nothing "
+              "(NOT_FOUND: it holds none of the account's keys)")
+    try:
+        dave.remove_security_key(b"nobody")
+        check(False, "an unknown key cannot be removed")
+    except ktlog.Error as e:
+        check(e.code == 5, "an unknown key cannot be removed (NOT_FOUND)")
+    dave.close()
 
 
 class GrpcTransport:
@@ -252,6 +439,7 @@ def main(library_path, address, log_key, admin, registration_key):
         check(e.code == 9 and e.message == "your account does not exist yet: "
               "there is nothing to reset", "a reset of an account that does "
               "not exist is refused (FAILED_PRECONDITION)")
+    security_keys(lib, transport, log_key, credential, bob)
     alice.close()
     bob.close()
     print("%d check(s) failed" % len(FAILED))

@@ -20,6 +20,16 @@ _GET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
 _SIGN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, _u8p, ctypes.c_size_t,
                          ctypes.c_void_p, ctypes.c_void_p)
 _DO = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+_u8pp = ctypes.POINTER(_u8p)
+_sizep = ctypes.POINTER(ctypes.c_size_t)
+_MAKE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
+                         ctypes.c_char_p, ctypes.c_int, _u8pp, _sizep,
+                         ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
+                         ctypes.c_void_p)
+_ASSERT = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
+                           _u8pp, _sizep, ctypes.c_size_t, _u8p, ctypes.c_int,
+                           ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                           ctypes.c_void_p)
 
 NOT_FOUND = 5
 INTERNAL = 13
@@ -35,7 +45,8 @@ class _Callbacks(ctypes.Structure):
                 ("save_state", _SAVE), ("account_public_key", _GET),
                 ("account_sign", _SIGN), ("prepare_next_key", _GET),
                 ("next_public_key", _GET), ("promote_next_key", _DO),
-                ("next_sign", _SIGN)]
+                ("next_sign", _SIGN), ("key_make_credential", _MAKE),
+                ("key_get_assertion", _ASSERT)]
 
 
 class Error(Exception):
@@ -50,7 +61,8 @@ class Error(Exception):
 
 
 class TransportError(Exception):
-    """Raised by a transport: the call's gRPC status code and message."""
+    """Raised by a transport (or a security key): the call's gRPC status
+    code and message."""
 
     def __init__(self, code, message):
         super().__init__(message)
@@ -91,7 +103,12 @@ class Library:
                 "ktlog_lookup": [vp, cp, vp, res],
                 "ktlog_safety_code": [vp, cp, vp, vp, res],
                 "ktlog_compare_code": [vp, cp, cp, intp, res],
-                "ktlog_alerts": [vp, vp, res]}.items():
+                "ktlog_alerts": [vp, vp, res],
+                "ktlog_enroll_security_key": [vp, ctypes.c_int, ctypes.c_int,
+                                              vp, res],
+                "ktlog_set_security_keys": [vp, u64p, intp, res],
+                "ktlog_remove_security_key": [vp, cp, ctypes.c_size_t, u64p,
+                                              intp, res]}.items():
             getattr(lib, name).argtypes = args
             getattr(lib, name).restype = ctypes.c_int
         self.lib = lib
@@ -111,12 +128,19 @@ class Client:
     """One client state over the app's `transport` (method, request bytes)
     -> response bytes (raising TransportError), `state` (load() -> bytes or
     None, save(bytes)) and `keys` (public_key(), sign(message),
-    prepare_next(), next_public_key() -> bytes or b"", promote_next())."""
+    prepare_next(), next_public_key() -> bytes or b"", promote_next()), and
+    optionally a FIDO2 `security_key` (make_credential(rp_id, account_id,
+    cose_algorithm, exclude ids) -> (credential id, public key);
+    get_assertion(rp_id, credential ids, client data hash, uv) ->
+    (credential id, authenticator data, signature); raising TransportError
+    with a status code: 4 nobody touched it, 5 none of the credentials, 6
+    an excluded one, 14 no key)."""
 
     def __init__(self, library, transport, state, keys, log_key, account,
-                 device, allow_no_witnesses=False):
+                 device, allow_no_witnesses=False, security_key=None):
         self._l, self._lib = library, library.lib
         self._transport, self._state, self._keys = transport, state, keys
+        self._security_key = security_key
         self._callbacks = self._make_callbacks()  # kept alive with the client
         result = _Result()
         self._handle = self._lib.ktlog_client_open(
@@ -194,15 +218,43 @@ class Client:
         def promote(_, error):
             return self._guard(error, lambda: self._keys.promote_next() or 0)
 
-        # A key store without sign_next cannot reset the account.
+        def ids(data, lens, n):
+            return [ctypes.string_at(data[i], lens[i]) for i in range(n)]
+
+        def make(_, rp_id, account, algorithm, exclude, lens, n, cred_id,
+                 public_key, error):
+            def body():
+                made = self._security_key.make_credential(
+                    rp_id.decode(), account.decode(), algorithm,
+                    ids(exclude, lens, n))
+                l.set(cred_id, made[0])
+                l.set(public_key, made[1])
+                return 0
+            return self._guard(error, body)
+
+        def assertion(_, rp_id, cred_ids, lens, n, cdh, uv, cred_id, data,
+                      signature, error):
+            def body():
+                got = self._security_key.get_assertion(
+                    rp_id.decode(), ids(cred_ids, lens, n),
+                    ctypes.string_at(cdh, 32), bool(uv))
+                for out, value in zip((cred_id, data, signature), got):
+                    l.set(out, value)
+                return 0
+            return self._guard(error, body)
+
+        # A key store without sign_next cannot reset the account; a client
+        # without a security key cannot use one.
         next_sign = (signer(self._keys.sign_next)
                      if hasattr(self._keys, "sign_next") else _SIGN())
+        key = self._security_key is not None
         return _Callbacks(None, _CALL(call), _LOAD(load), _SAVE(save),
                           getter(self._keys.public_key),
                           signer(self._keys.sign),
                           getter(self._keys.prepare_next),
                           getter(self._keys.next_public_key), _DO(promote),
-                          next_sign)
+                          next_sign, _MAKE(make) if key else _MAKE(),
+                          _ASSERT(assertion) if key else _ASSERT())
 
     def _error(self, result):
         return Error(result.code, self._l.refusal_name(result.refusal),
@@ -253,6 +305,23 @@ class Client:
         """Publishes the reset; (leaf index, verified)."""
         return self._write(self._lib.ktlog_reset_account,
                            ctypes.c_char_p(credential.encode()))
+
+    def enroll_security_key(self, eddsa=False, require_uv=False):
+        """A credential on the key the user presents, checked to sign (two
+        touches); kept for set_security_keys. Returns its id."""
+        return self._bytes_out(self._lib.ktlog_enroll_security_key,
+                               ctypes.c_int(1 if eddsa else 0),
+                               ctypes.c_int(1 if require_uv else 0))
+
+    def set_security_keys(self):
+        """The account onto the keys enrolled (or them added to its
+        keys); (leaf index, verified)."""
+        return self._write(self._lib.ktlog_set_security_keys)
+
+    def remove_security_key(self, credential_id):
+        return self._write(self._lib.ktlog_remove_security_key,
+                           ctypes.c_char_p(credential_id),
+                           ctypes.c_size_t(len(credential_id)))
 
     def monitor(self):
         self._run(self._lib.ktlog_monitor)

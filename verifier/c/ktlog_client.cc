@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/note/log_key.h"
@@ -19,6 +20,7 @@
 #include "verifier/contact_code.h"
 #include "verifier/own_account.h"
 #include "verifier/refusal.h"
+#include "verifier/security_key_device.h"
 #include "verifier/stores.h"
 #include "verifier/transport_log.h"
 
@@ -128,6 +130,94 @@ class AppKeys : public AccountKeyStore {
   const ktlog_callbacks* cb_;
 };
 
+// The app's security key (key_make_credential, key_get_assertion).
+class AppSecurityKey : public SecurityKeyDevice {
+ public:
+  explicit AppSecurityKey(const ktlog_callbacks* cb) : cb_(cb) {}
+  bool present() const {
+    return cb_->key_make_credential != nullptr &&
+           cb_->key_get_assertion != nullptr;
+  }
+  absl::StatusOr<SecurityKey> MakeCredential(
+      const std::string& rp_id, const std::string& account_id,
+      KeyAlgorithm algorithm,
+      const std::vector<std::string>& exclude) override {
+    RETURN_IF_ERROR(Present());
+    IdList ids(exclude);
+    ktlog_bytes id, public_key, error;
+    RETURN_IF_ERROR(FromApp(
+        cb_->key_make_credential(cb_->ctx, rp_id.c_str(), account_id.c_str(),
+                                 algorithm == KeyAlgorithm::kEs256 ? -7 : -8,
+                                 ids.data(), ids.lens(), ids.size(), &id,
+                                 &public_key, &error),
+        error, "key_make_credential"));
+    if (id.data.empty() || id.data.size() > kMaxCredentialIdSize) {
+      return absl::InternalError(absl::StrCat(
+          "the app's key_make_credential gave a credential id of ",
+          id.data.size(), " bytes, not 1 to ", kMaxCredentialIdSize));
+    }
+    SecurityKey key;
+    key.credential_id = std::move(id.data);
+    key.algorithm = algorithm;
+    ASSIGN_OR_RETURN(
+        key.public_key,
+        Sized(public_key, algorithm == KeyAlgorithm::kEs256 ? 65 : 32,
+              "key_make_credential's public key"));
+    return key;
+  }
+  absl::StatusOr<KeyAssertion> GetAssertion(
+      const std::string& rp_id, const std::vector<std::string>& credential_ids,
+      const Hash& client_data_hash, bool user_verification) override {
+    RETURN_IF_ERROR(Present());
+    IdList ids(credential_ids);
+    ktlog_bytes id, data, signature, error;
+    RETURN_IF_ERROR(FromApp(
+        cb_->key_get_assertion(cb_->ctx, rp_id.c_str(), ids.data(), ids.lens(),
+                               ids.size(), Data(client_data_hash.bytes()),
+                               user_verification ? 1 : 0, &id, &data,
+                               &signature, &error),
+        error, "key_get_assertion"));
+    KeyAssertion a;
+    a.credential_id = std::move(id.data);
+    ASSIGN_OR_RETURN(a.authenticator_data,
+                     Sized(data, 37, "key_get_assertion's authenticator data"));
+    a.signature = std::move(signature.data);
+    return a;
+  }
+  absl::StatusOr<std::string> HmacSecret(const std::string&, const std::string&,
+                                         absl::string_view) override {
+    return absl::UnimplementedError(
+        "the C API has no trust backup, so no hmac-secret");
+  }
+
+ private:
+  // A list of byte strings as C pointers and lengths.
+  class IdList {
+   public:
+    explicit IdList(const std::vector<std::string>& ids) {
+      for (const std::string& id : ids) {
+        data_.push_back(Data(id));
+        lens_.push_back(id.size());
+      }
+    }
+    const uint8_t* const* data() const { return data_.data(); }
+    const size_t* lens() const { return lens_.data(); }
+    size_t size() const { return data_.size(); }
+
+   private:
+    std::vector<const uint8_t*> data_;
+    std::vector<size_t> lens_;
+  };
+  absl::Status Present() const {
+    if (present()) return absl::OkStatus();
+    return absl::UnimplementedError(
+        "this app supplies no security key (key_make_credential and "
+        "key_get_assertion are NULL)");
+  }
+
+  const ktlog_callbacks* cb_;
+};
+
 TransportLog::UnaryCall AppCall(const ktlog_callbacks* cb) {
   return [cb](const std::string& method,
               const std::string& request) -> absl::StatusOr<std::string> {
@@ -197,7 +287,11 @@ absl::StatusOr<ClientState> OpenState(StateStore& store,
 
 struct ktlog_client {
   explicit ktlog_client(const ktlog_callbacks& callbacks)
-      : cb(callbacks), store(&cb), keys(&cb), log(ktlog::AppCall(&cb)) {}
+      : cb(callbacks),
+        store(&cb),
+        keys(&cb),
+        security_key(&cb),
+        log(ktlog::AppCall(&cb)) {}
 
   // Runs `f`, saves the state whatever happened (alerts are kept), and
   // fills `result` with the outcome and the alerts `f` raised.
@@ -220,10 +314,15 @@ struct ktlog_client {
   ktlog_callbacks cb;
   ktlog::AppStates store;
   ktlog::AppKeys keys;
+  ktlog::AppSecurityKey security_key;
   ktlog::TransportLog log;
   ktlog::ClientState state;
   std::unique_ptr<ktlog::ClientVerifier> verifier;
   std::unique_ptr<ktlog::OwnAccount> own;
+  // Keys enrolled for ktlog_set_security_keys, and their user
+  // verification setting.
+  std::vector<ktlog::SecurityKey> enrolled;
+  bool enrolled_uv = false;
 };
 
 namespace {
@@ -292,6 +391,9 @@ ktlog_client* ktlog_client_open(const ktlog_callbacks* callbacks,
   client->own = std::make_unique<ktlog::OwnAccount>(
       &client->state, &client->store, &client->keys, &client->log,
       client->verifier.get(), ktlog::RealClock::Get());
+  if (client->security_key.present()) {
+    client->own->UseSecurityKey(&client->security_key);
+  }
   Finish(result, absl::OkStatus(), 0);
   return client.release();
 }
@@ -360,6 +462,85 @@ int ktlog_reset_account(ktlog_client* client, const char* credential,
   return client->Run(result, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(ktlog::OwnAccount::Written w,
                      client->own->ResetAccount(credential));
+    Report(w, leaf_index, verified);
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_enroll_security_key(ktlog_client* client, int eddsa, int require_uv,
+                              ktlog_bytes* credential_id,
+                              ktlog_result* result) {
+  if (client == nullptr) return Invalid(result, "the client");
+  return client->Run(result, [&]() -> absl::Status {
+    if (!client->enrolled.empty() && client->enrolled_uv != (require_uv != 0)) {
+      return absl::InvalidArgumentError(
+          "the keys enrolled so far were checked with another user "
+          "verification setting");
+    }
+    RETURN_IF_ERROR(client->own->Check().status());
+    std::vector<std::string> exclude;
+    for (const ktlog::SecurityKey& k : client->enrolled) {
+      exclude.push_back(k.credential_id);
+    }
+    ASSIGN_OR_RETURN(
+        ktlog::SecurityKey key,
+        client->own->EnrollSecurityKey(
+            &client->security_key,
+            eddsa ? ktlog::KeyAlgorithm::kEdDsa : ktlog::KeyAlgorithm::kEs256,
+            require_uv != 0, exclude));
+    if (credential_id != nullptr) credential_id->data = key.credential_id;
+    client->enrolled.push_back(std::move(key));
+    client->enrolled_uv = require_uv != 0;
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_set_security_keys(ktlog_client* client, uint64_t* leaf_index,
+                            int* verified, ktlog_result* result) {
+  if (client == nullptr) return Invalid(result, "the client");
+  return client->Run(result, [&]() -> absl::Status {
+    if (client->enrolled.empty()) {
+      return absl::FailedPreconditionError(
+          "no security key is enrolled (ktlog_enroll_security_key)");
+    }
+    RETURN_IF_ERROR(client->own->Check().status());
+    std::vector<ktlog::SecurityKey> keys = client->own->SecurityKeys();
+    bool uv = client->enrolled_uv;
+    if (!keys.empty()) {
+      uv = ktlog::DecodeSecurityKeySet(client->state.own_state.account_key)
+               ->require_user_verification;
+    }
+    keys.insert(keys.end(), client->enrolled.begin(), client->enrolled.end());
+    ASSIGN_OR_RETURN(ktlog::OwnAccount::Written w,
+                     client->own->SetSecurityKeys(keys, uv));
+    client->enrolled.clear();
+    Report(w, leaf_index, verified);
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_remove_security_key(ktlog_client* client,
+                              const uint8_t* credential_id, size_t len,
+                              uint64_t* leaf_index, int* verified,
+                              ktlog_result* result) {
+  if (client == nullptr || credential_id == nullptr) {
+    return Invalid(result, "the client or the credential id");
+  }
+  std::string id(reinterpret_cast<const char*>(credential_id), len);
+  return client->Run(result, [&]() -> absl::Status {
+    RETURN_IF_ERROR(client->own->Check().status());
+    std::vector<ktlog::SecurityKey> kept;
+    for (const ktlog::SecurityKey& k : client->own->SecurityKeys()) {
+      if (k.credential_id != id) kept.push_back(k);
+    }
+    if (kept.size() + 1 != client->own->SecurityKeys().size()) {
+      return absl::NotFoundError(
+          "no security key of the account has this credential id");
+    }
+    bool uv = ktlog::DecodeSecurityKeySet(client->state.own_state.account_key)
+                  ->require_user_verification;
+    ASSIGN_OR_RETURN(ktlog::OwnAccount::Written w,
+                     client->own->SetSecurityKeys(kept, uv));
     Report(w, leaf_index, verified);
     return absl::OkStatus();
   });

@@ -108,6 +108,38 @@ typedef struct {
    * before filling it. */
   int (*next_sign)(void* ctx, const uint8_t* message, size_t len,
                    ktlog_bytes* signature, ktlog_bytes* error);
+  /* A FIDO2 security key, through the platform's FIDO2 API
+   * (docs/security-keys.md; verifier/security_key_device.h). Both may be
+   * NULL: then ktlog_enroll_security_key is UNIMPLEMENTED and an account
+   * on security keys cannot be changed from this client. The app asks the
+   * user to present and touch a key. Errors: 4 DEADLINE_EXCEEDED (nobody
+   * touched it), 14 UNAVAILABLE (no key, or it is gone), 6 ALREADY_EXISTS
+   * (the key holds one of `exclude`: it is one of the account's already),
+   * 5 NOT_FOUND (it holds none of `credential_ids`). Lists of credential
+   * ids come as `n` pointers and their lengths.
+   * key_make_credential: a new credential for relying party `rp_id` and
+   * user `account_id`, of COSE algorithm -7 (ES256) or -8 (EdDSA): its id
+   * (1..128 bytes) and public key (ES256: 65 bytes, 0x04 || x || y;
+   * EdDSA: 32 bytes).
+   * key_get_assertion: a CTAP2 assertion over `client_data_hash` (32
+   * bytes) for `rp_id` by whichever of `credential_ids` the key holds,
+   * with user presence, and user verification if `user_verification`: the
+   * credential's id, the 37-byte authenticator data and the signature
+   * (ES256: DER; EdDSA: 64 bytes) over authenticator data ||
+   * client_data_hash. */
+  int (*key_make_credential)(void* ctx, const char* rp_id,
+                             const char* account_id, int cose_algorithm,
+                             const uint8_t* const* exclude,
+                             const size_t* exclude_lens, size_t n_exclude,
+                             ktlog_bytes* credential_id,
+                             ktlog_bytes* public_key, ktlog_bytes* error);
+  int (*key_get_assertion)(void* ctx, const char* rp_id,
+                           const uint8_t* const* credential_ids,
+                           const size_t* id_lens, size_t n_ids,
+                           const uint8_t* client_data_hash,
+                           int user_verification, ktlog_bytes* credential_id,
+                           ktlog_bytes* authenticator_data,
+                           ktlog_bytes* signature, ktlog_bytes* error);
 } ktlog_callbacks;
 
 typedef struct ktlog_client ktlog_client;
@@ -151,6 +183,28 @@ int ktlog_prepare_reset(ktlog_client* client, ktlog_bytes* public_key,
 int ktlog_reset_account(ktlog_client* client, const char* credential,
                         uint64_t* leaf_index, int* verified,
                         ktlog_result* result);
+
+/* Security keys (docs/security-keys.md): the account's authority on 2 to
+ * 6 FIDO2 keys, so that neither a copy of the phone nor a breached server
+ * can add a device. ktlog_enroll_security_key makes a credential on the
+ * key the user presents (EdDSA if `eddsa`, else ES256) and checks that it
+ * signs as the account will need it (two touches; user verification if
+ * `require_uv`, which must be the account's setting once it is on keys);
+ * `credential_id` (may be NULL) receives its id. The client keeps it,
+ * until closed, for ktlog_set_security_keys, which moves the account onto
+ * the keys enrolled (two at least, signed by the account key) or adds them
+ * to its current keys (a touch of one of those). ktlog_remove_security_key
+ * takes a key out (a lost one: touch another). Each write is then
+ * authorized by a touch (key_get_assertion); a key that signs with a
+ * counter the account already shows is refused as CLONED_SECURITY_KEY. */
+int ktlog_enroll_security_key(ktlog_client* client, int eddsa, int require_uv,
+                              ktlog_bytes* credential_id, ktlog_result* result);
+int ktlog_set_security_keys(ktlog_client* client, uint64_t* leaf_index,
+                            int* verified, ktlog_result* result);
+int ktlog_remove_security_key(ktlog_client* client,
+                              const uint8_t* credential_id, size_t len,
+                              uint64_t* leaf_index, int* verified,
+                              ktlog_result* result);
 
 /* The owner's monitoring: the latest checkpoint, the own account's every
  * record since the last check (a record this client did not write is an
