@@ -312,12 +312,12 @@ class TouchPrompt : public SecurityKeyDevice {
               << "\n";
     return KeyTrouble(key_->GetAssertion(rp_id, ids, cdh, uv));
   }
-  absl::StatusOr<std::string> HmacSecret(const std::string& rp_id,
-                                         const std::string& credential_id,
-                                         absl::string_view salt) override {
+  absl::StatusOr<KeySecret> HmacSecret(const std::string& rp_id,
+                                       const std::vector<std::string>& ids,
+                                       absl::string_view salt) override {
     std::cerr << "ktctl: touch your security key " << name_
-              << " if it blinks (for its backup secret)\n";
-    return KeyTrouble(key_->HmacSecret(rp_id, credential_id, salt));
+              << " (for its backup secret)\n";
+    return KeyTrouble(key_->HmacSecret(rp_id, ids, salt));
   }
 
  private:

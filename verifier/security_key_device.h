@@ -33,6 +33,12 @@ struct KeyAssertion {
   std::string signature;
 };
 
+// An hmac-secret output (32 bytes) and the credential that made it.
+struct KeySecret {
+  std::string credential_id;
+  std::string secret;
+};
+
 class SecurityKeyDevice {
  public:
   virtual ~SecurityKeyDevice() = default;
@@ -52,16 +58,16 @@ class SecurityKeyDevice {
       const std::string& rp_id, const std::vector<std::string>& credential_ids,
       const Hash& client_data_hash, bool user_verification) = 0;
 
-  // The hmac-secret extension (CTAP2): the 32-byte secret that the
-  // credential `credential_id` of `rp_id` derives from `salt` (32 bytes):
-  // HMAC-SHA-256 under a key that never leaves the security key (and its
-  // clones), the same for the same salt every time (the user touches it;
-  // user verification is never asked for, which would give another
-  // secret). The trust backup's security-key wrap is opened with it
-  // (verifier/trust_backup.h). NOT_FOUND if the key does not hold the
-  // credential; FAILED_PRECONDITION if it cannot do hmac-secret.
-  virtual absl::StatusOr<std::string> HmacSecret(
-      const std::string& rp_id, const std::string& credential_id,
+  // The hmac-secret extension (CTAP2): the 32-byte secret that whichever
+  // of `credential_ids` (of `rp_id`) the key holds derives from `salt` (32
+  // bytes): HMAC-SHA-256 under a key that never leaves the security key
+  // (and its clones), the same for the same salt every time (the user
+  // touches it once; user verification is never asked for, which would
+  // give another secret). The trust backup's security-key wraps are opened
+  // with it (verifier/trust_backup.h). NOT_FOUND if the key holds none of
+  // the credentials; FAILED_PRECONDITION if it cannot do hmac-secret.
+  virtual absl::StatusOr<KeySecret> HmacSecret(
+      const std::string& rp_id, const std::vector<std::string>& credential_ids,
       absl::string_view salt) = 0;
 };
 

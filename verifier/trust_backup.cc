@@ -25,9 +25,10 @@ bool IsBackupFile(const std::string& name) {
 }
 
 // A new credential on `device` for backups, and `key` wrapped under its
-// hmac-secret for a new salt.
+// hmac-secret for `salt`.
 absl::StatusOr<BackupWrap> WrapForSecurityKey(SecurityKeyDevice* device,
                                               const std::string& rp_id,
+                                              const std::string& salt,
                                               const ClientState& state,
                                               const std::string& key,
                                               std::vector<std::string>* made) {
@@ -39,65 +40,92 @@ absl::StatusOr<BackupWrap> WrapForSecurityKey(SecurityKeyDevice* device,
   }
   if (!credential.ok()) return credential.status();
   made->push_back(credential->credential_id);
-  const std::string salt = RandomBytes(kSecurityKeySaltSize);
-  ASSIGN_OR_RETURN(std::string secret,
-                   device->HmacSecret(rp_id, credential->credential_id, salt));
-  absl::StatusOr<BackupWrap> w =
-      WrapWithSecurityKey(key, rp_id, credential->credential_id, salt, secret);
-  WipeSecret(&secret);
+  ASSIGN_OR_RETURN(KeySecret secret,
+                   device->HmacSecret(rp_id, {credential->credential_id},
+                                      SecurityKeySalt(salt)));
+  absl::StatusOr<BackupWrap> w = WrapWithSecurityKey(
+      key, rp_id, credential->credential_id, salt, secret.secret);
+  WipeSecret(&secret.secret);
   return w;
 }
 
+absl::Status Refused(const char* kind) {
+  return absl::PermissionDeniedError(absl::StrCat(
+      "this ", kind,
+      " does not open the backup: check it, or try another secret (or the "
+      "backup was replaced by whoever holds your old phone's account key, "
+      "under secrets of theirs)"));
+}
+
+// The backup key from the security-key wraps that share `first`'s rp id
+// and salt (a client gives every security-key wrap of a backup one salt):
+// one touch of whichever of them the user's key holds.
+absl::StatusOr<std::string> SecurityKeyBackupKey(const SealedBackup& backup,
+                                                 const BackupWrap& first,
+                                                 SecurityKeyDevice* device) {
+  if (device == nullptr) {
+    return absl::InvalidArgumentError("no security key given");
+  }
+  std::vector<const BackupWrap*> group;
+  std::vector<std::string> ids;
+  for (const BackupWrap& w : backup.wraps) {
+    if (w.type == WrapType::kSecurityKey && w.rp_id == first.rp_id &&
+        w.salt == first.salt) {
+      group.push_back(&w);
+      ids.push_back(w.credential_id);
+    }
+  }
+  absl::StatusOr<KeySecret> secret =
+      device->HmacSecret(first.rp_id, ids, SecurityKeySalt(first.salt));
+  if (absl::IsNotFound(secret.status())) {
+    return absl::NotFoundError(
+        "this security key is not one the backup was made for: try another "
+        "of your keys, or another secret (or the backup was replaced by "
+        "whoever holds your old phone's account key)");
+  }
+  if (!secret.ok()) return secret.status();
+  absl::StatusOr<std::string> key = Refused("security key");
+  for (const BackupWrap* w : group) {
+    if (w->credential_id != secret->credential_id) continue;
+    absl::StatusOr<std::string> opened = Unwrap(*w, secret->secret);
+    if (opened.ok()) key = std::move(opened);
+    break;
+  }
+  WipeSecret(&secret->secret);
+  return key;
+}
+
 // The backup key of `backup` from `secret` (OpenTrustBackup's errors).
-// Only the first wrap of the kind is tried (a client makes one of each;
-// for a security key, the first whose credential it holds): a hostile
-// server that adds wraps of the highest Argon2id cost gets one run, not
-// eight, and one touch.
+// Only the first wrap of the kind is tried (a client makes one of each,
+// and one group of security-key wraps): a hostile server that adds wraps
+// of the highest Argon2id cost gets one run, not eight, and one touch.
 absl::StatusOr<std::string> BackupKey(const SealedBackup& backup,
                                       const BackupSecret& secret) {
   const char* kind = WrapTypeName(secret.type);
-  auto refused = [&] {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "this ", kind,
-        " does not open the backup: check it, or try another secret (or "
-        "the backup was replaced by whoever holds your old phone's account "
-        "key, under secrets of theirs)"));
-  };
-  bool any = false;
+  const BackupWrap* first = nullptr;
   for (const BackupWrap& w : backup.wraps) {
-    if (w.type != secret.type) continue;
-    any = true;
-    if (w.type != WrapType::kSecurityKey) {
-      std::string text;
-      if (w.type == WrapType::kRecoveryKey) {
-        ASSIGN_OR_RETURN(text, ParseRecoveryKey(secret.text));
-      } else {
-        text = secret.text;
-      }
-      absl::StatusOr<std::string> key = Unwrap(w, text);
-      WipeSecret(&text);
-      if (!key.ok()) return refused();
-      return key;
+    if (w.type == secret.type) {
+      first = &w;
+      break;
     }
-    if (secret.security_key == nullptr) {
-      return absl::InvalidArgumentError("no security key given");
-    }
-    absl::StatusOr<std::string> hmac =
-        secret.security_key->HmacSecret(w.rp_id, w.credential_id, w.salt);
-    if (absl::IsNotFound(hmac.status())) continue;
-    if (!hmac.ok()) return hmac.status();
-    absl::StatusOr<std::string> key = Unwrap(w, *hmac);
-    WipeSecret(&*hmac);
-    if (!key.ok()) return refused();
-    return key;
   }
-  if (any) {
-    return absl::NotFoundError(
-        "this security key is not one the backup was made for: try another "
-        "of your keys, or another secret");
+  if (first == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the backup has no ", kind, " wrap: open it with another secret"));
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      "the backup has no ", kind, " wrap: open it with another secret"));
+  if (first->type == WrapType::kSecurityKey) {
+    return SecurityKeyBackupKey(backup, *first, secret.security_key);
+  }
+  std::string text;
+  if (first->type == WrapType::kRecoveryKey) {
+    ASSIGN_OR_RETURN(text, ParseRecoveryKey(secret.text));
+  } else {
+    text = secret.text;
+  }
+  absl::StatusOr<std::string> key = Unwrap(*first, text);
+  WipeSecret(&text);
+  if (!key.ok()) return Refused(kind);
+  return key;
 }
 
 }  // namespace
@@ -149,10 +177,13 @@ absl::StatusOr<std::string> SetBackupSecrets(ClientState* state,
   if (!secrets.security_keys.empty()) {
     ASSIGN_OR_RETURN(LogPublicKey log_key, PinnedLogKey(*state));
     const std::string rp_id = RpIdForOrigin(log_key.checkpoint_key.name);
+    // One salt for every key's wrap: a restore asks whichever key the
+    // user holds for all of their credentials at once (one touch).
+    const std::string salt = RandomBytes(kSecurityKeySaltSize);
     std::vector<std::string> made;  // one key given twice: ALREADY_EXISTS
     for (SecurityKeyDevice* device : secrets.security_keys) {
-      ASSIGN_OR_RETURN(BackupWrap w,
-                       WrapForSecurityKey(device, rp_id, *state, key, &made));
+      ASSIGN_OR_RETURN(BackupWrap w, WrapForSecurityKey(device, rp_id, salt,
+                                                        *state, key, &made));
       wraps.push_back(std::move(w));
     }
   }

@@ -41,7 +41,8 @@ struct BackupSecrets {
   bool recovery_key = false;
   std::string passphrase;  // empty: none
   // Each gets a new credential (of the log's relying party id) whose
-  // hmac-secret wraps the backup key: two touches each. At most
+  // hmac-secret, for one salt common to them, wraps the backup key: two
+  // touches each. At most
   // kMaxBackupSecurityKeys.
   std::vector<SecurityKeyDevice*> security_keys;
   // Argon2id costs of a passphrase wrap (core/backup/backup.h's limits).
@@ -89,8 +90,9 @@ struct BackupSecret {
 // The contents of `sealed`, which must be `account_id`'s backup, opened
 // with `secret`. The state's backup becomes this one (latest = its version
 // and SHA-256, uploaded: the provider handed it over). A security key is
-// asked for the secret of the first security-key wrap whose credential it
-// holds (one touch). Errors: INVALID_ARGUMENT for a malformed backup or
+// asked once (one touch) for the secret of whichever credential it holds
+// among the security-key wraps that share the first one's salt (as a
+// client makes them). Errors: INVALID_ARGUMENT for a malformed backup or
 // recovery key (a typo); FAILED_PRECONDITION for another account's
 // backup, or one with no wrap of the secret's kind; NOT_FOUND if the
 // security key holds none of the backup's credentials (another of the

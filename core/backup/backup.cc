@@ -16,6 +16,7 @@ namespace {
 constexpr absl::string_view kMagic = "ktlog backup v1\n";
 constexpr absl::string_view kWrapLabel = "ktlog backup key v1\n";
 constexpr absl::string_view kRecoveryLabel = "ktlog recovery key v1\n";
+constexpr absl::string_view kHmacSecretLabel = "ktlog backup hmac-secret v1\n";
 constexpr absl::string_view kBase32 = "abcdefghijklmnopqrstuvwxyz234567";
 constexpr size_t kChecksumSize = 3;
 constexpr size_t kRecoveryTextSize = 56;  // (32 + 3) * 8 / 5
@@ -126,14 +127,16 @@ absl::Status CheckCosts(uint64_t ops, uint64_t memory) {
 }
 
 absl::Status CheckSecurityKeyParams(const BackupWrap& w) {
-  if (w.rp_id.empty() || w.rp_id.size() > kMaxWrapRpIdSize ||
+  bool printable = true;
+  for (char c : w.rp_id) printable = printable && c > ' ' && c <= '~';
+  if (!printable || w.rp_id.empty() || w.rp_id.size() > kMaxWrapRpIdSize ||
       w.credential_id.empty() ||
       w.credential_id.size() > kMaxWrapCredentialIdSize ||
       w.salt.size() != kSecurityKeySaltSize) {
     return absl::InvalidArgumentError(absl::StrCat(
         "a security-key wrap has an rp id of 1..", kMaxWrapRpIdSize,
-        " bytes, a credential id of 1..", kMaxWrapCredentialIdSize,
-        " and a salt of ", kSecurityKeySaltSize));
+        " printable ASCII bytes, a credential id of 1..",
+        kMaxWrapCredentialIdSize, " and a salt of ", kSecurityKeySaltSize));
   }
   return absl::OkStatus();
 }
@@ -225,6 +228,10 @@ size_t CodePoints(absl::string_view text) {
 }
 
 }  // namespace
+
+std::string SecurityKeySalt(absl::string_view salt) {
+  return Sha256(absl::StrCat(kHmacSecretLabel, salt)).bytes();
+}
 
 const char* WrapTypeName(WrapType type) {
   switch (type) {
@@ -403,6 +410,11 @@ absl::StatusOr<SealedBackup> SealBackup(absl::string_view plaintext,
   SealedBackup b;
   b.account_id = account_id;
   b.version = version;
+  for (const BackupWrap& w : wraps) {
+    if (w.type == WrapType::kSecurityKey) {
+      RETURN_IF_ERROR(CheckSecurityKeyParams(w));
+    }
+  }
   b.wraps = std::move(wraps);
   b.nonce = std::string(nonce);
   // The length, the plaintext, zeros to a multiple of kBackupPadding: the

@@ -123,10 +123,19 @@ absl::StatusOr<BackupWrap> WrapWithPassphrase(
     absl::string_view backup_key, absl::string_view passphrase,
     uint64_t ops = kDefaultPassphraseOps,
     uint64_t memory = kDefaultPassphraseMemory);
+// What a security key is asked to derive a wrap's secret from, for the
+// wrap's `salt`: SHA-256("ktlog backup hmac-secret v1\n" || salt). No
+// other party's request to the key gives the same secret: a website's
+// WebAuthn PRF sends SHA-256("WebAuthn PRF" || 0x00 || its input), so a
+// site that got a PRF output cannot make a wrap that the output opens.
+std::string SecurityKeySalt(absl::string_view salt);
+
 // `backup_key` wrapped under `secret`: the 32-byte hmac-secret output of
-// the credential `credential_id` of relying party `rp_id` for `salt` (32
-// bytes, new for each wrap; SecurityKeyDevice::HmacSecret). INVALID_ARGUMENT
-// for sizes outside the limits above.
+// the credential `credential_id` of relying party `rp_id` for
+// SecurityKeySalt(`salt`) (`salt`: 32 random bytes, one for every
+// security-key wrap of a backup key; SecurityKeyDevice::HmacSecret).
+// INVALID_ARGUMENT for sizes outside the limits above, or an rp id that
+// is not printable ASCII.
 absl::StatusOr<BackupWrap> WrapWithSecurityKey(absl::string_view backup_key,
                                                const std::string& rp_id,
                                                const std::string& credential_id,

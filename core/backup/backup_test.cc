@@ -102,7 +102,9 @@ TEST_F(BackupVectors, TheSecurityKeyWrap) {
   const nlohmann::json& v = v_["security_key_backup"];
   const nlohmann::json& in = v["inputs"];
   const std::string salt = Hex(in["salt"]);
-  const std::string secret = HmacSha256(Hex(in["cred_random"]), {salt}).bytes();
+  EXPECT_EQ(HexEncode(SecurityKeySalt(salt)), v["key_salt"].get<std::string>());
+  const std::string secret =
+      HmacSha256(Hex(in["cred_random"]), {SecurityKeySalt(salt)}).bytes();
   EXPECT_EQ(HexEncode(secret), v["hmac_secret"].get<std::string>());
   const std::string key = Hex(in_["backup_key"]);
   absl::StatusOr<BackupWrap> w = backup_vectors::WrapWithSecurityKey(
@@ -123,16 +125,22 @@ TEST_F(BackupVectors, TheSecurityKeyWrap) {
   EXPECT_EQ(wrap.rp_id, "ktlog.example");
   EXPECT_EQ(wrap.credential_id, Hex(in["credential_id"]));
   EXPECT_EQ(*Unwrap(wrap, secret), key);
-  // Another salt's secret, or a wrap moved to another credential, opens
-  // nothing.
-  EXPECT_EQ(Unwrap(wrap, HmacSha256(Hex(in["cred_random"]), {"x"}).bytes())
+  // The secret for the salt itself (what a website's PRF could have
+  // obtained, had it asked for it), another salt's, or a wrap moved to
+  // another credential, relying party or salt opens nothing.
+  EXPECT_EQ(Unwrap(wrap, HmacSha256(Hex(in["cred_random"]), {salt}).bytes())
                 .status()
                 .code(),
             StatusCode::kPermissionDenied);
-  BackupWrap moved = wrap;
-  moved.credential_id[0] ^= 1;
-  EXPECT_EQ(Unwrap(moved, secret).status().code(),
-            StatusCode::kPermissionDenied);
+  for (auto alter : std::vector<std::function<void(BackupWrap*)>>{
+           [](BackupWrap* w) { w->credential_id[0] ^= 1; },
+           [](BackupWrap* w) { w->rp_id = "evil.example"; },
+           [](BackupWrap* w) { w->salt[0] ^= 1; }}) {
+    BackupWrap moved = wrap;
+    alter(&moved);
+    EXPECT_EQ(Unwrap(moved, secret).status().code(),
+              StatusCode::kPermissionDenied);
+  }
   // Sizes outside the limits do not decode, nor are they made.
   EXPECT_EQ(backup_vectors::WrapWithSecurityKey(key, "", "id", salt, secret,
                                                 Hex(in["wrap_nonce"]))
@@ -145,9 +153,24 @@ TEST_F(BackupVectors, TheSecurityKeyWrap) {
                 .status()
                 .code(),
             StatusCode::kInvalidArgument);
-  std::string cut = Hex(v["sealed"]);
-  cut.resize(cut.find(Hex(in["credential_id"])) + 10);
-  EXPECT_EQ(SealedBackup::Decode(cut).status().code(),
+  std::string sealed = Hex(v["sealed"]);
+  size_t at = sealed.find(Hex(in["credential_id"]));
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(SealedBackup::Decode(sealed.substr(0, at + 10)).status(),
+            absl::InvalidArgumentError("a security-key wrap is cut"));
+  // A credential id of 0 bytes, an rp id that is not printable: refused.
+  std::string empty_id = sealed;
+  empty_id[at - 1] = 0;
+  EXPECT_EQ(SealedBackup::Decode(empty_id).status().code(),
+            StatusCode::kInvalidArgument);
+  std::string rp_nul = sealed;
+  rp_nul[sealed.find("ktlog.example")] = '\0';
+  EXPECT_EQ(SealedBackup::Decode(rp_nul).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(backup_vectors::WrapWithSecurityKey(
+                key, "ktlog example", "id", salt, secret, Hex(in["wrap_nonce"]))
+                .status()
+                .code(),
             StatusCode::kInvalidArgument);
 }
 

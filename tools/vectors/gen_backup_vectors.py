@@ -16,8 +16,9 @@ Ed25519, OpenSSL's, to verify the signatures a second way):
              [type 3: u8+n rp id || u8+n credential id || salt (32)]
   wrapped  = XChaCha20-Poly1305(key: the recovery key; Argon2id13 of the
              passphrase with the salt and costs; or a security key's
-             hmac-secret output for the salt, HMAC-SHA256(CredRandom,
-             salt) (CTAP 2.1); nonce; the backup key; associated data
+             hmac-secret output for SHA-256("ktlog backup hmac-secret
+             v1\\n" || salt), which is HMAC-SHA256(CredRandom, that)
+             (CTAP 2.1); nonce; the backup key; associated data
              "ktlog backup key v1\\n" || params)
   body     = XChaCha20-Poly1305(backup key; nonce; u32 length || plaintext
              || zeros to a multiple of 4096; associated data: every byte
@@ -74,6 +75,7 @@ from nacl.signing import SigningKey
 OUT = "tests/testdata/ktlog/backup.json"
 MAGIC = b"ktlog backup v1\n"
 WRAP_LABEL = b"ktlog backup key v1\n"
+HMAC_SECRET_LABEL = b"ktlog backup hmac-secret v1\n"
 RECOVERY_LABEL = b"ktlog recovery key v1\n"
 RECOVERY, PASSPHRASE, SECURITY_KEY = 1, 2, 3
 
@@ -166,7 +168,8 @@ def seal(account, version, wraps, plaintext, body_nonce, backup_key):
 def build_security_key(v):
     backup_key = bytes.fromhex(INPUTS["backup_key"])
     salt = bytes.fromhex(v["salt"])
-    secret = hmac.new(bytes.fromhex(v["cred_random"]), salt,
+    key_salt = hashlib.sha256(HMAC_SECRET_LABEL + salt).digest()
+    secret = hmac.new(bytes.fromhex(v["cred_random"]), key_salt,
                       hashlib.sha256).digest()
     params = (bytes([SECURITY_KEY]) + u8n(v["rp_id"].encode()) +
               u8n(bytes.fromhex(v["credential_id"])) + salt)
@@ -175,7 +178,8 @@ def build_security_key(v):
     sealed = seal(INPUTS["account_id"].encode(), v["version"], [wrap],
                   INPUTS["plaintext"].encode(), bytes.fromhex(v["body_nonce"]),
                   backup_key)
-    return {"inputs": v, "hmac_secret": secret.hex(), "wrap": wrap.hex(),
+    return {"inputs": v, "key_salt": key_salt.hex(),
+            "hmac_secret": secret.hex(), "wrap": wrap.hex(),
             "sealed": sealed.hex()}
 
 

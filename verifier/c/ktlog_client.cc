@@ -184,8 +184,9 @@ class AppSecurityKey : public SecurityKeyDevice {
     a.signature = std::move(signature.data);
     return a;
   }
-  absl::StatusOr<std::string> HmacSecret(const std::string&, const std::string&,
-                                         absl::string_view) override {
+  absl::StatusOr<KeySecret> HmacSecret(const std::string&,
+                                       const std::vector<std::string>&,
+                                       absl::string_view) override {
     return absl::UnimplementedError(
         "the C API has no trust backup, so no hmac-secret");
   }

@@ -233,8 +233,8 @@ absl::StatusOr<KeyAssertion> Fido2Device::GetAssertion(
   return out;
 }
 
-absl::StatusOr<std::string> Fido2Device::HmacSecret(
-    const std::string& rp_id, const std::string& credential_id,
+absl::StatusOr<KeySecret> Fido2Device::HmacSecret(
+    const std::string& rp_id, const std::vector<std::string>& credential_ids,
     absl::string_view salt) {
   if (salt.size() != 32) {
     return absl::InvalidArgumentError("an hmac-secret salt is 32 bytes");
@@ -245,8 +245,8 @@ absl::StatusOr<std::string> Fido2Device::HmacSecret(
   std::string cdh = RandomBytes(32);
   int r = fido_assert_set_clientdata_hash(a, Bytes(cdh), cdh.size());
   if (r == FIDO_OK) r = fido_assert_set_rp(a, rp_id.c_str());
-  if (r == FIDO_OK) {
-    r = fido_assert_allow_cred(a, Bytes(credential_id), credential_id.size());
+  for (const std::string& id : credential_ids) {
+    if (r == FIDO_OK) r = fido_assert_allow_cred(a, Bytes(id), id.size());
   }
   if (r == FIDO_OK) r = fido_assert_set_extensions(a, FIDO_EXT_HMAC_SECRET);
   if (r == FIDO_OK) {
@@ -261,15 +261,20 @@ absl::StatusOr<std::string> Fido2Device::HmacSecret(
                      "asking the security key for its backup secret",
                      touch_timeout_);
   }
-  std::string secret =
+  KeySecret out;
+  out.credential_id = Str(fido_assert_id_ptr(a, 0), fido_assert_id_len(a, 0));
+  out.secret =
       Str(fido_assert_hmac_secret_ptr(a, 0), fido_assert_hmac_secret_len(a, 0));
   fido_assert_free(&a);
-  if (secret.size() != 32) {
+  if (out.credential_id.empty() && credential_ids.size() == 1) {
+    out.credential_id = credential_ids[0];  // CTAP2 may omit it then
+  }
+  if (out.secret.size() != 32) {
     return absl::FailedPreconditionError(
         "the security key does not support hmac-secret (or made this "
         "credential without it): it cannot open a backup");
   }
-  return secret;
+  return out;
 }
 
 }  // namespace ktlog

@@ -46,9 +46,9 @@ class Fido2Device : public SecurityKeyDevice {
   absl::StatusOr<KeyAssertion> GetAssertion(
       const std::string& rp_id, const std::vector<std::string>& credential_ids,
       const Hash& client_data_hash, bool user_verification) override;
-  absl::StatusOr<std::string> HmacSecret(const std::string& rp_id,
-                                         const std::string& credential_id,
-                                         absl::string_view salt) override;
+  absl::StatusOr<KeySecret> HmacSecret(
+      const std::string& rp_id, const std::vector<std::string>& credential_ids,
+      absl::string_view salt) override;
 
  private:
   Fido2Device(fido_dev_t* dev, absl::Duration touch_timeout)

@@ -194,21 +194,25 @@ TEST_P(Fido2DeviceTest, HmacSecretIsTheCredentialsHmacOfTheSalt) {
   std::unique_ptr<Fido2Device> dev = soft.Open().value();
   SecurityKey key = dev->MakeCredential(kRpId, "alice", GetParam(), {}).value();
   const std::string salt(32, 's'), other_salt(32, 't');
-  absl::StatusOr<std::string> secret =
-      dev->HmacSecret(kRpId, key.credential_id, salt);
-  ASSERT_TRUE(secret.ok()) << secret.status();
+  // Asked for a credential it lacks and one it holds, the key answers for
+  // the one it holds.
+  absl::StatusOr<KeySecret> got =
+      dev->HmacSecret(kRpId, {std::string(32, 'n'), key.credential_id}, salt);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->credential_id, key.credential_id);
+  const std::string secret = got->secret;
   const std::string cred_random = CredRandom(soft, key.credential_id);
   ASSERT_EQ(cred_random.size(), 32u);
-  EXPECT_EQ(*secret, HmacSha256(cred_random, {salt}).bytes());
-  EXPECT_EQ(dev->HmacSecret(kRpId, key.credential_id, salt).value(), *secret);
-  EXPECT_EQ(dev->HmacSecret(kRpId, key.credential_id, other_salt).value(),
+  EXPECT_EQ(secret, HmacSha256(cred_random, {salt}).bytes());
+  EXPECT_EQ(dev->HmacSecret(kRpId, {key.credential_id}, salt)->secret, secret);
+  EXPECT_EQ(dev->HmacSecret(kRpId, {key.credential_id}, other_salt)->secret,
             HmacSha256(cred_random, {other_salt}).bytes());
   EXPECT_EQ(soft.Clone()
                 ->Open()
                 .value()
-                ->HmacSecret(kRpId, key.credential_id, salt)
-                .value(),
-            *secret)
+                ->HmacSecret(kRpId, {key.credential_id}, salt)
+                ->secret,
+            secret)
       << "a clone of the key holds the same secret";
 
   // A key's assertions over records keep their 37-byte authenticator data.
@@ -218,17 +222,62 @@ TEST_P(Fido2DeviceTest, HmacSecretIsTheCredentialsHmacOfTheSalt) {
 
   EXPECT_EQ(stranger.Open()
                 .value()
-                ->HmacSecret(kRpId, key.credential_id, salt)
+                ->HmacSecret(kRpId, {key.credential_id}, salt)
                 .status()
                 .code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(dev->HmacSecret("elsewhere.example", key.credential_id, salt)
+  EXPECT_EQ(dev->HmacSecret("elsewhere.example", {key.credential_id}, salt)
                 .status()
                 .code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(
-      dev->HmacSecret(kRpId, key.credential_id, salt.substr(1)).status().code(),
-      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(dev->HmacSecret(kRpId, {key.credential_id}, salt.substr(1))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Both PIN/UV auth protocols carry the salt and the secret (libfido2
+// picks the key's; current keys offer 2, older ones 1).
+TEST(Fido2DeviceHmacSecret, EitherPinProtocol) {
+  for (int protocol : {1, 2}) {
+    SoftAuthenticator soft;
+    soft.set_pin_protocol(protocol);
+    std::unique_ptr<Fido2Device> dev = soft.Open().value();
+    SecurityKey key =
+        dev->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256, {}).value();
+    const std::string salt(32, 'q');
+    absl::StatusOr<KeySecret> got =
+        dev->HmacSecret(kRpId, {key.credential_id}, salt);
+    ASSERT_TRUE(got.ok()) << protocol << ": " << got.status();
+    EXPECT_EQ(got->secret,
+              HmacSha256(CredRandom(soft, key.credential_id), {salt}).bytes())
+        << protocol;
+  }
+}
+
+// A credential made without the extension gives no secret (as a real key:
+// hmac-secret is asked for when the credential is made).
+TEST(Fido2DeviceHmacSecret, NotForACredentialMadeWithoutIt) {
+  SoftAuthenticator soft;
+  SecurityKey key =
+      soft.Open()
+          .value()
+          ->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256, {})
+          .value();
+  const std::string file = ::testing::TempDir() + "/without.json";
+  ASSERT_TRUE(soft.SaveTo(file).ok());
+  nlohmann::json j = nlohmann::json::parse(*ReadFileBounded(file, 1 << 20));
+  ASSERT_EQ(j["credentials"][0]["hmac_secret"], true);
+  j["credentials"][0]["hmac_secret"] = false;
+  ASSERT_TRUE(WriteFileAtomically(file, j.dump(), 0600).ok());
+  std::unique_ptr<SoftAuthenticator> without =
+      SoftAuthenticator::LoadFrom(file).value();
+  EXPECT_EQ(without->Open()
+                .value()
+                ->HmacSecret(kRpId, {key.credential_id}, std::string(32, 's'))
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(Fido2DeviceFailures, HmacSecretWaitsForATouchAndNeedsTheKey) {
@@ -238,12 +287,12 @@ TEST(Fido2DeviceFailures, HmacSecretWaitsForATouchAndNeedsTheKey) {
       dev->MakeCredential(kRpId, "alice", KeyAlgorithm::kEs256, {}).value();
   const std::string salt(32, 's');
   soft.set_touch(SoftAuthenticator::Touch::kNever);
-  EXPECT_EQ(dev->HmacSecret(kRpId, key.credential_id, salt).status().code(),
+  EXPECT_EQ(dev->HmacSecret(kRpId, {key.credential_id}, salt).status().code(),
             absl::StatusCode::kDeadlineExceeded);
   soft.set_touch(SoftAuthenticator::Touch::kPresent);
-  EXPECT_TRUE(dev->HmacSecret(kRpId, key.credential_id, salt).ok());
+  EXPECT_TRUE(dev->HmacSecret(kRpId, {key.credential_id}, salt).ok());
   soft.set_lost(true);
-  EXPECT_EQ(dev->HmacSecret(kRpId, key.credential_id, salt).status().code(),
+  EXPECT_EQ(dev->HmacSecret(kRpId, {key.credential_id}, salt).status().code(),
             absl::StatusCode::kUnavailable);
 }
 

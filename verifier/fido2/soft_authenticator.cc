@@ -3,6 +3,7 @@
 #include <fido/param.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <unistd.h>
@@ -25,7 +26,8 @@ struct SoftAuthenticator::Credential {
   KeyAlgorithm algorithm;
   std::string rp_id_hash;
   std::shared_ptr<EVP_PKEY> key;
-  std::string cred_random;  // hmac-secret's per-credential key (32 bytes)
+  std::string cred_random;   // hmac-secret's per-credential key (32 bytes)
+  bool hmac_secret = false;  // made with the hmac-secret extension
 };
 
 namespace {
@@ -217,8 +219,32 @@ std::shared_ptr<EVP_PKEY> P256Public(const std::string& x,
   return k == nullptr ? nullptr : std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free);
 }
 
-// Protocol 1's shared secret: SHA-256 of the ECDH x coordinate; "" if the
-// platform's key is not on the curve.
+// HKDF-SHA-256 with 32 zero bytes of salt, 32 bytes out (protocol 2).
+std::string Hkdf(const std::string& ikm, const char* info) {
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
+  EVP_KDF_free(kdf);
+  std::string salt(32, '\0'), out(32, '\0');
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(
+          OSSL_KDF_PARAM_KEY, const_cast<char*>(ikm.data()), ikm.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt.data(),
+                                        salt.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+                                        const_cast<char*>(info), strlen(info)),
+      OSSL_PARAM_construct_end()};
+  if (ctx == nullptr ||
+      EVP_KDF_derive(ctx, reinterpret_cast<unsigned char*>(out.data()),
+                     out.size(), params) != 1) {
+    abort();
+  }
+  EVP_KDF_CTX_free(ctx);
+  return out;
+}
+
+// The ECDH x coordinate; "" if the platform's key is not on the curve.
 std::string SharedSecret(EVP_PKEY* mine, EVP_PKEY* theirs) {
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(mine, nullptr);
   std::string z(32, '\0');
@@ -229,18 +255,18 @@ std::string SharedSecret(EVP_PKEY* mine, EVP_PKEY* theirs) {
                             &len) == 1 &&
             len == 32;
   EVP_PKEY_CTX_free(ctx);
-  return ok ? Sha256Bytes(z) : std::string();
+  return ok ? z : std::string();
 }
 
-// Protocol 1's AES-256-CBC with a zero IV and no padding (whole blocks).
-std::string AesCbc(const std::string& key, const std::string& in,
-                   bool encrypt) {
+// AES-256-CBC without padding (whole blocks) under a 16-byte `iv`.
+std::string AesCbc(const std::string& key, const std::string& iv,
+                   const std::string& in, bool encrypt) {
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  unsigned char iv[16] = {0};
   std::string out(in.size(), '\0');
   int len = 0;
   if (EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), nullptr,
-                        reinterpret_cast<const unsigned char*>(key.data()), iv,
+                        reinterpret_cast<const unsigned char*>(key.data()),
+                        reinterpret_cast<const unsigned char*>(iv.data()),
                         encrypt ? 1 : 0) != 1 ||
       EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
       EVP_CipherUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len,
@@ -251,6 +277,43 @@ std::string AesCbc(const std::string& key, const std::string& in,
   EVP_CIPHER_CTX_free(ctx);
   return out;
 }
+
+// A PIN/UV auth protocol's keys (CTAP 2.1, 6.5.6 and 6.5.7) from the ECDH
+// x coordinate: protocol 1 uses SHA-256 of it for both, a zero IV and
+// 16-byte MACs; protocol 2 derives each by HKDF, prefixes a random IV and
+// uses whole MACs.
+struct PinProtocol {
+  int version = 1;
+  std::string hmac_key, aes_key;
+
+  PinProtocol(int v, const std::string& z) : version(v) {
+    if (v == 1) {
+      hmac_key = aes_key = Sha256Bytes(z);
+    } else {
+      hmac_key = Hkdf(z, "CTAP2 HMAC key");
+      aes_key = Hkdf(z, "CTAP2 AES key");
+    }
+  }
+  std::string Authenticate(const std::string& message) const {
+    std::string mac = HmacSha256(hmac_key, {message}).bytes();
+    return version == 1 ? mac.substr(0, 16) : mac;
+  }
+  std::string Encrypt(const std::string& plain) const {
+    std::string iv = version == 1 ? std::string(16, '\0') : RandomBytes(16);
+    std::string out = AesCbc(aes_key, iv, plain, true);
+    return version == 1 ? out : iv + out;
+  }
+  // "" if `sealed` has no whole blocks after its IV.
+  std::string Decrypt(const std::string& sealed) const {
+    size_t iv_size = version == 1 ? 0 : 16;
+    if (sealed.size() <= iv_size || (sealed.size() - iv_size) % 16 != 0) {
+      return "";
+    }
+    std::string iv =
+        version == 1 ? std::string(16, '\0') : sealed.substr(0, 16);
+    return AesCbc(aes_key, iv, sealed.substr(iv_size), false);
+  }
+};
 
 constexpr uint8_t kStatusOk = 0x00;
 constexpr uint8_t kStatusInvalidParameter = 0x02;
@@ -318,6 +381,7 @@ std::unique_ptr<SoftAuthenticator> SoftAuthenticator::Clone() const {
   copy->credentials_ = credentials_;
   copy->counter_ = counter_;
   copy->counterless_ = counterless_;
+  copy->pin_protocol_ = pin_protocol_;
   return copy;
 }
 
@@ -415,8 +479,9 @@ void SoftAuthenticator::HandleCbor(const std::string& request) {
     Text(&info, "rk"), info.push_back('\xf4');
     Text(&info, "up"), info.push_back('\xf5');
     Text(&info, "uv"), info.push_back('\xf5');
-    Int(&info, 5), Int(&info, 1200);                  // maxMsgSize
-    Int(&info, 6), Head(&info, 4, 1), Int(&info, 1);  // PIN/UV protocol 1
+    Int(&info, 5), Int(&info, 1200);  // maxMsgSize
+    // PIN/UV auth protocols, the one libfido2 picks first.
+    Int(&info, 6), Head(&info, 4, 1), Int(&info, pin_protocol_);
     out_ = info;
     have_out_ = true;
     return;
@@ -470,6 +535,7 @@ void SoftAuthenticator::MakeCredential(const std::string& request) {
   }
   c->cred_random = RandomBytes(32);
   bool hmac_secret = m->At(6).At("hmac-secret").boolean;
+  c->hmac_secret = hmac_secret;
   std::string id = RandomBytes(32);
   credentials_[id] = c;
   if (!counterless_) ++counter_;
@@ -507,25 +573,31 @@ uint8_t HmacSecretExtension(EVP_PKEY* key_agreement,
   const Item& platform = input.At(1);
   const std::string& salt_enc = input.At(2).bytes;
   const std::string& salt_auth = input.At(3).bytes;
+  const Item& version = input.At(4);  // absent: protocol 1
   if (key_agreement == nullptr) return kStatusInvalidParameter;
+  if (!c.hmac_secret) return kStatusOk;  // made without it: no output
   std::shared_ptr<EVP_PKEY> theirs =
       P256Public(platform.At(-2).bytes, platform.At(-3).bytes);
-  if (theirs == nullptr || (salt_enc.size() != 32 && salt_enc.size() != 64)) {
+  std::string z =
+      theirs == nullptr ? "" : SharedSecret(key_agreement, theirs.get());
+  if (z.empty() ||
+      (version.major == 0 && version.value != 1 && version.value != 2)) {
     return kStatusInvalidParameter;
   }
-  std::string shared = SharedSecret(key_agreement, theirs.get());
-  if (shared.empty()) return kStatusInvalidParameter;
-  if (HmacSha256(shared, {salt_enc}).bytes().substr(0, 16) != salt_auth) {
+  PinProtocol protocol(version.major == 0 ? static_cast<int>(version.value) : 1,
+                       z);
+  if (protocol.Authenticate(salt_enc) != salt_auth) {
     return kStatusPinAuthInvalid;
   }
-  std::string salts = AesCbc(shared, salt_enc, false);
+  std::string salts = protocol.Decrypt(salt_enc);
+  if (salts.size() != 32 && salts.size() != 64) return kStatusInvalidParameter;
   std::string output = HmacSha256(c.cred_random, {salts.substr(0, 32)}).bytes();
   if (salts.size() == 64) {
     output += HmacSha256(c.cred_random, {salts.substr(32)}).bytes();
   }
   Head(extensions, 5, 1);
   Text(extensions, "hmac-secret");
-  Bytes(extensions, AesCbc(shared, output, true));
+  Bytes(extensions, protocol.Encrypt(output));
   return kStatusOk;
 }
 
@@ -585,7 +657,10 @@ void SoftAuthenticator::ClientPin(const std::string& request) {
   out_ = std::string(1, static_cast<char>(kStatusInvalidParameter));
   have_out_ = true;
   // Only getKeyAgreement (2) of protocol 1: no PIN is ever set.
-  if (!m || m->At(1).value != 1 || m->At(2).value != 2) return;
+  if (!m || (m->At(1).value != 1 && m->At(1).value != 2) ||
+      m->At(2).value != 2) {
+    return;
+  }
   if (key_agreement_ == nullptr) {
     key_agreement_.reset(EVP_EC_gen("P-256"), EVP_PKEY_free);
   }
@@ -680,6 +755,7 @@ absl::Status SoftAuthenticator::SaveTo(const std::string& file) const {
     j["id"] = HexEncode(id);
     j["rp_id_hash"] = HexEncode(c->rp_id_hash);
     j["cred_random"] = HexEncode(c->cred_random);
+    j["hmac_secret"] = c->hmac_secret;
     creds.push_back(j);
   }
   nlohmann::json j = {{"counter", counter_},
@@ -714,6 +790,7 @@ absl::StatusOr<std::unique_ptr<SoftAuthenticator>> SoftAuthenticator::LoadFrom(
                        HexDecode(c.at("id").get<std::string>()));
       ASSIGN_OR_RETURN(cred->cred_random,
                        HexDecode(c.value("cred_random", "")));
+      cred->hmac_secret = c.value("hmac_secret", false);
       if (cred->cred_random.size() != 32) {
         return absl::InvalidArgumentError(absl::StrCat(
             "bad soft security key file ", file, ": a cred_random of ",
@@ -751,11 +828,10 @@ class SoftKeyFileDevice : public SecurityKeyDevice {
     RETURN_IF_ERROR(soft_->SaveTo(file_));
     return a;
   }
-  absl::StatusOr<std::string> HmacSecret(const std::string& rp_id,
-                                         const std::string& credential_id,
-                                         absl::string_view salt) override {
-    absl::StatusOr<std::string> s =
-        dev_->HmacSecret(rp_id, credential_id, salt);
+  absl::StatusOr<KeySecret> HmacSecret(const std::string& rp_id,
+                                       const std::vector<std::string>& ids,
+                                       absl::string_view salt) override {
+    absl::StatusOr<KeySecret> s = dev_->HmacSecret(rp_id, ids, salt);
     RETURN_IF_ERROR(soft_->SaveTo(file_));
     return s;
   }

@@ -3,9 +3,14 @@
 // CTAPHID reports, as over USB HID), so that tests run libfido2's real code
 // path (framing, CBOR, keepalives, errors) without hardware, as libfido2's
 // own regress tests do. It implements authenticatorGetInfo,
-// authenticatorMakeCredential (ES256 or EdDSA, "none" attestation) and
-// authenticatorGetAssertion, with one signature counter for all its
-// credentials (as most keys have).
+// authenticatorMakeCredential (ES256 or EdDSA, "none" attestation),
+// authenticatorGetAssertion with the hmac-secret extension (for the
+// credentials made with it), and authenticatorClientPIN's getKeyAgreement
+// (which hmac-secret needs; PIN/UV auth protocol 2, as current keys offer,
+// or 1; no PIN is ever set), with one signature counter for all its
+// credentials (as most keys have). Each credential has one hmac-secret key
+// (CredRandom), whether or not user verification is asked for (a real key
+// keeps two).
 //
 // What a test can make it do: require a touch that never comes
 // (keepalives until libfido2's timeout), refuse after its own timeout
@@ -57,6 +62,8 @@ class SoftAuthenticator {
   void set_touch(Touch touch) { touch_ = touch; }
   void set_lost(bool lost) { lost_ = lost; }
   void set_counterless(bool counterless) { counterless_ = counterless; }
+  // The PIN/UV auth protocol it offers (1 or 2), for hmac-secret.
+  void set_pin_protocol(int version) { pin_protocol_ = version; }
   uint32_t counter() const { return counter_; }
 
   // A copy holding the same credentials and counter (a cloned key).
@@ -89,6 +96,7 @@ class SoftAuthenticator {
   Touch touch_ = Touch::kPresent;
   bool lost_ = false;
   bool counterless_ = false;
+  int pin_protocol_ = 2;
   uint32_t counter_ = 0;
   // The key agreement key (made at the first getKeyAgreement, as a real
   // key makes one at power-up).

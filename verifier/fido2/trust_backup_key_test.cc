@@ -47,7 +47,9 @@ TEST_F(TrustBackupKeyTest, EachKeyOpensTheBackupWithOneTouch) {
   EXPECT_EQ(*recovery, "") << "no recovery key was asked for";
   ASSERT_EQ(state_.backup.wraps.size(), 2u);
   EXPECT_EQ(state_.backup.wraps[0].rp_id, "memory.example");
-  EXPECT_NE(state_.backup.wraps[0].salt, state_.backup.wraps[1].salt);
+  EXPECT_EQ(state_.backup.wraps[0].salt, state_.backup.wraps[1].salt)
+      << "one salt: a restore asks whichever key for both at once";
+  EXPECT_EQ(state_.backup.wraps[0].salt.size(), 32u);
   const std::string sealed = SealNextBackup(state_, {}, 1 << 20)->Encode();
 
   for (auto [key, soft] :
@@ -76,11 +78,12 @@ TEST_F(TrustBackupKeyTest, AHostileProvidersWrapsCostOneTouch) {
   secrets.security_keys = {one_.get()};
   ASSERT_TRUE(SetBackupSecrets(&state_, secrets).ok());
   SealedBackup sealed = SealNextBackup(state_, {}, 1 << 20).value();
-  // Seven more wraps naming the same credential with other salts (the
-  // header is authenticated with the body, so the backup opens no more).
+  // Seven more wraps naming the same credential, with the same salt or
+  // others (the header is authenticated with the body, so the backup
+  // opens no more either way).
   BackupWrap copy = sealed.wraps[0];
   for (int i = 0; i < 7; ++i) {
-    copy.salt[0] = static_cast<char>(i);
+    if (i % 2 == 1) copy.salt[0] = static_cast<char>(i);
     sealed.wraps.push_back(copy);
   }
   sealed.wraps.front().wrapped[0] ^= 1;  // and the real one altered
@@ -88,6 +91,29 @@ TEST_F(TrustBackupKeyTest, AHostileProvidersWrapsCostOneTouch) {
   EXPECT_EQ(OpenWith(sealed.Encode(), one_.get()).status().code(),
             StatusCode::kPermissionDenied);
   EXPECT_EQ(soft1_.counter(), before + 1);
+}
+
+// A website (the breached operator's own, say) had the user touch the key
+// for a credential of the site's and got its hmac-secret output for a
+// salt of the site's choosing (WebAuthn's PRF); it forges a backup of its
+// choosing whose one wrap names that credential and salt. The key is
+// asked for SecurityKeySalt(salt), not the salt: another secret.
+TEST_F(TrustBackupKeyTest, ASecretTheKeyGaveElsewhereOpensNothing) {
+  SecurityKey site =
+      one_->MakeCredential("evil.example", kAlice, KeyAlgorithm::kEs256, {})
+          .value();
+  const std::string salt(32, 'p');
+  KeySecret got =
+      one_->HmacSecret("evil.example", {site.credential_id}, salt).value();
+  const std::string forged_key = NewBackupSecret();
+  state_.backup.key = forged_key;
+  state_.backup.wraps = {WrapWithSecurityKey(forged_key, "evil.example",
+                                             site.credential_id, salt,
+                                             got.secret)
+                             .value()};
+  const std::string sealed = SealNextBackup(state_, {}, 1 << 20)->Encode();
+  EXPECT_EQ(OpenWith(sealed, one_.get()).status().code(),
+            StatusCode::kPermissionDenied);
 }
 
 TEST_F(TrustBackupKeyTest, AKeyGivenTwiceOrTooManyKeysChangeNothing) {
