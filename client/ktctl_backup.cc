@@ -82,89 +82,71 @@ absl::Status SyncDir(const std::string& dir) {
                        absl::StrCat("cannot sync directory ", dir));
 }
 
-// After the provider answered: the pending copy is no longer needed (the
-// state says so first: a crash in between leaves a copy no one needs).
-absl::Status Uploaded(Context& ctx, ClientState* s) {
-  s->backup.uploaded = true;
-  RETURN_IF_ERROR(ctx.SaveState());
-  unlink(ctx.Path(kPendingFile).c_str());
-  return absl::OkStatus();
-}
+// The sealed bytes of a backup recorded and not yet uploaded, in
+// <state>/backup.sealed.
+class PendingFile : public PendingBackup {
+ public:
+  explicit PendingFile(std::string path) : path_(std::move(path)) {}
+  absl::Status Keep(const std::string& sealed) override {
+    return WriteFileAtomically(path_, sealed, 0600);
+  }
+  absl::StatusOr<std::string> Load() override {
+    return ReadFileBounded(path_, kMaxStoredBackupBytes);
+  }
+  void Drop() override { unlink(path_.c_str()); }
 
-// Finishes what an earlier create or delete left undone: the record is
-// in the log, but the provider never got the upload (a crash, a lost
-// connection, a rate limit). Until it does, a restore of the provider's
-// older copy is refused. The sealed bytes wait in <state>/backup.sealed.
+ private:
+  std::string path_;
+};
+
+// The steps of a backup or deletion in the state dir, recorded through
+// Publish (ktctl's waiting and messages).
+class Steps {
+ public:
+  Steps(Context& ctx, ClientState* s)
+      : store_(ctx.globals().state_dir), pending_(ctx.Path(kPendingFile)) {
+    steps_.state = s;
+    steps_.store = &store_;
+    steps_.pending = &pending_;
+    steps_.record = [&ctx](const BackupRef& ref) {
+      return Publish(ctx,
+                     [&](OwnAccount* own) { return own->RecordBackup(ref); });
+    };
+  }
+  // With the provider (the log client, made on first use).
+  absl::StatusOr<BackupSteps> With(Context& ctx) {
+    ASSIGN_OR_RETURN(LogClient * client, ctx.client());
+    steps_.provider = client;
+    return steps_;
+  }
+
+ private:
+  DirStateStore store_;
+  PendingFile pending_;
+  BackupSteps steps_;
+};
+
+// FinishBackupUpload, saying on standard error what it did.
 absl::Status FinishUpload(Context& ctx, ClientState* s) {
   const TrustBackupState& b = s->backup;
   if (b.uploaded || b.latest.version == 0 || b.record_version == 0) {
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(LogClient * client, ctx.client());
-  absl::Status done;
-  if (b.latest.deleted()) {
-    done = client->DeleteBackup(s->account_id, b.record_version);
-  } else {
-    absl::StatusOr<std::string> pending =
-        ReadFileBounded(ctx.Path(kPendingFile), kMaxStoredBackupBytes);
-    if (!pending.ok() || Sha256(*pending) != b.latest.hash) {
-      return absl::OkStatus();  // sealed but never recorded: superseded
-    }
-    done = client->PutBackup(*pending, b.record_version);
-  }
-  if (absl::IsFailedPrecondition(done)) {
-    // The log holds no such record (the write was refused or never sent),
-    // or a later one: nothing is left to upload; the next backup follows.
-    std::cerr << "ktctl: backup " << b.latest.version
-              << " was never recorded in the log (" << done.message()
-              << "); the next backup takes its place\n";
-  } else if (!done.ok()) {
-    return done;
-  } else {
-    std::cerr << "ktctl: the provider now holds backup " << b.latest.version
-              << ", which an earlier command recorded but did not upload\n";
-  }
-  return Uploaded(ctx, s);
+  Steps steps(ctx, s);
+  ASSIGN_OR_RETURN(BackupSteps with, steps.With(ctx));
+  ASSIGN_OR_RETURN(std::string note, FinishBackupUpload(with));
+  if (!note.empty()) std::cerr << "ktctl: " << note << "\n";
+  return absl::OkStatus();
 }
 
-// A backup made, recorded and uploaded.
-struct Made {
-  BackupRef ref;
-  size_t bytes = 0;
-  OwnAccount::Written written;
-};
-
-// Seals the next backup of `s` (whose secrets are set), records it in the
-// log and uploads it. The sealed bytes wait in backup.sealed until the
-// provider has them.
-absl::StatusOr<Made> BackUp(Context& ctx, ClientState* s) {
+// MakeBackup of the state dir's state and key files.
+absl::StatusOr<MadeBackup> BackUp(Context& ctx, ClientState* s) {
   ASSIGN_OR_RETURN(auto files, KeyFiles(ctx));
-  ASSIGN_OR_RETURN(SealedBackup sealed,
-                   SealNextBackup(*s, files, kMaxStoredBackupBytes));
+  Steps steps(ctx, s);
+  ASSIGN_OR_RETURN(BackupSteps with, steps.With(ctx));
+  absl::StatusOr<MadeBackup> made = MakeBackup(with, files);
   for (auto& [name, bytes] : files) WipeSecret(&bytes);
-  const std::string bytes = sealed.Encode();
-  const BackupRef ref{sealed.version, Sha256(bytes)};
-  const std::string sealed_trust = TrustFingerprint(*s);
-  RETURN_IF_ERROR(WriteFileAtomically(ctx.Path(kPendingFile), bytes, 0600));
-  ASSIGN_OR_RETURN(OwnAccount::Written w, Publish(ctx, [&](OwnAccount* own) {
-                     return own->RecordBackup(ref);
-                   }));
-  // Only a recorded backup holds that trust (a refused record holds none).
-  s->backup.trust_hash = sealed_trust;
-  ASSIGN_OR_RETURN(LogClient * client, ctx.client());
-  absl::Status stored = client->PutBackup(bytes, w.record.account_version);
-  if (!stored.ok()) {
-    return absl::Status(
-        stored.code(),
-        absl::StrCat("backup ", ref.version,
-                     " is recorded in the log but the provider did not "
-                     "store it; until it does, no backup of yours can be "
-                     "restored (the next `ktctl backup create` uploads it "
-                     "first): ",
-                     stored.message()));
-  }
-  RETURN_IF_ERROR(Uploaded(ctx, s));
-  return Made{ref, bytes.size(), w};
+  return made;
 }
 
 class BackupCommand : public Command {
@@ -289,7 +271,7 @@ class BackupCommand : public Command {
           "(shown once: write it down), --passphrase_file=FILE, "
           "--security_keys=KEY,KEY, or several");
     }
-    ASSIGN_OR_RETURN(Made made, BackUp(ctx, s));
+    ASSIGN_OR_RETURN(MadeBackup made, BackUp(ctx, s));
     const BackupRef& ref = made.ref;
     const OwnAccount::Written& w = made.written;
     nlohmann::json extra = {{"backup_version", ref.version},
@@ -356,26 +338,9 @@ class BackupCommand : public Command {
   absl::StatusOr<Output> Delete(Context& ctx) {
     ASSIGN_OR_RETURN(ClientState * s, ctx.state());
     RETURN_IF_ERROR(FinishUpload(ctx, s));
-    const BackupRef ref{s->backup.latest.version + 1, Hash()};
-    ASSIGN_OR_RETURN(OwnAccount::Written w, Publish(ctx, [&](OwnAccount* own) {
-                       return own->RecordBackup(ref);
-                     }));
-    // No next backup under the old secrets: a new one needs new ones.
-    WipeSecret(&s->backup.key);
-    s->backup.key.clear();
-    s->backup.wraps.clear();
-    ASSIGN_OR_RETURN(LogClient * client, ctx.client());
-    absl::Status deleted =
-        client->DeleteBackup(s->account_id, w.record.account_version);
-    if (!deleted.ok()) {
-      return absl::Status(
-          deleted.code(),
-          absl::StrCat("the deletion is recorded in the log but the provider "
-                       "still holds its copy (the next `ktctl backup create` "
-                       "or `delete` asks again): ",
-                       deleted.message()));
-    }
-    RETURN_IF_ERROR(Uploaded(ctx, s));
+    Steps steps(ctx, s);
+    ASSIGN_OR_RETURN(BackupSteps with, steps.With(ctx));
+    ASSIGN_OR_RETURN(OwnAccount::Written w, DeleteBackup(with));
     return Describe(
         absl::StrCat("recorded at leaf index ", w.appended.leaf_index,
                      " that you have no backup; the provider "
@@ -401,19 +366,6 @@ class BackupCommand : public Command {
     if (!raised.ok()) {
       RETURN_IF_ERROR(RemoveTree(staging));
       return raised.status();
-    }
-    for (const Alert& a : *raised) {
-      if (a.type != AlertType::kUnexpectedBackup) continue;
-      RETURN_IF_ERROR(RemoveTree(staging));
-      return absl::DataLossError(absl::StrCat(
-          "the provider handed over backup ",
-          contents.state.backup.latest.version,
-          ", but your account's history in the log records a later one (",
-          a.message,
-          "). Nothing was restored. Either the provider withheld your "
-          "latest backup, or its upload never completed (the old phone "
-          "stopped between recording and uploading it; its next backup "
-          "uploads it)"));
     }
     rmdir(target.c_str());  // an empty target dir; else rename refuses
     if (rename(staging.c_str(), target.c_str()) != 0) {
@@ -522,14 +474,7 @@ class BackupCommand : public Command {
     return out;
   }
 
-  // Checks the restored state in `dir` as the owner's monitor would: the
-  // log from the backup's trusted checkpoint to the latest (which must be
-  // at most --max_checkpoint_age old), the account's history from the
-  // backup's version on, every contact. The alerts it raised; an error,
-  // naming any alert, if the log or the own account could not be checked
-  // (nothing is restored then: a state restored unchecked is what a
-  // provider rolling back would want). A contact that could not be
-  // checked is checked by the next monitor.
+  // CheckRestoredState of the restored state in `dir`.
   absl::StatusOr<std::vector<Alert>> CheckRestored(Context& ctx,
                                                    const std::string& dir) {
     Globals g = ctx.globals();
@@ -538,43 +483,15 @@ class BackupCommand : public Command {
     Context restored(g);
     ASSIGN_OR_RETURN(OwnAccount * own, restored.own());
     ASSIGN_OR_RETURN(ClientVerifier * v, restored.verifier());
-    absl::Status checked = absl::OkStatus();
-    absl::StatusOr<LogCheckpoint> cp = v->UpdateCheckpoint();
-    if (!cp.ok()) {
-      checked = cp.status();
-    } else if (uint64_t age = AgeMs(*cp); age > MaxAgeMs()) {
-      checked = absl::UnavailableError(absl::StrCat(
-          "the newest checkpoint the log (and your witnesses) offer is ",
-          age / 1000, " s old; a restore checks your account at one at most ",
-          MaxAgeMs() / 1000,
-          " s old (--max_checkpoint_age), so that the provider cannot hide "
-          "a later backup behind an older checkpoint: try again later"));
-    } else {
-      checked = own->CheckAt(*cp);
-      if (checked.ok()) (void)v->MonitorContacts(*cp);
-    }
-    std::vector<Alert> raised = restored.Raised();
+    absl::StatusOr<std::vector<Alert>> raised =
+        CheckRestoredState(own, v, *RealClock::Get(), max_age_);
     RETURN_IF_ERROR(restored.Release());
-    if (!checked.ok()) {
-      std::string alerts;
-      for (const Alert& a : raised) {
-        absl::StrAppend(&alerts, "; ", AlertTypeName(a.type), ": ", a.message);
-      }
-      return absl::Status(
-          checked.code(),
-          absl::StrCat("nothing was restored: the log could not be checked "
-                       "from the backup on (",
-                       checked.message(), ")", alerts));
+    if (absl::IsUnavailable(raised.status())) {
+      return absl::UnavailableError(absl::StrCat(
+          raised.status().message(),
+          " (--max_checkpoint_age=", absl::FormatDuration(max_age_), ")"));
     }
     return raised;
-  }
-
-  uint64_t AgeMs(const LogCheckpoint& cp) const {
-    uint64_t now = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
-    return now > cp.timestamp_ms ? now - cp.timestamp_ms : 0;
-  }
-  uint64_t MaxAgeMs() const {
-    return static_cast<uint64_t>(absl::ToInt64Milliseconds(max_age_));
   }
 
   absl::Duration max_age_ = absl::Minutes(15);
@@ -608,7 +525,7 @@ void AutomaticBackup(Context& ctx) {
                  "cosigned your new records (`ktctl --wait=2m monitor`)\n";
     return;
   }
-  absl::StatusOr<Made> made = BackUp(ctx, s);
+  absl::StatusOr<MadeBackup> made = BackUp(ctx, s);
   if (!made.ok()) {
     std::cerr << "ktctl: automatic backup not made (the next command tries "
                  "again): "

@@ -24,7 +24,7 @@
 
 namespace ktlog {
 
-class LogClient : public LogSource, public LogSink {
+class LogClient : public LogSource, public LogSink, public BackupProvider {
  public:
   // A client for the log at `address` (host:port) over `credentials`
   // (proto/tls.h; null: plaintext). Does not connect until the first call.
@@ -79,17 +79,15 @@ class LogClient : public LogSource, public LogSink {
   // erasure credential; the version of the account's erasure leaf.
   absl::StatusOr<uint64_t> EraseAccount(const std::string& account_id,
                                         const std::string& credential);
-  // Trust backups (docs/backup.md; log/backups.h has the log's rules).
-  // PutBackup stores `sealed`, named by the account's record-backup record
-  // of `record_version`; DeleteBackup deletes the account's backup once
-  // that record says "deleted"; GetBackup fetches it, with the operator's
-  // backup-fetch credential where the log needs one. The sealed bytes are
-  // returned unchecked: the caller opens and verifies them.
-  absl::Status PutBackup(const std::string& sealed, uint64_t record_version);
+  // Trust backups (verifier/log_source.h; log/backups.h has the log's
+  // rules). The sealed bytes are returned unchecked: the caller opens and
+  // verifies them.
+  absl::Status PutBackup(const std::string& sealed,
+                         uint64_t record_version) override;
   absl::StatusOr<std::string> GetBackup(const std::string& account_id,
-                                        const std::string& credential);
+                                        const std::string& credential) override;
   absl::Status DeleteBackup(const std::string& account_id,
-                            uint64_t record_version);
+                            uint64_t record_version) override;
   // The checkpoint the log asks its witnesses to cosign now.
   absl::StatusOr<std::string> GetCheckpointToCosign();
 

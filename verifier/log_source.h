@@ -74,6 +74,23 @@ class LogSink {
                                           const std::string& credential) = 0;
 };
 
+// The provider's store of trust backups (docs/backup.md, "Storage"):
+// PutBackup stores `sealed`, named by the account's record-backup record
+// of `record_version`; DeleteBackup deletes the account's copy once that
+// record says "deleted"; GetBackup fetches it, with the operator's
+// backup-fetch credential where the log needs one. FAILED_PRECONDITION
+// when the log holds no such record (or a later one follows it).
+class BackupProvider {
+ public:
+  virtual ~BackupProvider() = default;
+  virtual absl::Status PutBackup(const std::string& sealed,
+                                 uint64_t record_version) = 0;
+  virtual absl::StatusOr<std::string> GetBackup(
+      const std::string& account_id, const std::string& credential) = 0;
+  virtual absl::Status DeleteBackup(const std::string& account_id,
+                                    uint64_t record_version) = 0;
+};
+
 }  // namespace ktlog
 
 #endif  // KTLOG_VERIFIER_LOG_SOURCE_H_

@@ -94,4 +94,32 @@ absl::StatusOr<LogSink::Appended> TransportLog::Append(
   return Appended{answer.leaf_index, answer.leaf_hash};
 }
 
+absl::Status TransportLog::PutBackup(const std::string& sealed,
+                                     uint64_t record_version) {
+  v1::PutBackupRequest req;
+  req.set_sealed(sealed);
+  req.set_record_version(record_version);
+  v1::PutBackupResponse resp;
+  return Call("PutBackup", req, &resp);
+}
+
+absl::StatusOr<std::string> TransportLog::GetBackup(
+    const std::string& account_id, const std::string& credential) {
+  v1::GetBackupRequest req;
+  req.set_account_id(account_id);
+  req.set_credential(credential);
+  v1::Backup resp;
+  RETURN_IF_ERROR(Call("GetBackup", req, &resp));
+  return std::move(*resp.mutable_sealed());
+}
+
+absl::Status TransportLog::DeleteBackup(const std::string& account_id,
+                                        uint64_t record_version) {
+  v1::DeleteBackupRequest req;
+  req.set_account_id(account_id);
+  req.set_record_version(record_version);
+  v1::DeleteBackupResponse resp;
+  return Call("DeleteBackup", req, &resp);
+}
+
 }  // namespace ktlog

@@ -17,7 +17,7 @@
 
 namespace ktlog {
 
-class TransportLog : public LogSource, public LogSink {
+class TransportLog : public LogSource, public LogSink, public BackupProvider {
  public:
   // One call: `method` is the RPC's name in ktlog.v1.Log ("LookupAccount"),
   // `request` the serialized request. Returns the serialized response, or
@@ -47,6 +47,13 @@ class TransportLog : public LogSource, public LogSink {
   absl::StatusOr<Appended> Append(Operation operation,
                                   const std::string& record,
                                   const std::string& credential) override;
+  // PutBackup, GetBackup, DeleteBackup: the sealed bytes unchecked.
+  absl::Status PutBackup(const std::string& sealed,
+                         uint64_t record_version) override;
+  absl::StatusOr<std::string> GetBackup(const std::string& account_id,
+                                        const std::string& credential) override;
+  absl::Status DeleteBackup(const std::string& account_id,
+                            uint64_t record_version) override;
 
  private:
   // Calls `method` and parses its answer into `response` (INVALID_ARGUMENT

@@ -1,5 +1,6 @@
 #include "verifier/trust_backup.h"
 
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -293,6 +294,152 @@ absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,
   out.state.backup.uploaded = true;
   out.state.backup.trust_hash = TrustFingerprint(out.state);
   return out;
+}
+
+namespace {
+
+// After the provider answered: the pending copy is no longer needed (the
+// state says so first: a crash in between leaves a copy no one needs).
+absl::Status Uploaded(const BackupSteps& steps) {
+  steps.state->backup.uploaded = true;
+  RETURN_IF_ERROR(steps.store->Save(*steps.state));
+  steps.pending->Drop();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FinishBackupUpload(const BackupSteps& steps) {
+  const TrustBackupState& b = steps.state->backup;
+  if (b.uploaded || b.latest.version == 0 || b.record_version == 0) {
+    return std::string();
+  }
+  absl::Status done;
+  if (b.latest.deleted()) {
+    done =
+        steps.provider->DeleteBackup(steps.state->account_id, b.record_version);
+  } else {
+    absl::StatusOr<std::string> pending = steps.pending->Load();
+    if (!pending.ok() || Sha256(*pending) != b.latest.hash) {
+      return std::string();  // sealed but never recorded: superseded
+    }
+    done = steps.provider->PutBackup(*pending, b.record_version);
+  }
+  std::string note;
+  if (absl::IsFailedPrecondition(done)) {
+    // The log holds no such record (the write was refused or never sent),
+    // or a later one: nothing is left to upload.
+    note = absl::StrCat("backup ", b.latest.version,
+                        " was never recorded in the log (", done.message(),
+                        "); the next backup takes its place");
+  } else if (!done.ok()) {
+    return done;
+  } else {
+    note = absl::StrCat("the provider now holds backup ", b.latest.version,
+                        ", which an earlier backup recorded but did not "
+                        "upload");
+  }
+  RETURN_IF_ERROR(Uploaded(steps));
+  return note;
+}
+
+absl::StatusOr<MadeBackup> MakeBackup(
+    const BackupSteps& steps, const std::map<std::string, std::string>& files) {
+  ClientState* s = steps.state;
+  ASSIGN_OR_RETURN(SealedBackup sealed,
+                   SealNextBackup(*s, files, kMaxStoredBackupBytes));
+  const std::string bytes = sealed.Encode();
+  const BackupRef ref{sealed.version, Sha256(bytes)};
+  const std::string sealed_trust = TrustFingerprint(*s);
+  RETURN_IF_ERROR(steps.pending->Keep(bytes));
+  ASSIGN_OR_RETURN(OwnAccount::Written w, steps.record(ref));
+  // Only a recorded backup holds that trust (a refused record holds none).
+  s->backup.trust_hash = sealed_trust;
+  absl::Status stored =
+      steps.provider->PutBackup(bytes, w.record.account_version);
+  if (!stored.ok()) {
+    return absl::Status(
+        stored.code(),
+        absl::StrCat("backup ", ref.version,
+                     " is recorded in the log but the provider did not "
+                     "store it; until it does, no backup of yours can be "
+                     "restored (the next backup uploads it first): ",
+                     stored.message()));
+  }
+  RETURN_IF_ERROR(Uploaded(steps));
+  return MadeBackup{ref, bytes.size(), w};
+}
+
+absl::StatusOr<OwnAccount::Written> DeleteBackup(const BackupSteps& steps) {
+  ClientState* s = steps.state;
+  const BackupRef ref{s->backup.latest.version + 1, Hash()};
+  ASSIGN_OR_RETURN(OwnAccount::Written w, steps.record(ref));
+  // No next backup under the old secrets: a new one needs new ones.
+  WipeSecret(&s->backup.key);
+  s->backup.key.clear();
+  s->backup.wraps.clear();
+  absl::Status deleted =
+      steps.provider->DeleteBackup(s->account_id, w.record.account_version);
+  if (!deleted.ok()) {
+    return absl::Status(
+        deleted.code(),
+        absl::StrCat("the deletion is recorded in the log but the provider "
+                     "still holds its copy (the next backup or deletion "
+                     "asks again): ",
+                     deleted.message()));
+  }
+  RETURN_IF_ERROR(Uploaded(steps));
+  return w;
+}
+
+absl::StatusOr<std::vector<Alert>> CheckRestoredState(OwnAccount* own,
+                                                      ClientVerifier* verifier,
+                                                      const Clock& clock,
+                                                      absl::Duration max_age) {
+  const size_t before = verifier->raised().size();
+  const uint64_t max_age_ms =
+      static_cast<uint64_t>(absl::ToInt64Milliseconds(max_age));
+  absl::Status checked = absl::OkStatus();
+  absl::StatusOr<LogCheckpoint> cp = verifier->UpdateCheckpoint();
+  const uint64_t now = clock.NowMillis();
+  if (!cp.ok()) {
+    checked = cp.status();
+  } else if (uint64_t age = now > cp->timestamp_ms ? now - cp->timestamp_ms : 0;
+             age > max_age_ms) {
+    checked = absl::UnavailableError(absl::StrCat(
+        "the newest checkpoint the log (and your witnesses) offer is ",
+        age / 1000, " s old; a restore checks your account at one at most ",
+        max_age_ms / 1000,
+        " s old, so that the provider cannot hide a later backup behind an "
+        "older checkpoint: try again later"));
+  } else {
+    checked = own->CheckAt(*cp);
+    if (checked.ok()) (void)verifier->MonitorContacts(*cp);
+  }
+  std::vector<Alert> raised(verifier->raised().begin() + before,
+                            verifier->raised().end());
+  std::string alerts;
+  for (const Alert& a : raised) {
+    absl::StrAppend(&alerts, "; ", AlertTypeName(a.type), ": ", a.message);
+  }
+  if (!checked.ok()) {
+    return absl::Status(
+        checked.code(),
+        absl::StrCat("nothing was restored: the log could not be checked "
+                     "from the backup on (",
+                     checked.message(), ")", alerts));
+  }
+  for (const Alert& a : raised) {
+    if (a.type != AlertType::kUnexpectedBackup) continue;
+    return absl::DataLossError(absl::StrCat(
+        "the provider handed over a backup, but your account's history in "
+        "the log records a later one (",
+        a.message,
+        "). Nothing was restored. Either the provider withheld your latest "
+        "backup, or its upload never completed (the old phone stopped "
+        "between recording and uploading it; its next backup uploads it)"));
+  }
+  return raised;
 }
 
 }  // namespace ktlog

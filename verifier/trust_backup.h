@@ -1,8 +1,9 @@
 // The trust backup as the client library makes and opens it
 // (docs/backup.md): what goes into a backup, sealed with core/backup, and
-// what comes out of one. The steps around it (recording the backup in the
-// log, uploading it, verifying a restore against the log) are the
-// caller's: ktctl's `backup` commands (client/ktctl_backup.cc).
+// what comes out of one; the steps around it (recording the backup in the
+// log, uploading it, checking a restore against the log), which ktctl's
+// `backup` commands (client/ktctl_backup.cc) and the C API
+// (verifier/c/ktlog_client.h) run with their own storage.
 //
 // A backup's plaintext (docs/formats.md, "Trust backup contents") is JSON:
 //   {"format": "ktlog trust backup contents v1",
@@ -20,9 +21,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "core/backup/backup.h"
+#include "verifier/alerts.h"
 #include "verifier/client_state.h"
+#include "verifier/client_verifier.h"
+#include "verifier/log_source.h"
+#include "verifier/own_account.h"
 #include "verifier/security_key_device.h"
+#include "verifier/stores.h"
 
 namespace ktlog {
 
@@ -103,6 +110,76 @@ struct BackupSecret {
 absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,
                                                const std::string& account_id,
                                                const BackupSecret& secret);
+
+// Where a backup's sealed bytes wait between its record in the log and
+// the provider's answer to its upload (ktctl: a file of the state dir; the
+// C API: the client's memory). A crash in between leaves them for
+// FinishBackupUpload.
+class PendingBackup {
+ public:
+  virtual ~PendingBackup() = default;
+  virtual absl::Status Keep(const std::string& sealed) = 0;
+  // The bytes kept; NOT_FOUND if none.
+  virtual absl::StatusOr<std::string> Load() = 0;
+  virtual void Drop() = 0;
+};
+
+// What a backup, or its deletion, writes and uploads through: the state
+// and its store, the provider, the pending copy, and the caller's write
+// of a record-backup record (OwnAccount::RecordBackup, with whatever
+// waiting the caller does).
+struct BackupSteps {
+  ClientState* state = nullptr;
+  StateStore* store = nullptr;
+  BackupProvider* provider = nullptr;
+  PendingBackup* pending = nullptr;
+  std::function<absl::StatusOr<OwnAccount::Written>(const BackupRef&)> record;
+};
+
+// Finishes what an earlier backup or deletion left undone: its record is
+// in the log, but the provider never answered the upload (a crash, a lost
+// connection, a rate limit; until it does, a restore of the provider's
+// older copy is refused). Returns what it did for the user, "" if nothing
+// was left. A record the log never took (FAILED_PRECONDITION from the
+// provider) is dropped: the next backup takes its place. Other errors are
+// the provider's.
+absl::StatusOr<std::string> FinishBackupUpload(const BackupSteps& steps);
+
+struct MadeBackup {
+  BackupRef ref;
+  size_t bytes = 0;
+  OwnAccount::Written written;
+};
+
+// Seals the next backup of the state (its secrets set: SetBackupSecrets)
+// with `files`, keeps the sealed bytes pending, records the backup in the
+// log and has the provider store it. SealNextBackup's errors; the record's;
+// the provider's (the record is then in the log, the bytes pending: the
+// next FinishBackupUpload sends them).
+absl::StatusOr<MadeBackup> MakeBackup(
+    const BackupSteps& steps, const std::map<std::string, std::string>& files);
+
+// Records that the account has no backup, drops the secrets (a next
+// backup needs new ones) and has the provider delete its copy. The
+// record's errors; the provider's (the deletion is then recorded, and the
+// next FinishBackupUpload asks again).
+absl::StatusOr<OwnAccount::Written> DeleteBackup(const BackupSteps& steps);
+
+// Checks a restored state, before it is used, as the owner's monitor
+// would: the log from the backup's trusted checkpoint to the latest, which
+// must be at most `max_age` old by `clock`; the account's history from the
+// backup's version on; then every contact (one not checked now is checked
+// by the next monitor). `own` and `verifier` are over the restored state.
+// Returns the alerts the check raised (what changed while the backup was
+// away). Errors, naming any alert: the log or the account could not be
+// checked (a state restored unchecked is what a provider rolling back
+// would want); DATA_LOSS if the account's history records a later backup
+// than this one (UNEXPECTED_BACKUP: the provider withheld the latest, or
+// its upload never completed). Nothing may be restored on an error.
+absl::StatusOr<std::vector<Alert>> CheckRestoredState(OwnAccount* own,
+                                                      ClientVerifier* verifier,
+                                                      const Clock& clock,
+                                                      absl::Duration max_age);
 
 }  // namespace ktlog
 
