@@ -160,7 +160,7 @@ class BackupCommand : public Command {
            "[--passphrase_file=FILE|-]\n"
            "             [--security_keys=KEY[,KEY...]]\n"
            "       ktctl --state=NEWDIR [--security_key=KEY] backup restore "
-           "--account=ID\n"
+           "--account=ID --log_key=KEY\n"
            "             (--recovery_key_file=FILE|- | "
            "--passphrase_file=FILE|- |\n"
            "              the --security_key given)\n"
@@ -197,6 +197,9 @@ class BackupCommand : public Command {
               "restore: a file holding the recovery key (- for standard "
               "input)");
     f->String("account", &account_, "restore: your account id");
+    f->String("log_key", &log_key_,
+              "restore: the log's key, as for init (the backup must pin "
+              "the same)");
     f->String("security_keys", &security_keys_,
               "create: FIDO2 security keys that open the backup (hidraw "
               "paths, comma-separated; touch each twice)");
@@ -383,7 +386,11 @@ class BackupCommand : public Command {
   // checks before anything is fetched, then the fetch and the opening.
   absl::StatusOr<BackupContents> FetchAndOpen(Context& ctx,
                                               const std::string& target) {
-    if (account_.empty()) return UsageError("restore needs --account=ID");
+    if (account_.empty() || log_key_.empty()) {
+      return UsageError(
+          "restore needs --account=ID and --log_key=KEY (the log's key, as "
+          "for init: the backup must pin the same)");
+    }
     const bool with_key = !ctx.globals().security_key.empty();
     if (int(!recovery_key_file_.empty()) + int(!passphrase_file_.empty()) +
             int(with_key) !=
@@ -423,7 +430,7 @@ class BackupCommand : public Command {
     }
     if (!sealed.ok()) return sealed.status();
     absl::StatusOr<BackupContents> contents =
-        OpenTrustBackup(*sealed, account_, secret);
+        OpenTrustBackup(*sealed, account_, log_key_, secret);
     WipeSecret(&secret.text);
     return contents;
   }
@@ -481,10 +488,11 @@ class BackupCommand : public Command {
     g.state_dir = dir;
     g.security_key.clear();  // the check signs nothing
     Context restored(g);
+    ASSIGN_OR_RETURN(ClientState * state, restored.state());
     ASSIGN_OR_RETURN(OwnAccount * own, restored.own());
     ASSIGN_OR_RETURN(ClientVerifier * v, restored.verifier());
     absl::StatusOr<std::vector<Alert>> raised =
-        CheckRestoredState(own, v, *RealClock::Get(), max_age_);
+        CheckRestoredState(state, own, v, *RealClock::Get(), max_age_);
     RETURN_IF_ERROR(restored.Release());
     if (absl::IsUnavailable(raised.status())) {
       return absl::UnavailableError(absl::StrCat(
@@ -496,7 +504,8 @@ class BackupCommand : public Command {
 
   absl::Duration max_age_ = absl::Minutes(15);
   bool new_recovery_key_ = false;
-  std::string passphrase_file_, recovery_key_file_, account_, security_keys_;
+  std::string passphrase_file_, recovery_key_file_, account_, security_keys_,
+      log_key_;
   uint64_t memory_ = kDefaultPassphraseMemory;
   CredentialFlags credential_;
 };

@@ -25,6 +25,8 @@
 #include "tests/subprocess.h"
 #include "tests/tampering_proxy.h"
 #include "tests/test_env.h"
+#include "verifier/client_state.h"
+#include "verifier/trust_backup.h"
 
 namespace ktlog {
 namespace {
@@ -118,6 +120,7 @@ class TrustBackupTest : public ::testing::Test {
                     const std::string& server = "") {
     return Run(who,
                {"backup", "restore", std::string("--account=") + kBob,
+                "--log_key=" + key_.log_key,
                 "--recovery_key_file=" + File(who + ".recovery", recovery_key),
                 "--credential_file=" + FetchCredential(kBob)},
                server);
@@ -171,6 +174,7 @@ TEST_F(TrustBackupTest, ANewPhoneGetsItsTrustBackAndSeesWhatChanged) {
   // No credential: the operator's sign-in comes first.
   RunResult r = Run(
       "bob2", {"backup", "restore", std::string("--account=") + kBob,
+               "--log_key=" + key_.log_key,
                "--recovery_key_file=" + File("bob2.recovery", recovery_key)});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("backup-fetch credential"), std::string::npos) << r.out;
@@ -336,6 +340,7 @@ TEST_F(TrustBackupTest,
       TamperingProxy::Start(server_->address());
   RunResult r = Run("bob2",
                     {"backup", "restore", std::string("--account=") + kBob,
+                     "--log_key=" + key_.log_key,
                      "--recovery_key_file=" + File("r", recovery_key),
                      "--credential_file=" + FetchCredential(kBob),
                      "--max_checkpoint_age=1ms"},
@@ -478,8 +483,10 @@ TEST_F(TrustBackupTest, KilledBackupsAndRestoresLeaveUsableStates) {
     ASSERT_EQ(r.exit_code, 0) << r.out;
 
     const std::string phone = absl::StrCat("new", delay_ms);
-    std::vector<std::string> restore = {"backup", "restore",
+    std::vector<std::string> restore = {"backup",
+                                        "restore",
                                         std::string("--account=") + kBob,
+                                        "--log_key=" + key_.log_key,
                                         "--recovery_key_file=" + recovery_file,
                                         "--credential_file=" + credential_file};
     kill_after(phone, restore, delay_ms);
@@ -541,6 +548,7 @@ TEST_F(TrustBackupTest, EitherSecurityKeyOpensTheBackup) {
 
   auto restore = [&](const std::string& who, const std::string& key) {
     return Run(who, {"backup", "restore", std::string("--account=") + kBob,
+                     "--log_key=" + key_.log_key,
                      "--credential_file=" + FetchCredential(kBob),
                      "--security_key=" + key, "--touch_timeout=1s"});
   };
@@ -592,6 +600,49 @@ TEST_F(TrustBackupTest, EitherSecurityKeyOpensTheBackup) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(JsonOf(r)["backup_version"], 2) << r.out;
   EXPECT_EQ(JsonOf(r)["verified"], true) << r.out;
+}
+
+// Whoever copies the old phone's files holds its backup key and wraps:
+// it can seal any state as a next backup that Bob's recovery key opens,
+// and a breached provider can hand it out. The log never recorded it, so
+// the restore refuses it; nor is a backup pinned to another log key taken.
+TEST_F(TrustBackupTest, ABackupForgedWithACopyOfThePhoneIsRefused) {
+  Join("alice", kAlice);
+  Join("bob", kBob);
+  BobVerifiesAlice();
+  const std::string recovery_key = BackUpBob();
+  ASSERT_EQ(Run("bob", {"monitor"}).exit_code, 0);
+  // The copy: Bob's current state (his account as verified after the
+  // backup's record), sealed as backup 2 under his backup key and wraps.
+  absl::StatusOr<ClientState> copy = LoadClientState(State("bob"));
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  ASSERT_EQ(copy->backup.latest.version, 1u);
+  absl::StatusOr<SealedBackup> forged =
+      SealNextBackup(*copy, {}, kMaxStoredBackupBytes);
+  ASSERT_TRUE(forged.ok()) << forged.status();
+  std::unique_ptr<TamperingProxy> proxy =
+      TamperingProxy::Start(server_->address());
+  proxy->OnBackup([&](v1::Backup* b) { b->set_sealed(forged->Encode()); });
+  RunResult r = Restore("bob2", recovery_key, proxy->address());
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("records no such backup"), std::string::npos) << r.out;
+  EXPECT_FALSE(Exists(State("bob2") + "/state.json"));
+  EXPECT_FALSE(Exists(State("bob2") + ".restoring"));
+
+  // The honest backup, but the user's app pins another log.
+  proxy->OnBackup(nullptr);
+  r = Run("bob2",
+          {"backup", "restore", std::string("--account=") + kBob,
+           "--log_key=" + MakeLogKey().log_key,
+           "--recovery_key_file=" + File("bob2.recovery", recovery_key),
+           "--credential_file=" + FetchCredential(kBob)},
+          proxy->address());
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("another log key"), std::string::npos) << r.out;
+  EXPECT_FALSE(Exists(State("bob2") + "/state.json"));
+  // And the honest backup with the right key restores, with no alert.
+  r = Restore("bob2", recovery_key, proxy->address());
+  EXPECT_EQ(r.exit_code, 0) << r.out;
 }
 
 }  // namespace

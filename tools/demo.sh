@@ -463,7 +463,7 @@ run "$BIN/tests/breach" --data_dir="$WORK/data" --account=henry@example.com --at
   --backup_file="$WORK/henry-old.backup"
 start_server
 restore_henry() {
-  "$KTCTL" "$CA" --state="$WORK/henry2" --server="$ADDR" backup restore --account=henry@example.com \
+  "$KTCTL" "$CA" --state="$WORK/henry2" --server="$ADDR" backup restore --account=henry@example.com --log_key="$LOG_KEY" \
     --recovery_key_file="$WORK/henry-recovery.txt" --credential_file="$WORK/henry-fetch.cred"
 }
 echo "His history in the log names a later backup: the restore is refused and nothing is kept:"
@@ -495,6 +495,6 @@ run "$KTCTL_SK" "$CA" --state="$WORK/henry2" --server="$ADDR" backup create --re
   --security_keys="soft-file:$WORK/henry-key1,soft-file:$WORK/henry-key2"
 audit
 run "$KTCTL_SK" "$CA" --state="$WORK/henry3" --server="$ADDR" --security_key="soft-file:$WORK/henry-key2" \
-  backup restore --account=henry@example.com --credential_file="$WORK/henry-fetch.cred"
+  backup restore --account=henry@example.com --log_key="$LOG_KEY" --credential_file="$WORK/henry-fetch.cred"
 
 step "demo complete: every checkpoint, proof and lookup verified; the public log named nobody; the log audited and cosigned (witnesses pulling and pushed to); the stolen-key attack, the breached server's fork and its forged key in the one history were caught; an app in Python verified through the client library's C API; an account on security keys held against a copied phone and a cloned key; its reset by the operator shown to every contact; the operator's metrics; an account erased on request; a trust backup restored on a new phone, with a breached provider's older backup caught, and opened with a security key"

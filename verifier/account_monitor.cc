@@ -543,7 +543,12 @@ absl::Status AccountMonitor::MonitorSelf(const LogCheckpoint& checkpoint) {
       }
       continue;
     }
-    if (IsOwnBackup(item.verified.record)) continue;
+    if (IsOwnBackup(item.verified.record)) {
+      // Ours (this client sealed it, or restored from it): where the log
+      // recorded it.
+      state_->backup.record_version = item.verified.record.account_version;
+      continue;
+    }
     ReportUnexpected(item, replay);
   }
   // A record of ours whose version the account has passed was never

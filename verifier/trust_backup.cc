@@ -244,6 +244,7 @@ absl::StatusOr<SealedBackup> SealNextBackup(
 
 absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,
                                                const std::string& account_id,
+                                               const std::string& log_key,
                                                const BackupSecret& secret) {
   ASSIGN_OR_RETURN(SealedBackup backup, SealedBackup::Decode(sealed));
   if (backup.account_id != account_id) {
@@ -284,6 +285,12 @@ absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,
   }
   if (out.state.account_id != account_id) {
     return corrupt("the state is of another account");
+  }
+  if (out.state.log_key != log_key) {
+    return absl::FailedPreconditionError(
+        "the backup pins another log key than the one given: it is not a "
+        "backup of this log's client (or it was forged by whoever holds "
+        "its backup key)");
   }
   if (out.state.backup.latest.version + 1 != backup.version) {
     return corrupt(absl::StrCat("the state was sealed as backup ",
@@ -392,11 +399,13 @@ absl::StatusOr<OwnAccount::Written> DeleteBackup(const BackupSteps& steps) {
   return w;
 }
 
-absl::StatusOr<std::vector<Alert>> CheckRestoredState(OwnAccount* own,
+absl::StatusOr<std::vector<Alert>> CheckRestoredState(ClientState* state,
+                                                      OwnAccount* own,
                                                       ClientVerifier* verifier,
                                                       const Clock& clock,
                                                       absl::Duration max_age) {
   const size_t before = verifier->raised().size();
+  const uint64_t sealed_version = state->own_state.version;
   const uint64_t max_age_ms =
       static_cast<uint64_t>(absl::ToInt64Milliseconds(max_age));
   absl::Status checked = absl::OkStatus();
@@ -438,6 +447,14 @@ absl::StatusOr<std::vector<Alert>> CheckRestoredState(OwnAccount* own,
         "). Nothing was restored. Either the provider withheld your latest "
         "backup, or its upload never completed (the old phone stopped "
         "between recording and uploading it; its next backup uploads it)"));
+  }
+  // The monitor saw this backup's own record (its version is set then).
+  if (state->backup.record_version <= sealed_version) {
+    return absl::DataLossError(
+        "your account's history in the log records no such backup: the "
+        "provider stores only recorded backups, so this one was made by "
+        "whoever holds your backup key (a copy of your old phone) and never "
+        "recorded. Nothing was restored");
   }
   return raised;
 }

@@ -94,14 +94,18 @@ struct BackupSecret {
   SecurityKeyDevice* security_key = nullptr;  // kSecurityKey: the key
 };
 
-// The contents of `sealed`, which must be `account_id`'s backup, opened
-// with `secret`. The state's backup becomes this one (latest = its version
+// The contents of `sealed`, which must be `account_id`'s backup of a
+// state pinned to `log_key` (the log key the app pins, as at init: never
+// one taken from the backup, whose every byte may be forged by whoever
+// holds the backup key, e.g. from a copy of the old phone), opened with
+// `secret`. The state's backup becomes this one (latest = its version
 // and SHA-256, uploaded: the provider handed it over). A security key is
 // asked once (one touch) for the secret of whichever credential it holds
 // among the security-key wraps that share the first one's salt (as a
 // client makes them). Errors: INVALID_ARGUMENT for a malformed backup or
 // recovery key (a typo); FAILED_PRECONDITION for another account's
-// backup, or one with no wrap of the secret's kind; NOT_FOUND if the
+// backup, one pinned to another log key, or one with no wrap of the
+// secret's kind; NOT_FOUND if the
 // security key holds none of the backup's credentials (another of the
 // user's keys may); the key's own errors (security_key_device.h);
 // PERMISSION_DENIED if the secret does not open it;
@@ -109,6 +113,7 @@ struct BackupSecret {
 // account and version (a backup made by something else).
 absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,
                                                const std::string& account_id,
+                                               const std::string& log_key,
                                                const BackupSecret& secret);
 
 // Where a backup's sealed bytes wait between its record in the log and
@@ -175,8 +180,12 @@ absl::StatusOr<OwnAccount::Written> DeleteBackup(const BackupSteps& steps);
 // checked (a state restored unchecked is what a provider rolling back
 // would want); DATA_LOSS if the account's history records a later backup
 // than this one (UNEXPECTED_BACKUP: the provider withheld the latest, or
-// its upload never completed). Nothing may be restored on an error.
-absl::StatusOr<std::vector<Alert>> CheckRestoredState(OwnAccount* own,
+// its upload never completed), or no record of this one after the state
+// it holds (a backup the account never recorded: forged by whoever holds
+// the backup key, since the provider stores only recorded backups).
+// Nothing may be restored on an error.
+absl::StatusOr<std::vector<Alert>> CheckRestoredState(ClientState* state,
+                                                      OwnAccount* own,
                                                       ClientVerifier* verifier,
                                                       const Clock& clock,
                                                       absl::Duration max_age);

@@ -30,7 +30,7 @@ class TrustBackupKeyTest : public ::testing::Test {
     BackupSecret secret;
     secret.type = WrapType::kSecurityKey;
     secret.security_key = key;
-    return OpenTrustBackup(sealed, kAlice, secret);
+    return OpenTrustBackup(sealed, kAlice, log_.LogKey(), secret);
   }
 
   MemoryLog log_;
@@ -65,7 +65,9 @@ TEST_F(TrustBackupKeyTest, EachKeyOpensTheBackupWithOneTouch) {
             StatusCode::kNotFound);
   BackupSecret recovery_key{WrapType::kRecoveryKey,
                             RecoveryKeyText(NewBackupSecret())};
-  EXPECT_EQ(OpenTrustBackup(sealed, kAlice, recovery_key).status().code(),
+  EXPECT_EQ(OpenTrustBackup(sealed, kAlice, log_.LogKey(), recovery_key)
+                .status()
+                .code(),
             StatusCode::kFailedPrecondition)
       << "no recovery key wrap";
   soft2_.set_lost(true);
