@@ -179,8 +179,12 @@ class AppSecurityKey : public SecurityKeyDevice {
         error, "key_get_assertion"));
     KeyAssertion a;
     a.credential_id = std::move(id.data);
-    ASSIGN_OR_RETURN(a.authenticator_data,
-                     Sized(data, 37, "key_get_assertion's authenticator data"));
+    if (data.data.size() != 37) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the app's key_get_assertion gave ", data.data.size(),
+                       " bytes of authenticator data, not 37 (no extensions)"));
+    }
+    a.authenticator_data = std::move(data.data);
     a.signature = std::move(signature.data);
     return a;
   }
@@ -247,7 +251,10 @@ bool Complete(const ktlog_callbacks* cb) {
   return cb != nullptr && cb->call != nullptr && cb->load_state != nullptr &&
          cb->save_state != nullptr && cb->account_public_key != nullptr &&
          cb->account_sign != nullptr && cb->prepare_next_key != nullptr &&
-         cb->next_public_key != nullptr && cb->promote_next_key != nullptr;
+         cb->next_public_key != nullptr && cb->promote_next_key != nullptr &&
+         // a security key is both calls or neither
+         (cb->key_make_credential == nullptr) ==
+             (cb->key_get_assertion == nullptr);
 }
 
 // The saved state, or a new one; FAILED_PRECONDITION if the saved one is
@@ -479,6 +486,14 @@ int ktlog_enroll_security_key(ktlog_client* client, int eddsa, int require_uv,
           "verification setting");
     }
     RETURN_IF_ERROR(client->own->Check().status());
+    const std::string& authority = client->state.own_state.account_key;
+    if (ktlog::IsSecurityKeyAuthority(authority) &&
+        ktlog::DecodeSecurityKeySet(authority)->require_user_verification !=
+            (require_uv != 0)) {
+      return absl::InvalidArgumentError(
+          "require_uv must be the account's setting: its keys are checked "
+          "as the account will ask them to sign");
+    }
     std::vector<std::string> exclude;
     for (const ktlog::SecurityKey& k : client->enrolled) {
       exclude.push_back(k.credential_id);

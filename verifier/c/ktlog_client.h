@@ -74,7 +74,10 @@ typedef struct {
 } ktlog_result;
 
 /* What the app supplies. Each callback returns 0 on success or a status
- * code 1..16 (and may set `error` to a message). A callback must not call
+ * code 1..16 (and may set `error` to a message). The struct grows at its
+ * end between versions of this header: build the app against the
+ * library's own header (an app built against an older one must be
+ * rebuilt), and zero the struct before filling it. A callback must not call
  * into the client it serves, and must not free the ktlog_bytes it is
  * given: it fills them with ktlog_bytes_set. */
 typedef struct {
@@ -144,7 +147,9 @@ typedef struct {
 
 typedef struct ktlog_client ktlog_client;
 
-/* Opens the client over `callbacks` (copied; ctx must outlive the client).
+/* Opens the client over `callbacks` (copied; ctx must outlive the client;
+ * INVALID_ARGUMENT if a required one is NULL, or only one of the two
+ * security-key calls is set).
  * Without a saved state, starts one for `account_id` and this device
  * `device_id`, pinned to `log_key` (as ktlog-server prints it: checkpoint
  * key, VRF key and witnesses; one without witnesses is refused unless
