@@ -5,7 +5,8 @@ python3-cryptography's Ed25519 keys are the account key stores. Against a
 live ktlog-server: register two accounts, verify a contact's lookup,
 compare safety codes, rotate a key, restart from the stored state,
 catch a tampered answer with its typed reason, reset an account whose
-every key was lost (the operator's credential from ktlog-admin), and put
+every key was lost (the operator's credential from ktlog-admin), back up
+and restore a client's trust on a new phone, and put
 an account on FIDO2 security keys: the keys are a CTAP2 authenticator
 written here in Python (python3-cryptography's ES256 and Ed25519), apart
 from ktlog's own software authenticator, as a platform's FIDO2 API would
@@ -262,6 +263,61 @@ def security_keys(lib, transport, log_key, credential, bob):
     dave.close()
 
 
+def trust_backup(lib, transport, log_key, fetch_credential, bob_keys, bob,
+                 alice):
+    """Bob backs up his trust; after his old phone added a device, a new
+    phone restores it, and the device is an alert at once."""
+    check(bob.compare_code("alice@example.com",
+                           alice.safety_code("bob@example.com")),
+          "bob compares codes with alice again, after her reset")
+    bob.monitor()
+    recovery = bob.backup_secrets(recovery_key=True)
+    check(len(recovery) == 69, "bob's new recovery key, to write down")
+    version, _, verified = bob.backup_create()
+    check(version == 1 and verified, "bob's backup 1 is recorded in the log "
+          "and stored by the provider")
+    bob.add_device("tablet", raw(Ed25519PrivateKey.generate()))
+    credential = fetch_credential("bob@example.com")
+
+    def restore(state, secret):
+        return ktlog.Client(lib, transport, state, bob_keys, log_key,
+                            "bob@example.com", "phone2",
+                            allow_no_witnesses=True,
+                            restore={"secret": secret,
+                                     "credential": credential})
+    empty = MemoryState()
+    try:
+        restore(empty, "aaaa-" * 13 + "aaaa")
+        check(False, "a wrong recovery key restores nothing")
+    except ktlog.Error as e:
+        check(e.code == 3 and empty.data is None, "a recovery key with a "
+              "typo restores nothing (INVALID_ARGUMENT): " + e.message)
+    try:
+        restore(empty, "correct horse battery staple")
+        check(False, "a passphrase where the backup has none")
+    except ktlog.Error as e:
+        check(e.code == 3 and empty.data is None,
+              "a passphrase read as a recovery key restores nothing")
+    new_phone = restore(empty, recovery)
+    raised = new_phone.last_alerts
+    types = [a["type"] for a in new_phone.alerts()]
+    check(raised == 1 and types[-1] == "UNEXPECTED_DEVICE" and
+          empty.data is not None,
+          "the new phone gets bob's trust back, and the tablet added after "
+          "the backup is an alert at once")
+    new_phone.monitor()
+    check(new_phone.last_alerts == 0, "its next check raises nothing more")
+    version, _, verified = new_phone.backup_create()
+    check(version == 2 and verified, "the new phone backs up on (backup 2)")
+    try:
+        restore(empty, recovery)
+        check(False, "a store that holds a state is not restored into")
+    except ktlog.Error as e:
+        check(e.code == 9, "a store that holds a state is not restored into "
+              "(FAILED_PRECONDITION)")
+    new_phone.close()
+
+
 class GrpcTransport:
     """Python's gRPC, raw bytes in and out; `swap` rewrites a lookup of one
     account into one of another (a lying log)."""
@@ -440,6 +496,14 @@ def main(library_path, address, log_key, admin, registration_key):
               "there is nothing to reset", "a reset of an account that does "
               "not exist is refused (FAILED_PRECONDITION)")
     security_keys(lib, transport, log_key, credential, bob)
+
+    def fetch_credential(account):
+        return subprocess.run(
+            [admin, "credential", "--fetch_backup",
+             "--registration_key=" + registration_key, "--account=" + account],
+            check=True, capture_output=True, text=True).stdout.strip()
+    trust_backup(lib, transport, log_key, fetch_credential, stores["bob"][1],
+                 bob, alice)
     alice.close()
     bob.close()
     print("%d check(s) failed" % len(FAILED))

@@ -87,6 +87,11 @@ class Library:
         lib.ktlog_client_open.argtypes = [
             ctypes.POINTER(_Callbacks), ctypes.c_char_p, ctypes.c_char_p,
             ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(_Result)]
+        lib.ktlog_client_restore.restype = ctypes.c_void_p
+        lib.ktlog_client_restore.argtypes = [
+            ctypes.POINTER(_Callbacks), ctypes.c_char_p, ctypes.c_char_p,
+            ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p,
+            ctypes.c_uint64, ctypes.POINTER(_Result)]
         lib.ktlog_client_close.argtypes = [ctypes.c_void_p]
         lib.ktlog_unverified.argtypes = [ctypes.c_void_p]
         # Every call's types: a pointer passed as a C int would be cut to 32
@@ -108,7 +113,11 @@ class Library:
                                               vp, res],
                 "ktlog_set_security_keys": [vp, u64p, intp, res],
                 "ktlog_remove_security_key": [vp, cp, ctypes.c_size_t, u64p,
-                                              intp, res]}.items():
+                                              intp, res],
+                "ktlog_backup_secrets": [vp, ctypes.c_int, cp, ctypes.c_uint64,
+                                         vp, res],
+                "ktlog_backup_create": [vp, u64p, u64p, intp, res],
+                "ktlog_backup_delete": [vp, u64p, intp, res]}.items():
             getattr(lib, name).argtypes = args
             getattr(lib, name).restype = ctypes.c_int
         self.lib = lib
@@ -137,16 +146,34 @@ class Client:
     an excluded one, 14 no key)."""
 
     def __init__(self, library, transport, state, keys, log_key, account,
-                 device, allow_no_witnesses=False, security_key=None):
+                 device, allow_no_witnesses=False, security_key=None,
+                 restore=None):
+        """`restore`: instead of opening a state, restore the account's
+        trust backup into the empty `state` store: a dict with "secret"
+        (the recovery key's text, or the passphrase if "passphrase" is
+        true), "credential" (the operator's backup-fetch credential) and
+        "max_checkpoint_age_ms" (0: 15 minutes). `last_alerts` then counts
+        the alerts about what changed while the backup was away."""
         self._l, self._lib = library, library.lib
         self._transport, self._state, self._keys = transport, state, keys
         self._security_key = security_key
         self._callbacks = self._make_callbacks()  # kept alive with the client
         result = _Result()
-        self._handle = self._lib.ktlog_client_open(
-            ctypes.byref(self._callbacks), log_key.encode(), account.encode(),
-            device.encode(), 1 if allow_no_witnesses else 0,
-            ctypes.byref(result))
+        if restore is None:
+            self._handle = self._lib.ktlog_client_open(
+                ctypes.byref(self._callbacks), log_key.encode(),
+                account.encode(), device.encode(),
+                1 if allow_no_witnesses else 0, ctypes.byref(result))
+        else:
+            credential = restore.get("credential")
+            self._handle = self._lib.ktlog_client_restore(
+                ctypes.byref(self._callbacks), log_key.encode(),
+                account.encode(), device.encode(),
+                0 if restore.get("passphrase") else 1,
+                restore["secret"].encode(),
+                credential.encode() if credential else None,
+                restore.get("max_checkpoint_age_ms", 0), ctypes.byref(result))
+        self.last_alerts = result.alerts
         if not self._handle:
             raise self._error(result)
 
@@ -322,6 +349,24 @@ class Client:
         return self._write(self._lib.ktlog_remove_security_key,
                            ctypes.c_char_p(credential_id),
                            ctypes.c_size_t(len(credential_id)))
+
+    def backup_secrets(self, recovery_key=False, passphrase=None,
+                       passphrase_memory=0):
+        """New backup secrets; the new recovery key's text (or "")."""
+        return self._bytes_out(
+            self._lib.ktlog_backup_secrets, ctypes.c_int(1 if recovery_key else 0),
+            ctypes.c_char_p(passphrase.encode() if passphrase else None),
+            ctypes.c_uint64(passphrase_memory)).decode()
+
+    def backup_create(self):
+        """(backup version, leaf index, verified)."""
+        version = ctypes.c_uint64()
+        leaf, verified = self._write(self._lib.ktlog_backup_create,
+                                     ctypes.byref(version))
+        return version.value, leaf, verified
+
+    def backup_delete(self):
+        return self._write(self._lib.ktlog_backup_delete)
 
     def monitor(self):
         self._run(self._lib.ktlog_monitor)

@@ -23,6 +23,7 @@
 #include "verifier/security_key_device.h"
 #include "verifier/stores.h"
 #include "verifier/transport_log.h"
+#include "verifier/trust_backup.h"
 
 struct ktlog_bytes {
   std::string data;
@@ -223,6 +224,33 @@ class AppSecurityKey : public SecurityKeyDevice {
   const ktlog_callbacks* cb_;
 };
 
+// A backup's sealed bytes between its record and its upload, in memory.
+class MemoryPending : public PendingBackup {
+ public:
+  absl::Status Keep(const std::string& sealed) override {
+    bytes_ = sealed;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> Load() override {
+    if (bytes_.empty()) return absl::NotFoundError("no pending backup");
+    return bytes_;
+  }
+  void Drop() override { bytes_.clear(); }
+
+ private:
+  std::string bytes_;
+};
+
+// A store that keeps nothing: a restored state is checked before it is
+// saved.
+class NoStore : public StateStore {
+ public:
+  absl::StatusOr<ClientState> Load() override {
+    return absl::NotFoundError("nothing saved");
+  }
+  absl::Status Save(const ClientState&) override { return absl::OkStatus(); }
+};
+
 TransportLog::UnaryCall AppCall(const ktlog_callbacks* cb) {
   return [cb](const std::string& method,
               const std::string& request) -> absl::StatusOr<std::string> {
@@ -324,9 +352,31 @@ struct ktlog_client {
   ktlog::AppKeys keys;
   ktlog::AppSecurityKey security_key;
   ktlog::TransportLog log;
+  ktlog::MemoryPending pending_backup;
   ktlog::ClientState state;
   std::unique_ptr<ktlog::ClientVerifier> verifier;
   std::unique_ptr<ktlog::OwnAccount> own;
+  // Makes the verifier and the owner's account over `state` (saving
+  // through `to`).
+  void Start(ktlog::StateStore* to) {
+    verifier = std::make_unique<ktlog::ClientVerifier>(&state, &log,
+                                                       ktlog::RealClock::Get());
+    own = std::make_unique<ktlog::OwnAccount>(
+        &state, to, &keys, &log, verifier.get(), ktlog::RealClock::Get());
+    if (security_key.present()) own->UseSecurityKey(&security_key);
+  }
+  ktlog::BackupSteps BackupSteps() {
+    ktlog::BackupSteps steps;
+    steps.state = &state;
+    steps.store = &store;
+    steps.provider = &log;
+    steps.pending = &pending_backup;
+    steps.record = [this](const ktlog::BackupRef& ref) {
+      return own->RecordBackup(ref);
+    };
+    return steps;
+  }
+
   // Keys enrolled for ktlog_set_security_keys, and their user
   // verification setting.
   std::vector<ktlog::SecurityKey> enrolled;
@@ -394,14 +444,7 @@ ktlog_client* ktlog_client_open(const ktlog_callbacks* callbacks,
     return nullptr;
   }
   client->state = *std::move(state);
-  client->verifier = std::make_unique<ktlog::ClientVerifier>(
-      &client->state, &client->log, ktlog::RealClock::Get());
-  client->own = std::make_unique<ktlog::OwnAccount>(
-      &client->state, &client->store, &client->keys, &client->log,
-      client->verifier.get(), ktlog::RealClock::Get());
-  if (client->security_key.present()) {
-    client->own->UseSecurityKey(&client->security_key);
-  }
+  client->Start(&client->store);
   Finish(result, absl::OkStatus(), 0);
   return client.release();
 }
@@ -560,6 +603,113 @@ int ktlog_remove_security_key(ktlog_client* client,
     Report(w, leaf_index, verified);
     return absl::OkStatus();
   });
+}
+
+int ktlog_backup_secrets(ktlog_client* client, int recovery_key,
+                         const char* passphrase, uint64_t passphrase_memory,
+                         ktlog_bytes* recovery_key_text, ktlog_result* result) {
+  if (client == nullptr || (recovery_key && recovery_key_text == nullptr)) {
+    return Invalid(result, "the client or the recovery key's buffer");
+  }
+  return client->Run(result, [&]() -> absl::Status {
+    ktlog::BackupSecrets secrets;
+    secrets.recovery_key = recovery_key != 0;
+    if (passphrase != nullptr) secrets.passphrase = passphrase;
+    if (passphrase_memory != 0) secrets.memory = passphrase_memory;
+    absl::StatusOr<std::string> text =
+        ktlog::SetBackupSecrets(&client->state, secrets);
+    ktlog::WipeSecret(&secrets.passphrase);
+    if (!text.ok()) return text.status();
+    if (recovery_key_text != nullptr) recovery_key_text->data = *text;
+    ktlog::WipeSecret(&*text);
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_backup_create(ktlog_client* client, uint64_t* backup_version,
+                        uint64_t* leaf_index, int* verified,
+                        ktlog_result* result) {
+  if (client == nullptr) return Invalid(result, "the client");
+  return client->Run(result, [&]() -> absl::Status {
+    ktlog::BackupSteps steps = client->BackupSteps();
+    RETURN_IF_ERROR(ktlog::FinishBackupUpload(steps).status());
+    ASSIGN_OR_RETURN(ktlog::MadeBackup made, ktlog::MakeBackup(steps, {}));
+    if (backup_version != nullptr) *backup_version = made.ref.version;
+    Report(made.written, leaf_index, verified);
+    return absl::OkStatus();
+  });
+}
+
+int ktlog_backup_delete(ktlog_client* client, uint64_t* leaf_index,
+                        int* verified, ktlog_result* result) {
+  if (client == nullptr) return Invalid(result, "the client");
+  return client->Run(result, [&]() -> absl::Status {
+    ktlog::BackupSteps steps = client->BackupSteps();
+    RETURN_IF_ERROR(ktlog::FinishBackupUpload(steps).status());
+    ASSIGN_OR_RETURN(ktlog::OwnAccount::Written w, ktlog::DeleteBackup(steps));
+    Report(w, leaf_index, verified);
+    return absl::OkStatus();
+  });
+}
+
+ktlog_client* ktlog_client_restore(const ktlog_callbacks* callbacks,
+                                   const char* log_key, const char* account_id,
+                                   const char* device_id,
+                                   int secret_is_recovery_key,
+                                   const char* secret, const char* credential,
+                                   uint64_t max_checkpoint_age_ms,
+                                   ktlog_result* result) {
+  if (!ktlog::Complete(callbacks) || log_key == nullptr ||
+      account_id == nullptr || device_id == nullptr || secret == nullptr) {
+    Invalid(result,
+            "a callback, the log key, the account, the device or the secret");
+    return nullptr;
+  }
+  auto client = std::make_unique<ktlog_client>(*callbacks);
+  ktlog::NoStore unsaved;
+  size_t alerts = 0;
+  absl::Status status;
+  try {  // nothing may cross the C boundary as an exception
+    status = [&]() -> absl::Status {
+      absl::StatusOr<ktlog::ClientState> saved = client->store.Load();
+      if (saved.ok()) {
+        return absl::FailedPreconditionError(
+            "the app's state store holds a client state already: restore "
+            "into an empty one");
+      }
+      if (!absl::IsNotFound(saved.status())) return saved.status();
+      ASSIGN_OR_RETURN(
+          std::string sealed,
+          client->log.GetBackup(account_id, credential ? credential : ""));
+      ktlog::BackupSecret opener;
+      opener.type = secret_is_recovery_key ? ktlog::WrapType::kRecoveryKey
+                                           : ktlog::WrapType::kPassphrase;
+      opener.text = secret;
+      absl::StatusOr<ktlog::BackupContents> contents =
+          ktlog::OpenTrustBackup(sealed, account_id, log_key, opener);
+      ktlog::WipeSecret(&opener.text);
+      if (!contents.ok()) return contents.status();
+      for (auto& [name, bytes] : contents->files) ktlog::WipeSecret(&bytes);
+      client->state = std::move(contents->state);
+      client->state.device_id = device_id;
+      client->Start(&unsaved);  // nothing is saved until it is checked
+      ASSIGN_OR_RETURN(std::vector<ktlog::Alert> raised,
+                       ktlog::CheckRestoredState(
+                           &client->state, client->own.get(),
+                           client->verifier.get(), *ktlog::RealClock::Get(),
+                           max_checkpoint_age_ms == 0
+                               ? absl::Minutes(15)
+                               : absl::Milliseconds(max_checkpoint_age_ms)));
+      alerts = raised.size();
+      RETURN_IF_ERROR(client->store.Save(client->state));
+      client->Start(&client->store);
+      return absl::OkStatus();
+    }();
+  } catch (const std::exception& e) {
+    status = absl::InternalError(e.what());
+  }
+  Finish(result, status, alerts);
+  return status.ok() ? client.release() : nullptr;
 }
 
 int ktlog_monitor(ktlog_client* client, ktlog_result* result) {

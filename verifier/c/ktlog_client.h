@@ -211,6 +211,54 @@ int ktlog_remove_security_key(ktlog_client* client,
                               uint64_t* leaf_index, int* verified,
                               ktlog_result* result);
 
+/* The trust backup (docs/backup.md): the client state (the pinned log
+ * key, the trusted checkpoint, contacts and what was verified, the
+ * account as verified and its monitoring position) end-to-end encrypted,
+ * stored by the provider, its hash recorded in the account's history so
+ * that no older or forged one is restored unseen. The account key is not
+ * in it: the app's key store keeps it (and backs it up, if it does, by its
+ * own means), or the account is on security keys.
+ * ktlog_backup_secrets makes a new backup key wrapped under a new recovery
+ * key (if `recovery_key`: its text, to show the user once, in
+ * `recovery_key_text`, may be NULL otherwise) and/or `passphrase` (UTF-8,
+ * at least 12 characters, or NULL; Argon2id over `passphrase_memory`
+ * bytes, 0 for 256 MiB), replacing earlier secrets.
+ * ktlog_backup_create seals the next backup, records it in the log and
+ * has the provider store it; an upload an earlier call left undone is
+ * sent first (the sealed bytes wait in the client's memory: after a
+ * restart, the next backup takes their place). ktlog_backup_delete
+ * records that there is no backup and has the provider delete it. */
+int ktlog_backup_secrets(ktlog_client* client, int recovery_key,
+                         const char* passphrase, uint64_t passphrase_memory,
+                         ktlog_bytes* recovery_key_text, ktlog_result* result);
+int ktlog_backup_create(ktlog_client* client, uint64_t* backup_version,
+                        uint64_t* leaf_index, int* verified,
+                        ktlog_result* result);
+int ktlog_backup_delete(ktlog_client* client, uint64_t* leaf_index,
+                        int* verified, ktlog_result* result);
+/* Restores a client on a new phone, in place of ktlog_client_open, for a
+ * state store that holds no state yet: fetches `account_id`'s backup (with
+ * the operator's backup-fetch `credential`, or NULL), opens it with
+ * `secret` (the recovery key's text if `secret_is_recovery_key`, else the
+ * passphrase), which must pin `log_key`, and checks it against the log (at
+ * a checkpoint at most `max_checkpoint_age_ms` old, 0 for 15 minutes: the
+ * log from the backup's checkpoint on, the account's history from the
+ * backup's version on, the contacts). Only then is the state saved, as
+ * this device `device_id`'s. `result->alerts` counts the alerts about
+ * what changed while the backup was away (ktlog_alerts). NULL on error,
+ * with nothing saved: FAILED_PRECONDITION if a state is saved already, or
+ * for another account's backup or another log's; PERMISSION_DENIED for a
+ * wrong secret; DATA_LOSS for a backup older than the latest the account
+ * recorded, or one it never recorded (forged with a copy of the old
+ * phone); the log's errors. */
+ktlog_client* ktlog_client_restore(const ktlog_callbacks* callbacks,
+                                   const char* log_key, const char* account_id,
+                                   const char* device_id,
+                                   int secret_is_recovery_key,
+                                   const char* secret, const char* credential,
+                                   uint64_t max_checkpoint_age_ms,
+                                   ktlog_result* result);
+
 /* The owner's monitoring: the latest checkpoint, the own account's every
  * record since the last check (a record this client did not write is an
  * alert), every contact. It also verifies the owner's writes that were not
