@@ -1,5 +1,7 @@
 #include "core/crypto/vrf.h"
 
+#include <decaf/decaf/ed255.h>
+#include <decaf/decaf/point_255.h>
 #include <sodium.h>
 
 #include <array>
@@ -160,28 +162,79 @@ absl::string_view Byte(const uint8_t& b) {
   return absl::string_view(reinterpret_cast<const char*>(&b), 1);
 }
 
-// RFC 9381 §5.4.1.1 try-and-increment, salt = the public key's encoding.
-absl::StatusOr<Point> HashToCurve(absl::string_view public_key,
-                                  absl::string_view alpha) {
+// RFC 9381 §5.4.1.1 try-and-increment, salt = the public key's encoding:
+// the first candidate that is a point, before the cofactor is cleared.
+absl::StatusOr<Point> HashToCurveCandidate(absl::string_view public_key,
+                                           absl::string_view alpha) {
   static const uint8_t kFront = 0x01, kBack = 0x00;
   for (int ctr = 0; ctr < 256; ++ctr) {
     uint8_t c = static_cast<uint8_t>(ctr);
     std::array<uint8_t, 64> hash = Sha512(
         {Byte(kSuite), Byte(kFront), public_key, alpha, Byte(c), Byte(kBack)});
     Point candidate;
-    if (!Decode(
+    if (Decode(
             absl::string_view(reinterpret_cast<const char*>(hash.data()), 32),
             &candidate)) {
-      continue;
+      return candidate;
     }
-    Point h = MulByCofactor(candidate);
-    if (h == kIdentity) {
-      return absl::InternalError("hash to curve met a small-order point");
-    }
-    return h;
   }
   return absl::InternalError("hash to curve found no point in 256 tries");
 }
+
+absl::Status CheckNotSmall(const Point& h) {
+  if (h == kIdentity) {
+    return absl::InternalError("hash to curve met a small-order point");
+  }
+  return absl::OkStatus();
+}
+
+// H = 8 * the candidate.
+absl::StatusOr<Point> HashToCurve(absl::string_view public_key,
+                                  absl::string_view alpha) {
+  ASSIGN_OR_RETURN(Point candidate, HashToCurveCandidate(public_key, alpha));
+  Point h = MulByCofactor(candidate);
+  RETURN_IF_ERROR(CheckNotSmall(h));
+  return h;
+}
+
+// Prove's multiplications through libdecaf (Debian's libdecaf-dev):
+// constant-time, and without the subgroup check libsodium's public API
+// makes on every variable-base multiplication (a second multiplication).
+// A point decoded "like EdDSA" is 2 * P with P's small-order part
+// dropped, and encoding multiplies by 4: encode(s * decode(P)) is 8 s P
+// for any point P on the curve, which is what the VRF needs (H = 8 *
+// the candidate, Gamma = x H, V = k H).
+class DecafPoint {
+ public:
+  DecafPoint() = default;
+  ~DecafPoint() { decaf_255_point_destroy(p_); }
+  DecafPoint(const DecafPoint&) = delete;
+  DecafPoint& operator=(const DecafPoint&) = delete;
+  decaf_255_point_t& get() { return p_; }
+  // Its encoding like EdDSA (times 4, as above).
+  Point Encode() const {
+    Point out;
+    decaf_255_point_mul_by_ratio_and_encode_like_eddsa(out.data(), p_);
+    return out;
+  }
+
+ private:
+  decaf_255_point_t p_;
+};
+
+class DecafScalar {
+ public:
+  explicit DecafScalar(const Scalar& s) {
+    decaf_255_scalar_decode_long(s_, s.data(), s.size());  // mod L
+  }
+  ~DecafScalar() { decaf_255_scalar_destroy(s_); }
+  DecafScalar(const DecafScalar&) = delete;
+  DecafScalar& operator=(const DecafScalar&) = delete;
+  const decaf_255_scalar_t& get() const { return s_; }
+
+ private:
+  decaf_255_scalar_t s_;
+};
 
 // RFC 9381 §5.4.3, cLen = 16.
 std::string Challenge(absl::string_view y, const Point& h, const Point& gamma,
@@ -193,11 +246,11 @@ std::string Challenge(absl::string_view y, const Point& h, const Point& gamma,
   return std::string(reinterpret_cast<const char*>(c.data()), 16);
 }
 
-// RFC 9381 §5.2, truncated to 32 bytes.
-Hash ProofToHash(const Point& gamma) {
+// RFC 9381 §5.2, truncated to 32 bytes, from 8 * Gamma.
+Hash ProofToHashOf(const Point& eight_gamma) {
   static const uint8_t kFront = 0x03, kBack = 0x00;
-  std::array<uint8_t, 64> beta = Sha512(
-      {Byte(kSuite), Byte(kFront), View(MulByCofactor(gamma)), Byte(kBack)});
+  std::array<uint8_t, 64> beta =
+      Sha512({Byte(kSuite), Byte(kFront), View(eight_gamma), Byte(kBack)});
   return Hash::FromBytesOrDie(
       absl::string_view(reinterpret_cast<const char*>(beta.data()), 32));
 }
@@ -243,7 +296,7 @@ absl::StatusOr<Hash> VrfPublicKey::Verify(absl::string_view alpha,
   if (Challenge(bytes_, h, gamma, u, v) != proof.substr(32, 16)) {
     return absl::DataLossError("the VRF proof does not verify");
   }
-  return ProofToHash(gamma);
+  return ProofToHashOf(MulByCofactor(gamma));
 }
 
 VrfPrivateKey::VrfPrivateKey(std::string seed, std::string scalar,
@@ -291,14 +344,29 @@ absl::StatusOr<VrfPrivateKey> VrfPrivateKey::FromSeed(absl::string_view seed) {
 absl::StatusOr<VrfPrivateKey::Evaluation> VrfPrivateKey::Prove(
     absl::string_view alpha, VrfTrace* trace) const {
   const std::string& y = public_key_.bytes();
-  ASSIGN_OR_RETURN(Point h, HashToCurve(y, alpha));
+  ASSIGN_OR_RETURN(Point candidate, HashToCurveCandidate(y, alpha));
+  DecafPoint base;  // 2 * the candidate: encoded, H
+  if (decaf_255_point_decode_like_eddsa_and_mul_by_ratio(
+          base.get(), candidate.data()) != DECAF_SUCCESS) {
+    return absl::InternalError("libdecaf refused a point libsodium decoded");
+  }
+  const Point h = base.Encode();
+  RETURN_IF_ERROR(CheckNotSmall(h));
   Scalar x = ToBytes32(scalar_);
-  Point gamma = MulSubgroup(x, h);
   // RFC 9381 §5.4.2.2: k = SHA-512(SHA-512(seed)[32..64) || H) mod L.
   std::array<uint8_t, 64> k_hash = Sha512({nonce_key_, View(h)});
   Scalar k = Reduce64(k_hash);
+  DecafPoint gamma_point, v_point, eight_gamma;
+  {
+    DecafScalar xs(x), ks(k);
+    decaf_255_point_dual_scalarmul(gamma_point.get(), v_point.get(), base.get(),
+                                   xs.get(), ks.get());
+  }
+  const Point gamma = gamma_point.Encode(), v = v_point.Encode();
+  decaf_255_point_double(eight_gamma.get(), gamma_point.get());
+  decaf_255_point_double(eight_gamma.get(), eight_gamma.get());
+  decaf_255_point_double(eight_gamma.get(), eight_gamma.get());
   Point u = MulBase(k);
-  Point v = MulSubgroup(k, h);
   std::string c_bytes = Challenge(y, h, gamma, u, v);
   Scalar c{};
   memcpy(c.data(), c_bytes.data(), 16);
@@ -322,7 +390,7 @@ absl::StatusOr<VrfPrivateKey::Evaluation> VrfPrivateKey::Prove(
   sodium_memzero(cx.data(), cx.size());
   Evaluation out;
   out.proof = absl::StrCat(View(gamma), c_bytes, View(s));
-  out.output = ProofToHash(gamma);
+  out.output = ProofToHashOf(eight_gamma.Encode());
   return out;
 }
 
