@@ -202,8 +202,9 @@ absl::StatusOr<Point> HashToCurve(absl::string_view public_key,
 // makes on every variable-base multiplication (a second multiplication).
 // A point decoded "like EdDSA" is 2 * P with P's small-order part
 // dropped, and encoding multiplies by 4: encode(s * decode(P)) is 8 s P
-// for any point P on the curve, which is what the VRF needs (H = 8 *
-// the candidate, Gamma = x H, V = k H).
+// for any point P on the curve but the two with x = 0 (small-order
+// points, which it refuses), which is what the VRF needs (H = 8 * the
+// candidate, Gamma = x H, V = k H).
 class DecafPoint {
  public:
   DecafPoint() = default;
@@ -348,6 +349,8 @@ absl::StatusOr<VrfPrivateKey::Evaluation> VrfPrivateKey::Prove(
   DecafPoint base;  // 2 * the candidate: encoded, H
   if (decaf_255_point_decode_like_eddsa_and_mul_by_ratio(
           base.get(), candidate.data()) != DECAF_SUCCESS) {
+    // libdecaf refuses the two points with x = 0, both of small order.
+    RETURN_IF_ERROR(CheckNotSmall(MulByCofactor(candidate)));
     return absl::InternalError("libdecaf refused a point libsodium decoded");
   }
   const Point h = base.Encode();
