@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -422,15 +423,16 @@ class BackupCommand : public Command {
                        ReadLineArgument(passphrase_file_, "passphrase"));
     }
     ASSIGN_OR_RETURN(LogClient * client, ctx.client());
-    absl::StatusOr<std::string> sealed =
+    absl::StatusOr<FetchedBackup> fetched =
         client->GetBackup(account_, credential);
-    if (absl::IsUnauthenticated(sealed.status())) {
+    if (absl::IsUnauthenticated(fetched.status())) {
       // The log's answer, not a failed check of ours.
-      return absl::PermissionDeniedError(sealed.status().message());
+      return absl::PermissionDeniedError(fetched.status().message());
     }
-    if (!sealed.ok()) return sealed.status();
+    if (!fetched.ok()) return fetched.status();
+    record_version_ = fetched->record_version;
     absl::StatusOr<BackupContents> contents =
-        OpenTrustBackup(*sealed, account_, log_key_, secret);
+        OpenTrustBackup(fetched->sealed, account_, log_key_, secret);
     WipeSecret(&secret.text);
     return contents;
   }
@@ -491,10 +493,11 @@ class BackupCommand : public Command {
     ASSIGN_OR_RETURN(ClientState * state, restored.state());
     ASSIGN_OR_RETURN(OwnAccount * own, restored.own());
     ASSIGN_OR_RETURN(ClientVerifier * v, restored.verifier());
-    absl::StatusOr<std::vector<Alert>> raised =
-        CheckRestoredState(state, own, v, *RealClock::Get(), max_age_);
+    absl::StatusOr<std::vector<Alert>> raised = CheckRestoredState(
+        state, own, v, *RealClock::Get(), max_age_, record_version_);
     RETURN_IF_ERROR(restored.Release());
-    if (absl::IsUnavailable(raised.status())) {
+    if (absl::IsUnavailable(raised.status()) &&
+        absl::StrContains(raised.status().message(), " s old")) {
       return absl::UnavailableError(absl::StrCat(
           raised.status().message(),
           " (--max_checkpoint_age=", absl::FormatDuration(max_age_), ")"));
@@ -503,6 +506,7 @@ class BackupCommand : public Command {
   }
 
   absl::Duration max_age_ = absl::Minutes(15);
+  uint64_t record_version_ = 0;  // where the provider says the record is
   bool new_recovery_key_ = false;
   std::string passphrase_file_, recovery_key_file_, account_, security_keys_,
       log_key_;

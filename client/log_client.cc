@@ -189,14 +189,15 @@ absl::Status LogClient::PutBackup(const std::string& sealed,
   return Call(&v1::Log::Stub::PutBackup, req, &resp);
 }
 
-absl::StatusOr<std::string> LogClient::GetBackup(
+absl::StatusOr<FetchedBackup> LogClient::GetBackup(
     const std::string& account_id, const std::string& credential) {
   v1::GetBackupRequest req;
   req.set_account_id(account_id);
   req.set_credential(credential);
   v1::Backup resp;
   RETURN_IF_ERROR(Call(&v1::Log::Stub::GetBackup, req, &resp));
-  return std::move(*resp.mutable_sealed());
+  return FetchedBackup{std::move(*resp.mutable_sealed()),
+                       resp.record_version()};
 }
 
 absl::Status LogClient::DeleteBackup(const std::string& account_id,

@@ -84,8 +84,8 @@ class LogClient : public LogSource, public LogSink, public BackupProvider {
   // verifies them.
   absl::Status PutBackup(const std::string& sealed,
                          uint64_t record_version) override;
-  absl::StatusOr<std::string> GetBackup(const std::string& account_id,
-                                        const std::string& credential) override;
+  absl::StatusOr<FetchedBackup> GetBackup(
+      const std::string& account_id, const std::string& credential) override;
   absl::Status DeleteBackup(const std::string& account_id,
                             uint64_t record_version) override;
   // The checkpoint the log asks its witnesses to cosign now.

@@ -102,8 +102,8 @@ absl::Status Backups::Delete(const std::string& account_id,
   return store_->DeleteBackup(account_id);
 }
 
-absl::StatusOr<std::string> Backups::Get(const std::string& account_id,
-                                         absl::string_view credential) {
+absl::StatusOr<FetchedBackup> Backups::Get(const std::string& account_id,
+                                           absl::string_view credential) {
   RETURN_IF_ERROR(ValidateAccountId(account_id));
   if (registration_->has_value()) {
     RETURN_IF_ERROR((*registration_)
@@ -123,8 +123,8 @@ absl::StatusOr<std::string> Backups::Get(const std::string& account_id,
   // An honest log says when its copy is not the latest the history names
   // (the upload of a later one never arrived), rather than hand over a
   // copy the restoring phone will refuse.
-  absl::Status latest =
-      LatestRecorded(account_id, ReadBigEndian(*stored, 8)).status();
+  const uint64_t record_version = ReadBigEndian(*stored, 8);
+  absl::Status latest = LatestRecorded(account_id, record_version).status();
   if (absl::IsFailedPrecondition(latest)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this log's copy of the account's trust backup is not the one its "
@@ -135,7 +135,7 @@ absl::StatusOr<std::string> Backups::Get(const std::string& account_id,
         "backup sends it"));
   }
   RETURN_IF_ERROR(latest);
-  return stored->substr(8);
+  return FetchedBackup{stored->substr(8), record_version};
 }
 
 }  // namespace ktlog

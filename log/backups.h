@@ -70,8 +70,8 @@ class Backups {
   //
   // Stored as u64 record version || sealed bytes (the record that named
   // it, to check that at Get).
-  absl::StatusOr<std::string> Get(const std::string& account_id,
-                                  absl::string_view credential);
+  absl::StatusOr<FetchedBackup> Get(const std::string& account_id,
+                                    absl::string_view credential);
   // Deletes the backup of `account_id`; errors as Put's (the record must
   // say "deleted"). OK if there was none.
   absl::Status Delete(const std::string& account_id, uint64_t record_version);

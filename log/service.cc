@@ -466,8 +466,10 @@ absl::Status LogService::PutBackup(Ctx* ctx, const v1::PutBackupRequest& req,
 absl::Status LogService::GetBackup(Ctx* ctx, const v1::GetBackupRequest& req,
                                    v1::Backup* resp) {
   RETURN_IF_ERROR(Admit(ctx, &lookups_, "lookups"));
-  ASSIGN_OR_RETURN(*resp->mutable_sealed(),
+  ASSIGN_OR_RETURN(FetchedBackup backup,
                    backups_->Get(req.account_id(), req.credential()));
+  resp->set_sealed(std::move(backup.sealed));
+  resp->set_record_version(backup.record_version);
   return absl::OkStatus();
 }
 

@@ -47,7 +47,10 @@ TEST(BackupsTest, StoredOnlyAsTheLatestRecordNamesIt) {
   EXPECT_EQ(log->PutBackup(second, 2).code(), StatusCode::kFailedPrecondition)
       << "the record names other bytes";
   ASSERT_TRUE(log->PutBackup(first, 2).ok());
-  EXPECT_EQ(*log->GetBackup(alice.id(), ""), first);
+  absl::StatusOr<FetchedBackup> got = log->GetBackup(alice.id(), "");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->sealed, first);
+  EXPECT_EQ(got->record_version, 2u) << "the record that names it";
   EXPECT_TRUE(log->PutBackup(first, 2).ok()) << "the same again";
 
   // Malformed and oversized uploads; another account's record.
@@ -60,7 +63,7 @@ TEST(BackupsTest, StoredOnlyAsTheLatestRecordNamesIt) {
 
   // A newer backup: the older one can no longer be stored.
   env->Append(alice.RecordBackup(RefOf(second, 2)));  // version 3
-  absl::StatusOr<std::string> stale = log->GetBackup(alice.id(), "");
+  absl::StatusOr<FetchedBackup> stale = log->GetBackup(alice.id(), "");
   EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition)
       << "the copy is older than the latest record: its upload never came";
   EXPECT_NE(stale.status().message().find("never arrived"), std::string::npos)
@@ -73,7 +76,8 @@ TEST(BackupsTest, StoredOnlyAsTheLatestRecordNamesIt) {
   ASSERT_TRUE(log->PutBackup(second, 3).ok());
   env->Append(alice.Add("laptop"));  // version 4: not a backup record
   EXPECT_TRUE(log->PutBackup(second, 3).ok()) << "still the latest";
-  EXPECT_EQ(*log->GetBackup(alice.id(), ""), second);
+  EXPECT_EQ(log->GetBackup(alice.id(), "")->sealed, second);
+  EXPECT_EQ(log->GetBackup(alice.id(), "")->record_version, 3u);
 
   // Deleted only once the log says so.
   EXPECT_EQ(log->DeleteBackup(alice.id(), 3).code(),
@@ -120,10 +124,10 @@ TEST(BackupsTest, FetchedOnlyWithTheBackupFetchCredential) {
       code(key.CredentialFor(id, "", 1000, CredentialPurpose::kFetchBackup)),
       StatusCode::kPermissionDenied)
       << "expired";
-  absl::StatusOr<std::string> got = log->GetBackup(
+  absl::StatusOr<FetchedBackup> got = log->GetBackup(
       id, key.CredentialFor(id, "", expiry, CredentialPurpose::kFetchBackup));
   ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(*got, sealed);
+  EXPECT_EQ(got->sealed, sealed);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "core/account/owner_access.h"
 #include "core/account/record.h"
+#include "core/backup/backup.h"
 #include "core/crypto/hash.h"
 #include "verifier/lookup.h"
 
@@ -85,7 +86,7 @@ class BackupProvider {
   virtual ~BackupProvider() = default;
   virtual absl::Status PutBackup(const std::string& sealed,
                                  uint64_t record_version) = 0;
-  virtual absl::StatusOr<std::string> GetBackup(
+  virtual absl::StatusOr<FetchedBackup> GetBackup(
       const std::string& account_id, const std::string& credential) = 0;
   virtual absl::Status DeleteBackup(const std::string& account_id,
                                     uint64_t record_version) = 0;

@@ -103,14 +103,15 @@ absl::Status TransportLog::PutBackup(const std::string& sealed,
   return Call("PutBackup", req, &resp);
 }
 
-absl::StatusOr<std::string> TransportLog::GetBackup(
+absl::StatusOr<FetchedBackup> TransportLog::GetBackup(
     const std::string& account_id, const std::string& credential) {
   v1::GetBackupRequest req;
   req.set_account_id(account_id);
   req.set_credential(credential);
   v1::Backup resp;
   RETURN_IF_ERROR(Call("GetBackup", req, &resp));
-  return std::move(*resp.mutable_sealed());
+  return FetchedBackup{std::move(*resp.mutable_sealed()),
+                       resp.record_version()};
 }
 
 absl::Status TransportLog::DeleteBackup(const std::string& account_id,

@@ -50,8 +50,8 @@ class TransportLog : public LogSource, public LogSink, public BackupProvider {
   // PutBackup, GetBackup, DeleteBackup: the sealed bytes unchecked.
   absl::Status PutBackup(const std::string& sealed,
                          uint64_t record_version) override;
-  absl::StatusOr<std::string> GetBackup(const std::string& account_id,
-                                        const std::string& credential) override;
+  absl::StatusOr<FetchedBackup> GetBackup(
+      const std::string& account_id, const std::string& credential) override;
   absl::Status DeleteBackup(const std::string& account_id,
                             uint64_t record_version) override;
 

@@ -1,5 +1,6 @@
 #include "verifier/trust_backup.h"
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 #include <vector>
@@ -160,6 +161,44 @@ std::string TrustFingerprint(const ClientState& state) {
   return Sha256(j.dump()).ToHex();
 }
 
+namespace {
+
+// `key`'s wraps under `secrets`, and the new recovery key's text.
+absl::Status MakeWraps(const ClientState& state, const BackupSecrets& secrets,
+                       const std::string& key, std::vector<BackupWrap>* wraps,
+                       std::string* recovery_text) {
+  if (!secrets.passphrase.empty()) {
+    ASSIGN_OR_RETURN(BackupWrap w,
+                     WrapWithPassphrase(key, secrets.passphrase, secrets.ops,
+                                        secrets.memory));
+    wraps->push_back(std::move(w));
+  }
+  if (!secrets.security_keys.empty()) {
+    ASSIGN_OR_RETURN(LogPublicKey log_key, PinnedLogKey(state));
+    const std::string rp_id = RpIdForOrigin(log_key.checkpoint_key.name);
+    // One salt for every key's wrap: a restore asks whichever key the
+    // user holds for all of their credentials at once (one touch).
+    const std::string salt = RandomBytes(kSecurityKeySaltSize);
+    std::vector<std::string> made;  // one key given twice: ALREADY_EXISTS
+    for (SecurityKeyDevice* device : secrets.security_keys) {
+      ASSIGN_OR_RETURN(BackupWrap w, WrapForSecurityKey(device, rp_id, salt,
+                                                        state, key, &made));
+      wraps->push_back(std::move(w));
+    }
+  }
+  if (secrets.recovery_key) {
+    std::string recovery = NewBackupSecret();
+    absl::StatusOr<BackupWrap> w = WrapWithRecoveryKey(key, recovery);
+    if (w.ok()) *recovery_text = RecoveryKeyText(recovery);
+    WipeSecret(&recovery);
+    if (!w.ok()) return w.status();
+    wraps->push_back(*std::move(w));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> SetBackupSecrets(ClientState* state,
                                              const BackupSecrets& secrets) {
   if (!secrets.recovery_key && secrets.passphrase.empty() &&
@@ -175,32 +214,12 @@ absl::StatusOr<std::string> SetBackupSecrets(ClientState* state,
   }
   std::string key = NewBackupSecret();
   std::vector<BackupWrap> wraps;
-  if (!secrets.security_keys.empty()) {
-    ASSIGN_OR_RETURN(LogPublicKey log_key, PinnedLogKey(*state));
-    const std::string rp_id = RpIdForOrigin(log_key.checkpoint_key.name);
-    // One salt for every key's wrap: a restore asks whichever key the
-    // user holds for all of their credentials at once (one touch).
-    const std::string salt = RandomBytes(kSecurityKeySaltSize);
-    std::vector<std::string> made;  // one key given twice: ALREADY_EXISTS
-    for (SecurityKeyDevice* device : secrets.security_keys) {
-      ASSIGN_OR_RETURN(BackupWrap w, WrapForSecurityKey(device, rp_id, salt,
-                                                        *state, key, &made));
-      wraps.push_back(std::move(w));
-    }
-  }
   std::string recovery_text;
-  if (secrets.recovery_key) {
-    std::string recovery = NewBackupSecret();
-    ASSIGN_OR_RETURN(BackupWrap w, WrapWithRecoveryKey(key, recovery));
-    wraps.push_back(std::move(w));
-    recovery_text = RecoveryKeyText(recovery);
-    WipeSecret(&recovery);
-  }
-  if (!secrets.passphrase.empty()) {
-    ASSIGN_OR_RETURN(BackupWrap w,
-                     WrapWithPassphrase(key, secrets.passphrase, secrets.ops,
-                                        secrets.memory));
-    wraps.push_back(std::move(w));
+  absl::Status made = MakeWraps(*state, secrets, key, &wraps, &recovery_text);
+  if (!made.ok()) {
+    WipeSecret(&key);
+    WipeSecret(&recovery_text);
+    return made;
   }
   WipeSecret(&state->backup.key);
   state->backup.key = std::move(key);
@@ -286,18 +305,35 @@ absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,
   if (out.state.account_id != account_id) {
     return corrupt("the state is of another account");
   }
-  if (out.state.log_key != log_key) {
+  // What the app pins, never what the backup says: the log, and the
+  // witness policy its key names (the check that follows trusts nothing
+  // the backup could have been forged to say).
+  ASSIGN_OR_RETURN(ClientState pinned,
+                   NewClientState(log_key, account_id, out.state.device_id,
+                                  /*allow_no_witnesses=*/true));
+  if (out.state.log_key != pinned.log_key) {
     return absl::FailedPreconditionError(
         "the backup pins another log key than the one given: it is not a "
         "backup of this log's client (or it was forged by whoever holds "
         "its backup key)");
   }
+  CheckingPolicy& policy = out.state.policy;
+  policy.witnesses = pinned.policy.witnesses;
+  policy.witness_quorum = pinned.policy.witness_quorum;
+  policy.max_checkpoint_age_ms = std::min(policy.max_checkpoint_age_ms,
+                                          pinned.policy.max_checkpoint_age_ms);
+  policy.max_future_skew_ms =
+      std::min(policy.max_future_skew_ms, pinned.policy.max_future_skew_ms);
+  policy.max_own_check_delay_ms = std::min(
+      policy.max_own_check_delay_ms, pinned.policy.max_own_check_delay_ms);
   if (out.state.backup.latest.version + 1 != backup.version) {
     return corrupt(absl::StrCat("the state was sealed as backup ",
                                 out.state.backup.latest.version + 1,
                                 ", not as backup ", backup.version));
   }
   out.state.backup.latest = BackupRef{backup.version, Sha256(sealed)};
+  // Not seen in the log yet: the check of the restore must see its record.
+  out.state.backup.record_version = 0;
   out.state.backup.uploaded = true;
   out.state.backup.trust_hash = TrustFingerprint(out.state);
   return out;
@@ -399,11 +435,9 @@ absl::StatusOr<OwnAccount::Written> DeleteBackup(const BackupSteps& steps) {
   return w;
 }
 
-absl::StatusOr<std::vector<Alert>> CheckRestoredState(ClientState* state,
-                                                      OwnAccount* own,
-                                                      ClientVerifier* verifier,
-                                                      const Clock& clock,
-                                                      absl::Duration max_age) {
+absl::StatusOr<std::vector<Alert>> CheckRestoredState(
+    ClientState* state, OwnAccount* own, ClientVerifier* verifier,
+    const Clock& clock, absl::Duration max_age, uint64_t record_version) {
   const size_t before = verifier->raised().size();
   const uint64_t sealed_version = state->own_state.version;
   const uint64_t max_age_ms =
@@ -449,6 +483,14 @@ absl::StatusOr<std::vector<Alert>> CheckRestoredState(ClientState* state,
         "between recording and uploading it; its next backup uploads it)"));
   }
   // The monitor saw this backup's own record (its version is set then).
+  if (state->backup.record_version <= sealed_version &&
+      state->own_state.version < record_version) {
+    return absl::UnavailableError(absl::StrCat(
+        "nothing was restored: your witnesses have not yet cosigned the log "
+        "up to this backup's record (your account's version ",
+        record_version, "; checked up to ", state->own_state.version,
+        "): try again in a minute"));
+  }
   if (state->backup.record_version <= sealed_version) {
     return absl::DataLossError(
         "your account's history in the log records no such backup: the "

@@ -98,13 +98,15 @@ struct BackupSecret {
 // state pinned to `log_key` (the log key the app pins, as at init: never
 // one taken from the backup, whose every byte may be forged by whoever
 // holds the backup key, e.g. from a copy of the old phone), opened with
-// `secret`. The state's backup becomes this one (latest = its version
-// and SHA-256, uploaded: the provider handed it over). A security key is
-// asked once (one touch) for the secret of whichever credential it holds
-// among the security-key wraps that share the first one's salt (as a
-// client makes them). Errors: INVALID_ARGUMENT for a malformed backup or
-// recovery key (a typo); FAILED_PRECONDITION for another account's
-// backup, one pinned to another log key, or one with no wrap of the
+// `secret`. The restored state checks with the witness policy `log_key`
+// names (and ages no longer than the backup's), never with the backup's
+// own: a policy changed since init must be set again. The state's backup
+// becomes this one (latest = its version and SHA-256, uploaded: the provider
+// handed it over). A security key is asked once (one touch) for the secret of
+// whichever credential it holds among the security-key wraps that share the
+// first one's salt (as a client makes them). Errors: INVALID_ARGUMENT for a
+// malformed backup or recovery key (a typo); FAILED_PRECONDITION for another
+// account's backup, one pinned to another log key, or one with no wrap of the
 // secret's kind; NOT_FOUND if the
 // security key holds none of the backup's credentials (another of the
 // user's keys may); the key's own errors (security_key_device.h);
@@ -182,13 +184,13 @@ absl::StatusOr<OwnAccount::Written> DeleteBackup(const BackupSteps& steps);
 // than this one (UNEXPECTED_BACKUP: the provider withheld the latest, or
 // its upload never completed), or no record of this one after the state
 // it holds (a backup the account never recorded: forged by whoever holds
-// the backup key, since the provider stores only recorded backups).
-// Nothing may be restored on an error.
-absl::StatusOr<std::vector<Alert>> CheckRestoredState(ClientState* state,
-                                                      OwnAccount* own,
-                                                      ClientVerifier* verifier,
-                                                      const Clock& clock,
-                                                      absl::Duration max_age);
+// the backup key, since the provider stores only recorded backups);
+// UNAVAILABLE if the witnesses have not cosigned the log up to
+// `record_version` yet (where the provider says the backup's record is:
+// try again shortly). Nothing may be restored on an error.
+absl::StatusOr<std::vector<Alert>> CheckRestoredState(
+    ClientState* state, OwnAccount* own, ClientVerifier* verifier,
+    const Clock& clock, absl::Duration max_age, uint64_t record_version);
 
 }  // namespace ktlog
 

@@ -98,6 +98,14 @@ struct SealedBackup {
   static absl::StatusOr<SealedBackup> Decode(absl::string_view bytes);
 };
 
+// A sealed backup as a provider hands it over: its bytes, and the account
+// version of the record-backup record that names them (as the provider
+// says; a restore checks both against the log).
+struct FetchedBackup {
+  std::string sealed;
+  uint64_t record_version = 0;
+};
+
 // A new random backup key or recovery key (32 bytes).
 std::string NewBackupSecret();
 

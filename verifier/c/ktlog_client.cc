@@ -68,10 +68,13 @@ class AppStates : public StateStore {
     return ParseClientState(out.data, "the app's saved client state");
   }
   absl::Status Save(const ClientState& state) override {
-    std::string text = SerializeClientState(state);
+    std::string text = SerializeClientState(state);  // holds secrets
     ktlog_bytes error;
-    return FromApp(cb_->save_state(cb_->ctx, Data(text), text.size(), &error),
-                   error, "save_state");
+    absl::Status saved =
+        FromApp(cb_->save_state(cb_->ctx, Data(text), text.size(), &error),
+                error, "save_state");
+    WipeSecret(&text);
+    return saved;
   }
 
  private:
@@ -193,7 +196,8 @@ class AppSecurityKey : public SecurityKeyDevice {
                                        const std::vector<std::string>&,
                                        absl::string_view) override {
     return absl::UnimplementedError(
-        "the C API has no trust backup, so no hmac-secret");
+        "the C API's security-key callbacks have no hmac-secret: its "
+        "backups are opened by a recovery key or a passphrase");
   }
 
  private:
@@ -678,15 +682,19 @@ ktlog_client* ktlog_client_restore(const ktlog_callbacks* callbacks,
             "into an empty one");
       }
       if (!absl::IsNotFound(saved.status())) return saved.status();
+      // The ids and log key as ktlog_client_open would take them.
+      RETURN_IF_ERROR(ktlog::NewClientState(log_key, account_id, device_id,
+                                            /*allow_no_witnesses=*/true)
+                          .status());
       ASSIGN_OR_RETURN(
-          std::string sealed,
+          ktlog::FetchedBackup fetched,
           client->log.GetBackup(account_id, credential ? credential : ""));
       ktlog::BackupSecret opener;
       opener.type = secret_is_recovery_key ? ktlog::WrapType::kRecoveryKey
                                            : ktlog::WrapType::kPassphrase;
       opener.text = secret;
       absl::StatusOr<ktlog::BackupContents> contents =
-          ktlog::OpenTrustBackup(sealed, account_id, log_key, opener);
+          ktlog::OpenTrustBackup(fetched.sealed, account_id, log_key, opener);
       ktlog::WipeSecret(&opener.text);
       if (!contents.ok()) return contents.status();
       for (auto& [name, bytes] : contents->files) ktlog::WipeSecret(&bytes);
@@ -699,7 +707,8 @@ ktlog_client* ktlog_client_restore(const ktlog_callbacks* callbacks,
                            client->verifier.get(), *ktlog::RealClock::Get(),
                            max_checkpoint_age_ms == 0
                                ? absl::Minutes(15)
-                               : absl::Milliseconds(max_checkpoint_age_ms)));
+                               : absl::Milliseconds(max_checkpoint_age_ms),
+                           fetched.record_version));
       alerts = raised.size();
       RETURN_IF_ERROR(client->store.Save(client->state));
       client->Start(&client->store);

@@ -4,6 +4,8 @@
 // key given twice or too many keys are refused with the state unchanged,
 // and a hostile provider's copies of a wrap cost one touch, not eight.
 #include "core/backup/backup.h"
+#include "core/note/log_key.h"
+#include "core/note/note.h"
 #include "gtest/gtest.h"
 #include "verifier/fido2/soft_authenticator.h"
 #include "verifier/memory_log.h"
@@ -116,6 +118,49 @@ TEST_F(TrustBackupKeyTest, ASecretTheKeyGaveElsewhereOpensNothing) {
   const std::string sealed = SealNextBackup(state_, {}, 1 << 20)->Encode();
   EXPECT_EQ(OpenWith(sealed, one_.get()).status().code(),
             StatusCode::kPermissionDenied);
+}
+
+// The log key the app pins names a witness (as ktlog-server prints it):
+// a backup of a state made from it opens; whatever the backup says of its
+// witness policy or of where the log recorded it, the opened state has
+// the pinned policy and must find its record in the log again.
+TEST_F(TrustBackupKeyTest, ARestoreTakesTheAppsLogKeyAndPolicyNotTheBackups) {
+  NoteSigner witness =
+      *NoteSigner::Generate("witness.example/w", kNoteTypeCosignatureV1);
+  LogPublicKey key = *LogPublicKey::Parse(log_.LogKey());
+  key.witnesses = {witness.verifier_key()};
+  key.quorum = 1;
+  const std::string pinned = key.ToString();
+  ClientState s = NewClientState(pinned, kAlice, "phone", false).value();
+  ASSERT_EQ(s.policy.witness_quorum, 1u);
+  BackupSecrets secrets;
+  secrets.recovery_key = true;
+  const std::string recovery = SetBackupSecrets(&s, secrets).value();
+  // What a forger with the backup key would write into the state.
+  s.policy.witnesses.clear();
+  s.policy.witness_quorum = 0;
+  s.policy.max_checkpoint_age_ms = 1000ull * 3600 * 24 * 365;
+  s.backup.record_version = 1000;
+  const std::string sealed = SealNextBackup(s, {}, 1 << 20)->Encode();
+
+  BackupSecret secret{WrapType::kRecoveryKey, recovery};
+  absl::StatusOr<BackupContents> opened =
+      OpenTrustBackup(sealed, kAlice, pinned, secret);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  const CheckingPolicy& policy = opened->state.policy;
+  EXPECT_EQ(policy.witnesses,
+            std::vector<std::string>{witness.verifier_key().ToString()});
+  EXPECT_EQ(policy.witness_quorum, 1u);
+  EXPECT_EQ(policy.max_checkpoint_age_ms,
+            CheckingPolicy().max_checkpoint_age_ms);
+  EXPECT_EQ(opened->state.backup.record_version, 0u);
+  // Another log's key, even with the same witness: refused.
+  LogPublicKey other = *LogPublicKey::Parse(MemoryLog().LogKey());
+  other.witnesses = key.witnesses;
+  other.quorum = 1;
+  EXPECT_EQ(
+      OpenTrustBackup(sealed, kAlice, other.ToString(), secret).status().code(),
+      StatusCode::kFailedPrecondition);
 }
 
 TEST_F(TrustBackupKeyTest, AKeyGivenTwiceOrTooManyKeysChangeNothing) {
