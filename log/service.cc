@@ -119,6 +119,12 @@ class LogService::Watcher
  private:
   // Starts the next write, or the finish, if nothing is in flight.
   void Step() {
+    // Alive until Step returns: once it calls Finish, gRPC may run OnDone,
+    // which drops self_, on another thread at once. Releasing this
+    // reference orders Step's last access before the delete (which gRPC's
+    // own hand-over, inside its library, orders too, unseen by TSan).
+    std::shared_ptr<Watcher> keep = weak_from_this().lock();
+    if (keep == nullptr) return;
     bool write = false;
     grpc::Status status;
     {
