@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -493,15 +492,10 @@ class BackupCommand : public Command {
     ASSIGN_OR_RETURN(ClientState * state, restored.state());
     ASSIGN_OR_RETURN(OwnAccount * own, restored.own());
     ASSIGN_OR_RETURN(ClientVerifier * v, restored.verifier());
-    absl::StatusOr<std::vector<Alert>> raised = CheckRestoredState(
-        state, own, v, *RealClock::Get(), max_age_, record_version_);
+    absl::StatusOr<std::vector<Alert>> raised =
+        CheckRestoredState(state, own, v, *RealClock::Get(), max_age_,
+                           "--max_checkpoint_age", record_version_);
     RETURN_IF_ERROR(restored.Release());
-    if (absl::IsUnavailable(raised.status()) &&
-        absl::StrContains(raised.status().message(), " s old")) {
-      return absl::UnavailableError(absl::StrCat(
-          raised.status().message(),
-          " (--max_checkpoint_age=", absl::FormatDuration(max_age_), ")"));
-    }
     return raised;
   }
 

@@ -130,39 +130,6 @@ absl::StatusOr<std::string> BackupKey(const SealedBackup& backup,
   return key;
 }
 
-}  // namespace
-
-std::string TrustFingerprint(const ClientState& state) {
-  nlohmann::json j;
-  j["log_key"] = state.log_key;
-  j["witnesses"] = state.policy.witnesses;
-  j["quorum"] = state.policy.witness_quorum;
-  const AccountState& own = state.own_state;
-  j["own"]["first_key"] = HexEncode(own.first_key);
-  j["own"]["authority"] = HexEncode(own.account_key);
-  for (const ChainedRotation& c : own.key_chain) {
-    j["own"]["chain"].push_back(HexEncode(c.record));
-  }
-  for (const auto& [id, device] : own.devices) {
-    j["own"]["devices"][id] = HexEncode(device.record);
-  }
-  for (const auto& [id, key] : state.approved_devices) {
-    j["approved_devices"][id] = HexEncode(key);
-  }
-  for (const auto& [id, c] : state.contacts) {
-    if (c.verified_key.empty()) continue;  // only looked up: nothing to keep
-    nlohmann::json devices = nlohmann::json::object();
-    for (const auto& [device, key] : c.verified_devices) {
-      devices[device] = HexEncode(key);
-    }
-    j["contacts"][id] = {{"key", HexEncode(c.verified_key)},
-                         {"devices", devices}};
-  }
-  return Sha256(j.dump()).ToHex();
-}
-
-namespace {
-
 // `key`'s wraps under `secrets`, and the new recovery key's text.
 absl::Status MakeWraps(const ClientState& state, const BackupSecrets& secrets,
                        const std::string& key, std::vector<BackupWrap>* wraps,
@@ -197,7 +164,45 @@ absl::Status MakeWraps(const ClientState& state, const BackupSecrets& secrets,
   return absl::OkStatus();
 }
 
+// After the provider answered: the pending copy is no longer needed (the
+// state says so first: a crash in between leaves a copy no one needs).
+absl::Status Uploaded(const BackupSteps& steps) {
+  steps.state->backup.uploaded = true;
+  RETURN_IF_ERROR(steps.store->Save(*steps.state));
+  steps.pending->Drop();
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string TrustFingerprint(const ClientState& state) {
+  nlohmann::json j;
+  j["log_key"] = state.log_key;
+  j["witnesses"] = state.policy.witnesses;
+  j["quorum"] = state.policy.witness_quorum;
+  const AccountState& own = state.own_state;
+  j["own"]["first_key"] = HexEncode(own.first_key);
+  j["own"]["authority"] = HexEncode(own.account_key);
+  for (const ChainedRotation& c : own.key_chain) {
+    j["own"]["chain"].push_back(HexEncode(c.record));
+  }
+  for (const auto& [id, device] : own.devices) {
+    j["own"]["devices"][id] = HexEncode(device.record);
+  }
+  for (const auto& [id, key] : state.approved_devices) {
+    j["approved_devices"][id] = HexEncode(key);
+  }
+  for (const auto& [id, c] : state.contacts) {
+    if (c.verified_key.empty()) continue;  // only looked up: nothing to keep
+    nlohmann::json devices = nlohmann::json::object();
+    for (const auto& [device, key] : c.verified_devices) {
+      devices[device] = HexEncode(key);
+    }
+    j["contacts"][id] = {{"key", HexEncode(c.verified_key)},
+                         {"devices", devices}};
+  }
+  return Sha256(j.dump()).ToHex();
+}
 
 absl::StatusOr<std::string> SetBackupSecrets(ClientState* state,
                                              const BackupSecrets& secrets) {
@@ -339,19 +344,6 @@ absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,
   return out;
 }
 
-namespace {
-
-// After the provider answered: the pending copy is no longer needed (the
-// state says so first: a crash in between leaves a copy no one needs).
-absl::Status Uploaded(const BackupSteps& steps) {
-  steps.state->backup.uploaded = true;
-  RETURN_IF_ERROR(steps.store->Save(*steps.state));
-  steps.pending->Drop();
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::StatusOr<std::string> FinishBackupUpload(const BackupSteps& steps) {
   const TrustBackupState& b = steps.state->backup;
   if (b.uploaded || b.latest.version == 0 || b.record_version == 0) {
@@ -437,7 +429,8 @@ absl::StatusOr<OwnAccount::Written> DeleteBackup(const BackupSteps& steps) {
 
 absl::StatusOr<std::vector<Alert>> CheckRestoredState(
     ClientState* state, OwnAccount* own, ClientVerifier* verifier,
-    const Clock& clock, absl::Duration max_age, uint64_t record_version) {
+    const Clock& clock, absl::Duration max_age,
+    absl::string_view max_age_setting, uint64_t record_version) {
   const size_t before = verifier->raised().size();
   const uint64_t sealed_version = state->own_state.version;
   const uint64_t max_age_ms =
@@ -452,9 +445,9 @@ absl::StatusOr<std::vector<Alert>> CheckRestoredState(
     checked = absl::UnavailableError(absl::StrCat(
         "the newest checkpoint the log (and your witnesses) offer is ",
         age / 1000, " s old; a restore checks your account at one at most ",
-        max_age_ms / 1000,
-        " s old, so that the provider cannot hide a later backup behind an "
-        "older checkpoint: try again later"));
+        max_age_ms / 1000, " s old (", max_age_setting,
+        "), so that the provider cannot hide a later backup behind an older "
+        "checkpoint: try again later"));
   } else {
     checked = own->CheckAt(*cp);
     if (checked.ok()) (void)verifier->MonitorContacts(*cp);

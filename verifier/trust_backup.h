@@ -174,7 +174,8 @@ absl::StatusOr<OwnAccount::Written> DeleteBackup(const BackupSteps& steps);
 
 // Checks a restored state, before it is used, as the owner's monitor
 // would: the log from the backup's trusted checkpoint to the latest, which
-// must be at most `max_age` old by `clock`; the account's history from the
+// must be at most `max_age` old by `clock` (an error names the caller's
+// `max_age_setting`, e.g. a flag); the account's history from the
 // backup's version on; then every contact (one not checked now is checked
 // by the next monitor). `own` and `verifier` are over the restored state.
 // Returns the alerts the check raised (what changed while the backup was
@@ -190,7 +191,8 @@ absl::StatusOr<OwnAccount::Written> DeleteBackup(const BackupSteps& steps);
 // try again shortly). Nothing may be restored on an error.
 absl::StatusOr<std::vector<Alert>> CheckRestoredState(
     ClientState* state, OwnAccount* own, ClientVerifier* verifier,
-    const Clock& clock, absl::Duration max_age, uint64_t record_version);
+    const Clock& clock, absl::Duration max_age,
+    absl::string_view max_age_setting, uint64_t record_version);
 
 }  // namespace ktlog
 

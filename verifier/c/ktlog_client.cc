@@ -708,7 +708,7 @@ ktlog_client* ktlog_client_restore(const ktlog_callbacks* callbacks,
                            max_checkpoint_age_ms == 0
                                ? absl::Minutes(15)
                                : absl::Milliseconds(max_checkpoint_age_ms),
-                           fetched.record_version));
+                           "max_checkpoint_age_ms", fetched.record_version));
       alerts = raised.size();
       RETURN_IF_ERROR(client->store.Save(client->state));
       client->Start(&client->store);
