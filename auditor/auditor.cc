@@ -33,6 +33,7 @@ const char* SuccessionFailure(Succession verdict) {
       return "BAD_TIMESTAMP";
     case Succession::kFork:
     case Succession::kInvalidProof:
+    case Succession::kBehind:
     case Succession::kOk:
       break;
   }
@@ -263,6 +264,11 @@ absl::StatusOr<bool> Auditor::CheckSucceeds(const AuditorProgress& progress,
     };
     ASSIGN_OR_RETURN(SuccessionCheck check,
                      CheckSuccession(previous, cp, proof));
+    if (check.verdict == Succession::kBehind) {
+      // A replica or cache behind the log: nothing new from it.
+      unchanged |= before == &progress.verified_note;
+      continue;
+    }
     if (check.verdict != Succession::kOk) {
       nlohmann::json both = {{"verified_checkpoint", *before},
                              {"checkpoint", note}};

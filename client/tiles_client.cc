@@ -17,7 +17,8 @@ constexpr size_t kMaxCheckpointBytes = 64 * 1024;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TilesClient>> TilesClient::Create(
-    const std::string& url, absl::Duration timeout, const ClientTls* tls) {
+    const std::string& url, absl::Duration timeout, const ClientTls* tls,
+    const std::string& bearer_token) {
   size_t scheme = absl::StartsWith(url, "http://")    ? 7
                   : absl::StartsWith(url, "https://") ? 8
                                                       : 0;
@@ -53,6 +54,7 @@ absl::StatusOr<std::unique_ptr<TilesClient>> TilesClient::Create(
   http->set_read_timeout(seconds);
   http->set_keep_alive(true);
   http->set_tcp_nodelay(true);
+  if (!bearer_token.empty()) http->set_bearer_token_auth(bearer_token);
   return std::unique_ptr<TilesClient>(
       new TilesClient(url, prefix, std::move(http)));
 }
@@ -86,6 +88,10 @@ absl::StatusOr<std::string> TilesClient::Fetch(const std::string& path,
   if (!r) {
     return absl::UnavailableError(absl::StrCat(
         "cannot fetch ", url_, "/", path, ": ", httplib::to_string(r.error())));
+  }
+  if (r->status == 401 || r->status == 403) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(url_, "/", path, " answered ", r->status, ": ", body));
   }
   if (r->status == 404) {
     return absl::NotFoundError(absl::StrCat(url_, "/", path, " not found"));

@@ -40,9 +40,11 @@ class TilesClient {
   // certificate against `tls->ca_file` (empty: the system's roots). With
   // `tls` (a binary's flags), an http:// URL needs tls->plaintext; without
   // (library use), it is allowed. Requests time out after `timeout`.
+  // With `bearer_token`, every request presents it ("Authorization: Bearer
+  // <token>"; a read replica reading its log's private feed).
   static absl::StatusOr<std::unique_ptr<TilesClient>> Create(
       const std::string& url, absl::Duration timeout = absl::Seconds(30),
-      const ClientTls* tls = nullptr);
+      const ClientTls* tls = nullptr, const std::string& bearer_token = "");
   ~TilesClient();
 
   // The log's latest checkpoint note (unverified).
@@ -61,11 +63,13 @@ class TilesClient {
 
   const std::string& url() const { return url_; }
 
+  // GET prefix/path, at most `max_bytes` (errors as above; DATA_LOSS if
+  // longer).
+  absl::StatusOr<std::string> Fetch(const std::string& path, size_t max_bytes);
+
  private:
   TilesClient(std::string url, std::string prefix,
               std::unique_ptr<httplib::Client> http);
-  // GET prefix/path, at most `max_bytes`.
-  absl::StatusOr<std::string> Fetch(const std::string& path, size_t max_bytes);
   // A tile at its width in the tree of `tree_size`: the partial tile, or
   // the first hashes of the full one if the partial one is gone.
   absl::StatusOr<std::string> FetchTile(TileId id);

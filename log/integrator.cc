@@ -56,19 +56,32 @@ Integrator::StorageAccounts::LoadAccount(const std::string& account_id) {
 absl::StatusOr<std::unique_ptr<Integrator>> Integrator::Open(
     LogWriter* storage, CheckpointPublisher* publisher, IndexVersions* index,
     const Clock* clock, absl::Duration lookup_window) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Integrator> integrator,
+                   Load(storage, publisher, index, clock, lookup_window));
+  // Leaves synced after the last checkpoint (a crash), or a new log: sign
+  // the tree as it is now.
+  RETURN_IF_ERROR(integrator->PublishIfBehind());
+  return integrator;
+}
+
+absl::StatusOr<std::unique_ptr<Integrator>> Integrator::OpenReplica(
+    LogWriter* storage, IndexVersions* index, const Clock* clock,
+    absl::Duration lookup_window) {
+  return Load(storage, nullptr, index, clock, lookup_window);
+}
+
+absl::StatusOr<std::unique_ptr<Integrator>> Integrator::Load(
+    LogWriter* storage, CheckpointPublisher* publisher, IndexVersions* index,
+    const Clock* clock, absl::Duration lookup_window) {
   uint64_t size = storage->size();
   ASSIGN_OR_RETURN(std::vector<Hash> hashes, storage->ReadCompactRange(size));
   ASSIGN_OR_RETURN(CompactRange range,
                    CompactRange::FromHashes(size, std::move(hashes)));
   RETURN_IF_ERROR(LoadIndex(storage, index, clock));
   ASSIGN_OR_RETURN(uint64_t last_leaf_ms, LastLeafTime(storage));
-  std::unique_ptr<Integrator> integrator(
+  return std::unique_ptr<Integrator>(
       new Integrator(storage, publisher, index, clock, lookup_window,
                      std::move(range), last_leaf_ms));
-  // Leaves synced after the last checkpoint (a crash), or a new log: sign
-  // the tree as it is now.
-  RETURN_IF_ERROR(integrator->PublishIfBehind());
-  return integrator;
 }
 
 Integrator::Integrator(LogWriter* storage, CheckpointPublisher* publisher,
@@ -253,6 +266,112 @@ absl::Status Integrator::Store(Batch* b, IntegratedBatch* out) {
   range_ = std::move(b->range);
   out->appended = true;
   return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Status> Integrator::ReplicateLeaf(
+    const std::string& bytes, const FeedItem& item, const Positions& positions,
+    Batch* b) {
+  uint64_t index = b->range.size();
+  auto diverges = [index](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("leaf ", index, ": ", what));
+  };
+  absl::StatusOr<Leaf> leaf = DecodeLeaf(bytes);
+  if (!leaf.ok()) return diverges(leaf.status().message());
+  if (leaf->Encode() != bytes) return diverges("the leaf is not canonical");
+  if (!item.entry.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "leaf ", index,
+        " has no record behind it: the log erased an account, and read "
+        "replicas do not follow erasures yet (docs/scale.md)"));
+  }
+  if (leaf->timestamp_ms < last_leaf_ms_) {
+    return diverges("the leaf is dated before the one before it");
+  }
+  const PrivateEntry& entry = *item.entry;
+  absl::StatusOr<DeviceRecord> r = DecodeRecord(entry.record);
+  if (!r.ok()) {
+    return diverges(
+        absl::StrCat("the record is malformed: ", r.status().message()));
+  }
+  if (!r->VerifySignature().ok()) {
+    return diverges("the record has a bad signature");
+  }
+  const std::string& id = r->account_id;
+  RETURN_IF_ERROR(replay_.Load(id));
+  absl::Status rule = replay_.Apply(*r, index);
+  if (!rule.ok()) {
+    return diverges(
+        absl::StrCat("the record breaks the account rules: ", rule.message()));
+  }
+  const AccountState& state = replay_.State(id);
+  if (leaf->version != state.version) {
+    return diverges(absl::StrCat("the leaf has version ", leaf->version,
+                                 " but its record makes version ",
+                                 state.version));
+  }
+  if (!CheckOpening(leaf->record_commitment, entry.record_opening,
+                    CommitmentKind::kRecord, id, state.version, entry.record)
+           .ok() ||
+      !CheckOpening(leaf->state_commitment, entry.state_opening,
+                    CommitmentKind::kState, id, state.version, state.Encode())
+           .ok()) {
+    return diverges("a commitment does not open to the record or the state");
+  }
+  auto cached = positions_.find(id);
+  if (cached == positions_.end()) {
+    ASSIGN_OR_RETURN(std::optional<AccountPosition> stored,
+                     storage_->ReadPosition(id));
+    if (!stored.has_value()) {
+      ASSIGN_OR_RETURN(stored, positions.Of(id));
+      b->storage.positions.emplace_back(id, *stored);
+    }
+    cached = positions_.emplace(id, *std::move(stored)).first;
+  }
+  if (leaf->position != cached->second.position) {
+    return diverges(
+        "the leaf's position is not the VRF output of its "
+        "record's account id");
+  }
+  last_leaf_ms_ = leaf->timestamp_ms;
+  AppendedLeaf appended = AppendPublic(*leaf, b);
+  b->storage.entries.back() = entry;
+  b->storage.history.push_back(
+      HistoryEntry{id, state.version, appended.leaf_index});
+  return absl::OkStatus();
+}
+
+absl::Status Integrator::Replicate(const std::vector<std::string>& leaves,
+                                   const std::vector<FeedItem>& items,
+                                   const Positions& positions) {
+  if (leaves.empty() || leaves.size() != items.size()) {
+    return absl::InternalError("Replicate needs one item per leaf");
+  }
+  Batch b;
+  b.storage.begin = range_.size();
+  b.range = range_;
+  replay_.ClearChanges();
+  uint64_t last_leaf_ms = last_leaf_ms_;
+  absl::Status status;
+  for (size_t i = 0; i < leaves.size() && status.ok(); ++i) {
+    if (items[i].batch_end != (i + 1 == leaves.size())) {
+      return absl::InternalError("Replicate takes exactly one batch");
+    }
+    absl::StatusOr<absl::Status> leaf =
+        ReplicateLeaf(leaves[i], items[i], positions, &b);
+    status = leaf.ok() ? *leaf : leaf.status();
+  }
+  if (status.ok()) {
+    b.storage.end_signed = items.back().signed_size;
+    IntegratedBatch out;
+    status = Store(&b, &out);
+  }
+  if (!status.ok()) {
+    // Nothing of the batch is committed: forget what it loaded.
+    last_leaf_ms_ = last_leaf_ms;
+    replay_.Reset();
+    positions_.clear();
+  }
+  return status;
 }
 
 absl::StatusOr<IntegratedBatch> Integrator::Integrate(

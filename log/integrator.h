@@ -43,6 +43,8 @@
 #include "core/merkle/compact_range.h"
 #include "core/util/clock.h"
 #include "log/index_versions.h"
+#include "log/positions.h"
+#include "log/private_feed.h"
 #include "log/publisher.h"
 #include "log/storage/log_storage.h"
 #include "log/write_queue.h"
@@ -60,11 +62,34 @@ class Integrator final : public BatchSink {
       LogWriter* storage, CheckpointPublisher* publisher, IndexVersions* index,
       const Clock* clock, absl::Duration lookup_window);
 
+  // A read replica's (log/follower.h): the same, without a publisher
+  // (Integrate and the Publish calls are not for it; Replicate is).
+  static absl::StatusOr<std::unique_ptr<Integrator>> OpenReplica(
+      LogWriter* storage, IndexVersions* index, const Clock* clock,
+      absl::Duration lookup_window);
+
   // Integrates `batch` (see the file comment). An error means storage
   // failed and nothing of the batch was committed; the integrator must not
   // be used again.
   absl::StatusOr<IntegratedBatch> Integrate(
       const std::vector<const PendingWrite*>& batch) override;
+
+  // A read replica's counterpart of Integrate (log/follower.h): appends the
+  // leaves of one batch the followed log appended, [size(), size() + n),
+  // with what its private feed gives behind each (log/private_feed.h;
+  // items[i].batch_end only for the last), checking each as fsck does:
+  // the leaf is canonical and dated no earlier than the one before, the
+  // record decodes, its signature verifies, the account rules admit it,
+  // both commitments open, and the position is the VRF output of its
+  // account id (`positions` computes it for a new account). Commits the
+  // batch (its index version; `end_signed` from the last item). DATA_LOSS
+  // naming the leaf if the log's data does not hold up;
+  // FAILED_PRECONDITION for a leaf without a record (an erasure: not
+  // followed yet, docs/scale.md). Nothing of the batch is committed on
+  // error.
+  absl::Status Replicate(const std::vector<std::string>& leaves,
+                         const std::vector<FeedItem>& items,
+                         const Positions& positions);
 
   // Signs a fresh checkpoint of the current tree (a heartbeat).
   absl::Status PublishCurrent() override;
@@ -94,6 +119,9 @@ class Integrator final : public BatchSink {
     std::set<std::string> erased;              // accounts erased in it
   };
 
+  static absl::StatusOr<std::unique_ptr<Integrator>> Load(
+      LogWriter* storage, CheckpointPublisher* publisher, IndexVersions* index,
+      const Clock* clock, absl::Duration lookup_window);
   Integrator(LogWriter* storage, CheckpointPublisher* publisher,
              IndexVersions* index, const Clock* clock,
              absl::Duration lookup_window, CompactRange range,
@@ -112,6 +140,12 @@ class Integrator final : public BatchSink {
   // not in the log); a non-OK return is a storage error.
   absl::StatusOr<absl::StatusOr<AppendedLeaf>> AppendErasure(
       const PendingWrite& w, Batch* b);
+  // Checks and appends one replicated leaf (Replicate); the inner status
+  // is the log's divergence, the outer one a storage error.
+  absl::StatusOr<absl::Status> ReplicateLeaf(const std::string& bytes,
+                                             const FeedItem& item,
+                                             const Positions& positions,
+                                             Batch* b);
   // Appends `leaf` to the batch (tree, index); returns where.
   AppendedLeaf AppendPublic(const Leaf& leaf, Batch* b);
   // Writes the batch to storage and makes its index version visible.

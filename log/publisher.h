@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "core/note/checkpoint.h"
 #include "core/note/note.h"
+#include "core/note/succession.h"
 #include "core/util/clock.h"
 #include "log/storage/log_storage.h"
 
@@ -44,12 +45,26 @@ class CheckpointPublisher {
   // server must not start: it could sign an inconsistent checkpoint).
   static absl::StatusOr<std::unique_ptr<CheckpointPublisher>> Create(
       LogWriter* storage, const NoteSigner* signer, const Clock* clock);
+  // A read replica's (log/follower.h): it signs nothing (Publish is
+  // INTERNAL) and adopts the checkpoints its log signed with `key`.
+  static absl::StatusOr<std::unique_ptr<CheckpointPublisher>> CreateReplica(
+      LogWriter* storage, NoteVerifierKey key, const Clock* clock);
 
   // Signs a checkpoint of (size, root, index_root), persists it and makes
   // it the latest. Requires size <= storage->size(). INTERNAL (and nothing
   // is signed) if it would be inconsistent with the latest one; UNAVAILABLE
   // if it could not be persisted.
   absl::Status Publish(uint64_t size, const Hash& root, const Hash& index_root);
+
+  // A replica's: makes `note`, signed by the log's key, the latest, if it
+  // is newer than the latest (else false, and nothing changes), after
+  // checking that storage holds its tree and index root and that it
+  // follows the latest (DATA_LOSS if not); persisted (synced) first.
+  absl::StatusOr<bool> Adopt(const std::string& note);
+
+  // `note` opened with the log's key, if storage holds the tree and index
+  // root it signs (DATA_LOSS if not, or if it does not verify).
+  absl::StatusOr<LogCheckpoint> OpenStored(const std::string& note) const;
 
   // The latest checkpoint, or nullptr if none was ever signed.
   std::shared_ptr<const PublishedCheckpoint> Latest() const;
@@ -67,15 +82,22 @@ class CheckpointPublisher {
   bool stopped() const;
 
  private:
-  CheckpointPublisher(LogWriter* storage, const NoteSigner* signer,
-                      const Clock* clock,
+  static absl::StatusOr<std::unique_ptr<CheckpointPublisher>> Open(
+      LogWriter* storage, NoteVerifierKey key, const NoteSigner* signer,
+      const Clock* clock);
+  CheckpointPublisher(LogWriter* storage, NoteVerifierKey key,
+                      const NoteSigner* signer, const Clock* clock,
                       std::shared_ptr<const PublishedCheckpoint> latest);
 
+  // CheckSuccession with proofs from storage.
+  absl::StatusOr<SuccessionCheck> Succeeds(const LogCheckpoint& previous,
+                                           const LogCheckpoint& next);
   absl::Status CheckConsistent(const LogCheckpoint& previous,
                                const LogCheckpoint& next);
 
   LogWriter* const storage_;
-  const NoteSigner* const signer_;
+  const NoteVerifierKey key_;
+  const NoteSigner* const signer_;  // null in a replica
   const Clock* const clock_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const PublishedCheckpoint> latest_ ABSL_GUARDED_BY(mu_);

@@ -29,6 +29,18 @@ absl::StatusOr<uint64_t> LogQueries::PublishedSize() const {
 
 absl::Status LogQueries::CheckTreeSize(uint64_t tree_size) const {
   ASSIGN_OR_RETURN(uint64_t published, PublishedSize());
+  if (tree_size > published && replica_wait_ > absl::ZeroDuration()) {
+    // A client may hold a checkpoint another replica adopted first.
+    std::shared_ptr<const PublishedCheckpoint> cp =
+        publisher_->WaitForSize(tree_size, absl::Now() + replica_wait_);
+    if (cp == nullptr || cp->checkpoint.size < tree_size) {
+      return absl::UnavailableError(absl::StrCat(
+          "this read replica has not caught up with tree size ", tree_size,
+          " yet (it serves ", cp == nullptr ? 0 : cp->checkpoint.size,
+          "); try again"));
+    }
+    return absl::OkStatus();
+  }
   if (tree_size > published) {
     return absl::OutOfRangeError(absl::StrCat(
         "tree size ", tree_size, " is beyond the latest checkpoint (size ",
@@ -77,6 +89,10 @@ absl::StatusOr<std::vector<std::string>> LogQueries::Entries(uint64_t begin,
     return absl::InvalidArgumentError(
         absl::StrCat("empty range [", begin, ", ", end,
                      "): end must be greater than begin"));
+  }
+  if (begin >= published && replica_wait_ > absl::ZeroDuration()) {
+    RETURN_IF_ERROR(CheckTreeSize(begin + 1));
+    ASSIGN_OR_RETURN(published, PublishedSize());
   }
   if (begin >= published) {
     return absl::OutOfRangeError(
@@ -169,8 +185,20 @@ absl::StatusOr<LogQueries::LookupsAnswer> LogQueries::LookUpAll(
   LookupsAnswer all;
   ASSIGN_OR_RETURN(all.tree_size,
                    ResolveTreeSize(tree_size, &all.checkpoint_note));
-  ASSIGN_OR_RETURN(std::unique_ptr<IndexNodeReader> reader,
-                   index_->ReaderAt(all.tree_size));
+  absl::StatusOr<std::unique_ptr<IndexNodeReader>> at =
+      index_->ReaderAt(all.tree_size);
+  if (absl::IsFailedPrecondition(at.status()) &&
+      replica_wait_ > absl::ZeroDuration() &&
+      all.tree_size < index_->oldest()) {
+    // A replica's window starts where it last started: another replica, or
+    // this one at a newer checkpoint, answers.
+    return absl::UnavailableError(absl::StrCat(
+        "this read replica keeps index versions from tree size ",
+        index_->oldest(), " on (it started there, or ", all.tree_size,
+        " is older than its lookup window); try again, or at a newer "
+        "checkpoint"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<IndexNodeReader> reader, std::move(at));
   all.answers.reserve(asks.size());
   size_t bytes = 0;
   for (const LookupAsk& ask : asks) {

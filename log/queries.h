@@ -35,15 +35,20 @@ class LogQueries {
   // Borrows everything. `index` answers lookups at the checkpoints of its
   // lookup window; `positions` proves where accounts are, also those that
   // were never written (their absence needs a VRF proof too). A batched
-  // lookup's answer stops growing at `lookups_answer_bytes`.
+  // lookup's answer stops growing at `lookups_answer_bytes`. A read
+  // replica's (log/follower.h) `replica_wait` is how long a request for a
+  // tree size beyond its latest checkpoint waits for it to be adopted
+  // before it is UNAVAILABLE (the log's own sizes are OUT_OF_RANGE at once).
   LogQueries(LogReader* storage, const CheckpointPublisher* publisher,
              IndexVersions* index, const Positions* positions,
-             size_t lookups_answer_bytes = kMaxLookupsAnswerBytes)
+             size_t lookups_answer_bytes = kMaxLookupsAnswerBytes,
+             absl::Duration replica_wait = absl::ZeroDuration())
       : storage_(storage),
         publisher_(publisher),
         index_(index),
         positions_(positions),
-        lookups_answer_bytes_(lookups_answer_bytes) {}
+        lookups_answer_bytes_(lookups_answer_bytes),
+        replica_wait_(replica_wait) {}
 
   // The latest signed checkpoint.
   absl::StatusOr<std::shared_ptr<const PublishedCheckpoint>> Latest() const;
@@ -71,7 +76,9 @@ class LogQueries {
   // version-1 entry (its first-record anchor, docs/index.md); or the proof
   // that it is absent; for an account erased on request, the index proof
   // and its erasure leaf (erased_leaf). FAILED_PRECONDITION for a
-  // checkpoint older than the lookup window.
+  // checkpoint older than the lookup window (in a replica, UNAVAILABLE:
+  // its window starts where it last started, and another replica's may
+  // not).
   absl::StatusOr<AccountLookupAnswer> Lookup(const std::string& account_id,
                                              std::optional<uint64_t> tree_size,
                                              bool with_first_record);
@@ -102,7 +109,8 @@ class LogQueries {
  private:
   // The latest checkpoint's size.
   absl::StatusOr<uint64_t> PublishedSize() const;
-  // OUT_OF_RANGE if `tree_size` is beyond the latest checkpoint.
+  // OUT_OF_RANGE if `tree_size` is beyond the latest checkpoint (in a
+  // replica, UNAVAILABLE after replica_wait).
   absl::Status CheckTreeSize(uint64_t tree_size) const;
   // A request's tree size (nullopt: the latest checkpoint, whose note is
   // copied to *note) resolved to one with an index root.
@@ -146,6 +154,7 @@ class LogQueries {
   IndexVersions* const index_;
   const Positions* const positions_;
   const size_t lookups_answer_bytes_;
+  const absl::Duration replica_wait_;
 };
 
 }  // namespace ktlog

@@ -71,9 +71,10 @@ absl::Status CheckListenAddress(const std::string& address) {
 
 }  // namespace
 
-LogServer::LogServer(NoteSigner signer, VrfPrivateKey vrf,
-                     LogServerOptions options)
+LogServer::LogServer(std::optional<NoteSigner> signer, LogPublicKey key,
+                     VrfPrivateKey vrf, LogServerOptions options)
     : signer_(std::move(signer)),
+      key_(std::move(key)),
       vrf_(std::move(vrf)),
       options_(std::move(options)) {}
 
@@ -84,26 +85,62 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
         "the log's signing key must be an Ed25519 note key (type 0x01), not a "
         "witness cosigning key");
   }
-  RETURN_IF_ERROR(CheckListenAddress(options.listen_address));
-  // The TLS files are checked before the data dir is created or opened.
-  RETURN_IF_ERROR(GrpcServerCredentials(options.tls, absl::Now()).status());
-  std::unique_ptr<LogServer> s(
-      new LogServer(std::move(signer), std::move(vrf), options));
+  if (options.replica.has_value()) {
+    return absl::InvalidArgumentError(
+        "a read replica is started with StartReplica");
+  }
+  if (!options.private_feed_token.empty() &&
+      options.private_feed_token.size() < 16) {
+    return absl::InvalidArgumentError(
+        "the private feed's token must be at least 16 bytes");
+  }
+  LogPublicKey key{signer.verifier_key(), vrf.public_key(),
+                   options.cosignatures.witnesses, options.witness_quorum};
   // The log key it publishes must be one clients accept (the witness
   // policy's rules live in LogPublicKey::Parse: quorum, repeats, count).
-  absl::Status publishable =
-      LogPublicKey::Parse(s->log_key().ToString()).status();
+  absl::Status publishable = LogPublicKey::Parse(key.ToString()).status();
   if (!publishable.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("the witness configuration does not make a valid log "
                      "key: ",
                      publishable.message()));
   }
-  RETURN_IF_ERROR(s->OpenComponents());
-  RETURN_IF_ERROR(s->StartGrpc());
-  RETURN_IF_ERROR(s->StartTiles());
-  RETURN_IF_ERROR(s->StartPusher());
+  std::unique_ptr<LogServer> s(new LogServer(std::move(signer), std::move(key),
+                                             std::move(vrf), options));
+  RETURN_IF_ERROR(s->Run());
   return s;
+}
+
+absl::StatusOr<std::unique_ptr<LogServer>> LogServer::StartReplica(
+    LogPublicKey key, VrfPrivateKey vrf, const LogServerOptions& options) {
+  if (!options.replica.has_value()) {
+    return absl::InvalidArgumentError("a read replica needs options.replica");
+  }
+  if (!(vrf.public_key() == key.vrf_key)) {
+    return absl::InvalidArgumentError(
+        "the VRF key is not the one in the log's key");
+  }
+  LogServerOptions o = options;
+  o.cosignatures.witnesses = key.witnesses;
+  o.witness_quorum = key.quorum;
+  o.pushed_witnesses.clear();
+  o.private_feed_token.clear();
+  std::unique_ptr<LogServer> s(
+      new LogServer(std::nullopt, std::move(key), std::move(vrf), o));
+  RETURN_IF_ERROR(s->Run());
+  return s;
+}
+
+absl::Status LogServer::Run() {
+  RETURN_IF_ERROR(CheckListenAddress(options_.listen_address));
+  // The TLS files are checked before the data dir is created or opened.
+  RETURN_IF_ERROR(GrpcServerCredentials(options_.tls, absl::Now()).status());
+  RETURN_IF_ERROR(OpenComponents());
+  RETURN_IF_ERROR(StartGrpc());
+  RETURN_IF_ERROR(StartTiles());
+  RETURN_IF_ERROR(StartPusher());
+  if (follower_ != nullptr) follower_->Run();
+  return absl::OkStatus();
 }
 
 absl::Status LogServer::OpenComponents() {
@@ -115,34 +152,55 @@ absl::Status LogServer::OpenComponents() {
     RETURN_IF_ERROR(storage_->Purge());
   }
   RETURN_IF_ERROR(storage_->BindIdentity(
-      LogIdentity{signer_.name(), log_key().IdentityString()}));
-  ASSIGN_OR_RETURN(publisher_, CheckpointPublisher::Create(
-                                   storage_.get(), &signer_, options_.clock));
+      LogIdentity{origin(), log_key().IdentityString()}));
   index_ = std::make_unique<IndexVersions>();
   positions_ = std::make_unique<Positions>(storage_.get(), &vrf_);
-  ASSIGN_OR_RETURN(
-      integrator_,
-      Integrator::Open(storage_.get(), publisher_.get(), index_.get(),
-                       options_.clock, options_.lookup_window));
-  queue_ = std::make_unique<WriteQueue>(integrator_.get(), options_.sequencer,
-                                        &metrics_);
-  writes_ = std::make_unique<LogWrites>(
-      queue_.get(), publisher_.get(), positions_.get(), options_.clock,
-      options_.service.max_record_skew, options_.registration,
-      RpIdForOrigin(origin()), storage_.get());
-  queries_ = std::make_unique<LogQueries>(storage_.get(), publisher_.get(),
-                                          index_.get(), positions_.get(),
-                                          options_.lookups_answer_bytes);
+  if (signer_.has_value()) {
+    ASSIGN_OR_RETURN(
+        publisher_,
+        CheckpointPublisher::Create(storage_.get(), &*signer_, options_.clock));
+    ASSIGN_OR_RETURN(
+        integrator_,
+        Integrator::Open(storage_.get(), publisher_.get(), index_.get(),
+                         options_.clock, options_.lookup_window));
+    queue_ = std::make_unique<WriteQueue>(integrator_.get(), options_.sequencer,
+                                          &metrics_);
+    writes_ = std::make_unique<LogWrites>(
+        queue_.get(), publisher_.get(), positions_.get(), options_.clock,
+        options_.service.max_record_skew, options_.registration,
+        RpIdForOrigin(origin()), storage_.get());
+    backups_ = std::make_unique<Backups>(
+        storage_.get(), storage_.get(), &options_.registration, options_.clock);
+    if (!options_.private_feed_token.empty()) {
+      feed_ = std::make_unique<PrivateFeed>(storage_.get(), storage_.get(),
+                                            publisher_.get(),
+                                            options_.private_feed_token);
+    }
+  } else {
+    ASSIGN_OR_RETURN(publisher_,
+                     CheckpointPublisher::CreateReplica(
+                         storage_.get(), key_.checkpoint_key, options_.clock));
+    ASSIGN_OR_RETURN(integrator_, Integrator::OpenReplica(
+                                      storage_.get(), index_.get(),
+                                      options_.clock, options_.lookup_window));
+    ASSIGN_OR_RETURN(
+        follower_,
+        Follower::Create(*options_.replica, key_.checkpoint_key, storage_.get(),
+                         storage_.get(), integrator_.get(), publisher_.get(),
+                         positions_.get()));
+  }
+  queries_ = std::make_unique<LogQueries>(
+      storage_.get(), publisher_.get(), index_.get(), positions_.get(),
+      options_.lookups_answer_bytes,
+      signer_.has_value() ? absl::ZeroDuration() : options_.replica_wait);
   history_ = std::make_unique<HistoryAccess>(storage_.get(), publisher_.get(),
                                              origin(), options_.clock);
-  backups_ = std::make_unique<Backups>(storage_.get(), storage_.get(),
-                                       &options_.registration, options_.clock);
   CosignatureOptions cosigning = options_.cosignatures;
   for (const PushedWitness& w : options_.pushed_witnesses) {
     cosigning.pushed.insert(w.key.key_id);
   }
   cosignatures_ = std::make_unique<Cosignatures>(
-      storage_.get(), publisher_.get(), signer_.verifier_key(), options_.clock,
+      storage_.get(), publisher_.get(), verifier_key(), options_.clock,
       cosigning, &metrics_);
   calls_ = std::make_unique<CallTracker>();
   options_.service.metrics = &metrics_;
@@ -250,10 +308,11 @@ absl::Status LogServer::StartGrpc() {
 absl::Status LogServer::StartTiles() {
   tiles_ = std::make_unique<Tiles>(storage_.get(), publisher_.get());
   if (!options_.http_listen_address.empty()) {
-    ASSIGN_OR_RETURN(tiles_http_,
-                     TilesHttpServer::Start(
-                         tiles_.get(), options_.http_listen_address,
-                         options_.tls, [this] { return metrics_.Render(); }));
+    ASSIGN_OR_RETURN(
+        tiles_http_,
+        TilesHttpServer::Start(
+            tiles_.get(), options_.http_listen_address, options_.tls,
+            [this] { return metrics_.Render(); }, feed_.get()));
   }
   if (!options_.tiles_dir.empty()) {
     ASSIGN_OR_RETURN(tiles_dir_,
@@ -322,6 +381,7 @@ void LogServer::Shutdown(absl::Duration grace) {
   // were already appended.
   if (service_ != nullptr) service_->BeginShutdown();
   if (pusher_ != nullptr) pusher_->Stop();
+  if (follower_ != nullptr) follower_->Stop();
   constexpr absl::Duration kQuiet = absl::Milliseconds(100);
   if (calls_ != nullptr && !calls_->WaitForQuiet(kQuiet, absl::Now() + grace)) {
     LogWarning("shutting down with RPCs still in flight or arriving after ",
@@ -337,6 +397,7 @@ void LogServer::Shutdown(absl::Duration grace) {
   if (publisher_ != nullptr) publisher_->Stop();
   trimmer_.reset();
   pusher_.reset();
+  follower_.reset();
   tiles_dir_.reset();  // after the final checkpoint is written
   tiles_http_.reset();
   tiles_.reset();
@@ -347,6 +408,7 @@ void LogServer::Shutdown(absl::Duration grace) {
   history_.reset();
   queries_.reset();
   writes_.reset();
+  feed_.reset();
   queue_.reset();
   integrator_.reset();
   positions_.reset();

@@ -23,11 +23,13 @@
 #include "core/util/clock.h"
 #include "core/util/metrics.h"
 #include "log/cosignatures.h"
+#include "log/follower.h"
 #include "log/history_access.h"
 #include "log/index_versions.h"
 #include "log/integrator.h"
 #include "log/memory_trimmer.h"
 #include "log/positions.h"
+#include "log/private_feed.h"
 #include "log/publisher.h"
 #include "log/queries.h"
 #include "log/service.h"
@@ -78,6 +80,16 @@ struct LogServerOptions {
   // the registration credential for its id (core/account/registration.h);
   // without, anyone may create any account id.
   std::optional<RegistrationKey> registration;
+  // Serve the log's private feed (log/private_feed.h: what read replicas
+  // replay) on the HTTP listener to whoever presents this bearer token (at
+  // least 16 bytes); empty: no feed.
+  std::string private_feed_token;
+  // Run as a read replica of the log these options name (log/follower.h,
+  // docs/scale.md): started with StartReplica, it takes no writes and signs
+  // nothing. A read that names a tree size it has not adopted yet waits
+  // up to `replica_wait` for it, then answers UNAVAILABLE.
+  std::optional<FollowerOptions> replica;
+  absl::Duration replica_wait = absl::Seconds(3);
   // TLS for the gRPC and tiles HTTP listeners; plaintext without.
   std::optional<TlsFiles> tls;
   const Clock* clock = RealClock::Get();
@@ -93,6 +105,12 @@ class LogServer {
   // UNAVAILABLE if the address cannot be listened on.
   static absl::StatusOr<std::unique_ptr<LogServer>> Start(
       NoteSigner signer, VrfPrivateKey vrf, const LogServerOptions& options);
+  // A read replica (options.replica set) of the log whose key is `key`
+  // (its witness policy included): it needs the log's VRF key to prove
+  // where absent accounts would be, not its checkpoint key. Errors as
+  // Start's, and INVALID_ARGUMENT if `vrf` is not the key's VRF key.
+  static absl::StatusOr<std::unique_ptr<LogServer>> StartReplica(
+      LogPublicKey key, VrfPrivateKey vrf, const LogServerOptions& options);
 
   ~LogServer();  // Shutdown()s.
 
@@ -113,15 +131,13 @@ class LogServer {
   std::string tiles_url() const;
   // "127.0.0.1:<port>" style address clients can dial.
   std::string address() const;
-  NoteVerifierKey verifier_key() const { return signer_.verifier_key(); }
+  NoteVerifierKey verifier_key() const { return key_.checkpoint_key; }
   // What clients pin: the checkpoint key, the VRF key and the published
   // witness policy (the accepted witnesses and the quorum).
-  LogPublicKey log_key() const {
-    return LogPublicKey{signer_.verifier_key(), vrf_.public_key(),
-                        options_.cosignatures.witnesses,
-                        options_.witness_quorum};
-  }
-  const std::string& origin() const { return signer_.name(); }
+  const LogPublicKey& log_key() const { return key_; }
+  const std::string& origin() const { return key_.checkpoint_key.name; }
+  // A replica's follower (null for the log itself).
+  Follower* follower() { return follower_.get(); }
 
   CheckpointPublisher* publisher() { return publisher_.get(); }
   const Positions* positions() const { return positions_.get(); }
@@ -132,8 +148,10 @@ class LogServer {
   MetricsRegistry* metrics() { return &metrics_; }
 
  private:
-  LogServer(NoteSigner signer, VrfPrivateKey vrf, LogServerOptions options);
-  // Steps of Start.
+  LogServer(std::optional<NoteSigner> signer, LogPublicKey key,
+            VrfPrivateKey vrf, LogServerOptions options);
+  // Steps of Start (and StartReplica).
+  absl::Status Run();
   absl::Status OpenComponents();
   absl::Status StartGrpc();
   absl::Status StartTiles();
@@ -141,7 +159,8 @@ class LogServer {
   // The gauges read when scraped.
   void AddMetricCallbacks();
 
-  NoteSigner signer_;
+  std::optional<NoteSigner> signer_;  // none in a replica
+  LogPublicKey key_;
   VrfPrivateKey vrf_;
   LogServerOptions options_;
   // Before every component, which counts into it: destroyed after them.
@@ -167,6 +186,8 @@ class LogServer {
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<MemoryTrimmer> trimmer_;
   std::unique_ptr<WitnessPusher> pusher_;
+  std::unique_ptr<PrivateFeed> feed_;
+  std::unique_ptr<Follower> follower_;
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -7,11 +7,14 @@
 #include <iostream>
 #include <tuple>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/note/key_file.h"
 #include "core/note/log_key.h"
+#include "core/util/bytes.h"
+#include "core/util/file_util.h"
 #include "core/util/flags.h"
 #include "core/util/logging.h"
 #include "core/util/status_macros.h"
@@ -42,6 +45,10 @@ struct Config {
   uint64_t writes_per_minute = 60, write_burst = 20;
   uint64_t max_calls_per_address = 64;
   std::string log_format = "text";
+  // The private feed (the log's), and a read replica's.
+  std::string private_feed_token_file;
+  std::string replica_of, log_key, feed_url, feed_token_file;
+  absl::Duration replica_poll = absl::Seconds(1);
   LogServerOptions options;
 };
 
@@ -120,10 +127,32 @@ void AddFlags(FlagSet* flags, Config* c) {
                 "writes one address may make at once");
   flags->String("backup_dir", &c->backup_dir,
                 "where SIGUSR1 writes an online backup (a new subdirectory)");
+  flags->String("private_feed_token_file", &c->private_feed_token_file,
+                "serve the private feed that read replicas replay "
+                "(GET /private/... on --http_listen) to whoever presents the "
+                "bearer token in this file (at least 16 bytes; "
+                "docs/scale.md)");
+  flags->String("replica_of", &c->replica_of,
+                "run as a read replica of the log whose tiles are at this "
+                "URL (http[s]://host:port[/prefix]: its --http_listen or a "
+                "cache in front of it): --key_file is then a replica key "
+                "file (ktlog-keygen --replica_key_from) and --log_key the "
+                "log's key; docs/scale.md");
+  flags->String("log_key", &c->log_key,
+                "with --replica_of: the log key the log printed at start");
+  flags->String("feed_url", &c->feed_url,
+                "with --replica_of: where the log's private feed is "
+                "(default: the --replica_of URL)");
+  flags->String("feed_token_file", &c->feed_token_file,
+                "with --replica_of: the private feed's bearer token");
+  flags->Duration("replica_poll", &c->replica_poll,
+                  "with --replica_of: how often to look for a new checkpoint");
   flags->String("log_format", &c->log_format,
                 "text, or json: one JSON object per line on stderr, for a "
                 "log collector (docs/operations.md, \"Logs\")");
 }
+
+absl::Status FinishReplica(Config* c);
 
 // Checks the flags and completes the options; a usage error otherwise.
 absl::Status Finish(Config* c) {
@@ -206,7 +235,69 @@ absl::Status Finish(Config* c) {
   }
   o.sequencer.max_batch_size = c->batch_size;
   o.sequencer.max_pending = c->max_pending;
+  return FinishReplica(c);
+}
+
+// The read replica's flags (--replica_of and those that go with it).
+absl::Status FinishReplica(Config* c) {
+  LogServerOptions& o = c->options;
+  if (c->replica_of.empty()) {
+    for (const std::string* f :
+         {&c->log_key, &c->feed_url, &c->feed_token_file}) {
+      if (!f->empty()) {
+        return absl::InvalidArgumentError(
+            "--log_key, --feed_url and --feed_token_file are for a read "
+            "replica (--replica_of)");
+      }
+    }
+    return absl::OkStatus();
+  }
+  if (c->log_key.empty() || c->feed_token_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--replica_of needs --log_key (the log key the log printed) and "
+        "--feed_token_file (its private feed's token)");
+  }
+  if (!c->witness_keys.empty() || !c->witness_urls.empty() ||
+      !c->registration_key.empty() || !c->private_feed_token_file.empty()) {
+    return absl::InvalidArgumentError(
+        "a read replica takes writes from nobody and talks to no witness: "
+        "--witness_keys, --witness_urls, --registration_key and "
+        "--private_feed_token_file are the log's (its witness policy comes "
+        "from --log_key)");
+  }
+  if (c->replica_poll < absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError("--replica_poll must be at least 10ms");
+  }
+  o.replica = FollowerOptions{c->replica_of, c->feed_url, "", c->replica_poll};
   return absl::OkStatus();
+}
+
+// The token in `path` (whitespace around it dropped): at least 16 bytes.
+absl::StatusOr<std::string> LoadToken(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadSecretFile(path, 4096));
+  std::string token(absl::StripAsciiWhitespace(text));
+  WipeSecret(&text);
+  if (token.size() < 16) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path,
+                     " must hold a token of at least 16 bytes (e.g. head -c 32 "
+                     "/dev/urandom | base64 > ",
+                     path, ")"));
+  }
+  return token;
+}
+
+// A read replica (--replica_of).
+absl::StatusOr<std::unique_ptr<LogServer>> StartReplica(Config* c) {
+  ASSIGN_OR_RETURN(VrfPrivateKey vrf, LoadReplicaKeyFile(c->key_file));
+  absl::StatusOr<LogPublicKey> key = LogPublicKey::Parse(c->log_key);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log_key: ", key.status().message()));
+  }
+  ASSIGN_OR_RETURN(c->options.replica->feed_token,
+                   LoadToken(c->feed_token_file));
+  return LogServer::StartReplica(*std::move(key), std::move(vrf), c->options);
 }
 
 // Waits for signals: SIGUSR1 writes a backup; SIGTERM or SIGINT returns.
@@ -256,6 +347,8 @@ void RaiseFileLimit() {
   }
 }
 
+int Serve(LogServer* server, const Config& c, const sigset_t& signals);
+
 int Main(int argc, char** argv) {
   Config c;
   c.options.listen_address = "127.0.0.1:8020";
@@ -273,6 +366,27 @@ int Main(int argc, char** argv) {
   absl::Status usage = Finish(&c);
   if (!usage.ok()) return Fail(usage.message(), 2);
   RaiseFileLimit();
+  if (!c.private_feed_token_file.empty()) {
+    absl::StatusOr<std::string> token = LoadToken(c.private_feed_token_file);
+    if (!token.ok()) return Fail(token.status().message(), 1);
+    c.options.private_feed_token = *std::move(token);
+  }
+  // Handle SIGTERM/SIGINT/SIGUSR1 in this thread only: block them before
+  // any other thread starts, then wait for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGUSR1);
+  if (c.options.replica.has_value()) {
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    absl::StatusOr<std::unique_ptr<LogServer>> server = StartReplica(&c);
+    if (!server.ok()) {
+      return Fail(server.status().message(),
+                  absl::IsInvalidArgument(server.status()) ? 2 : 1);
+    }
+    return Serve(server->get(), c, signals);
+  }
   absl::StatusOr<KeyFile> keys = LoadKeyFile(c.key_file);
   if (!keys.ok()) return Fail(keys.status().message(), 1);
   if (!keys->vrf.has_value()) {
@@ -306,36 +420,37 @@ int Main(int argc, char** argv) {
           2);
     }
   }
-  // Handle SIGTERM/SIGINT/SIGUSR1 in this thread only: block them before
-  // any other thread starts, then wait for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   absl::StatusOr<std::unique_ptr<LogServer>> server = LogServer::Start(
       std::move(keys->signer), *std::move(keys->vrf), c.options);
   if (!server.ok()) return Fail(server.status().message(), 1);
-  std::shared_ptr<const PublishedCheckpoint> cp =
-      (*server)->publisher()->Latest();
-  std::cout << "ktlog-server: listening on " << (*server)->address()
-            << " origin " << (*server)->origin() << " tree size "
+  return Serve(server->get(), c, signals);
+}
+
+// Says where it listens, warns about what is unsafe, serves until a
+// signal stops it.
+int Serve(LogServer* server, const Config& c, const sigset_t& signals) {
+  std::shared_ptr<const PublishedCheckpoint> cp = server->publisher()->Latest();
+  std::cout << "ktlog-server: listening on " << server->address() << " origin "
+            << server->origin() << " tree size "
             << (cp ? cp->checkpoint.size : 0) << "\n"
-            << "ktlog-server: log key " << (*server)->log_key().ToString()
-            << "\n";
-  if (!(*server)->tiles_url().empty()) {
-    std::cout << "ktlog-server: tiles at " << (*server)->tiles_url() << "\n";
+            << "ktlog-server: log key " << server->log_key().ToString() << "\n";
+  if (!server->tiles_url().empty()) {
+    std::cout << "ktlog-server: tiles at " << server->tiles_url() << "\n";
+  }
+  if (c.options.replica.has_value()) {
+    std::cout << "ktlog-server: read replica of " << c.replica_of << "\n";
   }
   std::cout << std::flush;
-  LogInfo("serving ", (*server)->origin(), " on ", (*server)->address(),
-          " from ", c.options.data_dir);
+  LogInfo("serving ", server->origin(), " on ", server->address(), " from ",
+          c.options.data_dir,
+          c.options.replica.has_value() ? " as a read replica" : "");
   if (!c.options.tls.has_value()) {
     LogWarning(
         "--plaintext: clients' traffic is neither encrypted nor "
         "authenticated; use --tls_cert/--tls_key outside development");
   }
-  if (!c.options.registration.has_value()) {
+  if (!c.options.registration.has_value() && !c.options.replica.has_value()) {
     LogWarning(
         "no --registration_key: anyone may create any account id (the "
         "first record of an id claims it); see docs/security.md");
@@ -343,15 +458,16 @@ int Main(int argc, char** argv) {
   std::string quorum = QuorumWarning(c.options.witness_quorum,
                                      c.options.cosignatures.witnesses.size());
   if (!quorum.empty()) LogWarning(absl::StripPrefix(quorum, "WARNING: "));
-  if (c.options.cosignatures.witnesses.empty()) {
+  if (c.options.cosignatures.witnesses.empty() &&
+      !c.options.replica.has_value()) {
     LogWarning(
         "no --witness_keys: the log key names no witness, and clients "
         "refuse such a key unless they accept a log that could show them a "
         "history nobody else sees (ktctl init --allow_no_witnesses); run "
         "witnesses (docs/witness.md)");
   }
-  ServeUntilStopped(server->get(), c.backup_dir, signals);
-  (*server)->Shutdown();
+  ServeUntilStopped(server, c.backup_dir, signals);
+  server->Shutdown();
   LogInfo("shut down cleanly");
   return 0;
 }

@@ -187,8 +187,9 @@ void LogService::Bind(const char* name, Handler<Request, Response> handler) {
               Ctx* ctx, const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
             return Serve(
                 ctx, name, counted,
-                [this, handler, refused, ctx, in, out]() -> absl::Status {
-                  absl::Status s = Handle(ctx, handler, *in, out);
+                [this, name, handler, refused, ctx, in, out]() -> absl::Status {
+                  absl::Status s = ServedHere(name);
+                  if (s.ok()) s = Handle(ctx, handler, *in, out);
                   if (!s.ok()) {
                     refused->Record(absl::StrCat(PeerAddress(ctx->peer()), ": ",
                                                  s.ToString()));
@@ -196,6 +197,32 @@ void LogService::Bind(const char* name, Handler<Request, Response> handler) {
                   return s;
                 });
           }));
+}
+
+absl::Status LogService::ServedHere(absl::string_view method) const {
+  // What only the log itself does: writes, the trust backups (kept beside
+  // the log, not in it) and the witnesses' calls.
+  static constexpr absl::string_view kLogOnly[] = {"AddDevice",
+                                                   "RemoveDevice",
+                                                   "RotateAccountKey",
+                                                   "SetSecurityKeys",
+                                                   "ResetAccount",
+                                                   "RecordBackup",
+                                                   "EraseAccount",
+                                                   "PutBackup",
+                                                   "GetBackup",
+                                                   "DeleteBackup",
+                                                   "AppendRecords",
+                                                   "AddCosignature",
+                                                   "GetCheckpointToCosign"};
+  if (writes_ != nullptr || std::find(std::begin(kLogOnly), std::end(kLogOnly),
+                                      method) == std::end(kLogOnly)) {
+    return absl::OkStatus();
+  }
+  return absl::UnimplementedError(
+      absl::StrCat("this server is a read replica: it serves lookups, "
+                   "histories, proofs and checkpoints; send ",
+                   method, " to the log itself (docs/scale.md)"));
 }
 
 template <class Request, class Response>

@@ -87,7 +87,9 @@ class LogService final : public v1::Log::Service {
  public:
   // Borrows everything; all must outlive the service. `calls` may be null
   // (no per-address limit). `history` admits GetAccountHistory calls;
-  // `backups` keeps the trust backups.
+  // `backups` keeps the trust backups. A read replica (log/follower.h) has
+  // neither `writes` nor `backups`: the methods that need them, and the
+  // witnesses' calls, are UNIMPLEMENTED there.
   LogService(LogWrites* writes, LogQueries* queries, HistoryAccess* history,
              Backups* backups, const CheckpointPublisher* publisher,
              Cosignatures* cosignatures, CallTracker* calls,
@@ -115,6 +117,9 @@ class LogService final : public v1::Log::Service {
   // INVALID_ARGUMENT naming its type, not gRPC's bare UNIMPLEMENTED).
   template <class Request, class Response>
   void Bind(const char* name, Handler<Request, Response> handler);
+  // UNIMPLEMENTED for a method only the log itself serves, in a read
+  // replica (no `writes`); else OK.
+  absl::Status ServedHere(absl::string_view method) const;
   // Parses `in`, runs `handler`, serializes its answer into `out`.
   template <class Request, class Response>
   absl::Status Handle(Ctx* ctx, Handler<Request, Response> handler,

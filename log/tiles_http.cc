@@ -58,8 +58,10 @@ bool IsLoopback(const std::string& host) {
 
 TilesHttpServer::TilesHttpServer(Tiles* tiles, std::string host,
                                  std::unique_ptr<httplib::Server> http,
-                                 bool tls, std::function<std::string()> metrics)
+                                 bool tls, std::function<std::string()> metrics,
+                                 const PrivateFeed* feed)
     : tiles_(tiles),
+      feed_(feed),
       host_(std::move(host)),
       http_(std::move(http)),
       tls_(tls),
@@ -67,7 +69,8 @@ TilesHttpServer::TilesHttpServer(Tiles* tiles, std::string host,
 
 absl::StatusOr<std::unique_ptr<TilesHttpServer>> TilesHttpServer::Start(
     Tiles* tiles, const std::string& address,
-    const std::optional<TlsFiles>& tls, std::function<std::string()> metrics) {
+    const std::optional<TlsFiles>& tls, std::function<std::string()> metrics,
+    const PrivateFeed* feed) {
   size_t colon = address.rfind(':');
   int port = -1;
   if (colon == std::string::npos ||
@@ -91,7 +94,7 @@ absl::StatusOr<std::unique_ptr<TilesHttpServer>> TilesHttpServer::Start(
   }
   std::unique_ptr<TilesHttpServer> s(
       new TilesHttpServer(tiles, address.substr(0, colon), std::move(http),
-                          tls.has_value(), std::move(metrics)));
+                          tls.has_value(), std::move(metrics), feed));
   s->Route();
   s->port_ = port == 0 ? s->http_->bind_to_any_port(s->host_)
                        : (s->http_->bind_to_port(s->host_, port) ? port : -1);
@@ -138,6 +141,7 @@ void TilesHttpServer::Route() {
                res.set_header("Cache-Control", kImmutable);
                res.set_content(*std::move(data), kBinary);
              });
+  if (feed_ != nullptr) RouteFeed();
   if (metrics_) {
     http_->Get("/metrics",
                [this](const httplib::Request&, httplib::Response& res) {
@@ -150,6 +154,43 @@ void TilesHttpServer::Route() {
     res.set_header("Cache-Control", "no-store");
     res.set_content(res.status == 405 ? "method not allowed\n" : "not found\n",
                     "text/plain");
+  });
+}
+
+void TilesHttpServer::RouteFeed() {
+  // Never cached by anyone: it is private, and bundles change on erasure.
+  auto authorized = [this](const httplib::Request& req,
+                           httplib::Response& res) {
+    if (!req.has_header("Authorization")) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      Answer(401, "the private feed needs the feed's bearer token", res);
+      return false;
+    }
+    if (!feed_->Authorized(req.get_header_value("Authorization"))) {
+      Answer(403, "not the private feed's bearer token", res);
+      return false;
+    }
+    return true;
+  };
+  http_->Get(
+      "/private/cosigned",
+      [this, authorized](const httplib::Request& req, httplib::Response& res) {
+        if (!authorized(req, res)) return;
+        absl::StatusOr<std::string> data = feed_->Cosigned();
+        if (!data.ok()) return Fail(data.status(), res);
+        res.set_header("Cache-Control", "no-store");
+        res.set_content(*std::move(data), kBinary);
+      });
+  http_->Get("/private/.*", [this, authorized](const httplib::Request& req,
+                                               httplib::Response& res) {
+    if (!authorized(req, res)) return;
+    absl::StatusOr<TileId> id = ParseTilePath(absl::StrCat(
+        "tile/entries/", req.path.substr(sizeof("/private/") - 1)));
+    if (!id.ok()) return Fail(id.status(), res);
+    absl::StatusOr<std::string> data = feed_->Read(*id);
+    if (!data.ok()) return Fail(data.status(), res);
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(*std::move(data), kBinary);
   });
 }
 

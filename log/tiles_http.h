@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "log/private_feed.h"
 #include "log/tiles.h"
 #include "proto/tls.h"
 
@@ -39,10 +40,14 @@ class TilesHttpServer {
   // /metrics: what it returns, in the Prometheus text format
   // (core/util/metrics.h). UNAVAILABLE if it cannot listen;
   // FAILED_PRECONDITION if the TLS files do not load.
+  // With `feed` (borrowed), GET /private/... serves the log's private feed
+  // (log/private_feed.h) to requests that present its bearer token (401
+  // without it, 403 with another; never cached).
   static absl::StatusOr<std::unique_ptr<TilesHttpServer>> Start(
       Tiles* tiles, const std::string& address,
       const std::optional<TlsFiles>& tls = std::nullopt,
-      std::function<std::string()> metrics = nullptr);
+      std::function<std::string()> metrics = nullptr,
+      const PrivateFeed* feed = nullptr);
   ~TilesHttpServer();  // Stop()s.
 
   // Stops listening and waits for the requests in flight. Idempotent.
@@ -55,10 +60,13 @@ class TilesHttpServer {
  private:
   TilesHttpServer(Tiles* tiles, std::string host,
                   std::unique_ptr<httplib::Server> http, bool tls,
-                  std::function<std::string()> metrics);
+                  std::function<std::string()> metrics,
+                  const PrivateFeed* feed);
   void Route();
+  void RouteFeed();
 
   Tiles* const tiles_;
+  const PrivateFeed* const feed_;
   const std::string host_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;

@@ -269,14 +269,16 @@ TEST(ClientVerifierTest, ForkAndRollbackUnderOneKey) {
   auto env2 = LogEnv::Start({}, env1.get());
   TestAccount c("c");
   for (int i = 0; i < 5; ++i) env2->Append(c.Add(absl::StrCat("d", i)));
-  // And a third that is smaller.
+  // And a third that is smaller, signed after the client trusted the first
+  // (an older smaller one would be a fork, or, consistent, a replica behind).
   auto env3 = LogEnv::Start({}, env1.get());
-  env3->Append(b.Add("only"));
 
   Client client(env1.get(), "nobody", RealClock::Get());
   auto trusted = client.verifier.UpdateCheckpoint();
   ASSERT_TRUE(trusted.ok());
   EXPECT_EQ(trusted->size, 3u);
+  absl::SleepFor(absl::Milliseconds(5));  // a later timestamp
+  env3->Append(b.Add("only"));
 
   Client on2(env1.get(), "nobody", RealClock::Get());
   on2.state = client.state;

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   ktlog::FlagSet flags(
       "usage: ktlog-keygen --name=NAME --out=FILE [--type=log|witness]\n"
       "       ktlog-keygen --type=registration --out=FILE\n"
+      "       ktlog-keygen --replica_key_from=LOG_KEY_FILE --out=FILE\n"
       "       ktlog-keygen --show=FILE\n\n"
       "Writes new keys to FILE (mode 0600; never overwrites) and prints what\n"
       "others pin. For a log (the default): an Ed25519 checkpoint signing\n"
@@ -53,12 +54,17 @@ int main(int argc, char** argv) {
       "the witness's verifier key, which the log and clients list. For\n"
       "registration: the secret key with which the operator's registration\n"
       "service issues credentials (ktlog-admin credential) and the log checks\n"
-      "them (ktlog-server --registration_key); it prints nothing.");
+      "them (ktlog-server --registration_key); it prints nothing. With\n"
+      "--replica_key_from: a read replica's key file, the log's VRF key\n"
+      "without its checkpoint signing key (ktlog-server --replica_of).");
   flags.String("name", &name, "key name (a log's origin, or a witness's name)");
   flags.String("out", &out, "file to write the private keys to");
   flags.String("type", &type,
                "log (checkpoint signing and VRF), witness (cosigning) or "
                "registration (account creation credentials)");
+  std::string replica_from;
+  flags.String("replica_key_from", &replica_from,
+               "write a read replica's key file from this log key file");
   flags.String("show", &show,
                "print the log key or witness verifier key of a key file");
   std::vector<std::string> args;
@@ -69,6 +75,16 @@ int main(int argc, char** argv) {
   }
   if (!args.empty()) return Fail("unexpected argument " + args[0], 2);
   if (!show.empty()) return Show(show);
+  if (!replica_from.empty()) {
+    if (out.empty()) return Fail("--out is required", 2);
+    absl::StatusOr<ktlog::KeyFile> keys = ktlog::LoadKeyFile(replica_from);
+    if (!keys.ok()) return Fail(keys.status().message(), 1);
+    if (!keys->vrf.has_value()) {
+      return Fail(replica_from + " is not a log key file (no VRF key)", 1);
+    }
+    absl::Status s = ktlog::WriteReplicaKeyFile(out, *keys->vrf);
+    return s.ok() ? 0 : Fail(s.message(), 1);
+  }
   if (type == "registration") {
     if (out.empty()) return Fail("--out is required", 2);
     absl::Status s = ktlog::RegistrationKey::Generate().Save(out);

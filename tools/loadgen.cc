@@ -29,6 +29,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -219,6 +220,9 @@ struct LoadRun {
   std::unique_ptr<LogClient> client;
   Limits limits;
   std::atomic<int> failures{0};
+  // Lookup calls answered UNAVAILABLE and sent again (a read replica behind
+  // a load balancer that has not caught up, or restarted).
+  std::atomic<int> unavailable{0};
   std::mutex mu;
   std::vector<Written> written;
   std::vector<std::string> accounts;
@@ -541,12 +545,20 @@ void LookUp(LoadRun* run, Latencies* lat, const LogCheckpoint& cp,
   bool anchor = run->config.verify_reads;
   absl::Time t0 = absl::Now();
   std::vector<absl::StatusOr<AccountLookupAnswer>> answers;
-  if (ids.size() == 1) {
-    answers.push_back(run->client->LookupAccount(ids[0], cp.size, anchor));
-  } else {
-    std::vector<LookupAsk> asks;
-    for (const std::string& id : ids) asks.push_back({id, anchor});
-    answers = run->client->LookupAccounts(asks, cp.size);
+  for (int attempt = 0;; ++attempt) {
+    answers.clear();
+    if (ids.size() == 1) {
+      answers.push_back(run->client->LookupAccount(ids[0], cp.size, anchor));
+    } else {
+      std::vector<LookupAsk> asks;
+      for (const std::string& id : ids) asks.push_back({id, anchor});
+      answers = run->client->LookupAccounts(asks, cp.size);
+    }
+    bool unavailable = absl::c_any_of(
+        answers, [](const auto& a) { return absl::IsUnavailable(a.status()); });
+    if (!unavailable || attempt == 20) break;
+    run->unavailable.fetch_add(1);
+    absl::SleepFor(absl::Milliseconds(50));
   }
   for (size_t i = 0; i < ids.size(); ++i) {
     if (!answers[i].ok()) {
@@ -591,7 +603,12 @@ void ReadPhase(LoadRun* run, const LogCheckpoint& cp) {
               << " (ops and latency per call, server CPU per account)";
   }
   std::cout << ": " << lat.Summary(absl::Now() - start)
-            << run->CpuPerOp(cpu, lat.ms.size() * batch) << "\n";
+            << run->CpuPerOp(cpu, lat.ms.size() * batch);
+  if (run->unavailable.load() > 0) {
+    std::cout << "; " << run->unavailable.load()
+              << " calls answered UNAVAILABLE were sent again";
+  }
+  std::cout << "\n";
 }
 
 // Checks the flags; a message for the user, or "".

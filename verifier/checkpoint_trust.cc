@@ -54,6 +54,7 @@ absl::Status CheckpointTrust::RaiseSuccession(const SuccessionCheck& check,
       return alerts_->Refuse(Refusal::kBadTimestamp,
                              absl::FailedPreconditionError(check.message), "",
                              Sha256(note).ToHex(), check.message, pair);
+    case Succession::kBehind:
     case Succession::kOk:
       break;
   }
@@ -117,21 +118,32 @@ absl::StatusOr<LogCheckpoint> CheckpointTrust::OpenChecked(
   return cp;
 }
 
-absl::Status CheckpointTrust::CheckHistory(
+absl::StatusOr<bool> CheckpointTrust::CheckHistory(
     const std::optional<LogCheckpoint>& trusted, const LogCheckpoint& cp,
     const std::string& note) {
   auto proof = [this](uint64_t old_size, uint64_t new_size) {
     return log_->GetConsistencyProof(old_size, new_size);
   };
   if (trusted.has_value()) {
-    ASSIGN_OR_RETURN(SuccessionCheck check,
-                     CheckSuccession(*trusted, cp, proof));
+    absl::StatusOr<SuccessionCheck> succession =
+        CheckSuccession(*trusted, cp, proof);
+    bool older =
+        cp.size < trusted->size ||
+        (cp.size == trusted->size && cp.timestamp_ms < trusted->timestamp_ms);
+    if (older && cp.timestamp_ms <= trusted->timestamp_ms &&
+        absl::IsUnavailable(succession.status())) {
+      // A read replica behind the trusted checkpoint cannot prove its own
+      // consistent with it yet: no evidence either way; the trusted stays.
+      return true;
+    }
+    ASSIGN_OR_RETURN(SuccessionCheck check, std::move(succession));
+    if (check.verdict == Succession::kBehind) return true;
     if (check.verdict != Succession::kOk) {
       return RaiseSuccession(check, state_->trusted_checkpoint, *trusted, cp,
                              note);
     }
   }
-  if (state_->seen_checkpoint.empty()) return absl::OkStatus();
+  if (state_->seen_checkpoint.empty()) return false;
   ASSIGN_OR_RETURN(LogPublicKey key, PinnedLogKey(*state_));
   absl::StatusOr<LogCheckpoint> seen =
       OpenLogCheckpoint(state_->seen_checkpoint, key.checkpoint_key);
@@ -145,14 +157,19 @@ absl::Status CheckpointTrust::CheckHistory(
   if (check.verdict != Succession::kOk) {
     return RaiseSuccession(check, state_->seen_checkpoint, *seen, cp, note);
   }
-  return absl::OkStatus();
+  return false;
 }
 
 absl::StatusOr<LogCheckpoint> CheckpointTrust::Update() {
   ASSIGN_OR_RETURN(std::optional<LogCheckpoint> trusted, Trusted());
   ASSIGN_OR_RETURN(std::string note, FetchCheckpoint(trusted));
   ASSIGN_OR_RETURN(LogCheckpoint cp, OpenChecked(note));
-  RETURN_IF_ERROR(CheckHistory(trusted, cp, note));
+  ASSIGN_OR_RETURN(bool behind, CheckHistory(trusted, cp, note));
+  if (behind) {
+    // The trusted checkpoint stays; it must still be fresh enough.
+    cp = *trusted;
+    note = state_->trusted_checkpoint;
+  }
   uint64_t now = clock_->NowMillis();
   if (now > cp.timestamp_ms + state_->policy.max_checkpoint_age_ms) {
     return alerts_->Refuse(

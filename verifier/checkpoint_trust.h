@@ -30,7 +30,10 @@ class CheckpointTrust {
 
   // Fetches the latest checkpoint (with a witness quorum in the policy: the
   // newest one the quorum cosigned) and trusts it if it passes every rule;
-  // returns it. When rejected, an alert is raised and the error says why:
+  // returns it. A checkpoint older than the trusted one but consistent with
+  // it (from a read replica that has not caught up) is no evidence against
+  // the log: the trusted one is returned, and stays. When rejected, an alert
+  // is raised and the error says why:
   // UNAUTHENTICATED (BAD_SIGNATURE), DATA_LOSS (FORK, ROLLBACK),
   // INVALID_ARGUMENT (BAD_CONSISTENCY_PROOF, MALFORMED_ANSWER),
   // FAILED_PRECONDITION (BAD_TIMESTAMP, STALE_LOG, MISSING_COSIGNATURES).
@@ -50,8 +53,11 @@ class CheckpointTrust {
   absl::StatusOr<std::string> FetchCheckpoint(
       const std::optional<LogCheckpoint>& trusted);
   absl::StatusOr<LogCheckpoint> OpenChecked(const std::string& note);
-  absl::Status CheckHistory(const std::optional<LogCheckpoint>& trusted,
-                            const LogCheckpoint& cp, const std::string& note);
+  // True if `cp` is behind the trusted checkpoint (Succession::kBehind: a
+  // read replica that has not caught up), which then stays trusted.
+  absl::StatusOr<bool> CheckHistory(const std::optional<LogCheckpoint>& trusted,
+                                    const LogCheckpoint& cp,
+                                    const std::string& note);
   // Raises the alert for a failed succession check of `cp` (from `note`)
   // against `trusted` (from `trusted_note`) and returns the matching error.
   absl::Status RaiseSuccession(const SuccessionCheck& check,

@@ -152,16 +152,26 @@ std::string EncodeEntryBundle(const std::vector<std::string>& entries) {
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> DecodeEntryBundle(
-    absl::string_view data, uint64_t width) {
+absl::StatusOr<std::vector<std::string>> DecodeEntryList(absl::string_view data,
+                                                         uint64_t max_entries) {
   std::vector<std::string> out;
   ByteReader r(data);
-  while (!r.empty() && out.size() <= width) {
+  while (!r.empty() && out.size() <= max_entries) {
     absl::string_view e;
     if (!r.ReadU16Prefixed(&e)) break;
     out.emplace_back(e);
   }
-  if (r.failed() || !r.empty() || out.size() != width) {
+  if (r.failed() || !r.empty() || out.size() > max_entries) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not a list of at most ", max_entries, " length-prefixed entries"));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> DecodeEntryBundle(
+    absl::string_view data, uint64_t width) {
+  absl::StatusOr<std::vector<std::string>> out = DecodeEntryList(data, width);
+  if (!out.ok() || out->size() != width) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the entry bundle does not hold exactly ", width, " entries"));
   }

@@ -71,6 +71,9 @@ absl::StatusOr<std::vector<Hash>> DecodeHashTile(absl::string_view data,
 // most kMaxBundledEntry bytes. Decode: INVALID_ARGUMENT unless `data` is
 // exactly `width` entries.
 std::string EncodeEntryBundle(const std::vector<std::string>& entries);
+// The same framing for any number of entries up to `max_entries`.
+absl::StatusOr<std::vector<std::string>> DecodeEntryList(absl::string_view data,
+                                                         uint64_t max_entries);
 absl::StatusOr<std::vector<std::string>> DecodeEntryBundle(
     absl::string_view data, uint64_t width);
 

@@ -36,6 +36,20 @@ absl::StatusOr<KeyFile> LoadKeyFile(const std::string& path) {
 
 namespace {
 
+// A VRF key line (PRIVATE+VRF+...), or why not.
+absl::StatusOr<VrfPrivateKey> ParseVrfLine(absl::string_view line) {
+  line = absl::StripAsciiWhitespace(line);
+  if (!absl::StartsWith(line, kVrfKeyLine)) {
+    return absl::InvalidArgumentError("no VRF key line");
+  }
+  absl::StatusOr<std::string> seed =
+      Base64Decode(line.substr(kVrfKeyLine.size()));
+  if (!seed.ok()) return absl::InvalidArgumentError("not a VRF key line");
+  absl::StatusOr<VrfPrivateKey> vrf = VrfPrivateKey::FromSeed(*seed);
+  WipeSecret(&*seed);
+  return vrf;
+}
+
 absl::StatusOr<KeyFile> ParseKeyFile(const std::string& text,
                                      const std::string& path) {
   std::vector<absl::string_view> lines =
@@ -50,14 +64,10 @@ absl::StatusOr<KeyFile> ParseKeyFile(const std::string& text,
   if (!signer.ok()) return bad(signer.status().message());
   KeyFile out{*std::move(signer), std::nullopt};
   if (lines.size() == 2) {
-    absl::string_view line = absl::StripAsciiWhitespace(lines[1]);
-    absl::StatusOr<std::string> seed =
-        absl::StartsWith(line, kVrfKeyLine)
-            ? Base64Decode(line.substr(kVrfKeyLine.size()))
-            : absl::InvalidArgumentError("no VRF key line");
-    if (!seed.ok()) return bad("the second line is not a VRF key");
-    absl::StatusOr<VrfPrivateKey> vrf = VrfPrivateKey::FromSeed(*seed);
-    WipeSecret(&*seed);
+    absl::StatusOr<VrfPrivateKey> vrf = ParseVrfLine(lines[1]);
+    if (absl::IsInvalidArgument(vrf.status())) {
+      return bad("the second line is not a VRF key");
+    }
     if (!vrf.ok()) return bad(vrf.status().message());
     out.vrf = *std::move(vrf);
   }
@@ -73,6 +83,41 @@ absl::Status WriteKeyFile(const std::string& path, const NoteSigner& signer,
     absl::StrAppend(&text, kVrfKeyLine, Base64Encode(vrf->seed()), "\n");
   }
   return CreateSecretFile(path, text);
+}
+
+absl::Status WriteReplicaKeyFile(const std::string& path,
+                                 const VrfPrivateKey& vrf) {
+  return CreateSecretFile(
+      path, absl::StrCat(kVrfKeyLine, Base64Encode(vrf.seed()), "\n"));
+}
+
+absl::StatusOr<VrfPrivateKey> LoadReplicaKeyFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadSecretFile(path, 4096);
+  if (!text.ok()) {
+    if (absl::IsNotFound(text.status())) {
+      return absl::NotFoundError(absl::StrCat(
+          "replica key file ", path,
+          " does not exist (make one with ktlog-keygen --replica_key_from)"));
+    }
+    return text.status();
+  }
+  absl::StatusOr<VrfPrivateKey> vrf = ParseVrfLine(*text);
+  bool signer = absl::StartsWith(*text, "PRIVATE+KEY+");
+  WipeSecret(&*text);
+  if (signer) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path,
+        " holds the log's checkpoint signing key: a read replica must not "
+        "(it signs nothing). Give it only the VRF key: ktlog-keygen "
+        "--replica_key_from=",
+        path, " --out=replica.key"));
+  }
+  if (!vrf.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replica key file ", path,
+        " is not one line PRIVATE+VRF+<seed>: ", vrf.status().message()));
+  }
+  return vrf;
 }
 
 absl::StatusOr<LogPublicKey> LogPublicKeyOf(const KeyFile& keys) {

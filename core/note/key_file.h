@@ -34,6 +34,14 @@ absl::StatusOr<KeyFile> LoadKeyFile(const std::string& path);
 absl::Status WriteKeyFile(const std::string& path, const NoteSigner& signer,
                           const VrfPrivateKey* vrf);
 
+// A read replica's key file (docs/scale.md): only the log's VRF key, one
+// line PRIVATE+VRF+<base64 seed>, mode 0600. Load: NOT_FOUND if missing;
+// FAILED_PRECONDITION if malformed or if it holds a checkpoint signing key
+// (a replica must not hold one).
+absl::Status WriteReplicaKeyFile(const std::string& path,
+                                 const VrfPrivateKey& vrf);
+absl::StatusOr<VrfPrivateKey> LoadReplicaKeyFile(const std::string& path);
+
 // The public log key of a log's key file. FAILED_PRECONDITION if it has no
 // VRF key (a witness key, or a log key made by an older ktlog-keygen).
 absl::StatusOr<LogPublicKey> LogPublicKeyOf(const KeyFile& keys);

@@ -38,6 +38,19 @@ absl::StatusOr<SuccessionCheck> CheckConsistent(const LogCheckpoint& a,
 absl::StatusOr<SuccessionCheck> CheckSuccession(const LogCheckpoint& previous,
                                                 const LogCheckpoint& next,
                                                 ConsistencyProofSource fetch) {
+  bool older =
+      next.size < previous.size ||
+      (next.size == previous.size && next.timestamp_ms < previous.timestamp_ms);
+  if (older && next.timestamp_ms <= previous.timestamp_ms) {
+    ASSIGN_OR_RETURN(SuccessionCheck c, CheckConsistent(next, previous, fetch));
+    if (c.verdict == Succession::kOk) {
+      c.verdict = Succession::kBehind;
+      c.message = absl::StrCat("the checkpoint of size ", next.size,
+                               " is older than the one of size ", previous.size,
+                               " held already");
+    }
+    return c;
+  }
   if (next.size < previous.size) {
     SuccessionCheck c;
     c.verdict = Succession::kRollback;

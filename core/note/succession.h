@@ -22,6 +22,10 @@ enum class Succession {
                   // consistency proof that does not link the two roots
   kInvalidProof,  // the consistency proof is malformed (wrong length)
   kTimeGoesBack,  // next is dated before previous
+  kBehind,        // next is an older checkpoint of the same history: not
+                  // dated after previous, no larger, and consistent with
+                  // it (a read replica or cache that has not caught up;
+                  // no evidence against the log: keep previous)
 };
 
 struct SuccessionCheck {
@@ -49,6 +53,13 @@ absl::StatusOr<SuccessionCheck> CheckConsistent(const LogCheckpoint& a,
 // root; when larger (and previous is not empty) a consistency proof from
 // `fetch`, called only then; not dated earlier. A verdict describes the log;
 // an error from `fetch` is returned as is (a transport failure is not one).
+//
+// A checkpoint dated no later than `previous` and no larger is kBehind if
+// it is consistent with `previous` (a proof from it to `previous`), else
+// kFork: an honest log's checkpoints grow with their timestamps, and its
+// read replicas (docs/scale.md) may serve one they adopted before the one
+// a client trusts. A smaller checkpoint dated after `previous` is
+// kRollback: the log signed a smaller tree later.
 absl::StatusOr<SuccessionCheck> CheckSuccession(const LogCheckpoint& previous,
                                                 const LogCheckpoint& next,
                                                 ConsistencyProofSource fetch);

@@ -53,7 +53,7 @@ TEST_F(SuccessionTest, GrowingConsistentTreeFollows) {
 }
 
 TEST_F(SuccessionTest, RollbackForkAndTime) {
-  EXPECT_EQ(Verdict(At(5), At(4)), Succession::kRollback);
+  EXPECT_EQ(Verdict(At(5, 1000), At(4, 1001)), Succession::kRollback);
   LogCheckpoint other = At(5);
   other.index_root = HashLeaf("another index");
   EXPECT_EQ(Verdict(At(5), other), Succession::kFork);
@@ -61,6 +61,24 @@ TEST_F(SuccessionTest, RollbackForkAndTime) {
   rewritten.root = tree_.Root(8);
   EXPECT_EQ(Verdict(At(5), rewritten), Succession::kFork);
   EXPECT_EQ(Verdict(At(5, 2000), At(6, 1999)), Succession::kTimeGoesBack);
+}
+
+// A replica that has not caught up serves an older checkpoint of the same
+// tree: behind, not a rollback; but an older one of another tree is a fork.
+TEST_F(SuccessionTest, AnOlderCheckpointOfTheSameTreeIsBehind) {
+  EXPECT_EQ(Verdict(At(7, 2000), At(4, 1000)), Succession::kBehind);
+  EXPECT_EQ(fetched_, 1) << "consistency from the older to the newer";
+  EXPECT_EQ(Verdict(At(7, 2000), At(4, 2000)), Succession::kBehind);
+  EXPECT_EQ(Verdict(At(7, 2000), At(7, 1000)), Succession::kBehind);
+  EXPECT_EQ(Verdict(At(7, 2000), At(0, 1000)), Succession::kBehind);
+  LogCheckpoint forked = At(4, 1000);
+  forked.root = tree_.Root(5);
+  EXPECT_EQ(Verdict(At(7, 2000), forked), Succession::kFork);
+  LogCheckpoint other_index = At(7, 1000);
+  other_index.index_root = HashLeaf("another index");
+  EXPECT_EQ(Verdict(At(7, 2000), other_index), Succession::kFork);
+  // Later but smaller: the log signed a smaller tree after a larger one.
+  EXPECT_EQ(Verdict(At(7, 2000), At(4, 2001)), Succession::kRollback);
 }
 
 TEST_F(SuccessionTest, MalformedProofAndFetchErrors) {

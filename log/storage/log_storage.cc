@@ -69,15 +69,24 @@ absl::Status CheckFormat(RocksDb* db, const std::string& dir) {
 
 constexpr size_t kVrfProofSize = VrfPublicKey::kProofSize;
 
-// The private entry format: u16+n record | record opening | state opening.
-std::string EncodeEntry(const PrivateEntry& e) {
+absl::StatusOr<std::optional<PrivateEntry>> EntryAt(const RocksDb& db,
+                                                    uint64_t index) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v,
+                   db.Get(layout::EntryKey(index)));
+  if (!v.has_value()) return std::optional<PrivateEntry>();
+  return DecodePrivateEntry(*v);
+}
+
+}  // namespace
+
+std::string EncodePrivateEntry(const PrivateEntry& e) {
   std::string out;
   AppendBigEndian(e.record.size(), 2, &out);
   absl::StrAppend(&out, e.record, e.record_opening, e.state_opening);
   return out;
 }
 
-std::optional<PrivateEntry> DecodeEntry(absl::string_view data) {
+std::optional<PrivateEntry> DecodePrivateEntry(absl::string_view data) {
   ByteReader r(data);
   absl::string_view record, record_opening, state_opening;
   r.ReadU16Prefixed(&record);
@@ -87,16 +96,6 @@ std::optional<PrivateEntry> DecodeEntry(absl::string_view data) {
   return PrivateEntry{std::string(record), std::string(record_opening),
                       std::string(state_opening)};
 }
-
-absl::StatusOr<std::optional<PrivateEntry>> EntryAt(const RocksDb& db,
-                                                    uint64_t index) {
-  ASSIGN_OR_RETURN(std::optional<std::string> v,
-                   db.Get(layout::EntryKey(index)));
-  if (!v.has_value()) return std::optional<PrivateEntry>();
-  return DecodeEntry(*v);
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<LogStorage>> LogStorage::Open(
     const std::string& dir) {
@@ -172,7 +171,7 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
     uint64_t index = batch.begin + i;
     wb.Put(layout::LeafKey(index), batch.leaves[i]);
     if (!no_entry.contains(index)) {
-      wb.Put(layout::EntryKey(index), EncodeEntry(batch.entries[i]));
+      wb.Put(layout::EntryKey(index), EncodePrivateEntry(batch.entries[i]));
     }
     wb.Put(layout::LeafHashKey(batch.leaf_hashes[i]), layout::U64Value(index));
   }
@@ -205,6 +204,7 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
   }
   wb.Put(layout::IndexRootKey(batch.end()),
          std::string(batch.index_root.view()));
+  if (batch.end_signed) wb.Put(layout::SignedSizeKey(batch.end()), "");
   wb.Put(layout::SizeKey(), layout::U64Value(batch.end()));
   RETURN_IF_ERROR(db_->WriteSynced(&wb));
   size_.store(batch.end());

@@ -57,6 +57,11 @@ struct PrivateEntry {
   std::string state_opening;   // kOpeningSize bytes
 };
 
+// The stored private entry: u16+n record | record opening | state opening.
+// Decode: nullopt unless exactly that, with openings of kOpeningSize.
+std::string EncodePrivateEntry(const PrivateEntry& e);
+std::optional<PrivateEntry> DecodePrivateEntry(absl::string_view data);
+
 // An account's position (the VRF output of its id) and the VRF proof.
 struct AccountPosition {
   Hash position;
@@ -95,6 +100,9 @@ struct StorageBatch {
   std::vector<std::pair<std::string, AccountPosition>> positions;
   std::vector<IndexEntry> index_entries;  // changed positions
   Hash index_root;                        // the index after the batch
+  // A read replica's batch (log/follower.h): the log it follows signed a
+  // checkpoint of size end(), so lookups may be asked at it.
+  bool end_signed = false;
   // Accounts erased on request in this batch, each with its erasure leaf
   // (docs/operations.md, "Erasure"): the batch deletes every record
   // entry, state, history entry and position of the account, stored
