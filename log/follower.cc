@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/merkle/compact_range.h"
+#include "core/merkle/merkle.h"
 #include "core/merkle/tiles.h"
 #include "core/note/checkpoint.h"
 #include "core/util/logging.h"
@@ -12,31 +14,40 @@
 namespace ktlog {
 namespace {
 
-// A private bundle: 256 items of at most the largest record with both
-// openings and a flag byte, each with its u16 length.
-constexpr size_t kMaxFeedBundleBytes = kTileWidth * (2 + 1 + 2 + 1767 + 32);
+// A private bundle: 256 items, each at most the largest a u16 length
+// frames.
+constexpr size_t kMaxFeedBundleBytes = kTileWidth * (2 + kMaxBundledEntry);
+// More leaves in one of the log's batches than its sequencer allows
+// (ktlog-server --batch_size is at most 100000) is the log's fault.
+constexpr size_t kMaxBatch = 100000;
 constexpr size_t kMaxCosignedBytes = PrivateFeed::kFeedCosigned * 64 * 1024;
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Follower>> Follower::Create(
     const FollowerOptions& options, NoteVerifierKey key, LogWriter* storage,
-    CosignatureStore* cosigned, Integrator* integrator,
+    Cosignatures* cosignatures, Integrator* integrator,
     CheckpointPublisher* publisher, const Positions* positions) {
+  ClientTls tls;
+  tls.ca_file = options.ca_file;
+  // Public data is checked against the signed checkpoint; ktlog-server
+  // refuses a plain-http feed to another host (the records would travel
+  // in the clear).
+  tls.http_tiles = true;
   ASSIGN_OR_RETURN(std::unique_ptr<TilesClient> tiles,
-                   TilesClient::Create(options.log_url, options.timeout));
+                   TilesClient::Create(options.log_url, options.timeout, &tls));
   ASSIGN_OR_RETURN(
       std::unique_ptr<TilesClient> feed,
       TilesClient::Create(
           options.feed_url.empty() ? options.log_url : options.feed_url,
-          options.timeout, nullptr, options.feed_token));
+          options.timeout, &tls, options.feed_token));
   return std::unique_ptr<Follower>(
-      new Follower(options, std::move(key), storage, cosigned, integrator,
+      new Follower(options, std::move(key), storage, cosignatures, integrator,
                    publisher, positions, std::move(tiles), std::move(feed)));
 }
 
 Follower::Follower(const FollowerOptions& options, NoteVerifierKey key,
-                   LogWriter* storage, CosignatureStore* cosigned,
+                   LogWriter* storage, Cosignatures* cosignatures,
                    Integrator* integrator, CheckpointPublisher* publisher,
                    const Positions* positions,
                    std::unique_ptr<TilesClient> tiles,
@@ -44,7 +55,7 @@ Follower::Follower(const FollowerOptions& options, NoteVerifierKey key,
     : options_(options),
       key_(std::move(key)),
       storage_(storage),
-      cosigned_(cosigned),
+      cosignatures_(cosignatures),
       integrator_(integrator),
       publisher_(publisher),
       positions_(positions),
@@ -71,9 +82,18 @@ void Follower::Run() {
         last_error = now;
       }
       mu_.Lock();
-      mu_.AwaitWithTimeout(absl::Condition(&stopped_), options_.poll_interval);
+      auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopped_ || nudged_;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&woken), options_.poll_interval);
+      nudged_ = false;
     }
   });
+}
+
+void Follower::Nudge() {
+  absl::MutexLock lock(&mu_);
+  nudged_ = true;
 }
 
 void Follower::Stop() {
@@ -100,6 +120,7 @@ absl::Status Follower::Step() {
         options_.log_url,
         "/checkpoint is not signed by the log: ", cp.status().message()));
   }
+  publisher_->SawLogSize(cp->size);
   std::shared_ptr<const PublishedCheckpoint> latest = publisher_->Latest();
   bool newer = latest == nullptr || cp->size > latest->checkpoint.size ||
                (cp->size == latest->checkpoint.size &&
@@ -107,7 +128,15 @@ absl::Status Follower::Step() {
   // A checkpoint behind what storage holds already (a cache behind the
   // log after a restart) is waited out.
   if (newer && cp->size >= storage_->size()) {
-    absl::Status s = Replicate(cp->size);
+    absl::Status s = Replicate(*cp);
+    if (s.ok() && integrator_->awaiting_erasures()) {
+      // The log erased an account after it signed `cp`: its leaves came
+      // without records; the checkpoint with the erasure leaf is adopted.
+      return absl::UnavailableError(absl::StrCat(
+          "leaves up to ", cp->size,
+          " came without their records, and the log's checkpoint does not "
+          "cover the erasure leaf yet; waiting for the next one"));
+    }
     if (s.ok()) s = publisher_->Adopt(note).status();
     if (absl::IsDataLoss(s)) {
       absl::MutexLock lock(&mu_);
@@ -122,15 +151,55 @@ absl::Status Follower::Step() {
   return CopyCosigned();
 }
 
-absl::Status Follower::Replicate(uint64_t tree_size) {
+absl::StatusOr<std::vector<std::string>> Follower::PublicLeaves(
+    uint64_t begin, uint64_t tree_size) {
+  uint64_t index = begin / kTileWidth;
+  uint64_t end = index * kTileWidth + TileWidthAt(0, index, tree_size);
+  absl::StatusOr<std::vector<std::string>> leaves =
+      tiles_->Entries(begin, end, tree_size);
+  if (!leaves.ok()) {
+    // A cache, a CDN or the network, not necessarily the log: retried.
+    return absl::UnavailableError(leaves.status().message());
+  }
+  if (leaves->size() != end - begin) {
+    return absl::UnavailableError(
+        absl::StrCat("the tiles gave ", leaves->size(), " leaves from ", begin,
+                     "; asked for ", end - begin));
+  }
+  return leaves;
+}
+
+absl::Status Follower::Replicate(const LogCheckpoint& cp) {
+  // First the public leaves, which must give the signed root: nothing of a
+  // tree the log did not sign is stored.
+  const uint64_t begin = storage_->size();
+  CompactRange range = integrator_->range();
+  std::vector<Hash> hashes;
+  hashes.reserve(cp.size - begin);
+  for (uint64_t size = begin; size < cp.size;) {
+    ASSIGN_OR_RETURN(std::vector<std::string> leaves,
+                     PublicLeaves(size, cp.size));
+    for (const std::string& leaf : leaves) {
+      hashes.push_back(HashLeaf(leaf));
+      range.Append(hashes.back());
+    }
+    size += leaves.size();
+  }
+  if (range.Root() != cp.root) {
+    return absl::UnavailableError(absl::StrCat(
+        "the leaves from ", options_.log_url,
+        " do not hash to the root of the log's checkpoint of size ", cp.size,
+        " (a cache or the network changed them?)"));
+  }
+  // Then each batch with what is behind its leaves.
   std::vector<std::string> leaves;
   std::vector<FeedItem> items;
-  for (uint64_t size = storage_->size(); size < tree_size;) {
-    TileId bundle{true, 0, size / kTileWidth,
-                  TileWidthAt(0, size / kTileWidth, tree_size)};
-    uint64_t first = bundle.index * kTileWidth;
+  for (uint64_t size = begin; size < cp.size;) {
     ASSIGN_OR_RETURN(std::vector<std::string> public_leaves,
-                     tiles_->Entries(size, first + bundle.width, tree_size));
+                     PublicLeaves(size, cp.size));
+    TileId bundle{true, 0, size / kTileWidth,
+                  TileWidthAt(0, size / kTileWidth, cp.size)};
+    uint64_t first = bundle.index * kTileWidth;
     ASSIGN_OR_RETURN(std::string data,
                      feed_->Fetch(FeedPath(bundle), kMaxFeedBundleBytes));
     absl::StatusOr<std::vector<FeedItem>> feed =
@@ -139,24 +208,26 @@ absl::Status Follower::Replicate(uint64_t tree_size) {
       return absl::DataLossError(absl::StrCat(
           FeedPath(bundle), " is malformed: ", feed.status().message()));
     }
-    if (public_leaves.size() != first + bundle.width - size) {
-      return absl::UnavailableError(
-          absl::StrCat("the tiles gave ", public_leaves.size(), " leaves from ",
-                       size, "; asked for ", first + bundle.width - size));
-    }
-    for (size_t i = 0; i < public_leaves.size(); ++i) {
+    for (size_t i = 0; i < public_leaves.size(); ++i, ++size) {
+      if (HashLeaf(public_leaves[i]) != hashes[size - begin]) {
+        return absl::UnavailableError(absl::StrCat(
+            "leaf ", size, " changed between two reads of the tiles"));
+      }
       leaves.push_back(std::move(public_leaves[i]));
-      items.push_back(std::move((*feed)[size - first + i]));
+      items.push_back(std::move((*feed)[size - first]));
+      if (items.size() > kMaxBatch) {
+        return absl::DataLossError(absl::StrCat(
+            "the log's private feed ends no batch in ", kMaxBatch, " leaves"));
+      }
       if (!items.back().batch_end) continue;
       RETURN_IF_ERROR(integrator_->Replicate(leaves, items, *positions_));
       leaves.clear();
       items.clear();
     }
-    size = first + bundle.width;
   }
   if (!leaves.empty()) {
     return absl::DataLossError(
-        absl::StrCat("the log's checkpoint of size ", tree_size,
+        absl::StrCat("the log's checkpoint of size ", cp.size,
                      " does not end one of its batches"));
   }
   return absl::OkStatus();
@@ -179,11 +250,16 @@ absl::Status Follower::CopyCosigned() {
     if (!cp.ok() || latest == nullptr || cp->size > latest->checkpoint.size) {
       continue;  // not (yet) a checkpoint of the tree this replica holds
     }
-    ASSIGN_OR_RETURN(Note note, ParseNote(text));
-    ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                     cosigned_->ReadCosignedCheckpoint(*cp, note.text));
-    if (stored == text) continue;
-    RETURN_IF_ERROR(cosigned_->WriteCosignedCheckpoint(*cp, note.text, text));
+    // Each cosignature is checked and merged with those held, as the log
+    // does when a witness sends it: none is lost, no bad one is kept (a
+    // note with one is skipped).
+    absl::StatusOr<uint32_t> added = cosignatures_->Add(text);
+    if (!added.ok() && !absl::IsPermissionDenied(added.status()) &&
+        !absl::IsInvalidArgument(added.status())) {
+      return absl::UnavailableError(
+          absl::StrCat("a cosigned checkpoint from private/cosigned: ",
+                       added.status().message()));
+    }
   }
   return absl::OkStatus();
 }

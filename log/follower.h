@@ -11,12 +11,17 @@
 // It also copies the log's recent cosigned checkpoints that it holds the
 // tree of.
 //
-// A log whose data does not hold up (a record that breaks the rules, a
-// leaf that is not the one the checkpoint signs, a checkpoint that does
-// not follow the last) halts following with DATA_LOSS: the replica keeps
-// serving what it adopted and says why on every poll's log line and in
-// halted(). Anything else (the log unreachable, a checkpoint a cache holds
-// back) is retried at the next poll.
+// Nothing it stores is unverified: the public leaves of a step must hash
+// to the checkpoint's root before the first batch is committed (they are
+// read twice: first to check, then with the private feed, each compared
+// with the first read). A log whose data does not hold up (a record that
+// breaks the rules, a private feed that does not open the leaves, an
+// index root that is not the one signed, a checkpoint that does not
+// follow the last) halts following with DATA_LOSS: the replica keeps
+// serving what it adopted and says why in its log and in halted().
+// Anything else (the log or a cache unreachable, tiles that do not give the
+// signed root, a checkpoint a cache holds back) is retried at the next
+// poll.
 //
 // Thread-safe: one thread polls; Step may be called by tests instead.
 #ifndef KTLOG_LOG_FOLLOWER_H_
@@ -33,6 +38,7 @@
 #include "absl/time/time.h"
 #include "client/tiles_client.h"
 #include "core/note/note.h"
+#include "log/cosignatures.h"
 #include "log/integrator.h"
 #include "log/positions.h"
 #include "log/publisher.h"
@@ -48,7 +54,9 @@ struct FollowerOptions {
   // empty: log_url.
   std::string feed_url;
   std::string feed_token;
-  absl::Duration poll_interval = absl::Seconds(1);
+  // PEM roots for https:// URLs (empty: the system's).
+  std::string ca_file;
+  absl::Duration poll_interval = absl::Milliseconds(200);
   absl::Duration timeout = absl::Seconds(30);  // per HTTP request
 };
 
@@ -57,13 +65,17 @@ class Follower {
   // Borrows everything. Does not poll until Run().
   static absl::StatusOr<std::unique_ptr<Follower>> Create(
       const FollowerOptions& options, NoteVerifierKey key, LogWriter* storage,
-      CosignatureStore* cosigned, Integrator* integrator,
+      Cosignatures* cosignatures, Integrator* integrator,
       CheckpointPublisher* publisher, const Positions* positions);
   ~Follower();  // Stop()s.
 
   // Polls on a thread of its own, each poll_interval, until Stop().
   void Run();
   void Stop();
+  // Polls now rather than at the next interval (a read asked for a tree
+  // size this replica has not seen the log sign); calls made while a poll
+  // runs ask for one more.
+  void Nudge();
 
   // One poll: replicate up to the log's latest checkpoint and adopt it
   // (OK also when there is nothing new). Errors as in the file comment;
@@ -75,18 +87,23 @@ class Follower {
 
  private:
   Follower(const FollowerOptions& options, NoteVerifierKey key,
-           LogWriter* storage, CosignatureStore* cosigned,
+           LogWriter* storage, Cosignatures* cosignatures,
            Integrator* integrator, CheckpointPublisher* publisher,
            const Positions* positions, std::unique_ptr<TilesClient> tiles,
            std::unique_ptr<TilesClient> feed);
-  // Steps of Step.
-  absl::Status Replicate(uint64_t tree_size);
+  // Steps of Step: replicate up to `cp` (the leaves hash to its root,
+  // then each batch through the integrator); copy the cosigned notes.
+  absl::Status Replicate(const LogCheckpoint& cp);
   absl::Status CopyCosigned();
+  // The public leaves from `begin` to the end of its entry bundle in the
+  // tree of `tree_size`; a source that gives anything else is UNAVAILABLE.
+  absl::StatusOr<std::vector<std::string>> PublicLeaves(uint64_t begin,
+                                                        uint64_t tree_size);
 
   const FollowerOptions options_;
   const NoteVerifierKey key_;
   LogWriter* const storage_;
-  CosignatureStore* const cosigned_;
+  Cosignatures* const cosignatures_;
   Integrator* const integrator_;
   CheckpointPublisher* const publisher_;
   const Positions* const positions_;
@@ -96,6 +113,7 @@ class Follower {
   mutable absl::Mutex mu_;
   absl::Status halted_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  bool nudged_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -66,8 +66,27 @@ absl::StatusOr<std::unique_ptr<Integrator>> Integrator::Open(
 
 absl::StatusOr<std::unique_ptr<Integrator>> Integrator::OpenReplica(
     LogWriter* storage, IndexVersions* index, const Clock* clock,
-    absl::Duration lookup_window) {
-  return Load(storage, nullptr, index, clock, lookup_window);
+    absl::Duration lookup_window, uint64_t adopted_size) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Integrator> replica,
+                   Load(storage, nullptr, index, clock, lookup_window));
+  uint64_t size = storage->size();
+  if (adopted_size >= size) return replica;
+  ASSIGN_OR_RETURN(std::vector<std::string> leaves,
+                   storage->ReadLeaves(adopted_size, size));
+  for (uint64_t i = adopted_size; i < size; ++i) {
+    absl::StatusOr<Leaf> leaf = DecodeLeaf(leaves[i - adopted_size]);
+    if (!leaf.ok()) return absl::DataLossError("a stored leaf is malformed");
+    if (IsErasure(*leaf)) {
+      replica->awaiting_erasure_.erase(leaf->position);
+    } else if (!storage->ReadEntry(i).ok()) {
+      ASSIGN_OR_RETURN(std::optional<ErasedAccount> erased,
+                       storage->ReadErased(leaf->position));
+      if (!erased.has_value()) {
+        replica->awaiting_erasure_[leaf->position].push_back(i);
+      }
+    }
+  }
+  return replica;
 }
 
 absl::StatusOr<std::unique_ptr<Integrator>> Integrator::Load(
@@ -278,15 +297,10 @@ absl::StatusOr<absl::Status> Integrator::ReplicateLeaf(
   absl::StatusOr<Leaf> leaf = DecodeLeaf(bytes);
   if (!leaf.ok()) return diverges(leaf.status().message());
   if (leaf->Encode() != bytes) return diverges("the leaf is not canonical");
-  if (!item.entry.has_value()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "leaf ", index,
-        " has no record behind it: the log erased an account, and read "
-        "replicas do not follow erasures yet (docs/scale.md)"));
-  }
   if (leaf->timestamp_ms < last_leaf_ms_) {
     return diverges("the leaf is dated before the one before it");
   }
+  if (!item.entry.has_value()) return ReplicateErased(*leaf, item, b);
   const PrivateEntry& entry = *item.entry;
   absl::StatusOr<DeviceRecord> r = DecodeRecord(entry.record);
   if (!r.ok()) {
@@ -340,6 +354,105 @@ absl::StatusOr<absl::Status> Integrator::ReplicateLeaf(
   return absl::OkStatus();
 }
 
+absl::StatusOr<Leaf> Integrator::LeafAt(uint64_t index, const Batch& b) {
+  std::string bytes;
+  if (index >= b.storage.begin) {
+    bytes = b.storage.leaves[index - b.storage.begin];
+  } else {
+    ASSIGN_OR_RETURN(std::vector<std::string> stored,
+                     storage_->ReadLeaves(index, index + 1));
+    bytes = std::move(stored[0]);
+  }
+  absl::StatusOr<Leaf> leaf = DecodeLeaf(bytes);
+  if (!leaf.ok()) return absl::DataLossError("a stored leaf is malformed");
+  return leaf;
+}
+
+absl::StatusOr<std::string> Integrator::AccountAt(uint64_t index,
+                                                  const Batch& b) {
+  std::string record;
+  if (index >= b.storage.begin) {
+    record = b.storage.entries[index - b.storage.begin].record;
+  } else if (absl::StatusOr<PrivateEntry> e = storage_->ReadEntry(index);
+             e.ok()) {
+    record = std::move(e->record);
+  }
+  if (record.empty()) return std::string();
+  absl::StatusOr<DeviceRecord> r = DecodeRecord(record);
+  if (!r.ok()) return absl::DataLossError("a stored record is malformed");
+  return r->account_id;
+}
+
+absl::StatusOr<absl::Status> Integrator::ReplicateErased(const Leaf& leaf,
+                                                         const FeedItem& item,
+                                                         Batch* b) {
+  uint64_t index = b->range.size();
+  auto diverges = [index](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("leaf ", index, ": ", what));
+  };
+  if (!IsErasure(leaf)) {
+    // An account erased since: its erasure leaf follows.
+    if (item.erased_leaves.has_value()) {
+      return diverges("only an erasure leaf names erased leaves");
+    }
+    last_leaf_ms_ = leaf.timestamp_ms;
+    AppendPublic(leaf, b);
+    awaiting_erasure_[leaf.position].push_back(index);
+    return absl::OkStatus();
+  }
+  if (!item.erased_leaves.has_value() ||
+      item.erased_leaves->size() + 1 != leaf.version) {
+    return diverges(
+        "the erasure leaf does not come with its account's earlier leaves");
+  }
+  const std::vector<uint64_t>& earlier = *item.erased_leaves;
+  for (size_t k = 0; k < earlier.size(); ++k) {
+    if (earlier[k] >= index || (k > 0 && earlier[k] <= earlier[k - 1])) {
+      return diverges("the erased account's earlier leaves are out of order");
+    }
+    ASSIGN_OR_RETURN(Leaf at, LeafAt(earlier[k], *b));
+    if (at.position != leaf.position || at.version != k + 1) {
+      return diverges(absl::StrCat(
+          "leaf ", earlier[k], " is not the erased account's version ", k + 1));
+    }
+  }
+  for (uint64_t waiting : awaiting_erasure_[leaf.position]) {
+    if (!std::binary_search(earlier.begin(), earlier.end(), waiting)) {
+      return diverges(absl::StrCat("leaf ", waiting,
+                                   " came without its record but is not the "
+                                   "erased account's"));
+    }
+  }
+  std::string id;
+  if (!earlier.empty()) {
+    ASSIGN_OR_RETURN(id, AccountAt(earlier[0], *b));
+  }
+  if (!id.empty()) {
+    RETURN_IF_ERROR(replay_.Load(id));
+    auto cached = positions_.find(id);
+    std::optional<AccountPosition> position;
+    if (cached != positions_.end()) {
+      position = cached->second;
+    } else {
+      ASSIGN_OR_RETURN(position, storage_->ReadPosition(id));
+      for (const auto& [new_id, p] : b->storage.positions) {
+        if (new_id == id) position = p;
+      }
+    }
+    if (!position.has_value() || position->position != leaf.position ||
+        replay_.State(id).version + 1 != leaf.version) {
+      return diverges("the erased account is not the one at the position");
+    }
+    b->erased.insert(id);
+  }
+  last_leaf_ms_ = leaf.timestamp_ms;
+  AppendPublic(leaf, b);
+  b->storage.erasures.push_back(
+      StorageBatch::Erasure{id, leaf.position, index, earlier});
+  awaiting_erasure_.erase(leaf.position);
+  return absl::OkStatus();
+}
+
 absl::Status Integrator::Replicate(const std::vector<std::string>& leaves,
                                    const std::vector<FeedItem>& items,
                                    const Positions& positions) {
@@ -351,6 +464,7 @@ absl::Status Integrator::Replicate(const std::vector<std::string>& leaves,
   b.range = range_;
   replay_.ClearChanges();
   uint64_t last_leaf_ms = last_leaf_ms_;
+  std::map<Hash, std::vector<uint64_t>> awaiting = awaiting_erasure_;
   absl::Status status;
   for (size_t i = 0; i < leaves.size() && status.ok(); ++i) {
     if (items[i].batch_end != (i + 1 == leaves.size())) {
@@ -368,6 +482,7 @@ absl::Status Integrator::Replicate(const std::vector<std::string>& leaves,
   if (!status.ok()) {
     // Nothing of the batch is committed: forget what it loaded.
     last_leaf_ms_ = last_leaf_ms;
+    awaiting_erasure_ = std::move(awaiting);
     replay_.Reset();
     positions_.clear();
   }

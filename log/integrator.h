@@ -64,9 +64,11 @@ class Integrator final : public BatchSink {
 
   // A read replica's (log/follower.h): the same, without a publisher
   // (Integrate and the Publish calls are not for it; Replicate is).
+  // `adopted_size` is that of the latest checkpoint it adopted: leaves
+  // after it are looked through for those awaiting an erasure.
   static absl::StatusOr<std::unique_ptr<Integrator>> OpenReplica(
       LogWriter* storage, IndexVersions* index, const Clock* clock,
-      absl::Duration lookup_window);
+      absl::Duration lookup_window, uint64_t adopted_size);
 
   // Integrates `batch` (see the file comment). An error means storage
   // failed and nothing of the batch was committed; the integrator must not
@@ -81,15 +83,22 @@ class Integrator final : public BatchSink {
   // the leaf is canonical and dated no earlier than the one before, the
   // record decodes, its signature verifies, the account rules admit it,
   // both commitments open, and the position is the VRF output of its
-  // account id (`positions` computes it for a new account). Commits the
-  // batch (its index version; `end_signed` from the last item). DATA_LOSS
-  // naming the leaf if the log's data does not hold up;
-  // FAILED_PRECONDITION for a leaf without a record (an erasure: not
-  // followed yet, docs/scale.md). Nothing of the batch is committed on
-  // error.
+  // account id (`positions` computes it for a new account). A leaf without
+  // a record is an account's erasure leaf, whose earlier versions must be
+  // the leaves the item names (the account's private data is deleted as
+  // in the log), or a leaf of an account erased since: it waits for its
+  // erasure leaf (awaiting_erasures()). Commits the batch (its index
+  // version; `end_signed` from the last item). DATA_LOSS naming the leaf
+  // if the log's data does not hold up. Nothing of the batch is committed
+  // on error.
   absl::Status Replicate(const std::vector<std::string>& leaves,
                          const std::vector<FeedItem>& items,
                          const Positions& positions);
+
+  // Whether a replicated leaf without a record waits for its account's
+  // erasure leaf: no checkpoint may be adopted until none does (the
+  // account's lookups must say it was erased, as the log's do).
+  bool awaiting_erasures() const { return !awaiting_erasure_.empty(); }
 
   // Signs a fresh checkpoint of the current tree (a heartbeat).
   absl::Status PublishCurrent() override;
@@ -97,6 +106,8 @@ class Integrator final : public BatchSink {
   absl::Status PublishIfBehind() override;
 
   uint64_t size() const { return range_.size(); }
+  // The tree it has committed, as a compact range.
+  const CompactRange& range() const { return range_; }
 
  private:
   // Reads account states from storage at the committed size.
@@ -146,6 +157,14 @@ class Integrator final : public BatchSink {
                                              const FeedItem& item,
                                              const Positions& positions,
                                              Batch* b);
+  // ReplicateLeaf for a leaf without a record.
+  absl::StatusOr<absl::Status> ReplicateErased(const Leaf& leaf,
+                                               const FeedItem& item, Batch* b);
+  // The public leaf at `index`, stored or in `b`.
+  absl::StatusOr<Leaf> LeafAt(uint64_t index, const Batch& b);
+  // The account whose record is behind leaf `index` (stored or in `b`), or
+  // "" if none is held.
+  absl::StatusOr<std::string> AccountAt(uint64_t index, const Batch& b);
   // Appends `leaf` to the batch (tree, index); returns where.
   AppendedLeaf AppendPublic(const Leaf& leaf, Batch* b);
   // Writes the batch to storage and makes its index version visible.
@@ -163,6 +182,9 @@ class Integrator final : public BatchSink {
   // and after an erasure): account states and positions.
   AccountReplay replay_;
   std::map<std::string, AccountPosition> positions_;
+  // A replica's leaves without records whose erasure leaf has not come yet,
+  // by position.
+  std::map<Hash, std::vector<uint64_t>> awaiting_erasure_;
 };
 
 }  // namespace ktlog

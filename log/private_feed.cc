@@ -2,13 +2,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "core/account/leaf.h"
 #include "core/crypto/crypto.h"
+#include "core/util/bytes.h"
 #include "core/util/status_macros.h"
 
 namespace ktlog {
 namespace {
 
-constexpr uint8_t kHasEntry = 1, kBatchEnd = 2, kSignedSize = 4;
+constexpr uint8_t kHasEntry = 1, kBatchEnd = 2, kSignedSize = 4,
+                  kErasedLeaves = 8;
+// An erasure leaf's earlier versions fit a u16 count (an account has at
+// most a few thousand versions: 100 devices, 110 key changes).
+constexpr size_t kMaxErasedLeaves = 65535;
 
 }  // namespace
 
@@ -21,7 +27,7 @@ bool FeedItem::operator==(const FeedItem& o) const {
            entry->state_opening == o.entry->state_opening;
   };
   return same_entry() && batch_end == o.batch_end &&
-         signed_size == o.signed_size;
+         signed_size == o.signed_size && erased_leaves == o.erased_leaves;
 }
 
 std::string EncodeFeedBundle(const std::vector<FeedItem>& items) {
@@ -30,9 +36,14 @@ std::string EncodeFeedBundle(const std::vector<FeedItem>& items) {
   for (const FeedItem& item : items) {
     uint8_t flags = (item.entry.has_value() ? kHasEntry : 0) |
                     (item.batch_end ? kBatchEnd : 0) |
-                    (item.signed_size ? kSignedSize : 0);
+                    (item.signed_size ? kSignedSize : 0) |
+                    (item.erased_leaves.has_value() ? kErasedLeaves : 0);
     std::string out(1, static_cast<char>(flags));
     if (item.entry.has_value()) out += EncodePrivateEntry(*item.entry);
+    if (item.erased_leaves.has_value()) {
+      AppendBigEndian(item.erased_leaves->size(), 2, &out);
+      for (uint64_t leaf : *item.erased_leaves) AppendBigEndian(leaf, 8, &out);
+    }
     encoded.push_back(std::move(out));
   }
   return EncodeEntryBundle(encoded);
@@ -50,7 +61,8 @@ absl::StatusOr<std::vector<FeedItem>> DecodeFeedBundle(absl::string_view data,
       return absl::InvalidArgumentError(absl::StrCat("item ", i, " is empty"));
     }
     uint8_t flags = static_cast<uint8_t>(item[0]);
-    if ((flags & ~(kHasEntry | kBatchEnd | kSignedSize)) != 0) {
+    if ((flags & ~(kHasEntry | kBatchEnd | kSignedSize | kErasedLeaves)) != 0 ||
+        (flags & (kHasEntry | kErasedLeaves)) == (kHasEntry | kErasedLeaves)) {
       return absl::InvalidArgumentError(
           absl::StrCat("item ", i, " has unknown flags ", int{flags}));
     }
@@ -63,6 +75,22 @@ absl::StatusOr<std::vector<FeedItem>> DecodeFeedBundle(absl::string_view data,
         return absl::InvalidArgumentError(
             absl::StrCat("item ", i, " has a malformed private entry"));
       }
+    } else if ((flags & kErasedLeaves) != 0) {
+      ByteReader r(absl::string_view(item).substr(1));
+      uint16_t count = 0;
+      std::vector<uint64_t> leaves;
+      if (r.ReadU16(&count)) {
+        for (uint16_t k = 0; k < count; ++k) {
+          uint64_t leaf = 0;
+          if (!r.ReadU64(&leaf)) break;
+          leaves.push_back(leaf);
+        }
+      }
+      if (r.failed() || !r.empty() || leaves.size() != count) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("item ", i, " has a malformed list of erased leaves"));
+      }
+      out.erased_leaves = std::move(leaves);
     } else if (item.size() != 1) {
       return absl::InvalidArgumentError(
           absl::StrCat("item ", i, " has bytes after flags without an entry"));
@@ -92,6 +120,8 @@ absl::StatusOr<std::string> PrivateFeed::Read(const TileId& id) const {
   }
   std::vector<FeedItem> items(id.width);
   uint64_t first = id.index * kTileWidth;
+  ASSIGN_OR_RETURN(std::vector<std::string> leaves,
+                   storage_->ReadLeaves(first, first + id.width));
   for (uint64_t i = 0; i < id.width; ++i) {
     uint64_t index = first + i;
     absl::StatusOr<PrivateEntry> entry = storage_->ReadEntry(index);
@@ -99,6 +129,22 @@ absl::StatusOr<std::string> PrivateFeed::Read(const TileId& id) const {
       items[i].entry = *std::move(entry);
     } else if (!absl::IsDataLoss(entry.status())) {
       return entry.status();
+    } else {
+      absl::StatusOr<Leaf> leaf = DecodeLeaf(leaves[i]);
+      if (!leaf.ok()) return absl::DataLossError("a stored leaf is malformed");
+      if (IsErasure(*leaf)) {
+        ASSIGN_OR_RETURN(std::optional<ErasedAccount> erased,
+                         storage_->ReadErased(leaf->position));
+        if (!erased.has_value() || erased->leaf_indexes.empty() ||
+            erased->leaf_indexes.back() != index ||
+            erased->leaf_indexes.size() > kMaxErasedLeaves + 1) {
+          return absl::DataLossError(
+              absl::StrCat("the erasure marker of the erasure leaf ", index,
+                           " does not name it; run ktlog-admin fsck"));
+        }
+        erased->leaf_indexes.pop_back();
+        items[i].erased_leaves = std::move(erased->leaf_indexes);
+      }
     }
     absl::StatusOr<Hash> root = storage_->ReadIndexRoot(index + 1);
     if (!root.ok() && !absl::IsNotFound(root.status())) return root.status();

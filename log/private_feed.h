@@ -13,7 +13,9 @@
 // (16) | state opening (16), as stored); without it, the leaf is an
 // erasure leaf or a leaf of an account erased since; bit 1: the log ended
 // a batch after this leaf (it holds an index version at that size); bit 2:
-// it signed a checkpoint of that size. Other bits are refused.
+// it signed a checkpoint of that size; bit 3 (an erasure leaf's, without
+// bit 0): the leaf indexes of the erased account's earlier versions follow
+// (u16 count, then each as u64, version 1 first). Other bits are refused.
 //
 // A bundle is served only within the latest checkpoint, to the holder of
 // the feed's bearer token; it changes only when an erasure deletes an
@@ -42,6 +44,9 @@ struct FeedItem {
   std::optional<PrivateEntry> entry;  // none: erased, or an erasure leaf
   bool batch_end = false;    // an index version is stored after the leaf
   bool signed_size = false;  // a checkpoint was signed after the leaf
+  // An erasure leaf's: the leaf indexes of the account's versions before
+  // it, version 1 first.
+  std::optional<std::vector<uint64_t>> erased_leaves;
 
   bool operator==(const FeedItem& o) const;
 };

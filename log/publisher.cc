@@ -175,6 +175,21 @@ absl::StatusOr<bool> CheckpointPublisher::Adopt(const std::string& note) {
   return true;
 }
 
+void CheckpointPublisher::SawLogSize(uint64_t size) {
+  absl::MutexLock lock(&mu_);
+  log_size_seen_ = std::max(log_size_seen_, size);
+}
+
+uint64_t CheckpointPublisher::WaitForLogSize(uint64_t min_size,
+                                             absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this, min_size]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopped_ || log_size_seen_ >= min_size;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+  return log_size_seen_;
+}
+
 std::shared_ptr<const PublishedCheckpoint> CheckpointPublisher::Latest() const {
   absl::MutexLock lock(&mu_);
   return latest_;

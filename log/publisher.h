@@ -62,6 +62,13 @@ class CheckpointPublisher {
   // follows the latest (DATA_LOSS if not); persisted (synced) first.
   absl::StatusOr<bool> Adopt(const std::string& note);
 
+  // A replica's: the largest tree size its log was seen signing (by its
+  // follower), which a read may wait for; 0 before. WaitForLogSize waits
+  // until it is at least `min_size` (or Stop, or `deadline`) and returns
+  // it.
+  void SawLogSize(uint64_t size);
+  uint64_t WaitForLogSize(uint64_t min_size, absl::Time deadline) const;
+
   // `note` opened with the log's key, if storage holds the tree and index
   // root it signs (DATA_LOSS if not, or if it does not verify).
   absl::StatusOr<LogCheckpoint> OpenStored(const std::string& note) const;
@@ -102,6 +109,7 @@ class CheckpointPublisher {
   mutable absl::Mutex mu_;
   std::shared_ptr<const PublishedCheckpoint> latest_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t log_size_seen_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ktlog

@@ -30,9 +30,16 @@ absl::StatusOr<uint64_t> LogQueries::PublishedSize() const {
 absl::Status LogQueries::CheckTreeSize(uint64_t tree_size) const {
   ASSIGN_OR_RETURN(uint64_t published, PublishedSize());
   if (tree_size > published && replica_wait_ > absl::ZeroDuration()) {
-    // A client may hold a checkpoint another replica adopted first.
+    // A client may hold a checkpoint another replica adopted first: a size
+    // the log is seen signing (at once, or after a poll asked for now) is
+    // waited for; any other is answered at once.
+    absl::Time deadline = absl::Now() + replica_wait_;
+    if (replica_nudge_) replica_nudge_();
+    uint64_t seen = publisher_->WaitForLogSize(
+        tree_size, std::min(deadline, absl::Now() + absl::Seconds(1)));
     std::shared_ptr<const PublishedCheckpoint> cp =
-        publisher_->WaitForSize(tree_size, absl::Now() + replica_wait_);
+        seen >= tree_size ? publisher_->WaitForSize(tree_size, deadline)
+                          : publisher_->Latest();
     if (cp == nullptr || cp->checkpoint.size < tree_size) {
       return absl::UnavailableError(absl::StrCat(
           "this read replica has not caught up with tree size ", tree_size,

@@ -11,6 +11,7 @@
 #ifndef KTLOG_LOG_QUERIES_H_
 #define KTLOG_LOG_QUERIES_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,16 +40,24 @@ class LogQueries {
   // replica's (log/follower.h) `replica_wait` is how long a request for a
   // tree size beyond its latest checkpoint waits for it to be adopted
   // before it is UNAVAILABLE (the log's own sizes are OUT_OF_RANGE at once).
+  // `replica_nudge` asks its follower to poll the log now (a size it has
+  // not seen the log sign).
   LogQueries(LogReader* storage, const CheckpointPublisher* publisher,
              IndexVersions* index, const Positions* positions,
              size_t lookups_answer_bytes = kMaxLookupsAnswerBytes,
-             absl::Duration replica_wait = absl::ZeroDuration())
+             absl::Duration replica_wait = absl::ZeroDuration(),
+             std::function<void()> replica_nudge = nullptr)
       : storage_(storage),
         publisher_(publisher),
         index_(index),
         positions_(positions),
         lookups_answer_bytes_(lookups_answer_bytes),
-        replica_wait_(replica_wait) {}
+        replica_wait_(replica_wait),
+        replica_nudge_(std::move(replica_nudge)) {}
+
+  // OUT_OF_RANGE if `tree_size` is beyond the latest checkpoint (in a
+  // replica, UNAVAILABLE after replica_wait).
+  absl::Status CheckTreeSize(uint64_t tree_size) const;
 
   // The latest signed checkpoint.
   absl::StatusOr<std::shared_ptr<const PublishedCheckpoint>> Latest() const;
@@ -109,9 +118,6 @@ class LogQueries {
  private:
   // The latest checkpoint's size.
   absl::StatusOr<uint64_t> PublishedSize() const;
-  // OUT_OF_RANGE if `tree_size` is beyond the latest checkpoint (in a
-  // replica, UNAVAILABLE after replica_wait).
-  absl::Status CheckTreeSize(uint64_t tree_size) const;
   // A request's tree size (nullopt: the latest checkpoint, whose note is
   // copied to *note) resolved to one with an index root.
   absl::StatusOr<uint64_t> ResolveTreeSize(std::optional<uint64_t> tree_size,
@@ -155,6 +161,7 @@ class LogQueries {
   const Positions* const positions_;
   const size_t lookups_answer_bytes_;
   const absl::Duration replica_wait_;
+  const std::function<void()> replica_nudge_;
 };
 
 }  // namespace ktlog

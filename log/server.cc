@@ -180,19 +180,20 @@ absl::Status LogServer::OpenComponents() {
     ASSIGN_OR_RETURN(publisher_,
                      CheckpointPublisher::CreateReplica(
                          storage_.get(), key_.checkpoint_key, options_.clock));
-    ASSIGN_OR_RETURN(integrator_, Integrator::OpenReplica(
-                                      storage_.get(), index_.get(),
-                                      options_.clock, options_.lookup_window));
-    ASSIGN_OR_RETURN(
-        follower_,
-        Follower::Create(*options_.replica, key_.checkpoint_key, storage_.get(),
-                         storage_.get(), integrator_.get(), publisher_.get(),
-                         positions_.get()));
+    std::shared_ptr<const PublishedCheckpoint> adopted = publisher_->Latest();
+    ASSIGN_OR_RETURN(integrator_,
+                     Integrator::OpenReplica(
+                         storage_.get(), index_.get(), options_.clock,
+                         options_.lookup_window,
+                         adopted == nullptr ? 0 : adopted->checkpoint.size));
   }
   queries_ = std::make_unique<LogQueries>(
       storage_.get(), publisher_.get(), index_.get(), positions_.get(),
       options_.lookups_answer_bytes,
-      signer_.has_value() ? absl::ZeroDuration() : options_.replica_wait);
+      signer_.has_value() ? absl::ZeroDuration() : options_.replica_wait,
+      [this] {
+        if (follower_ != nullptr) follower_->Nudge();
+      });
   history_ = std::make_unique<HistoryAccess>(storage_.get(), publisher_.get(),
                                              origin(), options_.clock);
   CosignatureOptions cosigning = options_.cosignatures;
@@ -202,6 +203,13 @@ absl::Status LogServer::OpenComponents() {
   cosignatures_ = std::make_unique<Cosignatures>(
       storage_.get(), publisher_.get(), verifier_key(), options_.clock,
       cosigning, &metrics_);
+  if (options_.replica.has_value()) {
+    ASSIGN_OR_RETURN(
+        follower_,
+        Follower::Create(*options_.replica, key_.checkpoint_key, storage_.get(),
+                         cosignatures_.get(), integrator_.get(),
+                         publisher_.get(), positions_.get()));
+  }
   calls_ = std::make_unique<CallTracker>();
   options_.service.metrics = &metrics_;
   service_ = std::make_unique<LogService>(

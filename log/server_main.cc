@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -47,10 +48,32 @@ struct Config {
   std::string log_format = "text";
   // The private feed (the log's), and a read replica's.
   std::string private_feed_token_file;
-  std::string replica_of, log_key, feed_url, feed_token_file;
-  absl::Duration replica_poll = absl::Seconds(1);
+  std::string replica_of, log_key, feed_url, feed_token_file, replica_ca_file;
+  absl::Duration replica_poll = absl::Milliseconds(200);
   LogServerOptions options;
 };
+
+// A read replica's flags (docs/scale.md).
+void AddReplicaFlags(FlagSet* flags, Config* c) {
+  flags->String("replica_of", &c->replica_of,
+                "run as a read replica of the log whose tiles are at this "
+                "URL (http[s]://host:port[/prefix]: its --http_listen or a "
+                "cache in front of it): --key_file is then a replica key "
+                "file (ktlog-keygen --replica_key_from) and --log_key the "
+                "log's key; docs/scale.md");
+  flags->String("log_key", &c->log_key,
+                "with --replica_of: the log key the log printed at start");
+  flags->String("feed_url", &c->feed_url,
+                "with --replica_of: where the log's private feed is "
+                "(default: the --replica_of URL)");
+  flags->String("feed_token_file", &c->feed_token_file,
+                "with --replica_of: the private feed's bearer token");
+  flags->String("replica_ca_file", &c->replica_ca_file,
+                "with --replica_of: PEM roots for https:// --replica_of and "
+                "--feed_url (default: the system's)");
+  flags->Duration("replica_poll", &c->replica_poll,
+                  "with --replica_of: how often to look for a new checkpoint");
+}
 
 void AddFlags(FlagSet* flags, Config* c) {
   LogServerOptions& o = c->options;
@@ -132,27 +155,22 @@ void AddFlags(FlagSet* flags, Config* c) {
                 "(GET /private/... on --http_listen) to whoever presents the "
                 "bearer token in this file (at least 16 bytes; "
                 "docs/scale.md)");
-  flags->String("replica_of", &c->replica_of,
-                "run as a read replica of the log whose tiles are at this "
-                "URL (http[s]://host:port[/prefix]: its --http_listen or a "
-                "cache in front of it): --key_file is then a replica key "
-                "file (ktlog-keygen --replica_key_from) and --log_key the "
-                "log's key; docs/scale.md");
-  flags->String("log_key", &c->log_key,
-                "with --replica_of: the log key the log printed at start");
-  flags->String("feed_url", &c->feed_url,
-                "with --replica_of: where the log's private feed is "
-                "(default: the --replica_of URL)");
-  flags->String("feed_token_file", &c->feed_token_file,
-                "with --replica_of: the private feed's bearer token");
-  flags->Duration("replica_poll", &c->replica_poll,
-                  "with --replica_of: how often to look for a new checkpoint");
+  AddReplicaFlags(flags, c);
   flags->String("log_format", &c->log_format,
                 "text, or json: one JSON object per line on stderr, for a "
                 "log collector (docs/operations.md, \"Logs\")");
 }
 
 absl::Status FinishReplica(Config* c);
+
+// Whether an http[s]:// URL names this machine.
+bool IsLoopbackUrl(absl::string_view url) {
+  absl::ConsumePrefix(&url, "http://") || absl::ConsumePrefix(&url, "https://");
+  for (absl::string_view host : {"127.", "localhost:", "localhost/", "[::1]"}) {
+    if (absl::StartsWith(url, host)) return true;
+  }
+  return url == "localhost";
+}
 
 // Checks the flags and completes the options; a usage error otherwise.
 absl::Status Finish(Config* c) {
@@ -268,7 +286,21 @@ absl::Status FinishReplica(Config* c) {
   if (c->replica_poll < absl::Milliseconds(10)) {
     return absl::InvalidArgumentError("--replica_poll must be at least 10ms");
   }
-  o.replica = FollowerOptions{c->replica_of, c->feed_url, "", c->replica_poll};
+  o.replica = FollowerOptions{};
+  o.replica->log_url = c->replica_of;
+  o.replica->feed_url = c->feed_url;
+  o.replica->ca_file = c->replica_ca_file;
+  o.replica->poll_interval = c->replica_poll;
+  // The feed holds every record: only over TLS, but for a log on this
+  // machine or local development.
+  std::string feed = c->feed_url.empty() ? c->replica_of : c->feed_url;
+  if (absl::StartsWith(feed, "http://") && !c->plaintext &&
+      !IsLoopbackUrl(feed)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the private feed at ", feed,
+        " would travel without TLS, token and records: use https:// (or "
+        "--plaintext for local development)"));
+  }
   return absl::OkStatus();
 }
 
@@ -449,6 +481,12 @@ int Serve(LogServer* server, const Config& c, const sigset_t& signals) {
     LogWarning(
         "--plaintext: clients' traffic is neither encrypted nor "
         "authenticated; use --tls_cert/--tls_key outside development");
+  }
+  if (!c.options.private_feed_token.empty() && !c.options.tls.has_value() &&
+      !IsLoopbackUrl(server->tiles_url())) {
+    LogWarning(
+        "--private_feed_token_file without TLS on a listener other hosts "
+        "reach: the feed's token and every record travel in the clear");
   }
   if (!c.options.registration.has_value() && !c.options.replica.has_value()) {
     LogWarning(

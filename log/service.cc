@@ -766,6 +766,11 @@ absl::Status LogService::GetAccountHistory(
     owner = OwnerProof{req.owner().access_key(), req.owner().grant(),
                        req.owner().timestamp_ms(), req.owner().signature()};
   }
+  if (writes_ == nullptr && TreeSizeOf(req).has_value()) {
+    // A replica behind the size: a grant it has not replicated yet is no
+    // refusal.
+    RETURN_IF_ERROR(queries_->CheckTreeSize(*TreeSizeOf(req)));
+  }
   RETURN_IF_ERROR(history_->Check(req.account_id(), req.from_version(),
                                   TreeSizeOf(req),
                                   owner.has_value() ? &*owner : nullptr));

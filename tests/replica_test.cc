@@ -4,13 +4,18 @@
 // replicas answer against the log's key.
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/log_client.h"
+#include "core/account/registration.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "log/fsck.h"
+#include "log/integrator.h"
+#include "log/private_feed.h"
 #include "log/server.h"
 #include "proto/convert.h"
 #include "tests/test_env.h"
@@ -47,8 +52,11 @@ Replica StartReplica(LogEnv* log, std::string dir = "",
   LogServerOptions o;
   o.data_dir = r.dir;
   o.http_listen_address = "127.0.0.1:0";
-  o.replica_wait = absl::Milliseconds(300);
-  o.replica = FollowerOptions{log->server()->tiles_url(), "", token, poll};
+  o.replica_wait = absl::Seconds(3);
+  o.replica = FollowerOptions{};
+  o.replica->log_url = log->server()->tiles_url();
+  o.replica->feed_token = token;
+  o.replica->poll_interval = poll;
   auto vrf = VrfPrivateKey::FromSeed(log->vrf().seed());
   auto server = LogServer::StartReplica(log->log_key(), *std::move(vrf), o);
   EXPECT_TRUE(server.ok()) << server.status();
@@ -171,7 +179,8 @@ TEST(ReplicaTest, AReplicaCatchesUpAfterARestartAndFollowsOnItsOwn) {
 
 // A client that trusts a newer checkpoint than a replica adopted (another
 // replica, or the log, showed it) sees the replica's as behind, not as a
-// rollback, and is asked to retry what needs the newer tree.
+// rollback, once the replica proved it consistent with the trusted one:
+// its trusted checkpoint stays and nothing is raised.
 TEST(ReplicaTest, AReplicaBehindTheClientRaisesNoAlarm) {
   auto log = LogEnv::Start(LogOptions());
   TestAccount alice("alice");
@@ -186,25 +195,23 @@ TEST(ReplicaTest, AReplicaBehindTheClientRaisesNoAlarm) {
 
   Client moved(log.get(), r.client.get(), "bob");
   moved.state = bob.state;
+  // The replica serves its older checkpoint; asked for the proof to the
+  // trusted one, it polls the log at once, catches up and gives it.
   auto kept = moved.verifier.UpdateCheckpoint();
   ASSERT_TRUE(kept.ok()) << kept.status();
   EXPECT_EQ(*kept, *newer) << "the trusted checkpoint stays";
   EXPECT_TRUE(moved.verifier.raised().empty());
   EXPECT_EQ(moved.state.trusted_checkpoint, bob.state.trusted_checkpoint);
   auto lookup = moved.verifier.Lookup(*kept, "alice");
-  EXPECT_EQ(lookup.status().code(), StatusCode::kUnavailable)
-      << lookup.status();
-  EXPECT_TRUE(moved.verifier.raised().empty());
-  ASSERT_TRUE(r.server->follower()->Step().ok());
-  lookup = moved.verifier.Lookup(*kept, "alice");
   ASSERT_TRUE(lookup.ok()) << lookup.status();
   EXPECT_EQ(lookup->devices.size(), 2u);
   EXPECT_TRUE(moved.verifier.raised().empty());
 }
 
 // A log that shows the replica another history under its key (a split
-// view) is refused: the replica halts and keeps serving what it verified.
-TEST(ReplicaTest, ALogThatFeedsAnotherHistoryIsRefused) {
+// view): nothing of it is stored or served; the replica keeps serving
+// what it verified and tries again at every poll.
+TEST(ReplicaTest, ALogThatShowsAnotherHistoryIsRefused) {
   auto log = LogEnv::Start(LogOptions());
   TestAccount alice("alice");
   log->Append(alice.Add("phone"));
@@ -219,10 +226,8 @@ TEST(ReplicaTest, ALogThatFeedsAnotherHistoryIsRefused) {
   for (int i = 0; i < 3; ++i) fork->Append(mallory.Add(absl::StrCat("m", i)));
   Replica misled = StartReplica(fork.get(), dir);
   absl::Status step = misled.server->follower()->Step();
-  EXPECT_EQ(step.code(), StatusCode::kDataLoss) << step;
-  EXPECT_EQ(misled.server->follower()->halted().code(), StatusCode::kDataLoss);
-  EXPECT_EQ(misled.server->follower()->Step().code(), StatusCode::kDataLoss)
-      << "it stays halted";
+  EXPECT_EQ(step.code(), StatusCode::kUnavailable) << step;
+  EXPECT_EQ(misled.server->storage()->size(), 1u) << "nothing stored";
   EXPECT_EQ(misled.server->publisher()->Latest()->note, verified);
   Client carol(log.get(), misled.client.get(), "carol");
   auto cp = carol.verifier.UpdateCheckpoint();
@@ -231,6 +236,219 @@ TEST(ReplicaTest, ALogThatFeedsAnotherHistoryIsRefused) {
   ASSERT_TRUE(alices.ok()) << alices.status();
   EXPECT_EQ(alices->devices.size(), 1u);
   EXPECT_TRUE(carol.verifier.raised().empty());
+}
+
+// Serves a log's tiles and private feed as they are, but for one byte of
+// every private bundle: a private feed that does not open the leaves.
+class TamperedFeed {
+ public:
+  explicit TamperedFeed(const std::string& log_url) : upstream_(log_url) {
+    server_.Get(".*", [this](const httplib::Request& req,
+                             httplib::Response& res) {
+      httplib::Headers headers;
+      if (req.has_header("Authorization")) {
+        headers.emplace("Authorization", req.get_header_value("Authorization"));
+      }
+      auto got = upstream_.Get(req.path, headers);
+      if (!got) {
+        res.status = 502;
+        return;
+      }
+      std::string body = got->body;
+      if (req.path.rfind("/private/0", 0) == 0 && body.size() > 40) {
+        body[body.size() - 1] ^= 1;  // the last item's state opening
+      }
+      res.status = got->status;
+      res.set_content(body, "application/octet-stream");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~TamperedFeed() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+
+ private:
+  httplib::Client upstream_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// A private feed whose records do not open the signed leaves is the log's
+// fault (the feed is its own, over TLS): the replica stops following it,
+// stores nothing of the batch, and keeps serving what it verified.
+TEST(ReplicaTest, AFeedThatDoesNotOpenTheLeavesHaltsTheReplica) {
+  auto log = LogEnv::Start(LogOptions());
+  TestAccount alice("alice");
+  log->Append(alice.Add("phone"));
+  TamperedFeed tampered(log->server()->tiles_url());
+  Replica r;
+  r.dir = NewTempDir("replica");
+  LogServerOptions o;
+  o.data_dir = r.dir;
+  o.replica = FollowerOptions{};
+  o.replica->log_url = log->server()->tiles_url();
+  o.replica->feed_url = tampered.url();
+  o.replica->feed_token = kToken;
+  o.replica->poll_interval = absl::Hours(1);
+  auto server = LogServer::StartReplica(
+      log->log_key(), *VrfPrivateKey::FromSeed(log->vrf().seed()), o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::Status step = (*server)->follower()->Step();
+  EXPECT_EQ(step.code(), StatusCode::kDataLoss) << step;
+  EXPECT_NE(step.message().find("leaf 0: a commitment does not open"),
+            std::string::npos)
+      << step;
+  EXPECT_EQ((*server)->follower()->halted().code(), StatusCode::kDataLoss);
+  EXPECT_EQ((*server)->follower()->Step().code(), StatusCode::kDataLoss)
+      << "it stays halted";
+  EXPECT_EQ((*server)->storage()->size(), 0u) << "nothing stored";
+  EXPECT_EQ((*server)->publisher()->Latest(), nullptr);
+}
+
+// A log that erases accounts (docs/operations.md, "Erasure"): a replica
+// that held the account's records deletes them as the log did, and one
+// that starts after the erasure never holds them; both answer the
+// account's lookups as the log does, and fsck passes on both.
+TEST(ReplicaTest, ReplicasFollowErasures) {
+  LogServerOptions options = LogOptions();
+  RegistrationKey registration = RegistrationKey::Generate();
+  options.registration = registration;
+  auto log = LogEnv::Start(options);
+  uint64_t expiry = absl::ToUnixSeconds(absl::Now() + absl::Hours(1));
+  auto create = [&](TestAccount& a, const std::string& device) {
+    DeviceRecord r = a.Add(device);
+    auto written =
+        log->client()->Write(Operation::kAddDevice, r.Encode(), true,
+                             registration.CredentialFor(
+                                 a.id(), a.key().public_key().bytes(), expiry));
+    ASSERT_TRUE(written.ok()) << written.status();
+  };
+  TestAccount alice("alice"), bob("bob");
+  create(alice, "phone");
+  create(bob, "phone");
+  log->Append(alice.Add("laptop"));
+  Replica before = StartReplica(log.get());
+  ASSERT_TRUE(before.server->follower()->Step().ok());
+  ASSERT_TRUE(before.server->storage()->ReadPosition("alice")->has_value());
+
+  Hash alice_position = log->server()->positions()->Of("alice")->position;
+  auto erased = log->client()->EraseAccount(
+      "alice", registration.CredentialFor("alice", "", expiry,
+                                          CredentialPurpose::kErase));
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  EXPECT_EQ(*erased, 3u);
+  log->Append(bob.Add("tablet"));
+  uint64_t size = log->Checkpoint().size;
+  Replica after = StartReplica(log.get());
+  for (Replica* r : {&before, &after}) {
+    absl::Status step = r->server->follower()->Step();
+    ASSERT_TRUE(step.ok()) << step;
+    ASSERT_EQ(AdoptedSize(r->server.get()), size);
+    for (const std::string& id : {"alice", "bob"}) {
+      EXPECT_EQ(Bytes(r->client->LookupAccount(id, size, true)),
+                Bytes(log->client()->LookupAccount(id, size, true)))
+          << id;
+    }
+    EXPECT_FALSE(r->server->storage()->ReadPosition("alice")->has_value());
+    EXPECT_TRUE(r->server->storage()->ReadPosition("bob")->has_value());
+    auto marker = r->server->storage()->ReadErased(alice_position);
+    ASSERT_TRUE(marker.ok() && marker->has_value());
+    EXPECT_EQ((*marker)->leaf_indexes, (std::vector<uint64_t>{0, 2, 3}));
+    std::string dir = r->dir;
+    r->server.reset();
+    auto storage = LogStorage::Open(dir);
+    ASSERT_TRUE(storage.ok());
+    FsckReport report = Fsck(storage->get());
+    EXPECT_TRUE(report.status.ok()) << report.status;
+    EXPECT_EQ(report.erased, 1u);
+  }
+}
+
+// A replica that reads the leaves of an account after the log erased it,
+// but not yet its erasure leaf (the log signed the checkpoint before the
+// erasure), must not serve that checkpoint: the account's lookups would
+// not say it was erased. The integrator says it waits for the erasure.
+TEST(ReplicaTest, LeavesWithoutRecordsWaitForTheirErasureLeaf) {
+  LogServerOptions options = LogOptions();
+  RegistrationKey registration = RegistrationKey::Generate();
+  options.registration = registration;
+  auto log = LogEnv::Start(options);
+  uint64_t expiry = absl::ToUnixSeconds(absl::Now() + absl::Hours(1));
+  TestAccount alice("alice");
+  DeviceRecord first = alice.Add("phone");
+  ASSERT_TRUE(
+      log->client()
+          ->Write(Operation::kAddDevice, first.Encode(), true,
+                  registration.CredentialFor(
+                      "alice", alice.key().public_key().bytes(), expiry))
+          .ok());
+  log->Append(alice.Add("laptop"));
+  ASSERT_TRUE(log->client()
+                  ->EraseAccount("alice", registration.CredentialFor(
+                                              "alice", "", expiry,
+                                              CredentialPurpose::kErase))
+                  .ok());
+  LogStorage* primary = log->server()->storage();
+  uint64_t size = primary->size();
+  ASSERT_EQ(size, 3u);
+  PrivateFeed feed(primary, primary, log->server()->publisher(), kToken);
+  auto bundle = feed.Read(TileId{true, 0, 0, size});
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  auto items = DecodeFeedBundle(*bundle, size);
+  ASSERT_TRUE(items.ok());
+  ASSERT_FALSE((*items)[0].entry.has_value()) << "erased since";
+  ASSERT_TRUE((*items)[2].erased_leaves.has_value());
+  EXPECT_EQ(*(*items)[2].erased_leaves, (std::vector<uint64_t>{0, 1}));
+  auto leaves = primary->ReadLeaves(0, size);
+  ASSERT_TRUE(leaves.ok());
+
+  auto storage = LogStorage::Open(NewTempDir("replica"));
+  ASSERT_TRUE(storage.ok());
+  IndexVersions index;
+  Positions positions(storage->get(), &log->vrf());
+  auto replica = Integrator::OpenReplica(
+      storage->get(), &index, RealClock::Get(), absl::Minutes(10), 0);
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  // The log's batches: one leaf each here (three writes, each waited for).
+  for (uint64_t i = 0; i < size; ++i) {
+    ASSERT_TRUE((*items)[i].batch_end) << i;
+    absl::Status s =
+        (*replica)->Replicate({(*leaves)[i]}, {(*items)[i]}, positions);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ((*replica)->awaiting_erasures(), i + 1 < size) << i;
+  }
+  auto marker = (*storage)->ReadErased(DecodeLeaf((*leaves)[0])->position);
+  ASSERT_TRUE(marker.ok() && marker->has_value());
+  EXPECT_EQ((*marker)->leaf_indexes, (std::vector<uint64_t>{0, 1, 2}));
+  EXPECT_EQ((*storage)->ReadIndexRoot(size).value(),
+            primary->ReadIndexRoot(size).value());
+
+  // Restarted between the two (a crash): it still waits.
+  auto again = LogStorage::Open(NewTempDir("replica"));
+  ASSERT_TRUE(again.ok());
+  IndexVersions index2;
+  auto second = Integrator::OpenReplica(again->get(), &index2, RealClock::Get(),
+                                        absl::Minutes(10), 0);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(
+      (*second)->Replicate({(*leaves)[0]}, {(*items)[0]}, positions).ok());
+  second->reset();
+  auto reopened = Integrator::OpenReplica(
+      again->get(), &index2, RealClock::Get(), absl::Minutes(10), 0);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_TRUE((*reopened)->awaiting_erasures());
+  // An erasure leaf that does not name the leaf that waits is refused.
+  FeedItem wrong = (*items)[2];
+  wrong.erased_leaves = std::vector<uint64_t>{0, 0};
+  ASSERT_TRUE(
+      (*reopened)->Replicate({(*leaves)[1]}, {(*items)[1]}, positions).ok());
+  EXPECT_EQ((*reopened)->Replicate({(*leaves)[2]}, {wrong}, positions).code(),
+            StatusCode::kDataLoss);
+  EXPECT_TRUE((*reopened)->awaiting_erasures()) << "nothing of it kept";
 }
 
 TEST(ReplicaTest, TheFeedNeedsItsToken) {
@@ -252,7 +470,9 @@ TEST(ReplicaTest, AReplicaNeedsTheLogsVrfKey) {
   auto log = LogEnv::Start(LogOptions());
   LogServerOptions o;
   o.data_dir = NewTempDir("replica");
-  o.replica = FollowerOptions{log->server()->tiles_url(), "", kToken};
+  o.replica = FollowerOptions{};
+  o.replica->log_url = log->server()->tiles_url();
+  o.replica->feed_token = kToken;
   auto server =
       LogServer::StartReplica(log->log_key(), VrfPrivateKey::Generate(), o);
   EXPECT_EQ(server.status().code(), StatusCode::kInvalidArgument);

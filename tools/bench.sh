@@ -175,5 +175,9 @@ kill -TERM $PID "${WITNESS_PIDS[@]}"
 wait $PID || true
 echo
 
+echo "== read replicas (docs/scale.md)"
+BIN="$BIN" tools/replica_bench.sh
+echo
+
 echo "== how cost grows (${SIZES:-10000 100000 1000000} entries)"
 BIN="$BIN" tools/scale_bench.sh

@@ -125,18 +125,10 @@ absl::StatusOr<bool> CheckpointTrust::CheckHistory(
     return log_->GetConsistencyProof(old_size, new_size);
   };
   if (trusted.has_value()) {
-    absl::StatusOr<SuccessionCheck> succession =
-        CheckSuccession(*trusted, cp, proof);
-    bool older =
-        cp.size < trusted->size ||
-        (cp.size == trusted->size && cp.timestamp_ms < trusted->timestamp_ms);
-    if (older && cp.timestamp_ms <= trusted->timestamp_ms &&
-        absl::IsUnavailable(succession.status())) {
-      // A read replica behind the trusted checkpoint cannot prove its own
-      // consistent with it yet: no evidence either way; the trusted stays.
-      return true;
-    }
-    ASSIGN_OR_RETURN(SuccessionCheck check, std::move(succession));
+    // A read replica behind the trusted checkpoint that cannot prove its
+    // own consistent with it yet answers UNAVAILABLE: an error, no alert.
+    ASSIGN_OR_RETURN(SuccessionCheck check,
+                     CheckSuccession(*trusted, cp, proof));
     if (check.verdict == Succession::kBehind) return true;
     if (check.verdict != Succession::kOk) {
       return RaiseSuccession(check, state_->trusted_checkpoint, *trusted, cp,
@@ -162,6 +154,22 @@ absl::StatusOr<bool> CheckpointTrust::CheckHistory(
 
 absl::StatusOr<LogCheckpoint> CheckpointTrust::Update() {
   ASSIGN_OR_RETURN(std::optional<LogCheckpoint> trusted, Trusted());
+  uint64_t now_ms = clock_->NowMillis();
+  if (trusted.has_value() &&
+      trusted->timestamp_ms > now_ms + state_->policy.max_future_skew_ms) {
+    // Trusted but dated ahead (a restored state, or a clock set back): no
+    // older checkpoint could ever follow it, nor would it ever go stale.
+    return alerts_->Refuse(
+        Refusal::kBadTimestamp,
+        absl::FailedPreconditionError(
+            "the trusted checkpoint is dated in the future; check the clock"),
+        "", CheckpointId(*trusted),
+        absl::StrCat("the trusted checkpoint is dated ",
+                     (trusted->timestamp_ms - now_ms) / 1000,
+                     " s in the future"),
+        {{"trusted_checkpoint", state_->trusted_checkpoint},
+         {"client_time_ms", now_ms}});
+  }
   ASSIGN_OR_RETURN(std::string note, FetchCheckpoint(trusted));
   ASSIGN_OR_RETURN(LogCheckpoint cp, OpenChecked(note));
   ASSIGN_OR_RETURN(bool behind, CheckHistory(trusted, cp, note));

@@ -42,7 +42,19 @@ absl::StatusOr<SuccessionCheck> CheckSuccession(const LogCheckpoint& previous,
       next.size < previous.size ||
       (next.size == previous.size && next.timestamp_ms < previous.timestamp_ms);
   if (older && next.timestamp_ms <= previous.timestamp_ms) {
-    ASSIGN_OR_RETURN(SuccessionCheck c, CheckConsistent(next, previous, fetch));
+    absl::StatusOr<SuccessionCheck> consistent =
+        CheckConsistent(next, previous, fetch);
+    if (absl::IsOutOfRange(consistent.status())) {
+      // The log says it has no tree of the size it signed before.
+      SuccessionCheck c;
+      c.verdict = Succession::kRollback;
+      c.message = absl::StrCat(
+          "rollback: the log cannot prove its checkpoint of size ", next.size,
+          " consistent with the one of size ", previous.size, " it signed (",
+          consistent.status().message(), ")");
+      return c;
+    }
+    ASSIGN_OR_RETURN(SuccessionCheck c, std::move(consistent));
     if (c.verdict == Succession::kOk) {
       c.verdict = Succession::kBehind;
       c.message = absl::StrCat("the checkpoint of size ", next.size,

@@ -58,8 +58,9 @@ absl::StatusOr<SuccessionCheck> CheckConsistent(const LogCheckpoint& a,
 // it is consistent with `previous` (a proof from it to `previous`), else
 // kFork: an honest log's checkpoints grow with their timestamps, and its
 // read replicas (docs/scale.md) may serve one they adopted before the one
-// a client trusts. A smaller checkpoint dated after `previous` is
-// kRollback: the log signed a smaller tree later.
+// a client trusts. If `fetch` answers OUT_OF_RANGE for that proof (the log
+// has no tree of the size it signed), or the smaller checkpoint is dated
+// after `previous` (the log signed a smaller tree later), it is kRollback.
 absl::StatusOr<SuccessionCheck> CheckSuccession(const LogCheckpoint& previous,
                                                 const LogCheckpoint& next,
                                                 ConsistencyProofSource fetch);

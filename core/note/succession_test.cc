@@ -79,6 +79,21 @@ TEST_F(SuccessionTest, AnOlderCheckpointOfTheSameTreeIsBehind) {
   EXPECT_EQ(Verdict(At(7, 2000), other_index), Succession::kFork);
   // Later but smaller: the log signed a smaller tree after a larger one.
   EXPECT_EQ(Verdict(At(7, 2000), At(4, 2001)), Succession::kRollback);
+  // Older, but the log says it has no tree of the size it signed.
+  auto gone = CheckSuccession(
+      At(7, 2000), At(4, 1000),
+      [](uint64_t, uint64_t) -> absl::StatusOr<std::vector<Hash>> {
+        return absl::OutOfRangeError("tree size 7 is beyond the latest (4)");
+      });
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->verdict, Succession::kRollback);
+  // A replica that cannot prove it yet: no verdict, the error.
+  auto lagging = CheckSuccession(
+      At(7, 2000), At(4, 1000),
+      [](uint64_t, uint64_t) -> absl::StatusOr<std::vector<Hash>> {
+        return absl::UnavailableError("not caught up");
+      });
+  EXPECT_EQ(lagging.status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(SuccessionTest, MalformedProofAndFetchErrors) {

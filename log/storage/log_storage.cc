@@ -170,7 +170,7 @@ absl::Status LogStorage::CommitBatch(const StorageBatch& batch) {
   for (size_t i = 0; i < batch.leaves.size(); ++i) {
     uint64_t index = batch.begin + i;
     wb.Put(layout::LeafKey(index), batch.leaves[i]);
-    if (!no_entry.contains(index)) {
+    if (!no_entry.contains(index) && !batch.entries[i].record.empty()) {
       wb.Put(layout::EntryKey(index), EncodePrivateEntry(batch.entries[i]));
     }
     wb.Put(layout::LeafHashKey(batch.leaf_hashes[i]), layout::U64Value(index));
@@ -455,33 +455,41 @@ absl::Status LogStorage::AddErasure(const StorageBatch& batch,
   const std::string& id = e.account_id;
   std::vector<uint64_t> leaves;
   std::string history = layout::HistoryPrefix(id);
-  RETURN_IF_ERROR(db_->ForEachWithPrefix(
-      history,
-      [&](absl::string_view key, absl::string_view value) -> absl::Status {
-        std::optional<uint64_t> version = layout::ParseVersioned(key, history);
-        std::optional<uint64_t> leaf = layout::ParseU64Value(value);
-        if (version != leaves.size() + 1 || !leaf.has_value()) {
-          return absl::DataLossError(absl::StrCat(
-              "the stored history of account \"", id,
-              "\" is malformed or has a gap; run ktlog-admin fsck"));
-        }
-        leaves.push_back(*leaf);
-        wb->Delete(layout::EntryKey(*leaf));
-        wb->Delete(rocksdb::Slice(key.data(), key.size()));
-        return absl::OkStatus();
-      }));
+  // An empty id (a replica that held none of the account's records) has
+  // nothing stored under it.
+  if (!id.empty()) {
+    RETURN_IF_ERROR(db_->ForEachWithPrefix(
+        history,
+        [&](absl::string_view key, absl::string_view value) -> absl::Status {
+          std::optional<uint64_t> version =
+              layout::ParseVersioned(key, history);
+          std::optional<uint64_t> leaf = layout::ParseU64Value(value);
+          if (version != leaves.size() + 1 || !leaf.has_value()) {
+            return absl::DataLossError(absl::StrCat(
+                "the stored history of account \"", id,
+                "\" is malformed or has a gap; run ktlog-admin fsck"));
+          }
+          leaves.push_back(*leaf);
+          wb->Delete(layout::EntryKey(*leaf));
+          wb->Delete(rocksdb::Slice(key.data(), key.size()));
+          return absl::OkStatus();
+        }));
+  }
   for (const HistoryEntry& h : batch.history) {
     if (h.account_id == id) leaves.push_back(h.leaf_index);
   }
+  if (e.earlier_leaves.has_value()) leaves = *e.earlier_leaves;
   leaves.push_back(e.leaf_index);
-  RETURN_IF_ERROR(db_->ForEachWithPrefix(
-      layout::AccountStatePrefix(id),
-      [&](absl::string_view key, absl::string_view) {
-        wb->Delete(rocksdb::Slice(key.data(), key.size()));
-        return absl::OkStatus();
-      }));
-  wb->Delete(layout::PositionKey(id));
-  wb->Delete(layout::BackupKey(id));
+  if (!id.empty()) {
+    RETURN_IF_ERROR(db_->ForEachWithPrefix(
+        layout::AccountStatePrefix(id),
+        [&](absl::string_view key, absl::string_view) {
+          wb->Delete(rocksdb::Slice(key.data(), key.size()));
+          return absl::OkStatus();
+        }));
+    wb->Delete(layout::PositionKey(id));
+    wb->Delete(layout::BackupKey(id));
+  }
   std::string marker;
   for (uint64_t leaf : leaves) marker += layout::U64Value(leaf);
   wb->Put(layout::ErasedKey(e.position), marker);

@@ -89,10 +89,12 @@ struct ErasedAccount {
 // Everything one integrator batch appends. Versioned data is stored at
 // version end() (the tree size after the batch).
 struct StorageBatch {
-  uint64_t begin = 0;                 // index of leaves[0]; the old size
-  std::vector<std::string> leaves;    // public leaf encodings
-  std::vector<Hash> leaf_hashes;      // HashLeaf(leaves[i])
-  std::vector<PrivateEntry> entries;  // behind leaves[i]
+  uint64_t begin = 0;               // index of leaves[0]; the old size
+  std::vector<std::string> leaves;  // public leaf encodings
+  std::vector<Hash> leaf_hashes;    // HashLeaf(leaves[i])
+  // Behind leaves[i]; one with an empty record is none (an erasure leaf,
+  // or in a replica a leaf of an account erased since).
+  std::vector<PrivateEntry> entries;
   std::vector<std::pair<NodeId, Hash>> nodes;  // nodes completed by them
   std::vector<HistoryEntry> history;           // one per leaf
   std::vector<AccountState> accounts;          // changed accounts, final state
@@ -112,6 +114,11 @@ struct StorageBatch {
     std::string account_id;
     Hash position;
     uint64_t leaf_index = 0;  // of its erasure leaf, in this batch
+    // A read replica's (log/follower.h), which may hold none of the
+    // account's records (then account_id is empty): the leaves of the
+    // account's versions before the erasure leaf, which the marker names
+    // instead of those found in the account's stored history.
+    std::optional<std::vector<uint64_t>> earlier_leaves;
   };
   std::vector<Erasure> erasures;
 
