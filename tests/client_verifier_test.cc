@@ -331,6 +331,21 @@ TEST(ClientVerifierTest, CheckpointTimestampsAndStaleness) {
               std::vector<AlertType>{AlertType::kBadTimestamp});
   }
   {
+    // A trusted checkpoint dated ahead of the clock (a restored state, a
+    // clock set back): nothing older could follow it and it would never
+    // go stale, so it is raised before anything is fetched.
+    FakeClock clock(now);
+    Client client(env.get(), "nobody", &clock);
+    ASSERT_TRUE(client.verifier.UpdateCheckpoint().ok());
+    std::string trusted = client.state.trusted_checkpoint;
+    clock.Set(now - 3600 * 1000ULL);
+    absl::Status ahead = client.verifier.UpdateCheckpoint().status();
+    EXPECT_EQ(RefusalOf(ahead), Refusal::kBadTimestamp) << ahead;
+    EXPECT_EQ(client.NewAlertTypes(),
+              std::vector<AlertType>{AlertType::kBadTimestamp});
+    EXPECT_EQ(client.state.trusted_checkpoint, trusted);
+  }
+  {
     // A log that stops answering, once the trusted checkpoint is too old.
     FakeClock clock(now);
     auto log = LogClient::Create(env->server()->address(), absl::Seconds(2));
