@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/crypto/crypto.h"
 #include "core/merkle/compact_range.h"
 #include "core/merkle/merkle.h"
 #include "core/merkle/tiles.h"
@@ -26,8 +27,9 @@ constexpr size_t kMaxCosignedBytes = PrivateFeed::kFeedCosigned * 64 * 1024;
 
 absl::StatusOr<std::unique_ptr<Follower>> Follower::Create(
     const FollowerOptions& options, NoteVerifierKey key, LogWriter* storage,
-    Cosignatures* cosignatures, Integrator* integrator,
-    CheckpointPublisher* publisher, const Positions* positions) {
+    CosignatureStore* cosigned, Cosignatures* cosignatures,
+    Integrator* integrator, CheckpointPublisher* publisher,
+    const Positions* positions) {
   ClientTls tls;
   tls.ca_file = options.ca_file;
   // Public data is checked against the signed checkpoint; ktlog-server
@@ -41,20 +43,21 @@ absl::StatusOr<std::unique_ptr<Follower>> Follower::Create(
       TilesClient::Create(
           options.feed_url.empty() ? options.log_url : options.feed_url,
           options.timeout, &tls, options.feed_token));
-  return std::unique_ptr<Follower>(
-      new Follower(options, std::move(key), storage, cosignatures, integrator,
-                   publisher, positions, std::move(tiles), std::move(feed)));
+  return std::unique_ptr<Follower>(new Follower(
+      options, std::move(key), storage, cosigned, cosignatures, integrator,
+      publisher, positions, std::move(tiles), std::move(feed)));
 }
 
 Follower::Follower(const FollowerOptions& options, NoteVerifierKey key,
-                   LogWriter* storage, Cosignatures* cosignatures,
-                   Integrator* integrator, CheckpointPublisher* publisher,
-                   const Positions* positions,
+                   LogWriter* storage, CosignatureStore* cosigned,
+                   Cosignatures* cosignatures, Integrator* integrator,
+                   CheckpointPublisher* publisher, const Positions* positions,
                    std::unique_ptr<TilesClient> tiles,
                    std::unique_ptr<TilesClient> feed)
     : options_(options),
       key_(std::move(key)),
       storage_(storage),
+      storage_cosigned_(cosigned),
       cosignatures_(cosignatures),
       integrator_(integrator),
       publisher_(publisher),
@@ -102,6 +105,12 @@ void Follower::Stop() {
     stopped_ = true;
   }
   if (thread_.joinable()) thread_.join();
+}
+
+absl::Status Follower::Stopping() const {
+  absl::MutexLock lock(&mu_);
+  if (!stopped_) return absl::OkStatus();
+  return absl::CancelledError("the replica is shutting down");
 }
 
 absl::Status Follower::halted() const {
@@ -172,17 +181,24 @@ absl::StatusOr<std::vector<std::string>> Follower::PublicLeaves(
 absl::Status Follower::Replicate(const LogCheckpoint& cp) {
   // First the public leaves, which must give the signed root: nothing of a
   // tree the log did not sign is stored.
+  // One digest per read of a bundle's leaves (32 bytes per 256 leaves)
+  // tells the second read from the first.
+  auto digest = [](const std::vector<std::string>& leaves) {
+    std::string hashes;
+    for (const std::string& leaf : leaves) {
+      absl::StrAppend(&hashes, HashLeaf(leaf).view());
+    }
+    return Sha256(hashes);
+  };
   const uint64_t begin = storage_->size();
   CompactRange range = integrator_->range();
-  std::vector<Hash> hashes;
-  hashes.reserve(cp.size - begin);
+  std::vector<Hash> digests;
   for (uint64_t size = begin; size < cp.size;) {
+    RETURN_IF_ERROR(Stopping());
     ASSIGN_OR_RETURN(std::vector<std::string> leaves,
                      PublicLeaves(size, cp.size));
-    for (const std::string& leaf : leaves) {
-      hashes.push_back(HashLeaf(leaf));
-      range.Append(hashes.back());
-    }
+    for (const std::string& leaf : leaves) range.Append(HashLeaf(leaf));
+    digests.push_back(digest(leaves));
     size += leaves.size();
   }
   if (range.Root() != cp.root) {
@@ -194,9 +210,14 @@ absl::Status Follower::Replicate(const LogCheckpoint& cp) {
   // Then each batch with what is behind its leaves.
   std::vector<std::string> leaves;
   std::vector<FeedItem> items;
-  for (uint64_t size = begin; size < cp.size;) {
+  for (uint64_t size = begin, read = 0; size < cp.size; ++read) {
+    RETURN_IF_ERROR(Stopping());
     ASSIGN_OR_RETURN(std::vector<std::string> public_leaves,
                      PublicLeaves(size, cp.size));
+    if (digest(public_leaves) != digests[read]) {
+      return absl::UnavailableError(absl::StrCat(
+          "the leaves from ", size, " changed between two reads of the tiles"));
+    }
     TileId bundle{true, 0, size / kTileWidth,
                   TileWidthAt(0, size / kTileWidth, cp.size)};
     uint64_t first = bundle.index * kTileWidth;
@@ -209,10 +230,6 @@ absl::Status Follower::Replicate(const LogCheckpoint& cp) {
           FeedPath(bundle), " is malformed: ", feed.status().message()));
     }
     for (size_t i = 0; i < public_leaves.size(); ++i, ++size) {
-      if (HashLeaf(public_leaves[i]) != hashes[size - begin]) {
-        return absl::UnavailableError(absl::StrCat(
-            "leaf ", size, " changed between two reads of the tiles"));
-      }
       leaves.push_back(std::move(public_leaves[i]));
       items.push_back(std::move((*feed)[size - first]));
       if (items.size() > kMaxBatch) {
@@ -252,7 +269,11 @@ absl::Status Follower::CopyCosigned() {
     }
     // Each cosignature is checked and merged with those held, as the log
     // does when a witness sends it: none is lost, no bad one is kept (a
-    // note with one is skipped).
+    // note with one is skipped). One held already as it is is skipped.
+    ASSIGN_OR_RETURN(Note note, ParseNote(text));
+    ASSIGN_OR_RETURN(std::optional<std::string> held,
+                     storage_cosigned_->ReadCosignedCheckpoint(*cp, note.text));
+    if (held == text) continue;
     absl::StatusOr<uint32_t> added = cosignatures_->Add(text);
     if (!added.ok() && !absl::IsPermissionDenied(added.status()) &&
         !absl::IsInvalidArgument(added.status())) {

@@ -65,8 +65,9 @@ class Follower {
   // Borrows everything. Does not poll until Run().
   static absl::StatusOr<std::unique_ptr<Follower>> Create(
       const FollowerOptions& options, NoteVerifierKey key, LogWriter* storage,
-      Cosignatures* cosignatures, Integrator* integrator,
-      CheckpointPublisher* publisher, const Positions* positions);
+      CosignatureStore* cosigned, Cosignatures* cosignatures,
+      Integrator* integrator, CheckpointPublisher* publisher,
+      const Positions* positions);
   ~Follower();  // Stop()s.
 
   // Polls on a thread of its own, each poll_interval, until Stop().
@@ -87,14 +88,17 @@ class Follower {
 
  private:
   Follower(const FollowerOptions& options, NoteVerifierKey key,
-           LogWriter* storage, Cosignatures* cosignatures,
-           Integrator* integrator, CheckpointPublisher* publisher,
-           const Positions* positions, std::unique_ptr<TilesClient> tiles,
+           LogWriter* storage, CosignatureStore* cosigned,
+           Cosignatures* cosignatures, Integrator* integrator,
+           CheckpointPublisher* publisher, const Positions* positions,
+           std::unique_ptr<TilesClient> tiles,
            std::unique_ptr<TilesClient> feed);
   // Steps of Step: replicate up to `cp` (the leaves hash to its root,
   // then each batch through the integrator); copy the cosigned notes.
   absl::Status Replicate(const LogCheckpoint& cp);
   absl::Status CopyCosigned();
+  // CANCELLED once Stop() was called (a long catch-up ends early).
+  absl::Status Stopping() const;
   // The public leaves from `begin` to the end of its entry bundle in the
   // tree of `tree_size`; a source that gives anything else is UNAVAILABLE.
   absl::StatusOr<std::vector<std::string>> PublicLeaves(uint64_t begin,
@@ -103,6 +107,7 @@ class Follower {
   const FollowerOptions options_;
   const NoteVerifierKey key_;
   LogWriter* const storage_;
+  CosignatureStore* const storage_cosigned_;
   Cosignatures* const cosignatures_;
   Integrator* const integrator_;
   CheckpointPublisher* const publisher_;

@@ -390,6 +390,20 @@ absl::StatusOr<absl::Status> Integrator::ReplicateErased(const Leaf& leaf,
   auto diverges = [index](absl::string_view what) {
     return absl::DataLossError(absl::StrCat("leaf ", index, ": ", what));
   };
+  // Its position's next version, as for any leaf (auditors check it too).
+  uint64_t previous = 0;
+  if (auto it = b->index_changes.find(leaf.position);
+      it != b->index_changes.end()) {
+    previous = it->second.version;
+  } else {
+    ASSIGN_OR_RETURN(std::optional<IndexEntry> stored,
+                     storage_->ReadIndexEntry(leaf.position));
+    if (stored.has_value()) previous = stored->version;
+  }
+  if (leaf.version != previous + 1) {
+    return diverges(absl::StrCat("the leaf has version ", leaf.version,
+                                 " where its position is at ", previous));
+  }
   if (!IsErasure(leaf)) {
     // An account erased since: its erasure leaf follows.
     if (item.erased_leaves.has_value()) {
@@ -416,19 +430,16 @@ absl::StatusOr<absl::Status> Integrator::ReplicateErased(const Leaf& leaf,
           "leaf ", earlier[k], " is not the erased account's version ", k + 1));
     }
   }
-  for (uint64_t waiting : awaiting_erasure_[leaf.position]) {
-    if (!std::binary_search(earlier.begin(), earlier.end(), waiting)) {
-      return diverges(absl::StrCat("leaf ", waiting,
-                                   " came without its record but is not the "
-                                   "erased account's"));
-    }
-  }
+  // The versions whose records this replica holds are the account's
+  // first ones; the rest came without records and wait for this leaf.
   std::string id;
+  uint64_t held = 0;
   if (!earlier.empty()) {
     ASSIGN_OR_RETURN(id, AccountAt(earlier[0], *b));
   }
   if (!id.empty()) {
     RETURN_IF_ERROR(replay_.Load(id));
+    held = replay_.State(id).version;
     auto cached = positions_.find(id);
     std::optional<AccountPosition> position;
     if (cached != positions_.end()) {
@@ -440,10 +451,22 @@ absl::StatusOr<absl::Status> Integrator::ReplicateErased(const Leaf& leaf,
       }
     }
     if (!position.has_value() || position->position != leaf.position ||
-        replay_.State(id).version + 1 != leaf.version) {
+        held > earlier.size()) {
       return diverges("the erased account is not the one at the position");
     }
+    for (uint64_t k = 1; k < held; ++k) {
+      ASSIGN_OR_RETURN(std::string at, AccountAt(earlier[k], *b));
+      if (at != id) {
+        return diverges("the erased account's records are not its leaves'");
+      }
+    }
     b->erased.insert(id);
+  }
+  std::vector<uint64_t> without(earlier.begin() + held, earlier.end());
+  if (without != awaiting_erasure_[leaf.position]) {
+    return diverges(
+        "the erased account's leaves that came without records are not "
+        "those the erasure leaf names");
   }
   last_leaf_ms_ = leaf.timestamp_ms;
   AppendPublic(leaf, b);

@@ -132,10 +132,16 @@ absl::StatusOr<std::string> PrivateFeed::Read(const TileId& id) const {
     } else {
       absl::StatusOr<Leaf> leaf = DecodeLeaf(leaves[i]);
       if (!leaf.ok()) return absl::DataLossError("a stored leaf is malformed");
+      ASSIGN_OR_RETURN(std::optional<ErasedAccount> erased,
+                       storage_->ReadErased(leaf->position));
+      if (!erased.has_value()) {
+        // Missing or malformed, yet not erased: storage is broken.
+        return absl::DataLossError(
+            absl::StrCat("the record behind leaf ", index,
+                         " is missing or malformed; run ktlog-admin fsck"));
+      }
       if (IsErasure(*leaf)) {
-        ASSIGN_OR_RETURN(std::optional<ErasedAccount> erased,
-                         storage_->ReadErased(leaf->position));
-        if (!erased.has_value() || erased->leaf_indexes.empty() ||
+        if (erased->leaf_indexes.empty() ||
             erased->leaf_indexes.back() != index ||
             erased->leaf_indexes.size() > kMaxErasedLeaves + 1) {
           return absl::DataLossError(

@@ -207,7 +207,7 @@ absl::Status LogServer::OpenComponents() {
     ASSIGN_OR_RETURN(
         follower_,
         Follower::Create(*options_.replica, key_.checkpoint_key, storage_.get(),
-                         cosignatures_.get(), integrator_.get(),
+                         storage_.get(), cosignatures_.get(), integrator_.get(),
                          publisher_.get(), positions_.get()));
   }
   calls_ = std::make_unique<CallTracker>();
@@ -276,6 +276,26 @@ void LogServer::AddMetricCallbacks() {
           return (now - since) / 1000;
         });
   }
+  // A replica's: how far behind the log it serves, and whether it stopped.
+  metrics_.AddGaugeCallback(
+      "ktlog_replica_behind_entries",
+      "A read replica's: leaves the log was seen signing that it does not "
+      "serve yet (NaN on the log itself).",
+      {}, [this] {
+        if (follower_ == nullptr || publisher_ == nullptr) return kNaN;
+        auto cp = publisher_->Latest();
+        uint64_t served = cp != nullptr ? cp->checkpoint.size : 0;
+        uint64_t seen = publisher_->WaitForLogSize(0, absl::InfinitePast());
+        return static_cast<double>(seen > served ? seen - served : 0);
+      });
+  metrics_.AddGaugeCallback(
+      "ktlog_replica_halted",
+      "A read replica's: 1 once it stopped following a log whose data did "
+      "not hold up, 0 while it follows (NaN on the log itself).",
+      {}, [this] {
+        if (follower_ == nullptr) return kNaN;
+        return follower_->halted().ok() ? 0.0 : 1.0;
+      });
   metrics_.AddGaugeCallback(
       "ktlog_storage_bytes",
       "Bytes of the files in the data dir (RocksDB's tables, write-ahead "

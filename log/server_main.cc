@@ -9,6 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -163,13 +164,24 @@ void AddFlags(FlagSet* flags, Config* c) {
 
 absl::Status FinishReplica(Config* c);
 
-// Whether an http[s]:// URL names this machine.
+// Whether an http[s]:// URL names this machine: localhost, [::1] or an
+// IPv4 address in 127.0.0.0/8.
 bool IsLoopbackUrl(absl::string_view url) {
-  absl::ConsumePrefix(&url, "http://") || absl::ConsumePrefix(&url, "https://");
-  for (absl::string_view host : {"127.", "localhost:", "localhost/", "[::1]"}) {
-    if (absl::StartsWith(url, host)) return true;
+  if (!absl::ConsumePrefix(&url, "http://")) {
+    absl::ConsumePrefix(&url, "https://");
   }
-  return url == "localhost";
+  if (absl::StartsWith(url, "[::1]")) return true;
+  absl::string_view host = url.substr(0, url.find_first_of(":/"));
+  if (host == "localhost") return true;
+  std::vector<absl::string_view> parts = absl::StrSplit(host, '.');
+  if (parts.size() != 4 || parts[0] != "127") return false;
+  for (absl::string_view part : parts) {
+    int octet = 0;
+    if (!absl::SimpleAtoi(part, &octet) || octet < 0 || octet > 255) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // Checks the flags and completes the options; a usage error otherwise.

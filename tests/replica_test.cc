@@ -387,6 +387,12 @@ TEST(ReplicaTest, LeavesWithoutRecordsWaitForTheirErasureLeaf) {
                       "alice", alice.key().public_key().bytes(), expiry))
           .ok());
   log->Append(alice.Add("laptop"));
+  PrivateFeed before(log->server()->storage(), log->server()->storage(),
+                     log->server()->publisher(), kToken);
+  auto bundle_before = before.Read(TileId{true, 0, 0, 2});
+  ASSERT_TRUE(bundle_before.ok()) << bundle_before.status();
+  auto items_before = DecodeFeedBundle(*bundle_before, 2);
+  ASSERT_TRUE(items_before.ok());
   ASSERT_TRUE(log->client()
                   ->EraseAccount("alice", registration.CredentialFor(
                                               "alice", "", expiry,
@@ -441,6 +447,26 @@ TEST(ReplicaTest, LeavesWithoutRecordsWaitForTheirErasureLeaf) {
       again->get(), &index2, RealClock::Get(), absl::Minutes(10), 0);
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_TRUE((*reopened)->awaiting_erasures());
+  // A replica that read version 1 with its record, version 2 without it
+  // (erased meanwhile): the erasure deletes what it held.
+  auto mixed = LogStorage::Open(NewTempDir("replica"));
+  ASSERT_TRUE(mixed.ok());
+  IndexVersions index3;
+  auto third = Integrator::OpenReplica(mixed->get(), &index3, RealClock::Get(),
+                                       absl::Minutes(10), 0);
+  ASSERT_TRUE(third.ok());
+  ASSERT_TRUE((*items_before)[0].entry.has_value());
+  for (uint64_t i = 0; i < size; ++i) {
+    const FeedItem& item = i == 0 ? (*items_before)[0] : (*items)[i];
+    absl::Status s = (*third)->Replicate({(*leaves)[i]}, {item}, positions);
+    ASSERT_TRUE(s.ok()) << i << ": " << s;
+  }
+  EXPECT_FALSE((*third)->awaiting_erasures());
+  EXPECT_FALSE((*mixed)->ReadPosition("alice")->has_value());
+  EXPECT_FALSE((*mixed)->ReadEntry(0).ok()) << "the record it held is gone";
+  EXPECT_EQ((*mixed)->ReadIndexRoot(size).value(),
+            primary->ReadIndexRoot(size).value());
+
   // An erasure leaf that does not name the leaf that waits is refused.
   FeedItem wrong = (*items)[2];
   wrong.erased_leaves = std::vector<uint64_t>{0, 0};

@@ -8,6 +8,7 @@
 #include "core/note/log_key.h"
 #include "core/util/json_util.h"
 #include "core/util/status_macros.h"
+#include "verifier/refusal.h"
 
 namespace ktlog {
 
@@ -61,22 +62,26 @@ absl::Status CheckpointTrust::RaiseSuccession(const SuccessionCheck& check,
   return absl::OkStatus();
 }
 
+void CheckpointTrust::RaiseIfStale(const std::optional<LogCheckpoint>& trusted,
+                                   const absl::Status& why) {
+  uint64_t now = clock_->NowMillis();
+  if (trusted.has_value() &&
+      now > trusted->timestamp_ms + state_->policy.max_checkpoint_age_ms) {
+    alerts_->Raise(AlertType::kStaleLog, "", CheckpointId(*trusted),
+                   absl::StrCat("no checkpoint newer than ",
+                                (now - trusted->timestamp_ms) / 1000,
+                                " s could be fetched (", why.message(), ")"),
+                   {{"trusted_checkpoint", state_->trusted_checkpoint}});
+  }
+}
+
 absl::StatusOr<std::string> CheckpointTrust::FetchCheckpoint(
     const std::optional<LogCheckpoint>& trusted) {
   const CheckingPolicy& policy = state_->policy;
   absl::StatusOr<std::string> note =
       log_->GetCheckpoint(policy.witness_quorum, policy.witnesses);
   if (note.ok()) return note;
-  uint64_t now = clock_->NowMillis();
-  if (trusted.has_value() &&
-      now > trusted->timestamp_ms + policy.max_checkpoint_age_ms) {
-    alerts_->Raise(
-        AlertType::kStaleLog, "", CheckpointId(*trusted),
-        absl::StrCat("no checkpoint newer than ",
-                     (now - trusted->timestamp_ms) / 1000,
-                     " s could be fetched (", note.status().message(), ")"),
-        {{"trusted_checkpoint", state_->trusted_checkpoint}});
-  }
+  RaiseIfStale(trusted, note.status());
   if (policy.witness_quorum > 0 && absl::IsNotFound(note.status())) {
     // Witnesses cosign on their own schedule: none may have run yet. That
     // is no evidence against the log.
@@ -172,7 +177,13 @@ absl::StatusOr<LogCheckpoint> CheckpointTrust::Update() {
   }
   ASSIGN_OR_RETURN(std::string note, FetchCheckpoint(trusted));
   ASSIGN_OR_RETURN(LogCheckpoint cp, OpenChecked(note));
-  ASSIGN_OR_RETURN(bool behind, CheckHistory(trusted, cp, note));
+  absl::StatusOr<bool> history = CheckHistory(trusted, cp, note);
+  if (!history.ok() && RefusalOf(history.status()) == Refusal::kNone) {
+    // A log that shows only older checkpoints and cannot prove them
+    // consistent gains nothing over one that does not answer.
+    RaiseIfStale(trusted, history.status());
+  }
+  ASSIGN_OR_RETURN(bool behind, std::move(history));
   if (behind) {
     // The trusted checkpoint stays; it must still be fresh enough.
     cp = *trusted;

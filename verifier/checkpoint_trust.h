@@ -52,6 +52,10 @@ class CheckpointTrust {
   // trusted and the seen checkpoint.
   absl::StatusOr<std::string> FetchCheckpoint(
       const std::optional<LogCheckpoint>& trusted);
+  // STALE_LOG if the trusted checkpoint is older than the policy allows and
+  // no newer one could be fetched (or proved) because of `why`.
+  void RaiseIfStale(const std::optional<LogCheckpoint>& trusted,
+                    const absl::Status& why);
   absl::StatusOr<LogCheckpoint> OpenChecked(const std::string& note);
   // True if `cp` is behind the trusted checkpoint (Succession::kBehind: a
   // read replica that has not caught up), which then stays trusted.

@@ -81,7 +81,11 @@ void SetPolicy(ClientState* state, CheckingPolicy policy) {
       policy.witnesses != state->policy.witnesses ||
       policy.witness_quorum != state->policy.witness_quorum;
   state->policy = std::move(policy);
-  if (!witnessing_changed || state->trusted_checkpoint.empty()) return;
+  if (witnessing_changed) DistrustCheckpoint(state);
+}
+
+void DistrustCheckpoint(ClientState* state) {
+  if (state->trusted_checkpoint.empty()) return;
   // The larger of the two notes stays as the seen checkpoint. Both were
   // verified with the pinned key when trusted; compare their sizes.
   auto size_of = [](const std::string& note) -> uint64_t {

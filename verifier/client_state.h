@@ -204,6 +204,11 @@ absl::Status CheckWitnessPolicy(const CheckingPolicy& policy);
 // client that adopts a policy gets the newest cosigned checkpoint next,
 // even if it is older than the one it trusted: no rollback, no alert.
 void SetPolicy(ClientState* state, CheckingPolicy policy);
+// What SetPolicy does when the witness requirements change: the trusted
+// checkpoint becomes the seen checkpoint (if larger than the one seen
+// before), and nothing is trusted until a checkpoint that meets the policy
+// is fetched, which must be consistent with the seen one.
+void DistrustCheckpoint(ClientState* state);
 
 // Reads <dir>/state.json. NOT_FOUND if there is none ("run ktctl init");
 // FAILED_PRECONDITION if it is corrupted or not a ktctl state (the message

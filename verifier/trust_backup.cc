@@ -331,6 +331,10 @@ absl::StatusOr<BackupContents> OpenTrustBackup(absl::string_view sealed,
       std::min(policy.max_future_skew_ms, pinned.policy.max_future_skew_ms);
   policy.max_own_check_delay_ms = std::min(
       policy.max_own_check_delay_ms, pinned.policy.max_own_check_delay_ms);
+  // Its checkpoint may not be one the pinned policy's witnesses cosigned
+  // (whoever holds the backup key can seal any note the log signed): it is
+  // only seen, and the restore's check trusts one it fetches itself.
+  DistrustCheckpoint(&out.state);
   if (out.state.backup.latest.version + 1 != backup.version) {
     return corrupt(absl::StrCat("the state was sealed as backup ",
                                 out.state.backup.latest.version + 1,

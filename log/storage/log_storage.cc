@@ -393,6 +393,19 @@ absl::StatusOr<std::vector<uint64_t>> LogStorage::ReadIndexVersions() {
   return out;
 }
 
+absl::StatusOr<std::optional<IndexEntry>> LogStorage::ReadIndexEntry(
+    const Hash& position) {
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   db_->Get(layout::IndexEntryKey(position)));
+  if (!value.has_value()) return std::optional<IndexEntry>();
+  if (value->size() != 8 + Hash::kSize) {
+    return absl::DataLossError("malformed stored index entry");
+  }
+  return std::optional<IndexEntry>(
+      IndexEntry{position, ReadBigEndian(*value, 8),
+                 Hash::FromBytesOrDie(absl::string_view(*value).substr(8))});
+}
+
 absl::Status LogStorage::ReadIndexEntries(
     const std::function<absl::Status(const IndexEntry&)>& f) {
   return db_->ForEachWithPrefix(

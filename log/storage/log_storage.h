@@ -173,6 +173,10 @@ class LogReader {
   // The index root of the tree of `size`: NOT_FOUND unless `size` is 0 or
   // the end of a batch (every checkpoint's size is).
   virtual absl::StatusOr<Hash> ReadIndexRoot(uint64_t size) = 0;
+  // The latest index entry at `position`, if any leaf has it. DATA_LOSS if
+  // malformed.
+  virtual absl::StatusOr<std::optional<IndexEntry>> ReadIndexEntry(
+      const Hash& position) = 0;
   // Calls `f` with every position's latest index entry, in position
   // order; stops at the first error `f` returns. DATA_LOSS if one is
   // malformed.
@@ -309,6 +313,8 @@ class LogStorage final : public LogWriter,
   absl::StatusOr<std::optional<AccountState>> ReadAccount(
       const std::string& account_id, uint64_t size) override;
   absl::StatusOr<Hash> ReadIndexRoot(uint64_t size) override;
+  absl::StatusOr<std::optional<IndexEntry>> ReadIndexEntry(
+      const Hash& position) override;
   absl::Status ReadIndexEntries(
       const std::function<absl::Status(const IndexEntry&)>& f) override;
   absl::StatusOr<std::vector<HistoryEntry>> ReadHistory(
