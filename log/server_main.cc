@@ -341,6 +341,12 @@ absl::StatusOr<std::unique_ptr<LogServer>> StartReplica(Config* c) {
   }
   ASSIGN_OR_RETURN(c->options.replica->feed_token,
                    LoadToken(c->feed_token_file));
+  if (c->feed_url.empty() && !IsLoopbackUrl(c->replica_of)) {
+    LogWarning(
+        "no --feed_url: the private feed's token and records are "
+        "read from --replica_of (",
+        c->replica_of, "); if that is a cache or CDN, give the log's own URL");
+  }
   return LogServer::StartReplica(*std::move(key), std::move(vrf), c->options);
 }
 
