@@ -106,6 +106,7 @@ std::string FeedPath(const TileId& entry_bundle) {
 }
 
 bool PrivateFeed::Authorized(absl::string_view authorization) const {
+  if (token_.empty()) return false;  // served as files only
   if (!absl::ConsumePrefix(&authorization, "Bearer ")) return false;
   return ConstantTimeEquals(authorization, token_);
 }
@@ -158,6 +159,26 @@ absl::StatusOr<std::string> PrivateFeed::Read(const TileId& id) const {
     ASSIGN_OR_RETURN(items[i].signed_size, storage_->IsSignedSize(index + 1));
   }
   return EncodeFeedBundle(items);
+}
+
+absl::StatusOr<std::vector<uint64_t>> PrivateFeed::ErasedLeavesIn(
+    uint64_t begin, uint64_t end) const {
+  std::vector<uint64_t> out;
+  if (begin >= end) return out;
+  ASSIGN_OR_RETURN(std::vector<std::string> leaves,
+                   storage_->ReadLeaves(begin, end));
+  for (const std::string& bytes : leaves) {
+    absl::StatusOr<Leaf> leaf = DecodeLeaf(bytes);
+    if (!leaf.ok()) return absl::DataLossError("a stored leaf is malformed");
+    if (!IsErasure(*leaf)) continue;
+    ASSIGN_OR_RETURN(std::optional<ErasedAccount> erased,
+                     storage_->ReadErased(leaf->position));
+    if (erased.has_value()) {
+      out.insert(out.end(), erased->leaf_indexes.begin(),
+                 erased->leaf_indexes.end());
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::string> PrivateFeed::Cosigned() const {

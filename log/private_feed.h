@@ -79,6 +79,11 @@ class PrivateFeed {
   // NOT_FOUND if that tree does not hold it at that width, UNAVAILABLE
   // before the first checkpoint.
   absl::StatusOr<std::string> Read(const TileId& id) const;
+  // The leaves of the accounts whose erasure leaves are in [begin, end)
+  // (every version's, the erasure leaf's included): the bundles an
+  // erasure changed.
+  absl::StatusOr<std::vector<uint64_t>> ErasedLeavesIn(uint64_t begin,
+                                                       uint64_t end) const;
   // private/cosigned: up to kFeedCosigned recent cosigned checkpoint notes.
   absl::StatusOr<std::string> Cosigned() const;
   static constexpr size_t kFeedCosigned = 16;

@@ -94,6 +94,10 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
     return absl::InvalidArgumentError(
         "the private feed's token must be at least 16 bytes");
   }
+  if (!options.private_feed_dir.empty() && options.tiles_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--private_feed_dir is written beside --tiles_dir: give both");
+  }
   LogPublicKey key{signer.verifier_key(), vrf.public_key(),
                    options.cosignatures.witnesses, options.witness_quorum};
   // The log key it publishes must be one clients accept (the witness
@@ -171,7 +175,8 @@ absl::Status LogServer::OpenComponents() {
         RpIdForOrigin(origin()), storage_.get());
     backups_ = std::make_unique<Backups>(
         storage_.get(), storage_.get(), &options_.registration, options_.clock);
-    if (!options_.private_feed_token.empty()) {
+    if (!options_.private_feed_token.empty() ||
+        !options_.private_feed_dir.empty()) {
       feed_ = std::make_unique<PrivateFeed>(storage_.get(), storage_.get(),
                                             publisher_.get(),
                                             options_.private_feed_token);
@@ -340,12 +345,16 @@ absl::Status LogServer::StartTiles() {
         tiles_http_,
         TilesHttpServer::Start(
             tiles_.get(), options_.http_listen_address, options_.tls,
-            [this] { return metrics_.Render(); }, feed_.get()));
+            [this] { return metrics_.Render(); },
+            options_.private_feed_token.empty() ? nullptr : feed_.get()));
   }
   if (!options_.tiles_dir.empty()) {
-    ASSIGN_OR_RETURN(tiles_dir_,
-                     TilesDirectory::Start(tiles_.get(), publisher_.get(),
-                                           options_.tiles_dir));
+    ASSIGN_OR_RETURN(
+        tiles_dir_,
+        TilesDirectory::Start(
+            tiles_.get(), publisher_.get(), options_.tiles_dir,
+            options_.private_feed_dir.empty() ? nullptr : feed_.get(),
+            options_.private_feed_dir));
   }
   return absl::OkStatus();
 }

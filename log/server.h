@@ -84,6 +84,10 @@ struct LogServerOptions {
   // replay) on the HTTP listener to whoever presents this bearer token (at
   // least 16 bytes); empty: no feed.
   std::string private_feed_token;
+  // Also write the private feed as files under this directory (beside
+  // `tiles_dir`, which it needs), for an access-controlled web server or
+  // object store; empty: not.
+  std::string private_feed_dir;
   // Run as a read replica of the log these options name (log/follower.h,
   // docs/scale.md): started with StartReplica, it takes no writes and signs
   // nothing. A read that names a tree size it has not adopted yet waits

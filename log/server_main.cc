@@ -151,6 +151,10 @@ void AddFlags(FlagSet* flags, Config* c) {
                 "writes one address may make at once");
   flags->String("backup_dir", &c->backup_dir,
                 "where SIGUSR1 writes an online backup (a new subdirectory)");
+  flags->String("private_feed_dir", &o.private_feed_dir,
+                "also write the private feed as files under this directory "
+                "(beside --tiles_dir), for an access-controlled web server or "
+                "object store (docs/scale.md)");
   flags->String("private_feed_token_file", &c->private_feed_token_file,
                 "serve the private feed that read replicas replay "
                 "(GET /private/... on --http_listen) to whoever presents the "
@@ -288,11 +292,12 @@ absl::Status FinishReplica(Config* c) {
         "--feed_token_file (its private feed's token)");
   }
   if (!c->witness_keys.empty() || !c->witness_urls.empty() ||
-      !c->registration_key.empty() || !c->private_feed_token_file.empty()) {
+      !c->registration_key.empty() || !c->private_feed_token_file.empty() ||
+      !c->options.private_feed_dir.empty()) {
     return absl::InvalidArgumentError(
         "a read replica takes writes from nobody and talks to no witness: "
         "--witness_keys, --witness_urls, --registration_key and "
-        "--private_feed_token_file are the log's (its witness policy comes "
+        "--private_feed_token_file/dir are the log's (its witness policy comes "
         "from --log_key)");
   }
   if (c->replica_poll < absl::Milliseconds(10)) {

@@ -1,6 +1,7 @@
 #include "log/tiles_dir.h"
 
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "core/util/file_util.h"
@@ -11,14 +12,22 @@ namespace ktlog {
 
 TilesDirectory::TilesDirectory(const Tiles* tiles,
                                const CheckpointPublisher* publisher,
-                               std::string dir)
-    : tiles_(tiles), publisher_(publisher), dir_(std::move(dir)) {}
+                               std::string dir, const PrivateFeed* feed,
+                               std::string feed_dir)
+    : tiles_(tiles),
+      publisher_(publisher),
+      dir_(std::move(dir)),
+      feed_(feed),
+      feed_dir_(std::move(feed_dir)) {}
 
 absl::StatusOr<std::unique_ptr<TilesDirectory>> TilesDirectory::Start(
     const Tiles* tiles, const CheckpointPublisher* publisher,
-    const std::string& dir) {
+    const std::string& dir, const PrivateFeed* feed,
+    const std::string& feed_dir) {
   RETURN_IF_ERROR(MakeDirs(dir, 0755));
-  std::unique_ptr<TilesDirectory> d(new TilesDirectory(tiles, publisher, dir));
+  if (feed != nullptr) RETURN_IF_ERROR(MakeDirs(feed_dir + "/private", 0700));
+  std::unique_ptr<TilesDirectory> d(
+      new TilesDirectory(tiles, publisher, dir, feed, feed_dir));
   d->thread_ = std::thread([p = d.get()] { p->Run(); });
   return d;
 }
@@ -100,7 +109,41 @@ absl::Status TilesDirectory::Write(uint64_t since, uint64_t tree_size,
       RETURN_IF_ERROR(WriteTile(TileId{entries, level, i, width}, tree_size));
     }
   }
+  if (feed_ != nullptr) RETURN_IF_ERROR(WriteFeed(since, tree_size));
   return WriteFileAtomically(dir_ + "/checkpoint", note, 0644);
+}
+
+absl::Status TilesDirectory::WriteFeedBundle(const TileId& id, bool again) {
+  std::string path = absl::StrCat(feed_dir_, "/", FeedPath(id));
+  std::error_code ec;
+  if (!again && std::filesystem::exists(path, ec)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::string data, feed_->Read(id));
+  RETURN_IF_ERROR(
+      MakeDirs(std::filesystem::path(path).parent_path().string(), 0700));
+  RETURN_IF_ERROR(WriteFileAtomically(path, data, 0600));
+  if (id.full()) std::filesystem::remove_all(path + ".p", ec);
+  return absl::OkStatus();
+}
+
+absl::Status TilesDirectory::WriteFeed(uint64_t since, uint64_t tree_size) {
+  if (tree_size > 0) {
+    for (uint64_t i = since / kTileWidth; i <= (tree_size - 1) / kTileWidth;
+         ++i) {
+      RETURN_IF_ERROR(WriteFeedBundle(
+          TileId{true, 0, i, TileWidthAt(0, i, tree_size)}, false));
+    }
+  }
+  // An erasure since took records out of bundles written before.
+  ASSIGN_OR_RETURN(std::vector<uint64_t> erased,
+                   feed_->ErasedLeavesIn(since, tree_size));
+  std::set<uint64_t> bundles;
+  for (uint64_t leaf : erased) bundles.insert(leaf / kTileWidth);
+  for (uint64_t i : bundles) {
+    RETURN_IF_ERROR(WriteFeedBundle(
+        TileId{true, 0, i, TileWidthAt(0, i, tree_size)}, true));
+  }
+  ASSIGN_OR_RETURN(std::string cosigned, feed_->Cosigned());
+  return WriteFileAtomically(feed_dir_ + "/private/cosigned", cosigned, 0600);
 }
 
 }  // namespace ktlog

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "log/private_feed.h"
 #include "log/publisher.h"
 #include "log/tiles.h"
 
@@ -29,9 +30,15 @@ class TilesDirectory {
   // Writes into `dir` (created if missing) everything up to the latest
   // checkpoint now, then follows the publisher. Borrows both. FAILED_
   // PRECONDITION if `dir` cannot be created.
+  // With `feed` (borrowed), it also writes the log's private feed
+  // (log/private_feed.h) under `feed_dir`: private/<N>[.p/<W>] beside each
+  // entry bundle, rewritten when an erasure removes records from it, and
+  // private/cosigned at each checkpoint; files of mode 0600 in directories
+  // of 0700, for an access-controlled web server or object store.
   static absl::StatusOr<std::unique_ptr<TilesDirectory>> Start(
       const Tiles* tiles, const CheckpointPublisher* publisher,
-      const std::string& dir);
+      const std::string& dir, const PrivateFeed* feed = nullptr,
+      const std::string& feed_dir = "");
   ~TilesDirectory();  // Stop()s.
 
   // Writes what the checkpoint of `tree_size` (with `note`) adds since the
@@ -47,14 +54,22 @@ class TilesDirectory {
 
  private:
   TilesDirectory(const Tiles* tiles, const CheckpointPublisher* publisher,
-                 std::string dir);
+                 std::string dir, const PrivateFeed* feed,
+                 std::string feed_dir);
   void Run();
   // Writes `id` (in the tree of `tree_size`) unless it exists.
   absl::Status WriteTile(const TileId& id, uint64_t tree_size);
+  // Writes the private bundle behind entry bundle `id` (unless it exists,
+  // or always with `again`).
+  absl::Status WriteFeedBundle(const TileId& id, bool again);
+  // The feed's part of Write.
+  absl::Status WriteFeed(uint64_t since, uint64_t tree_size);
 
   const Tiles* const tiles_;
   const CheckpointPublisher* const publisher_;
   const std::string dir_;
+  const PrivateFeed* const feed_;
+  const std::string feed_dir_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> attempts_{0};
   std::thread thread_;

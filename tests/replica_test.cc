@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "client/log_client.h"
 #include "core/account/registration.h"
+#include "core/util/file_util.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "log/fsck.h"
@@ -475,6 +476,116 @@ TEST(ReplicaTest, LeavesWithoutRecordsWaitForTheirErasureLeaf) {
   EXPECT_EQ((*reopened)->Replicate({(*leaves)[2]}, {wrong}, positions).code(),
             StatusCode::kDataLoss);
   EXPECT_TRUE((*reopened)->awaiting_erasures()) << "nothing of it kept";
+}
+
+// Serves a directory to the holder of a bearer token, as an
+// access-controlled web server or object store would.
+class TokenFileServer {
+ public:
+  TokenFileServer(const std::string& dir, const std::string& token) {
+    server_.set_pre_routing_handler(
+        [token](const httplib::Request& req, httplib::Response& res) {
+          if (req.get_header_value("Authorization") == "Bearer " + token) {
+            return httplib::Server::HandlerResponse::Unhandled;
+          }
+          res.status = 403;
+          return httplib::Server::HandlerResponse::Handled;
+        });
+    server_.set_mount_point("/", dir);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~TokenFileServer() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// The log writes its private feed as files (--private_feed_dir), rewritten
+// when an erasure takes records out; a replica follows them from a plain
+// web server, and answers as the log does.
+TEST(ReplicaTest, AReplicaFollowsTheFeedWrittenAsFiles) {
+  LogServerOptions options = LogOptions();
+  options.private_feed_token.clear();
+  options.tiles_dir = NewTempDir("tiles");
+  options.private_feed_dir = NewTempDir("feed");
+  RegistrationKey registration = RegistrationKey::Generate();
+  options.registration = registration;
+  auto log = LogEnv::Start(options);
+  uint64_t expiry = absl::ToUnixSeconds(absl::Now() + absl::Hours(1));
+  std::vector<TestAccount> accounts;
+  for (const char* id : {"alice", "bob"}) {
+    accounts.emplace_back(id);
+    DeviceRecord r = accounts.back().Add("phone");
+    ASSERT_TRUE(
+        log->client()
+            ->Write(Operation::kAddDevice, r.Encode(), true,
+                    registration.CredentialFor(
+                        id, accounts.back().key().public_key().bytes(), expiry))
+            .ok());
+  }
+  // Written, then rewritten once the erasure took alice's record out.
+  auto written = [&](uint64_t size) {
+    std::string path =
+        options.private_feed_dir + "/" + FeedPath(TileId{true, 0, 0, size});
+    PrivateFeed feed(log->server()->storage(), log->server()->storage(),
+                     log->server()->publisher(), "");
+    absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      auto file = ReadFileBounded(path, 1 << 20);
+      auto want = feed.Read(TileId{true, 0, 0, size});
+      if (file.ok() && want.ok() && *file == *want) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  };
+  ASSERT_TRUE(written(2));
+  ASSERT_TRUE(log->client()
+                  ->EraseAccount("alice", registration.CredentialFor(
+                                              "alice", "", expiry,
+                                              CredentialPurpose::kErase))
+                  .ok());
+  log->Append(accounts[1].Add("laptop"));
+  uint64_t size = log->Checkpoint().size;
+  ASSERT_EQ(size, 4u);
+  ASSERT_TRUE(written(4));
+  auto first = ReadFileBounded(
+      options.private_feed_dir + "/" + FeedPath(TileId{true, 0, 0, 4}),
+      1 << 20);
+  ASSERT_TRUE(first.ok());
+  auto items = DecodeFeedBundle(*first, 4);
+  ASSERT_TRUE(items.ok());
+  EXPECT_FALSE((*items)[0].entry.has_value()) << "alice's record is gone";
+  EXPECT_TRUE((*items)[1].entry.has_value());
+
+  TokenFileServer files(options.private_feed_dir, kToken);
+  Replica r;
+  r.dir = NewTempDir("replica");
+  LogServerOptions o;
+  o.data_dir = r.dir;
+  o.replica = FollowerOptions{};
+  o.replica->log_url = log->server()->tiles_url();
+  o.replica->feed_url = files.url();
+  o.replica->feed_token = kToken;
+  o.replica->poll_interval = absl::Hours(1);
+  auto server = LogServer::StartReplica(
+      log->log_key(), *VrfPrivateKey::FromSeed(log->vrf().seed()), o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::Status step = (*server)->follower()->Step();
+  ASSERT_TRUE(step.ok()) << step;
+  EXPECT_EQ((*server)->publisher()->Latest()->checkpoint.size, size);
+  auto client = LogClient::Create((*server)->address());
+  for (const std::string& id : {"alice", "bob"}) {
+    EXPECT_EQ(Bytes(client->LookupAccount(id, size, true)),
+              Bytes(log->client()->LookupAccount(id, size, true)))
+        << id;
+  }
 }
 
 TEST(ReplicaTest, TheFeedNeedsItsToken) {
