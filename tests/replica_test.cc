@@ -45,9 +45,10 @@ struct Replica {
 
 // A replica of `log` in `dir` (new if empty); its follower polls only when
 // a test calls Step (poll_interval is an hour) unless `poll` is given.
+// Its private feed is read from `feed_url` (empty: the log's).
 Replica StartReplica(LogEnv* log, std::string dir = "",
                      absl::Duration poll = absl::Hours(1),
-                     std::string token = kToken) {
+                     std::string token = kToken, std::string feed_url = "") {
   Replica r;
   r.dir = dir.empty() ? NewTempDir("replica") : dir;
   LogServerOptions o;
@@ -56,6 +57,7 @@ Replica StartReplica(LogEnv* log, std::string dir = "",
   o.replica_wait = absl::Seconds(3);
   o.replica = FollowerOptions{};
   o.replica->log_url = log->server()->tiles_url();
+  o.replica->feed_url = feed_url;
   o.replica->feed_token = token;
   o.replica->poll_interval = poll;
   auto vrf = VrfPrivateKey::FromSeed(log->vrf().seed());
@@ -286,28 +288,20 @@ TEST(ReplicaTest, AFeedThatDoesNotOpenTheLeavesHaltsTheReplica) {
   TestAccount alice("alice");
   log->Append(alice.Add("phone"));
   TamperedFeed tampered(log->server()->tiles_url());
-  Replica r;
-  r.dir = NewTempDir("replica");
-  LogServerOptions o;
-  o.data_dir = r.dir;
-  o.replica = FollowerOptions{};
-  o.replica->log_url = log->server()->tiles_url();
-  o.replica->feed_url = tampered.url();
-  o.replica->feed_token = kToken;
-  o.replica->poll_interval = absl::Hours(1);
-  auto server = LogServer::StartReplica(
-      log->log_key(), *VrfPrivateKey::FromSeed(log->vrf().seed()), o);
-  ASSERT_TRUE(server.ok()) << server.status();
-  absl::Status step = (*server)->follower()->Step();
+  Replica r =
+      StartReplica(log.get(), "", absl::Hours(1), kToken, tampered.url());
+  ASSERT_NE(r.server, nullptr);
+  LogServer* server = r.server.get();
+  absl::Status step = server->follower()->Step();
   EXPECT_EQ(step.code(), StatusCode::kDataLoss) << step;
   EXPECT_NE(step.message().find("leaf 0: a commitment does not open"),
             std::string::npos)
       << step;
-  EXPECT_EQ((*server)->follower()->halted().code(), StatusCode::kDataLoss);
-  EXPECT_EQ((*server)->follower()->Step().code(), StatusCode::kDataLoss)
+  EXPECT_EQ(server->follower()->halted().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(server->follower()->Step().code(), StatusCode::kDataLoss)
       << "it stays halted";
-  EXPECT_EQ((*server)->storage()->size(), 0u) << "nothing stored";
-  EXPECT_EQ((*server)->publisher()->Latest(), nullptr);
+  EXPECT_EQ(server->storage()->size(), 0u) << "nothing stored";
+  EXPECT_EQ(server->publisher()->Latest(), nullptr);
 }
 
 // A log that erases accounts (docs/operations.md, "Erasure"): a replica
@@ -565,24 +559,13 @@ TEST(ReplicaTest, AReplicaFollowsTheFeedWrittenAsFiles) {
   EXPECT_TRUE((*items)[1].entry.has_value());
 
   TokenFileServer files(options.private_feed_dir, kToken);
-  Replica r;
-  r.dir = NewTempDir("replica");
-  LogServerOptions o;
-  o.data_dir = r.dir;
-  o.replica = FollowerOptions{};
-  o.replica->log_url = log->server()->tiles_url();
-  o.replica->feed_url = files.url();
-  o.replica->feed_token = kToken;
-  o.replica->poll_interval = absl::Hours(1);
-  auto server = LogServer::StartReplica(
-      log->log_key(), *VrfPrivateKey::FromSeed(log->vrf().seed()), o);
-  ASSERT_TRUE(server.ok()) << server.status();
-  absl::Status step = (*server)->follower()->Step();
+  Replica r = StartReplica(log.get(), "", absl::Hours(1), kToken, files.url());
+  ASSERT_NE(r.server, nullptr);
+  absl::Status step = r.server->follower()->Step();
   ASSERT_TRUE(step.ok()) << step;
-  EXPECT_EQ((*server)->publisher()->Latest()->checkpoint.size, size);
-  auto client = LogClient::Create((*server)->address());
+  EXPECT_EQ(AdoptedSize(r.server.get()), size);
   for (const std::string& id : {"alice", "bob"}) {
-    EXPECT_EQ(Bytes(client->LookupAccount(id, size, true)),
+    EXPECT_EQ(Bytes(r.client->LookupAccount(id, size, true)),
               Bytes(log->client()->LookupAccount(id, size, true)))
         << id;
   }
