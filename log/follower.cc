@@ -178,6 +178,29 @@ absl::StatusOr<std::vector<std::string>> Follower::PublicLeaves(
   return leaves;
 }
 
+absl::StatusOr<std::vector<FeedItem>> Follower::FeedBundle(
+    const TileId& bundle) {
+  TileId read = bundle;
+  absl::StatusOr<std::string> data =
+      feed_->Fetch(FeedPath(read), kMaxFeedBundleBytes);
+  if (absl::IsNotFound(data.status()) && !bundle.full()) {
+    // A feed written as files (--private_feed_dir) keeps only the widths
+    // it wrote, and none once the full bundle exists: its first items are
+    // the partial bundle's.
+    read.width = kTileWidth;
+    data = feed_->Fetch(FeedPath(read), kMaxFeedBundleBytes);
+  }
+  RETURN_IF_ERROR(data.status());
+  absl::StatusOr<std::vector<FeedItem>> items =
+      DecodeFeedBundle(*data, read.width);
+  if (!items.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        FeedPath(read), " is malformed: ", items.status().message()));
+  }
+  items->resize(bundle.width);
+  return items;
+}
+
 absl::Status Follower::Replicate(const LogCheckpoint& cp) {
   // First the public leaves, which must give the signed root: nothing of a
   // tree the log did not sign is stored.
@@ -221,17 +244,10 @@ absl::Status Follower::Replicate(const LogCheckpoint& cp) {
     TileId bundle{true, 0, size / kTileWidth,
                   TileWidthAt(0, size / kTileWidth, cp.size)};
     uint64_t first = bundle.index * kTileWidth;
-    ASSIGN_OR_RETURN(std::string data,
-                     feed_->Fetch(FeedPath(bundle), kMaxFeedBundleBytes));
-    absl::StatusOr<std::vector<FeedItem>> feed =
-        DecodeFeedBundle(data, bundle.width);
-    if (!feed.ok()) {
-      return absl::DataLossError(absl::StrCat(
-          FeedPath(bundle), " is malformed: ", feed.status().message()));
-    }
+    ASSIGN_OR_RETURN(std::vector<FeedItem> feed, FeedBundle(bundle));
     for (size_t i = 0; i < public_leaves.size(); ++i, ++size) {
       leaves.push_back(std::move(public_leaves[i]));
-      items.push_back(std::move((*feed)[size - first]));
+      items.push_back(std::move(feed[size - first]));
       if (items.size() > kMaxBatch) {
         return absl::DataLossError(absl::StrCat(
             "the log's private feed ends no batch in ", kMaxBatch, " leaves"));

@@ -103,6 +103,9 @@ class Follower {
   // tree of `tree_size`; a source that gives anything else is UNAVAILABLE.
   absl::StatusOr<std::vector<std::string>> PublicLeaves(uint64_t begin,
                                                         uint64_t tree_size);
+  // What the private feed has behind entry bundle `bundle` (from the full
+  // bundle if the partial one is gone).
+  absl::StatusOr<std::vector<FeedItem>> FeedBundle(const TileId& bundle);
 
   const FollowerOptions options_;
   const NoteVerifierKey key_;

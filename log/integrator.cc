@@ -301,6 +301,14 @@ absl::StatusOr<absl::Status> Integrator::ReplicateLeaf(
     return diverges("the leaf is dated before the one before it");
   }
   if (!item.entry.has_value()) return ReplicateErased(*leaf, item, b);
+  if (awaiting_erasure_.count(leaf->position) != 0) {
+    // A record after one the feed showed erased: the feed was read while
+    // an erasure was being written into it (files). Read it again.
+    return absl::UnavailableError(absl::StrCat(
+        "leaf ", index,
+        " has a record at a position whose earlier leaf came without one; "
+        "reading the feed again"));
+  }
   const PrivateEntry& entry = *item.entry;
   absl::StatusOr<DeviceRecord> r = DecodeRecord(entry.record);
   if (!r.ok()) {
@@ -376,6 +384,8 @@ absl::StatusOr<std::string> Integrator::AccountAt(uint64_t index,
   } else if (absl::StatusOr<PrivateEntry> e = storage_->ReadEntry(index);
              e.ok()) {
     record = std::move(e->record);
+  } else if (!absl::IsDataLoss(e.status())) {
+    return e.status();  // missing (DATA_LOSS) means not held; not this
   }
   if (record.empty()) return std::string();
   absl::StatusOr<DeviceRecord> r = DecodeRecord(record);

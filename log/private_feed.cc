@@ -164,20 +164,14 @@ absl::StatusOr<std::string> PrivateFeed::Read(const TileId& id) const {
 absl::StatusOr<std::vector<uint64_t>> PrivateFeed::ErasedLeavesIn(
     uint64_t begin, uint64_t end) const {
   std::vector<uint64_t> out;
-  if (begin >= end) return out;
-  ASSIGN_OR_RETURN(std::vector<std::string> leaves,
-                   storage_->ReadLeaves(begin, end));
-  for (const std::string& bytes : leaves) {
-    absl::StatusOr<Leaf> leaf = DecodeLeaf(bytes);
-    if (!leaf.ok()) return absl::DataLossError("a stored leaf is malformed");
-    if (!IsErasure(*leaf)) continue;
-    ASSIGN_OR_RETURN(std::optional<ErasedAccount> erased,
-                     storage_->ReadErased(leaf->position));
-    if (erased.has_value()) {
-      out.insert(out.end(), erased->leaf_indexes.begin(),
-                 erased->leaf_indexes.end());
+  RETURN_IF_ERROR(storage_->ReadErasures([&](const ErasedAccount& erased) {
+    uint64_t erasure = erased.leaf_indexes.back();
+    if (erasure >= begin && erasure < end) {
+      out.insert(out.end(), erased.leaf_indexes.begin(),
+                 erased.leaf_indexes.end());
     }
-  }
+    return absl::OkStatus();
+  }));
   return out;
 }
 

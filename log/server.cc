@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -94,9 +95,18 @@ absl::StatusOr<std::unique_ptr<LogServer>> LogServer::Start(
     return absl::InvalidArgumentError(
         "the private feed's token must be at least 16 bytes");
   }
-  if (!options.private_feed_dir.empty() && options.tiles_dir.empty()) {
-    return absl::InvalidArgumentError(
-        "--private_feed_dir is written beside --tiles_dir: give both");
+  if (!options.private_feed_dir.empty()) {
+    std::error_code ec;
+    auto feed = std::filesystem::weakly_canonical(options.private_feed_dir, ec);
+    auto tiles = std::filesystem::weakly_canonical(options.tiles_dir, ec);
+    auto [end, _] =
+        std::mismatch(tiles.begin(), tiles.end(), feed.begin(), feed.end());
+    if (options.tiles_dir.empty() || end == tiles.end()) {
+      return absl::InvalidArgumentError(
+          "--private_feed_dir is written beside --tiles_dir, never in it "
+          "(what serves the tiles would serve every record): give both, "
+          "apart");
+    }
   }
   LogPublicKey key{signer.verifier_key(), vrf.public_key(),
                    options.cosignatures.witnesses, options.witness_quorum};

@@ -109,20 +109,25 @@ absl::Status TilesDirectory::Write(uint64_t since, uint64_t tree_size,
       RETURN_IF_ERROR(WriteTile(TileId{entries, level, i, width}, tree_size));
     }
   }
-  if (feed_ != nullptr) RETURN_IF_ERROR(WriteFeed(since, tree_size));
-  return WriteFileAtomically(dir_ + "/checkpoint", note, 0644);
+  RETURN_IF_ERROR(WriteFileAtomically(dir_ + "/checkpoint", note, 0644));
+  // The feed's failure must not hold the public log back: it is retried
+  // with the next checkpoint.
+  return feed_ != nullptr ? WriteFeed(since, tree_size) : absl::OkStatus();
 }
 
 absl::Status TilesDirectory::WriteFeedBundle(const TileId& id, bool again) {
   std::string path = absl::StrCat(feed_dir_, "/", FeedPath(id));
+  std::string partials = absl::StrCat(
+      feed_dir_, "/", FeedPath(TileId{true, 0, id.index, 256}), ".p");
   std::error_code ec;
+  // Partial bundles are superseded by the full one, and by a rewrite (an
+  // erasure took records out of the older ones too).
+  if (id.full() || again) std::filesystem::remove_all(partials, ec);
   if (!again && std::filesystem::exists(path, ec)) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::string data, feed_->Read(id));
   RETURN_IF_ERROR(
       MakeDirs(std::filesystem::path(path).parent_path().string(), 0700));
-  RETURN_IF_ERROR(WriteFileAtomically(path, data, 0600));
-  if (id.full()) std::filesystem::remove_all(path + ".p", ec);
-  return absl::OkStatus();
+  return WriteFileAtomically(path, data, 0600);
 }
 
 absl::Status TilesDirectory::WriteFeed(uint64_t since, uint64_t tree_size) {
@@ -138,7 +143,10 @@ absl::Status TilesDirectory::WriteFeed(uint64_t since, uint64_t tree_size) {
                    feed_->ErasedLeavesIn(since, tree_size));
   std::set<uint64_t> bundles;
   for (uint64_t leaf : erased) bundles.insert(leaf / kTileWidth);
-  for (uint64_t i : bundles) {
+  // The last first: a replica reading meanwhile sees the erasure leaf's
+  // bundle before the earlier ones lose their records, never the reverse.
+  for (auto it = bundles.rbegin(); it != bundles.rend(); ++it) {
+    uint64_t i = *it;
     RETURN_IF_ERROR(WriteFeedBundle(
         TileId{true, 0, i, TileWidthAt(0, i, tree_size)}, true));
   }

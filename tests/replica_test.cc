@@ -2,6 +2,7 @@
 // serving its tiles and private feed over HTTP, replicas that follow it
 // into their own RocksDB data dirs, and clients that verify what the
 // replicas answer against the log's key.
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -557,6 +558,11 @@ TEST(ReplicaTest, AReplicaFollowsTheFeedWrittenAsFiles) {
   ASSERT_TRUE(items.ok());
   EXPECT_FALSE((*items)[0].entry.has_value()) << "alice's record is gone";
   EXPECT_TRUE((*items)[1].entry.has_value());
+  for (uint64_t width : {1, 2}) {  // written before the erasure
+    EXPECT_FALSE(std::filesystem::exists(options.private_feed_dir + "/" +
+                                         FeedPath(TileId{true, 0, 0, width})))
+        << "an older partial bundle, with alice's record, is left: " << width;
+  }
 
   TokenFileServer files(options.private_feed_dir, kToken);
   Replica r = StartReplica(log.get(), "", absl::Hours(1), kToken, files.url());
@@ -584,6 +590,18 @@ TEST(ReplicaTest, TheFeedNeedsItsToken) {
   // No checkpoint adopted: reads wait, then ask to retry.
   EXPECT_EQ(r.client->GetCheckpoint(0).status().code(),
             StatusCode::kUnavailable);
+}
+
+TEST(ReplicaTest, TheFeedIsNeverWrittenWhereTheTilesAreServed) {
+  LogServerOptions o = LogOptions();
+  o.data_dir = NewTempDir("log");
+  o.tiles_dir = NewTempDir("tiles");
+  for (const std::string& inside : {o.tiles_dir, o.tiles_dir + "/feed"}) {
+    o.private_feed_dir = inside;
+    auto server = LogServer::Start(*NoteSigner::Generate("example.com/log"),
+                                   VrfPrivateKey::Generate(), o);
+    EXPECT_EQ(server.status().code(), StatusCode::kInvalidArgument) << inside;
+  }
 }
 
 TEST(ReplicaTest, AReplicaNeedsTheLogsVrfKey) {

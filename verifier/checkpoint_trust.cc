@@ -178,7 +178,9 @@ absl::StatusOr<LogCheckpoint> CheckpointTrust::Update() {
   ASSIGN_OR_RETURN(std::string note, FetchCheckpoint(trusted));
   ASSIGN_OR_RETURN(LogCheckpoint cp, OpenChecked(note));
   absl::StatusOr<bool> history = CheckHistory(trusted, cp, note);
-  if (!history.ok() && RefusalOf(history.status()) == Refusal::kNone) {
+  if (!history.ok() && RefusalOf(history.status()) == Refusal::kNone &&
+      trusted.has_value() && cp.size <= trusted->size &&
+      cp.timestamp_ms <= trusted->timestamp_ms) {
     // A log that shows only older checkpoints and cannot prove them
     // consistent gains nothing over one that does not answer.
     RaiseIfStale(trusted, history.status());

@@ -444,6 +444,12 @@ absl::StatusOr<std::vector<Alert>> CheckRestoredState(
   const uint64_t now = clock.NowMillis();
   if (!cp.ok()) {
     checked = cp.status();
+  } else if (!state->seen_checkpoint.empty()) {
+    // Older than the backup's own checkpoint (a read replica behind it):
+    // the account may be checked only at one that covers what it saw.
+    checked = absl::UnavailableError(
+        "the log (or its witnesses) offer a checkpoint older than the one "
+        "the backup holds: try again in a minute");
   } else if (uint64_t age = now > cp->timestamp_ms ? now - cp->timestamp_ms : 0;
              age > max_age_ms) {
     checked = absl::UnavailableError(absl::StrCat(

@@ -97,6 +97,7 @@ std::string BackupKey(absl::string_view account_id) {
 std::string ErasedKey(const Hash& position) {
   return absl::StrCat(absl::string_view(&kErased, 1), position.view());
 }
+std::string ErasedPrefix() { return std::string(1, kErased); }
 
 std::string IndexRootPrefix() { return std::string(1, kIndexRoot); }
 std::string IndexRootKey(uint64_t size) { return Tagged(kIndexRoot, size); }

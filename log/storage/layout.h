@@ -92,6 +92,7 @@ std::string IndexEntryPrefix();
 // 'a', 'v' and 'q' keys deleted; its leaves and index entry kept). Keyed
 // by position so that no account id remains.
 std::string ErasedKey(const Hash& position);
+std::string ErasedPrefix();
 
 // 'i' | u64 size -> index root (32) after the batch that ended at size.
 std::string IndexRootPrefix();

@@ -445,21 +445,46 @@ absl::StatusOr<std::vector<HistoryEntry>> LogStorage::ReadHistory(
   return out;
 }
 
+namespace {
+
+// An erasure marker: the u64 leaf indexes of the account's versions.
+absl::StatusOr<ErasedAccount> DecodeErased(const Hash& position,
+                                           absl::string_view v) {
+  if (v.empty() || v.size() % 8 != 0) {
+    return absl::DataLossError(absl::StrCat("the erasure marker of position ",
+                                            position.ToHex(), " is malformed"));
+  }
+  ErasedAccount out{position, {}};
+  for (size_t i = 0; i < v.size(); i += 8) {
+    out.leaf_indexes.push_back(ReadBigEndian(v.substr(i), 8));
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<ErasedAccount>> LogStorage::ReadErased(
     const Hash& position) {
   ASSIGN_OR_RETURN(std::optional<std::string> v,
                    db_->Get(layout::ErasedKey(position)));
   if (!v.has_value()) return std::optional<ErasedAccount>();
-  if (v->empty() || v->size() % 8 != 0) {
-    return absl::DataLossError(absl::StrCat("the erasure marker of position ",
-                                            position.ToHex(), " is malformed"));
-  }
-  ErasedAccount out{position, {}};
-  for (size_t i = 0; i < v->size(); i += 8) {
-    out.leaf_indexes.push_back(
-        ReadBigEndian(absl::string_view(*v).substr(i), 8));
-  }
-  return std::optional<ErasedAccount>(std::move(out));
+  ASSIGN_OR_RETURN(ErasedAccount erased, DecodeErased(position, *v));
+  return std::optional<ErasedAccount>(std::move(erased));
+}
+
+absl::Status LogStorage::ReadErasures(
+    const std::function<absl::Status(const ErasedAccount&)>& f) {
+  return db_->ForEachWithPrefix(
+      layout::ErasedPrefix(),
+      [&](absl::string_view key, absl::string_view value) -> absl::Status {
+        if (key.size() != 1 + Hash::kSize) {
+          return absl::DataLossError("malformed erasure marker key");
+        }
+        ASSIGN_OR_RETURN(
+            ErasedAccount erased,
+            DecodeErased(Hash::FromBytesOrDie(key.substr(1)), value));
+        return f(erased);
+      });
 }
 
 absl::Status LogStorage::AddErasure(const StorageBatch& batch,

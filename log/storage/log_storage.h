@@ -188,6 +188,10 @@ class LogReader {
       const std::string& account_id, uint64_t from_version, uint64_t below,
       size_t limit) = 0;
 
+  // Calls `f` with every erased account (one per erasure; few), stopping at
+  // the first error it returns. DATA_LOSS if a marker is malformed.
+  virtual absl::Status ReadErasures(
+      const std::function<absl::Status(const ErasedAccount&)>& f) = 0;
   // The account erased at `position`, if one was (its id is not kept).
   // DATA_LOSS if the stored marker is malformed.
   virtual absl::StatusOr<std::optional<ErasedAccount>> ReadErased(
@@ -322,6 +326,8 @@ class LogStorage final : public LogWriter,
       size_t limit) override;
   absl::StatusOr<std::optional<ErasedAccount>> ReadErased(
       const Hash& position) override;
+  absl::Status ReadErasures(
+      const std::function<absl::Status(const ErasedAccount&)>& f) override;
   absl::StatusOr<std::optional<std::string>> ReadLatestCheckpoint() override;
   absl::StatusOr<bool> IsSignedSize(uint64_t size) override;
 
