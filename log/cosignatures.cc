@@ -31,6 +31,15 @@ Cosignatures::Cosignatures(CosignatureStore* storage,
 }
 
 absl::StatusOr<uint32_t> Cosignatures::Add(const std::string& note_text) {
+  return Merge(note_text, /*from_witness=*/true);
+}
+
+absl::StatusOr<uint32_t> Cosignatures::Copy(const std::string& note_text) {
+  return Merge(note_text, /*from_witness=*/false);
+}
+
+absl::StatusOr<uint32_t> Cosignatures::Merge(const std::string& note_text,
+                                             bool from_witness) {
   ASSIGN_OR_RETURN(Note note, ParseNote(note_text));
   // Only checkpoints this log signed: a valid signature by its key.
   absl::Status ours = VerifyNoteSignature(note, log_key_);
@@ -79,6 +88,9 @@ absl::StatusOr<uint32_t> Cosignatures::Add(const std::string& note_text) {
   }
   RETURN_IF_ERROR(
       storage_->WriteCosignedCheckpoint(cp, note.text, merged.ToString()));
+  if (!from_witness) {
+    return static_cast<uint32_t>(merged.signatures.size() - 1);
+  }
   if (designated_ != nullptr && designated_->checkpoint == cp) {
     designated_cosigners_.insert(from_request.begin(), from_request.end());
   }

@@ -69,6 +69,10 @@ class Cosignatures {
   // dated in the future; PERMISSION_DENIED if it carries no valid
   // cosignature by a configured witness; storage errors pass through.
   absl::StatusOr<uint32_t> Add(const std::string& note_text);
+  // The same for a note copied from the log by a read replica
+  // (log/follower.h): checked and merged alike, but no witness is counted
+  // as having cosigned now (metrics, the checkpoint handed out to cosign).
+  absl::StatusOr<uint32_t> Copy(const std::string& note_text);
 
   // The newest checkpoint (largest size, then latest timestamp) that at
   // least `quorum` (> 0) of `witnesses` (verifier key strings; empty: all
@@ -92,6 +96,9 @@ class Cosignatures {
   }
 
  private:
+  // Add and Copy: `from_witness` counts the cosignatures as received now.
+  absl::StatusOr<uint32_t> Merge(const std::string& note_text,
+                                 bool from_witness);
   // The configured witnesses named by `keys` (all if empty), each once.
   absl::StatusOr<std::vector<NoteVerifierKey>> Select(
       const std::vector<std::string>& keys) const;

@@ -290,7 +290,7 @@ absl::Status Follower::CopyCosigned() {
     ASSIGN_OR_RETURN(std::optional<std::string> held,
                      storage_cosigned_->ReadCosignedCheckpoint(*cp, note.text));
     if (held == text) continue;
-    absl::StatusOr<uint32_t> added = cosignatures_->Add(text);
+    absl::StatusOr<uint32_t> added = cosignatures_->Copy(text);
     if (!added.ok() && !absl::IsPermissionDenied(added.status()) &&
         !absl::IsInvalidArgument(added.status())) {
       return absl::UnavailableError(

@@ -12,6 +12,8 @@
 #include "absl/time/clock.h"
 #include "client/log_client.h"
 #include "core/account/registration.h"
+#include "core/note/cosignature.h"
+#include "core/note/note.h"
 #include "core/util/file_util.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -62,7 +64,8 @@ Replica StartReplica(LogEnv* log, std::string dir = "",
   o.replica->feed_token = token;
   o.replica->poll_interval = poll;
   auto vrf = VrfPrivateKey::FromSeed(log->vrf().seed());
-  auto server = LogServer::StartReplica(log->log_key(), *std::move(vrf), o);
+  auto server =
+      LogServer::StartReplica(log->server()->log_key(), *std::move(vrf), o);
   EXPECT_TRUE(server.ok()) << server.status();
   if (!server.ok()) return r;
   r.server = *std::move(server);
@@ -575,6 +578,39 @@ TEST(ReplicaTest, AReplicaFollowsTheFeedWrittenAsFiles) {
               Bytes(log->client()->LookupAccount(id, size, true)))
         << id;
   }
+}
+
+// The witnesses' cosignatures, as clients that require them ask for them,
+// come from the log's feed; copying them is no cosignature received.
+TEST(ReplicaTest, AReplicaServesTheWitnessesCosignatures) {
+  NoteSigner witness =
+      *NoteSigner::Generate("witness.example/w", kNoteTypeCosignatureV1);
+  LogServerOptions options = LogOptions();
+  options.cosignatures.witnesses.push_back(witness.verifier_key());
+  auto log = LogEnv::Start(options);
+  TestAccount alice("alice");
+  log->Append(alice.Add("phone"));
+  auto latest = log->client()->GetCheckpoint(0);
+  ASSERT_TRUE(latest.ok());
+  Note note = *ParseNote(*latest);
+  note.signatures.push_back(
+      Cosign(note.text, witness, RealClock::Get()->NowMillis() / 1000));
+  ASSERT_TRUE(log->client()->AddCosignature(note.ToString()).ok());
+  auto cosigned = log->client()->GetCheckpoint(1);
+  ASSERT_TRUE(cosigned.ok()) << cosigned.status();
+
+  Replica r = StartReplica(log.get());
+  ASSERT_TRUE(r.server->follower()->Step().ok());
+  EXPECT_EQ(*r.client->GetCheckpoint(1), *cosigned);
+  std::string metrics = r.server->metrics()->Render();
+  EXPECT_NE(metrics.find("ktlog_witness_cosignatures_total{witness=\"witness."
+                         "example/w\"} 0"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(log->server()->metrics()->Render().find(
+                "ktlog_witness_cosignatures_total{witness=\"witness.example/"
+                "w\"} 1"),
+            std::string::npos);
 }
 
 TEST(ReplicaTest, TheFeedNeedsItsToken) {
