@@ -121,8 +121,6 @@ absl::StatusOr<std::string> PrivateFeed::Read(const TileId& id) const {
   }
   std::vector<FeedItem> items(id.width);
   uint64_t first = id.index * kTileWidth;
-  ASSIGN_OR_RETURN(std::vector<std::string> leaves,
-                   storage_->ReadLeaves(first, first + id.width));
   for (uint64_t i = 0; i < id.width; ++i) {
     uint64_t index = first + i;
     absl::StatusOr<PrivateEntry> entry = storage_->ReadEntry(index);
@@ -131,7 +129,10 @@ absl::StatusOr<std::string> PrivateFeed::Read(const TileId& id) const {
     } else if (!absl::IsDataLoss(entry.status())) {
       return entry.status();
     } else {
-      absl::StatusOr<Leaf> leaf = DecodeLeaf(leaves[i]);
+      // Only a leaf without its record is read (a rare erasure's).
+      ASSIGN_OR_RETURN(std::vector<std::string> leaves,
+                       storage_->ReadLeaves(index, index + 1));
+      absl::StatusOr<Leaf> leaf = DecodeLeaf(leaves[0]);
       if (!leaf.ok()) return absl::DataLossError("a stored leaf is malformed");
       ASSIGN_OR_RETURN(std::optional<ErasedAccount> erased,
                        storage_->ReadErased(leaf->position));

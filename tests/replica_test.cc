@@ -245,9 +245,33 @@ TEST(ReplicaTest, ALogThatShowsAnotherHistoryIsRefused) {
   EXPECT_TRUE(carol.verifier.raised().empty());
 }
 
+// An HTTP server on 127.0.0.1 for a test: a subclass routes `server_`,
+// then calls Listen(); it stops when destroyed.
+class TestHttpServer {
+ public:
+  ~TestHttpServer() { Stop(); }
+  // Before a subclass's members go (its handlers may use them).
+  void Stop() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+
+ protected:
+  void Listen() {
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  httplib::Server server_;
+
+ private:
+  int port_ = 0;
+  std::thread thread_;
+};
+
 // Serves a log's tiles and private feed as they are, but for one byte of
 // every private bundle: a private feed that does not open the leaves.
-class TamperedFeed {
+class TamperedFeed : public TestHttpServer {
  public:
   explicit TamperedFeed(const std::string& log_url) : upstream_(log_url) {
     server_.Get(".*", [this](const httplib::Request& req,
@@ -268,20 +292,12 @@ class TamperedFeed {
       res.status = got->status;
       res.set_content(body, "application/octet-stream");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    Listen();
   }
-  ~TamperedFeed() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+  ~TamperedFeed() { Stop(); }
 
  private:
   httplib::Client upstream_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
 };
 
 // A private feed whose records do not open the signed leaves is the log's
@@ -478,7 +494,7 @@ TEST(ReplicaTest, LeavesWithoutRecordsWaitForTheirErasureLeaf) {
 
 // Serves a directory to the holder of a bearer token, as an
 // access-controlled web server or object store would.
-class TokenFileServer {
+class TokenFileServer : public TestHttpServer {
  public:
   TokenFileServer(const std::string& dir, const std::string& token) {
     server_.set_pre_routing_handler(
@@ -490,19 +506,8 @@ class TokenFileServer {
           return httplib::Server::HandlerResponse::Handled;
         });
     server_.set_mount_point("/", dir);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    Listen();
   }
-  ~TokenFileServer() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_); }
-
- private:
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
 };
 
 // The log writes its private feed as files (--private_feed_dir), rewritten
