@@ -88,8 +88,9 @@ std::string Bytes(const absl::StatusOr<AccountLookupAnswer>& a) {
 
 // A client of the log, talking to `log` (a replica, say).
 struct Client {
-  Client(LogEnv* env, LogSource* log, const std::string& account)
-      : verifier(&state, log, RealClock::Get()) {
+  Client(LogEnv* env, LogSource* log, const std::string& account,
+         const Clock* clock = RealClock::Get())
+      : verifier(&state, log, clock) {
     state.log_key = env->log_key().ToString();
     state.account_id = account;
     state.device_id = "phone";
@@ -213,6 +214,38 @@ TEST(ReplicaTest, AReplicaBehindTheClientRaisesNoAlarm) {
   ASSERT_TRUE(lookup.ok()) << lookup.status();
   EXPECT_EQ(lookup->devices.size(), 2u);
   EXPECT_TRUE(moved.verifier.raised().empty());
+}
+
+// A replica that stays behind what a client trusts, and cannot prove its
+// older checkpoint consistent with it, is no evidence: an error each time,
+// until the trusted checkpoint is older than the policy allows, when the
+// client raises STALE_LOG as for a log that does not answer.
+TEST(ReplicaTest, AReplicaThatNeverCatchesUpEndsInStaleLog) {
+  auto log = LogEnv::Start(LogOptions());
+  TestAccount alice("alice");
+  log->Append(alice.Add("phone"));
+  Replica r = StartReplica(log.get());
+  ASSERT_TRUE(r.server->follower()->Step().ok());
+  log->Append(alice.Add("laptop"));
+  Client bob(log.get(), log->client(), "bob");
+  auto trusted = bob.verifier.UpdateCheckpoint();
+  ASSERT_TRUE(trusted.ok());
+  log->Stop();  // the replica can no longer catch up
+
+  uint64_t now = RealClock::Get()->NowMillis();
+  FakeClock clock(now);
+  Client moved(log.get(), r.client.get(), "bob", &clock);
+  moved.state = bob.state;
+  auto update = moved.verifier.UpdateCheckpoint();
+  EXPECT_EQ(update.status().code(), StatusCode::kUnavailable)
+      << update.status();
+  EXPECT_TRUE(moved.verifier.raised().empty());
+  clock.Set(now + 2 * 24 * 3600 * 1000ULL);  // past max_checkpoint_age
+  update = moved.verifier.UpdateCheckpoint();
+  EXPECT_FALSE(update.ok());
+  ASSERT_EQ(moved.verifier.raised().size(), 1u);
+  EXPECT_EQ(moved.verifier.raised()[0].type, AlertType::kStaleLog);
+  EXPECT_EQ(moved.state.trusted_checkpoint, bob.state.trusted_checkpoint);
 }
 
 // A log that shows the replica another history under its key (a split
