@@ -194,7 +194,7 @@ absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
     if (options_.authority == nullptr &&
         progress->range.size() - last_commit >= options_.commit_every &&
         progress->range.size() < cp.size) {
-      ASSIGN_OR_RETURN(IndexUpdate update, PendingIndexUpdate());
+      ASSIGN_OR_RETURN(IndexSnapshot update, PendingIndexUpdate());
       RETURN_IF_ERROR(CommitProgress(*progress, update));
       last_commit = progress->range.size();
     }
@@ -202,12 +202,12 @@ absl::Status Auditor::Replay(const LogCheckpoint& cp, const std::string& note,
   return absl::OkStatus();
 }
 
-absl::StatusOr<IndexUpdate> Auditor::PendingIndexUpdate() {
-  return store_->index().Prepare(replay_->IndexChanges());
+absl::StatusOr<IndexSnapshot> Auditor::PendingIndexUpdate() {
+  return store_->index().Apply(replay_->IndexChanges());
 }
 
 absl::Status Auditor::CommitProgress(AuditorProgress progress,
-                                     const IndexUpdate& update) {
+                                     const IndexSnapshot& update) {
   progress.last_timestamp_ms = replay_->last_timestamp_ms();
   AuditorCommit commit{progress, replay_->ChangedEntries(), &update};
   RETURN_IF_ERROR(store_->Commit(commit));
@@ -282,9 +282,9 @@ absl::StatusOr<bool> Auditor::CheckSucceeds(const AuditorProgress& progress,
   return unchanged;
 }
 
-absl::StatusOr<IndexUpdate> Auditor::CheckRoots(const AuditorProgress& progress,
-                                                const LogCheckpoint& cp,
-                                                const std::string& note) {
+absl::StatusOr<IndexSnapshot> Auditor::CheckRoots(
+    const AuditorProgress& progress, const LogCheckpoint& cp,
+    const std::string& note) {
   Hash root = progress.range.Root();
   if (root != cp.root) {
     return Misbehaved(
@@ -293,14 +293,15 @@ absl::StatusOr<IndexUpdate> Auditor::CheckRoots(const AuditorProgress& progress,
                      ", the checkpoint says ", cp.root.ToHex()),
         {{"checkpoint", note}, {"recomputed_root", root.ToHex()}});
   }
-  ASSIGN_OR_RETURN(IndexUpdate update, PendingIndexUpdate());
-  if (update.root != cp.index_root) {
+  ASSIGN_OR_RETURN(IndexSnapshot update, PendingIndexUpdate());
+  if (update.root() != cp.index_root) {
     return Misbehaved(
         "INDEX_ROOT_MISMATCH",
         absl::StrCat("the leaves give the account index root ",
-                     update.root.ToHex(), ", the checkpoint says ",
+                     update.root().ToHex(), ", the checkpoint says ",
                      cp.index_root.ToHex()),
-        {{"checkpoint", note}, {"recomputed_index_root", update.root.ToHex()}});
+        {{"checkpoint", note},
+         {"recomputed_index_root", update.root().ToHex()}});
   }
   return update;
 }
@@ -397,7 +398,7 @@ absl::StatusOr<Auditor::Verified> Auditor::VerifyOnFeed(
   progress.target_note = note;
   uint64_t checked = 0;
   RETURN_IF_ERROR(Replay(cp, note, &progress, &checked));
-  ASSIGN_OR_RETURN(IndexUpdate update, CheckRoots(progress, cp, note));
+  ASSIGN_OR_RETURN(IndexSnapshot update, CheckRoots(progress, cp, note));
   ASSIGN_OR_RETURN(Note signed_note, ParseNote(note));
   signed_note.signatures.push_back(
       Cosign(signed_note.text, witness_, options_.clock->NowMillis() / 1000));

@@ -169,9 +169,9 @@ class Auditor {
                                      const LogCheckpoint& cp,
                                      const std::string& note);
   // Compares the replayed roots with `cp`'s; returns the index update.
-  absl::StatusOr<IndexUpdate> CheckRoots(const AuditorProgress& progress,
-                                         const LogCheckpoint& cp,
-                                         const std::string& note);
+  absl::StatusOr<IndexSnapshot> CheckRoots(const AuditorProgress& progress,
+                                           const LogCheckpoint& cp,
+                                           const std::string& note);
   // Records `evidence` as the failure and returns DATA_LOSS with `message`.
   absl::Status Misbehaved(const std::string& type, const std::string& message,
                           nlohmann::json evidence);
@@ -198,9 +198,9 @@ class Auditor {
   absl::Status Replay(const LogCheckpoint& cp, const std::string& note,
                       AuditorProgress* progress, uint64_t* checked);
   // The index update for the positions changed since the last commit.
-  absl::StatusOr<IndexUpdate> PendingIndexUpdate();
+  absl::StatusOr<IndexSnapshot> PendingIndexUpdate();
   absl::Status CommitProgress(AuditorProgress progress,
-                              const IndexUpdate& update);
+                              const IndexSnapshot& update);
   // Sends `cosigned_note` to the log; marks it submitted once accepted.
   absl::Status Submit(const std::string& cosigned_note);
 

@@ -39,6 +39,23 @@ const std::string kFormat2RootKey = std::string("x") + std::string(34, '\0');
 // The index root after the last commit.
 constexpr char kIndexRootKey[] = "m/index-root";
 
+// A format-2 index node: u8 type (1 internal: left, right; 2 leaf: key,
+// value hash) | two hashes.
+struct Format2Node {
+  bool leaf = false;
+  Hash first, second;
+  Hash hash() const {
+    return leaf ? IndexLeafHash(first, second) : IndexNodeHash(first, second);
+  }
+};
+absl::StatusOr<Format2Node> DecodeFormat2Node(absl::string_view data) {
+  if (data.size() != 65 || (data[0] != 1 && data[0] != 2)) {
+    return absl::DataLossError("malformed stored index node");
+  }
+  return Format2Node{data[0] == 2, Hash::FromBytesOrDie(data.substr(1, 32)),
+                     Hash::FromBytesOrDie(data.substr(33, 32))};
+}
+
 std::string U64(uint64_t v) {
   std::string s;
   AppendBigEndian(v, 8, &s);
@@ -120,7 +137,7 @@ absl::Status AuditorStore::ConvertFromFormat2() {
   // in its leaf node (a split overwrites the path a leaf moved from).
   ASSIGN_OR_RETURN(std::optional<std::string> root, db_->Get(kFormat2RootKey));
   if (root.has_value()) {
-    ASSIGN_OR_RETURN(IndexNode node, IndexNode::Decode(*root));
+    ASSIGN_OR_RETURN(Format2Node node, DecodeFormat2Node(*root));
     RETURN_IF_ERROR(
         db_->PutSynced(kIndexRootKey, std::string(node.hash().view())));
   }
@@ -128,10 +145,10 @@ absl::Status AuditorStore::ConvertFromFormat2() {
   rocksdb::WriteBatch wb;
   RETURN_IF_ERROR(db_->ForEachWithPrefix(
       kNodePrefix, [&](absl::string_view, absl::string_view data) {
-        ASSIGN_OR_RETURN(IndexNode node, IndexNode::Decode(data));
-        if (node.type != IndexNode::Type::kLeaf) return absl::OkStatus();
+        ASSIGN_OR_RETURN(Format2Node node, DecodeFormat2Node(data));
+        if (!node.leaf) return absl::OkStatus();
         ASSIGN_OR_RETURN(std::optional<std::string> version,
-                         db_->Get(EntryKey(node.key)));
+                         db_->Get(EntryKey(node.first)));
         if (!version.has_value() || version->size() != 8) {
           // Converted already (an interrupted conversion), or missing.
           if (version.has_value() && DecodeEntryValue(*version).has_value()) {
@@ -139,10 +156,10 @@ absl::Status AuditorStore::ConvertFromFormat2() {
           }
           return absl::DataLossError(absl::StrCat(
               "the auditor state (format 2) has no version for position ",
-              node.key.ToHex()));
+              node.first.ToHex()));
         }
-        wb.Put(EntryKey(node.key),
-               EncodeEntryValue(ReadBigEndian(*version, 8), node.value_hash));
+        wb.Put(EntryKey(node.first),
+               EncodeEntryValue(ReadBigEndian(*version, 8), node.second));
         if (wb.Count() < kPerWrite) return absl::OkStatus();
         absl::Status written = db_->WriteSynced(&wb);
         wb.Clear();
@@ -167,7 +184,7 @@ absl::Status AuditorStore::LoadIndex() {
     entries.emplace_back(position, entry->second);
     return absl::OkStatus();
   }));
-  RETURN_IF_ERROR(index_.Load(std::move(entries)));
+  ASSIGN_OR_RETURN(index_, IndexSnapshot::Build(std::move(entries)));
   // A damaged state must not pass for a misbehaving log.
   ASSIGN_OR_RETURN(std::optional<std::string> root, db_->Get(kIndexRootKey));
   if (root.has_value() && root != std::string(index_.root().view())) {
@@ -233,12 +250,12 @@ absl::Status AuditorStore::Commit(const AuditorCommit& c) {
   for (const IndexEntry& e : c.entries) {
     wb.Put(EntryKey(e.position), EncodeEntryValue(e.version, e.value_hash()));
   }
-  wb.Put(kIndexRootKey, std::string(c.index_update->root.view()));
+  wb.Put(kIndexRootKey, std::string(c.index_update->root().view()));
   RETURN_IF_ERROR(db_->WriteSynced(&wb));
   for (const IndexEntry& e : c.entries) {
     versions_[e.position] = MarkedVersion(e.version, e.value_hash());
   }
-  index_.Commit(*c.index_update);
+  index_ = *c.index_update;
   return absl::OkStatus();
 }
 

@@ -46,8 +46,8 @@ struct AuditorProgress {
 struct AuditorCommit {
   AuditorProgress progress;
   std::vector<IndexEntry> entries;  // changed positions, distinct
-  // The index with `entries` applied: index().Prepare() of their values.
-  const IndexUpdate* index_update = nullptr;
+  // The index with `entries` applied: index().Apply() of their values.
+  const IndexSnapshot* index_update = nullptr;
 };
 
 class AuditorStore {
@@ -65,7 +65,7 @@ class AuditorStore {
   // kErasedVersionBit if its leaf is an erasure (a VersionSource's).
   uint64_t Version(const Hash& position) const;
   // The committed account index.
-  InMemoryIndex& index() { return index_; }
+  const IndexSnapshot& index() const { return index_; }
 
   // Writes `commit` with one synced write, then applies it in memory.
   absl::Status Commit(const AuditorCommit& commit);
@@ -91,7 +91,7 @@ class AuditorStore {
   std::unique_ptr<RocksDb> db_;
   // Like the index, millions of entries read at random: on huge pages.
   HugePageHashMap<Hash, uint64_t> versions_;
-  InMemoryIndex index_;
+  IndexSnapshot index_;
 };
 
 }  // namespace ktlog

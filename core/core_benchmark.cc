@@ -120,26 +120,22 @@ void BM_Commit(benchmark::State& state) {
 }
 BENCHMARK(BM_Commit)->Arg(200)->Arg(1000);
 
-InMemoryIndex* IndexOf(int64_t n) {
-  static auto* cache = new std::map<int64_t, InMemoryIndex*>();
-  InMemoryIndex*& index = (*cache)[n];
+const IndexSnapshot* IndexOf(int64_t n) {
+  static auto* cache = new std::map<int64_t, IndexSnapshot*>();
+  IndexSnapshot*& index = (*cache)[n];
   if (index == nullptr) {
-    index = new InMemoryIndex();
-    std::vector<std::pair<Hash, Hash>> batch;
+    std::vector<std::pair<Hash, Hash>> all;
     for (int64_t i = 0; i < n; ++i) {
-      batch.emplace_back(Sha256(absl::StrCat("u", i)), Sha256(absl::StrCat(i)));
-      if (batch.size() == 10000 || i + 1 == n) {
-        (void)index->Apply(std::move(batch));
-        batch.clear();
-      }
+      all.emplace_back(Sha256(absl::StrCat("u", i)), Sha256(absl::StrCat(i)));
     }
+    index = new IndexSnapshot(*IndexSnapshot::Build(std::move(all)));
   }
   return index;
 }
 
 // One batch's index update: 256 changed accounts in an index of n accounts.
 void BM_IndexUpdateBatch(benchmark::State& state) {
-  InMemoryIndex* index = IndexOf(state.range(0));
+  const IndexSnapshot* index = IndexOf(state.range(0));
   uint64_t round = 0;
   for (auto _ : state) {
     std::vector<std::pair<Hash, Hash>> changes;
@@ -149,7 +145,7 @@ void BM_IndexUpdateBatch(benchmark::State& state) {
           Sha256(absl::StrCat("v", round, i)));
     }
     ++round;
-    benchmark::DoNotOptimize(UpdateIndex(index, std::move(changes)));
+    benchmark::DoNotOptimize(index->Apply(std::move(changes)));
   }
   state.SetItemsProcessed(state.iterations() * 256);
 }
@@ -159,14 +155,14 @@ BENCHMARK(BM_IndexUpdateBatch)
     ->Unit(benchmark::kMillisecond);
 
 void BM_IndexProveAndVerify(benchmark::State& state) {
-  InMemoryIndex* index = IndexOf(state.range(0));
+  const IndexSnapshot* index = IndexOf(state.range(0));
   uint64_t i = 0;
   for (auto _ : state) {
     Hash key = Sha256(absl::StrCat("u", i++ % state.range(0)));
     std::optional<Hash> value;
-    absl::StatusOr<IndexProof> proof = ProveIndex(index, key, &value);
+    IndexProof proof = index->Prove(key, &value);
     benchmark::DoNotOptimize(
-        VerifyIndexProof(index->root(), key, value, *proof));
+        VerifyIndexProof(index->root(), key, value, proof));
   }
 }
 BENCHMARK(BM_IndexProveAndVerify)->Arg(100000)->Arg(1000000);

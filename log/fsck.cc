@@ -308,13 +308,13 @@ class Checker {
       }
     }
     records_.ClearChanges();
-    ASSIGN_OR_RETURN(IndexUpdate update, index_.Apply(leaves_.IndexChanges()));
+    ASSIGN_OR_RETURN(index_, index_.Apply(leaves_.IndexChanges()));
     leaves_.ClearChanges();
     ASSIGN_OR_RETURN(Hash root, storage_->ReadIndexRoot(version));
-    if (root != update.root) {
+    if (root != index_.root()) {
       return absl::DataLossError(absl::StrCat(
           "tree size ", version, ": the stored index root ", root.ToHex(),
-          " differs from the recomputed ", update.root.ToHex()));
+          " differs from the recomputed ", index_.root().ToHex()));
     }
     ++report_->index_versions;
     return absl::OkStatus();
@@ -370,7 +370,7 @@ class Checker {
   std::map<std::string, Hash> positions_;  // verified, by account id
   std::map<Hash, IndexEntry> latest_;      // by position
   std::map<Hash, ErasedAccount> erased_;   // by position
-  InMemoryIndex index_;
+  IndexSnapshot index_;
 };
 
 }  // namespace

@@ -270,11 +270,11 @@ absl::Status Integrator::Store(Batch* b, IntegratedBatch* out) {
     changes.emplace_back(position, e.value_hash());
     sb.index_entries.push_back(e);
   }
-  ASSIGN_OR_RETURN(IndexUpdate update, index_->Prepare(std::move(changes)));
-  sb.index_root = update.root;
+  ASSIGN_OR_RETURN(IndexSnapshot next, index_->Prepare(std::move(changes)));
+  sb.index_root = next.root();
   RETURN_IF_ERROR(storage_->CommitBatch(sb));
   uint64_t now = clock_->NowMillis();
-  index_->Commit(update, sb.end(), now);
+  index_->Commit(std::move(next), sb.end(), now);
   index_->Forget(
       now - std::min<uint64_t>(now, absl::ToInt64Milliseconds(lookup_window_)));
   replay_.ClearChanges();

@@ -192,8 +192,7 @@ absl::StatusOr<LogQueries::LookupsAnswer> LogQueries::LookUpAll(
   LookupsAnswer all;
   ASSIGN_OR_RETURN(all.tree_size,
                    ResolveTreeSize(tree_size, &all.checkpoint_note));
-  absl::StatusOr<std::unique_ptr<IndexNodeReader>> at =
-      index_->ReaderAt(all.tree_size);
+  absl::StatusOr<IndexSnapshot> at = index_->At(all.tree_size);
   if (absl::IsFailedPrecondition(at.status()) &&
       replica_wait_ > absl::ZeroDuration() &&
       all.tree_size < index_->oldest()) {
@@ -205,7 +204,7 @@ absl::StatusOr<LogQueries::LookupsAnswer> LogQueries::LookUpAll(
         " is older than its lookup window); try again, or at a newer "
         "checkpoint"));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<IndexNodeReader> reader, std::move(at));
+  ASSIGN_OR_RETURN(IndexSnapshot index, std::move(at));
   all.answers.reserve(asks.size());
   size_t bytes = 0;
   for (const LookupAsk& ask : asks) {
@@ -217,7 +216,7 @@ absl::StatusOr<LogQueries::LookupsAnswer> LogQueries::LookUpAll(
     }
     AccountLookupAnswer out;
     out.tree_size = all.tree_size;
-    absl::Status s = LookUpOne(reader.get(), ask, &out);
+    absl::Status s = LookUpOne(index, ask, &out);
     if (s.ok()) {
       bytes += AnswerBytes(out);
       all.answers.push_back(std::move(out));
@@ -228,15 +227,13 @@ absl::StatusOr<LogQueries::LookupsAnswer> LogQueries::LookUpAll(
   return all;
 }
 
-absl::Status LogQueries::LookUpOne(IndexNodeReader* reader,
+absl::Status LogQueries::LookUpOne(const IndexSnapshot& index,
                                    const LookupAsk& ask,
                                    AccountLookupAnswer* out) {
   ASSIGN_OR_RETURN(AccountPosition position, positions_->Of(ask.account_id));
   out->vrf_proof = position.proof;
   std::optional<Hash> value_hash;
-  ASSIGN_OR_RETURN(IndexProof proof,
-                   ProveIndex(reader, position.position, &value_hash));
-  out->index_proof = proof.Encode();
+  out->index_proof = index.Prove(position.position, &value_hash).Encode();
   if (!value_hash.has_value()) return absl::OkStatus();
   absl::Status opened = OpenState(ask.account_id, position.position,
                                   *value_hash, ask.with_first_record, out);

@@ -132,7 +132,7 @@ class LogQueries {
                                           std::optional<uint64_t> tree_size);
   // Lookup's answer for the valid `ask` in the index tree `reader` reads
   // (of out->tree_size).
-  absl::Status LookUpOne(IndexNodeReader* reader, const LookupAsk& ask,
+  absl::Status LookUpOne(const IndexSnapshot& index, const LookupAsk& ask,
                          AccountLookupAnswer* out);
   // Lookup's answer for the account at `position` whose index value in
   // the tree of out->tree_size is `value_hash`: its state and opening (and

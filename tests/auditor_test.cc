@@ -4,10 +4,13 @@
 // require cosignatures trust cosigned checkpoints.
 #include "auditor/auditor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "core/account/index.h"
 #include "core/note/cosignature.h"
 #include "core/util/bytes.h"
 #include "core/util/status_macros.h"
@@ -90,6 +93,34 @@ TEST(AuditorTest, VerifiesIncrementallyAndCosigns) {
 // Rewrites an auditor state as the earlier format 2 stored it: each
 // position's version alone, and every node of the account index; with
 // `interrupted`, every other entry as a conversion that was killed left it.
+
+// Writes the format-2 index nodes of the subtree at `depth` under `prefix`
+// holding `u` (sorted, non-empty): 'x' | u16 depth | prefix -> u8 type
+// (1 internal: left, right; 2 leaf: key, value hash) | two hashes.
+// Returns the subtree's hash.
+Hash Format2Nodes(absl::Span<const std::pair<Hash, Hash>> u, int depth,
+                  Hash prefix, rocksdb::WriteBatch* wb) {
+  std::string key = "x";
+  AppendBigEndian(depth, 2, &key);
+  key.append(prefix.view().data(), Hash::kSize);
+  if (u.size() == 1) {
+    wb->Put(key, absl::StrCat("\x02", u[0].first.view(), u[0].second.view()));
+    return IndexLeafHash(u[0].first, u[0].second);
+  }
+  size_t split = 0;
+  while (split < u.size() && KeyBit(u[split].first, depth) == 0) ++split;
+  Hash right_prefix = prefix;
+  right_prefix.mutable_data()[depth / 8] |= 0x80 >> (depth % 8);
+  Hash l = split == 0
+               ? kEmptyIndexHash
+               : Format2Nodes(u.subspan(0, split), depth + 1, prefix, wb);
+  Hash r = split == u.size()
+               ? kEmptyIndexHash
+               : Format2Nodes(u.subspan(split), depth + 1, right_prefix, wb);
+  wb->Put(key, absl::StrCat("\x01", l.view(), r.view()));
+  return IndexNodeHash(l, r);
+}
+
 void RewriteAsFormat2(const std::string& dir, bool interrupted) {
   auto db = RocksDb::Open(dir, "auditor state");
   ASSERT_TRUE(db.ok()) << db.status();
@@ -106,15 +137,8 @@ void RewriteAsFormat2(const std::string& dir, bool interrupted) {
   }
   wb.Delete("m/index-root");
   ASSERT_FALSE(entries.empty());
-  InMemoryIndex index;
-  auto all = index.Apply(entries);
-  ASSERT_TRUE(all.ok());
-  for (const auto& [path, node] : all->nodes) {
-    std::string key = "x";
-    AppendBigEndian(path.depth, 2, &key);
-    key.append(path.prefix.view().data(), Hash::kSize);
-    wb.Put(key, node.Unpack().Encode());
-  }
+  std::sort(entries.begin(), entries.end());
+  Format2Nodes(entries, 0, Hash(), &wb);
   std::string format;
   AppendBigEndian(2, 8, &format);
   wb.Put("m/format", format);

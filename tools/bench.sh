@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (run by `tools/dev bench`): the core microbenchmarks (Google
-# Benchmark), the account index's rebuild and updates (10^5 to 10^7
-# accounts: about a minute and 5-6 GB of memory), the account-index proof
+# Benchmark), the account index's rebuild and updates (10^5 to 10^8
+# accounts: about two minutes and 14.5 GB of memory at its peak), the
+# account-index proof
 # sizes, and the load generator against
 # a real ktlog-server on a fresh data dir. Optimised build (-c opt). Results
 # are recorded, with the machine, in docs/benchmarks.md.

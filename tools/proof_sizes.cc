@@ -222,16 +222,14 @@ size_t WithFirstRecordAnchor(v1::AccountLookup lookup, uint64_t leaf_index,
 // The sizes of the index proof and the whole answer proving `absent`
 // absent, verified first.
 void MeasureAbsent(const LogCheckpoint& cp, const VrfPrivateKey& vrf,
-                   InMemoryIndex* index, const std::string& absent,
+                   const IndexSnapshot& index, const std::string& absent,
                    Stats* index_bytes, Stats* lookup_bytes) {
   VrfPrivateKey::Evaluation e = *vrf.Prove(AccountVrfInput(absent));
   AccountLookupAnswer none;
   none.tree_size = cp.size;
   none.vrf_proof = e.proof;
   std::optional<Hash> value;
-  absl::StatusOr<IndexProof> absence = ProveIndex(index, e.output, &value);
-  Check(absence.status(), "prove absence");
-  none.index_proof = absence->Encode();
+  none.index_proof = index.Prove(e.output, &value).Encode();
   Check(VerifyAccountLookup(cp, vrf.public_key(), absent, none, "").status(),
         "verify absent");
   v1::AccountLookup proto;
@@ -252,7 +250,6 @@ void Measure(uint64_t n, int samples) {
     uint64_t i = rng() % n;
     if (sampled.count(i) == 0) sampled.emplace(i, MakeSample(i, key));
   }
-  InMemoryIndex index;
   std::vector<std::pair<Hash, Hash>> batch;
   for (uint64_t i = 0; i < n; ++i) {
     auto it = sampled.find(i);
@@ -260,11 +257,10 @@ void Measure(uint64_t n, int samples) {
                        it != sampled.end()
                            ? it->second.value_hash
                            : Sha256(absl::StrCat("value ", rng())));
-    if (batch.size() == 10000 || i + 1 == n) {
-      Check(index.Apply(std::move(batch)).status(), "index");
-      batch.clear();
-    }
   }
+  absl::StatusOr<IndexSnapshot> built = IndexSnapshot::Build(std::move(batch));
+  Check(built.status(), "index");
+  const IndexSnapshot& index = *built;
   LogCheckpoint cp;
   cp.origin = signer->name();
   cp.size = 2 * n;
@@ -283,10 +279,8 @@ void Measure(uint64_t n, int samples) {
     answer.tree_size = cp.size;
     answer.vrf_proof = positions[i].proof;
     std::optional<Hash> value;
-    absl::StatusOr<IndexProof> proof =
-        ProveIndex(&index, positions[i].output, &value);
-    Check(proof.status(), "prove");
-    answer.index_proof = proof->Encode();
+    IndexProof proof = index.Prove(positions[i].output, &value);
+    answer.index_proof = proof.Encode();
     answer.account_state = sample.state.Encode();
     answer.state_opening = sample.opening;
     // As a contact that verified the account's first key before asks: no
@@ -312,9 +306,9 @@ void Measure(uint64_t n, int samples) {
                                               sample.first_record));
     lookup.mutable_checkpoint()->set_note(note);
     with_note.Add(lookup.ByteSizeLong());
-    depth.Add(proof->siblings.size());
+    depth.Add(proof.siblings.size());
 
-    MeasureAbsent(cp, vrf, &index, absl::StrCat("absent", rng(), "@x.example"),
+    MeasureAbsent(cp, vrf, index, absl::StrCat("absent", rng(), "@x.example"),
                   &index_absent, &lookup_absent);
   }
   std::cout << "accounts " << n << " (log of " << cp.size << " leaves)\n"
@@ -336,7 +330,8 @@ void Measure(uint64_t n, int samples) {
             << "  (at the latest: the signed note comes along)\n"
             << "  whole lookup bytes, absent:   " << lookup_absent.Summary()
             << "\n"
-            << "  index nodes in memory:        " << index.node_count() << "\n";
+            << "  index in memory:              " << index.Measure().trie_nodes
+            << " trie nodes, " << index.Measure().buckets << " buckets\n";
 }
 
 }  // namespace

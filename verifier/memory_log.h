@@ -126,11 +126,11 @@ class MemoryLog : public LogSource {
     AccountLookupAnswer out;
     out.tree_size = tree_.size();
     out.vrf_proof = vrf_.Prove(AccountVrfInput(id))->proof;
-    InMemoryIndex index;
-    std::vector<std::pair<Hash, Hash>> all(index_.begin(), index_.end());
-    if (!index.Apply(all).ok()) abort();
+    absl::StatusOr<IndexSnapshot> index = IndexSnapshot::Build(
+        std::vector<std::pair<Hash, Hash>>(index_.begin(), index_.end()));
+    if (!index.ok()) abort();
     std::optional<Hash> value;
-    out.index_proof = ProveIndex(&index, Position(id), &value)->Encode();
+    out.index_proof = index->Prove(Position(id), &value).Encode();
     if (auto erased = erased_.find(id); erased != erased_.end()) {
       out.erased_leaf = erased->second;
       return out;
@@ -165,9 +165,9 @@ class MemoryLog : public LogSource {
       if (absl::Status s = replay.Load(leaf->position); !s.ok()) return s;
       if (absl::Status s = replay.Apply(*leaf); !s.ok()) return s;
     }
-    InMemoryIndex index;
-    if (!index.Apply(replay.IndexChanges()).ok() ||
-        index.root() != Checkpoint().index_root) {
+    absl::StatusOr<IndexSnapshot> index =
+        IndexSnapshot().Apply(replay.IndexChanges());
+    if (!index.ok() || index->root() != Checkpoint().index_root) {
       return absl::DataLossError("index root mismatch");
     }
     return absl::OkStatus();

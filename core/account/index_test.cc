@@ -25,6 +25,14 @@ Hash KeyOf(absl::string_view name) {
   return Sha256({"ktlog/v1 account-index-key\n", name});
 }
 
+// Applies `changes` to *index (a test's shorthand for index = Apply).
+absl::Status ApplyTo(IndexSnapshot* index,
+                     std::vector<std::pair<Hash, Hash>> changes) {
+  absl::StatusOr<IndexSnapshot> next = index->Apply(std::move(changes));
+  if (next.ok()) *index = *std::move(next);
+  return next.status();
+}
+
 // A value for an account state in the tree tests.
 Hash ValueOf(const AccountState& state) { return Sha256(state.Encode()); }
 
@@ -40,15 +48,15 @@ Hash KeyNear(const Hash& base, int shared, std::mt19937_64& rng) {
   return k;
 }
 
-void ExpectProofs(InMemoryIndex& index, const std::map<Hash, Hash>& entries,
+void ExpectProofs(const IndexSnapshot& index,
+                  const std::map<Hash, Hash>& entries,
                   const std::vector<Hash>& absent) {
   for (const auto& [k, v] : entries) {
     std::optional<Hash> got;
-    auto proof = ProveIndex(&index, k, &got);
-    ASSERT_TRUE(proof.ok()) << proof.status();
-    ASSERT_EQ(proof->kind, IndexProof::Kind::kMembership);
+    IndexProof proof = index.Prove(k, &got);
+    ASSERT_EQ(proof.kind, IndexProof::Kind::kMembership);
     ASSERT_EQ(got, v);
-    auto decoded = DecodeIndexProof(proof->Encode());
+    auto decoded = DecodeIndexProof(proof.Encode());
     ASSERT_TRUE(decoded.ok());
     ASSERT_TRUE(VerifyIndexProof(index.root(), k, v, *decoded).ok());
     // A wrong value, or claiming absence, must fail.
@@ -60,12 +68,11 @@ void ExpectProofs(InMemoryIndex& index, const std::map<Hash, Hash>& entries,
   for (const Hash& k : absent) {
     if (entries.count(k)) continue;
     std::optional<Hash> got;
-    auto proof = ProveIndex(&index, k, &got);
-    ASSERT_TRUE(proof.ok());
-    ASSERT_NE(proof->kind, IndexProof::Kind::kMembership);
+    IndexProof proof = index.Prove(k, &got);
+    ASSERT_NE(proof.kind, IndexProof::Kind::kMembership);
     ASSERT_FALSE(got.has_value());
-    ASSERT_TRUE(VerifyIndexProof(index.root(), k, std::nullopt, *proof).ok());
-    ASSERT_FALSE(VerifyIndexProof(index.root(), k, Value(1), *proof).ok());
+    ASSERT_TRUE(VerifyIndexProof(index.root(), k, std::nullopt, proof).ok());
+    ASSERT_FALSE(VerifyIndexProof(index.root(), k, Value(1), proof).ok());
   }
 }
 
@@ -74,7 +81,7 @@ void ExpectProofs(InMemoryIndex& index, const std::map<Hash, Hash>& entries,
 // several changes, and keys crafted to share long prefixes.
 TEST(IndexCrossCheck, IncrementalMatchesNaiveRecompute) {
   std::mt19937_64 rng(7);
-  InMemoryIndex index;
+  IndexSnapshot index;
   std::map<Hash, Hash> entries;
   EXPECT_EQ(index.root(), kEmptyIndexHash);
   EXPECT_EQ(NaiveIndexRoot(entries), kEmptyIndexHash);
@@ -101,9 +108,9 @@ TEST(IndexCrossCheck, IncrementalMatchesNaiveRecompute) {
       }
       changes[key] = Value(counter++);
     }
-    auto update = index.Apply(
-        std::vector<std::pair<Hash, Hash>>(changes.begin(), changes.end()));
-    ASSERT_TRUE(update.ok()) << update.status();
+    ASSERT_TRUE(ApplyTo(&index, std::vector<std::pair<Hash, Hash>>(
+                                    changes.begin(), changes.end()))
+                    .ok());
     for (const auto& [k, v] : changes) entries[k] = v;
     ASSERT_EQ(index.root(), NaiveIndexRoot(entries)) << "batch " << batch;
     if (batch % 50 == 0) {
@@ -116,58 +123,50 @@ TEST(IndexCrossCheck, IncrementalMatchesNaiveRecompute) {
     }
   }
   // Order of insertion does not matter: the shape is canonical.
-  InMemoryIndex other;
+  IndexSnapshot other;
   std::vector<std::pair<Hash, Hash>> all(entries.begin(), entries.end());
   std::shuffle(all.begin(), all.end(), rng);
   for (size_t i = 0; i < all.size(); i += 37) {
     std::vector<std::pair<Hash, Hash>> part(
         all.begin() + i, all.begin() + std::min(all.size(), i + 37));
-    ASSERT_TRUE(other.Apply(part).ok());
+    ASSERT_TRUE(ApplyTo(&other, part).ok());
   }
   EXPECT_EQ(other.root(), index.root());
 
-  // A bulk build (a start-up's) makes the nodes an update of the empty
-  // index makes, so it holds the same index.
-  std::vector<std::pair<IndexPath, PackedIndexNode>> built;
-  auto root = BuildIndex(all, [&](const IndexPath& p, const IndexNode& n) {
-    built.emplace_back(p, PackedIndexNode(n));
-  });
-  ASSERT_TRUE(root.ok()) << root.status();
-  InMemoryIndex empty;
-  auto from_empty = empty.Prepare(all);
-  ASSERT_TRUE(from_empty.ok());
-  EXPECT_EQ(*root, index.root());
-  EXPECT_TRUE(built == from_empty->nodes);
-  InMemoryIndex loaded;
-  ASSERT_TRUE(loaded.Load(all).ok());
-  EXPECT_EQ(loaded.root(), index.root());
-  EXPECT_EQ(loaded.node_count(), index.node_count());
+  // A bulk build (a start-up's) holds the same index, in the same shape.
+  absl::StatusOr<IndexSnapshot> loaded = IndexSnapshot::Build(all);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->root(), index.root());
+  EXPECT_EQ(loaded->size(), entries.size());
+  EXPECT_EQ(index.size(), entries.size());
+  IndexSnapshot::Shape built = loaded->Measure(), grown = index.Measure();
+  EXPECT_EQ(built.keys, entries.size());
+  EXPECT_EQ(grown.keys, entries.size());
+  EXPECT_EQ(built.buckets, built.trie_nodes + 1) << "a binary trie";
   std::vector<Hash> absent;
   for (const auto& [k, v] : entries) absent.push_back(KeyNear(k, 200, rng));
-  ExpectProofs(loaded, entries, absent);
+  ExpectProofs(*loaded, entries, absent);
 
   all.push_back(all.front());
-  EXPECT_EQ(loaded.Load(all).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(loaded.root(), index.root()) << "a refused load changes nothing";
-  EXPECT_EQ(loaded.node_count(), index.node_count());
+  EXPECT_EQ(IndexSnapshot::Build(all).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(IndexProofTest, EverySingleBitMutationIsRejected) {
   std::mt19937_64 rng(11);
-  InMemoryIndex index;
+  IndexSnapshot index;
   std::vector<std::pair<Hash, Hash>> init;
   for (int i = 0; i < 300; ++i)
     init.emplace_back(KeyOf(absl::StrCat("u", i)), Value(i));
-  ASSERT_TRUE(index.Apply(init).ok());
+  ASSERT_TRUE(ApplyTo(&index, init).ok());
   Hash member = init[17].first;
   Hash absent_key = KeyOf("nobody");
   for (bool present : {true, false}) {
     Hash key = present ? member : absent_key;
     std::optional<Hash> value;
-    auto proof = ProveIndex(&index, key, &value);
-    ASSERT_TRUE(proof.ok());
-    std::string bytes = proof->Encode();
-    ASSERT_TRUE(VerifyIndexProof(index.root(), key, value, *proof).ok());
+    IndexProof proof = index.Prove(key, &value);
+    std::string bytes = proof.Encode();
+    ASSERT_TRUE(VerifyIndexProof(index.root(), key, value, proof).ok());
     int rejected = 0;
     for (size_t i = 0; i < bytes.size() * 8; ++i) {
       std::string bad = bytes;
@@ -187,30 +186,28 @@ TEST(IndexProofTest, EverySingleBitMutationIsRejected) {
 }
 
 TEST(IndexProofTest, AbsenceCannotBeFakedForAPresentKey) {
-  InMemoryIndex index;
-  ASSERT_TRUE(index
-                  .Apply({{KeyOf("a"), Value(1)},
-                          {KeyOf("b"), Value(2)},
-                          {KeyOf("c"), Value(3)}})
+  IndexSnapshot index;
+  ASSERT_TRUE(ApplyTo(&index, {{KeyOf("a"), Value(1)},
+                               {KeyOf("b"), Value(2)},
+                               {KeyOf("c"), Value(3)}})
                   .ok());
   Hash key = KeyOf("b");
   std::optional<Hash> value;
-  auto proof = ProveIndex(&index, key, &value);
-  ASSERT_TRUE(proof.ok());
+  IndexProof proof = index.Prove(key, &value);
   // Turn the membership proof into the two kinds of absence claims.
-  IndexProof empty = *proof;
+  IndexProof empty = proof;
   empty.kind = IndexProof::Kind::kAbsentEmpty;
   EXPECT_EQ(VerifyIndexProof(index.root(), key, std::nullopt, empty).code(),
             absl::StatusCode::kDataLoss);
-  IndexProof other = *proof;
+  IndexProof other = proof;
   other.kind = IndexProof::Kind::kAbsentOtherLeaf;
   other.other_key = key;
   other.other_value_hash = *value;
   EXPECT_EQ(VerifyIndexProof(index.root(), key, std::nullopt, other).code(),
             absl::StatusCode::kInvalidArgument);
   // A shorter path (stopping at an internal node) does not verify.
-  if (!proof->siblings.empty()) {
-    IndexProof shorter = *proof;
+  if (!proof.siblings.empty()) {
+    IndexProof shorter = proof;
     shorter.siblings.pop_back();
     EXPECT_FALSE(VerifyIndexProof(index.root(), key, value, shorter).ok());
   }
@@ -219,7 +216,7 @@ TEST(IndexProofTest, AbsenceCannotBeFakedForAPresentKey) {
 // Our vectors, from the independent Python implementation.
 TEST(IndexVectors, RootsAndProofsMatch) {
   nlohmann::json v = LoadJsonTestData("ktlog/index.json");
-  InMemoryIndex index;
+  IndexSnapshot index;
   std::vector<std::pair<Hash, Hash>> entries;
   for (const auto& e : v["entries"]) {
     Hash key = KeyOf(e["account_id"].get<std::string>());
@@ -228,16 +225,15 @@ TEST(IndexVectors, RootsAndProofsMatch) {
                          *Hash::FromHex(e["value_hash"].get<std::string>()));
   }
   EXPECT_EQ(kEmptyIndexHash.ToHex(), v["empty_root"]);
-  ASSERT_TRUE(index.Apply(entries).ok());
+  ASSERT_TRUE(ApplyTo(&index, entries).ok());
   EXPECT_EQ(index.root().ToHex(), v["root"]);
   std::set<std::string> kinds;
   for (const auto& p : v["proofs"]) {
     SCOPED_TRACE(p["account_id"].get<std::string>());
     Hash key = *Hash::FromHex(p["key"].get<std::string>());
     std::optional<Hash> value;
-    auto proof = ProveIndex(&index, key, &value);
-    ASSERT_TRUE(proof.ok());
-    EXPECT_EQ(HexEncode(proof->Encode()), p["proof"]);
+    IndexProof proof = index.Prove(key, &value);
+    EXPECT_EQ(HexEncode(proof.Encode()), p["proof"]);
     auto decoded = DecodeIndexProof(Unhex(p["proof"]));
     ASSERT_TRUE(decoded.ok());
     std::optional<Hash> claimed;
@@ -248,6 +244,110 @@ TEST(IndexVectors, RootsAndProofsMatch) {
     kinds.insert(p["kind"]);
   }
   EXPECT_EQ(kinds.size(), 3u) << "vectors cover all three proof kinds";
+}
+
+// Snapshots are copy on write: applying changes leaves the snapshot they
+// were applied to exactly as it was (its root, proofs and values), which
+// is what lets the log answer lookups at older checkpoints.
+TEST(IndexSnapshotTest, ApplyLeavesTheOlderSnapshotAsItWas) {
+  std::vector<std::pair<Hash, Hash>> init;
+  for (int i = 0; i < 500; ++i)
+    init.emplace_back(KeyOf(absl::StrCat("u", i)), Value(i));
+  absl::StatusOr<IndexSnapshot> old = IndexSnapshot::Build(init);
+  ASSERT_TRUE(old.ok());
+  std::map<Hash, Hash> old_entries(init.begin(), init.end());
+  const Hash old_root = old->root();
+  std::vector<std::optional<Hash>> old_values;
+  std::vector<std::string> old_proofs;
+  for (int i = 0; i < 520; ++i) {
+    std::optional<Hash> v;
+    old_proofs.push_back(old->Prove(KeyOf(absl::StrCat("u", i)), &v).Encode());
+    old_values.push_back(v);
+  }
+  // Change every other key and add 300 (splitting many buckets).
+  std::vector<std::pair<Hash, Hash>> changes;
+  for (int i = 0; i < 800; i += 2)
+    changes.emplace_back(KeyOf(absl::StrCat("u", i)), Value(10000 + i));
+  absl::StatusOr<IndexSnapshot> next = old->Apply(changes);
+  ASSERT_TRUE(next.ok());
+  std::map<Hash, Hash> next_entries = old_entries;
+  for (const auto& [k, v] : changes) next_entries[k] = v;
+  EXPECT_EQ(next->root(), NaiveIndexRoot(next_entries));
+  EXPECT_EQ(next->size(), next_entries.size());
+  EXPECT_EQ(old->root(), old_root);
+  EXPECT_EQ(old->root(), NaiveIndexRoot(old_entries));
+  EXPECT_EQ(old->size(), 500u);
+  for (int i = 0; i < 520; ++i) {
+    std::optional<Hash> v;
+    EXPECT_EQ(old->Prove(KeyOf(absl::StrCat("u", i)), &v).Encode(),
+              old_proofs[i]);
+    EXPECT_EQ(v, old_values[i]);
+    EXPECT_EQ(old->Find(KeyOf(absl::StrCat("u", i))), old_values[i]);
+  }
+  // The older snapshot outlives the newer one, and the reverse.
+  IndexSnapshot kept = *old;
+  old = IndexSnapshot();
+  EXPECT_EQ(kept.root(), old_root);
+  EXPECT_EQ(next->Find(KeyOf("u2")), Value(10002));
+  EXPECT_EQ(next->Find(KeyOf("u1")), Value(1));
+  EXPECT_EQ(next->Find(KeyOf("nobody")), std::nullopt);
+  // A refused batch (a key twice) makes nothing.
+  changes.push_back(changes.front());
+  EXPECT_EQ(next->Apply(changes).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Every bucket holds at most kBucketKeys keys, whatever the keys: keys
+// sharing 250 of their bits split buckets deep down the trie.
+TEST(IndexSnapshotTest, BucketsStaySmallUnderSharedPrefixes) {
+  std::mt19937_64 rng(5);
+  IndexSnapshot index;
+  std::map<Hash, Hash> entries;
+  Hash base = KeyOf("base");
+  for (int batch = 0; batch < 40; ++batch) {
+    std::vector<std::pair<Hash, Hash>> changes;
+    for (int i = 0; i < 5; ++i) {
+      Hash k = KeyNear(base, 230 + static_cast<int>(rng() % 25), rng);
+      if (entries.count(k) != 0) continue;
+      bool dup = false;
+      for (const auto& c : changes) dup |= c.first == k;
+      if (dup) continue;
+      changes.emplace_back(k, Value(batch * 10 + i));
+    }
+    ASSERT_TRUE(ApplyTo(&index, changes).ok());
+    for (const auto& [k, v] : changes) entries[k] = v;
+    ASSERT_EQ(index.root(), NaiveIndexRoot(entries)) << batch;
+  }
+  IndexSnapshot::Shape shape = index.Measure();
+  EXPECT_EQ(shape.keys, entries.size());
+  EXPECT_LE(shape.keys, shape.buckets * IndexSnapshot::kBucketKeys);
+  EXPECT_GT(shape.trie_nodes, 200u) << "the shared prefix is walked down";
+  ExpectProofs(index, entries, {KeyNear(base, 255, rng), KeyOf("x")});
+}
+
+// A build large enough to run on two threads gives the same root as the
+// definition, and refuses a key twice found in either half.
+TEST(IndexSnapshotTest, ALargeBuildMatchesTheDefinition) {
+  std::vector<std::pair<Hash, Hash>> all;
+  for (int i = 0; i < 70000; ++i)
+    all.emplace_back(Sha256(absl::StrCat("k", i)), Value(i));
+  std::map<Hash, Hash> entries(all.begin(), all.end());
+  absl::StatusOr<IndexSnapshot> built = IndexSnapshot::Build(all);
+  ASSERT_TRUE(built.ok());
+  EXPECT_EQ(built->root(), NaiveIndexRoot(entries));
+  EXPECT_EQ(built->size(), all.size());
+  for (int half : {0, 1}) {
+    std::vector<std::pair<Hash, Hash>> dup = all;
+    for (const auto& e : all) {
+      if (KeyBit(e.first, 0) == half) {
+        dup.push_back(e);
+        break;
+      }
+    }
+    EXPECT_EQ(IndexSnapshot::Build(dup).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << half;
+  }
 }
 
 TEST(IndexTest, DecodeRejectsNonCanonical) {
@@ -262,60 +362,6 @@ TEST(IndexTest, DecodeRejectsNonCanonical) {
   EXPECT_FALSE(DecodeIndexProof(std::string("\x02\x00\x01\x80", 4) +
                                 std::string(32, '\0'))
                    .ok());
-}
-
-// The sharded node table keeps every path apart: the root and shallow
-// paths (whose key bits past the depth are zero) and deep paths of random
-// keys, across Reserve and Swap.
-TEST(IndexNodeTableTest, FindsEveryPathItHolds) {
-  std::mt19937_64 rng(7);
-  std::map<IndexPath, uint64_t> want;
-  want[IndexPath::Root()] = 1;
-  for (int i = 0; i < 3000; ++i) {
-    Hash key = Sha256(absl::StrCat("key ", i));
-    want[IndexPath::Of(key, static_cast<int>(rng() % 257))] = rng();
-  }
-  IndexNodeTable<uint64_t> table;
-  EXPECT_EQ(table.Find(IndexPath::Root()), nullptr);
-  bool reserved = false;
-  for (const auto& [path, value] : want) {
-    if (!reserved && table.size() == want.size() / 2) {
-      table.Reserve(2 * want.size());
-      reserved = true;
-    }
-    table[path] = value;
-  }
-  EXPECT_EQ(table.size(), want.size());
-  IndexNodeTable<uint64_t> other;
-  other.Swap(table);
-  EXPECT_EQ(table.size(), 0u);
-  for (const auto& [path, value] : want) {
-    const uint64_t* found = other.Find(path);
-    ASSERT_NE(found, nullptr) << path.depth;
-    EXPECT_EQ(*found, value);
-  }
-  IndexPath absent = IndexPath::Of(Sha256("absent"), 256);
-  ASSERT_EQ(want.count(absent), 0u);
-  EXPECT_EQ(other.Find(absent), nullptr);
-  *other.Find(IndexPath::Root()) = 99;
-  EXPECT_EQ(other[IndexPath::Root()], 99u);
-  EXPECT_EQ(other[absent], 0u) << "inserted value-initialised";
-  EXPECT_EQ(other.size(), want.size() + 1);
-}
-
-// Deep paths of hashed keys spread over the shards (what lets the table
-// grow a shard at a time): 25,600 keys, 100 per shard on average; a shard
-// with none or more than twice its share would mean the wrong byte.
-TEST(IndexNodeTableTest, HashedKeysFillTheShardsEvenly) {
-  std::vector<int> per_shard(IndexNodeTable<int>::kShards);
-  for (int i = 0; i < 25600; ++i) {
-    IndexPath path = IndexPath::Of(Sha256(absl::StrCat("key ", i)), 24);
-    ++per_shard[IndexNodeTable<int>::ShardOf(path)];
-  }
-  for (int n : per_shard) {
-    EXPECT_GT(n, 50);
-    EXPECT_LT(n, 200);
-  }
 }
 
 }  // namespace
@@ -335,7 +381,7 @@ TEST(IndexCrossCheck, RandomAccountOperationsMatchNaiveRecompute) {
     AccountState state;
   };
   std::map<std::string, Owner> owners;
-  InMemoryIndex index;
+  IndexSnapshot index;
   std::set<std::string> changed;
   uint64_t leaf = 0;
   int applied = 0;
@@ -379,7 +425,7 @@ TEST(IndexCrossCheck, RandomAccountOperationsMatchNaiveRecompute) {
         changes.emplace_back(KeyOf(c), ValueOf(owners[c].state));
       }
       changed.clear();
-      ASSERT_TRUE(index.Apply(changes).ok());
+      ASSERT_TRUE(ApplyTo(&index, changes).ok());
       std::map<Hash, Hash> all;
       for (const auto& [name, owner] : owners) {
         if (owner.state.exists()) {

@@ -159,7 +159,6 @@ TEST_F(PrivateVectorsTest, HistoryStatesCommitmentsAndLeaves) {
 }
 
 TEST_F(PrivateVectorsTest, IndexOfPositions) {
-  InMemoryIndex index;
   std::vector<std::pair<Hash, Hash>> changes;
   for (const auto& e : v_["index"]["entries"]) {
     Hash sc = *Hash::FromHex(e["state_commitment"].get<std::string>());
@@ -168,21 +167,22 @@ TEST_F(PrivateVectorsTest, IndexOfPositions) {
     changes.emplace_back(*Hash::FromHex(e["position"].get<std::string>()),
                          value);
   }
-  ASSERT_TRUE(index.Apply(changes).ok());
+  absl::StatusOr<IndexSnapshot> built = IndexSnapshot::Build(changes);
+  ASSERT_TRUE(built.ok());
+  const IndexSnapshot& index = *built;
   EXPECT_EQ(index.root().ToHex(), v_["index"]["root"]);
   for (const auto& p : v_["index"]["proofs"]) {
     SCOPED_TRACE(p["account_id"].get<std::string>());
     Hash position = *Hash::FromHex(p["position"].get<std::string>());
     std::optional<Hash> value;
-    auto proof = ProveIndex(&index, position, &value);
-    ASSERT_TRUE(proof.ok());
-    EXPECT_EQ(HexEncode(proof->Encode()), p["proof"]);
+    IndexProof proof = index.Prove(position, &value);
+    EXPECT_EQ(HexEncode(proof.Encode()), p["proof"]);
     std::optional<Hash> want;
     if (!p["value_hash"].is_null()) {
       want = *Hash::FromHex(p["value_hash"].get<std::string>());
     }
     EXPECT_EQ(value, want);
-    EXPECT_TRUE(VerifyIndexProof(index.root(), position, want, *proof).ok());
+    EXPECT_TRUE(VerifyIndexProof(index.root(), position, want, proof).ok());
   }
 }
 

@@ -1,12 +1,13 @@
 // HugePageAllocator: an allocator for the large tables ktlog holds in
-// memory (the account index: gigabytes at 10^7 accounts). Blocks of 2 MiB
-// and more are mapped on their own, 2 MiB-aligned, and marked for
+// memory (the auditor's version per position: gigabytes at 10^7 accounts;
+// the account index itself is compact, core/account/index_tree.h). Blocks of 2
+// MiB and more are mapped on their own, 2 MiB-aligned, and marked for
 // transparent huge pages (madvise MADV_HUGEPAGE, which Debian's default
 // "madvise" mode honours), so that random access into the table takes a
 // TLB entry and a first-touch page fault per 2 MiB instead of per 4 KiB.
 // Smaller blocks come from std::allocator. Where the kernel has no huge
 // page to give, the mapping works as ordinary pages. The effect is measured
-// in docs/benchmarks.md (the index rebuild at start-up).
+// in docs/benchmarks.md (on the index's rebuild, when it was a table).
 #ifndef KTLOG_CORE_UTIL_HUGE_PAGES_H_
 #define KTLOG_CORE_UTIL_HUGE_PAGES_H_
 
