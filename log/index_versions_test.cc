@@ -103,7 +103,11 @@ TEST(IndexVersionsTest, AReaderKeepsItsVersionWhileOthersComeAndGo) {
     EXPECT_EQ(taken->root(), root);
     absl::StatusOr<IndexSnapshot> latest = versions.At(versions.latest());
     // The latest may be forgotten between the two calls; never wrong.
-    if (latest.ok()) latest->Prove(Key(i), &again);
+    if (latest.ok()) {
+      IndexProof p = latest->Prove(Key(i % 500), &again);
+      EXPECT_TRUE(
+          VerifyIndexProof(latest->root(), Key(i % 500), again, p).ok());
+    }
   }
   writer.join();
   EXPECT_EQ(versions.kept(), 1u) << "the latest always stays";

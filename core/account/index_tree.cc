@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <optional>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -14,13 +16,14 @@
 namespace ktlog {
 
 namespace {
-constexpr uint32_t kTrieNode = UINT32_MAX;
+constexpr uint16_t kTrieNode = UINT16_MAX;
 }  // namespace
 
 // A trie node or a bucket: the hash of the index subtree it stands for.
 struct IndexSnapshot::Node {
   std::atomic<uint32_t> refs{1};
-  uint32_t keys = kTrieNode;  // a bucket's key count, or kTrieNode
+  uint16_t keys = kTrieNode;  // a bucket's key count, or kTrieNode
+  uint16_t skip = 0;          // a trie node's (TrieNode)
   Hash hash;
 
   bool is_bucket() const { return keys != kTrieNode; }
@@ -32,7 +35,11 @@ using Node = IndexSnapshot::Node;
 using Entry = std::pair<Hash, Hash>;  // key, value hash
 using Entries = absl::Span<const Entry>;
 
-// Stands for a subtree of more than kBucketKeys keys (so an internal node).
+// Stands for a subtree of more than kBucketKeys keys at some depth d (so an
+// internal node). Every key below shares its bits d .. d + skip - 1 (the
+// tree has an internal node with an empty side at each of those levels);
+// at level d + skip they split, both children non-empty. So a chain of
+// keys sharing a long prefix costs one node, whatever its length.
 struct TrieNode : Node {
   Node* child[2] = {nullptr, nullptr};  // owned references
 };
@@ -45,6 +52,8 @@ struct Bucket : Node {
   }
 };
 static_assert(sizeof(Bucket) % alignof(Entry) == 0);
+static_assert(sizeof(TrieNode) == 56, "64 bytes with malloc's header");
+static_assert(IndexSnapshot::kBucketKeys < kTrieNode);
 
 const TrieNode* AsTrie(const Node* n) {
   return static_cast<const TrieNode*>(n);
@@ -67,6 +76,33 @@ void Unref(Node* n) {
   Unref(t->child[0]);
   Unref(t->child[1]);
   delete t;
+}
+
+// A key below `n`, which is not the empty bucket (a trie node's keys
+// share its skipped bits).
+const Hash& AnyKey(const Node* n) {
+  while (!n->is_bucket()) n = AsTrie(n)->child[0];
+  return AsBucket(n)->span()[0].first;
+}
+
+// The number of leading bits `a` and `b` share (256 if equal).
+int SharedBits(const Hash& a, const Hash& b) {
+  for (int i = 0; i < Hash::kSize; ++i) {
+    const unsigned x = a.data()[i] ^ b.data()[i];
+    if (x != 0) return i * 8 + __builtin_clz(x) - 24;
+  }
+  return 256;
+}
+
+// The hash of the subtree at `depth` of a chain that holds its keys on
+// `path`'s side at every level from `depth` to `bottom` - 1, where its
+// subtree hashes to `h`.
+Hash FoldUp(Hash h, const Hash& path, int bottom, int depth) {
+  for (int level = bottom - 1; level >= depth; --level) {
+    h = KeyBit(path, level) == 0 ? IndexNodeHash(h, kEmptyIndexHash)
+                                 : IndexNodeHash(kEmptyIndexHash, h);
+  }
+  return h;
 }
 
 bool KeyLess(const Entry& a, const Entry& b) { return a.first < b.first; }
@@ -92,17 +128,29 @@ Hash SubtreeHash(Entries u, int depth) {
 Node* NewBucket(Entries u, int depth) {
   void* memory = ::operator new(sizeof(Bucket) + u.size() * sizeof(Entry));
   Bucket* b = new (memory) Bucket();
-  b->keys = static_cast<uint32_t>(u.size());
+  b->keys = static_cast<uint16_t>(u.size());
   std::uninitialized_copy(u.begin(), u.end(), b->entries());
   b->hash = SubtreeHash(u, depth);
   return b;
 }
 
-Node* NewTrieNode(Node* left, Node* right) {
+// The empty index, one bucket shared by every snapshot (never freed: the
+// static holds a reference). Returns a new reference.
+Node* EmptyBucket() {
+  static Node* const empty = NewBucket(Entries(), 0);
+  Ref(empty);
+  return empty;
+}
+
+// A trie node at `depth` whose keys split at level `split` (>= depth) into
+// `left` and `right` (references it takes; both non-empty).
+Node* NewTrieNode(int depth, int split, Node* left, Node* right) {
   TrieNode* t = new TrieNode();
+  t->skip = static_cast<uint16_t>(split - depth);
   t->child[0] = left;
   t->child[1] = right;
   t->hash = IndexNodeHash(left->hash, right->hash);
+  if (split > depth) t->hash = FoldUp(t->hash, AnyKey(left), split, depth);
   return t;
 }
 
@@ -110,9 +158,10 @@ Node* NewTrieNode(Node* left, Node* right) {
 // `depth` bits), made from nothing.
 Node* BuildNode(Entries u, int depth) {
   if (u.size() <= IndexSnapshot::kBucketKeys) return NewBucket(u, depth);
-  auto [u0, u1] = SplitAt(u, depth);
-  Node* left = BuildNode(u0, depth + 1);
-  return NewTrieNode(left, BuildNode(u1, depth + 1));
+  const int split = SharedBits(u.front().first, u.back().first);
+  auto [u0, u1] = SplitAt(u, split);
+  Node* left = BuildNode(u0, split + 1);
+  return NewTrieNode(depth, split, left, BuildNode(u1, split + 1));
 }
 
 // Sorts `u` by key: INVALID_ARGUMENT if a key is there twice.
@@ -158,9 +207,34 @@ Node* UpdateNode(Node* n, int depth, Entries changes, size_t* added) {
     return BuildNode(merged, depth);
   }
   const TrieNode* t = AsTrie(n);
-  auto [c0, c1] = SplitAt(changes, depth);
-  Node* left = UpdateNode(t->child[0], depth + 1, c0, added);
-  return NewTrieNode(left, UpdateNode(t->child[1], depth + 1, c1, added));
+  const int split = depth + t->skip;
+  // The first level where a change leaves the node's shared bits (the
+  // changes are sorted: one of the two ends leaves first).
+  const Hash* path = t->skip == 0 ? nullptr : &AnyKey(t);
+  const int leaves = path == nullptr
+                         ? split
+                         : std::min(SharedBits(changes.front().first, *path),
+                                    SharedBits(changes.back().first, *path));
+  if (leaves < split) {
+    // The node splits there: its keys and the changes that stay with them
+    // on one side, the changes that leave (new keys) on the other.
+    auto [c0, c1] = SplitAt(changes, leaves);
+    const int side = KeyBit(*path, leaves);
+    Ref(t->child[0]);
+    Ref(t->child[1]);
+    Node* lower = NewTrieNode(leaves + 1, split, t->child[0], t->child[1]);
+    Node* kept = UpdateNode(lower, leaves + 1, side == 0 ? c0 : c1, added);
+    Unref(lower);
+    Entries away = side == 0 ? c1 : c0;
+    *added += away.size();
+    Node* built = BuildNode(away, leaves + 1);
+    return side == 0 ? NewTrieNode(depth, leaves, kept, built)
+                     : NewTrieNode(depth, leaves, built, kept);
+  }
+  auto [c0, c1] = SplitAt(changes, split);
+  Node* left = UpdateNode(t->child[0], split + 1, c0, added);
+  return NewTrieNode(depth, split, left,
+                     UpdateNode(t->child[1], split + 1, c1, added));
 }
 
 // Below this many keys a build runs on one thread.
@@ -170,6 +244,7 @@ void Count(const Node* n, IndexSnapshot::Shape* shape) {
   if (n->is_bucket()) {
     ++shape->buckets;
     shape->keys += n->keys;
+    shape->largest_bucket = std::max<size_t>(shape->largest_bucket, n->keys);
     return;
   }
   ++shape->trie_nodes;
@@ -179,7 +254,7 @@ void Count(const Node* n, IndexSnapshot::Shape* shape) {
 
 }  // namespace
 
-IndexSnapshot::IndexSnapshot() : root_(NewBucket(Entries(), 0)) {}
+IndexSnapshot::IndexSnapshot() : root_(EmptyBucket()) {}
 
 IndexSnapshot::IndexSnapshot(Node* root, size_t size)
     : root_(root), size_(size) {}
@@ -199,13 +274,14 @@ IndexSnapshot& IndexSnapshot::operator=(const IndexSnapshot& other) {
 }
 
 IndexSnapshot::IndexSnapshot(IndexSnapshot&& other) noexcept
-    : root_(std::exchange(other.root_, nullptr)), size_(other.size_) {}
+    : root_(std::exchange(other.root_, EmptyBucket())),
+      size_(std::exchange(other.size_, 0)) {}
 
 IndexSnapshot& IndexSnapshot::operator=(IndexSnapshot&& other) noexcept {
   if (this == &other) return *this;
   Unref(root_);
-  root_ = std::exchange(other.root_, nullptr);
-  size_ = other.size_;
+  root_ = std::exchange(other.root_, EmptyBucket());
+  size_ = std::exchange(other.size_, 0);
   return *this;
 }
 
@@ -214,32 +290,36 @@ IndexSnapshot::~IndexSnapshot() { Unref(root_); }
 absl::StatusOr<IndexSnapshot> IndexSnapshot::Build(
     std::vector<std::pair<Hash, Hash>> entries) {
   const size_t n = entries.size();
-  if (n <= kBucketKeys) {
-    RETURN_IF_ERROR(SortDistinct(absl::MakeSpan(entries)));
-    return IndexSnapshot(NewBucket(entries, 0), n);
-  }
   // The two halves under the root, each sorted and built on its own
   // thread (a large index on two cores builds in about half the time).
   auto mid = std::partition(entries.begin(), entries.end(), [](const Entry& e) {
     return KeyBit(e.first, 0) == 0;
   });
   absl::Span<Entry> all = absl::MakeSpan(entries);
-  absl::Span<Entry> halves[2] = {all.subspan(0, mid - entries.begin()),
-                                 all.subspan(mid - entries.begin())};
+  const size_t left_keys = static_cast<size_t>(mid - entries.begin());
+  if (n <= kBucketKeys || left_keys == 0 || left_keys == n) {
+    RETURN_IF_ERROR(SortDistinct(all));
+    return IndexSnapshot(BuildNode(all, 0), n);
+  }
+  absl::Span<Entry> halves[2] = {all.subspan(0, left_keys),
+                                 all.subspan(left_keys)};
   Node* built[2] = {nullptr, nullptr};
   absl::Status status[2];
   auto build = [&](int i) {
     status[i] = SortDistinct(halves[i]);
     if (status[i].ok()) built[i] = BuildNode(halves[i], 1);
   };
+  std::optional<std::thread> left;
   if (n >= kParallelKeys) {
-    std::thread left(build, 0);
-    build(1);
-    left.join();
-  } else {
-    build(0);
-    build(1);
+    try {
+      left.emplace(build, 0);
+    } catch (const std::system_error&) {
+      // No thread to be had: one does it all.
+    }
   }
+  if (!left.has_value()) build(0);
+  build(1);
+  if (left.has_value()) left->join();
   for (int i : {0, 1}) {
     if (!status[i].ok()) {
       Unref(built[0]);
@@ -247,7 +327,7 @@ absl::StatusOr<IndexSnapshot> IndexSnapshot::Build(
       return status[i];
     }
   }
-  return IndexSnapshot(NewTrieNode(built[0], built[1]), n);
+  return IndexSnapshot(NewTrieNode(0, 0, built[0], built[1]), n);
 }
 
 absl::StatusOr<IndexSnapshot> IndexSnapshot::Apply(
@@ -264,8 +344,10 @@ size_t IndexSnapshot::size() const { return size_; }
 
 std::optional<Hash> IndexSnapshot::Find(const Hash& key) const {
   const Node* n = root_;
-  for (int depth = 0; !n->is_bucket(); ++depth) {
-    n = AsTrie(n)->child[KeyBit(key, depth)];
+  for (int depth = 0; !n->is_bucket();) {
+    const int split = depth + AsTrie(n)->skip;
+    n = AsTrie(n)->child[KeyBit(key, split)];
+    depth = split + 1;
   }
   Entries u = AsBucket(n)->span();
   auto it = std::lower_bound(
@@ -281,10 +363,27 @@ IndexProof IndexSnapshot::Prove(const Hash& key,
   IndexProof proof;
   const Node* n = root_;
   int depth = 0;
-  for (; !n->is_bucket(); ++depth) {
-    int bit = KeyBit(key, depth);
-    proof.siblings.push_back(AsTrie(n)->child[1 - bit]->hash);
-    n = AsTrie(n)->child[bit];
+  while (!n->is_bucket()) {
+    const TrieNode* t = AsTrie(n);
+    const int split = depth + t->skip;
+    if (t->skip > 0) {
+      // The levels every key below shares: the other side is empty, unless
+      // `key` leaves the path there (then its own side is).
+      const Hash& path = AnyKey(t);
+      const int leaves = std::min(SharedBits(key, path), split);
+      proof.siblings.resize(leaves, kEmptyIndexHash);
+      if (leaves < split) {
+        proof.siblings.push_back(
+            FoldUp(IndexNodeHash(t->child[0]->hash, t->child[1]->hash), path,
+                   split, leaves + 1));
+        proof.kind = IndexProof::Kind::kAbsentEmpty;
+        return proof;
+      }
+    }
+    const int bit = KeyBit(key, split);
+    proof.siblings.push_back(t->child[1 - bit]->hash);
+    n = t->child[bit];
+    depth = split + 1;
   }
   // Down the bucket's own subtree, hashing the halves the key is not in.
   for (Entries u = AsBucket(n)->span();; ++depth) {

@@ -7,7 +7,10 @@
 // Layout (docs/index.md, "In memory"): a binary trie over the key bits
 // whose leaves are *buckets*, sorted arrays of at most kBucketKeys
 // (key, value hash) pairs; every trie node and bucket caches the hash of
-// the index subtree it stands for. Nothing else is stored: no paths, no
+// the index subtree it stands for. A trie node stands for every level its
+// keys all share (path compression): keys that share long prefixes, which
+// a log can put before an auditor (it cannot check VRF outputs), cost a
+// node per bucket, not per level. Nothing else is stored: no paths, no
 // hashes below a bucket (a proof hashes the few keys of one bucket). So an
 // account costs its 64 bytes and a share of a bucket and of the trie nodes
 // above it (~85 bytes in all, docs/benchmarks.md), and a change copies one
@@ -70,6 +73,7 @@ class IndexSnapshot {
     size_t trie_nodes = 0;
     size_t buckets = 0;
     size_t keys = 0;
+    size_t largest_bucket = 0;  // keys in the fullest bucket
   };
   // Counts what this snapshot holds (walks all of it: for benchmarks and
   // tests).

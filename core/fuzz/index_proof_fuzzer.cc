@@ -25,6 +25,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       entries.emplace_back(KeyOf(id),
                            ktlog::Sha256(std::string("state of ") + id));
     }
+    // More than a bucket's worth, so that proofs cross trie nodes.
+    for (int i = 0; i < 60; ++i) {
+      std::string id = "user" + std::to_string(i) + "@example.com";
+      entries.emplace_back(KeyOf(id.c_str()), ktlog::Sha256("state of " + id));
+    }
     absl::StatusOr<ktlog::IndexSnapshot> built =
         ktlog::IndexSnapshot::Build(entries);
     if (!built.ok()) abort();
