@@ -199,14 +199,23 @@ TEST(ReplicaTest, AReplicaCatchesUpAfterARestartAndFollowsOnItsOwn) {
 // replica, or the log, showed it) sees the replica's as behind, not as a
 // rollback, once the replica proved it consistent with the trusted one:
 // its trusted checkpoint stays and nothing is raised.
-TEST(ReplicaTest, AReplicaBehindTheClientRaisesNoAlarm) {
-  auto log = LogEnv::Start(LogOptions());
-  TestAccount alice("alice");
-  log->Append(alice.Add("phone"));
+// A log with alice's one device, a replica that adopted it, then her
+// second device, which bob trusts from the log (a checkpoint of size 2).
+struct BehindClient {
+  BehindClient() {
+    log->Append(alice.Add("phone"));
+    EXPECT_TRUE(r.server->follower()->Step().ok());
+    log->Append(alice.Add("laptop"));
+  }
+  std::unique_ptr<LogEnv> log = LogEnv::Start(LogOptions());
+  TestAccount alice{"alice"};
   Replica r = StartReplica(log.get());
-  ASSERT_TRUE(r.server->follower()->Step().ok());
-  log->Append(alice.Add("laptop"));
-  Client bob(log.get(), log->client(), "bob");
+  Client bob{log.get(), log->client(), "bob"};
+};
+
+TEST(ReplicaTest, AReplicaBehindTheClientRaisesNoAlarm) {
+  BehindClient w;
+  auto& [log, alice, r, bob] = w;
   auto newer = bob.verifier.UpdateCheckpoint();
   ASSERT_TRUE(newer.ok());
   ASSERT_EQ(newer->size, 2u);
@@ -231,13 +240,8 @@ TEST(ReplicaTest, AReplicaBehindTheClientRaisesNoAlarm) {
 // until the trusted checkpoint is older than the policy allows, when the
 // client raises STALE_LOG as for a log that does not answer.
 TEST(ReplicaTest, AReplicaThatNeverCatchesUpEndsInStaleLog) {
-  auto log = LogEnv::Start(LogOptions());
-  TestAccount alice("alice");
-  log->Append(alice.Add("phone"));
-  Replica r = StartReplica(log.get());
-  ASSERT_TRUE(r.server->follower()->Step().ok());
-  log->Append(alice.Add("laptop"));
-  Client bob(log.get(), log->client(), "bob");
+  BehindClient w;
+  auto& [log, alice, r, bob] = w;
   auto trusted = bob.verifier.UpdateCheckpoint();
   ASSERT_TRUE(trusted.ok());
   log->Stop();  // the replica can no longer catch up

@@ -311,6 +311,7 @@ void Measure(uint64_t n, int samples) {
     MeasureAbsent(cp, vrf, index, absl::StrCat("absent", rng(), "@x.example"),
                   &index_absent, &lookup_absent);
   }
+  const IndexSnapshot::Shape shape = index.Measure();
   std::cout << "accounts " << n << " (log of " << cp.size << " leaves)\n"
             << "  index proof depth (hashes):   " << depth.Summary() << "\n"
             << "  index proof bytes, member:    " << index_member.Summary()
@@ -330,8 +331,8 @@ void Measure(uint64_t n, int samples) {
             << "  (at the latest: the signed note comes along)\n"
             << "  whole lookup bytes, absent:   " << lookup_absent.Summary()
             << "\n"
-            << "  index in memory:              " << index.Measure().trie_nodes
-            << " trie nodes, " << index.Measure().buckets << " buckets\n";
+            << "  index in memory:              " << shape.trie_nodes
+            << " trie nodes, " << shape.buckets << " buckets\n";
 }
 
 }  // namespace
